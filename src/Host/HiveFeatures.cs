@@ -1,0 +1,17 @@
+using System.Reflection;
+using Hive.Features.Messages;
+using Hive.Features.StateFiles;
+using Hive.Shared;
+
+namespace Hive.Host;
+
+/// <summary>The assemblies of the hive, in dependency order; MediatR, Carter, the socket verbs and the migrator all get this one list.</summary>
+public static class HiveFeatures
+{
+    public static readonly IReadOnlyList<Assembly> Assemblies =
+    [
+        typeof(HiveOptions).Assembly,
+        typeof(IFileRefScanner).Assembly,
+        typeof(MessageView).Assembly,
+    ];
+}

@@ -1,0 +1,54 @@
+using Carter;
+using Hive.Features.Messages;
+using Hive.Features.StateFiles;
+using Hive.Shared;
+using Hive.Shared.Json;
+using Hive.Shared.Mediation;
+
+namespace Hive.Host;
+
+/// <summary>The composition root: every registration of the hive, explicit and in one place.</summary>
+public static class HiveHost
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // Defaults and the page live beside the assembly, so `dotnet Hive.Host.dll` works from any directory.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        var services = builder.Services;
+        services.Configure<HiveOptions>(builder.Configuration.GetSection(HiveOptions.Section));
+        services.ConfigureHttpJsonOptions(o => HiveJson.Apply(o.SerializerOptions));
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+
+        services.AddHiveData();
+        services.AddHiveDashboard();
+        services.AddHiveAgents(HiveFeatures.Assemblies);
+        services.AddHiveMediation(HiveFeatures.Assemblies);
+        services.AddStateFiles();
+        services.AddMessages();
+
+        services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
+        services.AddProblemDetails();
+        services.AddExceptionHandler<HiveExceptionHandler>();
+
+        var app = builder.Build();
+        app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.MapCarter();
+        return app;
+    }
+
+    /// <summary>Carter finds modules in exactly the hive's assemblies, the same under dotnet run, tests and publish.</summary>
+    private sealed class HiveAssemblyCatalog(IReadOnlyList<System.Reflection.Assembly> assemblies) : DependencyContextAssemblyCatalog
+    {
+        public override IReadOnlyCollection<System.Reflection.Assembly> GetAssemblies() => assemblies.ToList();
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text;
+using Carter;
+using Hive.Shared.Http;
+using Hive.Shared.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Shared.Dashboard;
+
+/// <summary>The dashboard's two feeds: the cold-load snapshot and the live event stream.</summary>
+public sealed class DashboardModule : CarterModule
+{
+    public DashboardModule()
+    {
+        Get("/api/state", async (req, res) =>
+        {
+            var services = req.HttpContext.RequestServices;
+            var state = await BuildSnapshotAsync(services, req.HttpContext.RequestAborted);
+            await res.Ok(state);
+        });
+
+        Get("/api/events", (req, res) => StreamEventsAsync(req.HttpContext));
+    }
+
+    internal static async Task<IReadOnlyDictionary<string, object?>> BuildSnapshotAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var gate = services.GetRequiredService<StateChangeGate>();
+        var hub = services.GetRequiredService<DashboardHub>();
+        var state = new DashboardState();
+        using (await gate.EnterSnapshotAsync(ct))
+        {
+            state.Set("seq", hub.LastId);
+            foreach (var contributor in services.GetServices<IDashboardStateContributor>())
+                await contributor.ContributeAsync(state, ct);
+        }
+        return state.Sections;
+    }
+
+    private static async Task StreamEventsAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var hub = services.GetRequiredService<DashboardHub>();
+        var heartbeat = TimeSpan.FromSeconds(services.GetRequiredService<IOptions<HiveOptions>>().Value.Dashboard.HeartbeatSeconds);
+        var ct = context.RequestAborted;
+
+        long? lastEventId = null;
+        var header = context.Request.Headers["Last-Event-ID"].ToString();
+        if (header.Length > 0)
+        {
+            // A garbled id cannot be resumed from; treating it like a stale one (resync) is what the client needs.
+            lastEventId = long.TryParse(header, out var parsed) ? parsed : -1;
+        }
+
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers.ContentEncoding = "identity";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        using var subscription = hub.Subscribe(lastEventId);
+        var output = new StringBuilder();
+        output.Append("event: hello\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
+        if (subscription.NeedsResync)
+            output.Append("event: resync\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
+        foreach (var record in subscription.Replay) AppendEvent(output, record);
+        await FlushAsync(response, output, ct);
+
+        var live = subscription.Live;
+        using var timer = new PeriodicTimer(heartbeat);
+        var tick = timer.WaitForNextTickAsync(ct).AsTask();
+        Task<bool>? ready = null;
+        try
+        {
+            while (true)
+            {
+                ready ??= live.WaitToReadAsync(ct).AsTask();
+                if (await Task.WhenAny(ready, tick) == tick)
+                {
+                    if (!await tick) break;
+                    output.Append(": heartbeat\n\n");
+                    await FlushAsync(response, output, ct);
+                    tick = timer.WaitForNextTickAsync(ct).AsTask();
+                    continue;
+                }
+                var more = await ready;
+                ready = null;
+                if (!more) break; // the hub ended the queue: the client reconnects with Last-Event-ID
+                while (live.TryRead(out var record)) AppendEvent(output, record);
+                await FlushAsync(response, output, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (SubscriberOverflowException)
+        {
+            // Cut off for falling behind; ending the response makes the client reconnect and replay.
+        }
+    }
+
+    private static void AppendEvent(StringBuilder output, DashboardEventRecord record) =>
+        output.Append("id: ").Append(record.Id).Append("\nevent: ").Append(record.Type).Append("\ndata: ").Append(record.Data).Append("\n\n");
+
+    private static async Task FlushAsync(HttpResponse response, StringBuilder output, CancellationToken ct)
+    {
+        if (output.Length == 0) return;
+        var bytes = Encoding.UTF8.GetBytes(output.ToString());
+        output.Clear();
+        await response.Body.WriteAsync(bytes, ct);
+        await response.Body.FlushAsync(ct);
+    }
+}

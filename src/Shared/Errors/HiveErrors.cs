@@ -1,0 +1,72 @@
+using System.Text.Json;
+using FluentValidation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+
+namespace Hive.Shared.Errors;
+
+/// <summary>An error a caller caused, with the code the socket speaks and the status HTTP speaks.</summary>
+public abstract class HiveException(string message, string code, int status) : Exception(message)
+{
+    public string Code { get; } = code;
+    public int Status { get; } = status;
+}
+
+public sealed class BadRequestException(string message) : HiveException(message, ErrorCodes.BadRequest, 400);
+public sealed class NotFoundException(string message) : HiveException(message, ErrorCodes.NotFound, 404);
+public sealed class ForbiddenException(string message) : HiveException(message, ErrorCodes.Forbidden, 403);
+public sealed class ConflictException(string message) : HiveException(message, ErrorCodes.Conflict, 409);
+public sealed class TooLargeException(string message) : HiveException(message, ErrorCodes.TooLarge, 413);
+
+public static class ErrorCodes
+{
+    public const string Validation = "validation";
+    public const string NotFound = "not_found";
+    public const string Forbidden = "forbidden";
+    public const string TooLarge = "too_large";
+    public const string Conflict = "conflict";
+    public const string BadRequest = "bad_request";
+    public const string Internal = "internal";
+
+    public static int StatusOf(string code) => code switch
+    {
+        Validation or BadRequest => 400,
+        Forbidden => 403,
+        NotFound => 404,
+        Conflict => 409,
+        TooLarge => 413,
+        _ => 500,
+    };
+}
+
+/// <summary>What a caller is told about a failure: the single mapping table for the socket and HTTP.</summary>
+public sealed record HiveError(int Status, string Code, string Message, IDictionary<string, string[]>? Errors = null)
+{
+    public bool IsServerFault => Status >= 500;
+
+    public static HiveError From(Exception exception) => exception switch
+    {
+        HiveException e => new(e.Status, e.Code, e.Message),
+        ValidationException e => FromValidation(e),
+        JsonException e => new(400, ErrorCodes.BadRequest, $"the request is not valid JSON for this call: {Describe(e)}"),
+        BadHttpRequestException e => new(e.StatusCode, e.StatusCode == 413 ? ErrorCodes.TooLarge : ErrorCodes.BadRequest, e.Message),
+        SqliteException { SqliteErrorCode: 19 } => new(409, ErrorCodes.Conflict, "the change conflicts with existing data"),
+        _ => new(500, ErrorCodes.Internal, "the host failed to handle the request"),
+    };
+
+    private static HiveError FromValidation(ValidationException e)
+    {
+        var failures = e.Errors.ToList();
+        // A rule may name the kind of failure (an unknown recipient is not_found, an oversized body too_large);
+        // the first failure decides, so one request gets one code.
+        var code = failures.Select(f => f.ErrorCode).FirstOrDefault(c => ErrorCodes.StatusOf(c) is not 500 and not 400) ?? ErrorCodes.Validation;
+        var errors = failures
+            .GroupBy(f => JsonNamingPolicy.SnakeCaseLower.ConvertName(f.PropertyName))
+            .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).Distinct().ToArray());
+        var message = string.Join("; ", failures.Select(f => f.ErrorMessage).Distinct());
+        return new(ErrorCodes.StatusOf(code), code, message, errors);
+    }
+
+    // JsonException messages can echo a path and a position; that is useful and holds no secrets.
+    private static string Describe(JsonException e) => e.Path is { Length: > 0 } path ? $"bad value at {path}" : "malformed JSON";
+}

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Hive.Shared.Json;
+
+/// <summary>The one JSON configuration of the wire: socket, HTTP and SSE alike (snake_case, ms-precision UTC times).</summary>
+public static class HiveJson
+{
+    public static JsonSerializerOptions Options { get; } = Apply(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public static JsonSerializerOptions Apply(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+        // A string where a number belongs is a client error, not something to guess at.
+        options.NumberHandling = JsonNumberHandling.Strict;
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        if (!options.Converters.Any(c => c is UtcTimestampConverter))
+            options.Converters.Add(new UtcTimestampConverter());
+        return options;
+    }
+}
+
+/// <summary>Timestamps on the wire and in the database: ISO-8601 UTC with milliseconds, e.g. 2026-11-21T21:00:00.123Z.</summary>
+public static class UtcTimestamp
+{
+    private const string Pattern = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    public static string Format(DateTimeOffset value) =>
+        value.UtcDateTime.ToString(Pattern, CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset Parse(string text) =>
+        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    /// <summary>Drops sub-millisecond precision so a value equals its own round trip through the wire.</summary>
+    public static DateTimeOffset Truncate(DateTimeOffset value) =>
+        new(value.UtcTicks - value.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+}
+
+public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
+{
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var text = reader.GetString() ?? throw new JsonException("a timestamp must be a string");
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+            throw new JsonException($"'{text}' is not an ISO-8601 timestamp");
+        return value;
+    }
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(UtcTimestamp.Format(value));
+}

@@ -1,0 +1,99 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using Hive.Host;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+
+namespace Hive.Tests.Infrastructure;
+
+/// <summary>
+/// A real hive in this process: real Kestrel on a free loopback port, real Unix sockets, a real SQLite file in a
+/// temp data dir of its own. Restartable on the same data dir.
+/// </summary>
+public sealed class HiveInstance : IAsyncDisposable
+{
+    private readonly string[] _extraArgs;
+    private WebApplication? _app;
+
+    private HiveInstance(string dataDir, string[] agents, string[] extraArgs)
+    {
+        DataDir = dataDir;
+        Agents = agents;
+        _extraArgs = extraArgs;
+    }
+
+    public string DataDir { get; }
+    public IReadOnlyList<string> Agents { get; }
+    public Uri BaseAddress { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+    public IServiceProvider Services => _app!.Services;
+
+    public static async Task<HiveInstance> StartAsync(string[]? agents = null, params string[] extraArgs)
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
+        var instance = new HiveInstance(dataDir, agents ?? ["alice", "bob"], extraArgs);
+        await instance.StartAppAsync();
+        return instance;
+    }
+
+    public static string[] ArgsFor(string dataDir, IEnumerable<string> agents, string urls = "http://127.0.0.1:0")
+    {
+        var args = new List<string> { "--urls", urls, "--Hive:DataDir", dataDir, "--Logging:LogLevel:Default", "Warning" };
+        var i = 0;
+        foreach (var agent in agents) args.AddRange([$"--Hive:Agents:{i++}", agent]);
+        return args.ToArray();
+    }
+
+    private async Task StartAppAsync()
+    {
+        _app = HiveHost.Build([.. ArgsFor(DataDir, Agents), .. _extraArgs]);
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Urls.Single());
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>Stops the host (gracefully) and starts a new one on the same data dir.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAppAsync();
+        await StartAppAsync();
+    }
+
+    private async Task StopAppAsync()
+    {
+        Http.Dispose();
+        if (_app is null) return;
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _app = null;
+    }
+
+    public string SocketPath(string agent) => Path.Combine(DataDir, "run", agent + ".sock");
+
+    public Task<AgentClient> ConnectAsync(string agent) => AgentClient.ConnectAsync(SocketPath(agent));
+
+    public Task<SseStream> OpenEventsAsync(long? lastEventId = null) => SseStream.OpenAsync(BaseAddress, lastEventId);
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Reads the database file directly (its own connection), to assert what is persisted.</summary>
+    public T QueryDb<T>(string sql, object? args = null)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(DataDir, "hive.db")}");
+        connection.Open();
+        return connection.QuerySingle<T>(sql, args);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAppAsync();
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+}
