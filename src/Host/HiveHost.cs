@@ -10,7 +10,8 @@ namespace Hive.Host;
 /// <summary>The composition root: every registration of the hive, explicit and in one place.</summary>
 public static class HiveHost
 {
-    public static WebApplication Build(string[] args)
+    /// <param name="configureServices">Runs after the hive's registrations (tests add probes here).</param>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -34,6 +35,7 @@ public static class HiveHost
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         services.AddProblemDetails();
         services.AddExceptionHandler<HiveExceptionHandler>();
+        configureServices?.Invoke(services);
 
         var app = builder.Build();
         app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);

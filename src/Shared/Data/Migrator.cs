@@ -35,7 +35,11 @@ public static partial class Migrator
         return name.StartsWith("Hive.Features.", StringComparison.Ordinal) ? name["Hive.Features.".Length..] : name;
     }
 
-    public static void Migrate(IDb db, IEnumerable<Assembly> assemblies, TimeProvider clock)
+    public static void Migrate(IDb db, IEnumerable<Assembly> assemblies, TimeProvider clock) =>
+        Apply(db, assemblies.SelectMany(ScriptsOf), clock);
+
+    /// <summary>Applies the scripts each feature has not applied yet, in version order.</summary>
+    public static void Apply(IDb db, IEnumerable<Script> scripts, TimeProvider clock)
     {
         using var connection = db.Open();
         connection.Execute("""
@@ -48,19 +52,19 @@ public static partial class Migrator
             );
             """);
 
-        foreach (var assembly in assemblies)
+        foreach (var feature in scripts.GroupBy(s => s.Feature))
         {
-            var scripts = ScriptsOf(assembly);
-            var feature = FeatureName(assembly);
+            var ordered = feature.OrderBy(s => s.Version).ToList();
             var applied = connection.QuerySingle<int>(
-                "SELECT coalesce(max(version), 0) FROM schema_migrations WHERE feature = @feature", new { feature });
-            var known = scripts.Count == 0 ? 0 : scripts[^1].Version;
+                "SELECT coalesce(max(version), 0) FROM schema_migrations WHERE feature = @feature", new { feature = feature.Key });
+            var known = ordered[^1].Version;
             if (applied > known)
                 throw new InvalidOperationException(
-                    $"the database has {feature} schema version {applied}, newer than this build knows ({known}); refusing to start");
+                    $"the database has {feature.Key} schema version {applied}, newer than this build knows ({known}); refusing to start");
 
-            foreach (var script in scripts.Where(s => s.Version > applied))
+            foreach (var script in ordered.Where(s => s.Version > applied))
             {
+                // SQLite DDL is transactional: a script and its journal row land together or not at all.
                 using var transaction = connection.BeginTransaction();
                 connection.Execute(script.Sql, transaction: transaction);
                 connection.Execute(

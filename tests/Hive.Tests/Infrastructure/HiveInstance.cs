@@ -4,6 +4,7 @@ using Dapper;
 using Hive.Host;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Tests.Infrastructure;
 
@@ -16,8 +17,11 @@ public sealed class HiveInstance : IAsyncDisposable
     private readonly string[] _extraArgs;
     private WebApplication? _app;
 
-    private HiveInstance(string dataDir, string[] agents, string[] extraArgs)
+    private readonly Action<IServiceCollection>? _configureServices;
+
+    private HiveInstance(string dataDir, string[] agents, string[] extraArgs, Action<IServiceCollection>? configureServices = null)
     {
+        _configureServices = configureServices;
         DataDir = dataDir;
         Agents = agents;
         _extraArgs = extraArgs;
@@ -37,6 +41,15 @@ public sealed class HiveInstance : IAsyncDisposable
         return instance;
     }
 
+    /// <summary>A hive with extra services (probes) registered after the hive's own.</summary>
+    public static async Task<HiveInstance> StartAsync(string[] agents, Action<IServiceCollection> configureServices)
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
+        var instance = new HiveInstance(dataDir, agents, [], configureServices);
+        await instance.StartAppAsync();
+        return instance;
+    }
+
     public static string[] ArgsFor(string dataDir, IEnumerable<string> agents, string urls = "http://127.0.0.1:0")
     {
         var args = new List<string> { "--urls", urls, "--Hive:DataDir", dataDir, "--Logging:LogLevel:Default", "Warning" };
@@ -47,7 +60,7 @@ public sealed class HiveInstance : IAsyncDisposable
 
     private async Task StartAppAsync()
     {
-        _app = HiveHost.Build([.. ArgsFor(DataDir, Agents), .. _extraArgs]);
+        _app = HiveHost.Build([.. ArgsFor(DataDir, Agents), .. _extraArgs], _configureServices);
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.Single());
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };

@@ -74,6 +74,17 @@ public sealed class SseStream : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads until <paramref name="count"/> comment lines (heartbeats) have arrived.</summary>
+    public async Task WaitForCommentsAsync(int count, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (CommentsSeen < count)
+        {
+            var line = await _reader.ReadLineAsync(cts.Token) ?? throw new IOException("the stream ended");
+            if (line.StartsWith(':')) CommentsSeen++;
+        }
+    }
+
     /// <summary>Reads events until one of <paramref name="type"/> satisfying <paramref name="match"/> arrives.</summary>
     public async Task<SseEvent> WaitForAsync(string type, Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
     {

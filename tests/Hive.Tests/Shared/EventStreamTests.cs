@@ -1,0 +1,155 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+
+namespace Hive.Tests.Shared;
+
+/// <summary>The SSE contract of DESIGN.md: numbered events, Last-Event-ID resume, resync, heartbeat, snapshot seq.</summary>
+public sealed class EventStreamTests : IAsyncLifetime
+{
+    private const int RingCapacity = 50;
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"],
+        "--Hive:Dashboard:ReplayCapacity", RingCapacity.ToString(), "--Hive:Dashboard:HeartbeatSeconds", "0.3");
+
+    public async Task DisposeAsync() => await _hive.DisposeAsync();
+
+    [Fact]
+    public async Task Stream_is_served_as_event_stream_starting_with_hello()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        Assert.Equal("text/event-stream", events.Response.Content.Headers.ContentType?.MediaType);
+        Assert.Null(events.Hello.Id); // hello must not move the client's Last-Event-ID
+        var state = await _hive.GetJsonAsync("/api/state");
+        Assert.Equal(state.GetProperty("seq").GetInt64(), events.Hello.Json.GetProperty("seq").GetInt64());
+    }
+
+    [Fact]
+    public async Task Reconnect_with_Last_Event_ID_replays_exactly_the_missed_events()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        long lastSeen;
+        await using (var first = await _hive.OpenEventsAsync())
+        {
+            var id = await alice.SendAsync("bob", "seen live");
+            lastSeen = (await first.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id)).Id!.Value;
+        }
+
+        var missed = new List<long>();
+        for (var i = 0; i < 5; i++) missed.Add(await alice.SendAsync("bob", $"missed {i}"));
+
+        await using var resumed = await _hive.OpenEventsAsync(lastSeen);
+        var replayed = new List<SseEvent>();
+        for (var i = 0; i < 5; i++) replayed.Add((await resumed.NextAsync(TimeSpan.FromSeconds(5)))!);
+
+        Assert.All(replayed, e => Assert.Equal("sent", e.Type));
+        Assert.Equal(missed, replayed.Select(e => e.Json.GetProperty("id").GetInt64()));
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => lastSeen + i), replayed.Select(e => e.Id!.Value));
+
+        // And nothing more: the next event is the next live one.
+        var live = await alice.SendAsync("bob", "live again");
+        var next = await resumed.NextAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(live, next!.Json.GetProperty("id").GetInt64());
+        Assert.Equal(lastSeen + 6, next.Id);
+    }
+
+    [Fact]
+    public async Task An_id_older_than_the_ring_yields_one_resync_then_live_events()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var start = (await _hive.GetJsonAsync("/api/state")).GetProperty("seq").GetInt64();
+        for (var i = 0; i < RingCapacity + 5; i++) await alice.SendAsync("bob", $"flood {i}");
+
+        await using var stale = await _hive.OpenEventsAsync(start);
+        var first = await stale.NextAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("resync", first!.Type);
+
+        var live = await alice.SendAsync("bob", "after resync");
+        var next = await stale.NextAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("sent", next!.Type); // one resync, no replay of a partial history
+        Assert.Equal(live, next.Json.GetProperty("id").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("999999999999999999")] // from the future (or another run)
+    [InlineData("garbage")]
+    [InlineData("1")]                   // from long before this run
+    public async Task An_unusable_Last_Event_ID_yields_resync(string header)
+    {
+        using var http = new HttpClient { BaseAddress = _hive.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/events");
+        request.Headers.TryAddWithoutValidation("Last-Event-ID", header);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var lines = new List<string>();
+        while (lines.Count(l => l.StartsWith("event:")) < 2) lines.Add((await reader.ReadLineAsync(cts.Token))!);
+        Assert.Equal(["event: hello", "event: resync"], lines.Where(l => l.StartsWith("event:")));
+    }
+
+    [Fact]
+    public async Task Heartbeat_comments_keep_an_idle_stream_alive()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        await events.WaitForCommentsAsync(2, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Snapshot_seq_plus_stream_sees_every_message_exactly_once_under_concurrent_sends()
+    {
+        // Senders run while the snapshot is taken; every message must be in the snapshot or in the stream after
+        // its seq, never both, never neither. 80 messages stay inside the snapshot's last-100 inbox window.
+        const int total = 80;
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var bob = await _hive.ConnectAsync("bob");
+        var sent = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        var sender = Task.Run(async () =>
+        {
+            for (var i = 0; i < total; i++) sent.Enqueue(await (i % 2 == 0 ? alice : bob).SendAsync("operator", $"race {i}"));
+        });
+        await Until(() => sent.Count >= total / 4);
+        var state = await _hive.GetJsonAsync("/api/state");
+        await using var events = await _hive.OpenEventsAsync(state.GetProperty("seq").GetInt64());
+        await sender;
+
+        var inSnapshot = state.GetProperty("inbox").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()).ToList();
+        var fromStream = new List<long>();
+        var lastSent = sent.Max();
+        while (!fromStream.Contains(lastSent))
+        {
+            var e = await events.NextAsync(TimeSpan.FromSeconds(5));
+            if (e!.Type == "sent") fromStream.Add(e.Json.GetProperty("id").GetInt64());
+        }
+
+        Assert.NotEmpty(inSnapshot);
+        Assert.NotEmpty(fromStream);
+        var seen = inSnapshot.Concat(fromStream).ToList();
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+        Assert.Equal(sent.Order(), seen.Order());
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
+            await Task.Delay(1);
+        }
+    }
+
+    [Fact]
+    public async Task State_carries_agents_inbox_messages_and_seq()
+    {
+        var state = await _hive.GetJsonAsync("/api/state");
+        Assert.Equal(JsonValueKind.Number, state.GetProperty("seq").ValueKind);
+        var agents = state.GetProperty("agents").EnumerateArray().ToList();
+        Assert.Equal(["manager", "alice", "bob"], agents.Select(a => a.GetProperty("name").GetString()));
+        Assert.Equal("manager", agents[0].GetProperty("kind").GetString());
+        Assert.Equal(Path.Combine(_hive.DataDir, "agents", "alice", "state"), agents[1].GetProperty("state_dir").GetString());
+        Assert.True(Directory.Exists(agents[1].GetProperty("state_dir").GetString()));
+        Assert.Equal(JsonValueKind.Array, state.GetProperty("inbox").ValueKind);
+        Assert.Equal(JsonValueKind.Array, state.GetProperty("messages").ValueKind);
+    }
+}
