@@ -1,0 +1,179 @@
+using Hive.Shared;
+using Hive.Shared.Agents;
+using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hive.Features.StateFiles;
+
+public enum StateFileVerdict
+{
+    /// <summary>A readable state file.</summary>
+    Allowed,
+    /// <summary>Not a path at all (empty, NUL, over-long): 400.</summary>
+    Malformed,
+    /// <summary>Outside the allow-list, a secret, or not a regular file: 403.</summary>
+    Refused,
+    /// <summary>Inside the allow-list but nothing is there: 404.</summary>
+    Missing,
+}
+
+/// <summary>
+/// THE path allow-list: whether a path names a readable state file (a regular file under an agent's
+/// <c>state/</c> dir or under <c>shared/</c>, in container or host form), and the only way to open one.
+/// Every feature that reads, links or stores a state-file path asks this.
+/// </summary>
+public interface IStateFileAllowList
+{
+    /// <summary>Decides without opening; <see cref="StateFileVerdict.Allowed"/> only for existing regular files.</summary>
+    StateFileVerdict Check(string? path);
+
+    /// <summary>Opens a state file, verifying what was really opened; the verdict says why when the handle is null.</summary>
+    (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path);
+}
+
+public sealed class OpenedStateFile(SafeFileHandle handle, string hostPath) : IDisposable
+{
+    public SafeFileHandle Handle { get; } = handle;
+    public string HostPath { get; } = hostPath;
+    public string Name => Path.GetFileName(HostPath);
+    public void Dispose() => Handle.Dispose();
+}
+
+internal sealed class StateFileAllowList : IStateFileAllowList
+{
+    public const int MaxPathBytes = 4096;
+
+    private readonly string _dataDir;        // as configured, made absolute
+    private readonly string? _dataDirReal;   // the same with symlinks resolved (e.g. /tmp -> /private/tmp)
+    private readonly string[] _denyNames;
+
+    public StateFileAllowList(HivePaths paths, IOptions<StateFilesOptions> options)
+    {
+        _dataDir = paths.DataDir.TrimEnd('/');
+        _dataDirReal = Native.CanonicalPath(_dataDir);
+        _denyNames = options.Value.EffectiveDenyNames.ToArray();
+    }
+
+    public StateFileVerdict Check(string? path)
+    {
+        var (verdict, file) = Open(path);
+        file?.Dispose();
+        return verdict;
+    }
+
+    public (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path.Contains('\0') || System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+            return (StateFileVerdict.Malformed, null);
+
+        var request = Split(path);
+        if (request is null) return (StateFileVerdict.Refused, null);
+        var (rootLexical, rest) = request.Value;
+
+        // The root itself must be a real directory exactly where it should be: an agent that swapped its state dir
+        // for a symlink has no readable files.
+        var rootReal = Native.CanonicalPath(rootLexical);
+        if (rootReal is null)
+            return (new FileInfo(rootLexical).LinkTarget is null ? StateFileVerdict.Missing : StateFileVerdict.Refused, null);
+        if (_dataDirReal is null || rootReal != _dataDirReal + rootLexical[_dataDir.Length..])
+            return (StateFileVerdict.Refused, null);
+
+        var (verdict, resolved) = Resolve(rootLexical, rootReal, rest);
+        if (verdict != StateFileVerdict.Allowed) return (verdict, null);
+        if (IsDenied(Path.GetFileName(resolved!)) || IsDenied(rest.LastOrDefault() ?? "")) return (StateFileVerdict.Refused, null);
+
+        var handle = Native.OpenNoFollow(resolved!);
+        if (handle is null) return (StateFileVerdict.Refused, null); // it resolved, so it exists: a socket, a swapped-in link, ...
+
+        // Check what was really opened: a parent swapped for a symlink between the walk and the open shows up here.
+        var opened = Native.PathOf(handle);
+        var (isRegular, _) = Native.Stat(handle);
+        if (opened is null || !opened.StartsWith(rootReal + "/", StringComparison.Ordinal) || !isRegular || IsDenied(Path.GetFileName(opened)))
+        {
+            handle.Dispose();
+            return (StateFileVerdict.Refused, null);
+        }
+        return (StateFileVerdict.Allowed, new OpenedStateFile(handle, opened));
+    }
+
+    /// <summary>
+    /// Maps a container-form or host-form path to its root dir (host form) and the components below it. Lexical
+    /// only: <c>.</c> and empty components are dropped; any <c>..</c> refuses the whole path. Null when the path is
+    /// in neither form or names an agent dir other than <c>state/</c> (the legacy bare <c>/state/...</c> included).
+    /// </summary>
+    private (string Root, string[] Below)? Split(string path)
+    {
+        if (path[0] != '/' || path.Contains('\\')) return null;
+        foreach (var c in path)
+            if (char.IsControl(c)) return null;
+
+        var relative = Below(path, _dataDir) ?? (_dataDirReal is null ? null : Below(path, _dataDirReal)) ?? path[1..];
+        var parts = relative.Split('/');
+        if (parts.Contains("..")) return null;
+        var rest = parts.Where(p => p.Length > 0 && p != ".").ToArray();
+        if (rest is ["shared", ..])
+            return (_dataDir + "/shared", rest[1..]);
+        if (rest is ["agents", var agent, "state", ..] && AgentNames.IsWellFormed(agent))
+            return (_dataDir + "/agents/" + agent + "/state", rest[3..]);
+        return null;
+    }
+
+    private static string? Below(string path, string dir) =>
+        path.Length > dir.Length + 1 && path.StartsWith(dir, StringComparison.Ordinal) && path[dir.Length] == '/' ? path[(dir.Length + 1)..] : null;
+
+    /// <summary>
+    /// The kernel resolves the path (every symlink, at every level); the result must lie below the root. When it
+    /// cannot be resolved, the answer is "missing" only if no symlink was involved on the way to the gap; otherwise
+    /// "refused", so a 403/404 difference never tells what exists outside the roots.
+    /// </summary>
+    private static (StateFileVerdict, string?) Resolve(string rootLexical, string rootReal, string[] below)
+    {
+        if (below.Length == 0) return (StateFileVerdict.Refused, null); // the root dir itself
+        var lexical = rootLexical + "/" + string.Join('/', below);
+        if (Native.CanonicalPath(lexical) is { } real)
+            return real.StartsWith(rootReal + "/", StringComparison.Ordinal) ? (StateFileVerdict.Allowed, real) : (StateFileVerdict.Refused, null);
+
+        var current = rootReal;
+        foreach (var part in below)
+        {
+            current += "/" + part;
+            if (new FileInfo(current).LinkTarget is not null) return (StateFileVerdict.Refused, null);
+            if (!File.Exists(current) && !Directory.Exists(current)) return (StateFileVerdict.Missing, null);
+        }
+        return (StateFileVerdict.Refused, null); // resolvable lexically but not by the kernel: not ours to explain
+    }
+
+    private bool IsDenied(string name)
+    {
+        foreach (var pattern in _denyNames)
+            if (GlobMatches(pattern, name)) return true;
+        return false;
+    }
+
+    /// <summary>Case-insensitive glob with <c>*</c> only, linear (no backtracking explosion: at most one star is backtracked).</summary>
+    internal static bool GlobMatches(string pattern, string name)
+    {
+        int p = 0, n = 0, star = -1, mark = 0;
+        while (n < name.Length)
+        {
+            if (p < pattern.Length && pattern[p] != '*' && char.ToLowerInvariant(pattern[p]) == char.ToLowerInvariant(name[n]))
+            {
+                p++;
+                n++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = n;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                n = ++mark;
+            }
+            else return false;
+        }
+        while (p < pattern.Length && pattern[p] == '*') p++;
+        return p == pattern.Length;
+    }
+}
