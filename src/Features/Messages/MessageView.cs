@@ -1,6 +1,13 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Hive.Features.StateFiles;
+
 namespace Hive.Features.Messages;
 
-/// <summary>A message on the wire (socket, HTTP and SSE alike).</summary>
+/// <summary>
+/// A message on the wire (socket, HTTP and SSE alike). System messages carry extra fields from the feature that
+/// sent them (<c>reminder_id</c>, <c>payload_refs</c>, <c>question_id</c>, ...), flattened into the same object.
+/// </summary>
 public sealed record MessageView(
     long Id,
     string From,
@@ -9,18 +16,29 @@ public sealed record MessageView(
     string Body,
     DateTimeOffset SentAt,
     DateTimeOffset? DeliveredAt,
-    IReadOnlyList<string> FileRefs);
+    IReadOnlyList<string> FileRefs)
+{
+    /// <summary>The sending feature's extra fields, written as properties of the message itself.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; init; }
+}
 
 public static class MessageKinds
 {
     public const string Message = "message";
+    public const string Reminder = "reminder";
+    public const string Answer = "answer";
 }
 
 /// <summary>A <c>messages</c> row as stored; <see cref="View"/> adds what is computed at read time.</summary>
-internal sealed record MessageRow(long Id, string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, DateTimeOffset? DeliveredAt)
+internal sealed record MessageRow(
+    long Id, string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, DateTimeOffset? DeliveredAt, string? Meta)
 {
-    public const string Columns = "id, sender, recipient, kind, body, sent_at, delivered_at";
+    public const string Columns = "id, sender, recipient, kind, body, sent_at, delivered_at, meta";
 
-    public MessageView View(StateFiles.IFileRefScanner scanner) =>
-        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, scanner.Scan(Body));
+    public MessageView View(IFileRefScanner scanner) =>
+        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, scanner.Scan(Body))
+        {
+            Extra = Meta is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Meta),
+        };
 }

@@ -61,7 +61,7 @@ internal sealed class MessageWriter : IAsyncDisposable
                 {
                     // QuerySingle reads the RETURNING statement to its end, so the WAL can checkpoint.
                     var id = connection.QuerySingle<long>(insert, draft, transaction);
-                    rows.Add(new MessageRow(id, draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null));
+                    rows.Add(new MessageRow(id, draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null, null));
                 }
                 transaction.Commit();
             }

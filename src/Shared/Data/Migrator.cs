@@ -2,21 +2,35 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Dapper;
 using Hive.Shared.Json;
+using Microsoft.Data.Sqlite;
 
 namespace Hive.Shared.Data;
 
 /// <summary>
-/// Applies each feature's embedded <c>Migrations/NNNN_name.sql</c> scripts in order, one transaction per script,
-/// and journals them in <c>schema_migrations</c>. Refuses a database that knows a version this code does not.
+/// A migration that needs code, e.g. adding a column only when <c>pragma table_info</c> says it is missing, so a
+/// database that already has it (an older build added it without journaling) and a fresh one converge.
+/// Put it in the feature's <c>Migrations/</c> folder beside the SQL scripts; it needs a parameterless constructor.
+/// </summary>
+public interface ICodeMigration
+{
+    int Version { get; }
+    string Name { get; }
+    void Apply(SqliteConnection connection, SqliteTransaction transaction);
+}
+
+/// <summary>
+/// Applies each feature's migrations in version order — embedded <c>Migrations/NNNN_name.sql</c> scripts and
+/// <see cref="ICodeMigration"/> classes — one transaction per migration, journaled in <c>schema_migrations</c>.
+/// Refuses a database that knows a version this code does not.
 /// </summary>
 public static partial class Migrator
 {
-    public sealed record Script(string Feature, int Version, string Name, string Sql);
+    public sealed record Script(string Feature, int Version, string Name, string? Sql, ICodeMigration? Code = null);
 
     public static IReadOnlyList<Script> ScriptsOf(Assembly assembly)
     {
         var feature = FeatureName(assembly);
-        return assembly.GetManifestResourceNames()
+        var sql = assembly.GetManifestResourceNames()
             .Select(resource => (resource, match: ScriptName().Match(resource)))
             .Where(x => x.match.Success)
             .Select(x =>
@@ -24,9 +38,16 @@ public static partial class Migrator
                 using var stream = assembly.GetManifestResourceStream(x.resource)!;
                 using var reader = new StreamReader(stream);
                 return new Script(feature, int.Parse(x.match.Groups[1].Value), x.match.Groups[2].Value, reader.ReadToEnd());
-            })
-            .OrderBy(s => s.Version)
-            .ToList();
+            });
+        var code = assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(ICodeMigration).IsAssignableFrom(t))
+            .Select(t => (ICodeMigration)Activator.CreateInstance(t, nonPublic: true)!)
+            .Select(m => new Script(feature, m.Version, m.Name, null, m));
+        var all = sql.Concat(code).OrderBy(s => s.Version).ToList();
+        var duplicate = all.GroupBy(s => s.Version).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new InvalidOperationException($"{feature} has two migrations numbered {duplicate.Key}");
+        return all;
     }
 
     public static string FeatureName(Assembly assembly)
@@ -38,7 +59,7 @@ public static partial class Migrator
     public static void Migrate(IDb db, IEnumerable<Assembly> assemblies, TimeProvider clock) =>
         Apply(db, assemblies.SelectMany(ScriptsOf), clock);
 
-    /// <summary>Applies the scripts each feature has not applied yet, in version order.</summary>
+    /// <summary>Applies the migrations each feature has not applied yet, in version order.</summary>
     public static void Apply(IDb db, IEnumerable<Script> scripts, TimeProvider clock)
     {
         using var connection = db.Open();
@@ -64,9 +85,10 @@ public static partial class Migrator
 
             foreach (var script in ordered.Where(s => s.Version > applied))
             {
-                // SQLite DDL is transactional: a script and its journal row land together or not at all.
+                // SQLite DDL is transactional: a migration and its journal row land together or not at all.
                 using var transaction = connection.BeginTransaction();
-                connection.Execute(script.Sql, transaction: transaction);
+                if (script.Code is { } code) code.Apply(connection, transaction);
+                else connection.Execute(script.Sql!, transaction: transaction);
                 connection.Execute(
                     "INSERT INTO schema_migrations (feature, version, name, applied_at) VALUES (@Feature, @Version, @Name, @AppliedAt)",
                     new { script.Feature, script.Version, script.Name, AppliedAt = UtcTimestamp.Format(clock.GetUtcNow()) },
@@ -78,4 +100,20 @@ public static partial class Migrator
 
     [GeneratedRegex(@"\.Migrations\.(\d{4})_([a-z0-9_]+)\.sql$")]
     private static partial Regex ScriptName();
+}
+
+/// <summary>Schema questions a code migration asks before it changes anything.</summary>
+public static class SchemaProbe
+{
+    public static bool HasColumn(SqliteConnection connection, SqliteTransaction transaction, string table, string column) =>
+        connection.Query<string>("SELECT name FROM pragma_table_info(@table)", new { table }, transaction)
+            .Contains(column, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>ALTER TABLE ... ADD COLUMN, unless <c>pragma table_info</c> shows the column already exists.</summary>
+    public static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)
+    {
+        if (HasColumn(connection, transaction, table, column)) return;
+        // Identifiers cannot be parameters; these come from migration code, never from input.
+        connection.Execute($"ALTER TABLE {table} ADD COLUMN {column} {definition}", transaction: transaction);
+    }
 }

@@ -61,7 +61,7 @@ public sealed class FeatureGraphTests
     {
         // Each feature's SQL may name only tables it created in its own migrations.
         var owned = HiveFeatures.Assemblies.ToDictionary(a => a, a => Hive.Shared.Data.Migrator.ScriptsOf(a)
-            .SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s.Sql, @"CREATE TABLE (?:IF NOT EXISTS )?(\w+)").Select(m => m.Groups[1].Value))
+            .SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s.Sql ?? "", @"CREATE TABLE (?:IF NOT EXISTS )?(\w+)").Select(m => m.Groups[1].Value))
             .ToHashSet());
         var root = RepoRoot();
         foreach (var (assembly, tables) in owned)
