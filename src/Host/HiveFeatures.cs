@@ -1,5 +1,6 @@
 using System.Reflection;
 using Hive.Features.Messages;
+using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared;
 
@@ -13,5 +14,6 @@ public static class HiveFeatures
         typeof(HiveOptions).Assembly,
         typeof(IFileRefScanner).Assembly,
         typeof(MessageView).Assembly,
+        typeof(ReminderView).Assembly,
     ];
 }

@@ -1,5 +1,6 @@
 using Carter;
 using Hive.Features.Messages;
+using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared;
 using Hive.Shared.Json;
@@ -31,6 +32,7 @@ public static class HiveHost
         services.AddHiveMediation(HiveFeatures.Assemblies);
         services.AddStateFiles();
         services.AddMessages();
+        services.AddReminders();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         services.AddProblemDetails();

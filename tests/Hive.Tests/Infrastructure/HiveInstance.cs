@@ -28,7 +28,7 @@ public sealed class HiveInstance : IAsyncDisposable
     }
 
     public string DataDir { get; }
-    public IReadOnlyList<string> Agents { get; }
+    public IReadOnlyList<string> Agents { get; private set; }
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
@@ -66,11 +66,25 @@ public sealed class HiveInstance : IAsyncDisposable
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    /// <summary>Stops the host (gracefully) and starts a new one on the same data dir.</summary>
-    public async Task RestartAsync()
+    /// <summary>Stops the host (gracefully) and starts a new one on the same data dir, optionally with other agents.</summary>
+    public async Task RestartAsync(string[]? agents = null)
     {
         await StopAppAsync();
+        if (agents is not null) Agents = agents;
         await StartAppAsync();
+    }
+
+    public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>Waits for a condition with a deadline (never a bare sleep).</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan? timeout = null, string? what = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what ?? "a condition"}");
+            await Task.Delay(5);
+        }
     }
 
     private async Task StopAppAsync()
@@ -96,11 +110,20 @@ public sealed class HiveInstance : IAsyncDisposable
     }
 
     /// <summary>Reads the database file directly (its own connection), to assert what is persisted.</summary>
-    public T QueryDb<T>(string sql, object? args = null)
+    public T QueryDb<T>(string sql, object? args = null) => QueryDb<T>(DataDir, sql, args);
+
+    public static T QueryDb<T>(string dataDir, string sql, object? args = null)
     {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(DataDir, "hive.db")}");
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDir, "hive.db")};Pooling=False");
         connection.Open();
         return connection.QuerySingle<T>(sql, args);
+    }
+
+    public static List<T> QueryDbList<T>(string dataDir, string sql, object? args = null)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDir, "hive.db")};Pooling=False");
+        connection.Open();
+        return connection.Query<T>(sql, args).ToList();
     }
 
     public async ValueTask DisposeAsync()

@@ -42,7 +42,7 @@ public sealed class HostProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null)
+    public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null, params string[] extraArgs)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port ?? FreePort()}");
         var start = new ProcessStartInfo("dotnet")
@@ -53,7 +53,7 @@ public sealed class HostProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(HostDll);
-        foreach (var arg in HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/'))) start.ArgumentList.Add(arg);
+        foreach (var arg in HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs)) start.ArgumentList.Add(arg);
         start.Environment.Remove("ASPNETCORE_URLS");
 
         var process = Process.Start(start)!;

@@ -1,0 +1,25 @@
+using Hive.Features.StateFiles;
+
+namespace Hive.Features.Reminders;
+
+/// <summary>A pending reminder on the wire (failed ones included: attempt_count and last_error say so).</summary>
+public sealed record ReminderView(
+    long Id,
+    string Agent,
+    DateTimeOffset DueAt,
+    string Body,
+    string? PayloadPath,
+    IReadOnlyList<string> PayloadRefs,
+    int AttemptCount,
+    string? LastError,
+    DateTimeOffset CreatedAt);
+
+/// <summary>A <c>reminders</c> row as stored.</summary>
+internal sealed record ReminderRow(
+    long Id, string Agent, string Body, string? PayloadPath, DateTimeOffset DueAt, DateTimeOffset CreatedAt, long AttemptCount, string? LastError)
+{
+    public const string Columns = "id, agent, body, payload_path, due_at, created_at, attempt_count, last_error";
+
+    public ReminderView View(IFileRefScanner scanner) =>
+        new(Id, Agent, DueAt, Body, PayloadPath, scanner.Scan(PayloadPath), (int)AttemptCount, LastError, CreatedAt);
+}

@@ -1,0 +1,24 @@
+using Carter;
+using Hive.Shared.Http;
+using MediatR;
+
+namespace Hive.Features.Reminders;
+
+/// <summary>The operator's reminder routes: routing only.</summary>
+public sealed class RemindersModule : CarterModule
+{
+    public RemindersModule(IMediator mediator) : base("/api/reminders")
+    {
+        Get("/", async (req, res) =>
+            await res.Ok(await mediator.Send(new ListReminders.Query(), req.HttpContext.RequestAborted)));
+
+        Delete("/{id:long}", async (req, res) =>
+        {
+            await mediator.Send(new CancelReminder.Command(req.RouteLong("id")), req.HttpContext.RequestAborted);
+            await res.NoContent();
+        });
+
+        Post("/{id:long}/retry", async (req, res) =>
+            await res.Ok(await mediator.Send(new RetryReminder.Command(req.RouteLong("id")), req.HttpContext.RequestAborted)));
+    }
+}

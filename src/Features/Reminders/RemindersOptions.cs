@@ -1,0 +1,11 @@
+namespace Hive.Features.Reminders;
+
+/// <summary>The <c>Hive:Reminders</c> configuration section.</summary>
+public sealed class RemindersOptions
+{
+    /// <summary>How often the scheduler looks for due reminders (fractions allowed).</summary>
+    public double TickSeconds { get; set; } = 5;
+
+    /// <summary>Attempts before a failing reminder is left for the operator to retry or cancel.</summary>
+    public int MaxAttempts { get; set; } = 5;
+}
