@@ -1,5 +1,6 @@
 using System.Reflection;
 using Hive.Features.Messages;
+using Hive.Features.Questions;
 using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared;
@@ -15,5 +16,6 @@ public static class HiveFeatures
         typeof(IFileRefScanner).Assembly,
         typeof(MessageView).Assembly,
         typeof(ReminderView).Assembly,
+        typeof(QuestionView).Assembly,
     ];
 }

@@ -1,5 +1,6 @@
 using Carter;
 using Hive.Features.Messages;
+using Hive.Features.Questions;
 using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared;
@@ -33,6 +34,7 @@ public static class HiveHost
         services.AddStateFiles();
         services.AddMessages();
         services.AddReminders();
+        services.AddQuestions();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         services.AddProblemDetails();

@@ -1,0 +1,64 @@
+using System.Text;
+using Dapper;
+using FluentValidation;
+using Hive.Features.StateFiles;
+using Hive.Shared.Agents;
+using Hive.Shared.Dashboard;
+using Hive.Shared.Data;
+using Hive.Shared.Errors;
+using MediatR;
+
+namespace Hive.Features.Questions;
+
+/// <summary>An agent asks the operator (no <c>to</c>, or <c>to: "operator"</c>) or a peer agent.</summary>
+public static class AskQuestion
+{
+    public const int MaxBytes = 1024;
+
+    public sealed record Command(string Asker, string? To, string? Question) : IRequest<QuestionView>;
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator(IAgentDirectory agents)
+        {
+            RuleFor(c => c.Question).Cascade(CascadeMode.Stop)
+                .Must(q => !string.IsNullOrWhiteSpace(q)).WithMessage("question must not be empty")
+                .Must(q => Encoding.UTF8.GetByteCount(q!) <= MaxBytes)
+                .WithMessage($"question is limited to {MaxBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.To).Cascade(CascadeMode.Stop)
+                .Must((c, to) => to != c.Asker).WithMessage("an agent cannot ask itself")
+                .Must(to => agents.IsAgent(to!)).WithMessage(c => $"no agent named {c.To}").WithErrorCode(ErrorCodes.NotFound)
+                .When(c => c.To is not null && c.To != AgentNames.Operator);
+        }
+    }
+
+    internal sealed class Handler(IDb db, IMediator mediator, StateChangeGate gate, IFileRefScanner fileRefs, TimeProvider clock)
+        : IRequestHandler<Command, QuestionView>
+    {
+        public async Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
+        {
+            const string insert = $"""
+                INSERT INTO questions (asker, target, question, asked_at)
+                VALUES (@Asker, @Target, @Question, @AskedAt)
+                RETURNING {QuestionRow.Columns};
+                """;
+            var target = command.To == AgentNames.Operator ? null : command.To;
+            using (await gate.EnterChangeAsync(cancellationToken))
+            {
+                QuestionRow row;
+                WaitingState waiting;
+                using (var connection = db.Open())
+                using (var transaction = connection.BeginTransaction())
+                {
+                    row = connection.Query<QuestionRow>(insert,
+                        new { command.Asker, Target = target, command.Question, AskedAt = clock.GetUtcNow() }, transaction).Single();
+                    waiting = QuestionsSql.WaitingOf(connection, command.Asker, transaction);
+                    transaction.Commit();
+                }
+                var view = row.View(fileRefs);
+                await mediator.Publish(new QuestionAdded(view, waiting), CancellationToken.None);
+                return view;
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Carter;
+using Hive.Shared.Agents;
+using Hive.Shared.Http;
+using MediatR;
+
+namespace Hive.Features.Questions;
+
+/// <summary>The operator's question routes: routing only.</summary>
+public sealed class QuestionsModule : CarterModule
+{
+    public QuestionsModule(IMediator mediator) : base("/api/questions")
+    {
+        Get("/", async (req, res) =>
+        {
+            var filter = req.Query["filter"];
+            var answered = req.QueryLong("answered") ?? ListQuestions.DefaultAnswered;
+            await res.Ok(await mediator.Send(
+                new ListQuestions.Query(filter.Count == 0 ? ListQuestions.All : filter.Count == 1 ? filter[0] : "", (int)Math.Min(answered, int.MaxValue)),
+                req.HttpContext.RequestAborted));
+        });
+
+        Post("/{id:long}/answer", async (req, res) =>
+        {
+            var body = await req.ReadBodyAsync<AnswerBody>();
+            await res.Ok(await mediator.Send(
+                new AnswerQuestion.Command(req.RouteLong("id"), AgentNames.Operator, body.Answer), req.HttpContext.RequestAborted));
+        });
+    }
+
+    public sealed record AnswerBody(string? Answer);
+}

@@ -1,0 +1,19 @@
+using System.Data;
+using Dapper;
+
+namespace Hive.Features.Questions;
+
+/// <summary>SQL used by more than one question slice.</summary>
+internal static class QuestionsSql
+{
+    /// <summary>The asker's oldest open question decides what it waits on.</summary>
+    public static WaitingState WaitingOf(IDbConnection connection, string agent, IDbTransaction? transaction = null)
+    {
+        var oldest = connection.Query<(string? Target, DateTimeOffset AskedAt)>(
+            "SELECT target, asked_at FROM questions WHERE asker = @agent AND answered_at IS NULL ORDER BY id LIMIT 1",
+            new { agent }, transaction).ToList();
+        return oldest.Count == 0
+            ? new WaitingState(agent, null, null)
+            : new WaitingState(agent, Targets.Display(oldest[0].Target), oldest[0].AskedAt);
+    }
+}
