@@ -85,6 +85,16 @@ public sealed class DashboardHub
         }
     }
 
+    /// <summary>Ends every live stream (clients reconnect with Last-Event-ID and lose nothing): used on shutdown and in tests.</summary>
+    public void DisconnectAll()
+    {
+        lock (_gate)
+        {
+            foreach (var subscriber in _subscribers) subscriber.Writer.TryComplete();
+            _subscribers.Clear();
+        }
+    }
+
     internal void Unsubscribe(Channel<DashboardEventRecord> channel)
     {
         lock (_gate) _subscribers.Remove(channel);

@@ -45,8 +45,11 @@ public sealed class DashboardModule : CarterModule
         var heartbeat = TimeSpan.FromSeconds(services.GetRequiredService<IOptions<HiveOptions>>().Value.Dashboard.HeartbeatSeconds);
         var ct = context.RequestAborted;
 
+        // The browser's EventSource cannot set headers on its first connect, so the page passes the snapshot's seq as
+        // ?last_event_id=; on its own reconnects it sends the Last-Event-ID header, which then wins.
         long? lastEventId = null;
         var header = context.Request.Headers["Last-Event-ID"].ToString();
+        if (header.Length == 0) header = context.Request.Query["last_event_id"].ToString();
         if (header.Length > 0)
         {
             // A garbled id cannot be resumed from; treating it like a stale one (resync) is what the client needs.
@@ -63,7 +66,8 @@ public sealed class DashboardModule : CarterModule
 
         using var subscription = hub.Subscribe(lastEventId);
         var output = new StringBuilder();
-        output.Append("event: hello\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
+        // retry: how soon a browser reconnects after the stream ends (default ~3 s).
+        output.Append("retry: 1000\nevent: hello\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
         if (subscription.NeedsResync)
             output.Append("event: resync\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
         foreach (var record in subscription.Replay) AppendEvent(output, record);

@@ -1,0 +1,38 @@
+import { h } from './dom.js';
+
+/** A short-lived message in the corner: the outcome of an action. */
+export function toast(text, ok = true) {
+  const node = h('div', { class: ok ? 'toast' : 'toast bad', role: 'status' }, text);
+  document.getElementById('toasts').append(node);
+  setTimeout(() => node.remove(), ok ? 3500 : 7000);
+}
+
+/**
+ * Runs an operator action against the API: the button shows progress while it runs, a toast tells the outcome.
+ * The page itself changes only when the event the action caused arrives on the stream.
+ */
+export async function act(button, label, request, success) {
+  const text = button.textContent;
+  button.disabled = true;
+  button.textContent = label;
+  try {
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: request.body === undefined ? {} : { 'content-type': 'application/json' },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+    });
+    if (!response.ok) {
+      const problem = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
+      toast(`${problem?.detail ?? problem?.title ?? 'failed'} (${response.status})`, false);
+      return false;
+    }
+    toast(success);
+    return true;
+  } catch (error) {
+    toast(`the host did not answer: ${error.message}`, false);
+    return false;
+  } finally {
+    button.disabled = false;
+    button.textContent = text;
+  }
+}

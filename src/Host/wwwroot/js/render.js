@@ -1,0 +1,174 @@
+import { h, append, renderList, relative, clock } from './dom.js';
+import { appendLinkified } from './linkify.js';
+import { store } from './store.js';
+import { act } from './actions.js';
+
+const $ = id => document.getElementById(id);
+let questionFilter = 'all';
+
+export function renderAll() {
+  for (const section of ['swarm', 'inbox', 'flow', 'questions', 'reminders']) render(section);
+}
+
+export function render(section) {
+  ({ swarm, inbox, flow, questions, reminders })[section]?.();
+}
+
+// ◆ SW4RM: agents, their pending reminders, and whether they wait on a question.
+function swarm() {
+  const agents = [...store.agents.values()];
+  $('swarm-count').textContent = `(${agents.length})`;
+  renderList($('agents'), agents, a => a.name, agentRow, (_, a) => agentRow(a));
+  const select = $('send-to');
+  const current = select.value;
+  select.replaceChildren(...agents.map(a => h('option', { value: a.name }, a.name)));
+  if (agents.some(a => a.name === current)) select.value = current;
+}
+
+function agentRow(a) {
+  return h('li', { class: 'agent', dataset: { agent: a.name } },
+    h('span', { class: 'who' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
+    a.pending_reminders > 0 && h('span', { class: 'chip reminders', title: 'pending reminders: see the reminders section to view or cancel' },
+      `${a.pending_reminders} reminder${a.pending_reminders === 1 ? '' : 's'}`),
+    a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
+      `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`));
+}
+
+function messageRow(m) {
+  const body = h('div', { class: 'body' });
+  appendLinkified(body, m.body, m.file_refs);
+  return h('li', { class: `message kind-${m.kind}`, dataset: { id: m.id } },
+    h('div', { class: 'meta' },
+      h('span', { class: 'who' }, m.from), ' → ', h('span', { class: 'who' }, m.to), ' · ', clock(m.sent_at),
+      m.kind !== 'message' && ` · ${m.kind}`,
+      h('span', { class: 'delivered' }, m.delivered_at ? ' ✓' : '')),
+    body);
+}
+
+function updateMessage(node, m) {
+  node.querySelector('.delivered').textContent = m.delivered_at ? ' ✓' : '';
+}
+
+// ◆ 1NB0X: what agents sent to the operator.
+function inbox() {
+  $('inbox-count').textContent = `(${store.inbox.length})`;
+  $('inbox-empty').hidden = store.inbox.length > 0;
+  renderList($('inbox'), store.inbox, m => m.id, messageRow, updateMessage);
+}
+
+// ◆ M3SS4G3 FL0W: every message, live; older pages on demand.
+function flow() {
+  renderList($('flow'), store.messages, m => m.id, messageRow, updateMessage);
+  $('load-older').hidden = store.historyExhausted;
+}
+
+export async function loadOlder(button) {
+  const oldest = store.messages.at(-1)?.id;
+  if (oldest === undefined) { store.historyExhausted = true; flow(); return; }
+  button.disabled = true;
+  try {
+    const response = await fetch(`/api/messages?before=${oldest}&limit=50`);
+    const page = await response.json();
+    for (const m of page) if (!store.messages.some(x => x.id === m.id)) store.messages.push(m);
+    if (page.length < 50) store.historyExhausted = true;
+    flow();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ◆ QU3ST10NS: pending and answered, filter chips, answers and overrides.
+function matches(q) {
+  switch (questionFilter) {
+    case 'all': return true;
+    case 'operator': return q.target === null;
+    case 'peer': return q.target !== null;
+    default: return q.asker === questionFilter || q.target === questionFilter;
+  }
+}
+
+function questions() {
+  const { pending, answered } = store.questions;
+  const participants = [...new Set([...pending, ...answered].flatMap(q => [q.asker, q.target]).filter(Boolean))].sort();
+  const chips = [['all', 'all'], ['operator', '@operator'], ['peer', '@peer'], ...participants.map(p => [p, p])];
+  if (!chips.some(([value]) => value === questionFilter)) questionFilter = 'all';
+  $('question-filters').replaceChildren(...chips.map(([value, label]) =>
+    h('button', { type: 'button', 'aria-pressed': String(value === questionFilter), dataset: { filter: value },
+      onclick: () => { questionFilter = value; questions(); } }, label)));
+
+  const open = pending.filter(matches);
+  $('questions-count').textContent = `(${pending.length} open)`;
+  $('questions-empty').hidden = open.length > 0;
+  renderList($('questions-pending'), open, q => q.id, pendingQuestionRow);
+  renderList($('questions-answered'), answered.filter(matches), q => q.id, answeredQuestionRow);
+}
+
+function questionText(q) {
+  const text = h('div', { class: 'body' });
+  appendLinkified(text, q.question, q.question_refs);
+  return text;
+}
+
+function pendingQuestionRow(q) {
+  const peer = q.target !== null;
+  const input = h('input', { name: 'answer', maxlength: 1024, placeholder: peer ? `override ${q.target}'s answer` : 'your answer', required: true });
+  const button = h('button', { type: 'submit' }, peer ? '0V3RR1D3' : 'answer');
+  const form = h('form', { class: 'answer-form', onsubmit: async event => {
+    event.preventDefault();
+    if (!input.value.trim()) return;
+    if (peer && !confirm(`answer for ${q.target}? this overrides the peer answer.`)) return;
+    const ok = await act(button, '…', { method: 'POST', url: `/api/questions/${q.id}/answer`, body: { answer: input.value } },
+      peer ? `override sent to ${q.asker}` : `answer sent to ${q.asker}`);
+    if (ok) input.value = '';
+  } }, input, button);
+  return h('li', { class: peer ? 'question peer' : 'question', dataset: { id: q.id } },
+    h('div', { class: 'meta' }, h('span', { class: 'who' }, q.asker), ' → ', h('span', { class: 'who' }, q.target ?? 'operator'),
+      ' · ', relative(q.asked_at)),
+    questionText(q), form);
+}
+
+function answeredQuestionRow(q) {
+  const answer = h('div', { class: 'body' }, h('span', { class: 'who answerer' }, `${q.answerer}: `));
+  appendLinkified(answer, q.answer, q.answer_refs);
+  return h('li', { class: q.target !== null ? 'question peer answered' : 'question answered', dataset: { id: q.id } },
+    h('div', { class: 'meta' }, h('span', { class: 'who' }, q.asker), ' → ', h('span', { class: 'who' }, q.target ?? 'operator'),
+      ' · answered ', relative(q.answered_at)),
+    questionText(q), answer);
+}
+
+// ◆ QU3U3D R3M1ND3RS: soonest first; failed ones with their error and a retry.
+function reminders() {
+  const list = [...store.reminders.values()].sort((a, b) => a.due_at.localeCompare(b.due_at) || a.id - b.id);
+  const failed = list.filter(r => r.attempt_count > 0).length;
+  $('reminders-count').textContent = `(${list.length})`;
+  $('reminders-failed').hidden = failed === 0;
+  $('reminders-failed').textContent = `⚠ ${failed} failed`;
+  $('reminders-empty').hidden = list.length > 0;
+  renderList($('reminders'), list, r => r.id, reminderRow, (_, r) => reminderRow(r));
+}
+
+function reminderRow(r) {
+  const failed = r.attempt_count > 0;
+  const cancel = h('button', { type: 'button', class: 'danger cancel' }, 'C4NC3L');
+  cancel.addEventListener('click', () => {
+    if (!confirm(`cancel the reminder for ${r.agent}?`)) return;
+    act(cancel, '…', { method: 'DELETE', url: `/api/reminders/${r.id}` }, `reminder ${r.id} cancelled`);
+  });
+  const retry = failed && h('button', { type: 'button', class: 'retry' }, 'R3TRY');
+  retry && retry.addEventListener('click', () =>
+    act(retry, '…', { method: 'POST', url: `/api/reminders/${r.id}/retry` }, `reminder ${r.id} will be retried`));
+  const payload = r.payload_path && appendLinkified(h('div', { class: 'payload meta' }, 'payload: '), r.payload_path, r.payload_refs);
+  return h('li', { class: failed ? 'reminder failed' : 'reminder', dataset: { id: r.id } },
+    h('div', { class: 'meta' }, h('span', { class: 'who' }, r.agent), ' · ', h('span', { class: 'due', title: r.due_at }, relative(r.due_at)),
+      failed && ` · ${r.attempt_count} failed attempt${r.attempt_count === 1 ? '' : 's'}`),
+    h('div', { class: 'body' }, r.body),
+    payload,
+    failed && h('div', { class: 'error' }, r.last_error),
+    append(h('div', { class: 'actions' }), retry, cancel));
+}
+
+/** Relative times age without any request: refresh their text now and then. */
+export function refreshTimes() {
+  for (const node of document.querySelectorAll('.due')) node.textContent = relative(node.title);
+  render('swarm');
+}

@@ -1,0 +1,92 @@
+// The page's state: filled once from /api/state, then changed only by events from /api/events.
+
+export const store = {
+  seq: 0,
+  agents: new Map(),      // name -> agent row
+  messages: [],           // newest first
+  inbox: [],              // newest first
+  questions: { pending: [], answered: [] },
+  reminders: new Map(),   // id -> reminder
+  historyExhausted: false,
+};
+
+export function load(state) {
+  store.seq = state.seq;
+  store.agents = new Map(state.agents.map(a => [a.name, a]));
+  store.messages = state.messages ?? [];
+  store.inbox = state.inbox ?? [];
+  store.questions = state.questions ?? { pending: [], answered: [] };
+  store.reminders = new Map((state.reminders ?? []).map(r => [r.id, r]));
+  store.historyExhausted = false;
+}
+
+function upsertById(list, item) {
+  const index = list.findIndex(m => m.id === item.id);
+  if (index >= 0) list[index] = { ...list[index], ...item };
+  else {
+    list.unshift(item);
+    list.sort((a, b) => b.id - a.id);
+  }
+}
+
+function setAgent(name, fields) {
+  const agent = store.agents.get(name);
+  if (agent) Object.assign(agent, fields);
+}
+
+function waiting(e) {
+  setAgent(e.asker, { waiting_on: e.waiting_on, waiting_since: e.waiting_since });
+}
+
+function question(e) {
+  const { waiting_on, waiting_since, ...q } = e;
+  return q;
+}
+
+/** Applies one event; returns the sections that changed. */
+export const apply = {
+  sent(m) {
+    upsertById(store.messages, m);
+    if (m.to === 'operator') upsertById(store.inbox, m);
+    return ['flow', 'inbox'];
+  },
+  delivered(m) {
+    upsertById(store.messages, m);
+    return ['flow'];
+  },
+  question_added(e) {
+    if (!store.questions.pending.some(q => q.id === e.id)) store.questions.pending.push(question(e));
+    waiting(e);
+    return ['questions', 'swarm'];
+  },
+  question_resolved(e) {
+    store.questions.pending = store.questions.pending.filter(q => q.id !== e.id);
+    store.questions.answered = [question(e), ...store.questions.answered.filter(q => q.id !== e.id)];
+    waiting(e);
+    return ['questions', 'swarm'];
+  },
+  reminder_scheduled(e) {
+    store.reminders.set(e.reminder.id, e.reminder);
+    setAgent(e.agent, { pending_reminders: e.pending_reminders });
+    return ['reminders', 'swarm'];
+  },
+  reminder_reset(e) {
+    store.reminders.set(e.reminder.id, e.reminder);
+    return ['reminders'];
+  },
+  reminder_failed(e) {
+    const r = store.reminders.get(e.id);
+    if (r) Object.assign(r, { attempt_count: e.attempt_count, last_error: e.last_error });
+    return ['reminders'];
+  },
+  reminder_delivered(e) {
+    store.reminders.delete(e.id);
+    setAgent(e.agent, { pending_reminders: e.pending_reminders });
+    return ['reminders', 'swarm'];
+  },
+  reminder_cancelled(e) {
+    store.reminders.delete(e.id);
+    setAgent(e.agent, { pending_reminders: e.pending_reminders });
+    return ['reminders', 'swarm'];
+  },
+};
