@@ -29,8 +29,10 @@ internal sealed class BrokerBench : IBenchMode
     private const string Body =
         "status: finished the migration review; two findings filed, see state/notes/review-0427.md for the details.";
 
-    private static readonly TimeSpan RawWarmUp = TimeSpan.FromSeconds(0.5);
-    private static readonly TimeSpan HiveWarmUp = TimeSpan.FromSeconds(1.5); // long enough for tiered JIT to settle
+    // Tiered JIT (with PGO) takes a few seconds to settle the send path; a shorter warm-up left round 1's (b1) at
+    // half speed and twice the CPU per send.
+    private static readonly TimeSpan RawWarmUp = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan HiveWarmUp = TimeSpan.FromSeconds(2.5);
 
     public async Task<int> RunAsync(BenchOptions options)
     {
@@ -110,7 +112,10 @@ internal sealed class BrokerBench : IBenchMode
 
     // ---------------------------------------------------------------- (a) and (b): throughput, alternating
 
-    private sealed record Round(double RawRows, double HiveOne, double HiveMany);
+    /// <summary>One round's rates (per second) and this process's CPU time per operation (µs, clients included).</summary>
+    private sealed record Round(double RawRows, double HiveOne, double HiveMany, double RawCpu, double HiveOneCpu, double HiveManyCpu);
+
+    private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
 
     private sealed class ThroughputResult(List<Round> rounds, Latency rawTx, Latency ackOne, Latency ackMany)
     {
@@ -121,9 +126,13 @@ internal sealed class BrokerBench : IBenchMode
             var b16 = Stats.Median(rounds.Select(r => r.HiveMany));
             var perRound1 = string.Join(", ", rounds.Select(r => Stats.F(r.HiveOne / r.RawRows, 3)));
             var perRound16 = string.Join(", ", rounds.Select(r => Stats.F(r.HiveMany / r.RawRows, 3)));
-            Console.WriteLine($"(a)    raw SQLite, 1 row per tx:       {Stats.N(a),9} rows/s    tx  {rawTx}");
-            Console.WriteLine($"(b1)   hive send acked, 1 client:     {Stats.N(b1),9} sends/s   ack {ackOne}");
-            Console.WriteLine($"(b16)  hive send acked, {ConcurrentClients} clients:   {Stats.N(b16),9} sends/s   ack {ackMany}");
+            var cpuA = Stats.Median(rounds.Select(r => r.RawCpu));
+            var cpu1 = Stats.Median(rounds.Select(r => r.HiveOneCpu));
+            var cpu16 = Stats.Median(rounds.Select(r => r.HiveManyCpu));
+            Console.WriteLine($"(a)    raw SQLite, 1 row per tx:       {Stats.N(a),9} rows/s    cpu {Stats.F(cpuA, 1),6} us/row    tx  {rawTx}");
+            Console.WriteLine($"(b1)   hive send acked, 1 client:     {Stats.N(b1),9} sends/s   cpu {Stats.F(cpu1, 1),6} us/send   ack {ackOne}");
+            Console.WriteLine($"(b16)  hive send acked, {ConcurrentClients} clients:   {Stats.N(b16),9} sends/s   cpu {Stats.F(cpu16, 1),6} us/send   ack {ackMany}");
+            Console.WriteLine($"       (cpu = this process's user+system time per operation, the in-process clients included)");
             Console.WriteLine($"ratio  (b1)/(a)  = {Stats.F(b1 / a, 3)}   (per round: {perRound1})");
             Console.WriteLine($"ratio  (b16)/(a) = {Stats.F(b16 / a, 3)}   (per round: {perRound16}){(b16 / a < 0.5 ? "   < 0.5" : "")}");
         }
@@ -142,39 +151,46 @@ internal sealed class BrokerBench : IBenchMode
         raw.Run(RawWarmUp, Talker, Sink, Body);
         await HiveSendsAsync(clients.Take(1).ToList(), send, HiveWarmUp, null);
         await HiveSendsAsync(clients, send, HiveWarmUp, null);
+        await HiveSendsAsync(clients.Take(1).ToList(), send, RawWarmUp, null);
 
         var rounds = new List<Round>();
         for (var r = 0; r < options.Rounds; r++)
         {
-            double a = 0, b1 = 0, b16 = 0;
+            double a = 0, b1 = 0, b16 = 0, cpuA = 0, cpu1 = 0, cpu16 = 0;
             // Rotate the order each round, so no case always follows the same one.
             for (var k = 0; k < 3; k++)
             {
                 await Disk.SettleAsync();
+                var cpuBefore = CpuTime();
                 switch ((r + k) % 3)
                 {
                     case 0:
                         var (rows, elapsed) = raw.Run(duration, Talker, Sink, Body, rawTx);
                         a = rows / Stats.Seconds(elapsed);
+                        cpuA = (CpuTime() - cpuBefore).TotalMicroseconds / rows;
                         break;
                     case 1:
-                        b1 = await HiveSendsAsync(clients.Take(1).ToList(), send, duration, ackOne);
+                        var (rate1, count1) = await HiveSendsAsync(clients.Take(1).ToList(), send, duration, ackOne);
+                        b1 = rate1;
+                        cpu1 = (CpuTime() - cpuBefore).TotalMicroseconds / count1;
                         break;
                     case 2:
-                        b16 = await HiveSendsAsync(clients, send, duration, ackMany);
+                        var (rate16, count16) = await HiveSendsAsync(clients, send, duration, ackMany);
+                        b16 = rate16;
+                        cpu16 = (CpuTime() - cpuBefore).TotalMicroseconds / count16;
                         break;
                 }
             }
-            rounds.Add(new Round(a, b1, b16));
+            rounds.Add(new Round(a, b1, b16, cpuA, cpu1, cpu16));
             Console.WriteLine($"round {r + 1}/{options.Rounds}:  (a) raw {Stats.N(a),9} rows/s   (b1) {Stats.N(b1),8} sends/s   " +
                               $"(b16) {Stats.N(b16),8} sends/s   (b1)/(a) {Stats.F(b1 / a, 3)}   (b16)/(a) {Stats.F(b16 / a, 3)}   " +
-                              $"WAL {Stats.Bytes(hive.WalBytes)}");
+                              $"cpu us/op {Stats.F(cpuA, 1)} / {Stats.F(cpu1, 1)} / {Stats.F(cpu16, 1)}   WAL {Stats.Bytes(hive.WalBytes)}");
         }
         return new ThroughputResult(rounds, Latency.Of(rawTx), Latency.Of(ackOne), Latency.Of(ackMany));
     }
 
-    /// <summary>Each client sends, waits for its ack, repeats, until the time is up. Returns acknowledged sends per second.</summary>
-    private static async Task<double> HiveSendsAsync(List<LineClient> clients, byte[] send, TimeSpan duration, List<double>? acks)
+    /// <summary>Each client sends, waits for its ack, repeats, until the time is up. Returns (acknowledged sends per second, sends).</summary>
+    private static async Task<(double Rate, long Count)> HiveSendsAsync(List<LineClient> clients, byte[] send, TimeSpan duration, List<double>? acks)
     {
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         long deadline = 0;
@@ -200,7 +216,8 @@ internal sealed class BrokerBench : IBenchMode
         var results = await Task.WhenAll(perClient);
         var elapsed = Stopwatch.GetTimestamp() - started;
         if (acks is not null) acks.AddRange(results.SelectMany(l => l).Select(Stats.Ms));
-        return results.Sum(l => l.Count) / Stats.Seconds(elapsed);
+        long count = results.Sum(l => l.Count);
+        return (count / Stats.Seconds(elapsed), count);
     }
 
     // ---------------------------------------------------------------- (c): send -> recv
