@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace Hive.Bench;
+
+/// <summary>The options every mode understands (a mode ignores those that do not apply to it).</summary>
+public sealed record BenchOptions
+{
+    public const string Help = """
+          --sync NORMAL|FULL   SQLite synchronous level for the raw baseline AND the host (default NORMAL)
+          --count N            latency samples per latency case (default 3000; warm-up adds N/10; the N-subscriber case uses N/2)
+          --seconds S          duration of each throughput case in each round (default 2)
+          --rounds R           alternating raw/hive throughput rounds; medians are reported (default 3)
+          --subscribers N      SSE subscribers of the fan-out case (default 100)
+          --keep               keep the temp data dir (its path is printed)
+        """;
+
+    public string Synchronous { get; init; } = "NORMAL";
+    public int Count { get; init; } = 3000;
+    public double Seconds { get; init; } = 2;
+    public int Rounds { get; init; } = 3;
+    public int Subscribers { get; init; } = 100;
+    public bool Keep { get; init; }
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value");
+            options = name switch
+            {
+                "--sync" => options with { Synchronous = Sync(Value()) },
+                "--count" => options with { Count = Positive(name, Value()) },
+                "--seconds" => options with { Seconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--rounds" => options with { Rounds = Positive(name, Value()) },
+                "--subscribers" => options with { Subscribers = Positive(name, Value()) },
+                "--keep" => options with { Keep = true },
+                _ => throw new ArgumentException($"unknown option '{name}'"),
+            };
+        }
+        if (options.Seconds <= 0) throw new ArgumentException("--seconds must be positive");
+        return options;
+    }
+
+    private static string Sync(string value) => value.ToUpperInvariant() switch
+    {
+        "NORMAL" => "NORMAL",
+        "FULL" => "FULL",
+        _ => throw new ArgumentException($"--sync must be NORMAL or FULL, not '{value}'"),
+    };
+
+    private static int Positive(string name, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{name} must be a positive integer, not '{value}'");
+}

@@ -1,0 +1,57 @@
+using Hive.Host;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+
+namespace Hive.Bench.Infrastructure;
+
+/// <summary>
+/// A real hive in this process, exactly as <c>Program.cs</c> builds it: real Kestrel on a free loopback port, real
+/// Unix sockets, a real SQLite file in a data dir of its own.
+/// </summary>
+public sealed class BenchHive : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private BenchHive(WebApplication app, string dataDir)
+    {
+        _app = app;
+        DataDir = dataDir;
+        BaseAddress = new Uri(app.Urls.Single());
+    }
+
+    public string DataDir { get; }
+    public Uri BaseAddress { get; }
+    public string DatabasePath => Path.Combine(DataDir, "hive.db");
+    public string WalPath => DatabasePath + "-wal";
+
+    public static async Task<BenchHive> StartAsync(string dataDir, IEnumerable<string> agents, string synchronous)
+    {
+        var args = new List<string>
+        {
+            "--urls", "http://127.0.0.1:0",
+            "--Hive:DataDir", dataDir,
+            "--Hive:Database:Synchronous", synchronous,
+            "--Logging:LogLevel:Default", "Warning",
+            "--Logging:LogLevel:Microsoft.AspNetCore", "Warning",
+        };
+        var i = 0;
+        foreach (var agent in agents) args.AddRange([$"--Hive:Agents:{i++}", agent]);
+
+        var app = HiveHost.Build([.. args]);
+        await app.StartAsync();
+        return new BenchHive(app, dataDir);
+    }
+
+    public string SocketPath(string agent) => Path.Combine(DataDir, "run", agent + ".sock");
+
+    public Task<LineClient> ConnectAsync(string agent) => LineClient.ConnectAsync(SocketPath(agent));
+
+    public long WalBytes => File.Exists(WalPath) ? new FileInfo(WalPath).Length : 0;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+    }
+}

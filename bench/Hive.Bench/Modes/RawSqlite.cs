@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Hive.Bench.Infrastructure;
+using Hive.Features.Messages;
+using Hive.Shared.Data;
+using Hive.Shared.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Hive.Bench.Modes;
+
+/// <summary>
+/// The floor the broker is compared with: Microsoft.Data.Sqlite on its own database file, the host's pragmas and
+/// the host's own <c>messages</c> schema (applied from the Messages assembly's embedded migrations, so it cannot
+/// drift), one row per <c>BEGIN IMMEDIATE / INSERT / COMMIT</c>.
+/// </summary>
+internal sealed class RawSqlite : IDisposable
+{
+    private readonly SqliteConnection _connection;
+
+    public RawSqlite(string databasePath, string synchronous)
+    {
+        DatabasePath = databasePath;
+        Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
+        // The same connection string and per-connection pragmas as Hive.Shared.Data.SqliteDb.
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            ForeignKeys = true,
+            DefaultTimeout = 5,
+            Pooling = true,
+        }.ToString());
+        _connection.Open();
+        Execute("PRAGMA journal_mode=WAL;");
+        Execute($"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;");
+        foreach (var script in Migrator.ScriptsOf(typeof(MessageView).Assembly)) Execute(script.Sql);
+    }
+
+    public string DatabasePath { get; }
+    public long WalBytes => File.Exists(DatabasePath + "-wal") ? new FileInfo(DatabasePath + "-wal").Length : 0;
+
+    /// <summary>
+    /// Inserts single-row transactions until <paramref name="duration"/> has passed; returns (rows, elapsed ticks).
+    /// When <paramref name="commitLatencies"/> is given, each transaction's BEGIN-to-COMMIT time (ms) is added to it.
+    /// </summary>
+    public (long Rows, long Elapsed) Run(TimeSpan duration, string sender, string recipient, string body, List<double>? commitLatencies = null)
+    {
+        using var begin = Command("BEGIN IMMEDIATE;");
+        using var commit = Command("COMMIT;");
+        using var insert = Command("""
+            INSERT INTO messages (sender, recipient, kind, body, sent_at)
+            VALUES ($sender, $recipient, $kind, $body, $sent_at);
+            """);
+        insert.Parameters.AddWithValue("$sender", sender);
+        insert.Parameters.AddWithValue("$recipient", recipient);
+        insert.Parameters.AddWithValue("$kind", MessageKinds.Message);
+        insert.Parameters.AddWithValue("$body", body);
+        var sentAt = insert.Parameters.AddWithValue("$sent_at", "");
+        begin.Prepare();
+        commit.Prepare();
+        insert.Prepare();
+
+        long rows = 0;
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var latencies = commitLatencies is null ? null : new List<long>(1 << 16);
+        long now = started;
+        do
+        {
+            var before = now;
+            begin.ExecuteNonQuery();
+            sentAt.Value = UtcTimestamp.Format(DateTimeOffset.UtcNow);
+            insert.ExecuteNonQuery();
+            commit.ExecuteNonQuery();
+            rows++;
+            now = Stopwatch.GetTimestamp();
+            latencies?.Add(now - before);
+        } while (now < deadline);
+        if (latencies is not null) commitLatencies!.AddRange(latencies.Select(Stats.Ms));
+        return (rows, now - started);
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = Command(sql);
+        using var reader = command.ExecuteReader();
+        do { while (reader.Read()) { } } while (reader.NextResult()); // every statement to its end
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
