@@ -31,7 +31,13 @@ internal sealed class RawSqlite : IDisposable
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL;");
         Execute($"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;");
-        foreach (var script in Migrator.ScriptsOf(typeof(MessageView).Assembly)) Execute(script.Sql);
+        foreach (var script in Migrator.ScriptsOf(typeof(MessageView).Assembly))
+        {
+            using var transaction = _connection.BeginTransaction();
+            if (script.Code is { } code) code.Apply(_connection, transaction);
+            else new Microsoft.Data.Sqlite.SqliteCommand(script.Sql, _connection, transaction).ExecuteNonQuery();
+            transaction.Commit();
+        }
     }
 
     public string DatabasePath { get; }
