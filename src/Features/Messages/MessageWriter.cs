@@ -1,5 +1,6 @@
 using System.Threading.Channels;
-using Dapper;
+using Hive.Shared.Json;
+using Microsoft.Data.Sqlite;
 using Hive.Shared.Data;
 using Microsoft.Extensions.Logging;
 
@@ -41,13 +42,9 @@ internal sealed class MessageWriter : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
-        const string insert = """
-            INSERT INTO messages (sender, recipient, kind, body, sent_at)
-            VALUES (@Sender, @Recipient, @Kind, @Body, @SentAt)
-            RETURNING id;
-            """;
         var batch = new List<Pending>(MaxBatch);
         var rows = new List<MessageRow>(MaxBatch);
+        PreparedInsert? insert = null; // one connection and one prepared statement for the writer's life
         while (await _queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
@@ -55,23 +52,67 @@ internal sealed class MessageWriter : IAsyncDisposable
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending)) batch.Add(pending);
             try
             {
-                using var connection = _db.Open();
-                using var transaction = connection.BeginTransaction();
+                insert ??= new PreparedInsert(_db.Open());
+                using var transaction = insert.Connection.BeginTransaction();
                 foreach (var (draft, _) in batch)
-                {
-                    // QuerySingle reads the RETURNING statement to its end, so the WAL can checkpoint.
-                    var id = connection.QuerySingle<long>(insert, draft, transaction);
-                    rows.Add(new MessageRow(id, draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null, null));
-                }
+                    rows.Add(new MessageRow(insert.Run(transaction, draft), draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null, null));
                 transaction.Commit();
             }
             catch (Exception e)
             {
                 _logger.LogError(e, "a batch of {Count} messages failed to commit; none was acknowledged", batch.Count);
                 foreach (var pending in batch) pending.Committed.TrySetException(e);
+                insert?.Dispose(); // start the next batch on a fresh connection
+                insert = null;
                 continue;
             }
             for (var i = 0; i < batch.Count; i++) batch[i].Committed.TrySetResult(rows[i]);
+        }
+        insert?.Dispose();
+    }
+
+    /// <summary>The writer's INSERT, prepared once on its own long-lived connection.</summary>
+    private sealed class PreparedInsert : IDisposable
+    {
+        private readonly SqliteCommand _command;
+        private readonly SqliteParameter _sender, _recipient, _kind, _body, _sentAt;
+
+        public PreparedInsert(SqliteConnection connection)
+        {
+            Connection = connection;
+            _command = connection.CreateCommand();
+            _command.CommandText = """
+                INSERT INTO messages (sender, recipient, kind, body, sent_at)
+                VALUES ($sender, $recipient, $kind, $body, $sent_at)
+                RETURNING id;
+                """;
+            _sender = _command.Parameters.Add("$sender", SqliteType.Text);
+            _recipient = _command.Parameters.Add("$recipient", SqliteType.Text);
+            _kind = _command.Parameters.Add("$kind", SqliteType.Text);
+            _body = _command.Parameters.Add("$body", SqliteType.Text);
+            _sentAt = _command.Parameters.Add("$sent_at", SqliteType.Text);
+        }
+
+        public SqliteConnection Connection { get; }
+
+        public long Run(SqliteTransaction transaction, Draft draft)
+        {
+            _command.Transaction = transaction;
+            _sender.Value = draft.Sender;
+            _recipient.Value = draft.Recipient;
+            _kind.Value = draft.Kind;
+            _body.Value = draft.Body;
+            _sentAt.Value = UtcTimestamp.Format(draft.SentAt);
+            using var reader = _command.ExecuteReader();
+            var id = reader.Read() ? reader.GetInt64(0) : throw new InvalidOperationException("INSERT returned no id");
+            while (reader.Read()) { } // read RETURNING to its end, so the WAL can checkpoint
+            return id;
+        }
+
+        public void Dispose()
+        {
+            _command.Dispose();
+            Connection.Dispose();
         }
     }
 

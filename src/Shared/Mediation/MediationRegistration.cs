@@ -26,8 +26,11 @@ public static class MediationRegistration
             if (type.IsAbstract || type.IsInterface || type.IsGenericTypeDefinition) continue;
             foreach (var contract in type.GetInterfaces())
             {
-                if (contract.IsGenericType && HandlerInterfaces.Contains(contract.GetGenericTypeDefinition()))
-                    services.AddTransient(contract, type);
+                if (!contract.IsGenericType || !HandlerInterfaces.Contains(contract.GetGenericTypeDefinition())) continue;
+                // Validators are stateless and costly to build (rules, expression trees): one each, as FluentValidation
+                // advises. They may depend on singletons only.
+                if (contract.GetGenericTypeDefinition() == typeof(IValidator<>)) services.AddSingleton(contract, type);
+                else services.AddTransient(contract, type);
             }
         }
 
