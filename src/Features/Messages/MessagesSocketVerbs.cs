@@ -17,7 +17,10 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
         verbs.Map("recv", async request =>
         {
             var args = request.Bind<RecvArgs>();
-            var message = await request.Mediator.Send(new ReceiveMessage.Query(request.Agent, args.WaitMs), request.CancellationToken);
+            var mediator = request.Mediator;
+            var message = await mediator.Send(new ReceiveMessage.Query(request.Agent, args.WaitMs), request.CancellationToken);
+            if (message is { DeliveredAt: { } deliveredAt })
+                request.UndoIfUnreplied = () => mediator.Send(new ReturnMessage.Command(message.Id, deliveredAt));
             return new { message };
         });
     }

@@ -55,12 +55,14 @@ public sealed class AgentSocketServer(
 
     private async Task AcceptLoopAsync(Listener listener)
     {
+        var backoff = TimeSpan.Zero;
         while (!_stopping.IsCancellationRequested)
         {
             System.Net.Sockets.Socket connection;
             try
             {
                 connection = await listener.Socket.AcceptAsync(_stopping.Token);
+                backoff = TimeSpan.Zero;
             }
             catch (Exception) when (_stopping.IsCancellationRequested)
             {
@@ -68,15 +70,43 @@ public sealed class AgentSocketServer(
             }
             catch (SocketException e)
             {
-                logger.LogWarning(e, "accept failed on {Agent}'s socket", listener.Agent);
+                // Out of descriptors, say: back off instead of spinning (and flooding the log) until it passes.
+                if (backoff == TimeSpan.Zero) logger.LogWarning("accept failed on {Agent}'s socket: {Error}; backing off", listener.Agent, e.SocketErrorCode);
+                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.TicksPerSecond));
+                try { await Task.Delay(backoff, _stopping.Token); } catch (OperationCanceledException) { return; }
                 continue;
             }
-            _ = ServeAsync(listener.Agent, connection);
+
+            if (Interlocked.Increment(ref listener.Connections) > MaxConnectionsPerAgent)
+            {
+                Interlocked.Decrement(ref listener.Connections);
+                _ = RefuseAsync(connection);
+                continue;
+            }
+            _ = ServeAsync(listener, connection);
         }
     }
 
-    private async Task ServeAsync(string agent, System.Net.Sockets.Socket connection)
+    /// <summary>One agent may hold at most this many connections (long-polls included); the rest are refused.</summary>
+    public const int MaxConnectionsPerAgent = 64;
+
+    private static async Task RefuseAsync(System.Net.Sockets.Socket connection)
     {
+        using (connection)
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await connection.SendAsync(WithNewline(Failure(new ConflictException(
+                    $"too many connections: an agent may hold {MaxConnectionsPerAgent} at once"))), SocketFlags.None, cts.Token);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException) { }
+        }
+    }
+
+    private async Task ServeAsync(Listener listener, System.Net.Sockets.Socket connection)
+    {
+        var agent = listener.Agent;
         await using var stream = new NetworkStream(connection, ownsSocket: true);
         var reader = PipeReader.Create(stream);
         var ct = _stopping.Token;
@@ -87,7 +117,7 @@ public sealed class AgentSocketServer(
             {
                 var read = await reader.ReadAsync(ct);
                 var buffer = read.Buffer;
-                while (TryTakeLine(ref buffer, out var line))
+                while (TryTakeLine(ref buffer, out var line) || (read.IsCompleted && TryTakeRest(ref buffer, out line)))
                 {
                     if (discarding)
                     {
@@ -97,7 +127,7 @@ public sealed class AgentSocketServer(
                     if (line.Length > MaxLineBytes)
                         await ReplyAsync(stream, Failure(new TooLargeException($"a request line is limited to {MaxLineBytes} bytes")), ct);
                     else
-                        await ReplyAsync(stream, await HandleLineAsync(agent, line, ct), ct);
+                        await HandleLineAsync(agent, line, stream, ct);
                 }
 
                 if (buffer.Length > MaxLineBytes)
@@ -116,10 +146,23 @@ public sealed class AgentSocketServer(
         {
             // The agent hung up or the host is stopping.
         }
+        catch (Exception e)
+        {
+            logger.LogError(e, "a connection of {Agent} failed", agent);
+        }
         finally
         {
+            Interlocked.Decrement(ref listener.Connections);
             await reader.CompleteAsync();
         }
+    }
+
+    /// <summary>A last request without its newline, sent just before the agent half-closed the socket.</summary>
+    private static bool TryTakeRest(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
+    {
+        line = buffer;
+        buffer = buffer.Slice(buffer.End);
+        return line.Length > 0;
     }
 
     private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
@@ -135,7 +178,8 @@ public sealed class AgentSocketServer(
         return true;
     }
 
-    private async Task<byte[]> HandleLineAsync(string agent, ReadOnlySequence<byte> line, CancellationToken ct)
+    /// <summary>Handles one request and writes its reply; a verb's undo runs if the reply cannot be written.</summary>
+    private async Task HandleLineAsync(string agent, ReadOnlySequence<byte> line, Stream stream, CancellationToken ct)
     {
         JsonDocument document;
         try
@@ -146,31 +190,59 @@ public sealed class AgentSocketServer(
         }
         catch (JsonException)
         {
-            return Failure(new BadRequestException("the line is not a JSON object"));
+            await ReplyAsync(stream, Failure(new BadRequestException("the line is not a JSON object")), ct);
+            return;
         }
 
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                return Failure(new BadRequestException("a request must be a JSON object"));
-            if (!root.TryGetProperty("op", out var op) || op.ValueKind != JsonValueKind.String)
-                return Failure(new BadRequestException("a request needs a string 'op'"));
-            var name = op.GetString()!;
-            if (!verbs.TryGet(name, out var handler))
-                return Failure(new BadRequestException($"unknown op {Truncate(name)}"));
-
+            string? name = null;
             try
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var result = await handler(new SocketRequest(agent, root, scope.ServiceProvider, ct));
-                return Success(result);
+                if (root.ValueKind != JsonValueKind.Object) throw new BadRequestException("a request must be a JSON object");
+                if (!root.TryGetProperty("op", out var op) || op.ValueKind != JsonValueKind.String)
+                    throw new BadRequestException("a request needs a string 'op'");
+                name = op.GetString()!; // throws on invalid UTF-8, answered below as bad_request
+            }
+            catch (Exception e) when (e is BadRequestException or InvalidOperationException)
+            {
+                await ReplyAsync(stream, Failure(e as BadRequestException ?? new BadRequestException("'op' is not valid UTF-8")), ct);
+                return;
+            }
+            if (!verbs.TryGet(name, out var handler))
+            {
+                await ReplyAsync(stream, Failure(new BadRequestException($"unknown op {Truncate(name)}")), ct);
+                return;
+            }
+
+            await using var scope = scopes.CreateAsyncScope();
+            var request = new SocketRequest(agent, root, scope.ServiceProvider, ct);
+            byte[] reply;
+            try
+            {
+                reply = Success(await handler(request));
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 var error = HiveError.From(e);
                 if (error.IsServerFault) logger.LogError(e, "{Op} from {Agent} failed", name, agent);
-                return Failure(error);
+                reply = Failure(error);
+            }
+
+            try
+            {
+                await ReplyAsync(stream, reply, ct);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+            {
+                // The agent is gone: whatever the verb handed out must not be lost with it.
+                if (request.UndoIfUnreplied is { } undo)
+                {
+                    try { await undo(); }
+                    catch (Exception undoError) { logger.LogError(undoError, "could not undo {Op} for {Agent} after a failed reply", name, agent); }
+                }
+                throw;
             }
         }
     }
@@ -204,12 +276,15 @@ public sealed class AgentSocketServer(
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] IDictionary<string, string[]>? Errors);
 
     /// <summary>The reply and its newline in one write: one syscall, one wake-up of the agent.</summary>
-    private static async Task ReplyAsync(Stream stream, byte[] reply, CancellationToken ct)
+    private static async Task ReplyAsync(Stream stream, byte[] reply, CancellationToken ct) =>
+        await stream.WriteAsync(WithNewline(reply), ct);
+
+    private static byte[] WithNewline(byte[] reply)
     {
         var line = new byte[reply.Length + 1];
         reply.CopyTo(line, 0);
         line[^1] = (byte)'\n';
-        await stream.WriteAsync(line, ct);
+        return line;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
@@ -234,6 +309,7 @@ public sealed class AgentSocketServer(
 
     private sealed class Listener(string agent, string path, System.Net.Sockets.Socket socket)
     {
+        public int Connections;
         public string Agent { get; } = agent;
         public string Path { get; } = path;
         public System.Net.Sockets.Socket Socket { get; } = socket;

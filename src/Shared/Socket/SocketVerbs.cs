@@ -15,6 +15,12 @@ public sealed class SocketRequest(string agent, JsonElement body, IServiceProvid
     public CancellationToken CancellationToken { get; } = cancellationToken;
     public IMediator Mediator => Services.GetRequiredService<IMediator>();
 
+    /// <summary>
+    /// Set by a verb that hands something out (recv takes a message): run when its reply cannot be written because
+    /// the agent hung up, so nothing is lost with the connection.
+    /// </summary>
+    public Func<Task>? UndoIfUnreplied { get; set; }
+
     /// <summary>The request's fields as <typeparamref name="T"/>; a field of the wrong type is a bad_request.</summary>
     public T Bind<T>() => Body.Deserialize<T>(HiveJson.Options) ?? throw new BadRequestException("the request must be a JSON object");
 }

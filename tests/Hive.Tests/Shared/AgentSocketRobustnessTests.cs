@@ -1,0 +1,112 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Hive.Shared.Socket;
+using Hive.Tests.Infrastructure;
+
+namespace Hive.Tests.Shared;
+
+/// <summary>What a careless or hostile agent does to its socket must not cost anyone a message or the host.</summary>
+public sealed class AgentSocketRobustnessTests : IAsyncLifetime
+{
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"]);
+    public async Task DisposeAsync() => await _hive.DisposeAsync();
+
+    private async Task<Socket> RawConnectAsync(string agent)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(_hive.SocketPath(agent)));
+        return socket;
+    }
+
+    [Fact]
+    public async Task A_message_taken_by_a_recv_whose_agent_hung_up_goes_back_to_the_inbox()
+    {
+        // Twenty long-polls whose agents vanish, then twenty messages: none may be lost to the dead connections.
+        var dead = new List<Socket>();
+        for (var i = 0; i < 20; i++)
+        {
+            var socket = await RawConnectAsync("bob");
+            await socket.SendAsync(Encoding.UTF8.GetBytes("""{"op":"recv","wait_ms":20000}""" + "\n"));
+            dead.Add(socket);
+        }
+        foreach (var socket in dead) socket.Dispose();
+
+        await using var alice = await _hive.ConnectAsync("alice");
+        var sent = new List<long>();
+        for (var i = 0; i < 20; i++) sent.Add(await alice.SendAsync("bob", $"do not lose {i}"));
+
+        await using var bob = await _hive.ConnectAsync("bob");
+        var received = new List<long>();
+        while (received.Count < sent.Count && await bob.RecvAsync(waitMs: 5_000) is { } message)
+            received.Add(message.GetProperty("id").GetInt64());
+        Assert.Equal(sent, received.Order());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob' AND delivered_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task An_agent_cannot_hold_more_than_the_connection_cap_and_others_are_unaffected()
+    {
+        var held = new List<AgentClient>();
+        for (var i = 0; i < AgentSocketServer.MaxConnectionsPerAgent; i++)
+        {
+            var client = await _hive.ConnectAsync("alice");
+            Assert.Equal("alice", (await client.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+            held.Add(client);
+        }
+
+        await using (var refused = await _hive.ConnectAsync("alice"))
+        {
+            var reply = await refused.ReadReplyAsync(TimeSpan.FromSeconds(5));
+            Assert.False(reply.GetProperty("ok").GetBoolean());
+            Assert.Equal("conflict", reply.GetProperty("code").GetString());
+        }
+
+        await using (var bob = await _hive.ConnectAsync("bob"))
+            Assert.Equal("bob", (await bob.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await _hive.Http.GetAsync("/api/state")).StatusCode);
+
+        await held[0].DisposeAsync();
+        held.RemoveAt(0);
+        // The host sees the hang-up asynchronously: retry until the freed slot is taken.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            await using var probe = await _hive.ConnectAsync("alice");
+            if ((await probe.CallAsync(new { op = "whoami" })).TryGetProperty("name", out _)) break;
+            Assert.True(DateTime.UtcNow < deadline, "the slot was never freed");
+            await Task.Delay(20);
+        }
+        foreach (var client in held) await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_in_op_is_a_bad_request_and_the_connection_stays_usable()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        await alice.WriteRawAsync([.. "{\"op\":\""u8.ToArray(), 0xff, .. "\"}\n"u8.ToArray()]);
+        var reply = await alice.ReadReplyAsync();
+        Assert.Equal("bad_request", reply.GetProperty("code").GetString());
+        Assert.Equal("alice", (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task A_last_request_without_newline_before_a_half_close_is_answered()
+    {
+        using var socket = await RawConnectAsync("alice");
+        await socket.SendAsync("""{"op":"whoami"}"""u8.ToArray());
+        socket.Shutdown(SocketShutdown.Send);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        while (!received.Contains((byte)'\n'))
+        {
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            Assert.True(n > 0, "the host closed without answering");
+            received.AddRange(buffer[..n]);
+        }
+        Assert.Equal("alice", JsonDocument.Parse(received.ToArray()).RootElement.GetProperty("name").GetString());
+    }
+}
