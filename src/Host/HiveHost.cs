@@ -37,7 +37,15 @@ public static class HiveHost
         services.AddQuestions();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
-        services.AddProblemDetails();
+        // Every problem+json carries a code, routing's own 404/405 included.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions.TryAdd("code", context.ProblemDetails.Status switch
+            {
+                404 => Hive.Shared.Errors.ErrorCodes.NotFound,
+                413 => Hive.Shared.Errors.ErrorCodes.TooLarge,
+                >= 500 => Hive.Shared.Errors.ErrorCodes.Internal,
+                _ => Hive.Shared.Errors.ErrorCodes.BadRequest,
+            }));
         services.AddExceptionHandler<HiveExceptionHandler>();
         configureServices?.Invoke(services);
 

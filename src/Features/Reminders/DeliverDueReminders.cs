@@ -115,7 +115,7 @@ public static class DeliverDueReminders
         private string? WhyUndeliverable(ReminderRow reminder)
         {
             if (!agents.IsAgent(reminder.Agent)) return $"{reminder.Agent} is not a live agent";
-            if (reminder.PayloadPath is { } path && allowList.Check(path) != StateFileVerdict.Allowed)
+            if (reminder.PayloadPath is { } path && allowList.Check(path, reminder.Agent) != StateFileVerdict.Allowed)
                 return $"payload {path} is no longer a readable state file";
             return null;
         }

@@ -1,7 +1,6 @@
 using System.Text;
 using Dapper;
 using FluentValidation;
-using FluentValidation.Results;
 using Hive.Features.StateFiles;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;
@@ -33,18 +32,11 @@ public static class ScheduleReminder
                 .WithMessage("in_seconds must be between 0 and ten years");
             RuleFor(c => c.DueAt).Must(due => due <= clock.GetUtcNow().AddSeconds(MaxInSeconds)).When(c => c.DueAt is not null)
                 .WithMessage("due_at must be within ten years");
-            RuleFor(c => c.PayloadPath).Custom((path, context) =>
-            {
-                if (path is null) return;
-                var (message, code) = allowList.Check(path) switch
-                {
-                    StateFileVerdict.Allowed => (null, null),
-                    StateFileVerdict.Missing => ("payload_path names no existing state file", ErrorCodes.NotFound),
-                    StateFileVerdict.Malformed => ("payload_path is not a path", ErrorCodes.Validation),
-                    _ => ("payload_path is not a readable state file", ErrorCodes.Forbidden),
-                };
-                if (message is not null) context.AddFailure(new ValidationFailure("payload_path", message) { ErrorCode = code });
-            });
+            // An agent may name its own state files and shared ones; one answer for "missing" and "not yours", so
+            // a reminder cannot be used to probe another agent's state dir.
+            RuleFor(c => c.PayloadPath)
+                .Must((c, path) => allowList.Check(path, c.Agent) == StateFileVerdict.Allowed).When(c => c.PayloadPath is not null)
+                .WithMessage("payload_path must name an existing state file of your own or in /shared").WithErrorCode(ErrorCodes.Forbidden);
         }
     }
 

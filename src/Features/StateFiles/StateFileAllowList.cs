@@ -24,11 +24,14 @@ public enum StateFileVerdict
 /// </summary>
 public interface IStateFileAllowList
 {
-    /// <summary>Decides without opening; <see cref="StateFileVerdict.Allowed"/> only for existing regular files.</summary>
-    StateFileVerdict Check(string? path);
+    /// <summary>
+    /// Decides (by opening and closing); <see cref="StateFileVerdict.Allowed"/> only for existing regular files.
+    /// With <paramref name="agent"/>, only that agent's own state dir and <c>shared/</c> count: what an agent may name.
+    /// </summary>
+    StateFileVerdict Check(string? path, string? agent = null);
 
     /// <summary>Opens a state file, verifying what was really opened; the verdict says why when the handle is null.</summary>
-    (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path);
+    (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path, string? agent = null);
 }
 
 public sealed class OpenedStateFile(SafeFileHandle handle, string hostPath) : IDisposable
@@ -54,14 +57,14 @@ internal sealed class StateFileAllowList : IStateFileAllowList
         _denyNames = options.Value.EffectiveDenyNames.ToArray();
     }
 
-    public StateFileVerdict Check(string? path)
+    public StateFileVerdict Check(string? path, string? agent = null)
     {
-        var (verdict, file) = Open(path);
+        var (verdict, file) = Open(path, agent);
         file?.Dispose();
         return verdict;
     }
 
-    public (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path)
+    public (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path, string? agent = null)
     {
         if (string.IsNullOrEmpty(path) || path.Contains('\0') || System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
             return (StateFileVerdict.Malformed, null);
@@ -69,6 +72,8 @@ internal sealed class StateFileAllowList : IStateFileAllowList
         var request = Split(path);
         if (request is null) return (StateFileVerdict.Refused, null);
         var (rootLexical, rest) = request.Value;
+        if (agent is not null && rootLexical != _dataDir + "/shared" && rootLexical != _dataDir + "/agents/" + agent + "/state")
+            return (StateFileVerdict.Refused, null);
 
         // The root itself must be a real directory exactly where it should be: an agent that swapped its state dir
         // for a symlink has no readable files.
@@ -87,8 +92,10 @@ internal sealed class StateFileAllowList : IStateFileAllowList
 
         // Check what was really opened: a parent swapped for a symlink between the walk and the open shows up here.
         var opened = Native.PathOf(handle);
-        var (isRegular, _) = Native.Stat(handle);
-        if (opened is null || !opened.StartsWith(rootReal + "/", StringComparison.Ordinal) || !isRegular || IsDenied(Path.GetFileName(opened)))
+        // A second hard link is a name the deny-list cannot see (forge-token linked as notes.txt), or a file from
+        // outside the roots linked in: a state file has exactly one name.
+        var (isRegular, links) = Native.Stat(handle);
+        if (opened is null || !opened.StartsWith(rootReal + "/", StringComparison.Ordinal) || !isRegular || links != 1 || IsDenied(Path.GetFileName(opened)))
         {
             handle.Dispose();
             return (StateFileVerdict.Refused, null);

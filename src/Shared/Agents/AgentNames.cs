@@ -16,6 +16,6 @@ public static partial class AgentNames
     /// <summary><c>^[a-z][a-z0-9-]{0,30}$</c>, checked without a regex engine's surprises on hostile input.</summary>
     public static bool IsWellFormed(string? name) => name is { Length: > 0 and <= 31 } && Pattern().IsMatch(name);
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,30}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z][a-z0-9-]{0,30}\z", RegexOptions.CultureInvariant)] // \z: $ would accept a trailing newline
     private static partial Regex Pattern();
 }

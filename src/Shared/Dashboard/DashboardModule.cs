@@ -69,7 +69,9 @@ public sealed class DashboardModule : CarterModule
         // retry: how soon a browser reconnects after the stream ends (default ~3 s).
         output.Append("retry: 1000\nevent: hello\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
         if (subscription.NeedsResync)
-            output.Append("event: resync\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
+            // With an id, so the browser's Last-Event-ID moves past the unusable one it sent.
+            output.Append("id: ").Append(subscription.LastIdAtSubscribe)
+                .Append("\nevent: resync\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
         foreach (var record in subscription.Replay) AppendEvent(output, record);
         await FlushAsync(response, output, ct);
 

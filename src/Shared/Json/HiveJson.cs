@@ -40,12 +40,19 @@ public static class UtcTimestamp
 
 public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 {
+    private static readonly string[] IsoFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'",
+        "yyyy-MM-dd'T'HH:mm:sszzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz",
+    ];
+
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var text = reader.GetString() ?? throw new JsonException("a timestamp must be a string");
-        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture,
+        // ISO-8601 with a date, a time and an explicit zone only: "12:00" or "tomorrow" must not become a guess.
+        if (!DateTimeOffset.TryParseExact(text, IsoFormats, CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
-            throw new JsonException($"'{text}' is not an ISO-8601 timestamp");
+            throw new JsonException("not an ISO-8601 timestamp with a zone (e.g. 2026-11-21T21:00:00.000Z)");
         return value;
     }
 

@@ -155,8 +155,11 @@ public sealed class QuestionTests : IAsyncLifetime
         Assert.Equal(Expect([bobCarol], []), await Filter("carol"));
         Assert.Equal(Expect([], []), await Filter("manager"));
 
-        using var bad = await _hive.Http.GetAsync("/api/questions?filter=Not%20A%20Name");
-        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        foreach (var badFilter in new[] { "Not%20A%20Name", "alice%0A", "-x", "operator%00" })
+        {
+            using var bad = await _hive.Http.GetAsync($"/api/questions?filter={badFilter}");
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        }
         var state = await _hive.GetJsonAsync("/api/state");
         Assert.Equal(3, state.GetProperty("questions").GetProperty("pending").GetArrayLength());
     }

@@ -174,11 +174,14 @@ public sealed class ReminderTests : IAsyncLifetime
         { """{"op":"remind","body":"x","in_seconds":1e12}""", "validation" },
         { """{"op":"remind","body":"x","in_seconds":"soon"}""", "bad_request" },
         { """{"op":"remind","body":"x","due_at":"tomorrow"}""", "bad_request" },
+        { """{"op":"remind","body":"x","due_at":"12:00"}""", "bad_request" },
+        { """{"op":"remind","body":"x","due_at":"2030-01-01T00:00:00"}""", "bad_request" }, // no zone
         { """{"op":"remind","body":"x","due_at":"9999-12-31T00:00:00Z"}""", "validation" },
         { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/etc/passwd"}""", "forbidden" },
         { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/agents/alice/state/../private"}""", "forbidden" },
-        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/agents/alice/state/missing.md"}""", "not_found" },
-        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":""}""", "validation" },
+        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/agents/alice/state/missing.md"}""", "forbidden" },
+        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/agents/bob/state/bobs.md"}""", "forbidden" }, // not alice's
+        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":""}""", "forbidden" },
         { """{"op":"remind","body":"x","in_seconds":1,"payload_path":42}""", "bad_request" },
     };
 
@@ -186,6 +189,7 @@ public sealed class ReminderTests : IAsyncLifetime
     [MemberData(nameof(BadRemindRequests))]
     public async Task Bad_remind_requests_get_an_error_and_store_nothing(string line, string code)
     {
+        await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "agents", "bob", "state", "bobs.md"), "bob's");
         await using var alice = await _hive.ConnectAsync("alice");
         var reply = await alice.CallRawAsync(line.Replace("BODY_TOO_LARGE", new string('x', 1025)));
         Assert.False(reply.GetProperty("ok").GetBoolean());
@@ -220,5 +224,8 @@ public sealed class ReminderTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, retry.StatusCode);
         using var malformed = await _hive.Http.DeleteAsync("/api/reminders/abc");
         Assert.Equal(HttpStatusCode.NotFound, malformed.StatusCode);
+        Assert.Equal("not_found", (await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        using var huge = await _hive.Http.DeleteAsync("/api/reminders/99999999999999999999");
+        Assert.Equal(HttpStatusCode.NotFound, huge.StatusCode);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Net;
 using System.Text;
 using Hive.Tests.Infrastructure;
@@ -6,7 +7,7 @@ using Hive.Tests.Infrastructure;
 namespace Hive.Tests.Features.StateFiles;
 
 /// <summary>`GET /api/state-file?path=` against a real tree of files, links, FIFOs and sockets.</summary>
-public sealed class ReadStateFileTests : IAsyncLifetime
+public sealed partial class ReadStateFileTests : IAsyncLifetime
 {
     private HiveInstance _hive = null!;
     private StateFileTree _tree = null!;
@@ -186,6 +187,21 @@ public sealed class ReadStateFileTests : IAsyncLifetime
         foreach (var marker in StateFileTree.ForbiddenMarkers) Assert.DoesNotContain(marker, body);
         Assert.DoesNotContain(_tree.Outside, body); // no resolved path is echoed
     }
+
+    [Fact]
+    public async Task Hard_links_to_secrets_or_outside_files_are_refused()
+    {
+        // A second name the deny-list cannot see, and a file from outside the roots linked in (same filesystem).
+        Link(Path.Combine(_tree.Alice, "forge-token"), Path.Combine(_tree.Alice, "innocent.txt"));
+        Link(Path.Combine(_tree.Outside, "secret.txt"), Path.Combine(_tree.Alice, "linked-in.txt"));
+        await AssertRefused("/agents/alice/state/innocent.txt", HttpStatusCode.Forbidden);
+        await AssertRefused("/agents/alice/state/linked-in.txt", HttpStatusCode.Forbidden);
+    }
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkNative(string existing, string created);
+
+    private static void Link(string existing, string created) => Assert.Equal(0, LinkNative(existing, created));
 
     [Fact]
     public async Task A_missing_or_repeated_path_parameter_is_a_400()
