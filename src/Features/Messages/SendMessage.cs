@@ -1,9 +1,9 @@
-using System.Text;
 using FluentValidation;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Errors;
+using Hive.Shared.Validation;
 using MediatR;
 
 namespace Hive.Features.Messages;
@@ -26,10 +26,7 @@ public static class SendMessage
             RuleFor(c => c.To)
                 .NotEqual(AgentNames.Operator).When(c => c.From == AgentNames.Operator)
                 .WithMessage("the operator cannot message itself");
-            RuleFor(c => c.Body).Cascade(CascadeMode.Stop)
-                .Must(body => !string.IsNullOrWhiteSpace(body)).WithMessage("body must not be empty")
-                .Must(body => Encoding.UTF8.GetByteCount(body!) <= MaxBodyBytes)
-                .WithMessage($"body is limited to {MaxBodyBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Body).BoundedText("body", MaxBodyBytes);
         }
 
         private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";

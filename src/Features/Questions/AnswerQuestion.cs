@@ -1,4 +1,3 @@
-using System.Text;
 using Dapper;
 using FluentValidation;
 using Hive.Features.Messages;
@@ -6,6 +5,7 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
+using Hive.Shared.Validation;
 using MediatR;
 
 namespace Hive.Features.Questions;
@@ -26,10 +26,7 @@ public static class AnswerQuestion
         public Validator()
         {
             RuleFor(c => c.Id).GreaterThan(0);
-            RuleFor(c => c.Answer).Cascade(CascadeMode.Stop)
-                .Must(a => !string.IsNullOrWhiteSpace(a)).WithMessage("answer must not be empty")
-                .Must(a => Encoding.UTF8.GetByteCount(a!) <= MaxBytes)
-                .WithMessage($"answer is limited to {MaxBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Answer).BoundedText("answer", MaxBytes);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using Dapper;
 using FluentValidation;
 using Hive.Features.StateFiles;
@@ -6,6 +5,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
+using Hive.Shared.Validation;
 using MediatR;
 
 namespace Hive.Features.Questions;
@@ -21,10 +21,7 @@ public static class AskQuestion
     {
         public Validator(IAgentDirectory agents)
         {
-            RuleFor(c => c.Question).Cascade(CascadeMode.Stop)
-                .Must(q => !string.IsNullOrWhiteSpace(q)).WithMessage("question must not be empty")
-                .Must(q => Encoding.UTF8.GetByteCount(q!) <= MaxBytes)
-                .WithMessage($"question is limited to {MaxBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Question).BoundedText("question", MaxBytes);
             RuleFor(c => c.To).Cascade(CascadeMode.Stop)
                 .Must((c, to) => to != c.Asker).WithMessage("an agent cannot ask itself")
                 .Must(to => agents.IsAgent(to!)).WithMessage(c => $"no agent named {c.To}").WithErrorCode(ErrorCodes.NotFound)

@@ -1,10 +1,10 @@
-using System.Text;
 using Dapper;
 using FluentValidation;
 using Hive.Features.StateFiles;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
+using Hive.Shared.Validation;
 using MediatR;
 
 namespace Hive.Features.Reminders;
@@ -22,10 +22,7 @@ public static class ScheduleReminder
     {
         public Validator(IStateFileAllowList allowList, TimeProvider clock)
         {
-            RuleFor(c => c.Body).Cascade(CascadeMode.Stop)
-                .Must(body => !string.IsNullOrWhiteSpace(body)).WithMessage("body must not be empty")
-                .Must(body => Encoding.UTF8.GetByteCount(body!) <= MaxBodyBytes)
-                .WithMessage($"body is limited to {MaxBodyBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Body).BoundedText("body", MaxBodyBytes);
             RuleFor(c => c).Must(c => c.InSeconds is null != c.DueAt is null)
                 .WithName("when").WithMessage("give exactly one of in_seconds and due_at");
             RuleFor(c => c.InSeconds).InclusiveBetween(0, MaxInSeconds).When(c => c.InSeconds is not null)
