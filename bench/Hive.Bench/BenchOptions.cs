@@ -12,6 +12,12 @@ public sealed record BenchOptions
           --rounds R           alternating raw/hive throughput rounds; medians are reported (default 3)
           --subscribers N      SSE subscribers of the fan-out case (default 100)
           --keep               keep the temp data dir (its path is printed)
+          --reps N             scan: timed scans per body (default 200, after a warm-up of N/10)
+          --reminders M        reminders: due at once (default 10000); crash-soak: scheduled over all lives (default 1000)
+          --kills N            crash-soak: SIGKILLs, one per life of the host (default 20)
+          --seed S             crash-soak: seed of the random kill moments (default 20261121)
+          --burst              crash-soak: each life's reminders fall due at one instant and the kill lands while that
+                               burst is delivered (more kills inside a delivery than the spread window of the crash test)
         """;
 
     public string Synchronous { get; init; } = "NORMAL";
@@ -20,6 +26,12 @@ public sealed record BenchOptions
     public int Rounds { get; init; } = 3;
     public int Subscribers { get; init; } = 100;
     public bool Keep { get; init; }
+    public int Reps { get; init; } = 200;
+    /// <summary>Null: the mode's own default.</summary>
+    public int? Reminders { get; init; }
+    public int Kills { get; init; } = 20;
+    public int Seed { get; init; } = 20261121;
+    public bool Burst { get; init; }
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -36,6 +48,11 @@ public sealed record BenchOptions
                 "--rounds" => options with { Rounds = Positive(name, Value()) },
                 "--subscribers" => options with { Subscribers = Positive(name, Value()) },
                 "--keep" => options with { Keep = true },
+                "--reps" => options with { Reps = Positive(name, Value()) },
+                "--reminders" => options with { Reminders = Positive(name, Value()) },
+                "--kills" => options with { Kills = Positive(name, Value()) },
+                "--seed" => options with { Seed = Positive(name, Value()) },
+                "--burst" => options with { Burst = true },
                 _ => throw new ArgumentException($"unknown option '{name}'"),
             };
         }

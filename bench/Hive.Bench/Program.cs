@@ -11,7 +11,9 @@ public static class BenchProgram
     private static readonly IBenchMode[] Modes =
     [
         new BrokerBench(),
-        // new RemindersBench(), new ScanBench(), ... later
+        new ScanBench(),
+        new RemindersBench(),
+        new CrashSoakBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -1,6 +1,7 @@
 using Hive.Host;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Bench.Infrastructure;
 
@@ -20,11 +21,16 @@ public sealed class BenchHive : IAsyncDisposable
     }
 
     public string DataDir { get; }
+    public IServiceProvider Services => _app.Services;
     public Uri BaseAddress { get; }
     public string DatabasePath => Path.Combine(DataDir, "hive.db");
     public string WalPath => DatabasePath + "-wal";
 
-    public static async Task<BenchHive> StartAsync(string dataDir, IEnumerable<string> agents, string synchronous)
+    /// <param name="extraArgs">More configuration arguments, after the defaults (so they win).</param>
+    /// <param name="configureServices">Runs after the hive's registrations (probes).</param>
+    public static async Task<BenchHive> StartAsync(
+        string dataDir, IEnumerable<string> agents, string synchronous,
+        IEnumerable<string>? extraArgs = null, Action<IServiceCollection>? configureServices = null)
     {
         var args = new List<string>
         {
@@ -36,8 +42,9 @@ public sealed class BenchHive : IAsyncDisposable
         };
         var i = 0;
         foreach (var agent in agents) args.AddRange([$"--Hive:Agents:{i++}", agent]);
+        if (extraArgs is not null) args.AddRange(extraArgs);
 
-        var app = HiveHost.Build([.. args]);
+        var app = HiveHost.Build([.. args], configureServices);
         await app.StartAsync();
         return new BenchHive(app, dataDir);
     }

@@ -3,6 +3,7 @@ using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
+using static Hive.Bench.Infrastructure.BenchEnvironment;
 
 namespace Hive.Bench.Modes;
 
@@ -86,27 +87,6 @@ internal sealed class BrokerBench : IBenchMode
             }
         }
     }
-
-    private static string BuildConfiguration =>
-#if DEBUG
-        "Debug";
-#else
-        "Release";
-#endif
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
-    private static string Verdict(double value, double goal) => value < goal ? "met" : "MISSED";
 
     private static byte[] Line(object request) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request) + "\n");
 

@@ -1,0 +1,52 @@
+using System.Runtime;
+
+namespace Hive.Bench.Infrastructure;
+
+/// <summary>What every mode prints about the machine and the build, so figures from different runs can be compared.</summary>
+public static class BenchEnvironment
+{
+    public static string BuildConfiguration =>
+#if DEBUG
+        "Debug";
+#else
+        "Release";
+#endif
+
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    public static string Verdict(double value, double goal) => value < goal ? "met" : "MISSED";
+
+    /// <summary>A fresh temp dir for one run (<c>hive-bench-&lt;mode&gt;-&lt;id&gt;</c>).</summary>
+    public static string TempRoot(string mode) =>
+        Path.Combine(Path.GetTempPath(), $"hive-bench-{mode}-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public static void PrintHeader(string title, string dataDir)
+    {
+        Console.WriteLine($"== {title} ==");
+        Console.WriteLine($"cores: {Environment.ProcessorCount}   runtime: .NET {Environment.Version}   server GC: {GCSettings.IsServerGC}   " +
+                          $"build: {BuildConfiguration}");
+        Console.WriteLine($"data dir: {dataDir}");
+        Console.WriteLine($"load average at start: {LoadAverage()}   (other work on this machine skews every figure; compare ratios)");
+        if (BuildConfiguration != "Release") Console.WriteLine("WARNING: not a Release build; figures are not comparable");
+    }
+
+    public static void RemoveOrKeep(string root, bool keep)
+    {
+        if (keep)
+        {
+            Console.WriteLine($"kept {root}");
+            return;
+        }
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
