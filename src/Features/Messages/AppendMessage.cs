@@ -59,16 +59,18 @@ public static class AppendMessage
             using (await gate.EnterChangeAsync(cancellationToken))
             {
                 IReadOnlyList<INotification> alsoPublish = [];
+                MessageRow row;
                 using (var connection = db.Open())
                 using (var transaction = connection.BeginTransaction())
                 {
                     var meta = command.Extra is { Count: > 0 } extra ? JsonSerializer.Serialize(extra, HiveJson.Options) : null;
-                    var row = connection.Query<MessageRow>(insert,
+                    row = connection.Query<MessageRow>(insert,
                         new { command.From, command.To, command.Kind, command.Body, SentAt = clock.GetUtcNow(), Meta = meta }, transaction).Single();
-                    message = row.View(fileRefs);
-                    if (command.WithinTransaction is { } change) alsoPublish = await change(connection, transaction, message);
+                    if (command.WithinTransaction is { } change) alsoPublish = await change(connection, transaction, row.View(NoFileRefs.Instance));
                     transaction.Commit();
                 }
+                // The file-ref scan touches the disk: after the commit, not while holding the database's write lock.
+                message = row.View(fileRefs);
                 await mediator.Publish(new MessageSent(message), CancellationToken.None);
                 foreach (var notification in alsoPublish) await mediator.Publish(notification, CancellationToken.None);
             }
@@ -76,4 +78,11 @@ public static class AppendMessage
             return message;
         }
     }
+}
+
+/// <summary>A message's view inside its own transaction (the caller needs its id, not its refs).</summary>
+internal sealed class NoFileRefs : IFileRefScanner
+{
+    public static readonly NoFileRefs Instance = new();
+    public IReadOnlyList<string> Scan(string? text) => [];
 }

@@ -32,7 +32,7 @@ public static class ScheduleReminder
             // An agent may name its own state files and shared ones; one answer for "missing" and "not yours", so
             // a reminder cannot be used to probe another agent's state dir.
             RuleFor(c => c.PayloadPath)
-                .Must((c, path) => allowList.Check(path, c.Agent) == StateFileVerdict.Allowed).When(c => c.PayloadPath is not null)
+                .Must((c, path) => allowList.Accepts(path, c.Agent)).When(c => c.PayloadPath is not null)
                 .WithMessage("payload_path must name an existing state file of your own or in /shared").WithErrorCode(ErrorCodes.Forbidden);
         }
     }

@@ -44,7 +44,7 @@ internal sealed class FileRefScanner(IStateFileAllowList allowList) : IFileRefSc
             seen ??= new HashSet<string>(StringComparer.Ordinal);
             if (!seen.Add(token)) continue;
             checkedCount++;
-            if (allowList.Check(token) == StateFileVerdict.Allowed) (refs ??= []).Add(token);
+            if (allowList.Accepts(token)) (refs ??= []).Add(token);
         }
         return refs ?? (IReadOnlyList<string>)[];
     }

@@ -21,8 +21,17 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
 
+    private const int O_DIRECTORY = 0x10000;
+    private const int O_PATH = 0x200000;
+    private const int ENOENT = 2;
+    private const int ENOTDIR = 20;
+    private const uint S_IFLNK = 0xA000;
+
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static partial int FStat(SafeFileHandle fd, byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenAt(SafeFileHandle dirfd, string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial IntPtr RealPath(string path, IntPtr resolved);
@@ -70,18 +79,63 @@ internal static partial class Native
         }
     }
 
-    /// <summary>realpath(3): every symlink resolved; null when any component is missing or a loop.</summary>
+    /// <summary>
+    /// What realpath(3) answers (every symlink resolved; null when a component is missing, or a loop), in O(depth):
+    /// the kernel resolves the path once (open with O_PATH, which neither reads nor blocks on a FIFO) and
+    /// /proc/self/fd names what it found. glibc's realpath readlink()s every prefix instead, O(depth^2) path lookups:
+    /// 7 s for the 64 candidates of one 100 KiB body naming files 780 real directories deep.
+    /// </summary>
     public static string? CanonicalPath(string path)
     {
-        var resolved = RealPath(path, IntPtr.Zero);
-        if (resolved == IntPtr.Zero) return null;
+        var fd = Open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0) return null;
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        var real = PathOf(handle);
+        return real is null || real.EndsWith(" (deleted)", StringComparison.Ordinal) ? null : real;
+    }
+
+    public enum WalkEnd
+    {
+        /// <summary>A component is missing (or lies below a non-directory), and no symlink came before it.</summary>
+        Missing,
+        /// <summary>A symlink on the way, or a component that cannot be looked up.</summary>
+        Symlink,
+        /// <summary>Every component is there and none is a symlink.</summary>
+        Complete,
+    }
+
+    /// <summary>
+    /// Walks <paramref name="below"/> from the directory <paramref name="root"/> one component at a time, each an
+    /// openat(O_PATH | O_NOFOLLOW) relative to the previous one (O(1) each, so O(depth) in all), stopping at the first
+    /// component that is missing or is a symlink.
+    /// </summary>
+    public static WalkEnd Walk(string root, IEnumerable<string> below)
+    {
+        var fd = Open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return WalkEnd.Missing;
+        var current = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            return Marshal.PtrToStringUTF8(resolved);
+            foreach (var part in below)
+            {
+                var nextFd = OpenAt(current, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (nextFd < 0) return Marshal.GetLastPInvokeError() is ENOENT or ENOTDIR ? WalkEnd.Missing : WalkEnd.Symlink;
+                current.Dispose();
+                current = new SafeFileHandle(nextFd, ownsHandle: true);
+                if (Mode(current) is not { } mode || (mode & S_IFMT) == S_IFLNK) return WalkEnd.Symlink;
+            }
+            return WalkEnd.Complete;
         }
         finally
         {
-            Free(resolved);
+            current.Dispose();
         }
+    }
+
+    private static uint? Mode(SafeFileHandle handle)
+    {
+        var buffer = new byte[256];
+        if (FStat(handle, buffer) != 0) return null;
+        return RuntimeInformation.ProcessArchitecture == Architecture.X64 ? BitConverter.ToUInt32(buffer, 24) : BitConverter.ToUInt32(buffer, 16);
     }
 }

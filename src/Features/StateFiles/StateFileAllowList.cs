@@ -32,6 +32,12 @@ public interface IStateFileAllowList
 
     /// <summary>Opens a state file, verifying what was really opened; the verdict says why when the handle is null.</summary>
     (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path, string? agent = null);
+
+    /// <summary>
+    /// Whether the path names a readable state file, yes or no: <see cref="Check"/> without the walk that tells a missing
+    /// file (404) from a refused one (403). For callers that never say why (the ref scanner, payload checks).
+    /// </summary>
+    bool Accepts(string? path, string? agent = null);
 }
 
 public sealed class OpenedStateFile(SafeFileHandle handle, string hostPath) : IDisposable
@@ -64,7 +70,16 @@ internal sealed class StateFileAllowList : IStateFileAllowList
         return verdict;
     }
 
-    public (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path, string? agent = null)
+    public bool Accepts(string? path, string? agent = null)
+    {
+        var (verdict, file) = Open(path, agent, explain: false);
+        file?.Dispose();
+        return verdict == StateFileVerdict.Allowed;
+    }
+
+    public (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path, string? agent = null) => Open(path, agent, explain: true);
+
+    private (StateFileVerdict Verdict, OpenedStateFile? File) Open(string? path, string? agent, bool explain)
     {
         if (string.IsNullOrEmpty(path) || path.Contains('\0') || System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
             return (StateFileVerdict.Malformed, null);
@@ -83,7 +98,7 @@ internal sealed class StateFileAllowList : IStateFileAllowList
         if (_dataDirReal is null || rootReal != _dataDirReal + rootLexical[_dataDir.Length..])
             return (StateFileVerdict.Refused, null);
 
-        var (verdict, resolved) = Resolve(rootLexical, rootReal, rest);
+        var (verdict, resolved) = Resolve(rootLexical, rootReal, rest, explain);
         if (verdict != StateFileVerdict.Allowed) return (verdict, null);
         if (IsDenied(Path.GetFileName(resolved!)) || IsDenied(rest.LastOrDefault() ?? "")) return (StateFileVerdict.Refused, null);
 
@@ -133,21 +148,18 @@ internal sealed class StateFileAllowList : IStateFileAllowList
     /// cannot be resolved, the answer is "missing" only if no symlink was involved on the way to the gap; otherwise
     /// "refused", so a 403/404 difference never tells what exists outside the roots.
     /// </summary>
-    private static (StateFileVerdict, string?) Resolve(string rootLexical, string rootReal, string[] below)
+    /// <remarks>Both steps are O(depth): a body naming files hundreds of directories deep must not cost O(depth^2).</remarks>
+    private static (StateFileVerdict, string?) Resolve(string rootLexical, string rootReal, string[] below, bool explain)
     {
         if (below.Length == 0) return (StateFileVerdict.Refused, null); // the root dir itself
         var lexical = rootLexical + "/" + string.Join('/', below);
         if (Native.CanonicalPath(lexical) is { } real)
             return real.StartsWith(rootReal + "/", StringComparison.Ordinal) ? (StateFileVerdict.Allowed, real) : (StateFileVerdict.Refused, null);
+        if (!explain) return (StateFileVerdict.Refused, null);
 
-        var current = rootReal;
-        foreach (var part in below)
-        {
-            current += "/" + part;
-            if (new FileInfo(current).LinkTarget is not null) return (StateFileVerdict.Refused, null);
-            if (!File.Exists(current) && !Directory.Exists(current)) return (StateFileVerdict.Missing, null);
-        }
-        return (StateFileVerdict.Refused, null); // resolvable lexically but not by the kernel: not ours to explain
+        // Missing only when no symlink comes before the gap; a complete walk means resolvable lexically but not by
+        // the kernel: not ours to explain.
+        return Native.Walk(rootReal, below) == Native.WalkEnd.Missing ? (StateFileVerdict.Missing, null) : (StateFileVerdict.Refused, null);
     }
 
     private bool IsDenied(string name)

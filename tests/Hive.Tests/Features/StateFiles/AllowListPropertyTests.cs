@@ -83,6 +83,7 @@ public sealed partial class AllowListPropertyTests : IAsyncLifetime
         {
             var expected = OracleAllows(path);
             var actual = allowList.Check(path) == StateFileVerdict.Allowed;
+            if (allowList.Accepts(path) != actual) disagreements.Add($"Accepts and Check disagree: {Printable(path)}");
             if (actual) allowed++;
             if (expected != actual) disagreements.Add($"{(actual ? "allowed" : "refused")} but oracle {(expected ? "allows" : "refuses")}: {Printable(path)}");
         }
