@@ -29,53 +29,17 @@ public static class AppendMessage
         IReadOnlyDictionary<string, object?>? Extra,
         TransactionalChange? WithinTransaction) : IRequest<MessageView>;
 
-    internal sealed class Validator : AbstractValidator<Command>
-    {
-        public Validator(IAgentDirectory agents)
-        {
-            RuleFor(c => c.To).Must(to => to == AgentNames.Operator || agents.IsAgent(to))
-                .WithMessage(c => $"no agent named {c.To}").WithErrorCode(Hive.Shared.Errors.ErrorCodes.NotFound);
-            RuleFor(c => c.Kind).NotEmpty();
-            RuleFor(c => c.Body).NotNull();
-        }
-    }
-
-    internal sealed class Handler(
-        IDb db,
-        InboxSignals signals,
-        StateChangeGate gate,
-        IMediator mediator,
-        IFileRefScanner fileRefs,
-        TimeProvider clock) : IRequestHandler<Command, MessageView>
+    /// <summary>A batch of one: <see cref="AppendMessages"/> validates, commits and publishes.</summary>
+    internal sealed class Handler(IMediator mediator) : IRequestHandler<Command, MessageView>
     {
         public async Task<MessageView> Handle(Command command, CancellationToken cancellationToken)
         {
-            const string insert = $"""
-                INSERT INTO messages (sender, recipient, kind, body, sent_at, meta)
-                VALUES (@From, @To, @Kind, @Body, @SentAt, @Meta)
-                RETURNING {MessageRow.Columns};
-                """;
-            MessageView message;
-            using (await gate.EnterChangeAsync(cancellationToken))
-            {
-                IReadOnlyList<INotification> alsoPublish = [];
-                MessageRow row;
-                using (var connection = db.Open())
-                using (var transaction = connection.BeginTransaction())
-                {
-                    var meta = command.Extra is { Count: > 0 } extra ? JsonSerializer.Serialize(extra, HiveJson.Options) : null;
-                    row = connection.Query<MessageRow>(insert,
-                        new { command.From, command.To, command.Kind, command.Body, SentAt = clock.GetUtcNow(), Meta = meta }, transaction).Single();
-                    if (command.WithinTransaction is { } change) alsoPublish = await change(connection, transaction, row.View(NoFileRefs.Instance));
-                    transaction.Commit();
-                }
-                // The file-ref scan touches the disk: after the commit, not while holding the database's write lock.
-                message = row.View(fileRefs);
-                await mediator.Publish(new MessageSent(message), CancellationToken.None);
-                foreach (var notification in alsoPublish) await mediator.Publish(notification, CancellationToken.None);
-            }
-            signals.Notify(message.To);
-            return message;
+            AppendMessages.TransactionalChange? change = command.WithinTransaction is { } single
+                ? (connection, transaction, messages) => single(connection, transaction, messages[0])
+                : null;
+            var messages = await mediator.Send(new AppendMessages.Command(
+                [new AppendMessages.Draft(command.From, command.To, command.Kind, command.Body, command.Extra)], change), cancellationToken);
+            return messages[0];
         }
     }
 }

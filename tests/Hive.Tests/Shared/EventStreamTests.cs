@@ -116,14 +116,13 @@ public sealed class EventStreamTests : IAsyncLifetime
         var inSnapshot = state.GetProperty("inbox").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()).ToList();
         var fromStream = new List<long>();
         var lastSent = sent.Max();
-        while (!fromStream.Contains(lastSent))
+        while (!fromStream.Contains(lastSent) && !inSnapshot.Contains(lastSent)) // on a loaded machine all may precede the snapshot
         {
             var e = await events.NextAsync(TimeSpan.FromSeconds(5));
             if (e!.Type == "sent") fromStream.Add(e.Json.GetProperty("id").GetInt64());
         }
 
         Assert.NotEmpty(inSnapshot);
-        Assert.NotEmpty(fromStream);
         var seen = inSnapshot.Concat(fromStream).ToList();
         Assert.Equal(seen.Count, seen.Distinct().Count());
         Assert.Equal(sent.Order(), seen.Order());
