@@ -1,11 +1,3 @@
-using System.Text.Json;
-using Dapper;
-using FluentValidation;
-using Hive.Features.StateFiles;
-using Hive.Shared.Agents;
-using Hive.Shared.Dashboard;
-using Hive.Shared.Data;
-using Hive.Shared.Json;
 using MediatR;
 using Microsoft.Data.Sqlite;
 
@@ -42,11 +34,4 @@ public static class AppendMessage
             return messages[0];
         }
     }
-}
-
-/// <summary>A message's view inside its own transaction (the caller needs its id, not its refs).</summary>
-internal sealed class NoFileRefs : IFileRefScanner
-{
-    public static readonly NoFileRefs Instance = new();
-    public IReadOnlyList<string> Scan(string? text) => [];
 }

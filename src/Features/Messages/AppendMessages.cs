@@ -87,3 +87,10 @@ public static class AppendMessages
         }
     }
 }
+
+/// <summary>A message's view inside its own transaction (the caller needs its id, not its refs).</summary>
+internal sealed class NoFileRefs : IFileRefScanner
+{
+    public static readonly NoFileRefs Instance = new();
+    public IReadOnlyList<string> Scan(string? text) => [];
+}
