@@ -3,7 +3,11 @@ using Microsoft.Extensions.Options;
 
 namespace Hive.Shared.Dashboard;
 
-public sealed record DashboardEventRecord(long Id, string Type, string Data);
+public sealed record DashboardEventRecord(long Id, string Type, string Data)
+{
+    /// <summary>The event as it goes on the SSE wire, formatted once however many subscribers receive it.</summary>
+    public byte[] Wire { get; } = System.Text.Encoding.UTF8.GetBytes($"id: {Id}\nevent: {Type}\ndata: {Data}\n\n");
+}
 
 /// <summary>
 /// Numbers dashboard events, keeps the last N in a ring for Last-Event-ID resume, and fans them out to one bounded

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Carter;
 using Hive.Shared.Http;
@@ -65,14 +66,13 @@ public sealed class DashboardModule : CarterModule
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         using var subscription = hub.Subscribe(lastEventId);
-        var output = new StringBuilder();
+        var output = new ArrayBufferWriter<byte>(4096);
         // retry: how soon a browser reconnects after the stream ends (default ~3 s).
-        output.Append("retry: 1000\nevent: hello\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
+        Append(output, $"retry: 1000\nevent: hello\ndata: {{\"seq\":{subscription.LastIdAtSubscribe}}}\n\n");
         if (subscription.NeedsResync)
             // With an id, so the browser's Last-Event-ID moves past the unusable one it sent.
-            output.Append("id: ").Append(subscription.LastIdAtSubscribe)
-                .Append("\nevent: resync\ndata: {\"seq\":").Append(subscription.LastIdAtSubscribe).Append("}\n\n");
-        foreach (var record in subscription.Replay) AppendEvent(output, record);
+            Append(output, $"id: {subscription.LastIdAtSubscribe}\nevent: resync\ndata: {{\"seq\":{subscription.LastIdAtSubscribe}}}\n\n");
+        foreach (var record in subscription.Replay) output.Write(record.Wire);
         await FlushAsync(response, output, ct);
 
         var live = subscription.Live;
@@ -87,7 +87,7 @@ public sealed class DashboardModule : CarterModule
                 if (await Task.WhenAny(ready, tick) == tick)
                 {
                     if (!await tick) break;
-                    output.Append(": heartbeat\n\n");
+                    Append(output, ": heartbeat\n\n");
                     await FlushAsync(response, output, ct);
                     tick = timer.WaitForNextTickAsync(ct).AsTask();
                     continue;
@@ -95,7 +95,7 @@ public sealed class DashboardModule : CarterModule
                 var more = await ready;
                 ready = null;
                 if (!more) break; // the hub ended the queue: the client reconnects with Last-Event-ID
-                while (live.TryRead(out var record)) AppendEvent(output, record);
+                while (live.TryRead(out var record)) output.Write(record.Wire);
                 await FlushAsync(response, output, ct);
             }
         }
@@ -109,15 +109,13 @@ public sealed class DashboardModule : CarterModule
         }
     }
 
-    private static void AppendEvent(StringBuilder output, DashboardEventRecord record) =>
-        output.Append("id: ").Append(record.Id).Append("\nevent: ").Append(record.Type).Append("\ndata: ").Append(record.Data).Append("\n\n");
+    private static void Append(ArrayBufferWriter<byte> output, string text) => output.Write(Encoding.UTF8.GetBytes(text));
 
-    private static async Task FlushAsync(HttpResponse response, StringBuilder output, CancellationToken ct)
+    private static async Task FlushAsync(HttpResponse response, ArrayBufferWriter<byte> output, CancellationToken ct)
     {
-        if (output.Length == 0) return;
-        var bytes = Encoding.UTF8.GetBytes(output.ToString());
-        output.Clear();
-        await response.Body.WriteAsync(bytes, ct);
+        if (output.WrittenCount == 0) return;
+        await response.Body.WriteAsync(output.WrittenMemory, ct);
+        output.ResetWrittenCount();
         await response.Body.FlushAsync(ct);
     }
 }
