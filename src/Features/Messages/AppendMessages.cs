@@ -6,6 +6,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;
 using Hive.Shared.Json;
+using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Data.Sqlite;
 
@@ -31,8 +32,7 @@ public static class AppendMessages
         {
             RuleForEach(c => c.Drafts).ChildRules(d =>
             {
-                d.RuleFor(x => x.To).Must(to => to == AgentNames.Operator || agents.IsAgent(to))
-                    .WithMessage(x => $"no agent named {x.To}").WithErrorCode(Hive.Shared.Errors.ErrorCodes.NotFound);
+                d.RuleFor(x => x.To).KnownRecipient(agents);
                 d.RuleFor(x => x.Kind).NotEmpty();
                 d.RuleFor(x => x.Body).NotNull();
             });

@@ -21,15 +21,13 @@ public static class SendMessage
         {
             RuleFor(c => c.To).Cascade(CascadeMode.Stop)
                 .NotEmpty().WithMessage("to is required")
-                .Must(to => to == AgentNames.Operator || agents.IsAgent(to!))
-                .WithMessage(c => $"no agent named {Shorten(c.To!)}").WithErrorCode(ErrorCodes.NotFound);
+                .KnownRecipient(agents);
             RuleFor(c => c.To)
                 .NotEqual(AgentNames.Operator).When(c => c.From == AgentNames.Operator)
                 .WithMessage("the operator cannot message itself");
             RuleFor(c => c.Body).BoundedText("body", MaxBodyBytes);
         }
 
-        private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
     }
 
     internal sealed class Handler(

@@ -24,7 +24,7 @@ public static class AskQuestion
             RuleFor(c => c.Question).BoundedText("question", MaxBytes);
             RuleFor(c => c.To).Cascade(CascadeMode.Stop)
                 .Must((c, to) => to != c.Asker).WithMessage("an agent cannot ask itself")
-                .Must(to => agents.IsAgent(to!)).WithMessage(c => $"no agent named {c.To}").WithErrorCode(ErrorCodes.NotFound)
+                .KnownRecipient(agents)
                 .When(c => c.To is not null && c.To != AgentNames.Operator);
         }
     }

@@ -11,10 +11,11 @@ using Microsoft.Extensions.Options;
 namespace Hive.Features.Reminders;
 
 /// <summary>
-/// One scheduler tick: every due reminder under MaxAttempts, oldest due first, each attempted once. Per reminder:
-/// (1) count the attempt in its own commit, so one whose delivery kills the process still stops after MaxAttempts
-/// restarts; (2) deliver = insert the message from <c>reminder</c> and delete the reminder in ONE transaction, so a
-/// crash at any instant neither loses nor duplicates it. A failure is recorded on the row and the tick carries on.
+/// One scheduler tick: every due reminder under MaxAttempts, oldest due first, each attempted once: (1) count the
+/// attempt in its own commit, so one whose delivery kills the process still stops after MaxAttempts restarts;
+/// (2) deliver = insert the message from <c>reminder</c> and delete the reminder in ONE transaction, so a crash at any
+/// instant neither loses nor duplicates it. Never-tried reminders go in chunks; a failure is recorded on the row and
+/// the tick carries on.
 /// </summary>
 public static class DeliverDueReminders
 {
@@ -64,19 +65,16 @@ public static class DeliverDueReminders
                 foreach (var reminder in batch)
                 {
                     if (cancellationToken.IsCancellationRequested) break;
-                    // Never tried and deliverable: into a chunk (one commit counts its attempts, one delivers it all).
+                    // Never tried: into a chunk (one commit counts its attempts, one transaction delivers it all).
                     // Tried before (it failed, or the host died during its attempt): alone, so a reminder whose delivery
                     // kills the process costs its chunk's neighbours at most one attempt, and still stops at MaxAttempts.
-                    if (reminder.AttemptCount == 0 && WhyUndeliverable(reminder) is null)
-                    {
-                        chunk.Add(reminder);
-                        if (chunk.Count == Chunk) Add(await AttemptChunkAsync(chunk, max));
-                        continue;
-                    }
-                    Add(await AttemptChunkAsync(chunk, max));
-                    Add(await AttemptAsync(reminder, max) switch { true => (1, 0), false => (0, 1), null => (0, 0) });
+                    if (reminder.AttemptCount == 0) chunk.Add(reminder);
+                    if (reminder.AttemptCount == 0 && chunk.Count < Chunk) continue;
+                    Add(await AttemptAsync(chunk, max)); // due order: the chunk before it goes first
+                    chunk.Clear();
+                    if (reminder.AttemptCount > 0) Add(await AttemptAsync([reminder], max));
                 }
-                Add(await AttemptChunkAsync(chunk, max));
+                Add(await AttemptAsync(chunk, max));
                 if (batch.Count < Page) break;
                 after = (batch[^1].DueAt, batch[^1].Id);
             }
@@ -84,25 +82,45 @@ public static class DeliverDueReminders
         }
 
         /// <summary>
-        /// Counts the chunk's attempts in one commit, then delivers all of it in one transaction (its messages and the
-        /// removal of its reminders, all or none). Clears the chunk. A reminder cancelled in between rolls the chunk back;
-        /// it is then delivered one by one.
+        /// Counts the attempts of these reminders in one commit, records why any of them cannot be delivered, and
+        /// delivers the rest in one transaction.
         /// </summary>
-        private async Task<(int Delivered, int Failed)> AttemptChunkAsync(List<ReminderRow> chunk, int max)
+        private async Task<(int Delivered, int Failed)> AttemptAsync(IReadOnlyList<ReminderRow> reminders, int max)
         {
-            if (chunk.Count == 0) return (0, 0);
-            var ids = chunk.Select(r => r.Id).ToList();
-            HashSet<long> counted;
+            if (reminders.Count == 0) return (0, 0);
+            Dictionary<long, int> attempts;
             using (var connection = db.Open())
-                counted = connection.Query<long>(
-                    "UPDATE reminders SET attempt_count = attempt_count + 1 WHERE id IN @ids AND attempt_count < @max RETURNING id",
-                    new { ids, max }).ToHashSet();
-            var toDeliver = chunk.Where(r => counted.Contains(r.Id)).Select(r => r with { AttemptCount = r.AttemptCount + 1 }).ToList();
-            chunk.Clear();
-            if (toDeliver.Count == 0) return (0, 0);
+                attempts = connection.Query<(long Id, long Attempt)>(
+                    "UPDATE reminders SET attempt_count = attempt_count + 1 WHERE id IN @ids AND attempt_count < @max RETURNING id, attempt_count",
+                    new { ids = reminders.Select(r => r.Id).ToList(), max }).ToDictionary(x => x.Id, x => (int)x.Attempt);
+
+            var failed = 0;
+            var deliverable = new List<(ReminderRow Reminder, int Attempt)>();
+            foreach (var reminder in reminders)
+            {
+                if (!attempts.TryGetValue(reminder.Id, out var attempt)) continue; // cancelled, or retried past us
+                if (WhyUndeliverable(reminder) is { } error)
+                {
+                    await RecordFailureAsync(reminder, attempt, error);
+                    failed++;
+                }
+                else deliverable.Add((reminder, attempt));
+            }
+            var (delivered, failedToStore) = await DeliverAsync(deliverable);
+            return (delivered, failed + failedToStore);
+        }
+
+        /// <summary>
+        /// The reminders' messages and their removal, in one transaction (all or none). If one was cancelled meanwhile
+        /// the whole batch rolls back and is delivered one by one (its attempts are already counted).
+        /// </summary>
+        private async Task<(int Delivered, int Failed)> DeliverAsync(IReadOnlyList<(ReminderRow Reminder, int Attempt)> batch)
+        {
+            if (batch.Count == 0) return (0, 0);
+            var reminders = batch.Select(b => b.Reminder).ToList();
             try
             {
-                var drafts = toDeliver.Select(r => new AppendMessages.Draft(AgentNames.Reminder, r.Agent, MessageKinds.Reminder, r.Body,
+                var drafts = reminders.Select(r => new AppendMessages.Draft(AgentNames.Reminder, r.Agent, MessageKinds.Reminder, r.Body,
                     new Dictionary<string, object?>
                     {
                         ["reminder_id"] = r.Id,
@@ -110,26 +128,30 @@ public static class DeliverDueReminders
                         ["payload_refs"] = fileRefs.Scan(r.PayloadPath),
                     })).ToList();
                 await mediator.Send(new AppendMessages.Command(drafts, (connection, transaction, messages) =>
-                    RemoveDelivered(connection, transaction, toDeliver, messages)));
-                return (toDeliver.Count, 0);
+                    RemoveDelivered(connection, transaction, reminders, messages)));
+                return (batch.Count, 0);
+            }
+            catch (ReminderGoneException) when (batch.Count > 1)
+            {
+                int delivered = 0, failed = 0;
+                foreach (var single in batch)
+                {
+                    var (d, f) = await DeliverAsync([single]);
+                    delivered += d;
+                    failed += f;
+                }
+                return (delivered, failed);
             }
             catch (ReminderGoneException)
             {
-                int delivered = 0, failed = 0;
-                foreach (var reminder in toDeliver)
-                    switch (await AttemptAsync(reminder, max))
-                    {
-                        case true: delivered++; break;
-                        case false: failed++; break;
-                    }
-                return (delivered, failed);
+                return (0, 0); // cancelled between the count and the delivery: the message rolled back with it
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "{Count} reminders could not be delivered", toDeliver.Count);
-                foreach (var reminder in toDeliver)
-                    await RecordFailureAsync(reminder, (int)reminder.AttemptCount, "delivery failed: the host could not store the message");
-                return (0, toDeliver.Count);
+                logger.LogWarning(e, "{Count} reminders could not be delivered", batch.Count);
+                foreach (var (reminder, attempt) in batch)
+                    await RecordFailureAsync(reminder, attempt, "delivery failed: the host could not store the message");
+                return (0, batch.Count);
             }
         }
 
@@ -147,65 +169,12 @@ public static class DeliverDueReminders
             return Task.FromResult<IReadOnlyList<INotification>>(events);
         }
 
-        /// <returns>true when delivered, false when failed, null when the reminder went away meanwhile.</returns>
-        private async Task<bool?> AttemptAsync(ReminderRow reminder, int max)
-        {
-            int attempt;
-            using (var connection = db.Open())
-            {
-                var counted = connection.Query<long>(
-                    "UPDATE reminders SET attempt_count = attempt_count + 1 WHERE id = @Id AND attempt_count < @max RETURNING attempt_count",
-                    new { reminder.Id, max }).ToList();
-                if (counted.Count == 0) return null; // cancelled, or retried past us
-                attempt = (int)counted[0];
-            }
-
-            var error = WhyUndeliverable(reminder);
-            if (error is null)
-            {
-                try
-                {
-                    var message = await mediator.Send(new AppendMessage.Command(
-                        AgentNames.Reminder, reminder.Agent, MessageKinds.Reminder, reminder.Body,
-                        new Dictionary<string, object?>
-                        {
-                            ["reminder_id"] = reminder.Id,
-                            ["payload_path"] = reminder.PayloadPath,
-                            ["payload_refs"] = fileRefs.Scan(reminder.PayloadPath),
-                        },
-                        (connection, transaction, delivered) => RemoveDelivered(connection, transaction, reminder, delivered.Id)));
-                    return message is not null;
-                }
-                catch (ReminderGoneException)
-                {
-                    return null; // cancelled between the count and the delivery: the message rolled back with it
-                }
-                catch (Exception e)
-                {
-                    logger.LogWarning(e, "reminder {Id} for {Agent} could not be delivered", reminder.Id, reminder.Agent);
-                    error = "delivery failed: the host could not store the message";
-                }
-            }
-
-            await RecordFailureAsync(reminder, attempt, error);
-            return false;
-        }
-
         private string? WhyUndeliverable(ReminderRow reminder)
         {
             if (!agents.IsAgent(reminder.Agent)) return $"{reminder.Agent} is not a live agent";
             if (reminder.PayloadPath is { } path && !allowList.Accepts(path, reminder.Agent))
                 return $"payload {path} is no longer a readable state file";
             return null;
-        }
-
-        private static Task<IReadOnlyList<INotification>> RemoveDelivered(
-            Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction, ReminderRow reminder, long messageId)
-        {
-            var removed = connection.Execute("DELETE FROM reminders WHERE id = @Id", new { reminder.Id }, transaction);
-            if (removed == 0) throw new ReminderGoneException();
-            var pending = RemindersSql.PendingFor(connection, reminder.Agent, transaction);
-            return Task.FromResult<IReadOnlyList<INotification>>([new ReminderDelivered(reminder.Id, reminder.Agent, messageId, pending)]);
         }
 
         private async Task RecordFailureAsync(ReminderRow reminder, int attempt, string error)

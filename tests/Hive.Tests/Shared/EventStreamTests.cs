@@ -108,7 +108,7 @@ public sealed class EventStreamTests : IAsyncLifetime
         {
             for (var i = 0; i < total; i++) sent.Enqueue(await (i % 2 == 0 ? alice : bob).SendAsync("operator", $"race {i}"));
         });
-        await Until(() => sent.Count >= total / 4);
+        await HiveInstance.Until(() => sent.Count >= total / 4);
         var state = await _hive.GetJsonAsync("/api/state");
         await using var events = await _hive.OpenEventsAsync(state.GetProperty("seq").GetInt64());
         await sender;
@@ -126,16 +126,6 @@ public sealed class EventStreamTests : IAsyncLifetime
         var seen = inSnapshot.Concat(fromStream).ToList();
         Assert.Equal(seen.Count, seen.Distinct().Count());
         Assert.Equal(sent.Order(), seen.Order());
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
-            await Task.Delay(1);
-        }
     }
 
     [Fact]

@@ -1,0 +1,16 @@
+using FluentValidation;
+using Hive.Shared.Agents;
+using Hive.Shared.Errors;
+
+namespace Hive.Shared.Validation;
+
+/// <summary>The one rule for who a message or question may go to.</summary>
+public static class RecipientRules
+{
+    /// <summary>The operator or a live agent; anything else is <c>not_found</c> (named, shortened, in the error).</summary>
+    public static IRuleBuilderOptions<T, string?> KnownRecipient<T>(this IRuleBuilder<T, string?> rule, IAgentDirectory agents) =>
+        rule.Must(to => to == AgentNames.Operator || (to is not null && agents.IsAgent(to)))
+            .WithMessage((_, to) => $"no agent named {Shorten(to ?? "")}").WithErrorCode(ErrorCodes.NotFound);
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}
