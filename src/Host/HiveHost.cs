@@ -51,6 +51,8 @@ public static class HiveHost
 
         var app = builder.Build();
         app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);
+        // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
+        app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
