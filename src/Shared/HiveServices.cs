@@ -1,5 +1,6 @@
 using System.Reflection;
 using Hive.Shared.Agents;
+using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;
 using Hive.Shared.Socket;
@@ -23,13 +24,14 @@ public static class HiveServices
             p.GetRequiredService<HivePaths>().Database,
             p.GetRequiredService<IOptions<HiveOptions>>().Value.Database.Synchronous.ToUpperInvariant()));
         services.AddSingleton<IDb>(p => p.GetRequiredService<SqliteDb>());
+        services.AddSingleton<StateChanges>();
         return services;
     }
 
     public static IServiceCollection AddHiveDashboard(this IServiceCollection services)
     {
         services.AddSingleton<DashboardHub>();
-        services.AddSingleton<StateChangeGate>();
+        services.AddSingleton<IStateChangeGate, StateChangeGate>();
         services.AddTransient<IDashboardStateContributor, AgentsStateContributor>();
         return services;
     }

@@ -1,8 +1,6 @@
-using Dapper;
 using FluentValidation;
 using Hive.Features.StateFiles;
-using Hive.Shared.Dashboard;
-using Hive.Shared.Data;
+using Hive.Shared.Changes;
 using MediatR;
 
 namespace Hive.Features.Messages;
@@ -26,13 +24,8 @@ public static class ReceiveMessage
         }
     }
 
-    internal sealed class Handler(
-        IDb db,
-        InboxSignals signals,
-        StateChangeGate gate,
-        IMediator mediator,
-        IFileRefScanner fileRefs,
-        TimeProvider clock) : IRequestHandler<Query, MessageView?>
+    /// <summary>The long-poll: not a change itself, so it never holds the gate while it waits; each look is one.</summary>
+    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock) : IRequestHandler<Query, MessageView?>
     {
         public async Task<MessageView?> Handle(Query query, CancellationToken cancellationToken)
         {
@@ -40,7 +33,7 @@ public static class ReceiveMessage
             while (true)
             {
                 var arrival = signals.Current(query.Agent); // before the look, so an arrival in between still wakes us
-                var message = await TryTakeAsync(query.Agent, cancellationToken);
+                var message = await mediator.Send(new TakeOldest(query.Agent), cancellationToken);
                 if (message is not null) return message;
 
                 var remaining = clock.GetElapsedTime(clock.GetTimestamp(), deadline);
@@ -55,30 +48,25 @@ public static class ReceiveMessage
                 }
             }
         }
+    }
 
-        private async Task<MessageView?> TryTakeAsync(string agent, CancellationToken cancellationToken)
+    /// <summary>One look: claim the oldest undelivered message, if any.</summary>
+    internal sealed record TakeOldest(string Agent) : IRequest<MessageView?>, IChangesState;
+
+    internal sealed class TakeOldestHandler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock)
+        : IRequestHandler<TakeOldest, MessageView?>
+    {
+        public Task<MessageView?> Handle(TakeOldest take, CancellationToken cancellationToken)
         {
-            const string take = $"""
+            const string claim = $"""
                 UPDATE messages SET delivered_at = @Now
                 WHERE id = (SELECT id FROM messages WHERE recipient = @Agent AND delivered_at IS NULL ORDER BY id LIMIT 1)
                 RETURNING {MessageRow.Columns};
                 """;
-            using (await gate.EnterChangeAsync(cancellationToken))
-            {
-                MessageRow? row;
-                using (var connection = db.Open())
-                using (var transaction = connection.BeginTransaction()) // IMMEDIATE: concurrent takers queue on the write lock
-                {
-                    // Query (buffered) reads the RETURNING statement to its end, so the WAL can checkpoint.
-                    row = (await connection.QueryAsync<MessageRow>(new CommandDefinition(take,
-                        new { Agent = agent, Now = clock.GetUtcNow() }, transaction, cancellationToken: CancellationToken.None))).SingleOrDefault();
-                    transaction.Commit();
-                }
-                if (row is null) return null;
-                var message = row.View(fileRefs);
-                await mediator.Publish(new MessageDelivered(message), CancellationToken.None);
-                return message;
-            }
+            var change = changes.Current;
+            var message = change.QuerySingleOrDefault<MessageRow>(claim, new { take.Agent, Now = clock.GetUtcNow() })?.View(fileRefs);
+            if (message is not null) change.Raise(new MessageDelivered(message));
+            return Task.FromResult(message);
         }
     }
 }

@@ -1,7 +1,5 @@
-using Dapper;
 using Hive.Features.StateFiles;
-using Hive.Shared.Dashboard;
-using Hive.Shared.Data;
+using Hive.Shared.Changes;
 using MediatR;
 
 namespace Hive.Features.Messages;
@@ -13,26 +11,23 @@ namespace Hive.Features.Messages;
 /// </summary>
 public static class ReturnMessage
 {
-    public sealed record Command(long Id, DateTimeOffset DeliveredAt) : IRequest;
+    public sealed record Command(long Id, DateTimeOffset DeliveredAt) : IRequest, IChangesState;
 
-    internal sealed class Handler(IDb db, InboxSignals signals, StateChangeGate gate, IMediator mediator, IFileRefScanner fileRefs)
-        : IRequestHandler<Command>
+    internal sealed class Handler(StateChanges changes, InboxSignals signals, IFileRefScanner fileRefs) : IRequestHandler<Command>
     {
-        public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
+        public Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
             const string undo = $"""
                 UPDATE messages SET delivered_at = NULL WHERE id = @Id AND delivered_at = @DeliveredAt
                 RETURNING {MessageRow.Columns};
                 """;
-            MessageView? message = null;
-            using (await gate.EnterChangeAsync(CancellationToken.None))
+            var change = changes.Current;
+            if (change.QuerySingleOrDefault<MessageRow>(undo, command) is { } row)
             {
-                using (var connection = db.Open())
-                    message = connection.Query<MessageRow>(undo, command).SingleOrDefault()?.View(fileRefs);
-                if (message is not null) await mediator.Publish(new MessageDelivered(message), CancellationToken.None);
+                change.Raise(new MessageDelivered(row.View(fileRefs)));
+                change.AfterPublished(() => signals.Notify(row.Recipient));
             }
-            if (message is not null) signals.Notify(message.To);
-            return Unit.Value;
+            return Unit.Task;
         }
     }
 }

@@ -1,9 +1,8 @@
-using Dapper;
 using FluentValidation;
 using Hive.Features.Messages;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
-using Hive.Shared.Data;
+using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
@@ -19,7 +18,7 @@ public static class AnswerQuestion
 {
     public const int MaxBytes = 1024;
 
-    public sealed record Command(long Id, string Answerer, string? Answer) : IRequest<QuestionView>;
+    public sealed record Command(long Id, string Answerer, string? Answer) : IRequest<QuestionView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -30,46 +29,43 @@ public static class AnswerQuestion
         }
     }
 
-    internal sealed class Handler(IDb db, IMediator mediator, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, IMediator mediator, IFileRefScanner fileRefs, TimeProvider clock)
         : IRequestHandler<Command, QuestionView>
     {
         public async Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
         {
-            QuestionRow question;
-            using (var connection = db.Open())
-                question = connection.Query<QuestionRow>($"SELECT {QuestionRow.Columns} FROM questions WHERE id = @Id", command).SingleOrDefault()
-                    ?? throw new NotFoundException($"no question {command.Id}");
+            const string answer = $"""
+                UPDATE questions SET answer = @Answer, answerer = @Answerer, answered_at = @AnsweredAt
+                WHERE id = @Id AND answered_at IS NULL
+                RETURNING {QuestionRow.Columns};
+                """;
+            var change = changes.Current;
+            var question = change.QuerySingleOrDefault<QuestionRow>($"SELECT {QuestionRow.Columns} FROM questions WHERE id = @Id", command)
+                ?? throw new NotFoundException($"no question {command.Id}");
             if (question.AnsweredAt is not null) throw new ConflictException($"question {command.Id} is already answered");
             if (command.Answerer != AgentNames.Operator && command.Answerer != question.Target)
                 throw new ForbiddenException(question.Target is null
                     ? "only the operator answers a question to the operator"
                     : $"only {question.Target} (or the operator) may answer question {command.Id}");
 
-            var answeredAt = clock.GetUtcNow();
-            QuestionView? resolved = null;
-            await mediator.Send(new AppendMessage.Command(
+            // The change began with BEGIN IMMEDIATE, so racing answers queue and the second sees the first's answer
+            // above; the answered_at guard keeps that true whatever the isolation.
+            var resolved = change.QuerySingleOrDefault<QuestionRow>(answer,
+                    new { command.Id, command.Answer, command.Answerer, AnsweredAt = clock.GetUtcNow() })?.View(fileRefs)
+                ?? throw new ConflictException($"question {command.Id} is already answered");
+
+            // Joins this change: the answer and the asker's message commit together.
+            await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(
                 command.Answerer, question.Asker, MessageKinds.Answer, command.Answer!,
                 new Dictionary<string, object?>
                 {
                     ["question_id"] = question.Id,
                     ["question"] = question.Question,
                     ["answerer"] = command.Answerer,
-                    ["answer_refs"] = fileRefs.Scan(command.Answer),
-                },
-                (connection, transaction, _) =>
-                {
-                    // Guarded by answered_at IS NULL: of two racing answers exactly one commits, the other is a 409.
-                    var row = connection.Query<QuestionRow>($"""
-                        UPDATE questions SET answer = @Answer, answerer = @Answerer, answered_at = @AnsweredAt
-                        WHERE id = @Id AND answered_at IS NULL
-                        RETURNING {QuestionRow.Columns};
-                        """, new { command.Id, command.Answer, command.Answerer, AnsweredAt = answeredAt }, transaction).SingleOrDefault()
-                        ?? throw new ConflictException($"question {command.Id} is already answered");
-                    resolved = row.View(fileRefs);
-                    var waiting = QuestionsSql.WaitingOf(connection, question.Asker, transaction);
-                    return Task.FromResult<IReadOnlyList<INotification>>([new QuestionResolved(resolved, waiting)]);
-                }), cancellationToken);
-            return resolved!;
+                    ["answer_refs"] = resolved.AnswerRefs,
+                })]), CancellationToken.None);
+            change.Raise(new QuestionResolved(resolved, QuestionsSql.WaitingOf(change.Connection, question.Asker, change.Transaction)));
+            return resolved;
         }
     }
 }

@@ -1,9 +1,7 @@
-using Dapper;
 using FluentValidation;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
-using Hive.Shared.Dashboard;
-using Hive.Shared.Data;
+using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
@@ -15,7 +13,7 @@ public static class AskQuestion
 {
     public const int MaxBytes = 1024;
 
-    public sealed record Command(string Asker, string? To, string? Question) : IRequest<QuestionView>;
+    public sealed record Command(string Asker, string? To, string? Question) : IRequest<QuestionView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -29,10 +27,10 @@ public static class AskQuestion
         }
     }
 
-    internal sealed class Handler(IDb db, IMediator mediator, StateChangeGate gate, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock)
         : IRequestHandler<Command, QuestionView>
     {
-        public async Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
+        public Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
         {
             const string insert = $"""
                 INSERT INTO questions (asker, target, question, asked_at)
@@ -40,22 +38,11 @@ public static class AskQuestion
                 RETURNING {QuestionRow.Columns};
                 """;
             var target = command.To == AgentNames.Operator ? null : command.To;
-            using (await gate.EnterChangeAsync(cancellationToken))
-            {
-                QuestionRow row;
-                WaitingState waiting;
-                using (var connection = db.Open())
-                using (var transaction = connection.BeginTransaction())
-                {
-                    row = connection.Query<QuestionRow>(insert,
-                        new { command.Asker, Target = target, command.Question, AskedAt = clock.GetUtcNow() }, transaction).Single();
-                    waiting = QuestionsSql.WaitingOf(connection, command.Asker, transaction);
-                    transaction.Commit();
-                }
-                var view = row.View(fileRefs);
-                await mediator.Publish(new QuestionAdded(view, waiting), CancellationToken.None);
-                return view;
-            }
+            var change = changes.Current;
+            var view = change.QuerySingle<QuestionRow>(insert,
+                new { command.Asker, Target = target, command.Question, AskedAt = clock.GetUtcNow() }).View(fileRefs);
+            change.Raise(new QuestionAdded(view, QuestionsSql.WaitingOf(change.Connection, command.Asker, change.Transaction)));
+            return Task.FromResult(view);
         }
     }
 }

@@ -1,8 +1,6 @@
-using Dapper;
 using FluentValidation;
 using Hive.Features.StateFiles;
-using Hive.Shared.Dashboard;
-using Hive.Shared.Data;
+using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
@@ -16,7 +14,7 @@ public static class ScheduleReminder
     /// <summary>Ten years: far enough for any plan, near enough that arithmetic never overflows.</summary>
     public const double MaxInSeconds = 10 * 365.25 * 24 * 3600;
 
-    public sealed record Command(string Agent, string? Body, double? InSeconds, DateTimeOffset? DueAt, string? PayloadPath) : IRequest<ReminderView>;
+    public sealed record Command(string Agent, string? Body, double? InSeconds, DateTimeOffset? DueAt, string? PayloadPath) : IRequest<ReminderView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -37,10 +35,10 @@ public static class ScheduleReminder
         }
     }
 
-    internal sealed class Handler(IDb db, IMediator mediator, StateChangeGate gate, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock)
         : IRequestHandler<Command, ReminderView>
     {
-        public async Task<ReminderView> Handle(Command command, CancellationToken cancellationToken)
+        public Task<ReminderView> Handle(Command command, CancellationToken cancellationToken)
         {
             const string insert = $"""
                 INSERT INTO reminders (agent, body, payload_path, due_at, created_at, attempt_count)
@@ -49,37 +47,11 @@ public static class ScheduleReminder
                 """;
             var now = clock.GetUtcNow();
             var due = command.DueAt?.ToUniversalTime() ?? now.AddSeconds(command.InSeconds!.Value);
-            using (await gate.EnterChangeAsync(cancellationToken))
-            {
-                ReminderRow row;
-                long pending;
-                using (var connection = db.Open())
-                using (var transaction = connection.BeginTransaction())
-                {
-                    row = connection.Query<ReminderRow>(insert,
-                        new { command.Agent, command.Body, command.PayloadPath, DueAt = due, CreatedAt = now }, transaction).Single();
-                    pending = RemindersSql.PendingFor(connection, command.Agent, transaction);
-                    transaction.Commit();
-                }
-                var view = row.View(fileRefs);
-                await mediator.Publish(new ReminderScheduled(view, pending), CancellationToken.None);
-                return view;
-            }
-        }
-    }
-}
-
-/// <summary>How many reminders an agent has waiting (failed ones included).</summary>
-public static class CountPendingReminders
-{
-    public sealed record Query(string Agent) : IRequest<long>;
-
-    internal sealed class Handler(IDb db) : IRequestHandler<Query, long>
-    {
-        public Task<long> Handle(Query query, CancellationToken cancellationToken)
-        {
-            using var connection = db.Open();
-            return Task.FromResult(RemindersSql.PendingFor(connection, query.Agent));
+            var change = changes.Current;
+            var view = change.QuerySingle<ReminderRow>(insert,
+                new { command.Agent, command.Body, command.PayloadPath, DueAt = due, CreatedAt = now }).View(fileRefs);
+            change.Raise(new ReminderScheduled(view, RemindersSql.PendingFor(change, command.Agent)));
+            return Task.FromResult(view);
         }
     }
 }

@@ -27,7 +27,7 @@ public sealed class DashboardModule : CarterModule
 
     internal static async Task<IReadOnlyDictionary<string, object?>> BuildSnapshotAsync(IServiceProvider services, CancellationToken ct)
     {
-        var gate = services.GetRequiredService<StateChangeGate>();
+        var gate = services.GetRequiredService<IStateChangeGate>();
         var hub = services.GetRequiredService<DashboardHub>();
         var state = new DashboardState();
         using (await gate.EnterSnapshotAsync(ct))

@@ -5,7 +5,14 @@ namespace Hive.Shared.Dashboard;
 /// its commit until its notification is published; a snapshot holds it exclusively, so it sees every change whose
 /// event id is at most its <c>seq</c> and none after. Changes never wait for each other, only for a snapshot.
 /// </summary>
-public sealed class StateChangeGate
+public interface IStateChangeGate
+{
+    ValueTask<IDisposable> EnterChangeAsync(CancellationToken cancellationToken = default);
+    ValueTask<IDisposable> EnterSnapshotAsync(CancellationToken cancellationToken = default);
+}
+
+/// <inheritdoc cref="IStateChangeGate"/>
+public sealed class StateChangeGate : IStateChangeGate
 {
     private readonly object _lock = new();
     private readonly SemaphoreSlim _snapshots = new(1, 1);

@@ -29,8 +29,6 @@ public sealed class SqliteDb : IDb
         _pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;";
     }
 
-    public string DatabasePath => new SqliteConnectionStringBuilder(_connectionString).DataSource;
-
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);

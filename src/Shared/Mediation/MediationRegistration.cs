@@ -1,5 +1,6 @@
 using System.Reflection;
 using FluentValidation;
+using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,6 +37,7 @@ public static class MediationRegistration
 
         services.AddTransient(typeof(IPipelineBehavior<,>), typeof(LoggingBehavior<,>));
         services.AddTransient(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>));
+        services.AddTransient(typeof(IPipelineBehavior<,>), typeof(StateChangeBehavior<,>)); // innermost: validation runs outside the gate
         services.AddTransient(typeof(INotificationHandler<>), typeof(DashboardRelay<>));
         return services;
     }

@@ -1,0 +1,39 @@
+using Hive.Shared.Dashboard;
+using Hive.Shared.Data;
+using MediatR;
+
+namespace Hive.Shared.Changes;
+
+/// <summary>
+/// The one unit of work for every state change. A change enters the snapshot gate, runs its handler on one
+/// connection and transaction, commits once, then publishes what the handler raised, in order, and only then leaves
+/// the gate (so <c>/api/state</c> sees a change together with its events or not at all). Nothing is published on
+/// rollback. Within one async flow changes nest: a request sent from inside a running change joins it (one
+/// transaction, one commit), and a change started by a notification handler while its parent publishes reuses the
+/// parent's place in the gate instead of queueing behind a snapshot that waits for that parent.
+/// </summary>
+public sealed class StateChanges(IDb db, IStateChangeGate gate)
+{
+    // AsyncLocal, not a DI scope: what nests is the call chain, and a value set in RunAsync never leaks to its caller.
+    private static readonly AsyncLocal<StateChange?> Flow = new();
+
+    /// <summary>The change the calling handler runs in.</summary>
+    public StateChange Current => Flow.Value is { IsRunning: true } change
+        ? change
+        : throw new InvalidOperationException("no state change is running here: mark the request IChangesState");
+
+    public async Task<T> RunAsync<T>(Func<Task<T>> work, Func<INotification, Task> publish, CancellationToken cancellationToken)
+    {
+        var parent = Flow.Value;
+        if (parent is { IsRunning: true }) return await parent.JoinAsync(work);
+
+        using var gateEntry = parent is { HoldsGate: true } ? null : await gate.EnterChangeAsync(cancellationToken);
+        using var change = new StateChange(db);
+        Flow.Value = change;
+        var result = await work();
+        change.Commit();
+        foreach (var notification in change.Raised) await publish(notification);
+        foreach (var effect in change.EffectsAfterPublished) effect();
+        return result;
+    }
+}
