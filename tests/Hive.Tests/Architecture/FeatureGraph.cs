@@ -1,0 +1,18 @@
+namespace Hive.Tests.Architecture;
+
+/// <summary>DESIGN.md's dependency graph: each hive assembly and the hive assemblies it may reference (besides itself).</summary>
+internal static class FeatureGraph
+{
+    // Shared <- StateFiles <- Messages <- Reminders, Questions <- Containers <- Forge;  TurnStats -> Shared only.
+    public static readonly IReadOnlyDictionary<string, string[]> Allowed = new Dictionary<string, string[]>
+    {
+        ["Hive.Shared"] = [],
+        ["Hive.Features.StateFiles"] = ["Hive.Shared"],
+        ["Hive.Features.Messages"] = ["Hive.Shared", "Hive.Features.StateFiles"],
+        ["Hive.Features.Reminders"] = ["Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages"],
+        ["Hive.Features.Questions"] = ["Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages"],
+        ["Hive.Features.Containers"] = ["Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages", "Hive.Features.Reminders", "Hive.Features.Questions"],
+        ["Hive.Features.Forge"] = ["Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages", "Hive.Features.Reminders", "Hive.Features.Questions", "Hive.Features.Containers"],
+        ["Hive.Features.TurnStats"] = ["Hive.Shared"],
+    };
+}
