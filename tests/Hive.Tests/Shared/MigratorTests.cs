@@ -53,6 +53,23 @@ public sealed class MigratorTests : IDisposable
         Assert.Equal(0, connection.QuerySingle<long>("SELECT count(*) FROM schema_migrations WHERE feature = 'Broken'"));
     }
 
+    [Fact]
+    public void Every_migration_file_follows_one_naming_scheme_and_code_migrations_match_their_file()
+    {
+        // NNNN_verb_object.sql or NNNN_verb_object.cs; a code migration's Version and Name are its file's.
+        var root = Hive.Tests.Architecture.FeatureGraphTests.RepoRoot();
+        var files = Directory.GetDirectories(Path.Combine(root, "src"), "Migrations", SearchOption.AllDirectories)
+            .Where(d => !d.Contains("/obj/") && !d.Contains("/bin/"))
+            .SelectMany(Directory.GetFiles)
+            .ToList();
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.Matches(@"^\d{4}_[a-z0-9]+(_[a-z0-9]+)*\.(sql|cs)$", Path.GetFileName(f)));
+
+        var code = HiveFeatures.Assemblies.SelectMany(Migrator.ScriptsOf).Where(s => s.Code is not null).ToList();
+        Assert.NotEmpty(code);
+        Assert.All(code, s => Assert.Contains(files, f => Path.GetFileName(f) == $"{s.Version:0000}_{s.Name}.cs"));
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
