@@ -31,6 +31,7 @@ public static class HiveServices
         services.AddSingleton<DashboardHub>();
         services.AddSingleton<StateChangeGate>();
         services.AddTransient<IDashboardStateContributor, AgentsStateContributor>();
+        services.AddTransient<AgentRows>();
         return services;
     }
 
