@@ -13,6 +13,7 @@ public sealed class HiveOptions
 
     public DatabaseOptions Database { get; set; } = new();
     public DashboardOptions Dashboard { get; set; } = new();
+    public SocketsOptions Sockets { get; set; } = new();
 }
 
 public sealed class DatabaseOptions
@@ -30,4 +31,13 @@ public sealed class DashboardOptions
     public int SubscriberQueue { get; set; } = 4_096;
 
     public double HeartbeatSeconds { get; set; } = 15;
+}
+
+public sealed class SocketsOptions
+{
+    /// <summary>
+    /// Each agent socket's file mode, in octal: <c>0600</c> (default: the host's user only) or <c>0660</c> (and its
+    /// group). Checked at start-up (<see cref="Socket.SocketFileMode"/>): others and execute bits are refused.
+    /// </summary>
+    public string FileMode { get; set; } = "0600";
 }

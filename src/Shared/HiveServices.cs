@@ -7,6 +7,7 @@ using Hive.Shared.Socket;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Shared;
@@ -33,13 +34,27 @@ public static class HiveServices
         services.AddSingleton<DashboardHub>();
         services.AddSingleton<IStateChangeGate, StateChangeGate>();
         services.AddTransient<IDashboardStateContributor, AgentsStateContributor>();
+        services.AddTransient<AgentRows>();
         return services;
     }
 
-    /// <summary>The configured agent registry (until Containers replaces it) and the agents' sockets.</summary>
+    /// <summary>
+    /// The live agent directory, seeded from the configuration (until the Containers registry seeds it), and the
+    /// agents' sockets, which follow it.
+    /// </summary>
     public static IServiceCollection AddHiveAgents(this IServiceCollection services, IEnumerable<Assembly> assemblies)
     {
-        services.AddSingleton<IAgentDirectory, ConfiguredAgentDirectory>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HiveOptions>, SocketFileMode.Validation>());
+        services.AddOptions<HiveOptions>().ValidateOnStart();
+        services.AddSingleton(p =>
+        {
+            var paths = p.GetRequiredService<HivePaths>();
+            return new AgentDirectory(
+                ConfiguredAgents.Read(p.GetRequiredService<IOptions<HiveOptions>>().Value, paths), paths,
+                p.GetRequiredService<StateChangeGate>(), p.GetRequiredService<IServiceScopeFactory>(),
+                p.GetRequiredService<ILogger<AgentDirectory>>());
+        });
+        services.AddSingleton<IAgentDirectory>(p => p.GetRequiredService<AgentDirectory>());
         foreach (var type in assemblies.SelectMany(a => a.GetTypes())
                      .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(ISocketVerbs).IsAssignableFrom(t)))
             services.AddSingleton(typeof(ISocketVerbs), type);
@@ -49,7 +64,10 @@ public static class HiveServices
         return services;
     }
 
-    /// <summary>Lays out the data dir, switches the database to WAL and applies every feature's migrations.</summary>
+    /// <summary>
+    /// Lays out the data dir (the start-up agents' state dirs included; agents added later get theirs from
+    /// <see cref="AgentDirectory.AddAsync"/>), switches the database to WAL and applies every feature's migrations.
+    /// </summary>
     public static void PrepareHiveStorage(this IServiceProvider services, IEnumerable<Assembly> assemblies)
     {
         var paths = services.GetRequiredService<HivePaths>();

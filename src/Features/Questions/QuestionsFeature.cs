@@ -1,3 +1,4 @@
+using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,22 +7,29 @@ namespace Hive.Features.Questions;
 
 public static class QuestionsFeature
 {
-    public static IServiceCollection AddQuestions(this IServiceCollection services) =>
-        services.AddTransient<IDashboardStateContributor, QuestionsStateContributor>();
+    public static IServiceCollection AddQuestions(this IServiceCollection services) => services
+        .AddTransient<IDashboardStateContributor, QuestionsStateContributor>()
+        .AddTransient<AgentRowContributor, WaitingOnAgentRows>();
 }
 
-/// <summary>The snapshot's <c>questions</c> (pending and recently answered), and each agent row's waiting state.</summary>
+/// <summary>The snapshot's <c>questions</c> (pending and recently answered).</summary>
 internal sealed class QuestionsStateContributor(IMediator mediator) : IDashboardStateContributor
 {
-    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
-    {
+    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>
         state.Set("questions", await mediator.Send(new ListQuestions.Query(), cancellationToken));
-        var waiting = (await mediator.Send(new ListWaitingAgents.Query(), cancellationToken)).ToDictionary(w => w.Agent);
-        foreach (var agent in state.Get<List<Dictionary<string, object?>>>("agents"))
-        {
-            waiting.TryGetValue((string)agent["name"]!, out var w);
-            agent["waiting_on"] = w?.WaitingOn;
-            agent["waiting_since"] = w?.WaitingSince;
-        }
+}
+
+/// <summary>Each agent row's <c>waiting_on</c> and <c>waiting_since</c>: the target of its oldest open question.</summary>
+internal sealed class WaitingOnAgentRows(IMediator mediator) : AgentRowContributor<WaitingFacts>
+{
+    protected override async Task<IReadOnlyDictionary<string, WaitingFacts>> ReadAsync(
+        IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
+    {
+        var waiting = (await mediator.Send(new ListWaitingAgents.Query(), cancellationToken)).ToDictionary(w => w.Agent, StringComparer.Ordinal);
+        return agents.ToDictionary(a => a.Name, a => waiting.TryGetValue(a.Name, out var w)
+            ? new WaitingFacts(w.WaitingOn, w.WaitingSince)
+            : new WaitingFacts(null, null), StringComparer.Ordinal);
     }
 }
+
+internal sealed record WaitingFacts(string? WaitingOn, DateTimeOffset? WaitingSince);

@@ -1,3 +1,4 @@
+using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,19 +14,29 @@ public static class RemindersFeature
         services.AddSingleton<ReminderScheduler>();
         services.AddHostedService(p => p.GetRequiredService<ReminderScheduler>());
         services.AddTransient<IDashboardStateContributor, RemindersStateContributor>();
+        services.AddTransient<AgentRowContributor, PendingRemindersOnAgentRows>();
         return services;
     }
 }
 
-/// <summary>The snapshot's <c>reminders</c>, and each agent row's <c>pending_reminders</c>.</summary>
+/// <summary>The snapshot's <c>reminders</c>.</summary>
 internal sealed class RemindersStateContributor(IMediator mediator) : IDashboardStateContributor
 {
-    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>
+        state.Set("reminders", await mediator.Send(new ListReminders.Query(), cancellationToken));
+}
+
+/// <summary>Each agent row's <c>pending_reminders</c> (one key lookup per agent).</summary>
+internal sealed class PendingRemindersOnAgentRows(IMediator mediator) : AgentRowContributor<PendingRemindersFacts>
+{
+    protected override async Task<IReadOnlyDictionary<string, PendingRemindersFacts>> ReadAsync(
+        IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
     {
-        var reminders = await mediator.Send(new ListReminders.Query(), cancellationToken);
-        state.Set("reminders", reminders);
-        var pending = reminders.GroupBy(r => r.Agent).ToDictionary(g => g.Key, g => (long)g.Count());
-        foreach (var agent in state.Get<List<Dictionary<string, object?>>>("agents"))
-            agent["pending_reminders"] = pending.GetValueOrDefault((string)agent["name"]!);
+        var facts = new Dictionary<string, PendingRemindersFacts>(StringComparer.Ordinal);
+        foreach (var agent in agents)
+            facts[agent.Name] = new PendingRemindersFacts(await mediator.Send(new CountPendingReminders.Query(agent.Name), cancellationToken));
+        return facts;
     }
 }
+
+internal sealed record PendingRemindersFacts(long PendingReminders);

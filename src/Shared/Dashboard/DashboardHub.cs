@@ -39,11 +39,6 @@ public sealed class DashboardHub
         get { lock (_gate) return _lastId; }
     }
 
-    public int SubscriberCount
-    {
-        get { lock (_gate) return _subscribers.Count; }
-    }
-
     public DashboardEventRecord Publish(string type, string data)
     {
         lock (_gate)

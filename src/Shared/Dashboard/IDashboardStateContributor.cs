@@ -17,9 +17,4 @@ public sealed class DashboardState
     public IReadOnlyDictionary<string, object?> Sections => _sections;
 
     public void Set(string section, object? value) => _sections[section] = value;
-
-    public T Get<T>(string section) where T : class =>
-        _sections.TryGetValue(section, out var value) && value is T typed
-            ? typed
-            : throw new InvalidOperationException($"the snapshot has no '{section}' section of type {typeof(T).Name}");
 }

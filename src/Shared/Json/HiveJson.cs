@@ -32,10 +32,6 @@ public static class UtcTimestamp
 
     public static DateTimeOffset Parse(string text) =>
         DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
-
-    /// <summary>Drops sub-millisecond precision so a value equals its own round trip through the wire.</summary>
-    public static DateTimeOffset Truncate(DateTimeOffset value) =>
-        new(value.UtcTicks - value.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
 }
 
 public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>

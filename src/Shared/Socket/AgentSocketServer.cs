@@ -8,63 +8,116 @@ using Hive.Shared.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Hive.Shared.Socket;
 
 /// <summary>
-/// One Unix socket per agent at <c>run/&lt;name&gt;.sock</c> (mode 0600), so the socket a request arrives on is the
-/// agent's identity. Newline-delimited JSON, one reply per request, in order. A bad line gets an error reply and the
-/// connection stays usable.
+/// One Unix socket per agent at <c>run/&lt;name&gt;.sock</c> (mode <c>Hive:Sockets:FileMode</c>, 0600 by default), so
+/// the socket a request arrives on is the agent's identity. Newline-delimited JSON, one reply per request, in order. A bad
+/// line gets an error reply and the connection stays usable. The sockets follow the <see cref="IAgentDirectory"/>: an
+/// agent added at run time gets its socket at once; a removed one loses it, and its open connections are closed (a
+/// parked <c>recv</c> is cancelled).
 /// </summary>
 public sealed class AgentSocketServer(
     HivePaths paths,
     IAgentDirectory agents,
     SocketVerbRegistry verbs,
     IServiceScopeFactory scopes,
+    IOptions<HiveOptions> options,
     ILogger<AgentSocketServer> logger) : IHostedService, IAsyncDisposable
 {
     public const int MaxLineBytes = 64 * 1024;
 
-    private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stopping = new();
+    /// <summary>One agent may hold at most this many connections (long-polls included); the rest are refused.</summary>
+    public const int MaxConnectionsPerAgent = 64;
+
+    private readonly UnixFileMode _fileMode = SocketFileMode.Parse(options.Value.Sockets.FileMode);
+    private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal); // also the lock for _stopped
+    private AgentSubscription? _subscription;
+    private bool _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var agent in agents.List()) Listen(agent.Name);
+        lock (_listeners)
+        {
+            // Under the lock, so a change arriving while the first sockets open waits for them (and is not undone by them).
+            _subscription = agents.Subscribe(OnDirectoryChanged);
+            foreach (var agent in _subscription.Agents) Listen(agent.Name);
+        }
         return Task.CompletedTask;
     }
 
+    private void OnDirectoryChanged(AgentChange change)
+    {
+        if (change.Kind == AgentChangeKind.Added)
+        {
+            try
+            {
+                Listen(change.Agent.Name);
+            }
+            catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+            {
+                logger.LogError(e, "could not open the socket of {Agent}", change.Agent.Name);
+            }
+        }
+        else
+        {
+            Close(change.Agent.Name);
+        }
+    }
+
     /// <summary>Opens an agent's socket (replacing a stale file left by a previous run).</summary>
-    public void Listen(string agent)
+    private void Listen(string agent)
     {
         lock (_listeners)
         {
-            if (_listeners.ContainsKey(agent)) return;
+            if (_stopped || _listeners.ContainsKey(agent)) return;
             var path = paths.AgentSocket(agent);
             if (File.Exists(path)) File.Delete(path); // a stale socket from a previous run
 
             var socket = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            socket.Listen(512);
+            try
+            {
+                socket.Bind(new UnixDomainSocketEndPoint(path));
+                File.SetUnixFileMode(path, _fileMode);
+                socket.Listen(512);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
             var listener = new Listener(agent, path, socket);
             _listeners[agent] = listener;
             listener.AcceptLoop = AcceptLoopAsync(listener);
         }
     }
 
+    /// <summary>Stops accepting for an agent, deletes its socket file and closes its open connections.</summary>
+    private void Close(string agent)
+    {
+        Listener? listener;
+        lock (_listeners)
+        {
+            if (!_listeners.Remove(agent, out listener)) return;
+        }
+        listener.Close();
+    }
+
     private async Task AcceptLoopAsync(Listener listener)
     {
+        var ct = listener.Closing;
         var backoff = TimeSpan.Zero;
-        while (!_stopping.IsCancellationRequested)
+        while (!ct.IsCancellationRequested)
         {
             System.Net.Sockets.Socket connection;
             try
             {
-                connection = await listener.Socket.AcceptAsync(_stopping.Token);
+                connection = await listener.Socket.AcceptAsync(ct);
                 backoff = TimeSpan.Zero;
             }
-            catch (Exception) when (_stopping.IsCancellationRequested)
+            catch (Exception) when (ct.IsCancellationRequested)
             {
                 return;
             }
@@ -73,22 +126,24 @@ public sealed class AgentSocketServer(
                 // Out of descriptors, say: back off instead of spinning (and flooding the log) until it passes.
                 if (backoff == TimeSpan.Zero) logger.LogWarning("accept failed on {Agent}'s socket: {Error}; backing off", listener.Agent, e.SocketErrorCode);
                 backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.TicksPerSecond));
-                try { await Task.Delay(backoff, _stopping.Token); } catch (OperationCanceledException) { return; }
+                try { await Task.Delay(backoff, ct); } catch (OperationCanceledException) { return; }
                 continue;
             }
 
-            if (Interlocked.Increment(ref listener.Connections) > MaxConnectionsPerAgent)
+            switch (listener.TryTrack(connection))
             {
-                Interlocked.Decrement(ref listener.Connections);
-                _ = RefuseAsync(connection);
-                continue;
+                case Admission.Admitted:
+                    _ = ServeAsync(listener, connection);
+                    break;
+                case Admission.Full:
+                    _ = RefuseAsync(connection);
+                    break;
+                default: // closed in the meantime
+                    connection.Dispose();
+                    return;
             }
-            _ = ServeAsync(listener, connection);
         }
     }
-
-    /// <summary>One agent may hold at most this many connections (long-polls included); the rest are refused.</summary>
-    public const int MaxConnectionsPerAgent = 64;
 
     private static async Task RefuseAsync(System.Net.Sockets.Socket connection)
     {
@@ -109,7 +164,7 @@ public sealed class AgentSocketServer(
         var agent = listener.Agent;
         await using var stream = new NetworkStream(connection, ownsSocket: true);
         var reader = PipeReader.Create(stream);
-        var ct = _stopping.Token;
+        var ct = listener.Closing;
         var discarding = false; // inside an over-long line whose error was already sent
         try
         {
@@ -144,7 +199,7 @@ public sealed class AgentSocketServer(
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
         {
-            // The agent hung up or the host is stopping.
+            // The agent hung up, or its socket closed (the agent was removed or the host is stopping).
         }
         catch (Exception e)
         {
@@ -152,7 +207,7 @@ public sealed class AgentSocketServer(
         }
         finally
         {
-            Interlocked.Decrement(ref listener.Connections);
+            listener.Untrack(connection);
             await reader.CompleteAsync();
         }
     }
@@ -291,28 +346,71 @@ public sealed class AgentSocketServer(
 
     public async ValueTask DisposeAsync()
     {
-        if (_stopping.IsCancellationRequested) return;
-        await _stopping.CancelAsync();
         List<Listener> listeners;
         lock (_listeners)
         {
+            if (_stopped) return;
+            _stopped = true;
             listeners = _listeners.Values.ToList();
             _listeners.Clear();
         }
+        _subscription?.Dispose();
+        foreach (var listener in listeners) listener.Close();
         foreach (var listener in listeners)
-        {
-            listener.Socket.Dispose();
-            try { File.Delete(listener.Path); } catch (IOException) { }
             if (listener.AcceptLoop is { } loop) await loop;
-        }
     }
 
+    private enum Admission { Admitted, Full, Closed }
+
+    /// <summary>One agent's listening socket and the connections it accepted.</summary>
     private sealed class Listener(string agent, string path, System.Net.Sockets.Socket socket)
     {
-        public int Connections;
+        private readonly CancellationTokenSource _closing = new();
+        private readonly HashSet<System.Net.Sockets.Socket> _open = [];
+        private bool _closed;
+
         public string Agent { get; } = agent;
         public string Path { get; } = path;
         public System.Net.Sockets.Socket Socket { get; } = socket;
         public Task? AcceptLoop { get; set; }
+
+        /// <summary>Cancelled when the socket closes: every request in flight on it (a parked recv, say) stops.</summary>
+        public CancellationToken Closing => _closing.Token;
+
+        public Admission TryTrack(System.Net.Sockets.Socket connection)
+        {
+            lock (_open)
+            {
+                if (_closed) return Admission.Closed;
+                if (_open.Count >= MaxConnectionsPerAgent) return Admission.Full;
+                _open.Add(connection);
+                return Admission.Admitted;
+            }
+        }
+
+        public void Untrack(System.Net.Sockets.Socket connection)
+        {
+            lock (_open) _open.Remove(connection);
+        }
+
+        public void Close()
+        {
+            List<System.Net.Sockets.Socket> open;
+            lock (_open)
+            {
+                if (_closed) return;
+                _closed = true;
+                open = [.. _open];
+            }
+            _closing.Cancel(); // first, so the accept loop and the connections take their ends as cancellation
+            Socket.Dispose();
+            try { File.Delete(Path); } catch (IOException) { }
+            foreach (var connection in open)
+            {
+                // Wakes a read or a write that is not watching the token; the connection's own task disposes it.
+                try { connection.Shutdown(SocketShutdown.Both); }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            }
+        }
     }
 }

@@ -43,8 +43,6 @@ public sealed class SocketVerbRegistry
         foreach (var feature in features) feature.Map(this);
     }
 
-    public IReadOnlyCollection<string> Names => _verbs.Keys;
-
     public void Map(string op, SocketVerbHandler handler)
     {
         if (!_verbs.TryAdd(op, handler))

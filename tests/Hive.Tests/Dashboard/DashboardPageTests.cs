@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Tests.Architecture;
 using Hive.Tests.Infrastructure;
@@ -207,6 +208,42 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
         await _page.Locator("#connection[data-state=live]").WaitForAsync();
         Assert.Equal(1, _stateRequests); // resumed from Last-Event-ID, not reloaded
         Assert.Equal(1, await Row("flow", "before the cut").CountAsync());
+    }
+
+    [Fact]
+    public async Task Agents_added_and_removed_at_run_time_come_and_go_in_the_swarm_live()
+    {
+        await OpenAsync();
+        var directory = _hive.Service<AgentDirectory>();
+        await directory.AddAsync("carol");
+        await directory.AddAsync("aaron");
+
+        await _page.Locator("#agents li[data-agent=carol]").WaitForAsync();
+        await _page.Locator("#swarm-count", new() { HasText = "(5)" }).WaitForAsync();
+        Assert.Equal(["manager", "aaron", "alice", "bob", "carol"], await _page.Locator("#agents li .who").AllInnerTextsAsync());
+        Assert.Contains("carol", await _page.Locator("#send-to option").AllInnerTextsAsync());
+
+        await using (var carol = await _hive.ConnectAsync("carol"))
+        {
+            await carol.SendAsync("operator", "hello from carol");
+            await carol.CallAsync(new { op = "remind", body = "carol's chore", in_seconds = 3600 });
+        }
+        await Row("inbox", "hello from carol").WaitForAsync();
+        await _page.Locator("#agents li[data-agent=carol] .chip.reminders", new() { HasText = "1 reminder" }).WaitForAsync();
+
+        await directory.RemoveAsync("carol");
+        await _page.Locator("#agents li[data-agent=carol]").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        await _page.Locator("#swarm-count", new() { HasText = "(4)" }).WaitForAsync();
+        Assert.DoesNotContain("carol", await _page.Locator("#send-to option").AllInnerTextsAsync());
+        Assert.Equal(1, await Row("inbox", "hello from carol").CountAsync()); // what a removed agent sent stays
+
+        // An event about an agent the page no longer lists neither fails nor brings the row back.
+        await Row("reminders", "carol's chore").Locator("button.cancel").ClickAsync();
+        await Row("reminders", "carol's chore").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        Assert.Equal(0, await _page.Locator("#agents li[data-agent=carol]").CountAsync());
+
+        Assert.Equal(1, _stateRequests);
+        Assert.Empty(_consoleErrors);
     }
 
     [Fact]

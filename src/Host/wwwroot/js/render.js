@@ -16,7 +16,9 @@ export function render(section) {
 
 // ◆ SW4RM: agents, their pending reminders, and whether they wait on a question.
 function swarm() {
-  const agents = [...store.agents.values()];
+  // As /api/state orders them: the manager first, then by name (rows added live land in their place).
+  const agents = [...store.agents.values()].sort((a, b) =>
+    (a.kind === 'manager' ? 0 : 1) - (b.kind === 'manager' ? 0 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   $('swarm-count').textContent = `(${agents.length})`;
   renderList($('agents'), agents, a => a.name, agentRow, (_, a) => agentRow(a));
   const select = $('send-to');

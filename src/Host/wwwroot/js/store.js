@@ -29,6 +29,8 @@ function upsertById(list, item) {
   }
 }
 
+// A feature's fact about an agent the page does not list (one removed meanwhile) changes nothing: only the
+// directory's own events add or drop rows, so a late event cannot bring a removed agent back.
 function setAgent(name, fields) {
   const agent = store.agents.get(name);
   if (agent) Object.assign(agent, fields);
@@ -45,6 +47,15 @@ function question(e) {
 
 /** Applies one event; returns the sections that changed. */
 export const apply = {
+  container_state_changed(e) {
+    // The whole row, as /api/state shows it: a name the page does not know yet is a new agent.
+    store.agents.set(e.agent.name, { ...store.agents.get(e.agent.name), ...e.agent });
+    return ['swarm'];
+  },
+  container_removed(e) {
+    store.agents.delete(e.name);
+    return ['swarm'];
+  },
   sent(m) {
     upsertById(store.messages, m);
     if (m.to === 'operator') upsertById(store.inbox, m);

@@ -1,0 +1,235 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Text.Json;
+using Hive.Features.Messages;
+using Hive.Shared.Agents;
+using Hive.Tests.Infrastructure;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hive.Tests.Shared;
+
+/// <summary>The live agent set: sockets, state dirs, snapshot rows and dashboard events follow the directory.</summary>
+public sealed class AgentDirectoryTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    private readonly RecvProbe _recvs = new();
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice"], services =>
+    {
+        services.AddSingleton(_recvs);
+        services.AddTransient<IPipelineBehavior<ReceiveMessage.Query, MessageView?>, RecvProbeBehavior>();
+    });
+
+    public async Task DisposeAsync() => await _hive.DisposeAsync();
+
+    private AgentDirectory Directory => _hive.Service<AgentDirectory>();
+
+    [Fact]
+    public async Task An_agent_added_at_run_time_gets_a_socket_a_state_dir_a_row_and_its_messages()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        Assert.False(File.Exists(_hive.SocketPath("carol")));
+
+        Assert.True(await Directory.AddAsync("carol"));
+
+        Assert.True(File.Exists(_hive.SocketPath("carol")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_hive.SocketPath("carol")));
+        var stateDir = Path.Combine(_hive.DataDir, "agents", "carol", "state");
+        Assert.True(System.IO.Directory.Exists(stateDir));
+        Assert.True(Directory.IsAgent("carol"));
+        Assert.False(await Directory.AddAsync("carol")); // already there
+
+        var changed = await events.WaitForAsync("container_state_changed", e => e.GetProperty("agent").GetProperty("name").GetString() == "carol");
+        var row = changed.Json.GetProperty("agent");
+        Assert.Equal(["name", "kind", "state_dir", "pending_reminders", "waiting_on", "waiting_since"], row.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("agent", row.GetProperty("kind").GetString());
+        Assert.Equal(stateDir, row.GetProperty("state_dir").GetString());
+        Assert.Equal(0, row.GetProperty("pending_reminders").GetInt64());
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("waiting_on").ValueKind);
+
+        await using var carol = await _hive.ConnectAsync("carol");
+        Assert.Equal("carol", (await carol.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        await using var alice = await _hive.ConnectAsync("alice");
+        await alice.SendAsync("carol", "welcome, carol");
+        Assert.Equal("welcome, carol", (await carol.RecvAsync(waitMs: 5_000))!.Value.GetProperty("body").GetString());
+
+        var state = await _hive.GetJsonAsync("/api/state");
+        Assert.Equal(["manager", "alice", "carol"], state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+        Assert.True(state.GetProperty("seq").GetInt64() >= changed.Id);
+    }
+
+    [Fact]
+    public async Task A_removed_agent_loses_its_socket_its_connections_a_parked_recv_and_its_row()
+    {
+        Assert.True(await Directory.AddAsync("dave"));
+        await using var events = await _hive.OpenEventsAsync();
+        await using var idle = await _hive.ConnectAsync("dave");
+        Assert.Equal("dave", (await idle.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        await using var parked = await _hive.ConnectAsync("dave");
+        var parkedRecv = parked.CallAsync(new { op = "recv", wait_ms = 30_000 });
+        await _recvs.Entered("dave").WaitAsync(Deadline);
+
+        Assert.True(await Directory.RemoveAsync("dave"));
+
+        Assert.False(File.Exists(_hive.SocketPath("dave")));
+        await AssertClosedAsync(parkedRecv); // long before its 30 s wait would end
+        Assert.Equal("cancelled", await _recvs.Left("dave").WaitAsync(Deadline)); // the host stopped waiting too
+        await AssertClosedAsync(idle.ReadReplyAsync());
+        await Assert.ThrowsAnyAsync<SocketException>(() => _hive.ConnectAsync("dave"));
+
+        await using var alice = await _hive.ConnectAsync("alice");
+        var refused = await alice.CallAsync(new { op = "send", to = "dave", body = "still there?" });
+        Assert.False(refused.GetProperty("ok").GetBoolean());
+        Assert.Equal("not_found", refused.GetProperty("code").GetString());
+
+        var removed = await events.WaitForAsync("container_removed", e => e.GetProperty("name").GetString() == "dave");
+        var state = await _hive.GetJsonAsync("/api/state");
+        Assert.DoesNotContain("dave", state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+        Assert.True(state.GetProperty("seq").GetInt64() >= removed.Id);
+        Assert.True(System.IO.Directory.Exists(Path.Combine(_hive.DataDir, "agents", "dave", "state"))); // the state dir stays
+        Assert.False(await Directory.RemoveAsync("dave"));
+    }
+
+    [Fact]
+    public async Task An_agent_added_back_brings_its_features_facts_in_its_row()
+    {
+        await using (var alice = await _hive.ConnectAsync("alice"))
+        {
+            await alice.CallAsync(new { op = "remind", body = "later", in_seconds = 3600 });
+            await alice.CallAsync(new { op = "ask", question = "still with me?" });
+        }
+        Assert.True(await Directory.RemoveAsync("alice"));
+        await using var events = await _hive.OpenEventsAsync();
+
+        Assert.True(await Directory.AddAsync("alice"));
+
+        var row = (await events.WaitForAsync("container_state_changed")).Json.GetProperty("agent");
+        Assert.Equal("alice", row.GetProperty("name").GetString());
+        Assert.Equal(1, row.GetProperty("pending_reminders").GetInt64());
+        Assert.Equal("operator", row.GetProperty("waiting_on").GetString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", row.GetProperty("waiting_since").GetString());
+        await using var again = await _hive.ConnectAsync("alice");
+        Assert.Equal("alice", (await again.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task A_subscriber_sees_each_agent_once_in_its_list_or_as_a_change()
+    {
+        var names = Enumerable.Range(0, 30).Select(i => $"n{i:00}").ToList();
+        var changes = new ConcurrentQueue<AgentChange>();
+        var adding = Task.Run(async () => { foreach (var name in names) await Directory.AddAsync(name); });
+        await HiveInstance.Until(() => Directory.IsAgent("n05"), Deadline, "some agents added");
+
+        using var subscription = Directory.Subscribe(changes.Enqueue);
+        await adding;
+
+        var listed = subscription.Agents.Select(a => a.Name).Where(names.Contains).ToList();
+        var announced = changes.Where(c => c.Kind == AgentChangeKind.Added).Select(c => c.Agent.Name).ToList();
+        Assert.Equal(names, listed.Concat(announced).Order());
+        Assert.Equal(announced.Order(), announced); // in the order of the changes
+        Assert.Contains("n05", listed);
+
+        subscription.Dispose();
+        await Directory.RemoveAsync("n00");
+        Assert.DoesNotContain(changes, c => c.Kind == AgentChangeKind.Removed);
+    }
+
+    [Fact]
+    public async Task Every_agent_added_is_in_a_snapshot_or_in_the_stream_after_its_seq_exactly_once()
+    {
+        var names = Enumerable.Range(0, 20).Select(i => $"s{i:00}").ToList();
+        var adding = Task.Run(async () => { foreach (var name in names) await Directory.AddAsync(name); });
+        var snapshots = new List<JsonElement>();
+        do snapshots.Add(await _hive.GetJsonAsync("/api/state")); while (!adding.IsCompleted);
+        await adding;
+        Assert.True(await Directory.AddAsync("marker"));
+
+        foreach (var state in snapshots.Where((_, i) => i % Math.Max(1, snapshots.Count / 8) == 0))
+        {
+            var seen = state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()!).Where(names.Contains).ToList();
+            await using var events = await _hive.OpenEventsAsync(state.GetProperty("seq").GetInt64());
+            while (true)
+            {
+                var e = (await events.NextAsync(Deadline))!;
+                if (e.Type != "container_state_changed") continue;
+                var name = e.Json.GetProperty("agent").GetProperty("name").GetString()!;
+                if (name == "marker") break;
+                seen.Add(name);
+            }
+            Assert.Equal(names, seen.Order());
+        }
+    }
+
+    [Fact]
+    public async Task Names_that_are_not_agent_names_are_refused()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Directory.AddAsync("Not-A-Name"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Directory.AddAsync("operator"));
+        Assert.False(Directory.IsAgent("operator"));
+    }
+
+    [Fact]
+    public async Task Agent_rows_in_the_snapshot_carry_every_features_facts_under_their_wire_names()
+    {
+        var state = await _hive.GetJsonAsync("/api/state");
+        foreach (var row in state.GetProperty("agents").EnumerateArray())
+            Assert.Equal(["name", "kind", "state_dir", "pending_reminders", "waiting_on", "waiting_since"], row.EnumerateObject().Select(p => p.Name));
+    }
+
+    private static async Task AssertClosedAsync(Task<JsonElement> reply)
+    {
+        var error = await Record.ExceptionAsync(() => reply.WaitAsync(Deadline));
+        Assert.True(error is IOException or SocketException,
+            $"the host should have closed the connection; got {(error is null ? "a reply: " + reply.Result : error.GetType().Name)}");
+    }
+
+    /// <summary>
+    /// Tells the test when a long-poll recv has reached the broker (so removing the agent finds it parked) and how it
+    /// ended on the host's side.
+    /// </summary>
+    public sealed class RecvProbe
+    {
+        private readonly ConcurrentDictionary<string, TaskCompletionSource> _entered = new();
+        private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _left = new();
+
+        public Task Entered(string agent) => Entered_(agent).Task;
+        public void Enter(string agent) => Entered_(agent).TrySetResult();
+
+        /// <summary>How the broker's recv ended: "cancelled", "returned" or the exception's name.</summary>
+        public Task<string> Left(string agent) => Left_(agent).Task;
+        public void Leave(string agent, string how) => Left_(agent).TrySetResult(how);
+
+        private TaskCompletionSource Entered_(string agent) =>
+            _entered.GetOrAdd(agent, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        private TaskCompletionSource<string> Left_(string agent) =>
+            _left.GetOrAdd(agent, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
+    }
+
+    private sealed class RecvProbeBehavior(RecvProbe probe) : IPipelineBehavior<ReceiveMessage.Query, MessageView?>
+    {
+        public async Task<MessageView?> Handle(ReceiveMessage.Query request, CancellationToken cancellationToken, RequestHandlerDelegate<MessageView?> next)
+        {
+            if (request.WaitMs is not > 0) return await next();
+            probe.Enter(request.Agent);
+            try
+            {
+                var message = await next();
+                probe.Leave(request.Agent, "returned");
+                return message;
+            }
+            catch (OperationCanceledException)
+            {
+                probe.Leave(request.Agent, "cancelled");
+                throw;
+            }
+            catch (Exception e)
+            {
+                probe.Leave(request.Agent, e.GetType().Name);
+                throw;
+            }
+        }
+    }
+}
