@@ -6,6 +6,8 @@ public static class StateFilesFeature
 {
     public static IServiceCollection AddStateFiles(this IServiceCollection services)
     {
+        // At start-up, not at the first request: on a machine whose open(2) flags are unknown, Hive does not run.
+        Native.RequireSupportedPlatform();
         services.AddOptions<StateFilesOptions>().BindConfiguration("Hive:StateFiles");
         services.AddSingleton<IStateFileAllowList, StateFileAllowList>();
         services.AddSingleton<IFileRefScanner, FileRefScanner>();
