@@ -5,66 +5,76 @@ namespace Hive.Features.StateFiles;
 
 /// <summary>
 /// The few libc calls .NET does not expose: an open that neither follows a final symlink nor blocks on a FIFO,
-/// and fstat on the opened descriptor (the type of what was opened, not of what a path named a moment earlier).
+/// and statx on the opened descriptor (the type of what was opened, not of what a path named a moment earlier).
 /// </summary>
 internal static partial class Native
 {
-    private const int O_RDONLY = 0x0;
-    private const int O_NONBLOCK = 0x800;
-    private const int O_NOFOLLOW = 0x20000;
-    private const int O_CLOEXEC = 0x80000;
-    private const int O_NOCTTY = 0x100;
+    // errno values from asm-generic/errno-base.h, shared by every architecture in OpenFlags' table.
+    private const int ENOENT = 2;
+    private const int ENOTDIR = 20;
 
     private const uint S_IFMT = 0xF000;
     private const uint S_IFREG = 0x8000;
+    private const uint S_IFLNK = 0xA000;
+
+    // statx(2) rather than fstat: struct statx has one layout on every architecture (include/uapi/linux/stat.h), where
+    // struct stat has several (st_nlink before st_mode on x86-64, s390x and ppc64le, after it on arm64); and glibc
+    // exports fstat only since 2.33 (RHEL 8 has 2.28), statx since 2.28.
+    private const int AT_EMPTY_PATH = 0x1000;   // include/uapi/linux/fcntl.h, the same everywhere
+    private const uint STATX_TYPE = 0x1;
+    private const uint STATX_NLINK = 0x4;
+    private const int StatxSize = 0x100;
+    private const int StatxMaskOffset = 0x00;   // __u32 stx_mask
+    private const int StatxNlinkOffset = 0x10;  // __u32 stx_nlink
+    private const int StatxModeOffset = 0x1C;   // __u16 stx_mode
+
+    /// <summary>This machine's open(2) flags; throws <see cref="PlatformNotSupportedException"/> on an unknown architecture.</summary>
+    internal static OpenFlags Flags => field ??= OpenFlags.For(RuntimeInformation.ProcessArchitecture);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
 
-    private const int O_DIRECTORY = 0x10000;
-    private const int O_PATH = 0x200000;
-    private const int ENOENT = 2;
-    private const int ENOTDIR = 20;
-    private const uint S_IFLNK = 0xA000;
-
-    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
-    private static partial int FStat(SafeFileHandle fd, byte[] buffer);
-
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenAt(SafeFileHandle dirfd, string path, int flags);
 
-    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial IntPtr RealPath(string path, IntPtr resolved);
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int StatX(SafeFileHandle dirfd, string path, int flags, uint mask, Span<byte> buffer);
 
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void Free(IntPtr pointer);
+    /// <summary>
+    /// Throws unless this machine's flags are known and do what the allow-list relies on; called once at start-up,
+    /// so Hive refuses to run rather than serve files through a no-follow guarantee that is not there.
+    /// </summary>
+    public static void RequireSupportedPlatform()
+    {
+        var flags = Flags;
+        try
+        {
+            // /proc/self/exe is a symlink and /proc/self/stat a regular file on every Linux (PathOf needs /proc too).
+            using var link = OpenHandle("/proc/self/exe", flags.Path | flags.NoFollow | flags.CloseOnExec);
+            if (link is null || Status(link)?.Type != S_IFLNK)
+                throw new PlatformNotSupportedException(
+                    "open(O_PATH | O_NOFOLLOW) did not open /proc/self/exe as a symlink: OpenFlags has the wrong O_NOFOLLOW for this machine");
+            using var file = OpenHandle("/proc/self/stat", flags.Path | flags.Directory | flags.CloseOnExec);
+            if (file is not null)
+                throw new PlatformNotSupportedException(
+                    "open(O_DIRECTORY) opened the regular file /proc/self/stat: OpenFlags has the wrong O_DIRECTORY for this machine");
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            throw new PlatformNotSupportedException("libc lacks statx(2): Hive needs glibc 2.28+ or musl 1.2.5+", e);
+        }
+    }
 
     /// <summary>Opens for reading without following a final symlink and without blocking; null when it cannot be opened.</summary>
     public static SafeFileHandle? OpenNoFollow(string path)
     {
-        var fd = Open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+        var flags = Flags;
+        return OpenHandle(path, OpenFlags.ReadOnly | flags.NoFollow | flags.NonBlock | flags.CloseOnExec | flags.NoCtty);
     }
 
-    /// <summary>The descriptor's st_mode and st_nlink (glibc's struct stat layout for x86-64 and arm64).</summary>
-    public static (bool IsRegular, long Links) Stat(SafeFileHandle handle)
-    {
-        var buffer = new byte[256];
-        if (FStat(handle, buffer) != 0) return (false, 0);
-        uint mode;
-        long links;
-        if (RuntimeInformation.ProcessArchitecture == Architecture.X64)
-        {
-            links = BitConverter.ToInt64(buffer, 16);
-            mode = BitConverter.ToUInt32(buffer, 24);
-        }
-        else
-        {
-            mode = BitConverter.ToUInt32(buffer, 16);
-            links = BitConverter.ToUInt32(buffer, 20);
-        }
-        return ((mode & S_IFMT) == S_IFREG, links);
-    }
+    /// <summary>Whether the descriptor is a regular file, and its hard-link count (false and 0 when statx fails).</summary>
+    public static (bool IsRegular, long Links) Stat(SafeFileHandle handle) =>
+        Status(handle) is { } status ? (status.Type == S_IFREG, status.Links) : (false, 0);
 
     /// <summary>The kernel's canonical path of an open descriptor (what was really opened).</summary>
     public static string? PathOf(SafeFileHandle handle)
@@ -87,9 +97,8 @@ internal static partial class Native
     /// </summary>
     public static string? CanonicalPath(string path)
     {
-        var fd = Open(path, O_PATH | O_CLOEXEC);
-        if (fd < 0) return null;
-        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        using var handle = OpenHandle(path, Flags.Path | Flags.CloseOnExec);
+        if (handle is null) return null;
         var real = PathOf(handle);
         return real is null || real.EndsWith(" (deleted)", StringComparison.Ordinal) ? null : real;
     }
@@ -111,18 +120,18 @@ internal static partial class Native
     /// </summary>
     public static WalkEnd Walk(string root, IEnumerable<string> below)
     {
-        var fd = Open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return WalkEnd.Missing;
-        var current = new SafeFileHandle(fd, ownsHandle: true);
+        var flags = Flags;
+        var current = OpenHandle(root, flags.Path | flags.Directory | flags.CloseOnExec);
+        if (current is null) return WalkEnd.Missing;
         try
         {
             foreach (var part in below)
             {
-                var nextFd = OpenAt(current, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                var nextFd = OpenAt(current, part, flags.Path | flags.NoFollow | flags.CloseOnExec);
                 if (nextFd < 0) return Marshal.GetLastPInvokeError() is ENOENT or ENOTDIR ? WalkEnd.Missing : WalkEnd.Symlink;
                 current.Dispose();
                 current = new SafeFileHandle(nextFd, ownsHandle: true);
-                if (Mode(current) is not { } mode || (mode & S_IFMT) == S_IFLNK) return WalkEnd.Symlink;
+                if (Status(current) is not { } status || status.Type == S_IFLNK) return WalkEnd.Symlink;
             }
             return WalkEnd.Complete;
         }
@@ -132,10 +141,20 @@ internal static partial class Native
         }
     }
 
-    private static uint? Mode(SafeFileHandle handle)
+    private static SafeFileHandle? OpenHandle(string path, int flags)
     {
-        var buffer = new byte[256];
-        if (FStat(handle, buffer) != 0) return null;
-        return RuntimeInformation.ProcessArchitecture == Architecture.X64 ? BitConverter.ToUInt32(buffer, 24) : BitConverter.ToUInt32(buffer, 16);
+        var fd = Open(path, flags);
+        return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>The descriptor's file type (<c>st_mode &amp; S_IFMT</c>) and link count; null when statx cannot say.</summary>
+    private static (uint Type, uint Links)? Status(SafeFileHandle handle)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        if (StatX(handle, "", AT_EMPTY_PATH, STATX_TYPE | STATX_NLINK, buffer) != 0) return null;
+        var mask = MemoryMarshal.Read<uint>(buffer[StatxMaskOffset..]);
+        if ((mask & (STATX_TYPE | STATX_NLINK)) != (STATX_TYPE | STATX_NLINK)) return null;
+        var mode = MemoryMarshal.Read<ushort>(buffer[StatxModeOffset..]);
+        return (mode & S_IFMT, MemoryMarshal.Read<uint>(buffer[StatxNlinkOffset..]));
     }
 }

@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Microsoft.Extensions.Options;
@@ -54,13 +55,13 @@ internal sealed class StateFileAllowList : IStateFileAllowList
 
     private readonly string _dataDir;        // as configured, made absolute
     private readonly string? _dataDirReal;   // the same with symlinks resolved (e.g. /tmp -> /private/tmp)
-    private readonly string[] _denyNames;
+    private readonly string[] _denyPatterns;
 
     public StateFileAllowList(HivePaths paths, IOptions<StateFilesOptions> options)
     {
         _dataDir = paths.DataDir.TrimEnd('/');
         _dataDirReal = Native.CanonicalPath(_dataDir);
-        _denyNames = options.Value.EffectiveDenyNames.ToArray();
+        _denyPatterns = options.Value.EffectiveDenyNames.Select(name => name.ToLowerInvariant()).ToArray();
     }
 
     public StateFileVerdict Check(string? path, string? agent = null)
@@ -164,35 +165,11 @@ internal sealed class StateFileAllowList : IStateFileAllowList
 
     private bool IsDenied(string name)
     {
-        foreach (var pattern in _denyNames)
-            if (GlobMatches(pattern, name)) return true;
+        // Lower-cased as well as compared ignoring case: ignoreCase alone upper-cases, and would let the Kelvin sign
+        // in "server.\u212Aey" past "*.key".
+        var lowered = name.ToLowerInvariant();
+        foreach (var pattern in _denyPatterns)
+            if (FileSystemName.MatchesSimpleExpression(pattern, lowered, ignoreCase: true)) return true;
         return false;
-    }
-
-    /// <summary>Case-insensitive glob with <c>*</c> only, linear (no backtracking explosion: at most one star is backtracked).</summary>
-    internal static bool GlobMatches(string pattern, string name)
-    {
-        int p = 0, n = 0, star = -1, mark = 0;
-        while (n < name.Length)
-        {
-            if (p < pattern.Length && pattern[p] != '*' && char.ToLowerInvariant(pattern[p]) == char.ToLowerInvariant(name[n]))
-            {
-                p++;
-                n++;
-            }
-            else if (p < pattern.Length && pattern[p] == '*')
-            {
-                star = p++;
-                mark = n;
-            }
-            else if (star >= 0)
-            {
-                p = star + 1;
-                n = ++mark;
-            }
-            else return false;
-        }
-        while (p < pattern.Length && pattern[p] == '*') p++;
-        return p == pattern.Length;
     }
 }
