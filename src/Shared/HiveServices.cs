@@ -51,7 +51,7 @@ public static class HiveServices
             var paths = p.GetRequiredService<HivePaths>();
             return new AgentDirectory(
                 ConfiguredAgents.Read(p.GetRequiredService<IOptions<HiveOptions>>().Value, paths), paths,
-                p.GetRequiredService<StateChangeGate>(), p.GetRequiredService<IServiceScopeFactory>(),
+                p.GetRequiredService<StateChanges>(), p.GetRequiredService<IServiceScopeFactory>(),
                 p.GetRequiredService<ILogger<AgentDirectory>>());
         });
         services.AddSingleton<IAgentDirectory>(p => p.GetRequiredService<AgentDirectory>());

@@ -1,4 +1,4 @@
-using Hive.Shared.Dashboard;
+using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -10,25 +10,24 @@ namespace Hive.Shared.Agents;
 /// <see cref="RemoveAsync"/> change it at run time (the Containers registry will call them as its agents come and go).
 /// Each change creates the agent's state dir (on add), tells the subscribers (the socket server opens or closes the
 /// agent's socket) and publishes the dashboard's <c>container_state_changed</c> or <c>container_removed</c>.
-/// Lookups never block; changes run one at a time.
+/// Lookups never block.
 /// </summary>
 public sealed class AgentDirectory : IAgentDirectory
 {
     private readonly object _lock = new();
-    private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly HivePaths _paths;
-    private readonly StateChangeGate _gate;
+    private readonly StateChanges _stateChanges;
     private readonly IServiceScopeFactory _scopes;
     private readonly ILogger<AgentDirectory> _logger;
     private volatile Members _members;
     private IReadOnlyList<Subscriber> _subscribers = []; // replaced, never mutated: a change calls the list it saw
 
     public AgentDirectory(
-        IEnumerable<AgentInfo> initial, HivePaths paths, StateChangeGate gate, IServiceScopeFactory scopes, ILogger<AgentDirectory> logger)
+        IEnumerable<AgentInfo> initial, HivePaths paths, StateChanges stateChanges, IServiceScopeFactory scopes, ILogger<AgentDirectory> logger)
     {
         _members = new Members(initial);
         _paths = paths;
-        _gate = gate;
+        _stateChanges = stateChanges;
         _scopes = scopes;
         _logger = logger;
     }
@@ -54,9 +53,9 @@ public sealed class AgentDirectory : IAgentDirectory
 
     /// <summary>
     /// Adds an agent (kind <c>manager</c> for the name <c>manager</c>, else <c>agent</c>): creates its state dir,
-    /// publishes its row, then opens its socket. False when it is already there.
+    /// publishes its row, then opens its socket. False when it is already there. A state change: called from inside
+    /// another one (the Containers registry's), it joins it, and nothing happens if that change rolls back.
     /// </summary>
-    /// <remarks>Takes the <see cref="StateChangeGate"/>: never call it from inside a state change that holds it.</remarks>
     public async Task<bool> AddAsync(string name, CancellationToken cancellationToken = default)
     {
         if (!AgentNames.IsWellFormed(name))
@@ -65,62 +64,53 @@ public sealed class AgentDirectory : IAgentDirectory
             throw new ArgumentException($"'{name}' is reserved", nameof(name));
         var agent = new AgentInfo(name, name == AgentNames.Manager ? AgentKinds.Manager : AgentKinds.Agent, _paths.AgentStateDir(name));
 
-        return await ChangeAsync(async mediatorScope =>
+        return await ChangeAsync(async (change, services) =>
         {
             if (IsAgent(name)) return false;
             Directory.CreateDirectory(agent.StateDir);
-            // The row carries the features' facts on this agent (pending reminders of a name added back, say); they are
-            // read before anything changes, so a failure here leaves the directory as it was.
-            var row = (await mediatorScope.GetRequiredService<AgentRows>().BuildAsync([agent], cancellationToken)).Single();
-            var subscribers = Swap(_members.With(agent));
-            // The row before the socket: the agent cannot act before the dashboard knows it.
-            await mediatorScope.GetRequiredService<IMediator>().Publish(new AgentAdded(row), CancellationToken.None);
-            Notify(subscribers, new AgentChange(AgentChangeKind.Added, agent));
+            // The row carries the features' facts on this agent (pending reminders of a name added back, say).
+            var row = (await services.GetRequiredService<AgentRows>().BuildAsync([agent], cancellationToken)).Single();
+            change.Raise(new AgentAdded(row));
+            // After the row is out: the agent cannot act (its socket opens here) before the dashboard knows it.
+            change.AfterPublished(() => Notify(Swap(_members.With(agent)), new AgentChange(AgentChangeKind.Added, agent)));
             return true;
         }, cancellationToken);
     }
 
     /// <summary>
     /// Removes an agent: its socket closes (with its open connections, a parked <c>recv</c> included) and the dashboard
-    /// drops its row. Its state dir and its data stay. False when it is not there.
+    /// drops its row. Its state dir and its data stay. False when it is not there. A state change, as <see cref="AddAsync"/>.
     /// </summary>
-    /// <remarks>Takes the <see cref="StateChangeGate"/>: never call it from inside a state change that holds it.</remarks>
     public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken = default) =>
-        ChangeAsync(async mediatorScope =>
+        ChangeAsync((change, _) =>
         {
-            if (!_members.ByName.TryGetValue(name, out var agent)) return false;
-            var subscribers = Swap(_members.Without(name));
-            Notify(subscribers, new AgentChange(AgentChangeKind.Removed, agent));
-            await mediatorScope.GetRequiredService<IMediator>().Publish(new AgentRemoved(name), CancellationToken.None);
-            return true;
+            if (!_members.ByName.TryGetValue(name, out var agent)) return Task.FromResult(false);
+            change.Raise(new AgentRemoved(name));
+            change.AfterPublished(() => Notify(Swap(_members.Without(name)), new AgentChange(AgentChangeKind.Removed, agent)));
+            return Task.FromResult(true);
         }, cancellationToken);
 
     /// <summary>
-    /// One change at a time, holding the gate exclusively from the change to its event: a snapshot sees the agent and
-    /// a seq covering its event, or neither; and no feature's change lands between reading the row's facts and
-    /// publishing them, so the row is exact at its event's id.
+    /// A directory change through the unit of work: it holds the snapshot gate until its event is out and the set has
+    /// changed (the set changes in an after-publish effect, so a change that rolls back leaves it alone), so a snapshot
+    /// sees the agent and a seq covering its event, or neither.
     /// </summary>
-    private async Task<bool> ChangeAsync(Func<IServiceProvider, Task<bool>> change, CancellationToken cancellationToken)
+    private async Task<bool> ChangeAsync(Func<StateChange, IServiceProvider, Task<bool>> work, CancellationToken cancellationToken)
     {
-        await _changes.WaitAsync(cancellationToken); // before the gate: never hold the gate while queueing
-        try
-        {
-            using (await _gate.EnterSnapshotAsync(cancellationToken))
-            {
-                await using var scope = _scopes.CreateAsyncScope();
-                return await change(scope.ServiceProvider);
-            }
-        }
-        finally
-        {
-            _changes.Release();
-        }
+        await using var scope = _scopes.CreateAsyncScope();
+        var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+        return await _stateChanges.RunAsync(
+            () => work(_stateChanges.Current, scope.ServiceProvider),
+            notification => mediator.Publish(notification, CancellationToken.None),
+            cancellationToken);
     }
 
+    /// <summary>The subscribers to tell, or none when the set already was so (two adds of one name raced).</summary>
     private IReadOnlyList<Subscriber> Swap(Members members)
     {
         lock (_lock)
         {
+            if (members == _members) return [];
             _members = members;
             return _subscribers;
         }
@@ -161,7 +151,7 @@ public sealed class AgentDirectory : IAgentDirectory
         public Dictionary<string, AgentInfo> ByName { get; }
         public IReadOnlyList<AgentInfo> Ordered { get; }
 
-        public Members With(AgentInfo agent) => new(Ordered.Append(agent));
-        public Members Without(string name) => new(Ordered.Where(a => a.Name != name));
+        public Members With(AgentInfo agent) => ByName.ContainsKey(agent.Name) ? this : new(Ordered.Append(agent));
+        public Members Without(string name) => ByName.ContainsKey(name) ? new(Ordered.Where(a => a.Name != name)) : this;
     }
 }

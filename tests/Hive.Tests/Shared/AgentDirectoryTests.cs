@@ -19,6 +19,7 @@ public sealed class AgentDirectoryTests : IAsyncLifetime
     public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice"], services =>
     {
         services.AddSingleton(_recvs);
+        services.AddTransient<IRequestHandler<AddInsideAChange, Unit>, AddInsideAChangeHandler>();
         services.AddTransient<IPipelineBehavior<ReceiveMessage.Query, MessageView?>, RecvProbeBehavior>();
     });
 
@@ -189,6 +190,40 @@ public sealed class AgentDirectoryTests : IAsyncLifetime
     /// Tells the test when a long-poll recv has reached the broker (so removing the agent finds it parked) and how it
     /// ended on the host's side.
     /// </summary>
+    [Fact]
+    public async Task An_add_inside_a_change_that_rolls_back_leaves_no_agent_no_socket_and_no_event()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        using (var scope = _hive.Services.CreateScope())
+            await Assert.ThrowsAsync<InvalidOperationException>(() =>
+                scope.ServiceProvider.GetRequiredService<IMediator>().Send(new AddInsideAChange("erin", Fail: true)));
+
+        Assert.False(Directory.IsAgent("erin"));
+        Assert.False(File.Exists(_hive.SocketPath("erin")));
+
+        // The same add in a change that commits: it joins that change, and the agent arrives with its commit.
+        using (var scope = _hive.Services.CreateScope())
+            await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new AddInsideAChange("erin", Fail: false))
+                .WaitAsync(Deadline);
+        Assert.True(Directory.IsAgent("erin"));
+        Assert.True(File.Exists(_hive.SocketPath("erin")));
+        var first = await events.WaitForAsync("container_state_changed", _ => true);
+        Assert.Equal("erin", first.Json.GetProperty("agent").GetProperty("name").GetString()); // nothing from the rolled-back add
+    }
+
+    /// <summary>A feature's state change that adds an agent as part of its own work (as the Containers registry will).</summary>
+    public sealed record AddInsideAChange(string Name, bool Fail) : IRequest, Hive.Shared.Changes.IChangesState;
+
+    private sealed class AddInsideAChangeHandler(AgentDirectory directory) : IRequestHandler<AddInsideAChange, Unit>
+    {
+        public async Task<Unit> Handle(AddInsideAChange request, CancellationToken cancellationToken)
+        {
+            Assert.True(await directory.AddAsync(request.Name, cancellationToken));
+            if (request.Fail) throw new InvalidOperationException("the registry's change failed");
+            return Unit.Value;
+        }
+    }
+
     public sealed class RecvProbe
     {
         private readonly ConcurrentDictionary<string, TaskCompletionSource> _entered = new();
