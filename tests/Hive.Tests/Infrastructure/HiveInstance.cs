@@ -81,7 +81,7 @@ public sealed class HiveInstance : IAsyncDisposable
         _app = HiveHost.Build([.. ArgsFor(DataDir, Agents), .. _extraArgs], _configureServices);
         await _app.StartAsync();
         _starts++;
-        BaseAddress = new Uri(_app.Urls.Single());
+        BaseAddress = new Uri(Hive.Host.Auth.ListenAddresses.Browsable(_app.Urls.Single())); // a wildcard bind is reached on loopback
         // The link is logged when the server has started, so it is in the log by now (or sign-in is off).
         SignInUrl = Logs.SignInLinks.LastOrDefault() is { } link ? new Uri(link) : null;
         Token = SignInUrl is null ? null : TokenOf(SignInUrl);
