@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace Hive.Host.Auth;
 
 /// <summary>One address the host is configured to listen on.</summary>
-public sealed record ListenAddress(string Url, string Host, bool IsLoopback, bool IsWildcard);
+public sealed record ListenAddress(string Url, string Host, bool IsLoopback);
 
 /// <summary>The addresses the configuration asks Kestrel to listen on, read before the server starts.</summary>
 public static class ListenAddresses
@@ -36,16 +36,15 @@ public static class ListenAddresses
         }
         catch (FormatException)
         {
-            return new ListenAddress(url, "", IsLoopback: false, IsWildcard: false);
+            return new ListenAddress(url, "", IsLoopback: false);
         }
-        if (binding.IsUnixPipe) return new ListenAddress(url, "", IsLoopback: false, IsWildcard: false);
+        if (binding.IsUnixPipe) return new ListenAddress(url, "", IsLoopback: false);
 
+        // Kestrel binds `localhost` to loopback only; any other name, `*`, `+`, 0.0.0.0 and [::] to every interface.
         var host = binding.Host;
-        var bare = host.Trim('[', ']');
-        var wildcard = host is "*" or "+" || (IPAddress.TryParse(bare, out var any) && (any.Equals(IPAddress.Any) || any.Equals(IPAddress.IPv6Any)));
         var loopback = string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-                       || (IPAddress.TryParse(bare, out var ip) && IPAddress.IsLoopback(ip));
-        return new ListenAddress(url, host, loopback, wildcard);
+                       || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+        return new ListenAddress(url, host, loopback);
     }
 
     /// <summary>An address a browser on this machine can open: a wildcard bind is reached through loopback.</summary>

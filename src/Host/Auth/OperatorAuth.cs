@@ -43,7 +43,7 @@ public static class OperatorAuth
 
         // DNS rebinding: only the names this host is known by are served; `AllowedHosts` adds more (`*` turns it off).
         var allowedHosts = DefaultAllowedHosts
-            .Concat(addresses.Where(a => a is { IsWildcard: false, Host.Length: > 0 } || a.Host == "0.0.0.0").Select(a => a.Host))
+            .Concat(addresses.Select(a => a.Host).Where(h => h is { Length: > 0 } and not ("*" or "+")))
             .Concat((configuration["AllowedHosts"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToList();

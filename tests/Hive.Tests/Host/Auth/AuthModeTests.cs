@@ -99,4 +99,17 @@ public sealed class AuthModeTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/state")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await hive.Http.GetAsync("/api/state")).StatusCode);
     }
+
+    [Fact]
+    public async Task AllowedHosts_adds_names_to_serve()
+    {
+        await using var hive = await HiveInstance.StartAsync(["alice"], "--AllowedHosts", "hive.lan;operator.box");
+        foreach (var (host, expected) in new[] { ("hive.lan", HttpStatusCode.OK), ("operator.box", HttpStatusCode.OK), ("127.0.0.1", HttpStatusCode.OK), ("evil.example", HttpStatusCode.BadRequest) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/state");
+            request.Headers.Host = $"{host}:{hive.BaseAddress.Port}";
+            using var response = await hive.Http.SendAsync(request);
+            Assert.True(expected == response.StatusCode, $"Host: {host}: {(int)response.StatusCode}");
+        }
+    }
 }
