@@ -3,6 +3,7 @@ using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
+using Hive.Host.Auth;
 using Hive.Shared;
 using Hive.Shared.Json;
 using Hive.Shared.Mediation;
@@ -13,6 +14,7 @@ namespace Hive.Host;
 public static class HiveHost
 {
     /// <param name="configureServices">Runs after the hive's registrations (tests add probes here).</param>
+    /// <exception cref="HiveStartupException">A configuration the host refuses (its message is one line).</exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -23,6 +25,7 @@ public static class HiveHost
         });
 
         var services = builder.Services;
+        OperatorAuth.Configure(builder);
         services.Configure<HiveOptions>(builder.Configuration.GetSection(HiveOptions.Section));
         services.ConfigureHttpJsonOptions(o => HiveJson.Apply(o.SerializerOptions));
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
@@ -41,6 +44,8 @@ public static class HiveHost
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
             context.ProblemDetails.Extensions.TryAdd("code", context.ProblemDetails.Status switch
             {
+                401 => Hive.Shared.Errors.ErrorCodes.Unauthorized,
+                403 => Hive.Shared.Errors.ErrorCodes.Forbidden,
                 404 => Hive.Shared.Errors.ErrorCodes.NotFound,
                 413 => Hive.Shared.Errors.ErrorCodes.TooLarge,
                 >= 500 => Hive.Shared.Errors.ErrorCodes.Internal,
@@ -56,6 +61,9 @@ public static class HiveHost
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        OperatorAuth.UseSecurityHeaders(app);
+        app.UseRouting();
+        OperatorAuth.UseOperatorAuth(app);
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapCarter();

@@ -17,13 +17,33 @@ public sealed class HivePaths
     public string AgentStateDir(string agent) => Path.Combine(AgentsDir, agent, "state");
     public string AgentSocket(string agent) => Path.Combine(RunDir, agent + ".sock");
 
-    /// <summary>Creates the fixed directories; the run dir is private to the host's user.</summary>
+    public const UnixFileMode PrivateDir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    public const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Creates the fixed directories, every one private to the host's user (0700, whatever the umask).</summary>
     public void EnsureCreated()
     {
-        Directory.CreateDirectory(DataDir);
-        Directory.CreateDirectory(AgentsDir);
-        Directory.CreateDirectory(SharedDir);
-        Directory.CreateDirectory(RunDir);
-        File.SetUnixFileMode(RunDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // The data dir holds every message: it is made private even when it already exists (an older hive made it 0755),
+        // but a shared sticky directory such as /tmp is refused rather than locked.
+        if (Directory.Exists(DataDir) && File.GetUnixFileMode(DataDir).HasFlag(UnixFileMode.StickyBit))
+            throw new InvalidOperationException($"Hive:DataDir {DataDir} is a shared directory (sticky bit set): give the hive a directory of its own");
+        EnsurePrivateDirectory(DataDir);
+        EnsurePrivateDirectory(AgentsDir);
+        EnsurePrivateDirectory(SharedDir);
+        EnsurePrivateDirectory(RunDir);
+    }
+
+    /// <summary>An agent's own dir and its state dir, both 0700.</summary>
+    public void EnsureAgentDirs(string agent)
+    {
+        EnsurePrivateDirectory(Path.Combine(AgentsDir, agent));
+        EnsurePrivateDirectory(AgentStateDir(agent));
+    }
+
+    /// <summary>Creates the directory (and missing parents) and sets it to 0700 explicitly, so the umask cannot widen it.</summary>
+    public static void EnsurePrivateDirectory(string path)
+    {
+        Directory.CreateDirectory(path, PrivateDir);
+        File.SetUnixFileMode(path, PrivateDir);
     }
 }

@@ -73,9 +73,11 @@ public static class HiveServices
         var paths = services.GetRequiredService<HivePaths>();
         paths.EnsureCreated();
         foreach (var agent in services.GetRequiredService<IAgentDirectory>().List())
-            Directory.CreateDirectory(agent.StateDir);
+            paths.EnsureAgentDirs(agent.Name);
         var db = services.GetRequiredService<SqliteDb>();
+        DatabaseFileModes.BeforeOpen(db.DatabasePath);
         db.EnableWriteAheadLog();
+        DatabaseFileModes.AfterWriteAheadLog(db.DatabasePath);
         Migrator.Migrate(db, assemblies, services.GetRequiredService<TimeProvider>());
     }
 }

@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using Hive.Host;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
@@ -7,7 +8,8 @@ namespace Hive.Bench.Infrastructure;
 
 /// <summary>
 /// A real hive in this process, exactly as <c>Program.cs</c> builds it: real Kestrel on a free loopback port, real
-/// Unix sockets, a real SQLite file in a data dir of its own.
+/// Unix sockets, a real SQLite file in a data dir of its own, operator sign-in on (its clients send the token from
+/// <c>&lt;DataDir&gt;/operator-token</c> as Bearer).
 /// </summary>
 public sealed class BenchHive : IAsyncDisposable
 {
@@ -18,11 +20,23 @@ public sealed class BenchHive : IAsyncDisposable
         _app = app;
         DataDir = dataDir;
         BaseAddress = new Uri(app.Urls.Single());
+        Token = File.ReadAllText(Path.Combine(dataDir, "operator-token")).Trim();
     }
 
     public string DataDir { get; }
     public IServiceProvider Services => _app.Services;
     public Uri BaseAddress { get; }
+
+    /// <summary>The operator token the host created in its data dir.</summary>
+    public string Token { get; }
+
+    /// <summary>An HTTP client of this hive, signed in (Bearer).</summary>
+    public HttpClient CreateClient(HttpMessageHandler handler, TimeSpan timeout)
+    {
+        var client = new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = timeout };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
     public string DatabasePath => Path.Combine(DataDir, "hive.db");
     public string WalPath => DatabasePath + "-wal";
 

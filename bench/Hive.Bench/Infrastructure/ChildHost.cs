@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 
@@ -7,7 +8,8 @@ namespace Hive.Bench.Infrastructure;
 
 /// <summary>
 /// The built <c>Hive.Host.dll</c> as a real child process (<c>dotnet Hive.Host.dll ARGS</c>, from <c>/</c>), so it
-/// can be killed with SIGKILL: no shutdown code runs, as in a crash or a power cut of the process.
+/// can be killed with SIGKILL: no shutdown code runs, as in a crash or a power cut of the process. Its HTTP calls send
+/// the operator token the host keeps in <c>&lt;DataDir&gt;/operator-token</c> as Bearer.
 /// </summary>
 public sealed class ChildHost : IAsyncDisposable
 {
@@ -24,6 +26,24 @@ public sealed class ChildHost : IAsyncDisposable
     public Uri BaseAddress { get; }
     public string DataDir { get; }
     public int ProcessId => _process.Id;
+
+    /// <summary>The operator token (null until the host has created its token file).</summary>
+    public string? Token
+    {
+        get
+        {
+            var path = Path.Combine(DataDir, "operator-token");
+            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+        }
+    }
+
+    /// <summary>An HTTP client of this host, signed in (Bearer) once the token exists.</summary>
+    public HttpClient CreateClient(TimeSpan timeout)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = timeout };
+        if (Token is { } token) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     /// <summary>
@@ -98,7 +118,6 @@ public sealed class ChildHost : IAsyncDisposable
 
     private async Task WaitUntilReadyAsync(IReadOnlyList<string> agents)
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         var ready = false;
         while (!ready)
@@ -107,6 +126,7 @@ public sealed class ChildHost : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the host did not come up:\n{Output}");
             try
             {
+                using var http = CreateClient(TimeSpan.FromSeconds(2)); // a 401 until the token file exists
                 using var response = await http.GetAsync("/api/state");
                 ready = response.IsSuccessStatusCode;
             }

@@ -269,15 +269,11 @@ internal sealed class BrokerBench : IBenchMode
         Console.WriteLine();
         Console.WriteLine($"-- (d) send->SSE latency, {subscribers} subscriber(s): {warmUp} warm-up + {samples} samples --");
 
-        using var http = new HttpClient(new SocketsHttpHandler
+        using var http = hive.CreateClient(new SocketsHttpHandler
         {
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
             MaxConnectionsPerServer = int.MaxValue,
-        })
-        {
-            BaseAddress = hive.BaseAddress,
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        }, Timeout.InfiniteTimeSpan);
         var probe = new SseProbe();
         var streams = await Task.WhenAll(Enumerable.Range(0, subscribers).Select(_ => SseSubscriber.OpenAsync(http, probe)));
         await using var talker = await hive.ConnectAsync(Talker);

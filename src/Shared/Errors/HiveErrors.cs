@@ -26,11 +26,13 @@ public static class ErrorCodes
     public const string TooLarge = "too_large";
     public const string Conflict = "conflict";
     public const string BadRequest = "bad_request";
+    public const string Unauthorized = "unauthorized";
     public const string Internal = "internal";
 
     public static int StatusOf(string code) => code switch
     {
         Validation or BadRequest => 400,
+        Unauthorized => 401,
         Forbidden => 403,
         NotFound => 404,
         Conflict => 409,

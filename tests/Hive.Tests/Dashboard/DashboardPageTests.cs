@@ -43,9 +43,11 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
         await _hive.DisposeAsync();
     }
 
+    /// <summary>Signs in as a person does, by opening the link the host printed, and waits until the page is live.</summary>
     private async Task OpenAsync()
     {
-        await _page.GotoAsync(_hive.BaseAddress.ToString());
+        var response = await _page.GotoAsync(_hive.SignInUrl!.ToString());
+        Assert.Equal(_hive.BaseAddress.ToString(), response!.Url); // redirected to the page: the token left the address bar
         await _page.Locator("#connection[data-state=live]").WaitForAsync();
     }
 

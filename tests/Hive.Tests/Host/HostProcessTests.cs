@@ -25,7 +25,7 @@ public sealed class HostProcessTests : IAsyncLifetime
         await using var alice = await host.ConnectAsync("alice");
         Assert.Equal("alice", (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
 
-        using var http = new HttpClient { BaseAddress = host.BaseAddress };
+        using var http = host.CreateClient();
         var state = JsonDocument.Parse(await http.GetStringAsync("/api/state")).RootElement;
         Assert.Equal(["manager", "alice", "bob"], state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
         using var page = await http.GetAsync("/");

@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Dapper;
@@ -5,12 +6,15 @@ using Hive.Host;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Hive.Tests.Infrastructure;
 
 /// <summary>
 /// A real hive in this process: real Kestrel on a free loopback port, real Unix sockets, a real SQLite file in a
-/// temp data dir of its own. Restartable on the same data dir.
+/// temp data dir of its own. Restartable on the same data dir. It signs in as a person does: it reads the sign-in link
+/// from the host's log (captured in <see cref="Logs"/>), and its <see cref="Http"/> client and event streams send the
+/// token as Bearer. When it is disposed it checks that the token was in no log line but the sign-in ones.
 /// </summary>
 public sealed class HiveInstance : IAsyncDisposable
 {
@@ -18,10 +22,15 @@ public sealed class HiveInstance : IAsyncDisposable
     private WebApplication? _app;
 
     private readonly Action<IServiceCollection>? _configureServices;
+    private int _starts;
 
     private HiveInstance(string dataDir, string[] agents, string[] extraArgs, Action<IServiceCollection>? configureServices = null)
     {
-        _configureServices = configureServices;
+        _configureServices = services =>
+        {
+            services.AddSingleton<ILoggerProvider>(Logs);
+            configureServices?.Invoke(services);
+        };
         DataDir = dataDir;
         Agents = agents;
         _extraArgs = extraArgs;
@@ -32,6 +41,15 @@ public sealed class HiveInstance : IAsyncDisposable
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
+
+    /// <summary>Everything the host logged, across restarts.</summary>
+    public LogCapture Logs { get; } = new();
+
+    /// <summary>The sign-in link the host logged at its latest start; null when sign-in is off.</summary>
+    public Uri? SignInUrl { get; private set; }
+
+    /// <summary>The operator token, taken from <see cref="SignInUrl"/>.</summary>
+    public string? Token { get; private set; }
 
     public static async Task<HiveInstance> StartAsync(string[]? agents = null, params string[] extraArgs)
     {
@@ -62,8 +80,25 @@ public sealed class HiveInstance : IAsyncDisposable
     {
         _app = HiveHost.Build([.. ArgsFor(DataDir, Agents), .. _extraArgs], _configureServices);
         await _app.StartAsync();
-        BaseAddress = new Uri(_app.Urls.Single());
-        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        _starts++;
+        BaseAddress = new Uri(Hive.Host.Auth.ListenAddresses.Browsable(_app.Urls.Single())); // a wildcard bind is reached on loopback
+        // The link is logged when the server has started, so it is in the log by now (or sign-in is off).
+        SignInUrl = Logs.SignInLinks.LastOrDefault() is { } link ? new Uri(link) : null;
+        Token = SignInUrl is null ? null : TokenOf(SignInUrl);
+        Http = CreateClient();
+    }
+
+    public static string TokenOf(Uri signInUrl) =>
+        Uri.UnescapeDataString(signInUrl.Query.TrimStart('?').Split('&').Single(p => p.StartsWith("token=", StringComparison.Ordinal))["token=".Length..]);
+
+    /// <summary>A client of this host: with the token as Bearer unless <paramref name="signedIn"/> is false.</summary>
+    public HttpClient CreateClient(bool signedIn = true, HttpMessageHandler? handler = null)
+    {
+        var client = handler is null ? new HttpClient() : new HttpClient(handler);
+        client.BaseAddress = BaseAddress;
+        client.Timeout = TimeSpan.FromSeconds(30);
+        if (signedIn && Token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
     }
 
     /// <summary>Stops the host (gracefully) and starts a new one on the same data dir, optionally with other agents.</summary>
@@ -100,7 +135,7 @@ public sealed class HiveInstance : IAsyncDisposable
 
     public Task<AgentClient> ConnectAsync(string agent) => AgentClient.ConnectAsync(SocketPath(agent));
 
-    public Task<SseStream> OpenEventsAsync(long? lastEventId = null) => SseStream.OpenAsync(BaseAddress, lastEventId);
+    public Task<SseStream> OpenEventsAsync(long? lastEventId = null) => SseStream.OpenAsync(BaseAddress, Token, lastEventId);
 
     public async Task<JsonElement> GetJsonAsync(string path)
     {
@@ -131,5 +166,7 @@ public sealed class HiveInstance : IAsyncDisposable
         await StopAppAsync();
         SqliteConnection.ClearAllPools();
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+        // Every test's host, whatever it did: the token is in no log line but the one sign-in line of each start.
+        if (Token is not null) Logs.AssertTokenOnlyInSignInLines(Token, _starts);
     }
 }

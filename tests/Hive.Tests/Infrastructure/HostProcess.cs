@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Hive.Tests.Architecture;
 
 namespace Hive.Tests.Infrastructure;
 
-/// <summary>The built <c>Hive.Host.dll</c> run as a real child process (<c>dotnet Hive.Host.dll ARGS</c>).</summary>
-public sealed class HostProcess : IAsyncDisposable
+/// <summary>
+/// The built <c>Hive.Host.dll</c> run as a real child process (<c>dotnet Hive.Host.dll ARGS</c>). It signs in as a
+/// person does: the token comes from the sign-in link the host prints on its standard output.
+/// </summary>
+public sealed partial class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly System.Text.StringBuilder _output = new();
@@ -23,6 +28,22 @@ public sealed class HostProcess : IAsyncDisposable
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
+
+    /// <summary>The sign-in link the host printed (null until it has, and when sign-in is off).</summary>
+    public Uri? SignInUrl => SignInLink().Match(Output) is { Success: true } match ? new Uri(match.Value) : null;
+
+    public string? Token => SignInUrl is { } url ? HiveInstance.TokenOf(url) : null;
+
+    [GeneratedRegex(@"http://\S+/\?token=\S+")]
+    private static partial Regex SignInLink();
+
+    /// <summary>A client of this host, with the printed token as Bearer (when there is one).</summary>
+    public HttpClient CreateClient()
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (Token is { } token) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
 
     public static string HostDll
     {
@@ -42,33 +63,53 @@ public sealed class HostProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null, params string[] extraArgs)
+    /// <param name="umask">When set, the host runs under this umask (octal, e.g. "000"), as a service manager might start it.</param>
+    public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null,
+        string? umask = null, params string[] extraArgs)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port ?? FreePort()}");
-        var start = new ProcessStartInfo("dotnet")
+        var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), workingDirectory, umask,
+            process => new HostProcess(process, baseAddress, dataDir));
+        await host.WaitUntilReadyAsync(agents);
+        return host;
+    }
+
+    /// <summary>Runs the host with exactly these arguments until it exits on its own (a refused start).</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(TimeSpan timeout, params string[] args)
+    {
+        await using var host = Launch(args, "/", umask: null, process => new HostProcess(process, new Uri("http://127.0.0.1:1"), ""));
+        using var cts = new CancellationTokenSource(timeout);
+        await host._process.WaitForExitAsync(cts.Token);
+        host._process.WaitForExit(); // drains the redirected output
+        return (host._process.ExitCode, host.Output);
+    }
+
+    private static HostProcess Launch(IEnumerable<string> args, string workingDirectory, string? umask, Func<Process, HostProcess> create)
+    {
+        var start = new ProcessStartInfo(umask is null ? "dotnet" : "/bin/sh")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (umask is not null)
+            foreach (var arg in (string[])["-c", $"umask {umask} && exec dotnet \"$@\"", "sh"]) start.ArgumentList.Add(arg);
         start.ArgumentList.Add(HostDll);
-        foreach (var arg in HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs)) start.ArgumentList.Add(arg);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("ASPNETCORE_URLS");
 
         var process = Process.Start(start)!;
-        var host = new HostProcess(process, baseAddress, dataDir);
+        var host = create(process);
         process.OutputDataReceived += (_, e) => { lock (host._output) host._output.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { lock (host._output) host._output.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await host.WaitUntilReadyAsync(agents);
         return host;
     }
 
     private async Task WaitUntilReadyAsync(string[] agents)
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
@@ -76,6 +117,9 @@ public sealed class HostProcess : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the host did not come up:\n{Output}");
             try
             {
+                // Until the sign-in link is printed this is a 401, unless sign-in is off.
+                using var http = CreateClient();
+                http.Timeout = TimeSpan.FromSeconds(2);
                 using var response = await http.GetAsync("/api/state");
                 if (response.IsSuccessStatusCode && agents.All(a => File.Exists(Path.Combine(DataDir, "run", a + ".sock")))) return;
             }

@@ -26,10 +26,12 @@ public sealed class SseStream : IAsyncDisposable
     public int CommentsSeen { get; private set; }
 
     /// <summary>Opens the stream and waits for the server's <c>hello</c>.</summary>
-    public static async Task<SseStream> OpenAsync(Uri baseAddress, long? lastEventId = null)
+    /// <param name="token">The operator token, sent as Bearer (null when sign-in is off).</param>
+    public static async Task<SseStream> OpenAsync(Uri baseAddress, string? token, long? lastEventId = null)
     {
         var http = new HttpClient { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
         var request = new HttpRequestMessage(HttpMethod.Get, "/api/events");
+        if (token is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (lastEventId is { } id) request.Headers.Add("Last-Event-ID", id.ToString());
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

@@ -77,7 +77,7 @@ public sealed class EventStreamTests : IAsyncLifetime
     [InlineData("1")]                   // from long before this run
     public async Task An_unusable_Last_Event_ID_yields_resync(string header)
     {
-        using var http = new HttpClient { BaseAddress = _hive.BaseAddress };
+        using var http = _hive.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/events");
         request.Headers.TryAddWithoutValidation("Last-Event-ID", header);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

@@ -1,6 +1,7 @@
 import { store, load, apply } from './store.js';
 import { render, renderAll, loadOlder, refreshTimes } from './render.js';
 import { act } from './actions.js';
+import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
 
 // One GET /api/state per page session (again only when the server says `resync`); everything else rides the stream.
 const connection = document.getElementById('connection');
@@ -8,6 +9,7 @@ let events = null;
 
 async function coldLoad() {
   const response = await fetch('/api/state');
+  if (response.status === 401) throw new SignedOut();
   if (!response.ok) throw new Error(`/api/state answered ${response.status}`);
   load(await response.json());
   renderAll();
@@ -19,7 +21,12 @@ function subscribe() {
   // reconnects the browser sends the header with the last id it saw, and the server prefers that.
   events = new EventSource(`/api/events?last_event_id=${store.seq}`);
   events.addEventListener('open', () => setConnection('live'));
-  events.addEventListener('error', () => setConnection('reconnecting'));
+  events.addEventListener('error', () => {
+    setConnection('reconnecting');
+    // The browser gives up on a stream the host refused (401 after a new token, or another error status): start
+    // over from the snapshot, which shows the sign-in screen when that is what is missing.
+    if (events.readyState === EventSource.CLOSED) setTimeout(start, 1000);
+  });
   for (const [type, handler] of Object.entries(apply)) {
     events.addEventListener(type, event => {
       const changed = handler(JSON.parse(event.data));
@@ -30,14 +37,31 @@ function subscribe() {
     // The server no longer has the events we missed: reload the state once and follow from its seq.
     events.close();
     setConnection('reconnecting');
-    await coldLoad();
-    subscribe();
+    await start();
   });
 }
 
 function setConnection(state) {
   connection.dataset.state = state;
-  connection.textContent = state === 'live' ? '● live' : state === 'reconnecting' ? '○ reconnecting…' : state;
+  connection.textContent = state === 'live' ? '● live' : state === 'reconnecting' ? '○ reconnecting…'
+    : state === 'signed-out' ? '○ signed out' : state;
+}
+
+async function start() {
+  events?.close();
+  try {
+    try {
+      await coldLoad();
+    } catch (error) {
+      if (!(error instanceof SignedOut)) throw error;
+      setConnection('signed-out');
+      await untilSignedIn(coldLoad);
+    }
+    announceSignedIn();
+    subscribe();
+  } catch (error) {
+    setConnection(`the hive did not answer: ${error.message}`);
+  }
 }
 
 document.getElementById('send-form').addEventListener('submit', async event => {
@@ -51,9 +75,4 @@ document.getElementById('send-form').addEventListener('submit', async event => {
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);
 
-try {
-  await coldLoad();
-  subscribe();
-} catch (error) {
-  setConnection(`the hive did not answer: ${error.message}`);
-}
+await start();

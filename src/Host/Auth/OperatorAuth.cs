@@ -1,0 +1,119 @@
+using Hive.Shared;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.HostFiltering;
+
+namespace Hive.Host.Auth;
+
+/// <summary>
+/// Operator sign-in and the browser-safety rules around it, wired into the host in two steps: <see cref="Configure"/>
+/// before the app is built (refusals, allowed hosts, log filters), <see cref="Use"/> after (the token, the sign-in
+/// line, the middleware).
+/// </summary>
+public static class OperatorAuth
+{
+    /// <summary>The log category of the one line that carries the token.</summary>
+    public const string SignInCategory = "Hive.SignIn";
+
+    /// <summary>Where no host can reach without signing in; the page and its assets stay open (they hold no data).</summary>
+    public static readonly PathString ApiRoot = "/api";
+
+    /// <summary>Routed endpoints outside <see cref="ApiRoot"/> that need no sign-in (the next issue's health route).</summary>
+    public static readonly IReadOnlySet<string> OpenRoutes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "/healthz" };
+
+    public static readonly string[] DefaultAllowedHosts = ["localhost", "127.0.0.1", "[::1]"];
+
+    /// <summary>Reads and checks <c>Hive:Auth</c> and the listen addresses; throws <see cref="HiveStartupException"/> on a refusal.</summary>
+    public static void Configure(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var options = configuration.GetSection(OperatorAuthOptions.Section).Get<OperatorAuthOptions>() ?? new OperatorAuthOptions();
+        var mode = (options.Mode ?? "").Trim().ToLowerInvariant();
+        if (mode is not (OperatorAuthOptions.TokenMode or OperatorAuthOptions.NoneMode))
+            throw new HiveStartupException($"Hive:Auth:Mode must be 'token' or 'none', not '{options.Mode}'");
+
+        var addresses = ListenAddresses.From(configuration);
+        var exposed = addresses.FirstOrDefault(a => !a.IsLoopback);
+        if (mode == OperatorAuthOptions.NoneMode && exposed is not null)
+            throw new HiveStartupException(
+                $"Hive:Auth:Mode=none is refused because {exposed.Url} is not a loopback address (anyone who can reach it would be the operator): listen on 127.0.0.1 or use Hive:Auth:Mode=token");
+        var configuredToken = string.IsNullOrWhiteSpace(options.Token) ? null : options.Token.Trim();
+        if (mode == OperatorAuthOptions.TokenMode && configuredToken is not null && OperatorToken.Problem(configuredToken) is { } problem)
+            throw new HiveStartupException($"Hive:Auth:Token {problem}");
+
+        // DNS rebinding: only the names this host is known by are served; `AllowedHosts` adds more (`*` turns it off).
+        var allowedHosts = DefaultAllowedHosts
+            .Concat(addresses.Select(a => a.Host).Where(h => h is { Length: > 0 } and not ("*" or "+")))
+            .Concat((configuration["AllowedHosts"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .ToList();
+        builder.Services.Configure<HostFilteringOptions>(o => o.AllowedHosts = allowedHosts);
+
+        // The sign-in line is how the operator gets in: it is logged whatever the default level.
+        builder.Logging.AddFilter(SignInCategory, LogLevel.Information);
+        // ASP.NET Core's request log writes every URL with its query string, and `GET /?token=` carries the token
+        // there: it is capped at Warning (where it writes no URLs), so the token is in no log line but the sign-in one.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+
+        builder.Services.AddSingleton(new OperatorAuthSettings(mode, configuredToken, addresses, allowedHosts));
+    }
+
+    /// <summary>The page-hardening headers, on every response (the page, its assets, the API and errors alike).</summary>
+    public static void UseSecurityHeaders(WebApplication app) => app.UseMiddleware<SecurityHeadersMiddleware>();
+
+    /// <summary>
+    /// After the data dir exists: resolves the token (reading or creating the token file), arranges the sign-in line
+    /// for when the server has its addresses, warns about exposed addresses, and adds the sign-in middleware (after
+    /// routing, so it sees which endpoint a request reached).
+    /// </summary>
+    public static void UseOperatorAuth(WebApplication app)
+    {
+        var settings = app.Services.GetRequiredService<OperatorAuthSettings>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(SignInCategory);
+
+        foreach (var address in settings.Addresses.Where(a => !a.IsLoopback))
+            logger.LogWarning(
+                "Hive listens on {Address}, which is not a loopback address: the dashboard, the operator API and the event stream are reachable " +
+                "from other machines over plain HTTP (the sign-in link and the session cookie travel unencrypted). Browse to it by one of: {AllowedHosts} " +
+                "(AllowedHosts adds names)", address.Url, string.Join(", ", settings.AllowedHosts));
+
+        OperatorToken? token = null;
+        if (settings.Mode == OperatorAuthOptions.NoneMode)
+        {
+            logger.LogWarning("Operator sign-in is off (Hive:Auth:Mode=none): any process on this machine can act as the operator");
+        }
+        else
+        {
+            var dataDir = app.Services.GetRequiredService<HivePaths>().DataDir;
+            var narrowed = false;
+            token = new OperatorToken(settings.ConfiguredToken ?? OperatorToken.ReadOrCreate(dataDir, out narrowed));
+            if (narrowed) logger.LogWarning("{File} was readable by other users; it is now 0600", Path.Combine(dataDir, OperatorToken.FileName));
+            app.Lifetime.ApplicationStarted.Register(() => LogSignInLink(app, token, logger));
+        }
+        app.UseMiddleware<OperatorAuthMiddleware>(new OperatorAuthState(token));
+    }
+
+    /// <summary>The one log line that carries the token, once the server knows its real addresses (port 0 included).</summary>
+    private static void LogSignInLink(WebApplication app, OperatorToken token, ILogger logger)
+    {
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        var address = bound.FirstOrDefault(a => ListenAddresses.Parse(a).IsLoopback) ?? bound.FirstOrDefault();
+        if (address is null) return;
+        logger.LogInformation("Sign in to the dashboard: {SignInUrl}", $"{ListenAddresses.Browsable(address)}/?token={Uri.EscapeDataString(token.Value)}");
+    }
+}
+
+/// <summary>What <see cref="OperatorAuth.Configure"/> decided, for the steps after the build (a class: no generated ToString prints the token).</summary>
+public sealed class OperatorAuthSettings(string mode, string? configuredToken, IReadOnlyList<ListenAddress> addresses, IReadOnlyList<string> allowedHosts)
+{
+    public string Mode { get; } = mode;
+    public string? ConfiguredToken { get; } = configuredToken;
+    public IReadOnlyList<ListenAddress> Addresses { get; } = addresses;
+    public IReadOnlyList<string> AllowedHosts { get; } = allowedHosts;
+}
+
+/// <summary>The resolved token; null when sign-in is off.</summary>
+public sealed class OperatorAuthState(OperatorToken? token)
+{
+    public OperatorToken? Token { get; } = token;
+}

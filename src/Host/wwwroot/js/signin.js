@@ -1,0 +1,62 @@
+// The sign-in screen: shown while the API answers 401, gone as soon as this browser is signed in (here, or in
+// another tab that opened the sign-in link: that tab announces it, and this one also retries on focus and every few s).
+
+const screen = document.getElementById('sign-in');
+const dashboard = document.getElementById('dashboard');
+const channel = 'BroadcastChannel' in window ? new BroadcastChannel('hive-sign-in') : null;
+const RetryMs = 3000;
+
+/** Thrown by a request the host answered with 401. */
+export class SignedOut extends Error {
+  constructor() { super('signed out'); }
+}
+
+/** Tells other tabs of this hive that this browser is signed in now. */
+export function announceSignedIn() {
+  channel?.postMessage('signed-in');
+}
+
+/**
+ * Shows the sign-in screen and retries `attempt` until it no longer throws SignedOut; then hides the screen.
+ * Any other error from `attempt` is passed on.
+ */
+export async function untilSignedIn(attempt) {
+  screen.hidden = false;
+  dashboard.hidden = true;
+  document.getElementById('sign-in-failed').hidden = location.hash !== '#sign-in-failed';
+  try {
+    while (true) {
+      await nextChance();
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof SignedOut)) throw error;
+      }
+    }
+  } finally {
+    screen.hidden = true;
+    dashboard.hidden = false;
+    if (location.hash === '#sign-in-failed') history.replaceState(null, '', location.pathname);
+  }
+}
+
+function nextChance() {
+  return new Promise(resolve => {
+    const done = () => {
+      clearTimeout(timer);
+      channel?.removeEventListener('message', done);
+      window.removeEventListener('focus', done);
+      resolve();
+    };
+    const timer = setTimeout(done, RetryMs);
+    channel?.addEventListener('message', done);
+    window.addEventListener('focus', done);
+  });
+}
+
+// Pasting the token signs in the way the printed link does: the host sets the cookie and sends the page back to `/`.
+document.getElementById('sign-in-form').addEventListener('submit', event => {
+  event.preventDefault();
+  const token = document.getElementById('sign-in-token').value.trim();
+  if (token) location.replace('/?token=' + encodeURIComponent(token));
+});

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The test command. It does its own set-up, so on a machine with only the .NET 10 SDK (Debian, root or sudo) this
+# one command is all it takes:
+#   - installs Debian's `chromium` when /usr/bin/chromium is missing (the dashboard's browser tests drive it; never a
+#     downloaded browser), as root or through sudo; when it cannot, it says in one line what to install and stops;
+#   - restores and builds the solution with warnings as errors;
+#   - runs every test (`dotnet test`, extra arguments passed on: ./test.sh --filter Dashboard) with a trx logger,
+#     ends with the plain line "N passed, N failed" counted from it, and exits with dotnet test's status.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1
+
+fail() { echo "test.sh: $*" >&2; exit 1; }
+
+command -v dotnet >/dev/null || fail "the .NET 10 SDK is not on PATH: install it (https://dotnet.microsoft.com/download) and run ./test.sh again"
+
+chromium=/usr/bin/chromium
+if [ ! -x "$chromium" ]; then
+  need="the browser tests need $chromium: install Debian's chromium package (apt-get install chromium) and run ./test.sh again"
+  command -v apt-get >/dev/null || fail "$need"
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null; then
+    # On a terminal sudo may ask for a password; without one it must fail at once rather than wait.
+    if [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
+  else
+    fail "$need"
+  fi
+  echo "test.sh: installing Debian's chromium for the browser tests"
+  if ! { ${as_root[@]+"${as_root[@]}"} apt-get update -qq &&
+         ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; then
+    fail "$need"
+  fi
+  [ -x "$chromium" ] || fail "$need"
+fi
+
+if ! dotnet build Hive.sln -warnaserror; then
+  echo "test.sh: the build failed, so no tests ran"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# The results file to count from (TestResults/ is ignored by git).
+results="$PWD/TestResults"
+rm -f "$results/results.trx"
+set +e
+dotnet test Hive.sln --no-build --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
+status=$?
+set -e
+
+trx="$results/results.trx"
+if [ ! -f "$trx" ]; then
+  echo "test.sh: no test results were written"
+  echo "0 passed, 1 failed"
+  exit $(( status == 0 ? 1 : status ))
+fi
+counters=$(grep -o '<Counters [^>]*>' "$trx")
+passed=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
+failed=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
+total=$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")
+if [ "$total" = 0 ]; then
+  echo "test.sh: no tests ran"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "$passed passed, $failed failed"
+exit $status
