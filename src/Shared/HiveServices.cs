@@ -75,9 +75,9 @@ public static class HiveServices
         foreach (var agent in services.GetRequiredService<IAgentDirectory>().List())
             paths.EnsureAgentDirs(agent.Name);
         var db = services.GetRequiredService<SqliteDb>();
-        DatabaseFileModes.BeforeOpen(db.DatabasePath);
+        DatabaseFileModes.BeforeOpen(paths.Database);
         db.EnableWriteAheadLog();
-        DatabaseFileModes.AfterWriteAheadLog(db.DatabasePath);
+        DatabaseFileModes.AfterWriteAheadLog(paths.Database);
         Migrator.Migrate(db, assemblies, services.GetRequiredService<TimeProvider>());
     }
 }

@@ -67,7 +67,7 @@ public sealed class AgentDirectory : IAgentDirectory
         return await ChangeAsync(async (change, services) =>
         {
             if (IsAgent(name)) return false;
-            Directory.CreateDirectory(agent.StateDir);
+            _paths.EnsureAgentDirs(name); // 0700, whatever the umask
             // The row carries the features' facts on this agent (pending reminders of a name added back, say).
             var row = (await services.GetRequiredService<AgentRows>().BuildAsync([agent], cancellationToken)).Single();
             change.Raise(new AgentAdded(row));
