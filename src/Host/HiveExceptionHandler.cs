@@ -1,20 +1,22 @@
 using Hive.Shared.Errors;
+using Hive.Shared.Health;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Hive.Host;
 
 /// <summary>Every HTTP error becomes problem+json through the one mapping table in <see cref="HiveError"/>.</summary>
-public sealed class HiveExceptionHandler(IProblemDetailsService problems, ILogger<HiveExceptionHandler> logger) : IExceptionHandler
+public sealed class HiveExceptionHandler(IProblemDetailsService problems, StorageHealth health, ILogger<HiveExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var error = HiveError.From(exception);
-        if (error.IsServerFault) logger.LogError(exception, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+        // A storage fault is logged by the health (once, naming the database); anything else unexpected here.
+        if (error.IsServerFault && !health.Observe(exception)) logger.LogError(exception, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
 
         ProblemDetails problem = error.Errors is { } errors
             ? new ValidationProblemDetails(errors) { Detail = error.Message }
-            : new ProblemDetails { Detail = error.IsServerFault ? null : error.Message };
+            : new ProblemDetails { Detail = error.Code == ErrorCodes.Internal ? null : error.Message };
         problem.Status = error.Status;
         problem.Title = error.Code switch
         {
@@ -24,6 +26,8 @@ public sealed class HiveExceptionHandler(IProblemDetailsService problems, ILogge
             ErrorCodes.Forbidden => "refused",
             ErrorCodes.Conflict => "conflict",
             ErrorCodes.TooLarge => "too large",
+            ErrorCodes.StorageFull => "storage full",
+            ErrorCodes.StorageUnavailable => "storage unavailable",
             _ => "the host failed",
         };
         problem.Extensions["code"] = error.Code;

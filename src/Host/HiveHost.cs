@@ -5,6 +5,7 @@ using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Host.Auth;
 using Hive.Shared;
+using Hive.Shared.Data;
 using Hive.Shared.Json;
 using Hive.Shared.Mediation;
 
@@ -14,7 +15,7 @@ namespace Hive.Host;
 public static class HiveHost
 {
     /// <param name="configureServices">Runs after the hive's registrations (tests add probes here).</param>
-    /// <exception cref="HiveStartupException">A configuration the host refuses (its message is one line).</exception>
+    /// <exception cref="Hive.Shared.Errors.HiveStartupException">A start-up the host refuses (its message is one line).</exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -31,6 +32,7 @@ public static class HiveHost
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
 
         services.AddHiveData();
+        services.AddSingleton(p => DataDirLock.Acquire(p.GetRequiredService<HivePaths>()));
         services.AddHiveDashboard();
         services.AddHiveAgents(HiveFeatures.Assemblies);
         services.AddHiveMediation(HiveFeatures.Assemblies);
@@ -55,7 +57,20 @@ public static class HiveHost
         configureServices?.Invoke(services);
 
         var app = builder.Build();
-        app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);
+        try
+        {
+            // One host per data dir: the lock comes before anything in it is touched (the token file, the db, the sockets).
+            app.Services.GetRequiredService<DataDirLock>();
+            app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);
+            var agents = app.Services.GetRequiredService<Hive.Shared.Agents.IAgentDirectory>().List().Select(a => a.Name);
+            if (Hive.Shared.Socket.AgentSocketServer.ProblemWith(app.Services.GetRequiredService<HivePaths>(), agents) is { } problem)
+                throw new Hive.Shared.Errors.HiveStartupException(problem);
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose(); // releases the lock, so a refused in-process start leaves the dir free
+            throw;
+        }
         // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
         app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
 

@@ -1,5 +1,5 @@
 using Hive.Host;
-using Hive.Host.Auth;
+using Hive.Shared.Errors;
 
 WebApplication app;
 try
@@ -12,7 +12,17 @@ catch (HiveStartupException refused)
     Console.Error.WriteLine($"hive: {refused.Message}");
     return 1;
 }
-await app.RunAsync();
+
+try
+{
+    await app.RunAsync();
+}
+catch (HiveStartupException refused)
+{
+    // Refused while starting (an agent's socket path it cannot use): the same one line, after the hosted services stopped.
+    Console.Error.WriteLine($"hive: {refused.Message}");
+    return 1;
+}
 return 0;
 
 /// <summary>Visible to tests (<c>WebApplicationFactory&lt;Program&gt;</c>).</summary>

@@ -26,7 +26,7 @@ public sealed class HivePaths
         // The data dir holds every message: it is made private even when it already exists (an older hive made it 0755),
         // but a shared sticky directory such as /tmp is refused rather than locked.
         if (Directory.Exists(DataDir) && File.GetUnixFileMode(DataDir).HasFlag(UnixFileMode.StickyBit))
-            throw new InvalidOperationException($"Hive:DataDir {DataDir} is a shared directory (sticky bit set): give the hive a directory of its own");
+            throw new Errors.HiveStartupException($"Hive:DataDir {DataDir} is a shared directory (sticky bit set): give the hive a directory of its own");
         EnsurePrivateDirectory(DataDir);
         EnsurePrivateDirectory(AgentsDir);
         EnsurePrivateDirectory(SharedDir);
@@ -43,6 +43,7 @@ public sealed class HivePaths
     /// <summary>Creates the directory (and missing parents) and sets it to 0700 explicitly, so the umask cannot widen it.</summary>
     public static void EnsurePrivateDirectory(string path)
     {
+        if (File.Exists(path)) throw new Errors.HiveStartupException($"{path} is a file, not a directory: move it away");
         Directory.CreateDirectory(path, PrivateDir);
         File.SetUnixFileMode(path, PrivateDir);
     }

@@ -26,6 +26,7 @@ public static class HiveServices
             p.GetRequiredService<IOptions<HiveOptions>>().Value.Database.Synchronous.ToUpperInvariant()));
         services.AddSingleton<IDb>(p => p.GetRequiredService<SqliteDb>());
         services.AddSingleton<StateChanges>();
+        services.AddSingleton<Health.StorageHealth>();
         return services;
     }
 
@@ -67,17 +68,29 @@ public static class HiveServices
     /// <summary>
     /// Lays out the data dir (the start-up agents' state dirs included; agents added later get theirs from
     /// <see cref="AgentDirectory.AddAsync"/>), switches the database to WAL and applies every feature's migrations.
+    /// Call it with the <see cref="DataDirLock"/> held. Anything it cannot do is a <see cref="Errors.HiveStartupException"/>
+    /// whose one line names the path.
     /// </summary>
     public static void PrepareHiveStorage(this IServiceProvider services, IEnumerable<Assembly> assemblies)
     {
         var paths = services.GetRequiredService<HivePaths>();
-        paths.EnsureCreated();
-        foreach (var agent in services.GetRequiredService<IAgentDirectory>().List())
-            paths.EnsureAgentDirs(agent.Name);
-        var db = services.GetRequiredService<SqliteDb>();
-        DatabaseFileModes.BeforeOpen(paths.Database);
-        db.EnableWriteAheadLog();
-        DatabaseFileModes.AfterWriteAheadLog(paths.Database);
-        Migrator.Migrate(db, assemblies, services.GetRequiredService<TimeProvider>());
+        try
+        {
+            paths.EnsureCreated();
+            foreach (var agent in services.GetRequiredService<IAgentDirectory>().List())
+                paths.EnsureAgentDirs(agent.Name);
+            var db = services.GetRequiredService<SqliteDb>();
+            DatabaseGuard.BeforeOpen(paths);
+            DatabaseFileModes.BeforeOpen(paths.Database);
+            db.EnableWriteAheadLog();
+            DatabaseFileModes.AfterWriteAheadLog(paths.Database);
+            DatabaseGuard.BeforeMigrations(paths, db);
+            Migrator.Migrate(db, assemblies, services.GetRequiredService<TimeProvider>());
+            DatabaseGuard.AfterMigrations(paths, services.GetRequiredService<TimeProvider>());
+        }
+        catch (Exception e) when (DatabaseGuard.Describe(e, paths) is { } reason)
+        {
+            throw new Errors.HiveStartupException(reason, e);
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Hive.Shared.Json;
 using Microsoft.Data.Sqlite;
 using Hive.Shared.Data;
+using Hive.Shared.Health;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Messages;
@@ -17,12 +18,14 @@ internal sealed class MessageWriter : IAsyncDisposable
 
     private readonly IDb _db;
     private readonly ILogger<MessageWriter> _logger;
+    private readonly StorageHealth _health;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
 
-    public MessageWriter(IDb db, ILogger<MessageWriter> logger)
+    public MessageWriter(IDb db, StorageHealth health, ILogger<MessageWriter> logger)
     {
         _db = db;
+        _health = health;
         _logger = logger;
         _loop = Task.Run(WriteLoopAsync);
     }
@@ -60,12 +63,16 @@ internal sealed class MessageWriter : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _logger.LogError(e, "a batch of {Count} messages failed to commit; none was acknowledged", batch.Count);
+                // Each send fails with the exception itself, so its caller gets the code the mapping table gives it
+                // (storage_full, storage_unavailable); a storage fault is logged once by the health, with the db path.
+                if (!_health.Observe(e))
+                    _logger.LogError(e, "a batch of {Count} messages failed to commit; none was acknowledged", batch.Count);
                 foreach (var pending in batch) pending.Committed.TrySetException(e);
                 insert?.Dispose(); // start the next batch on a fresh connection
                 insert = null;
                 continue;
             }
+            _health.WriteSucceeded();
             for (var i = 0; i < batch.Count; i++) batch[i].Committed.TrySetResult(rows[i]);
         }
         insert?.Dispose();

@@ -1,4 +1,4 @@
 namespace Hive.Host.Auth;
 
-/// <summary>A configuration the host refuses to start with; its message is the one line the operator is shown.</summary>
-public sealed class HiveStartupException(string message) : Exception(message);
+/// <summary>A sign-in configuration the host refuses; the shared <see cref="Hive.Shared.Errors.HiveStartupException"/> with the auth code's name.</summary>
+public sealed class HiveStartupException(string message) : Hive.Shared.Errors.HiveStartupException(message);

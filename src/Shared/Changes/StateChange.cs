@@ -20,6 +20,7 @@ public sealed class StateChange : IDisposable
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
     private int _savepoints;
+    private int _changesAtBegin;
     private Phase _phase = Phase.Running;
 
     internal StateChange(IDb db) => _db = db;
@@ -81,6 +82,7 @@ public sealed class StateChange : IDisposable
         if (_connection is not null) return;
         _connection = _db.Open();
         _transaction = _connection.BeginTransaction(deferred: false);
+        _changesAtBegin = SQLitePCL.raw.sqlite3_total_changes(_connection.Handle);
     }
 
     /// <summary>
@@ -109,9 +111,14 @@ public sealed class StateChange : IDisposable
         }
     }
 
+    /// <summary>Whether the commit wrote rows (a look that found nothing commits an empty transaction, which proves nothing about the disk).</summary>
+    internal bool Wrote { get; private set; }
+
     internal void Commit()
     {
+        var wrote = _connection is not null && SQLitePCL.raw.sqlite3_total_changes(_connection.Handle) != _changesAtBegin;
         _transaction?.Commit();
+        Wrote = wrote;
         CloseConnection();
         _phase = Phase.Publishing;
     }

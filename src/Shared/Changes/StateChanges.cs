@@ -12,7 +12,7 @@ namespace Hive.Shared.Changes;
 /// transaction, one commit), and a change started by a notification handler while its parent publishes reuses the
 /// parent's place in the gate instead of queueing behind a snapshot that waits for that parent.
 /// </summary>
-public sealed class StateChanges(IDb db, IStateChangeGate gate)
+public sealed class StateChanges(IDb db, IStateChangeGate gate, Hive.Shared.Health.StorageHealth health)
 {
     // AsyncLocal, not a DI scope: what nests is the call chain, and a value set in RunAsync never leaks to its caller.
     private static readonly AsyncLocal<StateChange?> Flow = new();
@@ -30,8 +30,18 @@ public sealed class StateChanges(IDb db, IStateChangeGate gate)
         using var gateEntry = parent is { HoldsGate: true } ? null : await gate.EnterChangeAsync(cancellationToken);
         using var change = new StateChange(db);
         Flow.Value = change;
-        var result = await work();
-        change.Commit();
+        T result;
+        try
+        {
+            result = await work();
+            change.Commit();
+        }
+        catch (Exception e)
+        {
+            health.Observe(e); // disk full or a failing database: /healthz and the log say so
+            throw;
+        }
+        if (change.Wrote) health.WriteSucceeded();
         foreach (var notification in change.Raised) await publish(notification);
         foreach (var effect in change.EffectsAfterPublished) effect();
         return result;

@@ -27,6 +27,8 @@ public static class ErrorCodes
     public const string Conflict = "conflict";
     public const string BadRequest = "bad_request";
     public const string Unauthorized = "unauthorized";
+    public const string StorageFull = "storage_full";
+    public const string StorageUnavailable = "storage_unavailable";
     public const string Internal = "internal";
 
     public static int StatusOf(string code) => code switch
@@ -37,6 +39,8 @@ public static class ErrorCodes
         NotFound => 404,
         Conflict => 409,
         TooLarge => 413,
+        StorageUnavailable => 503,
+        StorageFull => 507,
         _ => 500,
     };
 }
@@ -53,8 +57,24 @@ public sealed record HiveError(int Status, string Code, string Message, IDiction
         JsonException e => new(400, ErrorCodes.BadRequest, $"the request is not valid JSON for this call: {Describe(e)}"),
         BadHttpRequestException e => new(e.StatusCode, e.StatusCode == 413 ? ErrorCodes.TooLarge : ErrorCodes.BadRequest, e.Message),
         SqliteException { SqliteErrorCode: 19 } => new(409, ErrorCodes.Conflict, "the change conflicts with existing data"),
+        SqliteException e when StorageFault(e) is { } code => new(ErrorCodes.StatusOf(code), code, code == ErrorCodes.StorageFull
+            ? "the host's disk is full: nothing was stored; retry once space is freed"
+            : "the host's database cannot be written or read: nothing was stored; retry later"),
         _ => new(500, ErrorCodes.Internal, "the host failed to handle the request"),
     };
+
+    /// <summary>
+    /// <c>storage_full</c> for SQLITE_FULL (disk full); <c>storage_unavailable</c> for a database that is read-only or
+    /// failing (SQLITE_READONLY, SQLITE_IOERR*, SQLITE_CANTOPEN, SQLITE_CORRUPT, SQLITE_NOTADB); null for anything else.
+    /// </summary>
+    public static string? StorageFault(Exception exception) => exception is SqliteException e
+        ? (e.SqliteErrorCode & 0xFF) switch
+        {
+            13 => ErrorCodes.StorageFull,                       // SQLITE_FULL
+            8 or 10 or 11 or 14 or 26 => ErrorCodes.StorageUnavailable, // READONLY, IOERR, CORRUPT, CANTOPEN, NOTADB
+            _ => null,
+        }
+        : null;
 
     private static HiveError FromValidation(ValidationException e)
     {

@@ -67,6 +67,13 @@ public sealed class AgentSocketServer(
         }
     }
 
+    /// <summary>
+    /// Why the host cannot open these agents' sockets (one line naming the path), or null: checked at start-up before
+    /// anything listens, so a refusal is one line and no socket of anyone's is touched.
+    /// </summary>
+    public static string? ProblemWith(HivePaths paths, IEnumerable<string> agents) =>
+        agents.Select(a => SocketFiles.Problem(paths.AgentSocket(a))).FirstOrDefault(p => p is not null);
+
     /// <summary>Opens an agent's socket (replacing a stale file left by a previous run).</summary>
     private void Listen(string agent)
     {
@@ -74,21 +81,26 @@ public sealed class AgentSocketServer(
         {
             if (_stopped || _listeners.ContainsKey(agent)) return;
             var path = paths.AgentSocket(agent);
-            if (File.Exists(path)) File.Delete(path); // a stale socket from a previous run
+            // Never over a directory or a file, never over a live listener of another process; a stale socket is replaced.
+            if (SocketFiles.Problem(path) is { } problem) throw new IOException(problem);
+            if (SocketFiles.IdentityOf(path) is not null) File.Delete(path);
 
             var socket = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            SocketFiles.Identity? created = null;
             try
             {
                 socket.Bind(new UnixDomainSocketEndPoint(path));
+                created = SocketFiles.IdentityOf(path);
                 File.SetUnixFileMode(path, _fileMode);
                 socket.Listen(512);
             }
             catch
             {
                 socket.Dispose();
+                SocketFiles.DeleteIfSame(path, created);
                 throw;
             }
-            var listener = new Listener(agent, path, socket);
+            var listener = new Listener(agent, path, socket, created);
             _listeners[agent] = listener;
             listener.AcceptLoop = AcceptLoopAsync(listener);
         }
@@ -363,7 +375,7 @@ public sealed class AgentSocketServer(
     private enum Admission { Admitted, Full, Closed }
 
     /// <summary>One agent's listening socket and the connections it accepted.</summary>
-    private sealed class Listener(string agent, string path, System.Net.Sockets.Socket socket)
+    private sealed class Listener(string agent, string path, System.Net.Sockets.Socket socket, SocketFiles.Identity? created)
     {
         private readonly CancellationTokenSource _closing = new();
         private readonly HashSet<System.Net.Sockets.Socket> _open = [];
@@ -404,7 +416,7 @@ public sealed class AgentSocketServer(
             }
             _closing.Cancel(); // first, so the accept loop and the connections take their ends as cancellation
             Socket.Dispose();
-            try { File.Delete(Path); } catch (IOException) { }
+            SocketFiles.DeleteIfSame(Path, created); // only the file this host bound, not one another process put there since
             foreach (var connection in open)
             {
                 // Wakes a read or a write that is not watching the token; the connection's own task disposes it.
