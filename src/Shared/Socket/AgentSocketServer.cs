@@ -83,16 +83,21 @@ public sealed class AgentSocketServer(
             var path = paths.AgentSocket(agent);
             // Never over a directory or a file, never over a live listener of another process; a stale socket is replaced.
             if (SocketFiles.Problem(path) is { } problem) throw new IOException(problem);
-            if (SocketFiles.IdentityOf(path) is not null) File.Delete(path);
 
+            // Bound under a name of its own, then renamed into place (atomically replacing a stale file): .NET unlinks the
+            // path a socket was bound to when it is disposed, and that must never be the agent's path, which by then may
+            // be another process's socket. Same length as the real name, so it fits wherever the real one does.
+            var bound = System.IO.Path.Combine(paths.RunDir, "." + agent + ".new");
+            if (File.Exists(bound)) File.Delete(bound); // ours (the data dir is locked): left by a crash
             var socket = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             SocketFiles.Identity? created = null;
             try
             {
-                socket.Bind(new UnixDomainSocketEndPoint(path));
-                created = SocketFiles.IdentityOf(path);
-                File.SetUnixFileMode(path, _fileMode);
+                socket.Bind(new UnixDomainSocketEndPoint(bound));
+                File.SetUnixFileMode(bound, _fileMode);
+                created = SocketFiles.IdentityOf(bound);
                 socket.Listen(512);
+                File.Move(bound, path, overwrite: true);
             }
             catch
             {
