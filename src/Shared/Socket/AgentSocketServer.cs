@@ -25,6 +25,7 @@ public sealed class AgentSocketServer(
     SocketVerbRegistry verbs,
     IServiceScopeFactory scopes,
     IOptions<HiveOptions> options,
+    Health.StorageHealth health,
     ILogger<AgentSocketServer> logger) : IHostedService, IAsyncDisposable
 {
     public const int MaxLineBytes = 64 * 1024;
@@ -298,7 +299,8 @@ public sealed class AgentSocketServer(
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 var error = HiveError.From(e);
-                if (error.IsServerFault) logger.LogError(e, "{Op} from {Agent} failed", name, agent);
+                // A storage fault is logged by the health (once, naming the database); anything else unexpected here.
+                if (error.IsServerFault && !health.Observe(e)) logger.LogError(e, "{Op} from {Agent} failed", name, agent);
                 reply = Failure(error);
             }
 
