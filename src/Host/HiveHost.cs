@@ -6,6 +6,7 @@ using Hive.Features.StateFiles;
 using Hive.Host.Auth;
 using Hive.Shared;
 using Hive.Shared.Json;
+using Hive.Shared.Limits;
 using Hive.Shared.Mediation;
 
 namespace Hive.Host;
@@ -28,7 +29,14 @@ public static class HiveHost
         OperatorAuth.Configure(builder);
         services.Configure<HiveOptions>(builder.Configuration.GetSection(HiveOptions.Section));
         services.ConfigureHttpJsonOptions(o => HiveJson.Apply(o.SerializerOptions));
-        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        // Raises RLIMIT_NOFILE to the hard limit and holds every connection cap under its share of it.
+        var limits = services.AddHiveLimits(builder.Configuration);
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
+        {
+            k.Limits.MaxRequestBodySize = 1024 * 1024;
+            k.Limits.MaxConcurrentConnections = limits.HttpConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = limits.HttpConnections;
+        });
 
         services.AddHiveData();
         services.AddHiveDashboard();
@@ -56,6 +64,7 @@ public static class HiveHost
 
         var app = builder.Build();
         app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);
+        app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hive.Limits").LogInformation("limits: {Limits}", limits);
         // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
         app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
 

@@ -17,6 +17,7 @@ public sealed class NotFoundException(string message) : HiveException(message, E
 public sealed class ForbiddenException(string message) : HiveException(message, ErrorCodes.Forbidden, 403);
 public sealed class ConflictException(string message) : HiveException(message, ErrorCodes.Conflict, 409);
 public sealed class TooLargeException(string message) : HiveException(message, ErrorCodes.TooLarge, 413);
+public sealed class BusyException(string message) : HiveException(message, ErrorCodes.Busy, 503);
 
 public static class ErrorCodes
 {
@@ -28,6 +29,8 @@ public static class ErrorCodes
     public const string BadRequest = "bad_request";
     public const string Unauthorized = "unauthorized";
     public const string Internal = "internal";
+    /// <summary>The host is at a connection cap (503 with Retry-After); the same request later succeeds.</summary>
+    public const string Busy = "busy";
 
     public static int StatusOf(string code) => code switch
     {
@@ -37,6 +40,7 @@ public static class ErrorCodes
         NotFound => 404,
         Conflict => 409,
         TooLarge => 413,
+        Busy => 503,
         _ => 500,
     };
 }
