@@ -64,7 +64,8 @@ public static class HiveHost
 
         var app = builder.Build();
         app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);
-        app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hive.Limits").LogInformation("limits: {Limits}", limits);
+        app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hive.Limits")
+            .Log(limits.Descriptors.Raised is null ? LogLevel.Warning : LogLevel.Information, "limits: {Limits}", limits);
         // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
         app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
 

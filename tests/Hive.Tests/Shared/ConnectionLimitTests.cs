@@ -3,7 +3,9 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Hive.Shared;
 using Hive.Shared.Dashboard;
+using Hive.Shared.Limits;
 using Hive.Shared.Socket;
 using Hive.Tests.Infrastructure;
 
@@ -38,6 +40,33 @@ public sealed class ConnectionLimitTests
             // Closed with requests still unread on its side: the kernel resets the connection. Closed all the same.
         }
         return all.ToArray();
+    }
+
+    [Theory]
+    [InlineData(20_000, 1_000, 200, 2_048)] // a generous limit: the configured caps
+    [InlineData(1_024, 256, 192, 256)]      // (1024 - 512) split in halves; streams at most 3/4 of the HTTP share
+    [InlineData(600, 44, 33, 44)]
+    [InlineData(256, 8, 6, 8)]              // below the reserve: the floor (the host will struggle; it says so in its log)
+    public void Every_cap_is_held_under_its_share_of_the_descriptor_limit(int soft, int http, int streams, int agents)
+    {
+        var limits = ConnectionLimits.From(new LimitsOptions(), new FileDescriptors.Limit(soft, soft, soft, false));
+        Assert.Equal((http, streams, agents), (limits.HttpConnections, limits.EventStreams, limits.AgentConnections));
+    }
+
+    [Fact]
+    public void Configured_caps_below_the_shares_are_kept()
+    {
+        var limits = ConnectionLimits.From(new LimitsOptions { MaxHttpConnections = 10, MaxEventStreams = 50, MaxAgentConnections = 7 },
+            new FileDescriptors.Limit(20_000, 20_000, 1_024, true));
+        Assert.Equal((10, 7, 7), (limits.HttpConnections, limits.EventStreams, limits.AgentConnections));
+    }
+
+    [Fact]
+    public void The_soft_descriptor_limit_is_at_the_hard_limit_after_start_up()
+    {
+        var limit = FileDescriptors.RaiseSoftToHard();
+        Assert.NotNull(limit.Raised);
+        Assert.Equal(limit.Hard, limit.Soft);
     }
 
     [Fact]
