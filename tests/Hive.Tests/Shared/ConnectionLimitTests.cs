@@ -160,6 +160,12 @@ public sealed class ConnectionLimitTests
             var limits = File.ReadAllLines($"/proc/{host.ProcessId}/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
             Assert.Contains(FileLimit.ToString(), limits);
 
+            // A connection opened before the flood: mid-flood it must still be served, paths never hit before included (the
+            // old host, out of descriptors, aborted with "Out of memory." loading the assembly of an error page or opening
+            // a static file).
+            using var keeper = host.CreateClient();
+            Assert.Equal(HttpStatusCode.OK, (await keeper.GetAsync("/api/state")).StatusCode);
+
             // 1) 250 event streams: the cap (three quarters of the HTTP share of the descriptor budget, 192) is below.
             var statuses = new List<HttpStatusCode>();
             var retryAfter = new List<TimeSpan?>();
@@ -203,6 +209,10 @@ public sealed class ConnectionLimitTests
                 }
                 catch (Exception e) when (e is SocketException or TimeoutException) { agentRefusals++; }
             }
+            Assert.False(host.HasExited, host.Output);
+            Assert.Equal(HttpStatusCode.NotFound, (await keeper.GetAsync("/api/no-such-route")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await keeper.GetAsync("/")).StatusCode);
+            Assert.InRange((int)(await keeper.GetAsync("/api/messages?before=abc")).StatusCode, 200, 499);
             Assert.False(host.HasExited, host.Output);
 
             // Let go of everything; the host serves HTTP and both agents again.
