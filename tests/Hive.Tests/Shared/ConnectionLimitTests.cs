@@ -95,6 +95,28 @@ public sealed class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task Agent_connections_over_the_host_cap_get_a_busy_line_whichever_agent_holds_them()
+    {
+        await using var hive = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Limits:MaxAgentConnections", "3");
+        var server = hive.Service<AgentSocketServer>();
+        var held = new List<AgentClient> { await hive.ConnectAsync("alice"), await hive.ConnectAsync("alice"), await hive.ConnectAsync("bob") };
+        foreach (var client in held) Assert.True((await client.CallAsync(new { op = "whoami" })).GetProperty("ok").GetBoolean());
+
+        await using (var refused = await hive.ConnectAsync("bob"))
+        {
+            var reply = await refused.ReadReplyAsync(TimeSpan.FromSeconds(10));
+            Assert.False(reply.GetProperty("ok").GetBoolean());
+            Assert.Equal("busy", reply.GetProperty("code").GetString());
+        }
+
+        await held[0].DisposeAsync();
+        await HiveInstance.Until(() => server.OpenConnections == 2, what: "the released connection to be counted out");
+        await using var again = await hive.ConnectAsync("bob");
+        Assert.Equal("bob", (await again.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        foreach (var client in held.Skip(1)) await client.DisposeAsync();
+    }
+
+    [Fact]
     public async Task An_idle_agent_connection_is_closed_after_the_idle_timeout_but_a_parked_recv_is_not_idle()
     {
         await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Sockets:IdleTimeoutSeconds", "0.5");
