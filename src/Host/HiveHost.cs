@@ -7,6 +7,7 @@ using Hive.Host.Auth;
 using Hive.Shared;
 using Hive.Shared.Data;
 using Hive.Shared.Json;
+using Hive.Shared.Limits;
 using Hive.Shared.Mediation;
 
 namespace Hive.Host;
@@ -29,7 +30,14 @@ public static class HiveHost
         OperatorAuth.Configure(builder);
         services.Configure<HiveOptions>(builder.Configuration.GetSection(HiveOptions.Section));
         services.ConfigureHttpJsonOptions(o => HiveJson.Apply(o.SerializerOptions));
-        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        // Raises RLIMIT_NOFILE to the hard limit and holds every connection cap under its share of it.
+        var limits = services.AddHiveLimits(builder.Configuration);
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
+        {
+            k.Limits.MaxRequestBodySize = 1024 * 1024;
+            k.Limits.MaxConcurrentConnections = limits.HttpConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = limits.HttpConnections;
+        });
 
         services.AddHiveData();
         services.AddSingleton(p => DataDirLock.Acquire(p.GetRequiredService<HivePaths>()));
@@ -71,6 +79,8 @@ public static class HiveHost
             ((IDisposable)app).Dispose(); // releases the lock, so a refused in-process start leaves the dir free
             throw;
         }
+        app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hive.Limits")
+            .Log(limits.Descriptors.Raised is null ? LogLevel.Warning : LogLevel.Information, "limits: {Limits}", limits);
         // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
         app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
 

@@ -14,6 +14,33 @@ public sealed class HiveOptions
     public DatabaseOptions Database { get; set; } = new();
     public DashboardOptions Dashboard { get; set; } = new();
     public SocketsOptions Sockets { get; set; } = new();
+    public LimitsOptions Limits { get; set; } = new();
+}
+
+/// <summary>
+/// Caps on what clients can hold open, so that no number of connections can exhaust the host's file descriptors. Each
+/// cap is also held under the share of the descriptor limit it may use (<see cref="Limits.FileDescriptors"/>), whatever
+/// is configured.
+/// </summary>
+public sealed class LimitsOptions
+{
+    /// <summary>HTTP connections open at once (Kestrel's MaxConcurrentConnections); the rest are closed on accept.</summary>
+    public int MaxHttpConnections { get; set; } = 1_000;
+
+    /// <summary>Event streams (<c>GET /api/events</c>) open at once; the next gets 503 with Retry-After.</summary>
+    public int MaxEventStreams { get; set; } = 200;
+
+    /// <summary>Agent-socket connections open at once, all agents together (each agent also has its own cap of 64).</summary>
+    public int MaxAgentConnections { get; set; } = 2_048;
+
+    /// <summary>
+    /// Descriptors kept for the host itself out of the soft limit: the runtime holds one open per loaded assembly (about
+    /// 250 measured on .NET 10), plus the database, logs, listeners and files being served.
+    /// </summary>
+    public int ReservedFileDescriptors { get; set; } = 512;
+
+    /// <summary>What an over-cap client is told to wait before it retries (the Retry-After header).</summary>
+    public int RetryAfterSeconds { get; set; } = 5;
 }
 
 public sealed class DatabaseOptions
@@ -40,4 +67,10 @@ public sealed class SocketsOptions
     /// group). Checked at start-up (<see cref="Socket.SocketFileMode"/>): others and execute bits are refused.
     /// </summary>
     public string FileMode { get; set; } = "0600";
+
+    /// <summary>A connection with no request (and no long-poll parked) for this long is closed.</summary>
+    public double IdleTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>A reply the agent does not read for this long closes its connection (the client must read its replies).</summary>
+    public double WriteTimeoutSeconds { get; set; } = 10;
 }

@@ -22,6 +22,7 @@ public sealed class DashboardHub
     private readonly List<Channel<DashboardEventRecord>> _subscribers = [];
     private long _lastId;
     private int _count;
+    private int _open;
 
     public DashboardHub(IOptions<HiveOptions> options, TimeProvider clock)
     {
@@ -58,29 +59,63 @@ public sealed class DashboardHub
     }
 
     /// <summary>
-    /// Registers a subscriber and, in the same critical section, takes the events it missed, so nothing falls
-    /// between replay and live. An id the ring no longer covers (or one from another run) asks for a resync.
+    /// Registers a subscriber and, in the same critical section, fixes the range of events it missed, so nothing falls
+    /// between replay and live. The replay itself is read from the ring as the stream goes (<see cref="Subscription.ReadReplay"/>),
+    /// never copied whole. An id the ring no longer covers (or one from another run) asks for a resync.
     /// </summary>
-    public Subscription Subscribe(long? lastEventId)
+    public Subscription Subscribe(long? lastEventId) =>
+        TrySubscribe(lastEventId, int.MaxValue) ?? throw new InvalidOperationException("unreachable: no cap");
+
+    /// <summary>
+    /// <see cref="Subscribe"/>, unless <paramref name="maxOpen"/> subscriptions are already open (those the hub cut off
+    /// count until their stream is disposed: each still holds a connection): then null.
+    /// </summary>
+    public Subscription? TrySubscribe(long? lastEventId, int maxOpen)
     {
-        var channel = Channel.CreateBounded<DashboardEventRecord>(new BoundedChannelOptions(_queueCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping: we cut the subscriber off.
-        });
         lock (_gate)
         {
+            if (_open >= maxOpen) return null;
+            _open++;
+            var channel = Channel.CreateBounded<DashboardEventRecord>(new BoundedChannelOptions(_queueCapacity)
+            {
+                SingleReader = true,
+                SingleWriter = true,
+                FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping: we cut the subscriber off.
+            });
             _subscribers.Add(channel);
             var oldestCovered = _lastId - _count; // the ring holds ids (oldestCovered, _lastId]
             if (lastEventId is not { } last)
-                return new Subscription(this, channel, [], Resync: false, _lastId);
+                return new Subscription(this, channel, _lastId, Resync: false, _lastId);
             if (last < oldestCovered || last > _lastId)
-                return new Subscription(this, channel, [], Resync: true, _lastId);
+                return new Subscription(this, channel, _lastId, Resync: true, _lastId);
+            return new Subscription(this, channel, last, Resync: false, _lastId);
+        }
+    }
 
-            var replay = new List<DashboardEventRecord>((int)(_lastId - last));
-            for (var id = last + 1; id <= _lastId; id++) replay.Add(_ring[(int)(id % _ring.Length)]);
-            return new Subscription(this, channel, replay, Resync: false, _lastId);
+    /// <summary>Subscriptions open now (cut-off ones included until their stream ends).</summary>
+    public int OpenSubscriptions
+    {
+        get { lock (_gate) return _open; }
+    }
+
+    /// <summary>
+    /// Copies the events after <paramref name="after"/> up to <paramref name="upTo"/> from the ring, as many as fit.
+    /// Throws <see cref="SubscriberOverflowException"/> when the ring has already overwritten one of them (the reader fell
+    /// a whole ring behind: it reconnects and resyncs, as a subscriber whose queue overflowed does).
+    /// </summary>
+    internal int CopyFromRing(long after, long upTo, Span<DashboardEventRecord> into)
+    {
+        lock (_gate)
+        {
+            var count = (int)Math.Min(into.Length, Math.Max(0, upTo - after));
+            for (var i = 0; i < count; i++)
+            {
+                var id = after + 1 + i;
+                var record = _ring[(int)(id % _ring.Length)];
+                if (record is null || record.Id != id) throw new SubscriberOverflowException();
+                into[i] = record;
+            }
+            return count;
         }
     }
 
@@ -96,22 +131,54 @@ public sealed class DashboardHub
 
     internal void Unsubscribe(Channel<DashboardEventRecord> channel)
     {
-        lock (_gate) _subscribers.Remove(channel);
+        lock (_gate)
+        {
+            _subscribers.Remove(channel);
+            _open--;
+        }
         channel.Writer.TryComplete();
     }
 
     public sealed class Subscription(
         DashboardHub hub,
         Channel<DashboardEventRecord> channel,
-        IReadOnlyList<DashboardEventRecord> replay,
+        long replayAfter,
         bool Resync,
         long LastIdAtSubscribe) : IDisposable
     {
-        public IReadOnlyList<DashboardEventRecord> Replay { get; } = replay;
+        private long _replayed = replayAfter; // the last id handed out by ReadReplay
+        private int _disposed;
+
         public bool NeedsResync { get; } = Resync;
         public long LastIdAtSubscribe { get; } = LastIdAtSubscribe;
         public ChannelReader<DashboardEventRecord> Live => channel.Reader;
-        public void Dispose() => hub.Unsubscribe(channel);
+
+        /// <summary>
+        /// The next events of the replay (those after the client's Last-Event-ID up to <see cref="LastIdAtSubscribe"/>),
+        /// read from the ring into <paramref name="into"/>: how many were copied, 0 once the replay is done. Throws
+        /// <see cref="SubscriberOverflowException"/> if the ring moved a whole lap past the reader.
+        /// </summary>
+        public int ReadReplay(Span<DashboardEventRecord> into)
+        {
+            var count = hub.CopyFromRing(_replayed, LastIdAtSubscribe, into);
+            _replayed += count;
+            return count;
+        }
+
+        /// <summary>The rest of the replay at once: for tests and small rings; the stream reads it in chunks.</summary>
+        public IReadOnlyList<DashboardEventRecord> Replay
+        {
+            get
+            {
+                var all = new DashboardEventRecord[Math.Max(0, LastIdAtSubscribe - _replayed)];
+                return all[..hub.CopyFromRing(_replayed, LastIdAtSubscribe, all)];
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0) hub.Unsubscribe(channel);
+        }
     }
 }
 

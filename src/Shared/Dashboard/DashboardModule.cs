@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Text;
 using Carter;
 using Hive.Shared.Http;
+using Hive.Shared.Errors;
 using Hive.Shared.Json;
+using Hive.Shared.Limits;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -57,6 +59,20 @@ public sealed class DashboardModule : CarterModule
             lastEventId = long.TryParse(header, out var parsed) ? parsed : -1;
         }
 
+        var limits = services.GetRequiredService<ConnectionLimits>();
+        using var subscription = hub.TrySubscribe(lastEventId, limits.EventStreams);
+        if (subscription is null)
+        {
+            // Over the cap: a clear answer the client can wait on, and the connection goes back to the pool.
+            context.Response.Headers.RetryAfter = limits.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await TypedResults.Problem(
+                detail: $"the host serves at most {limits.EventStreams} event streams at once; retry later",
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "Too many event streams",
+                extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Busy }).ExecuteAsync(context);
+            return;
+        }
+
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -65,22 +81,33 @@ public sealed class DashboardModule : CarterModule
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        using var subscription = hub.Subscribe(lastEventId);
-        var output = new ArrayBufferWriter<byte>(4096);
-        // retry: how soon a browser reconnects after the stream ends (default ~3 s).
-        Append(output, $"retry: 1000\nevent: hello\ndata: {{\"seq\":{subscription.LastIdAtSubscribe}}}\n\n");
-        if (subscription.NeedsResync)
-            // With an id, so the browser's Last-Event-ID moves past the unusable one it sent.
-            Append(output, $"id: {subscription.LastIdAtSubscribe}\nevent: resync\ndata: {{\"seq\":{subscription.LastIdAtSubscribe}}}\n\n");
-        foreach (var record in subscription.Replay) output.Write(record.Wire);
-        await FlushAsync(response, output, ct);
-
+        var output = new ArrayBufferWriter<byte>(FlushBytes + 4096);
         var live = subscription.Live;
         using var timer = new PeriodicTimer(heartbeat);
-        var tick = timer.WaitForNextTickAsync(ct).AsTask();
+        Task<bool>? tick = null;
         Task<bool>? ready = null;
         try
         {
+            // retry: how soon a browser reconnects after the stream ends (default ~3 s).
+            Append(output, $"retry: 1000\nevent: hello\ndata: {{\"seq\":{subscription.LastIdAtSubscribe}}}\n\n");
+            if (subscription.NeedsResync)
+                // With an id, so the browser's Last-Event-ID moves past the unusable one it sent.
+                Append(output, $"id: {subscription.LastIdAtSubscribe}\nevent: resync\ndata: {{\"seq\":{subscription.LastIdAtSubscribe}}}\n\n");
+            await FlushAsync(response, output, ct); // the hello goes out at once, whatever the replay's length
+
+            // The replay is read from the ring a chunk at a time and written in bounded pieces, each flush waiting for the
+            // client to take the last (Kestrel's response buffer applies back-pressure): a herd of resuming clients costs
+            // a chunk each, not a copy of the ring each.
+            var chunk = new DashboardEventRecord[ReplayChunk];
+            int taken;
+            while ((taken = subscription.ReadReplay(chunk)) > 0)
+            {
+                for (var i = 0; i < taken; i++) await WriteAsync(response, output, chunk[i], ct);
+                Array.Clear(chunk, 0, taken);
+            }
+            await FlushAsync(response, output, ct);
+
+            tick = timer.WaitForNextTickAsync(ct).AsTask();
             while (true)
             {
                 ready ??= live.WaitToReadAsync(ct).AsTask();
@@ -95,7 +122,7 @@ public sealed class DashboardModule : CarterModule
                 var more = await ready;
                 ready = null;
                 if (!more) break; // the hub ended the queue: the client reconnects with Last-Event-ID
-                while (live.TryRead(out var record)) output.Write(record.Wire);
+                while (live.TryRead(out var record)) await WriteAsync(response, output, record, ct);
                 await FlushAsync(response, output, ct);
             }
         }
@@ -107,6 +134,18 @@ public sealed class DashboardModule : CarterModule
         {
             // Cut off for falling behind; ending the response makes the client reconnect and replay.
         }
+    }
+
+    /// <summary>Events read from the ring at a time during a replay.</summary>
+    private const int ReplayChunk = 64;
+
+    /// <summary>Bytes gathered before they are written and flushed: the most one stream buffers of its own.</summary>
+    private const int FlushBytes = 32 * 1024;
+
+    private static async ValueTask WriteAsync(HttpResponse response, ArrayBufferWriter<byte> output, DashboardEventRecord record, CancellationToken ct)
+    {
+        output.Write(record.Wire);
+        if (output.WrittenCount >= FlushBytes) await FlushAsync(response, output, ct);
     }
 
     private static void Append(ArrayBufferWriter<byte> output, string text) => output.Write(Encoding.UTF8.GetBytes(text));

@@ -17,6 +17,7 @@ public sealed class NotFoundException(string message) : HiveException(message, E
 public sealed class ForbiddenException(string message) : HiveException(message, ErrorCodes.Forbidden, 403);
 public sealed class ConflictException(string message) : HiveException(message, ErrorCodes.Conflict, 409);
 public sealed class TooLargeException(string message) : HiveException(message, ErrorCodes.TooLarge, 413);
+public sealed class BusyException(string message) : HiveException(message, ErrorCodes.Busy, 503);
 
 public static class ErrorCodes
 {
@@ -30,6 +31,8 @@ public static class ErrorCodes
     public const string StorageFull = "storage_full";
     public const string StorageUnavailable = "storage_unavailable";
     public const string Internal = "internal";
+    /// <summary>The host is at a connection cap (503 with Retry-After); the same request later succeeds.</summary>
+    public const string Busy = "busy";
 
     public static int StatusOf(string code) => code switch
     {
@@ -41,6 +44,7 @@ public static class ErrorCodes
         TooLarge => 413,
         StorageUnavailable => 503,
         StorageFull => 507,
+        Busy => 503,
         _ => 500,
     };
 }

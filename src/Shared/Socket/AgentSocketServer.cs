@@ -5,6 +5,7 @@ using System.Text.Json;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
 using Hive.Shared.Json;
+using Hive.Shared.Limits;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,7 @@ public sealed class AgentSocketServer(
     IServiceScopeFactory scopes,
     IOptions<HiveOptions> options,
     Health.StorageHealth health,
+    ConnectionLimits limits,
     ILogger<AgentSocketServer> logger) : IHostedService, IAsyncDisposable
 {
     public const int MaxLineBytes = 64 * 1024;
@@ -34,6 +36,9 @@ public sealed class AgentSocketServer(
     public const int MaxConnectionsPerAgent = 64;
 
     private readonly UnixFileMode _fileMode = SocketFileMode.Parse(options.Value.Sockets.FileMode);
+    private readonly TimeSpan _idleTimeout = Seconds(options.Value.Sockets.IdleTimeoutSeconds);
+    private readonly TimeSpan _writeTimeout = Seconds(options.Value.Sockets.WriteTimeoutSeconds);
+    private int _connections; // every agent's together, held under limits.AgentConnections
     private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal); // also the lock for _stopped
     private AgentSubscription? _subscription;
     private bool _stopped;
@@ -148,30 +153,52 @@ public sealed class AgentSocketServer(
                 continue;
             }
 
+            if (Interlocked.Increment(ref _connections) > limits.AgentConnections)
+            {
+                // The host's own cap (its share of the descriptor table), whichever agent holds the connections.
+                Interlocked.Decrement(ref _connections);
+                _ = RefuseAsync(connection, new BusyException(
+                    $"too many connections: the host serves at most {limits.AgentConnections} agent connections at once; retry later"));
+                continue;
+            }
             switch (listener.TryTrack(connection))
             {
                 case Admission.Admitted:
                     _ = ServeAsync(listener, connection);
                     break;
                 case Admission.Full:
-                    _ = RefuseAsync(connection);
+                    Interlocked.Decrement(ref _connections);
+                    _ = RefuseAsync(connection, new ConflictException(
+                        $"too many connections: an agent may hold {MaxConnectionsPerAgent} at once"));
                     break;
                 default: // closed in the meantime
+                    Interlocked.Decrement(ref _connections);
                     connection.Dispose();
                     return;
             }
         }
     }
 
-    private static async Task RefuseAsync(System.Net.Sockets.Socket connection)
+    /// <summary>Agent connections open now, every agent's together.</summary>
+    public int OpenConnections => Volatile.Read(ref _connections);
+
+    /// <summary>Connections of one agent open now (0 when it has no socket).</summary>
+    public int OpenConnectionsOf(string agent)
+    {
+        lock (_listeners) return _listeners.TryGetValue(agent, out var listener) ? listener.OpenCount : 0;
+    }
+
+    private static TimeSpan Seconds(double seconds) =>
+        seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new ArgumentOutOfRangeException(nameof(seconds), "socket timeouts must be positive");
+
+    private static async Task RefuseAsync(System.Net.Sockets.Socket connection, HiveException why)
     {
         using (connection)
         {
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-                await connection.SendAsync(WithNewline(Failure(new ConflictException(
-                    $"too many connections: an agent may hold {MaxConnectionsPerAgent} at once"))), SocketFlags.None, cts.Token);
+                await connection.SendAsync(WithNewline(Failure(why)), SocketFlags.None, cts.Token);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException) { }
         }
@@ -183,30 +210,52 @@ public sealed class AgentSocketServer(
         await using var stream = new NetworkStream(connection, ownsSocket: true);
         var reader = PipeReader.Create(stream);
         var ct = listener.Closing;
+        // Replies time out (an agent that does not read them is closed, not served into a full socket for ever) ...
+        await using var replies = new ReplyStream(stream, _writeTimeout, ct);
+        // ... and so does waiting for a request: the next whole line must arrive within the idle timeout of the last
+        // reply (bytes trickling in do not count), and no timer runs while a request is served (a parked recv included).
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        idle.CancelAfter(_idleTimeout);
         var discarding = false; // inside an over-long line whose error was already sent
         try
         {
             while (true)
             {
-                var read = await reader.ReadAsync(ct);
+                ReadResult read;
+                try
+                {
+                    read = await reader.ReadAsync(idle.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    logger.LogInformation("closed an idle connection of {Agent}: no request for {Seconds} s", agent, _idleTimeout.TotalSeconds);
+                    break;
+                }
                 var buffer = read.Buffer;
+                var served = false;
                 while (TryTakeLine(ref buffer, out var line) || (read.IsCompleted && TryTakeRest(ref buffer, out line)))
                 {
+                    if (!served)
+                    {
+                        idle.CancelAfter(Timeout.InfiniteTimeSpan);
+                        served = true;
+                    }
                     if (discarding)
                     {
                         discarding = false;
                         continue;
                     }
                     if (line.Length > MaxLineBytes)
-                        await ReplyAsync(stream, Failure(new TooLargeException($"a request line is limited to {MaxLineBytes} bytes")), ct);
+                        await ReplyAsync(replies, Failure(new TooLargeException($"a request line is limited to {MaxLineBytes} bytes")), ct);
                     else
-                        await HandleLineAsync(agent, line, stream, ct);
+                        await HandleLineAsync(agent, line, replies, ct);
                 }
+                if (served) idle.CancelAfter(_idleTimeout);
 
                 if (buffer.Length > MaxLineBytes)
                 {
                     if (!discarding)
-                        await ReplyAsync(stream, Failure(new TooLargeException($"a request line is limited to {MaxLineBytes} bytes")), ct);
+                        await ReplyAsync(replies, Failure(new TooLargeException($"a request line is limited to {MaxLineBytes} bytes")), ct);
                     discarding = true;
                     buffer = buffer.Slice(buffer.End);
                 }
@@ -214,6 +263,10 @@ public sealed class AgentSocketServer(
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (read.IsCompleted) break;
             }
+        }
+        catch (ReplyTimeoutException)
+        {
+            logger.LogWarning("closed a connection of {Agent}: it did not read its replies for {Seconds} s", agent, _writeTimeout.TotalSeconds);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
         {
@@ -226,6 +279,7 @@ public sealed class AgentSocketServer(
         finally
         {
             listener.Untrack(connection);
+            Interlocked.Decrement(ref _connections);
             await reader.CompleteAsync();
         }
     }
@@ -405,6 +459,11 @@ public sealed class AgentSocketServer(
                 _open.Add(connection);
                 return Admission.Admitted;
             }
+        }
+
+        public int OpenCount
+        {
+            get { lock (_open) return _open.Count; }
         }
 
         public void Untrack(System.Net.Sockets.Socket connection)

@@ -27,6 +27,7 @@ public sealed partial class HostProcess : IAsyncDisposable
     public string DataDir { get; }
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
+    public int ProcessId => _process.Id;
     public int ExitCode => _process.ExitCode;
 
     /// <summary>The sign-in link the host printed (null until it has, and when sign-in is off).</summary>
@@ -64,12 +65,13 @@ public sealed partial class HostProcess : IAsyncDisposable
     }
 
     /// <param name="umask">When set, the host runs under this umask (octal, e.g. "000"), as a service manager might start it.</param>
+    /// <param name="fileLimit">When set, the host runs under <c>ulimit -n</c> this (soft and hard limit on descriptors).</param>
     public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null,
-        string? umask = null, params string[] extraArgs)
+        string? umask = null, int? fileLimit = null, params string[] extraArgs)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port ?? FreePort()}");
         var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), workingDirectory, umask,
-            process => new HostProcess(process, baseAddress, dataDir));
+            process => new HostProcess(process, baseAddress, dataDir), fileLimit);
         await host.WaitUntilReadyAsync(agents);
         return host;
     }
@@ -84,17 +86,19 @@ public sealed partial class HostProcess : IAsyncDisposable
         return (host._process.ExitCode, host.Output);
     }
 
-    private static HostProcess Launch(IEnumerable<string> args, string workingDirectory, string? umask, Func<Process, HostProcess> create)
+    private static HostProcess Launch(IEnumerable<string> args, string workingDirectory, string? umask, Func<Process, HostProcess> create,
+        int? fileLimit = null)
     {
-        var start = new ProcessStartInfo(umask is null ? "dotnet" : "/bin/sh")
+        var prelude = (umask is null ? "" : $"umask {umask} && ") + (fileLimit is null ? "" : $"ulimit -n {fileLimit} && ");
+        var start = new ProcessStartInfo(prelude.Length == 0 ? "dotnet" : "/bin/sh")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (umask is not null)
-            foreach (var arg in (string[])["-c", $"umask {umask} && exec dotnet \"$@\"", "sh"]) start.ArgumentList.Add(arg);
+        if (prelude.Length > 0)
+            foreach (var arg in (string[])["-c", $"{prelude}exec dotnet \"$@\"", "sh"]) start.ArgumentList.Add(arg);
         start.ArgumentList.Add(HostDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("ASPNETCORE_URLS");
