@@ -10,7 +10,8 @@ public static class RemindersFeature
     public static IServiceCollection AddReminders(this IServiceCollection services)
     {
         services.AddOptions<RemindersOptions>().BindConfiguration("Hive:Reminders")
-            .Validate(o => o.TickSeconds > 0 && o.MaxAttempts > 0, "Hive:Reminders:TickSeconds and MaxAttempts must be positive");
+            .Validate(o => o.TickSeconds > 0 && o.MaxAttempts > 0 && o.MaxPendingPerAgent > 0,
+                "Hive:Reminders:TickSeconds, MaxAttempts and MaxPendingPerAgent must be positive");
         services.AddSingleton<ReminderScheduler>();
         services.AddHostedService(p => p.GetRequiredService<ReminderScheduler>());
         services.AddTransient<IDashboardStateContributor, RemindersStateContributor>();
@@ -19,11 +20,20 @@ public static class RemindersFeature
     }
 }
 
-/// <summary>The snapshot's <c>reminders</c>.</summary>
+/// <summary>
+/// The snapshot's <c>reminders</c>: the <see cref="SnapshotCount"/> soonest (failed ones included), and
+/// <c>reminders_total</c>, every pending reminder: the snapshot's size does not grow with a backlog.
+/// </summary>
 internal sealed class RemindersStateContributor(IMediator mediator) : IDashboardStateContributor
 {
-    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>
-        state.Set("reminders", await mediator.Send(new ListReminders.Query(), cancellationToken));
+    public const int SnapshotCount = 100;
+
+    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    {
+        var soonest = await mediator.Send(new ListSoonestReminders.Query(SnapshotCount), cancellationToken);
+        state.Set("reminders", soonest.Reminders);
+        state.Set("reminders_total", soonest.Total);
+    }
 }
 
 /// <summary>Each agent row's <c>pending_reminders</c> (one key lookup per agent).</summary>

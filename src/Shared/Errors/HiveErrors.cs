@@ -17,6 +17,8 @@ public sealed class NotFoundException(string message) : HiveException(message, E
 public sealed class ForbiddenException(string message) : HiveException(message, ErrorCodes.Forbidden, 403);
 public sealed class ConflictException(string message) : HiveException(message, ErrorCodes.Conflict, 409);
 public sealed class TooLargeException(string message) : HiveException(message, ErrorCodes.TooLarge, 413);
+/// <summary>A per-agent quota is full (pending reminders, open questions): 429 / <c>too_many</c>.</summary>
+public sealed class TooManyException(string message) : HiveException(message, ErrorCodes.TooMany, 429);
 
 public static class ErrorCodes
 {
@@ -26,6 +28,8 @@ public static class ErrorCodes
     public const string TooLarge = "too_large";
     public const string Conflict = "conflict";
     public const string BadRequest = "bad_request";
+    public const string TooMany = "too_many";
+    public const string MethodNotAllowed = "method_not_allowed";
     public const string Unauthorized = "unauthorized";
     public const string Internal = "internal";
 
@@ -35,8 +39,10 @@ public static class ErrorCodes
         Unauthorized => 401,
         Forbidden => 403,
         NotFound => 404,
+        MethodNotAllowed => 405,
         Conflict => 409,
         TooLarge => 413,
+        TooMany => 429,
         _ => 500,
     };
 }
