@@ -14,6 +14,7 @@ public static class BenchProgram
         new ScanBench(),
         new RemindersBench(),
         new CrashSoakBench(),
+        new BacklogBench(),
     ];
 
     public static async Task<int> Main(string[] args)
