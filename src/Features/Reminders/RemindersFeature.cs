@@ -42,10 +42,14 @@ internal sealed class PendingRemindersOnAgentRows(IMediator mediator) : AgentRow
     protected override async Task<IReadOnlyDictionary<string, PendingRemindersFacts>> ReadAsync(
         IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
     {
-        var facts = new Dictionary<string, PendingRemindersFacts>(StringComparer.Ordinal);
-        foreach (var agent in agents)
-            facts[agent.Name] = new PendingRemindersFacts(await mediator.Send(new CountPendingReminders.Query(agent.Name), cancellationToken));
-        return facts;
+        // One query for every row (the snapshot runs this under the gate), a key lookup for one.
+        if (agents.Count == 1)
+            return new Dictionary<string, PendingRemindersFacts>(StringComparer.Ordinal)
+            {
+                [agents[0].Name] = new(await mediator.Send(new CountPendingReminders.Query(agents[0].Name), cancellationToken)),
+            };
+        var counts = await mediator.Send(new CountPendingReminders.All(), cancellationToken);
+        return agents.ToDictionary(a => a.Name, a => new PendingRemindersFacts(counts.GetValueOrDefault(a.Name)), StringComparer.Ordinal);
     }
 }
 
