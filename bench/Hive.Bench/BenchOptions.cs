@@ -7,7 +7,8 @@ public sealed record BenchOptions
 {
     public const string Help = """
           --sync NORMAL|FULL   SQLite synchronous level for the raw baseline AND the host (default NORMAL)
-          --count N            latency samples per latency case (default 3000; warm-up adds N/10; the N-subscriber case uses N/2)
+          --count N            latency samples per latency case (default 3000; warm-up adds N/10; the N-subscriber case uses N/2;
+                               backlog: sends alone and under the cold loads)
           --seconds S          duration of each throughput case in each round (default 2)
           --rounds R           alternating raw/hive throughput rounds; medians are reported (default 3)
           --subscribers N      SSE subscribers of the fan-out case (default 100)

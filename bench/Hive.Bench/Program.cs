@@ -15,6 +15,7 @@ public static class BenchProgram
         new RemindersBench(),
         new CrashSoakBench(),
         new ReplayBench(),
+        new BacklogBench(),
     ];
 
     public static async Task<int> Main(string[] args)

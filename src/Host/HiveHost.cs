@@ -57,7 +57,9 @@ public static class HiveHost
                 401 => Hive.Shared.Errors.ErrorCodes.Unauthorized,
                 403 => Hive.Shared.Errors.ErrorCodes.Forbidden,
                 404 => Hive.Shared.Errors.ErrorCodes.NotFound,
+                405 => Hive.Shared.Errors.ErrorCodes.MethodNotAllowed,
                 413 => Hive.Shared.Errors.ErrorCodes.TooLarge,
+                429 => Hive.Shared.Errors.ErrorCodes.TooMany,
                 >= 500 => Hive.Shared.Errors.ErrorCodes.Internal,
                 _ => Hive.Shared.Errors.ErrorCodes.BadRequest,
             }));

@@ -5,6 +5,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
+using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Questions;
 
@@ -27,7 +28,7 @@ public static class AskQuestion
         }
     }
 
-    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<QuestionsOptions> options)
         : IRequestHandler<Command, QuestionView>
     {
         public Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
@@ -39,6 +40,11 @@ public static class AskQuestion
                 """;
             var target = command.To == AgentNames.Operator ? null : command.To;
             var change = changes.Current;
+            // Counted inside the change's write transaction (BEGIN IMMEDIATE), so racing asks cannot both take the
+            // last place; the partial index questions_pending (asker, id) holds only open questions.
+            var max = options.Value.MaxOpenPerAgent;
+            if (change.QuerySingle<long>("SELECT count(*) FROM questions WHERE asker = @Asker AND answered_at IS NULL", new { command.Asker }) >= max)
+                throw new TooManyException($"you have {max} open questions, the most an agent may have; wait for answers first");
             var view = change.QuerySingle<QuestionRow>(insert,
                 new { command.Asker, Target = target, command.Question, AskedAt = clock.GetUtcNow() }).View(fileRefs);
             change.Raise(new QuestionAdded(view, QuestionsSql.WaitingOf(change.Connection, command.Asker, change.Transaction)));

@@ -13,9 +13,16 @@ public static class ListWaitingAgents
     {
         public Task<IReadOnlyList<WaitingState>> Handle(Query query, CancellationToken cancellationToken)
         {
+            // One query (the snapshot runs it under the gate): each asker's oldest open question, by the partial index.
+            const string sql = """
+                SELECT q.asker, q.target, q.asked_at FROM
+                    (SELECT min(id) AS id FROM questions WHERE answered_at IS NULL GROUP BY asker) AS oldest
+                JOIN questions AS q ON q.id = oldest.id;
+                """;
             using var connection = db.Open();
-            var askers = connection.Query<string>("SELECT DISTINCT asker FROM questions WHERE answered_at IS NULL");
-            return Task.FromResult<IReadOnlyList<WaitingState>>(askers.Select(a => QuestionsSql.WaitingOf(connection, a)).ToList());
+            var rows = connection.Query<(string Asker, string? Target, DateTimeOffset AskedAt)>(sql);
+            return Task.FromResult<IReadOnlyList<WaitingState>>(
+                rows.Select(r => new WaitingState(r.Asker, Targets.Display(r.Target), r.AskedAt)).ToList());
         }
     }
 }

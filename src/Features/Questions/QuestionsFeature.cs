@@ -7,12 +7,20 @@ namespace Hive.Features.Questions;
 
 public static class QuestionsFeature
 {
-    public static IServiceCollection AddQuestions(this IServiceCollection services) => services
-        .AddTransient<IDashboardStateContributor, QuestionsStateContributor>()
-        .AddTransient<AgentRowContributor, WaitingOnAgentRows>();
+    public static IServiceCollection AddQuestions(this IServiceCollection services)
+    {
+        services.AddOptions<QuestionsOptions>().BindConfiguration("Hive:Questions")
+            .Validate(o => o.MaxOpenPerAgent > 0, "Hive:Questions:MaxOpenPerAgent must be positive");
+        return services
+            .AddTransient<IDashboardStateContributor, QuestionsStateContributor>()
+            .AddTransient<AgentRowContributor, WaitingOnAgentRows>();
+    }
 }
 
-/// <summary>The snapshot's <c>questions</c> (pending and recently answered).</summary>
+/// <summary>
+/// The snapshot's <c>questions</c>: the oldest pending (at most <see cref="ListQuestions.DefaultPendingLimit"/>, with
+/// <c>pending_total</c>) and the most recently answered; bounded whatever the backlog.
+/// </summary>
 internal sealed class QuestionsStateContributor(IMediator mediator) : IDashboardStateContributor
 {
     public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>

@@ -13,13 +13,16 @@ public sealed class QuestionsModule : CarterModule
         Get("/", async (req, res) =>
         {
             var filter = req.Query["filter"];
-            var answered = req.QueryLong("answered") ?? ListQuestions.DefaultAnswered;
+            // limit (or its older name, answered) and before page the answered list; pending_limit and pending_after the pending one.
+            var answered = req.QueryLong("limit") ?? req.QueryLong("answered") ?? ListQuestions.DefaultAnswered;
+            var pendingLimit = req.QueryLong("pending_limit") ?? ListQuestions.DefaultPendingLimit;
             await res.Ok(await mediator.Send(
-                new ListQuestions.Query(filter.Count == 0 ? ListQuestions.All : filter.Count == 1 ? filter[0] : "", (int)Math.Min(answered, int.MaxValue)),
+                new ListQuestions.Query(filter.Count == 0 ? ListQuestions.All : filter.Count == 1 ? filter[0] : "", (int)Math.Min(answered, int.MaxValue),
+                    req.QueryLong("before"), (int)Math.Min(pendingLimit, int.MaxValue), req.QueryLong("pending_after")),
                 req.HttpContext.RequestAborted));
         });
 
-        Post("/{id:long}/answer", async (req, res) =>
+        Post("/{id}/answer", async (req, res) =>
         {
             var body = await req.ReadBodyAsync<AnswerBody>();
             await res.Ok(await mediator.Send(

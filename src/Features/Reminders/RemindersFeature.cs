@@ -10,7 +10,8 @@ public static class RemindersFeature
     public static IServiceCollection AddReminders(this IServiceCollection services)
     {
         services.AddOptions<RemindersOptions>().BindConfiguration("Hive:Reminders")
-            .Validate(o => o.TickSeconds > 0 && o.MaxAttempts > 0, "Hive:Reminders:TickSeconds and MaxAttempts must be positive");
+            .Validate(o => o.TickSeconds > 0 && o.MaxAttempts > 0 && o.MaxPendingPerAgent > 0,
+                "Hive:Reminders:TickSeconds, MaxAttempts and MaxPendingPerAgent must be positive");
         services.AddSingleton<ReminderScheduler>();
         services.AddHostedService(p => p.GetRequiredService<ReminderScheduler>());
         services.AddTransient<IDashboardStateContributor, RemindersStateContributor>();
@@ -19,11 +20,20 @@ public static class RemindersFeature
     }
 }
 
-/// <summary>The snapshot's <c>reminders</c>.</summary>
+/// <summary>
+/// The snapshot's <c>reminders</c>: the <see cref="SnapshotCount"/> soonest (failed ones included), and
+/// <c>reminders_total</c>, every pending reminder: the snapshot's size does not grow with a backlog.
+/// </summary>
 internal sealed class RemindersStateContributor(IMediator mediator) : IDashboardStateContributor
 {
-    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>
-        state.Set("reminders", await mediator.Send(new ListReminders.Query(), cancellationToken));
+    public const int SnapshotCount = 100;
+
+    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    {
+        var soonest = await mediator.Send(new ListSoonestReminders.Query(SnapshotCount), cancellationToken);
+        state.Set("reminders", soonest.Reminders);
+        state.Set("reminders_total", soonest.Total);
+    }
 }
 
 /// <summary>Each agent row's <c>pending_reminders</c> (one key lookup per agent).</summary>
@@ -32,10 +42,14 @@ internal sealed class PendingRemindersOnAgentRows(IMediator mediator) : AgentRow
     protected override async Task<IReadOnlyDictionary<string, PendingRemindersFacts>> ReadAsync(
         IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
     {
-        var facts = new Dictionary<string, PendingRemindersFacts>(StringComparer.Ordinal);
-        foreach (var agent in agents)
-            facts[agent.Name] = new PendingRemindersFacts(await mediator.Send(new CountPendingReminders.Query(agent.Name), cancellationToken));
-        return facts;
+        // One query for every row (the snapshot runs this under the gate), a key lookup for one.
+        if (agents.Count == 1)
+            return new Dictionary<string, PendingRemindersFacts>(StringComparer.Ordinal)
+            {
+                [agents[0].Name] = new(await mediator.Send(new CountPendingReminders.Query(agents[0].Name), cancellationToken)),
+            };
+        var counts = await mediator.Send(new CountPendingReminders.All(), cancellationToken);
+        return agents.ToDictionary(a => a.Name, a => new PendingRemindersFacts(counts.GetValueOrDefault(a.Name)), StringComparer.Ordinal);
     }
 }
 

@@ -10,15 +10,17 @@ public sealed class RemindersModule : CarterModule
     public RemindersModule(IMediator mediator) : base("/api/reminders")
     {
         Get("/", async (req, res) =>
-            await res.Ok(await mediator.Send(new ListReminders.Query(), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(
+                new ListReminders.Query(req.QueryLong("before"), (int)Math.Min(req.QueryLong("limit") ?? ListReminders.DefaultLimit, int.MaxValue)),
+                req.HttpContext.RequestAborted)));
 
-        Delete("/{id:long}", async (req, res) =>
+        Delete("/{id}", async (req, res) =>
         {
             await mediator.Send(new CancelReminder.Command(req.RouteLong("id")), req.HttpContext.RequestAborted);
             await res.NoContent();
         });
 
-        Post("/{id:long}/retry", async (req, res) =>
+        Post("/{id}/retry", async (req, res) =>
             await res.Ok(await mediator.Send(new RetryReminder.Command(req.RouteLong("id")), req.HttpContext.RequestAborted)));
     }
 }

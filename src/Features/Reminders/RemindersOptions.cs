@@ -8,4 +8,7 @@ public sealed class RemindersOptions
 
     /// <summary>Attempts before a failing reminder is left for the operator to retry or cancel.</summary>
     public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Pending reminders one agent may hold; the next <c>remind</c> is refused with <c>too_many</c> (429).</summary>
+    public int MaxPendingPerAgent { get; set; } = 1000;
 }

@@ -4,6 +4,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
+using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Reminders;
 
@@ -35,7 +36,7 @@ public static class ScheduleReminder
         }
     }
 
-    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<RemindersOptions> options)
         : IRequestHandler<Command, ReminderView>
     {
         public Task<ReminderView> Handle(Command command, CancellationToken cancellationToken)
@@ -48,6 +49,11 @@ public static class ScheduleReminder
             var now = clock.GetUtcNow();
             var due = command.DueAt?.ToUniversalTime() ?? now.AddSeconds(command.InSeconds!.Value);
             var change = changes.Current;
+            // The quota is read inside the change's write transaction (BEGIN IMMEDIATE), so two racing reminders
+            // cannot both take the last place; reminder_pending (kept by triggers) makes it one key lookup.
+            var max = options.Value.MaxPendingPerAgent;
+            if (RemindersSql.PendingFor(change, command.Agent) >= max)
+                throw new TooManyException($"you have {max} pending reminders, the most an agent may hold; cancel some or wait for them to fire");
             var view = change.QuerySingle<ReminderRow>(insert,
                 new { command.Agent, command.Body, command.PayloadPath, DueAt = due, CreatedAt = now }).View(fileRefs);
             change.Raise(new ReminderScheduled(view, RemindersSql.PendingFor(change, command.Agent)));

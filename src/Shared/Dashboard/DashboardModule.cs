@@ -31,11 +31,22 @@ public sealed class DashboardModule : CarterModule
     {
         var gate = services.GetRequiredService<IStateChangeGate>();
         var hub = services.GetRequiredService<DashboardHub>();
+        var db = services.GetRequiredService<Hive.Shared.Data.IDb>();
+        var contributors = services.GetServices<IDashboardStateContributor>().ToList();
         var state = new DashboardState();
+        // Under the gate only what must be: seq, in-memory captures, and the start of one database read transaction.
+        // The reads themselves run after it (issue 11: a send waited behind five cold loads' reads), in that transaction,
+        // so they see exactly the changes whose events are <= seq.
+        IDisposable reads;
         using (await gate.EnterSnapshotAsync(ct))
         {
             state.Set("seq", hub.LastId);
-            foreach (var contributor in services.GetServices<IDashboardStateContributor>())
+            foreach (var contributor in contributors) contributor.Capture();
+            reads = db.BeginReadSnapshot();
+        }
+        using (reads)
+        {
+            foreach (var contributor in contributors)
                 await contributor.ContributeAsync(state, ct);
         }
         return state.Sections;

@@ -6,6 +6,13 @@ namespace Hive.Shared.Dashboard;
 /// </summary>
 public interface IDashboardStateContributor
 {
+    /// <summary>
+    /// Called while the snapshot holds the gate, before any <see cref="ContributeAsync"/>: capture in-memory state here.
+    /// <see cref="ContributeAsync"/> runs after the gate is left, reading the database through <c>IDb.Open()</c>, which
+    /// then hands out one read transaction begun under the gate (so what it reads still matches <c>seq</c>).
+    /// </summary>
+    void Capture() { }
+
     Task ContributeAsync(DashboardState state, CancellationToken cancellationToken);
 }
 

@@ -7,6 +7,19 @@ public interface IDb
 {
     /// <summary>An open connection with the hive's per-connection pragmas applied. Dispose it to return it to the pool.</summary>
     SqliteConnection Open();
+
+    /// <summary>
+    /// Starts a read snapshot for this async flow: until the result is disposed, <see cref="Open"/> in this flow returns
+    /// one shared connection inside one read transaction (WAL: every read sees the database as it was when this was
+    /// called, whatever commits meanwhile). The cold-load snapshot takes it under the gate and reads after leaving it.
+    /// </summary>
+    IDisposable BeginReadSnapshot() => NoReadSnapshot.Instance;
+}
+
+internal sealed class NoReadSnapshot : IDisposable
+{
+    public static readonly NoReadSnapshot Instance = new();
+    public void Dispose() { }
 }
 
 public sealed class SqliteDb : IDb
@@ -29,14 +42,77 @@ public sealed class SqliteDb : IDb
         _pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;";
     }
 
+    private static readonly AsyncLocal<ReadSnapshotConnection?> CurrentSnapshot = new();
+
     public SqliteConnection Open()
     {
+        if (CurrentSnapshot.Value is { IsLive: true } snapshot) return snapshot;
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = _pragmas;
         command.ExecuteNonQuery();
         return connection;
+    }
+
+    public IDisposable BeginReadSnapshot()
+    {
+        var connection = new ReadSnapshotConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            // A deferred transaction takes its WAL read mark at its first read: that read is the snapshot's moment.
+            command.CommandText = $"{_pragmas} BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;";
+            using (var reader = command.ExecuteReader()) while (reader.Read()) { }
+        }
+        catch
+        {
+            connection.CloseForReal();
+            throw;
+        }
+        CurrentSnapshot.Value = connection;
+        return new ReadSnapshotScope(connection);
+    }
+
+    private sealed class ReadSnapshotScope(ReadSnapshotConnection connection) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (CurrentSnapshot.Value == connection) CurrentSnapshot.Value = null;
+            connection.CloseForReal();
+        }
+    }
+
+    /// <summary>Handed out by <see cref="Open"/> inside a read snapshot: readers' <c>using</c> must not end the snapshot.</summary>
+    private sealed class ReadSnapshotConnection(string connectionString) : SqliteConnection(connectionString)
+    {
+        private bool _closed;
+        public bool IsLive => !_closed;
+
+        public override void Close() { }
+
+        protected override void Dispose(bool disposing) { }
+
+        public void CloseForReal()
+        {
+            if (_closed) return;
+            _closed = true;
+            try
+            {
+                if (State == System.Data.ConnectionState.Open)
+                {
+                    using var command = CreateCommand();
+                    command.CommandText = "ROLLBACK;";
+                    try { command.ExecuteNonQuery(); } catch (SqliteException) { } // no transaction open: nothing to end
+                }
+            }
+            finally
+            {
+                base.Close();
+                base.Dispose(true);
+            }
+        }
     }
 
     /// <summary>WAL is a property of the database file: set it once, before anything else touches the file.</summary>

@@ -18,6 +18,8 @@ public sealed class ForbiddenException(string message) : HiveException(message, 
 public sealed class ConflictException(string message) : HiveException(message, ErrorCodes.Conflict, 409);
 public sealed class TooLargeException(string message) : HiveException(message, ErrorCodes.TooLarge, 413);
 public sealed class BusyException(string message) : HiveException(message, ErrorCodes.Busy, 503);
+/// <summary>A per-agent quota is full (pending reminders, open questions): 429 / <c>too_many</c>.</summary>
+public sealed class TooManyException(string message) : HiveException(message, ErrorCodes.TooMany, 429);
 
 public static class ErrorCodes
 {
@@ -27,6 +29,8 @@ public static class ErrorCodes
     public const string TooLarge = "too_large";
     public const string Conflict = "conflict";
     public const string BadRequest = "bad_request";
+    public const string TooMany = "too_many";
+    public const string MethodNotAllowed = "method_not_allowed";
     public const string Unauthorized = "unauthorized";
     public const string StorageFull = "storage_full";
     public const string StorageUnavailable = "storage_unavailable";
@@ -40,11 +44,13 @@ public static class ErrorCodes
         Unauthorized => 401,
         Forbidden => 403,
         NotFound => 404,
+        MethodNotAllowed => 405,
         Conflict => 409,
         TooLarge => 413,
         StorageUnavailable => 503,
         StorageFull => 507,
         Busy => 503,
+        TooMany => 429,
         _ => 500,
     };
 }

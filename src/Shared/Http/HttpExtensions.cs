@@ -25,7 +25,9 @@ public static class HttpExtensions
         T? value;
         try
         {
-            value = await JsonSerializer.DeserializeAsync<T>(request.Body, HiveJson.Options, request.HttpContext.RequestAborted);
+            // Buffered (at most MaxJsonBody) and parsed strictly first, so a duplicate key at any depth is a 400.
+            using var document = await JsonDocument.ParseAsync(request.Body, StrictJson.DocumentOptions, request.HttpContext.RequestAborted);
+            value = document.Deserialize<T>(HiveJson.Options);
         }
         catch (JsonException e)
         {
@@ -44,10 +46,14 @@ public static class HttpExtensions
         return value;
     }
 
+    /// <summary>
+    /// An id from the route, digits only: routes take <c>{id}</c> without a <c>:long</c> constraint so that a malformed
+    /// id (<c>abc</c>, <c>-1</c>, <c>1e3</c>, <c>9223372036854775808</c>) is a 400 bad_request, not routing's bare 404.
+    /// </summary>
     public static long RouteLong(this HttpRequest request, string name) =>
-        long.TryParse(request.RouteValues[name]?.ToString(), out var value)
+        long.TryParse(request.RouteValues[name]?.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw new BadRequestException($"'{name}' must be an integer");
+            : throw new BadRequestException($"'{name}' must be a non-negative integer id");
 
     public static Task Ok(this HttpResponse response, object? value) => Write(response, 200, value);
 

@@ -311,9 +311,7 @@ public sealed class AgentSocketServer(
         JsonDocument document;
         try
         {
-            var reader = new Utf8JsonReader(line);
-            document = JsonDocument.ParseValue(ref reader);
-            if (reader.Read()) throw new JsonException("trailing data after the JSON object");
+            document = StrictJson.Parse(line); // duplicate keys and trailing data are bad_request too
         }
         catch (JsonException)
         {

@@ -99,8 +99,10 @@ function questions() {
       onclick: () => { questionFilter = value; questions(); } }, label)));
 
   const open = pending.filter(matches);
-  $('questions-count').textContent = `(${pending.length} open)`;
-  $('questions-empty').hidden = open.length > 0;
+  const total = Math.max(store.questions.pending_total ?? 0, pending.length);
+  $('questions-count').textContent = `(${total} open)`;
+  $('questions-empty').hidden = open.length > 0 || total > pending.length;
+  more($('questions-more'), total - pending.length, 'open question');
   renderList($('questions-pending'), open, q => q.id, pendingQuestionRow);
   renderList($('questions-answered'), answered.filter(matches), q => q.id, answeredQuestionRow);
 }
@@ -142,11 +144,19 @@ function answeredQuestionRow(q) {
 function reminders() {
   const list = [...store.reminders.values()].sort((a, b) => a.due_at.localeCompare(b.due_at) || a.id - b.id);
   const failed = list.filter(r => r.attempt_count > 0).length;
-  $('reminders-count').textContent = `(${list.length})`;
+  const total = Math.max(store.remindersTotal, list.length);
+  $('reminders-count').textContent = `(${total})`;
   $('reminders-failed').hidden = failed === 0;
   $('reminders-failed').textContent = `⚠ ${failed} failed`;
-  $('reminders-empty').hidden = list.length > 0;
+  $('reminders-empty').hidden = total > 0;
+  more($('reminders-more'), total - list.length, 'reminder');
   renderList($('reminders'), list, r => r.id, reminderRow, (_, r) => reminderRow(r));
+}
+
+// The snapshot is bounded: say how many a truncated list leaves out (the API pages through all of them).
+function more(node, hidden, noun) {
+  node.hidden = hidden <= 0;
+  node.textContent = hidden > 0 ? `… and ${hidden} more ${noun}${hidden === 1 ? '' : 's'} not shown` : '';
 }
 
 function reminderRow(r) {

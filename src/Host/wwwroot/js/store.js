@@ -6,7 +6,8 @@ export const store = {
   messages: [],           // newest first
   inbox: [],              // newest first
   questions: { pending: [], answered: [] },
-  reminders: new Map(),   // id -> reminder
+  reminders: new Map(),   // id -> reminder: the snapshot's soonest, then every one scheduled live
+  remindersTotal: 0,      // every pending reminder, shown or not (the snapshot is bounded)
   historyExhausted: false,
 };
 
@@ -16,7 +17,10 @@ export function load(state) {
   store.messages = state.messages ?? [];
   store.inbox = state.inbox ?? [];
   store.questions = state.questions ?? { pending: [], answered: [] };
+  // The snapshot lists at most N of each; the totals count the rest, and events keep them current.
+  store.questions.pending_total ??= store.questions.pending.length;
   store.reminders = new Map((state.reminders ?? []).map(r => [r.id, r]));
+  store.remindersTotal = state.reminders_total ?? store.reminders.size;
   store.historyExhausted = false;
 }
 
@@ -66,17 +70,22 @@ export const apply = {
     return ['flow'];
   },
   question_added(e) {
-    if (!store.questions.pending.some(q => q.id === e.id)) store.questions.pending.push(question(e));
+    if (!store.questions.pending.some(q => q.id === e.id)) {
+      store.questions.pending.push(question(e));
+      store.questions.pending_total++;
+    }
     waiting(e);
     return ['questions', 'swarm'];
   },
   question_resolved(e) {
     store.questions.pending = store.questions.pending.filter(q => q.id !== e.id);
+    store.questions.pending_total = Math.max(0, store.questions.pending_total - 1);
     store.questions.answered = [question(e), ...store.questions.answered.filter(q => q.id !== e.id)];
     waiting(e);
     return ['questions', 'swarm'];
   },
   reminder_scheduled(e) {
+    if (!store.reminders.has(e.reminder.id)) store.remindersTotal++;
     store.reminders.set(e.reminder.id, e.reminder);
     setAgent(e.agent, { pending_reminders: e.pending_reminders });
     return ['reminders', 'swarm'];
@@ -92,11 +101,13 @@ export const apply = {
   },
   reminder_delivered(e) {
     store.reminders.delete(e.id);
+    store.remindersTotal = Math.max(0, store.remindersTotal - 1);
     setAgent(e.agent, { pending_reminders: e.pending_reminders });
     return ['reminders', 'swarm'];
   },
   reminder_cancelled(e) {
     store.reminders.delete(e.id);
+    store.remindersTotal = Math.max(0, store.remindersTotal - 1);
     setAgent(e.agent, { pending_reminders: e.pending_reminders });
     return ['reminders', 'swarm'];
   },

@@ -222,10 +222,11 @@ public sealed class ReminderTests : IAsyncLifetime
         Assert.Equal("application/problem+json", cancel.Content.Headers.ContentType?.MediaType);
         using var retry = await _hive.Http.PostAsync("/api/reminders/987654/retry", null);
         Assert.Equal(HttpStatusCode.NotFound, retry.StatusCode);
+        // Issue 11: a malformed id is the caller's mistake (400 bad_request), not an unknown reminder.
         using var malformed = await _hive.Http.DeleteAsync("/api/reminders/abc");
-        Assert.Equal(HttpStatusCode.NotFound, malformed.StatusCode);
-        Assert.Equal("not_found", (await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal("bad_request", (await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
         using var huge = await _hive.Http.DeleteAsync("/api/reminders/99999999999999999999");
-        Assert.Equal(HttpStatusCode.NotFound, huge.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, huge.StatusCode);
     }
 }

@@ -1,0 +1,8 @@
+namespace Hive.Features.Questions;
+
+/// <summary>The <c>Hive:Questions</c> configuration section.</summary>
+public sealed class QuestionsOptions
+{
+    /// <summary>Open questions one agent may have asked; the next <c>ask</c> is refused with <c>too_many</c> (429).</summary>
+    public int MaxOpenPerAgent { get; set; } = 100;
+}
