@@ -9,9 +9,16 @@ public sealed record MessageSent(MessageView Message) : IDashboardEvent
     public object Payload => Message;
 }
 
-/// <summary>A recipient's <c>recv</c> took a message (published after the commit that marked it delivered).</summary>
+/// <summary>A recipient acknowledged a message (published after the commit that marked it delivered).</summary>
 public sealed record MessageDelivered(MessageView Message) : IDashboardEvent
 {
     public string EventType => "delivered";
+    public object Payload => Message;
+}
+
+/// <summary>A message ran out of deliveries without an acknowledgement and was set aside (the operator is told).</summary>
+public sealed record MessageUndeliverable(MessageView Message) : IDashboardEvent
+{
+    public string EventType => "message_undeliverable";
     public object Payload => Message;
 }

@@ -16,8 +16,13 @@ public sealed record MessageView(
     string Body,
     DateTimeOffset SentAt,
     DateTimeOffset? DeliveredAt,
-    IReadOnlyList<string> FileRefs)
+    IReadOnlyList<string> FileRefs,
+    int DeliveryCount = 0,
+    DateTimeOffset? UndeliverableAt = null)
 {
+    /// <summary>Handed out before and not acknowledged: the agent may have seen it already (dedupe by id).</summary>
+    public bool Redelivered => DeliveryCount > 1;
+
     /// <summary>The sending feature's extra fields, written as properties of the message itself.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; init; }
@@ -28,16 +33,18 @@ public static class MessageKinds
     public const string Message = "message";
     public const string Reminder = "reminder";
     public const string Answer = "answer";
+    public const string Undeliverable = "undeliverable";
 }
 
 /// <summary>A <c>messages</c> row as stored; <see cref="View"/> adds what is computed at read time.</summary>
 internal sealed record MessageRow(
-    long Id, string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, DateTimeOffset? DeliveredAt, string? Meta)
+    long Id, string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, DateTimeOffset? DeliveredAt, string? Meta,
+    long DeliveryCount = 0, DateTimeOffset? UndeliverableAt = null)
 {
-    public const string Columns = "id, sender, recipient, kind, body, sent_at, delivered_at, meta";
+    public const string Columns = "id, sender, recipient, kind, body, sent_at, delivered_at, meta, delivery_count, undeliverable_at";
 
     public MessageView View(IFileRefScanner scanner) =>
-        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, scanner.Scan(Body))
+        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, scanner.Scan(Body), (int)DeliveryCount, UndeliverableAt)
         {
             Extra = Meta is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Meta),
         };

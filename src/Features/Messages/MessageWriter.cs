@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Dapper;
 using Hive.Shared.Json;
 using Microsoft.Data.Sqlite;
 using Hive.Shared.Data;
@@ -30,14 +31,18 @@ internal sealed class MessageWriter : IAsyncDisposable
         _loop = Task.Run(WriteLoopAsync);
     }
 
-    public sealed record Draft(string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt);
+    /// <param name="ClientId">The sender's idempotency key: a draft whose (sender, client id) is stored already stores nothing.</param>
+    public sealed record Draft(string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, string? ClientId = null);
 
-    private sealed record Pending(Draft Draft, TaskCompletionSource<MessageRow> Committed);
+    /// <summary>The stored row; <see cref="Duplicate"/> when it was stored by an earlier send with the same client id.</summary>
+    public sealed record Stored(MessageRow Row, bool Duplicate);
+
+    private sealed record Pending(Draft Draft, TaskCompletionSource<Stored> Committed);
 
     /// <summary>Queues a message; the task completes with the stored row once its transaction has committed.</summary>
-    public Task<MessageRow> AppendAsync(Draft draft)
+    public Task<Stored> AppendAsync(Draft draft)
     {
-        var pending = new Pending(draft, new TaskCompletionSource<MessageRow>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(draft, new TaskCompletionSource<Stored>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
             throw new InvalidOperationException("the host is shutting down");
         return pending.Committed.Task;
@@ -46,7 +51,7 @@ internal sealed class MessageWriter : IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(MaxBatch);
-        var rows = new List<MessageRow>(MaxBatch);
+        var rows = new List<Stored>(MaxBatch);
         PreparedInsert? insert = null; // one connection and one prepared statement for the writer's life
         while (await _queue.Reader.WaitToReadAsync())
         {
@@ -58,7 +63,9 @@ internal sealed class MessageWriter : IAsyncDisposable
                 insert ??= new PreparedInsert(_db.Open());
                 using var transaction = insert.Connection.BeginTransaction();
                 foreach (var (draft, _) in batch)
-                    rows.Add(new MessageRow(insert.Run(transaction, draft), draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null, null));
+                    rows.Add(insert.Run(transaction, draft) is { } id
+                        ? new Stored(new MessageRow(id, draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null, null), false)
+                        : new Stored(insert.Earlier(transaction, draft), true));
                 transaction.Commit();
             }
             catch (Exception e)
@@ -82,15 +89,17 @@ internal sealed class MessageWriter : IAsyncDisposable
     private sealed class PreparedInsert : IDisposable
     {
         private readonly SqliteCommand _command;
-        private readonly SqliteParameter _sender, _recipient, _kind, _body, _sentAt;
+        private readonly SqliteParameter _sender, _recipient, _kind, _body, _sentAt, _clientId;
 
         public PreparedInsert(SqliteConnection connection)
         {
             Connection = connection;
             _command = connection.CreateCommand();
+            // A (sender, client_id) stored already inserts nothing and returns no id: the send was a retry.
             _command.CommandText = """
-                INSERT INTO messages (sender, recipient, kind, body, sent_at)
-                VALUES ($sender, $recipient, $kind, $body, $sent_at)
+                INSERT INTO messages (sender, recipient, kind, body, sent_at, client_id)
+                VALUES ($sender, $recipient, $kind, $body, $sent_at, $client_id)
+                ON CONFLICT (sender, client_id) WHERE client_id IS NOT NULL DO NOTHING
                 RETURNING id;
                 """;
             _sender = _command.Parameters.Add("$sender", SqliteType.Text);
@@ -98,11 +107,13 @@ internal sealed class MessageWriter : IAsyncDisposable
             _kind = _command.Parameters.Add("$kind", SqliteType.Text);
             _body = _command.Parameters.Add("$body", SqliteType.Text);
             _sentAt = _command.Parameters.Add("$sent_at", SqliteType.Text);
+            _clientId = _command.Parameters.Add("$client_id", SqliteType.Text);
         }
 
         public SqliteConnection Connection { get; }
 
-        public long Run(SqliteTransaction transaction, Draft draft)
+        /// <summary>The new row's id, or null when the sender's client id is stored already.</summary>
+        public long? Run(SqliteTransaction transaction, Draft draft)
         {
             _command.Transaction = transaction;
             _sender.Value = draft.Sender;
@@ -110,11 +121,18 @@ internal sealed class MessageWriter : IAsyncDisposable
             _kind.Value = draft.Kind;
             _body.Value = draft.Body;
             _sentAt.Value = UtcTimestamp.Format(draft.SentAt);
+            _clientId.Value = (object?)draft.ClientId ?? DBNull.Value;
             using var reader = _command.ExecuteReader();
-            var id = reader.Read() ? reader.GetInt64(0) : throw new InvalidOperationException("INSERT returned no id");
+            long? id = reader.Read() ? reader.GetInt64(0) : null;
             while (reader.Read()) { } // read RETURNING to its end, so the WAL can checkpoint
             return id;
         }
+
+        /// <summary>The row an earlier send with the same client id stored (rare: only retries get here).</summary>
+        public MessageRow Earlier(SqliteTransaction transaction, Draft draft) =>
+            Connection.QuerySingle<MessageRow>(
+                $"SELECT {MessageRow.Columns} FROM messages WHERE sender = @Sender AND client_id = @ClientId",
+                new { draft.Sender, draft.ClientId }, transaction);
 
         public void Dispose()
         {

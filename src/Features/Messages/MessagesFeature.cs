@@ -8,6 +8,9 @@ public static class MessagesFeature
 {
     public static IServiceCollection AddMessages(this IServiceCollection services)
     {
+        services.AddOptions<MessagesOptions>().BindConfiguration("Hive:Messages")
+            .Validate(o => o.AckTimeoutSeconds > 0 && o.MaxDeliveries > 0, "Hive:Messages:AckTimeoutSeconds and MaxDeliveries must be positive")
+            .ValidateOnStart();
         services.AddSingleton<MessageWriter>();
         services.AddSingleton<InboxSignals>();
         services.AddTransient<IDashboardStateContributor, MessagesStateContributor>();

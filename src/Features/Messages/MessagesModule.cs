@@ -13,7 +13,7 @@ public sealed class MessagesModule : CarterModule
         Post("/api/messages", async (req, res) =>
         {
             var body = await req.ReadBodyAsync<SendBody>();
-            var message = await mediator.Send(new SendMessage.Command(AgentNames.Operator, body.To, body.Body), req.HttpContext.RequestAborted);
+            var message = await mediator.Send(new SendMessage.Command(AgentNames.Operator, body.To, body.Body, body.ClientId), req.HttpContext.RequestAborted);
             await res.Created($"/api/messages?before={message.Id + 1}&limit=1", message);
         });
 
@@ -28,5 +28,5 @@ public sealed class MessagesModule : CarterModule
                 req.HttpContext.RequestAborted)));
     }
 
-    public sealed record SendBody(string? To, string? Body);
+    public sealed record SendBody(string? To, string? Body, string? ClientId);
 }

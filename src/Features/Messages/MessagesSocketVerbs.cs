@@ -1,8 +1,9 @@
+using Hive.Shared.Errors;
 using Hive.Shared.Socket;
 
 namespace Hive.Features.Messages;
 
-/// <summary>The agents' verbs of the broker: <c>send</c> and <c>recv</c>.</summary>
+/// <summary>The agents' verbs of the broker: <c>send</c>, <c>recv</c> and <c>ack</c>.</summary>
 internal sealed class MessagesSocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
@@ -10,7 +11,8 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
         verbs.Map("send", async request =>
         {
             var args = request.Bind<SendArgs>();
-            var message = await request.Mediator.Send(new SendMessage.Command(request.Agent, args.To, args.Body), request.CancellationToken);
+            var message = await request.Mediator.Send(
+                new SendMessage.Command(request.Agent, args.To, args.Body, args.ClientId), request.CancellationToken);
             return new { id = message.Id };
         });
 
@@ -18,14 +20,29 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
         {
             var args = request.Bind<RecvArgs>();
             var mediator = request.Mediator;
-            var message = await mediator.Send(new ReceiveMessage.Query(request.Agent, args.WaitMs), request.CancellationToken);
-            if (message is { DeliveredAt: { } deliveredAt })
-                request.UndoIfUnreplied = () => mediator.Send(new ReturnMessage.Command(message.Id, deliveredAt));
-            return new { message };
+            var max = args.Max ?? 1;
+            var received = await mediator.Send(
+                new ReceiveMessage.Query(request.Agent, args.WaitMs, args.Ack, max), request.CancellationToken);
+            if (received.Messages.Count > 0)
+            {
+                var ids = received.Messages.Select(m => m.Id).ToList();
+                request.UndoIfUnreplied = () => mediator.Send(new ReturnMessage.Command(request.Agent, ids, received.InFlightUntil));
+            }
+            return max == 1 ? new { message = received.Messages.FirstOrDefault() } : new { messages = received.Messages };
+        });
+
+        verbs.Map("ack", async request =>
+        {
+            var args = request.Bind<AckArgs>();
+            if (args.Id is not { } id) throw new BadRequestException("ack needs an integer id");
+            await request.Mediator.Send(new AcknowledgeMessage.Command(request.Agent, id), request.CancellationToken);
+            return null;
         });
     }
 
-    private sealed record SendArgs(string? To, string? Body);
+    private sealed record SendArgs(string? To, string? Body, string? ClientId);
 
-    private sealed record RecvArgs(int? WaitMs);
+    private sealed record RecvArgs(int? WaitMs, long? Ack, int? Max);
+
+    private sealed record AckArgs(long? Id);
 }

@@ -1,19 +1,28 @@
 using FluentValidation;
 using Hive.Features.StateFiles;
+using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
+using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Messages;
 
 /// <summary>
-/// An agent takes its oldest undelivered message, waiting up to <c>wait_ms</c> for one to arrive. Taking it marks it
-/// delivered in the same statement, so each message is handed out exactly once.
+/// An agent takes its oldest available messages, waiting up to <c>wait_ms</c> for one. A message handed out is in
+/// flight until the agent acknowledges it (<see cref="AcknowledgeMessage"/>); not acknowledged within the ack timeout
+/// it is available again and handed out flagged <c>redelivered</c> — at least once, never lost with a crashed agent.
+/// After <c>MaxDeliveries</c> hand-outs it is set aside as undeliverable and the operator is told.
 /// </summary>
 public static class ReceiveMessage
 {
     public const int MaxWaitMs = 30_000;
+    public const int MaxBatch = 32;
 
-    public sealed record Query(string Agent, int? WaitMs) : IRequest<MessageView?>;
+    /// <param name="Ack">A message to acknowledge first: acknowledge and receive in one round trip.</param>
+    public sealed record Query(string Agent, int? WaitMs, long? Ack = null, int Max = 1) : IRequest<Result>;
+
+    /// <summary>What was handed out (oldest first), in flight until <see cref="InFlightUntil"/>.</summary>
+    public sealed record Result(IReadOnlyList<MessageView> Messages, DateTimeOffset InFlightUntil);
 
     internal sealed class Validator : AbstractValidator<Query>
     {
@@ -21,52 +30,89 @@ public static class ReceiveMessage
         {
             RuleFor(q => q.WaitMs).InclusiveBetween(0, MaxWaitMs).When(q => q.WaitMs is not null)
                 .WithMessage($"wait_ms must be between 0 and {MaxWaitMs}");
+            RuleFor(q => q.Max).InclusiveBetween(1, MaxBatch).WithMessage($"max must be between 1 and {MaxBatch}");
+            RuleFor(q => q.Ack).GreaterThan(0).When(q => q.Ack is not null).WithMessage("ack must be a message id");
         }
     }
 
     /// <summary>The long-poll: not a change itself, so it never holds the gate while it waits; each look is one.</summary>
-    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock) : IRequestHandler<Query, MessageView?>
+    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock) : IRequestHandler<Query, Result>
     {
-        public async Task<MessageView?> Handle(Query query, CancellationToken cancellationToken)
+        public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
         {
+            if (query.Ack is { } ack) await mediator.Send(new AcknowledgeMessage.Command(query.Agent, ack), cancellationToken);
+
             var deadline = clock.GetTimestamp() + (long)(query.WaitMs.GetValueOrDefault() * (clock.TimestampFrequency / 1000.0));
             while (true)
             {
                 var arrival = signals.Current(query.Agent); // before the look, so an arrival in between still wakes us
-                var message = await mediator.Send(new TakeOldest(query.Agent), cancellationToken);
-                if (message is not null) return message;
+                var look = await mediator.Send(new TakeOldest(query.Agent, query.Max), cancellationToken);
+                if (look.Messages.Count > 0) return new Result(look.Messages, look.InFlightUntil);
 
                 var remaining = clock.GetElapsedTime(clock.GetTimestamp(), deadline);
-                if (remaining <= TimeSpan.Zero) return null;
+                if (remaining <= TimeSpan.Zero) return new Result([], look.InFlightUntil);
+                // A message in flight whose ack timeout passes becomes available with no commit to signal it: wake then too.
+                if (look.NextExpiry is { } expiry && expiry - clock.GetUtcNow() is var untilExpiry && untilExpiry < remaining)
+                    remaining = untilExpiry > TimeSpan.Zero ? untilExpiry : TimeSpan.FromMilliseconds(1);
                 try
                 {
                     await arrival.WaitAsync(remaining, clock, cancellationToken);
                 }
                 catch (TimeoutException)
                 {
-                    // One last look below: a message may have landed just as the wait ran out.
+                    // Look again: the wait ran out, a message may have landed just then or come out of flight.
                 }
             }
         }
     }
 
-    /// <summary>One look: claim the oldest undelivered message, if any.</summary>
-    internal sealed record TakeOldest(string Agent) : IRequest<MessageView?>, IChangesState;
+    /// <summary>One look: set aside what ran out of deliveries, then hand out the oldest available messages.</summary>
+    internal sealed record TakeOldest(string Agent, int Max) : IRequest<Look>, IChangesState;
 
-    internal sealed class TakeOldestHandler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock)
-        : IRequestHandler<TakeOldest, MessageView?>
+    internal sealed record Look(IReadOnlyList<MessageView> Messages, DateTimeOffset InFlightUntil, DateTimeOffset? NextExpiry);
+
+    internal sealed class TakeOldestHandler(
+        StateChanges changes, IMediator mediator, IFileRefScanner fileRefs, IOptions<MessagesOptions> options, TimeProvider clock)
+        : IRequestHandler<TakeOldest, Look>
     {
-        public Task<MessageView?> Handle(TakeOldest take, CancellationToken cancellationToken)
+        public async Task<Look> Handle(TakeOldest take, CancellationToken cancellationToken)
         {
-            const string claim = $"""
-                UPDATE messages SET delivered_at = @Now
-                WHERE id = (SELECT id FROM messages WHERE recipient = @Agent AND delivered_at IS NULL ORDER BY id LIMIT 1)
+            const string pending = "recipient = @Agent AND delivered_at IS NULL AND undeliverable_at IS NULL";
+            const string setAside = $"""
+                UPDATE messages SET undeliverable_at = @Now, in_flight_until = NULL
+                WHERE {pending} AND in_flight_until <= @Now AND delivery_count >= @MaxDeliveries
                 RETURNING {MessageRow.Columns};
                 """;
+            const string handOut = $"""
+                UPDATE messages SET delivery_count = delivery_count + 1, in_flight_until = @Until
+                WHERE id IN (SELECT id FROM messages
+                             WHERE {pending} AND (in_flight_until IS NULL OR in_flight_until <= @Now)
+                             ORDER BY id LIMIT @Max)
+                RETURNING {MessageRow.Columns};
+                """;
+            const string nextExpiry = $"SELECT min(in_flight_until) FROM messages WHERE {pending} AND in_flight_until > @Now";
+
             var change = changes.Current;
-            var message = change.QuerySingleOrDefault<MessageRow>(claim, new { take.Agent, Now = clock.GetUtcNow() })?.View(fileRefs);
-            if (message is not null) change.Raise(new MessageDelivered(message));
-            return Task.FromResult(message);
+            var now = clock.GetUtcNow();
+            var until = now + options.Value.AckTimeout;
+            var args = new { take.Agent, Now = now, Until = until, take.Max, options.Value.MaxDeliveries };
+
+            var undeliverable = change.Query<MessageRow>(setAside, args).OrderBy(r => r.Id).ToList();
+            foreach (var row in undeliverable)
+            {
+                var message = row.View(fileRefs);
+                change.Raise(new MessageUndeliverable(message));
+                // Never silently dropped: the operator hears of it in the inbox, in this same change.
+                await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(
+                    AgentNames.Hive, AgentNames.Operator, MessageKinds.Undeliverable,
+                    $"message {message.Id} from {message.From} to {message.To} was handed out {message.DeliveryCount} times " +
+                    "without an acknowledgement and is set aside as undeliverable",
+                    new Dictionary<string, object?> { ["message_id"] = message.Id, ["recipient"] = message.To })]), CancellationToken.None);
+            }
+
+            var handedOut = change.Query<MessageRow>(handOut, args).OrderBy(r => r.Id).Select(r => r.View(fileRefs)).ToList();
+            var next = handedOut.Count > 0 ? null : change.QuerySingle<DateTimeOffset?>(nextExpiry, args);
+            return new Look(handedOut, until, next);
         }
     }
 }

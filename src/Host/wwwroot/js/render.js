@@ -43,12 +43,18 @@ function messageRow(m) {
     h('div', { class: 'meta' },
       h('span', { class: 'who' }, m.from), ' → ', h('span', { class: 'who' }, m.to), ' · ', clock(m.sent_at),
       m.kind !== 'message' && ` · ${m.kind}`,
-      h('span', { class: 'delivered' }, m.delivered_at ? ' ✓' : '')),
+      h('span', { class: 'delivered' }, deliveryMark(m))),
     body);
 }
 
+/** ✓ acknowledged by its recipient; ✗ set aside after too many unacknowledged deliveries. */
+function deliveryMark(m) {
+  if (m.delivered_at) return ' ✓';
+  return m.undeliverable_at ? ' ✗ undeliverable' : '';
+}
+
 function updateMessage(node, m) {
-  node.querySelector('.delivered').textContent = m.delivered_at ? ' ✓' : '';
+  node.querySelector('.delivered').textContent = deliveryMark(m);
 }
 
 // ◆ 1NB0X: what agents sent to the operator.

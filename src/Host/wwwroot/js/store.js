@@ -69,6 +69,10 @@ export const apply = {
     upsertById(store.messages, m);
     return ['flow'];
   },
+  message_undeliverable(m) {
+    upsertById(store.messages, m);
+    return ['flow'];
+  },
   question_added(e) {
     if (!store.questions.pending.some(q => q.id === e.id)) {
       store.questions.pending.push(question(e));

@@ -1,0 +1,13 @@
+namespace Hive.Features.Messages;
+
+/// <summary>The <c>Hive:Messages</c> section: how long a handed-out message waits for its ack, and how often it is retried.</summary>
+public sealed class MessagesOptions
+{
+    /// <summary>A message handed out by <c>recv</c> and not acknowledged within this is handed out again.</summary>
+    public double AckTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>After this many unacknowledged hand-outs a message is set aside as undeliverable (and the operator told).</summary>
+    public int MaxDeliveries { get; set; } = 5;
+
+    public TimeSpan AckTimeout => TimeSpan.FromSeconds(AckTimeoutSeconds);
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+
+namespace Hive.Tests.Features.Messages;
+
+/// <summary>
+/// At-least-once delivery: a message handed out by <c>recv</c> is in flight until acknowledged; an agent that dies
+/// with it unread gets it again after the ack timeout, flagged; past MaxDeliveries it is set aside and the operator
+/// told. A host with a short ack timeout (1 s) and three deliveries at most, one per test class: each test uses
+/// agents of its own.
+/// </summary>
+public sealed class AcknowledgeMessageTests : IAsyncLifetime
+{
+    private const double AckTimeoutSeconds = 1;
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(
+        ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"],
+        "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--Hive:Messages:MaxDeliveries", "3");
+
+    public async Task DisposeAsync() => await _hive.DisposeAsync();
+
+    [Fact]
+    public async Task A_message_whose_agent_died_with_the_reply_unread_is_handed_out_again_flagged()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var id = await alice.SendAsync("bob", "do the thing");
+
+        // bob's recv is answered (the reply sits in bob's receive buffer), and bob dies without reading it.
+        using (var dying = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            await dying.ConnectAsync(new UnixDomainSocketEndPoint(_hive.SocketPath("bob")));
+            await dying.SendAsync("{\"op\":\"recv\"}\n"u8.ToArray());
+            await HiveInstance.Until(() => dying.Available > 0, what: "the recv reply in bob's buffer");
+        }
+
+        await using var bob = await _hive.ConnectAsync("bob");
+        // The message is in flight, not available, until its ack timeout.
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT delivery_count FROM messages WHERE id = @id", new { id }));
+        Assert.Null(await bob.RecvAsync());
+        var again = (await bob.RecvAsync(waitMs: 10_000))!.Value; // woken by the timeout, not by a new message
+        Assert.Equal(id, again.GetProperty("id").GetInt64());
+        Assert.True(again.GetProperty("redelivered").GetBoolean());
+        Assert.Equal(2, again.GetProperty("delivery_count").GetInt32());
+        Assert.Equal(JsonValueKind.Null, again.GetProperty("delivered_at").ValueKind);
+    }
+
+    [Fact]
+    public async Task An_acknowledged_message_is_delivered_once_and_never_handed_out_again()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        await using var carol = await _hive.ConnectAsync("carol");
+        await using var dave = await _hive.ConnectAsync("dave");
+        var id = await carol.SendAsync("dave", "once");
+
+        var first = (await dave.RecvAsync())!.Value;
+        Assert.False(first.GetProperty("redelivered").GetBoolean());
+        Assert.Equal(1, first.GetProperty("delivery_count").GetInt32());
+        var ack = await dave.CallAsync(new { op = "ack", id });
+        Assert.True(ack.GetProperty("ok").GetBoolean(), ack.ToString());
+        Assert.True((await dave.CallAsync(new { op = "ack", id })).GetProperty("ok").GetBoolean()); // again: fine
+
+        var delivered = await events.WaitForAsync("delivered", m => m.GetProperty("id").GetInt64() == id);
+        Assert.NotEqual(JsonValueKind.Null, delivered.Json.GetProperty("delivered_at").ValueKind);
+        // Well past the ack timeout, nothing comes back.
+        Assert.Null(await dave.RecvAsync(waitMs: (int)(AckTimeoutSeconds * 2500)));
+    }
+
+    [Fact]
+    public async Task Recv_with_ack_acknowledges_and_receives_in_one_round_trip()
+    {
+        await using var erin = await _hive.ConnectAsync("erin");
+        await using var frank = await _hive.ConnectAsync("frank");
+        var first = await erin.SendAsync("frank", "one");
+        var second = await erin.SendAsync("frank", "two");
+
+        Assert.Equal(first, (await frank.RecvAsync())!.Value.GetProperty("id").GetInt64());
+        var reply = await frank.CallAsync(new { op = "recv", ack = first });
+        Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
+        Assert.Equal(second, reply.GetProperty("message").GetProperty("id").GetInt64());
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE id = @first AND delivered_at IS NOT NULL", new { first }));
+    }
+
+    [Fact]
+    public async Task Recv_with_max_hands_out_a_batch_oldest_first()
+    {
+        await using var grace = await _hive.ConnectAsync("grace");
+        await using var heidi = await _hive.ConnectAsync("heidi");
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++) ids.Add(await grace.SendAsync("heidi", $"m{i}"));
+
+        var reply = await heidi.CallAsync(new { op = "recv", max = 2 });
+        Assert.Equal(ids[..2], reply.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()));
+        var rest = await heidi.CallAsync(new { op = "recv", max = 32 });
+        Assert.Equal(ids[2..], rest.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()));
+        Assert.Equal("validation", (await heidi.CallAsync(new { op = "recv", max = 33 })).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_message_never_acknowledged_is_set_aside_after_the_last_delivery_and_the_operator_told()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        await _hive.Service<Hive.Shared.Agents.AgentDirectory>().AddAsync("ivan");
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var ivan = await _hive.ConnectAsync("ivan");
+        var id = await alice.SendAsync("ivan", "poison");
+
+        for (var delivery = 1; delivery <= 3; delivery++)
+        {
+            var message = (await ivan.RecvAsync(waitMs: 10_000))!.Value; // handed out, never acknowledged
+            Assert.Equal(id, message.GetProperty("id").GetInt64());
+            Assert.Equal(delivery, message.GetProperty("delivery_count").GetInt32());
+        }
+        // The third timeout sets it aside instead of a fourth hand-out.
+        Assert.Null(await ivan.RecvAsync(waitMs: (int)(AckTimeoutSeconds * 2500)));
+        var setAside = await events.WaitForAsync("message_undeliverable", m => m.GetProperty("id").GetInt64() == id);
+        Assert.NotEqual(JsonValueKind.Null, setAside.Json.GetProperty("undeliverable_at").ValueKind);
+        var told = await events.WaitForAsync("sent", m => m.GetProperty("kind").GetString() == "undeliverable" && m.GetProperty("message_id").GetInt64() == id);
+        Assert.Equal("operator", told.Json.GetProperty("to").GetString());
+        Assert.Equal("hive", told.Json.GetProperty("from").GetString());
+        Assert.Equal("conflict", (await ivan.CallAsync(new { op = "ack", id })).GetProperty("code").GetString());
+        // Still in the history, never dropped.
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE id = @id AND undeliverable_at IS NOT NULL", new { id }));
+    }
+
+    [Fact]
+    public async Task A_send_resent_with_the_same_client_id_returns_the_first_id_and_stores_nothing()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var first = await alice.CallAsync(new { op = "send", to = "carol", body = "exactly once", client_id = "turn-7/msg-1" });
+        var retry = await alice.CallAsync(new { op = "send", to = "carol", body = "exactly once", client_id = "turn-7/msg-1" });
+        var other = await alice.CallAsync(new { op = "send", to = "carol", body = "another", client_id = "turn-7/msg-2" });
+
+        var id = first.GetProperty("id").GetInt64();
+        Assert.Equal(id, retry.GetProperty("id").GetInt64());
+        Assert.NotEqual(id, other.GetProperty("id").GetInt64());
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = 'alice' AND client_id = 'turn-7/msg-1'"));
+        // Per sender: bob's same client id is bob's own message.
+        await using var bob = await _hive.ConnectAsync("bob");
+        var bobs = await bob.CallAsync(new { op = "send", to = "carol", body = "mine", client_id = "turn-7/msg-1" });
+        Assert.NotEqual(id, bobs.GetProperty("id").GetInt64());
+        Assert.Equal("validation", (await alice.CallAsync(new { op = "send", to = "carol", body = "x", client_id = "" })).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Acknowledging_what_is_not_yours_is_not_found()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var bob = await _hive.ConnectAsync("bob");
+        var id = await alice.SendAsync("carol", "for carol only");
+        Assert.Equal("not_found", (await bob.CallAsync(new { op = "ack", id })).GetProperty("code").GetString());
+        Assert.Equal("not_found", (await bob.CallAsync(new { op = "ack", id = 999_999_999 })).GetProperty("code").GetString());
+        Assert.Equal("bad_request", (await bob.CallAsync(new { op = "ack" })).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task The_operator_send_takes_a_client_id_too()
+    {
+        var first = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "hi", client_id = "op-1" });
+        var again = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "hi", client_id = "op-1" });
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal((await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64(),
+            (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+    }
+}
