@@ -70,6 +70,10 @@ public sealed class HiveInstance : IAsyncDisposable
     public static Task<HiveInstance> StartAsync(string[] agents, Action<IServiceCollection> configureServices) =>
         StartAsync(new HiveInstance(NewDataDir(), ownsDataDir: true, agents, null, configureServices));
 
+    /// <summary>A hive with more configuration arguments and extra services (probes; null for none).</summary>
+    public static Task<HiveInstance> StartAsync(string[] agents, string[] extraArgs, Action<IServiceCollection>? configureServices) =>
+        StartAsync(new HiveInstance(NewDataDir(), ownsDataDir: true, agents, extraArgs, configureServices));
+
     /// <summary>A hive on the caller's data dir, which is left in place when the hive is disposed.</summary>
     public static Task<HiveInstance> StartOnAsync(string dataDir, IEnumerable<string> agents, IEnumerable<string>? extraArgs = null,
         Action<IServiceCollection>? configureServices = null) =>
@@ -209,6 +213,12 @@ public sealed class HiveInstance : IAsyncDisposable
         return connection.Query<T>(sql, args).ToList();
     }
 
+    /// <summary>Throws when the operator token is in any line logged so far but the one sign-in line of each start.</summary>
+    public void AssertTokenOnlyInSignInLines()
+    {
+        if (Token is not null) Logs.AssertTokenOnlyInSignInLines(Token, _starts);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAppAsync();
@@ -219,6 +229,6 @@ public sealed class HiveInstance : IAsyncDisposable
         }
         // Every host, whatever it did and however many tests shared it: the token is in no log line but the one
         // sign-in line of each start.
-        if (Token is not null) Logs.AssertTokenOnlyInSignInLines(Token, _starts);
+        AssertTokenOnlyInSignInLines();
     }
 }
