@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
+using Hive.Testing;
 using Microsoft.Data.Sqlite;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
@@ -35,8 +36,8 @@ internal sealed class BacklogBench : IBenchMode
         var root = TempRoot("backlog");
         PrintHeader("Hive backlog benchmark (issue 11 bench b)", root);
         var agents = Enumerable.Range(0, Agents).Select(i => $"agent-{i:D3}").ToArray();
-        var hive = await BenchHive.StartAsync(Path.Combine(root, "hive"), ["alice", "bob", .. agents], options.Synchronous,
-            ["--Logging:LogLevel:Microsoft.AspNetCore", "Error"]);
+        var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), ["alice", "bob", .. agents],
+            ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error"]);
         try
         {
             var fill = Stopwatch.StartNew();
@@ -45,8 +46,8 @@ internal sealed class BacklogBench : IBenchMode
                               $"over {Agents} agents, inserted in {Stats.F(fill.Elapsed.TotalSeconds, 2)} s   synchronous: {options.Synchronous}");
 
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Loaders + 1, AutomaticDecompression = DecompressionMethods.None };
-            using var http = hive.CreateClient(handler, TimeSpan.FromMinutes(5));
-            await using var sender = await hive.ConnectAsync("alice");
+            using var http = hive.CreateClient(handler: handler, timeout: TimeSpan.FromMinutes(5));
+            await using var sender = await hive.ConnectLinesAsync("alice");
             var send = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { op = "send", to = "bob", body = Body }) + "\n");
 
             // Warm-up: JIT the send path and one cold load.

@@ -3,6 +3,7 @@ using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
+using Hive.Testing;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
 namespace Hive.Bench.Modes;
@@ -50,12 +51,13 @@ internal sealed class BrokerBench : IBenchMode
         if (BuildConfiguration != "Release") Console.WriteLine("WARNING: not a Release build; figures are not comparable");
 
         var total = Stopwatch.StartNew();
-        var hive = await BenchHive.StartAsync(Path.Combine(root, "hive"), [.. senders, Sink, Receiver, Talker], options.Synchronous);
+        var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), [.. senders, Sink, Receiver, Talker],
+            ["--Hive:Database:Synchronous", options.Synchronous]);
         try
         {
             using var raw = new RawSqlite(Path.Combine(root, "raw", "raw.db"), options.Synchronous);
             var clients = new List<LineClient>();
-            foreach (var sender in senders) clients.Add(await hive.ConnectAsync(sender));
+            foreach (var sender in senders) clients.Add(await hive.ConnectLinesAsync(sender));
 
             var throughput = await ThroughputAsync(options, raw, hive, clients);
             var walAfterThroughput = hive.WalBytes;
@@ -118,7 +120,7 @@ internal sealed class BrokerBench : IBenchMode
         }
     }
 
-    private static async Task<ThroughputResult> ThroughputAsync(BenchOptions options, RawSqlite raw, BenchHive hive, List<LineClient> clients)
+    private static async Task<ThroughputResult> ThroughputAsync(BenchOptions options, RawSqlite raw, HiveInstance hive, List<LineClient> clients)
     {
         var send = Line(new { op = "send", to = Sink, body = Body });
         var duration = TimeSpan.FromSeconds(options.Seconds);
@@ -202,10 +204,10 @@ internal sealed class BrokerBench : IBenchMode
 
     // ---------------------------------------------------------------- (c): send -> recv
 
-    private static async Task<Latency> RecvLatencyAsync(BenchOptions options, BenchHive hive)
+    private static async Task<Latency> RecvLatencyAsync(BenchOptions options, HiveInstance hive)
     {
-        await using var receiver = await hive.ConnectAsync(Receiver);
-        await using var talker = await hive.ConnectAsync(Talker);
+        await using var receiver = await hive.ConnectLinesAsync(Receiver);
+        await using var talker = await hive.ConnectLinesAsync(Talker);
         var recv = Line(new { op = "recv", wait_ms = 30_000 });
         var send = Line(new { op = "send", to = Receiver, body = Body });
         var warmUp = Math.Max(50, options.Count / 10);
@@ -262,21 +264,21 @@ internal sealed class BrokerBench : IBenchMode
     /// One message in flight at a time: stamp, send, and wait until every subscriber has read its <c>sent</c> event.
     /// Latency = arrival at a subscriber minus the stamp taken just before the send was written.
     /// </summary>
-    private static async Task<SseResult> SseLatencyAsync(BenchOptions options, BenchHive hive, int subscribers)
+    private static async Task<SseResult> SseLatencyAsync(BenchOptions options, HiveInstance hive, int subscribers)
     {
         var samples = subscribers == 1 ? options.Count : Math.Max(100, options.Count / 2);
         var warmUp = Math.Max(50, samples / 10);
         Console.WriteLine();
         Console.WriteLine($"-- (d) send->SSE latency, {subscribers} subscriber(s): {warmUp} warm-up + {samples} samples --");
 
-        using var http = hive.CreateClient(new SocketsHttpHandler
+        using var http = hive.CreateClient(handler: new SocketsHttpHandler
         {
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
             MaxConnectionsPerServer = int.MaxValue,
-        }, Timeout.InfiniteTimeSpan);
+        }, timeout: Timeout.InfiniteTimeSpan);
         var probe = new SseProbe();
         var streams = await Task.WhenAll(Enumerable.Range(0, subscribers).Select(_ => SseSubscriber.OpenAsync(http, probe)));
-        await using var talker = await hive.ConnectAsync(Talker);
+        await using var talker = await hive.ConnectLinesAsync(Talker);
         var send = Line(new { op = "send", to = Sink, body = Body });
 
         var sentAt = new Dictionary<long, long>(samples);

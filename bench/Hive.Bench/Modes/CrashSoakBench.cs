@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
 using Hive.Shared.Json;
+using Hive.Testing;
 using Microsoft.Data.Sqlite;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
@@ -12,7 +13,7 @@ namespace Hive.Bench.Modes;
 /// Issue 4's SIGKILL crash soak with a count: the built host as a child process, killed with SIGKILL at random
 /// moments while reminders fall due, restarted on the same data dir, N times. Each life schedules its share of the M
 /// reminders to fall due over a ~450 ms window and is killed at a random moment inside it (the approach of
-/// <c>tests/.../ReminderCrashTests.cs</c>; MaxAttempts is high because a kill may land on the same reminder more
+/// <c>tests/.../DeliverDueRemindersCrashTests.cs</c>; MaxAttempts is high because a kill may land on the same reminder more
 /// than once). After a last, undisturbed life: every reminder delivered exactly once, the table empty, and
 /// <c>PRAGMA integrity_check</c> = ok.
 /// </summary>
@@ -44,7 +45,7 @@ internal sealed class CrashSoakBench : IBenchMode
             "--Hive:Reminders:MaxAttempts", "1000",
             "--Hive:Database:Synchronous", options.Synchronous,
         ];
-        Console.WriteLine($"host: dotnet {ChildHost.HostDll}");
+        Console.WriteLine($"host: dotnet {HostProcess.HostDll}");
         Console.WriteLine($"kills: {kills}   reminders: {Stats.N(reminders)}   synchronous: {options.Synchronous}   seed: {options.Seed}   " +
                           $"tick {Stats.F(TickMs / 1000)} s, MaxAttempts 1000   " +
                           (options.Burst
@@ -63,10 +64,10 @@ internal sealed class CrashSoakBench : IBenchMode
             for (var k = 0; k < kills; k++)
             {
                 var deliveredBefore = DeliveredCount(dataDir);
-                await using var host = await ChildHost.StartAsync(dataDir, [Agent], args);
+                await using var host = await HostProcess.StartAsync(dataDir, [Agent], extraArgs: args);
                 var windowStart = DateTimeOffset.UtcNow.AddMilliseconds(LeadMs);
                 var count = k == kills - 1 ? reminders - scheduled.Count : perLife;
-                await using (var alice = await host.ConnectAsync(Agent))
+                await using (var alice = await host.ConnectLinesAsync(Agent))
                 {
                     for (var i = 0; i < count; i++)
                     {
@@ -99,7 +100,7 @@ internal sealed class CrashSoakBench : IBenchMode
 
             // The last life: nothing kills it; it must deliver everything left, then stop gracefully.
             var final = Stopwatch.StartNew();
-            await using (var host = await ChildHost.StartAsync(dataDir, [Agent], args))
+            await using (var host = await HostProcess.StartAsync(dataDir, [Agent], extraArgs: args))
             {
                 var deadline = DateTime.UtcNow.AddSeconds(60);
                 while (Scalar(dataDir, "SELECT count(*) FROM reminders") > 0)

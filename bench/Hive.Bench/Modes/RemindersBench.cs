@@ -4,6 +4,7 @@ using System.Text.Json;
 using Hive.Bench.Infrastructure;
 using Hive.Features.Reminders;
 using Hive.Shared.Json;
+using Hive.Testing;
 using MediatR;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -111,7 +112,7 @@ internal sealed class RemindersBench : IBenchMode
         var dataDir = Path.Combine(dir, "hive");
         double seconds;
         List<long> ids;
-        await using (var hive = await BenchHive.StartAsync(dataDir, [Agent], options.Synchronous, TickArgs))
+        await using (var hive = await HiveInstance.StartOnAsync(dataDir, [Agent], [.. TickArgs, "--Hive:Database:Synchronous", options.Synchronous]))
         {
             var scheduler = hive.Services.GetRequiredService<ReminderScheduler>();
             while (scheduler.CompletedTicks < 1) await Task.Delay(5);
@@ -148,7 +149,7 @@ internal sealed class RemindersBench : IBenchMode
         var probe = new TickProbe();
         var start = Stopwatch.GetTimestamp();
         long emptyAt;
-        await using (var hive = await BenchHive.StartAsync(dataDir, [Agent], options.Synchronous, TickArgs, services =>
+        await using (var hive = await HiveInstance.StartOnAsync(dataDir, [Agent], [.. TickArgs, "--Hive:Database:Synchronous", options.Synchronous], services =>
                {
                    services.AddSingleton<IPipelineBehavior<DeliverDueReminders.Command, DeliverDueReminders.Result>>(probe);
                    services.AddSingleton<INotificationHandler<ReminderDelivered>>(probe);
@@ -177,14 +178,14 @@ internal sealed class RemindersBench : IBenchMode
             Stats.Seconds(emptyAt - start), tick.Delivered, tick.Failed, raw, check);
     }
 
-    private static async Task<List<long>> ScheduleAsync(BenchHive hive, int reminders)
+    private static async Task<List<long>> ScheduleAsync(HiveInstance hive, int reminders)
     {
         var due = UtcTimestamp.Format(DateTimeOffset.UtcNow.AddMinutes(-1));
         var next = -1;
         var perClient = Enumerable.Range(0, SchedulingClients).Select(_ => Task.Run(async () =>
         {
             var ids = new List<long>();
-            await using var client = await hive.ConnectAsync(Agent);
+            await using var client = await hive.ConnectLinesAsync(Agent);
             int n;
             while ((n = Interlocked.Increment(ref next)) < reminders)
             {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using Hive.Bench.Infrastructure;
+using Hive.Testing;
 
 namespace Hive.Bench.Modes;
 
@@ -24,11 +25,11 @@ public sealed class ReplayBench : IBenchMode
         var root = BenchEnvironment.TempRoot(Name);
         var dataDir = Path.Combine(root, "data");
         BenchEnvironment.PrintHeader($"replay: {options.Subscribers} SSE clients resume {RingEvents} events at once", dataDir);
-        Console.WriteLine($"host: dotnet {ChildHost.HostDll}");
+        Console.WriteLine($"host: dotnet {HostProcess.HostDll}");
         try
         {
-            await using var host = await ChildHost.StartAsync(dataDir, ["alice", "bob"],
-                ["--Hive:Dashboard:ReplayCapacity", RingEvents.ToString(CultureInfo.InvariantCulture)]);
+            await using var host = await HostProcess.StartAsync(dataDir, ["alice", "bob"],
+                extraArgs: ["--Hive:Dashboard:ReplayCapacity", RingEvents.ToString(CultureInfo.InvariantCulture)]);
             var status = $"/proc/{host.ProcessId}/status";
             Console.WriteLine($"after start: VmRSS {Kib(status, "VmRSS") / 1024.0:F0} MiB");
 
@@ -40,7 +41,7 @@ public sealed class ReplayBench : IBenchMode
             var perSender = (RingEvents + 100) / senders + 1;
             await Task.WhenAll(Enumerable.Range(0, senders).Select(async _ =>
             {
-                await using var client = await host.ConnectAsync("alice");
+                await using var client = await host.ConnectLinesAsync("alice");
                 for (var i = 0; i < perSender; i++)
                 {
                     var reply = await client.CallAsync(line);
@@ -98,7 +99,7 @@ public sealed class ReplayBench : IBenchMode
     }
 
     /// <summary>One dashboard resuming from <paramref name="from"/>: reads until it has every replayed <c>sent</c> event.</summary>
-    private static async Task<int> ResumeAsync(ChildHost host, long from, int expected, Task start)
+    private static async Task<int> ResumeAsync(HostProcess host, long from, int expected, Task start)
     {
         await start;
         using var http = host.CreateClient(Timeout.InfiniteTimeSpan);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Hive.Bench.Infrastructure;
 using Hive.Features.StateFiles;
+using Hive.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
@@ -40,7 +41,7 @@ internal sealed class ScanBench : IBenchMode
                           $"goal: < {GoalMs} ms per body");
 
         var total = Stopwatch.StartNew();
-        var hive = await BenchHive.StartAsync(dataDir, ["alice", "bob"], options.Synchronous);
+        var hive = await HiveInstance.StartOnAsync(dataDir, ["alice", "bob"], ["--Hive:Database:Synchronous", options.Synchronous]);
         var failures = 0;
         try
         {

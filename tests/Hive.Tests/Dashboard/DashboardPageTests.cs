@@ -7,22 +7,60 @@ using Microsoft.Playwright;
 
 namespace Hive.Tests.Dashboard;
 
-/// <summary>The operator's page in a real browser against a real host on a real port.</summary>
-public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
+/// <summary>
+/// The operator's page in a real browser against a real host on a real port. The page shows the whole hive, so the
+/// tests that share the class's hive look only at rows of their own agents; a test that counts what the whole page
+/// shows starts a hive of its own.
+/// </summary>
+public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTests.Fixture fixture)
+    : SharedHiveTests(fixture), IClassFixture<BrowserFixture>, IClassFixture<DashboardPageTests.Fixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
-    private HiveInstance _hive = null!;
+    private static readonly string[] Args = ["--Hive:Reminders:TickSeconds", "0.2", "--Hive:Reminders:MaxAttempts", "1"];
+
+    /// <summary>The class's hive: a fast tick and one attempt, as the page's reminder rows are tested with.</summary>
+    public sealed class Fixture : HiveFixture
+    {
+        protected override string[] Args => DashboardPageTests.Args;
+    }
+
+    /// <summary>
+    /// Where the screenshots go: the test output, unless HIVE_UPDATE_SCREENSHOTS=1 asks for the tracked ones in
+    /// docs/screenshots to be rewritten (<c>HIVE_UPDATE_SCREENSHOTS=1 ./test.sh --filter Screenshots</c>, then commit them).
+    /// </summary>
+    private static string ScreenshotFolder =>
+        Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
+            : Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    private readonly HiveInstance _hive = fixture.Hive;
     private IBrowserContext _context = null!;
     private IPage _page = null!;
     private int _stateRequests;
     private readonly List<string> _consoleErrors = [];
 
-    public async Task InitializeAsync()
+    private readonly List<HiveInstance> _ownHives = [];
+
+    public async Task InitializeAsync() => await NewPageAsync(1280, 900);
+
+    /// <summary>
+    /// A hive of this test's own, with alice (and her plan) and bob, for a test that counts what the whole page shows.
+    /// It is stopped after the page is closed, when the test ends.
+    /// </summary>
+    private async Task<HiveInstance> OwnHiveAsync()
     {
-        _hive = await HiveInstance.StartAsync(["alice", "bob"],
-            "--Hive:Reminders:TickSeconds", "0.2", "--Hive:Reminders:MaxAttempts", "1");
-        await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "agents", "alice", "state", "plan.md"), "# the plan\nstep one: ship it");
-        await NewPageAsync(1280, 900);
+        var hive = await HiveInstance.StartAsync(["alice", "bob"], Args);
+        _ownHives.Add(hive);
+        await File.WriteAllTextAsync(Path.Combine(hive.DataDir, "agents", "alice", "state", "plan.md"), "# the plan\nstep one: ship it");
+        return hive;
+    }
+
+    /// <summary>Two agents of this test's own on the class's hive; alice has a plan in her state dir.</summary>
+    private async Task<(string Alice, string Bob)> AgentsAsync()
+    {
+        var names = await _hive.NewAgentsAsync("alice", "bob");
+        await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "agents", names[0], "state", "plan.md"), "# the plan\nstep one: ship it");
+        return (names[0], names[1]);
     }
 
     private async Task NewPageAsync(int width, int height)
@@ -40,14 +78,15 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     public async Task DisposeAsync()
     {
         await _context.CloseAsync();
-        await _hive.DisposeAsync();
+        foreach (var hive in _ownHives) await hive.DisposeAsync();
     }
 
     /// <summary>Signs in as a person does, by opening the link the host printed, and waits until the page is live.</summary>
-    private async Task OpenAsync()
+    private async Task OpenAsync(HiveInstance? hive = null)
     {
-        var response = await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        Assert.Equal(_hive.BaseAddress.ToString(), response!.Url); // redirected to the page: the token left the address bar
+        hive ??= _hive;
+        var response = await _page.GotoAsync(hive.SignInUrl!.ToString());
+        Assert.Equal(hive.BaseAddress.ToString(), response!.Url); // redirected to the page: the token left the address bar
         await _page.Locator("#connection[data-state=live]").WaitForAsync();
     }
 
@@ -56,11 +95,12 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task Cold_loads_the_state_exactly_once_and_stays_live()
     {
+        var (aliceName, bobName) = await AgentsAsync();
         await OpenAsync();
-        await using var alice = await _hive.ConnectAsync("alice");
-        await using var bob = await _hive.ConnectAsync("bob");
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await using var bob = await _hive.ConnectAsync(bobName);
 
-        await alice.SendAsync("bob", "live without a reload");
+        await alice.SendAsync(bobName, "live without a reload");
         await Row("flow", "live without a reload").WaitForAsync();
         await bob.RecvAsync();
         await Row("flow", "live without a reload").Locator(".delivered", new() { HasText = "✓" }).WaitForAsync();
@@ -70,18 +110,18 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
 
         await alice.CallAsync(new { op = "remind", body = "tick tock", in_seconds = 3600 });
         await Row("reminders", "tick tock").WaitForAsync();
-        await _page.Locator("#agents li[data-agent=alice] .chip.reminders", new() { HasText = "1 reminder" }).WaitForAsync();
+        await _page.Locator($"#agents li[data-agent={aliceName}] .chip.reminders", new() { HasText = "1 reminder" }).WaitForAsync();
 
         await alice.CallAsync(new { op = "ask", question = "are we there yet?" });
-        await _page.Locator("#agents li[data-agent=alice] .badge.waiting", new() { HasText = "waiting on operator" }).WaitForAsync();
+        await _page.Locator($"#agents li[data-agent={aliceName}] .badge.waiting", new() { HasText = "waiting on operator" }).WaitForAsync();
 
         // The send form: the operator's message reaches the agent's socket.
-        await _page.SelectOptionAsync("#send-to", "bob");
+        await _page.SelectOptionAsync("#send-to", bobName);
         await _page.FillAsync("#send-body", "from the page");
         await _page.ClickAsync("#send-button");
         var received = await bob.RecvAsync(waitMs: 5_000);
         Assert.Equal("from the page", received!.Value.GetProperty("body").GetString());
-        await _page.Locator(".toast", new() { HasText = "sent to bob" }).WaitForAsync();
+        await _page.Locator(".toast", new() { HasText = $"sent to {bobName}" }).WaitForAsync();
         await Row("flow", "from the page").WaitForAsync();
 
         Assert.Equal(1, _stateRequests);
@@ -91,7 +131,8 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task Answering_a_question_from_the_page_reaches_the_askers_socket()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
+        var (aliceName, _) = await AgentsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
         await alice.CallAsync(new { op = "ask", question = "may I deploy?" });
         await OpenAsync();
 
@@ -111,8 +152,9 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task The_operator_overrides_a_peer_question_and_filter_chips_select_rows()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
-        await alice.CallAsync(new { op = "ask", question = "bob, which branch?", to = "bob" });
+        var (aliceName, bobName) = await AgentsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await alice.CallAsync(new { op = "ask", question = "bob, which branch?", to = bobName });
         await alice.CallAsync(new { op = "ask", question = "operator, coffee?" });
         await OpenAsync();
 
@@ -127,25 +169,26 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
         Assert.Equal("operator", answer!.Value.GetProperty("from").GetString());
         await _page.ClickAsync("#question-filters button[data-filter=operator]");
         await Row("questions-pending", "operator, coffee?").WaitForAsync();
-        Assert.Equal("operator", _hive.QueryDb<string>("SELECT answerer FROM questions WHERE target = 'bob'"));
+        Assert.Equal("operator", _hive.QueryDb<string>("SELECT answerer FROM questions WHERE target = @bobName", new { bobName }));
     }
 
     [Fact]
     public async Task Cancel_and_retry_work_and_the_rows_update()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
+        var hive = await OwnHiveAsync(); // the page's "⚠ N failed" counts every failed reminder of the hive
+        await using var alice = await hive.ConnectAsync("alice");
         await alice.CallAsync(new { op = "remind", body = "cancel me", in_seconds = 3600 });
-        var brief = Path.Combine(_hive.DataDir, "agents", "alice", "state", "brief.md");
+        var brief = Path.Combine(hive.DataDir, "agents", "alice", "state", "brief.md");
         await File.WriteAllTextAsync(brief, "brief");
         var failing = (await alice.CallAsync(new { op = "remind", body = "doomed", in_seconds = 0.5, payload_path = "/agents/alice/state/brief.md" }))
             .GetProperty("id").GetInt64();
         File.Delete(brief);
-        await OpenAsync();
-        await using var events = await _hive.OpenEventsAsync();
+        await OpenAsync(hive);
+        await using var events = await hive.OpenEventsAsync();
 
         await Row("reminders", "cancel me").Locator("button.cancel").ClickAsync();
         await Row("reminders", "cancel me").WaitForAsync(new() { State = WaitForSelectorState.Detached });
-        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE body = 'cancel me'"));
+        Assert.Equal(0, hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE body = 'cancel me'"));
 
         var doomed = _page.Locator("#reminders > li.failed").Filter(new() { HasText = "doomed" });
         await doomed.Locator(".error", new() { HasText = "no longer a readable state file" }).WaitForAsync();
@@ -162,9 +205,10 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task A_file_ref_expands_to_the_files_content_and_html_in_bodies_stays_text()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
-        await alice.SendAsync("bob", "the plan: /agents/alice/state/plan.md. and /etc/passwd");
-        await alice.SendAsync("bob", "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>");
+        var (aliceName, bobName) = await AgentsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await alice.SendAsync(bobName, $"the plan: /agents/{aliceName}/state/plan.md. and /etc/passwd");
+        await alice.SendAsync(bobName, "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>");
         await OpenAsync();
 
         var row = Row("flow", "the plan:");
@@ -182,9 +226,10 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task Older_history_loads_on_demand()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
+        var hive = await OwnHiveAsync(); // counts every row of the flow
+        await using var alice = await hive.ConnectAsync("alice");
         for (var i = 0; i < 130; i++) await alice.SendAsync("bob", $"history {i:000}");
-        await OpenAsync();
+        await OpenAsync(hive);
         Assert.Equal(100, await _page.Locator("#flow > li").CountAsync());
         await _page.ClickAsync("#load-older");
         await _page.WaitForFunctionAsync("() => document.querySelectorAll('#flow > li').length === 130");
@@ -196,13 +241,14 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task After_the_stream_is_cut_the_page_resumes_and_shows_what_happened_meanwhile()
     {
+        var (aliceName, bobName) = await AgentsAsync();
         await OpenAsync();
-        await using var alice = await _hive.ConnectAsync("alice");
-        await alice.SendAsync("bob", "before the cut");
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await alice.SendAsync(bobName, "before the cut");
         await Row("flow", "before the cut").WaitForAsync();
 
         _hive.Service<DashboardHub>().DisconnectAll();
-        for (var i = 0; i < 3; i++) await alice.SendAsync("bob", $"while cut {i}");
+        for (var i = 0; i < 3; i++) await alice.SendAsync(bobName, $"while cut {i}");
         await alice.CallAsync(new { op = "ask", question = "asked while cut" });
 
         for (var i = 0; i < 3; i++) await Row("flow", $"while cut {i}").WaitForAsync();
@@ -215,8 +261,9 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task Agents_added_and_removed_at_run_time_come_and_go_in_the_swarm_live()
     {
-        await OpenAsync();
-        var directory = _hive.Service<AgentDirectory>();
+        var hive = await OwnHiveAsync(); // counts the whole swarm
+        await OpenAsync(hive);
+        var directory = hive.Service<AgentDirectory>();
         await directory.AddAsync("carol");
         await directory.AddAsync("aaron");
 
@@ -225,7 +272,7 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
         Assert.Equal(["manager", "aaron", "alice", "bob", "carol"], await _page.Locator("#agents li .who").AllInnerTextsAsync());
         Assert.Contains("carol", await _page.Locator("#send-to option").AllInnerTextsAsync());
 
-        await using (var carol = await _hive.ConnectAsync("carol"))
+        await using (var carol = await hive.ConnectAsync("carol"))
         {
             await carol.SendAsync("operator", "hello from carol");
             await carol.CallAsync(new { op = "remind", body = "carol's chore", in_seconds = 3600 });
@@ -251,8 +298,9 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
     [Fact]
     public async Task Screenshots_at_1280_and_390_pixels()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
-        await using var bob = await _hive.ConnectAsync("bob");
+        var hive = await OwnHiveAsync(); // a picture of a hive with only this story in it
+        await using var alice = await hive.ConnectAsync("alice");
+        await using var bob = await hive.ConnectAsync("bob");
         await alice.SendAsync("bob", "the plan is in /agents/alice/state/plan.md, please review");
         await bob.RecvAsync();
         await bob.SendAsync("operator", "review done: two nits, see /agents/alice/state/plan.md");
@@ -261,12 +309,12 @@ public sealed class DashboardPageTests(BrowserFixture browser) : IClassFixture<B
         await bob.CallAsync(new { op = "remind", body = "check CI on the plan", in_seconds = 1800, payload_path = "/agents/alice/state/plan.md" });
         await alice.CallAsync(new { op = "remind", body = "follow up with bob", in_seconds = 600 });
 
-        var folder = Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots");
+        var folder = ScreenshotFolder;
         Directory.CreateDirectory(folder);
         foreach (var (width, height) in new[] { (1280, 900), (390, 844) })
         {
             await NewPageAsync(width, height);
-            await OpenAsync();
+            await OpenAsync(hive);
             await Row("reminders", "follow up with bob").WaitForAsync();
             var path = Path.Combine(folder, $"dashboard-{width}.png");
             await _page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });

@@ -6,26 +6,22 @@ using Microsoft.Playwright;
 
 namespace Hive.Tests.Dashboard;
 
-/// <summary>The page before and after signing in, in a real browser: the sign-in screen, recovery, and forged changes.</summary>
-public sealed class SignInPageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
+/// <summary>
+/// The page before and after signing in, in a real browser: the sign-in screen, recovery, and forged changes. One hive
+/// for the class; each test has a browser context of its own (so it starts signed out) and agents of its own.
+/// </summary>
+public sealed class SignInPageTests(BrowserFixture browser, HiveFixture fixture)
+    : SharedHiveTests(fixture), IClassFixture<BrowserFixture>, IClassFixture<HiveFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
-    private HiveInstance _hive = null!;
+    private readonly HiveInstance _hive = fixture.Hive;
     private IBrowserContext _context = null!;
     private readonly List<string> _pageErrors = [];
     private readonly List<string> _consoleErrors = [];
 
-    public async Task InitializeAsync()
-    {
-        _hive = await HiveInstance.StartAsync(["alice"]);
-        _context = await browser.Browser.NewContextAsync();
-    }
+    public async Task InitializeAsync() => _context = await browser.Browser.NewContextAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _context.CloseAsync();
-        await _hive.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _context.CloseAsync();
 
     private string Home => _hive.BaseAddress.ToString();
 
@@ -41,6 +37,7 @@ public sealed class SignInPageTests(BrowserFixture browser) : IClassFixture<Brow
     [Fact]
     public async Task Without_signing_in_the_page_shows_the_sign_in_screen_and_carries_on_once_signed_in_in_another_tab()
     {
+        var name = await _hive.NewAgentAsync("alice");
         var page = await NewPageAsync();
         await page.GotoAsync(Home);
 
@@ -60,8 +57,8 @@ public sealed class SignInPageTests(BrowserFixture browser) : IClassFixture<Brow
 
         await page.Locator("#connection[data-state=live]").WaitForAsync();
         Assert.True(await page.Locator("#sign-in").IsHiddenAsync());
-        await page.Locator("#agents li[data-agent=alice]").WaitForAsync();
-        await using var alice = await _hive.ConnectAsync("alice");
+        await page.Locator($"#agents li[data-agent={name}]").WaitForAsync();
+        await using var alice = await _hive.ConnectAsync(name);
         await alice.SendAsync("operator", "after signing in");
         await page.Locator("#inbox > li", new() { HasText = "after signing in" }).WaitForAsync();
         Assert.Empty(_pageErrors);
@@ -90,7 +87,8 @@ public sealed class SignInPageTests(BrowserFixture browser) : IClassFixture<Brow
         var page = await NewPageAsync();
         await page.GotoAsync(_hive.SignInUrl!.ToString());
         await page.Locator("#connection[data-state=live]").WaitForAsync();
-        await using var alice = await _hive.ConnectAsync("alice");
+        var name = await _hive.NewAgentAsync("alice");
+        await using var alice = await _hive.ConnectAsync(name);
         var reminder = (await alice.CallAsync(new { op = "remind", body = "leave me", in_seconds = 3600 })).GetProperty("id").GetInt64();
 
         // A real server on this machine, the kind an agent could run: same site as the hive (same address, another
@@ -102,8 +100,8 @@ public sealed class SignInPageTests(BrowserFixture browser) : IClassFixture<Brow
         // (The page cannot read the answer of a no-cors request, and Chromium turns a JSON one into a network error;
         // the browser's own view of the response has its status.)
         var fetched = await evil.RunAndWaitForResponseAsync(
-            () => evil.EvaluateAsync("url => fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ to: 'alice', body: 'forged fetch' }) }).catch(() => null)",
-                Home + "api/messages"),
+            () => evil.EvaluateAsync("args => fetch(args.url, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ to: args.to, body: 'forged fetch' }) }).catch(() => null)",
+                new { url = Home + "api/messages", to = name }),
             r => r.Url == Home + "api/messages");
         Assert.Equal(403, fetched.Status);
 
@@ -119,7 +117,7 @@ public sealed class SignInPageTests(BrowserFixture browser) : IClassFixture<Brow
             r => r.Url == Home + $"api/reminders/{reminder}/retry");
         Assert.Equal(403, posted.Status);
 
-        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE body LIKE 'forged%'"));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE body LIKE 'forged%' OR recipient = @name", new { name }));
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @reminder", new { reminder }));
     }
 

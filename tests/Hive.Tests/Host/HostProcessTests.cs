@@ -4,7 +4,10 @@ using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Host;
 
-/// <summary>The built host as an operator runs it: `dotnet Hive.Host.dll ARGS` from any working directory.</summary>
+/// <summary>
+/// The built host as an operator runs it: `dotnet Hive.Host.dll ARGS` from any working directory. Child processes of
+/// their own: one is stopped with SIGTERM, one killed with SIGKILL and restarted.
+/// </summary>
 public sealed class HostProcessTests : IAsyncLifetime
 {
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "hive-proc-" + Guid.NewGuid().ToString("N")[..12]);

@@ -10,39 +10,53 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hive.Tests.Shared;
 
 /// <summary>The live agent set: sockets, state dirs, snapshot rows and dashboard events follow the directory.</summary>
-public sealed class AgentDirectoryTests : IAsyncLifetime
+public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : SharedHiveTests(fixture), IClassFixture<AgentDirectoryTests.Fixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
-    private readonly RecvProbe _recvs = new();
-    private HiveInstance _hive = null!;
 
-    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice"], services =>
+    /// <summary>
+    /// The class's hive, with its probes: they key what they record by agent, and every test adds agents of its own
+    /// (names made unique here with <see cref="Unique"/> where a test needs many).
+    /// </summary>
+    public sealed class Fixture : HiveFixture
     {
-        services.AddSingleton(_recvs);
-        services.AddTransient<IRequestHandler<AddInsideAChange, Unit>, AddInsideAChangeHandler>();
-        services.AddTransient<IPipelineBehavior<ReceiveMessage.Query, MessageView?>, RecvProbeBehavior>();
-    });
+        public RecvProbe Recvs { get; } = new();
 
-    public async Task DisposeAsync() => await _hive.DisposeAsync();
+        protected override void ConfigureServices(IServiceCollection services)
+        {
+            services.AddSingleton(Recvs);
+            services.AddTransient<IRequestHandler<AddInsideAChange, Unit>, AddInsideAChangeHandler>();
+            services.AddTransient<IPipelineBehavior<ReceiveMessage.Query, MessageView?>, RecvProbeBehavior>();
+        }
+    }
+
+    private static int _prefixes;
+    private readonly HiveInstance _hive = fixture.Hive;
+    private readonly RecvProbe _recvs = fixture.Recvs;
 
     private AgentDirectory Directory => _hive.Service<AgentDirectory>();
+
+    /// <summary>A name prefix no other test of this run uses, for tests that add agents by the dozen.</summary>
+    private static string Unique(string prefix) => $"{prefix}{Interlocked.Increment(ref _prefixes)}x";
 
     [Fact]
     public async Task An_agent_added_at_run_time_gets_a_socket_a_state_dir_a_row_and_its_messages()
     {
+        var alice = await _hive.NewAgentAsync("alice");
+        var carol = Unique("carol");
         await using var events = await _hive.OpenEventsAsync();
-        Assert.False(File.Exists(_hive.SocketPath("carol")));
+        Assert.False(File.Exists(_hive.SocketPath(carol)));
 
-        Assert.True(await Directory.AddAsync("carol"));
+        Assert.True(await Directory.AddAsync(carol));
 
-        Assert.True(File.Exists(_hive.SocketPath("carol")));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_hive.SocketPath("carol")));
-        var stateDir = Path.Combine(_hive.DataDir, "agents", "carol", "state");
+        Assert.True(File.Exists(_hive.SocketPath(carol)));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_hive.SocketPath(carol)));
+        var stateDir = Path.Combine(_hive.DataDir, "agents", carol, "state");
         Assert.True(System.IO.Directory.Exists(stateDir));
-        Assert.True(Directory.IsAgent("carol"));
-        Assert.False(await Directory.AddAsync("carol")); // already there
+        Assert.True(Directory.IsAgent(carol));
+        Assert.False(await Directory.AddAsync(carol)); // already there
 
-        var changed = await events.WaitForAsync("container_state_changed", e => e.GetProperty("agent").GetProperty("name").GetString() == "carol");
+        var changed = await events.WaitForAsync("container_state_changed", e => e.GetProperty("agent").GetProperty("name").GetString() == carol);
         var row = changed.Json.GetProperty("agent");
         Assert.Equal(["name", "kind", "state_dir", "pending_reminders", "waiting_on", "waiting_since"], row.EnumerateObject().Select(p => p.Name));
         Assert.Equal("agent", row.GetProperty("kind").GetString());
@@ -50,102 +64,112 @@ public sealed class AgentDirectoryTests : IAsyncLifetime
         Assert.Equal(0, row.GetProperty("pending_reminders").GetInt64());
         Assert.Equal(JsonValueKind.Null, row.GetProperty("waiting_on").ValueKind);
 
-        await using var carol = await _hive.ConnectAsync("carol");
-        Assert.Equal("carol", (await carol.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
-        await using var alice = await _hive.ConnectAsync("alice");
-        await alice.SendAsync("carol", "welcome, carol");
-        Assert.Equal("welcome, carol", (await carol.RecvAsync(waitMs: 5_000))!.Value.GetProperty("body").GetString());
+        await using var carolClient = await _hive.ConnectAsync(carol);
+        Assert.Equal(carol, (await carolClient.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        await using var aliceClient = await _hive.ConnectAsync(alice);
+        await aliceClient.SendAsync(carol, "welcome, carol");
+        Assert.Equal("welcome, carol", (await carolClient.RecvAsync(waitMs: 5_000))!.Value.GetProperty("body").GetString());
 
+        // manager first, then every agent by name (of the rows: manager and this test's two; others are other tests').
         var state = await _hive.GetJsonAsync("/api/state");
-        Assert.Equal(["manager", "alice", "carol"], state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+        var names = state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()!).ToList();
+        Assert.Equal("manager", names[0]);
+        Assert.Equal(names.Skip(1).Order(StringComparer.Ordinal), names.Skip(1));
+        Assert.Equal(["manager", alice, carol], names.Where(n => n == "manager" || n == alice || n == carol));
         Assert.True(state.GetProperty("seq").GetInt64() >= changed.Id);
     }
 
     [Fact]
     public async Task A_removed_agent_loses_its_socket_its_connections_a_parked_recv_and_its_row()
     {
-        Assert.True(await Directory.AddAsync("dave"));
+        var dave = Unique("dave");
+        var alice = await _hive.NewAgentAsync("alice");
+        Assert.True(await Directory.AddAsync(dave));
         await using var events = await _hive.OpenEventsAsync();
-        await using var idle = await _hive.ConnectAsync("dave");
-        Assert.Equal("dave", (await idle.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
-        await using var parked = await _hive.ConnectAsync("dave");
+        await using var idle = await _hive.ConnectAsync(dave);
+        Assert.Equal(dave, (await idle.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        await using var parked = await _hive.ConnectAsync(dave);
         var parkedRecv = parked.CallAsync(new { op = "recv", wait_ms = 30_000 });
-        await _recvs.Entered("dave").WaitAsync(Deadline);
+        await _recvs.Entered(dave).WaitAsync(Deadline);
 
-        Assert.True(await Directory.RemoveAsync("dave"));
+        Assert.True(await Directory.RemoveAsync(dave));
 
-        Assert.False(File.Exists(_hive.SocketPath("dave")));
+        Assert.False(File.Exists(_hive.SocketPath(dave)));
         await AssertClosedAsync(parkedRecv); // long before its 30 s wait would end
-        Assert.Equal("cancelled", await _recvs.Left("dave").WaitAsync(Deadline)); // the host stopped waiting too
+        Assert.Equal("cancelled", await _recvs.Left(dave).WaitAsync(Deadline)); // the host stopped waiting too
         await AssertClosedAsync(idle.ReadReplyAsync());
-        await Assert.ThrowsAnyAsync<SocketException>(() => _hive.ConnectAsync("dave"));
+        await Assert.ThrowsAnyAsync<SocketException>(() => _hive.ConnectAsync(dave));
 
-        await using var alice = await _hive.ConnectAsync("alice");
-        var refused = await alice.CallAsync(new { op = "send", to = "dave", body = "still there?" });
+        await using var aliceClient = await _hive.ConnectAsync(alice);
+        var refused = await aliceClient.CallAsync(new { op = "send", to = dave, body = "still there?" });
         Assert.False(refused.GetProperty("ok").GetBoolean());
         Assert.Equal("not_found", refused.GetProperty("code").GetString());
 
-        var removed = await events.WaitForAsync("container_removed", e => e.GetProperty("name").GetString() == "dave");
+        var removed = await events.WaitForAsync("container_removed", e => e.GetProperty("name").GetString() == dave);
         var state = await _hive.GetJsonAsync("/api/state");
-        Assert.DoesNotContain("dave", state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+        Assert.DoesNotContain(dave, state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
         Assert.True(state.GetProperty("seq").GetInt64() >= removed.Id);
-        Assert.True(System.IO.Directory.Exists(Path.Combine(_hive.DataDir, "agents", "dave", "state"))); // the state dir stays
-        Assert.False(await Directory.RemoveAsync("dave"));
+        Assert.True(System.IO.Directory.Exists(Path.Combine(_hive.DataDir, "agents", dave, "state"))); // the state dir stays
+        Assert.False(await Directory.RemoveAsync(dave));
     }
 
     [Fact]
     public async Task An_agent_added_back_brings_its_features_facts_in_its_row()
     {
-        await using (var alice = await _hive.ConnectAsync("alice"))
+        var alice = await _hive.NewAgentAsync("alice");
+        await using (var client = await _hive.ConnectAsync(alice))
         {
-            await alice.CallAsync(new { op = "remind", body = "later", in_seconds = 3600 });
-            await alice.CallAsync(new { op = "ask", question = "still with me?" });
+            await client.CallAsync(new { op = "remind", body = "later", in_seconds = 3600 });
+            await client.CallAsync(new { op = "ask", question = "still with me?" });
         }
-        Assert.True(await Directory.RemoveAsync("alice"));
+        Assert.True(await Directory.RemoveAsync(alice));
         await using var events = await _hive.OpenEventsAsync();
 
-        Assert.True(await Directory.AddAsync("alice"));
+        Assert.True(await Directory.AddAsync(alice));
 
         var row = (await events.WaitForAsync("container_state_changed")).Json.GetProperty("agent");
-        Assert.Equal("alice", row.GetProperty("name").GetString());
+        Assert.Equal(alice, row.GetProperty("name").GetString());
         Assert.Equal(1, row.GetProperty("pending_reminders").GetInt64());
         Assert.Equal("operator", row.GetProperty("waiting_on").GetString());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", row.GetProperty("waiting_since").GetString());
-        await using var again = await _hive.ConnectAsync("alice");
-        Assert.Equal("alice", (await again.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        await using var again = await _hive.ConnectAsync(alice);
+        Assert.Equal(alice, (await again.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
     }
 
     [Fact]
     public async Task A_subscriber_sees_each_agent_once_in_its_list_or_as_a_change()
     {
-        var names = Enumerable.Range(0, 30).Select(i => $"n{i:00}").ToList();
+        var prefix = Unique("n");
+        var names = Enumerable.Range(0, 30).Select(i => $"{prefix}{i:00}").ToList();
         var changes = new ConcurrentQueue<AgentChange>();
         var adding = Task.Run(async () => { foreach (var name in names) await Directory.AddAsync(name); });
-        await HiveInstance.Until(() => Directory.IsAgent("n05"), Deadline, "some agents added");
+        await HiveInstance.Until(() => Directory.IsAgent(names[5]), Deadline, "some agents added");
 
         using var subscription = Directory.Subscribe(changes.Enqueue);
         await adding;
 
         var listed = subscription.Agents.Select(a => a.Name).Where(names.Contains).ToList();
-        var announced = changes.Where(c => c.Kind == AgentChangeKind.Added).Select(c => c.Agent.Name).ToList();
+        var announced = changes.Where(c => c.Kind == AgentChangeKind.Added).Select(c => c.Agent.Name).Where(names.Contains).ToList();
         Assert.Equal(names, listed.Concat(announced).Order());
         Assert.Equal(announced.Order(), announced); // in the order of the changes
-        Assert.Contains("n05", listed);
+        Assert.Contains(names[5], listed);
 
         subscription.Dispose();
-        await Directory.RemoveAsync("n00");
+        await Directory.RemoveAsync(names[0]);
         Assert.DoesNotContain(changes, c => c.Kind == AgentChangeKind.Removed);
     }
 
     [Fact]
     public async Task Every_agent_added_is_in_a_snapshot_or_in_the_stream_after_its_seq_exactly_once()
     {
-        var names = Enumerable.Range(0, 20).Select(i => $"s{i:00}").ToList();
+        var prefix = Unique("s");
+        var names = Enumerable.Range(0, 20).Select(i => $"{prefix}{i:00}").ToList();
+        var marker = prefix + "marker";
         var adding = Task.Run(async () => { foreach (var name in names) await Directory.AddAsync(name); });
         var snapshots = new List<JsonElement>();
         do snapshots.Add(await _hive.GetJsonAsync("/api/state")); while (!adding.IsCompleted);
         await adding;
-        Assert.True(await Directory.AddAsync("marker"));
+        Assert.True(await Directory.AddAsync(marker));
 
         foreach (var state in snapshots.Where((_, i) => i % Math.Max(1, snapshots.Count / 8) == 0))
         {
@@ -156,8 +180,8 @@ public sealed class AgentDirectoryTests : IAsyncLifetime
                 var e = (await events.NextAsync(Deadline))!;
                 if (e.Type != "container_state_changed") continue;
                 var name = e.Json.GetProperty("agent").GetProperty("name").GetString()!;
-                if (name == "marker") break;
-                seen.Add(name);
+                if (name == marker) break;
+                if (names.Contains(name)) seen.Add(name);
             }
             Assert.Equal(names, seen.Order());
         }
@@ -193,22 +217,24 @@ public sealed class AgentDirectoryTests : IAsyncLifetime
     [Fact]
     public async Task An_add_inside_a_change_that_rolls_back_leaves_no_agent_no_socket_and_no_event()
     {
+        var erin = Unique("erin");
         await using var events = await _hive.OpenEventsAsync();
         using (var scope = _hive.Services.CreateScope())
             await Assert.ThrowsAsync<InvalidOperationException>(() =>
-                scope.ServiceProvider.GetRequiredService<IMediator>().Send(new AddInsideAChange("erin", Fail: true)));
+                scope.ServiceProvider.GetRequiredService<IMediator>().Send(new AddInsideAChange(erin, Fail: true)));
 
-        Assert.False(Directory.IsAgent("erin"));
-        Assert.False(File.Exists(_hive.SocketPath("erin")));
+        Assert.False(Directory.IsAgent(erin));
+        Assert.False(File.Exists(_hive.SocketPath(erin)));
 
         // The same add in a change that commits: it joins that change, and the agent arrives with its commit.
         using (var scope = _hive.Services.CreateScope())
-            await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new AddInsideAChange("erin", Fail: false))
+            await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new AddInsideAChange(erin, Fail: false))
                 .WaitAsync(Deadline);
-        Assert.True(Directory.IsAgent("erin"));
-        Assert.True(File.Exists(_hive.SocketPath("erin")));
+        Assert.True(Directory.IsAgent(erin));
+        Assert.True(File.Exists(_hive.SocketPath(erin)));
+        // Nothing else changes the agent set while this test runs, so the first change after the stream opened is the commit's.
         var first = await events.WaitForAsync("container_state_changed", _ => true);
-        Assert.Equal("erin", first.Json.GetProperty("agent").GetProperty("name").GetString()); // nothing from the rolled-back add
+        Assert.Equal(erin, first.Json.GetProperty("agent").GetProperty("name").GetString()); // nothing from the rolled-back add
     }
 
     /// <summary>A feature's state change that adds an agent as part of its own work (as the Containers registry will).</summary>

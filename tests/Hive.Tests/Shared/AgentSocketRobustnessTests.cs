@@ -7,12 +7,9 @@ using Hive.Tests.Infrastructure;
 namespace Hive.Tests.Shared;
 
 /// <summary>What a careless or hostile agent does to its socket must not cost anyone a message or the host.</summary>
-public sealed class AgentSocketRobustnessTests : IAsyncLifetime
+public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHiveTests(fixture), IClassFixture<HiveFixture>
 {
-    private HiveInstance _hive = null!;
-
-    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"]);
-    public async Task DisposeAsync() => await _hive.DisposeAsync();
+    private readonly HiveInstance _hive = fixture.Hive;
 
     private async Task<Socket> RawConnectAsync(string agent)
     {
@@ -25,47 +22,49 @@ public sealed class AgentSocketRobustnessTests : IAsyncLifetime
     public async Task A_message_taken_by_a_recv_whose_agent_hung_up_goes_back_to_the_inbox()
     {
         // Twenty long-polls whose agents vanish, then twenty messages: none may be lost to the dead connections.
+        var agents = await _hive.NewAgentsAsync("alice", "bob");
         var dead = new List<Socket>();
         for (var i = 0; i < 20; i++)
         {
-            var socket = await RawConnectAsync("bob");
+            var socket = await RawConnectAsync(agents[1]);
             await socket.SendAsync(Encoding.UTF8.GetBytes("""{"op":"recv","wait_ms":20000}""" + "\n"));
             dead.Add(socket);
         }
         foreach (var socket in dead) socket.Dispose();
 
-        await using var alice = await _hive.ConnectAsync("alice");
+        await using var alice = await _hive.ConnectAsync(agents[0]);
         var sent = new List<long>();
-        for (var i = 0; i < 20; i++) sent.Add(await alice.SendAsync("bob", $"do not lose {i}"));
+        for (var i = 0; i < 20; i++) sent.Add(await alice.SendAsync(agents[1], $"do not lose {i}"));
 
-        await using var bob = await _hive.ConnectAsync("bob");
+        await using var bob = await _hive.ConnectAsync(agents[1]);
         var received = new List<long>();
         while (received.Count < sent.Count && await bob.RecvAsync(waitMs: 5_000) is { } message)
             received.Add(message.GetProperty("id").GetInt64());
         Assert.Equal(sent, received.Order());
-        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob' AND delivered_at IS NULL"));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @bob AND delivered_at IS NULL", new { bob = agents[1] }));
     }
 
     [Fact]
     public async Task An_agent_cannot_hold_more_than_the_connection_cap_and_others_are_unaffected()
     {
+        var agents = await _hive.NewAgentsAsync("alice", "bob");
         var held = new List<AgentClient>();
         for (var i = 0; i < AgentSocketServer.MaxConnectionsPerAgent; i++)
         {
-            var client = await _hive.ConnectAsync("alice");
-            Assert.Equal("alice", (await client.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+            var client = await _hive.ConnectAsync(agents[0]);
+            Assert.Equal(agents[0], (await client.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
             held.Add(client);
         }
 
-        await using (var refused = await _hive.ConnectAsync("alice"))
+        await using (var refused = await _hive.ConnectAsync(agents[0]))
         {
             var reply = await refused.ReadReplyAsync(TimeSpan.FromSeconds(5));
             Assert.False(reply.GetProperty("ok").GetBoolean());
             Assert.Equal("conflict", reply.GetProperty("code").GetString());
         }
 
-        await using (var bob = await _hive.ConnectAsync("bob"))
-            Assert.Equal("bob", (await bob.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        await using (var bob = await _hive.ConnectAsync(agents[1]))
+            Assert.Equal(agents[1], (await bob.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
         Assert.Equal(System.Net.HttpStatusCode.OK, (await _hive.Http.GetAsync("/api/state")).StatusCode);
 
         await held[0].DisposeAsync();
@@ -74,7 +73,7 @@ public sealed class AgentSocketRobustnessTests : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
-            await using var probe = await _hive.ConnectAsync("alice");
+            await using var probe = await _hive.ConnectAsync(agents[0]);
             if ((await probe.CallAsync(new { op = "whoami" })).TryGetProperty("name", out _)) break;
             Assert.True(DateTime.UtcNow < deadline, "the slot was never freed");
             await Task.Delay(20);
@@ -85,17 +84,35 @@ public sealed class AgentSocketRobustnessTests : IAsyncLifetime
     [Fact]
     public async Task Invalid_utf8_in_op_is_a_bad_request_and_the_connection_stays_usable()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
+        var name = await _hive.NewAgentAsync("alice");
+        await using var alice = await _hive.ConnectAsync(name);
         await alice.WriteRawAsync([.. "{\"op\":\""u8.ToArray(), 0xff, .. "\"}\n"u8.ToArray()]);
         var reply = await alice.ReadReplyAsync();
         Assert.Equal("bad_request", reply.GetProperty("code").GetString());
-        Assert.Equal("alice", (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal(name, (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Over_long_line_gets_one_error_and_the_connection_stays_usable()
+    {
+        var agents = await _hive.NewAgentsAsync("alice", "bob");
+        await using var alice = await _hive.ConnectAsync(agents[0]);
+        var huge = $$"""{"op":"send","to":"{{agents[1]}}","body":""" + "\"" + new string('a', 200_000) + "\"}\n";
+        await alice.WriteRawAsync(Encoding.UTF8.GetBytes(huge + """{"op":"whoami"}""" + "\n"));
+
+        var error = await alice.ReadReplyAsync();
+        Assert.False(error.GetProperty("ok").GetBoolean());
+        Assert.Equal("too_large", error.GetProperty("code").GetString());
+        var next = await alice.ReadReplyAsync();
+        Assert.Equal(agents[0], next.GetProperty("name").GetString());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @alice", new { alice = agents[0] }));
     }
 
     [Fact]
     public async Task A_last_request_without_newline_before_a_half_close_is_answered()
     {
-        using var socket = await RawConnectAsync("alice");
+        var alice = await _hive.NewAgentAsync("alice");
+        using var socket = await RawConnectAsync(alice);
         await socket.SendAsync("""{"op":"whoami"}"""u8.ToArray());
         socket.Shutdown(SocketShutdown.Send);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
@@ -107,6 +124,6 @@ public sealed class AgentSocketRobustnessTests : IAsyncLifetime
             Assert.True(n > 0, "the host closed without answering");
             received.AddRange(buffer[..n]);
         }
-        Assert.Equal("alice", JsonDocument.Parse(received.ToArray()).RootElement.GetProperty("name").GetString());
+        Assert.Equal(alice, JsonDocument.Parse(received.ToArray()).RootElement.GetProperty("name").GetString());
     }
 }

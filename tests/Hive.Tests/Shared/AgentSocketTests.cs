@@ -2,12 +2,16 @@ using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Shared;
 
-public sealed class AgentSocketTests : IAsyncLifetime
+/// <summary>The agents' sockets (Shared/Socket): identity, file modes, the line protocol, many connections.</summary>
+public sealed class AgentSocketTests(AgentSocketTests.Fixture fixture) : SharedHiveTests(fixture), IClassFixture<AgentSocketTests.Fixture>
 {
-    private HiveInstance _hive = null!;
+    /// <summary>alice and bob configured at start-up: the socket of a configured agent is tested as such.</summary>
+    public sealed class Fixture : HiveFixture
+    {
+        protected override string[] Agents => ["alice", "bob"];
+    }
 
-    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"]);
-    public async Task DisposeAsync() => await _hive.DisposeAsync();
+    private readonly HiveInstance _hive = fixture.Hive;
 
     [Theory]
     [InlineData("alice")]
@@ -24,9 +28,10 @@ public sealed class AgentSocketTests : IAsyncLifetime
     [Fact]
     public async Task A_claimed_identity_in_the_request_is_ignored()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
-        var id = (await alice.CallAsync(new { op = "send", to = "bob", body = "spoof?", from = "operator" })).GetProperty("id").GetInt64();
-        Assert.Equal("alice", _hive.QueryDb<string>("SELECT sender FROM messages WHERE id = @id", new { id }));
+        var agents = await _hive.NewAgentsAsync("alice", "bob");
+        await using var alice = await _hive.ConnectAsync(agents[0]);
+        var id = (await alice.CallAsync(new { op = "send", to = agents[1], body = "spoof?", from = "operator" })).GetProperty("id").GetInt64();
+        Assert.Equal(agents[0], _hive.QueryDb<string>("SELECT sender FROM messages WHERE id = @id", new { id }));
     }
 
     [Fact]
@@ -45,15 +50,46 @@ public sealed class AgentSocketTests : IAsyncLifetime
     [Fact]
     public async Task Many_connections_of_one_agent_are_served_independently()
     {
+        var agents = await _hive.NewAgentsAsync("alice", "bob");
         var clients = new List<AgentClient>();
-        for (var i = 0; i < 20; i++) clients.Add(await _hive.ConnectAsync("bob"));
+        for (var i = 0; i < 20; i++) clients.Add(await _hive.ConnectAsync(agents[1]));
         var parked = clients[0].RecvAsync(waitMs: 30_000); // a long-poll must not hold up the others
         var replies = await Task.WhenAll(clients.Skip(1).Select(c => c.CallAsync(new { op = "whoami" })));
-        Assert.All(replies, r => Assert.Equal("bob", r.GetProperty("name").GetString()));
+        Assert.All(replies, r => Assert.Equal(agents[1], r.GetProperty("name").GetString()));
         Assert.False(parked.IsCompleted);
-        await using var alice = await _hive.ConnectAsync("alice");
-        await alice.SendAsync("bob", "unpark");
+        await using var alice = await _hive.ConnectAsync(agents[0]);
+        await alice.SendAsync(agents[1], "unpark");
         Assert.Equal("unpark", (await parked)!.Value.GetProperty("body").GetString());
         foreach (var c in clients) await c.DisposeAsync();
+    }
+
+    /// <summary>Lines that are not a request at all, whatever the verb: the protocol refuses them. {bob} is a real recipient.</summary>
+    public static TheoryData<string> MalformedLines => new()
+    {
+        "{\"op\":\"send\",\"to\":\"{bob}\",\"body\":\"hi\"",
+        """{"op":"send","to":"{bob}","body":"hi"} {"op":"send"}""",
+        "not json at all",
+        "",
+        "[1,2,3]",
+        "\"send\"",
+        """{"to":"{bob}","body":"hi"}""",
+        """{"op":42}""",
+        """{"op":"launch-missiles"}""",
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedLines))]
+    public async Task A_malformed_line_is_a_bad_request_changes_nothing_and_the_connection_stays_usable(string line)
+    {
+        var agents = await _hive.NewAgentsAsync("alice", "bob");
+        await using var alice = await _hive.ConnectAsync(agents[0]);
+
+        var reply = await alice.CallRawAsync(line.Replace("{bob}", agents[1]));
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal("bad_request", reply.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(reply.GetProperty("error").GetString()));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @alice", new { alice = agents[0] }));
+        Assert.Equal(agents[0], (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
     }
 }

@@ -5,15 +5,19 @@ using Hive.Tests.Infrastructure;
 namespace Hive.Tests.Shared;
 
 /// <summary>The SSE contract of DESIGN.md: numbered events, Last-Event-ID resume, resync, heartbeat, snapshot seq.</summary>
-public sealed class EventStreamTests : IAsyncLifetime
+public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedHiveTests(fixture), IClassFixture<EventStreamTests.Fixture>
 {
     private const int RingCapacity = 50;
-    private HiveInstance _hive = null!;
 
-    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"],
-        "--Hive:Dashboard:ReplayCapacity", RingCapacity.ToString(), "--Hive:Dashboard:HeartbeatSeconds", "0.3");
+    /// <summary>A small replay ring and a fast heartbeat, shared by the class; alice and bob are configured agents.</summary>
+    public sealed class Fixture : HiveFixture
+    {
+        protected override string[] Agents => ["alice", "bob"];
+        protected override string[] Args =>
+            ["--Hive:Dashboard:ReplayCapacity", RingCapacity.ToString(), "--Hive:Dashboard:HeartbeatSeconds", "0.3"];
+    }
 
-    public async Task DisposeAsync() => await _hive.DisposeAsync();
+    private readonly HiveInstance _hive = fixture.Hive;
 
     [Fact]
     public async Task Stream_is_served_as_event_stream_starting_with_hello()
@@ -28,16 +32,18 @@ public sealed class EventStreamTests : IAsyncLifetime
     [Fact]
     public async Task Reconnect_with_Last_Event_ID_replays_exactly_the_missed_events()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
+        // Exactly: the events after lastSeen are this test's sends (no other test of the class runs meanwhile).
+        var (aliceName, bob) = await TwoAgentsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
         long lastSeen;
         await using (var first = await _hive.OpenEventsAsync())
         {
-            var id = await alice.SendAsync("bob", "seen live");
+            var id = await alice.SendAsync(bob, "seen live");
             lastSeen = (await first.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id)).Id!.Value;
         }
 
         var missed = new List<long>();
-        for (var i = 0; i < 5; i++) missed.Add(await alice.SendAsync("bob", $"missed {i}"));
+        for (var i = 0; i < 5; i++) missed.Add(await alice.SendAsync(bob, $"missed {i}"));
 
         await using var resumed = await _hive.OpenEventsAsync(lastSeen);
         var replayed = new List<SseEvent>();
@@ -48,7 +54,7 @@ public sealed class EventStreamTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(1, 5).Select(i => lastSeen + i), replayed.Select(e => e.Id!.Value));
 
         // And nothing more: the next event is the next live one.
-        var live = await alice.SendAsync("bob", "live again");
+        var live = await alice.SendAsync(bob, "live again");
         var next = await resumed.NextAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(live, next!.Json.GetProperty("id").GetInt64());
         Assert.Equal(lastSeen + 6, next.Id);
@@ -57,15 +63,16 @@ public sealed class EventStreamTests : IAsyncLifetime
     [Fact]
     public async Task An_id_older_than_the_ring_yields_one_resync_then_live_events()
     {
-        await using var alice = await _hive.ConnectAsync("alice");
+        var (aliceName, bob) = await TwoAgentsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
         var start = (await _hive.GetJsonAsync("/api/state")).GetProperty("seq").GetInt64();
-        for (var i = 0; i < RingCapacity + 5; i++) await alice.SendAsync("bob", $"flood {i}");
+        for (var i = 0; i < RingCapacity + 5; i++) await alice.SendAsync(bob, $"flood {i}");
 
         await using var stale = await _hive.OpenEventsAsync(start);
         var first = await stale.NextAsync(TimeSpan.FromSeconds(5));
         Assert.Equal("resync", first!.Type);
 
-        var live = await alice.SendAsync("bob", "after resync");
+        var live = await alice.SendAsync(bob, "after resync");
         var next = await stale.NextAsync(TimeSpan.FromSeconds(5));
         Assert.Equal("sent", next!.Type); // one resync, no replay of a partial history
         Assert.Equal(live, next.Json.GetProperty("id").GetInt64());
@@ -101,8 +108,9 @@ public sealed class EventStreamTests : IAsyncLifetime
         // Senders run while the snapshot is taken; every message must be in the snapshot or in the stream after
         // its seq, never both, never neither. 80 messages stay inside the snapshot's last-100 inbox window.
         const int total = 80;
-        await using var alice = await _hive.ConnectAsync("alice");
-        await using var bob = await _hive.ConnectAsync("bob");
+        var (aliceName, bobName) = await TwoAgentsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await using var bob = await _hive.ConnectAsync(bobName);
         var sent = new System.Collections.Concurrent.ConcurrentQueue<long>();
         var sender = Task.Run(async () =>
         {
@@ -113,13 +121,15 @@ public sealed class EventStreamTests : IAsyncLifetime
         await using var events = await _hive.OpenEventsAsync(state.GetProperty("seq").GetInt64());
         await sender;
 
-        var inSnapshot = state.GetProperty("inbox").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()).ToList();
+        // This test's messages: the inbox and the stream may hold other tests' too.
+        var ours = sent.ToHashSet();
+        var inSnapshot = state.GetProperty("inbox").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()).Where(ours.Contains).ToList();
         var fromStream = new List<long>();
         var lastSent = sent.Max();
         while (!fromStream.Contains(lastSent) && !inSnapshot.Contains(lastSent)) // on a loaded machine all may precede the snapshot
         {
             var e = await events.NextAsync(TimeSpan.FromSeconds(5));
-            if (e!.Type == "sent") fromStream.Add(e.Json.GetProperty("id").GetInt64());
+            if (e!.Type == "sent" && e.Json.GetProperty("id").GetInt64() is var id && ours.Contains(id)) fromStream.Add(id);
         }
 
         Assert.NotEmpty(inSnapshot);
@@ -133,12 +143,23 @@ public sealed class EventStreamTests : IAsyncLifetime
     {
         var state = await _hive.GetJsonAsync("/api/state");
         Assert.Equal(JsonValueKind.Number, state.GetProperty("seq").ValueKind);
-        var agents = state.GetProperty("agents").EnumerateArray().ToList();
+        // manager first, then every agent by name; of the rows, the configured ones (other tests add agents of their own).
+        var rows = state.GetProperty("agents").EnumerateArray().ToList();
+        var names = rows.Select(a => a.GetProperty("name").GetString()!).ToList();
+        Assert.Equal(names.Skip(1).Order(StringComparer.Ordinal), names.Skip(1));
+        var agents = rows.Where(a => a.GetProperty("name").GetString() is "manager" or "alice" or "bob").ToList();
         Assert.Equal(["manager", "alice", "bob"], agents.Select(a => a.GetProperty("name").GetString()));
+        Assert.Equal("manager", names[0]);
         Assert.Equal("manager", agents[0].GetProperty("kind").GetString());
         Assert.Equal(Path.Combine(_hive.DataDir, "agents", "alice", "state"), agents[1].GetProperty("state_dir").GetString());
         Assert.True(Directory.Exists(agents[1].GetProperty("state_dir").GetString()));
         Assert.Equal(JsonValueKind.Array, state.GetProperty("inbox").ValueKind);
         Assert.Equal(JsonValueKind.Array, state.GetProperty("messages").ValueKind);
+    }
+
+    private async Task<(string, string)> TwoAgentsAsync()
+    {
+        var agents = await _hive.NewAgentsAsync("alice", "bob");
+        return (agents[0], agents[1]);
     }
 }

@@ -38,6 +38,7 @@ public sealed class SnapshotConsistencyTests
     private static async Task<Outcome> RunAsync(bool bypassGate)
     {
         var hold = new Hold();
+        // A hive of its own for each run: its probe holds events back, and one run bypasses the gate.
         await using var hive = await HiveInstance.StartAsync(["alice"], services =>
         {
             services.AddSingleton(hold);

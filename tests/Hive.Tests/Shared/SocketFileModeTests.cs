@@ -48,6 +48,7 @@ public sealed class SocketFileModeTests
     public async Task Sockets_take_the_configured_mode_including_those_added_at_run_time()
     {
         const UnixFileMode groupToo = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+        // A hive of its own: another socket file mode.
         await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Sockets:FileMode", "0660");
         Assert.Equal(groupToo, File.GetUnixFileMode(hive.SocketPath("alice")));
         await hive.Service<AgentDirectory>().AddAsync("erin");

@@ -12,24 +12,12 @@ namespace Hive.Tests.Features.StateFiles;
 /// Thousands of random paths built from separators, dots, encodings, NUL, look-alikes and the planted link names;
 /// every answer must agree with an oracle written from the rules: the kernel's realpath plus the root prefixes.
 /// </summary>
-public sealed partial class AllowListPropertyTests : IAsyncLifetime
+[Collection(StateFilesHive.Name)]
+public sealed partial class AllowListPropertyTests(StateFilesHive fixture) : SharedHiveTests(fixture)
 {
-    private HiveInstance _hive = null!;
-    private StateFileTree _tree = null!;
-    private string _dataDirReal = null!;
-
-    public async Task InitializeAsync()
-    {
-        _hive = await HiveInstance.StartAsync(["alice", "bob"]);
-        _tree = new StateFileTree(_hive.DataDir);
-        _dataDirReal = RealPath(_hive.DataDir)!;
-    }
-
-    public async Task DisposeAsync()
-    {
-        _tree.Dispose();
-        await _hive.DisposeAsync();
-    }
+    private readonly HiveInstance _hive = fixture.Hive;
+    private readonly StateFileTree _tree = fixture.Tree;
+    private readonly string _dataDirReal = RealPath(fixture.Hive.DataDir)!;
 
     private static readonly string[] Segments =
     [

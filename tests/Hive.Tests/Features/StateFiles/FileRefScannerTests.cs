@@ -4,24 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Tests.Features.StateFiles;
 
-public sealed class FileRefScannerTests : IAsyncLifetime
+[Collection(StateFilesHive.Name)]
+public sealed class FileRefScannerTests(StateFilesHive fixture) : SharedHiveTests(fixture)
 {
-    private HiveInstance _hive = null!;
-    private StateFileTree _tree = null!;
-    private IFileRefScanner _scanner = null!;
-
-    public async Task InitializeAsync()
-    {
-        _hive = await HiveInstance.StartAsync(["alice", "bob"]);
-        _tree = new StateFileTree(_hive.DataDir);
-        _scanner = _hive.Services.GetRequiredService<IFileRefScanner>();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _tree.Dispose();
-        await _hive.DisposeAsync();
-    }
+    private readonly HiveInstance _hive = fixture.Hive;
+    private readonly IFileRefScanner _scanner = fixture.Hive.Services.GetRequiredService<IFileRefScanner>();
 
     [Theory]
     [InlineData("see /agents/alice/state/plan.md.", "/agents/alice/state/plan.md")]

@@ -7,25 +7,11 @@ using Hive.Tests.Infrastructure;
 namespace Hive.Tests.Features.StateFiles;
 
 /// <summary>`GET /api/state-file?path=` against a real tree of files, links, FIFOs and sockets.</summary>
-public sealed partial class ReadStateFileTests : IAsyncLifetime
+[Collection(StateFilesHive.Name)]
+public sealed partial class ReadStateFileTests(StateFilesHive fixture) : SharedHiveTests(fixture)
 {
-    private HiveInstance _hive = null!;
-    private StateFileTree _tree = null!;
-
-    public async Task InitializeAsync()
-    {
-        _hive = await HiveInstance.StartAsync(["alice", "bob"]);
-        _tree = new StateFileTree(_hive.DataDir);
-        // Warm both the success and the problem+json paths, so timings measure the allow-list, not the JIT.
-        await GetAsync("/shared/doc.md");
-        await GetAsync("/etc/passwd");
-    }
-
-    public async Task DisposeAsync()
-    {
-        _tree.Dispose();
-        await _hive.DisposeAsync();
-    }
+    private readonly HiveInstance _hive = fixture.Hive;
+    private readonly StateFileTree _tree = fixture.Tree;
 
     private static readonly UriCreationOptions Raw = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
@@ -192,10 +178,18 @@ public sealed partial class ReadStateFileTests : IAsyncLifetime
     public async Task Hard_links_to_secrets_or_outside_files_are_refused()
     {
         // A second name the deny-list cannot see, and a file from outside the roots linked in (same filesystem).
-        Link(Path.Combine(_tree.Alice, "forge-token"), Path.Combine(_tree.Alice, "innocent.txt"));
-        Link(Path.Combine(_tree.Outside, "secret.txt"), Path.Combine(_tree.Alice, "linked-in.txt"));
-        await AssertRefused("/agents/alice/state/innocent.txt", HttpStatusCode.Forbidden);
-        await AssertRefused("/agents/alice/state/linked-in.txt", HttpStatusCode.Forbidden);
+        string[] planted = [Path.Combine(_tree.Alice, "innocent.txt"), Path.Combine(_tree.Alice, "linked-in.txt")];
+        try
+        {
+            Link(Path.Combine(_tree.Alice, "forge-token"), planted[0]);
+            Link(Path.Combine(_tree.Outside, "secret.txt"), planted[1]);
+            await AssertRefused("/agents/alice/state/innocent.txt", HttpStatusCode.Forbidden);
+            await AssertRefused("/agents/alice/state/linked-in.txt", HttpStatusCode.Forbidden);
+        }
+        finally
+        {
+            foreach (var file in planted) File.Delete(file);
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8)]
@@ -279,18 +273,30 @@ public sealed partial class ReadStateFileTests : IAsyncLifetime
         });
 
         var seen = new Dictionary<HttpStatusCode, int>();
-        for (var i = 0; i < 400; i++)
+        try
         {
-            foreach (var path in new[] { "/agents/alice/state/swap.md", "/agents/alice/state/swapdir/secret.txt" })
+            for (var i = 0; i < 400; i++)
             {
-                var (status, body, _, _) = await GetAsync(path);
-                Assert.DoesNotContain(StateFileTree.OutsideMarker, body);
-                Assert.True((int)status < 500, $"{status}: {body}");
-                seen[status] = seen.GetValueOrDefault(status) + 1;
+                foreach (var path in new[] { "/agents/alice/state/swap.md", "/agents/alice/state/swapdir/secret.txt" })
+                {
+                    var (status, body, _, _) = await GetAsync(path);
+                    Assert.DoesNotContain(StateFileTree.OutsideMarker, body);
+                    Assert.True((int)status < 500, $"{status}: {body}");
+                    seen[status] = seen.GetValueOrDefault(status) + 1;
+                }
             }
         }
-        await stop.CancelAsync();
-        await Task.WhenAll(swapper, dirSwapper);
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(swapper, dirSwapper);
+            // Leave the shared tree as it was: whichever of the pair is the link now goes, then the real dir.
+            foreach (var entry in new[] { target, staging, Path.Combine(_tree.Alice, "swapdir"), Path.Combine(_tree.Alice, "swapdir.other") })
+            {
+                if (new FileInfo(entry).LinkTarget is not null || File.Exists(entry)) File.Delete(entry);
+                else if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+            }
+        }
         Assert.True(seen.GetValueOrDefault(HttpStatusCode.OK) > 0, "the race should sometimes find the innocent file");
     }
 }

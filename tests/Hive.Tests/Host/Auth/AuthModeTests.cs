@@ -7,7 +7,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Hive.Tests.Host.Auth;
 
-/// <summary>Hive:Auth:Mode and Hive:Auth:Token, and what the host says about the addresses it listens on.</summary>
+/// <summary>
+/// Hive:Auth:Mode and Hive:Auth:Token, and what the host says about the addresses it listens on. A host of its own
+/// per test: each runs with other settings (or is refused its start).
+/// </summary>
 public sealed class AuthModeTests
 {
     private static string NewDataDir() => Path.Combine(Path.GetTempPath(), "hive-mode-" + Guid.NewGuid().ToString("N")[..12]);

@@ -4,7 +4,10 @@ using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Host.Auth;
 
-/// <summary>The data dir, the agents' dirs, the database and the token are the host user's alone, whatever the umask.</summary>
+/// <summary>
+/// The data dir, the agents' dirs, the database and the token are the host user's alone, whatever the umask. A host
+/// of its own per test: each checks the files a start creates (or narrows), some under another umask.
+/// </summary>
 public sealed class FileModeTests
 {
     private const UnixFileMode Dir0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;

@@ -11,13 +11,9 @@ using Microsoft.AspNetCore.Routing;
 namespace Hive.Tests.Host.Auth;
 
 /// <summary>Operator sign-in over HTTP: who may call the API, how the browser signs in, and the same-origin rule.</summary>
-public sealed partial class OperatorSignInTests : IAsyncLifetime
+public sealed partial class OperatorSignInTests(HiveFixture fixture) : SharedHiveTests(fixture), IClassFixture<HiveFixture>
 {
-    private HiveInstance _hive = null!;
-
-    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"]);
-
-    public async Task DisposeAsync() => await _hive.DisposeAsync();
+    private readonly HiveInstance _hive = fixture.Hive;
 
     private string Origin => _hive.BaseAddress.GetLeftPart(UriPartial.Authority);
 
@@ -235,6 +231,7 @@ public sealed partial class OperatorSignInTests : IAsyncLifetime
     public async Task A_cross_site_change_with_the_cookie_is_403_and_changes_nothing()
     {
         var session = await SignInAsync();
+        var alice = await _hive.NewAgentAsync("alice");
         var evil = "http://evil.example";
         var sameSiteOtherPort = $"http://127.0.0.1:{HostProcess.FreePort()}";
         var attempts = new (string Name, string Value)[][]
@@ -249,20 +246,20 @@ public sealed partial class OperatorSignInTests : IAsyncLifetime
         foreach (var headers in attempts)
         {
             var what = string.Join(", ", headers.Select(h => $"{h.Name}: {h.Value}"));
-            using var json = await CookiePostAsync(session, "/api/messages", """{"to":"alice","body":"csrf json"}""", "application/json", headers);
+            using var json = await CookiePostAsync(session, "/api/messages", $$"""{"to":"{{alice}}","body":"csrf json"}""", "application/json", headers);
             await AssertProblem(json, HttpStatusCode.Forbidden, "forbidden", $"JSON post with {what}");
             // What a cross-site <form enctype="text/plain"> sends.
-            using var form = await CookiePostAsync(session, "/api/messages", """{"to":"alice","body":"csrf form"}""", "text/plain", headers);
+            using var form = await CookiePostAsync(session, "/api/messages", $$"""{"to":"{{alice}}","body":"csrf form"}""", "text/plain", headers);
             await AssertProblem(form, HttpStatusCode.Forbidden, "forbidden", $"text/plain post with {what}");
         }
-        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE body LIKE 'csrf%'"));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE body LIKE 'csrf%' OR recipient = @alice", new { alice }));
     }
 
     [Fact]
     public async Task A_cross_site_retry_or_cancel_of_a_reminder_is_403()
     {
         var session = await SignInAsync();
-        await using var alice = await _hive.ConnectAsync("alice");
+        await using var alice = await _hive.ConnectAsync(await _hive.NewAgentAsync("alice"));
         var id = (await alice.CallAsync(new { op = "remind", body = "keep me", in_seconds = 3600 })).GetProperty("id").GetInt64();
 
         using var retry = await CookiePostAsync(session, $"/api/reminders/{id}/retry", "", "text/plain", ("Origin", "http://evil.example"), ("Sec-Fetch-Site", "cross-site"));
@@ -280,12 +277,13 @@ public sealed partial class OperatorSignInTests : IAsyncLifetime
     public async Task A_same_origin_change_with_the_cookie_is_served()
     {
         var session = await SignInAsync();
-        await using var alice = await _hive.ConnectAsync("alice");
+        var name = await _hive.NewAgentAsync("alice");
+        await using var alice = await _hive.ConnectAsync(name);
 
-        using var byFetchMetadata = await CookiePostAsync(session, "/api/messages", """{"to":"alice","body":"from the page 1"}""", "application/json",
+        using var byFetchMetadata = await CookiePostAsync(session, "/api/messages", $$"""{"to":"{{name}}","body":"from the page 1"}""", "application/json",
             ("Sec-Fetch-Site", "same-origin"), ("Origin", Origin));
         Assert.True(byFetchMetadata.IsSuccessStatusCode, $"{(int)byFetchMetadata.StatusCode}");
-        using var byOrigin = await CookiePostAsync(session, "/api/messages", """{"to":"alice","body":"from the page 2"}""", "application/json",
+        using var byOrigin = await CookiePostAsync(session, "/api/messages", $$"""{"to":"{{name}}","body":"from the page 2"}""", "application/json",
             ("Origin", Origin));
         Assert.True(byOrigin.IsSuccessStatusCode, $"{(int)byOrigin.StatusCode}");
 
@@ -302,10 +300,11 @@ public sealed partial class OperatorSignInTests : IAsyncLifetime
     [Fact]
     public async Task Bearer_changes_need_no_origin_proof()
     {
+        var alice = await _hive.NewAgentAsync("alice");
         using var http = _hive.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages")
         {
-            Content = new StringContent("""{"to":"alice","body":"from a script"}""", Encoding.UTF8, "application/json"),
+            Content = new StringContent($$"""{"to":"{{alice}}","body":"from a script"}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("Origin", "http://evil.example");
         request.Headers.Add("Sec-Fetch-Site", "cross-site");

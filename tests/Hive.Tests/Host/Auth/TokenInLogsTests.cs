@@ -9,7 +9,8 @@ namespace Hive.Tests.Host.Auth;
 /// <summary>
 /// The token is in one log line only, the sign-in link, over a realistic session logged at the most verbose level:
 /// signing in (right and wrong), API calls with the token and the cookie, refusals, errors, the event stream, sockets.
-/// (Every other test's host is checked the same way when it is disposed, at its own level.)
+/// (Every other test's host is checked the same way when it is disposed, at its own level, and a shared one after
+/// each test.) Hosts of their own: logging at Trace level, and a child process.
 /// </summary>
 public sealed class TokenInLogsTests : IAsyncLifetime
 {

@@ -3,28 +3,32 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Dapper;
 using Hive.Host;
+using Hive.Shared.Agents;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Hive.Tests.Infrastructure;
+namespace Hive.Testing;
 
 /// <summary>
-/// A real hive in this process: real Kestrel on a free loopback port, real Unix sockets, a real SQLite file in a
-/// temp data dir of its own. Restartable on the same data dir. It signs in as a person does: it reads the sign-in link
-/// from the host's log (captured in <see cref="Logs"/>), and its <see cref="Http"/> client and event streams send the
-/// token as Bearer. When it is disposed it checks that the token was in no log line but the sign-in ones.
+/// A real hive in this process, built as <c>Program.cs</c> builds it: real Kestrel on a free loopback port, real Unix
+/// sockets, a real SQLite file in a data dir of its own. Restartable on the same data dir. It signs in as a person
+/// does: it reads the sign-in link from the host's log (captured in <see cref="Logs"/>), and its <see cref="Http"/>
+/// client and event streams send the token as Bearer. When it is disposed it checks that the token was in no log line
+/// but the sign-in ones (and throws if it was).
 /// </summary>
 public sealed class HiveInstance : IAsyncDisposable
 {
+    private static int _agentsMade;
     private readonly string[] _extraArgs;
+    private readonly Action<IServiceCollection> _configureServices;
+    private readonly bool _ownsDataDir;
     private WebApplication? _app;
-
-    private readonly Action<IServiceCollection>? _configureServices;
     private int _starts;
 
-    private HiveInstance(string dataDir, string[] agents, string[] extraArgs, Action<IServiceCollection>? configureServices = null)
+    private HiveInstance(string dataDir, bool ownsDataDir, IEnumerable<string> agents, IEnumerable<string>? extraArgs,
+        Action<IServiceCollection>? configureServices)
     {
         _configureServices = services =>
         {
@@ -32,11 +36,13 @@ public sealed class HiveInstance : IAsyncDisposable
             configureServices?.Invoke(services);
         };
         DataDir = dataDir;
-        Agents = agents;
-        _extraArgs = extraArgs;
+        _ownsDataDir = ownsDataDir;
+        Agents = agents.ToArray();
+        _extraArgs = extraArgs?.ToArray() ?? [];
     }
 
     public string DataDir { get; }
+    /// <summary>The agents configured at start-up (<c>Hive:Agents</c>); <c>manager</c> is always there besides.</summary>
     public IReadOnlyList<string> Agents { get; private set; }
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
@@ -51,23 +57,45 @@ public sealed class HiveInstance : IAsyncDisposable
     /// <summary>The operator token, taken from <see cref="SignInUrl"/>.</summary>
     public string? Token { get; private set; }
 
-    public static async Task<HiveInstance> StartAsync(string[]? agents = null, params string[] extraArgs)
-    {
-        var dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
-        var instance = new HiveInstance(dataDir, agents ?? ["alice", "bob"], extraArgs);
-        await instance.StartAppAsync();
-        return instance;
-    }
+    public string DatabasePath => Path.Combine(DataDir, "hive.db");
+    public string WalPath => DatabasePath + "-wal";
+    public long WalBytes => File.Exists(WalPath) ? new FileInfo(WalPath).Length : 0;
+
+    /// <summary>A hive on a temp data dir of its own (deleted when disposed).</summary>
+    /// <param name="extraArgs">More configuration arguments, after the defaults (so they win).</param>
+    public static Task<HiveInstance> StartAsync(string[]? agents = null, params string[] extraArgs) =>
+        StartAsync(new HiveInstance(NewDataDir(), ownsDataDir: true, agents ?? ["alice", "bob"], extraArgs, null));
 
     /// <summary>A hive with extra services (probes) registered after the hive's own.</summary>
-    public static async Task<HiveInstance> StartAsync(string[] agents, Action<IServiceCollection> configureServices)
+    public static Task<HiveInstance> StartAsync(string[] agents, Action<IServiceCollection> configureServices) =>
+        StartAsync(new HiveInstance(NewDataDir(), ownsDataDir: true, agents, null, configureServices));
+
+    /// <summary>A hive with more configuration arguments and extra services (probes; null for none).</summary>
+    public static Task<HiveInstance> StartAsync(string[] agents, string[] extraArgs, Action<IServiceCollection>? configureServices) =>
+        StartAsync(new HiveInstance(NewDataDir(), ownsDataDir: true, agents, extraArgs, configureServices));
+
+    /// <summary>A hive on the caller's data dir, which is left in place when the hive is disposed.</summary>
+    public static Task<HiveInstance> StartOnAsync(string dataDir, IEnumerable<string> agents, IEnumerable<string>? extraArgs = null,
+        Action<IServiceCollection>? configureServices = null) =>
+        StartAsync(new HiveInstance(dataDir, ownsDataDir: false, agents, extraArgs, configureServices));
+
+    private static async Task<HiveInstance> StartAsync(HiveInstance instance)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
-        var instance = new HiveInstance(dataDir, agents, [], configureServices);
-        await instance.StartAppAsync();
+        try
+        {
+            await instance.StartAppAsync();
+        }
+        catch
+        {
+            await instance.DisposeAsync();
+            throw;
+        }
         return instance;
     }
 
+    private static string NewDataDir() => Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>The command-line arguments of a hive on <paramref name="dataDir"/> with these agents, logging warnings and up.</summary>
     public static string[] ArgsFor(string dataDir, IEnumerable<string> agents, string urls = "http://127.0.0.1:0")
     {
         var args = new List<string> { "--urls", urls, "--Hive:DataDir", dataDir, "--Logging:LogLevel:Default", "Warning" };
@@ -92,11 +120,11 @@ public sealed class HiveInstance : IAsyncDisposable
         Uri.UnescapeDataString(signInUrl.Query.TrimStart('?').Split('&').Single(p => p.StartsWith("token=", StringComparison.Ordinal))["token=".Length..]);
 
     /// <summary>A client of this host: with the token as Bearer unless <paramref name="signedIn"/> is false.</summary>
-    public HttpClient CreateClient(bool signedIn = true, HttpMessageHandler? handler = null)
+    public HttpClient CreateClient(bool signedIn = true, HttpMessageHandler? handler = null, TimeSpan? timeout = null)
     {
         var client = handler is null ? new HttpClient() : new HttpClient(handler);
         client.BaseAddress = BaseAddress;
-        client.Timeout = TimeSpan.FromSeconds(30);
+        client.Timeout = timeout ?? TimeSpan.FromSeconds(30);
         if (signedIn && Token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         return client;
     }
@@ -111,6 +139,25 @@ public sealed class HiveInstance : IAsyncDisposable
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
 
+    /// <summary>
+    /// Adds an agent at run time under a name no other caller of this process gets (<paramref name="name"/> plus a
+    /// number: <c>alice-7</c>), so tests that share a hive each have agents, inboxes and rows of their own.
+    /// </summary>
+    public async Task<string> NewAgentAsync(string name = "agent")
+    {
+        var unique = $"{name}-{Interlocked.Increment(ref _agentsMade)}";
+        if (!await Service<AgentDirectory>().AddAsync(unique)) throw new InvalidOperationException($"{unique} was already an agent");
+        return unique;
+    }
+
+    /// <summary><see cref="NewAgentAsync"/> for each name, in order.</summary>
+    public async Task<string[]> NewAgentsAsync(params string[] names)
+    {
+        var agents = new string[names.Length];
+        for (var i = 0; i < names.Length; i++) agents[i] = await NewAgentAsync(names[i]);
+        return agents;
+    }
+
     /// <summary>Waits for a condition with a deadline (never a bare sleep).</summary>
     public static async Task Until(Func<bool> condition, TimeSpan? timeout = null, string? what = null)
     {
@@ -124,7 +171,7 @@ public sealed class HiveInstance : IAsyncDisposable
 
     private async Task StopAppAsync()
     {
-        Http.Dispose();
+        Http?.Dispose();
         if (_app is null) return;
         await _app.StopAsync();
         await _app.DisposeAsync();
@@ -134,6 +181,9 @@ public sealed class HiveInstance : IAsyncDisposable
     public string SocketPath(string agent) => Path.Combine(DataDir, "run", agent + ".sock");
 
     public Task<AgentClient> ConnectAsync(string agent) => AgentClient.ConnectAsync(SocketPath(agent));
+
+    /// <summary>The raw line client (what the benchmarks measure with).</summary>
+    public Task<LineClient> ConnectLinesAsync(string agent) => LineClient.ConnectAsync(SocketPath(agent));
 
     public Task<SseStream> OpenEventsAsync(long? lastEventId = null) => SseStream.OpenAsync(BaseAddress, Token, lastEventId);
 
@@ -146,6 +196,8 @@ public sealed class HiveInstance : IAsyncDisposable
 
     /// <summary>Reads the database file directly (its own connection), to assert what is persisted.</summary>
     public T QueryDb<T>(string sql, object? args = null) => QueryDb<T>(DataDir, sql, args);
+
+    public List<T> QueryDbList<T>(string sql, object? args = null) => QueryDbList<T>(DataDir, sql, args);
 
     public static T QueryDb<T>(string dataDir, string sql, object? args = null)
     {
@@ -161,12 +213,22 @@ public sealed class HiveInstance : IAsyncDisposable
         return connection.Query<T>(sql, args).ToList();
     }
 
+    /// <summary>Throws when the operator token is in any line logged so far but the one sign-in line of each start.</summary>
+    public void AssertTokenOnlyInSignInLines()
+    {
+        if (Token is not null) Logs.AssertTokenOnlyInSignInLines(Token, _starts);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAppAsync();
         SqliteConnection.ClearAllPools();
-        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
-        // Every test's host, whatever it did: the token is in no log line but the one sign-in line of each start.
-        if (Token is not null) Logs.AssertTokenOnlyInSignInLines(Token, _starts);
+        if (_ownsDataDir)
+        {
+            try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        // Every host, whatever it did and however many tests shared it: the token is in no log line but the one
+        // sign-in line of each start.
+        AssertTokenOnlyInSignInLines();
     }
 }

@@ -3,10 +3,11 @@ using Hive.Tests.Infrastructure;
 namespace Hive.Tests.Features.Reminders;
 
 /// <summary>
-/// The host as a child process, killed with SIGKILL at random moments while 1 000 reminders fall due: after the
-/// last restart every reminder was delivered exactly once and the database is intact.
+/// DeliverDueReminders across crashes: the host as a child process, killed with SIGKILL at random moments while
+/// 1 000 reminders fall due: after the last restart every reminder was delivered exactly once and the database is
+/// intact. Hosts of its own (child processes it kills), in a class of its own so it runs beside the other tests.
 /// </summary>
-public sealed class ReminderCrashTests : IAsyncLifetime
+public sealed class DeliverDueRemindersCrashTests : IAsyncLifetime
 {
     private const int Reminders = 1000;
     private const int Kills = 20;
@@ -36,7 +37,7 @@ public sealed class ReminderCrashTests : IAsyncLifetime
     }
 }
 
-/// <summary>The crash run itself, shared by the test and the soak mode of the benchmark.</summary>
+/// <summary>The crash run itself (the benchmark's <c>crash-soak</c> mode does the same with a count and more to report).</summary>
 public static class ReminderCrashRun
 {
     public sealed record Outcome(int Kills, int KilledMidDelivery, int Delivered, IReadOnlyList<long> Duplicates, long Remaining, string IntegrityCheck);

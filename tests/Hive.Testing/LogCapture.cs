@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Hive.Host.Auth;
 using Microsoft.Extensions.Logging;
 
-namespace Hive.Tests.Infrastructure;
+namespace Hive.Testing;
 
 public sealed record LogLine(string Category, LogLevel Level, string Text);
 
@@ -27,13 +27,15 @@ public sealed class LogCapture : ILoggerProvider
             .Select(l => l.Text[SignInPrefix.Length..].Split('\n')[0].Trim())
             .ToList();
 
-    /// <summary>Fails when the token is in any line but a sign-in line, or when there is not exactly one sign-in line per start.</summary>
+    /// <summary>Throws when the token is in any line but a sign-in line, or when there is not exactly one sign-in line per start.</summary>
     public void AssertTokenOnlyInSignInLines(string token, int starts)
     {
         var carrying = Lines.Where(l => l.Text.Contains(token, StringComparison.Ordinal)).ToList();
         var leaks = carrying.Where(l => !(l.Category == OperatorAuth.SignInCategory && l.Text.StartsWith(SignInPrefix, StringComparison.Ordinal))).ToList();
-        Assert.True(leaks.Count == 0, "the operator token is in these log lines:\n" + string.Join("\n", leaks.Select(l => $"{l.Category}: {l.Text}")));
-        Assert.Equal(starts, carrying.Count);
+        if (leaks.Count > 0)
+            throw new InvalidOperationException("the operator token is in these log lines:\n" + string.Join("\n", leaks.Select(l => $"{l.Category}: {l.Text}")));
+        if (carrying.Count != starts)
+            throw new InvalidOperationException($"the token is in {carrying.Count} sign-in lines, expected one for each of {starts} starts");
     }
 
     private sealed class Logger(LogCapture capture, string category) : ILogger

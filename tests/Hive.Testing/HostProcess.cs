@@ -1,20 +1,22 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.RegularExpressions;
-using Hive.Tests.Architecture;
 
-namespace Hive.Tests.Infrastructure;
+namespace Hive.Testing;
 
 /// <summary>
-/// The built <c>Hive.Host.dll</c> run as a real child process (<c>dotnet Hive.Host.dll ARGS</c>). It signs in as a
-/// person does: the token comes from the sign-in link the host prints on its standard output.
+/// The built <c>Hive.Host.dll</c> run as a real child process (<c>dotnet Hive.Host.dll ARGS</c>, from <c>/</c> unless
+/// told otherwise), so it can be killed with SIGKILL: no shutdown code runs, as in a crash or a power cut of the
+/// process. It signs in as a person does: the token comes from the sign-in link the host prints on its standard output.
 /// </summary>
 public sealed partial class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly System.Text.StringBuilder _output = new();
+    private readonly StringBuilder _output = new();
 
     private HostProcess(Process process, Uri baseAddress, string dataDir)
     {
@@ -25,9 +27,9 @@ public sealed partial class HostProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
     public string DataDir { get; }
+    public int ProcessId => _process.Id;
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
-    public int ProcessId => _process.Id;
     public int ExitCode => _process.ExitCode;
 
     /// <summary>The sign-in link the host printed (null until it has, and when sign-in is off).</summary>
@@ -39,21 +41,32 @@ public sealed partial class HostProcess : IAsyncDisposable
     private static partial Regex SignInLink();
 
     /// <summary>A client of this host, with the printed token as Bearer (when there is one).</summary>
-    public HttpClient CreateClient()
+    public HttpClient CreateClient(TimeSpan? timeout = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(30) };
         if (Token is { } token) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
     }
 
+    /// <summary>
+    /// The host built in the same configuration as the running program: <c>src/Host/bin/&lt;Configuration&gt;/net10.0/</c>
+    /// of the repository above it (the running program lives in <c>&lt;project&gt;/bin/&lt;Configuration&gt;/net10.0/</c>),
+    /// else the copy a project reference put beside the running program.
+    /// </summary>
     public static string HostDll
     {
         get
         {
-            // The test binaries live in tests/Hive.Tests/bin/<Configuration>/net10.0/; the host's in src/Host/bin/<same>.
             var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-            var path = Path.Combine(FeatureGraphTests.RepoRoot(), "src", "Host", "bin", configuration, "net10.0", "Hive.Host.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException("build the solution first", path);
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
+                var built = Path.Combine(dir.FullName, "src", "Host", "bin", configuration, "net10.0", "Hive.Host.dll");
+                if (File.Exists(built)) return built;
+                break;
+            }
+            var beside = Path.Combine(AppContext.BaseDirectory, "Hive.Host.dll");
+            return File.Exists(beside) ? beside : throw new FileNotFoundException("Hive.Host.dll not found in src/Host/bin nor beside this program: build the solution first", beside);
         }
     }
 
@@ -64,6 +77,10 @@ public sealed partial class HostProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// Starts the host and returns once <c>/api/state</c> answers with the printed token and every agent's socket
+    /// accepts a connection (a socket file may be a stale one from a killed life: only a connection proves this life listens).
+    /// </summary>
     /// <param name="umask">When set, the host runs under this umask (octal, e.g. "000"), as a service manager might start it.</param>
     /// <param name="fileLimit">When set, the host runs under <c>ulimit -n</c> this (soft and hard limit on descriptors).</param>
     public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null,
@@ -72,7 +89,15 @@ public sealed partial class HostProcess : IAsyncDisposable
         var baseAddress = new Uri($"http://127.0.0.1:{port ?? FreePort()}");
         var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), workingDirectory, umask,
             process => new HostProcess(process, baseAddress, dataDir), fileLimit);
-        await host.WaitUntilReadyAsync(agents);
+        try
+        {
+            await host.WaitUntilReadyAsync(agents);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
         return host;
     }
 
@@ -103,7 +128,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("ASPNETCORE_URLS");
 
-        var process = Process.Start(start)!;
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var host = create(process);
         process.OutputDataReceived += (_, e) => { lock (host._output) host._output.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { lock (host._output) host._output.AppendLine(e.Data); };
@@ -114,7 +139,7 @@ public sealed partial class HostProcess : IAsyncDisposable
 
     private async Task WaitUntilReadyAsync(string[] agents)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             if (_process.HasExited) throw new InvalidOperationException($"the host exited with {_process.ExitCode}:\n{Output}");
@@ -122,30 +147,48 @@ public sealed partial class HostProcess : IAsyncDisposable
             try
             {
                 // Until the sign-in link is printed this is a 401, unless sign-in is off.
-                using var http = CreateClient();
-                http.Timeout = TimeSpan.FromSeconds(2);
+                using var http = CreateClient(TimeSpan.FromSeconds(2));
                 using var response = await http.GetAsync("/api/state");
-                if (response.IsSuccessStatusCode && agents.All(a => File.Exists(Path.Combine(DataDir, "run", a + ".sock")))) return;
+                if (response.IsSuccessStatusCode) break;
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
             await Task.Delay(50);
         }
+        foreach (var agent in agents) await (await ConnectLinesAsync(agent)).DisposeAsync();
     }
 
-    public Task<AgentClient> ConnectAsync(string agent) => AgentClient.ConnectAsync(Path.Combine(DataDir, "run", agent + ".sock"));
+    public async Task<AgentClient> ConnectAsync(string agent) => AgentClient.Over(await ConnectLinesAsync(agent));
 
-    /// <summary>SIGKILL: no shutdown code runs, as in a crash or power cut of the process.</summary>
+    /// <summary>The raw line client (what the benchmarks measure with); retries while the host is still binding its sockets.</summary>
+    public async Task<LineClient> ConnectLinesAsync(string agent)
+    {
+        var path = Path.Combine(DataDir, "run", agent + ".sock");
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await LineClient.ConnectAsync(path);
+            }
+            catch (SocketException) when (attempt < 200 && !_process.HasExited)
+            {
+                await Task.Delay(25);
+            }
+        }
+    }
+
+    /// <summary>SIGKILL, then waits for the process to be gone.</summary>
     public async Task KillAsync()
     {
         _process.Kill();
         await _process.WaitForExitAsync();
     }
 
-    /// <summary>SIGTERM: the graceful stop a service manager sends.</summary>
+    /// <summary>SIGTERM (the graceful stop a service manager sends), then waits.</summary>
     public async Task TerminateAsync(TimeSpan timeout)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) await kill.WaitForExitAsync();
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
     }

@@ -6,8 +6,11 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Tests.Features.Reminders;
 
-/// <summary>A tick that fails (here: a storage error on the first three ticks) is logged; the scheduler carries on.</summary>
-public sealed class ReminderSchedulerFaultTests : IAsyncLifetime
+/// <summary>
+/// The scheduler: a tick that fails (here: a storage error on the first three ticks) is logged and the scheduler
+/// carries on. A hive of its own per test: its ticks fail on purpose.
+/// </summary>
+public sealed class ReminderSchedulerTests : IAsyncLifetime
 {
     private readonly FailingTicks _failures = new(3);
     private HiveInstance _hive = null!;

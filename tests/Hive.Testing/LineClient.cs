@@ -2,11 +2,13 @@ using System.Buffers.Text;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Hive.Bench.Infrastructure;
+namespace Hive.Testing;
 
 /// <summary>
-/// An agent's side of its socket, kept lean because it shares the CPU with the host it measures: raw socket calls,
-/// one reusable buffer, no JSON parsing beyond what a reply check needs.
+/// An agent's side of its socket, the one socket client of the tests and the benchmarks: newline-delimited requests
+/// and replies as raw bytes. Kept lean because in a benchmark it shares the CPU with the host it measures: raw socket
+/// calls, one reusable buffer, no JSON parsing beyond what a reply check needs (<see cref="Reply"/>). Tests talk JSON
+/// through <see cref="AgentClient"/>, which sits on top of it.
 /// </summary>
 public sealed class LineClient : IAsyncDisposable
 {

@@ -1,0 +1,64 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Hive.Testing;
+
+/// <summary>
+/// An agent's side of its socket in JSON: one request line, one reply line, over the same <see cref="LineClient"/>
+/// the benchmarks measure with. A reply that says something went wrong where the caller expected success throws.
+/// </summary>
+public sealed class AgentClient : IAsyncDisposable
+{
+    private static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(40);
+
+    private AgentClient(LineClient lines) => Lines = lines;
+
+    /// <summary>The raw line client underneath, for byte-level requests.</summary>
+    public LineClient Lines { get; }
+
+    public static async Task<AgentClient> ConnectAsync(string path) => new(await LineClient.ConnectAsync(path));
+
+    internal static AgentClient Over(LineClient lines) => new(lines);
+
+    public Task<JsonElement> CallAsync(object request) => CallRawAsync(JsonSerializer.Serialize(request));
+
+    public async Task<JsonElement> CallRawAsync(string line)
+    {
+        await WriteRawAsync(Encoding.UTF8.GetBytes(line + "\n"));
+        return await ReadReplyAsync();
+    }
+
+    public async Task WriteRawAsync(byte[] bytes) => await Lines.WriteAsync(bytes);
+
+    /// <summary>The next reply; throws when none arrives in time, and <see cref="IOException"/> when the host hung up.</summary>
+    public async Task<JsonElement> ReadReplyAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? DefaultReplyTimeout);
+        var line = await Lines.ReadLineAsync(cts.Token);
+        using var reply = JsonDocument.Parse(line);
+        return reply.RootElement.Clone();
+    }
+
+    /// <summary>Sends a message; returns its id (throws when the reply is not ok).</summary>
+    public async Task<long> SendAsync(string to, string body)
+    {
+        var reply = await CallAsync(new { op = "send", to, body });
+        return Ok(reply).GetProperty("id").GetInt64();
+    }
+
+    /// <summary>The message, or null when none arrived within <paramref name="waitMs"/> (throws when the reply is not ok).</summary>
+    public async Task<JsonElement?> RecvAsync(int waitMs = 0)
+    {
+        var reply = await CallAsync(new { op = "recv", wait_ms = waitMs });
+        var message = Ok(reply).GetProperty("message");
+        return message.ValueKind == JsonValueKind.Null ? null : message;
+    }
+
+    /// <summary>The reply itself when it says ok; otherwise throws with the reply in the message.</summary>
+    public static JsonElement Ok(JsonElement reply) =>
+        reply.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.True
+            ? reply
+            : throw new InvalidOperationException("the host refused the request: " + reply);
+
+    public ValueTask DisposeAsync() => Lines.DisposeAsync();
+}

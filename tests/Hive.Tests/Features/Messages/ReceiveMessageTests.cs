@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+
+namespace Hive.Tests.Features.Messages;
+
+/// <summary>ReceiveMessage: recv, waiting or not, as agents drive it over their sockets, and what the stream shows of it.</summary>
+[Collection(MessagesHive.Name)]
+public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(fixture)
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    [Fact]
+    public async Task Waiting_recv_returns_a_message_from_another_agent_within_100_ms()
+    {
+        var (aliceName, bobName) = await TwoAgentsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await using var bob = await _hive.ConnectAsync(bobName);
+        // Warm the path once so the measurement is of the wake-up, not of JIT.
+        await alice.SendAsync(bobName, "warm-up");
+        Assert.NotNull(await bob.RecvAsync());
+
+        var waiting = bob.RecvAsync(waitMs: 10_000);
+        await Task.Delay(50); // let the receiver park: the test is that arrival wakes it, not that it finds it
+        var sent = Stopwatch.StartNew();
+        var id = await alice.SendAsync(bobName, "hello bob");
+        var message = await waiting;
+        sent.Stop();
+
+        Assert.NotNull(message);
+        Assert.Equal(id, message.Value.GetProperty("id").GetInt64());
+        Assert.Equal(aliceName, message.Value.GetProperty("from").GetString());
+        Assert.Equal(bobName, message.Value.GetProperty("to").GetString());
+        Assert.Equal("message", message.Value.GetProperty("kind").GetString());
+        Assert.Equal("hello bob", message.Value.GetProperty("body").GetString());
+        Assert.Equal(JsonValueKind.Array, message.Value.GetProperty("file_refs").ValueKind);
+        Assert.NotEqual(JsonValueKind.Null, message.Value.GetProperty("delivered_at").ValueKind);
+        Assert.True(sent.ElapsedMilliseconds < 100, $"recv woke after {sent.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Recv_without_wait_returns_null_when_the_inbox_is_empty_and_hands_each_message_out_once()
+    {
+        var (aliceName, carolName) = await TwoAgentsAsync("alice", "carol");
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await using var carol = await _hive.ConnectAsync(carolName);
+        Assert.Null(await carol.RecvAsync());
+        await alice.SendAsync(carolName, "one");
+        await alice.SendAsync(carolName, "two");
+        Assert.Equal("one", (await carol.RecvAsync())!.Value.GetProperty("body").GetString());
+        Assert.Equal("two", (await carol.RecvAsync())!.Value.GetProperty("body").GetString());
+        Assert.Null(await carol.RecvAsync());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @carolName AND delivered_at IS NULL", new { carolName }));
+    }
+
+    [Fact]
+    public async Task Waiting_recv_times_out_with_null()
+    {
+        await using var carol = await _hive.ConnectAsync(await _hive.NewAgentAsync("carol"));
+        var clock = Stopwatch.StartNew();
+        Assert.Null(await carol.RecvAsync(waitMs: 200));
+        Assert.InRange(clock.ElapsedMilliseconds, 150, 5_000);
+    }
+
+    [Fact]
+    public async Task Stream_shows_sent_then_delivered_with_increasing_ids()
+    {
+        var (aliceName, bobName) = await TwoAgentsAsync();
+        await using var events = await _hive.OpenEventsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await using var bob = await _hive.ConnectAsync(bobName);
+
+        var id = await alice.SendAsync(bobName, "watch this");
+        var received = await bob.RecvAsync(waitMs: 5_000);
+        Assert.NotNull(received);
+
+        var sent = await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id);
+        var delivered = await events.WaitForAsync("delivered", e => e.GetProperty("id").GetInt64() == id);
+        Assert.True(delivered.Id > sent.Id, $"delivered {delivered.Id} after sent {sent.Id}");
+        Assert.True(sent.Id > events.Hello.Json.GetProperty("seq").GetInt64());
+        Assert.Equal("watch this", sent.Json.GetProperty("body").GetString());
+        Assert.Equal(aliceName, sent.Json.GetProperty("from").GetString());
+        Assert.Equal(JsonValueKind.Null, sent.Json.GetProperty("delivered_at").ValueKind);
+        Assert.NotEqual(JsonValueKind.Null, delivered.Json.GetProperty("delivered_at").ValueKind);
+        Assert.Equal(JsonValueKind.Array, delivered.Json.GetProperty("file_refs").ValueKind);
+    }
+
+    [Fact]
+    public async Task Concurrent_receivers_of_one_agent_never_get_the_same_message()
+    {
+        var (aliceName, carolName) = await TwoAgentsAsync("alice", "carol");
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        var receivers = new List<AgentClient>();
+        for (var i = 0; i < 4; i++) receivers.Add(await _hive.ConnectAsync(carolName));
+        const int count = 100;
+        var waits = receivers.Select(async r =>
+        {
+            var got = new List<long>();
+            while (await r.RecvAsync(waitMs: 500) is { } m) got.Add(m.GetProperty("id").GetInt64());
+            return got;
+        }).ToList();
+        var sent = new List<long>();
+        for (var i = 0; i < count; i++) sent.Add(await alice.SendAsync(carolName, $"m{i}"));
+        var received = (await Task.WhenAll(waits)).SelectMany(x => x).ToList();
+        foreach (var r in receivers) await r.DisposeAsync();
+
+        Assert.Equal(sent.Order(), received.Order());
+    }
+
+    [Theory]
+    [InlineData("""{"op":"recv","wait_ms":"soon"}""", "bad_request")]
+    [InlineData("""{"op":"recv","wait_ms":-1}""", "validation")]
+    [InlineData("""{"op":"recv","wait_ms":30001}""", "validation")]
+    public async Task Bad_socket_recv_gets_an_error_and_changes_nothing(string line, string code)
+    {
+        var (aliceName, bobName) = await TwoAgentsAsync();
+        await using (var bob = await _hive.ConnectAsync(bobName)) await bob.SendAsync(aliceName, "waiting for alice");
+        await using var alice = await _hive.ConnectAsync(aliceName);
+
+        var reply = await alice.CallRawAsync(line);
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal(code, reply.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(reply.GetProperty("error").GetString()));
+        // Nothing was stored or handed out, and the connection stays usable after the error.
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @aliceName", new { aliceName }));
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @aliceName AND delivered_at IS NULL", new { aliceName }));
+        Assert.Equal(aliceName, (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+    }
+
+    private async Task<(string, string)> TwoAgentsAsync(string first = "alice", string second = "bob")
+    {
+        var agents = await _hive.NewAgentsAsync(first, second);
+        return (agents[0], agents[1]);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Hive.Features.Reminders;
+using Hive.Shared.Agents;
+using Hive.Tests.Infrastructure;
+using static Hive.Tests.Features.Reminders.RemindersHive;
+
+namespace Hive.Tests.Features.Reminders;
+
+/// <summary>DeliverDueReminders: the scheduler's tick delivers due reminders as messages, and records failures.</summary>
+[Collection(RemindersHive.Name)]
+public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHiveTests(fixture)
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    [Fact]
+    public async Task A_scheduled_reminder_reaches_a_waiting_recv_as_a_reminder_message()
+    {
+        var name = await _hive.NewAgentAsync("alice");
+        var payload = $"/agents/{name}/state/todo.md";
+        await File.WriteAllTextAsync(_hive.DataDir + payload, "the list");
+        await using var events = await _hive.OpenEventsAsync();
+        await using var alice = await _hive.ConnectAsync(name);
+        await using var waiter = await _hive.ConnectAsync(name);
+        var waiting = waiter.RecvAsync(waitMs: 10_000);
+
+        var id = await RemindAsync(alice, new { op = "remind", body = $"check {payload}", in_seconds = 0.3, payload_path = payload });
+        var scheduled = await events.WaitForAsync("reminder_scheduled", e => e.GetProperty("reminder").GetProperty("id").GetInt64() == id);
+        Assert.Equal(1, scheduled.Json.GetProperty("pending_reminders").GetInt64());
+
+        var message = (await waiting)!.Value;
+        Assert.Equal("reminder", message.GetProperty("kind").GetString());
+        Assert.Equal("reminder", message.GetProperty("from").GetString());
+        Assert.Equal($"check {payload}", message.GetProperty("body").GetString());
+        Assert.Equal(id, message.GetProperty("reminder_id").GetInt64());
+        Assert.Equal([payload], message.GetProperty("payload_refs").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal([payload], message.GetProperty("file_refs").EnumerateArray().Select(e => e.GetString()));
+
+        var delivered = await events.WaitForAsync("reminder_delivered", e => e.GetProperty("id").GetInt64() == id);
+        Assert.Equal(message.GetProperty("id").GetInt64(), delivered.Json.GetProperty("message_id").GetInt64());
+        Assert.Equal(0, delivered.Json.GetProperty("pending_reminders").GetInt64());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE agent = @name", new { name }));
+        Assert.Equal(0, (await alice.CallAsync(new { op = "count_pending_reminders" })).GetProperty("count").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_reminder_for_a_removed_agent_fails_MaxAttempts_times_then_is_left_alone()
+    {
+        await using var events = await _hive.OpenEventsAsync(); // before the reminder falls due
+        var id = await ReminderOfARemovedAgentAsync(_hive);
+        Assert.Equal(0, AttemptCount(id));
+
+        await HiveInstance.Until(() => AttemptCount(id) == MaxAttempts, what: "MaxAttempts failures");
+        var failures = new List<JsonElement>();
+        while (failures.Count < MaxAttempts)
+            failures.Add((await events.WaitForAsync("reminder_failed", e => e.GetProperty("id").GetInt64() == id)).Json);
+        Assert.Equal(Enumerable.Range(1, MaxAttempts), failures.Select(f => f.GetProperty("attempt_count").GetInt32()));
+        var bob = _hive.QueryDb<string>("SELECT agent FROM reminders WHERE id = @id", new { id });
+        Assert.All(failures, f => Assert.Equal($"{bob} is not a live agent", f.GetProperty("last_error").GetString()));
+
+        await fixture.WaitTicksAsync(10);
+        Assert.Equal(MaxAttempts, AttemptCount(id));
+        var listed = (await _hive.GetJsonAsync("/api/reminders")).EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
+        Assert.Equal(MaxAttempts, listed.GetProperty("attempt_count").GetInt32());
+        Assert.Equal($"{bob} is not a live agent", listed.GetProperty("last_error").GetString());
+    }
+
+    /// <summary>bob schedules a reminder, then bob is removed before it falls due; returns the reminder's id.</summary>
+    internal static async Task<long> ReminderOfARemovedAgentAsync(HiveInstance hive)
+    {
+        var bob = await hive.NewAgentAsync("bob");
+        long id;
+        await using (var client = await hive.ConnectAsync(bob))
+            id = await RemindAsync(client, new { op = "remind", body = "bob, wake up", in_seconds = 1 });
+        Assert.True(await hive.Service<AgentDirectory>().RemoveAsync(bob)); // bob is gone
+        return id;
+    }
+
+    private long AttemptCount(long id) => _hive.QueryDb<long>("SELECT attempt_count FROM reminders WHERE id = @id", new { id });
+
+    [Fact]
+    public async Task A_payload_deleted_after_scheduling_fails_with_a_clear_error()
+    {
+        var name = await _hive.NewAgentAsync("alice");
+        var payload = $"/agents/{name}/state/brief.md";
+        await File.WriteAllTextAsync(_hive.DataDir + payload, "brief");
+        await using var alice = await _hive.ConnectAsync(name);
+        var id = await RemindAsync(alice, new { op = "remind", body = "read the brief", in_seconds = 0.5, payload_path = payload });
+        File.Delete(_hive.DataDir + payload);
+
+        await HiveInstance.Until(() => AttemptCount(id) >= 1, what: "a failed attempt");
+        await HiveInstance.Until(() => _hive.QueryDb<string?>("SELECT last_error FROM reminders WHERE id = @id", new { id }) is not null, what: "last_error");
+        Assert.Equal($"payload {payload} is no longer a readable state file",
+            _hive.QueryDb<string>("SELECT last_error FROM reminders WHERE id = @id", new { id }));
+        Assert.Null(await alice.RecvAsync());
+    }
+
+    [Fact]
+    public async Task Reminders_overdue_at_start_are_delivered_on_the_first_tick_in_due_order()
+    {
+        // A hive of its own, restarted: a scheduler that ticks once at start-up and then not for an hour, so whatever
+        // is due is delivered by that first tick, or not at all.
+        await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Reminders:TickSeconds", "3600");
+        await HiveInstance.Until(() => hive.Service<ReminderScheduler>().CompletedTicks >= 1, what: "the start-up tick");
+        await using (var alice = await hive.ConnectAsync("alice"))
+        {
+            var now = DateTimeOffset.UtcNow;
+            // Scheduled out of due order, all already due while no tick will come.
+            foreach (var offset in new[] { 10, 30, 20, 50, 40 })
+                await RemindAsync(alice, new { op = "remind", body = $"due -{offset}s", due_at = now.AddSeconds(-offset) });
+        }
+        Assert.Equal(5, hive.QueryDb<long>("SELECT count(*) FROM reminders"));
+
+        await hive.RestartAsync();
+        await using var again = await hive.ConnectAsync("alice");
+        var bodies = new List<string>();
+        while (bodies.Count < 5) bodies.Add((await again.RecvAsync(waitMs: 5_000))!.Value.GetProperty("body").GetString()!);
+        Assert.Equal(["due -50s", "due -40s", "due -30s", "due -20s", "due -10s"], bodies);
+        Assert.Equal(1, hive.Service<ReminderScheduler>().CompletedTicks);
+    }
+}
