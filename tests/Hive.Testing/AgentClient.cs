@@ -54,6 +54,17 @@ public sealed class AgentClient : IAsyncDisposable
         return message.ValueKind == JsonValueKind.Null ? null : message;
     }
 
+    /// <summary>Acknowledges a message this agent was handed (delivery is at least once: unacknowledged, it comes back).</summary>
+    public async Task AckAsync(long id) => Ok(await CallAsync(new { op = "ack", id }));
+
+    /// <summary>Receives one message and acknowledges it at once: the message, or null when none arrived in time.</summary>
+    public async Task<JsonElement?> RecvAndAckAsync(int waitMs = 0)
+    {
+        var message = await RecvAsync(waitMs);
+        if (message is { } m) await AckAsync(m.GetProperty("id").GetInt64());
+        return message;
+    }
+
     /// <summary>The reply itself when it says ok; otherwise throws with the reply in the message.</summary>
     public static JsonElement Ok(JsonElement reply) =>
         reply.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.True

@@ -102,7 +102,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
 
         await alice.SendAsync(bobName, "live without a reload");
         await Row("flow", "live without a reload").WaitForAsync();
-        await bob.RecvAsync();
+        await bob.RecvAndAckAsync(); // the ✓ follows the acknowledgement
         await Row("flow", "live without a reload").Locator(".delivered", new() { HasText = "✓" }).WaitForAsync();
 
         await bob.SendAsync("operator", "for your inbox");

@@ -26,7 +26,7 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
         {
             services.AddSingleton(Recvs);
             services.AddTransient<IRequestHandler<AddInsideAChange, Unit>, AddInsideAChangeHandler>();
-            services.AddTransient<IPipelineBehavior<ReceiveMessage.Query, MessageView?>, RecvProbeBehavior>();
+            services.AddTransient<IPipelineBehavior<ReceiveMessage.Query, ReceiveMessage.Result>, RecvProbeBehavior>();
         }
     }
 
@@ -269,9 +269,9 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
             _left.GetOrAdd(agent, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 
-    private sealed class RecvProbeBehavior(RecvProbe probe) : IPipelineBehavior<ReceiveMessage.Query, MessageView?>
+    private sealed class RecvProbeBehavior(RecvProbe probe) : IPipelineBehavior<ReceiveMessage.Query, ReceiveMessage.Result>
     {
-        public async Task<MessageView?> Handle(ReceiveMessage.Query request, CancellationToken cancellationToken, RequestHandlerDelegate<MessageView?> next)
+        public async Task<ReceiveMessage.Result> Handle(ReceiveMessage.Query request, CancellationToken cancellationToken, RequestHandlerDelegate<ReceiveMessage.Result> next)
         {
             if (request.WaitMs is not > 0) return await next();
             probe.Enter(request.Agent);

@@ -38,7 +38,7 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
 
         await using var bob = await _hive.ConnectAsync(agents[1]);
         var received = new List<long>();
-        while (received.Count < sent.Count && await bob.RecvAsync(waitMs: 5_000) is { } message)
+        while (received.Count < sent.Count && await bob.RecvAndAckAsync(waitMs: 5_000) is { } message)
             received.Add(message.GetProperty("id").GetInt64());
         Assert.Equal(sent, received.Order());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @bob AND delivered_at IS NULL", new { bob = agents[1] }));

@@ -9,20 +9,25 @@ namespace Hive.Tests.Features.Messages;
 /// <summary>
 /// At-least-once delivery: a message handed out by <c>recv</c> is in flight until acknowledged; an agent that dies
 /// with it unread gets it again after the ack timeout, flagged; past MaxDeliveries it is set aside and the operator
-/// told. A host with a short ack timeout (1 s) and three deliveries at most, one per test class: each test uses
-/// agents of its own.
+/// told. One hive for the class, with a short ack timeout (1 s) and three deliveries at most; each test uses agents
+/// of its own.
 /// </summary>
-public sealed class AcknowledgeMessageTests : IAsyncLifetime
+public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixture)
+    : SharedHiveTests(fixture), IClassFixture<AcknowledgeMessageTests.Fixture>
 {
     private const double AckTimeoutSeconds = 1;
-    private HiveInstance _hive = null!;
+    private readonly HiveInstance _hive = fixture.Hive;
 
-    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(
-        ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"],
-        "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "--Hive:Messages:MaxDeliveries", "3");
+    public sealed class Fixture : HiveFixture
+    {
+        protected override string[] Agents => ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
 
-    public async Task DisposeAsync() => await _hive.DisposeAsync();
+        protected override string[] Args =>
+        [
+            "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--Hive:Messages:MaxDeliveries", "3",
+        ];
+    }
 
     [Fact]
     public async Task A_message_whose_agent_died_with_the_reply_unread_is_handed_out_again_flagged()

@@ -34,7 +34,9 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         Assert.Equal("message", message.Value.GetProperty("kind").GetString());
         Assert.Equal("hello bob", message.Value.GetProperty("body").GetString());
         Assert.Equal(JsonValueKind.Array, message.Value.GetProperty("file_refs").ValueKind);
-        Assert.NotEqual(JsonValueKind.Null, message.Value.GetProperty("delivered_at").ValueKind);
+        // Handed out, in flight: delivered only once bob acknowledges it.
+        Assert.Equal(JsonValueKind.Null, message.Value.GetProperty("delivered_at").ValueKind);
+        Assert.Equal(1, message.Value.GetProperty("delivery_count").GetInt32());
         Assert.True(sent.ElapsedMilliseconds < 100, $"recv woke after {sent.ElapsedMilliseconds} ms");
     }
 
@@ -47,10 +49,11 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         Assert.Null(await carol.RecvAsync());
         await alice.SendAsync(carolName, "one");
         await alice.SendAsync(carolName, "two");
-        Assert.Equal("one", (await carol.RecvAsync())!.Value.GetProperty("body").GetString());
-        Assert.Equal("two", (await carol.RecvAsync())!.Value.GetProperty("body").GetString());
+        Assert.Equal("one", (await carol.RecvAndAckAsync())!.Value.GetProperty("body").GetString());
+        Assert.Equal("two", (await carol.RecvAndAckAsync())!.Value.GetProperty("body").GetString());
         Assert.Null(await carol.RecvAsync());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @carolName AND delivered_at IS NULL", new { carolName }));
+        Assert.Equal(2, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @carolName AND delivery_count = 1", new { carolName }));
     }
 
     [Fact]
@@ -73,6 +76,7 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         var id = await alice.SendAsync(bobName, "watch this");
         var received = await bob.RecvAsync(waitMs: 5_000);
         Assert.NotNull(received);
+        await bob.AckAsync(id); // the delivered event fires on the acknowledgement
 
         var sent = await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id);
         var delivered = await events.WaitForAsync("delivered", e => e.GetProperty("id").GetInt64() == id);

@@ -163,7 +163,7 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
 
         await using var receiver = await _hive.ConnectAsync(sink);
         var bodies = new List<string>();
-        while (await receiver.RecvAsync() is { } message) bodies.Add(message.GetProperty("body").GetString()!);
+        while (await receiver.RecvAndAckAsync() is { } message) bodies.Add(message.GetProperty("body").GetString()!);
         foreach (var client in clients) await client.DisposeAsync();
 
         Assert.Equal(agents * perAgent, bodies.Count);

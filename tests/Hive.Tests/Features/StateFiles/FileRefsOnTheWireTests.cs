@@ -30,7 +30,7 @@ public sealed class FileRefsOnTheWireTests(StateFilesHive fixture) : SharedHiveT
         var sent = await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id);
         Assert.Equal(["/agents/alice/state/plan.md"], Refs(sent.Json));
 
-        var received = await reader.RecvAsync();
+        var received = await reader.RecvAndAckAsync();
         Assert.Equal(["/agents/alice/state/plan.md"], Refs(received!.Value));
         var delivered = await events.WaitForAsync("delivered", e => e.GetProperty("id").GetInt64() == id);
         Assert.Equal(["/agents/alice/state/plan.md"], Refs(delivered.Json));
