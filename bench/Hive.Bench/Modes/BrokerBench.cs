@@ -70,7 +70,8 @@ internal sealed class BrokerBench : IBenchMode
             Console.WriteLine();
             Console.WriteLine($"== Summary (synchronous={options.Synchronous}, {Environment.ProcessorCount} cores; throughput: medians of {options.Rounds} alternating rounds) ==");
             throughput.Print();
-            Console.WriteLine($"(c)    send->recv, parked long-poll:  {recv}   goal p99 < {RecvGoalMs} ms: {Verdict(recv.P99, RecvGoalMs)}");
+            Console.WriteLine($"(c)    send->recv, parked long-poll:  {recv.Recv}   goal p99 < {RecvGoalMs} ms: {Verdict(recv.Recv.P99, RecvGoalMs)}");
+            Console.WriteLine($"(c')   send->recv->ack:               {recv.Acked}");
             sseOne.Print(SseGoalMs);
             sseMany.Print(SseGoalMs);
             Console.WriteLine($"WAL    hive.db-wal after throughput: {Stats.Bytes(walAfterThroughput)}");
@@ -95,7 +96,7 @@ internal sealed class BrokerBench : IBenchMode
     // ---------------------------------------------------------------- (a) and (b): throughput, alternating
 
     /// <summary>One round's rates (per second) and this process's CPU time per operation (µs, clients included).</summary>
-    private sealed record Round(double RawRows, double HiveOne, double HiveMany, double RawCpu, double HiveOneCpu, double HiveManyCpu);
+    private sealed record Round(double RawRows, double HiveOne, double HiveMany, double RawCpu, double HiveOneCpu, double HiveManyCpu, double Echo);
 
     private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
 
@@ -111,17 +112,23 @@ internal sealed class BrokerBench : IBenchMode
             var cpuA = Stats.Median(rounds.Select(r => r.RawCpu));
             var cpu1 = Stats.Median(rounds.Select(r => r.HiveOneCpu));
             var cpu16 = Stats.Median(rounds.Select(r => r.HiveManyCpu));
+            var echo = Stats.Median(rounds.Select(r => r.Echo));
             Console.WriteLine($"(a)    raw SQLite, 1 row per tx:       {Stats.N(a),9} rows/s    cpu {Stats.F(cpuA, 1),6} us/row    tx  {rawTx}");
             Console.WriteLine($"(b1)   hive send acked, 1 client:     {Stats.N(b1),9} sends/s   cpu {Stats.F(cpu1, 1),6} us/send   ack {ackOne}");
             Console.WriteLine($"(b16)  hive send acked, {ConcurrentClients} clients:   {Stats.N(b16),9} sends/s   cpu {Stats.F(cpu16, 1),6} us/send   ack {ackMany}");
             Console.WriteLine($"       (cpu = this process's user+system time per operation, the in-process clients included)");
             Console.WriteLine($"ratio  (b1)/(a)  = {Stats.F(b1 / a, 3)}   (per round: {perRound1})");
             Console.WriteLine($"ratio  (b16)/(a) = {Stats.F(b16 / a, 3)}   (per round: {perRound16}){(b16 / a < 0.5 ? "   < 0.5" : "")}");
+            Console.WriteLine($"(e16)  bare Unix-socket echo, {ConcurrentClients} clients: {Stats.N(echo),9} round trips/s (one line answered per line, nothing else)");
+            Console.WriteLine($"ratio  (b16)/(e16) = {Stats.F(b16 / echo, 3)}   (per round: {string.Join(", ", rounds.Select(r => Stats.F(r.HiveMany / r.Echo, 3)))})   goal >= 0.5: {(b16 / echo >= 0.5 ? "met" : "MISSED")}");
         }
     }
 
     private static async Task<ThroughputResult> ThroughputAsync(BenchOptions options, RawSqlite raw, HiveInstance hive, List<LineClient> clients)
     {
+        await using var echoServer = new BareEchoServer(Path.Combine(Path.GetTempPath(), $"hive-echo-{Guid.NewGuid():N}"[..24] + ".sock"));
+        var echoClients = new List<LineClient>();
+        for (var i = 0; i < ConcurrentClients; i++) echoClients.Add(await LineClient.ConnectAsync(echoServer.Path));
         var send = Line(new { op = "send", to = Sink, body = Body });
         var duration = TimeSpan.FromSeconds(options.Seconds);
         var rawTx = new List<double>();
@@ -134,18 +141,22 @@ internal sealed class BrokerBench : IBenchMode
         await HiveSendsAsync(clients.Take(1).ToList(), send, HiveWarmUp, null);
         await HiveSendsAsync(clients, send, HiveWarmUp, null);
         await HiveSendsAsync(clients.Take(1).ToList(), send, RawWarmUp, null);
+        await HiveSendsAsync(echoClients, send, RawWarmUp, null);
 
         var rounds = new List<Round>();
         for (var r = 0; r < options.Rounds; r++)
         {
-            double a = 0, b1 = 0, b16 = 0, cpuA = 0, cpu1 = 0, cpu16 = 0;
+            double a = 0, b1 = 0, b16 = 0, cpuA = 0, cpu1 = 0, cpu16 = 0, e16 = 0;
             // Rotate the order each round, so no case always follows the same one.
-            for (var k = 0; k < 3; k++)
+            for (var k = 0; k < 4; k++)
             {
                 await Disk.SettleAsync();
                 var cpuBefore = CpuTime();
-                switch ((r + k) % 3)
+                switch ((r + k) % 4)
                 {
+                    case 3:
+                        (e16, _) = await HiveSendsAsync(echoClients, send, duration, null);
+                        break;
                     case 0:
                         var (rows, elapsed) = raw.Run(duration, Talker, Sink, Body, rawTx);
                         a = rows / Stats.Seconds(elapsed);
@@ -163,11 +174,12 @@ internal sealed class BrokerBench : IBenchMode
                         break;
                 }
             }
-            rounds.Add(new Round(a, b1, b16, cpuA, cpu1, cpu16));
+            rounds.Add(new Round(a, b1, b16, cpuA, cpu1, cpu16, e16));
             Console.WriteLine($"round {r + 1}/{options.Rounds}:  (a) raw {Stats.N(a),9} rows/s   (b1) {Stats.N(b1),8} sends/s   " +
                               $"(b16) {Stats.N(b16),8} sends/s   (b1)/(a) {Stats.F(b1 / a, 3)}   (b16)/(a) {Stats.F(b16 / a, 3)}   " +
                               $"cpu us/op {Stats.F(cpuA, 1)} / {Stats.F(cpu1, 1)} / {Stats.F(cpu16, 1)}   WAL {Stats.Bytes(hive.WalBytes)}");
         }
+        foreach (var client in echoClients) await client.DisposeAsync();
         return new ThroughputResult(rounds, Latency.Of(rawTx), Latency.Of(ackOne), Latency.Of(ackMany));
     }
 
@@ -204,7 +216,8 @@ internal sealed class BrokerBench : IBenchMode
 
     // ---------------------------------------------------------------- (c): send -> recv
 
-    private static async Task<Latency> RecvLatencyAsync(BenchOptions options, HiveInstance hive)
+    /// <summary>send→recv (the message reaches the parked receiver) and send→recv→ack (and its acknowledgement is stored).</summary>
+    private static async Task<(Latency Recv, Latency Acked)> RecvLatencyAsync(BenchOptions options, HiveInstance hive)
     {
         await using var receiver = await hive.ConnectLinesAsync(Receiver);
         await using var talker = await hive.ConnectLinesAsync(Talker);
@@ -220,6 +233,7 @@ internal sealed class BrokerBench : IBenchMode
 
         await Disk.SettleAsync();
         var samples = new List<double>(options.Count);
+        var acked = new List<double>(options.Count);
         for (var i = 0; i < warmUp + options.Count; i++)
         {
             await receiver.WriteAsync(recv);
@@ -236,11 +250,22 @@ internal sealed class BrokerBench : IBenchMode
             if (!Reply.IsOk(ack.Span)) throw new InvalidOperationException("send failed: " + Reply.Text(ack.Span));
             if (Reply.Id(ack.Span) != receivedId) throw new InvalidOperationException($"recv took message {receivedId}, not the one just sent");
 
-            if (i >= warmUp) samples.Add(Stats.Ms(after - before));
+            // Delivery is at least once: the receiver acknowledges, and only then is the message delivered.
+            var acknowledged = await receiver.CallAsync(Line(new { op = "ack", id = receivedId }));
+            var afterAck = Stopwatch.GetTimestamp();
+            if (!Reply.IsOk(acknowledged.Span)) throw new InvalidOperationException("ack failed: " + Reply.Text(acknowledged.Span));
+
+            if (i >= warmUp)
+            {
+                samples.Add(Stats.Ms(after - before));
+                acked.Add(Stats.Ms(afterAck - before));
+            }
         }
         var latency = Latency.Of(samples);
+        var ackLatency = Latency.Of(acked);
         Console.WriteLine($"(c) send->recv: {latency}");
-        return latency;
+        Console.WriteLine($"(c) send->recv->ack: {ackLatency}");
+        return (latency, ackLatency);
     }
 
     // ---------------------------------------------------------------- (d): send -> SSE
