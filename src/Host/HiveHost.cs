@@ -1,3 +1,4 @@
+using Hive.Shared.Errors;
 using Carter;
 using Hive.Features.Messages;
 using Hive.Features.Questions;

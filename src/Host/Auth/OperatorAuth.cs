@@ -1,3 +1,4 @@
+using Hive.Shared.Errors;
 using Hive.Shared;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

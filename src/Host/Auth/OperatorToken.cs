@@ -1,3 +1,4 @@
+using Hive.Shared.Errors;
 using System.Buffers.Text;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;

@@ -1,3 +1,4 @@
+using Hive.Shared.Errors;
 using System.Collections.Concurrent;
 using Hive.Host.Auth;
 using Hive.Tests.Infrastructure;

@@ -1,3 +1,4 @@
+using Hive.Shared.Errors;
 using System.Net;
 using System.Net.Sockets;
 using Hive.Tests.Infrastructure;
