@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Hive.Shared.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace Hive.Features.StateFiles;
@@ -13,20 +14,8 @@ internal static partial class Native
     private const int ENOENT = 2;
     private const int ENOTDIR = 20;
 
-    private const uint S_IFMT = 0xF000;
-    private const uint S_IFREG = 0x8000;
-    private const uint S_IFLNK = 0xA000;
-
-    // statx(2) rather than fstat: struct statx has one layout on every architecture (include/uapi/linux/stat.h), where
-    // struct stat has several (st_nlink before st_mode on x86-64, s390x and ppc64le, after it on arm64); and glibc
-    // exports fstat only since 2.33 (RHEL 8 has 2.28), statx since 2.28.
-    private const int AT_EMPTY_PATH = 0x1000;   // include/uapi/linux/fcntl.h, the same everywhere
-    private const uint STATX_TYPE = 0x1;
-    private const uint STATX_NLINK = 0x4;
-    private const int StatxSize = 0x100;
-    private const int StatxMaskOffset = 0x00;   // __u32 stx_mask
-    private const int StatxNlinkOffset = 0x10;  // __u32 stx_nlink
-    private const int StatxModeOffset = 0x1C;   // __u16 stx_mode
+    private const uint S_IFREG = FileStatus.Regular;
+    private const uint S_IFLNK = FileStatus.Symlink;
 
     /// <summary>This machine's open(2) flags; throws <see cref="PlatformNotSupportedException"/> on an unknown architecture.</summary>
     internal static OpenFlags Flags => field ??= OpenFlags.For(RuntimeInformation.ProcessArchitecture);
@@ -36,9 +25,6 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenAt(SafeFileHandle dirfd, string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int StatX(SafeFileHandle dirfd, string path, int flags, uint mask, Span<byte> buffer);
 
     /// <summary>
     /// Throws unless this machine's flags are known and do what the allow-list relies on; called once at start-up,
@@ -148,13 +134,6 @@ internal static partial class Native
     }
 
     /// <summary>The descriptor's file type (<c>st_mode &amp; S_IFMT</c>) and link count; null when statx cannot say.</summary>
-    private static (uint Type, uint Links)? Status(SafeFileHandle handle)
-    {
-        Span<byte> buffer = stackalloc byte[StatxSize];
-        if (StatX(handle, "", AT_EMPTY_PATH, STATX_TYPE | STATX_NLINK, buffer) != 0) return null;
-        var mask = MemoryMarshal.Read<uint>(buffer[StatxMaskOffset..]);
-        if ((mask & (STATX_TYPE | STATX_NLINK)) != (STATX_TYPE | STATX_NLINK)) return null;
-        var mode = MemoryMarshal.Read<ushort>(buffer[StatxModeOffset..]);
-        return (mode & S_IFMT, MemoryMarshal.Read<uint>(buffer[StatxNlinkOffset..]));
-    }
+    // statx(2) through the shared FileStatus: one struct layout on every architecture.
+    private static FileStatus? Status(SafeFileHandle handle) => FileStatus.Of(handle);
 }
