@@ -12,8 +12,8 @@ namespace Hive.Shared.Changes;
 /// transaction, one commit), and a change started by a notification handler while its parent publishes reuses the
 /// parent's place in the gate instead of queueing behind a snapshot that waits for that parent.
 /// </summary>
-/// <remarks>Reports storage faults and recoveries to <see cref="Health.StorageHealth"/> (optional: a kernel assembled by hand may leave it out).</remarks>
-public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHealth? health = null)
+/// <remarks>Reports storage faults and recoveries to <see cref="Health.StorageHealth"/>.</remarks>
+public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHealth health)
 {
     // AsyncLocal, not a DI scope: what nests is the call chain, and a value set in RunAsync never leaks to its caller.
     private static readonly AsyncLocal<StateChange?> Flow = new();
@@ -39,10 +39,10 @@ public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHe
         }
         catch (Exception e)
         {
-            health?.Observe(e); // disk full or a failing database: /healthz and the log say so
+            health.Observe(e); // disk full or a failing database: /healthz and the log say so
             throw;
         }
-        if (change.Wrote) health?.WriteSucceeded();
+        if (change.Wrote) health.WriteSucceeded();
         foreach (var notification in change.Raised) await publish(notification);
         foreach (var effect in change.EffectsAfterPublished) effect();
         return result;

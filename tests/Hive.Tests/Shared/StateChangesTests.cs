@@ -35,6 +35,8 @@ public sealed class StateChangesTests : IAsyncDisposable
         services.AddSingleton<IDb>(db);
         services.AddSingleton<IStateChangeGate, StateChangeGate>();
         services.AddSingleton<DashboardHub>();
+        services.AddSingleton(new HivePaths(Path.GetDirectoryName(_path)!));
+        services.AddSingleton<Hive.Shared.Health.StorageHealth>();
         services.AddSingleton<StateChanges>();
         services.AddSingleton(_recorder);
         services.AddHiveMediation([typeof(HiveOptions).Assembly]);
