@@ -83,12 +83,13 @@ public sealed partial class HostProcess : IAsyncDisposable
     /// </summary>
     /// <param name="umask">When set, the host runs under this umask (octal, e.g. "000"), as a service manager might start it.</param>
     /// <param name="fileLimit">When set, the host runs under <c>ulimit -n</c> this (soft and hard limit on descriptors).</param>
+    /// <param name="softFileLimit">When set too, the soft limit is then lowered to this (<c>ulimit -Sn</c>).</param>
     public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null,
-        string? umask = null, int? fileLimit = null, params string[] extraArgs)
+        string? umask = null, int? fileLimit = null, int? softFileLimit = null, params string[] extraArgs)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port ?? FreePort()}");
         var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), workingDirectory, umask,
-            process => new HostProcess(process, baseAddress, dataDir), fileLimit);
+            process => new HostProcess(process, baseAddress, dataDir), fileLimit, softFileLimit);
         try
         {
             await host.WaitUntilReadyAsync(agents);
@@ -112,9 +113,11 @@ public sealed partial class HostProcess : IAsyncDisposable
     }
 
     private static HostProcess Launch(IEnumerable<string> args, string workingDirectory, string? umask, Func<Process, HostProcess> create,
-        int? fileLimit = null)
+        int? fileLimit = null, int? softFileLimit = null)
     {
-        var prelude = (umask is null ? "" : $"umask {umask} && ") + (fileLimit is null ? "" : $"ulimit -n {fileLimit} && ");
+        var prelude = (umask is null ? "" : $"umask {umask} && ")
+            + (fileLimit is null ? "" : $"ulimit -n {fileLimit} && ")
+            + (softFileLimit is null ? "" : $"ulimit -Sn {softFileLimit} && ");
         var start = new ProcessStartInfo(prelude.Length == 0 ? "dotnet" : "/bin/sh")
         {
             WorkingDirectory = workingDirectory,

@@ -19,9 +19,11 @@ public sealed class DashboardModule : CarterModule
     {
         Get("/api/state", async (req, res) =>
         {
-            var services = req.HttpContext.RequestServices;
-            var state = await BuildSnapshotAsync(services, req.HttpContext.RequestAborted);
-            await res.Ok(state);
+            var snapshot = await req.HttpContext.RequestServices.GetRequiredService<ColdLoads>().GetAsync(req.HttpContext.RequestAborted);
+            res.StatusCode = 200;
+            res.ContentType = "application/json; charset=utf-8";
+            res.ContentLength = snapshot.Length;
+            await res.Body.WriteAsync(snapshot, req.HttpContext.RequestAborted);
         });
 
         Get("/api/events", (req, res) => StreamEventsAsync(req.HttpContext));
