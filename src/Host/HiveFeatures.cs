@@ -1,4 +1,5 @@
 using System.Reflection;
+using Hive.Features.Containers;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -17,5 +18,6 @@ public static class HiveFeatures
         typeof(MessageView).Assembly,
         typeof(ReminderView).Assembly,
         typeof(QuestionView).Assembly,
+        typeof(ContainersFeature).Assembly,
     ];
 }

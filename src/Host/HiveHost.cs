@@ -1,5 +1,6 @@
 using Hive.Shared.Errors;
 using Carter;
+using Hive.Features.Containers;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -49,6 +50,7 @@ public static class HiveHost
         services.AddMessages();
         services.AddReminders();
         services.AddQuestions();
+        services.AddContainers();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

@@ -14,7 +14,9 @@ public sealed class HivePaths
     public string SharedDir => Path.Combine(DataDir, "shared");
     public string RunDir => Path.Combine(DataDir, "run");
 
+    public string AgentDir(string agent) => Path.Combine(AgentsDir, agent);
     public string AgentStateDir(string agent) => Path.Combine(AgentsDir, agent, "state");
+    public string AgentLogDir(string agent) => Path.Combine(AgentsDir, agent, "logs");
     public string AgentSocket(string agent) => Path.Combine(RunDir, agent + ".sock");
 
     public const UnixFileMode PrivateDir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -36,8 +38,9 @@ public sealed class HivePaths
     /// <summary>An agent's own dir and its state dir, both 0700.</summary>
     public void EnsureAgentDirs(string agent)
     {
-        EnsurePrivateDirectory(Path.Combine(AgentsDir, agent));
+        EnsurePrivateDirectory(AgentDir(agent));
         EnsurePrivateDirectory(AgentStateDir(agent));
+        EnsurePrivateDirectory(AgentLogDir(agent));
     }
 
     /// <summary>Creates the directory (and missing parents) and sets it to 0700 explicitly, so the umask cannot widen it.</summary>

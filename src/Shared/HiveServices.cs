@@ -41,8 +41,8 @@ public static class HiveServices
     }
 
     /// <summary>
-    /// The live agent directory, seeded from the configuration (until the Containers registry seeds it), and the
-    /// agents' sockets, which follow it.
+    /// The live agent directory (seeded from the registry by <see cref="PrepareHiveStorage"/>) and the agents' sockets,
+    /// which follow it.
     /// </summary>
     public static IServiceCollection AddHiveAgents(this IServiceCollection services, IEnumerable<Assembly> assemblies)
     {
@@ -50,11 +50,8 @@ public static class HiveServices
         services.AddOptions<HiveOptions>().ValidateOnStart();
         services.AddSingleton(p =>
         {
-            var paths = p.GetRequiredService<HivePaths>();
-            return new AgentDirectory(
-                ConfiguredAgents.Read(p.GetRequiredService<IOptions<HiveOptions>>().Value, paths), paths,
-                p.GetRequiredService<StateChanges>(), p.GetRequiredService<IServiceScopeFactory>(),
-                p.GetRequiredService<ILogger<AgentDirectory>>());
+            return new AgentDirectory(p.GetRequiredService<HivePaths>(), p.GetRequiredService<StateChanges>(),
+                p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<ILogger<AgentDirectory>>());
         });
         services.AddSingleton<IAgentDirectory>(p => p.GetRequiredService<AgentDirectory>());
         foreach (var type in assemblies.SelectMany(a => a.GetTypes())
@@ -67,8 +64,9 @@ public static class HiveServices
     }
 
     /// <summary>
-    /// Lays out the data dir (the start-up agents' state dirs included; agents added later get theirs from
-    /// <see cref="AgentDirectory.AddAsync"/>), switches the database to WAL and applies every feature's migrations.
+    /// Lays out the data dir, switches the database to WAL, applies every feature's migrations, then seeds the agent
+    /// directory from the registry (<see cref="IAgentDirectorySeed"/>) and makes the start-up agents' state dirs (agents
+    /// added later get theirs from <see cref="AgentDirectory.AddAsync"/>).
     /// Call it with the <see cref="DataDirLock"/> held. Anything it cannot do is a <see cref="Errors.HiveStartupException"/>
     /// whose one line names the path.
     /// </summary>
@@ -78,8 +76,6 @@ public static class HiveServices
         try
         {
             paths.EnsureCreated();
-            foreach (var agent in services.GetRequiredService<IAgentDirectory>().List())
-                paths.EnsureAgentDirs(agent.Name);
             var db = services.GetRequiredService<SqliteDb>();
             DatabaseGuard.BeforeOpen(paths);
             DatabaseFileModes.BeforeOpen(paths.Database);
@@ -88,6 +84,9 @@ public static class HiveServices
             DatabaseGuard.BeforeMigrations(paths, db);
             Migrator.Migrate(db, assemblies, services.GetRequiredService<TimeProvider>());
             DatabaseGuard.AfterMigrations(paths, services.GetRequiredService<TimeProvider>());
+            var agents = services.GetRequiredService<IAgentDirectorySeed>().ReadAtStartUp();
+            services.GetRequiredService<AgentDirectory>().Seed(agents);
+            foreach (var agent in agents) paths.EnsureAgentDirs(agent.Name);
         }
         catch (Exception e) when (DatabaseGuard.Describe(e, paths) is { } reason)
         {

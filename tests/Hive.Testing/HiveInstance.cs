@@ -146,7 +146,8 @@ public sealed class HiveInstance : IAsyncDisposable
     public async Task<string> NewAgentAsync(string name = "agent")
     {
         var unique = $"{name}-{Interlocked.Increment(ref _agentsMade)}";
-        if (!await Service<AgentDirectory>().AddAsync(unique)) throw new InvalidOperationException($"{unique} was already an agent");
+        // Registered as the operator would an agent it runs itself: an external agent, socket only.
+        await Service<MediatR.IMediator>().Send(new Hive.Features.Containers.CreateAgent.Command(unique, null, Driver: "external"));
         return unique;
     }
 

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Hive.Shared.Agents;
 
 /// <summary>
-/// The live set of agents. Seeded at start-up (today from <see cref="ConfiguredAgents"/>); <see cref="AddAsync"/> and
-/// <see cref="RemoveAsync"/> change it at run time (the Containers registry will call them as its agents come and go).
+/// The live set of agents: seeded once at start-up from the registry (<see cref="IAgentDirectorySeed"/>, the Containers
+/// feature's), then changed by <see cref="AddAsync"/> and <see cref="RemoveAsync"/> as the registry's agents come and go.
 /// Each change creates the agent's state dir (on add), tells the subscribers (the socket server opens or closes the
 /// agent's socket) and publishes the dashboard's <c>container_state_changed</c> or <c>container_removed</c>.
 /// Lookups never block.
@@ -22,15 +22,28 @@ public sealed class AgentDirectory : IAgentDirectory
     private volatile Members _members;
     private IReadOnlyList<Subscriber> _subscribers = []; // replaced, never mutated: a change calls the list it saw
 
-    public AgentDirectory(
-        IEnumerable<AgentInfo> initial, HivePaths paths, StateChanges stateChanges, IServiceScopeFactory scopes, ILogger<AgentDirectory> logger)
+    public AgentDirectory(HivePaths paths, StateChanges stateChanges, IServiceScopeFactory scopes, ILogger<AgentDirectory> logger)
     {
-        _members = new Members(initial);
+        _members = new Members([]);
         _paths = paths;
         _stateChanges = stateChanges;
         _scopes = scopes;
         _logger = logger;
     }
+
+    /// <summary>The agents the hive starts with; once, before anything subscribes (the host calls it after the migrations).</summary>
+    public void Seed(IReadOnlyList<AgentInfo> agents)
+    {
+        lock (_lock)
+        {
+            if (_seeded) throw new InvalidOperationException("the agent directory is seeded once, at start-up");
+            if (_subscribers.Count > 0) throw new InvalidOperationException("seed the agent directory before anything subscribes");
+            _seeded = true;
+            _members = new Members(agents);
+        }
+    }
+
+    private bool _seeded;
 
     public bool IsAgent(string name) => _members.ByName.ContainsKey(name);
 

@@ -24,6 +24,15 @@ public interface IAgentDirectory
     AgentSubscription Subscribe(Action<AgentChange> onChange);
 }
 
+/// <summary>
+/// Where the directory's starting set comes from: the registry, which lives higher up (Containers). Read once at
+/// start-up, after the migrations and before anything subscribes.
+/// </summary>
+public interface IAgentDirectorySeed
+{
+    IReadOnlyList<AgentInfo> ReadAtStartUp();
+}
+
 public static class AgentKinds
 {
     public const string Manager = "manager";

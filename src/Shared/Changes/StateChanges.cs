@@ -23,6 +23,13 @@ public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHe
         ? change
         : throw new InvalidOperationException("no state change is running here: mark the request IChangesState");
 
+    /// <summary>The change the caller runs in, if any: for readers that must see what their change wrote so far.</summary>
+    public bool TryGetCurrent([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StateChange? change)
+    {
+        change = Flow.Value is { IsRunning: true } running ? running : null;
+        return change is not null;
+    }
+
     public async Task<T> RunAsync<T>(Func<Task<T>> work, Func<INotification, Task> publish, CancellationToken cancellationToken)
     {
         var parent = Flow.Value;

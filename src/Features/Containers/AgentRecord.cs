@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Hive.Shared.Agents;
+using Hive.Shared.Json;
+
+namespace Hive.Features.Containers;
+
+/// <summary>One row of the registry (<c>agents</c>).</summary>
+internal sealed class AgentRecord
+{
+    public const string Columns = """
+        name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
+        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at
+        """;
+
+    public string Name { get; set; } = "";
+    public string Kind { get; set; } = AgentKinds.Agent;
+    public string Driver { get; set; } = Drivers.DriverCatalog.External;
+    public string Origin { get; set; } = Origins.Api;
+    public string? Command { get; set; }
+    public string Env { get; set; } = "{}";
+    public string Mounts { get; set; } = "[]";
+    public string? Purpose { get; set; }
+    public string RestartPolicy { get; set; } = RestartPolicies.OnFailure;
+    public string Desired { get; set; } = DesiredStates.Running;
+    public string State { get; set; } = States.Stopped;
+    public string? Transient { get; set; }
+    public long? Pid { get; set; }
+    public long? PidStartTicks { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public long Restarts { get; set; }
+    public long? LastExitCode { get; set; }
+    public long? LastExitSignal { get; set; }
+    public DateTimeOffset? LastExitAt { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public bool IsExternal => Driver == Drivers.DriverCatalog.External;
+
+    public IReadOnlyList<string> CommandArgs => Command is null ? [] : JsonSerializer.Deserialize<string[]>(Command) ?? [];
+    public IReadOnlyDictionary<string, string> EnvVars => JsonSerializer.Deserialize<Dictionary<string, string>>(Env) ?? [];
+    public IReadOnlyList<string> MountPaths => JsonSerializer.Deserialize<string[]>(Mounts) ?? [];
+
+    public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
+
+    /// <summary>This feature's part of the agent's row.</summary>
+    public ContainerFacts ToFacts() => new(
+        Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
+        LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at) : null,
+        Purpose, Command is null ? null : CommandArgs, RestartPolicy);
+}
+
+/// <summary>
+/// The Containers feature's facts on an agent row (snake_case on the wire). <c>pid</c> is the agent's process group
+/// (the driver's supervisor leads it); <c>last_exit</c> has a code, or the signal that killed it.
+/// </summary>
+public sealed record ContainerFacts(
+    string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
+    LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart);
+
+public sealed record LastExit(long? Code, long? Signal, DateTimeOffset At);
+
+public static class States
+{
+    public const string Running = "running";
+    public const string Stopped = "stopped";
+    public const string Crashed = "crashed";
+    public const string Failed = "failed";
+}
+
+public static class DesiredStates
+{
+    public const string Running = "running";
+    public const string Stopped = "stopped";
+}
+
+public static class Transients
+{
+    public const string Starting = "starting";
+    public const string Stopping = "stopping";
+    public const string Restarting = "restarting";
+    public const string Destroying = "destroying";
+}
+
+public static class RestartPolicies
+{
+    public const string OnFailure = "on-failure";
+    public const string Never = "never";
+    public static readonly IReadOnlyList<string> All = [OnFailure, Never];
+}
+
+internal static class Origins
+{
+    /// <summary>From <c>Hive:Agents</c>: re-read at every start, dropped when no longer configured.</summary>
+    public const string Config = "config";
+    public const string Api = "api";
+}

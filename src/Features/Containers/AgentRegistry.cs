@@ -1,0 +1,107 @@
+using Dapper;
+using Hive.Shared;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Data;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// The registry's reads and writes (<c>agents</c>, <c>tombstones</c>), and the directory's seed: the agents the hive
+/// starts with are the registry's, after the configured external agents (<c>Hive:Agents</c>) and the manager are
+/// written into it.
+/// </summary>
+internal sealed class AgentRegistry(IDb db, StateChanges changes, HivePaths paths, IOptions<HiveOptions> options, TimeProvider clock)
+    : IAgentDirectorySeed
+{
+    public IReadOnlyList<AgentInfo> ReadAtStartUp()
+    {
+        var configured = ConfiguredNames(options.Value);
+        using var connection = db.Open();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var now = clock.GetUtcNow();
+        // Configured agents come and go with the configuration, as before there was a registry; agents created through
+        // the API stay until destroyed. A configured name that the operator has since spawned keeps its spawned row.
+        var existing = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction)
+            .ToDictionary(a => a.Name, StringComparer.Ordinal);
+        foreach (var stale in existing.Values.Where(a => a.Origin == Origins.Config && !configured.Contains(a.Name)))
+            connection.Execute("DELETE FROM agents WHERE name = @Name", new { stale.Name }, transaction);
+        foreach (var name in configured.Where(n => !existing.ContainsKey(n)))
+        {
+            connection.Execute("DELETE FROM tombstones WHERE name = @name", new { name }, transaction);
+            connection.Execute(Insert, new AgentRecord
+            {
+                Name = name,
+                Kind = name == AgentNames.Manager ? AgentKinds.Manager : AgentKinds.Agent,
+                Origin = Origins.Config,
+                Desired = DesiredStates.Running,
+                State = States.Running, // an external agent's socket is open: as running as Hive can tell
+                CreatedAt = now,
+            }, transaction);
+        }
+        var agents = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction)
+            .Select(a => a.ToInfo(paths)).ToList();
+        transaction.Commit();
+        return agents;
+    }
+
+    /// <summary>The configured external agents, the manager first.</summary>
+    private static IReadOnlyList<string> ConfiguredNames(HiveOptions options)
+    {
+        var names = new List<string> { AgentNames.Manager };
+        foreach (var name in options.Agents.Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.Ordinal))
+        {
+            if (!AgentNames.IsWellFormed(name))
+                throw new Hive.Shared.Errors.HiveStartupException($"Hive:Agents: '{name}' is not a valid agent name (^[a-z][a-z0-9-]{{0,30}}$)");
+            if (name == AgentNames.Manager) continue;
+            if (AgentNames.Reserved.Contains(name))
+                throw new Hive.Shared.Errors.HiveStartupException($"Hive:Agents: '{name}' is reserved");
+            names.Add(name);
+        }
+        return names;
+    }
+
+    public const string Insert = $"""
+        INSERT INTO agents ({AgentRecord.Columns})
+        VALUES (@Name, @Kind, @Driver, @Origin, @Command, @Env, @Mounts, @Purpose, @RestartPolicy, @Desired, @State, @Transient,
+                @Pid, @PidStartTicks, @StartedAt, @Restarts, @LastExitCode, @LastExitSignal, @LastExitAt, @CreatedAt)
+        """;
+
+    /// <summary>Reads in the caller's running change when there is one (to see what it wrote), else on a connection of its own.</summary>
+    public T Read<T>(Func<System.Data.IDbConnection, System.Data.IDbTransaction?, T> read)
+    {
+        if (changes.TryGetCurrent(out var change)) return read(change.Connection, change.Transaction);
+        using var connection = db.Open();
+        return read(connection, null);
+    }
+
+    public AgentRecord? Find(string name) => Read((c, t) =>
+        c.QuerySingleOrDefault<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents WHERE name = @name", new { name }, t));
+
+    public IReadOnlyList<AgentRecord> All() => Read((c, t) =>
+        c.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents ORDER BY name", transaction: t).AsList());
+
+    public IReadOnlyList<TombstoneView> Tombstones() => Read((c, t) =>
+        c.Query<(string Name, DateTimeOffset DestroyedAt)>("SELECT name, destroyed_at FROM tombstones ORDER BY destroyed_at DESC, name", transaction: t)
+            .Select(x => new TombstoneView(x.Name, x.DestroyedAt, SizeOnDisk(paths.AgentDir(x.Name))))
+            .ToList());
+
+    public bool IsTombstone(string name) => Read((c, t) =>
+        c.ExecuteScalar<long>("SELECT count(*) FROM tombstones WHERE name = @name", new { name }, t) > 0);
+
+    /// <summary>Bytes under a dir, symlinks not followed (an agent's link to elsewhere is not its size).</summary>
+    private static long SizeOnDisk(string dir)
+    {
+        if (!Directory.Exists(dir) || new DirectoryInfo(dir).LinkTarget is not null) return 0;
+        try
+        {
+            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
+            return new DirectoryInfo(dir).EnumerateFiles("*", options).Sum(f => f.Length);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+}

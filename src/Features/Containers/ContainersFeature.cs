@@ -1,0 +1,66 @@
+using Hive.Features.Containers.Drivers;
+using Hive.Shared.Agents;
+using Hive.Shared.Dashboard;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Containers;
+
+public static class ContainersFeature
+{
+    public static IServiceCollection AddContainers(this IServiceCollection services)
+    {
+        services.AddOptions<ContainersOptions>().BindConfiguration("Hive:Containers")
+            .Validate(o => o.StopGraceSeconds >= 0 && o.MaxRestarts >= 0 && o.RestartWindowMinutes > 0 && o.RestartBackoffSeconds >= 0
+                           && o.MaxRestartBackoffSeconds >= o.RestartBackoffSeconds && o.LogBytes > 0,
+                "Hive:Containers: StopGraceSeconds, MaxRestarts, RestartWindowMinutes, RestartBackoffSeconds, LogBytes must be positive")
+            .Validate(o => o.Driver is DriverCatalog.Auto or "process" or "bubblewrap",
+                "Hive:Containers:Driver must be auto, process or bubblewrap")
+            .ValidateOnStart();
+        services.AddSingleton<AgentRegistry>();
+        services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
+        services.AddSingleton<ProcessLauncher>();
+        services.AddSingleton<IContainerDriver>(p => new ProcessDriver(
+            p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>()));
+        services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(
+            p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>()));
+        services.AddSingleton<DriverCatalog>();
+        services.AddSingleton(p => new Supervisor(
+            p.GetRequiredService<AgentRegistry>(), p.GetRequiredService<Hive.Shared.Changes.StateChanges>(),
+            p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<DriverCatalog>(), p.GetRequiredService<AgentDirectory>(),
+            p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
+            p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>()));
+        services.AddHostedService(p => p.GetRequiredService<Supervisor>());
+        services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();
+        services.AddTransient<IDashboardStateContributor, TombstonesStateContributor>();
+        return services;
+    }
+}
+
+/// <summary>Each agent row's container facts: driver, desired, state, transient, pid, restarts, last exit, ...</summary>
+internal sealed class ContainerFactsOnAgentRows(AgentRegistry registry) : AgentRowContributor<ContainerFacts>
+{
+    protected override Task<IReadOnlyDictionary<string, ContainerFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
+    {
+        var records = agents.Count == 1
+            ? (registry.Find(agents[0].Name) is { } one ? [one] : [])
+            : registry.All();
+        var byName = records.ToDictionary(r => r.Name, r => r.ToFacts(), StringComparer.Ordinal);
+        // A directory member the registry does not have (added to the kernel's directory directly, as its own tests do) can
+        // only be an agent someone else runs: it shows as external.
+        foreach (var agent in agents.Where(a => !byName.ContainsKey(a.Name)))
+            byName[agent.Name] = new AgentRecord { Name = agent.Name, State = States.Running, Desired = DesiredStates.Running }.ToFacts();
+        return Task.FromResult<IReadOnlyDictionary<string, ContainerFacts>>(byName);
+    }
+}
+
+/// <summary>The snapshot's <c>tombstones</c>.</summary>
+internal sealed class TombstonesStateContributor(AgentRegistry registry) : IDashboardStateContributor
+{
+    public Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    {
+        state.Set("tombstones", registry.Tombstones());
+        return Task.CompletedTask;
+    }
+}

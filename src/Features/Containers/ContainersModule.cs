@@ -1,0 +1,57 @@
+using Carter;
+using Microsoft.AspNetCore.Http;
+using Hive.Shared.Http;
+using MediatR;
+
+namespace Hive.Features.Containers;
+
+/// <summary>The operator's agent and tombstone routes: routing only.</summary>
+public sealed class ContainersModule : CarterModule
+{
+    public ContainersModule(IMediator mediator)
+    {
+        Get("/api/agents", async (req, res) => await res.Ok(await mediator.Send(new ListAgents.Query(), req.HttpContext.RequestAborted)));
+
+        Post("/api/agents", async (req, res) =>
+        {
+            var body = await req.ReadBodyAsync<CreateBody>();
+            var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts),
+                req.HttpContext.RequestAborted);
+            await res.Created($"/api/agents/{row.Name}", row);
+        });
+
+        Post("/api/agents/{name}/start", async (req, res) =>
+            await res.Ok(await mediator.Send(new StartAgent.Command(Name(req)), req.HttpContext.RequestAborted)));
+        Post("/api/agents/{name}/stop", async (req, res) =>
+            await res.Ok(await mediator.Send(new StopAgent.Command(Name(req)), req.HttpContext.RequestAborted)));
+        Post("/api/agents/{name}/restart", async (req, res) =>
+            await res.Ok(await mediator.Send(new RestartAgent.Command(Name(req)), req.HttpContext.RequestAborted)));
+
+        Delete("/api/agents/{name}", async (req, res) =>
+        {
+            await mediator.Send(new DestroyAgent.Command(Name(req)), req.HttpContext.RequestAborted);
+            await res.NoContent();
+        });
+
+        Get("/api/agents/{name}/logs", async (req, res) =>
+        {
+            var text = await mediator.Send(new ReadAgentLog.Query(Name(req), req.QueryLong("tail")), req.HttpContext.RequestAborted);
+            res.ContentType = "text/plain; charset=utf-8";
+            await res.WriteAsync(text, req.HttpContext.RequestAborted);
+        });
+
+        Get("/api/tombstones", async (req, res) => await res.Ok(await mediator.Send(new ListTombstones.Query(), req.HttpContext.RequestAborted)));
+
+        Delete("/api/tombstones/{name}", async (req, res) =>
+        {
+            await mediator.Send(new PurgeTombstone.Command(Name(req)), req.HttpContext.RequestAborted);
+            await res.NoContent();
+        });
+    }
+
+    private static string Name(HttpRequest req) => req.RouteValues["name"]?.ToString() ?? "";
+
+    private sealed record CreateBody(
+        string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,
+        string? Restart, IReadOnlyList<string>? Mounts);
+}

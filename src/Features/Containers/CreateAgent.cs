@@ -1,0 +1,119 @@
+using System.Text;
+using System.Text.Json;
+using FluentValidation;
+using Hive.Features.Containers.Drivers;
+using Hive.Shared;
+using Hive.Shared.Agents;
+using Hive.Shared.Errors;
+using MediatR;
+
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// The operator creates an agent and it starts (no approval: the operator is the one who approves). Everything that can
+/// be checked is checked before anything is made: the name, the command (its program exists and may be run), the
+/// driver (it works on this machine and can see the program), the environment and the mounts. A start that still
+/// fails leaves no half-made agent. A name with a tombstone gets its old state dir back. With driver <c>external</c> the
+/// agent is only registered: Hive opens its socket and someone else runs it.
+/// </summary>
+public static class CreateAgent
+{
+    public sealed record Command(
+        string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
+        IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
+        string RequestedBy = AgentNames.Operator) : IRequest<AgentRow>;
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator(DriverCatalog drivers, HivePaths paths)
+        {
+            RuleFor(c => c.Name).Cascade(CascadeMode.Stop)
+                .Must(AgentNames.IsWellFormed).WithMessage("name must match ^[a-z][a-z0-9-]{0,30}$")
+                .Must(n => !AgentNames.Reserved.Contains(n!)).WithMessage(c => $"{c.Name} is a reserved name");
+            RuleFor(c => c.Argv).Null().When(c => c.Driver == DriverCatalog.External)
+                .WithMessage("an external agent has no command: you run it yourself, Hive keeps its socket").OverridePropertyName("command");
+            When(c => c.Driver != DriverCatalog.External, () => RuleFor(c => c.Argv).Cascade(CascadeMode.Stop)
+                .NotNull().WithMessage("command is required: the program and its arguments, as an array")
+                .Must(c => c!.Count is > 0 and <= 64).WithMessage("command must have 1 to 64 items")
+                .Must(c => c!.All(a => a is { Length: > 0 and <= 4096 } && !a.Contains('\0')))
+                .WithMessage("each command item must be 1 to 4096 characters, without NUL")
+                .OverridePropertyName("command"));
+            RuleFor(c => c.Driver)
+                .Must(d => d is null || d == DriverCatalog.External || drivers.Find(d) is not null)
+                .WithMessage(c => $"driver must be one of {DriverCatalog.External}, {string.Join(", ", drivers.Names)}");
+            RuleFor(c => c.Purpose).Must(p => p is null || Encoding.UTF8.GetByteCount(p) <= 1024)
+                .WithMessage("purpose is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
+                .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
+            RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
+            RuleForEach(c => c.Env).Must(v => IsEnvName(v.Key) && !v.Key.StartsWith("HIVE_", StringComparison.Ordinal)
+                    && v.Value is not null && v.Value.Length <= 4096 && !v.Value.Contains('\0'))
+                .WithMessage((_, v) => $"env {v.Key}: names are [A-Za-z_][A-Za-z0-9_]*, HIVE_* belongs to the hive, values are at most 4096 characters");
+            RuleFor(c => c.Mounts).Must(m => m is null || m.Count <= 16).WithMessage("at most 16 mounts");
+            RuleForEach(c => c.Mounts).Must(m => MountProblem(m, paths) is null).WithMessage((_, m) => MountProblem(m, paths)!);
+        }
+
+        private static bool IsEnvName(string name) =>
+            name.Length is > 0 and <= 128 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_');
+
+        /// <summary>A mount is a real, canonical host path that does not expose the data dir.</summary>
+        private static string? MountProblem(string? mount, HivePaths paths)
+        {
+            if (mount is null || !Path.IsPathRooted(mount) || mount.Contains('\0') || mount.Length > 4096)
+                return "mounts are absolute host paths";
+            var full = Path.GetFullPath(mount).TrimEnd('/');
+            if (full.Length == 0 || full != mount.TrimEnd('/')) return $"mount {mount} must be a canonical path (no .., no //, not /)";
+            if (!Directory.Exists(full) && !File.Exists(full)) return $"mount {mount} does not exist";
+            var dataDir = paths.DataDir.TrimEnd('/');
+            if (full == dataDir || full.StartsWith(dataDir + "/", StringComparison.Ordinal) || dataDir.StartsWith(full + "/", StringComparison.Ordinal))
+                return $"mount {mount} would show the hive's data dir to the agent";
+            return null;
+        }
+    }
+
+    internal sealed class Handler(Supervisor supervisor, DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock)
+        : IRequestHandler<Command, AgentRow>
+    {
+        public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
+        {
+            if (command.Driver == DriverCatalog.External)
+            {
+                await supervisor.CreateAsync(new AgentRecord
+                {
+                    Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
+                    State = States.Running, CreatedAt = clock.GetUtcNow(),
+                }, command.RequestedBy, cancellationToken);
+                return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
+            }
+            var driverName = command.Driver ?? drivers.Default;
+            var driver = drivers.Find(driverName) ?? throw new BadRequestException($"the {driverName} driver does not exist here");
+            if (driver.Unavailable is { } unavailable) throw new BadRequestException($"the {driverName} driver cannot run agents here: {unavailable}");
+            var mounts = command.Mounts?.Select(m => m.TrimEnd('/')).ToList() ?? [];
+            if (driver.ProblemWith(command.Argv!, mounts) is { } problem) throw new BadRequestException(problem);
+
+            var record = new AgentRecord
+            {
+                Name = command.Name!,
+                Kind = AgentKinds.Agent,
+                Driver = driverName,
+                Origin = Origins.Api,
+                Command = JsonSerializer.Serialize(command.Argv),
+                Env = JsonSerializer.Serialize(command.Env ?? new Dictionary<string, string>()),
+                Mounts = JsonSerializer.Serialize(mounts),
+                Purpose = command.Purpose,
+                RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
+                Desired = DesiredStates.Running,
+                State = States.Stopped,
+                CreatedAt = clock.GetUtcNow(),
+            };
+            await supervisor.CreateAsync(record, command.RequestedBy, cancellationToken);
+            return await ViewAsync(registry, rows, paths, record.Name, cancellationToken);
+        }
+    }
+
+    internal static async Task<AgentRow> ViewAsync(AgentRegistry registry, AgentRows rows, HivePaths paths, string name, CancellationToken ct)
+    {
+        var record = registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
+        return (await rows.BuildAsync([record.ToInfo(paths)], ct)).Single();
+    }
+}

@@ -1,0 +1,35 @@
+namespace Hive.Features.Containers.Drivers;
+
+/// <summary>Everything a driver needs to start one agent, in host paths.</summary>
+public sealed record LaunchSpec(
+    string Name,
+    bool IsManager,
+    IReadOnlyList<string> Command,
+    IReadOnlyDictionary<string, string> Env,
+    IReadOnlyList<string> Mounts,
+    string StateDir,
+    string SharedDir,
+    string Socket,
+    string LogDir);
+
+/// <summary>How an agent's process ended: an exit code, or the signal that killed it.</summary>
+public sealed record AgentExit(int? Code, int? Signal, DateTimeOffset At);
+
+/// <summary>Runs agents' processes one way (a plain process group, a bubblewrap sandbox, ...).</summary>
+public interface IContainerDriver
+{
+    /// <summary><c>process</c>, <c>bubblewrap</c>, ...: what the registry stores and the agent's view shows.</summary>
+    string Name { get; }
+
+    /// <summary>Null when the driver can run agents on this machine; else one sentence saying why not.</summary>
+    string? Unavailable { get; }
+
+    /// <summary>Why the driver could not run <paramref name="command"/> (say, a path the sandbox cannot see), or null.</summary>
+    string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts);
+
+    /// <summary>Starts the agent; throws <see cref="DriverException"/> with a sentence for the operator when it cannot.</summary>
+    Task<RunningAgent> StartAsync(LaunchSpec spec, CancellationToken cancellationToken);
+}
+
+/// <summary>A driver could not do what it was asked; the message is meant for the operator.</summary>
+public sealed class DriverException(string message, Exception? inner = null) : Exception(message, inner);

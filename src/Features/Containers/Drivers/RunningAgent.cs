@@ -1,0 +1,78 @@
+using System.Diagnostics;
+
+namespace Hive.Features.Containers.Drivers;
+
+/// <summary>
+/// A started agent: its process group (led by the driver's supervisor, whose pid is the group's id), its log pumps, and
+/// <see cref="Exited"/>, which completes when the process ends, noticed by the runtime's SIGCHLD handling, not a poll.
+/// Once the leader has gone, whatever is left of the group is killed: nothing of an agent outlives it.
+/// </summary>
+public sealed class RunningAgent
+{
+    private readonly Process _process;
+    private readonly TimeProvider _clock;
+
+    internal RunningAgent(Process process, AgentLog log, TimeProvider clock)
+    {
+        _process = process;
+        _clock = clock;
+        Pid = process.Id;
+        StartTicks = ProcessGroups.StartTicks(Pid) ?? 0;
+        StartedAt = clock.GetUtcNow();
+        // No input: an agent reading stdin sees its end instead of the host's terminal.
+        process.StandardInput.Close();
+        var pumps = Task.WhenAll(log.PumpAsync(process.StandardOutput.BaseStream), log.PumpAsync(process.StandardError.BaseStream));
+        Exited = WatchAsync(pumps, log);
+    }
+
+    /// <summary>The group leader's pid, which is also the process group's id.</summary>
+    public int Pid { get; }
+
+    /// <summary>The leader's start time in <c>/proc</c> terms: with the pid, names this process and no later one.</summary>
+    public long StartTicks { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    public Task<AgentExit> Exited { get; }
+
+    /// <summary>SIGTERM to the agent's processes, SIGKILL to the whole group after <paramref name="grace"/>; returns once it has exited.</summary>
+    public async Task<AgentExit> StopAsync(TimeSpan grace)
+    {
+        if (!Exited.IsCompleted)
+        {
+            ProcessGroups.SignalMembers(Pid, ProcessGroups.SigTerm);
+            try
+            {
+                await Exited.WaitAsync(grace, _clock);
+            }
+            catch (TimeoutException)
+            {
+                KillAll();
+            }
+        }
+        return await Exited;
+    }
+
+    /// <summary>SIGKILL to the group and its leader, at once.</summary>
+    public void KillAll()
+    {
+        ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill);
+        ProcessGroups.Signal(Pid, ProcessGroups.SigKill); // in case it had not made its own group yet
+    }
+
+    private async Task<AgentExit> WatchAsync(Task pumps, AgentLog log)
+    {
+        await _process.WaitForExitAsync();
+        var at = _clock.GetUtcNow();
+        var status = _process.ExitCode;
+        // Leftovers of the group (an agent's children) go with it; then the pipes close and the pumps end.
+        ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill);
+        await pumps.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
+        // The runtime reports a death by signal as 128 + the signal, as the shell does.
+        var exit = status > 128 && status < 128 + 65 ? new AgentExit(null, status - 128, at) : new AgentExit(status, null, at);
+        await log.NoteAsync(exit.Signal is { } signal ? $"exited on signal {signal}" : $"exited with code {exit.Code}");
+        await log.DisposeAsync();
+        _process.Dispose();
+        return exit;
+    }
+}

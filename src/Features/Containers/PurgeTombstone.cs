@@ -1,0 +1,57 @@
+using Hive.Shared;
+using Hive.Shared.Changes;
+using Hive.Shared.Errors;
+using MediatR;
+using Microsoft.Extensions.Logging;
+
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// The operator purges a tombstone: its dir under <c>&lt;DataDir&gt;/agents/</c> is deleted, and only that. The dir must
+/// be a real directory directly under <c>agents/</c> (not a symlink, not resolving elsewhere); it is first renamed to a
+/// private name, so what is deleted is what was checked; and the deletion never follows a symlink, so a link an agent
+/// left in its state dir (to anywhere) is removed, not its target.
+/// </summary>
+public static class PurgeTombstone
+{
+    public sealed record Command(string Name) : IRequest, IChangesState;
+
+    internal sealed class Handler(StateChanges changes, AgentRegistry registry, HivePaths paths, ILogger<Command> logger) : IRequestHandler<Command>
+    {
+        public Task<Unit> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var name = AgentName.Checked(command.Name);
+            var change = changes.Current;
+            if (change.Execute("DELETE FROM tombstones WHERE name = @name", new { name }) == 0)
+                throw new NotFoundException($"no tombstone named {name}");
+
+            var dir = paths.AgentDir(name);
+            var info = new DirectoryInfo(dir);
+            if (info.LinkTarget is not null || File.Exists(dir))
+                throw new ConflictException($"{dir} is not a real directory; nothing was deleted");
+            if (info.Exists)
+            {
+                var parent = Directory.ResolveLinkTarget(paths.AgentsDir, returnFinalTarget: true)?.FullName ?? paths.AgentsDir;
+                if (Path.GetDirectoryName(Path.GetFullPath(dir)) != Path.GetFullPath(paths.AgentsDir) || !Directory.Exists(parent))
+                    throw new ConflictException($"{dir} does not resolve directly under {paths.AgentsDir}; nothing was deleted");
+                var doomed = Path.Combine(paths.AgentsDir, $".purging-{name}-{Guid.NewGuid():N}");
+                Directory.Move(dir, doomed); // rename(2): the name itself, never what a link would point to
+                DeleteTree(doomed);
+                logger.LogInformation("containers: purged the tombstone of {Agent}", name);
+            }
+            change.Raise(new TombstonesChanged(registry.Tombstones()));
+            return Unit.Task;
+        }
+
+        /// <summary>Deletes a tree without following a single symlink.</summary>
+        private static void DeleteTree(string dir)
+        {
+            foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = false }))
+            {
+                if (entry.LinkTarget is null && entry is DirectoryInfo sub) DeleteTree(sub.FullName);
+                else entry.Delete(); // a file, or a link itself
+            }
+            Directory.Delete(dir);
+        }
+    }
+}

@@ -1,0 +1,501 @@
+using System.Collections.Concurrent;
+using Hive.Features.Containers.Drivers;
+using Hive.Features.Messages;
+using Hive.Shared;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Errors;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// Runs the registry's agents. It starts and stops their processes through the drivers, notices each exit the moment
+/// it happens (the driver's exit task, fed by the runtime's SIGCHLD handling: no poll), applies the restart policy,
+/// and records every step in the registry together with its <c>container_state_changed</c> event, one unit of work
+/// each. One action at a time per agent: an operator's action finds another running and gets a 409; the crash watch
+/// and the restart policy wait their turn. An action holds a stored transient (<c>starting</c>, <c>stopping</c>, ...)
+/// that a guard always clears; what a killed host left behind is reconciled at the next start.
+/// </summary>
+public sealed class Supervisor : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private readonly AgentRegistry _registry;
+    private readonly StateChanges _changes;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly DriverCatalog _drivers;
+    private readonly AgentDirectory _directory;
+    private readonly HivePaths _paths;
+    private readonly IOptions<ContainersOptions> _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<Supervisor> _logger;
+    private volatile bool _hostStopping;
+
+    internal Supervisor(
+        AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, DriverCatalog drivers, AgentDirectory directory,
+        HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger)
+    {
+        _registry = registry;
+        _changes = changes;
+        _scopes = scopes;
+        _drivers = drivers;
+        _directory = directory;
+        _paths = paths;
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+    }
+
+    /// <summary>Completes once the start-up reconciliation has run (tests and the bench wait on it).</summary>
+    public Task Reconciled => _reconciled.Task;
+    private readonly TaskCompletionSource _reconciled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The running process group of an agent, if it has one now.</summary>
+    public int? PidOf(string name) => _slots.TryGetValue(name, out var slot) && slot.Running is { Exited.IsCompleted: false } r ? r.Pid : null;
+
+    // ---- operator actions (each returns once done; 409 while another action runs on the agent) ----
+
+    /// <summary>Creates and starts an agent; a start that fails leaves nothing behind (a consumed tombstone comes back).</summary>
+    internal async Task CreateAsync(AgentRecord record, string requestedBy, CancellationToken ct)
+    {
+        var slot = _slots.GetOrAdd(record.Name, _ => new Slot());
+        using var turn = TakeTurn(record.Name, slot);
+        var consumedTombstone = await ChangeAsync(async (change, mediator) =>
+        {
+            if (_registry.Find(record.Name) is not null) throw new ConflictException($"there is already an agent named {record.Name}");
+            var consumed = change.Execute("DELETE FROM tombstones WHERE name = @Name", record) > 0;
+            change.Execute(AgentRegistry.Insert, record);
+            // Joins this change: the row (with this feature's facts) goes out, then the socket opens.
+            await _directory.AddAsync(record.Name, ct);
+            if (consumed) change.Raise(new TombstonesChanged(_registry.Tombstones()));
+            await TellManagerAsync(mediator, requestedBy, "spawned",
+                $"{record.Name} was spawned by the {requestedBy}{(consumed ? ", reusing its old state dir" : "")}");
+            return consumed;
+        }, ct);
+
+        if (record.IsExternal) return;
+        try
+        {
+            await using (await HoldTransientAsync(record.Name, Transients.Starting))
+                await StartProcessAsync(record.Name, slot, ct);
+        }
+        catch (Exception) when (!_hostStopping)
+        {
+            // No half-made agent: out of the registry and the directory again, its tombstone (if it had one) back.
+            await ChangeAsync(async (change, _) =>
+            {
+                change.Execute("DELETE FROM agents WHERE name = @Name", record);
+                if (consumedTombstone)
+                {
+                    change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at) VALUES (@Name, @Now)", new { record.Name, Now = _clock.GetUtcNow() });
+                    change.Raise(new TombstonesChanged(_registry.Tombstones()));
+                }
+                await _directory.RemoveAsync(record.Name, CancellationToken.None);
+                return 0;
+            }, CancellationToken.None);
+            _slots.TryRemove(record.Name, out _);
+            throw;
+        }
+    }
+
+    internal async Task StartAsync(string name, string requestedBy, CancellationToken ct)
+    {
+        var (slot, record) = Managed(name);
+        using var turn = TakeTurn(name, slot);
+        await using (await HoldTransientAsync(name, Transients.Starting))
+        {
+            slot.CancelPendingRestart();
+            slot.RestartTimes.Clear(); // the operator stepped in: a failed agent gets a fresh budget
+            await SetDesiredAsync(name, DesiredStates.Running);
+            if (slot.Running is { Exited.IsCompleted: false }) return;
+            await StartProcessAsync(name, slot, ct);
+            await ChangeAsync((_, mediator) => TellManagerAsync(mediator, requestedBy, "started", $"{record.Name} was started by the {requestedBy}"), ct);
+        }
+    }
+
+    internal async Task StopAsync(string name, string requestedBy, CancellationToken ct)
+    {
+        var (slot, record) = Managed(name);
+        using var turn = TakeTurn(name, slot);
+        await using (await HoldTransientAsync(name, Transients.Stopping))
+        {
+            slot.CancelPendingRestart();
+            await SetDesiredAsync(name, DesiredStates.Stopped);
+            await StopProcessAsync(name, slot);
+            await ChangeAsync((_, mediator) => TellManagerAsync(mediator, requestedBy, "stopped", $"{record.Name} was stopped by the {requestedBy}"), ct);
+        }
+    }
+
+    internal async Task RestartAsync(string name, string requestedBy, CancellationToken ct)
+    {
+        var (slot, record) = Managed(name);
+        using var turn = TakeTurn(name, slot);
+        await using (await HoldTransientAsync(name, Transients.Restarting))
+        {
+            slot.CancelPendingRestart();
+            slot.RestartTimes.Clear();
+            await SetDesiredAsync(name, DesiredStates.Running);
+            await StopProcessAsync(name, slot);
+            await StartProcessAsync(name, slot, ct);
+            await ChangeAsync((_, mediator) => TellManagerAsync(mediator, requestedBy, "restarted", $"{record.Name} was restarted by the {requestedBy}"), ct);
+        }
+    }
+
+    /// <summary>Stops the agent, closes its socket and keeps its state dir as a tombstone.</summary>
+    internal async Task DestroyAsync(string name, string requestedBy, CancellationToken ct)
+    {
+        if (name == AgentNames.Manager) throw new ConflictException("the manager cannot be destroyed");
+        var slot = _slots.GetOrAdd(name, _ => new Slot());
+        using var turn = TakeTurn(name, slot);
+        if (_registry.Find(name) is null) throw new NotFoundException($"no agent named {name}");
+        await using (await HoldTransientAsync(name, Transients.Destroying))
+        {
+            slot.CancelPendingRestart();
+            await SetDesiredAsync(name, DesiredStates.Stopped);
+            await StopProcessAsync(name, slot);
+            await ChangeAsync(async (change, mediator) =>
+            {
+                change.Execute("DELETE FROM agents WHERE name = @name", new { name });
+                change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at) VALUES (@name, @now)", new { name, now = _clock.GetUtcNow() });
+                await _directory.RemoveAsync(name, CancellationToken.None); // joins: the socket closes once this commits
+                change.Raise(new TombstonesChanged(_registry.Tombstones()));
+                await TellManagerAsync(mediator, requestedBy, "destroyed", $"{name} was destroyed by the {requestedBy}; its state dir is kept as a tombstone");
+                return 0;
+            }, CancellationToken.None);
+        }
+        _slots.TryRemove(name, out _);
+    }
+
+    // ---- the steps, each recorded with its event ----
+
+    private async Task StartProcessAsync(string name, Slot slot, CancellationToken ct)
+    {
+        var record = _registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
+        var driver = _drivers.Find(record.Driver) ?? throw new ConflictException($"{name} needs the {record.Driver} driver, which this host does not have");
+        _paths.EnsureAgentDirs(name);
+        var spec = new LaunchSpec(name, record.Kind == AgentKinds.Manager, record.CommandArgs, record.EnvVars, record.MountPaths,
+            _paths.AgentStateDir(name), _paths.SharedDir, _paths.AgentSocket(name), _paths.AgentLogDir(name));
+        RunningAgent running;
+        try
+        {
+            running = await driver.StartAsync(spec, ct);
+        }
+        catch (DriverException e)
+        {
+            _logger.LogWarning("containers: {Agent} did not start: {Reason}", name, e.Message);
+            await RecordAsync(name, "UPDATE agents SET state = @failed, pid = NULL WHERE name = @name", new { name, failed = States.Failed });
+            throw new BadRequestException($"{name} could not be started: {e.Message}");
+        }
+        slot.Running = running;
+        await ChangeAsync(async (change, mediator) =>
+        {
+            change.Execute("""
+                UPDATE agents SET state = @running, pid = @Pid, pid_start_ticks = @StartTicks, started_at = @StartedAt WHERE name = @name
+                """, new { name, running = States.Running, running.Pid, running.StartTicks, running.StartedAt });
+            // What the agent's previous life took and never acknowledged is due again now, not after its ack timeout.
+            await mediator.Send(new ReleaseInFlightMessages.Command(name), CancellationToken.None);
+            await RaiseRowAsync(change, name);
+            return 0;
+        }, CancellationToken.None);
+        _ = WatchAsync(name, slot, running);
+    }
+
+    /// <summary>Stops the agent's process if it has one and records how it ended (state <c>stopped</c>).</summary>
+    private async Task StopProcessAsync(string name, Slot slot)
+    {
+        var running = slot.Running;
+        slot.Running = null; // the crash watch sees an exit it was not the first to know about
+        AgentExit? exit = null;
+        if (running is not null) exit = await running.StopAsync(_options.Value.StopGrace);
+        await RecordAsync(name, """
+            UPDATE agents SET state = @stopped, pid = NULL,
+                last_exit_code = coalesce(@Code, CASE WHEN @At IS NULL THEN last_exit_code END),
+                last_exit_signal = coalesce(@Signal, CASE WHEN @At IS NULL THEN last_exit_signal END),
+                last_exit_at = coalesce(@At, last_exit_at)
+            WHERE name = @name
+            """, new { name, stopped = States.Stopped, exit?.Code, exit?.Signal, exit?.At });
+    }
+
+    /// <summary>The crash watch: waits for the process to end; if nobody asked it to, that is a crash.</summary>
+    private async Task WatchAsync(string name, Slot slot, RunningAgent running)
+    {
+        var exit = await running.Exited;
+        if (_hostStopping) return;
+        await slot.Turn.WaitAsync();
+        try
+        {
+            if (slot.Running != running || _hostStopping) return; // an action stopped it, or a newer process replaced it
+            slot.Running = null;
+            await RecordCrashAsync(name, slot, exit);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "containers: recording the exit of {Agent} failed", name);
+        }
+        finally
+        {
+            slot.Turn.Release();
+        }
+    }
+
+    private async Task RecordCrashAsync(string name, Slot slot, AgentExit exit)
+    {
+        var options = _options.Value;
+        var now = _clock.GetUtcNow();
+        slot.RestartTimes.RemoveAll(t => now - t > TimeSpan.FromMinutes(options.RestartWindowMinutes));
+        TimeSpan? restartIn = null;
+        await ChangeAsync(async (change, mediator) =>
+        {
+            var record = _registry.Find(name);
+            if (record is null) return 0;
+            var how = exit.Signal is { } signal ? $"killed by signal {signal}" : $"exit code {exit.Code}";
+            string state, next;
+            if (record.Desired != DesiredStates.Running)
+            {
+                (state, next) = (States.Stopped, "it was not meant to run");
+            }
+            else if (record.RestartPolicy == RestartPolicies.Never)
+            {
+                (state, next) = (States.Crashed, "restart policy never: start it by hand");
+            }
+            else if (slot.RestartTimes.Count >= options.MaxRestarts)
+            {
+                (state, next) = (States.Failed,
+                    $"failed: {slot.RestartTimes.Count} restarts in {options.RestartWindowMinutes:0.##} minutes; start it by hand");
+            }
+            else
+            {
+                restartIn = TimeSpan.FromSeconds(Math.Min(options.MaxRestartBackoffSeconds,
+                    options.RestartBackoffSeconds * Math.Pow(2, slot.RestartTimes.Count)));
+                (state, next) = (States.Crashed, $"restarting in {restartIn.Value.TotalSeconds:0.###} s");
+            }
+            change.Execute("""
+                UPDATE agents SET state = @state, pid = NULL, last_exit_code = @Code, last_exit_signal = @Signal, last_exit_at = @At
+                WHERE name = @name
+                """, new { name, state, exit.Code, exit.Signal, exit.At });
+            await mediator.Send(new ReleaseInFlightMessages.Command(name), CancellationToken.None);
+            if (record.Desired == DesiredStates.Running)
+                await TellManagerAsync(mediator, "crash watch", "container_crash", $"{name} crashed ({how}); {next}",
+                    new Dictionary<string, object?> { ["agent"] = name, ["exit_code"] = exit.Code, ["signal"] = exit.Signal, ["state"] = state });
+            await RaiseRowAsync(change, name);
+            return 0;
+        }, CancellationToken.None);
+        _logger.LogWarning("containers: {Agent} exited ({Code}/{Signal}){Next}", name, exit.Code, exit.Signal,
+            restartIn is { } delay ? $"; restarting in {delay.TotalSeconds:0.###} s" : "");
+        if (restartIn is { } wait) slot.ScheduleRestart(token => RestartLaterAsync(name, slot, wait, token));
+    }
+
+    /// <summary>The restart policy's restart, after its backoff, unless the operator acted meanwhile.</summary>
+    private async Task RestartLaterAsync(string name, Slot slot, TimeSpan delay, CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(delay, _clock, token);
+            await slot.Turn.WaitAsync(token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        try
+        {
+            if (token.IsCancellationRequested || _hostStopping || slot.Running is not null) return;
+            if (_registry.Find(name) is not { Desired: DesiredStates.Running } record || record.IsExternal) return;
+            slot.RestartTimes.Add(_clock.GetUtcNow());
+            await using (await HoldTransientAsync(name, Transients.Restarting))
+            {
+                await RecordAsync(name, "UPDATE agents SET restarts = restarts + 1 WHERE name = @name", new { name });
+                await StartProcessAsync(name, slot, CancellationToken.None);
+            }
+        }
+        catch (Exception e)
+        {
+            _logger.LogError("containers: restarting {Agent} failed: {Reason}", name, e.Message);
+        }
+        finally
+        {
+            slot.Turn.Release();
+        }
+    }
+
+    // ---- start-up and shutdown ----
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ReconcileAsync(stoppingToken);
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            _logger.LogError(e, "containers: reconciling the registry at start-up failed");
+        }
+        finally
+        {
+            _reconciled.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Makes the registry true again after the last host's life, however it ended: a stored transient is cleared, a
+    /// process of that life still alive (same pid and start time) is killed with its group, and every agent desired
+    /// running is started, once.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken ct)
+    {
+        foreach (var record in _registry.All())
+        {
+            if (record is { Pid: { } pid, PidStartTicks: { } ticks } && ProcessGroups.StartTicks((int)pid) == ticks)
+            {
+                _logger.LogWarning("containers: a process of {Agent} from the host's last life is still alive (pid {Pid}): killing its group", record.Name, pid);
+                ProcessGroups.SignalGroup((int)pid, ProcessGroups.SigKill);
+                ProcessGroups.Signal((int)pid, ProcessGroups.SigKill);
+            }
+            var state = record.IsExternal ? States.Running : record.State == States.Failed ? States.Failed : States.Stopped;
+            if (record.Transient is not null || record.Pid is not null || record.State != state)
+                await RecordAsync(record.Name, "UPDATE agents SET transient = NULL, pid = NULL, pid_start_ticks = NULL, state = @state WHERE name = @name",
+                    new { name = record.Name, state });
+        }
+        var toStart = _registry.All().Where(r => !r.IsExternal && r.Desired == DesiredStates.Running && r.State != States.Failed).ToList();
+        foreach (var record in toStart)
+        {
+            if (ct.IsCancellationRequested) return;
+            var slot = _slots.GetOrAdd(record.Name, _ => new Slot());
+            await slot.Turn.WaitAsync(ct);
+            try
+            {
+                await using (await HoldTransientAsync(record.Name, Transients.Starting))
+                    await StartProcessAsync(record.Name, slot, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogError("containers: {Agent} did not start at start-up: {Reason}", record.Name, e.Message);
+            }
+            finally
+            {
+                slot.Turn.Release();
+            }
+        }
+    }
+
+    /// <summary>The host is stopping: every agent process is stopped (they start again with the host); the registry keeps what was desired.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _hostStopping = true;
+        await base.StopAsync(cancellationToken);
+        var grace = _options.Value.StopGrace;
+        await Task.WhenAll(_slots.Values.Select(async slot =>
+        {
+            slot.CancelPendingRestart();
+            if (slot.Running is { } running) await running.StopAsync(grace);
+        }));
+    }
+
+    // ---- helpers ----
+
+    private (Slot Slot, AgentRecord Record) Managed(string name)
+    {
+        var record = _registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
+        if (record.IsExternal) throw new ConflictException($"{name} is an external agent: Hive keeps its socket but does not run its process");
+        return (_slots.GetOrAdd(name, _ => new Slot()), record);
+    }
+
+    /// <summary>The agent's one action at a time: an operator's action that finds another running is refused, not queued.</summary>
+    private IDisposable TakeTurn(string name, Slot slot)
+    {
+        if (!slot.Turn.Wait(0))
+        {
+            var transient = _registry.Find(name)?.Transient;
+            throw new ConflictException($"{name} is busy{(transient is null ? "" : $" ({transient})")}: try again when that is done");
+        }
+        return new Releaser(slot.Turn);
+    }
+
+    /// <summary>Stores the transient and shows it; disposing clears it whatever happened in between.</summary>
+    private async Task<IAsyncDisposable> HoldTransientAsync(string name, string transient)
+    {
+        await RecordAsync(name, "UPDATE agents SET transient = @transient WHERE name = @name", new { name, transient });
+        return new TransientGuard(async () =>
+        {
+            try
+            {
+                await RecordAsync(name, "UPDATE agents SET transient = NULL WHERE name = @name AND transient = @transient", new { name, transient });
+            }
+            catch (Exception e)
+            {
+                // Left stored, it is cleared by the next start-up's reconciliation.
+                _logger.LogError(e, "containers: clearing {Agent}'s transient {Transient} failed", name, transient);
+            }
+        });
+    }
+
+    private Task SetDesiredAsync(string name, string desired) =>
+        RecordAsync(name, "UPDATE agents SET desired = @desired WHERE name = @name", new { name, desired });
+
+    /// <summary>One registry update and, when it changed the row, its event.</summary>
+    private Task RecordAsync(string name, string sql, object args) => ChangeAsync(async (change, _) =>
+    {
+        if (change.Execute(sql, args) > 0) await RaiseRowAsync(change, name);
+        return 0;
+    }, CancellationToken.None);
+
+    private async Task RaiseRowAsync(StateChange change, string name)
+    {
+        if (_registry.Find(name) is not { } record || !_directory.IsAgent(name)) return;
+        await using var scope = _scopes.CreateAsyncScope();
+        var row = (await scope.ServiceProvider.GetRequiredService<AgentRows>().BuildAsync([record.ToInfo(_paths)], CancellationToken.None)).Single();
+        change.Raise(new ContainerStateChanged(row));
+    }
+
+    /// <summary>A system message from <c>hive</c> to the manager, unless the manager itself asked for the change.</summary>
+    private static async Task<int> TellManagerAsync(IMediator mediator, string requestedBy, string kind, string body,
+        IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        if (requestedBy == AgentNames.Manager) return 0;
+        await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, AgentNames.Manager, kind, body, extra)]),
+            CancellationToken.None);
+        return 0;
+    }
+
+    private async Task<T> ChangeAsync<T>(Func<StateChange, IMediator, Task<T>> work, CancellationToken ct)
+    {
+        await using var scope = _scopes.CreateAsyncScope();
+        var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+        return await _changes.RunAsync(() => work(_changes.Current, mediator), n => mediator.Publish(n, CancellationToken.None), ct);
+    }
+
+    private sealed class Slot
+    {
+        public SemaphoreSlim Turn { get; } = new(1, 1);
+        public RunningAgent? Running { get; set; }
+        public List<DateTimeOffset> RestartTimes { get; } = [];
+        private CancellationTokenSource? _pendingRestart;
+
+        public void ScheduleRestart(Func<CancellationToken, Task> restart)
+        {
+            var cts = new CancellationTokenSource();
+            Interlocked.Exchange(ref _pendingRestart, cts)?.Cancel();
+            _ = Task.Run(() => restart(cts.Token));
+        }
+
+        public void CancelPendingRestart() => Interlocked.Exchange(ref _pendingRestart, null)?.Cancel();
+    }
+
+    private sealed class Releaser(SemaphoreSlim semaphore) : IDisposable
+    {
+        private int _released;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) semaphore.Release();
+        }
+    }
+
+    private sealed class TransientGuard(Func<Task> clear) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await clear();
+    }
+}
