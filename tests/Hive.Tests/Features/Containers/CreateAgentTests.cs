@@ -1,0 +1,219 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+using static Hive.Tests.Features.Containers.ContainersKit;
+
+namespace Hive.Tests.Features.Containers;
+
+public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTests(fixture), IClassFixture<ContainersFixture>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
+    public async Task A_created_sample_agent_runs_and_answers_a_message(string driver)
+    {
+        var name = $"echo-{driver[..4]}";
+        await using var events = await _hive.OpenEventsAsync();
+        try
+        {
+            var row = await CreateAsync(_hive.Http, SampleAgent.Body(name, driver));
+            Assert.Equal("running", row.State());
+            Assert.Equal(driver, row.GetProperty("driver").GetString());
+            Assert.Equal("running", row.GetProperty("desired").GetString());
+            Assert.Null(row.Transient());
+            Assert.True(row.Pid() > 1);
+            Assert.True(ProcessTable.IsAlive(row.Pid()!.Value));
+            await NextRowAsync(events, name, r => r.State() == "running" && r.Transient() is null);
+
+            // The operator says hello; the agent (it reached its socket from inside its container) answers.
+            using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "hello, hive" });
+            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+            var answer = await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == name);
+            Assert.Equal("operator", answer.GetProperty("to").GetString());
+            Assert.Equal("↩ evih ,olleh", answer.GetProperty("body").GetString());
+
+            // Its output went to its log, outside its state dir.
+            var log = await _hive.Http.GetStringAsync($"/api/agents/{name}/logs?tail=50");
+            Assert.Contains("hello, hive", log);
+            Assert.False(File.Exists(Path.Combine(_hive.DataDir, "agents", name, "state", "output.log")));
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task The_process_gets_the_clean_environment_of_the_design_and_runs_in_its_state_dir()
+    {
+        const string name = "env-check";
+        try
+        {
+            await CreateAsync(_hive.Http, new
+            {
+                name, driver = "process", env = new Dictionary<string, string> { ["MY_SETTING"] = "42" },
+                command = new[] { "/bin/sh", "-c", "env > env.txt; pwd > pwd.txt; exec sleep 1000" },
+            });
+            var stateDir = Path.Combine(_hive.DataDir, "agents", name, "state");
+            await HiveInstance.Until(() => File.Exists(Path.Combine(stateDir, "pwd.txt")) && new FileInfo(Path.Combine(stateDir, "pwd.txt")).Length > 0);
+            await HiveInstance.Until(() => File.ReadAllText(Path.Combine(stateDir, "env.txt")).Contains("MY_SETTING"));
+            var env = File.ReadAllLines(Path.Combine(stateDir, "env.txt")).Select(l => l.Split('=', 2)[0]).ToHashSet();
+            // sh itself adds PWD (and may add SHLVL, OLDPWD, _); nothing of the host's environment reaches the agent.
+            env.ExceptWith(["PWD", "SHLVL", "OLDPWD", "_"]);
+            Assert.Equal(new[] { "HIVE_AGENT", "HIVE_SHARED_DIR", "HIVE_SOCKET", "HIVE_STATE_DIR", "HOME", "LANG", "MY_SETTING", "PATH" }, env.Order());
+            Assert.Equal(stateDir, File.ReadAllText(Path.Combine(stateDir, "pwd.txt")).Trim());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    public static TheoryData<string, string[], string> UnrunnableCommands()
+    {
+        var notExecutable = Path.Combine(Path.GetTempPath(), "hive-not-executable-" + Guid.NewGuid().ToString("N")[..8]);
+        File.WriteAllText(notExecutable, "#!/bin/sh\necho hi\n");
+        File.SetUnixFileMode(notExecutable, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return new()
+        {
+            { "process", ["/no/such/program"], "does not exist" },
+            { "process", ["no-such-program-xyz"], "was not found on PATH" },
+            { "process", [notExecutable], "not executable" },
+            { "process", ["relative/program"], "absolute path" },
+            { "process", ["/tmp"], "is a directory" },
+            { "bubblewrap", ["/no/such/program"], "does not exist" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(UnrunnableCommands))]
+    public async Task A_command_that_cannot_run_is_refused_with_a_clear_error_and_leaves_nothing_behind(string driver, string[] command, string reason)
+    {
+        const string name = "cannot-run";
+        var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name, command, driver });
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(reason, problem.GetProperty("detail").GetString());
+        Assert.Null(await RowAsync(_hive, name));
+        Assert.False(File.Exists(Path.Combine(_hive.DataDir, "run", name + ".sock")));
+        Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", name)));
+    }
+
+    [Fact]
+    public async Task The_sandbox_refuses_a_program_it_cannot_see()
+    {
+        var script = Path.Combine(Path.GetTempPath(), "hive-outside-" + Guid.NewGuid().ToString("N")[..8]);
+        await File.WriteAllTextAsync(script, "#!/bin/sh\nsleep 1000\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "unseen", command = new[] { script }, driver = "bubblewrap" });
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Contains("the sandbox cannot see", problem.GetProperty("detail").GetString());
+            Assert.Null(await RowAsync(_hive, "unseen"));
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    public static TheoryData<string, string> BadBodies() => new()
+    {
+        { """{"name":"operator","command":["/bin/true"]}""", "reserved" },
+        { """{"name":"manager","command":["/bin/true"]}""", "reserved" },
+        { """{"name":"Bad_Name","command":["/bin/true"]}""", "name must match" },
+        { """{"name":"../../etc","command":["/bin/true"]}""", "name must match" },
+        { """{"name":"ok-name"}""", "command is required" },
+        { """{"name":"ok-name","command":[]}""", "1 to 64" },
+        { """{"name":"ok-name","command":["/bin/true"],"driver":"docker"}""", "driver must be one of" },
+        { """{"name":"ok-name","command":["/bin/true"],"restart":"sometimes"}""", "restart must be one of" },
+        { """{"name":"ok-name","command":["/bin/true"],"env":{"HIVE_SOCKET":"/tmp/x"}}""", "HIVE_* belongs to the hive" },
+        { """{"name":"ok-name","command":["/bin/true"],"env":{"BAD-NAME":"x"}}""", "names are" },
+        { """{"name":"ok-name","command":["/bin/true"],"mounts":["relative"]}""", "absolute host paths" },
+        { """{"name":"ok-name","command":["/bin/true"],"mounts":["/usr/../etc"]}""", "canonical" },
+        { """{"name":"ok-name","command":["/bin/true"],"driver":"external"}""", "external agent has no command" },
+        { """{"name":"ok-name","name":"other","command":["/bin/true"]}""", "" },
+        { """{"name":"ok-name","command":"/bin/true"}""", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadBodies))]
+    public async Task Bad_input_is_refused_with_a_400_and_changes_nothing(string body, string reason)
+    {
+        using var response = await _hive.Http.PostAsync("/api/agents", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, problem.GetProperty("detail").GetString());
+        Assert.Null(await RowAsync(_hive, "ok-name"));
+        Assert.Null(await RowAsync(_hive, "other"));
+    }
+
+    [Fact]
+    public async Task A_mount_that_would_show_the_data_dir_is_refused()
+    {
+        var (status, problem) = await PostAsync(_hive.Http, "/api/agents",
+            new { name = "peeker", command = new[] { "/bin/true" }, driver = "bubblewrap", mounts = new[] { Path.GetDirectoryName(_hive.DataDir)! } });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("data dir", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_second_agent_of_the_same_name_is_a_conflict()
+    {
+        const string name = "twice";
+        try
+        {
+            await CreateAsync(_hive.Http, Shell(name, "process", "true"));
+            var (status, problem) = await PostAsync(_hive.Http, "/api/agents", Shell(name, "process", "true"));
+            Assert.Equal(HttpStatusCode.Conflict, status);
+            Assert.Equal("conflict", problem.GetProperty("code").GetString());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task An_external_agent_is_registered_with_a_socket_and_no_process()
+    {
+        const string name = "outsider";
+        try
+        {
+            var row = await CreateAsync(_hive.Http, new { name, driver = "external", purpose = "runs on its own" });
+            Assert.Equal("external", row.GetProperty("driver").GetString());
+            Assert.Null(row.Pid());
+            await using var agent = await _hive.ConnectAsync(name);
+            Assert.Equal(name, (await agent.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+
+            var (status, problem) = await PostAsync(_hive.Http, $"/api/agents/{name}/start");
+            Assert.Equal(HttpStatusCode.Conflict, status);
+            Assert.Contains("external", problem.GetProperty("detail").GetString());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task The_manager_cannot_be_destroyed_and_hostile_route_names_are_refused_before_any_path_is_built()
+    {
+        using (var response = await _hive.Http.DeleteAsync("/api/agents/manager"))
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        foreach (var hostile in new[] { "..%2F..%2Fetc", "UPPER", "a%00b", "-dash" })
+        {
+            using var response = await _hive.Http.PostAsync($"/api/agents/{hostile}/start", null);
+            Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{hostile}: {(int)response.StatusCode}");
+        }
+        using (var response = await _hive.Http.GetAsync("/api/agents/nobody/logs"))
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        using (var response = await _hive.Http.DeleteAsync("/api/tombstones/..%2Fagents"))
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+}
