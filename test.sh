@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command. It does its own set-up, so on a machine with only the .NET 10 SDK (Debian, root or sudo) this
 # one command is all it takes:
-#   - installs Debian's `chromium` when /usr/bin/chromium is missing (the dashboard's browser tests drive it; never a
-#     downloaded browser), as root or through sudo; when it cannot, it says in one line what to install and stops;
+#   - installs Debian's `chromium` and `bubblewrap` when missing (the dashboard's browser tests drive chromium, never a
+#     downloaded browser; the bubblewrap driver's tests run bwrap), as root or through sudo; when it cannot, it says in
+#     one line what to install and stops;
 #   - restores and builds the solution with warnings as errors;
 #   - runs every test (`dotnet test`, extra arguments passed on: ./test.sh --filter Dashboard) with a trx logger,
 #     ends with the plain line "N passed, N failed" counted from it, and exits with dotnet test's status.
@@ -14,9 +15,13 @@ fail() { echo "test.sh: $*" >&2; exit 1; }
 
 command -v dotnet >/dev/null || fail "the .NET 10 SDK is not on PATH: install it (https://dotnet.microsoft.com/download) and run ./test.sh again"
 
-chromium=/usr/bin/chromium
-if [ ! -x "$chromium" ]; then
-  need="the browser tests need $chromium: install Debian's chromium package (apt-get install chromium) and run ./test.sh again"
+# Debian packages the tests drive for real: chromium (the dashboard's browser tests; never a downloaded browser) and
+# bubblewrap (the bubblewrap driver's agents and isolation tests).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/bwrap ] || missing+=(bubblewrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  need="the tests need Debian's ${missing[*]}: install it (apt-get install ${missing[*]}) and run ./test.sh again"
   command -v apt-get >/dev/null || fail "$need"
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
@@ -26,12 +31,12 @@ if [ ! -x "$chromium" ]; then
   else
     fail "$need"
   fi
-  echo "test.sh: installing Debian's chromium for the browser tests"
+  echo "test.sh: installing Debian's ${missing[*]} for the tests"
   if ! { ${as_root[@]+"${as_root[@]}"} apt-get update -qq &&
-         ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; then
+         ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; then
     fail "$need"
   fi
-  [ -x "$chromium" ] || fail "$need"
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/bwrap ] || fail "$need"
 fi
 
 if ! dotnet build Hive.sln -warnaserror; then

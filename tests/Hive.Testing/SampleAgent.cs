@@ -75,6 +75,19 @@ public static partial class ProcessTable
 
     public static void Kill(int pid, int signal = 9) => KillNative(pid, signal);
 
+    /// <summary>The process's command line, arguments separated by spaces ("" once it is gone).</summary>
+    public static string CommandLine(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
+    }
+
+    /// <summary>The process and its parents, up to (not including) init.</summary>
+    public static IEnumerable<int> SelfAndAncestors(int pid)
+    {
+        for (var current = pid; current > 1 && Stat(current) is { } stat; current = stat.Parent) yield return current;
+    }
+
     /// <summary>Waits until none of <paramref name="pids"/> is alive.</summary>
     public static async Task UntilGoneAsync(IEnumerable<int> pids, TimeSpan? timeout = null)
     {
@@ -86,7 +99,7 @@ public static partial class ProcessTable
     private static IEnumerable<int> AllPids() =>
         Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Select(n => int.TryParse(n, out var pid) ? pid : 0).Where(pid => pid > 0);
 
-    private sealed record ProcStat(string State, int ProcessGroup);
+    private sealed record ProcStat(string State, int Parent, int ProcessGroup);
 
     private static ProcStat? Stat(int pid)
     {
@@ -94,7 +107,7 @@ public static partial class ProcessTable
         {
             var text = File.ReadAllText($"/proc/{pid}/stat");
             var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return new ProcStat(fields[0], int.Parse(fields[2]));
+            return new ProcStat(fields[0], int.Parse(fields[1]), int.Parse(fields[2]));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {

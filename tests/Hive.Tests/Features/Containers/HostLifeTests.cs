@@ -1,0 +1,131 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using static Hive.Tests.Features.Containers.ContainersKit;
+
+namespace Hive.Tests.Features.Containers;
+
+/// <summary>
+/// The host as a child process, killed with SIGKILL: its agents die with it (none is left in <c>/proc</c>), and the next
+/// host runs every agent desired running exactly once, with no transient left over from the killed one.
+/// </summary>
+public sealed class HostLifeTests : IAsyncLifetime
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
+
+    [Fact]
+    public async Task Kill_9_of_the_host_leaves_no_agent_process_and_the_next_host_runs_each_desired_agent_exactly_once()
+    {
+        var agents = new Dictionary<string, string> { ["echo-proc"] = "process", ["echo-bwrap"] = "bubblewrap" };
+        var before = new List<int>();
+        await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: Args))
+        {
+            using var http = host.CreateClient();
+            foreach (var (name, driver) in agents)
+                before.AddRange(ProcessTable.GroupMembers((await CreateAsync(http, SampleAgent.Body(name, driver))).Pid()!.Value));
+            await CreateAsync(http, Shell("resting", "process", "true"));
+            var (stopped, _) = await PostAsync(http, "/api/agents/resting/stop");
+            Assert.Equal(HttpStatusCode.OK, stopped);
+            foreach (var name in agents.Keys) await HiveInstance.Until(() => AgentProcessesNamed(name).Count == 1, what: $"{name} to run");
+
+            await host.KillAsync();
+            await ProcessTable.UntilGoneAsync(before, TimeSpan.FromSeconds(10));
+            Assert.All(agents.Keys, name => Assert.Empty(AgentProcessesNamed(name)));
+        }
+
+        await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: Args))
+        {
+            using var http = host.CreateClient();
+            foreach (var name in agents.Keys)
+            {
+                await Eventually(http, name, row => row.State() == "running" && row.Transient() is null);
+                await HiveInstance.Until(() => AgentProcessesNamed(name).Count == 1, what: $"{name} to run once");
+            }
+            var resting = await RowOfAsync(http, "resting");
+            Assert.Equal("stopped", resting.State());
+            Assert.Null(resting.Pid());
+
+            // It answers: the new life reached its socket.
+            await using var events = await SseStream.OpenAsync(http);
+            using (var sent = await http.PostAsJsonAsync("/api/messages", new { to = "echo-proc", body = "again" })) Assert.True(sent.IsSuccessStatusCode);
+            await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == "echo-proc");
+            foreach (var name in agents.Keys) Assert.Single(AgentProcessesNamed(name));
+
+            var pids = agents.Keys.SelectMany(AgentProcessesNamed).ToList();
+            await host.TerminateAsync(TimeSpan.FromSeconds(30));
+            await ProcessTable.UntilGoneAsync(pids, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public async Task A_host_killed_in_the_middle_of_a_restart_shows_no_stale_transient_when_it_comes_back()
+    {
+        // A long grace period: the restart is still stopping the agent when the host is killed.
+        string[] args = [.. Args, "--Hive:Containers:StopGraceSeconds", "60"];
+        await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: args))
+        {
+            using var http = host.CreateClient(TimeSpan.FromSeconds(120));
+            await CreateAsync(http, Shell("stubborn", "process", "trap '' TERM; touch ready"));
+            await HiveInstance.Until(() => File.Exists(Path.Combine(_dataDir, "agents", "stubborn", "state", "ready")), what: "the trap to be set");
+            var restarting = http.PostAsync("/api/agents/stubborn/restart", null);
+            await Eventually(http, "stubborn", row => row.Transient() == "restarting");
+
+            await host.KillAsync();
+            await ProcessTable.UntilGoneAsync(SleepersOf("stubborn"), TimeSpan.FromSeconds(10));
+            try { (await restarting).Dispose(); } catch (HttpRequestException) { } // the host died under it
+        }
+
+        await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: args))
+        {
+            using var http = host.CreateClient();
+            var row = await Eventually(http, "stubborn", r => r.State() == "running" && r.Transient() is null);
+            Assert.Equal("running", row.GetProperty("desired").GetString());
+            await HiveInstance.Until(() => SleepersOf("stubborn").Count == 1, what: "stubborn to run once");
+            await host.KillAsync(); // quicker than a stop, which would wait out the agent's 60 s grace
+
+            await ProcessTable.UntilGoneAsync(SleepersOf("stubborn"), TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static readonly string[] Args = ["--Hive:Containers:RestartBackoffSeconds", "0.05", "--Hive:Containers:StopGraceSeconds", "2"];
+
+    /// <summary>The sample agent's processes (the dotnet program itself, not its supervisor) that belong to this test's hive.</summary>
+    private IReadOnlyList<int> AgentProcessesNamed(string name) =>
+        ProcessTable.Find("dotnet", "EchoAgent.dll").Where(pid => BelongsHere(pid, name)).ToList();
+
+    private IReadOnlyList<int> SleepersOf(string name) => ProcessTable.Find("sleep", "1000").Where(pid => BelongsHere(pid, name)).ToList();
+
+    /// <summary>
+    /// An agent of this test's hive: its environment names it, and it or one of its parents names this data dir (the
+    /// process driver's socket path, or the sandbox's binds on bwrap's command line), so other tests' hives never count.
+    /// </summary>
+    private bool BelongsHere(int pid, string name) =>
+        ProcessTable.Environment(pid)?.GetValueOrDefault("HIVE_AGENT") == name
+        && ProcessTable.SelfAndAncestors(pid).Any(p =>
+            ProcessTable.CommandLine(p).Contains(_dataDir, StringComparison.Ordinal)
+            || ProcessTable.Environment(p)?.GetValueOrDefault("HIVE_SOCKET")?.StartsWith(_dataDir, StringComparison.Ordinal) == true);
+
+    private static async Task<JsonElement> RowOfAsync(HttpClient http, string name) =>
+        JsonDocument.Parse(await http.GetStringAsync("/api/agents")).RootElement.EnumerateArray().Single(a => a.GetProperty("name").GetString() == name).Clone();
+
+    private static async Task<JsonElement> Eventually(HttpClient http, string name, Func<JsonElement, bool> match)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var agents = JsonDocument.Parse(await http.GetStringAsync("/api/agents")).RootElement;
+            var row = agents.EnumerateArray().FirstOrDefault(a => a.GetProperty("name").GetString() == name);
+            if (row.ValueKind == JsonValueKind.Object && match(row)) return row.Clone();
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{name} never matched; last: {row}");
+            await Task.Delay(20);
+        }
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
+        return Task.CompletedTask;
+    }
+}
