@@ -72,6 +72,27 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         }
     }
 
+    [Fact]
+    public async Task A_chatty_agents_log_stays_under_its_cap_and_its_tail_is_served()
+    {
+        // A hive of its own: an 8 KiB log cap.
+        await using var hive = await HiveInstance.StartAsync([], "--Hive:Containers:LogBytes", "8192");
+        const string name = "chatty";
+        var script = "i=0; while [ $i -lt 3000 ]; do echo \"line $i of chatter\"; i=$((i+1)); done; echo finished";
+        await CreateAsync(hive.Http, Shell(name, "process", script));
+        var logs = Path.Combine(hive.DataDir, "agents", name, "logs");
+        await HiveInstance.Until(() => File.Exists(Path.Combine(logs, "output.log")) && File.ReadAllText(Path.Combine(logs, "output.log")).Contains("finished"),
+            TimeSpan.FromSeconds(20), "the agent to finish talking");
+
+        Assert.InRange(new FileInfo(Path.Combine(logs, "output.log")).Length, 1, 8192);
+        Assert.InRange(new FileInfo(Path.Combine(logs, "output.log.1")).Length, 1, 8192);
+        var tail = await hive.Http.GetStringAsync($"/api/agents/{name}/logs?tail=3");
+        Assert.Equal(["line 2998 of chatter", "line 2999 of chatter", "finished"], tail.TrimEnd('\n').Split('\n'));
+        using (var tooMany = await hive.Http.GetAsync($"/api/agents/{name}/logs?tail=10001"))
+            Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        await DestroyAsync(hive, name);
+    }
+
     public static TheoryData<string, string[], string> UnrunnableCommands()
     {
         var notExecutable = Path.Combine(Path.GetTempPath(), "hive-not-executable-" + Guid.NewGuid().ToString("N")[..8]);
