@@ -48,19 +48,9 @@ internal static class ContainersKit
             .Select(a => (JsonElement?)a.Clone()).FirstOrDefault();
 
     /// <summary>The next <c>container_state_changed</c> row of <paramref name="name"/> that satisfies <paramref name="match"/>.</summary>
-    public static async Task<JsonElement> NextRowAsync(SseStream events, string name, Func<JsonElement, bool> match, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) throw new TimeoutException($"no matching container_state_changed for {name}");
-            var e = await events.NextAsync(left) ?? throw new InvalidOperationException("the event stream ended");
-            if (e.Type != "container_state_changed") continue;
-            var row = e.Json.GetProperty("agent");
-            if (row.GetProperty("name").GetString() == name && match(row)) return row.Clone();
-        }
-    }
+    public static async Task<JsonElement> NextRowAsync(SseStream events, string name, Func<JsonElement, bool> match, TimeSpan? timeout = null) =>
+        (await NextEventAsync(events, "container_state_changed",
+            e => e.GetProperty("agent") is var row && row.GetProperty("name").GetString() == name && match(row), timeout)).GetProperty("agent");
 
     /// <summary>The next event of <paramref name="type"/> that satisfies <paramref name="match"/>.</summary>
     public static async Task<JsonElement> NextEventAsync(SseStream events, string type, Func<JsonElement, bool> match, TimeSpan? timeout = null)
