@@ -77,6 +77,7 @@ public static class Transients
     public const string Starting = "starting";
     public const string Stopping = "stopping";
     public const string Restarting = "restarting";
+    public const string Rebuilding = "rebuilding";
     public const string Destroying = "destroying";
 }
 

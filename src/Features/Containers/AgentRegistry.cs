@@ -87,6 +87,12 @@ internal sealed class AgentRegistry(IDb db, StateChanges changes, HivePaths path
             .Select(x => new TombstoneView(x.Name, x.DestroyedAt, SizeOnDisk(paths.AgentDir(x.Name))))
             .ToList());
 
+    /// <summary>Destroys the operator approved that were not done (the host died between the decision and the deed).</summary>
+    public IReadOnlyList<(long Id, string Agent, string Requester)> ApprovedDestroysNotApplied() => Read((c, t) =>
+        c.Query<(long, string, string)>(
+            "SELECT id, agent, requester FROM approvals WHERE kind = 'destroy' AND status = 'approved' AND applied_at IS NULL ORDER BY id",
+            transaction: t).AsList());
+
     public bool IsTombstone(string name) => Read((c, t) =>
         c.ExecuteScalar<long>("SELECT count(*) FROM tombstones WHERE name = @name", new { name }, t) > 0);
 

@@ -32,6 +32,10 @@ public static class ContainersFeature
             p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>()));
         services.AddHostedService(p => p.GetRequiredService<Supervisor>());
+        services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
+            .Validate(o => o.TimeoutMinutes >= 0, "Hive:Approvals:TimeoutMinutes must not be negative").ValidateOnStart();
+        services.AddHostedService<DenyStaleApprovals>();
+        services.AddTransient<IDashboardStateContributor, PendingApprovalsStateContributor>();
         services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();
         services.AddTransient<IDashboardStateContributor, TombstonesStateContributor>();
         return services;
@@ -63,4 +67,11 @@ internal sealed class TombstonesStateContributor(AgentRegistry registry) : IDash
         state.Set("tombstones", registry.Tombstones());
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The snapshot's <c>approvals</c>: the pending ones, newest first.</summary>
+internal sealed class PendingApprovalsStateContributor(MediatR.IMediator mediator) : IDashboardStateContributor
+{
+    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>
+        state.Set("approvals", await mediator.Send(new ListApprovals.Query(ApprovalStatuses.Pending, null, ListApprovals.MaxLimit), cancellationToken));
 }

@@ -47,9 +47,23 @@ public sealed class ContainersModule : CarterModule
             await mediator.Send(new PurgeTombstone.Command(Name(req)), req.HttpContext.RequestAborted);
             await res.NoContent();
         });
+
+        Get("/api/approvals", async (req, res) =>
+            await res.Ok(await mediator.Send(new ListApprovals.Query(req.Query["status"].FirstOrDefault(), req.QueryLong("before"), req.QueryLong("limit")),
+                req.HttpContext.RequestAborted)));
+        Post("/api/approvals/{id}/approve", async (req, res) =>
+            await res.Ok(await mediator.Send(new ApproveApproval.Command(req.RouteLong("id"), (await DecisionAsync(req)).Reason), req.HttpContext.RequestAborted)));
+        Post("/api/approvals/{id}/deny", async (req, res) =>
+            await res.Ok(await mediator.Send(new DenyApproval.Command(req.RouteLong("id"), (await DecisionAsync(req)).Reason), req.HttpContext.RequestAborted)));
     }
 
     private static string Name(HttpRequest req) => req.RouteValues["name"]?.ToString() ?? "";
+
+    /// <summary>A decision's body: optional (an empty body is fine), <c>{reason}</c> when given.</summary>
+    private static async Task<DecisionBody> DecisionAsync(HttpRequest req) =>
+        req.ContentLength is null or 0 && !req.HasJsonContentType() ? new DecisionBody(null) : await req.ReadBodyAsync<DecisionBody>();
+
+    private sealed record DecisionBody(string? Reason);
 
     private sealed record CreateBody(
         string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,

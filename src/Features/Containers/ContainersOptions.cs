@@ -22,5 +22,15 @@ public sealed class ContainersOptions
     /// <summary>An agent's output log is rotated (one old file kept) when it grows past this.</summary>
     public long LogBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>The command of an agent the manager asks for without one (<c>request_spawn</c>); none by default.</summary>
+    public List<string> DefaultCommand { get; set; } = [];
+
     public TimeSpan StopGrace => TimeSpan.FromSeconds(StopGraceSeconds);
+}
+
+/// <summary>The <c>Hive:Approvals</c> configuration section.</summary>
+public sealed class ApprovalsOptions
+{
+    /// <summary>A pending approval older than this is denied as "timed out" and its requester told (0: never, the default).</summary>
+    public double TimeoutMinutes { get; set; }
 }

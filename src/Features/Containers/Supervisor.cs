@@ -64,19 +64,7 @@ public sealed class Supervisor : BackgroundService
     {
         var slot = _slots.GetOrAdd(record.Name, _ => new Slot());
         using var turn = TakeTurn(record.Name, slot);
-        var consumedTombstone = await ChangeAsync(async (change, mediator) =>
-        {
-            if (_registry.Find(record.Name) is not null) throw new ConflictException($"there is already an agent named {record.Name}");
-            var consumed = change.Execute("DELETE FROM tombstones WHERE name = @Name", record) > 0;
-            change.Execute(AgentRegistry.Insert, record);
-            // Joins this change: the row (with this feature's facts) goes out, then the socket opens.
-            await _directory.AddAsync(record.Name, ct);
-            if (consumed) change.Raise(new TombstonesChanged(_registry.Tombstones()));
-            await TellManagerAsync(mediator, requestedBy, "spawned",
-                $"{record.Name} was spawned by the {requestedBy}{(consumed ? ", reusing its old state dir" : "")}");
-            return consumed;
-        }, ct);
-
+        var consumedTombstone = await ChangeAsync((_, mediator) => RegisterAsync(record, requestedBy, mediator, ct), ct);
         if (record.IsExternal) return;
         try
         {
@@ -101,6 +89,45 @@ public sealed class Supervisor : BackgroundService
             throw;
         }
     }
+
+    /// <summary>
+    /// Writes a new agent into the registry and the live directory (its socket opens once the change commits), consuming
+    /// a tombstone of its name. Must run inside a change (an approval's decision joins it); true when a tombstone was consumed.
+    /// </summary>
+    internal async Task<bool> RegisterAsync(AgentRecord record, string requestedBy, IMediator mediator, CancellationToken ct)
+    {
+        var change = _changes.Current;
+        if (_registry.Find(record.Name) is not null) throw new ConflictException($"there is already an agent named {record.Name}");
+        var consumed = change.Execute("DELETE FROM tombstones WHERE name = @Name", record) > 0;
+        change.Execute(AgentRegistry.Insert, record);
+        // Joins this change: the row (with this feature's facts) goes out, then the socket opens.
+        await _directory.AddAsync(record.Name, ct);
+        if (consumed) change.Raise(new TombstonesChanged(_registry.Tombstones()));
+        await TellManagerAsync(mediator, requestedBy, "spawned",
+            $"{record.Name} was spawned by the {requestedBy}{(consumed ? ", reusing its old state dir" : "")}");
+        return consumed;
+    }
+
+    /// <summary>Starts a registered agent in the background (after the change that registered it has committed).</summary>
+    internal void StartInBackground(string name) => _ = Task.Run(async () =>
+    {
+        var slot = _slots.GetOrAdd(name, _ => new Slot());
+        await slot.Turn.WaitAsync();
+        try
+        {
+            if (_hostStopping || slot.Running is not null || _registry.Find(name) is not { Desired: DesiredStates.Running, IsExternal: false }) return;
+            await using (await HoldTransientAsync(name, Transients.Starting))
+                await StartProcessAsync(name, slot, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError("containers: {Agent} did not start: {Reason}", name, e.Message);
+        }
+        finally
+        {
+            slot.Turn.Release();
+        }
+    });
 
     internal async Task StartAsync(string name, string requestedBy, CancellationToken ct)
     {
@@ -130,11 +157,11 @@ public sealed class Supervisor : BackgroundService
         }
     }
 
-    internal async Task RestartAsync(string name, string requestedBy, CancellationToken ct)
+    internal async Task RestartAsync(string name, string requestedBy, string transient, CancellationToken ct)
     {
         var (slot, record) = Managed(name);
         using var turn = TakeTurn(name, slot);
-        await using (await HoldTransientAsync(name, Transients.Restarting))
+        await using (await HoldTransientAsync(name, transient))
         {
             slot.CancelPendingRestart();
             slot.RestartTimes.Clear();
@@ -149,24 +176,53 @@ public sealed class Supervisor : BackgroundService
     internal async Task DestroyAsync(string name, string requestedBy, CancellationToken ct)
     {
         if (name == AgentNames.Manager) throw new ConflictException("the manager cannot be destroyed");
-        var slot = _slots.GetOrAdd(name, _ => new Slot());
-        using var turn = TakeTurn(name, slot);
         if (_registry.Find(name) is null) throw new NotFoundException($"no agent named {name}");
-        await using (await HoldTransientAsync(name, Transients.Destroying))
+        var slot = _slots.GetOrAdd(name, _ => new Slot());
+        using (TakeTurn(name, slot))
+            await DestroyHoldingTurnAsync(name, requestedBy, slot, approvalId: null);
+    }
+
+    /// <summary>An approved destroy, applied after its decision committed (and again at start-up if the host died first).</summary>
+    internal void DestroyInBackground(string name, string requestedBy, long approvalId) => _ = Task.Run(async () =>
+    {
+        var slot = _slots.GetOrAdd(name, _ => new Slot());
+        await slot.Turn.WaitAsync();
+        try
         {
-            slot.CancelPendingRestart();
-            await SetDesiredAsync(name, DesiredStates.Stopped);
-            await StopProcessAsync(name, slot);
-            await ChangeAsync(async (change, mediator) =>
-            {
-                change.Execute("DELETE FROM agents WHERE name = @name", new { name });
-                change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at) VALUES (@name, @now)", new { name, now = _clock.GetUtcNow() });
-                await _directory.RemoveAsync(name, CancellationToken.None); // joins: the socket closes once this commits
-                change.Raise(new TombstonesChanged(_registry.Tombstones()));
-                await TellManagerAsync(mediator, requestedBy, "destroyed", $"{name} was destroyed by the {requestedBy}; its state dir is kept as a tombstone");
-                return 0;
-            }, CancellationToken.None);
+            await DestroyHoldingTurnAsync(name, requestedBy, slot, approvalId);
         }
+        catch (Exception e)
+        {
+            _logger.LogError("containers: the approved destroy of {Agent} failed: {Reason}", name, e.Message);
+        }
+        finally
+        {
+            slot.Turn.Release();
+        }
+    });
+
+    private async Task DestroyHoldingTurnAsync(string name, string requestedBy, Slot slot, long? approvalId)
+    {
+        if (_registry.Find(name) is not null)
+        {
+            await using (await HoldTransientAsync(name, Transients.Destroying))
+            {
+                slot.CancelPendingRestart();
+                await SetDesiredAsync(name, DesiredStates.Stopped);
+                await StopProcessAsync(name, slot);
+            }
+        }
+        await ChangeAsync(async (change, mediator) =>
+        {
+            if (approvalId is { } id)
+                change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @id", new { id, now = _clock.GetUtcNow() });
+            if (change.Execute("DELETE FROM agents WHERE name = @name", new { name }) == 0) return 0;
+            change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at) VALUES (@name, @now)", new { name, now = _clock.GetUtcNow() });
+            await _directory.RemoveAsync(name, CancellationToken.None); // joins: the socket closes once this commits
+            change.Raise(new TombstonesChanged(_registry.Tombstones()));
+            await TellManagerAsync(mediator, requestedBy, "destroyed", $"{name} was destroyed by the {requestedBy}; its state dir is kept as a tombstone");
+            return 0;
+        }, CancellationToken.None);
         _slots.TryRemove(name, out _);
     }
 
@@ -347,6 +403,14 @@ public sealed class Supervisor : BackgroundService
     /// </summary>
     private async Task ReconcileAsync(CancellationToken ct)
     {
+        // An approved destroy whose host died before it was done is done now (the approval says approved: so it must be).
+        foreach (var (id, name, requester) in _registry.ApprovedDestroysNotApplied())
+        {
+            var slot = _slots.GetOrAdd(name, _ => new Slot());
+            await slot.Turn.WaitAsync(ct);
+            try { await DestroyHoldingTurnAsync(name, requester, slot, id); }
+            finally { slot.Turn.Release(); }
+        }
         foreach (var record in _registry.All())
         {
             if (record is { Pid: { } pid, PidStartTicks: { } ticks } && ProcessGroups.StartTicks((int)pid) == ticks)

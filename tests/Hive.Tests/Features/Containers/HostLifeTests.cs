@@ -87,6 +87,60 @@ public sealed class HostLifeTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_host_killed_around_an_approval_leaves_it_pending_or_applied_never_approved_with_nothing_behind_it()
+    {
+        for (var round = 0; round < 6; round++)
+        {
+            var name = $"approved-{round}";
+            await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: Args))
+            {
+                using var http = host.CreateClient();
+                await using var manager = await host.ConnectAsync("manager");
+                var spawn = await manager.CallAsync(new { op = "request_spawn", name, purpose = "x", command = new[] { "/bin/sleep", "1000" }, driver = "process" });
+                var id = spawn.GetProperty("approval_id").GetInt64();
+                var destroy = round > 0
+                    ? (await manager.CallAsync(new { op = "request_destroy", name = $"approved-{round - 1}", reason = "replaced" })).GetProperty("approval_id").GetInt64()
+                    : 0;
+
+                var approving = http.PostAsync($"/api/approvals/{id}/approve", null);
+                var destroying = destroy > 0 ? http.PostAsync($"/api/approvals/{destroy}/approve", null) : Task.FromResult<HttpResponseMessage>(null!);
+                // The kill lands at a different point of the decision each round: before it, between its commit and the
+                // spawn, or after everything.
+                await Task.Delay(round * 4);
+                await host.KillAsync();
+                try { await Task.WhenAll(approving, destroying); } catch (HttpRequestException) { } catch (TaskCanceledException) { }
+            }
+
+            await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: Args))
+            {
+                using var http = host.CreateClient();
+                var approvals = JsonDocument.Parse(await http.GetStringAsync("/api/approvals?status=all")).RootElement.EnumerateArray()
+                    .Select(a => (Id: a.GetProperty("id").GetInt64(), Agent: a.GetProperty("agent").GetString(), Kind: a.GetProperty("kind").GetString(),
+                        Status: a.GetProperty("status").GetString()))
+                    .ToList();
+                var spawn = approvals.Single(a => a.Agent == name && a.Kind == "spawn");
+                if (spawn.Status == "approved")
+                {
+                    await Eventually(http, name, row => row.State() == "running" && row.Transient() is null);
+                }
+                else
+                {
+                    Assert.Equal("pending", spawn.Status);
+                    Assert.DoesNotContain(JsonDocument.Parse(await http.GetStringAsync("/api/agents")).RootElement.EnumerateArray(),
+                        a => a.GetProperty("name").GetString() == name);
+                    using var approve = await http.PostAsync($"/api/approvals/{spawn.Id}/approve", null); // for the next round's destroy
+                    Assert.Equal(HttpStatusCode.OK, approve.StatusCode);
+                    await Eventually(http, name, row => row.State() == "running");
+                }
+                if (approvals.SingleOrDefault(a => a.Kind == "destroy" && a.Agent == $"approved-{round - 1}") is { Status: "approved" })
+                    await HiveInstance.Until(() => !JsonDocument.Parse(http.GetStringAsync("/api/agents").Result).RootElement.EnumerateArray()
+                        .Any(a => a.GetProperty("name").GetString() == $"approved-{round - 1}"), TimeSpan.FromSeconds(15), "the approved destroy to be finished");
+                await host.KillAsync();
+            }
+        }
+    }
+
     private static readonly string[] Args = ["--Hive:Containers:RestartBackoffSeconds", "0.05", "--Hive:Containers:StopGraceSeconds", "2"];
 
     /// <summary>The sample agent's processes (the dotnet program itself, not its supervisor) that belong to this test's hive.</summary>

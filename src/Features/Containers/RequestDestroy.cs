@@ -1,0 +1,89 @@
+using System.Text;
+using System.Text.Json;
+using FluentValidation;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Errors;
+using MediatR;
+
+namespace Hive.Features.Containers;
+
+/// <summary>The manager asks for an agent to be destroyed (it becomes a tombstone once the operator approves).</summary>
+public static class RequestDestroy
+{
+    public sealed record Command(string Requester, string? Name, string? Reason) : IRequest<ApprovalView>, IChangesState;
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.Name).Must(AgentNames.IsWellFormed).WithMessage("name must match ^[a-z][a-z0-9-]{0,30}$");
+            RuleFor(c => c.Reason).Cascade(CascadeMode.Stop)
+                .Must(r => !string.IsNullOrWhiteSpace(r)).WithMessage("reason is required: say why")
+                .Must(r => Encoding.UTF8.GetByteCount(r!) <= 1024).WithMessage("reason is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+        }
+    }
+
+    internal sealed class Handler(StateChanges changes, AgentRegistry registry, TimeProvider clock) : IRequestHandler<Command, ApprovalView>
+    {
+        public Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var name = command.Name!;
+            if (name == AgentNames.Manager || name == command.Requester) throw new ForbiddenException("the manager cannot ask for its own destruction");
+            if (registry.Find(name) is null) throw new NotFoundException($"no agent named {name}");
+            var change = changes.Current;
+            if (change.QuerySingle<long>("SELECT count(*) FROM approvals WHERE kind = 'destroy' AND agent = @name AND status = 'pending'", new { name }) > 0)
+                throw new ConflictException($"a destroy of {name} is already waiting for the operator");
+            var payload = JsonSerializer.Serialize(new { name, reason = command.Reason });
+            return Task.FromResult(Approvals.Insert(change, ApprovalKinds.Destroy, command.Requester, name, payload, clock));
+        }
+    }
+}
+
+/// <summary>The approvals' SQL and steps that more than one use case runs.</summary>
+internal static class Approvals
+{
+    /// <summary>
+    /// Decides a pending approval in the running change: its status, who and why, the requester's system message
+    /// (<c>approval_resolved</c>) and the event. 404 for no such approval, 409 when it was decided already.
+    /// </summary>
+    public static async Task<ApprovalRow> ResolveAsync(StateChange change, IMediator mediator, long id, string status, string decidedBy, string? reason, TimeProvider clock)
+    {
+        var row = change.QuerySingleOrDefault<ApprovalRow>($"SELECT {ApprovalRow.Columns} FROM approvals WHERE id = @id", new { id })
+            ?? throw new NotFoundException($"no approval {id}");
+        if (row.Status != ApprovalStatuses.Pending) throw new ConflictException($"approval {id} was already {row.Status}");
+        row = change.QuerySingle<ApprovalRow>($"""
+            UPDATE approvals SET status = @status, decided_by = @decidedBy, decided_at = @now, reason = @reason
+            WHERE id = @id AND status = 'pending'
+            RETURNING {ApprovalRow.Columns};
+            """, new { id, status, decidedBy, reason, now = clock.GetUtcNow() });
+        var what = row.Kind switch
+        {
+            ApprovalKinds.Spawn => $"the spawn of {row.Agent}",
+            ApprovalKinds.Destroy => $"the destroy of {row.Agent}",
+            _ => $"the configuration change of {row.Agent}",
+        };
+        var body = status == ApprovalStatuses.Approved
+            ? $"approval {id}: {what} was approved by the {decidedBy}{(reason is null ? "" : $": {reason}")}"
+            : $"approval {id}: {what} was denied{(decidedBy == AgentNames.Operator ? " by the operator" : "")}{(reason is null ? "" : $": {reason}")}";
+        if (row.Requester != AgentNames.Operator)
+            await mediator.Send(new Hive.Features.Messages.AppendMessages.Command([new Hive.Features.Messages.AppendMessages.Draft(
+                AgentNames.Hive, row.Requester, "approval_resolved", body,
+                new Dictionary<string, object?> { ["approval_id"] = id, ["status"] = status, ["reason"] = reason, ["agent"] = row.Agent })]),
+                CancellationToken.None);
+        change.Raise(new ApprovalResolved(row.View()));
+        return row;
+    }
+
+    public static ApprovalView Insert(StateChange change, string kind, string requester, string agent, string payload, TimeProvider clock)
+    {
+        var row = change.QuerySingle<ApprovalRow>($"""
+            INSERT INTO approvals (kind, requester, agent, payload, status, created_at)
+            VALUES (@kind, @requester, @agent, @payload, 'pending', @now)
+            RETURNING {ApprovalRow.Columns};
+            """, new { kind, requester, agent, payload, now = clock.GetUtcNow() });
+        var view = row.View();
+        change.Raise(new ApprovalAdded(view));
+        return view;
+    }
+}
