@@ -203,13 +203,14 @@ public sealed class Supervisor : BackgroundService
 
     private async Task DestroyHoldingTurnAsync(string name, string requestedBy, Slot slot, long? approvalId)
     {
-        if (_registry.Find(name) is not null)
+        if (_registry.Find(name) is { } record)
         {
             await using (await HoldTransientAsync(name, Transients.Destroying))
             {
                 slot.CancelPendingRestart();
                 await SetDesiredAsync(name, DesiredStates.Stopped);
                 await StopProcessAsync(name, slot);
+                if (!record.IsExternal) await DriverOf(record).DestroyAsync(SpecOf(record), CancellationToken.None);
             }
         }
         await ChangeAsync(async (change, mediator) =>
@@ -231,10 +232,9 @@ public sealed class Supervisor : BackgroundService
     private async Task StartProcessAsync(string name, Slot slot, CancellationToken ct)
     {
         var record = _registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
-        var driver = _drivers.Find(record.Driver) ?? throw new ConflictException($"{name} needs the {record.Driver} driver, which this host does not have");
+        var driver = DriverOf(record);
         _paths.EnsureAgentDirs(name);
-        var spec = new LaunchSpec(name, record.Kind == AgentKinds.Manager, record.CommandArgs, record.EnvVars, record.MountPaths,
-            _paths.AgentStateDir(name), _paths.SharedDir, _paths.AgentSocket(name), _paths.AgentLogDir(name));
+        var spec = SpecOf(record);
         RunningAgent running;
         try
         {
@@ -246,6 +246,12 @@ public sealed class Supervisor : BackgroundService
             await RecordAsync(name, "UPDATE agents SET state = @failed, pid = NULL WHERE name = @name", new { name, failed = States.Failed });
             throw new BadRequestException($"{name} could not be started: {e.Message}");
         }
+        await RecordRunningAsync(name, slot, running);
+    }
+
+    /// <summary>A process is running for the agent (started now, or adopted at start-up): recorded, and watched.</summary>
+    private async Task RecordRunningAsync(string name, Slot slot, RunningAgent running)
+    {
         slot.Running = running;
         await ChangeAsync(async (change, mediator) =>
         {
@@ -425,6 +431,18 @@ public sealed class Supervisor : BackgroundService
                     new { name = record.Name, state });
         }
         var toStart = _registry.All().Where(r => !r.IsExternal && r.Desired == DesiredStates.Running && r.State != States.Failed).ToList();
+        // A container that outlived the host but is not meant to run is stopped.
+        foreach (var record in _registry.All().Where(r => !r.IsExternal && !toStart.Any(t => t.Name == r.Name)))
+        {
+            try
+            {
+                if (await DriverOf(record).AdoptAsync(SpecOf(record), ct) is { } stray) await stray.StopAsync(_options.Value.StopGrace);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogError("containers: stopping {Agent}'s leftover container failed: {Reason}", record.Name, e.Message);
+            }
+        }
         foreach (var record in toStart)
         {
             if (ct.IsCancellationRequested) return;
@@ -433,7 +451,13 @@ public sealed class Supervisor : BackgroundService
             try
             {
                 await using (await HoldTransientAsync(record.Name, Transients.Starting))
-                    await StartProcessAsync(record.Name, slot, ct);
+                {
+                    // A driver whose containers outlive the host hands back the one still running: adopted, not started twice.
+                    if (await DriverOf(record).AdoptAsync(SpecOf(record), ct) is { } adopted)
+                        await RecordRunningAsync(record.Name, slot, adopted);
+                    else
+                        await StartProcessAsync(record.Name, slot, ct);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -460,6 +484,12 @@ public sealed class Supervisor : BackgroundService
     }
 
     // ---- helpers ----
+
+    private IContainerDriver DriverOf(AgentRecord record) =>
+        _drivers.Find(record.Driver) ?? throw new ConflictException($"{record.Name} needs the {record.Driver} driver, which this host does not have");
+
+    private LaunchSpec SpecOf(AgentRecord record) => new(record.Name, record.Kind == AgentKinds.Manager, record.CommandArgs, record.EnvVars,
+        record.MountPaths, _paths.AgentStateDir(record.Name), _paths.SharedDir, _paths.AgentSocket(record.Name), _paths.AgentLogDir(record.Name));
 
     private (Slot Slot, AgentRecord Record) Managed(string name)
     {

@@ -29,6 +29,15 @@ public interface IContainerDriver
 
     /// <summary>Starts the agent; throws <see cref="DriverException"/> with a sentence for the operator when it cannot.</summary>
     Task<RunningAgent> StartAsync(LaunchSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// At start-up: the agent's container if it is running already (a driver whose containers outlive the host), else
+    /// null (the supervisor then starts it, if it is desired running).
+    /// </summary>
+    Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>After a destroy stopped the agent: removes what the driver made for it (its state dir stays).</summary>
+    Task DestroyAsync(LaunchSpec spec, CancellationToken cancellationToken);
 }
 
 /// <summary>A driver could not do what it was asked; the message is meant for the operator.</summary>

@@ -36,6 +36,12 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>The program and arguments that run <paramref name="spec"/>'s command under this driver.</summary>
     private protected abstract IReadOnlyList<string> Wrap(LaunchSpec spec, string program);
 
+    /// <summary>Nothing to adopt: these agents die with the host that started them.</summary>
+    public Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken) => Task.FromResult<RunningAgent?>(null);
+
+    /// <summary>Nothing to remove: the process is gone once stopped, and the state dir stays as the tombstone.</summary>
+    public Task DestroyAsync(LaunchSpec spec, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async Task<RunningAgent> StartAsync(LaunchSpec spec, CancellationToken cancellationToken)
     {
         if (Unavailable is { } why) throw new DriverException(why);
@@ -78,7 +84,7 @@ public abstract class ProcessDriverBase : IContainerDriver
             await log.DisposeAsync();
             throw new DriverException($"{Name} could not start {argv[0]}: {e.Message}", e);
         }
-        return new RunningAgent(process, log, _clock);
+        return new ProcessGroupAgent(process, log, _clock);
     }
 }
 

@@ -2,17 +2,35 @@ using System.Diagnostics;
 
 namespace Hive.Features.Containers.Drivers;
 
+/// <summary>A started (or adopted) agent as the supervisor sees it, whatever the driver.</summary>
+public abstract class RunningAgent
+{
+    /// <summary>The pid the row shows (the process group's leader, or the container's leader).</summary>
+    public abstract int Pid { get; }
+
+    /// <summary>The leader's start time in <c>/proc</c> terms (0 when not known): with the pid, names this process only.</summary>
+    public abstract long StartTicks { get; }
+
+    public abstract DateTimeOffset StartedAt { get; }
+
+    /// <summary>Completes when the agent has ended, however.</summary>
+    public abstract Task<AgentExit> Exited { get; }
+
+    /// <summary>Asks it to end, forces it after <paramref name="grace"/>, and returns once it has.</summary>
+    public abstract Task<AgentExit> StopAsync(TimeSpan grace);
+}
+
 /// <summary>
 /// A started agent: its process group (led by the driver's supervisor, whose pid is the group's id), its log pumps, and
 /// <see cref="Exited"/>, which completes when the process ends, noticed by the runtime's SIGCHLD handling, not a poll.
 /// Once the leader has gone, whatever is left of the group is killed: nothing of an agent outlives it.
 /// </summary>
-public sealed class RunningAgent
+public sealed class ProcessGroupAgent : RunningAgent
 {
     private readonly Process _process;
     private readonly TimeProvider _clock;
 
-    internal RunningAgent(Process process, AgentLog log, TimeProvider clock)
+    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock)
     {
         _process = process;
         _clock = clock;
@@ -26,17 +44,16 @@ public sealed class RunningAgent
     }
 
     /// <summary>The group leader's pid, which is also the process group's id.</summary>
-    public int Pid { get; }
+    public override int Pid { get; }
 
-    /// <summary>The leader's start time in <c>/proc</c> terms: with the pid, names this process and no later one.</summary>
-    public long StartTicks { get; }
+    public override long StartTicks { get; }
 
-    public DateTimeOffset StartedAt { get; }
+    public override DateTimeOffset StartedAt { get; }
 
-    public Task<AgentExit> Exited { get; }
+    public override Task<AgentExit> Exited { get; }
 
     /// <summary>SIGTERM to the agent's processes, SIGKILL to the whole group after <paramref name="grace"/>; returns once it has exited.</summary>
-    public async Task<AgentExit> StopAsync(TimeSpan grace)
+    public override async Task<AgentExit> StopAsync(TimeSpan grace)
     {
         if (!Exited.IsCompleted)
         {
