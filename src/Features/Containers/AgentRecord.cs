@@ -41,6 +41,9 @@ internal sealed class AgentRecord
 
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
+    /// <summary>The configuration part, as the meta repo's file holds it.</summary>
+    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths);
+
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts() => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,

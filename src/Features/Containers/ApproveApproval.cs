@@ -47,8 +47,12 @@ public static class ApproveApproval
                     if (registry.Find(row.Agent) is null) throw new ConflictException($"there is no agent named {row.Agent} any more: deny this request");
                     change.AfterPublished(() => supervisor.DestroyInBackground(row.Agent, row.Requester, row.Id));
                     break;
+                case ApprovalKinds.ConfigCommit:
+                    if (registry.Find(row.Agent) is null) throw new ConflictException($"there is no agent named {row.Agent} any more: deny this request");
+                    change.AfterPublished(() => supervisor.RebuildInBackground(row.Agent, row.Requester, row.Id));
+                    break;
                 default:
-                    throw new ConflictException($"approvals of kind {row.Kind} cannot be applied by this host yet");
+                    throw new ConflictException($"approvals of kind {row.Kind} cannot be applied by this host");
             }
             return row.View();
         }

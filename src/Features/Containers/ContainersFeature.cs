@@ -19,6 +19,7 @@ public static class ContainersFeature
                 "Hive:Containers:Driver must be auto, process or bubblewrap")
             .ValidateOnStart();
         services.AddSingleton<AgentRegistry>();
+        services.AddSingleton<MetaRepo>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
         services.AddSingleton<IContainerDriver>(p => new ProcessDriver(
@@ -30,7 +31,7 @@ public static class ContainersFeature
             p.GetRequiredService<AgentRegistry>(), p.GetRequiredService<Hive.Shared.Changes.StateChanges>(),
             p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<DriverCatalog>(), p.GetRequiredService<AgentDirectory>(),
             p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
-            p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>()));
+            p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>(), p.GetRequiredService<MetaRepo>()));
         services.AddHostedService(p => p.GetRequiredService<Supervisor>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
             .Validate(o => o.TimeoutMinutes >= 0, "Hive:Approvals:TimeoutMinutes must not be negative").ValidateOnStart();

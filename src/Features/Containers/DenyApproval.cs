@@ -4,6 +4,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
+using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Containers;
 
@@ -19,9 +20,21 @@ public static class DenyApproval
                 .WithMessage("reason is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
     }
 
-    internal sealed class Handler(StateChanges changes, IMediator mediator, TimeProvider clock) : IRequestHandler<Command, ApprovalView>
+    internal sealed class Handler(StateChanges changes, IMediator mediator, MetaRepo meta, TimeProvider clock, Microsoft.Extensions.Logging.ILogger<Command> logger)
+        : IRequestHandler<Command, ApprovalView>
     {
-        public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken) =>
-            (await Approvals.ResolveAsync(changes.Current, mediator, command.Id, ApprovalStatuses.Denied, command.DecidedBy, command.Reason, clock)).View();
+        public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            var row = await Approvals.ResolveAsync(change, mediator, command.Id, ApprovalStatuses.Denied, command.DecidedBy, command.Reason, clock);
+            if (row.Kind == ApprovalKinds.ConfigCommit)
+                // The proposal's fate goes into the meta repo's history too, with the note.
+                change.AfterPublished(() => _ = Task.Run(async () =>
+                {
+                    try { await meta.MarkAsync("denied", row.Id, $"refs/proposal/{row.Id}", $"denied by the {command.DecidedBy}: {command.Reason ?? "no reason given"}"); }
+                    catch (Exception e) { logger.LogWarning("meta: recording the denial of proposal {Id} failed: {Reason}", row.Id, e.Message); }
+                }));
+            return row.View();
+        }
     }
 }

@@ -35,6 +35,14 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
             return new { approval_id = approval.Id };
         });
 
+        verbs.Map("propose_config", async r =>
+        {
+            ManagerOnly(r);
+            var args = r.Bind<ProposeArgs>();
+            var approval = await r.Mediator.Send(new ProposeConfig.Command(r.Agent, args.Name, args.Config), r.CancellationToken);
+            return new { approval_id = approval.Id };
+        });
+
         verbs.Map("list_agents", async r =>
         {
             ManagerOnly(r);
@@ -59,4 +67,5 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
     private sealed record TargetArgs(string? Name);
     private sealed record SpawnArgs(string? Name, string? Purpose, IReadOnlyList<string>? Command, string? Driver);
     private sealed record DestroyArgs(string? Name, string? Reason);
+    private sealed record ProposeArgs(string? Name, AgentConfig? Config);
 }

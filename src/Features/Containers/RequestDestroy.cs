@@ -75,7 +75,7 @@ internal static class Approvals
         return row;
     }
 
-    public static ApprovalView Insert(StateChange change, string kind, string requester, string agent, string payload, TimeProvider clock)
+    public static ApprovalView Insert(StateChange change, string kind, string requester, string agent, string payload, TimeProvider clock, bool raise = true)
     {
         var row = change.QuerySingle<ApprovalRow>($"""
             INSERT INTO approvals (kind, requester, agent, payload, status, created_at)
@@ -83,7 +83,7 @@ internal static class Approvals
             RETURNING {ApprovalRow.Columns};
             """, new { kind, requester, agent, payload, now = clock.GetUtcNow() });
         var view = row.View();
-        change.Raise(new ApprovalAdded(view));
+        if (raise) change.Raise(new ApprovalAdded(view));
         return view;
     }
 }

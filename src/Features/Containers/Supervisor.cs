@@ -5,6 +5,7 @@ using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
+using System.Text.Json;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,12 +34,14 @@ public sealed class Supervisor : BackgroundService
     private readonly IOptions<ContainersOptions> _options;
     private readonly TimeProvider _clock;
     private readonly ILogger<Supervisor> _logger;
+    private readonly MetaRepo _meta;
     private volatile bool _hostStopping;
 
     internal Supervisor(
         AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, DriverCatalog drivers, AgentDirectory directory,
-        HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger)
+        HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger, MetaRepo meta)
     {
+        _meta = meta;
         _registry = registry;
         _changes = changes;
         _scopes = scopes;
@@ -105,6 +108,8 @@ public sealed class Supervisor : BackgroundService
         if (consumed) change.Raise(new TombstonesChanged(_registry.Tombstones()));
         await TellManagerAsync(mediator, requestedBy, "spawned",
             $"{record.Name} was spawned by the {requestedBy}{(consumed ? ", reusing its old state dir" : "")}");
+        if (!record.IsExternal)
+            change.AfterPublished(() => _ = RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: spawned by the {requestedBy}"));
         return consumed;
     }
 
@@ -225,6 +230,95 @@ public sealed class Supervisor : BackgroundService
             return 0;
         }, CancellationToken.None);
         _slots.TryRemove(name, out _);
+        await RecordInMetaAsync(name, null, $"{name}: destroyed by the {requestedBy}");
+    }
+
+    /// <summary>
+    /// An approved configuration change: its file goes on <c>main</c>, and exactly this agent is rebuilt (transient
+    /// <c>rebuilding</c>: stopped, its registry row set from the file, started). A configuration that does not start
+    /// leaves the agent and <c>main</c> as they were (and says so: <c>failed/&lt;id&gt;</c>, a message to the requester).
+    /// </summary>
+    internal void RebuildInBackground(string name, string requestedBy, long approvalId) => _ = Task.Run(async () =>
+    {
+        var slot = _slots.GetOrAdd(name, _ => new Slot());
+        await slot.Turn.WaitAsync();
+        try
+        {
+            await RebuildHoldingTurnAsync(name, requestedBy, slot, approvalId);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError("containers: the approved rebuild of {Agent} failed: {Reason}", name, e.Message);
+        }
+        finally
+        {
+            slot.Turn.Release();
+        }
+    });
+
+    private async Task RebuildHoldingTurnAsync(string name, string requestedBy, Slot slot, long approvalId)
+    {
+        var old = _registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
+        var (before, after) = await _meta.ApplyProposalAsync(approvalId, name, $"{name}: proposal {approvalId} from the {requestedBy}, approved by the operator");
+        var config = await _meta.ReadAgentAsync(name) ?? throw new MetaFileException($"{MetaRepo.FileOf(name)} is gone from main");
+        string? failure = null;
+        await using (await HoldTransientAsync(name, Transients.Rebuilding))
+        {
+            slot.CancelPendingRestart();
+            await StopProcessAsync(name, slot);
+            await ApplyConfigAsync(name, config);
+            try
+            {
+                await StartProcessAsync(name, slot, CancellationToken.None);
+            }
+            catch (Exception e) when (e is HiveException or DriverException or MetaFileException)
+            {
+                failure = e.Message;
+                await ApplyConfigAsync(name, old.ToConfig());
+                await _meta.ResetMainAsync(before);
+                try { await StartProcessAsync(name, slot, CancellationToken.None); }
+                catch (Exception again) when (again is HiveException or DriverException) { _logger.LogError("containers: {Agent} did not start again on its old configuration: {Reason}", name, again.Message); }
+            }
+        }
+        if (failure is null) await _meta.MarkAsync("deployed", approvalId, after, $"deployed: {name} runs proposal {approvalId}");
+        else await _meta.MarkAsync("failed", approvalId, $"refs/proposal/{approvalId}", $"failed: {failure}");
+        await ChangeAsync(async (change, mediator) =>
+        {
+            change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @approvalId", new { approvalId, now = _clock.GetUtcNow() });
+            if (failure is not null)
+                await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, requestedBy, "config_failed",
+                    $"approval {approvalId}: the new configuration of {name} did not start ({failure}); {name} runs its old one",
+                    new Dictionary<string, object?> { ["approval_id"] = approvalId, ["agent"] = name, ["reason"] = failure })]), CancellationToken.None);
+            return 0;
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Sets the registry row's configuration fields from a meta file.</summary>
+    private Task ApplyConfigAsync(string name, AgentConfig config) => RecordAsync(name, """
+        UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts
+        WHERE name = @name
+        """, new
+    {
+        name,
+        Command = JsonSerializer.Serialize(config.Command ?? []),
+        Driver = config.Driver ?? _drivers.Default,
+        Env = JsonSerializer.Serialize(config.Env ?? new Dictionary<string, string>()),
+        config.Purpose,
+        Restart = config.Restart ?? RestartPolicies.OnFailure,
+        Mounts = JsonSerializer.Serialize(config.Mounts ?? []),
+    });
+
+    /// <summary>Commits an agent's file (null: removes it); the meta repo is the history, not the gate: a failure is logged.</summary>
+    private async Task RecordInMetaAsync(string name, AgentConfig? config, string message)
+    {
+        try
+        {
+            await _meta.CommitAgentAsync(name, config, message);
+        }
+        catch (Exception e) when (e is MetaFileException or IOException)
+        {
+            _logger.LogWarning("meta: committing {Agent} failed: {Reason}", name, e.Message);
+        }
     }
 
     // ---- the steps, each recorded with its event ----
@@ -416,6 +510,18 @@ public sealed class Supervisor : BackgroundService
             await slot.Turn.WaitAsync(ct);
             try { await DestroyHoldingTurnAsync(name, requester, slot, id); }
             finally { slot.Turn.Release(); }
+        }
+        // The meta repo holds every managed agent's file: an agent it lacks (a registry older than the repo) is imported.
+        foreach (var record in _registry.All().Where(r => !r.IsExternal))
+        {
+            try
+            {
+                if (await _meta.ReadAgentAsync(record.Name) is null) await RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: imported from the registry");
+            }
+            catch (MetaFileException e)
+            {
+                _logger.LogWarning("meta: {Agent}: {Reason}; it runs as the registry has it", record.Name, e.Message);
+            }
         }
         foreach (var record in _registry.All())
         {

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Hive.Shared;
+using Hive.Shared.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Hive.Features.Containers;
+
+/// <summary>One agent's configuration as <c>meta/agents/&lt;name&gt;.json</c> holds it.</summary>
+public sealed record AgentConfig(
+    IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
+    IReadOnlyList<string>? Mounts);
+
+/// <summary>A commit of the meta repo, for <c>GET /api/meta</c>.</summary>
+public sealed record MetaCommit(string Id, string Message, DateTimeOffset At);
+
+/// <summary>A meta file that is not a valid configuration (hand-edited, say): the agent keeps running as it was.</summary>
+public sealed class MetaFileException(string message) : Exception(message);
+
+/// <summary>
+/// The meta repo at <c>&lt;DataDir&gt;/meta</c>: one file per managed agent (<c>agents/&lt;name&gt;.json</c>), real git
+/// (the <c>git</c> CLI, argv only, never a shell; the user's and the system's git configuration ignored; author
+/// <c>hive</c>). Every change of an agent's configuration is a commit saying who asked. A proposal is pinned when it
+/// is made, as <c>refs/proposal/&lt;id&gt;</c> (a commit on top of <c>main</c> built in a private index, so the work tree
+/// never holds an unapproved file), and its fate is recorded as refs too: <c>approved/&lt;id&gt;</c>, then
+/// <c>deployed/&lt;id&gt;</c> or <c>failed/&lt;id&gt;</c> (a commit whose message is the reason), or <c>denied/&lt;id&gt;</c>
+/// (with the operator's note). One git operation at a time.
+/// </summary>
+public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private string? _unavailable;
+    private bool _ready;
+
+    public string Dir => Path.Combine(paths.DataDir, "meta");
+
+    public static string FileOf(string agent) => $"agents/{agent}.json";
+
+    /// <summary>Null when the repo works; else why not (no git on this machine, say).</summary>
+    public string? Unavailable => _ready ? null : _unavailable;
+
+    /// <summary>Creates the repo on first use (branch <c>main</c>, an empty <c>inputs.json</c>).</summary>
+    public async Task EnsureAsync()
+    {
+        if (_ready) return;
+        await _lock.WaitAsync();
+        try
+        {
+            if (_ready) return;
+            if (!Directory.Exists(Path.Combine(Dir, ".git")))
+            {
+                HivePaths.EnsurePrivateDirectory(Dir);
+                await GitAsync("init", "-q", "-b", "main");
+                Directory.CreateDirectory(Path.Combine(Dir, "agents"));
+                await File.WriteAllTextAsync(Path.Combine(Dir, "inputs.json"), "[]\n");
+                await GitAsync("add", "-A");
+                await GitAsync("commit", "-q", "-m", "hive: a new meta repo");
+            }
+            _ready = true;
+        }
+        catch (Exception e) when (e is MetaFileException or System.ComponentModel.Win32Exception)
+        {
+            _unavailable = $"the meta repo at {Dir} cannot be used: {e.Message}";
+            logger.LogWarning("meta: {Why}", _unavailable);
+            throw new MetaFileException(_unavailable);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Writes (or, with null, removes) an agent's file and commits it when it changed; the new <c>main</c>, or null if nothing changed.</summary>
+    public async Task<string?> CommitAgentAsync(string agent, AgentConfig? config, string message)
+    {
+        await EnsureAsync();
+        await _lock.WaitAsync();
+        try
+        {
+            var path = Path.Combine(Dir, "agents", agent + ".json");
+            if (config is null)
+            {
+                if (!File.Exists(path)) return null;
+                File.Delete(path);
+            }
+            else
+            {
+                var text = Serialize(config);
+                if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return null;
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                await File.WriteAllTextAsync(path, text);
+            }
+            await GitAsync("add", "-A", "--", "agents");
+            if ((await GitAsync("status", "--porcelain", "--", "agents")).Length == 0) return null;
+            await GitAsync("commit", "-q", "-m", message);
+            return (await GitAsync("rev-parse", "main")).Trim();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The agent's file on <c>main</c>, parsed; null when there is none; <see cref="MetaFileException"/> when it is not valid.</summary>
+    public async Task<AgentConfig?> ReadAgentAsync(string agent, string rev = "main")
+    {
+        await EnsureAsync();
+        string text;
+        try
+        {
+            text = await GitAsync("show", $"{rev}:{FileOf(agent)}");
+        }
+        catch (MetaFileException)
+        {
+            return null;
+        }
+        return Parse(agent, text);
+    }
+
+    public static AgentConfig Parse(string agent, string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text, StrictJson.DocumentOptions);
+            return document.Deserialize<AgentConfig>(HiveJson.Options) ?? throw new MetaFileException($"{FileOf(agent)} is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new MetaFileException($"{FileOf(agent)} in the meta repo is not a valid configuration: {e.Message}");
+        }
+    }
+
+    /// <summary>Pins a proposal: a commit on top of <c>main</c> with the agent's new file, at <c>refs/proposal/&lt;id&gt;</c>; returns it and its diff.</summary>
+    public async Task<(string Commit, string Diff)> ProposeAsync(long id, string agent, AgentConfig config, string message)
+    {
+        await EnsureAsync();
+        await _lock.WaitAsync();
+        var index = Path.Combine(Dir, ".git", $"proposal-{id}.index");
+        try
+        {
+            var blobFile = Path.Combine(Dir, ".git", $"proposal-{id}.json");
+            await File.WriteAllTextAsync(blobFile, Serialize(config));
+            var blob = (await GitAsync("hash-object", "-w", blobFile)).Trim();
+            File.Delete(blobFile);
+            var env = new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index };
+            await GitAsync(env, "read-tree", "main");
+            await GitAsync(env, "update-index", "--add", "--cacheinfo", $"100644,{blob},{FileOf(agent)}");
+            var tree = (await GitAsync(env, "write-tree")).Trim();
+            var commit = (await GitAsync("commit-tree", tree, "-p", "main", "-m", message)).Trim();
+            await GitAsync("update-ref", $"refs/proposal/{id}", commit);
+            var diff = await GitAsync("diff", "main", commit, "--", FileOf(agent));
+            return (commit, diff);
+        }
+        finally
+        {
+            File.Delete(index);
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Puts an approved proposal's file on <c>main</c> (a commit of its own, so proposals made meanwhile for other agents
+    /// stand) and records <c>refs/approved/&lt;id&gt;</c>; returns (<c>main</c> before, <c>main</c> after).
+    /// </summary>
+    public async Task<(string Before, string After)> ApplyProposalAsync(long id, string agent, string message)
+    {
+        await EnsureAsync();
+        var proposal = (await GitAsync("rev-parse", $"refs/proposal/{id}")).Trim();
+        var config = Parse(agent, await GitAsync("show", $"{proposal}:{FileOf(agent)}"));
+        var before = (await GitAsync("rev-parse", "main")).Trim();
+        await CommitAgentAsync(agent, config, message);
+        await GitAsync("update-ref", $"refs/approved/{id}", proposal);
+        return (before, (await GitAsync("rev-parse", "main")).Trim());
+    }
+
+    /// <summary>Records an approval's fate: <c>refs/&lt;fate&gt;/&lt;id&gt;</c>, a commit on top of <paramref name="target"/> whose message says why.</summary>
+    public async Task MarkAsync(string fate, long id, string target, string message)
+    {
+        await EnsureAsync();
+        var tree = (await GitAsync("rev-parse", $"{target}^{{tree}}")).Trim();
+        var note = (await GitAsync("commit-tree", tree, "-p", target, "-m", message)).Trim();
+        await GitAsync("update-ref", $"refs/{fate}/{id}", note);
+    }
+
+    /// <summary>A failed deploy: <c>main</c> goes back to where it was (the work tree with it).</summary>
+    public async Task ResetMainAsync(string commit)
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            await GitAsync("reset", "-q", "--hard", commit);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<MetaCommit>> LogAsync(int count)
+    {
+        await EnsureAsync();
+        var text = await GitAsync("log", $"-{count}", "--format=%H%x1f%cI%x1f%s%x1e", "main");
+        return text.Split('\x1e', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split('\x1f'))
+            .Select(f => new MetaCommit(f[0], f[2], DateTimeOffset.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+    }
+
+    public async Task<IReadOnlyList<string>> RefsAsync(string fate)
+    {
+        await EnsureAsync();
+        return (await GitAsync("for-each-ref", "--format=%(refname)", $"refs/{fate}/"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    internal static string Serialize(AgentConfig config) => JsonSerializer.Serialize(config, Indented) + "\n";
+
+    private static readonly JsonSerializerOptions Indented = new(HiveJson.Options) { WriteIndented = true };
+
+    private Task<string> GitAsync(params string[] args) => GitAsync(null, args);
+
+    /// <summary>Runs git in the repo: argv only, its own identity, no user or system configuration, no prompts.</summary>
+    private async Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
+        var info = new ProcessStartInfo("git")
+        {
+            WorkingDirectory = Dir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        foreach (var (key, value) in new Dictionary<string, string>
+                 {
+                     ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
+                     ["GIT_AUTHOR_NAME"] = "hive", ["GIT_AUTHOR_EMAIL"] = "hive@hive.invalid",
+                     ["GIT_COMMITTER_NAME"] = "hive", ["GIT_COMMITTER_EMAIL"] = "hive@hive.invalid",
+                 })
+            info.Environment[key] = value;
+        foreach (var (key, value) in env ?? new Dictionary<string, string>()) info.Environment[key] = value;
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var git = Process.Start(info) ?? throw new MetaFileException("git did not start");
+        git.StandardInput.Close();
+        var output = git.StandardOutput.ReadToEndAsync();
+        var error = git.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await git.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            git.Kill(entireProcessTree: true);
+            throw new MetaFileException($"git {args[0]} did not finish within 30 s");
+        }
+        if (git.ExitCode != 0)
+        {
+            var message = (await error).Trim();
+            throw new MetaFileException($"git {args[0]} failed: {(message.Length > 0 ? message[..Math.Min(message.Length, 500)] : $"exit code {git.ExitCode}")}");
+        }
+        return await output;
+    }
+}

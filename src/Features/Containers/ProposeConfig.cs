@@ -1,0 +1,53 @@
+using System.Text.Json;
+using FluentValidation;
+using Hive.Features.Containers.Drivers;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Errors;
+using MediatR;
+
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// The manager proposes a whole new configuration for one agent (the fields of <c>agents/&lt;name&gt;.json</c>; omitted
+/// ones take their defaults). It is checked as a create would be, pinned in the meta repo as <c>refs/proposal/&lt;id&gt;</c>
+/// (a later proposal cannot change what this approval shows), and becomes a <c>config_commit</c> approval carrying the
+/// diff against <c>main</c>. Approved, it is committed and exactly that agent is rebuilt.
+/// </summary>
+public static class ProposeConfig
+{
+    public sealed record Command(string Requester, string? Name, AgentConfig? Config) : IRequest<ApprovalView>, IChangesState;
+
+    internal sealed class Handler(
+        StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IValidator<CreateAgent.Command> createRules, MetaRepo meta, TimeProvider clock)
+        : IRequestHandler<Command, ApprovalView>
+    {
+        public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var name = AgentName.Checked(command.Name);
+            if (name == AgentNames.Manager || name == command.Requester) throw new ForbiddenException("the manager cannot propose its own configuration");
+            var config = command.Config ?? throw new BadRequestException("config is required: the agent's whole new configuration");
+            var record = registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
+            if (record.IsExternal) throw new ConflictException($"{name} is an external agent: it has no configuration here");
+
+            // The same rules as a create, so the operator is never asked to approve what cannot run.
+            var driver = config.Driver ?? record.Driver;
+            var asCreate = new CreateAgent.Command(name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts);
+            var problems = (await createRules.ValidateAsync(asCreate, cancellationToken)).Errors.Where(e => e.PropertyName != "Name").ToList();
+            if (problems.Count > 0) throw new ValidationException(problems);
+            var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
+            if (chosen.ProblemWith(config.Command!, config.Mounts ?? []) is { } problem) throw new BadRequestException(problem);
+            if (meta.Unavailable is { } why) throw new ConflictException(why);
+
+            var normalised = config with { Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [] };
+            var change = changes.Current;
+            var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock, raise: false);
+            var (commit, diff) = await meta.ProposeAsync(pending.Id, name, normalised, $"proposal {pending.Id}: a new configuration for {name}, from the {command.Requester}");
+            var payload = JsonSerializer.Serialize(new { name, config = normalised, diff, commit }, Hive.Shared.Json.HiveJson.Options);
+            var row = change.QuerySingle<ApprovalRow>($"UPDATE approvals SET payload = @payload WHERE id = @Id RETURNING {ApprovalRow.Columns}", new { payload, pending.Id });
+            var view = row.View();
+            change.Raise(new ApprovalAdded(view));
+            return view;
+        }
+    }
+}
