@@ -9,9 +9,10 @@ export function toast(text, ok = true) {
 
 /**
  * Runs an operator action against the API: the button shows progress while it runs, a toast tells the outcome.
- * The page itself changes only when the event the action caused arrives on the stream.
+ * The page itself changes only when the event the action caused arrives on the stream. `failed`, when given, also
+ * hears the error's text (to show it beside what the action was about, not only in a toast that fades).
  */
-export async function act(button, label, request, success) {
+export async function act(button, label, request, success, failed) {
   const text = button.textContent;
   button.disabled = true;
   button.textContent = label;
@@ -23,13 +24,17 @@ export async function act(button, label, request, success) {
     });
     if (!response.ok) {
       const problem = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
-      toast(`${problem?.detail ?? problem?.title ?? 'failed'} (${response.status})`, false);
+      const message = `${problem?.detail ?? problem?.title ?? 'failed'} (${response.status})`;
+      toast(message, false);
+      failed?.(message);
       return false;
     }
     toast(success);
     return true;
   } catch (error) {
-    toast(`the host did not answer: ${error.message}`, false);
+    const message = `the host did not answer: ${error.message}`;
+    toast(message, false);
+    failed?.(message);
     return false;
   } finally {
     button.disabled = false;

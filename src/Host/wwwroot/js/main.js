@@ -1,6 +1,7 @@
 import { store, load, apply } from './store.js';
 import { render, renderAll, loadOlder, refreshTimes } from './render.js';
 import { act } from './actions.js';
+import { wireSpawnForm } from './swarm.js';
 import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
 
 // One GET /api/state per page session (again only when the server says `resync`); everything else rides the stream.
@@ -72,6 +73,7 @@ document.getElementById('send-form').addEventListener('submit', async event => {
   if (await act(document.getElementById('send-button'), 'sending…', { method: 'POST', url: '/api/messages', body: { to, body: body.value } }, `sent to ${to}`))
     body.value = '';
 });
+wireSpawnForm();
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);
 

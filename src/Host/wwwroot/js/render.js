@@ -2,39 +2,20 @@ import { h, append, renderList, relative, clock } from './dom.js';
 import { appendLinkified } from './linkify.js';
 import { store } from './store.js';
 import { act } from './actions.js';
+import { swarm, tombstones } from './swarm.js';
 
 const $ = id => document.getElementById(id);
 let questionFilter = 'all';
 
 export function renderAll() {
-  for (const section of ['swarm', 'inbox', 'flow', 'questions', 'reminders']) render(section);
+  for (const section of ['swarm', 'tombstones', 'inbox', 'flow', 'questions', 'reminders']) render(section);
 }
 
 export function render(section) {
-  ({ swarm, inbox, flow, questions, reminders })[section]?.();
+  ({ swarm, tombstones, inbox, flow, questions, reminders })[section]?.();
 }
 
-// ◆ SW4RM: agents, their pending reminders, and whether they wait on a question.
-function swarm() {
-  // As /api/state orders them: the manager first, then by name (rows added live land in their place).
-  const agents = [...store.agents.values()].sort((a, b) =>
-    (a.kind === 'manager' ? 0 : 1) - (b.kind === 'manager' ? 0 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  $('swarm-count').textContent = `(${agents.length})`;
-  renderList($('agents'), agents, a => a.name, agentRow, (_, a) => agentRow(a));
-  const select = $('send-to');
-  const current = select.value;
-  select.replaceChildren(...agents.map(a => h('option', { value: a.name }, a.name)));
-  if (agents.some(a => a.name === current)) select.value = current;
-}
-
-function agentRow(a) {
-  return h('li', { class: 'agent', dataset: { agent: a.name } },
-    h('span', { class: 'who' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
-    a.pending_reminders > 0 && h('span', { class: 'chip reminders', title: 'pending reminders: see the reminders section to view or cancel' },
-      `${a.pending_reminders} reminder${a.pending_reminders === 1 ? '' : 's'}`),
-    a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
-      `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`));
-}
+// ◆ SW4RM and ◆ T0MBST0N3S live in swarm.js.
 
 function messageRow(m) {
   const body = h('div', { class: 'body' });
@@ -189,4 +170,5 @@ function reminderRow(r) {
 export function refreshTimes() {
   for (const node of document.querySelectorAll('.due')) node.textContent = relative(node.title);
   render('swarm');
+  render('tombstones');
 }

@@ -3,6 +3,7 @@
 export const store = {
   seq: 0,
   agents: new Map(),      // name -> agent row
+  tombstones: [],         // destroyed agents whose state dir is kept: {name, destroyed_at, bytes}
   messages: [],           // newest first
   inbox: [],              // newest first
   questions: { pending: [], answered: [] },
@@ -14,6 +15,7 @@ export const store = {
 export function load(state) {
   store.seq = state.seq;
   store.agents = new Map(state.agents.map(a => [a.name, a]));
+  store.tombstones = state.tombstones ?? [];
   store.messages = state.messages ?? [];
   store.inbox = state.inbox ?? [];
   store.questions = state.questions ?? { pending: [], answered: [] };
@@ -59,6 +61,11 @@ export const apply = {
   container_removed(e) {
     store.agents.delete(e.name);
     return ['swarm'];
+  },
+  tombstones_changed(e) {
+    // The whole list every time: replace, never diff.
+    store.tombstones = e.tombstones ?? [];
+    return ['tombstones'];
   },
   sent(m) {
     upsertById(store.messages, m);
