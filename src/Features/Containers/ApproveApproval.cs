@@ -41,7 +41,7 @@ public static class ApproveApproval
                         CreatedAt = clock.GetUtcNow(),
                     }, row.Requester, mediator, cancellationToken);
                     change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });
-                    change.AfterPublished(() => supervisor.StartInBackground(row.Agent));
+                    change.AfterPublished(() => supervisor.StartInBackground(row.Agent, row.Requester));
                     break;
                 case ApprovalKinds.Destroy:
                     if (registry.Find(row.Agent) is null) throw new ConflictException($"there is no agent named {row.Agent} any more: deny this request");

@@ -69,6 +69,7 @@ public sealed class Supervisor : BackgroundService
         using var turn = TakeTurn(record.Name, slot);
         var consumedTombstone = await ChangeAsync((_, mediator) => RegisterAsync(record, requestedBy, mediator, ct), ct);
         if (record.IsExternal) return;
+        await RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: spawned by the {requestedBy}");
         try
         {
             await using (await HoldTransientAsync(record.Name, Transients.Starting))
@@ -89,6 +90,7 @@ public sealed class Supervisor : BackgroundService
                 return 0;
             }, CancellationToken.None);
             _slots.TryRemove(record.Name, out _);
+            await RecordInMetaAsync(record.Name, null, $"{record.Name}: did not start, so it was not created");
             throw;
         }
     }
@@ -108,18 +110,18 @@ public sealed class Supervisor : BackgroundService
         if (consumed) change.Raise(new TombstonesChanged(_registry.Tombstones()));
         await TellManagerAsync(mediator, requestedBy, "spawned",
             $"{record.Name} was spawned by the {requestedBy}{(consumed ? ", reusing its old state dir" : "")}");
-        if (!record.IsExternal)
-            change.AfterPublished(() => _ = RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: spawned by the {requestedBy}"));
         return consumed;
     }
 
     /// <summary>Starts a registered agent in the background (after the change that registered it has committed).</summary>
-    internal void StartInBackground(string name) => _ = Task.Run(async () =>
+    internal void StartInBackground(string name, string spawnedBy) => _ = Task.Run(async () =>
     {
         var slot = _slots.GetOrAdd(name, _ => new Slot());
         await slot.Turn.WaitAsync();
         try
         {
+            if (_registry.Find(name) is { IsExternal: false } record)
+                await RecordInMetaAsync(name, record.ToConfig(), $"{name}: spawned, as the {spawnedBy} asked and the operator approved");
             if (_hostStopping || slot.Running is not null || _registry.Find(name) is not { Desired: DesiredStates.Running, IsExternal: false }) return;
             await using (await HoldTransientAsync(name, Transients.Starting))
                 await StartProcessAsync(name, slot, CancellationToken.None);

@@ -72,7 +72,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
 
         var log = new AgentLog(spec.LogDir, _options.Value.LogBytes);
-        await log.NoteAsync($"starting under {Name}: {string.Join(' ', spec.Command)}");
+        await log.NoteAsync($"starting under {Name}: {program}"); // the program, not its arguments: an argument may be a secret
         Process process;
         try
         {

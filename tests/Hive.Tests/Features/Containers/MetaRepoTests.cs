@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+using static Hive.Tests.Features.Containers.ContainersKit;
+
+namespace Hive.Tests.Features.Containers;
+
+/// <summary>Agents' configuration lives in the meta git repo; a proposal is pinned, and approving it rebuilds exactly its agent.</summary>
+public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(fixture), IClassFixture<ContainersFixture>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    private string Git(params string[] args)
+    {
+        var info = new ProcessStartInfo("git") { WorkingDirectory = Path.Combine(_hive.DataDir, "meta"), RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var git = Process.Start(info)!;
+        var output = git.StandardOutput.ReadToEnd();
+        git.WaitForExit();
+        return git.ExitCode == 0 ? output : throw new InvalidOperationException($"git {string.Join(' ', args)}: {git.StandardError.ReadToEnd()}");
+    }
+
+    [Fact]
+    public async Task Spawn_and_destroy_are_commits_of_the_agents_file()
+    {
+        const string name = "recorded";
+        await CreateAsync(_hive.Http, Shell(name, "process", "true"));
+        var file = JsonDocument.Parse(Git("show", $"main:agents/{name}.json")).RootElement;
+        Assert.Equal("/bin/sh", file.GetProperty("command")[0].GetString());
+        Assert.Contains($"{name}: spawned by the operator", Git("log", "--format=%s %an", "main"));
+        Assert.Contains("hive", Git("log", "-1", "--format=%an", "main"));
+
+        await DestroyAsync(_hive, name);
+        Assert.False(File.Exists(Path.Combine(_hive.DataDir, "meta", "agents", name + ".json")));
+        Assert.Contains($"{name}: destroyed by the operator", Git("log", "--format=%s", "main"));
+        using (await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) { }
+    }
+
+    [Fact]
+    public async Task An_approved_proposal_is_one_commit_and_rebuilds_exactly_its_agent()
+    {
+        string[] names = ["target", "bystander"];
+        await using var events = await _hive.OpenEventsAsync();
+        await using var manager = await _hive.ConnectAsync("manager");
+        try
+        {
+            var rows = new Dictionary<string, JsonElement>();
+            foreach (var name in names) rows[name] = await CreateAsync(_hive.Http, Shell(name, "process", "echo first > life.txt"));
+            var mainBefore = Git("rev-parse", "main").Trim();
+
+            var reply = await manager.CallAsync(new
+            {
+                op = "propose_config", name = "target",
+                config = new { command = new[] { "/bin/sh", "-c", "echo second > life.txt; exec sleep 1000" }, driver = "process", purpose = "the second life" },
+            });
+            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
+            var id = reply.GetProperty("approval_id").GetInt64();
+            var added = await NextEventAsync(events, "approval_added", e => e.GetProperty("approval").GetProperty("id").GetInt64() == id);
+            var payload = added.GetProperty("approval").GetProperty("payload");
+            Assert.Equal("config_commit", added.GetProperty("approval").GetProperty("kind").GetString());
+            Assert.Contains("+", payload.GetProperty("diff").GetString());
+            Assert.Contains("second", payload.GetProperty("diff").GetString());
+            Assert.Equal(payload.GetProperty("commit").GetString(), Git("rev-parse", $"refs/proposal/{id}").Trim());
+            Assert.Equal(mainBefore, Git("rev-parse", "main").Trim()); // pinned, not applied
+
+            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null)) Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+
+            await NextRowAsync(events, "target", r => r.Transient() == "rebuilding");
+            var rebuilt = await NextRowAsync(events, "target", r => r.State() == "running" && r.Transient() is null);
+            Assert.Equal("the second life", rebuilt.GetProperty("purpose").GetString());
+            Assert.NotEqual(rows["target"].Pid(), rebuilt.Pid());
+            await HiveInstance.Until(() => File.ReadAllText(Path.Combine(_hive.DataDir, "agents", "target", "state", "life.txt")).Trim() == "second");
+            Assert.Equal(rows["bystander"].Pid(), (await RowAsync(_hive, "bystander"))!.Value.Pid());
+
+            // One commit on main, its refs: approved, then deployed.
+            Assert.Equal(mainBefore, Git("rev-parse", "main~1").Trim());
+            Assert.Contains("second", Git("show", "main:agents/target.json"));
+            await HiveInstance.Until(() => Git("for-each-ref", "--format=%(refname)", $"refs/deployed/").Contains($"refs/deployed/{id}"), what: "the deployed ref");
+            Assert.Equal(Git("rev-parse", $"refs/proposal/{id}").Trim(), Git("rev-parse", $"refs/approved/{id}").Trim());
+        }
+        finally
+        {
+            foreach (var name in names) await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task A_configuration_that_fails_to_start_leaves_the_agent_and_main_as_they_were()
+    {
+        const string name = "steady";
+        var script = Path.Combine(Path.GetTempPath(), "hive-vanishing-" + Guid.NewGuid().ToString("N")[..8]);
+        await File.WriteAllTextAsync(script, "#!/bin/sh\nexec sleep 1000\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var manager = await _hive.ConnectAsync("manager");
+        try
+        {
+            var row = await CreateAsync(_hive.Http, Shell(name, "process", "true"));
+            var mainBefore = Git("rev-parse", "main").Trim();
+            var id = (await manager.CallAsync(new { op = "propose_config", name, config = new { command = new[] { script }, driver = "process" } }))
+                .GetProperty("approval_id").GetInt64();
+            File.Delete(script); // valid when proposed, gone when applied
+
+            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null)) Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+
+            var told = await RecvFromHiveAsync(manager, "config_failed", name);
+            Assert.Contains("does not exist", told.GetProperty("body").GetString());
+            Assert.Equal(mainBefore, Git("rev-parse", "main").Trim());
+            Assert.Contains($"refs/failed/{id}", Git("for-each-ref", "--format=%(refname)", "refs/failed/"));
+            Assert.Contains("does not exist", Git("log", "-1", "--format=%B", $"refs/failed/{id}"));
+            var now = (await RowAsync(_hive, name))!.Value;
+            Assert.Equal("running", now.State());
+            Assert.Equal("/bin/sh", now.GetProperty("command")[0].GetString());
+            Assert.NotEqual(row.Pid(), now.Pid());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+            File.Delete(script);
+        }
+    }
+
+    [Fact]
+    public async Task A_denied_proposal_changes_nothing_and_is_recorded_with_the_note()
+    {
+        const string name = "unchanged";
+        await using var manager = await _hive.ConnectAsync("manager");
+        try
+        {
+            var row = await CreateAsync(_hive.Http, Shell(name, "process", "true"));
+            var mainBefore = Git("rev-parse", "main").Trim();
+            var id = (await manager.CallAsync(new { op = "propose_config", name, config = new { command = new[] { "/bin/sleep", "2000" } } }))
+                .GetProperty("approval_id").GetInt64();
+
+            using (var denied = await _hive.Http.PostAsync($"/api/approvals/{id}/deny",
+                       new StringContent("""{"reason":"keep it as it is"}""", System.Text.Encoding.UTF8, "application/json")))
+                Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
+
+            await HiveInstance.Until(() => Git("for-each-ref", "--format=%(refname)", "refs/denied/").Contains($"refs/denied/{id}"), what: "the denied ref");
+            Assert.Contains("keep it as it is", Git("log", "-1", "--format=%B", $"refs/denied/{id}"));
+            Assert.Equal(mainBefore, Git("rev-parse", "main").Trim());
+            Assert.Equal(row.Pid(), (await RowAsync(_hive, name))!.Value.Pid());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task Proposals_that_cannot_run_or_aim_wrong_are_refused_and_record_nothing()
+    {
+        await using var manager = await _hive.ConnectAsync("manager");
+        var before = (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength();
+        foreach (var bad in new object[]
+                 {
+                     new { op = "propose_config", name = "manager", config = new { command = new[] { "/bin/true" } } },
+                     new { op = "propose_config", name = "nobody", config = new { command = new[] { "/bin/true" } } },
+                     new { op = "propose_config", name = "x" },
+                 })
+            Assert.False((await manager.CallAsync(bad)).GetProperty("ok").GetBoolean());
+        const string name = "picky";
+        try
+        {
+            await CreateAsync(_hive.Http, Shell(name, "process", "true"));
+            var reply = await manager.CallAsync(new { op = "propose_config", name, config = new { command = new[] { "/no/such/program" } } });
+            Assert.Equal("bad_request", reply.GetProperty("code").GetString());
+            var other = await _hive.NewAgentAsync("not-manager");
+            await using var client = await _hive.ConnectAsync(other);
+            Assert.Equal("forbidden", (await client.CallAsync(new { op = "propose_config", name, config = new { command = new[] { "/bin/true" } } }))
+                .GetProperty("code").GetString());
+            Assert.Equal(before, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+}
