@@ -13,6 +13,7 @@ public sealed record BenchOptions
           --rounds R           alternating raw/hive throughput rounds; medians are reported (default 3)
           --subscribers N      SSE subscribers of the fan-out case (default 100)
           --keep               keep the temp data dir (its path is printed)
+          --throughput-only    broker: only the (a)/(b)/(e16) throughput rounds, no latency cases (quicker A/B loops)
           --reps N             scan: timed scans per body (default 200, after a warm-up of N/10)
           --reminders M        reminders: due at once (default 10000); crash-soak: scheduled over all lives (default 1000)
           --kills N            crash-soak: SIGKILLs, one per life of the host (default 20)
@@ -27,6 +28,7 @@ public sealed record BenchOptions
     public int Rounds { get; init; } = 3;
     public int Subscribers { get; init; } = 100;
     public bool Keep { get; init; }
+    public bool ThroughputOnly { get; init; }
     public int Reps { get; init; } = 200;
     /// <summary>Null: the mode's own default.</summary>
     public int? Reminders { get; init; }
@@ -49,6 +51,7 @@ public sealed record BenchOptions
                 "--rounds" => options with { Rounds = Positive(name, Value()) },
                 "--subscribers" => options with { Subscribers = Positive(name, Value()) },
                 "--keep" => options with { Keep = true },
+                "--throughput-only" => options with { ThroughputOnly = true },
                 "--reps" => options with { Reps = Positive(name, Value()) },
                 "--reminders" => options with { Reminders = Positive(name, Value()) },
                 "--kills" => options with { Kills = Positive(name, Value()) },

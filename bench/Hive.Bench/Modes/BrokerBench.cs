@@ -61,6 +61,14 @@ internal sealed class BrokerBench : IBenchMode
 
             var throughput = await ThroughputAsync(options, raw, hive, clients);
             var walAfterThroughput = hive.WalBytes;
+            if (options.ThroughputOnly)
+            {
+                foreach (var client in clients) await client.DisposeAsync();
+                Console.WriteLine();
+                Console.WriteLine($"== Summary (throughput only; medians of {options.Rounds} alternating rounds) ==");
+                throughput.Print();
+                return 0;
+            }
             var recv = await RecvLatencyAsync(options, hive);
             var sseOne = await SseLatencyAsync(options, hive, 1);
             var sseMany = await SseLatencyAsync(options, hive, options.Subscribers);

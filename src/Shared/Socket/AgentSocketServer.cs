@@ -375,21 +375,23 @@ public sealed class AgentSocketServer(
 
     private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
+    private static readonly byte[] OkPrefix = "{\"ok\":true"u8.ToArray();
+
+    /// <summary>
+    /// <c>{"ok":true, ...the result's properties}</c>: the result is serialized once and spliced in after <c>"ok"</c>
+    /// (no intermediate JsonDocument: this runs for every request).
+    /// </summary>
     private static byte[] Success(object? result)
     {
-        var output = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(output))
-        {
-            writer.WriteStartObject();
-            writer.WriteBoolean("ok", true);
-            if (result is not null)
-            {
-                var element = JsonSerializer.SerializeToElement(result, result.GetType(), HiveJson.Options);
-                foreach (var property in element.EnumerateObject()) property.WriteTo(writer);
-            }
-            writer.WriteEndObject();
-        }
-        return output.WrittenSpan.ToArray();
+        if (result is null) return [.. OkPrefix, (byte)'}'];
+        var fields = JsonSerializer.SerializeToUtf8Bytes(result, result.GetType(), HiveJson.Options);
+        if (fields is not [(byte)'{', .., (byte)'}']) throw new InvalidOperationException("a verb's reply must be a JSON object");
+        if (fields.Length == 2) return [.. OkPrefix, (byte)'}'];
+        var reply = new byte[OkPrefix.Length + fields.Length]; // '{' of the fields becomes the ','
+        OkPrefix.CopyTo(reply, 0);
+        reply[OkPrefix.Length] = (byte)',';
+        fields.AsSpan(1).CopyTo(reply.AsSpan(OkPrefix.Length + 1));
+        return reply;
     }
 
     private static byte[] Failure(Exception e) => Failure(HiveError.From(e));
