@@ -48,6 +48,8 @@ public sealed class ContainersModule : CarterModule
             await res.NoContent();
         });
 
+        Get("/api/meta", async (req, res) => await res.Ok(await mediator.Send(new ReadMeta.Query(), req.HttpContext.RequestAborted)));
+
         Get("/api/approvals", async (req, res) =>
             await res.Ok(await mediator.Send(new ListApprovals.Query(req.Query["status"].FirstOrDefault(), req.QueryLong("before"), req.QueryLong("limit")),
                 req.HttpContext.RequestAborted)));

@@ -12,11 +12,14 @@ public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
     IReadOnlyList<string>? Mounts);
 
+/// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
+public sealed record MetaInput(string Name, string Source, string? Pin);
+
 /// <summary>A commit of the meta repo, for <c>GET /api/meta</c>.</summary>
 public sealed record MetaCommit(string Id, string Message, DateTimeOffset At);
 
 /// <summary>A meta file that is not a valid configuration (hand-edited, say): the agent keeps running as it was.</summary>
-public sealed class MetaFileException(string message) : Exception(message);
+public sealed class MetaFileException(string message) : Hive.Shared.Errors.HiveException(message, Hive.Shared.Errors.ErrorCodes.Conflict, 409);
 
 /// <summary>
 /// The meta repo at <c>&lt;DataDir&gt;/meta</c>: one file per managed agent (<c>agents/&lt;name&gt;.json</c>), real git
@@ -205,6 +208,21 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
             .Select(line => line.Split('\x1f'))
             .Select(f => new MetaCommit(f[0], f[2], DateTimeOffset.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture)))
             .ToList();
+    }
+
+    /// <summary>The pinned inputs (<c>inputs.json</c> on <c>main</c>).</summary>
+    public async Task<IReadOnlyList<MetaInput>> ReadInputsAsync()
+    {
+        await EnsureAsync();
+        var text = await GitAsync("show", "main:inputs.json");
+        try
+        {
+            return JsonSerializer.Deserialize<List<MetaInput>>(text, HiveJson.Options) ?? [];
+        }
+        catch (JsonException e)
+        {
+            throw new MetaFileException($"inputs.json in the meta repo is not valid: {e.Message}");
+        }
     }
 
     public async Task<IReadOnlyList<string>> RefsAsync(string fate)
