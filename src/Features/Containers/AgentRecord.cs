@@ -9,7 +9,7 @@ internal sealed class AgentRecord
 {
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
-        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at
+        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs
         """;
 
     public string Name { get; set; } = "";
@@ -32,17 +32,19 @@ internal sealed class AgentRecord
     public long? LastExitSignal { get; set; }
     public DateTimeOffset? LastExitAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    public string Inputs { get; set; } = "[]";
 
     public bool IsExternal => Driver == Drivers.DriverCatalog.External;
 
     public IReadOnlyList<string> CommandArgs => Command is null ? [] : JsonSerializer.Deserialize<string[]>(Command) ?? [];
     public IReadOnlyDictionary<string, string> EnvVars => JsonSerializer.Deserialize<Dictionary<string, string>>(Env) ?? [];
     public IReadOnlyList<string> MountPaths => JsonSerializer.Deserialize<string[]>(Mounts) ?? [];
+    public IReadOnlyList<string> InputNames => JsonSerializer.Deserialize<string[]>(Inputs) ?? [];
 
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths);
+    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths, InputNames);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts() => new(

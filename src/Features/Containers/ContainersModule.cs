@@ -15,7 +15,7 @@ public sealed class ContainersModule : CarterModule
         Post("/api/agents", async (req, res) =>
         {
             var body = await req.ReadBodyAsync<CreateBody>();
-            var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts),
+            var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts, Inputs: body.Inputs),
                 req.HttpContext.RequestAborted);
             await res.Created($"/api/agents/{row.Name}", row);
         });
@@ -49,6 +49,12 @@ public sealed class ContainersModule : CarterModule
         });
 
         Get("/api/meta", async (req, res) => await res.Ok(await mediator.Send(new ReadMeta.Query(), req.HttpContext.RequestAborted)));
+        Post("/api/meta/update", async (req, res) => await res.Ok(await mediator.Send(new UpdateMetaInputs.Command(), req.HttpContext.RequestAborted)));
+        Put("/api/meta/inputs/{name}", async (req, res) =>
+        {
+            var body = await req.ReadBodyAsync<InputBody>();
+            await res.Ok(await mediator.Send(new UpdateMetaInputs.Command(Name(req), body.Source), req.HttpContext.RequestAborted));
+        });
 
         Get("/api/approvals", async (req, res) =>
             await res.Ok(await mediator.Send(new ListApprovals.Query(req.Query["status"].FirstOrDefault(), req.QueryLong("before"), req.QueryLong("limit")),
@@ -67,7 +73,9 @@ public sealed class ContainersModule : CarterModule
 
     private sealed record DecisionBody(string? Reason);
 
+    private sealed record InputBody(string? Source);
+
     private sealed record CreateBody(
         string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,
-        string? Restart, IReadOnlyList<string>? Mounts);
+        string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs);
 }

@@ -21,7 +21,7 @@ public static class CreateAgent
     public sealed record Command(
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
-        string RequestedBy = AgentNames.Operator) : IRequest<AgentRow>;
+        string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null) : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -50,6 +50,8 @@ public static class CreateAgent
                     && v.Value is not null && v.Value.Length <= 4096 && !v.Value.Contains('\0'))
                 .WithMessage((_, v) => $"env {v.Key}: names are [A-Za-z_][A-Za-z0-9_]*, HIVE_* belongs to the hive, values are at most 4096 characters");
             RuleFor(c => c.Mounts).Must(m => m is null || m.Count <= 16).WithMessage("at most 16 mounts");
+            RuleFor(c => c.Inputs).Must(i => i is null || (i.Count <= 32 && i.All(AgentNames.IsWellFormed)))
+                .WithMessage("inputs are at most 32 input names (^[a-z][a-z0-9-]{0,30}$)");
             RuleForEach(c => c.Mounts).Must(m => MountProblem(m, paths) is null).WithMessage((_, m) => MountProblem(m, paths)!);
         }
 
@@ -100,6 +102,7 @@ public static class CreateAgent
                 Command = JsonSerializer.Serialize(command.Argv),
                 Env = JsonSerializer.Serialize(command.Env ?? new Dictionary<string, string>()),
                 Mounts = JsonSerializer.Serialize(mounts),
+                Inputs = JsonSerializer.Serialize(command.Inputs ?? []),
                 Purpose = command.Purpose,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,

@@ -10,7 +10,7 @@ namespace Hive.Features.Containers;
 /// <summary>One agent's configuration as <c>meta/agents/&lt;name&gt;.json</c> holds it.</summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
-    IReadOnlyList<string>? Mounts);
+    IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null);
 
 /// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
 public sealed record MetaInput(string Name, string Source, string? Pin);
@@ -225,6 +225,77 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
         }
     }
 
+    /// <summary>Writes <c>inputs.json</c> and commits it when it changed; true when it did.</summary>
+    public async Task<bool> CommitInputsAsync(IReadOnlyList<MetaInput> inputs, string message)
+    {
+        await EnsureAsync();
+        await _lock.WaitAsync();
+        try
+        {
+            var path = Path.Combine(Dir, "inputs.json");
+            var text = JsonSerializer.Serialize(inputs, Indented) + "\n";
+            if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return false;
+            await File.WriteAllTextAsync(path, text);
+            await GitAsync("add", "--", "inputs.json");
+            await GitAsync("commit", "-q", "-m", message);
+            return true;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Every agent file on <c>main</c> that names <paramref name="input"/> in its <c>inputs</c>.</summary>
+    public async Task<IReadOnlyList<string>> AgentsUsingAsync(IReadOnlySet<string> inputs)
+    {
+        await EnsureAsync();
+        var users = new List<string>();
+        var files = (await GitAsync("ls-tree", "--name-only", "main", "agents/")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var file in files)
+        {
+            var agent = Path.GetFileNameWithoutExtension(file);
+            try
+            {
+                if ((await ReadAgentAsync(agent))?.Inputs?.Any(inputs.Contains) == true) users.Add(agent);
+            }
+            catch (MetaFileException e)
+            {
+                logger.LogWarning("meta: {Reason}", e.Message);
+            }
+        }
+        return users;
+    }
+
+    /// <summary>
+    /// An input's pin now: a git repository's <c>HEAD</c> commit, or a SHA-256 over a file's or a directory's contents
+    /// (names and bytes, in order, links not followed).
+    /// </summary>
+    public async Task<string> PinOfAsync(string source)
+    {
+        if (Directory.Exists(Path.Combine(source, ".git")))
+            return (await GitInAsync(source, "rev-parse", "HEAD")).Trim();
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        if (File.Exists(source))
+        {
+            hash.AppendData(await File.ReadAllBytesAsync(source));
+        }
+        else if (Directory.Exists(source))
+        {
+            var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint };
+            foreach (var file in Directory.EnumerateFiles(source, "*", options).Order(StringComparer.Ordinal))
+            {
+                hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(source, file) + "\0"));
+                hash.AppendData(await File.ReadAllBytesAsync(file));
+            }
+        }
+        else
+        {
+            throw new MetaFileException($"input source {source} does not exist");
+        }
+        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
     public async Task<IReadOnlyList<string>> RefsAsync(string fate)
     {
         await EnsureAsync();
@@ -237,6 +308,8 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
     private static readonly JsonSerializerOptions Indented = new(HiveJson.Options) { WriteIndented = true };
 
     private Task<string> GitAsync(params string[] args) => GitAsync(null, args);
+
+    private Task<string> GitInAsync(string directory, params string[] args) => GitAsync(null, ["-C", directory, .. args]);
 
     /// <summary>Runs git in the repo: argv only, its own identity, no user or system configuration, no prompts.</summary>
     private async Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, params string[] args)

@@ -295,9 +295,38 @@ public sealed class Supervisor : BackgroundService
         }, CancellationToken.None);
     }
 
+    /// <summary>
+    /// Rebuilds an agent from its meta file (a meta-update changed one of its inputs): transient <c>rebuilding</c>, stop,
+    /// the file applied to the registry, start. False when it is not a managed agent that is meant to run. Waits its turn.
+    /// </summary>
+    internal async Task<bool> RebuildAsync(string name, string why)
+    {
+        if (_registry.Find(name) is not { IsExternal: false, Desired: DesiredStates.Running }) return false;
+        var slot = _slots.GetOrAdd(name, _ => new Slot());
+        await slot.Turn.WaitAsync();
+        try
+        {
+            var config = await _meta.ReadAgentAsync(name);
+            await using (await HoldTransientAsync(name, Transients.Rebuilding))
+            {
+                slot.CancelPendingRestart();
+                await StopProcessAsync(name, slot);
+                if (config is not null) await ApplyConfigAsync(name, config);
+                await StartProcessAsync(name, slot, CancellationToken.None);
+            }
+            _logger.LogInformation("containers: rebuilt {Agent}: {Why}", name, why);
+            return true;
+        }
+        finally
+        {
+            slot.Turn.Release();
+        }
+    }
+
     /// <summary>Sets the registry row's configuration fields from a meta file.</summary>
     private Task ApplyConfigAsync(string name, AgentConfig config) => RecordAsync(name, """
-        UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts
+        UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
+                          inputs = @Inputs
         WHERE name = @name
         """, new
     {
@@ -308,6 +337,7 @@ public sealed class Supervisor : BackgroundService
         config.Purpose,
         Restart = config.Restart ?? RestartPolicies.OnFailure,
         Mounts = JsonSerializer.Serialize(config.Mounts ?? []),
+        Inputs = JsonSerializer.Serialize(config.Inputs ?? []),
     });
 
     /// <summary>Commits an agent's file (null: removes it); the meta repo is the history, not the gate: a failure is logged.</summary>
@@ -518,7 +548,15 @@ public sealed class Supervisor : BackgroundService
         {
             try
             {
-                if (await _meta.ReadAgentAsync(record.Name) is null) await RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: imported from the registry");
+                var file = await _meta.ReadAgentAsync(record.Name);
+                if (file is null)
+                    await RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: imported from the registry");
+                else if (MetaRepo.Serialize(file) != MetaRepo.Serialize(record.ToConfig()))
+                {
+                    // The file moved on while the host was down (hyperhive's auto-update): the agent starts on it.
+                    _logger.LogInformation("containers: {Agent}'s meta file is newer than what it ran: it starts on the file", record.Name);
+                    await ApplyConfigAsync(record.Name, file with { Driver = file.Driver ?? record.Driver });
+                }
             }
             catch (MetaFileException e)
             {

@@ -176,4 +176,85 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             await DestroyAsync(_hive, name);
         }
     }
+
+    [Fact]
+    public async Task A_meta_update_with_a_changed_input_rebuilds_exactly_the_agents_that_use_it()
+    {
+        var source = Path.Combine(Path.GetTempPath(), "hive-input-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(source);
+        await File.WriteAllTextAsync(Path.Combine(source, "prompt.md"), "be kind");
+        string[] names = ["uses-lib", "ignores-lib"];
+        await using var events = await _hive.OpenEventsAsync();
+        try
+        {
+            using (var put = await _hive.Http.PutAsync("/api/meta/inputs/lib", new StringContent($$"""{"source":"{{source}}"}""", System.Text.Encoding.UTF8, "application/json")))
+                Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            var pinned = await NextEventAsync(events, "meta_inputs_changed", _ => true);
+            var firstPin = pinned.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "lib").GetProperty("pin").GetString();
+            Assert.StartsWith("sha256:", firstPin);
+
+            var user = await CreateAsync(_hive.Http, new { name = names[0], command = new[] { "/bin/sleep", "1000" }, driver = "process", inputs = new[] { "lib" } });
+            var bystander = await CreateAsync(_hive.Http, new { name = names[1], command = new[] { "/bin/sleep", "1000" }, driver = "process" });
+
+            // Nothing moved: nothing happens.
+            var idle = JsonDocument.Parse(await (await _hive.Http.PostAsync("/api/meta/update", null)).Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(0, idle.GetProperty("changed").GetArrayLength());
+
+            await File.WriteAllTextAsync(Path.Combine(source, "prompt.md"), "be very kind");
+            using var updated = await _hive.Http.PostAsync("/api/meta/update", null);
+            var result = JsonDocument.Parse(await updated.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+            Assert.Equal(["lib"], result.GetProperty("changed").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal([names[0]], result.GetProperty("rebuilt").EnumerateArray().Select(e => e.GetString()));
+
+            var changedEvent = await NextEventAsync(events, "meta_inputs_changed", _ => true);
+            Assert.NotEqual(firstPin, changedEvent.GetProperty("inputs")[0].GetProperty("pin").GetString());
+            Assert.NotEqual(user.Pid(), (await RowAsync(_hive, names[0]))!.Value.Pid());
+            Assert.Equal(bystander.Pid(), (await RowAsync(_hive, names[1]))!.Value.Pid());
+            Assert.StartsWith("meta-update: lib → sha256:", Git("log", "-1", "--format=%s", "main"));
+            var meta = await _hive.GetJsonAsync("/api/meta");
+            Assert.Equal(changedEvent.GetProperty("inputs")[0].GetProperty("pin").GetString(), meta.GetProperty("inputs")[0].GetProperty("pin").GetString());
+            Assert.StartsWith("meta-update", meta.GetProperty("log")[0].GetProperty("message").GetString());
+        }
+        finally
+        {
+            foreach (var name in names) await DestroyAsync(_hive, name);
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_git_repository_input_is_pinned_to_its_head_commit()
+    {
+        var repo = Path.Combine(Path.GetTempPath(), "hive-input-repo-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(repo);
+        void GitIn(params string[] args)
+        {
+            var info = new ProcessStartInfo("git") { WorkingDirectory = repo, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in (string[])["-c", "user.name=t", "-c", "user.email=t@t", .. args]) info.ArgumentList.Add(a);
+            using var git = Process.Start(info)!;
+            git.WaitForExit();
+            Assert.Equal(0, git.ExitCode);
+        }
+        try
+        {
+            GitIn("init", "-q", "-b", "main");
+            await File.WriteAllTextAsync(Path.Combine(repo, "a.txt"), "1");
+            GitIn("add", "-A");
+            GitIn("commit", "-q", "-m", "one");
+            using (var put = await _hive.Http.PutAsync("/api/meta/inputs/tools", new StringContent($$"""{"source":"{{repo}}"}""", System.Text.Encoding.UTF8, "application/json")))
+                Assert.True(put.StatusCode == HttpStatusCode.OK, await put.Content.ReadAsStringAsync());
+            var head = (await _hive.GetJsonAsync("/api/meta")).GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "tools");
+            Assert.Matches("^[0-9a-f]{40}$", head.GetProperty("pin").GetString());
+        }
+        finally
+        {
+            Directory.Delete(repo, recursive: true);
+            // Leave no input pointing at a deleted path for the other tests' updates.
+            var path = Path.Combine(_hive.DataDir, "meta", "inputs.json");
+            var remaining = JsonSerializer.Deserialize<List<JsonElement>>(File.ReadAllText(path))!.Where(i => i.GetProperty("name").GetString() != "tools").ToList();
+            File.WriteAllText(path, JsonSerializer.Serialize(remaining) + "\n");
+            Git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "test: drop the tools input");
+        }
+    }
 }
