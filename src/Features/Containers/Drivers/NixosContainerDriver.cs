@@ -65,6 +65,7 @@ public sealed class NixosContainerDriver : IContainerDriver
         if (spec.Name.Length > MaxAgentName) throw new DriverException(ProblemWith(spec.Name, spec.Command, spec.Mounts)!);
         var container = ContainerOf(spec.Name);
         var configFile = WriteConfig(spec);
+        await NoteAsync(spec.LogDir, $"starting under {Name} as {container}: {string.Join(' ', spec.Command)}");
         var created = false;
         if (await StatusAsync(container, cancellationToken) is null)
         {
@@ -75,21 +76,27 @@ public sealed class NixosContainerDriver : IContainerDriver
         {
             await RunAsync(["start", container], cancellationToken);
         }
-        catch (DriverException) when (created)
+        catch (DriverException e)
         {
+            await NoteAsync(spec.LogDir, $"could not start: {e.Message}");
             // A start that fails leaves nothing behind: the container this start made goes again (best effort).
-            try { await RunAsync(["destroy", container], CancellationToken.None); }
-            catch (DriverException e) { _logger.LogWarning("containers: removing {Container} after its failed start failed: {Reason}", container, e.Message); }
+            if (created)
+            {
+                try { await RunAsync(["destroy", container], CancellationToken.None); }
+                catch (DriverException again) { _logger.LogWarning("containers: removing {Container} after its failed start failed: {Reason}", container, again.Message); }
+            }
             throw;
         }
-        return new NixosContainerAgent(this, container, _clock);
+        return new NixosContainerAgent(this, container, spec.LogDir, _clock);
     }
 
     public async Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken)
     {
         if (Unavailable is not null || spec.Name.Length > MaxAgentName) return null;
         var container = ContainerOf(spec.Name);
-        return await StatusAsync(container, cancellationToken) == "up" ? new NixosContainerAgent(this, container, _clock) : null;
+        if (await StatusAsync(container, cancellationToken) != "up") return null;
+        await NoteAsync(spec.LogDir, $"{container} was up when the host started: adopted");
+        return new NixosContainerAgent(this, container, spec.LogDir, _clock);
     }
 
     public async Task DestroyAsync(LaunchSpec spec, CancellationToken cancellationToken)
@@ -99,6 +106,24 @@ public sealed class NixosContainerDriver : IContainerDriver
             await RunAsync(["destroy", container], cancellationToken);
         // The config file is the driver's; the state dir stays as the tombstone.
         File.Delete(Path.Combine(AgentDir(spec), ConfigFileName));
+    }
+
+    /// <summary>
+    /// A line in the agent's log (its output stays in the container's journal: the log only says what the driver did).
+    /// Opened per line: the poll's agent holds no file between its rare notes.
+    /// </summary>
+    internal async Task NoteAsync(string logDir, string line)
+    {
+        try
+        {
+            await using var log = new AgentLog(logDir, _options.Value.LogBytes);
+            await log.NoteAsync(line);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A log that cannot be written must not stop the driver (least of all the poll).
+            _logger.LogWarning("containers: the log in {Dir} could not be written: {Reason}", logDir, e.Message);
+        }
     }
 
     /// <summary><c>up</c> or <c>down</c>; null when the container does not exist (status fails, or says anything else: <c>gone</c>).</summary>
@@ -240,15 +265,17 @@ public sealed class NixosContainerAgent : RunningAgent
 {
     private readonly NixosContainerDriver _driver;
     private readonly string _container;
+    private readonly string _logDir;
     private readonly TimeProvider _clock;
     private readonly TaskCompletionSource<AgentExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource _polling = new();
     private Task _poll;
 
-    internal NixosContainerAgent(NixosContainerDriver driver, string container, TimeProvider clock)
+    internal NixosContainerAgent(NixosContainerDriver driver, string container, string logDir, TimeProvider clock)
     {
         _driver = driver;
         _container = container;
+        _logDir = logDir;
         _clock = clock;
         StartedAt = clock.GetUtcNow();
         _poll = PollAsync();
@@ -285,6 +312,7 @@ public sealed class NixosContainerAgent : RunningAgent
                 throw;
             }
         }
+        await _driver.NoteAsync(_logDir, $"{_container} stopped");
         _exited.TrySetResult(new AgentExit(0, null, _clock.GetUtcNow()));
         return await _exited.Task;
     }
@@ -309,6 +337,7 @@ public sealed class NixosContainerAgent : RunningAgent
                     continue; // the command itself failed to run or timed out: ask again rather than call it a crash
                 }
                 if (status == "up") continue;
+                await _driver.NoteAsync(_logDir, $"{_container} was found {status ?? "gone"} by the status poll");
                 _exited.TrySetResult(new AgentExit(null, null, _clock.GetUtcNow()));
                 return;
             }

@@ -56,6 +56,8 @@ public sealed class NixosContainerDriverTests : IDisposable
         var back = await NextRowAsync(events, name, r => r.State() == "running" && r.Transient() is null);
         Assert.Equal(1, back.GetProperty("restarts").GetInt32());
         Assert.Equal("up", _fake.State(container));
+        Assert.Contains($"{container} was found down by the status poll",
+            File.ReadAllText(Path.Combine(hive.DataDir, "agents", name, "logs", "output.log")));
         // It still existed (status said down): started again, not created twice.
         Assert.Equal([$"create {container} --config-file {config}", $"start {container}", $"start {container}"], _fake.Actions);
 
@@ -118,6 +120,19 @@ public sealed class NixosContainerDriverTests : IDisposable
         _fake.Heal("start");
         var row = await CreateAsync(hive.Http, Body(name));
         Assert.Equal("running", row.State());
+    }
+
+    [Fact]
+    public async Task A_command_that_hangs_is_killed_at_the_timeout_and_the_create_fails_cleanly()
+    {
+        const string name = "hangs";
+        await using var hive = await HiveInstance.StartAsync([], [.. Args, "--Hive:Containers:NixosContainer:TimeoutSeconds", "1"]);
+        _fake.Hang("create");
+        var (status, problem) = await PostAsync(hive.Http, "/api/agents", Body(name));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("nixos-container create h-hangs did not finish within 1 s", problem.GetProperty("detail").GetString());
+        Assert.Null(await RowAsync(hive, name));
+        Assert.Null(_fake.State("h-" + name));
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Hive.Tests.Features.Containers.Fakes;
 /// step has to keep an execute bit). It records every call's argv in <c>argv.log</c> (one line per call, arguments
 /// tab-separated), keeps each container's state in <c>containers/&lt;name&gt;</c> (<c>up</c> or <c>down</c>; no file: no
 /// container), and runs nothing: the state files are the truth. A file <c>fail-&lt;verb&gt;</c> makes that verb exit 1
-/// with its content on stderr. A test flips a container to down to simulate its end.
+/// with its content on stderr; a file <c>hang-&lt;verb&gt;</c> makes it never answer. A test flips a container to down to simulate its end.
 /// </summary>
 public sealed class FakeNixosContainer : IDisposable
 {
@@ -21,6 +21,7 @@ public sealed class FakeNixosContainer : IDisposable
         verb=$1
         name=$2
         if [ -e "$dir/fail-$verb" ]; then cat "$dir/fail-$verb" >&2; exit 1; fi
+        if [ -e "$dir/hang-$verb" ]; then exec sleep 600; fi
         state="$dir/containers/$name"
         case "$verb" in
           create)
@@ -84,6 +85,9 @@ public sealed class FakeNixosContainer : IDisposable
     public void Fail(string verb, string stderr) => File.WriteAllText(Path.Combine(Dir, "fail-" + verb), stderr + "\n");
 
     public void Heal(string verb) => File.Delete(Path.Combine(Dir, "fail-" + verb));
+
+    /// <summary>Makes <paramref name="verb"/> hang (a sleep in its place) until killed.</summary>
+    public void Hang(string verb) => File.WriteAllText(Path.Combine(Dir, "hang-" + verb), "");
 
     private string StatePath(string container) => Path.Combine(Dir, "containers", container);
 
