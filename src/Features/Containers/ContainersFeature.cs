@@ -15,8 +15,10 @@ public static class ContainersFeature
             .Validate(o => o.StopGraceSeconds >= 0 && o.MaxRestarts >= 0 && o.RestartWindowMinutes > 0 && o.RestartBackoffSeconds >= 0
                            && o.MaxRestartBackoffSeconds >= o.RestartBackoffSeconds && o.LogBytes > 0,
                 "Hive:Containers: StopGraceSeconds, MaxRestarts, RestartWindowMinutes, RestartBackoffSeconds, LogBytes must be positive")
-            .Validate(o => o.Driver is DriverCatalog.Auto or "process" or "bubblewrap",
-                "Hive:Containers:Driver must be auto, process or bubblewrap")
+            .Validate(o => o.Driver is DriverCatalog.Auto or "process" or "bubblewrap" or "nixos-container",
+                "Hive:Containers:Driver must be auto, process, bubblewrap or nixos-container")
+            .Validate(o => o.NixosContainer.Path.Length > 0 && o.NixosContainer.PollSeconds > 0 && o.NixosContainer.TimeoutSeconds > 0,
+                "Hive:Containers:NixosContainer: Path must not be empty; PollSeconds and TimeoutSeconds must be positive")
             .ValidateOnStart();
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<MetaRepo>();
@@ -26,6 +28,8 @@ public static class ContainersFeature
             p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>()));
         services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(
             p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>()));
+        services.AddSingleton<IContainerDriver>(p => new NixosContainerDriver(
+            p.GetRequiredService<IOptions<ContainersOptions>>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<NixosContainerDriver>>()));
         services.AddSingleton<DriverCatalog>();
         services.AddSingleton(p => new Supervisor(
             p.GetRequiredService<AgentRegistry>(), p.GetRequiredService<Hive.Shared.Changes.StateChanges>(),

@@ -3,7 +3,7 @@ namespace Hive.Features.Containers;
 /// <summary>The <c>Hive:Containers</c> configuration section.</summary>
 public sealed class ContainersOptions
 {
-    /// <summary><c>auto</c> (bubblewrap where <c>bwrap</c> works, else process), <c>process</c> or <c>bubblewrap</c>.</summary>
+    /// <summary><c>auto</c> (bubblewrap where <c>bwrap</c> works, else process), <c>process</c>, <c>bubblewrap</c> or <c>nixos-container</c>.</summary>
     public string Driver { get; set; } = "auto";
 
     /// <summary>Between SIGTERM to an agent's process group and SIGKILL.</summary>
@@ -26,6 +26,24 @@ public sealed class ContainersOptions
     public List<string> DefaultCommand { get; set; } = [];
 
     public TimeSpan StopGrace => TimeSpan.FromSeconds(StopGraceSeconds);
+
+    /// <summary><c>Hive:Containers:NixosContainer</c>: the nixos-container driver.</summary>
+    public NixosContainerOptions NixosContainer { get; set; } = new();
+}
+
+/// <summary>The <c>Hive:Containers:NixosContainer</c> section.</summary>
+public sealed class NixosContainerOptions
+{
+    /// <summary>The <c>nixos-container</c> program: a name looked up on PATH, or an absolute path.</summary>
+    public string Path { get; set; } = "nixos-container";
+
+    /// <summary>How often a running container's <c>status</c> is asked (nothing tells the host when it ends); fractions allowed.</summary>
+    public double PollSeconds { get; set; } = 5;
+
+    /// <summary>Each nixos-container command is killed (and fails) after this; a <c>create</c> may build a system.</summary>
+    public double TimeoutSeconds { get; set; } = 300;
+
+    public TimeSpan PollPeriod => TimeSpan.FromSeconds(PollSeconds);
 }
 
 /// <summary>The <c>Hive:Approvals</c> configuration section.</summary>

@@ -91,7 +91,7 @@ public static class CreateAgent
             var driver = drivers.Find(driverName) ?? throw new BadRequestException($"the {driverName} driver does not exist here");
             if (driver.Unavailable is { } unavailable) throw new BadRequestException($"the {driverName} driver cannot run agents here: {unavailable}");
             var mounts = command.Mounts?.Select(m => m.TrimEnd('/')).ToList() ?? [];
-            if (driver.ProblemWith(command.Argv!, mounts) is { } problem) throw new BadRequestException(problem);
+            if (driver.ProblemWith(command.Name!, command.Argv!, mounts) is { } problem) throw new BadRequestException(problem);
 
             var record = new AgentRecord
             {

@@ -48,7 +48,7 @@ public static class RequestSpawn
             var driverName = command.Driver ?? drivers.Default;
             var driver = drivers.Find(driverName)!;
             if (driver.Unavailable is { } unavailable) throw new BadRequestException($"the {driverName} driver cannot run agents here: {unavailable}");
-            if (driver.ProblemWith(argv, []) is { } problem) throw new BadRequestException(problem);
+            if (driver.ProblemWith(name, argv, []) is { } problem) throw new BadRequestException(problem);
 
             var change = changes.Current;
             if (registry.Find(name) is not null) throw new ConflictException($"there is already an agent named {name}");

@@ -27,6 +27,12 @@ public interface IContainerDriver
     /// <summary>Why the driver could not run <paramref name="command"/> (say, a path the sandbox cannot see), or null.</summary>
     string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts);
 
+    /// <summary>
+    /// <see cref="ProblemWith(IReadOnlyList{string}, IReadOnlyList{string})"/> for an agent named <paramref name="name"/>
+    /// (already well formed), for a driver whose containers limit names (nixos-container); the others ignore the name.
+    /// </summary>
+    string? ProblemWith(string name, IReadOnlyList<string> command, IReadOnlyList<string> mounts) => ProblemWith(command, mounts);
+
     /// <summary>Starts the agent; throws <see cref="DriverException"/> with a sentence for the operator when it cannot.</summary>
     Task<RunningAgent> StartAsync(LaunchSpec spec, CancellationToken cancellationToken);
 
