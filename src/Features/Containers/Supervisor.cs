@@ -440,7 +440,7 @@ public sealed class Supervisor : BackgroundService
         {
             var record = _registry.Find(name);
             if (record is null) return 0;
-            var how = exit.Signal is { } signal ? $"killed by signal {signal}" : $"exit code {exit.Code}";
+            var how = exit.Signal is { } signal ? $"killed by signal {signal}" : exit.Code is { } code ? $"exit code {code}" : "its container stopped";
             string state, next;
             if (record.Desired != DesiredStates.Running)
             {
@@ -622,10 +622,12 @@ public sealed class Supervisor : BackgroundService
         _hostStopping = true;
         await base.StopAsync(cancellationToken);
         var grace = _options.Value.StopGrace;
-        await Task.WhenAll(_slots.Values.Select(async slot =>
+        await Task.WhenAll(_slots.Select(async pair =>
         {
-            slot.CancelPendingRestart();
-            if (slot.Running is { } running) await running.StopAsync(grace);
+            pair.Value.CancelPendingRestart();
+            // Containers that outlive the host (nixos-container) keep running: the next host adopts them.
+            if (_registry.Find(pair.Key) is { } record && _drivers.Find(record.Driver) is { OutlivesHost: true }) return;
+            if (pair.Value.Running is { } running) await running.StopAsync(grace);
         }));
     }
 

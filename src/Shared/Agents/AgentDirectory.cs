@@ -85,7 +85,7 @@ public sealed class AgentDirectory : IAgentDirectory
             var row = (await services.GetRequiredService<AgentRows>().BuildAsync([agent], cancellationToken)).Single();
             change.Raise(new AgentAdded(row));
             // After the row is out: the agent cannot act (its socket opens here) before the dashboard knows it.
-            change.AfterPublished(() => Notify(Swap(_members.With(agent)), new AgentChange(AgentChangeKind.Added, agent)));
+            change.AfterPublished(() => Notify(Swap(members => members.With(agent)), new AgentChange(AgentChangeKind.Added, agent)));
             return true;
         }, cancellationToken);
     }
@@ -99,7 +99,7 @@ public sealed class AgentDirectory : IAgentDirectory
         {
             if (!_members.ByName.TryGetValue(name, out var agent)) return Task.FromResult(false);
             change.Raise(new AgentRemoved(name));
-            change.AfterPublished(() => Notify(Swap(_members.Without(name)), new AgentChange(AgentChangeKind.Removed, agent)));
+            change.AfterPublished(() => Notify(Swap(members => members.Without(name)), new AgentChange(AgentChangeKind.Removed, agent)));
             return Task.FromResult(true);
         }, cancellationToken);
 
@@ -118,11 +118,16 @@ public sealed class AgentDirectory : IAgentDirectory
             cancellationToken);
     }
 
-    /// <summary>The subscribers to tell, or none when the set already was so (two adds of one name raced).</summary>
-    private IReadOnlyList<Subscriber> Swap(Members members)
+    /// <summary>
+    /// Applies <paramref name="change"/> to the set as it is under the lock (changes publish side by side: computed from
+    /// a set read earlier, two adds would each drop the other's agent). The subscribers to tell, or none when the set
+    /// already was so (two adds of one name raced).
+    /// </summary>
+    private IReadOnlyList<Subscriber> Swap(Func<Members, Members> change)
     {
         lock (_lock)
         {
+            var members = change(_members);
             if (members == _members) return [];
             _members = members;
             return _subscribers;

@@ -21,6 +21,9 @@ public interface IContainerDriver
     /// <summary><c>process</c>, <c>bubblewrap</c>, ...: what the registry stores and the agent's view shows.</summary>
     string Name { get; }
 
+    /// <summary>Its agents keep running when the host stops (and are adopted by the next one); the others die with the host.</summary>
+    bool OutlivesHost => false;
+
     /// <summary>Null when the driver can run agents on this machine; else one sentence saying why not.</summary>
     string? Unavailable { get; }
 

@@ -36,6 +36,9 @@ public sealed class NixosContainerDriver : IContainerDriver
 
     public string Name => "nixos-container";
 
+    /// <summary>Containers outlive the host (as in hyperhive): a host stop leaves them running and the next host adopts them.</summary>
+    public bool OutlivesHost => true;
+
     internal NixosContainerOptions Options => _options.Value.NixosContainer;
 
     /// <summary>Resolved at each ask (a stat or a PATH walk): installing nixos-container later needs no restart.</summary>

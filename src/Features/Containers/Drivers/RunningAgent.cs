@@ -82,14 +82,28 @@ public sealed class ProcessGroupAgent : RunningAgent
         await _process.WaitForExitAsync();
         var at = _clock.GetUtcNow();
         var status = _process.ExitCode;
-        // Leftovers of the group (an agent's children) go with it; then the pipes close and the pumps end.
+        // Leftovers of the group (an agent's children) go with it.
         ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill);
-        await pumps.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
         // The runtime reports a death by signal as 128 + the signal, as the shell does.
         var exit = status > 128 && status < 128 + 65 ? new AgentExit(null, status - 128, at) : new AgentExit(status, null, at);
+        // The exit is reported now; the log is finished when its pipes close. A child that left the group and keeps
+        // stdout open must not hold the crash watch (it held it 5 s when this waited for the pipes first).
+        _ = FinishLogAsync(pumps, log, exit);
+        return exit;
+    }
+
+    private async Task FinishLogAsync(Task pumps, AgentLog log, AgentExit exit)
+    {
+        try
+        {
+            await pumps.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // Something outside the group still holds the pipes: the log stops here regardless.
+        }
         await log.NoteAsync(exit.Signal is { } signal ? $"exited on signal {signal}" : $"exited with code {exit.Code}");
         await log.DisposeAsync();
         _process.Dispose();
-        return exit;
     }
 }

@@ -77,8 +77,15 @@ internal static class ContainersKit
     {
         var row = await RowAsync(hive, name);
         var members = row?.Pid() is { } pid ? ProcessTable.GroupMembers(pid) : [];
-        using var response = await hive.Http.DeleteAsync($"/api/agents/{name}");
-        Assert.True(response.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"destroy {name}: {(int)response.StatusCode}");
+        // A restart by policy may hold the agent's turn for a moment (409): the destroy waits for it.
+        var status = HttpStatusCode.Conflict;
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); status == HttpStatusCode.Conflict && DateTime.UtcNow < deadline;)
+        {
+            using var response = await hive.Http.DeleteAsync($"/api/agents/{name}");
+            status = response.StatusCode;
+            if (status == HttpStatusCode.Conflict) await Task.Delay(20);
+        }
+        Assert.True(status is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"destroy {name}: {(int)status}");
         await ProcessTable.UntilGoneAsync(members);
     }
 

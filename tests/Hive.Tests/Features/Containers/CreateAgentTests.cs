@@ -73,6 +73,35 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
     }
 
     [Fact]
+    public async Task Agents_created_and_destroyed_concurrently_are_all_in_and_then_all_out_of_the_live_directory()
+    {
+        // The bench found it: with creates in flight side by side, each publishing its agent, the live set lost some.
+        var names = Enumerable.Range(0, 120).Select(i => $"crowd-{i}").ToList();
+        var mediator = _hive.Service<MediatR.IMediator>();
+        using var go = new Barrier(names.Count);
+        // Each from a thread of its own, released together: as many changes publishing side by side as the host allows.
+        var created = await Task.WhenAll(names.Select(name => Task.Factory.StartNew(() =>
+        {
+            go.SignalAndWait();
+            return mediator.Send(new Hive.Features.Containers.CreateAgent.Command(name, null, Driver: "external")).GetAwaiter().GetResult().Name;
+        }, TaskCreationOptions.LongRunning)));
+        Assert.Equal(names, created);
+        var directory = _hive.Service<Hive.Shared.Agents.IAgentDirectory>();
+        Assert.All(names, name => Assert.True(directory.IsAgent(name), $"{name} is not in the live directory"));
+        var listed = (await _hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()).ToHashSet();
+        Assert.Superset(names.ToHashSet(), listed!);
+
+        var destroyed = await Task.WhenAll(names.Select(async name =>
+        {
+            using var response = await _hive.Http.DeleteAsync($"/api/agents/{name}");
+            return response.StatusCode;
+        }));
+        Assert.All(destroyed, status => Assert.Equal(HttpStatusCode.NoContent, status));
+        Assert.All(names, name => Assert.False(directory.IsAgent(name), $"{name} is still in the live directory"));
+        foreach (var name in names) using (await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) { }
+    }
+
+    [Fact]
     public async Task A_chatty_agents_log_stays_under_its_cap_and_its_tail_is_served()
     {
         // A hive of its own: an 8 KiB log cap.
