@@ -59,6 +59,12 @@ internal sealed class ContainersBench : IBenchMode
             ok &= await LatenciesAsync(Path.Combine(root, "latency"), echo, options);
             ok &= await FleetAsync(Path.Combine(root, "fleet"), echo, options);
         }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine(e);
+            _summary.Add($"FAILED: {e.GetType().Name}: {e.Message}");
+            ok = false;
+        }
         finally
         {
             var left = KillLeftovers();
@@ -205,6 +211,7 @@ internal sealed class ContainersBench : IBenchMode
         await using var events = await EventWatch.OpenAsync(host.BaseAddress, host.Token, _pids);
         var names = Enumerable.Range(0, n).Select(i => $"fleet-{i:D3}").ToArray();
         var created = new ConcurrentBag<string>();
+        var lost = new ConcurrentBag<string>();
         try
         {
             // Baseline: warm the create, answer, destroy and state paths (one agent, destroyed), then the host at rest with no agent.
@@ -255,17 +262,45 @@ internal sealed class ContainersBench : IBenchMode
                 {
                     gate.Release();
                 }
-                var answered = await AnswerAsync(http, events, name, $"ready-{name}", TimeSpan.FromMinutes(5));
-                readies.Add(Stats.Ms(answered - started));
-                return answered;
+                try
+                {
+                    var answered = await AnswerAsync(http, events, name, $"ready-{name}", TimeSpan.FromMinutes(5));
+                    readies.Add(Stats.Ms(answered - started));
+                    return answered;
+                }
+                catch (UnknownRecipientException)
+                {
+                    // Created (201, running) yet "no agent named ...": the live directory lost it (see the report).
+                    lost.Add(name);
+                    return 0L;
+                }
             }).ToArray();
             var answeredAt = await Task.WhenAll(tasks);
             var allUp = Stats.Seconds(upAt.Max() - ramp);
             var allReady = Stats.Seconds(answeredAt.Max() - ramp);
+            var listed = await ListedAgentsAsync(http);
+            var unlisted = names.Count(name => !listed.Contains(name));
             Console.WriteLine($"{n} agents: all 201 (running) after {Stats.F(allUp, 1)} s, all answering after {Stats.F(allReady, 1)} s " +
                               $"({FleetConcurrency} creates in flight; load {LoadAverage()})");
             Report("  each create → 201", Latency.Of(creates));
             Report("  each create → ready", Latency.Of(readies));
+            if (lost.Count > 0 || unlisted > 0)
+            {
+                var what = $"{lost.Count} of {n} agents created concurrently (201, state running) were then unknown to POST /api/messages (404 " +
+                           $"\"no agent named\"), and /api/state listed {n - unlisted} of the {n}: lost from the live directory " +
+                           $"(e.g. {string.Join(", ", lost.Order().Take(5))})";
+                Console.WriteLine("PRODUCT BUG: " + what);
+                _oddities.Add(what);
+                // Repair, so the fleet figures are for n agents: destroy and create again, one at a time.
+                foreach (var name in lost.Order())
+                {
+                    await DestroyAsync(http, name);
+                    await CreateAsync(http, name, "process", echo);
+                    await AnswerAsync(http, events, name, $"again-{name}", TimeSpan.FromMinutes(2));
+                }
+                listed = await ListedAgentsAsync(http);
+                Console.WriteLine($"after re-creating them one at a time: /api/state lists {names.Count(listed.Contains)} of the {n}");
+            }
             var (rssUp, threadsUp) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
 
             // Sequential cold loads of /api/state with the fleet running.
@@ -299,6 +334,13 @@ internal sealed class ContainersBench : IBenchMode
             }));
             var destroyed = destroyClock.Elapsed.TotalSeconds;
             var threadsAfter = Kib(status, "Threads");
+            var stillListed = (await ListedAgentsAsync(http)).Count(name => name.StartsWith("fleet-", StringComparison.Ordinal));
+            if (stillListed > 0)
+            {
+                var what = $"after {created.Count} concurrent destroys (each 204), /api/state still listed {stillListed} of them";
+                Console.WriteLine("PRODUCT BUG: " + what);
+                _oddities.Add(what);
+            }
             Console.WriteLine($"destroyed {created.Count} agents in {Stats.F(destroyed, 1)} s; host threads after: {threadsAfter}; " +
                               $"agent processes alive after the destroys: {_pids.Keys.Count(IsAgentProcess)}");
             created.Clear();
@@ -350,10 +392,20 @@ internal sealed class ContainersBench : IBenchMode
         var answer = events.Expect("sent", m => m.GetProperty("from").GetString() == agent && m.GetProperty("to").GetString() == "operator"
                                                && m.GetProperty("body").GetString() == expected);
         using var response = await http.PostAsJsonAsync("/api/messages", new { to = agent, body });
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            throw new UnknownRecipientException($"message to {agent}: 404 {await response.Content.ReadAsStringAsync()}");
         if (response.StatusCode != HttpStatusCode.Created)
             throw new InvalidOperationException($"message to {agent}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return (await Within(answer, $"{agent}'s answer to '{body}'", timeout)).ReceivedAt;
     }
+
+    private static async Task<HashSet<string>> ListedAgentsAsync(HttpClient http)
+    {
+        using var state = JsonDocument.Parse(await http.GetStringAsync("/api/state"));
+        return state.RootElement.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()!).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private sealed class UnknownRecipientException(string message) : Exception(message);
 
     private static async Task DestroyAsync(HttpClient http, string name)
     {
