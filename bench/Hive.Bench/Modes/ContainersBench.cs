@@ -220,10 +220,13 @@ internal sealed class ContainersBench : IBenchMode
             await DestroyAsync(http, "fleet-warm");
             for (var i = 0; i < 10; i++) await ColdLoadAsync(http);
             var emptyState = new List<double>();
+            var cpu0 = CpuMs(host.ProcessId);
             for (var i = 0; i < StateLoads; i++) emptyState.Add((await ColdLoadAsync(http)).Ms);
+            var emptyCpu = (CpuMs(host.ProcessId) - cpu0) / StateLoads;
             await Task.Delay(2000);
             var (rss0, threads0) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
-            Console.WriteLine($"0 agents: host VmRSS {rss0 / 1024.0:F0} MiB, threads {threads0}; /api/state {Latency.Of(emptyState)}");
+            Console.WriteLine($"0 agents: host VmRSS {rss0 / 1024.0:F0} MiB, threads {threads0}; /api/state {Latency.Of(emptyState)}, " +
+                              $"host CPU {Stats.F(emptyCpu, 1)} ms per load");
 
             var peakRss = rss0;
             var peakThreads = threads0;
@@ -282,8 +285,8 @@ internal sealed class ContainersBench : IBenchMode
             var unlisted = names.Count(name => !listed.Contains(name));
             Console.WriteLine($"{n} agents: all 201 (running) after {Stats.F(allUp, 1)} s, all answering after {Stats.F(allReady, 1)} s " +
                               $"({FleetConcurrency} creates in flight; load {LoadAverage()})");
-            Report("  each create → 201", Latency.Of(creates));
-            Report("  each create → ready", Latency.Of(readies));
+            Report($"[fleet] each create → 201 ({FleetConcurrency} in flight)", Latency.Of(creates));
+            Report($"[fleet] each create → ready ({FleetConcurrency} in flight)", Latency.Of(readies));
             if (lost.Count > 0 || unlisted > 0)
             {
                 var what = $"{lost.Count} of {n} agents created concurrently (201, state running) were then unknown to POST /api/messages (404 " +
@@ -306,12 +309,14 @@ internal sealed class ContainersBench : IBenchMode
             // Sequential cold loads of /api/state with the fleet running.
             var loads = new List<double>();
             long bytes = 0;
+            var cpuBefore = CpuMs(host.ProcessId);
             for (var i = 0; i < StateLoads; i++)
             {
                 var (b, ms) = await ColdLoadAsync(http);
                 loads.Add(ms);
                 bytes = b;
             }
+            var stateCpu = (CpuMs(host.ProcessId) - cpuBefore) / StateLoads;
             var state = Latency.Of(loads);
             await Task.Delay(2000);
             var (rssN, threadsN) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
@@ -321,7 +326,8 @@ internal sealed class ContainersBench : IBenchMode
             Console.WriteLine($"{n} agents: host VmRSS {rssUp / 1024.0:F0} MiB right after the ramp, {rssN / 1024.0:F0} MiB 2 s after the loads " +
                               $"(peak sampled {peakRss / 1024.0:F0} MiB, VmHWM {Kib(status, "VmHWM") / 1024.0:F0} MiB); threads {threadsUp} → {threadsN} " +
                               $"(peak {peakThreads}); agent process groups alive: {alive}");
-            Report($"  /api/state cold load ({Stats.Bytes(bytes)})", state);
+            Report($"[fleet] /api/state cold load, {n} agents", state);
+            Console.WriteLine($"   ({Stats.Bytes(bytes)} each; host CPU {Stats.F(stateCpu, 1)} ms per load (utime+stime), against {Stats.F(emptyCpu, 1)} ms with 0 agents)");
 
             // Destroy them all, then stop the host; nothing of any agent may be left.
             var destroyClock = Stopwatch.StartNew();
@@ -348,8 +354,12 @@ internal sealed class ContainersBench : IBenchMode
             var peakMiB = Math.Max(peakRss, rssN) / 1024.0;
             var threadGrowth = threadsN - threads0;
             var threadsMet = threadGrowth < n / 10.0;
-            _summary.Add($"fleet: {n} echo agents (process driver) all running after {Stats.F(allUp, 1)} s, all answering after {Stats.F(allReady, 1)} s " +
-                         $"({FleetConcurrency} creates in flight); destroyed in {Stats.F(destroyed, 1)} s");
+            _summary.Add($"[fleet] {n} echo agents (process driver, {FleetConcurrency} creates in flight): all 201 (running) after {Stats.F(allUp, 1)} s, " +
+                         $"{n - lost.Count} answering after {Stats.F(allReady, 1)} s" +
+                         (lost.Count > 0 ? $" ({lost.Count} lost from the directory, re-created one at a time afterwards)" : "") +
+                         $"; all destroyed ({FleetConcurrency} in flight) in {Stats.F(destroyed, 1)} s");
+            _summary.Add($"[fleet] /api/state host CPU per cold load: {Stats.F(stateCpu, 1)} ms with {n} agents ({Stats.Bytes(bytes)}), " +
+                         $"{Stats.F(emptyCpu, 1)} ms with 0");
             _summary.Add($"GOAL fleet /api/state p99 < {StateGoalMs} ms: {Verdict(state.P99, StateGoalMs)} (p50 {Stats.F(state.P50, 1)} ms, " +
                          $"p99 {Stats.F(state.P99, 1)} ms, n={state.Count}, {Stats.Bytes(bytes)}; with 0 agents p50 {Stats.F(Latency.Of(emptyState).P50, 1)} ms)");
             _summary.Add($"GOAL fleet host RSS < {RssGoalMiB} MiB: {Verdict(peakMiB, RssGoalMiB)} (0 agents {rss0 / 1024.0:F0} MiB; {n} agents " +
@@ -479,6 +489,14 @@ internal sealed class ContainersBench : IBenchMode
             return File.Exists(dll) ? dll : throw new FileNotFoundException("build the sample agent first: dotnet build -c Release samples/EchoAgent", dll);
         }
         throw new FileNotFoundException("Hive.sln not found above the bench's folder");
+    }
+
+    /// <summary>The process's user + system CPU time so far, in ms (<c>/proc/&lt;pid&gt;/stat</c> fields 14 and 15, at 100 ticks/s).</summary>
+    private static double CpuMs(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
     }
 
     /// <summary>A field of <c>/proc/&lt;pid&gt;/status</c> (kB for sizes; a count for Threads).</summary>
