@@ -18,6 +18,10 @@ public sealed record BenchOptions
           --reminders M        reminders: due at once (default 10000); crash-soak: scheduled over all lives (default 1000)
           --kills N            crash-soak: SIGKILLs, one per life of the host (default 20)
           --seed S             crash-soak: seed of the random kill moments (default 20261121)
+          --agents N           containers: sample agents of the fleet case under the process driver (default 200)
+          --creates N          containers: sequential creates per driver (default 40)
+          --answers N          containers: operator message -> answer samples per driver (default 200)
+          --crashes N          containers: SIGKILL -> crashed-event samples per driver (default 100)
           --burst              crash-soak: each life's reminders fall due at one instant and the kill lands while that
                                burst is delivered (more kills inside a delivery than the spread window of the crash test)
         """;
@@ -35,6 +39,10 @@ public sealed record BenchOptions
     public int Kills { get; init; } = 20;
     public int Seed { get; init; } = 20261121;
     public bool Burst { get; init; }
+    public int Agents { get; init; } = 200;
+    public int Creates { get; init; } = 40;
+    public int Answers { get; init; } = 200;
+    public int Crashes { get; init; } = 100;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -57,6 +65,10 @@ public sealed record BenchOptions
                 "--kills" => options with { Kills = Positive(name, Value()) },
                 "--seed" => options with { Seed = Positive(name, Value()) },
                 "--burst" => options with { Burst = true },
+                "--agents" => options with { Agents = Positive(name, Value()) },
+                "--creates" => options with { Creates = Positive(name, Value()) },
+                "--answers" => options with { Answers = Positive(name, Value()) },
+                "--crashes" => options with { Crashes = Positive(name, Value()) },
                 _ => throw new ArgumentException($"unknown option '{name}'"),
             };
         }
