@@ -83,9 +83,13 @@ internal sealed class AgentRegistry(IDb db, StateChanges changes, HivePaths path
         c.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents ORDER BY name", transaction: t).AsList());
 
     public IReadOnlyList<TombstoneView> Tombstones() => Read((c, t) =>
-        c.Query<(string Name, DateTimeOffset DestroyedAt)>("SELECT name, destroyed_at FROM tombstones ORDER BY destroyed_at DESC, name", transaction: t)
-            .Select(x => new TombstoneView(x.Name, x.DestroyedAt, SizeOnDisk(paths.AgentDir(x.Name))))
+        c.Query<(string Name, DateTimeOffset DestroyedAt, long Bytes)>(
+                "SELECT name, destroyed_at, bytes FROM tombstones ORDER BY destroyed_at DESC, name", transaction: t)
+            .Select(x => new TombstoneView(x.Name, x.DestroyedAt, x.Bytes))
             .ToList());
+
+    /// <summary>Bytes under an agent's dir now (for its tombstone).</summary>
+    public long SizeOf(string agent) => SizeOnDisk(paths.AgentDir(agent));
 
     /// <summary>Destroys the operator approved that were not done (the host died between the decision and the deed).</summary>
     public IReadOnlyList<(long Id, string Agent, string Requester)> ApprovedDestroysNotApplied() => Read((c, t) =>

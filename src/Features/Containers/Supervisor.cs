@@ -83,7 +83,8 @@ public sealed class Supervisor : BackgroundService
                 change.Execute("DELETE FROM agents WHERE name = @Name", record);
                 if (consumedTombstone)
                 {
-                    change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at) VALUES (@Name, @Now)", new { record.Name, Now = _clock.GetUtcNow() });
+                    change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at, bytes) VALUES (@Name, @Now, @Bytes)",
+                        new { record.Name, Now = _clock.GetUtcNow(), Bytes = _registry.SizeOf(record.Name) });
                     change.Raise(new TombstonesChanged(_registry.Tombstones()));
                 }
                 await _directory.RemoveAsync(record.Name, CancellationToken.None);
@@ -220,12 +221,14 @@ public sealed class Supervisor : BackgroundService
                 if (!record.IsExternal) await DriverOf(record).DestroyAsync(SpecOf(record), CancellationToken.None);
             }
         }
+        var bytes = _registry.SizeOf(name); // measured before the change: a big tree is walked outside the gate
         await ChangeAsync(async (change, mediator) =>
         {
             if (approvalId is { } id)
                 change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @id", new { id, now = _clock.GetUtcNow() });
             if (change.Execute("DELETE FROM agents WHERE name = @name", new { name }) == 0) return 0;
-            change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at) VALUES (@name, @now)", new { name, now = _clock.GetUtcNow() });
+            change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at, bytes) VALUES (@name, @now, @bytes)",
+                new { name, now = _clock.GetUtcNow(), bytes });
             await _directory.RemoveAsync(name, CancellationToken.None); // joins: the socket closes once this commits
             change.Raise(new TombstonesChanged(_registry.Tombstones()));
             await TellManagerAsync(mediator, requestedBy, "destroyed", $"{name} was destroyed by the {requestedBy}; its state dir is kept as a tombstone");

@@ -7,7 +7,14 @@ namespace Hive.Shared.Json;
 /// <summary>The one JSON configuration of the wire: socket, HTTP and SSE alike (snake_case, ms-precision UTC times).</summary>
 public static class HiveJson
 {
-    public static JsonSerializerOptions Options { get; } = Apply(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    /// <summary>The wire's options, read-only from the start (so their type metadata can be asked for before any use).</summary>
+    public static JsonSerializerOptions Options { get; } = ReadOnly(Apply(new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+
+    private static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)
+    {
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     public static JsonSerializerOptions Apply(JsonSerializerOptions options)
     {
