@@ -148,6 +148,7 @@ internal sealed class ContainersBench : IBenchMode
 
                 ok &= await CrashesAsync(http, events, driver, echo, options.Crashes);
             }
+            await ApprovalsAsync(host, http, events, echo, options.Creates);
             await EscapeAsync(http, events, echo);
         }
         finally
@@ -155,6 +156,35 @@ internal sealed class ContainersBench : IBenchMode
             await StopHostAsync(host, "latency host");
         }
         return ok;
+    }
+
+    /// <summary>Issue 13's bench line: the operator approves a spawn the manager asked for → the agent runs (process driver).</summary>
+    private async Task ApprovalsAsync(HostProcess host, HttpClient http, EventWatch events, string echo, int samples)
+    {
+        await using var manager = await host.ConnectAsync("manager");
+        var running = new List<double>();
+        var ready = new List<double>();
+        for (var i = -1; i < samples; i++) // -1: a warm-up round, not counted
+        {
+            var name = $"appr-{i + 1}";
+            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "bench", command = new[] { "dotnet", echo }, driver = "process" });
+            var id = reply.GetProperty("approval_id").GetInt64();
+            var up = events.Expect("container_state_changed", row => Agent(row, name) && State(row) == "running");
+            var started = Stopwatch.GetTimestamp();
+            using (var approved = await http.PostAsync($"/api/approvals/{id}/approve", null)) approved.EnsureSuccessStatusCode();
+            var e = await Within(up, $"{name} running after its approval");
+            var answered = await AnswerAsync(http, events, name, $"ready-{name}");
+            if (i >= 0)
+            {
+                running.Add(Stats.Ms(e.ReceivedAt - started));
+                ready.Add(Stats.Ms(answered - started));
+            }
+            await DestroyAsync(http, name);
+            // The manager's inbox fills with decisions: read them so they do not pile up.
+            while (await manager.RecvAndAckAsync(0) is not null) { }
+        }
+        Report("[process] approve → running (event)", Latency.Of(running));
+        Report("[process] approve → ready (answers)", Latency.Of(ready));
     }
 
     private async Task<bool> CrashesAsync(HttpClient http, EventWatch events, string driver, string echo, int samples)
