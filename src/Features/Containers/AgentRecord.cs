@@ -47,19 +47,32 @@ internal sealed class AgentRecord
     public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths, InputNames);
 
     /// <summary>This feature's part of the agent's row.</summary>
-    public ContainerFacts ToFacts() => new(
+    public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at) : null,
-        Purpose, Command is null ? null : CommandArgs, RestartPolicy);
+        Purpose, Command is null ? null : CommandArgs, RestartPolicy, configError);
 }
 
 /// <summary>
 /// The Containers feature's facts on an agent row (snake_case on the wire). <c>pid</c> is the agent's process group
-/// (the driver's supervisor leads it); <c>last_exit</c> has a code, or the signal that killed it.
+/// (the driver's supervisor leads it); <c>last_exit</c> has a code, or the signal that killed it; <c>config_error</c> says
+/// why its file in the meta repo could not be used (it then runs as it was).
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
-    LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart);
+    LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError);
+
+/// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
+public sealed class ConfigProblems
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _problems = new(StringComparer.Ordinal);
+
+    public string? Of(string agent) => _problems.GetValueOrDefault(agent);
+
+    /// <summary>True when this changed what the row shows.</summary>
+    public bool Set(string agent, string? problem) =>
+        problem is null ? _problems.TryRemove(agent, out _) : _problems.TryGetValue(agent, out var old) && old == problem ? false : (_problems[agent] = problem) is not null;
+}
 
 public sealed record LastExit(long? Code, long? Signal, DateTimeOffset At);
 

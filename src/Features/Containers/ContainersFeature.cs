@@ -22,6 +22,7 @@ public static class ContainersFeature
             .ValidateOnStart();
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<MetaRepo>();
+        services.AddSingleton<ConfigProblems>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
         services.AddSingleton<IContainerDriver>(p => new ProcessDriver(
@@ -35,7 +36,8 @@ public static class ContainersFeature
             p.GetRequiredService<AgentRegistry>(), p.GetRequiredService<Hive.Shared.Changes.StateChanges>(),
             p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<DriverCatalog>(), p.GetRequiredService<AgentDirectory>(),
             p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
-            p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>(), p.GetRequiredService<MetaRepo>()));
+            p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>(), p.GetRequiredService<MetaRepo>(),
+            p.GetRequiredService<ConfigProblems>()));
         services.AddHostedService(p => p.GetRequiredService<Supervisor>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
             .Validate(o => o.TimeoutMinutes >= 0, "Hive:Approvals:TimeoutMinutes must not be negative").ValidateOnStart();
@@ -48,14 +50,14 @@ public static class ContainersFeature
 }
 
 /// <summary>Each agent row's container facts: driver, desired, state, transient, pid, restarts, last exit, ...</summary>
-internal sealed class ContainerFactsOnAgentRows(AgentRegistry registry) : AgentRowContributor<ContainerFacts>
+internal sealed class ContainerFactsOnAgentRows(AgentRegistry registry, ConfigProblems problems) : AgentRowContributor<ContainerFacts>
 {
     protected override Task<IReadOnlyDictionary<string, ContainerFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
     {
         var records = agents.Count == 1
             ? (registry.Find(agents[0].Name) is { } one ? [one] : [])
             : registry.All();
-        var byName = records.ToDictionary(r => r.Name, r => r.ToFacts(), StringComparer.Ordinal);
+        var byName = records.ToDictionary(r => r.Name, r => r.ToFacts(problems.Of(r.Name)), StringComparer.Ordinal);
         // A directory member the registry does not have (added to the kernel's directory directly, as its own tests do) can
         // only be an agent someone else runs: it shows as external.
         foreach (var agent in agents.Where(a => !byName.ContainsKey(a.Name)))

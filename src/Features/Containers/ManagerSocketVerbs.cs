@@ -16,7 +16,7 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
         verbs.Map("start", async r => new { agent = await r.Mediator.Send(new StartAgent.Command(Target(r), AgentNames.Manager), r.CancellationToken) });
         verbs.Map("stop", async r => new { agent = await r.Mediator.Send(new StopAgent.Command(Target(r), AgentNames.Manager), r.CancellationToken) });
         verbs.Map("restart", async r => new { agent = await r.Mediator.Send(new RestartAgent.Command(Target(r), AgentNames.Manager), r.CancellationToken) });
-        verbs.Map("rebuild", async r => new { agent = await r.Mediator.Send(new RestartAgent.Command(Target(r), AgentNames.Manager, Transients.Rebuilding), r.CancellationToken) });
+        verbs.Map("rebuild", async r => new { agent = await r.Mediator.Send(new RebuildAgent.Command(Target(r)), r.CancellationToken) });
 
         verbs.Map("request_spawn", async r =>
         {

@@ -35,13 +35,16 @@ public sealed class Supervisor : BackgroundService
     private readonly TimeProvider _clock;
     private readonly ILogger<Supervisor> _logger;
     private readonly MetaRepo _meta;
+    private readonly ConfigProblems _problems;
     private volatile bool _hostStopping;
 
     internal Supervisor(
         AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, DriverCatalog drivers, AgentDirectory directory,
-        HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger, MetaRepo meta)
+        HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger, MetaRepo meta,
+        ConfigProblems problems)
     {
         _meta = meta;
+        _problems = problems;
         _registry = registry;
         _changes = changes;
         _scopes = scopes;
@@ -165,11 +168,11 @@ public sealed class Supervisor : BackgroundService
         }
     }
 
-    internal async Task RestartAsync(string name, string requestedBy, string transient, CancellationToken ct)
+    internal async Task RestartAsync(string name, string requestedBy, CancellationToken ct)
     {
         var (slot, record) = Managed(name);
         using var turn = TakeTurn(name, slot);
-        await using (await HoldTransientAsync(name, transient))
+        await using (await HoldTransientAsync(name, Transients.Restarting))
         {
             slot.CancelPendingRestart();
             slot.RestartTimes.Clear();
@@ -309,20 +312,47 @@ public sealed class Supervisor : BackgroundService
         await slot.Turn.WaitAsync();
         try
         {
-            var config = await _meta.ReadAgentAsync(name);
-            await using (await HoldTransientAsync(name, Transients.Rebuilding))
-            {
-                slot.CancelPendingRestart();
-                await StopProcessAsync(name, slot);
-                if (config is not null) await ApplyConfigAsync(name, config);
-                await StartProcessAsync(name, slot, CancellationToken.None);
-            }
+            await RebuildHoldingTurnAsync(name, slot);
             _logger.LogInformation("containers: rebuilt {Agent}: {Why}", name, why);
             return true;
         }
         finally
         {
             slot.Turn.Release();
+        }
+    }
+
+    /// <summary>The manager's <c>rebuild</c>: the agent restarted on its meta file as it is now (409 while it is busy).</summary>
+    internal async Task RebuildNowAsync(string name)
+    {
+        var (slot, _) = Managed(name);
+        using (TakeTurn(name, slot))
+            await RebuildHoldingTurnAsync(name, slot);
+    }
+
+    /// <summary>
+    /// Reads the agent's meta file first: one that cannot be used is shown on the row (<c>config_error</c>) and refused,
+    /// and the agent keeps running as it was. Then stop, apply, start, with the transient <c>rebuilding</c>.
+    /// </summary>
+    private async Task RebuildHoldingTurnAsync(string name, Slot slot)
+    {
+        AgentConfig? config;
+        try
+        {
+            config = await _meta.ReadAgentAsync(name);
+        }
+        catch (MetaFileException e)
+        {
+            if (_problems.Set(name, e.Message)) await ShowRowAsync(name);
+            throw;
+        }
+        if (_problems.Set(name, null)) await ShowRowAsync(name);
+        await using (await HoldTransientAsync(name, Transients.Rebuilding))
+        {
+            slot.CancelPendingRestart();
+            await StopProcessAsync(name, slot);
+            if (config is not null) await ApplyConfigAsync(name, config with { Driver = config.Driver ?? _registry.Find(name)?.Driver });
+            await StartProcessAsync(name, slot, CancellationToken.None);
         }
     }
 
@@ -563,6 +593,7 @@ public sealed class Supervisor : BackgroundService
             }
             catch (MetaFileException e)
             {
+                _problems.Set(record.Name, e.Message);
                 _logger.LogWarning("meta: {Agent}: {Reason}; it runs as the registry has it", record.Name, e.Message);
             }
         }
@@ -685,6 +716,13 @@ public sealed class Supervisor : BackgroundService
     private Task RecordAsync(string name, string sql, object args) => ChangeAsync(async (change, _) =>
     {
         if (change.Execute(sql, args) > 0) await RaiseRowAsync(change, name);
+        return 0;
+    }, CancellationToken.None);
+
+    /// <summary>The row as it is now, as an event (for what changed outside the registry: a config problem).</summary>
+    private Task ShowRowAsync(string name) => ChangeAsync(async (change, _) =>
+    {
+        await RaiseRowAsync(change, name);
         return 0;
     }, CancellationToken.None);
 

@@ -257,4 +257,38 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             Git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "test: drop the tools input");
         }
     }
+
+    [Fact]
+    public async Task A_hand_broken_meta_file_is_refused_on_rebuild_shown_on_the_row_and_the_agent_keeps_running()
+    {
+        const string name = "broken";
+        await using var manager = await _hive.ConnectAsync("manager");
+        try
+        {
+            var row = await CreateAsync(_hive.Http, Shell(name, "process", "true"));
+            await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "meta", "agents", name + ".json"), "{ this is not json");
+            Git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "someone edits by hand");
+
+            var reply = await manager.CallAsync(new { op = "rebuild", name });
+            Assert.Equal("conflict", reply.GetProperty("code").GetString());
+            Assert.Contains("not a valid configuration", reply.GetProperty("error").GetString());
+            var now = (await RowAsync(_hive, name))!.Value;
+            Assert.Contains("not a valid configuration", now.GetProperty("config_error").GetString());
+            Assert.Equal(row.Pid(), now.Pid());
+            Assert.Equal("running", now.State());
+
+            // Fixed by hand: the next rebuild applies it and the row's error goes.
+            await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "meta", "agents", name + ".json"),
+                """{"command":["/bin/sleep","3000"],"driver":"process"}""");
+            Git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "fixed by hand");
+            var rebuilt = await manager.CallAsync(new { op = "rebuild", name });
+            Assert.True(rebuilt.GetProperty("ok").GetBoolean(), rebuilt.ToString());
+            Assert.Equal(JsonValueKind.Null, rebuilt.GetProperty("agent").GetProperty("config_error").ValueKind);
+            Assert.Equal("3000", rebuilt.GetProperty("agent").GetProperty("command")[1].GetString());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
 }
