@@ -118,21 +118,27 @@ public sealed class Supervisor : BackgroundService
     }
 
     /// <summary>Starts a registered agent in the background (after the change that registered it has committed).</summary>
-    internal void StartInBackground(string name, string spawnedBy) => _ = Task.Run(async () =>
+    internal void StartInBackground(string name, string spawnedBy) => InBackground(name, "the approved start", async slot =>
+    {
+        if (_registry.Find(name) is { IsExternal: false } record)
+            await RecordInMetaAsync(name, record.ToConfig(), $"{name}: spawned, as the {spawnedBy} asked and the operator approved");
+        if (_hostStopping || slot.Running is not null || _registry.Find(name) is not { Desired: DesiredStates.Running, IsExternal: false }) return;
+        await using (await HoldTransientAsync(name, Transients.Starting))
+            await StartProcessAsync(name, slot, CancellationToken.None);
+    });
+
+    /// <summary>Work on an agent after the change that decided it has committed: it waits its turn, and a failure is logged.</summary>
+    private void InBackground(string name, string what, Func<Slot, Task> work) => _ = Task.Run(async () =>
     {
         var slot = _slots.GetOrAdd(name, _ => new Slot());
         await slot.Turn.WaitAsync();
         try
         {
-            if (_registry.Find(name) is { IsExternal: false } record)
-                await RecordInMetaAsync(name, record.ToConfig(), $"{name}: spawned, as the {spawnedBy} asked and the operator approved");
-            if (_hostStopping || slot.Running is not null || _registry.Find(name) is not { Desired: DesiredStates.Running, IsExternal: false }) return;
-            await using (await HoldTransientAsync(name, Transients.Starting))
-                await StartProcessAsync(name, slot, CancellationToken.None);
+            await work(slot);
         }
         catch (Exception e)
         {
-            _logger.LogError("containers: {Agent} did not start: {Reason}", name, e.Message);
+            _logger.LogError("containers: {What} of {Agent} failed: {Reason}", what, name, e.Message);
         }
         finally
         {
@@ -194,23 +200,8 @@ public sealed class Supervisor : BackgroundService
     }
 
     /// <summary>An approved destroy, applied after its decision committed (and again at start-up if the host died first).</summary>
-    internal void DestroyInBackground(string name, string requestedBy, long approvalId) => _ = Task.Run(async () =>
-    {
-        var slot = _slots.GetOrAdd(name, _ => new Slot());
-        await slot.Turn.WaitAsync();
-        try
-        {
-            await DestroyHoldingTurnAsync(name, requestedBy, slot, approvalId);
-        }
-        catch (Exception e)
-        {
-            _logger.LogError("containers: the approved destroy of {Agent} failed: {Reason}", name, e.Message);
-        }
-        finally
-        {
-            slot.Turn.Release();
-        }
-    });
+    internal void DestroyInBackground(string name, string requestedBy, long approvalId) =>
+        InBackground(name, "the approved destroy", slot => DestroyHoldingTurnAsync(name, requestedBy, slot, approvalId));
 
     private async Task DestroyHoldingTurnAsync(string name, string requestedBy, Slot slot, long? approvalId)
     {
@@ -246,25 +237,10 @@ public sealed class Supervisor : BackgroundService
     /// <c>rebuilding</c>: stopped, its registry row set from the file, started). A configuration that does not start
     /// leaves the agent and <c>main</c> as they were (and says so: <c>failed/&lt;id&gt;</c>, a message to the requester).
     /// </summary>
-    internal void RebuildInBackground(string name, string requestedBy, long approvalId) => _ = Task.Run(async () =>
-    {
-        var slot = _slots.GetOrAdd(name, _ => new Slot());
-        await slot.Turn.WaitAsync();
-        try
-        {
-            await RebuildHoldingTurnAsync(name, requestedBy, slot, approvalId);
-        }
-        catch (Exception e)
-        {
-            _logger.LogError("containers: the approved rebuild of {Agent} failed: {Reason}", name, e.Message);
-        }
-        finally
-        {
-            slot.Turn.Release();
-        }
-    });
+    internal void RebuildInBackground(string name, string requestedBy, long approvalId) =>
+        InBackground(name, "the approved rebuild", slot => DeployProposalHoldingTurnAsync(name, requestedBy, slot, approvalId));
 
-    private async Task RebuildHoldingTurnAsync(string name, string requestedBy, Slot slot, long approvalId)
+    private async Task DeployProposalHoldingTurnAsync(string name, string requestedBy, Slot slot, long approvalId)
     {
         var old = _registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
         var (before, after) = await _meta.ApplyProposalAsync(approvalId, name, $"{name}: proposal {approvalId} from the {requestedBy}, approved by the operator");
