@@ -267,6 +267,22 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
 
         await _page.Locator("#meta-refresh").ClickAsync();
         await Expect(log.Filter(new() { HasText = $"{first}: spawned by the operator" })).ToHaveCountAsync(1);
+        await Expect(_page.Locator("#meta-refresh")).ToBeEnabledAsync(); // no load in flight
+
+        // meta_inputs_changed (the host does not send it yet): the page's own handler, fed the event as the stream would.
+        await _page.EvaluateAsync("""
+            async () => {
+              const { apply } = await import('/js/store.js');
+              const { render } = await import('/js/render.js');
+              apply.meta_inputs_changed({ inputs: [{ name: 'nixpkgs', source: 'github:NixOS/nixpkgs/nixos-unstable', pin: '0123456789abcdef0123456789abcdef01234567' }] });
+              render('meta');
+            }
+            """);
+        var input = _page.Locator("#meta-inputs > li[data-input=nixpkgs]");
+        await Expect(input.Locator(".pin")).ToHaveTextAsync("0123456789ab");
+        await Expect(input.Locator(".pin")).ToHaveAttributeAsync("title", "0123456789abcdef0123456789abcdef01234567");
+        await Expect(input.Locator(".source")).ToHaveTextAsync("github:NixOS/nixpkgs/nixos-unstable");
+        await Expect(_page.Locator("#meta-inputs-empty")).ToBeHiddenAsync();
 
         // "update inputs" asks the host; whatever it answers (success, or an error the page shows), the page says it.
         await _page.Locator("#meta-update").ClickAsync();
