@@ -10,7 +10,8 @@ export function toast(text, ok = true) {
 /**
  * Runs an operator action against the API: the button shows progress while it runs, a toast tells the outcome.
  * The page itself changes only when the event the action caused arrives on the stream. `failed`, when given, also
- * hears the error's text (to show it beside what the action was about, not only in a toast that fades).
+ * hears the error's text (to show it beside what the action was about, not only in a toast that fades). `success`
+ * may be a function of the response (awaited) that returns the toast's text, for an action whose answer matters.
  */
 export async function act(button, label, request, success, failed) {
   const text = button.textContent;
@@ -29,7 +30,7 @@ export async function act(button, label, request, success, failed) {
       failed?.(message);
       return false;
     }
-    toast(success);
+    toast(typeof success === 'function' ? await success(response) : success);
     return true;
   } catch (error) {
     const message = `the host did not answer: ${error.message}`;

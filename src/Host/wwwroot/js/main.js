@@ -2,6 +2,7 @@ import { store, load, apply } from './store.js';
 import { render, renderAll, loadOlder, refreshTimes } from './render.js';
 import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
+import { wireMeta } from './approvals.js';
 import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
 
 // One GET /api/state per page session (again only when the server says `resync`); everything else rides the stream.
@@ -74,6 +75,7 @@ document.getElementById('send-form').addEventListener('submit', async event => {
     body.value = '';
 });
 wireSpawnForm();
+wireMeta();
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);
 

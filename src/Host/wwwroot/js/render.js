@@ -3,19 +3,20 @@ import { appendLinkified } from './linkify.js';
 import { store } from './store.js';
 import { act } from './actions.js';
 import { swarm, tombstones } from './swarm.js';
+import { approvals, meta, metaStale } from './approvals.js';
 
 const $ = id => document.getElementById(id);
 let questionFilter = 'all';
 
 export function renderAll() {
-  for (const section of ['swarm', 'tombstones', 'inbox', 'flow', 'questions', 'reminders']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'meta', 'inbox', 'flow', 'questions', 'reminders']) render(section);
 }
 
 export function render(section) {
-  ({ swarm, tombstones, inbox, flow, questions, reminders })[section]?.();
+  ({ approvals, swarm, tombstones, meta, 'meta-log': metaStale, inbox, flow, questions, reminders })[section]?.();
 }
 
-// ◆ SW4RM and ◆ T0MBST0N3S live in swarm.js.
+// ◆ SW4RM and ◆ T0MBST0N3S live in swarm.js; ◆ 4PPR0V4LS and ◆ M3T4 in approvals.js.
 
 function messageRow(m) {
   const body = h('div', { class: 'body' });
@@ -168,7 +169,7 @@ function reminderRow(r) {
 
 /** Relative times age without any request: refresh their text now and then. */
 export function refreshTimes() {
-  for (const node of document.querySelectorAll('.due')) node.textContent = relative(node.title);
+  for (const node of document.querySelectorAll('.due, .ago')) node.textContent = relative(node.title);
   render('swarm');
   render('tombstones');
 }

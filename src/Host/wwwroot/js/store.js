@@ -10,7 +10,13 @@ export const store = {
   reminders: new Map(),   // id -> reminder: the snapshot's soonest, then every one scheduled live
   remindersTotal: 0,      // every pending reminder, shown or not (the snapshot is bounded)
   historyExhausted: false,
+  approvals: [],          // pending, newest first
+  decided: [],            // approvals decided while this page was open, newest decision first (a few)
+  meta: { inputs: null, log: null }, // GET /api/meta, loaded when its section is opened; inputs also from events
 };
+
+/** How many decided approvals the page keeps to show under "recently decided". */
+const RecentlyDecided = 10;
 
 export function load(state) {
   store.seq = state.seq;
@@ -24,6 +30,7 @@ export function load(state) {
   store.reminders = new Map((state.reminders ?? []).map(r => [r.id, r]));
   store.remindersTotal = state.reminders_total ?? store.reminders.size;
   store.historyExhausted = false;
+  store.approvals = [...(state.approvals ?? [])].sort((a, b) => b.id - a.id);
 }
 
 function upsertById(list, item) {
@@ -55,12 +62,13 @@ function question(e) {
 export const apply = {
   container_state_changed(e) {
     // The whole row, as /api/state shows it: a name the page does not know yet is a new agent.
+    const known = store.agents.has(e.agent.name);
     store.agents.set(e.agent.name, { ...store.agents.get(e.agent.name), ...e.agent });
-    return ['swarm'];
+    return known ? ['swarm'] : ['swarm', 'meta-log']; // a spawn is a meta commit
   },
   container_removed(e) {
     store.agents.delete(e.name);
-    return ['swarm'];
+    return ['swarm', 'meta-log']; // so is a destroy
   },
   tombstones_changed(e) {
     // The whole list every time: replace, never diff.
@@ -115,6 +123,26 @@ export const apply = {
     store.remindersTotal = Math.max(0, store.remindersTotal - 1);
     setAgent(e.agent, { pending_reminders: e.pending_reminders });
     return ['reminders', 'swarm'];
+  },
+  approval_added(e) {
+    const a = e.approval;
+    if (a.status === 'pending' && !store.approvals.some(x => x.id === a.id)) {
+      store.approvals.push(a);
+      store.approvals.sort((x, y) => y.id - x.id);
+    }
+    return ['approvals'];
+  },
+  approval_resolved(e) {
+    const a = e.approval;
+    store.approvals = store.approvals.filter(x => x.id !== a.id);
+    store.decided = [a, ...store.decided.filter(x => x.id !== a.id)].slice(0, RecentlyDecided);
+    // An approved spawn, destroy or config change is a commit in the meta repo: an open meta section reloads its log.
+    return a.status === 'approved' ? ['approvals', 'meta-log'] : ['approvals'];
+  },
+  meta_inputs_changed(e) {
+    // The whole list every time: replace, never diff.
+    store.meta.inputs = e.inputs ?? [];
+    return ['meta', 'meta-log'];
   },
   reminder_cancelled(e) {
     store.reminders.delete(e.id);
