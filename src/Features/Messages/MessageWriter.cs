@@ -42,12 +42,7 @@ internal sealed class MessageWriter : IAsyncDisposable
     /// <summary>Queues a message; the task completes with the stored row once its transaction has committed.</summary>
     public Task<Stored> AppendAsync(Draft draft)
     {
-        // Continuations run inline on the writer's thread when the batch commits (no RunContinuationsAsynchronously):
-        // each send then publishes and writes its reply there, until its connection's next read goes pending, instead
-        // of costing a thread-pool hop (a queue item and often a thread wake-up) per send. Measured in NOTES.md. Safe
-        // because nothing awaiting a send blocks: what follows it is the unit of work's publish (the hub's queues and
-        // the inbox signals hand their waiters to the pool) and a reply write with its own timeout.
-        var pending = new Pending(draft, new TaskCompletionSource<Stored>());
+        var pending = new Pending(draft, new TaskCompletionSource<Stored>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
             throw new InvalidOperationException("the host is shutting down");
         return pending.Committed.Task;
