@@ -82,8 +82,10 @@ public sealed class ProcessGroupAgent : RunningAgent
         await _process.WaitForExitAsync();
         var at = _clock.GetUtcNow();
         var status = _process.ExitCode;
-        // Leftovers of the group (an agent's children) go with it.
-        ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill);
+        // Leftovers of the group (an agent's children) go with it, and are gone before the exit is reported: "stopped" means
+        // no process of the group is left (a sandbox's processes take a moment to die after bwrap itself).
+        if (ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill))
+            for (var waited = 0; waited < 400 && ProcessGroups.Members(Pid).Count > 0; waited++) await Task.Delay(5);
         // The runtime reports a death by signal as 128 + the signal, as the shell does.
         var exit = status > 128 && status < 128 + 65 ? new AgentExit(null, status - 128, at) : new AgentExit(status, null, at);
         // The exit is reported now; the log is finished when its pipes close. A child that left the group and keeps
