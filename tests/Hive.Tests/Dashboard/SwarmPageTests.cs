@@ -114,6 +114,38 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
     }
 
     [Fact]
+    public async Task A_hand_broken_meta_file_shows_on_its_agents_row_until_a_good_one_is_applied()
+    {
+        await OpenAsync();
+        var name = await SpawnAsync("sw-meta", Chatty);
+        await RunningPidAsync(name);
+        var file = Path.Combine(_hive.DataDir, "meta", "agents", name + ".json");
+        void Commit(string text, string message)
+        {
+            File.WriteAllText(file, text);
+            var git = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git")
+            {
+                WorkingDirectory = Path.GetDirectoryName(Path.GetDirectoryName(file))!,
+                ArgumentList = { "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", message },
+            })!;
+            git.WaitForExit();
+            Assert.Equal(0, git.ExitCode);
+        }
+        Commit("{ broken", "broken by hand");
+        await using var manager = await _hive.ConnectAsync("manager");
+        Assert.Equal("conflict", (await manager.CallAsync(new { op = "rebuild", name })).GetProperty("code").GetString());
+
+        await Expect(AgentRow(name).Locator(".config-error")).ToContainTextAsync("not a valid configuration");
+        await Expect(AgentRow(name)).ToHaveAttributeAsync("data-state", "running");
+
+        Commit(System.Text.Json.JsonSerializer.Serialize(new { command = new[] { "/bin/sh", "-c", Chatty }, driver = "process" }), "fixed by hand");
+        var rebuilt = await manager.CallAsync(new { op = "rebuild", name });
+        Assert.True(rebuilt.GetProperty("ok").GetBoolean(), rebuilt.ToString());
+        await Expect(AgentRow(name).Locator(".config-error")).ToHaveCountAsync(0);
+        await RunningPidAsync(name);
+    }
+
+    [Fact]
     public async Task A_managed_agent_is_stopped_started_and_restarted_from_its_row()
     {
         await OpenAsync();

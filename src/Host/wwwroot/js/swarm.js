@@ -74,6 +74,7 @@ function agentHead(a) {
       a.last_exit && [' · ', h('span', { class: 'last-exit', title: a.last_exit.at }, lastExit(a.last_exit))],
       a.restart === 'never' && ' · no auto-restart'),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
+    a.config_error && h('div', { class: 'config-error', role: 'alert' }, 'meta file not used: ', a.config_error),
     managed && a.command && h('div', { class: 'meta command', title: 'command' }, '$ ', a.command.join(' ')),
     agentActions(a));
 }
