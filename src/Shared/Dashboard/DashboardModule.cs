@@ -72,6 +72,15 @@ public sealed class DashboardModule : CarterModule
             lastEventId = long.TryParse(header, out var parsed) ? parsed : -1;
         }
 
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            // The headers a GET would get, and no stream: a HEAD must not hold a subscription and a loop open.
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/event-stream; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-cache";
+            return;
+        }
+
         var limits = services.GetRequiredService<ConnectionLimits>();
         using var subscription = hub.TrySubscribe(lastEventId, limits.EventStreams);
         if (subscription is null)

@@ -30,6 +30,19 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
     }
 
     [Fact]
+    public async Task A_HEAD_of_the_stream_answers_its_headers_and_holds_nothing_open()
+    {
+        var hub = _hive.Service<Hive.Shared.Dashboard.DashboardHub>();
+        var before = hub.OpenSubscriptions;
+        using var request = new HttpRequestMessage(HttpMethod.Head, "/api/events");
+        using var response = await _hive.Http.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(before, hub.OpenSubscriptions);
+    }
+
+    [Fact]
     public async Task Reconnect_with_Last_Event_ID_replays_exactly_the_missed_events()
     {
         // Exactly: the events after lastSeen are this test's sends (no other test of the class runs meanwhile).
