@@ -40,7 +40,8 @@ public static class ContainersFeature
             p.GetRequiredService<ConfigProblems>()));
         services.AddHostedService(p => p.GetRequiredService<Supervisor>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
-            .Validate(o => o.TimeoutMinutes >= 0, "Hive:Approvals:TimeoutMinutes must not be negative").ValidateOnStart();
+            .Validate(o => o.TimeoutMinutes >= 0 && o.MaxPendingPerRequester > 0,
+                "Hive:Approvals:TimeoutMinutes must not be negative and MaxPendingPerRequester must be positive").ValidateOnStart();
         services.AddHostedService<DenyStaleApprovals>();
         services.AddTransient<IDashboardStateContributor, PendingApprovalsStateContributor>();
         services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();

@@ -51,4 +51,7 @@ public sealed class ApprovalsOptions
 {
     /// <summary>A pending approval older than this is denied as "timed out" and its requester told (0: never, the default).</summary>
     public double TimeoutMinutes { get; set; }
+
+    /// <summary>Pending approvals one requester may have; the next request is refused with <c>too_many</c> (429).</summary>
+    public int MaxPendingPerRequester { get; set; } = 100;
 }

@@ -19,7 +19,8 @@ public static class ProposeConfig
     public sealed record Command(string Requester, string? Name, AgentConfig? Config) : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Handler(
-        StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IValidator<CreateAgent.Command> createRules, MetaRepo meta, TimeProvider clock)
+        StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IValidator<CreateAgent.Command> createRules, MetaRepo meta, TimeProvider clock,
+        Microsoft.Extensions.Options.IOptions<ApprovalsOptions> approvals)
         : IRequestHandler<Command, ApprovalView>
     {
         public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
@@ -41,7 +42,8 @@ public static class ProposeConfig
 
             var normalised = config with { Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [], Inputs = config.Inputs ?? [] };
             var change = changes.Current;
-            var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock, raise: false);
+            var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock,
+                approvals.Value.MaxPendingPerRequester, raise: false);
             var (commit, diff) = await meta.ProposeAsync(pending.Id, name, normalised, $"proposal {pending.Id}: a new configuration for {name}, from the {command.Requester}");
             var payload = JsonSerializer.Serialize(new { name, config = normalised, diff, commit }, Hive.Shared.Json.HiveJson.Options);
             var row = change.QuerySingle<ApprovalRow>($"UPDATE approvals SET payload = @payload WHERE id = @Id RETURNING {ApprovalRow.Columns}", new { payload, pending.Id });

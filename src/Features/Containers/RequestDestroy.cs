@@ -24,7 +24,8 @@ public static class RequestDestroy
         }
     }
 
-    internal sealed class Handler(StateChanges changes, AgentRegistry registry, TimeProvider clock) : IRequestHandler<Command, ApprovalView>
+    internal sealed class Handler(StateChanges changes, AgentRegistry registry, TimeProvider clock, Microsoft.Extensions.Options.IOptions<ApprovalsOptions> options)
+        : IRequestHandler<Command, ApprovalView>
     {
         public Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -35,7 +36,7 @@ public static class RequestDestroy
             if (change.QuerySingle<long>("SELECT count(*) FROM approvals WHERE kind = 'destroy' AND agent = @name AND status = 'pending'", new { name }) > 0)
                 throw new ConflictException($"a destroy of {name} is already waiting for the operator");
             var payload = JsonSerializer.Serialize(new { name, reason = command.Reason });
-            return Task.FromResult(Approvals.Insert(change, ApprovalKinds.Destroy, command.Requester, name, payload, clock));
+            return Task.FromResult(Approvals.Insert(change, ApprovalKinds.Destroy, command.Requester, name, payload, clock, options.Value.MaxPendingPerRequester));
         }
     }
 }
@@ -75,8 +76,12 @@ internal static class Approvals
         return row;
     }
 
-    public static ApprovalView Insert(StateChange change, string kind, string requester, string agent, string payload, TimeProvider clock, bool raise = true)
+    public static ApprovalView Insert(StateChange change, string kind, string requester, string agent, string payload, TimeProvider clock,
+        int maxPending, bool raise = true)
     {
+        // Inside the change, so racing requests cannot both slip under the quota.
+        if (change.QuerySingle<long>("SELECT count(*) FROM approvals WHERE requester = @requester AND status = 'pending'", new { requester }) >= maxPending)
+            throw new TooManyException($"{requester} already has {maxPending} requests waiting for the operator");
         var row = change.QuerySingle<ApprovalRow>($"""
             INSERT INTO approvals (kind, requester, agent, payload, status, created_at)
             VALUES (@kind, @requester, @agent, @payload, 'pending', @now)

@@ -37,7 +37,9 @@ public static class RequestSpawn
         }
     }
 
-    internal sealed class Handler(StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IOptions<ContainersOptions> options, TimeProvider clock)
+    internal sealed class Handler(
+        StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IOptions<ContainersOptions> options, IOptions<ApprovalsOptions> approvals,
+        TimeProvider clock)
         : IRequestHandler<Command, ApprovalView>
     {
         public Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
@@ -55,7 +57,7 @@ public static class RequestSpawn
             if (change.QuerySingle<long>("SELECT count(*) FROM approvals WHERE kind = 'spawn' AND agent = @name AND status = 'pending'", new { name }) > 0)
                 throw new ConflictException($"a spawn of {name} is already waiting for the operator");
             var payload = JsonSerializer.Serialize(new { name, purpose = command.Purpose, command = argv, driver = driverName });
-            return Task.FromResult(Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock));
+            return Task.FromResult(Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester));
         }
     }
 }

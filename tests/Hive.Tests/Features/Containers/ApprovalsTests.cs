@@ -90,6 +90,27 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
         Assert.Null(await RowAsync(hive, "forgotten"));
     }
 
+    [Fact]
+    public async Task A_manager_past_its_quota_of_pending_requests_is_refused_with_too_many()
+    {
+        // A hive of its own: three pending requests at most.
+        await using var hive = await HiveInstance.StartAsync([], "--Hive:Approvals:MaxPendingPerRequester", "3");
+        await using var manager = await hive.ConnectAsync("manager");
+        for (var i = 0; i < 3; i++)
+            Assert.True((await manager.CallAsync(new { op = "request_spawn", name = $"wish-{i}", purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
+                .GetProperty("ok").GetBoolean());
+
+        var refused = await manager.CallAsync(new { op = "request_spawn", name = "wish-3", purpose = "x", command = new[] { "/bin/true" }, driver = "process" });
+
+        Assert.Equal("too_many", refused.GetProperty("code").GetString());
+        Assert.Equal(3, (await hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+        // A decision frees a place.
+        var first = (await hive.GetJsonAsync("/api/approvals")).EnumerateArray().Last().GetProperty("id").GetInt64();
+        using (await hive.Http.PostAsync($"/api/approvals/{first}/deny", null)) { }
+        Assert.True((await manager.CallAsync(new { op = "request_spawn", name = "wish-3", purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
+            .GetProperty("ok").GetBoolean());
+    }
+
     [Theory]
     [InlineData("request_spawn")]
     [InlineData("request_destroy")]
