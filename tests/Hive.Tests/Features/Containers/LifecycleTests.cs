@@ -128,7 +128,9 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
         {
             await CreateAsync(_hive.Http, Shell(name, driver, "echo from-the-first-life > memory.txt"));
             var stateDir = Path.Combine(_hive.DataDir, "agents", name, "state");
-            await HiveInstance.Until(() => File.Exists(Path.Combine(stateDir, "memory.txt")));
+            // The content, not the file: the shell creates it empty before echo writes, and a destroy in between loses it.
+            await HiveInstance.Until(() => File.Exists(Path.Combine(stateDir, "memory.txt"))
+                && File.ReadAllText(Path.Combine(stateDir, "memory.txt")).Trim() == "from-the-first-life");
             await DestroyAsync(_hive, name);
 
             await CreateAsync(_hive.Http, Shell(name, driver, "cat memory.txt > seen.txt"));
