@@ -28,8 +28,21 @@ public static class SampleAgent
     /// <summary>The command that runs it.</summary>
     public static string[] Command => ["dotnet", Dll];
 
-    /// <summary>What a sandbox must see to run it: its build output.</summary>
-    public static string[] Mounts => [Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Dll)))!];
+    /// <summary>
+    /// What a sandbox must see to run it: its build output, and the .NET install when it is not in a system dir (an SDK
+    /// installed by dotnet-install.sh lives in ~/.dotnet, which the sandbox does not show).
+    /// </summary>
+    public static string[] Mounts
+    {
+        get
+        {
+            var build = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Dll)))!;
+            var dotnet = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Select(dir => Path.Combine(dir, "dotnet")).FirstOrDefault(File.Exists);
+            var root = dotnet is null ? null : Path.GetDirectoryName(new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet);
+            return root is null || root.StartsWith("/usr/", StringComparison.Ordinal) ? [build] : [build, root];
+        }
+    }
 
     /// <summary>The create-agent body for it under <paramref name="driver"/>.</summary>
     public static object Body(string name, string driver) => new { name, command = Command, driver, mounts = Mounts };

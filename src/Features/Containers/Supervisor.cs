@@ -720,12 +720,8 @@ public sealed class Supervisor : BackgroundService
         return 0;
     }
 
-    private async Task<T> ChangeAsync<T>(Func<StateChange, IMediator, Task<T>> work, CancellationToken ct)
-    {
-        await using var scope = _scopes.CreateAsyncScope();
-        var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-        return await _changes.RunAsync(() => work(_changes.Current, mediator), n => mediator.Publish(n, CancellationToken.None), ct);
-    }
+    private Task<T> ChangeAsync<T>(Func<StateChange, IMediator, Task<T>> work, CancellationToken ct) =>
+        _changes.RunAsync(_scopes, (change, services) => work(change, services.GetRequiredService<IMediator>()), ct);
 
     private sealed class Slot
     {

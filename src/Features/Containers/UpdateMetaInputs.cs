@@ -68,15 +68,11 @@ public static class UpdateMetaInputs
                 ? $"meta-update: {added} re-pointed"
                 : "meta-update: " + string.Join(", ", changed.Select(n => $"{n} → {Short(repinned.Single(i => i.Name == n).Pin)}"));
             await meta.CommitInputsAsync(repinned, message);
-            await using (var scope = scopes.CreateAsyncScope())
+            await changes.RunAsync(scopes, (change, _) =>
             {
-                var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-                await changes.RunAsync(() =>
-                {
-                    changes.Current.Raise(new MetaInputsChanged(repinned));
-                    return Task.FromResult(0);
-                }, n => mediator.Publish(n, CancellationToken.None), cancellationToken);
-            }
+                change.Raise(new MetaInputsChanged(repinned));
+                return Task.FromResult(0);
+            }, cancellationToken);
 
             var rebuilt = new List<string>();
             foreach (var agent in await meta.AgentsUsingAsync(changed.ToHashSet(StringComparer.Ordinal)))

@@ -108,15 +108,8 @@ public sealed class AgentDirectory : IAgentDirectory
     /// changed (the set changes in an after-publish effect, so a change that rolls back leaves it alone), so a snapshot
     /// sees the agent and a seq covering its event, or neither.
     /// </summary>
-    private async Task<bool> ChangeAsync(Func<StateChange, IServiceProvider, Task<bool>> work, CancellationToken cancellationToken)
-    {
-        await using var scope = _scopes.CreateAsyncScope();
-        var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-        return await _stateChanges.RunAsync(
-            () => work(_stateChanges.Current, scope.ServiceProvider),
-            notification => mediator.Publish(notification, CancellationToken.None),
-            cancellationToken);
-    }
+    private Task<bool> ChangeAsync(Func<StateChange, IServiceProvider, Task<bool>> work, CancellationToken cancellationToken) =>
+        _stateChanges.RunAsync(_scopes, work, cancellationToken);
 
     /// <summary>
     /// Applies <paramref name="change"/> to the set as it is under the lock (changes publish side by side: computed from

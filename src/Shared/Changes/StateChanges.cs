@@ -1,6 +1,7 @@
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;
 using MediatR;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Shared.Changes;
 
@@ -28,6 +29,18 @@ public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHe
     {
         change = Flow.Value is { IsRunning: true } running ? running : null;
         return change is not null;
+    }
+
+    /// <summary>
+    /// A change begun outside a request (a background loop, the agent directory, a supervisor's step): the work gets the
+    /// change and a DI scope of its own, and what it raises is published through that scope's mediator.
+    /// </summary>
+    public async Task<T> RunAsync<T>(
+        IServiceScopeFactory scopes, Func<StateChange, IServiceProvider, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+        return await RunAsync(() => work(Current, scope.ServiceProvider), n => mediator.Publish(n, CancellationToken.None), cancellationToken);
     }
 
     public async Task<T> RunAsync<T>(Func<Task<T>> work, Func<INotification, Task> publish, CancellationToken cancellationToken)

@@ -15,9 +15,8 @@ namespace Hive.Tests.Dashboard;
 /// that is approved starts a real process (driver <c>process</c>), which every test destroys and checks gone.
 /// </summary>
 public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTests.Fixture fixture)
-    : SharedHiveTests(fixture), IClassFixture<BrowserFixture>, IClassFixture<ApprovalsPageTests.Fixture>, IAsyncLifetime
+    : ManagedAgentsPageTests(browser, fixture), IClassFixture<BrowserFixture>, IClassFixture<ApprovalsPageTests.Fixture>
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
     private static int s_made;
 
     /// <summary>The class's hive: a short stop grace, so cleaning up is quick.</summary>
@@ -26,52 +25,10 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         protected override string[] Args => ["--Hive:Containers:StopGraceSeconds", "2"];
     }
 
-    private HiveInstance _hive = fixture.Hive;
-    private HiveInstance? _ownHive;
-    private readonly List<string> _agents = [];
-    private readonly HashSet<long> _pids = [];
-    private readonly List<string> _consoleErrors = [];
-    private IBrowserContext _context = null!;
-    private IPage _page = null!;
-    private int _stateRequests;
-
-    public async Task InitializeAsync() => await NewPageAsync(1280, 900);
-
-    private async Task NewPageAsync(int width, int height)
-    {
-        if (_context is not null) await _context.CloseAsync();
-        _stateRequests = 0;
-        _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        _page = await _context.NewPageAsync();
-        _page.Request += (_, request) => { if (new Uri(request.Url).AbsolutePath == "/api/state") Interlocked.Increment(ref _stateRequests); };
-        _page.Console += (_, message) => { if (message.Type == "error") lock (_consoleErrors) _consoleErrors.Add($"{message.Text} ({message.Location})"); };
-        _page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
-        SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
-    }
-
-    /// <summary>Destroys what the test made or had approved, and checks no process of it is left.</summary>
-    public async Task DisposeAsync()
-    {
-        await _context.CloseAsync();
-        foreach (var name in _agents)
-        {
-            using var response = await _hive.Http.DeleteAsync($"/api/agents/{name}");
-            Assert.True(response.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"destroy {name}: {response.StatusCode}");
-        }
-        foreach (var pid in _pids) await HiveInstance.Until(() => !Directory.Exists($"/proc/{pid}"), Deadline, $"process {pid} gone");
-        if (_ownHive is not null) await _ownHive.DisposeAsync();
-    }
-
-    private async Task OpenAsync()
-    {
-        await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
-    }
-
     private string NewName(string prefix)
     {
         var name = $"{prefix}-{Interlocked.Increment(ref s_made)}";
-        _agents.Add(name);
+        Agents.Add(name);
         return name;
     }
 
@@ -79,11 +36,11 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
     private async Task<string> CreateAsync(string prefix)
     {
         var name = NewName(prefix);
-        using var response = await _hive.Http.PostAsJsonAsync("/api/agents",
+        using var response = await Hive.Http.PostAsJsonAsync("/api/agents",
             new { name, command = new[] { "/bin/sh", "-c", "exec sleep 1000" }, driver = "process" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var row = await response.Content.ReadFromJsonAsync<JsonElement>();
-        if (row.TryGetProperty("pid", out var pid) && pid.ValueKind == JsonValueKind.Number) _pids.Add(pid.GetInt64());
+        if (row.TryGetProperty("pid", out var pid) && pid.ValueKind == JsonValueKind.Number) Pids.Add(pid.GetInt64());
         return name;
     }
 
@@ -92,19 +49,19 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
     private static Task<JsonElement> RequestSpawnAsync(AgentClient manager, string name, string purpose) =>
         manager.CallAsync(new { op = "request_spawn", name, purpose, command = new[] { "/bin/sleep", "1000" }, driver = "process" });
 
-    private ILocator Card(long id) => _page.Locator($"#approvals > li[data-id=\"{id}\"]");
+    private ILocator Card(long id) => Page.Locator($"#approvals > li[data-id=\"{id}\"]");
 
-    private ILocator Decided(long id) => _page.Locator($"#approvals-decided > li[data-id=\"{id}\"]");
+    private ILocator Decided(long id) => Page.Locator($"#approvals-decided > li[data-id=\"{id}\"]");
 
-    private ILocator AgentRow(string name) => _page.Locator($"#agents > li[data-agent={name}]");
+    private ILocator AgentRow(string name) => Page.Locator($"#agents > li[data-agent={name}]");
 
     /// <summary>Waits for the agent's row to show it running with a pid, and returns the pid (checked alive, kept for clean-up).</summary>
     private async Task<long> RunningPidAsync(string name)
     {
-        var running = _page.Locator($"#agents > li[data-agent={name}][data-state=running][data-pid]:not([data-transient])");
+        var running = Page.Locator($"#agents > li[data-agent={name}][data-state=running][data-pid]:not([data-transient])");
         await running.WaitForAsync();
         var pid = long.Parse((await running.GetAttributeAsync("data-pid"))!);
-        _pids.Add(pid);
+        Pids.Add(pid);
         Assert.True(Directory.Exists($"/proc/{pid}"), $"pid {pid} is shown but not running");
         return pid;
     }
@@ -127,7 +84,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
     public async Task A_spawn_request_appears_live_and_approving_it_starts_the_agent()
     {
         await OpenAsync();
-        await using var manager = await _hive.ConnectAsync("manager");
+        await using var manager = await Hive.ConnectAsync("manager");
         var name = NewName("ap-spawn");
         var id = ApprovalId(await RequestSpawnAsync(manager, name, "reads the nightly build logs"));
 
@@ -139,19 +96,19 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         await Expect(card.Locator(".command")).ToHaveTextAsync("$ /bin/sleep 1000");
         await Expect(card.Locator(".driver")).ToHaveTextAsync("process");
         await Expect(card.Locator(".created")).ToHaveTextAsync(new Regex("just now|s ago"));
-        await Expect(_page.Locator("#approvals-count")).ToHaveTextAsync((await _page.Locator("#approvals > li").CountAsync()).ToString());
-        await Expect(_page.Locator("#approvals-count")).ToHaveClassAsync(new Regex(@"\battention\b"));
+        await Expect(Page.Locator("#approvals-count")).ToHaveTextAsync((await Page.Locator("#approvals > li").CountAsync()).ToString());
+        await Expect(Page.Locator("#approvals-count")).ToHaveClassAsync(new Regex(@"\battention\b"));
 
         await card.Locator("button[data-action=approve]").ClickAsync();
         await Expect(card).ToHaveCountAsync(0); // from the approval_resolved event
         await Expect(Decided(id).Locator(".badge.status")).ToHaveTextAsync("approved");
         await RunningPidAsync(name);
-        await _page.Locator(".toast", new() { HasText = $"spawn of {name} approved" }).WaitForAsync();
+        await Page.Locator(".toast", new() { HasText = $"spawn of {name} approved" }).WaitForAsync();
 
         var message = await ResolutionMessageAsync(manager, id);
         Assert.Equal("approved", message.GetProperty("status").GetString());
-        Assert.Equal(1, _stateRequests); // all of it live, from the stream
-        Assert.Empty(_consoleErrors);
+        Assert.Equal(1, StateRequests); // all of it live, from the stream
+        Assert.Empty(ConsoleErrors);
     }
 
     [Fact]
@@ -160,7 +117,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         var name = await CreateAsync("ap-keep");
         await OpenAsync();
         await RunningPidAsync(name);
-        await using var manager = await _hive.ConnectAsync("manager");
+        await using var manager = await Hive.ConnectAsync("manager");
         var id = ApprovalId(await manager.CallAsync(new { op = "request_destroy", name, reason = "idle for a week" }));
 
         var card = Card(id);
@@ -177,8 +134,8 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         Assert.Equal("denied", message.GetProperty("status").GetString());
         Assert.Contains("still needed for the release", message.GetProperty("body").GetString());
         await Expect(AgentRow(name).Locator(".badge.state")).ToHaveTextAsync("running"); // denied: it stays
-        Assert.Equal(1, _stateRequests);
-        Assert.Empty(_consoleErrors);
+        Assert.Equal(1, StateRequests);
+        Assert.Empty(ConsoleErrors);
     }
 
     [Fact]
@@ -186,7 +143,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
     {
         var name = await CreateAsync("ap-conf");
         await OpenAsync();
-        await using var manager = await _hive.ConnectAsync("manager");
+        await using var manager = await Hive.ConnectAsync("manager");
         var id = ApprovalId(await manager.CallAsync(new
         {
             op = "propose_config", name,
@@ -201,48 +158,48 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         await Expect(diff.Locator(".diff-del", new() { HasText = "exec sleep 1000" })).ToHaveCountAsync(1);
         await Expect(diff.Locator(".diff-add").First).ToHaveCSSAsync("color", "rgb(126, 231, 135)"); // green, from the stylesheet
         await Expect(diff.Locator(".diff-del").First).ToHaveCSSAsync("color", "rgb(255, 107, 107)"); // red
-        Assert.Equal(0, await _page.Locator("#approvals [style]").CountAsync()); // classes, never inline styles (CSP)
+        Assert.Equal(0, await Page.Locator("#approvals [style]").CountAsync()); // classes, never inline styles (CSP)
 
         await card.Locator("button[data-action=deny]").ClickAsync(); // no rebuild: leave the agent as it is
         await Expect(card).ToHaveCountAsync(0);
         await Expect(Decided(id).Locator(".badge.status")).ToHaveTextAsync("denied");
-        Assert.Equal(1, _stateRequests);
-        Assert.Empty(_consoleErrors);
+        Assert.Equal(1, StateRequests);
+        Assert.Empty(ConsoleErrors);
     }
 
     [Fact]
     public async Task A_decision_made_elsewhere_before_the_page_heard_of_it_is_shown_as_the_hosts_409()
     {
-        await using var manager = await _hive.ConnectAsync("manager");
+        await using var manager = await Hive.ConnectAsync("manager");
         var name = NewName("ap-race");
         var id = ApprovalId(await RequestSpawnAsync(manager, name, "raced"));
 
         // The page's stream is held back, so the page cannot hear of the decision before the operator clicks.
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _page.RouteAsync(new Regex("/api/events"), async route =>
+        await Page.RouteAsync(new Regex("/api/events"), async route =>
         {
             await release.Task;
             await route.ContinueAsync();
         });
-        await _page.GotoAsync(_hive.SignInUrl!.ToString());
+        await Page.GotoAsync(Hive.SignInUrl!.ToString());
         var card = Card(id);
         await Expect(card.Locator(".purpose")).ToHaveTextAsync("raced");
 
-        using (var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null))
+        using (var approved = await Hive.Http.PostAsync($"/api/approvals/{id}/approve", null))
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
         await card.Locator("button[data-action=approve]").ClickAsync();
         var error = card.Locator(".action-error");
         await Expect(error).ToContainTextAsync($"approve: approval {id} was already approved (409)");
-        await _page.Locator(".toast.bad", new() { HasText = "already approved" }).WaitForAsync();
+        await Page.Locator(".toast.bad", new() { HasText = "already approved" }).WaitForAsync();
 
         // The stream catches up: the card leaves for "recently decided", and the spawned agent runs.
         release.SetResult();
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await Page.Locator("#connection[data-state=live]").WaitForAsync();
         await Expect(card).ToHaveCountAsync(0);
         await Expect(Decided(id).Locator(".badge.status")).ToHaveTextAsync("approved");
         await RunningPidAsync(name);
-        Assert.Equal(1, _stateRequests);
-        Assert.DoesNotContain(_consoleErrors, e => !e.Contains("the server responded with a status of 409", StringComparison.Ordinal));
+        Assert.Equal(1, StateRequests);
+        Assert.DoesNotContain(ConsoleErrors, e => !e.Contains("the server responded with a status of 409", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -250,27 +207,27 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
     {
         var first = await CreateAsync("ap-meta");
         await OpenAsync();
-        var log = _page.Locator("#meta-log > li");
+        var log = Page.Locator("#meta-log > li");
         await Expect(log).ToHaveCountAsync(0); // loaded only when opened
 
-        await _page.Locator("#meta-box summary").ClickAsync();
+        await Page.Locator("#meta-box summary").ClickAsync();
         var commit = log.Filter(new() { HasText = $"{first}: spawned by the operator" });
         await Expect(commit).ToHaveCountAsync(1);
         await Expect(commit.Locator(".sha")).ToHaveTextAsync(new Regex("^[0-9a-f]{7}$"));
         Assert.Matches("^[0-9a-f]{40}$", await commit.Locator(".sha").GetAttributeAsync("title"));
         await Expect(commit.Locator(".ago")).ToHaveTextAsync(new Regex("just now|s ago"));
-        await Expect(_page.Locator("#meta-error")).ToBeHiddenAsync();
+        await Expect(Page.Locator("#meta-error")).ToBeHiddenAsync();
 
         // While open, a spawn (a commit) reloads the log by itself: newest first.
         var second = await CreateAsync("ap-meta");
         await Expect(log.First).ToContainTextAsync($"{second}: spawned by the operator");
 
-        await _page.Locator("#meta-refresh").ClickAsync();
+        await Page.Locator("#meta-refresh").ClickAsync();
         await Expect(log.Filter(new() { HasText = $"{first}: spawned by the operator" })).ToHaveCountAsync(1);
-        await Expect(_page.Locator("#meta-refresh")).ToBeEnabledAsync(); // no load in flight
+        await Expect(Page.Locator("#meta-refresh")).ToBeEnabledAsync(); // no load in flight
 
         // meta_inputs_changed (the host does not send it yet): the page's own handler, fed the event as the stream would.
-        await _page.EvaluateAsync("""
+        await Page.EvaluateAsync("""
             async () => {
               const { apply } = await import('/js/store.js');
               const { render } = await import('/js/render.js');
@@ -278,27 +235,27 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
               render('meta');
             }
             """);
-        var input = _page.Locator("#meta-inputs > li[data-input=nixpkgs]");
+        var input = Page.Locator("#meta-inputs > li[data-input=nixpkgs]");
         await Expect(input.Locator(".pin")).ToHaveTextAsync("0123456789ab");
         await Expect(input.Locator(".pin")).ToHaveAttributeAsync("title", "0123456789abcdef0123456789abcdef01234567");
         await Expect(input.Locator(".source")).ToHaveTextAsync("github:NixOS/nixpkgs/nixos-unstable");
-        await Expect(_page.Locator("#meta-inputs-empty")).ToBeHiddenAsync();
+        await Expect(Page.Locator("#meta-inputs-empty")).ToBeHiddenAsync();
 
         // "update inputs" asks the host; whatever it answers (success, or an error the page shows), the page says it.
-        await _page.Locator("#meta-update").ClickAsync();
-        await Expect(_page.Locator("#meta-error:not([hidden]), #meta-update-result:not([hidden])")).ToHaveCountAsync(1);
-        Assert.Equal(1, _stateRequests);
+        await Page.Locator("#meta-update").ClickAsync();
+        await Expect(Page.Locator("#meta-error:not([hidden]), #meta-update-result:not([hidden])")).ToHaveCountAsync(1);
+        Assert.Equal(1, StateRequests);
     }
 
     [Fact]
     public async Task Screenshot_of_the_approvals_and_the_meta_repo_at_1280_and_390_pixels()
     {
-        _hive = _ownHive = await HiveInstance.StartAsync([], "--Hive:Containers:StopGraceSeconds", "2"); // only this story in the picture
+        Hive = OwnHive = await HiveInstance.StartAsync([], "--Hive:Containers:StopGraceSeconds", "2"); // only this story in the picture
         var worker = await CreateAsync("ap-worker");
         var idle = await CreateAsync("ap-idle");
-        await using var manager = await _hive.ConnectAsync("manager");
+        await using var manager = await Hive.ConnectAsync("manager");
         var denied = ApprovalId(await RequestSpawnAsync(manager, NewName("ap-extra"), "a third pair of hands"));
-        using (var deny = await _hive.Http.PostAsJsonAsync($"/api/approvals/{denied}/deny", new { reason = "not this week" })) deny.EnsureSuccessStatusCode();
+        using (var deny = await Hive.Http.PostAsJsonAsync($"/api/approvals/{denied}/deny", new { reason = "not this week" })) deny.EnsureSuccessStatusCode();
         ApprovalId(await manager.CallAsync(new { op = "request_destroy", name = idle, reason = "nothing to do since Tuesday" }));
         ApprovalId(await manager.CallAsync(new
         {
@@ -308,22 +265,22 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         var spawn = ApprovalId(await RequestSpawnAsync(manager, NewName("ap-scout"), "reads the nightly build logs and files issues"));
 
         var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-            ? Path.Combine(Hive.Tests.Architecture.FeatureGraphTests.RepoRoot(), "docs", "screenshots")
+            ? Path.Combine(global::Hive.Tests.Architecture.FeatureGraphTests.RepoRoot(), "docs", "screenshots")
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(folder);
         foreach (var (width, height) in new[] { (1280, 900), (390, 844) })
         {
             await NewPageAsync(width, height);
             await OpenAsync();
-            await Expect(_page.Locator("#approvals > li")).ToHaveCountAsync(3);
+            await Expect(Page.Locator("#approvals > li")).ToHaveCountAsync(3);
             await Expect(Card(spawn).Locator(".purpose")).ToContainTextAsync("nightly build logs");
-            await _page.Locator("#meta-box summary").ClickAsync();
-            await Expect(_page.Locator("#meta-log > li").First).ToContainTextAsync("spawned by the operator");
+            await Page.Locator("#meta-box summary").ClickAsync();
+            await Expect(Page.Locator("#meta-log > li").First).ToContainTextAsync("spawned by the operator");
             var path = Path.Combine(folder, $"approvals-{width}.png");
-            await _page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+            await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
             Assert.True(new FileInfo(path).Length > 10_000);
-            Assert.True(await _page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"horizontal overflow at {width}px");
+            Assert.True(await Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"horizontal overflow at {width}px");
         }
-        Assert.Empty(_consoleErrors);
+        Assert.Empty(ConsoleErrors);
     }
 }

@@ -15,9 +15,8 @@ namespace Hive.Tests.Dashboard;
 /// (driver <c>process</c>); every test destroys the agents it made and checks their processes are gone.
 /// </summary>
 public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixture fixture)
-    : SharedHiveTests(fixture), IClassFixture<BrowserFixture>, IClassFixture<SwarmPageTests.Fixture>, IAsyncLifetime
+    : ManagedAgentsPageTests(browser, fixture), IClassFixture<BrowserFixture>, IClassFixture<SwarmPageTests.Fixture>
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
     private static int s_made;
 
     /// <summary>The class's hive: a short stop grace, so an agent that ignores SIGTERM is busy for 2 s, not 5.</summary>
@@ -26,62 +25,14 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         protected override string[] Args => ["--Hive:Containers:StopGraceSeconds", "2"];
     }
 
-    private HiveInstance _hive = fixture.Hive;
-    private HiveInstance? _ownHive;
-    private readonly List<string> _agents = [];
-    private readonly HashSet<long> _pids = [];
-    private readonly List<string> _dialogs = [];
-    private readonly List<string> _consoleErrors = [];
-    private IBrowserContext _context = null!;
-    private IPage _page = null!;
-    private int _stateRequests;
-
-    public async Task InitializeAsync() => await NewPageAsync(1280, 900);
-
-    private async Task NewPageAsync(int width, int height)
-    {
-        if (_context is not null) await _context.CloseAsync();
-        _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        _page = await _context.NewPageAsync();
-        _stateRequests = 0;
-        _page.Request += (_, request) => { if (new Uri(request.Url).AbsolutePath == "/api/state") Interlocked.Increment(ref _stateRequests); };
-        _page.Console += (_, message) => { if (message.Type == "error") lock (_consoleErrors) _consoleErrors.Add($"{message.Text} ({message.Location})"); };
-        _page.Dialog += async (_, dialog) =>
-        {
-            lock (_dialogs) _dialogs.Add(dialog.Message);
-            await dialog.AcceptAsync(); // the operator says yes to "destroy …?" and "purge …?"
-        };
-        _page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
-        SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
-    }
-
-    /// <summary>Destroys what the test made (whatever it left running) and checks no process of it is left.</summary>
-    public async Task DisposeAsync()
-    {
-        await _context.CloseAsync();
-        foreach (var name in _agents)
-        {
-            using var response = await _hive.Http.DeleteAsync($"/api/agents/{name}");
-            Assert.True(response.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"destroy {name}: {response.StatusCode}");
-        }
-        foreach (var pid in _pids) await HiveInstance.Until(() => !ProcessExists(pid), Deadline, $"process {pid} gone");
-        if (_ownHive is not null) await _ownHive.DisposeAsync();
-    }
-
     private static bool ProcessExists(long pid) => Directory.Exists($"/proc/{pid}");
-
-    private async Task OpenAsync()
-    {
-        await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
-    }
 
     /// <summary>A managed agent (driver process) made through the API, with a name no other test uses.</summary>
     private async Task<string> SpawnAsync(string prefix, string script, string? purpose = null)
     {
         var name = $"{prefix}-{Interlocked.Increment(ref s_made)}";
-        _agents.Add(name);
-        using var response = await _hive.Http.PostAsJsonAsync("/api/agents",
+        Agents.Add(name);
+        using var response = await Hive.Http.PostAsJsonAsync("/api/agents",
             new { name, command = new[] { "/bin/sh", "-c", script }, driver = "process", purpose });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return name;
@@ -93,15 +44,15 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
     /// <summary>Ignores SIGTERM (and so does its sleep), so stopping it takes the whole grace period and then a SIGKILL.</summary>
     private const string Stubborn = "trap '' TERM; echo stubborn; while :; do /bin/sleep 1; done";
 
-    private ILocator AgentRow(string name) => _page.Locator($"#agents > li[data-agent={name}]");
+    private ILocator AgentRow(string name) => Page.Locator($"#agents > li[data-agent={name}]");
 
-    private ILocator TombstoneRow(string name) => _page.Locator($"#tombstones > li[data-tombstone={name}]");
+    private ILocator TombstoneRow(string name) => Page.Locator($"#tombstones > li[data-tombstone={name}]");
 
     /// <summary>Waits for the row to show running with a pid other than <paramref name="not"/>, and returns that pid.</summary>
     private async Task<long> RunningPidAsync(string name, long? not = null)
     {
         // One selector for the whole condition, so a row caught between two states (a restart's stop) never passes.
-        var running = _page.Locator($"#agents > li[data-agent={name}][data-state=running][data-pid]:not([data-transient])"
+        var running = Page.Locator($"#agents > li[data-agent={name}][data-state=running][data-pid]:not([data-transient])"
             + (not is { } old ? $":not([data-pid=\"{old}\"])" : ""));
         await running.WaitForAsync();
         var pid = long.Parse((await running.GetAttributeAsync("data-pid"))!);
@@ -109,7 +60,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await Expect(row.Locator(".badge.state")).ToHaveTextAsync("running");
         await Expect(row.Locator(".pid")).ToHaveTextAsync($"pid {pid}");
         Assert.True(ProcessExists(pid), $"pid {pid} is shown but not running");
-        _pids.Add(pid);
+        Pids.Add(pid);
         return pid;
     }
 
@@ -119,7 +70,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await OpenAsync();
         var name = await SpawnAsync("sw-meta", Chatty);
         await RunningPidAsync(name);
-        var file = Path.Combine(_hive.DataDir, "meta", "agents", name + ".json");
+        var file = Path.Combine(Hive.DataDir, "meta", "agents", name + ".json");
         void Commit(string text, string message)
         {
             File.WriteAllText(file, text);
@@ -132,7 +83,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
             Assert.Equal(0, git.ExitCode);
         }
         Commit("{ broken", "broken by hand");
-        await using var manager = await _hive.ConnectAsync("manager");
+        await using var manager = await Hive.ConnectAsync("manager");
         Assert.Equal("conflict", (await manager.CallAsync(new { op = "rebuild", name })).GetProperty("code").GetString());
 
         await Expect(AgentRow(name).Locator(".config-error")).ToContainTextAsync("not a valid configuration");
@@ -163,7 +114,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await Expect(row.Locator(".last-exit")).ToContainTextAsync("last exit: signal 15 (SIGTERM)");
         await Expect(row.Locator("button[data-action=stop]")).ToHaveCountAsync(0);
         await HiveInstance.Until(() => !ProcessExists(first), Deadline, "the stopped agent's process is gone");
-        await _page.Locator(".toast", new() { HasText = $"{name} stopped" }).WaitForAsync();
+        await Page.Locator(".toast", new() { HasText = $"{name} stopped" }).WaitForAsync();
 
         await row.Locator("button[data-action=start]").ClickAsync();
         var second = await RunningPidAsync(name, not: first);
@@ -173,8 +124,8 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await HiveInstance.Until(() => !ProcessExists(second), Deadline, "the restarted agent's old process is gone");
         Assert.NotEqual(second, third);
 
-        Assert.Equal(1, _stateRequests); // all of it live, from the stream
-        Assert.Empty(_consoleErrors);
+        Assert.Equal(1, StateRequests); // all of it live, from the stream
+        Assert.Empty(ConsoleErrors);
     }
 
     [Fact]
@@ -195,7 +146,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         var error = row.Locator(".action-error");
         await Expect(error).ToContainTextAsync($"stop: {name} is busy (restarting)");
         await Expect(error).ToContainTextAsync("(409)");
-        await _page.Locator(".toast.bad", new() { HasText = "is busy" }).WaitForAsync();
+        await Page.Locator(".toast.bad", new() { HasText = "is busy" }).WaitForAsync();
 
         // The restart carries on to the end; the error stays until dismissed.
         var after = await RunningPidAsync(name, not: before);
@@ -205,7 +156,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await error.Locator("button.dismiss").ClickAsync();
         await Expect(row.Locator(".action-error")).ToBeHiddenAsync();
         Assert.NotEqual(before, after);
-        Assert.DoesNotContain(_consoleErrors, e => !e.Contains("the server responded with a status of 409", StringComparison.Ordinal));
+        Assert.DoesNotContain(ConsoleErrors, e => !e.Contains("the server responded with a status of 409", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -231,7 +182,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
     }
 
     /// <summary>The agent's log (stdout and stderr, outside its state dir).</summary>
-    private string LogFile(string name) => Path.Combine(_hive.DataDir, "agents", name, "logs", "output.log");
+    private string LogFile(string name) => Path.Combine(Hive.DataDir, "agents", name, "logs", "output.log");
 
     [Fact]
     public async Task Destroy_asks_first_leaves_a_tombstone_with_its_size_and_purge_deletes_the_dir()
@@ -240,33 +191,33 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await OpenAsync();
         var row = AgentRow(name);
         var pid = await RunningPidAsync(name);
-        await File.WriteAllBytesAsync(Path.Combine(_hive.DataDir, "agents", name, "state", "notes.bin"), new byte[300 * 1024]);
+        await File.WriteAllBytesAsync(Path.Combine(Hive.DataDir, "agents", name, "state", "notes.bin"), new byte[300 * 1024]);
 
         await row.Locator("button[data-action=destroy]").ClickAsync();
         await Expect(row).ToHaveCountAsync(0);
-        Assert.Contains(_dialogs, d => d.StartsWith($"destroy {name}?", StringComparison.Ordinal));
+        Assert.Contains(Dialogs, d => d.StartsWith($"destroy {name}?", StringComparison.Ordinal));
         await HiveInstance.Until(() => !ProcessExists(pid), Deadline, "the destroyed agent's process is gone");
-        Assert.DoesNotContain(name, await _page.Locator("#send-to option").AllInnerTextsAsync());
+        Assert.DoesNotContain(name, await Page.Locator("#send-to option").AllInnerTextsAsync());
 
         var tombstone = TombstoneRow(name);
         await Expect(tombstone.Locator(".size")).ToHaveTextAsync(new Regex(@"^(30\d|31\d) KiB$")); // 300 KiB and change
         await Expect(tombstone.Locator(".destroyed")).ToHaveTextAsync(new Regex("just now|s ago"));
-        var dir = Path.Combine(_hive.DataDir, "agents", name);
+        var dir = Path.Combine(Hive.DataDir, "agents", name);
         Assert.True(Directory.Exists(dir));
 
         await tombstone.Locator("button.purge").ClickAsync();
         await Expect(tombstone).ToHaveCountAsync(0);
-        Assert.Contains(_dialogs, d => d.StartsWith($"purge {name}?", StringComparison.Ordinal));
+        Assert.Contains(Dialogs, d => d.StartsWith($"purge {name}?", StringComparison.Ordinal));
         await HiveInstance.Until(() => !Directory.Exists(dir), Deadline, "the purged state dir is gone");
-        Assert.Equal(1, _stateRequests);
-        Assert.Empty(_consoleErrors);
+        Assert.Equal(1, StateRequests);
+        Assert.Empty(ConsoleErrors);
     }
 
     [Fact]
     public async Task External_agents_and_the_manager_show_only_the_buttons_that_apply()
     {
-        var external = await _hive.NewAgentAsync("sw-ext");
-        _agents.Add(external);
+        var external = await Hive.NewAgentAsync("sw-ext");
+        Agents.Add(external);
         await OpenAsync();
 
         var row = AgentRow(external);
@@ -279,7 +230,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await row.Locator("button[data-action=destroy]").ClickAsync();
         await Expect(row).ToHaveCountAsync(0);
         await Expect(TombstoneRow(external)).ToBeVisibleAsync();
-        Assert.False(File.Exists(_hive.SocketPath(external)));
+        Assert.False(File.Exists(Hive.SocketPath(external)));
     }
 
     [Fact]
@@ -287,23 +238,23 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
     {
         await OpenAsync();
         var name = $"sw-form-{Interlocked.Increment(ref s_made)}";
-        _agents.Add(name);
-        await _page.Locator("#spawn-box summary").ClickAsync();
-        var form = _page.Locator("#spawn-form");
+        Agents.Add(name);
+        await Page.Locator("#spawn-box summary").ClickAsync();
+        var form = Page.Locator("#spawn-form");
 
         // A command that is neither words nor a JSON array of strings is refused before asking the host.
         await form.Locator("input[name=name]").FillAsync(name);
         await form.Locator("input[name=command]").FillAsync("[\"/bin/sleep\", 1000]");
         await form.Locator("select[name=driver]").SelectOptionAsync("process");
         await form.Locator("button[type=submit]").ClickAsync();
-        await Expect(_page.Locator("#spawn-error")).ToHaveTextAsync("the command must be a JSON array of strings");
+        await Expect(Page.Locator("#spawn-error")).ToHaveTextAsync("the command must be a JSON array of strings");
 
         await form.Locator("input[name=command]").FillAsync("[\"/bin/sleep\", \"1000\"]");
         await form.Locator("input[name=purpose]").FillAsync("naps");
         await form.Locator("button[type=submit]").ClickAsync();
         await RunningPidAsync(name);
         await Expect(AgentRow(name).Locator(".purpose")).ToHaveTextAsync("naps");
-        await Expect(_page.Locator("#spawn-error")).ToBeHiddenAsync();
+        await Expect(Page.Locator("#spawn-error")).ToBeHiddenAsync();
         await Expect(form.Locator("input[name=name]")).ToHaveValueAsync(""); // cleared for the next one
 
         // The same name again: the host's 409 is shown under the form.
@@ -311,19 +262,19 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await form.Locator("input[name=command]").FillAsync("/bin/sleep 1000");
         await form.Locator("select[name=driver]").SelectOptionAsync("process");
         await form.Locator("button[type=submit]").ClickAsync();
-        await Expect(_page.Locator("#spawn-error")).ToHaveTextAsync($"there is already an agent named {name} (409)");
-        Assert.Equal(1, await _page.Locator($"#agents > li[data-agent={name}]").CountAsync());
+        await Expect(Page.Locator("#spawn-error")).ToHaveTextAsync($"there is already an agent named {name} (409)");
+        Assert.Equal(1, await Page.Locator($"#agents > li[data-agent={name}]").CountAsync());
     }
 
     [Fact]
     public async Task Screenshot_of_the_swarm_at_1280_and_390_pixels()
     {
-        _hive = _ownHive = await HiveInstance.StartAsync([], "--Hive:Containers:StopGraceSeconds", "2"); // only this story in the picture
+        Hive = OwnHive = await HiveInstance.StartAsync([], "--Hive:Containers:StopGraceSeconds", "2"); // only this story in the picture
         var worker = await SpawnAsync("sw-worker", Chatty, purpose: "reviews pull requests");
         var napper = await SpawnAsync("sw-napper", Chatty, purpose: "stopped on purpose");
-        using (var stop = await _hive.Http.PostAsync($"/api/agents/{napper}/stop", null)) stop.EnsureSuccessStatusCode();
+        using (var stop = await Hive.Http.PostAsync($"/api/agents/{napper}/stop", null)) stop.EnsureSuccessStatusCode();
         var doomed = await SpawnAsync("sw-doomed", Chatty);
-        using (var destroy = await _hive.Http.DeleteAsync($"/api/agents/{doomed}")) destroy.EnsureSuccessStatusCode();
+        using (var destroy = await Hive.Http.DeleteAsync($"/api/agents/{doomed}")) destroy.EnsureSuccessStatusCode();
 
         var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
             ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
@@ -339,9 +290,9 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
             await Expect(AgentRow(napper).Locator(".badge.state")).ToHaveTextAsync("stopped");
             await Expect(TombstoneRow(doomed)).ToBeVisibleAsync();
             var path = Path.Combine(folder, $"swarm-{width}.png");
-            await _page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+            await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
             Assert.True(new FileInfo(path).Length > 10_000);
-            Assert.True(await _page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"horizontal overflow at {width}px");
+            Assert.True(await Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"horizontal overflow at {width}px");
         }
     }
 }
