@@ -1,5 +1,6 @@
 using System.Reflection;
 using Hive.Features.Containers;
+using Hive.Features.Forge;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -19,5 +20,6 @@ public static class HiveFeatures
         typeof(ReminderView).Assembly,
         typeof(QuestionView).Assembly,
         typeof(ContainersFeature).Assembly,
+        typeof(ForgeFeature).Assembly,
     ];
 }

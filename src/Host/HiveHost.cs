@@ -1,6 +1,7 @@
 using Hive.Shared.Errors;
 using Carter;
 using Hive.Features.Containers;
+using Hive.Features.Forge;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -51,6 +52,7 @@ public static class HiveHost
         services.AddReminders();
         services.AddQuestions();
         services.AddContainers();
+        services.AddForge();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

@@ -13,6 +13,8 @@ public sealed class HivePaths
     public string AgentsDir => Path.Combine(DataDir, "agents");
     public string SharedDir => Path.Combine(DataDir, "shared");
     public string RunDir => Path.Combine(DataDir, "run");
+    /// <summary>The meta repo (agents' configuration as git; Containers writes it, Forge pushes it).</summary>
+    public string MetaDir => Path.Combine(DataDir, "meta");
 
     public string AgentDir(string agent) => Path.Combine(AgentsDir, agent);
     public string AgentStateDir(string agent) => Path.Combine(AgentsDir, agent, "state");

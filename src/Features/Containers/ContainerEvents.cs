@@ -1,5 +1,6 @@
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
+using MediatR;
 
 namespace Hive.Features.Containers;
 
@@ -19,3 +20,6 @@ public sealed record TombstonesChanged(IReadOnlyList<TombstoneView> Tombstones) 
 
 /// <summary>A destroyed agent whose state dir is kept: <c>bytes</c> is its size on disk.</summary>
 public sealed record TombstoneView(string Name, DateTimeOffset DestroyedAt, long Bytes);
+
+/// <summary><c>main</c> of the meta repo (<see cref="Hive.Shared.HivePaths.MetaDir"/>) moved: a commit, or a reset after a failed deploy.</summary>
+public sealed record MetaCommitted(string Commit) : INotification;

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Hive.Shared;
 using Hive.Shared.Json;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Containers;
@@ -30,13 +32,13 @@ public sealed class MetaFileException(string message) : Hive.Shared.Errors.HiveE
 /// <c>deployed/&lt;id&gt;</c> or <c>failed/&lt;id&gt;</c> (a commit whose message is the reason), or <c>denied/&lt;id&gt;</c>
 /// (with the operator's note). One git operation at a time.
 /// </summary>
-public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
+public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger)
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private string? _unavailable;
     private bool _ready;
 
-    public string Dir => Path.Combine(paths.DataDir, "meta");
+    public string Dir => paths.MetaDir;
 
     public static string FileOf(string agent) => $"agents/{agent}.json";
 
@@ -79,6 +81,7 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
     {
         await EnsureAsync();
         await _lock.WaitAsync();
+        string? commit = null;
         try
         {
             var path = Path.Combine(Dir, "agents", agent + ".json");
@@ -97,11 +100,13 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
             await GitAsync("add", "-A", "--", "agents");
             if ((await GitAsync("status", "--porcelain", "--", "agents")).Length == 0) return null;
             await GitAsync("commit", "-q", "-m", message);
-            return (await GitAsync("rev-parse", "main")).Trim();
+            commit = (await GitAsync("rev-parse", "main")).Trim();
+            return commit;
         }
         finally
         {
             _lock.Release();
+            if (commit is not null) await PublishCommittedAsync(commit);
         }
     }
 
@@ -198,6 +203,7 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
         {
             _lock.Release();
         }
+        await PublishCommittedAsync(commit);
     }
 
     public async Task<IReadOnlyList<MetaCommit>> LogAsync(int count)
@@ -230,6 +236,7 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
     {
         await EnsureAsync();
         await _lock.WaitAsync();
+        string? commit = null;
         try
         {
             var path = Path.Combine(Dir, "inputs.json");
@@ -238,11 +245,27 @@ public sealed class MetaRepo(HivePaths paths, ILogger<MetaRepo> logger)
             await File.WriteAllTextAsync(path, text);
             await GitAsync("add", "--", "inputs.json");
             await GitAsync("commit", "-q", "-m", message);
+            commit = (await GitAsync("rev-parse", "main")).Trim();
             return true;
         }
         finally
         {
             _lock.Release();
+            if (commit is not null) await PublishCommittedAsync(commit);
+        }
+    }
+
+    /// <summary>Tells whoever follows the repo (the forge pushes it) that <c>main</c> moved; their trouble is not the commit's.</summary>
+    private async Task PublishCommittedAsync(string commit)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<IMediator>().Publish(new MetaCommitted(commit));
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "meta: telling followers about commit {Commit} failed", commit);
         }
     }
 

@@ -7,11 +7,13 @@ public sealed class StateFilesOptions
         ["forge-token", "*.key", "*.pem", ".credentials*", "id_rsa*", "id_ed25519*"];
 
     /// <summary>
-    /// File names never served or linked, as globs (<c>*</c> any run, <c>?</c> any one character), matched
-    /// case-insensitively. Replaces the defaults when set. A <c>\</c> is refused at start-up: the BCL matcher reads it as an
-    /// escape, except after a leading <c>*</c> where it compares it literally, so no one meaning would hold.
+    /// More file names never served or linked, as globs (<c>*</c> any run, <c>?</c> any one character), matched
+    /// case-insensitively. They add to <see cref="DefaultDenyNames"/>, which configuration cannot remove: .NET binds a
+    /// list by index, so <c>DenyNames:0</c> would otherwise silently replace <c>forge-token</c>. A <c>\</c> is refused at
+    /// start-up: the BCL matcher reads it as an escape, except after a leading <c>*</c> where it compares it literally,
+    /// so no one meaning would hold.
     /// </summary>
     public List<string>? DenyNames { get; set; }
 
-    public IReadOnlyList<string> EffectiveDenyNames => DenyNames is { Count: > 0 } names ? names : DefaultDenyNames;
+    public IReadOnlyList<string> EffectiveDenyNames => [.. DefaultDenyNames.Concat(DenyNames?.Where(n => n.Length > 0) ?? []).Distinct(StringComparer.OrdinalIgnoreCase)];
 }

@@ -80,4 +80,26 @@ public sealed class DenyNamesTests : IDisposable
         var refusal = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<StateFilesOptions>>().Value);
         Assert.Contains("DenyNames", refusal.Message);
     }
+
+    [Fact]
+    public void Configured_names_add_to_the_defaults_and_can_never_remove_them()
+    {
+        // .NET binds lists by index: "DenyNames:0" once replaced the first default, forge-token.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Hive:StateFiles:DenyNames:0"] = "notes.md", ["Hive:StateFiles:DenyNames:1"] = "", ["Hive:StateFiles:DenyNames:5"] = "x",
+            })
+            .Build();
+        using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSingleton(new HivePaths(_dataDir))
+            .AddStateFiles().BuildServiceProvider();
+        var allowList = services.GetRequiredService<IStateFileAllowList>();
+        foreach (var name in new[] { "forge-token", "server.key", "id_ed25519", "notes.md" })
+        {
+            File.WriteAllText(Path.Combine(State, name), "content");
+            Assert.Equal(StateFileVerdict.Refused, allowList.Check("/agents/alice/state/" + name));
+        }
+        File.WriteAllText(Path.Combine(State, "plan.md"), "content");
+        Assert.Equal(StateFileVerdict.Allowed, allowList.Check("/agents/alice/state/plan.md"));
+    }
 }

@@ -1,0 +1,58 @@
+using Hive.Features.Containers;
+using Hive.Shared.Agents;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Forge;
+
+public static class ForgeFeature
+{
+    public static IServiceCollection AddForge(this IServiceCollection services)
+    {
+        services.AddOptions<ForgeOptions>().BindConfiguration("Hive:Forge")
+            .Validate(o => !o.Enabled || (Uri.TryCreate(o.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
+                                          && url.UserInfo.Length == 0 && url.Query.Length == 0 && url.Fragment.Length == 0),
+                "Hive:Forge:Url must be an http(s) address without credentials (Hive:Forge:AdminUser/AdminPassword or AdminToken hold those)")
+            .Validate(o => o.TimeoutSeconds > 0 && o.PushTimeoutSeconds > 0 && o.SweepMinutes > 0,
+                "Hive:Forge:TimeoutSeconds, PushTimeoutSeconds and SweepMinutes must be positive")
+            .Validate(o => o.EmailDomain.Length > 0 && !o.EmailDomain.Contains('@'), "Hive:Forge:EmailDomain must be a domain name")
+            .ValidateOnStart();
+        services.AddHttpClient<ForgejoClient>((provider, http) =>
+            {
+                var options = provider.GetRequiredService<IOptions<ForgeOptions>>().Value;
+                if (options.Enabled) http.BaseAddress = new Uri(options.BaseUri, "api/v1/");
+                http.Timeout = options.Timeout;
+            })
+            // A redirect would be followed without the credential at best, to somewhere else at worst: none at all.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+        services.AddSingleton<ForgeState>();
+        services.AddTransient<ForgeSweep>();
+        services.AddSingleton<MetaPusher>();
+        services.AddHostedService(p => p.GetRequiredService<MetaPusher>());
+        services.AddSingleton<ForgeSweeper>();
+        services.AddHostedService(p => p.GetRequiredService<ForgeSweeper>());
+        services.AddTransient<AgentRowContributor, ForgeAccountsOnAgentRows>();
+        return services;
+    }
+}
+
+/// <summary>Each agent row's <c>forge</c>: its account as the last sweep found it (null before one, or with the forge off).</summary>
+internal sealed class ForgeAccountsOnAgentRows(ForgeState state) : AgentRowContributor<ForgeFacts>
+{
+    protected override Task<IReadOnlyDictionary<string, ForgeFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, ForgeFacts>>(
+            agents.ToDictionary(a => a.Name, a => new ForgeFacts(state.AccountOf(a.Name)), StringComparer.Ordinal));
+}
+
+internal sealed record ForgeFacts(ForgeAccount? Forge);
+
+/// <summary>Each meta commit is pushed to <c>core/meta</c> (in the background: the commit never waits for the forge).</summary>
+internal sealed class PushMetaCommit(MetaPusher pusher, IOptions<ForgeOptions> options) : INotificationHandler<MetaCommitted>
+{
+    public Task Handle(MetaCommitted notification, CancellationToken cancellationToken)
+    {
+        if (options.Value.Enabled) pusher.Push();
+        return Task.CompletedTask;
+    }
+}

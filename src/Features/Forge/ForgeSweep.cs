@@ -1,0 +1,194 @@
+using Hive.Shared;
+using Hive.Shared.Agents;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Forge;
+
+/// <summary>
+/// One sweep's steps, each idempotent, as hyperhive's forge module took them (<c>ensure_core_user_and_token</c>,
+/// <c>ensure_org</c>, <c>ensure_repo</c>, a user and token per agent): the site-admin <c>core</c> user and its token at
+/// <c>&lt;DataDir&gt;/forge-core-token</c>; the org <c>agents</c>; the repo <c>core/meta</c>, owned by the <c>core</c>
+/// user; for each agent a user of its name and a token at <c>&lt;state dir&gt;/forge-token</c>. A token file that exists
+/// means "issued" (Forgejo shows a token once; a second would only pile up). A step that fails is logged with what failed
+/// and the sweep goes on to the next.
+/// <para>
+/// No org <c>core</c>: Forgejo's users and orgs share one namespace, so beside the user <c>core</c> an org of that name
+/// cannot exist (<c>POST /orgs</c> answers 422 "user already exists"). hyperhive's sweep read that 422 as "the org is
+/// there"; the repo it then pushed to was the user's. Hive makes <c>core/meta</c> the user's repo on purpose.
+/// </para>
+/// </summary>
+internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> options, HivePaths paths, TimeProvider clock, ILogger<ForgeSweep> logger)
+{
+    public static readonly IReadOnlyList<string> AgentScopes =
+        ["read:user", "write:repository", "write:issue", "write:user", "write:organization", "write:misc"];
+
+    /// <summary>The core user drives the admin API (agents' users) and pushes the meta repo.</summary>
+    public static readonly IReadOnlyList<string> CoreScopes =
+        ["write:admin", "read:user", "write:user", "write:organization", "write:repository", "write:misc"];
+
+    public const string CoreUser = AgentNames.ForgeCore;
+    public const string AgentsOrg = "agents";
+    public const string MetaRepo = "meta";
+    public const string TokenFileName = "forge-token";
+
+    public string CoreTokenFile => Path.Combine(paths.DataDir, "forge-core-token");
+
+    /// <summary>The core user and token, the orgs and the meta repo; the core token when the agents' steps can run.</summary>
+    public async Task<(ForgeCore Core, ForgeAuth.Token? Token)> EnsureCoreAsync(CancellationToken ct)
+    {
+        bool user = false, token = false;
+        string? issued = null;
+        try
+        {
+            issued = TokenFile.Read(CoreTokenFile);
+            // Once issued, the core token does everything; the bootstrap admin is needed only before.
+            var admin = issued is not null ? new ForgeAuth.Token(issued) : Bootstrap()
+                ?? throw new ForgeException("no core token yet and no bootstrap admin: set Hive:Forge:AdminUser and AdminPassword (or AdminToken)");
+            await EnsureOwnUserAsync(CoreUser, admin, ct, siteAdmin: true);
+            user = true;
+            issued ??= await IssueTokenAsync(CoreUser, admin, CoreScopes, CoreTokenFile, ct);
+            token = true;
+        }
+        catch (ForgeException e)
+        {
+            logger.LogWarning("forge: the core user: {Failure}", e.Message);
+            return (new ForgeCore(user, token, false, false, e.Message, clock.GetUtcNow()), null);
+        }
+
+        var core = new ForgeAuth.Token(issued);
+        var errors = new List<string>();
+        var orgs = await StepAsync(errors, async () =>
+        {
+            if (await forge.EnsureOrgAsync(AgentsOrg, core, ct)) logger.LogInformation("forge: created org {Org}", AgentsOrg);
+        });
+        var repo = await StepAsync(errors, async () =>
+        {
+            if (await forge.EnsureUserRepoAsync(CoreUser, MetaRepo, core, ct)) logger.LogInformation("forge: created repo {Owner}/{Repo}", CoreUser, MetaRepo);
+        });
+        return (new ForgeCore(true, true, orgs, repo, errors.Count > 0 ? string.Join("; ", errors) : null, clock.GetUtcNow()), core);
+    }
+
+    /// <summary>The agent's user and its token file; what failed is logged and kept on the account.</summary>
+    public async Task<ForgeAccount> EnsureAgentAsync(string agent, ForgeAuth.Token core, CancellationToken ct)
+    {
+        var file = Path.Combine(paths.AgentStateDir(agent), TokenFileName);
+        var user = false;
+        try
+        {
+            if (agent == CoreUser) throw new ForgeException($"{CoreUser} is the hive's own forge user: no agent gets its account");
+            await EnsureOwnUserAsync(agent, core, ct, siteAdmin: false);
+            user = true;
+            if (TokenFile.Read(file) is null) await IssueTokenAsync(agent, core, AgentScopes, file, ct);
+            return new ForgeAccount(true, true, null, clock.GetUtcNow());
+        }
+        catch (ForgeException e)
+        {
+            logger.LogWarning("forge: agent {Agent}: {Failure}", agent, e.Message);
+            return new ForgeAccount(user, File.Exists(file), e.Message, clock.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// A user of this name that is the hive's: created when missing; one that exists already is taken only if its e-mail
+    /// is the one the hive gives (a person's account of the same name is never taken over).
+    /// </summary>
+    private async Task EnsureOwnUserAsync(string name, ForgeAuth admin, CancellationToken ct, bool siteAdmin)
+    {
+        var email = $"{name}@{options.Value.EmailDomain}";
+        var (user, created) = await forge.EnsureUserAsync(name, email, admin, ct);
+        if (created) logger.LogInformation("forge: created user {User}", name);
+        else if (!string.Equals(user.Email, email, StringComparison.OrdinalIgnoreCase))
+            throw new ForgeException($"a forge user named {name} exists and is not the hive's (its e-mail is not {email}): it is left alone");
+        if (siteAdmin && !user.IsAdmin)
+        {
+            await forge.EditUserAsync(name, admin, makeAdmin: true, password: null, ct);
+            logger.LogInformation("forge: made {User} a site admin", name);
+        }
+    }
+
+    /// <summary>
+    /// Mints a token the only way Forgejo allows (Basic auth as its user): a fresh password nobody keeps, set through the
+    /// admin API, used once. The token goes straight to its 0600 file; token names carry the clock (names are unique per user).
+    /// </summary>
+    private async Task<string> IssueTokenAsync(string user, ForgeAuth admin, IReadOnlyList<string> scopes, string file, CancellationToken ct)
+    {
+        var password = ForgejoClient.NewSecret();
+        await forge.EditUserAsync(user, admin, makeAdmin: null, password, ct);
+        var token = await forge.CreateTokenAsync(user, password, $"hive-{clock.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}", scopes, ct);
+        try
+        {
+            TokenFile.Write(file, token);
+        }
+        catch (IOException e)
+        {
+            throw new ForgeException($"the token for {user} was issued but {file} could not be written ({e.Message}): the next sweep issues another");
+        }
+        logger.LogInformation("forge: issued a token for {User} at {File}", user, file);
+        return token;
+    }
+
+    private ForgeAuth? Bootstrap()
+    {
+        var o = options.Value;
+        if (o.AdminToken.Length > 0) return new ForgeAuth.Token(o.AdminToken);
+        return o.AdminUser.Length > 0 && o.AdminPassword.Length > 0 ? new ForgeAuth.Password(o.AdminUser, o.AdminPassword) : null;
+    }
+
+    private async Task<bool> StepAsync(List<string> errors, Func<Task> step)
+    {
+        try
+        {
+            await step();
+            return true;
+        }
+        catch (ForgeException e)
+        {
+            logger.LogWarning("forge: {Failure}", e.Message);
+            errors.Add(e.Message);
+            return false;
+        }
+    }
+}
+
+/// <summary>A token on disk: 0600, written whole or not at all (a temp file renamed over the name, so a link planted there is replaced, never followed).</summary>
+internal static class TokenFile
+{
+    public static string? Read(string path)
+    {
+        try
+        {
+            var text = File.ReadAllText(path).Trim();
+            return text.Length > 0 ? text : null;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ForgeException($"{path} cannot be read ({e.Message})");
+        }
+    }
+
+    public static void Write(string path, string token)
+    {
+        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}");
+        try
+        {
+            using (var stream = new FileStream(temp, new FileStreamOptions
+                   {
+                       Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
+                   }))
+            {
+                stream.Write(System.Text.Encoding.ASCII.GetBytes(token));
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Threading.Channels;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Forge;
+
+/// <summary>
+/// Runs the sweeps, one at a time, in the background (never delaying the host or a spawn): the whole hive at start-up,
+/// every <see cref="ForgeOptions.SweepMinutes"/> and when the operator asks; one agent as soon as it joins the directory
+/// (a spawn, by the operator or an approval: the directory tells once the agent is in it). Requests that
+/// arrive during a sweep are served together by the next. Each agent's account is recorded inside a state change, and
+/// an event goes out when its facts changed. A whole sweep ends by pushing the meta repo (it may be behind the forge's).
+/// </summary>
+internal sealed class ForgeSweeper(
+    IServiceScopeFactory scopes, IOptions<ForgeOptions> options, IAgentDirectory directory, ForgeState state, MetaPusher pusher,
+    StateChanges changes, TimeProvider clock, ILogger<ForgeSweeper> logger) : BackgroundService
+{
+    private sealed record Request(string? Agent, TaskCompletionSource? Done);
+
+    private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>();
+    private long _completed;
+
+    /// <summary>Sweeps finished since start-up (tests wait on it).</summary>
+    public long CompletedSweeps => Interlocked.Read(ref _completed);
+
+    public void SweepAgent(string name) => _requests.Writer.TryWrite(new Request(name, null));
+
+    /// <summary>A whole sweep, queued behind the one running; completes when it has run.</summary>
+    public async Task SweepAllAsync(CancellationToken ct)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _requests.Writer.TryWrite(new Request(null, done));
+        await done.Task.WaitAsync(ct);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.Enabled) return;
+        await Task.Yield(); // the start-up sweep runs beside the host, never before it
+        // Subscribed before the first sweep lists the agents: an agent added in between is swept twice, never missed.
+        using var spawns = directory.Subscribe(change =>
+        {
+            if (change.Kind == AgentChangeKind.Added) SweepAgent(change.Agent.Name);
+        });
+        var whole = true;
+        var agents = new HashSet<string>(StringComparer.Ordinal);
+        var waiters = new List<TaskCompletionSource>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SweepAsync(whole ? null : agents, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "forge: a sweep failed; the next one tries again");
+            }
+            Interlocked.Increment(ref _completed);
+            foreach (var waiter in waiters) waiter.TrySetResult();
+            (whole, agents, waiters) = (false, new HashSet<string>(StringComparer.Ordinal), []);
+
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            {
+                var next = _requests.Reader.WaitToReadAsync(wait.Token).AsTask();
+                var due = Task.Delay(TimeSpan.FromMinutes(options.Value.SweepMinutes), clock, wait.Token);
+                var first = await Task.WhenAny(next, due);
+                await wait.CancelAsync(); // the other one's timer or wait ends here
+                if (stoppingToken.IsCancellationRequested) break;
+                if (first == due) whole = true;
+            }
+            while (_requests.Reader.TryRead(out var request))
+            {
+                if (request.Agent is null) whole = true;
+                else agents.Add(request.Agent);
+                if (request.Done is not null) waiters.Add(request.Done);
+            }
+        }
+        foreach (var waiter in waiters) waiter.TrySetCanceled(stoppingToken);
+        while (_requests.Reader.TryRead(out var left)) left.Done?.TrySetCanceled(stoppingToken);
+    }
+
+    /// <summary>The core steps, then each agent (all of them, or those named) that is still in the directory.</summary>
+    private async Task SweepAsync(IReadOnlySet<string>? only, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var sweep = scope.ServiceProvider.GetRequiredService<ForgeSweep>();
+        var (core, token) = await sweep.EnsureCoreAsync(ct);
+        state.Core = core;
+        foreach (var agent in directory.List().Where(a => only is null || only.Contains(a.Name)))
+        {
+            var account = token is null
+                ? new ForgeAccount(state.AccountOf(agent.Name)?.User ?? false, File.Exists(Path.Combine(agent.StateDir, ForgeSweep.TokenFileName)),
+                    $"the hive's own forge user is not ready: {core.Error}", clock.GetUtcNow())
+                : await sweep.EnsureAgentAsync(agent.Name, token, ct);
+            await RecordAsync(agent.Name, account, ct);
+        }
+        if (only is null)
+        {
+            state.SweepFinished(clock.GetUtcNow());
+            if (token is not null && core.MetaRepo) pusher.Push();
+        }
+    }
+
+    private Task RecordAsync(string agent, ForgeAccount account, CancellationToken ct) =>
+        changes.RunAsync(scopes, (change, _) =>
+        {
+            if (state.SetAccount(agent, account)) change.Raise(new ForgeAccountChanged(agent, account));
+            return Task.FromResult(0);
+        }, ct);
+}

@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Hive.Features.Forge;
+
+/// <summary>How a call proves who it is: a token (<c>Authorization: token</c>) or a user's password (Basic).</summary>
+internal abstract record ForgeAuth
+{
+    public sealed record Token(string Value) : ForgeAuth
+    {
+        public override string ToString() => "a token"; // records print their fields; a token must never reach a log
+    }
+
+    public sealed record Password(string User, string Secret) : ForgeAuth
+    {
+        public override string ToString() => $"{User}'s password";
+    }
+
+    public AuthenticationHeaderValue Header => this switch
+    {
+        Token t => new AuthenticationHeaderValue("token", t.Value),
+        Password p => new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{p.User}:{p.Secret}"))),
+        _ => throw new InvalidOperationException(),
+    };
+}
+
+/// <summary>A forge call that failed: what it was and what the forge said; never a credential.</summary>
+internal sealed class ForgeException(string message) : Exception(message);
+
+/// <summary>A Forgejo user as the API shows it (the fields Hive reads).</summary>
+internal sealed record ForgeUser(string Login, string? Email, bool IsAdmin);
+
+/// <summary>
+/// The Forgejo API calls the sweep needs, with Forgejo's status codes read as <c>forgejo-api.md</c> says. A create is
+/// idempotent by create-then-verify: after a 409 or 422 the thing is "already there" only if its GET answers 200 (a
+/// reserved or invalid name answers 422 too). No redirects are followed, and no error message carries a credential.
+/// </summary>
+internal sealed class ForgejoClient(HttpClient http)
+{
+    public async Task<ForgeUser?> FindUserAsync(string name, ForgeAuth auth, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, $"users/{Segment(name)}", null, auth, $"looking up user {name}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        await EnsureAsync(response, HttpStatusCode.OK, $"looking up user {name}", ct);
+        return ReadUser(await response.Content.ReadFromJsonAsync<JsonElement>(ct));
+    }
+
+    /// <summary>Creates a user (admin API) unless it is there; true when this call created it.</summary>
+    public async Task<(ForgeUser User, bool Created)> EnsureUserAsync(string name, string email, ForgeAuth admin, CancellationToken ct)
+    {
+        if (await FindUserAsync(name, admin, ct) is { } existing) return (existing, false);
+        var what = $"creating user {name}";
+        var body = new
+        {
+            username = name, email, password = NewSecret(), must_change_password = false, login_name = name, source_id = 0,
+            visibility = "private", send_notify = false,
+        };
+        using var response = await SendAsync(HttpMethod.Post, "admin/users", body, admin, what, ct);
+        if (response.StatusCode == HttpStatusCode.Created) return (ReadUser(await response.Content.ReadFromJsonAsync<JsonElement>(ct)), true);
+        if (response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.Conflict
+            && await FindUserAsync(name, admin, ct) is { } raced)
+            return (raced, false);
+        throw await FailureAsync(response, what, ct);
+    }
+
+    /// <summary><c>PATCH /admin/users/{name}</c>: <c>login_name</c> and <c>source_id</c> first (older versions want them), then the changes.</summary>
+    public async Task EditUserAsync(string name, ForgeAuth admin, bool? makeAdmin, string? password, CancellationToken ct)
+    {
+        var body = new Dictionary<string, object> { ["login_name"] = name, ["source_id"] = 0 };
+        if (makeAdmin is { } isAdmin) body["admin"] = isAdmin;
+        if (password is not null)
+        {
+            body["password"] = password;
+            body["must_change_password"] = false;
+        }
+        var what = makeAdmin == true ? $"making {name} a site admin" : $"setting a new password for {name}";
+        using var response = await SendAsync(HttpMethod.Patch, $"admin/users/{Segment(name)}", body, admin, what, ct);
+        await EnsureAsync(response, HttpStatusCode.OK, what, ct);
+    }
+
+    /// <summary>Mints an access token (Basic auth only, the user's own password); returns it (Forgejo shows it once).</summary>
+    public async Task<string> CreateTokenAsync(string user, string password, string tokenName, IReadOnlyList<string> scopes, CancellationToken ct)
+    {
+        var what = $"issuing a token for {user}";
+        using var response = await SendAsync(HttpMethod.Post, $"users/{Segment(user)}/tokens", new { name = tokenName, scopes },
+            new ForgeAuth.Password(user, password), what, ct);
+        await EnsureAsync(response, HttpStatusCode.Created, what, ct);
+        var token = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).TryGetProperty("sha1", out var sha1) ? sha1.GetString() : null;
+        return token is { Length: > 0 } ? token : throw new ForgeException($"{what}: the forge answered 201 without the token");
+    }
+
+    /// <summary>Creates an organisation (as the calling user, who owns it) unless it is there; true when created.</summary>
+    public async Task<bool> EnsureOrgAsync(string org, ForgeAuth auth, CancellationToken ct)
+    {
+        if (await ExistsAsync($"orgs/{Segment(org)}", auth, $"looking up org {org}", ct)) return false;
+        var what = $"creating org {org}";
+        using var response = await SendAsync(HttpMethod.Post, "orgs", new { username = org, visibility = "private" }, auth, what, ct);
+        if (response.StatusCode == HttpStatusCode.Created) return true;
+        if (response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.Conflict
+            && await ExistsAsync($"orgs/{Segment(org)}", auth, $"looking up org {org}", ct))
+            return false;
+        throw await FailureAsync(response, what, ct);
+    }
+
+    /// <summary>
+    /// Creates an empty private repository owned by a user (admin API: <c>POST /admin/users/{owner}/repos</c>) unless it is
+    /// there; no initial commit, since Hive pushes its own history. True when created.
+    /// </summary>
+    public async Task<bool> EnsureUserRepoAsync(string owner, string repo, ForgeAuth admin, CancellationToken ct)
+    {
+        var path = $"repos/{Segment(owner)}/{Segment(repo)}";
+        if (await ExistsAsync(path, admin, $"looking up repo {owner}/{repo}", ct)) return false;
+        var what = $"creating repo {owner}/{repo}";
+        using var response = await SendAsync(HttpMethod.Post, $"admin/users/{Segment(owner)}/repos",
+            new { name = repo, @private = true, auto_init = false, default_branch = "main" }, admin, what, ct);
+        if (response.StatusCode == HttpStatusCode.Created) return true;
+        if (response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity
+            && await ExistsAsync(path, admin, $"looking up repo {owner}/{repo}", ct))
+            return false;
+        throw await FailureAsync(response, what, ct);
+    }
+
+    /// <summary>A password nobody keeps: set, used once to mint a token, forgotten.</summary>
+    public static string NewSecret() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))
+        .Replace('+', '-').Replace('/', '_');
+
+    private async Task<bool> ExistsAsync(string path, ForgeAuth auth, string what, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, path, null, auth, what, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return false;
+        await EnsureAsync(response, HttpStatusCode.OK, what, ct);
+        return true;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, ForgeAuth auth, string what, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = auth.Header;
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (body is not null) request.Content = JsonContent.Create(body, options: PlainJson);
+        try
+        {
+            return await http.SendAsync(request, ct);
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new ForgeException($"{what}: the forge did not answer within {http.Timeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ForgeException($"{what}: the forge cannot be reached ({e.Message})");
+        }
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken ct)
+    {
+        if (response.StatusCode != expected) throw await FailureAsync(response, what, ct);
+    }
+
+    /// <summary>"creating user bob: 422 Unprocessable Entity (name is reserved)": the status and Forgejo's own message, cut short.</summary>
+    private static async Task<ForgeException> FailureAsync(HttpResponseMessage response, string what, CancellationToken ct)
+    {
+        string? message = null;
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            using var document = JsonDocument.Parse(text);
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("message", out var m))
+                message = m.GetString();
+        }
+        catch (JsonException)
+        {
+        }
+        var detail = message is { Length: > 0 } ? $" ({(message.Length > 200 ? message[..200] + "…" : message)})" : "";
+        return new ForgeException($"{what}: the forge answered {(int)response.StatusCode} {response.ReasonPhrase}{detail}");
+    }
+
+    private static ForgeUser ReadUser(JsonElement user) => new(
+        user.GetProperty("login").GetString() ?? "",
+        user.TryGetProperty("email", out var email) ? email.GetString() : null,
+        user.TryGetProperty("is_admin", out var admin) && admin.ValueKind == JsonValueKind.True);
+
+    private static string Segment(string name) => Uri.EscapeDataString(name);
+
+    // The forge's own field names, as written: HiveJson's policy would rename nothing here, but its strictness is for our wire.
+    private static readonly JsonSerializerOptions PlainJson = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = null };
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text;
+using System.Threading.Channels;
+using Hive.Shared;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Forge;
+
+/// <summary>
+/// Pushes the meta repo's <c>main</c> to the forge's <c>core/meta</c> after each meta commit and each whole sweep, in the
+/// background (a commit never waits for it; pushes asked for while one runs become one more). Hive's meta repo is the
+/// source of truth, so the push is forced (a failed deploy moves <c>main</c> back). The core token reaches git through a
+/// credential helper that reads <c>forge-core-token</c> itself: never in a URL, an argv, the environment or a log line.
+/// A failure is logged and kept in <c>GET /api/forge</c>; the next commit or sweep tries again.
+/// </summary>
+internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths, ForgeState state, TimeProvider clock, ILogger<MetaPusher> logger)
+    : BackgroundService
+{
+    // The helper answers git's "get" with the token file's contents; printf is a shell builtin, so the token is no process's argument.
+    private const string CredentialHelper =
+        """!hive_forge_credential() { test "$1" = get || exit 0; printf 'username=core\npassword=%s\n' "$(cat "$HIVE_FORGE_TOKEN_FILE")"; }; hive_forge_credential""";
+
+    private readonly Channel<bool> _wanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private long _pushes;
+
+    /// <summary>Pushes attempted since start-up, failed ones included (tests wait on it).</summary>
+    public long Attempts => Interlocked.Read(ref _pushes);
+
+    public void Push() => _wanted.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.Enabled) return;
+        try
+        {
+            await foreach (var _ in _wanted.Reader.ReadAllAsync(stoppingToken))
+            {
+                try
+                {
+                    await PushAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "forge: pushing the meta repo failed unexpectedly");
+                }
+                Interlocked.Increment(ref _pushes);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PushAsync(CancellationToken ct)
+    {
+        var tokenFile = Path.Combine(paths.DataDir, "forge-core-token");
+        if (!Directory.Exists(Path.Combine(paths.MetaDir, ".git"))) return; // no meta repo yet: the first commit asks again
+        if (!File.Exists(tokenFile))
+        {
+            Record(null, "the core token is not issued yet (see the sweep's errors)");
+            return;
+        }
+        var commit = (await GitAsync(["rev-parse", "--verify", "--quiet", "refs/heads/main"], tokenFile, ct)).Output.Trim();
+        if (commit.Length == 0) return;
+        var url = $"{options.Value.BaseUri}{ForgeSweep.CoreUser}/{ForgeSweep.MetaRepo}.git";
+        var (code, _, error) = await GitAsync(["push", "--porcelain", url, "+refs/heads/main:refs/heads/main"], tokenFile, ct);
+        if (code == 0)
+        {
+            logger.LogInformation("forge: pushed meta {Commit} to {Url}", commit[..Math.Min(12, commit.Length)], url);
+            Record(commit, null);
+            return;
+        }
+        var why = Redact(error.Trim(), tokenFile);
+        why = why.Length > 500 ? why[..500] + "…" : why;
+        logger.LogWarning("forge: pushing meta {Commit} to {Url} failed (the next commit or sweep tries again): {Error}", commit[..Math.Min(12, commit.Length)], url, why);
+        Record(commit, $"git push failed: {why}");
+    }
+
+    private void Record(string? commit, string? error) => state.LastPush = new ForgePush(clock.GetUtcNow(), commit, error);
+
+    /// <summary>
+    /// git in the meta repo with an environment of its own (the host's is not passed on: it may hold the operator token):
+    /// no user or system configuration, no prompts, and the credential helper as the only one.
+    /// </summary>
+    private async Task<(int Code, string Output, string Error)> GitAsync(string[] args, string tokenFile, CancellationToken ct)
+    {
+        var info = new ProcessStartInfo("git")
+        {
+            WorkingDirectory = paths.MetaDir, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
+        };
+        info.Environment.Clear();
+        foreach (var (key, value) in new Dictionary<string, string>
+                 {
+                     ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin", ["HOME"] = paths.DataDir, ["LANG"] = "C.UTF-8",
+                     ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
+                     ["GIT_CONFIG_COUNT"] = "2",
+                     ["GIT_CONFIG_KEY_0"] = "credential.helper", ["GIT_CONFIG_VALUE_0"] = "", // forget any helper configured before
+                     ["GIT_CONFIG_KEY_1"] = "credential.helper", ["GIT_CONFIG_VALUE_1"] = CredentialHelper,
+                     ["HIVE_FORGE_TOKEN_FILE"] = tokenFile,
+                 })
+            info.Environment[key] = value;
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var git = Process.Start(info) ?? throw new InvalidOperationException("git did not start");
+        git.StandardInput.Close();
+        var output = git.StandardOutput.ReadToEndAsync(ct);
+        var error = git.StandardError.ReadToEndAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.PushTimeoutSeconds));
+        try
+        {
+            await git.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            git.Kill(entireProcessTree: true);
+            if (ct.IsCancellationRequested) throw;
+            return (-1, "", $"git {args[0]} did not finish within {options.Value.PushTimeoutSeconds:0.#} s");
+        }
+        return (git.ExitCode, await output, await error);
+    }
+
+    /// <summary>git does not print credentials, but a message is never trusted to keep a secret.</summary>
+    private static string Redact(string text, string tokenFile)
+    {
+        try
+        {
+            var token = File.ReadAllText(tokenFile).Trim();
+            return token.Length > 0 ? text.Replace(token, "[token]", StringComparison.Ordinal) : text;
+        }
+        catch (IOException)
+        {
+            return text;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hive.Features.Forge;
+using static Hive.Tests.Features.Containers.ContainersKit;
+
+namespace Hive.Tests.Features.Forge;
+
+/// <summary>
+/// The forge sweep against a fake Forgejo over real HTTP (<see cref="FakeForgejo"/>; no Forgejo can run here): what a
+/// fresh forge gets, that a second sweep creates nothing, a spawn's identity, the meta push into a real bare repo, and
+/// each injected fault logged, healed by the next sweep and never stopping a spawn. Each test has a forge and a hive of
+/// its own (faults and counts are per forge); every one ends by checking that no token is in a log line, an event or a
+/// problem body (<see cref="ForgeHive.DisposeAsync"/>).
+/// </summary>
+public sealed class ForgeSweepTests
+{
+    private static readonly UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    [Fact]
+    public async Task A_fresh_forge_gets_every_object_and_0600_tokens_and_a_second_sweep_creates_nothing()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice", "bob"]);
+        await f.StartUpSweepAsync();
+
+        Assert.True(f.Forge.HasUser("core"));
+        Assert.True(f.Forge.IsSiteAdmin("core"));
+        Assert.False(f.Forge.HasOrg("core")); // users and orgs share Forgejo's namespace: core/meta is the core user's repo
+        Assert.True(f.Forge.HasOrg("agents"));
+        Assert.True(f.Forge.HasRepo("core", "meta"));
+        var coreToken = await File.ReadAllTextAsync(f.CoreTokenFile);
+        Assert.Equal(Private, File.GetUnixFileMode(f.CoreTokenFile));
+        Assert.Equal("core", f.Forge.OwnerOf(coreToken));
+        Assert.Contains("write:admin", f.Forge.ScopesOf(coreToken)!);
+        foreach (var agent in new[] { "manager", "alice", "bob" })
+        {
+            Assert.True(f.Forge.HasUser(agent), agent);
+            Assert.False(f.Forge.IsSiteAdmin(agent), agent);
+            var file = f.TokenFileOf(agent);
+            Assert.Equal(Private, File.GetUnixFileMode(file));
+            var token = await File.ReadAllTextAsync(file);
+            Assert.Equal(agent, f.Forge.OwnerOf(token));
+            Assert.Equal(ForgeSweep.AgentScopes, f.Forge.ScopesOf(token)); // the seed's scopes: no admin, no packages
+            var account = await f.AccountAsync(agent);
+            Assert.True(account.GetProperty("user").GetBoolean());
+            Assert.True(account.GetProperty("token").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, account.GetProperty("error").ValueKind);
+        }
+
+        var creates = f.Forge.CreatingCalls;
+        var tokens = f.Forge.IssuedTokens.Count;
+        var status = await f.SweepAsync();
+        Assert.Equal(creates, f.Forge.CreatingCalls);
+        Assert.Equal(tokens, f.Forge.IssuedTokens.Count);
+        Assert.Equal(coreToken, await File.ReadAllTextAsync(f.CoreTokenFile));
+        var core = status.GetProperty("core");
+        Assert.True(core.GetProperty("orgs").GetBoolean() && core.GetProperty("meta_repo").GetBoolean(), core.ToString());
+        Assert.Equal(JsonValueKind.Null, core.GetProperty("error").ValueKind);
+        Assert.Equal(3, status.GetProperty("agents").EnumerateObject().Count());
+    }
+
+    [Fact]
+    public async Task A_spawned_agent_gets_its_user_and_token_at_once_and_the_page_hears_it()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        await using var events = await f.Hive.OpenEventsAsync();
+
+        Assert.Equal(HttpStatusCode.Created, await f.SpawnAsync(new { name = "carol", driver = "external" }));
+
+        var e = await NextEventAsync(events, "forge_account_changed", e => e.GetProperty("agent").GetString() == "carol");
+        Assert.True(e.GetProperty("forge").GetProperty("token").GetBoolean());
+        Assert.True(f.Forge.HasUser("carol"));
+        Assert.Equal("carol", f.Forge.OwnerOf(await File.ReadAllTextAsync(f.TokenFileOf("carol"))));
+        Assert.Equal(Private, File.GetUnixFileMode(f.TokenFileOf("carol")));
+    }
+
+    [Fact]
+    public async Task Each_meta_commit_lands_in_the_forges_core_meta_and_the_token_is_on_no_command_line()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        await AssertTheWatchSeesArgvAsync();
+        f.Forge.GitDelay = TimeSpan.FromMilliseconds(300); // a push lives long enough to be seen in /proc
+        await using (var watch = new ProcWatch(() => f.Forge.IssuedTokens))
+        {
+            await f.PushedAsync(await f.CommitToMetaAsync("tools"));
+            await f.PushedAsync(await f.CommitToMetaAsync("models")); // and the next one
+
+            Assert.Contains(watch.Seen, c => c.Contains("git", StringComparison.Ordinal) && c.Contains("push", StringComparison.Ordinal)); // it watched a push
+            Assert.Empty(watch.Leaks);
+        }
+        var status = await f.Hive.GetJsonAsync("/api/forge");
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("last_push").GetProperty("error").ValueKind);
+        Assert.DoesNotContain(f.Forge.IssuedTokens, t => status.ToString().Contains(t, StringComparison.Ordinal));
+    }
+
+    /// <summary>The watch is not blind: a process with a secret in its argv is caught.</summary>
+    private static async Task AssertTheWatchSeesArgvAsync()
+    {
+        const string secret = "procwatch-self-check-0f3c";
+        await using var watch = new ProcWatch(() => [secret]);
+        using var sleeper = System.Diagnostics.Process.Start("sh", ["-c", "sleep 30; true", secret]); // the secret is its $0
+        try
+        {
+            await HiveInstance.Until(() => watch.Leaks.Count > 0, TimeSpan.FromSeconds(10), "the watch to see the sleeper's argv");
+        }
+        finally
+        {
+            sleeper.Kill();
+            await sleeper.WaitForExitAsync();
+        }
+    }
+
+    public static TheoryData<string, string> Faults => new()
+    {
+        { "500", "500" },
+        { "no answer", "did not answer within 2 s" },
+        { "reserved name", "422" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Faults))]
+    public async Task A_failing_call_is_logged_never_stops_a_spawn_and_the_next_sweep_recovers(string fault, string logged)
+    {
+        // A short API timeout for the forge that does not answer (the others keep the default, which a loaded machine needs).
+        await using var f = await ForgeHive.StartAsync(["alice"], null, fault == "no answer" ? ["--Hive:Forge:TimeoutSeconds", "2"] : []);
+        await f.StartUpSweepAsync();
+        switch (fault)
+        {
+            case "500": f.Forge.Inject("POST /admin/users", FakeForgejo.Fault.ServerError); break;
+            case "no answer": f.Forge.Inject("POST /admin/users", FakeForgejo.Fault.NoAnswer); break;
+            default: f.Forge.Reserve("carol"); break;
+        }
+
+        Assert.Equal(HttpStatusCode.Created, await f.SpawnAsync(new { name = "carol", driver = "external" }));
+        var account = await f.AccountUntilAsync("carol", a => a.GetProperty("error").ValueKind == JsonValueKind.String, $"carol's account after the {fault}");
+        Assert.Contains(f.Hive.Logs.Lines, l => l.Text.Contains("carol", StringComparison.Ordinal) && l.Text.Contains(logged, StringComparison.Ordinal));
+        Assert.False(account.GetProperty("user").GetBoolean());
+        Assert.False(account.GetProperty("token").GetBoolean());
+        Assert.Contains("creating user carol", account.GetProperty("error").GetString());
+        Assert.False(f.Forge.HasUser("carol")); // a 422 is not "it exists": the GET after it said 404
+        Assert.False(File.Exists(f.TokenFileOf("carol")));
+        Assert.NotNull(await RowAsync(f.Hive, "carol")); // the agent is there, forge or not
+
+        f.Forge.Heal();
+        await f.SweepAsync();
+        account = await f.AccountAsync("carol");
+        Assert.True(account.GetProperty("token").GetBoolean(), account.ToString());
+        Assert.Equal(JsonValueKind.Null, account.GetProperty("error").ValueKind);
+        Assert.Equal("carol", f.Forge.OwnerOf(await File.ReadAllTextAsync(f.TokenFileOf("carol"))));
+    }
+
+    [Fact]
+    public async Task A_fault_in_the_start_up_sweep_skips_only_its_step_and_the_next_sweep_finishes_it()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"], forge => forge.Inject("POST /orgs", FakeForgejo.Fault.ServerError));
+        await f.StartUpSweepAsync();
+
+        var status = await f.Hive.GetJsonAsync("/api/forge");
+        Assert.False(status.GetProperty("core").GetProperty("orgs").GetBoolean());
+        Assert.Contains("creating org agents", status.GetProperty("core").GetProperty("error").GetString());
+        Assert.Contains(f.Hive.Logs.Lines, l => l.Text.Contains("creating org agents", StringComparison.Ordinal) && l.Text.Contains("500", StringComparison.Ordinal));
+        Assert.True(f.Forge.HasRepo("core", "meta")); // the next step still ran
+        Assert.True(File.Exists(f.TokenFileOf("alice"))); // and the agents' steps
+
+        f.Forge.Heal();
+        status = await f.SweepAsync();
+        Assert.True(f.Forge.HasOrg("agents"));
+        Assert.True(status.GetProperty("core").GetProperty("meta_repo").GetBoolean());
+        await f.PushedAsync(await f.CommitToMetaAsync("tools"));
+    }
+
+    [Fact]
+    public async Task A_forge_user_of_an_agents_name_that_is_not_the_hives_is_left_alone()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice", "bob"], forge => forge.AddUser("alice", "alice@people.example"));
+        await f.StartUpSweepAsync();
+
+        var alice = await f.AccountAsync("alice");
+        Assert.Contains("not the hive's", alice.GetProperty("error").GetString());
+        Assert.False(File.Exists(f.TokenFileOf("alice")));
+        Assert.DoesNotContain(f.Forge.IssuedTokens, t => f.Forge.OwnerOf(t) == "alice"); // its password was not reset, no token minted
+        Assert.True(File.Exists(f.TokenFileOf("bob")));
+    }
+
+    [Fact]
+    public async Task The_state_file_endpoint_refuses_a_token_file_whatever_the_configured_deny_names()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"], null, "--Hive:StateFiles:DenyNames:0", "notes.md");
+        await f.StartUpSweepAsync();
+        Assert.True(File.Exists(f.TokenFileOf("alice")));
+
+        using var response = await f.Hive.Http.GetAsync("/api/state-file?path=" + Uri.EscapeDataString("/agents/alice/state/forge-token"));
+        Assert.False(response.IsSuccessStatusCode);
+        var body = await f.ProblemAsync(response);
+        Assert.DoesNotContain(await File.ReadAllTextAsync(f.TokenFileOf("alice")), body);
+    }
+
+    [Fact]
+    public async Task With_no_forge_configured_nothing_is_swept_and_a_sweep_request_says_why()
+    {
+        await using var hive = await HiveInstance.StartAsync(["alice"]);
+        var status = await hive.GetJsonAsync("/api/forge");
+        Assert.False(status.GetProperty("enabled").GetBoolean());
+        using var response = await hive.Http.PostAsync("/api/forge/sweep", null);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("Hive:Forge:Url", await response.Content.ReadAsStringAsync());
+        Assert.False(File.Exists(Path.Combine(hive.DataDir, "forge-core-token")));
+    }
+
+    [Fact]
+    public async Task A_forge_url_carrying_credentials_is_refused_at_start_up_without_repeating_them()
+    {
+        var refusal = await Assert.ThrowsAnyAsync<Exception>(() =>
+            HiveInstance.StartAsync(["alice"], "--Hive:Forge:Url", "http://root:hunter2-secret@127.0.0.1:3000/"));
+        Assert.Contains("without credentials", refusal.Message);
+        Assert.DoesNotContain("hunter2-secret", refusal.ToString());
+    }
+}
