@@ -88,6 +88,9 @@ public sealed class FakeForgejo : IAsyncDisposable
     /// <summary>Creating a user or org of this name answers 422, as Forgejo does for its reserved names.</summary>
     public void Reserve(string name) => _reserved[name] = true;
 
+    /// <summary>Git over HTTP answers 500 while set (a forge whose git side is down).</summary>
+    public bool RefuseGit { get; set; }
+
     /// <summary>Holds each authenticated git request this long (a push then lives long enough to be watched in <c>/proc</c>).</summary>
     public TimeSpan GitDelay { get; set; }
 
@@ -412,6 +415,7 @@ public sealed class FakeForgejo : IAsyncDisposable
             await Answer(context, 401, "authentication required");
             return;
         }
+        if (RefuseGit) { await Answer(context, 500, "injected git failure"); return; }
         if (GitDelay > TimeSpan.Zero) await Task.Delay(GitDelay, context.RequestAborted);
         var info = new ProcessStartInfo("git", ["http-backend"])
         {

@@ -144,6 +144,10 @@ export const apply = {
     store.meta.inputs = e.inputs ?? [];
     return ['meta', 'meta-log'];
   },
+  forge_account_changed(e) {
+    setAgent(e.agent, { forge: e.forge });
+    return ['swarm'];
+  },
   reminder_cancelled(e) {
     store.reminders.delete(e.id);
     store.remindersTotal = Math.max(0, store.remindersTotal - 1);

@@ -65,7 +65,8 @@ function agentHead(a) {
       a.pending_reminders > 0 && h('span', { class: 'chip reminders', title: 'pending reminders: see the reminders section to view or cancel' },
         `${a.pending_reminders} reminder${a.pending_reminders === 1 ? '' : 's'}`),
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
-        `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`)),
+        `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
+      a.forge && forgeChip(a.forge)),
     managed && h('div', { class: 'meta facts' },
       h('span', { class: 'driver' }, a.driver),
       a.pid && [' · ', h('span', { class: 'pid' }, `pid ${a.pid}`)],
@@ -75,8 +76,17 @@ function agentHead(a) {
       a.restart === 'never' && ' · no auto-restart'),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
     a.config_error && h('div', { class: 'config-error', role: 'alert' }, 'meta file not used: ', a.config_error),
+    a.forge?.error && h('div', { class: 'forge-error', role: 'alert', title: `checked ${a.forge.checked_at}` }, 'forge: ', a.forge.error),
     managed && a.command && h('div', { class: 'meta command', title: 'command' }, '$ ', a.command.join(' ')),
     agentActions(a));
+}
+
+/** The agent's forge account as the last sweep found it: its user and its token (the error, if any, has a line of its own). */
+function forgeChip(f) {
+  const state = f.user && f.token ? 'ok' : 'missing';
+  const text = f.user && f.token ? 'forge ✓' : `forge: ${f.user ? 'no token' : 'no user'}`;
+  return h('span', { class: `chip forge forge-${state}`, dataset: { user: f.user, token: f.token },
+    title: `forge user ${f.user ? 'ready' : 'missing'}, token ${f.token ? 'issued' : 'not issued'} · checked ${f.checked_at}` }, text);
 }
 
 function lastExit(exit) {

@@ -95,6 +95,27 @@ public sealed class ForgeSweepTests
         Assert.DoesNotContain(f.Forge.IssuedTokens, t => status.ToString().Contains(t, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_failed_push_is_logged_never_blocks_the_commit_and_the_next_commit_pushes_both()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        f.Forge.RefuseGit = true;
+
+        var first = await f.CommitToMetaAsync("tools"); // the commit is made, whatever the forge does
+        await HiveInstance.Until(() => f.Hive.Logs.Lines.Any(l => l.Text.Contains("pushing meta", StringComparison.Ordinal) && l.Text.Contains("500", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the failed push logged");
+        var push = (await f.Hive.GetJsonAsync("/api/forge")).GetProperty("last_push");
+        Assert.StartsWith(first, push.GetProperty("commit").GetString());
+        Assert.Contains("git push failed", push.GetProperty("error").GetString());
+        Assert.Empty(f.Forge.Log("core", "meta"));
+
+        f.Forge.RefuseGit = false;
+        var second = await f.CommitToMetaAsync("models");
+        await f.PushedAsync(second);
+        Assert.Contains(f.Forge.Log("core", "meta"), c => c.StartsWith(first, StringComparison.Ordinal));
+    }
+
     /// <summary>The watch is not blind: a process with a secret in its argv is caught.</summary>
     private static async Task AssertTheWatchSeesArgvAsync()
     {
@@ -217,4 +238,50 @@ public sealed class ForgeSweepTests
         Assert.Contains("without credentials", refusal.Message);
         Assert.DoesNotContain("hunter2-secret", refusal.ToString());
     }
+
+    [Theory]
+    [InlineData("bubblewrap")]
+    [InlineData("process")]
+    public async Task A_sandboxed_agent_reads_its_own_token_and_no_other(string driver)
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        var alice = Path.Combine(f.Hive.DataDir, "agents", "alice", "state", "forge-token");
+        // It waits for its own token (issued once it is in the directory), then reaches for alice's and the core's, by
+        // both the paths it sees and the host's.
+        var script = "exec > probes.txt 2>/dev/null\n"
+            + "i=0; while [ ! -s \"$HIVE_STATE_DIR/forge-token\" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done\n"
+            + "cat \"$HIVE_STATE_DIR/forge-token\" > own-token.txt && echo own:ok\n"
+            + Probe("other", "cat /agents/alice/state/forge-token") + Probe("other-host", $"cat '{alice}'")
+            + Probe("core-host", $"cat '{f.CoreTokenFile}'")
+            + (driver == "bubblewrap" ? Probe("core-any", "find / -xdev -name forge-core-token 2>/dev/null | grep -q .") : "") // slow on a whole host
+            + "echo done\n";
+        const string name = "carol";
+        try
+        {
+            await CreateAsync(f.Hive.Http, Shell(name, driver, script));
+            var results = Path.Combine(f.Hive.DataDir, "agents", name, "state", "probes.txt");
+            await HiveInstance.Until(() => File.Exists(results) && File.ReadAllText(results).Contains("done"), TimeSpan.FromSeconds(60), "the probes");
+            var lines = File.ReadAllLines(results).Where(l => l.Contains(':')).Select(l => l.Split(':', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+            Assert.Equal("ok", lines["own"]);
+            Assert.Equal(await File.ReadAllTextAsync(f.TokenFileOf(name)),
+                await File.ReadAllTextAsync(Path.Combine(f.Hive.DataDir, "agents", name, "state", "own-token.txt")));
+            if (driver == "bubblewrap")
+            {
+                foreach (var probe in new[] { "other", "other-host", "core-host", "core-any" }) Assert.True(lines[probe] == "denied", $"{probe}: {lines[probe]}");
+            }
+            else
+            {
+                // The process driver isolates nothing (for agents you trust): the same probes reach, so they can tell.
+                Assert.Equal("reached", lines["other-host"]);
+                Assert.Equal("reached", lines["core-host"]);
+            }
+        }
+        finally
+        {
+            await DestroyAsync(f.Hive, name);
+        }
+    }
+
+    private static string Probe(string key, string command) => $"if {command} >/dev/null 2>&1; then echo '{key}:reached'; else echo '{key}:denied'; fi\n";
 }
