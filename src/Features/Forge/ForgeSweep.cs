@@ -32,7 +32,9 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
     public const string MetaRepo = "meta";
     public const string TokenFileName = "forge-token";
 
-    public string CoreTokenFile => Path.Combine(paths.DataDir, "forge-core-token");
+    public string CoreTokenFile => CoreTokenPath(paths);
+
+    public static string CoreTokenPath(HivePaths paths) => Path.Combine(paths.DataDir, "forge-core-token");
 
     /// <summary>The core user and token, the orgs and the meta repo; the core token when the agents' steps can run.</summary>
     public async Task<(ForgeCore Core, ForgeAuth.Token? Token)> EnsureCoreAsync(CancellationToken ct)

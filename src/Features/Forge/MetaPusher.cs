@@ -55,7 +55,7 @@ internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths
 
     private async Task PushAsync(CancellationToken ct)
     {
-        var tokenFile = Path.Combine(paths.DataDir, "forge-core-token");
+        var tokenFile = ForgeSweep.CoreTokenPath(paths);
         if (!Directory.Exists(Path.Combine(paths.MetaDir, ".git"))) return; // no meta repo yet: the first commit asks again
         if (!File.Exists(tokenFile))
         {
