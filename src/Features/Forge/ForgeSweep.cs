@@ -1,5 +1,6 @@
 using Hive.Shared;
 using Hive.Shared.Agents;
+using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -81,13 +82,13 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
             if (agent == CoreUser) throw new ForgeException($"{CoreUser} is the hive's own forge user: no agent gets its account");
             await EnsureOwnUserAsync(agent, core, ct, siteAdmin: false);
             user = true;
-            if (TokenFile.Read(file) is null) await IssueTokenAsync(agent, core, AgentScopes, file, ct);
+            if (!TokenFile.Exists(file)) await IssueTokenAsync(agent, core, AgentScopes, file, ct);
             return new ForgeAccount(true, true, null, clock.GetUtcNow());
         }
         catch (ForgeException e)
         {
             logger.LogWarning("forge: agent {Agent}: {Failure}", agent, e.Message);
-            return new ForgeAccount(user, File.Exists(file), e.Message, clock.GetUtcNow());
+            return new ForgeAccount(user, TokenFile.ExistsQuietly(file), e.Message, clock.GetUtcNow());
         }
     }
 
@@ -153,11 +154,49 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
     }
 }
 
-/// <summary>A token on disk: 0600, written whole or not at all (a temp file renamed over the name, so a link planted there is replaced, never followed).</summary>
+/// <summary>
+/// A token on disk: 0600, written whole or not at all (a temp file renamed over the name, so a link planted there is
+/// replaced, never followed). An agent owns its state dir, so what sits at the name is checked without following or
+/// opening it: a FIFO there would hang every sweep that read it, a link would lead elsewhere.
+/// </summary>
 internal static class TokenFile
 {
+    /// <summary>True for a regular file; false for nothing; <see cref="ForgeException"/> for anything else.</summary>
+    public static bool Exists(string path)
+    {
+        FileStatus? status;
+        try
+        {
+            status = FileStatus.OfPath(path);
+        }
+        catch (IOException e)
+        {
+            throw new ForgeException(e.Message);
+        }
+        return status switch
+        {
+            null => false,
+            { Type: FileStatus.Regular } => true,
+            _ => throw new ForgeException($"{path} is not a regular file (a link, a FIFO, a directory?): remove it and the next sweep issues a token"),
+        };
+    }
+
+    public static bool ExistsQuietly(string path)
+    {
+        try
+        {
+            return Exists(path);
+        }
+        catch (ForgeException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The token, or null when there is none; read only from a regular file.</summary>
     public static string? Read(string path)
     {
+        if (!Exists(path)) return null;
         try
         {
             var text = File.ReadAllText(path).Trim();

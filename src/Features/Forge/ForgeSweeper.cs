@@ -97,7 +97,7 @@ internal sealed class ForgeSweeper(
         foreach (var agent in directory.List().Where(a => only is null || only.Contains(a.Name)))
         {
             var account = token is null
-                ? new ForgeAccount(state.AccountOf(agent.Name)?.User ?? false, File.Exists(Path.Combine(agent.StateDir, ForgeSweep.TokenFileName)),
+                ? new ForgeAccount(state.AccountOf(agent.Name)?.User ?? false, TokenFile.ExistsQuietly(Path.Combine(agent.StateDir, ForgeSweep.TokenFileName)),
                     $"the hive's own forge user is not ready: {core.Error}", clock.GetUtcNow())
                 : await sweep.EnsureAgentAsync(agent.Name, token, ct);
             await RecordAsync(agent.Name, account, ct);

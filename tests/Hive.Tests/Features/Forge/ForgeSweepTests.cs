@@ -206,6 +206,36 @@ public sealed class ForgeSweepTests
     }
 
     [Fact]
+    public async Task A_fifo_or_a_link_an_agent_planted_as_its_token_file_neither_hangs_the_sweep_nor_is_followed()
+    {
+        // The agents own their state dirs: one plants a FIFO (reading it would block every sweep), one a link to a file
+        // of the host's (writing through it would put a token there).
+        var outside = Path.Combine(Path.GetTempPath(), $"hive-forge-target-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(outside, "the host's own file");
+        await using var f = await ForgeHive.StartAsync(["alice", "bob", "carol"]);
+        try
+        {
+            await f.StartUpSweepAsync();
+            foreach (var agent in new[] { "alice", "bob" }) File.Delete(f.TokenFileOf(agent));
+            Assert.Equal(0, Mkfifo(f.TokenFileOf("alice"), 0x180));
+            File.CreateSymbolicLink(f.TokenFileOf("bob"), outside);
+
+            await f.SweepAsync();
+            Assert.Contains("not a regular file", (await f.AccountAsync("alice")).GetProperty("error").GetString());
+            Assert.Contains("not a regular file", (await f.AccountAsync("bob")).GetProperty("error").GetString());
+            Assert.Equal("the host's own file", await File.ReadAllTextAsync(outside));
+            Assert.Equal(JsonValueKind.Null, (await f.AccountAsync("carol")).GetProperty("error").ValueKind); // the others are swept
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int Mkfifo(string path, uint mode);
+
+    [Fact]
     public async Task The_state_file_endpoint_refuses_a_token_file_whatever_the_configured_deny_names()
     {
         await using var f = await ForgeHive.StartAsync(["alice"], null, "--Hive:StateFiles:DenyNames:0", "notes.md");
