@@ -18,7 +18,9 @@ public sealed record MessageView(
     DateTimeOffset? DeliveredAt,
     IReadOnlyList<string> FileRefs,
     int DeliveryCount = 0,
-    DateTimeOffset? UndeliverableAt = null)
+    DateTimeOffset? UndeliverableAt = null,
+    long? InReplyTo = null,
+    long? BroadcastId = null)
 {
     /// <summary>Handed out before and not acknowledged: the agent may have seen it already (dedupe by id).</summary>
     public bool Redelivered => DeliveryCount > 1;
@@ -39,12 +41,13 @@ public static class MessageKinds
 /// <summary>A <c>messages</c> row as stored; <see cref="View"/> adds what is computed at read time.</summary>
 internal sealed record MessageRow(
     long Id, string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, DateTimeOffset? DeliveredAt, string? Meta,
-    long DeliveryCount = 0, DateTimeOffset? UndeliverableAt = null)
+    long DeliveryCount = 0, DateTimeOffset? UndeliverableAt = null, long? InReplyTo = null, long? BroadcastId = null)
 {
-    public const string Columns = "id, sender, recipient, kind, body, sent_at, delivered_at, meta, delivery_count, undeliverable_at";
+    public const string Columns =
+        "id, sender, recipient, kind, body, sent_at, delivered_at, meta, delivery_count, undeliverable_at, in_reply_to, broadcast_id";
 
     public MessageView View(IFileRefScanner scanner) =>
-        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, scanner.Scan(Body), (int)DeliveryCount, UndeliverableAt)
+        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, scanner.Scan(Body), (int)DeliveryCount, UndeliverableAt, InReplyTo, BroadcastId)
         {
             Extra = Meta is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Meta),
         };

@@ -32,17 +32,32 @@ internal sealed class MessageWriter : IAsyncDisposable
     }
 
     /// <param name="ClientId">The sender's idempotency key: a draft whose (sender, client id) is stored already stores nothing.</param>
-    public sealed record Draft(string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, string? ClientId = null);
+    public sealed record Draft(
+        string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, string? ClientId = null, long? InReplyTo = null);
 
-    /// <summary>The stored row; <see cref="Duplicate"/> when it was stored by an earlier send with the same client id.</summary>
-    public sealed record Stored(MessageRow Row, bool Duplicate);
+    /// <summary>
+    /// The stored row; <see cref="Duplicate"/> when it was stored by an earlier send with the same client id. A broadcast's
+    /// <see cref="Broadcast"/> holds all its rows, the first (<see cref="Row"/>) included.
+    /// </summary>
+    public sealed record Stored(MessageRow Row, bool Duplicate, IReadOnlyList<MessageRow>? Broadcast = null);
 
-    private sealed record Pending(Draft Draft, TaskCompletionSource<Stored> Committed);
+    /// <param name="Recipients">For a broadcast: every recipient, the draft's own first; all rows commit together.</param>
+    private sealed record Pending(Draft Draft, IReadOnlyList<string>? Recipients, TaskCompletionSource<Stored> Committed);
 
     /// <summary>Queues a message; the task completes with the stored row once its transaction has committed.</summary>
-    public Task<Stored> AppendAsync(Draft draft)
+    public Task<Stored> AppendAsync(Draft draft) => Enqueue(new Pending(draft, null, NewCompletion()));
+
+    /// <summary>
+    /// Queues one copy of <paramref name="draft"/> per recipient, written in one transaction, each carrying the first row's
+    /// id as its <c>broadcast_id</c>; the draft's client id goes on the first row only (a retry finds the whole broadcast).
+    /// </summary>
+    public Task<Stored> AppendBroadcastAsync(Draft draft, IReadOnlyList<string> recipients) =>
+        Enqueue(new Pending(draft with { Recipient = recipients[0] }, recipients, NewCompletion()));
+
+    private static TaskCompletionSource<Stored> NewCompletion() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private Task<Stored> Enqueue(Pending pending)
     {
-        var pending = new Pending(draft, new TaskCompletionSource<Stored>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
             throw new InvalidOperationException("the host is shutting down");
         return pending.Committed.Task;
@@ -62,10 +77,8 @@ internal sealed class MessageWriter : IAsyncDisposable
             {
                 insert ??= new PreparedInsert(_db.Open());
                 using var transaction = insert.Connection.BeginTransaction();
-                foreach (var (draft, _) in batch)
-                    rows.Add(insert.Run(transaction, draft) is { } id
-                        ? new Stored(new MessageRow(id, draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null, null), false)
-                        : new Stored(insert.Earlier(transaction, draft), true));
+                foreach (var (draft, recipients, _) in batch)
+                    rows.Add(recipients is null ? insert.Store(transaction, draft) : insert.StoreBroadcast(transaction, draft, recipients));
                 transaction.Commit();
             }
             catch (Exception e)
@@ -89,7 +102,7 @@ internal sealed class MessageWriter : IAsyncDisposable
     private sealed class PreparedInsert : IDisposable
     {
         private readonly SqliteCommand _command;
-        private readonly SqliteParameter _sender, _recipient, _kind, _body, _sentAt, _clientId;
+        private readonly SqliteParameter _sender, _recipient, _kind, _body, _sentAt, _clientId, _inReplyTo, _broadcastId;
 
         public PreparedInsert(SqliteConnection connection)
         {
@@ -97,8 +110,8 @@ internal sealed class MessageWriter : IAsyncDisposable
             _command = connection.CreateCommand();
             // A (sender, client_id) stored already inserts nothing and returns no id: the send was a retry.
             _command.CommandText = """
-                INSERT INTO messages (sender, recipient, kind, body, sent_at, client_id)
-                VALUES ($sender, $recipient, $kind, $body, $sent_at, $client_id)
+                INSERT INTO messages (sender, recipient, kind, body, sent_at, client_id, in_reply_to, broadcast_id)
+                VALUES ($sender, $recipient, $kind, $body, $sent_at, $client_id, $in_reply_to, $broadcast_id)
                 ON CONFLICT (sender, client_id) WHERE client_id IS NOT NULL DO NOTHING
                 RETURNING id;
                 """;
@@ -108,12 +121,40 @@ internal sealed class MessageWriter : IAsyncDisposable
             _body = _command.Parameters.Add("$body", SqliteType.Text);
             _sentAt = _command.Parameters.Add("$sent_at", SqliteType.Text);
             _clientId = _command.Parameters.Add("$client_id", SqliteType.Text);
+            _inReplyTo = _command.Parameters.Add("$in_reply_to", SqliteType.Integer);
+            _broadcastId = _command.Parameters.Add("$broadcast_id", SqliteType.Integer);
         }
 
         public SqliteConnection Connection { get; }
 
+        public Stored Store(SqliteTransaction transaction, Draft draft) =>
+            Run(transaction, draft, null) is { } id ? new Stored(Row(id, draft, null), false) : new Stored(Earlier(transaction, draft), true);
+
+        /// <summary>The first row, then the others carrying its id; the first gets its own id as <c>broadcast_id</c> last.</summary>
+        public Stored StoreBroadcast(SqliteTransaction transaction, Draft draft, IReadOnlyList<string> recipients)
+        {
+            if (Run(transaction, draft, null) is not { } first)
+            {
+                var earlier = Earlier(transaction, draft);
+                var all = Connection.Query<MessageRow>($"SELECT {MessageRow.Columns} FROM messages WHERE broadcast_id = @BroadcastId ORDER BY id",
+                    earlier, transaction).AsList();
+                return new Stored(earlier, true, all);
+            }
+            Connection.Execute("UPDATE messages SET broadcast_id = @first WHERE id = @first", new { first }, transaction);
+            var rows = new List<MessageRow>(recipients.Count) { Row(first, draft, first) };
+            foreach (var recipient in recipients.Skip(1))
+            {
+                var copy = draft with { Recipient = recipient, ClientId = null };
+                rows.Add(Row(Run(transaction, copy, first)!.Value, copy, first));
+            }
+            return new Stored(rows[0], false, rows);
+        }
+
+        private static MessageRow Row(long id, Draft draft, long? broadcastId) =>
+            new(id, draft.Sender, draft.Recipient, draft.Kind, draft.Body, draft.SentAt, null, null, InReplyTo: draft.InReplyTo, BroadcastId: broadcastId);
+
         /// <summary>The new row's id, or null when the sender's client id is stored already.</summary>
-        public long? Run(SqliteTransaction transaction, Draft draft)
+        private long? Run(SqliteTransaction transaction, Draft draft, long? broadcastId)
         {
             _command.Transaction = transaction;
             _sender.Value = draft.Sender;
@@ -122,6 +163,8 @@ internal sealed class MessageWriter : IAsyncDisposable
             _body.Value = draft.Body;
             _sentAt.Value = UtcTimestamp.Format(draft.SentAt);
             _clientId.Value = (object?)draft.ClientId ?? DBNull.Value;
+            _inReplyTo.Value = (object?)draft.InReplyTo ?? DBNull.Value;
+            _broadcastId.Value = (object?)broadcastId ?? DBNull.Value;
             using var reader = _command.ExecuteReader();
             long? id = reader.Read() ? reader.GetInt64(0) : null;
             while (reader.Read()) { } // read RETURNING to its end, so the WAL can checkpoint
@@ -129,7 +172,7 @@ internal sealed class MessageWriter : IAsyncDisposable
         }
 
         /// <summary>The row an earlier send with the same client id stored (rare: only retries get here).</summary>
-        public MessageRow Earlier(SqliteTransaction transaction, Draft draft) =>
+        private MessageRow Earlier(SqliteTransaction transaction, Draft draft) =>
             Connection.QuerySingle<MessageRow>(
                 $"SELECT {MessageRow.Columns} FROM messages WHERE sender = @Sender AND client_id = @ClientId",
                 new { draft.Sender, draft.ClientId }, transaction);

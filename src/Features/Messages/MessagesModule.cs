@@ -13,7 +13,15 @@ public sealed class MessagesModule : CarterModule
         Post("/api/messages", async (req, res) =>
         {
             var body = await req.ReadBodyAsync<SendBody>();
-            var message = await mediator.Send(new SendMessage.Command(AgentNames.Operator, body.To, body.Body, body.ClientId), req.HttpContext.RequestAborted);
+            if (body.To == BroadcastMessage.Everyone)
+            {
+                var broadcast = await mediator.Send(
+                    new BroadcastMessage.Command(AgentNames.Operator, body.Body, body.ClientId, body.InReplyTo), req.HttpContext.RequestAborted);
+                await res.Created($"/api/messages?before={broadcast.Messages.Max(m => m.Id) + 1}&limit={broadcast.Messages.Count}", broadcast);
+                return;
+            }
+            var message = await mediator.Send(
+                new SendMessage.Command(AgentNames.Operator, body.To, body.Body, body.ClientId, body.InReplyTo), req.HttpContext.RequestAborted);
             await res.Created($"/api/messages?before={message.Id + 1}&limit=1", message);
         });
 
@@ -28,5 +36,5 @@ public sealed class MessagesModule : CarterModule
                 req.HttpContext.RequestAborted)));
     }
 
-    public sealed record SendBody(string? To, string? Body, string? ClientId);
+    public sealed record SendBody(string? To, string? Body, string? ClientId, long? InReplyTo);
 }

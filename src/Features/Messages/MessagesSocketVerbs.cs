@@ -11,8 +11,14 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
         verbs.Map("send", async request =>
         {
             var args = request.Bind<SendArgs>();
+            if (args.To == BroadcastMessage.Everyone)
+            {
+                var broadcast = await request.Mediator.Send(
+                    new BroadcastMessage.Command(request.Agent, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
+                return new { broadcast_id = broadcast.BroadcastId, ids = broadcast.Messages.Select(m => m.Id) };
+            }
             var message = await request.Mediator.Send(
-                new SendMessage.Command(request.Agent, args.To, args.Body, args.ClientId), request.CancellationToken);
+                new SendMessage.Command(request.Agent, args.To, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
             return new { id = message.Id };
         });
 
@@ -40,7 +46,7 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
         });
     }
 
-    private sealed record SendArgs(string? To, string? Body, string? ClientId);
+    private sealed record SendArgs(string? To, string? Body, string? ClientId, long? InReplyTo);
 
     private sealed record RecvArgs(int? WaitMs, long? Ack, int? Max);
 
