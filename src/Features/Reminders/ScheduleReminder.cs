@@ -8,10 +8,21 @@ using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Reminders;
 
-/// <summary>An agent schedules a wake-up for itself: a body, when (in_seconds or due_at), and optionally a state file.</summary>
+/// <summary>
+/// An agent schedules a wake-up for itself: a body, when (in_seconds or due_at), and optionally a state file. A body over
+/// a message's limit is not refused (as hyperhive did): it is written to <c>reminders/&lt;id&gt;.md</c> in the agent's own
+/// state dir, and the reminder carries the start of it and that path (its payload, unless it names one of its own).
+/// </summary>
 public static class ScheduleReminder
 {
+    /// <summary>A message's limit: a longer body goes to a file.</summary>
     public const int MaxBodyBytes = 1024;
+
+    /// <summary>The most a body may hold at all (a request line is at most 64 KiB).</summary>
+    public const int MaxFileBodyBytes = 32 * 1024;
+
+    /// <summary>How much of a long body the reminder itself keeps.</summary>
+    private const int ExcerptChars = 200;
     /// <summary>Ten years: far enough for any plan, near enough that arithmetic never overflows.</summary>
     public const double MaxInSeconds = 10 * 365.25 * 24 * 3600;
 
@@ -21,7 +32,7 @@ public static class ScheduleReminder
     {
         public Validator(IStateFileAllowList allowList, TimeProvider clock)
         {
-            RuleFor(c => c.Body).BoundedText("body", MaxBodyBytes);
+            RuleFor(c => c.Body).BoundedText("body", MaxFileBodyBytes);
             RuleFor(c => c).Must(c => c.InSeconds is null != c.DueAt is null)
                 .WithName("when").WithMessage("give exactly one of in_seconds and due_at");
             RuleFor(c => c.InSeconds).InclusiveBetween(0, MaxInSeconds).When(c => c.InSeconds is not null)
@@ -36,7 +47,8 @@ public static class ScheduleReminder
         }
     }
 
-    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<RemindersOptions> options)
+    internal sealed class Handler(
+        StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<RemindersOptions> options, IStateFileWriter files)
         : IRequestHandler<Command, ReminderView>
     {
         public Task<ReminderView> Handle(Command command, CancellationToken cancellationToken)
@@ -54,10 +66,33 @@ public static class ScheduleReminder
             var max = options.Value.MaxPendingPerAgent;
             if (RemindersSql.PendingFor(change, command.Agent) >= max)
                 throw new TooManyException($"you have {max} pending reminders, the most an agent may hold; cancel some or wait for them to fire");
-            var view = change.QuerySingle<ReminderRow>(insert,
-                new { command.Agent, command.Body, command.PayloadPath, DueAt = due, CreatedAt = now }).View(fileRefs);
+            var row = change.QuerySingle<ReminderRow>(insert, new { command.Agent, command.Body, command.PayloadPath, DueAt = due, CreatedAt = now });
+            if (System.Text.Encoding.UTF8.GetByteCount(command.Body!) > MaxBodyBytes) row = MoveBodyToFile(change, row);
+            var view = row.View(fileRefs);
             change.Raise(new ReminderScheduled(view, RemindersSql.PendingFor(change, command.Agent)));
             return Task.FromResult(view);
+        }
+
+        /// <summary>
+        /// Writes the whole body to the agent's <c>reminders/&lt;id&gt;.md</c> (inside the change: if the file cannot be
+        /// written, no reminder is made) and keeps its start and the path in the row.
+        /// </summary>
+        private ReminderRow MoveBodyToFile(StateChange change, ReminderRow row)
+        {
+            string path;
+            try
+            {
+                path = files.WriteNew(row.Agent, "reminders", $"{row.Id}.md", row.Body);
+            }
+            catch (IOException e)
+            {
+                throw new ConflictException($"the body is over {MaxBodyBytes} bytes, so it goes to a file in your state dir, which failed: {e.Message}");
+            }
+            var excerpt = row.Body.Length > ExcerptChars ? row.Body[..ExcerptChars] + "…" : row.Body;
+            return change.QuerySingle<ReminderRow>($"""
+                UPDATE reminders SET body = @Body, payload_path = coalesce(payload_path, @Path) WHERE id = @Id
+                RETURNING {ReminderRow.Columns};
+                """, new { row.Id, Path = path, Body = $"{excerpt}\n\n(the whole reminder, {System.Text.Encoding.UTF8.GetByteCount(row.Body)} bytes: {path})" });
         }
     }
 }

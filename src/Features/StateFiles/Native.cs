@@ -26,6 +26,37 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenAt(SafeFileHandle dirfd, string path, int flags);
 
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenAt(SafeFileHandle dirfd, string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MkdirAt(SafeFileHandle dirfd, string path, uint mode);
+
+    private const int EEXIST = 17;
+
+    /// <summary>
+    /// Creates <paramref name="name"/> (mode 0600) in the directory <paramref name="directory"/> (made 0700 when missing)
+    /// below <paramref name="root"/>, each step relative to the descriptor before it: neither the directory nor the file
+    /// may be a symlink (O_NOFOLLOW; O_CREAT | O_EXCL never follows one), so a link planted by the directory's owner
+    /// cannot send the write elsewhere. IOException with the reason when a step fails (the name exists, say).
+    /// </summary>
+    public static SafeFileHandle CreateNew(string root, string directory, string name)
+    {
+        var flags = Flags;
+        using var rootHandle = OpenHandle(root, OpenFlags.ReadOnly | flags.Directory | flags.NoFollow | flags.CloseOnExec)
+            ?? throw Failure($"{root} cannot be opened as a directory");
+        if (MkdirAt(rootHandle, directory, 0x1C0) != 0 && Marshal.GetLastPInvokeError() != EEXIST)
+            throw Failure($"{directory} cannot be made in {root}");
+        var dirFd = OpenAt(rootHandle, directory, OpenFlags.ReadOnly | flags.Directory | flags.NoFollow | flags.CloseOnExec);
+        if (dirFd < 0) throw Failure($"{root}/{directory} is not a directory (a link?)");
+        using var dirHandle = new SafeFileHandle(dirFd, ownsHandle: true);
+        var fd = OpenAt(dirHandle, name, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive | flags.NoFollow | flags.CloseOnExec, 0x180);
+        if (fd < 0) throw Failure($"{root}/{directory}/{name} cannot be created");
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    private static IOException Failure(string what) => new($"{what}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+
     /// <summary>
     /// Throws unless this machine's flags are known and do what the allow-list relies on; called once at start-up,
     /// so Hive refuses to run rather than serve files through a no-follow guarantee that is not there.

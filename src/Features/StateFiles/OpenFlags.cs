@@ -12,6 +12,12 @@ internal sealed record OpenFlags(int NoCtty, int NonBlock, int Directory, int No
     /// <summary>O_RDONLY is 0 on every Linux architecture.</summary>
     public const int ReadOnly = 0;
 
+    // O_WRONLY 01, O_CREAT 0100, O_EXCL 0200: asm-generic's values, which arm, arm64 and powerpc do not override (only
+    // alpha, mips, parisc and sparc do, and .NET runs on none of them).
+    public const int WriteOnly = 0x1;
+    public const int Create = 0x40;
+    public const int Exclusive = 0x80;
+
     // Linux include/uapi/asm-generic/fcntl.h (octal there): O_NOCTTY 0400, O_NONBLOCK 04000, O_DIRECTORY 0200000,
     // O_NOFOLLOW 0400000, O_CLOEXEC 02000000, O_PATH 010000000. x86, s390, riscv and loongarch have no fcntl.h of
     // their own and use these.

@@ -14,6 +14,7 @@ public static class StateFilesFeature
             .ValidateOnStart();
         services.AddSingleton<IStateFileAllowList, StateFileAllowList>();
         services.AddSingleton<IFileRefScanner, FileRefScanner>();
+        services.AddSingleton<IStateFileWriter, StateFileWriter>();
         return services;
     }
 }

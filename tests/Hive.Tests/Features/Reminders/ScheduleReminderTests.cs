@@ -38,7 +38,7 @@ public sealed class ScheduleReminderTests(RemindersHive fixture) : SharedHiveTes
         var names = await _hive.NewAgentsAsync("alice", "bob");
         await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "agents", names[1], "state", "bobs.md"), "bob's");
         await using var alice = await _hive.ConnectAsync(names[0]);
-        var reply = await alice.CallRawAsync(line.Replace("BODY_TOO_LARGE", new string('x', 1025)).Replace("{alice}", names[0]).Replace("{bob}", names[1]));
+        var reply = await alice.CallRawAsync(line.Replace("BODY_TOO_LARGE", new string('x', Hive.Features.Reminders.ScheduleReminder.MaxFileBodyBytes + 1)).Replace("{alice}", names[0]).Replace("{bob}", names[1]));
         Assert.False(reply.GetProperty("ok").GetBoolean());
         Assert.Equal(code, reply.GetProperty("code").GetString());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE agent = @alice", new { alice = names[0] }));

@@ -1,0 +1,38 @@
+using System.Text;
+using Hive.Shared;
+using Hive.Shared.Agents;
+
+namespace Hive.Features.StateFiles;
+
+/// <summary>
+/// Writes new files into an agent's state dir for another feature (a long reminder's body, say). The agent owns that
+/// dir and may have planted links in it, so the write goes through descriptors that never follow one; the path it
+/// answers is the one the agent and the allow-list know the file by.
+/// </summary>
+public interface IStateFileWriter
+{
+    /// <summary>
+    /// Creates <c>&lt;agent's state dir&gt;/&lt;directory&gt;/&lt;name&gt;</c> (0600; the directory 0700 when missing) with
+    /// <paramref name="content"/>, synced to disk; returns <c>/agents/&lt;agent&gt;/state/&lt;directory&gt;/&lt;name&gt;</c>.
+    /// IOException when it cannot (the name exists, the directory is a link, the disk is full).
+    /// </summary>
+    string WriteNew(string agent, string directory, string name, string content);
+}
+
+internal sealed class StateFileWriter(HivePaths paths) : IStateFileWriter
+{
+    public string WriteNew(string agent, string directory, string name, string content)
+    {
+        if (!AgentNames.IsWellFormed(agent)) throw new ArgumentException($"'{agent}' is not an agent name", nameof(agent));
+        foreach (var part in new[] { directory, name })
+            if (part.Length == 0 || part is "." or ".." || part.Contains('/') || part.Contains('\0'))
+                throw new ArgumentException($"'{part}' is not one path component");
+        using (var handle = Native.CreateNew(paths.AgentStateDir(agent), directory, name))
+        using (var stream = new FileStream(handle, FileAccess.Write))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(content));
+            stream.Flush(flushToDisk: true);
+        }
+        return $"/agents/{agent}/state/{directory}/{name}";
+    }
+}
