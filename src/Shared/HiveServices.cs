@@ -54,6 +54,7 @@ public static class HiveServices
                 p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<ILogger<AgentDirectory>>());
         });
         services.AddSingleton<IAgentDirectory>(p => p.GetRequiredService<AgentDirectory>());
+        services.TryAddSingleton<IRecipientPolicy, AnyoneMayReachAnyone>(); // Containers registers the configured one
         foreach (var type in assemblies.SelectMany(a => a.GetTypes())
                      .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(ISocketVerbs).IsAssignableFrom(t)))
             services.AddSingleton(typeof(ISocketVerbs), type);

@@ -9,7 +9,7 @@ internal sealed class AgentRecord
 {
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
-        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs
+        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients
         """;
 
     public string Name { get; set; } = "";
@@ -33,6 +33,7 @@ internal sealed class AgentRecord
     public DateTimeOffset? LastExitAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public string Inputs { get; set; } = "[]";
+    public string? AllowedRecipients { get; set; }
 
     public bool IsExternal => Driver == Drivers.DriverCatalog.External;
 
@@ -40,27 +41,30 @@ internal sealed class AgentRecord
     public IReadOnlyDictionary<string, string> EnvVars => JsonSerializer.Deserialize<Dictionary<string, string>>(Env) ?? [];
     public IReadOnlyList<string> MountPaths => JsonSerializer.Deserialize<string[]>(Mounts) ?? [];
     public IReadOnlyList<string> InputNames => JsonSerializer.Deserialize<string[]>(Inputs) ?? [];
+    public IReadOnlyList<string>? AllowedRecipientNames => AllowedRecipients is null ? null : JsonSerializer.Deserialize<string[]>(AllowedRecipients);
 
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths, InputNames);
+    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths, InputNames, AllowedRecipientNames);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at) : null,
-        Purpose, Command is null ? null : CommandArgs, RestartPolicy, configError);
+        Purpose, Command is null ? null : CommandArgs, RestartPolicy, configError, AllowedRecipientNames);
 }
 
 /// <summary>
 /// The Containers feature's facts on an agent row (snake_case on the wire). <c>pid</c> is the agent's process group
 /// (the driver's supervisor leads it); <c>last_exit</c> has a code, or the signal that killed it; <c>config_error</c> says
-/// why its file in the meta repo could not be used (it then runs as it was).
+/// why its file in the meta repo could not be used (it then runs as it was); <c>allowed_recipients</c>, when not null, are
+/// the only agents it may message or ask besides the operator and the manager.
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
-    LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError);
+    LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError,
+    IReadOnlyList<string>? AllowedRecipients);
 
 /// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
 public sealed class ConfigProblems

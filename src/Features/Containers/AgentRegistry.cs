@@ -12,7 +12,8 @@ namespace Hive.Features.Containers;
 /// starts with are the registry's, after the configured external agents (<c>Hive:Agents</c>) and the manager are
 /// written into it.
 /// </summary>
-internal sealed class AgentRegistry(IDb db, StateChanges changes, HivePaths paths, IOptions<HiveOptions> options, TimeProvider clock)
+internal sealed class AgentRegistry(
+    IDb db, StateChanges changes, HivePaths paths, IOptions<HiveOptions> options, TimeProvider clock, AllowedRecipients allowed)
     : IAgentDirectorySeed
 {
     public IReadOnlyList<AgentInfo> ReadAtStartUp()
@@ -40,10 +41,10 @@ internal sealed class AgentRegistry(IDb db, StateChanges changes, HivePaths path
                 CreatedAt = now,
             }, transaction);
         }
-        var agents = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction)
-            .Select(a => a.ToInfo(paths)).ToList();
+        var records = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction).ToList();
         transaction.Commit();
-        return agents;
+        foreach (var record in records) allowed.Set(record.Name, record.AllowedRecipientNames);
+        return records.Select(a => a.ToInfo(paths)).ToList();
     }
 
     /// <summary>The configured external agents, the manager first.</summary>
@@ -65,7 +66,7 @@ internal sealed class AgentRegistry(IDb db, StateChanges changes, HivePaths path
     public const string Insert = $"""
         INSERT INTO agents ({AgentRecord.Columns})
         VALUES (@Name, @Kind, @Driver, @Origin, @Command, @Env, @Mounts, @Purpose, @RestartPolicy, @Desired, @State, @Transient,
-                @Pid, @PidStartTicks, @StartedAt, @Restarts, @LastExitCode, @LastExitSignal, @LastExitAt, @CreatedAt, @Inputs)
+                @Pid, @PidStartTicks, @StartedAt, @Restarts, @LastExitCode, @LastExitSignal, @LastExitAt, @CreatedAt, @Inputs, @AllowedRecipients)
         """;
 
     /// <summary>Reads in the caller's running change when there is one (to see what it wrote), else on a connection of its own.</summary>

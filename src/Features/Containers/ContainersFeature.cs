@@ -20,6 +20,8 @@ public static class ContainersFeature
             .Validate(o => o.NixosContainer.Path.Length > 0 && o.NixosContainer.PollSeconds > 0 && o.NixosContainer.TimeoutSeconds > 0,
                 "Hive:Containers:NixosContainer: Path must not be empty; PollSeconds and TimeoutSeconds must be positive")
             .ValidateOnStart();
+        services.AddSingleton<AllowedRecipients>();
+        services.AddSingleton<IRecipientPolicy>(p => p.GetRequiredService<AllowedRecipients>());
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<MetaRepo>();
         services.AddSingleton<ConfigProblems>();
@@ -37,7 +39,7 @@ public static class ContainersFeature
             p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<DriverCatalog>(), p.GetRequiredService<AgentDirectory>(),
             p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>(), p.GetRequiredService<MetaRepo>(),
-            p.GetRequiredService<ConfigProblems>()));
+            p.GetRequiredService<ConfigProblems>(), p.GetRequiredService<AllowedRecipients>()));
         services.AddHostedService(p => p.GetRequiredService<Supervisor>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
             .Validate(o => o.TimeoutMinutes >= 0 && o.MaxPendingPerRequester > 0,

@@ -15,7 +15,8 @@ public sealed class ContainersModule : CarterModule
         Post("/api/agents", async (req, res) =>
         {
             var body = await req.ReadBodyAsync<CreateBody>();
-            var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts, Inputs: body.Inputs),
+            var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts, Inputs: body.Inputs,
+                AllowedRecipients: body.AllowedRecipients),
                 req.HttpContext.RequestAborted);
             await res.Created($"/api/agents/{row.Name}", row);
         });
@@ -77,5 +78,5 @@ public sealed class ContainersModule : CarterModule
 
     private sealed record CreateBody(
         string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,
-        string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs);
+        string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients);
 }

@@ -21,7 +21,8 @@ public static class CreateAgent
     public sealed record Command(
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
-        string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null) : IRequest<AgentRow>;
+        string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null)
+        : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -52,8 +53,13 @@ public static class CreateAgent
             RuleFor(c => c.Mounts).Must(m => m is null || m.Count <= 16).WithMessage("at most 16 mounts");
             RuleFor(c => c.Inputs).Must(i => i is null || (i.Count <= 32 && i.All(AgentNames.IsWellFormed)))
                 .WithMessage("inputs are at most 32 input names (^[a-z][a-z0-9-]{0,30}$)");
+            RuleFor(c => c.AllowedRecipients).Must(AllowedRecipientsAreNames)
+                .WithMessage("allowed_recipients are at most 256 agent names (^[a-z][a-z0-9-]{0,30}$); operator and manager are always allowed");
             RuleForEach(c => c.Mounts).Must(m => MountProblem(m, paths) is null).WithMessage((_, m) => MountProblem(m, paths)!);
         }
+
+        internal static bool AllowedRecipientsAreNames(IReadOnlyList<string>? names) =>
+            names is null || (names.Count <= 256 && names.All(AgentNames.IsWellFormed));
 
         private static bool IsEnvName(string name) =>
             name.Length is > 0 and <= 128 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_');
@@ -83,7 +89,7 @@ public static class CreateAgent
                 await supervisor.CreateAsync(new AgentRecord
                 {
                     Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
-                    State = States.Running, CreatedAt = clock.GetUtcNow(),
+                    State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Serialized(command.AllowedRecipients),
                 }, command.RequestedBy, cancellationToken);
                 return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
             }
@@ -103,6 +109,7 @@ public static class CreateAgent
                 Env = JsonSerializer.Serialize(command.Env ?? new Dictionary<string, string>()),
                 Mounts = JsonSerializer.Serialize(mounts),
                 Inputs = JsonSerializer.Serialize(command.Inputs ?? []),
+                AllowedRecipients = Serialized(command.AllowedRecipients),
                 Purpose = command.Purpose,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
@@ -113,6 +120,10 @@ public static class CreateAgent
             return await ViewAsync(registry, rows, paths, record.Name, cancellationToken);
         }
     }
+
+    /// <summary>The stored form of a list of allowed recipients: null (anyone) stays null, names are kept once each, in order.</summary>
+    internal static string? Serialized(IReadOnlyList<string>? recipients) =>
+        recipients is null ? null : JsonSerializer.Serialize(recipients.Distinct(StringComparer.Ordinal));
 
     internal static async Task<AgentRow> ViewAsync(AgentRegistry registry, AgentRows rows, HivePaths paths, string name, CancellationToken ct)
     {

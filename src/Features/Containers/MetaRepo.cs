@@ -12,7 +12,7 @@ namespace Hive.Features.Containers;
 /// <summary>One agent's configuration as <c>meta/agents/&lt;name&gt;.json</c> holds it.</summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
-    IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null);
+    IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null);
 
 /// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
 public sealed record MetaInput(string Name, string Source, string? Pin);

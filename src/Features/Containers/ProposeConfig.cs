@@ -33,7 +33,8 @@ public static class ProposeConfig
 
             // The same rules as a create, so the operator is never asked to approve what cannot run.
             var driver = config.Driver ?? record.Driver;
-            var asCreate = new CreateAgent.Command(name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs);
+            var asCreate = new CreateAgent.Command(name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
+                AllowedRecipients: config.AllowedRecipients);
             var problems = (await createRules.ValidateAsync(asCreate, cancellationToken)).Errors.Where(e => e.PropertyName != "Name").ToList();
             if (problems.Count > 0) throw new ValidationException(problems);
             var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");

@@ -36,13 +36,15 @@ public sealed class Supervisor : BackgroundService
     private readonly ILogger<Supervisor> _logger;
     private readonly MetaRepo _meta;
     private readonly ConfigProblems _problems;
+    private readonly AllowedRecipients _allowed;
     private volatile bool _hostStopping;
 
     internal Supervisor(
         AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, DriverCatalog drivers, AgentDirectory directory,
         HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger, MetaRepo meta,
-        ConfigProblems problems)
+        ConfigProblems problems, AllowedRecipients allowed)
     {
+        _allowed = allowed;
         _meta = meta;
         _problems = problems;
         _registry = registry;
@@ -109,6 +111,7 @@ public sealed class Supervisor : BackgroundService
         if (_registry.Find(record.Name) is not null) throw new ConflictException($"there is already an agent named {record.Name}");
         var consumed = change.Execute("DELETE FROM tombstones WHERE name = @Name", record) > 0;
         change.Execute(AgentRegistry.Insert, record);
+        _allowed.Set(record.Name, record.AllowedRecipientNames); // before its socket opens; a rolled-back name is set again when made
         // Joins this change: the row (with this feature's facts) goes out, then the socket opens.
         await _directory.AddAsync(record.Name, ct);
         if (consumed) change.Raise(new TombstonesChanged(_registry.Tombstones()));
@@ -333,12 +336,19 @@ public sealed class Supervisor : BackgroundService
     }
 
     /// <summary>Sets the registry row's configuration fields from a meta file.</summary>
-    private Task ApplyConfigAsync(string name, AgentConfig config) => RecordAsync(name, """
+    private async Task ApplyConfigAsync(string name, AgentConfig config)
+    {
+        await RecordConfigAsync(name, config);
+        _allowed.Set(name, config.AllowedRecipients);
+    }
+
+    private Task RecordConfigAsync(string name, AgentConfig config) => RecordAsync(name, """
         UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
-                          inputs = @Inputs
+                          inputs = @Inputs, allowed_recipients = @AllowedRecipients
         WHERE name = @name
         """, new
     {
+        AllowedRecipients = CreateAgent.Serialized(config.AllowedRecipients),
         name,
         Command = JsonSerializer.Serialize(config.Command ?? []),
         Driver = config.Driver ?? _drivers.Default,

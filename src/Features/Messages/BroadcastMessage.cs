@@ -12,7 +12,8 @@ namespace Hive.Features.Messages;
 /// <summary>
 /// <c>send</c> with <c>to: "*"</c>: one message to every live agent but the sender, one row per recipient, written in
 /// one transaction and all carrying the same <c>broadcast_id</c> (the first row's id), so each recipient knows it was a
-/// broadcast and the dashboard shows it once.
+/// broadcast and the dashboard shows it once. An agent with <c>allowed_recipients</c> reaches those of them that are live,
+/// and the manager.
 /// </summary>
 public static class BroadcastMessage
 {
@@ -35,13 +36,15 @@ public static class BroadcastMessage
     }
 
     internal sealed class Handler(
-        StateChanges changes, MessageWriter writer, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock, IDb db, IAgentDirectory agents)
+        StateChanges changes, MessageWriter writer, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock, IDb db, IAgentDirectory agents,
+        IRecipientPolicy policy)
         : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
         {
             await SendMessage.CheckReplyAsync(db, command.From, command.InReplyTo, cancellationToken);
-            var recipients = agents.List().Select(a => a.Name).Where(name => name != command.From).ToList();
+            // "Everyone" an agent may reach: with allowed_recipients, those (and the manager).
+            var recipients = agents.List().Select(a => a.Name).Where(name => name != command.From && policy.MayReach(command.From, name)).ToList();
             if (recipients.Count == 0) throw new ConflictException("there is no live agent to broadcast to");
             var draft = new MessageWriter.Draft(command.From, recipients[0], MessageKinds.Message, command.Body!, clock.GetUtcNow(), command.ClientId, command.InReplyTo);
             // As a send: group-committed by the writer, all rows in its one transaction, announced after that commit.

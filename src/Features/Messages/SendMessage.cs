@@ -25,11 +25,12 @@ public static class SendMessage
 
     internal sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(IAgentDirectory agents)
+        public Validator(IAgentDirectory agents, IRecipientPolicy recipients)
         {
             RuleFor(c => c.To).Cascade(CascadeMode.Stop)
                 .NotEmpty().WithMessage("to is required")
-                .KnownRecipient(agents);
+                .KnownRecipient(agents)
+                .AllowedFor(recipients, c => c.From);
             RuleFor(c => c.To)
                 .NotEqual(AgentNames.Operator).When(c => c.From == AgentNames.Operator)
                 .WithMessage("the operator cannot message itself");

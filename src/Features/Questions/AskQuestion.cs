@@ -18,12 +18,13 @@ public static class AskQuestion
 
     internal sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(IAgentDirectory agents)
+        public Validator(IAgentDirectory agents, IRecipientPolicy recipients)
         {
             RuleFor(c => c.Question).BoundedText("question", MaxBytes);
             RuleFor(c => c.To).Cascade(CascadeMode.Stop)
                 .Must((c, to) => to != c.Asker).WithMessage("an agent cannot ask itself")
                 .KnownRecipient(agents)
+                .AllowedFor(recipients, c => c.Asker)
                 .When(c => c.To is not null && c.To != AgentNames.Operator);
         }
     }

@@ -75,6 +75,8 @@ function agentHead(a) {
       a.last_exit && [' · ', h('span', { class: 'last-exit', title: a.last_exit.at }, lastExit(a.last_exit))],
       a.restart === 'never' && ' · no auto-restart'),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
+    a.allowed_recipients && h('div', { class: 'meta allowed-recipients', title: 'whom it may message or ask (the operator and the manager always)' },
+      'talks to: ', a.allowed_recipients.length ? a.allowed_recipients.join(', ') : 'the operator and the manager only'),
     a.config_error && h('div', { class: 'config-error', role: 'alert' }, 'meta file not used: ', a.config_error),
     a.forge?.error && h('div', { class: 'forge-error', role: 'alert', title: `checked ${a.forge.checked_at}` }, 'forge: ', a.forge.error),
     managed && a.command && h('div', { class: 'meta command', title: 'command' }, '$ ', a.command.join(' ')),
