@@ -53,6 +53,7 @@ public sealed class FakeForgejo : IAsyncDisposable
     private readonly object _lock = new();
     private readonly Dictionary<string, User> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<Token> _tokens = [];
+    private readonly List<string> _everIssued = [];
     private readonly HashSet<string> _repos = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _calls = new();
     private readonly ConcurrentDictionary<string, Fault> _faults = new();
@@ -71,8 +72,35 @@ public sealed class FakeForgejo : IAsyncDisposable
     {
         get
         {
-            lock (_lock) return _tokens.Select(t => t.Value).ToList();
+            lock (_lock) return _everIssued.ToList();
         }
+    }
+
+    /// <summary>
+    /// Every secret this forge knows of: the tokens it issued, every password a user has, and each as Basic auth would
+    /// carry it (base64 of "user:secret"), so a leak in an encoded form is found too.
+    /// </summary>
+    public IReadOnlyList<string> Secrets
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var plain = _tokens.Select(t => (User: t.User, Secret: t.Value))
+                    .Concat(_users.Values.Where(u => !u.IsOrg && u.Password.Length > 0).Select(u => (User: u.Name, Secret: u.Password)))
+                    .ToList();
+                return plain.Select(p => p.Secret)
+                    .Concat(plain.SelectMany(p => new[] { p.User, "core", "x-access-token" }.Select(user =>
+                        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{p.Secret}")))))
+                    .Distinct().ToList();
+            }
+        }
+    }
+
+    /// <summary>Revokes a token (a forge reset, or an admin's cleanup): it authenticates nothing afterwards.</summary>
+    public void Revoke(string token)
+    {
+        lock (_lock) _tokens.RemoveAll(t => t.Value == token);
     }
 
     /// <summary>Calls by "METHOD /route" (e.g. <c>POST /admin/users</c>), answered or not.</summary>
@@ -87,6 +115,14 @@ public sealed class FakeForgejo : IAsyncDisposable
 
     /// <summary>Creating a user or org of this name answers 422, as Forgejo does for its reserved names.</summary>
     public void Reserve(string name) => _reserved[name] = true;
+
+    /// <summary>Git over HTTP answers 302 to this forge's same path while set (a forge, or a proxy, that redirects).</summary>
+    public Uri? RedirectGitTo { get; set; }
+
+    private readonly ConcurrentQueue<string> _gitAuthorizations = new();
+
+    /// <summary>The Authorization header of every git request this forge got (empty string when none).</summary>
+    public IReadOnlyList<string> GitAuthorizations => _gitAuthorizations.ToArray();
 
     /// <summary>Git over HTTP answers 500 while set (a forge whose git side is down).</summary>
     public bool RefuseGit { get; set; }
@@ -253,6 +289,7 @@ public sealed class FakeForgejo : IAsyncDisposable
                 if (_tokens.Any(t => t.User == user.Name && t.Name == tokenName)) return (400, Error("access token name has been used already"));
                 var token = new Token(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)), user.Name, tokenName, scopes);
                 _tokens.Add(token);
+                _everIssued.Add(token.Value);
                 return (201, new JsonObject
                 {
                     ["id"] = _tokens.Count, ["name"] = tokenName, ["sha1"] = token.Value, ["token_last_eight"] = token.Value[^8..],
@@ -403,6 +440,12 @@ public sealed class FakeForgejo : IAsyncDisposable
 
     private async Task GitAsync(HttpContext context)
     {
+        _gitAuthorizations.Enqueue(context.Request.Headers.Authorization.ToString());
+        if (RedirectGitTo is { } elsewhere)
+        {
+            context.Response.Redirect(new Uri(elsewhere, context.Request.Path + context.Request.QueryString).ToString());
+            return;
+        }
         var owner = (string)context.Request.RouteValues["owner"]!;
         var repo = ((string)context.Request.RouteValues["repo"]!).Replace(".git", "", StringComparison.OrdinalIgnoreCase);
         var rest = (string?)context.Request.RouteValues["rest"] ?? "";

@@ -14,8 +14,8 @@ public static class ForgeFeature
             .Validate(o => !o.Enabled || (Uri.TryCreate(o.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
                                           && url.UserInfo.Length == 0 && url.Query.Length == 0 && url.Fragment.Length == 0),
                 "Hive:Forge:Url must be an http(s) address without credentials (Hive:Forge:AdminUser/AdminPassword or AdminToken hold those)")
-            .Validate(o => o.TimeoutSeconds > 0 && o.PushTimeoutSeconds > 0 && o.SweepMinutes > 0,
-                "Hive:Forge:TimeoutSeconds, PushTimeoutSeconds and SweepMinutes must be positive")
+            .Validate(o => o.TimeoutSeconds is > 0 and <= 3600 && o.PushTimeoutSeconds is > 0 and <= 3600 && o.SweepMinutes is > 0 and <= 10080,
+                "Hive:Forge:TimeoutSeconds and PushTimeoutSeconds must be 0 to 3600 (exclusive of 0), SweepMinutes 0 to 10080 (a week)")
             .Validate(o => o.EmailDomain.Length > 0 && !o.EmailDomain.Contains('@'), "Hive:Forge:EmailDomain must be a domain name")
             .ValidateOnStart();
         services.AddHttpClient<ForgejoClient>((provider, http) =>

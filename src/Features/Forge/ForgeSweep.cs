@@ -46,17 +46,31 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
         {
             issued = TokenFile.Read(CoreTokenFile);
             // Once issued, the core token does everything; the bootstrap admin is needed only before.
-            var admin = issued is not null ? new ForgeAuth.Token(issued) : Bootstrap()
+            var bootstrap = Bootstrap();
+            var admin = issued is not null ? new ForgeAuth.Token(issued) : bootstrap
                 ?? throw new ForgeException("no core token yet and no bootstrap admin: set Hive:Forge:AdminUser and AdminPassword (or AdminToken)");
-            await EnsureOwnUserAsync(CoreUser, admin, ct, siteAdmin: true);
+            try
+            {
+                await EnsureOwnUserAsync(CoreUser, admin, ct, siteAdmin: true);
+            }
+            catch (ForgeException e) when (e.Status == 401 && issued is not null)
+            {
+                // A forge reset, or the token revoked: with a bootstrap admin the core gets a new one; without, say what to do.
+                if (bootstrap is null)
+                    throw new ForgeException($"the core token in {CoreTokenFile} was refused (401): set a bootstrap admin (Hive:Forge:AdminUser and AdminPassword, or AdminToken) so a new one can be issued");
+                logger.LogWarning("forge: the core token in {File} was refused (401); issuing a new one with the bootstrap admin", CoreTokenFile);
+                (admin, issued) = (bootstrap, null);
+                await EnsureOwnUserAsync(CoreUser, admin, ct, siteAdmin: true);
+            }
             user = true;
             issued ??= await IssueTokenAsync(CoreUser, admin, CoreScopes, CoreTokenFile, ct);
             token = true;
         }
-        catch (ForgeException e)
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            logger.LogWarning("forge: the core user: {Failure}", e.Message);
-            return (new ForgeCore(user, token, false, false, e.Message, clock.GetUtcNow()), null);
+            var failure = e is ForgeException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            logger.LogWarning("forge: the core user: {Failure}", failure);
+            return (new ForgeCore(user, token, false, false, failure, clock.GetUtcNow()), null);
         }
 
         var core = new ForgeAuth.Token(issued);
@@ -85,10 +99,12 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
             if (!TokenFile.Exists(file)) await IssueTokenAsync(agent, core, AgentScopes, file, ct);
             return new ForgeAccount(true, true, null, clock.GetUtcNow());
         }
-        catch (ForgeException e)
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            logger.LogWarning("forge: agent {Agent}: {Failure}", agent, e.Message);
-            return new ForgeAccount(user, TokenFile.ExistsQuietly(file), e.Message, clock.GetUtcNow());
+            // Whatever went wrong with one agent (its state dir, say: the agent owns it) stays with that agent.
+            var failure = e is ForgeException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            logger.LogWarning("forge: agent {Agent}: {Failure}", agent, failure);
+            return new ForgeAccount(user, TokenFile.ExistsQuietly(file), failure, clock.GetUtcNow());
         }
     }
 
@@ -116,17 +132,15 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
     /// </summary>
     private async Task<string> IssueTokenAsync(string user, ForgeAuth admin, IReadOnlyList<string> scopes, string file, CancellationToken ct)
     {
+        // The file's place first: a token the forge shows once must not be minted into a directory that cannot take it.
+        using var place = TokenFile.Prepare(file);
+        ct.ThrowIfCancellationRequested();
+        // From here on, not cancelled by the host stopping (each call has its timeout): a password set and a token minted
+        // are finished and written, never left half done.
         var password = ForgejoClient.NewSecret();
-        await forge.EditUserAsync(user, admin, makeAdmin: null, password, ct);
-        var token = await forge.CreateTokenAsync(user, password, $"hive-{clock.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}", scopes, ct);
-        try
-        {
-            TokenFile.Write(file, token);
-        }
-        catch (IOException e)
-        {
-            throw new ForgeException($"the token for {user} was issued but {file} could not be written ({e.Message}): the next sweep issues another");
-        }
+        await forge.EditUserAsync(user, admin, makeAdmin: null, password, CancellationToken.None);
+        var token = await forge.CreateTokenAsync(user, password, $"hive-{clock.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}", scopes, CancellationToken.None);
+        place.Commit(token);
         logger.LogInformation("forge: issued a token for {User} at {File}", user, file);
         return token;
     }
@@ -212,24 +226,57 @@ internal static class TokenFile
         }
     }
 
-    public static void Write(string path, string token)
+    /// <summary>A temp file beside <paramref name="path"/>, made now (so a directory that cannot take the token is known before one is minted).</summary>
+    public static PendingToken Prepare(string path)
     {
         var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}");
         try
         {
-            using (var stream = new FileStream(temp, new FileStreamOptions
-                   {
-                       Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
-                   }))
+            return new PendingToken(path, temp, new FileStream(temp, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
+            }));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ForgeException($"{path} cannot be written ({e.Message}), so no token is issued");
+        }
+    }
+
+    public static void Write(string path, string token)
+    {
+        using var pending = Prepare(path);
+        pending.Commit(token);
+    }
+
+    /// <summary>The temp file of a token being issued: <see cref="Commit"/> writes, syncs and renames it into place; disposing removes what is left.</summary>
+    internal sealed class PendingToken(string path, string temp, FileStream stream) : IDisposable
+    {
+        public void Commit(string token)
+        {
+            try
             {
                 stream.Write(System.Text.Encoding.ASCII.GetBytes(token));
                 stream.Flush(flushToDisk: true);
+                stream.Dispose();
+                File.Move(temp, path, overwrite: true);
             }
-            File.Move(temp, path, overwrite: true);
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ForgeException($"a token was issued but {path} could not be written ({e.Message}); the next sweep issues another");
+            }
         }
-        finally
+
+        public void Dispose()
         {
-            File.Delete(temp);
+            stream.Dispose();
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
         }
     }
 }

@@ -19,6 +19,14 @@ internal abstract record ForgeAuth
         public override string ToString() => $"{User}'s password";
     }
 
+    /// <summary>The secret itself, for redaction only.</summary>
+    public string Credential => this switch
+    {
+        Token t => t.Value,
+        Password p => p.Secret,
+        _ => "",
+    };
+
     public AuthenticationHeaderValue Header => this switch
     {
         Token t => new AuthenticationHeaderValue("token", t.Value),
@@ -27,8 +35,11 @@ internal abstract record ForgeAuth
     };
 }
 
-/// <summary>A forge call that failed: what it was and what the forge said; never a credential.</summary>
-internal sealed class ForgeException(string message) : Exception(message);
+/// <summary>A forge call that failed: what it was and what the forge said (its status, when it answered); never a credential.</summary>
+internal sealed class ForgeException(string message, int? status = null) : Exception(message)
+{
+    public int? Status { get; } = status;
+}
 
 /// <summary>A Forgejo user as the API shows it (the fields Hive reads).</summary>
 internal sealed record ForgeUser(string Login, string? Email, bool IsAdmin);
@@ -44,8 +55,8 @@ internal sealed class ForgejoClient(HttpClient http)
     {
         using var response = await SendAsync(HttpMethod.Get, $"users/{Segment(name)}", null, auth, $"looking up user {name}", ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
-        await EnsureAsync(response, HttpStatusCode.OK, $"looking up user {name}", ct);
-        return ReadUser(await response.Content.ReadFromJsonAsync<JsonElement>(ct));
+        await EnsureAsync(response, HttpStatusCode.OK, $"looking up user {name}", ct, auth.Credential);
+        return ReadUser(await ReadJsonAsync(response, $"looking up user {name}", ct), $"looking up user {name}");
     }
 
     /// <summary>Creates a user (admin API) unless it is there; true when this call created it.</summary>
@@ -59,11 +70,11 @@ internal sealed class ForgejoClient(HttpClient http)
             visibility = "private", send_notify = false,
         };
         using var response = await SendAsync(HttpMethod.Post, "admin/users", body, admin, what, ct);
-        if (response.StatusCode == HttpStatusCode.Created) return (ReadUser(await response.Content.ReadFromJsonAsync<JsonElement>(ct)), true);
+        if (response.StatusCode == HttpStatusCode.Created) return (ReadUser(await ReadJsonAsync(response, what, ct), what), true);
         if (response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.Conflict
             && await FindUserAsync(name, admin, ct) is { } raced)
             return (raced, false);
-        throw await FailureAsync(response, what, ct);
+        throw await FailureAsync(response, what, ct, admin.Credential, body.password);
     }
 
     /// <summary><c>PATCH /admin/users/{name}</c>: <c>login_name</c> and <c>source_id</c> first (older versions want them), then the changes.</summary>
@@ -78,7 +89,7 @@ internal sealed class ForgejoClient(HttpClient http)
         }
         var what = makeAdmin == true ? $"making {name} a site admin" : $"setting a new password for {name}";
         using var response = await SendAsync(HttpMethod.Patch, $"admin/users/{Segment(name)}", body, admin, what, ct);
-        await EnsureAsync(response, HttpStatusCode.OK, what, ct);
+        await EnsureAsync(response, HttpStatusCode.OK, what, ct, admin.Credential, password);
     }
 
     /// <summary>Mints an access token (Basic auth only, the user's own password); returns it (Forgejo shows it once).</summary>
@@ -87,8 +98,11 @@ internal sealed class ForgejoClient(HttpClient http)
         var what = $"issuing a token for {user}";
         using var response = await SendAsync(HttpMethod.Post, $"users/{Segment(user)}/tokens", new { name = tokenName, scopes },
             new ForgeAuth.Password(user, password), what, ct);
-        await EnsureAsync(response, HttpStatusCode.Created, what, ct);
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).TryGetProperty("sha1", out var sha1) ? sha1.GetString() : null;
+        await EnsureAsync(response, HttpStatusCode.Created, what, ct, password);
+        var answer = await ReadJsonAsync(response, what, ct);
+        var token = answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("sha1", out var sha1) && sha1.ValueKind == JsonValueKind.String
+            ? sha1.GetString()
+            : null;
         return token is { Length: > 0 } ? token : throw new ForgeException($"{what}: the forge answered 201 without the token");
     }
 
@@ -102,7 +116,7 @@ internal sealed class ForgejoClient(HttpClient http)
         if (response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.Conflict
             && await ExistsAsync($"orgs/{Segment(org)}", auth, $"looking up org {org}", ct))
             return false;
-        throw await FailureAsync(response, what, ct);
+        throw await FailureAsync(response, what, ct, auth.Credential);
     }
 
     /// <summary>
@@ -120,7 +134,7 @@ internal sealed class ForgejoClient(HttpClient http)
         if (response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity
             && await ExistsAsync(path, admin, $"looking up repo {owner}/{repo}", ct))
             return false;
-        throw await FailureAsync(response, what, ct);
+        throw await FailureAsync(response, what, ct, admin.Credential);
     }
 
     /// <summary>A password nobody keeps: set, used once to mint a token, forgotten.</summary>
@@ -131,7 +145,7 @@ internal sealed class ForgejoClient(HttpClient http)
     {
         using var response = await SendAsync(HttpMethod.Get, path, null, auth, what, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return false;
-        await EnsureAsync(response, HttpStatusCode.OK, what, ct);
+        await EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
         return true;
     }
 
@@ -155,13 +169,13 @@ internal sealed class ForgejoClient(HttpClient http)
         }
     }
 
-    private static async Task EnsureAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken ct)
+    private static async Task EnsureAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken ct, params string?[] secrets)
     {
-        if (response.StatusCode != expected) throw await FailureAsync(response, what, ct);
+        if (response.StatusCode != expected) throw await FailureAsync(response, what, ct, secrets);
     }
 
     /// <summary>"creating user bob: 422 Unprocessable Entity (name is reserved)": the status and Forgejo's own message, cut short.</summary>
-    private static async Task<ForgeException> FailureAsync(HttpResponseMessage response, string what, CancellationToken ct)
+    private static async Task<ForgeException> FailureAsync(HttpResponseMessage response, string what, CancellationToken ct, params string?[] secrets)
     {
         string? message = null;
         try
@@ -174,14 +188,31 @@ internal sealed class ForgejoClient(HttpClient http)
         catch (JsonException)
         {
         }
+        // The forge's words go to the log, the page and /api/forge: never with a credential of this call in them.
+        foreach (var secret in secrets.Where(x => x is { Length: > 0 })) message = message?.Replace(secret!, "[secret]", StringComparison.Ordinal);
         var detail = message is { Length: > 0 } ? $" ({(message.Length > 200 ? message[..200] + "…" : message)})" : "";
-        return new ForgeException($"{what}: the forge answered {(int)response.StatusCode} {response.ReasonPhrase}{detail}");
+        return new ForgeException($"{what}: the forge answered {(int)response.StatusCode} {response.ReasonPhrase}{detail}", (int)response.StatusCode);
     }
 
-    private static ForgeUser ReadUser(JsonElement user) => new(
-        user.GetProperty("login").GetString() ?? "",
-        user.TryGetProperty("email", out var email) ? email.GetString() : null,
-        user.TryGetProperty("is_admin", out var admin) && admin.ValueKind == JsonValueKind.True);
+    /// <summary>The answer's JSON; a page that is not JSON (a proxy's error page, say) is the forge's failure, not the host's.</summary>
+    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, string what, CancellationToken ct)
+    {
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new ForgeException($"{what}: the forge's answer is not the JSON expected");
+        }
+    }
+
+    private static ForgeUser ReadUser(JsonElement user, string what) =>
+        user.ValueKind == JsonValueKind.Object && user.TryGetProperty("login", out var login) && login.ValueKind == JsonValueKind.String
+            ? new(login.GetString()!,
+                user.TryGetProperty("email", out var email) && email.ValueKind == JsonValueKind.String ? email.GetString() : null,
+                user.TryGetProperty("is_admin", out var admin) && admin.ValueKind == JsonValueKind.True)
+            : throw new ForgeException($"{what}: the forge's answer has no user in it");
 
     private static string Segment(string name) => Uri.EscapeDataString(name);
 

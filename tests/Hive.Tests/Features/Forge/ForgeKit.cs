@@ -22,6 +22,24 @@ internal sealed class ForgeHive : IAsyncDisposable
         Forge = forge;
         Hive = hive;
         Events = events;
+        Http = hive.CreateClient(handler: new ProblemRecorder(ProblemBodies) { InnerHandler = new HttpClientHandler() });
+    }
+
+    /// <summary>The operator's client for the forge tests: every problem+json body it receives is kept for the leak check.</summary>
+    public HttpClient Http { get; }
+
+    private sealed class ProblemRecorder(ConcurrentQueue<string> bodies) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.Content.Headers.ContentType?.MediaType == "application/problem+json")
+            {
+                await response.Content.LoadIntoBufferAsync(cancellationToken);
+                bodies.Enqueue(await response.Content.ReadAsStringAsync(cancellationToken));
+            }
+            return response;
+        }
     }
 
     public FakeForgejo Forge { get; }
@@ -44,7 +62,9 @@ internal sealed class ForgeHive : IAsyncDisposable
             [
                 "--Hive:Forge:Url", forge.Url.ToString(), "--Hive:Forge:AdminUser", FakeForgejo.AdminUser,
                 "--Hive:Forge:AdminPassword", forge.AdminPassword, "--Hive:Forge:TimeoutSeconds", "10",
-                "--Hive:Containers:Driver", "process", "--Hive:Containers:StopGraceSeconds", "2", .. args,
+                "--Hive:Containers:Driver", "process", "--Hive:Containers:StopGraceSeconds", "2",
+                "--Logging:LogLevel:Default", "Trace", // every line a host could log, not only warnings, is searched for secrets
+                .. args,
             ], services =>
             {
                 services.AddSingleton(events);
@@ -65,7 +85,7 @@ internal sealed class ForgeHive : IAsyncDisposable
     /// <summary><c>POST /api/forge/sweep</c>, as the operator asks for one; the status it answers.</summary>
     public async Task<JsonElement> SweepAsync()
     {
-        using var response = await Hive.Http.PostAsync("/api/forge/sweep", null);
+        using var response = await Http.PostAsync("/api/forge/sweep", null);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
         return JsonDocument.Parse(text).RootElement.Clone();
@@ -74,7 +94,7 @@ internal sealed class ForgeHive : IAsyncDisposable
     /// <summary>The agent's row's <c>forge</c> field in <c>/api/state</c>.</summary>
     public async Task<JsonElement> AccountAsync(string agent)
     {
-        var state = await Hive.GetJsonAsync("/api/state");
+        var state = await GetJsonAsync("/api/state");
         return state.GetProperty("agents").EnumerateArray().Single(a => a.GetProperty("name").GetString() == agent).GetProperty("forge").Clone();
     }
 
@@ -98,9 +118,9 @@ internal sealed class ForgeHive : IAsyncDisposable
         try
         {
             await File.WriteAllTextAsync(Path.Combine(source, "tool.txt"), input);
-            using (var response = await Hive.Http.PutAsJsonAsync($"/api/meta/inputs/{input}", new { source }))
+            using (var response = await Http.PutAsJsonAsync($"/api/meta/inputs/{input}", new { source }))
                 Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-            return (await Hive.GetJsonAsync("/api/meta")).GetProperty("log")[0].GetProperty("id").GetString()!;
+            return (await GetJsonAsync("/api/meta")).GetProperty("log")[0].GetProperty("id").GetString()!;
         }
         finally
         {
@@ -116,24 +136,22 @@ internal sealed class ForgeHive : IAsyncDisposable
     /// <summary>Creates an agent as the operator does; the status code (a spawn must never fail because of the forge).</summary>
     public async Task<System.Net.HttpStatusCode> SpawnAsync(object body)
     {
-        using var response = await Hive.Http.PostAsJsonAsync("/api/agents", body);
-        var text = await response.Content.ReadAsStringAsync();
-        if (response.Content.Headers.ContentType?.MediaType == "application/problem+json") ProblemBodies.Enqueue(text);
+        using var response = await Http.PostAsJsonAsync("/api/agents", body);
         return response.StatusCode;
     }
 
-    public async Task<string> ProblemAsync(HttpResponseMessage response)
+    public async Task<JsonElement> GetJsonAsync(string path)
     {
+        using var response = await Http.GetAsync(path);
         var text = await response.Content.ReadAsStringAsync();
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        ProblemBodies.Enqueue(text);
-        return text;
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
     }
 
     /// <summary>Every secret the forge issued (tokens) or was given (the admin password) is in no log line, event or problem body.</summary>
     public void AssertNoSecretLeaked()
     {
-        var secrets = Forge.IssuedTokens.Append(Forge.AdminPassword).ToList();
+        var secrets = Forge.IssuedTokens.Concat(Forge.Secrets).Append(Forge.AdminPassword).Distinct().ToList();
         Assert.NotEmpty(secrets);
         foreach (var secret in secrets)
         {
@@ -151,6 +169,7 @@ internal sealed class ForgeHive : IAsyncDisposable
         }
         finally
         {
+            Http.Dispose();
             await Hive.DisposeAsync();
             await Forge.DisposeAsync();
         }
@@ -217,6 +236,13 @@ internal sealed class ProcWatch : IAsyncDisposable
                     foreach (var secret in secrets.Where(s => text.Contains(s, StringComparison.Ordinal)))
                         _leaks.Enqueue($"{dir}/{part}: {text}");
                 }
+            }
+            try
+            {
+                await Task.Delay(5, _stop.Token); // a pass every few ms: a 300 ms push is seen many times, and a core is left for it
+            }
+            catch (OperationCanceledException)
+            {
             }
         }
     }

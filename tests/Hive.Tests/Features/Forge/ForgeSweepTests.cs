@@ -90,7 +90,7 @@ public sealed class ForgeSweepTests
             Assert.Contains(watch.Seen, c => c.Contains("git", StringComparison.Ordinal) && c.Contains("push", StringComparison.Ordinal)); // it watched a push
             Assert.Empty(watch.Leaks);
         }
-        var status = await f.Hive.GetJsonAsync("/api/forge");
+        var status = await f.GetJsonAsync("/api/forge");
         Assert.Equal(JsonValueKind.Null, status.GetProperty("last_push").GetProperty("error").ValueKind);
         Assert.DoesNotContain(f.Forge.IssuedTokens, t => status.ToString().Contains(t, StringComparison.Ordinal));
     }
@@ -105,7 +105,7 @@ public sealed class ForgeSweepTests
         var first = await f.CommitToMetaAsync("tools"); // the commit is made, whatever the forge does
         await HiveInstance.Until(() => f.Hive.Logs.Lines.Any(l => l.Text.Contains("pushing meta", StringComparison.Ordinal) && l.Text.Contains("500", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(30), "the failed push logged");
-        var push = (await f.Hive.GetJsonAsync("/api/forge")).GetProperty("last_push");
+        var push = (await f.GetJsonAsync("/api/forge")).GetProperty("last_push");
         Assert.StartsWith(first, push.GetProperty("commit").GetString());
         Assert.Contains("git push failed", push.GetProperty("error").GetString());
         Assert.Empty(f.Forge.Log("core", "meta"));
@@ -178,7 +178,7 @@ public sealed class ForgeSweepTests
         await using var f = await ForgeHive.StartAsync(["alice"], forge => forge.Inject("POST /orgs", FakeForgejo.Fault.ServerError));
         await f.StartUpSweepAsync();
 
-        var status = await f.Hive.GetJsonAsync("/api/forge");
+        var status = await f.GetJsonAsync("/api/forge");
         Assert.False(status.GetProperty("core").GetProperty("orgs").GetBoolean());
         Assert.Contains("creating org agents", status.GetProperty("core").GetProperty("error").GetString());
         Assert.Contains(f.Hive.Logs.Lines, l => l.Text.Contains("creating org agents", StringComparison.Ordinal) && l.Text.Contains("500", StringComparison.Ordinal));
@@ -232,6 +232,71 @@ public sealed class ForgeSweepTests
         }
     }
 
+    [Fact]
+    public async Task A_state_dir_that_cannot_take_a_token_gets_none_minted_and_the_others_are_swept()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice", "bob"]);
+        await f.StartUpSweepAsync();
+        var aliceState = Path.GetDirectoryName(f.TokenFileOf("alice"))!;
+        foreach (var agent in new[] { "alice", "bob" }) File.Delete(f.TokenFileOf(agent));
+        Directory.Delete(aliceState, recursive: true);
+        await File.WriteAllTextAsync(aliceState, "not a directory"); // nothing can be written below it
+        var issued = f.Forge.IssuedTokens.Count;
+
+        await f.SweepAsync();
+
+        Assert.Contains("forge-token", (await f.AccountAsync("alice")).GetProperty("error").GetString()); // what could not be checked or written
+        Assert.DoesNotContain(f.Forge.IssuedTokens.Skip(issued), t => f.Forge.OwnerOf(t) == "alice"); // none minted into the void
+        Assert.True(File.Exists(f.TokenFileOf("bob")));
+        Assert.Equal(issued + 1, f.Forge.IssuedTokens.Count);
+        File.Delete(aliceState);
+        Directory.CreateDirectory(aliceState);
+    }
+
+    [Fact]
+    public async Task A_revoked_core_token_is_replaced_through_the_bootstrap_admin()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        var old = await File.ReadAllTextAsync(f.CoreTokenFile);
+        f.Forge.Revoke(old); // the forge was reset, or an admin cleaned up
+
+        var status = await f.SweepAsync();
+
+        var fresh = await File.ReadAllTextAsync(f.CoreTokenFile);
+        Assert.NotEqual(old, fresh);
+        Assert.Equal("core", f.Forge.OwnerOf(fresh));
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("core").GetProperty("error").ValueKind);
+        Assert.Contains(f.Hive.Logs.Lines, l => l.Text.Contains("was refused (401)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_push_is_not_redirected_with_the_core_token()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await using var elsewhere = await FakeForgejo.StartAsync();
+        await f.StartUpSweepAsync();
+        f.Forge.RedirectGitTo = elsewhere.Url;
+
+        await f.CommitToMetaAsync("tools");
+        await HiveInstance.Until(() => f.Hive.Logs.Lines.Any(l => l.Text.Contains("pushing meta", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the failed push logged");
+
+        Assert.Empty(elsewhere.GitAuthorizations); // not followed at all
+        Assert.All(f.Forge.GitAuthorizations.Where(a => a.Length > 0), a => Assert.StartsWith("Basic ", a));
+    }
+
+    [Fact]
+    public async Task Limits_that_would_overflow_a_timer_are_refused_at_start_up()
+    {
+        foreach (var (key, value) in new[] { ("SweepMinutes", "100000"), ("TimeoutSeconds", "1e9"), ("PushTimeoutSeconds", "0") })
+        {
+            var refusal = await Assert.ThrowsAnyAsync<Exception>(() =>
+                HiveInstance.StartAsync(["alice"], "--Hive:Forge:Url", "http://127.0.0.1:3000", $"--Hive:Forge:{key}", value));
+            Assert.Contains("Hive:Forge", refusal.Message);
+        }
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
     private static extern int Mkfifo(string path, uint mode);
 
@@ -242,9 +307,10 @@ public sealed class ForgeSweepTests
         await f.StartUpSweepAsync();
         Assert.True(File.Exists(f.TokenFileOf("alice")));
 
-        using var response = await f.Hive.Http.GetAsync("/api/state-file?path=" + Uri.EscapeDataString("/agents/alice/state/forge-token"));
+        using var response = await f.Http.GetAsync("/api/state-file?path=" + Uri.EscapeDataString("/agents/alice/state/forge-token"));
         Assert.False(response.IsSuccessStatusCode);
-        var body = await f.ProblemAsync(response);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain(await File.ReadAllTextAsync(f.TokenFileOf("alice")), body);
     }
 
@@ -289,7 +355,7 @@ public sealed class ForgeSweepTests
         const string name = "carol";
         try
         {
-            await CreateAsync(f.Hive.Http, Shell(name, driver, script));
+            await CreateAsync(f.Http, Shell(name, driver, script));
             var results = Path.Combine(f.Hive.DataDir, "agents", name, "state", "probes.txt");
             await HiveInstance.Until(() => File.Exists(results) && File.ReadAllText(results).Contains("done"), TimeSpan.FromSeconds(60), "the probes");
             var lines = File.ReadAllLines(results).Where(l => l.Contains(':')).Select(l => l.Split(':', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
