@@ -55,15 +55,7 @@ public static class AnswerQuestion
                 ?? throw new ConflictException($"question {command.Id} is already answered");
 
             // Joins this change: the answer and the asker's message commit together.
-            await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(
-                command.Answerer, question.Asker, MessageKinds.Answer, command.Answer!,
-                new Dictionary<string, object?>
-                {
-                    ["question_id"] = question.Id,
-                    ["question"] = question.Question,
-                    ["answerer"] = command.Answerer,
-                    ["answer_refs"] = resolved.AnswerRefs,
-                })]), CancellationToken.None);
+            await mediator.Send(new AppendMessages.Command([ResolvedQuestions.AnswerMessage(resolved, command.Answerer)]), CancellationToken.None);
             change.Raise(new QuestionResolved(resolved, QuestionsSql.WaitingOf(change.Connection, question.Asker, change.Transaction)));
             return resolved;
         }

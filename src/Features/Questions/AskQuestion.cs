@@ -1,20 +1,31 @@
+using System.Text.Json;
 using FluentValidation;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
+using Hive.Shared.Json;
 using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Questions;
 
-/// <summary>An agent asks the operator (no <c>to</c>, or <c>to: "operator"</c>) or a peer agent.</summary>
+/// <summary>
+/// An agent asks the operator (no <c>to</c>, or <c>to: "operator"</c>) or a peer agent; optionally with advisory
+/// <c>options</c> (several may be chosen when <c>multi</c>) and a deadline, <c>ttl_seconds</c>, after which
+/// <see cref="ExpireQuestions"/> resolves it as <c>[expired]</c>.
+/// </summary>
 public static class AskQuestion
 {
     public const int MaxBytes = 1024;
+    public const int MaxOptions = 16;
+    public const int MaxOptionLength = 200;
+    public const long MaxTtlSeconds = 6 * 60 * 60;
 
-    public sealed record Command(string Asker, string? To, string? Question) : IRequest<QuestionView>, IChangesState;
+    public sealed record Command(
+        string Asker, string? To, string? Question, IReadOnlyList<string?>? Options = null, bool Multi = false, long? TtlSeconds = null)
+        : IRequest<QuestionView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -26,6 +37,17 @@ public static class AskQuestion
                 .KnownRecipient(agents)
                 .AllowedFor(recipients, c => c.Asker)
                 .When(c => c.To is not null && c.To != AgentNames.Operator);
+            RuleFor(c => c.Options!.Count).LessThanOrEqualTo(MaxOptions).OverridePropertyName("options")
+                .WithMessage($"at most {MaxOptions} options").When(c => c.Options is not null);
+            RuleForEach(c => c.Options).Must(o => !string.IsNullOrWhiteSpace(o) && o.Length <= MaxOptionLength)
+                .WithMessage($"each option is 1 to {MaxOptionLength} characters, not blank");
+            RuleFor(c => c.Options).Must(o => o!.Distinct(StringComparer.Ordinal).Count() == o!.Count)
+                .WithMessage("options must not repeat").When(c => c.Options is not null);
+            // multi chooses among options: without any it would mean nothing, so it is refused rather than ignored.
+            RuleFor(c => c.Multi).Equal(false).WithMessage("multi needs options")
+                .When(c => c.Multi && c.Options is not { Count: > 0 });
+            RuleFor(c => c.TtlSeconds).InclusiveBetween(1, MaxTtlSeconds)
+                .WithMessage($"ttl_seconds must be 1 to {MaxTtlSeconds} (6 hours)").When(c => c.TtlSeconds is not null);
         }
     }
 
@@ -35,8 +57,8 @@ public static class AskQuestion
         public Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
         {
             const string insert = $"""
-                INSERT INTO questions (asker, target, question, asked_at)
-                VALUES (@Asker, @Target, @Question, @AskedAt)
+                INSERT INTO questions (asker, target, question, asked_at, options, multi, expires_at)
+                VALUES (@Asker, @Target, @Question, @AskedAt, @Options, @Multi, @ExpiresAt)
                 RETURNING {QuestionRow.Columns};
                 """;
             var target = command.To == AgentNames.Operator ? null : command.To;
@@ -46,8 +68,14 @@ public static class AskQuestion
             var max = options.Value.MaxOpenPerAgent;
             if (change.QuerySingle<long>("SELECT count(*) FROM questions WHERE asker = @Asker AND answered_at IS NULL", new { command.Asker }) >= max)
                 throw new TooManyException($"you have {max} open questions, the most an agent may have; wait for answers first");
-            var view = change.QuerySingle<QuestionRow>(insert,
-                new { command.Asker, Target = target, command.Question, AskedAt = clock.GetUtcNow() }).View(fileRefs);
+            var now = clock.GetUtcNow();
+            var view = change.QuerySingle<QuestionRow>(insert, new
+            {
+                command.Asker, Target = target, command.Question, AskedAt = now,
+                Options = command.Options is { Count: > 0 } offered ? JsonSerializer.Serialize(offered, HiveJson.Options) : null,
+                Multi = command.Multi ? 1 : 0,
+                ExpiresAt = command.TtlSeconds is { } ttl ? now.AddSeconds(ttl) : (DateTimeOffset?)null,
+            }).View(fileRefs);
             change.Raise(new QuestionAdded(view, QuestionsSql.WaitingOf(change.Connection, command.Asker, change.Transaction)));
             return Task.FromResult(view);
         }

@@ -10,7 +10,7 @@ public sealed record QuestionAdded(QuestionView Question, WaitingState Asker) : 
     public object Payload => QuestionsPayload.Of(Question, Asker);
 }
 
-/// <summary>A question was answered (by its target, or by the operator as an override).</summary>
+/// <summary>A question was resolved: answered (by its target, or by the operator as an override), cancelled by the operator, or expired.</summary>
 public sealed record QuestionResolved(QuestionView Question, WaitingState Asker) : IDashboardEvent
 {
     public string EventType => "question_resolved";
@@ -32,6 +32,9 @@ internal static class QuestionsPayload
         answerer = q.Answerer,
         answer_refs = q.AnswerRefs,
         answered_at = q.AnsweredAt,
+        options = q.Options,
+        multi = q.Multi,
+        expires_at = q.ExpiresAt,
         waiting_on = asker.WaitingOn,
         waiting_since = asker.WaitingSince,
     };

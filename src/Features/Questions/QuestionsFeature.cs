@@ -10,7 +10,9 @@ public static class QuestionsFeature
     public static IServiceCollection AddQuestions(this IServiceCollection services)
     {
         services.AddOptions<QuestionsOptions>().BindConfiguration("Hive:Questions")
-            .Validate(o => o.MaxOpenPerAgent > 0, "Hive:Questions:MaxOpenPerAgent must be positive");
+            .Validate(o => o.MaxOpenPerAgent > 0 && o.TickSeconds > 0, "Hive:Questions:MaxOpenPerAgent and TickSeconds must be positive");
+        services.AddSingleton<QuestionExpiry>();
+        services.AddHostedService(p => p.GetRequiredService<QuestionExpiry>());
         return services
             .AddTransient<IDashboardStateContributor, QuestionsStateContributor>()
             .AddTransient<AgentRowContributor, WaitingOnAgentRows>();

@@ -28,6 +28,9 @@ public sealed class QuestionsModule : CarterModule
             await res.Ok(await mediator.Send(
                 new AnswerQuestion.Command(req.RouteLong("id"), AgentNames.Operator, body.Answer), req.HttpContext.RequestAborted));
         });
+
+        Post("/{id}/cancel", async (req, res) =>
+            await res.Ok(await mediator.Send(new CancelQuestion.Command(req.RouteLong("id")), req.HttpContext.RequestAborted)));
     }
 
     public sealed record AnswerBody(string? Answer);

@@ -10,7 +10,7 @@ internal sealed class QuestionsSocketVerbs : ISocketVerbs
         verbs.Map("ask", async request =>
         {
             var args = request.Bind<AskArgs>();
-            var question = await request.Mediator.Send(new AskQuestion.Command(request.Agent, args.To, args.Question), request.CancellationToken);
+            var question = await request.Mediator.Send(new AskQuestion.Command(request.Agent, args.To, args.Question, args.Options, args.Multi ?? false, args.TtlSeconds), request.CancellationToken);
             return new { id = question.Id };
         });
 
@@ -23,7 +23,7 @@ internal sealed class QuestionsSocketVerbs : ISocketVerbs
         });
     }
 
-    private sealed record AskArgs(string? Question, string? To);
+    private sealed record AskArgs(string? Question, string? To, string?[]? Options, bool? Multi, long? TtlSeconds);
 
     private sealed record AnswerArgs(long? Id, string? Answer);
 }

@@ -1,5 +1,5 @@
 import { store, load, apply } from './store.js';
-import { render, renderAll, loadOlder, refreshTimes } from './render.js';
+import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines } from './render.js';
 import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
 import { wireMeta } from './approvals.js';
@@ -78,5 +78,6 @@ wireSpawnForm();
 wireMeta();
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);
+setInterval(refreshDeadlines, 1_000);
 
 await start();

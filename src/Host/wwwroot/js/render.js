@@ -106,7 +106,7 @@ export async function loadOlder(button) {
   }
 }
 
-// ◆ QU3ST10NS: pending and answered, filter chips, answers and overrides.
+// ◆ QU3ST10NS: pending and answered, filter chips, answers and overrides, options, deadlines and cancel.
 function matches(q) {
   switch (questionFilter) {
     case 'all': return true;
@@ -142,20 +142,73 @@ function questionText(q) {
 
 function pendingQuestionRow(q) {
   const peer = q.target !== null;
+  // Every way of answering (an option, the chosen options, free text) goes through here: a peer's is an override.
+  const answer = async (button, text) => {
+    if (peer && !confirm(`answer for ${q.target}? this overrides the peer answer.`)) return false;
+    return act(button, '…', { method: 'POST', url: `/api/questions/${q.id}/answer`, body: { answer: text } },
+      peer ? `override sent to ${q.asker}` : `answer sent to ${q.asker}`);
+  };
   const input = h('input', { name: 'answer', maxlength: 1024, placeholder: peer ? `override ${q.target}'s answer` : 'your answer', required: true });
   const button = h('button', { type: 'submit' }, peer ? '0V3RR1D3' : 'answer');
   const form = h('form', { class: 'answer-form', onsubmit: async event => {
     event.preventDefault();
     if (!input.value.trim()) return;
-    if (peer && !confirm(`answer for ${q.target}? this overrides the peer answer.`)) return;
-    const ok = await act(button, '…', { method: 'POST', url: `/api/questions/${q.id}/answer`, body: { answer: input.value } },
-      peer ? `override sent to ${q.asker}` : `answer sent to ${q.asker}`);
-    if (ok) input.value = '';
+    if (await answer(button, input.value)) input.value = '';
   } }, input, button);
+  const cancel = h('button', { type: 'button', class: 'danger cancel' }, 'C4NC3L');
+  cancel.addEventListener('click', () => {
+    if (!confirm(`cancel ${q.asker}'s question? they are told [cancelled].`)) return;
+    act(cancel, '…', { method: 'POST', url: `/api/questions/${q.id}/cancel` }, `question cancelled; ${q.asker} is told`);
+  });
   return h('li', { class: peer ? 'question peer' : 'question', dataset: { id: q.id } },
     h('div', { class: 'meta' }, h('span', { class: 'who' }, q.asker), ' → ', h('span', { class: 'who' }, q.target ?? 'operator'),
-      ' · ', relative(q.asked_at)),
-    questionText(q), form);
+      ' · ', relative(q.asked_at),
+      q.expires_at && [' · ', h('span', { class: 'expires', title: q.expires_at }, timeLeft(q.expires_at))]),
+    questionText(q), q.options?.length > 0 && optionButtons(q, answer), form, h('div', { class: 'actions' }, cancel));
+}
+
+/**
+ * The asker's options as buttons (advisory: the free-text box stays). One click answers; with `multi` a click toggles
+ * and "send chosen" answers with the chosen ones joined by ", ", in the order the asker gave them.
+ */
+function optionButtons(q, answer) {
+  const box = h('div', { class: 'options', role: 'group', 'aria-label': 'options' });
+  if (!q.multi) {
+    for (const option of q.options) {
+      const button = h('button', { type: 'button', class: 'option' }, option);
+      button.addEventListener('click', () => answer(button, option));
+      box.append(button);
+    }
+    return box;
+  }
+  const chosen = new Set();
+  const send = h('button', { type: 'button', class: 'send-chosen', disabled: true }, 'send chosen');
+  for (const option of q.options) {
+    const button = h('button', { type: 'button', class: 'option', 'aria-pressed': 'false' }, option);
+    button.addEventListener('click', () => {
+      if (!chosen.delete(option)) chosen.add(option);
+      button.setAttribute('aria-pressed', String(chosen.has(option)));
+      send.disabled = chosen.size === 0;
+    });
+    box.append(button);
+  }
+  send.addEventListener('click', () => answer(send, q.options.filter(o => chosen.has(o)).join(', ')));
+  box.append(send);
+  return box;
+}
+
+/** "expires in 4 min": the time a question has left before it resolves as [expired]. */
+export function timeLeft(iso, now = Date.now()) {
+  const seconds = Math.ceil((new Date(iso).getTime() - now) / 1000);
+  if (seconds <= 0) return 'expiring…';
+  if (seconds < 90) return `expires in ${seconds}s`;
+  if (seconds < 5400) return `expires in ${Math.round(seconds / 60)} min`;
+  return `expires in ${Math.round(seconds / 3600)} h`;
+}
+
+/** Deadlines count down by the second (cheap: only open questions that have one). */
+export function refreshDeadlines() {
+  for (const node of document.querySelectorAll('#questions-pending .expires')) node.textContent = timeLeft(node.title);
 }
 
 function answeredQuestionRow(q) {

@@ -8,9 +8,14 @@ public sealed class QuestionsHive : ICollectionFixture<HiveFixture>
 {
     public const string Name = "Questions";
 
-    public static async Task<long> AskAsync(AgentClient agent, string question, string? to = null)
+    /// <summary>Asks and returns the id; <paramref name="extra"/>'s properties (options, multi, ttl_seconds) join the request.</summary>
+    public static async Task<long> AskAsync(AgentClient agent, string question, string? to = null, object? extra = null)
     {
-        var reply = await agent.CallAsync(to is null ? new { op = "ask", question } : new { op = "ask", question, to });
+        var request = new Dictionary<string, object?> { ["op"] = "ask", ["question"] = question };
+        if (to is not null) request["to"] = to;
+        if (extra is not null)
+            foreach (var property in System.Text.Json.JsonSerializer.SerializeToElement(extra).EnumerateObject()) request[property.Name] = property.Value;
+        var reply = await agent.CallAsync(request);
         Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
         return reply.GetProperty("id").GetInt64();
     }
