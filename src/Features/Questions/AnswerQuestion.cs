@@ -56,7 +56,8 @@ public static class AnswerQuestion
 
             // Joins this change: the answer and the asker's message commit together.
             await mediator.Send(new AppendMessages.Command([ResolvedQuestions.AnswerMessage(resolved, command.Answerer)]), CancellationToken.None);
-            change.Raise(new QuestionResolved(resolved, QuestionsSql.WaitingOf(change.Connection, question.Asker, change.Transaction)));
+            change.Raise(new QuestionResolved(resolved, QuestionsSql.WaitingOf(change.Connection, question.Asker, change.Transaction),
+                QuestionsSql.OpenAfter(change.Connection, resolved, change.Transaction)));
             return resolved;
         }
     }

@@ -76,7 +76,8 @@ public static class AskQuestion
                 Multi = command.Multi ? 1 : 0,
                 ExpiresAt = command.TtlSeconds is { } ttl ? now.AddSeconds(ttl) : (DateTimeOffset?)null,
             }).View(fileRefs);
-            change.Raise(new QuestionAdded(view, QuestionsSql.WaitingOf(change.Connection, command.Asker, change.Transaction)));
+            change.Raise(new QuestionAdded(view, QuestionsSql.WaitingOf(change.Connection, command.Asker, change.Transaction),
+                QuestionsSql.OpenAfter(change.Connection, view, change.Transaction)));
             return Task.FromResult(view);
         }
     }

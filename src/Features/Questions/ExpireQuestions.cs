@@ -63,7 +63,12 @@ public static class ExpireQuestions
             if (told.Count > 0) await mediator.Send(new AppendMessages.Command(told), CancellationToken.None);
             var waiting = resolved.Select(q => q.Asker).Distinct()
                 .ToDictionary(a => a, a => QuestionsSql.WaitingOf(change.Connection, a, change.Transaction), StringComparer.Ordinal);
-            foreach (var question in resolved) change.Raise(new QuestionResolved(question, waiting[question.Asker]));
+            // Counted once per party after the whole batch: every event of the batch carries the final numbers.
+            var open = resolved.SelectMany(q => q.Target is { } t ? [q.Asker, t] : new[] { q.Asker }).Distinct()
+                .ToDictionary(a => a, a => QuestionsSql.OpenOf(change.Connection, a, change.Transaction), StringComparer.Ordinal);
+            foreach (var question in resolved)
+                change.Raise(new QuestionResolved(question, waiting[question.Asker],
+                    new OpenQuestions(open[question.Asker], question.Target is { } target ? open[target] : null)));
             return resolved.Count;
         }
     }

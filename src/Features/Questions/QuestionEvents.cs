@@ -3,24 +3,30 @@ using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Questions;
 
-/// <summary>An agent asked; carries the asker's new waiting state so the swarm row follows without a refetch.</summary>
-public sealed record QuestionAdded(QuestionView Question, WaitingState Asker) : IDashboardEvent
+/// <summary>
+/// An agent asked; carries the asker's new waiting state and both parties' open questions, so the swarm rows (waiting,
+/// loose ends) follow without a refetch.
+/// </summary>
+public sealed record QuestionAdded(QuestionView Question, WaitingState Asker, OpenQuestions Open) : IDashboardEvent
 {
     public string EventType => "question_added";
-    public object Payload => QuestionsPayload.Of(Question, Asker);
+    public object Payload => QuestionsPayload.Of(Question, Asker, Open);
 }
 
 /// <summary>A question was resolved: answered (by its target, or by the operator as an override), cancelled by the operator, or expired.</summary>
-public sealed record QuestionResolved(QuestionView Question, WaitingState Asker) : IDashboardEvent
+public sealed record QuestionResolved(QuestionView Question, WaitingState Asker, OpenQuestions Open) : IDashboardEvent
 {
     public string EventType => "question_resolved";
-    public object Payload => QuestionsPayload.Of(Question, Asker);
+    public object Payload => QuestionsPayload.Of(Question, Asker, Open);
 }
+
+/// <summary>Open questions (asked by it, or waiting for its answer) of a question's asker and of its target (null: the operator).</summary>
+public sealed record OpenQuestions(long Asker, long? Target);
 
 internal static class QuestionsPayload
 {
     /// <summary>The question's fields, plus the asker's waiting state after the change.</summary>
-    public static object Of(QuestionView q, WaitingState asker) => new
+    public static object Of(QuestionView q, WaitingState asker, OpenQuestions open) => new
     {
         id = q.Id,
         asker = q.Asker,
@@ -37,6 +43,8 @@ internal static class QuestionsPayload
         expires_at = q.ExpiresAt,
         waiting_on = asker.WaitingOn,
         waiting_since = asker.WaitingSince,
+        asker_open_questions = open.Asker,
+        target_open_questions = open.Target,
     };
 }
 

@@ -1,3 +1,5 @@
+using Hive.Shared.Data;
+using Dapper;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using MediatR;
@@ -15,7 +17,9 @@ public static class QuestionsFeature
         services.AddHostedService(p => p.GetRequiredService<QuestionExpiry>());
         return services
             .AddTransient<IDashboardStateContributor, QuestionsStateContributor>()
-            .AddTransient<AgentRowContributor, WaitingOnAgentRows>();
+            .AddTransient<AgentRowContributor, WaitingOnAgentRows>()
+            .AddTransient<AgentRowContributor, OpenQuestionsOnAgentRows>()
+            .AddTransient<Hive.Shared.LooseEnds.LooseEndsSource, QuestionLooseEnds>();
     }
 }
 
@@ -43,3 +47,24 @@ internal sealed class WaitingOnAgentRows(IMediator mediator) : AgentRowContribut
 }
 
 internal sealed record WaitingFacts(string? WaitingOn, DateTimeOffset? WaitingSince);
+
+/// <summary>Each agent row's <c>open_questions</c>: asked by it and waiting, or waiting for its answer (part of its loose ends).</summary>
+internal sealed class OpenQuestionsOnAgentRows(IDb db) : AgentRowContributor<OpenQuestionsFacts>
+{
+    protected override async Task<IReadOnlyDictionary<string, OpenQuestionsFacts>> ReadAsync(
+        IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
+    {
+        using var connection = db.Open();
+        var counts = (await connection.QueryAsync<(string Agent, long Count)>(new CommandDefinition("""
+                SELECT party, count(*) FROM (
+                    SELECT asker AS party FROM questions WHERE answered_at IS NULL
+                    UNION ALL
+                    SELECT target FROM questions WHERE answered_at IS NULL AND target IS NOT NULL)
+                GROUP BY party
+                """, cancellationToken: cancellationToken)))
+            .ToDictionary(c => c.Agent, c => c.Count, StringComparer.Ordinal);
+        return agents.ToDictionary(a => a.Name, a => new OpenQuestionsFacts(counts.GetValueOrDefault(a.Name)), StringComparer.Ordinal);
+    }
+}
+
+internal sealed record OpenQuestionsFacts(long OpenQuestions);

@@ -16,6 +16,7 @@ public static class RemindersFeature
         services.AddHostedService(p => p.GetRequiredService<ReminderScheduler>());
         services.AddTransient<IDashboardStateContributor, RemindersStateContributor>();
         services.AddTransient<AgentRowContributor, PendingRemindersOnAgentRows>();
+        services.AddTransient<Hive.Shared.LooseEnds.LooseEndsSource, ReminderLooseEnds>();
         return services;
     }
 }

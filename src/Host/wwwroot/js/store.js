@@ -50,7 +50,8 @@ function setAgent(name, fields) {
 }
 
 function waiting(e) {
-  setAgent(e.asker, { waiting_on: e.waiting_on, waiting_since: e.waiting_since });
+  setAgent(e.asker, { waiting_on: e.waiting_on, waiting_since: e.waiting_since, open_questions: e.asker_open_questions });
+  if (e.target != null && e.target_open_questions != null) setAgent(e.target, { open_questions: e.target_open_questions });
 }
 
 function question(e) {

@@ -66,7 +66,8 @@ function agentHead(a) {
         `${a.pending_reminders} reminder${a.pending_reminders === 1 ? '' : 's'}`),
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
-      a.forge && forgeChip(a.forge)),
+      a.forge && forgeChip(a.forge),
+      looseEnds(a)),
     managed && h('div', { class: 'meta facts' },
       h('span', { class: 'driver' }, a.driver),
       a.pid && [' · ', h('span', { class: 'pid' }, `pid ${a.pid}`)],
@@ -81,6 +82,16 @@ function agentHead(a) {
     a.forge?.error && h('div', { class: 'forge-error', role: 'alert', title: `checked ${a.forge.checked_at}` }, 'forge: ', a.forge.error),
     managed && a.command && h('div', { class: 'meta command', title: 'command' }, '$ ', a.command.join(' ')),
     agentActions(a));
+}
+
+/** Its loose ends (the agent's own verb lists them): open questions, asked or waiting for its answer, and pending reminders. */
+function looseEnds(a) {
+  const questions = a.open_questions ?? 0;
+  const reminders = a.pending_reminders ?? 0;
+  const count = questions + reminders;
+  return count > 0 && h('span', { class: 'chip loose-ends', dataset: { count },
+    title: `loose ends: ${questions} open question${questions === 1 ? '' : 's'}, ${reminders} pending reminder${reminders === 1 ? '' : 's'}` },
+    `${count} loose end${count === 1 ? '' : 's'}`);
 }
 
 /** The agent's forge account as the last sweep found it: its user and its token (the error, if any, has a line of its own). */

@@ -5,10 +5,11 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 15 item 3 on the page: a reply shows what it answers (linked to that line), and a broadcast is one line in the
-/// flow however many agents it reached, with its deliveries counted. A hive of its own: a broadcast reaches everyone.
+/// Issue 15 on the page: a reply shows what it answers (linked to that line); a broadcast is one line in the flow however
+/// many agents it reached, with its deliveries counted; each agent row counts its loose ends live. A hive of its own: a
+/// broadcast reaches everyone.
 /// </summary>
-public sealed class ThreadsPageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
+public sealed class AgentSurfacePageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
     private HiveInstance _hive = null!;
     private IBrowserContext _context = null!;
@@ -58,5 +59,24 @@ public sealed class ThreadsPageTests(BrowserFixture browser) : IClassFixture<Bro
         }
         await Expect(folded.Locator(".delivered")).ToHaveTextAsync(" ✓");
         Assert.Equal(broadcast.ToString(System.Globalization.CultureInfo.InvariantCulture), await folded.GetAttributeAsync("data-broadcast-id"));
+    }
+
+    [Fact]
+    public async Task Each_row_counts_its_loose_ends_live()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var bob = await _hive.ConnectAsync("bob");
+        var aliceChip = _page.Locator("#agents > li[data-agent=alice] .chip.loose-ends");
+        var bobChip = _page.Locator("#agents > li[data-agent=bob] .chip.loose-ends");
+        await Expect(aliceChip).ToHaveCountAsync(0);
+
+        var question = AgentClient.Ok(await alice.CallAsync(new { op = "ask", to = "bob", question = "ship it?" })).GetProperty("id").GetInt64();
+        AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "check the release", in_seconds = 3600 }));
+        await Expect(aliceChip).ToHaveTextAsync("2 loose ends");
+        await Expect(bobChip).ToHaveTextAsync("1 loose end"); // waiting for his answer
+
+        AgentClient.Ok(await bob.CallAsync(new { op = "answer", id = question, answer = "ship it" }));
+        await Expect(aliceChip).ToHaveTextAsync("1 loose end");
+        await Expect(bobChip).ToHaveCountAsync(0);
     }
 }
