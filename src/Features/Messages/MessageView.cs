@@ -36,6 +36,8 @@ public static class MessageKinds
     public const string Reminder = "reminder";
     public const string Answer = "answer";
     public const string Undeliverable = "undeliverable";
+    /// <summary>An agent's own wake-up (<c>request_next_turn</c>).</summary>
+    public const string NextTurn = "next_turn";
 }
 
 /// <summary>A <c>messages</c> row as stored; <see cref="View"/> adds what is computed at read time.</summary>

@@ -3,7 +3,7 @@ using Hive.Shared.Socket;
 
 namespace Hive.Features.Messages;
 
-/// <summary>The agents' verbs of the broker: <c>send</c>, <c>recv</c> and <c>ack</c>.</summary>
+/// <summary>The agents' verbs of the broker: <c>send</c>, <c>recv</c>, <c>ack</c> and <c>request_next_turn</c>.</summary>
 internal sealed class MessagesSocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
@@ -35,6 +35,12 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
                 request.UndoIfUnreplied = () => mediator.Send(new ReturnMessage.Command(request.Agent, ids, received.InFlightUntil));
             }
             return max == 1 ? new { message = received.Messages.FirstOrDefault() } : new { messages = received.Messages };
+        });
+
+        verbs.Map("request_next_turn", async request =>
+        {
+            var turn = await request.Mediator.Send(new RequestNextTurn.Command(request.Agent), request.CancellationToken);
+            return new { id = turn.Id, queued = turn.Queued };
         });
 
         verbs.Map("ack", async request =>
