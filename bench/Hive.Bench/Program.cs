@@ -16,6 +16,7 @@ public static class BenchProgram
         new CrashSoakBench(),
         new ReplayBench(),
         new BacklogBench(),
+        new RetentionBench(),
         new ContainersBench(),
     ];
 

@@ -87,7 +87,15 @@ public sealed class HiveInstance : IAsyncDisposable
         }
         catch
         {
-            await instance.DisposeAsync();
+            try
+            {
+                await instance.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                // A host that failed while starting may fail to stop too (its hosted services never ran): the start's
+                // own exception is the one that says what went wrong.
+            }
             throw;
         }
         return instance;

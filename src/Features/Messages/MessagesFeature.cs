@@ -10,7 +10,11 @@ public static class MessagesFeature
     {
         services.AddOptions<MessagesOptions>().BindConfiguration("Hive:Messages")
             .Validate(o => o.AckTimeoutSeconds > 0 && o.MaxDeliveries > 0, "Hive:Messages:AckTimeoutSeconds and MaxDeliveries must be positive")
+            .Validate(o => o.RetainDays is > 0 and <= 36500 && o.RetentionSweepMinutes is > 0 and <= 10080,
+                "Hive:Messages:RetainDays must be more than 0 and at most 36500, RetentionSweepMinutes more than 0 and at most 10080 (a week)")
             .ValidateOnStart();
+        services.AddSingleton<MessageRetention>();
+        services.AddHostedService(p => p.GetRequiredService<MessageRetention>());
         services.AddSingleton<MessageWriter>();
         services.AddSingleton<InboxSignals>();
         services.AddTransient<IDashboardStateContributor, MessagesStateContributor>();
@@ -18,8 +22,11 @@ public static class MessagesFeature
     }
 }
 
-/// <summary>The snapshot's <c>inbox</c> and recent <c>messages</c>; older history comes from <c>/api/messages?before=</c>.</summary>
-internal sealed class MessagesStateContributor(IMediator mediator) : IDashboardStateContributor
+/// <summary>
+/// The snapshot's <c>inbox</c> and recent <c>messages</c>; older history comes from <c>/api/messages?before=</c>, and
+/// reaches back <c>message_retention.days</c> for delivered messages (the retention sweep removes older ones).
+/// </summary>
+internal sealed class MessagesStateContributor(IMediator mediator, Microsoft.Extensions.Options.IOptions<MessagesOptions> options) : IDashboardStateContributor
 {
     public const int RecentCount = 100;
 
@@ -27,5 +34,6 @@ internal sealed class MessagesStateContributor(IMediator mediator) : IDashboardS
     {
         state.Set("inbox", await mediator.Send(new ListInbox.Query(null, RecentCount), cancellationToken));
         state.Set("messages", await mediator.Send(new ListMessages.Query(null, RecentCount), cancellationToken));
+        state.Set("message_retention", new { days = options.Value.RetainDays });
     }
 }

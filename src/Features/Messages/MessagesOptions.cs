@@ -9,5 +9,11 @@ public sealed class MessagesOptions
     /// <summary>After this many unacknowledged hand-outs a message is set aside as undeliverable (and the operator told).</summary>
     public int MaxDeliveries { get; set; } = 5;
 
+    /// <summary>Delivered (acknowledged) messages older than this are removed; queued, in-flight and undeliverable ones never.</summary>
+    public double RetainDays { get; set; } = 30;
+
+    /// <summary>How often the retention sweep runs (it also runs at start-up).</summary>
+    public double RetentionSweepMinutes { get; set; } = 60;
+
     public TimeSpan AckTimeout => TimeSpan.FromSeconds(AckTimeoutSeconds);
 }

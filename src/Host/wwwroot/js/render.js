@@ -89,6 +89,10 @@ function inbox() {
 function flow() {
   renderList($('flow'), folded(store.messages), m => m.id, m => messageRow(m, true), (node, m) => updateMessage(node, m, true));
   $('load-older').hidden = store.historyExhausted;
+  // The history's reach: delivered messages older than the retention are removed by the host.
+  const reach = $('history-reach');
+  reach.hidden = !store.historyExhausted || store.retainDays == null;
+  reach.textContent = store.retainDays == null ? '' : `the history keeps delivered messages for ${store.retainDays} days`;
 }
 
 export async function loadOlder(button) {

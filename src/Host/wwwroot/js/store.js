@@ -23,6 +23,7 @@ export function load(state) {
   store.agents = new Map(state.agents.map(a => [a.name, a]));
   store.tombstones = state.tombstones ?? [];
   store.messages = state.messages ?? [];
+  store.retainDays = state.message_retention?.days ?? null;
   store.inbox = state.inbox ?? [];
   store.questions = state.questions ?? { pending: [], answered: [] };
   // The snapshot lists at most N of each; the totals count the rest, and events keep them current.
