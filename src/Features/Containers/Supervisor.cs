@@ -431,7 +431,9 @@ public sealed class Supervisor : BackgroundService
     private async Task WatchAsync(string name, Slot slot, RunningAgent running)
     {
         var exit = await running.Exited;
-        if (_hostStopping) return;
+        // An action that stops a process lets go of it first (StopProcessAsync), so an expected exit never takes the turn:
+        // taken even briefly, it would answer a start arriving right after the stop with "busy".
+        if (_hostStopping || slot.Running != running) return;
         await slot.Turn.WaitAsync();
         try
         {
@@ -735,8 +737,16 @@ public sealed class Supervisor : BackgroundService
 
     private sealed class Slot
     {
+        private volatile RunningAgent? _running;
+
         public SemaphoreSlim Turn { get; } = new(1, 1);
-        public RunningAgent? Running { get; set; }
+
+        /// <summary>Written under the turn; read without it by the crash watch (hence volatile).</summary>
+        public RunningAgent? Running
+        {
+            get => _running;
+            set => _running = value;
+        }
         public List<DateTimeOffset> RestartTimes { get; } = [];
         private CancellationTokenSource? _pendingRestart;
 

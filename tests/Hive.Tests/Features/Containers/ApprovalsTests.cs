@@ -154,9 +154,9 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
         try
         {
             await CreateAsync(_hive.Http, Shell(name, "process", "true"));
-            var stopped = await manager.CallAsync(new { op = "stop", name });
+            var stopped = AgentClient.Ok(await manager.CallAsync(new { op = "stop", name }));
             Assert.Equal("stopped", stopped.GetProperty("agent").GetProperty("state").GetString());
-            var started = await manager.CallAsync(new { op = "start", name });
+            var started = AgentClient.Ok(await manager.CallAsync(new { op = "start", name }));
             Assert.Equal("running", started.GetProperty("agent").GetProperty("state").GetString());
             var rebuilding = manager.CallAsync(new { op = "rebuild", name });
             await NextRowAsync(events, name, r => r.Transient() == "rebuilding");
