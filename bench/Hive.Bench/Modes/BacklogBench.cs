@@ -53,10 +53,10 @@ internal sealed class BacklogBench : IBenchMode
             // Warm-up: JIT the send path and one cold load.
             var (bytes, firstLoad) = await ColdLoadAsync(http);
             Console.WriteLine($"/api/state: {Stats.Bytes(bytes)} in {Stats.F(firstLoad, 1)} ms (first, cold JIT)");
-            for (var i = 0; i < Math.Max(300, options.Count / 10); i++) await SendAsync(sender, send);
+            for (var i = 0; i < Math.Max(300, options.Count / 10); i++) await TimedSend.MillisecondsAsync(sender, send);
 
             var alone = new List<double>();
-            for (var i = 0; i < options.Count; i++) alone.Add(await SendAsync(sender, send));
+            for (var i = 0; i < options.Count; i++) alone.Add(await TimedSend.MillisecondsAsync(sender, send));
             Console.WriteLine($"send alone:                 {Latency.Of(alone)}");
 
             using var stop = new CancellationTokenSource();
@@ -78,7 +78,7 @@ internal sealed class BacklogBench : IBenchMode
             var peakRss = 0L;
             while ((loaded.Count < options.Count || perLoader.Any(c => c < 2)) && clock.Elapsed < MaxLoaded)
             {
-                loaded.Add(await SendAsync(sender, send));
+                loaded.Add(await TimedSend.MillisecondsAsync(sender, send));
                 if (loaded.Count % 100 == 0) peakRss = Math.Max(peakRss, Environment.WorkingSet);
             }
             stop.Cancel();
@@ -98,15 +98,6 @@ internal sealed class BacklogBench : IBenchMode
             await hive.DisposeAsync();
             RemoveOrKeep(root, options.Keep);
         }
-    }
-
-    private static async Task<double> SendAsync(LineClient client, byte[] line)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var reply = await client.CallAsync(line);
-        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        if (!Reply.IsOk(reply.Span)) throw new InvalidOperationException($"send failed: {Reply.Text(reply.Span)}");
-        return ms;
     }
 
     private static async Task<(long Bytes, double Ms)> ColdLoadAsync(HttpClient http)

@@ -42,17 +42,17 @@ internal sealed class RetentionBench : IBenchMode
 
             await using var sender = await hive.ConnectLinesAsync("alice");
             var send = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { op = "send", to = "bob", body = Body }) + "\n");
-            for (var i = 0; i < 300; i++) await SendAsync(sender, send); // JIT the send path
+            for (var i = 0; i < 300; i++) await TimedSend.MillisecondsAsync(sender, send); // JIT the send path
 
             var alone = new List<double>();
-            while (retention.Deleted == 0 && alone.Count < options.Count) alone.Add(await SendAsync(sender, send));
+            while (retention.Deleted == 0 && alone.Count < options.Count) alone.Add(await TimedSend.MillisecondsAsync(sender, send));
             Console.WriteLine($"send alone:                  {Latency.Of(alone)}");
 
             var during = new List<double>();
             var deadline = Stopwatch.StartNew();
-            while (retention.Deleted == 0 && deadline.Elapsed < TimeSpan.FromSeconds(60)) await SendAsync(sender, send);
+            while (retention.Deleted == 0 && deadline.Elapsed < TimeSpan.FromSeconds(60)) await TimedSend.MillisecondsAsync(sender, send);
             var sweep = Stopwatch.StartNew();
-            while (retention.Deleted < OldMessages && deadline.Elapsed < TimeSpan.FromSeconds(300)) during.Add(await SendAsync(sender, send));
+            while (retention.Deleted < OldMessages && deadline.Elapsed < TimeSpan.FromSeconds(300)) during.Add(await TimedSend.MillisecondsAsync(sender, send));
             var seconds = sweep.Elapsed.TotalSeconds;
             if (retention.Deleted < OldMessages) throw new InvalidOperationException($"the sweep deleted only {retention.Deleted} rows in time");
 
@@ -70,15 +70,6 @@ internal sealed class RetentionBench : IBenchMode
             await hive.DisposeAsync();
             RemoveOrKeep(root, options.Keep);
         }
-    }
-
-    private static async Task<double> SendAsync(LineClient client, byte[] line)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var reply = await client.CallAsync(line);
-        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        if (!Reply.IsOk(reply.Span)) throw new InvalidOperationException($"send failed: {Reply.Text(reply.Span)}");
-        return ms;
     }
 
     private static void Fill(string databasePath)
