@@ -41,9 +41,11 @@ public sealed class MessageRetention(IServiceScopeFactory scopes, IOptions<Messa
             using (var transaction = connection.BeginTransaction(deferred: false))
             {
                 // Old rows have low ids: the scan in id order finds a batch at once, without an index on delivered_at.
+                // julianday on both sides: timestamps reach the table in two text forms (Dapper's parameter form and
+                // UtcTimestamp's), which compare wrongly as text within a day.
                 deleted = connection.Execute("""
                     DELETE FROM messages WHERE id IN (
-                        SELECT id FROM messages WHERE delivered_at IS NOT NULL AND delivered_at < @cutoff ORDER BY id LIMIT @BatchSize)
+                        SELECT id FROM messages WHERE delivered_at IS NOT NULL AND julianday(delivered_at) < julianday(@cutoff) ORDER BY id LIMIT @BatchSize)
                     """, new { cutoff, BatchSize }, transaction);
                 transaction.Commit();
             }

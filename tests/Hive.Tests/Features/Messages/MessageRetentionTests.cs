@@ -23,7 +23,7 @@ public sealed class MessageRetentionTests : IAsyncLifetime
         await using var bob = await _hive.ConnectAsync("bob");
         AgentClient.Ok(await alice.CallAsync(new { op = "ask", to = "bob", question = "kept?" }));
         var ids = new Dictionary<string, long>();
-        foreach (var name in new[] { "old-delivered", "old-delivered-2", "old-queued", "old-in-flight", "old-undeliverable", "recent-delivered", "young-delivered" })
+        foreach (var name in new[] { "old-delivered", "old-delivered-2", "old-queued", "old-in-flight", "old-undeliverable", "recent-delivered", "young-delivered", "just-past", "just-inside" })
             ids[name] = await alice.SendAsync("bob", name);
         string Ago(double days) => DateTimeOffset.UtcNow.AddDays(-days).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
         void Set(string name, string set, double daysAgo) =>
@@ -36,16 +36,19 @@ public sealed class MessageRetentionTests : IAsyncLifetime
         Set("old-undeliverable", "sent_at = @at, undeliverable_at = @at, delivery_count = 5", 45);
         Set("recent-delivered", "sent_at = @at, delivered_at = @at, delivery_count = 1", 29);
         Set("young-delivered", "delivered_at = @at, delivery_count = 1", 0);
+        // Within hours of the cutoff, written in the wire's text form: compared as text with the other form they went wrong.
+        Set("just-past", "sent_at = @at, delivered_at = @at, delivery_count = 1", 30.1);
+        Set("just-inside", "sent_at = @at, delivered_at = @at, delivery_count = 1", 29.9);
         var retention = _hive.Service<MessageRetention>();
 
-        await HiveInstance.Until(() => retention.Deleted >= 2, TimeSpan.FromSeconds(30), "the sweep");
+        await HiveInstance.Until(() => retention.Deleted >= 3, TimeSpan.FromSeconds(30), "the sweep");
 
         var left = _hive.QueryDbList<long>("SELECT id FROM messages").ToHashSet();
         Assert.DoesNotContain(ids["old-delivered"], left);
         Assert.DoesNotContain(ids["old-delivered-2"], left);
-        foreach (var kept in new[] { "old-queued", "old-in-flight", "old-undeliverable", "recent-delivered", "young-delivered" })
-            Assert.Contains(ids[kept], left);
-        Assert.Equal(2, retention.Deleted);
+        foreach (var kept in new[] { "old-queued", "old-in-flight", "old-undeliverable", "recent-delivered", "young-delivered", "just-inside" })
+            Assert.True(left.Contains(ids[kept]), $"{kept} was removed");
+        Assert.Equal(3, retention.Deleted);
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM questions")); // another feature's rows are its own
         Assert.Equal(30, (await _hive.GetJsonAsync("/api/state")).GetProperty("message_retention").GetProperty("days").GetDouble());
     }
