@@ -51,6 +51,7 @@ public sealed class TurnStatsPageTests(BrowserFixture browser) : IClassFixture<B
         var alice = Row("alice");
         await Expect(alice.Locator(".last-turn")).ToHaveTextAsync(new Regex(@"^last turn (just now|\d+s ago) · ok$"));
         await Expect(alice.Locator(".turns-24h")).ToHaveTextAsync("4 turns / 24h");
+        await Expect(alice.Locator(".tokens-24h")).ToHaveTextAsync("18k tokens");
         var spark = alice.Locator("svg.sparkline");
         await Expect(spark.Locator("rect.bar")).ToHaveCountAsync(24);
         await Expect(spark.Locator("title")).ToHaveTextAsync("18,000 tokens in the last 24 hours (per hour, oldest first)");
@@ -63,6 +64,7 @@ public sealed class TurnStatsPageTests(BrowserFixture browser) : IClassFixture<B
             await TurnStatsHive.RecordAsync(alice2, TurnStatsHive.Turn(input: 20000, output: 0, extra: new { result_kind = "failed", note = "tool crashed" }));
         await Expect(alice.Locator(".last-turn")).ToHaveTextAsync(new Regex(@"^last turn (just now|\d+s ago) · failed$"));
         await Expect(alice.Locator(".last-turn")).ToHaveAttributeAsync("data-result", "failed");
+        await Expect(alice.Locator(".tokens-24h")).ToHaveTextAsync("38k tokens");
         await Expect(spark.Locator("title")).ToHaveTextAsync("38,000 tokens in the last 24 hours (per hour, oldest first)");
         await ExpectBarsAsync(spark, new() { [23 - 20] = 3000, [23 - 6] = 9000, [23 - 2] = 4500, [23] = 21500 });
 

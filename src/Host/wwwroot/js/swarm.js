@@ -67,7 +67,8 @@ function agentHead(a) {
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
       a.forge && forgeChip(a.forge),
-      looseEnds(a)),
+      looseEnds(a),
+      a.last_turn_at && sparkline(a.tokens_by_hour ?? [], a.tokens_24h ?? 0)),
     managed && h('div', { class: 'meta facts' },
       h('span', { class: 'driver' }, a.driver),
       a.pid && [' · ', h('span', { class: 'pid' }, `pid ${a.pid}`)],
@@ -92,7 +93,13 @@ function turns(a) {
     h('span', { class: `last-turn result-${result}`, title: a.last_turn_at, dataset: { result } },
       `last turn ${relative(a.last_turn_at)} · ${result.replaceAll('_', ' ')}`),
     ' · ', h('span', { class: 'turns-24h' }, `${a.turns_24h ?? 0} turn${a.turns_24h === 1 ? '' : 's'} / 24h`),
-    ' ', sparkline(a.tokens_by_hour ?? [], a.tokens_24h ?? 0));
+    ' · ', h('span', { class: 'tokens-24h', title: `${(a.tokens_24h ?? 0).toLocaleString('en')} tokens in the last 24 hours` },
+      `${compact(a.tokens_24h ?? 0)} tokens`));
+}
+
+/** 950, 18.5k, 2.1M: a token count at a glance. */
+function compact(n) {
+  return n < 1000 ? String(n) : n < 1e6 ? `${+(n / 1e3).toFixed(1)}k` : `${+(n / 1e6).toFixed(1)}M`;
 }
 
 const SvgNs = 'http://www.w3.org/2000/svg';
@@ -105,7 +112,7 @@ const svg = (tag, attrs = {}, ...children) => {
 
 /** 24 bars, oldest hour first, each as tall as its hour's tokens against the busiest hour; inline SVG, no library. */
 function sparkline(byHour, total) {
-  const Bar = 4, Gap = 1, Height = 18;
+  const Bar = 3, Gap = 1, Height = 18;
   const max = Math.max(0, ...byHour);
   const title = `${total.toLocaleString('en')} tokens in the last 24 hours (per hour, oldest first)`;
   const bars = byHour.map((tokens, i) => {
