@@ -5,6 +5,7 @@ using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
+using Hive.Features.TurnStats;
 using Hive.Shared;
 
 namespace Hive.Host;
@@ -21,5 +22,6 @@ public static class HiveFeatures
         typeof(QuestionView).Assembly,
         typeof(ContainersFeature).Assembly,
         typeof(ForgeFeature).Assembly,
+        typeof(TurnStatsFeature).Assembly,
     ];
 }

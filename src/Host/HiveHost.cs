@@ -6,6 +6,7 @@ using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
 using Hive.Features.StateFiles;
+using Hive.Features.TurnStats;
 using Hive.Host.Auth;
 using Hive.Shared;
 using Hive.Shared.Data;
@@ -53,6 +54,7 @@ public static class HiveHost
         services.AddQuestions();
         services.AddContainers();
         services.AddForge();
+        services.AddTurnStats();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

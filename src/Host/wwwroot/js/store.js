@@ -150,6 +150,12 @@ export const apply = {
     setAgent(e.agent, { forge: e.forge });
     return ['swarm'];
   },
+  turn_recorded(e) {
+    // The event carries the agent's new figures, as its row has them: the row and its sparkline follow without a refetch.
+    const { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour } = e;
+    setAgent(e.agent, { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour });
+    return ['swarm'];
+  },
   reminder_cancelled(e) {
     store.reminders.delete(e.id);
     store.remindersTotal = Math.max(0, store.remindersTotal - 1);

@@ -67,7 +67,8 @@ function agentHead(a) {
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
       a.forge && forgeChip(a.forge),
-      looseEnds(a)),
+      looseEnds(a),
+      a.last_turn_at && sparkline(a.tokens_by_hour ?? [], a.tokens_24h ?? 0)),
     managed && h('div', { class: 'meta facts' },
       h('span', { class: 'driver' }, a.driver),
       a.pid && [' · ', h('span', { class: 'pid' }, `pid ${a.pid}`)],
@@ -75,6 +76,7 @@ function agentHead(a) {
       ' · ', h('span', { class: 'restarts' }, `${a.restarts ?? 0} restart${a.restarts === 1 ? '' : 's'}`),
       a.last_exit && [' · ', h('span', { class: 'last-exit', title: a.last_exit.at }, lastExit(a.last_exit))],
       a.restart === 'never' && ' · no auto-restart'),
+    a.last_turn_at && turns(a),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
     a.allowed_recipients && h('div', { class: 'meta allowed-recipients', title: 'whom it may message or ask (the operator and the manager always)' },
       'talks to: ', a.allowed_recipients.length ? a.allowed_recipients.join(', ') : 'the operator and the manager only'),
@@ -82,6 +84,48 @@ function agentHead(a) {
     a.forge?.error && h('div', { class: 'forge-error', role: 'alert', title: `checked ${a.forge.checked_at}` }, 'forge: ', a.forge.error),
     managed && a.command && h('div', { class: 'meta command', title: 'command' }, '$ ', a.command.join(' ')),
     agentActions(a));
+}
+
+/** Its last turn (when, how it ended) and the tokens it spent per hour over the last 24 hours, as a sparkline. */
+function turns(a) {
+  const result = a.last_result ?? '';
+  return h('div', { class: 'meta turns' },
+    h('span', { class: `last-turn result-${result}`, title: a.last_turn_at, dataset: { result } },
+      `last turn ${relative(a.last_turn_at)} · ${result.replaceAll('_', ' ')}`),
+    ' · ', h('span', { class: 'turns-24h' }, `${a.turns_24h ?? 0} turn${a.turns_24h === 1 ? '' : 's'} / 24h`),
+    ' · ', h('span', { class: 'tokens-24h', title: `${(a.tokens_24h ?? 0).toLocaleString('en')} tokens in the last 24 hours` },
+      `${compact(a.tokens_24h ?? 0)} tokens`));
+}
+
+/** 950, 18.5k, 2.1M: a token count at a glance. */
+function compact(n) {
+  return n < 1000 ? String(n) : n < 1e6 ? `${+(n / 1e3).toFixed(1)}k` : `${+(n / 1e6).toFixed(1)}M`;
+}
+
+const SvgNs = 'http://www.w3.org/2000/svg';
+const svg = (tag, attrs = {}, ...children) => {
+  const node = document.createElementNS(SvgNs, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  node.append(...children);
+  return node;
+};
+
+/** 24 bars, oldest hour first, each as tall as its hour's tokens against the busiest hour; inline SVG, no library. */
+function sparkline(byHour, total) {
+  const Bar = 3, Gap = 1, Height = 18;
+  const max = Math.max(0, ...byHour);
+  const title = `${total.toLocaleString('en')} tokens in the last 24 hours (per hour, oldest first)`;
+  const bars = byHour.map((tokens, i) => {
+    // A spent hour always shows (at least a pixel); an idle one is a flat line.
+    const height = tokens > 0 ? Math.max(1, Math.round(tokens / max * Height)) : 0;
+    return svg('rect', { class: 'bar', x: i * (Bar + Gap), y: Height - height, width: Bar, height, 'data-tokens': tokens });
+  });
+  const width = byHour.length * (Bar + Gap) - Gap;
+  return svg('svg', { class: 'sparkline', role: 'img', 'aria-label': title, width, height: Height + 1,
+      viewBox: `0 0 ${width} ${Height + 1}`, 'data-total': total },
+    svg('title', {}, title),
+    svg('line', { class: 'baseline', x1: 0, y1: Height + 0.5, x2: width, y2: Height + 0.5 }),
+    ...bars);
 }
 
 /** Its loose ends (the agent's own verb lists them): open questions, asked or waiting for its answer, and pending reminders. */
