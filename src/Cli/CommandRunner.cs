@@ -48,6 +48,11 @@ public static class CommandRunner
         {
             return 130; // Ctrl-C
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Something this client did not expect (a reply of an unexpected shape): a failure, said in one line.
+            return Fail(context, "failed", e.Message, Failed, null);
+        }
     }
 
     public static int Fail(CliContext context, string code, string message, int exitCode, JsonObject? extra)

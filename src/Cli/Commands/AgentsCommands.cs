@@ -43,8 +43,9 @@ public static class AgentsCommands
         var driver = new Option<string?>("--driver") { Description = "process, bubblewrap or nixos-container (default: the hive's)" };
         var purpose = new Option<string?>("--purpose") { Description = "what the agent is for" };
         var env = new Option<string[]>("--env") { Description = "KEY=VALUE for its environment (repeatable)" };
+        var mounts = new Option<string[]>("--mount") { Description = "a host path the sandbox shows it, read-only (repeatable)" };
         var command = new Command("create", "create an agent and start it: agents create NAME -- COMMAND... | --external")
-            { name, argv, external, driver, purpose, env };
+            { name, argv, external, driver, purpose, env, mounts };
         command.SetRun(async (cx, ct) =>
         {
             var program = cx.Value(argv) ?? [];
@@ -59,6 +60,7 @@ public static class AgentsCommands
                 if (cx.Value(driver) is { } dr) body["driver"] = dr;
             }
             if (cx.Value(purpose) is { } p) body["purpose"] = p;
+            if (cx.Value(mounts) is { Length: > 0 } paths) body["mounts"] = new JsonArray(paths.Select(m => (JsonNode?)m).ToArray());
             if (cx.Value(env) is { Length: > 0 } pairs)
             {
                 var vars = new JsonObject();

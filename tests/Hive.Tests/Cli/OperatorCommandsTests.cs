@@ -141,16 +141,18 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     public async Task Agents_are_created_started_stopped_restarted_destroyed_and_their_logs_followed()
     {
         var name = "cli-proc-" + Guid.NewGuid().ToString("N")[..6];
-        var created = (await fixture.OperatorAsync("agents", "create", name, "--driver", "process", "--json", "--",
-            "/bin/sh", "-c", "echo started-$$; exec sleep 600")).Ok().Json;
+        var created = (await fixture.OperatorAsync("agents", "create", name, "--driver", "process", "--env", "GREETING=hi",
+            "--purpose", "a test", "--json", "--", "/bin/sh", "-c", "echo started-$$-$GREETING; exec sleep 600")).Ok().Json;
         Assert.Equal(name, created.GetProperty("name").GetString());
-        Assert.Equal(["/bin/sh", "-c", "echo started-$$; exec sleep 600"], created.GetProperty("command").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(["/bin/sh", "-c", "echo started-$$-$GREETING; exec sleep 600"], created.GetProperty("command").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("a test", created.GetProperty("purpose").GetString());
 
         try
         {
             await HiveInstance.Until(() => StateOf(name) == "running", TimeSpan.FromSeconds(15), "the agent to run");
             await using var follow = Hivectl.Start([.. fixture.OperatorArgs, "agents", "logs", name, "-f", "--interval", "0.1"]);
             var firstLine = await follow.UntilLineAsync(l => l.StartsWith("started-", StringComparison.Ordinal), TimeSpan.FromSeconds(15), "the first start's line");
+            Assert.EndsWith("-hi", firstLine); // --env reached its environment
 
             var stopped = (await fixture.OperatorAsync("agents", "stop", name, "--json")).Ok().Json;
             Assert.Equal("stopped", stopped.GetProperty("state").GetString());
