@@ -50,7 +50,7 @@ public sealed class TailTests
     }
 
     [Fact]
-    public async Task Tail_prints_readable_lines_and_resumes_from_since()
+    public async Task Tail_prints_readable_lines_resumes_from_since_and_stops_on_ctrl_c()
     {
         await using var hive = await HiveInstance.StartAsync(["alice", "bob"]);
         var seq = (await hive.GetJsonAsync("/api/state")).GetProperty("seq").GetInt64();
@@ -60,6 +60,11 @@ public sealed class TailTests
         await using var tail = Hivectl.Start(["tail", "--since", seq.ToString(), "--url", hive.BaseAddress.ToString(), "--token", hive.Token!]);
         await tail.UntilLineAsync(l => l.Contains("sent: ", StringComparison.Ordinal) && l.Contains("alice → bob: sent before tail started", StringComparison.Ordinal),
             TimeSpan.FromSeconds(15), "the replayed send");
+
+        // Ctrl-C (SIGINT) ends it promptly.
+        ProcessTable.Kill(tail.Pid, signal: 2);
+        var ended = await tail.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(130, ended.ExitCode);
 
         // A wrong token is not retried: exit 1, unauthorized.
         var refused = await Hivectl.RunAsync(["tail", "--url", hive.BaseAddress.ToString(), "--token", "wrong-token-wrong-token"]);
