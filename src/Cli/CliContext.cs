@@ -1,0 +1,61 @@
+using System.CommandLine;
+
+namespace Hive.Cli;
+
+/// <summary>
+/// What one invocation knows: its parse result, where it writes, and how to reach the hive (the global options, then the
+/// environment, then the defaults). The socket and HTTP clients are made on demand, so a command touches only what it uses.
+/// </summary>
+public sealed class CliContext(ParseResult parse, TextWriter output, TextWriter error)
+{
+    public ParseResult Parse { get; } = parse;
+    public TextWriter Out { get; } = output;
+    public TextWriter Err { get; } = error;
+    public bool Json => Parse.GetValue(GlobalOptions.Json);
+
+    public T? Value<T>(Option<T> option) => Parse.GetValue(option);
+    public T? Value<T>(Argument<T> argument) => Parse.GetValue(argument);
+
+    /// <summary>The agent's socket: <c>--socket</c>, else <c>$HIVE_SOCKET</c> (set by the hive in every agent it runs).</summary>
+    public string SocketPath =>
+        NonEmpty(Parse.GetValue(GlobalOptions.Socket)) ?? NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET"))
+        ?? throw new UsageError("no agent socket: give --socket PATH or set HIVE_SOCKET");
+
+    public Uri Url
+    {
+        get
+        {
+            var text = NonEmpty(Parse.GetValue(GlobalOptions.Url)) ?? NonEmpty(Environment.GetEnvironmentVariable("HIVE_URL")) ?? GlobalOptions.DefaultUrl;
+            return Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                ? uri
+                : throw new UsageError($"--url must be an http(s) address, not {text}");
+        }
+    }
+
+    public string DataDir => NonEmpty(Parse.GetValue(GlobalOptions.DataDir)) ?? ".hive";
+
+    /// <summary>The operator token: <c>--token</c>, else <c>$HIVE_TOKEN</c>, else the data dir's <c>operator-token</c>; null when none.</summary>
+    public string? Token
+    {
+        get
+        {
+            if (NonEmpty(Parse.GetValue(GlobalOptions.Token)) is { } given) return given;
+            if (NonEmpty(Environment.GetEnvironmentVariable("HIVE_TOKEN")) is { } env) return env;
+            var file = Path.Combine(DataDir, "operator-token");
+            try
+            {
+                return File.Exists(file) ? NonEmpty(File.ReadAllText(file).Trim()) : null;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw new CliError("unauthorized", $"cannot read {file}: give --token or set HIVE_TOKEN");
+            }
+        }
+    }
+
+    public Task<HiveSocketClient> ConnectAsync(CancellationToken ct) => HiveSocketClient.ConnectAsync(SocketPath, ct);
+
+    public HiveApiClient Api() => new(Url, Token);
+
+    private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+}

@@ -1,0 +1,213 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Hive.Cli.Commands;
+
+/// <summary>
+/// The agent's commands, one socket verb each (DESIGN.md, "Agent socket protocol"): <c>whoami</c>, <c>send</c>,
+/// <c>recv</c>, <c>ack</c>, <c>remind</c>, <c>ask</c>, <c>answer</c>. They speak on the socket of <c>--socket</c> or
+/// <c>$HIVE_SOCKET</c>: the socket is the agent's identity.
+/// </summary>
+public static class AgentCommands
+{
+    /// <summary>The longest single <c>recv</c> long-poll the host takes; longer waits are several polls.</summary>
+    public const int MaxWaitMs = 30_000;
+
+    public static void AddTo(RootCommand root)
+    {
+        root.Subcommands.Add(Whoami());
+        root.Subcommands.Add(Send());
+        root.Subcommands.Add(Recv());
+        root.Subcommands.Add(Ack());
+        root.Subcommands.Add(Remind());
+        root.Subcommands.Add(Ask());
+        root.Subcommands.Add(Answer());
+    }
+
+    private static Command Whoami()
+    {
+        var command = new Command("whoami", "the name of the agent whose socket this is");
+        command.SetRun(async (cx, ct) =>
+        {
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("whoami", ct: ct);
+            return new CliOutput(reply, Text.Str(reply, "name"));
+        });
+        return command;
+    }
+
+    private static Command Send()
+    {
+        var to = new Argument<string>("to") { Description = "an agent, operator, manager, or * for every other live agent" };
+        var body = new Argument<string>("body") { Description = "the message (at most 1024 UTF-8 bytes)" };
+        var replyTo = new Option<long?>("--reply-to") { Description = "the id of a message this one answers (in_reply_to)" };
+        var clientId = new Option<string?>("--client-id") { Description = "an idempotency key: resending with it returns the first id" };
+        var command = new Command("send", "send a message") { to, body, replyTo, clientId };
+        command.SetRun(async (cx, ct) =>
+        {
+            await using var socket = await cx.ConnectAsync(ct);
+            var fields = new JsonObject { ["to"] = cx.Value(to), ["body"] = cx.Value(body) };
+            if (cx.Value(replyTo) is { } r) fields["in_reply_to"] = r;
+            if (cx.Value(clientId) is { } c) fields["client_id"] = c;
+            var reply = await socket.CallAsync("send", fields, ct);
+            var text = reply["ids"] is JsonArray ids
+                ? $"sent to {ids.Count} agent(s): ids {string.Join(", ", ids.Select(i => i?.ToString()))} (broadcast {Text.Str(reply, "broadcast_id")})"
+                : $"sent #{Text.Str(reply, "id")}";
+            return new CliOutput(reply, text);
+        });
+        return command;
+    }
+
+    private static Command Recv()
+    {
+        var wait = new Option<double>("--wait") { Description = "wait up to this many seconds for a message (default 0: do not wait)" };
+        var noAck = new Option<bool>("--no-ack") { Description = "do not acknowledge: the message comes back after the ack timeout" };
+        var max = new Option<int>("--max") { Description = "take up to this many messages at once (1-32)", DefaultValueFactory = _ => 1 };
+        var command = new Command("recv", "take the next message(s) waiting, and acknowledge them unless --no-ack") { wait, noAck, max };
+        command.SetRun(async (cx, ct) =>
+        {
+            var seconds = cx.Value(wait);
+            if (seconds < 0) throw new UsageError("--wait must be 0 or more seconds");
+            var take = cx.Value(max);
+            if (take is < 1 or > 32) throw new UsageError("--max must be 1 to 32");
+            await using var socket = await cx.ConnectAsync(ct);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+            List<JsonNode> messages;
+            while (true)
+            {
+                var waitMs = (long)Math.Clamp((deadline - DateTime.UtcNow).TotalMilliseconds, 0, MaxWaitMs);
+                messages = await RecvAsync(socket, waitMs, take, ct);
+                if (messages.Count > 0 || DateTime.UtcNow >= deadline) break;
+            }
+            if (!cx.Value(noAck))
+                foreach (var m in messages) await socket.CallAsync("ack", new JsonObject { ["id"] = m["id"]!.DeepClone() }, ct);
+            var json = take == 1
+                ? CliOutput.Ok(new JsonObject { ["message"] = messages.FirstOrDefault()?.DeepClone() })
+                : CliOutput.Ok(new JsonObject { ["messages"] = new JsonArray(messages.Select(m => m.DeepClone()).ToArray()) });
+            var text = messages.Count == 0 ? "no message" : string.Join("\n", messages.Select(Text.Message));
+            return new CliOutput(json, text);
+        });
+        return command;
+    }
+
+    /// <summary>One <c>recv</c> (no ack): the messages it handed out, none when the wait ended first.</summary>
+    public static async Task<List<JsonNode>> RecvAsync(HiveSocketClient socket, long waitMs, int max, CancellationToken ct)
+    {
+        var fields = new JsonObject { ["wait_ms"] = waitMs };
+        if (max > 1) fields["max"] = max;
+        var reply = await socket.CallAsync("recv", fields, ct);
+        if (reply["messages"] is JsonArray many) return many.Where(m => m is not null).Select(m => m!).ToList();
+        return reply["message"] is { } one ? [one] : [];
+    }
+
+    private static Command Ack()
+    {
+        var id = new Argument<long>("id") { Description = "the message's id" };
+        var command = new Command("ack", "acknowledge a message received with --no-ack") { id };
+        command.SetRun(async (cx, ct) =>
+        {
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("ack", new JsonObject { ["id"] = cx.Value(id) }, ct);
+            return new CliOutput(reply, $"acknowledged #{cx.Value(id)}");
+        });
+        return command;
+    }
+
+    private static Command Remind()
+    {
+        var body = new Argument<string>("body") { Description = "what the reminder says when it comes back" };
+        var inSeconds = new Option<long?>("--in") { Description = "due in this many seconds" };
+        var at = new Option<string?>("--at") { Description = "due at this ISO-8601 time (UTC, e.g. 2026-11-22T09:00:00Z)" };
+        var payload = new Option<string?>("--payload") { Description = "a state file the reminder points at (payload_path)" };
+        var command = new Command("remind", "schedule a reminder to yourself (--in SECONDS or --at ISO)") { body, inSeconds, at, payload };
+        command.SetRun(async (cx, ct) =>
+        {
+            var fields = new JsonObject { ["body"] = cx.Value(body) };
+            switch (cx.Value(inSeconds), cx.Value(at))
+            {
+                case ({ } s, null): fields["in_seconds"] = s; break;
+                case (null, { } when):
+                    if (!DateTimeOffset.TryParse(when, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var due))
+                        throw new UsageError($"--at must be an ISO-8601 time, not {when}");
+                    fields["due_at"] = due.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+                    break;
+                default: throw new UsageError("give exactly one of --in SECONDS and --at ISO");
+            }
+            if (cx.Value(payload) is { } p) fields["payload_path"] = p;
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("remind", fields, ct);
+            return new CliOutput(reply, $"reminder #{Text.Str(reply, "id")} scheduled");
+        });
+        return command;
+    }
+
+    private static Command Ask()
+    {
+        var question = new Argument<string>("question") { Description = "the question" };
+        var to = new Option<string?>("--to") { Description = "an agent to ask (default: the operator)" };
+        var wait = new Option<double?>("--wait") { Description = "wait up to this many seconds for the answer" };
+        var options = new Option<string[]>("--option") { Description = "a suggested answer (repeatable; free text stays allowed)" };
+        var ttl = new Option<long?>("--ttl") { Description = "seconds until the question expires as [expired]" };
+        var command = new Command("ask", "ask the operator or another agent a question; --wait for its answer") { question, to, wait, options, ttl };
+        command.SetRun(async (cx, ct) =>
+        {
+            if (cx.Value(wait) is < 0) throw new UsageError("--wait must be 0 or more seconds");
+            var fields = new JsonObject { ["question"] = cx.Value(question) };
+            if (cx.Value(to) is { } target) fields["to"] = target;
+            if (cx.Value(options) is { Length: > 0 } opts) fields["options"] = new JsonArray(opts.Select(o => (JsonNode?)o).ToArray());
+            if (cx.Value(ttl) is { } t) fields["ttl_seconds"] = t;
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("ask", fields, ct);
+            var id = reply["id"]!.GetValue<long>();
+            if (cx.Value(wait) is not { } seconds) return new CliOutput(reply, $"question #{id} asked");
+
+            var answer = await WaitForAnswerAsync(socket, id, TimeSpan.FromSeconds(seconds), ct);
+            if (answer is null)
+            {
+                var error = new CliError("timeout", $"no answer to question #{id} within {seconds.ToString(CultureInfo.InvariantCulture)} s (it stays open)");
+                error.Data["json"] = new JsonObject { ["id"] = id };
+                throw error;
+            }
+            var json = CliOutput.Ok(new JsonObject { ["id"] = id, ["answer"] = answer["body"]?.DeepClone(), ["answerer"] = answer["answerer"]?.DeepClone(), ["message"] = answer.DeepClone() });
+            return new CliOutput(json, Text.Str(answer, "body"));
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// Receives until the <c>answer</c> message of question <paramref name="questionId"/> comes (acknowledged) or the wait
+    /// ends. Every other message is left unacknowledged, so the host hands it out again after its ack timeout.
+    /// </summary>
+    public static async Task<JsonNode?> WaitForAnswerAsync(HiveSocketClient socket, long questionId, TimeSpan wait, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            var waitMs = (long)Math.Clamp((deadline - DateTime.UtcNow).TotalMilliseconds, 0, MaxWaitMs);
+            foreach (var m in await RecvAsync(socket, waitMs, 32, ct))
+            {
+                if (Text.Str(m, "kind") == "answer" && m["question_id"]?.GetValue<long>() == questionId)
+                {
+                    await socket.CallAsync("ack", new JsonObject { ["id"] = m["id"]!.DeepClone() }, ct);
+                    return m;
+                }
+            }
+            if (DateTime.UtcNow >= deadline) return null;
+        }
+    }
+
+    private static Command Answer()
+    {
+        var id = new Argument<long>("id") { Description = "the question's id" };
+        var text = new Argument<string>("text") { Description = "the answer" };
+        var command = new Command("answer", "answer a question another agent asked you") { id, text };
+        command.SetRun(async (cx, ct) =>
+        {
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("answer", new JsonObject { ["id"] = cx.Value(id), ["answer"] = cx.Value(text) }, ct);
+            return new CliOutput(reply, $"answered #{cx.Value(id)}");
+        });
+        return command;
+    }
+}

@@ -1,0 +1,166 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+
+namespace Hive.Cli.Commands;
+
+/// <summary><c>agents</c>: list, create, start, stop, restart, destroy, and read or follow an agent's logs.</summary>
+public static class AgentsCommands
+{
+    public static void AddTo(RootCommand root)
+    {
+        var agents = new Command("agents", "the hive's agents (alone: list them)");
+        agents.SetRun(async (cx, ct) =>
+        {
+            using var api = cx.Api();
+            var list = await api.GetAsync("/api/agents", ct) as JsonArray ?? [];
+            return new CliOutput(list, Table(list));
+        });
+        agents.Subcommands.Add(Create());
+        foreach (var action in new[] { "start", "stop", "restart" }) agents.Subcommands.Add(Lifecycle(action));
+        agents.Subcommands.Add(Destroy());
+        agents.Subcommands.Add(Logs());
+        root.Subcommands.Add(agents);
+    }
+
+    internal static string Table(JsonArray list) => Text.Table(
+        ["AGENT", "KIND", "DRIVER", "STATE", "DESIRED", "PID", "RESTARTS", "COMMAND"],
+        list.Select(a => (IReadOnlyList<string?>)
+        [
+            Text.Str(a, "name"), Text.Str(a, "kind"), Text.Str(a, "driver"), Text.Str(a, "state"), Text.Str(a, "desired"),
+            Text.Str(a, "pid"), Text.Str(a, "restarts"),
+            a?["command"] is JsonArray argv ? string.Join(' ', argv.Select(x => x?.ToString())) : null,
+        ]));
+
+    private static string Row(JsonNode? agent) =>
+        $"{Text.Str(agent, "name")}: {Text.Str(agent, "state")} (desired {Text.Str(agent, "desired")}, driver {Text.Str(agent, "driver")}" +
+        (Text.Str(agent, "pid") is { } pid ? $", pid {pid})" : ")");
+
+    private static Command Create()
+    {
+        var name = new Argument<string>("name") { Description = "the agent's name (^[a-z][a-z0-9-]{0,30}$)" };
+        var argv = new Argument<string[]>("command") { Description = "the program and its arguments, after --", Arity = ArgumentArity.ZeroOrMore };
+        var external = new Option<bool>("--external") { Description = "register it only: Hive keeps its socket, you run it" };
+        var driver = new Option<string?>("--driver") { Description = "process, bubblewrap or nixos-container (default: the hive's)" };
+        var purpose = new Option<string?>("--purpose") { Description = "what the agent is for" };
+        var env = new Option<string[]>("--env") { Description = "KEY=VALUE for its environment (repeatable)" };
+        var mounts = new Option<string[]>("--mount") { Description = "a host path the sandbox shows it, read-only (repeatable)" };
+        var command = new Command("create", "create an agent and start it: agents create NAME -- COMMAND... | --external")
+            { name, argv, external, driver, purpose, env, mounts };
+        command.SetRun(async (cx, ct) =>
+        {
+            var program = cx.Value(argv) ?? [];
+            var isExternal = cx.Value(external);
+            if (isExternal == (program.Length > 0)) throw new UsageError("give either -- COMMAND... or --external");
+            if (isExternal && cx.Value(driver) is { } d && d != "external") throw new UsageError("--external takes no --driver");
+            var body = new JsonObject { ["name"] = cx.Value(name) };
+            if (isExternal) body["driver"] = "external";
+            else
+            {
+                body["command"] = new JsonArray(program.Select(a => (JsonNode?)a).ToArray());
+                if (cx.Value(driver) is { } dr) body["driver"] = dr;
+            }
+            if (cx.Value(purpose) is { } p) body["purpose"] = p;
+            if (cx.Value(mounts) is { Length: > 0 } paths) body["mounts"] = new JsonArray(paths.Select(m => (JsonNode?)m).ToArray());
+            if (cx.Value(env) is { Length: > 0 } pairs)
+            {
+                var vars = new JsonObject();
+                foreach (var pair in pairs)
+                {
+                    var eq = pair.IndexOf('=');
+                    if (eq <= 0) throw new UsageError($"--env takes KEY=VALUE, not {pair}");
+                    vars[pair[..eq]] = pair[(eq + 1)..];
+                }
+                body["env"] = vars;
+            }
+            using var api = cx.Api();
+            var row = await api.PostAsync("/api/agents", body, ct);
+            return new CliOutput(row, "created " + Row(row));
+        });
+        return command;
+    }
+
+    private static Command Lifecycle(string action)
+    {
+        var name = new Argument<string>("name") { Description = "the agent" };
+        var command = new Command(action, $"{action} an agent (answers once it is done)") { name };
+        command.SetRun(async (cx, ct) =>
+        {
+            using var api = cx.Api();
+            var row = await api.PostAsync($"/api/agents/{Uri.EscapeDataString(cx.Value(name)!)}/{action}", null, ct);
+            return new CliOutput(row, Row(row));
+        });
+        return command;
+    }
+
+    private static Command Destroy()
+    {
+        var name = new Argument<string>("name") { Description = "the agent" };
+        var command = new Command("destroy", "stop an agent, drop its socket, keep its state dir as a tombstone") { name };
+        command.SetRun(async (cx, ct) =>
+        {
+            using var api = cx.Api();
+            await api.DeleteAsync($"/api/agents/{Uri.EscapeDataString(cx.Value(name)!)}", ct);
+            return new CliOutput(CliOutput.Ok(new JsonObject { ["name"] = cx.Value(name) }), $"destroyed {cx.Value(name)}");
+        });
+        return command;
+    }
+
+    private static Command Logs()
+    {
+        var name = new Argument<string>("name") { Description = "the agent" };
+        var tail = new Option<int>("--tail") { Description = "how many last lines (at most 10000)", DefaultValueFactory = _ => 100 };
+        var follow = new Option<bool>("--follow", "-f") { Description = "keep printing new lines as they come, until Ctrl-C" };
+        var interval = new Option<double>("--interval") { Description = "with -f, seconds between polls", DefaultValueFactory = _ => 0.5 };
+        var command = new Command("logs", "an agent's stdout and stderr") { name, tail, follow, interval };
+        command.SetRun(async (cx, ct) =>
+        {
+            var lines = cx.Value(tail);
+            if (lines is < 1 or > 10_000) throw new UsageError("--tail must be 1 to 10000");
+            var path = $"/api/agents/{Uri.EscapeDataString(cx.Value(name)!)}/logs?tail=";
+            using var api = cx.Api();
+            var text = await api.GetTextAsync(path + lines, ct);
+            if (!cx.Value(follow))
+                return new CliOutput(CliOutput.Ok(new JsonObject { ["name"] = cx.Value(name), ["text"] = text }), text);
+
+            // Follow: poll the tail and print what grew. The route serves the last lines only, so what is new is what
+            // follows the longest run of lines already printed.
+            var seen = Split(text);
+            Emit(cx, seen);
+            var pause = TimeSpan.FromSeconds(Math.Max(0.05, cx.Value(interval)));
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(pause, ct);
+                var now = Split(await api.GetTextAsync(path + 1000, ct));
+                var fresh = NewLines(seen, now);
+                Emit(cx, fresh);
+                seen = now;
+            }
+            return CliOutput.Streamed;
+        });
+        return command;
+    }
+
+    private static List<string> Split(string text)
+    {
+        var lines = text.Split('\n').ToList();
+        if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        return lines;
+    }
+
+    /// <summary>The lines of <paramref name="now"/> after its longest prefix that ends <paramref name="before"/>.</summary>
+    internal static List<string> NewLines(List<string> before, List<string> now)
+    {
+        for (var overlap = Math.Min(before.Count, now.Count); overlap > 0; overlap--)
+        {
+            if (before.Skip(before.Count - overlap).SequenceEqual(now.Take(overlap))) return now.Skip(overlap).ToList();
+        }
+        return now;
+    }
+
+    private static void Emit(CliContext cx, List<string> lines)
+    {
+        foreach (var line in lines)
+            cx.Out.WriteLine(cx.Json ? new JsonObject { ["line"] = line }.ToJsonString() : line);
+        cx.Out.Flush();
+    }
+}

@@ -1,0 +1,3 @@
+using Hive.Cli;
+
+return await HiveCli.RunAsync(args);

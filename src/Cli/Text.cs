@@ -1,0 +1,50 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Hive.Cli;
+
+/// <summary>The human forms: aligned tables and one-line summaries of the wire's objects.</summary>
+public static class Text
+{
+    public static string Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string?>> rows)
+    {
+        var all = rows.Select(r => r.Select(c => OneLine(c ?? "-")).ToArray()).ToList();
+        if (all.Count == 0) return "(none)\n";
+        var widths = headers.Select((h, i) => Math.Max(h.Length, all.Max(r => i < r.Length ? r[i].Length : 0))).ToArray();
+        var text = new StringBuilder();
+        void Line(IReadOnlyList<string> cells)
+        {
+            for (var i = 0; i < headers.Count; i++)
+            {
+                var cell = i < cells.Count ? cells[i] : "";
+                text.Append(i == headers.Count - 1 ? cell : cell.PadRight(widths[i] + 2));
+            }
+            text.Append('\n');
+        }
+        Line(headers);
+        foreach (var row in all) Line(row);
+        return text.ToString();
+    }
+
+    public static string? Str(JsonNode? node, string name) => node?[name] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        var other => other.ToJsonString(),
+    };
+
+    public static string OneLine(string s, int max = 120)
+    {
+        var flat = s.ReplaceLineEndings(" ");
+        return flat.Length <= max ? flat : flat[..(max - 1)] + "…";
+    }
+
+    /// <summary>A message as one line: <c>#12 alice → bob [answer] hello (redelivered)</c>.</summary>
+    public static string Message(JsonNode? m)
+    {
+        if (m is null) return "";
+        var kind = Str(m, "kind") is { } k && k != "message" ? $" [{k}]" : "";
+        var redelivered = m["redelivered"]?.GetValue<bool>() == true ? $" (redelivered, delivery {Str(m, "delivery_count")})" : "";
+        return $"#{Str(m, "id")} {Str(m, "from")} → {Str(m, "to")}{kind}: {OneLine(Str(m, "body") ?? "", 400)}{redelivered}";
+    }
+}

@@ -1,0 +1,163 @@
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+
+namespace Hive.Tests.Cli;
+
+/// <summary>The agent's commands (socket verbs) through the built hivectl, against a real hive; each test has agents of its own.</summary>
+public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fixture), IClassFixture<CliFixture>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    private bool Delivered(long id) => _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE id = @id AND delivered_at IS NOT NULL", new { id }) == 1;
+
+    [Fact]
+    public async Task Whoami_names_the_agent_whose_socket_it_is()
+    {
+        var json = (await fixture.AgentAsync("alice", "whoami", "--json")).Ok().Json;
+        Assert.True(json.GetProperty("ok").GetBoolean());
+        Assert.Equal("alice", json.GetProperty("name").GetString());
+        Assert.Equal("bob", (await fixture.AgentAsync("bob", "whoami")).Ok().Stdout.Trim());
+
+        // $HIVE_SOCKET is the default socket, as in every agent the hive runs.
+        var viaEnv = await Hivectl.RunAsync(["whoami"], new Dictionary<string, string> { ["HIVE_SOCKET"] = _hive.SocketPath("alice") });
+        Assert.Equal("alice", viaEnv.Ok().Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Send_then_recv_hands_the_message_over_and_acknowledges_it()
+    {
+        var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
+        var sent = (await fixture.AgentAsync(a, "send", b, "hello from the cli", "--json")).Ok().Json;
+        var id = sent.GetProperty("id").GetInt64();
+
+        var received = (await fixture.AgentAsync(b, "recv", "--wait", "5", "--json")).Ok().Json;
+        var message = received.GetProperty("message");
+        Assert.Equal(id, message.GetProperty("id").GetInt64());
+        Assert.Equal(a, message.GetProperty("from").GetString());
+        Assert.Equal("hello from the cli", message.GetProperty("body").GetString());
+        Assert.True(Delivered(id)); // recv acknowledged it
+
+        // Nothing more: recv without a wait answers at once with no message, exit 0.
+        var empty = (await fixture.AgentAsync(b, "recv", "--json")).Ok().Json;
+        Assert.Equal(JsonValueKind.Null, empty.GetProperty("message").ValueKind);
+        Assert.Equal("no message", (await fixture.AgentAsync(b, "recv")).Ok().Stdout.Trim());
+
+        // The human form of send and recv.
+        Assert.Matches(@"^sent #\d+$", (await fixture.AgentAsync(a, "send", b, "second")).Ok().Stdout.Trim());
+        Assert.Contains($"{a} → {b}: second", (await fixture.AgentAsync(b, "recv", "--wait", "5")).Ok().Stdout);
+    }
+
+    [Fact]
+    public async Task Recv_no_ack_leaves_the_message_in_flight_until_ack()
+    {
+        var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
+        var id = (await fixture.AgentAsync(a, "send", b, "ack me", "--json")).Ok().Json.GetProperty("id").GetInt64();
+
+        var first = (await fixture.AgentAsync(b, "recv", "--wait", "5", "--no-ack", "--json")).Ok().Json.GetProperty("message");
+        Assert.Equal(id, first.GetProperty("id").GetInt64());
+        Assert.False(Delivered(id));
+
+        // Unacknowledged, it comes back after the ack timeout, flagged.
+        var again = (await fixture.AgentAsync(b, "recv", "--wait", "10", "--no-ack", "--json")).Ok().Json.GetProperty("message");
+        Assert.Equal(id, again.GetProperty("id").GetInt64());
+        Assert.True(again.GetProperty("redelivered").GetBoolean());
+
+        var ack = (await fixture.AgentAsync(b, "ack", id.ToString(), "--json")).Ok().Json;
+        Assert.True(ack.GetProperty("ok").GetBoolean());
+        Assert.True(Delivered(id));
+        Assert.Equal($"acknowledged #{id}", (await fixture.AgentAsync(b, "ack", id.ToString())).Ok().Stdout.Trim()); // idempotent
+    }
+
+    [Fact]
+    public async Task Recv_max_takes_several_and_acknowledges_all()
+    {
+        var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
+        for (var i = 0; i < 3; i++) (await fixture.AgentAsync(a, "send", b, $"m{i}")).Ok();
+        var messages = (await fixture.AgentAsync(b, "recv", "--max", "5", "--wait", "5", "--json")).Ok().Json.GetProperty("messages");
+        Assert.Equal(["m0", "m1", "m2"], messages.EnumerateArray().Select(m => m.GetProperty("body").GetString()));
+        Assert.All(messages.EnumerateArray(), m => Assert.True(Delivered(m.GetProperty("id").GetInt64())));
+    }
+
+    [Fact]
+    public async Task Remind_schedules_in_seconds_or_at_a_time()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var byDelay = (await fixture.AgentAsync(a, "remind", "look again", "--in", "3600", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var at = DateTimeOffset.UtcNow.AddHours(2).ToString("yyyy-MM-ddTHH:mm:ssZ");
+        var byTime = (await fixture.AgentAsync(a, "remind", "at a time", "--at", at, "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var rows = _hive.QueryDbList<long>("SELECT id FROM reminders WHERE agent = @a ORDER BY id", new { a });
+        Assert.Equal([byDelay, byTime], rows);
+
+        (await fixture.AgentAsync(a, "remind", "no time")).Usage();
+        (await fixture.AgentAsync(a, "remind", "both", "--in", "5", "--at", at)).Usage();
+        (await fixture.AgentAsync(a, "remind", "bad", "--at", "tomorrow-ish")).Usage();
+        (await fixture.AgentAsync(a, "remind", "negative", "--in", "-5", "--json")).Refused("validation");
+    }
+
+    [Fact]
+    public async Task Ask_a_peer_and_the_peer_answers()
+    {
+        var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
+        var id = (await fixture.AgentAsync(a, "ask", "2+2?", "--to", b, "--json")).Ok().Json.GetProperty("id").GetInt64();
+        (await fixture.AgentAsync(b, "answer", id.ToString(), "4", "--json")).Ok();
+
+        var answer = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().Json.GetProperty("message");
+        Assert.Equal("answer", answer.GetProperty("kind").GetString());
+        Assert.Equal(id, answer.GetProperty("question_id").GetInt64());
+        Assert.Equal("4", answer.GetProperty("body").GetString());
+
+        (await fixture.AgentAsync(b, "answer", id.ToString(), "again", "--json")).Refused("conflict");
+    }
+
+    [Fact]
+    public async Task Ask_wait_returns_the_answer_and_leaves_other_messages_to_be_redelivered()
+    {
+        var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
+        await using var asking = Hivectl.Start(["ask", "ship it?", "--to", b, "--wait", "20", "--json", "--socket", _hive.SocketPath(a)]);
+
+        // The question shows up; meanwhile a message that is not the answer reaches the asker.
+        long questionId = 0;
+        await HiveInstance.Until(() => (questionId = _hive.QueryDbList<long>("SELECT id FROM questions WHERE asker = @a", new { a }).FirstOrDefault()) > 0,
+            TimeSpan.FromSeconds(15), "the question");
+        var other = (await fixture.AgentAsync(b, "send", a, "unrelated", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        // ask --wait hands it out (and leaves it unacknowledged) before the answer comes.
+        await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT delivery_count FROM messages WHERE id = @other", new { other }) > 0,
+            TimeSpan.FromSeconds(15), "the unrelated message to be handed out");
+        (await fixture.AgentAsync(b, "answer", questionId.ToString(), "yes")).Ok();
+
+        var result = await asking.WaitForExitAsync(TimeSpan.FromSeconds(25));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(questionId, result.Json.GetProperty("id").GetInt64());
+        Assert.Equal("yes", result.Json.GetProperty("answer").GetString());
+
+        // The other message was not acknowledged: it comes back, flagged.
+        var redelivered = (await fixture.AgentAsync(a, "recv", "--wait", "10", "--json")).Ok().Json.GetProperty("message");
+        Assert.Equal(other, redelivered.GetProperty("id").GetInt64());
+        Assert.True(redelivered.GetProperty("redelivered").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Ask_wait_without_an_answer_fails_with_timeout_and_the_question_id()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var run = (await fixture.AgentAsync(a, "ask", "anyone?", "--wait", "0.5", "--json")).Refused("timeout");
+        Assert.True(run.Json.GetProperty("id").GetInt64() > 0);
+    }
+
+    [Fact]
+    public async Task Refusals_exit_1_with_the_code_and_usage_errors_exit_2()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        (await fixture.AgentAsync(a, "send", "nobody-here", "hi", "--json")).Refused("not_found");
+        (await fixture.AgentAsync(a, "send", "nobody-here", "hi")).Refused("not_found");
+        (await fixture.AgentAsync(a, "ack", "999999999", "--json")).Refused("not_found");
+        (await fixture.AgentAsync(a, "send", "bob", new string('x', 2000), "--json")).Refused("too_large");
+
+        (await fixture.AgentAsync(a, "send", "bob")).Usage(); // BODY missing
+        (await fixture.AgentAsync(a, "ack", "not-a-number")).Usage();
+        (await Hivectl.RunAsync(["whoami", "--json"])).Usage(); // no --socket, no $HIVE_SOCKET
+        var unknown = (await Hivectl.RunAsync(["frobnicate", "--json"])).Usage();
+        Assert.Equal("usage", unknown.Json.GetProperty("code").GetString());
+        (await Hivectl.RunAsync(["whoami", "--socket", Path.Combine(_hive.DataDir, "run", "nobody.sock"), "--json"])).Refused("unavailable");
+    }
+}

@@ -1,0 +1,58 @@
+using System.Globalization;
+using Hive.Tests.Infrastructure;
+
+namespace Hive.Tests.Cli;
+
+/// <summary>
+/// One real hive for the CLI tests of a class (alice and bob configured, a 1 s ack timeout so that a message left
+/// unacknowledged comes back within a test), and the two ways hivectl reaches it: as an agent on its socket, as the
+/// operator over HTTP with the token.
+/// </summary>
+public sealed class CliFixture : HiveFixture
+{
+    public const double AckTimeoutSeconds = 1;
+
+    protected override string[] Agents => ["alice", "bob"];
+
+    protected override string[] Args => ["--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(CultureInfo.InvariantCulture)];
+
+    /// <summary>hivectl as <paramref name="agent"/> (its socket).</summary>
+    public Task<HivectlResult> AgentAsync(string agent, params string[] args) =>
+        Hivectl.RunAsync([.. args, "--socket", Hive.SocketPath(agent)]);
+
+    /// <summary>hivectl as the operator (the hive's URL and token).</summary>
+    public Task<HivectlResult> OperatorAsync(params string[] args) => Hivectl.RunAsync([.. OperatorArgs, .. args]);
+
+    public string[] OperatorArgs => ["--url", Hive.BaseAddress.ToString(), "--token", Hive.Token!];
+}
+
+/// <summary>Assertions on a finished run.</summary>
+internal static class HivectlAssert
+{
+    public static HivectlResult Ok(this HivectlResult run)
+    {
+        Assert.True(run.ExitCode == 0, run.ToString());
+        return run;
+    }
+
+    /// <summary>Exit 1 with <paramref name="code"/> in the JSON error document and on stderr.</summary>
+    public static HivectlResult Refused(this HivectlResult run, string code)
+    {
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains(code, run.Stderr);
+        if (run.Stdout.Trim().Length > 0)
+        {
+            Assert.False(run.Json.GetProperty("ok").GetBoolean());
+            Assert.Equal(code, run.Json.GetProperty("code").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(run.Json.GetProperty("error").GetString()));
+        }
+        return run;
+    }
+
+    public static HivectlResult Usage(this HivectlResult run)
+    {
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("usage", run.Stderr);
+        return run;
+    }
+}

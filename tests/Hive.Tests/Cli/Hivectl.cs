@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace Hive.Tests.Cli;
+
+/// <summary>What one finished hivectl run printed and how it exited.</summary>
+public sealed record HivectlResult(int ExitCode, string Stdout, string Stderr)
+{
+    /// <summary>Stdout as the one JSON document <c>--json</c> promises (throws when it is not exactly one).</summary>
+    public JsonElement Json
+    {
+        get
+        {
+            var text = Stdout.Trim();
+            Assert.False(text.Contains('\n'), $"--json printed more than one line:\n{Stdout}");
+            return JsonDocument.Parse(text).RootElement.Clone();
+        }
+    }
+
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+}
+
+/// <summary>
+/// The built hivectl (src/Cli, built beside the tests through a project reference that is not referenced as an assembly),
+/// run as a child process exactly as a user or an agent runs it: <c>dotnet hivectl.dll ARGS</c>, with a deadline, and
+/// killed by its pid when the deadline passes or the test ends. The child gets none of the test process's HIVE_*
+/// variables unless a test gives them.
+/// </summary>
+public static class Hivectl
+{
+    public static string Dll { get; } = FindDll();
+
+    private static string FindDll()
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
+            foreach (var config in new[] { configuration, "Debug", "Release" })
+            {
+                var built = Path.Combine(dir.FullName, "src", "Cli", "bin", config, "net10.0", "hivectl.dll");
+                if (File.Exists(built)) return built;
+            }
+            break;
+        }
+        throw new FileNotFoundException("src/Cli is not built: dotnet build src/Cli");
+    }
+
+    /// <summary>Runs hivectl to its end (at most <paramref name="timeout"/>, 30 s by default).</summary>
+    public static async Task<HivectlResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? env = null,
+        TimeSpan? timeout = null, string? workingDirectory = null)
+    {
+        await using var run = Start(args, env, workingDirectory);
+        return await run.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Starts hivectl and returns at once (for <c>tail</c>, <c>logs -f</c>, <c>ask --wait</c>); dispose to kill it.</summary>
+    public static RunningHivectl Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        info.ArgumentList.Add(Dll);
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        foreach (var name in new[] { "HIVE_SOCKET", "HIVE_URL", "HIVE_TOKEN" }) info.Environment.Remove(name);
+        if (env is not null)
+            foreach (var (key, value) in env) info.Environment[key] = value;
+        return new RunningHivectl(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start"));
+    }
+}
+
+/// <summary>A hivectl child process still running: its output so far, a wait on what it prints, and a kill by pid.</summary>
+public sealed class RunningHivectl : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly object _gate = new();
+
+    public RunningHivectl(Process process)
+    {
+        _process = process;
+        Pid = process.Id;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _stdout.Append(e.Data).Append('\n'); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _stderr.Append(e.Data).Append('\n'); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        process.StandardInput.Close();
+    }
+
+    public int Pid { get; }
+
+    public string Stdout { get { lock (_gate) return _stdout.ToString(); } }
+    public string Stderr { get { lock (_gate) return _stderr.ToString(); } }
+
+    public IReadOnlyList<string> StdoutLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Waits (with a deadline) until stdout holds a line that satisfies <paramref name="line"/>.</summary>
+    public async Task<string> UntilLineAsync(Func<string, bool> line, TimeSpan? timeout = null, string? what = null)
+    {
+        string? found = null;
+        try
+        {
+            await HiveInstance.Until(() => (found = StdoutLines.FirstOrDefault(line)) is not null || _process.HasExited,
+                timeout ?? TimeSpan.FromSeconds(15), what ?? "a line from hivectl");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+        }
+        if (found is null)
+        {
+            _process.WaitForExit(); // it exited: drain what it printed, then look once more
+            found = StdoutLines.FirstOrDefault(line);
+        }
+        return found ?? throw new InvalidOperationException($"hivectl exited ({_process.ExitCode}) before printing {what}:\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+    }
+
+    /// <summary>Waits for the process to end (killing it by pid and throwing when <paramref name="timeout"/> passes first).</summary>
+    public async Task<HivectlResult> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            throw new TimeoutException($"hivectl did not exit within {timeout}:\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+        }
+        _process.WaitForExit(); // drains the redirected streams
+        return new HivectlResult(_process.ExitCode, Stdout, Stderr);
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited) Process.GetProcessById(Pid).Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // already gone
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,201 @@
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+
+namespace Hive.Tests.Cli;
+
+/// <summary>The operator's commands (HTTP API, Bearer token) through the built hivectl, against a real hive.</summary>
+public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(fixture), IClassFixture<CliFixture>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    [Fact]
+    public async Task Status_lists_the_agents_with_their_state()
+    {
+        var json = (await fixture.OperatorAsync("status", "--json")).Ok().Json;
+        var agents = json.GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!);
+        Assert.Contains("alice", agents.Keys);
+        Assert.Contains("bob", agents.Keys);
+        Assert.Contains("manager", agents.Keys);
+        Assert.True(agents["alice"].TryGetProperty("state", out _));
+
+        var text = (await fixture.OperatorAsync("status")).Ok().Stdout;
+        Assert.Contains("AGENT", text);
+        Assert.Matches(@"(?m)^alice\s+agent\s+external\s+", text);
+    }
+
+    [Fact]
+    public async Task The_token_is_found_in_the_data_dir_or_the_environment_and_a_missing_one_is_refused()
+    {
+        var url = _hive.BaseAddress.ToString();
+        (await Hivectl.RunAsync(["status", "--json", "--url", url, "--data-dir", _hive.DataDir])).Ok();
+        (await Hivectl.RunAsync(["status", "--json"], new Dictionary<string, string> { ["HIVE_URL"] = url, ["HIVE_TOKEN"] = _hive.Token! })).Ok();
+
+        // The default data dir is ./.hive, relative to where hivectl runs.
+        var cwd = Directory.CreateTempSubdirectory("hivectl-cwd-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(cwd, ".hive"));
+            File.WriteAllText(Path.Combine(cwd, ".hive", "operator-token"), _hive.Token + "\n");
+            (await Hivectl.RunAsync(["status", "--json", "--url", url], workingDirectory: cwd)).Ok();
+        }
+        finally
+        {
+            Directory.Delete(cwd, recursive: true);
+        }
+
+        var empty = Directory.CreateTempSubdirectory("hivectl-empty-").FullName;
+        try
+        {
+            (await Hivectl.RunAsync(["status", "--json", "--url", url, "--data-dir", empty])).Refused("unauthorized");
+            (await Hivectl.RunAsync(["status", "--url", url, "--token", "not-the-token-at-all"])).Refused("unauthorized");
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+        // No hive there at all.
+        (await Hivectl.RunAsync(["status", "--json", "--url", "http://127.0.0.1:1", "--token", "x"])).Refused("unavailable");
+        (await Hivectl.RunAsync(["status", "--url", "ftp://nowhere"])).Usage();
+    }
+
+    [Fact]
+    public async Task Inbox_shows_what_agents_sent_the_operator()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var id = (await fixture.AgentAsync(a, "send", "operator", "hello operator", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var inbox = (await fixture.OperatorAsync("inbox", "--json")).Ok().Json;
+        var row = inbox.EnumerateArray().Single(m => m.GetProperty("id").GetInt64() == id);
+        Assert.Equal(a, row.GetProperty("from").GetString());
+        Assert.Contains("hello operator", (await fixture.OperatorAsync("inbox")).Ok().Stdout);
+    }
+
+    [Fact]
+    public async Task Questions_lists_an_agents_question_and_the_operator_answers_it()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        await using var asking = Hivectl.Start(["ask", "may I deploy?", "--wait", "20", "--socket", _hive.SocketPath(a)]);
+
+        long id = 0;
+        await HiveInstance.Until(() => (id = _hive.QueryDbList<long>("SELECT id FROM questions WHERE asker = @a", new { a }).FirstOrDefault()) > 0,
+            TimeSpan.FromSeconds(15), "the question");
+        var listed = (await fixture.OperatorAsync("questions", "--json")).Ok().Json;
+        var pending = listed.GetProperty("pending").EnumerateArray().Single(q => q.GetProperty("id").GetInt64() == id);
+        Assert.Equal("may I deploy?", pending.GetProperty("question").GetString());
+        Assert.Contains("may I deploy?", (await fixture.OperatorAsync("questions", "--filter", "operator")).Ok().Stdout);
+
+        (await fixture.OperatorAsync("questions", "answer", id.ToString(), "go ahead", "--json")).Ok();
+        var result = await asking.WaitForExitAsync(TimeSpan.FromSeconds(25));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("go ahead", result.Stdout.Trim()); // the human form of ask --wait: the answer itself
+
+        (await fixture.OperatorAsync("questions", "answer", id.ToString(), "twice", "--json")).Refused("conflict");
+        (await fixture.OperatorAsync("questions", "answer", "99999999", "x")).Refused("not_found");
+    }
+
+    [Fact]
+    public async Task Reminders_lists_retries_and_cancels()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var id = (await fixture.AgentAsync(a, "remind", "water the plants", "--in", "3600", "--json")).Ok().Json.GetProperty("id").GetInt64();
+
+        var list = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json;
+        var row = list.EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
+        Assert.Equal(a, row.GetProperty("agent").GetString());
+        Assert.Contains("water the plants", (await fixture.OperatorAsync("reminders")).Ok().Stdout);
+
+        (await fixture.OperatorAsync("reminders", "retry", id.ToString(), "--json")).Ok();
+        (await fixture.OperatorAsync("reminders", "cancel", id.ToString(), "--json")).Ok();
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @id", new { id }));
+        (await fixture.OperatorAsync("reminders", "cancel", id.ToString(), "--json")).Refused("not_found");
+        (await fixture.OperatorAsync("reminders", "retry", id.ToString())).Refused("not_found");
+        (await fixture.OperatorAsync("reminders", "cancel")).Usage();
+    }
+
+    [Fact]
+    public async Task Approvals_are_listed_denied_and_approved()
+    {
+        var doomed = await _hive.NewAgentAsync("doomed");
+        await using var manager = await _hive.ConnectAsync("manager");
+        long Request(JsonElement reply) => AgentClient.Ok(reply).GetProperty("approval_id").GetInt64();
+        var first = Request(await manager.CallAsync(new { op = "request_destroy", name = doomed, reason = "done with it" }));
+
+        var pending = (await fixture.OperatorAsync("approvals", "--json")).Ok().Json;
+        Assert.Contains(pending.EnumerateArray(), p => p.GetProperty("id").GetInt64() == first && p.GetProperty("status").GetString() == "pending");
+        Assert.Contains(doomed, (await fixture.OperatorAsync("approvals")).Ok().Stdout);
+
+        var denied = (await fixture.OperatorAsync("approvals", "deny", first.ToString(), "--reason", "keep it", "--json")).Ok().Json;
+        Assert.Equal("denied", denied.GetProperty("status").GetString());
+        Assert.Equal("keep it", denied.GetProperty("reason").GetString());
+        (await fixture.OperatorAsync("approvals", "approve", first.ToString(), "--json")).Refused("conflict");
+        var all = (await fixture.OperatorAsync("approvals", "--all", "--json")).Ok().Json;
+        Assert.Contains(all.EnumerateArray(), p => p.GetProperty("id").GetInt64() == first);
+
+        var second = Request(await manager.CallAsync(new { op = "request_destroy", name = doomed, reason = "really" }));
+        var approved = (await fixture.OperatorAsync("approvals", "approve", second.ToString(), "--json")).Ok().Json;
+        Assert.Equal("approved", approved.GetProperty("status").GetString());
+        var agents = (await fixture.OperatorAsync("agents", "--json")).Ok().Json;
+        Assert.DoesNotContain(agents.EnumerateArray(), x => x.GetProperty("name").GetString() == doomed);
+    }
+
+    [Fact]
+    public async Task Agents_are_created_started_stopped_restarted_destroyed_and_their_logs_followed()
+    {
+        var name = "cli-proc-" + Guid.NewGuid().ToString("N")[..6];
+        var created = (await fixture.OperatorAsync("agents", "create", name, "--driver", "process", "--env", "GREETING=hi",
+            "--purpose", "a test", "--json", "--", "/bin/sh", "-c", "echo started-$$-$GREETING; exec sleep 600")).Ok().Json;
+        Assert.Equal(name, created.GetProperty("name").GetString());
+        Assert.Equal(["/bin/sh", "-c", "echo started-$$-$GREETING; exec sleep 600"], created.GetProperty("command").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("a test", created.GetProperty("purpose").GetString());
+
+        try
+        {
+            await HiveInstance.Until(() => StateOf(name) == "running", TimeSpan.FromSeconds(15), "the agent to run");
+            await using var follow = Hivectl.Start([.. fixture.OperatorArgs, "agents", "logs", name, "-f", "--interval", "0.1"]);
+            var firstLine = await follow.UntilLineAsync(l => l.StartsWith("started-", StringComparison.Ordinal), TimeSpan.FromSeconds(15), "the first start's line");
+            Assert.EndsWith("-hi", firstLine); // --env reached its environment
+
+            var stopped = (await fixture.OperatorAsync("agents", "stop", name, "--json")).Ok().Json;
+            Assert.Equal("stopped", stopped.GetProperty("state").GetString());
+            var started = (await fixture.OperatorAsync("agents", "start", name, "--json")).Ok().Json;
+            Assert.Equal("running", started.GetProperty("state").GetString());
+            Assert.Contains("running", (await fixture.OperatorAsync("agents", "restart", name)).Ok().Stdout);
+
+            // logs -f prints each new start's line as the log grows.
+            await HiveInstance.Until(() => follow.StdoutLines.Count(l => l.StartsWith("started-", StringComparison.Ordinal)) >= 3,
+                TimeSpan.FromSeconds(20), "three start lines in logs -f");
+            Assert.Equal(3, follow.StdoutLines.Count(l => l.StartsWith("started-", StringComparison.Ordinal)));
+            Assert.Equal(firstLine, follow.StdoutLines.First(l => l.StartsWith("started-", StringComparison.Ordinal)));
+
+            var logs = (await fixture.OperatorAsync("agents", "logs", name, "--tail", "100", "--json")).Ok().Json;
+            Assert.Contains("started-", logs.GetProperty("text").GetString());
+            Assert.Contains(name, (await fixture.OperatorAsync("agents")).Ok().Stdout);
+        }
+        finally
+        {
+            (await fixture.OperatorAsync("agents", "destroy", name, "--json")).Ok();
+        }
+        Assert.DoesNotContain((await fixture.OperatorAsync("agents", "--json")).Ok().Json.EnumerateArray(), x => x.GetProperty("name").GetString() == name);
+        (await fixture.OperatorAsync("agents", "start", name, "--json")).Refused("not_found");
+        (await fixture.OperatorAsync("agents", "logs", name, "--tail", "0")).Usage();
+    }
+
+    [Fact]
+    public async Task An_external_agent_is_registered_and_gets_its_socket()
+    {
+        var name = "cli-ext-" + Guid.NewGuid().ToString("N")[..6];
+        var created = (await fixture.OperatorAsync("agents", "create", name, "--external", "--json")).Ok().Json;
+        Assert.Equal("external", created.GetProperty("driver").GetString());
+        await HiveInstance.Until(() => File.Exists(_hive.SocketPath(name)), TimeSpan.FromSeconds(10), "its socket");
+        Assert.Equal(name, (await fixture.AgentAsync(name, "whoami")).Ok().Stdout.Trim());
+        (await fixture.OperatorAsync("agents", "create", name, "--external", "--json")).Refused("conflict");
+        (await fixture.OperatorAsync("agents", "create", "BadName", "--external", "--json")).Refused("validation");
+        (await fixture.OperatorAsync("agents", "create", name)).Usage(); // neither a command nor --external
+        (await fixture.OperatorAsync("agents", "destroy", name)).Ok();
+    }
+
+    private string? StateOf(string name) =>
+        _hive.GetJsonAsync("/api/agents").GetAwaiter().GetResult().EnumerateArray()
+            .FirstOrDefault(a => a.GetProperty("name").GetString() == name) is { ValueKind: JsonValueKind.Object } row
+            ? row.GetProperty("state").GetString()
+            : null;
+}
