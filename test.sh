@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command. It does its own set-up, so on a machine with only the .NET 10 SDK (Debian, root or sudo) this
 # one command is all it takes:
-#   - installs Debian's `chromium`, `bubblewrap` and `git` when missing (the dashboard's browser tests drive chromium, never a
+#   - installs Debian's `chromium`, `bubblewrap`, `git`, `nodejs` and `npm` when missing (the dashboard's browser tests drive chromium, never a
 #     downloaded browser; the bubblewrap driver's tests run bwrap), as root or through sudo; when it cannot, it says in
 #     one line what to install and stops;
 #   - restores and builds the solution with warnings as errors;
@@ -21,6 +21,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/bwrap ] || missing+=(bubblewrap)
 command -v git >/dev/null || missing+=(git)
+# node and npm: the MCP inspector's CLI (an MCP client this project did not write) drives `hivectl mcp` in a test.
+{ command -v node >/dev/null && command -v npm >/dev/null; } || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   need="the tests need Debian's ${missing[*]}: install it (apt-get install ${missing[*]}) and run ./test.sh again"
   command -v apt-get >/dev/null || fail "$need"
@@ -37,7 +39,8 @@ if [ ${#missing[@]} -gt 0 ]; then
          ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; then
     fail "$need"
   fi
-  [ -x /usr/bin/chromium ] && [ -x /usr/bin/bwrap ] && command -v git >/dev/null || fail "$need"
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/bwrap ] && command -v git >/dev/null && command -v node >/dev/null && command -v npm >/dev/null ||
+    fail "$need"
 fi
 
 if ! dotnet build Hive.sln -warnaserror; then

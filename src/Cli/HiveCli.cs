@@ -18,6 +18,7 @@ public static class HiveCli
         QuestionsCommands.AddTo(root);
         RemindersCommands.AddTo(root);
         TailCommand.AddTo(root);
+        McpCommand.AddTo(root);
         return root;
     }
 
