@@ -19,6 +19,7 @@ public static class HiveCli
         RemindersCommands.AddTo(root);
         TailCommand.AddTo(root);
         McpCommand.AddTo(root);
+        RunCommand.AddTo(root);
         return root;
     }
 

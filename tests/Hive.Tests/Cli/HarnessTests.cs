@@ -1,0 +1,88 @@
+using System.Text.Json;
+
+namespace Hive.Tests.Cli;
+
+/// <summary>
+/// Issue 16 item 3: <c>hivectl run -- COMMAND</c> against a real hive, with a fake agent command (a shell script written
+/// here) that prints Claude Code's stream-json and replies with <c>hivectl send</c>. Its first run crashes mid-turn: the
+/// messages come back flagged redelivered, are handled on the next run and acknowledged only then; the turn rows carry
+/// the parsed model, tokens and tool counts. SIGTERM ends the harness with 0.
+/// </summary>
+public sealed class HarnessTests : IAsyncLifetime
+{
+    private HiveInstance _hive = null!;
+    private readonly string _dir = Directory.CreateTempSubdirectory("hive-harness-").FullName;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Messages:AckTimeoutSeconds", "1");
+
+    public async Task DisposeAsync()
+    {
+        await _hive.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private const string FakeAgent = """
+        #!/bin/sh
+        # A fake agent: crashes on its first turn; afterwards replies to each message and prints stream-json.
+        marker="$1"; hivectl="$2"
+        printf '%s\n' "$HIVE_WAKE" >> "$marker.wakes"
+        if [ ! -e "$marker" ]; then
+          : > "$marker"; cat > /dev/null
+          echo '{"type":"assistant","message":{"model":"fake-1","content":[{"type":"tool_use","name":"Bash"}]}}'
+          exit 3
+        fi
+        while IFS= read -r line; do
+          printf '%s\n' "$line" >> "$marker.seen"
+          from=$(printf '%s' "$line" | sed -n 's/.*"from":"\([^"]*\)".*/\1/p')
+          dotnet "$hivectl" send "$from" "handled" > /dev/null || exit 4
+        done
+        echo '{"type":"system","subtype":"init"}'
+        echo '{"type":"assistant","message":{"model":"fake-1","content":[{"type":"text","text":"on it"},{"type":"tool_use","name":"Bash"},{"type":"tool_use","name":"Read"}]}}'
+        echo '{"type":"assistant","message":{"model":"fake-1","content":[{"type":"tool_use","name":"Bash"}]}}'
+        echo '{"type":"result","subtype":"success","is_error":false,"usage":{"input_tokens":120,"output_tokens":45,"cache_read_input_tokens":1000,"cache_creation_input_tokens":7}}'
+        """;
+
+    [Fact]
+    public async Task Each_wake_runs_the_command_once_a_crash_redelivers_and_turns_are_recorded()
+    {
+        var script = Path.Combine(_dir, "fake-agent.sh");
+        await File.WriteAllTextAsync(script, FakeAgent.Replace("\r", ""));
+        var marker = Path.Combine(_dir, "ran");
+        await using var bob = await _hive.ConnectAsync("bob");
+        var sent = new[] { await bob.SendAsync("alice", "first"), await bob.SendAsync("alice", "second") };
+
+        await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", "/bin/sh", script, marker, Hivectl.Dll]);
+
+        // Two replies, once the crashed turn's messages came back and were handled.
+        var replies = new List<string>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (replies.Count < 2 && DateTime.UtcNow < deadline)
+            if (await bob.RecvAndAckAsync(5_000) is { } reply) replies.Add(reply.GetProperty("body").GetString()!);
+        Assert.Equal(["handled", "handled"], replies);
+        await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'alice' AND delivered_at IS NULL") == 0,
+            TimeSpan.FromSeconds(30), "alice's messages acknowledged");
+
+        var seen = (await File.ReadAllLinesAsync(marker + ".seen")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(sent, seen.Select(m => m.GetProperty("id").GetInt64()).Order());
+        Assert.All(seen, m => Assert.True(m.GetProperty("redelivered").GetBoolean())); // handed out to the crashed run first
+        Assert.Contains("possibly already handled", await File.ReadAllTextAsync(marker + ".wakes"));
+
+        JsonElement turns = default;
+        await HiveInstance.Until(() => (turns = _hive.GetJsonAsync("/api/agents/alice/turns").GetAwaiter().GetResult()).GetArrayLength() >= 2,
+            TimeSpan.FromSeconds(30), "two turns recorded");
+        var (ok, failed) = (turns[0], turns[1]);
+        Assert.Equal("failed", failed.GetProperty("result_kind").GetString());
+        Assert.Equal("ok", ok.GetProperty("result_kind").GetString());
+        Assert.Equal("fake-1", ok.GetProperty("model").GetString());
+        Assert.Equal(120, ok.GetProperty("input_tokens").GetInt64());
+        Assert.Equal(45, ok.GetProperty("output_tokens").GetInt64());
+        Assert.Equal(1000, ok.GetProperty("cache_read_tokens").GetInt64());
+        Assert.Equal(2, ok.GetProperty("tools").GetProperty("Bash").GetInt64());
+        Assert.Equal(1, ok.GetProperty("tools").GetProperty("Read").GetInt64());
+        Assert.Equal("bob", ok.GetProperty("wake_from").GetString());
+
+        ProcessTable.Kill(harness.Pid, signal: 15);
+        var ended = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));
+        Assert.True(ended.ExitCode == 0, ended.Stderr);
+    }
+}
