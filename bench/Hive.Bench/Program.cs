@@ -17,6 +17,7 @@ public static class BenchProgram
         new ReplayBench(),
         new BacklogBench(),
         new RetentionBench(),
+        new WakeBench(),
         new ContainersBench(),
     ];
 
