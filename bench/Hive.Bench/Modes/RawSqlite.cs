@@ -41,6 +41,9 @@ internal sealed class RawSqlite : IDisposable
     }
 
     public string DatabasePath { get; }
+
+    /// <summary>The open connection, for a caller that writes its own statements (the group-commit floor).</summary>
+    internal SqliteConnection Connection => _connection;
     public long WalBytes => File.Exists(DatabasePath + "-wal") ? new FileInfo(DatabasePath + "-wal").Length : 0;
 
     /// <summary>
