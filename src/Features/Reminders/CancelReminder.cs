@@ -1,6 +1,8 @@
+using Hive.Features.StateFiles;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
+using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Reminders;
 
@@ -10,7 +12,7 @@ public static class CancelReminder
     /// <param name="Agent">When an agent cancels: the reminder must be its own (else forbidden, and nothing changes).</param>
     public sealed record Command(long Id, string? Agent = null) : IRequest, IChangesState;
 
-    internal sealed class Handler(StateChanges changes) : IRequestHandler<Command>
+    internal sealed class Handler(StateChanges changes, IStateFileWriter files, ILogger<Handler> logger) : IRequestHandler<Command>
     {
         public Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -21,9 +23,12 @@ public static class CancelReminder
                     ?? throw new NotFoundException($"no reminder {command.Id}");
                 if (owner != command.Agent) throw new ForbiddenException($"reminder {command.Id} is not yours to cancel");
             }
-            var agent = change.QuerySingleOrDefault<string>("DELETE FROM reminders WHERE id = @Id RETURNING agent", command)
-                ?? throw new NotFoundException($"no reminder {command.Id}");
+            var (agent, bodyFile) = change.QuerySingleOrDefault<(string, string?)>("DELETE FROM reminders WHERE id = @Id RETURNING agent, body_file", command);
+            if (agent is null) throw new NotFoundException($"no reminder {command.Id}");
             change.Raise(new ReminderCancelled(command.Id, agent, RemindersSql.PendingFor(change, agent)));
+            // The long body's file goes with the reminder, once the delete has committed (a reminder that fires keeps its
+            // file: the agent it wakes reads it). Only the file the host wrote, and never through a link.
+            if (bodyFile is not null) change.AfterPublished(() => files.DeleteQuietly(agent, bodyFile, logger));
             return Unit.Task;
         }
     }

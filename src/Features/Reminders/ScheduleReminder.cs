@@ -80,9 +80,10 @@ public static class ScheduleReminder
         private ReminderRow MoveBodyToFile(StateChange change, ReminderRow row)
         {
             string path;
+            var name = $"{row.Id}.md";
             try
             {
-                path = files.WriteNew(row.Agent, "reminders", $"{row.Id}.md", row.Body);
+                path = files.WriteNew(row.Agent, BodyFiles.Directory, name, row.Body);
             }
             catch (IOException e)
             {
@@ -90,9 +91,9 @@ public static class ScheduleReminder
             }
             var excerpt = row.Body.Length > ExcerptChars ? row.Body[..ExcerptChars] + "…" : row.Body;
             return change.QuerySingle<ReminderRow>($"""
-                UPDATE reminders SET body = @Body, payload_path = coalesce(payload_path, @Path) WHERE id = @Id
+                UPDATE reminders SET body = @Body, payload_path = coalesce(payload_path, @Path), body_file = @Name WHERE id = @Id
                 RETURNING {ReminderRow.Columns};
-                """, new { row.Id, Path = path, Body = $"{excerpt}\n\n(the whole reminder, {System.Text.Encoding.UTF8.GetByteCount(row.Body)} bytes: {path})" });
+                """, new { row.Id, Path = path, Name = name, Body = $"{excerpt}\n\n(the whole reminder, {System.Text.Encoding.UTF8.GetByteCount(row.Body)} bytes: {path})" });
         }
     }
 }

@@ -55,6 +55,31 @@ internal static partial class Native
         return new SafeFileHandle(fd, ownsHandle: true);
     }
 
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnlinkAt(SafeFileHandle dirfd, string path, int flags);
+
+    /// <summary>
+    /// Removes <paramref name="name"/> from <paramref name="directory"/> below <paramref name="root"/>, the directory opened
+    /// without following a link (a link planted in its place is never deleted through) and the name unlinked, not followed.
+    /// False when there is nothing to remove; IOException when a step fails for another reason.
+    /// </summary>
+    public static bool DeleteAt(string root, string directory, string name)
+    {
+        var flags = Flags;
+        using var rootHandle = OpenHandle(root, OpenFlags.ReadOnly | flags.Directory | flags.NoFollow | flags.CloseOnExec)
+            ?? throw Failure($"{root} cannot be opened as a directory");
+        var dirFd = OpenAt(rootHandle, directory, OpenFlags.ReadOnly | flags.Directory | flags.NoFollow | flags.CloseOnExec);
+        if (dirFd < 0)
+        {
+            if (Marshal.GetLastPInvokeError() == ENOENT) return false;
+            throw Failure($"{root}/{directory} is not a directory (a link?)");
+        }
+        using var dirHandle = new SafeFileHandle(dirFd, ownsHandle: true);
+        if (UnlinkAt(dirHandle, name, 0) == 0) return true;
+        if (Marshal.GetLastPInvokeError() == ENOENT) return false;
+        throw Failure($"{root}/{directory}/{name} cannot be removed");
+    }
+
     private static IOException Failure(string what) => new($"{what}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
 
     /// <summary>

@@ -17,16 +17,19 @@ public interface IStateFileWriter
     /// IOException when it cannot (the name exists, the directory is a link, the disk is full).
     /// </summary>
     string WriteNew(string agent, string directory, string name, string content);
+
+    /// <summary>
+    /// Removes a file <see cref="WriteNew"/> made (same checks: the directory is never a link); false when it is already
+    /// gone. IOException when it cannot be removed.
+    /// </summary>
+    bool Delete(string agent, string directory, string name);
 }
 
 internal sealed class StateFileWriter(HivePaths paths) : IStateFileWriter
 {
     public string WriteNew(string agent, string directory, string name, string content)
     {
-        if (!AgentNames.IsWellFormed(agent)) throw new ArgumentException($"'{agent}' is not an agent name", nameof(agent));
-        foreach (var part in new[] { directory, name })
-            if (part.Length == 0 || part is "." or ".." || part.Contains('/') || part.Contains('\0'))
-                throw new ArgumentException($"'{part}' is not one path component");
+        RequireComponents(agent, directory, name);
         using (var handle = Native.CreateNew(paths.AgentStateDir(agent), directory, name))
         using (var stream = new FileStream(handle, FileAccess.Write))
         {
@@ -34,5 +37,19 @@ internal sealed class StateFileWriter(HivePaths paths) : IStateFileWriter
             stream.Flush(flushToDisk: true);
         }
         return $"/agents/{agent}/state/{directory}/{name}";
+    }
+
+    public bool Delete(string agent, string directory, string name)
+    {
+        RequireComponents(agent, directory, name);
+        return Native.DeleteAt(paths.AgentStateDir(agent), directory, name);
+    }
+
+    private static void RequireComponents(string agent, string directory, string name)
+    {
+        if (!AgentNames.IsWellFormed(agent)) throw new ArgumentException($"'{agent}' is not an agent name", nameof(agent));
+        foreach (var part in new[] { directory, name })
+            if (part.Length == 0 || part is "." or ".." || part.Contains('/') || part.Contains('\0'))
+                throw new ArgumentException($"'{part}' is not one path component");
     }
 }

@@ -62,4 +62,70 @@ public sealed class LongReminderTests(RemindersHive fixture) : SharedHiveTests(f
             Directory.Delete(elsewhere, recursive: true);
         }
     }
+
+    private static readonly string LongBody = string.Concat(Enumerable.Range(1, 100).Select(i => $"line {i:000} of a long plan\n"));
+
+    private string BodyFile(string agent, long id) => Path.Combine(_hive.DataDir, "agents", agent, "state", "reminders", $"{id}.md");
+
+    [Fact]
+    public async Task Cancelling_a_long_reminder_removes_its_file_whoever_cancels_it()
+    {
+        var alice = await _hive.NewAgentAsync("alice");
+        await using var client = await _hive.ConnectAsync(alice);
+        var byAgent = await RemindersHive.RemindAsync(client, new { op = "remind", body = LongBody, in_seconds = 3600 });
+        var byOperator = await RemindersHive.RemindAsync(client, new { op = "remind", body = LongBody, in_seconds = 3600 });
+        Assert.True(File.Exists(BodyFile(alice, byAgent)) && File.Exists(BodyFile(alice, byOperator)));
+
+        AgentClient.Ok(await client.CallAsync(new { op = "cancel_loose_end", kind = "reminder", id = byAgent }));
+        using var cancelled = await _hive.Http.DeleteAsync($"/api/reminders/{byOperator}");
+        Assert.Equal(HttpStatusCode.NoContent, cancelled.StatusCode);
+
+        // The file goes once the cancel has committed, before the reply: nothing to wait for.
+        Assert.False(File.Exists(BodyFile(alice, byAgent)));
+        Assert.False(File.Exists(BodyFile(alice, byOperator)));
+        Assert.True(Directory.Exists(Path.GetDirectoryName(BodyFile(alice, byAgent))));
+    }
+
+    [Fact]
+    public async Task A_file_the_agent_named_itself_survives_the_cancel_of_its_reminder()
+    {
+        var alice = await _hive.NewAgentAsync("alice");
+        await using var client = await _hive.ConnectAsync(alice);
+        // The agent's own file, at the very name a long body would get: a short reminder names it as its payload.
+        var next = _hive.QueryDb<long>("SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'reminders'");
+        Directory.CreateDirectory(Path.GetDirectoryName(BodyFile(alice, next))!);
+        await File.WriteAllTextAsync(BodyFile(alice, next), "my own notes");
+        var id = await RemindersHive.RemindAsync(client, new { op = "remind", body = "short", in_seconds = 3600, payload_path = $"/agents/{alice}/state/reminders/{next}.md" });
+        Assert.Equal(next, id);
+
+        AgentClient.Ok(await client.CallAsync(new { op = "cancel_loose_end", kind = "reminder", id }));
+
+        Assert.Equal("my own notes", await File.ReadAllTextAsync(BodyFile(alice, next)));
+    }
+
+    [Fact]
+    public async Task A_link_planted_as_the_reminders_dir_after_scheduling_is_not_deleted_through()
+    {
+        var alice = await _hive.NewAgentAsync("alice");
+        await using var client = await _hive.ConnectAsync(alice);
+        var id = await RemindersHive.RemindAsync(client, new { op = "remind", body = LongBody, in_seconds = 3600 });
+        var reminders = Path.GetDirectoryName(BodyFile(alice, id))!;
+        var elsewhere = Directory.CreateTempSubdirectory("hive-elsewhere-").FullName;
+        try
+        {
+            // The agent moves its reminders dir away and puts a link to a directory holding a file of the same name.
+            Directory.Move(reminders, reminders + ".moved");
+            await File.WriteAllTextAsync(Path.Combine(elsewhere, $"{id}.md"), "not the agent's to delete");
+            File.CreateSymbolicLink(reminders, elsewhere);
+
+            AgentClient.Ok(await client.CallAsync(new { op = "cancel_loose_end", kind = "reminder", id }));
+
+            Assert.Equal("not the agent's to delete", await File.ReadAllTextAsync(Path.Combine(elsewhere, $"{id}.md")));
+            Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @id", new { id }));
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
 }
