@@ -25,6 +25,18 @@ public sealed record MessageView(
     /// <summary>Handed out before and not acknowledged: the agent may have seen it already (dedupe by id).</summary>
     public bool Redelivered => DeliveryCount > 1;
 
+    /// <summary>
+    /// The message as its recipient agent receives it: only the refs it could read itself (its own state dir and
+    /// <c>/shared</c>, judged on the real path, so a link in its own dir to another agent's file does not count). The
+    /// operator's views keep every ref; an agent must not learn through its inbox whether a file exists in another agent's
+    /// state dir (it could send itself a body naming paths, or links to them, and read the answer off the refs).
+    /// </summary>
+    public MessageView ForRecipient(string agent, IStateFileAllowList allowList)
+    {
+        var readable = FileRefs.Where(path => allowList.Accepts(path, agent)).ToList();
+        return readable.Count == FileRefs.Count ? this : this with { FileRefs = readable };
+    }
+
     /// <summary>The sending feature's extra fields, written as properties of the message itself.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; init; }

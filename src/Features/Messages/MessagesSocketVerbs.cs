@@ -1,3 +1,5 @@
+using Hive.Features.StateFiles;
+using Microsoft.Extensions.DependencyInjection;
 using Hive.Shared.Errors;
 using Hive.Shared.Socket;
 
@@ -34,7 +36,9 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
                 var ids = received.Messages.Select(m => m.Id).ToList();
                 request.UndoIfUnreplied = () => mediator.Send(new ReturnMessage.Command(request.Agent, ids, received.InFlightUntil));
             }
-            return max == 1 ? new { message = received.Messages.FirstOrDefault() } : new { messages = received.Messages };
+            var allowList = request.Services.GetRequiredService<IStateFileAllowList>();
+            var messages = received.Messages.Select(m => m.ForRecipient(request.Agent, allowList)).ToList();
+            return max == 1 ? new { message = messages.FirstOrDefault() } : new { messages };
         });
 
         verbs.Map("request_next_turn", async request =>

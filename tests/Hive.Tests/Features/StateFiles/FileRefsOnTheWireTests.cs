@@ -30,8 +30,9 @@ public sealed class FileRefsOnTheWireTests(StateFilesHive fixture) : SharedHiveT
         var sent = await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id);
         Assert.Equal(["/agents/alice/state/plan.md"], Refs(sent.Json));
 
+        // The reader is not alice: its own copy names no file of hers (see the test below); the operator's views do.
         var received = await reader.RecvAndAckAsync();
-        Assert.Equal(["/agents/alice/state/plan.md"], Refs(received!.Value));
+        Assert.Empty(Refs(received!.Value));
         var delivered = await events.WaitForAsync("delivered", e => e.GetProperty("id").GetInt64() == id);
         Assert.Equal(["/agents/alice/state/plan.md"], Refs(delivered.Json));
     }
@@ -73,5 +74,35 @@ public sealed class FileRefsOnTheWireTests(StateFilesHive fixture) : SharedHiveT
         using var response = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "look at /agents/alice/state/x.md." });
         var message = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(["/agents/alice/state/x.md"], Refs(message));
+    }
+
+    [Fact]
+    public async Task An_agent_receives_refs_only_to_files_it_could_read_itself()
+    {
+        var names = await _hive.NewAgentsAsync("prober", "neighbour");
+        var (prober, neighbour) = (names[0], names[1]);
+        string Host(string path) => _hive.DataDir + path;
+        var (own, shared, theirs, link) = ($"/agents/{prober}/state/own.md", $"/shared/{prober}-doc.md",
+            $"/agents/{neighbour}/state/secret.md", $"/agents/{prober}/state/peek.md");
+        File.WriteAllText(Host(own), "mine");
+        File.WriteAllText(Host(shared), "everyone's");
+        File.WriteAllText(Host(theirs), "the neighbour's");
+        File.CreateSymbolicLink(Host(link), Host(theirs)); // a link in its own dir to the neighbour's file
+        try
+        {
+            await using var client = await _hive.ConnectAsync(prober);
+            // An agent asking "does this file of another agent exist?" by messaging itself.
+            var id = await client.SendAsync(prober, $"{own} {shared} {theirs} {link} /agents/{neighbour}/state/missing.md");
+
+            var received = await client.RecvAndAckAsync();
+            Assert.Equal([own, shared], Refs(received!.Value));
+            // The operator sees every file there is (a link out of its own dir is no file of the prober's either).
+            var history = await _hive.GetJsonAsync($"/api/messages?before={id + 1}&limit=1");
+            Assert.Equal([own, shared, theirs], Refs(history.EnumerateArray().Single()));
+        }
+        finally
+        {
+            File.Delete(Host(shared));
+        }
     }
 }
