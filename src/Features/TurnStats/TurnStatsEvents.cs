@@ -19,5 +19,7 @@ public sealed record TurnRecorded(TurnView Turn, TurnAggregates Aggregates) : ID
         ["last_turn_at"] = Aggregates.LastTurnAt,
         ["last_result"] = Aggregates.LastResult,
         ["tokens_by_hour"] = Aggregates.TokensByHour,
+        ["turns_by_hour"] = Aggregates.TurnsByHour,
+        ["aggregated_at"] = Aggregates.AggregatedAt,
     };
 }

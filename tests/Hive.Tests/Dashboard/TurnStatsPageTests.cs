@@ -81,6 +81,31 @@ public sealed class TurnStatsPageTests(BrowserFixture browser) : IClassFixture<B
         Assert.True(new FileInfo(path).Length > 10_000);
     }
 
+    [Fact]
+    public async Task An_idle_agents_sparkline_and_counts_age_by_the_hour_without_a_reload()
+    {
+        var now = DateTimeOffset.UtcNow;
+        Insert("alice", now.AddHours(-20).AddMinutes(-30), 3000);
+        Insert("alice", now.AddHours(-2).AddMinutes(-30), 4500);
+        await using (var client = await _hive.ConnectAsync("alice"))
+            await TurnStatsHive.RecordAsync(client, TurnStatsHive.Turn(input: 1000, output: 500));
+        await _page.Clock.InstallAsync(); // the page's clock (the host's stays real): time passes only when the test says
+
+        await _page.GotoAsync(_hive.SignInUrl!.ToString());
+        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        var alice = Row("alice");
+        var spark = alice.Locator("svg.sparkline");
+        await Expect(alice.Locator(".turns-24h")).ToHaveTextAsync("3 turns / 24h");
+        await ExpectBarsAsync(spark, new() { [23 - 20] = 3000, [23 - 2] = 4500, [23] = 1500 });
+
+        // Four idle hours later, with no turn and no reload: every hour moved four places and the oldest left the day.
+        await _page.Clock.FastForwardAsync("04:00:00");
+        await Expect(alice.Locator(".turns-24h")).ToHaveTextAsync("2 turns / 24h");
+        await Expect(alice.Locator(".tokens-24h")).ToHaveTextAsync("6k tokens");
+        await Expect(spark.Locator("title")).ToHaveTextAsync("6,000 tokens in the last 24 hours (per hour, oldest first)");
+        await ExpectBarsAsync(spark, new() { [23 - 6] = 4500, [23 - 4] = 1500 });
+    }
+
     /// <summary>
     /// Each bar carries its hour's tokens; the busiest hour is full height, the others in proportion, idle hours flat.
     /// </summary>

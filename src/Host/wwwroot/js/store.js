@@ -152,8 +152,8 @@ export const apply = {
   },
   turn_recorded(e) {
     // The event carries the agent's new figures, as its row has them: the row and its sparkline follow without a refetch.
-    const { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour } = e;
-    setAgent(e.agent, { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour });
+    const { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at } = e;
+    setAgent(e.agent, { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at });
     return ['swarm'];
   },
   reminder_cancelled(e) {

@@ -68,7 +68,7 @@ function agentHead(a) {
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
       a.forge && forgeChip(a.forge),
       looseEnds(a),
-      a.last_turn_at && sparkline(a.tokens_by_hour ?? [], a.tokens_24h ?? 0)),
+      a.last_turn_at && sparkline(lastDay(a))),
     managed && h('div', { class: 'meta facts' },
       h('span', { class: 'driver' }, a.driver),
       a.pid && [' · ', h('span', { class: 'pid' }, `pid ${a.pid}`)],
@@ -86,15 +86,32 @@ function agentHead(a) {
     agentActions(a));
 }
 
+/**
+ * The row's last-24-hours figures as of now: the host counted its hours back from `aggregated_at`, so each whole hour
+ * since shifts them one place (what falls out of the window leaves the totals). The page re-renders the swarm every
+ * 30 s, so an idle agent's sparkline and counts age without a new turn or a reload.
+ */
+function lastDay(a) {
+  const tokensByHour = a.tokens_by_hour ?? [], turnsByHour = a.turns_by_hour ?? [];
+  const since = a.aggregated_at ? Math.floor((Date.now() - Date.parse(a.aggregated_at)) / 3_600_000) : 0;
+  const shift = Math.min(Math.max(since, 0), tokensByHour.length);
+  if (shift === 0) return { tokensByHour, tokens: a.tokens_24h ?? 0, turns: a.turns_24h ?? 0 };
+  const shifted = hours => [...hours.slice(shift), ...hours.map(() => 0).slice(0, shift)];
+  const sum = hours => hours.reduce((total, n) => total + n, 0);
+  const tokens = shifted(tokensByHour);
+  return { tokensByHour: tokens, tokens: sum(tokens), turns: sum(shifted(turnsByHour)) };
+}
+
 /** Its last turn (when, how it ended) and the tokens it spent per hour over the last 24 hours, as a sparkline. */
 function turns(a) {
   const result = a.last_result ?? '';
+  const { tokens, turns: count } = lastDay(a);
   return h('div', { class: 'meta turns' },
     h('span', { class: `last-turn result-${result}`, title: a.last_turn_at, dataset: { result } },
       `last turn ${relative(a.last_turn_at)} · ${result.replaceAll('_', ' ')}`),
-    ' · ', h('span', { class: 'turns-24h' }, `${a.turns_24h ?? 0} turn${a.turns_24h === 1 ? '' : 's'} / 24h`),
-    ' · ', h('span', { class: 'tokens-24h', title: `${(a.tokens_24h ?? 0).toLocaleString('en')} tokens in the last 24 hours` },
-      `${compact(a.tokens_24h ?? 0)} tokens`));
+    ' · ', h('span', { class: 'turns-24h' }, `${count} turn${count === 1 ? '' : 's'} / 24h`),
+    ' · ', h('span', { class: 'tokens-24h', title: `${tokens.toLocaleString('en')} tokens in the last 24 hours` },
+      `${compact(tokens)} tokens`));
 }
 
 /** 950, 18.5k, 2.1M: a token count at a glance. */
@@ -111,7 +128,7 @@ const svg = (tag, attrs = {}, ...children) => {
 };
 
 /** 24 bars, oldest hour first, each as tall as its hour's tokens against the busiest hour; inline SVG, no library. */
-function sparkline(byHour, total) {
+function sparkline({ tokensByHour: byHour, tokens: total }) {
   const Bar = 3, Gap = 1, Height = 18;
   const max = Math.max(0, ...byHour);
   const title = `${total.toLocaleString('en')} tokens in the last 24 hours (per hour, oldest first)`;
