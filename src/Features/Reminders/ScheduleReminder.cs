@@ -4,6 +4,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Reminders;
@@ -48,7 +49,8 @@ public static class ScheduleReminder
     }
 
     internal sealed class Handler(
-        StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<RemindersOptions> options, IStateFileWriter files)
+        StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<RemindersOptions> options, IStateFileWriter files,
+        ILogger<ScheduleReminder.Handler> logger)
         : IRequestHandler<Command, ReminderView>
     {
         public Task<ReminderView> Handle(Command command, CancellationToken cancellationToken)
@@ -89,6 +91,8 @@ public static class ScheduleReminder
             {
                 throw new ConflictException($"the body is over {MaxBodyBytes} bytes, so it goes to a file in your state dir, which failed: {e.Message}");
             }
+            // The row and the file stand or fall together: if this change does not commit, the file goes too.
+            change.OnRolledBack(() => files.DeleteQuietly(row.Agent, name, logger));
             var excerpt = row.Body.Length > ExcerptChars ? row.Body[..ExcerptChars] + "…" : row.Body;
             return change.QuerySingle<ReminderRow>($"""
                 UPDATE reminders SET body = @Body, payload_path = coalesce(payload_path, @Path), body_file = @Name WHERE id = @Id

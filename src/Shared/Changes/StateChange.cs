@@ -17,6 +17,7 @@ public sealed class StateChange : IDisposable
     private readonly IDb _db;
     private readonly List<INotification> _raised = [];
     private readonly List<Action> _afterPublished = [];
+    private readonly List<Action> _onRolledBack = [];
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
     private int _savepoints;
@@ -76,6 +77,17 @@ public sealed class StateChange : IDisposable
         _afterPublished.Add(effect);
     }
 
+    /// <summary>
+    /// Undoes something this change did outside the database (a file it wrote) if the change never commits, or if the
+    /// nested request that did it fails: the database forgets the row, and this forgets the file. Runs at most once, in
+    /// reverse order of registration; it must not throw (it runs while the change unwinds).
+    /// </summary>
+    public void OnRolledBack(Action undo)
+    {
+        if (!IsRunning) throw new InvalidOperationException("an undo can only be added while its change runs");
+        _onRolledBack.Add(undo);
+    }
+
     private void Open()
     {
         if (!IsRunning) throw new InvalidOperationException("this state change has already committed or rolled back");
@@ -93,6 +105,7 @@ public sealed class StateChange : IDisposable
     {
         var raisedBefore = _raised.Count;
         var effectsBefore = _afterPublished.Count;
+        var undosBefore = _onRolledBack.Count;
         var savepoint = _transaction is null ? null : "nested_" + ++_savepoints;
         if (savepoint is not null) _transaction!.Save(savepoint);
         try
@@ -105,6 +118,7 @@ public sealed class StateChange : IDisposable
         {
             _raised.RemoveRange(raisedBefore, _raised.Count - raisedBefore);
             _afterPublished.RemoveRange(effectsBefore, _afterPublished.Count - effectsBefore);
+            Undo(undosBefore);
             if (savepoint is not null) _transaction!.Rollback(savepoint);
             else CloseConnection(); // the transaction began inside the failed request: nothing of the caller's is in it
             throw;
@@ -118,6 +132,7 @@ public sealed class StateChange : IDisposable
     {
         var wrote = _connection is not null && SQLitePCL.raw.sqlite3_total_changes(_connection.Handle) != _changesAtBegin;
         _transaction?.Commit();
+        _onRolledBack.Clear(); // committed: nothing to undo any more
         Wrote = wrote;
         CloseConnection();
         _phase = Phase.Publishing;
@@ -130,10 +145,17 @@ public sealed class StateChange : IDisposable
 
     public void Dispose()
     {
+        if (_phase == Phase.Running) Undo(0); // never committed: rolled back below
         _phase = Phase.Done;
         CloseConnection(); // disposing an uncommitted transaction rolls it back
         _raised.Clear();
         _afterPublished.Clear();
+    }
+
+    private void Undo(int from)
+    {
+        for (var i = _onRolledBack.Count - 1; i >= from; i--) _onRolledBack[i]();
+        _onRolledBack.RemoveRange(from, _onRolledBack.Count - from);
     }
 
     private void CloseConnection()

@@ -69,6 +69,7 @@ public sealed class StateChangesTests : IAsyncDisposable
         // In the order raised, outer then nested; each handler saw both rows from a connection of its own: committed.
         Assert.Equal(["a", "b"], _recorder.Published.Select(p => p.Name));
         Assert.All(_recorder.Published, p => Assert.Equal(["a", "b"], p.RowsVisibleElsewhere));
+        Assert.Empty(_recorder.Undone); // committed: nothing undone
     }
 
     [Fact]
@@ -80,6 +81,7 @@ public sealed class StateChangesTests : IAsyncDisposable
         Assert.Equal("probe failure", failure.Message);
         Assert.Empty(Rows());
         Assert.Empty(_recorder.Published);
+        Assert.Equal(["b", "a"], _recorder.Undone); // every undo, the latest first
     }
 
     [Fact]
@@ -89,6 +91,7 @@ public sealed class StateChangesTests : IAsyncDisposable
 
         Assert.Equal(["a", "c"], Rows());
         Assert.Equal(["a"], _recorder.Published.Select(p => p.Name));
+        Assert.Equal(["b"], _recorder.Undone); // only the failed nested request's
     }
 
     [Fact]
@@ -175,10 +178,11 @@ public sealed class StateChangesTests : IAsyncDisposable
     public sealed class Recorder
     {
         public List<PublishedWrite> Published { get; } = [];
+        public List<string> Undone { get; } = [];
         public Func<Written, IMediator, Task>? OnPublish { get; set; }
     }
 
-    private sealed class WriteHandler(StateChanges changes, IMediator mediator) : IRequestHandler<Write, Unit>
+    private sealed class WriteHandler(StateChanges changes, IMediator mediator, Recorder recorder) : IRequestHandler<Write, Unit>
     {
         public async Task<Unit> Handle(Write write, CancellationToken cancellationToken)
         {
@@ -187,6 +191,7 @@ public sealed class StateChangesTests : IAsyncDisposable
             {
                 change.Execute("INSERT INTO probe (name) VALUES (@name)", new { name });
                 change.Raise(new Written(name));
+                change.OnRolledBack(() => recorder.Undone.Add(name)); // as a file written beside the row would be removed
             }
             if (write.PauseBeforeThen is var (reached, goOn))
             {
