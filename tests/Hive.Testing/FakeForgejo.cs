@@ -42,7 +42,9 @@ public sealed class FakeForgejo : IAsyncDisposable
         public string? Owner { get; init; }
     }
 
-    private sealed record Token(string Value, string User, string Name, string[] Scopes);
+    private sealed record Token(long Id, string Value, string User, string Name, string[] Scopes);
+
+    private long _lastTokenId;
 
     private sealed record Caller(User User, string[]? Scopes, bool Basic)
     {
@@ -94,6 +96,18 @@ public sealed class FakeForgejo : IAsyncDisposable
                         Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{p.Secret}")))))
                     .Distinct().ToList();
             }
+        }
+    }
+
+    /// <summary>A token a person made for the user on the forge's own pages (not the hive's): returns it.</summary>
+    public string MintToken(string user, string name)
+    {
+        lock (_lock)
+        {
+            var token = new Token(++_lastTokenId, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)), _users[user].Name, name, ["read:user"]);
+            _tokens.Add(token);
+            _everIssued.Add(token.Value);
+            return token.Value;
         }
     }
 
@@ -287,14 +301,51 @@ public sealed class FakeForgejo : IAsyncDisposable
             {
                 if (!_users.TryGetValue(name, out var user) || user.IsOrg) return (404, Error("user does not exist"));
                 if (_tokens.Any(t => t.User == user.Name && t.Name == tokenName)) return (400, Error("access token name has been used already"));
-                var token = new Token(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)), user.Name, tokenName, scopes);
+                var token = new Token(++_lastTokenId, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)), user.Name, tokenName, scopes);
                 _tokens.Add(token);
                 _everIssued.Add(token.Value);
                 return (201, new JsonObject
                 {
-                    ["id"] = _tokens.Count, ["name"] = tokenName, ["sha1"] = token.Value, ["token_last_eight"] = token.Value[^8..],
+                    ["id"] = token.Id, ["name"] = tokenName, ["sha1"] = token.Value, ["token_last_eight"] = token.Value[^8..],
                     ["scopes"] = new JsonArray(scopes.Select(s => (JsonNode)s).ToArray()),
                 });
+            });
+        }));
+
+        // Listing and deleting tokens: Basic auth only, as the user or a site admin, like creating them.
+        app.MapGet("/api/v1/users/{name}/tokens", (HttpContext c, string name) => Api(c, async caller =>
+        {
+            if (!caller!.Basic) { await Answer(c, 401, "auth required: basic authentication only"); return; }
+            if (!string.Equals(caller.User.Name, name, StringComparison.OrdinalIgnoreCase) && !caller.User.Admin)
+            {
+                await Answer(c, 403, "you can only list your own tokens");
+                return;
+            }
+            await Reply(c, () => !_users.TryGetValue(name, out var user) || user.IsOrg
+                ? (404, Error("user does not exist"))
+                : (200, new JsonArray(_tokens.Where(t => t.User == user.Name).Select(t => (JsonNode)new JsonObject
+                {
+                    ["id"] = t.Id, ["name"] = t.Name, ["token_last_eight"] = t.Value[^8..],
+                    ["scopes"] = new JsonArray(t.Scopes.Select(x => (JsonNode)x).ToArray()),
+                }).ToArray())));
+        }));
+
+        app.MapDelete("/api/v1/users/{name}/tokens/{token}", (HttpContext c, string name, string token) => Api(c, async caller =>
+        {
+            if (!caller!.Basic) { await Answer(c, 401, "auth required: basic authentication only"); return; }
+            if (!string.Equals(caller.User.Name, name, StringComparison.OrdinalIgnoreCase) && !caller.User.Admin)
+            {
+                await Answer(c, 403, "you can only delete your own tokens");
+                return;
+            }
+            await Reply(c, () =>
+            {
+                if (!_users.TryGetValue(name, out var user) || user.IsOrg) return (404, Error("user does not exist"));
+                // Forgejo takes an id, or else a name.
+                var match = _tokens.Where(t => t.User == user.Name && (long.TryParse(token, out var id) ? t.Id == id : t.Name == token)).ToList();
+                if (match.Count == 0) return (404, Error("access token does not exist"));
+                _tokens.Remove(match[0]);
+                return (204, null);
             });
         }));
 
@@ -379,6 +430,7 @@ public sealed class FakeForgejo : IAsyncDisposable
         {
             ["users", _] => "/users/{name}",
             ["users", _, "tokens"] => "/users/{name}/tokens",
+            ["users", _, "tokens", _] => "/users/{name}/tokens/{token}",
             ["admin", "users"] => "/admin/users",
             ["admin", "users", _] => "/admin/users/{name}",
             ["orgs"] => "/orgs",
@@ -555,10 +607,13 @@ public sealed class FakeForgejo : IAsyncDisposable
     private static JsonObject Error(string message) => new() { ["message"] = message, ["url"] = "http://forge.invalid/api/swagger" };
 
     /// <summary>Decides under the lock, answers outside it.</summary>
-    private Task Reply(HttpContext context, Func<(int Status, JsonNode Body)> decide)
+    /// <summary>Decides under the lock and answers; a null body is an empty answer (204).</summary>
+    private Task Reply(HttpContext context, Func<(int Status, JsonNode? Body)> decide)
     {
-        (int Status, JsonNode Body) answer;
+        (int Status, JsonNode? Body) answer;
         lock (_lock) answer = decide();
-        return Json(context, answer.Status, answer.Body);
+        if (answer.Body is not null) return Json(context, answer.Status, answer.Body);
+        context.Response.StatusCode = answer.Status;
+        return Task.CompletedTask;
     }
 }

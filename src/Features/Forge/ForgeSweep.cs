@@ -33,6 +33,9 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
     public const string MetaRepo = "meta";
     public const string TokenFileName = "forge-token";
 
+    /// <summary>The names of the tokens the hive mints (a clock follows); tokens named otherwise are a person's and never revoked.</summary>
+    public const string TokenPrefix = "hive-";
+
     public string CoreTokenFile => CoreTokenPath(paths);
 
     public static string CoreTokenPath(HivePaths paths) => Path.Combine(paths.DataDir, "forge-core-token");
@@ -114,16 +117,47 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
     /// </summary>
     private async Task EnsureOwnUserAsync(string name, ForgeAuth admin, CancellationToken ct, bool siteAdmin)
     {
-        var email = $"{name}@{options.Value.EmailDomain}";
-        var (user, created) = await forge.EnsureUserAsync(name, email, admin, ct);
+        var (user, created) = await forge.EnsureUserAsync(name, EmailOf(name), admin, ct);
         if (created) logger.LogInformation("forge: created user {User}", name);
-        else if (!string.Equals(user.Email, email, StringComparison.OrdinalIgnoreCase))
-            throw new ForgeException($"a forge user named {name} exists and is not the hive's (its e-mail is not {email}): it is left alone");
+        else if (!IsOurs(user))
+            throw new ForgeException($"a forge user named {name} exists and is not the hive's (its e-mail is not {EmailOf(name)}): it is left alone");
         if (siteAdmin && !user.IsAdmin)
         {
             await forge.EditUserAsync(name, admin, makeAdmin: true, password: null, ct);
             logger.LogInformation("forge: made {User} a site admin", name);
         }
+    }
+
+    private string EmailOf(string name) => $"{name}@{options.Value.EmailDomain}";
+
+    private bool IsOurs(ForgeUser user) => string.Equals(user.Email, EmailOf(user.Login), StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Revokes every token the hive minted for an agent that left the hive (<c>hive-*</c>; a person's own tokens stay), so
+    /// a copy of its token that outlived it (a leak, a backup) stops working. The user stays: its repositories may matter,
+    /// and an agent of that name may come back. Not the core user, and not a user that is not the hive's.
+    /// </summary>
+    public async Task RevokeAgentAsync(string agent, ForgeAuth.Token core, CancellationToken ct)
+    {
+        if (agent == CoreUser || await forge.FindUserAsync(agent, core, ct) is not { } user || !IsOurs(user)) return;
+        // As for minting: Forgejo manages tokens with Basic auth only, so a fresh password nobody keeps, used once.
+        var password = ForgejoClient.NewSecret();
+        await forge.EditUserAsync(agent, core, makeAdmin: null, password, CancellationToken.None);
+        var revoked = await RevokeHiveTokensAsync(agent, password, keep: null);
+        if (revoked > 0) logger.LogInformation("forge: revoked {Count} token(s) of {User}, which left the hive", revoked, agent);
+    }
+
+    /// <summary>Deletes the user's <c>hive-*</c> tokens but <paramref name="keep"/>; how many it deleted.</summary>
+    private async Task<int> RevokeHiveTokensAsync(string user, string password, string? keep)
+    {
+        var revoked = 0;
+        foreach (var token in await forge.ListTokensAsync(user, password, CancellationToken.None))
+        {
+            if (!token.Name.StartsWith(TokenPrefix, StringComparison.Ordinal) || token.Name == keep) continue;
+            await forge.DeleteTokenAsync(user, password, token.Id, CancellationToken.None);
+            revoked++;
+        }
+        return revoked;
     }
 
     /// <summary>
@@ -139,9 +173,21 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
         // are finished and written, never left half done.
         var password = ForgejoClient.NewSecret();
         await forge.EditUserAsync(user, admin, makeAdmin: null, password, CancellationToken.None);
-        var token = await forge.CreateTokenAsync(user, password, $"hive-{clock.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}", scopes, CancellationToken.None);
+        var name = $"{TokenPrefix}{clock.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}";
+        var token = await forge.CreateTokenAsync(user, password, name, scopes, CancellationToken.None);
         place.Commit(token);
         logger.LogInformation("forge: issued a token for {User} at {File}", user, file);
+        // A token is re-issued when its file went missing or the forge refused it: the ones before it are revoked, so
+        // copies of them stop working (a failure here is only logged: the new token is in place either way).
+        try
+        {
+            var revoked = await RevokeHiveTokensAsync(user, password, keep: name);
+            if (revoked > 0) logger.LogInformation("forge: revoked {Count} earlier token(s) of {User}", revoked, user);
+        }
+        catch (ForgeException e)
+        {
+            logger.LogWarning("forge: the earlier tokens of {User} were not revoked: {Failure}", user, e.Message);
+        }
         return token;
     }
 

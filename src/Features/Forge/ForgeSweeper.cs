@@ -14,12 +14,14 @@ namespace Hive.Features.Forge;
 /// (a spawn, by the operator or an approval: the directory tells once the agent is in it). Requests that
 /// arrive during a sweep are served together by the next. Each agent's account is recorded inside a state change, and
 /// an event goes out when its facts changed. A whole sweep ends by pushing the meta repo (it may be behind the forge's).
+/// An agent that leaves the directory has the tokens the hive minted for it revoked by the next sweep (retried by each
+/// sweep after one that failed, while the host runs).
 /// </summary>
 internal sealed class ForgeSweeper(
     IServiceScopeFactory scopes, IOptions<ForgeOptions> options, IAgentDirectory directory, ForgeState state, MetaPusher pusher,
     StateChanges changes, TimeProvider clock, ILogger<ForgeSweeper> logger) : BackgroundService
 {
-    private sealed record Request(string? Agent, TaskCompletionSource? Done);
+    private sealed record Request(string? Agent, TaskCompletionSource? Done, bool Revoke = false);
 
     private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>();
     private long _completed;
@@ -28,6 +30,8 @@ internal sealed class ForgeSweeper(
     public long CompletedSweeps => Interlocked.Read(ref _completed);
 
     public void SweepAgent(string name) => _requests.Writer.TryWrite(new Request(name, null));
+
+    private void RevokeAgent(string name) => _requests.Writer.TryWrite(new Request(name, null, Revoke: true));
 
     /// <summary>A whole sweep, queued behind the one running; completes when it has run.</summary>
     public async Task SweepAllAsync(CancellationToken ct)
@@ -45,15 +49,17 @@ internal sealed class ForgeSweeper(
         using var spawns = directory.Subscribe(change =>
         {
             if (change.Kind == AgentChangeKind.Added) SweepAgent(change.Agent.Name);
+            else RevokeAgent(change.Agent.Name);
         });
         var whole = true;
         var agents = new HashSet<string>(StringComparer.Ordinal);
+        var departed = new HashSet<string>(StringComparer.Ordinal); // to revoke; a failed revocation stays for the next sweep
         var waiters = new List<TaskCompletionSource>();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await SweepAsync(whole ? null : agents, stoppingToken);
+                await SweepAsync(whole ? null : agents, departed, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -79,6 +85,7 @@ internal sealed class ForgeSweeper(
             while (_requests.Reader.TryRead(out var request))
             {
                 if (request.Agent is null) whole = true;
+                else if (request.Revoke) departed.Add(request.Agent);
                 else agents.Add(request.Agent);
                 if (request.Done is not null) waiters.Add(request.Done);
             }
@@ -87,13 +94,17 @@ internal sealed class ForgeSweeper(
         while (_requests.Reader.TryRead(out var left)) left.Done?.TrySetCanceled(stoppingToken);
     }
 
-    /// <summary>The core steps, then each agent (all of them, or those named) that is still in the directory.</summary>
-    private async Task SweepAsync(IReadOnlySet<string>? only, CancellationToken ct)
+    /// <summary>
+    /// The core steps, then each agent (all of them, or those named) that is still in the directory, and the revocations of
+    /// those that left it (removed from <paramref name="departed"/> once done; one that came back is left to its re-issue).
+    /// </summary>
+    private async Task SweepAsync(IReadOnlySet<string>? only, HashSet<string> departed, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var sweep = scope.ServiceProvider.GetRequiredService<ForgeSweep>();
         var (core, token) = await sweep.EnsureCoreAsync(ct);
         state.Core = core;
+        if (token is not null) await RevokeDepartedAsync(sweep, token, departed, ct);
         foreach (var agent in directory.List().Where(a => only is null || only.Contains(a.Name)))
         {
             var account = token is null
@@ -106,6 +117,24 @@ internal sealed class ForgeSweeper(
         {
             state.SweepFinished(clock.GetUtcNow());
             if (token is not null && core.MetaRepo) pusher.Push();
+        }
+    }
+
+    private async Task RevokeDepartedAsync(ForgeSweep sweep, ForgeAuth.Token core, HashSet<string> departed, CancellationToken ct)
+    {
+        var live = directory.List().Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var agent in departed.ToList())
+        {
+            try
+            {
+                // Back in the hive already: its new token, issued because its file went with it, revokes the old ones.
+                if (!live.Contains(agent)) await sweep.RevokeAgentAsync(agent, core, ct);
+                departed.Remove(agent);
+            }
+            catch (ForgeException e)
+            {
+                logger.LogWarning("forge: the tokens of {Agent}, which left the hive, are not revoked yet: {Failure}", agent, e.Message);
+            }
         }
     }
 

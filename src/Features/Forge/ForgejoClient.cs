@@ -41,6 +41,9 @@ internal sealed class ForgeException(string message, int? status = null) : Excep
     public int? Status { get; } = status;
 }
 
+/// <summary>An access token as a listing shows it: never the token itself.</summary>
+internal sealed record ForgeTokenInfo(long Id, string Name);
+
 /// <summary>A Forgejo user as the API shows it (the fields Hive reads).</summary>
 internal sealed record ForgeUser(string Login, string? Email, bool IsAdmin);
 
@@ -104,6 +107,31 @@ internal sealed class ForgejoClient(HttpClient http)
             ? sha1.GetString()
             : null;
         return token is { Length: > 0 } ? token : throw new ForgeException($"{what}: the forge answered 201 without the token");
+    }
+
+    /// <summary>A user's access tokens (id and name; Forgejo never shows a token again), as the user (Basic auth only).</summary>
+    public async Task<IReadOnlyList<ForgeTokenInfo>> ListTokensAsync(string user, string password, CancellationToken ct)
+    {
+        var what = $"listing the tokens of {user}";
+        using var response = await SendAsync(HttpMethod.Get, $"users/{Segment(user)}/tokens", null, new ForgeAuth.Password(user, password), what, ct);
+        await EnsureAsync(response, HttpStatusCode.OK, what, ct, password);
+        var answer = await ReadJsonAsync(response, what, ct);
+        if (answer.ValueKind != JsonValueKind.Array) throw new ForgeException($"{what}: the forge's answer is not a list");
+        return answer.EnumerateArray()
+            .Where(t => t.ValueKind == JsonValueKind.Object
+                        && t.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number
+                        && t.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String)
+            .Select(t => new ForgeTokenInfo(t.GetProperty("id").GetInt64(), t.GetProperty("name").GetString()!))
+            .ToList();
+    }
+
+    /// <summary>Deletes one of a user's tokens by id, as the user (Basic auth only); one already gone counts as deleted.</summary>
+    public async Task DeleteTokenAsync(string user, string password, long id, CancellationToken ct)
+    {
+        var what = $"revoking token {id} of {user}";
+        using var response = await SendAsync(HttpMethod.Delete, $"users/{Segment(user)}/tokens/{id}", null, new ForgeAuth.Password(user, password), what, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return;
+        await EnsureAsync(response, HttpStatusCode.NoContent, what, ct, password);
     }
 
     /// <summary>Creates an organisation (as the calling user, who owns it) unless it is there; true when created.</summary>

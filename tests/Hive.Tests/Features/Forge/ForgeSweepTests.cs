@@ -271,6 +271,44 @@ public sealed class ForgeSweepTests
     }
 
     [Fact]
+    public async Task A_departed_agents_tokens_are_revoked_and_its_user_and_a_persons_token_stay()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        Assert.Equal(HttpStatusCode.Created, await f.SpawnAsync(new { name = "carol", driver = "external" }));
+        await HiveInstance.Until(() => File.Exists(f.TokenFileOf("carol")), TimeSpan.FromSeconds(30), "carol's token file");
+        var token = await File.ReadAllTextAsync(f.TokenFileOf("carol"));
+        var persons = f.Forge.MintToken("carol", "laptop"); // made by a person on the forge: not the hive's to revoke
+
+        using (var destroyed = await f.Http.DeleteAsync("/api/agents/carol"))
+            Assert.True(destroyed.IsSuccessStatusCode, $"{(int)destroyed.StatusCode}");
+
+        // A copy of the token that outlived carol (a leak, a backup) stops working.
+        await HiveInstance.Until(() => f.Forge.ScopesOf(token) is null, TimeSpan.FromSeconds(30), "carol's token revoked");
+        Assert.True(f.Forge.HasUser("carol"));
+        Assert.NotNull(f.Forge.ScopesOf(persons));
+        Assert.NotNull(f.Forge.ScopesOf(await File.ReadAllTextAsync(f.TokenFileOf("alice")))); // nobody else's
+    }
+
+    [Fact]
+    public async Task A_reissued_token_revokes_the_earlier_ones_of_the_hive_only()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        var old = await File.ReadAllTextAsync(f.TokenFileOf("alice"));
+        var persons = f.Forge.MintToken("alice", "laptop");
+        File.Delete(f.TokenFileOf("alice")); // the agent lost it (or leaked it and removed it)
+
+        await f.SweepAsync();
+
+        var fresh = await File.ReadAllTextAsync(f.TokenFileOf("alice"));
+        Assert.NotEqual(old, fresh);
+        Assert.Null(f.Forge.ScopesOf(old));
+        Assert.NotNull(f.Forge.ScopesOf(fresh));
+        Assert.NotNull(f.Forge.ScopesOf(persons));
+    }
+
+    [Fact]
     public async Task A_push_is_not_redirected_with_the_core_token()
     {
         await using var f = await ForgeHive.StartAsync(["alice"]);
