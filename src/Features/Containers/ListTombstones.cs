@@ -2,7 +2,7 @@ using MediatR;
 
 namespace Hive.Features.Containers;
 
-/// <summary>The tombstones, newest first, each with its size on disk.</summary>
+/// <summary>The agents destroyed and not created again (their tombstones), newest first: for a slice that must follow them.</summary>
 public static class ListTombstones
 {
     public sealed record Query : IRequest<IReadOnlyList<TombstoneView>>;

@@ -1,6 +1,8 @@
 using System.Threading.Channels;
+using Hive.Features.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
+using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,7 +17,8 @@ namespace Hive.Features.Forge;
 /// arrive during a sweep are served together by the next. Each agent's account is recorded inside a state change, and
 /// an event goes out when its facts changed. A whole sweep ends by pushing the meta repo (it may be behind the forge's).
 /// An agent that leaves the directory has the tokens the hive minted for it revoked by the next sweep (retried by each
-/// sweep after one that failed, while the host runs).
+/// sweep after one that failed); the first sweep after start-up also revokes those of every tombstone (an agent destroyed
+/// while the forge was down, or just before a restart, is not forgotten).
 /// </summary>
 internal sealed class ForgeSweeper(
     IServiceScopeFactory scopes, IOptions<ForgeOptions> options, IAgentDirectory directory, ForgeState state, MetaPusher pusher,
@@ -25,6 +28,7 @@ internal sealed class ForgeSweeper(
 
     private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>();
     private long _completed;
+    private bool _tombstonesSeen;
 
     /// <summary>Sweeps finished since start-up (tests wait on it).</summary>
     public long CompletedSweeps => Interlocked.Read(ref _completed);
@@ -104,6 +108,12 @@ internal sealed class ForgeSweeper(
         var sweep = scope.ServiceProvider.GetRequiredService<ForgeSweep>();
         var (core, token) = await sweep.EnsureCoreAsync(ct);
         state.Core = core;
+        if (token is not null && !_tombstonesSeen)
+        {
+            var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+            departed.UnionWith((await mediator.Send(new ListTombstones.Query(), ct)).Select(t => t.Name));
+            _tombstonesSeen = true;
+        }
         if (token is not null) await RevokeDepartedAsync(sweep, token, departed, ct);
         foreach (var agent in directory.List().Where(a => only is null || only.Contains(a.Name)))
         {

@@ -291,6 +291,27 @@ public sealed class ForgeSweepTests
     }
 
     [Fact]
+    public async Task A_revocation_the_forge_refused_is_done_after_a_restart_from_the_tombstone()
+    {
+        await using var f = await ForgeHive.StartAsync(["alice"]);
+        await f.StartUpSweepAsync();
+        Assert.Equal(HttpStatusCode.Created, await f.SpawnAsync(new { name = "carol", driver = "external" }));
+        await HiveInstance.Until(() => File.Exists(f.TokenFileOf("carol")), TimeSpan.FromSeconds(30), "carol's token file");
+        var token = await File.ReadAllTextAsync(f.TokenFileOf("carol"));
+        f.Forge.Inject("GET /users/{name}/tokens", FakeForgejo.Fault.ServerError); // the forge cannot list tokens for now
+
+        using (var destroyed = await f.Http.DeleteAsync("/api/agents/carol"))
+            Assert.True(destroyed.IsSuccessStatusCode, $"{(int)destroyed.StatusCode}");
+        await HiveInstance.Until(() => f.Forge.Calls("GET /users/{name}/tokens") > 0, TimeSpan.FromSeconds(30), "a revocation tried");
+        Assert.NotNull(f.Forge.ScopesOf(token)); // refused: still valid
+
+        f.Forge.Heal();
+        await f.Hive.RestartAsync(); // what the host held in memory is gone; carol's tombstone is not
+        await HiveInstance.Until(() => f.Forge.ScopesOf(token) is null, TimeSpan.FromSeconds(30), "carol's token revoked after the restart");
+        Assert.True(f.Forge.HasUser("carol"));
+    }
+
+    [Fact]
     public async Task A_reissued_token_revokes_the_earlier_ones_of_the_hive_only()
     {
         await using var f = await ForgeHive.StartAsync(["alice"]);
