@@ -31,7 +31,7 @@ public static class HttpExtensions
         }
         catch (JsonException e)
         {
-            throw new BadRequestException(e.Path is { Length: > 0 } path ? $"the body has a bad value at {path}" : "the body is not valid JSON");
+            throw new BadRequestException(e.Path is { Length: > 0 } path ? $"the body has a bad value at {path}" : $"the body is not valid JSON: {StrictJson.Reason(e)}");
         }
         return value ?? throw new BadRequestException("the body must be a JSON object");
     }

@@ -313,9 +313,9 @@ public sealed class AgentSocketServer(
         {
             document = StrictJson.Parse(line); // duplicate keys and trailing data are bad_request too
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            await ReplyAsync(stream, Failure(new BadRequestException("the line is not a JSON object")), ct);
+            await ReplyAsync(stream, Failure(new BadRequestException($"the line is not valid JSON: {StrictJson.Reason(e)}")), ct);
             return;
         }
 

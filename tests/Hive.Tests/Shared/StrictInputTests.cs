@@ -34,6 +34,7 @@ public sealed class StrictInputTests : IAsyncLifetime
         var reply = await alice.CallRawAsync(line);
         Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
         Assert.Equal("bad_request", reply.GetProperty("code").GetString());
+        Assert.Contains("duplicate key '", reply.GetProperty("error").GetString()); // says what to fix
         Assert.Equal(before, MessageCount());
         // The connection stays usable.
         Assert.True((await alice.CallAsync(new { op = "whoami" })).GetProperty("ok").GetBoolean());
@@ -52,8 +53,20 @@ public sealed class StrictInputTests : IAsyncLifetime
     {
         var before = MessageCount();
         using var response = await _hive.Http.PostAsync("/api/messages", new StringContent(body, Encoding.UTF8, "application/json"));
-        await AssertProblem(response, HttpStatusCode.BadRequest, "bad_request");
+        var problem = await AssertProblem(response, HttpStatusCode.BadRequest, "bad_request");
+        Assert.Contains("duplicate key '", problem.GetProperty("detail").GetString());
         Assert.Equal(before, MessageCount());
+    }
+
+    [Fact]
+    public async Task A_malformed_line_names_the_byte_where_it_broke_and_quotes_nothing_back()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var reply = await alice.CallRawAsync("""{"op":"send","to":"bob","body":tru}""");
+        Assert.Equal("bad_request", reply.GetProperty("code").GetString());
+        var error = reply.GetProperty("error").GetString()!;
+        Assert.Contains("at byte ", error);
+        Assert.DoesNotContain("tru", error);
     }
 
     [Fact]
@@ -111,11 +124,13 @@ public sealed class StrictInputTests : IAsyncLifetime
         await AssertProblem(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
     }
 
-    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
+    private static async Task<JsonElement> AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
     {
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(status == response.StatusCode, $"{(int)response.StatusCode}: {text}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(code, JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        return problem;
     }
 }
