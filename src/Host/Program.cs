@@ -23,6 +23,12 @@ catch (HiveStartupException refused)
     Console.Error.WriteLine($"hive: {refused.Message}");
     return 1;
 }
+catch (IOException bind) when (bind.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    // Kestrel's "Failed to bind to address http://...: address already in use." already names the address.
+    Console.Error.WriteLine($"hive: {bind.Message.TrimEnd('.')}: another process is listening there; choose another with --urls");
+    return 1;
+}
 return 0;
 
 /// <summary>Visible to tests (<c>WebApplicationFactory&lt;Program&gt;</c>).</summary>

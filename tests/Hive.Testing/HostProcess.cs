@@ -70,11 +70,28 @@ public sealed partial class HostProcess : IAsyncDisposable
         }
     }
 
+    // Below Linux's ephemeral range (32768-60999): a port the kernel handed out would be free again once the probe
+    // closes, and any outgoing connection of a test running beside this one may take it as its local port before
+    // the host binds it (seen: "address already in use" on a restart). Ports here are never picked that way; taken
+    // in turn from a random start so tests in this process never pick the same one, and probed so that another
+    // program's listener is skipped.
+    private const int FirstPort = 20000, LastPort = 32767;
+    private static int _nextPort = Random.Shared.Next(FirstPort, LastPort + 1);
+
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var tries = 0; tries <= LastPort - FirstPort; tries++)
+        {
+            var port = FirstPort + (Interlocked.Increment(ref _nextPort) - FirstPort) % (LastPort - FirstPort + 1);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException) { }
+        }
+        throw new InvalidOperationException($"no free port between {FirstPort} and {LastPort}");
     }
 
     /// <summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace Hive.Tests.Cli;
@@ -11,17 +9,10 @@ namespace Hive.Tests.Cli;
 /// </summary>
 public sealed class TailTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task Tail_prints_events_and_resumes_across_a_host_restart()
     {
-        var port = FreePort();
+        var port = HostProcess.FreePort();
         await using var hive = await HiveInstance.StartAsync(["alice", "bob"], "--urls", $"http://127.0.0.1:{port}");
         await using var tail = Hivectl.Start(["tail", "--json", "--url", hive.BaseAddress.ToString(), "--data-dir", hive.DataDir]);
         static JsonElement Parse(string line) => JsonDocument.Parse(line).RootElement;

@@ -93,6 +93,25 @@ public sealed class StartupFailureTests : IDisposable
     }
 
     [Fact]
+    public async Task A_listen_address_another_process_holds_ends_with_one_line_naming_it_not_an_abort()
+    {
+        // Kestrel binds only once the hosted services are starting, so the hosting log's own error comes first; what
+        // matters is the exit (1, not SIGABRT's 134 from an unhandled exception) and a last line that says what to do.
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, HostProcess.FreePort());
+        other.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)other.LocalEndpoint).Port}";
+
+        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60), HiveInstance.ArgsFor(_dataDir, ["alice"], url));
+
+        Assert.Equal(1, exitCode);
+        var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        Assert.StartsWith("hive: ", last);
+        Assert.Contains(url, last);
+        Assert.Contains("--urls", last);
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
+    [Fact]
     public async Task An_emptied_database_in_a_used_data_dir_is_refused_and_says_how_to_proceed()
     {
         await using (var host = await HostProcess.StartAsync(_dataDir, ["alice", "bob"]))
