@@ -27,8 +27,10 @@ public static class ContainersFeature
         services.AddSingleton<ConfigProblems>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
+        services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir, p.GetRequiredService<ILogger<AgentCgroups>>()));
         services.AddSingleton<IContainerDriver>(p => new ProcessDriver(
-            p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>()));
+            p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
+            p.GetRequiredService<AgentCgroups>()));
         services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(
             p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>()));
         services.AddSingleton<IContainerDriver>(p => new NixosContainerDriver(
@@ -39,7 +41,7 @@ public static class ContainersFeature
             p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<DriverCatalog>(), p.GetRequiredService<AgentDirectory>(),
             p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>(), p.GetRequiredService<MetaRepo>(),
-            p.GetRequiredService<ConfigProblems>(), p.GetRequiredService<AllowedRecipients>()));
+            p.GetRequiredService<ConfigProblems>(), p.GetRequiredService<AllowedRecipients>(), p.GetRequiredService<AgentCgroups>()));
         services.AddHostedService(p => p.GetRequiredService<Supervisor>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
             .Validate(o => o.TimeoutMinutes >= 0 && o.MaxPendingPerRequester > 0,

@@ -58,6 +58,8 @@ public sealed partial class Supervisor
                 _logger.LogWarning("meta: {Agent}: {Reason}; it runs as the registry has it", record.Name, e.Message);
             }
         }
+        // What left its group in the last life, and so outlived it (the host was killed): a process-driver agent's cgroup holds it.
+        await _cgroups.SweepLeftoversAsync();
         foreach (var record in _registry.All())
         {
             if (record is { Pid: { } pid, PidStartTicks: { } ticks } && ProcessGroups.StartTicks((int)pid) == ticks)

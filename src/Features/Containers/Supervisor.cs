@@ -24,6 +24,7 @@ namespace Hive.Features.Containers;
 public sealed partial class Supervisor : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private readonly AgentCgroups _cgroups;
     private readonly AgentRegistry _registry;
     private readonly StateChanges _changes;
     private readonly IServiceScopeFactory _scopes;
@@ -41,8 +42,9 @@ public sealed partial class Supervisor : BackgroundService
     internal Supervisor(
         AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, DriverCatalog drivers, AgentDirectory directory,
         HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger, MetaRepo meta,
-        ConfigProblems problems, AllowedRecipients allowed)
+        ConfigProblems problems, AllowedRecipients allowed, AgentCgroups cgroups)
     {
+        _cgroups = cgroups;
         _allowed = allowed;
         _meta = meta;
         _problems = problems;

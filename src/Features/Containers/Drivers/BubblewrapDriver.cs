@@ -48,7 +48,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
     private protected override (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec) =>
         (InsideStateDir(spec.Name), "/shared", $"/run/hive/{spec.Name}.sock");
 
-    private protected override IReadOnlyList<string> Wrap(LaunchSpec spec, string program)
+    private protected override IReadOnlyList<string> Wrap(LaunchSpec spec, string program, string? cgroup)
     {
         var (stateDir, sharedDir, socket) = InsideView(spec);
         var args = new List<string>

@@ -33,8 +33,11 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>How the agent sees its paths: (state dir, shared dir, socket).</summary>
     private protected abstract (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec);
 
-    /// <summary>The program and arguments that run <paramref name="spec"/>'s command under this driver.</summary>
-    private protected abstract IReadOnlyList<string> Wrap(LaunchSpec spec, string program);
+    /// <summary>The program and arguments that run <paramref name="spec"/>'s command under this driver (in <paramref name="cgroup"/>, when given).</summary>
+    private protected abstract IReadOnlyList<string> Wrap(LaunchSpec spec, string program, string? cgroup);
+
+    /// <summary>The cgroups this driver's agents are held in; null for a driver that holds them otherwise (a pid namespace).</summary>
+    private protected virtual AgentCgroups? Cgroups => null;
 
     /// <summary>Nothing to adopt: these agents die with the host that started them.</summary>
     public Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken) => Task.FromResult<RunningAgent?>(null);
@@ -48,7 +51,8 @@ public abstract class ProcessDriverBase : IContainerDriver
         var (program, problem) = Executables.Resolve(spec.Command[0], AgentPath);
         if (program is null) throw new DriverException(problem!);
 
-        var argv = Wrap(spec, program);
+        var cgroup = Cgroups?.Create(spec.Name);
+        var argv = Wrap(spec, program, cgroup);
         var info = new ProcessStartInfo(argv[0])
         {
             WorkingDirectory = spec.StateDir,
@@ -82,9 +86,10 @@ public abstract class ProcessDriverBase : IContainerDriver
         {
             await log.NoteAsync($"could not start: {e.Message}");
             await log.DisposeAsync();
+            if (cgroup is not null) await Cgroups!.KillAndRemoveAsync(cgroup);
             throw new DriverException($"{Name} could not start {argv[0]}: {e.Message}", e);
         }
-        return new ProcessGroupAgent(process, log, _clock);
+        return new ProcessGroupAgent(process, log, _clock, cgroup is null ? null : (Cgroups!, cgroup));
     }
 }
 
@@ -92,12 +97,19 @@ public abstract class ProcessDriverBase : IContainerDriver
 /// An agent as a plain child process: its own session and process group, cwd its state dir, no isolation (for agents
 /// you trust). A small shell supervises it: on the host's death (the parent-death signal, SIGKILL included) the shell
 /// kills the whole group, so no agent process outlives the host; SIGTERM from a stop reaches the agent and is only
-/// noted by the shell, which then exits with the agent's status.
+/// noted by the shell, which then exits with the agent's status. Where the host may use cgroups, the shell first moves
+/// itself into the agent's own (<see cref="AgentCgroups"/>), so children that leave the group are killed with it too.
 /// </summary>
 public sealed class ProcessDriver : ProcessDriverBase
 {
+    // $1 is the agent's cgroup, or empty. Joined before the agent starts, so every process it makes is born inside; on
+    // the host's death the shell kills the cgroup's other members, then its own group (itself last).
     internal const string Supervisor = """
-        trap 'kill -KILL 0' USR1
+        cgroup=$1; shift
+        if [ -n "$cgroup" ]; then
+          echo $$ > "$cgroup/cgroup.procs" || { echo "hive: could not join $cgroup" >&2; exit 125; }
+        fi
+        trap 'if [ -n "$cgroup" ]; then for p in $(cat "$cgroup/cgroup.procs"); do [ "$p" = $$ ] || kill -KILL "$p"; done; fi 2>/dev/null; kill -KILL 0' USR1
         trap ':' TERM INT HUP
         "$@" &
         child=$!
@@ -108,9 +120,14 @@ public sealed class ProcessDriver : ProcessDriverBase
         exit "$status"
         """;
 
-    internal ProcessDriver(ProcessLauncher launcher, TimeProvider clock, IOptions<ContainersOptions> options) : base(launcher, clock, options)
+    private readonly AgentCgroups _cgroups;
+
+    internal ProcessDriver(ProcessLauncher launcher, TimeProvider clock, IOptions<ContainersOptions> options, AgentCgroups cgroups) : base(launcher, clock, options)
     {
+        _cgroups = cgroups;
     }
+
+    private protected override AgentCgroups? Cgroups => _cgroups;
 
     public override string Name => "process";
 
@@ -120,6 +137,7 @@ public sealed class ProcessDriver : ProcessDriverBase
     private protected override (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec) =>
         (spec.StateDir, spec.SharedDir, spec.Socket);
 
-    private protected override IReadOnlyList<string> Wrap(LaunchSpec spec, string program) =>
-        ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--", "/bin/sh", "-c", Supervisor, "hive-agent-" + spec.Name, program, .. spec.Command.Skip(1)];
+    private protected override IReadOnlyList<string> Wrap(LaunchSpec spec, string program, string? cgroup) =>
+        ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--", "/bin/sh", "-c", Supervisor, "hive-agent-" + spec.Name, cgroup ?? "",
+            program, .. spec.Command.Skip(1)];
 }

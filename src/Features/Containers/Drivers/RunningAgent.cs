@@ -23,17 +23,20 @@ public abstract class RunningAgent
 /// <summary>
 /// A started agent: its process group (led by the driver's supervisor, whose pid is the group's id), its log pumps, and
 /// <see cref="Exited"/>, which completes when the process ends, noticed by the runtime's SIGCHLD handling, not a poll.
-/// Once the leader has gone, whatever is left of the group is killed: nothing of an agent outlives it.
+/// Once the leader has gone, whatever is left of the group is killed, and of the agent's cgroup when it has one: nothing of
+/// an agent outlives it.
 /// </summary>
 public sealed class ProcessGroupAgent : RunningAgent
 {
     private readonly Process _process;
     private readonly TimeProvider _clock;
+    private readonly (AgentCgroups Cgroups, string Path)? _cgroup;
 
-    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock)
+    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock, (AgentCgroups, string)? cgroup = null)
     {
         _process = process;
         _clock = clock;
+        _cgroup = cgroup;
         Pid = process.Id;
         StartTicks = ProcessGroups.StartTicks(Pid) ?? 0;
         StartedAt = clock.GetUtcNow();
@@ -86,6 +89,8 @@ public sealed class ProcessGroupAgent : RunningAgent
         // no process of the group is left (a sandbox's processes take a moment to die after bwrap itself).
         if (ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill))
             for (var waited = 0; waited < 400 && ProcessGroups.Members(Pid).Count > 0; waited++) await Task.Delay(5);
+        // And those that left the group (setsid, a daemon's double fork) but not the agent's cgroup.
+        if (_cgroup is var (cgroups, path)) await cgroups.KillAndRemoveAsync(path);
         // The runtime reports a death by signal as 128 + the signal, as the shell does.
         var exit = status > 128 && status < 128 + 65 ? new AgentExit(null, status - 128, at) : new AgentExit(status, null, at);
         // The exit is reported now; the log is finished when its pipes close. A child that left the group and keeps

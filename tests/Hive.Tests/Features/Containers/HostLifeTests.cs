@@ -24,6 +24,11 @@ public sealed class HostLifeTests : IAsyncLifetime
             foreach (var (name, driver) in agents)
                 before.AddRange(ProcessTable.GroupMembers((await CreateAsync(http, SampleAgent.Body(name, driver))).Pid()!.Value));
             await CreateAsync(http, Shell("resting", "process", "true"));
+            // A child of a process-driver agent that left its group (setsid): only the agent's cgroup still holds it.
+            await CreateAsync(http, Shell("escaper", "process", "setsid sleep 4244 &"));
+            var escaped = 0;
+            await HiveInstance.Until(() => ProcessTable.Find("sleep", "4244") is [var pid] && (escaped = pid) > 0, what: "the escaped child");
+            before.Add(escaped);
             var (stopped, _) = await PostAsync(http, "/api/agents/resting/stop");
             Assert.Equal(HttpStatusCode.OK, stopped);
             foreach (var name in agents.Keys) await HiveInstance.Until(() => AgentProcessesNamed(name).Count == 1, what: $"{name} to run");
@@ -51,7 +56,9 @@ public sealed class HostLifeTests : IAsyncLifetime
             await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == "echo-proc");
             foreach (var name in agents.Keys) Assert.Single(AgentProcessesNamed(name));
 
-            var pids = agents.Keys.SelectMany(AgentProcessesNamed).ToList();
+            // The escaper runs again, and so does its escaped child: a graceful stop of the host ends that one too.
+            await HiveInstance.Until(() => ProcessTable.Find("sleep", "4244").Count == 1, what: "the escaped child again");
+            var pids = agents.Keys.SelectMany(AgentProcessesNamed).Concat(ProcessTable.Find("sleep", "4244")).ToList();
             await host.TerminateAsync(TimeSpan.FromSeconds(30));
             await ProcessTable.UntilGoneAsync(pids, TimeSpan.FromSeconds(10));
         }
@@ -177,9 +184,12 @@ public sealed class HostLifeTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        foreach (var pid in ProcessTable.Find("sleep", "4244")) ProcessTable.Kill(pid); // only if a test failed
+        // The last life was killed: its agents' (empty) cgroups are left for a next start that will not come.
+        await new Hive.Features.Containers.Drivers.AgentCgroups(Path.GetFullPath(_dataDir),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Hive.Features.Containers.Drivers.AgentCgroups>.Instance).SweepLeftoversAsync();
         try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
-        return Task.CompletedTask;
     }
 }

@@ -52,6 +52,33 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
         }
     }
 
+    [Theory]
+    [InlineData("process", 4242)]
+    [InlineData("bubblewrap", 4243)]
+    public async Task A_child_that_left_the_agents_process_group_is_gone_once_the_agent_is_stopped(string driver, int marker)
+    {
+        // setsid puts the child in a session and group of its own, out of reach of a signal to the agent's group: the
+        // process driver holds it in the agent's cgroup, bubblewrap in the sandbox's pid namespace.
+        var name = $"escaper-{driver[..4]}";
+        try
+        {
+            var row = await CreateAsync(_hive.Http, Shell(name, driver, $"setsid sleep {marker} &"));
+            var escaped = 0;
+            await HiveInstance.Until(() => ProcessTable.Find("sleep", $"{marker}") is [var pid] && (escaped = pid) > 0, what: "the escaped child");
+            Assert.DoesNotContain(escaped, ProcessTable.GroupMembers(row.Pid()!.Value));
+
+            var (status, stopped) = await PostAsync(_hive.Http, $"/api/agents/{name}/stop");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("stopped", stopped.State());
+            Assert.False(ProcessTable.IsAlive(escaped), $"the escaped child {escaped} outlived its stopped agent");
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+            foreach (var pid in ProcessTable.Find("sleep", $"{marker}")) ProcessTable.Kill(pid);
+        }
+    }
+
     [Fact]
     public async Task An_agent_that_ignores_sigterm_is_killed_after_the_grace_period_and_another_action_meanwhile_is_a_409()
     {
