@@ -96,6 +96,7 @@ public static class HiveHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         OperatorAuth.UseSecurityHeaders(app);
+        OperatorAuth.UseAllowedHosts(app);
         app.UseRouting();
         OperatorAuth.UseOperatorAuth(app);
         app.UseDefaultFiles();

@@ -48,7 +48,9 @@ public static class OperatorAuth
             .Concat((configuration["AllowedHosts"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToList();
-        builder.Services.Configure<HostFilteringOptions>(o => o.AllowedHosts = allowedHosts);
+        // Checked by AllowedHostsMiddleware (problem+json, after the security headers); ASP.NET Core's own filter, which runs
+        // first and answers with an HTML page, is told to let everything through to it.
+        builder.Services.Configure<HostFilteringOptions>(o => o.AllowedHosts = ["*"]);
 
         // The sign-in line is how the operator gets in: it is logged whatever the default level.
         builder.Logging.AddFilter(SignInCategory, LogLevel.Information);
@@ -61,6 +63,9 @@ public static class OperatorAuth
 
     /// <summary>The page-hardening headers, on every response (the page, its assets, the API and errors alike).</summary>
     public static void UseSecurityHeaders(WebApplication app) => app.UseMiddleware<SecurityHeadersMiddleware>();
+
+    /// <summary>After the security headers, so a refused Host's answer carries them too.</summary>
+    public static void UseAllowedHosts(WebApplication app) => app.UseMiddleware<AllowedHostsMiddleware>();
 
     /// <summary>
     /// After the data dir exists: resolves the token (reading or creating the token file), arranges the sign-in line

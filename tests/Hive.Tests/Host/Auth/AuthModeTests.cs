@@ -1,6 +1,7 @@
 using Hive.Shared.Errors;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Hive.Host;
 using Hive.Host.Auth;
 using Hive.Tests.Infrastructure;
@@ -114,6 +115,24 @@ public sealed class AuthModeTests
             request.Headers.Host = $"{host}:{hive.BaseAddress.Port}";
             using var response = await hive.Http.SendAsync(request);
             Assert.True(expected == response.StatusCode, $"Host: {host}: {(int)response.StatusCode}");
+            if (expected != HttpStatusCode.BadRequest) continue;
+            // Refused as every other refusal is: problem+json with a code and the hardening headers, the name not quoted back.
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Equal("bad_request", JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
+            Assert.DoesNotContain(host, text);
+            Assert.True(response.Headers.Contains("Content-Security-Policy"));
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         }
+    }
+
+    [Fact]
+    public async Task AllowedHosts_star_serves_any_name()
+    {
+        await using var hive = await HiveInstance.StartAsync(["alice"], "--AllowedHosts", "*");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/state");
+        request.Headers.Host = $"anything.example:{hive.BaseAddress.Port}";
+        using var response = await hive.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 }

@@ -1,0 +1,33 @@
+using Hive.Shared.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Primitives;
+
+namespace Hive.Host.Auth;
+
+/// <summary>
+/// DNS rebinding: a request whose Host is none of the names this host is known by (<see cref="OperatorAuthSettings.AllowedHosts"/>)
+/// is refused before anything else sees it. ASP.NET Core's own host filtering does the same check but answers with an HTML
+/// page and runs ahead of the security headers; this one answers as every other refusal does, problem+json with a code.
+/// </summary>
+public sealed class AllowedHostsMiddleware(RequestDelegate next, OperatorAuthSettings settings)
+{
+    private readonly StringSegment[] _allowed = settings.AllowedHosts.Select(h => new StringSegment(h)).ToArray();
+    private readonly bool _anyHost = settings.AllowedHosts.Contains("*");
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var host = context.Request.Host;
+        // No Host at all is HTTP/1.0 (HTTP/1.1 without one never gets here: Kestrel refuses it), as ASP.NET Core's filter allows.
+        if (_anyHost || !host.HasValue || HostString.MatchesAny(host.Host, _allowed)) return next(context);
+        // The name is not quoted back: it is whatever the caller made up.
+        return TypedResults.Problem(new ProblemDetails
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "unknown host",
+            Detail = "this hive answers only to the names it is known by (localhost, 127.0.0.1, [::1], its listen addresses and AllowedHosts); " +
+                "the request's Host header named another",
+            Extensions = { ["code"] = ErrorCodes.BadRequest },
+        }).ExecuteAsync(context);
+    }
+}
