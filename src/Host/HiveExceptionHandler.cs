@@ -28,6 +28,8 @@ public sealed class HiveExceptionHandler(IProblemDetailsService problems, Storag
             ErrorCodes.TooLarge => "too large",
             ErrorCodes.StorageFull => "storage full",
             ErrorCodes.StorageUnavailable => "storage unavailable",
+            ErrorCodes.TooMany => "too many",
+            ErrorCodes.Busy => "busy: try again later",
             _ => "the host failed",
         };
         problem.Extensions["code"] = error.Code;

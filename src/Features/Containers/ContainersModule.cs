@@ -11,6 +11,7 @@ public sealed class ContainersModule : CarterModule
     public ContainersModule(IMediator mediator)
     {
         Get("/api/agents", async (req, res) => await res.Ok(await mediator.Send(new ListAgents.Query(), req.HttpContext.RequestAborted)));
+        Get("/api/agents/{name}", async (req, res) => await res.Ok(await mediator.Send(new ReadAgent.Query(Name(req)), req.HttpContext.RequestAborted)));
 
         Post("/api/agents", async (req, res) =>
         {
@@ -68,9 +69,9 @@ public sealed class ContainersModule : CarterModule
 
     private static string Name(HttpRequest req) => req.RouteValues["name"]?.ToString() ?? "";
 
-    /// <summary>A decision's body: optional (an empty body is fine), <c>{reason}</c> when given.</summary>
+    /// <summary>A decision's body: optional (an empty body is fine, whatever its content type), <c>{reason}</c> when given.</summary>
     private static async Task<DecisionBody> DecisionAsync(HttpRequest req) =>
-        req.ContentLength is null or 0 && !req.HasJsonContentType() ? new DecisionBody(null) : await req.ReadBodyAsync<DecisionBody>();
+        req.ContentLength == 0 || (req.ContentLength is null && !req.HasJsonContentType()) ? new DecisionBody(null) : await req.ReadBodyAsync<DecisionBody>();
 
     private sealed record DecisionBody(string? Reason);
 

@@ -17,7 +17,8 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
             {
                 var broadcast = await request.Mediator.Send(
                     new BroadcastMessage.Command(request.Agent, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
-                return new { broadcast_id = broadcast.BroadcastId, ids = broadcast.Messages.Select(m => m.Id) };
+                // `id` as for any send (DESIGN.md's reply): the first row's, which is also the broadcast's id.
+                return new { id = broadcast.BroadcastId, broadcast_id = broadcast.BroadcastId, ids = broadcast.Messages.Select(m => m.Id) };
             }
             var message = await request.Mediator.Send(
                 new SendMessage.Command(request.Agent, args.To, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);

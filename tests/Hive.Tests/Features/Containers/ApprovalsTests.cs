@@ -73,6 +73,20 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
     }
 
     [Fact]
+    public async Task A_decision_with_an_empty_json_body_is_taken_like_one_with_no_body()
+    {
+        // What a script's fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}}) sends.
+        await using var manager = await _hive.ConnectAsync("manager");
+        var id = (await manager.CallAsync(new { op = "request_spawn", name = "unasked", purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
+            .GetProperty("approval_id").GetInt64();
+
+        using var denied = await _hive.Http.PostAsync($"/api/approvals/{id}/deny", new StringContent("", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(denied.StatusCode == HttpStatusCode.OK, await denied.Content.ReadAsStringAsync());
+        Assert.Equal("denied", JsonDocument.Parse(await denied.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+        await RecvFromHiveAsync(manager, "approval_resolved", "unasked");
+    }
+
+    [Fact]
     public async Task An_unanswered_request_is_denied_as_timed_out_and_the_manager_is_told()
     {
         // A hive of its own: requests time out after 0.6 s.

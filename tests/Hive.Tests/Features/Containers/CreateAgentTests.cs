@@ -10,6 +10,33 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
+    [Fact]
+    public async Task The_location_of_a_created_agent_is_its_row_and_an_unknown_name_is_a_404()
+    {
+        const string name = "located";
+        try
+        {
+            using var created = await _hive.Http.PostAsJsonAsync("/api/agents", Shell(name, "process", "true"));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var location = created.Headers.Location!;
+            Assert.Equal($"/api/agents/{name}", location.OriginalString);
+
+            using var followed = await _hive.Http.GetAsync(location);
+            Assert.Equal(HttpStatusCode.OK, followed.StatusCode);
+            var row = JsonDocument.Parse(await followed.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(name, row.GetProperty("name").GetString());
+            Assert.Equal("running", row.State());
+
+            using var unknown = await _hive.Http.GetAsync("/api/agents/nobody-here");
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+            Assert.Equal("not_found", JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
     [Theory]
     [InlineData("process")]
     [InlineData("bubblewrap")]

@@ -73,6 +73,7 @@ public sealed class RepliesAndBroadcastTests : IAsyncLifetime
         var ids = sent.GetProperty("ids").EnumerateArray().Select(i => i.GetInt64()).ToList();
         Assert.Equal(3, ids.Count); // bob, carol, manager
         Assert.Equal(ids.Min(), broadcastId);
+        Assert.Equal(broadcastId, sent.GetProperty("id").GetInt64()); // a send's reply has an id, a broadcast's too
 
         foreach (var agent in new[] { "manager", "bob", "carol" })
         {
