@@ -2,12 +2,16 @@ using Hive.Features.StateFiles;
 
 namespace Hive.Features.Reminders;
 
-/// <summary>A pending reminder on the wire (failed ones included: attempt_count and last_error say so).</summary>
+/// <summary>
+/// A pending reminder on the wire (failed ones included: attempt_count and last_error say so), with the state files its body
+/// and its payload path name, as the scanner finds them now.
+/// </summary>
 public sealed record ReminderView(
     long Id,
     string Agent,
     DateTimeOffset DueAt,
     string Body,
+    IReadOnlyList<string> BodyRefs,
     string? PayloadPath,
     IReadOnlyList<string> PayloadRefs,
     int AttemptCount,
@@ -21,5 +25,5 @@ internal sealed record ReminderRow(
     public const string Columns = "id, agent, body, payload_path, due_at, created_at, attempt_count, last_error";
 
     public ReminderView View(IFileRefScanner scanner) =>
-        new(Id, Agent, DueAt, Body, PayloadPath, scanner.Scan(PayloadPath), (int)AttemptCount, LastError, CreatedAt);
+        new(Id, Agent, DueAt, Body, scanner.Scan(Body), PayloadPath, scanner.Scan(PayloadPath), (int)AttemptCount, LastError, CreatedAt);
 }

@@ -257,7 +257,7 @@ function reminderRow(r) {
   return h('li', { class: failed ? 'reminder failed' : 'reminder', dataset: { id: r.id } },
     h('div', { class: 'meta' }, h('span', { class: 'who' }, r.agent), ' · ', h('span', { class: 'due', title: r.due_at }, relative(r.due_at)),
       failed && ` · ${r.attempt_count} failed attempt${r.attempt_count === 1 ? '' : 's'}`),
-    h('div', { class: 'body' }, r.body),
+    appendLinkified(h('div', { class: 'body' }), r.body, r.body_refs),
     payload,
     failed && h('div', { class: 'error' }, r.last_error),
     append(h('div', { class: 'actions' }), retry, cancel));

@@ -26,6 +26,8 @@ public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHive
         var id = await RemindAsync(alice, new { op = "remind", body = $"check {payload}", in_seconds = 0.3, payload_path = payload });
         var scheduled = await events.WaitForAsync("reminder_scheduled", e => e.GetProperty("reminder").GetProperty("id").GetInt64() == id);
         Assert.Equal(1, scheduled.Json.GetProperty("pending_reminders").GetInt64());
+        // Its body names the file too: the queued reminder links it, as a message body would.
+        Assert.Equal([payload], scheduled.Json.GetProperty("reminder").GetProperty("body_refs").EnumerateArray().Select(e => e.GetString()));
 
         var message = (await waiting)!.Value;
         Assert.Equal("reminder", message.GetProperty("kind").GetString());

@@ -24,7 +24,7 @@ public sealed class ListRemindersTests(RemindersHive fixture) : SharedHiveTests(
         Assert.Equal(2, agents[names[0]]);
         Assert.Equal(0, agents[names[1]]);
         var reminder = reminders[0];
-        foreach (var field in new[] { "id", "agent", "due_at", "body", "payload_path", "payload_refs", "attempt_count", "last_error", "created_at" })
+        foreach (var field in new[] { "id", "agent", "due_at", "body", "body_refs", "payload_path", "payload_refs", "attempt_count", "last_error", "created_at" })
             Assert.True(reminder.TryGetProperty(field, out _), field);
     }
 }
