@@ -23,6 +23,8 @@ public static class HiveHost
     /// <exception cref="Hive.Shared.Errors.HiveStartupException">A start-up the host refuses (its message is one line).</exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
+        // Before any child can be started: a descriptor the host inherited must not reach an agent, git or a probe.
+        Hive.Shared.Native.InheritedDescriptors.MarkCloseOnExec();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,

@@ -80,6 +80,9 @@ internal sealed class AgentRegistry(
     public AgentRecord? Find(string name) => Read((c, t) =>
         c.QuerySingleOrDefault<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents WHERE name = @name", new { name }, t));
 
+    /// <summary>The agent's slot in the registry (its row id): unique among the agents there, kept while it is.</summary>
+    public long SlotOf(string name) => Read((c, t) => c.QuerySingleOrDefault<long>("SELECT rowid FROM agents WHERE name = @name", new { name }, t));
+
     public IReadOnlyList<AgentRecord> All() => Read((c, t) =>
         c.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents ORDER BY name", transaction: t).AsList());
 

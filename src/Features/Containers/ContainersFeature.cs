@@ -19,6 +19,8 @@ public static class ContainersFeature
                 "Hive:Containers:Driver must be auto, process, bubblewrap or nixos-container")
             .Validate(o => o.NixosContainer.Path.Length > 0 && o.NixosContainer.PollSeconds > 0 && o.NixosContainer.TimeoutSeconds > 0,
                 "Hive:Containers:NixosContainer: Path must not be empty; PollSeconds and TimeoutSeconds must be positive")
+            .Validate(o => o.AgentUidBase >= 1000 && o.AgentUidBase <= 4_000_000_000,
+                "Hive:Containers:AgentUidBase must be between 1000 and 4000000000 (agents' uids are above it)")
             .ValidateOnStart();
         services.AddSingleton<AllowedRecipients>();
         services.AddSingleton<IRecipientPolicy>(p => p.GetRequiredService<AllowedRecipients>());
@@ -28,11 +30,13 @@ public static class ContainersFeature
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
         services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir, p.GetRequiredService<ILogger<AgentCgroups>>()));
-        services.AddSingleton<IContainerDriver>(p => new ProcessDriver(
-            p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
-            p.GetRequiredService<AgentCgroups>()));
-        services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(
-            p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<IOptions<ContainersOptions>>()));
+        services.AddSingleton(p => new AgentUsers(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
+            p.GetRequiredService<ILogger<AgentUsers>>()));
+        services.AddSingleton(p => new ProcessDriverServices(p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(),
+            p.GetRequiredService<IOptions<ContainersOptions>>(), p.GetRequiredService<AgentCgroups>(), p.GetRequiredService<AgentUsers>(),
+            p.GetRequiredService<Hive.Shared.HivePaths>()));
+        services.AddSingleton<IContainerDriver>(p => new ProcessDriver(p.GetRequiredService<ProcessDriverServices>()));
+        services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(p.GetRequiredService<ProcessDriverServices>()));
         services.AddSingleton<IContainerDriver>(p => new NixosContainerDriver(
             p.GetRequiredService<IOptions<ContainersOptions>>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<NixosContainerDriver>>()));
         services.AddSingleton<DriverCatalog>();

@@ -27,8 +27,27 @@ public sealed class ContainersOptions
 
     public TimeSpan StopGrace => TimeSpan.FromSeconds(StopGraceSeconds);
 
+    /// <summary>
+    /// A root host runs each agent as a uid of its own, this plus the agent's registry slot, with this as the agents'
+    /// common gid: numbers no account on the machine should use (the default is far above any distribution's ranges).
+    /// </summary>
+    public long AgentUidBase { get; set; } = 1_600_000_000;
+
+    /// <summary><c>Hive:Containers:Process</c>: the process driver.</summary>
+    public ProcessDriverOptions Process { get; set; } = new();
+
     /// <summary><c>Hive:Containers:NixosContainer</c>: the nixos-container driver.</summary>
     public NixosContainerOptions NixosContainer { get; set; } = new();
+}
+
+/// <summary>The <c>Hive:Containers:Process</c> section.</summary>
+public sealed class ProcessDriverOptions
+{
+    /// <summary>
+    /// Lets a root host run process-driver agents as root where it cannot give them their own uid (no mount namespaces):
+    /// off by default, when such a host refuses to run them at all.
+    /// </summary>
+    public bool AllowRoot { get; set; }
 }
 
 /// <summary>The <c>Hive:Containers:NixosContainer</c> section.</summary>

@@ -55,7 +55,7 @@ public static class CreateAgent
                 .WithMessage("inputs are at most 32 input names (^[a-z][a-z0-9-]{0,30}$)");
             RuleFor(c => c.AllowedRecipients).Must(AllowedRecipientsAreNames)
                 .WithMessage("allowed_recipients are at most 256 agent names (^[a-z][a-z0-9-]{0,30}$); operator and manager are always allowed");
-            RuleForEach(c => c.Mounts).Must(m => MountProblem(m, paths) is null).WithMessage((_, m) => MountProblem(m, paths)!);
+            RuleForEach(c => c.Mounts).Must(m => MountRules.Check(m, paths).Problem is null).WithMessage((_, m) => MountRules.Check(m, paths).Problem!);
         }
 
         internal static bool AllowedRecipientsAreNames(IReadOnlyList<string>? names) =>
@@ -63,20 +63,6 @@ public static class CreateAgent
 
         private static bool IsEnvName(string name) =>
             name.Length is > 0 and <= 128 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_');
-
-        /// <summary>A mount is a real, canonical host path that does not expose the data dir.</summary>
-        private static string? MountProblem(string? mount, HivePaths paths)
-        {
-            if (mount is null || !Path.IsPathRooted(mount) || mount.Contains('\0') || mount.Length > 4096)
-                return "mounts are absolute host paths";
-            var full = Path.GetFullPath(mount).TrimEnd('/');
-            if (full.Length == 0 || full != mount.TrimEnd('/')) return $"mount {mount} must be a canonical path (no .., no //, not /)";
-            if (!Directory.Exists(full) && !File.Exists(full)) return $"mount {mount} does not exist";
-            var dataDir = paths.DataDir.TrimEnd('/');
-            if (full == dataDir || full.StartsWith(dataDir + "/", StringComparison.Ordinal) || dataDir.StartsWith(full + "/", StringComparison.Ordinal))
-                return $"mount {mount} would show the hive's data dir to the agent";
-            return null;
-        }
     }
 
     internal sealed class Handler(Supervisor supervisor, DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock)

@@ -297,7 +297,8 @@ public sealed partial class Supervisor : BackgroundService
         _drivers.Find(record.Driver) ?? throw new ConflictException($"{record.Name} needs the {record.Driver} driver, which this host does not have");
 
     private LaunchSpec SpecOf(AgentRecord record) => new(record.Name, record.Kind == AgentKinds.Manager, record.CommandArgs, record.EnvVars,
-        record.MountPaths, _paths.AgentStateDir(record.Name), _paths.SharedDir, _paths.AgentSocket(record.Name), _paths.AgentLogDir(record.Name));
+        record.MountPaths, _paths.AgentStateDir(record.Name), _paths.SharedDir, _paths.AgentSocket(record.Name), _paths.AgentLogDir(record.Name),
+        _registry.SlotOf(record.Name));
 
     private (Slot Slot, AgentRecord Record) Managed(string name)
     {

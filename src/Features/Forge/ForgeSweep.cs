@@ -303,6 +303,7 @@ internal static class TokenFile
             try
             {
                 stream.Write(System.Text.Encoding.ASCII.GetBytes(token));
+                Hive.Shared.Native.Ownership.MatchDirectory(stream.SafeFileHandle, Path.GetDirectoryName(path)!); // an agent's, in its state dir
                 stream.Flush(flushToDisk: true);
                 stream.Dispose();
                 File.Move(temp, path, overwrite: true);

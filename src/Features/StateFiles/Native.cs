@@ -34,6 +34,9 @@ internal static partial class Native
 
     private const int EEXIST = 17;
 
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int FChown(SafeFileHandle fd, uint uid, uint gid);
+
     /// <summary>
     /// Creates <paramref name="name"/> (mode 0600) in the directory <paramref name="directory"/> (made 0700 when missing)
     /// below <paramref name="root"/>, each step relative to the descriptor before it: neither the directory nor the file
@@ -52,7 +55,15 @@ internal static partial class Native
         using var dirHandle = new SafeFileHandle(dirFd, ownsHandle: true);
         var fd = OpenAt(dirHandle, name, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive | flags.NoFollow | flags.CloseOnExec, 0x180);
         if (fd < 0) throw Failure($"{root}/{directory}/{name} cannot be created");
-        return new SafeFileHandle(fd, ownsHandle: true);
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        // What the host makes in an agent's dir is the agent's: a root host runs the agent as a user of its own.
+        if (FileStatus.OwnerOf(rootHandle) is var (uid, gid) && (FChown(dirHandle, uid, gid) != 0 || FChown(handle, uid, gid) != 0))
+        {
+            var failure = Failure($"{root}/{directory}/{name} cannot be given to the state dir's owner");
+            handle.Dispose();
+            throw failure;
+        }
+        return handle;
     }
 
     [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -46,6 +46,31 @@ public readonly partial record struct FileStatus(uint Type, uint Links, ulong De
         return StatXAt(handle, "", AT_EMPTY_PATH, Wanted, buffer) == 0 ? Read(buffer) : null;
     }
 
+    private const uint STATX_UID = 0x8, STATX_GID = 0x10;
+    private const int UidOffset = 0x14;         // __u32 stx_uid
+    private const int GidOffset = 0x18;         // __u32 stx_gid
+
+    /// <summary>Who owns what is at <paramref name="path"/> itself (a final link is not followed); null when it cannot be read.</summary>
+    public static (uint Uid, uint Gid)? OwnerOfPath(string path)
+    {
+        Span<byte> buffer = stackalloc byte[Size];
+        return StatX(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID, buffer) == 0 ? ReadOwner(buffer) : null;
+    }
+
+    /// <summary>Who owns an open descriptor's file; null when it cannot be read.</summary>
+    public static (uint Uid, uint Gid)? OwnerOf(SafeFileHandle handle)
+    {
+        Span<byte> buffer = stackalloc byte[Size];
+        return StatXAt(handle, "", AT_EMPTY_PATH, STATX_UID | STATX_GID, buffer) == 0 ? ReadOwner(buffer) : null;
+    }
+
+    private static (uint, uint)? ReadOwner(ReadOnlySpan<byte> buffer)
+    {
+        var mask = MemoryMarshal.Read<uint>(buffer[MaskOffset..]);
+        if ((mask & (STATX_UID | STATX_GID)) != (STATX_UID | STATX_GID)) return null;
+        return (MemoryMarshal.Read<uint>(buffer[UidOffset..]), MemoryMarshal.Read<uint>(buffer[GidOffset..]));
+    }
+
     private static FileStatus? Read(ReadOnlySpan<byte> buffer)
     {
         // Type and link count are what the callers decide on; every Linux filesystem also fills in the inode.

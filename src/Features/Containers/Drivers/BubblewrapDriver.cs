@@ -6,9 +6,17 @@ namespace Hive.Features.Containers.Drivers;
 /// <summary>
 /// An agent in a bubblewrap sandbox: a read-only system (the OS dirs and a few files of <c>/etc</c>, never the whole
 /// root), its own state dir at <c>/agents/&lt;name&gt;/state</c> (and <c>/state</c> for the manager), <c>/shared</c>,
-/// its own socket at <c>/run/hive/&lt;name&gt;.sock</c>, a private <c>/tmp</c>, <c>/proc</c> of its own pid namespace,
-/// and any read-only <c>mounts</c> it was given. Never <c>hive.db</c>, the operator token, another agent's dir or the
-/// host's processes. <c>--die-with-parent</c> and the pid namespace take the whole sandbox down with the host.
+/// its own socket at <c>/run/hive/&lt;name&gt;.sock</c>, a private <c>/tmp</c>, <c>/proc</c> of its own pid namespace
+/// (with <c>/proc/sys</c> read-only), and any read-only <c>mounts</c> it was given. Never <c>hive.db</c>, the operator
+/// token, another agent's dir or the host's processes.
+/// <para>
+/// Without privilege, whoever runs the host: bwrap always runs unprivileged, in a user namespace of its own (the agent is
+/// uid 1000 inside, further user namespaces disabled), with every capability dropped, no new privileges, a new session,
+/// its own ipc, uts and cgroup namespaces, and <see cref="SeccompFilter"/>. On a root host bwrap itself already runs as the
+/// agent's own uid (<see cref="AgentUsers"/>: a root shell stages its paths in a mount namespace, then drops to it), so
+/// the agent is not root outside either. The network is shared: agents need their model's API.
+/// <c>--die-with-parent</c> and the pid namespace take the whole sandbox down with the host.
+/// </para>
 /// </summary>
 public sealed class BubblewrapDriver : ProcessDriverBase
 {
@@ -21,16 +29,37 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         "/etc/os-release", "/etc/mime.types", "/etc/dotnet",
     ];
 
+    /// <summary>The inside uid and gid of every agent: an ordinary user's, whatever it is outside.</summary>
+    private const string InsideId = "1000";
+
+    // $1 the agent's cgroup or empty, $2 its open-files limit, $3 the seccomp program's file (opened as fd 4 for bwrap's
+    // --seccomp 4), $4-$8 data dir, cover, name, uid, gid (uid empty: bwrap runs as the host's user, unstaged).
+    internal const string Wrapper = AgentUsers.StageScript + """
+
+        cgroup=$1 files=$2 filter=$3 data=$4 cover=$5 name=$6 uid=$7 gid=$8; shift 8
+        if [ -n "$cgroup" ]; then
+          echo $$ > "$cgroup/cgroup.procs" || { echo "hive: could not join $cgroup" >&2; exit 125; }
+        fi
+        ulimit -S -n "$files" 2>/dev/null || true
+        exec 4<"$filter" || exit 125
+        if [ -n "$uid" ]; then
+          hive_stage "$data" "$cover" "$name"
+          umask 007
+          exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
+        fi
+        exec "$@"
+        """;
+
     private readonly Lazy<string?> _unavailable;
 
-    internal BubblewrapDriver(ProcessLauncher launcher, TimeProvider clock, IOptions<ContainersOptions> options) : base(launcher, clock, options)
+    internal BubblewrapDriver(ProcessDriverServices services) : base(services)
     {
         _unavailable = new Lazy<string?>(Probe);
     }
 
     public override string Name => "bubblewrap";
 
-    public override string? Unavailable => _unavailable.Value;
+    public override string? Unavailable => SeccompFilter.Unavailable ?? Users.Unavailable ?? _unavailable.Value;
 
     public override string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
     {
@@ -48,23 +77,32 @@ public sealed class BubblewrapDriver : ProcessDriverBase
     private protected override (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec) =>
         (InsideStateDir(spec.Name), "/shared", $"/run/hive/{spec.Name}.sock");
 
-    private protected override IReadOnlyList<string> Wrap(LaunchSpec spec, string program, string? cgroup)
+    private protected override IReadOnlyList<string> Wrap(Launch launch)
     {
+        var spec = launch.Spec;
         var (stateDir, sharedDir, socket) = InsideView(spec);
-        var args = new List<string>
-        {
-            "/usr/bin/setsid", Bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--hostname", spec.Name,
-        };
+        var staged = launch.Uid is not null;
+        var args = new List<string> { "/usr/bin/setsid" };
+        if (staged) args.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
+        args.AddRange(["/bin/sh", "-c", Wrapper, "hive-sandbox-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
+            Users.SeccompFile, staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "",
+            launch.Gid.ToString()]);
+        args.AddRange(
+        [
+            Bwrap, "--unshare-user", "--uid", InsideId, "--gid", InsideId, "--disable-userns", "--cap-drop", "ALL", "--new-session",
+            "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", spec.Name,
+            "--seccomp", "4",
+        ]);
         foreach (var dir in SystemDirs) AddSystemPath(args, dir);
         foreach (var entry in EtcEntries) AddSystemPath(args, entry);
-        args.AddRange(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]);
+        args.AddRange(["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run"]);
         args.AddRange(["--bind", spec.StateDir, stateDir]);
         if (spec.IsManager) args.AddRange(["--bind", spec.StateDir, "/state"]);
         args.AddRange(["--bind", spec.SharedDir, sharedDir]);
         args.AddRange(["--bind", spec.Socket, socket]);
-        foreach (var mount in spec.Mounts) args.AddRange(["--ro-bind", mount, mount]);
-        args.AddRange(["--chdir", stateDir, "--", program, .. spec.Command.Skip(1)]);
+        // Bound where the agent was told they are; the host binds what they resolve to now.
+        foreach (var (mount, resolved) in spec.Mounts.Zip(launch.Mounts)) args.AddRange(["--ro-bind", resolved, mount]);
+        args.AddRange(["--chdir", stateDir, "--", launch.Program, .. spec.Command.Skip(1)]);
         return args;
     }
 
@@ -77,18 +115,29 @@ public sealed class BubblewrapDriver : ProcessDriverBase
     }
 
     /// <summary>Whether bwrap can make a sandbox here (it needs user namespaces or root).</summary>
-    private static string? Probe()
+    private string? Probe()
     {
         if (!File.Exists(Bwrap)) return "bubblewrap is not installed (Debian: apt-get install bubblewrap)";
         try
         {
-            using var probe = Process.Start(new ProcessStartInfo(Bwrap)
+            // As the agents will run it: as an agent's own uid on a root host (unprivileged user namespaces must be allowed).
+            var info = new ProcessStartInfo(Users.OwnUids ? "/usr/bin/setpriv" : Bwrap)
             {
-                ArgumentList = { "--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "--dev", "/dev", "--die-with-parent", "true" },
+                ArgumentList =
+                {
+                    "--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc",
+                    "--dev", "/dev", "--die-with-parent", "true",
+                },
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,
                 UseShellExecute = false,
-            })!;
+            };
+            if (Users.OwnUids)
+            {
+                var id = Users.Gid.ToString();
+                foreach (var arg in new[] { "--reuid", id, "--regid", id, "--clear-groups", "--", Bwrap }.Reverse()) info.ArgumentList.Insert(0, arg);
+            }
+            using var probe = Process.Start(info)!;
             var error = probe.StandardError.ReadToEndAsync();
             if (!probe.WaitForExit(10_000))
             {

@@ -1,6 +1,9 @@
 namespace Hive.Features.Containers.Drivers;
 
-/// <summary>Everything a driver needs to start one agent, in host paths.</summary>
+/// <summary>
+/// Everything a driver needs to start one agent, in host paths. <paramref name="Slot"/> is the agent's registry slot, from
+/// which a root host derives the agent's own uid.
+/// </summary>
 public sealed record LaunchSpec(
     string Name,
     bool IsManager,
@@ -10,7 +13,8 @@ public sealed record LaunchSpec(
     string StateDir,
     string SharedDir,
     string Socket,
-    string LogDir);
+    string LogDir,
+    long Slot = 0);
 
 /// <summary>How an agent's process ended: an exit code, or the signal that killed it.</summary>
 public sealed record AgentExit(int? Code, int? Signal, DateTimeOffset At);

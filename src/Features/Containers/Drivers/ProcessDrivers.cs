@@ -1,25 +1,30 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Hive.Shared;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Containers.Drivers;
 
+/// <summary>What the process and bubblewrap drivers are built from.</summary>
+internal sealed record ProcessDriverServices(
+    ProcessLauncher Launcher, TimeProvider Clock, IOptions<ContainersOptions> Options, AgentCgroups Cgroups, AgentUsers Users, HivePaths Paths);
+
 /// <summary>
-/// What the process and bubblewrap drivers share: the clean environment, the launch through the dedicated thread, and the
-/// log. A driver only says which program runs the agent (its argv prefix) and how the agent sees its paths.
+/// What the process and bubblewrap drivers share: the clean environment, who the agent runs as (<see cref="AgentUsers"/>),
+/// its cgroup, the mounts as resolved now, the launch through the dedicated thread, and the log. A driver only says which
+/// program runs the agent (its argv prefix) and how the agent sees its paths.
 /// </summary>
 public abstract class ProcessDriverBase : IContainerDriver
 {
-    private readonly ProcessLauncher _launcher;
-    private readonly TimeProvider _clock;
-    private readonly IOptions<ContainersOptions> _options;
+    private readonly ProcessDriverServices _services;
 
-    private protected ProcessDriverBase(ProcessLauncher launcher, TimeProvider clock, IOptions<ContainersOptions> options)
+    private protected ProcessDriverBase(ProcessDriverServices services)
     {
-        _launcher = launcher;
-        _clock = clock;
-        _options = options;
+        _services = services;
     }
+
+    private protected AgentUsers Users => _services.Users;
+    private protected ContainersOptions Options => _services.Options.Value;
 
     public abstract string Name { get; }
     public abstract string? Unavailable { get; }
@@ -27,17 +32,32 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>The PATH agents get: the host's, so that what the operator can run from its shell resolves the same.</summary>
     internal static string AgentPath => Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } path ? path : "/usr/local/bin:/usr/bin:/bin";
 
-    public virtual string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts) =>
-        command.Count == 0 ? "the command is empty" : Executables.Resolve(command[0], AgentPath).Problem;
+    public virtual string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
+    {
+        if (command.Count == 0) return "the command is empty";
+        var (program, problem) = Executables.Resolve(command[0], AgentPath);
+        if (program is null) return problem;
+        if (MountRules.FirstProblem(mounts, _services.Paths) is { } mountProblem) return mountProblem;
+        if (!Users.OwnUids) return null;
+        // A root host runs the agent as a user of its own, who must be able to reach what it runs and what it is shown.
+        foreach (var (path, run) in mounts.Select(m => (m, false)).Prepend((program, true)))
+            if (AgentUsers.ClosedToOthers(path, run) is { } closed)
+                return $"the agent runs as a user of its own, who cannot reach {path}: {closed} is closed to other users";
+        return null;
+    }
 
     /// <summary>How the agent sees its paths: (state dir, shared dir, socket).</summary>
     private protected abstract (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec);
 
-    /// <summary>The program and arguments that run <paramref name="spec"/>'s command under this driver (in <paramref name="cgroup"/>, when given).</summary>
-    private protected abstract IReadOnlyList<string> Wrap(LaunchSpec spec, string program, string? cgroup);
+    /// <summary>The program and arguments that run <paramref name="launch"/>'s command under this driver.</summary>
+    private protected abstract IReadOnlyList<string> Wrap(Launch launch);
 
-    /// <summary>The cgroups this driver's agents are held in; null for a driver that holds them otherwise (a pid namespace).</summary>
-    private protected virtual AgentCgroups? Cgroups => null;
+    /// <summary>
+    /// One run as the driver builds it: the resolved program and mounts, the agent's cgroup (null without one), and its own
+    /// uid and gid outside (null when it runs as the host's user), with the directory the stage covers.
+    /// </summary>
+    private protected sealed record Launch(
+        LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover);
 
     /// <summary>Nothing to adopt: these agents die with the host that started them.</summary>
     public Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken) => Task.FromResult<RunningAgent?>(null);
@@ -50,12 +70,25 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (Unavailable is { } why) throw new DriverException(why);
         var (program, problem) = Executables.Resolve(spec.Command[0], AgentPath);
         if (program is null) throw new DriverException(problem!);
+        // Resolved now, not when configured: a link re-pointed since (or a meta file edited by hand) is judged as it is.
+        var mounts = new List<string>();
+        foreach (var mount in spec.Mounts)
+        {
+            var (resolved, refused) = MountRules.Check(mount, _services.Paths);
+            mounts.Add(resolved ?? throw new DriverException(refused!));
+        }
+        uint? uid = null;
+        if (Users.OwnUids && Users.Unavailable is null)
+        {
+            uid = Users.UidOf(spec.Slot);
+            Users.Prepare(spec, uid.Value);
+        }
 
-        var cgroup = Cgroups?.Create(spec.Name);
-        var argv = Wrap(spec, program, cgroup);
+        var cgroup = _services.Cgroups.Create(spec.Name);
+        var argv = Wrap(new Launch(spec, program, mounts, cgroup, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor()));
         var info = new ProcessStartInfo(argv[0])
         {
-            WorkingDirectory = spec.StateDir,
+            WorkingDirectory = uid is null ? spec.StateDir : "/",
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -75,39 +108,50 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["HOME"] = stateDir;
         info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
 
-        var log = new AgentLog(spec.LogDir, _options.Value.LogBytes);
-        await log.NoteAsync($"starting under {Name}: {program}"); // the program, not its arguments: an argument may be a secret
+        var log = new AgentLog(spec.LogDir, Options.LogBytes);
+        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}: {program}"); // the program, not its arguments: an argument may be a secret
         Process process;
         try
         {
-            process = await _launcher.StartAsync(info).WaitAsync(cancellationToken);
+            process = await _services.Launcher.StartAsync(info).WaitAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await log.NoteAsync($"could not start: {e.Message}");
             await log.DisposeAsync();
-            if (cgroup is not null) await Cgroups!.KillAndRemoveAsync(cgroup);
+            if (cgroup is not null) await _services.Cgroups.KillAndRemoveAsync(cgroup);
             throw new DriverException($"{Name} could not start {argv[0]}: {e.Message}", e);
         }
-        return new ProcessGroupAgent(process, log, _clock, cgroup is null ? null : (Cgroups!, cgroup));
+        return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup));
     }
 }
 
 /// <summary>
-/// An agent as a plain child process: its own session and process group, cwd its state dir, no isolation (for agents
-/// you trust). A small shell supervises it: on the host's death (the parent-death signal, SIGKILL included) the shell
-/// kills the whole group, so no agent process outlives the host; SIGTERM from a stop reaches the agent and is only
-/// noted by the shell, which then exits with the agent's status. Where the host may use cgroups, the shell first moves
-/// itself into the agent's own (<see cref="AgentCgroups"/>), so children that leave the group are killed with it too.
+/// An agent as a plain child process: its own session and process group, no isolation (for agents you trust). A small
+/// shell supervises it: on the host's death (the parent-death signal, SIGKILL included) the shell kills the whole group,
+/// so no agent process outlives the host; SIGTERM from a stop reaches the agent and is only noted by the shell, which then
+/// exits with the agent's status. Where the host may use cgroups, the shell first moves itself into the agent's own
+/// (<see cref="AgentCgroups"/>), so children that leave the group are killed with it too. On a root host the shell, in a
+/// mount namespace of its own, hides the data dir but for the agent's paths and runs the agent as its own user
+/// (<see cref="AgentUsers"/>): it cannot write any cgroup's <c>cgroup.procs</c>, so nothing it starts leaves its cgroup.
 /// </summary>
 public sealed class ProcessDriver : ProcessDriverBase
 {
-    // $1 is the agent's cgroup, or empty. Joined before the agent starts, so every process it makes is born inside; on
-    // the host's death the shell kills the cgroup's other members, then its own group (itself last).
-    internal const string Supervisor = """
-        cgroup=$1; shift
+    // $1 the agent's cgroup or empty, $2 its open-files limit, $3-$7 data dir, cover, name, uid, gid (uid empty: run as the
+    // host's user, unstaged). The cgroup is joined before the agent starts, so every process it makes is born inside; on the
+    // host's death the shell kills the cgroup's other members, then its own group (itself last).
+    internal const string Supervisor = AgentUsers.StageScript + """
+
+        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
         if [ -n "$cgroup" ]; then
           echo $$ > "$cgroup/cgroup.procs" || { echo "hive: could not join $cgroup" >&2; exit 125; }
+        fi
+        ulimit -S -n "$files" 2>/dev/null || true
+        if [ -n "$uid" ]; then
+          hive_stage "$data" "$cover" "$name"
+          cd "$data/agents/$name/state" || exit 125
+          umask 007
+          set -- /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
         fi
         trap 'if [ -n "$cgroup" ]; then for p in $(cat "$cgroup/cgroup.procs"); do [ "$p" = $$ ] || kill -KILL "$p"; done; fi 2>/dev/null; kill -KILL 0' USR1
         trap ':' TERM INT HUP
@@ -120,24 +164,35 @@ public sealed class ProcessDriver : ProcessDriverBase
         exit "$status"
         """;
 
-    private readonly AgentCgroups _cgroups;
-
-    internal ProcessDriver(ProcessLauncher launcher, TimeProvider clock, IOptions<ContainersOptions> options, AgentCgroups cgroups) : base(launcher, clock, options)
+    internal ProcessDriver(ProcessDriverServices services) : base(services)
     {
-        _cgroups = cgroups;
     }
-
-    private protected override AgentCgroups? Cgroups => _cgroups;
 
     public override string Name => "process";
 
-    public override string? Unavailable =>
-        File.Exists("/usr/bin/setsid") && File.Exists("/usr/bin/setpriv") ? null : "the process driver needs setsid and setpriv (Debian's util-linux)";
+    public override string? Unavailable
+    {
+        get
+        {
+            if (!File.Exists("/usr/bin/setsid") || !File.Exists("/usr/bin/setpriv")) return "the process driver needs setsid and setpriv (Debian's util-linux)";
+            if (Users.Unavailable is { } why && !Options.Process.AllowRoot)
+                return $"{why}; the process driver will not run agents as root unless Hive:Containers:Process:AllowRoot is true";
+            return null;
+        }
+    }
 
     private protected override (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec) =>
         (spec.StateDir, spec.SharedDir, spec.Socket);
 
-    private protected override IReadOnlyList<string> Wrap(LaunchSpec spec, string program, string? cgroup) =>
-        ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--", "/bin/sh", "-c", Supervisor, "hive-agent-" + spec.Name, cgroup ?? "",
-            program, .. spec.Command.Skip(1)];
+    private protected override IReadOnlyList<string> Wrap(Launch launch)
+    {
+        var spec = launch.Spec;
+        var staged = launch.Uid is not null;
+        List<string> argv = ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
+        if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
+        argv.AddRange(["/bin/sh", "-c", Supervisor, "hive-agent-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
+            staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(),
+            launch.Program, .. spec.Command.Skip(1)]);
+        return argv;
+    }
 }

@@ -14,31 +14,42 @@ internal static partial class ProcessGroups
     public static bool Signal(int pid, int signal) => pid > 1 && Kill(pid, signal) == 0;
 
     /// <summary>
-    /// Signals the group's processes except its leader. The leader is the driver's supervisor (a shell that waits for
-    /// the agent, or bwrap), which ends when the agent does; SIGTERM to bwrap itself would end the sandbox at once.
+    /// Signals the group's processes and the leader's descendants, except the leader. The leader is the driver's supervisor
+    /// (a shell that waits for the agent, or bwrap), which ends when the agent does; SIGTERM to bwrap itself would end the
+    /// sandbox at once. Descendants count because a sandboxed agent runs in a session (so a group) of its own.
     /// </summary>
     public static void SignalMembers(int pgid, int signal)
     {
-        foreach (var pid in Members(pgid))
+        var stats = ReadAll();
+        var chosen = stats.Where(s => s.Value.ProcessGroup == pgid).Select(s => s.Key).ToHashSet();
+        var children = stats.ToLookup(s => s.Value.Parent, s => s.Key);
+        var pending = new Stack<int>([pgid]);
+        while (pending.Count > 0)
+            foreach (var child in children[pending.Pop()])
+            {
+                chosen.Add(child);
+                pending.Push(child);
+            }
+        foreach (var pid in chosen)
             if (pid != pgid) Kill(pid, signal);
     }
 
     /// <summary>The processes whose process group is <paramref name="pgid"/> (read from <c>/proc</c>).</summary>
-    public static IReadOnlyList<int> Members(int pgid)
+    public static IReadOnlyList<int> Members(int pgid) =>
+        ReadAll().Where(s => s.Value.ProcessGroup == pgid).Select(s => s.Key).ToList();
+
+    private static Dictionary<int, Stat> ReadAll()
     {
-        var members = new List<int>();
+        var all = new Dictionary<int, Stat>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            if (ReadStat(pid) is { } stat && stat.ProcessGroup == pgid) members.Add(pid);
-        }
-        return members;
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && ReadStat(pid) is { } stat) all[pid] = stat;
+        return all;
     }
 
     /// <summary>The kernel's start time of a live pid (clock ticks since boot), to tell our process from a reused pid.</summary>
     public static long? StartTicks(int pid) => ReadStat(pid)?.StartTicks;
 
-    private sealed record Stat(int ProcessGroup, long StartTicks);
+    private sealed record Stat(int Parent, int ProcessGroup, long StartTicks);
 
     private static Stat? ReadStat(int pid)
     {
@@ -48,9 +59,9 @@ internal static partial class ProcessGroups
         catch (UnauthorizedAccessException) { return null; }
         // The command name (field 2) is in parentheses and may hold spaces or ')': fields resume after the last ')'.
         var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-        // fields[0] is field 3 (state): pgrp is field 5, starttime field 22.
+        // fields[0] is field 3 (state): ppid is field 4, pgrp field 5, starttime field 22.
         if (fields.Length < 20 || fields[0] == "Z") return null;
-        return new Stat(int.Parse(fields[2]), long.Parse(fields[19]));
+        return new Stat(int.Parse(fields[1]), int.Parse(fields[2]), long.Parse(fields[19]));
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]

@@ -31,6 +31,8 @@ internal sealed class ProcessLauncher : IDisposable
         {
             try
             {
+                // Whatever was opened since start-up without close-on-exec (a library's descriptor) stays with the host.
+                Hive.Shared.Native.InheritedDescriptors.MarkCloseOnExec();
                 started.SetResult(Process.Start(info) ?? throw new DriverException($"{info.FileName} did not start"));
             }
             catch (Exception e)

@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Hive.Shared;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Containers.Drivers;
+
+/// <summary>
+/// Who an agent is, outside its sandbox. A host running as root never runs an agent as root: each agent gets a uid of its
+/// own (<c>Hive:Containers:AgentUidBase</c> + its registry slot) and the agents' common gid (the base itself), its state
+/// dir and socket are made its own, and <c>shared/</c> becomes the agents' group's. A host running as another user runs
+/// agents as that user (the kernel gives it no other), as before.
+/// <para>
+/// The data dir stays 0700 and its parents as they are: an agent's own uid could not walk to its paths. So each run
+/// starts in a private mount namespace (<see cref="StageScript"/>, as root, before privileges are dropped) in which a
+/// tmpfs covers the data dir — or the highest directory above it that others may not enter (<c>/root</c>, a
+/// <c>mktemp -d</c>) — and only the agent's own state dir, <c>shared/</c> and its socket are bound back, at the paths the
+/// host knows them by. Everything else of the data dir (the database, the operator token, other agents) is not there.
+/// </para>
+/// </summary>
+internal sealed partial class AgentUsers
+{
+    /// <summary>The soft open-files limit agents start with (the host raises its own to the hard limit; they should not inherit that).</summary>
+    public const int AgentOpenFiles = 1024;
+
+    /// <summary>
+    /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME</c> hides the data dir
+    /// under a tmpfs on COVER and binds the agent's three paths back. The data dir is held open as fd 3 first, so the binds
+    /// reach the real directories through <c>/proc/self/fd/3</c> after the tmpfs has covered their path.
+    /// </summary>
+    public const string StageScript = """
+        hive_stage() {
+          exec 3<"$1" || exit 125
+          mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev hive-agent "$2" || exit 125
+          mkdir -p "$1/agents/$3/state" "$1/shared" "$1/run" && : > "$1/run/$3.sock" || exit 125
+          mount --no-canonicalize --bind "/proc/self/fd/3/agents/$3/state" "$1/agents/$3/state" || exit 125
+          mount --no-canonicalize --bind /proc/self/fd/3/shared "$1/shared" || exit 125
+          mount --no-canonicalize --bind "/proc/self/fd/3/run/$3.sock" "$1/run/$3.sock" || exit 125
+          exec 3<&-
+        }
+        """;
+
+    private readonly HivePaths _paths;
+    private readonly IOptions<ContainersOptions> _options;
+    private readonly ILogger<AgentUsers> _logger;
+    private readonly Lazy<string?> _unavailable;
+    private readonly Lazy<string> _seccompFile;
+
+    public AgentUsers(HivePaths paths, IOptions<ContainersOptions> options, ILogger<AgentUsers> logger)
+    {
+        _paths = paths;
+        _options = options;
+        _logger = logger;
+        _unavailable = new Lazy<string?>(Probe);
+        _seccompFile = new Lazy<string>(WriteSeccompFile);
+    }
+
+    /// <summary>Whether agents run as uids of their own: the host is root (and can make a mount namespace; else <see cref="Unavailable"/>).</summary>
+    public bool OwnUids => GetEffectiveUserId() == 0;
+
+    /// <summary>Why a root host cannot give agents their own uid here (no mount namespaces), or null.</summary>
+    public string? Unavailable => OwnUids ? _unavailable.Value : null;
+
+    /// <summary>The agents' common gid (root host), also the base of their uids.</summary>
+    public uint Gid => (uint)_options.Value.AgentUidBase;
+
+    /// <summary>The uid of the agent in registry slot <paramref name="slot"/> (root host).</summary>
+    public uint UidOf(long slot) => checked((uint)(_options.Value.AgentUidBase + slot));
+
+    /// <summary>The directory the stage covers: the highest one from the data dir up that others may not enter.</summary>
+    public string CoverFor()
+    {
+        var cover = _paths.DataDir;
+        for (var dir = Path.GetDirectoryName(_paths.DataDir); dir is not null && dir != "/"; dir = Path.GetDirectoryName(dir))
+            if (!File.GetUnixFileMode(dir).HasFlag(UnixFileMode.OtherExecute)) cover = dir;
+        return cover;
+    }
+
+    /// <summary>
+    /// Makes the agent's paths its own before a run (root host): its state dir tree (taken over from whoever had it, never
+    /// following a link), its socket, and <c>shared/</c> for the agents' group. Nothing of the data dir itself is widened.
+    /// </summary>
+    public void Prepare(LaunchSpec spec, uint uid)
+    {
+        var gid = Gid;
+        var state = FileOwner(spec.StateDir);
+        if (state != (uid, gid)) ChownTree(spec.StateDir, uid, gid);
+        File.SetUnixFileMode(spec.StateDir, HivePaths.PrivateDir);
+        Chown(spec.Socket, uid, gid);
+        Chown(spec.SharedDir, 0, gid);
+        File.SetUnixFileMode(spec.SharedDir, HivePaths.PrivateDir | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
+    }
+
+    /// <summary>
+    /// The first directory on the way to <paramref name="path"/> (or the path itself) that a user other than its owner and
+    /// group cannot pass (no search right on a directory, no right to read the file, or to <paramref name="run"/> it), or null.
+    /// </summary>
+    public static string? ClosedToOthers(string path, bool run = false)
+    {
+        var full = Path.GetFullPath(path);
+        for (var dir = Path.GetDirectoryName(full); dir is not null; dir = Path.GetDirectoryName(dir))
+            if (!File.GetUnixFileMode(dir).HasFlag(UnixFileMode.OtherExecute)) return dir;
+        if (!File.Exists(full) && !Directory.Exists(full)) return null; // its absence is reported elsewhere
+        var mode = File.GetUnixFileMode(full);
+        var needed = Directory.Exists(full) ? UnixFileMode.OtherRead | UnixFileMode.OtherExecute
+            : run ? UnixFileMode.OtherExecute : UnixFileMode.OtherRead;
+        return (mode & needed) == needed ? null : full;
+    }
+
+    /// <summary>The seccomp program's file (written once, the host's own, 0600): the agent's wrapper opens it before dropping privileges.</summary>
+    public string SeccompFile => _seccompFile.Value;
+
+    private string WriteSeccompFile()
+    {
+        var path = Path.Combine(_paths.DataDir, "sandbox-seccomp.bpf");
+        var temp = path + ".new";
+        File.Delete(temp);
+        using (var stream = new FileStream(temp, new FileStreamOptions
+               {
+                   Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
+               }))
+        {
+            stream.Write(SeccompFilter.Build());
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+
+    private static void ChownTree(string root, uint uid, uint gid)
+    {
+        Chown(root, uid, gid);
+        var walk = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
+        // The enumeration does not descend into symlinked directories; lchown changes a link, never its target.
+        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", walk)) Chown(entry, uid, gid);
+    }
+
+    private static void Chown(string path, uint uid, uint gid)
+    {
+        if (LChown(path, uid, gid) != 0)
+            throw new DriverException($"cannot give {path} to the agent's uid {uid}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+    }
+
+    private static (uint Uid, uint Gid)? FileOwner(string path) => Hive.Shared.Native.FileStatus.OwnerOfPath(path);
+
+    /// <summary>A root host that cannot make a mount namespace (a container without CAP_SYS_ADMIN) cannot stage an agent.</summary>
+    private string? Probe()
+    {
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo("/usr/bin/unshare")
+            {
+                ArgumentList = { "--mount", "--propagation", "private", "--", "/bin/true" },
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            })!;
+            var error = probe.StandardError.ReadToEndAsync();
+            if (!probe.WaitForExit(10_000))
+            {
+                probe.Kill();
+                return "unshare --mount did not answer within 10 s";
+            }
+            if (probe.ExitCode == 0) return null;
+            var why = $"the host runs as root but cannot make a mount namespace to run agents as their own users: {error.Result.Trim()}";
+            _logger.LogWarning("containers: {Why}", why);
+            return why;
+        }
+        catch (Exception e)
+        {
+            return $"the host runs as root but cannot run unshare(1) to run agents as their own users: {e.Message}";
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEffectiveUserId();
+
+    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LChown(string path, uint uid, uint gid);
+}

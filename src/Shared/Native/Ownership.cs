@@ -1,0 +1,23 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hive.Shared.Native;
+
+/// <summary>
+/// Files the host writes into a directory an agent owns (its state dir, under a root host that runs the agent as a user of
+/// its own) become the agent's, so the agent can read what was made for it. Under any other host this changes nothing.
+/// </summary>
+public static partial class Ownership
+{
+    /// <summary>Gives the open file to <paramref name="directory"/>'s owner and group; IOException when that fails.</summary>
+    public static void MatchDirectory(SafeFileHandle file, string directory)
+    {
+        if (FileStatus.OwnerOfPath(directory) is not var (uid, gid)) throw new IOException($"{directory} cannot be inspected");
+        if (FileStatus.OwnerOf(file) == (uid, gid)) return;
+        if (FChown(file, uid, gid) != 0)
+            throw new IOException($"cannot give a file in {directory} to its owner: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int FChown(SafeFileHandle fd, uint uid, uint gid);
+}
