@@ -57,6 +57,23 @@ public static partial class ProcessTable
     public static IReadOnlyList<int> GroupMembers(int pgid) =>
         AllPids().Where(pid => Stat(pid) is { State: not "Z" } stat && stat.ProcessGroup == pgid).ToList();
 
+    /// <summary>
+    /// An agent's live processes: its process group (led by <paramref name="pgid"/>, the driver's supervisor) and every
+    /// descendant of those (a sandboxed agent runs in a session, so a group, of its own).
+    /// </summary>
+    public static IReadOnlyList<int> Family(int pgid)
+    {
+        var stats = AllPids().Select(pid => (pid, stat: Stat(pid))).Where(p => p.stat is { State: not "Z" }).ToList();
+        var family = stats.Where(p => p.stat!.ProcessGroup == pgid).Select(p => p.pid).ToHashSet();
+        for (var grew = true; grew;)
+        {
+            grew = false;
+            foreach (var (pid, stat) in stats)
+                if (!family.Contains(pid) && family.Contains(stat!.Parent)) grew |= family.Add(pid);
+        }
+        return family.ToList();
+    }
+
     /// <summary>Live processes whose command line contains <paramref name="text"/> and whose program is <paramref name="exe"/>'s file name.</summary>
     public static IReadOnlyList<int> Find(string exe, string text) => AllPids().Where(pid =>
     {

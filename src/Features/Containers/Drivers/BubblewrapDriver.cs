@@ -63,10 +63,9 @@ public sealed class BubblewrapDriver : ProcessDriverBase
 
     public override string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
     {
-        if (base.ProblemWith(command, mounts) is { } problem) return problem;
-        var program = Executables.Resolve(command[0], AgentPath).Path!;
-        return Visible(program, mounts) ? null
-            : $"the sandbox cannot see {program}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
+        if (command.Count > 0 && Executables.Resolve(command[0], AgentPath).Path is { } program && !Visible(program, mounts))
+            return $"the sandbox cannot see {program}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
+        return base.ProblemWith(command, mounts);
     }
 
     private static bool Visible(string path, IReadOnlyList<string> mounts) =>

@@ -70,13 +70,13 @@ internal static class ContainersKit
     public static int? Pid(this JsonElement row) => row.GetProperty("pid").ValueKind == JsonValueKind.Number ? row.GetProperty("pid").GetInt32() : null;
 
     /// <summary>The agent's own processes (its group but the driver's supervisor, which leads it).</summary>
-    public static IReadOnlyList<int> AgentProcesses(int pgid) => ProcessTable.GroupMembers(pgid).Where(p => p != pgid).ToList();
+    public static IReadOnlyList<int> AgentProcesses(int pgid) => ProcessTable.Family(pgid).Where(p => p != pgid).ToList();
 
     /// <summary>Destroys the agent if it is there and waits for its processes to be gone.</summary>
     public static async Task DestroyAsync(HiveInstance hive, string name)
     {
         var row = await RowAsync(hive, name);
-        var members = row?.Pid() is { } pid ? ProcessTable.GroupMembers(pid) : [];
+        var members = row?.Pid() is { } pid ? ProcessTable.Family(pid) : [];
         // A restart by policy may hold the agent's turn for a moment (409): the destroy waits for it.
         var status = HttpStatusCode.Conflict;
         for (var deadline = DateTime.UtcNow.AddSeconds(20); status == HttpStatusCode.Conflict && DateTime.UtcNow < deadline;)

@@ -127,13 +127,19 @@ public sealed class CrashWatchTests(ContainersFixture fixture) : SharedHiveTests
     }
 
     /// <summary>The agent's own process: in the group led by the driver's supervisor, and not the supervisor.</summary>
+    private static bool IsAgentProgram(int pid)
+    {
+        try { return new FileInfo($"/proc/{pid}/exe").LinkTarget is { } exe && (exe.EndsWith("/dotnet", StringComparison.Ordinal) || exe.EndsWith("/sleep", StringComparison.Ordinal)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
     internal static async Task<int> AgentProcessAsync(int pgid)
     {
         var found = 0;
         await HiveInstance.Until(() =>
         {
-            // Under bubblewrap the group also holds the sandbox's init; the agent is the newest process of the group.
-            found = AgentProcesses(pgid).OrderDescending().FirstOrDefault();
+            // The agent itself (the sample agent's dotnet, or a shell agent's sleep), not the driver's wrappers, staging steps or the sandbox's init.
+            found = AgentProcesses(pgid).Where(IsAgentProgram).OrderDescending().FirstOrDefault();
             return found > 0;
         }, what: $"an agent process in group {pgid}");
         return found;

@@ -22,7 +22,7 @@ public sealed class HostLifeTests : IAsyncLifetime
         {
             using var http = host.CreateClient();
             foreach (var (name, driver) in agents)
-                before.AddRange(ProcessTable.GroupMembers((await CreateAsync(http, SampleAgent.Body(name, driver))).Pid()!.Value));
+                before.AddRange(ProcessTable.Family((await CreateAsync(http, SampleAgent.Body(name, driver))).Pid()!.Value));
             await CreateAsync(http, Shell("resting", "process", "true"));
             // A child of a process-driver agent that left its group (setsid): only the agent's cgroup still holds it.
             await CreateAsync(http, Shell("escaper", "process", "setsid sleep 4244 &"));

@@ -22,7 +22,7 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
         {
             var row = await CreateAsync(_hive.Http, SampleAgent.Body(name, driver));
             var pid = row.Pid()!.Value;
-            var members = ProcessTable.GroupMembers(pid);
+            var members = ProcessTable.Family(pid);
             Assert.NotEmpty(members);
 
             var (status, stopped) = await PostAsync(_hive.Http, $"/api/agents/{name}/stop");
@@ -31,7 +31,7 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
             Assert.Equal("stopped", stopped.GetProperty("desired").GetString());
             Assert.Null(stopped.Pid());
             Assert.Null(stopped.Transient());
-            Assert.Empty(ProcessTable.GroupMembers(pid));
+            Assert.Empty(ProcessTable.Family(pid));
             Assert.All(members, m => Assert.False(ProcessTable.IsAlive(m)));
             await RecvFromHiveAsync(manager, "stopped", name);
 
@@ -97,7 +97,7 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
             var (status, stopped) = await stopping;
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(9, stopped.GetProperty("last_exit").GetProperty("signal").GetInt32());
-            Assert.Empty(ProcessTable.GroupMembers(row.Pid()!.Value));
+            Assert.Empty(ProcessTable.Family(row.Pid()!.Value));
         }
         finally
         {
@@ -123,7 +123,7 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
         var tombstones = await NextEventAsync(events, "tombstones_changed", _ => true);
         var tombstone = tombstones.GetProperty("tombstones").EnumerateArray().Single(t => t.GetProperty("name").GetString() == name);
         Assert.True(tombstone.GetProperty("bytes").GetInt64() > 0);
-        Assert.Empty(ProcessTable.GroupMembers(row.Pid()!.Value));
+        Assert.Empty(ProcessTable.Family(row.Pid()!.Value));
         Assert.False(File.Exists(Path.Combine(_hive.DataDir, "run", name + ".sock")));
         Assert.True(File.Exists(Path.Combine(stateDir, "note.txt")));
         Assert.Null(await RowAsync(_hive, name));

@@ -91,7 +91,9 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
         const string name = "steady";
         var script = Path.Combine(Path.GetTempPath(), "hive-vanishing-" + Guid.NewGuid().ToString("N")[..8]);
         await File.WriteAllTextAsync(script, "#!/bin/sh\nexec sleep 1000\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Readable and runnable by others: a root host runs the agent as a user of its own.
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherRead
+            | UnixFileMode.OtherExecute);
         await using var manager = await _hive.ConnectAsync("manager");
         try
         {

@@ -1,34 +1,46 @@
+using System.Runtime.InteropServices;
+using Hive.Testing;
 using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
-/// The bubblewrap driver's view, proven from inside: an agent that goes looking for the database, the operator token,
-/// another agent's files, other sockets and the host's processes finds nothing; its own state dir, <c>/shared</c> and
-/// its socket are there, and the system is read-only.
+/// What an agent can reach, proven from inside: an agent that goes looking for the database, the operator token, another
+/// agent's files, other sockets, the host's processes and the host's privileges finds nothing; its own state dir,
+/// <c>/shared</c> and its socket are there, and the system is read-only. The suite runs as root (as <c>./test.sh</c> and CI
+/// do), the case the hostile pass broke: every agent then runs as a uid of its own, never as root.
 /// </summary>
-public sealed class SandboxIsolationTests(ContainersFixture fixture) : SharedHiveTests(fixture), IClassFixture<ContainersFixture>
+public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : SharedHiveTests(fixture), IClassFixture<ContainersFixture>
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
     [Fact]
-    public async Task The_same_probes_under_the_process_driver_reach_the_database_and_the_token_so_they_can_tell()
+    public async Task The_probes_run_by_the_host_itself_reach_the_database_the_token_and_another_agent_so_they_can_tell()
     {
-        // The process driver isolates nothing (for agents you trust): proof that the probes below would see a leak.
-        var (probes, lines) = await RunProbesAsync("wanderer", "process");
-        Assert.Equal("reached", lines["db-host"]);
-        Assert.Equal("reached", lines["token"]);
-        Assert.Equal("reached", lines["other-host"]);
-        Assert.Equal("reached", lines["host-process"]);
-        Assert.NotEmpty(probes);
+        // Proof that the probes below would see a leak: run as the host's user, outside any sandbox, they reach everything.
+        var other = await _hive.NewAgentAsync("mirror");
+        var probes = Probes(other, withHostSearches: false).Where(p => !Writing.Contains(p.Key)).ToArray();
+        var script = ProbeScript(probes);
+        var dir = Directory.CreateTempSubdirectory("hive-probes-");
+        try
+        {
+            var (lines, _) = await RunScriptAsync(script, dir.FullName);
+            var keys = new List<string> { "db-host", "token", "other-host", "host-process", "host-process-environ", "host-root-token" };
+            if (Environment.IsPrivilegedProcess) keys.Add("open-by-handle"); // root has CAP_DAC_READ_SEARCH
+            foreach (var key in keys) Assert.True(lines[key] == "reached", $"{key}: {lines[key]}");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
     public async Task An_agent_in_the_sandbox_reaches_its_own_things_and_nothing_else()
     {
         const string name = "prisoner";
-        var (probes, lines) = await RunProbesAsync(name, "bubblewrap");
+        var (probes, lines, outside) = await RunProbesAsync(name, "bubblewrap");
 
         Assert.All(probes, p => Assert.True(lines[p] == "denied", $"{p}: {lines[p]}"));
         Assert.InRange(int.Parse(lines["pids"]), 1, 6); // its own pid namespace: bwrap's init, the shell, ls
@@ -36,17 +48,135 @@ public sealed class SandboxIsolationTests(ContainersFixture fixture) : SharedHiv
         Assert.Equal("ok", lines["shared"]);
         Assert.Equal("ok", lines["socket"]);
         Assert.Equal($"{name}.sock ", lines["sockets"]);
+        Assert.Equal("0000000000000000", lines["cap-eff"]);
+        Assert.Equal("2", lines["seccomp"]); // SECCOMP_MODE_FILTER
+        Assert.Equal("ro", lines["proc-sys"]);
         Assert.False(File.Exists($"/usr/hive-was-here-{name}"));
+        if (Environment.IsPrivilegedProcess) Assert.NotEqual(0u, outside.Uid);
     }
 
-    /// <summary>Runs the probes as agent <paramref name="name"/> under <paramref name="driver"/>: the probe keys, and every result line.</summary>
-    private async Task<(IReadOnlyList<string> Probes, Dictionary<string, string> Lines)> RunProbesAsync(string name, string driver)
+    [Fact]
+    public async Task An_agent_of_a_root_host_under_the_process_driver_is_not_root_and_cannot_reach_the_hive()
+    {
+        if (!Environment.IsPrivilegedProcess) return; // a host that is not root runs agents as its own user (the suite runs as root)
+        var (_, lines, outside) = await RunProbesAsync("trusted", "process");
+
+        Assert.NotEqual(0u, outside.Uid);
+        Assert.Equal("0000000000000000", lines["cap-eff"]);
+        // The process driver does not isolate the system, but the hive's own files are not there for the agent.
+        foreach (var key in new[] { "db-host", "token", "other-host", "other-socket", "host-process-environ", "host-root-token", "etc-shadow", "system-write" })
+            Assert.True(lines[key] == "denied", $"{key}: {lines[key]}");
+        Assert.Equal("ok", lines["own"]);
+        Assert.Equal("ok", lines["shared"]);
+        Assert.Equal("ok", lines["socket"]);
+    }
+
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
+    public async Task A_descriptor_leaked_into_the_host_is_not_open_in_any_agent(string driver)
+    {
+        var secret = Path.Combine(_hive.DataDir, $"leaked-{driver}.txt");
+        await File.WriteAllTextAsync(secret, "a secret the launcher held open");
+        // Opened as an inherited descriptor is: without close-on-exec, in the host's process (this test process hosts it).
+        var fd = OpenInheritable(secret);
+        Assert.True(fd > 2, $"open({secret}) failed");
+        var name = $"leak-{driver[..4]}";
+        try
+        {
+            var row = await CreateAsync(_hive.Http, Shell(name, driver, "ls -l /proc/self/fd/ > \"$HIVE_STATE_DIR/fds.txt\"; echo done >> \"$HIVE_STATE_DIR/fds.txt\""));
+            var fds = Path.Combine(_hive.DataDir, "agents", name, "state", "fds.txt");
+            await HiveInstance.Until(() => File.Exists(fds) && File.ReadAllText(fds).Contains("done"), TimeSpan.FromSeconds(30), "the agent to list its descriptors");
+            Assert.DoesNotContain("leaked-", await File.ReadAllTextAsync(fds));
+            foreach (var pid in ProcessTable.Family(row.Pid()!.Value))
+                foreach (var link in OpenFiles(pid))
+                    Assert.False(link.Contains("leaked-", StringComparison.Ordinal), $"pid {pid} ({ProcessTable.CommandLine(pid)}) holds {link}");
+        }
+        finally
+        {
+            Close(fd);
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task An_agent_of_a_root_host_under_the_process_driver_cannot_move_a_child_out_of_its_cgroup()
+    {
+        if (!Environment.IsPrivilegedProcess || !Directory.Exists("/sys/fs/cgroup")) return; // needs a root host with cgroups (the suite runs as root)
+        const string name = "escaper";
+        // Tries every cgroup.procs it can name: the hierarchies' roots and the parent of its own cgroup.
+        var script = """
+            sleep 1000 & child=$!
+            for dir in /sys/fs/cgroup /sys/fs/cgroup/*; do
+              [ -w "$dir/cgroup.procs" ] && echo "writable:$dir"
+              echo $child > "$dir/cgroup.procs" 2>/dev/null && echo "moved:$dir"
+            done
+            own=$(grep -E '^[0-9]+:(pids)?:' /proc/self/cgroup | head -1 | cut -d: -f3)
+            for root in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+              [ -d "$root$own" ] && { echo $child > "$root$own/../cgroup.procs" 2>/dev/null && echo "moved:parent"; }
+            done
+            echo "$child" > "$HIVE_STATE_DIR/child.txt"
+            echo done >> "$HIVE_STATE_DIR/child.txt"
+            """;
+        var row = await CreateAsync(_hive.Http, Shell(name, "process", script));
+        var results = Path.Combine(_hive.DataDir, "agents", name, "state", "child.txt");
+        try
+        {
+            await HiveInstance.Until(() => File.Exists(results) && File.ReadAllText(results).Contains("done"), TimeSpan.FromSeconds(30), "the escape attempts");
+            var child = int.Parse(File.ReadAllLines(results)[0]);
+            var log = await File.ReadAllTextAsync(Path.Combine(_hive.DataDir, "agents", name, "logs", "output.log"));
+            Assert.DoesNotContain("moved:", log);
+            Assert.DoesNotContain("writable:", log);
+            var leader = row.Pid()!.Value;
+            Assert.Equal(await File.ReadAllTextAsync($"/proc/{leader}/cgroup"), await File.ReadAllTextAsync($"/proc/{child}/cgroup"));
+
+            await DestroyAsync(_hive, name);
+            await ProcessTable.UntilGoneAsync([child]);
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    private sealed record Outside(uint Uid);
+
+    /// <summary>Runs the probes as agent <paramref name="name"/> under <paramref name="driver"/>: the probe keys, every result line, and who the agent is outside.</summary>
+    private async Task<(IReadOnlyList<string> Probes, Dictionary<string, string> Lines, Outside Outside)> RunProbesAsync(string name, string driver)
     {
         var other = await _hive.NewAgentAsync("other");
+        var probes = Probes(other, withHostSearches: driver == "bubblewrap"); // a search of the whole host is slow
+        try
+        {
+            var row = await CreateAsync(_hive.Http, Shell(name, driver, ProbeScript(probes)));
+            var results = Path.Combine(_hive.DataDir, "agents", name, "state", "probes.txt");
+            await HiveInstance.Until(() => File.Exists(results) && File.ReadAllText(results).Contains("done"), TimeSpan.FromSeconds(30), "the probes to finish");
+            var lines = Parse(File.ReadAllLines(results));
+            Assert.Equal("shared\n", await File.ReadAllTextAsync(Path.Combine(_hive.DataDir, "shared", $"from-{name}.txt")));
+            // The agent's own processes (the leader's family but the leader, which is the driver's wrapper).
+            var agentPids = ProcessTable.Family(row.Pid()!.Value).Where(p => ProgramOf(p)?.EndsWith("/sleep", StringComparison.Ordinal) == true).ToList();
+            Assert.NotEmpty(agentPids);
+            var uid = agentPids.Select(UidOf).Distinct().Single();
+            return (probes.Select(p => p.Key).ToList(), lines, new Outside(uid));
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+            File.Delete(Path.Combine(_hive.DataDir, "shared", $"from-{name}.txt"));
+        }
+    }
+
+    private (string Key, string Command)[] Probes(string other, bool withHostSearches)
+    {
         var otherState = Path.Combine(_hive.DataDir, "agents", other, "state");
-        await File.WriteAllTextAsync(Path.Combine(otherState, "secret.txt"), "other's secret");
+        File.WriteAllText(Path.Combine(otherState, "secret.txt"), "other's secret");
         var data = _hive.DataDir;
-        var probes = new (string Key, string Command)[]
+        var host = Environment.ProcessId;
+        // Reaching files by handle, mounting, tracing: each must fail (perl is Debian's perl-base: always there).
+        var x64 = RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
+        string Syscall(int x64Number, int genericNumber, string args) =>
+            $"perl -e 'my @a = ({args}); exit(syscall({(x64 ? x64Number : genericNumber)}, @a) == -1 ? 1 : 0)'";
+        return new (string Key, string Command)[]
         {
             ("db-host", $"cat '{data}/hive.db'"),
             ("db-any", "find / -xdev -name hive.db 2>/dev/null | grep -q ."),
@@ -56,33 +186,84 @@ public sealed class SandboxIsolationTests(ContainersFixture fixture) : SharedHiv
             ("other-container", $"cat /agents/{other}/state/secret.txt"),
             ("other-listing", $"ls /agents/{other}"),
             ("other-socket", $"test -e /run/hive/{other}.sock || test -e '{data}/run/{other}.sock'"),
-            ("host-process", $"cat /proc/{Environment.ProcessId}/cmdline"),
-            ("host-process-environ", $"cat /proc/{Environment.ProcessId}/environ"),
+            ("host-process", $"cat /proc/{host}/cmdline"),
+            ("host-process-environ", $"cat /proc/{host}/environ"),
+            ("host-root-token", $"cat '/proc/{host}/root{data}/operator-token'"),
             ("work-tree", $"ls '{AppContext.BaseDirectory}'"),
             ("system-write", "touch /usr/hive-was-here-$HIVE_AGENT"),
             ("etc-shadow", "cat /etc/shadow"),
-        }.Where(p => driver == "bubblewrap" || !p.Key.EndsWith("-any", StringComparison.Ordinal)).ToArray(); // a search of the whole host is slow
-        var script = "exec > probes.txt 2>/dev/null\n"
-            + string.Concat(probes.Select(p => $"if {p.Command} >/dev/null 2>&1; then echo '{p.Key}:reached'; else echo '{p.Key}:denied'; fi\n"))
-            + "echo \"pids:$(ls /proc | grep -c '^[0-9]')\"\n"
-            + "echo written > \"$HIVE_STATE_DIR/own.txt\" && cat \"$HIVE_STATE_DIR/own.txt\" >/dev/null && echo own:ok\n"
-            + "echo shared > \"$HIVE_SHARED_DIR/from-$HIVE_AGENT.txt\" && echo shared:ok\n"
-            + "test -S \"$HIVE_SOCKET\" && echo socket:ok\n"
-            + "echo \"sockets:$(ls /run/hive | tr '\\n' ' ')\"\n"
-            + "echo done\n";
-        try
+            ("proc-sys-write", "echo hive > /proc/sys/kernel/hostname"),
+            ("mount", "mount -t tmpfs none /tmp"),
+            ("mount-syscall", Syscall(165, 40, "\"none\", \"/tmp\", \"tmpfs\", 0, 0")),
+            ("open-by-handle", OpenByHandle(x64)),
+            ("ptrace-attach", Syscall(101, 117, "16, 1, 0, 0")),
+            ("new-userns", "unshare --user true"),
+        }.Where(p => withHostSearches || !p.Key.EndsWith("-any", StringComparison.Ordinal)).ToArray();
+    }
+
+    /// <summary>The hostile pass's escape: a handle for <c>/</c>, then a file opened by it (needs CAP_DAC_READ_SEARCH; refused by the filter).</summary>
+    private static string OpenByHandle(bool x64) =>
+        "perl -e 'my $p = \"/\"; my $h = pack(\"LL\", 128, 0) . \"\\0\" x 128; my $m = \"\\0\" x 4; "
+        + $"syscall({(x64 ? 303 : 264)}, -100, $p, $h, $m, 0) == 0 or exit 2; open(my $d, \"<\", \"/\") or exit 3; "
+        + $"exit(syscall({(x64 ? 304 : 265)}, fileno($d), $h, 0) >= 0 ? 0 : 1)'";
+
+    /// <summary>Probes that change the machine when they succeed: never run outside a sandbox.</summary>
+    private static readonly HashSet<string> Writing = ["system-write", "proc-sys-write", "mount", "mount-syscall", "ptrace-attach", "new-userns"];
+
+    private static string ProbeScript((string Key, string Command)[] probes) =>
+        "exec > probes.txt 2>/dev/null\n"
+        + string.Concat(probes.Select(p => $"if {p.Command} >/dev/null 2>&1; then echo '{p.Key}:reached'; else echo '{p.Key}:denied'; fi\n"))
+        + "echo \"pids:$(ls /proc | grep -c '^[0-9]')\"\n"
+        + "echo \"cap-eff:$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)\"\n"
+        + "echo \"seccomp:$(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/self/status)\"\n"
+        + "echo \"proc-sys:$(awk '$2 == \"/proc/sys\" { split($4, o, \",\"); print o[1] }' /proc/self/mounts)\"\n"
+        + "echo written > \"$HIVE_STATE_DIR/own.txt\" && cat \"$HIVE_STATE_DIR/own.txt\" >/dev/null && echo own:ok\n"
+        + "echo shared > \"$HIVE_SHARED_DIR/from-$HIVE_AGENT.txt\" && echo shared:ok\n"
+        + "test -S \"$HIVE_SOCKET\" && echo socket:ok\n"
+        + "echo \"sockets:$(ls /run/hive 2>/dev/null | tr '\\n' ' ')\"\n"
+        + "echo done\n";
+
+    private static async Task<(Dictionary<string, string> Lines, int Exit)> RunScriptAsync(string script, string directory)
+    {
+        using var shell = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh")
         {
-            await CreateAsync(_hive.Http, Shell(name, driver, script));
-            var results = Path.Combine(_hive.DataDir, "agents", name, "state", "probes.txt");
-            await HiveInstance.Until(() => File.Exists(results) && File.ReadAllText(results).Contains("done"), TimeSpan.FromSeconds(30), "the probes to finish");
-            var lines = File.ReadAllLines(results).Where(l => l.Contains(':')).Select(l => l.Split(':', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
-            Assert.Equal("shared\n", await File.ReadAllTextAsync(Path.Combine(_hive.DataDir, "shared", $"from-{name}.txt")));
-            return (probes.Select(p => p.Key).ToList(), lines);
-        }
-        finally
+            ArgumentList = { "-c", script },
+            WorkingDirectory = directory,
+            Environment = { ["HIVE_STATE_DIR"] = directory, ["HIVE_SHARED_DIR"] = directory, ["HIVE_SOCKET"] = "/nonexistent", ["HIVE_AGENT"] = "probe" },
+        })!;
+        await shell.WaitForExitAsync();
+        return (Parse(await File.ReadAllLinesAsync(Path.Combine(directory, "probes.txt"))), shell.ExitCode);
+    }
+
+    private static Dictionary<string, string> Parse(IEnumerable<string> lines) =>
+        lines.Where(l => l.Contains(':')).Select(l => l.Split(':', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+
+    private static string? ProgramOf(int pid)
+    {
+        try { return new FileInfo($"/proc/{pid}/exe").LinkTarget; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    private static uint UidOf(int pid) =>
+        uint.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+    private static IEnumerable<string> OpenFiles(int pid)
+    {
+        string[] entries;
+        try { entries = Directory.GetFileSystemEntries($"/proc/{pid}/fd"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { yield break; }
+        foreach (var entry in entries)
         {
-            await DestroyAsync(_hive, name);
-            File.Delete(Path.Combine(_hive.DataDir, "shared", $"from-{name}.txt"));
+            string? target;
+            try { target = new FileInfo(entry).LinkTarget; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            if (target is not null) yield return target;
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenInheritable(string path, int flags = 0);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 }
