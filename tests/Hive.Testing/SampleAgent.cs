@@ -5,24 +5,57 @@ namespace Hive.Testing;
 /// <summary>The repository's sample agent (<c>samples/EchoAgent</c>), built beside the tests, as an agent command.</summary>
 public static class SampleAgent
 {
-    /// <summary>The built EchoAgent.dll of the same configuration as this assembly.</summary>
-    public static string Dll
+    private static readonly Lazy<string> BuiltForAgents = new(Locate);
+
+    /// <summary>
+    /// The built EchoAgent.dll of the same configuration as this assembly, where an agent can read it: a root host runs
+    /// agents as users of their own, so a checkout under a directory others may not enter (<c>/root</c>, a
+    /// <c>mktemp -d</c>) is copied once to a readable temp dir, removed when the test run ends.
+    /// </summary>
+    public static string Dll => BuiltForAgents.Value;
+
+    private static string Locate()
     {
-        get
+        var built = FindBuilt();
+        if (!Environment.IsPrivilegedProcess || OpenToOthers(built)) return built;
+        var bin = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(built)))!;
+        var copy = Directory.CreateTempSubdirectory("hive-sample-agent-");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => copy.Delete(recursive: true);
+        const UnixFileMode dirMode = (UnixFileMode)0b111_101_101, fileMode = (UnixFileMode)0b110_100_100;
+        File.SetUnixFileMode(copy.FullName, dirMode);
+        var target = Path.Combine(copy.FullName, "bin");
+        foreach (var dir in Directory.EnumerateDirectories(bin, "*", SearchOption.AllDirectories).Prepend(bin))
+            File.SetUnixFileMode(Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(bin, dir))).FullName, dirMode);
+        foreach (var file in Directory.EnumerateFiles(bin, "*", SearchOption.AllDirectories))
         {
-            var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
-                foreach (var config in new[] { configuration, "Debug", "Release" })
-                {
-                    var built = Path.Combine(dir.FullName, "samples", "EchoAgent", "bin", config, "net10.0", "EchoAgent.dll");
-                    if (File.Exists(built)) return built;
-                }
-                break;
-            }
-            throw new FileNotFoundException("samples/EchoAgent is not built: dotnet build samples/EchoAgent");
+            var to = Path.Combine(target, Path.GetRelativePath(bin, file));
+            File.Copy(file, to);
+            File.SetUnixFileMode(to, fileMode);
         }
+        return Path.Combine(target, Path.GetRelativePath(bin, built));
+    }
+
+    private static bool OpenToOthers(string file)
+    {
+        for (var dir = Path.GetDirectoryName(file); dir is not null; dir = Path.GetDirectoryName(dir))
+            if (!File.GetUnixFileMode(dir).HasFlag(UnixFileMode.OtherExecute)) return false;
+        return File.GetUnixFileMode(file).HasFlag(UnixFileMode.OtherRead);
+    }
+
+    private static string FindBuilt()
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
+            foreach (var config in new[] { configuration, "Debug", "Release" })
+            {
+                var built = Path.Combine(dir.FullName, "samples", "EchoAgent", "bin", config, "net10.0", "EchoAgent.dll");
+                if (File.Exists(built)) return built;
+            }
+            break;
+        }
+        throw new FileNotFoundException("samples/EchoAgent is not built: dotnet build samples/EchoAgent");
     }
 
     /// <summary>The command that runs it.</summary>

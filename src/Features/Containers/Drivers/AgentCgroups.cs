@@ -5,10 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace Hive.Features.Containers.Drivers;
 
 /// <summary>
-/// A cgroup of its own for each agent the process driver runs, so that a child which leaves the agent's process group
-/// (<c>setsid</c>, a daemon's double fork) is still found, and killed, when the agent ends. Process groups cannot hold
-/// such a child; a cgroup can, and membership is all it is used for (no controller limits are set). bubblewrap does not
-/// need it: its pid namespace ends with it.
+/// A cgroup of its own for each agent the process and bubblewrap drivers run, so that a child which leaves the agent's
+/// process group (<c>setsid</c>, a daemon's double fork) is still found, and killed, when the agent ends. Process groups
+/// cannot hold such a child; a cgroup can, and membership is all it is used for (no controller limits are set). A
+/// sandbox's pid namespace ends with it anyway; the cgroup holds it all the same, and is where limits will go.
 /// <para>
 /// Each hive has a directory of its own, named after its data dir, in the cgroup hierarchy the host is in: the <c>pids</c>
 /// hierarchy under cgroups v1, the unified one under v2. It needs write access there (root, or a delegated subtree);

@@ -425,9 +425,14 @@ public sealed class ForgeSweepTests
             {
                 foreach (var probe in new[] { "other", "other-host", "core-host", "core-any" }) Assert.True(lines[probe] == "denied", $"{probe}: {lines[probe]}");
             }
+            else if (Environment.IsPrivilegedProcess)
+            {
+                // A root host runs it as a user of its own with the data dir covered but for its own paths.
+                foreach (var probe in new[] { "other-host", "core-host" }) Assert.True(lines[probe] == "denied", $"{probe}: {lines[probe]}");
+            }
             else
             {
-                // The process driver isolates nothing (for agents you trust): the same probes reach, so they can tell.
+                // The process driver of a host that is not root isolates nothing (for agents you trust): the same probes reach.
                 Assert.Equal("reached", lines["other-host"]);
                 Assert.Equal("reached", lines["core-host"]);
             }
