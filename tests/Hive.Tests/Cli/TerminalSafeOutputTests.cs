@@ -27,6 +27,13 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         new("bel", "\u0007", @"\u{7}"),
         new("bs", "\b", @"\u{8}"),
         new("rlo", "\u202e", @"\u{202e}"),
+        // More of what a terminal acts on or shows as nothing: DEL, a bidi isolate, zero-width characters, a tag character
+        // (outside the BMP: a surrogate pair in .NET's strings).
+        new("del", "\u007f", @"\u{7f}"),
+        new("lri", "\u2066", @"\u{2066}"),
+        new("zwsp", "\u200b", @"\u{200b}"),
+        new("bom", "\ufeff", @"\u{feff}"),
+        new("tag", "\U000E0041", @"\u{e0041}"),
     ];
 
     /// <summary>One text per escape, tagged so a test finds its own among the fixture's (tables cut long cells, so one each).</summary>
@@ -42,8 +49,8 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         var text = Encoding.UTF8.GetString(stdout);
         var control = Array.FindIndex(stdout, b => b is < 0x20 and not (byte)'\n' and not (byte)'\t' or 0x7f);
         Assert.True(control < 0, $"{what} printed the control byte 0x{(control < 0 ? 0 : stdout[control]):x2}:\n{text}");
-        var hidden = text.Where(c => c is >= '\u0080' and <= '\u009f' || char.GetUnicodeCategory(c) == UnicodeCategory.Format).ToList();
-        Assert.True(hidden.Count == 0, $"{what} printed U+{(hidden.Count == 0 ? 0 : hidden[0]):X4}:\n{text}");
+        var hidden = text.EnumerateRunes().Where(r => r.Value is >= 0x80 and <= 0x9f || Rune.GetUnicodeCategory(r) == UnicodeCategory.Format).ToList();
+        Assert.True(hidden.Count == 0, $"{what} printed U+{(hidden.Count == 0 ? 0 : hidden[0].Value):X4}:\n{text}");
         foreach (var e in Escapes) Assert.True(text.Contains(Shown(tag, e), StringComparison.Ordinal), $"{what} does not show {Shown(tag, e)}:\n{text}");
     }
 
@@ -63,9 +70,9 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
             foreach (var e in Escapes) await sender.SendAsync(b, Text(tag, e)); // a second round for recv --json
         }
 
-        var recv = (await fixture.AgentAsync(b, "recv", "--max", "7", "--wait", "5")).Ok();
+        var recv = (await fixture.AgentAsync(b, "recv", "--max", $"{Escapes.Length}", "--wait", "5")).Ok();
         AssertShownSafely(recv.StdoutBytes, tag, "recv");
-        var recvJson = (await fixture.AgentAsync(b, "recv", "--max", "7", "--wait", "5", "--json")).Ok().Json;
+        var recvJson = (await fixture.AgentAsync(b, "recv", "--max", $"{Escapes.Length}", "--wait", "5", "--json")).Ok().Json;
         Assert.Equal(Escapes.Select(e => Text(tag, e)), recvJson.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("body").GetString()));
 
         AssertShownSafely((await fixture.OperatorAsync("inbox")).Ok().StdoutBytes, tag, "inbox");
