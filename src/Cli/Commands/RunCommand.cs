@@ -147,7 +147,7 @@ public static class RunCommand
                 Log.WriteLine($"hivectl run: the turn was not recorded: {e.Code}: {e.Message}");
             }
             Log.WriteLine($"hivectl run: turn of {messages.Count} message(s): {kind} in {(ended - started).TotalMilliseconds:0} ms" +
-                                    (exit == 0 ? ", acknowledged" : $", exit {exit}: not acknowledged, they come back"));
+                          (exit == 0 ? ", acknowledged" : $", exit {exit}: not acknowledged, they come back"));
         }
 
         /// <summary>
