@@ -5,12 +5,14 @@ namespace Hive.Cli;
 /// <summary>
 /// What one invocation knows: its parse result, where it writes, and how to reach the hive (the global options, then the
 /// environment, then the defaults). The socket and HTTP clients are made on demand, so a command touches only what it uses.
+/// Human output goes through <see cref="TerminalWriter"/> (so agents' text cannot drive the terminal); <c>--json</c>
+/// output is written as it is (JSON escaping already makes it inert, and scripts get the exact characters).
 /// </summary>
 public sealed class CliContext(ParseResult parse, TextWriter output, TextWriter error)
 {
     public ParseResult Parse { get; } = parse;
-    public TextWriter Out { get; } = output;
-    public TextWriter Err { get; } = error;
+    public TextWriter Out { get; } = parse.GetValue(GlobalOptions.Json) ? output : new TerminalWriter(output);
+    public TextWriter Err { get; } = new TerminalWriter(error);
     public bool Json => Parse.GetValue(GlobalOptions.Json);
 
     public T? Value<T>(Option<T> option) => Parse.GetValue(option);

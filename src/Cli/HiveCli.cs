@@ -33,8 +33,9 @@ public static class HiveCli
             var message = string.Join("; ", parse.Errors.Select(e => e.Message));
             if (args.Contains("--json"))
                 Console.Out.WriteLine(new System.Text.Json.Nodes.JsonObject { ["ok"] = false, ["error"] = message, ["code"] = "usage" }.ToJsonString());
-            Console.Error.WriteLine($"hivectl: usage: {message}");
-            Console.Error.WriteLine("run hivectl --help for the commands and their options");
+            var error = new TerminalWriter(Console.Error);
+            error.WriteLine($"hivectl: usage: {message}");
+            error.WriteLine("run hivectl --help for the commands and their options");
             return CommandRunner.Usage;
         }
         return await parse.InvokeAsync();

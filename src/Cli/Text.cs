@@ -33,9 +33,13 @@ public static class Text
         var other => other.ToJsonString(),
     };
 
+    /// <summary>
+    /// <paramref name="s"/> on one line of at most <paramref name="max"/> characters. Escaped here already (the writer
+    /// would escape it anyway) so that a table's widths and the cut count what the terminal shows.
+    /// </summary>
     public static string OneLine(string s, int max = 120)
     {
-        var flat = s.ReplaceLineEndings(" ");
+        var flat = TerminalText.Escape(s.ReplaceLineEndings(" ").Replace('\t', ' '));
         return flat.Length <= max ? flat : flat[..(max - 1)] + "…";
     }
 

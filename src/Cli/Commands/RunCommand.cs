@@ -44,6 +44,9 @@ public static class RunCommand
 
     private sealed class Harness(string socketPath, int max, string[] argv)
     {
+        /// <summary>What the harness itself says (host sentences included), terminal-safe; COMMAND's stdout is echoed as it is.</summary>
+        private static readonly TextWriter Log = new TerminalWriter(Console.Error);
+
         private readonly CancellationTokenSource _stop = new();
 
         public async Task<int> RunAsync(CancellationToken ct)
@@ -74,7 +77,7 @@ public static class RunCommand
             }
             catch (CliError e)
             {
-                Console.Error.WriteLine($"hivectl: {e.Code}: {e.Message}");
+                Log.WriteLine($"hivectl: {e.Code}: {e.Message}");
                 return CommandRunner.Failed;
             }
         }
@@ -105,15 +108,17 @@ public static class RunCommand
                         stream.Read(line);
                     }
                 });
-                foreach (var message in messages) await process.StandardInput.WriteLineAsync(message.ToJsonString());
-                process.StandardInput.Close();
+                // Written while waiting for the exit: a COMMAND that exits without reading all of it ends the turn as it
+                // exits, instead of leaving the harness blocked on a full pipe.
+                var writing = WriteMessagesAsync(process.StandardInput, messages);
                 await process.WaitForExitAsync();
+                await writing;
                 await reading;
                 exit = process.ExitCode;
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
             {
-                Console.Error.WriteLine($"hivectl run: {argv[0]} could not run: {e.Message}");
+                Log.WriteLine($"hivectl run: {argv[0]} could not run: {e.Message}");
                 exit = -1;
             }
             var ended = DateTimeOffset.UtcNow;
@@ -139,10 +144,28 @@ public static class RunCommand
             }
             catch (CliError e)
             {
-                Console.Error.WriteLine($"hivectl run: the turn was not recorded: {e.Code}: {e.Message}");
+                Log.WriteLine($"hivectl run: the turn was not recorded: {e.Code}: {e.Message}");
             }
-            Console.Error.WriteLine($"hivectl run: turn of {messages.Count} message(s): {kind} in {(ended - started).TotalMilliseconds:0} ms" +
-                                    (exit == 0 ? ", acknowledged" : $", exit {exit}: not acknowledged, they come back"));
+            Log.WriteLine($"hivectl run: turn of {messages.Count} message(s): {kind} in {(ended - started).TotalMilliseconds:0} ms" +
+                          (exit == 0 ? ", acknowledged" : $", exit {exit}: not acknowledged, they come back"));
+        }
+
+        /// <summary>
+        /// The turn's messages on COMMAND's stdin, one JSON line each, then stdin closed. Whether COMMAND reads them is its
+        /// business: when it closes stdin or exits first, the write fails with a broken pipe, which is not the harness's
+        /// failure (the turn's outcome is COMMAND's exit status).
+        /// </summary>
+        private static async Task WriteMessagesAsync(StreamWriter stdin, List<JsonObject> messages)
+        {
+            try
+            {
+                foreach (var message in messages) await stdin.WriteLineAsync(message.ToJsonString());
+                stdin.Close();
+            }
+            catch (IOException)
+            {
+                stdin.BaseStream.Dispose(); // EPIPE: COMMAND stopped reading. Our end is closed without another flush.
+            }
         }
 
         private static string WakeText(List<JsonObject> messages)

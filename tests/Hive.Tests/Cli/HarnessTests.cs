@@ -85,4 +85,73 @@ public sealed class HarnessTests : IAsyncLifetime
         var ended = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));
         Assert.True(ended.ExitCode == 0, ended.Stderr);
     }
+
+    /// <summary>
+    /// A full batch of messages near the body limit, from bob to alice. Their JSON lines (non-ASCII is written as
+    /// <c>\uXXXX</c>) come to some 96 KiB, more than a pipe holds (64 KiB), so COMMAND's stdin cannot take them unread.
+    /// </summary>
+    private async Task<List<long>> SendLargeBatchAsync()
+    {
+        await using var bob = await _hive.ConnectAsync("bob");
+        var ids = new List<long>();
+        for (var i = 0; i < 32; i++) ids.Add(await bob.SendAsync("alice", $"{i:00} " + new string('é', 510))); // 1023 UTF-8 bytes
+        return ids;
+    }
+
+    private long Count(string where, IEnumerable<long> ids) =>
+        _hive.QueryDb<long>($"SELECT count(*) FROM messages WHERE id IN @ids AND {where}", new { ids });
+
+    /// <summary><see cref="HiveInstance.Until"/> (30 s), saying on a timeout what the harness said.</summary>
+    private static async Task UntilAsync(RunningHivectl harness, Func<bool> condition, string what)
+    {
+        try
+        {
+            await HiveInstance.Until(condition, TimeSpan.FromSeconds(30), what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nthe harness's stderr:\n{harness.Stderr}");
+        }
+    }
+
+    [Theory]
+    [InlineData("exit 0")]
+    [InlineData("sleep 0.2; exit 0")]
+    public async Task A_command_that_reads_no_stdin_and_exits_0_acknowledges_the_turn_and_the_harness_goes_on(string script)
+    {
+        var batch = await SendLargeBatchAsync();
+        await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", "/bin/sh", "-c", script]);
+
+        await UntilAsync(harness, () => Count("delivered_at IS NOT NULL", batch) == batch.Count, "the batch acknowledged");
+        await using (var bob = await _hive.ConnectAsync("bob"))
+        {
+            var next = await bob.SendAsync("alice", "the next wake");
+            await UntilAsync(harness, () => Count("delivered_at IS NOT NULL", [next]) == 1, "the next wake acknowledged");
+        }
+        Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
+        Assert.All(batch, id => Assert.Equal(1, _hive.QueryDb<long>("SELECT delivery_count FROM messages WHERE id = @id", new { id })));
+
+        ProcessTable.Kill(harness.Pid, signal: 15);
+        var ended = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));
+        Assert.True(ended.ExitCode == 0, ended.ToString());
+        Assert.DoesNotContain("xception", ended.Stderr);
+    }
+
+    [Fact]
+    public async Task A_command_that_reads_no_stdin_and_exits_1_gets_its_messages_back_and_the_harness_goes_on()
+    {
+        var batch = await SendLargeBatchAsync();
+        await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", "/bin/sh", "-c", "exit 1"]);
+
+        // Not acknowledged, each is handed out again (after the 1 s ack timeout) to the next turn of the same harness.
+        await UntilAsync(harness, () => Count("delivery_count >= 2", batch) == batch.Count, "the batch handed out again");
+        Assert.Equal(0, Count("delivered_at IS NOT NULL", batch));
+        Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
+        Assert.Contains("exit 1: not acknowledged", harness.Stderr);
+
+        ProcessTable.Kill(harness.Pid, signal: 15);
+        var ended = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));
+        Assert.True(ended.ExitCode == 0, ended.ToString());
+        Assert.DoesNotContain("xception", ended.Stderr);
+    }
 }

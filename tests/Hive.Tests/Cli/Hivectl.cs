@@ -7,6 +7,9 @@ namespace Hive.Tests.Cli;
 /// <summary>What one finished hivectl run printed and how it exited.</summary>
 public sealed record HivectlResult(int ExitCode, string Stdout, string Stderr)
 {
+    /// <summary>Stdout byte for byte (<see cref="Stdout"/> is these bytes decoded as UTF-8).</summary>
+    public byte[] StdoutBytes { get; init; } = [];
+
     /// <summary>Stdout as the one JSON document <c>--json</c> promises (throws when it is not exactly one).</summary>
     public JsonElement Json
     {
@@ -77,31 +80,49 @@ public static class Hivectl
     }
 }
 
-/// <summary>A hivectl child process still running: its output so far, a wait on what it prints, and a kill by pid.</summary>
+/// <summary>
+/// A hivectl child process still running: its output so far (the bytes as printed, so a test can see every control
+/// character; a line reader would drop carriage returns), a wait on what it prints, and a kill by pid.
+/// </summary>
 public sealed class RunningHivectl : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _stdout = new();
-    private readonly StringBuilder _stderr = new();
+    private readonly MemoryStream _stdout = new();
+    private readonly MemoryStream _stderr = new();
     private readonly object _gate = new();
+    private readonly Task _drained;
 
     public RunningHivectl(Process process)
     {
         _process = process;
         Pid = process.Id;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _stdout.Append(e.Data).Append('\n'); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _stderr.Append(e.Data).Append('\n'); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _drained = Task.WhenAll(CopyAsync(process.StandardOutput.BaseStream, _stdout), CopyAsync(process.StandardError.BaseStream, _stderr));
         process.StandardInput.Close();
+    }
+
+    private async Task CopyAsync(Stream from, MemoryStream to)
+    {
+        var buffer = new byte[8192];
+        try
+        {
+            int read;
+            while ((read = await from.ReadAsync(buffer)) > 0)
+                lock (_gate) to.Write(buffer, 0, read);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // the process is gone
+        }
     }
 
     public int Pid { get; }
 
-    public string Stdout { get { lock (_gate) return _stdout.ToString(); } }
-    public string Stderr { get { lock (_gate) return _stderr.ToString(); } }
+    public byte[] StdoutBytes { get { lock (_gate) return _stdout.ToArray(); } }
+    public string Stdout => Encoding.UTF8.GetString(StdoutBytes);
+    public string Stderr { get { lock (_gate) return Encoding.UTF8.GetString(_stderr.ToArray()); } }
 
     public IReadOnlyList<string> StdoutLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    public IReadOnlyList<string> StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Waits (with a deadline) until stdout holds a line that satisfies <paramref name="line"/>.</summary>
     public async Task<string> UntilLineAsync(Func<string, bool> line, TimeSpan? timeout = null, string? what = null)
@@ -118,7 +139,7 @@ public sealed class RunningHivectl : IAsyncDisposable
         }
         if (found is null)
         {
-            _process.WaitForExit(); // it exited: drain what it printed, then look once more
+            await _drained; // it exited: take all it printed, then look once more
             found = StdoutLines.FirstOrDefault(line);
         }
         return found ?? throw new InvalidOperationException($"hivectl exited ({_process.ExitCode}) before printing {what}:\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
@@ -137,8 +158,8 @@ public sealed class RunningHivectl : IAsyncDisposable
             Kill();
             throw new TimeoutException($"hivectl did not exit within {timeout}:\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
         }
-        _process.WaitForExit(); // drains the redirected streams
-        return new HivectlResult(_process.ExitCode, Stdout, Stderr);
+        await _drained;
+        return new HivectlResult(_process.ExitCode, Stdout, Stderr) { StdoutBytes = StdoutBytes };
     }
 
     private void Kill()
