@@ -133,7 +133,7 @@ internal sealed class AgentCgroups : IDisposable
                 why = $"cannot use {root}: {e.Message}";
             }
         }
-        _logger.LogWarning("containers: the process driver cannot hold an agent's children that leave its process group ({Why})", why);
+        _logger.LogWarning("containers: agents run without a cgroup of their own, so the process driver cannot hold a child that leaves its agent's process group ({Why})", why);
         return null;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Hive.Shared;
+using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -132,8 +133,13 @@ internal sealed partial class AgentUsers
     {
         Chown(root, uid, gid);
         var walk = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
-        // The enumeration does not descend into symlinked directories; lchown changes a link, never its target.
-        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", walk)) Chown(entry, uid, gid);
+        // The enumeration does not descend into symlinked directories; lchown changes a link, never its target. A file with
+        // other names may be one the agent could link from elsewhere (where protected_hardlinks is off): left as it is.
+        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", walk))
+        {
+            if (FileStatus.OfPath(entry) is { Type: not FileStatus.Directory, Links: > 1 }) continue;
+            Chown(entry, uid, gid);
+        }
     }
 
     private static void Chown(string path, uint uid, uint gid)
@@ -142,7 +148,7 @@ internal sealed partial class AgentUsers
             throw new DriverException($"cannot give {path} to the agent's uid {uid}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
     }
 
-    private static (uint Uid, uint Gid)? FileOwner(string path) => Hive.Shared.Native.FileStatus.OwnerOfPath(path);
+    private static (uint Uid, uint Gid)? FileOwner(string path) => FileStatus.OwnerOfPath(path);
 
     /// <summary>A root host that cannot make a mount namespace (a container without CAP_SYS_ADMIN) cannot stage an agent.</summary>
     private string? Probe()
