@@ -54,6 +54,10 @@ internal sealed class AgentCgroups : IDisposable
     /// </summary>
     public async Task<bool> KillAndRemoveAsync(string path)
     {
+        // No more forks first (the pids controller, where this hierarchy has it): a fork-and-setsid chain under pid
+        // pressure could otherwise outrun the kill rounds.
+        try { File.WriteAllText(Path.Combine(path, "pids.max"), "0"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         for (var round = 0; round < KillRounds; round++)
         {
             var members = Members(path);

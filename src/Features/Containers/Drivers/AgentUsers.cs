@@ -79,14 +79,14 @@ internal sealed partial class AgentUsers
     }
 
     /// <summary>
-    /// Makes the agent's paths its own before a run (root host): its state dir tree (taken over from whoever had it, never
-    /// following a link), its socket, and <c>shared/</c> for the agents' group. Nothing of the data dir itself is widened.
+    /// Makes the agent's paths its own before a run (root host): its state dir tree, its socket, and <c>shared/</c> for the
+    /// agents' group. Nothing of the data dir itself is widened. The tree is walked only when the state dir is not the
+    /// agent's yet (made by the host, or left by a host that was not root): a name keeps its uid for good.
     /// </summary>
-    public void Prepare(LaunchSpec spec, uint uid)
+    public async Task PrepareAsync(LaunchSpec spec, uint uid)
     {
         var gid = Gid;
-        var state = FileOwner(spec.StateDir);
-        if (state != (uid, gid)) ChownTree(spec.StateDir, uid, gid);
+        if (FileStatus.OwnerOfPath(spec.StateDir) != (uid, gid)) await ChownTreeAsync(spec.StateDir, uid, gid);
         File.SetUnixFileMode(spec.StateDir, HivePaths.PrivateDir);
         Chown(spec.Socket, uid, gid);
         Chown(spec.SharedDir, 0, gid);
@@ -129,17 +129,19 @@ internal sealed partial class AgentUsers
         return path;
     }
 
-    private static void ChownTree(string root, uint uid, uint gid)
+    /// <summary>
+    /// The tree, by GNU chown's physical walk (<c>-R -P -h</c>: fts descending through directory descriptors, a link changed
+    /// itself and never followed, at the top or anywhere below): the agent planted whatever the tree holds.
+    /// </summary>
+    private static async Task ChownTreeAsync(string root, uint uid, uint gid)
     {
-        Chown(root, uid, gid);
-        var walk = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
-        // The enumeration does not descend into symlinked directories; lchown changes a link, never its target. A file with
-        // other names may be one the agent could link from elsewhere (where protected_hardlinks is off): left as it is.
-        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", walk))
-        {
-            if (FileStatus.OfPath(entry) is { Type: not FileStatus.Directory, Links: > 1 }) continue;
-            Chown(entry, uid, gid);
-        }
+        var info = new ProcessStartInfo("/bin/chown") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-R", "-P", "-h", $"{uid}:{gid}", "--", root }) info.ArgumentList.Add(arg);
+        using var chown = Process.Start(info)!;
+        var error = chown.StandardError.ReadToEndAsync();
+        await chown.WaitForExitAsync();
+        if (chown.ExitCode != 0)
+            throw new DriverException($"cannot give {root} to the agent's uid {uid}: {(await error).Trim().Split('\n')[0]}");
     }
 
     private static void Chown(string path, uint uid, uint gid)
@@ -147,8 +149,6 @@ internal sealed partial class AgentUsers
         if (LChown(path, uid, gid) != 0)
             throw new DriverException($"cannot give {path} to the agent's uid {uid}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
     }
-
-    private static (uint Uid, uint Gid)? FileOwner(string path) => FileStatus.OwnerOfPath(path);
 
     /// <summary>A root host that cannot make a mount namespace (a container without CAP_SYS_ADMIN) cannot stage an agent.</summary>
     private string? Probe()

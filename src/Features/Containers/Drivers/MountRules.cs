@@ -25,6 +25,7 @@ internal static partial class MountRules
         if (resolved == "/") return (null, $"mount {shown} would show the whole root filesystem");
         foreach (var root in Kernel)
             if (Within(resolved, root)) return (null, $"mount {shown} is the kernel's ({root}): its files reach the host's processes and devices");
+        if (Within(resolved, "/run")) return (null, $"mount {shown} is under /run: its sockets reach the host's daemons");
         foreach (var dataDir in Variants(paths.DataDir))
             if (Within(resolved, dataDir) || Within(dataDir, resolved)) return (null, $"mount {shown} would show the hive's data dir to the agent");
         foreach (var install in Variants(AppContext.BaseDirectory))

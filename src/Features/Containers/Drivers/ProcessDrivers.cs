@@ -81,7 +81,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (Users.OwnUids && Users.Unavailable is null)
         {
             uid = Users.UidOf(spec.Slot);
-            Users.Prepare(spec, uid.Value);
+            await Users.PrepareAsync(spec, uid.Value);
         }
 
         var cgroup = _services.Cgroups.Create(spec.Name);

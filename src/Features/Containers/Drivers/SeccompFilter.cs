@@ -11,13 +11,14 @@ namespace Hive.Features.Containers.Drivers;
 /// </summary>
 internal static class SeccompFilter
 {
-    /// <summary>The refused calls, by name: reaching files by handle, mounting, tracing, loading code into the kernel, keys.</summary>
+    /// <summary>The refused calls, by name: reaching files by handle, mounting, tracing, loading code into the kernel, keys, io_uring (its ring runs operations no filter sees).</summary>
     public static readonly string[] Refused =
     [
         "open_by_handle_at", "name_to_handle_at", "mount", "umount2", "pivot_root", "ptrace", "process_vm_readv",
         "process_vm_writev", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "bpf", "keyctl",
         "add_key", "request_key", "perf_event_open", "userfaultfd", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount",
         "fspick", "mount_setattr", "swapon", "swapoff", "reboot", "acct", "syslog", "quotactl", "lookup_dcookie",
+        "io_uring_setup", "io_uring_enter", "io_uring_register", "kcmp", "pidfd_getfd",
     ];
 
     // arch/x86/entry/syscalls/syscall_64.tbl
@@ -29,6 +30,7 @@ internal static class SeccompFilter
         ["request_key"] = 249, ["perf_event_open"] = 298, ["userfaultfd"] = 323, ["open_tree"] = 428, ["move_mount"] = 429,
         ["fsopen"] = 430, ["fsconfig"] = 431, ["fsmount"] = 432, ["fspick"] = 433, ["mount_setattr"] = 442, ["swapon"] = 167,
         ["swapoff"] = 168, ["reboot"] = 169, ["acct"] = 163, ["syslog"] = 103, ["quotactl"] = 179, ["lookup_dcookie"] = 212,
+        ["io_uring_setup"] = 425, ["io_uring_enter"] = 426, ["io_uring_register"] = 427, ["kcmp"] = 312, ["pidfd_getfd"] = 438,
     };
 
     // include/uapi/asm-generic/unistd.h: arm64, riscv64 and loongarch64 share it.
@@ -40,6 +42,7 @@ internal static class SeccompFilter
         ["request_key"] = 218, ["perf_event_open"] = 241, ["userfaultfd"] = 282, ["open_tree"] = 428, ["move_mount"] = 429,
         ["fsopen"] = 430, ["fsconfig"] = 431, ["fsmount"] = 432, ["fspick"] = 433, ["mount_setattr"] = 442, ["swapon"] = 224,
         ["swapoff"] = 225, ["reboot"] = 142, ["acct"] = 89, ["syslog"] = 116, ["quotactl"] = 60, ["lookup_dcookie"] = 18,
+        ["io_uring_setup"] = 425, ["io_uring_enter"] = 426, ["io_uring_register"] = 427, ["kcmp"] = 272, ["pidfd_getfd"] = 438,
     };
 
     // include/uapi/linux/audit.h

@@ -139,6 +139,50 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
         }
     }
 
+    [Fact]
+    public async Task A_state_dir_taken_over_for_the_agents_uid_changes_links_it_holds_never_what_they_point_to()
+    {
+        if (!Environment.IsPrivilegedProcess) return; // only a root host changes owners (the suite runs as root)
+        const string name = "planter";
+        var victim = Directory.CreateTempSubdirectory("hive-victim-");
+        File.SetUnixFileMode(victim.FullName, (UnixFileMode)0b111_101_101);
+        var victimFile = Path.Combine(victim.FullName, "precious.txt");
+        await File.WriteAllTextAsync(victimFile, "root's");
+        try
+        {
+            // The agent plants links to the victim, as a directory and as a file, then the state dir stops being the
+            // agent's (a host that was not root made it): the next start takes the tree over.
+            var row = await CreateAsync(_hive.Http, Shell(name, "process",
+                $"ln -s '{victim.FullName}' \"$HIVE_STATE_DIR/dir-link\"; ln -s '{victimFile}' \"$HIVE_STATE_DIR/file-link\"; mkdir -p \"$HIVE_STATE_DIR/sub\"; ln -s '{victim.FullName}' \"$HIVE_STATE_DIR/sub/deeper\""));
+            var state = Path.Combine(_hive.DataDir, "agents", name, "state");
+            await HiveInstance.Until(() => Hive.Shared.Native.FileStatus.OfPath(Path.Combine(state, "sub", "deeper")) is not null, TimeSpan.FromSeconds(30), "the links");
+            var agentUid = Hive.Shared.Native.FileStatus.OwnerOfPath(Path.Combine(state, "dir-link"))!.Value.Uid;
+            Assert.NotEqual(0u, agentUid);
+            var (stopped, _) = await PostAsync(_hive.Http, $"/api/agents/{name}/stop");
+            Assert.Equal(System.Net.HttpStatusCode.OK, stopped);
+            foreach (var entry in Directory.EnumerateFileSystemEntries(state, "*", new EnumerationOptions { RecurseSubdirectories = false }).Append(state))
+                Assert.Equal(0, LChown(entry, 0, 0));
+
+            var (started, _) = await PostAsync(_hive.Http, $"/api/agents/{name}/start");
+            Assert.Equal(System.Net.HttpStatusCode.OK, started);
+
+            Assert.Equal((0u, 0u), Hive.Shared.Native.FileStatus.OwnerOfPath(victim.FullName));
+            Assert.Equal((0u, 0u), Hive.Shared.Native.FileStatus.OwnerOfPath(victimFile));
+            Assert.Equal(agentUid, Hive.Shared.Native.FileStatus.OwnerOfPath(state)!.Value.Uid);
+            Assert.Equal(agentUid, Hive.Shared.Native.FileStatus.OwnerOfPath(Path.Combine(state, "dir-link"))!.Value.Uid);
+            Assert.Equal(agentUid, Hive.Shared.Native.FileStatus.OwnerOfPath(Path.Combine(state, "sub", "deeper"))!.Value.Uid);
+            _ = row;
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+            victim.Delete(recursive: true);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LChown(string path, uint uid, uint gid);
+
     private sealed record Outside(uint Uid);
 
     /// <summary>Runs the probes as agent <paramref name="name"/> under <paramref name="driver"/>: the probe keys, every result line, and who the agent is outside.</summary>
