@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -14,8 +15,9 @@ namespace Hive.Features.Containers;
 /// stays at one buffer plus the names of the widest directory. Each refusal is a <see cref="MetaFileException"/>
 /// saying why, so the update reports that input and carries on with the others.
 /// </summary>
-internal sealed partial class MetaInputPins(long maxBytes, CancellationToken timeout) : IDisposable
+internal sealed partial class MetaInputPins(long maxBytes, TimeSpan timeLimit, CancellationToken cancellationToken) : IDisposable
 {
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _buffer = new byte[64 * 1024];
     private long _bytes;
@@ -70,7 +72,7 @@ internal sealed partial class MetaInputPins(long maxBytes, CancellationToken tim
             names = Directory.EnumerateFileSystemEntries(directory, "*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true });
             foreach (var path in names)
             {
-                timeout.ThrowIfCancellationRequested();
+                CheckTime(root);
                 if (FileStatus.OfPath(path) is not { } status) continue; // gone since it was listed
                 if (status.Type == FileStatus.Directory) entries.Add((Path.GetFileName(path) + "/", path, status));
                 else if (status.Type == FileStatus.Regular) entries.Add((Path.GetFileName(path), path, status));
@@ -114,7 +116,7 @@ internal sealed partial class MetaInputPins(long maxBytes, CancellationToken tim
         long offset = 0;
         while (true)
         {
-            timeout.ThrowIfCancellationRequested();
+            CheckTime(root ?? path);
             var read = RandomAccess.Read(handle, _buffer, offset);
             if (read == 0) return true;
             Count(read, root ?? path);
@@ -124,6 +126,17 @@ internal sealed partial class MetaInputPins(long maxBytes, CancellationToken tim
     }
 
     public void Dispose() => _hash.Dispose();
+
+    /// <summary>
+    /// Checked between entries and between reads (each read of a regular file returns promptly), against the clock
+    /// itself rather than a timer's callback, which a busy thread pool can run late.
+    /// </summary>
+    private void CheckTime(string source)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_clock.Elapsed > timeLimit)
+            throw new MetaFileException($"input source {source} was not read within {timeLimit.TotalSeconds:0.###} s (Hive:Meta:InputTimeoutSeconds): it is not pinned");
+    }
 
     private void Count(long bytes, string source)
     {

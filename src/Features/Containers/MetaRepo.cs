@@ -394,20 +394,14 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         var limit = _options.InputTimeout;
         if (status.Type == FileStatus.Directory && Directory.Exists(Path.Combine(source, ".git")))
             return (await GitAsync(null, limit, ["-C", source, "rev-parse", "HEAD"])).Trim();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(limit);
         try
         {
-            // Off the request's thread: the reads are synchronous (each bounded), the walk checks the clock between them.
+            // Off the request's thread: the reads are synchronous (each bounded); the walk checks the clock between them.
             return await Task.Run(() =>
             {
-                using var pins = new MetaInputPins(_options.MaxInputBytes, timeout.Token);
+                using var pins = new MetaInputPins(_options.MaxInputBytes, limit, cancellationToken);
                 return pins.Pin(source, status);
-            }, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new MetaFileException($"input source {source} was not read within {limit.TotalSeconds:0.#} s (Hive:Meta:InputTimeoutSeconds): it is not pinned");
+            }, cancellationToken);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -463,7 +457,7 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         catch (OperationCanceledException)
         {
             git.Kill(entireProcessTree: true);
-            throw new MetaFileException($"{(args[0] == "-C" ? $"git {args[2]} in {args[1]}" : $"git {args[0]}")} did not finish within {limit.TotalSeconds:0.#} s");
+            throw new MetaFileException($"{(args[0] == "-C" ? $"git {args[2]} in {args[1]}" : $"git {args[0]}")} did not finish within {limit.TotalSeconds:0.###} s");
         }
         if (git.ExitCode != 0)
         {
