@@ -27,18 +27,21 @@ public sealed partial class Supervisor
     /// </summary>
     private async Task DeployProposalHoldingTurnAsync(string name, string requestedBy, Slot slot, long approvalId, string? baseCommit)
     {
-        var old = _registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
         await _meta.PauseIfAskedAsync("approved", approvalId);
+        var old = _registry.Find(name);
         string? failure = null;
-        switch (await _meta.StandingOfAsync(approvalId, name, baseCommit))
+        switch (old is null ? (MetaRepo.Standing?)null : await _meta.StandingOfAsync(approvalId, name, baseCommit))
         {
+            case null:
+                failure = AgentGoneReason;
+                break;
             case MetaRepo.Standing.Stale:
                 failure = ApproveApproval.StaleReason;
                 break;
             case var standing:
                 string? before = null;
                 string after;
-                var oldConfig = old.ToConfig();
+                var oldConfig = old!.ToConfig();
                 if (standing == MetaRepo.Standing.OnBase)
                 {
                     (before, after) = await _meta.ApplyProposalAsync(approvalId, name, $"{name}: proposal {approvalId} from the {requestedBy}, approved by the operator");
@@ -50,7 +53,7 @@ public sealed partial class Supervisor
                     after = await _meta.MainAsync();
                     await _meta.MarkApprovedAsync(approvalId);
                     if (await _meta.ReadAgentAsync(name, baseCommit ?? $"refs/proposal/{approvalId}^") is { } baseFile)
-                        oldConfig = baseFile with { Driver = baseFile.Driver ?? old.Driver };
+                        oldConfig = baseFile with { Driver = baseFile.Driver ?? old!.Driver };
                 }
                 await _meta.PauseIfAskedAsync("committed", approvalId);
                 failure = await RebuildOnMainAsync(name, slot, oldConfig, before, after, approvalId);
@@ -61,6 +64,8 @@ public sealed partial class Supervisor
         await _meta.PauseIfAskedAsync("marked", approvalId);
         await RecordDeployedAsync(name, requestedBy, approvalId, failure);
     }
+
+    private const string AgentGoneReason = "the agent was destroyed before its new configuration was deployed";
 
     /// <summary>
     /// Stops the agent, sets it from <c>main</c>'s file and starts it; null when it runs. When it does not start, the
@@ -99,8 +104,8 @@ public sealed partial class Supervisor
             return 0;
         if (failure is not null)
             await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, requestedBy, "config_failed",
-                failure.StartsWith("stale:", StringComparison.Ordinal)
-                    ? $"approval {approvalId}: the new configuration of {name} was not deployed ({failure}); {name} runs as it was"
+                failure.StartsWith("stale:", StringComparison.Ordinal) || failure == AgentGoneReason
+                    ? $"approval {approvalId}: the new configuration of {name} was not deployed ({failure})"
                     : $"approval {approvalId}: the new configuration of {name} did not start ({failure}); {name} runs its old one",
                 new Dictionary<string, object?> { ["approval_id"] = approvalId, ["agent"] = name, ["reason"] = failure })]), CancellationToken.None);
         return 0;

@@ -141,12 +141,6 @@ public sealed partial class Supervisor
                 _logger.LogWarning("containers: the deploy of approval {Id} ({Agent}) was cut short by the host's end: finishing it", row.Id, row.Agent);
                 if (await _meta.FateOfAsync(row.Id) is var (fate, message))
                     await RecordDeployedAsync(row.Agent, row.Requester, row.Id, fate == "deployed" ? null : message.StartsWith("failed: ", StringComparison.Ordinal) ? message[8..] : message);
-                else if (_registry.Find(row.Agent) is null)
-                {
-                    const string gone = "the agent was destroyed before its new configuration was deployed";
-                    await _meta.MarkAsync("failed", row.Id, $"refs/proposal/{row.Id}", $"failed: {gone}");
-                    await RecordDeployedAsync(row.Agent, row.Requester, row.Id, gone);
-                }
                 else
                     await DeployProposalHoldingTurnAsync(row.Agent, row.Requester, slot, row.Id, row.BaseCommit);
             }
