@@ -10,9 +10,11 @@ namespace Hive.Features.Containers;
 /// <summary>
 /// The content hash of a meta input that is a file or a directory, read without trusting what is at the path: inputs
 /// often sit under <c>/shared</c>, where any agent can plant things. Only regular files are read (never a device, a FIFO or a
-/// socket: <c>/dev/zero</c> has no end and a FIFO's open or read never returns), nothing is followed through a symlink, and
-/// the bytes read and the time taken are bounded (<c>Hive:Meta:MaxInputBytes</c>, <c>InputTimeoutSeconds</c>); memory
-/// stays at one buffer plus the names of the widest directory. Each refusal is a <see cref="MetaFileException"/>
+/// socket: <c>/dev/zero</c> has no end and a FIFO's open or read never returns), nothing is read through a symlink (a
+/// file swapped for one between the lstat and the open is caught by the opened file's identity; a subdirectory swapped for
+/// one mid-walk would be listed through it, which the bounds below cover), and the bytes read (names included) and the
+/// time taken are bounded (<c>Hive:Meta:MaxInputBytes</c>, <c>InputTimeoutSeconds</c>); memory stays at one buffer plus
+/// the names of the widest directory. Each refusal is a <see cref="MetaFileException"/>
 /// saying why, so the update reports that input and carries on with the others.
 /// </summary>
 internal sealed partial class MetaInputPins(long maxBytes, TimeSpan timeLimit, CancellationToken cancellationToken) : IDisposable
