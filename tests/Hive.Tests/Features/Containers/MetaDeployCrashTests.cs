@@ -69,7 +69,9 @@ public sealed class MetaDeployCrashTests : IAsyncLifetime
         var script = Path.Combine(_dataDir + "-bin", "agent.sh");
         Directory.CreateDirectory(Path.GetDirectoryName(script)!);
         await File.WriteAllTextAsync(script, "#!/bin/sh\nexec sleep 1000\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Readable and runnable by others: a root host runs the agent as a user of its own.
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherRead
+            | UnixFileMode.OtherExecute);
         long id;
         await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: [.. Args, "--Hive:Meta:PauseDeployAt", "committed"]))
         {
