@@ -3,10 +3,13 @@ using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Containers;
 
-/// <summary>An approval as the operator sees it: what was asked (<c>payload</c>), by whom, and what was decided.</summary>
+/// <summary>
+/// An approval as the operator sees it: what was asked (<c>payload</c>), by whom, what was decided, and when an approved
+/// one was carried out (<c>applied_at</c>: a destroy done, a configuration deployed or failed; a spawn with its decision).
+/// </summary>
 public sealed record ApprovalView(
     long Id, string Kind, string Requester, string Agent, JsonElement Payload, string Status, DateTimeOffset CreatedAt,
-    string? DecidedBy, DateTimeOffset? DecidedAt, string? Reason);
+    string? DecidedBy, DateTimeOffset? DecidedAt, string? Reason, DateTimeOffset? AppliedAt = null);
 
 public static class ApprovalKinds
 {
@@ -25,7 +28,7 @@ public static class ApprovalStatuses
 /// <summary>An <c>approvals</c> row as stored.</summary>
 internal sealed class ApprovalRow
 {
-    public const string Columns = "id, kind, requester, agent, payload, status, created_at, decided_by, decided_at, reason";
+    public const string Columns = "id, kind, requester, agent, payload, status, created_at, decided_by, decided_at, reason, applied_at, base_commit";
 
     public long Id { get; set; }
     public string Kind { get; set; } = "";
@@ -37,8 +40,13 @@ internal sealed class ApprovalRow
     public string? DecidedBy { get; set; }
     public DateTimeOffset? DecidedAt { get; set; }
     public string? Reason { get; set; }
+    public DateTimeOffset? AppliedAt { get; set; }
 
-    public ApprovalView View() => new(Id, Kind, Requester, Agent, JsonDocument.Parse(Payload).RootElement.Clone(), Status, CreatedAt, DecidedBy, DecidedAt, Reason);
+    /// <summary>A <c>config_commit</c>'s base: <c>main</c> when it was proposed (NULL before migration 0007).</summary>
+    public string? BaseCommit { get; set; }
+
+    public ApprovalView View() =>
+        new(Id, Kind, Requester, Agent, JsonDocument.Parse(Payload).RootElement.Clone(), Status, CreatedAt, DecidedBy, DecidedAt, Reason, AppliedAt);
 }
 
 /// <summary>The manager asked for something the operator decides.</summary>

@@ -11,18 +11,41 @@ namespace Hive.Features.Containers;
 /// into the registry (desired running, consuming a tombstone of its name) with it, so no crash can leave an approved
 /// spawn with nothing behind it; its process starts right after the commit (or, if the host dies first, at the next
 /// start, like every agent desired running). A destroy is marked approved and done right after; one whose host died
-/// first is finished at the next start.
+/// first is finished at the next start. A configuration change is deployed right after (and finished at the next start
+/// if the host died first); one whose agent file changed since it was proposed is stale: approving it would silently
+/// undo that change, so it is refused with a 409 and denied as stale in a change of its own (its requester told), rather
+/// than left pending where it could never be approved.
 /// </summary>
 public static class ApproveApproval
 {
-    public sealed record Command(long Id, string? Reason) : IRequest<ApprovalView>, IChangesState;
+    public sealed record Command(long Id, string? Reason) : IRequest<ApprovalView>;
 
-    internal sealed class Handler(StateChanges changes, IMediator mediator, Supervisor supervisor, AgentRegistry registry, TimeProvider clock)
-        : IRequestHandler<Command, ApprovalView>
+    /// <summary>The decision, one unit of work; a stale proposal's denial is committed here, and the 409 comes after it.</summary>
+    internal sealed record Decide(long Id, string? Reason) : IRequest<(ApprovalView View, string? Stale)>, IChangesState;
+
+    public const string StaleReason = "stale: the agent's configuration changed since it was proposed; propose again";
+
+    internal sealed class Handler(IMediator mediator) : IRequestHandler<Command, ApprovalView>
     {
         public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
         {
+            var (view, stale) = await mediator.Send(new Decide(command.Id, command.Reason), cancellationToken);
+            return stale is null ? view : throw new ConflictException(stale);
+        }
+    }
+
+    internal sealed class DecideHandler(StateChanges changes, IMediator mediator, Supervisor supervisor, AgentRegistry registry, MetaRepo meta, TimeProvider clock)
+        : IRequestHandler<Decide, (ApprovalView View, string? Stale)>
+    {
+        public async Task<(ApprovalView View, string? Stale)> Handle(Decide command, CancellationToken cancellationToken)
+        {
             var change = changes.Current;
+            if (await StaleAsync(change, command.Id) is { } stale)
+            {
+                // Joins this change: denied (by hive, the requester told, refs/denied once committed); the caller then says 409.
+                var denied = await mediator.Send(new DenyApproval.Command(command.Id, StaleReason, AgentNames.Hive), cancellationToken);
+                return (denied, stale);
+            }
             var row = await Approvals.ResolveAsync(change, mediator, command.Id, ApprovalStatuses.Approved, AgentNames.Operator, command.Reason, clock);
             switch (row.Kind)
             {
@@ -49,12 +72,35 @@ public static class ApproveApproval
                     break;
                 case ApprovalKinds.ConfigCommit:
                     if (registry.Find(row.Agent) is null) throw new ConflictException($"there is no agent named {row.Agent} any more: deny this request");
-                    change.AfterPublished(() => supervisor.RebuildInBackground(row.Agent, row.Requester, row.Id));
+                    change.AfterPublished(() => supervisor.RebuildInBackground(row.Agent, row.Requester, row.Id, row.BaseCommit));
                     break;
                 default:
                     throw new ConflictException($"approvals of kind {row.Kind} cannot be applied by this host");
             }
-            return row.View();
+            return (row.View(), null);
+        }
+
+        /// <summary>
+        /// For a pending <c>config_commit</c>: the 409's text when its agent's file on <c>main</c> is no longer its base. One
+        /// approved for the same agent and still deploying is a plain 409 (this one stays pending: if that deploy fails,
+        /// <c>main</c> is back on this one's base).
+        /// </summary>
+        private async Task<string?> StaleAsync(StateChange change, long id)
+        {
+            var row = change.QuerySingleOrDefault<ApprovalRow>($"SELECT {ApprovalRow.Columns} FROM approvals WHERE id = @id", new { id });
+            if (row is not { Kind: ApprovalKinds.ConfigCommit, Status: ApprovalStatuses.Pending }) return null; // ResolveAsync says 404/409
+            if (change.QuerySingleOrDefault<long?>("""
+                    SELECT id FROM approvals
+                    WHERE kind = 'config_commit' AND agent = @Agent AND status = 'approved' AND applied_at IS NULL AND id <> @Id
+                    ORDER BY id LIMIT 1
+                    """, row) is { } deploying)
+                throw new ConflictException($"a configuration of {row.Agent} approved earlier (approval {deploying}) is still being deployed: try again when it is done");
+            if (meta.Unavailable is { } why) throw new ConflictException(why);
+            // Applied (main already holds exactly the proposed file) undoes nothing: approving it just rebuilds the agent.
+            return await meta.StandingOfAsync(row.Id, row.Agent, row.BaseCommit) != MetaRepo.Standing.Stale
+                ? null
+                : $"stale: propose again. The configuration of {row.Agent} changed since approval {row.Id} was proposed, so approving it would undo " +
+                  "that change; it is now denied as stale";
         }
     }
 

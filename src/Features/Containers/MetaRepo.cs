@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json;
 using Hive.Shared;
 using Hive.Shared.Json;
+using Hive.Shared.Native;
 using MediatR;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -32,8 +34,9 @@ public sealed class MetaFileException(string message) : Hive.Shared.Errors.HiveE
 /// <c>deployed/&lt;id&gt;</c> or <c>failed/&lt;id&gt;</c> (a commit whose message is the reason), or <c>denied/&lt;id&gt;</c>
 /// (with the operator's note). One git operation at a time.
 /// </summary>
-public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger)
+public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger, IConfiguration configuration)
 {
+    private readonly MetaOptions _options = MetaOptions.From(configuration);
     private readonly SemaphoreSlim _lock = new(1, 1);
     private string? _unavailable;
     private bool _ready;
@@ -139,8 +142,11 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         }
     }
 
-    /// <summary>Pins a proposal: a commit on top of <c>main</c> with the agent's new file, at <c>refs/proposal/&lt;id&gt;</c>; returns it and its diff.</summary>
-    public async Task<(string Commit, string Diff)> ProposeAsync(long id, string agent, AgentConfig config, string message)
+    /// <summary>
+    /// Pins a proposal: a commit on top of <c>main</c> with the agent's new file, at <c>refs/proposal/&lt;id&gt;</c>; returns
+    /// it, its diff, and its base (<c>main</c> as it was diffed against, read under the same lock).
+    /// </summary>
+    public async Task<(string Commit, string Diff, string Base)> ProposeAsync(long id, string agent, AgentConfig config, string message)
     {
         await EnsureAsync();
         await _lock.WaitAsync();
@@ -152,13 +158,14 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             var blob = (await GitAsync("hash-object", "-w", blobFile)).Trim();
             File.Delete(blobFile);
             var env = new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index };
-            await GitAsync(env, "read-tree", "main");
+            var @base = (await GitAsync("rev-parse", "main")).Trim();
+            await GitAsync(env, "read-tree", @base);
             await GitAsync(env, "update-index", "--add", "--cacheinfo", $"100644,{blob},{FileOf(agent)}");
             var tree = (await GitAsync(env, "write-tree")).Trim();
-            var commit = (await GitAsync("commit-tree", tree, "-p", "main", "-m", message)).Trim();
+            var commit = (await GitAsync("commit-tree", tree, "-p", @base, "-m", message)).Trim();
             await GitAsync("update-ref", $"refs/proposal/{id}", commit);
-            var diff = await GitAsync("diff", "main", commit, "--", FileOf(agent));
-            return (commit, diff);
+            var diff = await GitAsync("diff", @base, commit, "--", FileOf(agent));
+            return (commit, diff, @base);
         }
         finally
         {
@@ -167,9 +174,46 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         }
     }
 
+    /// <summary>Where a proposal stands against <c>main</c>, judged by the agent's file alone (other agents' commits do not matter).</summary>
+    public enum Standing
+    {
+        /// <summary><c>main</c>'s file is the one the proposal was diffed against: approving it installs exactly its diff.</summary>
+        OnBase,
+        /// <summary><c>main</c>'s file is the proposed one already (a deploy that got as far as its commit).</summary>
+        Applied,
+        /// <summary>The file changed since the proposal was made: installing it would undo that change.</summary>
+        Stale,
+    }
+
+    /// <summary>
+    /// Compares the agent's file on <c>main</c> with the proposal's base (<paramref name="baseCommit"/>; for approvals
+    /// older than that column, the proposal commit's parent, which is the same commit) and with the proposal's own file.
+    /// </summary>
+    public async Task<Standing> StandingOfAsync(long id, string agent, string? baseCommit)
+    {
+        await EnsureAsync();
+        var now = await BlobAsync("main", agent);
+        if (now == await BlobAsync($"refs/proposal/{id}", agent)) return Standing.Applied;
+        return now == await BlobAsync(baseCommit ?? $"refs/proposal/{id}^", agent) ? Standing.OnBase : Standing.Stale;
+    }
+
+    /// <summary>The blob id of the agent's file at <paramref name="rev"/>; null when it has none there.</summary>
+    private async Task<string?> BlobAsync(string rev, string agent)
+    {
+        try
+        {
+            return (await GitAsync("rev-parse", "--verify", "--quiet", $"{rev}:{FileOf(agent)}")).Trim();
+        }
+        catch (MetaFileException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Puts an approved proposal's file on <c>main</c> (a commit of its own, so proposals made meanwhile for other agents
-    /// stand) and records <c>refs/approved/&lt;id&gt;</c>; returns (<c>main</c> before, <c>main</c> after).
+    /// stand) and records <c>refs/approved/&lt;id&gt;</c>; returns (<c>main</c> before, <c>main</c> after). Only for a
+    /// proposal that is <see cref="Standing.OnBase"/>: the whole proposed file is installed, which is then exactly its diff.
     /// </summary>
     public async Task<(string Before, string After)> ApplyProposalAsync(long id, string agent, string message)
     {
@@ -178,8 +222,45 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         var config = Parse(agent, await GitAsync("show", $"{proposal}:{FileOf(agent)}"));
         var before = (await GitAsync("rev-parse", "main")).Trim();
         await CommitAgentAsync(agent, config, message);
-        await GitAsync("update-ref", $"refs/approved/{id}", proposal);
+        await MarkApprovedAsync(id);
         return (before, (await GitAsync("rev-parse", "main")).Trim());
+    }
+
+    /// <summary>The commit <c>main</c> is on now.</summary>
+    public async Task<string> MainAsync()
+    {
+        await EnsureAsync();
+        return (await GitAsync("rev-parse", "main")).Trim();
+    }
+
+    /// <summary><c>refs/approved/&lt;id&gt;</c> = the proposal (idempotent: a start-up finishing a deploy writes it again).</summary>
+    public async Task MarkApprovedAsync(long id) =>
+        await GitAsync("update-ref", $"refs/approved/{id}", (await GitAsync("rev-parse", $"refs/proposal/{id}")).Trim());
+
+    /// <summary>The fate recorded for an approval (<c>deployed</c> or <c>failed</c>) and its message; null when none is.</summary>
+    public async Task<(string Fate, string Message)?> FateOfAsync(long id)
+    {
+        await EnsureAsync();
+        foreach (var fate in (string[])["deployed", "failed"])
+        {
+            try
+            {
+                return (fate, (await GitAsync("log", "-1", "--format=%B", $"refs/{fate}/{id}")).Trim());
+            }
+            catch (MetaFileException) { }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A test hook (<c>Hive:Meta:PauseDeployAt</c>): at the named step the deploy says so in the log and never goes on, so
+    /// a test kills the host exactly there instead of guessing a moment.
+    /// </summary>
+    public async Task PauseIfAskedAsync(string step, long id)
+    {
+        if (!string.Equals(_options.PauseDeployAt, step, StringComparison.Ordinal)) return;
+        logger.LogWarning("meta: the deploy of approval {Id} paused at {Step} (Hive:Meta:PauseDeployAt)", id, step);
+        await Task.Delay(Timeout.Infinite);
     }
 
     /// <summary>Records an approval's fate: <c>refs/&lt;fate&gt;/&lt;id&gt;</c>, a commit on top of <paramref name="target"/> whose message says why.</summary>
@@ -191,19 +272,30 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         await GitAsync("update-ref", $"refs/{fate}/{id}", note);
     }
 
-    /// <summary>A failed deploy: <c>main</c> goes back to where it was (the work tree with it).</summary>
-    public async Task ResetMainAsync(string commit)
+    /// <summary>
+    /// A failed deploy: the agent's file goes back to <paramref name="old"/>. When <c>main</c> is still the deploy's own
+    /// commit (<paramref name="after"/>, whose parent is <paramref name="before"/>), <c>main</c> is reset to where it was;
+    /// when something was committed on top since, or the commit was made in a life of the host that was killed
+    /// (<paramref name="before"/> unknown), the old file is committed back, so nothing else on <c>main</c> is lost.
+    /// </summary>
+    public async Task RevertAgentAsync(string agent, AgentConfig? old, string? before, string after, string message)
     {
         await _lock.WaitAsync();
+        var reset = false;
         try
         {
-            await GitAsync("reset", "-q", "--hard", commit);
+            if (before is not null && (await GitAsync("rev-parse", "main")).Trim() == after)
+            {
+                await GitAsync("reset", "-q", "--hard", before);
+                reset = true;
+            }
         }
         finally
         {
             _lock.Release();
         }
-        await PublishCommittedAsync(commit);
+        if (reset) await PublishCommittedAsync(before!);
+        else await CommitAgentAsync(agent, old, message);
     }
 
     public async Task<IReadOnlyList<MetaCommit>> LogAsync(int count)
@@ -291,32 +383,30 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
     }
 
     /// <summary>
-    /// An input's pin now: a git repository's <c>HEAD</c> commit, or a SHA-256 over a file's or a directory's contents
-    /// (names and bytes, in order, links not followed).
+    /// An input's pin now: a git repository's <c>HEAD</c> commit, or a SHA-256 over a regular file's bytes or a directory's
+    /// regular files (names and bytes, in order; symlinks and special files skipped, never opened). Devices, FIFOs, sockets
+    /// and a symlink as the source itself are refused; reading is bounded in bytes and time (<see cref="MetaInputPins"/>).
     /// </summary>
-    public async Task<string> PinOfAsync(string source)
+    public async Task<string> PinOfAsync(string source, CancellationToken cancellationToken = default)
     {
-        if (Directory.Exists(Path.Combine(source, ".git")))
-            return (await GitInAsync(source, "rev-parse", "HEAD")).Trim();
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        if (File.Exists(source))
+        var status = MetaInputPins.StatusOf(source) ?? throw new MetaFileException($"input source {source} does not exist");
+        if (MetaInputPins.RefusalOf(source, status) is { } refusal) throw new MetaFileException(refusal);
+        var limit = _options.InputTimeout;
+        if (status.Type == FileStatus.Directory && Directory.Exists(Path.Combine(source, ".git")))
+            return (await GitAsync(null, limit, ["-C", source, "rev-parse", "HEAD"])).Trim();
+        try
         {
-            hash.AppendData(await File.ReadAllBytesAsync(source));
-        }
-        else if (Directory.Exists(source))
-        {
-            var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint };
-            foreach (var file in Directory.EnumerateFiles(source, "*", options).Order(StringComparer.Ordinal))
+            // Off the request's thread: the reads are synchronous (each bounded); the walk checks the clock between them.
+            return await Task.Run(() =>
             {
-                hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(source, file) + "\0"));
-                hash.AppendData(await File.ReadAllBytesAsync(file));
-            }
+                using var pins = new MetaInputPins(_options.MaxInputBytes, limit, cancellationToken);
+                return pins.Pin(source, status);
+            }, cancellationToken);
         }
-        else
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new MetaFileException($"input source {source} does not exist");
+            throw new MetaFileException($"input source {source} cannot be read: {e.Message}");
         }
-        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     public async Task<IReadOnlyList<string>> RefsAsync(string fate)
@@ -332,10 +422,10 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
 
     private Task<string> GitAsync(params string[] args) => GitAsync(null, args);
 
-    private Task<string> GitInAsync(string directory, params string[] args) => GitAsync(null, ["-C", directory, .. args]);
+    private Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, params string[] args) => GitAsync(env, TimeSpan.FromSeconds(30), args);
 
     /// <summary>Runs git in the repo: argv only, its own identity, no user or system configuration, no prompts.</summary>
-    private async Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, params string[] args)
+    private async Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, TimeSpan limit, string[] args)
     {
         var info = new ProcessStartInfo("git")
         {
@@ -359,7 +449,7 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         git.StandardInput.Close();
         var output = git.StandardOutput.ReadToEndAsync();
         var error = git.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(limit);
         try
         {
             await git.WaitForExitAsync(timeout.Token);
@@ -367,7 +457,7 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         catch (OperationCanceledException)
         {
             git.Kill(entireProcessTree: true);
-            throw new MetaFileException($"git {args[0]} did not finish within 30 s");
+            throw new MetaFileException($"{(args[0] == "-C" ? $"git {args[2]} in {args[1]}" : $"git {args[0]}")} did not finish within {limit.TotalSeconds:0.###} s");
         }
         if (git.ExitCode != 0)
         {

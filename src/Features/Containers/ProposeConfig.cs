@@ -12,7 +12,8 @@ namespace Hive.Features.Containers;
 /// The manager proposes a whole new configuration for one agent (the fields of <c>agents/&lt;name&gt;.json</c>; omitted
 /// ones take their defaults). It is checked as a create would be, pinned in the meta repo as <c>refs/proposal/&lt;id&gt;</c>
 /// (a later proposal cannot change what this approval shows), and becomes a <c>config_commit</c> approval carrying the
-/// diff against <c>main</c>. Approved, it is committed and exactly that agent is rebuilt.
+/// diff against <c>main</c> and that base. Approved, it is committed and exactly that agent is rebuilt; approved after the
+/// agent's file moved on from the base, it is refused as stale (and denied), never installed over the newer file.
 /// </summary>
 public static class ProposeConfig
 {
@@ -45,9 +46,11 @@ public static class ProposeConfig
             var change = changes.Current;
             var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock,
                 approvals.Value.MaxPendingPerRequester, raise: false);
-            var (commit, diff) = await meta.ProposeAsync(pending.Id, name, normalised, $"proposal {pending.Id}: a new configuration for {name}, from the {command.Requester}");
-            var payload = JsonSerializer.Serialize(new { name, config = normalised, diff, commit }, Hive.Shared.Json.HiveJson.Options);
-            var row = change.QuerySingle<ApprovalRow>($"UPDATE approvals SET payload = @payload WHERE id = @Id RETURNING {ApprovalRow.Columns}", new { payload, pending.Id });
+            var (commit, diff, @base) = await meta.ProposeAsync(pending.Id, name, normalised, $"proposal {pending.Id}: a new configuration for {name}, from the {command.Requester}");
+            var payload = JsonSerializer.Serialize(new { name, config = normalised, diff, commit, @base }, Hive.Shared.Json.HiveJson.Options);
+            // The base is kept with the approval: approving after the agent's file moved on would undo that move (ApproveApproval).
+            var row = change.QuerySingle<ApprovalRow>($"UPDATE approvals SET payload = @payload, base_commit = @base WHERE id = @Id RETURNING {ApprovalRow.Columns}",
+                new { payload, @base, pending.Id });
             var view = row.View();
             change.Raise(new ApprovalAdded(view));
             return view;

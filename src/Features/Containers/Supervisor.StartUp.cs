@@ -73,6 +73,7 @@ public sealed partial class Supervisor
                 await RecordAsync(record.Name, "UPDATE agents SET transient = NULL, pid = NULL, pid_start_ticks = NULL, state = @state WHERE name = @name",
                     new { name = record.Name, state });
         }
+        await FinishDeploysAsync(ct);
         var toStart = _registry.All().Where(r => !r.IsExternal && r.Desired == DesiredStates.Running && r.State != States.Failed).ToList();
         // A container that outlived the host but is not meant to run is stopped.
         foreach (var record in _registry.All().Where(r => !r.IsExternal && !toStart.Any(t => t.Name == r.Name)))
@@ -93,6 +94,7 @@ public sealed partial class Supervisor
             await slot.Turn.WaitAsync(ct);
             try
             {
+                if (slot.Running is not null) continue; // a deploy finished above started it already
                 await using (await HoldTransientAsync(record.Name, Transients.Starting))
                 {
                     // A driver whose containers outlive the host hands back the one still running: adopted, not started twice.
@@ -105,6 +107,46 @@ public sealed partial class Supervisor
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 _logger.LogError("containers: {Agent} did not start at start-up: {Reason}", record.Name, e.Message);
+            }
+            finally
+            {
+                slot.Turn.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Approved configuration changes the last life did not see to the end (no <c>applied_at</c>) are finished, in the order
+    /// they were approved, so every approval ends <c>applied</c> with the ref of what really happened. Where the last life
+    /// died decides how much is left: a fate ref written (<c>deployed</c>/<c>failed</c>) → only <c>applied_at</c> and the
+    /// requester's message; otherwise the deploy runs again from the top, which is safe at every point: <c>main</c> still on
+    /// the base → committed now; already holding the proposed file (the earlier import loop may have set the registry from
+    /// it) → not committed twice; moved on to something else → failed as stale. The agent is then started on <c>main</c>'s
+    /// file: <c>deployed</c> if it starts, else its old configuration is back (registry and file) and it is <c>failed</c>.
+    /// Runs after the last life's processes are gone and before the agents are started, so it starts its agent once.
+    /// </summary>
+    private async Task FinishDeploysAsync(CancellationToken ct)
+    {
+        var unfinished = await ChangeAsync((change, _) => Task.FromResult(change.Query<ApprovalRow>($"""
+            SELECT {ApprovalRow.Columns} FROM approvals
+            WHERE kind = 'config_commit' AND status = 'approved' AND applied_at IS NULL
+            ORDER BY id
+            """)), ct);
+        foreach (var row in unfinished)
+        {
+            var slot = _slots.GetOrAdd(row.Agent, _ => new Slot());
+            await slot.Turn.WaitAsync(ct);
+            try
+            {
+                _logger.LogWarning("containers: the deploy of approval {Id} ({Agent}) was cut short by the host's end: finishing it", row.Id, row.Agent);
+                if (await _meta.FateOfAsync(row.Id) is var (fate, message))
+                    await RecordDeployedAsync(row.Agent, row.Requester, row.Id, fate == "deployed" ? null : message.StartsWith("failed: ", StringComparison.Ordinal) ? message[8..] : message);
+                else
+                    await DeployProposalHoldingTurnAsync(row.Agent, row.Requester, slot, row.Id, row.BaseCommit);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogError("containers: finishing the deploy of approval {Id} ({Agent}) failed: {Reason}", row.Id, row.Agent, e.Message);
             }
             finally
             {

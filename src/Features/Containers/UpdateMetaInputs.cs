@@ -18,6 +18,8 @@ public sealed record MetaInputsChanged(IReadOnlyList<MetaInput> Inputs) : IDashb
 /// <c>POST /api/meta/update</c> (hyperhive's meta-update): every input is pinned again (a git repository's <c>HEAD</c>, or a
 /// content hash), and when something moved the new pins are committed, <c>meta_inputs_changed</c> goes out, and exactly
 /// the agents whose files name a changed input are rebuilt. <c>PUT /api/meta/inputs/{name}</c> adds or re-points one.
+/// Inputs are read as <see cref="MetaInputPins"/> says (regular files and directories only, bounded in bytes and time): an
+/// input that cannot be pinned is one entry in <c>errors</c>, and the others are pinned all the same.
 /// </summary>
 public static class UpdateMetaInputs
 {
@@ -39,6 +41,9 @@ public static class UpdateMetaInputs
                 if (!AgentNames.IsWellFormed(addName)) throw new BadRequestException("an input name matches ^[a-z][a-z0-9-]{0,30}$");
                 if (command.AddSource is not { Length: > 0 } source || !Path.IsPathRooted(source) || Path.GetFullPath(source) != source.TrimEnd('/'))
                     throw new BadRequestException("source must be an absolute, canonical path (a local git repository or a file or directory)");
+                // Refused at once, not when first read: a device or a FIFO can never be pinned, and a link is not followed.
+                if (MetaInputPins.StatusOf(source.TrimEnd('/')) is { } status && MetaInputPins.RefusalOf(source.TrimEnd('/'), status) is { } refusal)
+                    throw new BadRequestException(refusal);
                 inputs.RemoveAll(i => i.Name == addName);
                 inputs.Add(new MetaInput(addName, source.TrimEnd('/'), null));
             }
@@ -51,7 +56,7 @@ public static class UpdateMetaInputs
                 string pin;
                 try
                 {
-                    pin = await meta.PinOfAsync(input.Source);
+                    pin = await meta.PinOfAsync(input.Source, cancellationToken);
                 }
                 catch (MetaFileException e) when (input.Name != command.AddName)
                 {
