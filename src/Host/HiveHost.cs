@@ -95,6 +95,7 @@ public static class HiveHost
         // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
         app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
 
+        OperatorAuth.UseConnectionTracking(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         OperatorAuth.UseSecurityHeaders(app);
