@@ -111,6 +111,7 @@ public static class OperatorAuth
             var dataDir = app.Services.GetRequiredService<HivePaths>().DataDir;
             var narrowed = false;
             token = new OperatorToken(settings.ConfiguredToken ?? OperatorToken.ReadOrCreate(dataDir, out narrowed));
+            app.Services.GetRequiredService<HttpConnectionBudget>().Token = token;
             if (narrowed) logger.LogWarning("{File} was readable by other users; it is now 0600", Path.Combine(dataDir, OperatorToken.FileName));
             app.Lifetime.ApplicationStarted.Register(() => LogSignInLink(app, token, logger));
         }

@@ -82,7 +82,14 @@ public sealed class DashboardModule : CarterModule
         }
 
         var limits = services.GetRequiredService<ConnectionLimits>();
-        // One client's streams first (429: its own excess, the others are served), then the host's (503: everyone waits).
+        // The host's cap first (503: everyone waits), then the client's (429: its own excess; the other clients are served).
+        using var subscription = hub.TrySubscribe(lastEventId, limits.EventStreams);
+        if (subscription is null)
+        {
+            await RefuseAsync(context, limits, StatusCodes.Status503ServiceUnavailable, "Too many event streams", ErrorCodes.Busy,
+                $"the host serves at most {limits.EventStreams} event streams at once; retry later");
+            return;
+        }
         using var clientLease = context.Features.Get<OperatorClient>() is { } client
             ? services.GetRequiredService<EventStreamClients>().TryOpen(client.Name, limits.EventStreamsPerClient)
             : NoLease;
@@ -90,13 +97,6 @@ public sealed class DashboardModule : CarterModule
         {
             await RefuseAsync(context, limits, StatusCodes.Status429TooManyRequests, "Too many event streams for this client", ErrorCodes.TooMany,
                 $"one client (a sign-in session, or all Bearer callers together) holds at most {limits.EventStreamsPerClient} event streams at once; close one or retry later");
-            return;
-        }
-        using var subscription = hub.TrySubscribe(lastEventId, limits.EventStreams);
-        if (subscription is null)
-        {
-            await RefuseAsync(context, limits, StatusCodes.Status503ServiceUnavailable, "Too many event streams", ErrorCodes.Busy,
-                $"the host serves at most {limits.EventStreams} event streams at once; retry later");
             return;
         }
 
