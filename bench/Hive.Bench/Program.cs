@@ -19,6 +19,7 @@ public static class BenchProgram
         new RetentionBench(),
         new WakeBench(),
         new ContainersBench(),
+        new LockoutBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -41,7 +41,9 @@ public static class HiveHost
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
         {
             k.Limits.MaxRequestBodySize = 1024 * 1024;
-            k.Limits.MaxConcurrentConnections = limits.HttpConnections;
+            // The total is HttpConnectionBudget's (it can close an unauthenticated connection to make room; Kestrel's cap
+            // can only refuse the newcomer, which may be the operator).
+            k.Limits.MaxConcurrentConnections = null;
             k.Limits.MaxConcurrentUpgradedConnections = limits.HttpConnections;
         });
 
@@ -95,6 +97,7 @@ public static class HiveHost
         // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
         app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
 
+        OperatorAuth.UseConnectionTracking(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         OperatorAuth.UseSecurityHeaders(app);

@@ -41,6 +41,22 @@ public sealed class LimitsOptions
 
     /// <summary>What an over-cap client is told to wait before it retries (the Retry-After header).</summary>
     public int RetryAfterSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// HTTP connections that no request has yet signed in on (no valid Bearer, session cookie or sign-in link), out of
+    /// <see cref="MaxHttpConnections"/>: the rest are a reserve only the operator can use. Over it, the oldest such
+    /// connection is closed to make room, so a flood can delay a new connection but never keep it out.
+    /// </summary>
+    public int MaxUnauthenticatedConnections { get; set; } = 128;
+
+    /// <summary>An unauthenticated connection with no request running for this long is closed (signed-in ones keep Kestrel's keep-alive).</summary>
+    public double UnauthenticatedIdleSeconds { get; set; } = 5;
+
+    /// <summary>Event streams one client may hold at once: one sign-in session (its cookie), or all Bearer callers together.</summary>
+    public int MaxEventStreamsPerClient { get; set; } = 32;
+
+    /// <summary>Wrong sign-ins (link, Bearer or cookie) answered as such per minute; beyond, 429 until the bucket refills. The right token always passes.</summary>
+    public int WrongSignInsPerMinute { get; set; } = 30;
 }
 
 public sealed class DatabaseOptions

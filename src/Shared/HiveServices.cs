@@ -33,6 +33,7 @@ public static class HiveServices
     public static IServiceCollection AddHiveDashboard(this IServiceCollection services)
     {
         services.AddSingleton<DashboardHub>();
+        services.AddSingleton<EventStreamClients>();
         services.AddSingleton<ColdLoads>();
         services.AddSingleton<IStateChangeGate, StateChangeGate>();
         services.AddTransient<IDashboardStateContributor, AgentsStateContributor>();

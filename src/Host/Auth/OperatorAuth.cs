@@ -1,5 +1,6 @@
 using Hive.Shared.Errors;
 using Hive.Shared;
+using Hive.Shared.Limits;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.HostFiltering;
@@ -59,6 +60,23 @@ public static class OperatorAuth
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
         builder.Services.AddSingleton(new OperatorAuthSettings(mode, configuredToken, addresses, allowedHosts));
+        builder.Services.AddSingleton<HttpConnectionBudget>();
+        builder.Services.AddSingleton(p => new WrongSignIns(p.GetRequiredService<ConnectionLimits>().WrongSignInsPerMinute,
+            p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILoggerFactory>().CreateLogger(SignInCategory)));
+        // Every connection Kestrel accepts passes the budget first (endpoint defaults apply to the --urls addresses too).
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel =>
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next =>
+            {
+                var budget = listen.ApplicationServices.GetRequiredService<HttpConnectionBudget>();
+                return connection => budget.OnConnectionAsync(connection, next);
+            })));
+    }
+
+    /// <summary>First in the pipeline, so every request of a connection counts as its activity (an idle connection is one with none running).</summary>
+    public static void UseConnectionTracking(WebApplication app)
+    {
+        var budget = app.Services.GetRequiredService<HttpConnectionBudget>();
+        app.Use(next => context => budget.TrackRequestAsync(context, next));
     }
 
     /// <summary>The page-hardening headers, on every response (the page, its assets, the API and errors alike).</summary>
@@ -93,6 +111,7 @@ public static class OperatorAuth
             var dataDir = app.Services.GetRequiredService<HivePaths>().DataDir;
             var narrowed = false;
             token = new OperatorToken(settings.ConfiguredToken ?? OperatorToken.ReadOrCreate(dataDir, out narrowed));
+            app.Services.GetRequiredService<HttpConnectionBudget>().Token = token;
             if (narrowed) logger.LogWarning("{File} was readable by other users; it is now 0600", Path.Combine(dataDir, OperatorToken.FileName));
             app.Lifetime.ApplicationStarted.Register(() => LogSignInLink(app, token, logger));
         }

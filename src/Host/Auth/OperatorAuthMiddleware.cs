@@ -1,4 +1,5 @@
 using Hive.Shared.Errors;
+using Hive.Shared.Limits;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Hive.Host.Auth;
@@ -9,28 +10,45 @@ namespace Hive.Host.Auth;
 /// <c>hive_session</c> cookie, else 401. A change (any method but GET, HEAD, OPTIONS, TRACE) made with the cookie must
 /// also come from the page's own origin, else 403: a browser attaches the cookie to a request another site's page
 /// makes, but only the page itself can show it is same-origin. Bearer calls are exempt (a browser never adds that header
-/// to a cross-site request).
+/// to a cross-site request). A wrong credential (link, Bearer or cookie) is counted by <see cref="WrongSignIns"/>: beyond
+/// its rate it is answered 429, and the count is logged once a minute. A valid one makes the request's connection the
+/// operator's (<see cref="HttpConnectionBudget"/>) and names its client for the per-client caps.
 /// </summary>
-public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthState state, ILoggerFactory loggers)
+public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthState state, HttpConnectionBudget connections,
+    WrongSignIns wrongSignIns)
 {
     public const string CookieName = "hive_session";
     public const string SignInFailedFragment = "#sign-in-failed";
 
-    private readonly ILogger _logger = loggers.CreateLogger(OperatorAuth.SignInCategory);
-
-    private enum Caller { Nobody, Bearer, Cookie, Anyone }
+    /// <summary><see cref="Wrong"/>: a credential was presented and is not the operator's (counted by <see cref="WrongSignIns"/>).</summary>
+    private enum Caller { Nobody, Wrong, Bearer, Cookie, Anyone }
 
     public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (state.Token is { } token && request.Path == "/" && HttpMethods.IsGet(request.Method) && request.Query.ContainsKey("token"))
+        if (state.Token is not { } token) return Guard(context, Caller.Anyone);
+        if (request.Path == "/" && HttpMethods.IsGet(request.Method) && request.Query.ContainsKey("token"))
             return SignIn(context, token);
-        if (!Guarded(context)) return next(context);
 
-        var caller = state.Token is { } expected ? Authenticate(request, expected) : Caller.Anyone;
-        if (caller == Caller.Nobody)
+        // Every request, guarded or not: a credential on any of them (the page's assets carry the cookie too) makes its
+        // connection the operator's.
+        var caller = Authenticate(request, token, out var client);
+        if (client is not null)
+        {
+            connections.SignedIn(context);
+            context.Features.Set(client);
+        }
+        return Guard(context, caller);
+    }
+
+    private Task Guard(HttpContext context, Caller caller)
+    {
+        var request = context.Request;
+        if (!Guarded(context)) return next(context);
+        if (caller is Caller.Nobody or Caller.Wrong)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
+            if (caller == Caller.Wrong && !wrongSignIns.TryCount(out var retryAfter)) return TooManyWrong(context, retryAfter);
             return Problem(context, 401, ErrorCodes.Unauthorized, "sign-in required",
                 "open the sign-in link the host printed at start-up, or send Authorization: Bearer <the token in <DataDir>/operator-token>");
         }
@@ -46,18 +64,34 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         context.Request.Path.StartsWithSegments(OperatorAuth.ApiRoot, StringComparison.OrdinalIgnoreCase)
         || (context.GetEndpoint() is not null && !OperatorAuth.OpenRoutes.Contains(context.Request.Path.Value ?? ""));
 
-    private static Caller Authenticate(HttpRequest request, OperatorToken token)
+    private static Caller Authenticate(HttpRequest request, OperatorToken token, out OperatorClient? client)
     {
+        client = null;
         // An Authorization header decides on its own: a wrong one is not rescued by a cookie.
         var authorization = request.Headers.Authorization;
         if (authorization.Count > 0)
         {
             var value = authorization.Count == 1 ? authorization[0] ?? "" : "";
-            return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && token.IsToken(value["Bearer ".Length..].Trim())
-                ? Caller.Bearer
-                : Caller.Nobody;
+            if (!(value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && token.IsToken(value["Bearer ".Length..].Trim()))) return Caller.Wrong;
+            client = new OperatorClient(OperatorClient.Bearer);
+            return Caller.Bearer;
         }
-        return request.Cookies.TryGetValue(CookieName, out var session) && token.IsSession(session) ? Caller.Cookie : Caller.Nobody;
+        if (!request.Cookies.TryGetValue(CookieName, out var session)) return Caller.Nobody;
+        if (!token.IsSession(session, out var sessionId)) return Caller.Wrong;
+        client = OperatorClient.Session(sessionId);
+        return Caller.Cookie;
+    }
+
+    /// <summary>
+    /// A wrong credential beyond <see cref="ConnectionLimits.WrongSignInsPerMinute"/>: 429, counted, not logged one by
+    /// one. The right token was compared first and is never answered this.
+    /// </summary>
+    private static Task TooManyWrong(HttpContext context, TimeSpan retryAfter)
+    {
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers.CacheControl = "no-store";
+        return Problem(context, 429, ErrorCodes.TooMany, "Too many wrong sign-ins",
+            "too many wrong sign-ins in the last minute; the right token is still accepted (open the sign-in link the host printed at start-up)");
     }
 
     private static bool IsChange(string method) =>
@@ -88,10 +122,11 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         var presented = context.Request.Query["token"];
         var response = context.Response;
         response.Headers.CacheControl = "no-store";
-        response.StatusCode = StatusCodes.Status303SeeOther;
         if (presented.Count == 1 && token.IsToken(presented[0]))
         {
-            response.Cookies.Append(CookieName, token.SessionValue, new CookieOptions
+            connections.SignedIn(context);
+            response.StatusCode = StatusCodes.Status303SeeOther;
+            response.Cookies.Append(CookieName, token.NewSession(), new CookieOptions
             {
                 HttpOnly = true,
                 SameSite = SameSiteMode.Strict,
@@ -100,12 +135,11 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
                 IsEssential = true,
             });
             response.Headers.Location = "/";
+            return Task.CompletedTask;
         }
-        else
-        {
-            _logger.LogWarning("A sign-in with a wrong token from {RemoteAddress}", context.Connection.RemoteIpAddress);
-            response.Headers.Location = "/" + SignInFailedFragment;
-        }
+        if (!wrongSignIns.TryCount(out var retryAfter)) return TooManyWrong(context, retryAfter);
+        response.StatusCode = StatusCodes.Status303SeeOther;
+        response.Headers.Location = "/" + SignInFailedFragment;
         return Task.CompletedTask;
     }
 

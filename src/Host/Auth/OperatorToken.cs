@@ -8,7 +8,7 @@ using Hive.Shared;
 namespace Hive.Host.Auth;
 
 /// <summary>
-/// The operator's token and the session value derived from it. Every comparison hashes what was presented and
+/// The operator's token and the session cookies signed with it. Every comparison hashes what was presented and
 /// compares fixed-length hashes in constant time, so neither the content nor the length of the token leaks through
 /// timing.
 /// </summary>
@@ -16,34 +16,52 @@ public sealed class OperatorToken
 {
     public const string FileName = "operator-token";
     public const int MinimumLength = 16;
-    private static readonly byte[] SessionLabel = "hive_session/v1"u8.ToArray();
+    private static readonly byte[] SessionLabel = "hive_session/v2"u8.ToArray();
+    private const int SessionIdBytes = 16;
+    private const int MacBytes = 32;
 
     private readonly byte[] _tokenHash;
-    private readonly byte[] _sessionHash;
+    private readonly byte[] _sessionKey;
 
     public OperatorToken(string token)
     {
         Value = token;
         _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
-        // The cookie carries HMAC(token, label), not the token: the browser's cookie store never holds the credential
-        // that scripts use as Bearer, a cookie is no good as a Bearer (so it cannot skip the same-origin check), and
-        // sessions still survive a restart and end when the token is replaced (no server-side session table).
-        SessionValue = Base64Url.EncodeToString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(token), SessionLabel));
-        _sessionHash = SHA256.HashData(Encoding.ASCII.GetBytes(SessionValue));
+        // A session cookie is "<id>.<HMAC(key, id)>" with the key derived from the token: the browser's cookie store never
+        // holds the credential scripts use as Bearer, a cookie is no good as a Bearer (so it cannot skip the same-origin
+        // check), each sign-in is a session of its own (the unit the event-stream cap counts), and sessions survive a
+        // restart and end when the token is replaced, with no server-side session table.
+        _sessionKey = HMACSHA256.HashData(Encoding.UTF8.GetBytes(token), SessionLabel);
     }
 
     /// <summary>The token itself: for the one sign-in line and nothing else.</summary>
     public string Value { get; }
 
-    /// <summary>The <c>hive_session</c> cookie's value.</summary>
-    public string SessionValue { get; }
+    /// <summary>A new session's <c>hive_session</c> cookie value (one per sign-in).</summary>
+    public string NewSession()
+    {
+        var id = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(SessionIdBytes));
+        return id + "." + Base64Url.EncodeToString(Mac(id));
+    }
 
-    public bool IsToken(string? presented) => Matches(presented, _tokenHash);
+    public bool IsToken(string? presented) =>
+        presented is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), _tokenHash);
 
-    public bool IsSession(string? presented) => Matches(presented, _sessionHash);
+    /// <summary>Whether <paramref name="presented"/> is a session this token signed; <paramref name="sessionId"/> names it (not a secret).</summary>
+    public bool IsSession(string? presented, out string sessionId)
+    {
+        sessionId = "";
+        var dot = presented?.IndexOf('.') ?? -1;
+        if (presented is null || dot is <= 0 or > 64 || presented.Length - dot - 1 > 64) return false;
+        Span<byte> mac = stackalloc byte[48];
+        if (!Base64Url.TryDecodeFromChars(presented.AsSpan(dot + 1), mac, out var written) || written != MacBytes) return false;
+        var id = presented[..dot];
+        if (!CryptographicOperations.FixedTimeEquals(mac[..written], Mac(id))) return false;
+        sessionId = id;
+        return true;
+    }
 
-    private static bool Matches(string? presented, byte[] expectedHash) =>
-        presented is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), expectedHash);
+    private byte[] Mac(string id) => HMACSHA256.HashData(_sessionKey, Encoding.UTF8.GetBytes(id));
 
     /// <summary>A token is printable ASCII without spaces (it travels in a URL and a header), at least 16 characters.</summary>
     public static string? Problem(string token) =>

@@ -82,16 +82,21 @@ public sealed class DashboardModule : CarterModule
         }
 
         var limits = services.GetRequiredService<ConnectionLimits>();
+        // The host's cap first (503: everyone waits), then the client's (429: its own excess; the other clients are served).
         using var subscription = hub.TrySubscribe(lastEventId, limits.EventStreams);
         if (subscription is null)
         {
-            // Over the cap: a clear answer the client can wait on, and the connection goes back to the pool.
-            context.Response.Headers.RetryAfter = limits.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await TypedResults.Problem(
-                detail: $"the host serves at most {limits.EventStreams} event streams at once; retry later",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "Too many event streams",
-                extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Busy }).ExecuteAsync(context);
+            await RefuseAsync(context, limits, StatusCodes.Status503ServiceUnavailable, "Too many event streams", ErrorCodes.Busy,
+                $"the host serves at most {limits.EventStreams} event streams at once; retry later");
+            return;
+        }
+        using var clientLease = context.Features.Get<OperatorClient>() is { } client
+            ? services.GetRequiredService<EventStreamClients>().TryOpen(client.Name, limits.EventStreamsPerClient)
+            : NoLease;
+        if (clientLease is null)
+        {
+            await RefuseAsync(context, limits, StatusCodes.Status429TooManyRequests, "Too many event streams for this client", ErrorCodes.TooMany,
+                $"one client (a sign-in session, or all Bearer callers together) holds at most {limits.EventStreamsPerClient} event streams at once; close one or retry later");
             return;
         }
 
@@ -156,6 +161,25 @@ public sealed class DashboardModule : CarterModule
         {
             // Cut off for falling behind; ending the response makes the client reconnect and replay.
         }
+    }
+
+    private static readonly IDisposable NoLease = new NoCap();
+
+    private sealed class NoCap : IDisposable
+    {
+        public void Dispose() { }
+    }
+
+    /// <summary>
+    /// A clear answer the client can wait on, and the connection is closed: a refused client that keeps it open (an
+    /// EventSource retrying, a script in a loop) would otherwise hold a connection per refusal.
+    /// </summary>
+    private static Task RefuseAsync(HttpContext context, ConnectionLimits limits, int status, string title, string code, string detail)
+    {
+        context.Response.Headers.RetryAfter = limits.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers.Connection = "close";
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title,
+            extensions: new Dictionary<string, object?> { ["code"] = code }).ExecuteAsync(context);
     }
 
     /// <summary>Events read from the ring at a time during a replay.</summary>
