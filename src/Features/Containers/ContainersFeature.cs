@@ -22,6 +22,9 @@ public static class ContainersFeature
             .Validate(o => o.AgentUidBase >= 1000 && o.AgentUidBase <= 4_000_000_000,
                 "Hive:Containers:AgentUidBase must be between 1000 and 4000000000 (agents' uids are above it)")
             .ValidateOnStart();
+        services.AddOptions<MetaOptions>().BindConfiguration("Hive:Meta")
+            .Validate(o => o.MaxInputBytes > 0 && o.InputTimeoutSeconds > 0, "Hive:Meta: MaxInputBytes and InputTimeoutSeconds must be positive")
+            .ValidateOnStart();
         services.AddSingleton<AllowedRecipients>();
         services.AddSingleton<IRecipientPolicy>(p => p.GetRequiredService<AllowedRecipients>());
         services.AddSingleton<AgentRegistry>();

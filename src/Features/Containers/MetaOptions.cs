@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Configuration;
-
 namespace Hive.Features.Containers;
 
 /// <summary>The <c>Hive:Meta</c> configuration section: the bounds on reading meta inputs, and a test hook for deploys.</summary>
@@ -18,17 +16,4 @@ public sealed class MetaOptions
     public string PauseDeployAt { get; set; } = "";
 
     public TimeSpan InputTimeout => TimeSpan.FromSeconds(InputTimeoutSeconds);
-
-    /// <summary>
-    /// Read from the configuration directly: the section belongs to <see cref="MetaRepo"/>, which the feature registers as a
-    /// plain singleton. Bad values stop the host at start (the supervisor needs the repo before anything runs).
-    /// </summary>
-    public static MetaOptions From(IConfiguration configuration)
-    {
-        var options = new MetaOptions();
-        configuration.GetSection("Hive:Meta").Bind(options);
-        if (options.MaxInputBytes <= 0 || options.InputTimeoutSeconds <= 0)
-            throw new InvalidOperationException("Hive:Meta: MaxInputBytes and InputTimeoutSeconds must be positive");
-        return options;
-    }
 }

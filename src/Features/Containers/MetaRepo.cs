@@ -5,9 +5,10 @@ using Hive.Shared;
 using Hive.Shared.Json;
 using Hive.Shared.Native;
 using MediatR;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+
+using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Containers;
 
@@ -34,9 +35,9 @@ public sealed class MetaFileException(string message) : Hive.Shared.Errors.HiveE
 /// <c>deployed/&lt;id&gt;</c> or <c>failed/&lt;id&gt;</c> (a commit whose message is the reason), or <c>denied/&lt;id&gt;</c>
 /// (with the operator's note). One git operation at a time.
 /// </summary>
-public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger, IConfiguration configuration)
+public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger, IOptions<MetaOptions> options)
 {
-    private readonly MetaOptions _options = MetaOptions.From(configuration);
+    private readonly MetaOptions _options = options.Value;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private string? _unavailable;
     private bool _ready;

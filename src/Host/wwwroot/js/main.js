@@ -11,7 +11,8 @@ let events = null;
 
 async function coldLoad() {
   const response = await fetch('/api/state');
-  if (response.status === 401) throw new SignedOut();
+  // 429 here is the wrong-sign-in limit answering a stale cookie: signed out as well, not an error to show.
+  if (response.status === 401 || response.status === 429) throw new SignedOut();
   if (!response.ok) throw new Error(`/api/state answered ${response.status}`);
   load(await response.json());
   renderAll();
