@@ -38,6 +38,7 @@ internal sealed class AgentCgroups : IDisposable
         try
         {
             Directory.CreateDirectory(path);
+            LimitPids(path);
             return path;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -46,6 +47,16 @@ internal sealed class AgentCgroups : IDisposable
             _logger.LogWarning("containers: cannot make {Cgroup} ({Why}): {Agent} runs without one", path, e.Message, agent);
             return null;
         }
+    }
+
+    /// <summary>Processes and threads one agent may have at once: a fork bomb stops there, not at the machine's pid_max.</summary>
+    public const int MaxPids = 1024;
+
+    /// <summary>Where the hierarchy has the pids controller (v1's pids, or v2 with it enabled below the hive's dir).</summary>
+    private static void LimitPids(string path)
+    {
+        var max = Path.Combine(path, "pids.max");
+        if (File.Exists(max)) File.WriteAllText(max, MaxPids.ToString());
     }
 
     /// <summary>

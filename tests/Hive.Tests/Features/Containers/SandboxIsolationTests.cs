@@ -129,6 +129,9 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
             Assert.DoesNotContain("writable:", log);
             var leader = row.Pid()!.Value;
             Assert.Equal(await File.ReadAllTextAsync($"/proc/{leader}/cgroup"), await File.ReadAllTextAsync($"/proc/{child}/cgroup"));
+            // And it may not fork without end: its cgroup caps its processes (v1's pids hierarchy, as on this machine).
+            var pids = File.ReadLines($"/proc/{leader}/cgroup").Select(l => l.Split(':', 3)).FirstOrDefault(p => p[1] == "pids");
+            if (pids is not null) Assert.Equal("1024", File.ReadAllText($"/sys/fs/cgroup/pids{pids[2]}/pids.max").Trim());
 
             await DestroyAsync(_hive, name);
             await ProcessTable.UntilGoneAsync([child]);
