@@ -35,9 +35,10 @@ public static class ContainersFeature
         services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir, p.GetRequiredService<ILogger<AgentCgroups>>()));
         services.AddSingleton(p => new AgentUsers(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<ILogger<AgentUsers>>()));
+        services.AddSingleton(p => new AgentTools(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<ILogger<AgentTools>>()));
         services.AddSingleton(p => new ProcessDriverServices(p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(),
             p.GetRequiredService<IOptions<ContainersOptions>>(), p.GetRequiredService<AgentCgroups>(), p.GetRequiredService<AgentUsers>(),
-            p.GetRequiredService<Hive.Shared.HivePaths>()));
+            p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<AgentTools>()));
         services.AddSingleton<IContainerDriver>(p => new ProcessDriver(p.GetRequiredService<ProcessDriverServices>()));
         services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(p.GetRequiredService<ProcessDriverServices>()));
         services.AddSingleton<IContainerDriver>(p => new NixosContainerDriver(

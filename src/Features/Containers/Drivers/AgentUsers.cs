@@ -27,17 +27,18 @@ internal sealed partial class AgentUsers
 
     /// <summary>
     /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME</c> hides the data dir
-    /// under a tmpfs on COVER and binds the agent's three paths back. The data dir is held open as fd 3 first, so the binds
+    /// under a tmpfs on COVER and binds the agent's three paths back, and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
     /// reach the real directories through <c>/proc/self/fd/3</c> after the tmpfs has covered their path.
     /// </summary>
     public const string StageScript = """
         hive_stage() {
           exec 3<"$1" || exit 125
           mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev hive-agent "$2" || exit 125
-          mkdir -p "$1/agents/$3/state" "$1/shared" "$1/run" && : > "$1/run/$3.sock" || exit 125
+          mkdir -p "$1/agents/$3/state" "$1/shared" "$1/run" "$1/tools" && : > "$1/run/$3.sock" || exit 125
           mount --no-canonicalize --bind "/proc/self/fd/3/agents/$3/state" "$1/agents/$3/state" || exit 125
           mount --no-canonicalize --bind /proc/self/fd/3/shared "$1/shared" || exit 125
           mount --no-canonicalize --bind "/proc/self/fd/3/run/$3.sock" "$1/run/$3.sock" || exit 125
+          mount --no-canonicalize --bind /proc/self/fd/3/tools "$1/tools" || exit 125
           exec 3<&-
         }
         """;

@@ -59,6 +59,8 @@ public sealed class BubblewrapDriver : ProcessDriverBase
 
     public override string Name => "bubblewrap";
 
+    private protected override bool Sandboxed => true;
+
     public override string? Unavailable => SeccompFilter.Unavailable ?? Users.Unavailable ?? _unavailable.Value;
 
     public override string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
@@ -99,6 +101,8 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         if (spec.IsManager) args.AddRange(["--bind", spec.StateDir, "/state"]);
         args.AddRange(["--bind", spec.SharedDir, sharedDir]);
         args.AddRange(["--bind", spec.Socket, socket]);
+        args.AddRange(["--ro-bind", Tools.HostDir, AgentTools.InsideDir]);
+        if (AgentTools.DotnetRootOutsideUsr() is { } dotnet && Directory.Exists(dotnet)) args.AddRange(["--ro-bind", dotnet, dotnet]);
         // Bound where the agent was told they are; the host binds what they resolve to now.
         foreach (var (mount, resolved) in spec.Mounts.Zip(launch.Mounts)) args.AddRange(["--ro-bind", resolved, mount]);
         args.AddRange(["--chdir", stateDir, "--", launch.Program, .. spec.Command.Skip(1)]);

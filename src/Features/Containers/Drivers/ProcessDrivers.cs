@@ -7,7 +7,8 @@ namespace Hive.Features.Containers.Drivers;
 
 /// <summary>What the process and bubblewrap drivers are built from.</summary>
 internal sealed record ProcessDriverServices(
-    ProcessLauncher Launcher, TimeProvider Clock, IOptions<ContainersOptions> Options, AgentCgroups Cgroups, AgentUsers Users, HivePaths Paths);
+    ProcessLauncher Launcher, TimeProvider Clock, IOptions<ContainersOptions> Options, AgentCgroups Cgroups, AgentUsers Users, HivePaths Paths,
+    AgentTools Tools);
 
 /// <summary>
 /// What the process and bubblewrap drivers share: the clean environment, who the agent runs as (<see cref="AgentUsers"/>),
@@ -24,6 +25,10 @@ public abstract class ProcessDriverBase : IContainerDriver
     }
 
     private protected AgentUsers Users => _services.Users;
+    private protected AgentTools Tools => _services.Tools;
+
+    /// <summary>Whether the agent sees a sandbox's paths (bubblewrap) rather than the host's (process).</summary>
+    private protected abstract bool Sandboxed { get; }
     private protected ContainersOptions Options => _services.Options.Value;
 
     public abstract string Name { get; }
@@ -68,7 +73,9 @@ public abstract class ProcessDriverBase : IContainerDriver
     public async Task<RunningAgent> StartAsync(LaunchSpec spec, CancellationToken cancellationToken)
     {
         if (Unavailable is { } why) throw new DriverException(why);
-        var (program, problem) = Executables.Resolve(spec.Command[0], AgentPath);
+        // The agent's own PATH first, then hivectl, then the host's: a configured PATH is honoured, never dropped.
+        var configuredPath = spec.Env.TryGetValue("PATH", out var own) && own.Length > 0 ? own + ":" : "";
+        var (program, problem) = Executables.Resolve(spec.Command[0], configuredPath + AgentPath);
         if (program is null) throw new DriverException(problem!);
         // Resolved now, not when configured: a link re-pointed since (or a meta file edited by hand) is judged as it is.
         var mounts = new List<string>();
@@ -77,6 +84,7 @@ public abstract class ProcessDriverBase : IContainerDriver
             var (resolved, refused) = MountRules.Check(mount, _services.Paths);
             mounts.Add(resolved ?? throw new DriverException(refused!));
         }
+        Tools.Ensure();
         uint? uid = null;
         if (Users.OwnUids && Users.Unavailable is null)
         {
@@ -104,7 +112,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["HIVE_SOCKET"] = socket;
         info.Environment["HIVE_STATE_DIR"] = stateDir;
         info.Environment["HIVE_SHARED_DIR"] = sharedDir;
-        info.Environment["PATH"] = AgentPath;
+        info.Environment["PATH"] = configuredPath + Tools.BinFor(Sandboxed) + ":" + AgentPath;
         info.Environment["HOME"] = stateDir;
         info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
 
@@ -169,6 +177,8 @@ public sealed class ProcessDriver : ProcessDriverBase
     }
 
     public override string Name => "process";
+
+    private protected override bool Sandboxed => false;
 
     public override string? Unavailable
     {
