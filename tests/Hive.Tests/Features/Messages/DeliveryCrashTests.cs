@@ -38,8 +38,11 @@ public sealed class DeliveryCrashTests : IAsyncLifetime
             using var stop = new CancellationTokenSource();
             var sending = sender.RunAsync(host, (life + 1) * SendsPerLife, stop.Token);
             var receiving = receiver.RunAsync(host, stop.Token);
-            // Pull the plug at a random moment while both are busy.
-            await Task.Delay(random.Next(50, 400));
+            // Pull the plug at a random moment while both are busy: once this life has acknowledged sends (a busy machine
+            // can take longer than the delay below just to start the host), then after a random delay.
+            var before = sender.Acknowledged.Count;
+            await HiveInstance.Until(() => sender.Acknowledged.Count >= before + 5, TimeSpan.FromSeconds(30), "this life's first sends");
+            await Task.Delay(random.Next(20, 300));
             var inFlight = HiveInstance.QueryDb<long>(_dataDir,
                 "SELECT count(*) FROM messages WHERE delivered_at IS NULL AND in_flight_until IS NOT NULL");
             await host.KillAsync();
@@ -121,6 +124,8 @@ public sealed class DeliveryCrashTests : IAsyncLifetime
                     if (Seen.TryGetValue(id, out var times) && !message.GetProperty("redelivered").GetBoolean()) UnflaggedRepeats.Add(id);
                     Seen[id] = times + 1;
                     _toAck = id;
+                    // An agent's work on the message: it stays in flight meanwhile, so kills land with messages in flight.
+                    await Task.Delay(2, stop);
                 }
                 if (_toAck is { } last && (await bob.CallAsync(new { op = "ack", id = last })).GetProperty("ok").GetBoolean())
                 {
