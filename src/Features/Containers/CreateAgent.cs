@@ -67,7 +67,7 @@ public static class CreateAgent
             RuleFor(c => c.Secrets).Must(s => s is null || s.Count <= 64).WithMessage("secrets has at most 64 variables");
             RuleForEach(c => c.Secrets).Must(v => IsEnvName(v.Key) && !v.Key.StartsWith("HIVE_", StringComparison.Ordinal) && v.Key is not ("PATH" or "HOME"))
                 .WithMessage((_, v) => $"secrets {v.Key}: variable names are [A-Za-z_][A-Za-z0-9_]*; HIVE_*, PATH and HOME belong to the hive")
-                .Must(v => SecretStore.IsName(v.Value))
+                .Must(v => SecretStore.IsName(v.Value) && KeyLikeValues.KindOf(v.Value) is null)
                 .WithMessage((_, v) => $"secrets {v.Key}: the value is the name of a secret ({SecretStore.NamePattern}), never the secret itself");
             RuleFor(c => c.Secrets).Must((c, s) => s is null || c.Env is null || !s.Keys.Any(c.Env.ContainsKey))
                 .WithMessage(c => $"{string.Join(", ", c.Secrets!.Keys.Where(c.Env!.ContainsKey))}: set from env and from secrets at once; give each variable one source");
