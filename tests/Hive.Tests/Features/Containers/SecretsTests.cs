@@ -64,6 +64,13 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
         Assert.Contains(name, state);
         Assert.DoesNotContain("line two", state);
 
+        // The state-file route serves agents' state dirs and shared/ only.
+        using (var stateFile = await _hive.Http.GetAsync($"/api/state-file?path={Uri.EscapeDataString(SecretFile(name))}"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, stateFile.StatusCode);
+            Assert.DoesNotContain("line two", await stateFile.Content.ReadAsStringAsync());
+        }
+
         using (var deleted = await _hive.Http.DeleteAsync($"/api/secrets/{name}"))
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.False(File.Exists(SecretFile(name)));
