@@ -20,6 +20,7 @@ public static class HiveCli
         TailCommand.AddTo(root);
         McpCommand.AddTo(root);
         RunCommand.AddTo(root);
+        SecretsCommands.AddTo(root);
         return root;
     }
 

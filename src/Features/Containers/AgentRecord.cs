@@ -9,7 +9,7 @@ internal sealed class AgentRecord
 {
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
-        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients
+        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets
         """;
 
     public string Name { get; set; } = "";
@@ -34,6 +34,8 @@ internal sealed class AgentRecord
     public DateTimeOffset CreatedAt { get; set; }
     public string Inputs { get; set; } = "[]";
     public string? AllowedRecipients { get; set; }
+    /// <summary>Env var name → secret name, as JSON; null when none. Never a value.</summary>
+    public string? Secrets { get; set; }
 
     public bool IsExternal => Driver == Drivers.DriverCatalog.External;
 
@@ -42,29 +44,31 @@ internal sealed class AgentRecord
     public IReadOnlyList<string> MountPaths => JsonSerializer.Deserialize<string[]>(Mounts) ?? [];
     public IReadOnlyList<string> InputNames => JsonSerializer.Deserialize<string[]>(Inputs) ?? [];
     public IReadOnlyList<string>? AllowedRecipientNames => AllowedRecipients is null ? null : JsonSerializer.Deserialize<string[]>(AllowedRecipients);
+    public IReadOnlyDictionary<string, string>? SecretNames => Secrets is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(Secrets);
 
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths, InputNames, AllowedRecipientNames);
+    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths, InputNames, AllowedRecipientNames, SecretNames);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at) : null,
-        Purpose, Command is null ? null : CommandArgs, RestartPolicy, configError, AllowedRecipientNames);
+        Purpose, Command is null ? null : CommandArgs, RestartPolicy, configError, AllowedRecipientNames, SecretNames);
 }
 
 /// <summary>
 /// The Containers feature's facts on an agent row (snake_case on the wire). <c>pid</c> is the agent's process group
 /// (the driver's supervisor leads it); <c>last_exit</c> has a code, or the signal that killed it; <c>config_error</c> says
 /// why its file in the meta repo could not be used (it then runs as it was); <c>allowed_recipients</c>, when not null, are
-/// the only agents it may message or ask besides the operator and the manager.
+/// the only agents it may message or ask besides the operator and the manager; <c>secrets</c> maps env var names to the
+/// names of the secrets they are set from (names only: a value is never on a row).
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
     LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError,
-    IReadOnlyList<string>? AllowedRecipients);
+    IReadOnlyList<string>? AllowedRecipients, IReadOnlyDictionary<string, string>? Secrets = null);
 
 /// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
 public sealed class ConfigProblems

@@ -23,3 +23,10 @@ public sealed record TombstoneView(string Name, DateTimeOffset DestroyedAt, long
 
 /// <summary><c>main</c> of the meta repo (<see cref="Hive.Shared.HivePaths.MetaDir"/>) moved: a commit, or a reset after a failed deploy.</summary>
 public sealed record MetaCommitted(string Commit) : INotification;
+
+/// <summary>The operator's secrets changed: the whole list of names and dates (never a value).</summary>
+public sealed record SecretsChanged(IReadOnlyList<SecretView> Secrets) : IDashboardEvent
+{
+    public string EventType => "secrets_changed";
+    public object Payload => new { secrets = Secrets };
+}

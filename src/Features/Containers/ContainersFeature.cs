@@ -30,6 +30,7 @@ public static class ContainersFeature
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<MetaRepo>();
         services.AddSingleton<ConfigProblems>();
+        services.AddSingleton<SecretStore>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
         services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir, p.GetRequiredService<ILogger<AgentCgroups>>()));
@@ -49,7 +50,8 @@ public static class ContainersFeature
             p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<DriverCatalog>(), p.GetRequiredService<AgentDirectory>(),
             p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>(), p.GetRequiredService<MetaRepo>(),
-            p.GetRequiredService<ConfigProblems>(), p.GetRequiredService<AllowedRecipients>(), p.GetRequiredService<AgentCgroups>()));
+            p.GetRequiredService<ConfigProblems>(), p.GetRequiredService<AllowedRecipients>(), p.GetRequiredService<AgentCgroups>(),
+            p.GetRequiredService<SecretStore>()));
         services.AddHostedService(p => p.GetRequiredService<Supervisor>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
             .Validate(o => o.TimeoutMinutes >= 0 && o.MaxPendingPerRequester > 0,
@@ -58,6 +60,7 @@ public static class ContainersFeature
         services.AddTransient<IDashboardStateContributor, PendingApprovalsStateContributor>();
         services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();
         services.AddTransient<IDashboardStateContributor, TombstonesStateContributor>();
+        services.AddTransient<IDashboardStateContributor, SecretsStateContributor>();
         return services;
     }
 }
@@ -94,4 +97,14 @@ internal sealed class PendingApprovalsStateContributor(MediatR.IMediator mediato
 {
     public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>
         state.Set("approvals", await mediator.Send(new ListApprovals.Query(ApprovalStatuses.Pending, null, ListApprovals.MaxLimit), cancellationToken));
+}
+
+/// <summary><c>/api/state</c> <c>secrets</c>: the operator's secrets by name and date (never a value).</summary>
+internal sealed class SecretsStateContributor(SecretStore secrets) : IDashboardStateContributor
+{
+    public Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    {
+        state.Set("secrets", secrets.List());
+        return Task.CompletedTask;
+    }
 }

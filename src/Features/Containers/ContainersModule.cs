@@ -17,7 +17,7 @@ public sealed class ContainersModule : CarterModule
         {
             var body = await req.ReadBodyAsync<CreateBody>();
             var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts, Inputs: body.Inputs,
-                AllowedRecipients: body.AllowedRecipients),
+                AllowedRecipients: body.AllowedRecipients, Secrets: body.Secrets),
                 req.HttpContext.RequestAborted);
             await res.Created($"/api/agents/{row.Name}", row);
         });
@@ -65,6 +65,21 @@ public sealed class ContainersModule : CarterModule
             await res.Ok(await mediator.Send(new ApproveApproval.Command(req.RouteLong("id"), (await DecisionAsync(req)).Reason), req.HttpContext.RequestAborted)));
         Post("/api/approvals/{id}/deny", async (req, res) =>
             await res.Ok(await mediator.Send(new DenyApproval.Command(req.RouteLong("id"), (await DecisionAsync(req)).Reason), req.HttpContext.RequestAborted)));
+
+        // The operator's secrets: names and dates out, values only in (never answered back).
+        Get("/api/secrets", async (req, res) => await res.Ok(await mediator.Send(new ListSecrets.Query(), req.HttpContext.RequestAborted)));
+        Put("/api/secrets/{name}", async (req, res) =>
+        {
+            var body = await req.ReadBodyAsync<SecretBody>();
+            var (secret, created) = await mediator.Send(new SetSecret.Command(Name(req), body.Value), req.HttpContext.RequestAborted);
+            if (created) await res.Created($"/api/secrets/{secret.Name}", secret);
+            else await res.Ok(secret);
+        });
+        Delete("/api/secrets/{name}", async (req, res) =>
+        {
+            await mediator.Send(new DeleteSecret.Command(Name(req)), req.HttpContext.RequestAborted);
+            await res.NoContent();
+        });
     }
 
     private static string Name(HttpRequest req) => req.RouteValues["name"]?.ToString() ?? "";
@@ -79,5 +94,12 @@ public sealed class ContainersModule : CarterModule
 
     private sealed record CreateBody(
         string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,
-        string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients);
+        string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
+        IReadOnlyDictionary<string, string>? Secrets);
+
+    /// <summary>A secret's value: JSON <c>{"value": "…"}</c> (any text but NUL, at most 32 KiB of UTF-8).</summary>
+    private sealed record SecretBody(string? Value)
+    {
+        public override string ToString() => "SecretBody { Value = (hidden) }";
+    }
 }

@@ -21,7 +21,8 @@ public static class CreateAgent
     public sealed record Command(
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
-        string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null)
+        string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
+        IReadOnlyDictionary<string, string>? Secrets = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -56,7 +57,29 @@ public static class CreateAgent
             RuleFor(c => c.AllowedRecipients).Must(AllowedRecipientsAreNames)
                 .WithMessage("allowed_recipients are at most 256 agent names (^[a-z][a-z0-9-]{0,30}$); operator and manager are always allowed");
             RuleForEach(c => c.Mounts).Must(m => MountRules.Check(m, paths).Problem is null).WithMessage((_, m) => MountRules.Check(m, paths).Problem!);
+
+            // A credential never goes into the configuration (the meta repo, approval diffs, the forge): secrets hold it, by name.
+            // The messages say what kind of value it looks like, never the value.
+            RuleForEach(c => c.Env).Must(v => KeyLikeValues.KindOf(v.Value) is null)
+                .WithMessage((_, v) => $"env {v.Key}: the value looks like {KeyLikeValues.KindOf(v.Value)}; {KeyLikeValues.Pointer}");
+            RuleForEach(c => c.Argv).Must(a => KeyLikeValues.KindOf(a) is null)
+                .WithMessage((_, a) => $"a command item looks like {KeyLikeValues.KindOf(a)}; {KeyLikeValues.Pointer}").OverridePropertyName("command");
+            RuleFor(c => c.Secrets).Must(s => s is null || s.Count <= 64).WithMessage("secrets has at most 64 variables");
+            RuleForEach(c => c.Secrets).Must(v => IsEnvName(v.Key) && !v.Key.StartsWith("HIVE_", StringComparison.Ordinal) && v.Key is not ("PATH" or "HOME"))
+                .WithMessage((_, v) => $"secrets {v.Key}: variable names are [A-Za-z_][A-Za-z0-9_]*; HIVE_*, PATH and HOME belong to the hive")
+                .Must(v => SecretStore.IsName(v.Value) && KeyLikeValues.KindOf(v.Value) is null)
+                .WithMessage((_, v) => $"secrets {v.Key}: the value is the name of a secret ({SecretStore.NamePattern}), never the secret itself");
+            RuleFor(c => c.Secrets).Must((c, s) => s is null || c.Env is null || !s.Keys.Any(c.Env.ContainsKey))
+                .WithMessage(c => $"{string.Join(", ", c.Secrets!.Keys.Where(c.Env!.ContainsKey))}: set from env and from secrets at once; give each variable one source");
+            RuleFor(c => c.Secrets).Must(s => s is not { Count: > 0 })
+                .When(c => c.Driver == DriverCatalog.External)
+                .WithMessage("an external agent has no process here to give secrets to");
+            RuleFor(c => c.Secrets).Must(s => s is not { Count: > 0 })
+                .When(c => (c.Driver ?? drivers.Default) == NixosContainer)
+                .WithMessage("secrets are not given to nixos-container agents: that driver writes the environment into a configuration file under the data dir");
         }
+
+        private const string NixosContainer = "nixos-container";
 
         internal static bool AllowedRecipientsAreNames(IReadOnlyList<string>? names) =>
             names is null || (names.Count <= 256 && names.All(AgentNames.IsWellFormed));
@@ -65,7 +88,8 @@ public static class CreateAgent
             name.Length is > 0 and <= 128 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_');
     }
 
-    internal sealed class Handler(Supervisor supervisor, DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock)
+    internal sealed class Handler(
+        Supervisor supervisor, DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets)
         : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
@@ -84,6 +108,7 @@ public static class CreateAgent
             if (driver.Unavailable is { } unavailable) throw new BadRequestException($"the {driverName} driver cannot run agents here: {unavailable}");
             var mounts = command.Mounts?.Select(m => m.TrimEnd('/')).ToList() ?? [];
             if (driver.ProblemWith(command.Name!, command.Argv!, mounts) is { } problem) throw new BadRequestException(problem);
+            if (secrets.MissingOf(command.Secrets) is { } missing) throw new ConflictException(SecretStore.MissingReason(command.Name!, missing));
 
             var record = new AgentRecord
             {
@@ -96,6 +121,7 @@ public static class CreateAgent
                 Mounts = JsonSerializer.Serialize(mounts),
                 Inputs = JsonSerializer.Serialize(command.Inputs ?? []),
                 AllowedRecipients = Serialized(command.AllowedRecipients),
+                Secrets = SecretStore.Serialized(command.Secrets),
                 Purpose = command.Purpose,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,

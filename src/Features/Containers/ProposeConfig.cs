@@ -35,14 +35,15 @@ public static class ProposeConfig
             // The same rules as a create, so the operator is never asked to approve what cannot run.
             var driver = config.Driver ?? record.Driver;
             var asCreate = new CreateAgent.Command(name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
-                AllowedRecipients: config.AllowedRecipients);
+                AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets);
             var problems = (await createRules.ValidateAsync(asCreate, cancellationToken)).Errors.Where(e => e.PropertyName != "Name").ToList();
             if (problems.Count > 0) throw new ValidationException(problems);
             var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
             if (chosen.ProblemWith(config.Command!, config.Mounts ?? []) is { } problem) throw new BadRequestException(problem);
             if (meta.Unavailable is { } why) throw new ConflictException(why);
 
-            var normalised = config with { Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [], Inputs = config.Inputs ?? [] };
+            var normalised = config with { Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [], Inputs = config.Inputs ?? [],
+                Secrets = SecretStore.Normalised(config.Secrets) };
             var change = changes.Current;
             var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock,
                 approvals.Value.MaxPendingPerRequester, raise: false);

@@ -175,10 +175,11 @@ public sealed partial class Supervisor
 
     private Task RecordConfigAsync(string name, AgentConfig config) => RecordAsync(name, """
         UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
-                          inputs = @Inputs, allowed_recipients = @AllowedRecipients
+                          inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets
         WHERE name = @name
         """, new
     {
+        Secrets = SecretStore.Serialized(config.Secrets),
         AllowedRecipients = CreateAgent.Serialized(config.AllowedRecipients),
         name,
         Command = JsonSerializer.Serialize(config.Command ?? []),

@@ -37,13 +37,15 @@ public sealed partial class Supervisor : BackgroundService
     private readonly MetaRepo _meta;
     private readonly ConfigProblems _problems;
     private readonly AllowedRecipients _allowed;
+    private readonly SecretStore _secrets;
     private volatile bool _hostStopping;
 
     internal Supervisor(
         AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, DriverCatalog drivers, AgentDirectory directory,
         HivePaths paths, IOptions<ContainersOptions> options, TimeProvider clock, ILogger<Supervisor> logger, MetaRepo meta,
-        ConfigProblems problems, AllowedRecipients allowed, AgentCgroups cgroups)
+        ConfigProblems problems, AllowedRecipients allowed, AgentCgroups cgroups, SecretStore secrets)
     {
+        _secrets = secrets;
         _cgroups = cgroups;
         _allowed = allowed;
         _meta = meta;
@@ -243,7 +245,7 @@ public sealed partial class Supervisor : BackgroundService
         var record = _registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
         var driver = DriverOf(record);
         _paths.EnsureAgentDirs(name);
-        var spec = SpecOf(record);
+        var spec = await WithSecretsAsync(SpecOf(record), record);
         RunningAgent running;
         try
         {
@@ -256,6 +258,29 @@ public sealed partial class Supervisor : BackgroundService
             throw new BadRequestException($"{name} could not be started: {e.Message}");
         }
         await RecordRunningAsync(name, slot, running);
+    }
+
+    /// <summary>
+    /// The agent's secrets added to its environment, here and nowhere else (the spec goes to the driver only). A secret
+    /// that does not exist refuses the start like a driver failure does (state <c>failed</c>, a 409 naming it) and is
+    /// shown on the row as its <c>config_error</c> until a start succeeds.
+    /// </summary>
+    private async Task<LaunchSpec> WithSecretsAsync(LaunchSpec spec, AgentRecord record)
+    {
+        try
+        {
+            var env = _secrets.ResolveFor(record.Name, spec.Env, record.SecretNames);
+            if (_problems.Of(record.Name)?.StartsWith(SecretStore.MissingPrefix(record.Name), StringComparison.Ordinal) == true)
+                _problems.Set(record.Name, null); // the row goes out with the running state next
+            return spec with { Env = env };
+        }
+        catch (ConflictException e)
+        {
+            _logger.LogWarning("containers: {Agent} did not start: {Reason}", record.Name, e.Message);
+            _problems.Set(record.Name, e.Message);
+            await RecordAsync(record.Name, "UPDATE agents SET state = @failed, pid = NULL WHERE name = @name", new { name = record.Name, failed = States.Failed });
+            throw;
+        }
     }
 
     /// <summary>A process is running for the agent (started now, or adopted at start-up): recorded, and watched.</summary>

@@ -3,6 +3,7 @@ import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines } from './
 import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
 import { wireMeta } from './approvals.js';
+import { wireSecretsForm } from './secrets.js';
 import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
 
 // One GET /api/state per page session (again only when the server says `resync`); everything else rides the stream.
@@ -77,6 +78,7 @@ document.getElementById('send-form').addEventListener('submit', async event => {
 });
 wireSpawnForm();
 wireMeta();
+wireSecretsForm();
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);
 setInterval(refreshDeadlines, 1_000);

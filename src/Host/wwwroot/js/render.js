@@ -4,16 +4,17 @@ import { store } from './store.js';
 import { act } from './actions.js';
 import { swarm, tombstones } from './swarm.js';
 import { approvals, meta, metaStale } from './approvals.js';
+import { secrets } from './secrets.js';
 
 const $ = id => document.getElementById(id);
 let questionFilter = 'all';
 
 export function renderAll() {
-  for (const section of ['approvals', 'swarm', 'tombstones', 'meta', 'inbox', 'flow', 'questions', 'reminders']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders']) render(section);
 }
 
 export function render(section) {
-  ({ approvals, swarm, tombstones, meta, 'meta-log': metaStale, inbox, flow, questions, reminders })[section]?.();
+  ({ approvals, swarm, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders })[section]?.();
 }
 
 // ◆ SW4RM and ◆ T0MBST0N3S live in swarm.js; ◆ 4PPR0V4LS and ◆ M3T4 in approvals.js.

@@ -4,6 +4,7 @@ export const store = {
   seq: 0,
   agents: new Map(),      // name -> agent row
   tombstones: [],         // destroyed agents whose state dir is kept: {name, destroyed_at, bytes}
+  secrets: [],            // the operator's secrets: {name, updated_at}, never a value
   messages: [],           // newest first
   inbox: [],              // newest first
   questions: { pending: [], answered: [] },
@@ -22,6 +23,7 @@ export function load(state) {
   store.seq = state.seq;
   store.agents = new Map(state.agents.map(a => [a.name, a]));
   store.tombstones = state.tombstones ?? [];
+  store.secrets = state.secrets ?? [];
   store.messages = state.messages ?? [];
   store.retainDays = state.message_retention?.days ?? null;
   store.inbox = state.inbox ?? [];
@@ -71,6 +73,10 @@ export const apply = {
   container_removed(e) {
     store.agents.delete(e.name);
     return ['swarm', 'meta-log']; // so is a destroy
+  },
+  secrets_changed(e) {
+    store.secrets = e.secrets ?? [];
+    return ['secrets'];
   },
   tombstones_changed(e) {
     // The whole list every time: replace, never diff.

@@ -303,10 +303,28 @@ export function wireSpawnForm() {
     if (driver) body.driver = driver;
     const purpose = form.elements.purpose.value.trim();
     if (purpose) body.purpose = purpose;
+    try {
+      const secrets = parseSecrets(form.elements.secrets.value);
+      if (Object.keys(secrets).length > 0) body.secrets = secrets;
+    } catch (e) {
+      show(e.message);
+      return;
+    }
     body.restart = form.elements.restart.value;
     const ok = await act($('spawn-button'), 'spawning…', { method: 'POST', url: '/api/agents', body }, `${name} spawned`, show);
     if (ok) form.reset();
   });
+}
+
+/** `VARIABLE=secret-name` pairs, separated by spaces or commas: which secret each environment variable is set from. */
+export function parseSecrets(text) {
+  const secrets = {};
+  for (const pair of text.split(/[\s,]+/).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0 || at === pair.length - 1) throw new Error(`secrets: write VARIABLE=secret-name, not ${pair.slice(0, 40)}`);
+    secrets[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return secrets;
 }
 
 /** A JSON array of strings, or words split on whitespace. */
