@@ -29,6 +29,7 @@ public sealed partial class Supervisor
     /// </summary>
     private async Task ReconcileAsync(CancellationToken ct)
     {
+        _ = _drivers.Default; // what "auto" means here is said once, at start-up, not at the first spawn
         // An approved destroy whose host died before it was done is done now (the approval says approved: so it must be).
         foreach (var (id, name, requester) in _registry.ApprovedDestroysNotApplied())
         {

@@ -297,6 +297,7 @@ public sealed partial class Supervisor : BackgroundService
             await RaiseRowAsync(change, name);
             return 0;
         }, CancellationToken.None);
+        _logger.LogInformation("containers: {Agent} is running (pid {Pid})", name, running.Pid);
         _ = WatchAsync(name, slot, running);
     }
 
@@ -314,6 +315,7 @@ public sealed partial class Supervisor : BackgroundService
                 last_exit_at = coalesce(@At, last_exit_at)
             WHERE name = @name
             """, new { name, stopped = States.Stopped, exit?.Code, exit?.Signal, exit?.At });
+        if (running is not null) _logger.LogInformation("containers: {Agent} stopped ({Code}/{Signal})", name, exit?.Code, exit?.Signal);
     }
 
     // ---- helpers ----

@@ -23,7 +23,11 @@ public sealed class DriverCatalog(IEnumerable<IContainerDriver> drivers, IOption
             if (_default is not null) return _default;
             var configured = options.Value.Driver;
             if (configured != Auto) return _default = configured;
-            if (_drivers.TryGetValue("bubblewrap", out var bwrap) && bwrap.Unavailable is null) return _default = "bubblewrap";
+            if (_drivers.TryGetValue("bubblewrap", out var bwrap) && bwrap.Unavailable is null)
+            {
+                logger.LogInformation("containers: the auto driver is bubblewrap: agents that name no driver run sandboxed");
+                return _default = "bubblewrap";
+            }
             logger.LogWarning("containers: the auto driver falls back to plain processes, which do not isolate agents ({Why})",
                 bwrap?.Unavailable ?? "no bubblewrap driver");
             return _default = "process";
