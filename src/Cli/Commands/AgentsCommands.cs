@@ -147,12 +147,18 @@ public static class AgentsCommands
         return lines;
     }
 
-    /// <summary>The lines of <paramref name="now"/> after its longest prefix that ends <paramref name="before"/>.</summary>
+    /// <summary>
+    /// The lines of <paramref name="now"/> after the last place where the end of <paramref name="before"/> stands in it (the
+    /// longest such end first). <paramref name="now"/> may reach further back than <paramref name="before"/> did (a
+    /// <c>--tail 2</c> followed by polls of 1000 lines), so the match is searched for anywhere, latest first.
+    /// </summary>
     internal static List<string> NewLines(List<string> before, List<string> now)
     {
         for (var overlap = Math.Min(before.Count, now.Count); overlap > 0; overlap--)
         {
-            if (before.Skip(before.Count - overlap).SequenceEqual(now.Take(overlap))) return now.Skip(overlap).ToList();
+            var end = before.Skip(before.Count - overlap).ToList();
+            for (var stop = now.Count; stop >= overlap; stop--)
+                if (now.Skip(stop - overlap).Take(overlap).SequenceEqual(end)) return now.Skip(stop).ToList();
         }
         return now;
     }

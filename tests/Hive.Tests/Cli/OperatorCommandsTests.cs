@@ -138,6 +138,29 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     }
 
     [Fact]
+    public async Task Logs_follow_with_a_tail_prints_those_lines_then_only_what_comes()
+    {
+        var name = "cli-tail-" + Guid.NewGuid().ToString("N")[..6];
+        // Ten lines at once, then one more each time its state dir gets a "more" file.
+        (await fixture.OperatorAsync("agents", "create", name, "--driver", "process", "--json", "--", "/bin/sh", "-c",
+            "for i in 1 2 3 4 5 6 7 8 9 10; do echo line-$i; done; until [ -e more ]; do sleep 0.05; done; echo line-11; exec sleep 600")).Ok();
+        try
+        {
+            var log = Path.Combine(fixture.Hive.DataDir, "agents", name, "logs", "output.log");
+            await HiveInstance.Until(() => File.Exists(log) && File.ReadAllText(log).Contains("line-10"), TimeSpan.FromSeconds(15), "ten lines");
+            await using var follow = Hivectl.Start([.. fixture.OperatorArgs, "agents", "logs", name, "-f", "--tail", "2", "--interval", "0.1"]);
+            await follow.UntilLineAsync(l => l == "line-10", TimeSpan.FromSeconds(15), "the tail");
+            await File.WriteAllTextAsync(Path.Combine(fixture.Hive.DataDir, "agents", name, "state", "more"), "");
+            await follow.UntilLineAsync(l => l == "line-11", TimeSpan.FromSeconds(15), "the line that came after");
+            Assert.Equal(["line-9", "line-10", "line-11"], follow.StdoutLines.Where(l => l.StartsWith("line-", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            (await fixture.OperatorAsync("agents", "destroy", name, "--json")).Ok();
+        }
+    }
+
+    [Fact]
     public async Task Agents_are_created_started_stopped_restarted_destroyed_and_their_logs_followed()
     {
         var name = "cli-proc-" + Guid.NewGuid().ToString("N")[..6];
