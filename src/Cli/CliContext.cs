@@ -37,27 +37,33 @@ public sealed class CliContext(ParseResult parse, TextWriter output, TextWriter 
     public string DataDir => NonEmpty(Parse.GetValue(GlobalOptions.DataDir)) ?? ".hive";
 
     /// <summary>The operator token: <c>--token</c>, else <c>$HIVE_TOKEN</c>, else the data dir's <c>operator-token</c>; null when none.</summary>
-    public string? Token
+    public string? Token => FindToken().Token;
+
+    /// <summary>The token and where it came from (or which file was tried), for an error that says so.</summary>
+    private (string? Token, string Source) FindToken()
     {
-        get
+        if (NonEmpty(Parse.GetValue(GlobalOptions.Token)) is { } given) return (given, "the token came from --token");
+        if (NonEmpty(Environment.GetEnvironmentVariable("HIVE_TOKEN")) is { } env) return (env, "the token came from $HIVE_TOKEN");
+        var file = Path.GetFullPath(Path.Combine(DataDir, "operator-token"));
+        try
         {
-            if (NonEmpty(Parse.GetValue(GlobalOptions.Token)) is { } given) return given;
-            if (NonEmpty(Environment.GetEnvironmentVariable("HIVE_TOKEN")) is { } env) return env;
-            var file = Path.Combine(DataDir, "operator-token");
-            try
-            {
-                return File.Exists(file) ? NonEmpty(File.ReadAllText(file).Trim()) : null;
-            }
-            catch (UnauthorizedAccessException)
-            {
-                throw new CliError("unauthorized", $"cannot read {file}: give --token or set HIVE_TOKEN");
-            }
+            return File.Exists(file) && NonEmpty(File.ReadAllText(file).Trim()) is { } read
+                ? (read, $"the token came from {file}")
+                : (null, $"no token: {file} does not exist or is empty");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new CliError("unauthorized", $"cannot read {file}: give --token, set HIVE_TOKEN, or --data-dir DIR where the hive's operator-token is");
         }
     }
 
     public Task<HiveSocketClient> ConnectAsync(CancellationToken ct) => HiveSocketClient.ConnectAsync(SocketPath, ct);
 
-    public HiveApiClient Api() => new(Url, Token);
+    public HiveApiClient Api()
+    {
+        var (token, source) = FindToken();
+        return new HiveApiClient(Url, token, tokenSource: source);
+    }
 
     private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
 }

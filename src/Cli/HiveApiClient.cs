@@ -17,9 +17,12 @@ public sealed record HiveEvent(long? Id, string Type, string Data);
 public sealed class HiveApiClient : IDisposable
 {
     private readonly HttpClient _http;
+    private readonly string _tokenSource;
 
-    public HiveApiClient(Uri baseAddress, string? token, HttpMessageHandler? handler = null)
+    /// <param name="tokenSource">Where the token came from, said when the hive refuses it (or that there was none).</param>
+    public HiveApiClient(Uri baseAddress, string? token, HttpMessageHandler? handler = null, string? tokenSource = null)
     {
+        _tokenSource = tokenSource ?? (token is null ? "no token was given" : "the token given");
         _http = handler is null ? new HttpClient() : new HttpClient(handler);
         _http.BaseAddress = baseAddress;
         _http.Timeout = Timeout.InfiniteTimeSpan; // long calls (a stop's grace, the event stream) end by cancellation
@@ -129,7 +132,7 @@ public sealed class HiveApiClient : IDisposable
         }
     }
 
-    private static async Task ThrowUnlessSuccessAsync(HttpResponseMessage response, CancellationToken ct)
+    private async Task ThrowUnlessSuccessAsync(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode) return;
         string? code = null, sentence = null;
@@ -160,7 +163,7 @@ public sealed class HiveApiClient : IDisposable
             _ => "failed",
         };
         if (response.StatusCode == HttpStatusCode.Unauthorized)
-            sentence ??= "the hive refused the operator token (give --token, $HIVE_TOKEN, or --data-dir where operator-token is)";
+            sentence = $"{sentence ?? "the hive refused the operator token"} ({_tokenSource}; point hivectl at the right one with --token, $HIVE_TOKEN, or --data-dir DIR where the hive's operator-token is)";
         throw new CliError(code, sentence ?? $"the hive answered {(int)response.StatusCode} {response.ReasonPhrase}");
     }
 

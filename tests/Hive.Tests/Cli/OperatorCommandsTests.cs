@@ -46,8 +46,13 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         var empty = Directory.CreateTempSubdirectory("hivectl-empty-").FullName;
         try
         {
+            // Each refusal says where the token came from, or which file was tried, and how to point hivectl elsewhere.
+            var none = (await Hivectl.RunAsync(["status", "--url", url, "--data-dir", empty])).Refused("unauthorized");
+            Assert.Contains(Path.Combine(empty, "operator-token"), none.Stderr);
+            Assert.Contains("--data-dir", none.Stderr);
             (await Hivectl.RunAsync(["status", "--json", "--url", url, "--data-dir", empty])).Refused("unauthorized");
-            (await Hivectl.RunAsync(["status", "--url", url, "--token", "not-the-token-at-all"])).Refused("unauthorized");
+            var wrong = (await Hivectl.RunAsync(["status", "--url", url, "--token", "not-the-token-at-all"])).Refused("unauthorized");
+            Assert.Contains("--token", wrong.Stderr);
         }
         finally
         {
