@@ -23,7 +23,7 @@ public static class StatusCommand
                     Text.Str(a, "transient") is { } t ? $"{Text.Str(a, "state")} ({t})" : Text.Str(a, "state"),
                     Text.Str(a, "desired"), Text.Str(a, "pending_reminders"),
                     Text.Str(a, "waiting_on") is { } w ? $"{w} since {Text.Str(a, "waiting_since")}" : null,
-                    Text.Str(a, "last_turn_at"),
+                    Text.Str(a, "last_turn_at") is { } at ? Text.Str(a, "last_result") is { } result ? $"{at} ({result})" : at : null,
                 ])));
             var summary = new List<string>();
             if (Text.Str(state, "reminders_total") is { } reminders) summary.Add($"{reminders} reminder(s) pending");

@@ -21,6 +21,12 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         var text = (await fixture.OperatorAsync("status")).Ok().Stdout;
         Assert.Contains("AGENT", text);
         Assert.Matches(@"(?m)^alice\s+agent\s+external\s+", text);
+
+        // A turn's result stands beside its time.
+        await using (var bob = await _hive.ConnectAsync("bob"))
+            Assert.True((await bob.CallAsync(Hive.Tests.Features.TurnStats.TurnStatsHive.Turn(extra: new { result_kind = "failed" })))
+                .GetProperty("ok").GetBoolean());
+        Assert.Matches(@"(?m)^bob\s.*\d\d:\d\d:\d\d\.\d{3}Z \(failed\)", (await fixture.OperatorAsync("status")).Ok().Stdout);
     }
 
     [Fact]
