@@ -23,6 +23,9 @@ public sealed class CliContext(ParseResult parse, TextWriter output, TextWriter 
         NonEmpty(Parse.GetValue(GlobalOptions.Socket)) ?? NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET"))
         ?? throw new UsageError("no agent socket: give --socket PATH or set HIVE_SOCKET");
 
+    /// <summary>Whether an agent's socket was named (<c>--socket</c> or <c>$HIVE_SOCKET</c>); without one, <c>send</c> is the operator's.</summary>
+    public bool HasSocket => NonEmpty(Parse.GetValue(GlobalOptions.Socket)) is not null || NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET")) is not null;
+
     public Uri Url
     {
         get

@@ -43,14 +43,28 @@ public static class AgentCommands
         var body = new Argument<string>("body") { Description = "the message (at most 1024 UTF-8 bytes)" };
         var replyTo = new Option<long?>("--reply-to") { Description = "the id of a message this one answers (in_reply_to)" };
         var clientId = new Option<string?>("--client-id") { Description = "an idempotency key: resending with it returns the first id" };
-        var command = new Command("send", "send a message") { to, body, replyTo, clientId };
+        var command = new Command("send", "send a message (as the agent whose socket this is; without a socket, as the operator)")
+            { to, body, replyTo, clientId };
         command.SetRun(async (cx, ct) =>
         {
-            await using var socket = await cx.ConnectAsync(ct);
             var fields = new JsonObject { ["to"] = cx.Value(to), ["body"] = cx.Value(body) };
             if (cx.Value(replyTo) is { } r) fields["in_reply_to"] = r;
             if (cx.Value(clientId) is { } c) fields["client_id"] = c;
-            var reply = await socket.CallAsync("send", fields, ct);
+            JsonNode reply;
+            if (cx.HasSocket)
+            {
+                await using var socket = await cx.ConnectAsync(ct);
+                reply = await socket.CallAsync("send", fields, ct);
+            }
+            else
+            {
+                // No agent socket: the operator sends, over the HTTP API with the operator token.
+                using var api = cx.Api();
+                var sent = await api.PostAsync("/api/messages", fields, ct) as JsonObject ?? new JsonObject();
+                reply = sent["messages"] is JsonArray rows
+                    ? CliOutput.Ok(new JsonObject { ["ids"] = new JsonArray([.. rows.Select(m => m?["id"]?.DeepClone())]), ["broadcast_id"] = sent["broadcast_id"]?.DeepClone() })
+                    : CliOutput.Ok(new JsonObject { ["id"] = sent["id"]?.DeepClone() });
+            }
             var text = reply["ids"] is JsonArray ids
                 ? $"sent to {ids.Count} agent(s): ids {string.Join(", ", ids.Select(i => i?.ToString()))} (broadcast {Text.Str(reply, "broadcast_id")})"
                 : $"sent #{Text.Str(reply, "id")}";

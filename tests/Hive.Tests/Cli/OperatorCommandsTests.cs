@@ -149,6 +149,23 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     }
 
     [Fact]
+    public async Task The_operator_sends_to_an_agent_without_a_socket_and_reads_the_inbox()
+    {
+        var sent = (await fixture.OperatorAsync("send", "alice", "from the operator's shell", "--json")).Ok().Json;
+        var id = sent.GetProperty("id").GetInt64();
+        await using var alice = await _hive.ConnectAsync("alice");
+        JsonElement? got = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); got is null && DateTime.UtcNow < deadline;)
+            if (await alice.RecvAndAckAsync(1_000) is { } m && m.GetProperty("id").GetInt64() == id) got = m;
+        Assert.NotNull(got);
+        Assert.Equal("operator", got.Value.GetProperty("from").GetString());
+        Assert.Equal("from the operator's shell", got.Value.GetProperty("body").GetString());
+
+        Assert.True((await alice.CallAsync(new { op = "send", to = "operator", body = "to the operator's inbox" })).GetProperty("ok").GetBoolean());
+        Assert.Contains("to the operator's inbox", (await fixture.OperatorAsync("inbox")).Ok().Stdout);
+    }
+
+    [Fact]
     public async Task Logs_follow_with_a_tail_prints_those_lines_then_only_what_comes()
     {
         var name = "cli-tail-" + Guid.NewGuid().ToString("N")[..6];
