@@ -23,6 +23,19 @@ public sealed class CliContext(ParseResult parse, TextWriter output, TextWriter 
         NonEmpty(Parse.GetValue(GlobalOptions.Socket)) ?? NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET"))
         ?? throw new UsageError("no agent socket: give --socket PATH or set HIVE_SOCKET");
 
+    /// <summary>
+    /// Whether a command that both sides have (<c>send</c>, <c>remind</c>) speaks as an agent: a socket is given
+    /// (<c>--socket</c> or <c>$HIVE_SOCKET</c>) and <paramref name="asOperator"/> is not. Otherwise it is the operator's,
+    /// over HTTP with the operator token.
+    /// </summary>
+    public bool SpeaksAsAgent(Option<bool> asOperator)
+    {
+        var given = NonEmpty(Parse.GetValue(GlobalOptions.Socket));
+        if (!Parse.GetValue(asOperator)) return (given ?? NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET"))) is not null;
+        if (given is not null) throw new UsageError("--as-operator speaks over HTTP: leave out --socket");
+        return false;
+    }
+
     public Uri Url
     {
         get

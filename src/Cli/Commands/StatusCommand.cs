@@ -4,12 +4,12 @@ using System.Text.Json.Nodes;
 
 namespace Hive.Cli.Commands;
 
-/// <summary><c>status</c>: the agents of <c>/api/state</c> with their state, pending reminders and what they wait on.</summary>
+/// <summary><c>status</c>: the agents of <c>/api/state</c> with their state, pending reminders, what they wait on, and their last turn (its time and result).</summary>
 public static class StatusCommand
 {
     public static void AddTo(RootCommand root)
     {
-        var command = new Command("status", "the hive at a glance: agents, their state, pending reminders, waiting, last turn");
+        var command = new Command("status", "the hive at a glance: agents, their state, pending reminders, waiting, last turn and its result");
         command.SetRun(async (cx, ct) =>
         {
             using var api = cx.Api();
@@ -23,7 +23,7 @@ public static class StatusCommand
                     Text.Str(a, "transient") is { } t ? $"{Text.Str(a, "state")} ({t})" : Text.Str(a, "state"),
                     Text.Str(a, "desired"), Text.Str(a, "pending_reminders"),
                     Text.Str(a, "waiting_on") is { } w ? $"{w} since {Text.Str(a, "waiting_since")}" : null,
-                    Text.Str(a, "last_turn_at"),
+                    Text.Str(a, "last_turn_at") is { } at && Text.Str(a, "last_result") is { } result ? $"{at} ({result})" : Text.Str(a, "last_turn_at"),
                 ])));
             var summary = new List<string>();
             if (Text.Str(state, "reminders_total") is { } reminders) summary.Add($"{reminders} reminder(s) pending");
