@@ -23,8 +23,18 @@ public sealed class CliContext(ParseResult parse, TextWriter output, TextWriter 
         NonEmpty(Parse.GetValue(GlobalOptions.Socket)) ?? NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET"))
         ?? throw new UsageError("no agent socket: give --socket PATH or set HIVE_SOCKET");
 
-    /// <summary>Whether an agent's socket was named (<c>--socket</c> or <c>$HIVE_SOCKET</c>); without one, <c>send</c> is the operator's.</summary>
-    public bool HasSocket => NonEmpty(Parse.GetValue(GlobalOptions.Socket)) is not null || NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET")) is not null;
+    /// <summary>
+    /// Whether a command that both sides have (<c>send</c>, <c>remind</c>) speaks as an agent: a socket is given
+    /// (<c>--socket</c> or <c>$HIVE_SOCKET</c>) and <paramref name="asOperator"/> is not. Otherwise it is the operator's,
+    /// over HTTP with the operator token.
+    /// </summary>
+    public bool SpeaksAsAgent(Option<bool> asOperator)
+    {
+        var given = NonEmpty(Parse.GetValue(GlobalOptions.Socket));
+        if (!Parse.GetValue(asOperator)) return (given ?? NonEmpty(Environment.GetEnvironmentVariable("HIVE_SOCKET"))) is not null;
+        if (given is not null) throw new UsageError("--as-operator speaks over HTTP: leave out --socket");
+        return false;
+    }
 
     public Uri Url
     {

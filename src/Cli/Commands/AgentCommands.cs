@@ -7,7 +7,8 @@ namespace Hive.Cli.Commands;
 /// <summary>
 /// The agent's commands, one socket verb each (DESIGN.md, "Agent socket protocol"): <c>whoami</c>, <c>send</c>,
 /// <c>recv</c>, <c>ack</c>, <c>remind</c>, <c>ask</c>, <c>answer</c>. They speak on the socket of <c>--socket</c> or
-/// <c>$HIVE_SOCKET</c>: the socket is the agent's identity.
+/// <c>$HIVE_SOCKET</c>: the socket is the agent's identity. <c>send</c> and <c>remind</c> are the operator's too: with
+/// no socket (or with <c>--as-operator</c>) they go over HTTP with the operator token.
 /// </summary>
 public static class AgentCommands
 {
@@ -43,34 +44,52 @@ public static class AgentCommands
         var body = new Argument<string>("body") { Description = "the message (at most 1024 UTF-8 bytes)" };
         var replyTo = new Option<long?>("--reply-to") { Description = "the id of a message this one answers (in_reply_to)" };
         var clientId = new Option<string?>("--client-id") { Description = "an idempotency key: resending with it returns the first id" };
-        var command = new Command("send", "send a message (as the agent whose socket this is; without a socket, as the operator)")
-            { to, body, replyTo, clientId };
+        var command = new Command("send", "send a message: as the agent of the socket, or as the operator when there is none (or --as-operator)")
+            { to, body, replyTo, clientId, AsOperator };
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["to"] = cx.Value(to), ["body"] = cx.Value(body) };
             if (cx.Value(replyTo) is { } r) fields["in_reply_to"] = r;
             if (cx.Value(clientId) is { } c) fields["client_id"] = c;
-            JsonNode reply;
-            if (cx.HasSocket)
+            if (!cx.SpeaksAsAgent(AsOperator))
             {
-                await using var socket = await cx.ConnectAsync(ct);
-                reply = await socket.CallAsync("send", fields, ct);
+                var sent = await AsTheOperatorAsync(cx, api => api.PostAsync("/api/messages", fields, ct)) ?? new JsonObject();
+                var text = sent["messages"] is JsonArray messages
+                    ? $"sent to {messages.Count} agent(s): ids {string.Join(", ", messages.Select(m => Text.Str(m, "id")))} (broadcast {Text.Str(sent, "broadcast_id")})"
+                    : $"sent #{Text.Str(sent, "id")}";
+                return new CliOutput(sent, text);
             }
-            else
-            {
-                // No agent socket: the operator sends, over the HTTP API with the operator token.
-                using var api = cx.Api();
-                var sent = await api.PostAsync("/api/messages", fields, ct) as JsonObject ?? new JsonObject();
-                reply = sent["messages"] is JsonArray rows
-                    ? CliOutput.Ok(new JsonObject { ["ids"] = new JsonArray([.. rows.Select(m => m?["id"]?.DeepClone())]), ["broadcast_id"] = sent["broadcast_id"]?.DeepClone() })
-                    : CliOutput.Ok(new JsonObject { ["id"] = sent["id"]?.DeepClone() });
-            }
-            var text = reply["ids"] is JsonArray ids
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("send", fields, ct);
+            var said = reply["ids"] is JsonArray ids
                 ? $"sent to {ids.Count} agent(s): ids {string.Join(", ", ids.Select(i => i?.ToString()))} (broadcast {Text.Str(reply, "broadcast_id")})"
                 : $"sent #{Text.Str(reply, "id")}";
-            return new CliOutput(reply, text);
+            return new CliOutput(reply, said);
         });
         return command;
+    }
+
+    /// <summary><c>send</c> and <c>remind</c> as the operator even where <c>$HIVE_SOCKET</c> is set.</summary>
+    private static readonly Option<bool> AsOperator = new("--as-operator")
+    {
+        Description = "speak as the operator over HTTP (the default when no --socket or $HIVE_SOCKET is given)",
+    };
+
+    /// <summary>
+    /// One operator call for <c>send</c> or <c>remind</c>. A refusal of the token says, besides which token was tried,
+    /// that the agent form needs a socket (someone who meant to speak as an agent gave none).
+    /// </summary>
+    private static async Task<JsonNode?> AsTheOperatorAsync(CliContext cx, Func<HiveApiClient, Task<JsonNode?>> call)
+    {
+        using var api = cx.Api();
+        try
+        {
+            return await call(api);
+        }
+        catch (CliError e) when (e.Code == "unauthorized" && !cx.Parse.GetValue(AsOperator))
+        {
+            throw new CliError(e.Code, $"{e.Message}; to speak as an agent instead, give --socket PATH or set HIVE_SOCKET");
+        }
     }
 
     private static Command Recv()
@@ -134,10 +153,18 @@ public static class AgentCommands
         var inSeconds = new Option<long?>("--in") { Description = "due in this many seconds" };
         var at = new Option<string?>("--at") { Description = "due at this ISO-8601 time (UTC, e.g. 2026-11-22T09:00:00Z)" };
         var payload = new Option<string?>("--payload") { Description = "a state file the reminder points at (payload_path)" };
-        var command = new Command("remind", "schedule a reminder to yourself (--in SECONDS or --at ISO)") { body, inSeconds, at, payload };
+        var to = new Option<string?>("--to") { Description = "the agent the reminder is for (the operator's form; an agent reminds only itself)" };
+        var command = new Command("remind",
+            "schedule a reminder (--in SECONDS or --at ISO): to yourself as an agent, or --to AGENT as the operator (no socket, or --as-operator)")
+            { body, inSeconds, at, payload, to, AsOperator };
         command.SetRun(async (cx, ct) =>
         {
+            var asAgent = cx.SpeaksAsAgent(AsOperator);
+            var target = cx.Value(to);
+            if (asAgent && target is not null) throw new UsageError("--to is the operator's (an agent reminds only itself): leave out --socket and $HIVE_SOCKET, or give --as-operator");
+            if (!asAgent && target is null) throw new UsageError("as the operator (no --socket or $HIVE_SOCKET), say whom to remind: --to AGENT");
             var fields = new JsonObject { ["body"] = cx.Value(body) };
+            if (target is not null) fields["to"] = target;
             switch (cx.Value(inSeconds), cx.Value(at))
             {
                 case ({ } s, null): fields["in_seconds"] = s; break;
@@ -149,6 +176,11 @@ public static class AgentCommands
                 default: throw new UsageError("give exactly one of --in SECONDS and --at ISO");
             }
             if (cx.Value(payload) is { } p) fields["payload_path"] = p;
+            if (!asAgent)
+            {
+                var scheduled = await AsTheOperatorAsync(cx, api => api.PostAsync("/api/reminders", fields, ct)) ?? new JsonObject();
+                return new CliOutput(scheduled, $"reminder #{Text.Str(scheduled, "id")} for {Text.Str(scheduled, "agent")} due {Text.Str(scheduled, "due_at")}");
+            }
             await using var socket = await cx.ConnectAsync(ct);
             var reply = await socket.CallAsync("remind", fields, ct);
             return new CliOutput(reply, $"reminder #{Text.Str(reply, "id")} scheduled");

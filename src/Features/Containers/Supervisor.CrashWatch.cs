@@ -95,6 +95,8 @@ public sealed partial class Supervisor
             if (token.IsCancellationRequested || _hostStopping || slot.Running is not null) return;
             if (_registry.Find(name) is not { Desired: DesiredStates.Running } record || record.IsExternal) return;
             slot.RestartTimes.Add(_clock.GetUtcNow());
+            _logger.LogInformation("containers: restarting {Agent} (restart policy: {Count} in {Minutes} minutes)", name, slot.RestartTimes.Count,
+                _options.Value.RestartWindowMinutes);
             await using (await HoldTransientAsync(name, Transients.Restarting))
             {
                 await RecordAsync(name, "UPDATE agents SET restarts = restarts + 1 WHERE name = @name", new { name });

@@ -1,5 +1,6 @@
 using FluentValidation;
 using Hive.Features.StateFiles;
+using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
@@ -10,7 +11,8 @@ using Microsoft.Extensions.Options;
 namespace Hive.Features.Reminders;
 
 /// <summary>
-/// An agent schedules a wake-up for itself: a body, when (in_seconds or due_at), and optionally a state file. A body over
+/// An agent schedules a wake-up for itself (its <c>remind</c> verb), or the operator schedules one for an agent
+/// (<c>POST /api/reminders</c> with <c>to</c>): a body, when (in_seconds or due_at), and optionally a state file. A body over
 /// a message's limit is not refused (as hyperhive did): it is written to <c>reminders/&lt;id&gt;.md</c> in the agent's own
 /// state dir, and the reminder carries the start of it and that path (its payload, unless it names one of its own).
 /// </summary>
@@ -31,8 +33,14 @@ public static class ScheduleReminder
 
     internal sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(IStateFileAllowList allowList, TimeProvider clock)
+        public Validator(IStateFileAllowList allowList, IAgentDirectory agents, TimeProvider clock)
         {
+            // An agent's own verb always names a live agent (itself); the operator names one, as "to".
+            RuleFor(c => c.Agent).Cascade(CascadeMode.Stop)
+                .NotEmpty().WithMessage("to is required: the agent the reminder is for")
+                .Must(agents.IsAgent).WithMessage((_, agent) => $"no agent named {(agent.Length <= 40 ? agent : agent[..40] + "…")}")
+                .WithErrorCode(ErrorCodes.NotFound)
+                .OverridePropertyName("to");
             RuleFor(c => c.Body).BoundedText("body", MaxFileBodyBytes);
             RuleFor(c => c).Must(c => c.InSeconds is null != c.DueAt is null)
                 .WithName("when").WithMessage("give exactly one of in_seconds and due_at");
@@ -67,7 +75,7 @@ public static class ScheduleReminder
             // cannot both take the last place; reminder_pending (kept by triggers) makes it one key lookup.
             var max = options.Value.MaxPendingPerAgent;
             if (RemindersSql.PendingFor(change, command.Agent) >= max)
-                throw new TooManyException($"you have {max} pending reminders, the most an agent may hold; cancel some or wait for them to fire");
+                throw new TooManyException($"{command.Agent} has {max} pending reminders, the most an agent may hold; cancel some or wait for them to fire");
             var row = change.QuerySingle<ReminderRow>(insert, new { command.Agent, command.Body, command.PayloadPath, DueAt = due, CreatedAt = now });
             if (System.Text.Encoding.UTF8.GetByteCount(command.Body!) > MaxBodyBytes) row = MoveBodyToFile(change, row);
             var view = row.View(fileRefs);

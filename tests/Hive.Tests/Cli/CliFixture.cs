@@ -5,7 +5,7 @@ namespace Hive.Tests.Cli;
 
 /// <summary>
 /// One real hive for the CLI tests of a class (alice and bob configured, a 1 s ack timeout so that a message left
-/// unacknowledged comes back within a test), and the two ways hivectl reaches it: as an agent on its socket, as the
+/// unacknowledged comes back within a test; a 0.2 s reminder tick, so a due reminder fires within one), and the two ways hivectl reaches it: as an agent on its socket, as the
 /// operator over HTTP with the token.
 /// </summary>
 public sealed class CliFixture : HiveFixture
@@ -14,7 +14,8 @@ public sealed class CliFixture : HiveFixture
 
     protected override string[] Agents => ["alice", "bob"];
 
-    protected override string[] Args => ["--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(CultureInfo.InvariantCulture)];
+    protected override string[] Args =>
+        ["--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(CultureInfo.InvariantCulture), "--Hive:Reminders:TickSeconds", "0.2"];
 
     /// <summary>hivectl as <paramref name="agent"/> (its socket).</summary>
     public Task<HivectlResult> AgentAsync(string agent, params string[] args) =>

@@ -81,6 +81,88 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     }
 
     [Fact]
+    public async Task Send_without_a_socket_is_the_operators_and_reaches_the_agent()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var sent = (await fixture.OperatorAsync("send", a, "hello from the operator", "--json")).Ok().Json;
+        var id = sent.GetProperty("id").GetInt64();
+        Assert.Equal("operator", sent.GetProperty("from").GetString());
+
+        var got = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().Json.GetProperty("message");
+        Assert.Equal(id, got.GetProperty("id").GetInt64());
+        Assert.Equal("operator", got.GetProperty("from").GetString());
+        Assert.Equal("hello from the operator", got.GetProperty("body").GetString());
+
+        // Where $HIVE_SOCKET is set, --as-operator still speaks as the operator; without it, as the socket's agent.
+        var b = await _hive.NewAgentAsync("b");
+        var inAgent = new Dictionary<string, string> { ["HIVE_SOCKET"] = _hive.SocketPath(b) };
+        Assert.Matches(@"^sent #\d+$", (await Hivectl.RunAsync([.. fixture.OperatorArgs, "send", a, "second", "--as-operator"], inAgent)).Ok().Stdout.Trim());
+        (await Hivectl.RunAsync(["send", a, "third"], inAgent)).Ok();
+        var next = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--max", "2", "--json")).Ok().Json.GetProperty("messages");
+        Assert.Equal(new[] { ("operator", "second"), (b, "third") },
+            next.EnumerateArray().Select(m => (m.GetProperty("from").GetString()!, m.GetProperty("body").GetString()!)).ToArray());
+        (await Hivectl.RunAsync(["send", a, "x", "--as-operator", "--socket", _hive.SocketPath(b)])).Usage();
+
+        // Refusals are the API's: no such agent, an empty body.
+        (await fixture.OperatorAsync("send", "nobody-" + Guid.NewGuid().ToString("N")[..6], "hi", "--json")).Refused("not_found");
+        (await fixture.OperatorAsync("send", a, "", "--json")).Refused("validation");
+
+        // No socket and no token: the refusal names the file tried, and the agent form's socket.
+        var empty = Directory.CreateTempSubdirectory("hivectl-empty-").FullName;
+        try
+        {
+            var refused = (await Hivectl.RunAsync(["send", a, "hi", "--url", _hive.BaseAddress.ToString(), "--data-dir", empty])).Refused("unauthorized");
+            Assert.Contains(Path.Combine(empty, "operator-token"), refused.Stderr);
+            Assert.Contains("HIVE_SOCKET", refused.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Remind_as_the_operator_schedules_a_reminder_that_fires_to_the_agent_from_reminder()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var scheduled = (await fixture.OperatorAsync("remind", "stand-up in five", "--to", a, "--in", "0", "--json")).Ok().Json;
+        var id = scheduled.GetProperty("id").GetInt64();
+        Assert.Equal(a, scheduled.GetProperty("agent").GetString());
+
+        var fired = (await fixture.AgentAsync(a, "recv", "--wait", "15", "--json")).Ok().Json.GetProperty("message");
+        Assert.Equal("reminder", fired.GetProperty("from").GetString());
+        Assert.Equal("reminder", fired.GetProperty("kind").GetString());
+        Assert.Equal(id, fired.GetProperty("reminder_id").GetInt64());
+        Assert.Equal("stand-up in five", fired.GetProperty("body").GetString());
+
+        // --at, and the human form.
+        var at = DateTimeOffset.UtcNow.AddHours(2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Matches($@"^reminder #\d+ for {a} due ", (await fixture.OperatorAsync("remind", "later", "--to", a, "--at", at)).Ok().Stdout);
+
+        // Validated like the agent's own: whom, when, what.
+        (await fixture.OperatorAsync("remind", "whom?", "--in", "5")).Usage();
+        (await fixture.OperatorAsync("remind", "x", "--to", "nobody-" + Guid.NewGuid().ToString("N")[..6], "--in", "5", "--json")).Refused("not_found");
+        (await fixture.OperatorAsync("remind", "x", "--to", a, "--in", "-5", "--json")).Refused("validation");
+        (await fixture.OperatorAsync("remind", "", "--to", a, "--in", "5", "--json")).Refused("validation");
+        (await fixture.OperatorAsync("remind", "x", "--to", a, "--payload", "/etc/passwd", "--in", "5", "--json")).Refused("forbidden");
+        // An agent reminds only itself.
+        (await fixture.AgentAsync(a, "remind", "x", "--to", "bob", "--in", "5")).Usage();
+    }
+
+    [Fact]
+    public async Task Status_shows_the_last_turns_result_beside_its_time()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        await using (var agent = await _hive.ConnectAsync(a))
+        {
+            var now = DateTimeOffset.UtcNow;
+            AgentClient.Ok(await agent.CallAsync(new { op = "record_turn", result_kind = "prompt_too_long", started_at = now.AddSeconds(-3), ended_at = now }));
+        }
+        var text = (await fixture.OperatorAsync("status")).Ok().Stdout;
+        Assert.Matches($@"(?m)^{a}\s.*\d{{4}}-\d\d-\d\dT\S+ \(prompt_too_long\)$", text);
+    }
+
+    [Fact]
     public async Task Questions_lists_an_agents_question_and_the_operator_answers_it()
     {
         var a = await _hive.NewAgentAsync("a");
