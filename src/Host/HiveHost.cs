@@ -95,7 +95,9 @@ public static class HiveHost
         app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hive.Limits")
             .Log(limits.Descriptors.Raised is null ? LogLevel.Warning : LogLevel.Information, "limits: {Limits}", limits);
         // Open dashboards would otherwise hold a graceful stop until its timeout: end their streams when stopping begins.
-        app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>().DisconnectAll());
+        // Resolved now: a start that fails (a taken port) stops with the container already disposed.
+        var hub = app.Services.GetRequiredService<Hive.Shared.Dashboard.DashboardHub>();
+        app.Lifetime.ApplicationStopping.Register(hub.DisconnectAll);
 
         OperatorAuth.UseConnectionTracking(app);
         app.UseExceptionHandler();

@@ -17,6 +17,7 @@ public sealed partial class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _errors = new();
 
     private HostProcess(Process process, Uri baseAddress, string dataDir)
     {
@@ -29,6 +30,9 @@ public sealed partial class HostProcess : IAsyncDisposable
     public string DataDir { get; }
     public int ProcessId => _process.Id;
     public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>Its stderr alone (where the host's one-line refusals go), in order: the two pipes interleave in <see cref="Output"/>.</summary>
+    public string ErrorOutput { get { lock (_output) return _errors.ToString(); } }
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
@@ -122,11 +126,18 @@ public sealed partial class HostProcess : IAsyncDisposable
     /// <summary>Runs the host with exactly these arguments until it exits on its own (a refused start).</summary>
     public static async Task<(int ExitCode, string Output)> RunToExitAsync(TimeSpan timeout, params string[] args)
     {
+        var (exitCode, output, _) = await RunToExitWithErrorsAsync(timeout, args);
+        return (exitCode, output);
+    }
+
+    /// <summary><see cref="RunToExitAsync"/>, with its stderr alone as well.</summary>
+    public static async Task<(int ExitCode, string Output, string Errors)> RunToExitWithErrorsAsync(TimeSpan timeout, params string[] args)
+    {
         await using var host = Launch(args, "/", umask: null, process => new HostProcess(process, new Uri("http://127.0.0.1:1"), ""));
         using var cts = new CancellationTokenSource(timeout);
         await host._process.WaitForExitAsync(cts.Token);
         host._process.WaitForExit(); // drains the redirected output
-        return (host._process.ExitCode, host.Output);
+        return (host._process.ExitCode, host.Output, host.ErrorOutput);
     }
 
     private static HostProcess Launch(IEnumerable<string> args, string workingDirectory, string? umask, Func<Process, HostProcess> create,
@@ -151,7 +162,14 @@ public sealed partial class HostProcess : IAsyncDisposable
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var host = create(process);
         process.OutputDataReceived += (_, e) => { lock (host._output) host._output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (host._output) host._output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (host._output)
+            {
+                host._output.AppendLine(e.Data);
+                host._errors.AppendLine(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return host;

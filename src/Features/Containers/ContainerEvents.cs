@@ -24,6 +24,13 @@ public sealed record TombstoneView(string Name, DateTimeOffset DestroyedAt, long
 /// <summary><c>main</c> of the meta repo (<see cref="Hive.Shared.HivePaths.MetaDir"/>) moved: a commit, or a reset after a failed deploy.</summary>
 public sealed record MetaCommitted(string Commit) : INotification;
 
+/// <summary>The same for the page: an open meta section reloads its log (the log itself is fetched, not carried).</summary>
+public sealed record MetaLogChanged(string Commit) : IDashboardEvent
+{
+    public string EventType => "meta_committed";
+    public object Payload => new { commit = Commit };
+}
+
 /// <summary>The operator's secrets changed: the whole list of names and dates (never a value).</summary>
 public sealed record SecretsChanged(IReadOnlyList<SecretView> Secrets) : IDashboardEvent
 {

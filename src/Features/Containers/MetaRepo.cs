@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Hive.Shared;
+using Hive.Shared.Changes;
 using Hive.Shared.Json;
 using Hive.Shared.Native;
 using MediatR;
@@ -39,7 +40,7 @@ public sealed class MetaFileException(string message) : Hive.Shared.Errors.HiveE
 /// <c>deployed/&lt;id&gt;</c> or <c>failed/&lt;id&gt;</c> (a commit whose message is the reason), or <c>denied/&lt;id&gt;</c>
 /// (with the operator's note). One git operation at a time.
 /// </summary>
-public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger, IOptions<MetaOptions> options)
+public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger, IOptions<MetaOptions> options, StateChanges changes)
 {
     private readonly MetaOptions _options = options.Value;
     private readonly SemaphoreSlim _lock = new(1, 1);
@@ -357,8 +358,14 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
     {
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<IMediator>().Publish(new MetaCommitted(commit));
+            await using (var scope = scopes.CreateAsyncScope())
+                await scope.ServiceProvider.GetRequiredService<IMediator>().Publish(new MetaCommitted(commit));
+            // And the page: an open meta section reloads its log on this, not on the event that came before the commit.
+            await changes.RunAsync(scopes, (change, _) =>
+            {
+                change.Raise(new MetaLogChanged(commit));
+                return Task.FromResult(0);
+            }, CancellationToken.None);
         }
         catch (Exception e)
         {

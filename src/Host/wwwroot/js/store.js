@@ -147,6 +147,9 @@ export const apply = {
     // An approved spawn, destroy or config change is a commit in the meta repo: an open meta section reloads its log.
     return a.status === 'approved' ? ['approvals', 'meta-log'] : ['approvals'];
   },
+  meta_committed() {
+    return ['meta-log']; // main of the meta repo moved: an open meta section reloads its log
+  },
   meta_inputs_changed(e) {
     // The whole list every time: replace, never diff.
     store.meta.inputs = e.inputs ?? [];

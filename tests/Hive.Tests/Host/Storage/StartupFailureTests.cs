@@ -101,10 +101,11 @@ public sealed class StartupFailureTests : IDisposable
         other.Start();
         var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)other.LocalEndpoint).Port}";
 
-        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60), HiveInstance.ArgsFor(_dataDir, ["alice"], url));
+        var (exitCode, output, errors) = await HostProcess.RunToExitWithErrorsAsync(TimeSpan.FromSeconds(60), HiveInstance.ArgsFor(_dataDir, ["alice"], url));
 
         Assert.Equal(1, exitCode);
-        var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        // The last line on stderr (the log on stdout is drained beside it, so the two interleave in any order).
+        var last = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
         Assert.StartsWith("hive: ", last);
         Assert.Contains(url, last);
         Assert.Contains("--urls", last);
