@@ -121,7 +121,16 @@ public sealed class RunningHivectl : IAsyncDisposable
     public string Stdout => Encoding.UTF8.GetString(StdoutBytes);
     public string Stderr { get { lock (_gate) return Encoding.UTF8.GetString(_stderr.ToArray()); } }
 
-    public IReadOnlyList<string> StdoutLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>The lines printed so far, whole ones only while it runs (a line still being written is not one yet).</summary>
+    public IReadOnlyList<string> StdoutLines
+    {
+        get
+        {
+            var text = Stdout;
+            if (!_process.HasExited && text.LastIndexOf('\n') is var end) text = end < 0 ? "" : text[..end];
+            return text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+    }
     public IReadOnlyList<string> StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Waits (with a deadline) until stdout holds a line that satisfies <paramref name="line"/>.</summary>

@@ -29,6 +29,9 @@ public abstract class ProcessDriverBase : IContainerDriver
 
     /// <summary>Whether the agent sees a sandbox's paths (bubblewrap) rather than the host's (process).</summary>
     private protected abstract bool Sandboxed { get; }
+
+    /// <summary>Whether a stop's SIGTERM goes to the group's leader too (a supervisor that handles it), not only its members.</summary>
+    private protected virtual bool LeaderTakesStop => false;
     private protected ContainersOptions Options => _services.Options.Value;
 
     public abstract string Name { get; }
@@ -130,7 +133,7 @@ public abstract class ProcessDriverBase : IContainerDriver
             if (cgroup is not null) await _services.Cgroups.KillAndRemoveAsync(cgroup);
             throw new DriverException($"{Name} could not start {argv[0]}: {e.Message}", e);
         }
-        return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup));
+        return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup), LeaderTakesStop);
     }
 }
 
@@ -147,10 +150,13 @@ public sealed class ProcessDriver : ProcessDriverBase
 {
     // $1 the agent's cgroup or empty, $2 its open-files limit, $3-$7 data dir, cover, name, uid, gid (uid empty: run as the
     // host's user, unstaged). The cgroup is joined before the agent starts, so every process it makes is born inside; on the
-    // host's death the shell kills the cgroup's other members, then its own group (itself last).
+    // host's death the shell kills the cgroup's other members, then its own group (itself last). A stop (SIGTERM to the
+    // group, this shell included) before the agent runs ends the shell as if killed by it; once the agent runs, the shell
+    // only waits for it.
     internal const string Supervisor = AgentUsers.StageScript + """
 
         cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
+        trap 'exit 143' TERM INT HUP
         if [ -n "$cgroup" ]; then
           echo $$ > "$cgroup/cgroup.procs" || { echo "hive: could not join $cgroup" >&2; exit 125; }
         fi
@@ -162,9 +168,9 @@ public sealed class ProcessDriver : ProcessDriverBase
           set -- /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
         fi
         trap 'if [ -n "$cgroup" ]; then for p in $(cat "$cgroup/cgroup.procs"); do [ "$p" = $$ ] || kill -KILL "$p"; done; fi 2>/dev/null; kill -KILL 0' USR1
-        trap ':' TERM INT HUP
         "$@" &
         child=$!
+        trap ':' TERM INT HUP
         while :; do
           wait "$child"; status=$?
           kill -0 "$child" 2>/dev/null || break
@@ -179,6 +185,8 @@ public sealed class ProcessDriver : ProcessDriverBase
     public override string Name => "process";
 
     private protected override bool Sandboxed => false;
+
+    private protected override bool LeaderTakesStop => true;
 
     public override string? Unavailable
     {

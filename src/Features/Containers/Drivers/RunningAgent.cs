@@ -31,12 +31,14 @@ public sealed class ProcessGroupAgent : RunningAgent
     private readonly Process _process;
     private readonly TimeProvider _clock;
     private readonly (AgentCgroups Cgroups, string Path)? _cgroup;
+    private readonly bool _leaderTakesStop;
 
-    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock, (AgentCgroups, string)? cgroup = null)
+    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock, (AgentCgroups, string)? cgroup = null, bool leaderTakesStop = false)
     {
         _process = process;
         _clock = clock;
         _cgroup = cgroup;
+        _leaderTakesStop = leaderTakesStop;
         Pid = process.Id;
         StartTicks = ProcessGroups.StartTicks(Pid) ?? 0;
         StartedAt = clock.GetUtcNow();
@@ -61,6 +63,8 @@ public sealed class ProcessGroupAgent : RunningAgent
         if (!Exited.IsCompleted)
         {
             ProcessGroups.SignalMembers(Pid, ProcessGroups.SigTerm);
+            // The process driver's supervisor ignores it once the agent runs, and ends on it while the agent is not there yet.
+            if (_leaderTakesStop) ProcessGroups.Signal(Pid, ProcessGroups.SigTerm);
             try
             {
                 await Exited.WaitAsync(grace, _clock);
