@@ -234,7 +234,7 @@ public sealed class HiveInstance : IAsyncDisposable
         SqliteConnection.ClearAllPools();
         if (_ownsDataDir)
         {
-            try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            await TestDirectories.DeleteAsync(DataDir);
         }
         // Every host, whatever it did and however many tests shared it: the token is in no log line but the one
         // sign-in line of each start.

@@ -269,7 +269,7 @@ public sealed class ConnectionLimitTests
         finally
         {
             foreach (var item in held) item.Dispose();
-            try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+            await TestDirectories.DeleteAsync(dataDir);
         }
     }
 

@@ -10,7 +10,7 @@ namespace Hive.Tests.Shared;
 /// The periodic loop on a clock the test moves by hand: every tick after the start-up one happens exactly when the
 /// test fires the timer, so nothing here waits on real time except the deadlines.
 /// </summary>
-public sealed class PeriodicBackgroundServiceTests : IAsyncDisposable
+public sealed class PeriodicBackgroundServiceTests : IAsyncLifetime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(7);
 
@@ -19,7 +19,10 @@ public sealed class PeriodicBackgroundServiceTests : IAsyncDisposable
     private readonly ServiceProvider _services = new ServiceCollection().AddScoped<TickScope>().BuildServiceProvider();
     private ProbeLoop? _loop;
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime: xunit 2 does not dispose a test class asynchronously, so the loop would run on after its test.
+    public async Task DisposeAsync()
     {
         if (_loop is not null) await _loop.StopAsync(CancellationToken.None);
         _loop?.Dispose();

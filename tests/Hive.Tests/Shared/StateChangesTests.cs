@@ -15,7 +15,7 @@ namespace Hive.Tests.Shared;
 /// The unit of work on its own: a real SQLite file, the real mediator pipeline and gate, and probe requests that
 /// write to a table of their own.
 /// </summary>
-public sealed class StateChangesTests : IAsyncDisposable
+public sealed class StateChangesTests : IAsyncLifetime
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"hive-changes-{Guid.NewGuid():N}.db");
     private readonly ServiceProvider _services;
@@ -155,7 +155,10 @@ public sealed class StateChangesTests : IAsyncDisposable
         await Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xunit 2 does not dispose a test class asynchronously, and the file stayed in /tmp.
+    public async Task DisposeAsync()
     {
         await _services.DisposeAsync();
         SqliteConnection.ClearAllPools();

@@ -149,16 +149,29 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         await DestroyAsync(hive, name);
     }
 
+    private const string NotExecutable = "{a script that is not executable}";
+
+    /// <summary>A readable script without the execute bit, removed with the test.</summary>
+    private sealed class TempScript : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "hive-not-executable-" + Guid.NewGuid().ToString("N")[..8]);
+
+        public TempScript()
+        {
+            File.WriteAllText(Path, "#!/bin/sh\necho hi\n");
+            File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        public void Dispose() => File.Delete(Path);
+    }
+
     public static TheoryData<string, string[], string> UnrunnableCommands()
     {
-        var notExecutable = Path.Combine(Path.GetTempPath(), "hive-not-executable-" + Guid.NewGuid().ToString("N")[..8]);
-        File.WriteAllText(notExecutable, "#!/bin/sh\necho hi\n");
-        File.SetUnixFileMode(notExecutable, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return new()
         {
             { "process", ["/no/such/program"], "does not exist" },
             { "process", ["no-such-program-xyz"], "was not found on PATH" },
-            { "process", [notExecutable], "not executable" },
+            { "process", [NotExecutable], "not executable" }, // made by the test itself, and removed
             { "process", ["relative/program"], "absolute path" },
             { "process", ["/tmp"], "is a directory" },
             { "bubblewrap", ["/no/such/program"], "does not exist" },
@@ -170,6 +183,8 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
     public async Task A_command_that_cannot_run_is_refused_with_a_clear_error_and_leaves_nothing_behind(string driver, string[] command, string reason)
     {
         const string name = "cannot-run";
+        using var notExecutable = command[0] == NotExecutable ? new TempScript() : null;
+        if (notExecutable is not null) command = [notExecutable.Path];
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name, command, driver });
 
         Assert.Equal(HttpStatusCode.BadRequest, status);

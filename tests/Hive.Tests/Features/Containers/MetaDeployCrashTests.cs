@@ -139,7 +139,7 @@ public sealed class MetaDeployCrashTests : IAsyncLifetime
         // The last life was killed: its agents' (empty) cgroups are left for a next start that will not come.
         await new Hive.Features.Containers.Drivers.AgentCgroups(Path.GetFullPath(_dataDir),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Hive.Features.Containers.Drivers.AgentCgroups>.Instance).SweepLeftoversAsync();
-        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
-        try { Directory.Delete(_dataDir + "-bin", recursive: true); } catch (IOException) { }
+        await TestDirectories.DeleteAsync(_dataDir);
+        await TestDirectories.DeleteAsync(_dataDir + "-bin");
     }
 }

@@ -83,7 +83,7 @@ public sealed class LockoutTests
         }
         finally
         {
-            try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+            await TestDirectories.DeleteAsync(dataDir);
         }
     }
 
