@@ -21,11 +21,11 @@ public sealed record TombstonesChanged(IReadOnlyList<TombstoneView> Tombstones) 
 /// <summary>A destroyed agent whose state dir is kept: <c>bytes</c> is its size on disk.</summary>
 public sealed record TombstoneView(string Name, DateTimeOffset DestroyedAt, long Bytes);
 
-/// <summary><c>main</c> of the meta repo (<see cref="Hive.Shared.HivePaths.MetaDir"/>) moved: a commit, or a reset after a failed deploy.</summary>
-public sealed record MetaCommitted(string Commit) : INotification;
-
-/// <summary>The same for the page: an open meta section reloads its log (the log itself is fetched, not carried).</summary>
-public sealed record MetaLogChanged(string Commit) : IDashboardEvent
+/// <summary>
+/// <c>main</c> of the meta repo (<see cref="Hive.Shared.HivePaths.MetaDir"/>) moved: a commit, or a reset after a failed
+/// deploy. The forge pushes it; the page's open meta section reloads its log (the log is fetched, not carried).
+/// </summary>
+public sealed record MetaCommitted(string Commit) : IDashboardEvent
 {
     public string EventType => "meta_committed";
     public object Payload => new { commit = Commit };

@@ -5,7 +5,6 @@ using Hive.Shared;
 using Hive.Shared.Changes;
 using Hive.Shared.Json;
 using Hive.Shared.Native;
-using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -358,12 +357,10 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
     {
         try
         {
-            await using (var scope = scopes.CreateAsyncScope())
-                await scope.ServiceProvider.GetRequiredService<IMediator>().Publish(new MetaCommitted(commit));
-            // And the page: an open meta section reloads its log on this, not on the event that came before the commit.
+            // Raised as a change of its own (no rows): published in order with the hive's other events, under the gate.
             await changes.RunAsync(scopes, (change, _) =>
             {
-                change.Raise(new MetaLogChanged(commit));
+                change.Raise(new MetaCommitted(commit));
                 return Task.FromResult(0);
             }, CancellationToken.None);
         }

@@ -253,11 +253,17 @@ public sealed partial class Supervisor : BackgroundService
         }
         catch (DriverException e)
         {
-            _logger.LogWarning("containers: {Agent} did not start: {Reason}", name, e.Message);
-            await RecordAsync(name, "UPDATE agents SET state = @failed, pid = NULL WHERE name = @name", new { name, failed = States.Failed });
+            await RecordStartFailedAsync(name, e.Message);
             throw new BadRequestException($"{name} could not be started: {e.Message}");
         }
         await RecordRunningAsync(name, slot, running);
+    }
+
+    /// <summary>A start refused (by its driver, or for a missing secret): said once in the log, and the row is <c>failed</c>.</summary>
+    private async Task RecordStartFailedAsync(string name, string reason)
+    {
+        _logger.LogWarning("containers: {Agent} did not start: {Reason}", name, reason);
+        await RecordAsync(name, "UPDATE agents SET state = @failed, pid = NULL WHERE name = @name", new { name, failed = States.Failed });
     }
 
     /// <summary>
@@ -276,9 +282,8 @@ public sealed partial class Supervisor : BackgroundService
         }
         catch (ConflictException e)
         {
-            _logger.LogWarning("containers: {Agent} did not start: {Reason}", record.Name, e.Message);
             _problems.Set(record.Name, e.Message);
-            await RecordAsync(record.Name, "UPDATE agents SET state = @failed, pid = NULL WHERE name = @name", new { name = record.Name, failed = States.Failed });
+            await RecordStartFailedAsync(record.Name, e.Message);
             throw;
         }
     }

@@ -34,9 +34,6 @@ internal static partial class Native
 
     private const int EEXIST = 17;
 
-    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
-    private static partial int FChown(SafeFileHandle fd, uint uid, uint gid);
-
     /// <summary>
     /// Creates <paramref name="name"/> (mode 0600) in the directory <paramref name="directory"/> (made 0700 when missing)
     /// below <paramref name="root"/>, each step relative to the descriptor before it: neither the directory nor the file
@@ -57,11 +54,18 @@ internal static partial class Native
         if (fd < 0) throw Failure($"{root}/{directory}/{name} cannot be created");
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         // What the host makes in an agent's dir is the agent's: a root host runs the agent as a user of its own.
-        if (FileStatus.OwnerOf(rootHandle) is var (uid, gid) && (FChown(dirHandle, uid, gid) != 0 || FChown(handle, uid, gid) != 0))
+        try
         {
-            var failure = Failure($"{root}/{directory}/{name} cannot be given to the state dir's owner");
+            if (FileStatus.OwnerOf(rootHandle) is var (uid, gid))
+            {
+                Ownership.GiveTo(dirHandle, uid, gid, $"{root}/{directory}");
+                Ownership.GiveTo(handle, uid, gid, $"{root}/{directory}/{name}");
+            }
+        }
+        catch (IOException)
+        {
             handle.Dispose();
-            throw failure;
+            throw;
         }
         return handle;
     }

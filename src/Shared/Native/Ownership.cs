@@ -13,9 +13,15 @@ public static partial class Ownership
     public static void MatchDirectory(SafeFileHandle file, string directory)
     {
         if (FileStatus.OwnerOfPath(directory) is not var (uid, gid)) throw new IOException($"{directory} cannot be inspected");
+        GiveTo(file, uid, gid, $"a file in {directory}");
+    }
+
+    /// <summary>Gives the open file (or directory) <paramref name="what"/> to <paramref name="uid"/>:<paramref name="gid"/>, unless it is theirs already.</summary>
+    public static void GiveTo(SafeFileHandle file, uint uid, uint gid, string what)
+    {
         if (FileStatus.OwnerOf(file) == (uid, gid)) return;
         if (FChown(file, uid, gid) != 0)
-            throw new IOException($"cannot give a file in {directory} to its owner: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            throw new IOException($"cannot give {what} to its owner: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
     }
 
     [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]

@@ -34,13 +34,10 @@ public sealed class BubblewrapDriver : ProcessDriverBase
 
     // $1 the agent's cgroup or empty, $2 its open-files limit, $3 the seccomp program's file (opened as fd 4 for bwrap's
     // --seccomp 4), $4-$8 data dir, cover, name, uid, gid (uid empty: bwrap runs as the host's user, unstaged).
-    internal const string Wrapper = AgentUsers.StageScript + """
+    internal const string Wrapper = WrapperFunctions + """
 
         cgroup=$1 files=$2 filter=$3 data=$4 cover=$5 name=$6 uid=$7 gid=$8; shift 8
-        if [ -n "$cgroup" ]; then
-          echo $$ > "$cgroup/cgroup.procs" || { echo "hive: could not join $cgroup" >&2; exit 125; }
-        fi
-        ulimit -S -n "$files" 2>/dev/null || true
+        hive_enter "$cgroup" "$files"
         exec 4<"$filter" || exit 125
         if [ -n "$uid" ]; then
           hive_stage "$data" "$cover" "$name"

@@ -30,6 +30,21 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>Whether the agent sees a sandbox's paths (bubblewrap) rather than the host's (process).</summary>
     private protected abstract bool Sandboxed { get; }
 
+    /// <summary>
+    /// Shell functions both drivers' wrappers start with: <c>hive_enter CGROUP FILES</c> joins the agent's cgroup (when it
+    /// has one: every process it makes is born inside) and resets the open-files limit the host raised for itself; and
+    /// <see cref="AgentUsers.StageScript"/>'s <c>hive_stage</c>.
+    /// </summary>
+    private protected const string WrapperFunctions = AgentUsers.StageScript + """
+
+        hive_enter() {
+          if [ -n "$1" ]; then
+            echo $$ > "$1/cgroup.procs" || { echo "hive: could not join $1" >&2; exit 125; }
+          fi
+          ulimit -S -n "$2" 2>/dev/null || true
+        }
+        """;
+
     /// <summary>Whether a stop's SIGTERM goes to the group's leader too (a supervisor that handles it), not only its members.</summary>
     private protected virtual bool LeaderTakesStop => false;
     private protected ContainersOptions Options => _services.Options.Value;
@@ -153,14 +168,11 @@ public sealed class ProcessDriver : ProcessDriverBase
     // host's death the shell kills the cgroup's other members, then its own group (itself last). A stop (SIGTERM to the
     // group, this shell included) before the agent runs ends the shell as if killed by it; once the agent runs, the shell
     // only waits for it.
-    internal const string Supervisor = AgentUsers.StageScript + """
+    internal const string Supervisor = WrapperFunctions + """
 
         cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
         trap 'exit 143' TERM INT HUP
-        if [ -n "$cgroup" ]; then
-          echo $$ > "$cgroup/cgroup.procs" || { echo "hive: could not join $cgroup" >&2; exit 125; }
-        fi
-        ulimit -S -n "$files" 2>/dev/null || true
+        hive_enter "$cgroup" "$files"
         if [ -n "$uid" ]; then
           hive_stage "$data" "$cover" "$name"
           cd "$data/agents/$name/state" || exit 125
