@@ -80,11 +80,16 @@ internal sealed class AgentRegistry(
     public AgentRecord? Find(string name) => Read((c, t) =>
         c.QuerySingleOrDefault<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents WHERE name = @name", new { name }, t));
 
-    /// <summary>The name's slot (<c>agent_slots</c>), given the first time it is asked for and never to another name.</summary>
-    public long SlotOf(string name) => Read((c, t) => c.QuerySingle<long>("""
-        INSERT INTO agent_slots (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;
-        SELECT slot FROM agent_slots WHERE name = @name;
-        """, new { name }, t));
+    /// <summary>
+    /// The name's slot (<c>agent_slots</c>), given the first time it is asked for and never to another name: a read at every
+    /// later start, not a write.
+    /// </summary>
+    public long SlotOf(string name) => Read((c, t) =>
+        c.QuerySingleOrDefault<long?>("SELECT slot FROM agent_slots WHERE name = @name", new { name }, t)
+        ?? c.QuerySingle<long>("""
+            INSERT INTO agent_slots (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;
+            SELECT slot FROM agent_slots WHERE name = @name;
+            """, new { name }, t));
 
     public IReadOnlyList<AgentRecord> All() => Read((c, t) =>
         c.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents ORDER BY name", transaction: t).AsList());
