@@ -13,7 +13,7 @@ namespace Hive.Cli.Commands;
 /// waiting (up to N) and runs COMMAND once with those messages (one JSON line each on stdin, then stdin closed; a
 /// paragraph in <c>$HIVE_WAKE</c>), acknowledges them only when COMMAND exits 0 (a crash mid-turn leaves them in flight,
 /// so they come back flagged redelivered: at least once, end to end), and records the turn (<c>record_turn</c>): model,
-/// tokens and tool calls when COMMAND prints Claude Code's stream-json, else timing and the exit status. SIGTERM or
+/// tokens, tool calls and cost when COMMAND prints Claude Code's stream-json, else timing and the exit status. SIGTERM or
 /// Ctrl-C lets the current turn finish, then it exits 0.
 /// </summary>
 public static class RunCommand
@@ -135,6 +135,7 @@ public static class RunCommand
                 ["ended_at"] = ended.ToString("O", CultureInfo.InvariantCulture),
                 ["input_tokens"] = stream.InputTokens, ["output_tokens"] = stream.OutputTokens,
                 ["cache_read_tokens"] = stream.CacheReadTokens, ["cache_creation_tokens"] = stream.CacheCreationTokens,
+                ["cost_usd"] = stream.CostUsd,
                 ["tools"] = new JsonObject(stream.Tools.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)t.Value))),
                 ["note"] = exit == 0 ? null : $"exit code {exit}",
             };
@@ -187,6 +188,7 @@ public static class RunCommand
         public long? OutputTokens { get; private set; }
         public long? CacheReadTokens { get; private set; }
         public long? CacheCreationTokens { get; private set; }
+        public double? CostUsd { get; private set; }
         public bool IsError { get; private set; }
         public bool PromptTooLong { get; private set; }
         public Dictionary<string, long> Tools { get; } = new(StringComparer.Ordinal);
@@ -212,6 +214,9 @@ public static class RunCommand
                         IsError = root.TryGetProperty("is_error", out var error) && error.ValueKind == JsonValueKind.True;
                         PromptTooLong = root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.String
                                         && result.GetString()!.Contains("prompt is too long", StringComparison.OrdinalIgnoreCase);
+                        if (root.TryGetProperty("total_cost_usd", out var cost) && cost.ValueKind == JsonValueKind.Number
+                            && cost.TryGetDouble(out var usd) && double.IsFinite(usd) && usd is >= 0 and <= 1_000_000)
+                            CostUsd = usd;
                         if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
                         {
                             InputTokens = Number(usage, "input_tokens");

@@ -58,6 +58,9 @@ public static class ApproveApproval
                         Name = row.Agent,
                         Driver = spawn.Driver,
                         Command = JsonSerializer.Serialize(spawn.Command),
+                        Env = JsonSerializer.Serialize(spawn.Env ?? new Dictionary<string, string>()),
+                        Mounts = JsonSerializer.Serialize(spawn.Mounts ?? []),
+                        Secrets = SecretStore.Serialized(spawn.Secrets),
                         Purpose = spawn.Purpose,
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
@@ -104,5 +107,7 @@ public static class ApproveApproval
         }
     }
 
-    private sealed record SpawnPayload(string Name, string? Purpose, IReadOnlyList<string> Command, string Driver);
+    private sealed record SpawnPayload(
+        string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
+        IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null);
 }

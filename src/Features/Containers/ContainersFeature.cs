@@ -31,6 +31,8 @@ public static class ContainersFeature
         services.AddSingleton<MetaRepo>();
         services.AddSingleton<ConfigProblems>();
         services.AddSingleton<SecretStore>();
+        services.AddOptions<Presets.PresetsOptions>().BindConfiguration("Hive:Presets");
+        services.AddSingleton<Presets.AgentPresets>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
         services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir, p.GetRequiredService<ILogger<AgentCgroups>>()));

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using FluentValidation;
 using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Presets;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
@@ -22,7 +23,7 @@ public static class CreateAgent
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
-        IReadOnlyDictionary<string, string>? Secrets = null)
+        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -31,10 +32,18 @@ public static class CreateAgent
         {
             RuleFor(c => c.Name).Cascade(CascadeMode.Stop)
                 .Must(AgentNames.IsWellFormed).WithMessage("name must match ^[a-z][a-z0-9-]{0,30}$")
-                .Must(n => !AgentNames.Reserved.Contains(n!)).WithMessage(c => $"{c.Name} is a reserved name");
+                .Must(n => !AgentNames.Reserved.Contains(n!) || n == AgentNames.Manager).WithMessage(c => $"{c.Name} is a reserved name");
+            RuleFor(c => c.Driver).NotEqual(DriverCatalog.External).When(c => c.Name == AgentNames.Manager)
+                .WithMessage("the manager is external already; create it with a command or a preset to have Hive run it");
+            RuleFor(c => c.Preset).Must(p => AgentNames.IsWellFormed(p)).When(c => c.Preset is not null)
+                .WithMessage("preset must be a preset's name (GET /api/presets lists them)");
+            RuleFor(c => c.Argv).Null().When(c => c.Preset is not null)
+                .WithMessage("give a preset or a command, not both").OverridePropertyName("command");
+            RuleFor(c => c.Preset).Null().When(c => c.Driver == DriverCatalog.External)
+                .WithMessage("an external agent has no command, so no preset: you run it yourself");
             RuleFor(c => c.Argv).Null().When(c => c.Driver == DriverCatalog.External)
                 .WithMessage("an external agent has no command: you run it yourself, Hive keeps its socket").OverridePropertyName("command");
-            When(c => c.Driver != DriverCatalog.External, () => RuleFor(c => c.Argv).Cascade(CascadeMode.Stop)
+            When(c => c.Driver != DriverCatalog.External && c.Preset is null, () => RuleFor(c => c.Argv).Cascade(CascadeMode.Stop)
                 .NotNull().WithMessage("command is required: the program and its arguments, as an array")
                 .Must(c => c!.Count is > 0 and <= 64).WithMessage("command must have 1 to 64 items")
                 .Must(c => c!.All(a => a is { Length: > 0 and <= 4096 } && !a.Contains('\0')))
@@ -51,6 +60,8 @@ public static class CreateAgent
             RuleForEach(c => c.Env).Must(v => IsEnvName(v.Key) && !v.Key.StartsWith("HIVE_", StringComparison.Ordinal)
                     && v.Value is not null && v.Value.Length <= 4096 && !v.Value.Contains('\0'))
                 .WithMessage((_, v) => $"env {v.Key}: names are [A-Za-z_][A-Za-z0-9_]*, HIVE_* belongs to the hive, values are at most 4096 characters");
+            RuleFor(c => c.Env).Must(e => e is null || !e.TryGetValue("HOME", out var home) || HomeRules.Problem(home) is null)
+                .WithMessage(c => $"env HOME: {HomeRules.Problem(c.Env!["HOME"])}");
             RuleFor(c => c.Mounts).Must(m => m is null || m.Count <= 16).WithMessage("at most 16 mounts");
             RuleFor(c => c.Inputs).Must(i => i is null || (i.Count <= 32 && i.All(AgentNames.IsWellFormed)))
                 .WithMessage("inputs are at most 32 input names (^[a-z][a-z0-9-]{0,30}$)");
@@ -89,11 +100,21 @@ public static class CreateAgent
     }
 
     internal sealed class Handler(
-        Supervisor supervisor, DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets)
+        Supervisor supervisor, DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets,
+        AgentPresets presets, IMediator mediator)
         : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
+            if (command.Preset is { } preset)
+            {
+                // Expanded into a plain configuration, which is then checked in full like any other.
+                var expanded = await presets.ExpandAsync(preset, command.Name!, command.Purpose, command.Env, command.Secrets, command.Mounts);
+                return await mediator.Send(command with
+                {
+                    Preset = null, Argv = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose,
+                }, cancellationToken);
+            }
             if (command.Driver == DriverCatalog.External)
             {
                 await supervisor.CreateAsync(new AgentRecord
@@ -128,7 +149,15 @@ public static class CreateAgent
                 State = States.Stopped,
                 CreatedAt = clock.GetUtcNow(),
             };
-            await supervisor.CreateAsync(record, command.RequestedBy, cancellationToken);
+            if (record.Name == AgentNames.Manager)
+            {
+                record.Kind = AgentKinds.Manager;
+                await supervisor.ManageManagerAsync(record, cancellationToken);
+            }
+            else
+            {
+                await supervisor.CreateAsync(record, command.RequestedBy, cancellationToken);
+            }
             return await ViewAsync(registry, rows, paths, record.Name, cancellationToken);
         }
     }

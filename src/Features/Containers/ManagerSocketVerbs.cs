@@ -23,7 +23,8 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
             ManagerOnly(r);
             var args = r.Bind<SpawnArgs>();
             if (args.Name == AgentNames.Manager) throw new ForbiddenException("the manager cannot spawn itself");
-            var approval = await r.Mediator.Send(new RequestSpawn.Command(r.Agent, args.Name, args.Purpose, args.Command, args.Driver), r.CancellationToken);
+            var approval = await r.Mediator.Send(new RequestSpawn.Command(r.Agent, args.Name, args.Purpose, args.Command, args.Driver, args.Preset, args.Env,
+                args.Secrets, args.Mounts), r.CancellationToken);
             return new { approval_id = approval.Id };
         });
 
@@ -65,7 +66,9 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
     }
 
     private sealed record TargetArgs(string? Name);
-    private sealed record SpawnArgs(string? Name, string? Purpose, IReadOnlyList<string>? Command, string? Driver);
+    private sealed record SpawnArgs(
+        string? Name, string? Purpose, IReadOnlyList<string>? Command, string? Driver, string? Preset, IReadOnlyDictionary<string, string>? Env,
+        IReadOnlyDictionary<string, string>? Secrets, IReadOnlyList<string>? Mounts);
     private sealed record DestroyArgs(string? Name, string? Reason);
     private sealed record ProposeArgs(string? Name, AgentConfig? Config);
 }

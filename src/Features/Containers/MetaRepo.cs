@@ -118,6 +118,39 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         }
     }
 
+    /// <summary>
+    /// Writes the files of <paramref name="files"/> (name → text) that <paramref name="dir"/> lacks and commits them; a file
+    /// already there, edited or not, is left as it is.
+    /// </summary>
+    public async Task AddMissingFilesAsync(string dir, IReadOnlyDictionary<string, string> files, string message)
+    {
+        await EnsureAsync();
+        await _lock.WaitAsync();
+        string? commit = null;
+        try
+        {
+            var full = Path.Combine(Dir, dir);
+            Directory.CreateDirectory(full);
+            var added = new List<string>();
+            foreach (var (name, text) in files)
+            {
+                var path = Path.Combine(full, name);
+                if (File.Exists(path)) continue;
+                await File.WriteAllTextAsync(path, text);
+                added.Add($"{dir}/{name}");
+            }
+            if (added.Count == 0) return;
+            await GitAsync(["add", "--", .. added]);
+            await GitAsync(["commit", "-q", "-m", message, "--", .. added]);
+            commit = (await GitAsync("rev-parse", "main")).Trim();
+        }
+        finally
+        {
+            _lock.Release();
+            if (commit is not null) await PublishCommittedAsync(commit);
+        }
+    }
+
     /// <summary>The agent's file on <c>main</c>, parsed; null when there is none; <see cref="MetaFileException"/> when it is not valid.</summary>
     public async Task<AgentConfig?> ReadAgentAsync(string agent, string rev = "main")
     {
@@ -155,10 +188,43 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
     {
         await EnsureAsync();
         await _lock.WaitAsync();
-        var index = Path.Combine(Dir, ".git", $"proposal-{id}.index");
         try
         {
-            var blobFile = Path.Combine(Dir, ".git", $"proposal-{id}.json");
+            var (commit, diff, @base) = await CommitOnMainAsync($"proposal-{id}", agent, config, message);
+            await GitAsync("update-ref", $"refs/proposal/{id}", commit);
+            return (commit, diff, @base);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>What a new configuration of the agent would change in its file on <c>main</c>: the diff, empty when nothing.</summary>
+    public async Task<string> PreviewAsync(string agent, AgentConfig config)
+    {
+        await EnsureAsync();
+        await _lock.WaitAsync();
+        try
+        {
+            return (await CommitOnMainAsync($"preview-{Guid.NewGuid():N}", agent, config, $"a preview for {agent}")).Diff;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// A commit on top of <c>main</c> with the agent's new file, built in a private index (the work tree never holds it) and
+    /// referenced by nothing yet; with its diff and its base. Under the lock.
+    /// </summary>
+    private async Task<(string Commit, string Diff, string Base)> CommitOnMainAsync(string tag, string agent, AgentConfig config, string message)
+    {
+        var index = Path.Combine(Dir, ".git", $"{tag}.index");
+        try
+        {
+            var blobFile = Path.Combine(Dir, ".git", $"{tag}.json");
             await File.WriteAllTextAsync(blobFile, Serialize(config));
             var blob = (await GitAsync("hash-object", "-w", blobFile)).Trim();
             File.Delete(blobFile);
@@ -168,14 +234,12 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             await GitAsync(env, "update-index", "--add", "--cacheinfo", $"100644,{blob},{FileOf(agent)}");
             var tree = (await GitAsync(env, "write-tree")).Trim();
             var commit = (await GitAsync("commit-tree", tree, "-p", @base, "-m", message)).Trim();
-            await GitAsync("update-ref", $"refs/proposal/{id}", commit);
             var diff = await GitAsync("diff", @base, commit, "--", FileOf(agent));
             return (commit, diff, @base);
         }
         finally
         {
             File.Delete(index);
-            _lock.Release();
         }
     }
 

@@ -19,6 +19,29 @@ public static class ProposeConfig
 {
     public sealed record Command(string Requester, string? Name, AgentConfig? Config) : IRequest<ApprovalView>, IChangesState;
 
+    /// <summary>
+    /// <paramref name="config"/> as the agent's new file would hold it (defaults filled in), checked by the same rules as a
+    /// create, so no one is ever asked to approve what cannot run.
+    /// </summary>
+    internal static async Task<AgentConfig> CheckedAsync(
+        AgentRecord record, AgentConfig? config, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, CancellationToken ct)
+    {
+        if (config is null) throw new BadRequestException("config is required: the agent's whole new configuration");
+        if (record.IsExternal) throw new ConflictException($"{record.Name} is an external agent: it has no configuration here");
+        var driver = config.Driver ?? record.Driver;
+        var asCreate = new CreateAgent.Command(record.Name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
+            AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets);
+        var problems = (await createRules.ValidateAsync(asCreate, ct)).Errors.Where(e => e.PropertyName != "Name").ToList();
+        if (problems.Count > 0) throw new ValidationException(problems);
+        var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
+        if (chosen.ProblemWith(record.Name, config.Command!, config.Mounts ?? []) is { } problem) throw new BadRequestException(problem);
+        return config with
+        {
+            Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [],
+            Inputs = config.Inputs ?? [], Secrets = SecretStore.Normalised(config.Secrets),
+        };
+    }
+
     internal sealed class Handler(
         StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IValidator<CreateAgent.Command> createRules, MetaRepo meta, TimeProvider clock,
         Microsoft.Extensions.Options.IOptions<ApprovalsOptions> approvals)
@@ -27,23 +50,11 @@ public static class ProposeConfig
         public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
         {
             var name = AgentName.Checked(command.Name);
-            if (name == AgentNames.Manager || name == command.Requester) throw new ForbiddenException("the manager cannot propose its own configuration");
-            var config = command.Config ?? throw new BadRequestException("config is required: the agent's whole new configuration");
+            if (name == command.Requester) throw new ForbiddenException($"the {name} cannot propose its own configuration");
             var record = registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
-            if (record.IsExternal) throw new ConflictException($"{name} is an external agent: it has no configuration here");
-
-            // The same rules as a create, so the operator is never asked to approve what cannot run.
-            var driver = config.Driver ?? record.Driver;
-            var asCreate = new CreateAgent.Command(name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
-                AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets);
-            var problems = (await createRules.ValidateAsync(asCreate, cancellationToken)).Errors.Where(e => e.PropertyName != "Name").ToList();
-            if (problems.Count > 0) throw new ValidationException(problems);
-            var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
-            if (chosen.ProblemWith(config.Command!, config.Mounts ?? []) is { } problem) throw new BadRequestException(problem);
+            var normalised = await CheckedAsync(record, command.Config, createRules, drivers, cancellationToken);
             if (meta.Unavailable is { } why) throw new ConflictException(why);
 
-            var normalised = config with { Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [], Inputs = config.Inputs ?? [],
-                Secrets = SecretStore.Normalised(config.Secrets) };
             var change = changes.Current;
             var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock,
                 approvals.Value.MaxPendingPerRequester, raise: false);

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using FluentValidation;
 using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Presets;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
@@ -17,7 +18,9 @@ namespace Hive.Features.Containers;
 /// </summary>
 public static class RequestSpawn
 {
-    public sealed record Command(string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver)
+    public sealed record Command(
+        string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver, string? Preset = null,
+        IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null)
         : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -34,30 +37,47 @@ public static class RequestSpawn
                 .WithMessage("command must have 1 to 64 items of 1 to 4096 characters").OverridePropertyName("command");
             RuleFor(c => c.Driver).Must(d => d is null || drivers.Find(d) is not null)
                 .WithMessage($"driver must be one of {string.Join(", ", drivers.Names)}");
+            RuleFor(c => c.Argv).Null().When(c => c.Preset is not null).WithMessage("give a preset or a command, not both").OverridePropertyName("command");
+            RuleFor(c => c.Preset).Must(p => p is null || AgentNames.IsWellFormed(p)).WithMessage("preset must be a preset's name");
         }
     }
 
     internal sealed class Handler(
         StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IOptions<ContainersOptions> options, IOptions<ApprovalsOptions> approvals,
-        TimeProvider clock)
+        TimeProvider clock, AgentPresets presets, IValidator<CreateAgent.Command> createRules, SecretStore secrets)
         : IRequestHandler<Command, ApprovalView>
     {
-        public Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
+        public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
         {
             var name = command.Name!;
-            var argv = command.Argv ?? (options.Value.DefaultCommand is { Count: > 0 } fallback ? fallback : null)
-                ?? throw new BadRequestException("command is required (this hive has no Hive:Containers:DefaultCommand)");
+            var (argv, env, secretNames, mounts, purpose) = (command.Argv, command.Env, command.Secrets, command.Mounts, command.Purpose);
+            if (command.Preset is { } preset)
+            {
+                var expanded = await presets.ExpandAsync(preset, name, purpose, env, secretNames, mounts);
+                (argv, env, secretNames, mounts, purpose) = (expanded.Command, expanded.Env, expanded.Secrets, expanded.Mounts, expanded.Purpose);
+            }
+            argv ??= (options.Value.DefaultCommand is { Count: > 0 } fallback ? fallback : null)
+                ?? throw new BadRequestException("command or preset is required (this hive has no Hive:Containers:DefaultCommand)");
             var driverName = command.Driver ?? drivers.Default;
+            // The same rules as the operator's create: the operator is never asked to approve what cannot run.
+            var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames),
+                cancellationToken)).Errors;
+            if (problems.Count > 0) throw new ValidationException(problems);
             var driver = drivers.Find(driverName)!;
             if (driver.Unavailable is { } unavailable) throw new BadRequestException($"the {driverName} driver cannot run agents here: {unavailable}");
-            if (driver.ProblemWith(name, argv, []) is { } problem) throw new BadRequestException(problem);
+            if (driver.ProblemWith(name, argv, mounts ?? []) is { } problem) throw new BadRequestException(problem);
+            if (secrets.MissingOf(secretNames) is { } missing) throw new ConflictException(SecretStore.MissingReason(name, missing));
 
             var change = changes.Current;
             if (registry.Find(name) is not null) throw new ConflictException($"there is already an agent named {name}");
             if (change.QuerySingle<long>("SELECT count(*) FROM approvals WHERE kind = 'spawn' AND agent = @name AND status = 'pending'", new { name }) > 0)
                 throw new ConflictException($"a spawn of {name} is already waiting for the operator");
-            var payload = JsonSerializer.Serialize(new { name, purpose = command.Purpose, command = argv, driver = driverName });
-            return Task.FromResult(Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester));
+            var payload = JsonSerializer.Serialize(new
+            {
+                name, purpose, command = argv, driver = driverName, env = env ?? new Dictionary<string, string>(), secrets = SecretStore.Normalised(secretNames),
+                mounts = mounts ?? [],
+            });
+            return Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester);
         }
     }
 }

@@ -105,6 +105,42 @@ public sealed partial class Supervisor : BackgroundService
     }
 
     /// <summary>
+    /// Hive runs the manager from now on: the external manager's row (its socket stays open, its messages wait) takes the
+    /// configuration and starts. A start that fails leaves it external again, as it was.
+    /// </summary>
+    internal async Task ManageManagerAsync(AgentRecord record, CancellationToken ct)
+    {
+        var name = AgentNames.Manager;
+        var slot = _slots.GetOrAdd(name, _ => new Slot());
+        using var turn = TakeTurn(name, slot);
+        if (_registry.Find(name) is not { IsExternal: true })
+            throw new ConflictException("the manager is run by Hive already: change its configuration instead (PUT /api/agents/manager/config)");
+        const string Configure = """
+            UPDATE agents SET driver = @Driver, origin = @Origin, command = @Command, env = @Env, mounts = @Mounts, purpose = @Purpose,
+                restart_policy = @RestartPolicy, inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets,
+                desired = @Desired, state = @State
+            WHERE name = @Name AND driver = 'external'
+            """;
+        await RecordAsync(name, Configure, record);
+        await RecordInMetaAsync(name, record.ToConfig(), $"{name}: run by Hive from now on, as the operator asked");
+        try
+        {
+            await using (await HoldTransientAsync(name, Transients.Starting))
+                await StartProcessAsync(name, slot, ct);
+        }
+        catch (Exception) when (!_hostStopping)
+        {
+            await RecordAsync(name, """
+                UPDATE agents SET driver = 'external', origin = @config, command = NULL, env = '{}', mounts = '[]', purpose = NULL,
+                    inputs = '[]', allowed_recipients = NULL, secrets = NULL, desired = @running, state = @running, pid = NULL
+                WHERE name = @name
+                """, new { name, config = Origins.Config, running = States.Running });
+            await RecordInMetaAsync(name, null, $"{name}: did not start, so it stays external");
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Writes a new agent into the registry and the live directory (its socket opens once the change commits), consuming
     /// a tombstone of its name. Must run inside a change (an approval's decision joins it); true when a tombstone was consumed.
     /// </summary>

@@ -28,6 +28,9 @@ public static class RecordTurn
     /// <summary>Tool calls in one turn (in all, and of one tool), open threads and open reminders.</summary>
     public const long MaxCount = 1_000_000;
 
+    /// <summary>A million dollars: no turn costs more; a larger figure is a bug in the reporter.</summary>
+    public const double MaxCostUsd = 1_000_000;
+
     /// <summary>A week: no turn runs longer.</summary>
     public const long MaxDurationMs = 7L * 24 * 3600 * 1000;
 
@@ -53,7 +56,8 @@ public static class RecordTurn
         IReadOnlyDictionary<string, long>? Tools,
         long? OpenThreadsCount,
         long? OpenRemindersCount,
-        string? Note) : IRequest<TurnView>, IChangesState;
+        string? Note,
+        double? CostUsd = null) : IRequest<TurnView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -80,6 +84,9 @@ public static class RecordTurn
             Between(c => c.ToolCallCount, "tool_call_count", MaxCount);
             Between(c => c.OpenThreadsCount, "open_threads_count", MaxCount);
             Between(c => c.OpenRemindersCount, "open_reminders_count", MaxCount);
+
+            RuleFor(c => c.CostUsd).Must(cost => cost is null || (double.IsFinite(cost.Value) && cost >= 0 && cost <= MaxCostUsd))
+                .WithName("cost_usd").WithMessage($"cost_usd must be between 0 and {MaxCostUsd}");
 
             Bytes(c => c.Model, "model", MaxModelBytes);
             Bytes(c => c.WakeFrom, "wake_from", MaxWakeFromBytes);
@@ -109,10 +116,10 @@ public static class RecordTurn
             const string insert = $"""
                 INSERT INTO turns (agent, recorded_at, model, wake_from, result_kind, started_at, ended_at, duration_ms,
                     input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, tool_call_count, tools,
-                    open_threads_count, open_reminders_count, note)
+                    open_threads_count, open_reminders_count, note, cost_usd)
                 VALUES (@Agent, @RecordedAt, @Model, @WakeFrom, @ResultKind, @StartedAt, @EndedAt, @DurationMs,
                     @InputTokens, @OutputTokens, @CacheReadTokens, @CacheCreationTokens, @ToolCallCount, @Tools,
-                    @OpenThreadsCount, @OpenRemindersCount, @Note)
+                    @OpenThreadsCount, @OpenRemindersCount, @Note, @CostUsd)
                 RETURNING {TurnRow.Columns};
                 """;
             var now = clock.GetUtcNow();
@@ -141,6 +148,7 @@ public static class RecordTurn
                 command.OpenThreadsCount,
                 command.OpenRemindersCount,
                 Note = Blank(command.Note),
+                command.CostUsd,
             });
             var view = row.View();
             change.Raise(new TurnRecorded(view, TurnAggregates.Read(change.Connection, change.Transaction, command.Agent, now)));

@@ -145,7 +145,8 @@ internal sealed partial class AgentUsers
             throw new DriverException($"cannot give {root} to the agent's uid {uid}: {(await error).Trim().Split('\n')[0]}");
     }
 
-    private static void Chown(string path, uint uid, uint gid)
+    /// <summary>lchown(2): a link is given away itself, never what it points to.</summary>
+    internal static void Chown(string path, uint uid, uint gid)
     {
         if (LChown(path, uid, gid) != 0)
             throw new DriverException($"cannot give {path} to the agent's uid {uid}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");

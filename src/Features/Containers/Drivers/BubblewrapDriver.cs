@@ -21,7 +21,7 @@ namespace Hive.Features.Containers.Drivers;
 public sealed class BubblewrapDriver : ProcessDriverBase
 {
     private const string Bwrap = "/usr/bin/bwrap";
-    private static readonly string[] SystemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+    internal static readonly string[] SystemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
     private static readonly string[] EtcEntries =
     [
         "/etc/alternatives", "/etc/ca-certificates", "/etc/ssl", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
@@ -62,7 +62,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
 
     public override string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
     {
-        if (command.Count > 0 && Executables.Resolve(command[0], AgentPath).Path is { } program && !Visible(program, mounts))
+        if (command.Count > 0 && ResolveProgram(command[0]).Path is { } program && !IsTool(program) && !Visible(program, mounts))
             return $"the sandbox cannot see {program}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
         return base.ProblemWith(command, mounts);
     }
@@ -102,7 +102,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         if (AgentTools.DotnetRootOutsideUsr() is { } dotnet && Directory.Exists(dotnet)) args.AddRange(["--ro-bind", dotnet, dotnet]);
         // Bound where the agent was told they are; the host binds what they resolve to now.
         foreach (var (mount, resolved) in spec.Mounts.Zip(launch.Mounts)) args.AddRange(["--ro-bind", resolved, mount]);
-        args.AddRange(["--chdir", stateDir, "--", launch.Program, .. spec.Command.Skip(1)]);
+        args.AddRange(["--chdir", stateDir, "--", ProgramInside(launch.Program), .. spec.Command.Skip(1)]);
         return args;
     }
 

@@ -213,7 +213,7 @@ public sealed class NixosContainerDriver : IContainerDriver
         env["HIVE_SOCKET"] = socket;
         env["HIVE_STATE_DIR"] = stateDir;
         env["HIVE_SHARED_DIR"] = "/shared";
-        env["HOME"] = stateDir;
+        env["HOME"] = HomeRules.Of(spec.Env) is { } home ? $"{stateDir}/{home}" : stateDir;
         var binds = new List<object>
         {
             new { host = spec.StateDir, inside = stateDir, readOnly = false },

@@ -55,15 +55,33 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>The PATH agents get: the host's, so that what the operator can run from its shell resolves the same.</summary>
     internal static string AgentPath => Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } path ? path : "/usr/local/bin:/usr/bin:/bin";
 
+    /// <summary>
+    /// The program a command names, found as the agent will find it: on its configured PATH, then among the hive's tools
+    /// (<c>hivectl</c>), then on the host's PATH. The host's path of it (a tool is shown to the agent elsewhere: <see cref="ProgramInside"/>).
+    /// </summary>
+    private protected (string? Path, string? Problem) ResolveProgram(string program, string configuredPath = "")
+    {
+        Tools.Ensure();
+        return Executables.Resolve(program, configuredPath + Path.Combine(Tools.HostDir, "bin") + ":" + AgentPath);
+    }
+
+    /// <summary>Whether the host's path is one of the hive's tools, which every agent is given, whatever its mounts.</summary>
+    private protected bool IsTool(string hostPath) => hostPath.StartsWith(Tools.HostDir + "/", StringComparison.Ordinal);
+
+    /// <summary>Where the agent sees a program the host found: a tool where the driver shows the tools, anything else where it lies.</summary>
+    private protected string ProgramInside(string hostPath) =>
+        Sandboxed && IsTool(hostPath) ? AgentTools.InsideDir + hostPath[Tools.HostDir.Length..] : hostPath;
+
     public virtual string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
     {
         if (command.Count == 0) return "the command is empty";
-        var (program, problem) = Executables.Resolve(command[0], AgentPath);
+        var (program, problem) = ResolveProgram(command[0]);
         if (program is null) return problem;
         if (MountRules.FirstProblem(mounts, _services.Paths) is { } mountProblem) return mountProblem;
         if (!Users.OwnUids) return null;
-        // A root host runs the agent as a user of its own, who must be able to reach what it runs and what it is shown.
-        foreach (var (path, run) in mounts.Select(m => (m, false)).Prepend((program, true)))
+        // A root host runs the agent as a user of its own, who must be able to reach what it runs and what it is shown
+        // (the hive's tools it is always shown).
+        foreach (var (path, run) in mounts.Select(m => (m, false)).Prepend((program, true)).Where(p => !IsTool(p.Item1)))
             if (AgentUsers.ClosedToOthers(path, run) is { } closed)
                 return $"the agent runs as a user of its own, who cannot reach {path}: {closed} is closed to other users";
         return null;
@@ -93,7 +111,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (Unavailable is { } why) throw new DriverException(why);
         // The agent's own PATH first, then hivectl, then the host's: a configured PATH is honoured, never dropped.
         var configuredPath = spec.Env.TryGetValue("PATH", out var own) && own.Length > 0 ? own + ":" : "";
-        var (program, problem) = Executables.Resolve(spec.Command[0], configuredPath + AgentPath);
+        var (program, problem) = ResolveProgram(spec.Command[0], configuredPath);
         if (program is null) throw new DriverException(problem!);
         // Resolved now, not when configured: a link re-pointed since (or a meta file edited by hand) is judged as it is.
         var mounts = new List<string>();
@@ -102,13 +120,14 @@ public abstract class ProcessDriverBase : IContainerDriver
             var (resolved, refused) = MountRules.Check(mount, _services.Paths);
             mounts.Add(resolved ?? throw new DriverException(refused!));
         }
-        Tools.Ensure();
         uint? uid = null;
         if (Users.OwnUids && Users.Unavailable is null)
         {
             uid = Users.UidOf(spec.Slot);
             await Users.PrepareAsync(spec, uid.Value);
         }
+        var home = HomeRules.Of(spec.Env);
+        if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
 
         var cgroup = _services.Cgroups.Create(spec.Name);
         var argv = Wrap(new Launch(spec, program, mounts, cgroup, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor()));
@@ -131,7 +150,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["HIVE_STATE_DIR"] = stateDir;
         info.Environment["HIVE_SHARED_DIR"] = sharedDir;
         info.Environment["PATH"] = configuredPath + Tools.BinFor(Sandboxed) + ":" + AgentPath;
-        info.Environment["HOME"] = stateDir;
+        info.Environment["HOME"] = home is null ? stateDir : $"{stateDir}/{home}";
         info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
 
         var log = new AgentLog(spec.LogDir, Options.LogBytes);

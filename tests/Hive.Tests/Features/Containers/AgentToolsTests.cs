@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Hive.Testing;
 using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Containers.ContainersKit;
@@ -29,6 +30,32 @@ public sealed class AgentToolsTests(ContainersFixture fixture) : SharedHiveTests
             var who = Path.Combine(_hive.DataDir, "agents", name, "state", "who.txt");
             await HiveInstance.Until(() => File.Exists(who) && File.ReadAllText(who).Contains("done"), TimeSpan.FromSeconds(30), "hivectl's answers");
             Assert.StartsWith(name, (await File.ReadAllTextAsync(who)).Trim());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
+    public async Task An_agents_command_may_be_hivectl_itself_the_harness_running_its_turns(string driver)
+    {
+        var name = $"harness-{driver[..4]}";
+        try
+        {
+            var row = await CreateAsync(_hive.Http, new
+            {
+                name, driver, command = new[] { "hivectl", "run", "--", "/bin/sh", "-c", "cat >> \"$HIVE_STATE_DIR/turns.txt\"" },
+            });
+            Assert.Equal("running", row.State());
+            using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "a turn for the harness" });
+            var turns = Path.Combine(_hive.DataDir, "agents", name, "state", "turns.txt");
+            await HiveInstance.Until(() => File.Exists(turns) && File.ReadAllText(turns).Contains("a turn for the harness"), TimeSpan.FromSeconds(30),
+                "the harness to hand the message to its command");
+            var log = await _hive.Http.GetStringAsync($"/api/agents/{name}/logs");
+            Assert.Contains("under " + driver, log);
         }
         finally
         {

@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hive.Tests.Infrastructure;
+using static Hive.Tests.Features.Containers.ContainersKit;
+
+namespace Hive.Tests.Features.Containers;
+
+/// <summary>
+/// Agent presets (data in the meta repo, the shipped ones copied in, an operator's dropped in beside them), an agent made
+/// from one, and the operator's own configuration change with its diff (<c>PUT /api/agents/{name}/config</c>).
+/// </summary>
+public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fixture), IClassFixture<ContainersFixture>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    /// <summary>
+    /// An operator's preset: <c>sh</c> found on the host, a script that writes what it was given into its state dir (its
+    /// HOME, a preset variable the caller overrides, its name and purpose through a text), then sleeps.
+    /// </summary>
+    private void DropPreset(string preset)
+    {
+        var dir = Path.Combine(_hive.DataDir, "meta", "presets");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, preset + ".json"), JsonSerializer.Serialize(new
+        {
+            description = "a shell that reports what it was given",
+            program = "sh",
+            command = new[]
+            {
+                "${program}", "-c",
+                "printf '%s|%s|%s|%s' \"$HOME\" \"$FLAVOUR\" \"$COLOUR\" \"$1\" > \"$HIVE_STATE_DIR/given.txt\"; exec sleep 1000", "sh", "${greeting}",
+            },
+            env = new Dictionary<string, string> { ["HOME"] = "home", ["FLAVOUR"] = "plain", ["COLOUR"] = "grey" },
+            text = new Dictionary<string, string> { ["greeting"] = "I am ${name}: ${purpose}" },
+        }));
+    }
+
+    private async Task<string> GivenAsync(string name)
+    {
+        var file = Path.Combine(_hive.DataDir, "agents", name, "state", "given.txt");
+        await HiveInstance.Until(() => File.Exists(file) && new FileInfo(file).Length > 0, what: $"{name} to write given.txt");
+        return await File.ReadAllTextAsync(file);
+    }
+
+    [Fact]
+    public async Task The_shipped_claude_code_preset_is_listed_and_committed_in_the_meta_repo()
+    {
+        var presets = await _hive.GetJsonAsync("/api/presets");
+        var claude = presets.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "claude-code");
+        Assert.Equal("claude", claude.GetProperty("program").GetString());
+        Assert.Contains("Claude Code", claude.GetProperty("description").GetString());
+        // Found on this host or not, it says which: a path, or how to install it.
+        Assert.True(claude.GetProperty("program_path").ValueKind == JsonValueKind.String
+                    || claude.GetProperty("problem").GetString()!.Contains("npm install -g @anthropic-ai/claude-code", StringComparison.Ordinal));
+
+        var file = Path.Combine(_hive.DataDir, "meta", "presets", "claude-code.json");
+        Assert.True(File.Exists(file));
+        var log = MetaGit.In(_hive.DataDir, "log", "--format=%s", "--", "presets/claude-code.json");
+        Assert.Contains("presets", log);
+    }
+
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
+    public async Task An_agent_from_an_operators_preset_runs_its_expanded_command_with_a_home_in_its_state_dir(string driver)
+    {
+        var preset = $"report-{driver[..4]}";
+        var name = $"preset-{driver[..4]}";
+        DropPreset(preset);
+        try
+        {
+            var listed = await _hive.GetJsonAsync("/api/presets");
+            Assert.Contains(listed.EnumerateArray(), p => p.GetProperty("name").GetString() == preset && p.GetProperty("problem").ValueKind == JsonValueKind.Null);
+
+            var row = await CreateAsync(_hive.Http, new { name, preset, driver, purpose = "test presets", env = new Dictionary<string, string> { ["COLOUR"] = "blue" } });
+            Assert.Equal("running", row.State());
+            var command = row.GetProperty("command").EnumerateArray().Select(a => a.GetString()).ToList();
+            Assert.Equal("I am " + name + ": test presets", command[^1]);
+            Assert.StartsWith("/", command[0]); // the program as found on the host
+
+            var stateDir = driver == "bubblewrap" ? $"/agents/{name}/state" : Path.Combine(_hive.DataDir, "agents", name, "state");
+            Assert.Equal($"{stateDir}/home|plain|blue|I am {name}: test presets", await GivenAsync(name));
+            Assert.True(Directory.Exists(Path.Combine(_hive.DataDir, "agents", name, "state", "home")));
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task A_preset_with_a_command_an_unknown_preset_and_an_absolute_home_are_refused_and_make_nothing()
+    {
+        DropPreset("report-bad");
+        var (status, problem) = await PostAsync(_hive.Http, "/api/agents",
+            new { name = "bad-both", preset = "report-bad", command = new[] { "/bin/true" }, driver = "process" });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("a preset or a command, not both", problem.ToString());
+
+        (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "bad-unknown", preset = "no-such-preset", driver = "process" });
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Contains("claude-code", problem.GetProperty("detail").GetString());
+
+        (status, problem) = await PostAsync(_hive.Http, "/api/agents",
+            new { name = "bad-home", preset = "report-bad", driver = "process", env = new Dictionary<string, string> { ["HOME"] = "/root" } });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("HOME is a directory in the agent's state dir", problem.ToString());
+
+        foreach (var name in new[] { "bad-both", "bad-unknown", "bad-home" })
+        {
+            var made = await RowAsync(_hive, name);
+            if (made is not null) await DestroyAsync(_hive, name);
+            Assert.Null(made);
+        }
+    }
+
+    [Fact]
+    public async Task The_operator_reviews_a_configuration_change_as_a_diff_then_applies_it_and_the_same_again_changes_nothing()
+    {
+        const string name = "configured";
+        try
+        {
+            await CreateAsync(_hive.Http, new { name, command = new[] { "/bin/sh", "-c", "echo one > \"$HIVE_STATE_DIR/given.txt\"; exec sleep 1000" }, driver = "process", purpose = "first" });
+            var config = (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config");
+            Assert.Equal("first", config.GetProperty("purpose").GetString());
+            Assert.Equal("process", config.GetProperty("driver").GetString());
+
+            var next = new { command = new[] { "/bin/sh", "-c", "echo two > \"$HIVE_STATE_DIR/given.txt\"; exec sleep 1000" }, driver = "process", purpose = "second" };
+            var approvalsBefore = (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength();
+            var preview = await PutConfigAsync(name, next, dryRun: true);
+            Assert.True(preview.GetProperty("changed").GetBoolean());
+            var diff = preview.GetProperty("diff").GetString()!;
+            Assert.Contains("-  \"purpose\": \"first\"", diff);
+            Assert.Contains("+  \"purpose\": \"second\"", diff);
+            Assert.Equal(JsonValueKind.Null, preview.GetProperty("approval_id").ValueKind);
+            // A dry run changes nothing.
+            Assert.Equal("first", (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config").GetProperty("purpose").GetString());
+            Assert.Equal(approvalsBefore, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+
+            File.Delete(Path.Combine(_hive.DataDir, "agents", name, "state", "given.txt"));
+            var applied = await PutConfigAsync(name, next, dryRun: false);
+            Assert.True(applied.GetProperty("changed").GetBoolean());
+            var approval = applied.GetProperty("approval_id").GetInt64();
+            var recorded = (await _hive.GetJsonAsync("/api/approvals?status=all")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == approval);
+            Assert.Equal("operator", recorded.GetProperty("requester").GetString());
+            Assert.Equal("approved", recorded.GetProperty("status").GetString());
+            Assert.Equal("two\n", await GivenAsync(name)); // rebuilt with the new command
+            Assert.Equal("second", (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config").GetProperty("purpose").GetString());
+
+            var again = await PutConfigAsync(name, next, dryRun: false);
+            Assert.False(again.GetProperty("changed").GetBoolean());
+            Assert.Equal("", again.GetProperty("diff").GetString());
+            Assert.Equal(JsonValueKind.Null, again.GetProperty("approval_id").ValueKind);
+
+            using var bad = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config?dry_run=maybe", next);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            using var invalid = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config", new { command = new[] { "/bin/sh" }, env = new Dictionary<string, string> { ["HIVE_X"] = "1" } });
+            Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+            using var missing = await _hive.Http.PutAsJsonAsync("/api/agents/nobody-here/config", next);
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    private async Task<JsonElement> PutConfigAsync(string name, object config, bool dryRun)
+    {
+        using var response = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config{(dryRun ? "?dry_run=true" : "")}", config);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+}
