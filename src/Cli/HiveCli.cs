@@ -21,6 +21,7 @@ public static class HiveCli
         McpCommand.AddTo(root);
         RunCommand.AddTo(root);
         SecretsCommands.AddTo(root);
+        UpCommand.AddTo(root);
         return root;
     }
 

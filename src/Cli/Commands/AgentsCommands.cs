@@ -44,39 +44,48 @@ public static class AgentsCommands
         var purpose = new Option<string?>("--purpose") { Description = "what the agent is for" };
         var env = new Option<string[]>("--env") { Description = "KEY=VALUE for its environment (repeatable)" };
         var mounts = new Option<string[]>("--mount") { Description = "a host path the sandbox shows it, read-only (repeatable)" };
-        var command = new Command("create", "create an agent and start it: agents create NAME -- COMMAND... | --external")
-            { name, argv, external, driver, purpose, env, mounts };
+        var preset = new Option<string?>("--preset") { Description = "make it from a preset instead of a command (e.g. claude-code; GET /api/presets lists them)" };
+        var secrets = new Option<string[]>("--secret") { Description = "VAR=SECRET: set VAR in its environment from the hive's secret SECRET (repeatable)" };
+        var command = new Command("create", "create an agent and start it: agents create NAME -- COMMAND... | --preset NAME | --external")
+            { name, argv, external, driver, purpose, env, mounts, preset, secrets };
         command.SetRun(async (cx, ct) =>
         {
             var program = cx.Value(argv) ?? [];
             var isExternal = cx.Value(external);
-            if (isExternal == (program.Length > 0)) throw new UsageError("give either -- COMMAND... or --external");
+            var fromPreset = cx.Value(preset);
+            if (new[] { isExternal, program.Length > 0, fromPreset is not null }.Count(given => given) != 1)
+                throw new UsageError("give one of -- COMMAND..., --preset NAME or --external");
             if (isExternal && cx.Value(driver) is { } d && d != "external") throw new UsageError("--external takes no --driver");
             var body = new JsonObject { ["name"] = cx.Value(name) };
             if (isExternal) body["driver"] = "external";
             else
             {
-                body["command"] = new JsonArray(program.Select(a => (JsonNode?)a).ToArray());
+                if (fromPreset is not null) body["preset"] = fromPreset;
+                else body["command"] = new JsonArray(program.Select(a => (JsonNode?)a).ToArray());
                 if (cx.Value(driver) is { } dr) body["driver"] = dr;
             }
+            if (cx.Value(secrets) is { Length: > 0 } refs) body["secrets"] = Pairs(refs, "--secret", "VAR=SECRET");
             if (cx.Value(purpose) is { } p) body["purpose"] = p;
             if (cx.Value(mounts) is { Length: > 0 } paths) body["mounts"] = new JsonArray(paths.Select(m => (JsonNode?)m).ToArray());
-            if (cx.Value(env) is { Length: > 0 } pairs)
-            {
-                var vars = new JsonObject();
-                foreach (var pair in pairs)
-                {
-                    var eq = pair.IndexOf('=');
-                    if (eq <= 0) throw new UsageError($"--env takes KEY=VALUE, not {pair}");
-                    vars[pair[..eq]] = pair[(eq + 1)..];
-                }
-                body["env"] = vars;
-            }
+            if (cx.Value(env) is { Length: > 0 } pairs) body["env"] = Pairs(pairs, "--env", "KEY=VALUE");
             using var api = cx.Api();
             var row = await api.PostAsync("/api/agents", body, ct);
             return new CliOutput(row, "created " + Row(row));
         });
         return command;
+    }
+
+    /// <summary>Repeated <c>KEY=VALUE</c> options as a JSON object.</summary>
+    internal static JsonObject Pairs(IEnumerable<string> pairs, string option, string shape)
+    {
+        var vars = new JsonObject();
+        foreach (var pair in pairs)
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0) throw new UsageError($"{option} takes {shape}, not {pair}");
+            vars[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return vars;
     }
 
     private static Command Lifecycle(string action)

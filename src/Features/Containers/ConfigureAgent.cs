@@ -11,7 +11,8 @@ namespace Hive.Features.Containers;
 /// The operator gives an agent a whole new configuration (<c>PUT /api/agents/{name}/config</c>), or a preset with what goes
 /// over it. A dry run only answers the diff against the agent's file in the meta repo. Otherwise a change goes the way a
 /// manager's proposal goes, the operator approving it at once: pinned, recorded as an approval (who changed what, and
-/// when), committed, and exactly that agent rebuilt. A configuration that changes nothing changes nothing.
+/// when), committed, and exactly that agent rebuilt; the answer comes once it is. A configuration that changes nothing
+/// changes nothing.
 /// </summary>
 public static class ConfigureAgent
 {
@@ -21,7 +22,8 @@ public static class ConfigureAgent
     public sealed record ConfigChange(string Name, bool Changed, string Diff, long? ApprovalId);
 
     internal sealed class Handler(
-        AgentRegistry registry, AgentPresets presets, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, MetaRepo meta, IMediator mediator)
+        AgentRegistry registry, AgentPresets presets, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, MetaRepo meta, IMediator mediator,
+        Supervisor supervisor)
         : IRequestHandler<Command, ConfigChange>
     {
         public async Task<ConfigChange> Handle(Command command, CancellationToken cancellationToken)
@@ -42,6 +44,10 @@ public static class ConfigureAgent
             if (command.DryRun || diff.Length == 0) return new ConfigChange(name, diff.Length > 0, diff, null);
             var proposal = await mediator.Send(new ProposeConfig.Command(AgentNames.Operator, name, normalised), cancellationToken);
             await mediator.Send(new ApproveApproval.Command(proposal.Id, "the operator's own change"), cancellationToken);
+            // Answered once the agent runs as configured, like a start or a stop.
+            await supervisor.DeployOf(proposal.Id).WaitAsync(cancellationToken);
+            if (await meta.FateOfAsync(proposal.Id) is ("failed", var reason))
+                throw new ConflictException($"the change was recorded (approval {proposal.Id}) but {name} could not be rebuilt with it: {reason}");
             return new ConfigChange(name, true, diff, proposal.Id);
         }
     }

@@ -15,8 +15,17 @@ public sealed partial class Supervisor
     /// <c>rebuilding</c>: stopped, its registry row set from the file, started). A configuration that does not start
     /// leaves the agent and <c>main</c> as they were (and says so: <c>failed/&lt;id&gt;</c>, a message to the requester).
     /// </summary>
-    internal void RebuildInBackground(string name, string requestedBy, long approvalId, string? baseCommit) =>
-        InBackground(name, "the approved rebuild", slot => DeployProposalHoldingTurnAsync(name, requestedBy, slot, approvalId, baseCommit));
+    internal void RebuildInBackground(string name, string requestedBy, long approvalId, string? baseCommit)
+    {
+        var deploy = InBackground(name, "the approved rebuild", slot => DeployProposalHoldingTurnAsync(name, requestedBy, slot, approvalId, baseCommit));
+        _deploys[approvalId] = deploy;
+        _ = deploy.ContinueWith(_ => _deploys.TryRemove(approvalId, out var _), TaskScheduler.Default);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Task> _deploys = new();
+
+    /// <summary>Completes when the deploy of the approved configuration <paramref name="approvalId"/> has ended (at once when none runs).</summary>
+    internal Task DeployOf(long approvalId) => _deploys.TryGetValue(approvalId, out var deploy) ? deploy : Task.CompletedTask;
 
     /// <summary>
     /// The deploy, written to be run again from the top by the next start-up when a host died anywhere inside it (see

@@ -170,7 +170,7 @@ public sealed partial class Supervisor : BackgroundService
     });
 
     /// <summary>Work on an agent after the change that decided it has committed: it waits its turn, and a failure is logged.</summary>
-    private void InBackground(string name, string what, Func<Slot, Task> work) => _ = Task.Run(async () =>
+    private Task InBackground(string name, string what, Func<Slot, Task> work) => Task.Run(async () =>
     {
         var slot = _slots.GetOrAdd(name, _ => new Slot());
         await slot.Turn.WaitAsync();

@@ -216,7 +216,11 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
     public static TheoryData<string, string> BadBodies() => new()
     {
         { """{"name":"operator","command":["/bin/true"]}""", "reserved" },
-        { """{"name":"manager","command":["/bin/true"]}""", "reserved" },
+        { """{"name":"hive","command":["/bin/true"]}""", "reserved" },
+        { """{"name":"manager","driver":"external"}""", "the manager is external already" },
+        { """{"name":"ok-name","preset":"claude-code","command":["/bin/true"]}""", "a preset or a command, not both" },
+        { """{"name":"ok-name","command":["/bin/true"],"env":{"HOME":"/root"}}""", "HOME is a directory in the agent's state dir" },
+        { """{"name":"ok-name","command":["/bin/true"],"env":{"HOME":".."}}""", "HOME is a directory in the agent's state dir" },
         { """{"name":"Bad_Name","command":["/bin/true"]}""", "name must match" },
         { """{"name":"../../etc","command":["/bin/true"]}""", "name must match" },
         { """{"name":"ok-name"}""", "command is required" },

@@ -201,8 +201,10 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
             var lines = Parse(File.ReadAllLines(results));
             Assert.Equal("shared\n", await File.ReadAllTextAsync(Path.Combine(_hive.DataDir, "shared", $"from-{name}.txt")));
             // The agent's own processes (the leader's family but the leader, which is the driver's wrapper).
-            var agentPids = ProcessTable.Family(row.Pid()!.Value).Where(p => ProgramOf(p)?.EndsWith("/sleep", StringComparison.Ordinal) == true).ToList();
-            Assert.NotEmpty(agentPids);
+            // "done" is written just before the script execs sleep: wait for the exec.
+            List<int> SleepingPids() => ProcessTable.Family(row.Pid()!.Value).Where(p => ProgramOf(p)?.EndsWith("/sleep", StringComparison.Ordinal) == true).ToList();
+            await HiveInstance.Until(() => SleepingPids().Count > 0, TimeSpan.FromSeconds(10), "the agent's script to exec sleep");
+            var agentPids = SleepingPids();
             var uid = agentPids.Select(UidOf).Distinct().Single();
             return (probes.Select(p => p.Key).ToList(), lines, new Outside(uid));
         }
