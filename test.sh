@@ -4,9 +4,13 @@
 #   - installs Debian's `chromium`, `bubblewrap`, `git`, `nodejs` and `npm` when missing (the dashboard's browser tests drive chromium, never a
 #     downloaded browser; the bubblewrap driver's tests run bwrap), as root or through sudo; when it cannot, it says in
 #     one line what to install and stops;
+#   - installs Claude Code (the version pinned below) from npm into a cache, for the tests that drive the real CLI
+#     against a fake Messages API, and exports its binary as HIVE_TEST_CLAUDE; when npm cannot install it, it says so
+#     in one line and exports the reason as HIVE_TEST_CLAUDE_SKIP: those tests are then skipped, never failed nor passed;
 #   - restores and builds the solution with warnings as errors;
 #   - runs every test (`dotnet test`, extra arguments passed on: ./test.sh --filter Dashboard) with a trx logger,
-#     ends with the plain line "N passed, N failed" counted from it, and exits with dotnet test's status.
+#     ends with the plain line "N passed, N failed" counted from it (after a line "N skipped" when some were), and
+#     exits with dotnet test's status.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1
@@ -43,6 +47,39 @@ if [ ${#missing[@]} -gt 0 ]; then
     fail "$need"
 fi
 
+# Claude Code, for the tests that drive the real CLI against a fake of the Messages API (the provider cannot be
+# reached from here). Its version is pinned here only. npm puts the native binary in the platform's package
+# (@anthropic-ai/claude-code-linux-x64/claude, say); bin/claude.exe is a copy of it only once npm has run the
+# package's postinstall, a stub otherwise, so the platform's binary is the one used.
+claude_version=2.1.328
+claude_cache=${HIVE_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/hive-tests}/claude-code-$claude_version
+claude_binary() {
+  local bin
+  for bin in "$claude_cache"/node_modules/@anthropic-ai/claude-code-*/claude "$claude_cache/node_modules/.bin/claude"; do
+    if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qF "$claude_version"; then
+      echo "$(cd "$(dirname "$bin")" && pwd -P)/$(basename "$bin")"
+      return 0
+    fi
+  done
+  return 1
+}
+unset HIVE_TEST_CLAUDE HIVE_TEST_CLAUDE_SKIP
+if ! claude=$(claude_binary); then
+  echo "test.sh: installing Claude Code $claude_version from npm into $claude_cache"
+  mkdir -p "$claude_cache"
+  if npm_output=$(npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$claude_cache" \
+                    "@anthropic-ai/claude-code@$claude_version" 2>&1) && claude=$(claude_binary); then
+    :
+  else
+    why=$({ grep -m1 -E '[A-Za-z]Error: ' <<<"$npm_output" || grep -m1 '^npm error' <<<"$npm_output" || true; } |
+          sed -E 's/^npm error //; s/^ +//' | cut -c1-200)
+    export HIVE_TEST_CLAUDE_SKIP="npm install @anthropic-ai/claude-code@$claude_version failed: ${why:-no binary that answers --version}"
+    echo "test.sh: Claude Code could not be installed from npm ($HIVE_TEST_CLAUDE_SKIP); the tests that drive it are skipped"
+    claude=
+  fi
+fi
+[ -z "$claude" ] || export HIVE_TEST_CLAUDE="$claude"
+
 if ! dotnet build Hive.sln -warnaserror; then
   echo "test.sh: the build failed, so no tests ran"
   echo "0 passed, 1 failed"
@@ -67,10 +104,13 @@ counters=$(grep -o '<Counters [^>]*>' "$trx")
 passed=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
 failed=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
 total=$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")
+# Skipped tests are not in the Counters (their notExecuted stays 0): each is a result with outcome="NotExecuted".
+skipped=$({ grep -o '<UnitTestResult [^>]*outcome="NotExecuted"' "$trx" || true; } | wc -l)
 if [ "$total" = 0 ]; then
   echo "test.sh: no tests ran"
   echo "0 passed, 1 failed"
   exit 1
 fi
+[ "$skipped" -eq 0 ] || echo "$skipped skipped"
 echo "$passed passed, $failed failed"
 exit $status
