@@ -52,7 +52,10 @@ fi
 # (@anthropic-ai/claude-code-linux-x64/claude, say); bin/claude.exe is a copy of it only once npm has run the
 # package's postinstall, a stub otherwise, so the platform's binary is the one used.
 claude_version=2.1.328
-claude_cache=${HIVE_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/hive-tests}/claude-code-$claude_version
+# As root the cache is /var/cache/hive-tests: a root host runs its agents as uids of their own, which must reach the
+# binary (root's home is closed to them).
+if [ "$(id -u)" -eq 0 ]; then default_cache=/var/cache/hive-tests; else default_cache=${XDG_CACHE_HOME:-~/.cache}/hive-tests; fi
+claude_cache=${HIVE_TEST_CACHE:-$default_cache}/claude-code-$claude_version
 claude_binary() {
   local bin
   for bin in "$claude_cache"/node_modules/@anthropic-ai/claude-code-*/claude "$claude_cache/node_modules/.bin/claude"; do
@@ -66,8 +69,8 @@ claude_binary() {
 unset HIVE_TEST_CLAUDE HIVE_TEST_CLAUDE_SKIP
 if ! claude=$(claude_binary); then
   echo "test.sh: installing Claude Code $claude_version from npm into $claude_cache"
-  mkdir -p "$claude_cache"
-  if npm_output=$(npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$claude_cache" \
+  (umask 022 && mkdir -p "$claude_cache")
+  if npm_output=$(umask 022 && npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$claude_cache" \
                     "@anthropic-ai/claude-code@$claude_version" 2>&1) && claude=$(claude_binary); then
     :
   else

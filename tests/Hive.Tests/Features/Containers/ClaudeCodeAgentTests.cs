@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Hive.Testing;
+using Hive.Tests.Infrastructure;
+using static Hive.Tests.Features.Containers.ContainersKit;
+using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
+
+namespace Hive.Tests.Features.Containers;
+
+/// <summary>
+/// The real Claude Code as a hive agent, end to end: made from the <c>claude-code</c> preset under bubblewrap, its key from
+/// the secrets store, its model a scripted fake of the Messages API over real HTTP (the provider cannot be reached here).
+/// The operator writes to it; the model is asked with the message and the hive's tools, answers with a call of the hive's
+/// send tool to bob, and bob receives it; the turn is recorded; the next turn starts afresh; the key is nowhere but in its
+/// secret's file. And the manager, made from the same preset and run by Hive, spawns an agent through an approval.
+/// </summary>
+public sealed class ClaudeCodeAgentTests : IAsyncLifetime
+{
+    private readonly string _key = "sk-ant-api03-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+    private FakeMessagesApi _model = null!;
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync()
+    {
+        if (ClaudeCode.Path is not { } claude) return; // the test itself is skipped, saying why
+        _model = await FakeMessagesApi.StartAsync(_key);
+        _hive = await HiveInstance.StartAsync(["bob"], "--Hive:Presets:ClaudeCode:Path", claude);
+        using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key });
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_hive is not null) await _hive.DisposeAsync();
+        if (_model is not null) await _model.DisposeAsync();
+    }
+
+    /// <summary>The preset's agent, pointed at the fake model (the only thing the test adds to the preset).</summary>
+    private object Agent(string name, string purpose) => new
+    {
+        name, preset = "claude-code", driver = "bubblewrap", purpose,
+        env = new Dictionary<string, string> { ["ANTHROPIC_BASE_URL"] = _model.BaseUrl },
+    };
+
+    [ClaudeCodeFact]
+    public async Task A_claude_code_agent_from_the_preset_reads_its_message_and_sends_to_bob_with_the_hives_tool()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        var seen = new List<string>();
+        var collecting = Task.Run(async () =>
+        {
+            while (await events.NextAsync(TimeSpan.FromMinutes(5)) is { } e) lock (seen) seen.Add(e.Data);
+        });
+
+        for (var i = 0; i < 10; i++)
+            _model.Enqueue(request =>
+                request.ToolResults.Count > 0 ? ModelReply.Text("Done: I greeted bob.")
+                : request.Mentions("please greet bob") && request.ToolNames.Contains("mcp__hive__send")
+                    ? ModelReply.ToolUse("mcp__hive__send", """{"to":"bob","body":"hello bob, from alice"}""")
+                    : ModelReply.Text("OK."));
+
+        var row = await CreateAsync(_hive.Http, Agent("alice", "greet whoever the operator names"));
+        Assert.Equal("running", row.State());
+        Assert.Equal("anthropic", row.GetProperty("secrets").GetProperty("ANTHROPIC_API_KEY").GetString());
+
+        using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "please greet bob" }))
+            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+
+        // The model is asked with the message and the hive's tools, by the key from the secrets store.
+        var asked = await _model.WaitForRequestAsync(r => r.IsMessages && r.Mentions("please greet bob") && r.ToolNames.Contains("mcp__hive__send"),
+            TimeSpan.FromSeconds(90));
+        Assert.True(asked.ApiKeyMatched);
+        Assert.Contains("mcp__hive__ask", asked.ToolNames);
+        Assert.Contains("You are alice, an agent in a hive", asked.Body!.Value.GetProperty("system").GetRawText()); // the preset's system prompt
+
+        // Its tool call reached the hive: bob receives the message from alice.
+        await using (var bob = await _hive.ConnectAsync("bob"))
+        {
+            var received = await bob.RecvAndAckAsync(30_000) ?? await bob.RecvAndAckAsync(30_000) ?? throw new TimeoutException("bob got nothing from alice");
+            Assert.Equal("alice", received.GetProperty("from").GetString());
+            Assert.Equal("hello bob, from alice", received.GetProperty("body").GetString());
+        }
+        await _model.WaitForRequestAsync(r => r.IsMessages && r.ToolResults.Count > 0, TimeSpan.FromSeconds(60));
+
+        // The turn is recorded with the model, its tokens and its cost, and the operator's message acknowledged.
+        JsonElement turn = default;
+        await HiveInstance.Until(() =>
+        {
+            var turns = _hive.GetJsonAsync("/api/agents/alice/turns").GetAwaiter().GetResult();
+            var list = turns.ValueKind == JsonValueKind.Array ? turns : turns.GetProperty("turns");
+            if (list.GetArrayLength() == 0) return false;
+            turn = list[0].Clone();
+            return true;
+        }, TimeSpan.FromSeconds(60), "alice's turn to be recorded");
+        Assert.Equal("ok", turn.GetProperty("result_kind").GetString());
+        Assert.Equal(asked.Model, turn.GetProperty("model").GetString());
+        Assert.True(turn.GetProperty("input_tokens").GetInt64() > 0);
+        Assert.True(turn.GetProperty("output_tokens").GetInt64() > 0);
+        Assert.True(turn.GetProperty("cost_usd").GetDouble() > 0);
+        Assert.Equal(1, turn.GetProperty("tools").GetProperty("mcp__hive__send").GetInt64());
+
+        // The next turn starts afresh: the model is not given the last one's conversation.
+        using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "a second, unrelated message" }))
+            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+        var second = await _model.WaitForRequestAsync(r => r.IsMessages && r.Mentions("a second, unrelated message"), TimeSpan.FromSeconds(90));
+        Assert.False(second.Mentions("please greet bob"));
+        Assert.False(second.Mentions("hello bob, from alice"));
+        Assert.Empty(second.ToolResults);
+
+        // The key: in its secret's file and nowhere else.
+        var secretFile = Path.Combine(_hive.DataDir, "secrets", "anthropic");
+        foreach (var file in Directory.EnumerateFiles(_hive.DataDir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        {
+            if (file == secretFile || new FileInfo(file).LinkTarget is not null || file.EndsWith(".sock", StringComparison.Ordinal)) continue;
+            var info = new FileInfo(file);
+            if (!info.Exists || info.Length > 64 * 1024 * 1024) continue;
+            Assert.False((await File.ReadAllTextAsync(file)).Contains(_key, StringComparison.Ordinal), $"{file} holds the key");
+        }
+        Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/state"));
+        Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/approvals?status=all"));
+        Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/agents/alice/logs?tail=10000"));
+        Assert.DoesNotContain(_hive.Logs.Lines, l => l.Text.Contains(_key, StringComparison.Ordinal));
+        lock (seen) Assert.DoesNotContain(seen, e => e.Contains(_key, StringComparison.Ordinal));
+        await DestroyAsync(_hive, "alice");
+    }
+
+    [ClaudeCodeFact]
+    public async Task The_manager_run_by_hive_from_the_preset_spawns_an_agent_through_an_approval()
+    {
+        for (var i = 0; i < 10; i++)
+            _model.Enqueue(request =>
+                request.ToolResults.Count > 0 ? ModelReply.Text("Asked the operator.")
+                : request.Mentions("we need a tester") && request.ToolNames.Contains("mcp__hive__request_spawn")
+                    ? ModelReply.ToolUse("mcp__hive__request_spawn", """{"name":"tester","preset":"claude-code","purpose":"test what the coders write"}""")
+                    : ModelReply.Text("OK."));
+
+        var manager = await CreateAsync(_hive.Http, Agent("manager", "run the hive"));
+        Assert.Equal("manager", manager.GetProperty("kind").GetString());
+        Assert.Equal("bubblewrap", manager.GetProperty("driver").GetString());
+        Assert.Equal("running", manager.State());
+
+        using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "manager", body = "we need a tester" }))
+            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+        var asked = await _model.WaitForRequestAsync(r => r.IsMessages && r.Mentions("we need a tester") && r.ToolNames.Contains("mcp__hive__request_spawn"),
+            TimeSpan.FromSeconds(90));
+        Assert.Contains("mcp__hive__list_agents", asked.ToolNames);
+
+        JsonElement approval = default;
+        await HiveInstance.Until(() =>
+        {
+            var pending = _hive.GetJsonAsync("/api/approvals").GetAwaiter().GetResult();
+            approval = pending.EnumerateArray().FirstOrDefault(a => a.GetProperty("agent").GetString() == "tester").Clone();
+            return approval.ValueKind == JsonValueKind.Object;
+        }, TimeSpan.FromSeconds(60), "the manager's spawn request");
+        Assert.Equal("manager", approval.GetProperty("requester").GetString());
+        Assert.Equal("spawn", approval.GetProperty("kind").GetString());
+        Assert.Equal("anthropic", approval.GetProperty("payload").GetProperty("secrets").GetProperty("ANTHROPIC_API_KEY").GetString());
+
+        var (status, _) = await PostAsync(_hive.Http, $"/api/approvals/{approval.GetProperty("id").GetInt64()}/approve");
+        Assert.Equal(HttpStatusCode.OK, status);
+        await HiveInstance.Until(() => RowAsync(_hive, "tester").GetAwaiter().GetResult() is { } r && r.State() == "running",
+            TimeSpan.FromSeconds(60), "the approved tester to run");
+        await DestroyAsync(_hive, "tester");
+    }
+}
