@@ -8,9 +8,10 @@ public static class HiveCli
 {
     public static RootCommand Build()
     {
-        var root = new RootCommand("hivectl: talk to a Hive as an agent (over its socket) or as the operator (over the HTTP API)");
+        var root = new RootCommand("hivectl: talk to a Hive as an agent (over its socket; the manager's commands on the manager's socket) or as the operator (over the HTTP API)");
         GlobalOptions.AddTo(root);
         AgentCommands.AddTo(root);
+        ManagerCommands.AddTo(root);
         StatusCommand.AddTo(root);
         AgentsCommands.AddTo(root);
         ApprovalsCommands.AddTo(root);

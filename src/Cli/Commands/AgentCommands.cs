@@ -6,7 +6,8 @@ namespace Hive.Cli.Commands;
 
 /// <summary>
 /// The agent's commands, one socket verb each (DESIGN.md, "Agent socket protocol"): <c>whoami</c>, <c>send</c>,
-/// <c>recv</c>, <c>ack</c>, <c>remind</c>, <c>ask</c>, <c>answer</c>. They speak on the socket of <c>--socket</c> or
+/// <c>recv</c>, <c>ack</c>, <c>remind</c>, <c>ask</c>, <c>answer</c>, <c>request-next-turn</c>, <c>loose-ends</c>,
+/// <c>cancel-loose-end</c>. They speak on the socket of <c>--socket</c> or
 /// <c>$HIVE_SOCKET</c>: the socket is the agent's identity. <c>send</c> and <c>remind</c> are the operator's too: with
 /// no socket (or with <c>--as-operator</c>) they go over HTTP with the operator token.
 /// </summary>
@@ -24,6 +25,9 @@ public static class AgentCommands
         root.Subcommands.Add(Remind());
         root.Subcommands.Add(Ask());
         root.Subcommands.Add(Answer());
+        root.Subcommands.Add(RequestNextTurn());
+        root.Subcommands.Add(LooseEnds());
+        root.Subcommands.Add(CancelLooseEnd());
     }
 
     private static Command Whoami()
@@ -253,6 +257,55 @@ public static class AgentCommands
             await using var socket = await cx.ConnectAsync(ct);
             var reply = await socket.CallAsync("answer", new JsonObject { ["id"] = cx.Value(id), ["answer"] = cx.Value(text) }, ct);
             return new CliOutput(reply, $"answered #{cx.Value(id)}");
+        });
+        return command;
+    }
+
+    private static Command RequestNextTurn()
+    {
+        var command = new Command("request-next-turn",
+            "ask to be woken for another turn: a next_turn message to yourself (at most one waits; asking again returns it)");
+        command.SetRun(async (cx, ct) =>
+        {
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("request_next_turn", ct: ct);
+            var text = reply["queued"]?.GetValue<bool>() == false
+                ? $"a next turn was already waiting: #{Text.Str(reply, "id")}"
+                : $"next turn queued: #{Text.Str(reply, "id")}";
+            return new CliOutput(reply, text);
+        });
+        return command;
+    }
+
+    private static Command LooseEnds()
+    {
+        var command = new Command("loose-ends",
+            "your open threads, oldest first: questions you asked (asked), questions waiting for your answer (to_answer), reminders not fired yet (reminder)");
+        command.SetRun(async (cx, ct) =>
+        {
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("loose_ends", ct: ct);
+            var ends = reply["loose_ends"] as JsonArray ?? [];
+            var table = Text.Table(["KIND", "ID", "SINCE", "WITH", "DUE", "CANCEL", "TEXT"], ends.Select(e => (IReadOnlyList<string?>)
+            [
+                Text.Str(e, "kind"), Text.Str(e, "id"), Text.Str(e, "since"), Text.Str(e, "with"), Text.Str(e, "due"), Text.Str(e, "cancel"),
+                Text.OneLine(Text.Str(e, "text") ?? "", 80),
+            ]));
+            return new CliOutput(reply, table);
+        });
+        return command;
+    }
+
+    private static Command CancelLooseEnd()
+    {
+        var kind = new Argument<string>("kind") { Description = "question (one you asked) or reminder (one you set): the CANCEL column of loose-ends" };
+        var id = new Argument<long>("id") { Description = "its id" };
+        var command = new Command("cancel-loose-end", "cancel a question you asked or a reminder you set") { kind, id };
+        command.SetRun(async (cx, ct) =>
+        {
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("cancel_loose_end", new JsonObject { ["kind"] = cx.Value(kind), ["id"] = cx.Value(id) }, ct);
+            return new CliOutput(reply, $"cancelled {cx.Value(kind)} #{cx.Value(id)}");
         });
         return command;
     }

@@ -31,7 +31,7 @@ public static class AgentsCommands
             a?["command"] is JsonArray argv ? string.Join(' ', argv.Select(x => x?.ToString())) : null,
         ]));
 
-    private static string Row(JsonNode? agent) =>
+    internal static string Row(JsonNode? agent) =>
         $"{Text.Str(agent, "name")}: {Text.Str(agent, "state")} (desired {Text.Str(agent, "desired")}, driver {Text.Str(agent, "driver")}" +
         (Text.Str(agent, "pid") is { } pid ? $", pid {pid})" : ")");
 
@@ -64,28 +64,15 @@ public static class AgentsCommands
                 else body["command"] = new JsonArray(program.Select(a => (JsonNode?)a).ToArray());
                 if (cx.Value(driver) is { } dr) body["driver"] = dr;
             }
-            if (cx.Value(secrets) is { Length: > 0 } refs) body["secrets"] = Pairs(refs, "--secret", "VAR=SECRET");
+            if (cx.Value(secrets) is { Length: > 0 } refs) body["secrets"] = OptionValues.Pairs(refs, "--secret", "VAR=SECRET");
             if (cx.Value(purpose) is { } p) body["purpose"] = p;
-            if (cx.Value(mounts) is { Length: > 0 } paths) body["mounts"] = new JsonArray(paths.Select(m => (JsonNode?)m).ToArray());
-            if (cx.Value(env) is { Length: > 0 } pairs) body["env"] = Pairs(pairs, "--env", "KEY=VALUE");
+            if (cx.Value(mounts) is { Length: > 0 } paths) body["mounts"] = OptionValues.Array(paths);
+            if (cx.Value(env) is { Length: > 0 } pairs) body["env"] = OptionValues.Pairs(pairs, "--env", "KEY=VALUE");
             using var api = cx.Api();
             var row = await api.PostAsync("/api/agents", body, ct);
             return new CliOutput(row, "created " + Row(row));
         });
         return command;
-    }
-
-    /// <summary>Repeated <c>KEY=VALUE</c> options as a JSON object.</summary>
-    internal static JsonObject Pairs(IEnumerable<string> pairs, string option, string shape)
-    {
-        var vars = new JsonObject();
-        foreach (var pair in pairs)
-        {
-            var eq = pair.IndexOf('=');
-            if (eq <= 0) throw new UsageError($"{option} takes {shape}, not {pair}");
-            vars[pair[..eq]] = pair[(eq + 1)..];
-        }
-        return vars;
     }
 
     private static Command Lifecycle(string action)

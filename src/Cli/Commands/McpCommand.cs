@@ -11,12 +11,15 @@ namespace Hive.Cli.Commands;
 /// arguments the verb's own field names; a call forwards one request and answers the reply as JSON text. A refusal, a bad
 /// argument or an unreachable socket is a tool error (<c>isError</c>) with the host's code and sentence, never a crash.
 /// stdout carries only the protocol (the SDK's); nothing else is written there.
+/// The manager's tools are listed only when the socket itself says it is the manager's (<c>whoami</c>, asked at each
+/// <c>tools/list</c>): not from <c>$HIVE_AGENT</c>, which any process can set. The host refuses them on any other socket
+/// anyway; listing them there would only offer an agent tools that always fail.
 /// </summary>
 public static class McpCommand
 {
     private sealed record ToolSpec(string Name, string Description, string Schema);
 
-    private static readonly ToolSpec[] Tools =
+    private static readonly ToolSpec[] AgentTools =
     [
         new("whoami", "The name of the agent whose socket this is.", """{"type":"object","properties":{}}"""),
         new("send", "Send a message to an agent, the operator, the manager, or * (every other live agent).", """
@@ -54,11 +57,106 @@ public static class McpCommand
         new("answer", "Answer a question someone asked you.", """
             {"type":"object","required":["id","answer"],"properties":{"id":{"type":"integer"},"answer":{"type":"string"}}}
             """),
+        new("request_next_turn",
+            "Ask to be woken for another turn without waiting for anyone else: the hive queues a message of kind next_turn from you " +
+            "to yourself, which your next recv hands out (acknowledge it like any other). At most one waits at a time: asking again " +
+            "while one is waiting returns that one. Returns {id, queued}; queued is false when an earlier request was still waiting.",
+            """{"type":"object","properties":{}}"""),
+        new("loose_ends",
+            "List your open threads, oldest first: questions you asked that wait for an answer (kind asked), questions put to you " +
+            "that wait for your answer (kind to_answer: answer them with answer), and your reminders that have not fired (kind " +
+            "reminder). Returns {loose_ends: [{kind, id, text, since, with, due, cancel}]}: with is the other party of a question, " +
+            "due a reminder's time or a question's expiry, cancel the kind to give cancel_loose_end (null when it is not yours to cancel).",
+            """{"type":"object","properties":{}}"""),
+        new("cancel_loose_end",
+            "Cancel one of your own loose ends: a question you asked (kind question; it is closed as [cancelled] and leaves whoever it " +
+            "was put to) or a reminder you set (kind reminder; it never fires). Use the kind and id that loose_ends gives. Returns " +
+            "{ok: true}; not_found when there is no such thread, forbidden when it is not yours, conflict when it is already resolved.",
+            """
+            {"type":"object","required":["kind","id"],"properties":{
+              "kind":{"type":"string","enum":["question","reminder"],"description":"the cancel field of the loose end"},
+              "id":{"type":"integer","description":"the loose end's id"}}}
+            """),
     ];
+
+    /// <summary>The manager's verbs: listed only on the manager's socket.</summary>
+    private static readonly ToolSpec[] ManagerTools =
+    [
+        new("list_agents",
+            "List every agent of the hive with its state: name, kind, driver, desired and actual state (running, stopped, crashed, " +
+            "failed), transient action, pid, restarts, last exit, purpose, command, pending reminders, what it waits on. " +
+            "Returns {agents: [...]}.",
+            """{"type":"object","properties":{}}"""),
+        new("request_spawn",
+            "Ask the operator for a new agent. Nothing runs yet: this creates a spawn approval that the operator approves or denies " +
+            "on the dashboard; the hive checks now what it can (a free, well-formed name, no request for it already waiting, a " +
+            "runnable command), and refuses with validation, conflict or not_found when it cannot run. Returns {approval_id}; " +
+            "when the operator decides you get a message from hive of kind approval_resolved (approval_id, status approved or " +
+            "denied, reason), and an approved agent starts at once.",
+            """
+            {"type":"object","required":["name","purpose"],"properties":{
+              "name":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,30}$","description":"the new agent's name"},
+              "purpose":{"type":"string","description":"what the agent is for, for the operator deciding (at most 1024 bytes)"},
+              "command":{"type":"array","items":{"type":"string"},"description":"the program and its arguments (default: the preset's, else the hive's default command)"},
+              "driver":{"type":"string","description":"process, bubblewrap or nixos-container (default: the hive's)"},
+              "preset":{"type":"string","description":"a preset the hive knows, e.g. claude-code"},
+              "env":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variables for the agent"},
+              "secrets":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variable name -> the name of an operator's secret to put there (never a value)"},
+              "mounts":{"type":"array","items":{"type":"string"},"description":"host paths the sandbox shows the agent, read-only"}}}
+            """),
+        new("request_destroy",
+            "Ask the operator to destroy an agent: its process is stopped, its socket dropped, and its state dir kept as a tombstone " +
+            "(a later spawn of the same name takes it back). Nothing happens until the operator approves. Returns {approval_id}; " +
+            "you get a message from hive of kind approval_resolved when the operator decides.",
+            """
+            {"type":"object","required":["name","reason"],"properties":{
+              "name":{"type":"string","description":"the agent to destroy"},
+              "reason":{"type":"string","description":"why, for the operator deciding (at most 1024 bytes)"}}}
+            """),
+        new("propose_config",
+            "Propose a whole new configuration for an existing agent (not an external one, and not yourself). It is checked as a " +
+            "new agent would be, pinned in the meta repo, and shown to the operator as a diff; approved, it is committed and exactly " +
+            "that agent is rebuilt on it (if the new configuration fails to start, the old one is restored and you get a " +
+            "config_failed message). Omitted fields take their defaults, so send every field you want to keep. Returns " +
+            "{approval_id}; you get a message from hive of kind approval_resolved when the operator decides.",
+            """
+            {"type":"object","required":["name","config"],"properties":{
+              "name":{"type":"string","description":"the agent"},
+              "config":{"type":"object","description":"the agent's whole configuration","properties":{
+                "command":{"type":"array","items":{"type":"string"}},
+                "driver":{"type":"string"},
+                "env":{"type":"object","additionalProperties":{"type":"string"}},
+                "purpose":{"type":"string"},
+                "restart":{"type":"string","description":"the restart policy, e.g. on-failure"},
+                "mounts":{"type":"array","items":{"type":"string"}},
+                "inputs":{"type":"array","items":{"type":"string"},"description":"names of meta inputs it is built from"},
+                "allowed_recipients":{"type":"array","items":{"type":"string"},"description":"whom it may message (absent: anyone)"},
+                "secrets":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variable name -> an operator's secret name"}}}}}
+            """),
+        new("start", "Start a stopped agent (not yourself). Needs no approval: it changes no configuration. Returns {agent} once it is done.",
+            NameOnly("the agent to start")),
+        new("stop", "Stop an agent (not yourself); it stays stopped until started again. Needs no approval. Returns {agent} once it is done.",
+            NameOnly("the agent to stop")),
+        new("restart", "Stop and start an agent (not yourself) with its current configuration. Needs no approval. Returns {agent} once it is done.",
+            NameOnly("the agent to restart")),
+        new("rebuild",
+            "Restart an agent (not yourself) on its meta file as it is now (after an approved configuration or a meta input update). " +
+            "A file the hive cannot use is refused with conflict and the agent keeps running as it was. Returns {agent} once it is done.",
+            NameOnly("the agent to rebuild")),
+    ];
+
+    private static string NameOnly(string description) =>
+        new JsonObject
+        {
+            ["type"] = "object", ["required"] = new JsonArray("name"),
+            ["properties"] = new JsonObject { ["name"] = new JsonObject { ["type"] = "string", ["description"] = description } },
+        }.ToJsonString();
+
+    private static readonly ToolSpec[] AllTools = [.. AgentTools, .. ManagerTools];
 
     public static void AddTo(RootCommand root)
     {
-        var command = new Command("mcp", "serve the agent's socket verbs as MCP tools over stdio (for an MCP client such as Claude Code)");
+        var command = new Command("mcp", "serve the agent's socket verbs as MCP tools over stdio, the manager's too on the manager's socket (for an MCP client such as Claude Code)");
         command.SetAction(async (parse, ct) =>
         {
             var context = new CliContext(parse, Console.Out, Console.Error);
@@ -80,16 +178,15 @@ public static class McpCommand
 
     private static async Task ServeAsync(string socketPath, CancellationToken ct)
     {
-        var tools = Tools.Select(t => new Tool
-        {
-            Name = t.Name, Description = t.Description, InputSchema = JsonDocument.Parse(t.Schema).RootElement.Clone(),
-        }).ToList();
+        var agentTools = AgentTools.Select(ToTool).ToList();
+        var managerTools = agentTools.Concat(ManagerTools.Select(ToTool)).ToList();
         var options = new McpServerOptions
         {
             ServerInfo = new Implementation { Name = "hivectl", Version = typeof(McpCommand).Assembly.GetName().Version?.ToString() ?? "0" },
             Handlers = new McpServerHandlers
             {
-                ListToolsHandler = (_, _) => ValueTask.FromResult(new ListToolsResult { Tools = tools }),
+                ListToolsHandler = async (_, token) =>
+                    new ListToolsResult { Tools = await IsManagersAsync(socketPath, token) ? managerTools : agentTools },
                 CallToolHandler = async (request, token) => await CallAsync(socketPath, request.Params, token),
             },
         };
@@ -97,11 +194,31 @@ public static class McpCommand
         await server.RunAsync(ct);
     }
 
+    private static Tool ToTool(ToolSpec spec) => new()
+    {
+        Name = spec.Name, Description = spec.Description, InputSchema = JsonDocument.Parse(spec.Schema).RootElement.Clone(),
+    };
+
+    /// <summary>Whether the hive says this socket is the manager's; a socket that does not answer is not.</summary>
+    private static async Task<bool> IsManagersAsync(string socketPath, CancellationToken ct)
+    {
+        try
+        {
+            await using var socket = await HiveSocketClient.ConnectAsync(socketPath, ct);
+            return Text.Str(await socket.CallAsync("whoami", ct: ct), "name") == "manager";
+        }
+        catch (CliError)
+        {
+            return false;
+        }
+    }
+
     /// <summary>One tool call: one request on the agent's socket. Every failure is the tool's error, never the server's.</summary>
     private static async Task<CallToolResult> CallAsync(string socketPath, CallToolRequestParams? call, CancellationToken ct)
     {
-        if (call is null || Tools.All(t => t.Name != call.Name))
-            return Error("bad_request", $"no tool named {call?.Name}: the tools are {string.Join(", ", Tools.Select(t => t.Name))}");
+        // A manager's tool called on another socket is forwarded all the same: the host's forbidden says why it fails.
+        if (call is null || AllTools.All(t => t.Name != call.Name))
+            return Error("bad_request", $"no tool named {call?.Name}: the tools are {string.Join(", ", AgentTools.Select(t => t.Name))} (and the manager's on its socket)");
         var request = new JsonObject { ["op"] = call.Name };
         foreach (var (key, value) in call.Arguments ?? new Dictionary<string, JsonElement>())
         {

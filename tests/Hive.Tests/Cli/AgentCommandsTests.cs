@@ -145,6 +145,71 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     }
 
     [Fact]
+    public async Task Loose_ends_lists_a_question_asked_and_a_reminder_and_cancel_loose_end_cancels_them()
+    {
+        var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
+        var question = (await fixture.AgentAsync(a, "ask", "which branch?", "--to", b, "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var reminder = (await fixture.AgentAsync(a, "remind", "look again", "--in", "3600", "--json")).Ok().Json.GetProperty("id").GetInt64();
+
+        static List<(string?, long, string?, string?, string?)> Ends(JsonElement json) =>
+            json.GetProperty("loose_ends").EnumerateArray()
+                .Select(e => (e.GetProperty("kind").GetString(), e.GetProperty("id").GetInt64(), e.GetProperty("text").GetString(),
+                    e.GetProperty("with").GetString(), e.GetProperty("cancel").GetString()))
+                .OrderBy(e => e.Item1).ToList();
+        Assert.Equal([("asked", question, "which branch?", b, "question"), ("reminder", reminder, "look again", null, "reminder")],
+            Ends((await fixture.AgentAsync(a, "loose-ends", "--json")).Ok().Json));
+        // The one it was asked sees it as a question to answer, which is not its to cancel.
+        Assert.Equal([("to_answer", question, "which branch?", a, null)], Ends((await fixture.AgentAsync(b, "loose-ends", "--json")).Ok().Json));
+
+        var table = (await fixture.AgentAsync(a, "loose-ends")).Ok().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("KIND", table[0]);
+        Assert.Contains(table, l => l.StartsWith("asked", StringComparison.Ordinal) && l.Contains($" {question} ") && l.EndsWith("which branch?"));
+        Assert.Contains(table, l => l.StartsWith("reminder", StringComparison.Ordinal) && l.Contains($" {reminder} ") && l.EndsWith("look again"));
+
+        // Not b's to cancel, a kind the hive does not know, an id that is not a number: refused, nothing changed.
+        (await fixture.AgentAsync(b, "cancel-loose-end", "reminder", reminder.ToString(), "--json")).Refused("forbidden");
+        (await fixture.AgentAsync(b, "cancel-loose-end", "question", question.ToString())).Refused("forbidden");
+        (await fixture.AgentAsync(a, "cancel-loose-end", "errand", "1", "--json")).Refused("bad_request");
+        (await fixture.AgentAsync(a, "cancel-loose-end", "reminder", "soon")).Usage();
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @reminder", new { reminder }));
+
+        Assert.Equal($"cancelled reminder #{reminder}", (await fixture.AgentAsync(a, "cancel-loose-end", "reminder", reminder.ToString())).Ok().Stdout.Trim());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @reminder", new { reminder }));
+        Assert.True((await fixture.AgentAsync(a, "cancel-loose-end", "question", question.ToString(), "--json")).Ok().Json.GetProperty("ok").GetBoolean());
+        Assert.Equal("[cancelled]", _hive.QueryDb<string>("SELECT answer FROM questions WHERE id = @question", new { question }));
+
+        Assert.Empty((await fixture.AgentAsync(a, "loose-ends", "--json")).Ok().Json.GetProperty("loose_ends").EnumerateArray());
+        Assert.Equal("(none)", (await fixture.AgentAsync(b, "loose-ends")).Ok().Stdout.Trim());
+        (await fixture.AgentAsync(a, "cancel-loose-end", "reminder", reminder.ToString(), "--json")).Refused("not_found");
+    }
+
+    [Fact]
+    public async Task Request_next_turn_queues_one_next_turn_message_to_the_agent_itself()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var first = (await fixture.AgentAsync(a, "request-next-turn", "--json")).Ok().Json;
+        Assert.True(first.GetProperty("queued").GetBoolean());
+        var id = first.GetProperty("id").GetInt64();
+
+        // Asked again while it waits: the same one, not a second.
+        Assert.Equal($"a next turn was already waiting: #{id}", (await fixture.AgentAsync(a, "request-next-turn")).Ok().Stdout.Trim());
+        var again = (await fixture.AgentAsync(a, "request-next-turn", "--json")).Ok().Json;
+        Assert.Equal(id, again.GetProperty("id").GetInt64());
+        Assert.False(again.GetProperty("queued").GetBoolean());
+
+        var message = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().Json.GetProperty("message");
+        Assert.Equal(id, message.GetProperty("id").GetInt64());
+        Assert.Equal("next_turn", message.GetProperty("kind").GetString());
+        Assert.Equal(a, message.GetProperty("from").GetString());
+        Assert.Equal(a, message.GetProperty("to").GetString());
+
+        // Taken and acknowledged, the next request queues a new one.
+        var next = (await fixture.AgentAsync(a, "request-next-turn")).Ok().Stdout.Trim();
+        Assert.Matches(@"^next turn queued: #\d+$", next);
+        Assert.NotEqual($"next turn queued: #{id}", next);
+    }
+
+    [Fact]
     public async Task Refusals_exit_1_with_the_code_and_usage_errors_exit_2()
     {
         var a = await _hive.NewAgentAsync("a");

@@ -50,16 +50,20 @@ public static class Hivectl
         throw new FileNotFoundException("src/Cli is not built: dotnet build src/Cli");
     }
 
-    /// <summary>Runs hivectl to its end (at most <paramref name="timeout"/>, 30 s by default).</summary>
+    /// <summary>Runs hivectl to its end (at most <paramref name="timeout"/>, 30 s by default), <paramref name="stdin"/> on its stdin.</summary>
     public static async Task<HivectlResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? env = null,
-        TimeSpan? timeout = null, string? workingDirectory = null)
+        TimeSpan? timeout = null, string? workingDirectory = null, string? stdin = null)
     {
-        await using var run = Start(args, env, workingDirectory);
+        await using var run = Start(args, env, workingDirectory, stdin);
         return await run.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(30));
     }
 
-    /// <summary>Starts hivectl and returns at once (for <c>tail</c>, <c>logs -f</c>, <c>ask --wait</c>); dispose to kill it.</summary>
-    public static RunningHivectl Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string? workingDirectory = null)
+    /// <summary>
+    /// Starts hivectl and returns at once (for <c>tail</c>, <c>logs -f</c>, <c>ask --wait</c>); dispose to kill it. Its stdin
+    /// holds <paramref name="stdin"/> (UTF-8), then ends; nothing when null.
+    /// </summary>
+    public static RunningHivectl Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string? workingDirectory = null,
+        string? stdin = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -76,7 +80,7 @@ public static class Hivectl
         foreach (var name in new[] { "HIVE_SOCKET", "HIVE_URL", "HIVE_TOKEN" }) info.Environment.Remove(name);
         if (env is not null)
             foreach (var (key, value) in env) info.Environment[key] = value;
-        return new RunningHivectl(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start"));
+        return new RunningHivectl(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start"), stdin);
     }
 }
 
@@ -92,11 +96,17 @@ public sealed class RunningHivectl : IAsyncDisposable
     private readonly object _gate = new();
     private readonly Task _drained;
 
-    public RunningHivectl(Process process)
+    public RunningHivectl(Process process, string? stdin = null)
     {
         _process = process;
         Pid = process.Id;
         _drained = Task.WhenAll(CopyAsync(process.StandardOutput.BaseStream, _stdout), CopyAsync(process.StandardError.BaseStream, _stderr));
+        if (stdin is not null)
+        {
+            // Small inputs only (a test's file): a pipe takes 64 KiB before hivectl reads any of it.
+            process.StandardInput.BaseStream.Write(new UTF8Encoding(false).GetBytes(stdin));
+            process.StandardInput.BaseStream.Flush();
+        }
         process.StandardInput.Close();
     }
 

@@ -7,7 +7,8 @@ namespace Hive.Tests.Cli;
 /// <summary>
 /// Issue 16 item 2: <c>hivectl mcp</c>, the built CLI as a child process, driven by the official C# MCP SDK's client over
 /// stdio: it lists the agent's verbs as tools with their own field names, a <c>send</c> call reaches another agent's
-/// <c>recv</c>, and bad calls are tool errors after which the server keeps serving.
+/// <c>recv</c>, and bad calls are tool errors after which the server keeps serving. Issue 25 item 4: every agent's
+/// <c>loose_ends</c>, <c>cancel_loose_end</c>, <c>request_next_turn</c>, and the manager's tools on its socket only.
 /// </summary>
 public sealed class McpServerTests : IAsyncLifetime
 {
@@ -17,13 +18,24 @@ public sealed class McpServerTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _hive.DisposeAsync();
 
-    private Task<McpClient> ConnectAsync(string agent) => McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
-    {
-        Name = "hivectl", Command = "dotnet", Arguments = [Hivectl.Dll, "mcp", "--socket", _hive.SocketPath(agent)],
-        ShutdownTimeout = TimeSpan.FromSeconds(5),
-    }));
+    private Task<McpClient> ConnectAsync(string agent, IDictionary<string, string?>? env = null) =>
+        McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "hivectl", Command = "dotnet", Arguments = [Hivectl.Dll, "mcp", "--socket", _hive.SocketPath(agent)],
+            ShutdownTimeout = TimeSpan.FromSeconds(5), EnvironmentVariables = env,
+        }));
 
     private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(c => c.Text));
+
+    private static JsonElement Json(CallToolResult result) => JsonDocument.Parse(Text(result)).RootElement.Clone();
+
+    /// <summary>Every agent's tools, in order.</summary>
+    private static readonly string[] AgentTools =
+        ["ack", "answer", "ask", "cancel_loose_end", "count_pending_reminders", "loose_ends", "recv", "remind", "request_next_turn", "send", "whoami"];
+
+    /// <summary>The manager's, besides: on its socket only.</summary>
+    private static readonly string[] ManagerTools =
+        ["list_agents", "propose_config", "rebuild", "request_destroy", "request_spawn", "restart", "start", "stop"];
 
     [Fact]
     public async Task The_tools_are_the_agents_verbs_a_send_reaches_the_recipient_and_bad_calls_are_tool_errors()
@@ -31,7 +43,7 @@ public sealed class McpServerTests : IAsyncLifetime
         await using var client = await ConnectAsync("alice");
 
         var tools = await client.ListToolsAsync();
-        Assert.Equal(["ack", "answer", "ask", "count_pending_reminders", "recv", "remind", "send", "whoami"], tools.Select(t => t.Name).Order());
+        Assert.Equal(AgentTools, tools.Select(t => t.Name).Order());
         var send = tools.Single(t => t.Name == "send").ProtocolTool.InputSchema;
         Assert.Equal(["body", "to"], send.GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
 
@@ -63,6 +75,62 @@ public sealed class McpServerTests : IAsyncLifetime
             Assert.Equal(code, JsonDocument.Parse(Text(result)).RootElement.GetProperty("code").GetString());
         }
         Assert.NotEqual(true, (await client.CallToolAsync("whoami", new Dictionary<string, object?>())).IsError); // still serving
+    }
+
+    [Fact]
+    public async Task Loose_ends_cancel_loose_end_and_request_next_turn_are_every_agents_tools()
+    {
+        await using var client = await ConnectAsync("alice");
+        await using var alice = await _hive.ConnectAsync("alice");
+        var reminder = AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "look again", in_seconds = 3600 })).GetProperty("id").GetInt64();
+
+        var ends = Json(await client.CallToolAsync("loose_ends", new Dictionary<string, object?>())).GetProperty("loose_ends").EnumerateArray().ToList();
+        var end = Assert.Single(ends);
+        Assert.Equal(("reminder", reminder, "reminder"), (end.GetProperty("kind").GetString(), end.GetProperty("id").GetInt64(), end.GetProperty("cancel").GetString()));
+
+        var cancelled = await client.CallToolAsync("cancel_loose_end", new Dictionary<string, object?> { ["kind"] = "reminder", ["id"] = reminder });
+        Assert.NotEqual(true, cancelled.IsError);
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @reminder", new { reminder }));
+        var again = await client.CallToolAsync("cancel_loose_end", new Dictionary<string, object?> { ["kind"] = "reminder", ["id"] = reminder });
+        Assert.True(again.IsError);
+        Assert.Equal("not_found", Json(again).GetProperty("code").GetString());
+
+        var turn = Json(await client.CallToolAsync("request_next_turn", new Dictionary<string, object?>()));
+        Assert.True(turn.GetProperty("queued").GetBoolean());
+        var message = (await alice.RecvAndAckAsync(5_000))!.Value;
+        Assert.Equal(turn.GetProperty("id").GetInt64(), message.GetProperty("id").GetInt64());
+        Assert.Equal("next_turn", message.GetProperty("kind").GetString());
+    }
+
+    [Fact]
+    public async Task The_managers_tools_are_listed_on_its_socket_only_and_its_request_spawn_creates_an_approval()
+    {
+        await using var manager = await ConnectAsync("manager");
+        Assert.Equal(AgentTools.Concat(ManagerTools).Order(), (await manager.ListToolsAsync()).Select(t => t.Name).Order());
+
+        // An agent that claims to be the manager in its environment is still listed what its socket is.
+        await using var pretender = await ConnectAsync("alice", new Dictionary<string, string?> { ["HIVE_AGENT"] = "manager" });
+        Assert.Equal(AgentTools, (await pretender.ListToolsAsync()).Select(t => t.Name).Order());
+        var refused = await pretender.CallToolAsync("request_spawn", new Dictionary<string, object?> { ["name"] = "sneaky", ["purpose"] = "x", ["command"] = new[] { "/bin/true" } });
+        Assert.True(refused.IsError);
+        Assert.Equal("forbidden", Json(refused).GetProperty("code").GetString());
+
+        var spawned = await manager.CallToolAsync("request_spawn", new Dictionary<string, object?>
+        {
+            ["name"] = "helper", ["purpose"] = "helps", ["command"] = new[] { "/bin/true" }, ["driver"] = "process",
+        });
+        Assert.NotEqual(true, spawned.IsError);
+        var id = Json(spawned).GetProperty("approval_id").GetInt64();
+        var approval = (await _hive.GetJsonAsync("/api/approvals")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id);
+        Assert.Equal(("spawn", "pending", "helper"),
+            (approval.GetProperty("kind").GetString(), approval.GetProperty("status").GetString(), approval.GetProperty("agent").GetString()));
+        Assert.Equal(1, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength()); // the pretender's recorded nothing
+
+        var agents = Json(await manager.CallToolAsync("list_agents", new Dictionary<string, object?>())).GetProperty("agents").EnumerateArray();
+        Assert.Subset(agents.Select(a => a.GetProperty("name").GetString()!).ToHashSet(), new HashSet<string> { "alice", "bob", "manager" });
+        var self = await manager.CallToolAsync("stop", new Dictionary<string, object?> { ["name"] = "manager" });
+        Assert.True(self.IsError);
+        Assert.Equal("forbidden", Json(self).GetProperty("code").GetString());
     }
 
     /// <summary>The MCP inspector's CLI (npm, 1.0.3): a client this project did not write. Installed once per machine into a temp dir.</summary>
@@ -114,7 +182,7 @@ public sealed class McpServerTests : IAsyncLifetime
         var tools = JsonDocument.Parse(listed[listed.IndexOf('{')..]).RootElement.GetProperty("tools").EnumerateArray().ToList();
         Assert.Contains(tools, t => t.GetProperty("name").GetString() == "send"
             && t.GetProperty("inputSchema").GetProperty("properties").TryGetProperty("to", out _));
-        Assert.Equal(8, tools.Count);
+        Assert.Equal(AgentTools.Length, tools.Count);
 
         (code, var called) = await RunAsync("node",
             [inspector, .. server, "--method", "tools/call", "--tool-name", "send", "--tool-arg", "to=bob", "body=via the inspector"], TimeSpan.FromSeconds(60), here);
