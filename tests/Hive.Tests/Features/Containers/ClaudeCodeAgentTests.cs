@@ -113,10 +113,12 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         var secretFile = Path.Combine(_hive.DataDir, "secrets", "anthropic");
         foreach (var file in Directory.EnumerateFiles(_hive.DataDir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
         {
-            if (file == secretFile || new FileInfo(file).LinkTarget is not null || file.EndsWith(".sock", StringComparison.Ordinal)) continue;
+            // hive.lock is held locked by the host (and holds nothing); sockets are not files.
+            if (file == secretFile || new FileInfo(file).LinkTarget is not null || file.EndsWith(".sock", StringComparison.Ordinal)
+                || file == Path.Combine(_hive.DataDir, "hive.lock")) continue;
             var info = new FileInfo(file);
             if (!info.Exists || info.Length > 64 * 1024 * 1024) continue;
-            Assert.False((await File.ReadAllTextAsync(file)).Contains(_key, StringComparison.Ordinal), $"{file} holds the key");
+            Assert.False(Holds(file, _key), $"{file} holds the key");
         }
         Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/state"));
         Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/approvals?status=all"));
@@ -124,6 +126,15 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         Assert.DoesNotContain(_hive.Logs.Lines, l => l.Text.Contains(_key, StringComparison.Ordinal));
         lock (seen) Assert.DoesNotContain(seen, e => e.Contains(_key, StringComparison.Ordinal));
         await DestroyAsync(_hive, "alice");
+    }
+
+    /// <summary>Whether the file's bytes hold <paramref name="text"/> (read beside whoever has it open: the database, the lock).</summary>
+    private static bool Holds(string file, string text)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.GetBuffer().AsSpan(0, (int)copy.Length).IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
     }
 
     [ClaudeCodeFact]
@@ -151,8 +162,10 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         await HiveInstance.Until(() =>
         {
             var pending = _hive.GetJsonAsync("/api/approvals").GetAwaiter().GetResult();
-            approval = pending.EnumerateArray().FirstOrDefault(a => a.GetProperty("agent").GetString() == "tester").Clone();
-            return approval.ValueKind == JsonValueKind.Object;
+            var spawn = pending.EnumerateArray().Where(a => a.GetProperty("agent").GetString() == "tester").ToList();
+            if (spawn.Count == 0) return false;
+            approval = spawn[0].Clone();
+            return true;
         }, TimeSpan.FromSeconds(60), "the manager's spawn request");
         Assert.Equal("manager", approval.GetProperty("requester").GetString());
         Assert.Equal("spawn", approval.GetProperty("kind").GetString());
