@@ -195,7 +195,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
 
         await row.Locator("button[data-action=destroy]").ClickAsync();
         await Expect(row).ToHaveCountAsync(0);
-        Assert.Contains(Dialogs, d => d.StartsWith($"destroy {name}?", StringComparison.Ordinal));
+        Assert.Contains(Dialogs, d => d.StartsWith($"Destroy {name}?", StringComparison.Ordinal));
         await HiveInstance.Until(() => !ProcessExists(pid), Deadline, "the destroyed agent's process is gone");
         Assert.DoesNotContain(name, await Page.Locator("#send-to option").AllInnerTextsAsync());
 
@@ -207,7 +207,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
 
         await tombstone.Locator("button.purge").ClickAsync();
         await Expect(tombstone).ToHaveCountAsync(0);
-        Assert.Contains(Dialogs, d => d.StartsWith($"purge {name}?", StringComparison.Ordinal));
+        Assert.Contains(Dialogs, d => d.StartsWith($"Delete {name}'s files?", StringComparison.Ordinal));
         await HiveInstance.Until(() => !Directory.Exists(dir), Deadline, "the purged state dir is gone");
         Assert.Equal(1, StateRequests);
         Assert.Empty(ConsoleErrors);
@@ -222,7 +222,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
 
         var row = AgentRow(external);
         await Expect(row.Locator(".badge.state")).ToHaveTextAsync("external");
-        Assert.Equal(["destroy"], await row.Locator("button").AllInnerTextsAsync());
+        Assert.Equal(["Destroy"], await row.Locator("button").AllInnerTextsAsync());
         await Expect(row.Locator("details.logs")).ToHaveCountAsync(0);
         await Expect(AgentRow("manager").Locator("button[data-action=destroy]")).ToHaveCountAsync(0);
 
@@ -280,7 +280,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
             ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(folder);
-        foreach (var (width, height) in new[] { (1280, 900), (390, 844) })
+        foreach (var (width, height) in new[] { (1280, 800), (390, 844) })
         {
             await NewPageAsync(width, height);
             await OpenAsync();
