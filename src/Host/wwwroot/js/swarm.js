@@ -303,10 +303,16 @@ export function wireSpawnForm() {
   const presets = new Map();
   const describe = () => {
     const preset = presets.get(form.elements.preset.value);
-    $('spawn-preset-hint').textContent = preset ? preset.description ?? '' : 'The command is required without a preset.';
-    form.elements.command.placeholder = preset
-      ? `the preset's own unless you give one`
-      : 'words, or a JSON array: ["/usr/bin/my-agent", "--flag"]';
+    const hint = $('spawn-preset-hint');
+    hint.classList.toggle('error', !!preset?.problem);
+    hint.textContent = !preset ? 'Without a preset, give the command.'
+      : [preset.description, preset.problem ? `Not usable here: ${preset.problem}` : preset.program_path && `Runs ${preset.program_path}.`]
+        .filter(Boolean).join(' ');
+    // A preset brings its own command (the host refuses both); environment, secrets and mounts add to the preset's.
+    const command = form.elements.command;
+    command.disabled = !!preset;
+    if (preset) command.value = '';
+    command.placeholder = preset ? 'given by the preset' : 'words, or a JSON array: ["/usr/bin/my-agent", "--flag"]';
   };
   form.elements.preset.addEventListener('change', describe);
   describe();
@@ -389,8 +395,12 @@ function configBox(name) {
         show(`could not load the configuration: ${body?.detail ?? body?.title ?? 'failed'} (${response.status})`);
         return;
       }
-      loaded = body.config ?? {};
       status.hidden = true;
+      if (body?.config == null) {
+        show('Hive runs nothing for this agent (it is external), so it has no configuration to edit.');
+        return;
+      }
+      loaded = body.config;
       fillConfigForm(form, name, loaded, show, () => { loaded = null; details.open = false; form.replaceChildren(); });
     } catch (e) {
       status.hidden = true;
