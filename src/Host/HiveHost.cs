@@ -109,6 +109,7 @@ public static class HiveHost
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapCarter();
+        OperatorAuth.MapSignOut(app);
         return app;
     }
 

@@ -25,12 +25,18 @@ public static class QuestionsFeature
 
 /// <summary>
 /// The snapshot's <c>questions</c>: the oldest pending (at most <see cref="ListQuestions.DefaultPendingLimit"/>, with
-/// <c>pending_total</c>) and the most recently answered; bounded whatever the backlog.
+/// <c>pending_total</c>) and the most recently answered; bounded whatever the backlog. Beside it
+/// <c>questions_for_operator</c>: how many open questions wait for the operator (the page's header counts them, and
+/// follows with each event's <c>target</c>).
 /// </summary>
 internal sealed class QuestionsStateContributor(IMediator mediator) : IDashboardStateContributor
 {
-    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken) =>
+    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    {
         state.Set("questions", await mediator.Send(new ListQuestions.Query(), cancellationToken));
+        var forOperator = await mediator.Send(new ListQuestions.Query(ListQuestions.OperatorOnly, Answered: 0, PendingLimit: 0), cancellationToken);
+        state.Set("questions_for_operator", forOperator.PendingTotal);
+    }
 }
 
 /// <summary>Each agent row's <c>waiting_on</c> and <c>waiting_since</c>: the target of its oldest open question.</summary>

@@ -29,6 +29,12 @@ public static class OperatorAuth
     public static void Configure(WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
+        // Checked before binding, so a value that is not a number is refused in the same words as one out of range.
+        var sessionDays = configuration[$"{OperatorAuthOptions.Section}:{nameof(OperatorAuthOptions.SessionDays)}"];
+        if (sessionDays is not null && !(int.TryParse(sessionDays.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var days)
+                                         && days is >= OperatorAuthOptions.MinSessionDays and <= OperatorAuthOptions.MaxSessionDays))
+            throw new HiveStartupException(
+                $"Hive:Auth:SessionDays must be a whole number of days from {OperatorAuthOptions.MinSessionDays} to {OperatorAuthOptions.MaxSessionDays}, not '{sessionDays}'");
         var options = configuration.GetSection(OperatorAuthOptions.Section).Get<OperatorAuthOptions>() ?? new OperatorAuthOptions();
         var mode = (options.Mode ?? "").Trim().ToLowerInvariant();
         if (mode is not (OperatorAuthOptions.TokenMode or OperatorAuthOptions.NoneMode))
@@ -59,7 +65,7 @@ public static class OperatorAuth
         // there: it is capped at Warning (where it writes no URLs), so the token is in no log line but the sign-in one.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
-        builder.Services.AddSingleton(new OperatorAuthSettings(mode, configuredToken, addresses, allowedHosts));
+        builder.Services.AddSingleton(new OperatorAuthSettings(mode, configuredToken, addresses, allowedHosts, TimeSpan.FromDays(options.SessionDays)));
         builder.Services.AddSingleton<HttpConnectionBudget>();
         builder.Services.AddSingleton(p => new WrongSignIns(p.GetRequiredService<ConnectionLimits>().WrongSignInsPerMinute,
             p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILoggerFactory>().CreateLogger(SignInCategory)));
@@ -110,12 +116,32 @@ public static class OperatorAuth
         {
             var dataDir = app.Services.GetRequiredService<HivePaths>().DataDir;
             var narrowed = false;
-            token = new OperatorToken(settings.ConfiguredToken ?? OperatorToken.ReadOrCreate(dataDir, out narrowed));
+            token = new OperatorToken(settings.ConfiguredToken ?? OperatorToken.ReadOrCreate(dataDir, out narrowed), settings.SessionLifetime,
+                app.Services.GetRequiredService<TimeProvider>());
             app.Services.GetRequiredService<HttpConnectionBudget>().Token = token;
             if (narrowed) logger.LogWarning("{File} was readable by other users; it is now 0600", Path.Combine(dataDir, OperatorToken.FileName));
             app.Lifetime.ApplicationStarted.Register(() => LogSignInLink(app, token, logger));
         }
         app.UseMiddleware<OperatorAuthMiddleware>(new OperatorAuthState(token));
+    }
+
+    /// <summary>
+    /// <c>POST /api/sign-out</c> (guarded like every /api route, so the cookie needs the same origin): answers with an
+    /// expired <c>hive_session</c> cookie, so the browser forgets its session. The session itself stays valid until it
+    /// expires (nothing is stored to revoke): a copy of the cookie taken before keeps working; replacing the token ends
+    /// every session. With sign-in off there is no session to end: 409.
+    /// </summary>
+    public static void MapSignOut(WebApplication app)
+    {
+        var settings = app.Services.GetRequiredService<OperatorAuthSettings>();
+        app.MapPost("/api/sign-out", (HttpContext context) =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            if (settings.Mode == OperatorAuthOptions.NoneMode)
+                throw new ConflictException("sign-in is off on this hive (Hive:Auth:Mode=none): there is no session to end");
+            OperatorAuthMiddleware.ForgetSession(context);
+            return Results.NoContent();
+        });
     }
 
     /// <summary>The one log line that carries the token, once the server knows its real addresses (port 0 included).</summary>
@@ -129,8 +155,10 @@ public static class OperatorAuth
 }
 
 /// <summary>What <see cref="OperatorAuth.Configure"/> decided, for the steps after the build (a class: no generated ToString prints the token).</summary>
-public sealed class OperatorAuthSettings(string mode, string? configuredToken, IReadOnlyList<ListenAddress> addresses, IReadOnlyList<string> allowedHosts)
+public sealed class OperatorAuthSettings(string mode, string? configuredToken, IReadOnlyList<ListenAddress> addresses, IReadOnlyList<string> allowedHosts,
+    TimeSpan sessionLifetime)
 {
+    public TimeSpan SessionLifetime { get; } = sessionLifetime;
     public string Mode { get; } = mode;
     public string? ConfiguredToken { get; } = configuredToken;
     public IReadOnlyList<ListenAddress> Addresses { get; } = addresses;

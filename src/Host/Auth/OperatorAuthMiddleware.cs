@@ -20,8 +20,11 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
     public const string CookieName = "hive_session";
     public const string SignInFailedFragment = "#sign-in-failed";
 
-    /// <summary><see cref="Wrong"/>: a credential was presented and is not the operator's (counted by <see cref="WrongSignIns"/>).</summary>
-    private enum Caller { Nobody, Wrong, Bearer, Cookie, Anyone }
+    /// <summary>
+    /// <see cref="Wrong"/>: a credential was presented and is not the operator's (counted by <see cref="WrongSignIns"/>);
+    /// <see cref="Expired"/>: a session cookie this host signed, past its <c>Hive:Auth:SessionDays</c> (not counted).
+    /// </summary>
+    private enum Caller { Nobody, Wrong, Expired, Bearer, Cookie, Anyone }
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -45,12 +48,16 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
     {
         var request = context.Request;
         if (!Guarded(context)) return next(context);
-        if (caller is Caller.Nobody or Caller.Wrong)
+        if (caller is Caller.Nobody or Caller.Wrong or Caller.Expired)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
+            // A refused cookie is forgotten: the browser stops presenting it (an old token's cookies would otherwise
+            // count as wrong sign-ins at every retry of the page).
+            if (request.Headers.Authorization.Count == 0 && request.Cookies.ContainsKey(CookieName)) ForgetSession(context);
             if (caller == Caller.Wrong && !wrongSignIns.TryCount(out var retryAfter)) return TooManyWrong(context, retryAfter);
-            return Problem(context, 401, ErrorCodes.Unauthorized, "sign-in required",
-                "open the sign-in link the host printed at start-up, or send Authorization: Bearer <the token in <DataDir>/operator-token>");
+            return Problem(context, 401, ErrorCodes.Unauthorized, "sign-in required", caller == Caller.Expired
+                ? $"this browser's session has ended (sessions last {state.Token!.SessionLifetime.TotalDays:0} days): open the sign-in link the host printed at start-up again"
+                : "open the sign-in link the host printed at start-up, or send Authorization: Bearer <the token in <DataDir>/operator-token>");
         }
         // Without sign-in (Hive:Auth:Mode=none) a browser's cross-site change is still refused; a script's passes.
         if (IsChange(request.Method) && caller != Caller.Bearer && !IsSameOrigin(request, proofRequired: caller == Caller.Cookie))
@@ -77,9 +84,16 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
             return Caller.Bearer;
         }
         if (!request.Cookies.TryGetValue(CookieName, out var session)) return Caller.Nobody;
-        if (!token.IsSession(session, out var sessionId)) return Caller.Wrong;
-        client = OperatorClient.Session(sessionId);
-        return Caller.Cookie;
+        switch (token.CheckSession(session, out var sessionId))
+        {
+            case OperatorToken.Session.Valid:
+                client = OperatorClient.Session(sessionId);
+                return Caller.Cookie;
+            case OperatorToken.Session.Expired:
+                return Caller.Expired;
+            default:
+                return Caller.Wrong;
+        }
     }
 
     /// <summary>
@@ -126,14 +140,12 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         {
             connections.SignedIn(context);
             response.StatusCode = StatusCodes.Status303SeeOther;
-            response.Cookies.Append(CookieName, token.NewSession(), new CookieOptions
-            {
-                HttpOnly = true,
-                SameSite = SameSiteMode.Strict,
-                Path = "/",
-                Secure = context.Request.IsHttps,
-                IsEssential = true,
-            });
+            var session = token.NewSession(out var expires);
+            // Persistent: the browser keeps it across restarts until it expires (the host checks the age too).
+            var options = CookieOptionsFor(context);
+            options.Expires = expires;
+            options.MaxAge = token.SessionLifetime;
+            response.Cookies.Append(CookieName, session, options);
             response.Headers.Location = "/";
             return Task.CompletedTask;
         }
@@ -142,6 +154,18 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         response.Headers.Location = "/" + SignInFailedFragment;
         return Task.CompletedTask;
     }
+
+    /// <summary>Tells the browser to drop its session cookie (an expired one with the same name, path and flags).</summary>
+    public static void ForgetSession(HttpContext context) => context.Response.Cookies.Delete(CookieName, CookieOptionsFor(context));
+
+    private static CookieOptions CookieOptionsFor(HttpContext context) => new()
+    {
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+        Path = "/",
+        Secure = context.Request.IsHttps,
+        IsEssential = true,
+    };
 
     private static Task Problem(HttpContext context, int status, string code, string title, string detail) =>
         TypedResults.Problem(new ProblemDetails

@@ -12,4 +12,10 @@ public sealed class OperatorAuthOptions
 
     /// <summary>The operator's token; when empty the host reads or creates <c>&lt;DataDir&gt;/operator-token</c>.</summary>
     public string? Token { get; set; }
+
+    public const int MinSessionDays = 1;
+    public const int MaxSessionDays = 365;
+
+    /// <summary>How long a browser stays signed in after opening the sign-in link (the cookie's lifetime, also checked by the host).</summary>
+    public int SessionDays { get; set; } = 30;
 }

@@ -1,5 +1,6 @@
 using Hive.Shared.Errors;
 using System.Buffers.Text;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -16,52 +17,88 @@ public sealed class OperatorToken
 {
     public const string FileName = "operator-token";
     public const int MinimumLength = 16;
-    private static readonly byte[] SessionLabel = "hive_session/v2"u8.ToArray();
+    /// <summary>v3: the issue time is signed into the value (v2 cookies, without it, are refused: sign in once more).</summary>
+    private static readonly byte[] SessionLabel = "hive_session/v3"u8.ToArray();
     private const int SessionIdBytes = 16;
     private const int MacBytes = 32;
+    /// <summary>A session issued this far in the future (the clock was set back) is refused like an expired one.</summary>
+    private static readonly TimeSpan FutureSkew = TimeSpan.FromMinutes(5);
 
     private readonly byte[] _tokenHash;
     private readonly byte[] _sessionKey;
+    private readonly TimeProvider _clock;
 
-    public OperatorToken(string token)
+    /// <param name="sessionLifetime">How long a session cookie is good for after its sign-in (<c>Hive:Auth:SessionDays</c>).</param>
+    public OperatorToken(string token, TimeSpan sessionLifetime, TimeProvider? clock = null)
     {
         Value = token;
+        SessionLifetime = sessionLifetime;
+        _clock = clock ?? TimeProvider.System;
         _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
-        // A session cookie is "<id>.<HMAC(key, id)>" with the key derived from the token: the browser's cookie store never
-        // holds the credential scripts use as Bearer, a cookie is no good as a Bearer (so it cannot skip the same-origin
-        // check), each sign-in is a session of its own (the unit the event-stream cap counts), and sessions survive a
-        // restart and end when the token is replaced, with no server-side session table.
+        // A session cookie is "<id>.<issued at>.<HMAC(key, id.issued at)>" with the key derived from the token: the
+        // browser's cookie store never holds the credential scripts use as Bearer, a cookie is no good as a Bearer (so it
+        // cannot skip the same-origin check), each sign-in is a session of its own (the unit the event-stream cap counts),
+        // its age is checked here and not only by the browser, and sessions survive a restart and end when the token is
+        // replaced, with no server-side session table (which is also why one cannot be revoked alone: see NOTES.md).
         _sessionKey = HMACSHA256.HashData(Encoding.UTF8.GetBytes(token), SessionLabel);
     }
 
     /// <summary>The token itself: for the one sign-in line and nothing else.</summary>
     public string Value { get; }
 
-    /// <summary>A new session's <c>hive_session</c> cookie value (one per sign-in).</summary>
-    public string NewSession()
+    public TimeSpan SessionLifetime { get; }
+
+    /// <summary>What a presented session cookie is: one of ours and current, one of ours but too old, or not ours.</summary>
+    public enum Session { Valid, Expired, Wrong }
+
+    /// <summary>A new session's <c>hive_session</c> cookie value (one per sign-in), issued now; <paramref name="expires"/> is when it ends.</summary>
+    public string NewSession(out DateTimeOffset expires)
+    {
+        var now = _clock.GetUtcNow();
+        expires = now + SessionLifetime;
+        return NewSession(now);
+    }
+
+    /// <summary>A session issued at <paramref name="issuedAt"/> (tests make old ones with it).</summary>
+    public string NewSession(DateTimeOffset issuedAt)
     {
         var id = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(SessionIdBytes));
-        return id + "." + Base64Url.EncodeToString(Mac(id));
+        var signed = id + "." + issuedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        return signed + "." + Base64Url.EncodeToString(Mac(signed));
     }
 
     public bool IsToken(string? presented) =>
         presented is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), _tokenHash);
 
-    /// <summary>Whether <paramref name="presented"/> is a session this token signed; <paramref name="sessionId"/> names it (not a secret).</summary>
-    public bool IsSession(string? presented, out string sessionId)
+    /// <summary>Whether <paramref name="presented"/> is a current session this token signed; <paramref name="sessionId"/> names it (not a secret).</summary>
+    public bool IsSession(string? presented, out string sessionId) => CheckSession(presented, out sessionId) == Session.Valid;
+
+    /// <summary>
+    /// Checks the signature first (in constant time), then the age: a session older than <see cref="SessionLifetime"/>,
+    /// or issued in the future, is <see cref="Session.Expired"/>; anything that is not ours is <see cref="Session.Wrong"/>.
+    /// </summary>
+    public Session CheckSession(string? presented, out string sessionId)
     {
         sessionId = "";
-        var dot = presented?.IndexOf('.') ?? -1;
-        if (presented is null || dot is <= 0 or > 64 || presented.Length - dot - 1 > 64) return false;
+        if (presented is null || presented.Length > 160) return Session.Wrong;
+        var lastDot = presented.LastIndexOf('.');
+        var firstDot = presented.IndexOf('.');
+        if (firstDot <= 0 || lastDot <= firstDot + 1 || lastDot - firstDot - 1 > 12) return Session.Wrong;
         Span<byte> mac = stackalloc byte[48];
-        if (!Base64Url.TryDecodeFromChars(presented.AsSpan(dot + 1), mac, out var written) || written != MacBytes) return false;
-        var id = presented[..dot];
-        if (!CryptographicOperations.FixedTimeEquals(mac[..written], Mac(id))) return false;
-        sessionId = id;
-        return true;
+        if (!Base64Url.TryDecodeFromChars(presented.AsSpan(lastDot + 1), mac, out var written) || written != MacBytes) return Session.Wrong;
+        var signed = presented[..lastDot];
+        if (!CryptographicOperations.FixedTimeEquals(mac[..written], Mac(signed))) return Session.Wrong;
+        // Ours: the issue time is what this host wrote.
+        if (!long.TryParse(presented.AsSpan(firstDot + 1, lastDot - firstDot - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+            return Session.Wrong;
+        var issued = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        var now = _clock.GetUtcNow();
+        if (now - issued >= SessionLifetime || issued - now > FutureSkew) return Session.Expired;
+        sessionId = presented[..firstDot];
+        return Session.Valid;
     }
 
-    private byte[] Mac(string id) => HMACSHA256.HashData(_sessionKey, Encoding.UTF8.GetBytes(id));
+    private byte[] Mac(string signed) => HMACSHA256.HashData(_sessionKey, Encoding.UTF8.GetBytes(signed));
 
     /// <summary>A token is printable ASCII without spaces (it travels in a URL and a header), at least 16 characters.</summary>
     public static string? Problem(string token) =>

@@ -89,7 +89,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         var id = ApprovalId(await RequestSpawnAsync(manager, name, "reads the nightly build logs"));
 
         var card = Card(id);
-        await Expect(card.Locator(".badge.kind")).ToHaveTextAsync("spawn"); // live: no reload
+        await Expect(card.Locator(".badge.kind")).ToHaveTextAsync("new agent"); // live: no reload
         await Expect(card.Locator(".who.agent")).ToHaveTextAsync(name);
         await Expect(card.Locator(".requester")).ToHaveTextAsync("manager");
         await Expect(card.Locator(".purpose")).ToHaveTextAsync("reads the nightly build logs");
@@ -103,7 +103,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         await Expect(card).ToHaveCountAsync(0); // from the approval_resolved event
         await Expect(Decided(id).Locator(".badge.status")).ToHaveTextAsync("approved");
         await RunningPidAsync(name);
-        await Page.Locator(".toast", new() { HasText = $"spawn of {name} approved" }).WaitForAsync();
+        await Page.Locator(".toast", new() { HasText = $"new agent {name} approved" }).WaitForAsync();
 
         var message = await ResolutionMessageAsync(manager, id);
         Assert.Equal("approved", message.GetProperty("status").GetString());
@@ -151,7 +151,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         }));
 
         var card = Card(id);
-        await Expect(card.Locator(".badge.kind")).ToHaveTextAsync("config change");
+        await Expect(card.Locator(".badge.kind")).ToHaveTextAsync("configuration change");
         await Expect(card.Locator(".purpose")).ToHaveTextAsync("a longer nap");
         var diff = card.Locator("pre.diff");
         await Expect(diff.Locator(".diff-add", new() { HasText = "exec sleep 2000" })).ToHaveCountAsync(1);
@@ -268,7 +268,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
             ? Path.Combine(global::Hive.Tests.Architecture.FeatureGraphTests.RepoRoot(), "docs", "screenshots")
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(folder);
-        foreach (var (width, height) in new[] { (1280, 900), (390, 844) })
+        foreach (var (width, height) in new[] { (1280, 800), (390, 844) })
         {
             await NewPageAsync(width, height);
             await OpenAsync();

@@ -163,7 +163,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
         var peer = Row("questions-pending", "bob, which branch?");
         Assert.Contains("peer", await peer.GetAttributeAsync("class"));
         await peer.Locator("input[name=answer]").FillAsync("main");
-        await peer.Locator("button", new() { HasText = "0V3RR1D3" }).ClickAsync();
+        await peer.Locator("button", new() { HasText = "Answer instead" }).ClickAsync();
 
         var answer = await alice.RecvAsync(waitMs: 5_000);
         Assert.Equal("operator", answer!.Value.GetProperty("from").GetString());
@@ -311,7 +311,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
 
         var folder = ScreenshotFolder;
         Directory.CreateDirectory(folder);
-        foreach (var (width, height) in new[] { (1280, 900), (390, 844) })
+        foreach (var (width, height) in new[] { (1280, 800), (390, 844) })
         {
             await NewPageAsync(width, height);
             await OpenAsync(hive);

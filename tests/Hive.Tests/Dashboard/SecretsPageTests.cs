@@ -33,7 +33,7 @@ public sealed class SecretsPageTests(BrowserFixture browser, HiveFixture fixture
 
         await row.Locator("button").ClickAsync();
         await Expect(row).ToHaveCountAsync(0);
-        Assert.Contains(Dialogs, d => d.StartsWith("delete the secret anthropic?", StringComparison.Ordinal));
+        Assert.Contains(Dialogs, d => d.StartsWith("Delete the secret anthropic?", StringComparison.Ordinal));
         Assert.False(File.Exists(Path.Combine(Hive.DataDir, "secrets", "anthropic")));
         using (var deleted = await Hive.Http.DeleteAsync("/api/secrets/other")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(1, StateRequests);

@@ -166,6 +166,8 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await OpenAsync();
         var row = AgentRow(name);
         await RunningPidAsync(name);
+        // Running is not printed yet: the log is read once when opened (the host writes a line of its own first).
+        await HiveInstance.Until(() => File.Exists(LogFile(name)) && File.ReadAllText(LogFile(name)).Contains($"hello from {name}"), Deadline, "the first line in the log");
 
         await row.Locator("details.logs summary").ClickAsync();
         var log = row.Locator(".log-body");
@@ -195,7 +197,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
 
         await row.Locator("button[data-action=destroy]").ClickAsync();
         await Expect(row).ToHaveCountAsync(0);
-        Assert.Contains(Dialogs, d => d.StartsWith($"destroy {name}?", StringComparison.Ordinal));
+        Assert.Contains(Dialogs, d => d.StartsWith($"Destroy {name}?", StringComparison.Ordinal));
         await HiveInstance.Until(() => !ProcessExists(pid), Deadline, "the destroyed agent's process is gone");
         Assert.DoesNotContain(name, await Page.Locator("#send-to option").AllInnerTextsAsync());
 
@@ -207,7 +209,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
 
         await tombstone.Locator("button.purge").ClickAsync();
         await Expect(tombstone).ToHaveCountAsync(0);
-        Assert.Contains(Dialogs, d => d.StartsWith($"purge {name}?", StringComparison.Ordinal));
+        Assert.Contains(Dialogs, d => d.StartsWith($"Delete {name}'s files?", StringComparison.Ordinal));
         await HiveInstance.Until(() => !Directory.Exists(dir), Deadline, "the purged state dir is gone");
         Assert.Equal(1, StateRequests);
         Assert.Empty(ConsoleErrors);
@@ -222,7 +224,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
 
         var row = AgentRow(external);
         await Expect(row.Locator(".badge.state")).ToHaveTextAsync("external");
-        Assert.Equal(["destroy"], await row.Locator("button").AllInnerTextsAsync());
+        Assert.Equal(["Destroy"], await row.Locator("button").AllInnerTextsAsync());
         await Expect(row.Locator("details.logs")).ToHaveCountAsync(0);
         await Expect(AgentRow("manager").Locator("button[data-action=destroy]")).ToHaveCountAsync(0);
 
@@ -234,36 +236,178 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
     }
 
     [Fact]
-    public async Task The_spawn_form_starts_an_agent_and_shows_what_the_host_refuses()
+    public async Task The_new_agent_form_takes_env_secrets_and_mounts_and_shows_what_the_host_refuses()
     {
-        await OpenAsync();
         var name = $"sw-form-{Interlocked.Increment(ref s_made)}";
         Agents.Add(name);
-        await Page.Locator("#spawn-box summary").ClickAsync();
-        var form = Page.Locator("#spawn-form");
+        var secret = $"sw-key-{s_made}";
+        var mount = Directory.CreateTempSubdirectory("hive-mount-").FullName;
+        File.SetUnixFileMode(mount, (UnixFileMode)0b111_101_101); // the agent runs as a user of its own: it must reach the dir
+        try
+        {
+            using (var put = await Hive.Http.PutAsJsonAsync($"/api/secrets/{secret}", new { value = "twelve-chars" })) put.EnsureSuccessStatusCode();
+            await OpenAsync();
+            await Page.Locator("#spawn-box summary").ClickAsync();
+            var form = Page.Locator("#spawn-form");
+            var error = Page.Locator("#spawn-error");
+            await Expect(form.Locator("select[name=preset] option[value=claude-code]")).ToHaveCountAsync(1); // from GET /api/presets
 
-        // A command that is neither words nor a JSON array of strings is refused before asking the host.
-        await form.Locator("input[name=name]").FillAsync(name);
-        await form.Locator("input[name=command]").FillAsync("[\"/bin/sleep\", 1000]");
-        await form.Locator("select[name=driver]").SelectOptionAsync("process");
-        await form.Locator("button[type=submit]").ClickAsync();
-        await Expect(Page.Locator("#spawn-error")).ToHaveTextAsync("the command must be a JSON array of strings");
+            // Refused before asking the host: a command that is neither words nor a JSON array of strings; no command and no preset.
+            await form.Locator("input[name=name]").FillAsync(name);
+            await form.Locator("input[name=command]").FillAsync("[\"/bin/sleep\", 1000]");
+            await form.Locator("select[name=driver]").SelectOptionAsync("process");
+            await form.Locator("button[type=submit]").ClickAsync();
+            await Expect(error).ToHaveTextAsync("the command must be a JSON array of strings");
+            await form.Locator("input[name=command]").FillAsync("");
+            await form.Locator("button[type=submit]").ClickAsync();
+            await Expect(error).ToHaveTextAsync("Give a command, or choose a preset.");
 
-        await form.Locator("input[name=command]").FillAsync("[\"/bin/sleep\", \"1000\"]");
-        await form.Locator("input[name=purpose]").FillAsync("naps");
-        await form.Locator("button[type=submit]").ClickAsync();
-        await RunningPidAsync(name);
-        await Expect(AgentRow(name).Locator(".purpose")).ToHaveTextAsync("naps");
-        await Expect(Page.Locator("#spawn-error")).ToBeHiddenAsync();
-        await Expect(form.Locator("input[name=name]")).ToHaveValueAsync(""); // cleared for the next one
+            // Refused by the host: each of its errors on a line of its own, beside the form.
+            await form.Locator("input[name=command]").FillAsync("/bin/sleep 1000");
+            await form.Locator("textarea[name=env]").FillAsync("HIVE_AGENT=someone-else");
+            await form.Locator("textarea[name=mounts]").FillAsync("relative/path");
+            await form.Locator("button[type=submit]").ClickAsync();
+            await Expect(error.Locator("p")).ToHaveTextAsync("The host refused it (400):");
+            await Expect(error.Locator("li", new() { HasText = "HIVE_* belongs to the hive" })).ToHaveCountAsync(1);
+            await Expect(error.Locator("li", new() { HasText = "mounts are absolute host paths" })).ToHaveCountAsync(1);
+            await Expect(Page.Locator($"#agents > li[data-agent={name}]")).ToHaveCountAsync(0);
 
-        // The same name again: the host's 409 is shown under the form.
-        await form.Locator("input[name=name]").FillAsync(name);
-        await form.Locator("input[name=command]").FillAsync("/bin/sleep 1000");
-        await form.Locator("select[name=driver]").SelectOptionAsync("process");
-        await form.Locator("button[type=submit]").ClickAsync();
-        await Expect(Page.Locator("#spawn-error")).ToHaveTextAsync($"there is already an agent named {name} (409)");
-        Assert.Equal(1, await Page.Locator($"#agents > li[data-agent={name}]").CountAsync());
+            // Accepted: the environment, a secret picked from the list (by name), a mount.
+            await form.Locator("input[name=command]").FillAsync(
+                "[\"/bin/sh\", \"-c\", \"echo \\\"$GREETING, a key of ${#SW_KEY} characters\\\"; exec /bin/sleep 1000\"]");
+            await form.Locator("textarea[name=env]").FillAsync("GREETING=hello there\n");
+            await form.Locator($".secret-picks button[data-secret={secret}]").ClickAsync();
+            var variable = secret.ToUpperInvariant().Replace('-', '_');
+            await Expect(form.Locator("textarea[name=secrets]")).ToHaveValueAsync($"{variable}={secret}");
+            await form.Locator("textarea[name=secrets]").FillAsync($"SW_KEY={secret}");
+            await form.Locator("textarea[name=mounts]").FillAsync(mount);
+            await form.Locator("input[name=purpose]").FillAsync("naps");
+            await form.Locator("button[type=submit]").ClickAsync();
+            await Expect(form.Locator("input[name=name]")).ToHaveValueAsync(""); // accepted: cleared for the next one
+            await Expect(error).ToBeHiddenAsync();
+            await RunningPidAsync(name);
+            await Expect(AgentRow(name).Locator(".purpose")).ToHaveTextAsync("naps");
+            await HiveInstance.Until(() => File.Exists(LogFile(name)) && File.ReadAllText(LogFile(name)).Contains("hello there, a key of 12 characters"),
+                Deadline, "the agent's greeting with its secret's length");
+            var config = (await Hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config");
+            Assert.Equal("hello there", config.GetProperty("env").GetProperty("GREETING").GetString());
+            Assert.Equal(secret, config.GetProperty("secrets").GetProperty("SW_KEY").GetString());
+            Assert.Equal([mount], config.GetProperty("mounts").EnumerateArray().Select(m => m.GetString()));
+
+            // The same name again: the host's 409 is shown under the form.
+            await form.Locator("input[name=name]").FillAsync(name);
+            await form.Locator("input[name=command]").FillAsync("/bin/sleep 1000");
+            await form.Locator("select[name=driver]").SelectOptionAsync("process");
+            await form.Locator("button[type=submit]").ClickAsync();
+            await Expect(error).ToHaveTextAsync($"there is already an agent named {name} (409)");
+            Assert.Equal(1, await Page.Locator($"#agents > li[data-agent={name}]").CountAsync());
+            Assert.DoesNotContain(ConsoleErrors, e => !Regex.IsMatch(e, "status of (400|409)"));
+        }
+        finally
+        {
+            Directory.Delete(mount);
+            using var delete = await Hive.Http.DeleteAsync($"/api/secrets/{secret}");
+        }
+    }
+
+    [Fact]
+    public async Task An_agent_is_made_from_a_preset_chosen_in_the_form()
+    {
+        var name = $"sw-preset-{Interlocked.Increment(ref s_made)}";
+        Agents.Add(name);
+        var preset = $"sw-echo-{s_made}";
+        var file = Path.Combine(Hive.DataDir, "meta", "presets", preset + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllTextAsync(file, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            description = "a shell that says its purpose",
+            program = "sh",
+            command = new[] { "${program}", "-c", "echo \"$1\"; exec sleep 1000", "sh", "${greeting}" },
+            text = new Dictionary<string, string> { ["greeting"] = "I am ${name}: ${purpose}" },
+        }));
+        try
+        {
+            await OpenAsync();
+            await Page.Locator("#spawn-box summary").ClickAsync();
+            var form = Page.Locator("#spawn-form");
+            await form.Locator("select[name=preset]").SelectOptionAsync(preset);
+            await Expect(Page.Locator("#spawn-preset-hint")).ToContainTextAsync("a shell that says its purpose");
+            await Expect(form.Locator("input[name=command]")).ToBeDisabledAsync(); // the preset gives the command
+            await form.Locator("input[name=name]").FillAsync(name);
+            await form.Locator("input[name=purpose]").FillAsync("echoes");
+            await form.Locator("select[name=driver]").SelectOptionAsync("process");
+            await form.Locator("button[type=submit]").ClickAsync();
+
+            await RunningPidAsync(name);
+            await Expect(AgentRow(name).Locator(".command")).ToContainTextAsync($"I am {name}: echoes");
+            await HiveInstance.Until(() => File.Exists(LogFile(name)) && File.ReadAllText(LogFile(name)).Contains($"I am {name}: echoes"), Deadline, "the preset's greeting");
+            await Expect(Page.Locator("#spawn-error")).ToBeHiddenAsync();
+            await Expect(form.Locator("input[name=command]")).ToBeEnabledAsync(); // reset: no preset again
+            Assert.Empty(ConsoleErrors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task An_agents_configuration_is_edited_reviewed_as_a_diff_and_applied_from_its_row()
+    {
+        var name = await SpawnAsync("sw-conf", Chatty, purpose: "before");
+        await OpenAsync();
+        var row = AgentRow(name);
+        var before = await RunningPidAsync(name);
+
+        await row.Locator("details.config summary").ClickAsync();
+        var form = row.Locator("form.config-form");
+        await Expect(form.Locator("input[name=purpose]")).ToHaveValueAsync("before");
+        await Expect(form.Locator("input[name=command]")).ToHaveValueAsync("[\"/bin/sh\",\"-c\",\"echo \\\"hello from $HIVE_AGENT\\\"; exec /bin/sleep 1000\"]");
+        var apply = form.Locator("button.apply");
+        await Expect(apply).ToBeDisabledAsync();
+
+        // Nothing changed: the review says so, and there is nothing to apply.
+        await form.Locator("button.review").ClickAsync();
+        await Expect(form.Locator(".config-diff")).ToContainTextAsync("No changes");
+        await Expect(apply).ToBeDisabledAsync();
+
+        // Refused by the host: its errors, listed.
+        await form.Locator("textarea[name=env]").FillAsync("HIVE_AGENT=someone-else");
+        await form.Locator("button.review").ClickAsync();
+        await Expect(row.Locator(".form-problem li", new() { HasText = "HIVE_* belongs to the hive" })).ToHaveCountAsync(1);
+        await Expect(apply).ToBeDisabledAsync();
+
+        // A change: the diff as the approvals show one (same classes, same colours).
+        await form.Locator("input[name=purpose]").FillAsync("after");
+        await form.Locator("textarea[name=env]").FillAsync("COLOUR=blue");
+        await form.Locator("button.review").ClickAsync();
+        var diff = form.Locator(".config-diff pre.diff");
+        await Expect(diff.Locator(".diff-add", new() { HasText = "\"purpose\": \"after\"" })).ToHaveCountAsync(1);
+        await Expect(diff.Locator(".diff-del", new() { HasText = "\"purpose\": \"before\"" })).ToHaveCountAsync(1);
+        await Expect(diff.Locator(".diff-add", new() { HasText = "\"COLOUR\": \"blue\"" })).ToHaveCountAsync(1);
+        await Expect(diff.Locator(".diff-add").First).ToHaveCSSAsync("color", "rgb(126, 231, 135)");
+        await Expect(diff.Locator(".diff-del").First).ToHaveCSSAsync("color", "rgb(255, 107, 107)");
+        await Expect(row.Locator(".form-problem")).ToBeHiddenAsync();
+        await Expect(apply).ToBeEnabledAsync();
+
+        // Edited after the review: Apply waits for a new one.
+        await form.Locator("input[name=purpose]").FillAsync("after all");
+        await Expect(apply).ToBeDisabledAsync();
+        await Expect(form.Locator(".config-diff")).ToBeHiddenAsync();
+        await form.Locator("button.review").ClickAsync();
+        await Expect(diff.Locator(".diff-add", new() { HasText = "\"purpose\": \"after all\"" })).ToHaveCountAsync(1);
+        Assert.Equal("before", (await Hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config").GetProperty("purpose").GetString()); // a review changes nothing
+
+        await apply.ClickAsync();
+        await Page.Locator(".toast", new() { HasText = $"{name}: configuration applied" }).WaitForAsync();
+        await Expect(row.Locator(".purpose")).ToHaveTextAsync("after all"); // live, from the row's event
+        await Expect(row.Locator("details.config")).Not.ToHaveAttributeAsync("open", "");
+        await RunningPidAsync(name, not: before); // rebuilt with the new configuration
+        var config = (await Hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config");
+        Assert.Equal("after all", config.GetProperty("purpose").GetString());
+        Assert.Equal("blue", config.GetProperty("env").GetProperty("COLOUR").GetString());
+        Assert.Equal(1, StateRequests);
+        Assert.DoesNotContain(ConsoleErrors, e => !e.Contains("status of 400", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -280,11 +424,12 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
             ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(folder);
-        foreach (var (width, height) in new[] { (1280, 900), (390, 844) })
+        foreach (var (width, height) in new[] { (1280, 800), (390, 844) })
         {
             await NewPageAsync(width, height);
             await OpenAsync();
             await RunningPidAsync(worker);
+            await HiveInstance.Until(() => File.Exists(LogFile(worker)) && File.ReadAllText(LogFile(worker)).Contains("hello from"), Deadline, "the worker's line in its log");
             await AgentRow(worker).Locator("details.logs summary").ClickAsync();
             await Expect(AgentRow(worker).Locator(".log-body")).ToContainTextAsync("hello from");
             await Expect(AgentRow(napper).Locator(".badge.state")).ToHaveTextAsync("stopped");

@@ -21,7 +21,7 @@ public sealed class TurnStatsPageTests(BrowserFixture browser) : IClassFixture<B
     public async Task InitializeAsync()
     {
         _hive = await HiveInstance.StartAsync(["alice", "bob"]);
-        _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
         _page = await _context.NewPageAsync();
         _page.SetDefaultTimeout(15_000);
         SetDefaultExpectTimeout(15_000);

@@ -2,17 +2,21 @@ import { h, append, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
 
-// ◆ 4PPR0V4LS: what the manager asked for and only the operator decides (spawn, destroy, a configuration change),
+// Approvals: what the manager asked for and only the operator decides (a new agent, a destroy, a configuration change),
 // newest first, with approve / deny and an optional reason. A card leaves when its `approval_resolved` event arrives
 // (never on the button's answer), and joins "recently decided".
-// ◆ M3T4: the meta repo's pinned inputs and recent commits, loaded when the section is opened and on "refresh".
+// Configuration history: the meta repo's pinned inputs and recent commits, loaded when the section is opened and on "Refresh".
 
 const $ = id => document.getElementById(id);
 
 /** What a decision refused (409: decided meanwhile), kept beside its card until the next try (or ×). */
 const errors = new Map();
 
-const KindLabels = { spawn: 'spawn', destroy: 'destroy', config_commit: 'config change' };
+const KindLabels = { spawn: 'new agent', destroy: 'destroy', config_commit: 'configuration change' };
+
+/** What an approval asks for, in a sentence's words: "new agent scout", "destroying scout", "configuration change for scout". */
+const asked = a => a.kind === 'spawn' ? `new agent ${a.agent}` : a.kind === 'destroy' ? `destroying ${a.agent}`
+  : a.kind === 'config_commit' ? `configuration change for ${a.agent}` : `${a.kind} of ${a.agent}`;
 
 export function approvals() {
   const list = store.approvals;
@@ -22,6 +26,7 @@ export function approvals() {
   count.classList.toggle('attention', list.length > 0);
   count.title = `${list.length} pending approval${list.length === 1 ? '' : 's'}`;
   $('approvals-empty').hidden = list.length > 0;
+  $('approvals-panel').classList.toggle('is-empty', list.length === 0 && store.decided.length === 0);
   renderList($('approvals'), list, a => a.id, approvalCard, updateCard);
 
   const decided = store.decided;
@@ -37,10 +42,10 @@ function approvalCard(a) {
     setError(a.id, null);
     const text = reason.value.trim();
     act(button, busy, { method: 'POST', url: `/api/approvals/${a.id}/${verb}`, body: text ? { reason: text } : {} },
-      `${KindLabels[a.kind] ?? a.kind} of ${a.agent} ${done}`, message => setError(a.id, `${verb}: ${message}`));
+      `${asked(a)} ${done}`, message => setError(a.id, `${verb}: ${message}`));
   };
-  const approve = h('button', { type: 'button', class: 'approve', dataset: { action: 'approve' } }, 'approve');
-  const deny = h('button', { type: 'button', class: 'danger deny', dataset: { action: 'deny' } }, 'deny');
+  const approve = h('button', { type: 'button', class: 'approve', dataset: { action: 'approve' } }, 'Approve');
+  const deny = h('button', { type: 'button', class: 'danger deny', dataset: { action: 'deny' } }, 'Deny');
   approve.addEventListener('click', () => decide('approve', 'approving…', 'approved')(approve));
   deny.addEventListener('click', () => decide('deny', 'denying…', 'denied')(deny));
   const form = h('form', { class: 'decide', onsubmit: event => event.preventDefault() }, reason, approve, deny);
@@ -70,15 +75,15 @@ function payload(a) {
       return append(box,
         p.purpose && h('div', { class: 'purpose' }, p.purpose),
         Array.isArray(p.command) && p.command.length > 0 && h('div', { class: 'meta command' }, '$ ', p.command.join(' ')),
-        h('div', { class: 'meta' }, 'driver: ', h('span', { class: 'driver' }, p.driver ?? 'host default')));
+        h('div', { class: 'meta' }, 'runs as: ', h('span', { class: 'driver' }, p.driver ?? 'the host default')));
     case 'destroy':
       return append(box, h('div', { class: 'reason' }, h('span', { class: 'meta' }, 'reason: '), p.reason ?? '(none given)'));
     case 'config_commit': {
       const c = p.config ?? {};
       return append(box,
         c.purpose && h('div', { class: 'purpose' }, c.purpose),
-        h('div', { class: 'meta' }, 'driver: ', h('span', { class: 'driver' }, c.driver ?? 'host default'),
-          c.restart && ` · restart: ${c.restart}`, p.commit && [' · ', h('span', { title: p.commit }, `commit ${p.commit.slice(0, 8)}`)]),
+        h('div', { class: 'meta' }, 'runs as: ', h('span', { class: 'driver' }, c.driver ?? 'the host default'),
+          c.restart && ` · when it exits: ${c.restart === 'never' ? 'leave it stopped' : c.restart === 'on-failure' ? 'restart it if it failed' : c.restart}`, p.commit && [' · ', h('span', { title: p.commit }, `commit ${p.commit.slice(0, 8)}`)]),
         diff(p.diff ?? ''));
     }
     default:
@@ -105,7 +110,7 @@ export function diff(text) {
 function decidedRow(a) {
   return h('li', { class: `approval decided status-${a.status}`, dataset: { id: a.id, status: a.status } },
     h('span', { class: `badge status status-${a.status}` }, a.status), ' ',
-    h('span', { class: 'meta' }, `${KindLabels[a.kind] ?? a.kind} of `), h('span', { class: 'who' }, a.agent),
+    h('span', { class: 'meta' }, `${KindLabels[a.kind] ?? a.kind}: `), h('span', { class: 'who' }, a.agent),
     h('span', { class: 'meta' }, ` · by ${a.decided_by ?? '?'} · `, h('span', { class: 'ago', title: a.decided_at }, relative(a.decided_at))),
     a.reason && h('div', { class: 'reason' }, h('span', { class: 'meta' }, 'reason: '), a.reason));
 }
@@ -126,7 +131,7 @@ function setError(id, text) {
   approvals();
 }
 
-// ◆ M3T4 ------------------------------------------------------------------------------------------------------------
+// Configuration history ------------------------------------------------------------------------------------------------------------
 
 /** Pins are commit ids or hashes: the first 12 characters say enough (the whole pin is the title). */
 const short = (pin, n = 12) => (pin && pin.length > n + 2 ? pin.slice(0, n) : pin ?? 'unpinned');
@@ -169,7 +174,7 @@ async function loadMeta() {
         const response = await fetch('/api/meta');
         const body = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
         if (!response.ok) {
-          showMetaError(`could not load the meta repo: ${body?.detail ?? body?.title ?? 'failed'} (${response.status})`);
+          showMetaError(`could not load the configuration history: ${body?.detail ?? body?.title ?? 'failed'} (${response.status})`);
           return;
         }
         store.meta = { inputs: body.inputs ?? [], log: body.log ?? [] };
@@ -214,10 +219,10 @@ export function wireMeta() {
       const body = (response.headers.get('content-type') ?? '').includes('json') ? await response.json().catch(() => null) : null;
       if (Array.isArray(body?.inputs)) { store.meta.inputs = body.inputs; meta(); }
       const changed = Array.isArray(body?.changed) ? body.changed : null;
-      result.textContent = changed ? (changed.length ? `re-pinned: ${changed.join(', ')}` : 'every input was already up to date')
-        : `inputs updated (${response.status})`;
+      result.textContent = changed ? (changed.length ? `Updated: ${changed.join(', ')}` : 'Every input was already up to date.')
+        : `Inputs updated (${response.status}).`;
       result.hidden = false;
-      return 'meta inputs updated';
-    }, message => showMetaError(`update inputs: ${message}`));
+      return 'pinned inputs updated';
+    }, message => showMetaError(`update pinned inputs: ${message}`));
   });
 }

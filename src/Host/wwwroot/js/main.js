@@ -1,10 +1,10 @@
 import { store, load, apply } from './store.js';
-import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines } from './render.js';
+import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines, wireFlowFilter } from './render.js';
 import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
 import { wireMeta } from './approvals.js';
 import { wireSecretsForm } from './secrets.js';
-import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
+import { SignedOut, untilSignedIn, announceSignedIn, announceSignedOut, onSignedOutElsewhere } from './signin.js';
 
 // One GET /api/state per page session (again only when the server says `resync`); everything else rides the stream.
 const connection = document.getElementById('connection');
@@ -49,7 +49,24 @@ function setConnection(state) {
   connection.dataset.state = state;
   connection.textContent = state === 'live' ? '● live' : state === 'reconnecting' ? '○ reconnecting…'
     : state === 'signed-out' ? '○ signed out' : state;
+  const signedOut = state === 'signed-out';
+  signOut.hidden = signedOut || state === 'connecting';
+  if (signedOut) {
+    // Nothing of the hive shows while signed out: not even how much waits.
+    document.getElementById('waiting').hidden = true;
+    document.title = 'Hive';
+  }
 }
+
+// Sign out: the host answers with an expired cookie, and the page starts over at the sign-in screen (other tabs too).
+const signOut = document.getElementById('sign-out');
+signOut.addEventListener('click', async () => {
+  if (await act(signOut, 'signing out…', { method: 'POST', url: '/api/sign-out' }, 'signed out')) {
+    announceSignedOut();
+    await start();
+  }
+});
+onSignedOutElsewhere(() => { if (connection.dataset.state !== 'signed-out') start(); });
 
 async function start() {
   events?.close();
@@ -79,6 +96,7 @@ document.getElementById('send-form').addEventListener('submit', async event => {
 wireSpawnForm();
 wireMeta();
 wireSecretsForm();
+wireFlowFilter();
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);
 setInterval(refreshDeadlines, 1_000);

@@ -5,29 +5,48 @@ import { act } from './actions.js';
 import { swarm, tombstones } from './swarm.js';
 import { approvals, meta, metaStale } from './approvals.js';
 import { secrets } from './secrets.js';
+import { waiting } from './waiting.js';
 
 const $ = id => document.getElementById(id);
 let questionFilter = 'all';
 
 export function renderAll() {
-  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'waiting']) render(section);
 }
 
 export function render(section) {
-  ({ approvals, swarm, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders })[section]?.();
+  ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, waiting })[section]?.();
 }
 
-// ◆ SW4RM and ◆ T0MBST0N3S live in swarm.js; ◆ 4PPR0V4LS and ◆ M3T4 in approvals.js.
+// Agents and destroyed agents live in swarm.js; approvals and the configuration history in approvals.js; the header's
+// count of what waits for the operator in waiting.js.
+
+function swarmAndFilter() {
+  swarm();
+  flowAgents(); // the flow's agent filter offers every agent listed
+}
+
+/** How the flow names a kind of message that is not a plain one. */
+const KindLabels = { next_turn: 'wake-up', undeliverable: 'could not be delivered', container_crash: 'crash notice',
+  approval_resolved: 'approval decided', config_failed: 'configuration failed' };
+
+/** Pseudo-senders: the host itself (`hive`) and the reminder service; nobody types what they send. */
+const PseudoSenders = new Set(['hive', 'reminder']);
+
+/** A notice the host made (a reminder, a wake-up, a crash, a decision), not something an agent or the operator wrote. */
+export function isSystemNotice(m) {
+  return PseudoSenders.has(m.from) || !(m.kind === 'message' || m.kind === 'answer');
+}
 
 /** A message's line; `anchored` (the flow's, not the inbox's) gives it the id a reply links to. */
 function messageRow(m, anchored = false) {
   const body = h('div', { class: 'body' });
   appendLinkified(body, m.body, m.file_refs);
-  return h('li', { class: `message kind-${m.kind}${m.broadcast ? ' broadcast' : ''}`, id: anchored && `msg-${m.id}`,
+  return h('li', { class: `message kind-${m.kind}${m.broadcast ? ' broadcast' : ''}${isSystemNotice(m) ? ' system' : ''}`, id: anchored && `msg-${m.id}`,
     dataset: { id: m.id, ...(m.in_reply_to != null && { inReplyTo: m.in_reply_to }), ...(m.broadcast_id != null && { broadcastId: m.broadcast_id }) } },
     h('div', { class: 'meta' },
       h('span', { class: 'who' }, m.from), ' → ', recipients(m), ' · ', clock(m.sent_at),
-      m.kind !== 'message' && ` · ${m.kind}`,
+      m.kind !== 'message' && ` · ${KindLabels[m.kind] ?? m.kind.replaceAll('_', ' ')}`,
       h('span', { class: 'delivered' }, deliveryMark(m))),
     m.in_reply_to != null && replyTo(m.in_reply_to),
     body);
@@ -79,21 +98,79 @@ function folded(messages) {
   return entries;
 }
 
-// ◆ 1NB0X: what agents sent to the operator.
+// Inbox: what agents sent to the operator.
 function inbox() {
   $('inbox-count').textContent = `(${store.inbox.length})`;
   $('inbox-empty').hidden = store.inbox.length > 0;
   renderList($('inbox'), folded(store.inbox), m => m.id, messageRow, updateMessage);
 }
 
-// ◆ M3SS4G3 FL0W: every message, live; older pages on demand.
+// Message flow: every message, live; older pages on demand. A filter (kept in this browser's localStorage, so a reload
+// keeps it) shows one agent's messages (from it, to it, or a broadcast that reached it) and can hide system notices.
+
+const FilterKey = 'hive.flow-filter';
+const flowFilter = readFlowFilter();
+
+function readFlowFilter() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(FilterKey) ?? 'null');
+    return { agent: typeof saved?.agent === 'string' ? saved.agent : '', hideSystem: saved?.hideSystem === true };
+  } catch {
+    return { agent: '', hideSystem: false };
+  }
+}
+
+function shown(entry) {
+  if (flowFilter.hideSystem && isSystemNotice(entry)) return false;
+  const agent = flowFilter.agent;
+  return !agent || entry.from === agent || entry.to === agent || (entry.broadcast?.some(x => x.to === agent) ?? false);
+}
+
+export function wireFlowFilter() {
+  const select = $('flow-agent');
+  const hide = $('flow-hide-system');
+  hide.checked = flowFilter.hideSystem;
+  flowAgents();
+  const changed = () => {
+    flowFilter.agent = select.value;
+    flowFilter.hideSystem = hide.checked;
+    try { localStorage.setItem(FilterKey, JSON.stringify(flowFilter)); } catch { /* private mode: the filter lasts this page */ }
+    flow();
+  };
+  select.addEventListener('change', changed);
+  hide.addEventListener('change', changed);
+}
+
+/** The filter's agents: every listed agent, everyone the loaded messages name (a destroyed agent's too), and you. */
+function flowAgents() {
+  const select = $('flow-agent');
+  const names = new Set([...store.agents.keys(), 'operator']);
+  for (const m of store.messages) for (const name of [m.from, m.to]) if (name && name !== '*' && !PseudoSenders.has(name)) names.add(name);
+  if (flowFilter.agent) names.add(flowFilter.agent);
+  const sorted = [...names].sort();
+  const key = sorted.join(' ');
+  if (select.dataset.names === key) return;
+  select.dataset.names = key;
+  select.replaceChildren(h('option', { value: '' }, 'everyone'),
+    ...sorted.map(name => h('option', { value: name }, name === 'operator' ? 'operator (you)' : name)));
+  select.value = flowFilter.agent;
+}
+
 function flow() {
-  renderList($('flow'), folded(store.messages), m => m.id, m => messageRow(m, true), (node, m) => updateMessage(node, m, true));
+  const all = folded(store.messages);
+  const visible = all.filter(shown);
+  renderList($('flow'), visible, m => m.id, m => messageRow(m, true), (node, m) => updateMessage(node, m, true));
+  flowAgents();
+  const filtering = flowFilter.agent !== '' || flowFilter.hideSystem;
+  $('flow-count').textContent = filtering ? `(${visible.length} of ${all.length} shown)` : `(${all.length})`;
+  const empty = $('flow-empty');
+  empty.hidden = visible.length > 0;
+  empty.textContent = all.length === 0 ? 'No messages yet.' : 'No loaded message matches the filter.';
   $('load-older').hidden = store.historyExhausted;
   // The history's reach: delivered messages older than the retention are removed by the host.
   const reach = $('history-reach');
   reach.hidden = !store.historyExhausted || store.retainDays == null;
-  reach.textContent = store.retainDays == null ? '' : `the history keeps delivered messages for ${store.retainDays} days`;
+  reach.textContent = store.retainDays == null ? '' : `The history keeps delivered messages for ${store.retainDays} days.`;
 }
 
 export async function loadOlder(button) {
@@ -111,7 +188,7 @@ export async function loadOlder(button) {
   }
 }
 
-// ◆ QU3ST10NS: pending and answered, filter chips, answers and overrides, options, deadlines and cancel.
+// Questions: pending and answered, filter chips, answers and overrides, options, deadlines and cancel.
 function matches(q) {
   switch (questionFilter) {
     case 'all': return true;
@@ -124,7 +201,7 @@ function matches(q) {
 function questions() {
   const { pending, answered } = store.questions;
   const participants = [...new Set([...pending, ...answered].flatMap(q => [q.asker, q.target]).filter(Boolean))].sort();
-  const chips = [['all', 'all'], ['operator', '@operator'], ['peer', '@peer'], ...participants.map(p => [p, p])];
+  const chips = [['all', 'All'], ['operator', 'For you'], ['peer', 'Between agents'], ...participants.map(p => [p, p])];
   if (!chips.some(([value]) => value === questionFilter)) questionFilter = 'all';
   $('question-filters').replaceChildren(...chips.map(([value, label]) =>
     h('button', { type: 'button', 'aria-pressed': String(value === questionFilter), dataset: { filter: value },
@@ -149,20 +226,20 @@ function pendingQuestionRow(q) {
   const peer = q.target !== null;
   // Every way of answering (an option, the chosen options, free text) goes through here: a peer's is an override.
   const answer = async (button, text) => {
-    if (peer && !confirm(`answer for ${q.target}? this overrides the peer answer.`)) return false;
+    if (peer && !confirm(`Answer instead of ${q.target}? ${q.asker} gets your answer, not ${q.target}'s.`)) return false;
     return act(button, '…', { method: 'POST', url: `/api/questions/${q.id}/answer`, body: { answer: text } },
-      peer ? `override sent to ${q.asker}` : `answer sent to ${q.asker}`);
+      peer ? `your answer (instead of ${q.target}'s) sent to ${q.asker}` : `answer sent to ${q.asker}`);
   };
-  const input = h('input', { name: 'answer', maxlength: 1024, placeholder: peer ? `override ${q.target}'s answer` : 'your answer', required: true });
-  const button = h('button', { type: 'submit' }, peer ? '0V3RR1D3' : 'answer');
+  const input = h('input', { name: 'answer', maxlength: 1024, placeholder: peer ? `answer instead of ${q.target}` : 'your answer', required: true });
+  const button = h('button', { type: 'submit' }, peer ? 'Answer instead' : 'Answer');
   const form = h('form', { class: 'answer-form', onsubmit: async event => {
     event.preventDefault();
     if (!input.value.trim()) return;
     if (await answer(button, input.value)) input.value = '';
   } }, input, button);
-  const cancel = h('button', { type: 'button', class: 'danger cancel' }, 'C4NC3L');
+  const cancel = h('button', { type: 'button', class: 'danger cancel' }, 'Cancel question');
   cancel.addEventListener('click', () => {
-    if (!confirm(`cancel ${q.asker}'s question? they are told [cancelled].`)) return;
+    if (!confirm(`Cancel ${q.asker}'s question? They are told it was cancelled.`)) return;
     act(cancel, '…', { method: 'POST', url: `/api/questions/${q.id}/cancel` }, `question cancelled; ${q.asker} is told`);
   });
   return h('li', { class: peer ? 'question peer' : 'question', dataset: { id: q.id } },
@@ -187,7 +264,7 @@ function optionButtons(q, answer) {
     return box;
   }
   const chosen = new Set();
-  const send = h('button', { type: 'button', class: 'send-chosen', disabled: true }, 'send chosen');
+  const send = h('button', { type: 'button', class: 'send-chosen', disabled: true }, 'Send chosen');
   for (const option of q.options) {
     const button = h('button', { type: 'button', class: 'option', 'aria-pressed': 'false' }, option);
     button.addEventListener('click', () => {
@@ -225,7 +302,7 @@ function answeredQuestionRow(q) {
     questionText(q), answer);
 }
 
-// ◆ QU3U3D R3M1ND3RS: soonest first; failed ones with their error and a retry.
+// Reminders: soonest first; failed ones with their error and a retry.
 function reminders() {
   const list = [...store.reminders.values()].sort((a, b) => a.due_at.localeCompare(b.due_at) || a.id - b.id);
   const failed = list.filter(r => r.attempt_count > 0).length;
@@ -246,15 +323,15 @@ function more(node, hidden, noun) {
 
 function reminderRow(r) {
   const failed = r.attempt_count > 0;
-  const cancel = h('button', { type: 'button', class: 'danger cancel' }, 'C4NC3L');
+  const cancel = h('button', { type: 'button', class: 'danger cancel' }, 'Cancel');
   cancel.addEventListener('click', () => {
-    if (!confirm(`cancel the reminder for ${r.agent}?`)) return;
+    if (!confirm(`Cancel the reminder for ${r.agent}?`)) return;
     act(cancel, '…', { method: 'DELETE', url: `/api/reminders/${r.id}` }, `reminder ${r.id} cancelled`);
   });
-  const retry = failed && h('button', { type: 'button', class: 'retry' }, 'R3TRY');
+  const retry = failed && h('button', { type: 'button', class: 'retry' }, 'Retry');
   retry && retry.addEventListener('click', () =>
     act(retry, '…', { method: 'POST', url: `/api/reminders/${r.id}/retry` }, `reminder ${r.id} will be retried`));
-  const payload = r.payload_path && appendLinkified(h('div', { class: 'payload meta' }, 'payload: '), r.payload_path, r.payload_refs);
+  const payload = r.payload_path && appendLinkified(h('div', { class: 'payload meta' }, 'attached file: '), r.payload_path, r.payload_refs);
   return h('li', { class: failed ? 'reminder failed' : 'reminder', dataset: { id: r.id } },
     h('div', { class: 'meta' }, h('span', { class: 'who' }, r.agent), ' · ', h('span', { class: 'due', title: r.due_at }, relative(r.due_at)),
       failed && ` · ${r.attempt_count} failed attempt${r.attempt_count === 1 ? '' : 's'}`),

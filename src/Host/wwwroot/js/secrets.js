@@ -1,8 +1,9 @@
-// ◆ S3CR3TS: the operator's secrets by name and date. A value goes in through the form and never comes back: the
+// Secrets: the operator's secrets by name and date. A value goes in through the form and never comes back: the
 // list (from /api/state, then secrets_changed events) has names and dates only, and the field is cleared once sent.
 import { h, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
+import { refreshSecretPicks } from './agentform.js';
 
 const $ = id => document.getElementById(id);
 const path = s => encodeURIComponent(s);
@@ -12,12 +13,13 @@ export function secrets() {
   $('secrets-count').textContent = `(${list.length})`;
   $('secrets-empty').hidden = list.length > 0;
   renderList($('secrets'), list, s => s.name, secretRow, (_, s) => secretRow(s));
+  refreshSecretPicks(); // the agent forms offer the names
 }
 
 function secretRow(s) {
-  const remove = h('button', { type: 'button', class: 'danger' }, 'delete');
+  const remove = h('button', { type: 'button', class: 'danger' }, 'Delete');
   remove.addEventListener('click', () => {
-    if (!confirm(`delete the secret ${s.name}? agents that use it cannot start again until it is set.`)) return;
+    if (!confirm(`Delete the secret ${s.name}? Agents that use it cannot start again until it is set.`)) return;
     act(remove, 'deleting…', { method: 'DELETE', url: `/api/secrets/${path(s.name)}` }, `secret ${s.name} deleted`);
   });
   return h('li', { class: 'secret', dataset: { secret: s.name } },

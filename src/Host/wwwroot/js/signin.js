@@ -16,6 +16,16 @@ export function announceSignedIn() {
   channel?.postMessage('signed-in');
 }
 
+/** Tells other tabs that this browser signed out (their streams were opened with the cookie it no longer has). */
+export function announceSignedOut() {
+  channel?.postMessage('signed-out');
+}
+
+/** Runs `then` when another tab of this browser signs out. */
+export function onSignedOutElsewhere(then) {
+  channel?.addEventListener('message', event => { if (event.data === 'signed-out') then(); });
+}
+
 /**
  * Shows the sign-in screen and retries `attempt` until it no longer throws SignedOut; then hides the screen.
  * Any other error from `attempt` is passed on.

@@ -8,6 +8,7 @@ export const store = {
   messages: [],           // newest first
   inbox: [],              // newest first
   questions: { pending: [], answered: [] },
+  questionsForOperator: 0, // open questions to the operator, shown or not (the header and the title count them)
   reminders: new Map(),   // id -> reminder: the snapshot's soonest, then every one scheduled live
   remindersTotal: 0,      // every pending reminder, shown or not (the snapshot is bounded)
   historyExhausted: false,
@@ -30,6 +31,7 @@ export function load(state) {
   store.questions = state.questions ?? { pending: [], answered: [] };
   // The snapshot lists at most N of each; the totals count the rest, and events keep them current.
   store.questions.pending_total ??= store.questions.pending.length;
+  store.questionsForOperator = state.questions_for_operator ?? store.questions.pending.filter(q => q.target == null).length;
   store.reminders = new Map((state.reminders ?? []).map(r => [r.id, r]));
   store.remindersTotal = state.reminders_total ?? store.reminders.size;
   store.historyExhausted = false;
@@ -100,16 +102,18 @@ export const apply = {
     if (!store.questions.pending.some(q => q.id === e.id)) {
       store.questions.pending.push(question(e));
       store.questions.pending_total++;
+      if (e.target == null) store.questionsForOperator++;
     }
     waiting(e);
-    return ['questions', 'swarm'];
+    return ['questions', 'swarm', 'waiting'];
   },
   question_resolved(e) {
     store.questions.pending = store.questions.pending.filter(q => q.id !== e.id);
     store.questions.pending_total = Math.max(0, store.questions.pending_total - 1);
+    if (e.target == null) store.questionsForOperator = Math.max(0, store.questionsForOperator - 1);
     store.questions.answered = [question(e), ...store.questions.answered.filter(q => q.id !== e.id)];
     waiting(e);
-    return ['questions', 'swarm'];
+    return ['questions', 'swarm', 'waiting'];
   },
   reminder_scheduled(e) {
     if (!store.reminders.has(e.reminder.id)) store.remindersTotal++;
@@ -138,14 +142,14 @@ export const apply = {
       store.approvals.push(a);
       store.approvals.sort((x, y) => y.id - x.id);
     }
-    return ['approvals'];
+    return ['approvals', 'waiting'];
   },
   approval_resolved(e) {
     const a = e.approval;
     store.approvals = store.approvals.filter(x => x.id !== a.id);
     store.decided = [a, ...store.decided.filter(x => x.id !== a.id)].slice(0, RecentlyDecided);
     // An approved spawn, destroy or config change is a commit in the meta repo: an open meta section reloads its log.
-    return a.status === 'approved' ? ['approvals', 'meta-log'] : ['approvals'];
+    return a.status === 'approved' ? ['approvals', 'waiting', 'meta-log'] : ['approvals', 'waiting'];
   },
   meta_committed() {
     return ['meta-log']; // main of the meta repo moved: an open meta section reloads its log

@@ -1,9 +1,12 @@
 import { h, append, renderList, relative } from './dom.js';
 import { store } from './store.js';
-import { act } from './actions.js';
+import { act, showProblem, toast } from './actions.js';
+import { diff } from './approvals.js';
+import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
-// ◆ SW4RM and ◆ T0MBST0N3S: agents with their container's state and lifecycle buttons, their logs, the spawn form,
-// and the state dirs destroyed agents left behind. Rows change only when events arrive; a button only asks.
+// Agents and destroyed agents: agents with their container's state and lifecycle buttons, their logs, their
+// configuration (edited with the approvals' diff view), the new-agent form, and the state dirs destroyed agents left
+// behind. Rows change only when events arrive; a button only asks.
 
 const $ = id => document.getElementById(id);
 
@@ -33,7 +36,7 @@ export function swarm() {
 /** A row is built once; updates rebuild its head and error line but keep its logs box (open, with its text). */
 function agentRow(a) {
   const node = h('li', { class: 'agent', dataset: { agent: a.name } }, agentHead(a), errorLine(`agent:${a.name}`));
-  if (isManaged(a)) node.append(logsBox(a.name));
+  addBoxes(node, a);
   setRowState(node, a);
   return node;
 }
@@ -41,8 +44,15 @@ function agentRow(a) {
 function updateAgentRow(node, a) {
   node.querySelector(':scope > .agent-head').replaceWith(agentHead(a));
   node.querySelector(':scope > .action-error').replaceWith(errorLine(`agent:${a.name}`));
-  if (isManaged(a) && !node.querySelector(':scope > details.logs')) node.append(logsBox(a.name));
+  addBoxes(node, a);
   setRowState(node, a);
+}
+
+/** Its logs and its configuration, each added once and kept across updates (open, with what was typed). */
+function addBoxes(node, a) {
+  if (!isManaged(a)) return;
+  if (!node.querySelector(':scope > details.config')) node.append(configBox(a.name));
+  if (!node.querySelector(':scope > details.logs')) node.append(logsBox(a.name));
 }
 
 function setRowState(node, a) {
@@ -59,7 +69,7 @@ function agentHead(a) {
   return h('div', { class: 'agent-head' },
     h('div', { class: 'agent-title' },
       h('span', { class: 'who' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
-      managed && a.state && h('span', { class: `badge state state-${a.state}`, title: `desired: ${a.desired}` }, a.state),
+      managed && a.state && h('span', { class: `badge state state-${a.state}`, title: a.desired === 'running' ? 'Hive keeps it running' : 'Hive keeps it stopped' }, a.state),
       !managed && h('span', { class: 'badge state state-external', title: 'Hive keeps its socket; you run its process' }, 'external'),
       a.transient && h('span', { class: 'badge transient', role: 'status' }, Transients[a.transient] ?? `${a.transient}…`),
       a.pending_reminders > 0 && h('span', { class: 'chip reminders', title: 'pending reminders: see the reminders section to view or cancel' },
@@ -75,12 +85,12 @@ function agentHead(a) {
       a.started_at && a.state === 'running' && [' · ', h('span', { title: a.started_at }, `up since ${relative(a.started_at)}`)],
       ' · ', h('span', { class: 'restarts' }, `${a.restarts ?? 0} restart${a.restarts === 1 ? '' : 's'}`),
       a.last_exit && [' · ', h('span', { class: 'last-exit', title: a.last_exit.at }, lastExit(a.last_exit))],
-      a.restart === 'never' && ' · no auto-restart'),
+      a.restart === 'never' && ' · not restarted when it exits'),
     a.last_turn_at && turns(a),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
     a.allowed_recipients && h('div', { class: 'meta allowed-recipients', title: 'whom it may message or ask (the operator and the manager always)' },
-      'talks to: ', a.allowed_recipients.length ? a.allowed_recipients.join(', ') : 'the operator and the manager only'),
-    a.config_error && h('div', { class: 'config-error', role: 'alert' }, 'meta file not used: ', a.config_error),
+      'may message: ', a.allowed_recipients.length ? a.allowed_recipients.join(', ') : 'the operator and the manager only'),
+    a.config_error && h('div', { class: 'config-error', role: 'alert' }, 'configuration file not used: ', a.config_error),
     a.forge?.error && h('div', { class: 'forge-error', role: 'alert', title: `checked ${a.forge.checked_at}` }, 'forge: ', a.forge.error),
     managed && a.command && h('div', { class: 'meta command', title: 'command' }, '$ ', a.command.join(' ')),
     agentActions(a));
@@ -184,11 +194,11 @@ function agentActions(a) {
   };
   const running = a.state === 'running';
   return append(h('div', { class: 'actions' }),
-    managed && !running && button('start', 'start', lifecycle('start', 'starting…', 'started')),
-    managed && (running || a.desired === 'running') && button('stop', 'stop', lifecycle('stop', 'stopping…', 'stopped')),
-    managed && button('restart', 'restart', lifecycle('restart', 'restarting…', 'restarted')),
-    a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'destroy', b => {
-      if (!confirm(`destroy ${name}? its process is stopped, its socket closed; its state dir is kept as a tombstone.`)) return;
+    managed && !running && button('start', 'Start', lifecycle('start', 'starting…', 'started')),
+    managed && (running || a.desired === 'running') && button('stop', 'Stop', lifecycle('stop', 'stopping…', 'stopped')),
+    managed && button('restart', 'Restart', lifecycle('restart', 'restarting…', 'restarted')),
+    a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
+      if (!confirm(`Destroy ${name}? Its process is stopped and its socket closed; its files are kept (under Destroyed agents) until you delete them.`)) return;
       setError(`agent:${name}`, null);
       act(b, 'destroying…', { method: 'DELETE', url: `/api/agents/${path(name)}` }, `${name} destroyed`,
         message => setError(`agent:${name}`, `destroy: ${message}`));
@@ -198,8 +208,8 @@ function agentActions(a) {
 /** The tail of the agent's stdout/stderr, loaded when opened and again on "refresh". */
 function logsBox(name) {
   const body = h('pre', { class: 'log-body' }, '');
-  const refresh = h('button', { type: 'button', class: 'quiet refresh-logs' }, 'refresh');
-  const details = h('details', { class: 'logs' }, h('summary', {}, 'logs'), refresh, body);
+  const refresh = h('button', { type: 'button', class: 'quiet refresh-logs' }, 'Refresh');
+  const details = h('details', { class: 'logs' }, h('summary', {}, 'Output log'), refresh, body);
   const load = async () => {
     refresh.disabled = true;
     try {
@@ -243,23 +253,25 @@ function setError(key, text) {
   else tombstones();
 }
 
-// ◆ T0MBST0N3S: newest first, with their size on disk; purge deletes the state dir.
+// Destroyed agents: newest first, with their size on disk; "Delete files" deletes the state dir. Empty, the section is
+// its heading and count.
 export function tombstones() {
   const list = [...store.tombstones].sort((a, b) => b.destroyed_at.localeCompare(a.destroyed_at) || (a.name < b.name ? -1 : 1));
   for (const key of errors.keys())
     if (key.startsWith('tomb:') && !list.some(t => t.name === key.slice(5))) errors.delete(key);
   $('tombstones-count').textContent = `(${list.length})`;
-  $('tombstones-empty').hidden = list.length > 0;
+  $('tombstones-note').hidden = list.length === 0;
+  $('tombstones-panel').classList.toggle('is-empty', list.length === 0);
   renderList($('tombstones'), list, t => t.name, tombstoneRow, (_, t) => tombstoneRow(t));
 }
 
 function tombstoneRow(t) {
-  const purge = h('button', { type: 'button', class: 'danger purge' }, 'purge');
+  const purge = h('button', { type: 'button', class: 'danger purge' }, 'Delete files');
   purge.addEventListener('click', () => {
-    if (!confirm(`purge ${t.name}? its state dir (${bytes(t.bytes)}) is deleted from disk.`)) return;
+    if (!confirm(`Delete ${t.name}'s files? Its state dir (${bytes(t.bytes)}) is deleted from disk.`)) return;
     setError(`tomb:${t.name}`, null);
-    act(purge, 'purging…', { method: 'DELETE', url: `/api/tombstones/${path(t.name)}` }, `${t.name}'s state dir purged`,
-      message => setError(`tomb:${t.name}`, `purge: ${message}`));
+    act(purge, 'deleting…', { method: 'DELETE', url: `/api/tombstones/${path(t.name)}` }, `${t.name}'s files deleted`,
+      message => setError(`tomb:${t.name}`, `delete files: ${message}`));
   });
   return h('li', { class: 'tombstone', dataset: { tombstone: t.name } },
     h('div', {},
@@ -281,62 +293,233 @@ export function bytes(n) {
   return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
-// The spawn form: POST /api/agents; the row arrives with its event.
+// The new-agent form: POST /api/agents {name, preset?, purpose?, driver?, command?, env?, secrets?, mounts?, restart?};
+// the row arrives with its event. The presets come from GET /api/presets; without one the command is required.
 export function wireSpawnForm() {
   const form = $('spawn-form');
   const error = $('spawn-error');
-  const show = text => { error.textContent = text ?? ''; error.hidden = !text; };
+  const show = (text, problem, status) => showProblem(error, text, problem, status);
+  secretPicks(form.querySelector('.secret-picks'), form.elements.secrets);
+  const presets = new Map();
+  const describe = () => {
+    const preset = presets.get(form.elements.preset.value);
+    const hint = $('spawn-preset-hint');
+    hint.classList.toggle('error', !!preset?.problem);
+    hint.textContent = !preset ? 'Without a preset, give the command.'
+      : [preset.description, preset.problem ? `Not usable here: ${preset.problem}` : preset.program_path && `Runs ${preset.program_path}.`]
+        .filter(Boolean).join(' ');
+    // A preset brings its own command (the host refuses both); environment, secrets and mounts add to the preset's.
+    const command = form.elements.command;
+    command.disabled = !!preset;
+    if (preset) command.value = '';
+    command.placeholder = preset ? 'given by the preset' : 'words, or a JSON array: ["/usr/bin/my-agent", "--flag"]';
+  };
+  form.elements.preset.addEventListener('change', describe);
+  describe();
+  let loaded = false;
+  const loadPresets = async () => {
+    if (loaded) return;
+    loaded = true;
+    try {
+      const response = await fetch('/api/presets');
+      if (!response.ok) { loaded = response.status === 404; return; } // no presets on this host: none to offer
+      const list = await response.json();
+      const select = form.elements.preset;
+      const chosen = select.value;
+      for (const p of Array.isArray(list) ? list : []) presets.set(p.name, p);
+      select.replaceChildren(select.options[0],
+        ...[...presets.values()].map(p => h('option', { value: p.name, title: p.description ?? '' }, p.name)));
+      select.value = presets.has(chosen) ? chosen : '';
+      describe();
+    } catch {
+      loaded = false; // try again when the form is opened again
+    }
+  };
+  $('spawn-box').addEventListener('toggle', () => { if ($('spawn-box').open) loadPresets(); });
+
   form.addEventListener('submit', async event => {
     event.preventDefault();
     show(null);
     const name = form.elements.name.value.trim();
-    const driver = form.elements.driver.value;
-    let command;
+    const preset = form.elements.preset.value;
+    const body = { name };
     try {
-      command = parseCommand(form.elements.command.value);
+      const command = parseCommand(form.elements.command.value);
+      if (!preset && command.length === 0) throw new Error('Give a command, or choose a preset.');
+      if (preset) body.preset = preset;
+      if (command.length > 0) body.command = command;
+      const env = parseEnv(form.elements.env.value);
+      if (Object.keys(env).length > 0) body.env = env;
+      const secrets = parseSecrets(form.elements.secrets.value);
+      if (Object.keys(secrets).length > 0) body.secrets = secrets;
+      const mounts = parseMounts(form.elements.mounts.value);
+      if (mounts.length > 0) body.mounts = mounts;
     } catch (e) {
       show(e.message);
       return;
     }
-    const body = { name };
-    if (command.length > 0) body.command = command;
+    const driver = form.elements.driver.value;
     if (driver) body.driver = driver;
     const purpose = form.elements.purpose.value.trim();
     if (purpose) body.purpose = purpose;
-    try {
-      const secrets = parseSecrets(form.elements.secrets.value);
-      if (Object.keys(secrets).length > 0) body.secrets = secrets;
-    } catch (e) {
-      show(e.message);
-      return;
-    }
-    body.restart = form.elements.restart.value;
-    const ok = await act($('spawn-button'), 'spawning…', { method: 'POST', url: '/api/agents', body }, `${name} spawned`, show);
-    if (ok) form.reset();
+    if (form.elements.restart.value) body.restart = form.elements.restart.value;
+    const ok = await act($('spawn-button'), 'creating…', { method: 'POST', url: '/api/agents', body }, `${name} created`, show);
+    if (ok) { form.reset(); describe(); }
   });
 }
 
-/** `VARIABLE=secret-name` pairs, separated by spaces or commas: which secret each environment variable is set from. */
-export function parseSecrets(text) {
-  const secrets = {};
-  for (const pair of text.split(/[\s,]+/).filter(Boolean)) {
-    const at = pair.indexOf('=');
-    if (at <= 0 || at === pair.length - 1) throw new Error(`secrets: write VARIABLE=secret-name, not ${pair.slice(0, 40)}`);
-    secrets[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return secrets;
+// An agent's configuration: loaded from GET /api/agents/{name}/config when opened, edited here, reviewed as the diff the
+// host would commit (PUT …/config?dry_run=true, shown as the approvals show theirs) and applied (the same PUT without
+// dry_run). Editing after a review asks for a new one before Apply.
+
+const Drivers = [['process', 'a process'], ['bubblewrap', 'a sandboxed process (bubblewrap)'], ['external', 'external: you run it yourself'],
+  ['nixos-container', 'a NixOS container']];
+
+function configBox(name) {
+  const form = h('form', { class: 'agent-form config-form', autocomplete: 'off' });
+  const problem = h('div', { class: 'form-problem error', role: 'alert', hidden: true });
+  const status = h('p', { class: 'meta config-status', role: 'status' }, 'loading…');
+  const details = h('details', { class: 'config' }, h('summary', {}, 'Edit configuration'), status, problem, form);
+  const show = (text, p, code) => showProblem(problem, text, p, code);
+  let loaded = null;
+  details.addEventListener('toggle', async () => {
+    if (!details.open || loaded) return;
+    status.hidden = false;
+    status.textContent = 'loading…';
+    show(null);
+    try {
+      const response = await fetch(`/api/agents/${path(name)}/config`);
+      const body = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
+      if (!response.ok) {
+        status.hidden = true;
+        show(`could not load the configuration: ${body?.detail ?? body?.title ?? 'failed'} (${response.status})`);
+        return;
+      }
+      status.hidden = true;
+      if (body?.config == null) {
+        show('Hive runs nothing for this agent (it is external), so it has no configuration to edit.');
+        return;
+      }
+      loaded = body.config;
+      fillConfigForm(form, name, loaded, show, () => { loaded = null; details.open = false; form.replaceChildren(); });
+    } catch (e) {
+      status.hidden = true;
+      show(`the host did not answer: ${e.message}`);
+    }
+  });
+  return details;
 }
 
-/** A JSON array of strings, or words split on whitespace. */
-export function parseCommand(text) {
-  const trimmed = text.trim();
-  if (!trimmed) return [];
-  if (trimmed.startsWith('[')) {
-    let parsed;
-    try { parsed = JSON.parse(trimmed); } catch { throw new Error('the command looks like JSON but does not parse: write a JSON array of strings, or plain words'); }
-    if (!Array.isArray(parsed) || !parsed.every(w => typeof w === 'string'))
-      throw new Error('the command must be a JSON array of strings');
-    return parsed;
-  }
-  return trimmed.split(/\s+/);
+function fillConfigForm(form, name, config, show, done) {
+  const field = (label, control, wide = true) => h('label', { class: wide ? 'wide' : '' }, label, ' ', control);
+  const driver = h('select', { name: 'driver' }, ...Drivers.map(([value, text]) => h('option', { value }, text)));
+  if (config.driver && !Drivers.some(([value]) => value === config.driver)) driver.append(h('option', { value: config.driver }, config.driver));
+  driver.value = config.driver ?? 'process';
+  const restart = h('select', { name: 'restart' },
+    h('option', { value: 'on-failure' }, 'restart if it failed'), h('option', { value: 'never' }, 'leave it stopped'));
+  if (config.restart && ![...restart.options].some(o => o.value === config.restart)) restart.append(h('option', { value: config.restart }, config.restart));
+  restart.value = config.restart ?? 'on-failure';
+  const purpose = h('input', { name: 'purpose', maxlength: 500, value: config.purpose ?? '' });
+  const command = h('input', { name: 'command', value: formatCommand(config.command) });
+  const env = h('textarea', { name: 'env', rows: 2, placeholder: 'one KEY=value per line' });
+  env.value = formatPairs(config.env);
+  const secrets = h('textarea', { name: 'secrets', rows: 2, placeholder: 'one VARIABLE=secret-name per line' });
+  secrets.value = formatPairs(config.secrets);
+  const mounts = h('textarea', { name: 'mounts', rows: 2, placeholder: 'one path per line' });
+  mounts.value = (config.mounts ?? []).join('\n');
+  const inputs = h('input', { name: 'inputs', value: (config.inputs ?? []).join(' '), placeholder: 'names of pinned inputs (optional)' });
+  const limited = h('input', { type: 'checkbox', name: 'limit-recipients', checked: Array.isArray(config.allowed_recipients) });
+  const recipients = h('input', { name: 'allowed-recipients', value: (config.allowed_recipients ?? []).join(' '),
+    placeholder: 'agent names; the operator and the manager always' });
+  const review = h('button', { type: 'submit', class: 'review' }, 'Review changes');
+  const apply = h('button', { type: 'button', class: 'approve apply', disabled: true }, 'Apply');
+  const cancel = h('button', { type: 'button', class: 'quiet cancel-edit' }, 'Close');
+  const diffBox = h('div', { class: 'config-diff', hidden: true });
+  let reviewed = null;
+
+  const edited = () => {
+    const argv = parseCommand(command.value);
+    // A map or list left empty stays as it was when it was absent, so an untouched field shows no change.
+    const map = (value, was) => (Object.keys(value).length === 0 && was == null ? was : value);
+    const list = (value, was) => (value.length === 0 && was == null ? was : value);
+    return {
+      ...config,
+      purpose: purpose.value.trim() || (config.purpose == null ? config.purpose : null),
+      driver: driver.value,
+      restart: restart.value,
+      command: list(argv, config.command),
+      env: map(parseEnv(env.value), config.env),
+      secrets: map(parseSecrets(secrets.value), config.secrets),
+      mounts: list(parseMounts(mounts.value), config.mounts),
+      inputs: list(parseNames(inputs.value), config.inputs),
+      allowed_recipients: limited.checked ? parseNames(recipients.value) : null,
+    };
+  };
+  const put = async (dryRun, body) => {
+    const response = await fetch(`/api/agents/${path(name)}/config${dryRun ? '?dry_run=true' : ''}`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (response.headers.get('content-type') ?? '').includes('json') ? await response.json().catch(() => null) : null;
+    return { response, json };
+  };
+  const busy = async (button, label, run) => {
+    const text = button.textContent;
+    button.disabled = true;
+    button.textContent = label;
+    try { return await run(); } catch (e) { show(`the host did not answer: ${e.message}`); } finally { button.textContent = text; button.disabled = false; }
+  };
+  const invalidate = () => {
+    reviewed = null;
+    apply.disabled = true;
+    diffBox.hidden = true;
+    diffBox.replaceChildren();
+  };
+
+  form.onsubmit = async event => {
+    event.preventDefault();
+    show(null);
+    invalidate();
+    let body;
+    try { body = edited(); } catch (e) { show(e.message); return; }
+    await busy(review, 'reviewing…', async () => {
+      const { response, json } = await put(true, body);
+      if (!response.ok) { show(`${json?.detail ?? json?.title ?? 'failed'} (${response.status})`, json, response.status); return; }
+      diffBox.replaceChildren(
+        h('p', { class: 'meta' }, json?.changed ? 'What Apply changes (it restarts the agent with it):' : 'No changes: the configuration is as it was.'),
+        diff(json?.diff ?? ''));
+      diffBox.hidden = false;
+      if (json?.changed) reviewed = body;
+    });
+    apply.disabled = reviewed === null;
+  };
+  apply.addEventListener('click', async () => {
+    if (!reviewed) return;
+    show(null);
+    const body = reviewed;
+    await busy(apply, 'applying…', async () => {
+      const { response, json } = await put(false, body);
+      if (!response.ok) { show(`${json?.detail ?? json?.title ?? 'failed'} (${response.status})`, json, response.status); return; }
+      toast(json?.changed === false ? `${name}: nothing to change` : `${name}: configuration applied`);
+      done();
+    });
+    apply.disabled = reviewed === null || !form.isConnected;
+  });
+  cancel.addEventListener('click', done);
+  form.oninput = invalidate;
+  form.onchange = invalidate;
+
+  const picks = h('div', { class: 'wide hint' });
+  form.replaceChildren(
+    field('Purpose', purpose),
+    field('Runs as', driver, false),
+    field('When it exits', restart, false),
+    field('Command', command),
+    field('Environment', env),
+    field('Secrets', secrets),
+    secretPicks(picks, secrets),
+    field('Mounts', mounts),
+    field('Pinned inputs it uses', inputs),
+    h('label', { class: 'check wide' }, limited, ' Limit whom it may message to:'),
+    field('', recipients),
+    diffBox,
+    h('div', { class: 'form-actions' }, review, apply, cancel));
 }
