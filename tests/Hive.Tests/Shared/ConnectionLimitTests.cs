@@ -119,7 +119,8 @@ public sealed class ConnectionLimitTests
     [Fact]
     public async Task An_idle_agent_connection_is_closed_after_the_idle_timeout_but_a_parked_recv_is_not_idle()
     {
-        await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Sockets:IdleTimeoutSeconds", "0.5");
+        // 1.5 s: short, yet long enough for this client to send its next request after a reply on a loaded machine.
+        await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Sockets:IdleTimeoutSeconds", "1.5");
         var server = hive.Service<AgentSocketServer>();
 
         // Silent: closed.
@@ -134,13 +135,13 @@ public sealed class ConnectionLimitTests
         {
             if (closed.IsCompleted) break;
             try { await trickle.SendAsync(new[] { b }, SocketFlags.None); } catch (SocketException) { break; }
-            await Task.Delay(50); // the client's pace, not a synchronisation: the assertion waits on the close below
+            await Task.Delay(100); // the client's pace, not a synchronisation: the assertion waits on the close below
         }
         Assert.Empty(await closed);
 
         // A long-poll four times the idle timeout is served, and the connection is still usable after it.
         await using var waiting = await hive.ConnectAsync("alice");
-        var reply = await waiting.CallAsync(new { op = "recv", wait_ms = 2_000 });
+        var reply = await waiting.CallAsync(new { op = "recv", wait_ms = 6_000 });
         Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
         Assert.Equal("alice", (await waiting.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
         await HiveInstance.Until(() => server.OpenConnectionsOf("alice") == 1, what: "only the served connection left");

@@ -92,7 +92,8 @@ function agentHead(a) {
       'may message: ', a.allowed_recipients.length ? a.allowed_recipients.join(', ') : 'the operator and the manager only'),
     a.config_error && h('div', { class: 'config-error', role: 'alert' }, 'configuration file not used: ', a.config_error),
     a.forge?.error && h('div', { class: 'forge-error', role: 'alert', title: `checked ${a.forge.checked_at}` }, 'forge: ', a.forge.error),
-    managed && a.command && h('div', { class: 'meta command', title: 'command' }, '$ ', a.command.join(' ')),
+    // One line (a preset's command carries its whole system prompt); the whole of it in the title and under Edit configuration.
+    managed && a.command && h('div', { class: 'meta command', title: a.command.join(' ') }, '$ ', a.command.join(' ')),
     agentActions(a));
 }
 
