@@ -34,7 +34,8 @@ public static class ApproveApproval
         }
     }
 
-    internal sealed class DecideHandler(StateChanges changes, IMediator mediator, Supervisor supervisor, AgentRegistry registry, MetaRepo meta, TimeProvider clock)
+    internal sealed class DecideHandler(
+        StateChanges changes, IMediator mediator, BackgroundRequests background, AgentRegistry registry, MetaRepo meta, TimeProvider clock)
         : IRequestHandler<Decide, (ApprovalView View, string? Stale)>
     {
         public async Task<(ApprovalView View, string? Stale)> Handle(Decide command, CancellationToken cancellationToken)
@@ -53,7 +54,7 @@ public static class ApproveApproval
                     var spawn = JsonSerializer.Deserialize<SpawnPayload>(row.Payload, Hive.Shared.Json.HiveJson.Options)!;
                     if (registry.Find(row.Agent) is not null)
                         throw new ConflictException($"an agent named {row.Agent} exists now: deny this request");
-                    await supervisor.RegisterAsync(new AgentRecord
+                    await mediator.Send(new RegisterAgent.Command(new AgentRecord
                     {
                         Name = row.Agent,
                         Driver = spawn.Driver,
@@ -65,17 +66,18 @@ public static class ApproveApproval
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
-                    }, row.Requester, mediator, cancellationToken);
+                    }, row.Requester), cancellationToken);
                     change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });
-                    change.AfterPublished(() => supervisor.StartInBackground(row.Agent, row.Requester));
+                    change.AfterPublished(() => background.Send("the approved start", m => m.Send(new StartAgent.AfterSpawn(row.Agent, row.Requester))));
                     break;
                 case ApprovalKinds.Destroy:
                     if (registry.Find(row.Agent) is null) throw new ConflictException($"there is no agent named {row.Agent} any more: deny this request");
-                    change.AfterPublished(() => supervisor.DestroyInBackground(row.Agent, row.Requester, row.Id));
+                    change.AfterPublished(() => background.Send("the approved destroy", m => m.Send(new DestroyAgent.Approved(row.Agent, row.Requester, row.Id))));
                     break;
                 case ApprovalKinds.ConfigCommit:
                     if (registry.Find(row.Agent) is null) throw new ConflictException($"there is no agent named {row.Agent} any more: deny this request");
-                    change.AfterPublished(() => supervisor.RebuildInBackground(row.Agent, row.Requester, row.Id, row.BaseCommit));
+                    change.AfterPublished(() => background.Send("the approved rebuild", m => m.Send(new DeployProposal.Command(row.Agent, row.Requester, row.Id, row.BaseCommit)),
+                        DeployProposal.Key(row.Id)));
                     break;
                 default:
                     throw new ConflictException($"approvals of kind {row.Kind} cannot be applied by this host");

@@ -23,7 +23,7 @@ public static class ConfigureAgent
 
     internal sealed class Handler(
         AgentRegistry registry, AgentPresets presets, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, MetaRepo meta, IMediator mediator,
-        Supervisor supervisor)
+        BackgroundRequests background)
         : IRequestHandler<Command, ConfigChange>
     {
         public async Task<ConfigChange> Handle(Command command, CancellationToken cancellationToken)
@@ -45,7 +45,7 @@ public static class ConfigureAgent
             var proposal = await mediator.Send(new ProposeConfig.Command(AgentNames.Operator, name, normalised), cancellationToken);
             await mediator.Send(new ApproveApproval.Command(proposal.Id, "the operator's own change"), cancellationToken);
             // Answered once the agent runs as configured, like a start or a stop.
-            await supervisor.DeployOf(proposal.Id).WaitAsync(cancellationToken);
+            await background.Of(DeployProposal.Key(proposal.Id)).WaitAsync(cancellationToken);
             if (await meta.FateOfAsync(proposal.Id) is ("failed", var reason))
                 throw new ConflictException($"the change was recorded (approval {proposal.Id}) but {name} could not be rebuilt with it: {reason}");
             return new ConfigChange(name, true, diff, proposal.Id);

@@ -47,14 +47,13 @@ public static class ContainersFeature
         services.AddSingleton<IContainerDriver>(p => new NixosContainerDriver(
             p.GetRequiredService<IOptions<ContainersOptions>>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<NixosContainerDriver>>()));
         services.AddSingleton<DriverCatalog>();
-        services.AddSingleton(p => new Supervisor(
-            p.GetRequiredService<AgentRegistry>(), p.GetRequiredService<Hive.Shared.Changes.StateChanges>(),
-            p.GetRequiredService<IServiceScopeFactory>(), p.GetRequiredService<DriverCatalog>(), p.GetRequiredService<AgentDirectory>(),
-            p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
-            p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Supervisor>>(), p.GetRequiredService<MetaRepo>(),
-            p.GetRequiredService<ConfigProblems>(), p.GetRequiredService<AllowedRecipients>(), p.GetRequiredService<AgentCgroups>(),
-            p.GetRequiredService<SecretStore>()));
-        services.AddHostedService(p => p.GetRequiredService<Supervisor>());
+        services.AddSingleton<AgentTurns>();
+        services.AddSingleton<AgentSteps>();
+        services.AddSingleton<AgentProcesses>();
+        services.AddSingleton<CrashWatch>();
+        services.AddSingleton<BackgroundRequests>();
+        services.AddSingleton<AgentsStartUp>();
+        services.AddHostedService(p => p.GetRequiredService<AgentsStartUp>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
             .Validate(o => o.TimeoutMinutes >= 0 && o.MaxPendingPerRequester > 0,
                 "Hive:Approvals:TimeoutMinutes must not be negative and MaxPendingPerRequester must be positive").ValidateOnStart();

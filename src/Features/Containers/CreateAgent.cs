@@ -5,8 +5,10 @@ using Hive.Features.Containers.Drivers;
 using Hive.Features.Containers.Presets;
 using Hive.Shared;
 using Hive.Shared.Agents;
+using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Features.Containers;
 
@@ -100,8 +102,8 @@ public static class CreateAgent
     }
 
     internal sealed class Handler(
-        Supervisor supervisor, DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets,
-        AgentPresets presets, IMediator mediator)
+        DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets, AgentPresets presets,
+        IMediator mediator, AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentDirectory directory, StateChanges changes, IServiceScopeFactory scopes)
         : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
@@ -117,11 +119,12 @@ public static class CreateAgent
             }
             if (command.Driver == DriverCatalog.External)
             {
-                await supervisor.CreateAsync(new AgentRecord
-                {
-                    Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
-                    State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Serialized(command.AllowedRecipients),
-                }, command.RequestedBy, cancellationToken);
+                using (turns.TryTake(command.Name!))
+                    await mediator.Send(new RegisterAgent.Command(new AgentRecord
+                    {
+                        Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
+                        State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Serialized(command.AllowedRecipients),
+                    }, command.RequestedBy), cancellationToken);
                 return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
             }
             var driverName = command.Driver ?? drivers.Default;
@@ -134,7 +137,7 @@ public static class CreateAgent
             var record = new AgentRecord
             {
                 Name = command.Name!,
-                Kind = AgentKinds.Agent,
+                Kind = command.Name == AgentNames.Manager ? AgentKinds.Manager : AgentKinds.Agent,
                 Driver = driverName,
                 Origin = Origins.Api,
                 Command = JsonSerializer.Serialize(command.Argv),
@@ -150,15 +153,40 @@ public static class CreateAgent
                 CreatedAt = clock.GetUtcNow(),
             };
             if (record.Name == AgentNames.Manager)
-            {
-                record.Kind = AgentKinds.Manager;
-                await supervisor.ManageManagerAsync(record, cancellationToken);
-            }
+                await mediator.Send(new RunManager.Command(record), cancellationToken);
             else
-            {
-                await supervisor.CreateAsync(record, command.RequestedBy, cancellationToken);
-            }
+                await CreateAsync(record, command.RequestedBy, cancellationToken);
             return await ViewAsync(registry, rows, paths, record.Name, cancellationToken);
+        }
+
+        /// <summary>Registered, committed in the meta repo, started; a start that fails leaves nothing behind (a consumed tombstone comes back).</summary>
+        private async Task CreateAsync(AgentRecord record, string requestedBy, CancellationToken ct)
+        {
+            using var turn = turns.TryTake(record.Name);
+            var consumedTombstone = await mediator.Send(new RegisterAgent.Command(record, requestedBy), ct);
+            await steps.RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: spawned by the {requestedBy}");
+            try
+            {
+                await using (await steps.HoldTransientAsync(record.Name, Transients.Starting))
+                    await processes.StartAsync(record.Name, turn.Agent, ct);
+            }
+            catch (Exception) when (!turns.HostStopping)
+            {
+                await changes.RunAsync(scopes, async (change, _) =>
+                {
+                    change.Execute("DELETE FROM agents WHERE name = @Name", record);
+                    if (consumedTombstone)
+                    {
+                        change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at, bytes) VALUES (@Name, @Now, @Bytes)",
+                            new { record.Name, Now = clock.GetUtcNow(), Bytes = registry.SizeOf(record.Name) });
+                        change.Raise(new TombstonesChanged(registry.Tombstones()));
+                    }
+                    await directory.RemoveAsync(record.Name, CancellationToken.None);
+                }, CancellationToken.None);
+                turns.Forget(record.Name);
+                await steps.RecordInMetaAsync(record.Name, null, $"{record.Name}: did not start, so it was not created");
+                throw;
+            }
         }
     }
 

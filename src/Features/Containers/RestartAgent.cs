@@ -1,21 +1,35 @@
 using Hive.Shared;
 using Hive.Shared.Agents;
-using Hive.Shared.Errors;
 using MediatR;
 
 namespace Hive.Features.Containers;
 
-/// <summary>The operator restarts an agent: stopped as by <see cref="StopAgent"/>, then started; a failed agent gets a fresh restart budget.</summary>
+/// <summary>
+/// The operator (or the manager) restarts an agent: stopped as by <see cref="StopAgent"/>, then started, desired running;
+/// a failed agent gets a fresh restart budget. 200 with its row once it runs again, 409 while another action runs.
+/// </summary>
 public static class RestartAgent
 {
-        public sealed record Command(string Name, string RequestedBy = AgentNames.Operator) : IRequest<AgentRow>;
+    public sealed record Command(string Name, string RequestedBy = AgentNames.Operator) : IRequest<AgentRow>;
 
-    internal sealed class Handler(Supervisor supervisor, AgentRegistry registry, AgentRows rows, HivePaths paths) : IRequestHandler<Command, AgentRow>
+    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths)
+        : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
-            await supervisor.RestartAsync(AgentName.Checked(command.Name), command.RequestedBy, cancellationToken);
-            return await CreateAgent.ViewAsync(registry, rows, paths, command.Name, cancellationToken);
+            var name = AgentName.Checked(command.Name);
+            steps.Managed(name);
+            using (var turn = turns.TryTake(name))
+            await using (await steps.HoldTransientAsync(name, Transients.Restarting))
+            {
+                turn.Agent.CancelPendingRestart();
+                turn.Agent.RestartTimes.Clear();
+                await steps.SetDesiredAsync(name, DesiredStates.Running);
+                await processes.StopAsync(name, turn.Agent);
+                await processes.StartAsync(name, turn.Agent, cancellationToken);
+                await steps.TellManagerAsync(command.RequestedBy, "restarted", $"{name} was restarted by the {command.RequestedBy}");
+            }
+            return await CreateAgent.ViewAsync(registry, rows, paths, name, cancellationToken);
         }
     }
 }

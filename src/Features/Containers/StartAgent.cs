@@ -1,21 +1,53 @@
 using Hive.Shared;
 using Hive.Shared.Agents;
-using Hive.Shared.Errors;
 using MediatR;
 
 namespace Hive.Features.Containers;
 
-/// <summary>The operator starts an agent (desired running); 200 with its row once it runs, 409 while another action runs.</summary>
+/// <summary>
+/// The operator (or the manager) starts an agent: desired running, a failed agent's restart budget renewed, its process
+/// started unless it runs; 200 with its row once it runs, 409 while another action runs. <see cref="AfterSpawn"/> is
+/// the start of an approved spawn, sent once its decision has committed (it waits its turn).
+/// </summary>
 public static class StartAgent
 {
     public sealed record Command(string Name, string RequestedBy = AgentNames.Operator) : IRequest<AgentRow>;
 
-    internal sealed class Handler(Supervisor supervisor, AgentRegistry registry, AgentRows rows, HivePaths paths) : IRequestHandler<Command, AgentRow>
+    internal sealed record AfterSpawn(string Name, string SpawnedBy) : IRequest;
+
+    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths)
+        : IRequestHandler<Command, AgentRow>, IRequestHandler<AfterSpawn>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
-            await supervisor.StartAsync(AgentName.Checked(command.Name), command.RequestedBy, cancellationToken);
-            return await CreateAgent.ViewAsync(registry, rows, paths, command.Name, cancellationToken);
+            var name = AgentName.Checked(command.Name);
+            steps.Managed(name);
+            using (var turn = turns.TryTake(name))
+            await using (await steps.HoldTransientAsync(name, Transients.Starting))
+            {
+                turn.Agent.CancelPendingRestart();
+                turn.Agent.RestartTimes.Clear(); // the operator stepped in: a failed agent gets a fresh budget
+                await steps.SetDesiredAsync(name, DesiredStates.Running);
+                if (turn.Agent.Running is not { Exited.IsCompleted: false })
+                {
+                    await processes.StartAsync(name, turn.Agent, cancellationToken);
+                    await steps.TellManagerAsync(command.RequestedBy, "started", $"{name} was started by the {command.RequestedBy}");
+                }
+            }
+            return await CreateAgent.ViewAsync(registry, rows, paths, name, cancellationToken);
+        }
+
+        public async Task<Unit> Handle(AfterSpawn command, CancellationToken cancellationToken)
+        {
+            var name = command.Name;
+            using var turn = await turns.WaitAsync(name, cancellationToken);
+            if (registry.Find(name) is { IsExternal: false } record)
+                await steps.RecordInMetaAsync(name, record.ToConfig(), $"{name}: spawned, as the {command.SpawnedBy} asked and the operator approved");
+            if (turns.HostStopping || turn.Agent.Running is not null || registry.Find(name) is not { Desired: DesiredStates.Running, IsExternal: false })
+                return Unit.Value;
+            await using (await steps.HoldTransientAsync(name, Transients.Starting))
+                await processes.StartAsync(name, turn.Agent, CancellationToken.None);
+            return Unit.Value;
         }
     }
 }

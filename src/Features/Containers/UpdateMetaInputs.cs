@@ -30,7 +30,7 @@ public static class UpdateMetaInputs
 
     public sealed record InputError(string Name, string Error);
 
-    internal sealed class Handler(MetaRepo meta, Supervisor supervisor, StateChanges changes, IServiceScopeFactory scopes)
+    internal sealed class Handler(MetaRepo meta, IMediator mediator, StateChanges changes, IServiceScopeFactory scopes)
         : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
@@ -81,7 +81,7 @@ public static class UpdateMetaInputs
 
             var rebuilt = new List<string>();
             foreach (var agent in await meta.AgentsUsingAsync(changed.ToHashSet(StringComparer.Ordinal)))
-                if (await supervisor.RebuildAsync(agent, $"its input changed ({message})")) rebuilt.Add(agent);
+                if (await mediator.Send(new RebuildAgent.ForInputs(agent, $"its input changed ({message})"), cancellationToken)) rebuilt.Add(agent);
             return new Result(repinned, changed, rebuilt, errors);
         }
 

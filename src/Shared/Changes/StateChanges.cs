@@ -35,6 +35,14 @@ public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHe
     /// A change begun outside a request (a background loop, the agent directory, a supervisor's step): the work gets the
     /// change and a DI scope of its own, and what it raises is published through that scope's mediator.
     /// </summary>
+    /// <summary>A change begun outside a request that answers nothing: its own DI scope, published through that scope's mediator.</summary>
+    public Task RunAsync(IServiceScopeFactory scopes, Func<StateChange, IServiceProvider, Task> work, CancellationToken cancellationToken) =>
+        RunAsync(scopes, async (change, services) =>
+        {
+            await work(change, services);
+            return true;
+        }, cancellationToken);
+
     public async Task<T> RunAsync<T>(
         IServiceScopeFactory scopes, Func<StateChange, IServiceProvider, Task<T>> work, CancellationToken cancellationToken)
     {

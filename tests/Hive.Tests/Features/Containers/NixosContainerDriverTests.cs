@@ -165,7 +165,7 @@ public sealed class NixosContainerDriverTests : IDisposable
             _fake.ClearLog();
 
             await using var second = await HiveInstance.StartOnAsync(dataDir, [], Args);
-            await second.Service<Hive.Features.Containers.Supervisor>().Reconciled;
+            await second.Service<Hive.Features.Containers.AgentsStartUp>().Reconciled;
             var adopted = await RowAsync(second, name);
             Assert.Equal("running", adopted!.Value.State());
             Assert.Empty(_fake.Actions); // only status: no create, no start
@@ -202,7 +202,7 @@ public sealed class NixosContainerDriverTests : IDisposable
             _fake.ClearLog();
 
             await using var second = await HiveInstance.StartOnAsync(dataDir, [], Args);
-            await second.Service<Hive.Features.Containers.Supervisor>().Reconciled;
+            await second.Service<Hive.Features.Containers.AgentsStartUp>().Reconciled;
             Assert.Equal([$"stop {container}"], _fake.Actions);
             Assert.Equal("down", _fake.State(container));
             Assert.Equal("stopped", (await RowAsync(second, name))!.Value.State());

@@ -289,7 +289,7 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
         });
         using (var deleted = await hive.Http.DeleteAsync($"/api/secrets/{secret}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         await hive.RestartAsync();
-        await hive.Service<Supervisor>().Reconciled;
+        await hive.Service<AgentsStartUp>().Reconciled;
         var row = (await RowAsync(hive, name))!.Value;
         Assert.Equal("failed", row.State());
         Assert.Contains(secret, row.GetProperty("config_error").GetString());

@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Hive.Features.Messages;
+using Hive.Shared;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Errors;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// The recorded steps of an agent's life that are not its process (<see cref="AgentProcesses"/> has those): each registry
+/// update is one unit of work with its <c>container_state_changed</c>, and a transient held is always cleared. The
+/// lifecycle use cases are sequences of these steps, taken while holding the agent's turn (<see cref="AgentTurns"/>).
+/// </summary>
+internal sealed class AgentSteps(
+    AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, AgentDirectory directory, HivePaths paths, MetaRepo meta,
+    AllowedRecipients allowed, Drivers.DriverCatalog drivers, ILogger<AgentSteps> logger)
+{
+    /// <summary>A managed agent's record: 404 for an unknown name, 409 for an external agent.</summary>
+    public AgentRecord Managed(string name)
+    {
+        var record = registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
+        return record.IsExternal ? throw new ConflictException($"{name} is an external agent: Hive keeps its socket but does not run its process") : record;
+    }
+
+    /// <summary>Stores the transient and shows it; disposing clears it whatever happened in between.</summary>
+    public async Task<IAsyncDisposable> HoldTransientAsync(string name, string transient)
+    {
+        await RecordAsync(name, "UPDATE agents SET transient = @transient WHERE name = @name", new { name, transient });
+        return new TransientGuard(async () =>
+        {
+            try
+            {
+                await RecordAsync(name, "UPDATE agents SET transient = NULL WHERE name = @name AND transient = @transient", new { name, transient });
+            }
+            catch (Exception e)
+            {
+                // Left stored, it is cleared by the next start-up's reconciliation.
+                logger.LogError(e, "containers: clearing {Agent}'s transient {Transient} failed", name, transient);
+            }
+        });
+    }
+
+    public Task SetDesiredAsync(string name, string desired) =>
+        RecordAsync(name, "UPDATE agents SET desired = @desired WHERE name = @name", new { name, desired });
+
+    /// <summary>One registry update and, when it changed the row, its event.</summary>
+    public Task RecordAsync(string name, string sql, object args) => changes.RunAsync(scopes, async (change, _) =>
+    {
+        if (change.Execute(sql, args) > 0) await RaiseRowAsync(change, name);
+    }, CancellationToken.None);
+
+    /// <summary>The row as it is now, as an event (for what changed outside the registry: a config problem).</summary>
+    public Task ShowRowAsync(string name) => changes.RunAsync(scopes, (change, _) => RaiseRowAsync(change, name), CancellationToken.None);
+
+    /// <summary>The agent's row, with every feature's facts, raised as <c>container_state_changed</c> in <paramref name="change"/>.</summary>
+    public async Task RaiseRowAsync(StateChange change, string name)
+    {
+        if (registry.Find(name) is not { } record || !directory.IsAgent(name)) return;
+        await using var scope = scopes.CreateAsyncScope();
+        var row = (await scope.ServiceProvider.GetRequiredService<AgentRows>().BuildAsync([record.ToInfo(paths)], CancellationToken.None)).Single();
+        change.Raise(new ContainerStateChanged(row));
+    }
+
+    /// <summary>A system message from <c>hive</c> to the manager, in a change of its own.</summary>
+    public Task TellManagerAsync(string requestedBy, string kind, string body, IReadOnlyDictionary<string, object?>? extra = null) =>
+        changes.RunAsync(scopes, (_, services) => TellManagerAsync(services.GetRequiredService<IMediator>(), requestedBy, kind, body, extra), CancellationToken.None);
+
+    /// <summary>A system message from <c>hive</c> to the manager in the running change, unless the manager itself asked for what it tells.</summary>
+    public static async Task TellManagerAsync(IMediator mediator, string requestedBy, string kind, string body,
+        IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        if (requestedBy == AgentNames.Manager) return;
+        await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, AgentNames.Manager, kind, body, extra)]),
+            CancellationToken.None);
+    }
+
+    /// <summary>Sets the registry row's configuration fields from a meta file (and whom it may message).</summary>
+    public async Task ApplyConfigAsync(string name, AgentConfig config)
+    {
+        await RecordAsync(name, """
+            UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
+                              inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets
+            WHERE name = @name
+            """, new
+        {
+            Secrets = SecretStore.Serialized(config.Secrets),
+            AllowedRecipients = CreateAgent.Serialized(config.AllowedRecipients),
+            name,
+            Command = JsonSerializer.Serialize(config.Command ?? []),
+            Driver = config.Driver ?? drivers.Default,
+            Env = JsonSerializer.Serialize(config.Env ?? new Dictionary<string, string>()),
+            config.Purpose,
+            Restart = config.Restart ?? RestartPolicies.OnFailure,
+            Mounts = JsonSerializer.Serialize(config.Mounts ?? []),
+            Inputs = JsonSerializer.Serialize(config.Inputs ?? []),
+        });
+        allowed.Set(name, config.AllowedRecipients);
+    }
+
+    /// <summary>Commits an agent's file (null: removes it); the meta repo is the history, not the gate: a failure is logged.</summary>
+    public async Task RecordInMetaAsync(string name, AgentConfig? config, string message)
+    {
+        try
+        {
+            await meta.CommitAgentAsync(name, config, message);
+        }
+        catch (Exception e) when (e is MetaFileException or IOException)
+        {
+            logger.LogWarning("meta: committing {Agent} failed: {Reason}", name, e.Message);
+        }
+    }
+
+    private sealed class TransientGuard(Func<Task> clear) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await clear();
+    }
+}
