@@ -425,7 +425,7 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             await changes.RunAsync(scopes, (change, _) =>
             {
                 change.Raise(new MetaCommitted(commit));
-                return Task.FromResult(0);
+                return Task.CompletedTask;
             }, CancellationToken.None);
         }
         catch (Exception e)

@@ -76,7 +76,7 @@ public static class UpdateMetaInputs
             await changes.RunAsync(scopes, (change, _) =>
             {
                 change.Raise(new MetaInputsChanged(repinned));
-                return Task.FromResult(0);
+                return Task.CompletedTask;
             }, cancellationToken);
 
             var rebuilt = new List<string>();

@@ -152,6 +152,6 @@ internal sealed class ForgeSweeper(
         changes.RunAsync(scopes, (change, _) =>
         {
             if (state.SetAccount(agent, account)) change.Raise(new ForgeAccountChanged(agent, account));
-            return Task.FromResult(0);
+            return Task.CompletedTask;
         }, ct);
 }

@@ -138,6 +138,7 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
             Assert.Equal("first", (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config").GetProperty("purpose").GetString());
             Assert.Equal(approvalsBefore, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
 
+            Assert.Equal("one\n", await GivenAsync(name)); // the first command has written its file: a late write cannot follow the delete
             File.Delete(Path.Combine(_hive.DataDir, "agents", name, "state", "given.txt"));
             var applied = await PutConfigAsync(name, next, dryRun: false);
             Assert.True(applied.GetProperty("changed").GetBoolean());
