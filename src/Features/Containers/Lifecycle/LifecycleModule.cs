@@ -1,0 +1,28 @@
+using Carter;
+using Hive.Shared.Http;
+using MediatR;
+using Microsoft.AspNetCore.Http;
+
+namespace Hive.Features.Containers;
+
+/// <summary>The operator's lifecycle actions on an agent (start, stop, restart, destroy): routing only.</summary>
+public sealed class LifecycleModule : CarterModule
+{
+    public LifecycleModule(IMediator mediator)
+    {
+        Post("/api/agents/{name}/start", async (req, res) =>
+            await res.Ok(await mediator.Send(new StartAgent.Command(ContainerRoutes.Name(req)), req.HttpContext.RequestAborted)));
+
+        Post("/api/agents/{name}/stop", async (req, res) =>
+            await res.Ok(await mediator.Send(new StopAgent.Command(ContainerRoutes.Name(req)), req.HttpContext.RequestAborted)));
+
+        Post("/api/agents/{name}/restart", async (req, res) =>
+            await res.Ok(await mediator.Send(new RestartAgent.Command(ContainerRoutes.Name(req)), req.HttpContext.RequestAborted)));
+
+        Delete("/api/agents/{name}", async (req, res) =>
+        {
+            await mediator.Send(new DestroyAgent.Command(ContainerRoutes.Name(req)), req.HttpContext.RequestAborted);
+            await res.NoContent();
+        });
+    }
+}
