@@ -4,13 +4,6 @@ using MediatR;
 
 namespace Hive.Features.Containers;
 
-/// <summary>An agent's container changed (state, transient, pid, last exit, ...): its whole row, as <c>/api/state</c> has it.</summary>
-public sealed record ContainerStateChanged(AgentRow Agent) : IDashboardEvent
-{
-    public string EventType => "container_state_changed";
-    public object Payload => new { agent = Agent };
-}
-
 /// <summary>The tombstones, the whole list (it is small, and a snapshot beats a diff).</summary>
 public sealed record TombstonesChanged(IReadOnlyList<TombstoneView> Tombstones) : IDashboardEvent
 {

@@ -83,7 +83,7 @@ public sealed class AgentDirectory : IAgentDirectory
             _paths.EnsureAgentDirs(name); // 0700, whatever the umask
             // The row carries the features' facts on this agent (pending reminders of a name added back, say).
             var row = (await services.GetRequiredService<AgentRows>().BuildAsync([agent], cancellationToken)).Single();
-            change.Raise(new AgentAdded(row));
+            change.Raise(new AgentRowChanged(row));
             // After the row is out: the agent cannot act (its socket opens here) before the dashboard knows it.
             change.AfterPublished(() => Notify(Swap(members => members.With(agent)), new AgentChange(AgentChangeKind.Added, agent)));
             return true;

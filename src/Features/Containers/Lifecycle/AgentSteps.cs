@@ -62,7 +62,7 @@ internal sealed class AgentSteps(
         if (registry.Find(name) is not { } record || !directory.IsAgent(name)) return;
         await using var scope = scopes.CreateAsyncScope();
         var row = (await scope.ServiceProvider.GetRequiredService<AgentRows>().BuildAsync([record.ToInfo(paths)], CancellationToken.None)).Single();
-        change.Raise(new ContainerStateChanged(row));
+        change.Raise(new AgentRowChanged(row));
     }
 
     /// <summary>A system message from <c>hive</c> to the manager, in a change of its own.</summary>
