@@ -1,0 +1,76 @@
+namespace Hive.Features.Containers.Drivers;
+
+/// <summary>
+/// An agent as a plain child process: its own session and process group, no isolation (for agents you trust). A small
+/// shell supervises it: on the host's death (the parent-death signal, SIGKILL included) the shell kills the whole group,
+/// so no agent process outlives the host; SIGTERM from a stop reaches the agent and is only noted by the shell, which then
+/// exits with the agent's status. Where the host may use cgroups, the shell first moves itself into the agent's own
+/// (<see cref="AgentCgroups"/>), so children that leave the group are killed with it too. On a root host the shell, in a
+/// mount namespace of its own, hides the data dir but for the agent's paths and runs the agent as its own user
+/// (<see cref="AgentUsers"/>): it cannot write any cgroup's <c>cgroup.procs</c>, so nothing it starts leaves its cgroup.
+/// </summary>
+public sealed class ProcessDriver : ProcessDriverBase
+{
+    // $1 the agent's cgroup or empty, $2 its open-files limit, $3-$7 data dir, cover, name, uid, gid (uid empty: run as the
+    // host's user, unstaged). The cgroup is joined before the agent starts, so every process it makes is born inside; on the
+    // host's death the shell kills the cgroup's other members, then its own group (itself last). A stop (SIGTERM to the
+    // group, this shell included) before the agent runs ends the shell as if killed by it; once the agent runs, the shell
+    // only waits for it.
+    internal const string Supervisor = WrapperFunctions + """
+
+        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
+        trap 'exit 143' TERM INT HUP
+        hive_enter "$cgroup" "$files"
+        if [ -n "$uid" ]; then
+          hive_stage "$data" "$cover" "$name"
+          cd "$data/agents/$name/state" || exit 125
+          umask 007
+          set -- /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
+        fi
+        trap 'if [ -n "$cgroup" ]; then for p in $(cat "$cgroup/cgroup.procs"); do [ "$p" = $$ ] || kill -KILL "$p"; done; fi 2>/dev/null; kill -KILL 0' USR1
+        "$@" &
+        child=$!
+        trap ':' TERM INT HUP
+        while :; do
+          wait "$child"; status=$?
+          kill -0 "$child" 2>/dev/null || break
+        done
+        exit "$status"
+        """;
+
+    internal ProcessDriver(ProcessDriverServices services) : base(services)
+    {
+    }
+
+    public override string Name => "process";
+
+    private protected override bool Sandboxed => false;
+
+    private protected override bool LeaderTakesStop => true;
+
+    public override string? Unavailable
+    {
+        get
+        {
+            if (!File.Exists("/usr/bin/setsid") || !File.Exists("/usr/bin/setpriv")) return "the process driver needs setsid and setpriv (Debian's util-linux)";
+            if (Users.Unavailable is { } why && !Options.Process.AllowRoot)
+                return $"{why}; the process driver will not run agents as root unless Hive:Containers:Process:AllowRoot is true";
+            return null;
+        }
+    }
+
+    private protected override (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec) =>
+        (spec.StateDir, spec.SharedDir, spec.Socket);
+
+    private protected override IReadOnlyList<string> Wrap(Launch launch)
+    {
+        var spec = launch.Spec;
+        var staged = launch.Uid is not null;
+        List<string> argv = ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
+        if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
+        argv.AddRange(["/bin/sh", "-c", Supervisor, "hive-agent-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
+            staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(),
+            launch.Program, .. spec.Command.Skip(1)]);
+        return argv;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+
+namespace Hive.Features.Containers.Drivers;
+
+/// <summary>
+/// A started agent: its process group (led by the driver's supervisor, whose pid is the group's id), its log pumps, and
+/// <see cref="Exited"/>, which completes when the process ends, noticed by the runtime's SIGCHLD handling, not a poll.
+/// Once the leader has gone, whatever is left of the group is killed, and of the agent's cgroup when it has one: nothing of
+/// an agent outlives it.
+/// </summary>
+public sealed class ProcessGroupAgent : RunningAgent
+{
+    private readonly Process _process;
+    private readonly TimeProvider _clock;
+    private readonly (AgentCgroups Cgroups, string Path)? _cgroup;
+    private readonly bool _leaderTakesStop;
+
+    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock, (AgentCgroups, string)? cgroup = null, bool leaderTakesStop = false)
+    {
+        _process = process;
+        _clock = clock;
+        _cgroup = cgroup;
+        _leaderTakesStop = leaderTakesStop;
+        Pid = process.Id;
+        StartTicks = ProcessGroups.StartTicks(Pid) ?? 0;
+        StartedAt = clock.GetUtcNow();
+        // No input: an agent reading stdin sees its end instead of the host's terminal.
+        process.StandardInput.Close();
+        var pumps = Task.WhenAll(log.PumpAsync(process.StandardOutput.BaseStream), log.PumpAsync(process.StandardError.BaseStream));
+        Exited = WatchAsync(pumps, log);
+    }
+
+    /// <summary>The group leader's pid, which is also the process group's id.</summary>
+    public override int Pid { get; }
+
+    public override long StartTicks { get; }
+
+    public override DateTimeOffset StartedAt { get; }
+
+    public override Task<AgentExit> Exited { get; }
+
+    /// <summary>SIGTERM to the agent's processes, SIGKILL to the whole group after <paramref name="grace"/>; returns once it has exited.</summary>
+    public override async Task<AgentExit> StopAsync(TimeSpan grace)
+    {
+        if (!Exited.IsCompleted)
+        {
+            ProcessGroups.SignalMembers(Pid, ProcessGroups.SigTerm);
+            // The process driver's supervisor ignores it once the agent runs, and ends on it while the agent is not there yet.
+            if (_leaderTakesStop) ProcessGroups.Signal(Pid, ProcessGroups.SigTerm);
+            try
+            {
+                await Exited.WaitAsync(grace, _clock);
+            }
+            catch (TimeoutException)
+            {
+                KillAll();
+            }
+        }
+        return await Exited;
+    }
+
+    /// <summary>SIGKILL to the group and its leader, at once.</summary>
+    public void KillAll()
+    {
+        ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill);
+        ProcessGroups.Signal(Pid, ProcessGroups.SigKill); // in case it had not made its own group yet
+    }
+
+    private async Task<AgentExit> WatchAsync(Task pumps, AgentLog log)
+    {
+        await _process.WaitForExitAsync();
+        var at = _clock.GetUtcNow();
+        var status = _process.ExitCode;
+        // Leftovers of the group (an agent's children) go with it, and are gone before the exit is reported: "stopped" means
+        // no process of the group is left (a sandbox's processes take a moment to die after bwrap itself).
+        if (ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill))
+            for (var waited = 0; waited < 400 && ProcessGroups.Members(Pid).Count > 0; waited++) await Task.Delay(5);
+        // And those that left the group (setsid, a daemon's double fork) but not the agent's cgroup.
+        if (_cgroup is var (cgroups, path)) await cgroups.KillAndRemoveAsync(path);
+        // The runtime reports a death by signal as 128 + the signal, as the shell does.
+        var exit = status > 128 && status < 128 + 65 ? new AgentExit(null, status - 128, at) : new AgentExit(status, null, at);
+        // The exit is reported now; the log is finished when its pipes close. A child that left the group and keeps
+        // stdout open must not hold the crash watch (it held it 5 s when this waited for the pipes first).
+        _ = FinishLogAsync(pumps, log, exit);
+        return exit;
+    }
+
+    private async Task FinishLogAsync(Task pumps, AgentLog log, AgentExit exit)
+    {
+        try
+        {
+            await pumps.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // Something outside the group still holds the pipes: the log stops here regardless.
+        }
+        await log.NoteAsync(exit.Signal is { } signal ? $"exited on signal {signal}" : $"exited with code {exit.Code}");
+        await log.DisposeAsync();
+        _process.Dispose();
+    }
+}
