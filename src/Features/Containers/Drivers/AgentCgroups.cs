@@ -108,7 +108,7 @@ internal sealed class AgentCgroups : IDisposable
         RemoveRootIfEmpty();
     }
 
-    /// <summary>At the host's stop, after the supervisor stopped every agent: the hive's own directory goes too.</summary>
+    /// <summary>At the host's stop, after every agent was stopped: the hive's own directory goes too.</summary>
     public void Dispose() => RemoveRootIfEmpty();
 
     private void RemoveRootIfEmpty()

@@ -45,7 +45,7 @@ public interface IContainerDriver
 
     /// <summary>
     /// At start-up: the agent's container if it is running already (a driver whose containers outlive the host), else
-    /// null (the supervisor then starts it, if it is desired running).
+    /// null (the host then starts it, if it is desired running).
     /// </summary>
     Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken);
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Hive.Features.Containers.Drivers;
 
-/// <summary>A started (or adopted) agent as the supervisor sees it, whatever the driver.</summary>
+/// <summary>A started (or adopted) agent as the host sees it, whatever the driver.</summary>
 public abstract class RunningAgent
 {
     /// <summary>The pid the row shows (the process group's leader, or the container's leader).</summary>
