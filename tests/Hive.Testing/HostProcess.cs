@@ -105,12 +105,14 @@ public sealed partial class HostProcess : IAsyncDisposable
     /// <param name="umask">When set, the host runs under this umask (octal, e.g. "000"), as a service manager might start it.</param>
     /// <param name="fileLimit">When set, the host runs under <c>ulimit -n</c> this (soft and hard limit on descriptors).</param>
     /// <param name="softFileLimit">When set too, the soft limit is then lowered to this (<c>ulimit -Sn</c>).</param>
+    /// <param name="environment">Variables set in the host's environment (beside the test process's own, which it inherits).</param>
     public static async Task<HostProcess> StartAsync(string dataDir, string[] agents, string workingDirectory = "/", int? port = null,
-        string? umask = null, int? fileLimit = null, int? softFileLimit = null, params string[] extraArgs)
+        string? umask = null, int? fileLimit = null, int? softFileLimit = null, IReadOnlyDictionary<string, string>? environment = null,
+        params string[] extraArgs)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port ?? FreePort()}");
         var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), workingDirectory, umask,
-            process => new HostProcess(process, baseAddress, dataDir), fileLimit, softFileLimit);
+            process => new HostProcess(process, baseAddress, dataDir), fileLimit, softFileLimit, environment);
         try
         {
             await host.WaitUntilReadyAsync(agents);
@@ -141,7 +143,7 @@ public sealed partial class HostProcess : IAsyncDisposable
     }
 
     private static HostProcess Launch(IEnumerable<string> args, string workingDirectory, string? umask, Func<Process, HostProcess> create,
-        int? fileLimit = null, int? softFileLimit = null)
+        int? fileLimit = null, int? softFileLimit = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var prelude = (umask is null ? "" : $"umask {umask} && ")
             + (fileLimit is null ? "" : $"ulimit -n {fileLimit} && ")
@@ -158,6 +160,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         start.ArgumentList.Add(HostDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("ASPNETCORE_URLS");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var host = create(process);

@@ -1,10 +1,9 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Hive.Shared;
 using Hive.Shared.Changes;
 using Hive.Shared.Json;
 using Hive.Shared.Native;
+using Hive.Shared.Processes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -497,46 +496,36 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
 
     private Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, params string[] args) => GitAsync(env, TimeSpan.FromSeconds(30), args);
 
-    /// <summary>Runs git in the repo: argv only, its own identity, no user or system configuration, no prompts.</summary>
+    /// <summary>
+    /// Runs git in the repo through the host's one runner (<see cref="ChildProcess"/>): argv only, a clean environment with its
+    /// own identity, no user or system configuration, no prompts.
+    /// </summary>
     private async Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, TimeSpan limit, string[] args)
     {
-        var info = new ProcessStartInfo("git")
+        var environment = new Dictionary<string, string>
         {
-            WorkingDirectory = Dir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
+            ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
+            ["GIT_AUTHOR_NAME"] = "hive", ["GIT_AUTHOR_EMAIL"] = "hive@hive.invalid",
+            ["GIT_COMMITTER_NAME"] = "hive", ["GIT_COMMITTER_EMAIL"] = "hive@hive.invalid",
         };
-        foreach (var (key, value) in new Dictionary<string, string>
-                 {
-                     ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
-                     ["GIT_AUTHOR_NAME"] = "hive", ["GIT_AUTHOR_EMAIL"] = "hive@hive.invalid",
-                     ["GIT_COMMITTER_NAME"] = "hive", ["GIT_COMMITTER_EMAIL"] = "hive@hive.invalid",
-                 })
-            info.Environment[key] = value;
-        foreach (var (key, value) in env ?? new Dictionary<string, string>()) info.Environment[key] = value;
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var git = Process.Start(info) ?? throw new MetaFileException("git did not start");
-        git.StandardInput.Close();
-        var output = git.StandardOutput.ReadToEndAsync();
-        var error = git.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(limit);
+        foreach (var (key, value) in env ?? new Dictionary<string, string>()) environment[key] = value;
+        ChildResult git;
         try
         {
-            await git.WaitForExitAsync(timeout.Token);
+            git = await ChildProcess.RunAsync(new ChildCommand("git", args) { WorkingDirectory = Dir, Environment = environment, Timeout = limit });
         }
-        catch (OperationCanceledException)
+        catch (ChildProcessException e)
         {
-            git.Kill(entireProcessTree: true);
-            throw new MetaFileException($"{(args[0] == "-C" ? $"git {args[2]} in {args[1]}" : $"git {args[0]}")} did not finish within {limit.TotalSeconds:0.###} s");
+            throw new MetaFileException(e.Message);
         }
+        if (git.TimedOut)
+            throw new MetaFileException($"{(args[0] == "-C" ? $"git {args[2]} in {args[1]}" : $"git {args[0]}")} did not finish within {limit.TotalSeconds:0.###} s");
         if (git.ExitCode != 0)
         {
-            var message = (await error).Trim();
+            var message = git.Stderr.Trim();
             throw new MetaFileException($"git {args[0]} failed: {(message.Length > 0 ? message[..Math.Min(message.Length, 500)] : $"exit code {git.ExitCode}")}");
         }
-        return await output;
+        if (git.StdoutTruncated) throw new MetaFileException($"git {args[0]} printed more than {ChildProcess.DefaultCaptureBytes} bytes");
+        return git.Stdout;
     }
 }

@@ -1,7 +1,6 @@
-using System.Diagnostics;
-using System.Text;
 using System.Threading.Channels;
 using Hive.Shared;
+using Hive.Shared.Processes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -92,47 +91,30 @@ internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths
     private void Record(string? commit, string? error) => state.LastPush = new ForgePush(clock.GetUtcNow(), commit, error);
 
     /// <summary>
-    /// git in the meta repo with an environment of its own (the host's is not passed on: it may hold the operator token):
-    /// no user or system configuration, no prompts, and the credential helper as the only one.
+    /// git in the meta repo through the host's one runner (<see cref="ChildProcess"/>: a clean environment, never the host's,
+    /// which may hold the operator token): no user or system configuration, no prompts, and the credential helper as the only one.
     /// </summary>
     private async Task<(int Code, string Output, string Error)> GitAsync(string[] args, string tokenFile, CancellationToken ct)
     {
-        var info = new ProcessStartInfo("git")
+        var git = await ChildProcess.RunAsync(new ChildCommand("git", args)
         {
-            WorkingDirectory = paths.MetaDir, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
-        };
-        info.Environment.Clear();
-        foreach (var (key, value) in new Dictionary<string, string>
-                 {
-                     ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin", ["HOME"] = paths.DataDir, ["LANG"] = "C.UTF-8",
-                     ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
-                     ["GIT_CONFIG_COUNT"] = "3",
-                     ["GIT_CONFIG_KEY_0"] = "credential.helper", ["GIT_CONFIG_VALUE_0"] = "", // forget any helper configured before
-                     ["GIT_CONFIG_KEY_1"] = "credential.helper", ["GIT_CONFIG_VALUE_1"] = CredentialHelper,
-                     ["GIT_CONFIG_KEY_2"] = "http.followRedirects", ["GIT_CONFIG_VALUE_2"] = "false",
-                     ["HIVE_FORGE_TOKEN_FILE"] = tokenFile,
-                     ["HIVE_FORGE_PROTOCOL"] = options.Value.BaseUri.Scheme, ["HIVE_FORGE_HOST"] = options.Value.BaseUri.Authority,
-                 })
-            info.Environment[key] = value;
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var git = Process.Start(info) ?? throw new InvalidOperationException("git did not start");
-        git.StandardInput.Close();
-        var output = git.StandardOutput.ReadToEndAsync(ct);
-        var error = git.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.PushTimeoutSeconds));
-        try
-        {
-            await git.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            git.Kill(entireProcessTree: true);
-            if (ct.IsCancellationRequested) throw;
-            return (-1, "", $"git {args[0]} did not finish within {options.Value.PushTimeoutSeconds:0.#} s");
-        }
-        return (git.ExitCode, await output, await error);
+            WorkingDirectory = paths.MetaDir,
+            Timeout = TimeSpan.FromSeconds(options.Value.PushTimeoutSeconds),
+            Environment = new Dictionary<string, string>
+            {
+                ["HOME"] = paths.DataDir,
+                ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
+                ["GIT_CONFIG_COUNT"] = "3",
+                ["GIT_CONFIG_KEY_0"] = "credential.helper", ["GIT_CONFIG_VALUE_0"] = "", // forget any helper configured before
+                ["GIT_CONFIG_KEY_1"] = "credential.helper", ["GIT_CONFIG_VALUE_1"] = CredentialHelper,
+                ["GIT_CONFIG_KEY_2"] = "http.followRedirects", ["GIT_CONFIG_VALUE_2"] = "false",
+                ["HIVE_FORGE_TOKEN_FILE"] = tokenFile,
+                ["HIVE_FORGE_PROTOCOL"] = options.Value.BaseUri.Scheme, ["HIVE_FORGE_HOST"] = options.Value.BaseUri.Authority,
+            },
+        }, ct);
+        return git.TimedOut
+            ? (-1, "", $"git {args[0]} did not finish within {options.Value.PushTimeoutSeconds:0.#} s")
+            : (git.ExitCode, git.Stdout, git.Stderr);
     }
 
     /// <summary>git does not print credentials, but a message is never trusted to keep a secret.</summary>

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Hive.Shared;
 using Hive.Shared.Native;
+using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -136,13 +136,10 @@ internal sealed partial class AgentUsers
     /// </summary>
     private static async Task ChownTreeAsync(string root, uint uid, uint gid)
     {
-        var info = new ProcessStartInfo("/bin/chown") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { "-R", "-P", "-h", $"{uid}:{gid}", "--", root }) info.ArgumentList.Add(arg);
-        using var chown = Process.Start(info)!;
-        var error = chown.StandardError.ReadToEndAsync();
-        await chown.WaitForExitAsync();
+        // No timeout, as before: a big state dir takes what it takes, and the start waits for it.
+        var chown = await ChildProcess.RunAsync(new ChildCommand("/bin/chown", ["-R", "-P", "-h", $"{uid}:{gid}", "--", root]) { Timeout = Timeout.InfiniteTimeSpan });
         if (chown.ExitCode != 0)
-            throw new DriverException($"cannot give {root} to the agent's uid {uid}: {(await error).Trim().Split('\n')[0]}");
+            throw new DriverException($"cannot give {root} to the agent's uid {uid}: {chown.Stderr.Trim().Split('\n')[0]}");
     }
 
     /// <summary>lchown(2): a link is given away itself, never what it points to.</summary>
@@ -157,21 +154,13 @@ internal sealed partial class AgentUsers
     {
         try
         {
-            using var probe = Process.Start(new ProcessStartInfo("/usr/bin/unshare")
+            var probe = ChildProcess.Run(new ChildCommand("/usr/bin/unshare", ["--mount", "--propagation", "private", "--", "/bin/true"])
             {
-                ArgumentList = { "--mount", "--propagation", "private", "--", "/bin/true" },
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            })!;
-            var error = probe.StandardError.ReadToEndAsync();
-            if (!probe.WaitForExit(10_000))
-            {
-                probe.Kill();
-                return "unshare --mount did not answer within 10 s";
-            }
+                Timeout = TimeSpan.FromSeconds(10),
+            });
+            if (probe.TimedOut) return "unshare --mount did not answer within 10 s";
             if (probe.ExitCode == 0) return null;
-            var why = $"the host runs as root but cannot make a mount namespace to run agents as their own users: {error.Result.Trim()}";
+            var why = $"the host runs as root but cannot make a mount namespace to run agents as their own users: {probe.Stderr.Trim()}";
             _logger.LogWarning("containers: {Why}", why);
             return why;
         }

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Hive.Shared.Processes;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Containers.Drivers;
@@ -121,30 +121,19 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         try
         {
             // As the agents will run it: as an agent's own uid on a root host (unprivileged user namespaces must be allowed).
-            var info = new ProcessStartInfo(Users.OwnUids ? "/usr/bin/setpriv" : Bwrap)
-            {
-                ArgumentList =
-                {
-                    "--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc",
-                    "--dev", "/dev", "--die-with-parent", "true",
-                },
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
+            List<string> args =
+            [
+                "--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc",
+                "--dev", "/dev", "--die-with-parent", "true",
+            ];
             if (Users.OwnUids)
             {
                 var id = Users.Gid.ToString();
-                foreach (var arg in new[] { "--reuid", id, "--regid", id, "--clear-groups", "--", Bwrap }.Reverse()) info.ArgumentList.Insert(0, arg);
+                args.InsertRange(0, ["--reuid", id, "--regid", id, "--clear-groups", "--", Bwrap]);
             }
-            using var probe = Process.Start(info)!;
-            var error = probe.StandardError.ReadToEndAsync();
-            if (!probe.WaitForExit(10_000))
-            {
-                probe.Kill();
-                return "bwrap did not answer a test run within 10 s";
-            }
-            return probe.ExitCode == 0 ? null : $"bwrap cannot make a sandbox here: {error.Result.Trim()}";
+            var probe = ChildProcess.Run(new ChildCommand(Users.OwnUids ? "/usr/bin/setpriv" : Bwrap, args) { Timeout = TimeSpan.FromSeconds(10) });
+            if (probe.TimedOut) return "bwrap did not answer a test run within 10 s";
+            return probe.ExitCode == 0 ? null : $"bwrap cannot make a sandbox here: {probe.Stderr.Trim()}";
         }
         catch (Exception e)
         {

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -146,44 +146,31 @@ public sealed class NixosContainerDriver : IContainerDriver
         return stdout;
     }
 
-    /// <summary>One nixos-container command, as an argv (no shell ever sees it), killed at the timeout.</summary>
+    /// <summary>
+    /// One nixos-container command through the host's one runner (<see cref="ChildProcess"/>): an argv (no shell ever sees
+    /// it), killed at the timeout, a clean environment. <c>NIX_PATH</c> is passed on when the host has one: <c>create</c>
+    /// builds the container's system with <c>&lt;nixpkgs/nixos&gt;</c>, which only it locates (a search path, not a secret).
+    /// </summary>
     private async Task<(int Code, string Stdout, string Stderr)> ExecAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
         var program = Program().Path ?? throw new DriverException(Unavailable ?? "nixos-container was not found");
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var process = new Process { StartInfo = info };
+        var environment = new Dictionary<string, string>();
+        if (Environment.GetEnvironmentVariable("NIX_PATH") is { Length: > 0 } nixPath) environment["NIX_PATH"] = nixPath;
+        ChildResult result;
         try
         {
-            process.Start();
+            result = await ChildProcess.RunAsync(new ChildCommand(program, args)
+            {
+                Environment = environment, Timeout = TimeSpan.FromSeconds(Options.TimeoutSeconds),
+            }, cancellationToken);
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        catch (ChildProcessException e)
         {
-            throw new DriverException($"could not run {program}: {e.Message}", e);
+            throw new DriverException(e.Message, e);
         }
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(Options.TimeoutSeconds));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            await process.WaitForExitAsync(CancellationToken.None);
-            cancellationToken.ThrowIfCancellationRequested();
+        if (result.TimedOut)
             throw new DriverException($"nixos-container {args[0]} {args[1]} did not finish within {Options.TimeoutSeconds:0.###} s");
-        }
-        return (process.ExitCode, await stdout, Bounded(await stderr));
+        return (result.ExitCode, result.Stdout, Bounded(result.Stderr));
     }
 
     /// <summary>Stderr for a message: trimmed, one line, printable, at most 500 characters.</summary>
