@@ -29,6 +29,8 @@ public static class ContainersFeature
         services.AddSingleton<IRecipientPolicy>(p => p.GetRequiredService<AllowedRecipients>());
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<MetaRepo>();
+        services.AddSingleton<MetaProposals>();
+        services.AddSingleton<MetaInputs>();
         services.AddSingleton<ConfigProblems>();
         services.AddSingleton<SecretStore>();
         services.AddOptions<Presets.PresetsOptions>().BindConfiguration("Hive:Presets");

@@ -22,7 +22,7 @@ public static class ConfigureAgent
     public sealed record ConfigChange(string Name, bool Changed, string Diff, long? ApprovalId);
 
     internal sealed class Handler(
-        AgentRegistry registry, AgentPresets presets, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, MetaRepo meta, IMediator mediator,
+        AgentRegistry registry, AgentPresets presets, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, MetaRepo meta, MetaProposals proposals, IMediator mediator,
         BackgroundRequests background)
         : IRequestHandler<Command, ConfigChange>
     {
@@ -40,13 +40,13 @@ public static class ConfigureAgent
             var normalised = await ProposeConfig.CheckedAsync(record, config, createRules, drivers, cancellationToken);
             if (meta.Unavailable is { } why) throw new ConflictException(why);
 
-            var diff = await meta.PreviewAsync(name, normalised);
+            var diff = await proposals.PreviewAsync(name, normalised);
             if (command.DryRun || diff.Length == 0) return new ConfigChange(name, diff.Length > 0, diff, null);
             var proposal = await mediator.Send(new ProposeConfig.Command(AgentNames.Operator, name, normalised), cancellationToken);
             await mediator.Send(new ApproveApproval.Command(proposal.Id, "the operator's own change"), cancellationToken);
             // Answered once the agent runs as configured, like a start or a stop.
             await background.Of(DeployProposal.Key(proposal.Id)).WaitAsync(cancellationToken);
-            if (await meta.FateOfAsync(proposal.Id) is ("failed", var reason))
+            if (await proposals.FateOfAsync(proposal.Id) is ("failed", var reason))
                 throw new ConflictException($"the change was recorded (approval {proposal.Id}) but {name} could not be rebuilt with it: {reason}");
             return new ConfigChange(name, true, diff, proposal.Id);
         }

@@ -35,7 +35,7 @@ public static class ApproveApproval
     }
 
     internal sealed class DecideHandler(
-        StateChanges changes, IMediator mediator, BackgroundRequests background, AgentRegistry registry, MetaRepo meta, TimeProvider clock)
+        StateChanges changes, IMediator mediator, BackgroundRequests background, AgentRegistry registry, MetaRepo meta, MetaProposals proposals, TimeProvider clock)
         : IRequestHandler<Decide, (ApprovalView View, string? Stale)>
     {
         public async Task<(ApprovalView View, string? Stale)> Handle(Decide command, CancellationToken cancellationToken)
@@ -102,7 +102,7 @@ public static class ApproveApproval
                 throw new ConflictException($"a configuration of {row.Agent} approved earlier (approval {deploying}) is still being deployed: try again when it is done");
             if (meta.Unavailable is { } why) throw new ConflictException(why);
             // Applied (main already holds exactly the proposed file) undoes nothing: approving it just rebuilds the agent.
-            return await meta.StandingOfAsync(row.Id, row.Agent, row.BaseCommit) != MetaRepo.Standing.Stale
+            return await proposals.StandingOfAsync(row.Id, row.Agent, row.BaseCommit) != MetaProposals.Standing.Stale
                 ? null
                 : $"stale: propose again. The configuration of {row.Agent} changed since approval {row.Id} was proposed, so approving it would undo " +
                   "that change; it is now denied as stale";

@@ -20,7 +20,7 @@ public static class DenyApproval
                 .WithMessage("reason is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
     }
 
-    internal sealed class Handler(StateChanges changes, IMediator mediator, MetaRepo meta, TimeProvider clock, Microsoft.Extensions.Logging.ILogger<Command> logger)
+    internal sealed class Handler(StateChanges changes, IMediator mediator, MetaProposals proposals, TimeProvider clock, Microsoft.Extensions.Logging.ILogger<Command> logger)
         : IRequestHandler<Command, ApprovalView>
     {
         public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
@@ -31,7 +31,7 @@ public static class DenyApproval
                 // The proposal's fate goes into the meta repo's history too, with the note.
                 change.AfterPublished(() => _ = Task.Run(async () =>
                 {
-                    try { await meta.MarkAsync("denied", row.Id, $"refs/proposal/{row.Id}", $"denied by the {command.DecidedBy}: {command.Reason ?? "no reason given"}"); }
+                    try { await proposals.MarkAsync("denied", row.Id, $"refs/proposal/{row.Id}", $"denied by the {command.DecidedBy}: {command.Reason ?? "no reason given"}"); }
                     catch (Exception e) { logger.LogWarning("meta: recording the denial of proposal {Id} failed: {Reason}", row.Id, e.Message); }
                 }));
             return row.View();

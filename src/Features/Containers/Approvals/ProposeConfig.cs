@@ -43,7 +43,7 @@ public static class ProposeConfig
     }
 
     internal sealed class Handler(
-        StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IValidator<CreateAgent.Command> createRules, MetaRepo meta, TimeProvider clock,
+        StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IValidator<CreateAgent.Command> createRules, MetaRepo meta, MetaProposals proposals, TimeProvider clock,
         Microsoft.Extensions.Options.IOptions<ApprovalsOptions> approvals)
         : IRequestHandler<Command, ApprovalView>
     {
@@ -58,7 +58,7 @@ public static class ProposeConfig
             var change = changes.Current;
             var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock,
                 approvals.Value.MaxPendingPerRequester, raise: false);
-            var (commit, diff, @base) = await meta.ProposeAsync(pending.Id, name, normalised, $"proposal {pending.Id}: a new configuration for {name}, from the {command.Requester}");
+            var (commit, diff, @base) = await proposals.ProposeAsync(pending.Id, name, normalised, $"proposal {pending.Id}: a new configuration for {name}, from the {command.Requester}");
             var payload = JsonSerializer.Serialize(new { name, config = normalised, diff, commit, @base }, Hive.Shared.Json.HiveJson.Options);
             // The base is kept with the approval: approving after the agent's file moved on would undo that move (ApproveApproval).
             var row = change.QuerySingle<ApprovalRow>($"UPDATE approvals SET payload = @payload, base_commit = @base WHERE id = @Id RETURNING {ApprovalRow.Columns}",

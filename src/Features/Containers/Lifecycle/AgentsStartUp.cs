@@ -16,7 +16,7 @@ namespace Hive.Features.Containers;
 /// start again with the host; the registry keeps what was desired).
 /// </summary>
 internal sealed class AgentsStartUp(
-    AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, DriverCatalog drivers, MetaRepo meta,
+    AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, DriverCatalog drivers, MetaRepo meta, MetaProposals proposals,
     ConfigProblems problems, AgentCgroups cgroups, StateChanges changes, IServiceScopeFactory scopes, IOptions<ContainersOptions> options,
     TimeProvider clock, ILogger<AgentsStartUp> logger) : BackgroundService
 {
@@ -153,7 +153,7 @@ internal sealed class AgentsStartUp(
             try
             {
                 logger.LogWarning("containers: the deploy of approval {Id} ({Agent}) was cut short by the host's end: finishing it", row.Id, row.Agent);
-                if (await meta.FateOfAsync(row.Id) is var (fate, message))
+                if (await proposals.FateOfAsync(row.Id) is var (fate, message))
                     await DeployProposal.RecordDeployedAsync(changes, scopes, clock, row.Agent, row.Requester, row.Id,
                         fate == "deployed" ? null : message.StartsWith("failed: ", StringComparison.Ordinal) ? message[8..] : message);
                 else

@@ -28,7 +28,7 @@ internal static class DeployProposal
     public const string AgentGoneReason = "the agent was destroyed before its new configuration was deployed";
 
     internal sealed class Handler(
-        AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, MetaRepo meta, StateChanges changes,
+        AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, MetaRepo meta, MetaProposals proposals, StateChanges changes,
         IServiceScopeFactory scopes, TimeProvider clock, ILogger<Handler> logger)
         : IRequestHandler<Command>
     {
@@ -36,41 +36,41 @@ internal static class DeployProposal
         {
             var (name, approvalId, baseCommit) = (command.Name, command.ApprovalId, command.BaseCommit);
             using var turn = await turns.WaitAsync(name, cancellationToken);
-            await meta.PauseIfAskedAsync("approved", approvalId);
+            await proposals.PauseIfAskedAsync("approved", approvalId);
             var old = registry.Find(name);
             string? failure = null;
-            switch (old is null ? (MetaRepo.Standing?)null : await meta.StandingOfAsync(approvalId, name, baseCommit))
+            switch (old is null ? (MetaProposals.Standing?)null : await proposals.StandingOfAsync(approvalId, name, baseCommit))
             {
                 case null:
                     failure = AgentGoneReason;
                     break;
-                case MetaRepo.Standing.Stale:
+                case MetaProposals.Standing.Stale:
                     failure = ApproveApproval.StaleReason;
                     break;
                 case var standing:
                     string? before = null;
                     string after;
                     var oldConfig = old!.ToConfig();
-                    if (standing == MetaRepo.Standing.OnBase)
+                    if (standing == MetaProposals.Standing.OnBase)
                     {
-                        (before, after) = await meta.ApplyProposalAsync(approvalId, name, $"{name}: proposal {approvalId} from the {command.RequestedBy}, approved by the operator");
+                        (before, after) = await proposals.ApplyProposalAsync(approvalId, name, $"{name}: proposal {approvalId} from the {command.RequestedBy}, approved by the operator");
                     }
                     else
                     {
                         // Committed in a life of the host that died: the start-up may have set the registry from the file already,
                         // so the configuration to fall back to is the base's file.
                         after = await meta.MainAsync();
-                        await meta.MarkApprovedAsync(approvalId);
+                        await proposals.MarkApprovedAsync(approvalId);
                         if (await meta.ReadAgentAsync(name, baseCommit ?? $"refs/proposal/{approvalId}^") is { } baseFile)
                             oldConfig = baseFile with { Driver = baseFile.Driver ?? old!.Driver };
                     }
-                    await meta.PauseIfAskedAsync("committed", approvalId);
+                    await proposals.PauseIfAskedAsync("committed", approvalId);
                     failure = await RebuildOnMainAsync(name, turn.Agent, oldConfig, before, after, approvalId);
                     break;
             }
-            if (failure is null) await meta.MarkAsync("deployed", approvalId, await meta.MainAsync(), $"deployed: {name} runs proposal {approvalId}");
-            else await meta.MarkAsync("failed", approvalId, $"refs/proposal/{approvalId}", $"failed: {failure}");
-            await meta.PauseIfAskedAsync("marked", approvalId);
+            if (failure is null) await proposals.MarkAsync("deployed", approvalId, await meta.MainAsync(), $"deployed: {name} runs proposal {approvalId}");
+            else await proposals.MarkAsync("failed", approvalId, $"refs/proposal/{approvalId}", $"failed: {failure}");
+            await proposals.PauseIfAskedAsync("marked", approvalId);
             await RecordDeployedAsync(changes, scopes, clock, name, command.RequestedBy, approvalId, failure);
             return Unit.Value;
         }
@@ -91,13 +91,13 @@ internal static class DeployProposal
                     var config = await meta.ReadAgentAsync(name) ?? throw new MetaFileException($"{MetaRepo.FileOf(name)} is gone from main");
                     await steps.ApplyConfigAsync(name, config with { Driver = config.Driver ?? old.Driver });
                     await processes.StartAsync(name, hold, CancellationToken.None);
-                    await meta.PauseIfAskedAsync("started", approvalId);
+                    await proposals.PauseIfAskedAsync("started", approvalId);
                 }
                 catch (Exception e) when (e is HiveException or DriverException or MetaFileException)
                 {
                     failure = e.Message;
                     await steps.ApplyConfigAsync(name, old);
-                    await meta.RevertAgentAsync(name, old, before, after, $"{name}: proposal {approvalId} did not start, so its old configuration is back");
+                    await proposals.RevertAgentAsync(name, old, before, after, $"{name}: proposal {approvalId} did not start, so its old configuration is back");
                     try { await processes.StartAsync(name, hold, CancellationToken.None); }
                     catch (Exception again) when (again is HiveException or DriverException)
                     {

@@ -7,10 +7,10 @@ public static class ReadMeta
 {
     public sealed record Query(int Count = 50) : IRequest<MetaView>;
 
-    internal sealed class Handler(MetaRepo meta) : IRequestHandler<Query, MetaView>
+    internal sealed class Handler(MetaRepo meta, MetaInputs inputs) : IRequestHandler<Query, MetaView>
     {
         public async Task<MetaView> Handle(Query query, CancellationToken cancellationToken) =>
-            new(await meta.LogAsync(query.Count), await meta.ReadInputsAsync());
+            new(await meta.LogAsync(query.Count), await inputs.ReadInputsAsync());
     }
 }
 

@@ -30,12 +30,12 @@ public static class UpdateMetaInputs
 
     public sealed record InputError(string Name, string Error);
 
-    internal sealed class Handler(MetaRepo meta, IMediator mediator, StateChanges changes, IServiceScopeFactory scopes)
+    internal sealed class Handler(MetaInputs store, IMediator mediator, StateChanges changes, IServiceScopeFactory scopes)
         : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
         {
-            var inputs = (await meta.ReadInputsAsync()).ToList();
+            var inputs = (await store.ReadInputsAsync()).ToList();
             if (command.AddName is { } addName)
             {
                 if (!AgentNames.IsWellFormed(addName)) throw new BadRequestException("an input name matches ^[a-z][a-z0-9-]{0,30}$");
@@ -56,7 +56,7 @@ public static class UpdateMetaInputs
                 string pin;
                 try
                 {
-                    pin = await meta.PinOfAsync(input.Source, cancellationToken);
+                    pin = await store.PinOfAsync(input.Source, cancellationToken);
                 }
                 catch (MetaFileException e) when (input.Name != command.AddName)
                 {
@@ -72,7 +72,7 @@ public static class UpdateMetaInputs
             var message = command.AddName is { } added && !changed.Contains(added)
                 ? $"meta-update: {added} re-pointed"
                 : "meta-update: " + string.Join(", ", changed.Select(n => $"{n} → {Short(repinned.Single(i => i.Name == n).Pin)}"));
-            await meta.CommitInputsAsync(repinned, message);
+            await store.CommitInputsAsync(repinned, message);
             await changes.RunAsync(scopes, (change, _) =>
             {
                 change.Raise(new MetaInputsChanged(repinned));
@@ -80,7 +80,7 @@ public static class UpdateMetaInputs
             }, cancellationToken);
 
             var rebuilt = new List<string>();
-            foreach (var agent in await meta.AgentsUsingAsync(changed.ToHashSet(StringComparer.Ordinal)))
+            foreach (var agent in await store.AgentsUsingAsync(changed.ToHashSet(StringComparer.Ordinal)))
                 if (await mediator.Send(new RebuildAgent.ForInputs(agent, $"its input changed ({message})"), cancellationToken)) rebuilt.Add(agent);
             return new Result(repinned, changed, rebuilt, errors);
         }

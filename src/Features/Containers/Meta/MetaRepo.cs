@@ -1,0 +1,244 @@
+using System.Text.Json;
+using Hive.Shared;
+using Hive.Shared.Changes;
+using Hive.Shared.Json;
+using Hive.Shared.Native;
+using Hive.Shared.Processes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// The meta repo at <c>&lt;DataDir&gt;/meta</c>: one file per managed agent (<c>agents/&lt;name&gt;.json</c>), real git
+/// (the <c>git</c> CLI, argv only, never a shell; the user's and the system's git configuration ignored; author
+/// <c>hive</c>). Every change of an agent's configuration is a commit saying who asked. A proposal is pinned when it
+/// is made and decided (<see cref="MetaProposals"/>); the pinned inputs are <see cref="MetaInputs"/>. One git operation at a time.
+/// </summary>
+public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger, IOptions<MetaOptions> options, StateChanges changes)
+{
+    private readonly MetaOptions _options = options.Value;
+    /// <summary>One git operation at a time (the proposals and inputs take it too).</summary>
+    internal SemaphoreSlim Lock { get; } = new(1, 1);
+    private string? _unavailable;
+    private bool _ready;
+
+    public string Dir => paths.MetaDir;
+
+    public static string FileOf(string agent) => $"agents/{agent}.json";
+
+    /// <summary>Null when the repo works; else why not (no git on this machine, say).</summary>
+    public string? Unavailable => _ready ? null : _unavailable;
+
+    /// <summary>Creates the repo on first use (branch <c>main</c>, an empty <c>inputs.json</c>).</summary>
+    public async Task EnsureAsync()
+    {
+        if (_ready) return;
+        await Lock.WaitAsync();
+        try
+        {
+            if (_ready) return;
+            if (!Directory.Exists(Path.Combine(Dir, ".git")))
+            {
+                HivePaths.EnsurePrivateDirectory(Dir);
+                await GitAsync("init", "-q", "-b", "main");
+                Directory.CreateDirectory(Path.Combine(Dir, "agents"));
+                await File.WriteAllTextAsync(Path.Combine(Dir, "inputs.json"), "[]\n");
+                await GitAsync("add", "-A");
+                await GitAsync("commit", "-q", "-m", "hive: a new meta repo");
+            }
+            _ready = true;
+        }
+        catch (Exception e) when (e is MetaFileException or System.ComponentModel.Win32Exception)
+        {
+            _unavailable = $"the meta repo at {Dir} cannot be used: {e.Message}";
+            logger.LogWarning("meta: {Why}", _unavailable);
+            throw new MetaFileException(_unavailable);
+        }
+        finally
+        {
+            Lock.Release();
+        }
+    }
+
+    /// <summary>Writes (or, with null, removes) an agent's file and commits it when it changed; the new <c>main</c>, or null if nothing changed.</summary>
+    public async Task<string?> CommitAgentAsync(string agent, AgentConfig? config, string message)
+    {
+        await EnsureAsync();
+        await Lock.WaitAsync();
+        string? commit = null;
+        try
+        {
+            var path = Path.Combine(Dir, "agents", agent + ".json");
+            if (config is null)
+            {
+                if (!File.Exists(path)) return null;
+                File.Delete(path);
+            }
+            else
+            {
+                var text = Serialize(config);
+                if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return null;
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                await File.WriteAllTextAsync(path, text);
+            }
+            await GitAsync("add", "-A", "--", "agents");
+            if ((await GitAsync("status", "--porcelain", "--", "agents")).Length == 0) return null;
+            await GitAsync("commit", "-q", "-m", message);
+            commit = (await GitAsync("rev-parse", "main")).Trim();
+            return commit;
+        }
+        finally
+        {
+            Lock.Release();
+            if (commit is not null) await PublishCommittedAsync(commit);
+        }
+    }
+
+    /// <summary>
+    /// Writes the files of <paramref name="files"/> (name → text) that <paramref name="dir"/> lacks and commits them; a file
+    /// already there, edited or not, is left as it is.
+    /// </summary>
+    public async Task AddMissingFilesAsync(string dir, IReadOnlyDictionary<string, string> files, string message)
+    {
+        await EnsureAsync();
+        await Lock.WaitAsync();
+        string? commit = null;
+        try
+        {
+            var full = Path.Combine(Dir, dir);
+            Directory.CreateDirectory(full);
+            var added = new List<string>();
+            foreach (var (name, text) in files)
+            {
+                var path = Path.Combine(full, name);
+                if (File.Exists(path)) continue;
+                await File.WriteAllTextAsync(path, text);
+                added.Add($"{dir}/{name}");
+            }
+            if (added.Count == 0) return;
+            await GitAsync(["add", "--", .. added]);
+            await GitAsync(["commit", "-q", "-m", message, "--", .. added]);
+            commit = (await GitAsync("rev-parse", "main")).Trim();
+        }
+        finally
+        {
+            Lock.Release();
+            if (commit is not null) await PublishCommittedAsync(commit);
+        }
+    }
+
+    /// <summary>The agent's file on <c>main</c>, parsed; null when there is none; <see cref="MetaFileException"/> when it is not valid.</summary>
+    public async Task<AgentConfig?> ReadAgentAsync(string agent, string rev = "main")
+    {
+        await EnsureAsync();
+        string text;
+        try
+        {
+            text = await GitAsync("show", $"{rev}:{FileOf(agent)}");
+        }
+        catch (MetaFileException)
+        {
+            return null;
+        }
+        return Parse(agent, text);
+    }
+
+    public static AgentConfig Parse(string agent, string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text, StrictJson.DocumentOptions);
+            return document.Deserialize<AgentConfig>(HiveJson.Options) ?? throw new MetaFileException($"{FileOf(agent)} is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new MetaFileException($"{FileOf(agent)} in the meta repo is not a valid configuration: {e.Message}");
+        }
+    }
+
+    /// <summary>The commit <c>main</c> is on now.</summary>
+    public async Task<string> MainAsync()
+    {
+        await EnsureAsync();
+        return (await GitAsync("rev-parse", "main")).Trim();
+    }
+
+    public async Task<IReadOnlyList<MetaCommit>> LogAsync(int count)
+    {
+        await EnsureAsync();
+        var text = await GitAsync("log", $"-{count}", "--format=%H%x1f%cI%x1f%s%x1e", "main");
+        return text.Split('\x1e', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split('\x1f'))
+            .Select(f => new MetaCommit(f[0], f[2], DateTimeOffset.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+    }
+
+    /// <summary>Tells whoever follows the repo (the forge pushes it) that <c>main</c> moved; their trouble is not the commit's.</summary>
+    internal async Task PublishCommittedAsync(string commit)
+    {
+        try
+        {
+            // Raised as a change of its own (no rows): published in order with the hive's other events, under the gate.
+            await changes.RunAsync(scopes, (change, _) =>
+            {
+                change.Raise(new MetaCommitted(commit));
+                return Task.CompletedTask;
+            }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "meta: telling followers about commit {Commit} failed", commit);
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> RefsAsync(string fate)
+    {
+        await EnsureAsync();
+        return (await GitAsync("for-each-ref", "--format=%(refname)", $"refs/{fate}/"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    internal static string Serialize(AgentConfig config) => JsonSerializer.Serialize(config, Indented) + "\n";
+
+    internal static readonly JsonSerializerOptions Indented = new(HiveJson.Options) { WriteIndented = true };
+
+    internal Task<string> GitAsync(params string[] args) => GitAsync(null, args);
+
+    internal Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, params string[] args) => GitAsync(env, TimeSpan.FromSeconds(30), args);
+
+    /// <summary>
+    /// Runs git in the repo through the host's one runner (<see cref="ChildProcess"/>): argv only, a clean environment with its
+    /// own identity, no user or system configuration, no prompts.
+    /// </summary>
+    internal async Task<string> GitAsync(IReadOnlyDictionary<string, string>? env, TimeSpan limit, string[] args)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
+            ["GIT_AUTHOR_NAME"] = "hive", ["GIT_AUTHOR_EMAIL"] = "hive@hive.invalid",
+            ["GIT_COMMITTER_NAME"] = "hive", ["GIT_COMMITTER_EMAIL"] = "hive@hive.invalid",
+        };
+        foreach (var (key, value) in env ?? new Dictionary<string, string>()) environment[key] = value;
+        ChildResult git;
+        try
+        {
+            git = await ChildProcess.RunAsync(new ChildCommand("git", args) { WorkingDirectory = Dir, Environment = environment, Timeout = limit });
+        }
+        catch (ChildProcessException e)
+        {
+            throw new MetaFileException(e.Message);
+        }
+        if (git.TimedOut)
+            throw new MetaFileException($"{(args[0] == "-C" ? $"git {args[2]} in {args[1]}" : $"git {args[0]}")} did not finish within {limit.TotalSeconds:0.###} s");
+        if (git.ExitCode != 0)
+        {
+            var message = git.Stderr.Trim();
+            throw new MetaFileException($"git {args[0]} failed: {(message.Length > 0 ? message[..Math.Min(message.Length, 500)] : $"exit code {git.ExitCode}")}");
+        }
+        if (git.StdoutTruncated) throw new MetaFileException($"git {args[0]} printed more than {ChildProcess.DefaultCaptureBytes} bytes");
+        return git.Stdout;
+    }
+}

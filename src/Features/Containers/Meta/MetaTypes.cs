@@ -1,0 +1,19 @@
+namespace Hive.Features.Containers;
+
+/// <summary>
+/// One agent's configuration as <c>meta/agents/&lt;name&gt;.json</c> holds it. <c>secrets</c> maps env var names to secret
+/// names (<c>{"ANTHROPIC_API_KEY": "anthropic"}</c>): the file, the approval's diff and the forge hold only those names.
+/// </summary>
+public sealed record AgentConfig(
+    IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
+    IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
+    IReadOnlyDictionary<string, string>? Secrets = null);
+
+/// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
+public sealed record MetaInput(string Name, string Source, string? Pin);
+
+/// <summary>A commit of the meta repo, for <c>GET /api/meta</c>.</summary>
+public sealed record MetaCommit(string Id, string Message, DateTimeOffset At);
+
+/// <summary>A meta file that is not a valid configuration (hand-edited, say): the agent keeps running as it was.</summary>
+public sealed class MetaFileException(string message) : Hive.Shared.Errors.HiveException(message, Hive.Shared.Errors.ErrorCodes.Conflict, 409);
