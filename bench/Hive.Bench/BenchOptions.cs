@@ -1,31 +1,15 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace Hive.Bench;
 
-/// <summary>The options every mode understands (a mode ignores those that do not apply to it).</summary>
+/// <summary>
+/// The options every mode understands (a mode ignores those that do not apply to it): each is a recursive option of the
+/// root command, so it goes after the mode's name (<c>bench -- broker --sync FULL</c>).
+/// </summary>
 public sealed record BenchOptions
 {
-    public const string Help = """
-          --sync NORMAL|FULL   SQLite synchronous level for the raw baseline AND the host (default NORMAL)
-          --count N            latency samples per latency case (default 3000; warm-up adds N/10; the N-subscriber case uses N/2;
-                               backlog: sends alone and under the cold loads)
-          --seconds S          duration of each throughput case in each round (default 2)
-          --rounds R           alternating raw/hive throughput rounds; medians are reported (default 3)
-          --subscribers N      SSE subscribers of the fan-out case (default 100)
-          --keep               keep the temp data dir (its path is printed)
-          --throughput-only    broker: only the (a)/(b)/(e16) throughput rounds, no latency cases (quicker A/B loops)
-          --reps N             scan: timed scans per body (default 200, after a warm-up of N/10)
-          --reminders M        reminders: due at once (default 10000); crash-soak: scheduled over all lives (default 1000)
-          --kills N            crash-soak: SIGKILLs, one per life of the host (default 20)
-          --seed S             crash-soak: seed of the random kill moments (default 20261121)
-          --agents N           containers: sample agents of the fleet case under the process driver (default 200)
-          --creates N          containers: sequential creates per driver (default 40)
-          --answers N          containers: operator message -> answer samples per driver (default 200)
-          --crashes N          containers: SIGKILL -> crashed-event samples per driver (default 100)
-          --burst              crash-soak: each life's reminders fall due at one instant and the kill lands while that
-                               burst is delivered (more kills inside a delivery than the spread window of the crash test)
-        """;
-
     public string Synchronous { get; init; } = "NORMAL";
     public int Count { get; init; } = 3000;
     public double Seconds { get; init; } = 2;
@@ -44,47 +28,118 @@ public sealed record BenchOptions
     public int Answers { get; init; } = 200;
     public int Crashes { get; init; } = 100;
 
-    public static BenchOptions Parse(IReadOnlyList<string> args)
-    {
-        var options = new BenchOptions();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var name = args[i];
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value");
-            options = name switch
-            {
-                "--sync" => options with { Synchronous = Sync(Value()) },
-                "--count" => options with { Count = Positive(name, Value()) },
-                "--seconds" => options with { Seconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
-                "--rounds" => options with { Rounds = Positive(name, Value()) },
-                "--subscribers" => options with { Subscribers = Positive(name, Value()) },
-                "--keep" => options with { Keep = true },
-                "--throughput-only" => options with { ThroughputOnly = true },
-                "--reps" => options with { Reps = Positive(name, Value()) },
-                "--reminders" => options with { Reminders = Positive(name, Value()) },
-                "--kills" => options with { Kills = Positive(name, Value()) },
-                "--seed" => options with { Seed = Positive(name, Value()) },
-                "--burst" => options with { Burst = true },
-                "--agents" => options with { Agents = Positive(name, Value()) },
-                "--creates" => options with { Creates = Positive(name, Value()) },
-                "--answers" => options with { Answers = Positive(name, Value()) },
-                "--crashes" => options with { Crashes = Positive(name, Value()) },
-                _ => throw new ArgumentException($"unknown option '{name}'"),
-            };
-        }
-        if (options.Seconds <= 0) throw new ArgumentException("--seconds must be positive");
-        return options;
-    }
+    private static readonly BenchOptions Defaults = new();
 
-    private static string Sync(string value) => value.ToUpperInvariant() switch
+    private static readonly Option<string> SyncOption = new("--sync")
     {
-        "NORMAL" => "NORMAL",
-        "FULL" => "FULL",
-        _ => throw new ArgumentException($"--sync must be NORMAL or FULL, not '{value}'"),
+        Description = "SQLite synchronous level for the raw baseline AND the host",
+        HelpName = "NORMAL|FULL",
+        Recursive = true,
+        DefaultValueFactory = _ => Defaults.Synchronous,
+        CustomParser = Sync,
     };
 
-    private static int Positive(string name, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? n
-            : throw new ArgumentException($"{name} must be a positive integer, not '{value}'");
+    private static readonly Option<int> CountOption = Positive("--count",
+        "latency samples per latency case (warm-up adds N/10; the N-subscriber case uses N/2; backlog: sends alone and under the cold loads)",
+        Defaults.Count);
+
+    private static readonly Option<double> SecondsOption = new("--seconds")
+    {
+        Description = "duration of each throughput case in each round",
+        HelpName = "S",
+        Recursive = true,
+        DefaultValueFactory = _ => Defaults.Seconds,
+        CustomParser = PositiveSeconds,
+    };
+
+    private static readonly Option<int> RoundsOption = Positive("--rounds", "alternating raw/hive throughput rounds; medians are reported", Defaults.Rounds);
+    private static readonly Option<int> SubscribersOption = Positive("--subscribers", "SSE subscribers of the fan-out case", Defaults.Subscribers);
+    private static readonly Option<bool> KeepOption = Flag("--keep", "keep the temp data dir (its path is printed)");
+    private static readonly Option<bool> ThroughputOnlyOption = Flag("--throughput-only",
+        "broker: only the (a)/(b)/(e16) throughput rounds, no latency cases (quicker A/B loops)");
+    private static readonly Option<int> RepsOption = Positive("--reps", "scan: timed scans per body, after a warm-up of N/10", Defaults.Reps);
+    private static readonly Option<int?> RemindersOption = new("--reminders")
+    {
+        Description = "reminders: due at once (default 10000); crash-soak: scheduled over all lives (default 1000)",
+        HelpName = "M",
+        Recursive = true,
+        CustomParser = result => PositiveValue(result),
+    };
+    private static readonly Option<int> KillsOption = Positive("--kills", "crash-soak: SIGKILLs, one per life of the host", Defaults.Kills);
+    private static readonly Option<int> SeedOption = Positive("--seed", "crash-soak: seed of the random kill moments", Defaults.Seed, "S");
+    private static readonly Option<int> AgentsOption = Positive("--agents", "containers: sample agents of the fleet case under the process driver", Defaults.Agents);
+    private static readonly Option<int> CreatesOption = Positive("--creates", "containers: sequential creates per driver", Defaults.Creates);
+    private static readonly Option<int> AnswersOption = Positive("--answers", "containers: operator message -> answer samples per driver", Defaults.Answers);
+    private static readonly Option<int> CrashesOption = Positive("--crashes", "containers: SIGKILL -> crashed-event samples per driver", Defaults.Crashes);
+    private static readonly Option<bool> BurstOption = Flag("--burst",
+        "crash-soak: each life's reminders fall due at one instant and the kill lands while that burst is delivered " +
+        "(more kills inside a delivery than the spread window of the crash test)");
+
+    /// <summary>Every option, in the order the help lists them.</summary>
+    public static IReadOnlyList<Option> All { get; } =
+    [
+        SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, RepsOption,
+        RemindersOption, KillsOption, SeedOption, AgentsOption, CreatesOption, AnswersOption, CrashesOption, BurstOption,
+    ];
+
+    /// <summary>The options of a parsed command line (the defaults for those not given).</summary>
+    public static BenchOptions From(ParseResult parse) => new()
+    {
+        Synchronous = parse.GetValue(SyncOption)!,
+        Count = parse.GetValue(CountOption),
+        Seconds = parse.GetValue(SecondsOption),
+        Rounds = parse.GetValue(RoundsOption),
+        Subscribers = parse.GetValue(SubscribersOption),
+        Keep = parse.GetValue(KeepOption),
+        ThroughputOnly = parse.GetValue(ThroughputOnlyOption),
+        Reps = parse.GetValue(RepsOption),
+        Reminders = parse.GetValue(RemindersOption),
+        Kills = parse.GetValue(KillsOption),
+        Seed = parse.GetValue(SeedOption),
+        Burst = parse.GetValue(BurstOption),
+        Agents = parse.GetValue(AgentsOption),
+        Creates = parse.GetValue(CreatesOption),
+        Answers = parse.GetValue(AnswersOption),
+        Crashes = parse.GetValue(CrashesOption),
+    };
+
+    private static Option<int> Positive(string name, string description, int defaultValue, string helpName = "N") => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        Recursive = true,
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result => PositiveValue(result) ?? 0,
+    };
+
+    private static Option<bool> Flag(string name, string description) => new(name) { Description = description, Recursive = true };
+
+    private static string Sync(ArgumentResult result)
+    {
+        var value = result.Tokens.Single().Value;
+        switch (value.ToUpperInvariant())
+        {
+            case "NORMAL": return "NORMAL";
+            case "FULL": return "FULL";
+            default:
+                result.AddError($"--sync must be NORMAL or FULL, not '{value}'");
+                return "";
+        }
+    }
+
+    private static double PositiveSeconds(ArgumentResult result)
+    {
+        var value = result.Tokens.Single().Value;
+        if (!double.TryParse(value, CultureInfo.InvariantCulture, out var seconds)) result.AddError($"--seconds must be a number, not '{value}'");
+        else if (seconds <= 0) result.AddError("--seconds must be positive");
+        return seconds;
+    }
+
+    private static int? PositiveValue(ArgumentResult result)
+    {
+        var value = result.Tokens.Single().Value;
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0) return n;
+        result.AddError($"{((OptionResult)result.Parent!).Option.Name} must be a positive integer, not '{value}'");
+        return null;
+    }
 }

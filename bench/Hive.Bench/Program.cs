@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Hive.Bench.Modes;
 
 namespace Hive.Bench;
@@ -24,44 +25,40 @@ public static class BenchProgram
 
     public static async Task<int> Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        var root = new RootCommand("Hive's benchmarks: dotnet run -c Release --project bench/Hive.Bench -- <mode> [options]");
+        foreach (var option in BenchOptions.All) root.Options.Add(option);
+        foreach (var mode in Modes)
         {
-            PrintUsage();
-            return args.Length == 0 ? 2 : 0;
+            var command = new Command(mode.Name, mode.Summary);
+            command.SetAction(parse => mode.RunAsync(BenchOptions.From(parse)));
+            root.Subcommands.Add(command);
         }
+        var help = new Command("help", "list the modes and options");
+        help.SetAction(_ => PrintUsage(root, Console.Out));
+        root.Subcommands.Add(help);
 
-        var mode = Modes.FirstOrDefault(m => string.Equals(m.Name, args[0], StringComparison.OrdinalIgnoreCase));
-        if (mode is null)
+        if (args.Length == 0)
         {
-            Console.Error.WriteLine($"unknown mode '{args[0]}'");
-            PrintUsage();
+            PrintUsage(root, Console.Error);
             return 2;
         }
+        // Mode names are matched case-insensitively.
+        if (Modes.FirstOrDefault(m => string.Equals(m.Name, args[0], StringComparison.OrdinalIgnoreCase)) is { } named)
+            args = [named.Name, .. args[1..]];
 
-        BenchOptions options;
-        try
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
         {
-            options = BenchOptions.Parse(args[1..]);
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            PrintUsage();
+            foreach (var error in parsed.Errors) Console.Error.WriteLine(error.Message);
+            PrintUsage(root, Console.Error);
             return 2;
         }
-        return await mode.RunAsync(options);
+        return await parsed.InvokeAsync();
     }
 
-    private static void PrintUsage()
-    {
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Hive.Bench -- <mode> [options]");
-        Console.Error.WriteLine();
-        Console.Error.WriteLine("modes:");
-        foreach (var mode in Modes) Console.Error.WriteLine($"  {mode.Name,-10} {mode.Summary}");
-        Console.Error.WriteLine();
-        Console.Error.WriteLine("options:");
-        Console.Error.WriteLine(BenchOptions.Help);
-    }
+    /// <summary>The generated help of the root command: the modes (its commands) and the options.</summary>
+    private static int PrintUsage(RootCommand root, TextWriter writer) =>
+        root.Parse("--help").Invoke(new InvocationConfiguration { Output = writer });
 }
 
 /// <summary>One benchmark mode, chosen by the first argument.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -76,16 +77,15 @@ public sealed class HiveApiClient : IDisposable
         using var response = await SendRawAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         await ThrowUnlessSuccessAsync(response, ct);
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        long? id = null;
-        string? type = null;
-        var data = new StringBuilder();
+        // The BCL's parser: comments (the heartbeat) skipped, data lines joined with \n, the type "message" when none;
+        // each event's own id (null on hello), numeric as the host writes them.
+        var parser = SseParser.Create(stream, static (_, data) => Encoding.UTF8.GetString(data));
+        await using var events = parser.EnumerateAsync(ct).GetAsyncEnumerator(ct);
         while (true)
         {
-            string? line;
             try
             {
-                line = await reader.ReadLineAsync(ct);
+                if (!await events.MoveNextAsync()) yield break;
             }
             catch (IOException)
             {
@@ -95,28 +95,8 @@ public sealed class HiveApiClient : IDisposable
             {
                 yield break;
             }
-            if (line is null) yield break;
-            if (line.Length == 0)
-            {
-                if (type is not null || data.Length > 0) yield return new HiveEvent(id, type ?? "message", data.ToString());
-                id = null;
-                type = null;
-                data.Clear();
-                continue;
-            }
-            if (line[0] == ':') continue; // heartbeat
-            var colon = line.IndexOf(':');
-            var field = colon < 0 ? line : line[..colon];
-            var value = colon < 0 ? "" : line[(colon + 1)..].TrimStart(' ');
-            switch (field)
-            {
-                case "id" when long.TryParse(value, out var parsed): id = parsed; break;
-                case "event": type = value; break;
-                case "data":
-                    if (data.Length > 0) data.Append('\n');
-                    data.Append(value);
-                    break;
-            }
+            var item = events.Current;
+            yield return new HiveEvent(long.TryParse(item.EventId, out var id) ? id : null, item.EventType, item.Data);
         }
     }
 

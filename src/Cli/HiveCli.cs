@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Hive.Cli.Commands;
+using Hive.Cli.Commands.Agent;
+using Hive.Cli.Commands.Operator;
 
 namespace Hive.Cli;
 

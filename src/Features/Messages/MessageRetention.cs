@@ -1,4 +1,3 @@
-using Dapper;
 using Hive.Shared.Data;
 using Hive.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,9 +19,6 @@ public sealed class MessageRetention(IServiceScopeFactory scopes, IOptions<Messa
     /// <summary>Rows per transaction: a few milliseconds of the write lock each.</summary>
     public const int BatchSize = 1000;
 
-    /// <summary>Between batches: the writer's queued sends commit here.</summary>
-    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(5);
-
     private long _deleted;
 
     /// <summary>Messages removed since start-up (tests and the bench read it).</summary>
@@ -33,27 +29,13 @@ public sealed class MessageRetention(IServiceScopeFactory scopes, IOptions<Messa
         var db = services.GetRequiredService<IDb>();
         var clock = services.GetRequiredService<TimeProvider>();
         var cutoff = clock.GetUtcNow().AddDays(-options.Value.RetainDays);
-        var total = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            int deleted;
-            using (var connection = db.Open())
-            using (var transaction = connection.BeginTransaction(deferred: false))
-            {
-                // Old rows have low ids: the scan in id order finds a batch at once, without an index on delivered_at.
-                // julianday on both sides: timestamps reach the table in two text forms (Dapper's parameter form and
-                // UtcTimestamp's), which compare wrongly as text within a day.
-                deleted = connection.Execute("""
-                    DELETE FROM messages WHERE id IN (
-                        SELECT id FROM messages WHERE delivered_at IS NOT NULL AND julianday(delivered_at) < julianday(@cutoff) ORDER BY id LIMIT @BatchSize)
-                    """, new { cutoff, BatchSize }, transaction);
-                transaction.Commit();
-            }
-            total += deleted;
-            Interlocked.Add(ref _deleted, deleted);
-            if (deleted < BatchSize) break;
-            await Task.Delay(Pause, clock, stoppingToken);
-        }
+        // Old rows have low ids: the scan in id order finds a batch at once, without an index on delivered_at.
+        // julianday on both sides: timestamps reach the table in two text forms (Dapper's parameter form and
+        // UtcTimestamp's), which compare wrongly as text within a day.
+        var total = await BatchedDelete.RunAsync(db, """
+            DELETE FROM messages WHERE id IN (
+                SELECT id FROM messages WHERE delivered_at IS NOT NULL AND julianday(delivered_at) < julianday(@cutoff) ORDER BY id LIMIT @BatchSize)
+            """, cutoff, BatchSize, clock, deleted => Interlocked.Add(ref _deleted, deleted), stoppingToken);
         if (total > 0) Logger.LogInformation("retention: removed {Count} delivered messages older than {Days} days", total, options.Value.RetainDays);
     }
 }

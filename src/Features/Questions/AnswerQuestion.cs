@@ -1,6 +1,4 @@
 using FluentValidation;
-using Hive.Features.Messages;
-using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
@@ -29,18 +27,12 @@ public static class AnswerQuestion
         }
     }
 
-    internal sealed class Handler(StateChanges changes, IMediator mediator, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, IMediator mediator, TimeProvider clock)
         : IRequestHandler<Command, QuestionView>
     {
         public async Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
         {
-            const string answer = $"""
-                UPDATE questions SET answer = @Answer, answerer = @Answerer, answered_at = @AnsweredAt
-                WHERE id = @Id AND answered_at IS NULL
-                RETURNING {QuestionRow.Columns};
-                """;
-            var change = changes.Current;
-            var question = change.QuerySingleOrDefault<QuestionRow>($"SELECT {QuestionRow.Columns} FROM questions WHERE id = @Id", command)
+            var question = changes.Current.QuerySingleOrDefault<QuestionRow>($"SELECT {QuestionRow.Columns} FROM questions WHERE id = @Id", command)
                 ?? throw new NotFoundException($"no question {command.Id}");
             if (question.AnsweredAt is not null) throw new ConflictException($"question {command.Id} is already answered");
             if (command.Answerer != AgentNames.Operator && command.Answerer != question.Target)
@@ -48,17 +40,10 @@ public static class AnswerQuestion
                     ? "only the operator answers a question to the operator"
                     : $"only {question.Target} (or the operator) may answer question {command.Id}");
 
-            // The change began with BEGIN IMMEDIATE, so racing answers queue and the second sees the first's answer
-            // above; the answered_at guard keeps that true whatever the isolation.
-            var resolved = change.QuerySingleOrDefault<QuestionRow>(answer,
-                    new { command.Id, command.Answer, command.Answerer, AnsweredAt = clock.GetUtcNow() })?.View(fileRefs)
-                ?? throw new ConflictException($"question {command.Id} is already answered");
-
             // Joins this change: the answer and the asker's message commit together.
-            await mediator.Send(new AppendMessages.Command([ResolvedQuestions.AnswerMessage(resolved, command.Answerer)]), CancellationToken.None);
-            change.Raise(new QuestionResolved(resolved, QuestionsSql.WaitingOf(change.Connection, question.Asker, change.Transaction),
-                QuestionsSql.OpenAfter(change.Connection, resolved, change.Transaction)));
-            return resolved;
+            var resolved = await mediator.Send(new ResolveQuestions.Command([command.Id], command.Answer!, command.Answerer,
+                clock.GetUtcNow(), TellRemovedAsker: true), CancellationToken.None);
+            return resolved.SingleOrDefault() ?? throw new ConflictException($"question {command.Id} is already answered");
         }
     }
 }

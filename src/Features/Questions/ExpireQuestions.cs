@@ -1,5 +1,3 @@
-using Hive.Features.Messages;
-using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
@@ -36,39 +34,23 @@ public static class ExpireQuestions
 
     internal sealed record ExpireBatch(int Limit) : IRequest<int>, IChangesState;
 
-    internal sealed class ExpireBatchHandler(StateChanges changes, IMediator mediator, IAgentDirectory agents, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class ExpireBatchHandler(StateChanges changes, IMediator mediator, TimeProvider clock)
         : IRequestHandler<ExpireBatch, int>
     {
         public async Task<int> Handle(ExpireBatch command, CancellationToken cancellationToken)
         {
-            // Selected and resolved in one statement inside BEGIN IMMEDIATE: an answer that committed first has set
+            // Selected and resolved in one write transaction (BEGIN IMMEDIATE): an answer that committed first has set
             // answered_at and is skipped here; one that comes after finds answered_at set and is a conflict.
-            const string expire = $"""
-                UPDATE questions SET answer = @Answer, answerer = @Answerer, answered_at = @Now
-                WHERE id IN (SELECT id FROM questions
-                             WHERE answered_at IS NULL AND expires_at <= @Now
-                             ORDER BY expires_at, id LIMIT @Limit)
-                RETURNING {QuestionRow.Columns};
+            const string due = """
+                SELECT id FROM questions
+                WHERE answered_at IS NULL AND expires_at <= @Now
+                ORDER BY expires_at, id LIMIT @Limit
                 """;
-            var change = changes.Current;
-            var resolved = change.Query<QuestionRow>(expire,
-                    new { Answer = ResolvedQuestions.Expired, Answerer = ResolvedQuestions.ExpiredBy, Now = clock.GetUtcNow(), command.Limit })
-                .OrderBy(q => q.ExpiresAt).ThenBy(q => q.Id)
-                .Select(q => q.View(fileRefs))
-                .ToList();
-            if (resolved.Count == 0) return 0;
-
-            // An asker removed since it asked has no inbox left; its question still closes.
-            var told = resolved.Where(q => agents.IsAgent(q.Asker)).Select(q => ResolvedQuestions.AnswerMessage(q, AgentNames.Hive)).ToList();
-            if (told.Count > 0) await mediator.Send(new AppendMessages.Command(told), CancellationToken.None);
-            var waiting = resolved.Select(q => q.Asker).Distinct()
-                .ToDictionary(a => a, a => QuestionsSql.WaitingOf(change.Connection, a, change.Transaction), StringComparer.Ordinal);
-            // Counted once per party after the whole batch: every event of the batch carries the final numbers.
-            var open = resolved.SelectMany(q => q.Target is { } t ? [q.Asker, t] : new[] { q.Asker }).Distinct()
-                .ToDictionary(a => a, a => QuestionsSql.OpenOf(change.Connection, a, change.Transaction), StringComparer.Ordinal);
-            foreach (var question in resolved)
-                change.Raise(new QuestionResolved(question, waiting[question.Asker],
-                    new OpenQuestions(open[question.Asker], question.Target is { } target ? open[target] : null)));
+            var now = clock.GetUtcNow();
+            var ids = changes.Current.Query<long>(due, new { Now = now, command.Limit });
+            if (ids.Count == 0) return 0;
+            var resolved = await mediator.Send(new ResolveQuestions.Command(ids, ResolveQuestions.Expired, ResolveQuestions.ExpiredBy,
+                now, From: AgentNames.Hive), CancellationToken.None);
             return resolved.Count;
         }
     }

@@ -1,4 +1,3 @@
-using Dapper;
 using Hive.Shared.Data;
 using Hive.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,8 +18,6 @@ public sealed class TurnRetention(IServiceScopeFactory scopes, IOptions<TurnStat
     /// <summary>Rows per transaction: a few milliseconds of the write lock each.</summary>
     public const int BatchSize = 500;
 
-    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(5);
-
     private long _deleted;
 
     /// <summary>Turns removed since start-up (tests read it).</summary>
@@ -31,24 +28,10 @@ public sealed class TurnRetention(IServiceScopeFactory scopes, IOptions<TurnStat
         var db = services.GetRequiredService<IDb>();
         var clock = services.GetRequiredService<TimeProvider>();
         var cutoff = clock.GetUtcNow().AddDays(-options.Value.RetainDays);
-        var total = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            int deleted;
-            using (var connection = db.Open())
-            using (var transaction = connection.BeginTransaction(deferred: false))
-            {
-                deleted = connection.Execute("""
-                    DELETE FROM turns WHERE id IN (
-                        SELECT id FROM turns WHERE recorded_at < @cutoff ORDER BY recorded_at LIMIT @BatchSize)
-                    """, new { cutoff, BatchSize }, transaction);
-                transaction.Commit();
-            }
-            total += deleted;
-            Interlocked.Add(ref _deleted, deleted);
-            if (deleted < BatchSize) break;
-            await Task.Delay(Pause, clock, stoppingToken);
-        }
+        var total = await BatchedDelete.RunAsync(db, """
+            DELETE FROM turns WHERE id IN (
+                SELECT id FROM turns WHERE recorded_at < @cutoff ORDER BY recorded_at LIMIT @BatchSize)
+            """, cutoff, BatchSize, clock, deleted => Interlocked.Add(ref _deleted, deleted), stoppingToken);
         if (total > 0) Logger.LogInformation("retention: removed {Count} turns older than {Days} days", total, options.Value.RetainDays);
     }
 }

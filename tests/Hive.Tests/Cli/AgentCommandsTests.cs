@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Cli;
 
 /// <summary>The agent's commands (socket verbs) through the built hivectl, against a real hive; each test has agents of its own.</summary>

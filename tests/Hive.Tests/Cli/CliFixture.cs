@@ -1,5 +1,4 @@
 using System.Globalization;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Cli;
 

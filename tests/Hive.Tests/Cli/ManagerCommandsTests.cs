@@ -1,8 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Cli;

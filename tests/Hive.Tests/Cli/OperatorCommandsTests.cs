@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Cli;
 
 /// <summary>The operator's commands (HTTP API, Bearer token) through the built hivectl, against a real hive.</summary>

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Cli;
 

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Hive.Tests.Features.Containers;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Cli;
 

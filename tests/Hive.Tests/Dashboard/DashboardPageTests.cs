@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Tests.Architecture;
-using Hive.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace Hive.Tests.Dashboard;

@@ -1,6 +1,4 @@
-using System.Net;
 using Hive.Tests.Features.Forge;
-using Hive.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

@@ -1,5 +1,3 @@
-using System.Net;
-using Hive.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

@@ -1,4 +1,3 @@
-using Hive.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

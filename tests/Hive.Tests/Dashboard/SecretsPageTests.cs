@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using Hive.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

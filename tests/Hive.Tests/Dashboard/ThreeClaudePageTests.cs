@@ -1,11 +1,7 @@
-using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Hive.Testing;
 using Hive.Tests.Architecture;
 using Hive.Tests.Cli;
-using Hive.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using Hive.Tests.Architecture;
 using Hive.Tests.Features.TurnStats;
-using Hive.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

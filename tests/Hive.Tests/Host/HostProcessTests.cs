@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Host;
 
 /// <summary>
@@ -29,7 +25,7 @@ public sealed class HostProcessTests : IAsyncLifetime
         Assert.Equal("alice", (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
 
         using var http = host.CreateClient();
-        var state = JsonDocument.Parse(await http.GetStringAsync("/api/state")).RootElement;
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/state");
         Assert.Equal(["manager", "alice", "bob"], state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
         using var page = await http.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode); // the page is found beside the assembly, not in the working dir

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using static Hive.Testing.FakeMessagesApi;
 
 namespace Hive.Tests.Infrastructure;

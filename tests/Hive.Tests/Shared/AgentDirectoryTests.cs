@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using System.Text.Json;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;
-using Hive.Tests.Infrastructure;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 

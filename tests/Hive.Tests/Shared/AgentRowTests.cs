@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Hive.Shared.Agents;
 using Hive.Shared.Json;
 

@@ -1,8 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using Hive.Shared.Socket;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Shared;
 

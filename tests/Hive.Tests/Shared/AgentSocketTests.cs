@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Shared;
 
 /// <summary>The agents' sockets (Shared/Socket): identity, file modes, the line protocol, many connections.</summary>

@@ -1,7 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Shared;
 
 /// <summary>Issue 11 item 4: /api/state stays the same size whatever the backlog; the list routes page through it.</summary>

@@ -1,5 +1,4 @@
 using Hive.Shared.Dashboard;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Tests.Shared;

@@ -1,13 +1,9 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using Hive.Shared;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Limits;
 using Hive.Shared.Socket;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Shared;
 

@@ -1,7 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Shared;
 
 /// <summary>The SSE contract of DESIGN.md: numbered events, Last-Event-ID resume, resync, heartbeat, snapshot seq.</summary>

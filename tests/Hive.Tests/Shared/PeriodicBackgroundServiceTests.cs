@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Hive.Shared.Hosting;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

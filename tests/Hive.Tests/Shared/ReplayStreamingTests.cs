@@ -1,6 +1,5 @@
 using System.Text;
 using Hive.Shared.Dashboard;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Shared;
 

@@ -1,6 +1,5 @@
 using Hive.Features.Messages;
 using Hive.Shared.Dashboard;
-using Hive.Tests.Infrastructure;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 

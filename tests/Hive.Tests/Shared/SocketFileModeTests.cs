@@ -2,7 +2,6 @@ using Hive.Host;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Socket;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Tests.Shared;

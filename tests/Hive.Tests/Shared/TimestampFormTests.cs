@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using Hive.Testing;
 using Hive.Tests.Features.TurnStats;
 
 namespace Hive.Tests.Shared;

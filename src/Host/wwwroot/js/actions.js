@@ -1,4 +1,5 @@
 import { h } from './dom.js';
+import { jsonBody, problemText, unanswered } from './problems.js';
 
 /** A short-lived message in the corner: the outcome of an action. */
 export function toast(text, ok = true) {
@@ -25,8 +26,8 @@ export async function act(button, label, request, success, failed) {
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
     });
     if (!response.ok) {
-      const problem = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
-      const message = `${problem?.detail ?? problem?.title ?? 'failed'} (${response.status})`;
+      const problem = await jsonBody(response);
+      const message = problemText(problem, response.status);
       toast(message, false);
       failed?.(message, problem, response.status);
       return false;
@@ -34,7 +35,7 @@ export async function act(button, label, request, success, failed) {
     toast(typeof success === 'function' ? await success(response) : success);
     return true;
   } catch (error) {
-    const message = `the host did not answer: ${error.message}`;
+    const message = unanswered(error);
     toast(message, false);
     failed?.(message);
     return false;
@@ -42,19 +43,4 @@ export async function act(button, label, request, success, failed) {
     button.disabled = false;
     button.textContent = text;
   }
-}
-
-/**
- * Shows what the host refused in `box` (a form's problem line): the problem's `detail`, or, when it lists `errors` by
- * field, each of them on a line of its own. `message` null hides the box.
- */
-export function showProblem(box, message, problem = null, status = null) {
-  box.replaceChildren();
-  box.hidden = !message;
-  if (!message) return;
-  const errors = problem?.errors && typeof problem.errors === 'object' ? Object.entries(problem.errors) : [];
-  const items = errors.flatMap(([field, messages]) => (Array.isArray(messages) ? messages : [messages])
-    .map(text => h('li', { dataset: { field } }, field ? `${field.replaceAll('_', ' ')}: ${text}` : String(text))));
-  if (items.length === 0) { box.append(h('p', { class: 'problem-detail' }, message)); return; }
-  box.append(h('p', { class: 'problem-detail' }, `The host refused it${status ? ` (${status})` : ''}:`), h('ul', {}, items));
 }

@@ -70,3 +70,9 @@ export function relative(iso, now = Date.now()) {
 export function clock(iso) {
   return iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
 }
+
+// The snapshot is bounded: say how many a truncated list leaves out (the API pages through all of them).
+export function more(node, hidden, noun) {
+  node.hidden = hidden <= 0;
+  node.textContent = hidden > 0 ? `… and ${hidden} more ${noun}${hidden === 1 ? '' : 's'} not shown` : '';
+}

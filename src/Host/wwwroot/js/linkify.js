@@ -1,4 +1,5 @@
 import { h } from './dom.js';
+import { jsonBody } from './problems.js';
 
 /**
  * Appends `text` to `parent`, turning every occurrence of a server-vouched ref into an inline <details> that loads
@@ -34,7 +35,7 @@ function fileRef(path) {
       const response = await fetch('/api/state-file?path=' + encodeURIComponent(path));
       const type = response.headers.get('content-type') ?? '';
       if (!response.ok) {
-        const problem = type.includes('json') ? await response.json() : null;
+        const problem = await jsonBody(response);
         body.textContent = `(${response.status}) ${problem?.detail ?? 'the file could not be read'}`;
         body.classList.add('error');
         loaded = false; // let the operator try again

@@ -2,7 +2,7 @@ import { store, load, apply } from './store.js';
 import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines, wireFlowFilter } from './render.js';
 import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
-import { wireMeta } from './approvals.js';
+import { wireMeta } from './meta.js';
 import { wireSecretsForm } from './secrets.js';
 import { SignedOut, untilSignedIn, announceSignedIn, announceSignedOut, onSignedOutElsewhere } from './signin.js';
 

@@ -3,6 +3,7 @@
 import { h, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
+import { showError } from './problems.js';
 import { refreshSecretPicks } from './agentform.js';
 
 const $ = id => document.getElementById(id);
@@ -33,7 +34,7 @@ function secretRow(s) {
 export function wireSecretsForm() {
   const form = $('secret-form');
   const error = $('secret-error');
-  const show = text => { error.textContent = text ?? ''; error.hidden = !text; };
+  const show = text => showError(error, text);
   form.addEventListener('submit', async event => {
     event.preventDefault();
     show(null);

@@ -1,17 +1,18 @@
 import { h, append, renderList, relative } from './dom.js';
 import { store } from './store.js';
-import { act, showProblem, toast } from './actions.js';
+import { act, toast } from './actions.js';
+import { jsonBody, problemText, unanswered, showProblem, rowErrors } from './problems.js';
 import { diff } from './approvals.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
-// Agents and destroyed agents: agents with their container's state and lifecycle buttons, their logs, their
-// configuration (edited with the approvals' diff view), the new-agent form, and the state dirs destroyed agents left
-// behind. Rows change only when events arrive; a button only asks.
+// Agents: agents with their container's state and lifecycle buttons, their logs, their configuration (edited with the
+// approvals' diff view) and the new-agent form. Rows change only when events arrive; a button only asks. The state dirs
+// destroyed agents left behind are in tombstones.js.
 
 const $ = id => document.getElementById(id);
 
-/** What an action refused, kept beside its row until the next action on it (or ×): `agent:<name>`, `tomb:<name>`. */
-const errors = new Map();
+/** What an action refused, kept beside its agent's row until the next action on it (or ×). */
+const errors = rowErrors(() => swarm());
 
 const SignalNames = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
 const Transients = { starting: 'starting…', stopping: 'stopping…', restarting: 'restarting…', rebuilding: 'rebuilding…', destroying: 'destroying…' };
@@ -23,8 +24,7 @@ export function swarm() {
   // As /api/state orders them: the manager first, then by name (rows added live land in their place).
   const agents = [...store.agents.values()].sort((a, b) =>
     (a.kind === 'manager' ? 0 : 1) - (b.kind === 'manager' ? 0 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const key of errors.keys())
-    if (key.startsWith('agent:') && !store.agents.has(key.slice(6))) errors.delete(key);
+  errors.prune(name => store.agents.has(name));
   $('swarm-count').textContent = `(${agents.length})`;
   renderList($('agents'), agents, a => a.name, agentRow, updateAgentRow);
   const select = $('send-to');
@@ -35,7 +35,7 @@ export function swarm() {
 
 /** A row is built once; updates rebuild its head and error line but keep its logs box (open, with its text). */
 function agentRow(a) {
-  const node = h('li', { class: 'agent', dataset: { agent: a.name } }, agentHead(a), errorLine(`agent:${a.name}`));
+  const node = h('li', { class: 'agent', dataset: { agent: a.name } }, agentHead(a), errors.line(a.name));
   addBoxes(node, a);
   setRowState(node, a);
   return node;
@@ -43,7 +43,7 @@ function agentRow(a) {
 
 function updateAgentRow(node, a) {
   node.querySelector(':scope > .agent-head').replaceWith(agentHead(a));
-  node.querySelector(':scope > .action-error').replaceWith(errorLine(`agent:${a.name}`));
+  node.querySelector(':scope > .action-error').replaceWith(errors.line(a.name));
   addBoxes(node, a);
   setRowState(node, a);
 }
@@ -189,9 +189,9 @@ function agentActions(a) {
     return b;
   };
   const lifecycle = (verb, busy, done) => b => {
-    setError(`agent:${name}`, null);
+    errors.set(name, null);
     act(b, busy, { method: 'POST', url: `/api/agents/${path(name)}/${verb}` }, `${name} ${done}`,
-      message => setError(`agent:${name}`, `${verb}: ${message}`));
+      message => errors.set(name, `${verb}: ${message}`));
   };
   const running = a.state === 'running';
   return append(h('div', { class: 'actions' }),
@@ -200,9 +200,9 @@ function agentActions(a) {
     managed && button('restart', 'Restart', lifecycle('restart', 'restarting…', 'restarted')),
     a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
       if (!confirm(`Destroy ${name}? Its process is stopped and its socket closed; its files are kept (under Destroyed agents) until you delete them.`)) return;
-      setError(`agent:${name}`, null);
+      errors.set(name, null);
       act(b, 'destroying…', { method: 'DELETE', url: `/api/agents/${path(name)}` }, `${name} destroyed`,
-        message => setError(`agent:${name}`, `destroy: ${message}`));
+        message => errors.set(name, `destroy: ${message}`));
     }));
 }
 
@@ -216,7 +216,7 @@ function logsBox(name) {
     try {
       const response = await fetch(`/api/agents/${path(name)}/logs?tail=200`);
       if (!response.ok) {
-        const problem = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
+        const problem = await jsonBody(response);
         body.textContent = `(${response.status}) ${problem?.detail ?? 'the log could not be read'}`;
         body.classList.add('error');
         return;
@@ -235,63 +235,6 @@ function logsBox(name) {
   details.addEventListener('toggle', () => { if (details.open) load(); });
   refresh.addEventListener('click', load);
   return details;
-}
-
-function errorLine(key) {
-  const text = errors.get(key);
-  const line = h('p', { class: 'error action-error', role: 'alert' });
-  if (!text) { line.hidden = true; return line; }
-  const dismiss = h('button', { type: 'button', class: 'quiet dismiss', title: 'dismiss', 'aria-label': 'dismiss' }, '×');
-  dismiss.addEventListener('click', () => setError(key, null));
-  return append(line, text, ' ', dismiss);
-}
-
-function setError(key, text) {
-  if (text) errors.set(key, text);
-  else if (errors.has(key)) errors.delete(key);
-  else return;
-  if (key.startsWith('agent:')) swarm();
-  else tombstones();
-}
-
-// Destroyed agents: newest first, with their size on disk; "Delete files" deletes the state dir. Empty, the section is
-// its heading and count.
-export function tombstones() {
-  const list = [...store.tombstones].sort((a, b) => b.destroyed_at.localeCompare(a.destroyed_at) || (a.name < b.name ? -1 : 1));
-  for (const key of errors.keys())
-    if (key.startsWith('tomb:') && !list.some(t => t.name === key.slice(5))) errors.delete(key);
-  $('tombstones-count').textContent = `(${list.length})`;
-  $('tombstones-note').hidden = list.length === 0;
-  $('tombstones-panel').classList.toggle('is-empty', list.length === 0);
-  renderList($('tombstones'), list, t => t.name, tombstoneRow, (_, t) => tombstoneRow(t));
-}
-
-function tombstoneRow(t) {
-  const purge = h('button', { type: 'button', class: 'danger purge' }, 'Delete files');
-  purge.addEventListener('click', () => {
-    if (!confirm(`Delete ${t.name}'s files? Its state dir (${bytes(t.bytes)}) is deleted from disk.`)) return;
-    setError(`tomb:${t.name}`, null);
-    act(purge, 'deleting…', { method: 'DELETE', url: `/api/tombstones/${path(t.name)}` }, `${t.name}'s files deleted`,
-      message => setError(`tomb:${t.name}`, `delete files: ${message}`));
-  });
-  return h('li', { class: 'tombstone', dataset: { tombstone: t.name } },
-    h('div', {},
-      h('span', { class: 'who' }, t.name), ' ',
-      h('span', { class: 'meta' },
-        h('span', { class: 'size', title: `${t.bytes} bytes` }, bytes(t.bytes)), ' · destroyed ',
-        h('span', { class: 'destroyed', title: t.destroyed_at }, relative(t.destroyed_at)))),
-    errorLine(`tomb:${t.name}`),
-    h('div', { class: 'actions' }, purge));
-}
-
-/** 0 B, 812 B, 4.0 KiB, 12 KiB, 3.4 MiB ... */
-export function bytes(n) {
-  if (!(n >= 0)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-  return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 // The new-agent form: POST /api/agents {name, preset?, purpose?, driver?, command?, env?, secrets?, mounts?, restart?};
@@ -390,10 +333,10 @@ function configBox(name) {
     show(null);
     try {
       const response = await fetch(`/api/agents/${path(name)}/config`);
-      const body = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
+      const body = await jsonBody(response);
       if (!response.ok) {
         status.hidden = true;
-        show(`could not load the configuration: ${body?.detail ?? body?.title ?? 'failed'} (${response.status})`);
+        show(`could not load the configuration: ${problemText(body, response.status)}`);
         return;
       }
       status.hidden = true;
@@ -405,7 +348,7 @@ function configBox(name) {
       fillConfigForm(form, name, loaded, show, () => { loaded = null; details.open = false; form.replaceChildren(); });
     } catch (e) {
       status.hidden = true;
-      show(`the host did not answer: ${e.message}`);
+      show(unanswered(e));
     }
   });
   return details;
@@ -466,7 +409,7 @@ function fillConfigForm(form, name, config, show, done) {
     const text = button.textContent;
     button.disabled = true;
     button.textContent = label;
-    try { return await run(); } catch (e) { show(`the host did not answer: ${e.message}`); } finally { button.textContent = text; button.disabled = false; }
+    try { return await run(); } catch (e) { show(unanswered(e)); } finally { button.textContent = text; button.disabled = false; }
   };
   const invalidate = () => {
     reviewed = null;
@@ -483,7 +426,7 @@ function fillConfigForm(form, name, config, show, done) {
     try { body = edited(); } catch (e) { show(e.message); return; }
     await busy(review, 'reviewing…', async () => {
       const { response, json } = await put(true, body);
-      if (!response.ok) { show(`${json?.detail ?? json?.title ?? 'failed'} (${response.status})`, json, response.status); return; }
+      if (!response.ok) { show(problemText(json, response.status), json, response.status); return; }
       diffBox.replaceChildren(
         h('p', { class: 'meta' }, json?.changed ? 'What Apply changes (it restarts the agent with it):' : 'No changes: the configuration is as it was.'),
         diff(json?.diff ?? ''));
@@ -498,7 +441,7 @@ function fillConfigForm(form, name, config, show, done) {
     const body = reviewed;
     await busy(apply, 'applying…', async () => {
       const { response, json } = await put(false, body);
-      if (!response.ok) { show(`${json?.detail ?? json?.title ?? 'failed'} (${response.status})`, json, response.status); return; }
+      if (!response.ok) { show(problemText(json, response.status), json, response.status); return; }
       toast(json?.changed === false ? `${name}: nothing to change` : `${name}: configuration applied`);
       done();
     });

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
-using Hive.Testing;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Containers.ContainersKit;
 using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
 

@@ -1,6 +1,3 @@
-using System.Net;
-using Hive.Testing;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Text.Json;
 using Hive.Tests.Features.Containers.Fakes;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using Hive.Testing;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;

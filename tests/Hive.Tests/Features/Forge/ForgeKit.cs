@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Hive.Features.Forge;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Json;

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>

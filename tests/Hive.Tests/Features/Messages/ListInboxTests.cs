@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>ListInbox: what agents sent to the operator, newest first.</summary>

@@ -1,6 +1,3 @@
-using System.Net;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>ListMessages: the history, newest first, paged with before and limit.</summary>

@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>The one hive the Messages slice tests share; its classes run one after another, each test on agents of its own.</summary>

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Features.Messages;
 

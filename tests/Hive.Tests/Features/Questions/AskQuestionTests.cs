@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>AskQuestion: a bad ask gets a clear error with a code and stores nothing.</summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>CancelQuestion: the operator cancels an open question (the asker is told <c>[cancelled]</c>); resolved is 409, unknown 404.</summary>

@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Questions.QuestionsHive;
 
 namespace Hive.Tests.Features.Questions;

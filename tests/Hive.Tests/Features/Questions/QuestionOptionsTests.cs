@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>AskQuestion's options and multi: carried on every view, answered with one or several options or free text; bad ones change nothing.</summary>

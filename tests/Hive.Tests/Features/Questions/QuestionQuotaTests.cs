@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using Hive.Shared.Errors;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Features.Questions;
 

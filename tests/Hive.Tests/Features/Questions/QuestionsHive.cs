@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>The one hive the Questions slice tests share; its classes run one after another, each test on agents of its own.</summary>

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Hive.Features.Reminders;
 using Hive.Shared.Agents;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Reminders.RemindersHive;
 
 namespace Hive.Tests.Features.Reminders;

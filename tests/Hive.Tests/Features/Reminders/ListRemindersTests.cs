@@ -1,4 +1,3 @@
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Reminders.RemindersHive;
 
 namespace Hive.Tests.Features.Reminders;

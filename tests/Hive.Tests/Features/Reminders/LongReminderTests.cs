@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Reminders;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Hive.Features.Reminders;
-using Hive.Tests.Infrastructure;
 using MediatR;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,4 @@
 using Hive.Features.Reminders;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Features.Reminders;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
 using static Hive.Tests.Features.Reminders.RemindersHive;
 
 namespace Hive.Tests.Features.Reminders;

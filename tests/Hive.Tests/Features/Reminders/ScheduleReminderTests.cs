@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.Reminders;
 
 /// <summary>ScheduleReminder: the remind verb refuses what it cannot schedule, with a code, and stores nothing.</summary>

@@ -1,9 +1,7 @@
-using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using Hive.Features.StateFiles;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Tests.Features.StateFiles;

@@ -1,5 +1,4 @@
 using Hive.Features.StateFiles;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Tests.Features.StateFiles;

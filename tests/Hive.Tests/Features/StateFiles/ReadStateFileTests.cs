@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Net;
 using System.Text;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Features.StateFiles;
 

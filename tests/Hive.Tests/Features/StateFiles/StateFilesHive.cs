@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.StateFiles;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.TurnStats;
 
 /// <summary>ListTurns: GET /api/agents/{name}/turns pages an agent's turns newest first; bad input is a problem.</summary>

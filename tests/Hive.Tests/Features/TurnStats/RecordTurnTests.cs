@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Hive.Features.TurnStats;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Features.TurnStats;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.TurnStats;
 
 /// <summary>The turn figures on an agent's row: the last 24 hours by the host's clock, and the newest turn.</summary>

@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Features.TurnStats;
 
 /// <summary>TurnRetention: the sweep removes turns recorded before the retention window, and nothing else.</summary>

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Hive.Features.TurnStats;
 using Hive.Shared.Json;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Features.TurnStats;
 

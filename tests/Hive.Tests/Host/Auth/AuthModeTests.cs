@@ -1,10 +1,7 @@
 using Hive.Shared.Errors;
-using System.Net;
 using System.Text;
-using System.Text.Json;
 using Hive.Host;
 using Hive.Host.Auth;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Tests.Host.Auth;

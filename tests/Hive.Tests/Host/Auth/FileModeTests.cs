@@ -1,7 +1,6 @@
 using Hive.Shared.Errors;
 using System.Collections.Concurrent;
 using Hive.Host.Auth;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Host.Auth;
 

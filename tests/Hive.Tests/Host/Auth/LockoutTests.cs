@@ -1,11 +1,8 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
 using Hive.Host;
 using Hive.Host.Auth;
 using Hive.Shared.Errors;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -242,7 +239,7 @@ public sealed class LockoutTests
                 Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
                 Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, $"try {i}: no Retry-After");
                 Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-                Assert.Equal(ErrorCodes.TooMany, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+                Assert.Equal(ErrorCodes.TooMany, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
             }
             if (i == 1_000)
             {

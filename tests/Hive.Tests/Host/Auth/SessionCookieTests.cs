@@ -1,10 +1,7 @@
-using System.Net;
 using System.Text;
-using System.Text.Json;
 using Hive.Host;
 using Hive.Host.Auth;
 using Hive.Shared.Errors;
-using Hive.Tests.Infrastructure;
 using Microsoft.Net.Http.Headers;
 
 namespace Hive.Tests.Host.Auth;
@@ -91,7 +88,7 @@ public sealed class SessionCookieTests(HiveFixture fixture) : SharedHiveTests(fi
         {
             using var response = await StateAsync(_hive, session);
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{what}: {(int)response.StatusCode}");
-            var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal(ErrorCodes.Unauthorized, problem.GetProperty("code").GetString());
             Assert.Contains("session has ended", problem.GetProperty("detail").GetString());
             AssertForgets(response);

@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Hive.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Tests.Host.Auth;

@@ -1,7 +1,5 @@
 using Hive.Shared.Errors;
-using System.Net;
 using System.Net.Sockets;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Host.Storage;
 

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Hive.Tests.Infrastructure;
 
 namespace Hive.Tests.Host.Storage;
 

@@ -1,5 +1,3 @@
-using Hive.Tests.Infrastructure;
-
 namespace Hive.Tests.Host.Storage;
 
 /// <summary>Runs the built host to its refusal and checks the shape every refusal has: one line, named path, exit 1, no trace.</summary>

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary><c>questions</c>: open and recently answered questions; <c>questions answer ID TEXT</c> answers as the operator.</summary>
 public static class QuestionsCommands

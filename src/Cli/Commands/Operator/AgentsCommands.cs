@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary><c>agents</c>: list, create, start, stop, restart, destroy, and read or follow an agent's logs.</summary>
 public static class AgentsCommands

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary>
 /// <c>tail</c>: follows <c>/api/events</c> as readable lines until Ctrl-C. When the stream ends (the host restarted, the

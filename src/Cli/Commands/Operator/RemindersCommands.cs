@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary><c>reminders</c>: pending reminders (failed ones included); <c>cancel</c> and <c>retry</c> one.</summary>
 public static class RemindersCommands

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary><c>approvals</c>: what the manager asked for (spawns, destroys, config commits), and the operator's decision.</summary>
 public static class ApprovalsCommands

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary><c>inbox</c>: the messages agents sent to the operator, newest first.</summary>
 public static class InboxCommand

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary>
 /// <c>secrets</c>: the operator's secrets by name and date (<c>list</c>), <c>set NAME</c> with the value read from stdin

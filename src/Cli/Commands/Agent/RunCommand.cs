@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Agent;
 
 /// <summary>
 /// <c>hivectl run [--max N] -- COMMAND [ARGS...]</c>, the harness: it parks on <c>recv</c>; on each wake it takes what is

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hive.Cli.Commands.Operator;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Agent;
 
 /// <summary>
 /// The manager's commands, one socket verb each (DESIGN.md, "Containers"): <c>request-spawn</c>, <c>request-destroy</c>,

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary>
 /// <c>hivectl up -f swarm.json</c>: makes the hive's agents what the file lists, idempotently. An agent that is missing is

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Operator;
 
 /// <summary><c>status</c>: the agents of <c>/api/state</c> with their state, pending reminders and what they wait on.</summary>
 public static class StatusCommand

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace Hive.Cli.Commands;
+namespace Hive.Cli.Commands.Agent;
 
 /// <summary>
 /// <c>hivectl mcp</c>: an MCP server over stdio for the agent whose socket it is given. Each tool is one socket verb, its
