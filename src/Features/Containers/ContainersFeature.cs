@@ -1,4 +1,4 @@
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Microsoft.Extensions.DependencyInjection;

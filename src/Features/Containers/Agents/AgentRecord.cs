@@ -14,7 +14,7 @@ internal sealed class AgentRecord
 
     public string Name { get; set; } = "";
     public string Kind { get; set; } = AgentKinds.Agent;
-    public string Driver { get; set; } = Drivers.DriverCatalog.External;
+    public string Driver { get; set; } = Runtime.DriverCatalog.External;
     public string Origin { get; set; } = Origins.Api;
     public string? Command { get; set; }
     public string Env { get; set; } = "{}";
@@ -37,7 +37,7 @@ internal sealed class AgentRecord
     /// <summary>Env var name → secret name, as JSON; null when none. Never a value.</summary>
     public string? Secrets { get; set; }
 
-    public bool IsExternal => Driver == Drivers.DriverCatalog.External;
+    public bool IsExternal => Driver == Runtime.DriverCatalog.External;
 
     public IReadOnlyList<string> CommandArgs => Command is null ? [] : JsonSerializer.Deserialize<string[]>(Command) ?? [];
     public IReadOnlyDictionary<string, string> EnvVars => JsonSerializer.Deserialize<Dictionary<string, string>>(Env) ?? [];

@@ -1,5 +1,5 @@
 using FluentValidation;
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Features.Containers.Presets;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FluentValidation;
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Features.Containers.Presets;
 using Hive.Shared;
 using Hive.Shared.Agents;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using FluentValidation;
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;

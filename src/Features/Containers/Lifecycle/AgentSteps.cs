@@ -17,7 +17,7 @@ namespace Hive.Features.Containers;
 /// </summary>
 internal sealed class AgentSteps(
     AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes, AgentDirectory directory, HivePaths paths, MetaRepo meta,
-    AllowedRecipients allowed, Drivers.DriverCatalog drivers, ILogger<AgentSteps> logger)
+    AllowedRecipients allowed, Runtime.DriverCatalog drivers, ILogger<AgentSteps> logger)
 {
     /// <summary>A managed agent's record: 404 for an unknown name, 409 for an external agent.</summary>
     public AgentRecord Managed(string name)

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Errors;
 
 namespace Hive.Features.Containers;

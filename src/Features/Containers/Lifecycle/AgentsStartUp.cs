@@ -1,4 +1,4 @@
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;

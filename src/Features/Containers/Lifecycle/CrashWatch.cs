@@ -1,4 +1,4 @@
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Features.Messages;
 using Hive.Shared.Changes;
 using MediatR;

@@ -135,8 +135,8 @@ public sealed class MetaDeployCrashTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         // The last life was killed: its agents' (empty) cgroups are left for a next start that will not come.
-        await new Hive.Features.Containers.Drivers.AgentCgroups(Path.GetFullPath(_dataDir),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<Hive.Features.Containers.Drivers.AgentCgroups>.Instance).SweepLeftoversAsync();
+        await new Hive.Features.Containers.Runtime.AgentCgroups(Path.GetFullPath(_dataDir),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Hive.Features.Containers.Runtime.AgentCgroups>.Instance).SweepLeftoversAsync();
         await TestDirectories.DeleteAsync(_dataDir);
         await TestDirectories.DeleteAsync(_dataDir + "-bin");
     }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Hive.Features.Containers.Drivers;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
 using Hive.Shared.Json;

@@ -5,7 +5,7 @@ using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// Who an agent is, outside its sandbox. A host running as root never runs an agent as root: each agent gets a uid of its

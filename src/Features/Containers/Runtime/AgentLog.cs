@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// An agent's stdout and stderr, interleaved as they come, in <c>&lt;logs&gt;/output.log</c>; past the size cap the file

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Hive.Shared;
 using Microsoft.Extensions.Logging;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// The host's own <c>hivectl</c>, given to every agent it runs: copied from beside the host (<c>agent-tools/hivectl/</c>,

@@ -4,7 +4,7 @@ using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// An agent in a NixOS container, driven by shelling out to <c>nixos-container</c> (as hyperhive did): the container is

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// The seccomp program every bubblewrap agent runs under (bwrap's <c>--seccomp FD</c> loads it): the system calls a

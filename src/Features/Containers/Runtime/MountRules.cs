@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Hive.Shared;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// What an agent may be given as a read-only mount, judged on the path the kernel would bind — every symlink and

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>A started (or adopted) agent as the host sees it, whatever the driver.</summary>
 public abstract class RunningAgent

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>Where a command's program is, checked before anything is made, so a typo is an error and not a crash loop.</summary>
 internal static partial class Executables

@@ -1,7 +1,7 @@
 using Hive.Shared.Processes;
 using Microsoft.Extensions.Options;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// An agent in a bubblewrap sandbox: a read-only system (the OS dirs and a few files of <c>/etc</c>, never the whole

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// A started agent: its process group (led by the driver's supervisor, whose pid is the group's id), its log pumps, and

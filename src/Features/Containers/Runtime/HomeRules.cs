@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// An agent's HOME is its state dir, or a directory in it named by <c>env.HOME</c> (<c>"home"</c>): kept across restarts

@@ -1,4 +1,4 @@
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// An agent as a plain child process: its own session and process group, no isolation (for agents you trust). A small

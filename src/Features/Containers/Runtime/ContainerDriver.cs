@@ -1,4 +1,4 @@
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// Everything a driver needs to start one agent, in host paths. <paramref name="Slot"/> is the agent's registry slot, from

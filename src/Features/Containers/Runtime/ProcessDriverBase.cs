@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Hive.Shared;
 using Microsoft.Extensions.Options;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>What the process and bubblewrap drivers are built from.</summary>
 internal sealed record ProcessDriverServices(

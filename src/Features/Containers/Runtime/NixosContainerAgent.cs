@@ -4,7 +4,7 @@ using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// A started or adopted NixOS container. Its end is found by polling <c>status</c> every

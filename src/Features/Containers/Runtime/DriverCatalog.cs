@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>The drivers by name, and what <c>auto</c> means on this machine.</summary>
 public sealed class DriverCatalog(IEnumerable<IContainerDriver> drivers, IOptions<ContainersOptions> options, ILogger<DriverCatalog> logger)

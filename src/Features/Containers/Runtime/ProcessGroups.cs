@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Hive.Features.Containers.Drivers;
+namespace Hive.Features.Containers.Runtime;
 
 /// <summary>Signals to process groups and what <c>/proc</c> says about a pid: the few syscalls the drivers need.</summary>
 internal static partial class ProcessGroups
