@@ -78,14 +78,14 @@ internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths
         var (code, _, error) = await GitAsync(["push", "--porcelain", url, "+refs/heads/main:refs/heads/main"], tokenFile, ct);
         if (code == 0)
         {
+            Record(commit, null); // recorded before it is said: whoever reads the log line finds the status already set
             logger.LogInformation("forge: pushed meta {Commit} to {Url}", commit[..Math.Min(12, commit.Length)], url);
-            Record(commit, null);
             return;
         }
         var why = Redact(error.Trim(), tokenFile);
         why = why.Length > 500 ? why[..500] + "…" : why;
-        logger.LogWarning("forge: pushing meta {Commit} to {Url} failed (the next commit or sweep tries again): {Error}", commit[..Math.Min(12, commit.Length)], url, why);
         Record(commit, $"git push failed: {why}");
+        logger.LogWarning("forge: pushing meta {Commit} to {Url} failed (the next commit or sweep tries again): {Error}", commit[..Math.Min(12, commit.Length)], url, why);
     }
 
     private void Record(string? commit, string? error) => state.LastPush = new ForgePush(clock.GetUtcNow(), commit, error);
