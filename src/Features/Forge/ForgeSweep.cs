@@ -4,6 +4,8 @@ using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+using Hive.Features.StateFiles;
+
 namespace Hive.Features.Forge;
 
 /// <summary>
@@ -19,7 +21,8 @@ namespace Hive.Features.Forge;
 /// there"; the repo it then pushed to was the user's. Hive makes <c>core/meta</c> the user's repo on purpose.
 /// </para>
 /// </summary>
-internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> options, HivePaths paths, TimeProvider clock, ILogger<ForgeSweep> logger)
+internal sealed class ForgeSweep(
+    ForgejoClient forge, IOptions<ForgeOptions> options, HivePaths paths, TimeProvider clock, IStateFileWriter stateFiles, ILogger<ForgeSweep> logger)
 {
     public static readonly IReadOnlyList<string> AgentScopes =
         ["read:user", "write:repository", "write:issue", "write:user", "write:organization", "write:misc"];
@@ -66,7 +69,7 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
                 await EnsureOwnUserAsync(CoreUser, admin, ct, siteAdmin: true);
             }
             user = true;
-            issued ??= await IssueTokenAsync(CoreUser, admin, CoreScopes, CoreTokenFile, ct);
+            issued ??= await IssueTokenAsync(CoreUser, admin, CoreScopes, CoreTokenFile, () => TokenFile.Prepare(CoreTokenFile), ct);
             token = true;
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -99,7 +102,7 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
             if (agent == CoreUser) throw new ForgeException($"{CoreUser} is the hive's own forge user: no agent gets its account");
             await EnsureOwnUserAsync(agent, core, ct, siteAdmin: false);
             user = true;
-            if (!TokenFile.Exists(file)) await IssueTokenAsync(agent, core, AgentScopes, file, ct);
+            if (!TokenFile.Exists(file)) await IssueTokenAsync(agent, core, AgentScopes, file, () => PrepareInStateDir(agent, file), ct);
             return new ForgeAccount(true, true, null, clock.GetUtcNow());
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -164,10 +167,11 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
     /// Mints a token the only way Forgejo allows (Basic auth as its user): a fresh password nobody keeps, set through the
     /// admin API, used once. The token goes straight to its 0600 file; token names carry the clock (names are unique per user).
     /// </summary>
-    private async Task<string> IssueTokenAsync(string user, ForgeAuth admin, IReadOnlyList<string> scopes, string file, CancellationToken ct)
+    private async Task<string> IssueTokenAsync(
+        string user, ForgeAuth admin, IReadOnlyList<string> scopes, string file, Func<IPendingStateFile> prepare, CancellationToken ct)
     {
         // The file's place first: a token the forge shows once must not be minted into a directory that cannot take it.
-        using var place = TokenFile.Prepare(file);
+        using var place = prepare();
         ct.ThrowIfCancellationRequested();
         // From here on, not cancelled by the host stopping (each call has its timeout): a password set and a token minted
         // are finished and written, never left half done.
@@ -175,7 +179,14 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
         await forge.EditUserAsync(user, admin, makeAdmin: null, password, CancellationToken.None);
         var name = $"{TokenPrefix}{clock.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}";
         var token = await forge.CreateTokenAsync(user, password, name, scopes, CancellationToken.None);
-        place.Commit(token);
+        try
+        {
+            place.Commit(token);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ForgeException($"a token was issued but {file} could not be written ({e.Message}); the next sweep issues another");
+        }
         logger.LogInformation("forge: issued a token for {User} at {File}", user, file);
         // A token is re-issued when its file went missing or the forge refused it: the ones before it are revoked, so
         // copies of them stop working (a failure here is only logged: the new token is in place either way).
@@ -189,6 +200,19 @@ internal sealed class ForgeSweep(ForgejoClient forge, IOptions<ForgeOptions> opt
             logger.LogWarning("forge: the earlier tokens of {User} were not revoked: {Failure}", user, e.Message);
         }
         return token;
+    }
+
+    /// <summary>An agent's token is written by StateFiles' writer: into the state dir the agent owns, never through a link it planted.</summary>
+    private IPendingStateFile PrepareInStateDir(string agent, string file)
+    {
+        try
+        {
+            return stateFiles.PrepareReplace(agent, TokenFileName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ForgeException($"{file} cannot be written ({e.Message}), so no token is issued");
+        }
     }
 
     private ForgeAuth? Bootstrap()

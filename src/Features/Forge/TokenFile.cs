@@ -4,11 +4,14 @@ using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+using Hive.Features.StateFiles;
+
 namespace Hive.Features.Forge;
 
 /// <summary>
 /// A token on disk: 0600, written whole or not at all (a temp file renamed over the name, so a link planted there is
-/// replaced, never followed). An agent owns its state dir, so what sits at the name is checked without following or
+/// replaced, never followed). The core token is written here; an agent's goes through StateFiles' writer, into the state
+/// dir the agent owns. An agent owns its state dir, so what sits at the name is checked without following or
 /// opening it: a FIFO there would hang every sweep that read it, a link would lead elsewhere.
 /// </summary>
 internal static class TokenFile
@@ -81,29 +84,16 @@ internal static class TokenFile
         }
     }
 
-    public static void Write(string path, string token)
-    {
-        using var pending = Prepare(path);
-        pending.Commit(token);
-    }
 
     /// <summary>The temp file of a token being issued: <see cref="Commit"/> writes, syncs and renames it into place; disposing removes what is left.</summary>
-    internal sealed class PendingToken(string path, string temp, FileStream stream) : IDisposable
+    internal sealed class PendingToken(string path, string temp, FileStream stream) : IPendingStateFile
     {
         public void Commit(string token)
         {
-            try
-            {
-                stream.Write(System.Text.Encoding.ASCII.GetBytes(token));
-                Hive.Shared.Native.Ownership.MatchDirectory(stream.SafeFileHandle, Path.GetDirectoryName(path)!); // an agent's, in its state dir
-                stream.Flush(flushToDisk: true);
-                stream.Dispose();
-                File.Move(temp, path, overwrite: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ForgeException($"a token was issued but {path} could not be written ({e.Message}); the next sweep issues another");
-            }
+            stream.Write(System.Text.Encoding.ASCII.GetBytes(token));
+            stream.Flush(flushToDisk: true);
+            stream.Dispose();
+            File.Move(temp, path, overwrite: true);
         }
 
         public void Dispose()

@@ -73,6 +73,50 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnlinkAt(SafeFileHandle dirfd, string path, int flags);
 
+    [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt(SafeFileHandle olddirfd, string oldpath, SafeFileHandle newdirfd, string newpath);
+
+    /// <summary>
+    /// A new file beside <paramref name="name"/> in <paramref name="root"/> (opened without following a link; the temp file
+    /// made with O_EXCL, never through one), given to the directory's owner: (the directory, the temp file, its name).
+    /// </summary>
+    public static (SafeFileHandle Directory, SafeFileHandle File, string TempName) CreateTempBeside(string root, string name)
+    {
+        var flags = Flags;
+        var directory = OpenHandle(root, OpenFlags.ReadOnly | flags.Directory | flags.NoFollow | flags.CloseOnExec)
+            ?? throw Failure($"{root} cannot be opened as a directory");
+        var temp = $".{name}.{Guid.NewGuid():N}";
+        var fd = OpenAt(directory, temp, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive | flags.NoFollow | flags.CloseOnExec, 0x180);
+        if (fd < 0)
+        {
+            var failure = Failure($"{root}/{temp} cannot be created");
+            directory.Dispose();
+            throw failure;
+        }
+        var file = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            if (FileStatus.OwnerOf(directory) is var (uid, gid)) Ownership.GiveTo(file, uid, gid, $"{root}/{temp}");
+        }
+        catch (IOException)
+        {
+            file.Dispose();
+            UnlinkAt(directory, temp, 0);
+            directory.Dispose();
+            throw;
+        }
+        return (directory, file, temp);
+    }
+
+    /// <summary>renameat(2) within one directory: <paramref name="to"/> is replaced whatever it is (a link there is replaced, never followed).</summary>
+    public static void RenameWithin(SafeFileHandle directory, string from, string to)
+    {
+        if (RenameAt(directory, from, directory, to) != 0) throw Failure($"{from} cannot be renamed to {to}");
+    }
+
+    /// <summary>unlinkat(2) of a name in the directory; false when it was already gone.</summary>
+    public static bool UnlinkWithin(SafeFileHandle directory, string name) => UnlinkAt(directory, name, 0) == 0;
+
     /// <summary>
     /// Removes <paramref name="name"/> from <paramref name="directory"/> below <paramref name="root"/>, the directory opened
     /// without following a link (a link planted in its place is never deleted through) and the name unlinked, not followed.

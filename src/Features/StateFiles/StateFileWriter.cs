@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Hive.Shared;
 using Hive.Shared.Agents;
 
@@ -23,6 +24,21 @@ public interface IStateFileWriter
     /// gone. IOException when it cannot be removed.
     /// </summary>
     bool Delete(string agent, string directory, string name);
+
+    /// <summary>
+    /// A file being written to replace <c>&lt;agent's state dir&gt;/&lt;name&gt;</c> whole: a 0600 temp file beside it is
+    /// made now (so a state dir that cannot take the file is known before the content is), given to the agent;
+    /// <see cref="IPendingStateFile.Commit"/> writes, syncs and renames it over the name (a link there is replaced, never
+    /// followed); disposing removes what was not committed. IOException when it cannot.
+    /// </summary>
+    IPendingStateFile PrepareReplace(string agent, string name);
+}
+
+/// <summary>A replacement prepared by <see cref="IStateFileWriter.PrepareReplace"/>.</summary>
+public interface IPendingStateFile : IDisposable
+{
+    /// <summary>Writes <paramref name="content"/>, syncs it, and renames it into place. IOException when it cannot.</summary>
+    void Commit(string content);
 }
 
 internal sealed class StateFileWriter(HivePaths paths) : IStateFileWriter
@@ -43,6 +59,36 @@ internal sealed class StateFileWriter(HivePaths paths) : IStateFileWriter
     {
         RequireComponents(agent, directory, name);
         return Native.DeleteAt(paths.AgentStateDir(agent), directory, name);
+    }
+
+    public IPendingStateFile PrepareReplace(string agent, string name)
+    {
+        RequireComponents(agent, "state", name);
+        var (directory, file, temp) = Native.CreateTempBeside(paths.AgentStateDir(agent), name);
+        return new PendingStateFile(directory, file, temp, name);
+    }
+
+    private sealed class PendingStateFile(SafeFileHandle directory, SafeFileHandle file, string temp, string name) : IPendingStateFile
+    {
+        private bool _committed;
+
+        public void Commit(string content)
+        {
+            using (var stream = new FileStream(file, FileAccess.Write))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(content));
+                stream.Flush(flushToDisk: true);
+            }
+            Native.RenameWithin(directory, temp, name);
+            _committed = true;
+        }
+
+        public void Dispose()
+        {
+            file.Dispose();
+            if (!_committed) Native.UnlinkWithin(directory, temp);
+            directory.Dispose();
+        }
     }
 
     private static void RequireComponents(string agent, string directory, string name)

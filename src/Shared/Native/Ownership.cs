@@ -9,13 +9,6 @@ namespace Hive.Shared.Native;
 /// </summary>
 public static partial class Ownership
 {
-    /// <summary>Gives the open file to <paramref name="directory"/>'s owner and group; IOException when that fails.</summary>
-    public static void MatchDirectory(SafeFileHandle file, string directory)
-    {
-        if (FileStatus.OwnerOfPath(directory) is not var (uid, gid)) throw new IOException($"{directory} cannot be inspected");
-        GiveTo(file, uid, gid, $"a file in {directory}");
-    }
-
     /// <summary>Gives the open file (or directory) <paramref name="what"/> to <paramref name="uid"/>:<paramref name="gid"/>, unless it is theirs already.</summary>
     public static void GiveTo(SafeFileHandle file, uint uid, uint gid, string what)
     {
