@@ -1,3 +1,4 @@
+using Dapper;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Changes;
 using MediatR;
@@ -138,16 +139,11 @@ internal sealed class AgentsStartUp(
     /// </summary>
     private async Task FinishDeploysAsync(IMediator mediator, CancellationToken ct)
     {
-        List<ApprovalRow> unfinished = [];
-        await changes.RunAsync(scopes, (change, _) =>
-        {
-            unfinished = change.Query<ApprovalRow>($"""
-                SELECT {ApprovalRow.Columns} FROM approvals
-                WHERE kind = 'config_commit' AND status = 'approved' AND applied_at IS NULL
-                ORDER BY id
-                """).ToList();
-            return Task.CompletedTask;
-        }, ct);
+        var unfinished = registry.Read((connection, transaction) => connection.Query<ApprovalRow>($"""
+            SELECT {ApprovalRow.Columns} FROM approvals
+            WHERE kind = 'config_commit' AND status = 'approved' AND applied_at IS NULL
+            ORDER BY id
+            """, transaction: transaction).ToList());
         foreach (var row in unfinished)
         {
             try

@@ -13,7 +13,8 @@ internal static class RunManager
 {
     public sealed record Command(AgentRecord Record) : IRequest;
 
-    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry) : IRequestHandler<Command>
+    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AllowedRecipients allowed)
+        : IRequestHandler<Command>
     {
         public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -27,6 +28,7 @@ internal static class RunManager
                     desired = @Desired, state = @State
                 WHERE name = @Name AND driver = 'external'
                 """, command.Record);
+            allowed.Set(name, command.Record.AllowedRecipientNames); // as a created agent's are set when it is registered
             await steps.RecordInMetaAsync(name, command.Record.ToConfig(), $"{name}: run by Hive from now on, as the operator asked");
             try
             {
@@ -40,6 +42,7 @@ internal static class RunManager
                         inputs = '[]', allowed_recipients = NULL, secrets = NULL, desired = @running, state = @running, pid = NULL
                     WHERE name = @name
                     """, new { name, config = Origins.Config, running = States.Running });
+                allowed.Set(name, null);
                 await steps.RecordInMetaAsync(name, null, $"{name}: did not start, so it stays external");
                 throw;
             }

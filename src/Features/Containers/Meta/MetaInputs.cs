@@ -28,28 +28,14 @@ public sealed class MetaInputs(MetaRepo repo, IOptions<MetaOptions> options, ILo
     }
 
     /// <summary>Writes <c>inputs.json</c> and commits it when it changed; true when it did.</summary>
-    public async Task<bool> CommitInputsAsync(IReadOnlyList<MetaInput> inputs, string message)
+    public async Task<bool> CommitInputsAsync(IReadOnlyList<MetaInput> inputs, string message) => await repo.CommitAsync(async () =>
     {
-        await repo.EnsureAsync();
-        await repo.Lock.WaitAsync();
-        string? commit = null;
-        try
-        {
-            var path = Path.Combine(repo.Dir, "inputs.json");
-            var text = JsonSerializer.Serialize(inputs, MetaRepo.Indented) + "\n";
-            if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return false;
-            await File.WriteAllTextAsync(path, text);
-            await repo.GitAsync("add", "--", "inputs.json");
-            await repo.GitAsync("commit", "-q", "-m", message);
-            commit = (await repo.GitAsync("rev-parse", "main")).Trim();
-            return true;
-        }
-        finally
-        {
-            repo.Lock.Release();
-            if (commit is not null) await repo.PublishCommittedAsync(commit);
-        }
-    }
+        var path = Path.Combine(repo.Dir, "inputs.json");
+        var text = JsonSerializer.Serialize(inputs, MetaRepo.Indented) + "\n";
+        if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return null;
+        await File.WriteAllTextAsync(path, text);
+        return ["inputs.json"];
+    }, message) is not null;
 
     /// <summary>Every agent file on <c>main</c> that names <paramref name="input"/> in its <c>inputs</c>.</summary>
     public async Task<IReadOnlyList<string>> AgentsUsingAsync(IReadOnlySet<string> inputs)

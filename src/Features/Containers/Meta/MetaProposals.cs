@@ -18,36 +18,17 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     /// Pins a proposal: a commit on top of <c>main</c> with the agent's new file, at <c>refs/proposal/&lt;id&gt;</c>; returns
     /// it, its diff, and its base (<c>main</c> as it was diffed against, read under the same lock).
     /// </summary>
-    public async Task<(string Commit, string Diff, string Base)> ProposeAsync(long id, string agent, AgentConfig config, string message)
-    {
-        await repo.EnsureAsync();
-        await repo.Lock.WaitAsync();
-        try
+    public Task<(string Commit, string Diff, string Base)> ProposeAsync(long id, string agent, AgentConfig config, string message) =>
+        repo.LockedAsync(async () =>
         {
             var (commit, diff, @base) = await CommitOnMainAsync($"proposal-{id}", agent, config, message);
             await repo.GitAsync("update-ref", $"refs/proposal/{id}", commit);
             return (commit, diff, @base);
-        }
-        finally
-        {
-            repo.Lock.Release();
-        }
-    }
+        });
 
     /// <summary>What a new configuration of the agent would change in its file on <c>main</c>: the diff, empty when nothing.</summary>
-    public async Task<string> PreviewAsync(string agent, AgentConfig config)
-    {
-        await repo.EnsureAsync();
-        await repo.Lock.WaitAsync();
-        try
-        {
-            return (await CommitOnMainAsync($"preview-{Guid.NewGuid():N}", agent, config, $"a preview for {agent}")).Diff;
-        }
-        finally
-        {
-            repo.Lock.Release();
-        }
-    }
+    public Task<string> PreviewAsync(string agent, AgentConfig config) =>
+        repo.LockedAsync(async () => (await CommitOnMainAsync($"preview-{Guid.NewGuid():N}", agent, config, $"a preview for {agent}")).Diff);
 
     /// <summary>
     /// A commit on top of <c>main</c> with the agent's new file, built in a private index (the work tree never holds it) and
@@ -176,20 +157,12 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     /// </summary>
     public async Task RevertAgentAsync(string agent, AgentConfig? old, string? before, string after, string message)
     {
-        await repo.Lock.WaitAsync();
-        var reset = false;
-        try
+        var reset = await repo.LockedAsync(async () =>
         {
-            if (before is not null && (await repo.GitAsync("rev-parse", "main")).Trim() == after)
-            {
-                await repo.GitAsync("reset", "-q", "--hard", before);
-                reset = true;
-            }
-        }
-        finally
-        {
-            repo.Lock.Release();
-        }
+            if (before is null || (await repo.GitAsync("rev-parse", "main")).Trim() != after) return false;
+            await repo.GitAsync("reset", "-q", "--hard", before);
+            return true;
+        });
         if (reset) await repo.PublishCommittedAsync(before!);
         else await repo.CommitAgentAsync(agent, old, message);
     }

@@ -20,8 +20,8 @@ namespace Hive.Features.Containers;
 public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogger<MetaRepo> logger, IOptions<MetaOptions> options, StateChanges changes)
 {
     private readonly MetaOptions _options = options.Value;
-    /// <summary>One git operation at a time (the proposals and inputs take it too).</summary>
-    internal SemaphoreSlim Lock { get; } = new(1, 1);
+    /// <summary>One git operation at a time (the proposals and inputs take it through <see cref="LockedAsync{T}"/> and <see cref="CommitAsync"/>).</summary>
+    private readonly SemaphoreSlim _lock = new(1, 1);
     private string? _unavailable;
     private bool _ready;
 
@@ -36,7 +36,7 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
     public async Task EnsureAsync()
     {
         if (_ready) return;
-        await Lock.WaitAsync();
+        await _lock.WaitAsync();
         try
         {
             if (_ready) return;
@@ -59,74 +59,85 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         }
         finally
         {
-            Lock.Release();
+            _lock.Release();
         }
     }
 
     /// <summary>Writes (or, with null, removes) an agent's file and commits it when it changed; the new <c>main</c>, or null if nothing changed.</summary>
-    public async Task<string?> CommitAgentAsync(string agent, AgentConfig? config, string message)
+    public Task<string?> CommitAgentAsync(string agent, AgentConfig? config, string message) => CommitAsync(async () =>
     {
-        await EnsureAsync();
-        await Lock.WaitAsync();
-        string? commit = null;
-        try
+        var path = Path.Combine(Dir, "agents", agent + ".json");
+        if (config is null)
         {
-            var path = Path.Combine(Dir, "agents", agent + ".json");
-            if (config is null)
-            {
-                if (!File.Exists(path)) return null;
-                File.Delete(path);
-            }
-            else
-            {
-                var text = Serialize(config);
-                if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return null;
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                await File.WriteAllTextAsync(path, text);
-            }
-            await GitAsync("add", "-A", "--", "agents");
-            if ((await GitAsync("status", "--porcelain", "--", "agents")).Length == 0) return null;
-            await GitAsync("commit", "-q", "-m", message);
-            commit = (await GitAsync("rev-parse", "main")).Trim();
-            return commit;
+            if (!File.Exists(path)) return null;
+            File.Delete(path);
         }
-        finally
+        else
         {
-            Lock.Release();
-            if (commit is not null) await PublishCommittedAsync(commit);
+            var text = Serialize(config);
+            if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return null;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllTextAsync(path, text);
         }
-    }
+        return ["agents"];
+    }, message);
 
     /// <summary>
     /// Writes the files of <paramref name="files"/> (name → text) that <paramref name="dir"/> lacks and commits them; a file
     /// already there, edited or not, is left as it is.
     /// </summary>
-    public async Task AddMissingFilesAsync(string dir, IReadOnlyDictionary<string, string> files, string message)
+    public Task AddMissingFilesAsync(string dir, IReadOnlyDictionary<string, string> files, string message) => CommitAsync(async () =>
+    {
+        var full = Path.Combine(Dir, dir);
+        Directory.CreateDirectory(full);
+        var added = new List<string>();
+        foreach (var (name, text) in files)
+        {
+            var path = Path.Combine(full, name);
+            if (File.Exists(path)) continue;
+            await File.WriteAllTextAsync(path, text);
+            added.Add($"{dir}/{name}");
+        }
+        return added;
+    }, message);
+
+    /// <summary>
+    /// One commit of the work tree, holding the lock: <paramref name="write"/> changes files and answers the paths to commit
+    /// (null or none: nothing to commit). The new <c>main</c>, published once the lock is let go; null when nothing changed.
+    /// </summary>
+    internal async Task<string?> CommitAsync(Func<Task<IReadOnlyList<string>?>> write, string message)
     {
         await EnsureAsync();
-        await Lock.WaitAsync();
         string? commit = null;
+        await _lock.WaitAsync();
         try
         {
-            var full = Path.Combine(Dir, dir);
-            Directory.CreateDirectory(full);
-            var added = new List<string>();
-            foreach (var (name, text) in files)
-            {
-                var path = Path.Combine(full, name);
-                if (File.Exists(path)) continue;
-                await File.WriteAllTextAsync(path, text);
-                added.Add($"{dir}/{name}");
-            }
-            if (added.Count == 0) return;
-            await GitAsync(["add", "--", .. added]);
-            await GitAsync(["commit", "-q", "-m", message, "--", .. added]);
+            if (await write() is not { Count: > 0 } paths) return null;
+            await GitAsync(["add", "-A", "--", .. paths]);
+            if ((await GitAsync(["status", "--porcelain", "--", .. paths])).Length == 0) return null;
+            await GitAsync(["commit", "-q", "-m", message, "--", .. paths]);
             commit = (await GitAsync("rev-parse", "main")).Trim();
+            return commit;
         }
         finally
         {
-            Lock.Release();
+            _lock.Release();
             if (commit is not null) await PublishCommittedAsync(commit);
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> as the one git operation of its moment (the repo made first).</summary>
+    internal async Task<T> LockedAsync<T>(Func<Task<T>> work)
+    {
+        await EnsureAsync();
+        await _lock.WaitAsync();
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            _lock.Release();
         }
     }
 

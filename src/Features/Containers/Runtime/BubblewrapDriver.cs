@@ -21,7 +21,7 @@ namespace Hive.Features.Containers.Runtime;
 public sealed class BubblewrapDriver : ProcessDriverBase
 {
     private const string Bwrap = "/usr/bin/bwrap";
-    internal static readonly string[] SystemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+    private static readonly string[] SystemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
     private static readonly string[] EtcEntries =
     [
         "/etc/alternatives", "/etc/ca-certificates", "/etc/ssl", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
@@ -67,7 +67,8 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         return base.ProblemWith(command, mounts);
     }
 
-    private static bool Visible(string path, IReadOnlyList<string> mounts) =>
+    /// <summary>Whether the sandbox shows <paramref name="path"/>: under a system dir, or under one of its mounts.</summary>
+    internal static bool Visible(string path, IReadOnlyList<string> mounts) =>
         SystemDirs.Concat(mounts).Any(root => path == root || path.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal));
 
     public static string InsideStateDir(string name) => $"/agents/{name}/state";

@@ -98,7 +98,7 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         foreach (var key in (env ?? new Dictionary<string, string>()).Keys) mergedSecrets.Remove(key); // and the caller's env over its secret
         var allMounts = (mounts ?? []).ToList();
         // The program is bound into the sandbox where it lies on the host, unless the sandbox sees it already.
-        if (program is not null && !IsSystemPath(program) && !allMounts.Contains(program)) allMounts.Add(program);
+        if (program is not null && !BubblewrapDriver.Visible(program, allMounts)) allMounts.Add(program);
         return new Expanded(command, mergedEnv, mergedSecrets.Count == 0 ? null : mergedSecrets, allMounts, values["purpose"]);
     }
 
@@ -116,9 +116,6 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         foreach (var (key, value) in over ?? new Dictionary<string, string>()) merged[key] = value;
         return merged;
     }
-
-    private static bool IsSystemPath(string path) =>
-        BubblewrapDriver.SystemDirs.Any(dir => path.StartsWith(dir + "/", StringComparison.Ordinal));
 
     private static string Substitute(string preset, string text, IReadOnlyDictionary<string, string> values, IEnumerable<string> allowed)
     {
