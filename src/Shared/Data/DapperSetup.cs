@@ -20,6 +20,8 @@ public static class DapperSetup
         SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
         SqlMapper.AddTypeHandler(typeof(DateTimeOffset), new UtcTimestampHandler());
         SqlMapper.AddTypeHandler(new GuidHandler());
+        SqlMapper.AddTypeHandler(new JsonList.Handler());
+        SqlMapper.AddTypeHandler(new JsonMap.Handler());
     }
 
     /// <summary>

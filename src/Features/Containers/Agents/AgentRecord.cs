@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Hive.Shared.Agents;
+using Hive.Shared.Data;
 using Hive.Shared.Json;
 
 namespace Hive.Features.Containers;
@@ -16,9 +16,10 @@ internal sealed class AgentRecord
     public string Kind { get; set; } = AgentKinds.Agent;
     public string Driver { get; set; } = Runtime.DriverCatalog.External;
     public string Origin { get; set; } = Origins.Api;
-    public string? Command { get; set; }
-    public string Env { get; set; } = "{}";
-    public string Mounts { get; set; } = "[]";
+    /// <summary>The argv; null for an external agent (Hive does not run it).</summary>
+    public JsonList? Command { get; set; }
+    public JsonMap Env { get; set; } = JsonMap.Empty;
+    public JsonList Mounts { get; set; } = JsonList.Empty;
     public string? Purpose { get; set; }
     public string RestartPolicy { get; set; } = RestartPolicies.OnFailure;
     public string Desired { get; set; } = DesiredStates.Running;
@@ -32,30 +33,26 @@ internal sealed class AgentRecord
     public long? LastExitSignal { get; set; }
     public DateTimeOffset? LastExitAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
-    public string Inputs { get; set; } = "[]";
-    public string? AllowedRecipients { get; set; }
-    /// <summary>Env var name → secret name, as JSON; null when none. Never a value.</summary>
-    public string? Secrets { get; set; }
+    public JsonList Inputs { get; set; } = JsonList.Empty;
+    /// <summary>The only agents it may message or ask besides the operator and the manager; null: anyone.</summary>
+    public JsonList? AllowedRecipients { get; set; }
+    /// <summary>Env var name → secret name; null when none. Never a value.</summary>
+    public JsonMap? Secrets { get; set; }
 
     public bool IsExternal => Driver == Runtime.DriverCatalog.External;
 
-    public IReadOnlyList<string> CommandArgs => Command is null ? [] : JsonSerializer.Deserialize<string[]>(Command) ?? [];
-    public IReadOnlyDictionary<string, string> EnvVars => JsonSerializer.Deserialize<Dictionary<string, string>>(Env) ?? [];
-    public IReadOnlyList<string> MountPaths => JsonSerializer.Deserialize<string[]>(Mounts) ?? [];
-    public IReadOnlyList<string> InputNames => JsonSerializer.Deserialize<string[]>(Inputs) ?? [];
-    public IReadOnlyList<string>? AllowedRecipientNames => AllowedRecipients is null ? null : JsonSerializer.Deserialize<string[]>(AllowedRecipients);
-    public IReadOnlyDictionary<string, string>? SecretNames => Secrets is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(Secrets);
+    public IReadOnlyList<string> Argv => Command ?? JsonList.Empty;
 
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(CommandArgs, Driver, EnvVars, Purpose, RestartPolicy, MountPaths, InputNames, AllowedRecipientNames, SecretNames);
+    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at) : null,
-        Purpose, Command is null ? null : CommandArgs, RestartPolicy, configError, AllowedRecipientNames, SecretNames);
+        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Secrets);
 }
 
 /// <summary>

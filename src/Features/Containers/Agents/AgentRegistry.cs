@@ -43,7 +43,7 @@ internal sealed class AgentRegistry(
         }
         var records = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction).ToList();
         transaction.Commit();
-        foreach (var record in records) allowed.Set(record.Name, record.AllowedRecipientNames);
+        foreach (var record in records) allowed.Set(record.Name, record.AllowedRecipients);
         return records.Select(a => a.ToInfo(paths)).ToList();
     }
 

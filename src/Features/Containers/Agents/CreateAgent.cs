@@ -1,3 +1,4 @@
+using Hive.Shared.Data;
 using System.Text;
 using System.Text.Json;
 using FluentValidation;
@@ -123,7 +124,7 @@ public static class CreateAgent
                     await mediator.Send(new RegisterAgent.Command(new AgentRecord
                     {
                         Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
-                        State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Serialized(command.AllowedRecipients),
+                        State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Stored(command.AllowedRecipients),
                     }, command.RequestedBy), cancellationToken);
                 return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
             }
@@ -140,12 +141,12 @@ public static class CreateAgent
                 Kind = command.Name == AgentNames.Manager ? AgentKinds.Manager : AgentKinds.Agent,
                 Driver = driverName,
                 Origin = Origins.Api,
-                Command = JsonSerializer.Serialize(command.Argv),
-                Env = JsonSerializer.Serialize(command.Env ?? new Dictionary<string, string>()),
-                Mounts = JsonSerializer.Serialize(mounts),
-                Inputs = JsonSerializer.Serialize(command.Inputs ?? []),
-                AllowedRecipients = Serialized(command.AllowedRecipients),
-                Secrets = SecretStore.Serialized(command.Secrets),
+                Command = new(command.Argv!),
+                Env = new(command.Env ?? JsonMap.Empty),
+                Mounts = new(mounts),
+                Inputs = new(command.Inputs ?? []),
+                AllowedRecipients = Stored(command.AllowedRecipients),
+                Secrets = SecretStore.Stored(command.Secrets),
                 Purpose = command.Purpose,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
@@ -191,8 +192,8 @@ public static class CreateAgent
     }
 
     /// <summary>The stored form of a list of allowed recipients: null (anyone) stays null, names are kept once each, in order.</summary>
-    internal static string? Serialized(IReadOnlyList<string>? recipients) =>
-        recipients is null ? null : JsonSerializer.Serialize(recipients.Distinct(StringComparer.Ordinal));
+    internal static JsonList? Stored(IReadOnlyList<string>? recipients) =>
+        recipients is null ? null : new JsonList(recipients.Distinct(StringComparer.Ordinal));
 
     internal static async Task<AgentRow> ViewAsync(AgentRegistry registry, AgentRows rows, HivePaths paths, string name, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using Hive.Shared.Data;
 using System.Text.Json;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
@@ -58,10 +59,10 @@ public static class ApproveApproval
                     {
                         Name = row.Agent,
                         Driver = spawn.Driver,
-                        Command = JsonSerializer.Serialize(spawn.Command),
-                        Env = JsonSerializer.Serialize(spawn.Env ?? new Dictionary<string, string>()),
-                        Mounts = JsonSerializer.Serialize(spawn.Mounts ?? []),
-                        Secrets = SecretStore.Serialized(spawn.Secrets),
+                        Command = new(spawn.Command),
+                        Env = new(spawn.Env ?? JsonMap.Empty),
+                        Mounts = new(spawn.Mounts ?? []),
+                        Secrets = SecretStore.Stored(spawn.Secrets),
                         Purpose = spawn.Purpose,
                         Desired = DesiredStates.Running,
                         State = States.Stopped,

@@ -76,8 +76,8 @@ internal sealed class AgentProcesses(
     public IContainerDriver DriverOf(AgentRecord record) =>
         drivers.Find(record.Driver) ?? throw new ConflictException($"{record.Name} needs the {record.Driver} driver, which this host does not have");
 
-    public LaunchSpec SpecOf(AgentRecord record) => new(record.Name, record.Kind == AgentKinds.Manager, record.CommandArgs, record.EnvVars,
-        record.MountPaths, paths.AgentStateDir(record.Name), paths.SharedDir, paths.AgentSocket(record.Name), paths.AgentLogDir(record.Name),
+    public LaunchSpec SpecOf(AgentRecord record) => new(record.Name, record.Kind == AgentKinds.Manager, record.Argv, record.Env,
+        record.Mounts, paths.AgentStateDir(record.Name), paths.SharedDir, paths.AgentSocket(record.Name), paths.AgentLogDir(record.Name),
         registry.SlotOf(record.Name));
 
     /// <summary>A start refused (by its driver, or for a missing secret): said once in the log, and the row is <c>failed</c>.</summary>
@@ -96,7 +96,7 @@ internal sealed class AgentProcesses(
     {
         try
         {
-            var env = secrets.ResolveFor(record.Name, spec.Env, record.SecretNames);
+            var env = secrets.ResolveFor(record.Name, spec.Env, record.Secrets);
             if (problems.Of(record.Name)?.StartsWith(SecretStore.MissingPrefix(record.Name), StringComparison.Ordinal) == true)
                 problems.Set(record.Name, null); // the row goes out with the running state next
             return spec with { Env = env };

@@ -1,3 +1,4 @@
+using Hive.Shared.Data;
 using System.Text.Json;
 using Hive.Features.Messages;
 using Hive.Shared;
@@ -87,16 +88,16 @@ internal sealed class AgentSteps(
             WHERE name = @name
             """, new
         {
-            Secrets = SecretStore.Serialized(config.Secrets),
-            AllowedRecipients = CreateAgent.Serialized(config.AllowedRecipients),
+            Secrets = SecretStore.Stored(config.Secrets),
+            AllowedRecipients = CreateAgent.Stored(config.AllowedRecipients),
             name,
-            Command = JsonSerializer.Serialize(config.Command ?? []),
+            Command = new JsonList(config.Command ?? []),
             Driver = config.Driver ?? drivers.Default,
-            Env = JsonSerializer.Serialize(config.Env ?? new Dictionary<string, string>()),
+            Env = new JsonMap(config.Env ?? JsonMap.Empty),
             config.Purpose,
             Restart = config.Restart ?? RestartPolicies.OnFailure,
-            Mounts = JsonSerializer.Serialize(config.Mounts ?? []),
-            Inputs = JsonSerializer.Serialize(config.Inputs ?? []),
+            Mounts = new JsonList(config.Mounts ?? []),
+            Inputs = new JsonList(config.Inputs ?? []),
         });
         allowed.Set(name, config.AllowedRecipients);
     }

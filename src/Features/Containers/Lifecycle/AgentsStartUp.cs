@@ -116,7 +116,7 @@ internal sealed class AgentsStartUp(
                 var file = await meta.ReadAgentAsync(record.Name);
                 if (file is null)
                     await steps.RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: imported from the registry");
-                else if (MetaRepo.Serialize(file) != MetaRepo.Serialize(record.ToConfig()))
+                else if (AgentFile.Serialize(file) != AgentFile.Serialize(record.ToConfig()))
                 {
                     logger.LogInformation("containers: {Agent}'s meta file is newer than what it ran: it starts on the file", record.Name);
                     await steps.ApplyConfigAsync(record.Name, file with { Driver = file.Driver ?? record.Driver });

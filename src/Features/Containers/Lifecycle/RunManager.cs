@@ -28,7 +28,7 @@ internal static class RunManager
                     desired = @Desired, state = @State
                 WHERE name = @Name AND driver = 'external'
                 """, command.Record);
-            allowed.Set(name, command.Record.AllowedRecipientNames); // as a created agent's are set when it is registered
+            allowed.Set(name, command.Record.AllowedRecipients); // as a created agent's are set when it is registered
             await steps.RecordInMetaAsync(name, command.Record.ToConfig(), $"{name}: run by Hive from now on, as the operator asked");
             try
             {

@@ -88,7 +88,7 @@ internal static class DeployProposal
                 await processes.StopAsync(name, hold);
                 try
                 {
-                    var config = await meta.ReadAgentAsync(name) ?? throw new MetaFileException($"{MetaRepo.FileOf(name)} is gone from main");
+                    var config = await meta.ReadAgentAsync(name) ?? throw new MetaFileException($"{AgentFile.PathOf(name)} is gone from main");
                     await steps.ApplyConfigAsync(name, config with { Driver = config.Driver ?? old.Driver });
                     await processes.StartAsync(name, hold, CancellationToken.None);
                     await proposals.PauseIfAskedAsync("started", approvalId);

@@ -31,7 +31,7 @@ public sealed class MetaInputs(MetaRepo repo, IOptions<MetaOptions> options, ILo
     public async Task<bool> CommitInputsAsync(IReadOnlyList<MetaInput> inputs, string message) => await repo.CommitAsync(async () =>
     {
         var path = Path.Combine(repo.Dir, "inputs.json");
-        var text = JsonSerializer.Serialize(inputs, MetaRepo.Indented) + "\n";
+        var text = JsonSerializer.Serialize(inputs, AgentFile.Indented) + "\n";
         if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return null;
         await File.WriteAllTextAsync(path, text);
         return ["inputs.json"];

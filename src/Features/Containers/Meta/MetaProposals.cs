@@ -40,16 +40,16 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
         try
         {
             var blobFile = Path.Combine(repo.Dir, ".git", $"{tag}.json");
-            await File.WriteAllTextAsync(blobFile, MetaRepo.Serialize(config));
+            await File.WriteAllTextAsync(blobFile, AgentFile.Serialize(config));
             var blob = (await repo.GitAsync("hash-object", "-w", blobFile)).Trim();
             File.Delete(blobFile);
             var env = new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index };
             var @base = (await repo.GitAsync("rev-parse", "main")).Trim();
             await repo.GitAsync(env, "read-tree", @base);
-            await repo.GitAsync(env, "update-index", "--add", "--cacheinfo", $"100644,{blob},{MetaRepo.FileOf(agent)}");
+            await repo.GitAsync(env, "update-index", "--add", "--cacheinfo", $"100644,{blob},{AgentFile.PathOf(agent)}");
             var tree = (await repo.GitAsync(env, "write-tree")).Trim();
             var commit = (await repo.GitAsync("commit-tree", tree, "-p", @base, "-m", message)).Trim();
-            var diff = await repo.GitAsync("diff", @base, commit, "--", MetaRepo.FileOf(agent));
+            var diff = await repo.GitAsync("diff", @base, commit, "--", AgentFile.PathOf(agent));
             return (commit, diff, @base);
         }
         finally
@@ -86,7 +86,7 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     {
         try
         {
-            return (await repo.GitAsync("rev-parse", "--verify", "--quiet", $"{rev}:{MetaRepo.FileOf(agent)}")).Trim();
+            return (await repo.GitAsync("rev-parse", "--verify", "--quiet", $"{rev}:{AgentFile.PathOf(agent)}")).Trim();
         }
         catch (MetaFileException)
         {
@@ -103,7 +103,7 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     {
         await repo.EnsureAsync();
         var proposal = (await repo.GitAsync("rev-parse", $"refs/proposal/{id}")).Trim();
-        var config = MetaRepo.Parse(agent, await repo.GitAsync("show", $"{proposal}:{MetaRepo.FileOf(agent)}"));
+        var config = AgentFile.Parse(agent, await repo.GitAsync("show", $"{proposal}:{AgentFile.PathOf(agent)}"));
         var before = (await repo.GitAsync("rev-parse", "main")).Trim();
         await repo.CommitAgentAsync(agent, config, message);
         await MarkApprovedAsync(id);

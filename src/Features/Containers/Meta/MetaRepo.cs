@@ -1,12 +1,8 @@
-using System.Text.Json;
 using Hive.Shared;
 using Hive.Shared.Changes;
-using Hive.Shared.Json;
-using Hive.Shared.Native;
 using Hive.Shared.Processes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Containers;
@@ -26,8 +22,6 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
     private bool _ready;
 
     public string Dir => paths.MetaDir;
-
-    public static string FileOf(string agent) => $"agents/{agent}.json";
 
     /// <summary>Null when the repo works; else why not (no git on this machine, say).</summary>
     public string? Unavailable => _ready ? null : _unavailable;
@@ -74,7 +68,7 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         }
         else
         {
-            var text = Serialize(config);
+            var text = AgentFile.Serialize(config);
             if (File.Exists(path) && await File.ReadAllTextAsync(path) == text) return null;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             await File.WriteAllTextAsync(path, text);
@@ -148,26 +142,13 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         string text;
         try
         {
-            text = await GitAsync("show", $"{rev}:{FileOf(agent)}");
+            text = await GitAsync("show", $"{rev}:{AgentFile.PathOf(agent)}");
         }
         catch (MetaFileException)
         {
             return null;
         }
-        return Parse(agent, text);
-    }
-
-    public static AgentConfig Parse(string agent, string text)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(text, StrictJson.DocumentOptions);
-            return document.Deserialize<AgentConfig>(HiveJson.Options) ?? throw new MetaFileException($"{FileOf(agent)} is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new MetaFileException($"{FileOf(agent)} in the meta repo is not a valid configuration: {e.Message}");
-        }
+        return AgentFile.Parse(agent, text);
     }
 
     /// <summary>The commit <c>main</c> is on now.</summary>
@@ -211,10 +192,6 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         return (await GitAsync("for-each-ref", "--format=%(refname)", $"refs/{fate}/"))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
-
-    internal static string Serialize(AgentConfig config) => JsonSerializer.Serialize(config, Indented) + "\n";
-
-    internal static readonly JsonSerializerOptions Indented = new(HiveJson.Options) { WriteIndented = true };
 
     internal Task<string> GitAsync(params string[] args) => GitAsync(null, args);
 

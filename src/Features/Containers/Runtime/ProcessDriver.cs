@@ -16,7 +16,7 @@ public sealed class ProcessDriver : ProcessDriverBase
     // host's death the shell kills the cgroup's other members, then its own group (itself last). A stop (SIGTERM to the
     // group, this shell included) before the agent runs ends the shell as if killed by it; once the agent runs, the shell
     // only waits for it.
-    internal const string Supervisor = WrapperFunctions + """
+    internal const string AgentShell = WrapperFunctions + """
 
         cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
         trap 'exit 143' TERM INT HUP
@@ -68,7 +68,7 @@ public sealed class ProcessDriver : ProcessDriverBase
         var staged = launch.Uid is not null;
         List<string> argv = ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
         if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
-        argv.AddRange(["/bin/sh", "-c", Supervisor, "hive-agent-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
+        argv.AddRange(["/bin/sh", "-c", AgentShell, "hive-agent-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
             staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(),
             launch.Program, .. spec.Command.Skip(1)]);
         return argv;

@@ -1,3 +1,4 @@
+using Hive.Shared.Data;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -148,8 +149,8 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
         "set it with PUT /api/secrets/{name} or `hivectl secrets set NAME` (the value on stdin), then start the agent";
 
     /// <summary>The stored form of an agent's secret references: null when it has none.</summary>
-    internal static string? Serialized(IReadOnlyDictionary<string, string>? secrets) =>
-        secrets is { Count: > 0 } ? JsonSerializer.Serialize(secrets) : null;
+    internal static JsonMap? Stored(IReadOnlyDictionary<string, string>? secrets) =>
+        secrets is { Count: > 0 } ? new JsonMap(secrets) : null;
 
     internal static IReadOnlyDictionary<string, string>? Normalised(IReadOnlyDictionary<string, string>? secrets) =>
         secrets is { Count: > 0 } ? secrets : null;

@@ -1,0 +1,28 @@
+using System.Text.Json;
+using Hive.Shared.Json;
+
+namespace Hive.Features.Containers;
+
+/// <summary>An agent's file in the meta repo (<c>agents/&lt;name&gt;.json</c>): where it is, and its text form, written and read.</summary>
+internal static class AgentFile
+{
+    public static readonly JsonSerializerOptions Indented = new(HiveJson.Options) { WriteIndented = true };
+
+    public static string PathOf(string agent) => $"agents/{agent}.json";
+
+    public static string Serialize(AgentConfig config) => JsonSerializer.Serialize(config, Indented) + "\n";
+
+    /// <summary>The configuration in <paramref name="text"/>; <see cref="MetaFileException"/> when it is not valid.</summary>
+    public static AgentConfig Parse(string agent, string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text, StrictJson.DocumentOptions);
+            return document.Deserialize<AgentConfig>(HiveJson.Options) ?? throw new MetaFileException($"{PathOf(agent)} is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new MetaFileException($"{PathOf(agent)} in the meta repo is not a valid configuration: {e.Message}");
+        }
+    }
+}

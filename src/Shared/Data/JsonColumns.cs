@@ -1,0 +1,61 @@
+using System.Collections;
+using System.Data;
+using System.Text.Json;
+using Dapper;
+
+namespace Hive.Shared.Data;
+
+/// <summary>
+/// A list of strings held in one column as JSON text. Its own type, so Dapper's handler is chosen by it alone: a handler
+/// for a list type itself would also catch the lists that <c>IN @names</c> expands.
+/// </summary>
+public sealed class JsonList(IEnumerable<string> items) : IReadOnlyList<string>
+{
+    private readonly IReadOnlyList<string> _items = items.ToArray();
+
+    public static JsonList Empty { get; } = new([]);
+
+    public string this[int index] => _items[index];
+    public int Count => _items.Count;
+    public IEnumerator<string> GetEnumerator() => _items.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    internal sealed class Handler : SqlMapper.TypeHandler<JsonList>
+    {
+        public override void SetValue(IDbDataParameter parameter, JsonList? value)
+        {
+            parameter.DbType = DbType.String;
+            parameter.Value = value is null ? DBNull.Value : JsonSerializer.Serialize(value._items);
+        }
+
+        public override JsonList Parse(object value) => new(JsonSerializer.Deserialize<string[]>((string)value) ?? []);
+    }
+}
+
+/// <summary>A map of strings to strings held in one column as JSON text (see <see cref="JsonList"/> for why a type of its own).</summary>
+public sealed class JsonMap(IEnumerable<KeyValuePair<string, string>> entries) : IReadOnlyDictionary<string, string>
+{
+    private readonly Dictionary<string, string> _entries = new(entries, StringComparer.Ordinal);
+
+    public static JsonMap Empty { get; } = new([]);
+
+    public string this[string key] => _entries[key];
+    public IEnumerable<string> Keys => _entries.Keys;
+    public IEnumerable<string> Values => _entries.Values;
+    public int Count => _entries.Count;
+    public bool ContainsKey(string key) => _entries.ContainsKey(key);
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string value) => _entries.TryGetValue(key, out value);
+    public IEnumerator<KeyValuePair<string, string>> GetEnumerator() => _entries.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    internal sealed class Handler : SqlMapper.TypeHandler<JsonMap>
+    {
+        public override void SetValue(IDbDataParameter parameter, JsonMap? value)
+        {
+            parameter.DbType = DbType.String;
+            parameter.Value = value is null ? DBNull.Value : JsonSerializer.Serialize(value._entries);
+        }
+
+        public override JsonMap Parse(object value) => new(JsonSerializer.Deserialize<Dictionary<string, string>>((string)value) ?? []);
+    }
+}
