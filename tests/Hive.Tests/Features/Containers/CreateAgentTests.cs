@@ -58,8 +58,11 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
             Assert.Equal("operator", answer.GetProperty("to").GetString());
             Assert.Equal("↩ evih ,olleh", answer.GetProperty("body").GetString());
 
-            // Its output went to its log, outside its state dir.
-            var log = await _hive.Http.GetStringAsync($"/api/agents/{name}/logs?tail=50");
+            // Its output went to its log, outside its state dir. The host's pump copies the agent's stdout pipe into the
+            // log, so the line may trail the reply it printed before: read until it is there, for a bounded time.
+            var log = "";
+            for (var deadline = DateTime.UtcNow.AddSeconds(15); !log.Contains("hello, hive") && DateTime.UtcNow < deadline; await Task.Delay(50))
+                log = await _hive.Http.GetStringAsync($"/api/agents/{name}/logs?tail=50");
             Assert.Contains("hello, hive", log);
             Assert.False(File.Exists(Path.Combine(_hive.DataDir, "agents", name, "state", "output.log")));
         }
