@@ -17,6 +17,16 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         Assert.Equal("anthropic", opened.GetProperty("provider").GetString());
         await events.WaitForAsync("quota_circuit_changed", e => e.GetProperty("until").ValueKind == JsonValueKind.String);
 
+        // An agent on another provider is not held.
+        var elsewhere = names[1] + "-acme";
+        using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new { name = elsewhere, driver = "external", provider = "acme" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await using (var acme = await _hive.ConnectAsync(elsewhere))
+        {
+            var acmeTurn = await GovernanceHive.GrantedAsync(acme);
+            AgentClient.Ok(await acme.CallAsync(GovernanceHive.Record(acmeTurn)));
+        }
+
         var held = (await GovernanceHive.BeginAsync(other, 100)).GetProperty("held");
         Assert.Equal("quota", held.GetProperty("reason").GetString());
         Assert.Equal(until.ToUnixTimeSeconds(), held.GetProperty("until").GetDateTimeOffset().ToUnixTimeSeconds());
