@@ -31,7 +31,9 @@ internal sealed class TurnLedger(StateChanges changes, IMediator mediator, Admis
         change.Execute("""
             INSERT INTO spend (agent, at, cost_usd, cost_source, tokens, turn_id) VALUES (@Agent, @now, @usd, @source, @Tokens, @TurnId)
             """, new { report.Agent, now, usd, source, report.Tokens, report.TurnId });
-        if (report.TurnId is { } id) await mediator.Send(new EndTurn.Command(id, TurnEndReasons.Recorded, usd, report.Tokens), CancellationToken.None);
+        // A turn told to stop ends for that reason even when its harness records it: its messages go back in line.
+        if (report.TurnId is { } id)
+            await mediator.Send(new EndTurn.Command(id, admission.Find(id)?.Stop?.Reason ?? TurnEndReasons.Recorded, usd, report.Tokens), CancellationToken.None);
 
         foreach (var scope in new[] { report.Agent, Scopes.Hive })
             foreach (var metric in Metrics.All)
