@@ -36,12 +36,13 @@ internal sealed class BudgetBook(BudgetOptions configured)
 
     public long AllowanceOf(string scope) { lock (_lock) return _allowances.GetValueOrDefault(scope); }
 
-    public void AddSpend(string agent, DateTimeOffset at, double? usd, long tokens)
+    /// <summary>Counts a turn's spend (<paramref name="sign"/> -1 takes it back: its change rolled back).</summary>
+    public void AddSpend(string agent, DateTimeOffset at, double? usd, long tokens, int sign = 1)
     {
         lock (_lock)
         {
             var key = (agent, Metrics.Day(at));
-            _spent[key] = _spent.GetValueOrDefault(key, Spent.Zero).Plus(new Spent(usd ?? 0, tokens, usd is null ? 1 : 0));
+            _spent[key] = _spent.GetValueOrDefault(key, Spent.Zero).Plus(new Spent(sign * (usd ?? 0), sign * tokens, usd is null ? sign : 0));
         }
     }
 

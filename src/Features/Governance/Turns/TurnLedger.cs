@@ -38,11 +38,10 @@ internal sealed class TurnLedger(StateChanges changes, IMediator mediator, Admis
         foreach (var scope in new[] { report.Agent, Scopes.Hive })
             foreach (var metric in Metrics.All)
                 await NoticeAsync(change, scope, metric, now, Metrics.IsUsd(metric) ? usd ?? 0 : report.Tokens);
-        change.AfterPublished(() =>
-        {
-            state.Budgets.AddSpend(report.Agent, now, usd, report.Tokens);
-            admission.Pump();
-        });
+        // Counted in memory now (what the turn's events make a page read again must include it), taken back on a rollback.
+        state.Budgets.AddSpend(report.Agent, now, usd, report.Tokens);
+        change.OnRolledBack(() => state.Budgets.AddSpend(report.Agent, now, usd, report.Tokens, sign: -1));
+        change.AfterPublished(admission.Pump);
     }
 
     /// <summary>Tells the operator once per period when this turn took a scope past the warning share of a cap, or to it.</summary>
