@@ -15,6 +15,7 @@ export const store = {
   approvals: [],          // pending, newest first
   decided: [],            // approvals decided while this page was open, newest decision first (a few)
   meta: { inputs: null, log: null }, // GET /api/meta, loaded when its section is opened; inputs also from events
+  governance: null,       // GET /api/governance's object (slots, running, queue, circuits, budgets, halted); null: not governed
 };
 
 /** How many decided approvals the page keeps to show under "recently decided". */
@@ -36,6 +37,7 @@ export function load(state) {
   store.remindersTotal = state.reminders_total ?? store.reminders.size;
   store.historyExhausted = false;
   store.approvals = [...(state.approvals ?? [])].sort((a, b) => b.id - a.id);
+  store.governance = state.governance ?? null;
 }
 
 function upsertById(list, item) {
@@ -168,6 +170,23 @@ export const apply = {
     const { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at } = e;
     setAgent(e.agent, { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at });
     return ['swarm'];
+  },
+  // Governance: each event says something changed; the section reloads the whole object (GET /api/governance, coalesced).
+  // Halt and resume change the banner at once from the event itself. The rows' facts (held, spend, paused) come with
+  // container_state_changed.
+  turn_granted: () => ['governance-refresh'],
+  turn_ended: () => ['governance-refresh'],
+  turn_held: () => ['governance-refresh'],
+  budget_warning: () => ['governance-refresh'],
+  budget_exceeded: () => ['governance-refresh'],
+  quota_circuit_changed: () => ['governance-refresh'],
+  hive_halted(e) {
+    if (store.governance) store.governance.halted = { by: e.by, since: e.since, reason: e.reason ?? null };
+    return ['governance', 'governance-refresh'];
+  },
+  hive_resumed() {
+    if (store.governance) store.governance.halted = null;
+    return ['governance', 'governance-refresh'];
   },
   reminder_cancelled(e) {
     store.reminders.delete(e.id);
