@@ -93,7 +93,6 @@ export function governance() {
 function banner(g) {
   const halted = g?.halted;
   $('halt-banner').hidden = !halted;
-  document.body.classList.toggle('halted', !!halted);
   if (!halted) return;
   $('halt-text').replaceChildren();
   append($('halt-text'),
