@@ -136,10 +136,14 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         var first = await countdown.TextContentAsync();
         await Expect(countdown).Not.ToHaveTextAsync(first!); // it counts down by the second, with no event
         await Expect(_page.Locator("#governance-circuits-count")).ToHaveTextAsync("(1)");
+        // Every agent on that provider is held until then, and its row says so.
+        await Expect(Row("bob").Locator(".badge.held")).ToHaveAttributeAsync("data-reason", "quota");
+        await Expect(Row("bob").Locator(".badge.held")).ToContainTextAsync("held: provider limit · until ");
 
         await circuit.Locator("button.clear-circuit").ClickAsync();
         await Expect(circuit).ToHaveCountAsync(0);
         await Expect(_page.Locator("#governance-circuits-empty")).ToBeVisibleAsync();
+        await Expect(Row("bob").Locator(".badge.held")).ToHaveCountAsync(0);
         Assert.Equal(0, (await GovernanceAsync()).GetProperty("circuits").GetArrayLength());
 
         // None left: clearing again is the host's 404, shown through the page's problem helper beside nothing (a toast).
@@ -154,8 +158,11 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         using (var put = await _hive.Http.PutAsJsonAsync("/api/governance/budgets/alice", new { daily_usd = 2.0 }))
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
 
-        // A cap alone changes nothing on the wire but the budgets: the page shows it after the next governance event or
-        // at once, whichever the host gives; a turn ends with its cost, and the bar fills a quarter.
+        var budget = _page.Locator("#governance-budgets > li[data-scope=alice]");
+        var today = budget.Locator(".budget-line[data-window=day][data-metric=usd]");
+        await Expect(today.Locator(".amount")).ToHaveTextAsync("$0.00 of $2.00");
+
+        // A turn ends with its cost, and the bar fills a quarter.
         var alice = await ConnectAsync("alice");
         var granted = Ok(await alice.CallAsync(new { op = "begin_turn" }));
         var turnId = granted.GetProperty("turn_id").GetInt64();
@@ -163,9 +170,6 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         await Expect(_page.Locator("#governance-slots")).ToHaveTextAsync("(1 of 1 slots)");
         Ok(await alice.CallAsync(Turn(turnId, 0.5)));
         await Expect(_page.Locator("#governance-running > li")).ToHaveCountAsync(0);
-
-        var budget = _page.Locator("#governance-budgets > li[data-scope=alice]");
-        var today = budget.Locator(".budget-line[data-window=day][data-metric=usd]");
         await Expect(today.Locator(".amount")).ToHaveTextAsync("$0.50 of $2.00");
         await Expect(today.Locator(".bar")).ToHaveAttributeAsync("data-ratio", "0.250");
         await Expect(budget.Locator(".budget-line[data-window=month] .amount")).ToHaveTextAsync("$0.50, no cap");
@@ -242,7 +246,6 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         var queued = _page.Locator("#governance-queue > li[data-agent=bob]");
         await Expect(queued).ToBeVisibleAsync();
         await Expect(queued).ToHaveAttributeAsync("data-reason", "queued");
-        await Expect(Row("bob").Locator(".badge.held")).ToContainTextAsync("held: waiting for a slot");
         await Expect(age).ToHaveTextAsync(new Regex(@"^0:0[1-9]$")); // the age ticks
         // For the picture: a limit on another provider (it holds nobody here) and carol paused.
         var carol = await ConnectAsync("carol");
@@ -259,7 +262,21 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         await OpenAsync();
         await Expect(_page.Locator("#governance-queue > li[data-agent=bob]")).ToBeVisibleAsync();
         await _page.Locator("#budget-box summary").ClickAsync();
+        await _page.Locator("#halt-all").ClickAsync(); // the confirm step, open (not confirmed)
         Assert.True(await _page.EvaluateAsync<bool>("() => document.scrollingElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways at 390px");
+        var outside = await _page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('#governance-panel form')].flatMap(form => {
+              const box = form.getBoundingClientRect();
+              return [...form.querySelectorAll('input, select, button, label')]
+                .filter(e => { const r = e.getBoundingClientRect(); return r.left < box.left - 0.5 || r.right > box.right + 0.5; })
+                .map(e => `${form.id} ${e.tagName.toLowerCase()}[name=${e.name ?? ''}]`);
+            })
+            """);
+        Assert.True(outside.Length == 0, $"at 390px outside their form: {string.Join("; ", outside)}");
+        await _page.Locator("#governance-panel").ScrollIntoViewIfNeededAsync();
+        await ScreenshotAsync("governance-390.png");
+        await _page.Locator("#halt-cancel").ClickAsync();
+        Assert.Equal(JsonValueKind.Null, (await GovernanceAsync()).GetProperty("halted").ValueKind);
 
         // The turn ends: the slot is free, and bob, waiting, is granted it.
         Ok(await alice.CallAsync(Turn(turn, 0.1)));

@@ -107,20 +107,21 @@ function banner(g) {
 function slotLine(node, g) {
   const caps = Object.entries(g.provider_caps ?? {});
   node.replaceChildren(
-    bar(g.slots_in_use ?? 0, g.max_concurrent_turns ?? 0, 'slots in use'),
+    bar(g.slots_in_use ?? 0, g.max_concurrent_turns ?? 0, 'slots in use', 'warn'),
     h('span', { class: 'meta' }, `${g.slots_in_use ?? 0} running, at most ${g.max_concurrent_turns ?? 0} at once`,
       caps.length > 0 && `; at most ${caps.map(([provider, cap]) => `${cap} on ${provider}`).join(', ')}`));
 }
 
 /**
- * A small bar: `value` against `cap` (no cap: an empty track). Amber from 80 %, red at or over the cap. The width is set
+ * A small bar: `value` against `cap` (no cap: an empty track). Amber from 80 %, at the cap `full` (red for a budget; the
+ * slots, all in use, stay amber: a full house is not a fault). The width is set
  * through the CSSOM, which the page's CSP allows (a style attribute in markup it would not).
  */
-function bar(value, cap, label) {
+function bar(value, cap, label, full = 'over') {
   const ratio = cap > 0 ? value / cap : 0;
   const fill = h('span', { class: 'fill' });
   fill.style.width = `${Math.min(100, Math.round(ratio * 1000) / 10)}%`;
-  const level = cap == null || cap <= 0 ? (cap === 0 && value > 0 ? 'over' : 'none') : ratio >= 1 ? 'over' : ratio >= 0.8 ? 'warn' : 'ok';
+  const level = cap == null || cap <= 0 ? (cap === 0 && value > 0 ? full : 'none') : ratio >= 1 ? full : ratio >= 0.8 ? 'warn' : 'ok';
   return h('span', { class: `bar level-${level}`, role: 'meter', 'aria-label': label, 'aria-valuemin': '0',
     'aria-valuemax': String(cap ?? 0), 'aria-valuenow': String(value), dataset: { ratio: cap > 0 ? ratio.toFixed(3) : '' } }, fill);
 }
@@ -166,7 +167,8 @@ function runningRow(t) {
   return h('li', { class: `turn${t.state === 'stopping' ? ' stopping' : ''}`, dataset: { turn: t.turn_id, agent: t.agent } },
     h('span', { class: 'who' }, t.agent), ' ', h('span', { class: 'meta' }, t.provider ?? ''),
     ' running for ', h('span', { class: 'age', title: `granted at ${t.granted_at}`, dataset: { since: t.granted_at } }, span(Date.now() - Date.parse(t.granted_at))),
-    t.state === 'stopping' && h('span', { class: 'badge stopping', title: 'told to stop: it ends within the grace' }, 'stopping'));
+    t.state === 'stopping' && h('span', { class: 'badge stopping',
+      title: `told to stop${t.stop_reason ? ` (${t.stop_reason.replaceAll('_', ' ')})` : ''}: it ends within the grace` }, 'stopping'));
 }
 
 function queueRow(q) {
@@ -220,7 +222,10 @@ export function pauseAction(name, paused, failed) {
   return button;
 }
 
-/** What an agent's row shows of governance: paused, held (why, until when), and its spend today (this month in the title). */
+/**
+ * What an agent's row shows of governance: paused, held (why, until when), and its spend today (this month in the
+ * title; nothing while it spent nothing this month, so an idle swarm's rows stay quiet).
+ */
 export function rowFacts(a) {
   const held = a.held;
   return [
@@ -228,10 +233,28 @@ export function rowFacts(a) {
     held && !(a.paused && held.reason === 'paused') && h('span', { class: `badge held held-${held.reason}`, dataset: { reason: held.reason },
       title: held.until ? `held until ${held.until}` : 'held' },
     `held: ${HeldReasons[held.reason] ?? held.reason}`, held.until && [' · until ', h('span', { class: 'held-until' }, when(held.until))]),
-    a.spend_today_usd != null && h('span', { class: 'chip spend', dataset: { today: a.spend_today_usd },
+    (a.spend_today_usd > 0 || a.spend_month_usd > 0) && h('span', { class: 'chip spend', dataset: { today: a.spend_today_usd },
       title: `spent today ${usd(a.spend_today_usd)}${a.spend_month_usd != null ? `, this month ${usd(a.spend_month_usd)}` : ''}` },
     `${usd(a.spend_today_usd)} today`),
   ];
+}
+
+/**
+ * The rows' spend from the budgets just read: the host counts a turn's cost after its row was last sent, so the row
+ * takes the figures the section shows (an agent the budgets do not list spent nothing this month). True when one changed.
+ */
+function spendOnRows(g) {
+  const spent = new Map((g.budgets ?? []).filter(b => b.scope !== '*').map(b => [b.scope, b.spent ?? {}]));
+  let changed = false;
+  for (const a of store.agents.values()) {
+    if (a.spend_today_usd === undefined) continue; // a row without governance's facts
+    const s = spent.get(a.name);
+    const today = s?.day_usd ?? 0, month = s?.month_usd ?? 0;
+    if (a.spend_today_usd === today && a.spend_month_usd === month) continue;
+    Object.assign(a, { spend_today_usd: today, spend_month_usd: month });
+    changed = true;
+  }
+  return changed;
 }
 
 /** Running turns age and limits count down by the second. */
@@ -246,8 +269,11 @@ export function tickGovernance() {
 
 let loading = null;
 
-/** GET /api/governance into the store and onto the page: one request at a time; one asked for meanwhile runs after it. */
-export function refreshGovernance() {
+/**
+ * GET /api/governance into the store and onto the page: one request at a time; one asked for meanwhile runs after it.
+ * `rowsChanged` is called when the agents' rows have new figures to draw.
+ */
+export function refreshGovernance(rowsChanged) {
   if (loading) { loading.again = true; return loading.done; }
   const state = { again: false };
   loading = state;
@@ -263,6 +289,7 @@ export function refreshGovernance() {
         }
         store.governance = body;
         showError($('governance-error'), null);
+        if (spendOnRows(body)) rowsChanged?.();
         governance();
       } while (state.again);
     } catch (error) {

@@ -22,7 +22,7 @@ export function renderAll() {
 
 export function render(section) {
   ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
-    'governance-refresh': refreshGovernance, waiting })[section]?.();
+    'governance-refresh': () => refreshGovernance(() => render('swarm')), waiting })[section]?.();
 }
 
 function swarmAndFilter() {

@@ -169,17 +169,27 @@ export const apply = {
     // The event carries the agent's new figures, as its row has them: the row and its sparkline follow without a refetch.
     const { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at } = e;
     setAgent(e.agent, { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at });
-    return ['swarm'];
+    return ['swarm', 'governance-refresh']; // a turn's cost counts against the budgets (with a turn_id or without)
   },
-  // Governance: each event says something changed; the section reloads the whole object (GET /api/governance, coalesced).
-  // Halt and resume change the banner at once from the event itself. The rows' facts (held, spend, paused) come with
-  // container_state_changed.
-  turn_granted: () => ['governance-refresh'],
+  // Governance: each event says something changed; the section reloads the whole object (GET /api/governance, one
+  // request at a time). Halt and resume change the banner at once from the event itself. The rows' held and paused come
+  // with container_state_changed; a turn held for a reason of its own (not a full house) shows on its row at once, and a
+  // granted turn is held no longer.
+  turn_granted(e) {
+    setAgent(e.turn?.agent, { held: null });
+    return ['swarm', 'governance-refresh'];
+  },
   turn_ended: () => ['governance-refresh'],
-  turn_held: () => ['governance-refresh'],
+  turn_held(e) {
+    if (e.reason !== 'queued') setAgent(e.agent, { held: { reason: e.reason, until: e.until ?? null } });
+    return ['swarm', 'governance-refresh'];
+  },
   budget_warning: () => ['governance-refresh'],
   budget_exceeded: () => ['governance-refresh'],
+  budget_changed: () => ['governance-refresh'],
   quota_circuit_changed: () => ['governance-refresh'],
+  agent_paused: () => ['governance-refresh'],
+  agent_resumed: () => ['governance-refresh'],
   hive_halted(e) {
     if (store.governance) store.governance.halted = { by: e.by, since: e.since, reason: e.reason ?? null };
     return ['governance', 'governance-refresh'];
