@@ -1,5 +1,5 @@
 import { store, load, apply } from './store.js';
-import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines, wireFlowFilter } from './render.js';
+import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines, wireFlowFilter, tickGovernance, wireGovernance } from './render.js';
 import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
 import { wireMeta } from './meta.js';
@@ -97,8 +97,9 @@ wireSpawnForm();
 wireMeta();
 wireSecretsForm();
 wireFlowFilter();
+wireGovernance();
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);
-setInterval(refreshDeadlines, 1_000);
+setInterval(() => { refreshDeadlines(); tickGovernance(); }, 1_000);
 
 await start();

@@ -9,17 +9,20 @@ import { inbox } from './inbox.js';
 import { flow, flowAgents } from './flow.js';
 import { questions } from './questions.js';
 import { reminders } from './reminders.js';
+import { governance, refreshGovernance } from './governance.js';
 
 // The page's sections, each in the module named after it; this file only says which to draw.
 export { loadOlder, wireFlowFilter } from './flow.js';
 export { refreshDeadlines } from './questions.js';
+export { tickGovernance, wireGovernance } from './governance.js';
 
 export function renderAll() {
-  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'waiting']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'waiting']) render(section);
 }
 
 export function render(section) {
-  ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, waiting })[section]?.();
+  ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
+    'governance-refresh': () => refreshGovernance(() => render('swarm')), waiting })[section]?.();
 }
 
 function swarmAndFilter() {

@@ -15,6 +15,7 @@ export const store = {
   approvals: [],          // pending, newest first
   decided: [],            // approvals decided while this page was open, newest decision first (a few)
   meta: { inputs: null, log: null }, // GET /api/meta, loaded when its section is opened; inputs also from events
+  governance: null,       // GET /api/governance's object (slots, running, queue, circuits, budgets, halted); null: not governed
 };
 
 /** How many decided approvals the page keeps to show under "recently decided". */
@@ -36,6 +37,7 @@ export function load(state) {
   store.remindersTotal = state.reminders_total ?? store.reminders.size;
   store.historyExhausted = false;
   store.approvals = [...(state.approvals ?? [])].sort((a, b) => b.id - a.id);
+  store.governance = state.governance ?? null;
 }
 
 function upsertById(list, item) {
@@ -167,7 +169,34 @@ export const apply = {
     // The event carries the agent's new figures, as its row has them: the row and its sparkline follow without a refetch.
     const { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at } = e;
     setAgent(e.agent, { turns_24h, tokens_24h, last_turn_at, last_result, tokens_by_hour, turns_by_hour, aggregated_at });
-    return ['swarm'];
+    return ['swarm', 'governance-refresh']; // a turn's cost counts against the budgets (with a turn_id or without)
+  },
+  // Governance: each event says something changed; the section reloads the whole object (GET /api/governance, one
+  // request at a time). Halt and resume change the banner at once from the event itself. The rows' held and paused come
+  // with container_state_changed; a turn held for a reason of its own (not a full house) shows on its row at once, and a
+  // granted turn is held no longer.
+  turn_granted(e) {
+    setAgent(e.turn?.agent, { held: null });
+    return ['swarm', 'governance-refresh'];
+  },
+  turn_ended: () => ['governance-refresh'],
+  turn_held(e) {
+    if (e.reason !== 'queued') setAgent(e.agent, { held: { reason: e.reason, until: e.until ?? null } });
+    return ['swarm', 'governance-refresh'];
+  },
+  budget_warning: () => ['governance-refresh'],
+  budget_exceeded: () => ['governance-refresh'],
+  budget_changed: () => ['governance-refresh'],
+  quota_circuit_changed: () => ['governance-refresh'],
+  agent_paused: () => ['governance-refresh'],
+  agent_resumed: () => ['governance-refresh'],
+  hive_halted(e) {
+    if (store.governance) store.governance.halted = { by: e.by, since: e.since, reason: e.reason ?? null };
+    return ['governance', 'governance-refresh'];
+  },
+  hive_resumed() {
+    if (store.governance) store.governance.halted = null;
+    return ['governance', 'governance-refresh'];
   },
   reminder_cancelled(e) {
     store.reminders.delete(e.id);

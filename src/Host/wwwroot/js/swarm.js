@@ -3,6 +3,7 @@ import { store } from './store.js';
 import { act, toast } from './actions.js';
 import { jsonBody, problemText, unanswered, showProblem, rowErrors } from './problems.js';
 import { diff } from './approvals.js';
+import { rowFacts, pauseAction } from './governance.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
 // Agents: agents with their container's state and lifecycle buttons, their logs, their configuration (edited with the
@@ -76,6 +77,7 @@ function agentHead(a) {
         `${a.pending_reminders} reminder${a.pending_reminders === 1 ? '' : 's'}`),
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
+      rowFacts(a),
       a.forge && forgeChip(a.forge),
       looseEnds(a),
       a.last_turn_at && sparkline(lastDay(a))),
@@ -198,6 +200,7 @@ function agentActions(a) {
     managed && !running && button('start', 'Start', lifecycle('start', 'starting…', 'started')),
     managed && (running || a.desired === 'running') && button('stop', 'Stop', lifecycle('stop', 'stopping…', 'stopped')),
     managed && button('restart', 'Restart', lifecycle('restart', 'restarting…', 'restarted')),
+    store.governance && pauseAction(name, !!a.paused, message => errors.set(name, message)),
     a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
       if (!confirm(`Destroy ${name}? Its process is stopped and its socket closed; its files are kept (under Destroyed agents) until you delete them.`)) return;
       errors.set(name, null);
