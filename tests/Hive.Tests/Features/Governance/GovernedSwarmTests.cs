@@ -8,7 +8,7 @@ namespace Hive.Tests.Features.Governance;
 /// <c>limit EPOCH</c>: an error result naming a usage limit, <c>waitfile PATH</c>), and prints Claude-Code-style stream-json.
 /// One hive per test (a halt, a circuit and the slots are hive-wide), two slots, a two-second stop grace.
 /// </summary>
-public sealed class GovernedHarnessTests : IAsyncLifetime
+public sealed class GovernedSwarmTests : IAsyncLifetime
 {
     private const string FakeCommand = """
         #!/bin/sh
