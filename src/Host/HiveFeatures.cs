@@ -1,6 +1,7 @@
 using System.Reflection;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
+using Hive.Features.Governance;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -23,5 +24,6 @@ public static class HiveFeatures
         typeof(ContainersFeature).Assembly,
         typeof(ForgeFeature).Assembly,
         typeof(TurnStatsFeature).Assembly,
+        typeof(GovernanceFeature).Assembly,
     ];
 }

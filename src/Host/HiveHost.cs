@@ -2,6 +2,7 @@ using Hive.Shared.Errors;
 using Carter;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
+using Hive.Features.Governance;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -59,6 +60,7 @@ public static class HiveHost
         services.AddContainers();
         services.AddForge();
         services.AddTurnStats();
+        services.AddGovernance();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

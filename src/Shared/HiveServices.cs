@@ -56,6 +56,8 @@ public static class HiveServices
         });
         services.AddSingleton<IAgentDirectory>(p => p.GetRequiredService<AgentDirectory>());
         services.TryAddSingleton<IRecipientPolicy, AnyoneMayReachAnyone>(); // Containers registers the configured one
+        services.TryAddSingleton<IWorkHolds, NothingHeld>(); // Governance registers the real holds
+        services.TryAddSingleton<Turns.ITurnLedger, Turns.NoTurnLedger>(); // and the ledger
         foreach (var type in assemblies.SelectMany(a => a.GetTypes())
                      .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(ISocketVerbs).IsAssignableFrom(t)))
             services.AddSingleton(typeof(ISocketVerbs), type);

@@ -36,7 +36,7 @@ public static class ReceiveMessage
     }
 
     /// <summary>The long-poll: not a change itself, so it never holds the gate while it waits; each look is one.</summary>
-    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock) : IRequestHandler<Query, Result>
+    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock, IWorkHolds holds) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
         {
@@ -45,6 +45,9 @@ public static class ReceiveMessage
             var deadline = clock.GetTimestamp() + (long)(query.WaitMs.GetValueOrDefault() * (clock.TimestampFrequency / 1000.0));
             while (true)
             {
+                // Halted or paused: nothing is handed out (the messages wait, unacknowledged); the wait still runs its course.
+                if (holds.HeldFor(query.Agent) is not null && !await WaitUntilFreeAsync(query.Agent, deadline, cancellationToken))
+                    return new Result([], clock.GetUtcNow());
                 var arrival = signals.Current(query.Agent); // before the look, so an arrival in between still wakes us
                 var look = await mediator.Send(new TakeOldest(query.Agent, query.Max), cancellationToken);
                 if (look.Messages.Count > 0) return new Result(look.Messages, look.InFlightUntil);
@@ -62,6 +65,22 @@ public static class ReceiveMessage
                 {
                     // Look again: the wait ran out, a message may have landed just then or come out of flight.
                 }
+            }
+        }
+
+        /// <summary>True when the agent may work again before <paramref name="deadline"/>.</summary>
+        private async Task<bool> WaitUntilFreeAsync(string agent, long deadline, CancellationToken cancellationToken)
+        {
+            var remaining = clock.GetElapsedTime(clock.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero) return false;
+            try
+            {
+                await holds.WhenFreeAsync(agent, cancellationToken).WaitAsync(remaining, clock, cancellationToken);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                return false;
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using FluentValidation;
 using Hive.Shared.Changes;
 using Hive.Shared.Json;
+using Hive.Shared.Turns;
 using MediatR;
 
 namespace Hive.Features.TurnStats;
@@ -57,7 +58,8 @@ public static class RecordTurn
         long? OpenThreadsCount,
         long? OpenRemindersCount,
         string? Note,
-        double? CostUsd = null) : IRequest<TurnView>, IChangesState;
+        double? CostUsd = null,
+        long? TurnId = null) : IRequest<TurnView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -85,6 +87,7 @@ public static class RecordTurn
             Between(c => c.OpenThreadsCount, "open_threads_count", MaxCount);
             Between(c => c.OpenRemindersCount, "open_reminders_count", MaxCount);
 
+            RuleFor(c => c.TurnId).GreaterThan(0).When(c => c.TurnId is not null).WithName("turn_id").WithMessage("turn_id must be a turn id");
             RuleFor(c => c.CostUsd).Must(cost => cost is null || (double.IsFinite(cost.Value) && cost >= 0 && cost <= MaxCostUsd))
                 .WithName("cost_usd").WithMessage($"cost_usd must be between 0 and {MaxCostUsd}");
 
@@ -109,9 +112,9 @@ public static class RecordTurn
                 .WithName(name).WithMessage($"{name} is limited to {max} UTF-8 bytes");
     }
 
-    internal sealed class Handler(StateChanges changes, TimeProvider clock) : IRequestHandler<Command, TurnView>
+    internal sealed class Handler(StateChanges changes, TimeProvider clock, ITurnLedger ledger) : IRequestHandler<Command, TurnView>
     {
-        public Task<TurnView> Handle(Command command, CancellationToken cancellationToken)
+        public async Task<TurnView> Handle(Command command, CancellationToken cancellationToken)
         {
             const string insert = $"""
                 INSERT INTO turns (agent, recorded_at, model, wake_from, result_kind, started_at, ended_at, duration_ms,
@@ -151,8 +154,11 @@ public static class RecordTurn
                 command.CostUsd,
             });
             var view = row.View();
+            // The granted turn ends and its spend is counted in this change: a refusal there refuses the record too.
+            await ledger.RecordAsync(new TurnReport(command.Agent, command.TurnId, view.Model, view.ResultKind, view.InputTokens, view.OutputTokens,
+                view.CacheReadTokens, view.CacheCreationTokens, command.CostUsd), cancellationToken);
             change.Raise(new TurnRecorded(view, TurnAggregates.Read(change.Connection, change.Transaction, command.Agent, now)));
-            return Task.FromResult(view);
+            return view;
         }
 
         private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;

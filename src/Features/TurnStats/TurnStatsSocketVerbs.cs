@@ -11,7 +11,7 @@ internal sealed class TurnStatsSocketVerbs : ISocketVerbs
             var a = request.Bind<RecordTurnArgs>();
             var turn = await request.Mediator.Send(new RecordTurn.Command(
                 request.Agent, a.Model, a.WakeFrom, a.ResultKind, a.StartedAt, a.EndedAt, a.DurationMs, a.InputTokens, a.OutputTokens,
-                a.CacheReadTokens, a.CacheCreationTokens, a.ToolCallCount, a.Tools, a.OpenThreadsCount, a.OpenRemindersCount, a.Note, a.CostUsd),
+                a.CacheReadTokens, a.CacheCreationTokens, a.ToolCallCount, a.Tools, a.OpenThreadsCount, a.OpenRemindersCount, a.Note, a.CostUsd, a.TurnId),
                 request.CancellationToken);
             return new { id = turn.Id };
         });
@@ -19,5 +19,5 @@ internal sealed class TurnStatsSocketVerbs : ISocketVerbs
     private sealed record RecordTurnArgs(
         string? Model, string? WakeFrom, string? ResultKind, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, long? DurationMs,
         long? InputTokens, long? OutputTokens, long? CacheReadTokens, long? CacheCreationTokens, long? ToolCallCount,
-        Dictionary<string, long>? Tools, long? OpenThreadsCount, long? OpenRemindersCount, string? Note, double? CostUsd);
+        Dictionary<string, long>? Tools, long? OpenThreadsCount, long? OpenRemindersCount, string? Note, double? CostUsd, long? TurnId);
 }

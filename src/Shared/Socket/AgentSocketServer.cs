@@ -216,6 +216,7 @@ public sealed class AgentSocketServer(
         // reply (bytes trickling in do not count), and no timer runs while a request is served (a parked recv included).
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
         idle.CancelAfter(_idleTimeout);
+        using var closed = new CancellationTokenSource();
         var discarding = false; // inside an over-long line whose error was already sent
         try
         {
@@ -248,7 +249,7 @@ public sealed class AgentSocketServer(
                     if (line.Length > MaxLineBytes)
                         await ReplyAsync(replies, Failure(new TooLargeException($"a request line is limited to {MaxLineBytes} bytes")), ct);
                     else
-                        await HandleLineAsync(agent, line, replies, ct);
+                        await HandleLineAsync(agent, line, replies, closed.Token, ct);
                 }
                 if (served) idle.CancelAfter(_idleTimeout);
 
@@ -278,6 +279,7 @@ public sealed class AgentSocketServer(
         }
         finally
         {
+            await closed.CancelAsync(); // what a verb tied to this connection (a granted turn) is let go
             listener.Untrack(connection);
             Interlocked.Decrement(ref _connections);
             await reader.CompleteAsync();
@@ -306,7 +308,7 @@ public sealed class AgentSocketServer(
     }
 
     /// <summary>Handles one request and writes its reply; a verb's undo runs if the reply cannot be written.</summary>
-    private async Task HandleLineAsync(string agent, ReadOnlySequence<byte> line, Stream stream, CancellationToken ct)
+    private async Task HandleLineAsync(string agent, ReadOnlySequence<byte> line, Stream stream, CancellationToken connectionClosed, CancellationToken ct)
     {
         JsonDocument document;
         try
@@ -342,7 +344,7 @@ public sealed class AgentSocketServer(
             }
 
             await using var scope = scopes.CreateAsyncScope();
-            var request = new SocketRequest(agent, root, scope.ServiceProvider, ct);
+            var request = new SocketRequest(agent, root, scope.ServiceProvider, ct) { ConnectionClosed = connectionClosed };
             byte[] reply;
             try
             {

@@ -15,6 +15,9 @@ public sealed class SocketRequest(string agent, JsonElement body, IServiceProvid
     public CancellationToken CancellationToken { get; } = cancellationToken;
     public IMediator Mediator => Services.GetRequiredService<IMediator>();
 
+    /// <summary>Cancelled when the connection this request came on closes (whatever the reason): for what lives as long as it.</summary>
+    public CancellationToken ConnectionClosed { get; init; }
+
     /// <summary>
     /// Set by a verb that hands something out (recv takes a message): run when its reply cannot be written because
     /// the agent hung up, so nothing is lost with the connection.

@@ -1,5 +1,6 @@
 using Hive.Features.Containers.Runtime;
 using Hive.Features.Messages;
+using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,7 +16,7 @@ namespace Hive.Features.Containers;
 /// </summary>
 internal sealed class CrashWatch(
     AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes,
-    IOptions<ContainersOptions> options, TimeProvider clock, ILogger<CrashWatch> logger)
+    IOptions<ContainersOptions> options, TimeProvider clock, IWorkHolds holds, ILogger<CrashWatch> logger)
 {
     /// <summary>Watches <paramref name="running"/> until it ends.</summary>
     public void Watch(string name, AgentHold hold, RunningAgent running) => _ = WatchAsync(name, hold, running);
@@ -72,6 +73,7 @@ internal sealed class CrashWatch(
         try
         {
             await Task.Delay(delay, clock, token);
+            await holds.WhenFreeAsync(name, token); // no restart by policy while the hive is halted or the agent paused
             turn = await turns.WaitAsync(name, token);
         }
         catch (OperationCanceledException)

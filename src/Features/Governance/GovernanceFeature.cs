@@ -1,0 +1,68 @@
+using Hive.Shared.Agents;
+using Hive.Shared.Dashboard;
+using Hive.Shared.Turns;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Governance;
+
+public static class GovernanceFeature
+{
+    public static IServiceCollection AddGovernance(this IServiceCollection services)
+    {
+        services.AddOptions<GovernanceOptions>().BindConfiguration("Hive:Governance")
+            .Validate(o => o.MaxConcurrentTurns is > 0 and <= 10_000, "Hive:Governance:MaxConcurrentTurns must be 1 to 10000")
+            .Validate(o => o.ProviderCaps.All(c => c.Value is > 0 and <= 10_000 && System.Text.RegularExpressions.Regex.IsMatch(c.Key, ProviderNames.Pattern)),
+                "Hive:Governance:ProviderCaps: each provider name must match ^[a-z][a-z0-9-]{0,30}$ and its cap be 1 to 10000")
+            .Validate(o => o.MaxTurnMinutes > 0 && o.QuotaDefaultMinutes > 0, "Hive:Governance:MaxTurnMinutes and QuotaDefaultMinutes must be positive")
+            .Validate(o => o.WarnPercent is > 0 and <= 100, "Hive:Governance:WarnPercent must be 1 to 100")
+            .Validate(o => o.Prices.Values.All(p => new[] { p.InputPerMtok, p.OutputPerMtok, p.CacheReadPerMtok, p.CacheWritePerMtok }.All(v => v >= 0 && double.IsFinite(v))),
+                "Hive:Governance:Prices must be non-negative numbers (USD per million tokens)")
+            .ValidateOnStart();
+        services.AddSingleton<GovernanceState>();
+        services.AddSingleton<Admission>();
+        services.AddSingleton<AgentProviders>();
+        services.AddSingleton<IWorkHolds, WorkHolds>();
+        services.AddSingleton<ITurnLedger, TurnLedger>();
+        services.AddTransient<GovernedRows>();
+        services.AddHostedService<TurnClock>();
+        services.AddTransient<IDashboardStateContributor, GovernanceStateContributor>();
+        services.AddTransient<AgentRowContributor, GovernanceOnAgentRows>();
+        return services;
+    }
+}
+
+/// <summary>The snapshot's <c>governance</c>: what <c>GET /api/governance</c> answers (all of it from memory).</summary>
+internal sealed class GovernanceStateContributor(GovernanceState governance, Admission admission, IOptions<GovernanceOptions> options, TimeProvider clock)
+    : IDashboardStateContributor
+{
+    private GovernanceView? _captured;
+
+    public void Capture() => _captured = ReadGovernance.Build(governance, admission, options.Value, clock);
+
+    public Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    {
+        state.Set("governance", _captured);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Each agent row's <c>held</c> (what would hold its next turn now, other than a full house), <c>paused</c> and spend.</summary>
+internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, TimeProvider clock)
+    : AgentRowContributor<GovernanceFacts>
+{
+    protected override async Task<IReadOnlyDictionary<string, GovernanceFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var facts = new Dictionary<string, GovernanceFacts>(StringComparer.Ordinal);
+        foreach (var agent in agents)
+        {
+            var provider = await providers.OfAsync(agent.Name, cancellationToken);
+            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, provider), state.IsPaused(agent.Name),
+                state.Budgets.SpentIn(agent.Name, daily: true, now).Usd, state.Budgets.SpentIn(agent.Name, daily: false, now).Usd);
+        }
+        return facts;
+    }
+}
+
+internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd);

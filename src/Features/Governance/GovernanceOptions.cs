@@ -1,0 +1,51 @@
+namespace Hive.Features.Governance;
+
+/// <summary>The <c>Hive:Governance</c> configuration section.</summary>
+public sealed class GovernanceOptions
+{
+    /// <summary>Turns running at once, hive-wide.</summary>
+    public int MaxConcurrentTurns { get; set; } = Environment.ProcessorCount * 2;
+
+    /// <summary>Turns running at once per provider (absent: only the hive-wide cap).</summary>
+    public Dictionary<string, int> ProviderCaps { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>A turn running longer is stopped (its slot returns).</summary>
+    public double MaxTurnMinutes { get; set; } = 60;
+
+    /// <summary>How long a provider's circuit stays open when the limit it hit named no reset time.</summary>
+    public double QuotaDefaultMinutes { get; set; } = 60;
+
+    /// <summary>The share of a cap at which the operator is told, once per period.</summary>
+    public int WarnPercent { get; set; } = 80;
+
+    /// <summary>USD per million tokens, per model: what a turn costs when its agent did not say.</summary>
+    public Dictionary<string, ModelPrice> Prices { get; set; } = new(StringComparer.Ordinal);
+
+    public BudgetOptions Budgets { get; set; } = new();
+}
+
+public sealed class ModelPrice
+{
+    public double InputPerMtok { get; set; }
+    public double OutputPerMtok { get; set; }
+    public double CacheReadPerMtok { get; set; }
+    public double CacheWritePerMtok { get; set; }
+}
+
+/// <summary>Configured caps: the hive's (<c>Hive</c>), every agent's default (<c>Agent</c>) and named agents' own (<c>Agents:&lt;name&gt;</c>).</summary>
+public sealed class BudgetOptions
+{
+    public CapOptions? Hive { get; set; }
+    public CapOptions? Agent { get; set; }
+    public Dictionary<string, CapOptions> Agents { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class CapOptions
+{
+    public double? DailyUsd { get; set; }
+    public double? MonthlyUsd { get; set; }
+    public long? DailyTokens { get; set; }
+    public long? MonthlyTokens { get; set; }
+
+    public Caps ToCaps() => new(DailyUsd, MonthlyUsd, DailyTokens, MonthlyTokens);
+}

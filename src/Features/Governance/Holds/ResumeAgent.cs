@@ -1,0 +1,38 @@
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Errors;
+using MediatR;
+
+namespace Hive.Features.Governance;
+
+/// <summary>The operator resumes one paused agent (a halt of the whole hive, if any, still holds it).</summary>
+public static class ResumeAgent
+{
+    public sealed record Command(string Agent, string By) : IRequest<GovernanceView>, IChangesState;
+
+    internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
+        IAgentDirectory directory, TimeProvider clock) : IRequestHandler<Command, GovernanceView>
+    {
+        public async Task<GovernanceView> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            if (state.Paused.FirstOrDefault(p => p.Agent == command.Agent) is { } paused)
+            {
+                var now = clock.GetUtcNow();
+                change.Execute("DELETE FROM paused_agents WHERE agent = @Agent", command);
+                Audit.Write(change, now, command.By, "resume", command.Agent, new { paused_by = paused.By, paused_at = paused.Since });
+                state.ClearPaused(command.Agent);
+                change.OnRolledBack(() => state.SetPaused(paused));
+                change.Raise(new AgentResumed(command.Agent, command.By, now));
+                await rows.RaiseAsync(change, a => a.Name == command.Agent);
+                change.AfterPublished(() =>
+                {
+                    state.Release();
+                    admission.Pump();
+                });
+            }
+            else if (!directory.IsAgent(command.Agent)) throw new NotFoundException($"no agent named {command.Agent}");
+            return await mediator.Send(new ReadGovernance.Query(), cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using MediatR;
+
+namespace Hive.Features.Governance;
+
+/// <summary>
+/// <c>GET /api/governance</c> (and <c>/api/state</c>'s <c>governance</c>): the halt, the slots and every running turn,
+/// the queue in the order it is granted, paused agents, open quota circuits, and each budget against what was spent.
+/// All of it from memory.
+/// </summary>
+public static class ReadGovernance
+{
+    public sealed record Query : IRequest<GovernanceView>;
+
+    internal sealed class Handler(GovernanceState state, Admission admission, Microsoft.Extensions.Options.IOptions<GovernanceOptions> options, TimeProvider clock)
+        : IRequestHandler<Query, GovernanceView>
+    {
+        public Task<GovernanceView> Handle(Query query, CancellationToken cancellationToken) => Task.FromResult(Build(state, admission, options.Value, clock));
+    }
+
+    internal static GovernanceView Build(GovernanceState state, Admission admission, GovernanceOptions options, TimeProvider clock)
+    {
+        var now = clock.GetUtcNow();
+        var (running, queue) = admission.Snapshot();
+        var budgets = state.Budgets;
+        var view = new GovernanceView(
+            state.Halt is { } halt ? new HaltView(halt.By, halt.Since, halt.Reason) : null,
+            admission.MaxConcurrent,
+            running.Count,
+            options.ProviderCaps,
+            running.Where(s => s.TurnId > 0).Select(s => new RunningTurnView(s.TurnId, s.Agent, s.Provider, s.GrantedAt,
+                s.Stop is null ? "running" : "stopping", s.Stop?.Reason)).ToList(),
+            queue.Select(w => admission.HoldOf(w.Agent, w.Provider) is { } held
+                ? new WaitingView(w.Agent, w.Since, w.OperatorWake, held.Reason, held.Until)
+                : new WaitingView(w.Agent, w.Since, w.OperatorWake, HoldReasons.Queued, null)).ToList(),
+            state.Paused.Select(p => new PausedView(p.Agent, p.By, p.Since)).ToList(),
+            state.Circuits.Where(c => c.Until > now).Select(c => new CircuitView(c.Provider, c.Until, c.Since, c.Source)).ToList(),
+            budgets.KnownScopes(now).Select(scope => BudgetView.Of(budgets, scope, now)).ToList());
+        return view;
+    }
+}
+
+public sealed record GovernanceView(
+    HaltView? Halted, int MaxConcurrentTurns, int SlotsInUse, IReadOnlyDictionary<string, int> ProviderCaps,
+    IReadOnlyList<RunningTurnView> Running, IReadOnlyList<WaitingView> Queue, IReadOnlyList<PausedView> Paused,
+    IReadOnlyList<CircuitView> Circuits, IReadOnlyList<BudgetView> Budgets);
+
+public sealed record HaltView(string By, DateTimeOffset Since, string? Reason);
+
+public sealed record RunningTurnView(long TurnId, string Agent, string Provider, DateTimeOffset GrantedAt, string State, string? StopReason);
+
+public sealed record WaitingView(string Agent, DateTimeOffset Since, bool OperatorWake, string Reason, DateTimeOffset? Until);
+
+public sealed record PausedView(string Agent, string By, DateTimeOffset Since);
+
+public sealed record CircuitView(string Provider, DateTimeOffset Until, DateTimeOffset Since, string Source);
+
+/// <summary>A scope's caps in force, what it spent this day and month, and the cap it has reached, if any.</summary>
+public sealed record BudgetView(string Scope, double? DailyUsd, double? MonthlyUsd, long? DailyTokens, long? MonthlyTokens, SpentView Spent, string? Over)
+{
+    internal static BudgetView Of(BudgetBook book, string scope, DateTimeOffset now)
+    {
+        var day = book.SpentIn(scope, daily: true, now);
+        var month = book.SpentIn(scope, daily: false, now);
+        double? Cap(string metric) => book.CapOf(scope, metric, now);
+        return new BudgetView(scope, Cap(Metrics.DailyUsd), Cap(Metrics.MonthlyUsd), (long?)Cap(Metrics.DailyTokens), (long?)Cap(Metrics.MonthlyTokens),
+            new SpentView(day.Usd, month.Usd, day.Tokens, month.Tokens, day.UnpricedTurns), book.ReachedOf(scope, now)?.Metric);
+    }
+}
+
+public sealed record SpentView(double DayUsd, double MonthUsd, long DayTokens, long MonthTokens, long DayUnpricedTurns);

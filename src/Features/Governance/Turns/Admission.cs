@@ -1,0 +1,171 @@
+using Hive.Shared.Errors;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Governance;
+
+/// <summary>
+/// The slots and the one fair queue, in memory (a restart ends every turn: their connections die with the host). A turn
+/// request waits here until it is first in line among those nothing holds (operator wakes before the rest, then oldest
+/// waiting first) and a slot is free, hive-wide and for its provider. One waiter and one turn per agent at a time, so no
+/// agent waits behind a second turn of another. Granting only reserves the slot; the request that waited writes its row.
+/// </summary>
+internal sealed class Admission(GovernanceState state, IOptions<GovernanceOptions> options, TimeProvider clock)
+{
+    /// <summary>How long a withdrawn waiter's place is kept for its next request (a harness asks again at once).</summary>
+    public static readonly TimeSpan RejoinWithin = TimeSpan.FromSeconds(10);
+
+    private readonly object _lock = new();
+    private readonly List<Waiter> _queue = [];
+    private readonly List<Slot> _slots = [];
+    private readonly Dictionary<string, (DateTimeOffset Since, DateTimeOffset Left)> _rejoin = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _announced = new(StringComparer.Ordinal);
+    private long _arrivals;
+
+    public sealed class Waiter(string agent, string provider, bool operatorWake, DateTimeOffset since, long arrival)
+    {
+        public string Agent { get; } = agent;
+        public string Provider { get; } = provider;
+        public bool OperatorWake { get; } = operatorWake;
+        public DateTimeOffset Since { get; } = since;
+        public long Arrival { get; } = arrival;
+        public TaskCompletionSource<Slot> Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>A granted turn (its id once its row is written): running, or told to stop by a deadline.</summary>
+    public sealed class Slot(Waiter waiter, DateTimeOffset grantedAt)
+    {
+        public string Agent => waiter.Agent;
+        public string Provider => waiter.Provider;
+        public bool OperatorWake => waiter.OperatorWake;
+        public DateTimeOffset WaitingSince => waiter.Since;
+        public DateTimeOffset GrantedAt { get; } = grantedAt;
+        public long TurnId { get; set; }
+        public (string Reason, DateTimeOffset Deadline)? Stop { get; set; }
+        public TaskCompletionSource Stopping { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<string> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public int MaxConcurrent => options.Value.MaxConcurrentTurns;
+
+    /// <summary>Puts <paramref name="agent"/> in line and grants what can be granted now.</summary>
+    public Waiter Enqueue(string agent, string provider, bool operatorWake)
+    {
+        lock (_lock)
+        {
+            if (_slots.Any(s => s.Agent == agent))
+                throw new ConflictException($"{agent} has a turn running: end it with record_turn (its turn_id) before asking for another");
+            if (_queue.Any(w => w.Agent == agent))
+                throw new ConflictException($"{agent} is already waiting for a turn (on another connection)");
+            var now = clock.GetUtcNow();
+            foreach (var stale in _rejoin.Where(r => now - r.Value.Left > RejoinWithin).Select(r => r.Key).ToList()) _rejoin.Remove(stale);
+            var since = _rejoin.Remove(agent, out var kept) ? kept.Since : now;
+            var waiter = new Waiter(agent, provider, operatorWake, since, ++_arrivals);
+            _queue.Add(waiter);
+            Pump();
+            return waiter;
+        }
+    }
+
+    /// <summary>
+    /// Takes a waiter whose wait ran out out of line, keeping its place for <see cref="RejoinWithin"/>: what holds it, or null
+    /// when a slot was reserved for it meanwhile (the caller then takes the grant).
+    /// </summary>
+    public Held? Withdraw(Waiter waiter)
+    {
+        lock (_lock)
+        {
+            if (!_queue.Remove(waiter)) return null;
+            _rejoin[waiter.Agent] = (waiter.Since, clock.GetUtcNow());
+            return HoldOf(waiter.Agent, waiter.Provider) ?? new Held(HoldReasons.Queued, null);
+        }
+    }
+
+    /// <summary>What holds a turn of <paramref name="agent"/> now, other than a full house: null when nothing does.</summary>
+    public Held? HoldOf(string agent, string provider)
+    {
+        var now = clock.GetUtcNow();
+        if (state.WorkHeldFor(agent) is { } work) return new Held(work, null);
+        if (state.CircuitOf(provider, now) is { } circuit) return new Held(HoldReasons.Quota, circuit.Until);
+        if (state.Budgets.HoldOf(agent, now) is not null) return new Held(HoldReasons.Budget, null);
+        return null;
+    }
+
+    /// <summary>True when <paramref name="reason"/> is news for <paramref name="agent"/> (a <c>turn_held</c> is raised once per reason).</summary>
+    public bool Announce(string agent, string reason)
+    {
+        lock (_lock)
+        {
+            if (_announced.TryGetValue(agent, out var last) && last == reason) return false;
+            _announced[agent] = reason;
+            return true;
+        }
+    }
+
+    public void Granted(Slot slot, long turnId)
+    {
+        lock (_lock)
+        {
+            slot.TurnId = turnId;
+            _announced.Remove(slot.Agent);
+        }
+    }
+
+    /// <summary>Gives the slot back (the turn ended, or its row could not be written) and grants the next.</summary>
+    public void Release(Slot slot, string reason)
+    {
+        lock (_lock)
+        {
+            _slots.Remove(slot);
+            Pump();
+        }
+        slot.Ended.TrySetResult(reason);
+    }
+
+    public Slot? Find(long turnId)
+    {
+        lock (_lock) return _slots.FirstOrDefault(s => s.TurnId == turnId);
+    }
+
+    /// <summary>Tells the running turns that match to stop by <paramref name="deadline"/> (their harness stops its command).</summary>
+    public IReadOnlyList<Slot> Revoke(Func<Slot, bool> which, string reason, DateTimeOffset deadline)
+    {
+        List<Slot> revoked;
+        lock (_lock)
+        {
+            revoked = _slots.Where(s => s.Stop is null && which(s)).ToList();
+            foreach (var slot in revoked) slot.Stop = (reason, deadline);
+        }
+        foreach (var slot in revoked) slot.Stopping.TrySetResult();
+        return revoked;
+    }
+
+    public (IReadOnlyList<Slot> Running, IReadOnlyList<Waiter> Queue) Snapshot()
+    {
+        lock (_lock) return ([.. _slots], [.. Ordered()]);
+    }
+
+    /// <summary>Grants in order while slots are free. Called under the lock, and from outside whenever a hold may have lifted.</summary>
+    public void Pump()
+    {
+        lock (_lock)
+        {
+            while (_slots.Count < options.Value.MaxConcurrentTurns)
+            {
+                var next = Ordered().FirstOrDefault(w => HoldOf(w.Agent, w.Provider) is null && ProviderHasRoom(w.Provider));
+                if (next is null) return;
+                _queue.Remove(next);
+                var slot = new Slot(next, clock.GetUtcNow());
+                _slots.Add(slot);
+                next.Granted.TrySetResult(slot);
+            }
+        }
+    }
+
+    private bool ProviderHasRoom(string provider) =>
+        !options.Value.ProviderCaps.TryGetValue(provider, out var cap) || _slots.Count(s => s.Provider == provider) < cap;
+
+    private IEnumerable<Waiter> Ordered() => _queue.OrderByDescending(w => w.OperatorWake).ThenBy(w => w.Since).ThenBy(w => w.Arrival);
+}
+
+/// <summary>Why a turn is not granted, and until when when that is known.</summary>
+public sealed record Held(string Reason, DateTimeOffset? Until);

@@ -1,0 +1,120 @@
+namespace Hive.Tests.Features.Governance;
+
+/// <summary>begin_turn, watch_turn and record_turn on the socket: slots, the fair queue, a turn tied to its connection, bad input.</summary>
+public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fixture), IClassFixture<GovernanceHive>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    [Fact]
+    public async Task A_granted_turn_is_shown_running_and_ends_with_its_record()
+    {
+        var name = await _hive.NewAgentAsync("turner");
+        await using var events = await _hive.OpenEventsAsync();
+        await using var turn = await _hive.ConnectAsync(name);
+        await using var agent = await _hive.ConnectAsync(name);
+
+        var id = await GovernanceHive.GrantedAsync(turn);
+        var granted = (await events.WaitForAsync("turn_granted", e => e.GetProperty("turn").GetProperty("agent").GetString() == name)).Json;
+        Assert.Equal(id, granted.GetProperty("turn").GetProperty("turn_id").GetInt64());
+        var running = (await fixture.GovernanceAsync()).GetProperty("running").EnumerateArray().Single(t => t.GetProperty("agent").GetString() == name);
+        Assert.Equal(id, running.GetProperty("turn_id").GetInt64());
+
+        AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(id, cost: 0.01)));
+        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id)).Json;
+        Assert.Equal("recorded", ended.GetProperty("reason").GetString());
+        Assert.Equal(0.01, ended.GetProperty("cost_usd").GetDouble());
+        Assert.DoesNotContain((await fixture.GovernanceAsync()).GetProperty("running").EnumerateArray(), t => t.GetProperty("agent").GetString() == name);
+        var watched = AgentClient.Ok(await turn.CallAsync(new { op = "watch_turn", turn_id = id, wait_ms = 0 }));
+        Assert.Equal("ended", watched.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task With_two_slots_a_third_waits_in_line_and_is_granted_when_one_ends()
+    {
+        var names = await _hive.NewAgentsAsync("a", "b", "c");
+        await using var a = await _hive.ConnectAsync(names[0]);
+        await using var b = await _hive.ConnectAsync(names[1]);
+        await using var c = await _hive.ConnectAsync(names[2]);
+        var first = await GovernanceHive.GrantedAsync(a);
+        await GovernanceHive.GrantedAsync(b);
+
+        var held = await GovernanceHive.BeginAsync(c, waitMs: 100);
+        Assert.Equal("queued", held.GetProperty("held").GetProperty("reason").GetString());
+
+        // Parked again (its place kept), it is granted the moment the first turn ends.
+        var waiting = GovernanceHive.BeginAsync(c, waitMs: 10_000);
+        await using (var recorder = await _hive.ConnectAsync(names[0])) AgentClient.Ok(await recorder.CallAsync(GovernanceHive.Record(first)));
+        Assert.True((await waiting).TryGetProperty("turn_id", out _));
+    }
+
+    [Fact]
+    public async Task A_turn_ends_when_the_connection_that_began_it_closes()
+    {
+        var name = await _hive.NewAgentAsync("dropper");
+        await using var events = await _hive.OpenEventsAsync();
+        long id;
+        await using (var turn = await _hive.ConnectAsync(name)) id = await GovernanceHive.GrantedAsync(turn);
+
+        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id)).Json;
+        Assert.Equal("disconnected", ended.GetProperty("reason").GetString());
+        await using var again = await _hive.ConnectAsync(name);
+        var next = await GovernanceHive.GrantedAsync(again);
+        Assert.NotEqual(id, next);
+    }
+
+    [Fact]
+    public async Task An_operator_wake_is_granted_before_older_agent_wakes()
+    {
+        var names = await _hive.NewAgentsAsync("busy1", "busy2", "peerwoken", "opwoken");
+        await using var busy1 = await _hive.ConnectAsync(names[0]);
+        await using var busy2 = await _hive.ConnectAsync(names[1]);
+        await using var peer = await _hive.ConnectAsync(names[2]);
+        await using var op = await _hive.ConnectAsync(names[3]);
+        var t1 = await GovernanceHive.GrantedAsync(busy1);
+        await GovernanceHive.GrantedAsync(busy2);
+
+        // The peer-woken agent asks first; the operator-woken one holds a message from the operator.
+        await busy1.SendAsync(names[2], "from a peer");
+        Assert.NotNull(await peer.RecvAsync(1000));
+        var peerWaits = GovernanceHive.BeginAsync(peer, waitMs: 10_000);
+        await HiveInstance.Until(() => Queue().Contains(names[2]), what: "the peer-woken agent in line");
+        using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = names[3], body = "from the operator" }))
+            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+        Assert.NotNull(await op.RecvAsync(1000));
+        var opWaits = GovernanceHive.BeginAsync(op, waitMs: 10_000);
+        await HiveInstance.Until(() => Queue().Contains(names[3]), what: "the operator-woken agent in line");
+        Assert.Equal([names[3], names[2]], Queue());
+
+        await using (var recorder = await _hive.ConnectAsync(names[0])) AgentClient.Ok(await recorder.CallAsync(GovernanceHive.Record(t1)));
+        Assert.True((await opWaits).TryGetProperty("turn_id", out _));
+        Assert.False(peerWaits.IsCompleted && (await peerWaits).TryGetProperty("turn_id", out _));
+        await busy2.DisposeAsync(); // its slot back: the peer-woken agent's turn comes
+        Assert.True((await peerWaits).TryGetProperty("turn_id", out _));
+
+        List<string> Queue() => fixture.GovernanceAsync().GetAwaiter().GetResult().GetProperty("queue").EnumerateArray()
+            .Select(w => w.GetProperty("agent").GetString()!).Where(names.Contains).ToList();
+    }
+
+    [Fact]
+    public async Task Bad_turn_ids_and_waits_are_refused_and_change_nothing()
+    {
+        var names = await _hive.NewAgentsAsync("owner", "other");
+        await using var owner = await _hive.ConnectAsync(names[0]);
+        await using var other = await _hive.ConnectAsync(names[1]);
+        var id = await GovernanceHive.GrantedAsync(owner);
+        var turnsBefore = _hive.QueryDb<long>("SELECT count(*) FROM turns");
+
+        Assert.Equal("not_found", (await other.CallAsync(GovernanceHive.Record(id))).GetProperty("code").GetString());
+        Assert.Equal("not_found", (await other.CallAsync(GovernanceHive.Record(999_999))).GetProperty("code").GetString());
+        Assert.Equal("not_found", (await other.CallAsync(new { op = "watch_turn", turn_id = id, wait_ms = 0 })).GetProperty("code").GetString());
+        Assert.Equal("validation", (await other.CallAsync(new { op = "begin_turn", wait_ms = -1 })).GetProperty("code").GetString());
+        Assert.Equal("validation", (await other.CallAsync(new { op = "begin_turn", wait_ms = 30_001 })).GetProperty("code").GetString());
+        Assert.Equal("conflict", (await owner.CallAsync(new { op = "begin_turn", wait_ms = 0 })).GetProperty("code").GetString());
+        Assert.Equal(turnsBefore, _hive.QueryDb<long>("SELECT count(*) FROM turns"));
+        Assert.Contains((await fixture.GovernanceAsync()).GetProperty("running").EnumerateArray(), t => t.GetProperty("turn_id").GetInt64() == id);
+
+        AgentClient.Ok(await owner.CallAsync(GovernanceHive.Record(id)));
+        Assert.Equal("conflict", (await owner.CallAsync(GovernanceHive.Record(id))).GetProperty("code").GetString());
+        Assert.Equal(turnsBefore + 1, _hive.QueryDb<long>("SELECT count(*) FROM turns"));
+    }
+}
