@@ -69,6 +69,12 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
         Assert.StartsWith("*", table[1]);
         Assert.Matches(@"^alice\s+0\.00 / -\s+0\.00 / 20\.00\s+0 / -\s+0 / 2,000,000", table.Single(l => l.StartsWith("alice", StringComparison.Ordinal)));
 
+        // An agent with no budget listed: no caps, nothing spent; no such agent: not found.
+        var bob = (await fixture.OperatorAsync("budget", "bob", "--json")).Ok().Json;
+        Assert.Equal(JsonValueKind.Null, bob.GetProperty("daily_usd").ValueKind);
+        Assert.Equal(0, bob.GetProperty("spent").GetProperty("month_usd").GetDouble());
+        (await fixture.OperatorAsync("budget", "nobody")).Refused("not_found");
+
         (await fixture.OperatorAsync("budget", "alice", "--daily-usd", "lots")).Usage();
         (await fixture.OperatorAsync("budget", "--daily-usd", "1")).Usage();
         (await fixture.OperatorAsync("budget", "alice", "--daily-usd", "-1")).Refused("validation");

@@ -105,6 +105,22 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         Assert.DoesNotContain("xception", exit.Stderr);
     }
 
+    [Fact]
+    public async Task A_command_that_cannot_start_still_ends_its_turn_by_recording_it()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        var id = await SendToAliceAsync("hello");
+        await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", Path.Combine(_dir, "no-such-program")]);
+
+        var granted = await NextOfAsync(events, "turn_granted", e => e.GetProperty("turn").GetProperty("agent").GetString() == "alice");
+        var turnId = granted.Json.GetProperty("turn").GetProperty("turn_id").GetInt64();
+        var ended = await NextOfAsync(events, "turn_ended", e => e.GetProperty("turn_id").GetInt64() == turnId);
+        Assert.Equal("recorded", ended.Json.GetProperty("reason").GetString());
+        Assert.Contains("could not run", harness.Stderr);
+        Assert.False(Acknowledged(id));
+        Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
+    }
+
     /// <summary>
     /// COMMAND is a shell with a child in its group; <paramref name="ignoresTerm"/> makes both ignore SIGTERM (the child
     /// inherits it), so only the SIGKILL the harness sends before the grace ends can stop them.

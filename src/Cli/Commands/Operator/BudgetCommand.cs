@@ -32,7 +32,12 @@ public static class BudgetCommand
             using var api = cx.Api();
             var budgets = (await api.GetAsync("/api/governance", ct))?["budgets"] as JsonArray ?? [];
             if (name is null) return new CliOutput(budgets, Table(budgets));
-            var current = budgets.FirstOrDefault(b => Text.Str(b, "scope") == name) ?? Empty(name);
+            var current = budgets.FirstOrDefault(b => Text.Str(b, "scope") == name);
+            if (current is null)
+            {
+                await api.GetAsync($"/api/agents/{Uri.EscapeDataString(name)}", ct); // not_found for no such agent
+                current = Unlisted(name);
+            }
             if (given.Count == 0) return new CliOutput(current.DeepClone(), Table([current.DeepClone()]));
 
             var body = new JsonObject();
@@ -58,12 +63,15 @@ public static class BudgetCommand
             : throw new UsageError($"{flag} takes a whole number of tokens or none, not {text}");
     }
 
-    /// <summary>A scope the hive lists no budget for: no caps of its own, nothing spent this month.</summary>
-    private static JsonObject Empty(string scope)
+    /// <summary>
+    /// An agent the hive lists no budget for: no caps set for it (at run time or by name in configuration) and nothing spent
+    /// this month. (The configured default for every agent, <c>Hive:Governance:Budgets:Agent</c>, is not in the listing.)
+    /// </summary>
+    private static JsonObject Unlisted(string scope)
     {
         var entry = new JsonObject { ["scope"] = scope };
         foreach (var cap in Caps) entry[cap] = null;
-        entry["spent"] = null;
+        entry["spent"] = new JsonObject { ["day_usd"] = 0.0, ["month_usd"] = 0.0, ["day_tokens"] = 0, ["month_tokens"] = 0, ["day_unpriced_turns"] = 0 };
         entry["over"] = null;
         return entry;
     }

@@ -118,7 +118,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv)
             var writing = Wake.WriteAsync(process.StandardInput, messages);
             var exited = process.WaitForExitAsync();
             var watching = slot?.WatchAsync(Log) ?? new TaskCompletionSource<TurnStop?>().Task;
-            if (await Task.WhenAny(exited, watching) == watching && await watching is { } stop)
+            if (await Task.WhenAny(exited, watching) == watching && await watching is { } stop && !process.HasExited)
             {
                 Log.WriteLine($"hivectl run: the hive stops turn {slot!.Id} ({stop.Reason}): SIGTERM to COMMAND's process group, " +
                               $"SIGKILL if anything of it is left within {stop.Grace.TotalMilliseconds:0} ms");
