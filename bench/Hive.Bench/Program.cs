@@ -21,6 +21,7 @@ public static class BenchProgram
         new WakeBench(),
         new ContainersBench(),
         new LockoutBench(),
+        new GovernanceBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -19,6 +19,7 @@ public static class GovernanceFeature
             .Validate(o => o.Prices.Values.All(p => new[] { p.InputPerMtok, p.OutputPerMtok, p.CacheReadPerMtok, p.CacheWritePerMtok }.All(v => v >= 0 && double.IsFinite(v))),
                 "Hive:Governance:Prices must be non-negative numbers (USD per million tokens)")
             .ValidateOnStart();
+        services.AddOptions<StopGraceOptions>().BindConfiguration("Hive:Containers"); // Containers validates it
         services.AddSingleton<GovernanceState>();
         services.AddSingleton<Admission>();
         services.AddSingleton<AgentProviders>();

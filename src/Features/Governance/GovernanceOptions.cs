@@ -49,3 +49,14 @@ public sealed class CapOptions
 
     public Caps ToCaps() => new(DailyUsd, MonthlyUsd, DailyTokens, MonthlyTokens);
 }
+
+/// <summary>
+/// The stop grace (<c>Hive:Containers:StopGraceSeconds</c>): how long a turn told to stop has before the host ends it,
+/// the same grace an agent's process gets when it is stopped.
+/// </summary>
+public sealed class StopGraceOptions
+{
+    public double StopGraceSeconds { get; set; } = 5;
+
+    public TimeSpan StopGrace => TimeSpan.FromSeconds(StopGraceSeconds);
+}

@@ -24,7 +24,7 @@ internal static class ResolveQuestions
     /// <summary>
     /// Resolves <paramref name="Ids"/> with <paramref name="Answer"/> by <paramref name="Answerer"/> at <paramref name="At"/>; the
     /// asker's message comes from <paramref name="From"/> (the answerer unless given). The asker is not told of its own
-    /// cancel, nor (unless <paramref name="TellRemovedAsker"/>) when it has been removed since it asked: it has no inbox
+    /// cancel, nor <c>hive</c> (the host asks for itself and hears of the answer through <see cref="QuestionResolved"/>), nor (unless <paramref name="TellRemovedAsker"/>) when it has been removed since it asked: it has no inbox
     /// left. An answer keeps telling a removed asker (that answer fails validation), as it always has.
     /// Returns the questions this step resolved, in the order of <paramref name="Ids"/>; one already resolved is left out.
     /// </summary>
@@ -53,7 +53,7 @@ internal static class ResolveQuestions
 
             var from = command.From ?? command.Answerer;
             var told = resolved
-                .Where(q => q.Asker != command.Answerer && (command.TellRemovedAsker || agents.IsAgent(q.Asker)))
+                .Where(q => q.Asker != command.Answerer && q.Asker != AgentNames.Hive && (command.TellRemovedAsker || agents.IsAgent(q.Asker)))
                 .Select(q => AnswerMessage(q, from)).ToList();
             if (told.Count > 0) await mediator.Send(new AppendMessages.Command(told), CancellationToken.None);
             var waiting = resolved.Select(q => q.Asker).Distinct()

@@ -38,9 +38,10 @@ public static class ManagerCommands
         var env = new Option<string[]>("--env") { Description = "KEY=VALUE for its environment (repeatable)" };
         var secrets = new Option<string[]>("--secret") { Description = "VAR=SECRETNAME: the operator's secret SECRETNAME in its environment as VAR (repeatable)" };
         var mounts = new Option<string[]>("--mount") { Description = "a host path the sandbox shows it, read-only (repeatable)" };
+        var provider = new Option<string?>("--provider") { Description = "the model provider it counts against (default: the preset's, else anthropic)" };
         var command = new Command("request-spawn",
             "manager: ask the operator for a new agent (an approval; the manager is told the decision): request-spawn NAME --purpose P [-- COMMAND...]")
-            { name, argv, purpose, driver, preset, env, secrets, mounts };
+            { name, argv, purpose, driver, preset, env, secrets, mounts, provider };
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["name"] = cx.Value(name) };
@@ -51,6 +52,7 @@ public static class ManagerCommands
             if (cx.Value(env) is { Length: > 0 } vars) fields["env"] = OptionValues.Pairs(vars, "--env", "KEY=VALUE");
             if (cx.Value(secrets) is { Length: > 0 } slots) fields["secrets"] = OptionValues.Pairs(slots, "--secret", "VAR=SECRETNAME");
             if (cx.Value(mounts) is { Length: > 0 } paths) fields["mounts"] = OptionValues.Array(paths);
+            if (cx.Value(provider) is { } pv) fields["provider"] = pv;
             var reply = await CallAsync(cx, "request-spawn", "request_spawn", fields, ct);
             return new CliOutput(reply, $"spawn of {cx.Value(name)} requested: approval #{Text.Str(reply, "approval_id")} waits for the operator");
         });
@@ -79,7 +81,7 @@ public static class ManagerCommands
         var file = new Option<string>("--file")
         {
             Description = "a JSON object: the agent's whole new configuration (command, driver, env, purpose, restart, mounts, inputs, " +
-                          "allowed_recipients, secrets; omitted fields take their defaults); - reads it from stdin",
+                          "allowed_recipients, secrets, provider; omitted fields take their defaults); - reads it from stdin",
             Required = true,
         };
         var command = new Command("propose-config",

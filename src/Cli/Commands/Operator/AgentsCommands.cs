@@ -46,8 +46,9 @@ public static class AgentsCommands
         var mounts = new Option<string[]>("--mount") { Description = "a host path the sandbox shows it, read-only (repeatable)" };
         var preset = new Option<string?>("--preset") { Description = "make it from a preset instead of a command (e.g. claude-code; GET /api/presets lists them)" };
         var secrets = new Option<string[]>("--secret") { Description = "VAR=SECRET: set VAR in its environment from the hive's secret SECRET (repeatable)" };
+        var provider = new Option<string?>("--provider") { Description = "the model provider it counts against (default: the preset's, else anthropic)" };
         var command = new Command("create", "create an agent and start it: agents create NAME -- COMMAND... | --preset NAME | --external")
-            { name, argv, external, driver, purpose, env, mounts, preset, secrets };
+            { name, argv, external, driver, purpose, env, mounts, preset, secrets, provider };
         command.SetRun(async (cx, ct) =>
         {
             var program = cx.Value(argv) ?? [];
@@ -66,6 +67,7 @@ public static class AgentsCommands
             }
             if (cx.Value(secrets) is { Length: > 0 } refs) body["secrets"] = OptionValues.Pairs(refs, "--secret", "VAR=SECRET");
             if (cx.Value(purpose) is { } p) body["purpose"] = p;
+            if (cx.Value(provider) is { } pv) body["provider"] = pv;
             if (cx.Value(mounts) is { Length: > 0 } paths) body["mounts"] = OptionValues.Array(paths);
             if (cx.Value(env) is { Length: > 0 } pairs) body["env"] = OptionValues.Pairs(pairs, "--env", "KEY=VALUE");
             using var api = cx.Api();

@@ -9,7 +9,8 @@ internal sealed class AgentRecord
 {
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
-        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets
+        pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets,
+        provider
         """;
 
     public string Name { get; set; } = "";
@@ -38,6 +39,8 @@ internal sealed class AgentRecord
     public JsonList? AllowedRecipients { get; set; }
     /// <summary>Env var name → secret name; null when none. Never a value.</summary>
     public JsonMap? Secrets { get; set; }
+    /// <summary>The model provider it counts against; null: <see cref="Providers.Default"/>.</summary>
+    public string? Provider { get; set; }
 
     public bool IsExternal => Driver == Runtime.DriverCatalog.External;
 
@@ -46,13 +49,13 @@ internal sealed class AgentRecord
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets);
+    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at) : null,
-        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Secrets);
+        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Secrets, Provider ?? Providers.Default);
 }
 
 /// <summary>
@@ -60,12 +63,13 @@ internal sealed class AgentRecord
 /// (the driver's supervisor leads it); <c>last_exit</c> has a code, or the signal that killed it; <c>config_error</c> says
 /// why its file in the meta repo could not be used (it then runs as it was); <c>allowed_recipients</c>, when not null, are
 /// the only agents it may message or ask besides the operator and the manager; <c>secrets</c> maps env var names to the
-/// names of the secrets they are set from (names only: a value is never on a row).
+/// names of the secrets they are set from (names only: a value is never on a row); <c>provider</c> is the model provider
+/// it counts against, always a name (the default for an agent that named none, and for external agents).
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
     LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError,
-    IReadOnlyList<string>? AllowedRecipients, IReadOnlyDictionary<string, string>? Secrets = null);
+    IReadOnlyList<string>? AllowedRecipients, IReadOnlyDictionary<string, string>? Secrets = null, string Provider = Providers.Default);
 
 /// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
 public sealed class ConfigProblems
@@ -102,6 +106,16 @@ public static class Transients
     public const string Restarting = "restarting";
     public const string Rebuilding = "rebuilding";
     public const string Destroying = "destroying";
+}
+
+/// <summary>The model provider an agent counts against (its quota and caps): a lowercase name, <see cref="Default"/> unless it names one.</summary>
+public static class Providers
+{
+    public const string Default = "anthropic";
+    public const string Pattern = "^[a-z][a-z0-9-]{0,30}$";
+
+    /// <summary>The same shape as an agent's name.</summary>
+    public static bool IsWellFormed(string? provider) => AgentNames.IsWellFormed(provider);
 }
 
 public static class RestartPolicies

@@ -34,8 +34,12 @@ public static class ConfigureAgent
             if (command.Preset is { } preset)
             {
                 if (config.Command is not null) throw new BadRequestException("give a preset or a command, not both");
-                var expanded = await presets.ExpandAsync(preset, name, config.Purpose, config.Env, config.Secrets, config.Mounts);
-                config = config with { Command = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose };
+                var expanded = await presets.ExpandAsync(preset, name, config.Purpose, config.Env, config.Secrets, config.Mounts, config.Provider);
+                config = config with
+                {
+                    Command = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose,
+                    Provider = expanded.Provider,
+                };
             }
             var normalised = await ProposeConfig.CheckedAsync(record, config, createRules, drivers, cancellationToken);
             if (meta.Unavailable is { } why) throw new ConflictException(why);

@@ -26,7 +26,7 @@ public static class CreateAgent
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
-        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null)
+        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -57,6 +57,8 @@ public static class CreateAgent
                 .WithMessage(c => $"driver must be one of {DriverCatalog.External}, {string.Join(", ", drivers.Names)}");
             RuleFor(c => c.Purpose).Must(p => p is null || Encoding.UTF8.GetByteCount(p) <= 1024)
                 .WithMessage("purpose is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Provider).Must(p => p is null || Providers.IsWellFormed(p))
+                .WithMessage($"provider must be a model provider's name, lowercase ({Providers.Pattern}); leave it out for {Providers.Default}");
             RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
                 .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
             RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
@@ -112,10 +114,11 @@ public static class CreateAgent
             if (command.Preset is { } preset)
             {
                 // Expanded into a plain configuration, which is then checked in full like any other.
-                var expanded = await presets.ExpandAsync(preset, command.Name!, command.Purpose, command.Env, command.Secrets, command.Mounts);
+                var expanded = await presets.ExpandAsync(preset, command.Name!, command.Purpose, command.Env, command.Secrets, command.Mounts, command.Provider);
                 return await mediator.Send(command with
                 {
                     Preset = null, Argv = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose,
+                    Provider = expanded.Provider,
                 }, cancellationToken);
             }
             if (command.Driver == DriverCatalog.External)
@@ -125,6 +128,7 @@ public static class CreateAgent
                     {
                         Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
                         State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Stored(command.AllowedRecipients),
+                        Provider = command.Provider,
                     }, command.RequestedBy), cancellationToken);
                 return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
             }
@@ -148,6 +152,7 @@ public static class CreateAgent
                 AllowedRecipients = Stored(command.AllowedRecipients),
                 Secrets = SecretStore.Stored(command.Secrets),
                 Purpose = command.Purpose,
+                Provider = command.Provider,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
                 State = States.Stopped,

@@ -64,6 +64,7 @@ public static class ApproveApproval
                         Mounts = new(spawn.Mounts ?? []),
                         Secrets = SecretStore.Stored(spawn.Secrets),
                         Purpose = spawn.Purpose,
+                        Provider = spawn.Provider,
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
@@ -112,5 +113,5 @@ public static class ApproveApproval
 
     private sealed record SpawnPayload(
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
-        IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null);
+        IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null);
 }

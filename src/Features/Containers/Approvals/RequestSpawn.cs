@@ -20,7 +20,8 @@ public static class RequestSpawn
 {
     public sealed record Command(
         string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver, string? Preset = null,
-        IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null)
+        IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
+        string? Provider = null)
         : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -50,17 +51,17 @@ public static class RequestSpawn
         public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
         {
             var name = command.Name!;
-            var (argv, env, secretNames, mounts, purpose) = (command.Argv, command.Env, command.Secrets, command.Mounts, command.Purpose);
+            var (argv, env, secretNames, mounts, purpose, provider) = (command.Argv, command.Env, command.Secrets, command.Mounts, command.Purpose, command.Provider);
             if (command.Preset is { } preset)
             {
-                var expanded = await presets.ExpandAsync(preset, name, purpose, env, secretNames, mounts);
-                (argv, env, secretNames, mounts, purpose) = (expanded.Command, expanded.Env, expanded.Secrets, expanded.Mounts, expanded.Purpose);
+                var expanded = await presets.ExpandAsync(preset, name, purpose, env, secretNames, mounts, provider);
+                (argv, env, secretNames, mounts, purpose, provider) = (expanded.Command, expanded.Env, expanded.Secrets, expanded.Mounts, expanded.Purpose, expanded.Provider);
             }
             argv ??= (options.Value.DefaultCommand is { Count: > 0 } fallback ? fallback : null)
                 ?? throw new BadRequestException("command or preset is required (this hive has no Hive:Containers:DefaultCommand)");
             var driverName = command.Driver ?? drivers.Default;
             // The same rules as the operator's create: the operator is never asked to approve what cannot run.
-            var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames),
+            var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames, Provider: provider),
                 cancellationToken)).Errors;
             if (problems.Count > 0) throw new ValidationException(problems);
             var driver = drivers.Find(driverName)!;
@@ -75,7 +76,7 @@ public static class RequestSpawn
             var payload = JsonSerializer.Serialize(new
             {
                 name, purpose, command = argv, driver = driverName, env = env ?? new Dictionary<string, string>(), secrets = SecretStore.Normalised(secretNames),
-                mounts = mounts ?? [],
+                mounts = mounts ?? [], provider,
             });
             return Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester);
         }

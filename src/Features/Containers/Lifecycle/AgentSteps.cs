@@ -84,7 +84,7 @@ internal sealed class AgentSteps(
     {
         await RecordAsync(name, """
             UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
-                              inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets
+                              inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider
             WHERE name = @name
             """, new
         {
@@ -98,6 +98,7 @@ internal sealed class AgentSteps(
             Restart = config.Restart ?? RestartPolicies.OnFailure,
             Mounts = new JsonList(config.Mounts ?? []),
             Inputs = new JsonList(config.Inputs ?? []),
+            config.Provider,
         });
         allowed.Set(name, config.AllowedRecipients);
     }

@@ -25,7 +25,7 @@ internal static class RunManager
             await steps.RecordAsync(name, """
                 UPDATE agents SET driver = @Driver, origin = @Origin, command = @Command, env = @Env, mounts = @Mounts, purpose = @Purpose,
                     restart_policy = @RestartPolicy, inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets,
-                    desired = @Desired, state = @State
+                    provider = @Provider, desired = @Desired, state = @State
                 WHERE name = @Name AND driver = 'external'
                 """, command.Record);
             allowed.Set(name, command.Record.AllowedRecipients); // as a created agent's are set when it is registered
@@ -39,7 +39,7 @@ internal static class RunManager
             {
                 await steps.RecordAsync(name, """
                     UPDATE agents SET driver = 'external', origin = @config, command = NULL, env = '{}', mounts = '[]', purpose = NULL,
-                        inputs = '[]', allowed_recipients = NULL, secrets = NULL, desired = @running, state = @running, pid = NULL
+                        inputs = '[]', allowed_recipients = NULL, secrets = NULL, provider = NULL, desired = @running, state = @running, pid = NULL
                     WHERE name = @name
                     """, new { name, config = Origins.Config, running = States.Running });
                 allowed.Set(name, null);

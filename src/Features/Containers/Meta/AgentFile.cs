@@ -18,7 +18,11 @@ internal static class AgentFile
         try
         {
             using var document = JsonDocument.Parse(text, StrictJson.DocumentOptions);
-            return document.Deserialize<AgentConfig>(HiveJson.Options) ?? throw new MetaFileException($"{PathOf(agent)} is not a JSON object");
+            var config = document.Deserialize<AgentConfig>(HiveJson.Options) ?? throw new MetaFileException($"{PathOf(agent)} is not a JSON object");
+            // A hand edit must not put a name on the row that quotas and caps are then counted under.
+            return config.Provider is { } provider && !Providers.IsWellFormed(provider)
+                ? throw new MetaFileException($"{PathOf(agent)}: provider must match {Providers.Pattern}")
+                : config;
         }
         catch (JsonException e)
         {

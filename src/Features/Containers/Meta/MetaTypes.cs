@@ -1,13 +1,19 @@
+using System.Text.Json.Serialization;
+
 namespace Hive.Features.Containers;
 
 /// <summary>
 /// One agent's configuration as <c>meta/agents/&lt;name&gt;.json</c> holds it. <c>secrets</c> maps env var names to secret
 /// names (<c>{"ANTHROPIC_API_KEY": "anthropic"}</c>): the file, the approval's diff and the forge hold only those names.
+/// <c>provider</c> is the model provider whose quota and caps the agent counts against; null means
+/// <see cref="Providers.Default"/>, and is left out of the file, so the files of agents that never named one read as before
+/// (no diff, no rebuild).
 /// </summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
     IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
-    IReadOnlyDictionary<string, string>? Secrets = null);
+    IReadOnlyDictionary<string, string>? Secrets = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Provider = null);
 
 /// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
 public sealed record MetaInput(string Name, string Source, string? Pin);

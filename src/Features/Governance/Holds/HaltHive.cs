@@ -23,7 +23,7 @@ public static class HaltHive
     }
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
-        IOptions<Hive.Features.Containers.ContainersOptions> containers, TimeProvider clock) : IRequestHandler<Command, GovernanceView>
+        IOptions<StopGraceOptions> grace, TimeProvider clock) : IRequestHandler<Command, GovernanceView>
     {
         public async Task<GovernanceView> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -38,8 +38,7 @@ public static class HaltHive
                 change.OnRolledBack(() => state.SetHalt(null));
                 change.Raise(new HiveHalted(halt.By, halt.Since, halt.Reason));
                 await rows.RaiseAsync(change, _ => true);
-                var grace = TimeSpan.FromSeconds(containers.Value.StopGraceSeconds);
-                change.AfterPublished(() => admission.Revoke(_ => true, HoldReasons.Halted, clock.GetUtcNow() + grace));
+                change.AfterPublished(() => admission.Revoke(_ => true, HoldReasons.Halted, clock.GetUtcNow() + grace.Value.StopGrace));
             }
             return await mediator.Send(new ReadGovernance.Query(), cancellationToken);
         }

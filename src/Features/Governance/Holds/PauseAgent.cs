@@ -12,7 +12,7 @@ public static class PauseAgent
     public sealed record Command(string Agent, string By) : IRequest<GovernanceView>, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
-        IAgentDirectory directory, IOptions<Hive.Features.Containers.ContainersOptions> containers, TimeProvider clock)
+        IAgentDirectory directory, IOptions<StopGraceOptions> grace, TimeProvider clock)
         : IRequestHandler<Command, GovernanceView>
     {
         public async Task<GovernanceView> Handle(Command command, CancellationToken cancellationToken)
@@ -29,8 +29,7 @@ public static class PauseAgent
                 change.OnRolledBack(() => state.ClearPaused(command.Agent));
                 change.Raise(new AgentPaused(command.Agent, command.By, now));
                 await rows.RaiseAsync(change, a => a.Name == command.Agent);
-                var grace = TimeSpan.FromSeconds(containers.Value.StopGraceSeconds);
-                change.AfterPublished(() => admission.Revoke(s => s.Agent == command.Agent, HoldReasons.Paused, clock.GetUtcNow() + grace));
+                change.AfterPublished(() => admission.Revoke(s => s.Agent == command.Agent, HoldReasons.Paused, clock.GetUtcNow() + grace.Value.StopGrace));
             }
             return await mediator.Send(new ReadGovernance.Query(), cancellationToken);
         }

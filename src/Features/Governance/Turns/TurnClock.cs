@@ -20,7 +20,7 @@ internal sealed class TurnClock(IServiceScopeFactory scopes, IOptions<Governance
         var admission = services.GetRequiredService<Admission>();
         var state = services.GetRequiredService<GovernanceState>();
         var mediator = services.GetRequiredService<IMediator>();
-        var grace = TimeSpan.FromSeconds(services.GetRequiredService<IOptions<Hive.Features.Containers.ContainersOptions>>().Value.StopGraceSeconds);
+        var grace = services.GetRequiredService<IOptions<StopGraceOptions>>().Value.StopGrace;
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
 
         if (CompletedTicks == 0)

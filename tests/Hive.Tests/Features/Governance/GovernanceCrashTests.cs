@@ -1,0 +1,42 @@
+namespace Hive.Tests.Features.Governance;
+
+/// <summary>A halt and a quota circuit are durable: the host killed with SIGKILL comes back still halted, the circuit still open, and the turn it was running ended.</summary>
+public sealed class GovernanceCrashTests : IAsyncLifetime
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "hive-gov-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => TestDirectories.DeleteAsync(_dataDir);
+
+    [Fact]
+    public async Task Halt_and_a_quota_circuit_hold_after_a_SIGKILL()
+    {
+        var until = DateTimeOffset.UtcNow.AddHours(3);
+        long turnId;
+        await using (var host = await HostProcess.StartAsync(_dataDir, ["alice", "bob"]))
+        {
+            await using var alice = await host.ConnectAsync("alice");
+            await using var bob = await host.ConnectAsync("bob");
+            turnId = await GovernanceHive.GrantedAsync(bob);
+            AgentClient.Ok(await alice.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until) }));
+            using var http = host.CreateClient();
+            using (var halt = await http.PostAsync("/api/governance/halt", null)) Assert.Equal(HttpStatusCode.OK, halt.StatusCode);
+            await host.KillAsync();
+        }
+
+        await using var restarted = await HostProcess.StartAsync(_dataDir, ["alice", "bob"]);
+        using var api = restarted.CreateClient();
+        var view = await api.GetFromJsonAsync<JsonElement>("/api/governance");
+        Assert.Equal("operator", view.GetProperty("halted").GetProperty("by").GetString());
+        var circuit = Assert.Single(view.GetProperty("circuits").EnumerateArray());
+        Assert.Equal(until.ToUnixTimeSeconds(), circuit.GetProperty("until").GetDateTimeOffset().ToUnixTimeSeconds());
+        await using var carol = await restarted.ConnectAsync("alice");
+        Assert.Equal("halted", (await GovernanceHive.BeginAsync(carol, 100)).GetProperty("held").GetProperty("reason").GetString());
+
+        using (var resume = await api.PostAsync("/api/governance/resume", null)) Assert.Equal(HttpStatusCode.OK, resume.StatusCode);
+        Assert.Equal("quota", (await GovernanceHive.BeginAsync(carol, 100)).GetProperty("held").GetProperty("reason").GetString());
+        await HiveInstance.Until(() => HiveInstance.QueryDb<string?>(_dataDir, "SELECT end_reason FROM governed_turns WHERE id = @turnId", new { turnId }) == "host_restart",
+            what: "the turn the killed host was running ended at the restart");
+    }
+}

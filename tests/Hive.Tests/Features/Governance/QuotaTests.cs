@@ -1,0 +1,53 @@
+namespace Hive.Tests.Features.Governance;
+
+/// <summary>quota_hit: a provider's circuit holds its agents until the reset (or until the operator clears it); bad input changes nothing.</summary>
+public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture), IClassFixture<GovernanceHive>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    [Fact]
+    public async Task A_circuit_holds_the_provider_until_cleared_then_grants_through_the_queue()
+    {
+        var names = await _hive.NewAgentsAsync("hitter", "other");
+        await using var events = await _hive.OpenEventsAsync();
+        await using var hitter = await _hive.ConnectAsync(names[0]);
+        await using var other = await _hive.ConnectAsync(names[1]);
+        var until = DateTimeOffset.UtcNow.AddHours(2);
+        var opened = AgentClient.Ok(await hitter.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until) }));
+        Assert.Equal("anthropic", opened.GetProperty("provider").GetString());
+        await events.WaitForAsync("quota_circuit_changed", e => e.GetProperty("until").ValueKind == JsonValueKind.String);
+
+        // An agent on another provider is not held.
+        var elsewhere = names[1] + "-acme";
+        using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new { name = elsewhere, driver = "external", provider = "acme" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await using (var acme = await _hive.ConnectAsync(elsewhere))
+        {
+            var acmeTurn = await GovernanceHive.GrantedAsync(acme);
+            AgentClient.Ok(await acme.CallAsync(GovernanceHive.Record(acmeTurn)));
+        }
+
+        var held = (await GovernanceHive.BeginAsync(other, 100)).GetProperty("held");
+        Assert.Equal("quota", held.GetProperty("reason").GetString());
+        Assert.Equal(until.ToUnixTimeSeconds(), held.GetProperty("until").GetDateTimeOffset().ToUnixTimeSeconds());
+        Assert.Single((await fixture.GovernanceAsync()).GetProperty("circuits").EnumerateArray());
+
+        var waiting = GovernanceHive.BeginAsync(other, 10_000);
+        using (var clear = await _hive.Http.DeleteAsync("/api/governance/circuits/anthropic")) Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
+        Assert.True((await waiting).TryGetProperty("turn_id", out _));
+        Assert.Empty((await fixture.GovernanceAsync()).GetProperty("circuits").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Bad_quota_hits_and_clears_are_refused()
+    {
+        var name = await _hive.NewAgentAsync("badquota");
+        await using var agent = await _hive.ConnectAsync(name);
+        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = "2000-01-01T00:00:00.000Z" })).GetProperty("code").GetString());
+        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddDays(30)) })).GetProperty("code").GetString());
+        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", provider = "Bad Provider" })).GetProperty("code").GetString());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM quota_circuits"));
+        using var clear = await _hive.Http.DeleteAsync("/api/governance/circuits/anthropic");
+        Assert.Equal(HttpStatusCode.NotFound, clear.StatusCode);
+    }
+}
