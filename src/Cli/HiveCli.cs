@@ -24,6 +24,8 @@ public static class HiveCli
         RunCommand.AddTo(root);
         SecretsCommands.AddTo(root);
         UpCommand.AddTo(root);
+        GovernanceCommands.AddTo(root);
+        BudgetCommand.AddTo(root);
         return root;
     }
 

@@ -51,4 +51,14 @@ public static class Text
         var redelivered = m["redelivered"]?.GetValue<bool>() == true ? $" (redelivered, delivery {Str(m, "delivery_count")})" : "";
         return $"#{Str(m, "id")} {Str(m, "from")} → {Str(m, "to")}{kind}: {OneLine(Str(m, "body") ?? "", 400)}{redelivered}";
     }
+
+    /// <summary>A duration as people read it: <c>4.2s</c>, <c>3m07s</c>, <c>2h05m</c>, <c>3d04h</c>.</summary>
+    public static string Age(TimeSpan age)
+    {
+        if (age < TimeSpan.Zero) age = TimeSpan.Zero;
+        return age.TotalDays >= 1 ? $"{(int)age.TotalDays}d{age.Hours:00}h"
+            : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h{age.Minutes:00}m"
+            : age.TotalMinutes >= 1 ? $"{(int)age.TotalMinutes}m{age.Seconds:00}s"
+            : $"{age.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)}s";
+    }
 }

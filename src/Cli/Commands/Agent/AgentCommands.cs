@@ -7,7 +7,7 @@ namespace Hive.Cli.Commands.Agent;
 /// <summary>
 /// The agent's commands, one socket verb each (DESIGN.md, "Agent socket protocol"): <c>whoami</c>, <c>send</c>,
 /// <c>recv</c>, <c>ack</c>, <c>remind</c>, <c>ask</c>, <c>answer</c>, <c>request-next-turn</c>, <c>loose-ends</c>,
-/// <c>cancel-loose-end</c>. They speak on the socket of <c>--socket</c> or
+/// <c>cancel-loose-end</c>, <c>quota-hit</c>. They speak on the socket of <c>--socket</c> or
 /// <c>$HIVE_SOCKET</c>: the socket is the agent's identity. <c>send</c> and <c>remind</c> are the operator's too: with
 /// no socket (or with <c>--as-operator</c>) they go over HTTP with the operator token.
 /// </summary>
@@ -28,6 +28,7 @@ public static class AgentCommands
         root.Subcommands.Add(RequestNextTurn());
         root.Subcommands.Add(LooseEnds());
         root.Subcommands.Add(CancelLooseEnd());
+        root.Subcommands.Add(QuotaHit());
     }
 
     private static Command Whoami()
@@ -172,11 +173,7 @@ public static class AgentCommands
             switch (cx.Value(inSeconds), cx.Value(at))
             {
                 case ({ } s, null): fields["in_seconds"] = s; break;
-                case (null, { } when):
-                    if (!DateTimeOffset.TryParse(when, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var due))
-                        throw new UsageError($"--at must be an ISO-8601 time, not {when}");
-                    fields["due_at"] = due.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-                    break;
+                case (null, { } when): fields["due_at"] = IsoTime(when, "--at"); break;
                 default: throw new UsageError("give exactly one of --in SECONDS and --at ISO");
             }
             if (cx.Value(payload) is { } p) fields["payload_path"] = p;
@@ -309,4 +306,29 @@ public static class AgentCommands
         });
         return command;
     }
+
+    private static Command QuotaHit()
+    {
+        var provider = new Option<string?>("--provider") { Description = "the provider whose limit was hit (default: your own)" };
+        var until = new Option<string?>("--until") { Description = "when the limit resets, an ISO-8601 time within 7 days (default: the hive's QuotaDefaultMinutes from now)" };
+        var command = new Command("quota-hit",
+            "tell the hive your provider's usage or rate limit was hit: every agent on it is held until the limit resets (hivectl run does it for Claude Code)")
+            { provider, until };
+        command.SetRun(async (cx, ct) =>
+        {
+            var fields = new JsonObject();
+            if (cx.Value(provider) is { } p) fields["provider"] = p;
+            if (cx.Value(until) is { } u) fields["until"] = IsoTime(u, "--until");
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("quota_hit", fields, ct);
+            return new CliOutput(reply, $"{Text.Str(reply, "provider")} held until {Text.Str(reply, "until")}");
+        });
+        return command;
+    }
+
+    /// <summary>An ISO-8601 time given on the command line (UTC unless it says otherwise) in the wire's form.</summary>
+    private static string IsoTime(string text, string flag) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)
+            : throw new UsageError($"{flag} must be an ISO-8601 time, not {text}");
 }

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+
+namespace Hive.Tests.Cli;
+
+/// <summary>
+/// Issue 27, the harness's side: <c>hivectl run</c> asks for a turn before COMMAND and records it with its turn_id; a
+/// <c>stop</c> from the hive (a halt while a slow COMMAND runs) ends COMMAND's whole process group within the grace and
+/// leaves the messages unacknowledged; a Claude-Code-style usage-limit result is reported as a quota circuit with its
+/// reset time before the turn is recorded. The governor itself (queue, budgets, caps) is the host's tests'.
+/// </summary>
+public sealed class GovernedHarnessTests : IAsyncLifetime
+{
+    private const double GraceSeconds = 2;
+
+    private HiveInstance _hive = null!;
+    private readonly string _dir = Directory.CreateTempSubdirectory("hive-governed-").FullName;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"],
+        "--Hive:Messages:AckTimeoutSeconds", "1", "--Hive:Containers:StopGraceSeconds", GraceSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public async Task DisposeAsync()
+    {
+        await _hive.DisposeAsync();
+        await TestDirectories.DeleteAsync(_dir);
+    }
+
+    /// <summary>A fake COMMAND from shell text (its stdin is the messages), and the harness running it as alice.</summary>
+    private async Task<RunningHivectl> HarnessAsync(string script)
+    {
+        var file = Path.Combine(_dir, $"command-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(file, script.Replace("\r", ""));
+        return Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", "/bin/sh", file]);
+    }
+
+    private async Task<long> SendToAliceAsync(string body)
+    {
+        await using var bob = await _hive.ConnectAsync("bob");
+        return await bob.SendAsync("alice", body);
+    }
+
+    private async Task<JsonElement> GovernanceAsync() => await _hive.GetJsonAsync("/api/governance");
+
+    private bool Acknowledged(long id) => _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE id = @id AND delivered_at IS NOT NULL", new { id }) == 1;
+
+    /// <summary><see cref="HiveInstance.Until"/>, saying on a timeout what the harness said.</summary>
+    private static async Task UntilAsync(RunningHivectl harness, Func<bool> condition, string what, double seconds = 30)
+    {
+        try
+        {
+            await HiveInstance.Until(condition, TimeSpan.FromSeconds(seconds), what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nthe harness's stderr:\n{harness.Stderr}");
+        }
+    }
+
+    private static async Task<SseEvent> NextOfAsync(SseStream events, string type, Func<JsonElement, bool>? match = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+            if (await events.NextAsync(deadline - DateTime.UtcNow) is { } e && e.Type == type && (match?.Invoke(e.Json) ?? true))
+                return e;
+        throw new TimeoutException($"no {type} event");
+    }
+
+    [Fact]
+    public async Task Command_runs_inside_a_granted_turn_which_is_recorded_with_its_id()
+    {
+        var started = Path.Combine(_dir, "started");
+        var go = Path.Combine(_dir, "go");
+        await using var events = await _hive.OpenEventsAsync();
+        var id = await SendToAliceAsync("hello");
+        await using var harness = await HarnessAsync($$$"""
+            cat > /dev/null
+            : > '{{{started}}}'
+            while [ ! -e '{{{go}}}' ]; do sleep 0.05; done
+            echo '{"type":"assistant","message":{"model":"fake-1","content":[]}}'
+            echo '{"type":"result","subtype":"success","is_error":false,"total_cost_usd":0.0123,"usage":{"input_tokens":100,"output_tokens":20}}'
+            """);
+
+        // While COMMAND runs, its turn is the running one: granted before COMMAND started.
+        var granted = await NextOfAsync(events, "turn_granted", e => e.GetProperty("turn").GetProperty("agent").GetString() == "alice");
+        var turnId = granted.Json.GetProperty("turn").GetProperty("turn_id").GetInt64();
+        await UntilAsync(harness, () => File.Exists(started), "COMMAND started");
+        var running = (await GovernanceAsync()).GetProperty("running").EnumerateArray().Single();
+        Assert.Equal(turnId, running.GetProperty("turn_id").GetInt64());
+        Assert.Equal("alice", running.GetProperty("agent").GetString());
+
+        await File.WriteAllTextAsync(go, "");
+        var ended = await NextOfAsync(events, "turn_ended", e => e.GetProperty("turn_id").GetInt64() == turnId);
+        Assert.Equal("recorded", ended.Json.GetProperty("reason").GetString()); // by record_turn, not by the connection closing
+        Assert.Equal(0.0123, ended.Json.GetProperty("cost_usd").GetDouble(), 6);
+        await UntilAsync(harness, () => Acknowledged(id), "the message acknowledged");
+
+        Assert.Empty((await GovernanceAsync()).GetProperty("running").EnumerateArray());
+        var turn = (await _hive.GetJsonAsync("/api/agents/alice/turns")).EnumerateArray().Single();
+        Assert.Equal("ok", turn.GetProperty("result_kind").GetString());
+        Assert.Equal(0.0123, turn.GetProperty("cost_usd").GetDouble(), 6);
+        Assert.Equal("fake-1", turn.GetProperty("model").GetString());
+
+        ProcessTable.Kill(harness.Pid, signal: 15);
+        var exit = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));
+        Assert.True(exit.ExitCode == 0, exit.ToString());
+        Assert.DoesNotContain("xception", exit.Stderr);
+    }
+
+    [Fact]
+    public async Task A_command_that_cannot_start_still_ends_its_turn_by_recording_it()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        var id = await SendToAliceAsync("hello");
+        await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", Path.Combine(_dir, "no-such-program")]);
+
+        var granted = await NextOfAsync(events, "turn_granted", e => e.GetProperty("turn").GetProperty("agent").GetString() == "alice");
+        var turnId = granted.Json.GetProperty("turn").GetProperty("turn_id").GetInt64();
+        var ended = await NextOfAsync(events, "turn_ended", e => e.GetProperty("turn_id").GetInt64() == turnId);
+        Assert.Equal("recorded", ended.Json.GetProperty("reason").GetString());
+        Assert.Contains("could not run", harness.Stderr);
+        Assert.False(Acknowledged(id));
+        Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
+    }
+
+    /// <summary>
+    /// COMMAND is a shell with a child in its group; <paramref name="ignoresTerm"/> makes both ignore SIGTERM (the child
+    /// inherits it), so only the SIGKILL the harness sends before the grace ends can stop them.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_halt_stops_the_commands_process_group_within_the_grace_and_the_messages_come_back(bool ignoresTerm)
+    {
+        var pidFile = Path.Combine(_dir, "pid");
+        var runs = Path.Combine(_dir, "runs");
+        var id = await SendToAliceAsync("work slowly");
+        await using var harness = await HarnessAsync($$"""
+            cat > /dev/null
+            echo run >> '{{runs}}'
+            if [ "$(wc -l < '{{runs}}')" -gt 1 ]; then exit 0; fi
+            {{(ignoresTerm ? "trap '' TERM" : "")}}
+            sleep 600 &
+            echo $$ > '{{pidFile}}.tmp'; mv '{{pidFile}}.tmp' '{{pidFile}}'
+            wait; wait
+            """);
+        await UntilAsync(harness, () => File.Exists(pidFile), "COMMAND started");
+        var group = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(ProcessTable.GroupMembers(group).Count >= 2, "COMMAND leads a process group of its own, its child in it");
+        Assert.DoesNotContain(group, ProcessTable.SelfAndAncestors(harness.Pid)); // and is not the harness's
+
+        var clock = Stopwatch.StartNew();
+        (await _hive.Http.PostAsJsonAsync("/api/governance/halt", new { reason = "test" })).EnsureSuccessStatusCode();
+        await UntilAsync(harness, () => ProcessTable.GroupMembers(group).Count == 0, "COMMAND's process group gone", GraceSeconds + 10);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(GraceSeconds + 1), $"the group lasted {clock.Elapsed} after the halt (grace {GraceSeconds} s)");
+
+        await UntilAsync(harness, () => GovernanceAsync().GetAwaiter().GetResult().GetProperty("running").GetArrayLength() == 0, "the turn ended");
+        await UntilAsync(harness, () => harness.Stderr.Contains("not acknowledged"), "the turn recorded");
+        Assert.False(Acknowledged(id));
+        Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
+        var turn = (await _hive.GetJsonAsync("/api/agents/alice/turns")).EnumerateArray().Single();
+        Assert.Equal("failed", turn.GetProperty("result_kind").GetString());
+        Assert.Contains("stopped (halted)", turn.GetProperty("note").GetString());
+
+        // Resumed, the message comes back to the same harness and is handled.
+        (await _hive.Http.PostAsync("/api/governance/resume", null)).EnsureSuccessStatusCode();
+        await UntilAsync(harness, () => Acknowledged(id), "the message handled after the resume");
+        Assert.Equal(2, (await File.ReadAllLinesAsync(runs)).Length);
+
+        ProcessTable.Kill(harness.Pid, signal: 15);
+        var exit = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));
+        Assert.True(exit.ExitCode == 0, exit.ToString());
+        Assert.DoesNotContain("xception", exit.Stderr);
+    }
+
+    [Fact]
+    public async Task A_usage_limit_result_opens_the_providers_circuit_until_its_reset_and_the_turn_fails_unacknowledged()
+    {
+        var reset = DateTimeOffset.UtcNow.AddHours(3);
+        var epoch = reset.ToUnixTimeSeconds();
+        var id = await SendToAliceAsync("think hard");
+        await using var harness = await HarnessAsync($$$"""
+            cat > /dev/null
+            echo '{"type":"result","subtype":"success","is_error":true,"result":"Claude AI usage limit reached|{{{epoch}}}","total_cost_usd":0,"usage":{"input_tokens":0,"output_tokens":0}}'
+            exit 1
+            """);
+
+        JsonElement circuit = default;
+        await UntilAsync(harness, () => (GovernanceAsync().GetAwaiter().GetResult().GetProperty("circuits").EnumerateArray()
+            .Where(c => c.GetProperty("provider").GetString() == "anthropic").ToList() is [var c] ? (circuit = c).ValueKind : default) != default,
+            "the anthropic circuit");
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(epoch), circuit.GetProperty("until").GetDateTimeOffset());
+        Assert.Equal("alice", circuit.GetProperty("source").GetString());
+
+        JsonElement turns = default;
+        await UntilAsync(harness, () => (turns = _hive.GetJsonAsync("/api/agents/alice/turns").GetAwaiter().GetResult()).GetArrayLength() == 1, "the turn recorded");
+        Assert.Equal("failed", turns[0].GetProperty("result_kind").GetString());
+        Assert.Equal("usage limit", turns[0].GetProperty("note").GetString());
+        Assert.False(Acknowledged(id));
+        Assert.Contains("usage limit", harness.Stderr);
+    }
+}
