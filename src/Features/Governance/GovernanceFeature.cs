@@ -34,12 +34,13 @@ public static class GovernanceFeature
 }
 
 /// <summary>The snapshot's <c>governance</c>: what <c>GET /api/governance</c> answers (all of it from memory).</summary>
-internal sealed class GovernanceStateContributor(GovernanceState governance, Admission admission, IOptions<GovernanceOptions> options, TimeProvider clock)
+internal sealed class GovernanceStateContributor(GovernanceState governance, Admission admission, IOptions<GovernanceOptions> options,
+    IAgentDirectory directory, TimeProvider clock)
     : IDashboardStateContributor
 {
     private GovernanceView? _captured;
 
-    public void Capture() => _captured = ReadGovernance.Build(governance, admission, options.Value, clock);
+    public void Capture() => _captured = ReadGovernance.Build(governance, admission, options.Value, directory, clock);
 
     public Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
     {

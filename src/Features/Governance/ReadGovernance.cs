@@ -1,3 +1,4 @@
+using Hive.Shared.Agents;
 using MediatR;
 
 namespace Hive.Features.Governance;
@@ -11,13 +12,14 @@ public static class ReadGovernance
 {
     public sealed record Query : IRequest<GovernanceView>;
 
-    internal sealed class Handler(GovernanceState state, Admission admission, Microsoft.Extensions.Options.IOptions<GovernanceOptions> options, TimeProvider clock)
-        : IRequestHandler<Query, GovernanceView>
+    internal sealed class Handler(GovernanceState state, Admission admission, Microsoft.Extensions.Options.IOptions<GovernanceOptions> options,
+        IAgentDirectory directory, TimeProvider clock) : IRequestHandler<Query, GovernanceView>
     {
-        public Task<GovernanceView> Handle(Query query, CancellationToken cancellationToken) => Task.FromResult(Build(state, admission, options.Value, clock));
+        public Task<GovernanceView> Handle(Query query, CancellationToken cancellationToken) =>
+            Task.FromResult(Build(state, admission, options.Value, directory, clock));
     }
 
-    internal static GovernanceView Build(GovernanceState state, Admission admission, GovernanceOptions options, TimeProvider clock)
+    internal static GovernanceView Build(GovernanceState state, Admission admission, GovernanceOptions options, IAgentDirectory directory, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
         var (running, queue) = admission.Snapshot();
@@ -34,7 +36,7 @@ public static class ReadGovernance
                 : new WaitingView(w.Agent, w.Since, w.OperatorWake, HoldReasons.Queued, null)).ToList(),
             state.Paused.Select(p => new PausedView(p.Agent, p.By, p.Since)).ToList(),
             state.Circuits.Where(c => c.Until > now).Select(c => new CircuitView(c.Provider, c.Until, c.Since, c.Source)).ToList(),
-            budgets.KnownScopes(now).Select(scope => BudgetView.Of(budgets, scope, now)).ToList());
+            budgets.KnownScopes(now, directory.List().Select(a => a.Name)).Select(scope => BudgetView.Of(budgets, scope, now)).ToList());
         return view;
     }
 }
@@ -54,8 +56,11 @@ public sealed record PausedView(string Agent, string By, DateTimeOffset Since);
 
 public sealed record CircuitView(string Provider, DateTimeOffset Until, DateTimeOffset Since, string Source);
 
-/// <summary>A scope's caps in force, what it spent this day and month, and the cap it has reached, if any.</summary>
-public sealed record BudgetView(string Scope, double? DailyUsd, double? MonthlyUsd, long? DailyTokens, long? MonthlyTokens, SpentView Spent, string? Over)
+/// <summary>
+/// A scope's caps in force (a raise for this period included), what it spent this day and month, the cap it has reached,
+/// if any, and its own caps (<c>own</c>: set at run time or configured, without raises: what an edit starts from).
+/// </summary>
+public sealed record BudgetView(string Scope, double? DailyUsd, double? MonthlyUsd, long? DailyTokens, long? MonthlyTokens, SpentView Spent, string? Over, Caps Own)
 {
     internal static BudgetView Of(BudgetBook book, string scope, DateTimeOffset now)
     {
@@ -63,7 +68,7 @@ public sealed record BudgetView(string Scope, double? DailyUsd, double? MonthlyU
         var month = book.SpentIn(scope, daily: false, now);
         double? Cap(string metric) => book.CapOf(scope, metric, now);
         return new BudgetView(scope, Cap(Metrics.DailyUsd), Cap(Metrics.MonthlyUsd), (long?)Cap(Metrics.DailyTokens), (long?)Cap(Metrics.MonthlyTokens),
-            new SpentView(day.Usd, month.Usd, day.Tokens, month.Tokens, day.UnpricedTurns), book.ReachedOf(scope, now)?.Metric);
+            new SpentView(day.Usd, month.Usd, day.Tokens, month.Tokens, day.UnpricedTurns), book.ReachedOf(scope, now)?.Metric, book.CapsOf(scope));
     }
 }
 

@@ -41,7 +41,9 @@ public static class BudgetCommand
             if (given.Count == 0) return new CliOutput(current.DeepClone(), Table([current.DeepClone()]));
 
             var body = new JsonObject();
-            foreach (var cap in Caps) body[cap] = given.TryGetValue(cap, out var value) ? value : current[cap]?.DeepClone();
+            // The scope's own caps, not those in force: a raise for this period stays a raise.
+            var own = current["own"] ?? current;
+            foreach (var cap in Caps) body[cap] = given.TryGetValue(cap, out var value) ? value : own[cap]?.DeepClone();
             var path = "/api/governance/budgets/" + (name == "*" ? "*" : Uri.EscapeDataString(name));
             var saved = await api.SendAsync(HttpMethod.Put, path, body, ct) ?? body;
             return new CliOutput(saved, Table([saved.DeepClone()]));
@@ -65,7 +67,7 @@ public static class BudgetCommand
 
     /// <summary>
     /// An agent the hive lists no budget for: no caps set for it (at run time or by name in configuration) and nothing spent
-    /// this month. (The configured default for every agent, <c>Hive:Governance:Budgets:Agent</c>, is not in the listing.)
+    /// this month, and no configured default for every agent (<c>Hive:Governance:Budgets:Agent</c>: with one, every agent is listed).
     /// </summary>
     private static JsonObject Unlisted(string scope)
     {

@@ -101,17 +101,21 @@ internal sealed class BudgetBook(BudgetOptions configured)
         return null;
     }
 
-    /// <summary>Scopes with caps or spend this month: the hive first, then agents by name.</summary>
-    public IReadOnlyList<string> KnownScopes(DateTimeOffset now)
+    /// <summary>
+    /// Scopes with caps or spend this month (every one of <paramref name="agents"/> when a default cap applies to each):
+    /// the hive first, then agents by name.
+    /// </summary>
+    public IReadOnlyList<string> KnownScopes(DateTimeOffset now, IEnumerable<string> agents)
     {
         var month = Metrics.Month(now);
         lock (_lock)
         {
-            var agents = _set.Keys.Where(s => s != Scopes.Hive)
+            var named = _set.Keys.Where(s => s != Scopes.Hive)
+                .Concat(configured.Agent is null ? [] : agents)
                 .Concat(configured.Agents.Keys)
                 .Concat(_spent.Keys.Where(k => k.Day.StartsWith(month, StringComparison.Ordinal)).Select(k => k.Agent))
                 .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-            return [Scopes.Hive, .. agents];
+            return [Scopes.Hive, .. named];
         }
     }
 

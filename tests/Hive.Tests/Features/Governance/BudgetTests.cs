@@ -37,6 +37,7 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
         Assert.True((await waiting).TryGetProperty("turn_id", out _));
         var budget = (await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == name);
         Assert.Equal(0.11, budget.GetProperty("daily_usd").GetDouble());
+        Assert.Equal(0.05, budget.GetProperty("own").GetProperty("daily_usd").GetDouble()); // the raise holds for today only
         Assert.Equal(0.06, budget.GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
         Assert.Contains(_hive.QueryDbList<string>("SELECT action FROM governance_audit WHERE subject = @name", new { name }), a => a == "budget_answer");
     }

@@ -183,12 +183,12 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         Assert.Equal(1, kept);
         Assert.Equal(2, Stamps_().Count(s => s.Kind == "start")); // none started while halted
 
+        File.WriteAllText($"{_dir}/never", ""); // the halted messages' second runs end at once
         using (var resume = await _hive.Http.PostAsync("/api/governance/resume", null)) resume.EnsureSuccessStatusCode();
         await UntilStampsAsync(s => s.Any(x => x.Agent == "h3" && x.Kind == "end"), "h3's message delivered after the resume");
         await UntilStampsAsync(s => s.Count(x => x.Agent == "h1" && x.Kind == "start") == 2, "h1's message handed out again");
         var again = File.ReadAllLines($"{Stamps}.h1.seen").Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.True(again[^1].GetProperty("redelivered").GetBoolean());
-        File.WriteAllText($"{_dir}/never", "");
     }
 
     [Fact]
@@ -204,7 +204,9 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         await HiveInstance.Until(() => _hive.GetJsonAsync("/api/governance").GetAwaiter().GetResult().GetProperty("queue").GetArrayLength() == 1,
             what: "k3 waiting");
 
-        await _harnesses[0].DisposeAsync(); // k1's harness and its COMMAND, killed
+        var k1 = _harnesses[0];
+        _harnesses.Remove(k1);
+        await k1.DisposeAsync(); // k1's harness and its COMMAND, killed
         await UntilStampsAsync(s => s.Any(x => x.Agent == "k3" && x.Kind == "end"), "k3 runs in the freed slot");
         Assert.Equal("disconnected", _hive.QueryDb<string>("SELECT end_reason FROM governed_turns WHERE agent = 'k1'"));
         File.WriteAllText($"{_dir}/never", "");
