@@ -39,4 +39,31 @@ public sealed class GovernanceCrashTests : IAsyncLifetime
         await HiveInstance.Until(() => HiveInstance.QueryDb<string?>(_dataDir, "SELECT end_reason FROM governed_turns WHERE id = @turnId", new { turnId }) == "host_restart",
             what: "the turn the killed host was running ended at the restart");
     }
+
+    [Fact]
+    public async Task A_budget_answer_committed_just_before_a_SIGKILL_is_applied_at_the_restart()
+    {
+        long question;
+        await using (var host = await HostProcess.StartAsync(_dataDir, ["alice"]))
+        {
+            using var http = host.CreateClient();
+            using (var set = await http.PutAsJsonAsync("/api/governance/budgets/alice", new { daily_tokens = 10 })) set.EnsureSuccessStatusCode();
+            await using var alice = await host.ConnectAsync("alice");
+            AgentClient.Ok(await alice.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(alice), input: 50)));
+            Assert.Equal("budget", (await GovernanceHive.BeginAsync(alice, 100)).GetProperty("held").GetProperty("reason").GetString());
+            question = HiveInstance.QueryDb<long>(_dataDir, "SELECT question_id FROM budget_questions WHERE state = 'open'");
+            await host.KillAsync();
+        }
+        // The answer committed, the host gone before its handler ran: as if answered in the instant before the kill.
+        HiveInstance.QueryDb<long>(_dataDir, """
+            UPDATE questions SET answer = 'raise to 100 tokens for today', answerer = 'operator', answered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+            WHERE id = @question RETURNING id
+            """, new { question });
+
+        await using var restarted = await HostProcess.StartAsync(_dataDir, ["alice"]);
+        await HiveInstance.Until(() => HiveInstance.QueryDb<string>(_dataDir, "SELECT state FROM budget_questions WHERE question_id = @question", new { question }) == "applied",
+            what: "the answer applied at the restart");
+        await using var again = await restarted.ConnectAsync("alice");
+        await GovernanceHive.GrantedAsync(again);
+    }
 }
