@@ -51,5 +51,7 @@ public sealed class GovernanceModule : CarterModule
 
     private sealed record HaltBody(string? Reason);
 
+    /// <summary>The four caps (absent or null: none of that kind); any other member is refused, so a misspelt cap never clears them all.</summary>
+    [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
     private sealed record BudgetBody(double? DailyUsd, double? MonthlyUsd, long? DailyTokens, long? MonthlyTokens);
 }

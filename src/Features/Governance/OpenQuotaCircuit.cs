@@ -35,7 +35,11 @@ public static class OpenQuotaCircuit
         {
             var change = changes.Current;
             var now = clock.GetUtcNow();
-            var provider = command.Provider ?? await providers.OfAsync(command.Agent, cancellationToken);
+            // An agent stops its own provider only: one agent must not hold the agents of another provider.
+            var own = await providers.OfAsync(command.Agent, cancellationToken);
+            if (command.Provider is { } named && named != own)
+                throw new Hive.Shared.Errors.ForbiddenException($"{command.Agent}'s turns count against {own}, not {named}: it can report only its own provider's limit");
+            var provider = own;
             var until = command.Until ?? now + TimeSpan.FromMinutes(options.Value.QuotaDefaultMinutes);
             var before = state.CircuitOf(provider, now);
             if (before is not null && before.Until >= until) return before;
@@ -58,7 +62,8 @@ public static class OpenQuotaCircuit
 /// <summary>Closes a provider's circuit: the operator early, or the clock at its <c>until</c>. Held turns are then granted through the queue.</summary>
 public static class ClearQuotaCircuit
 {
-    public sealed record Command(string Provider, string By) : IRequest, IChangesState;
+    /// <param name="OnlyIfExpired">The clock's close: a circuit re-opened meanwhile (a later reset) stays.</param>
+    public sealed record Command(string Provider, string By, bool OnlyIfExpired = false) : IRequest, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, TimeProvider clock)
         : IRequestHandler<Command>
@@ -68,6 +73,7 @@ public static class ClearQuotaCircuit
             var change = changes.Current;
             var circuit = state.Circuits.FirstOrDefault(c => c.Provider == command.Provider)
                 ?? throw new Hive.Shared.Errors.NotFoundException($"no quota circuit is open for {command.Provider}");
+            if (command.OnlyIfExpired && circuit.Until > clock.GetUtcNow()) return Unit.Value;
             change.Execute("DELETE FROM quota_circuits WHERE provider = @Provider", command);
             Audit.Write(change, clock.GetUtcNow(), command.By, "quota_circuit_cleared", command.Provider, new { until = circuit.Until });
             state.ClearCircuit(command.Provider);

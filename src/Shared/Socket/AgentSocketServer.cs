@@ -249,7 +249,7 @@ public sealed class AgentSocketServer(
                     if (line.Length > MaxLineBytes)
                         await ReplyAsync(replies, Failure(new TooLargeException($"a request line is limited to {MaxLineBytes} bytes")), ct);
                     else
-                        await HandleLineAsync(agent, line, replies, closed.Token, ct);
+                        await HandleLineAsync(agent, line, replies, connection, closed, ct);
                 }
                 if (served) idle.CancelAfter(_idleTimeout);
 
@@ -308,7 +308,8 @@ public sealed class AgentSocketServer(
     }
 
     /// <summary>Handles one request and writes its reply; a verb's undo runs if the reply cannot be written.</summary>
-    private async Task HandleLineAsync(string agent, ReadOnlySequence<byte> line, Stream stream, CancellationToken connectionClosed, CancellationToken ct)
+    private async Task HandleLineAsync(string agent, ReadOnlySequence<byte> line, Stream stream, System.Net.Sockets.Socket connection,
+        CancellationTokenSource closed, CancellationToken ct)
     {
         JsonDocument document;
         try
@@ -344,13 +345,17 @@ public sealed class AgentSocketServer(
             }
 
             await using var scope = scopes.CreateAsyncScope();
-            var request = new SocketRequest(agent, root, scope.ServiceProvider, ct) { ConnectionClosed = connectionClosed };
+            // A request ends early when its agent hangs up (a parked recv or turn watch has no one left to answer).
+            using var served = CancellationTokenSource.CreateLinkedTokenSource(ct, closed.Token);
+            var request = new SocketRequest(agent, root, scope.ServiceProvider, served.Token) { ConnectionClosed = closed.Token };
             byte[] reply;
             try
             {
-                reply = Success(await handler(request));
+                var handling = handler(request);
+                if (!handling.IsCompleted) await WatchForHangUpAsync(connection, handling, closed);
+                reply = Success(await handling);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            catch (Exception e) when (e is not OperationCanceledException || !served.IsCancellationRequested)
             {
                 var error = HiveError.From(e);
                 // A storage fault is logged by the health (once, naming the database); anything else unexpected here.
@@ -371,6 +376,44 @@ public sealed class AgentSocketServer(
                     catch (Exception undoError) { logger.LogError(undoError, "could not undo {Op} for {Agent} after a failed reply", name, agent); }
                 }
                 throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// While a request is parked the read loop waits for it, so a hang-up would go unseen until it answered (and a granted
+    /// turn would keep its slot that long): peek at the socket meanwhile; a zero-byte read means the agent is gone. A peek
+    /// that finds bytes (the agent pipelined its next request) ends the watch: those are read once the request answers.
+    /// </summary>
+    private static async Task WatchForHangUpAsync(System.Net.Sockets.Socket connection, Task handling, CancellationTokenSource closed)
+    {
+        using var answered = new CancellationTokenSource();
+        var watch = WatchAsync();
+        try
+        {
+            await handling;
+        }
+        catch
+        {
+            // the caller awaits it again and sees what it threw
+        }
+        finally
+        {
+            await answered.CancelAsync();
+            await watch;
+        }
+
+        async Task WatchAsync()
+        {
+            try
+            {
+                if (await connection.ReceiveAsync(new byte[1], SocketFlags.Peek, answered.Token) == 0) await closed.CancelAsync();
+            }
+            catch (OperationCanceledException) { }
+            catch (ObjectDisposedException) { }
+            catch (SocketException)
+            {
+                await closed.CancelAsync();
             }
         }
     }

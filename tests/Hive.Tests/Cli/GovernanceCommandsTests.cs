@@ -87,13 +87,17 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
     {
         var until = DateTimeOffset.UtcNow.AddHours(2);
         var iso = until.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        var hit = (await fixture.AgentAsync("alice", "quota-hit", "--provider", "testprov", "--until", iso, "--json")).Ok().Json;
+        // An agent reports its own provider's limit only: one whose turns count against testprov.
+        using (var created = await fixture.Hive.Http.PostAsJsonAsync("/api/agents", new { name = "prov-agent", driver = "external", provider = "testprov" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        (await fixture.AgentAsync("alice", "quota-hit", "--provider", "testprov", "--until", iso)).Refused("forbidden");
+        var hit = (await fixture.AgentAsync("prov-agent", "quota-hit", "--provider", "testprov", "--until", iso, "--json")).Ok().Json;
         Assert.Equal("testprov", hit.GetProperty("provider").GetString());
         Assert.Equal(iso, hit.GetProperty("until").GetDateTimeOffset().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
 
         var turns = (await fixture.OperatorAsync("turns")).Ok().Stdout;
         Assert.Contains("slots:", turns);
-        Assert.Matches(@"(?m)^testprov\s+\S+\s+\S+\s+alice\s*$", turns[turns.IndexOf("circuits:", StringComparison.Ordinal)..]);
+        Assert.Matches(@"(?m)^testprov\s+\S+\s+\S+\s+prov-agent\s*$", turns[turns.IndexOf("circuits:", StringComparison.Ordinal)..]);
         var json = (await fixture.OperatorAsync("turns", "--json")).Ok().Json;
         Assert.Contains(json.GetProperty("circuits").EnumerateArray(), c => c.GetProperty("provider").GetString() == "testprov");
 

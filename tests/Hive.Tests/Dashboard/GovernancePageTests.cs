@@ -248,8 +248,10 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         await Expect(queued).ToHaveAttributeAsync("data-reason", "queued");
         await Expect(age).ToHaveTextAsync(new Regex(@"^0:0[1-9]$")); // the age ticks
         // For the picture: a limit on another provider (it holds nobody here) and carol paused.
-        var carol = await ConnectAsync("carol");
-        Ok(await carol.CallAsync(new { op = "quota_hit", provider = "openai", until = UtcTimestamp.Format(DateTimeOffset.UtcNow.AddMinutes(42)) }));
+        using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new { name = "dave", driver = "external", provider = "openai" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var dave = await ConnectAsync("dave");
+        Ok(await dave.CallAsync(new { op = "quota_hit", provider = "openai", until = UtcTimestamp.Format(DateTimeOffset.UtcNow.AddMinutes(42)) }));
         using (var pause = await _hive.Http.PostAsync("/api/governance/agents/carol/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
         await Expect(_page.Locator("#governance-circuits > li[data-provider=openai]")).ToBeVisibleAsync();
         await Expect(_page.Locator("#governance-paused > li[data-agent=carol]")).ToBeVisibleAsync();

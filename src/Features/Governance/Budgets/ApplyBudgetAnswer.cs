@@ -30,8 +30,13 @@ internal static class ApplyBudgetAnswer
                     INSERT INTO budget_raises (scope, metric, period, cap) VALUES (@Scope, @Metric, @Period, @RaiseTo)
                     ON CONFLICT (scope, metric, period) DO UPDATE SET cap = excluded.cap
                     """, asked);
+                var earlier = state.Budgets.RaiseOf(asked.Scope, asked.Metric, asked.Period);
                 state.Budgets.Raise(asked.Scope, asked.Metric, asked.Period, asked.RaiseTo);
-                change.OnRolledBack(() => state.Budgets.Unraise(asked.Scope, asked.Metric, asked.Period));
+                change.OnRolledBack(() =>
+                {
+                    if (earlier is { } cap) state.Budgets.Raise(asked.Scope, asked.Metric, asked.Period, cap);
+                    else state.Budgets.Unraise(asked.Scope, asked.Metric, asked.Period);
+                });
                 change.Raise(new BudgetChanged(asked.Scope, command.Answerer));
                 applied = $"raised {asked.Metric} to {AskBudgetQuestion.Format(asked.RaiseTo)} for {asked.Period}";
             }

@@ -43,10 +43,14 @@ internal static class AskBudgetQuestion
             return Unit.Value;
         }
 
-        /// <summary>Twice the cap, or the cap again on top of what was spent when that is more; whole cents or tokens.</summary>
+        /// <summary>
+        /// Twice the cap, or what was spent plus the cap (or half of it, or a cent or a token, whichever is most) when that is
+        /// more: always above what was spent, so the raise lets a turn through. Whole cents or tokens.
+        /// </summary>
         private static double SuggestedRaise(Reached reached)
         {
-            var raise = Math.Max(reached.Cap * 2, reached.Spent + reached.Cap);
+            var unit = Metrics.IsUsd(reached.Metric) ? 0.01 : 1;
+            var raise = Math.Max(reached.Cap * 2, reached.Spent + Math.Max(Math.Max(reached.Cap, reached.Spent / 2), unit));
             return Metrics.IsUsd(reached.Metric) ? Math.Ceiling(raise * 100) / 100 : Math.Ceiling(raise);
         }
     }

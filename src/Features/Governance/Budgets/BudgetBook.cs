@@ -24,6 +24,7 @@ internal sealed class BudgetBook(BudgetOptions configured)
     public void Unset(string scope) { lock (_lock) _set.Remove(scope); }
     public void Raise(string scope, string metric, string period, double cap) { lock (_lock) _raises[(scope, metric, period)] = cap; }
     public void Unraise(string scope, string metric, string period) { lock (_lock) _raises.Remove((scope, metric, period)); }
+    public double? RaiseOf(string scope, string metric, string period) { lock (_lock) return _raises.TryGetValue((scope, metric, period), out var cap) ? cap : null; }
 
     public void Allow(string scope, long turns)
     {

@@ -41,6 +41,27 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
         public DateTimeOffset GrantedAt { get; } = grantedAt;
         public long TurnId { get; set; }
         public (string Reason, DateTimeOffset Deadline)? Stop { get; set; }
+
+        /// <summary>Scopes whose "one more turn" allowance this grant uses (taken when it was reserved, given back if it never runs).</summary>
+        public List<string> Allowances { get; } = [];
+
+        private readonly List<IDisposable> _onEnd = [];
+
+        /// <summary>Something that lives as long as the turn (its connection's close watch): disposed when it ends.</summary>
+        public void OnEnd(IDisposable resource)
+        {
+            lock (_onEnd) _onEnd.Add(resource);
+        }
+
+        internal void Ended_(string reason)
+        {
+            lock (_onEnd)
+            {
+                foreach (var resource in _onEnd) resource.Dispose();
+                _onEnd.Clear();
+            }
+            Ended.TrySetResult(reason);
+        }
         public TaskCompletionSource Stopping { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource<string> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -115,10 +136,12 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
     {
         lock (_lock)
         {
-            _slots.Remove(slot);
+            if (!_slots.Remove(slot)) return;
+            if (slot.TurnId == 0)
+                foreach (var scope in slot.Allowances) state.Budgets.Allow(scope, state.Budgets.AllowanceOf(scope) + 1);
             Pump();
         }
-        slot.Ended.TrySetResult(reason);
+        slot.Ended_(reason);
     }
 
     public Slot? Find(long turnId)
@@ -155,9 +178,26 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
                 if (next is null) return;
                 _queue.Remove(next);
                 var slot = new Slot(next, clock.GetUtcNow());
+                TakeAllowances(slot);
                 _slots.Add(slot);
                 next.Granted.TrySetResult(slot);
             }
+        }
+    }
+
+    /// <summary>
+    /// A reached cap lets this grant through only by an allowance: it is taken now, under the lock, so the same allowance
+    /// never lets a second waiter through (the grant's row then writes it down; a grant that never runs gives it back).
+    /// </summary>
+    private void TakeAllowances(Slot slot)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var scope in new[] { slot.Agent, Scopes.Hive })
+        {
+            var allowance = state.Budgets.AllowanceOf(scope);
+            if (allowance <= 0 || state.Budgets.ReachedOf(scope, now) is null) continue;
+            state.Budgets.Allow(scope, allowance - 1);
+            slot.Allowances.Add(scope);
         }
     }
 

@@ -4,6 +4,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Governance;
 
@@ -28,34 +29,42 @@ public static class BeginTurn
     }
 
     internal sealed class Handler(IMediator mediator, Admission admission, AgentProviders providers, StateChanges changes,
-        IServiceScopeFactory scopes, TimeProvider clock) : IRequestHandler<Query, Result>
+        IServiceScopeFactory scopes, TimeProvider clock, ILogger<Query> logger) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
         {
             var provider = await providers.OfAsync(query.Agent, cancellationToken);
             var senders = await mediator.Send(new ListInFlightSenders.Query(query.Agent), cancellationToken);
             var waiter = admission.Enqueue(query.Agent, provider, senders.Contains(AgentNames.Operator));
-            if (!waiter.Granted.Task.IsCompleted) await AnnounceAsync(query.Agent, admission.HoldOf(query.Agent, provider) ?? new Held(HoldReasons.Queued, null));
-
-            Admission.Slot? slot = null;
-            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, query.ConnectionClosed))
+            Admission.Slot slot;
+            try
             {
-                try
-                {
-                    slot = await waiter.Granted.Task.WaitAsync(TimeSpan.FromMilliseconds(query.WaitMs ?? 0), clock, wait.Token);
-                }
-                catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-                {
-                    if (admission.Withdraw(waiter) is { } held)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        return new Result(null, held);
-                    }
-                }
+                if (!waiter.Granted.Task.IsCompleted) await AnnounceAsync(query.Agent, admission.HoldOf(query.Agent, provider) ?? new Held(HoldReasons.Queued, null));
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, query.ConnectionClosed);
+                slot = await waiter.Granted.Task.WaitAsync(TimeSpan.FromMilliseconds(query.WaitMs ?? 0), clock, wait.Token);
             }
-            slot ??= await waiter.Granted.Task; // reserved for it as its wait ran out
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                if (admission.Withdraw(waiter) is { } held)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return new Result(null, held);
+                }
+                slot = await waiter.Granted.Task; // reserved for it as its wait ran out
+            }
+            catch
+            {
+                // Nothing may stay in line for a request that is gone: out of the queue, or its reserved slot given back.
+                if (admission.Withdraw(waiter) is null && waiter.Granted.Task.IsCompletedSuccessfully) admission.Release(waiter.Granted.Task.Result, "not_granted");
+                throw;
+            }
 
-            long turnId;
+            if (query.ConnectionClosed.IsCancellationRequested)
+            {
+                admission.Release(slot, TurnEndReasons.Disconnected); // reserved as its asker hung up: no one to give it to
+                throw new OperationCanceledException(query.ConnectionClosed);
+            }
+            long? turnId;
             try
             {
                 turnId = await mediator.Send(new GrantTurn.Command(slot), CancellationToken.None);
@@ -65,21 +74,37 @@ public static class BeginTurn
                 admission.Release(slot, "not_granted");
                 throw;
             }
+            if (turnId is not { } id)
+            {
+                // Held since it was reserved (a halt or a pause committed in between): no turn, the slot goes back.
+                admission.Release(slot, "not_granted");
+                return new Result(null, admission.HoldOf(query.Agent, provider) ?? new Held(HoldReasons.Queued, null));
+            }
             // The turn lives as long as the connection that asked for it (a harness killed mid-turn gives its slot back).
-            query.ConnectionClosed.Register(() => _ = EndTurn.QuietlyAsync(scopes, turnId, TurnEndReasons.Disconnected));
-            return new Result(turnId, null);
+            slot.OnEnd(query.ConnectionClosed.Register(() => _ = EndTurn.QuietlyAsync(scopes, id, TurnEndReasons.Disconnected)));
+            return new Result(id, null);
         }
 
-        /// <summary>Says once per reason that the agent is held; a reached budget also asks the operator (once).</summary>
+        /// <summary>
+        /// Says once per reason that the agent is held; a reached budget asks the operator (the question itself is asked once
+        /// per cap and period: a raise that leaves another cap reached asks about that one). Best effort: a failure here
+        /// (the hive's open questions at their limit) is logged, and the agent waits in line all the same.
+        /// </summary>
         private async Task AnnounceAsync(string agent, Held held)
         {
-            if (!admission.Announce(agent, held.Reason)) return;
-            await changes.RunAsync(scopes, async (change, services) =>
+            try
             {
-                change.Raise(new TurnHeld(agent, held.Reason, held.Until));
-                if (held.Reason == HoldReasons.Budget)
-                    await services.GetRequiredService<IMediator>().Send(new AskBudgetQuestion.Command(agent), CancellationToken.None);
-            }, CancellationToken.None);
+                await changes.RunAsync(scopes, async (change, services) =>
+                {
+                    if (admission.Announce(agent, held.Reason)) change.Raise(new TurnHeld(agent, held.Reason, held.Until));
+                    if (held.Reason == HoldReasons.Budget)
+                        await services.GetRequiredService<IMediator>().Send(new AskBudgetQuestion.Command(agent), CancellationToken.None);
+                }, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("governance: telling of {Agent}'s held turn ({Reason}) failed: {Error}", agent, held.Reason, e.Message);
+            }
         }
     }
 }

@@ -27,7 +27,12 @@ internal static class EndTurn
                 WHERE id = @TurnId AND ended_at IS NULL
                 RETURNING agent
                 """, new { command.TurnId, command.Reason, command.CostUsd, command.Tokens, now = clock.GetUtcNow() });
-            if (agent is null) return false;
+            if (agent is null)
+            {
+                // Ended already; if its slot is still held (that end's after-publish effects never ran), let it go now.
+                if (admission.Find(command.TurnId) is { } stale) change.AfterPublished(() => admission.Release(stale, command.Reason));
+                return false;
+            }
             if (TurnEndReasons.GivesMessagesBack(command.Reason))
                 await mediator.Send(new ReleaseInFlightMessages.Command(agent), CancellationToken.None);
             change.Raise(new TurnEnded(command.TurnId, agent, command.Reason, command.CostUsd, command.Tokens));

@@ -117,4 +117,42 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         Assert.Equal("conflict", (await owner.CallAsync(GovernanceHive.Record(id))).GetProperty("code").GetString());
         Assert.Equal(turnsBefore + 1, _hive.QueryDb<long>("SELECT count(*) FROM turns"));
     }
+
+    [Fact]
+    public async Task A_hang_up_while_a_turn_is_watched_frees_its_slot_at_once()
+    {
+        var name = await _hive.NewAgentAsync("hangup");
+        await using var events = await _hive.OpenEventsAsync();
+        var turn = await _hive.ConnectAsync(name);
+        var id = await GovernanceHive.GrantedAsync(turn);
+        var watching = turn.CallAsync(new { op = "watch_turn", turn_id = id, wait_ms = 30_000 });
+        await HiveInstance.Until(() => _hive.Service<Hive.Shared.Socket.AgentSocketServer>().OpenConnectionsOf(name) == 1, what: "the watch parked");
+        await turn.DisposeAsync();
+
+        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id, TimeSpan.FromSeconds(10))).Json;
+        Assert.Equal("disconnected", ended.GetProperty("reason").GetString());
+        _ = watching.ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    [Fact]
+    public async Task A_hang_up_while_waiting_in_line_leaves_the_line()
+    {
+        var names = await _hive.NewAgentsAsync("full1", "full2", "leaver");
+        await using var a = await _hive.ConnectAsync(names[0]);
+        await using var b = await _hive.ConnectAsync(names[1]);
+        await GovernanceHive.GrantedAsync(a);
+        await GovernanceHive.GrantedAsync(b);
+        var leaver = await _hive.ConnectAsync(names[2]);
+        var parked = leaver.CallAsync(new { op = "begin_turn", wait_ms = 30_000 });
+        await HiveInstance.Until(() => Queue().Contains(names[2]), what: "the leaver in line");
+        await leaver.DisposeAsync();
+
+        await HiveInstance.Until(() => !Queue().Contains(names[2]), TimeSpan.FromSeconds(10), "the leaver out of line");
+        await using var back = await _hive.ConnectAsync(names[2]);
+        Assert.Equal("queued", (await GovernanceHive.BeginAsync(back, 100)).GetProperty("held").GetProperty("reason").GetString());
+        _ = parked.ContinueWith(_ => { }, TaskScheduler.Default);
+
+        List<string> Queue() => fixture.GovernanceAsync().GetAwaiter().GetResult().GetProperty("queue").EnumerateArray()
+            .Select(w => w.GetProperty("agent").GetString()!).ToList();
+    }
 }

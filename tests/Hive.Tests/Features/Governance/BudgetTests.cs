@@ -65,6 +65,8 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
     [InlineData("{\"daily_usd\": 1e9}", HttpStatusCode.BadRequest)]
     [InlineData("{\"monthly_tokens\": -5}", HttpStatusCode.BadRequest)]
     [InlineData("{\"daily_usd\": \"lots\"}", HttpStatusCode.BadRequest)]
+    [InlineData("{\"dailyUsd\": 1}", HttpStatusCode.BadRequest)]
+    [InlineData("{\"bogus\": 1}", HttpStatusCode.BadRequest)]
     public async Task Bad_caps_are_refused_and_change_nothing(string body, HttpStatusCode expected)
     {
         var name = await _hive.NewAgentAsync("badcaps");

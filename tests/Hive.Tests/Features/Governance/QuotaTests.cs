@@ -46,6 +46,7 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = "2000-01-01T00:00:00.000Z" })).GetProperty("code").GetString());
         Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddDays(30)) })).GetProperty("code").GetString());
         Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", provider = "Bad Provider" })).GetProperty("code").GetString());
+        Assert.Equal("forbidden", (await agent.CallAsync(new { op = "quota_hit", provider = "openai" })).GetProperty("code").GetString());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM quota_circuits"));
         using var clear = await _hive.Http.DeleteAsync("/api/governance/circuits/anthropic");
         Assert.Equal(HttpStatusCode.NotFound, clear.StatusCode);
