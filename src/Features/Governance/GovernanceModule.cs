@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Hive.Features.Governance;
 
-/// <summary>The operator's governance: the view, halt and resume, pause, budgets, quota circuits, the audit trail. Routing only.</summary>
+/// <summary>The operator's governance: the view, halt and resume, pause, budgets, quota circuits. Routing only.</summary>
 public sealed class GovernanceModule : CarterModule
 {
     public GovernanceModule(IMediator mediator) : base("/api/governance")
@@ -14,33 +14,29 @@ public sealed class GovernanceModule : CarterModule
         Get("/", async (req, res) => await res.Ok(await mediator.Send(new ReadGovernance.Query(), req.HttpContext.RequestAborted)));
 
         Post("/halt", async (req, res) =>
-            await res.Ok(await mediator.Send(new HaltHive.Command(AgentNames.Operator, (await OptionalAsync<HaltBody>(req))?.Reason), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new HaltHive.Command(Actor.Operator, (await OptionalAsync<HaltBody>(req))?.Reason), req.HttpContext.RequestAborted)));
 
         Post("/resume", async (req, res) =>
-            await res.Ok(await mediator.Send(new ResumeHive.Command(AgentNames.Operator), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new ResumeHive.Command(Actor.Operator), req.HttpContext.RequestAborted)));
 
         Post("/agents/{name}/pause", async (req, res) =>
-            await res.Ok(await mediator.Send(new PauseAgent.Command(Name(req), AgentNames.Operator), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new PauseAgent.Command(Name(req), Actor.Operator), req.HttpContext.RequestAborted)));
 
         Post("/agents/{name}/resume", async (req, res) =>
-            await res.Ok(await mediator.Send(new ResumeAgent.Command(Name(req), AgentNames.Operator), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new ResumeAgent.Command(Name(req), Actor.Operator), req.HttpContext.RequestAborted)));
 
         Put("/budgets/{scope}", async (req, res) =>
         {
             var body = await req.ReadBodyAsync<BudgetBody>();
             await res.Ok(await mediator.Send(new SetBudget.Command(req.RouteValues["scope"]?.ToString() ?? "",
-                body.DailyUsd, body.MonthlyUsd, body.DailyTokens, body.MonthlyTokens, AgentNames.Operator), req.HttpContext.RequestAborted));
+                body.DailyUsd, body.MonthlyUsd, body.DailyTokens, body.MonthlyTokens, Actor.Operator), req.HttpContext.RequestAborted));
         });
 
         Delete("/circuits/{provider}", async (req, res) =>
         {
-            await mediator.Send(new ClearQuotaCircuit.Command(req.RouteValues["provider"]?.ToString() ?? "", AgentNames.Operator), req.HttpContext.RequestAborted);
+            await mediator.Send(new ClearQuotaCircuit.Command(req.RouteValues["provider"]?.ToString() ?? "", Actor.Operator), req.HttpContext.RequestAborted);
             await res.Ok(await mediator.Send(new ReadGovernance.Query(), req.HttpContext.RequestAborted));
         });
-
-        Get("/audit", async (req, res) =>
-            await res.Ok(await mediator.Send(new ListAudit.Query(req.QueryLong("before"),
-                (int)Math.Clamp(req.QueryLong("limit") ?? ListAudit.DefaultLimit, 0, int.MaxValue)), req.HttpContext.RequestAborted)));
     }
 
     private static string Name(HttpRequest req) => req.RouteValues["name"]?.ToString() ?? "";

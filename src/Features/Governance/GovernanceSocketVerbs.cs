@@ -21,6 +21,10 @@ internal sealed class GovernanceSocketVerbs : ISocketVerbs
             return await request.Mediator.Send(new WatchTurn.Query(request.Agent, args.TurnId, args.WaitMs), request.CancellationToken);
         });
 
+        // The manager pauses and resumes other agents, at its own authority (monitor): it cannot lift the operator's pause.
+        verbs.Map("pause", async request => await ManagerAsync(request, (target, by) => new PauseAgent.Command(target, by, Reason(request))));
+        verbs.Map("resume", async request => await ManagerAsync(request, (target, by) => new ResumeAgent.Command(target, by, Reason(request))));
+
         verbs.Map("quota_hit", async request =>
         {
             var args = request.Bind<QuotaArgs>();
@@ -28,6 +32,21 @@ internal sealed class GovernanceSocketVerbs : ISocketVerbs
             return new { provider = circuit.Provider, until = circuit.Until };
         });
     }
+
+    private static async Task<object?> ManagerAsync(SocketRequest request, Func<string, Actor, MediatR.IRequest<GovernanceView>> command)
+    {
+        if (request.Agent != Hive.Shared.Agents.AgentNames.Manager) throw new Hive.Shared.Errors.ForbiddenException("only the manager pauses and resumes agents");
+        var args = request.Bind<TargetArgs>();
+        if (string.IsNullOrWhiteSpace(args.Name)) throw new Hive.Shared.Errors.BadRequestException("name the agent: {\"name\": \"...\"}");
+        if (args.Name == request.Agent) throw new Hive.Shared.Errors.ForbiddenException("the manager does not pause or resume itself");
+        await request.Mediator.Send(command(args.Name, Actor.Manager), request.CancellationToken);
+        return new { agent = args.Name };
+    }
+
+    private static string? Reason(SocketRequest request) =>
+        request.Body.TryGetProperty("reason", out var reason) && reason.ValueKind == System.Text.Json.JsonValueKind.String ? reason.GetString() : null;
+
+    private sealed record TargetArgs(string? Name, string? Reason);
 
     private sealed record BeginArgs(int? WaitMs);
 

@@ -49,7 +49,8 @@ public static class OpenQuotaCircuit
                 INSERT INTO quota_circuits (provider, until, opened_at, opened_by) VALUES (@Provider, @Until, @Since, @Source)
                 ON CONFLICT (provider) DO UPDATE SET until = excluded.until, opened_by = excluded.opened_by
                 """, circuit);
-            Audit.Write(change, now, command.Agent, "quota_circuit_opened", provider, new { until });
+            Interventions.Record(change, now, Actor.Agent(command.Agent), InterventionActions.QuotaCircuitOpened, provider, "a usage or rate limit",
+                before is null ? null : new { until = before.Until }, new { until });
             state.SetCircuit(circuit);
             change.OnRolledBack(() => { if (before is null) state.ClearCircuit(provider); else state.SetCircuit(before); });
             change.Raise(new QuotaCircuitChanged(provider, until, command.Agent));
@@ -63,7 +64,7 @@ public static class OpenQuotaCircuit
 public static class ClearQuotaCircuit
 {
     /// <param name="OnlyIfExpired">The clock's close: a circuit re-opened meanwhile (a later reset) stays.</param>
-    public sealed record Command(string Provider, string By, bool OnlyIfExpired = false) : IRequest, IChangesState;
+    public sealed record Command(string Provider, Actor By, bool OnlyIfExpired = false) : IRequest, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, TimeProvider clock)
         : IRequestHandler<Command>
@@ -75,10 +76,11 @@ public static class ClearQuotaCircuit
                 ?? throw new Hive.Shared.Errors.NotFoundException($"no quota circuit is open for {command.Provider}");
             if (command.OnlyIfExpired && circuit.Until > clock.GetUtcNow()) return Unit.Value;
             change.Execute("DELETE FROM quota_circuits WHERE provider = @Provider", command);
-            Audit.Write(change, clock.GetUtcNow(), command.By, "quota_circuit_cleared", command.Provider, new { until = circuit.Until });
+            Interventions.Record(change, clock.GetUtcNow(), command.By, InterventionActions.QuotaCircuitCleared, command.Provider,
+                command.OnlyIfExpired ? "its reset came" : null, new { until = circuit.Until, source = circuit.Source }, null);
             state.ClearCircuit(command.Provider);
             change.OnRolledBack(() => state.SetCircuit(circuit));
-            change.Raise(new QuotaCircuitChanged(command.Provider, null, command.By));
+            change.Raise(new QuotaCircuitChanged(command.Provider, null, command.By.Name));
             await rows.RaiseAsync(change, _ => true);
             change.AfterPublished(admission.Pump);
             return Unit.Value;

@@ -54,7 +54,9 @@ internal static class ApplyBudgetAnswer
 
             change.Execute("UPDATE budget_questions SET state = @state WHERE question_id = @QuestionId",
                 new { command.QuestionId, state = applied == "kept paused" ? "kept" : "applied" });
-            Audit.Write(change, clock.GetUtcNow(), command.Answerer, "budget_answer", asked.Scope, new { question_id = command.QuestionId, answer = command.Answer, applied });
+            // The answerer of a question to the operator is the operator: the guardian.
+            Interventions.Record(change, clock.GetUtcNow(), command.Answerer == AgentNames.Operator ? Actor.Operator : Actor.Agent(command.Answerer),
+                InterventionActions.BudgetAnswer, asked.Scope, command.Answer, new { question_id = command.QuestionId }, new { applied });
             change.AfterPublished(admission.Pump);
             return Unit.Task;
         }

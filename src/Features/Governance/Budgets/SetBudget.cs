@@ -15,7 +15,7 @@ public static class SetBudget
     public const double MaxUsd = 1_000_000;
     public const long MaxTokens = 1_000_000_000_000;
 
-    public sealed record Command(string Scope, double? DailyUsd, double? MonthlyUsd, long? DailyTokens, long? MonthlyTokens, string By)
+    public sealed record Command(string Scope, double? DailyUsd, double? MonthlyUsd, long? DailyTokens, long? MonthlyTokens, Actor By)
         : IRequest<BudgetView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -53,11 +53,11 @@ public static class SetBudget
                 VALUES (@Scope, @DailyUsd, @MonthlyUsd, @DailyTokens, @MonthlyTokens, @By, @now)
                 ON CONFLICT (scope) DO UPDATE SET daily_usd = excluded.daily_usd, monthly_usd = excluded.monthly_usd,
                     daily_tokens = excluded.daily_tokens, monthly_tokens = excluded.monthly_tokens, set_by = excluded.set_by, set_at = excluded.set_at
-                """, new { command.Scope, command.DailyUsd, command.MonthlyUsd, command.DailyTokens, command.MonthlyTokens, command.By, now });
-            Audit.Write(change, now, command.By, "budget_set", command.Scope, new { before, after = caps });
+                """, new { command.Scope, command.DailyUsd, command.MonthlyUsd, command.DailyTokens, command.MonthlyTokens, By = command.By.Name, now });
+            Interventions.Record(change, now, command.By, InterventionActions.BudgetSet, command.Scope, null, before, caps);
             state.Budgets.Set(command.Scope, caps);
             change.OnRolledBack(() => state.Budgets.Set(command.Scope, before));
-            change.Raise(new BudgetChanged(command.Scope, command.By));
+            change.Raise(new BudgetChanged(command.Scope, command.By.Name));
             await rows.RaiseAsync(change, a => command.Scope == Scopes.Hive || a.Name == command.Scope);
             change.AfterPublished(admission.Pump);
             var view = await mediator.Send(new ReadGovernance.Query(), cancellationToken);

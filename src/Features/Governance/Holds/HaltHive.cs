@@ -15,7 +15,7 @@ public static class HaltHive
 {
     public const int MaxReasonBytes = 500;
 
-    public sealed record Command(string By, string? Reason) : IRequest<GovernanceView>, IChangesState;
+    public sealed record Command(Actor By, string? Reason) : IRequest<GovernanceView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -31,9 +31,9 @@ public static class HaltHive
             if (state.Halt is null)
             {
                 var now = clock.GetUtcNow();
-                var halt = new GovernanceState.HaltRecord(command.By, now, command.Reason);
+                var halt = new GovernanceState.HaltRecord(command.By.Name, now, command.Reason);
                 change.Execute("INSERT INTO hive_halt (id, halted_by, halted_at, reason) VALUES (1, @By, @Since, @Reason)", halt);
-                Audit.Write(change, now, command.By, "halt", null, new { reason = command.Reason });
+                Interventions.Record(change, now, command.By, InterventionActions.Halt, null, command.Reason, new { halted = false }, new { halted = true });
                 state.SetHalt(halt);
                 change.OnRolledBack(() => state.SetHalt(null));
                 change.Raise(new HiveHalted(halt.By, halt.Since, halt.Reason));

@@ -9,7 +9,7 @@ namespace Hive.Features.Governance;
 /// <summary>The operator pauses one agent: as a halt, for it alone (its running turn told to stop, nothing handed out, no restart by policy).</summary>
 public static class PauseAgent
 {
-    public sealed record Command(string Agent, string By) : IRequest<GovernanceView>, IChangesState;
+    public sealed record Command(string Agent, Actor By, string? Reason = null) : IRequest<GovernanceView>, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
         IAgentDirectory directory, IOptions<StopGraceOptions> grace, TimeProvider clock)
@@ -22,12 +22,12 @@ public static class PauseAgent
             if (!state.IsPaused(command.Agent))
             {
                 var now = clock.GetUtcNow();
-                var paused = new GovernanceState.PausedAgent(command.Agent, command.By, now);
+                var paused = new GovernanceState.PausedAgent(command.Agent, command.By.Name, now);
                 change.Execute("INSERT INTO paused_agents (agent, paused_by, paused_at) VALUES (@Agent, @By, @Since)", paused);
-                Audit.Write(change, now, command.By, "pause", command.Agent, null);
+                Interventions.Record(change, now, command.By, InterventionActions.Pause, command.Agent, command.Reason, new { paused = false }, new { paused = true });
                 state.SetPaused(paused);
                 change.OnRolledBack(() => state.ClearPaused(command.Agent));
-                change.Raise(new AgentPaused(command.Agent, command.By, now));
+                change.Raise(new AgentPaused(command.Agent, command.By.Name, now));
                 await rows.RaiseAsync(change, a => a.Name == command.Agent);
                 change.AfterPublished(() => admission.Revoke(s => s.Agent == command.Agent, HoldReasons.Paused, clock.GetUtcNow() + grace.Value.StopGrace));
             }

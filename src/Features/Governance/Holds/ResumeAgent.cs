@@ -8,7 +8,7 @@ namespace Hive.Features.Governance;
 /// <summary>The operator resumes one paused agent (a halt of the whole hive, if any, still holds it).</summary>
 public static class ResumeAgent
 {
-    public sealed record Command(string Agent, string By) : IRequest<GovernanceView>, IChangesState;
+    public sealed record Command(string Agent, Actor By, string? Reason = null) : IRequest<GovernanceView>, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
         IAgentDirectory directory, TimeProvider clock) : IRequestHandler<Command, GovernanceView>
@@ -19,11 +19,15 @@ public static class ResumeAgent
             if (state.Paused.FirstOrDefault(p => p.Agent == command.Agent) is { } paused)
             {
                 var now = clock.GetUtcNow();
-                change.Execute("DELETE FROM paused_agents WHERE agent = @Agent", command);
-                Audit.Write(change, now, command.By, "resume", command.Agent, new { paused_by = paused.By, paused_at = paused.Since });
+                // A lower authority does not lift a higher one's pause (a rule cannot resume what the operator paused).
+                if (Interventions.LatestInForce(change, InterventionActions.Pause, command.Agent) is { } pause && pause.Authority > command.By.Authority)
+                    throw new ForbiddenException($"{command.Agent} was paused by {pause.Actor} ({Authority.Name((int)pause.Authority)}); {command.By.Name} cannot resume it");
+                change.Execute("DELETE FROM paused_agents WHERE agent = @Agent", new { command.Agent });
+                Interventions.Record(change, now, command.By, InterventionActions.Resume, command.Agent, command.Reason,
+                    new { paused = true, paused_by = paused.By, paused_at = paused.Since }, new { paused = false });
                 state.ClearPaused(command.Agent);
                 change.OnRolledBack(() => state.SetPaused(paused));
-                change.Raise(new AgentResumed(command.Agent, command.By, now));
+                change.Raise(new AgentResumed(command.Agent, command.By.Name, now));
                 await rows.RaiseAsync(change, a => a.Name == command.Agent);
                 change.AfterPublished(() =>
                 {

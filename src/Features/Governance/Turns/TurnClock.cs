@@ -30,7 +30,7 @@ internal sealed class TurnClock(IServiceScopeFactory scopes, IOptions<Governance
         foreach (var slot in admission.Snapshot().Running.Where(s => s.TurnId > 0 && s.Stop is { } stop && stop.Deadline <= now))
             await mediator.Send(new EndTurn.Command(slot.TurnId, slot.Stop!.Value.Reason), stoppingToken);
         foreach (var circuit in state.Circuits.Where(c => c.Until <= now))
-            await mediator.Send(new ClearQuotaCircuit.Command(circuit.Provider, "hive", OnlyIfExpired: true), stoppingToken);
+            await mediator.Send(new ClearQuotaCircuit.Command(circuit.Provider, Actor.Hive, OnlyIfExpired: true), stoppingToken);
         state.Budgets.Prune(now);
         admission.Pump();
     }

@@ -39,7 +39,7 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
         Assert.Equal(0.11, budget.GetProperty("daily_usd").GetDouble());
         Assert.Equal(0.05, budget.GetProperty("own").GetProperty("daily_usd").GetDouble()); // the raise holds for today only
         Assert.Equal(0.06, budget.GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
-        Assert.Contains(_hive.QueryDbList<string>("SELECT action FROM governance_audit WHERE subject = @name", new { name }), a => a == "budget_answer");
+        Assert.Contains(_hive.QueryDbList<string>("SELECT action FROM interventions WHERE target = @name", new { name }), a => a == "budget_answer");
     }
 
     [Fact]
@@ -70,11 +70,11 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
     public async Task Bad_caps_are_refused_and_change_nothing(string body, HttpStatusCode expected)
     {
         var name = await _hive.NewAgentAsync("badcaps");
-        var audit = _hive.QueryDb<long>("SELECT count(*) FROM governance_audit");
+        var audit = _hive.QueryDb<long>("SELECT count(*) FROM interventions");
         using var put = await _hive.Http.PutAsync($"/api/governance/budgets/{name}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(expected, put.StatusCode);
         Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(audit, _hive.QueryDb<long>("SELECT count(*) FROM governance_audit"));
+        Assert.Equal(audit, _hive.QueryDb<long>("SELECT count(*) FROM interventions"));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM budgets WHERE scope = @name", new { name }));
     }
 

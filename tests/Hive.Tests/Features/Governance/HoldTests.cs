@@ -70,12 +70,12 @@ public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture)
     [Fact]
     public async Task Pausing_or_resuming_an_unknown_agent_is_not_found_and_changes_nothing()
     {
-        var audit = _hive.QueryDb<long>("SELECT count(*) FROM governance_audit");
+        var audit = _hive.QueryDb<long>("SELECT count(*) FROM interventions");
         using var pause = await _hive.Http.PostAsync("/api/governance/agents/nobody-here/pause", null);
         Assert.Equal(HttpStatusCode.NotFound, pause.StatusCode);
         Assert.Equal("application/problem+json", pause.Content.Headers.ContentType?.MediaType);
         using var resume = await _hive.Http.PostAsync("/api/governance/agents/nobody-here/resume", null);
         Assert.Equal(HttpStatusCode.NotFound, resume.StatusCode);
-        Assert.Equal(audit, _hive.QueryDb<long>("SELECT count(*) FROM governance_audit"));
+        Assert.Equal(audit, _hive.QueryDb<long>("SELECT count(*) FROM interventions"));
     }
 }

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Dashboard;
+using Hive.Shared.Json;
+
+namespace Hive.Features.Governance;
+
+/// <summary>OmoiOS's authority ladder: who may undo whose intervention (a lower level never undoes a higher one's).</summary>
+public static class Authority
+{
+    public const int Worker = 1;
+    public const int Watchdog = 2;
+    public const int Monitor = 3;
+    public const int Guardian = 4;
+    public const int System = 5;
+
+    public static string Name(int level) => level switch
+    {
+        Worker => "worker", Watchdog => "watchdog", Monitor => "monitor", Guardian => "guardian", System => "system", _ => "unknown",
+    };
+}
+
+/// <summary>Who acts: the operator (guardian), the manager (monitor), a rule (watchdog), the host itself (system), an agent (worker).</summary>
+public sealed record Actor(string Name, int Authority)
+{
+    public static readonly Actor Operator = new(AgentNames.Operator, Governance.Authority.Guardian);
+    public static readonly Actor Manager = new(AgentNames.Manager, Governance.Authority.Monitor);
+    public static readonly Actor Hive = new(AgentNames.Hive, Governance.Authority.System);
+
+    public static Actor Agent(string name) => new(name, Governance.Authority.Worker);
+}
+
+/// <summary>The actions an intervention records.</summary>
+public static class InterventionActions
+{
+    public const string Halt = "halt";
+    public const string ResumeHive = "resume_hive";
+    public const string Pause = "pause";
+    public const string Resume = "resume";
+    public const string BudgetSet = "budget_set";
+    public const string BudgetAnswer = "budget_answer";
+    public const string QuotaCircuitOpened = "quota_circuit_opened";
+    public const string QuotaCircuitCleared = "quota_circuit_cleared";
+    public const string Revert = "revert";
+}
+
+/// <summary>
+/// The one way an intervention is written: one row in the change that takes the action (so it rolls back with it) and
+/// its <c>intervention_recorded</c>. Returns the row's id.
+/// </summary>
+internal static class Interventions
+{
+    public static long Record(StateChange change, DateTimeOffset at, Actor actor, string action, string? target, string? reason, object? before, object? after)
+    {
+        var row = change.QuerySingle<InterventionRow>($"""
+            INSERT INTO interventions (at, actor, authority, target, action, reason, before, after)
+            VALUES (@at, @Name, @Authority, @target, @action, @reason, @before, @after)
+            RETURNING {InterventionRow.Columns}
+            """, new { at, actor.Name, actor.Authority, target, action, reason, before = Json(before), after = Json(after) });
+        change.Raise(new InterventionRecorded(row.View()));
+        return row.Id;
+    }
+
+    /// <summary>The latest intervention of <paramref name="action"/> on <paramref name="target"/> still in force (not reverted).</summary>
+    public static InterventionRow? LatestInForce(StateChange change, string action, string? target) => change.QuerySingleOrDefault<InterventionRow>($"""
+        SELECT {InterventionRow.Columns} FROM interventions
+        WHERE action = @action AND target IS @target AND reverted_by IS NULL ORDER BY id DESC LIMIT 1
+        """, new { action, target });
+
+    private static string? Json(object? value) => value is null ? null : JsonSerializer.Serialize(value, HiveJson.Options);
+}
+
+internal sealed record InterventionRow(long Id, DateTimeOffset At, string Actor, long Authority, string? Target, string Action, string? Reason,
+    string? Before, string? After, long? RevertedBy, DateTimeOffset? RevertedAt)
+{
+    public const string Columns = "id, at, actor, authority, target, action, reason, before, after, reverted_by, reverted_at";
+
+    public InterventionView View() => new(Id, At, Actor, (int)Authority, Governance.Authority.Name((int)Authority), Target, Action, Reason,
+        Parse(Before), Parse(After), RevertedBy, RevertedAt);
+
+    private static JsonElement? Parse(string? json) => json is null ? null : JsonSerializer.Deserialize<JsonElement>(json, HiveJson.Options);
+}
+
+public sealed record InterventionView(long Id, DateTimeOffset At, string Actor, int Authority, string AuthorityName, string? Target, string Action,
+    string? Reason, JsonElement? Before, JsonElement? After, long? RevertedBy, DateTimeOffset? RevertedAt);
+
+/// <summary>An intervention was recorded (or, with <c>reverted_by</c> set, reverted).</summary>
+public sealed record InterventionRecorded(InterventionView Intervention) : IDashboardEvent
+{
+    public string EventType => "intervention_recorded";
+    public object Payload => new { intervention = Intervention };
+}

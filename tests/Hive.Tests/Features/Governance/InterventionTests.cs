@@ -1,0 +1,76 @@
+namespace Hive.Tests.Features.Governance;
+
+/// <summary>Interventions: one row per action at the actor's authority, a lower authority never undoes a higher one's, a revert restores.</summary>
+public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(fixture), IClassFixture<GovernanceHive>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    private long Rows(string target) => _hive.QueryDb<long>("SELECT count(*) FROM interventions WHERE target IS @target", new { target });
+
+    [Fact]
+    public async Task Each_action_leaves_exactly_one_row_and_a_revert_restores_a_budget()
+    {
+        var name = await _hive.NewAgentAsync("governed");
+        await using var events = await _hive.OpenEventsAsync();
+        using (var set = await _hive.Http.PutAsJsonAsync($"/api/governance/budgets/{name}", new { daily_usd = 2.5 })) set.EnsureSuccessStatusCode();
+        using (var set = await _hive.Http.PutAsJsonAsync($"/api/governance/budgets/{name}", new { daily_usd = 9 })) set.EnsureSuccessStatusCode();
+        using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{name}/pause", null)) pause.EnsureSuccessStatusCode();
+        using (var again = await _hive.Http.PostAsync($"/api/governance/agents/{name}/pause", null)) again.EnsureSuccessStatusCode(); // no change, no row
+        using (var resume = await _hive.Http.PostAsync($"/api/governance/agents/{name}/resume", null)) resume.EnsureSuccessStatusCode();
+        Assert.Equal(4, Rows(name));
+
+        var list = await _hive.GetJsonAsync($"/api/interventions?agent={name}");
+        Assert.Equal(["resume", "pause", "budget_set", "budget_set"], list.EnumerateArray().Select(i => i.GetProperty("action").GetString()));
+        Assert.All(list.EnumerateArray(), i => Assert.Equal("guardian", i.GetProperty("authority_name").GetString()));
+        var raise = list[2];
+        Assert.Equal(2.5, raise.GetProperty("before").GetProperty("daily_usd").GetDouble());
+        Assert.Equal(9, raise.GetProperty("after").GetProperty("daily_usd").GetDouble());
+
+        using (var revert = await _hive.Http.PostAsync($"/api/interventions/{raise.GetProperty("id").GetInt64()}/revert", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
+            Assert.True((await revert.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reverted_by").GetInt64() > raise.GetProperty("id").GetInt64());
+        }
+        var budget = (await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == name);
+        Assert.Equal(2.5, budget.GetProperty("daily_usd").GetDouble());
+        Assert.Equal(5, Rows(name)); // the revert is an intervention of its own
+        await events.WaitForAsync("intervention_recorded", e => e.GetProperty("intervention").GetProperty("reverted_by").ValueKind == JsonValueKind.Number);
+        using var twice = await _hive.Http.PostAsync($"/api/interventions/{raise.GetProperty("id").GetInt64()}/revert", null);
+        Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_manager_pauses_at_its_level_and_cannot_resume_what_the_operator_paused()
+    {
+        var names = await _hive.NewAgentsAsync("worker1", "worker2");
+        await using var manager = await _hive.ConnectAsync("manager");
+        AgentClient.Ok(await manager.CallAsync(new { op = "pause", name = names[0], reason = "looping" }));
+        var row = _hive.QueryDb<(string Actor, long Authority, string Reason)>(
+            "SELECT actor, authority, reason FROM interventions WHERE target = @target AND action = 'pause'", new { target = names[0] });
+        Assert.Equal(("manager", 3L, "looping"), row);
+        AgentClient.Ok(await manager.CallAsync(new { op = "resume", name = names[0] }));
+
+        using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{names[1]}/pause", null)) pause.EnsureSuccessStatusCode();
+        var refused = await manager.CallAsync(new { op = "resume", name = names[1] });
+        Assert.Equal("forbidden", refused.GetProperty("code").GetString());
+        Assert.Contains(names[1], (await fixture.GovernanceAsync()).GetProperty("paused").EnumerateArray().Select(p => p.GetProperty("agent").GetString()));
+        Assert.Equal(1, Rows(names[1]));
+        Assert.Equal("forbidden", (await manager.CallAsync(new { op = "pause", name = "manager" })).GetProperty("code").GetString());
+        await using (var worker = await _hive.ConnectAsync(names[0]))
+            Assert.Equal("forbidden", (await worker.CallAsync(new { op = "pause", name = names[1] })).GetProperty("code").GetString());
+
+        // The operator's own revert of its pause is allowed.
+        var pauseId = _hive.QueryDb<long>("SELECT id FROM interventions WHERE target = @target AND action = 'pause'", new { target = names[1] });
+        using (var revert = await _hive.Http.PostAsync($"/api/interventions/{pauseId}/revert", null)) Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
+        Assert.DoesNotContain(names[1], (await fixture.GovernanceAsync()).GetProperty("paused").EnumerateArray().Select(p => p.GetProperty("agent").GetString()));
+    }
+
+    [Fact]
+    public async Task A_revert_of_an_unknown_intervention_is_not_found()
+    {
+        using var revert = await _hive.Http.PostAsync("/api/interventions/999999/revert", null);
+        Assert.Equal(HttpStatusCode.NotFound, revert.StatusCode);
+        using var bad = await _hive.Http.GetAsync("/api/interventions?since=yesterday");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+}
