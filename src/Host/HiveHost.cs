@@ -108,6 +108,7 @@ public static class HiveHost
         OperatorAuth.UseAllowedHosts(app);
         app.UseRouting();
         OperatorAuth.UseOperatorAuth(app);
+        app.UseMiddleware<AuditMiddleware>();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapCarter();

@@ -58,6 +58,7 @@ public static class HiveServices
         services.TryAddSingleton<IRecipientPolicy, AnyoneMayReachAnyone>(); // Containers registers the configured one
         services.TryAddSingleton<IWorkHolds, NothingHeld>(); // Governance registers the real holds
         services.TryAddSingleton<Turns.ITurnLedger, Turns.NoTurnLedger>(); // and the ledger
+        services.TryAddSingleton<Audit.IAuditLog, Audit.NoAuditLog>(); // and the audit log
         foreach (var type in assemblies.SelectMany(a => a.GetTypes())
                      .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(ISocketVerbs).IsAssignableFrom(t)))
             services.AddSingleton(typeof(ISocketVerbs), type);

@@ -20,6 +20,10 @@ public static class GovernanceFeature
                 "Hive:Governance:Prices must be non-negative numbers (USD per million tokens)")
             .ValidateOnStart();
         services.AddOptions<StopGraceOptions>().BindConfiguration("Hive:Containers"); // Containers validates it
+        services.AddOptions<AuditOptions>().BindConfiguration("Hive:Audit")
+            .Validate(o => o.RetainDays is > 0 and <= 36_500, "Hive:Audit:RetainDays must be between 1 and 36500").ValidateOnStart();
+        services.AddSingleton<Hive.Shared.Audit.IAuditLog, AuditLog>();
+        services.AddHostedService<AuditRetention>();
         services.AddSingleton<GovernanceState>();
         services.AddSingleton<Admission>();
         services.AddSingleton<AgentProviders>();

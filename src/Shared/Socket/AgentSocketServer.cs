@@ -28,6 +28,7 @@ public sealed class AgentSocketServer(
     IOptions<HiveOptions> options,
     Health.StorageHealth health,
     ConnectionLimits limits,
+    Audit.IAuditLog audit,
     ILogger<AgentSocketServer> logger) : IHostedService, IAsyncDisposable
 {
     public const int MaxLineBytes = 64 * 1024;
@@ -363,6 +364,9 @@ public sealed class AgentSocketServer(
                 reply = Failure(error);
             }
 
+            if (agent == Agents.AgentNames.Manager && !ReadOnlyVerbs.Contains(name))
+                audit.Record(new Audit.AuditEntry(DateTimeOffset.UtcNow, agent, name, Target(root), reply.AsSpan().StartsWith(OkPrefix) ? "ok" : ErrorCode(reply)));
+
             try
             {
                 await ReplyAsync(stream, reply, ct);
@@ -415,6 +419,29 @@ public sealed class AgentSocketServer(
             {
                 await closed.CancelAsync();
             }
+        }
+    }
+
+    /// <summary>The manager's verbs that change nothing (its waits and reads): every other verb of the manager is audited.</summary>
+    private static readonly HashSet<string> ReadOnlyVerbs =
+        new(["whoami", "recv", "ack", "list_agents", "begin_turn", "watch_turn", "record_turn", "count", "loose_ends"], StringComparer.Ordinal);
+
+    /// <summary>The agent a verb is aimed at (<c>name</c> or <c>to</c>), for the audit log; never a body.</summary>
+    private static string? Target(JsonElement root) =>
+        (root.TryGetProperty("name", out var name) || root.TryGetProperty("to", out name)) && name.ValueKind == JsonValueKind.String
+            ? Truncate(name.GetString()!)
+            : null;
+
+    private static string ErrorCode(byte[] reply)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(reply);
+            return document.RootElement.TryGetProperty("code", out var code) ? code.GetString() ?? "error" : "error";
+        }
+        catch (JsonException)
+        {
+            return "error";
         }
     }
 
