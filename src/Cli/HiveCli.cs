@@ -26,6 +26,7 @@ public static class HiveCli
         UpCommand.AddTo(root);
         GovernanceCommands.AddTo(root);
         BudgetCommand.AddTo(root);
+        InterventionsCommands.AddTo(root);
         return root;
     }
 

@@ -34,7 +34,7 @@ public sealed class McpServerTests : IAsyncLifetime
 
     /// <summary>The manager's, besides: on its socket only.</summary>
     private static readonly string[] ManagerTools =
-        ["list_agents", "propose_config", "rebuild", "request_destroy", "request_spawn", "restart", "start", "stop"];
+        ["list_agents", "pause", "propose_config", "rebuild", "request_destroy", "request_spawn", "restart", "resume", "start", "stop"];
 
     [Fact]
     public async Task The_tools_are_the_agents_verbs_a_send_reaches_the_recipient_and_bad_calls_are_tool_errors()
@@ -130,6 +130,41 @@ public sealed class McpServerTests : IAsyncLifetime
         var self = await manager.CallToolAsync("stop", new Dictionary<string, object?> { ["name"] = "manager" });
         Assert.True(self.IsError);
         Assert.Equal("forbidden", Json(self).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task The_managers_pause_and_resume_tools_take_a_name_and_a_reason_and_are_recorded_at_its_authority()
+    {
+        await using var manager = await ConnectAsync("manager");
+        var pause = (await manager.ListToolsAsync()).Single(t => t.Name == "pause").ProtocolTool.InputSchema;
+        Assert.Equal(["name"], pause.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["name", "reason"], pause.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+
+        var paused = await manager.CallToolAsync("pause", new Dictionary<string, object?> { ["name"] = "bob", ["reason"] = "stuck in a loop" });
+        Assert.NotEqual(true, paused.IsError);
+        Assert.Equal("bob", Json(paused).GetProperty("agent").GetString());
+        Assert.Contains((await _hive.GetJsonAsync("/api/governance")).GetProperty("paused").EnumerateArray(), p => p.GetProperty("agent").GetString() == "bob");
+        var recorded = (await _hive.GetJsonAsync("/api/interventions?agent=bob"))[0];
+        Assert.Equal(("manager", "monitor", "pause", "stuck in a loop"), (recorded.GetProperty("actor").GetString(),
+            recorded.GetProperty("authority_name").GetString(), recorded.GetProperty("action").GetString(), recorded.GetProperty("reason").GetString()));
+
+        Assert.NotEqual(true, (await manager.CallToolAsync("resume", new Dictionary<string, object?> { ["name"] = "bob" })).IsError);
+        Assert.Empty((await _hive.GetJsonAsync("/api/governance")).GetProperty("paused").EnumerateArray());
+
+        // Not itself; and the operator's pause is not the manager's to lift.
+        var self = await manager.CallToolAsync("pause", new Dictionary<string, object?> { ["name"] = "manager" });
+        Assert.True(self.IsError);
+        Assert.Equal("forbidden", Json(self).GetProperty("code").GetString());
+        using (var operatorPause = await _hive.Http.PostAsync("/api/governance/agents/bob/pause", null)) Assert.Equal(HttpStatusCode.OK, operatorPause.StatusCode);
+        var lift = await manager.CallToolAsync("resume", new Dictionary<string, object?> { ["name"] = "bob" });
+        Assert.True(lift.IsError);
+        Assert.Equal("forbidden", Json(lift).GetProperty("code").GetString());
+        // On an agent's socket the tools are not listed, and a call is forbidden.
+        await using var alice = await ConnectAsync("alice");
+        Assert.DoesNotContain((await alice.ListToolsAsync()).Select(t => t.Name), n => n is "pause" or "resume");
+        var refused = await alice.CallToolAsync("resume", new Dictionary<string, object?> { ["name"] = "bob" });
+        Assert.True(refused.IsError);
+        Assert.Equal("forbidden", Json(refused).GetProperty("code").GetString());
     }
 
     /// <summary>The MCP inspector's CLI (npm, 1.0.3): a client this project did not write. Installed once per machine into a temp dir.</summary>

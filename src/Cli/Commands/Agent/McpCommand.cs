@@ -145,7 +145,27 @@ public static class McpCommand
             "Restart an agent (not yourself) on its meta file as it is now (after an approved configuration or a meta input update). " +
             "A file the hive cannot use is refused with conflict and the agent keeps running as it was. Returns {agent} once it is done.",
             NameOnly("the agent to rebuild")),
+        new("pause",
+            "Pause an agent (not yourself): its running turn is told to stop, no turn is granted and its recv hands out nothing until " +
+            "it is resumed. Recorded as an intervention at your authority (monitor): the operator sees it and can revert it. " +
+            "Returns {agent}.",
+            NameAndReason("the agent to pause", "why, shown to the operator with the intervention")),
+        new("resume",
+            "Resume an agent you or a lower authority paused (not yourself). A pause by the operator is not yours to lift: that is " +
+            "refused with forbidden. Recorded as an intervention. Returns {agent}.",
+            NameAndReason("the agent to resume", "why, shown to the operator with the intervention")),
     ];
+
+    private static string NameAndReason(string name, string reason) =>
+        new JsonObject
+        {
+            ["type"] = "object", ["required"] = new JsonArray("name"),
+            ["properties"] = new JsonObject
+            {
+                ["name"] = new JsonObject { ["type"] = "string", ["description"] = name },
+                ["reason"] = new JsonObject { ["type"] = "string", ["description"] = reason },
+            },
+        }.ToJsonString();
 
     private static string NameOnly(string description) =>
         new JsonObject

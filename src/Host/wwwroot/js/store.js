@@ -16,6 +16,7 @@ export const store = {
   decided: [],            // approvals decided while this page was open, newest decision first (a few)
   meta: { inputs: null, log: null }, // GET /api/meta, loaded when its section is opened; inputs also from events
   governance: null,       // GET /api/governance's object (slots, running, queue, circuits, budgets, halted); null: not governed
+  interventions: null,    // GET /api/interventions, the last few, newest first; null: not loaded yet (not in /api/state)
 };
 
 /** How many decided approvals the page keeps to show under "recently decided". */
@@ -194,6 +195,8 @@ export const apply = {
     if (store.governance) store.governance.halted = { by: e.by, since: e.since, reason: e.reason ?? null };
     return ['governance', 'governance-refresh'];
   },
+  // Not in the snapshot: the section reloads its list (GET /api/interventions, one request at a time, one more queued).
+  intervention_recorded: () => ['interventions-refresh'],
   hive_resumed() {
     if (store.governance) store.governance.halted = null;
     return ['governance', 'governance-refresh'];
