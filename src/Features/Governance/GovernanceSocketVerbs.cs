@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using Hive.Shared.Socket;
 
 namespace Hive.Features.Governance;

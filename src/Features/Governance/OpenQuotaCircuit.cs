@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using FluentValidation;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;

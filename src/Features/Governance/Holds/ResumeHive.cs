@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;

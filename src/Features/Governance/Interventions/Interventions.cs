@@ -1,35 +1,10 @@
 using System.Text.Json;
-using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Json;
 
 namespace Hive.Features.Governance;
-
-/// <summary>OmoiOS's authority ladder: who may undo whose intervention (a lower level never undoes a higher one's).</summary>
-public static class Authority
-{
-    public const int Worker = 1;
-    public const int Watchdog = 2;
-    public const int Monitor = 3;
-    public const int Guardian = 4;
-    public const int System = 5;
-
-    public static string Name(int level) => level switch
-    {
-        Worker => "worker", Watchdog => "watchdog", Monitor => "monitor", Guardian => "guardian", System => "system", _ => "unknown",
-    };
-}
-
-/// <summary>Who acts: the operator (guardian), the manager (monitor), a rule (watchdog), the host itself (system), an agent (worker).</summary>
-public sealed record Actor(string Name, int Authority)
-{
-    public static readonly Actor Operator = new(AgentNames.Operator, Governance.Authority.Guardian);
-    public static readonly Actor Manager = new(AgentNames.Manager, Governance.Authority.Monitor);
-    public static readonly Actor Hive = new(AgentNames.Hive, Governance.Authority.System);
-
-    public static Actor Agent(string name) => new(name, Governance.Authority.Worker);
-}
 
 /// <summary>The actions an intervention records.</summary>
 public static class InterventionActions
@@ -68,6 +43,13 @@ internal static class Interventions
         WHERE action = @action AND target IS @target AND reverted_by IS NULL ORDER BY id DESC LIMIT 1
         """, new { action, target });
 
+    /// <summary>A slice below this one records its action here, in its own running change.</summary>
+    internal sealed class FromBelow(StateChanges changes, TimeProvider clock) : MediatR.IRequestHandler<RecordIntervention, long>
+    {
+        public Task<long> Handle(RecordIntervention request, CancellationToken cancellationToken) =>
+            Task.FromResult(Record(changes.Current, clock.GetUtcNow(), request.By, request.Action, request.Target, request.Reason, request.Before, request.After));
+    }
+
     private static string? Json(object? value) => value is null ? null : JsonSerializer.Serialize(value, HiveJson.Options);
 }
 
@@ -76,7 +58,7 @@ internal sealed record InterventionRow(long Id, DateTimeOffset At, string Actor,
 {
     public const string Columns = "id, at, actor, authority, target, action, reason, before, after, reverted_by, reverted_at";
 
-    public InterventionView View() => new(Id, At, Actor, (int)Authority, Governance.Authority.Name((int)Authority), Target, Action, Reason,
+    public InterventionView View() => new(Id, At, Actor, (int)Authority, Hive.Shared.Audit.Authority.Name((int)Authority), Target, Action, Reason,
         Parse(Before), Parse(After), RevertedBy, RevertedAt);
 
     private static JsonElement? Parse(string? json) => json is null ? null : JsonSerializer.Deserialize<JsonElement>(json, HiveJson.Options);

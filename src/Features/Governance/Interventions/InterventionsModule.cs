@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using Carter;
 using Hive.Shared.Http;
 using MediatR;

@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using System.Text.Json;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;

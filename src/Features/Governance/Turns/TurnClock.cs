@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using Hive.Shared.Hosting;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
