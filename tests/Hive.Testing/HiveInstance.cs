@@ -215,6 +215,14 @@ public sealed class HiveInstance : IAsyncDisposable
         return connection.QuerySingle<T>(sql, args);
     }
 
+    /// <summary>Runs a statement on the live database from outside the host (a fault a test injects: a trigger that refuses a write).</summary>
+    public void ExecuteDb(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(DataDir, "hive.db")};Pooling=False");
+        connection.Open();
+        connection.Execute(sql);
+    }
+
     public static List<T> QueryDbList<T>(string dataDir, string sql, object? args = null)
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDir, "hive.db")};Pooling=False");

@@ -16,6 +16,8 @@ public static class GovernanceFeature
                 "Hive:Governance:ProviderCaps: each provider name must match ^[a-z][a-z0-9-]{0,30}$ and its cap be 1 to 10000")
             .Validate(o => o.MaxTurnMinutes > 0 && o.QuotaDefaultMinutes > 0, "Hive:Governance:MaxTurnMinutes and QuotaDefaultMinutes must be positive")
             .Validate(o => o.WarnPercent is > 0 and <= 100, "Hive:Governance:WarnPercent must be 1 to 100")
+            .Validate(o => o.StallMinutes is >= 0 and <= 10_080 && o.LoopTurns is >= 0 and <= 1000,
+                "Hive:Governance:StallMinutes must be 0 (off) to 10080 and LoopTurns 0 (off) to 1000")
             .Validate(o => o.Prices.Values.All(p => new[] { p.InputPerMtok, p.OutputPerMtok, p.CacheReadPerMtok, p.CacheWritePerMtok }.All(v => v >= 0 && double.IsFinite(v))),
                 "Hive:Governance:Prices must be non-negative numbers (USD per million tokens)")
             .ValidateOnStart();
@@ -30,7 +32,8 @@ public static class GovernanceFeature
         services.AddSingleton<IWorkHolds, WorkHolds>();
         services.AddSingleton<ITurnLedger, TurnLedger>();
         services.AddTransient<GovernedRows>();
-        services.AddHostedService<TurnClock>();
+        services.AddSingleton<TurnClock>();
+        services.AddHostedService(p => p.GetRequiredService<TurnClock>());
         services.AddTransient<IDashboardStateContributor, GovernanceStateContributor>();
         services.AddTransient<AgentRowContributor, GovernanceOnAgentRows>();
         return services;

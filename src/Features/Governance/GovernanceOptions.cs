@@ -22,6 +22,15 @@ public sealed class GovernanceOptions
     public Dictionary<string, ModelPrice> Prices { get; set; } = new(StringComparer.Ordinal);
 
     public BudgetOptions Budgets { get; set; } = new();
+
+    /// <summary>A turn running this long is nudged (a system message), and after as long again its agent is paused and the operator asked; 0: off.</summary>
+    public double StallMinutes { get; set; } = 10;
+
+    /// <summary>This many turns in a row that spent tokens and did nothing pause the agent and ask the operator; 0: off.</summary>
+    public int LoopTurns { get; set; } = 5;
+
+    /// <summary>An agent gone <c>failed</c> (its restarts ran out) asks the operator one question.</summary>
+    public bool CrashLoopQuestion { get; set; } = true;
 }
 
 public sealed class ModelPrice

@@ -59,6 +59,7 @@ internal sealed class CrashWatch(
             if (record.Desired == DesiredStates.Running)
                 await AgentSteps.TellManagerAsync(mediator, "crash watch", "container_crash", $"{name} crashed ({how}); {decision.Next}",
                     new Dictionary<string, object?> { ["agent"] = name, ["exit_code"] = exit.Code, ["signal"] = exit.Signal, ["state"] = decision.State });
+            if (decision.State == States.Failed) await mediator.Send(new AgentFailed(name, how, exit.At), CancellationToken.None);
             await steps.RaiseRowAsync(change, name);
         }, CancellationToken.None);
         logger.LogWarning("containers: {Agent} exited ({Code}/{Signal}){Next}", name, exit.Code, exit.Signal,

@@ -7,10 +7,13 @@ using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Governance;
 
-/// <summary>The operator pauses one agent: as a halt, for it alone (its running turn told to stop, nothing handed out, no restart by policy).</summary>
+/// <summary>
+/// The operator pauses one agent: as a halt, for it alone (its running turn told to stop, nothing handed out, no restart by
+/// policy). The stall rule pauses with <c>KeepTurn</c>: the turn it watches runs on until the operator decides.
+/// </summary>
 public static class PauseAgent
 {
-    public sealed record Command(string Agent, Actor By, string? Reason = null) : IRequest<GovernanceView>, IChangesState;
+    public sealed record Command(string Agent, Actor By, string? Reason = null, bool KeepTurn = false) : IRequest<GovernanceView>, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
         IAgentDirectory directory, IOptions<StopGraceOptions> grace, TimeProvider clock)
@@ -30,7 +33,7 @@ public static class PauseAgent
                 change.OnRolledBack(() => state.ClearPaused(command.Agent));
                 change.Raise(new AgentPaused(command.Agent, command.By.Name, now));
                 await rows.RaiseAsync(change, a => a.Name == command.Agent);
-                change.AfterPublished(() => admission.Revoke(s => s.Agent == command.Agent, HoldReasons.Paused, clock.GetUtcNow() + grace.Value.StopGrace));
+                if (!command.KeepTurn) change.AfterPublished(() => admission.Revoke(s => s.Agent == command.Agent, HoldReasons.Paused, clock.GetUtcNow() + grace.Value.StopGrace));
             }
             return await mediator.Send(new ReadGovernance.Query(), cancellationToken);
         }

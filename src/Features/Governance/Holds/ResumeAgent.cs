@@ -6,10 +6,13 @@ using MediatR;
 
 namespace Hive.Features.Governance;
 
-/// <summary>The operator resumes one paused agent (a halt of the whole hive, if any, still holds it).</summary>
+/// <summary>
+/// The operator resumes one paused agent (a halt of the whole hive, if any, still holds it). An answer to the watchdog that
+/// resumes records its own <c>Action</c> (<c>end_turn</c>, <c>extend_turn</c>): one intervention for the one decision.
+/// </summary>
 public static class ResumeAgent
 {
-    public sealed record Command(string Agent, Actor By, string? Reason = null) : IRequest<GovernanceView>, IChangesState;
+    public sealed record Command(string Agent, Actor By, string? Reason = null, string Action = InterventionActions.Resume) : IRequest<GovernanceView>, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
         IAgentDirectory directory, TimeProvider clock) : IRequestHandler<Command, GovernanceView>
@@ -24,7 +27,7 @@ public static class ResumeAgent
                 if (Interventions.LatestInForce(change, InterventionActions.Pause, command.Agent) is { } pause && pause.Authority > command.By.Authority)
                     throw new ForbiddenException($"{command.Agent} was paused by {pause.Actor} ({Authority.Name((int)pause.Authority)}); {command.By.Name} cannot resume it");
                 change.Execute("DELETE FROM paused_agents WHERE agent = @Agent", new { command.Agent });
-                Interventions.Record(change, now, command.By, InterventionActions.Resume, command.Agent, command.Reason,
+                Interventions.Record(change, now, command.By, command.Action, command.Agent, command.Reason,
                     new { paused = true, paused_by = paused.By, paused_at = paused.Since }, new { paused = false });
                 state.ClearPaused(command.Agent);
                 change.OnRolledBack(() => state.SetPaused(paused));

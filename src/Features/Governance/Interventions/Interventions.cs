@@ -18,6 +18,10 @@ public static class InterventionActions
     public const string QuotaCircuitOpened = "quota_circuit_opened";
     public const string QuotaCircuitCleared = "quota_circuit_cleared";
     public const string Revert = "revert";
+    public const string Nudge = "nudge";
+    public const string EndTurn = "end_turn";
+    public const string ExtendTurn = "extend_turn";
+    public const string Restart = "restart";
 }
 
 /// <summary>

@@ -59,6 +59,9 @@ public static class RevertIntervention
                         InterventionActions.QuotaCircuitCleared => "a cleared circuit is not re-opened by a revert: the provider's next limit opens it again",
                         InterventionActions.BudgetAnswer => "an applied budget answer is undone by setting the budget (PUT /api/governance/budgets/…)",
                         InterventionActions.QuotaCircuitOpened => "this circuit extended an earlier one: clear it instead (DELETE /api/governance/circuits/…)",
+                        InterventionActions.Nudge => "a nudge was a message: it cannot be taken back",
+                        InterventionActions.EndTurn => "an ended turn cannot be run again: its messages were handed back to the agent",
+                        InterventionActions.Restart => "a restart is undone by stopping the agent",
                         _ => $"a {original.Action} cannot be undone",
                     });
             }

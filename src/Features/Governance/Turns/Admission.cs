@@ -42,6 +42,13 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
         public long TurnId { get; set; }
         public (string Reason, DateTimeOffset Deadline)? Stop { get; set; }
 
+        /// <summary>The stall rule's clock for this turn (its grant, or the end of the extra minutes the operator gave) and how far it got.</summary>
+        public DateTimeOffset StallFrom { get; set; } = grantedAt;
+        public StallStage Stall { get; set; }
+
+        /// <summary>Something happened in this turn besides its own wake: a message sent, a new one acknowledged, a reminder or question changed.</summary>
+        public bool Acted { get; set; }
+
         /// <summary>Scopes whose "one more turn" allowance this grant uses (taken when it was reserved, given back if it never runs).</summary>
         public List<string> Allowances { get; } = [];
 
@@ -65,6 +72,8 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
         public TaskCompletionSource Stopping { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource<string> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    public enum StallStage { None, Nudged, Paused }
 
     public int MaxConcurrent => options.Value.MaxConcurrentTurns;
 
@@ -147,6 +156,12 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
     public Slot? Find(long turnId)
     {
         lock (_lock) return _slots.FirstOrDefault(s => s.TurnId == turnId);
+    }
+
+    /// <summary>The agent's granted turn (its row written), if it has one.</summary>
+    public Slot? RunningOf(string agent)
+    {
+        lock (_lock) return _slots.FirstOrDefault(s => s.Agent == agent && s.TurnId > 0);
     }
 
     /// <summary>Tells the running turns that match to stop by <paramref name="deadline"/> (their harness stops its command).</summary>

@@ -22,11 +22,12 @@ internal static class EndTurn
         public async Task<bool> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
+            var acted = admission.Find(command.TurnId)?.Acted ?? false;
             var agent = change.QuerySingleOrDefault<string>("""
-                UPDATE governed_turns SET ended_at = @now, end_reason = @Reason, cost_usd = @CostUsd, tokens = @Tokens
+                UPDATE governed_turns SET ended_at = @now, end_reason = @Reason, cost_usd = @CostUsd, tokens = @Tokens, acted = @acted
                 WHERE id = @TurnId AND ended_at IS NULL
                 RETURNING agent
-                """, new { command.TurnId, command.Reason, command.CostUsd, command.Tokens, now = clock.GetUtcNow() });
+                """, new { command.TurnId, command.Reason, command.CostUsd, command.Tokens, acted, now = clock.GetUtcNow() });
             if (agent is null)
             {
                 // Ended already; if its slot is still held (that end's after-publish effects never ran), let it go now.
@@ -36,6 +37,7 @@ internal static class EndTurn
             if (TurnEndReasons.GivesMessagesBack(command.Reason))
                 await mediator.Send(new ReleaseInFlightMessages.Command(agent), CancellationToken.None);
             change.Raise(new TurnEnded(command.TurnId, agent, command.Reason, command.CostUsd, command.Tokens));
+            if (command.Reason == TurnEndReasons.Recorded) await mediator.Send(new PauseLoopingAgent.Command(agent), CancellationToken.None);
             if (admission.Find(command.TurnId) is { } slot) change.AfterPublished(() => admission.Release(slot, command.Reason));
             return true;
         }
@@ -61,7 +63,8 @@ public static class TurnEndReasons
     public const string Recorded = "recorded";
     public const string Disconnected = "disconnected";
     public const string MaxTurnMinutes = "max_turn_minutes";
+    public const string EndedByOperator = "ended_by_operator";
 
-    /// <summary>Stopped by the host for a hold: its messages go back in line.</summary>
-    public static bool GivesMessagesBack(string reason) => reason is HoldReasons.Halted or HoldReasons.Paused or MaxTurnMinutes;
+    /// <summary>Stopped by the host for a hold, or ended by the operator: its messages go back in line.</summary>
+    public static bool GivesMessagesBack(string reason) => reason is HoldReasons.Halted or HoldReasons.Paused or MaxTurnMinutes or EndedByOperator;
 }

@@ -30,6 +30,7 @@ internal sealed class TurnClock(IServiceScopeFactory scopes, IOptions<Governance
         admission.Revoke(s => s.TurnId > 0 && now - s.GrantedAt > limit, TurnEndReasons.MaxTurnMinutes, now + grace);
         foreach (var slot in admission.Snapshot().Running.Where(s => s.TurnId > 0 && s.Stop is { } stop && stop.Deadline <= now))
             await mediator.Send(new EndTurn.Command(slot.TurnId, slot.Stop!.Value.Reason), stoppingToken);
+        await StallRule.CheckAsync(mediator, admission, options.Value, now, logger, stoppingToken);
         foreach (var circuit in state.Circuits.Where(c => c.Until <= now))
             await mediator.Send(new ClearQuotaCircuit.Command(circuit.Provider, Actor.Hive, OnlyIfExpired: true), stoppingToken);
         state.Budgets.Prune(now);
@@ -38,7 +39,7 @@ internal sealed class TurnClock(IServiceScopeFactory scopes, IOptions<Governance
 
     /// <summary>
     /// What a host that died left undone: the turns it had granted are ended (their connections died with it), and a budget
-    /// question answered just before it died, whose answer it never applied, is applied now.
+    /// or watchdog question answered just before it died, whose answer it never applied, is applied now.
     /// </summary>
     private static async Task CatchUpAsync(IServiceProvider services, GovernanceState state, IMediator mediator, DateTimeOffset now, CancellationToken ct)
     {
@@ -52,5 +53,8 @@ internal sealed class TurnClock(IServiceScopeFactory scopes, IOptions<Governance
         foreach (var id in Dapper.SqlMapper.Query<long>(connection, "SELECT question_id FROM budget_questions WHERE state = 'open'").ToList())
             if (await mediator.Send(new Hive.Features.Questions.ReadQuestion.Query(id), ct) is { Answer: { } answer } question)
                 await mediator.Send(new ApplyBudgetAnswer.Command(id, answer, question.Answerer ?? Hive.Shared.Agents.AgentNames.Operator), ct);
+        foreach (var id in Dapper.SqlMapper.Query<long>(connection, "SELECT question_id FROM watchdog_questions WHERE state = 'open'").ToList())
+            if (await mediator.Send(new Hive.Features.Questions.ReadQuestion.Query(id), ct) is { Answer: { } answer })
+                await mediator.Send(new ApplyWatchdogAnswer.Command(id, answer), ct);
     }
 }
