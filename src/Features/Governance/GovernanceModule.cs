@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Hive.Features.Governance;
 
-/// <summary>The operator's governance: the view, halt and resume, pause, budgets, quota circuits. Routing only.</summary>
+/// <summary>The operator's governance: the view, halt and resume, pause, a turn ended by hand, budgets, quota circuits. Routing only.</summary>
 public sealed class GovernanceModule : CarterModule
 {
     public GovernanceModule(IMediator mediator) : base("/api/governance")
@@ -25,6 +25,10 @@ public sealed class GovernanceModule : CarterModule
 
         Post("/agents/{name}/resume", async (req, res) =>
             await res.Ok(await mediator.Send(new ResumeAgent.Command(Name(req), Actor.Operator), req.HttpContext.RequestAborted)));
+
+        Post("/turns/{id}/end", async (req, res) =>
+            await res.Ok(await mediator.Send(new EndTurnByHand.Command(req.RouteLong("id"), Actor.Operator, (await OptionalAsync<HaltBody>(req))?.Reason),
+                req.HttpContext.RequestAborted)));
 
         Put("/budgets/{scope}", async (req, res) =>
         {
@@ -46,6 +50,7 @@ public sealed class GovernanceModule : CarterModule
     private static async Task<T?> OptionalAsync<T>(HttpRequest req) where T : class =>
         req.ContentLength == 0 || (req.ContentLength is null && !req.HasJsonContentType()) ? null : await req.ReadBodyAsync<T>();
 
+    /// <summary>An optional reason, recorded with the intervention.</summary>
     private sealed record HaltBody(string? Reason);
 
     /// <summary>The four caps (absent or null: none of that kind); any other member is refused, so a misspelt cap never clears them all.</summary>

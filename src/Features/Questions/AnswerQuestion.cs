@@ -1,5 +1,6 @@
 using FluentValidation;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
@@ -10,7 +11,8 @@ namespace Hive.Features.Questions;
 /// <summary>
 /// A question is answered once: by its target agent over the socket, or by the operator over HTTP (on a peer
 /// question that is an override, recorded as <c>answerer: "operator"</c>). The answer reaches the asker's inbox as a
-/// message of kind <c>answer</c>, committed in the same transaction as the answer itself.
+/// message of kind <c>answer</c>, committed in the same transaction as the answer itself. The operator's answer on a
+/// peer's behalf is an intervention (it overrides the target's course), recorded in that transaction too.
 /// </summary>
 public static class AnswerQuestion
 {
@@ -43,7 +45,11 @@ public static class AnswerQuestion
             // Joins this change: the answer and the asker's message commit together.
             var resolved = await mediator.Send(new ResolveQuestions.Command([command.Id], command.Answer!, command.Answerer,
                 clock.GetUtcNow(), TellRemovedAsker: true), CancellationToken.None);
-            return resolved.SingleOrDefault() ?? throw new ConflictException($"question {command.Id} is already answered");
+            var answered = resolved.SingleOrDefault() ?? throw new ConflictException($"question {command.Id} is already answered");
+            if (command.Answerer == AgentNames.Operator && question.Target is { } target && target != AgentNames.Operator)
+                await mediator.Send(new RecordIntervention(Actor.Operator, "answer_for_agent", target, $"question {command.Id} from {question.Asker}",
+                    new { question_id = command.Id, answered = false }, new { question_id = command.Id, answered = true }), CancellationToken.None);
+            return answered;
         }
     }
 }

@@ -119,5 +119,12 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
         var running = text[text.IndexOf("running:", StringComparison.Ordinal)..text.IndexOf("queue:", StringComparison.Ordinal)];
         Assert.Matches($@"(?m)^{turnId}\s+alice\s+anthropic\s+\d+\.\ds\s+running\s*$", running);
         Assert.Contains("slots: 1 of", text);
+
+        // turns end ID: ended at once, as the operator's intervention; a second end is refused.
+        Assert.Equal($"turn {turnId} ended", (await fixture.OperatorAsync("turns", "end", turnId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--reason", "wrong task")).Ok().Stdout.Trim());
+        Assert.Equal("ended", AgentClient.Ok(await alice.CallAsync(new { op = "watch_turn", turn_id = turnId, wait_ms = 5000 })).GetProperty("state").GetString());
+        Assert.Equal("wrong task", _hive.QueryDb<string>("SELECT reason FROM interventions WHERE action = 'end_turn' ORDER BY id DESC LIMIT 1"));
+        (await fixture.OperatorAsync("turns", "end", turnId.ToString(System.Globalization.CultureInfo.InvariantCulture))).Refused("conflict");
+        (await fixture.OperatorAsync("turns", "end", "first")).Usage();
     }
 }

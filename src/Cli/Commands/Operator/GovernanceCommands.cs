@@ -79,6 +79,22 @@ public static class GovernanceCommands
             var governance = await api.GetAsync("/api/governance", ct) ?? new JsonObject();
             return new CliOutput(governance, TurnsText(governance, DateTimeOffset.UtcNow));
         });
+        command.Subcommands.Add(EndTurn());
+        return command;
+    }
+
+    private static Command EndTurn()
+    {
+        var id = new Argument<long>("id") { Description = "the turn's id (as turns lists it)" };
+        var reason = new Option<string?>("--reason") { Description = "why, recorded with the intervention" };
+        var command = new Command("end", "end a running turn now: its command is stopped and its messages come back to the agent, flagged") { id, reason };
+        command.SetRun(async (cx, ct) =>
+        {
+            using var api = cx.Api();
+            var body = cx.Value(reason) is { } why ? new JsonObject { ["reason"] = why } : null;
+            var governance = await api.PostAsync($"/api/governance/turns/{cx.Value(id)}/end", body, ct);
+            return new CliOutput(governance, $"turn {cx.Value(id)} ended");
+        });
         return command;
     }
 

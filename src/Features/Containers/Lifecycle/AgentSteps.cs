@@ -3,6 +3,7 @@ using System.Text.Json;
 using Hive.Features.Messages;
 using Hive.Shared;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
@@ -45,8 +46,22 @@ internal sealed class AgentSteps(
         });
     }
 
-    public Task SetDesiredAsync(string name, string desired) =>
-        RecordAsync(name, "UPDATE agents SET desired = @desired WHERE name = @name", new { name, desired });
+    /// <summary>Sets what the agent should be; an operator's or the manager's override of its course is recorded with it, as an intervention.</summary>
+    public Task SetDesiredAsync(string name, string desired, RecordIntervention? intervention = null) => changes.RunAsync(scopes, async (change, scope) =>
+    {
+        if (change.Execute("UPDATE agents SET desired = @desired WHERE name = @name", new { name, desired }) > 0) await RaiseRowAsync(change, name);
+        if (intervention is not null) await scope.GetRequiredService<IMediator>().Send(intervention, CancellationToken.None);
+    }, CancellationToken.None);
+
+    /// <summary>
+    /// The intervention an operator's or the manager's stop or destroy is (an agent's course overridden, not undone by a
+    /// revert); none for the host's own steps.
+    /// </summary>
+    public static RecordIntervention? InterventionOf(string requestedBy, string action, AgentRecord record) =>
+        requestedBy is AgentNames.Operator or AgentNames.Manager
+            ? new RecordIntervention(Actor.Named(requestedBy), action, record.Name, $"{action} by the {requestedBy}",
+                new { desired = record.Desired, state = record.State }, new { desired = DesiredStates.Stopped, state = action == "destroy" ? "destroyed" : States.Stopped })
+            : null;
 
     /// <summary>One registry update and, when it changed the row, its event.</summary>
     public Task RecordAsync(string name, string sql, object args) => changes.RunAsync(scopes, async (change, _) =>

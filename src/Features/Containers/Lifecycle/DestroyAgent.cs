@@ -50,7 +50,7 @@ public static class DestroyAgent
                 {
                     var hold = turns.Of(name);
                     hold.CancelPendingRestart();
-                    await steps.SetDesiredAsync(name, DesiredStates.Stopped);
+                    await steps.SetDesiredAsync(name, DesiredStates.Stopped, AgentSteps.InterventionOf(requestedBy, "destroy", record));
                     await processes.StopAsync(name, hold);
                     if (!record.IsExternal) await processes.DriverOf(record).DestroyAsync(processes.SpecOf(record), CancellationToken.None);
                 }

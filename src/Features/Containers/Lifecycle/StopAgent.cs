@@ -18,12 +18,12 @@ public static class StopAgent
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
             var name = AgentName.Checked(command.Name);
-            steps.Managed(name);
+            var record = steps.Managed(name);
             using (var turn = turns.TryTake(name))
             await using (await steps.HoldTransientAsync(name, Transients.Stopping))
             {
                 turn.Agent.CancelPendingRestart();
-                await steps.SetDesiredAsync(name, DesiredStates.Stopped);
+                await steps.SetDesiredAsync(name, DesiredStates.Stopped, AgentSteps.InterventionOf(command.RequestedBy, "stop", record));
                 await processes.StopAsync(name, turn.Agent);
                 await steps.TellManagerAsync(command.RequestedBy, "stopped", $"{name} was stopped by the {command.RequestedBy}");
             }

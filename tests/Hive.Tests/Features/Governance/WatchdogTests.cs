@@ -238,6 +238,42 @@ public sealed class WatchdogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_turn_ended_by_hand_a_stop_a_destroy_and_an_answer_for_an_agent_are_one_intervention_each()
+    {
+        await using var hive = await HiveInstance.StartAsync(["alice", "bob"]);
+        await using var alice = await hive.ConnectAsync("alice");
+        var turnId = await GovernanceHive.GrantedAsync(alice);
+        using (var ended = await hive.Http.PostAsJsonAsync($"/api/governance/turns/{turnId}/end", new { reason = "wrong task" }))
+            Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        var watch = AgentClient.Ok(await alice.CallAsync(new { op = "watch_turn", turn_id = turnId, wait_ms = 5000 }));
+        Assert.Equal("ended", watch.GetProperty("state").GetString());
+        using (var again = await hive.Http.PostAsync($"/api/governance/turns/{turnId}/end", null)) Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        using (var unknown = await hive.Http.PostAsync("/api/governance/turns/987654/end", null)) Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var endRow = Assert.Single(Rows(hive, "alice"));
+        Assert.Equal(("operator", "end_turn"), (endRow.Actor, endRow.Action));
+
+        // The operator answers bob's question to alice, on her behalf.
+        await using var bob = await hive.ConnectAsync("bob");
+        var asked = AgentClient.Ok(await bob.CallAsync(new { op = "ask", to = "alice", question = "which branch?" })).GetProperty("id").GetInt64();
+        await AnswerAsync(hive, asked, "main");
+        Assert.Equal(["end_turn", "answer_for_agent"], Rows(hive, "alice").Select(r => r.Action));
+
+        // A stop and a destroy of a running agent; a stop is not undone by a revert.
+        using (var created = await hive.Http.PostAsJsonAsync("/api/agents", new { name = "sleeper", driver = "process", command = new[] { "/bin/sleep", "600" } }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using (var stopped = await hive.Http.PostAsync("/api/agents/sleeper/stop", null)) Assert.Equal(HttpStatusCode.OK, stopped.StatusCode);
+        var stop = Assert.Single(Rows(hive, "sleeper"));
+        Assert.Equal(("operator", (long)Authority.Guardian, "stop"), (stop.Actor, stop.Authority, stop.Action));
+        using (var revert = await hive.Http.PostAsync($"/api/interventions/{stop.Id}/revert", null))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, revert.StatusCode);
+            Assert.Contains("start it again", await revert.Content.ReadAsStringAsync());
+        }
+        await Hive.Tests.Features.Containers.ContainersKit.DestroyAsync(hive, "sleeper");
+        Assert.Equal(["stop", "destroy"], Rows(hive, "sleeper").Select(r => r.Action));
+    }
+
+    [Fact]
     public async Task A_SIGKILL_right_after_a_firing_leaves_exactly_one_question_and_one_row_after_the_restart()
     {
         var dataDir = Path.Combine(_dir, "data");
