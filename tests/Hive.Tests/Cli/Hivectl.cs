@@ -64,7 +64,9 @@ public static class Hivectl
     public static RunningHivectl Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string? workingDirectory = null,
         string? stdin = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        // SIGINT back to its default, as in a terminal: a suite started as a background job hands its children SIGINT
+        // ignored (POSIX), and .NET keeps a signal ignored at start ignored, so Ctrl-C would never reach hivectl.
+        var info = new ProcessStartInfo("/usr/bin/env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -74,8 +76,7 @@ public static class Hivectl
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        info.ArgumentList.Add(Dll);
-        foreach (var arg in args) info.ArgumentList.Add(arg);
+        foreach (var arg in (string[])["--default-signal=INT", "dotnet", Dll, .. args]) info.ArgumentList.Add(arg);
         foreach (var name in new[] { "HIVE_SOCKET", "HIVE_URL", "HIVE_TOKEN" }) info.Environment.Remove(name);
         if (env is not null)
             foreach (var (key, value) in env) info.Environment[key] = value;
