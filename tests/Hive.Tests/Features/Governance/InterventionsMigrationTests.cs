@@ -101,4 +101,32 @@ public sealed class InterventionsMigrationTests : IAsyncLifetime
         using (var pause = await hive.Http.PostAsync("/api/governance/agents/alice/pause", null)) pause.EnsureSuccessStatusCode();
         Assert.Equal(OldRows.Length + 1, hive.QueryDb<long>("SELECT max(id) FROM interventions WHERE action = 'pause' AND target = 'alice'"));
     }
+
+    /// <summary>
+    /// What a copied row should be to act as one the current code writes, so that revert and the dashboard's before → after
+    /// work on it. 0002 copies the old <c>detail</c> whole into <c>after</c> and keeps the old action names, and these fail:
+    /// a hive resume stays <c>resume</c> with no target (its revert answers 500: it is taken as an agent's resume of
+    /// nobody); a budget set's caps before sit inside <c>after</c> with <c>before</c> NULL (its revert clears every cap
+    /// instead of restoring the earlier ones); a halt's reason is in <c>after</c>, not <c>reason</c>.
+    /// </summary>
+    [Fact(Skip = "migration 0002 copies governance_audit's detail whole into after and keeps the old hive resume's action: see the summary")]
+    public async Task Copied_rows_revert_as_rows_the_current_code_writes()
+    {
+        CreateDatabaseAfter0001();
+        await using var hive = await HiveInstance.StartOnAsync(_dir, ["alice"]);
+        var row = (long id) => hive.QueryDb<Copied>(
+            "SELECT id, at, actor, authority, target, action, reason, before, after, reverted_by FROM interventions WHERE id = @id", new { id });
+
+        Assert.Equal("maintenance window", row(1).Reason);
+        Assert.Equal(InterventionActions.ResumeHive, row(2).Action);
+        using (var revert = await hive.Http.PostAsync("/api/interventions/2/revert", null)) Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
+        Assert.Equal("operator", (await hive.GetJsonAsync("/api/governance")).GetProperty("halted").GetProperty("by").GetString());
+
+        Assert.Equal(Detail(new Caps(2.5, null, null, null)), row(5).Before);
+        Assert.Equal(Detail(new Caps(9, null, 100_000, null)), row(5).After);
+        using (var set = await hive.Http.PutAsJsonAsync("/api/governance/budgets/alice", new { daily_usd = 9, daily_tokens = 100_000 })) set.EnsureSuccessStatusCode();
+        using (var revert = await hive.Http.PostAsync("/api/interventions/5/revert", null)) Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
+        var alice = (await hive.GetJsonAsync("/api/governance")).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == "alice");
+        Assert.Equal(2.5, alice.GetProperty("daily_usd").GetDouble());
+    }
 }
