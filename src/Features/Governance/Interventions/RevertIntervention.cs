@@ -29,6 +29,7 @@ public static class RevertIntervention
                 throw new ForbiddenException($"intervention {command.Id} was {original.Actor}'s ({Authority.Name((int)original.Authority)}); " +
                                              $"{command.By.Name} ({Authority.Name(command.By.Authority)}) cannot undo it");
             var reason = $"revert of intervention {command.Id}";
+            var newest = change.QuerySingle<long>("SELECT max(id) FROM interventions");
             var target = original.Target;
             switch (original.Action)
             {
@@ -69,7 +70,10 @@ public static class RevertIntervention
                         _ => $"a {original.Action} cannot be undone",
                     });
             }
+            // The opposite action writes its own row; none means there was nothing left to undo (lifted meanwhile).
             var revert = change.QuerySingle<long>("SELECT max(id) FROM interventions");
+            if (revert == newest)
+                throw new ConflictException($"nothing to undo: what intervention {command.Id} did ({original.Action}) no longer holds");
             var marked = change.QuerySingle<InterventionRow>($"""
                 UPDATE interventions SET reverted_by = @revert, reverted_at = @now WHERE id = @Id RETURNING {InterventionRow.Columns}
                 """, new { command.Id, revert, now = clock.GetUtcNow() });

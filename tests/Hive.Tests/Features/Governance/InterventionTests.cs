@@ -73,4 +73,18 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
         using var bad = await _hive.Http.GetAsync("/api/interventions?since=yesterday");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
+
+    [Fact]
+    public async Task A_revert_of_what_no_longer_holds_is_refused_and_marks_nothing()
+    {
+        using (var halt = await _hive.Http.PostAsync("/api/governance/halt", null)) halt.EnsureSuccessStatusCode();
+        var haltId = _hive.QueryDb<long>("SELECT max(id) FROM interventions WHERE action = 'halt'");
+        using (var resume = await _hive.Http.PostAsync("/api/governance/resume", null)) resume.EnsureSuccessStatusCode();
+
+        using var revert = await _hive.Http.PostAsync($"/api/interventions/{haltId}/revert", null);
+        Assert.Equal(HttpStatusCode.Conflict, revert.StatusCode);
+        Assert.Contains("nothing to undo", await revert.Content.ReadAsStringAsync());
+        Assert.Null(_hive.QueryDb<long?>("SELECT reverted_by FROM interventions WHERE id = @haltId", new { haltId }));
+        Assert.Equal(JsonValueKind.Null, (await fixture.GovernanceAsync()).GetProperty("halted").ValueKind);
+    }
 }
