@@ -109,6 +109,7 @@ public static class HiveHost
         app.UseRouting();
         OperatorAuth.UseOperatorAuth(app);
         app.UseMiddleware<AuditMiddleware>();
+        NeedsYouPage.UseCleanPath(app);
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapCarter();

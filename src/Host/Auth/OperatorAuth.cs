@@ -23,6 +23,12 @@ public static class OperatorAuth
     /// <summary>Routed endpoints outside <see cref="ApiRoot"/> that need no sign-in (the next issue's health route).</summary>
     public static readonly IReadOnlySet<string> OpenRoutes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "/healthz" };
 
+    /// <summary>
+    /// The pages a sign-in link (<c>?token=</c>) may open: the dashboard and <c>/needs-you</c>. Signing in sends the browser
+    /// back to the same page, without the token.
+    /// </summary>
+    public static readonly IReadOnlySet<string> SignInPages = new HashSet<string>(StringComparer.Ordinal) { "/", NeedsYouPage.Path };
+
     public static readonly string[] DefaultAllowedHosts = ["localhost", "127.0.0.1", "[::1]"];
 
     /// <summary>Reads and checks <c>Hive:Auth</c> and the listen addresses; throws <see cref="HiveStartupException"/> on a refusal.</summary>

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Hive.Host.Auth;
 
 /// <summary>
-/// Signs the operator in (<c>GET /?token=</c>), then guards every path under <c>/api</c> (a route or not, the event
+/// Signs the operator in (<c>GET /?token=</c>, or <c>/needs-you?token=</c>), then guards every path under <c>/api</c> (a route or not, the event
 /// stream included) and every other routed endpoint: <c>Authorization: Bearer &lt;token&gt;</c> or the
 /// <c>hive_session</c> cookie, else 401. A change (any method but GET, HEAD, OPTIONS, TRACE) made with the cookie must
 /// also come from the page's own origin, else 403: a browser attaches the cookie to a request another site's page
@@ -30,7 +30,7 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
     {
         var request = context.Request;
         if (state.Token is not { } token) return Guard(context, Caller.Anyone);
-        if (request.Path == "/" && HttpMethods.IsGet(request.Method) && request.Query.ContainsKey("token"))
+        if (OperatorAuth.SignInPages.Contains(request.Path.Value ?? "") && HttpMethods.IsGet(request.Method) && request.Query.ContainsKey("token"))
             return SignIn(context, token);
 
         // Every request, guarded or not: a credential on any of them (the page's assets carry the cookie too) makes its
@@ -127,9 +127,10 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
     }
 
     /// <summary>
-    /// The right token sets the session cookie and sends the browser to <c>/</c>, so the token leaves the address bar
-    /// and the history. A wrong one sets nothing and sends it to <c>/#sign-in-failed</c>: the page shows its sign-in
-    /// screen with a note, and the wrong token leaves the address bar too.
+    /// The right token sets the session cookie and sends the browser back to the page it was opened on (<c>/</c> or
+    /// <c>/needs-you</c>) without it, so the token leaves the address bar and the history. A wrong one sets nothing and
+    /// sends it to that page's <c>#sign-in-failed</c>: the page shows its sign-in screen with a note, and the wrong token
+    /// leaves the address bar too.
     /// </summary>
     private Task SignIn(HttpContext context, OperatorToken token)
     {
@@ -146,12 +147,12 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
             options.Expires = expires;
             options.MaxAge = token.SessionLifetime;
             response.Cookies.Append(CookieName, session, options);
-            response.Headers.Location = "/";
+            response.Headers.Location = context.Request.Path.Value;
             return Task.CompletedTask;
         }
         if (!wrongSignIns.TryCount(out var retryAfter)) return TooManyWrong(context, retryAfter);
         response.StatusCode = StatusCodes.Status303SeeOther;
-        response.Headers.Location = "/" + SignInFailedFragment;
+        response.Headers.Location = context.Request.Path.Value + SignInFailedFragment;
         return Task.CompletedTask;
     }
 

@@ -15,7 +15,7 @@ const errors = rowErrors(() => approvals());
 const KindLabels = { spawn: 'new agent', destroy: 'destroy', config_commit: 'configuration change' };
 
 /** What an approval asks for, in a sentence's words: "new agent scout", "destroying scout", "configuration change for scout". */
-const asked = a => a.kind === 'spawn' ? `new agent ${a.agent}` : a.kind === 'destroy' ? `destroying ${a.agent}`
+export const asked = a => a.kind === 'spawn' ? `new agent ${a.agent}` : a.kind === 'destroy' ? `destroying ${a.agent}`
   : a.kind === 'config_commit' ? `configuration change for ${a.agent}` : `${a.kind} of ${a.agent}`;
 
 export function approvals() {
@@ -67,7 +67,7 @@ function approvalHead(a) {
 }
 
 /** What was asked, readably: a spawn's purpose, command and driver; a destroy's reason; a config change's diff. */
-function payload(a) {
+export function payload(a) {
   const p = a.payload ?? {};
   const box = h('div', { class: 'payload' });
   switch (a.kind) {

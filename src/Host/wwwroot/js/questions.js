@@ -71,7 +71,7 @@ function pendingQuestionRow(q) {
  * The asker's options as buttons (advisory: the free-text box stays). One click answers; with `multi` a click toggles
  * and "send chosen" answers with the chosen ones joined by ", ", in the order the asker gave them.
  */
-function optionButtons(q, answer) {
+export function optionButtons(q, answer) {
   const box = h('div', { class: 'options', role: 'group', 'aria-label': 'options' });
   if (!q.multi) {
     for (const option of q.options) {

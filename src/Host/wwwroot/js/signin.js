@@ -64,9 +64,11 @@ function nextChance() {
   });
 }
 
-// Pasting the token signs in the way the printed link does: the host sets the cookie and sends the page back to `/`.
+// Pasting the token signs in the way the printed link does: the host sets the cookie and sends the browser back to the
+// page it was pasted on (the dashboard, or /needs-you), without the token.
 document.getElementById('sign-in-form').addEventListener('submit', event => {
   event.preventDefault();
   const token = document.getElementById('sign-in-token').value.trim();
-  if (token) location.replace('/?token=' + encodeURIComponent(token));
+  const page = location.pathname === '/needs-you' ? '/needs-you' : '/';
+  if (token) location.replace(`${page}?token=${encodeURIComponent(token)}`);
 });

@@ -1,0 +1,206 @@
+import { h, append, renderList, relative, more } from './dom.js';
+import { appendLinkified } from './linkify.js';
+import { store } from './store.js';
+import { follow } from './live.js';
+import { act } from './actions.js';
+import { jsonBody, problemText, unanswered, showError, rowErrors } from './problems.js';
+import { optionButtons, timeLeft } from './questions.js';
+import { asked, payload } from './approvals.js';
+import { pauseAction, HeldReasons } from './governance.js';
+import { notice, exited } from './notify.js';
+
+// /needs-you: everything open for the operator on one phone-width page: questions to the operator (one button per
+// option, or a free-text answer), approvals (Approve / Deny), paused, held and failed agents (Resume, Start), and the
+// halted hive (Resume the hive). The same snapshot, stream, store and sign-in as the dashboard (live.js, store.js,
+// signin.js); an item leaves when the event that decided it arrives, wherever it was decided. A refusal stays beside
+// its item as text. Installable through /manifest.webmanifest (no service worker: it needs the hive to be useful).
+
+const $ = id => document.getElementById(id);
+const path = s => encodeURIComponent(s);
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** What an action refused, beside its item until the next action on it (or ×): keys `q:id`, `a:id`, `agent:name`. */
+const errors = rowErrors(() => draw());
+
+const forOperator = () => store.questions.pending.filter(q => q.target == null).sort((a, b) => a.id - b.id);
+
+/** The agents that wait for the operator: paused, held by a budget or a provider limit, or failed (with why). */
+function agentsInNeed() {
+  const paused = new Set((store.governance?.paused ?? []).map(p => p.agent));
+  const rows = [];
+  for (const a of [...store.agents.values()].sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    const isPaused = !!a.paused || paused.has(a.name);
+    const held = !isPaused && (a.held?.reason === 'budget' || a.held?.reason === 'quota') ? a.held : null;
+    const failed = a.state === 'failed';
+    if (isPaused || held || failed) rows.push({ agent: a, paused: isPaused, held, failed });
+  }
+  return rows;
+}
+
+function draw() {
+  const questions = forOperator();
+  const hiddenQuestions = Math.max(0, store.questionsForOperator - questions.length);
+  const approvals = store.approvals;
+  const agents = agentsInNeed();
+  const halted = store.governance?.halted ?? null;
+  errors.prune(key => key.startsWith('q:') ? questions.some(q => `q:${q.id}` === key)
+    : key.startsWith('a:') ? approvals.some(a => `a:${a.id}` === key)
+      : agents.some(n => `agent:${n.agent.name}` === key));
+
+  drawHalt(halted);
+  const questionCount = questions.length + hiddenQuestions;
+  $('ny-questions-panel').hidden = questionCount === 0;
+  $('ny-questions-count').textContent = `(${questionCount})`;
+  renderList($('ny-questions'), questions, q => q.id, questionItem, (node, q) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`q:${q.id}`)); });
+  more($('ny-questions-more'), hiddenQuestions, 'question (see the dashboard)');
+
+  $('ny-approvals-panel').hidden = approvals.length === 0;
+  $('ny-approvals-count').textContent = `(${approvals.length})`;
+  renderList($('ny-approvals'), approvals, a => a.id, approvalItem, (node, a) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`a:${a.id}`)); });
+
+  $('ny-agents-panel').hidden = agents.length === 0;
+  $('ny-agents-count').textContent = `(${agents.length})`;
+  renderList($('ny-agents'), agents, n => n.agent.name, agentItem, (_, n) => agentItem(n));
+
+  const total = questionCount + approvals.length + agents.length + (halted ? 1 : 0);
+  $('ny-empty').hidden = total > 0;
+  const parts = [questionCount > 0 && plural(questionCount, 'question'), approvals.length > 0 && plural(approvals.length, 'approval'),
+    agents.length > 0 && plural(agents.length, 'agent'), halted && 'hive halted'].filter(Boolean);
+  const counts = $('needs-counts');
+  counts.hidden = false;
+  counts.dataset.total = String(total);
+  counts.textContent = parts.length > 0 ? parts.join(' · ') : 'nothing waits';
+  document.title = total > 0 ? `(${total}) Needs you · Hive` : 'Needs you · Hive';
+}
+
+function drawHalt(halted) {
+  $('ny-halted').hidden = !halted;
+  if (!halted) return;
+  $('ny-halt-text').replaceChildren();
+  append($('ny-halt-text'), h('strong', {}, 'Hive halted'), ' by ', h('span', { class: 'who' }, halted.by ?? 'someone'),
+    ' ', h('span', { class: 'ago', title: halted.since }, relative(halted.since)),
+    halted.reason && [': ', h('span', { class: 'halt-reason' }, halted.reason)], '. No turn is granted until you resume.');
+}
+
+function questionItem(q) {
+  const key = `q:${q.id}`;
+  const answer = (button, text) => {
+    errors.set(key, null);
+    return act(button, '…', { method: 'POST', url: `/api/questions/${q.id}/answer`, body: { answer: text } },
+      `answer sent to ${q.asker}`, message => errors.set(key, `answer: ${message}`));
+  };
+  const text = h('div', { class: 'body' });
+  appendLinkified(text, q.question, q.question_refs);
+  let free = null;
+  if (!(q.options?.length > 0)) {
+    const input = h('input', { name: 'answer', maxlength: 1024, placeholder: 'your answer', required: true, 'aria-label': 'your answer' });
+    const send = h('button', { type: 'submit', class: 'big' }, 'Answer');
+    free = h('form', { class: 'answer-form', onsubmit: async event => {
+      event.preventDefault();
+      if (!input.value.trim()) return;
+      if (await answer(send, input.value)) input.value = '';
+    } }, input, send);
+  }
+  return h('li', { class: 'question need', dataset: { id: q.id, asker: q.asker } },
+    h('div', { class: 'meta' }, h('span', { class: 'who' }, q.asker), ' asks · ', h('span', { class: 'ago', title: q.asked_at }, relative(q.asked_at)),
+      q.expires_at && [' · ', h('span', { class: 'expires', title: q.expires_at }, timeLeft(q.expires_at))]),
+    text, errors.line(key), q.options?.length > 0 ? optionButtons(q, answer) : free);
+}
+
+function approvalItem(a) {
+  const key = `a:${a.id}`;
+  const decide = (verb, busy, done) => button => {
+    errors.set(key, null);
+    act(button, busy, { method: 'POST', url: `/api/approvals/${a.id}/${verb}`, body: {} }, `${asked(a)} ${done}`,
+      message => errors.set(key, `${verb}: ${message}`));
+  };
+  const approve = h('button', { type: 'button', class: 'approve big', dataset: { action: 'approve' } }, 'Approve');
+  const deny = h('button', { type: 'button', class: 'danger deny big', dataset: { action: 'deny' } }, 'Deny');
+  approve.addEventListener('click', () => decide('approve', 'approving…', 'approved')(approve));
+  deny.addEventListener('click', () => decide('deny', 'denying…', 'denied')(deny));
+  return h('li', { class: `approval need kind-${a.kind}`, dataset: { id: a.id, kind: a.kind, agent: a.agent } },
+    h('div', { class: 'asked' }, h('strong', {}, asked(a))),
+    h('div', { class: 'meta' }, 'asked by ', h('span', { class: 'who' }, a.requester), ' · ', h('span', { class: 'ago', title: a.created_at }, relative(a.created_at))),
+    payload(a), errors.line(key), h('div', { class: 'actions' }, approve, deny));
+}
+
+function agentItem({ agent: a, paused, held, failed }) {
+  const key = `agent:${a.name}`;
+  const failedBecause = message => errors.set(key, message);
+  const start = failed && h('button', { type: 'button', class: 'approve start big', dataset: { action: 'start' } }, 'Start');
+  start?.addEventListener('click', () => {
+    errors.set(key, null);
+    act(start, 'starting…', { method: 'POST', url: `/api/agents/${path(a.name)}/start` }, `${a.name} started`,
+      message => errors.set(key, `start: ${message}`));
+  });
+  const resume = paused && pauseAction(a.name, true, failedBecause);
+  resume?.classList.add('big');
+  const why = [
+    failed && h('div', { class: 'fact failed' }, h('span', { class: 'badge state state-failed' }, 'failed'), ' ',
+      `${exited(a.last_exit)}not restarted until you start it`),
+    paused && h('div', { class: 'fact paused' }, h('span', { class: 'badge paused-badge' }, 'paused'), ' no turn is granted until you resume it'),
+    held && h('div', { class: 'fact held' }, h('span', { class: `badge held held-${held.reason}` }, `held: ${HeldReasons[held.reason] ?? held.reason}`),
+      held.reason === 'budget' ? ' its next turn waits for a higher cap (see the hive’s question, or the dashboard’s budgets)'
+        : [' its provider is at its limit', held.until && [' until ', h('span', { title: held.until }, relative(held.until))]]),
+  ];
+  return h('li', { class: 'agent need', dataset: { agent: a.name, paused: String(paused), failed: String(failed), held: held?.reason ?? '' } },
+    h('div', {}, h('span', { class: 'who' }, a.name), a.purpose && h('span', { class: 'meta' }, ` · ${a.purpose}`)),
+    why, errors.line(key), (start || resume) && h('div', { class: 'actions' }, start, resume));
+}
+
+// Governance changes arrive as "something changed": reload GET /api/governance (one request at a time, one more queued).
+let loading = null;
+function refreshGovernance() {
+  if (loading) { loading.again = true; return; }
+  loading = { again: false };
+  (async () => {
+    try {
+      do {
+        loading.again = false;
+        const response = await fetch('/api/governance');
+        const body = await jsonBody(response);
+        if (!response.ok) { showError($('ny-halt-error'), `could not load governance: ${problemText(body, response.status)}`); return; }
+        store.governance = body;
+        draw();
+      } while (loading.again);
+    } catch (error) {
+      showError($('ny-halt-error'), unanswered(error));
+    } finally {
+      loading = null;
+    }
+  })();
+}
+
+$('ny-resume-hive').addEventListener('click', event => {
+  showError($('ny-halt-error'), null);
+  act(event.currentTarget, 'resuming…', { method: 'POST', url: '/api/governance/resume' }, 'hive resumed',
+    message => showError($('ny-halt-error'), `resume: ${message}`));
+});
+
+const connection = $('connection');
+function setConnection(state) {
+  connection.dataset.state = state;
+  connection.textContent = state === 'live' ? '● live' : state === 'reconnecting' ? '○ reconnecting…'
+    : state === 'signed-out' ? '○ signed out' : state;
+  if (state === 'signed-out') {
+    $('needs-counts').hidden = true; // nothing of the hive shows while signed out
+    document.title = 'Needs you · Hive';
+  }
+}
+
+const { start } = follow({
+  loaded: draw,
+  changed: sections => {
+    if (sections.has('governance-refresh')) refreshGovernance();
+    if (['questions', 'approvals', 'swarm', 'governance', 'waiting'].some(s => sections.has(s))) draw();
+  },
+  heard: notice, // the browser's notifications, when the operator allowed them on the dashboard (same origin, same choice)
+  connection: setConnection,
+});
+
+setInterval(() => {
+  for (const node of document.querySelectorAll('#ny-questions .expires')) node.textContent = timeLeft(node.title);
+  for (const node of document.querySelectorAll('.needs .ago')) node.textContent = relative(node.title);
+}, 1_000);
+
+await start();
