@@ -127,13 +127,13 @@ function approvalItem(a) {
 function agentItem({ agent: a, paused, held, failed }) {
   const key = `agent:${a.name}`;
   const failedBecause = message => errors.set(key, message);
-  const start = failed && h('button', { type: 'button', class: 'approve start big', dataset: { action: 'start' } }, 'Start');
+  const start = !failed ? null : h('button', { type: 'button', class: 'approve start big', dataset: { action: 'start' } }, 'Start');
   start?.addEventListener('click', () => {
     errors.set(key, null);
     act(start, 'starting…', { method: 'POST', url: `/api/agents/${path(a.name)}/start` }, `${a.name} started`,
       message => errors.set(key, `start: ${message}`));
   });
-  const resume = paused && pauseAction(a.name, true, failedBecause);
+  const resume = paused ? pauseAction(a.name, true, failedBecause) : null;
   resume?.classList.add('big');
   const why = [
     failed && h('div', { class: 'fact failed' }, h('span', { class: 'badge state state-failed' }, 'failed'), ' ',
