@@ -7,7 +7,7 @@ import { jsonBody, problemText, unanswered, showError, rowErrors } from './probl
 import { optionButtons, timeLeft } from './questions.js';
 import { asked, payload } from './approvals.js';
 import { pauseAction, HeldReasons } from './governance.js';
-import { notice, exited } from './notify.js';
+import { notice, exited, wireNotifications } from './notify.js';
 
 // /needs-you: everything open for the operator on one phone-width page: questions to the operator (one button per
 // option, or a free-text answer), approvals (Approve / Deny), paused, held and failed agents (Resume, Start), and the
@@ -177,6 +177,8 @@ $('ny-resume-hive').addEventListener('click', event => {
     message => showError($('ny-halt-error'), `resume: ${message}`));
 });
 
+wireNotifications($('notify'));
+
 const connection = $('connection');
 function setConnection(state) {
   connection.dataset.state = state;
@@ -194,7 +196,7 @@ const { start } = follow({
     if (sections.has('governance-refresh')) refreshGovernance();
     if (['questions', 'approvals', 'swarm', 'governance', 'waiting'].some(s => sections.has(s))) draw();
   },
-  heard: notice, // the browser's notifications, when the operator allowed them on the dashboard (same origin, same choice)
+  heard: notice, // the browser's notifications, as on the dashboard (same origin: the same permission and choice)
   connection: setConnection,
 });
 
