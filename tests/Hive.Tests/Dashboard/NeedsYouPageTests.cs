@@ -243,6 +243,9 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
         var flaky = Agent("flaky");
         await Expect(flaky.Locator(".badge.state-failed")).ToBeVisibleAsync();
         await Expect(flaky).ToContainTextAsync("exit code 3");
+        // The hive asks about it too (the crash-loop question), with its options as buttons.
+        var hiveAsks = _page.Locator("#ny-questions > li[data-asker=hive]").Filter(new() { HasText = "flaky kept crashing" });
+        await Expect(hiveAsks.Locator("button.option")).ToHaveTextAsync(["restart it", "leave it stopped"]);
 
         await flaky.Locator("button[data-action=start]").ClickAsync();
         await Expect(flaky).ToHaveCountAsync(0);
@@ -286,6 +289,24 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
         await Expect(_page.Locator("#sign-in-failed")).ToBeVisibleAsync();
         Assert.Equal("/needs-you", new Uri(_page.Url).AbsolutePath);
         Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task NeedsYou_sign_in_link_signs_in_and_returns_to_needs_you_without_the_token()
+    {
+        using var browserLike = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = _hive.BaseAddress };
+        using var right = await browserLike.GetAsync(SignInToNeedsYou);
+        Assert.Equal(HttpStatusCode.SeeOther, right.StatusCode);
+        Assert.Equal("/needs-you", right.Headers.Location?.OriginalString);
+        Assert.Contains(right.Headers.GetValues("Set-Cookie"), c => c.StartsWith("hive_session=", StringComparison.Ordinal));
+        using var wrong = await browserLike.GetAsync("/needs-you?token=wrong");
+        Assert.Equal(HttpStatusCode.SeeOther, wrong.StatusCode);
+        Assert.Equal("/needs-you#sign-in-failed", wrong.Headers.Location?.OriginalString);
+        Assert.False(wrong.Headers.Contains("Set-Cookie"));
+        // Only the two pages sign in: a token elsewhere is nothing but a query string.
+        using var elsewhere = await browserLike.GetAsync("/needs-you.html?token=" + Uri.EscapeDataString(_hive.Token!));
+        Assert.Equal(HttpStatusCode.OK, elsewhere.StatusCode);
+        Assert.False(elsewhere.Headers.Contains("Set-Cookie"));
     }
 
     [Fact]
