@@ -283,6 +283,15 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
         Assert.Equal("/needs-you", new Uri(_page.Url).PathAndQuery);
         await Expect(Question("secret plans?").Locator("button.option")).ToHaveTextAsync(["yes"]);
 
+        // Signing out on the dashboard, in another tab, signs this page out too.
+        var dashboard = await NewPageAsync();
+        await dashboard.GotoAsync(_hive.BaseAddress.ToString());
+        await dashboard.Locator("#connection[data-state=live]").WaitForAsync();
+        await dashboard.Locator("#sign-out").ClickAsync();
+        await _page.Locator("#connection[data-state=signed-out]").WaitForAsync();
+        await Expect(_page.Locator("#dashboard")).ToBeHiddenAsync();
+        await Expect(_page).ToHaveTitleAsync("Needs you · Hive");
+
         // A wrong link on /needs-you signs nothing in and comes back to its sign-in screen with the note.
         await NewContextAsync(390, 844);
         await _page.GotoAsync(new Uri(_hive.BaseAddress, "/needs-you?token=wrong").ToString());

@@ -2,6 +2,7 @@ import { h, append, renderList, relative, more } from './dom.js';
 import { appendLinkified } from './linkify.js';
 import { store } from './store.js';
 import { follow } from './live.js';
+import { onSignedOutElsewhere } from './signin.js';
 import { act } from './actions.js';
 import { jsonBody, problemText, unanswered, showError, rowErrors } from './problems.js';
 import { optionButtons, timeLeft } from './questions.js';
@@ -199,6 +200,9 @@ const { start } = follow({
   heard: notice, // the browser's notifications, as on the dashboard (same origin: the same permission and choice)
   connection: setConnection,
 });
+
+// Signed out in another tab (the dashboard's Sign out): start over, at the sign-in screen.
+onSignedOutElsewhere(() => { if (connection.dataset.state !== 'signed-out') start(); });
 
 setInterval(() => {
   for (const node of document.querySelectorAll('#ny-questions .expires')) node.textContent = timeLeft(node.title);
