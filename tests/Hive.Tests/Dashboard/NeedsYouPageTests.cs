@@ -392,19 +392,28 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
         AgentClient.Ok(await alice.CallAsync(new { op = "ask", question = "seen already?" }));
         await Expect(_page.Locator("#questions-pending > li", new() { HasText = "seen already?" })).ToBeVisibleAsync();
 
-        // Hidden (another tab in front): a new question, an approval, a halt each raise one, tagged by item.
+        // Hidden (another tab in front): a new question, an approval, an agent gone failed (and the hive's question about
+        // it), a halt each raise one, tagged by item.
         await _page.EvaluateAsync("() => { window.__hidden = true; document.dispatchEvent(new Event('visibilitychange')); }");
         AgentClient.Ok(await alice.CallAsync(new { op = "ask", question = "ship it tonight?", options = new[] { "yes", "no" } }));
         var id = _hive.QueryDb<long>("SELECT id FROM questions WHERE question = 'ship it tonight?'");
         var approval = await RequestSpawnAsync("scout");
+        using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new { name = "broken", driver = "process", command = new[] { "/bin/sh", "-c", "exit 3" } }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         using (var halt = await _hive.Http.PostAsJsonAsync("/api/governance/halt", new { reason = "maintenance" })) Assert.Equal(HttpStatusCode.OK, halt.StatusCode);
-        await _page.WaitForFunctionAsync("() => window.__notes.some(n => n.title.startsWith('Hive halted'))");
+        await _page.WaitForFunctionAsync("""
+            () => ['Hive halted by ', 'broken failed', 'Question from hive'].every(t => window.__notes.some(n => n.title.startsWith(t)))
+            """);
         var notes = (await _page.EvaluateAsync<JsonElement>("() => window.__notes")).EnumerateArray()
             .Select(n => new Note(n.GetProperty("title").GetString()!, n.GetProperty("body").GetString(), n.GetProperty("tag").GetString())).ToArray();
+        var crashLoop = _hive.QueryDb<long>("SELECT id FROM questions WHERE asker = 'hive' AND question LIKE 'broken kept crashing%'");
         Assert.Equal(
             [new Note("Question from alice", "ship it tonight?", $"question:{id}"),
              new Note("Approval asked: new agent scout", "asked by manager", $"approval:{approval}")],
-            notes.Where(n => !n.Title.StartsWith("Hive halted", StringComparison.Ordinal)));
+            notes.Take(2));
+        Assert.Equal(5, notes.Length); // nothing for "seen already?" (visible then), nothing twice
+        Assert.Contains(new Note("broken failed", "exit code 3; it is not restarted: start it by hand", "failed:broken"), notes);
+        Assert.Equal($"question:{crashLoop}", notes.Single(n => n.Title == "Question from hive").Tag);
         Assert.Equal("maintenance", notes.Single(n => n.Title.StartsWith("Hive halted", StringComparison.Ordinal)).Body);
 
         // Turned off on the page: a hidden page raises nothing more.
