@@ -23,6 +23,9 @@ public static class OperatorAuth
     /// <summary>Routed endpoints outside <see cref="ApiRoot"/> that need no sign-in (the next issue's health route).</summary>
     public static readonly IReadOnlySet<string> OpenRoutes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "/healthz" };
 
+    /// <summary>Routed endpoints under these need no sign-in: a push's one-tap links, whose token is their only permission.</summary>
+    public static readonly PathString[] OpenPrefixes = ["/act"];
+
     public static readonly string[] DefaultAllowedHosts = ["localhost", "127.0.0.1", "[::1]"];
 
     /// <summary>Reads and checks <c>Hive:Auth</c> and the listen addresses; throws <see cref="HiveStartupException"/> on a refusal.</summary>
