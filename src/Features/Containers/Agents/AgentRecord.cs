@@ -48,8 +48,14 @@ internal sealed class AgentRecord
     public long? LimitCpuPercent { get; set; }
     public long? LimitPids { get; set; }
 
-    public Runtime.AgentLimits? OwnLimits =>
-        new Runtime.AgentLimits((int?)LimitMemoryMib, (int?)LimitCpuPercent, (int?)LimitPids).OrNull;
+    public Runtime.AgentLimits? OwnLimits => new Runtime.AgentLimits(LimitMemoryMib, LimitCpuPercent, LimitPids).OrNull;
+
+    /// <summary>Sets its own caps (null: the hive's default for each).</summary>
+    public AgentRecord WithLimits(Runtime.AgentLimits? own)
+    {
+        (LimitMemoryMib, LimitCpuPercent, LimitPids) = (own?.MemoryMib, own?.CpuPercent, own?.Pids);
+        return this;
+    }
 
     /// <summary>Whether it runs in a cgroup of the host's (process and bubblewrap), so its caps and usage are the host's to set and read.</summary>
     public bool InHostCgroup => Driver is "process" or "bubblewrap";
@@ -61,7 +67,7 @@ internal sealed class AgentRecord
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider);
+    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
@@ -25,18 +27,24 @@ public sealed record ResourceLimits(int MemoryMib, int CpuPercent, int Pids)
 
     /// <summary>The agent's own caps where it has them, the hive's elsewhere.</summary>
     public static ResourceLimits Resolve(LimitsOptions hive, AgentLimits? own) =>
-        new(own?.MemoryMib ?? hive.MemoryMiB, own?.CpuPercent ?? hive.CpuPercent, own?.Pids ?? hive.Pids);
+        new((int?)own?.MemoryMib ?? hive.MemoryMiB, (int?)own?.CpuPercent ?? hive.CpuPercent, (int?)own?.Pids ?? hive.Pids);
 }
 
 /// <summary>
 /// An agent's own caps, as its configuration holds them (<c>limits: {memory_mib, cpu_percent, pids}</c>); a cap left
-/// out is the hive's default.
+/// out is the hive's default (and out of the meta file). Longs, so an out-of-range number is refused with its bounds
+/// rather than as a body that does not parse.
 /// </summary>
-public sealed record AgentLimits(int? MemoryMib = null, int? CpuPercent = null, int? Pids = null)
+public sealed record AgentLimits(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? MemoryMib = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? CpuPercent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Pids = null)
 {
+    [JsonIgnore]
     public string? Problem => ResourceLimits.ProblemWith(MemoryMib, CpuPercent, Pids, "limits.");
 
     /// <summary>Null when it sets nothing (so an empty <c>limits</c> reads as none).</summary>
+    [JsonIgnore]
     public AgentLimits? OrNull => MemoryMib is null && CpuPercent is null && Pids is null ? null : this;
 }
 
