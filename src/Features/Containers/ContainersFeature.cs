@@ -41,7 +41,8 @@ public static class ContainersFeature
         services.AddSingleton<Presets.AgentPresets>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
-        services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir, p.GetRequiredService<ILogger<AgentCgroups>>()));
+        services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir,
+            p.GetRequiredService<IOptions<ContainersOptions>>().Value.CgroupRoot, p.GetRequiredService<ILogger<AgentCgroups>>()));
         services.AddSingleton(p => new AgentUsers(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<ILogger<AgentUsers>>()));
         services.AddSingleton(p => new AgentTools(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<ILogger<AgentTools>>()));

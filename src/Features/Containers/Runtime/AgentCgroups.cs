@@ -24,10 +24,10 @@ internal sealed class AgentCgroups : IDisposable
     private readonly ConcurrentDictionary<string, AgentCgroup> _running = new(StringComparer.Ordinal);
     private int _warnedMissing;
 
-    public AgentCgroups(string dataDir, ILogger<AgentCgroups> logger)
+    public AgentCgroups(string dataDir, string mountRoot, ILogger<AgentCgroups> logger)
     {
         _logger = logger;
-        (_located, _why) = CgroupTree.Locate(dataDir);
+        (_located, _why) = CgroupTree.Locate(dataDir, mountRoot);
         // Made when first needed, so a hive that never runs an agent under the process drivers leaves no trace.
         _tree = new Lazy<CgroupTree?>(Prepare);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 using Hive.Features.Containers;
 using Hive.Features.Containers.Runtime;
@@ -138,6 +139,54 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
         Assert.DoesNotContain(between, e => e.Type == "agent_usage");
         Assert.NotNull((await RowAsync(hive, "idle"))!.Value.GetProperty("usage").GetProperty("at").GetString());
         await DestroyAsync(hive, "idle");
+    }
+
+    [Fact]
+    public async Task Without_a_writable_cgroup_tree_limits_are_off_said_once_and_agents_still_run()
+    {
+        // A cgroup tree the host cannot make its directory in: a pids hierarchy whose place for this hive is a regular file.
+        var root = Path.Combine(Path.GetTempPath(), "hive-cgroot-" + Guid.NewGuid().ToString("N")[..12]);
+        var dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Path.Combine(root, "pids"));
+        File.WriteAllText(Path.Combine(root, "pids", "cgroup.procs"), "");
+        File.WriteAllText(Path.Combine(root, "pids", CgroupTree.HiveDirName(dataDir)), "not a directory");
+        try
+        {
+            await using var hive = await HiveInstance.StartOnAsync(dataDir, [], ["--Hive:Containers:CgroupRoot", root, "--Hive:Containers:UsageSeconds", "0.2"]);
+            await using var events = await hive.OpenEventsAsync();
+            var first = await CreateAsync(hive.Http, SampleAgent.Body("first", "process"));
+            var second = await CreateAsync(hive.Http, new { name = "second", driver = "bubblewrap", command = new[] { "/bin/sh", "-c", "exec sleep 1000" } });
+            Assert.False(hive.Service<AgentCgroups>().LimitsOn);
+            Assert.Equal("off", first.GetProperty("limits").GetString());
+            Assert.Equal("off", second.GetProperty("limits").GetString());
+            foreach (var row in (await hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray())
+            {
+                var name = row.GetProperty("name").GetString();
+                if (name is "first" or "second") Assert.Equal("off", row.GetProperty("limits").GetString());
+                else Assert.Equal(JsonValueKind.Null, row.GetProperty("limits").ValueKind); // external: not the host's to cap
+                Assert.Equal(JsonValueKind.Null, row.GetProperty("usage").ValueKind);
+            }
+
+            // It runs, held by its process group, and does its work.
+            using var sent = await hive.Http.PostAsJsonAsync("/api/messages", new { to = "first", body = "alive?" });
+            var answer = await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == "first");
+            Assert.Equal("↩ ?evila", answer.GetProperty("body").GetString());
+            Assert.Equal("running", (await RowAsync(hive, "second"))!.Value.State());
+
+            // Said once, clearly, with why; not again for the second agent nor for every row read.
+            var said = hive.Logs.Lines.Where(l => l.Text.Contains("resource limits are OFF", StringComparison.Ordinal)).ToList();
+            var warning = Assert.Single(said);
+            Assert.Equal(LogLevel.Warning, warning.Level);
+            Assert.Contains(Path.Combine(root, "pids", CgroupTree.HiveDirName(dataDir)), warning.Text);
+            output.WriteLine(warning.Text);
+            await DestroyAsync(hive, "first");
+            await DestroyAsync(hive, "second");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+            if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
+        }
     }
 
     /// <summary>Sends a marker message to the manager and returns the events that came before its <c>sent</c>.</summary>
