@@ -22,6 +22,7 @@ public static class BenchProgram
         new ContainersBench(),
         new LockoutBench(),
         new GovernanceBench(),
+        new UsageBench(),
     ];
 
     public static async Task<int> Main(string[] args)
