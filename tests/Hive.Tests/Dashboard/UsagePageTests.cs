@@ -11,6 +11,7 @@ namespace Hive.Tests.Dashboard;
 /// hive's totals in the governance section, both following <c>agent_usage</c> live, in a real browser against a real host
 /// whose agents run in real cgroups; and at 390 px nothing scrolls sideways.
 /// </summary>
+[Collection(Hive.Tests.Features.Containers.CpuMeasuredCollection.Name)]
 public sealed class UsagePageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);

@@ -7,9 +7,20 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
+/// Tests that read an agent's CPU share against its cap: they run alone (after the parallel tests), so another test's
+/// busy agents on this machine's few cores do not take the share the cap would have given.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CpuMeasuredCollection
+{
+    public const string Name = "CpuMeasured";
+}
+
+/// <summary>
 /// Each agent's caps on its cgroup (memory, CPU, pids) and its usage read live, with real processes. Where the machine has
 /// no writable cgroup tree, each test says so and checks the <c>limits: "off"</c> path instead.
 /// </summary>
+[Collection(CpuMeasuredCollection.Name)]
 public sealed class ResourceLimitsTests(ITestOutputHelper output)
 {
     /// <summary>Whether this hive can cap its agents; if not, the row says <c>limits: "off"</c> and the test ends there.</summary>
@@ -91,7 +102,7 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
     public async Task A_busy_loop_under_cpu_50_shows_about_50_percent_in_its_usage()
     {
         await using var hive = await HiveInstance.StartAsync([],
-            "--Hive:Containers:Limits:CpuPercent", "50", "--Hive:Containers:UsageSeconds", "0.5");
+            "--Hive:Containers:Limits:CpuPercent", "50", "--Hive:Containers:UsageSeconds", "1");
         await using var events = await hive.OpenEventsAsync();
         await CreateAsync(hive.Http, new { name = "spin", driver = "process", command = new[] { "/bin/sh", "-c", "while :; do :; done" } });
         if (!await LimitsOnAsync(hive, "spin")) return;
