@@ -95,6 +95,43 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
     }
 
     [Fact]
+    public async Task The_managers_spawn_and_proposal_carry_caps_and_its_change_is_recorded_as_the_managers()
+    {
+        const string name = "asked-capped";
+        await using var manager = await _hive.ConnectAsync("manager");
+        await using var events = await _hive.OpenEventsAsync();
+        try
+        {
+            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "sleeps", command = Sleeper, driver = "process", limits = new { pids = 77 } });
+            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
+            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{reply.GetProperty("approval_id").GetInt64()}/approve", null))
+                Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+            await NextRowAsync(events, name, r => r.State() == "running");
+            Assert.Equal(77, MetaFile(name).GetProperty("limits").GetProperty("pids").GetInt32());
+            var row = (await RowAsync(_hive, name))!.Value;
+            if (_hive.Service<AgentCgroups>().LimitsOn) Assert.Equal(77, row.GetProperty("limits").GetProperty("pids").GetInt32());
+
+            var bad = await manager.CallAsync(new { op = "propose_config", name, config = new { command = Sleeper, driver = "process", limits = new { pids = 0 } } });
+            Assert.Equal("validation", bad.GetProperty("code").GetString());
+
+            var proposed = await manager.CallAsync(new { op = "propose_config", name, config = new { command = Sleeper, driver = "process", limits = new { cpu_percent = 25 } } });
+            Assert.True(proposed.GetProperty("ok").GetBoolean(), proposed.ToString());
+            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{proposed.GetProperty("approval_id").GetInt64()}/approve", null))
+                Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+            var change = (await NextEventAsync(events, "intervention_recorded",
+                e => e.GetProperty("intervention").GetProperty("target").GetString() == name)).GetProperty("intervention");
+            Assert.Equal("limit_change", change.GetProperty("action").GetString());
+            Assert.Equal("manager", change.GetProperty("actor").GetString());
+            Assert.Equal("""{"memory_mib":null,"cpu_percent":null,"pids":77}""", change.GetProperty("before").GetRawText());
+            Assert.Equal("""{"memory_mib":null,"cpu_percent":25,"pids":null}""", change.GetProperty("after").GetRawText());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
     public async Task An_external_agent_cannot_have_caps()
     {
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "outside-capped", driver = "external", limits = new { pids = 10 } });
