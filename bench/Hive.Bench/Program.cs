@@ -23,6 +23,7 @@ public static class BenchProgram
         new LockoutBench(),
         new GovernanceBench(),
         new WatchdogBench(),
+        new UsageBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -26,7 +26,7 @@ public static class CreateAgent
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
-        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null)
+        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -59,6 +59,9 @@ public static class CreateAgent
                 .WithMessage("purpose is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
             RuleFor(c => c.Provider).Must(p => p is null || Providers.IsWellFormed(p))
                 .WithMessage($"provider must be a model provider's name, lowercase ({Providers.Pattern}); leave it out for {Providers.Default}");
+            RuleFor(c => c.Limits).Must(l => l?.Problem is null).WithMessage(c => c.Limits!.Problem!)
+                .Must((c, l) => l?.OrNull is null || (c.Driver ?? drivers.Default) is not (DriverCatalog.External or NixosContainer))
+                .WithMessage(c => $"limits are set on the process and bubblewrap drivers' cgroups; a {c.Driver ?? drivers.Default} agent cannot have them");
             RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
                 .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
             RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
@@ -153,6 +156,9 @@ public static class CreateAgent
                 Secrets = SecretStore.Stored(command.Secrets),
                 Purpose = command.Purpose,
                 Provider = command.Provider,
+                LimitMemoryMib = command.Limits?.MemoryMib,
+                LimitCpuPercent = command.Limits?.CpuPercent,
+                LimitPids = command.Limits?.Pids,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
                 State = States.Stopped,
