@@ -109,11 +109,13 @@ public static class CreateAgent
 
     internal sealed class Handler(
         DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets, AgentPresets presets,
-        IMediator mediator, AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentDirectory directory, StateChanges changes, IServiceScopeFactory scopes)
+        IMediator mediator, AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentDirectory directory, StateChanges changes, IServiceScopeFactory scopes, AgentsStartUp startUp)
         : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
+            // Not before the start-up reconciliation is done: it would take a process started now for one the last life left.
+            await startUp.Reconciled.WaitAsync(cancellationToken);
             if (command.Preset is { } preset)
             {
                 // Expanded into a plain configuration, which is then checked in full like any other.
