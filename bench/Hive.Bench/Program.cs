@@ -24,6 +24,7 @@ public static class BenchProgram
         new GovernanceBench(),
         new WatchdogBench(),
         new UsageBench(),
+        new NotifyBench(),
     ];
 
     public static async Task<int> Main(string[] args)

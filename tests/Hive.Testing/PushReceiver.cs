@@ -21,6 +21,12 @@ public sealed class PushReceiver : IAsyncDisposable
         public JsonElement Json => JsonDocument.Parse(Body).RootElement.Clone();
 
         public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+
+        /// <summary>When the handler got the request (before its body was read), on the wall clock.</summary>
+        public DateTimeOffset At { get; init; }
+
+        /// <summary>The same moment as a <see cref="System.Diagnostics.Stopwatch"/> timestamp (monotonic, for latencies within this process).</summary>
+        public long Timestamp { get; init; }
     }
 
     private readonly object _lock = new();
@@ -54,12 +60,14 @@ public sealed class PushReceiver : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        var (at, timestamp) = (DateTimeOffset.UtcNow, System.Diagnostics.Stopwatch.GetTimestamp());
         using var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body);
         bool accepted;
         lock (_lock) accepted = _requests.Count(r => !r.Accepted) >= FailFirst;
         var request = new Request(context.Request.Method, context.Request.Path.Value ?? "",
-            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body.ToArray(), accepted);
+            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body.ToArray(), accepted)
+            { At = at, Timestamp = timestamp };
         lock (_lock) _requests.Add(request);
         context.Response.StatusCode = accepted ? 200 : 500;
         await _arrivals.Writer.WriteAsync(request);
