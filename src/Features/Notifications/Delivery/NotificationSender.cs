@@ -57,9 +57,9 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
     internal async Task RoundAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
+        // A full batch may leave more due: with the window open (BatchSeconds 0) the next one is made at once, not a poll later.
         foreach (var channel in options.Value.Channels.Keys)
-            if (states.MayPush(channel, now, TimeSpan.FromSeconds(options.Value.BatchSeconds)))
-                await BatchAsync(channel, now, ct);
+            while (states.MayPush(channel, now, TimeSpan.FromSeconds(options.Value.BatchSeconds)) && await BatchAsync(channel, now, ct) == MaxItems) { }
         List<DeliveryRow> due;
         using (var connection = db.Open())
             due = connection.Query<DeliveryRow>(
@@ -68,21 +68,26 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
         foreach (var delivery in due) await SendAsync(delivery, ct);
     }
 
-    private async Task BatchAsync(string channel, DateTimeOffset now, CancellationToken ct)
+    /// <summary>The most items one push carries.</summary>
+    private const int MaxItems = 20;
+
+    /// <returns>How many items the new delivery holds (0: none was due).</returns>
+    private async Task<int> BatchAsync(string channel, DateTimeOffset now, CancellationToken ct)
     {
         var made = await changes.RunAsync(scopes, (change, _) =>
         {
             var items = change.Query<long>("""
-                SELECT id FROM notification_items WHERE channel = @channel AND state = 'pending' AND due_at <= @now ORDER BY id LIMIT 20
-                """, new { channel, now });
-            if (items.Count == 0) return Task.FromResult(false);
+                SELECT id FROM notification_items WHERE channel = @channel AND state = 'pending' AND due_at <= @now ORDER BY id LIMIT @MaxItems
+                """, new { channel, now, MaxItems });
+            if (items.Count == 0) return Task.FromResult(0);
             var id = Guid.NewGuid().ToString("N");
             change.Execute("INSERT INTO notification_deliveries (id, channel, created_at, next_attempt_at) VALUES (@id, @channel, @now, @now)",
                 new { id, channel, now });
             change.Execute("UPDATE notification_items SET state = 'queued', delivery_id = @id WHERE id IN @items", new { id, items });
-            return Task.FromResult(true);
+            return Task.FromResult(items.Count);
         }, ct);
-        if (made) states.Pushed(channel, now);
+        if (made > 0) states.Pushed(channel, now);
+        return made;
     }
 
     private async Task SendAsync(DeliveryRow delivery, CancellationToken ct)
