@@ -27,6 +27,7 @@ public sealed record BenchOptions
     public int Creates { get; init; } = 40;
     public int Answers { get; init; } = 200;
     public int Crashes { get; init; } = 100;
+    public int Questions { get; init; } = 200;
 
     private static readonly BenchOptions Defaults = new();
 
@@ -71,6 +72,8 @@ public sealed record BenchOptions
     private static readonly Option<int> CreatesOption = Positive("--creates", "containers: sequential creates per driver", Defaults.Creates);
     private static readonly Option<int> AnswersOption = Positive("--answers", "containers: operator message -> answer samples per driver", Defaults.Answers);
     private static readonly Option<int> CrashesOption = Positive("--crashes", "containers: SIGKILL -> crashed-event samples per driver", Defaults.Crashes);
+    private static readonly Option<int> QuestionsOption = Positive("--questions",
+        "notify: questions asked one after another per channel, each waiting for its push", Defaults.Questions);
     private static readonly Option<bool> BurstOption = Flag("--burst",
         "crash-soak: each life's reminders fall due at one instant and the kill lands while that burst is delivered " +
         "(more kills inside a delivery than the spread window of the crash test)");
@@ -79,7 +82,7 @@ public sealed record BenchOptions
     public static IReadOnlyList<Option> All { get; } =
     [
         SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, RepsOption,
-        RemindersOption, KillsOption, SeedOption, AgentsOption, CreatesOption, AnswersOption, CrashesOption, BurstOption,
+        RemindersOption, KillsOption, SeedOption, AgentsOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
     ];
 
     /// <summary>The options of a parsed command line (the defaults for those not given).</summary>
@@ -101,6 +104,7 @@ public sealed record BenchOptions
         Creates = parse.GetValue(CreatesOption),
         Answers = parse.GetValue(AnswersOption),
         Crashes = parse.GetValue(CrashesOption),
+        Questions = parse.GetValue(QuestionsOption),
     };
 
     private static Option<int> Positive(string name, string description, int defaultValue, string helpName = "N") => new(name)

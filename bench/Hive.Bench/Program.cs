@@ -23,6 +23,8 @@ public static class BenchProgram
         new LockoutBench(),
         new GovernanceBench(),
         new WatchdogBench(),
+        new UsageBench(),
+        new NotifyBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -2,6 +2,7 @@ using System.Reflection;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Features.Governance;
+using Hive.Features.Notifications;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -25,5 +26,6 @@ public static class HiveFeatures
         typeof(ForgeFeature).Assembly,
         typeof(TurnStatsFeature).Assembly,
         typeof(GovernanceFeature).Assembly,
+        typeof(NotificationsFeature).Assembly,
     ];
 }

@@ -3,6 +3,7 @@ using Carter;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Features.Governance;
+using Hive.Features.Notifications;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -61,6 +62,7 @@ public static class HiveHost
         services.AddForge();
         services.AddTurnStats();
         services.AddGovernance();
+        services.AddNotifications();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

@@ -30,3 +30,13 @@ public sealed record SecretsChanged(IReadOnlyList<SecretView> Secrets) : IDashbo
     public string EventType => "secrets_changed";
     public object Payload => new { secrets = Secrets };
 }
+
+/// <summary>
+/// A running agent's usage moved by more than <see cref="AgentUsageLoop"/>'s thresholds since it was last told: memory in
+/// MiB, CPU in percent of one core over the last window, processes. Not raised while nothing changes.
+/// </summary>
+public sealed record AgentUsageChanged(string Agent, Runtime.AgentUsage Usage) : IDashboardEvent
+{
+    public string EventType => "agent_usage";
+    public object Payload => new { agent = Agent, memory_mib = Usage.MemoryMib, cpu_percent = Usage.CpuPercent, pids = Usage.Pids };
+}

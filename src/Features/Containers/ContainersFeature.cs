@@ -21,6 +21,10 @@ public static class ContainersFeature
                 "Hive:Containers:NixosContainer: Path must not be empty; PollSeconds and TimeoutSeconds must be positive")
             .Validate(o => o.AgentUidBase >= 1000 && o.AgentUidBase <= 4_000_000_000,
                 "Hive:Containers:AgentUidBase must be between 1000 and 4000000000 (agents' uids are above it)")
+            .Validate(o => Runtime.ResourceLimits.ProblemWith(o.Limits.MemoryMiB, o.Limits.CpuPercent, o.Limits.Pids, "") is null,
+                $"Hive:Containers:Limits: MemoryMiB must be between {ResourceLimits.MinMemoryMib} and {ResourceLimits.MaxMemoryMib}, "
+                + $"CpuPercent between 1 and {ResourceLimits.MaxCpuPercent}, Pids between 1 and {ResourceLimits.MaxPids}")
+            .Validate(o => o.UsageSeconds >= 0.1 && o.UsageSeconds <= 3600, "Hive:Containers:UsageSeconds must be between 0.1 and 3600")
             .ValidateOnStart();
         services.AddOptions<MetaOptions>().BindConfiguration("Hive:Meta")
             .Validate(o => o.MaxInputBytes > 0 && o.InputTimeoutSeconds > 0, "Hive:Meta: MaxInputBytes and InputTimeoutSeconds must be positive")
@@ -37,7 +41,8 @@ public static class ContainersFeature
         services.AddSingleton<Presets.AgentPresets>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
-        services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir, p.GetRequiredService<ILogger<AgentCgroups>>()));
+        services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir,
+            p.GetRequiredService<IOptions<ContainersOptions>>().Value.CgroupRoot, p.GetRequiredService<ILogger<AgentCgroups>>()));
         services.AddSingleton(p => new AgentUsers(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<ILogger<AgentUsers>>()));
         services.AddSingleton(p => new AgentTools(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<ILogger<AgentTools>>()));
@@ -56,12 +61,15 @@ public static class ContainersFeature
         services.AddSingleton<BackgroundRequests>();
         services.AddSingleton<AgentsStartUp>();
         services.AddHostedService(p => p.GetRequiredService<AgentsStartUp>());
+        services.AddSingleton<AgentUsageLoop>();
+        services.AddHostedService(p => p.GetRequiredService<AgentUsageLoop>());
         services.AddOptions<ApprovalsOptions>().BindConfiguration("Hive:Approvals")
             .Validate(o => o.TimeoutMinutes >= 0 && o.MaxPendingPerRequester > 0,
                 "Hive:Approvals:TimeoutMinutes must not be negative and MaxPendingPerRequester must be positive").ValidateOnStart();
         services.AddHostedService<DenyStaleApprovals>();
         services.AddTransient<IDashboardStateContributor, PendingApprovalsStateContributor>();
         services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();
+        services.AddTransient<AgentRowContributor, ResourceFactsOnAgentRows>();
         services.AddTransient<IDashboardStateContributor, TombstonesStateContributor>();
         services.AddTransient<IDashboardStateContributor, SecretsStateContributor>();
         return services;

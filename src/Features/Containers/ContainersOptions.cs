@@ -33,6 +33,18 @@ public sealed class ContainersOptions
     /// </summary>
     public long AgentUidBase { get; set; } = 1_600_000_000;
 
+    /// <summary><c>Hive:Containers:Limits</c>: each agent's caps unless its configuration sets its own (process and bubblewrap drivers).</summary>
+    public Runtime.LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>
+    /// Where the cgroup hierarchies are mounted (v1: one directory per controller under it; v2: the unified one itself).
+    /// Only a test points it elsewhere, to see the host run with limits off.
+    /// </summary>
+    public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
+
+    /// <summary>How often one loop reads every running agent's cgroup counters (memory, CPU, pids); fractions allowed.</summary>
+    public double UsageSeconds { get; set; } = 5;
+
     /// <summary><c>Hive:Containers:Process</c>: the process driver.</summary>
     public ProcessDriverOptions Process { get; set; } = new();
 

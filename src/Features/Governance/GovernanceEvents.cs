@@ -82,3 +82,12 @@ internal static class BudgetPayload
 {
     public static object Of(Reached r) => new { scope = r.Scope, metric = r.Metric, period = r.Period, spent = r.Spent, cap = r.Cap };
 }
+
+/// <summary>Governance asked the operator about a budget (question <paramref name="QuestionId"/>): what a push calls it.</summary>
+public sealed record BudgetQuestionAsked(long QuestionId, string Scope) : MediatR.INotification;
+
+/// <summary>A watchdog rule asked the operator (question <paramref name="QuestionId"/>) about <paramref name="Agent"/>.</summary>
+public sealed record WatchdogQuestionAsked(long QuestionId, string Rule, string Agent) : MediatR.INotification;
+
+/// <summary>An agent's restarts ran out: it is failed (whether or not the crash-loop question is asked).</summary>
+public sealed record AgentWentFailed(string Agent, string How, DateTimeOffset At) : MediatR.INotification;

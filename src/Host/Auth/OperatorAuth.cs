@@ -23,6 +23,9 @@ public static class OperatorAuth
     /// <summary>Routed endpoints outside <see cref="ApiRoot"/> that need no sign-in (the next issue's health route).</summary>
     public static readonly IReadOnlySet<string> OpenRoutes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "/healthz" };
 
+    /// <summary>Routed endpoints under these need no sign-in: a push's one-tap links, whose token is their only permission.</summary>
+    public static readonly PathString[] OpenPrefixes = ["/act"];
+
     /// <summary>
     /// The pages a sign-in link (<c>?token=</c>) may open: the dashboard and <c>/needs-you</c>. Signing in sends the browser
     /// back to the same page, without the token.

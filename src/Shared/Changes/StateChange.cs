@@ -138,6 +138,9 @@ public sealed class StateChange : IDisposable
         _phase = Phase.Publishing;
     }
 
+    /// <summary>What the running change has raised so far (for its witnesses, before the commit).</summary>
+    internal IReadOnlyList<INotification> RaisedSoFar => _raised;
+
     /// <summary>The raised notifications, once: the change is committed and publishing.</summary>
     internal IReadOnlyList<INotification> Raised => _phase == Phase.Publishing ? _raised : [];
 

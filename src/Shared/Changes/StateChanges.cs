@@ -14,10 +14,11 @@ namespace Hive.Shared.Changes;
 /// parent's place in the gate instead of queueing behind a snapshot that waits for that parent.
 /// </summary>
 /// <remarks>Reports storage faults and recoveries to <see cref="Health.StorageHealth"/>.</remarks>
-public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHealth health)
+public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHealth health, IEnumerable<IChangeWitness>? witnesses = null)
 {
     // AsyncLocal, not a DI scope: what nests is the call chain, and a value set in RunAsync never leaks to its caller.
     private static readonly AsyncLocal<StateChange?> Flow = new();
+    private readonly IChangeWitness[] _witnesses = witnesses?.ToArray() ?? [];
 
     /// <summary>The change the calling handler runs in.</summary>
     public StateChange Current => Flow.Value is { IsRunning: true } change
@@ -63,6 +64,8 @@ public sealed class StateChanges(IDb db, IStateChangeGate gate, Health.StorageHe
         try
         {
             result = await work();
+            if (change.RaisedSoFar.Count > 0)
+                foreach (var witness in _witnesses) witness.BeforeCommit(change, change.RaisedSoFar);
             change.Commit();
         }
         catch (Exception e)

@@ -323,6 +323,27 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         (await fixture.OperatorAsync("agents", "destroy", name)).Ok();
     }
 
+    [Fact]
+    public async Task An_agent_is_created_with_its_own_caps_and_a_cap_out_of_bounds_is_refused()
+    {
+        var name = "cli-cap-" + Guid.NewGuid().ToString("N")[..6];
+        (await fixture.OperatorAsync("agents", "create", name, "--driver", "process", "--memory-mib", "8", "--json", "--", "/bin/sh", "-c", "exec sleep 600"))
+            .Refused("validation");
+        var created = (await fixture.OperatorAsync("agents", "create", name, "--driver", "process", "--memory-mib", "96", "--pids", "50", "--json",
+            "--", "/bin/sh", "-c", "exec sleep 600")).Ok().Json;
+        try
+        {
+            var config = (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config").GetProperty("limits");
+            Assert.Equal("""{"memory_mib":96,"pids":50}""", config.GetRawText());
+            if (created.GetProperty("limits").ValueKind == JsonValueKind.Object)
+                Assert.Equal(96, created.GetProperty("limits").GetProperty("memory_mib").GetInt32());
+        }
+        finally
+        {
+            (await fixture.OperatorAsync("agents", "destroy", name)).Ok();
+        }
+    }
+
     private string? StateOf(string name) =>
         _hive.GetJsonAsync("/api/agents").GetAwaiter().GetResult().EnumerateArray()
             .FirstOrDefault(a => a.GetProperty("name").GetString() == name) is { ValueKind: JsonValueKind.Object } row

@@ -103,7 +103,8 @@ public static class McpCommand
               "env":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variables for the agent"},
               "secrets":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variable name -> the name of an operator's secret to put there (never a value)"},
               "mounts":{"type":"array","items":{"type":"string"},"description":"host paths the sandbox shows the agent, read-only"},
-              "provider":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,30}$","description":"the model provider whose quota and caps it counts against (default: the preset's, else anthropic)"}}}
+              "provider":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,30}$","description":"the model provider whose quota and caps it counts against (default: the preset's, else anthropic)"},
+              "limits":{"type":"object","additionalProperties":false,"properties":{"memory_mib":{"type":"integer"},"cpu_percent":{"type":"integer"},"pids":{"type":"integer"}},"description":"its own caps (memory MiB, CPU % of one core, processes); each left out is the hive's default"}}}
             """),
         new("request_destroy",
             "Ask the operator to destroy an agent: its process is stopped, its socket dropped, and its state dir kept as a tombstone " +
@@ -133,7 +134,8 @@ public static class McpCommand
                 "inputs":{"type":"array","items":{"type":"string"},"description":"names of meta inputs it is built from"},
                 "allowed_recipients":{"type":"array","items":{"type":"string"},"description":"whom it may message (absent: anyone)"},
                 "secrets":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variable name -> an operator's secret name"},
-                "provider":{"type":"string","description":"the model provider whose quota and caps it counts against (absent: anthropic)"}}}}}
+                "provider":{"type":"string","description":"the model provider whose quota and caps it counts against (absent: anthropic)"},
+                "limits":{"type":"object","additionalProperties":false,"properties":{"memory_mib":{"type":"integer"},"cpu_percent":{"type":"integer"},"pids":{"type":"integer"}},"description":"its own caps (memory MiB, CPU % of one core, processes); each left out is the hive's default"}}}}}
             """),
         new("start", "Start a stopped agent (not yourself). Needs no approval: it changes no configuration. Returns {agent} once it is done.",
             NameOnly("the agent to start")),

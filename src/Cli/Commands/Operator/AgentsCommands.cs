@@ -47,8 +47,11 @@ public static class AgentsCommands
         var preset = new Option<string?>("--preset") { Description = "make it from a preset instead of a command (e.g. claude-code; GET /api/presets lists them)" };
         var secrets = new Option<string[]>("--secret") { Description = "VAR=SECRET: set VAR in its environment from the hive's secret SECRET (repeatable)" };
         var provider = new Option<string?>("--provider") { Description = "the model provider it counts against (default: the preset's, else anthropic)" };
+        var memory = new Option<long?>("--memory-mib") { Description = "its own memory cap in MiB (default: the hive's Hive:Containers:Limits:MemoryMiB)" };
+        var cpu = new Option<long?>("--cpu-percent") { Description = "its own CPU cap in % of one core (default: the hive's)" };
+        var pids = new Option<long?>("--pids") { Description = "its own cap on processes and threads (default: the hive's)" };
         var command = new Command("create", "create an agent and start it: agents create NAME -- COMMAND... | --preset NAME | --external")
-            { name, argv, external, driver, purpose, env, mounts, preset, secrets, provider };
+            { name, argv, external, driver, purpose, env, mounts, preset, secrets, provider, memory, cpu, pids };
         command.SetRun(async (cx, ct) =>
         {
             var program = cx.Value(argv) ?? [];
@@ -68,6 +71,11 @@ public static class AgentsCommands
             if (cx.Value(secrets) is { Length: > 0 } refs) body["secrets"] = OptionValues.Pairs(refs, "--secret", "VAR=SECRET");
             if (cx.Value(purpose) is { } p) body["purpose"] = p;
             if (cx.Value(provider) is { } pv) body["provider"] = pv;
+            var limits = new JsonObject();
+            if (cx.Value(memory) is { } m) limits["memory_mib"] = m;
+            if (cx.Value(cpu) is { } c) limits["cpu_percent"] = c;
+            if (cx.Value(pids) is { } n) limits["pids"] = n;
+            if (limits.Count > 0) body["limits"] = limits; // checked by the host, which names the bounds
             if (cx.Value(mounts) is { Length: > 0 } paths) body["mounts"] = OptionValues.Array(paths);
             if (cx.Value(env) is { Length: > 0 } pairs) body["env"] = OptionValues.Pairs(pairs, "--env", "KEY=VALUE");
             using var api = cx.Api();

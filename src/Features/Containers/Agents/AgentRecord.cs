@@ -10,7 +10,7 @@ internal sealed class AgentRecord
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
         pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets,
-        provider
+        provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids
         """;
 
     public string Name { get; set; } = "";
@@ -41,6 +41,24 @@ internal sealed class AgentRecord
     public JsonMap? Secrets { get; set; }
     /// <summary>The model provider it counts against; null: <see cref="Providers.Default"/>.</summary>
     public string? Provider { get; set; }
+    /// <summary>Why the last exit happened, when the host knows (<see cref="Runtime.ExitReasons"/>).</summary>
+    public string? LastExitReason { get; set; }
+    /// <summary>Its own caps (null: the hive's default for each).</summary>
+    public long? LimitMemoryMib { get; set; }
+    public long? LimitCpuPercent { get; set; }
+    public long? LimitPids { get; set; }
+
+    public Runtime.AgentLimits? OwnLimits => new Runtime.AgentLimits(LimitMemoryMib, LimitCpuPercent, LimitPids).OrNull;
+
+    /// <summary>Sets its own caps (null: the hive's default for each).</summary>
+    public AgentRecord WithLimits(Runtime.AgentLimits? own)
+    {
+        (LimitMemoryMib, LimitCpuPercent, LimitPids) = (own?.MemoryMib, own?.CpuPercent, own?.Pids);
+        return this;
+    }
+
+    /// <summary>Whether it runs in a cgroup of the host's (process and bubblewrap), so its caps and usage are the host's to set and read.</summary>
+    public bool InHostCgroup => Driver is "process" or "bubblewrap";
 
     public bool IsExternal => Driver == Runtime.DriverCatalog.External;
 
@@ -49,12 +67,12 @@ internal sealed class AgentRecord
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider);
+    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
-        LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at) : null,
+        LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at, LastExitReason) : null,
         Purpose, Command, RestartPolicy, configError, AllowedRecipients, Secrets, Provider ?? Providers.Default);
 }
 
@@ -83,7 +101,10 @@ public sealed class ConfigProblems
         problem is null ? _problems.TryRemove(agent, out _) : _problems.TryGetValue(agent, out var old) && old == problem ? false : (_problems[agent] = problem) is not null;
 }
 
-public sealed record LastExit(long? Code, long? Signal, DateTimeOffset At);
+/// <summary>How the agent last ended; <c>reason</c> is there only when the host knows why (<c>oom</c>: killed at its memory cap).</summary>
+public sealed record LastExit(
+    long? Code, long? Signal, DateTimeOffset At,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Reason = null);
 
 public static class States
 {

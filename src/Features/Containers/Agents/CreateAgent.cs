@@ -26,7 +26,7 @@ public static class CreateAgent
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
-        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null)
+        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -59,6 +59,9 @@ public static class CreateAgent
                 .WithMessage("purpose is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
             RuleFor(c => c.Provider).Must(p => p is null || Providers.IsWellFormed(p))
                 .WithMessage($"provider must be a model provider's name, lowercase ({Providers.Pattern}); leave it out for {Providers.Default}");
+            RuleFor(c => c.Limits).Must(l => l?.Problem is null).WithMessage(c => c.Limits!.Problem!)
+                .Must((c, l) => l?.OrNull is null || (c.Driver ?? drivers.Default) is not (DriverCatalog.External or NixosContainer))
+                .WithMessage(c => $"limits are set on the process and bubblewrap drivers' cgroups; a {c.Driver ?? drivers.Default} agent cannot have them");
             RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
                 .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
             RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
@@ -106,11 +109,13 @@ public static class CreateAgent
 
     internal sealed class Handler(
         DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets, AgentPresets presets,
-        IMediator mediator, AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentDirectory directory, StateChanges changes, IServiceScopeFactory scopes)
+        IMediator mediator, AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentDirectory directory, StateChanges changes, IServiceScopeFactory scopes, AgentsStartUp startUp)
         : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
+            // Not before the start-up reconciliation is done: it would take a process started now for one the last life left.
+            await startUp.Reconciled.WaitAsync(cancellationToken);
             if (command.Preset is { } preset)
             {
                 // Expanded into a plain configuration, which is then checked in full like any other.
@@ -153,6 +158,9 @@ public static class CreateAgent
                 Secrets = SecretStore.Stored(command.Secrets),
                 Purpose = command.Purpose,
                 Provider = command.Provider,
+                LimitMemoryMib = command.Limits?.MemoryMib,
+                LimitCpuPercent = command.Limits?.CpuPercent,
+                LimitPids = command.Limits?.Pids,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
                 State = States.Stopped,

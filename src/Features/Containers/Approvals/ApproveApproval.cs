@@ -65,6 +65,9 @@ public static class ApproveApproval
                         Secrets = SecretStore.Stored(spawn.Secrets),
                         Purpose = spawn.Purpose,
                         Provider = spawn.Provider,
+                        LimitMemoryMib = spawn.Limits?.MemoryMib,
+                        LimitCpuPercent = spawn.Limits?.CpuPercent,
+                        LimitPids = spawn.Limits?.Pids,
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
@@ -113,5 +116,6 @@ public static class ApproveApproval
 
     private sealed record SpawnPayload(
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
-        IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null);
+        IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null,
+        Runtime.AgentLimits? Limits = null);
 }

@@ -30,7 +30,7 @@ public static class ProposeConfig
         if (record.IsExternal) throw new ConflictException($"{record.Name} is an external agent: it has no configuration here");
         var driver = config.Driver ?? record.Driver;
         var asCreate = new CreateAgent.Command(record.Name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
-            AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider);
+            AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider, Limits: config.Limits);
         var problems = (await createRules.ValidateAsync(asCreate, ct)).Errors.Where(e => e.PropertyName != "Name").ToList();
         if (problems.Count > 0) throw new ValidationException(problems);
         var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
@@ -38,7 +38,7 @@ public static class ProposeConfig
         return config with
         {
             Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [],
-            Inputs = config.Inputs ?? [], Secrets = SecretStore.Normalised(config.Secrets),
+            Inputs = config.Inputs ?? [], Secrets = SecretStore.Normalised(config.Secrets), Limits = config.Limits?.OrNull,
         };
     }
 

@@ -21,7 +21,7 @@ public static class RequestSpawn
     public sealed record Command(
         string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver, string? Preset = null,
         IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
-        string? Provider = null)
+        string? Provider = null, AgentLimits? Limits = null)
         : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -61,7 +61,8 @@ public static class RequestSpawn
                 ?? throw new BadRequestException("command or preset is required (this hive has no Hive:Containers:DefaultCommand)");
             var driverName = command.Driver ?? drivers.Default;
             // The same rules as the operator's create: the operator is never asked to approve what cannot run.
-            var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames, Provider: provider),
+            var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames, Provider: provider,
+                Limits: command.Limits),
                 cancellationToken)).Errors;
             if (problems.Count > 0) throw new ValidationException(problems);
             var driver = drivers.Find(driverName)!;
@@ -77,6 +78,8 @@ public static class RequestSpawn
             {
                 name, purpose, command = argv, driver = driverName, env = env ?? new Dictionary<string, string>(), secrets = SecretStore.Normalised(secretNames),
                 mounts = mounts ?? [], provider,
+                // Snake-case by hand: the payload is written with default options and read back with the wire's.
+                limits = command.Limits?.OrNull is { } own ? new { memory_mib = own.MemoryMib, cpu_percent = own.CpuPercent, pids = own.Pids } : null,
             });
             return Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester);
         }

@@ -67,9 +67,10 @@ internal sealed class AgentProcesses(
             UPDATE agents SET state = @stopped, pid = NULL,
                 last_exit_code = coalesce(@Code, CASE WHEN @At IS NULL THEN last_exit_code END),
                 last_exit_signal = coalesce(@Signal, CASE WHEN @At IS NULL THEN last_exit_signal END),
-                last_exit_at = coalesce(@At, last_exit_at)
+                last_exit_at = coalesce(@At, last_exit_at),
+                last_exit_reason = CASE WHEN @At IS NULL THEN last_exit_reason ELSE @Reason END
             WHERE name = @name
-            """, new { name, stopped = States.Stopped, exit?.Code, exit?.Signal, exit?.At });
+            """, new { name, stopped = States.Stopped, exit?.Code, exit?.Signal, exit?.At, exit?.Reason });
         if (running is not null) logger.LogInformation("containers: {Agent} stopped ({Code}/{Signal})", name, exit?.Code, exit?.Signal);
     }
 
@@ -78,7 +79,7 @@ internal sealed class AgentProcesses(
 
     public LaunchSpec SpecOf(AgentRecord record) => new(record.Name, record.Kind == AgentKinds.Manager, record.Argv, record.Env,
         record.Mounts, paths.AgentStateDir(record.Name), paths.SharedDir, paths.AgentSocket(record.Name), paths.AgentLogDir(record.Name),
-        registry.SlotOf(record.Name));
+        registry.SlotOf(record.Name), ResourceLimits.Resolve(options.Value.Limits, record.OwnLimits));
 
     /// <summary>A start refused (by its driver, or for a missing secret): said once in the log, and the row is <c>failed</c>.</summary>
     private async Task RecordStartFailedAsync(string name, string reason)

@@ -94,29 +94,52 @@ internal sealed class AgentSteps(
             CancellationToken.None);
     }
 
-    /// <summary>Sets the registry row's configuration fields from a meta file (and whom it may message).</summary>
-    public async Task ApplyConfigAsync(string name, AgentConfig config)
+    /// <summary>
+    /// Sets the registry row's configuration fields from a meta file (and whom it may message). When <paramref name="by"/>
+    /// is given and the agent's own caps change, one <c>limit_change</c> intervention is recorded in the same change (its
+    /// caps before and after; a null cap is the hive's default), so the audit and the row never disagree.
+    /// </summary>
+    public async Task ApplyConfigAsync(string name, AgentConfig config, Actor? by = null, string? reason = null)
     {
-        await RecordAsync(name, """
-            UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
-                              inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider
-            WHERE name = @name
-            """, new
+        await changes.RunAsync(scopes, async (change, services) =>
         {
-            Secrets = SecretStore.Stored(config.Secrets),
-            AllowedRecipients = CreateAgent.Stored(config.AllowedRecipients),
-            name,
-            Command = new JsonList(config.Command ?? []),
-            Driver = config.Driver ?? drivers.Default,
-            Env = new JsonMap(config.Env ?? JsonMap.Empty),
-            config.Purpose,
-            Restart = config.Restart ?? RestartPolicies.OnFailure,
-            Mounts = new JsonList(config.Mounts ?? []),
-            Inputs = new JsonList(config.Inputs ?? []),
-            config.Provider,
-        });
+            var before = registry.Find(name)?.OwnLimits;
+            var after = config.Limits?.OrNull;
+            var updated = change.Execute("""
+                UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
+                                  inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider,
+                                  limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids
+                WHERE name = @name
+                """, new
+            {
+                Secrets = SecretStore.Stored(config.Secrets),
+                AllowedRecipients = CreateAgent.Stored(config.AllowedRecipients),
+                name,
+                Command = new JsonList(config.Command ?? []),
+                Driver = config.Driver ?? drivers.Default,
+                Env = new JsonMap(config.Env ?? JsonMap.Empty),
+                config.Purpose,
+                Restart = config.Restart ?? RestartPolicies.OnFailure,
+                Mounts = new JsonList(config.Mounts ?? []),
+                Inputs = new JsonList(config.Inputs ?? []),
+                config.Provider,
+                LimitMemoryMib = after?.MemoryMib,
+                LimitCpuPercent = after?.CpuPercent,
+                LimitPids = after?.Pids,
+            });
+            if (updated == 0) return;
+            if (by is not null && before != after)
+                await services.GetRequiredService<IMediator>().Send(
+                    new RecordIntervention(by, LimitChange, name, reason, CapsShape(before), CapsShape(after)), CancellationToken.None);
+            await RaiseRowAsync(change, name);
+        }, CancellationToken.None);
         allowed.Set(name, config.AllowedRecipients);
     }
+
+    /// <summary>The intervention a change of an agent's own caps records.</summary>
+    public const string LimitChange = "limit_change";
+
+    private static object CapsShape(Runtime.AgentLimits? own) => new { memory_mib = own?.MemoryMib, cpu_percent = own?.CpuPercent, pids = own?.Pids };
 
     /// <summary>Commits an agent's file (null: removes it); the meta repo is the history, not the gate: a failure is logged.</summary>
     public async Task RecordInMetaAsync(string name, AgentConfig? config, string message)

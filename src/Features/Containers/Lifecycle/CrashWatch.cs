@@ -47,18 +47,22 @@ internal sealed class CrashWatch(
         await changes.RunAsync(scopes, async (change, scope) =>
         {
             if (registry.Find(name) is not { } record) return;
-            var how = exit.Signal is { } signal ? $"killed by signal {signal}" : exit.Code is { } code ? $"exit code {code}" : "its container stopped";
+            var how = exit.Reason == ExitReasons.Oom
+                ? $"killed: out of memory (limit {ResourceLimits.Resolve(options.Value.Limits, record.OwnLimits).MemoryMib} MiB)"
+                : exit.Signal is { } signal ? $"killed by signal {signal}" : exit.Code is { } code ? $"exit code {code}" : "its container stopped";
             var decision = RestartPolicy.Decide(record, restarts, options.Value);
             restartIn = decision.RestartIn;
             change.Execute("""
-                UPDATE agents SET state = @State, pid = NULL, last_exit_code = @Code, last_exit_signal = @Signal, last_exit_at = @At
+                UPDATE agents SET state = @State, pid = NULL, last_exit_code = @Code, last_exit_signal = @Signal, last_exit_at = @At,
+                    last_exit_reason = @Reason
                 WHERE name = @name
-                """, new { name, decision.State, exit.Code, exit.Signal, exit.At });
+                """, new { name, decision.State, exit.Code, exit.Signal, exit.At, exit.Reason });
             var mediator = scope.GetRequiredService<IMediator>();
             await mediator.Send(new ReleaseInFlightMessages.Command(name), CancellationToken.None);
             if (record.Desired == DesiredStates.Running)
                 await AgentSteps.TellManagerAsync(mediator, "crash watch", "container_crash", $"{name} crashed ({how}); {decision.Next}",
-                    new Dictionary<string, object?> { ["agent"] = name, ["exit_code"] = exit.Code, ["signal"] = exit.Signal, ["state"] = decision.State });
+                    new Dictionary<string, object?> { ["agent"] = name, ["exit_code"] = exit.Code, ["signal"] = exit.Signal, ["state"] = decision.State,
+                        ["reason"] = exit.Reason });
             if (decision.State == States.Failed) await mediator.Send(new AgentFailed(name, how, exit.At), CancellationToken.None);
             await steps.RaiseRowAsync(change, name);
         }, CancellationToken.None);

@@ -19,11 +19,13 @@ public static class RebuildAgent
 
     internal sealed class Handler(
         AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths, MetaRepo meta,
-        ConfigProblems problems, ILogger<Handler> logger)
+        ConfigProblems problems, ILogger<Handler> logger, AgentsStartUp startUp)
         : IRequestHandler<Command, AgentRow>, IRequestHandler<ForInputs, bool>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
+            // Not before the start-up reconciliation is done: it would take a process started now for one the last life left.
+            await startUp.Reconciled.WaitAsync(cancellationToken);
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
             using (var turn = turns.TryTake(name))

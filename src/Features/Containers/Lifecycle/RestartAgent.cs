@@ -12,11 +12,13 @@ public static class RestartAgent
 {
     public sealed record Command(string Name, string RequestedBy = AgentNames.Operator) : IRequest<AgentRow>;
 
-    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths)
+    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths, AgentsStartUp startUp)
         : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
+            // Not before the start-up reconciliation is done: it would take a process started now for one the last life left.
+            await startUp.Reconciled.WaitAsync(cancellationToken);
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
             using (var turn = turns.TryTake(name))

@@ -15,11 +15,13 @@ public static class StartAgent
 
     internal sealed record AfterSpawn(string Name, string SpawnedBy) : IRequest;
 
-    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths)
+    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths, AgentsStartUp startUp)
         : IRequestHandler<Command, AgentRow>, IRequestHandler<AfterSpawn>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
         {
+            // Not before the start-up reconciliation is done: it would take a process started now for one the last life left.
+            await startUp.Reconciled.WaitAsync(cancellationToken);
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
             using (var turn = turns.TryTake(name))

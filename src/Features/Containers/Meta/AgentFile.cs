@@ -20,9 +20,11 @@ internal static class AgentFile
             using var document = JsonDocument.Parse(text, StrictJson.DocumentOptions);
             var config = document.Deserialize<AgentConfig>(HiveJson.Options) ?? throw new MetaFileException($"{PathOf(agent)} is not a JSON object");
             // A hand edit must not put a name on the row that quotas and caps are then counted under.
-            return config.Provider is { } provider && !Providers.IsWellFormed(provider)
-                ? throw new MetaFileException($"{PathOf(agent)}: provider must match {Providers.Pattern}")
-                : config;
+            if (config.Provider is { } provider && !Providers.IsWellFormed(provider))
+                throw new MetaFileException($"{PathOf(agent)}: provider must match {Providers.Pattern}");
+            // Nor caps the kernel would refuse, or that would starve it.
+            if (config.Limits?.Problem is { } limits) throw new MetaFileException($"{PathOf(agent)}: {limits}");
+            return config with { Limits = config.Limits?.OrNull };
         }
         catch (JsonException e)
         {

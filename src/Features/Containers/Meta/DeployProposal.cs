@@ -1,6 +1,7 @@
 using Hive.Features.Containers.Runtime;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
@@ -65,7 +66,7 @@ internal static class DeployProposal
                             oldConfig = baseFile with { Driver = baseFile.Driver ?? old!.Driver };
                     }
                     await proposals.PauseIfAskedAsync("committed", approvalId);
-                    failure = await RebuildOnMainAsync(name, turn.Agent, oldConfig, before, after, approvalId);
+                    failure = await RebuildOnMainAsync(name, turn.Agent, oldConfig, before, after, approvalId, command.RequestedBy);
                     break;
             }
             if (failure is null) await proposals.MarkAsync("deployed", approvalId, await meta.MainAsync(), $"deployed: {name} runs proposal {approvalId}");
@@ -79,7 +80,7 @@ internal static class DeployProposal
         /// Stops the agent, sets it from <c>main</c>'s file and starts it; null when it runs. When it does not start, the
         /// registry and the file go back to <paramref name="old"/>, it is started on that, and the reason is returned.
         /// </summary>
-        private async Task<string?> RebuildOnMainAsync(string name, AgentHold hold, AgentConfig old, string? before, string after, long approvalId)
+        private async Task<string?> RebuildOnMainAsync(string name, AgentHold hold, AgentConfig old, string? before, string after, long approvalId, string requestedBy)
         {
             string? failure = null;
             await using (await steps.HoldTransientAsync(name, Transients.Rebuilding))
@@ -89,14 +90,15 @@ internal static class DeployProposal
                 try
                 {
                     var config = await meta.ReadAgentAsync(name) ?? throw new MetaFileException($"{AgentFile.PathOf(name)} is gone from main");
-                    await steps.ApplyConfigAsync(name, config with { Driver = config.Driver ?? old.Driver });
+                    await steps.ApplyConfigAsync(name, config with { Driver = config.Driver ?? old.Driver },
+                        Actor.Named(requestedBy), $"a new configuration (approval {approvalId}, from the {requestedBy})");
                     await processes.StartAsync(name, hold, CancellationToken.None);
                     await proposals.PauseIfAskedAsync("started", approvalId);
                 }
                 catch (Exception e) when (e is HiveException or DriverException or MetaFileException)
                 {
                     failure = e.Message;
-                    await steps.ApplyConfigAsync(name, old);
+                    await steps.ApplyConfigAsync(name, old, Actor.Hive, $"approval {approvalId} did not start, so its old configuration is back");
                     await proposals.RevertAgentAsync(name, old, before, after, $"{name}: proposal {approvalId} did not start, so its old configuration is back");
                     try { await processes.StartAsync(name, hold, CancellationToken.None); }
                     catch (Exception again) when (again is HiveException or DriverException)

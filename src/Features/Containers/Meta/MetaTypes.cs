@@ -7,13 +7,15 @@ namespace Hive.Features.Containers;
 /// names (<c>{"ANTHROPIC_API_KEY": "anthropic"}</c>): the file, the approval's diff and the forge hold only those names.
 /// <c>provider</c> is the model provider whose quota and caps the agent counts against; null means
 /// <see cref="Providers.Default"/>, and is left out of the file, so the files of agents that never named one read as before
-/// (no diff, no rebuild).
+/// (no diff, no rebuild). <c>limits</c> are its own caps (<c>{memory_mib, cpu_percent, pids}</c>, each optional: the hive's
+/// default where left out), left out of the file when it sets none, for the same reason.
 /// </summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
     IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
     IReadOnlyDictionary<string, string>? Secrets = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Provider = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Provider = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Runtime.AgentLimits? Limits = null);
 
 /// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
 public sealed record MetaInput(string Name, string Source, string? Pin);

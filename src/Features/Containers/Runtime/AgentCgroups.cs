@@ -1,69 +1,91 @@
-using System.Security.Cryptography;
-using System.Text;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
-/// A cgroup of its own for each agent the process and bubblewrap drivers run, so that a child which leaves the agent's
-/// process group (<c>setsid</c>, a daemon's double fork) is still found, and killed, when the agent ends. Process groups
-/// cannot hold such a child; a cgroup can, and membership is all it is used for (no controller limits are set). A
-/// sandbox's pid namespace ends with it anyway; the cgroup holds it all the same, and is where limits will go.
+/// A cgroup of its own for each run of an agent the process and bubblewrap drivers start (<see cref="AgentCgroup"/>): it
+/// holds every process the agent makes, even one that leaves its process group (<c>setsid</c>, a daemon's double fork),
+/// so all of them are killed when the agent ends; it carries the agent's caps (<see cref="ResourceLimits"/>: memory, CPU,
+/// pids), written before the agent's program runs; and its counters are the agent's usage.
 /// <para>
-/// Each hive has a directory of its own, named after its data dir, in the cgroup hierarchy the host is in: the <c>pids</c>
-/// hierarchy under cgroups v1, the unified one under v2. It needs write access there (root, or a delegated subtree);
-/// without it agents run as before, in their process group only, and the host says so once.
+/// Each hive has a directory of its own in each hierarchy (<see cref="CgroupTree"/>). It needs write access there (root,
+/// or a delegated subtree); without it agents run as before, in their process group only, without caps, and the host
+/// says so once.
 /// </para>
 /// </summary>
 internal sealed class AgentCgroups : IDisposable
 {
     private const int KillRounds = 50;
     private readonly ILogger _logger;
-    private readonly (string? Path, string? Why) _located;
-    private readonly Lazy<string?> _root;
+    private readonly CgroupTree? _located;
+    private readonly string? _why;
+    private readonly Lazy<CgroupTree?> _tree;
+    private readonly ConcurrentDictionary<string, AgentCgroup> _running = new(StringComparer.Ordinal);
+    private int _warnedMissing;
 
-    public AgentCgroups(string dataDir, ILogger<AgentCgroups> logger)
+    public AgentCgroups(string dataDir, string mountRoot, ILogger<AgentCgroups> logger)
     {
         _logger = logger;
-        _located = Locate(dataDir);
-        // Made when the first agent needs it, so a hive that never runs one under the process driver leaves no trace.
-        _root = new Lazy<string?>(Prepare);
+        (_located, _why) = CgroupTree.Locate(dataDir, mountRoot);
+        // Made when first needed, so a hive that never runs an agent under the process drivers leaves no trace.
+        _tree = new Lazy<CgroupTree?>(Prepare);
     }
 
-    /// <summary>Makes a new, empty cgroup for one run of <paramref name="agent"/>; null when cgroups cannot be used here.</summary>
-    public string? Create(string agent)
+    /// <summary>The cgroups of the agents running now, by agent: what the usage loop reads.</summary>
+    public IReadOnlyCollection<AgentCgroup> Running => (IReadOnlyCollection<AgentCgroup>)_running.Values;
+
+    public AgentCgroup? RunningOf(string agent) => _running.GetValueOrDefault(agent);
+
+    /// <summary>Whether caps can be set here at all (false: the host said why, once).</summary>
+    public bool LimitsOn => _tree.Value is { } tree && tree.Roots.Keys.Any(c => c != CgroupTree.CpuAcct);
+
+    /// <summary>Which caps this host can set: <c>memory</c>, <c>cpu</c>, <c>pids</c>.</summary>
+    public bool Can(string controller) => _tree.Value?.Roots.ContainsKey(controller) == true;
+
+    /// <summary>Makes a new cgroup for one run of <paramref name="agent"/>, capped; null when cgroups cannot be used here.</summary>
+    public AgentCgroup? Create(string agent, ResourceLimits limits)
     {
-        if (_root.Value is not { } root) return null;
-        var path = Path.Combine(root, $"{agent}-{Guid.NewGuid():N}"[..(agent.Length + 13)]);
+        if (_tree.Value is not { } tree) return null;
+        var leaf = $"{agent}-{Guid.NewGuid():N}"[..(agent.Length + 13)];
+        var byController = tree.Roots.ToDictionary(r => r.Key, r => Path.Combine(r.Value, leaf), StringComparer.Ordinal);
+        var cgroup = new AgentCgroup(agent, Path.Combine(tree.Primary, leaf), byController, tree.V2, limits);
         try
         {
-            Directory.CreateDirectory(path);
-            LimitPids(path);
-            return path;
+            foreach (var dir in cgroup.Dirs) Directory.CreateDirectory(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The agent still runs, held by its process group as on a machine without cgroups.
-            _logger.LogWarning("containers: cannot make {Cgroup} ({Why}): {Agent} runs without one", path, e.Message, agent);
+            _logger.LogWarning("containers: cannot make {Cgroup} ({Why}): {Agent} runs without one, and without caps", cgroup.Primary, e.Message, agent);
+            _ = RemoveAsync(cgroup);
             return null;
         }
-    }
-
-    /// <summary>Processes and threads one agent may have at once: a fork bomb stops there, not at the machine's pid_max.</summary>
-    public const int MaxPids = 1024;
-
-    /// <summary>Where the hierarchy has the pids controller (v1's pids, or v2 with it enabled below the hive's dir).</summary>
-    private static void LimitPids(string path)
-    {
-        var max = Path.Combine(path, "pids.max");
-        if (File.Exists(max)) File.WriteAllText(max, MaxPids.ToString());
+        var missing = cgroup.Apply();
+        if (missing.Count > 0 && Interlocked.Exchange(ref _warnedMissing, 1) == 0)
+            _logger.LogWarning("containers: this host cannot cap {Missing} of an agent's cgroup: those limits are off", string.Join(", ", missing));
+        _running[agent] = cgroup;
+        return cgroup;
     }
 
     /// <summary>
-    /// SIGKILLs every process in the cgroup until none is left (a process may fork while the list is read), then removes it.
-    /// Returns false when something was still there after every round (the cgroup is left for the next start-up's sweep).
+    /// SIGKILLs every process in the cgroup until none is left (a process may fork while the list is read), then removes its
+    /// directories. Returns false when something was still there after every round (left for the next start-up's sweep).
     /// </summary>
-    public async Task<bool> KillAndRemoveAsync(string path)
+    public async Task<bool> KillAndRemoveAsync(AgentCgroup cgroup)
+    {
+        _running.TryRemove(new KeyValuePair<string, AgentCgroup>(cgroup.Agent, cgroup));
+        return await RemoveAsync(cgroup);
+    }
+
+    private async Task<bool> RemoveAsync(AgentCgroup cgroup)
+    {
+        if (!await KillAndRemoveAsync(cgroup.Primary)) return false;
+        foreach (var dir in cgroup.Dirs.Skip(1)) await RemoveEmptyAsync(dir);
+        return true;
+    }
+
+    private async Task<bool> KillAndRemoveAsync(string path)
     {
         // No more forks first (the pids controller, where this hierarchy has it): a fork-and-setsid chain under pid
         // pressure could otherwise outrun the kill rounds.
@@ -73,18 +95,7 @@ internal sealed class AgentCgroups : IDisposable
         {
             var members = Members(path);
             if (members is null) return true; // already gone
-            if (members.Count == 0)
-            {
-                try
-                {
-                    Directory.Delete(path);
-                    return true;
-                }
-                catch (IOException)
-                {
-                    // EBUSY: a process is still leaving it (a zombie not yet reaped); look again.
-                }
-            }
+            if (members.Count == 0 && TryDelete(path)) return true;
             foreach (var pid in members) ProcessGroups.Signal(pid, ProcessGroups.SigKill);
             await Task.Delay(round < 10 ? 1 : 10);
         }
@@ -92,30 +103,49 @@ internal sealed class AgentCgroups : IDisposable
         return false;
     }
 
+    /// <summary>A directory of another hierarchy, whose processes are gone: removed once the kernel lets it (EBUSY a moment).</summary>
+    private static async Task RemoveEmptyAsync(string dir)
+    {
+        for (var round = 0; round < KillRounds && Directory.Exists(dir) && !TryDelete(dir); round++) await Task.Delay(round < 10 ? 1 : 10);
+    }
+
+    private static bool TryDelete(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir);
+            return true;
+        }
+        catch (DirectoryNotFoundException) { return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; } // EBUSY: a zombie not yet reaped
+    }
+
     /// <summary>Ends whatever a previous life of this hive left running (the host itself was killed) and removes its cgroups.</summary>
     public async Task SweepLeftoversAsync()
     {
-        if (_located.Path is not { } root || !Directory.Exists(root)) return;
-        try
+        if (_located is not { } tree) return;
+        foreach (var root in tree.Dirs.Where(Directory.Exists))
         {
-            foreach (var leftover in Directory.EnumerateDirectories(root))
-                await KillAndRemoveAsync(leftover);
+            try
+            {
+                foreach (var leftover in Directory.EnumerateDirectories(root))
+                    if (root == tree.Primary) await KillAndRemoveAsync(leftover);
+                    else await RemoveEmptyAsync(leftover);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning("containers: could not sweep {Root}: {Why}", root, e.Message);
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogWarning("containers: could not sweep {Root}: {Why}", root, e.Message);
-        }
-        RemoveRootIfEmpty();
+        RemoveRootsIfEmpty();
     }
 
-    /// <summary>At the host's stop, after every agent was stopped: the hive's own directory goes too.</summary>
-    public void Dispose() => RemoveRootIfEmpty();
+    /// <summary>At the host's stop, after every agent was stopped: the hive's own directories go too.</summary>
+    public void Dispose() => RemoveRootsIfEmpty();
 
-    private void RemoveRootIfEmpty()
+    private void RemoveRootsIfEmpty()
     {
-        if (_located.Path is not { } root) return;
-        try { Directory.Delete(root); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // gone already, or an agent's cgroup is left
+        foreach (var root in _located?.Dirs ?? []) TryDelete(root); // an agent's cgroup left keeps it
     }
 
     private static IReadOnlyList<int>? Members(string path)
@@ -130,50 +160,56 @@ internal sealed class AgentCgroups : IDisposable
         return pids;
     }
 
-    /// <summary>This hive's directory, made; null (and one warning) when the host may not use cgroups here.</summary>
-    private string? Prepare()
+    /// <summary>This hive's directories, made; null (and one warning) when the host may not use cgroups here.</summary>
+    private CgroupTree? Prepare()
     {
-        var (root, why) = _located;
-        if (root is not null)
+        var why = _why;
+        if (_located is { } tree)
         {
             try
             {
-                Directory.CreateDirectory(root);
+                Directory.CreateDirectory(tree.Primary);
                 // Proves the host may move a process in, not only make directories: itself into its own cgroup (a no-op).
-                File.AppendAllText(Path.Combine(Path.GetDirectoryName(root)!, "cgroup.procs"), Environment.ProcessId.ToString());
-                return root;
+                File.AppendAllText(Path.Combine(Path.GetDirectoryName(tree.Primary)!, "cgroup.procs"), Environment.ProcessId.ToString());
+                return tree with { Roots = Usable(tree) };
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                why = $"cannot use {root}: {e.Message}";
+                why = $"cannot use {tree.Primary}: {e.Message}";
             }
         }
-        _logger.LogWarning("containers: agents run without a cgroup of their own, so the process driver cannot hold a child that leaves its agent's process group ({Why})", why);
+        _logger.LogWarning("containers: resource limits are OFF: agents run without a cgroup of their own, so no memory, CPU or pids caps, and the "
+            + "process driver cannot hold a child that leaves its agent's process group ({Why})", why);
         return null;
     }
 
-    /// <summary>This hive's directory in the hierarchy the host is in, from <c>/proc/self/cgroup</c>.</summary>
-    private static (string? Root, string? Why) Locate(string dataDir)
+    /// <summary>The hierarchies whose directory could be made (and, under v2, whose controller reaches the agents' cgroups).</summary>
+    private Dictionary<string, string> Usable(CgroupTree tree)
     {
-        string[] lines;
-        try { lines = File.ReadAllLines("/proc/self/cgroup"); }
-        catch (IOException e) { return (null, e.Message); }
-        string? mount = null, own = null;
-        foreach (var line in lines)
+        var usable = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (tree.V2)
         {
-            // hierarchy-id:controllers:path
-            var parts = line.Split(':', 3);
-            if (parts.Length != 3) continue;
-            if (parts[1].Split(',').Contains("pids") && File.Exists("/sys/fs/cgroup/pids/cgroup.procs"))
-            {
-                (mount, own) = ("/sys/fs/cgroup/pids", parts[2]);
-                break;
-            }
-            if (parts[0] == "0" && parts[1].Length == 0 && File.Exists("/sys/fs/cgroup/cgroup.controllers"))
-                (mount, own) = ("/sys/fs/cgroup", parts[2]);
+            // Controllers must be handed down: from the host's cgroup to the hive's, and from the hive's to each agent's.
+            foreach (var dir in new[] { Path.GetDirectoryName(tree.Primary)!, tree.Primary })
+                foreach (var controller in new[] { CgroupTree.Memory, CgroupTree.Cpu, CgroupTree.Pids })
+                    try { File.WriteAllText(Path.Combine(dir, "cgroup.subtree_control"), "+" + controller); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            var enabled = File.ReadAllText(Path.Combine(tree.Primary, "cgroup.subtree_control")).Split(' ', '\n');
+            foreach (var (controller, root) in tree.Roots.Where(r => enabled.Contains(r.Key))) usable[controller] = root;
         }
-        if (mount is null || own is null) return (null, "no cgroup hierarchy with the pids controller, nor a unified one, is mounted");
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dataDir)))[..12];
-        return (Path.Combine(mount + own.TrimEnd('/'), $"hive-{hash}"), null);
+        else
+        {
+            foreach (var (controller, root) in tree.Roots)
+                try
+                {
+                    Directory.CreateDirectory(root);
+                    usable[controller] = root;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _logger.LogWarning("containers: cannot use the {Controller} hierarchy ({Why}): no {Controller} limit or usage", controller, e.Message, controller);
+                }
+        }
+        return usable;
     }
 }

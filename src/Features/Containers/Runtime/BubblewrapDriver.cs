@@ -32,7 +32,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
     /// <summary>The inside uid and gid of every agent: an ordinary user's, whatever it is outside.</summary>
     private const string InsideId = "1000";
 
-    // $1 the agent's cgroup or empty, $2 its open-files limit, $3 the seccomp program's file (opened as fd 4 for bwrap's
+    // $1 the agent's cgroup directories (colon-separated) or empty, $2 its open-files limit, $3 the seccomp program's file (opened as fd 4 for bwrap's
     // --seccomp 4), $4-$8 data dir, cover, name, uid, gid (uid empty: bwrap runs as the host's user, unstaged).
     internal const string Wrapper = WrapperFunctions + """
 

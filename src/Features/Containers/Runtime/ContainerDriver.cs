@@ -2,7 +2,7 @@ namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// Everything a driver needs to start one agent, in host paths. <paramref name="Slot"/> is the agent's registry slot, from
-/// which a root host derives the agent's own uid.
+/// which a root host derives the agent's own uid; <paramref name="Limits"/> its caps (null: the hive's defaults).
 /// </summary>
 public sealed record LaunchSpec(
     string Name,
@@ -14,10 +14,20 @@ public sealed record LaunchSpec(
     string SharedDir,
     string Socket,
     string LogDir,
-    long Slot = 0);
+    long Slot = 0,
+    ResourceLimits? Limits = null);
 
-/// <summary>How an agent's process ended: an exit code, or the signal that killed it.</summary>
-public sealed record AgentExit(int? Code, int? Signal, DateTimeOffset At);
+/// <summary>
+/// How an agent's process ended: an exit code, or the signal that killed it; <paramref name="Reason"/> says why when the
+/// host knows (<see cref="ExitReasons.Oom"/>: the kernel killed it at its memory cap).
+/// </summary>
+public sealed record AgentExit(int? Code, int? Signal, DateTimeOffset At, string? Reason = null);
+
+public static class ExitReasons
+{
+    /// <summary>Killed by the kernel's OOM killer at the agent's memory cap.</summary>
+    public const string Oom = "oom";
+}
 
 /// <summary>Runs agents' processes one way (a plain process group, a bubblewrap sandbox, ...).</summary>
 public interface IContainerDriver

@@ -31,15 +31,20 @@ public abstract class ProcessDriverBase : IContainerDriver
     private protected abstract bool Sandboxed { get; }
 
     /// <summary>
-    /// Shell functions both drivers' wrappers start with: <c>hive_enter CGROUP FILES</c> joins the agent's cgroup (when it
-    /// has one: every process it makes is born inside) and resets the open-files limit the host raised for itself; and
+    /// Shell functions both drivers' wrappers start with: <c>hive_enter CGROUPS FILES</c> joins the agent's cgroup (when it
+    /// has one: a directory per hierarchy, colon-separated, the membership one first; its caps are already written, and every
+    /// process it makes is born inside) and resets the open-files limit the host raised for itself; and
     /// <see cref="AgentUsers.StageScript"/>'s <c>hive_stage</c>.
     /// </summary>
     private protected const string WrapperFunctions = AgentUsers.StageScript + """
 
         hive_enter() {
           if [ -n "$1" ]; then
-            echo $$ > "$1/cgroup.procs" || { echo "hive: could not join $1" >&2; exit 125; }
+            old_ifs=$IFS IFS=:
+            for dir in $1; do
+              echo $$ > "$dir/cgroup.procs" || { echo "hive: could not join $dir" >&2; exit 125; }
+            done
+            IFS=$old_ifs
           fi
           ulimit -S -n "$2" 2>/dev/null || true
         }
@@ -94,7 +99,8 @@ public abstract class ProcessDriverBase : IContainerDriver
     private protected abstract IReadOnlyList<string> Wrap(Launch launch);
 
     /// <summary>
-    /// One run as the driver builds it: the resolved program and mounts, the agent's cgroup (null without one), and its own
+    /// One run as the driver builds it: the resolved program and mounts, the agent's cgroup directories (colon-separated,
+    /// the membership one first; null without one), and its own
     /// uid and gid outside (null when it runs as the host's user), with the directory the stage covers.
     /// </summary>
     private protected sealed record Launch(
@@ -129,8 +135,8 @@ public abstract class ProcessDriverBase : IContainerDriver
         var home = HomeRules.Of(spec.Env);
         if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
 
-        var cgroup = _services.Cgroups.Create(spec.Name);
-        var argv = Wrap(new Launch(spec, program, mounts, cgroup, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor()));
+        var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
+        var argv = Wrap(new Launch(spec, program, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor()));
         var info = new ProcessStartInfo(argv[0])
         {
             WorkingDirectory = uid is null ? spec.StateDir : "/",

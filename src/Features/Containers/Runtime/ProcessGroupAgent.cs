@@ -12,10 +12,10 @@ public sealed class ProcessGroupAgent : RunningAgent
 {
     private readonly Process _process;
     private readonly TimeProvider _clock;
-    private readonly (AgentCgroups Cgroups, string Path)? _cgroup;
+    private readonly (AgentCgroups Cgroups, AgentCgroup Cgroup)? _cgroup;
     private readonly bool _leaderTakesStop;
 
-    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock, (AgentCgroups, string)? cgroup = null, bool leaderTakesStop = false)
+    internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock, (AgentCgroups, AgentCgroup)? cgroup = null, bool leaderTakesStop = false)
     {
         _process = process;
         _clock = clock;
@@ -75,10 +75,12 @@ public sealed class ProcessGroupAgent : RunningAgent
         // no process of the group is left (a sandbox's processes take a moment to die after bwrap itself).
         if (ProcessGroups.SignalGroup(Pid, ProcessGroups.SigKill))
             for (var waited = 0; waited < 400 && ProcessGroups.Members(Pid).Count > 0; waited++) await Task.Delay(5);
-        // And those that left the group (setsid, a daemon's double fork) but not the agent's cgroup.
-        if (_cgroup is var (cgroups, path)) await cgroups.KillAndRemoveAsync(path);
-        // The runtime reports a death by signal as 128 + the signal, as the shell does.
+        // The runtime reports a death by signal as 128 + the signal, as the shell does (and bwrap for its sandbox's program).
         var exit = status > 128 && status < 128 + 65 ? new AgentExit(null, status - 128, at) : new AgentExit(status, null, at);
+        // A SIGKILL with an OOM kill counted in its cgroup is the kernel's, at the memory cap (read before the cgroup goes).
+        if (_cgroup is var (_, own) && exit.Signal == ProcessGroups.SigKill && own.OomKills() > 0) exit = exit with { Reason = ExitReasons.Oom };
+        // And those that left the group (setsid, a daemon's double fork) but not the agent's cgroup.
+        if (_cgroup is var (cgroups, cgroup)) await cgroups.KillAndRemoveAsync(cgroup);
         // The exit is reported now; the log is finished when its pipes close. A child that left the group and keeps
         // stdout open must not hold the crash watch (it held it 5 s when this waited for the pipes first).
         _ = FinishLogAsync(pumps, log, exit);

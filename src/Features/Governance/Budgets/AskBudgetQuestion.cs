@@ -40,6 +40,7 @@ internal static class AskBudgetQuestion
                 INSERT INTO budget_questions (question_id, scope, metric, period, raise_to, state, asked_at)
                 VALUES (@id, @Scope, @Metric, @Period, @raiseTo, 'open', @at)
                 """, new { id = question.Id, reached.Scope, reached.Metric, reached.Period, raiseTo, at = clock.GetUtcNow() });
+            change.Raise(new BudgetQuestionAsked(question.Id, reached.Scope));
             return Unit.Value;
         }
 

@@ -19,6 +19,7 @@ internal static class AskCrashLoopQuestion
     {
         public async Task<Unit> Handle(AgentFailed failed, CancellationToken cancellationToken)
         {
+            changes.Current.Raise(new AgentWentFailed(failed.Agent, failed.How, failed.At));
             if (!options.Value.CrashLoopQuestion) return Unit.Value;
             await WatchdogQuestions.AskAsync(mediator, changes.Current, clock.GetUtcNow(), WatchdogRules.CrashLoop, failed.Agent, null,
                 $"crash_loop:{failed.Agent}:{failed.At.UtcTicks}",

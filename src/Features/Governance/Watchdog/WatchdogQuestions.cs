@@ -20,5 +20,6 @@ internal static class WatchdogQuestions
         change.Execute("""
             INSERT INTO watchdog_questions (question_id, key, rule, agent, turn_id, asked_at) VALUES (@Id, @key, @rule, @agent, @turnId, @now)
             """, new { question.Id, key, rule, agent, turnId, now });
+        change.Raise(new WatchdogQuestionAsked(question.Id, rule, agent));
     }
 }

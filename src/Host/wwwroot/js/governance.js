@@ -222,6 +222,51 @@ export function pauseAction(name, paused, failed) {
   return button;
 }
 
+/** 512 MiB, 3.2 GiB: memory at a glance. */
+function mib(n) {
+  n ??= 0;
+  return n < 1024 ? `${+n.toFixed(n < 10 ? 1 : 0)} MiB` : `${+(n / 1024).toFixed(1)} GiB`;
+}
+
+/**
+ * An agent's usage against its caps, as its row shows it: memory as a bar of its cap, CPU in % of one core over the last
+ * window, processes of its cap; live from agent_usage (only sent when a figure moved). "limits off" where the host cannot
+ * put agents in cgroups of their own (it said why in its log); nothing for an agent it does not run, or not running.
+ */
+export function usageMeter(a) {
+  if (a.limits === 'off') return h('span', { class: 'chip usage-off', title: 'this host cannot give agents cgroups of their own: no memory, CPU or pids caps, and no usage' }, 'limits off');
+  const u = a.usage, caps = a.limits;
+  if (!caps || !u || a.state !== 'running') return null;
+  const capText = (value, cap, unit) => (cap != null ? `${value} / ${cap}${unit}` : `${value}${unit}`);
+  return h('span', { class: 'usage', title: `read ${u.at ?? 'just now'}; caps: ${caps.memory_mib != null ? mib(caps.memory_mib) : 'no memory cap'}, `
+      + `${caps.cpu_percent != null ? `${caps.cpu_percent} % CPU` : 'no CPU cap'}, ${caps.pids != null ? `${caps.pids} processes` : 'no pids cap'}`,
+    dataset: { memory: u.memory_mib, cpu: u.cpu_percent, pids: u.pids } },
+    bar(u.memory_mib ?? 0, caps.memory_mib, 'memory used of its cap'),
+    h('span', { class: 'usage-memory' }, caps.memory_mib != null ? `${mib(u.memory_mib)} / ${mib(caps.memory_mib)}` : mib(u.memory_mib)),
+    h('span', { class: 'usage-cpu' }, `CPU ${capText(+(u.cpu_percent ?? 0).toFixed(0), caps.cpu_percent, ' %')}`),
+    h('span', { class: 'usage-pids' }, `${capText(u.pids ?? 0, caps.pids, '')} pids`));
+}
+
+/** The hive's totals over its running agents (memory, CPU, pids), from the rows: it follows every agent_usage. */
+export function governanceUsage() {
+  const node = $('governance-usage');
+  if (!node) return;
+  const rows = [...store.agents.values()].filter(a => a.limits != null);
+  if (rows.length > 0 && rows.every(a => a.limits === 'off')) {
+    node.replaceChildren(h('span', { class: 'meta usage-off' }, 'Resource limits are off on this host: agents run without caps, and no usage is read.'));
+    return;
+  }
+  const running = rows.filter(a => a.state === 'running' && a.usage && a.limits !== 'off');
+  const sum = pick => running.reduce((total, a) => total + (pick(a) ?? 0), 0);
+  const memory = sum(a => a.usage.memory_mib), cpu = sum(a => a.usage.cpu_percent), pids = sum(a => a.usage.pids);
+  const memoryCaps = sum(a => a.limits.memory_mib);
+  node.replaceChildren(
+    h('span', { class: 'window' }, 'Agents use'),
+    bar(memory, memoryCaps, 'memory used by running agents, of their caps together'),
+    h('span', { class: 'amount', dataset: { memory: memory.toFixed(1), cpu: cpu.toFixed(1), pids, agents: running.length } },
+      `${mib(memory)}${memoryCaps > 0 ? ` of ${mib(memoryCaps)}` : ''} · CPU ${+cpu.toFixed(0)} % · ${pids} pids · ${running.length} running`));
+}
+
 /**
  * What an agent's row shows of governance: paused, held (why, until when), and its spend today (this month in the
  * title; nothing while it spent nothing this month, so an idle swarm's rows stay quiet).

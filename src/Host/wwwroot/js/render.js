@@ -9,7 +9,7 @@ import { inbox } from './inbox.js';
 import { flow, flowAgents } from './flow.js';
 import { questions } from './questions.js';
 import { reminders } from './reminders.js';
-import { governance, refreshGovernance } from './governance.js';
+import { governance, refreshGovernance, governanceUsage } from './governance.js';
 import { interventions, refreshInterventions } from './interventions.js';
 
 // The page's sections, each in the module named after it; this file only says which to draw.
@@ -18,13 +18,13 @@ export { refreshDeadlines } from './questions.js';
 export { tickGovernance, wireGovernance } from './governance.js';
 
 export function renderAll() {
-  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'waiting']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'waiting']) render(section);
   render('interventions-refresh'); // not in /api/state: loaded on its own, after each (re)load of the snapshot
 }
 
 export function render(section) {
   ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
-    'governance-refresh': () => refreshGovernance(() => render('swarm')), interventions, 'interventions-refresh': refreshInterventions,
+    'governance-refresh': () => refreshGovernance(() => render('swarm')), 'governance-usage': governanceUsage, interventions, 'interventions-refresh': refreshInterventions,
     waiting })[section]?.();
 }
 

@@ -73,11 +73,11 @@ export const apply = {
     // The whole row, as /api/state shows it: a name the page does not know yet is a new agent.
     const known = store.agents.has(e.agent.name);
     store.agents.set(e.agent.name, { ...store.agents.get(e.agent.name), ...e.agent });
-    return known ? ['swarm'] : ['swarm', 'meta-log']; // a spawn is a meta commit
+    return known ? ['swarm', 'governance-usage'] : ['swarm', 'meta-log', 'governance-usage']; // a spawn is a meta commit
   },
   container_removed(e) {
     store.agents.delete(e.name);
-    return ['swarm', 'meta-log']; // so is a destroy
+    return ['swarm', 'meta-log', 'governance-usage']; // so is a destroy
   },
   secrets_changed(e) {
     store.secrets = e.secrets ?? [];
@@ -194,6 +194,12 @@ export const apply = {
   hive_halted(e) {
     if (store.governance) store.governance.halted = { by: e.by, since: e.since, reason: e.reason ?? null };
     return ['governance', 'governance-refresh'];
+  },
+  // Sent only when a running agent's figures moved past a threshold: the row's meter and the hive's totals follow.
+  agent_usage(e) {
+    const { memory_mib, cpu_percent, pids } = e;
+    setAgent(e.agent, { usage: { memory_mib, cpu_percent, pids, at: new Date().toISOString() } });
+    return ['swarm', 'governance-usage'];
   },
   // Not in the snapshot: the section reloads its list (GET /api/interventions, one request at a time, one more queued).
   intervention_recorded: () => ['interventions-refresh'],

@@ -3,7 +3,7 @@ import { store } from './store.js';
 import { act, toast } from './actions.js';
 import { jsonBody, problemText, unanswered, showProblem, rowErrors } from './problems.js';
 import { diff } from './approvals.js';
-import { rowFacts, pauseAction } from './governance.js';
+import { rowFacts, pauseAction, usageMeter } from './governance.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
 // Agents: agents with their container's state and lifecycle buttons, their logs, their configuration (edited with the
@@ -88,6 +88,7 @@ function agentHead(a) {
       ' · ', h('span', { class: 'restarts' }, `${a.restarts ?? 0} restart${a.restarts === 1 ? '' : 's'}`),
       a.last_exit && [' · ', h('span', { class: 'last-exit', title: a.last_exit.at }, lastExit(a.last_exit))],
       a.restart === 'never' && ' · not restarted when it exits'),
+    managed && usageMeter(a),
     a.last_turn_at && turns(a),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
     a.allowed_recipients && h('div', { class: 'meta allowed-recipients', title: 'whom it may message or ask (the operator and the manager always)' },
@@ -179,7 +180,8 @@ function forgeChip(f) {
 function lastExit(exit) {
   const how = exit.signal != null ? `signal ${exit.signal}${SignalNames[exit.signal] ? ` (${SignalNames[exit.signal]})` : ''}`
     : `code ${exit.code}`;
-  return `last exit: ${how}, ${relative(exit.at)}`;
+  // The host knows why when the kernel killed it at its memory cap.
+  return `last exit: ${how}${exit.reason === 'oom' ? ', out of memory (its cap)' : ''}, ${relative(exit.at)}`;
 }
 
 function agentActions(a) {

@@ -185,7 +185,7 @@ public sealed class HostLifeTests : IAsyncLifetime
     {
         foreach (var pid in ProcessTable.Find("sleep", "4244")) ProcessTable.Kill(pid); // only if a test failed
         // The last life was killed: its agents' (empty) cgroups are left for a next start that will not come.
-        await new Hive.Features.Containers.Runtime.AgentCgroups(Path.GetFullPath(_dataDir),
+        await new Hive.Features.Containers.Runtime.AgentCgroups(Path.GetFullPath(_dataDir), "/sys/fs/cgroup",
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Hive.Features.Containers.Runtime.AgentCgroups>.Instance).SweepLeftoversAsync();
         try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
     }

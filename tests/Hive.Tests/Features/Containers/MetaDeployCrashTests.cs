@@ -135,7 +135,7 @@ public sealed class MetaDeployCrashTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         // The last life was killed: its agents' (empty) cgroups are left for a next start that will not come.
-        await new Hive.Features.Containers.Runtime.AgentCgroups(Path.GetFullPath(_dataDir),
+        await new Hive.Features.Containers.Runtime.AgentCgroups(Path.GetFullPath(_dataDir), "/sys/fs/cgroup",
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Hive.Features.Containers.Runtime.AgentCgroups>.Instance).SweepLeftoversAsync();
         await TestDirectories.DeleteAsync(_dataDir);
         await TestDirectories.DeleteAsync(_dataDir + "-bin");

@@ -65,12 +65,16 @@ public sealed partial class OperatorSignInTests(HiveFixture fixture) : SharedHiv
     public async Task Every_route_refuses_a_caller_without_credentials_with_401_problem_json()
     {
         using var anonymous = _hive.CreateClient(signedIn: false);
-        foreach (var (method, path) in Routes().Where(r => !OperatorAuth.OpenRoutes.Contains(r.Path)))
+        foreach (var (method, path) in Routes().Where(r => !OperatorAuth.OpenRoutes.Contains(r.Path)
+                                                           && !OperatorAuth.OpenPrefixes.Any(p => new PathString(r.Path).StartsWithSegments(p))))
         {
             using var response = await anonymous.SendAsync(Request(method, path), HttpCompletionOption.ResponseHeadersRead);
             await AssertProblem(response, HttpStatusCode.Unauthorized, "unauthorized", $"{method} {path}");
             Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
         }
+        // A push's one-tap link is its own permission: no sign-in, and a token that is not one is simply not found.
+        using var link = await anonymous.PostAsync("/act/not-a-token", null);
+        Assert.Equal(HttpStatusCode.NotFound, link.StatusCode);
     }
 
     [Theory]
