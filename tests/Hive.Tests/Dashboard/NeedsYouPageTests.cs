@@ -228,6 +228,22 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
     }
 
     [Fact]
+    public async Task NeedsYou_shows_an_agent_held_by_its_budget_and_why()
+    {
+        await OpenAsync();
+        using (var put = await _hive.Http.PutAsJsonAsync("/api/governance/budgets/alice", new { daily_usd = 0.0 }))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var alice = await ConnectAsync("alice");
+        var held = AgentClient.Ok(await alice.CallAsync(new { op = "begin_turn" })).GetProperty("held");
+        Assert.Equal("budget", held.GetProperty("reason").GetString());
+        var row = Agent("alice");
+        await Expect(row).ToHaveAttributeAsync("data-held", "budget");
+        await Expect(row.Locator(".badge.held-budget")).ToHaveTextAsync("held: over budget");
+        await Expect(row.Locator("button")).ToHaveCountAsync(0); // Resume would not help: a higher cap does
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
     public async Task NeedsYou_shows_a_failed_agent_and_Start_starts_it()
     {
         // It fails on its first run (no restart is allowed here) and runs on its second: the marker is this test's file.
