@@ -1,4 +1,4 @@
-import { h, append, renderList, relative, more } from './dom.js';
+import { h, append, renderList, relative } from './dom.js';
 import { appendLinkified } from './linkify.js';
 import { store } from './store.js';
 import { follow } from './live.js';
@@ -53,7 +53,10 @@ function draw() {
   $('ny-questions-panel').hidden = questionCount === 0;
   $('ny-questions-count').textContent = `(${questionCount})`;
   renderList($('ny-questions'), questions, q => q.id, questionItem, (node, q) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`q:${q.id}`)); });
-  more($('ny-questions-more'), hiddenQuestions, 'question (see the dashboard)');
+  // The snapshot lists a bounded number; the rest are counted (the dashboard pages through them).
+  const rest = $('ny-questions-more');
+  rest.hidden = hiddenQuestions === 0;
+  rest.textContent = hiddenQuestions > 0 ? `… and ${plural(hiddenQuestions, 'more question')} not shown: see the dashboard` : '';
 
   $('ny-approvals-panel').hidden = approvals.length === 0;
   $('ny-approvals-count').textContent = `(${approvals.length})`;
