@@ -4,7 +4,7 @@ import { act } from './actions.js';
 import { jsonBody, problemText, unanswered, showError, rowErrors } from './problems.js';
 
 // Interventions: every action that overrode an agent's course (a pause, a resume, a halt, a budget set, a provider limit
-// opened or cleared), newest first, the last 50: who, at what authority, what, on whom, why, when, before → after, and
+// opened or cleared, a watchdog rule's nudge or pause, a turn ended, a stop, a limit change, an answer via push), newest first, the last 50: who, at what authority, what, on whom, why, when, before → after, and
 // whether it was reverted (by which). Revert asks first, then POST /api/interventions/{id}/revert; a refusal (a lower
 // authority, reverted already, not revertible) stays beside its row. Not in /api/state: the section loads itself from
 // GET /api/interventions, and again on each intervention_recorded (one request at a time, one more queued).
@@ -17,7 +17,9 @@ export const Shown = 50;
 const Actions = {
   pause: 'paused', resume: 'resumed', halt: 'halted the hive', resume_hive: 'resumed the hive', budget_set: 'set the budget of',
   budget_answer: 'applied a budget answer for', quota_circuit_opened: 'opened the provider limit of',
-  quota_circuit_cleared: 'cleared the provider limit of', revert: 'reverted',
+  quota_circuit_cleared: 'cleared the provider limit of', revert: 'reverted', nudge: 'nudged', end_turn: 'ended the turn of',
+  extend_turn: 'gave more minutes to', restart: 'restarted', stop: 'stopped', destroy: 'destroyed', limit_change: 'changed the limits of',
+  answer_for_agent: 'answered for', answer: 'answered', approve: 'approved', deny: 'denied',
 };
 
 /** What a Revert refused, kept beside its row until its next action (or ×). */

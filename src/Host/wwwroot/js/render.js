@@ -11,6 +11,7 @@ import { questions } from './questions.js';
 import { reminders } from './reminders.js';
 import { governance, refreshGovernance, governanceUsage } from './governance.js';
 import { interventions, refreshInterventions } from './interventions.js';
+import { channels, refreshChannels } from './channels.js';
 
 // The page's sections, each in the module named after it; this file only says which to draw.
 export { loadOlder, wireFlowFilter } from './flow.js';
@@ -20,11 +21,13 @@ export { tickGovernance, wireGovernance } from './governance.js';
 export function renderAll() {
   for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'waiting']) render(section);
   render('interventions-refresh'); // not in /api/state: loaded on its own, after each (re)load of the snapshot
+  render('channels-refresh');
 }
 
 export function render(section) {
   ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
     'governance-refresh': () => refreshGovernance(() => render('swarm')), 'governance-usage': governanceUsage, interventions, 'interventions-refresh': refreshInterventions,
+    channels, 'channels-refresh': refreshChannels,
     waiting })[section]?.();
 }
 

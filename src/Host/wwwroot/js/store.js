@@ -17,6 +17,7 @@ export const store = {
   meta: { inputs: null, log: null }, // GET /api/meta, loaded when its section is opened; inputs also from events
   governance: null,       // GET /api/governance's object (slots, running, queue, circuits, budgets, halted); null: not governed
   interventions: null,    // GET /api/interventions, the last few, newest first; null: not loaded yet (not in /api/state)
+  notifications: null,    // GET /api/notifications: the push channels and their state; null: not loaded yet (not in /api/state)
 };
 
 /** How many decided approvals the page keeps to show under "recently decided". */
@@ -203,6 +204,7 @@ export const apply = {
   },
   // Not in the snapshot: the section reloads its list (GET /api/interventions, one request at a time, one more queued).
   intervention_recorded: () => ['interventions-refresh'],
+  notification_channel_changed: () => ['channels-refresh'],
   hive_resumed() {
     if (store.governance) store.governance.halted = null;
     return ['governance', 'governance-refresh'];
