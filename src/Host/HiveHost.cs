@@ -112,6 +112,7 @@ public static class HiveHost
         OperatorAuth.UseOperatorAuth(app);
         app.UseMiddleware<AuditMiddleware>();
         NeedsYouPage.UseCleanPath(app);
+        AgentPage.UseCleanPath(app);
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapCarter();
