@@ -4,6 +4,7 @@ import { follow } from './live.js';
 import { onSignedOutElsewhere } from './signin.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 import { transcript } from './transcript.js';
+import { act } from './actions.js';
 
 // /agents/{name}: one agent's own page. Its badges (state, held or paused, the model and context of its last turn, cost
 // today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and 30 d (inline SVG, no library), its
@@ -143,6 +144,30 @@ async function loadLog() {
 }
 $('ap-log-refresh').addEventListener('click', loadLog);
 
+// Slash commands for a harness agent: each applies to its next turn (the harness reads them as the turn starts).
+function drawConversation(c) {
+  $('ap-conversation').textContent = c.session_id
+    ? `conversation ${c.session_id.slice(0, 8)}…${c.model ? ` · model ${c.model}` : ''}${c.clear_next ? ' · fresh next turn' : c.compact_next ? ' · compacts next turn' : ''}`
+    : `no conversation yet${c.model ? ` · model ${c.model}` : ''}${c.clear_next ? ' · fresh next turn' : ''}`;
+}
+
+async function loadConversation() {
+  try {
+    const response = await fetch(`${api}/conversation`);
+    if (response.ok) drawConversation(await jsonBody(response));
+  } catch { /* the badge stays as it was; the slash form still works */ }
+}
+
+$('ap-slash').addEventListener('submit', async event => {
+  event.preventDefault();
+  const input = $('ap-slash-command');
+  const button = event.submitter ?? $('ap-slash').querySelector('button');
+  showError($('ap-slash-error'), null);
+  const done = await act(button, 'sending…', { method: 'POST', url: `${api}/slash`, body: { command: input.value.trim() } },
+    `${input.value.trim()} applies to ${name}'s next turn`, message => showError($('ap-slash-error'), message));
+  if (done) { input.value = ''; loadConversation(); }
+});
+
 function drawAll() {
   drawHead();
   drawOpen();
@@ -152,7 +177,9 @@ function drawAll() {
 
 const connection = $('connection');
 const { start } = follow({
-  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); },
+  agent: name,
+  listen: { transcript: data => transcript.heard(data), conversation_changed: data => { if (data.agent === name) drawConversation(data); } },
+  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); },
   changed: sections => {
     if (sections.has('swarm') || sections.has('governance-usage')) drawHead();
     if (sections.has('questions') || sections.has('reminders') || sections.has('waiting')) drawOpen();
