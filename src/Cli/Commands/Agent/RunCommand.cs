@@ -19,8 +19,16 @@ public static class RunCommand
     public static void AddTo(RootCommand root)
     {
         var max = new Option<int>("--max") { Description = "messages per turn, 1 to 32", DefaultValueFactory = _ => 32 };
+        var claude = new Option<bool>("--claude")
+        {
+            Description = "COMMAND is Claude Code: append --resume SESSION and --model NAME to it (else they are in $HIVE_SESSION_ID and $HIVE_MODEL)",
+        };
+        var compactAt = new Option<long>("--compact-at")
+        {
+            Description = "tokens of context above which the next turn compacts the conversation first (0: never)", DefaultValueFactory = _ => 150_000,
+        };
         var argv = new Argument<string[]>("command") { Description = "the agent's command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, argv };
+        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, claude, compactAt, argv };
         command.SetAction(async (parse, ct) =>
         {
             var context = new CliContext(parse, Console.Out, Console.Error);
@@ -29,13 +37,15 @@ public static class RunCommand
             {
                 socket = context.SocketPath;
                 if (parse.GetValue(max) is < 1 or > 32) throw new UsageError("--max must be 1 to 32");
+                if (parse.GetValue(compactAt) < 0) throw new UsageError("--compact-at must be 0 or more");
             }
             catch (UsageError e)
             {
                 Console.Error.WriteLine($"hivectl: usage: {e.Message}");
                 return CommandRunner.Usage;
             }
-            return await new Harness(socket, parse.GetValue(max), parse.GetValue(argv)!).RunAsync(ct);
+            return await new Harness(socket, parse.GetValue(max), parse.GetValue(argv)!,
+                new HarnessOptions(parse.GetValue(claude), parse.GetValue(compactAt))).RunAsync(ct);
         });
         root.Subcommands.Add(command);
     }
