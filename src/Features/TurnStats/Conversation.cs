@@ -96,14 +96,15 @@ public static class StartConversationTurn
 }
 
 /// <summary>
-/// The harness reports the session its program runs (socket verb <c>session</c>, as soon as the program names it), and
-/// asks a compaction of the next turn (its context ended above <c>--compact-at</c>).
+/// The harness reports the session its program runs (socket verb <c>session</c>, as soon as the program names it), asks
+/// a compaction of the next turn (its context ended above <c>--compact-at</c>), or forgets a session its program could
+/// not resume (<c>forget</c>: the next turn starts afresh instead of failing the same way forever).
 /// </summary>
 public static class SetSession
 {
     public const int MaxSessionIdBytes = 128;
 
-    public sealed record Command(string Agent, string? SessionId, bool? CompactNext) : IRequest<ConversationView>, IChangesState;
+    public sealed record Command(string Agent, string? SessionId, bool? CompactNext, string? Forget = null) : IRequest<ConversationView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -120,7 +121,8 @@ public static class SetSession
             var current = ConversationRow.Read(change, command.Agent);
             var after = current with
             {
-                SessionId = command.SessionId ?? current.SessionId,
+                // Forget only the session named: one the program named since is kept.
+                SessionId = command.SessionId ?? (command.Forget is not null && command.Forget == current.SessionId ? null : current.SessionId),
                 CompactNext = command.CompactNext ?? current.CompactNext,
                 UpdatedAt = clock.GetUtcNow(),
             };

@@ -5,7 +5,7 @@ namespace Hive.Features.TurnStats;
 /// <summary>
 /// The agents' turn-stats verbs (the agent is the socket): <c>record_turn</c> (the row of one turn), <c>transcript</c>
 /// (a batch of what the program printed), <c>conversation</c> (at a turn's start: the session to resume, the model, the
-/// operator's asks, taken) and <c>session</c> (the program's session id, a compaction for the next turn).
+/// operator's asks, taken) and <c>session</c> (the program's session id, a compaction for the next turn, a session to forget).
 /// </summary>
 internal sealed class TurnStatsSocketVerbs : ISocketVerbs
 {
@@ -37,7 +37,7 @@ internal sealed class TurnStatsSocketVerbs : ISocketVerbs
         verbs.Map("session", async request =>
         {
             var a = request.Bind<SessionArgs>();
-            var c = await request.Mediator.Send(new SetSession.Command(request.Agent, a.SessionId, a.CompactNext), request.CancellationToken);
+            var c = await request.Mediator.Send(new SetSession.Command(request.Agent, a.SessionId, a.CompactNext, a.Forget), request.CancellationToken);
             return new { session_id = c.SessionId, compact_next = c.CompactNext };
         });
     }
@@ -49,5 +49,5 @@ internal sealed class TurnStatsSocketVerbs : ISocketVerbs
 
     private sealed record TranscriptArgs(List<AppendTranscript.Entry>? Entries);
 
-    private sealed record SessionArgs(string? SessionId, bool? CompactNext);
+    private sealed record SessionArgs(string? SessionId, bool? CompactNext, string? Forget);
 }

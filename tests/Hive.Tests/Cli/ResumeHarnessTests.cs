@@ -96,6 +96,23 @@ public sealed class ResumeHarnessTests : IAsyncLifetime
         Assert.Equal("sess-1", SessionOnHive());
     }
 
+    /// <summary>A session Claude Code no longer has (it fails on --resume before naming one) is not resumed forever.</summary>
+    [Fact]
+    public async Task A_session_command_cannot_resume_is_forgotten_and_the_next_turn_starts_afresh()
+    {
+        var first = await SendToAliceAsync("one");
+        await using var harness = Harness(Script("""
+            case "$*" in *"--resume sess-1"*) echo 'No conversation found with session ID: sess-1' >&2; exit 1;; esac
+            init sess-$n; ok sess-$n
+            """), _hive.SocketPath("alice"));
+        await Until(harness, () => Acknowledged(first), "the first message acknowledged");
+        var second = await SendToAliceAsync("two");
+        Assert.EndsWith("--resume sess-1", await RunAsync(2, harness));
+        Assert.DoesNotContain("--resume", await RunAsync(3, harness)); // the message came back, to a fresh conversation
+        await Until(harness, () => Acknowledged(second), "the second message acknowledged");
+        Assert.Equal("sess-3", SessionOnHive());
+    }
+
     [Fact]
     public async Task After_the_agent_restarts_the_next_turn_resumes_its_session()
     {

@@ -142,6 +142,14 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
         if (conversation.Compact && session is not null)
             session = await CompactAsync(slot, conversation with { SessionId = session }, transcript, "asked") ?? session;
         var turn = await RunCommandAsync(messages, slot, conversation with { SessionId = session }, transcript, compact: false);
+        if (options.Claude && session is not null && turn.Exit != 0 && turn.Stopped is null && turn.Stream.SessionId is null)
+        {
+            // Claude Code names its session first thing; failing before that on --resume is most likely a session it no
+            // longer has (its HOME was wiped, the agent rebuilt): resuming it again would fail every turn the same way.
+            Log.WriteLine($"hivectl run: COMMAND failed on --resume {session} before naming a session: the next turn starts a fresh conversation");
+            transcript.Forget(session);
+            return turn;
+        }
         if (!turn.Stream.PromptTooLong || turn.Stopped is not null) return turn;
 
         session = turn.Stream.SessionId ?? session;

@@ -49,7 +49,12 @@ internal sealed class TranscriptForwarder : IAsyncDisposable
     /// <summary>A compaction asked of the next turn (the context ended above the watermark).</summary>
     public void CompactNext() => _queue.Writer.TryWrite(new CompactNextTurn());
 
+    /// <summary>A session COMMAND could not resume: the next turn starts afresh.</summary>
+    public void Forget(string sessionId) => _queue.Writer.TryWrite(new ForgetSession(sessionId));
+
     private sealed record SessionId(string Id);
+
+    private sealed record ForgetSession(string Id);
 
     private sealed record CompactNextTurn;
 
@@ -72,7 +77,12 @@ internal sealed class TranscriptForwarder : IAsyncDisposable
                 if (batch.Count > 0) break; // entries before it go first
                 _queue.Reader.TryRead(out _);
                 await CallAsync("session",
-                    item is SessionId id ? new JsonObject { ["session_id"] = id.Id } : new JsonObject { ["compact_next"] = true });
+                    item switch
+                    {
+                        SessionId id => new JsonObject { ["session_id"] = id.Id },
+                        ForgetSession forget => new JsonObject { ["forget"] = forget.Id },
+                        _ => new JsonObject { ["compact_next"] = true },
+                    });
             }
             if (batch.Count == 0) continue;
             if (!_full)
