@@ -1,7 +1,6 @@
 using System.Text;
 using FluentValidation;
 using Hive.Shared.Changes;
-using Hive.Shared.Dashboard;
 using MediatR;
 using Microsoft.Extensions.Options;
 
@@ -74,25 +73,4 @@ public static class AppendTranscript
             return Task.FromResult(new Result(stored.Count(e => e.Kind != Truncated), command.Entries!.Count - stored.Count(e => e.Kind != Truncated)));
         }
     }
-}
-
-/// <summary>One transcript entry on the wire. <c>TurnId</c> is null while its turn runs.</summary>
-public sealed record TranscriptEntryView(long Id, string Agent, long? TurnId, DateTimeOffset At, string Kind, string? Tool, string Text);
-
-internal sealed record TranscriptEntryRow(long Id, string Agent, long? TurnId, DateTimeOffset At, string Kind, string? Tool, string Text)
-{
-    public const string Columns = "id, agent, turn_id, at, kind, tool, text";
-
-    public TranscriptEntryView View() => new(Id, Agent, TurnId, At, Kind, Tool, Text);
-}
-
-/// <summary>
-/// New transcript entries: <c>transcript</c>, scoped to the agent, so only streams opened with <c>?agent=NAME</c> get it
-/// (a busy agent would otherwise flood every page with text nobody there reads).
-/// </summary>
-public sealed record TranscriptAppended(string Agent, IReadOnlyList<TranscriptEntryView> Entries) : IDashboardEvent
-{
-    public string EventType => "transcript";
-    public string? Scope => Agent;
-    public object Payload => new { agent = Agent, entries = Entries };
 }
