@@ -12,7 +12,11 @@ public sealed class ResumeHarnessTests : IAsyncLifetime
     private HiveInstance _hive = null!;
     private readonly string _dir = Directory.CreateTempSubdirectory("hive-resume-").FullName;
 
-    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Messages:AckTimeoutSeconds", "1");
+    /// <summary>
+    /// A crashed turn's message comes back after the ack timeout: short enough to wait for, long enough that a slow turn
+    /// on a loaded machine is never handed its own message again while it runs (which would shift the runs counted).
+    /// </summary>
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Messages:AckTimeoutSeconds", "4");
 
     public async Task DisposeAsync()
     {
