@@ -13,6 +13,7 @@ export function openTerminal(container, agentName, { onState = () => {} } = {}) 
     cursorBlink: true,
     fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, monospace',
     fontSize: 14,
+    lineHeight: 1.2, // at 1.0 the DOM renderer clips underscores in DejaVu Sans Mono
     theme: { background: '#000000', foreground: '#d4d4dc', cursor: '#7fdfd0' },
   });
   const fit = new FitAddon();
@@ -29,6 +30,8 @@ export function openTerminal(container, agentName, { onState = () => {} } = {}) 
 
   socket.addEventListener('open', () => {
     opened = true;
+    // The page may have been resized while the socket opened.
+    socket.send(JSON.stringify({ cols: terminal.cols, rows: terminal.rows }));
     onState('open');
     terminal.focus();
   });
@@ -48,7 +51,13 @@ export function openTerminal(container, agentName, { onState = () => {} } = {}) 
   const send = data => { if (socket.readyState === WebSocket.OPEN) socket.send(data); };
   terminal.onData(data => send(encoder.encode(data)));
   terminal.onBinary(data => send(Uint8Array.from(data, c => c.charCodeAt(0))));
-  terminal.onResize(({ cols, rows }) => send(JSON.stringify({ cols, rows })));
+  // The size the shell was last told, on the container too (for whoever watches it: a test, the page's own CSS).
+  const told = (cols, rows) => { container.dataset.size = `${cols}x${rows}`; };
+  told(terminal.cols, terminal.rows);
+  terminal.onResize(({ cols, rows }) => {
+    send(JSON.stringify({ cols, rows }));
+    told(cols, rows);
+  });
   const resized = new ResizeObserver(() => fit.fit());
   resized.observe(container);
 
