@@ -60,7 +60,8 @@ public static class OpenTerminal
                 using var socket = await context.WebSockets.AcceptWebSocketAsync();
                 Record(name, "terminal opened", $"ok ({who})");
                 logger.LogInformation("containers: terminal opened in {Agent} (pid {Pid})", name, shell.Id);
-                reason = await PumpAsync(socket, pty, shell, running);
+                // A stop clears the agent's hold before it kills the cgroup, which may end the shell before Exited completes.
+                reason = await PumpAsync(socket, pty, shell, running, () => turns.Of(name).Running != running || running.Exited.IsCompleted);
             }
             finally
             {
@@ -73,7 +74,7 @@ public static class OpenTerminal
         }
 
         /// <summary>Runs the session until one side ends it, ends the shell's session and closes the socket; returns why, for the audit.</summary>
-        private async Task<string> PumpAsync(WebSocket socket, Pty pty, Process shell, RunningAgent agent)
+        private async Task<string> PumpAsync(WebSocket socket, Pty pty, Process shell, RunningAgent agent, Func<bool> agentEnded)
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
             using var quitOutput = new CancellationTokenSource();
@@ -84,8 +85,8 @@ public static class OpenTerminal
             var stopping = Task.Delay(Timeout.Infinite, stop.Token);
             var first = await Task.WhenAny(input, output, agent.Exited, stopping);
             var reason = first == input ? "the page closed"
+                : first == agent.Exited || (first == output && agentEnded()) ? "the agent stopped"
                 : first == output ? "the shell exited"
-                : first == agent.Exited ? "the agent stopped"
                 : "the host stopped";
             // The shell and everything it started go first: the output loop then sees the pty's end (or is told to quit, if
             // something that left the session still holds it).

@@ -94,6 +94,11 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
             await terminal.RunAsync("echo \"cols=<$(tput cols)> lines=<$(tput lines)>\"", "cols=<123> lines=<40>");
             await terminal.ResizeAsync(57, 20);
             await terminal.RunAsync("echo \"cols=<$(tput cols)>\"", "cols=<57>");
+
+            // `exit` ends the session: the host closes the socket.
+            await terminal.SendAsync("exit\r");
+            await terminal.ClosedByHostAsync();
+            await AuditUntilAsync(name, e => e.Action == "terminal closed" && e.Result.StartsWith("the shell exited", StringComparison.Ordinal));
         }
         finally
         {
@@ -183,7 +188,7 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
             Assert.Equal(HttpStatusCode.OK, status);
             await terminal.ClosedByHostAsync();
             await ProcessTable.UntilGoneAsync(sleepers);
-            await AuditUntilAsync(name, e => e.Action == "terminal closed");
+            await AuditUntilAsync(name, e => e.Action == "terminal closed" && e.Result.StartsWith("the agent stopped", StringComparison.Ordinal));
         }
         finally
         {
@@ -310,6 +315,9 @@ internal sealed class TerminalSocket : IAsyncDisposable
             await Task.WhenAny(changed, _closed.Task, Task.Delay(left));
         }
     }
+
+    public Task SendAsync(string keys) =>
+        _socket.SendAsync(Encoding.UTF8.GetBytes(keys), WebSocketMessageType.Binary, true, CancellationToken.None);
 
     public Task ResizeAsync(int cols, int rows) =>
         _socket.SendAsync(Encoding.UTF8.GetBytes($"{{\"cols\":{cols},\"rows\":{rows}}}"), WebSocketMessageType.Text, true, CancellationToken.None);
