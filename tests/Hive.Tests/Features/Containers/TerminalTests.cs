@@ -139,6 +139,9 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
         try
         {
             var agentPid = (await RowAsync(_hive, name))!.Value.Pid()!.Value;
+            // Once the agent runs its sleep: the wrapper's short-lived helpers (mkdir, mount, ...) are gone by then.
+            await HiveInstance.Until(() => ProcessTable.Family(agentPid).Any(p => ProcessTable.CommandLine(p).StartsWith("sleep 1000", StringComparison.Ordinal)),
+                Deadline, "the agent's sleep");
             var agentFamily = ProcessTable.Family(agentPid);
             var marker = driver == "process" ? "987651" : "987652";
             await using (var terminal = await TerminalSocket.OpenAsync(_hive, name))
@@ -149,6 +152,9 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
                 var sleepers = Sleepers(marker);
                 var session = SessionOf(sleepers[0]);
                 Assert.All(sleepers, pid => Assert.Equal(session, SessionOf(pid)));
+                // In the agent's own cgroup: its caps hold for the terminal too.
+                if (_hive.Service<Hive.Features.Containers.Runtime.AgentCgroups>().LimitsOn)
+                    Assert.All(sleepers, pid => Assert.Equal(File.ReadAllText($"/proc/{agentPid}/cgroup"), File.ReadAllText($"/proc/{pid}/cgroup")));
                 await terminal.CloseAsync();
 
                 await ProcessTable.UntilGoneAsync(sleepers);
@@ -198,7 +204,7 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
 
     private async Task<string> RunningAsync(string name, string driver)
     {
-        var row = await CreateAsync(_hive.Http, Shell(name, driver, "true"));
+        var row = await CreateAsync(_hive.Http, Shell(name, driver, ":"));
         Assert.Equal("running", row.State());
         return name;
     }
