@@ -113,6 +113,7 @@ public static class HiveHost
         OperatorAuth.UseOperatorAuth(app);
         app.UseMiddleware<AuditMiddleware>();
         NeedsYouPage.UseCleanPath(app);
+        AgentPage.UseCleanPath(app);
         TerminalPage.UseCleanPath(app);
         app.UseDefaultFiles();
         app.UseStaticFiles();

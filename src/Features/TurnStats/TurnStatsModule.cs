@@ -16,5 +16,8 @@ public sealed class TurnStatsModule : CarterModule
                     req.QueryLong("before"),
                     (int)Math.Min(req.QueryLong("limit") ?? ListTurns.DefaultLimit, int.MaxValue)),
                 req.HttpContext.RequestAborted)));
+
+        Get("/{name}/stats", async (req, res) =>
+            await res.Ok(await mediator.Send(new AgentStats.Query(req.RouteValues["name"]?.ToString() ?? ""), req.HttpContext.RequestAborted)));
     }
 }

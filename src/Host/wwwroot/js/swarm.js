@@ -69,7 +69,7 @@ function agentHead(a) {
   const managed = isManaged(a);
   return h('div', { class: 'agent-head' },
     h('div', { class: 'agent-title' },
-      h('span', { class: 'who' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
+      h('a', { class: 'who agent-link', href: `/agents/${encodeURIComponent(a.name)}`, title: 'its own page: transcript, stats, log' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
       managed && a.state && h('span', { class: `badge state state-${a.state}`, title: a.desired === 'running' ? 'Hive keeps it running' : 'Hive keeps it stopped' }, a.state),
       !managed && h('span', { class: 'badge state state-external', title: 'Hive keeps its socket; you run its process' }, 'external'),
       a.transient && h('span', { class: 'badge transient', role: 'status' }, Transients[a.transient] ?? `${a.transient}…`),
