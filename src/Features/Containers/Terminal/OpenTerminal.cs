@@ -47,17 +47,19 @@ public static class OpenTerminal
             Process shell;
             try
             {
-                shell = await driver.StartTerminalAsync(spec, pty.SlavePath, context.RequestAborted);
+                // Not cancelled by the request: a start already queued would otherwise happen with nobody to end it.
+                shell = await driver.StartTerminalAsync(spec, pty.SlavePath, CancellationToken.None);
             }
             catch (DriverException e)
             {
                 throw new ConflictException(e.Message);
             }
             var who = context.Features.Get<OperatorClient>()?.Name ?? "sign-in off";
-            var reason = "the host stopped";
+            string? reason = null;
             try
             {
                 using var socket = await context.WebSockets.AcceptWebSocketAsync();
+                reason = "the session failed";
                 Record(name, "terminal opened", $"ok ({who})");
                 logger.LogInformation("containers: terminal opened in {Agent} (pid {Pid})", name, shell.Id);
                 // A stop clears the agent's hold before it kills the cgroup, which may end the shell before Exited completes.
@@ -66,9 +68,11 @@ public static class OpenTerminal
             finally
             {
                 if (!shell.HasExited) await EndAsync(shell); // the socket never opened, or the session failed
-
-                Record(name, "terminal closed", $"{reason} ({who})");
-                logger.LogInformation("containers: terminal in {Agent} closed: {Reason}", name, reason);
+                if (reason is not null)
+                {
+                    Record(name, "terminal closed", $"{reason} ({who})");
+                    logger.LogInformation("containers: terminal in {Agent} closed: {Reason}", name, reason);
+                }
                 shell.Dispose();
             }
         }
