@@ -95,6 +95,13 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
             await terminal.ResizeAsync(57, 20);
             await terminal.RunAsync("echo \"cols=<$(tput cols)>\"", "cols=<57>");
 
+            // Ctrl-C reaches the foreground job (the pty is the shell's controlling terminal), not the terminal itself.
+            await terminal.RunAsync("sleep 977531; echo \"<slept:$?>\"", "sleep 977531");
+            await HiveInstance.Until(() => ProcessTable.Find("sleep", "977531").Count == 1, Deadline, "the foreground sleep");
+            await terminal.SendAsync("\u0003");
+            await terminal.RunAsync("echo \"<after:$((1+1))>\"", "<after:2>");
+            Assert.Empty(ProcessTable.Find("sleep", "977531"));
+
             // `exit` ends the session: the host closes the socket.
             await terminal.SendAsync("exit\r");
             await terminal.ClosedByHostAsync();
