@@ -202,6 +202,8 @@ function agentActions(a) {
     managed && !running && button('start', 'Start', lifecycle('start', 'starting…', 'started')),
     managed && (running || a.desired === 'running') && button('stop', 'Stop', lifecycle('stop', 'stopping…', 'stopped')),
     managed && button('restart', 'Restart', lifecycle('restart', 'restarting…', 'restarted')),
+    running && (a.driver === 'process' || a.driver === 'bubblewrap') &&
+      h('a', { class: 'button quiet terminal', href: `/agents/${path(name)}/terminal`, target: '_blank', title: `a shell in ${name}'s sandbox` }, 'Terminal'),
     store.governance && pauseAction(name, !!a.paused, message => errors.set(name, message)),
     a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
       if (!confirm(`Destroy ${name}? Its process is stopped and its socket closed; its files are kept (under Destroyed agents) until you delete them.`)) return;
