@@ -1,3 +1,4 @@
+using Hive.Tests.Cli;
 using Hive.Tests.Architecture;
 using Hive.Tests.Features.Governance;
 using Microsoft.Playwright;
@@ -80,6 +81,57 @@ public sealed class AgentPageTests(BrowserFixture browser) : IClassFixture<Brows
         await _page.GotoAsync($"{_hive.BaseAddress}agents/nobody");
         await Expect(_page.Locator("#ap-missing")).ToContainTextAsync("No agent named nobody");
         Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task The_transcript_grows_live_while_a_fake_command_prints_slowly_and_slash_commands_apply_to_the_next_turn()
+    {
+        var dir = Directory.CreateTempSubdirectory("hive-agentpage-").FullName;
+        try
+        {
+            var go = Path.Combine(dir, "go");
+            var script = Path.Combine(dir, "command.sh");
+            await File.WriteAllTextAsync(script, $$$"""
+                cat > /dev/null
+                echo '{"type":"system","subtype":"init","session_id":"s-page-1","model":"fake-1"}'
+                echo '{"type":"assistant","message":{"model":"fake-1","content":[{"type":"text","text":"<img src=x onerror=alert(1)> reading the log"}]}}'
+                while [ ! -e '{{{go}}}' ]; do sleep 0.05; done
+                echo '{"type":"assistant","message":{"model":"fake-1","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}]}}'
+                echo '{"type":"result","subtype":"success","is_error":false,"result":"all done","session_id":"s-page-1","usage":{"input_tokens":3,"output_tokens":1}}'
+                """);
+            await OpenAsync(1280, 900);
+            await _page.GotoAsync($"{_hive.BaseAddress}agents/alice");
+            await Expect(_page.Locator("#ap-transcript-empty")).ToBeVisibleAsync();
+
+            await using (var bob = await _hive.ConnectAsync("bob")) await bob.SendAsync("alice", "summarise the log");
+            await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", "/bin/sh", script]);
+            // The first lines show while the command still waits to go on; the agent's text stays text.
+            var first = _page.Locator("#ap-transcript li[data-kind=text]");
+            await Expect(first).ToContainTextAsync("<img src=x onerror=alert(1)> reading the log");
+            Assert.Equal(0, await _page.Locator("#ap-transcript img").CountAsync());
+            Assert.False(File.Exists(go));
+            await File.WriteAllTextAsync(go, "");
+            await Expect(_page.Locator("#ap-transcript li[data-kind=tool_use]")).ToContainTextAsync("Bash");
+            await Expect(_page.Locator("#ap-transcript li[data-kind=result]")).ToContainTextAsync("all done");
+            await Expect(_page.Locator("#ap-conversation")).ToContainTextAsync("conversation s-page-1");
+
+            await _page.Locator("#ap-slash-command").FillAsync("/clear");
+            await _page.Locator("#ap-slash button").ClickAsync();
+            await Expect(_page.Locator("#ap-conversation")).ToContainTextAsync("fresh next turn");
+            Assert.Contains(_hive.QueryDbList<string>("SELECT action FROM interventions WHERE target = 'alice'"), a => a == "slash_clear");
+            await _page.Locator("#ap-slash-command").FillAsync("/nonsense");
+            var refused = _page.WaitForResponseAsync(r => r.Url.EndsWith("/api/agents/alice/slash", StringComparison.Ordinal));
+            await _page.Locator("#ap-slash button").ClickAsync();
+            Assert.Equal(400, (await refused).Status);
+            await Expect(_page.Locator("#ap-slash-error")).ToContainTextAsync("(400)");
+            Assert.Empty(_pageErrors);
+            ProcessTable.Kill(harness.Pid, signal: 15);
+            await harness.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await TestDirectories.DeleteAsync(dir);
+        }
     }
 
     private async Task ScreenshotAsync(string name)
