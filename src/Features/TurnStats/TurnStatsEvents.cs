@@ -31,6 +31,6 @@ public sealed record TurnRecorded(TurnView Turn, TurnAggregates Aggregates) : ID
 public sealed record TranscriptAppended(string Agent, IReadOnlyList<TranscriptEntryView> Entries) : IDashboardEvent
 {
     public string EventType => "transcript";
-    public string? Scope => Agent;
+    public string? OnlyForAgent => Agent;
     public object Payload => new { agent = Agent, entries = Entries };
 }

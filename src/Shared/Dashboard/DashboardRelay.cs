@@ -15,7 +15,7 @@ public sealed class DashboardRelay<T>(DashboardHub hub, ILogger<DashboardRelay<T
         try
         {
             hub.Publish(notification.EventType, JsonSerializer.Serialize(notification.Payload, notification.Payload.GetType(), HiveJson.Options),
-                ((IDashboardEvent)notification).Scope);
+                ((IDashboardEvent)notification).OnlyForAgent);
         }
         catch (Exception e)
         {

@@ -16,7 +16,8 @@ public interface IDashboardEvent : INotification
 
     /// <summary>
     /// Null for the main stream. An agent's name for an event only that agent's page wants (a live transcript entry): it
-    /// goes only to streams opened with <c>?agent=</c> that name, never to the main stream.
+    /// goes only to streams opened with <c>?agent=</c> that name, never to the main stream. Named so that no event's own
+    /// field can implement it by accident (a budget's <c>Scope</c> once did, and its events left the main stream).
     /// </summary>
-    string? Scope => null;
+    string? OnlyForAgent => null;
 }

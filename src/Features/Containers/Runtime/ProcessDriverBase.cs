@@ -118,9 +118,12 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>
     /// The start of a terminal's argv: its stdio becomes the pty, then <c>setsid -c</c> makes a session (the session's id
     /// is the pid the host started, which the host kills as a whole) with the pty as its controlling terminal. The driver
-    /// goes on with its own argv, less its leading <c>setsid</c>.
+    /// goes on with its own argv, less its leading <c>setsid</c>. Ctrl-C, Ctrl-\ and Ctrl-Z get their default handling back
+    /// first: a host started with them ignored (a background job, nohup, some service managers) hands that on to its
+    /// children, and a shell cannot undo a signal ignored when it started.
     /// </summary>
-    private protected static List<string> TtyPrefix(string tty) => ["/bin/sh", "-c", TtyOpen, "hive-tty", tty, "/usr/bin/setsid", "-c"];
+    private protected static List<string> TtyPrefix(string tty) =>
+        ["/usr/bin/env", "--default-signal=INT,QUIT,TSTP", "/bin/sh", "-c", TtyOpen, "hive-tty", tty, "/usr/bin/setsid", "-c"];
 
     /// <summary>Nothing to adopt: these agents die with the host that started them.</summary>
     public Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken) => Task.FromResult<RunningAgent?>(null);
