@@ -25,6 +25,7 @@ public static class BenchProgram
         new WatchdogBench(),
         new UsageBench(),
         new NotifyBench(),
+        new SearchBench(),
     ];
 
     public static async Task<int> Main(string[] args)
