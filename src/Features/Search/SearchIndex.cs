@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Dapper;
+using Hive.Shared.Json;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
 
@@ -7,26 +9,49 @@ namespace Hive.Features.Search;
 /// <summary>The index the writers call in their own transactions (see <see cref="ISearchIndex"/>).</summary>
 internal sealed class SearchIndex : ISearchIndex
 {
+    // Two statements per call whatever its size, the entries passed as one JSON array: the group-commit writer calls this
+    // once per batch of up to 512 sends, and a statement per message would be two more prepares on its hot path.
+    private const string AddEntries = """
+        INSERT INTO search_entries (kind, ref, sender, recipient, at)
+        SELECT json_extract(e.value, '$.k'), json_extract(e.value, '$.r'), json_extract(e.value, '$.f'),
+               json_extract(e.value, '$.t'), json_extract(e.value, '$.a')
+        FROM json_each(@entries) e
+        WHERE true -- SQLite needs it before ON CONFLICT in an INSERT ... SELECT
+        ON CONFLICT (kind, ref) DO NOTHING
+        RETURNING id
+        """;
+
+    private const string AddTexts = """
+        INSERT INTO search_text (rowid, text)
+        SELECT s.id, json_extract(e.value, '$.x')
+        FROM json_each(@entries) e
+        JOIN search_entries s ON s.kind = json_extract(e.value, '$.k') AND s.ref = json_extract(e.value, '$.r')
+        WHERE s.id IN (SELECT value FROM json_each(@added))
+        """;
+
     public void Add(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<SearchEntry> entries)
     {
-        foreach (var e in entries)
-        {
-            // Already there (the backfill and a live write met): nothing to add.
-            var id = connection.QuerySingleOrDefault<long?>("""
-                INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES (@Kind, @Ref, @From, @To, @At)
-                ON CONFLICT (kind, ref) DO NOTHING
-                RETURNING id
-                """, e, transaction);
-            if (id is { } rowid)
-                connection.Execute("INSERT INTO search_text (rowid, text) VALUES (@rowid, @Text)", new { rowid, e.Text }, transaction);
-        }
+        if (entries.Count == 0) return;
+        var json = JsonSerializer.Serialize(entries.Select(e => new Wire(e.Kind, e.Ref, e.Text, e.From, e.To, UtcTimestamp.Format(e.At))));
+        // Only the entries this call added get their text: one already indexed (the backfill and a live write met) keeps its own.
+        var added = connection.Query<long>(AddEntries, new { entries = json }, transaction).AsList();
+        if (added.Count > 0)
+            connection.Execute(AddTexts, new { entries = json, added = JsonSerializer.Serialize(added) }, transaction);
     }
+
+    private sealed record Wire(
+        [property: System.Text.Json.Serialization.JsonPropertyName("k")] string Kind,
+        [property: System.Text.Json.Serialization.JsonPropertyName("r")] long Ref,
+        [property: System.Text.Json.Serialization.JsonPropertyName("x")] string Text,
+        [property: System.Text.Json.Serialization.JsonPropertyName("f")] string From,
+        [property: System.Text.Json.Serialization.JsonPropertyName("t")] string? To,
+        [property: System.Text.Json.Serialization.JsonPropertyName("a")] string At);
 
     public void Remove(SqliteConnection connection, SqliteTransaction transaction, string kind, IReadOnlyCollection<long> refs)
     {
         if (refs.Count == 0) return;
         // One JSON array, not one parameter per id: a batch is a thousand ids.
-        var args = new { kind, refs = System.Text.Json.JsonSerializer.Serialize(refs) };
+        var args = new { kind, refs = JsonSerializer.Serialize(refs) };
         connection.Execute("""
             DELETE FROM search_text WHERE rowid IN (
                 SELECT id FROM search_entries WHERE kind = @kind AND ref IN (SELECT value FROM json_each(@refs)));
