@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
+using Hive.Shared.Search;
 using Hive.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
 namespace Hive.Bench.Modes;
@@ -13,7 +15,8 @@ namespace Hive.Bench.Modes;
 /// transaction, as in production); their bodies are 12 words drawn from a 5 000-word vocabulary with a Zipf-like skew,
 /// so a query word may match a handful of messages or tens of thousands. Then 1 000 one-word queries (words drawn
 /// uniformly from the vocabulary, so rare and common alike), one at a time over HTTP with the operator's token, and 1 000
-/// more with <c>agent=</c>. Goal: p99 of a one-word query under 50 ms.
+/// more with <c>agent=</c>. Before it, the same fill on a hive whose index is the no-op (what indexing costs the writer).
+/// Goal: p99 of a one-word query under 50 ms.
 /// </summary>
 internal sealed class SearchBench : IBenchMode
 {
@@ -32,16 +35,19 @@ internal sealed class SearchBench : IBenchMode
         var root = TempRoot("search");
         PrintHeader("Hive search benchmark (issue 30 item 6)", root);
         var agents = Enumerable.Range(0, Senders).Select(i => $"s{i}").ToArray();
+        var words = Words(new Random(options.Seed));
+        var baseline = await FillWithoutIndexAsync(root, agents, words, options);
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), agents,
             ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error"]);
         try
         {
-            var words = Words(new Random(options.Seed));
             var fill = Stopwatch.StartNew();
             await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i)));
             fill.Stop();
             Console.WriteLine($"messages: {Stats.N(Messages)} sent through the sockets ({Senders} senders) and indexed in {Stats.F(fill.Elapsed.TotalSeconds, 1)} s " +
                               $"= {Stats.N(Messages / fill.Elapsed.TotalSeconds)} sends/s   synchronous: {options.Synchronous}");
+            Console.WriteLine($"the same without the index (NoSearchIndex): {Stats.F(baseline.TotalSeconds, 1)} s = {Stats.N(Messages / baseline.TotalSeconds)} sends/s; " +
+                              $"indexed/unindexed time {Stats.F(fill.Elapsed.TotalSeconds / baseline.TotalSeconds, 2)}");
             Console.WriteLine($"index: {Stats.N(hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'"))} message entries; db {Stats.Bytes(new FileInfo(hive.DatabasePath).Length)}");
 
             var pick = new Random(options.Seed + 1000);
@@ -61,6 +67,24 @@ internal sealed class SearchBench : IBenchMode
         {
             await hive.DisposeAsync();
             RemoveOrKeep(root, options.Keep);
+        }
+    }
+
+    /// <summary>The same fill on a hive of its own whose index is the kernel's no-op: what indexing costs the writer.</summary>
+    private static async Task<TimeSpan> FillWithoutIndexAsync(string root, string[] agents, string[] words, BenchOptions options)
+    {
+        var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "unindexed"), agents,
+            ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error"],
+            services => services.AddSingleton<ISearchIndex, NoSearchIndex>());
+        try
+        {
+            var fill = Stopwatch.StartNew();
+            await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i)));
+            return fill.Elapsed;
+        }
+        finally
+        {
+            await hive.DisposeAsync();
         }
     }
 
