@@ -15,15 +15,20 @@ internal static class QuestionSearch
     public const string QuestionKind = "question";
     public const string AnswerKind = "answer";
 
-    public static SearchEntry Asked(QuestionView q) => new(QuestionKind, q.Id, q.Question, q.Asker, q.Target ?? AgentNames.Operator, q.AskedAt);
+    public static SearchEntry Asked(QuestionView q) => Asked(q.Id, q.Asker, q.Target, q.Question, q.AskedAt);
 
-    public static SearchEntry? Answered(QuestionView q) =>
-        q is { Answer: { } answer, AnsweredAt: { } at } && answer != ResolveQuestions.Cancelled && q.Answerer != ResolveQuestions.ExpiredBy
-            ? new(AnswerKind, q.Id, answer, q.Answerer ?? AgentNames.Operator, q.Asker, at)
+    public static SearchEntry? Answered(QuestionView q) => Answered(q.Id, q.Asker, q.Answer, q.Answerer, q.AnsweredAt);
+
+    private static SearchEntry Asked(long id, string asker, string? target, string question, DateTimeOffset at) =>
+        new(QuestionKind, id, question, asker, target ?? AgentNames.Operator, at);
+
+    private static SearchEntry? Answered(long id, string asker, string? answer, string? answerer, DateTimeOffset? at) =>
+        answer is not null && at is { } answeredAt && answer != ResolveQuestions.Cancelled && answerer != ResolveQuestions.ExpiredBy
+            ? new(AnswerKind, id, answer, answerer ?? AgentNames.Operator, asker, answeredAt)
             : null;
 
     /// <summary>Every stored question and answer, for the index's backfill.</summary>
-    internal sealed class Source(Hive.Features.StateFiles.IFileRefScanner fileRefs) : ISearchSource
+    internal sealed class Source : ISearchSource
     {
         public IReadOnlyList<string> Kinds => [QuestionKind, AnswerKind];
 
@@ -31,9 +36,9 @@ internal static class QuestionSearch
         {
             foreach (var row in connection.Query<QuestionRow>($"SELECT {QuestionRow.Columns} FROM questions ORDER BY id", transaction: transaction, buffered: false))
             {
-                var view = row.View(fileRefs);
-                yield return Asked(view);
-                if (Answered(view) is { } answer) yield return answer;
+                // From the row itself: a view would scan every text for file refs, which the index has no use for.
+                yield return Asked(row.Id, row.Asker, row.Target, row.Question, row.AskedAt);
+                if (Answered(row.Id, row.Asker, row.Answer, row.Answerer, row.AnsweredAt) is { } answer) yield return answer;
             }
         }
     }
