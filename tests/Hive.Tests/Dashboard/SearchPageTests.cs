@@ -49,6 +49,8 @@ public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<Brow
         await Expect(hit.Locator(".search-snippet")).ToContainTextAsync("<b>armadillo</b> plan <img src=x");
         Assert.Equal(0, await hit.Locator("b, img").CountAsync()); // text, never markup
         await Expect(hit).ToHaveAttributeAsync("data-kind", "message");
+        await hit.Locator("button.search-show").ClickAsync(); // the message's row in the flow
+        await Expect(page.Locator("#flow > li.found")).ToContainTextAsync("armadillo</b> plan");
 
         // A page at a time: 20, then the rest.
         await panel.Locator("input.search-q").FillAsync("armadillo");

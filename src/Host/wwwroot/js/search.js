@@ -64,7 +64,25 @@ function hitRow(hit) {
       h('span', { class: 'badge search-kind-badge' }, KindNames[hit.kind] ?? hit.kind), ' ',
       h('span', { class: 'who' }, hit.from), hit.to ? [' → ', h('span', { class: 'who' }, hit.to)] : null, ' · ',
       `#${hit.ref} · `, h('span', { class: 'ago', title: hit.at }, relative(hit.at))),
-    h('div', { class: 'search-snippet' }, hit.snippet.map(part => part.hit ? h('mark', {}, part.text) : part.text)));
+    h('div', { class: 'search-snippet' }, hit.snippet.map(part => part.hit ? h('mark', {}, part.text) : part.text)),
+    h('button', { type: 'button', class: 'quiet search-show', onclick: event => show(hit, event.currentTarget) }, 'Show'));
+}
+
+/** Scrolls to the hit's row in the flow or the questions, when the page has it (the flow holds only what is loaded). */
+function show(hit, button) {
+  const row = hit.kind === 'message'
+    ? document.querySelector(`#flow > li[data-key="${hit.ref}"]`)
+    : document.querySelector(`#questions-pending > li[data-id="${hit.ref}"], #questions-answered > li[data-id="${hit.ref}"]`);
+  if (!row) {
+    button.textContent = hit.kind === 'message' ? 'not in the loaded flow' : 'not on the page';
+    button.disabled = true;
+    return;
+  }
+  const box = row.closest('details');
+  if (box) box.open = true;
+  row.scrollIntoView({ block: 'center' });
+  for (const earlier of document.querySelectorAll('li.found')) earlier.classList.remove('found');
+  row.classList.add('found'); // until the next Show: the eye finds it after the scroll
 }
 
 /** The Search panel's box. */
