@@ -147,6 +147,27 @@ public sealed class SearchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_send_whose_index_write_fails_is_not_stored_either()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var before = _hive.QueryDb<long>("SELECT count(*) FROM messages");
+        // A fault injected from outside: the index refuses every entry, so the writer's one transaction must roll back.
+        _hive.ExecuteDb("CREATE TRIGGER refuse_index BEFORE INSERT ON search_entries BEGIN SELECT RAISE(ABORT, 'index refused'); END;");
+        try
+        {
+            var refused = await alice.CallAsync(new { op = "send", to = "bob", body = "the lemur that never was" });
+            Assert.False(refused.GetProperty("ok").GetBoolean());
+            Assert.Equal(before, _hive.QueryDb<long>("SELECT count(*) FROM messages"));
+        }
+        finally
+        {
+            _hive.ExecuteDb("DROP TRIGGER refuse_index;");
+        }
+        var kept = await alice.SendAsync("bob", "the lemur that is");
+        Assert.Equal([kept], Hits(await SearchAsync("q=lemur")).Select(h => h.Ref));
+    }
+
+    [Fact]
     public async Task Rows_stored_before_the_index_are_backfilled_once_at_start()
     {
         // As a hive older than Search left them: rows in messages and questions, none of them in the index.
