@@ -26,6 +26,7 @@ public static class BenchProgram
         new UsageBench(),
         new NotifyBench(),
         new SearchBench(),
+        new TranscriptBench(),
     ];
 
     public static async Task<int> Main(string[] args)

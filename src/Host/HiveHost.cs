@@ -110,10 +110,13 @@ public static class HiveHost
         app.UseStatusCodePages();
         OperatorAuth.UseSecurityHeaders(app);
         OperatorAuth.UseAllowedHosts(app);
+        app.UseWebSockets(); // the terminal (GET /api/agents/{name}/terminal)
         app.UseRouting();
         OperatorAuth.UseOperatorAuth(app);
         app.UseMiddleware<AuditMiddleware>();
         NeedsYouPage.UseCleanPath(app);
+        AgentPage.UseCleanPath(app);
+        TerminalPage.UseCleanPath(app);
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapCarter();

@@ -73,13 +73,17 @@ public sealed class SseStream : IAsyncDisposable
 
     /// <summary>Opens the stream on a client of its own and waits for the server's <c>hello</c>.</summary>
     /// <param name="token">The operator token, sent as Bearer (null when sign-in is off).</param>
-    public static async Task<SseStream> OpenAsync(Uri baseAddress, string? token, long? lastEventId = null)
+    public static async Task<SseStream> OpenAsync(Uri baseAddress, string? token, long? lastEventId = null) =>
+        await OpenAsync(baseAddress, token, "/api/events", lastEventId);
+
+    /// <summary>The stream at <paramref name="path"/> (e.g. <c>/api/events?agent=alice</c>, an agent's page's stream).</summary>
+    public static async Task<SseStream> OpenAsync(Uri baseAddress, string? token, string path, long? lastEventId = null)
     {
         var http = new HttpClient { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
         if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         try
         {
-            return await OpenAsync(http, lastEventId, owned: true);
+            return await OpenAsync(http, lastEventId, owned: true, path);
         }
         catch
         {
@@ -91,9 +95,9 @@ public sealed class SseStream : IAsyncDisposable
     /// <summary>Opens the stream on <paramref name="http"/> (its base address and credentials; the caller keeps it) and waits for <c>hello</c>.</summary>
     public static Task<SseStream> OpenAsync(HttpClient http, long? lastEventId = null) => OpenAsync(http, lastEventId, owned: false);
 
-    private static async Task<SseStream> OpenAsync(HttpClient http, long? lastEventId, bool owned)
+    private static async Task<SseStream> OpenAsync(HttpClient http, long? lastEventId, bool owned, string path = "/api/events")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/events");
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (lastEventId is { } id) request.Headers.Add("Last-Event-ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

@@ -57,6 +57,7 @@ public static class ContainersFeature
         services.AddSingleton<AgentTurns>();
         services.AddSingleton<AgentSteps>();
         services.AddSingleton<AgentProcesses>();
+        services.AddSingleton<Terminal.OpenTerminal.Handler>();
         services.AddSingleton<CrashWatch>();
         services.AddSingleton<BackgroundRequests>();
         services.AddSingleton<AgentsStartUp>();

@@ -154,6 +154,8 @@ public static class RecordTurn
                 command.CostUsd,
             });
             var view = row.View();
+            // The transcript the harness sent while this turn ran is filed under it.
+            change.Execute("UPDATE transcript_entries SET turn_id = @Id WHERE agent = @Agent AND turn_id IS NULL", new { view.Id, command.Agent });
             // The granted turn ends and its spend is counted in this change: a refusal there refuses the record too.
             await ledger.RecordAsync(new TurnReport(command.Agent, command.TurnId, view.Model, view.ResultKind, view.InputTokens, view.OutputTokens,
                 view.CacheReadTokens, view.CacheCreationTokens, command.CostUsd), cancellationToken);

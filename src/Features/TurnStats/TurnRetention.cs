@@ -33,5 +33,11 @@ public sealed class TurnRetention(IServiceScopeFactory scopes, IOptions<TurnStat
                 SELECT id FROM turns WHERE recorded_at < @cutoff ORDER BY recorded_at LIMIT @BatchSize)
             """, cutoff, BatchSize, clock, deleted => Interlocked.Add(ref _deleted, deleted), stoppingToken);
         if (total > 0) Logger.LogInformation("retention: removed {Count} turns older than {Days} days", total, options.Value.RetainDays);
+        // Transcripts are kept as long as turns are.
+        var entries = await BatchedDelete.RunAsync(db, """
+            DELETE FROM transcript_entries WHERE id IN (
+                SELECT id FROM transcript_entries WHERE at < @cutoff ORDER BY at LIMIT @BatchSize)
+            """, cutoff, BatchSize, clock, _ => { }, stoppingToken);
+        if (entries > 0) Logger.LogInformation("retention: removed {Count} transcript entries older than {Days} days", entries, options.Value.RetainDays);
     }
 }

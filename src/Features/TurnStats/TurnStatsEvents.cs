@@ -23,3 +23,14 @@ public sealed record TurnRecorded(TurnView Turn, TurnAggregates Aggregates) : ID
         ["aggregated_at"] = Aggregates.AggregatedAt,
     };
 }
+
+/// <summary>
+/// New transcript entries: <c>transcript</c>, scoped to the agent, so only streams opened with <c>?agent=NAME</c> get it
+/// (a busy agent would otherwise flood every page with text nobody there reads).
+/// </summary>
+public sealed record TranscriptAppended(string Agent, IReadOnlyList<TranscriptEntryView> Entries) : IDashboardEvent
+{
+    public string EventType => "transcript";
+    public string? Scope => Agent;
+    public object Payload => new { agent = Agent, entries = Entries };
+}

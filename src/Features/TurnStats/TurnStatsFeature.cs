@@ -12,6 +12,7 @@ public static class TurnStatsFeature
             .Validate(o => o.RetainDays > 0 && o.RetainDays <= 36_500, "Hive:TurnStats:RetainDays must be between 1 and 36500")
             .Validate(o => o.RetentionSweepMinutes > 0 && o.RetentionSweepMinutes <= 7 * 24 * 60,
                 "Hive:TurnStats:RetentionSweepMinutes must be positive and at most a week")
+            .Validate(o => o.TranscriptTurnBytes is >= 1024 and <= 64 * 1024 * 1024, "Hive:TurnStats:TranscriptTurnBytes must be between 1024 and 67108864")
             .ValidateOnStart();
         services.AddSingleton<TurnRetention>();
         services.AddHostedService(p => p.GetRequiredService<TurnRetention>());

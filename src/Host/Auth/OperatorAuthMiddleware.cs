@@ -8,7 +8,7 @@ namespace Hive.Host.Auth;
 /// Signs the operator in (<c>GET /?token=</c>, or <c>/needs-you?token=</c>), then guards every path under <c>/api</c> (a route or not, the event
 /// stream included) and every other routed endpoint: <c>Authorization: Bearer &lt;token&gt;</c> or the
 /// <c>hive_session</c> cookie, else 401. A change (any method but GET, HEAD, OPTIONS, TRACE) made with the cookie must
-/// also come from the page's own origin, else 403: a browser attaches the cookie to a request another site's page
+/// also come from the page's own origin, else 403 (and so must a WebSocket's handshake, a GET): a browser attaches the cookie to a request another site's page
 /// makes, but only the page itself can show it is same-origin. Bearer calls are exempt (a browser never adds that header
 /// to a cross-site request). A wrong credential (link, Bearer or cookie) is counted by <see cref="WrongSignIns"/>: beyond
 /// its rate it is answered 429, and the count is logged once a minute. A valid one makes the request's connection the
@@ -63,6 +63,11 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         if (IsChange(request.Method) && caller != Caller.Bearer && !IsSameOrigin(request, proofRequired: caller == Caller.Cookie))
             return Problem(context, 403, ErrorCodes.Forbidden, "refused",
                 "a change signed in by the session cookie must come from the dashboard's own page (same origin); scripts send Authorization: Bearer");
+        // A WebSocket (the terminal) is opened by a GET, which another site's page may make with the cookie attached, and
+        // it both reads and writes: same-origin is required of it too.
+        if (IsUpgrade(request) && caller != Caller.Bearer && !IsSameOrigin(request, proofRequired: caller == Caller.Cookie))
+            return Problem(context, 403, ErrorCodes.Forbidden, "refused",
+                "a WebSocket signed in by the session cookie must be opened by the dashboard's own page (same origin); scripts send Authorization: Bearer");
         return next(context);
     }
 
@@ -108,6 +113,9 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         return Problem(context, 429, ErrorCodes.TooMany, "Too many wrong sign-ins",
             "too many wrong sign-ins in the last minute; the right token is still accepted (open the sign-in link the host printed at start-up)");
     }
+
+    /// <summary>An HTTP/1.1 upgrade (a WebSocket's handshake); HTTP/2's is a CONNECT, which <see cref="IsChange"/> covers.</summary>
+    private static bool IsUpgrade(HttpRequest request) => request.Headers.Upgrade.Count > 0 || request.Headers.Connection.Any(c => c?.Contains("upgrade", StringComparison.OrdinalIgnoreCase) == true);
 
     private static bool IsChange(string method) =>
         !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method));

@@ -3,8 +3,11 @@ using Microsoft.Extensions.Options;
 
 namespace Hive.Shared.Dashboard;
 
-public sealed record DashboardEventRecord(long Id, string Type, string Data)
+public sealed record DashboardEventRecord(long Id, string Type, string Data, string? Scope = null)
 {
+    /// <summary>Whether a stream filtered to <paramref name="agent"/> (null: the main stream) gets this event.</summary>
+    public bool For(string? agent) => Scope is null || Scope == agent;
+
     /// <summary>The event as it goes on the SSE wire, formatted once however many subscribers receive it.</summary>
     public byte[] Wire { get; } = System.Text.Encoding.UTF8.GetBytes($"id: {Id}\nevent: {Type}\ndata: {Data}\n\n");
 }
@@ -19,7 +22,7 @@ public sealed class DashboardHub
     private readonly object _gate = new();
     private readonly DashboardEventRecord[] _ring;
     private readonly int _queueCapacity;
-    private readonly List<Channel<DashboardEventRecord>> _subscribers = [];
+    private readonly List<(Channel<DashboardEventRecord> Channel, string? Agent)> _subscribers = [];
     private long _lastId;
     private int _count;
     private int _open;
@@ -40,18 +43,18 @@ public sealed class DashboardHub
         get { lock (_gate) return _lastId; }
     }
 
-    public DashboardEventRecord Publish(string type, string data)
+    public DashboardEventRecord Publish(string type, string data, string? scope = null)
     {
         lock (_gate)
         {
-            var record = new DashboardEventRecord(++_lastId, type, data);
+            var record = new DashboardEventRecord(++_lastId, type, data, scope);
             _ring[(int)(record.Id % _ring.Length)] = record;
             if (_count < _ring.Length) _count++;
 
             for (var i = _subscribers.Count - 1; i >= 0; i--)
             {
-                if (_subscribers[i].Writer.TryWrite(record)) continue;
-                _subscribers[i].Writer.TryComplete(new SubscriberOverflowException());
+                if (!record.For(_subscribers[i].Agent) || _subscribers[i].Channel.Writer.TryWrite(record)) continue;
+                _subscribers[i].Channel.Writer.TryComplete(new SubscriberOverflowException());
                 _subscribers.RemoveAt(i);
             }
             return record;
@@ -63,14 +66,15 @@ public sealed class DashboardHub
     /// between replay and live. The replay itself is read from the ring as the stream goes (<see cref="Subscription.ReadReplay"/>),
     /// never copied whole. An id the ring no longer covers (or one from another run) asks for a resync.
     /// </summary>
-    public Subscription Subscribe(long? lastEventId) =>
-        TrySubscribe(lastEventId, int.MaxValue) ?? throw new InvalidOperationException("unreachable: no cap");
+    public Subscription Subscribe(long? lastEventId, string? agent = null) =>
+        TrySubscribe(lastEventId, int.MaxValue, agent) ?? throw new InvalidOperationException("unreachable: no cap");
 
     /// <summary>
     /// <see cref="Subscribe"/>, unless <paramref name="maxOpen"/> subscriptions are already open (those the hub cut off
     /// count until their stream is disposed: each still holds a connection): then null.
     /// </summary>
-    public Subscription? TrySubscribe(long? lastEventId, int maxOpen)
+    /// <param name="agent">Null: the main stream. A name: the main stream's events and those scoped to that agent.</param>
+    public Subscription? TrySubscribe(long? lastEventId, int maxOpen, string? agent = null)
     {
         lock (_gate)
         {
@@ -82,13 +86,13 @@ public sealed class DashboardHub
                 SingleWriter = true,
                 FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping: we cut the subscriber off.
             });
-            _subscribers.Add(channel);
+            _subscribers.Add((channel, agent));
             var oldestCovered = _lastId - _count; // the ring holds ids (oldestCovered, _lastId]
             if (lastEventId is not { } last)
-                return new Subscription(this, channel, _lastId, Resync: false, _lastId);
+                return new Subscription(this, channel, _lastId, Resync: false, _lastId, agent);
             if (last < oldestCovered || last > _lastId)
-                return new Subscription(this, channel, _lastId, Resync: true, _lastId);
-            return new Subscription(this, channel, last, Resync: false, _lastId);
+                return new Subscription(this, channel, _lastId, Resync: true, _lastId, agent);
+            return new Subscription(this, channel, last, Resync: false, _lastId, agent);
         }
     }
 
@@ -124,7 +128,7 @@ public sealed class DashboardHub
     {
         lock (_gate)
         {
-            foreach (var subscriber in _subscribers) subscriber.Writer.TryComplete();
+            foreach (var subscriber in _subscribers) subscriber.Channel.Writer.TryComplete();
             _subscribers.Clear();
         }
     }
@@ -133,7 +137,7 @@ public sealed class DashboardHub
     {
         lock (_gate)
         {
-            _subscribers.Remove(channel);
+            _subscribers.RemoveAll(s => s.Channel == channel);
             _open--;
         }
         channel.Writer.TryComplete();
@@ -144,7 +148,8 @@ public sealed class DashboardHub
         Channel<DashboardEventRecord> channel,
         long replayAfter,
         bool Resync,
-        long LastIdAtSubscribe) : IDisposable
+        long LastIdAtSubscribe,
+        string? agent = null) : IDisposable
     {
         private long _replayed = replayAfter; // the last id handed out by ReadReplay
         private int _disposed;
@@ -160,9 +165,18 @@ public sealed class DashboardHub
         /// </summary>
         public int ReadReplay(Span<DashboardEventRecord> into)
         {
-            var count = hub.CopyFromRing(_replayed, LastIdAtSubscribe, into);
-            _replayed += count;
-            return count;
+            // Another agent's scoped events are skipped: a chunk may come back short, never empty before the end.
+            while (true)
+            {
+                var count = hub.CopyFromRing(_replayed, LastIdAtSubscribe, into);
+                if (count == 0) return 0;
+                _replayed += count;
+                var kept = 0;
+                for (var i = 0; i < count; i++)
+                    if (into[i].For(agent)) into[kept++] = into[i];
+                into[kept..count].Clear();
+                if (kept > 0) return kept;
+            }
         }
 
         /// <summary>The rest of the replay at once: for tests and small rings; the stream reads it in chunks.</summary>
@@ -171,7 +185,7 @@ public sealed class DashboardHub
             get
             {
                 var all = new DashboardEventRecord[Math.Max(0, LastIdAtSubscribe - _replayed)];
-                return all[..hub.CopyFromRing(_replayed, LastIdAtSubscribe, all)];
+                return all[..hub.CopyFromRing(_replayed, LastIdAtSubscribe, all)].Where(r => r.For(agent)).ToList();
             }
         }
 

@@ -83,7 +83,9 @@ public sealed class DashboardModule : CarterModule
 
         var limits = services.GetRequiredService<ConnectionLimits>();
         // The host's cap first (503: everyone waits), then the client's (429: its own excess; the other clients are served).
-        using var subscription = hub.TrySubscribe(lastEventId, limits.EventStreams);
+        // ?agent=NAME: an agent's page, which also gets the events scoped to that agent (its live transcript).
+        var agent = context.Request.Query["agent"].ToString() is { Length: > 0 } name ? name : null;
+        using var subscription = hub.TrySubscribe(lastEventId, limits.EventStreams, agent);
         if (subscription is null)
         {
             await RefuseAsync(context, limits, StatusCodes.Status503ServiceUnavailable, "Too many event streams", ErrorCodes.Busy,

@@ -14,7 +14,8 @@ public sealed class DashboardRelay<T>(DashboardHub hub, ILogger<DashboardRelay<T
         // Never throws: MediatR 5 publishes sequentially, and a failure here would fail a command that already committed.
         try
         {
-            hub.Publish(notification.EventType, JsonSerializer.Serialize(notification.Payload, notification.Payload.GetType(), HiveJson.Options));
+            hub.Publish(notification.EventType, JsonSerializer.Serialize(notification.Payload, notification.Payload.GetType(), HiveJson.Options),
+                ((IDashboardEvent)notification).Scope);
         }
         catch (Exception e)
         {

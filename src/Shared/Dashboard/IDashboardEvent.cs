@@ -13,4 +13,10 @@ public interface IDashboardEvent : INotification
 
     /// <summary>What the event carries on the wire: ids plus display fields.</summary>
     object Payload { get; }
+
+    /// <summary>
+    /// Null for the main stream. An agent's name for an event only that agent's page wants (a live transcript entry): it
+    /// goes only to streams opened with <c>?agent=</c> that name, never to the main stream.
+    /// </summary>
+    string? Scope => null;
 }

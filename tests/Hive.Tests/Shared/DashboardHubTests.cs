@@ -30,6 +30,40 @@ public sealed class DashboardHubTests
         Assert.Equal(published.Skip(4), again.Replay);
     }
 
+    /// <summary>Issue 30: an agent-scoped event (a transcript) reaches only streams filtered to that agent, live and in replay.</summary>
+    [Fact]
+    public void Transcript_events_scoped_to_an_agent_reach_only_its_streams_live_and_in_replay()
+    {
+        var hub = Hub(queue: 16);
+        using var main = hub.Subscribe(null);
+        using var alice = hub.Subscribe(null, "alice");
+        using var bob = hub.Subscribe(null, "bob");
+        var start = hub.LastId;
+        var plain = hub.Publish("sent", "{}");
+        var scoped = hub.Publish("transcript", "{}", scope: "alice");
+        var after = hub.Publish("turn_recorded", "{}");
+
+        static List<DashboardEventRecord> Drain(DashboardHub.Subscription s)
+        {
+            var got = new List<DashboardEventRecord>();
+            while (s.Live.TryRead(out var record)) got.Add(record);
+            return got;
+        }
+        Assert.Equal([plain, after], Drain(main));
+        Assert.Equal([plain, scoped, after], Drain(alice));
+        Assert.Equal([plain, after], Drain(bob));
+
+        using var mainAgain = hub.Subscribe(start);
+        using var aliceAgain = hub.Subscribe(start, "alice");
+        Assert.Equal([plain, after], mainAgain.Replay);
+        Assert.Equal([plain, scoped, after], aliceAgain.Replay);
+        var chunk = new DashboardEventRecord[1];
+        using var chunked = hub.Subscribe(start, "bob");
+        var read = new List<DashboardEventRecord>();
+        while (chunked.ReadReplay(chunk) is var n && n > 0) read.AddRange(chunk[..n]);
+        Assert.Equal([plain, after], read); // a chunk that held only another agent's event is skipped, not the end
+    }
+
     [Fact]
     public void Ids_increase_and_the_ring_covers_exactly_its_capacity()
     {

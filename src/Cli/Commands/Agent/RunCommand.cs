@@ -12,6 +12,9 @@ namespace Hive.Cli.Commands.Agent;
 /// flagged redelivered: at least once, end to end), reports a usage limit Claude Code names (<c>quota_hit</c>), and
 /// records the turn (<c>record_turn</c>, which ends it): model, tokens, tool calls and cost when COMMAND prints Claude
 /// Code's stream-json, else timing and the exit status. SIGTERM or Ctrl-C lets the current turn finish, then it exits 0.
+/// Issue 30: what COMMAND prints goes to the hive live (<c>transcript</c>); the session it names is kept on the hive and
+/// resumed by the next turn (<c>--claude</c>: <c>--resume</c>, <c>--model</c>; else <c>$HIVE_SESSION_ID</c>, <c>$HIVE_MODEL</c>),
+/// with a compaction first when asked (<c>/compact</c>, <c>--compact-at</c>) and once on "prompt is too long".
 /// The parts are in <c>Run/</c>.
 /// </summary>
 public static class RunCommand
@@ -19,8 +22,16 @@ public static class RunCommand
     public static void AddTo(RootCommand root)
     {
         var max = new Option<int>("--max") { Description = "messages per turn, 1 to 32", DefaultValueFactory = _ => 32 };
+        var claude = new Option<bool>("--claude")
+        {
+            Description = "COMMAND is Claude Code: append --resume SESSION and --model NAME to it (else they are in $HIVE_SESSION_ID and $HIVE_MODEL)",
+        };
+        var compactAt = new Option<long>("--compact-at")
+        {
+            Description = "tokens of context above which the next turn compacts the conversation first (0: never)", DefaultValueFactory = _ => 150_000,
+        };
         var argv = new Argument<string[]>("command") { Description = "the agent's command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, argv };
+        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, claude, compactAt, argv };
         command.SetAction(async (parse, ct) =>
         {
             var context = new CliContext(parse, Console.Out, Console.Error);
@@ -29,13 +40,15 @@ public static class RunCommand
             {
                 socket = context.SocketPath;
                 if (parse.GetValue(max) is < 1 or > 32) throw new UsageError("--max must be 1 to 32");
+                if (parse.GetValue(compactAt) < 0) throw new UsageError("--compact-at must be 0 or more");
             }
             catch (UsageError e)
             {
                 Console.Error.WriteLine($"hivectl: usage: {e.Message}");
                 return CommandRunner.Usage;
             }
-            return await new Harness(socket, parse.GetValue(max), parse.GetValue(argv)!).RunAsync(ct);
+            return await new Harness(socket, parse.GetValue(max), parse.GetValue(argv)!,
+                new HarnessOptions(parse.GetValue(claude), parse.GetValue(compactAt))).RunAsync(ct);
         });
         root.Subcommands.Add(command);
     }

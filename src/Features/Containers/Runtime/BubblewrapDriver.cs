@@ -81,17 +81,22 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         var spec = launch.Spec;
         var (stateDir, sharedDir, socket) = InsideView(spec);
         var staged = launch.Uid is not null;
-        var args = new List<string> { "/usr/bin/setsid" };
+        var terminal = launch.Tty is not null;
+        var args = terminal ? TtyPrefix(launch.Tty!) : ["/usr/bin/setsid"];
         if (staged) args.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
         args.AddRange(["/bin/sh", "-c", Wrapper, "hive-sandbox-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
             Users.SeccompFile, staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "",
             launch.Gid.ToString()]);
         args.AddRange(
         [
-            Bwrap, "--unshare-user", "--uid", InsideId, "--gid", InsideId, "--disable-userns", "--cap-drop", "ALL", "--new-session",
+            Bwrap, "--unshare-user", "--uid", InsideId, "--gid", InsideId, "--disable-userns", "--cap-drop", "ALL",
             "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", spec.Name,
             "--seccomp", "4",
         ]);
+        // A new session keeps an agent from pushing input (TIOCSTI) into a terminal it inherited. A terminal's shell keeps
+        // the session setsid -c made, whose controlling terminal is its own pty (job control, Ctrl-C): what it could push
+        // there only reaches itself.
+        if (!terminal) args.Add("--new-session");
         foreach (var dir in SystemDirs) AddSystemPath(args, dir);
         foreach (var entry in EtcEntries) AddSystemPath(args, entry);
         args.AddRange(["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run"]);

@@ -38,6 +38,21 @@ public sealed class ProcessDriver : ProcessDriverBase
         exit "$status"
         """;
 
+    // A terminal's shell: the agent's entry (its cgroup, its staged paths and uid, its state dir), then the shell in place
+    // of the wrapper, so the pid the host started is the session's. $1-$7 as AgentShell's.
+    internal const string TerminalShell = WrapperFunctions + """
+
+        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
+        hive_enter "$cgroup" "$files"
+        if [ -n "$uid" ]; then
+          hive_stage "$data" "$cover" "$name"
+          cd "$data/agents/$name/state" || exit 125
+          umask 007
+          exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
+        fi
+        exec "$@"
+        """;
+
     internal ProcessDriver(ProcessDriverServices services) : base(services)
     {
     }
@@ -66,9 +81,12 @@ public sealed class ProcessDriver : ProcessDriverBase
     {
         var spec = launch.Spec;
         var staged = launch.Uid is not null;
-        List<string> argv = ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
+        var terminal = launch.Tty is not null;
+        // A terminal dies with the host outright: there is no supervisor to pass the signal on.
+        List<string> argv = terminal ? [.. TtyPrefix(launch.Tty!), "/usr/bin/setpriv", "--pdeathsig", "KILL", "--"]
+            : ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
         if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
-        argv.AddRange(["/bin/sh", "-c", AgentShell, "hive-agent-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
+        argv.AddRange(["/bin/sh", "-c", terminal ? TerminalShell : AgentShell, (terminal ? "hive-terminal-" : "hive-agent-") + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
             staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(),
             launch.Program, .. spec.Command.Skip(1)]);
         return argv;

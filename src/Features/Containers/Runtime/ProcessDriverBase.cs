@@ -103,8 +103,24 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// the membership one first; null without one), and its own
     /// uid and gid outside (null when it runs as the host's user), with the directory the stage covers.
     /// </summary>
+    /// <para>
+    /// <paramref name="Tty"/>: a terminal's run (<see cref="StartTerminalAsync"/>): the wrapper first opens this pty slave as
+    /// its stdin, stdout and stderr and makes it the controlling terminal of a new session (<see cref="TtyPrefix"/>), and
+    /// the command is an interactive shell.
+    /// </para>
     private protected sealed record Launch(
-        LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover);
+        LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover,
+        string? Tty = null);
+
+    // $1 the pty slave. Opened before the new session, so it is only the controlling terminal once setsid -c makes it so.
+    private const string TtyOpen = "exec 0<>\"$1\" 1>&0 2>&0 || exit 125; shift; exec \"$@\"";
+
+    /// <summary>
+    /// The start of a terminal's argv: its stdio becomes the pty, then <c>setsid -c</c> makes a session (the session's id
+    /// is the pid the host started, which the host kills as a whole) with the pty as its controlling terminal. The driver
+    /// goes on with its own argv, less its leading <c>setsid</c>.
+    /// </summary>
+    private protected static List<string> TtyPrefix(string tty) => ["/bin/sh", "-c", TtyOpen, "hive-tty", tty, "/usr/bin/setsid", "-c"];
 
     /// <summary>Nothing to adopt: these agents die with the host that started them.</summary>
     public Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken) => Task.FromResult<RunningAgent?>(null);
@@ -146,18 +162,7 @@ public abstract class ProcessDriverBase : IContainerDriver
             UseShellExecute = false,
         };
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
-
-        // A clean environment: the hive's variables and the agent's own, nothing else of the host's.
-        info.Environment.Clear();
-        var (stateDir, sharedDir, socket) = InsideView(spec);
-        foreach (var (key, value) in spec.Env) info.Environment[key] = value;
-        info.Environment["HIVE_AGENT"] = spec.Name;
-        info.Environment["HIVE_SOCKET"] = socket;
-        info.Environment["HIVE_STATE_DIR"] = stateDir;
-        info.Environment["HIVE_SHARED_DIR"] = sharedDir;
-        info.Environment["PATH"] = configuredPath + Tools.BinFor(Sandboxed) + ":" + AgentPath;
-        info.Environment["HOME"] = home is null ? stateDir : $"{stateDir}/{home}";
-        info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
+        SetEnvironment(info, spec, configuredPath, home);
 
         var log = new AgentLog(spec.LogDir, Options.LogBytes);
         await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}: {program}"); // the program, not its arguments: an argument may be a secret
@@ -174,5 +179,56 @@ public abstract class ProcessDriverBase : IContainerDriver
             throw new DriverException($"{Name} could not start {argv[0]}: {e.Message}", e);
         }
         return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup), LeaderTakesStop);
+    }
+
+    /// <summary>A clean environment: the hive's variables and the agent's own, nothing else of the host's.</summary>
+    private void SetEnvironment(ProcessStartInfo info, LaunchSpec spec, string configuredPath, string? home)
+    {
+        info.Environment.Clear();
+        var (stateDir, sharedDir, socket) = InsideView(spec);
+        foreach (var (key, value) in spec.Env) info.Environment[key] = value;
+        info.Environment["HIVE_AGENT"] = spec.Name;
+        info.Environment["HIVE_SOCKET"] = socket;
+        info.Environment["HIVE_STATE_DIR"] = stateDir;
+        info.Environment["HIVE_SHARED_DIR"] = sharedDir;
+        info.Environment["PATH"] = configuredPath + Tools.BinFor(Sandboxed) + ":" + AgentPath;
+        info.Environment["HOME"] = home is null ? stateDir : $"{stateDir}/{home}";
+        info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
+    }
+
+    /// <summary>
+    /// An interactive shell in the running agent's sandbox, on the pty <paramref name="tty"/>: the same wrapper as the agent
+    /// (its uid, its staged paths or bwrap mounts, its clean environment, with <c>TERM</c> added), in the agent's state dir,
+    /// and inside the agent's own cgroup when it has one: its caps hold, and stopping the agent kills the shell with
+    /// everything else in there. Bash where the system has it, else <c>sh</c>. The returned process's pid is the id of
+    /// the terminal's session. The agent's start already prepared its user and home.
+    /// </summary>
+    public async Task<Process> StartTerminalAsync(LaunchSpec spec, string tty, CancellationToken cancellationToken)
+    {
+        if (Unavailable is { } why) throw new DriverException(why);
+        var configuredPath = spec.Env.TryGetValue("PATH", out var own) && own.Length > 0 ? own + ":" : "";
+        var shell = File.Exists("/bin/bash") ? "/bin/bash" : "/bin/sh";
+        var mounts = new List<string>();
+        foreach (var mount in spec.Mounts)
+        {
+            var (resolved, refused) = MountRules.Check(mount, _services.Paths);
+            mounts.Add(resolved ?? throw new DriverException(refused!));
+        }
+        uint? uid = Users.OwnUids && Users.Unavailable is null ? Users.UidOf(spec.Slot) : null;
+        var cgroup = _services.Cgroups.RunningOf(spec.Name)?.JoinList;
+        var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup, uid, Users.Gid, _services.Paths.DataDir,
+            Users.CoverFor(), tty));
+        var info = new ProcessStartInfo(argv[0]) { WorkingDirectory = uid is null ? spec.StateDir : "/", UseShellExecute = false };
+        foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
+        SetEnvironment(info, spec, configuredPath, HomeRules.Of(spec.Env));
+        info.Environment["TERM"] = "xterm-256color";
+        try
+        {
+            return await _services.Launcher.StartAsync(info).WaitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new DriverException($"{Name} could not start a terminal: {e.Message}", e);
+        }
     }
 }

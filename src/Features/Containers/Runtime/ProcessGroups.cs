@@ -34,6 +34,23 @@ internal static partial class ProcessGroups
             if (pid != pgid) Kill(pid, signal);
     }
 
+    /// <summary>
+    /// Signals every process of the session <paramref name="sid"/> (a terminal's: its shell's jobs each have a group of
+    /// their own) and the leader's descendants (those that made a session of their own under it); false when none was left.
+    /// </summary>
+    public static bool SignalSession(int sid, int signal, bool descendants = true)
+    {
+        var stats = ReadAll();
+        var chosen = stats.Where(s => s.Value.Session == sid).Select(s => s.Key).ToHashSet();
+        var children = stats.ToLookup(s => s.Value.Parent, s => s.Key);
+        var pending = new Stack<int>(descendants ? [sid] : []);
+        while (pending.Count > 0)
+            foreach (var child in children[pending.Pop()])
+                if (chosen.Add(child)) pending.Push(child);
+        foreach (var pid in chosen) Kill(pid, signal);
+        return chosen.Count > 0;
+    }
+
     /// <summary>The processes whose process group is <paramref name="pgid"/> (read from <c>/proc</c>).</summary>
     public static IReadOnlyList<int> Members(int pgid) =>
         ReadAll().Where(s => s.Value.ProcessGroup == pgid).Select(s => s.Key).ToList();
@@ -49,7 +66,7 @@ internal static partial class ProcessGroups
     /// <summary>The kernel's start time of a live pid (clock ticks since boot), to tell our process from a reused pid.</summary>
     public static long? StartTicks(int pid) => ReadStat(pid)?.StartTicks;
 
-    private sealed record Stat(int Parent, int ProcessGroup, long StartTicks);
+    private sealed record Stat(int Parent, int ProcessGroup, int Session, long StartTicks);
 
     private static Stat? ReadStat(int pid)
     {
@@ -59,9 +76,9 @@ internal static partial class ProcessGroups
         catch (UnauthorizedAccessException) { return null; }
         // The command name (field 2) is in parentheses and may hold spaces or ')': fields resume after the last ')'.
         var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-        // fields[0] is field 3 (state): ppid is field 4, pgrp field 5, starttime field 22.
+        // fields[0] is field 3 (state): ppid is field 4, pgrp field 5, session field 6, starttime field 22.
         if (fields.Length < 20 || fields[0] == "Z") return null;
-        return new Stat(int.Parse(fields[1]), int.Parse(fields[2]), long.Parse(fields[19]));
+        return new Stat(int.Parse(fields[1]), int.Parse(fields[2]), int.Parse(fields[3]), long.Parse(fields[19]));
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]

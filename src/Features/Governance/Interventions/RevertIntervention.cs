@@ -67,6 +67,7 @@ public static class RevertIntervention
                         "destroy" => "a destroyed agent is gone: its state dir is kept as a tombstone",
                         "answer_for_agent" => "an answer was delivered to the asker: it cannot be taken back",
                         "limit_change" => "a limit is changed back through the agent's configuration (PUT /api/agents/{name}/config)",
+                        "slash_compact" or "slash_clear" or "slash_model" => "a slash command applies to the agent's next turn: send another one (POST /api/agents/{name}/slash)",
                         _ => $"a {original.Action} cannot be undone",
                     });
             }

@@ -7,7 +7,9 @@ import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
 //   changed(sections)        after an event was applied: the sections it changed (each once)
 //   heard(type, event)       before an event is applied (the store still holds what was before it): notifications
 //   connection(state)        'live', 'reconnecting', 'signed-out', or a sentence when the hive did not answer
-export function follow({ loaded, changed, heard, connection }) {
+//   agent, listen            an agent's page: its stream also carries that agent's own events (its transcript), which
+//                            go to listen[type](data) rather than to the store
+export function follow({ loaded, changed, heard, connection, agent = null, listen = {} }) {
   let events = null;
 
   async function coldLoad() {
@@ -23,7 +25,7 @@ export function follow({ loaded, changed, heard, connection }) {
     events?.close();
     // EventSource cannot send Last-Event-ID on its first connect: the snapshot's seq goes in the query. On its own
     // reconnects the browser sends the header with the last id it saw, and the server prefers that.
-    events = new EventSource(`/api/events?last_event_id=${store.seq}`);
+    events = new EventSource(`/api/events?last_event_id=${store.seq}${agent ? `&agent=${encodeURIComponent(agent)}` : ''}`);
     events.addEventListener('open', () => connection('live'));
     events.addEventListener('error', () => {
       connection('reconnecting');
@@ -38,6 +40,7 @@ export function follow({ loaded, changed, heard, connection }) {
         changed(new Set(handler(data)));
       });
     }
+    for (const [type, handler] of Object.entries(listen)) events.addEventListener(type, event => handler(JSON.parse(event.data)));
     events.addEventListener('resync', async () => {
       // The server no longer has the events we missed: reload the state once and follow from its seq.
       events.close();

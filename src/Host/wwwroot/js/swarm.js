@@ -71,7 +71,7 @@ function agentHead(a) {
   const managed = isManaged(a);
   return h('div', { class: 'agent-head' },
     h('div', { class: 'agent-title' },
-      h('span', { class: 'who' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
+      h('a', { class: 'who agent-link', href: `/agents/${encodeURIComponent(a.name)}`, title: 'its own page: transcript, stats, log' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
       managed && a.state && h('span', { class: `badge state state-${a.state}`, title: a.desired === 'running' ? 'Hive keeps it running' : 'Hive keeps it stopped' }, a.state),
       !managed && h('span', { class: 'badge state state-external', title: 'Hive keeps its socket; you run its process' }, 'external'),
       a.transient && h('span', { class: 'badge transient', role: 'status' }, Transients[a.transient] ?? `${a.transient}…`),
@@ -204,6 +204,8 @@ function agentActions(a) {
     managed && !running && button('start', 'Start', lifecycle('start', 'starting…', 'started')),
     managed && (running || a.desired === 'running') && button('stop', 'Stop', lifecycle('stop', 'stopping…', 'stopped')),
     managed && button('restart', 'Restart', lifecycle('restart', 'restarting…', 'restarted')),
+    running && (a.driver === 'process' || a.driver === 'bubblewrap') &&
+      h('a', { class: 'button quiet terminal', href: `/agents/${path(name)}/terminal`, target: '_blank', title: `a shell in ${name}'s sandbox` }, 'Terminal'),
     store.governance && pauseAction(name, !!a.paused, message => errors.set(name, message)),
     a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
       if (!confirm(`Destroy ${name}? Its process is stopped and its socket closed; its files are kept (under Destroyed agents) until you delete them.`)) return;

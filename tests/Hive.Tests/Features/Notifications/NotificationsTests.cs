@@ -137,6 +137,20 @@ public sealed class NotificationsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_kind_switched_off_and_a_channel_limited_to_other_kinds_push_nothing_of_it()
+    {
+        await using var hive = await HiveInstance.StartAsync(["alice"], [.. Ntfy(), "--Hive:Notifications:Kinds:halted:Enabled", "false",
+            "--Hive:Notifications:Channels:ops:Type", "ntfy", "--Hive:Notifications:Channels:ops:Url", new Uri(_receiver.Url, "/ops").ToString(),
+            "--Hive:Notifications:Channels:ops:Kinds:0", "approval"]);
+        using (var halt = await hive.Http.PostAsync("/api/governance/halt", null)) Assert.Equal(HttpStatusCode.OK, halt.StatusCode);
+        Assert.Equal(0, hive.QueryDb<long>("SELECT count(*) FROM notification_items"));
+        await using var alice = await hive.ConnectAsync("alice");
+        await alice.CallAsync(new { op = "ask", question = "only for the phone?" });
+        Assert.Equal(["phone"], hive.QueryDbList<string>("SELECT channel FROM notification_items"));
+        Assert.Equal("hive-alerts", (await _receiver.NextAcceptedAsync()).Json.GetProperty("topic").GetString());
+    }
+
+    [Fact]
     public async Task A_webhook_that_fails_three_times_gets_the_push_once_with_one_delivery_id_and_a_valid_signature()
     {
         _receiver.FailFirst = 3;

@@ -10,8 +10,16 @@ namespace Hive.Cli.Commands.Agent.Run;
 /// only), report a usage limit (<c>quota_hit</c>) and record the turn, which ends it. SIGTERM or SIGINT gives up a wait
 /// (for messages or for a turn) but never a running COMMAND: that turn finishes and is recorded first.
 /// </summary>
-internal sealed class Harness(string socketPath, int max, string[] argv)
+internal sealed class Harness(string socketPath, int max, string[] argv, HarnessOptions options)
 {
+    /// <summary>
+    /// What a compaction pass gives COMMAND (Claude Code's <c>/compact</c> with instructions): a checkpoint of what matters
+    /// survives the summary.
+    /// </summary>
+    public const string CompactPrompt =
+        "/compact Checkpoint before compacting: keep what you are working on and why, what you promised to whom, the open " +
+        "threads and questions, and where your notes and files are; drop the rest.";
+
     /// <summary>What the harness itself says (host sentences included), terminal-safe; COMMAND's stdout is echoed as it is.</summary>
     private static readonly TextWriter Log = new TerminalWriter(Console.Error);
 
@@ -77,7 +85,18 @@ internal sealed class Harness(string socketPath, int max, string[] argv)
         }
         await using (slot)
         {
-            var turn = await RunCommandAsync(messages, slot);
+            var conversation = await ConversationAsync();
+            Turn turn;
+            await using (var transcript = new TranscriptForwarder(socketPath, Log))
+            {
+                turn = await ConversationTurnAsync(messages, slot, conversation, transcript);
+                // A context above the watermark: the next turn compacts first (kept on the hive, so a restart keeps it).
+                if (options.CompactAt > 0 && turn.Stream.ContextTokens > options.CompactAt && turn.Stopped is null)
+                {
+                    Log.WriteLine($"hivectl run: the context ended at {turn.Stream.ContextTokens} tokens, above --compact-at {options.CompactAt}: the next turn compacts first");
+                    transcript.CompactNext();
+                }
+            }
             // The ordinary connection sat idle while the turn waited and ran, and the hive closes idle connections: a fresh
             // one carries what follows. The turn's own connection stays open until the turn is recorded (closing it first
             // would end the turn unrecorded).
@@ -89,33 +108,123 @@ internal sealed class Harness(string socketPath, int max, string[] argv)
     }
 
     /// <summary>How one run of COMMAND went.</summary>
-    private sealed record Turn(DateTimeOffset Started, DateTimeOffset Ended, int Exit, StreamJson Stream, TurnStop? Stopped);
+    private sealed record Turn(DateTimeOffset Started, DateTimeOffset Ended, int Exit, StreamJson Stream, TurnStop? Stopped, string? Note = null);
 
-    private async Task<Turn> RunCommandAsync(List<JsonObject> messages, TurnSlot? slot)
+    /// <summary>
+    /// The hive's word on this turn's conversation (<c>conversation</c>: the session to resume, the model, the operator's
+    /// <c>/compact</c> and <c>/clear</c>, taken). A hive older than conversations (unknown op) or a failure: none.
+    /// </summary>
+    private async Task<Conversation> ConversationAsync()
+    {
+        try
+        {
+            await using var connection = await HiveSocketClient.ConnectAsync(socketPath);
+            var reply = await connection.CallAsync("conversation");
+            var conversation = new Conversation(Text.Str(reply, "session_id"), Text.Str(reply, "model"),
+                reply["compact"]?.GetValue<bool>() == true, reply["clear"]?.GetValue<bool>() == true);
+            if (conversation.Clear) Log.WriteLine("hivectl run: /clear: this turn starts a fresh conversation");
+            return conversation;
+        }
+        catch (CliError e)
+        {
+            Log.WriteLine($"hivectl run: no conversation from the hive ({e.Code}: {e.Message}): COMMAND starts afresh");
+            return new Conversation(null, null, false, false);
+        }
+    }
+
+    /// <summary>
+    /// The turn in the conversation: a compaction first when asked (the operator's <c>/compact</c> or the watermark), then
+    /// COMMAND with the messages; a "prompt is too long" result compacts and runs them once more.
+    /// </summary>
+    private async Task<Turn> ConversationTurnAsync(List<JsonObject> messages, TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript)
+    {
+        var session = conversation.SessionId;
+        if (conversation.Compact && session is not null)
+            session = await CompactAsync(slot, conversation with { SessionId = session }, transcript, "asked") ?? session;
+        var turn = await RunCommandAsync(messages, slot, conversation with { SessionId = session }, transcript, compact: false);
+        if (options.Claude && session is not null && turn.Exit != 0 && turn.Stopped is null && turn.Stream.SessionId is null)
+        {
+            // Claude Code names its session first thing; failing before that on --resume is most likely a session it no
+            // longer has (its HOME was wiped, the agent rebuilt): resuming it again would fail every turn the same way.
+            Log.WriteLine($"hivectl run: COMMAND failed on --resume {session} before naming a session: the next turn starts a fresh conversation");
+            transcript.Forget(session);
+            return turn;
+        }
+        if (!turn.Stream.PromptTooLong || turn.Stopped is not null) return turn;
+
+        session = turn.Stream.SessionId ?? session;
+        if (session is null) return turn with { Note = "prompt too long, and no session to compact" };
+        session = await CompactAsync(slot, conversation with { SessionId = session }, transcript, "the prompt was too long") ?? session;
+        var retry = await RunCommandAsync(messages, slot, conversation with { SessionId = session }, transcript, compact: false);
+        return retry with { Started = turn.Started, Note = "prompt too long: compacted and retried once" };
+    }
+
+    /// <summary>One compaction pass of COMMAND on the session; the session it continues in (null when it named none).</summary>
+    private async Task<string?> CompactAsync(TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript, string why)
+    {
+        Log.WriteLine($"hivectl run: compacting the conversation ({why})");
+        transcript.Add([new TranscriptEntry("system", $"compacting the conversation ({why})")]);
+        var pass = await RunCommandAsync([], slot, conversation, transcript, compact: true);
+        if (pass.Exit != 0 || pass.Stream.IsError) Log.WriteLine($"hivectl run: the compaction failed (exit {pass.Exit}): going on");
+        return pass.Stream.SessionId;
+    }
+
+    /// <summary>
+    /// COMMAND's argv for this run. With <c>--claude</c>, Claude Code's flags are appended (<c>--resume ID</c>,
+    /// <c>--model NAME</c>), and a compaction pass replaces <c>-p</c>'s prompt by <see cref="CompactPrompt"/>. Without it,
+    /// argv is as given and a wrapper reads <c>$HIVE_SESSION_ID</c>, <c>$HIVE_MODEL</c>, <c>$HIVE_COMPACT</c>.
+    /// </summary>
+    private (string[] Argv, bool PromptInArgv) CommandLine(Conversation conversation, bool compact)
+    {
+        if (!options.Claude) return (argv, false);
+        var line = argv.ToList();
+        var prompted = false;
+        if (compact)
+        {
+            var p = line.FindIndex(a => a is "-p" or "--print");
+            if (p >= 0 && p + 1 < line.Count && !line[p + 1].StartsWith('-'))
+            {
+                line[p + 1] = CompactPrompt;
+                prompted = true;
+            }
+        }
+        if (conversation.SessionId is { } session) line.AddRange(["--resume", session]);
+        if (conversation.Model is { } model) line.AddRange(["--model", model]);
+        return (line.ToArray(), prompted);
+    }
+
+    private async Task<Turn> RunCommandAsync(List<JsonObject> messages, TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript, bool compact)
     {
         var started = DateTimeOffset.UtcNow;
         var stream = new StreamJson();
         TurnStop? stopped = null;
         int exit;
+        var (commandLine, promptInArgv) = CommandLine(conversation, compact);
         try
         {
-            using var command = CommandProcess.Start(argv, new Dictionary<string, string>
+            var environment = new Dictionary<string, string>
             {
                 ["HIVE_SOCKET"] = socketPath,
-                ["HIVE_WAKE"] = Wake.Text(messages),
-            });
+                ["HIVE_WAKE"] = compact ? "Compact the conversation: the instruction is on stdin." : Wake.Text(messages),
+                ["HIVE_SESSION_ID"] = conversation.SessionId ?? "",
+                ["HIVE_MODEL"] = conversation.Model ?? "",
+                ["HIVE_COMPACT"] = compact ? "1" : "",
+            };
+            using var command = CommandProcess.Start(commandLine, environment);
             var process = command.Process;
             var reading = Task.Run(async () =>
             {
                 while (await process.StandardOutput.ReadLineAsync() is { } line)
                 {
                     Console.Out.WriteLine(line);
-                    stream.Read(line);
+                    transcript.Add(stream.Read(line));
+                    transcript.Session(stream.SessionId); // at once: a crash later in the turn still resumes it
                 }
             });
             // Written while waiting for the exit: a COMMAND that exits without reading all of it ends the turn as it
             // exits, instead of leaving the harness blocked on a full pipe.
-            var writing = Wake.WriteAsync(process.StandardInput, messages);
+            var writing = !compact ? Wake.WriteAsync(process.StandardInput, messages)
+                : Wake.WriteTextAsync(process.StandardInput, promptInArgv ? "" : CompactPrompt);
             var exited = process.WaitForExitAsync();
             var watching = slot?.WatchAsync(Log) ?? new TaskCompletionSource<TurnStop?>().Task;
             if (await Task.WhenAny(exited, watching) == watching && await watching is { } stop && !process.HasExited)
@@ -166,7 +275,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv)
         var kind = handled && !stream.IsError ? "ok" : stream.PromptTooLong ? "prompt_too_long" : "failed";
         var note = limited ? "usage limit"
             : turn.Stopped is { } stop ? $"stopped ({stop.Reason}), exit code {turn.Exit}"
-            : turn.Exit == 0 ? null : $"exit code {turn.Exit}";
+            : turn.Exit == 0 ? turn.Note : $"exit code {turn.Exit}";
         var record = new JsonObject
         {
             ["model"] = stream.Model,
@@ -235,3 +344,9 @@ internal sealed class Harness(string socketPath, int max, string[] argv)
         return fields;
     }
 }
+
+/// <summary>What the hive says of a turn's conversation: the session to resume, the model, a compaction first, a fresh start.</summary>
+internal sealed record Conversation(string? SessionId, string? Model, bool Compact, bool Clear);
+
+/// <summary><c>hivectl run</c>'s conversation options: Claude Code's flags on argv, the compaction watermark in tokens (0: none).</summary>
+internal sealed record HarnessOptions(bool Claude, long CompactAt);

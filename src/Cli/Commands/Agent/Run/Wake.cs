@@ -24,6 +24,20 @@ internal static class Wake
         }
     }
 
+    /// <summary>A compaction pass's stdin: the instruction (or nothing, when it is on the command line), then closed.</summary>
+    public static async Task WriteTextAsync(StreamWriter stdin, string text)
+    {
+        try
+        {
+            if (text.Length > 0) await stdin.WriteLineAsync(text);
+            stdin.Close();
+        }
+        catch (IOException)
+        {
+            stdin.BaseStream.Dispose();
+        }
+    }
+
     public static string Text(List<JsonObject> messages)
     {
         var from = messages.Select(m => m["from"]?.GetValue<string>()).Distinct();

@@ -1,0 +1,196 @@
+import { h, renderList, relative } from './dom.js';
+import { store } from './store.js';
+import { follow } from './live.js';
+import { onSignedOutElsewhere } from './signin.js';
+import { jsonBody, problemText, unanswered, showError } from './problems.js';
+import { transcript } from './transcript.js';
+import { act } from './actions.js';
+
+// /agents/{name}: one agent's own page. Its badges (state, held or paused, the model and context of its last turn, cost
+// today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and 30 d (inline SVG, no library), its
+// open threads and messages (from the same snapshot and stream as the dashboard: live.js, store.js), and its log's tail.
+// Everything an agent wrote is put in as text, never as HTML.
+
+const $ = id => document.getElementById(id);
+const name = decodeURIComponent(location.pathname.replace(/^\/agents\//, '').replace(/\/.*$/, ''));
+const api = `/api/agents/${encodeURIComponent(name)}`;
+const Windows = ['1h', '24h', '7d', '30d'];
+let windowShown = '24h';
+let lastTurn = null;
+let stats = null;
+
+document.title = `${name} · Hive`;
+$('ap-name').textContent = name;
+$('ap-links').append(
+  h('a', { href: `/agents/${encodeURIComponent(name)}/terminal`, class: 'button quiet', id: 'ap-terminal-link' }, 'Open a terminal'),
+  ' ', h('a', { href: '/', class: 'button quiet' }, 'All agents'));
+
+const usd = v => (v == null ? '–' : `$${Number(v).toFixed(v < 1 ? 4 : 2)}`);
+const count = v => (v >= 1_000_000 ? `${(v / 1_000_000).toFixed(1)}M` : v >= 10_000 ? `${Math.round(v / 1000)}k` : String(v ?? 0));
+
+function badges(a) {
+  const list = [h('span', { class: `badge state state-${a.state ?? 'unknown'}`, dataset: { badge: 'state' } }, a.state ?? 'not run by Hive')];
+  if (a.paused) list.push(h('span', { class: 'badge waiting', dataset: { badge: 'paused' } }, 'paused'));
+  else if (a.held) list.push(h('span', { class: 'badge waiting', dataset: { badge: 'held' } }, `held: ${a.held.reason}`));
+  if (lastTurn?.model) list.push(h('span', { class: 'badge', dataset: { badge: 'model' } }, lastTurn.model));
+  if (lastTurn) {
+    const context = (lastTurn.input_tokens ?? 0) + (lastTurn.cache_read_tokens ?? 0) + (lastTurn.cache_creation_tokens ?? 0);
+    list.push(h('span', { class: 'badge', dataset: { badge: 'context' }, title: 'context tokens of its last turn' }, `context ${count(context)}`));
+  }
+  list.push(h('span', { class: 'badge', dataset: { badge: 'cost' }, title: 'spent today (UTC)' }, `today ${usd(a.spend_today_usd)}`));
+  if (a.limits === 'off') list.push(h('span', { class: 'badge', dataset: { badge: 'limits' } }, 'limits off'));
+  else if (a.limits) {
+    const u = a.usage;
+    list.push(h('span', { class: 'badge', dataset: { badge: 'limits' }, title: 'usage of its caps' },
+      `mem ${u ? Math.round(u.memory_mib) : '–'}/${a.limits.memory_mib ?? '–'} MiB · cpu ${u ? Math.round(u.cpu_percent) : '–'}/${a.limits.cpu_percent ?? '–'} % · pids ${u?.pids ?? '–'}/${a.limits.pids ?? '–'}`));
+  }
+  return list;
+}
+
+function drawHead() {
+  const a = store.agents.get(name);
+  $('ap-missing').hidden = !!a;
+  $('ap-missing').textContent = a ? '' : `No agent named ${name} in this hive (destroyed, or never made).`;
+  if (!a) return;
+  $('ap-badges').replaceChildren(...badges(a));
+  $('ap-purpose').textContent = a.purpose ?? '';
+}
+
+function drawOpen() {
+  const questions = store.questions.pending.filter(q => q.asker === name || q.target === name);
+  const reminders = [...store.reminders.values()].filter(r => r.agent === name).sort((x, y) => (x.due_at < y.due_at ? -1 : 1));
+  const items = [...questions.map(q => ({ key: `q${q.id}`, q })), ...reminders.map(r => ({ key: `r${r.id}`, r }))];
+  $('ap-open-count').textContent = `(${items.length})`;
+  $('ap-open-empty').hidden = items.length > 0;
+  renderList($('ap-open'), items, i => i.key, i => i.q
+    ? h('li', { class: 'open-question', dataset: { id: i.q.id } }, h('span', { class: 'meta' }, i.q.asker === name ? `asks ${i.q.target ?? 'the operator'}: ` : `asked by ${i.q.asker}: `), i.q.question)
+    : h('li', { class: 'open-reminder', dataset: { id: i.r.id } }, h('span', { class: 'meta' }, 'reminder due '), h('span', { class: 'ago', title: i.r.due_at }, relative(i.r.due_at)), ': ', i.r.body));
+}
+
+function drawMessages() {
+  const mine = store.messages.filter(m => m.from === name || m.to === name).slice(0, 30);
+  $('ap-inbox-count').textContent = `(${mine.length})`;
+  $('ap-inbox-empty').hidden = mine.length > 0;
+  renderList($('ap-inbox'), mine, m => m.id, m => h('li', { class: 'message', dataset: { id: m.id } },
+    h('div', { class: 'meta' }, `${m.from} → ${m.to} · `, h('span', { class: 'ago', title: m.sent_at }, relative(m.sent_at)), m.delivered_at ? '' : ' · not yet taken'),
+    h('div', { class: 'body' }, m.body)));
+}
+
+function drawStats() {
+  $('ap-windows').replaceChildren(...Windows.map(w => {
+    const button = h('button', { type: 'button', class: 'quiet', role: 'tab', 'aria-selected': String(w === windowShown), dataset: { window: w } }, w);
+    button.addEventListener('click', () => { windowShown = w; drawStats(); });
+    return button;
+  }));
+  const window = stats?.find(s => s.window === windowShown);
+  if (!window) return;
+  const chart = (label, pick, show) => {
+    const values = window.buckets.map(b => pick(b) ?? 0);
+    const max = Math.max(...values, 0) || 1;
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', `0 0 ${values.length} 10`);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', `${label} per ${window.bucket_seconds / 60} minutes`);
+    values.forEach((v, i) => {
+      const rect = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      const height = (v / max) * 10;
+      rect.setAttribute('x', String(i + 0.1));
+      rect.setAttribute('width', '0.8');
+      rect.setAttribute('y', String(10 - height));
+      rect.setAttribute('height', String(height));
+      svg.append(rect);
+    });
+    return h('div', { class: 'chart', dataset: { metric: label } }, h('div', { class: 'meta' }, label), h('div', { class: 'total' }, show(pick(window.total))), svg);
+  };
+  $('ap-stats').replaceChildren(
+    chart('turns', b => b.turns, String), chart('tokens', b => b.tokens, count),
+    chart('cost', b => b.cost_usd, usd), chart('tool calls', b => b.tool_calls, String));
+}
+
+let loadingStats = null;
+async function loadStats() {
+  if (loadingStats) return loadingStats;
+  loadingStats = (async () => {
+    try {
+      // The row again too: its spend today moves with each turn, and no event carries it.
+      const [statsResponse, turnsResponse, rowResponse] = await Promise.all([fetch(`${api}/stats`), fetch(`${api}/turns?limit=1`), fetch(api)]);
+      if (rowResponse.ok) store.agents.set(name, { ...store.agents.get(name), ...(await jsonBody(rowResponse)) });
+      const body = await jsonBody(statsResponse);
+      if (!statsResponse.ok) { showError($('ap-stats-error'), `could not load the stats: ${problemText(body, statsResponse.status)}`); return; }
+      stats = body;
+      lastTurn = turnsResponse.ok ? ((await jsonBody(turnsResponse)) ?? [])[0] ?? null : null;
+      showError($('ap-stats-error'), null);
+      drawStats();
+      drawHead();
+    } catch (error) {
+      showError($('ap-stats-error'), unanswered(error));
+    } finally {
+      loadingStats = null;
+    }
+  })();
+  return loadingStats;
+}
+
+async function loadLog() {
+  try {
+    const response = await fetch(`${api}/logs?tail=200`);
+    if (!response.ok) { showError($('ap-log-error'), `could not load its log: ${problemText(await jsonBody(response), response.status)}`); return; }
+    $('ap-log').textContent = await response.text();
+    showError($('ap-log-error'), null);
+  } catch (error) {
+    showError($('ap-log-error'), unanswered(error));
+  }
+}
+$('ap-log-refresh').addEventListener('click', loadLog);
+
+// Slash commands for a harness agent: each applies to its next turn (the harness reads them as the turn starts).
+function drawConversation(c) {
+  $('ap-conversation').textContent = c.session_id
+    ? `conversation ${c.session_id.slice(0, 8)}…${c.model ? ` · model ${c.model}` : ''}${c.clear_next ? ' · fresh next turn' : c.compact_next ? ' · compacts next turn' : ''}`
+    : `no conversation yet${c.model ? ` · model ${c.model}` : ''}${c.clear_next ? ' · fresh next turn' : ''}`;
+}
+
+async function loadConversation() {
+  try {
+    const response = await fetch(`${api}/conversation`);
+    if (response.ok) drawConversation(await jsonBody(response));
+  } catch { /* the badge stays as it was; the slash form still works */ }
+}
+
+$('ap-slash').addEventListener('submit', async event => {
+  event.preventDefault();
+  const input = $('ap-slash-command');
+  const button = event.submitter ?? $('ap-slash').querySelector('button');
+  showError($('ap-slash-error'), null);
+  const done = await act(button, 'sending…', { method: 'POST', url: `${api}/slash`, body: { command: input.value.trim() } },
+    `${input.value.trim()} applies to ${name}'s next turn`, message => showError($('ap-slash-error'), message));
+  if (done) { input.value = ''; loadConversation(); }
+});
+
+function drawAll() {
+  drawHead();
+  drawOpen();
+  drawMessages();
+  drawStats();
+}
+
+const connection = $('connection');
+const { start } = follow({
+  agent: name,
+  listen: { transcript: data => transcript.heard(data), conversation_changed: data => { if (data.agent === name) drawConversation(data); } },
+  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); },
+  changed: sections => {
+    if (sections.has('swarm') || sections.has('governance-usage')) drawHead();
+    if (sections.has('questions') || sections.has('reminders') || sections.has('waiting')) drawOpen();
+    if (sections.has('flow')) drawMessages();
+    if (sections.has('governance-refresh')) loadStats(); // a turn was recorded or ended: new figures
+  },
+  connection: state => {
+    connection.dataset.state = state;
+    connection.textContent = state === 'live' ? '● live' : state === 'reconnecting' ? '○ reconnecting…' : state === 'signed-out' ? '○ signed out' : state;
+  },
+});
+onSignedOutElsewhere(() => { if (connection.dataset.state !== 'signed-out') start(); });
+setInterval(() => { for (const node of document.querySelectorAll('.agent .ago')) node.textContent = relative(node.title); }, 5_000);
+await start();
