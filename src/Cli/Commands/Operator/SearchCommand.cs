@@ -11,7 +11,7 @@ public static class SearchCommand
     {
         var words = new Argument<string[]>("words") { Description = "every word must appear; a word ending in * is a prefix", Arity = ArgumentArity.OneOrMore };
         var agent = new Option<string?>("--agent") { Description = "only texts written by or to this agent (operator for the operator)" };
-        var kind = new Option<string?>("--kind") { Description = "message, question or answer" };
+        var kind = new Option<string?>("--kind") { Description = "message, question, answer or transcript" };
         var limit = new Option<long?>("--limit") { Description = "hits per page, 1 to 100 (default 20)" };
         var before = new Option<long?>("--before") { Description = "the next page: the id the last page ended with (its next_before)" };
         var command = new Command("search", "search messages, questions and answers") { words, agent, kind, limit, before };

@@ -10,7 +10,8 @@ export function searchBox({ agent = null, label = 'Search messages, questions an
     placeholder: agent ? `words in ${agent}'s messages and questions` : 'words (all must appear; word* for a prefix)', 'aria-label': label });
   const kind = h('select', { name: 'kind', class: 'search-kind', 'aria-label': 'what to search' },
     h('option', { value: '' }, 'everything'), h('option', { value: 'message' }, 'messages'),
-    h('option', { value: 'question' }, 'questions'), h('option', { value: 'answer' }, 'answers'));
+    h('option', { value: 'question' }, 'questions'), h('option', { value: 'answer' }, 'answers'),
+    h('option', { value: 'transcript' }, 'transcripts'));
   const button = h('button', { type: 'submit', class: 'search-go' }, 'Search');
   const form = h('form', { class: 'search-form', role: 'search', autocomplete: 'off' }, input, ' ', kind, ' ', button);
   const status = h('p', { class: 'meta search-status', role: 'status' });
@@ -56,7 +57,7 @@ export function searchBox({ agent = null, label = 'Search messages, questions an
   return h('div', { class: 'search' }, form, status, results, older);
 }
 
-const KindNames = { message: 'message', question: 'question', answer: 'answer' };
+const KindNames = { message: 'message', question: 'question', answer: 'answer', transcript: 'transcript' };
 
 function hitRow(hit) {
   return h('li', { class: 'search-hit', dataset: { kind: hit.kind, ref: String(hit.ref) } },

@@ -65,6 +65,18 @@ public sealed class SearchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Search_finds_a_word_of_a_transcript_by_its_agent()
+    {
+        await using var bob = await _hive.ConnectAsync("bob");
+        AgentClient.Ok(await bob.CallAsync(new { op = "transcript", entries = new[] { new { kind = "text", text = "I found the wombat in the logs" } } }));
+
+        var hit = Assert.Single(Hits(await SearchAsync("q=wombat")));
+        Assert.Equal(("transcript", "bob", (string?)null, "I found the [wombat] in the logs"), (hit.Kind, hit.From, hit.To, hit.Snippet));
+        Assert.Single(Hits(await SearchAsync("q=wombat&agent=bob&kind=transcript")));
+        Assert.Empty(Hits(await SearchAsync("q=wombat&agent=alice")));
+    }
+
+    [Fact]
     public async Task Agent_filters_on_either_side_and_kind_on_what_it_is()
     {
         await using var alice = await _hive.ConnectAsync("alice");
@@ -104,7 +116,7 @@ public sealed class SearchTests : IAsyncLifetime
     [InlineData("q=", "q: give some words")]
     [InlineData("q=%20%20", "q: give some words")]
     [InlineData("q=%22%22%20*%20-", "q: give at least one word")]
-    [InlineData("q=x&kind=sandwich", "kind must be one of answer, message, question")]
+    [InlineData("q=x&kind=sandwich", "kind must be one of answer, message, question, transcript")]
     [InlineData("q=x&limit=0", "limit must be 1 to 100")]
     [InlineData("q=x&limit=101", "limit must be 1 to 100")]
     [InlineData("q=x&limit=-3", "query parameter 'limit'")]
@@ -184,7 +196,7 @@ public sealed class SearchTests : IAsyncLifetime
         Assert.Equal([("message", "carol", "alice")], Hits(await SearchAsync("q=ocelot")).Select(h => (h.Kind, h.From, h.To)));
         Assert.Equal([("answer", "operator", "bob"), ("question", "bob", "operator")],
             Hits(await SearchAsync("q=okapi")).Select(h => (h.Kind, h.From, h.To)).Order());
-        Assert.Equal(3, _hive.QueryDb<long>("SELECT count(*) FROM search_sources"));
+        Assert.Equal(4, _hive.QueryDb<long>("SELECT count(*) FROM search_sources"));
         await _hive.RestartAsync(); // once: a second start indexes nothing again
         Assert.Single(Hits(await SearchAsync("q=ocelot")));
     }
