@@ -5,7 +5,7 @@ namespace Hive.Tests.Dashboard;
 
 /// <summary>
 /// Issue 30 item 6, the dashboard's half of search: the Search panel and an agent's own box show hits with their matched
-/// words in &lt;mark&gt;, agent text as text (markup in a message is never parsed), a refusal in words, and more on demand.
+/// words in &lt;mark&gt; (the agent's own page too, its transcript included), agent text as text (markup in a message is never parsed), a refusal in words, and more on demand.
 /// </summary>
 public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
@@ -76,5 +76,18 @@ public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<Brow
         await bobRow.Locator("input.search-q").FillAsync("operator");
         await bobRow.Locator("button.search-go").ClickAsync();
         await Expect(bobRow.Locator(".search-results > li.search-hit")).ToHaveCountAsync(1);
+
+        // The agent's own page searches its texts, its transcript included, and Show finds the transcript entry.
+        AgentClient.Ok(await bob.CallAsync(new { op = "transcript", entries = new[] { new { kind = "text", text = "the wombat is in the logs" } } }));
+        await page.GotoAsync(new Uri(_hive.BaseAddress, "/agents/bob").ToString());
+        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        var agentSearch = page.Locator("#ap-search-panel");
+        await agentSearch.Locator("input.search-q").FillAsync("wombat");
+        await agentSearch.Locator("button.search-go").ClickAsync();
+        var found = agentSearch.Locator(".search-results > li.search-hit");
+        await Expect(found).ToHaveCountAsync(1);
+        await Expect(found).ToHaveAttributeAsync("data-kind", "transcript");
+        await found.Locator("button.search-show").ClickAsync();
+        await Expect(page.Locator("#ap-transcript > li.found")).ToContainTextAsync("wombat");
     }
 }

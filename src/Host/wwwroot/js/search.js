@@ -69,13 +69,13 @@ function hitRow(hit) {
     h('button', { type: 'button', class: 'quiet search-show', onclick: event => show(hit, event.currentTarget) }, 'Show'));
 }
 
-/** Scrolls to the hit's row in the flow or the questions, when the page has it (the flow holds only what is loaded). */
+/** Scrolls to the hit's row (the flow, the questions, the agent page's transcript) when the page has it loaded. */
 function show(hit, button) {
-  const row = hit.kind === 'message'
-    ? document.querySelector(`#flow > li[data-key="${hit.ref}"]`)
+  const row = hit.kind === 'message' ? document.querySelector(`#flow > li[data-key="${hit.ref}"]`)
+    : hit.kind === 'transcript' ? document.querySelector(`#ap-transcript > li[data-id="${hit.ref}"]`)
     : document.querySelector(`#questions-pending > li[data-id="${hit.ref}"], #questions-answered > li[data-id="${hit.ref}"]`);
   if (!row) {
-    button.textContent = hit.kind === 'message' ? 'not in the loaded flow' : 'not on the page';
+    button.textContent = hit.kind === 'message' && document.getElementById('flow') ? 'not in the loaded flow' : 'not on this page';
     button.disabled = true;
     return;
   }
