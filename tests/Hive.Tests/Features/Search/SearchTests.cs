@@ -14,7 +14,8 @@ public sealed class SearchTests : IAsyncLifetime
     private HiveInstance _hive = null!;
 
     public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob", "carol"],
-        "--Hive:Messages:RetainDays", "30", "--Hive:Messages:RetentionSweepMinutes", "0.01");
+        "--Hive:Messages:RetainDays", "30", "--Hive:Messages:RetentionSweepMinutes", "0.01",
+        "--Hive:TurnStats:RetainDays", "30", "--Hive:TurnStats:RetentionSweepMinutes", "0.01");
 
     public async Task DisposeAsync() => await _hive.DisposeAsync();
 
@@ -156,6 +157,23 @@ public sealed class SearchTests : IAsyncLifetime
         Assert.Equal([young], Hits(await SearchAsync("q=narwhal")).Select(h => h.Ref));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message' AND ref = @old", new { old }));
         Assert.Equal(_hive.QueryDb<long>("SELECT count(*) FROM search_entries"), _hive.QueryDb<long>("SELECT count(*) FROM search_text"));
+    }
+
+    [Fact]
+    public async Task Search_forgets_a_transcript_entry_retention_removed()
+    {
+        await using var carol = await _hive.ConnectAsync("carol");
+        AgentClient.Ok(await carol.CallAsync(new { op = "transcript", entries = new[] { new { kind = "text", text = "an old dingo" }, new { kind = "text", text = "a young dingo" } } }));
+        var old = _hive.QueryDb<long>("SELECT id FROM transcript_entries WHERE text = 'an old dingo'");
+        Assert.Equal(2, Hits(await SearchAsync("q=dingo")).Count);
+        var ago = DateTimeOffset.UtcNow.AddDays(-45).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        _hive.ExecuteDb($"UPDATE transcript_entries SET at = '{ago}' WHERE id = {old}");
+
+        await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM transcript_entries WHERE id = @old", new { old }) == 0,
+            TimeSpan.FromSeconds(30), "the turn retention sweep");
+
+        Assert.Equal(["a young [dingo]"], Hits(await SearchAsync("q=dingo")).Select(h => h.Snippet));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'transcript' AND ref = @old", new { old }));
     }
 
     [Fact]
