@@ -25,6 +25,7 @@ public static class BenchProgram
         new WatchdogBench(),
         new UsageBench(),
         new NotifyBench(),
+        new SearchBench(),
         new TranscriptBench(),
     ];
 

@@ -17,6 +17,7 @@ public static class HiveCli
         AgentsCommands.AddTo(root);
         ApprovalsCommands.AddTo(root);
         InboxCommand.AddTo(root);
+        SearchCommand.AddTo(root);
         QuestionsCommands.AddTo(root);
         RemindersCommands.AddTo(root);
         TailCommand.AddTo(root);

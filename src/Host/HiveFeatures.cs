@@ -6,6 +6,7 @@ using Hive.Features.Notifications;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
+using Hive.Features.Search;
 using Hive.Features.StateFiles;
 using Hive.Features.TurnStats;
 using Hive.Shared;
@@ -27,5 +28,6 @@ public static class HiveFeatures
         typeof(TurnStatsFeature).Assembly,
         typeof(GovernanceFeature).Assembly,
         typeof(NotificationsFeature).Assembly,
+        typeof(SearchFeature).Assembly,
     ];
 }

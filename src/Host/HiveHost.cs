@@ -4,6 +4,7 @@ using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Features.Governance;
 using Hive.Features.Notifications;
+using Hive.Features.Search;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
@@ -63,6 +64,7 @@ public static class HiveHost
         services.AddTurnStats();
         services.AddGovernance();
         services.AddNotifications();
+        services.AddSearch();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

@@ -4,6 +4,7 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Json;
+using Hive.Shared.Search;
 using Hive.Shared.Validation;
 using MediatR;
 
@@ -33,7 +34,7 @@ public static class AppendMessages
         }
     }
 
-    internal sealed class Handler(StateChanges changes, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock, ISearchIndex search)
         : IRequestHandler<Command, IReadOnlyList<MessageView>>
     {
         public Task<IReadOnlyList<MessageView>> Handle(Command command, CancellationToken cancellationToken)
@@ -55,6 +56,7 @@ public static class AppendMessages
                 change.Raise(new MessageSent(message));
                 change.AfterPublished(() => signals.Notify(message.To));
             }
+            search.Add(change.Connection, change.Transaction, messages.Select(MessageSearch.Of).ToList());
             return Task.FromResult<IReadOnlyList<MessageView>>(messages);
         }
     }

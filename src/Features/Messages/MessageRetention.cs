@@ -1,5 +1,6 @@
 using Hive.Shared.Data;
 using Hive.Shared.Hosting;
+using Hive.Shared.Search;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,8 @@ namespace Hive.Features.Messages;
 /// in small transactions with a pause between them, so the group-commit writer never waits long for the write lock: sends
 /// carry on at their usual latency while it runs (measured: <c>bench -- retention</c>).
 /// </summary>
-public sealed class MessageRetention(IServiceScopeFactory scopes, IOptions<MessagesOptions> options, TimeProvider clock, ILogger<MessageRetention> logger)
+public sealed class MessageRetention(IServiceScopeFactory scopes, IOptions<MessagesOptions> options, TimeProvider clock, ILogger<MessageRetention> logger,
+    ISearchIndex search)
     : PeriodicBackgroundService(scopes, TimeSpan.FromMinutes(options.Value.RetentionSweepMinutes), clock, logger)
 {
     /// <summary>Rows per transaction: a few milliseconds of the write lock each.</summary>
@@ -35,7 +37,10 @@ public sealed class MessageRetention(IServiceScopeFactory scopes, IOptions<Messa
         var total = await BatchedDelete.RunAsync(db, """
             DELETE FROM messages WHERE id IN (
                 SELECT id FROM messages WHERE delivered_at IS NOT NULL AND julianday(delivered_at) < julianday(@cutoff) ORDER BY id LIMIT @BatchSize)
-            """, cutoff, BatchSize, clock, deleted => Interlocked.Add(ref _deleted, deleted), stoppingToken);
+            RETURNING id
+            """, cutoff, BatchSize, clock, deleted => Interlocked.Add(ref _deleted, deleted),
+            // The index forgets them in the batch's own transaction: search never finds what retention removed.
+            (connection, transaction, ids) => search.Remove(connection, transaction, MessageSearch.Kind, ids), stoppingToken);
         if (total > 0) Logger.LogInformation("retention: removed {Count} delivered messages older than {Days} days", total, options.Value.RetainDays);
     }
 }

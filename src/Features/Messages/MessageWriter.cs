@@ -4,6 +4,7 @@ using Hive.Shared.Json;
 using Microsoft.Data.Sqlite;
 using Hive.Shared.Data;
 using Hive.Shared.Health;
+using Hive.Shared.Search;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Messages;
@@ -23,9 +24,12 @@ internal sealed class MessageWriter : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
 
-    public MessageWriter(IDb db, StorageHealth health, ILogger<MessageWriter> logger)
+    private readonly ISearchIndex _search;
+
+    public MessageWriter(IDb db, StorageHealth health, ILogger<MessageWriter> logger, ISearchIndex search)
     {
         _db = db;
+        _search = search;
         _health = health;
         _logger = logger;
         _loop = Task.Run(WriteLoopAsync);
@@ -79,6 +83,9 @@ internal sealed class MessageWriter : IAsyncDisposable
                 using var transaction = insert.Connection.BeginTransaction();
                 foreach (var (draft, recipients, _) in batch)
                     rows.Add(recipients is null ? insert.Store(transaction, draft) : insert.StoreBroadcast(transaction, draft, recipients));
+                // Indexed in the batch's transaction: a message is searchable from the commit that stores it.
+                _search.Add(insert.Connection, transaction, rows.Where(r => !r.Duplicate)
+                    .SelectMany(r => r.Broadcast ?? [r.Row]).Select(MessageSearch.Of).ToList());
                 transaction.Commit();
             }
             catch (Exception e)

@@ -17,6 +17,7 @@ public static class MessagesFeature
         services.AddHostedService(p => p.GetRequiredService<MessageRetention>());
         services.AddSingleton<MessageWriter>();
         services.AddSingleton<InboxSignals>();
+        services.AddSingleton<Hive.Shared.Search.ISearchSource, MessageSearch.Source>();
         services.AddTransient<IDashboardStateContributor, MessagesStateContributor>();
         return services;
     }

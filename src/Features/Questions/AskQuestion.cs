@@ -51,7 +51,8 @@ public static class AskQuestion
         }
     }
 
-    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<QuestionsOptions> options)
+    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock, IOptions<QuestionsOptions> options,
+        Hive.Shared.Search.ISearchIndex search)
         : IRequestHandler<Command, QuestionView>
     {
         public Task<QuestionView> Handle(Command command, CancellationToken cancellationToken)
@@ -76,6 +77,7 @@ public static class AskQuestion
                 Multi = command.Multi ? 1 : 0,
                 ExpiresAt = command.TtlSeconds is { } ttl ? now.AddSeconds(ttl) : (DateTimeOffset?)null,
             }).View(fileRefs);
+            search.Add(change.Connection, change.Transaction, [QuestionSearch.Asked(view)]);
             change.Raise(new QuestionAdded(view, QuestionsSql.WaitingOf(change.Connection, command.Asker, change.Transaction),
                 QuestionsSql.OpenAfter(change.Connection, view, change.Transaction)));
             return Task.FromResult(view);

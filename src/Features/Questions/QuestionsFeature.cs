@@ -15,6 +15,7 @@ public static class QuestionsFeature
             .Validate(o => o.MaxOpenPerAgent > 0 && o.TickSeconds > 0, "Hive:Questions:MaxOpenPerAgent and TickSeconds must be positive");
         services.AddSingleton<QuestionExpiry>();
         services.AddHostedService(p => p.GetRequiredService<QuestionExpiry>());
+        services.AddSingleton<Hive.Shared.Search.ISearchSource, QuestionSearch.Source>();
         return services
             .AddTransient<IDashboardStateContributor, QuestionsStateContributor>()
             .AddTransient<AgentRowContributor, WaitingOnAgentRows>()

@@ -31,7 +31,8 @@ internal static class ResolveQuestions
     public sealed record Command(IReadOnlyList<long> Ids, string Answer, string Answerer, DateTimeOffset At,
         string? From = null, bool TellRemovedAsker = false) : IRequest<IReadOnlyList<QuestionView>>, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, IMediator mediator, IAgentDirectory agents, IFileRefScanner fileRefs)
+    internal sealed class Handler(StateChanges changes, IMediator mediator, IAgentDirectory agents, IFileRefScanner fileRefs,
+        Hive.Shared.Search.ISearchIndex search)
         : IRequestHandler<Command, IReadOnlyList<QuestionView>>
     {
         public async Task<IReadOnlyList<QuestionView>> Handle(Command command, CancellationToken cancellationToken)
@@ -50,6 +51,7 @@ internal static class ResolveQuestions
                 .Select(q => q.View(fileRefs))
                 .ToList();
             if (resolved.Count == 0) return resolved;
+            search.Add(change.Connection, change.Transaction, resolved.Select(QuestionSearch.Answered).OfType<Hive.Shared.Search.SearchEntry>().ToList());
 
             var from = command.From ?? command.Answerer;
             var told = resolved

@@ -43,7 +43,8 @@ public static class AppendTranscript
         }
     }
 
-    internal sealed class Handler(StateChanges changes, TimeProvider clock, IOptions<TurnStatsOptions> options) : IRequestHandler<Command, Result>
+    internal sealed class Handler(StateChanges changes, TimeProvider clock, IOptions<TurnStatsOptions> options, Hive.Shared.Search.ISearchIndex search)
+        : IRequestHandler<Command, Result>
     {
         public Task<Result> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -69,6 +70,7 @@ public static class AppendTranscript
                 if (kind == Truncated) break;
                 budget -= bytes;
             }
+            search.Add(change.Connection, change.Transaction, stored.Select(TranscriptSearch.Of).OfType<Hive.Shared.Search.SearchEntry>().ToList());
             change.Raise(new TranscriptAppended(command.Agent, stored));
             return Task.FromResult(new Result(stored.Count(e => e.Kind != Truncated), command.Entries!.Count - stored.Count(e => e.Kind != Truncated)));
         }

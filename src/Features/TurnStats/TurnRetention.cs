@@ -12,7 +12,8 @@ namespace Hive.Features.TurnStats;
 /// that the agents' own writes never wait long for the lock. No events: nothing on the page shows month-old turns (the
 /// 24-hour figures never include them).
 /// </summary>
-public sealed class TurnRetention(IServiceScopeFactory scopes, IOptions<TurnStatsOptions> options, TimeProvider clock, ILogger<TurnRetention> logger)
+public sealed class TurnRetention(IServiceScopeFactory scopes, IOptions<TurnStatsOptions> options, TimeProvider clock, ILogger<TurnRetention> logger,
+    Hive.Shared.Search.ISearchIndex search)
     : PeriodicBackgroundService(scopes, TimeSpan.FromMinutes(options.Value.RetentionSweepMinutes), clock, logger)
 {
     /// <summary>Rows per transaction: a few milliseconds of the write lock each.</summary>
@@ -37,7 +38,10 @@ public sealed class TurnRetention(IServiceScopeFactory scopes, IOptions<TurnStat
         var entries = await BatchedDelete.RunAsync(db, """
             DELETE FROM transcript_entries WHERE id IN (
                 SELECT id FROM transcript_entries WHERE at < @cutoff ORDER BY at LIMIT @BatchSize)
-            """, cutoff, BatchSize, clock, _ => { }, stoppingToken);
+            RETURNING id
+            """, cutoff, BatchSize, clock, _ => { },
+            // The search index forgets them in the batch's own transaction.
+            (connection, transaction, ids) => search.Remove(connection, transaction, TranscriptSearch.Kind, ids), stoppingToken);
         if (entries > 0) Logger.LogInformation("retention: removed {Count} transcript entries older than {Days} days", entries, options.Value.RetainDays);
     }
 }

@@ -16,6 +16,7 @@ public static class TurnStatsFeature
             .ValidateOnStart();
         services.AddSingleton<TurnRetention>();
         services.AddHostedService(p => p.GetRequiredService<TurnRetention>());
+        services.AddSingleton<Hive.Shared.Search.ISearchSource, TranscriptSearch.Source>();
         services.AddTransient<AgentRowContributor, TurnAggregatesOnAgentRows>();
         return services;
     }

@@ -14,8 +14,17 @@ public static class BatchedDelete
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Runs the batches; <paramref name="onBatch"/> sees each batch's count as it commits. Returns the total.</summary>
+    public static Task<int> RunAsync(IDb db, string sql, DateTimeOffset cutoff, int batchSize, TimeProvider clock,
+        Action<int> onBatch, CancellationToken stoppingToken) =>
+        RunAsync(db, sql, cutoff, batchSize, clock, onBatch, null, stoppingToken);
+
+    /// <summary>
+    /// As above, for a statement that ends in <c>RETURNING id</c>: <paramref name="alsoForget"/> gets each batch's ids in the
+    /// batch's transaction, so what follows the rows (the search index) forgets them in the same commit.
+    /// </summary>
     public static async Task<int> RunAsync(IDb db, string sql, DateTimeOffset cutoff, int batchSize, TimeProvider clock,
-        Action<int> onBatch, CancellationToken stoppingToken)
+        Action<int> onBatch, Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction, IReadOnlyList<long>>? alsoForget,
+        CancellationToken stoppingToken)
     {
         var total = 0;
         while (!stoppingToken.IsCancellationRequested)
@@ -24,7 +33,14 @@ public static class BatchedDelete
             using (var connection = db.Open())
             using (var transaction = connection.BeginTransaction(deferred: false))
             {
-                deleted = connection.Execute(sql, new { cutoff, BatchSize = batchSize }, transaction);
+                if (alsoForget is null)
+                    deleted = connection.Execute(sql, new { cutoff, BatchSize = batchSize }, transaction);
+                else
+                {
+                    var ids = connection.Query<long>(sql, new { cutoff, BatchSize = batchSize }, transaction).AsList();
+                    if (ids.Count > 0) alsoForget(connection, transaction, ids);
+                    deleted = ids.Count;
+                }
                 transaction.Commit();
             }
             total += deleted;

@@ -222,7 +222,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         var row = AgentRow(external);
         await Expect(row.Locator(".badge.state")).ToHaveTextAsync("external");
         // Hive runs nothing for it, but a pause holds it still (its recv hands nothing out).
-        Assert.Equal(["Pause", "Destroy"], await row.Locator("button").AllInnerTextsAsync());
+        Assert.Equal(["Pause", "Destroy"], await row.Locator(".actions button").AllInnerTextsAsync());
         await Expect(row.Locator("details.logs")).ToHaveCountAsync(0);
         await Expect(AgentRow("manager").Locator("button[data-action=destroy]")).ToHaveCountAsync(0);
 

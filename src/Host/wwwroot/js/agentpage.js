@@ -5,6 +5,7 @@ import { onSignedOutElsewhere } from './signin.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 import { transcript } from './transcript.js';
 import { act } from './actions.js';
+import { searchBox } from './search.js';
 
 // /agents/{name}: one agent's own page. Its badges (state, held or paused, the model and context of its last turn, cost
 // today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and 30 d (inline SVG, no library), its
@@ -21,6 +22,7 @@ let stats = null;
 
 document.title = `${name} · Hive`;
 $('ap-name').textContent = name;
+$('ap-search').append(searchBox({ agent: name, label: `Search ${name}'s messages, questions, answers and transcript` }));
 $('ap-links').append(
   h('a', { href: `/agents/${encodeURIComponent(name)}/terminal`, class: 'button quiet', id: 'ap-terminal-link' }, 'Open a terminal'),
   ' ', h('a', { href: '/', class: 'button quiet' }, 'All agents'));

@@ -5,6 +5,7 @@ import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
 import { wireMeta } from './meta.js';
 import { wireSecretsForm } from './secrets.js';
+import { wireSearch } from './search.js';
 import { announceSignedOut, onSignedOutElsewhere } from './signin.js';
 
 // The snapshot, then the stream (live.js, shared with /needs-you); notify.js raises the browser's notifications.
@@ -50,6 +51,7 @@ document.getElementById('send-form').addEventListener('submit', async event => {
 wireSpawnForm();
 wireMeta();
 wireSecretsForm();
+wireSearch();
 wireFlowFilter();
 wireGovernance();
 wireNotifications(document.getElementById('notify'));

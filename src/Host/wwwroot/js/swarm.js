@@ -3,6 +3,7 @@ import { store } from './store.js';
 import { act, toast } from './actions.js';
 import { jsonBody, problemText, unanswered, showProblem, rowErrors } from './problems.js';
 import { diff } from './approvals.js';
+import { searchBox } from './search.js';
 import { rowFacts, pauseAction, usageMeter } from './governance.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
@@ -49,11 +50,12 @@ function updateAgentRow(node, a) {
   setRowState(node, a);
 }
 
-/** Its logs and its configuration, each added once and kept across updates (open, with what was typed). */
+/** Its search box, and (managed) its logs and configuration, each added once and kept across updates (open, with what was typed). */
 function addBoxes(node, a) {
+  if (!node.querySelector(':scope > details.search-agent')) node.append(searchDetails(a.name));
   if (!isManaged(a)) return;
-  if (!node.querySelector(':scope > details.config')) node.append(configBox(a.name));
-  if (!node.querySelector(':scope > details.logs')) node.append(logsBox(a.name));
+  if (!node.querySelector(':scope > details.config')) node.insertBefore(configBox(a.name), node.querySelector(':scope > details.search-agent'));
+  if (!node.querySelector(':scope > details.logs')) node.insertBefore(logsBox(a.name), node.querySelector(':scope > details.search-agent'));
 }
 
 function setRowState(node, a) {
@@ -211,6 +213,12 @@ function agentActions(a) {
       act(b, 'destroying…', { method: 'DELETE', url: `/api/agents/${path(name)}` }, `${name} destroyed`,
         message => errors.set(name, `destroy: ${message}`));
     }));
+}
+
+/** Search what the agent wrote or was sent (messages, its questions and answers). */
+function searchDetails(name) {
+  return h('details', { class: 'search-agent' }, h('summary', {}, 'Search its messages'),
+    searchBox({ agent: name, label: `Search ${name}'s messages, questions and answers` }));
 }
 
 /** The tail of the agent's stdout/stderr, loaded when opened and again on "refresh". */

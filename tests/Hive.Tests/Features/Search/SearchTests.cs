@@ -1,0 +1,221 @@
+using System.Net;
+using System.Text.Json;
+using Hive.Features.Messages;
+
+namespace Hive.Tests.Features.Search;
+
+/// <summary>
+/// Issue 30 item 6: <c>GET /api/search</c> finds a word of a message, a question and an answer, filters on <c>agent=</c>
+/// (either side) and <c>kind=</c>, pages with <c>before</c>, marks hits in its snippets, refuses bad input with a 400, and
+/// forgets what retention removed. A hive of its own with a fast sweep, so retention runs for real.
+/// </summary>
+public sealed class SearchTests : IAsyncLifetime
+{
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob", "carol"],
+        "--Hive:Messages:RetainDays", "30", "--Hive:Messages:RetentionSweepMinutes", "0.01",
+        "--Hive:TurnStats:RetainDays", "30", "--Hive:TurnStats:RetentionSweepMinutes", "0.01");
+
+    public async Task DisposeAsync() => await _hive.DisposeAsync();
+
+    private async Task<JsonElement> SearchAsync(string query)
+    {
+        using var response = await _hive.Http.GetAsync("/api/search?" + query);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}"
+            + string.Join("\n", _hive.Logs.Lines.Where(l => l.ToString()!.Contains("xception")).Select(l => l.ToString())));
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    private static List<(string Kind, long Ref, string From, string? To, string Snippet)> Hits(JsonElement page) =>
+        page.GetProperty("results").EnumerateArray().Select(h => (
+            h.GetProperty("kind").GetString()!, h.GetProperty("ref").GetInt64(), h.GetProperty("from").GetString()!,
+            h.GetProperty("to").ValueKind == JsonValueKind.String ? h.GetProperty("to").GetString() : null,
+            string.Concat(h.GetProperty("snippet").EnumerateArray().Select(p =>
+                p.GetProperty("hit").GetBoolean() ? $"[{p.GetProperty("text").GetString()}]" : p.GetProperty("text").GetString())))).ToList();
+
+    [Fact]
+    public void Fts5_is_in_the_bundled_sqlite()
+    {
+        Assert.Equal(1, _hive.QueryDb<long>("CREATE VIRTUAL TABLE temp.probe USING fts5(x); INSERT INTO temp.probe VALUES ('hello'); SELECT count(*) FROM temp.probe WHERE probe MATCH 'hello';"));
+    }
+
+    [Fact]
+    public async Task Search_finds_a_message_a_question_and_an_answer_with_marked_snippets()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var bob = await _hive.ConnectAsync("bob");
+        var sent = await alice.SendAsync("bob", "the aardvark manifest is ready for review");
+        var asked = AgentClient.Ok(await alice.CallAsync(new { op = "ask", to = "bob", question = "where is the zeppelin config?" })).GetProperty("id").GetInt64();
+        AgentClient.Ok(await bob.CallAsync(new { op = "answer", id = asked, answer = "under the quokka directory" }));
+
+        var message = Hits(await SearchAsync("q=aardvark"));
+        Assert.Equal([("message", sent, "alice", "bob", "the [aardvark] manifest is ready for review")], message);
+        var question = Hits(await SearchAsync("q=zeppelin"));
+        Assert.Equal([("question", asked, "alice", "bob", "where is the [zeppelin] config?")], question);
+        // The answer is found as the question's answer (answerer to asker) and as the message that told the asker.
+        var answer = Hits(await SearchAsync("q=quokka"));
+        Assert.Contains(("answer", asked, "bob", "alice", "under the [quokka] directory"), answer);
+        Assert.Equal(["answer", "message"], answer.Select(h => h.Kind).Order());
+        Assert.Equal([("answer", asked, "bob", "alice", "under the [quokka] directory")], Hits(await SearchAsync("q=quokka&kind=answer")));
+        // Every word must appear; a prefix with *; case, quotes and FTS5 syntax are no matter (typed text is only words).
+        Assert.Single(Hits(await SearchAsync("q=" + Uri.EscapeDataString("Aardvark REVIEW"))));
+        Assert.Empty(Hits(await SearchAsync("q=" + Uri.EscapeDataString("aardvark zeppelin"))));
+        Assert.Single(Hits(await SearchAsync("q=" + Uri.EscapeDataString("aardv*"))));
+        Assert.Single(Hits(await SearchAsync("q=" + Uri.EscapeDataString("\"aardvark\" (review: *"))));
+    }
+
+    [Fact]
+    public async Task Search_finds_a_word_of_a_transcript_by_its_agent()
+    {
+        await using var bob = await _hive.ConnectAsync("bob");
+        AgentClient.Ok(await bob.CallAsync(new { op = "transcript", entries = new[] { new { kind = "text", text = "I found the wombat in the logs" } } }));
+
+        var hit = Assert.Single(Hits(await SearchAsync("q=wombat")));
+        Assert.Equal(("transcript", "bob", (string?)null, "I found the [wombat] in the logs"), (hit.Kind, hit.From, hit.To, hit.Snippet));
+        Assert.Single(Hits(await SearchAsync("q=wombat&agent=bob&kind=transcript")));
+        Assert.Empty(Hits(await SearchAsync("q=wombat&agent=alice")));
+    }
+
+    [Fact]
+    public async Task Agent_filters_on_either_side_and_kind_on_what_it_is()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var bob = await _hive.ConnectAsync("bob");
+        await using var carol = await _hive.ConnectAsync("carol");
+        var ab = await alice.SendAsync("bob", "pelican one");
+        var bc = await bob.SendAsync("carol", "pelican two");
+        var ca = await carol.SendAsync("alice", "pelican three");
+
+        Assert.Equal([ca, ab], Hits(await SearchAsync("q=pelican&agent=alice")).Select(h => h.Ref));
+        Assert.Equal([bc, ab], Hits(await SearchAsync("q=pelican&agent=bob")).Select(h => h.Ref));
+        Assert.Empty(Hits(await SearchAsync("q=pelican&agent=nobody")));
+        Assert.Empty(Hits(await SearchAsync("q=pelican&kind=question")));
+        Assert.Equal(3, Hits(await SearchAsync("q=pelican&kind=message")).Count);
+    }
+
+    [Fact]
+    public async Task Pages_go_newest_first_and_the_cursor_is_stable()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var ids = new List<long>();
+        for (var i = 0; i < 5; i++) ids.Add(await alice.SendAsync("bob", $"walrus number {i}"));
+
+        var first = await SearchAsync("q=walrus&limit=2");
+        Assert.Equal([ids[4], ids[3]], Hits(first).Select(h => h.Ref));
+        await alice.SendAsync("bob", "walrus arriving late"); // a newer hit does not shift the next pages
+        var before = first.GetProperty("next_before").GetInt64();
+        var second = await SearchAsync($"q=walrus&limit=2&before={before}");
+        Assert.Equal([ids[2], ids[1]], Hits(second).Select(h => h.Ref));
+        var third = await SearchAsync($"q=walrus&limit=2&before={second.GetProperty("next_before").GetInt64()}");
+        Assert.Equal([ids[0]], Hits(third).Select(h => h.Ref));
+        Assert.Equal(JsonValueKind.Null, third.GetProperty("next_before").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("", "q: give some words")]
+    [InlineData("q=", "q: give some words")]
+    [InlineData("q=%20%20", "q: give some words")]
+    [InlineData("q=%22%22%20*%20-", "q: give at least one word")]
+    [InlineData("q=x&kind=sandwich", "kind must be one of answer, message, question, transcript")]
+    [InlineData("q=x&limit=0", "limit must be 1 to 100")]
+    [InlineData("q=x&limit=101", "limit must be 1 to 100")]
+    [InlineData("q=x&limit=-3", "query parameter 'limit'")]
+    [InlineData("q=x&q=y", "query parameter 'q' must be given once")]
+    public async Task Bad_input_is_a_problem_400(string query, string says)
+    {
+        using var response = await _hive.Http.GetAsync("/api/search?" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(says, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_query_too_long_is_a_400()
+    {
+        using var response = await _hive.Http.GetAsync("/api/search?q=" + new string('a', 201));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("at most 200 characters", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Search_forgets_what_retention_removed()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var old = await alice.SendAsync("bob", "the narwhal of old");
+        var young = await alice.SendAsync("bob", "the narwhal of today");
+        Assert.Equal(2, Hits(await SearchAsync("q=narwhal")).Count);
+        var retention = _hive.Service<MessageRetention>();
+        var before = retention.Deleted;
+        var ago = DateTimeOffset.UtcNow.AddDays(-45).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        _hive.ExecuteDb($"UPDATE messages SET sent_at = '{ago}', delivered_at = '{ago}', delivery_count = 1 WHERE id = {old}");
+
+        await HiveInstance.Until(() => retention.Deleted > before, TimeSpan.FromSeconds(30), "the sweep");
+
+        Assert.Equal([young], Hits(await SearchAsync("q=narwhal")).Select(h => h.Ref));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message' AND ref = @old", new { old }));
+        Assert.Equal(_hive.QueryDb<long>("SELECT count(*) FROM search_entries"), _hive.QueryDb<long>("SELECT count(*) FROM search_text"));
+    }
+
+    [Fact]
+    public async Task Search_forgets_a_transcript_entry_retention_removed()
+    {
+        await using var carol = await _hive.ConnectAsync("carol");
+        AgentClient.Ok(await carol.CallAsync(new { op = "transcript", entries = new[] { new { kind = "text", text = "an old dingo" }, new { kind = "text", text = "a young dingo" } } }));
+        var old = _hive.QueryDb<long>("SELECT id FROM transcript_entries WHERE text = 'an old dingo'");
+        Assert.Equal(2, Hits(await SearchAsync("q=dingo")).Count);
+        var ago = DateTimeOffset.UtcNow.AddDays(-45).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        _hive.ExecuteDb($"UPDATE transcript_entries SET at = '{ago}' WHERE id = {old}");
+
+        await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM transcript_entries WHERE id = @old", new { old }) == 0,
+            TimeSpan.FromSeconds(30), "the turn retention sweep");
+
+        Assert.Equal(["a young [dingo]"], Hits(await SearchAsync("q=dingo")).Select(h => h.Snippet));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'transcript' AND ref = @old", new { old }));
+    }
+
+    [Fact]
+    public async Task A_send_whose_index_write_fails_is_not_stored_either()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var before = _hive.QueryDb<long>("SELECT count(*) FROM messages");
+        // A fault injected from outside: the index refuses every entry, so the writer's one transaction must roll back.
+        _hive.ExecuteDb("CREATE TRIGGER refuse_index BEFORE INSERT ON search_entries BEGIN SELECT RAISE(ABORT, 'index refused'); END;");
+        try
+        {
+            var refused = await alice.CallAsync(new { op = "send", to = "bob", body = "the lemur that never was" });
+            Assert.False(refused.GetProperty("ok").GetBoolean());
+            Assert.Equal(before, _hive.QueryDb<long>("SELECT count(*) FROM messages"));
+        }
+        finally
+        {
+            _hive.ExecuteDb("DROP TRIGGER refuse_index;");
+        }
+        var kept = await alice.SendAsync("bob", "the lemur that is");
+        Assert.Equal([kept], Hits(await SearchAsync("q=lemur")).Select(h => h.Ref));
+    }
+
+    [Fact]
+    public async Task Rows_stored_before_the_index_are_backfilled_once_at_start()
+    {
+        // As a hive older than Search left them: rows in messages and questions, none of them in the index.
+        _hive.ExecuteDb("""
+            INSERT INTO messages (sender, recipient, kind, body, sent_at) VALUES ('carol', 'alice', 'message', 'an ocelot from before', '2026-01-01T00:00:00.000Z');
+            INSERT INTO questions (asker, target, question, asked_at, answer, answerer, answered_at)
+            VALUES ('bob', NULL, 'is the okapi fed?', '2026-01-01T00:00:00.000Z', 'the okapi ate', 'operator', '2026-01-01T00:01:00.000Z');
+            DELETE FROM search_sources;
+            """);
+        Assert.Empty(Hits(await SearchAsync("q=ocelot")));
+
+        await _hive.RestartAsync();
+
+        Assert.Equal([("message", "carol", "alice")], Hits(await SearchAsync("q=ocelot")).Select(h => (h.Kind, h.From, h.To)));
+        Assert.Equal([("answer", "operator", "bob"), ("question", "bob", "operator")],
+            Hits(await SearchAsync("q=okapi")).Select(h => (h.Kind, h.From, h.To)).Order());
+        Assert.Equal(4, _hive.QueryDb<long>("SELECT count(*) FROM search_sources"));
+        await _hive.RestartAsync(); // once: a second start indexes nothing again
+        Assert.Single(Hits(await SearchAsync("q=ocelot")));
+    }
+}
