@@ -1,6 +1,7 @@
 import { h, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
+import { coalesced } from './reload.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 
 // Push channels (ntfy topics, webhooks): each one's state as the host last saw it (failing since when and why, its last
@@ -35,32 +36,19 @@ function row(c) {
     h('div', { class: 'actions' }, test));
 }
 
-let loading = null;
-
 /** GET /api/notifications into the store and onto the page: one request at a time; one asked for meanwhile runs after it. */
-export function refreshChannels() {
-  if (loading) { loading.again = true; return loading.done; }
-  const state = { again: false };
-  loading = state;
-  state.done = (async () => {
-    try {
-      do {
-        state.again = false;
-        const response = await fetch('/api/notifications');
-        const body = await jsonBody(response);
-        if (!response.ok) {
-          showError($('channels-error'), `could not load the push channels: ${problemText(body, response.status)}`);
-          return;
-        }
-        store.notifications = body;
-        showError($('channels-error'), null);
-        channels();
-      } while (state.again);
-    } catch (error) {
-      showError($('channels-error'), unanswered(error));
-    } finally {
-      loading = null;
+export const refreshChannels = coalesced(async () => {
+  try {
+    const response = await fetch('/api/notifications');
+    const body = await jsonBody(response);
+    if (!response.ok) {
+      showError($('channels-error'), `could not load the push channels: ${problemText(body, response.status)}`);
+      return;
     }
-  })();
-  return state.done;
-}
+    store.notifications = body;
+    showError($('channels-error'), null);
+    channels();
+  } catch (error) {
+    showError($('channels-error'), unanswered(error));
+  }
+});

@@ -1,3 +1,4 @@
+import { coalesced } from './reload.js';
 import { h, append, renderList, relative, clock } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
@@ -312,38 +313,31 @@ export function tickGovernance() {
   }
 }
 
-let loading = null;
+let rowsChangedThen = null;
+const reloadGovernance = coalesced(async () => {
+  try {
+    const response = await fetch('/api/governance');
+    const body = await jsonBody(response);
+    if (!response.ok) {
+      showError($('governance-error'), `could not load governance: ${problemText(body, response.status)}`);
+      return;
+    }
+    store.governance = body;
+    showError($('governance-error'), null);
+    if (spendOnRows(body)) rowsChangedThen?.();
+    governance();
+  } catch (error) {
+    showError($('governance-error'), unanswered(error));
+  }
+});
 
 /**
  * GET /api/governance into the store and onto the page: one request at a time; one asked for meanwhile runs after it.
  * `rowsChanged` is called when the agents' rows have new figures to draw.
  */
 export function refreshGovernance(rowsChanged) {
-  if (loading) { loading.again = true; return loading.done; }
-  const state = { again: false };
-  loading = state;
-  state.done = (async () => {
-    try {
-      do {
-        state.again = false;
-        const response = await fetch('/api/governance');
-        const body = await jsonBody(response);
-        if (!response.ok) {
-          showError($('governance-error'), `could not load governance: ${problemText(body, response.status)}`);
-          return;
-        }
-        store.governance = body;
-        showError($('governance-error'), null);
-        if (spendOnRows(body)) rowsChanged?.();
-        governance();
-      } while (state.again);
-    } catch (error) {
-      showError($('governance-error'), unanswered(error));
-    } finally {
-      loading = null;
-    }
-  })();
-  return state.done;
+  rowsChangedThen = rowsChanged;
+  return reloadGovernance();
 }
 
 /** The budget form's scopes: the whole hive, then every agent (the chosen one kept). */

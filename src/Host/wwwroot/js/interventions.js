@@ -1,6 +1,7 @@
 import { h, renderList, relative, clock } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
+import { coalesced } from './reload.js';
 import { jsonBody, problemText, unanswered, showError, rowErrors } from './problems.js';
 
 // Interventions: every action that overrode an agent's course (a pause, a resume, a halt, a budget set, a provider limit
@@ -116,32 +117,19 @@ function revertActions(i, key) {
   return h('div', { class: 'actions revert-confirm' }, h('span', { class: 'meta' }, 'Undo this intervention?'), yes, no);
 }
 
-let loading = null;
-
 /** GET /api/interventions (the last 50) into the store and onto the page: one request at a time; one asked for meanwhile runs after it. */
-export function refreshInterventions() {
-  if (loading) { loading.again = true; return loading.done; }
-  const state = { again: false };
-  loading = state;
-  state.done = (async () => {
-    try {
-      do {
-        state.again = false;
-        const response = await fetch(`/api/interventions?limit=${Shown}`);
-        const body = await jsonBody(response);
-        if (!response.ok) {
-          showError($('interventions-error'), `could not load the interventions: ${problemText(body, response.status)}`);
-          return;
-        }
-        store.interventions = Array.isArray(body) ? body : [];
-        showError($('interventions-error'), null);
-        interventions();
-      } while (state.again);
-    } catch (error) {
-      showError($('interventions-error'), unanswered(error));
-    } finally {
-      loading = null;
+export const refreshInterventions = coalesced(async () => {
+  try {
+    const response = await fetch(`/api/interventions?limit=${Shown}`);
+    const body = await jsonBody(response);
+    if (!response.ok) {
+      showError($('interventions-error'), `could not load the interventions: ${problemText(body, response.status)}`);
+      return;
     }
-  })();
-  return state.done;
-}
+    store.interventions = Array.isArray(body) ? body : [];
+    showError($('interventions-error'), null);
+    interventions();
+  } catch (error) {
+    showError($('interventions-error'), unanswered(error));
+  }
+});

@@ -4,6 +4,7 @@ import { store } from './store.js';
 import { follow } from './live.js';
 import { onSignedOutElsewhere } from './signin.js';
 import { act } from './actions.js';
+import { coalesced } from './reload.js';
 import { jsonBody, problemText, unanswered, showError, rowErrors } from './problems.js';
 import { optionButtons, timeLeft } from './questions.js';
 import { asked, payload } from './approvals.js';
@@ -153,27 +154,17 @@ function agentItem({ agent: a, paused, held, failed }) {
 }
 
 // Governance changes arrive as "something changed": reload GET /api/governance (one request at a time, one more queued).
-let loading = null;
-function refreshGovernance() {
-  if (loading) { loading.again = true; return; }
-  loading = { again: false };
-  (async () => {
-    try {
-      do {
-        loading.again = false;
-        const response = await fetch('/api/governance');
-        const body = await jsonBody(response);
-        if (!response.ok) { showError($('ny-halt-error'), `could not load governance: ${problemText(body, response.status)}`); return; }
-        store.governance = body;
-        draw();
-      } while (loading.again);
-    } catch (error) {
-      showError($('ny-halt-error'), unanswered(error));
-    } finally {
-      loading = null;
-    }
-  })();
-}
+const refreshGovernance = coalesced(async () => {
+  try {
+    const response = await fetch('/api/governance');
+    const body = await jsonBody(response);
+    if (!response.ok) { showError($('ny-halt-error'), `could not load governance: ${problemText(body, response.status)}`); return; }
+    store.governance = body;
+    draw();
+  } catch (error) {
+    showError($('ny-halt-error'), unanswered(error));
+  }
+});
 
 $('ny-resume-hive').addEventListener('click', event => {
   showError($('ny-halt-error'), null);
