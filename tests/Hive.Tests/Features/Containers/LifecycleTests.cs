@@ -19,7 +19,10 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
             var row = await CreateAsync(_hive.Http, SampleAgent.Body(name, driver));
             var pid = row.Pid()!.Value;
             var members = ProcessTable.Family(pid);
-            Assert.NotEmpty(members);
+            // Seen once in a full run (empty at once): the message keeps what would say why.
+            if (members.Count == 0)
+                Assert.Fail($"{name}'s group {pid} is empty right after its create; its row now: {await RowAsync(_hive, name)}; "
+                            + $"its log: {await _hive.Http.GetStringAsync($"/api/agents/{name}/logs?tail=40")}");
 
             var (status, stopped) = await PostAsync(_hive.Http, $"/api/agents/{name}/stop");
             Assert.Equal(HttpStatusCode.OK, status);
