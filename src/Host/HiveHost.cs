@@ -114,9 +114,7 @@ public static class HiveHost
         app.UseRouting();
         OperatorAuth.UseOperatorAuth(app);
         app.UseMiddleware<AuditMiddleware>();
-        NeedsYouPage.UseCleanPath(app);
-        AgentPage.UseCleanPath(app);
-        TerminalPage.UseCleanPath(app);
+        StaticPages.UseCleanPaths(app);
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapCarter();

@@ -26,6 +26,16 @@ public static class BenchEnvironment
 
     public static string Verdict(double value, double goal) => value < goal ? "met" : "MISSED";
 
+    /// <summary>The built hivectl (Release beside this bench's build, else Debug), for the modes that run the harness.</summary>
+    public static string Hivectl
+    {
+        get
+        {
+            var release = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Cli", "bin", "Release", "net10.0", "hivectl.dll");
+            return Path.GetFullPath(File.Exists(release) ? release : release.Replace("Release", "Debug"));
+        }
+    }
+
     /// <summary>A fresh temp dir for one run (<c>hive-bench-&lt;mode&gt;-&lt;id&gt;</c>).</summary>
     public static string TempRoot(string mode) =>
         Path.Combine(Path.GetTempPath(), $"hive-bench-{mode}-" + Guid.NewGuid().ToString("N")[..12]);

@@ -191,8 +191,7 @@ internal sealed class GovernanceBench : IBenchMode
 
     private static Process StartHarness(string socket, string script)
     {
-        var hivectl = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Cli", "bin", "Release", "net10.0", "hivectl.dll");
-        hivectl = Path.GetFullPath(File.Exists(hivectl) ? hivectl : hivectl.Replace("Release", "Debug"));
+        var hivectl = Hivectl;
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { hivectl, "run", "--socket", socket, "--", "/bin/sh", "-c", script }) info.ArgumentList.Add(arg);
         var harness = Process.Start(info)!;

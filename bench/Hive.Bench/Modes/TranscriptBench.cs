@@ -26,8 +26,7 @@ internal sealed class TranscriptBench : IBenchMode
     {
         var root = TempRoot("transcript");
         PrintHeader("Hive live transcript benchmark (issue 30 item 1)", root);
-        var hivectl = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Cli", "bin", "Release", "net10.0", "hivectl.dll");
-        hivectl = Path.GetFullPath(File.Exists(hivectl) ? hivectl : hivectl.Replace("Release", "Debug"));
+        var hivectl = Hivectl;
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), ["alice", "bob"], ["--Logging:LogLevel:Microsoft.AspNetCore", "Error"]);
         var fifo = Path.Combine(root, "lines");
         using (var mkfifo = Process.Start("mkfifo", [fifo])) await mkfifo.WaitForExitAsync();

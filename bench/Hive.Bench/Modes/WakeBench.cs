@@ -22,8 +22,7 @@ internal sealed class WakeBench : IBenchMode
     {
         var root = TempRoot("wake");
         PrintHeader("Hive harness wake benchmark (issue 16 item 3)", root);
-        var hivectl = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Cli", "bin", "Release", "net10.0", "hivectl.dll");
-        hivectl = Path.GetFullPath(File.Exists(hivectl) ? hivectl : hivectl.Replace("Release", "Debug"));
+        var hivectl = Hivectl;
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), ["alice", "bob"], ["--Logging:LogLevel:Microsoft.AspNetCore", "Error"]);
         var stamps = Path.Combine(root, "stamps");
         Process? harness = null;

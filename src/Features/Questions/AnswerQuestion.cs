@@ -47,7 +47,7 @@ public static class AnswerQuestion
                 clock.GetUtcNow(), TellRemovedAsker: true), CancellationToken.None);
             var answered = resolved.SingleOrDefault() ?? throw new ConflictException($"question {command.Id} is already answered");
             if (command.Answerer == AgentNames.Operator && question.Target is { } target && target != AgentNames.Operator)
-                await mediator.Send(new RecordIntervention(Actor.Operator, "answer_for_agent", target, $"question {command.Id} from {question.Asker}",
+                await mediator.Send(new RecordIntervention(Actor.Operator, InterventionActions.AnswerForAgent, target, $"question {command.Id} from {question.Asker}",
                     new { question_id = command.Id, answered = false }, new { question_id = command.Id, answered = true }), CancellationToken.None);
             return answered;
         }

@@ -51,7 +51,7 @@ public static partial class SlashCommand
                 _ => before with { Model = match.Groups[2].Value },
             } with { UpdatedAt = now };
             ConversationRow.Write(change, after, now);
-            await mediator.Send(new RecordIntervention(command.By, "slash_" + verb, command.Agent, command.Text!.Trim(),
+            await mediator.Send(new RecordIntervention(command.By, InterventionActions.Slash(verb), command.Agent, command.Text!.Trim(),
                 new { before.Model, before.CompactNext, before.ClearNext }, new { after.Model, after.CompactNext, after.ClearNext }), CancellationToken.None);
             change.Raise(new ConversationChanged(after));
             return after;

@@ -30,7 +30,7 @@ public static class OperatorAuth
     /// The pages a sign-in link (<c>?token=</c>) may open: the dashboard and <c>/needs-you</c>. Signing in sends the browser
     /// back to the same page, without the token.
     /// </summary>
-    public static readonly IReadOnlySet<string> SignInPages = new HashSet<string>(StringComparer.Ordinal) { "/", NeedsYouPage.Path };
+    public static readonly IReadOnlySet<string> SignInPages = new HashSet<string>(StringComparer.Ordinal) { "/", StaticPages.NeedsYou };
 
     public static readonly string[] DefaultAllowedHosts = ["localhost", "127.0.0.1", "[::1]"];
 

@@ -38,6 +38,31 @@ public sealed record Actor(string Name, int Authority)
     };
 }
 
+/// <summary>The actions an intervention records.</summary>
+public static class InterventionActions
+{
+    public const string Halt = "halt";
+    public const string ResumeHive = "resume_hive";
+    public const string Pause = "pause";
+    public const string Resume = "resume";
+    public const string BudgetSet = "budget_set";
+    public const string BudgetAnswer = "budget_answer";
+    public const string QuotaCircuitOpened = "quota_circuit_opened";
+    public const string QuotaCircuitCleared = "quota_circuit_cleared";
+    public const string Revert = "revert";
+    public const string Nudge = "nudge";
+    public const string EndTurn = "end_turn";
+    public const string ExtendTurn = "extend_turn";
+    public const string Restart = "restart";
+    public const string Stop = "stop";
+    public const string Destroy = "destroy";
+    public const string LimitChange = "limit_change";
+    public const string AnswerForAgent = "answer_for_agent";
+
+    /// <summary>A slash command for an agent's next turn: <c>slash_compact</c>, <c>slash_clear</c>, <c>slash_model</c>.</summary>
+    public static string Slash(string verb) => "slash_" + verb;
+}
+
 /// <summary>
 /// An action a slice below Governance took that overrides an agent's course (a limit change, an agent stopped, a question
 /// answered on an agent's behalf): one interventions row, written in the caller's running change (so it rolls back with

@@ -260,10 +260,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
         }));
         var spawn = ApprovalId(await RequestSpawnAsync(manager, NewName("ap-scout"), "reads the nightly build logs and files issues"));
 
-        var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-            ? Path.Combine(global::Hive.Tests.Architecture.FeatureGraphTests.RepoRoot(), "docs", "screenshots")
-            : Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(folder);
+        var folder = Screenshots.Folder;
         foreach (var (width, height) in new[] { (1280, 800), (390, 844) })
         {
             await NewPageAsync(width, height);

@@ -22,15 +22,6 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
         protected override string[] Args => DashboardPageTests.Args;
     }
 
-    /// <summary>
-    /// Where the screenshots go: the test output, unless HIVE_UPDATE_SCREENSHOTS=1 asks for the tracked ones in
-    /// docs/screenshots to be rewritten (<c>HIVE_UPDATE_SCREENSHOTS=1 ./test.sh --filter Screenshots</c>, then commit them).
-    /// </summary>
-    private static string ScreenshotFolder =>
-        Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-            ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
-            : Path.Combine(AppContext.BaseDirectory, "screenshots");
-
     private readonly HiveInstance _hive = fixture.Hive;
     private IBrowserContext _context = null!;
     private IPage _page = null!;
@@ -307,7 +298,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
         await bob.CallAsync(new { op = "remind", body = "check CI on the plan", in_seconds = 1800, payload_path = "/agents/alice/state/plan.md" });
         await alice.CallAsync(new { op = "remind", body = "follow up with bob", in_seconds = 600 });
 
-        var folder = ScreenshotFolder;
+        var folder = Screenshots.Folder;
         Directory.CreateDirectory(folder);
         foreach (var (width, height) in new[] { (1280, 800), (390, 844) })
         {

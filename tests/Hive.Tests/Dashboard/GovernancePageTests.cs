@@ -289,16 +289,7 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         AssertNoErrors();
     }
 
-    private async Task ScreenshotAsync(string name)
-    {
-        var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-            ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
-            : Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, name);
-        await _page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        Assert.True(new FileInfo(path).Length > 10_000);
-    }
+    private Task ScreenshotAsync(string name) => Screenshots.SaveAsync(_page, name);
 
     /// <summary>A record_turn that ends <paramref name="turnId"/> and counts its cost.</summary>
     private static Dictionary<string, object?> Turn(long turnId, double costUsd)

@@ -418,10 +418,7 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         var doomed = await SpawnAsync("sw-doomed", Chatty);
         using (var destroy = await Hive.Http.DeleteAsync($"/api/agents/{doomed}")) destroy.EnsureSuccessStatusCode();
 
-        var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-            ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
-            : Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(folder);
+        var folder = Screenshots.Folder;
         foreach (var (width, height) in new[] { (1280, 800), (390, 844) })
         {
             await NewPageAsync(width, height);

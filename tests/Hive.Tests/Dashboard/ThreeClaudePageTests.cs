@@ -69,10 +69,7 @@ public sealed class ThreeClaudePageTests(BrowserFixture browser) : IClassFixture
             await Expect(page.Locator("#inbox")).ToContainTextAsync("alice writes the word counter");
             await Expect(page.Locator("#agents > li[data-agent=manager] .last-turn")).ToContainTextAsync("ok");
 
-            var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-                ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
-                : Path.Combine(AppContext.BaseDirectory, "screenshots");
-            Directory.CreateDirectory(folder);
+            var folder = Screenshots.Folder;
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, "three-claude-1280.png"), FullPage = true });
         }
         finally

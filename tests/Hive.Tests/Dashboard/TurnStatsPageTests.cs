@@ -71,10 +71,7 @@ public sealed class TurnStatsPageTests(BrowserFixture browser) : IClassFixture<B
             await TurnStatsHive.RecordAsync(bob, TurnStatsHive.Turn(input: 800, output: 200));
         await Expect(Row("bob").Locator("svg.sparkline rect.bar")).ToHaveCountAsync(24);
 
-        var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-            ? Path.Combine(FeatureGraphTests.RepoRoot(), "docs", "screenshots")
-            : Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(folder);
+        var folder = Screenshots.Folder;
         var path = Path.Combine(folder, "turnstats-1280.png");
         await _page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
         Assert.True(new FileInfo(path).Length > 10_000);

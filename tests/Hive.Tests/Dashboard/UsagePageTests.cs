@@ -42,16 +42,7 @@ public sealed class UsagePageTests(BrowserFixture browser) : IClassFixture<Brows
         await _page.Locator("#connection[data-state=live]").WaitForAsync();
     }
 
-    private async Task ScreenshotAsync(string name)
-    {
-        var folder = Environment.GetEnvironmentVariable("HIVE_UPDATE_SCREENSHOTS") == "1"
-            ? Path.Combine(Hive.Tests.Architecture.FeatureGraphTests.RepoRoot(), "docs", "screenshots")
-            : Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, name);
-        await _page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        Assert.True(new FileInfo(path).Length > 10_000);
-    }
+    private Task ScreenshotAsync(string name) => Screenshots.SaveAsync(_page, name);
 
     private ILocator Meter(string agent) => _page.Locator($"#agents > li[data-agent={agent}] .usage");
 

@@ -60,7 +60,7 @@ internal sealed class AgentSteps(
     public static RecordIntervention? InterventionOf(string requestedBy, string action, AgentRecord record) =>
         requestedBy is AgentNames.Operator or AgentNames.Manager
             ? new RecordIntervention(Actor.Named(requestedBy), action, record.Name, $"{action} by the {requestedBy}",
-                new { desired = record.Desired, state = record.State }, new { desired = DesiredStates.Stopped, state = action == "destroy" ? "destroyed" : States.Stopped })
+                new { desired = record.Desired, state = record.State }, new { desired = DesiredStates.Stopped, state = action == InterventionActions.Destroy ? "destroyed" : States.Stopped })
             : null;
 
     /// <summary>One registry update and, when it changed the row, its event.</summary>
@@ -130,14 +130,11 @@ internal sealed class AgentSteps(
             if (updated == 0) return;
             if (by is not null && before != after)
                 await services.GetRequiredService<IMediator>().Send(
-                    new RecordIntervention(by, LimitChange, name, reason, CapsShape(before), CapsShape(after)), CancellationToken.None);
+                    new RecordIntervention(by, InterventionActions.LimitChange, name, reason, CapsShape(before), CapsShape(after)), CancellationToken.None);
             await RaiseRowAsync(change, name);
         }, CancellationToken.None);
         allowed.Set(name, config.AllowedRecipients);
     }
-
-    /// <summary>The intervention a change of an agent's own caps records.</summary>
-    public const string LimitChange = "limit_change";
 
     private static object CapsShape(Runtime.AgentLimits? own) => new { memory_mib = own?.MemoryMib, cpu_percent = own?.CpuPercent, pids = own?.Pids };
 

@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
@@ -50,7 +51,7 @@ public static class DestroyAgent
                 {
                     var hold = turns.Of(name);
                     hold.CancelPendingRestart();
-                    await steps.SetDesiredAsync(name, DesiredStates.Stopped, AgentSteps.InterventionOf(requestedBy, "destroy", record));
+                    await steps.SetDesiredAsync(name, DesiredStates.Stopped, AgentSteps.InterventionOf(requestedBy, InterventionActions.Destroy, record));
                     await processes.StopAsync(name, hold);
                     if (!record.IsExternal) await processes.DriverOf(record).DestroyAsync(processes.SpecOf(record), CancellationToken.None);
                 }

@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using MediatR;
@@ -23,7 +24,7 @@ public static class StopAgent
             await using (await steps.HoldTransientAsync(name, Transients.Stopping))
             {
                 turn.Agent.CancelPendingRestart();
-                await steps.SetDesiredAsync(name, DesiredStates.Stopped, AgentSteps.InterventionOf(command.RequestedBy, "stop", record));
+                await steps.SetDesiredAsync(name, DesiredStates.Stopped, AgentSteps.InterventionOf(command.RequestedBy, InterventionActions.Stop, record));
                 await processes.StopAsync(name, turn.Agent);
                 await steps.TellManagerAsync(command.RequestedBy, "stopped", $"{name} was stopped by the {command.RequestedBy}");
             }

@@ -6,24 +6,6 @@ using Hive.Shared.Json;
 
 namespace Hive.Features.Governance;
 
-/// <summary>The actions an intervention records.</summary>
-public static class InterventionActions
-{
-    public const string Halt = "halt";
-    public const string ResumeHive = "resume_hive";
-    public const string Pause = "pause";
-    public const string Resume = "resume";
-    public const string BudgetSet = "budget_set";
-    public const string BudgetAnswer = "budget_answer";
-    public const string QuotaCircuitOpened = "quota_circuit_opened";
-    public const string QuotaCircuitCleared = "quota_circuit_cleared";
-    public const string Revert = "revert";
-    public const string Nudge = "nudge";
-    public const string EndTurn = "end_turn";
-    public const string ExtendTurn = "extend_turn";
-    public const string Restart = "restart";
-}
-
 /// <summary>
 /// The one way an intervention is written: one row in the change that takes the action (so it rolls back with it) and
 /// its <c>intervention_recorded</c>. Returns the row's id.

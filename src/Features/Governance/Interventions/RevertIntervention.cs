@@ -63,11 +63,11 @@ public static class RevertIntervention
                         InterventionActions.Nudge => "a nudge was a message: it cannot be taken back",
                         InterventionActions.EndTurn => "an ended turn cannot be run again: its messages were handed back to the agent",
                         InterventionActions.Restart => "a restart is undone by stopping the agent",
-                        "stop" => "a stop killed the agent's processes: start it again instead (POST /api/agents/{name}/start)",
-                        "destroy" => "a destroyed agent is gone: its state dir is kept as a tombstone",
-                        "answer_for_agent" => "an answer was delivered to the asker: it cannot be taken back",
-                        "limit_change" => "a limit is changed back through the agent's configuration (PUT /api/agents/{name}/config)",
-                        "slash_compact" or "slash_clear" or "slash_model" => "a slash command applies to the agent's next turn: send another one (POST /api/agents/{name}/slash)",
+                        InterventionActions.Stop => "a stop killed the agent's processes: start it again instead (POST /api/agents/{name}/start)",
+                        InterventionActions.Destroy => "a destroyed agent is gone: its state dir is kept as a tombstone",
+                        InterventionActions.AnswerForAgent => "an answer was delivered to the asker: it cannot be taken back",
+                        InterventionActions.LimitChange => "a limit is changed back through the agent's configuration (PUT /api/agents/{name}/config)",
+                        _ when original.Action.StartsWith(InterventionActions.Slash(""), StringComparison.Ordinal) => "a slash command applies to the agent's next turn: send another one (POST /api/agents/{name}/slash)",
                         _ => $"a {original.Action} cannot be undone",
                     });
             }

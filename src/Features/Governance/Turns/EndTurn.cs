@@ -37,7 +37,9 @@ internal static class EndTurn
             if (TurnEndReasons.GivesMessagesBack(command.Reason))
                 await mediator.Send(new ReleaseInFlightMessages.Command(agent), CancellationToken.None);
             change.Raise(new TurnEnded(command.TurnId, agent, command.Reason, command.CostUsd, command.Tokens));
-            if (command.Reason == TurnEndReasons.Recorded) await mediator.Send(new PauseLoopingAgent.Command(agent), CancellationToken.None);
+            // Only an empty turn can complete a run of empty turns.
+            if (command.Reason == TurnEndReasons.Recorded && !acted && command.Tokens > 0)
+                await mediator.Send(new PauseLoopingAgent.Command(agent), CancellationToken.None);
             if (admission.Find(command.TurnId) is { } slot) change.AfterPublished(() => admission.Release(slot, command.Reason));
             return true;
         }

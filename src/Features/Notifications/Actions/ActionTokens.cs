@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Dapper;
 
@@ -16,9 +15,7 @@ internal sealed class ActionTokens(IDb db)
 {
     private byte[]? _key;
 
-    public string Of(StateChange change, long itemId, int index) =>
-        Derive(_key ??= change.QuerySingle<byte[]>("SELECT key FROM notification_key WHERE id = 1"), itemId, index);
-
+    /// <summary>The token of action <paramref name="index"/> of item <paramref name="itemId"/> (the key read once, on a connection of its own).</summary>
     public string Of(long itemId, int index)
     {
         if (_key is null)

@@ -17,6 +17,8 @@ internal sealed class NotificationOutbox(IOptions<NotificationsOptions> options,
 {
     public void BeforeCommit(StateChange change, IReadOnlyList<INotification> raised)
     {
+        // Every change that raised anything comes here (a send included): most concern no push, and a hive without channels none.
+        if (options.Value.Channels.Count == 0 || !raised.Any(WhatNotifies.Concerns)) return;
         var (needs, decided) = WhatNotifies.Read(raised);
         foreach (var subject in decided)
             change.Execute("UPDATE notification_items SET state = 'skipped' WHERE subject = @subject AND state = 'pending'", new { subject });
@@ -53,7 +55,7 @@ internal sealed class NotificationOutbox(IOptions<NotificationsOptions> options,
             change.Execute("""
                 INSERT INTO action_tokens (token_hash, item_id, subject, action, value, label, expires_at)
                 VALUES (@hash, @itemId, @Subject, @Action, @Value, @Label, @expires)
-                """, new { hash = ActionTokens.Hash(tokens.Of(change, itemId, index)), itemId, need.Subject, actions[index].Action,
+                """, new { hash = ActionTokens.Hash(tokens.Of(itemId, index)), itemId, need.Subject, actions[index].Action,
                     actions[index].Value, actions[index].Label, expires });
         return itemId;
     }

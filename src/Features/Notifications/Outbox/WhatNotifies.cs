@@ -31,6 +31,10 @@ internal static class PushActions
 /// </summary>
 internal static class WhatNotifies
 {
+    /// <summary>Whether <see cref="Read"/> has anything to say of it.</summary>
+    public static bool Concerns(INotification notification) => notification is QuestionAdded or QuestionResolved or ApprovalAdded
+        or ApprovalResolved or BudgetWarning or QuotaCircuitChanged or AgentWentFailed or HiveHalted or HiveResumed;
+
     public static (List<Needs> Needs, List<string> Decided) Read(IReadOnlyList<INotification> raised)
     {
         var needs = new List<Needs>();

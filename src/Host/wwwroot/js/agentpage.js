@@ -19,6 +19,7 @@ const Windows = ['1h', '24h', '7d', '30d'];
 let windowShown = '24h';
 let lastTurn = null;
 let stats = null;
+let ownTurn = false; // the event being applied is about this agent
 
 document.title = `${name} · Hive`;
 $('ap-name').textContent = name;
@@ -186,8 +187,11 @@ const { start } = follow({
     if (sections.has('swarm') || sections.has('governance-usage')) drawHead();
     if (sections.has('questions') || sections.has('reminders') || sections.has('waiting')) drawOpen();
     if (sections.has('flow')) drawMessages();
-    if (sections.has('governance-refresh')) loadStats(); // a turn was recorded or ended: new figures
+    // One of its own turns was granted, recorded or ended: new figures (another agent's turn changes nothing here).
+    if (ownTurn && sections.has('governance-refresh')) loadStats();
+    ownTurn = false;
   },
+  heard: (type, data) => { ownTurn = (data.agent ?? data.turn?.agent) === name; },
   connection: state => {
     connection.dataset.state = state;
     connection.textContent = state === 'live' ? '● live' : state === 'reconnecting' ? '○ reconnecting…' : state === 'signed-out' ? '○ signed out' : state;

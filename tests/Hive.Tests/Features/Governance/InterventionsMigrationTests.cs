@@ -1,3 +1,4 @@
+using Hive.Shared.Audit;
 using Dapper;
 using Hive.Features.Governance;
 using Hive.Host;
