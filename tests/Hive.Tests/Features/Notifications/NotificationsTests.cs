@@ -190,8 +190,14 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.NotEqual(delivery, tested.Header("X-Hive-Delivery"));
         using (var unknown = await hive.Http.PostAsync("/api/notifications/channels/nope/test", null)) Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
 
-        // Nothing secret in what the operator's tools show, nor in the log.
+        // Nothing secret in what the operator's tools show, in the events, nor in the log.
         var shown = (await hive.GetJsonAsync("/api/state")).GetRawText() + (await hive.GetJsonAsync("/api/notifications")).GetRawText();
+        using (var marker = await hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "marker" })) marker.EnsureSuccessStatusCode();
+        while (await events.NextAsync(TimeSpan.FromSeconds(10)) is { } e)
+        {
+            shown += e.Json.GetRawText();
+            if (e.Type == "sent" && e.Json.GetProperty("body").GetString() == "marker") break;
+        }
         Assert.DoesNotContain(key, shown);
         Assert.DoesNotContain(_receiver.Url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/hooks", shown);
         Assert.DoesNotContain(hive.Logs.Lines, l => l.Text.Contains(key, StringComparison.Ordinal) || l.Text.Contains("/hooks/hive", StringComparison.Ordinal));
