@@ -9,6 +9,7 @@ using Hive.Features.Reminders;
 using Hive.Features.Search;
 using Hive.Features.StateFiles;
 using Hive.Features.TurnStats;
+using Hive.Features.Work;
 using Hive.Shared;
 
 namespace Hive.Host;
@@ -28,6 +29,7 @@ public static class HiveFeatures
         typeof(TurnStatsFeature).Assembly,
         typeof(GovernanceFeature).Assembly,
         typeof(NotificationsFeature).Assembly,
+        typeof(WorkFeature).Assembly,
         typeof(SearchFeature).Assembly,
     ];
 }

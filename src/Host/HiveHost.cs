@@ -4,6 +4,7 @@ using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Features.Governance;
 using Hive.Features.Notifications;
+using Hive.Features.Work;
 using Hive.Features.Search;
 using Hive.Features.Messages;
 using Hive.Features.Questions;
@@ -64,6 +65,7 @@ public static class HiveHost
         services.AddTurnStats();
         services.AddGovernance();
         services.AddNotifications();
+        services.AddWork();
         services.AddSearch();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));

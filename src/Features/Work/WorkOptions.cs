@@ -1,0 +1,13 @@
+namespace Hive.Features.Work;
+
+/// <summary><c>Hive:Work</c>: how the board dispatches.</summary>
+public sealed class WorkOptions
+{
+    public const string Section = "Hive:Work";
+
+    /// <summary>An offer not claimed within this long is taken back and made to another idle agent.</summary>
+    public int OfferSeconds { get; set; } = 300;
+
+    /// <summary>How often the board looks for expired offers, leases and free slots besides reacting to changes.</summary>
+    public int SweepSeconds { get; set; } = 5;
+}
