@@ -1,3 +1,5 @@
+using Hive.Shared.Dashboard;
+using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Features.Work;
@@ -10,6 +12,36 @@ public static class WorkFeature
             .Validate(o => o.OfferSeconds is >= 1 and <= 86_400 && o.SweepSeconds is >= 1 and <= 3600,
                 "Hive:Work: OfferSeconds 1 to 86400, SweepSeconds 1 to 3600")
             .ValidateOnStart();
+        services.AddSingleton<WorkflowCatalog>();
+        services.AddSingleton<AgentPool>();
+        services.AddSingleton<TicketMoves>();
+        services.AddSingleton<Gate>();
+        services.AddSingleton<Board>();
+        services.AddHostedService(p => p.GetRequiredService<Board>());
+        services.AddTransient<IDashboardStateContributor, WorkStateContributor>();
         return services;
+    }
+}
+
+/// <summary>
+/// The snapshot's <c>work</c>: the workflows (the board's columns), the files refused, and the open tickets (done ones are
+/// fetched on demand: <c>GET /api/tickets?done=true</c>).
+/// </summary>
+internal sealed class WorkStateContributor(IMediator mediator, WorkflowCatalog catalog) : IDashboardStateContributor
+{
+    private IReadOnlyDictionary<string, Workflow>? _workflows;
+    private IReadOnlyList<WorkflowError>? _errors;
+
+    public void Capture() => (_workflows, _errors) = (catalog.All, catalog.Errors);
+
+    public async Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
+    {
+        var tickets = await mediator.Send(new ListTickets.Query(), cancellationToken);
+        state.Set("work", new
+        {
+            workflows = (_workflows ?? catalog.All).Values.OrderBy(w => w.Name, StringComparer.Ordinal).ToList(),
+            workflow_errors = _errors ?? catalog.Errors,
+            tickets,
+        });
     }
 }

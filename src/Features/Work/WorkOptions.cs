@@ -10,4 +10,7 @@ public sealed class WorkOptions
 
     /// <summary>How often the board looks for expired offers, leases and free slots besides reacting to changes.</summary>
     public int SweepSeconds { get; set; } = 5;
+
+    /// <summary>Agents besides the manager that may create tickets (<c>ticket_create</c>); any agent may discover one from a ticket it holds.</summary>
+    public List<string> Creators { get; set; } = [];
 }

@@ -10,6 +10,9 @@ public abstract class HiveException(string message, string code, int status) : E
 {
     public string Code { get; } = code;
     public int Status { get; } = status;
+
+    /// <summary>Details by field, sent as <c>errors</c> (a refused gate's <c>missing</c>, say); null for none.</summary>
+    public IDictionary<string, string[]>? Errors { get; init; }
 }
 
 public sealed class BadRequestException(string message) : HiveException(message, ErrorCodes.BadRequest, 400);
@@ -62,7 +65,7 @@ public sealed record HiveError(int Status, string Code, string Message, IDiction
 
     public static HiveError From(Exception exception) => exception switch
     {
-        HiveException e => new(e.Status, e.Code, e.Message),
+        HiveException e => new(e.Status, e.Code, e.Message, e.Errors),
         ValidationException e => FromValidation(e),
         JsonException e => new(400, ErrorCodes.BadRequest, $"the request is not valid JSON for this call: {Describe(e)}"),
         BadHttpRequestException e => new(e.StatusCode, e.StatusCode == 413 ? ErrorCodes.TooLarge : ErrorCodes.BadRequest, e.Message),

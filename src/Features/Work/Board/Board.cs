@@ -1,0 +1,72 @@
+using System.Threading.Channels;
+using Hive.Shared.Changes;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Work;
+
+/// <summary>
+/// Runs dispatch (<see cref="Dispatch"/>) whenever something may have freed room or made work (a move, a claim given up, a
+/// new ticket, an agent up or let go by the governor), and every <c>SweepSeconds</c> besides (offers that ran out). Pokes
+/// while a round runs make one more round, never a queue.
+/// </summary>
+internal sealed class Board(IServiceScopeFactory scopes, IOptions<WorkOptions> options, TimeProvider clock, ILogger<Board> logger) : BackgroundService
+{
+    private readonly Channel<bool> _poked = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private long _rounds;
+
+    /// <summary>Dispatch rounds finished since start-up (tests and the bench wait on it).</summary>
+    public long Rounds => Interlocked.Read(ref _rounds);
+
+    public void Poke() => _poked.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+                try
+                {
+                    await ShipWorkflows.SendAsync(mediator, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning("work: the shipped workflows could not be written to the meta repo ({Why}); they run from the hive itself", e.Message);
+                }
+                await mediator.Send(new LoadWorkflows.Command(), stoppingToken);
+            }
+            var sweep = TimeSpan.FromSeconds(options.Value.SweepSeconds);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new Dispatch.Command(), stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "work: a dispatch round failed; the next poke or sweep tries again");
+                }
+                Interlocked.Increment(ref _rounds);
+                using var timeout = new CancellationTokenSource(sweep, clock);
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
+                try
+                {
+                    await _poked.Reader.ReadAsync(either.Token);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using Dapper;
+using Hive.Features.Messages;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using MediatR;
+using Microsoft.Extensions.Options;
+
+namespace Hive.Features.Work;
+
+/// <summary>
+/// One round of the board, as one change:
+/// <list type="number">
+/// <item>offers not claimed within <c>OfferSeconds</c> are taken back;</item>
+/// <item>each column with room pulls the next ready tickets: those whose gate passed and wait for it, and those queued in
+/// the phase before it (the backlog), their dependencies done, highest priority first, then oldest;</item>
+/// <item>a ticket in a reviewed phase without an open review gets one asked;</item>
+/// <item>each unclaimed ticket in a worked phase, dependencies done, is offered (a message from <c>hive</c> carrying the
+/// ticket and the phase's prompt) to an idle agent with a capability the phase needs: up, not held by the governor,
+/// holding no open ticket and no other offer. Its last worker first, when it is idle.</item>
+/// </list>
+/// </summary>
+internal static class Dispatch
+{
+    public const string Mover = "board";
+    public const string OfferKind = "ticket_offer";
+
+    public sealed record Command : IRequest, IChangesState;
+
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, AgentPool pool, IMediator mediator,
+        IOptions<WorkOptions> options, TimeProvider clock) : IRequestHandler<Command>
+    {
+        public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            var now = clock.GetUtcNow();
+            foreach (var id in change.Query<long>("""
+                UPDATE tickets SET offered_to = NULL, offered_at = NULL WHERE assignee IS NULL AND offered_to IS NOT NULL AND offered_at < @cutoff RETURNING id
+                """, new { cutoff = now - TimeSpan.FromSeconds(options.Value.OfferSeconds) }))
+                moves.Raise(change, moves.Reread(change, id));
+
+            var terminal = moves.TerminalPhases();
+            foreach (var workflow in catalog.All.Values)
+                foreach (var phase in workflow.Phases.Where(p => !p.Side && p != workflow.Initial).Reverse())
+                    await PullAsync(change, workflow, phase, terminal);
+
+            foreach (var id in change.Query<long>("""
+                SELECT id FROM tickets WHERE review_question_id IS NULL AND resume_phase IS NULL AND (workflow || '/' || phase) IN (SELECT value FROM json_each(@reviewed))
+                ORDER BY priority DESC, id
+                """, new { reviewed = Phases(p => p.ReviewedBy is not null) }))
+            {
+                var row = moves.Reread(change, id);
+                moves.Raise(change, await moves.AskReviewAsync(change, mediator, row, TicketMoves.LastWorker(row)));
+            }
+
+            await OfferAsync(change, terminal, now);
+            return Unit.Value;
+        }
+
+        /// <summary>Moves into <paramref name="phase"/> as many ready tickets as it has room for.</summary>
+        private async Task PullAsync(StateChange change, Workflow workflow, Phase phase, string terminal)
+        {
+            var room = phase.WipLimit is { } limit ? limit - moves.Count(change, workflow.Name, phase.Name) : int.MaxValue;
+            if (room <= 0) return;
+            var queues = workflow.Phases.Where(p => !p.IsWorked && p.ReviewedBy is null && !p.Terminal && !p.Side && workflow.NextAfter(p) == phase)
+                .Select(p => p.Name).ToList();
+            var ready = change.Query<long>($"""
+                SELECT t.id FROM tickets t
+                WHERE t.workflow = @workflow AND t.resume_phase IS NULL
+                  AND (t.next_phase = @phase OR (t.phase IN (SELECT value FROM json_each(@queues)) AND t.assignee IS NULL AND t.next_phase IS NULL))
+                  AND {DependenciesDone}
+                ORDER BY t.priority DESC, t.id LIMIT @room
+                """, new { workflow = workflow.Name, phase = phase.Name, queues = TicketRow.Json(queues), terminal, room = Math.Min(room, 10_000) });
+            foreach (var id in ready)
+            {
+                var row = moves.Reread(change, id);
+                await moves.MoveAsync(change, mediator, row, phase.Name, Mover, row.Submission?.Gate ?? GateResult.Open);
+            }
+        }
+
+        private async Task OfferAsync(StateChange change, string terminal, DateTimeOffset now)
+        {
+            var worked = Phases(p => p.IsWorked);
+            var open = change.Query<long>($"""
+                SELECT t.id FROM tickets t
+                WHERE t.assignee IS NULL AND t.offered_to IS NULL AND t.resume_phase IS NULL AND t.next_phase IS NULL
+                  AND (t.workflow || '/' || t.phase) IN (SELECT value FROM json_each(@worked)) AND {DependenciesDone}
+                ORDER BY t.priority DESC, t.id
+                """, new { worked, terminal });
+            if (open.Count == 0) return;
+            var busy = change.Query<string>("""
+                SELECT assignee FROM tickets WHERE assignee IS NOT NULL UNION SELECT offered_to FROM tickets WHERE offered_to IS NOT NULL
+                """).ToHashSet(StringComparer.Ordinal);
+            var idle = (await pool.ListAsync(mediator, CancellationToken.None))
+                .Where(a => a.Up && a.Held is null && !busy.Contains(a.Name) && a.Name != AgentNames.Manager).ToList();
+            foreach (var id in open)
+            {
+                if (idle.Count == 0) break;
+                var row = moves.Reread(change, id);
+                var phase = catalog.Get(row.Workflow).Find(row.Phase)!;
+                var last = TicketMoves.LastWorker(row);
+                var agent = idle.FirstOrDefault(a => a.Name == last && a.Has(phase.Needs)) ?? idle.FirstOrDefault(a => a.Has(phase.Needs));
+                if (agent is null) continue;
+                idle.Remove(agent);
+                change.Execute("UPDATE tickets SET offered_to = @Name, offered_at = @now, updated_at = @now WHERE id = @id", new { agent.Name, now, id });
+                await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, agent.Name, OfferKind, OfferText(row, phase),
+                    new Dictionary<string, object?> { ["ticket_id"] = row.Id, ["phase"] = row.Phase, ["workflow"] = row.Workflow })]), CancellationToken.None);
+                moves.Raise(change, moves.Reread(change, id));
+            }
+        }
+
+        private static string OfferText(TicketRow row, Phase phase) =>
+            $"Ticket #{row.Id} is yours to take: \"{row.Title}\" ({row.Workflow}, phase {row.Phase}). " +
+            $"Claim it with ticket_claim {{\"id\": {row.Id}}} (hivectl ticket claim {row.Id}); the claim's reply carries its context." +
+            (phase.Prompt is { } prompt ? $"\n\n{prompt.Trim()}" : "");
+
+        private string Phases(Func<Phase, bool> which) =>
+            TicketRow.Json(catalog.All.Values.SelectMany(w => w.Phases.Where(which).Select(p => $"{w.Name}/{p.Name}")).ToList());
+    }
+
+    /// <summary>SQL: ticket <c>t</c>'s dependencies are all in a terminal phase (<c>@terminal</c>: <see cref="TicketMoves.TerminalPhases"/>).</summary>
+    internal const string DependenciesDone = """
+        NOT EXISTS (SELECT 1 FROM ticket_dependencies d JOIN tickets dt ON dt.id = d.depends_on
+                    WHERE d.ticket_id = t.id AND (dt.workflow || '/' || dt.phase) NOT IN (SELECT value FROM json_each(@terminal)))
+        """;
+}

@@ -1,0 +1,78 @@
+using Hive.Features.Questions;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using MediatR;
+
+namespace Hive.Features.Work;
+
+/// <summary>
+/// A question the work layer waits on was resolved:
+/// <list type="bullet">
+/// <item>a blocked ticket's question: the ticket returns to the phase it came from, with its holder (who gets the answer as
+/// every asker does), and the answer is noted on the ticket;</item>
+/// <item>a review: <c>approve</c> passes the gate and the ticket moves on; <c>changes: …</c> sends it back to its worked
+/// phase with the comments in its context (offered to its last worker first); anything else (an expiry, a cancel) leaves
+/// it in review, and the board asks again.</item>
+/// </list>
+/// </summary>
+public static class ApplyQuestionAnswer
+{
+    public sealed record Command(QuestionView Question) : IRequest, IChangesState;
+
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, IMediator mediator, Board board, TimeProvider clock)
+        : IRequestHandler<Command>
+    {
+        public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            var question = command.Question;
+            var answer = (question.Answer ?? "").Trim();
+            var by = question.Answerer ?? question.Target ?? AgentNames.Operator;
+            var now = clock.GetUtcNow();
+            var blocked = change.Query<long>("SELECT id FROM tickets WHERE blocked_question_id = @Id", question).ToList();
+            foreach (var id in blocked)
+            {
+                var row = moves.Reread(change, id);
+                change.Execute("UPDATE tickets SET phase = resume_phase, resume_phase = NULL, blocked_question_id = NULL, updated_at = @now WHERE id = @id", new { id, now });
+                moves.History(change, id, row.Phase, row.ResumePhase!, by, null, now);
+                change.Execute("INSERT INTO ticket_notes (ticket_id, author, written_at, text) VALUES (@id, @by, @now, @text)",
+                    new { id, by, now, text = $"answered question {question.Id}: {answer}" });
+                moves.Raise(change, moves.Reread(change, id));
+                change.AfterPublished(board.Poke);
+            }
+
+            foreach (var id in change.Query<long>("SELECT id FROM tickets WHERE review_question_id = @Id", question).ToList())
+            {
+                var row = moves.Reread(change, id);
+                var workflow = catalog.Get(row.Workflow);
+                var phase = workflow.Find(row.Phase)!;
+                var verdict = answer.StartsWith(TicketMoves.Approve, StringComparison.OrdinalIgnoreCase) ? TicketMoves.Approve
+                    : answer.StartsWith(TicketMoves.Changes, StringComparison.OrdinalIgnoreCase) ? TicketMoves.Changes : null;
+                if (verdict is null)
+                {
+                    change.Execute("UPDATE tickets SET review_question_id = NULL, reviewer = NULL WHERE id = @id", new { id });
+                    moves.Raise(change, moves.Reread(change, id));
+                    change.AfterPublished(board.Poke);
+                    continue;
+                }
+                var comments = answer[verdict.Length..].TrimStart(':', ' ', '-', '\n').Trim();
+                var context = row.ContextEntries.Append(new ContextEntry(phase.Name, by, now, $"{verdict}{(comments.Length > 0 ? $": {comments}" : "")}", [])).ToList();
+                change.Execute("UPDATE tickets SET context = @context WHERE id = @id", new { context = TicketRow.Json(context), id });
+                row = moves.Reread(change, id);
+                var gate = new GateResult(verdict == TicketMoves.Approve, verdict == TicketMoves.Approve ? [] : [$"review by {by}: {(comments.Length > 0 ? comments : "changes asked")}"], $"{verdict} by {by}");
+                var to = verdict == TicketMoves.Approve ? workflow.NextAfter(phase)
+                    : phase.AllowedTransitions.Select(workflow.Find).FirstOrDefault(p => p is { IsWorked: true });
+                if (to is null) continue;
+                await moves.MoveAsync(change, mediator, row, to.Name, by, gate);
+            }
+            return Unit.Value;
+        }
+    }
+
+    /// <summary>Every resolved question is looked up: the work layer's are applied.</summary>
+    internal sealed class OnQuestionResolved(IMediator mediator) : INotificationHandler<QuestionResolved>
+    {
+        public Task Handle(QuestionResolved notification, CancellationToken cancellationToken) =>
+            notification.Question.Answer is null ? Task.CompletedTask : mediator.Send(new Command(notification.Question), cancellationToken);
+    }
+}

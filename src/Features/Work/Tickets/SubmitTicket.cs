@@ -1,0 +1,112 @@
+using FluentValidation;
+using Hive.Shared.Changes;
+using Hive.Shared.Data;
+using Hive.Shared.Errors;
+using MediatR;
+
+namespace Hive.Features.Work;
+
+/// <summary>
+/// The agent holding a ticket hands its phase's work to the gate (<c>ticket_submit</c>): outputs, a summary for the next
+/// phase, the done-definition items it ticks, and optionally where to go (else the phase's first allowed move). The gate
+/// checks every expected output and tick; refused, nothing changes and the reply lists what is missing. Passed, the
+/// ticket moves on in the same change that checked it (its summary and outputs joining its context), or, when the next
+/// column is at its WIP limit, waits for room there (<c>next_phase</c>) while its agent is free for other work. What
+/// needs the forge (pushing the ticket's branch, seeing a commit) is done first, outside the change, and the change then
+/// refuses if the ticket moved meanwhile: a submission is applied once.
+/// </summary>
+public static class SubmitTicket
+{
+    public sealed record Command(
+        string Agent, long Id, IReadOnlyList<OutputValue>? Outputs = null, string? Summary = null, IReadOnlyList<string>? Done = null, string? To = null)
+        : IRequest<Result>;
+
+    public sealed record Result(TicketView Ticket, GateResult Gate, bool Moved, string? WaitingFor);
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.Outputs!.Count).LessThanOrEqualTo(32).OverridePropertyName("outputs").When(c => c.Outputs is not null).WithMessage("at most 32 outputs");
+            RuleForEach(c => c.Outputs).Must(o => o is not null && ExpectedOutput.Kinds.Contains(o.Kind) && o.Value is { Length: > 0 and <= 4096 })
+                .WithMessage($"each output is {{kind, value}}: kind one of {string.Join(", ", ExpectedOutput.Kinds)}, value 1 to 4096 characters");
+            RuleFor(c => c.Summary).Must(s => s is null || System.Text.Encoding.UTF8.GetByteCount(s) <= 8192)
+                .WithMessage("summary is limited to 8192 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Done!.Count).LessThanOrEqualTo(64).OverridePropertyName("done").When(c => c.Done is not null).WithMessage("at most 64 ticks");
+        }
+    }
+
+    internal sealed class Handler(IDb db, WorkflowCatalog catalog, IMediator mediator) : IRequestHandler<Command, Result>
+    {
+        public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
+        {
+            TicketRow row;
+            using (var connection = db.Open())
+                row = TicketReads.Find(connection, null, command.Id) ?? throw new NotFoundException($"no ticket {command.Id}");
+            var phase = Holding(row, command.Agent, catalog);
+            // The forge's part of the gate (none without a workspace): found before the change, applied inside it.
+            IReadOnlyDictionary<ExpectedOutput, string?> forge = new Dictionary<ExpectedOutput, string?>();
+            return await mediator.Send(new Apply(command, row.Phase, row.ClaimedAt, phase, forge), cancellationToken);
+        }
+    }
+
+    /// <summary>The phase the agent holds the ticket in; refuses a ticket it does not hold, or that moved on since.</summary>
+    internal static Phase Holding(TicketRow row, string agent, WorkflowCatalog catalog)
+    {
+        if (row.Assignee != agent)
+        {
+            var last = row.ContextEntries.LastOrDefault();
+            if (last?.By == agent) throw new ConflictException($"ticket {row.Id} already left {last.Phase} (now {row.Phase}): your submission was applied");
+            throw new ConflictException(row.Assignee is null ? $"ticket {row.Id} is not claimed: claim it first" : $"ticket {row.Id} is held by {row.Assignee}, not {agent}");
+        }
+        if (row.ResumePhase is not null) throw new ConflictException($"ticket {row.Id} is blocked on question {row.BlockedQuestionId}: it can move once that is answered");
+        return catalog.Get(row.Workflow).Find(row.Phase)!;
+    }
+
+    internal sealed record Apply(Command Submit, string Phase, DateTimeOffset? ClaimedAt, Phase Rules, IReadOnlyDictionary<ExpectedOutput, string?> Forge)
+        : IRequest<Result>, IChangesState;
+
+    internal sealed class ApplyHandler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Gate gate, IMediator mediator, TimeProvider clock)
+        : IRequestHandler<Apply, Result>
+    {
+        public async Task<Result> Handle(Apply apply, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            var command = apply.Submit;
+            var row = moves.Reread(change, command.Id);
+            var phase = Holding(row, command.Agent, catalog);
+            if (row.Phase != apply.Phase || row.ClaimedAt != apply.ClaimedAt)
+                throw new ConflictException($"ticket {row.Id} changed while its gate was checked: submit again");
+            var workflow = catalog.Get(row.Workflow);
+            var to = command.To is null ? workflow.NextAfter(phase) : workflow.Find(command.To);
+            if (to is null || !phase.AllowedTransitions.Contains(to.Name) || to.Side)
+                throw new ConflictException($"{phase.Name} moves on to {string.Join(" or ", phase.AllowedTransitions.Where(t => workflow.Find(t) is { Side: false }))}" +
+                                            (command.To is null ? "" : $", not {command.To}"));
+
+            var outputs = command.Outputs ?? [];
+            var ticks = Gate.Ticks(phase, [.. row.TickList, .. command.Done ?? []]);
+            var result = await gate.CheckAsync(phase, command.Agent, workspace: false, outputs, command.Summary, ticks,
+                (expected, _) => Task.FromResult(apply.Forge.GetValueOrDefault(expected, "not checked")));
+            if (!result.Passed)
+                throw new ConflictException($"the gate of {phase.Name} refuses ticket {row.Id}: {string.Join("; ", result.Missing)}")
+                {
+                    Errors = new Dictionary<string, string[]> { ["missing"] = [.. result.Missing] },
+                };
+
+            var now = clock.GetUtcNow();
+            var context = row.ContextEntries.Append(new ContextEntry(phase.Name, command.Agent, now, command.Summary, outputs)).ToList();
+            var submission = new Submission(command.Agent, now, outputs, command.Summary, result);
+            change.Execute("UPDATE tickets SET context = @context, ticks = @ticks, submitted = @submission, updated_at = @now WHERE id = @Id",
+                new { context = TicketRow.Json(context), ticks = TicketRow.Json(ticks), submission = TicketRow.Json(submission), now, row.Id });
+            row = moves.Reread(change, row.Id);
+            if (!moves.HasRoom(change, workflow.Name, to))
+            {
+                change.Execute("UPDATE tickets SET next_phase = @to, assignee = NULL, claimed_at = NULL WHERE id = @Id", new { to = to.Name, row.Id });
+                var waiting = moves.Raise(change, moves.Reread(change, row.Id));
+                return new Result(waiting, result, false, to.Name);
+            }
+            var moved = await moves.MoveAsync(change, mediator, row, to.Name, command.Agent, result);
+            return new Result(TicketReads.View(change.Connection, change.Transaction, moved, catalog), result, true, null);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+namespace Hive.Features.Work;
+
+/// <summary>
+/// A ticket as the board, the API and the agents see it. <c>column</c> is where the board shows it (a blocked ticket stays
+/// in the column it came from); <c>next_phase</c> is set when its gate passed and it waits for room there; <c>waiting_on</c>
+/// lists the tickets it depends on that are not done yet.
+/// </summary>
+public sealed record TicketView(
+    long Id, string Title, string Body, string Workflow, string Phase, string Column, bool Blocked, long? BlockedQuestionId,
+    string? NextPhase, int Priority, string? Assignee, DateTimeOffset? ClaimedAt, string? OfferedTo, DateTimeOffset? OfferedAt,
+    IReadOnlyList<string> Labels, IReadOnlyList<long> DependsOn, IReadOnlyList<long> WaitingOn, long? ParentId, string? DiscoveryReason,
+    IReadOnlyList<ContextEntry> Context, IReadOnlyList<string> Ticks, Submission? Submitted, ReviewView? Review, bool Done,
+    string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset PhaseEnteredAt);
+
+/// <summary>What a phase handed on: its outputs and the summary its worker wrote (a review's comments too).</summary>
+public sealed record ContextEntry(string Phase, string By, DateTimeOffset At, string? Summary, IReadOnlyList<OutputValue> Outputs);
+
+/// <summary>An artifact given to a gate: <c>kind</c> as the phase's expected outputs name them, and its value (a path, a branch, a sha, a URL, a note).</summary>
+public sealed record OutputValue(string Kind, string Value);
+
+/// <summary>The outputs and ticks last submitted in the current phase, and what its gate found.</summary>
+public sealed record Submission(string By, DateTimeOffset At, IReadOnlyList<OutputValue> Outputs, string? Summary, GateResult Gate);
+
+public sealed record ReviewView(long QuestionId, string Reviewer);
+
+/// <summary>A gate's finding: passed, or what is missing (one line each).</summary>
+public sealed record GateResult(bool Passed, IReadOnlyList<string> Missing, string? Review = null)
+{
+    public static readonly GateResult Open = new(true, []);
+}
+
+public sealed record HistoryEntry(long Id, string? FromPhase, string ToPhase, string MovedBy, DateTimeOffset MovedAt, GateResult? Gate);
+
+public sealed record NoteView(long Id, string Author, DateTimeOffset WrittenAt, string Text);
+
+/// <summary>A ticket with its history, notes and children (<c>GET /api/tickets/{id}</c>, <c>ticket_show</c>).</summary>
+public sealed record TicketDetail(TicketView Ticket, IReadOnlyList<HistoryEntry> History, IReadOnlyList<NoteView> Notes, IReadOnlyList<TicketView> Children,
+    string? Prompt, IReadOnlyList<string> DoneDefinition, IReadOnlyList<ExpectedOutput> ExpectedOutputs);

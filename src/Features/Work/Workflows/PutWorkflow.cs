@@ -1,0 +1,63 @@
+using Hive.Features.Containers;
+using Hive.Shared.Errors;
+using MediatR;
+
+namespace Hive.Features.Work;
+
+/// <summary>
+/// The operator writes a workflow (<c>PUT /api/workflows/{name}</c> <c>{yaml}</c>): parsed first, and refused with its line
+/// and reason (nothing written) when it does not; else committed to the meta repo as <c>workflows/&lt;name&gt;.yaml</c> and
+/// loaded. A workflow that tickets are in must keep their phases.
+/// </summary>
+public static class PutWorkflow
+{
+    public sealed record Command(string Name, string? Yaml) : IRequest<WorkflowsView>;
+
+    internal sealed class Handler(IMediator mediator, Hive.Shared.Data.IDb db) : IRequestHandler<Command, WorkflowsView>
+    {
+        public async Task<WorkflowsView> Handle(Command command, CancellationToken cancellationToken)
+        {
+            if (string.IsNullOrWhiteSpace(command.Yaml)) throw new BadRequestException("give the workflow as {\"yaml\": \"...\"}");
+            if (!WorkflowParser.WorkflowName().IsMatch(command.Name)) throw new BadRequestException("a workflow's name matches ^[a-z][a-z0-9_-]{0,40}$");
+            Workflow workflow;
+            try
+            {
+                workflow = WorkflowParser.Parse(command.Name, command.Yaml);
+            }
+            catch (WorkflowException e)
+            {
+                throw new BadRequestException($"workflows/{command.Name}.yaml line {e.Line}: {e.Reason}")
+                {
+                    Errors = new Dictionary<string, string[]> { ["yaml"] = [$"line {e.Line}: {e.Reason}"] },
+                };
+            }
+            using (var connection = db.Open())
+            {
+                var used = Dapper.SqlMapper.Query<string>(connection, "SELECT DISTINCT phase FROM tickets WHERE workflow = @Name", command).ToList();
+                if (used.FirstOrDefault(p => workflow.Find(p) is null) is { } gone)
+                    throw new ConflictException($"tickets of {command.Name} are in phase {gone}, which this version drops: move them first");
+            }
+            await mediator.Send(new WriteMetaFiles.Command("workflows", new Dictionary<string, string> { [$"{command.Name}.yaml"] = command.Yaml },
+                $"operator: workflow {command.Name}"), cancellationToken);
+            return await mediator.Send(new LoadWorkflows.Command(), cancellationToken);
+        }
+    }
+}
+
+/// <summary><c>GET /api/workflows</c>: the workflows in force and the files refused at the last load.</summary>
+public static class ReadWorkflows
+{
+    public sealed record Query : IRequest<WorkflowsView>;
+
+    internal sealed class Handler(WorkflowCatalog catalog) : IRequestHandler<Query, WorkflowsView>
+    {
+        public Task<WorkflowsView> Handle(Query query, CancellationToken cancellationToken) =>
+            Task.FromResult(new WorkflowsView([.. catalog.All.Values.OrderBy(w => w.Name, StringComparer.Ordinal)], catalog.Errors));
+    }
+}
+
+/// <summary>A meta commit may have changed a workflow file (by hand, or by a deploy): load them again.</summary>
+internal sealed class ReloadWorkflowsOnMetaCommit(IMediator mediator) : INotificationHandler<MetaCommitted>
+{
+    public Task Handle(MetaCommitted notification, CancellationToken cancellationToken) => mediator.Send(new LoadWorkflows.Command(), cancellationToken);
+}

@@ -1,0 +1,43 @@
+namespace Hive.Features.Work;
+
+/// <summary>
+/// A workflow as loaded from <c>meta/workflows/&lt;name&gt;.yaml</c>: its phases in order (the board's columns), the first
+/// being where a new ticket starts. A <c>terminal</c> phase ends a ticket; a <c>side</c> phase (blocked) is not a column:
+/// a ticket in it stays in the column it came from, marked.
+/// </summary>
+public sealed record Workflow(string Name, string? Description, string? Repository, IReadOnlyList<Phase> Phases)
+{
+    public Phase Initial => Phases[0];
+
+    public Phase? Find(string name) => Phases.FirstOrDefault(p => p.Name == name);
+
+    public Phase? SidePhase => Phases.FirstOrDefault(p => p.Side);
+
+    /// <summary>The phase a ticket moves to when it leaves <paramref name="phase"/> without naming one: its first allowed move that is not a side phase.</summary>
+    public Phase? NextAfter(Phase phase) =>
+        phase.AllowedTransitions.Select(Find).FirstOrDefault(p => p is { Side: false });
+}
+
+/// <param name="Needs">Capabilities an agent must have to be offered or to claim a ticket in this phase (any one of them).</param>
+/// <param name="ReviewedBy">When set, leaving this phase is a review: a question to an agent with this capability (not the
+/// ticket's last worker), or to the operator when there is none, answered <c>approve</c> or <c>changes</c>.</param>
+public sealed record Phase(
+    string Name, string? Prompt, IReadOnlyList<string> DoneDefinition, IReadOnlyList<ExpectedOutput> ExpectedOutputs,
+    IReadOnlyList<string> AllowedTransitions, int? WipLimit, IReadOnlyList<string> Needs, string? ReviewedBy, bool Terminal, bool Side)
+{
+    /// <summary>A phase an agent works in (it is offered and claimed); the others are queues, reviews and ends.</summary>
+    public bool IsWorked => Needs.Count > 0;
+}
+
+/// <summary>An artifact the gate checks: a file under the ticket's work dir, a branch or commit on the forge, a URL, a note.</summary>
+public sealed record ExpectedOutput(string Kind, string? Path, string? Description)
+{
+    public const string File = "file";
+    public const string Branch = "branch";
+    public const string Commit = "commit";
+    public const string Url = "url";
+    public const string Note = "note";
+    public static readonly IReadOnlyList<string> Kinds = [File, Branch, Commit, Url, Note];
+
+    public string Label => Kind == File ? $"file {Path}" : Description is { } d ? $"{Kind} ({d})" : Kind;
+}

@@ -1,0 +1,50 @@
+using System.Reflection;
+
+namespace Hive.Features.Work;
+
+/// <summary>
+/// The workflows in force, in memory (the board reads them on every move), and the files refused at the last load with
+/// their line and reason. Set only by <see cref="LoadWorkflows"/>.
+/// </summary>
+public sealed class WorkflowCatalog
+{
+    public const string DefaultWorkflow = "software_development";
+    private volatile IReadOnlyDictionary<string, Workflow> _workflows = Shipped().ToDictionary(w => w.Name);
+    private volatile IReadOnlyList<WorkflowError> _errors = [];
+
+    public IReadOnlyDictionary<string, Workflow> All => _workflows;
+
+    public IReadOnlyList<WorkflowError> Errors => _errors;
+
+    public Workflow? Find(string name) => _workflows.GetValueOrDefault(name);
+
+    public Workflow Get(string name) => Find(name) ?? throw new InvalidOperationException($"workflow {name} is not loaded");
+
+    public bool IsTerminal(string workflow, string phase) => Find(workflow)?.Find(phase)?.Terminal ?? false;
+
+    internal void Set(IReadOnlyDictionary<string, Workflow> workflows, IReadOnlyList<WorkflowError> errors)
+    {
+        _workflows = workflows;
+        _errors = errors;
+    }
+
+    /// <summary>The workflow files Hive ships (name → YAML), copied into the meta repo when missing.</summary>
+    internal static IReadOnlyDictionary<string, string> ShippedFiles()
+    {
+        var assembly = typeof(WorkflowCatalog).Assembly;
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var resource in assembly.GetManifestResourceNames().Where(r => r.EndsWith(".yaml", StringComparison.Ordinal)))
+        {
+            using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
+            var name = resource[..^".yaml".Length];
+            files[name[(name.LastIndexOf('.') + 1)..] + ".yaml"] = reader.ReadToEnd();
+        }
+        return files;
+    }
+
+    private static IEnumerable<Workflow> Shipped() =>
+        ShippedFiles().Select(f => WorkflowParser.Parse(Path.GetFileNameWithoutExtension(f.Key), f.Value));
+}
+
+/// <summary>A workflow file that was refused: its name, the line and the reason; <c>kept</c> says whether an earlier version runs instead.</summary>
+public sealed record WorkflowError(string File, long Line, string Reason, bool Kept);

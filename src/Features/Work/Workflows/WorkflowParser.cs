@@ -1,0 +1,189 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Hive.Features.Work;
+
+/// <summary>
+/// Reads a workflow file strictly: every key known, every value of its type, every reference resolved. A refusal names
+/// the line (1-based) and the reason, never more of the input than a key or a phase name.
+/// </summary>
+internal static partial class WorkflowParser
+{
+    public const int MaxBytes = 256 * 1024;
+    private const int MaxPhases = 32;
+    private const int MaxItems = 32;
+    private const int MaxTextLength = 8000;
+
+    public static Workflow Parse(string fileName, string yaml)
+    {
+        if (yaml.Length > MaxBytes) throw new WorkflowException(1, $"the file is over {MaxBytes / 1024} KiB");
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            throw new WorkflowException(e.Start.Line, FirstLine(e.InnerException?.Message ?? e.Message));
+        }
+        if (stream.Documents.Count != 1) throw new WorkflowException(1, "a workflow file holds exactly one YAML document");
+        var root = Mapping(stream.Documents[0].RootNode, "the file");
+        Keys(root, "the workflow", "name", "description", "repository", "phases");
+
+        var name = Text(root, "name", required: true)!;
+        if (!WorkflowName().IsMatch(name)) throw At(root, "name", "name must match ^[a-z][a-z0-9_-]{0,40}$");
+        if (name != fileName) throw At(root, "name", $"name is '{name}' but the file is {fileName}.yaml: they must agree");
+        var repository = Text(root, "repository");
+        if (repository is not null && !RepositoryName().IsMatch(repository))
+            throw At(root, "repository", "repository must be owner/name as on the forge (letters, digits, '-', '_', '.')");
+
+        if (!root.Children.TryGetValue(new YamlScalarNode("phases"), out var phasesNode)) throw new WorkflowException(root.Start.Line, "phases is missing");
+        if (phasesNode is not YamlSequenceNode phaseList || phaseList.Children.Count == 0) throw new WorkflowException(phasesNode.Start.Line, "phases must be a non-empty list");
+        if (phaseList.Children.Count > MaxPhases) throw new WorkflowException(phasesNode.Start.Line, $"at most {MaxPhases} phases");
+
+        var phases = new List<(Phase Phase, YamlMappingNode Node)>();
+        foreach (var node in phaseList.Children)
+        {
+            var phase = ParsePhase(Mapping(node, "a phase"));
+            if (phases.Any(p => p.Phase.Name == phase.Name)) throw new WorkflowException(node.Start.Line, $"phase '{phase.Name}' is defined twice");
+            phases.Add((phase, (YamlMappingNode)node));
+        }
+
+        var names = phases.Select(p => p.Phase.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (phase, node) in phases)
+        {
+            if (phase.AllowedTransitions.FirstOrDefault(t => !names.Contains(t)) is { } unknown)
+                throw At(node, "allowed_transitions", $"phase '{phase.Name}' may move to '{unknown}', which is not a phase of this workflow");
+            if (phase.AllowedTransitions.Contains(phase.Name)) throw At(node, "allowed_transitions", $"phase '{phase.Name}' cannot move to itself");
+            if (!phase.Terminal && !phase.Side && phase.AllowedTransitions.Count == 0)
+                throw At(node, "name", $"phase '{phase.Name}' has no allowed_transitions: mark it terminal, or say where it goes");
+            if (phase.Terminal && phase.AllowedTransitions.Count > 0) throw At(node, "allowed_transitions", $"terminal phase '{phase.Name}' cannot move on");
+            if (phase.Side && (phase.WipLimit is not null || phase.IsWorked || phase.ReviewedBy is not null || phase.ExpectedOutputs.Count > 0))
+                throw At(node, "side", $"side phase '{phase.Name}' takes no wip_limit, needs, reviewed_by or expected_outputs (a ticket in it keeps its column)");
+            if (phase.ReviewedBy is not null && phase.IsWorked)
+                throw At(node, "reviewed_by", $"phase '{phase.Name}' is either worked (needs) or reviewed (reviewed_by), not both");
+            if (phase.ExpectedOutputs.Any(o => o.Kind is ExpectedOutput.Branch or ExpectedOutput.Commit) && repository is null)
+                throw At(node, "expected_outputs", $"phase '{phase.Name}' expects a branch or commit, but the workflow names no repository");
+        }
+        if (phases[0].Phase.Side || phases[0].Phase.Terminal) throw new WorkflowException(phases[0].Node.Start.Line, "the first phase (where tickets start) cannot be a side or terminal phase");
+        if (phases.Count(p => p.Phase.Side) > 1) throw new WorkflowException(phases.Where(p => p.Phase.Side).Skip(1).First().Node.Start.Line, "at most one side phase");
+        if (!phases.Any(p => p.Phase.Terminal)) throw new WorkflowException(phasesNode.Start.Line, "no phase is terminal: a ticket could never be done");
+        return new Workflow(name, Text(root, "description"), repository, [.. phases.Select(p => p.Phase)]);
+    }
+
+    private static Phase ParsePhase(YamlMappingNode node)
+    {
+        Keys(node, "a phase", "name", "prompt", "done_definition", "expected_outputs", "allowed_transitions", "wip_limit", "needs", "reviewed_by", "terminal", "side");
+        var name = Text(node, "name", required: true)!;
+        if (!PhaseName().IsMatch(name)) throw At(node, "name", "a phase's name must match ^[a-z][a-z0-9_-]{0,30}$");
+        var wip = Text(node, "wip_limit");
+        int? wipLimit = null;
+        if (wip is not null)
+        {
+            if (!int.TryParse(wip, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit) || limit is < 1 or > 10_000)
+                throw At(node, "wip_limit", $"phase '{name}': wip_limit must be a whole number from 1 to 10000");
+            wipLimit = limit;
+        }
+        var needs = List(node, "needs");
+        if (needs.FirstOrDefault(n => !Capability().IsMatch(n)) is { } bad) throw At(node, "needs", $"phase '{name}': '{bad}' is not a capability name (^[a-z][a-z0-9-]{{0,30}}$)");
+        var reviewedBy = Text(node, "reviewed_by");
+        if (reviewedBy is not null && !Capability().IsMatch(reviewedBy)) throw At(node, "reviewed_by", $"phase '{name}': reviewed_by must be a capability name");
+        return new Phase(name, Text(node, "prompt"), List(node, "done_definition"), Outputs(node, name), List(node, "allowed_transitions"),
+            wipLimit, needs, reviewedBy, Flag(node, "terminal"), Flag(node, "side"));
+    }
+
+    private static IReadOnlyList<ExpectedOutput> Outputs(YamlMappingNode phase, string phaseName)
+    {
+        if (!phase.Children.TryGetValue(new YamlScalarNode("expected_outputs"), out var node)) return [];
+        if (node is not YamlSequenceNode list) throw new WorkflowException(node.Start.Line, $"phase '{phaseName}': expected_outputs must be a list");
+        if (list.Children.Count > MaxItems) throw new WorkflowException(node.Start.Line, $"phase '{phaseName}': at most {MaxItems} expected_outputs");
+        var outputs = new List<ExpectedOutput>();
+        foreach (var item in list.Children)
+        {
+            var map = Mapping(item, "an expected output");
+            Keys(map, "an expected output", "kind", "path", "description");
+            var kind = Text(map, "kind", required: true)!;
+            if (!ExpectedOutput.Kinds.Contains(kind)) throw At(map, "kind", $"phase '{phaseName}': kind '{kind}' is not one of {string.Join(", ", ExpectedOutput.Kinds)}");
+            var path = Text(map, "path");
+            if (kind == ExpectedOutput.File)
+            {
+                if (path is null) throw new WorkflowException(map.Start.Line, $"phase '{phaseName}': a file output needs a path (relative to the ticket's work dir)");
+                if (path.StartsWith('/') || path.Split('/').Any(s => s is "" or "." or "..") || path.Any(char.IsControl) || path.Length > 500)
+                    throw At(map, "path", $"phase '{phaseName}': '{path}' must be a plain relative path inside the work dir");
+            }
+            else if (path is not null) throw At(map, "path", $"phase '{phaseName}': only a file output has a path");
+            outputs.Add(new ExpectedOutput(kind, path, Text(map, "description")));
+        }
+        return outputs;
+    }
+
+    private static YamlMappingNode Mapping(YamlNode node, string what) =>
+        node as YamlMappingNode ?? throw new WorkflowException(node.Start.Line, $"{what} must be a mapping of keys to values");
+
+    private static void Keys(YamlMappingNode node, string what, params string[] known)
+    {
+        foreach (var key in node.Children.Keys)
+        {
+            if (key is not YamlScalarNode { Value: { } name } || !known.Contains(name))
+                throw new WorkflowException(key.Start.Line, $"{what} has an unknown key{(key is YamlScalarNode { Value: { Length: <= 40 } k } ? $" '{k}'" : "")}; known: {string.Join(", ", known)}");
+        }
+    }
+
+    private static string? Text(YamlMappingNode node, string key, bool required = false)
+    {
+        if (!node.Children.TryGetValue(new YamlScalarNode(key), out var value))
+            return required ? throw new WorkflowException(node.Start.Line, $"{key} is missing") : null;
+        if (value is not YamlScalarNode scalar) throw new WorkflowException(value.Start.Line, $"{key} must be a plain value, not a list or mapping");
+        if (scalar.Value is null or "" or "~" or "null") return required ? throw new WorkflowException(value.Start.Line, $"{key} is empty") : null;
+        if (scalar.Value.Length > MaxTextLength) throw new WorkflowException(value.Start.Line, $"{key} is over {MaxTextLength} characters");
+        return scalar.Value;
+    }
+
+    private static bool Flag(YamlMappingNode node, string key) => Text(node, key) switch
+    {
+        null or "false" => false,
+        "true" => true,
+        _ => throw At(node, key, $"{key} must be true or false"),
+    };
+
+    private static IReadOnlyList<string> List(YamlMappingNode node, string key)
+    {
+        if (!node.Children.TryGetValue(new YamlScalarNode(key), out var value)) return [];
+        if (value is not YamlSequenceNode list) throw new WorkflowException(value.Start.Line, $"{key} must be a list");
+        if (list.Children.Count > MaxItems) throw new WorkflowException(value.Start.Line, $"{key}: at most {MaxItems} items");
+        var items = new List<string>();
+        foreach (var item in list.Children)
+        {
+            if (item is not YamlScalarNode { Value: { Length: > 0 } text }) throw new WorkflowException(item.Start.Line, $"{key}: each item is a plain, non-empty value");
+            if (text.Length > MaxTextLength) throw new WorkflowException(item.Start.Line, $"{key}: an item is over {MaxTextLength} characters");
+            if (items.Contains(text)) throw new WorkflowException(item.Start.Line, $"{key}: an item appears twice");
+            items.Add(text);
+        }
+        return items;
+    }
+
+    private static WorkflowException At(YamlMappingNode node, string key, string reason) =>
+        new(node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value.Start.Line : node.Start.Line, reason);
+
+    private static string FirstLine(string text) => text.Split('\n')[0].Trim();
+
+    [GeneratedRegex("^[a-z][a-z0-9_-]{0,40}$")]
+    internal static partial Regex WorkflowName();
+
+    [GeneratedRegex("^[a-z][a-z0-9_-]{0,30}$")]
+    private static partial Regex PhaseName();
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,30}$")]
+    internal static partial Regex Capability();
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
+    private static partial Regex RepositoryName();
+}
+
+/// <summary>A workflow file refused: the line (1-based) and why.</summary>
+public sealed class WorkflowException(long line, string reason) : Exception($"line {line}: {reason}")
+{
+    public long Line { get; } = line;
+    public string Reason { get; } = reason;
+}
