@@ -324,6 +324,28 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     }
 
     [Fact]
+    public async Task An_agent_is_created_with_capabilities_and_listed_by_one()
+    {
+        var name = "cli-caps-" + Guid.NewGuid().ToString("N")[..6];
+        var created = (await fixture.OperatorAsync("agents", "create", name, "--external", "--capability", "cli-review", "--capability", "code", "--json")).Ok().Json;
+        Assert.Equal(["cli-review", "code"], created.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
+        try
+        {
+            var found = (await fixture.OperatorAsync("agents", "--capability", "cli-review", "--json")).Ok().Json;
+            Assert.Equal([name], found.EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+            var table = (await fixture.OperatorAsync("agents", "--capability", "cli-review")).Ok().Stdout;
+            Assert.Contains("CAPABILITIES", table);
+            Assert.Contains("cli-review,code", table);
+            (await fixture.OperatorAsync("agents", "--capability", "Not-A-Name", "--json")).Refused("validation");
+            (await fixture.OperatorAsync("agents", "create", name + "-x", "--external", "--capability", "code", "--capability", "code", "--json")).Refused("validation");
+        }
+        finally
+        {
+            (await fixture.OperatorAsync("agents", "destroy", name)).Ok();
+        }
+    }
+
+    [Fact]
     public async Task An_agent_is_created_with_its_own_caps_and_a_cap_out_of_bounds_is_refused()
     {
         var name = "cli-cap-" + Guid.NewGuid().ToString("N")[..6];

@@ -39,9 +39,10 @@ public static class ManagerCommands
         var secrets = new Option<string[]>("--secret") { Description = "VAR=SECRETNAME: the operator's secret SECRETNAME in its environment as VAR (repeatable)" };
         var mounts = new Option<string[]>("--mount") { Description = "a host path the sandbox shows it, read-only (repeatable)" };
         var provider = new Option<string?>("--provider") { Description = "the model provider it counts against (default: the preset's, else anthropic)" };
+        var capabilities = new Option<string[]>("--capability") { Description = "a kind of work it takes, e.g. design, code, review (repeatable)" };
         var command = new Command("request-spawn",
             "manager: ask the operator for a new agent (an approval; the manager is told the decision): request-spawn NAME --purpose P [-- COMMAND...]")
-            { name, argv, purpose, driver, preset, env, secrets, mounts, provider };
+            { name, argv, purpose, driver, preset, env, secrets, mounts, provider, capabilities };
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["name"] = cx.Value(name) };
@@ -53,6 +54,7 @@ public static class ManagerCommands
             if (cx.Value(secrets) is { Length: > 0 } slots) fields["secrets"] = OptionValues.Pairs(slots, "--secret", "VAR=SECRETNAME");
             if (cx.Value(mounts) is { Length: > 0 } paths) fields["mounts"] = OptionValues.Array(paths);
             if (cx.Value(provider) is { } pv) fields["provider"] = pv;
+            if (cx.Value(capabilities) is { Length: > 0 } kinds) fields["capabilities"] = OptionValues.Array(kinds);
             var reply = await CallAsync(cx, "request-spawn", "request_spawn", fields, ct);
             return new CliOutput(reply, $"spawn of {cx.Value(name)} requested: approval #{Text.Str(reply, "approval_id")} waits for the operator");
         });
@@ -81,7 +83,7 @@ public static class ManagerCommands
         var file = new Option<string>("--file")
         {
             Description = "a JSON object: the agent's whole new configuration (command, driver, env, purpose, restart, mounts, inputs, " +
-                          "allowed_recipients, secrets, provider; omitted fields take their defaults); - reads it from stdin",
+                          "allowed_recipients, secrets, provider, limits, capabilities; omitted fields take their defaults); - reads it from stdin",
             Required = true,
         };
         var command = new Command("propose-config",
@@ -125,10 +127,12 @@ public static class ManagerCommands
 
     private static Command ListAgents()
     {
-        var command = new Command("list-agents", "manager: every agent of the hive, with its state");
+        var capability = new Option<string?>("--capability") { Description = "only the agents having this capability (e.g. review)" };
+        var command = new Command("list-agents", "manager: every agent of the hive, with its state") { capability };
         command.SetRun(async (cx, ct) =>
         {
-            var reply = await CallAsync(cx, "list-agents", "list_agents", null, ct);
+            var fields = cx.Value(capability) is { } having ? new JsonObject { ["capability"] = having } : null;
+            var reply = await CallAsync(cx, "list-agents", "list_agents", fields, ct);
             return new CliOutput(reply, AgentsCommands.Table(reply["agents"] as JsonArray ?? []));
         });
         return command;

@@ -85,8 +85,8 @@ public static class McpCommand
         new("list_agents",
             "List every agent of the hive with its state: name, kind, driver, desired and actual state (running, stopped, crashed, " +
             "failed), transient action, pid, restarts, last exit, purpose, command, pending reminders, what it waits on. " +
-            "Returns {agents: [...]}.",
-            """{"type":"object","properties":{}}"""),
+            "Returns {agents: [...]}; with a capability, only the agents having it.",
+            """{"type":"object","properties":{"capability":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,30}$","description":"only the agents having this capability, e.g. review"}}}"""),
         new("request_spawn",
             "Ask the operator for a new agent. Nothing runs yet: this creates a spawn approval that the operator approves or denies " +
             "on the dashboard; the hive checks now what it can (a free, well-formed name, no request for it already waiting, a " +
@@ -104,7 +104,8 @@ public static class McpCommand
               "secrets":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variable name -> the name of an operator's secret to put there (never a value)"},
               "mounts":{"type":"array","items":{"type":"string"},"description":"host paths the sandbox shows the agent, read-only"},
               "provider":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,30}$","description":"the model provider whose quota and caps it counts against (default: the preset's, else anthropic)"},
-              "limits":{"type":"object","additionalProperties":false,"properties":{"memory_mib":{"type":"integer"},"cpu_percent":{"type":"integer"},"pids":{"type":"integer"}},"description":"its own caps (memory MiB, CPU % of one core, processes); each left out is the hive's default"}}}
+              "limits":{"type":"object","additionalProperties":false,"properties":{"memory_mib":{"type":"integer"},"cpu_percent":{"type":"integer"},"pids":{"type":"integer"}},"description":"its own caps (memory MiB, CPU % of one core, processes); each left out is the hive's default"},
+              "capabilities":{"type":"array","maxItems":16,"items":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,30}$"},"description":"the kinds of work it takes, e.g. design, code, review"}}}
             """),
         new("request_destroy",
             "Ask the operator to destroy an agent: its process is stopped, its socket dropped, and its state dir kept as a tombstone " +
@@ -135,7 +136,8 @@ public static class McpCommand
                 "allowed_recipients":{"type":"array","items":{"type":"string"},"description":"whom it may message (absent: anyone)"},
                 "secrets":{"type":"object","additionalProperties":{"type":"string"},"description":"environment variable name -> an operator's secret name"},
                 "provider":{"type":"string","description":"the model provider whose quota and caps it counts against (absent: anthropic)"},
-                "limits":{"type":"object","additionalProperties":false,"properties":{"memory_mib":{"type":"integer"},"cpu_percent":{"type":"integer"},"pids":{"type":"integer"}},"description":"its own caps (memory MiB, CPU % of one core, processes); each left out is the hive's default"}}}}}
+                "limits":{"type":"object","additionalProperties":false,"properties":{"memory_mib":{"type":"integer"},"cpu_percent":{"type":"integer"},"pids":{"type":"integer"}},"description":"its own caps (memory MiB, CPU % of one core, processes); each left out is the hive's default"},
+                "capabilities":{"type":"array","items":{"type":"string"},"description":"the kinds of work it takes, e.g. design, code, review (absent: none)"}}}}}
             """),
         new("start", "Start a stopped agent (not yourself). Needs no approval: it changes no configuration. Returns {agent} once it is done.",
             NameOnly("the agent to start")),

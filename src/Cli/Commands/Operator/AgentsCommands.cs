@@ -8,11 +8,13 @@ public static class AgentsCommands
 {
     public static void AddTo(RootCommand root)
     {
-        var agents = new Command("agents", "the hive's agents (alone: list them)");
+        var capability = new Option<string?>("--capability") { Description = "list only the agents having this capability (e.g. review)" };
+        var agents = new Command("agents", "the hive's agents (alone: list them)") { capability };
         agents.SetRun(async (cx, ct) =>
         {
             using var api = cx.Api();
-            var list = await api.GetAsync("/api/agents", ct) as JsonArray ?? [];
+            var path = cx.Value(capability) is { } having ? $"/api/agents?capability={Uri.EscapeDataString(having)}" : "/api/agents";
+            var list = await api.GetAsync(path, ct) as JsonArray ?? [];
             return new CliOutput(list, Table(list));
         });
         agents.Subcommands.Add(Create());
@@ -23,11 +25,12 @@ public static class AgentsCommands
     }
 
     internal static string Table(JsonArray list) => Text.Table(
-        ["AGENT", "KIND", "DRIVER", "STATE", "DESIRED", "PID", "RESTARTS", "COMMAND"],
+        ["AGENT", "KIND", "DRIVER", "STATE", "DESIRED", "PID", "RESTARTS", "CAPABILITIES", "COMMAND"],
         list.Select(a => (IReadOnlyList<string?>)
         [
             Text.Str(a, "name"), Text.Str(a, "kind"), Text.Str(a, "driver"), Text.Str(a, "state"), Text.Str(a, "desired"),
             Text.Str(a, "pid"), Text.Str(a, "restarts"),
+            a?["capabilities"] is JsonArray { Count: > 0 } caps ? string.Join(',', caps.Select(x => x?.ToString())) : null,
             a?["command"] is JsonArray argv ? string.Join(' ', argv.Select(x => x?.ToString())) : null,
         ]));
 
@@ -50,8 +53,9 @@ public static class AgentsCommands
         var memory = new Option<long?>("--memory-mib") { Description = "its own memory cap in MiB (default: the hive's Hive:Containers:Limits:MemoryMiB)" };
         var cpu = new Option<long?>("--cpu-percent") { Description = "its own CPU cap in % of one core (default: the hive's)" };
         var pids = new Option<long?>("--pids") { Description = "its own cap on processes and threads (default: the hive's)" };
+        var capabilities = new Option<string[]>("--capability") { Description = "a kind of work it takes, e.g. design, code, review (repeatable)" };
         var command = new Command("create", "create an agent and start it: agents create NAME -- COMMAND... | --preset NAME | --external")
-            { name, argv, external, driver, purpose, env, mounts, preset, secrets, provider, memory, cpu, pids };
+            { name, argv, external, driver, purpose, env, mounts, preset, secrets, provider, memory, cpu, pids, capabilities };
         command.SetRun(async (cx, ct) =>
         {
             var program = cx.Value(argv) ?? [];
@@ -71,6 +75,7 @@ public static class AgentsCommands
             if (cx.Value(secrets) is { Length: > 0 } refs) body["secrets"] = OptionValues.Pairs(refs, "--secret", "VAR=SECRET");
             if (cx.Value(purpose) is { } p) body["purpose"] = p;
             if (cx.Value(provider) is { } pv) body["provider"] = pv;
+            if (cx.Value(capabilities) is { Length: > 0 } kinds) body["capabilities"] = OptionValues.Array(kinds); // checked by the host
             var limits = new JsonObject();
             if (cx.Value(memory) is { } m) limits["memory_mib"] = m;
             if (cx.Value(cpu) is { } c) limits["cpu_percent"] = c;

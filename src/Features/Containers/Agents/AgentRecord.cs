@@ -10,7 +10,7 @@ internal sealed class AgentRecord
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
         pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets,
-        provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids
+        provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids, capabilities
         """;
 
     public string Name { get; set; } = "";
@@ -47,6 +47,8 @@ internal sealed class AgentRecord
     public long? LimitMemoryMib { get; set; }
     public long? LimitCpuPercent { get; set; }
     public long? LimitPids { get; set; }
+    /// <summary>What work it takes (<see cref="Containers.Capabilities"/>); empty: none.</summary>
+    public JsonList Capabilities { get; set; } = JsonList.Empty;
 
     public Runtime.AgentLimits? OwnLimits => new Runtime.AgentLimits(LimitMemoryMib, LimitCpuPercent, LimitPids).OrNull;
 
@@ -67,13 +69,14 @@ internal sealed class AgentRecord
     public AgentInfo ToInfo(Hive.Shared.HivePaths paths) => new(Name, Kind, paths.AgentStateDir(Name));
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
-    public AgentConfig ToConfig() => new(Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits);
+    public AgentConfig ToConfig() => new(
+        Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits, Containers.Capabilities.InFile(Capabilities));
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at, LastExitReason) : null,
-        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Secrets, Provider ?? Providers.Default);
+        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Capabilities, Secrets, Provider ?? Providers.Default);
 }
 
 /// <summary>
@@ -82,12 +85,14 @@ internal sealed class AgentRecord
 /// why its file in the meta repo could not be used (it then runs as it was); <c>allowed_recipients</c>, when not null, are
 /// the only agents it may message or ask besides the operator and the manager; <c>secrets</c> maps env var names to the
 /// names of the secrets they are set from (names only: a value is never on a row); <c>provider</c> is the model provider
-/// it counts against, always a name (the default for an agent that named none, and for external agents).
+/// it counts against, always a name (the default for an agent that named none, and for external agents);
+/// <c>capabilities</c> is what work it takes (an empty list when none).
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
     LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError,
-    IReadOnlyList<string>? AllowedRecipients, IReadOnlyDictionary<string, string>? Secrets = null, string Provider = Providers.Default);
+    IReadOnlyList<string>? AllowedRecipients, IReadOnlyList<string> Capabilities, IReadOnlyDictionary<string, string>? Secrets = null,
+    string Provider = Providers.Default);
 
 /// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
 public sealed class ConfigProblems

@@ -67,7 +67,7 @@ internal sealed class AgentRegistry(
         INSERT INTO agents ({AgentRecord.Columns})
         VALUES (@Name, @Kind, @Driver, @Origin, @Command, @Env, @Mounts, @Purpose, @RestartPolicy, @Desired, @State, @Transient,
                 @Pid, @PidStartTicks, @StartedAt, @Restarts, @LastExitCode, @LastExitSignal, @LastExitAt, @CreatedAt, @Inputs, @AllowedRecipients, @Secrets,
-                @Provider, @LastExitReason, @LimitMemoryMib, @LimitCpuPercent, @LimitPids)
+                @Provider, @LastExitReason, @LimitMemoryMib, @LimitCpuPercent, @LimitPids, @Capabilities)
         """;
 
     /// <summary>Reads in the caller's running change when there is one (to see what it wrote), else on a connection of its own.</summary>
@@ -91,6 +91,11 @@ internal sealed class AgentRegistry(
             INSERT INTO agent_slots (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;
             SELECT slot FROM agent_slots WHERE name = @name;
             """, new { name }, t));
+
+    /// <summary>The names of the agents having <paramref name="capability"/> (a well-formed name).</summary>
+    public IReadOnlySet<string> WithCapability(string capability) => Read((c, t) =>
+        c.Query<string>("SELECT name FROM agents WHERE EXISTS (SELECT 1 FROM json_each(agents.capabilities) WHERE value = @capability)",
+            new { capability }, t).ToHashSet(StringComparer.Ordinal));
 
     public IReadOnlyList<AgentRecord> All() => Read((c, t) =>
         c.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents ORDER BY name", transaction: t).AsList());

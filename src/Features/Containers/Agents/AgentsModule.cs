@@ -10,7 +10,8 @@ public sealed class AgentsModule : CarterModule
 {
     public AgentsModule(IMediator mediator)
     {
-        Get("/api/agents", async (req, res) => await res.Ok(await mediator.Send(new ListAgents.Query(), req.HttpContext.RequestAborted)));
+        Get("/api/agents", async (req, res) =>
+            await res.Ok(await mediator.Send(new ListAgents.Query(req.Query["capability"].FirstOrDefault()), req.HttpContext.RequestAborted)));
 
         Get("/api/agents/{name}", async (req, res) => await res.Ok(await mediator.Send(new ReadAgent.Query(ContainerRoutes.Name(req)), req.HttpContext.RequestAborted)));
 
@@ -19,7 +20,7 @@ public sealed class AgentsModule : CarterModule
             var body = await req.ReadBodyAsync<CreateBody>();
             var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts, Inputs: body.Inputs,
                 AllowedRecipients: body.AllowedRecipients, Secrets: body.Secrets, Preset: body.Preset, Provider: body.Provider,
-                Limits: body.Limits),
+                Limits: body.Limits, Capabilities: body.Capabilities),
                 req.HttpContext.RequestAborted);
             await res.Created($"/api/agents/{row.Name}", row);
         });
@@ -33,7 +34,7 @@ public sealed class AgentsModule : CarterModule
         {
             var body = await req.ReadBodyAsync<ConfigBody>();
             var config = new AgentConfig(body.Command, body.Driver, body.Env, body.Purpose, body.Restart, body.Mounts, body.Inputs, body.AllowedRecipients, body.Secrets,
-                body.Provider, body.Limits);
+                body.Provider, body.Limits, body.Capabilities);
             var dryRun = req.Query["dry_run"].FirstOrDefault() is { } flag && (flag is "true" or "1" ? true
                 : flag is "false" or "0" ? false : throw new Hive.Shared.Errors.BadRequestException("dry_run is true or false"));
             await res.Ok(await mediator.Send(new ConfigureAgent.Command(ContainerRoutes.Name(req), config, body.Preset, dryRun), req.HttpContext.RequestAborted));
@@ -74,12 +75,14 @@ public sealed class AgentsModule : CarterModule
     private sealed record CreateBody(
         string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,
         string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
-        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null);
+        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null,
+        IReadOnlyList<string>? Capabilities = null);
 
     private sealed record ConfigBody(
         IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env, string? Restart,
         IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
-        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null);
+        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null,
+        IReadOnlyList<string>? Capabilities = null);
 
     /// <summary>A secret's value: JSON <c>{"value": "…"}</c> (any text but NUL, at most 32 KiB of UTF-8).</summary>
     private sealed record SecretBody(string? Value)

@@ -18,7 +18,8 @@ namespace Hive.Features.Containers;
 /// be checked is checked before anything is made: the name, the command (its program exists and may be run), the
 /// driver (it works on this machine and can see the program), the environment and the mounts. A start that still
 /// fails leaves no half-made agent. A name with a tombstone gets its old state dir back. With driver <c>external</c> the
-/// agent is only registered: Hive opens its socket and someone else runs it.
+/// agent is only registered: Hive opens its socket and someone else runs it. <c>capabilities</c> (what work it takes) may
+/// be given either way.
 /// </summary>
 public static class CreateAgent
 {
@@ -26,7 +27,8 @@ public static class CreateAgent
         string? Name, IReadOnlyList<string>? Argv, string? Driver = null, string? Purpose = null,
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
-        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null)
+        IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null,
+        IReadOnlyList<string>? Capabilities = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -62,6 +64,7 @@ public static class CreateAgent
             RuleFor(c => c.Limits).Must(l => l?.Problem is null).WithMessage(c => c.Limits!.Problem!)
                 .Must((c, l) => l?.OrNull is null || (c.Driver ?? drivers.Default) is not (DriverCatalog.External or NixosContainer))
                 .WithMessage(c => $"limits are set on the process and bubblewrap drivers' cgroups; a {c.Driver ?? drivers.Default} agent cannot have them");
+            RuleFor(c => c.Capabilities).Must(c => Containers.Capabilities.Problem(c) is null).WithMessage(c => Containers.Capabilities.Problem(c.Capabilities)!);
             RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
                 .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
             RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
@@ -133,7 +136,7 @@ public static class CreateAgent
                     {
                         Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
                         State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Stored(command.AllowedRecipients),
-                        Provider = command.Provider,
+                        Provider = command.Provider, Capabilities = Containers.Capabilities.Stored(command.Capabilities),
                     }, command.RequestedBy), cancellationToken);
                 return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
             }
@@ -161,6 +164,7 @@ public static class CreateAgent
                 LimitMemoryMib = command.Limits?.MemoryMib,
                 LimitCpuPercent = command.Limits?.CpuPercent,
                 LimitPids = command.Limits?.Pids,
+                Capabilities = Containers.Capabilities.Stored(command.Capabilities),
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
                 State = States.Stopped,

@@ -68,6 +68,7 @@ public static class ApproveApproval
                         LimitMemoryMib = spawn.Limits?.MemoryMib,
                         LimitCpuPercent = spawn.Limits?.CpuPercent,
                         LimitPids = spawn.Limits?.Pids,
+                        Capabilities = Capabilities.Stored(spawn.Capabilities),
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
@@ -117,5 +118,5 @@ public static class ApproveApproval
     private sealed record SpawnPayload(
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
         IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null,
-        Runtime.AgentLimits? Limits = null);
+        Runtime.AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null);
 }

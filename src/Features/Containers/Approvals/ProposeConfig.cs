@@ -30,7 +30,8 @@ public static class ProposeConfig
         if (record.IsExternal) throw new ConflictException($"{record.Name} is an external agent: it has no configuration here");
         var driver = config.Driver ?? record.Driver;
         var asCreate = new CreateAgent.Command(record.Name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
-            AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider, Limits: config.Limits);
+            AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider, Limits: config.Limits,
+            Capabilities: config.Capabilities);
         var problems = (await createRules.ValidateAsync(asCreate, ct)).Errors.Where(e => e.PropertyName != "Name").ToList();
         if (problems.Count > 0) throw new ValidationException(problems);
         var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
@@ -39,6 +40,7 @@ public static class ProposeConfig
         {
             Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [],
             Inputs = config.Inputs ?? [], Secrets = SecretStore.Normalised(config.Secrets), Limits = config.Limits?.OrNull,
+            Capabilities = Capabilities.InFile(config.Capabilities),
         };
     }
 

@@ -21,7 +21,7 @@ public static class RequestSpawn
     public sealed record Command(
         string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver, string? Preset = null,
         IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
-        string? Provider = null, AgentLimits? Limits = null)
+        string? Provider = null, AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null)
         : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -62,7 +62,7 @@ public static class RequestSpawn
             var driverName = command.Driver ?? drivers.Default;
             // The same rules as the operator's create: the operator is never asked to approve what cannot run.
             var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames, Provider: provider,
-                Limits: command.Limits),
+                Limits: command.Limits, Capabilities: command.Capabilities),
                 cancellationToken)).Errors;
             if (problems.Count > 0) throw new ValidationException(problems);
             var driver = drivers.Find(driverName)!;
@@ -77,7 +77,7 @@ public static class RequestSpawn
             var payload = JsonSerializer.Serialize(new
             {
                 name, purpose, command = argv, driver = driverName, env = env ?? new Dictionary<string, string>(), secrets = SecretStore.Normalised(secretNames),
-                mounts = mounts ?? [], provider,
+                mounts = mounts ?? [], provider, capabilities = command.Capabilities ?? [],
                 // Snake-case by hand: the payload is written with default options and read back with the wire's.
                 limits = command.Limits?.OrNull is { } own ? new { memory_mib = own.MemoryMib, cpu_percent = own.CpuPercent, pids = own.Pids } : null,
             });

@@ -108,7 +108,8 @@ internal sealed class AgentSteps(
             var updated = change.Execute("""
                 UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
                                   inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider,
-                                  limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids
+                                  limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids,
+                                  capabilities = @Capabilities
                 WHERE name = @name
                 """, new
             {
@@ -126,6 +127,7 @@ internal sealed class AgentSteps(
                 LimitMemoryMib = after?.MemoryMib,
                 LimitCpuPercent = after?.CpuPercent,
                 LimitPids = after?.Pids,
+                Capabilities = Capabilities.Stored(config.Capabilities),
             });
             if (updated == 0) return;
             if (by is not null && before != after)

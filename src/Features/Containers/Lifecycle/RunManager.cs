@@ -26,7 +26,7 @@ internal static class RunManager
                 UPDATE agents SET driver = @Driver, origin = @Origin, command = @Command, env = @Env, mounts = @Mounts, purpose = @Purpose,
                     restart_policy = @RestartPolicy, inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets,
                     provider = @Provider, limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids,
-                    desired = @Desired, state = @State
+                    capabilities = @Capabilities, desired = @Desired, state = @State
                 WHERE name = @Name AND driver = 'external'
                 """, command.Record);
             allowed.Set(name, command.Record.AllowedRecipients); // as a created agent's are set when it is registered
@@ -41,7 +41,7 @@ internal static class RunManager
                 await steps.RecordAsync(name, """
                     UPDATE agents SET driver = 'external', origin = @config, command = NULL, env = '{}', mounts = '[]', purpose = NULL,
                         inputs = '[]', allowed_recipients = NULL, secrets = NULL, provider = NULL,
-                        limit_memory_mib = NULL, limit_cpu_percent = NULL, limit_pids = NULL, desired = @running, state = @running, pid = NULL
+                        limit_memory_mib = NULL, limit_cpu_percent = NULL, limit_pids = NULL, capabilities = '[]', desired = @running, state = @running, pid = NULL
                     WHERE name = @name
                     """, new { name, config = Origins.Config, running = States.Running });
                 allowed.Set(name, null);

@@ -24,7 +24,9 @@ internal static class AgentFile
                 throw new MetaFileException($"{PathOf(agent)}: provider must match {Providers.Pattern}");
             // Nor caps the kernel would refuse, or that would starve it.
             if (config.Limits?.Problem is { } limits) throw new MetaFileException($"{PathOf(agent)}: {limits}");
-            return config with { Limits = config.Limits?.OrNull };
+            // Nor capabilities no one could search for.
+            if (Capabilities.Problem(config.Capabilities) is { } capabilities) throw new MetaFileException($"{PathOf(agent)}: {capabilities}");
+            return config with { Limits = config.Limits?.OrNull, Capabilities = Capabilities.InFile(config.Capabilities) };
         }
         catch (JsonException e)
         {

@@ -8,14 +8,16 @@ namespace Hive.Features.Containers;
 /// <c>provider</c> is the model provider whose quota and caps the agent counts against; null means
 /// <see cref="Providers.Default"/>, and is left out of the file, so the files of agents that never named one read as before
 /// (no diff, no rebuild). <c>limits</c> are its own caps (<c>{memory_mib, cpu_percent, pids}</c>, each optional: the hive's
-/// default where left out), left out of the file when it sets none, for the same reason.
+/// default where left out), left out of the file when it sets none, for the same reason. <c>capabilities</c> is what work it
+/// takes (<see cref="Containers.Capabilities"/>), left out when it has none, for the same reason.
 /// </summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
     IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
     IReadOnlyDictionary<string, string>? Secrets = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Provider = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Runtime.AgentLimits? Limits = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Runtime.AgentLimits? Limits = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Capabilities = null);
 
 /// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
 public sealed record MetaInput(string Name, string Source, string? Pin);

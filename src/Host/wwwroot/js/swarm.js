@@ -93,6 +93,8 @@ function agentHead(a) {
     managed && usageMeter(a),
     a.last_turn_at && turns(a),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
+    a.capabilities?.length > 0 && h('div', { class: 'capabilities', title: 'the work it takes (the work layer offers it tickets needing these)' },
+      ...a.capabilities.map(c => h('span', { class: 'chip capability' }, c))),
     a.allowed_recipients && h('div', { class: 'meta allowed-recipients', title: 'whom it may message or ask (the operator and the manager always)' },
       'may message: ', a.allowed_recipients.length ? a.allowed_recipients.join(', ') : 'the operator and the manager only'),
     a.config_error && h('div', { class: 'config-error', role: 'alert' }, 'configuration file not used: ', a.config_error),
@@ -252,7 +254,7 @@ function logsBox(name) {
   return details;
 }
 
-// The new-agent form: POST /api/agents {name, preset?, purpose?, driver?, command?, env?, secrets?, mounts?, restart?};
+// The new-agent form: POST /api/agents {name, preset?, purpose?, driver?, command?, env?, secrets?, mounts?, restart?, capabilities?};
 // the row arrives with its event. The presets come from GET /api/presets; without one the command is required.
 export function wireSpawnForm() {
   const form = $('spawn-form');
@@ -313,6 +315,8 @@ export function wireSpawnForm() {
       if (Object.keys(secrets).length > 0) body.secrets = secrets;
       const mounts = parseMounts(form.elements.mounts.value);
       if (mounts.length > 0) body.mounts = mounts;
+      const capabilities = parseNames(form.elements.capabilities.value);
+      if (capabilities.length > 0) body.capabilities = capabilities; // the host checks them
     } catch (e) {
       show(e.message);
       return;
@@ -387,6 +391,7 @@ function fillConfigForm(form, name, config, show, done) {
   const mounts = h('textarea', { name: 'mounts', rows: 2, placeholder: 'one path per line' });
   mounts.value = (config.mounts ?? []).join('\n');
   const inputs = h('input', { name: 'inputs', value: (config.inputs ?? []).join(' '), placeholder: 'names of pinned inputs (optional)' });
+  const capabilities = h('input', { name: 'capabilities', value: (config.capabilities ?? []).join(' '), placeholder: 'the work it takes, e.g. design code review (optional)' });
   const limited = h('input', { type: 'checkbox', name: 'limit-recipients', checked: Array.isArray(config.allowed_recipients) });
   const recipients = h('input', { name: 'allowed-recipients', value: (config.allowed_recipients ?? []).join(' '),
     placeholder: 'agent names; the operator and the manager always' });
@@ -411,6 +416,7 @@ function fillConfigForm(form, name, config, show, done) {
       secrets: map(parseSecrets(secrets.value), config.secrets),
       mounts: list(parseMounts(mounts.value), config.mounts),
       inputs: list(parseNames(inputs.value), config.inputs),
+      capabilities: list(parseNames(capabilities.value), config.capabilities),
       allowed_recipients: limited.checked ? parseNames(recipients.value) : null,
     };
   };
@@ -477,6 +483,7 @@ function fillConfigForm(form, name, config, show, done) {
     secretPicks(picks, secrets),
     field('Mounts', mounts),
     field('Pinned inputs it uses', inputs),
+    field('Capabilities', capabilities),
     h('label', { class: 'check wide' }, limited, ' Limit whom it may message to:'),
     field('', recipients),
     diffBox,
