@@ -12,6 +12,7 @@ public static class HiveCli
         var root = new RootCommand("hivectl: talk to a Hive as an agent (over its socket; the manager's commands on the manager's socket) or as the operator (over the HTTP API)");
         GlobalOptions.AddTo(root);
         AgentCommands.AddTo(root);
+        LeaseCommands.AddTo(root);
         ManagerCommands.AddTo(root);
         StatusCommand.AddTo(root);
         AgentsCommands.AddTo(root);

@@ -19,6 +19,7 @@ public static class WorkFeature
         services.AddSingleton<Board>();
         services.AddHostedService(p => p.GetRequiredService<Board>());
         services.AddTransient<IDashboardStateContributor, WorkStateContributor>();
+        Leases.LeasesFeature.AddLeases(services);
         return services;
     }
 }

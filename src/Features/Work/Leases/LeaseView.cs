@@ -1,0 +1,46 @@
+using Hive.Shared.Changes;
+
+namespace Hive.Features.Work.Leases;
+
+/// <summary>
+/// A live lease as the wire shows it (<c>lease_list</c>, <c>GET /api/leases</c>, <c>leases_changed</c>, the snapshot's
+/// <c>leases</c>): who holds which resource, exclusively or shared, why, and until when.
+/// </summary>
+public sealed record LeaseView(string Resource, string Holder, bool Exclusive, string? Reason, DateTimeOffset AcquiredAt, DateTimeOffset ExpiresAt);
+
+/// <summary>The lease that stands in the way of an acquire: the caller is told whose it is and until when.</summary>
+public sealed record LeaseConflict(string Holder, DateTimeOffset ExpiresAt, bool Exclusive, string? Reason);
+
+/// <summary>One row of <c>leases</c>.</summary>
+internal sealed class LeaseRow
+{
+    public const string Columns = "resource, holder, exclusive, reason, acquired_at, expires_at";
+
+    public string Resource { get; set; } = "";
+    public string Holder { get; set; } = "";
+    public long Exclusive { get; set; }
+    public string? Reason { get; set; }
+    public DateTimeOffset AcquiredAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    public LeaseView View() => new(Resource, Holder, Exclusive != 0, Reason, AcquiredAt, ExpiresAt);
+
+    public LeaseConflict Conflict() => new(Holder, ExpiresAt, Exclusive != 0, Reason);
+}
+
+/// <summary>SQL the lease use cases share.</summary>
+internal static class LeasesSql
+{
+    /// <summary>Every live lease at <paramref name="now"/>, by resource then holder (small: at most a few per agent).</summary>
+    public const string Live = $"""
+        SELECT {LeaseRow.Columns} FROM leases WHERE expires_at > @Now ORDER BY resource, holder
+        """;
+
+    /// <summary>The whole live list, as the running change sees it: what <c>leases_changed</c> carries.</summary>
+    public static IReadOnlyList<LeaseView> LiveIn(StateChange change, DateTimeOffset now) =>
+        change.Query<LeaseRow>(Live, new { Now = now }).Select(r => r.View()).ToList();
+
+    /// <summary>Raises <c>leases_changed</c> with the list as this change leaves it.</summary>
+    public static void RaiseChanged(StateChange change, DateTimeOffset now, string why) =>
+        change.Raise(new LeasesChanged(LiveIn(change, now), why));
+}

@@ -1,0 +1,388 @@
+using Hive.Tests.Cli;
+using static Hive.Tests.Features.Containers.ContainersKit;
+
+namespace Hive.Tests.Features.Work;
+
+/// <summary>
+/// A hive for the lease tests: a one-second sweep ceiling and three leases per agent at most, so the quota is quick to
+/// reach. Its agents are external unless a test runs a process of its own (and destroys it).
+/// </summary>
+public sealed class LeasesHive : HiveFixture
+{
+    public const int MaxPerAgent = 3;
+
+    protected override string[] Args =>
+    [
+        "--Hive:Work:SweepSeconds", "1", "--Hive:Work:Leases:MaxPerAgent", MaxPerAgent.ToString(),
+        "--Hive:Containers:StopGraceSeconds", "2",
+    ];
+}
+
+/// <summary>
+/// Advisory leases (issue 31, item 5) driven as agents drive them, over their sockets (and hivectl), and as the operator
+/// over HTTP: grants, conflicts that name the holder and the expiry, shared and exclusive, renewals, releases, expiry at
+/// the TTL, and release when the holder's process is killed.
+/// </summary>
+public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), IClassFixture<LeasesHive>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    private static string NewResource(string name = "src/lib.rs") => $"{name}#{Guid.NewGuid():N}";
+
+    private static Task<JsonElement> AcquireAsync(AgentClient agent, string resource, int? ttl = 60, bool exclusive = true, string? reason = null) =>
+        agent.CallAsync(new { op = "lease_acquire", resource, ttl_seconds = ttl, exclusive, reason });
+
+    private List<(string Holder, bool Exclusive)> Rows(string resource) =>
+        _hive.QueryDbList<(string, long)>("SELECT holder, exclusive FROM leases WHERE resource = @resource ORDER BY holder", new { resource })
+            .Select(r => (r.Item1, r.Item2 != 0)).ToList();
+
+    [Fact]
+    public async Task Acquire_grants_a_free_resource_and_shows_it_in_the_list_the_api_and_the_snapshot()
+    {
+        var name = await _hive.NewAgentAsync("lessee");
+        await using var agent = await _hive.ConnectAsync(name);
+        var resource = NewResource();
+        var before = DateTimeOffset.UtcNow;
+
+        var reply = AgentClient.Ok(await AcquireAsync(agent, resource, ttl: 120, reason: "refactoring"));
+
+        Assert.True(reply.GetProperty("granted").GetBoolean());
+        Assert.Equal(resource, reply.GetProperty("resource").GetString());
+        Assert.True(reply.GetProperty("exclusive").GetBoolean());
+        var expires = reply.GetProperty("expires_at").GetDateTimeOffset();
+        Assert.InRange(expires, before.AddSeconds(119), DateTimeOffset.UtcNow.AddSeconds(121));
+        Assert.Equal([(name, true)], Rows(resource));
+
+        var listed = AgentClient.Ok(await agent.CallAsync(new { op = "lease_list" })).GetProperty("leases").EnumerateArray()
+            .Single(l => l.GetProperty("resource").GetString() == resource);
+        Assert.Equal(name, listed.GetProperty("holder").GetString());
+        Assert.Equal("refactoring", listed.GetProperty("reason").GetString());
+        var api = (await _hive.GetJsonAsync("/api/leases")).EnumerateArray().Single(l => l.GetProperty("resource").GetString() == resource);
+        Assert.Equal(expires, api.GetProperty("expires_at").GetDateTimeOffset());
+        var state = await _hive.GetJsonAsync("/api/state");
+        Assert.Contains(state.GetProperty("leases").EnumerateArray(), l => l.GetProperty("resource").GetString() == resource);
+    }
+
+    [Fact]
+    public async Task A_conflicting_acquire_is_not_granted_and_names_the_holder_and_its_expiry()
+    {
+        var (alice, bob) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"));
+        await using var a = await _hive.ConnectAsync(alice);
+        await using var b = await _hive.ConnectAsync(bob);
+        var resource = NewResource();
+        var held = AgentClient.Ok(await AcquireAsync(a, resource, ttl: 300, reason: "migrating the schema"));
+
+        var refused = AgentClient.Ok(await AcquireAsync(b, resource));
+
+        Assert.False(refused.GetProperty("granted").GetBoolean());
+        var conflict = refused.GetProperty("conflict");
+        Assert.Equal(alice, conflict.GetProperty("holder").GetString());
+        Assert.Equal(held.GetProperty("expires_at").GetDateTimeOffset(), conflict.GetProperty("expires_at").GetDateTimeOffset());
+        Assert.True(conflict.GetProperty("exclusive").GetBoolean());
+        Assert.Equal("migrating the schema", conflict.GetProperty("reason").GetString());
+        Assert.Equal([(alice, true)], Rows(resource)); // nothing changed
+
+        // A shared acquire conflicts with an exclusive holder too.
+        Assert.False(AgentClient.Ok(await AcquireAsync(b, resource, exclusive: false)).GetProperty("granted").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Shared_leases_coexist_and_an_exclusive_acquire_conflicts_with_them()
+    {
+        var (alice, bob, carol) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"), await _hive.NewAgentAsync("carol"));
+        await using var a = await _hive.ConnectAsync(alice);
+        await using var b = await _hive.ConnectAsync(bob);
+        await using var c = await _hive.ConnectAsync(carol);
+        var resource = NewResource("docs/");
+
+        Assert.True(AgentClient.Ok(await AcquireAsync(a, resource, exclusive: false)).GetProperty("granted").GetBoolean());
+        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource, exclusive: false, ttl: 90)).GetProperty("granted").GetBoolean());
+        Assert.Equal([(alice, false), (bob, false)], Rows(resource).OrderBy(r => r.Holder == bob).ToList());
+
+        var refused = AgentClient.Ok(await AcquireAsync(c, resource, exclusive: true));
+        Assert.False(refused.GetProperty("granted").GetBoolean());
+        // The holder named is the one whose lease lasts longest (bob's 90 s): the resource is not free before then.
+        Assert.Equal(bob, refused.GetProperty("conflict").GetProperty("holder").GetString());
+        Assert.False(refused.GetProperty("conflict").GetProperty("exclusive").GetBoolean());
+
+        // Nor may a shared holder turn its lease exclusive while another shares it.
+        Assert.False(AgentClient.Ok(await AcquireAsync(a, resource, exclusive: true)).GetProperty("granted").GetBoolean());
+        Assert.Equal(2, Rows(resource).Count);
+    }
+
+    [Fact]
+    public async Task Renew_extends_ones_own_lease_and_reacquiring_it_is_a_renewal()
+    {
+        var (alice, bob) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"));
+        await using var a = await _hive.ConnectAsync(alice);
+        await using var b = await _hive.ConnectAsync(bob);
+        var resource = NewResource();
+        var first = AgentClient.Ok(await AcquireAsync(a, resource, ttl: 10)).GetProperty("expires_at").GetDateTimeOffset();
+
+        var renewed = AgentClient.Ok(await a.CallAsync(new { op = "lease_renew", resource, ttl_seconds = 600 }));
+        Assert.True(renewed.GetProperty("expires_at").GetDateTimeOffset() > first.AddSeconds(500));
+
+        var again = AgentClient.Ok(await AcquireAsync(a, resource, ttl: 900));
+        Assert.True(again.GetProperty("granted").GetBoolean());
+        Assert.True(again.GetProperty("expires_at").GetDateTimeOffset() > renewed.GetProperty("expires_at").GetDateTimeOffset());
+        Assert.Equal([(alice, true)], Rows(resource));
+
+        var notHers = await b.CallAsync(new { op = "lease_renew", resource, ttl_seconds = 60 });
+        Assert.False(notHers.GetProperty("ok").GetBoolean());
+        Assert.Equal("not_found", notHers.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Release_frees_the_resource_for_another_agent_and_a_second_release_is_not_found()
+    {
+        var (alice, bob) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"));
+        await using var a = await _hive.ConnectAsync(alice);
+        await using var b = await _hive.ConnectAsync(bob);
+        var resource = NewResource();
+        AgentClient.Ok(await AcquireAsync(a, resource));
+
+        var notHers = await b.CallAsync(new { op = "lease_release", resource });
+        Assert.Equal("not_found", notHers.GetProperty("code").GetString());
+        Assert.Equal([(alice, true)], Rows(resource));
+
+        AgentClient.Ok(await a.CallAsync(new { op = "lease_release", resource }));
+        Assert.Empty(Rows(resource));
+        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
+        Assert.Equal("not_found", (await a.CallAsync(new { op = "lease_release", resource })).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_lease_expires_at_its_ttl_with_a_leases_changed_event_and_is_free_again()
+    {
+        var (alice, bob) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"));
+        await using var a = await _hive.ConnectAsync(alice);
+        await using var b = await _hive.ConnectAsync(bob);
+        await using var events = await _hive.OpenEventsAsync();
+        var resource = NewResource();
+
+        AgentClient.Ok(await AcquireAsync(a, resource, ttl: 1));
+        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "granted" && Holds(e, resource, alice));
+
+        // The sweep wakes at the lease's expiry (no sleep here: the event is the signal).
+        var expired = await events.WaitForAsync("leases_changed",
+            e => e.GetProperty("why").GetString() == "expired" && !Holds(e, resource, alice), TimeSpan.FromSeconds(10));
+        Assert.Empty(Rows(resource));
+        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
+        Assert.DoesNotContain(expired.Json.GetProperty("leases").EnumerateArray(), l => l.GetProperty("resource").GetString() == resource);
+    }
+
+    [Fact]
+    public async Task An_expired_lease_counts_as_absent_at_acquire_and_cannot_be_renewed()
+    {
+        var (alice, bob) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"));
+        await using var a = await _hive.ConnectAsync(alice);
+        await using var b = await _hive.ConnectAsync(bob);
+        var resource = NewResource();
+        // Planted already expired (as a lease the sweep has not reached yet would be), straight in the table.
+        _hive.ExecuteDb($"""
+            INSERT INTO leases (resource, holder, exclusive, reason, acquired_at, expires_at)
+            VALUES ('{resource}', '{alice}', 1, NULL, '2020-01-01T00:00:00.000Z', '2020-01-01T00:05:00.000Z')
+            """);
+
+        Assert.Equal("not_found", (await a.CallAsync(new { op = "lease_renew", resource })).GetProperty("code").GetString());
+        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
+        Assert.Equal([(bob, true)], Rows(resource));
+    }
+
+    [Theory]
+    [InlineData("""{"op":"lease_acquire"}""", "validation")]
+    [InlineData("""{"op":"lease_acquire","resource":""}""", "validation")]
+    [InlineData("""{"op":"lease_acquire","resource":"   "}""", "validation")]
+    [InlineData("""{"op":"lease_acquire","resource":"a\u0007b"}""", "validation")]
+    [InlineData("""{"op":"lease_acquire","resource":"ok","ttl_seconds":0}""", "validation")]
+    [InlineData("""{"op":"lease_acquire","resource":"ok","ttl_seconds":86401}""", "validation")]
+    [InlineData("""{"op":"lease_acquire","resource":"ok","ttl_seconds":"soon"}""", "bad_request")]
+    [InlineData("""{"op":"lease_acquire","resource":"ok","exclusive":"yes"}""", "bad_request")]
+    [InlineData("""{"op":"lease_acquire","resource":7}""", "bad_request")]
+    [InlineData("""{"op":"lease_renew","resource":"ok","ttl_seconds":-5}""", "validation")]
+    [InlineData("""{"op":"lease_release","resource":""}""", "validation")]
+    public async Task Bad_input_is_refused_and_changes_nothing(string line, string code)
+    {
+        var name = await _hive.NewAgentAsync("sloppy");
+        await using var agent = await _hive.ConnectAsync(name);
+
+        var reply = await agent.CallRawAsync(line);
+
+        Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
+        Assert.Equal(code, reply.GetProperty("code").GetString());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM leases WHERE holder = @name", new { name }));
+    }
+
+    [Fact]
+    public async Task Overlong_resource_and_reason_are_refused()
+    {
+        var name = await _hive.NewAgentAsync("verbose");
+        await using var agent = await _hive.ConnectAsync(name);
+
+        Assert.Equal("validation", (await AcquireAsync(agent, new string('r', 257))).GetProperty("code").GetString());
+        Assert.Equal("validation", (await AcquireAsync(agent, NewResource(), reason: new string('w', 501))).GetProperty("code").GetString());
+        Assert.True(AgentClient.Ok(await AcquireAsync(agent, new string('r', 256), reason: new string('w', 500))).GetProperty("granted").GetBoolean());
+    }
+
+    [Fact]
+    public async Task An_agent_holds_at_most_the_configured_number_of_leases()
+    {
+        var name = await _hive.NewAgentAsync("greedy");
+        await using var agent = await _hive.ConnectAsync(name);
+        var resources = Enumerable.Range(0, LeasesHive.MaxPerAgent).Select(i => NewResource($"r{i}")).ToList();
+        foreach (var resource in resources) AgentClient.Ok(await AcquireAsync(agent, resource));
+
+        var refused = await AcquireAsync(agent, NewResource("one-more"));
+        Assert.Equal("too_many", refused.GetProperty("code").GetString());
+        // Renewing one it holds is no new lease.
+        Assert.True(AgentClient.Ok(await AcquireAsync(agent, resources[0], ttl: 30)).GetProperty("granted").GetBoolean());
+        Assert.Equal(LeasesHive.MaxPerAgent, _hive.QueryDb<long>("SELECT count(*) FROM leases WHERE holder = @name", new { name }));
+    }
+
+    [Fact]
+    public async Task The_operator_breaks_a_lease_over_http()
+    {
+        var (alice, bob) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"));
+        await using var a = await _hive.ConnectAsync(alice);
+        await using var b = await _hive.ConnectAsync(bob);
+        await using var events = await _hive.OpenEventsAsync();
+        var resource = NewResource("deploy lock");
+        AgentClient.Ok(await AcquireAsync(a, resource));
+
+        using var missing = await _hive.Http.DeleteAsync($"/api/leases?resource={Uri.EscapeDataString(resource)}&holder={bob}");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var broken = await _hive.Http.DeleteAsync($"/api/leases?resource={Uri.EscapeDataString(resource)}&holder={alice}");
+        Assert.Equal(HttpStatusCode.OK, broken.StatusCode);
+        Assert.Equal(alice, (await broken.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("released")[0].GetProperty("holder").GetString());
+
+        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "broken" && !Holds(e, resource, alice));
+        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
+        using var bad = await _hive.Http.DeleteAsync("/api/leases");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task Every_grant_renew_and_release_sends_leases_changed_with_the_whole_list()
+    {
+        var name = await _hive.NewAgentAsync("watched");
+        await using var agent = await _hive.ConnectAsync(name);
+        await using var events = await _hive.OpenEventsAsync();
+        var (one, two) = (NewResource("one"), NewResource("two"));
+
+        AgentClient.Ok(await AcquireAsync(agent, one));
+        AgentClient.Ok(await AcquireAsync(agent, two, exclusive: false));
+        var granted = await events.WaitForAsync("leases_changed", e => Holds(e, one, name) && Holds(e, two, name));
+        var lease = granted.Json.GetProperty("leases").EnumerateArray().Single(l => l.GetProperty("resource").GetString() == two);
+        Assert.False(lease.GetProperty("exclusive").GetBoolean());
+        Assert.Equal(JsonValueKind.String, lease.GetProperty("acquired_at").ValueKind);
+
+        AgentClient.Ok(await agent.CallAsync(new { op = "lease_renew", resource = one, ttl_seconds = 99 }));
+        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "renewed" && Holds(e, one, name));
+        AgentClient.Ok(await agent.CallAsync(new { op = "lease_release", resource = one }));
+        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "released" && !Holds(e, one, name) && Holds(e, two, name));
+    }
+
+    [Fact]
+    public async Task Hivectl_acquires_and_an_acquire_someone_blocks_exits_1_naming_the_holder()
+    {
+        var (alice, bob) = (await _hive.NewAgentAsync("alice"), await _hive.NewAgentAsync("bob"));
+        var resource = NewResource("src/main.c");
+
+        var got = (await Hivectl.RunAsync(["lease", "acquire", resource, "--ttl", "120", "--reason", "fixing", "--json", "--socket", _hive.SocketPath(alice)])).Ok();
+        Assert.True(got.Json.GetProperty("granted").GetBoolean());
+
+        var refused = (await Hivectl.RunAsync(["lease", "acquire", resource, "--shared", "--json", "--socket", _hive.SocketPath(bob)])).Refused("conflict");
+        Assert.Contains(alice, refused.Stderr);
+        Assert.Contains(got.Json.GetProperty("expires_at").GetString()!, refused.Stderr);
+        Assert.Equal(alice, refused.Json.GetProperty("conflict").GetProperty("holder").GetString());
+
+        var list = (await Hivectl.RunAsync(["lease", "list", "--socket", _hive.SocketPath(bob)])).Ok();
+        Assert.Contains(resource, list.Stdout);
+        (await Hivectl.RunAsync(["lease", "renew", resource, "--ttl", "30", "--socket", _hive.SocketPath(alice)])).Ok();
+        (await Hivectl.RunAsync(["lease", "release", resource, "--socket", _hive.SocketPath(alice)])).Ok();
+        (await Hivectl.RunAsync(["lease", "release", resource, "--socket", _hive.SocketPath(alice)])).Refused("not_found");
+        (await Hivectl.RunAsync(["lease", "acquire", resource, "--socket", _hive.SocketPath(bob)])).Ok();
+    }
+
+    [Fact]
+    public async Task A_lease_held_by_an_agents_process_is_released_when_the_process_is_killed()
+    {
+        var name = $"leaser-{Guid.NewGuid().ToString("N")[..6]}";
+        var other = await _hive.NewAgentAsync("waiter");
+        await using var waiter = await _hive.ConnectAsync(other);
+        await using var events = await _hive.OpenEventsAsync();
+        var resource = NewResource("build lock");
+        try
+        {
+            // The agent takes the lease with hivectl on its own socket ($HIVE_SOCKET), then waits.
+            var script = $"dotnet '{Hivectl.Dll}' lease acquire '{resource}' --ttl 3600 --reason building || exit 7";
+            var row = await CreateAsync(_hive.Http, Shell(name, "process", script, restart: "never"));
+            await events.WaitForAsync("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
+            Assert.Equal(name, AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("conflict").GetProperty("holder").GetString());
+
+            var pgid = row.Pid() ?? (await NextRowAsync(events, name, r => r.Pid() is not null)).Pid()!.Value;
+            var processes = AgentProcesses(pgid);
+            Assert.NotEmpty(processes);
+            foreach (var pid in processes) ProcessTable.Kill(pid, 9);
+
+            var released = await events.WaitForAsync("leases_changed",
+                e => e.GetProperty("why").GetString() == "holder_exited" && !Holds(e, resource, name), TimeSpan.FromSeconds(30));
+            Assert.Empty(Rows(resource));
+            Assert.Equal("crashed", (await RowAsync(_hive, name))!.Value.State());
+            Assert.True(AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("granted").GetBoolean());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Theory]
+    [InlineData("stop")]
+    [InlineData("restart")]
+    public async Task The_operator_stopping_or_restarting_the_holder_releases_its_leases(string action)
+    {
+        var name = $"leaser-{action}-{Guid.NewGuid().ToString("N")[..6]}";
+        var other = await _hive.NewAgentAsync("waiter");
+        await using var waiter = await _hive.ConnectAsync(other);
+        await using var events = await _hive.OpenEventsAsync();
+        var resource = NewResource("release train");
+        try
+        {
+            // Only the first life takes the lease (a marker in its state dir, its working directory), so after a restart
+            // the resource stays with whoever takes it next.
+            var script = $"[ -e took ] || {{ touch took; dotnet '{Hivectl.Dll}' lease acquire '{resource}' --ttl 3600 || exit 7; }}";
+            await CreateAsync(_hive.Http, Shell(name, "process", script, restart: "never"));
+            await events.WaitForAsync("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
+
+            var (status, problem) = await PostAsync(_hive.Http, $"/api/agents/{name}/{action}");
+            Assert.True(status is HttpStatusCode.OK or HttpStatusCode.NoContent or HttpStatusCode.Accepted, $"{(int)status}: {problem}");
+
+            await events.WaitForAsync("leases_changed",
+                e => e.GetProperty("why").GetString() == "holder_exited" && !Holds(e, resource, name), TimeSpan.FromSeconds(30));
+            Assert.True(AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("granted").GetBoolean());
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task An_external_agents_leases_outlive_its_connection()
+    {
+        var name = await _hive.NewAgentAsync("outside");
+        var resource = NewResource();
+        await using (var agent = await _hive.ConnectAsync(name))
+            AgentClient.Ok(await AcquireAsync(agent, resource));
+
+        // No process of the host's: nothing ends the lease but its TTL or a release.
+        await using var again = await _hive.ConnectAsync(name);
+        Assert.Contains(AgentClient.Ok(await again.CallAsync(new { op = "lease_list" })).GetProperty("leases").EnumerateArray(),
+            l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == name);
+    }
+
+    private static bool Holds(JsonElement leasesChanged, string resource, string holder) =>
+        leasesChanged.GetProperty("leases").EnumerateArray()
+            .Any(l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == holder);
+}
