@@ -1,3 +1,4 @@
+using Hive.Features.Messages;
 using Hive.Features.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
@@ -16,6 +17,7 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board
 {
     public const string Approve = "approve";
     public const string Changes = "changes";
+    public const string ReviewKind = "ticket_review";
 
     public async Task<TicketRow> MoveAsync(StateChange change, IMediator mediator, TicketRow row, string to, string by, GateResult? gate)
     {
@@ -60,6 +62,11 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board
         var question = await mediator.Send(new AskQuestion.Command(AgentNames.Hive, reviewer, Clip(text, AskQuestion.MaxBytes), [Approve, Changes]), CancellationToken.None);
         change.Execute("UPDATE tickets SET review_question_id = @Id, reviewer = @who WHERE id = @ticket",
             new { question.Id, who = reviewer ?? AgentNames.Operator, ticket = row.Id });
+        // A peer learns of a question asked of it from its loose ends; a review is work, so it is told at once.
+        if (reviewer is not null)
+            await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, reviewer, ReviewKind,
+                $"{text}\nAnswer it: answer {{\"id\": {question.Id}, \"answer\": \"{Approve}\"}} (or \"{Changes}: ...\"); ticket_show {{\"id\": {row.Id}}} shows its context.",
+                new Dictionary<string, object?> { ["ticket_id"] = row.Id, ["question_id"] = question.Id })]), CancellationToken.None);
         return Reread(change, row.Id);
     }
 

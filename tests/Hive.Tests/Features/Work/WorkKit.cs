@@ -1,0 +1,66 @@
+using System.Net.Http.Json;
+using Hive.Features.Containers;
+
+namespace Hive.Tests.Features.Work;
+
+/// <summary>What the work-layer tests share: agents with capabilities, tickets and workflows over HTTP, and offers read from an agent's socket.</summary>
+internal static class WorkKit
+{
+    public static async Task<string> NewAgentAsync(this HiveInstance hive, string name, params string[] capabilities)
+    {
+        var unique = $"{name}-{Guid.NewGuid().ToString("N")[..6]}";
+        await hive.Service<MediatR.IMediator>().Send(new CreateAgent.Command(unique, null, Driver: "external", Capabilities: capabilities));
+        return unique;
+    }
+
+    public static async Task<JsonElement> CreateTicketAsync(this HiveInstance hive, object body)
+    {
+        using var response = await hive.Http.PostAsJsonAsync("/api/tickets", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public static async Task<(HttpStatusCode Status, JsonElement Body)> SendJsonAsync(this HiveInstance hive, HttpMethod method, string path, object body)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
+        using var response = await hive.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>A workflow of its own for one test (a unique name, so the board's other tests' tickets never meet it).</summary>
+    public static async Task PutWorkflowAsync(this HiveInstance hive, string name, string yaml)
+    {
+        var (status, body) = await hive.SendJsonAsync(HttpMethod.Put, $"/api/workflows/{name}", new { yaml });
+        Assert.True(status == HttpStatusCode.OK, $"{(int)status}: {body}");
+    }
+
+    public static async Task<JsonElement> TicketAsync(this HiveInstance hive, long id) => (await hive.GetJsonAsync($"/api/tickets/{id}")).GetProperty("ticket");
+
+    /// <summary>The next <c>ticket_offer</c> the agent receives (acknowledged), within <paramref name="seconds"/>; null if none came.</summary>
+    public static async Task<JsonElement?> NextOfferAsync(AgentClient agent, int seconds = 10)
+    {
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < until)
+        {
+            var wait = (int)Math.Max(1, Math.Min(5000, (until - DateTime.UtcNow).TotalMilliseconds));
+            var message = await agent.RecvAsync(wait);
+            if (message is not { } m) continue;
+            await agent.AckAsync(m.GetProperty("id").GetInt64());
+            if (m.GetProperty("kind").GetString() == "ticket_offer") return m;
+        }
+        return null;
+    }
+
+    public static long OfferedTicket(JsonElement offer) => offer.GetProperty("ticket_id").GetInt64();
+
+    public static JsonElement Ok(JsonElement reply) => AgentClient.Ok(reply);
+
+    public static JsonElement Refused(JsonElement reply, string code)
+    {
+        Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
+        Assert.Equal(code, reply.GetProperty("code").GetString());
+        return reply;
+    }
+}
