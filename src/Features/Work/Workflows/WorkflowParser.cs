@@ -27,6 +27,11 @@ internal static partial class WorkflowParser
         {
             throw new WorkflowException(e.Start.Line, FirstLine(e.InnerException?.Message ?? e.Message));
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (not a YamlException) on some unterminated flow collections.
+            throw new WorkflowException(LastGoodLine(yaml), "the YAML does not parse after this line (an unclosed [ or { ?)");
+        }
         if (stream.Documents.Count != 1) throw new WorkflowException(1, "a workflow file holds exactly one YAML document");
         var root = Mapping(stream.Documents[0].RootNode, "the file");
         Keys(root, "the workflow", "name", "description", "repository", "phases");
@@ -165,6 +170,21 @@ internal static partial class WorkflowParser
 
     private static WorkflowException At(YamlMappingNode node, string key, string reason) =>
         new(node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value.Start.Line : node.Start.Line, reason);
+
+    /// <summary>The line where the last event the parser could read ends: the error lies just after it.</summary>
+    private static long LastGoodLine(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        long line = 1;
+        try
+        {
+            while (parser.MoveNext()) line = parser.Current?.End.Line ?? line;
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        {
+        }
+        return line;
+    }
 
     private static string FirstLine(string text) => text.Split('\n')[0].Trim();
 

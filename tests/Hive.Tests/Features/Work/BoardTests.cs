@@ -1,0 +1,163 @@
+using static Hive.Tests.Features.Work.WorkKit;
+
+namespace Hive.Tests.Features.Work;
+
+/// <summary>
+/// The board's rules, each test on a workflow of its own (its own capability, so only its own agents are offered its
+/// tickets): a WIP limit refuses a move and pulls the next ticket when one leaves; dependencies hold a ticket back;
+/// a discovery links its child; a blocked ticket waits for its answer; a malformed workflow is refused with its line.
+/// </summary>
+public sealed class BoardTests(HiveFixture fixture) : SharedHiveTests(fixture), IClassFixture<HiveFixture>
+{
+    private readonly HiveInstance _hive = fixture.Hive;
+
+    /// <summary>backlog → build (worked by <paramref name="capability"/>, WIP <paramref name="wip"/>) → done, with a blocked side phase.</summary>
+    private async Task<string> WorkflowAsync(string capability, int wip = 1)
+    {
+        var name = $"wf_{Guid.NewGuid().ToString("N")[..8]}";
+        await _hive.PutWorkflowAsync(name, $"""
+            name: {name}
+            phases:
+              - name: backlog
+                allowed_transitions: [build]
+              - name: build
+                needs: [{capability}]
+                wip_limit: {wip}
+                prompt: Build it.
+                expected_outputs:
+                  - kind: note
+                allowed_transitions: [done, blocked]
+              - name: done
+                terminal: true
+              - name: blocked
+                side: true
+            """);
+        return name;
+    }
+
+    private static string Capability() => $"cap-{Guid.NewGuid().ToString("N")[..8]}";
+
+    [Fact]
+    public async Task A_full_column_refuses_a_move_with_its_limit_and_pulls_the_next_ticket_when_one_leaves()
+    {
+        var capability = Capability();
+        var workflow = await WorkflowAsync(capability, wip: 1);
+        var (one, two) = (await _hive.NewAgentAsync("one", capability), await _hive.NewAgentAsync("two", capability));
+        await using var a = await _hive.ConnectAsync(one);
+        await using var b = await _hive.ConnectAsync(two);
+
+        var first = (await _hive.CreateTicketAsync(new { title = "first", workflow, priority = 1 })).GetProperty("id").GetInt64();
+        await HiveInstance.Until(() => _hive.QueryDb<string>("SELECT phase FROM tickets WHERE id = @first", new { first }) == "build");
+        var second = (await _hive.CreateTicketAsync(new { title = "second", workflow })).GetProperty("id").GetInt64();
+
+        // The operator's move into the full column is refused with the limit; the board leaves it in the backlog.
+        var (status, problem) = await _hive.SendJsonAsync(HttpMethod.Post, $"/api/tickets/{second}/move", new { to = "build" });
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("build is at its WIP limit (1)", problem.GetProperty("detail").GetString());
+        Assert.Equal("backlog", (await _hive.TicketAsync(second)).GetProperty("phase").GetString());
+
+        // The first is worked and leaves build: the second is pulled in and offered.
+        var offered = OfferedTicket(await NextOfferAsync(a, 5) ?? await NextOfferAsync(b, 5) ?? throw new Xunit.Sdk.XunitException("no offer"));
+        Assert.Equal(first, offered);
+        var holder = (await _hive.TicketAsync(first)).GetProperty("offered_to").GetString() == one ? a : b;
+        Ok(await holder.CallAsync(new { op = "ticket_claim", id = first }));
+        Assert.Equal("backlog", (await _hive.TicketAsync(second)).GetProperty("phase").GetString());
+        Ok(await holder.CallAsync(new { op = "ticket_submit", id = first, summary = "built" }));
+
+        await HiveInstance.Until(() => _hive.QueryDb<string>("SELECT phase FROM tickets WHERE id = @second", new { second }) == "build",
+            what: "the second ticket pulled into build");
+        var history = (await _hive.GetJsonAsync($"/api/tickets/{second}")).GetProperty("history").EnumerateArray().Last();
+        Assert.Equal(("build", "board"), (history.GetProperty("to_phase").GetString(), history.GetProperty("moved_by").GetString()));
+        await HiveInstance.Until(() => _hive.QueryDb<string?>("SELECT offered_to FROM tickets WHERE id = @second", new { second }) is not null);
+    }
+
+    [Fact]
+    public async Task A_ticket_waits_in_the_backlog_until_the_tickets_it_depends_on_are_done()
+    {
+        var capability = Capability();
+        var workflow = await WorkflowAsync(capability, wip: 5);
+        var agent = await _hive.NewAgentAsync("deps", capability);
+        await using var a = await _hive.ConnectAsync(agent);
+        var first = (await _hive.CreateTicketAsync(new { title = "schema", workflow })).GetProperty("id").GetInt64();
+        var second = (await _hive.CreateTicketAsync(new { title = "api", workflow, priority = 100, depends_on = new[] { first } })).GetProperty("id").GetInt64();
+
+        // Higher priority, but waiting: only the first is pulled and offered.
+        Assert.Equal(first, OfferedTicket(await NextOfferAsync(a) ?? throw new Xunit.Sdk.XunitException("no offer")));
+        var waiting = await _hive.TicketAsync(second);
+        Assert.Equal("backlog", waiting.GetProperty("phase").GetString());
+        Assert.Equal([first], waiting.GetProperty("waiting_on").EnumerateArray().Select(e => e.GetInt64()));
+        // A dependency that would close a cycle is refused, and nothing changes.
+        var (status, problem) = await _hive.SendJsonAsync(HttpMethod.Patch, $"/api/tickets/{first}", new { depends_on = new[] { second } });
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("cycle", problem.GetProperty("detail").GetString());
+        Assert.Empty((await _hive.TicketAsync(first)).GetProperty("depends_on").EnumerateArray());
+
+        Ok(await a.CallAsync(new { op = "ticket_claim", id = first }));
+        Ok(await a.CallAsync(new { op = "ticket_submit", id = first, summary = "done" }));
+        Assert.True((await _hive.TicketAsync(first)).GetProperty("done").GetBoolean());
+        Assert.Equal(second, OfferedTicket(await NextOfferAsync(a) ?? throw new Xunit.Sdk.XunitException("the dependent ticket was never offered")));
+        Assert.Empty((await _hive.TicketAsync(second)).GetProperty("waiting_on").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Discover_links_a_new_ticket_to_its_parent_with_the_reason_and_block_waits_for_the_answer()
+    {
+        var capability = Capability();
+        var workflow = await WorkflowAsync(capability, wip: 5);
+        var agent = await _hive.NewAgentAsync("finder", capability);
+        await using var a = await _hive.ConnectAsync(agent);
+        var parent = (await _hive.CreateTicketAsync(new { title = "port the parser", workflow })).GetProperty("id").GetInt64();
+        Assert.Equal(parent, OfferedTicket(await NextOfferAsync(a) ?? throw new Xunit.Sdk.XunitException("no offer")));
+        Ok(await a.CallAsync(new { op = "ticket_claim", id = parent }));
+
+        var child = Ok(await a.CallAsync(new { op = "ticket_discover", parent, title = "the lexer drops tabs", reason = "found while porting" })).GetProperty("ticket");
+        Assert.Equal((parent, "found while porting", workflow),
+            (child.GetProperty("parent_id").GetInt64(), child.GetProperty("discovery_reason").GetString(), child.GetProperty("workflow").GetString()));
+        var children = (await _hive.GetJsonAsync($"/api/tickets/{parent}")).GetProperty("children").EnumerateArray().Select(c => c.GetProperty("id").GetInt64());
+        Assert.Equal([child.GetProperty("id").GetInt64()], children);
+        // Only the holder of the parent discovers from it.
+        var stranger = await _hive.NewAgentAsync("stranger", capability);
+        await using (var s = await _hive.ConnectAsync(stranger))
+            Refused(await s.CallAsync(new { op = "ticket_discover", parent, title = "x", reason = "y" }), "forbidden");
+
+        // Blocked: shown in its column, marked, unmovable until the operator answers; then back with its holder.
+        var blocked = Ok(await a.CallAsync(new { op = "ticket_block", id = parent, question = "tabs or spaces?" })).GetProperty("ticket");
+        Assert.Equal(("blocked", "build", true), (blocked.GetProperty("phase").GetString(), blocked.GetProperty("column").GetString(), blocked.GetProperty("blocked").GetBoolean()));
+        Refused(await a.CallAsync(new { op = "ticket_submit", id = parent, summary = "x" }), "conflict");
+        var question = blocked.GetProperty("blocked_question_id").GetInt64();
+        var (status, _) = await _hive.SendJsonAsync(HttpMethod.Post, $"/api/questions/{question}/answer", new { answer = "tabs" });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var back = await _hive.TicketAsync(parent);
+        Assert.Equal(("build", agent, false), (back.GetProperty("phase").GetString(), back.GetProperty("assignee").GetString(), back.GetProperty("blocked").GetBoolean()));
+        Assert.Contains((await _hive.GetJsonAsync($"/api/tickets/{parent}")).GetProperty("notes").EnumerateArray(), n => n.GetProperty("text").GetString()!.EndsWith(": tabs"));
+    }
+
+    [Fact]
+    public async Task A_malformed_workflow_is_refused_with_its_line_and_the_last_good_version_keeps_running()
+    {
+        var capability = Capability();
+        var workflow = await WorkflowAsync(capability);
+        var bad = $"""
+            name: {workflow}
+            phases:
+              - name: backlog
+                allowed_transitions: [build]
+              - name: build
+                wip_limit: lots
+            """;
+        var (status, problem) = await _hive.SendJsonAsync(HttpMethod.Put, $"/api/workflows/{workflow}", new { yaml = bad });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("line 6:", problem.GetProperty("detail").GetString());
+        Assert.Contains("wip_limit", problem.GetProperty("detail").GetString());
+
+        // The same text committed to the meta repo by hand: refused at the reload with its line, the old version kept.
+        await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "meta", "workflows", workflow + ".yaml"), bad.Replace("wip_limit: lots", "wip_limit: 1\n    needs: [x]\n    oops: 1"));
+        var reloaded = (await _hive.SendJsonAsync(HttpMethod.Post, "/api/workflows/reload", new { })).Body;
+        var error = reloaded.GetProperty("errors").EnumerateArray().Single(e => e.GetProperty("file").GetString() == workflow + ".yaml");
+        Assert.True(error.GetProperty("kept").GetBoolean());
+        Assert.Equal(8, error.GetProperty("line").GetInt64());
+        var kept = reloaded.GetProperty("workflows").EnumerateArray().Single(w => w.GetProperty("name").GetString() == workflow);
+        Assert.Equal(capability, kept.GetProperty("phases")[1].GetProperty("needs")[0].GetString());
+        File.Delete(Path.Combine(_hive.DataDir, "meta", "workflows", workflow + ".yaml"));
+    }
+}
