@@ -27,6 +27,7 @@ public static class BenchProgram
         new NotifyBench(),
         new SearchBench(),
         new TranscriptBench(),
+        new WorkBench(),
     ];
 
     public static async Task<int> Main(string[] args)
