@@ -70,3 +70,25 @@ internal sealed class Board(IServiceScopeFactory scopes, IOptions<WorkOptions> o
         }
     }
 }
+
+/// <summary>
+/// What may give the board an idle agent: an agent's row changed (started, its capabilities edited), or the governor let
+/// an agent or the hive go. Each only pokes the board; the round decides.
+/// </summary>
+internal sealed class PokeBoardWhenAgentsChange(Board board) :
+    INotificationHandler<Hive.Shared.Agents.AgentRowChanged>,
+    INotificationHandler<Hive.Features.Governance.AgentResumed>,
+    INotificationHandler<Hive.Features.Governance.HiveResumed>
+{
+    public Task Handle(Hive.Shared.Agents.AgentRowChanged notification, CancellationToken cancellationToken) => Poke();
+
+    public Task Handle(Hive.Features.Governance.AgentResumed notification, CancellationToken cancellationToken) => Poke();
+
+    public Task Handle(Hive.Features.Governance.HiveResumed notification, CancellationToken cancellationToken) => Poke();
+
+    private Task Poke()
+    {
+        board.Poke();
+        return Task.CompletedTask;
+    }
+}

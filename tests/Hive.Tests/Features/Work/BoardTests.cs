@@ -160,4 +160,72 @@ public sealed class BoardTests(HiveFixture fixture) : SharedHiveTests(fixture), 
         Assert.Equal(capability, kept.GetProperty("phases")[1].GetProperty("needs")[0].GetString());
         File.Delete(Path.Combine(_hive.DataDir, "meta", "workflows", workflow + ".yaml"));
     }
+
+    [Fact]
+    public async Task A_paused_agent_is_not_offered_work_until_the_governor_lets_it_go()
+    {
+        var capability = Capability();
+        var workflow = await WorkflowAsync(capability, wip: 5);
+        var agent = await _hive.NewAgentAsync("held", capability);
+        await using var a = await _hive.ConnectAsync(agent);
+        Assert.Equal(HttpStatusCode.OK, (await _hive.SendJsonAsync(HttpMethod.Post, $"/api/governance/agents/{agent}/pause", new { })).Status);
+
+        var id = (await _hive.CreateTicketAsync(new { title = "wait for me", workflow })).GetProperty("id").GetInt64();
+        var board = _hive.Service<Hive.Features.Work.Board>();
+        var rounds = board.Rounds;
+        await HiveInstance.Until(() => board.Rounds >= rounds + 2, what: "two dispatch rounds after the ticket");
+        Assert.Equal("build", (await _hive.TicketAsync(id)).GetProperty("phase").GetString());
+        Assert.Equal(JsonValueKind.Null, (await _hive.TicketAsync(id)).GetProperty("offered_to").ValueKind);
+
+        Assert.Equal(HttpStatusCode.OK, (await _hive.SendJsonAsync(HttpMethod.Post, $"/api/governance/agents/{agent}/resume", new { })).Status);
+        Assert.Equal(id, OfferedTicket(await NextOfferAsync(a) ?? throw new Xunit.Sdk.XunitException("no offer after the resume")));
+    }
+
+    [Fact]
+    public async Task A_review_asking_for_changes_sends_the_ticket_back_with_the_comments_and_an_approval_ends_it()
+    {
+        var (work, review) = (Capability(), Capability());
+        var workflow = $"wf_{Guid.NewGuid().ToString("N")[..8]}";
+        await _hive.PutWorkflowAsync(workflow, $"""
+            name: {workflow}
+            phases:
+              - name: backlog
+                allowed_transitions: [build]
+              - name: build
+                needs: [{work}]
+                allowed_transitions: [check]
+              - name: check
+                reviewed_by: {review}
+                allowed_transitions: [done, build]
+              - name: done
+                terminal: true
+            """);
+        var (worker, reviewer) = (await _hive.NewAgentAsync("maker", work, review), await _hive.NewAgentAsync("checker", review));
+        await using var w = await _hive.ConnectAsync(worker);
+        await using var r = await _hive.ConnectAsync(reviewer);
+        var id = (await _hive.CreateTicketAsync(new { title = "reviewed work", workflow })).GetProperty("id").GetInt64();
+        Assert.Equal(id, OfferedTicket(await NextOfferAsync(w) ?? throw new Xunit.Sdk.XunitException("no offer")));
+        Ok(await w.CallAsync(new { op = "ticket_claim", id }));
+        Ok(await w.CallAsync(new { op = "ticket_submit", id, summary = "first try" }));
+
+        // The maker has the review capability too, but never reviews its own work.
+        var ask = await r.RecvAsync(10_000) ?? throw new Xunit.Sdk.XunitException("no review for the checker");
+        await r.AckAsync(ask.GetProperty("id").GetInt64());
+        Assert.Equal("ticket_review", ask.GetProperty("kind").GetString());
+        var question = ask.GetProperty("question_id").GetInt64();
+        Ok(await r.CallAsync(new { op = "answer", id = question, answer = "changes: add a test" }));
+
+        var back = await _hive.TicketAsync(id);
+        Assert.Equal("build", back.GetProperty("phase").GetString());
+        Assert.Equal($"changes: add a test", back.GetProperty("context").EnumerateArray().Last().GetProperty("summary").GetString());
+        var refusal = (await _hive.GetJsonAsync($"/api/tickets/{id}")).GetProperty("history").EnumerateArray().Last().GetProperty("gate");
+        Assert.False(refusal.GetProperty("passed").GetBoolean());
+        Assert.Equal(id, OfferedTicket(await NextOfferAsync(w) ?? throw new Xunit.Sdk.XunitException("not offered again")));
+        Ok(await w.CallAsync(new { op = "ticket_claim", id }));
+        Ok(await w.CallAsync(new { op = "ticket_submit", id, summary = "with a test" }));
+        var again = await r.RecvAsync(10_000) ?? throw new Xunit.Sdk.XunitException("no second review");
+        await r.AckAsync(again.GetProperty("id").GetInt64());
+        Ok(await r.CallAsync(new { op = "answer", id = again.GetProperty("question_id").GetInt64(), answer = "approve" }));
+        Assert.True((await _hive.TicketAsync(id)).GetProperty("done").GetBoolean());
+    }
 }
