@@ -40,7 +40,7 @@ public static class AcquireLease
             var args = new { command.Agent, command.Resource, command.Exclusive, command.Reason, Now = now,
                 ExpiresAt = now.AddSeconds(command.TtlSeconds ?? options.Value.DefaultTtlSeconds) };
             // Expired leases on this resource are gone before anything is decided (the sweep would take them soon anyway).
-            var expired = change.Execute("DELETE FROM leases WHERE resource = @Resource AND expires_at <= @Now", args);
+            var expired = change.Query<LeaseEnded>("DELETE FROM leases WHERE resource = @Resource AND expires_at <= @Now RETURNING resource, holder", args);
 
             var conflict = change.Query<LeaseRow>($"""
                 SELECT {LeaseRow.Columns} FROM leases
@@ -49,7 +49,7 @@ public static class AcquireLease
                 """, args).SingleOrDefault();
             if (conflict is not null)
             {
-                if (expired > 0) LeasesSql.RaiseChanged(change, now, "expired");
+                if (expired.Count > 0) LeasesSql.RaiseChanged(change, now, "expired", [], expired);
                 return Task.FromResult(new Result(false, null, conflict.Conflict()));
             }
 
@@ -66,7 +66,7 @@ public static class AcquireLease
                     SET exclusive = excluded.exclusive, reason = excluded.reason, expires_at = excluded.expires_at
                 RETURNING {LeaseRow.Columns};
                 """, args);
-            LeasesSql.RaiseChanged(change, now, "granted");
+            LeasesSql.RaiseChanged(change, now, "granted", [row.View()], expired);
             change.AfterPublished(sweeper.Wake); // its expiry may be the soonest now
             return Task.FromResult(new Result(true, row.View(), null));
         }

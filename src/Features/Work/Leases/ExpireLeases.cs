@@ -15,9 +15,9 @@ public static class ExpireLeases
         {
             var change = changes.Current;
             var now = clock.GetUtcNow();
-            var expired = change.Query<string>("DELETE FROM leases WHERE expires_at <= @Now RETURNING resource", new { Now = now }).Count;
-            if (expired > 0) LeasesSql.RaiseChanged(change, now, "expired");
-            return Task.FromResult(expired);
+            var expired = change.Query<LeaseEnded>("DELETE FROM leases WHERE expires_at <= @Now RETURNING resource, holder", new { Now = now });
+            if (expired.Count > 0) LeasesSql.RaiseChanged(change, now, "expired", [], expired);
+            return Task.FromResult(expired.Count);
         }
     }
 }

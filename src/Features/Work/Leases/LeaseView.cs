@@ -40,7 +40,7 @@ internal static class LeasesSql
     public static IReadOnlyList<LeaseView> LiveIn(StateChange change, DateTimeOffset now) =>
         change.Query<LeaseRow>(Live, new { Now = now }).Select(r => r.View()).ToList();
 
-    /// <summary>Raises <c>leases_changed</c> with the list as this change leaves it.</summary>
-    public static void RaiseChanged(StateChange change, DateTimeOffset now, string why) =>
-        change.Raise(new LeasesChanged(LiveIn(change, now), why));
+    /// <summary>Raises <c>leases_changed</c>: what this change granted or renewed, what ended, and the live count it leaves.</summary>
+    public static void RaiseChanged(StateChange change, DateTimeOffset now, string why, IReadOnlyList<LeaseView> leases, IReadOnlyList<LeaseEnded> ended) =>
+        change.Raise(new LeasesChanged(leases, ended, change.QuerySingle<long>("SELECT count(*) FROM leases WHERE expires_at > @now", new { now }), why));
 }

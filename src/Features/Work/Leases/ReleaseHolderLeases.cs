@@ -22,9 +22,9 @@ public static class ReleaseHolderLeases
         public Task<int> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            var released = change.Query<string>("DELETE FROM leases WHERE holder = @Holder RETURNING resource", command).Count;
-            if (released > 0) LeasesSql.RaiseChanged(change, clock.GetUtcNow(), "holder_exited");
-            return Task.FromResult(released);
+            var released = change.Query<LeaseEnded>("DELETE FROM leases WHERE holder = @Holder RETURNING resource, holder", command);
+            if (released.Count > 0) LeasesSql.RaiseChanged(change, clock.GetUtcNow(), "holder_exited", [], released);
+            return Task.FromResult(released.Count);
         }
     }
 

@@ -41,10 +41,11 @@ public static class ReleaseLease
             var released = rows.Where(r => r.ExpiresAt > now).Select(r => r.View()).ToList();
             if (released.Count == 0)
             {
-                var whose = command.Holder is null ? "nobody" : command.ByOperator ? command.Holder : "you";
-                throw new NotFoundException($"{whose} holds no live lease on {command.Resource}"); // rolls back: expired rows are the sweep's
+                throw new NotFoundException(command.Holder is null ? $"no live lease on {command.Resource}"
+                    : command.ByOperator ? $"{command.Holder} holds no live lease on {command.Resource}" : $"you hold no live lease on {command.Resource}"); // rolls back: expired rows are the sweep's
             }
-            LeasesSql.RaiseChanged(change, now, command.ByOperator ? "broken" : "released");
+            LeasesSql.RaiseChanged(change, now, command.ByOperator ? "broken" : "released", [],
+                [.. rows.Select(r => new LeaseEnded(r.Resource, r.Holder))]);
             return Task.FromResult(new Result(released));
         }
     }

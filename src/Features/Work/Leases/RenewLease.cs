@@ -34,7 +34,7 @@ public static class RenewLease
                 """, new { command.Agent, command.Resource, Now = now,
                     ExpiresAt = now.AddSeconds(command.TtlSeconds ?? options.Value.DefaultTtlSeconds) })
                 ?? throw new NotFoundException($"you hold no live lease on {command.Resource}");
-            LeasesSql.RaiseChanged(change, now, "renewed");
+            LeasesSql.RaiseChanged(change, now, "renewed", [row.View()], []);
             change.AfterPublished(sweeper.Wake);
             return Task.FromResult(row.View());
         }

@@ -165,7 +165,7 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
 
         // The sweep wakes at the lease's expiry (no sleep here: the event is the signal).
         var expired = await events.WaitForAsync("leases_changed",
-            e => e.GetProperty("why").GetString() == "expired" && !Holds(e, resource, alice), TimeSpan.FromSeconds(10));
+            e => e.GetProperty("why").GetString() == "expired" && Ended(e, resource, alice), TimeSpan.FromSeconds(10));
         Assert.Empty(Rows(resource));
         Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
         Assert.DoesNotContain(expired.Json.GetProperty("leases").EnumerateArray(), l => l.GetProperty("resource").GetString() == resource);
@@ -255,14 +255,14 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         Assert.Equal(HttpStatusCode.OK, broken.StatusCode);
         Assert.Equal(alice, (await broken.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("released")[0].GetProperty("holder").GetString());
 
-        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "broken" && !Holds(e, resource, alice));
+        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "broken" && Ended(e, resource, alice));
         Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
         using var bad = await _hive.Http.DeleteAsync("/api/leases");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
 
     [Fact]
-    public async Task Every_grant_renew_and_release_sends_leases_changed_with_the_whole_list()
+    public async Task Every_grant_renew_and_release_sends_leases_changed_with_what_changed()
     {
         var name = await _hive.NewAgentAsync("watched");
         await using var agent = await _hive.ConnectAsync(name);
@@ -271,15 +271,18 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
 
         AgentClient.Ok(await AcquireAsync(agent, one));
         AgentClient.Ok(await AcquireAsync(agent, two, exclusive: false));
-        var granted = await events.WaitForAsync("leases_changed", e => Holds(e, one, name) && Holds(e, two, name));
-        var lease = granted.Json.GetProperty("leases").EnumerateArray().Single(l => l.GetProperty("resource").GetString() == two);
+        await events.WaitForAsync("leases_changed", e => Holds(e, one, name));
+        var granted = await events.WaitForAsync("leases_changed", e => Holds(e, two, name));
+        Assert.Single(granted.Json.GetProperty("leases").EnumerateArray()); // only what changed, never the whole list
+        Assert.True(granted.Json.GetProperty("live").GetInt64() >= 2);
+        var lease = granted.Json.GetProperty("leases")[0];
         Assert.False(lease.GetProperty("exclusive").GetBoolean());
         Assert.Equal(JsonValueKind.String, lease.GetProperty("acquired_at").ValueKind);
 
         AgentClient.Ok(await agent.CallAsync(new { op = "lease_renew", resource = one, ttl_seconds = 99 }));
         await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "renewed" && Holds(e, one, name));
         AgentClient.Ok(await agent.CallAsync(new { op = "lease_release", resource = one }));
-        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "released" && !Holds(e, one, name) && Holds(e, two, name));
+        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "released" && Ended(e, one, name));
     }
 
     [Fact]
@@ -326,7 +329,7 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
             foreach (var pid in processes) ProcessTable.Kill(pid, 9);
 
             var released = await events.WaitForAsync("leases_changed",
-                e => e.GetProperty("why").GetString() == "holder_exited" && !Holds(e, resource, name), TimeSpan.FromSeconds(30));
+                e => e.GetProperty("why").GetString() == "holder_exited" && Ended(e, resource, name), TimeSpan.FromSeconds(30));
             Assert.Empty(Rows(resource));
             Assert.Equal("crashed", (await RowAsync(_hive, name))!.Value.State());
             Assert.True(AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("granted").GetBoolean());
@@ -359,7 +362,7 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
             Assert.True(status is HttpStatusCode.OK or HttpStatusCode.NoContent or HttpStatusCode.Accepted, $"{(int)status}: {problem}");
 
             await events.WaitForAsync("leases_changed",
-                e => e.GetProperty("why").GetString() == "holder_exited" && !Holds(e, resource, name), TimeSpan.FromSeconds(30));
+                e => e.GetProperty("why").GetString() == "holder_exited" && Ended(e, resource, name), TimeSpan.FromSeconds(30));
             Assert.True(AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("granted").GetBoolean());
         }
         finally
@@ -382,7 +385,13 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
             l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == name);
     }
 
+    /// <summary>The event granted or renewed this lease.</summary>
     private static bool Holds(JsonElement leasesChanged, string resource, string holder) =>
         leasesChanged.GetProperty("leases").EnumerateArray()
+            .Any(l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == holder);
+
+    /// <summary>The event says this lease ended.</summary>
+    private static bool Ended(JsonElement leasesChanged, string resource, string holder) =>
+        leasesChanged.GetProperty("ended").EnumerateArray()
             .Any(l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == holder);
 }
