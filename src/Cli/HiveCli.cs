@@ -13,6 +13,7 @@ public static class HiveCli
         GlobalOptions.AddTo(root);
         AgentCommands.AddTo(root);
         LeaseCommands.AddTo(root);
+        TicketCommands.AddTo(root);
         ManagerCommands.AddTo(root);
         StatusCommand.AddTo(root);
         AgentsCommands.AddTo(root);

@@ -1,6 +1,6 @@
 import { follow } from './live.js';
 import { notice, wireNotifications } from './notify.js';
-import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines, wireFlowFilter, tickGovernance, wireGovernance } from './render.js';
+import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines, wireFlowFilter, tickGovernance, wireGovernance, wireBoard } from './render.js';
 import { act } from './actions.js';
 import { wireSpawnForm } from './swarm.js';
 import { wireMeta } from './meta.js';
@@ -54,6 +54,7 @@ wireSecretsForm();
 wireSearch();
 wireFlowFilter();
 wireGovernance();
+wireBoard();
 wireNotifications(document.getElementById('notify'));
 document.getElementById('load-older').addEventListener('click', event => loadOlder(event.currentTarget));
 setInterval(refreshTimes, 30_000);

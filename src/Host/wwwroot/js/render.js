@@ -12,14 +12,16 @@ import { reminders } from './reminders.js';
 import { governance, refreshGovernance, governanceUsage } from './governance.js';
 import { interventions, refreshInterventions } from './interventions.js';
 import { channels, refreshChannels } from './channels.js';
+import { board, boardTicket, leases } from './board.js';
 
 // The page's sections, each in the module named after it; this file only says which to draw.
 export { loadOlder, wireFlowFilter } from './flow.js';
 export { refreshDeadlines } from './questions.js';
 export { tickGovernance, wireGovernance } from './governance.js';
+export { wireBoard } from './board.js';
 
 export function renderAll() {
-  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'waiting']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'waiting', 'board']) render(section);
   render('interventions-refresh'); // not in /api/state: loaded on its own, after each (re)load of the snapshot
   render('channels-refresh');
 }
@@ -27,7 +29,7 @@ export function renderAll() {
 export function render(section) {
   ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
     'governance-refresh': () => refreshGovernance(() => render('swarm')), 'governance-usage': governanceUsage, interventions, 'interventions-refresh': refreshInterventions,
-    channels, 'channels-refresh': refreshChannels,
+    channels, 'channels-refresh': refreshChannels, board, 'board-ticket': boardTicket, 'board-leases': leases,
     waiting })[section]?.();
 }
 

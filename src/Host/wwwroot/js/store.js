@@ -18,6 +18,10 @@ export const store = {
   governance: null,       // GET /api/governance's object (slots, running, queue, circuits, budgets, halted); null: not governed
   interventions: null,    // GET /api/interventions, the last few, newest first; null: not loaded yet (not in /api/state)
   notifications: null,    // GET /api/notifications: the push channels and their state; null: not loaded yet (not in /api/state)
+  // The board: workflows (columns), refused files, open tickets by id; done ones (the terminal columns: fetched per
+  // workflow, GET /api/tickets?done=true, then followed live) by id, and the workflows whose done ones were fetched.
+  work: { workflows: [], errors: [], tickets: new Map(), done: new Map(), doneFetched: new Set() },
+  leases: [],             // every live lease: {resource, holder, exclusive, reason, acquired_at, expires_at}
 };
 
 /** How many decided approvals the page keeps to show under "recently decided". */
@@ -40,6 +44,14 @@ export function load(state) {
   store.historyExhausted = false;
   store.approvals = [...(state.approvals ?? [])].sort((a, b) => b.id - a.id);
   store.governance = state.governance ?? null;
+  store.work = {
+    workflows: state.work?.workflows ?? [],
+    errors: state.work?.workflow_errors ?? [],
+    tickets: new Map((state.work?.tickets ?? []).map(t => [t.id, t])),
+    done: new Map(),
+    doneFetched: new Set(),
+  };
+  store.leases = state.leases ?? [];
 }
 
 function upsertById(list, item) {
@@ -208,6 +220,27 @@ export const apply = {
   hive_resumed() {
     if (store.governance) store.governance.halted = null;
     return ['governance', 'governance-refresh'];
+  },
+  // The board: a ticket's whole view (a done one leaves the board), the workflows and the live leases as whole lists.
+  ticket_changed(e) {
+    const ticket = e.ticket;
+    if (ticket.done) {
+      store.work.tickets.delete(ticket.id);
+      store.work.done.set(ticket.id, ticket);
+    } else {
+      store.work.tickets.set(ticket.id, ticket);
+      store.work.done.delete(ticket.id);
+    }
+    return ['board', 'board-ticket'];
+  },
+  workflows_changed(e) {
+    store.work.workflows = e.workflows ?? [];
+    store.work.errors = e.errors ?? [];
+    return ['board'];
+  },
+  leases_changed(e) {
+    store.leases = e.leases ?? [];
+    return ['board-leases'];
   },
   reminder_cancelled(e) {
     store.reminders.delete(e.id);
