@@ -221,7 +221,7 @@ export const apply = {
     if (store.governance) store.governance.halted = null;
     return ['governance', 'governance-refresh'];
   },
-  // The board: a ticket's whole view (a done one leaves the board), the workflows and the live leases as whole lists.
+  // The board: a ticket's whole view (a done one leaves the board), the workflows as a whole list, the leases as changes.
   ticket_changed(e) {
     const ticket = e.ticket;
     if (ticket.done) {
@@ -239,7 +239,10 @@ export const apply = {
     return ['board'];
   },
   leases_changed(e) {
-    store.leases = e.leases ?? [];
+    const key = l => `${l.holder}\u0000${l.resource}`;
+    const gone = new Set([...(e.ended ?? []), ...(e.leases ?? [])].map(key));
+    store.leases = [...store.leases.filter(l => !gone.has(key(l))), ...(e.leases ?? [])]
+      .sort((a, b) => a.resource.localeCompare(b.resource) || a.holder.localeCompare(b.holder));
     return ['board-leases'];
   },
   reminder_cancelled(e) {
