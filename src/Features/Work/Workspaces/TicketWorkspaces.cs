@@ -160,6 +160,7 @@ internal sealed class TicketWorkspaces(
         {
             var row = Find(ticketId) is { RemovedAt: null } live ? live : throw new NotFoundException($"ticket {ticketId} has no workspace");
             var bare = BareOf(row.Repository);
+            Scrub(row.Repository);
             var head = await RevParseAsync(bare, $"refs/heads/{row.Branch}", ct);
             string? pushed = null;
             if (head is not null && head != row.BaseSha)
@@ -255,21 +256,43 @@ internal sealed class TicketWorkspaces(
     /// </summary>
     public async Task ReconcileAsync(CancellationToken ct)
     {
-        List<(WorkspaceRow Row, string? Phase)> live;
+        List<long> live;
         using (var connection = db.Open())
-            live = connection.Query<WorkspaceRow>($"SELECT {Columns} FROM ticket_workspaces WHERE removed_at IS NULL").AsList()
-                .Select(r => (r, connection.QuerySingleOrDefault<string?>("SELECT phase FROM tickets WHERE id = @TicketId", r))).ToList();
-        foreach (var (row, phase) in live)
+            live = connection.Query<long>("SELECT ticket_id FROM ticket_workspaces WHERE removed_at IS NULL").AsList();
+        foreach (var ticketId in live)
         {
-            if (phase is not null && phase != DonePhase && Intact(row)) continue;
-            logger.LogInformation("work: ticket {Ticket}'s workspace is removed at start-up ({Why})", row.TicketId,
-                phase is null ? "the ticket is gone" : phase == DonePhase ? "the ticket is done" : "its worktree is gone");
-            await RemoveAsync(row.TicketId, ct);
+            await _lock.WaitAsync(ct);
+            try
+            {
+                // Judged under the lock: a claim may have made it again meanwhile.
+                if (Find(ticketId) is not { RemovedAt: null } row) continue;
+                string? phase;
+                using (var connection = db.Open())
+                    phase = connection.QuerySingleOrDefault<string?>("SELECT phase FROM tickets WHERE id = @ticketId", new { ticketId });
+                if (phase is not null && phase != DonePhase && Intact(row)) continue;
+                logger.LogInformation("work: ticket {Ticket}'s workspace is removed at start-up ({Why})", ticketId,
+                    phase is null ? "the ticket is gone" : phase == DonePhase ? "the ticket is done" : "its worktree is gone");
+                await RemoveLockedAsync(row, ct);
+            }
+            finally
+            {
+                _lock.Release();
+            }
         }
         if (!Directory.Exists(paths.WorkReposDir)) return;
         foreach (var owner in Directory.EnumerateDirectories(paths.WorkReposDir))
             foreach (var bare in Directory.EnumerateDirectories(owner, "*.git"))
-                await RunGitAsync(bare, ["worktree", "prune"], ct);
+            {
+                await _lock.WaitAsync(ct);
+                try
+                {
+                    await RunGitAsync(bare, ["worktree", "prune"], ct);
+                }
+                finally
+                {
+                    _lock.Release();
+                }
+            }
     }
 
     private async Task RemoveLockedAsync(WorkspaceRow row, CancellationToken ct)
@@ -364,10 +387,29 @@ internal sealed class TicketWorkspaces(
         }
         else
         {
+            Scrub(repository);
             await ForgeAsync(repository, bare, ["fetch", "--quiet", "--no-tags", "--prune", ForgeGit.Remote], ct);
         }
         await GroupAsync(bare, store, gid, ct);
         return bare;
+    }
+
+    /// <summary>
+    /// Forgets alternates an agent may have named (on a host that is not root every agent is the host's user, and the store
+    /// is writable in its sandbox): the host's git would read objects from wherever they point and could push them.
+    /// Done before each of the host's git runs in a clone; on a root host agents cannot write there at all.
+    /// </summary>
+    private void Scrub(string repository)
+    {
+        foreach (var name in new[] { "alternates", "http-alternates" })
+        {
+            var file = Path.Combine(StoreOf(repository), "objects", "info", name);
+            if (File.Exists(file) || new FileInfo(file).LinkTarget is not null)
+            {
+                logger.LogWarning("work: removed objects/info/{Name} from {Repository}'s clone (the hive never makes one)", name, repository);
+                File.Delete(file);
+            }
+        }
     }
 
     /// <summary>The parts of a clone an agent's git writes, kept in the store.</summary>
@@ -375,8 +417,9 @@ internal sealed class TicketWorkspaces(
 
     /// <summary>
     /// On a root host: the store's <c>objects</c>, <c>refs</c> and <c>logs</c> are the agents' group's to write (an agent's
-    /// commit adds objects and moves its branch); the clone and <c>worktrees/</c> stay the host's, which the group may read
-    /// (each worktree's record is its agent's own).
+    /// commit adds objects and moves its branch); the clone, <c>worktrees/</c> and <c>objects/info</c> (where alternates
+    /// would be named) stay the host's, which the group may read (each worktree's record is its agent's own), and
+    /// <c>objects</c> is sticky, so no agent can replace <c>objects/info</c> either.
     /// </summary>
     private static async Task GroupAsync(string bare, string store, uint? gid, CancellationToken ct)
     {
@@ -387,6 +430,7 @@ internal sealed class TicketWorkspaces(
             chown -h 0:"$3" . worktrees && chmod 0750 . worktrees || exit 1
             chgrp -R -P -h "$3" -- objects refs logs && chmod -R g+rwX,o-rwx -- objects refs logs || exit 1
             find objects refs logs -type d -exec chmod g+s {} +
+            mkdir -p objects/info && chown -R -P -h 0:"$3" objects/info && chmod -R g-w objects/info && chmod +t objects || exit 1
             """, "hive-workspace-group", bare, store, group.ToString()], ct);
     }
 

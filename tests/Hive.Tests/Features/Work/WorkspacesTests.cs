@@ -50,6 +50,7 @@ public sealed class WorkspacesTests
                 && git -c user.name=alice -c user.email=alice@hive.invalid commit -q -m "alice's change" >> "$out" 2>&1
               echo "commit:$?" >> "$out"
               git config core.fsmonitor "touch /tmp/owned" >> "$out" 2>&1; echo "config:$?" >> "$out"
+              echo /etc > "$(git rev-parse --git-common-dir)/objects/info/alternates" 2>> "$out"; echo "alternates:$?" >> "$out"
             fi
             echo done >> "$out"
             """;
@@ -78,7 +79,11 @@ public sealed class WorkspacesTests
         var bareConfig = Path.Combine(hive.DataDir, "work", "repos", "acme", "project.git", "config");
         Assert.DoesNotContain("config:0", seen);
         Assert.DoesNotContain("fsmonitor", File.ReadAllText(bareConfig));
-        if (Environment.IsPrivilegedProcess) Assert.False(File.GetUnixFileMode(bareConfig).HasFlag(UnixFileMode.GroupWrite));
+        if (Environment.IsPrivilegedProcess)
+        {
+            Assert.False(File.GetUnixFileMode(bareConfig).HasFlag(UnixFileMode.GroupWrite));
+            Assert.DoesNotContain("alternates:0", seen); // nor can it name alternates for the host's git to read
+        }
 
         // Two agents, two tickets: two dirs, two branches.
         var bob = await workspaces.EnsureAsync(second, "Bob's part", "bob", Repository, CancellationToken.None);
@@ -106,7 +111,11 @@ public sealed class WorkspacesTests
         Assert.Equal(2, log.Count);
         Assert.Equal($"{pushed} alice's change", log[0]);
         Assert.Contains(f.Forge.GitAuthorizations, a => Basic(a).StartsWith("alice:", StringComparison.Ordinal));
+        // Alternates someone named (an agent of a host that is not root can) are forgotten before the host's git reads the clone.
+        var alternates = Path.Combine(hive.DataDir, "work", "store", "acme", "project.git", "objects", "info", "alternates");
+        File.WriteAllText(alternates, "/etc\n");
         Assert.Null(await workspaces.PushAsync(second, CancellationToken.None)); // bob committed nothing: nothing to push
+        Assert.False(File.Exists(alternates));
         Assert.Empty(f.Forge.Log("acme", "project", bob.Branch));
 
         // What the gates ask the forge.
