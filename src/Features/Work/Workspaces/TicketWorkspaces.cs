@@ -91,7 +91,7 @@ internal sealed class TicketWorkspaces(
             if (owner.Gid is not null && owner.Uid is null) throw new NotFoundException($"no agent named {agent}");
             var bare = await CloneAsync(repository, owner.Gid, ct);
             var main = await DefaultBranchAsync(repository, bare, ct);
-            var branch = WorkspaceNames.BranchOf(ticketId, title);
+            var branch = row?.Branch ?? WorkspaceNames.BranchOf(ticketId, title); // a ticket keeps its branch, renamed or re-claimed
             var work = paths.AgentWorkDir(agent);
 
             // The dir is the host's while it is filled: an agent cannot plant a link for the checkout to follow.

@@ -155,6 +155,13 @@ public sealed class WorkspacesTests
         Assert.False(File.Exists(Path.Combine(next.HostPath!, "alice.txt"))); // off main, not off alice's first branch
         await workspaces.RemoveAsync(third, CancellationToken.None);
         await workspaces.RemoveAsync(second, CancellationToken.None);
+
+        // A ticket claimed again (by bob now) goes on from its branch, under the name it had.
+        var reclaimed = await workspaces.EnsureAsync(first, "Renamed meanwhile", "bob", Repository, CancellationToken.None);
+        Assert.Equal(alice.Branch, reclaimed.Branch);
+        Assert.Equal(bob.HostPath, reclaimed.HostPath);
+        Assert.Equal("from alice\n", File.ReadAllText(Path.Combine(reclaimed.HostPath!, "alice.txt")));
+        await workspaces.RemoveAsync(first, CancellationToken.None);
         Assert.False(Directory.Exists(Path.Combine(bare, "worktrees")) && Directory.EnumerateDirectories(Path.Combine(bare, "worktrees")).Any()); // git drops the empty dir
 
         await DestroyAsync(hive, "alice");
