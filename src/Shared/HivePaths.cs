@@ -15,10 +15,24 @@ public sealed class HivePaths
     public string RunDir => Path.Combine(DataDir, "run");
     /// <summary>The meta repo (agents' configuration as git; Containers writes it, Forge pushes it).</summary>
     public string MetaDir => Path.Combine(DataDir, "meta");
+    /// <summary>The work layer's files (Work): <c>repos/&lt;owner&gt;/&lt;name&gt;.git</c>, the shared bare clones of project repositories.</summary>
+    public string WorkDir => Path.Combine(DataDir, "work");
+    /// <summary>
+    /// The bare clones the tickets' worktrees hang off; sandboxes bind it read-only at this same path (a worktree's
+    /// <c>.git</c> names it), so a clone's <c>config</c> and hooks, which the host's own git obeys, are never an agent's to write.
+    /// </summary>
+    public string WorkReposDir => Path.Combine(DataDir, "work", "repos");
+    /// <summary>
+    /// What of each bare clone an agent's git writes (<c>&lt;owner&gt;/&lt;name&gt;.git/{objects,refs,logs,worktrees}</c>; the
+    /// clone holds links to them): sandboxes bind it read-write at this same path.
+    /// </summary>
+    public string WorkStoreDir => Path.Combine(DataDir, "work", "store");
 
     public string AgentDir(string agent) => Path.Combine(AgentsDir, agent);
     public string AgentStateDir(string agent) => Path.Combine(AgentsDir, agent, "state");
     public string AgentLogDir(string agent) => Path.Combine(AgentsDir, agent, "logs");
+    /// <summary>The agent's work dir: its ticket's worktree when it holds one, else empty; a sandbox sees it at <c>/work</c>.</summary>
+    public string AgentWorkDir(string agent) => Path.Combine(AgentsDir, agent, "work");
     public string AgentSocket(string agent) => Path.Combine(RunDir, agent + ".sock");
 
     public const UnixFileMode PrivateDir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;

@@ -57,6 +57,7 @@ public sealed class FakeForgejo : IAsyncDisposable
     private readonly List<Token> _tokens = [];
     private readonly List<string> _everIssued = [];
     private readonly HashSet<string> _repos = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, string[]> _collaborators = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _calls = new();
     private readonly ConcurrentDictionary<string, Fault> _faults = new();
     private readonly ConcurrentDictionary<string, bool> _reserved = new(StringComparer.OrdinalIgnoreCase);
@@ -199,6 +200,39 @@ public sealed class FakeForgejo : IAsyncDisposable
     {
         lock (_lock) return _tokens.FirstOrDefault(t => t.Value == token)?.User;
     }
+
+    /// <summary>
+    /// A repository whose <c>main</c> has one commit holding <paramref name="files"/> (path → text), made as someone made it by
+    /// hand; <paramref name="collaborators"/> may read and push it over git too (Forgejo's collaborators).
+    /// </summary>
+    public void AddRepo(string owner, string repo, IReadOnlyDictionary<string, string> files, params string[] collaborators)
+    {
+        var bare = BareRepo(owner, repo);
+        Directory.CreateDirectory(bare);
+        RunGit(bare, "init", "-q", "--bare", "-b", "main");
+        var source = Directory.CreateTempSubdirectory("fake-forgejo-seed-").FullName;
+        try
+        {
+            RunGit(source, "init", "-q", "-b", "main");
+            foreach (var (path, text) in files)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(source, path))!);
+                File.WriteAllText(Path.Combine(source, path), text);
+            }
+            RunGit(source, "add", "-A");
+            RunGit(source, "-c", "user.name=seed", "-c", "user.email=seed@example.invalid", "commit", "-q", "-m", "first commit");
+            RunGit(source, "push", "-q", bare, "main");
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+        lock (_lock) _repos.Add($"{owner}/{repo}");
+        _collaborators[$"{owner}/{repo}"] = collaborators;
+    }
+
+    private bool IsCollaborator(Caller caller, string owner, string repo) =>
+        _collaborators.TryGetValue($"{owner}/{repo}", out var users) && users.Contains(caller.User.Name, StringComparer.OrdinalIgnoreCase);
 
     public string BareRepo(string owner, string repo) => Path.Combine(Root, owner.ToLowerInvariant(), repo.ToLowerInvariant() + ".git");
 
@@ -504,7 +538,7 @@ public sealed class FakeForgejo : IAsyncDisposable
         var service = context.Request.Query["service"].ToString();
         var push = rest == "git-receive-pack" || service == "git-receive-pack";
         var caller = context.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? Authenticate(header, api: false) : null;
-        if (caller is null || !HasRepo(owner, repo) || !CanWrite(caller, owner) || !caller.Has(push ? "write:repository" : "read:repository"))
+        if (caller is null || !HasRepo(owner, repo) || !(CanWrite(caller, owner) || IsCollaborator(caller, owner, repo)) || !caller.Has(push ? "write:repository" : "read:repository"))
         {
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"Gitea\"";
             await Answer(context, 401, "authentication required");

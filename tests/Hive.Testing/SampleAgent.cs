@@ -10,14 +10,17 @@ public static class SampleAgent
     /// <summary>
     /// The built EchoAgent.dll of the same configuration as this assembly, where an agent can read it: a root host runs
     /// agents as users of their own, so a checkout under a directory others may not enter (<c>/root</c>, a
-    /// <c>mktemp -d</c>) is copied once to a readable temp dir, removed when the test run ends.
+    /// <c>mktemp -d</c>) is copied once to a readable temp dir, removed when the test run ends; so is one under <c>/work</c>,
+    /// where a sandbox shows the agent's ticket workspace instead.
     /// </summary>
     public static string Dll => BuiltForAgents.Value;
 
     private static string Locate()
     {
         var built = FindBuilt();
-        if (!Environment.IsPrivilegedProcess || OpenToOthers(built)) return built;
+        // A sandbox shows the agent's workspace at /work, so a build under /work cannot be shown there either: copied too.
+        var underWork = built.StartsWith("/work/", StringComparison.Ordinal);
+        if ((!Environment.IsPrivilegedProcess || OpenToOthers(built)) && !underWork) return built;
         var bin = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(built)))!;
         var copy = Directory.CreateTempSubdirectory("hive-sample-agent-");
         AppDomain.CurrentDomain.ProcessExit += (_, _) => copy.Delete(recursive: true);

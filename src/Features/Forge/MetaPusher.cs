@@ -17,21 +17,6 @@ namespace Hive.Features.Forge;
 internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths, ForgeState state, TimeProvider clock, ILogger<MetaPusher> logger)
     : BackgroundService
 {
-    // The helper answers git's "get" only for the forge's own protocol and host (git must not hand the site-admin token to
-    // wherever a forge or a proxy redirects it; redirects are off besides) with the token file's contents. printf is a shell
-    // builtin, so the token is no process's argument.
-    private const string CredentialHelper = """
-        !hive_forge_credential() {
-          test "$1" = get || exit 0
-          while IFS='=' read -r key value; do
-            test -z "$key" && break
-            case "$key" in protocol) protocol=$value ;; host) host=$value ;; esac
-          done
-          test "$protocol" = "$HIVE_FORGE_PROTOCOL" && test "$host" = "$HIVE_FORGE_HOST" || exit 0
-          printf 'username=core\npassword=%s\n' "$(cat "$HIVE_FORGE_TOKEN_FILE")"
-        }; hive_forge_credential
-        """;
-
     private readonly Channel<bool> _wanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _pushes;
 
@@ -100,30 +85,18 @@ internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths
         {
             WorkingDirectory = paths.MetaDir,
             Timeout = TimeSpan.FromSeconds(options.Value.PushTimeoutSeconds),
-            Environment = new Dictionary<string, string>
-            {
-                ["HOME"] = paths.DataDir,
-                ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
-                ["GIT_CONFIG_COUNT"] = "3",
-                ["GIT_CONFIG_KEY_0"] = "credential.helper", ["GIT_CONFIG_VALUE_0"] = "", // forget any helper configured before
-                ["GIT_CONFIG_KEY_1"] = "credential.helper", ["GIT_CONFIG_VALUE_1"] = CredentialHelper,
-                ["GIT_CONFIG_KEY_2"] = "http.followRedirects", ["GIT_CONFIG_VALUE_2"] = "false",
-                ["HIVE_FORGE_TOKEN_FILE"] = tokenFile,
-                ["HIVE_FORGE_PROTOCOL"] = options.Value.BaseUri.Scheme, ["HIVE_FORGE_HOST"] = options.Value.BaseUri.Authority,
-            },
+            Environment = ForgeGitEnvironment.For(options.Value, paths.DataDir, ForgeSweep.CoreUser, tokenFile),
         }, ct);
         return git.TimedOut
             ? (-1, "", $"git {args[0]} did not finish within {options.Value.PushTimeoutSeconds:0.#} s")
             : (git.ExitCode, git.Stdout, git.Stderr);
     }
 
-    /// <summary>git does not print credentials, but a message is never trusted to keep a secret.</summary>
     private static string Redact(string text, string tokenFile)
     {
         try
         {
-            var token = File.ReadAllText(tokenFile).Trim();
-            return token.Length > 0 ? text.Replace(token, "[token]", StringComparison.Ordinal) : text;
+            return ForgeGitEnvironment.Redact(text, File.ReadAllText(tokenFile).Trim());
         }
         catch (IOException)
         {

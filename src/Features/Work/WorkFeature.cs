@@ -20,6 +20,8 @@ public static class WorkFeature
         services.AddHostedService(p => p.GetRequiredService<Board>());
         services.AddTransient<IDashboardStateContributor, WorkStateContributor>();
         Leases.LeasesFeature.AddLeases(services);
+        services.AddSingleton<Workspaces.TicketWorkspaces>();
+        services.AddHostedService<Workspaces.ReconcileWorkspaces>();
         return services;
     }
 }

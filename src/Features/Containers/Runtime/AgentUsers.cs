@@ -27,15 +27,19 @@ internal sealed partial class AgentUsers
 
     /// <summary>
     /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME</c> hides the data dir
-    /// under a tmpfs on COVER and binds the agent's three paths back, and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
+    /// under a tmpfs on COVER and binds the agent's paths back (state dir, work dir, the bare clones its worktree's
+    /// <c>.git</c> names, <c>shared/</c>, its socket), and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
     /// reach the real directories through <c>/proc/self/fd/3</c> after the tmpfs has covered their path.
     /// </summary>
     public const string StageScript = """
         hive_stage() {
           exec 3<"$1" || exit 125
           mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev hive-agent "$2" || exit 125
-          mkdir -p "$1/agents/$3/state" "$1/shared" "$1/run" "$1/tools" && : > "$1/run/$3.sock" || exit 125
+          mkdir -p "$1/agents/$3/state" "$1/agents/$3/work" "$1/work/repos" "$1/work/store" "$1/shared" "$1/run" "$1/tools" && : > "$1/run/$3.sock" || exit 125
           mount --no-canonicalize --bind "/proc/self/fd/3/agents/$3/state" "$1/agents/$3/state" || exit 125
+          mount --no-canonicalize --bind "/proc/self/fd/3/agents/$3/work" "$1/agents/$3/work" || exit 125
+          mount --no-canonicalize --bind /proc/self/fd/3/work/repos "$1/work/repos" || exit 125
+          mount --no-canonicalize --bind /proc/self/fd/3/work/store "$1/work/store" || exit 125
           mount --no-canonicalize --bind /proc/self/fd/3/shared "$1/shared" || exit 125
           mount --no-canonicalize --bind "/proc/self/fd/3/run/$3.sock" "$1/run/$3.sock" || exit 125
           mount --no-canonicalize --bind /proc/self/fd/3/tools "$1/tools" || exit 125
@@ -92,6 +96,31 @@ internal sealed partial class AgentUsers
         Chown(spec.Socket, uid, gid);
         Chown(spec.SharedDir, 0, gid);
         File.SetUnixFileMode(spec.SharedDir, HivePaths.PrivateDir | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
+    }
+
+    /// <summary>
+    /// The work layer's paths every agent is shown (<see cref="HivePaths.AgentWorkDir"/>, bound at <c>/work</c> in a
+    /// sandbox, and <see cref="HivePaths.WorkReposDir"/> and <see cref="HivePaths.WorkStoreDir"/>, bound at their own
+    /// paths so that a worktree's <c>.git</c> file resolves), made before each run: a bind needs its source, and bwrap cannot add a mount to a running sandbox, so the
+    /// ticket's worktree is made inside the dir the sandbox already shows. Made empty and the host's (the agent can read it,
+    /// not write it); Work's workspaces hand a worktree over to the agent and take it back. On a root host the bare clones'
+    /// dir is the agents' group's to enter (never to write: each clone says what of it is theirs).
+    /// </summary>
+    public void PrepareWorkDirs(string agent)
+    {
+        HivePaths.EnsurePrivateDirectory(_paths.WorkDir);
+        foreach (var dir in new[] { _paths.WorkReposDir, _paths.WorkStoreDir }.Where(d => !Directory.Exists(d)))
+        {
+            Directory.CreateDirectory(dir, HivePaths.PrivateDir);
+            if (OwnUids) Chown(dir, 0, Gid);
+            File.SetUnixFileMode(dir, HivePaths.PrivateDir | (OwnUids ? UnixFileMode.GroupRead | UnixFileMode.GroupExecute : 0));
+        }
+        var work = _paths.AgentWorkDir(agent);
+        if (!Directory.Exists(work))
+        {
+            Directory.CreateDirectory(work, HivePaths.PrivateDir);
+            File.SetUnixFileMode(work, HivePaths.PrivateDir | (OwnUids ? UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute : 0));
+        }
     }
 
     /// <summary>

@@ -6,7 +6,8 @@ namespace Hive.Features.Containers.Runtime;
 /// <summary>
 /// An agent in a bubblewrap sandbox: a read-only system (the OS dirs and a few files of <c>/etc</c>, never the whole
 /// root), its own state dir at <c>/agents/&lt;name&gt;/state</c> (and <c>/state</c> for the manager), <c>/shared</c>,
-/// its own socket at <c>/run/hive/&lt;name&gt;.sock</c>, a private <c>/tmp</c>, <c>/proc</c> of its own pid namespace
+/// its own socket at <c>/run/hive/&lt;name&gt;.sock</c>, its work dir at <c>/work</c> (its ticket's worktree; the bare
+/// clones under <c>&lt;DataDir&gt;/work/repos</c> read-only and their store read-write, at their own paths), a private <c>/tmp</c>, <c>/proc</c> of its own pid namespace
 /// (with <c>/proc/sys</c> read-only), and any read-only <c>mounts</c> it was given. Never <c>hive.db</c>, the operator
 /// token, another agent's dir or the host's processes.
 /// <para>
@@ -62,6 +63,8 @@ public sealed class BubblewrapDriver : ProcessDriverBase
 
     public override string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
     {
+        if (mounts.FirstOrDefault(m => m == InsideWorkPath || m.StartsWith(InsideWorkPath + "/", StringComparison.Ordinal)) is { } hidden)
+            return $"the sandbox shows the agent's ticket workspace at {InsideWorkPath}, so it cannot show the mount {hidden} there: move it elsewhere";
         if (command.Count > 0 && ResolveProgram(command[0]).Path is { } program && !IsTool(program) && !Visible(program, mounts))
             return $"the sandbox cannot see {program}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
         return base.ProblemWith(command, mounts);
@@ -75,6 +78,11 @@ public sealed class BubblewrapDriver : ProcessDriverBase
 
     private protected override (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec) =>
         (InsideStateDir(spec.Name), "/shared", $"/run/hive/{spec.Name}.sock");
+
+    /// <summary>Where every sandboxed agent sees its work dir: its ticket's worktree, when it holds one.</summary>
+    public const string InsideWorkPath = "/work";
+
+    private protected override string InsideWorkDir(LaunchSpec spec) => InsideWorkPath;
 
     private protected override IReadOnlyList<string> Wrap(Launch launch)
     {
@@ -104,6 +112,13 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         if (spec.IsManager) args.AddRange(["--bind", spec.StateDir, "/state"]);
         args.AddRange(["--bind", spec.SharedDir, sharedDir]);
         args.AddRange(["--bind", spec.Socket, socket]);
+        // Its work dir at /work, bound at every start (empty until it claims a ticket of a repository: bwrap cannot add a mount
+        // to a running sandbox, so Work makes the worktree inside this dir), and the bare clones at their host path, where
+        // the worktree's .git file says its git dir is: read-only (their config and hooks are what the host's own git obeys),
+        // with the store their objects, refs, logs and worktree records link to read-write.
+        args.AddRange(["--bind", Paths.AgentWorkDir(spec.Name), InsideWorkPath]);
+        args.AddRange(["--ro-bind", Paths.WorkReposDir, Paths.WorkReposDir]);
+        args.AddRange(["--bind", Paths.WorkStoreDir, Paths.WorkStoreDir]);
         args.AddRange(["--ro-bind", Tools.HostDir, AgentTools.InsideDir]);
         if (AgentTools.DotnetRootOutsideUsr() is { } dotnet && Directory.Exists(dotnet)) args.AddRange(["--ro-bind", dotnet, dotnet]);
         // Bound where the agent was told they are; the host binds what they resolve to now.

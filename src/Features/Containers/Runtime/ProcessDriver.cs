@@ -77,6 +77,8 @@ public sealed class ProcessDriver : ProcessDriverBase
     private protected override (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec) =>
         (spec.StateDir, spec.SharedDir, spec.Socket);
 
+    private protected override string InsideWorkDir(LaunchSpec spec) => Paths.AgentWorkDir(spec.Name);
+
     private protected override IReadOnlyList<string> Wrap(Launch launch)
     {
         var spec = launch.Spec;

@@ -26,6 +26,7 @@ public abstract class ProcessDriverBase : IContainerDriver
 
     private protected AgentUsers Users => _services.Users;
     private protected AgentTools Tools => _services.Tools;
+    private protected HivePaths Paths => _services.Paths;
 
     /// <summary>Whether the agent sees a sandbox's paths (bubblewrap) rather than the host's (process).</summary>
     private protected abstract bool Sandboxed { get; }
@@ -95,6 +96,9 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>How the agent sees its paths: (state dir, shared dir, socket).</summary>
     private protected abstract (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec);
 
+    /// <summary>How the agent sees its work dir (<see cref="HivePaths.AgentWorkDir"/>): its ticket's worktree, when it holds one.</summary>
+    private protected abstract string InsideWorkDir(LaunchSpec spec);
+
     /// <summary>The program and arguments that run <paramref name="launch"/>'s command under this driver.</summary>
     private protected abstract IReadOnlyList<string> Wrap(Launch launch);
 
@@ -145,6 +149,7 @@ public abstract class ProcessDriverBase : IContainerDriver
             var (resolved, refused) = MountRules.Check(mount, _services.Paths);
             mounts.Add(resolved ?? throw new DriverException(refused!));
         }
+        Users.PrepareWorkDirs(spec.Name);
         uint? uid = null;
         if (Users.OwnUids && Users.Unavailable is null)
         {
@@ -194,6 +199,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["HIVE_SOCKET"] = socket;
         info.Environment["HIVE_STATE_DIR"] = stateDir;
         info.Environment["HIVE_SHARED_DIR"] = sharedDir;
+        info.Environment["HIVE_WORK_DIR"] = InsideWorkDir(spec);
         info.Environment["PATH"] = configuredPath + Tools.BinFor(Sandboxed) + ":" + AgentPath;
         info.Environment["HOME"] = home is null ? stateDir : $"{stateDir}/{home}";
         info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
@@ -217,6 +223,7 @@ public abstract class ProcessDriverBase : IContainerDriver
             var (resolved, refused) = MountRules.Check(mount, _services.Paths);
             mounts.Add(resolved ?? throw new DriverException(refused!));
         }
+        Users.PrepareWorkDirs(spec.Name);
         uint? uid = Users.OwnUids && Users.Unavailable is null ? Users.UidOf(spec.Slot) : null;
         var cgroup = _services.Cgroups.RunningOf(spec.Name)?.JoinList;
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup, uid, Users.Gid, _services.Paths.DataDir,

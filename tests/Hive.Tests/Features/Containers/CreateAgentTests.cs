@@ -89,7 +89,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
             var env = File.ReadAllLines(Path.Combine(stateDir, "env.txt")).Select(l => l.Split('=', 2)[0]).ToHashSet();
             // sh itself adds PWD (and may add SHLVL, OLDPWD, _); nothing of the host's environment reaches the agent.
             env.ExceptWith(["PWD", "SHLVL", "OLDPWD", "_"]);
-            Assert.Equal(new[] { "HIVE_AGENT", "HIVE_SHARED_DIR", "HIVE_SOCKET", "HIVE_STATE_DIR", "HOME", "LANG", "MY_SETTING", "PATH" }, env.Order());
+            Assert.Equal(new[] { "HIVE_AGENT", "HIVE_SHARED_DIR", "HIVE_SOCKET", "HIVE_STATE_DIR", "HIVE_WORK_DIR", "HOME", "LANG", "MY_SETTING", "PATH" }, env.Order());
             Assert.Equal(stateDir, File.ReadAllText(Path.Combine(stateDir, "pwd.txt")).Trim());
         }
         finally

@@ -1,0 +1,58 @@
+namespace Hive.Features.Forge;
+
+/// <summary>
+/// The environment every git the hive runs against the forge gets (<see cref="MetaPusher"/>, <see cref="ForgeGit"/>): no
+/// system or user configuration, no prompts, no redirects, and a credential helper that answers with a token file's
+/// contents, so the token is never in a URL, an argv, the environment or a log line. <c>HOME</c> is the data dir.
+/// </summary>
+internal static class ForgeGitEnvironment
+{
+    // The helper answers git's "get" only for the forge's own protocol and host (git must not hand a token to wherever a
+    // forge or a proxy redirects it; redirects are off besides) with the token file's contents. printf is a shell builtin,
+    // so the token is no process's argument.
+    private const string CredentialHelper = """
+        !hive_forge_credential() {
+          test "$1" = get || exit 0
+          while IFS='=' read -r key value; do
+            test -z "$key" && break
+            case "$key" in protocol) protocol=$value ;; host) host=$value ;; esac
+          done
+          test "$protocol" = "$HIVE_FORGE_PROTOCOL" && test "$host" = "$HIVE_FORGE_HOST" || exit 0
+          printf 'username=%s\npassword=%s\n' "$HIVE_FORGE_USER" "$(cat "$HIVE_FORGE_TOKEN_FILE")"
+        }; hive_forge_credential
+        """;
+
+    /// <summary>
+    /// The environment for a git run as <paramref name="user"/> whose token is in <paramref name="tokenFile"/> (a file only
+    /// the host can read), plus <paramref name="config"/> as command-line configuration (after the fixed entries).
+    /// </summary>
+    public static Dictionary<string, string> For(
+        ForgeOptions options, string dataDir, string user, string tokenFile, IReadOnlyList<KeyValuePair<string, string>>? config = null)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["HOME"] = dataDir,
+            ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
+            ["HIVE_FORGE_TOKEN_FILE"] = tokenFile, ["HIVE_FORGE_USER"] = user,
+            ["HIVE_FORGE_PROTOCOL"] = options.BaseUri.Scheme, ["HIVE_FORGE_HOST"] = options.BaseUri.Authority,
+        };
+        List<KeyValuePair<string, string>> entries =
+        [
+            new("credential.helper", ""), // forget any helper configured before
+            new("credential.helper", CredentialHelper),
+            new("http.followRedirects", "false"),
+            .. config ?? [],
+        ];
+        env["GIT_CONFIG_COUNT"] = entries.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            env[$"GIT_CONFIG_KEY_{i}"] = entries[i].Key;
+            env[$"GIT_CONFIG_VALUE_{i}"] = entries[i].Value;
+        }
+        return env;
+    }
+
+    /// <summary>git does not print credentials, but a message is never trusted to keep a secret.</summary>
+    public static string Redact(string text, string? token) =>
+        token is { Length: > 0 } ? text.Replace(token, "[token]", StringComparison.Ordinal) : text;
+}
