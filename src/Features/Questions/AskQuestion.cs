@@ -67,7 +67,9 @@ public static class AskQuestion
             // Counted inside the change's write transaction (BEGIN IMMEDIATE), so racing asks cannot both take the
             // last place; the partial index questions_pending (asker, id) holds only open questions.
             var max = options.Value.MaxOpenPerAgent;
-            if (change.QuerySingle<long>("SELECT count(*) FROM questions WHERE asker = @Asker AND answered_at IS NULL", new { command.Asker }) >= max)
+            // The host's own questions (hive: the watchdog, budgets, the work layer's reviews) are bounded by the rules that ask them.
+            if (command.Asker != AgentNames.Hive
+                && change.QuerySingle<long>("SELECT count(*) FROM questions WHERE asker = @Asker AND answered_at IS NULL", new { command.Asker }) >= max)
                 throw new TooManyException($"you have {max} open questions, the most an agent may have; wait for answers first");
             var now = clock.GetUtcNow();
             var view = change.QuerySingle<QuestionRow>(insert, new

@@ -9,8 +9,9 @@ public static class WorkFeature
     public static IServiceCollection AddWork(this IServiceCollection services)
     {
         services.AddOptions<WorkOptions>().BindConfiguration(WorkOptions.Section)
-            .Validate(o => o.OfferSeconds is >= 1 and <= 86_400 && o.SweepSeconds is >= 1 and <= 3600,
-                "Hive:Work: OfferSeconds 1 to 86400, SweepSeconds 1 to 3600")
+            .Validate(o => o.OfferSeconds is >= 1 and <= 86_400 && o.SweepSeconds is >= 1 and <= 3600 && o.MaxClaimsPerAgent is >= 1 and <= 100
+                           && o.MaxDiscoveriesPerTicket is >= 0 and <= 1000,
+                "Hive:Work: OfferSeconds 1 to 86400, SweepSeconds 1 to 3600, MaxClaimsPerAgent 1 to 100, MaxDiscoveriesPerTicket 0 to 1000")
             .ValidateOnStart();
         services.AddSingleton<WorkflowCatalog>();
         services.AddSingleton<AgentPool>();
@@ -27,8 +28,8 @@ public static class WorkFeature
 }
 
 /// <summary>
-/// The snapshot's <c>work</c>: the workflows (the board's columns), the files refused, and the open tickets (done ones are
-/// fetched on demand: <c>GET /api/tickets?done=true</c>).
+/// The snapshot's <c>work</c>: the workflows (the board's columns), the files refused, and the open tickets' cards (done
+/// ones are fetched on demand: <c>GET /api/tickets?done=true</c>; a ticket's context with <c>GET /api/tickets/{id}</c>).
 /// </summary>
 internal sealed class WorkStateContributor(IMediator mediator, WorkflowCatalog catalog) : IDashboardStateContributor
 {
@@ -44,7 +45,7 @@ internal sealed class WorkStateContributor(IMediator mediator, WorkflowCatalog c
         {
             workflows = (_workflows ?? catalog.All).Values.OrderBy(w => w.Name, StringComparer.Ordinal).ToList(),
             workflow_errors = _errors ?? catalog.Errors,
-            tickets,
+            tickets = tickets.Select(t => t.Card()).ToList(),
         });
     }
 }

@@ -11,6 +11,12 @@ public sealed class WorkOptions
     /// <summary>How often the board looks for expired offers, leases and free slots besides reacting to changes.</summary>
     public int SweepSeconds { get; set; } = 5;
 
+    /// <summary>Open tickets an agent may hold at once (a claim beyond it is refused); one workspace at /work each.</summary>
+    public int MaxClaimsPerAgent { get; set; } = 1;
+
+    /// <summary>Tickets an agent may discover from one parent.</summary>
+    public int MaxDiscoveriesPerTicket { get; set; } = 20;
+
     /// <summary>Agents besides the manager that may create tickets (<c>ticket_create</c>); any agent may discover one from a ticket it holds.</summary>
     public List<string> Creators { get; set; } = [];
 }

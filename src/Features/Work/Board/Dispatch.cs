@@ -3,6 +3,7 @@ using Hive.Features.Messages;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Work;
@@ -27,7 +28,7 @@ internal static class Dispatch
     public sealed record Command : IRequest, IChangesState;
 
     internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, AgentPool pool, IMediator mediator,
-        IOptions<WorkOptions> options, TimeProvider clock) : IRequestHandler<Command>
+        IOptions<WorkOptions> options, TimeProvider clock, ILogger<Command> logger) : IRequestHandler<Command>
     {
         public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -44,12 +45,20 @@ internal static class Dispatch
                     await PullAsync(change, workflow, phase, terminal);
 
             foreach (var id in change.Query<long>("""
-                SELECT id FROM tickets WHERE review_question_id IS NULL AND resume_phase IS NULL AND (workflow || '/' || phase) IN (SELECT value FROM json_each(@reviewed))
+                SELECT id FROM tickets WHERE review_question_id IS NULL AND resume_phase IS NULL AND next_phase IS NULL AND (workflow || '/' || phase) IN (SELECT value FROM json_each(@reviewed))
                 ORDER BY priority DESC, id
                 """, new { reviewed = Phases(p => p.ReviewedBy is not null) }))
             {
                 var row = moves.Reread(change, id);
-                moves.Raise(change, await moves.AskReviewAsync(change, mediator, row, TicketMoves.LastWorker(row)));
+                try
+                {
+                    moves.Raise(change, await moves.AskReviewAsync(change, mediator, row, TicketMoves.LastWorker(row)));
+                }
+                catch (Hive.Shared.Errors.HiveException e)
+                {
+                    // Refused before anything was written (a quota, a reviewer gone): this ticket waits, the round goes on.
+                    logger.LogWarning("work: ticket {Ticket}'s review could not be asked ({Why}); the next round tries again", id, e.Message);
+                }
             }
 
             await OfferAsync(change, terminal, now);

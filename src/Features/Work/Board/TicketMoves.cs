@@ -3,6 +3,7 @@ using Hive.Features.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
+using Microsoft.Extensions.Logging;
 using MediatR;
 
 namespace Hive.Features.Work;
@@ -13,7 +14,8 @@ namespace Hive.Features.Work;
 /// ticks and submission: the next phase is worked afresh. Also what every use case shares: room in a column, whether
 /// a ticket's dependencies are done, and raising its view.
 /// </summary>
-internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board board, TimeProvider clock)
+internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board board, Workspaces.TicketWorkspaces workspaces, TimeProvider clock,
+    ILogger<TicketMoves> logger)
 {
     public const string Approve = "approve";
     public const string Changes = "changes";
@@ -32,9 +34,39 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board
         var moved = Reread(change, row.Id);
         var phase = catalog.Get(moved.Workflow).Find(to)!;
         if (phase.ReviewedBy is not null) moved = await AskReviewAsync(change, mediator, moved, LastWorker(row) ?? by);
+        // Done: its worktree goes (the branch stays on the forge); a host killed first removes it at the next start.
+        if (phase.Terminal && workspaces.Get(row.Id) is { RemovedAt: null }) change.AfterPublished(() => _ = RemoveWorkspaceAsync(row.Id));
         Raise(change, moved);
         change.AfterPublished(board.Poke);
         return moved;
+    }
+
+    private async Task RemoveWorkspaceAsync(long ticket)
+    {
+        try
+        {
+            await workspaces.RemoveAsync(ticket, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "work: ticket {Ticket} is done but its workspace could not be removed; the next start tries again", ticket);
+        }
+    }
+
+    /// <summary>
+    /// Moves the ticket to <paramref name="to"/> when that column has room and its dependencies are done; else it waits
+    /// there (<c>next_phase</c>, unclaimed) and the board pulls it once both hold.
+    /// </summary>
+    public async Task<TicketRow> MoveOrQueueAsync(StateChange change, IMediator mediator, TicketRow row, Phase to, string by, GateResult? gate)
+    {
+        if (HasRoom(change, row.Workflow, to) && (to.Terminal ? WaitingOn(change, row.Id).Count == 0 : true))
+            return await MoveAsync(change, mediator, row, to.Name, by, gate);
+        change.Execute("UPDATE tickets SET next_phase = @to, assignee = NULL, claimed_at = NULL, review_question_id = NULL, reviewer = NULL WHERE id = @Id",
+            new { to = to.Name, row.Id });
+        var waiting = Reread(change, row.Id);
+        Raise(change, waiting);
+        change.AfterPublished(board.Poke);
+        return waiting;
     }
 
     public void History(StateChange change, long ticket, string? from, string to, string by, GateResult? gate, DateTimeOffset now) =>
@@ -103,6 +135,11 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board
         change.Raise(new TicketChanged(view));
         return view;
     }
+
+    /// <summary>The phase a ticket is in; a phase its workflow no longer has (a loaded version dropped it) is a conflict, never a crash.</summary>
+    public static Phase PhaseOf(WorkflowCatalog catalog, TicketRow row) =>
+        catalog.Find(row.Workflow)?.Find(row.Phase)
+        ?? throw new ConflictException($"ticket {row.Id} is in {row.Workflow}/{row.Phase}, which the workflow in force does not have: the operator moves it");
 
     /// <summary>Who worked the ticket last: its assignee, or whoever handed on the last context entry.</summary>
     public static string? LastWorker(TicketRow row) => row.Assignee ?? row.ContextEntries.LastOrDefault()?.By;

@@ -46,8 +46,7 @@ public static class ApplyQuestionAnswer
                 var row = moves.Reread(change, id);
                 var workflow = catalog.Get(row.Workflow);
                 var phase = workflow.Find(row.Phase)!;
-                var verdict = answer.StartsWith(TicketMoves.Approve, StringComparison.OrdinalIgnoreCase) ? TicketMoves.Approve
-                    : answer.StartsWith(TicketMoves.Changes, StringComparison.OrdinalIgnoreCase) ? TicketMoves.Changes : null;
+                var verdict = Verdict(answer, TicketMoves.Approve) ? TicketMoves.Approve : Verdict(answer, TicketMoves.Changes) ? TicketMoves.Changes : null;
                 if (verdict is null)
                 {
                     change.Execute("UPDATE tickets SET review_question_id = NULL, reviewer = NULL WHERE id = @id", new { id });
@@ -63,11 +62,15 @@ public static class ApplyQuestionAnswer
                 var to = verdict == TicketMoves.Approve ? workflow.NextAfter(phase)
                     : phase.AllowedTransitions.Select(workflow.Find).FirstOrDefault(p => p is { IsWorked: true });
                 if (to is null) continue;
-                await moves.MoveAsync(change, mediator, row, to.Name, by, gate);
+                await moves.MoveOrQueueAsync(change, mediator, row, to, by, gate);
             }
             return Unit.Value;
         }
     }
+
+    /// <summary>The answer is exactly the verdict, or the verdict then ':' or a space and comments ("approvers would say no" is neither).</summary>
+    private static bool Verdict(string answer, string verdict) =>
+        answer.StartsWith(verdict, StringComparison.OrdinalIgnoreCase) && (answer.Length == verdict.Length || answer[verdict.Length] is ':' or ' ' or '\n' or '-' or ',');
 
     /// <summary>Every resolved question is looked up: the work layer's are applied.</summary>
     internal sealed class OnQuestionResolved(IMediator mediator) : INotificationHandler<QuestionResolved>

@@ -28,6 +28,9 @@ public static class CreateTicket
         public Validator()
         {
             RuleFor(c => c.Title).BoundedText("title", MaxTitleBytes);
+            RuleFor(c => c.Title).Must(t => t is null || !t.Any(c => char.IsControl(c) || c is '\u202A' or '\u202B' or '\u202C' or '\u202D' or '\u202E' or '\u2066' or '\u2067' or '\u2068' or '\u2069'))
+                .WithMessage("title has no control or bidirectional-override characters");
+            RuleForEach(c => c.DependsOn).GreaterThan(0).WithMessage("a dependency is a ticket's id (a positive number)");
             RuleFor(c => c.Body).Must(b => b is null || System.Text.Encoding.UTF8.GetByteCount(b) <= MaxBodyBytes)
                 .WithMessage($"body is limited to {MaxBodyBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
             RuleFor(c => c.Priority).InclusiveBetween(-1000, 1000).When(c => c.Priority is not null).WithMessage("priority is a whole number from -1000 to 1000");
@@ -79,7 +82,7 @@ internal static class TicketDependencies
     {
         if (dependsOn.Contains(ticket)) throw new ConflictException($"ticket {ticket} cannot depend on itself");
         var known = change.Query<long>("SELECT id FROM tickets WHERE id IN (SELECT value FROM json_each(@ids))", new { ids = TicketRow.Json(dependsOn) }).ToHashSet();
-        if (dependsOn.FirstOrDefault(d => !known.Contains(d)) is var missing and > 0) throw new NotFoundException($"depends_on names ticket {missing}, which does not exist");
+        if (dependsOn.Where(d => !known.Contains(d)).ToList() is [var missing, ..]) throw new NotFoundException($"depends_on names ticket {missing}, which does not exist");
         foreach (var dependency in dependsOn)
         {
             // A path from the dependency back to this ticket would close a cycle.

@@ -16,16 +16,19 @@ internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
     /// </summary>
     public static string WorkDirFor(string agent, bool workspace) => workspace ? "/work" : $"/agents/{agent}/state";
 
-    public async Task<GateResult> CheckAsync(Phase phase, string agent, bool workspace, IReadOnlyList<OutputValue> outputs, string? summary,
-        IReadOnlyList<string> ticks, Func<ExpectedOutput, OutputValue?, Task<string?>>? forge)
+    /// <param name="since">When the ticket was claimed: a file output must have been written since (a file left by an earlier ticket does not pass).</param>
+    /// <param name="waitingOn">Tickets it depends on that are not done: a ticket moves on only after them.</param>
+    public async Task<GateResult> CheckAsync(Phase phase, string agent, bool workspace, DateTimeOffset? since, IReadOnlyList<OutputValue> outputs, string? summary,
+        IReadOnlyList<string> ticks, IReadOnlyList<long> waitingOn, Func<ExpectedOutput, OutputValue?, Task<string?>>? forge)
     {
         var missing = new List<string>();
+        if (waitingOn.Count > 0) missing.Add($"waits for ticket{(waitingOn.Count > 1 ? "s" : "")} {string.Join(", ", waitingOn)} to be done");
         foreach (var expected in phase.ExpectedOutputs)
         {
             var given = outputs.FirstOrDefault(o => o.Kind == expected.Kind);
             var problem = expected.Kind switch
             {
-                ExpectedOutput.File => FileProblem(expected.Path!, agent, workspace),
+                ExpectedOutput.File => FileProblem(expected.Path!, agent, workspace, since),
                 ExpectedOutput.Note => given is { Value.Length: > 0 } || !string.IsNullOrWhiteSpace(summary) ? null : "no note given (an output of kind note, or a summary)",
                 ExpectedOutput.Url => given is null ? "no url given"
                     : Uri.TryCreate(given.Value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? null : $"'{TicketMoves.Clip(given.Value, 200)}' is not an http(s) URL",
@@ -37,6 +40,11 @@ internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
             missing.Add($"not ticked: {item}");
         return new GateResult(missing.Count == 0, missing);
     }
+
+    /// <summary>Whether a submitted output's value is what its kind allows (a file's a plain relative path; no control characters).</summary>
+    public static bool Plausible(OutputValue output) =>
+        !output.Value.Any(c => char.IsControl(c) && c is not '\n' and not '\t')
+        && (output.Kind != ExpectedOutput.File || (!output.Value.StartsWith('/') && output.Value.Split('/').All(p => p is not ("" or "." or ".."))));
 
     /// <summary>Ticks as given (item texts, or their numbers from 1) turned into the done definition's texts; an unknown tick is refused.</summary>
     public static IReadOnlyList<string> Ticks(Phase phase, IReadOnlyList<string> given)
@@ -53,10 +61,14 @@ internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
         return ticks;
     }
 
-    private string? FileProblem(string path, string agent, bool workspace)
+    private string? FileProblem(string path, string agent, bool workspace, DateTimeOffset? since)
     {
         if (!workspace)
-            return allowList.Check($"/agents/{agent}/state/{path}", agent) == StateFileVerdict.Allowed ? null : $"not found in /agents/{agent}/state";
+        {
+            if (allowList.Check($"/agents/{agent}/state/{path}", agent) != StateFileVerdict.Allowed) return $"not found in /agents/{agent}/state (or not a regular file there)";
+            var written = File.GetLastWriteTimeUtc(Path.Combine(paths.AgentStateDir(agent), path));
+            return since is { } claimed && written < claimed.UtcDateTime.AddSeconds(-1) ? $"not written since the ticket was claimed ({claimed:u})" : null;
+        }
         // In a worktree: a regular file reached through no symbolic link (an agent's link could point anywhere on the host).
         var current = Path.Combine(paths.AgentDir(agent), "work");
         foreach (var part in path.Split('/'))

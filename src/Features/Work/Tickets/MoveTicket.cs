@@ -15,7 +15,8 @@ public static class MoveTicket
 {
     public sealed record Command(string By, long Id, string? To) : IRequest<TicketView>, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Gate gate, IMediator mediator)
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Gate gate, IMediator mediator,
+        Workspaces.TicketWorkspaces workspaces)
         : IRequestHandler<Command, TicketView>
     {
         public async Task<TicketView> Handle(Command command, CancellationToken cancellationToken)
@@ -27,13 +28,23 @@ public static class MoveTicket
             var to = workflow.Find(command.To) ?? throw new BadRequestException($"{row.Workflow} has no phase {command.To}");
             if (row.ResumePhase is not null) throw new ConflictException($"ticket {row.Id} is blocked on question {row.BlockedQuestionId}: answer it first");
             if (to.Name == row.Phase) return TicketReads.View(change.Connection, change.Transaction, row, catalog);
-            var phase = workflow.Find(row.Phase)!;
+            var phase = workflow.Find(row.Phase);
+            if (phase is null)
+            {
+                // A phase the workflow in force dropped: the operator may take the ticket anywhere (no gate to ask).
+                if (to.Side) throw new ConflictException($"{to.Name} is where an agent's question puts a ticket (ticket_block), not a column");
+                moves.RefuseIfFull(change, workflow.Name, to);
+                return TicketReads.View(change.Connection, change.Transaction, await moves.MoveAsync(change, mediator, row, to.Name, command.By, null), catalog);
+            }
             if (to.Side) throw new ConflictException($"{to.Name} is where an agent's question puts a ticket (ticket_block), not a column");
             if (!phase.AllowedTransitions.Contains(to.Name))
                 throw new ConflictException($"{phase.Name} moves only to {(phase.AllowedTransitions.Count == 0 ? "nothing (it is terminal)" : string.Join(", ", phase.AllowedTransitions))}");
             moves.RefuseIfFull(change, workflow.Name, to);
 
             var forward = Index(workflow, to) > Index(workflow, phase);
+            var waiting = forward ? moves.WaitingOn(change, row.Id) : [];
+            if (waiting.Count > 0)
+                throw new ConflictException($"ticket {row.Id} waits for ticket{(waiting.Count > 1 ? "s" : "")} {string.Join(", ", waiting)} to be done");
             GateResult? result = null;
             if (phase.ReviewedBy is not null) result = new GateResult(true, [], $"moved by {command.By}");
             else if (forward && (phase.ExpectedOutputs.Count > 0 || phase.DoneDefinition.Count > 0))
@@ -42,7 +53,8 @@ public static class MoveTicket
                 var worker = row.Assignee ?? submitted?.By;
                 result = worker is null
                     ? new GateResult(false, [.. phase.ExpectedOutputs.Select(o => $"{o.Label}: nothing submitted"), .. phase.DoneDefinition.Select(d => $"not ticked: {d}")])
-                    : await gate.CheckAsync(phase, worker, workspace: false, submitted?.Outputs ?? [], submitted?.Summary, row.TickList,
+                    : await gate.CheckAsync(phase, worker, workspaces.Get(row.Id) is { RemovedAt: null }, row.ClaimedAt,
+                        submitted?.Outputs ?? [], submitted?.Summary, row.TickList, [],
                         (o, _) => Task.FromResult<string?>(submitted?.Gate.Passed == true ? null : "not checked (submit it)"));
                 if (!result.Passed)
                     throw new ConflictException($"the gate of {phase.Name} refuses: {string.Join("; ", result.Missing)}")

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Hive.Features.Work.Workspaces;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
@@ -28,15 +29,16 @@ public static class SubmitTicket
         public Validator()
         {
             RuleFor(c => c.Outputs!.Count).LessThanOrEqualTo(32).OverridePropertyName("outputs").When(c => c.Outputs is not null).WithMessage("at most 32 outputs");
-            RuleForEach(c => c.Outputs).Must(o => o is not null && ExpectedOutput.Kinds.Contains(o.Kind) && o.Value is { Length: > 0 and <= 4096 })
-                .WithMessage($"each output is {{kind, value}}: kind one of {string.Join(", ", ExpectedOutput.Kinds)}, value 1 to 4096 characters");
+            RuleForEach(c => c.Outputs).Must(o => o is not null && ExpectedOutput.Kinds.Contains(o.Kind) && o.Value is { Length: > 0 and <= 4096 } && Gate.Plausible(o))
+                .WithMessage($"each output is {{kind, value}}: kind one of {string.Join(", ", ExpectedOutput.Kinds)}, value 1 to 4096 characters without control characters (a file's a plain relative path)");
+            RuleForEach(c => c.Done).Must(d => d is { Length: > 0 and <= 8000 }).WithMessage("each done item is an item's text or its number");
             RuleFor(c => c.Summary).Must(s => s is null || System.Text.Encoding.UTF8.GetByteCount(s) <= 8192)
                 .WithMessage("summary is limited to 8192 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
             RuleFor(c => c.Done!.Count).LessThanOrEqualTo(64).OverridePropertyName("done").When(c => c.Done is not null).WithMessage("at most 64 ticks");
         }
     }
 
-    internal sealed class Handler(IDb db, WorkflowCatalog catalog, IMediator mediator) : IRequestHandler<Command, Result>
+    internal sealed class Handler(IDb db, WorkflowCatalog catalog, IMediator mediator, TicketWorkspaces workspaces) : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -44,9 +46,27 @@ public static class SubmitTicket
             using (var connection = db.Open())
                 row = TicketReads.Find(connection, null, command.Id) ?? throw new NotFoundException($"no ticket {command.Id}");
             var phase = Holding(row, command.Agent, catalog);
-            // The forge's part of the gate (none without a workspace): found before the change, applied inside it.
-            IReadOnlyDictionary<ExpectedOutput, string?> forge = new Dictionary<ExpectedOutput, string?>();
-            return await mediator.Send(new Apply(command, row.Phase, row.ClaimedAt, phase, forge), cancellationToken);
+            var repository = catalog.Find(row.Workflow)?.Repository;
+            var workspace = repository is null ? null : workspaces.Get(row.Id) is { RemovedAt: null } live && live.Agent == command.Agent ? live : null;
+            // The forge's part of the gate: the ticket's branch pushed as its agent first, then what is on the forge; found
+            // before the change, applied inside it.
+            var forge = new Dictionary<ExpectedOutput, string?>();
+            if (repository is not null && phase.ExpectedOutputs.Any(o => o.Kind is ExpectedOutput.Branch or ExpectedOutput.Commit))
+            {
+                var head = workspace is null ? null : await workspaces.PushAsync(row.Id, cancellationToken);
+                var branch = workspace?.Branch ?? command.Outputs?.FirstOrDefault(o => o.Kind == ExpectedOutput.Branch)?.Value;
+                foreach (var expected in phase.ExpectedOutputs.Where(o => o.Kind is ExpectedOutput.Branch or ExpectedOutput.Commit))
+                {
+                    var given = command.Outputs?.FirstOrDefault(o => o.Kind == expected.Kind)?.Value;
+                    forge[expected] = branch is null ? "no branch: the ticket has no workspace, and none was given"
+                        : expected.Kind == ExpectedOutput.Branch
+                            ? await workspaces.BranchExistsAsync(repository, branch, cancellationToken) ? null : $"{branch} is not on the forge"
+                            : (given ?? head) is not { } sha ? "no commit on the ticket's branch (commit in /work, then submit)"
+                            : await workspaces.CommitExistsAsync(repository, branch, sha, cancellationToken) ? null : $"{sha} is not on {branch} on the forge";
+                }
+            }
+            else if (workspace is not null) await workspaces.PushAsync(row.Id, cancellationToken);
+            return await mediator.Send(new Apply(command, row.Phase, row.ClaimedAt, phase, forge, workspace is not null), cancellationToken);
         }
     }
 
@@ -63,7 +83,7 @@ public static class SubmitTicket
         return catalog.Get(row.Workflow).Find(row.Phase)!;
     }
 
-    internal sealed record Apply(Command Submit, string Phase, DateTimeOffset? ClaimedAt, Phase Rules, IReadOnlyDictionary<ExpectedOutput, string?> Forge)
+    internal sealed record Apply(Command Submit, string Phase, DateTimeOffset? ClaimedAt, Phase Rules, IReadOnlyDictionary<ExpectedOutput, string?> Forge, bool Workspace)
         : IRequest<Result>, IChangesState;
 
     internal sealed class ApplyHandler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Gate gate, IMediator mediator, TimeProvider clock)
@@ -85,7 +105,7 @@ public static class SubmitTicket
 
             var outputs = command.Outputs ?? [];
             var ticks = Gate.Ticks(phase, [.. row.TickList, .. command.Done ?? []]);
-            var result = await gate.CheckAsync(phase, command.Agent, workspace: false, outputs, command.Summary, ticks,
+            var result = await gate.CheckAsync(phase, command.Agent, apply.Workspace, row.ClaimedAt, outputs, command.Summary, ticks, moves.WaitingOn(change, row.Id),
                 (expected, _) => Task.FromResult(apply.Forge.GetValueOrDefault(expected, "not checked")));
             if (!result.Passed)
                 throw new ConflictException($"the gate of {phase.Name} refuses ticket {row.Id}: {string.Join("; ", result.Missing)}")

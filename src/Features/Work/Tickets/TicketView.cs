@@ -10,7 +10,17 @@ public sealed record TicketView(
     string? NextPhase, int Priority, string? Assignee, DateTimeOffset? ClaimedAt, string? OfferedTo, DateTimeOffset? OfferedAt,
     IReadOnlyList<string> Labels, IReadOnlyList<long> DependsOn, IReadOnlyList<long> WaitingOn, long? ParentId, string? DiscoveryReason,
     IReadOnlyList<ContextEntry> Context, IReadOnlyList<string> Ticks, Submission? Submitted, ReviewView? Review, bool Done,
-    string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset PhaseEnteredAt);
+    string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset PhaseEnteredAt)
+{
+    public const int CardBodyChars = 280;
+
+    /// <summary>
+    /// The ticket as the board's card needs it (<c>ticket_changed</c>, the snapshot's <c>work.tickets</c>): its body cut to
+    /// <see cref="CardBodyChars"/>, without its context and last submission (bounded by size, not by count: they are the
+    /// ticket's, in <c>GET /api/tickets/{id}</c>).
+    /// </summary>
+    public TicketView Card() => this with { Body = Body.Length <= CardBodyChars ? Body : Body[..CardBodyChars] + "…", Context = [], Submitted = null };
+}
 
 /// <summary>What a phase handed on: its outputs and the summary its worker wrote (a review's comments too).</summary>
 public sealed record ContextEntry(string Phase, string By, DateTimeOffset At, string? Summary, IReadOnlyList<OutputValue> Outputs);

@@ -27,11 +27,16 @@ public static class UpdateTicket
                 .WithMessage($"title is 1 to {CreateTicket.MaxTitleBytes} UTF-8 bytes");
             RuleFor(c => c.Body).Must(b => b is null || System.Text.Encoding.UTF8.GetByteCount(b) <= CreateTicket.MaxBodyBytes)
                 .WithMessage($"body is limited to {CreateTicket.MaxBodyBytes} UTF-8 bytes");
-            RuleFor(c => c.Priority).InclusiveBetween(-1000, 1000).When(c => c.Priority is not null);
+            RuleFor(c => c.Priority).InclusiveBetween(-1000, 1000).When(c => c.Priority is not null).WithMessage("priority is a whole number from -1000 to 1000");
+            RuleFor(c => c.Title).Must(t => t is null || !t.Any(char.IsControl)).WithMessage("title has no control characters");
             RuleFor(c => c.Labels!.Count).LessThanOrEqualTo(CreateTicket.MaxLabels).OverridePropertyName("labels").When(c => c.Labels is not null);
             RuleForEach(c => c.Labels).Must(l => l is { Length: > 0 and <= 40 } && l.All(ch => char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch is '-' or '_' or ':'))
                 .WithMessage("a label is 1 to 40 of a-z, 0-9, '-', '_', ':'");
-            RuleFor(c => c.DependsOn!.Count).LessThanOrEqualTo(CreateTicket.MaxDependencies).OverridePropertyName("depends_on").When(c => c.DependsOn is not null);
+            RuleFor(c => c.DependsOn!.Count).LessThanOrEqualTo(CreateTicket.MaxDependencies).OverridePropertyName("depends_on").When(c => c.DependsOn is not null)
+                .WithMessage($"at most {CreateTicket.MaxDependencies} dependencies");
+            RuleForEach(c => c.DependsOn).GreaterThan(0).WithMessage("a dependency is a ticket's id (a positive number)");
+            RuleFor(c => c.Done!.Count).LessThanOrEqualTo(64).OverridePropertyName("done").When(c => c.Done is not null).WithMessage("at most 64 ticks");
+            RuleForEach(c => c.Done).Must(d => d is { Length: > 0 and <= 8000 }).WithMessage("each done item is an item's text or its number");
         }
     }
 

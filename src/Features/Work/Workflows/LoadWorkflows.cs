@@ -32,7 +32,10 @@ public static class LoadWorkflows
                 var name = Path.GetFileNameWithoutExtension(file);
                 try
                 {
-                    workflows[name] = WorkflowParser.Parse(name, yaml);
+                    var parsed = WorkflowParser.Parse(name, yaml);
+                    if (PhasesInUse(change, name).FirstOrDefault(p => parsed.Find(p) is null) is { } dropped)
+                        throw new WorkflowException(1, $"it has no phase {dropped}, which tickets are in: move them first");
+                    workflows[name] = parsed;
                     if (stored.GetValueOrDefault(name) != yaml)
                         change.Execute("INSERT INTO workflows (name, yaml, loaded_at) VALUES (@name, @yaml, @now) ON CONFLICT (name) DO UPDATE SET yaml = @yaml, loaded_at = @now",
                             new { name, yaml, now = clock.GetUtcNow() });
@@ -53,6 +56,13 @@ public static class LoadWorkflows
             if (!Same(before.All, workflows) || !before.Errors.SequenceEqual(errors)) change.Raise(new WorkflowsChanged(view.Workflows, view.Errors));
             return Task.FromResult(view);
         }
+
+        /// <summary>The phases <paramref name="workflow"/>'s tickets are in, wait for, or return to.</summary>
+        private static IReadOnlyList<string> PhasesInUse(StateChange change, string workflow) =>
+            change.Query<string>("""
+                SELECT phase FROM tickets WHERE workflow = @workflow UNION SELECT resume_phase FROM tickets WHERE workflow = @workflow AND resume_phase IS NOT NULL
+                UNION SELECT next_phase FROM tickets WHERE workflow = @workflow AND next_phase IS NOT NULL
+                """, new { workflow });
 
         /// <summary>The shipped workflows, each replaced by its stored last good version when there is one, and the stored ones the hive no longer ships.</summary>
         private static IEnumerable<(string Name, string Yaml)> ShippedOrStored(IReadOnlyDictionary<string, string> stored)

@@ -7,10 +7,12 @@ namespace Hive.Features.Work;
 /// </summary>
 public sealed record Workflow(string Name, string? Description, string? Repository, IReadOnlyList<Phase> Phases)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public Phase Initial => Phases[0];
 
     public Phase? Find(string name) => Phases.FirstOrDefault(p => p.Name == name);
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public Phase? SidePhase => Phases.FirstOrDefault(p => p.Side);
 
     /// <summary>The phase a ticket moves to when it leaves <paramref name="phase"/> without naming one: its first allowed move that is not a side phase.</summary>
@@ -26,6 +28,7 @@ public sealed record Phase(
     IReadOnlyList<string> AllowedTransitions, int? WipLimit, IReadOnlyList<string> Needs, string? ReviewedBy, bool Terminal, bool Side)
 {
     /// <summary>A phase an agent works in (it is offered and claimed); the others are queues, reviews and ends.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsWorked => Needs.Count > 0;
 }
 
@@ -39,5 +42,6 @@ public sealed record ExpectedOutput(string Kind, string? Path, string? Descripti
     public const string Note = "note";
     public static readonly IReadOnlyList<string> Kinds = [File, Branch, Commit, Url, Note];
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public string Label => Kind == File ? $"file {Path}" : Description is { } d ? $"{Kind} ({d})" : Kind;
 }

@@ -21,6 +21,9 @@ internal static partial class WorkflowParser
         var stream = new YamlStream();
         try
         {
+            // The node tree is built recursively: a file nested thousands deep would overflow the stack and take the host
+            // (and every restart) with it. One flat pass first bounds its depth and size.
+            Bound(yaml);
             stream.Load(new StringReader(yaml));
         }
         catch (YamlException e)
@@ -170,6 +173,24 @@ internal static partial class WorkflowParser
 
     private static WorkflowException At(YamlMappingNode node, string key, string reason) =>
         new(node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value.Start.Line : node.Start.Line, reason);
+
+    private const int MaxDepth = 16;
+    private const int MaxEvents = 20_000;
+
+    private static void Bound(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var (depth, events) = (0, 0);
+        while (parser.MoveNext())
+        {
+            var current = parser.Current!;
+            if (++events > MaxEvents) throw new WorkflowException(current.Start.Line, $"the file holds over {MaxEvents} YAML nodes");
+            if (current is YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart && ++depth > MaxDepth)
+                throw new WorkflowException(current.Start.Line, $"nested over {MaxDepth} levels deep");
+            if (current is YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd) depth--;
+            if (current is YamlDotNet.Core.Events.AnchorAlias) throw new WorkflowException(current.Start.Line, "a workflow file uses no aliases (*name)");
+        }
+    }
 
     /// <summary>The line where the last event the parser could read ends: the error lies just after it.</summary>
     private static long LastGoodLine(string yaml)

@@ -45,13 +45,12 @@ namespace Hive.Features.Work.Workspaces;
 /// </para>
 /// </summary>
 internal sealed class TicketWorkspaces(
-    HivePaths paths, IDb db, StateChanges changes, IServiceScopeFactory scopes, TimeProvider clock, ILogger<TicketWorkspaces> logger)
+    HivePaths paths, IDb db, StateChanges changes, IServiceScopeFactory scopes, WorkflowCatalog catalog, TimeProvider clock, ILogger<TicketWorkspaces> logger)
 {
     /// <summary>Where a sandboxed agent sees its workspace.</summary>
     public const string InsidePath = BubblewrapDriver.InsideWorkPath;
 
     /// <summary>The phase a ticket is done in (the shipped workflow's terminal phase): the start-up reconcile removes its workspace.</summary>
-    public const string DonePhase = "done";
 
     private const string Columns = "ticket_id, agent, repository, branch, host_path, git_dir, base_sha, head_sha, bytes, created_at, measured_at, removed_at";
 
@@ -266,12 +265,13 @@ internal sealed class TicketWorkspaces(
             {
                 // Judged under the lock: a claim may have made it again meanwhile.
                 if (Find(ticketId) is not { RemovedAt: null } row) continue;
-                string? phase;
+                (string Workflow, string Phase)? ticket;
                 using (var connection = db.Open())
-                    phase = connection.QuerySingleOrDefault<string?>("SELECT phase FROM tickets WHERE id = @ticketId", new { ticketId });
-                if (phase is not null && phase != DonePhase && Intact(row)) continue;
+                    ticket = connection.QuerySingleOrDefault<(string, string)?>("SELECT workflow, phase FROM tickets WHERE id = @ticketId", new { ticketId });
+                var done = ticket is { } t && catalog.IsTerminal(t.Workflow, t.Phase);
+                if (ticket is not null && !done && Intact(row)) continue;
                 logger.LogInformation("work: ticket {Ticket}'s workspace is removed at start-up ({Why})", ticketId,
-                    phase is null ? "the ticket is gone" : phase == DonePhase ? "the ticket is done" : "its worktree is gone");
+                    ticket is null ? "the ticket is gone" : done ? "the ticket is done" : "its worktree is gone");
                 await RemoveLockedAsync(row, ct);
             }
             finally
