@@ -59,6 +59,21 @@ public sealed class HivePaths
         EnsurePrivateDirectory(AgentLogDir(agent));
     }
 
+    /// <summary>Bytes under a dir, symlinks not followed (an agent's link to elsewhere is not its size); 0 for none.</summary>
+    public static long BytesUnder(string dir)
+    {
+        if (!Directory.Exists(dir) || new DirectoryInfo(dir).LinkTarget is not null) return 0;
+        try
+        {
+            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
+            return new DirectoryInfo(dir).EnumerateFiles("*", options).Sum(f => f.Length);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Creates the directory (and missing parents) and sets it to 0700 explicitly, so the umask cannot widen it.</summary>
     public static void EnsurePrivateDirectory(string path)
     {

@@ -107,7 +107,7 @@ internal sealed class AgentRegistry(
             .ToList());
 
     /// <summary>Bytes under an agent's dir now (for its tombstone).</summary>
-    public long SizeOf(string agent) => SizeOnDisk(paths.AgentDir(agent));
+    public long SizeOf(string agent) => HivePaths.BytesUnder(paths.AgentDir(agent));
 
     /// <summary>Destroys the operator approved that were not done (the host died between the decision and the deed).</summary>
     public IReadOnlyList<(long Id, string Agent, string Requester)> ApprovedDestroysNotApplied() => Read((c, t) =>
@@ -117,19 +117,4 @@ internal sealed class AgentRegistry(
 
     public bool IsTombstone(string name) => Read((c, t) =>
         c.ExecuteScalar<long>("SELECT count(*) FROM tombstones WHERE name = @name", new { name }, t) > 0);
-
-    /// <summary>Bytes under a dir, symlinks not followed (an agent's link to elsewhere is not its size).</summary>
-    private static long SizeOnDisk(string dir)
-    {
-        if (!Directory.Exists(dir) || new DirectoryInfo(dir).LinkTarget is not null) return 0;
-        try
-        {
-            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
-            return new DirectoryInfo(dir).EnumerateFiles("*", options).Sum(f => f.Length);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
 }

@@ -122,7 +122,7 @@ internal sealed class TicketWorkspaces(
             await GroupAsync(bare, StoreOf(repository), owner.Gid, ct); // the branch git just made is the group's to move
 
             var now = clock.GetUtcNow();
-            var made = new WorkspaceRow(ticketId, agent, repository, branch, work, gitDir, baseSha, null, WorkspaceDisk.SizeOf(work), now, now, null);
+            var made = new WorkspaceRow(ticketId, agent, repository, branch, work, gitDir, baseSha, null, HivePaths.BytesUnder(work), now, now, null);
             await changes.RunAsync(scopes, (change, _) =>
             {
                 change.Execute($"""
@@ -170,7 +170,7 @@ internal sealed class TicketWorkspaces(
                     throw new ConflictException($"pushing {row.Branch} to {row.Repository} as {row.Agent} failed: {WorkspaceDisk.FirstLine(Rejection(push))}");
                 pushed = head;
             }
-            var bytes = WorkspaceDisk.SizeOf(row.HostPath);
+            var bytes = HivePaths.BytesUnder(row.HostPath);
             await changes.RunAsync(scopes, (change, _) =>
             {
                 change.Execute("""
@@ -297,7 +297,7 @@ internal sealed class TicketWorkspaces(
 
     private async Task RemoveLockedAsync(WorkspaceRow row, CancellationToken ct)
     {
-        var bytes = WorkspaceDisk.SizeOf(row.HostPath);
+        var bytes = HivePaths.BytesUnder(row.HostPath);
         var bare = BareOf(row.Repository);
         var owner = await SendAsync(new ReadAgentOwner.Query(row.Agent), ct);
         if (Directory.Exists(row.HostPath))

@@ -9,21 +9,6 @@ namespace Hive.Features.Work.Workspaces;
 /// </summary>
 internal static class WorkspaceDisk
 {
-    /// <summary>Bytes under a dir, symlinks not followed (an agent's link to elsewhere is not its size).</summary>
-    public static long SizeOf(string dir)
-    {
-        if (!Directory.Exists(dir) || new DirectoryInfo(dir).LinkTarget is not null) return 0;
-        try
-        {
-            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
-            return new DirectoryInfo(dir).EnumerateFiles("*", options).Sum(f => f.Length);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
     /// <summary>
     /// Removes everything inside <paramref name="dir"/>, keeping the dir itself (a running sandbox binds it at <c>/work</c>).
     /// <c>rm -rf --one-file-system</c> per entry: it never follows a link, and an agent still writing in there is outrun by
