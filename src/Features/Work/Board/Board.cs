@@ -23,24 +23,34 @@ internal sealed class Board(IServiceScopeFactory scopes, IOptions<WorkOptions> o
 
     public void Poke() => _poked.Writer.TryWrite(true);
 
+    /// <summary>
+    /// Before the host serves anything (hosted services start before Kestrel listens): the shipped workflows are copied
+    /// into the meta repo where missing and the workflows loaded, so no request sees a board without them and the
+    /// start-up's meta commit never races one a caller makes.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+            try
+            {
+                await ShipWorkflows.SendAsync(mediator, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("work: the shipped workflows could not be written to the meta repo ({Why}); they run from the hive itself", e.Message);
+            }
+            await mediator.Send(new LoadWorkflows.Command(), cancellationToken);
+        }
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
         try
         {
-            await using (var scope = scopes.CreateAsyncScope())
-            {
-                var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-                try
-                {
-                    await ShipWorkflows.SendAsync(mediator, stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogWarning("work: the shipped workflows could not be written to the meta repo ({Why}); they run from the hive itself", e.Message);
-                }
-                await mediator.Send(new LoadWorkflows.Command(), stoppingToken);
-            }
             var sweep = TimeSpan.FromSeconds(options.Value.SweepSeconds);
             while (!stoppingToken.IsCancellationRequested)
             {
