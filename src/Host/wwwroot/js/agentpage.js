@@ -111,28 +111,36 @@ function drawStats() {
     chart('cost', b => b.cost_usd, usd), chart('tool calls', b => b.tool_calls, String));
 }
 
+// Loads asked for while one runs make one more load after it (that one may have read before what the caller saw).
 let loadingStats = null;
+let statsAgain = false;
 async function loadStats() {
-  if (loadingStats) return loadingStats;
+  if (loadingStats) { statsAgain = true; return loadingStats; }
   loadingStats = (async () => {
-    try {
-      // The row again too: its spend today moves with each turn, and no event carries it.
-      const [statsResponse, turnsResponse, rowResponse] = await Promise.all([fetch(`${api}/stats`), fetch(`${api}/turns?limit=1`), fetch(api)]);
-      if (rowResponse.ok) store.agents.set(name, { ...store.agents.get(name), ...(await jsonBody(rowResponse)) });
-      const body = await jsonBody(statsResponse);
-      if (!statsResponse.ok) { showError($('ap-stats-error'), `could not load the stats: ${problemText(body, statsResponse.status)}`); return; }
-      stats = body;
-      lastTurn = turnsResponse.ok ? ((await jsonBody(turnsResponse)) ?? [])[0] ?? null : null;
-      showError($('ap-stats-error'), null);
-      drawStats();
-      drawHead();
-    } catch (error) {
-      showError($('ap-stats-error'), unanswered(error));
-    } finally {
-      loadingStats = null;
-    }
+    do {
+      statsAgain = false;
+      await loadStatsOnce();
+    } while (statsAgain);
+    loadingStats = null;
   })();
   return loadingStats;
+}
+
+async function loadStatsOnce() {
+  try {
+    // The row again too: its spend today moves with each turn, and no event carries it.
+    const [statsResponse, turnsResponse, rowResponse] = await Promise.all([fetch(`${api}/stats`), fetch(`${api}/turns?limit=1`), fetch(api)]);
+    if (rowResponse.ok) store.agents.set(name, { ...store.agents.get(name), ...(await jsonBody(rowResponse)) });
+    const body = await jsonBody(statsResponse);
+    if (!statsResponse.ok) { showError($('ap-stats-error'), `could not load the stats: ${problemText(body, statsResponse.status)}`); return; }
+    stats = body;
+    lastTurn = turnsResponse.ok ? ((await jsonBody(turnsResponse)) ?? [])[0] ?? null : null;
+    showError($('ap-stats-error'), null);
+    drawStats();
+    drawHead();
+  } catch (error) {
+    showError($('ap-stats-error'), unanswered(error));
+  }
 }
 
 async function loadLog() {
