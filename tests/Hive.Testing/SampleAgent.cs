@@ -15,35 +15,7 @@ public static class SampleAgent
     /// </summary>
     public static string Dll => BuiltForAgents.Value;
 
-    private static string Locate()
-    {
-        var built = FindBuilt();
-        // A sandbox shows the agent's workspace at /work, so a build under /work cannot be shown there either: copied too.
-        var underWork = built.StartsWith("/work/", StringComparison.Ordinal);
-        if ((!Environment.IsPrivilegedProcess || OpenToOthers(built)) && !underWork) return built;
-        var bin = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(built)))!;
-        var copy = Directory.CreateTempSubdirectory("hive-sample-agent-");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => copy.Delete(recursive: true);
-        const UnixFileMode dirMode = (UnixFileMode)0b111_101_101, fileMode = (UnixFileMode)0b110_100_100;
-        File.SetUnixFileMode(copy.FullName, dirMode);
-        var target = Path.Combine(copy.FullName, "bin");
-        foreach (var dir in Directory.EnumerateDirectories(bin, "*", SearchOption.AllDirectories).Prepend(bin))
-            File.SetUnixFileMode(Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(bin, dir))).FullName, dirMode);
-        foreach (var file in Directory.EnumerateFiles(bin, "*", SearchOption.AllDirectories))
-        {
-            var to = Path.Combine(target, Path.GetRelativePath(bin, file));
-            File.Copy(file, to);
-            File.SetUnixFileMode(to, fileMode);
-        }
-        return Path.Combine(target, Path.GetRelativePath(bin, built));
-    }
-
-    private static bool OpenToOthers(string file)
-    {
-        for (var dir = Path.GetDirectoryName(file); dir is not null; dir = Path.GetDirectoryName(dir))
-            if (!File.GetUnixFileMode(dir).HasFlag(UnixFileMode.OtherExecute)) return false;
-        return File.GetUnixFileMode(file).HasFlag(UnixFileMode.OtherRead);
-    }
+    private static string Locate() => AgentReadable.Of(FindBuilt());
 
     private static string FindBuilt()
     {

@@ -33,6 +33,9 @@ public static class Hivectl
 {
     public static string Dll { get; } = FindDll();
 
+    /// <summary>hivectl where an agent's own process can run it (<see cref="AgentReadable"/>).</summary>
+    public static string ForAgents => AgentReadable.Of(Dll);
+
     private static string FindDll()
     {
         var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;

@@ -318,7 +318,7 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         try
         {
             // The agent takes the lease with hivectl on its own socket ($HIVE_SOCKET), then waits.
-            var script = $"dotnet '{Hivectl.Dll}' lease acquire '{resource}' --ttl 3600 --reason building || exit 7";
+            var script = $"dotnet '{Hivectl.ForAgents}' lease acquire '{resource}' --ttl 3600 --reason building || exit 7";
             var row = await CreateAsync(_hive.Http, Shell(name, "process", script, restart: "never"));
             await events.WaitForAsync("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
             Assert.Equal(name, AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("conflict").GetProperty("holder").GetString());
@@ -354,7 +354,7 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         {
             // Only the first life takes the lease (a marker in its state dir, its working directory), so after a restart
             // the resource stays with whoever takes it next.
-            var script = $"[ -e took ] || {{ touch took; dotnet '{Hivectl.Dll}' lease acquire '{resource}' --ttl 3600 || exit 7; }}";
+            var script = $"[ -e took ] || {{ touch took; dotnet '{Hivectl.ForAgents}' lease acquire '{resource}' --ttl 3600 || exit 7; }}";
             await CreateAsync(_hive.Http, Shell(name, "process", script, restart: "never"));
             await events.WaitForAsync("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
 
