@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Hive.Features.Containers;
 using Hive.Shared.Agents;
-using Hive.Shared.Json;
 using MediatR;
 
 namespace Hive.Features.Work;
@@ -13,26 +11,16 @@ internal sealed record PoolAgent(string Name, IReadOnlyList<string> Capabilities
 }
 
 /// <summary>
-/// The registry's agents with the facts dispatch needs, read through Containers' public listing (its rows' wire fields
-/// <c>capabilities</c>, <c>state</c> and <c>driver</c>) and the governor's holds. An external agent, run by someone else,
-/// counts as up.
+/// The registry's agents with the facts dispatch needs (Containers' <see cref="ListAgentStates"/>) and the governor's holds.
+/// An external agent, run by someone else, counts as up; a managed one when it runs with no action under way.
 /// </summary>
 internal sealed class AgentPool(IWorkHolds holds)
 {
-    public async Task<IReadOnlyList<PoolAgent>> ListAsync(IMediator mediator, CancellationToken cancellationToken)
-    {
-        var rows = await mediator.Send(new ListAgents.Query(), cancellationToken);
-        return rows.Select(row =>
-        {
-            var json = JsonSerializer.SerializeToElement(row, HiveJson.Options);
-            var capabilities = json.TryGetProperty("capabilities", out var caps) && caps.ValueKind == JsonValueKind.Array
-                ? caps.EnumerateArray().Select(c => c.GetString()!).ToList()
-                : [];
-            var up = Text(json, "driver") == "external" || (Text(json, "state") == "running" && Text(json, "transient") is null);
-            return new PoolAgent(row.Name, capabilities, up, holds.HeldFor(row.Name));
-        }).ToList();
-    }
+    public async Task<IReadOnlyList<PoolAgent>> ListAsync(IMediator mediator, CancellationToken cancellationToken, string? name = null) =>
+        (await mediator.Send(new ListAgentStates.Query(name), cancellationToken))
+        .Select(a => new PoolAgent(a.Name, a.Capabilities, a.Driver == "external" || (a.State == "running" && a.Transient is null), holds.HeldFor(a.Name)))
+        .ToList();
 
-    private static string? Text(JsonElement json, string name) =>
-        json.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    public async Task<PoolAgent?> FindAsync(IMediator mediator, string name, CancellationToken cancellationToken) =>
+        (await ListAsync(mediator, cancellationToken, name)).SingleOrDefault();
 }

@@ -47,7 +47,7 @@ internal static class Dispatch
             foreach (var id in change.Query<long>("""
                 SELECT id FROM tickets WHERE review_question_id IS NULL AND resume_phase IS NULL AND next_phase IS NULL AND (workflow || '/' || phase) IN (SELECT value FROM json_each(@reviewed))
                 ORDER BY priority DESC, id
-                """, new { reviewed = Phases(p => p.ReviewedBy is not null) }))
+                """, new { reviewed = catalog.PhaseKeys(p => p.ReviewedBy is not null) }))
             {
                 var row = moves.Reread(change, id);
                 try
@@ -88,7 +88,7 @@ internal static class Dispatch
 
         private async Task OfferAsync(StateChange change, string terminal, DateTimeOffset now)
         {
-            var worked = Phases(p => p.IsWorked);
+            var worked = catalog.PhaseKeys(p => p.IsWorked);
             var open = change.Query<long>($"""
                 SELECT t.id FROM tickets t
                 WHERE t.assignee IS NULL AND t.offered_to IS NULL AND t.resume_phase IS NULL AND t.next_phase IS NULL
@@ -121,9 +121,6 @@ internal static class Dispatch
             $"Ticket #{row.Id} is yours to take: \"{row.Title}\" ({row.Workflow}, phase {row.Phase}). " +
             $"Claim it with ticket_claim {{\"id\": {row.Id}}} (hivectl ticket claim {row.Id}); the claim's reply carries its context." +
             (phase.Prompt is { } prompt ? $"\n\n{prompt.Trim()}" : "");
-
-        private string Phases(Func<Phase, bool> which) =>
-            TicketRow.Json(catalog.All.Values.SelectMany(w => w.Phases.Where(which).Select(p => $"{w.Name}/{p.Name}")).ToList());
     }
 
     /// <summary>SQL: ticket <c>t</c>'s dependencies are all in a terminal phase (<c>@terminal</c>: <see cref="TicketMoves.TerminalPhases"/>).</summary>

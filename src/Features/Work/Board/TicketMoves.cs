@@ -123,8 +123,7 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board
             """, new { ticket }).Where(d => !catalog.IsTerminal(d.Workflow, d.Phase)).Select(d => d.Id).ToList();
 
     /// <summary>Every workflow's terminal phases as <c>workflow/phase</c> (JSON), for queries that ask whether dependencies are done.</summary>
-    public string TerminalPhases() =>
-        TicketRow.Json(catalog.All.Values.SelectMany(w => w.Phases.Where(p => p.Terminal).Select(p => $"{w.Name}/{p.Name}")).ToList());
+    public string TerminalPhases() => catalog.PhaseKeys(p => p.Terminal);
 
     public TicketRow Reread(StateChange change, long id) =>
         TicketReads.Find(change.Connection, change.Transaction, id) ?? throw new NotFoundException($"no ticket {id}");

@@ -36,10 +36,6 @@ internal static class LeasesSql
         SELECT {LeaseRow.Columns} FROM leases WHERE expires_at > @Now ORDER BY resource, holder
         """;
 
-    /// <summary>The whole live list, as the running change sees it: what <c>leases_changed</c> carries.</summary>
-    public static IReadOnlyList<LeaseView> LiveIn(StateChange change, DateTimeOffset now) =>
-        change.Query<LeaseRow>(Live, new { Now = now }).Select(r => r.View()).ToList();
-
     /// <summary>Raises <c>leases_changed</c>: what this change granted or renewed, what ended, and the live count it leaves.</summary>
     public static void RaiseChanged(StateChange change, DateTimeOffset now, string why, IReadOnlyList<LeaseView> leases, IReadOnlyList<LeaseEnded> ended) =>
         change.Raise(new LeasesChanged(leases, ended, change.QuerySingle<long>("SELECT count(*) FROM leases WHERE expires_at > @now", new { now }), why));

@@ -66,7 +66,7 @@ public static class ClaimTicket
                 throw new ConflictException($"ticket {row.Id} is offered to {offeree} since {Stamp(row.OfferedAt)}");
             if (moves.WaitingOn(change, row.Id) is { Count: > 0 } waiting)
                 throw new ConflictException($"ticket {row.Id} waits for ticket{(waiting.Count > 1 ? "s" : "")} {string.Join(", ", waiting)} to be done");
-            var agent = (await pool.ListAsync(mediator, cancellationToken)).FirstOrDefault(a => a.Name == command.Agent);
+            var agent = await pool.FindAsync(mediator, command.Agent, cancellationToken);
             if (agent is null || !agent.Has(phase.Needs))
                 throw new ForbiddenException($"{phase.Name} needs an agent with {string.Join(" or ", phase.Needs)}; {command.Agent} has {(agent is { Capabilities.Count: > 0 } ? string.Join(", ", agent.Capabilities) : "no capabilities")}");
             if (agent.Held is { } held) throw new ConflictException($"{command.Agent} is {held} by the governor: it takes no work until let go");

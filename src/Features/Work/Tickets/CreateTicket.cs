@@ -28,16 +28,13 @@ public static class CreateTicket
         public Validator()
         {
             RuleFor(c => c.Title).BoundedText("title", MaxTitleBytes);
-            RuleFor(c => c.Title).Must(t => t is null || !t.Any(c => char.IsControl(c) || c is '\u202A' or '\u202B' or '\u202C' or '\u202D' or '\u202E' or '\u2066' or '\u2067' or '\u2068' or '\u2069'))
-                .WithMessage("title has no control or bidirectional-override characters");
-            RuleForEach(c => c.DependsOn).GreaterThan(0).WithMessage("a dependency is a ticket's id (a positive number)");
-            RuleFor(c => c.Body).Must(b => b is null || System.Text.Encoding.UTF8.GetByteCount(b) <= MaxBodyBytes)
-                .WithMessage($"body is limited to {MaxBodyBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
-            RuleFor(c => c.Priority).InclusiveBetween(-1000, 1000).When(c => c.Priority is not null).WithMessage("priority is a whole number from -1000 to 1000");
+            RuleFor(c => c.Title).Must(TicketRules.IsCleanTitle).WithMessage(TicketRules.TitleMessage);
+            RuleForEach(c => c.DependsOn).GreaterThan(0).WithMessage(TicketRules.DependencyMessage);
+            RuleFor(c => c.Body).Must(TicketRules.FitsBody).WithMessage($"body is limited to {MaxBodyBytes} UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
+            RuleFor(c => c.Priority).Must(TicketRules.IsPriority).WithMessage(TicketRules.PriorityMessage);
             RuleFor(c => c.Labels!.Count).LessThanOrEqualTo(MaxLabels).OverridePropertyName("labels").When(c => c.Labels is not null)
                 .WithMessage($"at most {MaxLabels} labels");
-            RuleForEach(c => c.Labels).Must(l => l is { Length: > 0 and <= 40 } && l.All(ch => char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch is '-' or '_' or ':'))
-                .WithMessage("a label is 1 to 40 of a-z, 0-9, '-', '_', ':'");
+            RuleForEach(c => c.Labels).Must(TicketRules.IsLabel).WithMessage(TicketRules.LabelMessage);
             RuleFor(c => c.DependsOn!.Count).LessThanOrEqualTo(MaxDependencies).OverridePropertyName("depends_on").When(c => c.DependsOn is not null)
                 .WithMessage($"at most {MaxDependencies} dependencies");
             RuleFor(c => c.DiscoveryReason).BoundedText("reason", 1024).When(c => c.ParentId is not null);

@@ -10,12 +10,6 @@ namespace Hive.Features.Work;
 /// </summary>
 internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
 {
-    /// <summary>
-    /// The work dir a file output is looked for in, as the agent sees it: the ticket's worktree (<c>/work</c>) when it has
-    /// one, else the agent's state dir.
-    /// </summary>
-    public static string WorkDirFor(string agent, bool workspace) => workspace ? "/work" : $"/agents/{agent}/state";
-
     /// <param name="since">When the ticket was claimed: a file output must have been written since (a file left by an earlier ticket does not pass).</param>
     /// <param name="waitingOn">Tickets it depends on that are not done: a ticket moves on only after them.</param>
     public async Task<GateResult> CheckAsync(Phase phase, string agent, bool workspace, DateTimeOffset? since, IReadOnlyList<OutputValue> outputs, string? summary,
@@ -43,8 +37,9 @@ internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
 
     /// <summary>Whether a submitted output's value is what its kind allows (a file's a plain relative path; no control characters).</summary>
     public static bool Plausible(OutputValue output) =>
-        !output.Value.Any(c => char.IsControl(c) && c is not '\n' and not '\t')
-        && (output.Kind != ExpectedOutput.File || (!output.Value.StartsWith('/') && output.Value.Split('/').All(p => p is not ("" or "." or ".."))));
+        output.Kind == ExpectedOutput.File
+            ? WorkflowParser.IsPlainRelativePath(output.Value)
+            : !output.Value.Any(c => char.IsControl(c) && c is not '\n' and not '\t');
 
     /// <summary>Ticks as given (item texts, or their numbers from 1) turned into the done definition's texts; an unknown tick is refused.</summary>
     public static IReadOnlyList<string> Ticks(Phase phase, IReadOnlyList<string> given)

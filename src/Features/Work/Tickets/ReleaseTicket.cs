@@ -13,14 +13,14 @@ public static class ReleaseTicket
 {
     public sealed record Command(string By, long Id, bool ByOperator = false) : IRequest<TicketView>, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, TicketMoves moves, Board board, TimeProvider clock) : IRequestHandler<Command, TicketView>
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Board board, TimeProvider clock) : IRequestHandler<Command, TicketView>
     {
         public Task<TicketView> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
             var row = moves.Reread(change, command.Id);
             if (!command.ByOperator && row.Assignee != command.By) throw new ConflictException($"ticket {row.Id} is held by {row.Assignee ?? "nobody"}, not {command.By}");
-            if (row.Assignee is null) return Task.FromResult(moves.Raise(change, row));
+            if (row.Assignee is null) return Task.FromResult(TicketReads.View(change.Connection, change.Transaction, row, catalog));
             var now = clock.GetUtcNow();
             change.Execute("UPDATE tickets SET assignee = NULL, claimed_at = NULL, updated_at = @now WHERE id = @Id", new { row.Id, now });
             change.Execute("INSERT INTO ticket_notes (ticket_id, author, written_at, text) VALUES (@Id, @By, @now, @text)",

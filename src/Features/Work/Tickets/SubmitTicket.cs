@@ -31,10 +31,10 @@ public static class SubmitTicket
             RuleFor(c => c.Outputs!.Count).LessThanOrEqualTo(32).OverridePropertyName("outputs").When(c => c.Outputs is not null).WithMessage("at most 32 outputs");
             RuleForEach(c => c.Outputs).Must(o => o is not null && ExpectedOutput.Kinds.Contains(o.Kind) && o.Value is { Length: > 0 and <= 4096 } && Gate.Plausible(o))
                 .WithMessage($"each output is {{kind, value}}: kind one of {string.Join(", ", ExpectedOutput.Kinds)}, value 1 to 4096 characters without control characters (a file's a plain relative path)");
-            RuleForEach(c => c.Done).Must(d => d is { Length: > 0 and <= 8000 }).WithMessage("each done item is an item's text or its number");
+            RuleForEach(c => c.Done).Must(TicketRules.IsTick).WithMessage(TicketRules.TickMessage);
             RuleFor(c => c.Summary).Must(s => s is null || System.Text.Encoding.UTF8.GetByteCount(s) <= 8192)
                 .WithMessage("summary is limited to 8192 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
-            RuleFor(c => c.Done!.Count).LessThanOrEqualTo(64).OverridePropertyName("done").When(c => c.Done is not null).WithMessage("at most 64 ticks");
+            RuleFor(c => c.Done!.Count).LessThanOrEqualTo(TicketRules.MaxTicks).OverridePropertyName("done").When(c => c.Done is not null).WithMessage($"at most {TicketRules.MaxTicks} ticks");
         }
     }
 
@@ -118,15 +118,8 @@ public static class SubmitTicket
             var submission = new Submission(command.Agent, now, outputs, command.Summary, result);
             change.Execute("UPDATE tickets SET context = @context, ticks = @ticks, submitted = @submission, updated_at = @now WHERE id = @Id",
                 new { context = TicketRow.Json(context), ticks = TicketRow.Json(ticks), submission = TicketRow.Json(submission), now, row.Id });
-            row = moves.Reread(change, row.Id);
-            if (!moves.HasRoom(change, workflow.Name, to))
-            {
-                change.Execute("UPDATE tickets SET next_phase = @to, assignee = NULL, claimed_at = NULL WHERE id = @Id", new { to = to.Name, row.Id });
-                var waiting = moves.Raise(change, moves.Reread(change, row.Id));
-                return new Result(waiting, result, false, to.Name);
-            }
-            var moved = await moves.MoveAsync(change, mediator, row, to.Name, command.Agent, result);
-            return new Result(TicketReads.View(change.Connection, change.Transaction, moved, catalog), result, true, null);
+            var moved = await moves.MoveOrQueueAsync(change, mediator, moves.Reread(change, row.Id), to, command.Agent, result);
+            return new Result(TicketReads.View(change.Connection, change.Transaction, moved, catalog), result, moved.NextPhase is null, moved.NextPhase);
         }
     }
 }

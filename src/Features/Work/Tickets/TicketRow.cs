@@ -56,6 +56,13 @@ internal static class TicketReads
         }).ToList();
     }
 
+    /// <summary>The phases <paramref name="workflow"/>'s tickets are in, wait for, or return to: what a new version of it must keep.</summary>
+    public static IReadOnlyList<string> PhasesInUse(SqliteConnection connection, SqliteTransaction? transaction, string workflow) =>
+        connection.Query<string>("""
+            SELECT phase FROM tickets WHERE workflow = @workflow UNION SELECT resume_phase FROM tickets WHERE workflow = @workflow AND resume_phase IS NOT NULL
+            UNION SELECT next_phase FROM tickets WHERE workflow = @workflow AND next_phase IS NOT NULL
+            """, new { workflow }, transaction).AsList();
+
     public static TicketView View(SqliteConnection connection, SqliteTransaction? transaction, TicketRow row, WorkflowCatalog catalog) =>
         Views(connection, transaction, [row], catalog)[0];
 

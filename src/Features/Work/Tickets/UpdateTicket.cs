@@ -25,18 +25,16 @@ public static class UpdateTicket
                 .WithMessage("note is 1 to 8192 UTF-8 bytes");
             RuleFor(c => c.Title).Must(t => t is null || (t.Trim().Length > 0 && System.Text.Encoding.UTF8.GetByteCount(t) <= CreateTicket.MaxTitleBytes))
                 .WithMessage($"title is 1 to {CreateTicket.MaxTitleBytes} UTF-8 bytes");
-            RuleFor(c => c.Body).Must(b => b is null || System.Text.Encoding.UTF8.GetByteCount(b) <= CreateTicket.MaxBodyBytes)
-                .WithMessage($"body is limited to {CreateTicket.MaxBodyBytes} UTF-8 bytes");
-            RuleFor(c => c.Priority).InclusiveBetween(-1000, 1000).When(c => c.Priority is not null).WithMessage("priority is a whole number from -1000 to 1000");
-            RuleFor(c => c.Title).Must(t => t is null || !t.Any(char.IsControl)).WithMessage("title has no control characters");
+            RuleFor(c => c.Body).Must(TicketRules.FitsBody).WithMessage($"body is limited to {CreateTicket.MaxBodyBytes} UTF-8 bytes");
+            RuleFor(c => c.Priority).Must(TicketRules.IsPriority).WithMessage(TicketRules.PriorityMessage);
+            RuleFor(c => c.Title).Must(TicketRules.IsCleanTitle).WithMessage(TicketRules.TitleMessage);
             RuleFor(c => c.Labels!.Count).LessThanOrEqualTo(CreateTicket.MaxLabels).OverridePropertyName("labels").When(c => c.Labels is not null);
-            RuleForEach(c => c.Labels).Must(l => l is { Length: > 0 and <= 40 } && l.All(ch => char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch is '-' or '_' or ':'))
-                .WithMessage("a label is 1 to 40 of a-z, 0-9, '-', '_', ':'");
+            RuleForEach(c => c.Labels).Must(TicketRules.IsLabel).WithMessage(TicketRules.LabelMessage);
             RuleFor(c => c.DependsOn!.Count).LessThanOrEqualTo(CreateTicket.MaxDependencies).OverridePropertyName("depends_on").When(c => c.DependsOn is not null)
                 .WithMessage($"at most {CreateTicket.MaxDependencies} dependencies");
-            RuleForEach(c => c.DependsOn).GreaterThan(0).WithMessage("a dependency is a ticket's id (a positive number)");
-            RuleFor(c => c.Done!.Count).LessThanOrEqualTo(64).OverridePropertyName("done").When(c => c.Done is not null).WithMessage("at most 64 ticks");
-            RuleForEach(c => c.Done).Must(d => d is { Length: > 0 and <= 8000 }).WithMessage("each done item is an item's text or its number");
+            RuleForEach(c => c.DependsOn).GreaterThan(0).WithMessage(TicketRules.DependencyMessage);
+            RuleFor(c => c.Done!.Count).LessThanOrEqualTo(TicketRules.MaxTicks).OverridePropertyName("done").When(c => c.Done is not null).WithMessage($"at most {TicketRules.MaxTicks} ticks");
+            RuleForEach(c => c.Done).Must(TicketRules.IsTick).WithMessage(TicketRules.TickMessage);
         }
     }
 

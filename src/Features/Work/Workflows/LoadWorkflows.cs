@@ -25,7 +25,7 @@ public static class LoadWorkflows
             var stored = change.Query<(string Name, string Yaml)>("SELECT name, yaml FROM workflows").ToDictionary(r => r.Name, r => r.Yaml);
             var workflows = new SortedDictionary<string, Workflow>(StringComparer.Ordinal);
             var errors = new List<WorkflowError>();
-            foreach (var (name, yaml) in ShippedOrStored(stored)) workflows[name] = WorkflowParser.Parse(name, yaml);
+            foreach (var workflow in ShippedOrStored(stored)) workflows[workflow.Name] = workflow;
 
             foreach (var (file, yaml) in ReadFiles(Path.Combine(paths.MetaDir, "workflows"), errors))
             {
@@ -33,7 +33,7 @@ public static class LoadWorkflows
                 try
                 {
                     var parsed = WorkflowParser.Parse(name, yaml);
-                    if (PhasesInUse(change, name).FirstOrDefault(p => parsed.Find(p) is null) is { } dropped)
+                    if (TicketReads.PhasesInUse(change.Connection, change.Transaction, name).FirstOrDefault(p => parsed.Find(p) is null) is { } dropped)
                         throw new WorkflowException(1, $"it has no phase {dropped}, which tickets are in: move them first");
                     workflows[name] = parsed;
                     if (stored.GetValueOrDefault(name) != yaml)
@@ -57,33 +57,21 @@ public static class LoadWorkflows
             return Task.FromResult(view);
         }
 
-        /// <summary>The phases <paramref name="workflow"/>'s tickets are in, wait for, or return to.</summary>
-        private static IReadOnlyList<string> PhasesInUse(StateChange change, string workflow) =>
-            change.Query<string>("""
-                SELECT phase FROM tickets WHERE workflow = @workflow UNION SELECT resume_phase FROM tickets WHERE workflow = @workflow AND resume_phase IS NOT NULL
-                UNION SELECT next_phase FROM tickets WHERE workflow = @workflow AND next_phase IS NOT NULL
-                """, new { workflow });
-
         /// <summary>The shipped workflows, each replaced by its stored last good version when there is one, and the stored ones the hive no longer ships.</summary>
-        private static IEnumerable<(string Name, string Yaml)> ShippedOrStored(IReadOnlyDictionary<string, string> stored)
+        private static IEnumerable<Workflow> ShippedOrStored(IReadOnlyDictionary<string, string> stored)
         {
             var shipped = WorkflowCatalog.ShippedFiles().ToDictionary(f => Path.GetFileNameWithoutExtension(f.Key), f => f.Value);
             foreach (var name in shipped.Keys.Union(stored.Keys))
             {
+                // A stored version parsed when it was stored; a newer parser may refuse it, and then the shipped one stands.
+                Workflow? kept = null;
                 if (stored.TryGetValue(name, out var yaml))
                 {
-                    // A stored version parsed when it was stored; a newer parser may refuse it, and then the shipped one stands.
-                    var parsed = TryParse(name, yaml);
-                    if (parsed) { yield return (name, yaml); continue; }
+                    try { kept = WorkflowParser.Parse(name, yaml); }
+                    catch (WorkflowException) { }
                 }
-                if (shipped.TryGetValue(name, out var text)) yield return (name, text);
+                if ((kept ?? (shipped.TryGetValue(name, out var text) ? WorkflowParser.Parse(name, text) : null)) is { } workflow) yield return workflow;
             }
-        }
-
-        private static bool TryParse(string name, string yaml)
-        {
-            try { WorkflowParser.Parse(name, yaml); return true; }
-            catch (WorkflowException) { return false; }
         }
 
         private static IEnumerable<(string File, string Yaml)> ReadFiles(string dir, List<WorkflowError> errors)

@@ -32,14 +32,8 @@ public static class PutWorkflow
                 };
             }
             using (var connection = db.Open())
-            {
-                var used = Dapper.SqlMapper.Query<string>(connection, """
-                    SELECT phase FROM tickets WHERE workflow = @Name UNION SELECT resume_phase FROM tickets WHERE workflow = @Name AND resume_phase IS NOT NULL
-                    UNION SELECT next_phase FROM tickets WHERE workflow = @Name AND next_phase IS NOT NULL
-                    """, command).ToList();
-                if (used.FirstOrDefault(p => workflow.Find(p) is null) is { } gone)
+                if (TicketReads.PhasesInUse(connection, null, command.Name).FirstOrDefault(p => workflow.Find(p) is null) is { } gone)
                     throw new ConflictException($"tickets of {command.Name} are in phase {gone}, which this version drops: move them first");
-            }
             await mediator.Send(new WriteMetaFiles.Command("workflows", new Dictionary<string, string> { [$"{command.Name}.yaml"] = command.Yaml },
                 $"operator: workflow {command.Name}"), cancellationToken);
             return await mediator.Send(new LoadWorkflows.Command(), cancellationToken);

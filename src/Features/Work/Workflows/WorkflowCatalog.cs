@@ -22,6 +22,10 @@ public sealed class WorkflowCatalog
 
     public bool IsTerminal(string workflow, string phase) => Find(workflow)?.Find(phase)?.Terminal ?? false;
 
+    /// <summary>Every workflow's phases <paramref name="which"/> picks, as a JSON list of <c>workflow/phase</c> (queries match them with <c>json_each</c>).</summary>
+    public string PhaseKeys(Func<Phase, bool> which) =>
+        System.Text.Json.JsonSerializer.Serialize(All.Values.SelectMany(w => w.Phases.Where(which).Select(p => $"{w.Name}/{p.Name}")).ToList());
+
     internal void Set(IReadOnlyDictionary<string, Workflow> workflows, IReadOnlyList<WorkflowError> errors)
     {
         _workflows = workflows;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Hive.Shared.Agents;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -94,9 +95,9 @@ internal static partial class WorkflowParser
             wipLimit = limit;
         }
         var needs = List(node, "needs");
-        if (needs.FirstOrDefault(n => !Capability().IsMatch(n)) is { } bad) throw At(node, "needs", $"phase '{name}': '{bad}' is not a capability name (^[a-z][a-z0-9-]{{0,30}}$)");
+        if (needs.FirstOrDefault(n => !AgentNames.IsWellFormed(n)) is { } bad) throw At(node, "needs", $"phase '{name}': '{bad}' is not a capability name (^[a-z][a-z0-9-]{{0,30}}$)");
         var reviewedBy = Text(node, "reviewed_by");
-        if (reviewedBy is not null && !Capability().IsMatch(reviewedBy)) throw At(node, "reviewed_by", $"phase '{name}': reviewed_by must be a capability name");
+        if (reviewedBy is not null && !AgentNames.IsWellFormed(reviewedBy)) throw At(node, "reviewed_by", $"phase '{name}': reviewed_by must be a capability name");
         return new Phase(name, Text(node, "prompt"), List(node, "done_definition"), Outputs(node, name), List(node, "allowed_transitions"),
             wipLimit, needs, reviewedBy, Flag(node, "terminal"), Flag(node, "side"));
     }
@@ -117,7 +118,7 @@ internal static partial class WorkflowParser
             if (kind == ExpectedOutput.File)
             {
                 if (path is null) throw new WorkflowException(map.Start.Line, $"phase '{phaseName}': a file output needs a path (relative to the ticket's work dir)");
-                if (path.StartsWith('/') || path.Split('/').Any(s => s is "" or "." or "..") || path.Any(char.IsControl) || path.Length > 500)
+                if (!IsPlainRelativePath(path) || path.Length > 500)
                     throw At(map, "path", $"phase '{phaseName}': '{path}' must be a plain relative path inside the work dir");
             }
             else if (path is not null) throw At(map, "path", $"phase '{phaseName}': only a file output has a path");
@@ -171,6 +172,10 @@ internal static partial class WorkflowParser
         return items;
     }
 
+    /// <summary>A path inside a work dir: relative, no empty, <c>.</c> or <c>..</c> segment, no control character.</summary>
+    public static bool IsPlainRelativePath(string path) =>
+        !path.StartsWith('/') && path.Split('/').All(s => s is not ("" or "." or "..")) && !path.Any(char.IsControl);
+
     private static WorkflowException At(YamlMappingNode node, string key, string reason) =>
         new(node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value.Start.Line : node.Start.Line, reason);
 
@@ -214,9 +219,6 @@ internal static partial class WorkflowParser
 
     [GeneratedRegex("^[a-z][a-z0-9_-]{0,30}$")]
     private static partial Regex PhaseName();
-
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,30}$")]
-    internal static partial Regex Capability();
 
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
     private static partial Regex RepositoryName();

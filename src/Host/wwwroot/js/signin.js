@@ -2,6 +2,17 @@
 // another tab that opened the sign-in link: that tab announces it, and this one also retries on focus and every few s).
 
 const screen = document.getElementById('sign-in');
+// Every page has the same sign-in screen: its markup lives here, once, and fills the page's empty #sign-in section.
+screen.innerHTML = `
+  <h2>◆ Sign in</h2>
+  <p>Open the sign-in link the host printed when it started: it looks like
+    <code>http://127.0.0.1:7480/?token=…</code>. This page carries on by itself once this browser is signed in.</p>
+  <p class="error" id="sign-in-failed" hidden>That sign-in link is not valid for this hive (was the host given a new token?).</p>
+  <form id="sign-in-form" autocomplete="off">
+    <label for="sign-in-token">Or paste the token from <code>&lt;DataDir&gt;/operator-token</code> (<code>.hive/operator-token</code> by default)</label>
+    <input id="sign-in-token" name="token" type="password" required>
+    <button type="submit">Sign in</button>
+  </form>`;
 const dashboard = document.getElementById('dashboard');
 const channel = 'BroadcastChannel' in window ? new BroadcastChannel('hive-sign-in') : null;
 const RetryMs = 3000;
