@@ -92,6 +92,9 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         Assert.Equal("recorded", ended.Json.GetProperty("reason").GetString()); // by record_turn, not by the connection closing
         Assert.Equal(0.0123, ended.Json.GetProperty("cost_usd").GetDouble(), 6);
         await UntilAsync(harness, () => Acknowledged(id), "the message acknowledged");
+        // The harness acknowledges before it records, and the slot is let go after turn_ended is published: its log line
+        // comes after record_turn's reply, which comes after the slot is free.
+        await UntilAsync(harness, () => harness.Stderr.Contains("turn of 1 message(s): ok"), "the turn recorded");
 
         Assert.Empty((await GovernanceAsync()).GetProperty("running").EnumerateArray());
         var turn = (await _hive.GetJsonAsync("/api/agents/alice/turns")).EnumerateArray().Single();
