@@ -137,10 +137,14 @@ public sealed class HiveInstance : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Stops the host (gracefully) and starts a new one on the same data dir, optionally with other agents.</summary>
-    public async Task RestartAsync(string[]? agents = null)
+    /// <summary>
+    /// Stops the host (gracefully) and starts a new one on the same data dir, optionally with other agents;
+    /// <paramref name="whileDown"/> runs in between (a test's clock moved on while the host was down, say).
+    /// </summary>
+    public async Task RestartAsync(string[]? agents = null, Action? whileDown = null)
     {
         await StopAppAsync();
+        whileDown?.Invoke();
         if (agents is not null) Agents = agents;
         await StartAppAsync();
     }

@@ -141,7 +141,7 @@ public static class DeliverDueReminders
     /// </summary>
     internal sealed record Deliver(IReadOnlyList<ReminderRow> Reminders) : IRequest<int>, IChangesState;
 
-    internal sealed class DeliverHandler(StateChanges changes, IMediator mediator, IFileRefScanner fileRefs) : IRequestHandler<Deliver, int>
+    internal sealed class DeliverHandler(StateChanges changes, IMediator mediator, IFileRefScanner fileRefs, TimeProvider clock) : IRequestHandler<Deliver, int>
     {
         public async Task<int> Handle(Deliver command, CancellationToken cancellationToken)
         {
@@ -152,13 +152,7 @@ public static class DeliverDueReminders
             if (reminders.Count == 0) return 0;
 
             var messages = await mediator.Send(new AppendMessages.Command(reminders.Select(r => new AppendMessages.Draft(
-                AgentNames.Reminder, r.Agent, MessageKinds.Reminder, r.Body,
-                new Dictionary<string, object?>
-                {
-                    ["reminder_id"] = r.Id,
-                    ["payload_path"] = r.PayloadPath,
-                    ["payload_refs"] = fileRefs.Scan(r.PayloadPath),
-                })).ToList()), CancellationToken.None);
+                AgentNames.Reminder, r.Agent, MessageKinds.Reminder, r.Body, Extra(r))).ToList()), CancellationToken.None);
 
             // Each event carries its agent's count just after its own delivery, as one-by-one delivery would.
             var pending = reminders.Select(r => r.Agent).Distinct().ToDictionary(a => a, a => RemindersSql.PendingFor(change, a));
@@ -166,7 +160,23 @@ public static class DeliverDueReminders
             for (var i = reminders.Count - 1; i >= 0; i--)
                 events[i] = new ReminderDelivered(reminders[i].Id, reminders[i].Agent, messages[i].Id, pending[reminders[i].Agent]++);
             foreach (var delivered in events) change.Raise(delivered);
+            RecurringReminders.SettleRuns(change, reminders.Select((r, i) => new RunOutcome(r.Id, r.RecurringId, RunStates.Delivered, messages[i].Id)),
+                fileRefs, clock.GetUtcNow());
             return reminders.Count;
+        }
+
+        /// <summary>The message's reminder fields; a recurring reminder's run also names it (and the runs it stands for).</summary>
+        private Dictionary<string, object?> Extra(ReminderRow r)
+        {
+            var extra = new Dictionary<string, object?>
+            {
+                ["reminder_id"] = r.Id,
+                ["payload_path"] = r.PayloadPath,
+                ["payload_refs"] = fileRefs.Scan(r.PayloadPath),
+            };
+            if (r.RecurringId is { } recurring) extra["recurring_id"] = recurring;
+            if (r.MissedRuns is { } missed) extra["missed_runs"] = missed;
+            return extra;
         }
     }
 
@@ -175,14 +185,19 @@ public static class DeliverDueReminders
     /// <summary>Step 3, for those that could not be delivered: why, on the row and on the dashboard.</summary>
     internal sealed record RecordFailures(IReadOnlyList<Failure> Failures) : IRequest, IChangesState;
 
-    internal sealed class RecordFailuresHandler(StateChanges changes) : IRequestHandler<RecordFailures>
+    internal sealed class RecordFailuresHandler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock) : IRequestHandler<RecordFailures>
     {
         public Task<Unit> Handle(RecordFailures command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
+            var recorded = new List<RunOutcome>();
             foreach (var (reminder, attempt, error) in command.Failures)
                 if (change.Execute("UPDATE reminders SET last_error = @error WHERE id = @Id", new { error, reminder.Id }) > 0)
+                {
                     change.Raise(new ReminderFailed(reminder.Id, reminder.Agent, attempt, error));
+                    recorded.Add(new RunOutcome(reminder.Id, reminder.RecurringId, RunStates.Failed, Note: $"attempt {attempt}: {error}"));
+                }
+            RecurringReminders.SettleRuns(change, recorded, fileRefs, clock.GetUtcNow());
             return Unit.Task;
         }
     }

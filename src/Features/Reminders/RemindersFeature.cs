@@ -10,8 +10,8 @@ public static class RemindersFeature
     public static IServiceCollection AddReminders(this IServiceCollection services)
     {
         services.AddOptions<RemindersOptions>().BindConfiguration("Hive:Reminders")
-            .Validate(o => o.TickSeconds > 0 && o.MaxAttempts > 0 && o.MaxPendingPerAgent > 0,
-                "Hive:Reminders:TickSeconds, MaxAttempts and MaxPendingPerAgent must be positive");
+            .Validate(o => o.TickSeconds > 0 && o.MaxAttempts > 0 && o.MaxPendingPerAgent > 0 && o.MaxRecurringPerAgent > 0 && o.MissedAfterSeconds > 0,
+                "Hive:Reminders:TickSeconds, MaxAttempts, MaxPendingPerAgent, MaxRecurringPerAgent and MissedAfterSeconds must be positive");
         services.AddSingleton<ReminderScheduler>();
         services.AddHostedService(p => p.GetRequiredService<ReminderScheduler>());
         services.AddTransient<IDashboardStateContributor, RemindersStateContributor>();
@@ -23,7 +23,8 @@ public static class RemindersFeature
 
 /// <summary>
 /// The snapshot's <c>reminders</c>: the <see cref="SnapshotCount"/> soonest (failed ones included), and
-/// <c>reminders_total</c>, every pending reminder: the snapshot's size does not grow with a backlog.
+/// <c>reminders_total</c>, every pending reminder: the snapshot's size does not grow with a backlog; and every recurring
+/// reminder (at most <c>MaxRecurringPerAgent</c> an agent).
 /// </summary>
 internal sealed class RemindersStateContributor(IMediator mediator) : IDashboardStateContributor
 {
@@ -34,6 +35,7 @@ internal sealed class RemindersStateContributor(IMediator mediator) : IDashboard
         var soonest = await mediator.Send(new ListSoonestReminders.Query(SnapshotCount), cancellationToken);
         state.Set("reminders", soonest.Reminders);
         state.Set("reminders_total", soonest.Total);
+        state.Set("recurring_reminders", await mediator.Send(new ListRecurringReminders.Query(), cancellationToken));
     }
 }
 

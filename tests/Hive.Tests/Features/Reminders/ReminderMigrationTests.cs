@@ -32,7 +32,7 @@ public sealed class ReminderMigrationTests : IDisposable
     [Fact]
     public void The_second_migration_probes_table_info_before_altering()
     {
-        Assert.Equal([1, 2, 3, 4, 5], Scripts.Select(s => s.Version));
+        Assert.Equal([1, 2, 3, 4, 5, 6], Scripts.Select(s => s.Version));
         Assert.NotNull(Scripts[1].Code); // code, because SQL cannot ask pragma table_info first
     }
 
@@ -68,7 +68,7 @@ public sealed class ReminderMigrationTests : IDisposable
 
         Assert.Equal(TableInfo(fresh), TableInfo(patched));
         using var journal = patched.Open();
-        Assert.Equal(5, journal.QuerySingle<long>("SELECT max(version) FROM schema_migrations WHERE feature = 'Reminders'"));
+        Assert.Equal(6, journal.QuerySingle<long>("SELECT max(version) FROM schema_migrations WHERE feature = 'Reminders'"));
     }
 
     public void Dispose()

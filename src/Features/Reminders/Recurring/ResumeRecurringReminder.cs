@@ -1,0 +1,31 @@
+using Hive.Features.StateFiles;
+using Hive.Shared.Changes;
+using MediatR;
+
+namespace Hive.Features.Reminders;
+
+/// <summary>
+/// The operator, or the agent it belongs to, resumes a paused recurring reminder: runs start again from the next time
+/// after now (the runs that fell in the pause are not made up). Resuming an active one changes nothing.
+/// </summary>
+public static class ResumeRecurringReminder
+{
+    /// <param name="Agent">When an agent resumes: the reminder must be its own.</param>
+    public sealed record Command(long Id, string? Agent = null) : IRequest<RecurringReminderView>, IChangesState;
+
+    internal sealed class Handler(StateChanges changes, IFileRefScanner fileRefs, TimeProvider clock) : IRequestHandler<Command, RecurringReminderView>
+    {
+        public Task<RecurringReminderView> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            var now = clock.GetUtcNow();
+            var row = RecurringReminders.Owned(change, command.Id, command.Agent);
+            if (row.PausedAt is null) return Task.FromResult(RecurringReminders.View(change, row, fileRefs, now));
+            var next = row.Schedule.Next(now) ?? DateTimeOffset.MaxValue;
+            change.Execute("UPDATE recurring_reminders SET paused_at = NULL, next_due_at = @next WHERE id = @Id", new { next, command.Id });
+            var view = RecurringReminders.View(change, row with { PausedAt = null, NextDueAt = next }, fileRefs, now);
+            change.Raise(new RecurringReminderChanged(view));
+            return Task.FromResult(view);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using System.Net;
+using System.Net.Http.Json;
+using Hive.Features.Reminders;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hive.Tests.Features.Reminders;
+
+/// <summary>
+/// Recurring reminders (issue 32) on a hive whose wall clock the test sets (timers still run in real time, so the
+/// scheduler ticks every 200 ms and each tick sees the time the test gave it): a minute cron fires once a minute; a
+/// run waits for the last one's acknowledgement unless overlap is <c>always</c>; runs missed while the host was down are
+/// skipped or made up once; pause and resume; bad input refused. A hive of its own per test (its own clock).
+/// </summary>
+public sealed class RecurringReminderTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 23, 10, 0, 30, TimeSpan.Zero);
+    private readonly SettableClock _clock = new(Start);
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["alice", "bob"],
+        ["--Hive:Reminders:TickSeconds", "0.2", "--Hive:Reminders:MissedAfterSeconds", "10"],
+        services => services.AddSingleton<TimeProvider>(_clock));
+
+    public async Task DisposeAsync() => await _hive.DisposeAsync();
+
+    private long Ticks => _hive.Service<ReminderScheduler>().CompletedTicks;
+
+    /// <summary>Two whole ticks after now: whatever the clock's time makes due has been made and delivered.</summary>
+    private async Task TwoTicksAsync()
+    {
+        var target = Ticks + 2;
+        await HiveInstance.Until(() => Ticks >= target, TimeSpan.FromSeconds(20), "two scheduler ticks");
+    }
+
+    private static async Task<long> RecurringAsync(AgentClient agent, string body, string catchUp = "skip", string overlap = "skip_if_pending")
+    {
+        var reply = AgentClient.Ok(await agent.CallAsync(new { op = "remind", body, cron = "*/1 * * * *", catch_up = catchUp, overlap }));
+        Assert.True(reply.GetProperty("recurring").GetBoolean());
+        return reply.GetProperty("id").GetInt64();
+    }
+
+    private static DateTimeOffset At(int minute, int second = 1) => new(2026, 11, 23, 10, minute, second, TimeSpan.Zero);
+
+    private List<string> Runs(long id) =>
+        _hive.QueryDbList<string>("SELECT state FROM reminder_runs WHERE recurring_id = @id ORDER BY id", new { id });
+
+    [Fact]
+    public async Task A_minute_cron_fires_once_a_minute()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var reply = AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "look at CI", cron = "*/1 * * * *" }));
+        var id = reply.GetProperty("id").GetInt64();
+        Assert.Equal([At(1, 0), At(2, 0), At(3, 0)], reply.GetProperty("next_runs").EnumerateArray().Select(r => r.GetDateTimeOffset()));
+
+        await TwoTicksAsync();
+        Assert.Null(await alice.RecvAsync()); // 10:00:30: nothing due yet
+
+        for (var minute = 1; minute <= 3; minute++)
+        {
+            _clock.Set(At(minute));
+            var run = await alice.RecvAndAckAsync(waitMs: 10_000) ?? throw new TimeoutException($"no run at 10:0{minute}");
+            Assert.Equal("look at CI", run.GetProperty("body").GetString());
+            Assert.Equal("reminder", run.GetProperty("from").GetString());
+            Assert.Equal(id, run.GetProperty("recurring_id").GetInt64());
+            await TwoTicksAsync();
+            Assert.Null(await alice.RecvAsync()); // once a minute: the same minute makes no second run
+        }
+        Assert.Equal(["delivered", "delivered", "delivered"], Runs(id));
+
+        var view = await _hive.GetJsonAsync($"/api/reminders/recurring/{id}");
+        Assert.Equal([At(4, 0), At(5, 0), At(6, 0)], view.GetProperty("next_runs").EnumerateArray().Select(r => r.GetDateTimeOffset()));
+        Assert.Equal(At(3, 0), view.GetProperty("runs")[0].GetProperty("due_at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task A_run_waits_for_the_last_ones_acknowledgement_unless_overlap_is_always()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var bob = await _hive.ConnectAsync("bob");
+        var waiting = await RecurringAsync(alice, "waits");
+        var always = await RecurringAsync(bob, "always", overlap: "always");
+
+        _clock.Set(At(1));
+        var first = await alice.RecvAsync(waitMs: 10_000) ?? throw new TimeoutException("alice's first run");
+        Assert.NotNull(await bob.RecvAsync(waitMs: 10_000)); // received, never acknowledged
+        _clock.Set(At(2));
+        await TwoTicksAsync();
+        Assert.Equal(["delivered", "skipped"], Runs(waiting)); // alice has not acknowledged the 10:01 run
+        Assert.Equal(["delivered", "delivered"], Runs(always));
+
+        await alice.AckAsync(first.GetProperty("id").GetInt64());
+        _clock.Set(At(3));
+        var third = await alice.RecvAsync(waitMs: 10_000) ?? throw new TimeoutException("alice's run after the acknowledgement");
+        Assert.Equal("waits", third.GetProperty("body").GetString());
+        Assert.Equal(["delivered", "skipped", "delivered"], Runs(waiting));
+    }
+
+    [Fact]
+    public async Task Five_minutes_down_make_one_run_with_catch_up_one_and_none_with_skip()
+    {
+        await using (var alice = await _hive.ConnectAsync("alice"))
+        await using (var bob = await _hive.ConnectAsync("bob"))
+        {
+            await RecurringAsync(alice, "made up once", catchUp: "one");
+            await RecurringAsync(bob, "skipped");
+        }
+
+        // Down from 10:00:30 to 10:05:30: the runs of 10:01 to 10:05 are all missed (over MissedAfterSeconds old).
+        await _hive.RestartAsync(whileDown: () => _clock.Set(At(5, 30)));
+        await using var aliceAgain = await _hive.ConnectAsync("alice");
+        await using var bobAgain = await _hive.ConnectAsync("bob");
+        var made = await aliceAgain.RecvAndAckAsync(waitMs: 10_000) ?? throw new TimeoutException("the caught-up run");
+        Assert.Equal("made up once", made.GetProperty("body").GetString());
+        Assert.Equal(5, made.GetProperty("missed_runs").GetInt32());
+        await TwoTicksAsync();
+        Assert.Null(await aliceAgain.RecvAsync()); // one run for all five
+        Assert.Null(await bobAgain.RecvAsync());   // skip: none
+
+        var bobs = (await _hive.GetJsonAsync("/api/reminders/recurring?agent=bob"))[0];
+        var skipped = bobs.GetProperty("runs")[0];
+        Assert.Equal("skipped", skipped.GetProperty("state").GetString());
+        Assert.StartsWith("5 run(s) missed while the host was down", skipped.GetProperty("note").GetString());
+
+        // And on from there, once a minute again.
+        _clock.Set(At(6));
+        Assert.Equal("skipped", (await bobAgain.RecvAndAckAsync(waitMs: 10_000))?.GetProperty("body").GetString());
+    }
+
+    [Fact]
+    public async Task Pause_stops_runs_and_resume_starts_again_from_now()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        await using var bob = await _hive.ConnectAsync("bob");
+        var id = await RecurringAsync(alice, "paused one");
+
+        var refused = await bob.CallAsync(new { op = "recurring_pause", id });
+        Assert.Equal("forbidden", refused.GetProperty("code").GetString());
+        var paused = AgentClient.Ok(await alice.CallAsync(new { op = "recurring_pause", id }));
+        Assert.Equal("paused", paused.GetProperty("state").GetString());
+        Assert.Empty(paused.GetProperty("next_runs").EnumerateArray());
+
+        _clock.Set(At(1));
+        await TwoTicksAsync();
+        _clock.Set(At(2));
+        await TwoTicksAsync();
+        Assert.Null(await alice.RecvAsync());
+        Assert.Empty(Runs(id));
+
+        // The operator resumes it at 10:02:30: the next run is 10:03 (the paused minutes are not made up).
+        _clock.Set(At(2, 30));
+        using var resumed = await _hive.Http.PostAsync($"/api/reminders/recurring/{id}/resume", null);
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        var view = await resumed.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("active", view.GetProperty("state").GetString());
+        Assert.Equal(At(3, 0), view.GetProperty("next_runs")[0].GetDateTimeOffset());
+        var state = await _hive.GetJsonAsync("/api/state");
+        var shown = state.GetProperty("recurring_reminders").EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
+        Assert.Equal(3, shown.GetProperty("next_runs").GetArrayLength());
+
+        await TwoTicksAsync();
+        Assert.Null(await alice.RecvAsync());
+        _clock.Set(At(3));
+        Assert.Equal("paused one", (await alice.RecvAndAckAsync(waitMs: 10_000))?.GetProperty("body").GetString());
+
+        // Cancelled by its agent: no more runs, and it is gone with its history.
+        AgentClient.Ok(await alice.CallAsync(new { op = "recurring_cancel", id }));
+        _clock.Set(At(4));
+        await TwoTicksAsync();
+        Assert.Null(await alice.RecvAsync());
+        Assert.Empty(Runs(id));
+        using var gone = await _hive.Http.GetAsync($"/api/reminders/recurring/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"op":"remind","body":"x","cron":"* * * * * *"}""", "five fields")]
+    [InlineData("""{"op":"remind","body":"x","cron":"61 * * * *"}""", "cron is not a valid expression")]
+    [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","time_zone":"Mars/Olympus"}""", "IANA time zone")]
+    [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","time_zone":"../../etc/passwd"}""", "IANA time zone")]
+    [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","in_seconds":5}""", "not both")]
+    [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","catch_up":"all"}""", "catch_up must be one of skip, one")]
+    [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","overlap":"never"}""", "overlap must be one of")]
+    [InlineData("""{"op":"remind","body":"x","catch_up":"one","in_seconds":5}""", "cron is required")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 0 30 2 *"}""", "never fires")]
+    public async Task Bad_recurring_reminders_are_refused_and_change_nothing(string request, string reason)
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var reply = await alice.CallAsync(JsonDocument.Parse(request).RootElement);
+        Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
+        Assert.Contains(reason, reply.GetProperty("error").GetString());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM recurring_reminders"));
+    }
+
+    [Fact]
+    public async Task A_long_body_is_refused_and_the_operator_sets_one_up_for_an_agent_in_a_time_zone()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var tooLong = await alice.CallAsync(new { op = "remind", body = new string('x', 1025), cron = "0 9 * * *" });
+        Assert.Equal("too_large", tooLong.GetProperty("code").GetString());
+
+        using var created = await _hive.Http.PostAsJsonAsync("/api/reminders",
+            new { to = "alice", body = "stand-up", cron = "0 9 * * 1-5", time_zone = "Europe/Berlin" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var view = await created.Content.ReadFromJsonAsync<JsonElement>();
+        // Monday 23 November 2026, 10:00:30 UTC: 09:00 in Berlin (UTC+1) is 08:00 UTC, from Tuesday on.
+        Assert.Equal(
+            [new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero), new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero), new(2026, 11, 26, 8, 0, 0, TimeSpan.Zero)],
+            view.GetProperty("next_runs").EnumerateArray().Select(r => r.GetDateTimeOffset()));
+        Assert.Equal("skip", view.GetProperty("catch_up").GetString());
+        Assert.Equal("skip_if_pending", view.GetProperty("overlap").GetString());
+
+        using var unknown = await _hive.Http.PostAsync("/api/reminders/recurring/999/pause", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    /// <summary>The wall clock the test sets; timers and timestamps are the system's.</summary>
+    private sealed class SettableClock(DateTimeOffset start) : TimeProvider
+    {
+        private long _ticks = start.UtcTicks;
+
+        public void Set(DateTimeOffset at) => Interlocked.Exchange(ref _ticks, at.UtcTicks);
+
+        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+    }
+}
