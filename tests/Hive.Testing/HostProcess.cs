@@ -125,6 +125,17 @@ public sealed partial class HostProcess : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// Starts the host without waiting for it to answer: for a test that watches the database while the host starts up
+    /// (to kill it during its first work, say). Its agents' sockets may not exist yet.
+    /// </summary>
+    public static HostProcess Launch(string dataDir, string[] agents, params string[] extraArgs)
+    {
+        var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        return Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), "/", null,
+            process => new HostProcess(process, baseAddress, dataDir));
+    }
+
     /// <summary>Runs the host with exactly these arguments until it exits on its own (a refused start).</summary>
     public static async Task<(int ExitCode, string Output)> RunToExitAsync(TimeSpan timeout, params string[] args)
     {
