@@ -90,12 +90,13 @@ public static class MakeDueRuns
                 RecurringReminders.RecordRun(change, row.Id, due, RunStates.Skipped, null, $"{pending} (overlap: skip_if_pending)", now);
                 return 0;
             }
-            var reminderId = change.QuerySingle<long>("""
+            var reminder = change.QuerySingle<ReminderRow>($"""
                 INSERT INTO reminders (agent, body, payload_path, due_at, created_at, attempt_count, recurring_id, missed_runs)
                 VALUES (@Agent, @Body, @PayloadPath, @due, @now, 0, @Id, @missed)
-                RETURNING id
+                RETURNING {ReminderRow.Columns}
                 """, new { row.Agent, row.Body, row.PayloadPath, due, now, row.Id, missed });
-            RecurringReminders.RecordRun(change, row.Id, due, RunStates.Due, reminderId, note, now);
+            RecurringReminders.RecordRun(change, row.Id, due, RunStates.Due, reminder.Id, note, now);
+            change.Raise(new ReminderScheduled(reminder.View(fileRefs), RemindersSql.PendingFor(change, row.Agent)));
             return 1;
         }
 

@@ -16,6 +16,38 @@ export function reminders() {
   $('reminders-empty').hidden = total > 0;
   more($('reminders-more'), total - list.length, 'reminder');
   renderList($('reminders'), list, r => r.id, reminderRow, (_, r) => reminderRow(r));
+  recurring();
+}
+
+// Recurring reminders: each with its schedule, its next three runs, its last run, and pause/resume/cancel.
+function recurring() {
+  const list = [...store.recurring.values()].sort((a, b) => a.id - b.id);
+  $('recurring-heading').hidden = list.length === 0;
+  $('recurring-count').textContent = `(${list.length})`;
+  renderList($('recurring'), list, r => r.id, recurringRow, (_, r) => recurringRow(r));
+}
+
+function recurringRow(r) {
+  const paused = r.state === 'paused';
+  const toggle = h('button', { type: 'button', class: paused ? 'resume' : 'pause' }, paused ? 'Resume' : 'Pause');
+  toggle.addEventListener('click', () =>
+    act(toggle, '…', { method: 'POST', url: `/api/reminders/recurring/${r.id}/${paused ? 'resume' : 'pause'}` },
+      `recurring reminder ${r.id} ${paused ? 'resumed' : 'paused'}`));
+  const cancel = h('button', { type: 'button', class: 'danger cancel' }, 'Cancel');
+  cancel.addEventListener('click', () => {
+    if (!confirm(`Cancel the recurring reminder for ${r.agent}? Its runs stop and its history goes.`)) return;
+    act(cancel, '…', { method: 'DELETE', url: `/api/reminders/recurring/${r.id}` }, `recurring reminder ${r.id} cancelled`);
+  });
+  const last = r.runs?.[0];
+  const next = r.next_runs.map(at => h('time', { datetime: at, title: at }, new Date(at).toLocaleString()));
+  return h('li', { class: paused ? 'reminder recurring paused' : 'reminder recurring', dataset: { id: r.id } },
+    h('div', { class: 'meta' }, h('span', { class: 'who' }, r.agent), ' · ', h('code', { class: 'cron' }, r.cron),
+      r.time_zone !== 'UTC' && ` (${r.time_zone})`, paused ? ' · paused' : '',
+      ` · catch up: ${r.catch_up} · overlap: ${r.overlap}`),
+    appendLinkified(h('div', { class: 'body' }), r.body, r.body_refs),
+    next.length > 0 && append(h('div', { class: 'next meta' }, 'next: '), ...next.flatMap((t, i) => (i === 0 ? [t] : [', ', t]))),
+    last && h('div', { class: `last meta run-${last.state}` }, `last run ${relative(last.due_at)}: ${last.state}${last.note ? ` (${last.note})` : ''}`),
+    append(h('div', { class: 'actions' }), toggle, cancel));
 }
 
 function reminderRow(r) {

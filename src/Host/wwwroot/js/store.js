@@ -11,6 +11,7 @@ export const store = {
   questionsForOperator: 0, // open questions to the operator, shown or not (the header and the title count them)
   reminders: new Map(),   // id -> reminder: the snapshot's soonest, then every one scheduled live
   remindersTotal: 0,      // every pending reminder, shown or not (the snapshot is bounded)
+  recurring: new Map(),   // id -> recurring reminder (each with its next runs and latest runs)
   historyExhausted: false,
   approvals: [],          // pending, newest first
   decided: [],            // approvals decided while this page was open, newest decision first (a few)
@@ -41,6 +42,7 @@ export function load(state) {
   store.questionsForOperator = state.questions_for_operator ?? store.questions.pending.filter(q => q.target == null).length;
   store.reminders = new Map((state.reminders ?? []).map(r => [r.id, r]));
   store.remindersTotal = state.reminders_total ?? store.reminders.size;
+  store.recurring = new Map((state.recurring_reminders ?? []).map(r => [r.id, r]));
   store.historyExhausted = false;
   store.approvals = [...(state.approvals ?? [])].sort((a, b) => b.id - a.id);
   store.governance = state.governance ?? null;
@@ -250,5 +252,13 @@ export const apply = {
     store.remindersTotal = Math.max(0, store.remindersTotal - 1);
     setAgent(e.agent, { pending_reminders: e.pending_reminders });
     return ['reminders', 'swarm'];
+  },
+  recurring_reminder_changed(e) {
+    store.recurring.set(e.recurring.id, e.recurring);
+    return ['reminders'];
+  },
+  recurring_reminder_cancelled(e) {
+    store.recurring.delete(e.id);
+    return ['reminders'];
   },
 };
