@@ -92,6 +92,21 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     }
 
     [Fact]
+    public async Task Remind_with_cron_sets_up_a_recurring_reminder()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var reply = (await fixture.AgentAsync(a, "remind", "stand-up", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--catch-up", "one", "--json")).Ok().Json;
+        Assert.True(reply.GetProperty("recurring").GetBoolean());
+        Assert.Equal(3, reply.GetProperty("next_runs").GetArrayLength());
+        Assert.Equal(("0 9 * * 1-5", "Europe/Berlin", "one"), _hive.QueryDb<(string, string, string)>(
+            "SELECT cron, time_zone, catch_up FROM recurring_reminders WHERE id = @id", new { id = reply.GetProperty("id").GetInt64() }));
+
+        (await fixture.AgentAsync(a, "remind", "both", "--in", "5", "--cron", "* * * * *")).Usage();
+        (await fixture.AgentAsync(a, "remind", "zone alone", "--in", "5", "--tz", "UTC")).Usage();
+        (await fixture.AgentAsync(a, "remind", "bad", "--cron", "every day", "--json")).Refused("validation");
+    }
+
+    [Fact]
     public async Task Ask_a_peer_and_the_peer_answers()
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));

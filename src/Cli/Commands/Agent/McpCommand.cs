@@ -38,12 +38,28 @@ public static class McpCommand
         new("ack", "Acknowledge a message you received (unacknowledged, it is handed out again).", """
             {"type":"object","required":["id"],"properties":{"id":{"type":"integer"}}}
             """),
-        new("remind", "Schedule a reminder to yourself.", """
+        new("remind",
+            "Schedule a reminder to yourself: once (in_seconds or due_at), or recurring (cron: returns {id, recurring: true, " +
+            "next_runs}; each run arrives as a reminder message carrying recurring_id; manage it with the recurring_* tools).", """
             {"type":"object","required":["body"],"properties":{
-              "body":{"type":"string","description":"what to remind you of (over 1 KiB it is kept as a file in your state dir)"},
-              "in_seconds":{"type":"number","description":"when, from now (give this or due_at)"},
-              "due_at":{"type":"string","description":"when, as an ISO 8601 time with a zone (give this or in_seconds)"},
+              "body":{"type":"string","description":"what to remind you of (over 1 KiB it is kept as a file in your state dir; a recurring one's body is at most 1 KiB)"},
+              "in_seconds":{"type":"number","description":"when, from now (give this, due_at or cron)"},
+              "due_at":{"type":"string","description":"when, as an ISO 8601 time with a zone (give this, in_seconds or cron)"},
+              "cron":{"type":"string","description":"a recurring reminder: five cron fields, minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5"},
+              "time_zone":{"type":"string","description":"the IANA time zone cron is read in (default UTC), e.g. Europe/Berlin"},
+              "catch_up":{"type":"string","enum":["skip","one"],"description":"runs missed while the hive was down: skip them (default) or deliver one for all"},
+              "overlap":{"type":"string","enum":["skip_if_pending","always"],"description":"skip a run while you have not acknowledged the last one (default), or always deliver"},
               "payload_path":{"type":"string","description":"a state file of yours, or in /shared, to carry along"}}}
+            """),
+        new("recurring_list", "List your recurring reminders with their next three runs and latest runs.", """{"type":"object","properties":{}}"""),
+        new("recurring_pause", "Pause one of your recurring reminders: no run until you resume it.", """
+            {"type":"object","required":["id"],"properties":{"id":{"type":"integer","description":"the recurring reminder's id"}}}
+            """),
+        new("recurring_resume", "Resume a paused recurring reminder: runs start again from the next time after now.", """
+            {"type":"object","required":["id"],"properties":{"id":{"type":"integer","description":"the recurring reminder's id"}}}
+            """),
+        new("recurring_cancel", "Cancel one of your recurring reminders for good (with its history).", """
+            {"type":"object","required":["id"],"properties":{"id":{"type":"integer","description":"the recurring reminder's id"}}}
             """),
         new("count_pending_reminders", "How many of your reminders have not fired yet.", """{"type":"object","properties":{}}"""),
         new("ask", "Ask the operator (no to) or another agent a question; the answer comes as a message of kind answer.", """
