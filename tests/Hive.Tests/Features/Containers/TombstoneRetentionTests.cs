@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using static Hive.Tests.Features.Containers.ContainersKit;
+using static Hive.Tests.Features.Containers.TestGit;
 
 namespace Hive.Tests.Features.Containers;
 
@@ -206,11 +207,22 @@ public sealed class TombstoneRetentionTests(TombstoneRetentionFixture fixture) :
 
     private static JsonElement Retention(JsonElement tombstone) => tombstone.GetProperty("retention");
 
-    private static void Git(string? cwd, params string[] args) =>
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (var dir in Directory.GetDirectories(from)) CopyTree(dir, Path.Combine(to, Path.GetFileName(dir)));
+    }
+}
+
+/// <summary>git as the tests run it to lay out an agent's repositories: no system or global config (the machine's must not matter).</summary>
+internal static class TestGit
+{
+    public static void Git(string? cwd, params string[] args) =>
         RunGit(cwd, ["-c", "user.name=t", "-c", "user.email=t@t", .. args], check: true);
 
     /// <summary>git with no system or global config (the test machine's must not matter).</summary>
-    private static void RunGit(string? cwd, string[] args, bool check = false)
+    public static void RunGit(string? cwd, string[] args, bool check = false)
     {
         var info = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cwd ?? Path.GetTempPath() };
         info.Environment["GIT_CONFIG_NOSYSTEM"] = "1";
@@ -222,12 +234,5 @@ public sealed class TombstoneRetentionTests(TombstoneRetentionFixture fixture) :
         git.WaitForExit();
         _ = output.Result;
         if (check && git.ExitCode != 0) throw new InvalidOperationException($"git {string.Join(' ', args)}: {error}");
-    }
-
-    private static void CopyTree(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        foreach (var dir in Directory.GetDirectories(from)) CopyTree(dir, Path.Combine(to, Path.GetFileName(dir)));
     }
 }
