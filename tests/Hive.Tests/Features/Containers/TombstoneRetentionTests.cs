@@ -162,6 +162,35 @@ public sealed class TombstoneRetentionTests(TombstoneRetentionFixture fixture) :
     }
 
     [Fact]
+    public async Task Sweep_follows_no_symlink_and_keeps_what_is_too_deep_to_check()
+    {
+        var (linker, deep) = (await _hive.NewAgentAsync("linker"), await _hive.NewAgentAsync("deep"));
+        var outside = Path.Combine(Path.GetTempPath(), "hive-tomb-outside-" + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            // A link to a repository with unpushed work elsewhere: the purge deletes the link, not the work, so it is no reason to keep.
+            Git(null, "init", "-q", "-b", "main", outside);
+            Git(outside, "commit", "-q", "--allow-empty", "-m", "elsewhere");
+            File.CreateSymbolicLink(Path.Combine(StateDir(_hive, linker), "linked"), outside);
+            var tooDeep = Path.Combine(StateDir(_hive, deep), "a", "b", "c", "d", "e", "f", "g", "h", "i");
+            Directory.CreateDirectory(tooDeep);
+            foreach (var name in new[] { linker, deep }) await DestroyAsync(_hive, name);
+            Age(_hive, linker, deep);
+
+            var result = await SweepAsync(_hive);
+            Assert.Contains(linker, result.GetProperty("purged").EnumerateArray().Select(n => n.GetString()));
+            Assert.True(Directory.Exists(Path.Combine(outside, ".git")));
+            var kept = Assert.Single(result.GetProperty("kept").EnumerateArray(), k => k.GetProperty("name").GetString() == deep);
+            Assert.Equal("could not check git work: directories deeper than 8 levels", kept.GetProperty("reason").GetString());
+        }
+        finally
+        {
+            using (await _hive.Http.DeleteAsync($"/api/tombstones/{deep}")) { }
+            if (Directory.Exists(outside)) Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Nothing_is_purged_with_retention_off()
     {
         // A hive of its own: retention at its default, off.

@@ -59,7 +59,7 @@ public static class SweepTombstones
                     }
                 }
                 await mediator.Send(new Record(kept, clock.GetUtcNow()), cancellationToken);
-                foreach (var (tombstone, reason) in kept)
+                foreach (var (tombstone, reason) in kept.Where(k => k.Tombstone.Retention.Reason != k.Reason)) // once, not every hour
                     logger.LogInformation("containers: kept the tombstone of {Agent} past retention: {Reason}", tombstone.Name, reason);
                 return new Result(retention.RetainDays, purged, kept.Select(k => new KeptTombstone(k.Tombstone.Name, k.Reason)).ToList(),
                     retention.NextSweepAt);

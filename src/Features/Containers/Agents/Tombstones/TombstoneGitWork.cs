@@ -27,8 +27,11 @@ internal sealed class TombstoneGitWork
     /// <summary>The program run; only a test points it elsewhere.</summary>
     public string Git { get; init; } = "git";
 
-    /// <summary>Null when nothing under <paramref name="dir"/> needs keeping, else why it must be kept.</summary>
-    public async Task<string?> ReasonToKeepAsync(string dir, CancellationToken cancellationToken)
+    /// <summary>Null when nothing under <paramref name="dir"/> needs keeping, else why it must be kept (one line, at most 300 characters).</summary>
+    public async Task<string?> ReasonToKeepAsync(string dir, CancellationToken cancellationToken) =>
+        await FindReasonAsync(dir, cancellationToken) is { } reason ? OneLine(reason, 300) : null;
+
+    private async Task<string?> FindReasonAsync(string dir, CancellationToken cancellationToken)
     {
         var info = new DirectoryInfo(dir);
         if (info.LinkTarget is not null) return $"{CouldNotCheck}: the dir is a symlink";
@@ -128,9 +131,12 @@ internal sealed class TombstoneGitWork
         return (found, null);
     }
 
-    private static string FirstLine(string text)
+    private static string FirstLine(string text) => text.Trim().Split('\n', 2)[0].Trim() is { Length: > 0 } line ? line : "git failed";
+
+    /// <summary>Names in the dir are the agent's: no control character of theirs reaches a log line or the page.</summary>
+    private static string OneLine(string text, int max)
     {
-        var line = text.Trim().Split('\n', 2)[0].Trim();
-        return line.Length == 0 ? "git failed" : line.Length > 200 ? line[..200] + "…" : line;
+        var clean = new string(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return clean.Length > max ? clean[..max] + "…" : clean;
     }
 }
