@@ -4,15 +4,31 @@ using MediatR;
 
 namespace Hive.Features.Containers;
 
-/// <summary>The tombstones, the whole list (it is small, and a snapshot beats a diff).</summary>
-public sealed record TombstonesChanged(IReadOnlyList<TombstoneView> Tombstones) : IDashboardEvent
+/// <summary>
+/// The tombstones, the whole list (it is small, and a snapshot beats a diff), with the retention summary (the snapshot's
+/// <c>tombstone_retention</c>): each sweep raises it, so the page's "next purge" moves on.
+/// </summary>
+public sealed record TombstonesChanged(IReadOnlyList<TombstoneView> Tombstones, TombstoneRetentionSummary Retention) : IDashboardEvent
 {
     public string EventType => "tombstones_changed";
-    public object Payload => new { tombstones = Tombstones };
+    public object Payload => new { tombstones = Tombstones, retention = Retention };
 }
 
 /// <summary>A destroyed agent whose state dir is kept: <c>bytes</c> is its size on disk.</summary>
-public sealed record TombstoneView(string Name, DateTimeOffset DestroyedAt, long Bytes);
+public sealed record TombstoneView(string Name, DateTimeOffset DestroyedAt, long Bytes, TombstoneRetentionStatus Retention);
+
+/// <summary>
+/// Where a tombstone stands with retention: <c>off</c> (retention is off), <c>waiting</c> (purged by the first sweep after
+/// <c>due_at</c>), <c>due</c> (the next sweep checks it and purges it unless it holds unpushed work), <c>kept</c> (a sweep
+/// found <c>reason</c> at <c>checked_at</c>; checked again by each sweep).
+/// </summary>
+public sealed record TombstoneRetentionStatus(string State, DateTimeOffset? DueAt, string? Reason, DateTimeOffset? CheckedAt);
+
+/// <summary>
+/// The tombstones as a whole: their total size on disk, the retention in days (null: off) and when the next sweep runs
+/// (null: off, or not scheduled yet).
+/// </summary>
+public sealed record TombstoneRetentionSummary(int? RetainDays, DateTimeOffset? NextSweepAt, long TotalBytes);
 
 /// <summary>
 /// <c>main</c> of the meta repo (<see cref="Hive.Shared.HivePaths.MetaDir"/>) moved: a commit, or a reset after a failed

@@ -25,6 +25,10 @@ public static class ContainersFeature
                 $"Hive:Containers:Limits: MemoryMiB must be between {ResourceLimits.MinMemoryMib} and {ResourceLimits.MaxMemoryMib}, "
                 + $"CpuPercent between 1 and {ResourceLimits.MaxCpuPercent}, Pids between 1 and {ResourceLimits.MaxPids}")
             .Validate(o => o.UsageSeconds >= 0.1 && o.UsageSeconds <= 3600, "Hive:Containers:UsageSeconds must be between 0.1 and 3600")
+            .Validate(o => o.TombstoneRetainDays is null or (>= 0 and <= 36_500),
+                "Hive:Containers:TombstoneRetainDays must be between 0 (off) and 36500")
+            .Validate(o => o.TombstoneSweepMinutes >= 0.01 && o.TombstoneSweepMinutes <= 10_080,
+                "Hive:Containers:TombstoneSweepMinutes must be between 0.01 and 10080 (a week)")
             .ValidateOnStart();
         services.AddOptions<MetaOptions>().BindConfiguration("Hive:Meta")
             .Validate(o => o.MaxInputBytes > 0 && o.InputTimeoutSeconds > 0, "Hive:Meta: MaxInputBytes and InputTimeoutSeconds must be positive")
@@ -72,6 +76,10 @@ public static class ContainersFeature
         services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();
         services.AddTransient<AgentRowContributor, ResourceFactsOnAgentRows>();
         services.AddTransient<IDashboardStateContributor, TombstonesStateContributor>();
+        services.AddSingleton<TombstoneRetention>();
+        services.AddSingleton<TombstoneGitWork>();
+        services.AddSingleton<TombstoneSweeper>();
+        services.AddHostedService(p => p.GetRequiredService<TombstoneSweeper>());
         services.AddTransient<IDashboardStateContributor, SecretsStateContributor>();
         return services;
     }
@@ -99,7 +107,9 @@ internal sealed class TombstonesStateContributor(AgentRegistry registry) : IDash
 {
     public Task ContributeAsync(DashboardState state, CancellationToken cancellationToken)
     {
-        state.Set("tombstones", registry.Tombstones());
+        var changed = registry.TombstonesNow();
+        state.Set("tombstones", changed.Tombstones);
+        state.Set("tombstone_retention", changed.Retention);
         return Task.CompletedTask;
     }
 }

@@ -45,6 +45,19 @@ public sealed class ContainersOptions
     /// <summary>How often one loop reads every running agent's cgroup counters (memory, CPU, pids); fractions allowed.</summary>
     public double UsageSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Tombstones destroyed longer ago than this many days are purged by a sweep, unless their state dir holds git commits
+    /// not pushed anywhere (<see cref="TombstoneGitWork"/>). Null or 0: off (the default), tombstones stay until the
+    /// operator deletes them.
+    /// </summary>
+    public int? TombstoneRetainDays { get; set; }
+
+    /// <summary>How often the retention sweep runs (also once at start-up); fractions allowed.</summary>
+    public double TombstoneSweepMinutes { get; set; } = 60;
+
+    /// <summary>Retention is on: a positive <see cref="TombstoneRetainDays"/>.</summary>
+    public bool RetainsTombstones => TombstoneRetainDays is > 0;
+
     /// <summary><c>Hive:Containers:Process</c>: the process driver.</summary>
     public ProcessDriverOptions Process { get; set; } = new();
 

@@ -13,7 +13,8 @@ namespace Hive.Features.Containers;
 /// written into it.
 /// </summary>
 internal sealed class AgentRegistry(
-    IDb db, StateChanges changes, HivePaths paths, IOptions<HiveOptions> options, TimeProvider clock, AllowedRecipients allowed)
+    IDb db, StateChanges changes, HivePaths paths, IOptions<HiveOptions> options, TimeProvider clock, AllowedRecipients allowed,
+    TombstoneRetention retention)
     : IAgentDirectorySeed
 {
     public IReadOnlyList<AgentInfo> ReadAtStartUp()
@@ -100,11 +101,22 @@ internal sealed class AgentRegistry(
     public IReadOnlyList<AgentRecord> All() => Read((c, t) =>
         c.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents ORDER BY name", transaction: t).AsList());
 
-    public IReadOnlyList<TombstoneView> Tombstones() => Read((c, t) =>
-        c.Query<(string Name, DateTimeOffset DestroyedAt, long Bytes)>(
-                "SELECT name, destroyed_at, bytes FROM tombstones ORDER BY destroyed_at DESC, name", transaction: t)
-            .Select(x => new TombstoneView(x.Name, x.DestroyedAt, x.Bytes))
-            .ToList());
+    public IReadOnlyList<TombstoneView> Tombstones()
+    {
+        var now = clock.GetUtcNow();
+        return Read((c, t) =>
+            c.Query<(string Name, DateTimeOffset DestroyedAt, long Bytes, string? KeptReason, DateTimeOffset? CheckedAt)>(
+                    "SELECT name, destroyed_at, bytes, kept_reason, checked_at FROM tombstones ORDER BY destroyed_at DESC, name", transaction: t)
+                .Select(x => new TombstoneView(x.Name, x.DestroyedAt, x.Bytes, retention.StatusOf(x.DestroyedAt, x.KeptReason, x.CheckedAt, now)))
+                .ToList());
+    }
+
+    /// <summary>The tombstones and their summary, as the snapshot and every <see cref="TombstonesChanged"/> carry them.</summary>
+    public TombstonesChanged TombstonesNow()
+    {
+        var list = Tombstones();
+        return new TombstonesChanged(list, retention.Summary(list.Sum(t => t.Bytes)));
+    }
 
     /// <summary>Bytes under an agent's dir now (for its tombstone).</summary>
     public long SizeOf(string agent) => HivePaths.BytesUnder(paths.AgentDir(agent));

@@ -49,6 +49,10 @@ public sealed class AgentsModule : CarterModule
 
         Get("/api/tombstones", async (req, res) => await res.Ok(await mediator.Send(new ListTombstones.Query(), req.HttpContext.RequestAborted)));
 
+        // Runs the retention sweep now (what the hourly one would do) and answers what it purged and kept.
+        Post("/api/tombstones/sweep", async (req, res) =>
+            await res.Ok(await mediator.Send(new SweepTombstones.Command(), req.HttpContext.RequestAborted)));
+
         Delete("/api/tombstones/{name}", async (req, res) =>
         {
             await mediator.Send(new PurgeTombstone.Command(ContainerRoutes.Name(req)), req.HttpContext.RequestAborted);

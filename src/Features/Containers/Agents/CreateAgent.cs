@@ -197,7 +197,7 @@ public static class CreateAgent
                     {
                         change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at, bytes) VALUES (@Name, @Now, @Bytes)",
                             new { record.Name, Now = clock.GetUtcNow(), Bytes = registry.SizeOf(record.Name) });
-                        change.Raise(new TombstonesChanged(registry.Tombstones()));
+                        change.Raise(registry.TombstonesNow());
                     }
                     await directory.RemoveAsync(record.Name, CancellationToken.None);
                 }, CancellationToken.None);

@@ -65,7 +65,7 @@ public static class DestroyAgent
                 change.Execute("INSERT OR REPLACE INTO tombstones (name, destroyed_at, bytes) VALUES (@name, @now, @bytes)",
                     new { name, now = clock.GetUtcNow(), bytes });
                 await directory.RemoveAsync(name, CancellationToken.None); // joins: the socket closes once this commits
-                change.Raise(new TombstonesChanged(registry.Tombstones()));
+                change.Raise(registry.TombstonesNow());
                 await AgentSteps.TellManagerAsync(scope.GetRequiredService<IMediator>(), requestedBy, "destroyed",
                     $"{name} was destroyed by the {requestedBy}; its state dir is kept as a tombstone");
             }, CancellationToken.None);

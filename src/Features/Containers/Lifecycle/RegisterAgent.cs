@@ -27,7 +27,7 @@ internal static class RegisterAgent
             allowed.Set(record.Name, record.AllowedRecipients); // before its socket opens; a rolled-back name is set again when made
             // Joins this change: the row (with this feature's facts) goes out, then the socket opens.
             await directory.AddAsync(record.Name, cancellationToken);
-            if (consumed) change.Raise(new TombstonesChanged(registry.Tombstones()));
+            if (consumed) change.Raise(registry.TombstonesNow());
             await AgentSteps.TellManagerAsync(mediator, command.RequestedBy, "spawned",
                 $"{record.Name} was spawned by the {command.RequestedBy}{(consumed ? ", reusing its old state dir" : "")}");
             return consumed;

@@ -3,7 +3,8 @@
 export const store = {
   seq: 0,
   agents: new Map(),      // name -> agent row
-  tombstones: [],         // destroyed agents whose state dir is kept: {name, destroyed_at, bytes}
+  tombstones: [],         // destroyed agents whose state dir is kept: {name, destroyed_at, bytes, retention: {state, due_at, reason, checked_at}}
+  tombstoneRetention: null, // {retain_days (null: off), next_sweep_at, total_bytes}
   secrets: [],            // the operator's secrets: {name, updated_at}, never a value
   messages: [],           // newest first
   inbox: [],              // newest first
@@ -32,6 +33,7 @@ export function load(state) {
   store.seq = state.seq;
   store.agents = new Map(state.agents.map(a => [a.name, a]));
   store.tombstones = state.tombstones ?? [];
+  store.tombstoneRetention = state.tombstone_retention ?? null;
   store.secrets = state.secrets ?? [];
   store.messages = state.messages ?? [];
   store.retainDays = state.message_retention?.days ?? null;
@@ -101,6 +103,7 @@ export const apply = {
   tombstones_changed(e) {
     // The whole list every time: replace, never diff.
     store.tombstones = e.tombstones ?? [];
+    store.tombstoneRetention = e.retention ?? store.tombstoneRetention;
     return ['tombstones'];
   },
   sent(m) {

@@ -14,7 +14,11 @@ namespace Hive.Features.Containers;
 /// </summary>
 public static class PurgeTombstone
 {
-    public sealed record Command(string Name) : IRequest, IChangesState;
+    /// <param name="DestroyedAt">
+    /// When given, only the tombstone of that destroy is purged (else 404): the retention sweep checked that one, and a
+    /// create and destroy of the same name since would have left another.
+    /// </param>
+    public sealed record Command(string Name, DateTimeOffset? DestroyedAt = null) : IRequest, IChangesState;
 
     internal sealed class Handler(StateChanges changes, AgentRegistry registry, HivePaths paths, ILogger<Command> logger) : IRequestHandler<Command>
     {
@@ -22,7 +26,7 @@ public static class PurgeTombstone
         {
             var name = AgentName.Checked(command.Name);
             var change = changes.Current;
-            if (change.Execute("DELETE FROM tombstones WHERE name = @name", new { name }) == 0)
+            if (change.Execute("DELETE FROM tombstones WHERE name = @name AND (@at IS NULL OR destroyed_at = @at)", new { name, at = command.DestroyedAt }) == 0)
                 throw new NotFoundException($"no tombstone named {name}");
 
             var dir = paths.AgentDir(name);
@@ -39,7 +43,7 @@ public static class PurgeTombstone
                 DeleteTree(doomed);
                 logger.LogInformation("containers: purged the tombstone of {Agent}", name);
             }
-            change.Raise(new TombstonesChanged(registry.Tombstones()));
+            change.Raise(registry.TombstonesNow());
             return Unit.Task;
         }
 
