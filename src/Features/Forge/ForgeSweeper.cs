@@ -22,7 +22,7 @@ namespace Hive.Features.Forge;
 /// </summary>
 internal sealed class ForgeSweeper(
     IServiceScopeFactory scopes, IOptions<ForgeOptions> options, IAgentDirectory directory, ForgeState state, MetaPusher pusher,
-    StateChanges changes, TimeProvider clock, ILogger<ForgeSweeper> logger) : BackgroundService
+    StateChanges changes, Webhooks.WebhookSecret webhookSecret, TimeProvider clock, ILogger<ForgeSweeper> logger) : BackgroundService
 {
     private sealed record Request(string? Agent, TaskCompletionSource? Done, bool Revoke = false);
 
@@ -49,6 +49,14 @@ internal sealed class ForgeSweeper(
     {
         if (!options.Value.Enabled) return;
         await Task.Yield(); // the start-up sweep runs beside the host, never before it
+        try
+        {
+            _ = webhookSecret.Value; // made at start-up, so it is there before any hook is registered with it
+        }
+        catch (ForgeException e)
+        {
+            logger.LogWarning("forge: the webhook secret: {Failure}", e.Message);
+        }
         // Subscribed before the first sweep lists the agents: an agent added in between is swept twice, never missed.
         using var spawns = directory.Subscribe(change =>
         {
@@ -122,6 +130,14 @@ internal sealed class ForgeSweeper(
                     $"the hive's own forge user is not ready: {core.Error}", clock.GetUtcNow())
                 : await sweep.EnsureAgentAsync(agent.Name, token, ct);
             await RecordAsync(agent.Name, account, ct);
+        }
+        if (only is null && token is not null)
+        {
+            // The webhook on the agents' own repositories and the work layer's (Work, above, names those through Shared).
+            var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+            var repositories = (await sweep.AgentRepositoriesAsync(directory.List().Select(a => a.Name), token, ct))
+                .Concat(await mediator.Send(new Hive.Shared.Work.ListWorkRepositories(), ct));
+            await sweep.EnsureWebhooksAsync(repositories, token, ct);
         }
         if (only is null)
         {
