@@ -33,13 +33,16 @@ public static class ReceiveForgeWebhook
     public const string StatusKind = "forge_status";
 
     /// <param name="Body">The raw body, as signed (read whole, at most <see cref="ForgeOptions.WebhookMaxBytes"/>).</param>
-    public sealed record Command(string? Event, string? Delivery, string? Signature, byte[] Body) : IRequest<Result>, IChangesState;
+    public sealed record Command(string? Event, string? Delivery, string? Signature, byte[] Body) : IRequest<Result>;
 
     /// <summary>Who got the message (<see cref="To"/>, <see cref="MessageId"/>), or why nothing was sent (<see cref="Ignored"/>).</summary>
     public sealed record Result(string Delivery, string Event, string? To, long? MessageId, string? Ignored);
 
-    internal sealed class Handler(
-        IOptions<ForgeOptions> options, WebhookSecret secret, IAgentDirectory agents, IMediator mediator, StateChanges changes, TimeProvider clock)
+    /// <summary>
+    /// Checks, reads and routes the delivery outside any state change (a stranger's unsigned posts never wait for, or hold
+    /// up, the hive's changes), then records and delivers it in one (<see cref="Record"/>).
+    /// </summary>
+    internal sealed class Handler(IOptions<ForgeOptions> options, WebhookSecret secret, IAgentDirectory agents, IMediator mediator)
         : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
@@ -64,19 +67,7 @@ public static class ReceiveForgeWebhook
 
             var to = await RecipientAsync(news, cancellationToken)
                 ?? throw new NotFoundException($"{news.Repository} is no repository of the hive's: no agent owns it or works its branch");
-
-            var change = changes.Current;
-            var now = clock.GetUtcNow();
-            change.Execute("DELETE FROM forge_deliveries WHERE received_at < @cutoff", new { cutoff = now - KeptFor });
-            if (change.Execute("INSERT INTO forge_deliveries (delivery, event, received_at) VALUES (@delivery, @forgeEvent, @now) ON CONFLICT (delivery) DO NOTHING",
-                    new { delivery, forgeEvent, now }) == 0)
-                throw new ConflictException($"delivery {delivery} was received already: a replay delivers nothing");
-            if (news.Ignored is { } why) return new Result(delivery, forgeEvent, null, null, why);
-
-            var extra = new Dictionary<string, object?> { ["delivery"] = delivery, ["repository"] = news.Repository, ["forge"] = news.Payload };
-            var body = news.Summary + "\n" + JsonSerializer.Serialize(news.Payload, WebhookPayloads.Compact);
-            var sent = await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Forge, to, news.Kind, body, extra)]), cancellationToken);
-            return new Result(delivery, forgeEvent, to, sent[0].Id, null);
+            return await mediator.Send(new Record(delivery, forgeEvent, to, news), cancellationToken);
         }
 
         /// <summary>The agent working the ticket branch (or commit) it names, else the agent of the repository owner's name.</summary>
@@ -89,6 +80,29 @@ public static class ReceiveForgeWebhook
             }
             var owner = news.Repository[..news.Repository.IndexOf('/')];
             return agents.IsAgent(owner) ? owner : null;
+        }
+    }
+
+    /// <summary>The delivery's row and its message, one change: a replay finds the row (409); a failure keeps neither.</summary>
+    internal sealed record Record(string Delivery, string Event, string To, ForgeNews News) : IRequest<Result>, IChangesState;
+
+    internal sealed class RecordHandler(IMediator mediator, StateChanges changes, TimeProvider clock) : IRequestHandler<Record, Result>
+    {
+        public async Task<Result> Handle(Record record, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            var now = clock.GetUtcNow();
+            change.Execute("DELETE FROM forge_deliveries WHERE received_at < @cutoff", new { cutoff = now - KeptFor });
+            if (change.Execute("INSERT INTO forge_deliveries (delivery, event, received_at) VALUES (@Delivery, @Event, @now) ON CONFLICT (delivery) DO NOTHING",
+                    new { record.Delivery, record.Event, now }) == 0)
+                throw new ConflictException($"delivery {record.Delivery} was received already: a replay delivers nothing");
+            var news = record.News;
+            if (news.Ignored is { } why) return new Result(record.Delivery, record.Event, null, null, why);
+
+            var extra = new Dictionary<string, object?> { ["delivery"] = record.Delivery, ["repository"] = news.Repository, ["forge"] = news.Payload };
+            var body = news.Summary + "\n" + JsonSerializer.Serialize(news.Payload, WebhookPayloads.Compact);
+            var sent = await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Forge, record.To, news.Kind, body, extra)]), cancellationToken);
+            return new Result(record.Delivery, record.Event, record.To, sent[0].Id, null);
         }
     }
 }
