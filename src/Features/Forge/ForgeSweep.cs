@@ -121,16 +121,12 @@ internal sealed class ForgeSweep(
     /// <summary>
     /// The hive's webhook on each of <paramref name="repositories"/> (<c>owner/name</c>) that has none at
     /// <see cref="ForgeOptions.WebhookUrl"/> yet (listed first: a second sweep adds nothing); a repository that fails is
-    /// logged and the rest go on. Nothing without a webhook address (said once per sweep). Returns how many were added.
+    /// logged and the rest go on. Nothing without a webhook address. Returns how many were added.
     /// </summary>
     public async Task<int> EnsureWebhooksAsync(IEnumerable<string> repositories, ForgeAuth.Token core, CancellationToken ct)
     {
         var url = options.Value.WebhookUrl;
-        if (url.Length == 0)
-        {
-            logger.LogInformation("forge: no webhooks registered: set Hive:PublicUrl (or Hive:Forge:WebhookUrl) to an address the forge reaches this hive at");
-            return 0;
-        }
+        if (url.Length == 0) return 0;
         var added = 0;
         foreach (var repository in repositories.Distinct(StringComparer.OrdinalIgnoreCase))
         {

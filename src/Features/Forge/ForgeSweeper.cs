@@ -29,6 +29,7 @@ internal sealed class ForgeSweeper(
     private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>();
     private long _completed;
     private bool _tombstonesSeen;
+    private bool _webhookSkipSaid;
 
     /// <summary>Sweeps finished since start-up (tests wait on it).</summary>
     public long CompletedSweeps => Interlocked.Read(ref _completed);
@@ -133,11 +134,19 @@ internal sealed class ForgeSweeper(
         }
         if (only is null && token is not null)
         {
-            // The webhook on the agents' own repositories and the work layer's (Work, above, names those through Shared).
-            var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-            var repositories = (await sweep.AgentRepositoriesAsync(directory.List().Select(a => a.Name), token, ct))
-                .Concat(await mediator.Send(new Hive.Shared.Work.ListWorkRepositories(), ct));
-            await sweep.EnsureWebhooksAsync(repositories, token, ct);
+            if (options.Value.WebhookUrl.Length > 0)
+            {
+                // The webhook on the agents' own repositories and the work layer's (Work, above, names those through Shared).
+                var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+                var repositories = (await sweep.AgentRepositoriesAsync(directory.List().Select(a => a.Name), token, ct))
+                    .Concat(await mediator.Send(new Hive.Shared.Work.ListWorkRepositories(), ct));
+                await sweep.EnsureWebhooksAsync(repositories, token, ct);
+            }
+            else if (!_webhookSkipSaid)
+            {
+                logger.LogInformation("forge: no webhooks registered: set Hive:PublicUrl (or Hive:Forge:WebhookUrl) to an address the forge reaches this hive at");
+                _webhookSkipSaid = true;
+            }
         }
         if (only is null)
         {
