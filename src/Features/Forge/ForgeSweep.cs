@@ -121,30 +121,33 @@ internal sealed class ForgeSweep(
     /// <summary>
     /// The hive's webhook on each of <paramref name="repositories"/> (<c>owner/name</c>) that has none at
     /// <see cref="ForgeOptions.WebhookUrl"/> yet (listed first: a second sweep adds nothing); a repository that fails is
-    /// logged and the rest go on. Nothing without a webhook address. Returns how many were added.
+    /// logged and the rest go on. Returns the repositories that have it, and what failed.
     /// </summary>
-    public async Task<int> EnsureWebhooksAsync(IEnumerable<string> repositories, ForgeAuth.Token core, CancellationToken ct)
+    public async Task<ForgeWebhooks> EnsureWebhooksAsync(IEnumerable<string> repositories, ForgeAuth.Token core, CancellationToken ct)
     {
         var url = options.Value.WebhookUrl;
-        if (url.Length == 0) return 0;
-        var added = 0;
-        foreach (var repository in repositories.Distinct(StringComparer.OrdinalIgnoreCase))
+        var hooked = new List<string>();
+        var errors = new List<string>();
+        foreach (var repository in repositories.Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal))
         {
             try
             {
                 if (!ForgeGit.IsRepository(repository)) throw new ForgeException($"{repository} is not a repository's owner/name");
                 var hooks = await forge.ListHookUrlsAsync(repository, core, ct);
-                if (hooks.Any(h => string.Equals(h.TrimEnd('/'), url.TrimEnd('/'), StringComparison.Ordinal))) continue;
-                await forge.CreateHookAsync(repository, url, webhookSecret.Value, WebhookEvents, core, ct);
-                added++;
-                logger.LogInformation("forge: added the hive's webhook to {Repository}", repository);
+                if (!hooks.Any(h => string.Equals(h.TrimEnd('/'), url.TrimEnd('/'), StringComparison.Ordinal)))
+                {
+                    await forge.CreateHookAsync(repository, url, webhookSecret.Value, WebhookEvents, core, ct);
+                    logger.LogInformation("forge: added the hive's webhook to {Repository}", repository);
+                }
+                hooked.Add(repository);
             }
             catch (ForgeException e)
             {
                 logger.LogWarning("forge: the webhook of {Repository}: {Failure}", repository, e.Message);
+                errors.Add(e.Message);
             }
         }
-        return added;
+        return new ForgeWebhooks(url, hooked, errors.Count > 0 ? string.Join("; ", errors) : null, clock.GetUtcNow());
     }
 
     /// <summary>The repositories the agents' users own (a user that fails to list is logged and skipped).</summary>

@@ -140,11 +140,13 @@ internal sealed class ForgeSweeper(
                 var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
                 var repositories = (await sweep.AgentRepositoriesAsync(directory.List().Select(a => a.Name), token, ct))
                     .Concat(await mediator.Send(new Hive.Shared.Work.ListWorkRepositories(), ct));
-                await sweep.EnsureWebhooksAsync(repositories, token, ct);
+                state.Webhooks = await sweep.EnsureWebhooksAsync(repositories, token, ct);
             }
-            else if (!_webhookSkipSaid)
+            else
             {
-                logger.LogInformation("forge: no webhooks registered: set Hive:PublicUrl (or Hive:Forge:WebhookUrl) to an address the forge reaches this hive at");
+                state.Webhooks = new ForgeWebhooks(null, [], null, clock.GetUtcNow());
+                if (!_webhookSkipSaid)
+                    logger.LogInformation("forge: no webhooks registered: set Hive:PublicUrl (or Hive:Forge:WebhookUrl) to an address the forge reaches this hive at");
                 _webhookSkipSaid = true;
             }
         }

@@ -205,17 +205,25 @@ internal sealed class ForgejoClient(HttpClient http)
             .ToList();
     }
 
-    /// <summary>Adds a webhook of type <c>forgejo</c> (JSON bodies, signed with <paramref name="secret"/>) for <paramref name="events"/>.</summary>
+    /// <summary>
+    /// Adds a webhook of type <c>forgejo</c> (JSON bodies, signed with <paramref name="secret"/>) for <paramref name="events"/>;
+    /// a Gitea, which knows no such type (422), gets its own type <c>gitea</c>, which signs the same way.
+    /// </summary>
     public async Task CreateHookAsync(string repository, string url, string secret, IReadOnlyList<string> events, ForgeAuth auth, CancellationToken ct)
     {
         var what = $"adding the hive's webhook to {repository}";
-        var body = new
+        foreach (var type in new[] { "forgejo", "gitea" })
         {
-            type = "forgejo", active = true, events, branch_filter = "*",
-            config = new Dictionary<string, string> { ["url"] = url, ["content_type"] = "json", ["secret"] = secret },
-        };
-        using var response = await SendAsync(HttpMethod.Post, $"repos/{RepositoryPath(repository)}/hooks", body, auth, what, ct);
-        await EnsureAsync(response, HttpStatusCode.Created, what, ct, auth.Credential, secret);
+            var body = new
+            {
+                type, active = true, events, branch_filter = "*",
+                config = new Dictionary<string, string> { ["url"] = url, ["content_type"] = "json", ["secret"] = secret },
+            };
+            using var response = await SendAsync(HttpMethod.Post, $"repos/{RepositoryPath(repository)}/hooks", body, auth, what, ct);
+            if (response.StatusCode == HttpStatusCode.UnprocessableEntity && type == "forgejo") continue;
+            await EnsureAsync(response, HttpStatusCode.Created, what, ct, auth.Credential, secret);
+            return;
+        }
     }
 
     private static string RepositoryPath(string repository)

@@ -30,9 +30,13 @@ public sealed class ForgeWebhookTests
         var secretFile = Path.Combine(f.Hive.DataDir, "forge-webhook-secret");
         Assert.Equal(hook.Secret, await File.ReadAllTextAsync(secretFile));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secretFile));
-        await f.SweepAsync();
+        var swept = await f.SweepAsync();
         Assert.Single(f.Forge.Hooks("alice", "app")); // listed first: a second sweep adds none
         Assert.Equal(1, f.Forge.Calls("POST /repos/{owner}/{repo}/hooks"));
+        var webhooks = swept.GetProperty("webhooks");
+        Assert.Equal(HookUrl, webhooks.GetProperty("url").GetString());
+        Assert.Equal(["alice/app"], webhooks.GetProperty("repositories").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(JsonValueKind.Null, webhooks.GetProperty("error").ValueKind);
 
         await using var alice = await f.Hive.ConnectAsync("alice");
         await using var bob = await f.Hive.ConnectAsync("bob");
