@@ -109,6 +109,15 @@ public sealed class ForgeWebhookTests
         // Nothing of a refused delivery was kept: its id, properly signed, is delivered now.
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "d-1")).Status);
         Assert.Equal("d-1", (await NextAsync(alice, "forge_push")).GetProperty("delivery").GetString());
+
+        // Ids are kept 7 days: one received 6 days ago is still a replay, one received 8 days ago is forgotten.
+        var at = (int days) => DateTimeOffset.UtcNow.AddDays(-days).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        f.Hive.ExecuteDb($"INSERT INTO forge_deliveries (delivery, event, received_at) VALUES ('d-6-days', 'push', '{at(6)}'), ('d-8-days', 'push', '{at(8)}')");
+        Assert.Equal(HttpStatusCode.Conflict, (await DeliverAsync(f, "push", body, "d-6-days")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "d-8-days")).Status);
+        Assert.Equal("d-8-days", (await NextAsync(alice, "forge_push")).GetProperty("delivery").GetString());
+        Assert.Equal(0, f.Hive.QueryDb<long>("SELECT count(*) FROM forge_deliveries WHERE delivery = 'd-8-days' AND received_at < @cutoff",
+            new { cutoff = at(1) }));
     }
 
     [Fact]
