@@ -27,7 +27,7 @@ public static class OperatorAuth
     /// POSTs to these routed paths need no sign-in: the forge's webhook (<c>/hooks/forgejo</c>), which proves itself by
     /// its signature. The path and the method only: anything else there is guarded as usual.
     /// </summary>
-    public static readonly IReadOnlySet<string> OpenPosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "/hooks/forgejo" };
+    public static readonly IReadOnlySet<string> OpenPosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { Hive.Features.Forge.Webhooks.ReceiveForgeWebhook.Route };
 
     /// <summary>Routed endpoints under these need no sign-in: a push's one-tap links, whose token is their only permission.</summary>
     public static readonly PathString[] OpenPrefixes = ["/act"];
