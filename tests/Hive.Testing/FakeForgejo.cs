@@ -61,7 +61,17 @@ public sealed class FakeForgejo : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _calls = new();
     private readonly ConcurrentDictionary<string, Fault> _faults = new();
     private readonly ConcurrentDictionary<string, bool> _reserved = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<(string Repo, Hook Hook)> _hooks = [];
     private WebApplication? _app;
+
+    /// <summary>A repository's webhook as registered (the secret included, which Forgejo's API never shows again).</summary>
+    public sealed record Hook(long Id, string Type, string Url, string ContentType, string Secret, IReadOnlyList<string> Events);
+
+    /// <summary>The webhooks of a repository, oldest first.</summary>
+    public IReadOnlyList<Hook> Hooks(string owner, string repo)
+    {
+        lock (_lock) return _hooks.Where(h => string.Equals(h.Repo, $"{owner}/{repo}", StringComparison.OrdinalIgnoreCase)).Select(h => h.Hook).ToList();
+    }
 
     private FakeForgejo(string root) => Root = root;
 
@@ -92,7 +102,7 @@ public sealed class FakeForgejo : IAsyncDisposable
                 var plain = _tokens.Select(t => (User: t.User, Secret: t.Value))
                     .Concat(_users.Values.Where(u => !u.IsOrg && u.Password.Length > 0).Select(u => (User: u.Name, Secret: u.Password)))
                     .ToList();
-                return plain.Select(p => p.Secret)
+                return plain.Select(p => p.Secret).Concat(_hooks.Select(h => h.Hook.Secret))
                     .Concat(plain.SelectMany(p => new[] { p.User, "core", "x-access-token" }.Select(user =>
                         Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{p.Secret}")))))
                     .Distinct().ToList();
@@ -420,6 +430,54 @@ public sealed class FakeForgejo : IAsyncDisposable
             await CreateRepoAsync(c, org);
         }));
 
+        app.MapGet("/api/v1/users/{name}/repos", (HttpContext c, string name) => Api(c, caller =>
+        {
+            if (!Find(name, out var user)) return Answer(c, 404, "user does not exist");
+            var limit = int.TryParse(c.Request.Query["limit"], out var l) ? Math.Clamp(l, 1, 50) : 30;
+            var page = int.TryParse(c.Request.Query["page"], out var p) ? Math.Max(1, p) : 1;
+            List<string> repos;
+            lock (_lock)
+                repos = _repos.Where(r => r.StartsWith(user.Name + "/", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
+            // Private repositories show to their owner and to site admins only.
+            if (!CanWrite(caller, user.Name)) repos = [];
+            var array = new JsonArray();
+            foreach (var repo in repos.Skip((page - 1) * limit).Take(limit))
+                array.Add(new JsonObject { ["full_name"] = repo, ["name"] = repo[(repo.IndexOf('/') + 1)..], ["private"] = true });
+            return Json(c, 200, array);
+        }));
+
+        app.MapGet("/api/v1/repos/{owner}/{repo}/hooks", (HttpContext c, string owner, string repo) => Api(c, caller =>
+        {
+            if (!HasRepo(owner, repo) || !CanWrite(caller, owner)) return Answer(c, 404, "repository does not exist");
+            var array = new JsonArray();
+            foreach (var hook in Hooks(owner, repo)) array.Add(HookJson(hook));
+            return Json(c, 200, array);
+        }));
+
+        app.MapPost("/api/v1/repos/{owner}/{repo}/hooks", (HttpContext c, string owner, string repo) => Api(c, async caller =>
+        {
+            if (!HasRepo(owner, repo) || !CanWrite(caller, owner)) { await Answer(c, 404, "repository does not exist"); return; }
+            if (!caller!.Has("write:repository")) { await Answer(c, 403, "token does not have required scope: write:repository"); return; }
+            var body = await Body(c);
+            var type = body?["type"]?.GetValue<string>();
+            var config = body?["config"] as JsonObject;
+            var url = config?["url"]?.GetValue<string>();
+            var contentType = config?["content_type"]?.GetValue<string>();
+            if (type is not ("forgejo" or "gitea") || url is null || contentType is not ("json" or "form"))
+            {
+                await Answer(c, 422, "[Type]: invalid; [Config]: url and content_type required");
+                return;
+            }
+            var events = (body!["events"] as JsonArray)?.Select(e => e!.GetValue<string>()).ToList() ?? ["push"];
+            Hook hook;
+            lock (_lock)
+            {
+                hook = new Hook(_hooks.Count + 1, type, url, contentType, config!["secret"]?.GetValue<string>() ?? "", events);
+                _hooks.Add(($"{owner}/{repo}", hook));
+            }
+            await Json(c, 201, HookJson(hook));
+        }));
+
         // git smart HTTP: /{owner}/{repo}(.git)/info/refs, /git-upload-pack, /git-receive-pack.
         app.Map("/{owner}/{repo}/{**rest}", GitAsync);
     }
@@ -472,6 +530,8 @@ public sealed class FakeForgejo : IAsyncDisposable
             ["orgs", _, "repos"] => "/orgs/{org}/repos",
             ["admin", "users", _, "repos"] => "/admin/users/{name}/repos",
             ["repos", _, _] => "/repos/{owner}/{repo}",
+            ["repos", _, _, "hooks"] => "/repos/{owner}/{repo}/hooks",
+            ["users", _, "repos"] => "/users/{name}/repos",
             _ => path,
         };
     }
@@ -616,6 +676,14 @@ public sealed class FakeForgejo : IAsyncDisposable
         var sees = caller is not null && (caller.User.Admin || caller.User == user);
         return new JsonObject { ["id"] = 1, ["login"] = user.Name, ["email"] = sees ? user.Email : "", ["is_admin"] = user.Admin };
     }
+
+    /// <summary>A hook as Forgejo's API shows it: no secret.</summary>
+    private static JsonObject HookJson(Hook hook) => new()
+    {
+        ["id"] = hook.Id, ["type"] = hook.Type, ["active"] = true,
+        ["config"] = new JsonObject { ["url"] = hook.Url, ["content_type"] = hook.ContentType },
+        ["events"] = new JsonArray(hook.Events.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
+    };
 
     private static async Task<JsonNode?> Body(HttpContext context)
     {

@@ -1,6 +1,7 @@
 using Hive.Features.Containers;
 using Hive.Shared.Agents;
 using MediatR;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,16 @@ public static class ForgeFeature
             .Validate(o => o.TimeoutSeconds is > 0 and <= 3600 && o.PushTimeoutSeconds is > 0 and <= 3600 && o.SweepMinutes is > 0 and <= 10080,
                 "Hive:Forge:TimeoutSeconds and PushTimeoutSeconds must be 0 to 3600 (exclusive of 0), SweepMinutes 0 to 10080 (a week)")
             .Validate(o => o.EmailDomain.Length > 0 && !o.EmailDomain.Contains('@'), "Hive:Forge:EmailDomain must be a domain name")
+            // The hook's address defaults to the hive's public one (Notifications' Hive:PublicUrl): what Forgejo can reach.
+            .Configure<IConfiguration>((o, configuration) =>
+            {
+                if (o.WebhookUrl.Length == 0 && configuration["Hive:PublicUrl"] is { Length: > 0 } publicUrl)
+                    o.WebhookUrl = publicUrl.Trim().TrimEnd('/') + Webhooks.ReceiveForgeWebhook.Route;
+            })
+            .Validate(o => o.WebhookUrl.Length == 0 || (Uri.TryCreate(o.WebhookUrl, UriKind.Absolute, out var hook) && hook.Scheme is "http" or "https"
+                                                        && hook.UserInfo.Length == 0),
+                "Hive:Forge:WebhookUrl (or Hive:PublicUrl) must be an http(s) address without credentials")
+            .Validate(o => o.WebhookMaxBytes is >= 1024 and <= 64 * 1024 * 1024, "Hive:Forge:WebhookMaxBytes must be 1 KiB to 64 MiB")
             .ValidateOnStart();
         services.AddHttpClient<ForgejoClient>((provider, http) =>
             {
@@ -27,6 +38,7 @@ public static class ForgeFeature
             // A redirect would be followed without the credential at best, to somewhere else at worst: none at all.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddSingleton<ForgeState>();
+        services.AddSingleton<Webhooks.WebhookSecret>();
         services.AddTransient<ForgeSweep>();
         services.AddSingleton<MetaPusher>();
         services.AddHostedService(p => p.GetRequiredService<MetaPusher>());

@@ -29,6 +29,21 @@ public sealed class ForgeOptions
     /// <summary>Forgejo wants an e-mail per user, unique: agents get <c>&lt;name&gt;@&lt;EmailDomain&gt;</c>.</summary>
     public string EmailDomain { get; set; } = "hive.invalid";
 
+    /// <summary>
+    /// The file holding the secret Forgejo signs its webhook deliveries with (HMAC-SHA256 of the body); empty:
+    /// <c>&lt;DataDir&gt;/forge-webhook-secret</c>, made (0600, random) at start-up when missing.
+    /// </summary>
+    public string WebhookSecretFile { get; set; } = "";
+
+    /// <summary>
+    /// Where Forgejo reaches this hive's <c>POST /hooks/forgejo</c>, as the sweep registers it on the hive's repositories;
+    /// empty: <c>Hive:PublicUrl</c> + <c>/hooks/forgejo</c>, and with neither set no webhook is registered.
+    /// </summary>
+    public string WebhookUrl { get; set; } = "";
+
+    /// <summary>The largest webhook body read (a push of many commits is tens of KiB); a larger one is refused with 413.</summary>
+    public int WebhookMaxBytes { get; set; } = 1024 * 1024;
+
     public bool Enabled => Url.Length > 0;
 
     public Uri BaseUri => new(Url.TrimEnd('/') + "/");

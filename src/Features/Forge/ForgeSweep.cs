@@ -22,8 +22,12 @@ namespace Hive.Features.Forge;
 /// </para>
 /// </summary>
 internal sealed class ForgeSweep(
-    ForgejoClient forge, IOptions<ForgeOptions> options, HivePaths paths, TimeProvider clock, IStateFileWriter stateFiles, ILogger<ForgeSweep> logger)
+    ForgejoClient forge, IOptions<ForgeOptions> options, HivePaths paths, TimeProvider clock, IStateFileWriter stateFiles, Webhooks.WebhookSecret webhookSecret,
+    ILogger<ForgeSweep> logger)
 {
+    /// <summary>The events the hive's webhook asks for (<c>pull_request</c> includes its review requests and its comments).</summary>
+    public static readonly IReadOnlyList<string> WebhookEvents = ["push", "pull_request", "issue_comment", "status"];
+
     public static readonly IReadOnlyList<string> AgentScopes =
         ["read:user", "write:repository", "write:issue", "write:user", "write:organization", "write:misc"];
 
@@ -112,6 +116,56 @@ internal sealed class ForgeSweep(
             logger.LogWarning("forge: agent {Agent}: {Failure}", agent, failure);
             return new ForgeAccount(user, TokenFile.ExistsQuietly(file), failure, clock.GetUtcNow());
         }
+    }
+
+    /// <summary>
+    /// The hive's webhook on each of <paramref name="repositories"/> (<c>owner/name</c>) that has none at
+    /// <see cref="ForgeOptions.WebhookUrl"/> yet (listed first: a second sweep adds nothing); a repository that fails is
+    /// logged and the rest go on. Returns the repositories that have it, and what failed.
+    /// </summary>
+    public async Task<ForgeWebhooks> EnsureWebhooksAsync(IEnumerable<string> repositories, ForgeAuth.Token core, CancellationToken ct)
+    {
+        var url = options.Value.WebhookUrl;
+        var hooked = new List<string>();
+        var errors = new List<string>();
+        foreach (var repository in repositories.Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                if (!ForgeGit.IsRepository(repository)) throw new ForgeException($"{repository} is not a repository's owner/name");
+                var hooks = await forge.ListHookUrlsAsync(repository, core, ct);
+                if (!hooks.Any(h => string.Equals(h.TrimEnd('/'), url.TrimEnd('/'), StringComparison.Ordinal)))
+                {
+                    await forge.CreateHookAsync(repository, url, webhookSecret.Value, WebhookEvents, core, ct);
+                    logger.LogInformation("forge: added the hive's webhook to {Repository}", repository);
+                }
+                hooked.Add(repository);
+            }
+            catch (ForgeException e)
+            {
+                logger.LogWarning("forge: the webhook of {Repository}: {Failure}", repository, e.Message);
+                errors.Add(e.Message);
+            }
+        }
+        return new ForgeWebhooks(url, hooked, errors.Count > 0 ? string.Join("; ", errors) : null, clock.GetUtcNow());
+    }
+
+    /// <summary>The repositories the agents' users own (a user that fails to list is logged and skipped).</summary>
+    public async Task<IReadOnlyList<string>> AgentRepositoriesAsync(IEnumerable<string> agents, ForgeAuth.Token core, CancellationToken ct)
+    {
+        var repositories = new List<string>();
+        foreach (var agent in agents.Where(a => a != CoreUser))
+        {
+            try
+            {
+                repositories.AddRange(await forge.ListUserReposAsync(agent, core, ct));
+            }
+            catch (ForgeException e)
+            {
+                logger.LogWarning("forge: the repositories of {Agent}: {Failure}", agent, e.Message);
+            }
+        }
+        return repositories;
     }
 
     /// <summary>

@@ -22,13 +22,14 @@ namespace Hive.Features.Forge;
 /// </summary>
 internal sealed class ForgeSweeper(
     IServiceScopeFactory scopes, IOptions<ForgeOptions> options, IAgentDirectory directory, ForgeState state, MetaPusher pusher,
-    StateChanges changes, TimeProvider clock, ILogger<ForgeSweeper> logger) : BackgroundService
+    StateChanges changes, Webhooks.WebhookSecret webhookSecret, TimeProvider clock, ILogger<ForgeSweeper> logger) : BackgroundService
 {
     private sealed record Request(string? Agent, TaskCompletionSource? Done, bool Revoke = false);
 
     private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>();
     private long _completed;
     private bool _tombstonesSeen;
+    private bool _webhookSkipSaid;
 
     /// <summary>Sweeps finished since start-up (tests wait on it).</summary>
     public long CompletedSweeps => Interlocked.Read(ref _completed);
@@ -49,6 +50,14 @@ internal sealed class ForgeSweeper(
     {
         if (!options.Value.Enabled) return;
         await Task.Yield(); // the start-up sweep runs beside the host, never before it
+        try
+        {
+            _ = webhookSecret.Value; // made at start-up, so it is there before any hook is registered with it
+        }
+        catch (ForgeException e)
+        {
+            logger.LogWarning("forge: the webhook secret: {Failure}", e.Message);
+        }
         // Subscribed before the first sweep lists the agents: an agent added in between is swept twice, never missed.
         using var spawns = directory.Subscribe(change =>
         {
@@ -122,6 +131,24 @@ internal sealed class ForgeSweeper(
                     $"the hive's own forge user is not ready: {core.Error}", clock.GetUtcNow())
                 : await sweep.EnsureAgentAsync(agent.Name, token, ct);
             await RecordAsync(agent.Name, account, ct);
+        }
+        if (only is null && token is not null)
+        {
+            if (options.Value.WebhookUrl.Length > 0)
+            {
+                // The webhook on the agents' own repositories and the work layer's (Work, above, names those through Shared).
+                var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+                var repositories = (await sweep.AgentRepositoriesAsync(directory.List().Select(a => a.Name), token, ct))
+                    .Concat(await mediator.Send(new Hive.Shared.Work.ListWorkRepositories(), ct));
+                state.Webhooks = await sweep.EnsureWebhooksAsync(repositories, token, ct);
+            }
+            else
+            {
+                state.Webhooks = new ForgeWebhooks(null, [], null, clock.GetUtcNow());
+                if (!_webhookSkipSaid)
+                    logger.LogInformation("forge: no webhooks registered: set Hive:PublicUrl (or Hive:Forge:WebhookUrl) to an address the forge reaches this hive at");
+                _webhookSkipSaid = true;
+            }
         }
         if (only is null)
         {

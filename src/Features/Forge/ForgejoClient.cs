@@ -165,6 +165,73 @@ internal sealed class ForgejoClient(HttpClient http)
         throw await FailureAsync(response, what, ct, admin.Credential);
     }
 
+    /// <summary>The repositories a user owns (<c>owner/name</c>), every page (the forge's cap is 50 a page; at most 40 pages are read).</summary>
+    public async Task<IReadOnlyList<string>> ListUserReposAsync(string user, ForgeAuth auth, CancellationToken ct)
+    {
+        const int limit = 50;
+        var what = $"listing the repositories of {user}";
+        var names = new List<string>();
+        for (var page = 1; page <= 40; page++)
+        {
+            using var response = await SendAsync(HttpMethod.Get, $"users/{Segment(user)}/repos?limit={limit}&page={page}", null, auth, what, ct);
+            if (response.StatusCode == HttpStatusCode.NotFound) return names; // no such user (yet): it owns nothing
+            await EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
+            var answer = await ReadJsonAsync(response, what, ct);
+            if (answer.ValueKind != JsonValueKind.Array) throw new ForgeException($"{what}: the forge's answer is not a list");
+            var count = 0;
+            foreach (var repo in answer.EnumerateArray())
+            {
+                count++;
+                if (repo.ValueKind == JsonValueKind.Object && repo.TryGetProperty("full_name", out var name) && name.ValueKind == JsonValueKind.String)
+                    names.Add(name.GetString()!);
+            }
+            if (count < limit) break;
+        }
+        return names;
+    }
+
+    /// <summary>The addresses of a repository's webhooks (Forgejo never shows their secrets again).</summary>
+    public async Task<IReadOnlyList<string>> ListHookUrlsAsync(string repository, ForgeAuth auth, CancellationToken ct)
+    {
+        var what = $"listing the webhooks of {repository}";
+        using var response = await SendAsync(HttpMethod.Get, $"repos/{RepositoryPath(repository)}/hooks?limit=50", null, auth, what, ct);
+        await EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
+        var answer = await ReadJsonAsync(response, what, ct);
+        if (answer.ValueKind != JsonValueKind.Array) throw new ForgeException($"{what}: the forge's answer is not a list");
+        return answer.EnumerateArray()
+            .Where(h => h.ValueKind == JsonValueKind.Object && h.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object
+                        && c.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String)
+            .Select(h => h.GetProperty("config").GetProperty("url").GetString()!)
+            .ToList();
+    }
+
+    /// <summary>
+    /// Adds a webhook of type <c>forgejo</c> (JSON bodies, signed with <paramref name="secret"/>) for <paramref name="events"/>;
+    /// a Gitea, which knows no such type (422), gets its own type <c>gitea</c>, which signs the same way.
+    /// </summary>
+    public async Task CreateHookAsync(string repository, string url, string secret, IReadOnlyList<string> events, ForgeAuth auth, CancellationToken ct)
+    {
+        var what = $"adding the hive's webhook to {repository}";
+        foreach (var type in new[] { "forgejo", "gitea" })
+        {
+            var body = new
+            {
+                type, active = true, events, branch_filter = "*",
+                config = new Dictionary<string, string> { ["url"] = url, ["content_type"] = "json", ["secret"] = secret },
+            };
+            using var response = await SendAsync(HttpMethod.Post, $"repos/{RepositoryPath(repository)}/hooks", body, auth, what, ct);
+            if (response.StatusCode == HttpStatusCode.UnprocessableEntity && type == "forgejo") continue;
+            await EnsureAsync(response, HttpStatusCode.Created, what, ct, auth.Credential, secret);
+            return;
+        }
+    }
+
+    private static string RepositoryPath(string repository)
+    {
+        var slash = repository.IndexOf('/');
+        return $"{Segment(repository[..slash])}/{Segment(repository[(slash + 1)..])}";
+    }
+
     /// <summary>A password nobody keeps: set, used once to mint a token, forgotten.</summary>
     public static string NewSecret() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))
         .Replace('+', '-').Replace('/', '_');

@@ -23,6 +23,12 @@ public static class OperatorAuth
     /// <summary>Routed endpoints outside <see cref="ApiRoot"/> that need no sign-in (the next issue's health route).</summary>
     public static readonly IReadOnlySet<string> OpenRoutes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "/healthz" };
 
+    /// <summary>
+    /// POSTs to these routed paths need no sign-in: the forge's webhook (<c>/hooks/forgejo</c>), which proves itself by
+    /// its signature. The path and the method only: anything else there is guarded as usual.
+    /// </summary>
+    public static readonly IReadOnlySet<string> OpenPosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { Hive.Features.Forge.Webhooks.ReceiveForgeWebhook.Route };
+
     /// <summary>Routed endpoints under these need no sign-in: a push's one-tap links, whose token is their only permission.</summary>
     public static readonly PathString[] OpenPrefixes = ["/act"];
 

@@ -71,10 +71,11 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         return next(context);
     }
 
-    /// <summary>Everything under /api (so an unknown path there is 401, not a 404 that maps the API), and every routed endpoint but the open ones.</summary>
+    /// <summary>Everything under /api (so an unknown path there is 401, not a 404 that maps the API), and every routed endpoint but the open ones (and open POSTs).</summary>
     private static bool Guarded(HttpContext context) =>
         context.Request.Path.StartsWithSegments(OperatorAuth.ApiRoot, StringComparison.OrdinalIgnoreCase)
         || (context.GetEndpoint() is not null && !OperatorAuth.OpenRoutes.Contains(context.Request.Path.Value ?? "")
+            && !(HttpMethods.IsPost(context.Request.Method) && OperatorAuth.OpenPosts.Contains(context.Request.Path.Value ?? ""))
             && !OperatorAuth.OpenPrefixes.Any(prefix => context.Request.Path.StartsWithSegments(prefix, StringComparison.Ordinal)));
 
     private static Caller Authenticate(HttpRequest request, OperatorToken token, out OperatorClient? client)

@@ -17,6 +17,8 @@ public abstract class HiveException(string message, string code, int status) : E
 
 public sealed class BadRequestException(string message) : HiveException(message, ErrorCodes.BadRequest, 400);
 public sealed class NotFoundException(string message) : HiveException(message, ErrorCodes.NotFound, 404);
+/// <summary>A caller that did not prove who it is (a webhook's signature that does not match): 401 / <c>unauthorized</c>.</summary>
+public sealed class UnauthorizedException(string message) : HiveException(message, ErrorCodes.Unauthorized, 401);
 public sealed class ForbiddenException(string message) : HiveException(message, ErrorCodes.Forbidden, 403);
 public sealed class ConflictException(string message) : HiveException(message, ErrorCodes.Conflict, 409);
 public sealed class TooLargeException(string message) : HiveException(message, ErrorCodes.TooLarge, 413);
