@@ -1,0 +1,130 @@
+using System.Diagnostics.Metrics;
+using Hive.Host.Auth;
+using Hive.Shared.Errors;
+using Hive.Shared.Metrics;
+using Microsoft.AspNetCore.Http;
+using Prometheus;
+
+namespace Hive.Host.Metrics;
+
+/// <summary>
+/// <c>GET /metrics</c> (Prometheus text exposition) on a listener of its own, <c>Hive:Metrics:Urls</c>: off when empty
+/// (the default). It is a second, bare Kestrel server with that one route, never the dashboard's: it has no sign-in, so
+/// none of the operator's routes may be reachable through it, and the dashboard's port has no <c>/metrics</c>.
+/// </summary>
+internal sealed class MetricsListener(
+    MetricsListener.Settings settings, IServiceProvider services, IMeterFactory meters, ILogger<MetricsListener> logger)
+    : IHostedService, IAsyncDisposable
+{
+    public const string UrlsKey = "Hive:Metrics:Urls";
+
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    public sealed record Settings(IReadOnlyList<ListenAddress> Addresses);
+
+    private WebApplication? _server;
+    private MeterBridge? _bridge;
+
+    /// <summary>
+    /// Reads and checks <see cref="UrlsKey"/> before anything starts (a bad address is a one-line refusal, not a stack
+    /// trace after the hive is up), and registers the listener when it is set.
+    /// </summary>
+    public static void Configure(WebApplicationBuilder builder)
+    {
+        var urls = (builder.Configuration[UrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.Length == 0) return;
+        var dashboardPorts = ListenAddresses.From(builder.Configuration).Select(PortOf).Where(p => p > 0).ToHashSet();
+        var addresses = new List<ListenAddress>();
+        foreach (var url in urls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/"
+                || uri.Query.Length > 0 || uri.UserInfo.Length > 0)
+                throw new HiveStartupException($"{UrlsKey}: '{url}' is not an http://address:port URL (for example http://127.0.0.1:9464)");
+            var address = ListenAddresses.Parse(url);
+            if (PortOf(address) is var port && port > 0 && dashboardPorts.Contains(port))
+                throw new HiveStartupException($"{UrlsKey}: '{url}' uses the dashboard's port {port}; metrics have a listener of their own");
+            addresses.Add(address);
+        }
+        builder.Services.AddSingleton(new Settings(addresses));
+        builder.Services.AddSingleton<MetricsListener>();
+        builder.Services.AddHostedService(p => p.GetRequiredService<MetricsListener>());
+    }
+
+    /// <summary>Where it listens once started (port 0 resolved).</summary>
+    public IReadOnlyList<string> Urls => _server?.Urls.ToList() ?? [];
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // A registry of this host's own: the process-wide default one would mix two hosts (tests) and add process series.
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        _bridge = new MeterBridge(meters, registry, logger);
+        // Every feature's instruments exist from now on, observable gauges included (they are read at each scrape).
+        foreach (var _ in services.GetServices<HiveMetrics>()) { }
+
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().UseUrls([.. settings.Addresses.Select(a => a.Url)]);
+        // The hive's own lifetime runs this server: it must not answer SIGTERM or hold the process on its own.
+        builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
+        var server = builder.Build();
+        server.Run(context => ServeAsync(context, registry));
+        await server.StartAsync(cancellationToken);
+        _server = server;
+
+        foreach (var address in settings.Addresses.Where(a => !a.IsLoopback))
+            logger.LogWarning("metrics are served on {Address}, which is not a loopback address: anyone who can reach it reads them (no sign-in)", address.Url);
+        logger.LogInformation("metrics: GET /metrics on {Urls}", string.Join(", ", server.Urls));
+    }
+
+    private static async Task ServeAsync(HttpContext context, CollectorRegistry registry)
+    {
+        if (context.Request.Path != "/metrics")
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET";
+            return;
+        }
+        // Collected into memory first: the exposition is small, and the response then has its length and no sync writes.
+        using var buffer = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(buffer, context.RequestAborted);
+        context.Response.ContentType = ContentType;
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.ContentLength = buffer.Length;
+        buffer.Position = 0;
+        await buffer.CopyToAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is { } server) await server.StopAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is { } server) await server.DisposeAsync();
+        _bridge?.Dispose();
+    }
+
+    private static int PortOf(ListenAddress address)
+    {
+        try
+        {
+            return Microsoft.AspNetCore.Http.BindingAddress.Parse(address.Url).Port;
+        }
+        catch (FormatException)
+        {
+            return 0;
+        }
+    }
+
+    private sealed class NoLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
