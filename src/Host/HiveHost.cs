@@ -87,6 +87,7 @@ public static class HiveHost
         configureServices?.Invoke(services);
 
         var app = builder.Build();
+        Metrics.MetricsListener.Attach(app.Services); // listening before anything measures
         try
         {
             // One host per data dir: the lock comes before anything in it is touched (the token file, the db, the sockets).

@@ -12,9 +12,7 @@ namespace Hive.Host.Metrics;
 /// (the default). It is a second, bare Kestrel server with that one route, never the dashboard's: it has no sign-in, so
 /// none of the operator's routes may be reachable through it, and the dashboard's port has no <c>/metrics</c>.
 /// </summary>
-internal sealed class MetricsListener(
-    MetricsListener.Settings settings, IServiceProvider services, IMeterFactory meters, ILogger<MetricsListener> logger)
-    : IHostedService, IAsyncDisposable
+internal sealed class MetricsListener : IHostedService, IAsyncDisposable
 {
     public const string UrlsKey = "Hive:Metrics:Urls";
 
@@ -22,8 +20,28 @@ internal sealed class MetricsListener(
 
     public sealed record Settings(IReadOnlyList<ListenAddress> Addresses);
 
+    private readonly Settings _settings;
+    private readonly IServiceProvider _services;
+    private readonly ILogger<MetricsListener> _logger;
+    // A registry of this host's own: the process-wide default one would mix two hosts (tests) and add process series.
+    private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+    private readonly MeterBridge _bridge;
     private WebApplication? _server;
-    private MeterBridge? _bridge;
+
+    /// <summary>
+    /// Listens to the meters from here on: built before anything can measure (see <see cref="Attach"/>), since a counter's
+    /// first figures (the per-agent zeros) are recorded when its feature's metrics are built, by whoever needs them first.
+    /// </summary>
+    public MetricsListener(Settings settings, IServiceProvider services, IMeterFactory meters, ILogger<MetricsListener> logger)
+    {
+        _settings = settings;
+        _services = services;
+        _logger = logger;
+        _bridge = new MeterBridge(meters, _registry, logger);
+    }
+
+    /// <summary>Right after the app is built, before any hosted service or handler is: builds the listener (when configured).</summary>
+    public static void Attach(IServiceProvider services) => services.GetService<MetricsListener>();
 
     /// <summary>
     /// Reads and checks <see cref="UrlsKey"/> before anything starts (a bad address is a one-line refusal, not a stack
@@ -55,24 +73,21 @@ internal sealed class MetricsListener(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        // A registry of this host's own: the process-wide default one would mix two hosts (tests) and add process series.
-        var registry = Prometheus.Metrics.NewCustomRegistry();
-        _bridge = new MeterBridge(meters, registry, logger);
         // Every feature's instruments exist from now on, observable gauges included (they are read at each scrape).
-        foreach (var _ in services.GetServices<HiveMetrics>()) { }
+        foreach (var _ in _services.GetServices<HiveMetrics>()) { }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().UseUrls([.. settings.Addresses.Select(a => a.Url)]);
+        builder.WebHost.UseKestrelCore().UseUrls([.. _settings.Addresses.Select(a => a.Url)]);
         // The hive's own lifetime runs this server: it must not answer SIGTERM or hold the process on its own.
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
         var server = builder.Build();
-        server.Run(context => ServeAsync(context, registry));
+        server.Run(context => ServeAsync(context, _registry));
         await server.StartAsync(cancellationToken);
         _server = server;
 
-        foreach (var address in settings.Addresses.Where(a => !a.IsLoopback))
-            logger.LogWarning("metrics are served on {Address}, which is not a loopback address: anyone who can reach it reads them (no sign-in)", address.Url);
-        logger.LogInformation("metrics: GET /metrics on {Urls}", string.Join(", ", server.Urls));
+        foreach (var address in _settings.Addresses.Where(a => !a.IsLoopback))
+            _logger.LogWarning("metrics are served on {Address}, which is not a loopback address: anyone who can reach it reads them (no sign-in)", address.Url);
+        _logger.LogInformation("metrics: GET /metrics on {Urls}", string.Join(", ", server.Urls));
     }
 
     private static async Task ServeAsync(HttpContext context, CollectorRegistry registry)
@@ -106,7 +121,7 @@ internal sealed class MetricsListener(
     public async ValueTask DisposeAsync()
     {
         if (_server is { } server) await server.DisposeAsync();
-        _bridge?.Dispose();
+        _bridge.Dispose();
     }
 
     private static int PortOf(ListenAddress address)
