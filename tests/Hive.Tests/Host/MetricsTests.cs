@@ -103,6 +103,10 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(1, Value(text, "hive_storage_healthy", ""));
         Assert.NotNull(Value(text, "hive_notifications_delivered_total", "channel=\"phone\""));
         Assert.NotNull(Value(text, "hive_notifications_failed_total", "channel=\"phone\""));
+        // The sample dashboard (docs/) asks only for series the host serves.
+        var dashboard = File.ReadAllText(Path.Combine(Hive.Tests.Architecture.HiveSources.RepoRoot(), "docs", "grafana-dashboard.json"));
+        foreach (var series in SeriesName().Matches(dashboard).Select(m => m.Value).Distinct())
+            Assert.Contains($"\n{series}", text);
         // Bounded labels: no body ever reaches the exposition, nor any label outside the allowed names.
         Assert.DoesNotContain(SecretBody, text);
         foreach (Match label in LabelName().Matches(text))
@@ -188,6 +192,9 @@ public sealed partial class MetricsTests : IAsyncLifetime
         var line = exposition.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
         return line is null ? null : double.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
     }
+
+    [GeneratedRegex(@"\bhive_[a-z_]+")]
+    private static partial Regex SeriesName();
 
     [GeneratedRegex(@"[{,]([a-z_]+)=""")]
     private static partial Regex LabelName();
