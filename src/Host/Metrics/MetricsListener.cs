@@ -18,6 +18,8 @@ internal sealed class MetricsListener : IHostedService, IAsyncDisposable
 
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+    public const int MaxConnections = 16;
+
     public sealed record Settings(IReadOnlyList<ListenAddress> Addresses);
 
     private readonly Settings _settings;
@@ -77,13 +79,22 @@ internal sealed class MetricsListener : IHostedService, IAsyncDisposable
         foreach (var _ in _services.GetServices<HiveMetrics>()) { }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().UseUrls([.. _settings.Addresses.Select(a => a.Url)]);
+        builder.WebHost.UseKestrelCore().UseUrls([.. _settings.Addresses.Select(a => a.Url)])
+            // A scraper or two, never a crowd: it must not take descriptors the agents' connections are budgeted.
+            .ConfigureKestrel(k => k.Limits.MaxConcurrentConnections = MaxConnections);
         // The hive's own lifetime runs this server: it must not answer SIGTERM or hold the process on its own.
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
         var server = builder.Build();
         server.Run(context => ServeAsync(context, _registry));
-        await server.StartAsync(cancellationToken);
         _server = server;
+        try
+        {
+            await server.StartAsync(cancellationToken);
+        }
+        catch (IOException bind) when (bind.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            throw new HiveStartupException($"{UrlsKey}: {bind.Message.TrimEnd('.')}: another process is listening there");
+        }
 
         foreach (var address in _settings.Addresses.Where(a => !a.IsLoopback))
             _logger.LogWarning("metrics are served on {Address}, which is not a loopback address: anyone who can reach it reads them (no sign-in)", address.Url);

@@ -152,6 +152,19 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Contains($"uses the dashboard's port {port}", output);
     }
 
+    [Fact]
+    public async Task Refuses_to_start_when_the_metrics_port_is_taken()
+    {
+        var taken = HostProcess.FreePort();
+        using var other = new System.Net.Sockets.TcpListener(IPAddress.Loopback, taken);
+        other.Start();
+        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(_dataDir, ["alice"]), "--Hive:Metrics:Urls", $"http://127.0.0.1:{taken}"]);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"hive: Hive:Metrics:Urls: Failed to bind to address http://127.0.0.1:{taken}", output);
+        Assert.Contains("another process is listening there", output);
+    }
+
     /// <summary>test.sh fetches promtool and exports it; a run without it fails here, saying why, rather than pass unchecked.</summary>
     private static string Promtool()
     {
