@@ -121,6 +121,24 @@ public sealed partial class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_hosts_in_one_process_never_mix_their_figures()
+    {
+        int portA = HostProcess.FreePort(), portB = HostProcess.FreePort();
+        await using var a = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Metrics:Urls", $"http://127.0.0.1:{portA}");
+        await using var b = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Metrics:Urls", $"http://127.0.0.1:{portB}");
+        await using (var alice = await a.ConnectAsync("alice"))
+        {
+            await alice.SendAsync("bob", "one");
+            await alice.SendAsync("bob", "two");
+        }
+        await using (var alice = await b.ConnectAsync("alice")) await alice.SendAsync("bob", "three");
+
+        using var http = new HttpClient();
+        Assert.Equal(2, Value(await http.GetStringAsync($"http://127.0.0.1:{portA}/metrics"), "hive_messages_sent_total", "agent=\"alice\""));
+        Assert.Equal(1, Value(await http.GetStringAsync($"http://127.0.0.1:{portB}/metrics"), "hive_messages_sent_total", "agent=\"alice\""));
+    }
+
+    [Fact]
     public async Task Opens_no_second_port_when_metrics_are_not_configured()
     {
         await using var host = await HostProcess.StartAsync(_dataDir, ["alice"]);
