@@ -70,9 +70,6 @@ internal sealed class MetricsListener : IHostedService, IAsyncDisposable
         builder.Services.AddHostedService(p => p.GetRequiredService<MetricsListener>());
     }
 
-    /// <summary>Where it listens once started (port 0 resolved).</summary>
-    public IReadOnlyList<string> Urls => _server?.Urls.ToList() ?? [];
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         // Every feature's instruments exist from now on, observable gauges included (they are read at each scrape).

@@ -183,6 +183,20 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Contains("another process is listening there", output);
     }
 
+    [Fact]
+    public async Task A_start_refused_after_the_listener_is_built_is_still_one_line()
+    {
+        // The data dir's lock is taken after the metrics listener is built: the refusal disposes it on the way out.
+        await using var first = await HostProcess.StartAsync(_dataDir, ["alice"]);
+        var metricsPort = HostProcess.FreePort();
+        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(_dataDir, ["alice"]), "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}"]);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.NotEqual(0, exitCode);
+        Assert.True(lines.Length == 1, output);
+        Assert.StartsWith("hive: another host", lines[0]);
+    }
+
     /// <summary>test.sh fetches promtool and exports it; a run without it fails here, saying why, rather than pass unchecked.</summary>
     private static string Promtool()
     {
