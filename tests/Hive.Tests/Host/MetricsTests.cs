@@ -231,7 +231,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
     }
 
     /// <summary>The sample's value, or null when the exposition has no such sample; labels as written (sorted by name).</summary>
-    private static double? Value(string exposition, string name, string labels)
+    internal static double? Value(string exposition, string name, string labels)
     {
         var prefix = labels.Length == 0 ? name + " " : $"{name}{{{labels}}} ";
         var line = exposition.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
