@@ -54,11 +54,15 @@ public sealed partial class MetricsTests : IAsyncLifetime
         await Task.Delay(600);
         Assert.Equal(third, (await bob.RecvAndAckAsync())!.Value.GetProperty("id").GetInt64());
 
-        // A reminder delivered, and a turn recorded with tokens and cost.
+        // A turn held (bob paused by the operator) and one granted, recorded with tokens and cost; a reminder delivered.
+        using (var pause = await http.PostAsync("/api/governance/agents/bob/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
+        var held = AgentClient.Ok(await bob.CallAsync(new { op = "begin_turn", wait_ms = 100 }));
+        Assert.Equal("paused", held.GetProperty("held").GetProperty("reason").GetString());
+        var turnId = AgentClient.Ok(await alice.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
         AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "tick", in_seconds = 0.2 }));
         AgentClient.Ok(await alice.CallAsync(new Dictionary<string, object?>
         {
-            ["op"] = "record_turn", ["model"] = "claude-test", ["result_kind"] = "ok",
+            ["op"] = "record_turn", ["turn_id"] = turnId, ["model"] = "claude-test", ["result_kind"] = "ok",
             ["started_at"] = DateTimeOffset.UtcNow.AddSeconds(-3).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             ["ended_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             ["input_tokens"] = 100, ["output_tokens"] = 20, ["cache_read_tokens"] = 5, ["cache_creation_tokens"] = 0, ["cost_usd"] = 0.25,
@@ -91,8 +95,10 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(20, Value(text, "hive_tokens_total", "agent=\"alice\",kind=\"output\",model=\"claude-test\""));
         Assert.Equal(5, Value(text, "hive_tokens_total", "agent=\"alice\",kind=\"cache_read\",model=\"claude-test\""));
         Assert.Equal(0.25, Value(text, "hive_cost_usd_total", "agent=\"alice\",model=\"claude-test\""));
-        foreach (var reason in new[] { "halted", "paused", "quota", "budget", "queued" })
+        Assert.Equal(1, Value(text, "hive_turns_held_total", "reason=\"paused\""));
+        foreach (var reason in new[] { "halted", "quota", "budget", "queued" })
             Assert.Equal(0, Value(text, "hive_turns_held_total", $"reason=\"{reason}\""));
+        Assert.Equal(1, Value(text, "hive_turns_granted_total", "provider=\"anthropic\""));
         Assert.Equal(3, Value(text, "hive_agents", "state=\"running\"")); // the manager, alice and bob
         Assert.Equal(0, Value(text, "hive_agents", "state=\"failed\""));
         Assert.Equal(0, Value(text, "hive_agent_restarts_total", "agent=\"alice\""));
