@@ -7,6 +7,8 @@
 #   - installs Claude Code (the version pinned below) from npm into a cache, for the tests that drive the real CLI
 #     against a fake Messages API, and exports its binary as HIVE_TEST_CLAUDE; when npm cannot install it, it says so
 #     in one line and exports the reason as HIVE_TEST_CLAUDE_SKIP: those tests are then skipped, never failed nor passed;
+#   - fetches promtool (only the binary, out of Debian's prometheus package) into the same cache, for the metrics test,
+#     and exports it as HIVE_TEST_PROMTOOL;
 #   - restores and builds the solution with warnings as errors;
 #   - runs every test (`dotnet test`, extra arguments passed on: ./test.sh --filter Dashboard) with a trx logger,
 #     ends with the plain line "N passed, N failed" counted from it (after a line "N skipped" when some were), and
@@ -19,6 +21,14 @@ fail() { echo "test.sh: $*" >&2; exit 1; }
 
 command -v dotnet >/dev/null || fail "the .NET 10 SDK is not on PATH: install it (https://dotnet.microsoft.com/download) and run ./test.sh again"
 
+# How to run a command as root: directly, through sudo (which must fail at once rather than wait for a password when
+# there is no terminal to type one on), or not at all (can_root=0).
+as_root=()
+can_root=1
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null; then can_root=0; elif [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
+fi
+
 # Debian packages the tests drive for real: chromium (the dashboard's browser tests; never a downloaded browser),
 # bubblewrap (the bubblewrap driver's agents and isolation tests) and git (the meta repo).
 missing=()
@@ -30,14 +40,7 @@ command -v git >/dev/null || missing+=(git)
 if [ ${#missing[@]} -gt 0 ]; then
   need="the tests need Debian's ${missing[*]}: install it (apt-get install ${missing[*]}) and run ./test.sh again"
   command -v apt-get >/dev/null || fail "$need"
-  if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null; then
-    # On a terminal sudo may ask for a password; without one it must fail at once rather than wait.
-    if [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
-  else
-    fail "$need"
-  fi
+  [ "$can_root" -eq 1 ] || fail "$need"
   echo "test.sh: installing Debian's ${missing[*]} for the tests"
   if ! { ${as_root[@]+"${as_root[@]}"} apt-get update -qq &&
          ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; then
@@ -82,6 +85,36 @@ if ! claude=$(claude_binary); then
   fi
 fi
 [ -z "$claude" ] || export HIVE_TEST_CLAUDE="$claude"
+
+# promtool (Prometheus' own checker of the text exposition), for the metrics test. Debian has it only inside the
+# `prometheus` package, whose installation would also set up and start a service: the .deb is downloaded instead and
+# only usr/bin/promtool is taken out of it, into the cache. Exported as HIVE_TEST_PROMTOOL; when it cannot be had,
+# HIVE_TEST_PROMTOOL_MISSING says why and the metrics test fails with that reason (it never passes unchecked).
+promtool_cache=${HIVE_TEST_CACHE:-$default_cache}/promtool
+unset HIVE_TEST_PROMTOOL HIVE_TEST_PROMTOOL_MISSING
+promtool_works() { [ -x "$1" ] && "$1" --version >/dev/null 2>&1; }
+if command -v promtool >/dev/null && promtool_works "$(command -v promtool)"; then
+  export HIVE_TEST_PROMTOOL="$(command -v promtool)"
+elif promtool_works "$promtool_cache/promtool"; then
+  export HIVE_TEST_PROMTOOL="$promtool_cache/promtool"
+else
+  echo "test.sh: fetching promtool (the binary only, from Debian's prometheus package) into $promtool_cache"
+  deb_dir=$(mktemp -d)
+  # A fresh machine has no package lists yet: `apt-get download` needs them, so they are updated once if it fails.
+  if command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null &&
+     { (cd "$deb_dir" && apt-get download -qq prometheus >/dev/null 2>&1) ||
+       { [ "$can_root" -eq 1 ] && ${as_root[@]+"${as_root[@]}"} apt-get update -qq &&
+         (cd "$deb_dir" && apt-get download -qq prometheus >/dev/null 2>&1); }; } &&
+     dpkg-deb -x "$deb_dir"/prometheus_*.deb "$deb_dir/root" &&
+     (umask 022 && mkdir -p "$promtool_cache") && install -m 0755 "$deb_dir/root/usr/bin/promtool" "$promtool_cache/promtool" &&
+     promtool_works "$promtool_cache/promtool"; then
+    export HIVE_TEST_PROMTOOL="$promtool_cache/promtool"
+  else
+    export HIVE_TEST_PROMTOOL_MISSING="promtool could not be fetched (apt-get download prometheus, then dpkg-deb -x; needs apt-get and dpkg-deb)"
+    echo "test.sh: $HIVE_TEST_PROMTOOL_MISSING; the metrics test will fail"
+  fi
+  rm -rf "$deb_dir"
+fi
 
 if ! dotnet build Hive.sln -warnaserror; then
   echo "test.sh: the build failed, so no tests ran"

@@ -38,6 +38,7 @@ public static class HiveHost
 
         var services = builder.Services;
         OperatorAuth.Configure(builder);
+        Metrics.MetricsListener.Configure(builder); // off unless Hive:Metrics:Urls is set
         services.Configure<HiveOptions>(builder.Configuration.GetSection(HiveOptions.Section));
         services.ConfigureHttpJsonOptions(o => HiveJson.Apply(o.SerializerOptions));
         // Raises RLIMIT_NOFILE to the hard limit and holds every connection cap under its share of it.
@@ -86,6 +87,7 @@ public static class HiveHost
         configureServices?.Invoke(services);
 
         var app = builder.Build();
+        Metrics.MetricsListener.Attach(app.Services); // listening before anything measures
         try
         {
             // One host per data dir: the lock comes before anything in it is touched (the token file, the db, the sockets).

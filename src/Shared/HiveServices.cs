@@ -3,6 +3,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;
+using Hive.Shared.Metrics;
 using Hive.Shared.Socket;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -38,6 +39,7 @@ public static class HiveServices
         services.AddSingleton<IStateChangeGate, StateChangeGate>();
         services.AddTransient<IDashboardStateContributor, AgentsStateContributor>();
         services.AddTransient<AgentRows>();
+        services.AddHiveMetrics<Metrics.SharedMetrics>();
         return services;
     }
 

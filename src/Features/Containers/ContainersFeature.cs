@@ -1,6 +1,7 @@
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
+using Hive.Shared.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -63,6 +64,7 @@ public static class ContainersFeature
         services.AddSingleton<AgentProcesses>();
         services.AddSingleton<Terminal.OpenTerminal.Handler>();
         services.AddSingleton<CrashWatch>();
+        services.AddHiveMetrics<ContainersMetrics>();
         services.AddSingleton<BackgroundRequests>();
         services.AddSingleton<AgentsStartUp>();
         services.AddHostedService(p => p.GetRequiredService<AgentsStartUp>());

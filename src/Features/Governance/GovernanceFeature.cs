@@ -1,3 +1,4 @@
+using Hive.Shared.Metrics;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Turns;
@@ -36,6 +37,7 @@ public static class GovernanceFeature
         services.AddHostedService(p => p.GetRequiredService<TurnClock>());
         services.AddTransient<IDashboardStateContributor, GovernanceStateContributor>();
         services.AddTransient<AgentRowContributor, GovernanceOnAgentRows>();
+        services.AddHiveMetrics<GovernanceMetrics>();
         return services;
     }
 }

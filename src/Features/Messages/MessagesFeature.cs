@@ -1,4 +1,5 @@
 using Hive.Shared.Dashboard;
+using Hive.Shared.Metrics;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -19,6 +20,7 @@ public static class MessagesFeature
         services.AddSingleton<InboxSignals>();
         services.AddSingleton<Hive.Shared.Search.ISearchSource, MessageSearch.Source>();
         services.AddTransient<IDashboardStateContributor, MessagesStateContributor>();
+        services.AddHiveMetrics<MessagesMetrics>();
         return services;
     }
 }

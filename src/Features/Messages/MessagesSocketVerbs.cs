@@ -12,16 +12,20 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
     {
         verbs.Map("send", async request =>
         {
+            var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            var metrics = request.Services.GetRequiredService<MessagesMetrics>();
             var args = request.Bind<SendArgs>();
             if (args.To == BroadcastMessage.Everyone)
             {
                 var broadcast = await request.Mediator.Send(
                     new BroadcastMessage.Command(request.Agent, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
                 // `id` as for any send (DESIGN.md's reply): the first row's, which is also the broadcast's id.
+                metrics.SendHandled(startedAt);
                 return new { id = broadcast.BroadcastId, broadcast_id = broadcast.BroadcastId, ids = broadcast.Messages.Select(m => m.Id) };
             }
             var message = await request.Mediator.Send(
                 new SendMessage.Command(request.Agent, args.To, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
+            metrics.SendHandled(startedAt);
             return new { id = message.Id };
         });
 
@@ -30,8 +34,10 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
             var args = request.Bind<RecvArgs>();
             var mediator = request.Mediator;
             var max = args.Max ?? 1;
+            var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
             var received = await mediator.Send(
                 new ReceiveMessage.Query(request.Agent, args.WaitMs, args.Ack, max), request.CancellationToken);
+            request.Services.GetRequiredService<MessagesMetrics>().Received(request.Agent, startedAt, received.Messages);
             if (received.Messages.Count > 0)
             {
                 var ids = received.Messages.Select(m => m.Id).ToList();

@@ -1,4 +1,5 @@
 using Hive.Shared.Changes;
+using Hive.Shared.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -25,6 +26,7 @@ public static class NotificationsFeature
         services.AddSingleton(p => new PublicUrl(p.GetRequiredService<IConfiguration>()["Hive:PublicUrl"]));
         services.AddSingleton<ActionTokens>();
         services.AddSingleton<ChannelStates>();
+        services.AddHiveMetrics<NotificationsMetrics>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<NotificationOutbox>();
         services.AddSingleton<IChangeWitness>(p => p.GetRequiredService<NotificationOutbox>());

@@ -1,5 +1,6 @@
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
+using Hive.Shared.Metrics;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,6 +18,7 @@ public static class RemindersFeature
         services.AddTransient<IDashboardStateContributor, RemindersStateContributor>();
         services.AddTransient<AgentRowContributor, PendingRemindersOnAgentRows>();
         services.AddTransient<Hive.Shared.LooseEnds.LooseEndsSource, ReminderLooseEnds>();
+        services.AddHiveMetrics<RemindersMetrics>();
         return services;
     }
 }

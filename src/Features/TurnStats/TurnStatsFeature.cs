@@ -1,3 +1,4 @@
+using Hive.Shared.Metrics;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,7 @@ public static class TurnStatsFeature
         services.AddHostedService(p => p.GetRequiredService<TurnRetention>());
         services.AddSingleton<Hive.Shared.Search.ISearchSource, TranscriptSearch.Source>();
         services.AddTransient<AgentRowContributor, TurnAggregatesOnAgentRows>();
+        services.AddHiveMetrics<TurnStatsMetrics>();
         return services;
     }
 }

@@ -16,7 +16,7 @@ namespace Hive.Features.Containers;
 /// </summary>
 internal sealed class CrashWatch(
     AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, StateChanges changes, IServiceScopeFactory scopes,
-    IOptions<ContainersOptions> options, TimeProvider clock, IWorkHolds holds, ILogger<CrashWatch> logger)
+    IOptions<ContainersOptions> options, TimeProvider clock, IWorkHolds holds, ContainersMetrics metrics, ILogger<CrashWatch> logger)
 {
     /// <summary>Watches <paramref name="running"/> until it ends.</summary>
     public void Watch(string name, AgentHold hold, RunningAgent running) => _ = WatchAsync(name, hold, running);
@@ -32,6 +32,7 @@ internal sealed class CrashWatch(
         {
             if (hold.Running != running || turns.HostStopping) return; // an action stopped it, or a newer process replaced it
             hold.Running = null;
+            metrics.Crashed(name, exit);
             await RecordCrashAsync(name, hold, exit);
         }
         catch (Exception e)

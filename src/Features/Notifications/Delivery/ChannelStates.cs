@@ -7,7 +7,7 @@ namespace Hive.Features.Notifications;
 /// Each channel's health as the sender last saw it (failing since when and why, last success) and when it last pushed
 /// (for the batch window); in memory: a restart starts it afresh, and the next attempt says how it stands.
 /// </summary>
-internal sealed class ChannelStates
+internal sealed class ChannelStates(NotificationsMetrics metrics)
 {
     private readonly object _lock = new();
     private readonly Dictionary<string, ChannelState> _states = new(StringComparer.Ordinal);
@@ -38,6 +38,7 @@ internal sealed class ChannelStates
             after = error is null ? new ChannelState(null, null, at) : new ChannelState(before.FailingSince ?? at, error, before.LastOkAt);
             _states[channel] = after;
         }
+        change.AfterPublished(() => metrics.Attempted(channel, error is null));
         if (before.FailingSince is null != after.FailingSince is null || before.LastError != after.LastError)
             change.Raise(new NotificationChannelChanged(channel, after));
     }

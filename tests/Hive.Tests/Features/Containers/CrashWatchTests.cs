@@ -51,8 +51,9 @@ public sealed class CrashWatchTests(ContainersFixture fixture) : SharedHiveTests
     public async Task A_crash_looping_agent_is_failed_after_max_restarts_and_the_manager_is_told_each_time()
     {
         // A hive of its own: two restarts allowed.
+        var metricsPort = HostProcess.FreePort();
         await using var hive = await HiveInstance.StartAsync([],
-            "--Hive:Containers:RestartBackoffSeconds", "0.02", "--Hive:Containers:MaxRestarts", "2");
+            "--Hive:Containers:RestartBackoffSeconds", "0.02", "--Hive:Containers:MaxRestarts", "2", "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}");
         await using var events = await hive.OpenEventsAsync();
         await using var manager = await hive.ConnectAsync("manager");
         const string name = "looper";
@@ -65,6 +66,14 @@ public sealed class CrashWatchTests(ContainersFixture fixture) : SharedHiveTests
         Assert.Equal(3, failed.GetProperty("last_exit").GetProperty("code").GetInt32());
         for (var i = 0; i < 2; i++) Assert.Contains("restarting in", (await RecvFromHiveAsync(manager, "container_crash", name)).GetProperty("body").GetString());
         Assert.Contains("failed", (await RecvFromHiveAsync(manager, "container_crash", name)).GetProperty("body").GetString());
+
+        // The metrics read the registry: its restarts, and the agent among the failed.
+        using (var scraper = new HttpClient())
+        {
+            var metrics = await scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+            Assert.Equal(2, Host.MetricsTests.Value(metrics, "hive_agent_restarts_total", $"agent=\"{name}\""));
+            Assert.Equal(1, Host.MetricsTests.Value(metrics, "hive_agents", "state=\"failed\""));
+        }
 
         // Failed stays failed (nothing restarts it) until the operator starts it; then it has a fresh budget.
         Assert.Equal("failed", (await RowAsync(hive, name))!.Value.State());

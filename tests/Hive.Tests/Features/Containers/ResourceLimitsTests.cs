@@ -39,7 +39,9 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
     [InlineData("bubblewrap")]
     public async Task An_agent_that_allocates_past_its_memory_cap_is_oom_killed_and_reported_so(string driver)
     {
-        await using var hive = await HiveInstance.StartAsync([], "--Hive:Containers:Limits:MemoryMiB", "64");
+        var metricsPort = HostProcess.FreePort();
+        await using var hive = await HiveInstance.StartAsync([], "--Hive:Containers:Limits:MemoryMiB", "64",
+            "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}");
         await using var events = await hive.OpenEventsAsync();
         await using var manager = await hive.ConnectAsync("manager");
         var name = $"hog-{driver[..4]}";
@@ -58,6 +60,11 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
         var told = await RecvFromHiveAsync(manager, "container_crash", name);
         Assert.Contains("killed: out of memory (limit 64 MiB)", told.GetProperty("body").GetString());
         Assert.Equal("oom", (await RowAsync(hive, name))!.Value.GetProperty("last_exit").GetProperty("reason").GetString());
+        // Counted in the metrics as it was recorded (Hive:Metrics:Urls).
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+        Assert.Equal(1, Host.MetricsTests.Value(metrics, "hive_agent_oom_kills_total", $"agent=\"{name}\""));
+        Assert.Equal(1, Host.MetricsTests.Value(metrics, "hive_agents", "state=\"crashed\""));
     }
 
     [Fact]

@@ -155,7 +155,8 @@ public sealed class NotificationsTests : IAsyncLifetime
     {
         _receiver.FailFirst = 3;
         const string key = "whsec-0123456789abcdef0123456789";
-        await using var hive = await HiveInstance.StartAsync(["alice"],
+        var metricsPort = HostProcess.FreePort();
+        await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}",
             "--Hive:Notifications:Channels:hook:Type", "webhook",
             "--Hive:Notifications:Channels:hook:Url", new Uri(_receiver.Url, "/hooks/hive").ToString(),
             "--Hive:Notifications:Channels:hook:SecretFile", SecretFile("hook-secret", key),
@@ -179,6 +180,17 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.Empty(item.GetProperty("actions").EnumerateArray()); // no Hive:PublicUrl: no links
 
         await events.WaitForAsync("notification_channel_changed", e => !e.GetProperty("failing").GetBoolean());
+        // Every attempt is counted by channel: three failures, then the delivery.
+        using (var scraper = new HttpClient())
+        {
+            string metrics = "";
+            await HiveInstance.Until(() =>
+            {
+                metrics = scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics").GetAwaiter().GetResult();
+                return Host.MetricsTests.Value(metrics, "hive_notifications_delivered_total", "channel=\"hook\"") == 1;
+            }, TimeSpan.FromSeconds(10), "the delivery in the metrics");
+            Assert.Equal(3, Host.MetricsTests.Value(metrics, "hive_notifications_failed_total", "channel=\"hook\""));
+        }
         var channel = (await hive.GetJsonAsync("/api/notifications")).GetProperty("channels").EnumerateArray().Single();
         Assert.Equal(("hook", "webhook", false), (channel.GetProperty("name").GetString(), channel.GetProperty("type").GetString(), channel.GetProperty("failing").GetBoolean()));
         Assert.Equal(JsonValueKind.String, channel.GetProperty("last_ok_at").ValueKind);

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Hive.Shared.Agents;
+using Hive.Shared.Metrics;
+using MediatR;
+
+namespace Hive.Features.Messages;
+
+/// <summary>
+/// The broker's figures. Sent, delivered and dead are counted from the notifications published after their commit, so
+/// they count stored facts; a redelivery and the two timings are measured where the socket verbs hand messages out.
+/// <c>agent</c> is the sender for sent, the recipient for the rest (<c>operator</c>, <c>hive</c> and <c>reminder</c>
+/// appear as senders too: names, never bodies).
+/// </summary>
+public sealed class MessagesMetrics : HiveMetrics
+{
+    private readonly Counter<long> _sent;
+    private readonly Counter<long> _delivered;
+    private readonly Counter<long> _redelivered;
+    private readonly Counter<long> _dead;
+    private readonly Histogram<double> _sendLatency;
+    private readonly Histogram<double> _recvWait;
+
+    public MessagesMetrics(IMeterFactory meters, IAgentDirectory agents) : base(meters, "Messages")
+    {
+        _sent = Meter.CreateCounter<long>("hive_messages_sent_total", description: "Messages stored, by sender.");
+        _delivered = Meter.CreateCounter<long>("hive_messages_delivered_total", description: "Messages acknowledged, by recipient.");
+        _redelivered = Meter.CreateCounter<long>("hive_messages_redelivered_total",
+            description: "Messages handed out again after an ack timeout, by recipient.");
+        _dead = Meter.CreateCounter<long>("hive_messages_dead_total",
+            description: "Messages set aside as undeliverable after their last delivery, by recipient.");
+        _sendLatency = LatencyHistogram("hive_send_latency_seconds", "Handling of an agent's send verb, from its request to its reply.");
+        _recvWait = LatencyHistogram("hive_recv_wait_seconds", "How long an agent's recv waited before it returned messages.");
+        SeedPerAgent(agents, _sent, _delivered, _redelivered, _dead);
+    }
+
+    internal void Sent(MessageView message) => _sent.Add(1, Agent(message.From));
+
+    internal void Delivered(MessageView message) => _delivered.Add(1, Agent(message.To));
+
+    internal void Dead(MessageView message) => _dead.Add(1, Agent(message.To));
+
+    internal void SendHandled(long startedAt) => _sendLatency.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds);
+
+    /// <summary>A recv that returned <paramref name="messages"/>; one that returned none waited for nothing to measure.</summary>
+    internal void Received(string agent, long startedAt, IReadOnlyList<MessageView> messages)
+    {
+        if (messages.Count == 0) return;
+        _recvWait.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds);
+        var redelivered = messages.Count(m => m.Redelivered);
+        if (redelivered > 0) _redelivered.Add(redelivered, Agent(agent));
+    }
+
+    private static KeyValuePair<string, object?> Agent(string name) => new("agent", name);
+
+    internal sealed class CountSent(MessagesMetrics metrics) : INotificationHandler<MessageSent>
+    {
+        public Task Handle(MessageSent notification, CancellationToken cancellationToken)
+        {
+            metrics.Sent(notification.Message);
+            return Task.CompletedTask;
+        }
+    }
+
+    internal sealed class CountDelivered(MessagesMetrics metrics) : INotificationHandler<MessageDelivered>
+    {
+        public Task Handle(MessageDelivered notification, CancellationToken cancellationToken)
+        {
+            metrics.Delivered(notification.Message);
+            return Task.CompletedTask;
+        }
+    }
+
+    internal sealed class CountDead(MessagesMetrics metrics) : INotificationHandler<MessageUndeliverable>
+    {
+        public Task Handle(MessageUndeliverable notification, CancellationToken cancellationToken)
+        {
+            metrics.Dead(notification.Message);
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Hive.Tests.Host;
+
+/// <summary>
+/// <c>Hive:Metrics:Urls</c>: the built host serves Prometheus text on a listener of its own after a scripted workload
+/// over the agents' sockets and HTTP, checked by Prometheus' own parser (promtool, fetched by test.sh); the dashboard's
+/// port has no <c>/metrics</c>, and with the setting absent the host opens no second port.
+/// </summary>
+public sealed partial class MetricsTests : IAsyncLifetime
+{
+    private const string SecretBody = "zebra-7f3a-only-in-a-body";
+
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "hive-metrics-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Serves_every_series_on_its_own_port_after_a_workload()
+    {
+        var promtool = Promtool(); // first: without the parser this test cannot pass
+        var metricsPort = HostProcess.FreePort();
+        await using var host = await HostProcess.StartAsync(_dataDir, ["alice", "bob"], extraArgs:
+        [
+            "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}",
+            // Short enough to see a redelivery and a message set aside within the test.
+            "--Hive:Messages:AckTimeoutSeconds", "0.4", "--Hive:Messages:MaxDeliveries", "2",
+            "--Hive:Reminders:TickSeconds", "0.2",
+            "--Hive:Notifications:Channels:phone:Type", "ntfy", "--Hive:Notifications:Channels:phone:Url", "http://127.0.0.1:9/hive",
+        ]);
+        await using var alice = await host.ConnectAsync("alice");
+        await using var bob = await host.ConnectAsync("bob");
+        using var http = host.CreateClient();
+        await using var stream = await SseStream.OpenAsync(host.BaseAddress, host.Token);
+
+        // Messages: three sent; the first acknowledged; the second handed out twice unacknowledged (a redelivery) and then
+        // set aside by the next look, which hands out the third (acknowledged).
+        var first = await alice.SendAsync("bob", "first");
+        var second = await alice.SendAsync("bob", $"second {SecretBody}");
+        var third = await alice.SendAsync("bob", "third");
+        Assert.Equal(first, (await bob.RecvAndAckAsync())!.Value.GetProperty("id").GetInt64());
+        Assert.Equal(second, (await bob.RecvAsync())!.Value.GetProperty("id").GetInt64());
+        await Task.Delay(600);
+        var again = (await bob.RecvAsync())!.Value;
+        Assert.True(again.GetProperty("redelivered").GetBoolean());
+        await Task.Delay(600);
+        Assert.Equal(third, (await bob.RecvAndAckAsync())!.Value.GetProperty("id").GetInt64());
+
+        // A turn held (bob paused by the operator) and one granted, recorded with tokens and cost; a reminder delivered.
+        using (var pause = await http.PostAsync("/api/governance/agents/bob/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
+        var held = AgentClient.Ok(await bob.CallAsync(new { op = "begin_turn", wait_ms = 100 }));
+        Assert.Equal("paused", held.GetProperty("held").GetProperty("reason").GetString());
+        var turnId = AgentClient.Ok(await alice.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
+        AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "tick", in_seconds = 0.2 }));
+        AgentClient.Ok(await alice.CallAsync(new Dictionary<string, object?>
+        {
+            ["op"] = "record_turn", ["turn_id"] = turnId, ["model"] = "claude-test", ["result_kind"] = "ok",
+            ["started_at"] = DateTimeOffset.UtcNow.AddSeconds(-3).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["ended_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["input_tokens"] = 100, ["output_tokens"] = 20, ["cache_read_tokens"] = 5, ["cache_creation_tokens"] = 0, ["cost_usd"] = 0.25,
+        }));
+
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        string text = "";
+        await HiveInstance.Until(() =>
+        {
+            text = metrics.GetStringAsync("/metrics").GetAwaiter().GetResult();
+            return Value(text, "hive_reminders_delivered_total", "agent=\"alice\"") == 1;
+        }, TimeSpan.FromSeconds(15), "the reminder's delivery in the exposition");
+
+        using (var response = await metrics.GetAsync("/metrics"))
+        {
+            Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+            text = await response.Content.ReadAsStringAsync();
+        }
+        Check(promtool, text);
+
+        Assert.Equal(3, Value(text, "hive_messages_sent_total", "agent=\"alice\""));
+        Assert.Equal(2, Value(text, "hive_messages_delivered_total", "agent=\"bob\""));
+        Assert.Equal(1, Value(text, "hive_messages_redelivered_total", "agent=\"bob\""));
+        Assert.Equal(1, Value(text, "hive_messages_dead_total", "agent=\"bob\""));
+        Assert.Equal(3, Value(text, "hive_send_latency_seconds_count", ""));
+        Assert.Equal(3, Value(text, "hive_send_latency_seconds_bucket", "le=\"+Inf\""));
+        Assert.Equal(4, Value(text, "hive_recv_wait_seconds_count", "")); // first, second, second again, third
+        Assert.Equal(1, Value(text, "hive_turns_total", "agent=\"alice\",model=\"claude-test\""));
+        Assert.Equal(100, Value(text, "hive_tokens_total", "agent=\"alice\",kind=\"input\",model=\"claude-test\""));
+        Assert.Equal(20, Value(text, "hive_tokens_total", "agent=\"alice\",kind=\"output\",model=\"claude-test\""));
+        Assert.Equal(5, Value(text, "hive_tokens_total", "agent=\"alice\",kind=\"cache_read\",model=\"claude-test\""));
+        Assert.Equal(0.25, Value(text, "hive_cost_usd_total", "agent=\"alice\",model=\"claude-test\""));
+        Assert.Equal(1, Value(text, "hive_turns_held_total", "reason=\"paused\""));
+        foreach (var reason in new[] { "halted", "quota", "budget", "queued" })
+            Assert.Equal(0, Value(text, "hive_turns_held_total", $"reason=\"{reason}\""));
+        Assert.Equal(1, Value(text, "hive_turns_granted_total", "provider=\"anthropic\""));
+        Assert.Equal(3, Value(text, "hive_agents", "state=\"running\"")); // the manager, alice and bob
+        Assert.Equal(0, Value(text, "hive_agents", "state=\"failed\""));
+        Assert.Equal(0, Value(text, "hive_agent_restarts_total", "agent=\"alice\""));
+        Assert.Equal(0, Value(text, "hive_agent_oom_kills_total", "agent=\"bob\""));
+        Assert.Equal(1, Value(text, "hive_reminders_delivered_total", "agent=\"alice\""));
+        Assert.Equal(0, Value(text, "hive_reminders_failed_total", "agent=\"alice\""));
+        Assert.Equal(1, Value(text, "hive_sse_subscribers", ""));
+        Assert.Equal(1, Value(text, "hive_storage_healthy", ""));
+        Assert.NotNull(Value(text, "hive_notifications_delivered_total", "channel=\"phone\""));
+        Assert.NotNull(Value(text, "hive_notifications_failed_total", "channel=\"phone\""));
+        // The sample dashboard (docs/) asks only for series the host serves.
+        var dashboard = File.ReadAllText(Path.Combine(Hive.Tests.Architecture.HiveSources.RepoRoot(), "docs", "grafana-dashboard.json"));
+        foreach (var series in SeriesName().Matches(dashboard).Select(m => m.Value).Distinct())
+            Assert.Contains($"\n{series}", text);
+        // Bounded labels: no body ever reaches the exposition, nor any label outside the allowed names.
+        Assert.DoesNotContain(SecretBody, text);
+        foreach (Match label in LabelName().Matches(text))
+            Assert.Contains(label.Groups[1].Value, (string[])["agent", "model", "provider", "reason", "state", "channel", "kind", "le"]);
+
+        // The two listeners serve nothing of each other's (the dashboard is asked with the operator's token).
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await metrics.GetAsync("/api/state")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await metrics.GetAsync("/")).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await metrics.PostAsync("/metrics", null)).StatusCode);
+        Assert.Equal(new[] { host.BaseAddress.Port, metricsPort }.Order(), ListeningPorts(host.ProcessId).Order());
+    }
+
+    [Fact]
+    public async Task Two_hosts_in_one_process_never_mix_their_figures()
+    {
+        int portA = HostProcess.FreePort(), portB = HostProcess.FreePort();
+        await using var a = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Metrics:Urls", $"http://127.0.0.1:{portA}");
+        await using var b = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Metrics:Urls", $"http://127.0.0.1:{portB}");
+        await using (var alice = await a.ConnectAsync("alice"))
+        {
+            await alice.SendAsync("bob", "one");
+            await alice.SendAsync("bob", "two");
+        }
+        await using (var alice = await b.ConnectAsync("alice")) await alice.SendAsync("bob", "three");
+
+        using var http = new HttpClient();
+        Assert.Equal(2, Value(await http.GetStringAsync($"http://127.0.0.1:{portA}/metrics"), "hive_messages_sent_total", "agent=\"alice\""));
+        Assert.Equal(1, Value(await http.GetStringAsync($"http://127.0.0.1:{portB}/metrics"), "hive_messages_sent_total", "agent=\"alice\""));
+    }
+
+    [Fact]
+    public async Task Opens_no_second_port_when_metrics_are_not_configured()
+    {
+        await using var host = await HostProcess.StartAsync(_dataDir, ["alice"]);
+        Assert.Equal([host.BaseAddress.Port], ListeningPorts(host.ProcessId));
+        using var http = host.CreateClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/metrics")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("ftp://127.0.0.1:9464", "is not an http://address:port URL")]
+    [InlineData("http://127.0.0.1:9464/metrics", "is not an http://address:port URL")]
+    [InlineData("not a url", "is not an http://address:port URL")]
+    public async Task Refuses_to_start_with_a_metrics_address_it_cannot_serve(string url, string because)
+    {
+        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(_dataDir, ["alice"]), "--Hive:Metrics:Urls", url]);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"hive: Hive:Metrics:Urls: '{url}' {because}", output);
+        Assert.DoesNotContain("Exception", output);
+    }
+
+    [Fact]
+    public async Task Refuses_to_serve_metrics_on_the_dashboards_port()
+    {
+        var port = HostProcess.FreePort();
+        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(_dataDir, ["alice"], $"http://127.0.0.1:{port}"), "--Hive:Metrics:Urls", $"http://127.0.0.1:{port}"]);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"uses the dashboard's port {port}", output);
+    }
+
+    [Fact]
+    public async Task Refuses_to_start_when_the_metrics_port_is_taken()
+    {
+        var taken = HostProcess.FreePort();
+        using var other = new System.Net.Sockets.TcpListener(IPAddress.Loopback, taken);
+        other.Start();
+        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(_dataDir, ["alice"]), "--Hive:Metrics:Urls", $"http://127.0.0.1:{taken}"]);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"hive: Hive:Metrics:Urls: Failed to bind to address http://127.0.0.1:{taken}", output);
+        Assert.Contains("another process is listening there", output);
+    }
+
+    [Fact]
+    public async Task A_start_refused_after_the_listener_is_built_is_still_one_line()
+    {
+        // The data dir's lock is taken after the metrics listener is built: the refusal disposes it on the way out.
+        await using var first = await HostProcess.StartAsync(_dataDir, ["alice"]);
+        var metricsPort = HostProcess.FreePort();
+        var (exitCode, output) = await HostProcess.RunToExitAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(_dataDir, ["alice"]), "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}"]);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.NotEqual(0, exitCode);
+        Assert.True(lines.Length == 1, output);
+        Assert.StartsWith("hive: another host", lines[0]);
+    }
+
+    /// <summary>test.sh fetches promtool and exports it; a run without it fails here, saying why, rather than pass unchecked.</summary>
+    private static string Promtool()
+    {
+        var path = Environment.GetEnvironmentVariable("HIVE_TEST_PROMTOOL");
+        Assert.True(!string.IsNullOrEmpty(path) && File.Exists(path),
+            "no promtool to check the exposition with: " + (Environment.GetEnvironmentVariable("HIVE_TEST_PROMTOOL_MISSING")
+                ?? "run ./test.sh (it fetches promtool), or set HIVE_TEST_PROMTOOL to a promtool binary"));
+        return path!;
+    }
+
+    /// <summary>
+    /// <c>promtool check metrics</c> reads the exposition on stdin: a parse error exits non-zero (fails here), and so
+    /// does a lint finding (a counter without <c>_total</c>, a non-base unit...): both fail the test, so the names stay
+    /// Prometheus' conventions.
+    /// </summary>
+    private static void Check(string promtool, string exposition)
+    {
+        var start = new ProcessStartInfo(promtool)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.ArgumentList.Add("check");
+        start.ArgumentList.Add("metrics");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(exposition);
+        process.StandardInput.Close();
+        Assert.True(process.WaitForExit(30_000), "promtool did not finish");
+        Assert.True(process.ExitCode == 0, $"promtool check metrics exited {process.ExitCode}: {stdout.Result}{stderr.Result}\n{exposition}");
+        Assert.Equal("", stdout.Result.Trim()); // no lint findings either
+    }
+
+    /// <summary>The sample's value, or null when the exposition has no such sample; labels as written (sorted by name).</summary>
+    internal static double? Value(string exposition, string name, string labels)
+    {
+        var prefix = labels.Length == 0 ? name + " " : $"{name}{{{labels}}} ";
+        var line = exposition.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return line is null ? null : double.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"\bhive_[a-z_]+")]
+    private static partial Regex SeriesName();
+
+    [GeneratedRegex(@"[{,]([a-z_]+)=""")]
+    private static partial Regex LabelName();
+
+    /// <summary>The TCP ports the process listens on (its sockets in LISTEN state, from /proc).</summary>
+    private static List<int> ListeningPorts(int pid)
+    {
+        var inodes = new HashSet<string>();
+        foreach (var fd in Directory.GetFiles($"/proc/{pid}/fd"))
+        {
+            var target = new FileInfo(fd).LinkTarget;
+            if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal)) inodes.Add(target[8..^1]);
+        }
+        var ports = new List<int>();
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table)) continue;
+            foreach (var row in File.ReadLines(table).Skip(1))
+            {
+                var fields = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields[3] == "0A" && inodes.Contains(fields[9]))
+                    ports.Add(int.Parse(fields[1].Split(':')[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            }
+        }
+        return ports;
+    }
+}
