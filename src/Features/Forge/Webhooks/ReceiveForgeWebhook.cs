@@ -67,7 +67,8 @@ public static class ReceiveForgeWebhook
 
             var to = await RecipientAsync(news, cancellationToken)
                 ?? throw new NotFoundException($"{news.Repository} is no repository of the hive's: no agent owns it or works its branch");
-            return await mediator.Send(new Record(delivery, forgeEvent, to, news), cancellationToken);
+            var bodyHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(command.Body));
+            return await mediator.Send(new Record(delivery, forgeEvent, bodyHash, to, news), cancellationToken);
         }
 
         /// <summary>The agent working the ticket branch (or commit) it names, else the agent of the repository owner's name.</summary>
@@ -84,7 +85,7 @@ public static class ReceiveForgeWebhook
     }
 
     /// <summary>The delivery's row and its message, one change: a replay finds the row (409); a failure keeps neither.</summary>
-    internal sealed record Record(string Delivery, string Event, string To, ForgeNews News) : IRequest<Result>, IChangesState;
+    internal sealed record Record(string Delivery, string Event, string BodyHash, string To, ForgeNews News) : IRequest<Result>, IChangesState;
 
     internal sealed class RecordHandler(IMediator mediator, StateChanges changes, TimeProvider clock) : IRequestHandler<Record, Result>
     {
@@ -93,9 +94,11 @@ public static class ReceiveForgeWebhook
             var change = changes.Current;
             var now = clock.GetUtcNow();
             change.Execute("DELETE FROM forge_deliveries WHERE received_at < @cutoff", new { cutoff = now - KeptFor });
-            if (change.Execute("INSERT INTO forge_deliveries (delivery, event, received_at) VALUES (@Delivery, @Event, @now) ON CONFLICT (delivery) DO NOTHING",
-                    new { record.Delivery, record.Event, now }) == 0)
-                throw new ConflictException($"delivery {record.Delivery} was received already: a replay delivers nothing");
+            if (change.Execute("""
+                    INSERT INTO forge_deliveries (delivery, event, body_sha256, received_at) VALUES (@Delivery, @Event, @BodyHash, @now)
+                    ON CONFLICT DO NOTHING
+                    """, new { record.Delivery, record.Event, record.BodyHash, now }) == 0)
+                throw new ConflictException($"delivery {record.Delivery} (or this very body) was received already: a replay delivers nothing");
             var news = record.News;
             if (news.Ignored is { } why) return new Result(record.Delivery, record.Event, null, null, why);
 

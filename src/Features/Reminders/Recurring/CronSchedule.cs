@@ -46,9 +46,6 @@ public sealed class CronSchedule
         return new CronSchedule(expression, timeZone);
     }
 
-    /// <summary>Parses a schedule that was valid when stored.</summary>
-    public static CronSchedule Parse(string cron, string zone) =>
-        TryParse(cron, zone, out var error) ?? throw new InvalidOperationException($"stored schedule '{cron}' in {zone}: {error}");
 
     /// <summary>The first run strictly after <paramref name="after"/>, or null when there is none (say, 30 February).</summary>
     public DateTimeOffset? Next(DateTimeOffset after) => _expression.GetNextOccurrence(after, Zone, inclusive: false)?.ToUniversalTime();
@@ -78,8 +75,9 @@ public sealed class CronSchedule
             timeZone = TimeZoneInfo.FindSystemTimeZoneById(zone);
             return true;
         }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        catch (Exception)
         {
+            // Not found or invalid, or a directory of zoneinfo ("Europe") that the runtime refuses with a SecurityException.
             return false;
         }
     }

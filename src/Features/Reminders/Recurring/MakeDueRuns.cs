@@ -1,6 +1,7 @@
 using Dapper;
 using Hive.Features.Messages;
 using Hive.Features.StateFiles;
+using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using MediatR;
@@ -14,7 +15,8 @@ namespace Hive.Features.Reminders;
 /// inserted in the same change that records the run and moves the schedule on: a crash leaves either both or neither.
 /// Runs reached within <c>MissedAfterSeconds</c> of their time are made; older ones were missed (the host was down), and
 /// the catch-up policy either skips them or makes one run for them all. The overlap policy skips a run while the last
-/// run's reminder is undelivered or its message unacknowledged.
+/// run's reminder is undelivered or its message unacknowledged; so does a full pending-reminder quota. A reminder whose agent
+/// is not live makes no runs (its schedule moves on quietly); one whose schedule no longer reads is paused.
 /// </summary>
 public static class MakeDueRuns
 {
@@ -49,7 +51,8 @@ public static class MakeDueRuns
     /// <summary>One change for a page of recurring reminders: each one's runs, history and next time.</summary>
     internal sealed record MakeRuns(IReadOnlyList<long> Ids, DateTimeOffset Now) : IRequest<int>, IChangesState;
 
-    internal sealed class MakeRunsHandler(StateChanges changes, IMediator mediator, IFileRefScanner fileRefs, IOptions<RemindersOptions> options)
+    internal sealed class MakeRunsHandler(
+        StateChanges changes, IMediator mediator, IFileRefScanner fileRefs, IAgentDirectory agents, IOptions<RemindersOptions> options)
         : IRequestHandler<MakeRuns, int>
     {
         public async Task<int> Handle(MakeRuns command, CancellationToken cancellationToken)
@@ -62,8 +65,26 @@ public static class MakeDueRuns
             {
                 // Read again inside the change: paused, cancelled or handled since the page was read.
                 if (RecurringReminders.Find(change, id) is not { PausedAt: null } row || row.NextDueAt > now) continue;
-                var schedule = row.Schedule;
+                if (row.Schedule is not { } schedule)
+                {
+                    // Its time zone is gone from the system (an upgrade dropped an alias): paused, said once, the rest go on.
+                    RecurringReminders.RecordRun(change, row.Id, row.NextDueAt, RunStates.Skipped, null,
+                        $"paused: the schedule no longer reads ('{row.Cron}' in {row.TimeZone})", now);
+                    change.Execute("UPDATE recurring_reminders SET paused_at = @now WHERE id = @id", new { now, id });
+                    change.Raise(new RecurringReminderChanged(RecurringReminders.View(change, row with { PausedAt = now }, fileRefs, now)));
+                    continue;
+                }
+                // The next run strictly after now: what this change moves the schedule on to, whatever it makes.
+                var next = schedule.Next(now) ?? DateTimeOffset.MaxValue;
+                if (!agents.IsAgent(row.Agent))
+                {
+                    // A destroyed agent's (it may come back from its tombstone): no runs, no history, no event, until it is live.
+                    change.Execute("UPDATE recurring_reminders SET next_due_at = @next WHERE id = @id", new { next, id });
+                    continue;
+                }
                 var runs = schedule.Between(row.NextDueAt, now, CountedMissedRuns);
+                if (runs.Count == CountedMissedRuns && schedule.LastAtOrBefore(now) is { } latest && latest > runs[^1])
+                    runs = [.. runs, latest]; // beyond the count: the latest run still decides what is missed and what is not
                 var missed = runs.Where(at => at < missedBefore).ToList();
                 if (missed.Count > 0)
                 {
@@ -74,8 +95,6 @@ public static class MakeDueRuns
                 }
                 foreach (var at in runs.Where(at => at >= missedBefore)) made += await RunAsync(change, row, at, null, null, now);
 
-                // The next run strictly after now (a long-dead host's backlog beyond the counted runs is skipped over too).
-                var next = schedule.Next(now) ?? DateTimeOffset.MaxValue;
                 change.Execute("UPDATE recurring_reminders SET next_due_at = @next WHERE id = @id", new { next, id });
                 change.Raise(new RecurringReminderChanged(RecurringReminders.View(change, row with { NextDueAt = next }, fileRefs, now)));
             }
@@ -88,6 +107,13 @@ public static class MakeDueRuns
             if (row.Overlap == OverlapPolicies.SkipIfPending && await LastRunPendingAsync(change, row.Id) is { } pending)
             {
                 RecurringReminders.RecordRun(change, row.Id, due, RunStates.Skipped, null, $"{pending} (overlap: skip_if_pending)", now);
+                return 0;
+            }
+            // Runs count against the agent's pending reminders like any reminder (overlap "always" must not pile up without end).
+            var max = options.Value.MaxPendingPerAgent;
+            if (RemindersSql.PendingFor(change, row.Agent) >= max)
+            {
+                RecurringReminders.RecordRun(change, row.Id, due, RunStates.Skipped, null, $"{row.Agent} has {max} pending reminders, the most it may hold", now);
                 return 0;
             }
             var reminder = change.QuerySingle<ReminderRow>($"""

@@ -58,15 +58,19 @@ internal sealed record RecurringRow(
 {
     public const string Columns = "id, agent, body, payload_path, cron, time_zone, catch_up, overlap, paused_at, next_due_at, created_at";
 
-    public CronSchedule Schedule => CronSchedule.Parse(Cron, TimeZone);
+    /// <summary>
+    /// The stored schedule, or null when it no longer parses (a time zone the system dropped after an upgrade): such a
+    /// reminder is paused by the scheduler, and shows no next runs.
+    /// </summary>
+    public CronSchedule? Schedule => CronSchedule.TryParse(Cron, TimeZone, out _);
 
     /// <summary>The next three runs: from the next unhandled one on (none while paused).</summary>
     public IReadOnlyList<DateTimeOffset> NextRuns(DateTimeOffset now)
     {
-        if (PausedAt is not null) return [];
-        var first = NextDueAt > now ? NextDueAt : Schedule.Next(now);
+        if (PausedAt is not null || Schedule is not { } schedule) return [];
+        var first = NextDueAt > now ? NextDueAt : schedule.Next(now);
         if (first is not { } at) return [];
-        return [at, .. Schedule.NextRuns(at, 2)];
+        return [at, .. schedule.NextRuns(at, 2)];
     }
 
     public RecurringReminderView View(IFileRefScanner scanner, DateTimeOffset now, IReadOnlyList<ReminderRunView> runs) =>

@@ -1,5 +1,6 @@
 using Hive.Features.StateFiles;
 using Hive.Shared.Changes;
+using Hive.Shared.Errors;
 using MediatR;
 
 namespace Hive.Features.Reminders;
@@ -21,7 +22,9 @@ public static class ResumeRecurringReminder
             var now = clock.GetUtcNow();
             var row = RecurringReminders.Owned(change, command.Id, command.Agent);
             if (row.PausedAt is null) return Task.FromResult(RecurringReminders.View(change, row, fileRefs, now));
-            var next = row.Schedule.Next(now) ?? DateTimeOffset.MaxValue;
+            var schedule = row.Schedule ?? throw new ConflictException(
+                $"recurring reminder {command.Id}'s schedule no longer reads ('{row.Cron}' in {row.TimeZone}): cancel it and set up a new one");
+            var next = schedule.Next(now) ?? DateTimeOffset.MaxValue;
             change.Execute("UPDATE recurring_reminders SET paused_at = NULL, next_due_at = @next WHERE id = @Id", new { next, command.Id });
             var view = RecurringReminders.View(change, row with { PausedAt = null, NextDueAt = next }, fileRefs, now);
             change.Raise(new RecurringReminderChanged(view));

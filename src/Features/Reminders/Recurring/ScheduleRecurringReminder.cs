@@ -55,7 +55,7 @@ public static class ScheduleRecurringReminder
         public Task<RecurringReminderView> Handle(Command command, CancellationToken cancellationToken)
         {
             var zone = command.TimeZone ?? "UTC";
-            var schedule = CronSchedule.Parse(command.Cron!, zone);
+            var schedule = CronSchedule.TryParse(command.Cron!, zone, out _)!; // the validator parsed it
             var now = clock.GetUtcNow();
             var first = schedule.Next(now) ?? throw new BadRequestException($"cron '{command.Cron}' never fires");
             var change = changes.Current;

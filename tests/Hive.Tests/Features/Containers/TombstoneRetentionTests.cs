@@ -150,7 +150,7 @@ public sealed class TombstoneRetentionTests(TombstoneRetentionFixture fixture) :
             Age(_hive, name);
             var result = await SweepAsync(_hive);
             var kept = Assert.Single(result.GetProperty("kept").EnumerateArray(), k => k.GetProperty("name").GetString() == name);
-            Assert.StartsWith("could not check git work: state/repo/.git: ", kept.GetProperty("reason").GetString());
+            Assert.Equal("could not check git work: git failed in state/repo/.git (exit code 128)", kept.GetProperty("reason").GetString());
             Assert.True(Directory.Exists(repo));
             Assert.False(File.Exists(marker), "the sweep ran a script the agent planted");
         }
@@ -187,6 +187,35 @@ public sealed class TombstoneRetentionTests(TombstoneRetentionFixture fixture) :
         {
             using (await _hive.Http.DeleteAsync($"/api/tombstones/{deep}")) { }
             if (Directory.Exists(outside)) Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_link_inside_a_git_dir_keeps_the_tombstone_and_what_it_points_at_is_never_quoted()
+    {
+        var planter = await _hive.NewAgentAsync("planter");
+        var secret = Path.Combine(Path.GetTempPath(), "hive-tomb-secret-" + Guid.NewGuid().ToString("N")[..12]);
+        var token = "Zx9secretTOKEN" + Guid.NewGuid().ToString("N");
+        try
+        {
+            await File.WriteAllTextAsync(secret, token);
+            var repo = Path.Combine(StateDir(_hive, planter), "repo");
+            Git(null, "init", "-q", "--bare", repo);
+            // git, reading packed-refs through the link, would fail quoting its first line: the host's secret.
+            File.CreateSymbolicLink(Path.Combine(repo, "packed-refs"), secret);
+            await DestroyAsync(_hive, planter);
+            Age(_hive, planter);
+
+            var result = await SweepAsync(_hive);
+            var kept = Assert.Single(result.GetProperty("kept").EnumerateArray(), k => k.GetProperty("name").GetString() == planter);
+            Assert.Equal("could not check git work: state/repo: packed-refs is a symlink", kept.GetProperty("reason").GetString());
+            Assert.DoesNotContain(token, (await _hive.GetJsonAsync("/api/state")).GetRawText());
+            Assert.DoesNotContain(_hive.Logs.Lines, line => line.Text.Contains(token));
+        }
+        finally
+        {
+            using (await _hive.Http.DeleteAsync($"/api/tombstones/{planter}")) { }
+            File.Delete(secret);
         }
     }
 

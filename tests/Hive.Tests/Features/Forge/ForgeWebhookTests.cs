@@ -69,10 +69,12 @@ public sealed class ForgeWebhookTests
         Assert.Contains("https://ci.example/runs/42", status.GetProperty("body").GetString());
         Assert.Equal("failure", status.GetProperty("forge").GetProperty("state").GetString());
 
-        // A replay: 409, nothing new. A success status and a closed-unmerged pull request: 200, ignored, nothing sent.
+        // A replay: 409, nothing new; the same signed body under a new id (the id is not signed) too. A success status and a
+        // closed-unmerged pull request: 200, ignored, nothing sent.
         var (replayed, problem) = await DeliverAsync(f, "push", Push("alice/app", "refs/heads/main"), "d-push");
         Assert.Equal(HttpStatusCode.Conflict, replayed);
         Assert.Equal("conflict", problem.GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, (await DeliverAsync(f, "push", Push("alice/app", "refs/heads/main"), "d-push-again")).Status);
         var (ignored, answer) = await DeliverAsync(f, "status", Status("alice/app", "success"), "d-status-ok");
         Assert.Equal(HttpStatusCode.OK, ignored);
         Assert.Contains("not passed on", answer.GetProperty("ignored").GetString());
@@ -112,9 +114,10 @@ public sealed class ForgeWebhookTests
 
         // Ids are kept 7 days: one received 6 days ago is still a replay, one received 8 days ago is forgotten.
         var at = (int days) => DateTimeOffset.UtcNow.AddDays(-days).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        f.Hive.ExecuteDb($"INSERT INTO forge_deliveries (delivery, event, received_at) VALUES ('d-6-days', 'push', '{at(6)}'), ('d-8-days', 'push', '{at(8)}')");
-        Assert.Equal(HttpStatusCode.Conflict, (await DeliverAsync(f, "push", body, "d-6-days")).Status);
-        Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "d-8-days")).Status);
+        f.Hive.ExecuteDb($"INSERT INTO forge_deliveries (delivery, event, body_sha256, received_at) VALUES ('d-6-days', 'push', 'h6', '{at(6)}'), ('d-8-days', 'push', 'h8', '{at(8)}')");
+        var later = Push("alice/app", "refs/heads/later");
+        Assert.Equal(HttpStatusCode.Conflict, (await DeliverAsync(f, "push", later, "d-6-days")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", later, "d-8-days")).Status);
         Assert.Equal("d-8-days", (await NextAsync(alice, "forge_push")).GetProperty("delivery").GetString());
         Assert.Equal(0, f.Hive.QueryDb<long>("SELECT count(*) FROM forge_deliveries WHERE delivery = 'd-8-days' AND received_at < @cutoff",
             new { cutoff = at(1) }));

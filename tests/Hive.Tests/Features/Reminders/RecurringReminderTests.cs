@@ -177,6 +177,7 @@ public sealed class RecurringReminderTests : IAsyncLifetime
     [InlineData("""{"op":"remind","body":"x","cron":"61 * * * *"}""", "cron is not a valid expression")]
     [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","time_zone":"Mars/Olympus"}""", "IANA time zone")]
     [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","time_zone":"../../etc/passwd"}""", "IANA time zone")]
+    [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","time_zone":"Europe"}""", "IANA time zone")]
     [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","in_seconds":5}""", "not both")]
     [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","catch_up":"all"}""", "catch_up must be one of skip, one")]
     [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","overlap":"never"}""", "overlap must be one of")]
@@ -211,6 +212,31 @@ public sealed class RecurringReminderTests : IAsyncLifetime
 
         using var unknown = await _hive.Http.PostAsync("/api/reminders/recurring/999/pause", null);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_schedule_that_no_longer_reads_is_paused_and_the_rest_go_on_and_a_gone_agent_makes_no_runs()
+    {
+        await using var alice = await _hive.ConnectAsync("alice");
+        var broken = await RecurringAsync(alice, "broken");
+        var orphan = await RecurringAsync(alice, "orphan");
+        // As if an upgrade dropped its zone; and as if its agent were destroyed (the row names an agent not live).
+        _hive.ExecuteDb($"UPDATE recurring_reminders SET time_zone = 'Gone/Zone' WHERE id = {broken}");
+        _hive.ExecuteDb($"UPDATE recurring_reminders SET agent = 'nobody-here' WHERE id = {orphan}");
+        AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "one-off", in_seconds = 30 }));
+
+        _clock.Set(At(1));
+        Assert.Equal("one-off", (await alice.RecvAndAckAsync(waitMs: 10_000))?.GetProperty("body").GetString());
+        await TwoTicksAsync();
+        var view = await _hive.GetJsonAsync($"/api/reminders/recurring/{broken}");
+        Assert.Equal("paused", view.GetProperty("state").GetString());
+        Assert.Empty(view.GetProperty("next_runs").EnumerateArray());
+        Assert.StartsWith("paused: the schedule no longer reads", view.GetProperty("runs")[0].GetProperty("note").GetString());
+        Assert.Empty(Runs(orphan));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders"));
+        Assert.Equal(At(2, 0), _hive.QueryDb<DateTimeOffset>($"SELECT next_due_at FROM recurring_reminders WHERE id = {orphan}"));
+        using var resume = await _hive.Http.PostAsync($"/api/reminders/recurring/{broken}/resume", null);
+        Assert.Equal(HttpStatusCode.Conflict, resume.StatusCode);
     }
 
     /// <summary>The wall clock the test sets; timers and timestamps are the system's.</summary>

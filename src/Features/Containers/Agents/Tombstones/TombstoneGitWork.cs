@@ -41,17 +41,20 @@ internal sealed class TombstoneGitWork
         foreach (var gitDir in repositories)
         {
             var where = Path.GetRelativePath(dir, gitDir);
+            if (LinkInside(gitDir) is { } linked) return $"{CouldNotCheck}: {where}: {linked} is a symlink";
             ChildResult result;
             try
             {
-                result = await ChildProcess.RunAsync(RevList(gitDir), cancellationToken);
+                var command = RevList(gitDir);
+                result = await ChildProcess.RunAsync(command, cancellationToken);
             }
             catch (ChildProcessException e)
             {
                 return $"{CouldNotCheck}: {e.Message}";
             }
             if (result.TimedOut) return $"{CouldNotCheck}: git timed out in {where}";
-            if (result.ExitCode != 0) return $"{CouldNotCheck}: {where}: {FirstLine(result.Stderr)}";
+            // Never git's own words: they may quote a file the agent pointed git at.
+            if (result.ExitCode != 0) return $"{CouldNotCheck}: git failed in {where} (exit code {result.ExitCode})";
             if (result.Stdout.Trim().Length > 0) return $"{Unpushed} in {where}";
         }
         return null;
@@ -131,7 +134,29 @@ internal sealed class TombstoneGitWork
         return (found, null);
     }
 
-    private static string FirstLine(string text) => text.Trim().Split('\n', 2)[0].Trim() is { Length: > 0 } line ? line : "git failed";
+    /// <summary>
+    /// The first symlink anywhere inside a git dir, if any (bounded like the walk). git runs as root and follows links, so
+    /// one planted there (say <c>packed-refs</c> to a host secret) would make it read a host file: a git dir holding a link
+    /// is not checked (git itself never makes one).
+    /// </summary>
+    private static string? LinkInside(string gitDir)
+    {
+        var options = new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = false, RecurseSubdirectories = true, MaxRecursionDepth = MaxDepth };
+        var entries = 0;
+        try
+        {
+            foreach (var entry in new DirectoryInfo(gitDir).EnumerateFileSystemInfos("*", options))
+            {
+                if (entry.LinkTarget is not null) return Path.GetRelativePath(gitDir, entry.FullName);
+                if (++entries > MaxEntries) return "(too many entries to check)";
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"(unreadable: {e.GetType().Name})";
+        }
+        return null;
+    }
 
     /// <summary>Names in the dir are the agent's: no control character of theirs reaches a log line or the page.</summary>
     private static string OneLine(string text, int max)
