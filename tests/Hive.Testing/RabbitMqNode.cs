@@ -24,8 +24,8 @@ namespace Hive.Testing;
 /// dies without disposing (killed, crashed) the pipe closes and it kills the broker's group and the epmd and removes the
 /// dir. A normal dispose kills the watchdog first.</item>
 /// </list>
-/// Readiness is <c>rabbitmqctl await_startup</c>, polled until it answers (it fails at once while the node is not yet
-/// registered with epmd).
+/// Readiness: the AMQP port accepting a connection (polled; it opens just before the boot ends), then <c>rabbitmqctl
+/// await_startup</c> until it answers (it fails at once while the node is not yet registered with epmd).
 /// </summary>
 public sealed class RabbitMqNode : IAsyncDisposable
 {
@@ -87,8 +87,10 @@ public sealed class RabbitMqNode : IAsyncDisposable
             ["RABBITMQ_CONFIG_FILE"] = config,
             ["RABBITMQ_CONF_ENV_FILE"] = envFile,
             ["RABBITMQ_ENABLED_PLUGINS_FILE"] = plugins,
-            // Our epmd, never one of its own; distribution on loopback only.
-            ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}",
+            // Our epmd, never one of its own; distribution on loopback only; no busy-waiting schedulers (they spin on
+            // idle cores, which a machine running many tests at once feels).
+            ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] =
+                "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none",
             ["ERL_EPMD_PORT"] = EpmdPort.ToString(CultureInfo.InvariantCulture),
             ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
         };
@@ -263,19 +265,11 @@ public sealed class RabbitMqNode : IAsyncDisposable
         Remember([_epmd.Id]);
         Capture(_epmd, "epmd");
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
+        while (!await AcceptsAsync(EpmdPort))
         {
             if (_epmd.HasExited) throw new InvalidOperationException($"epmd exited with {_epmd.ExitCode}:\n{Output}");
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, EpmdPort);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20);
-            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"epmd did not listen on {EpmdPort}:\n{Output}");
+            await Task.Delay(20);
         }
     }
 
@@ -316,6 +310,9 @@ public sealed class RabbitMqNode : IAsyncDisposable
             throw new InvalidOperationException($"rabbitmq-server (pid {broker.Id}) does not lead a process group of its own");
 
         var deadline = DateTime.UtcNow + StartTimeout;
+        // Each rabbitmqctl is an Erlang VM of its own (0.3-0.5 s of CPU): asked in a loop while the broker boots, they
+        // slow the boot. The AMQP listener opens just before the boot ends, so wait for it first, then ask once.
+        while (!broker.HasExited && DateTime.UtcNow < deadline && !await AcceptsAsync(AmqpPort)) await Task.Delay(25);
         string last = "";
         while (true)
         {
@@ -330,6 +327,20 @@ public sealed class RabbitMqNode : IAsyncDisposable
         }
         LastStartDuration = clock.Elapsed;
         Remember(ProcessTable.Family(broker.Id));
+    }
+
+    private static async Task<bool> AcceptsAsync(int port)
+    {
+        try
+        {
+            using var probe = new TcpClient();
+            await probe.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private async Task<(int ExitCode, string Output)> TryCtlAsync(params string[] args)
