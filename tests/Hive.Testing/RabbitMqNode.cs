@@ -57,6 +57,7 @@ public sealed class RabbitMqNode : IAsyncDisposable
         _logDir = Path.Combine(Directory, "log");
         var mnesia = Path.Combine(Directory, "mnesia");
         var config = Path.Combine(Directory, "rabbitmq.conf");
+        var advanced = Path.Combine(Directory, "advanced.config");
         var envFile = Path.Combine(Directory, "rabbitmq-env.conf");
         var plugins = Path.Combine(Directory, "enabled_plugins");
 
@@ -72,6 +73,9 @@ public sealed class RabbitMqNode : IAsyncDisposable
             log.console = false
             log.file.level = info
             """ + "\n");
+        // The queue counts rabbitmqctl list_queues shows for a quorum queue are refreshed on its tick (5 s by default);
+        // RabbitMQ's own quorum queue tests tick every second too.
+        File.WriteAllText(advanced, "[{rabbit, [{quorum_tick_interval, 1000}]}].\n");
         File.WriteAllText(envFile, "");
         File.WriteAllText(plugins, "[].\n");
 
@@ -85,6 +89,7 @@ public sealed class RabbitMqNode : IAsyncDisposable
             ["RABBITMQ_MNESIA_BASE"] = mnesia,
             ["RABBITMQ_LOG_BASE"] = _logDir,
             ["RABBITMQ_CONFIG_FILE"] = config,
+            ["RABBITMQ_ADVANCED_CONFIG_FILE"] = advanced,
             ["RABBITMQ_CONF_ENV_FILE"] = envFile,
             ["RABBITMQ_ENABLED_PLUGINS_FILE"] = plugins,
             // Our epmd, never one of its own; distribution on loopback only; no busy-waiting schedulers (they spin on
