@@ -310,9 +310,10 @@ public sealed class RabbitMqNode : IAsyncDisposable
         Capture(broker, "broker");
         // What the watchdog kills should this process die: the broker's group and the epmd.
         await File.WriteAllTextAsync(Path.Combine(Directory, "pids"), $"-{broker.Id} {_epmd!.Id}\n");
-        // setsid execs the script when it is not a group leader already (a child of ours is not): pid = group = session.
-        if (!ProcessTable.GroupMembers(broker.Id).Contains(broker.Id) && !broker.HasExited)
-            throw new InvalidOperationException($"rabbitmq-server (pid {broker.Id}) does not lead a process group of its own");
+        // setsid execs the script when it is not a group leader already (a child of ours is not): pid = group = session,
+        // once setsid has run (right after the fork it is still in our group).
+        await HiveInstance.Until(() => broker.HasExited || ProcessTable.GroupMembers(broker.Id).Contains(broker.Id), TimeSpan.FromSeconds(10),
+            $"rabbitmq-server (pid {broker.Id}) to lead a process group of its own");
 
         var deadline = DateTime.UtcNow + StartTimeout;
         // Each rabbitmqctl is an Erlang VM of its own (0.3-0.5 s of CPU): asked in a loop while the broker boots, they

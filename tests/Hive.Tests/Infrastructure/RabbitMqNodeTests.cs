@@ -119,6 +119,56 @@ public sealed class RabbitMqNodeTests(ITestOutputHelper output)
         Assert.False(Directory.Exists(node.Directory));
     }
 
+    [Fact]
+    public async Task Restarts_with_a_clean_stop_keeping_users_and_queues_and_disposes_a_killed_node_completely()
+    {
+        var node = await RabbitMqNode.StartAsync();
+        List<int> pids;
+        try
+        {
+            // A user who may use only its own queues (hive.b.*) on the default vhost, publishing through the default exchange.
+            await node.AddUserAsync("hive-b", "secret-b", "/", configure: "^hive\\.b\\..*", write: "^(hive\\.b\\..*|amq\\.default)$", read: "^hive\\.b\\..*");
+            var factory = new ConnectionFactory { HostName = "127.0.0.1", Port = node.AmqpPort, UserName = "hive-b", Password = "secret-b" };
+            await using (var connection = await factory.CreateConnectionAsync())
+            {
+                var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+                await channel.QueueDeclareAsync("hive.b.inbox", durable: true, exclusive: false, autoDelete: false,
+                    arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" });
+                await channel.BasicPublishAsync("", "hive.b.inbox", mandatory: true, new BasicProperties { DeliveryMode = DeliveryModes.Persistent },
+                    Encoding.UTF8.GetBytes("kept"));
+                await channel.CloseAsync();
+            }
+
+            var group = node.ProcessGroup!.Value;
+            await node.RestartAsync(); // rabbitmqctl stop, then a new life on the same data
+            Assert.NotEqual(group, node.ProcessGroup);
+            Assert.Empty(ProcessTable.GroupMembers(group));
+            output.WriteLine($"restarted after a clean stop in {node.LastStartDuration.TotalMilliseconds:F0} ms");
+
+            await using (var connection = await factory.CreateConnectionAsync())
+            {
+                var channel = await connection.CreateChannelAsync();
+                var got = await channel.BasicGetAsync("hive.b.inbox", autoAck: true);
+                Assert.Equal("kept", got is null ? null : Encoding.UTF8.GetString(got.Body.Span));
+                // Outside its permissions: refused by the broker (the channel closes with 403).
+                var refused = await Assert.ThrowsAnyAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>(() =>
+                    channel.QueueDeclareAsync("hive.a.inbox", durable: true, exclusive: false, autoDelete: false));
+                Assert.Equal<ushort?>(403, refused.ShutdownReason?.ReplyCode);
+            }
+
+            await node.KillAsync();
+            Assert.Null(node.ProcessGroup);
+        }
+        finally
+        {
+            pids = node.Pids.ToList();
+            await node.DisposeAsync(); // with the broker down: epmd, watchdog and dir still go
+        }
+        Assert.All(pids, pid => Assert.False(ProcessTable.IsAlive(pid), $"pid {pid} ({ProcessTable.CommandLine(pid)}) is still running"));
+        Assert.Empty(ListeningAddresses(node.EpmdPort));
+        Assert.False(Directory.Exists(node.Directory));
+    }
+
     private static async Task PublishAsync(IChannel channel, string body)
     {
         var properties = new BasicProperties { DeliveryMode = DeliveryModes.Persistent, MessageId = body };
