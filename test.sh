@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command. It does its own set-up, so on a machine with only the .NET 10 SDK (Debian, root or sudo) this
 # one command is all it takes:
-#   - installs Debian's `chromium`, `bubblewrap`, `git`, `nodejs` and `npm` when missing (the dashboard's browser tests drive chromium, never a
-#     downloaded browser; the bubblewrap driver's tests run bwrap), as root or through sudo; when it cannot, it says in
-#     one line what to install and stops;
+#   - installs Debian's `chromium`, `bubblewrap`, `git`, `nodejs`, `npm` and `rabbitmq-server` when missing (the dashboard's
+#     browser tests drive chromium, never a downloaded browser; the bubblewrap driver's tests run bwrap; the constellation's
+#     tests start a RabbitMQ of their own, never the system's service, which the install is kept from starting), as root or
+#     through sudo; when it cannot, it says in one line what to install and stops;
 #   - installs Claude Code (the version pinned below) from npm into a cache, for the tests that drive the real CLI
 #     against a fake Messages API, and exports its binary as HIVE_TEST_CLAUDE; when npm cannot install it, it says so
 #     in one line and exports the reason as HIVE_TEST_CLAUDE_SKIP: those tests are then skipped, never failed nor passed;
@@ -37,17 +38,29 @@ missing=()
 command -v git >/dev/null || missing+=(git)
 # node and npm: the MCP inspector's CLI (an MCP client this project did not write) drives `hivectl mcp` in a test.
 { command -v node >/dev/null && command -v npm >/dev/null; } || missing+=(nodejs npm)
+# rabbitmq-server: the constellation's tests (issue 33) run its broker as a child process of their own (tests/Hive.Testing/RabbitMqNode.cs).
+rabbitmq=/usr/lib/rabbitmq/bin/rabbitmq-server
+[ -x "$rabbitmq" ] || missing+=(rabbitmq-server)
 if [ ${#missing[@]} -gt 0 ]; then
   need="the tests need Debian's ${missing[*]}: install it (apt-get install ${missing[*]}) and run ./test.sh again"
   command -v apt-get >/dev/null || fail "$need"
   [ "$can_root" -eq 1 ] || fail "$need"
   echo "test.sh: installing Debian's ${missing[*]} for the tests"
+  # A package's postinst starts its service (rabbitmq-server, and erlang-base's epmd) unless policy-rc.d refuses: the
+  # tests start their own broker, never the system's, so while apt runs a policy-rc.d refuses every start (exit 101, as
+  # Docker's Debian images have it). One the machine already has is left as it is; ours is removed after, even on failure.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ] &&
+     ${as_root[@]+"${as_root[@]}"} sh -c 'printf "#!/bin/sh\n# ./test.sh: no service starts while it installs packages\nexit 101\n" >"$1" && chmod 755 "$1"' sh "$policy"; then
+    trap '${as_root[@]+"${as_root[@]}"} rm -f "$policy"' EXIT
+  fi
   if ! { ${as_root[@]+"${as_root[@]}"} apt-get update -qq &&
          ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }; then
     fail "$need"
   fi
-  [ -x /usr/bin/chromium ] && [ -x /usr/bin/bwrap ] && command -v git >/dev/null && command -v node >/dev/null && command -v npm >/dev/null ||
-    fail "$need"
+  if [ -n "$(trap -p EXIT)" ]; then ${as_root[@]+"${as_root[@]}"} rm -f "$policy"; trap - EXIT; fi
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/bwrap ] && command -v git >/dev/null && command -v node >/dev/null && command -v npm >/dev/null &&
+    [ -x "$rabbitmq" ] || fail "$need"
 fi
 
 # Claude Code, for the tests that drive the real CLI against a fake of the Messages API (the provider cannot be
