@@ -593,7 +593,9 @@ internal sealed class ContainersBench : IBenchMode
         {
             if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
             var dll = Path.Combine(dir.FullName, "samples", "EchoAgent", "bin", "Release", "net10.0", "EchoAgent.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("build the sample agent first: dotnet build -c Release samples/EchoAgent", dll);
+            // A readable copy where the build is not (a sandbox shows its own workspace at /work, so a build under /work
+            // cannot be mounted there; and a root host's agents cannot read a 0700 clone).
+            return File.Exists(dll) ? AgentReadable.Of(dll) : throw new FileNotFoundException("build the sample agent first: dotnet build -c Release samples/EchoAgent", dll);
         }
         throw new FileNotFoundException("Hive.sln not found above the bench's folder");
     }
