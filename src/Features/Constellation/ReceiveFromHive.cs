@@ -89,7 +89,7 @@ public static class ReceiveFromHive
             IReadOnlyDictionary<string, object?> extra, CancellationToken cancellationToken)
         {
             var stored = await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(from, to, kind, body, extra)]), cancellationToken);
-            change.Execute("UPDATE constellation_inbox SET message_id = @id WHERE global_id = @globalId", new { stored[0].Id, globalId });
+            change.Execute("UPDATE constellation_inbox SET message_id = @Id WHERE global_id = @globalId", new { stored[0].Id, globalId });
         }
 
         private void DeadLetter(StateChange change, Command command, string reason) =>

@@ -8,14 +8,14 @@ namespace Hive.Tests.Features.Constellation;
 /// Issue 33's cross-hive mail, end to end: two hive processes and a real RabbitMQ on loopback; alice is on hive a, bob on
 /// hive b. Waits are long-polls (<c>recv wait_ms</c>) or polls of state with deadlines.
 /// </summary>
-public sealed class CrossHiveMailTests
+public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int WaitMs = 30_000;
 
     [Fact]
     public async Task Alice_at_a_reaches_bob_at_b_once_with_her_whole_address_and_no_file_refs()
     {
-        await using var hives = await TwoHives.StartAsync();
+        await using var hives = await TwoHives.StartAsync(output);
         // The same path exists on both hives: a ref would be found on either side if it crossed.
         foreach (var host in new[] { hives.A, hives.B })
         {
@@ -49,7 +49,7 @@ public sealed class CrossHiveMailTests
     [Fact]
     public async Task A_send_while_the_broker_is_down_is_acknowledged_at_once_and_arrives_after_it_restarts()
     {
-        await using var hives = await TwoHives.StartAsync();
+        await using var hives = await TwoHives.StartAsync(output);
         await using var alice = await hives.A.ConnectAsync("alice");
         await using var bob = await hives.B.ConnectAsync("bob");
         await hives.Node.StopAsync();
@@ -70,7 +70,7 @@ public sealed class CrossHiveMailTests
     [Fact]
     public async Task A_replayed_AMQP_delivery_is_taken_in_once()
     {
-        await using var hives = await TwoHives.StartAsync();
+        await using var hives = await TwoHives.StartAsync(output);
         await using var bob = await hives.B.ConnectAsync("bob");
         await using var connection = await hives.ConnectAsAsync("a");
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
@@ -87,7 +87,7 @@ public sealed class CrossHiveMailTests
     [Fact]
     public async Task Mail_published_under_another_hives_name_is_refused()
     {
-        await using var hives = await TwoHives.StartAsync();
+        await using var hives = await TwoHives.StartAsync(output);
         await using var bob = await hives.B.ConnectAsync("bob");
         await using var connection = await hives.ConnectAsAsync("a");
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
@@ -103,7 +103,7 @@ public sealed class CrossHiveMailTests
     [Fact]
     public async Task Mail_for_an_unknown_agent_comes_back_to_alice_as_an_undeliverable_notice()
     {
-        await using var hives = await TwoHives.StartAsync();
+        await using var hives = await TwoHives.StartAsync(output);
         await using var alice = await hives.A.ConnectAsync("alice");
 
         await alice.SendAsync("nobody@b", "anyone there?");

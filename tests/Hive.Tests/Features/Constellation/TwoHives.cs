@@ -16,8 +16,11 @@ internal sealed class TwoHives : IAsyncDisposable
     private readonly string _root;
     private readonly List<HostProcess> _hosts = [];
 
-    private TwoHives(string root, RabbitMqNode node)
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    private TwoHives(string root, RabbitMqNode node, Xunit.Abstractions.ITestOutputHelper output)
     {
+        _output = output;
         _root = root;
         Node = node;
     }
@@ -26,12 +29,12 @@ internal sealed class TwoHives : IAsyncDisposable
     public HostProcess A => _hosts[0];
     public HostProcess B => _hosts[1];
 
-    public static async Task<TwoHives> StartAsync()
+    public static async Task<TwoHives> StartAsync(Xunit.Abstractions.ITestOutputHelper output)
     {
         var root = Path.Combine(Path.GetTempPath(), "hive-const-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var node = await RabbitMqNode.StartAsync();
-        var hives = new TwoHives(root, node);
+        var hives = new TwoHives(root, node, output);
         try
         {
             foreach (var (hive, agent) in new[] { ("a", "alice"), ("b", "bob") })
@@ -92,7 +95,11 @@ internal sealed class TwoHives : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var host in _hosts) await host.DisposeAsync();
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync();
+            _output.WriteLine($"--- hive {Path.GetFileName(host.DataDir)}:\n{host.Output}"); // what the hives logged, for a failing test
+        }
         await Node.DisposeAsync();
         await TestDirectories.DeleteAsync(_root);
     }
