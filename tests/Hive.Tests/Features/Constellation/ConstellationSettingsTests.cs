@@ -36,4 +36,29 @@ public sealed class ConstellationSettingsTests : IAsyncLifetime
         Assert.Contains("readable by others", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_hive_keeps_the_name_it_first_started_with()
+    {
+        var credentials = Path.Combine(_root, "credentials");
+        await File.WriteAllTextAsync(credentials, "a:secret\n");
+        File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var data = Path.Combine(_root, "data");
+        // No broker listens on that port: the hive starts all the same (mail waits in its outbox).
+        string[] Settings(string name) =>
+            ["--Hive:Constellation:Name", name, "--Hive:Constellation:Broker:Host", "127.0.0.1",
+             "--Hive:Constellation:Broker:Port", HostProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--Hive:Constellation:CredentialsFile", credentials];
+        await using (var first = await HostProcess.StartAsync(data, ["alice"], extraArgs: Settings("a")))
+        {
+            await using var alice = await first.ConnectAsync("alice");
+            Assert.True(await alice.SendAsync("bob@b", "queued while no broker is there") > 0);
+            await first.TerminateAsync(TimeSpan.FromSeconds(20));
+        }
+
+        var (exitCode, _, errors) = await HostProcess.RunToExitWithErrorsAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(data, ["alice"]), .. Settings("z")]);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("hive: Hive:Constellation:Name is z but this data dir's hive is named a", errors, StringComparison.Ordinal);
+    }
 }
