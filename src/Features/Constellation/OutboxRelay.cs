@@ -1,9 +1,16 @@
 using System.Text;
 using Dapper;
+using Hive.Features.Messages;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Constellation;
 using Hive.Shared.Data;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace Hive.Features.Constellation;
 
@@ -13,7 +20,8 @@ namespace Hive.Features.Constellation;
 /// Broker down: rows wait, and the relay reconnects with backoff, then drains them in order.
 /// </summary>
 internal sealed class OutboxRelay(
-    ConstellationOptions options, BrokerLink broker, OutboxSignal signal, IDb db, TimeProvider clock, ILogger<OutboxRelay> logger)
+    ConstellationOptions options, BrokerLink broker, OutboxSignal signal, IDb db, TimeProvider clock, StateChanges changes,
+    IServiceScopeFactory scopes, IAgentDirectory agents, ILogger<OutboxRelay> logger)
     : BackgroundService
 {
     private const int Batch = 100;
@@ -21,7 +29,7 @@ internal sealed class OutboxRelay(
     // A look now and then even without a poke: a row committed by another process's hive (never) or a missed wake is cheap to catch.
     private static readonly TimeSpan IdleLook = TimeSpan.FromSeconds(30);
 
-    private sealed record OutboxRow(long Id, string Destination, string Kind, string Payload);
+    private sealed record OutboxRow(long Id, string Destination, string Kind, string Payload, long? MessageId);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -80,8 +88,17 @@ internal sealed class OutboxRelay(
                     ContentType = "application/json",
                     Type = row.Kind,
                 };
-                // Returns once confirmed; throws on a nack or a lost connection, and the row stays unsent.
-                await channel.BasicPublishAsync(options.Exchange, row.Destination, mandatory: false, properties, Encoding.UTF8.GetBytes(row.Payload), stoppingToken);
+                // Returns once confirmed; throws on a nack or a lost connection, and the row stays unsent. Mandatory: a hive
+                // no queue is bound for (a name no hive has) comes back as a return, answered to the sender below.
+                try
+                {
+                    await channel.BasicPublishAsync(options.Exchange, row.Destination, mandatory: true, properties, Encoding.UTF8.GetBytes(row.Payload), stoppingToken);
+                }
+                catch (PublishException e) when (e.IsReturn)
+                {
+                    await BounceAsync(row, stoppingToken);
+                    continue;
+                }
                 await MarkSentAsync(row.Id, stoppingToken);
             }
             if (rows.Count == Batch) continue;
@@ -95,8 +112,29 @@ internal sealed class OutboxRelay(
     {
         using var connection = db.Open();
         return (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
-            "SELECT id, destination, kind, payload FROM constellation_outbox WHERE sent_at IS NULL ORDER BY id LIMIT @Batch",
+            "SELECT id, destination, kind, payload, message_id FROM constellation_outbox WHERE sent_at IS NULL ORDER BY id LIMIT @Batch",
             new { Batch }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>
+    /// No hive of that name has a queue: the row is done, and its local sender gets an undeliverable notice, as for a
+    /// local unknown name, in one change. A returned notice is only logged (a notice never answers a notice).
+    /// </summary>
+    private async Task BounceAsync(OutboxRow row, CancellationToken cancellationToken)
+    {
+        var envelope = MailEnvelope.Parse(Encoding.UTF8.GetBytes(row.Payload))!;
+        logger.LogWarning("constellation relay: no hive named {Hive} has a queue; {Kind} {Id} to {To} is not delivered",
+            row.Destination, row.Kind, $"{options.Name}:{row.Id}", envelope.To);
+        var sender = HiveAddresses.Parse(envelope.From)?.Agent;
+        await changes.RunAsync(scopes, async (change, services) =>
+        {
+            change.Execute("UPDATE constellation_outbox SET sent_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });
+            if (row.Kind != MailEnvelope.Message || sender is null || !(sender == AgentNames.Operator || agents.IsAgent(sender))) return;
+            await services.GetRequiredService<IMediator>().Send(new AppendMessages.Command([new AppendMessages.Draft(
+                AgentNames.Hive, sender, MessageKinds.Undeliverable,
+                $"no hive named {row.Destination} in the constellation: your message to {envelope.To} was not delivered",
+                new Dictionary<string, object?> { ["message_id"] = row.MessageId, ["recipient"] = envelope.To })]), CancellationToken.None);
+        }, cancellationToken);
     }
 
     // The relay's own bookkeeping, not a change: nothing on the dashboard shows sent_at, so no event and no gate.

@@ -101,7 +101,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
     }
 
     [Fact]
-    public async Task Mail_for_an_unknown_agent_comes_back_to_alice_as_an_undeliverable_notice()
+    public async Task Mail_for_an_unknown_agent_or_hive_comes_back_to_alice_as_an_undeliverable_notice()
     {
         await using var hives = await TwoHives.StartAsync(output);
         await using var alice = await hives.A.ConnectAsync("alice");
@@ -113,6 +113,13 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal("hive@b", notice.GetProperty("from").GetString());
         Assert.Equal("nobody@b", notice.GetProperty("recipient").GetString());
         Assert.Contains("no agent named nobody on hive b", notice.GetProperty("body").GetString(), StringComparison.Ordinal);
+
+        // A hive no one runs: the broker returns it, and hive a itself tells alice.
+        var lost = await alice.SendAsync("bob@nowhere", "hello?");
+        var returned = (await alice.RecvAndAckAsync(WaitMs))!.Value;
+        Assert.Equal(("undeliverable", "hive"), (returned.GetProperty("kind").GetString(), returned.GetProperty("from").GetString()));
+        Assert.Equal(lost, returned.GetProperty("message_id").GetInt64());
+        Assert.Contains("no hive named nowhere", returned.GetProperty("body").GetString(), StringComparison.Ordinal);
     }
 
     private static async Task PublishAsync(IChannel channel, string globalId, string body, string from = "alice@a")
