@@ -77,11 +77,19 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
 
         await PublishAsync(channel, "a:9001", "replayed");
         await PublishAsync(channel, "a:9001", "replayed");
-        await PublishAsync(channel, "a:9002", "after"); // the queue is in order: once this is in, the copy was handled
+        await channel.BasicPublishAsync(TwoHives.Exchange, "b", mandatory: false,
+            new BasicProperties { MessageId = "a:9004", UserId = "a", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes("{not json")); // poison
+        await PublishAsync(channel, "a:9002", "after"); // the queue is in order: once this is in, the copy and the poison were handled
 
         Assert.Equal("replayed", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
         Assert.Equal("after", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
         Assert.Null(await bob.RecvAsync());
+        Assert.Equal([("a:9004", "unparseable")], HiveInstance.QueryDbList<(string, string)>(hives.B.DataDir,
+            "SELECT global_id, reason FROM constellation_dead_letters"));
+        Assert.Equal(2, HiveInstance.QueryDbList<string>(hives.B.DataDir, "SELECT global_id FROM constellation_inbox").Count);
+        // Nothing left on b's queue: the poison was acknowledged, not redelivered forever.
+        await TwoHives.UntilAsync(async () => (await hives.Node.RunCtlAsync("list_queues", "-q", "name", "messages")).Split('\n')
+            .Any(l => l.Split('\t') is ["b", "0"]), "b's queue to be empty");
     }
 
     [Fact]
@@ -98,6 +106,9 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal("genuine", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
         Assert.Null(await bob.RecvAsync());
         await TwoHives.UntilAsync(() => Task.FromResult(hives.B.Output.Contains("refused message c:1", StringComparison.Ordinal)), "b to log the refusal");
+        var (globalId, reason) = Assert.Single(HiveInstance.QueryDbList<(string, string)>(hives.B.DataDir, "SELECT global_id, reason FROM constellation_dead_letters"));
+        Assert.Equal("c:1", globalId);
+        Assert.StartsWith("refused: user a published as carol@c", reason, StringComparison.Ordinal);
     }
 
     [Fact]
