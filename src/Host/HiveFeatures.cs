@@ -1,4 +1,5 @@
 using System.Reflection;
+using Hive.Features.Constellation;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Features.Governance;
@@ -31,5 +32,6 @@ public static class HiveFeatures
         typeof(NotificationsFeature).Assembly,
         typeof(WorkFeature).Assembly,
         typeof(SearchFeature).Assembly,
+        typeof(ConstellationFeature).Assembly,
     ];
 }

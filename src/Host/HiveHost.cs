@@ -1,5 +1,6 @@
 using Hive.Shared.Errors;
 using Carter;
+using Hive.Features.Constellation;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Features.Governance;
@@ -68,6 +69,7 @@ public static class HiveHost
         services.AddNotifications();
         services.AddWork();
         services.AddSearch();
+        services.AddConstellation(builder.Configuration); // off unless Hive:Constellation:Name is set
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

@@ -62,6 +62,7 @@ public static class HiveServices
         services.TryAddSingleton<Turns.ITurnLedger, Turns.NoTurnLedger>(); // and the ledger
         services.TryAddSingleton<Audit.IAuditLog, Audit.NoAuditLog>(); // and the audit log
         services.TryAddSingleton<Search.ISearchIndex, Search.NoSearchIndex>(); // Search registers the real index
+        services.TryAddSingleton<Constellation.IConstellation, Constellation.NoConstellation>(); // Constellation registers its name
         foreach (var type in assemblies.SelectMany(a => a.GetTypes())
                      .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(ISocketVerbs).IsAssignableFrom(t)))
             services.AddSingleton(typeof(ISocketVerbs), type);

@@ -60,8 +60,9 @@ internal sealed record MessageRow(
     public const string Columns =
         "id, sender, recipient, kind, body, sent_at, delivered_at, meta, delivery_count, undeliverable_at, in_reply_to, broadcast_id";
 
+    // File refs never cross hives: a path in a message from agent@other-hive names a file over there, not here.
     public MessageView View(IFileRefScanner scanner) =>
-        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, scanner.Scan(Body), (int)DeliveryCount, UndeliverableAt, InReplyTo, BroadcastId)
+        new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, Sender.Contains('@') ? [] : scanner.Scan(Body), (int)DeliveryCount, UndeliverableAt, InReplyTo, BroadcastId)
         {
             Extra = Meta is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Meta),
         };

@@ -3,6 +3,8 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Dapper;
 using Hive.Shared.Changes;
+using Hive.Shared.Constellation;
+using Hive.Shared.Search;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
@@ -25,12 +27,18 @@ public static class SendMessage
 
     internal sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(IAgentDirectory agents, IRecipientPolicy recipients)
+        public Validator(IAgentDirectory agents, IRecipientPolicy recipients, IConstellation constellation)
         {
-            RuleFor(c => c.To).Cascade(CascadeMode.Stop)
-                .NotEmpty().WithMessage("to is required")
+            RuleFor(c => c.To).NotEmpty().WithMessage("to is required");
+            // bob@<own name> is bob; with no constellation an address with @ stays what it was: no agent of that name.
+            RuleFor(c => constellation.Local(c.To)).Cascade(CascadeMode.Stop)
                 .KnownRecipient(agents)
-                .AllowedFor(recipients, c => c.From);
+                .AllowedFor(recipients, c => c.From)
+                .OverridePropertyName(nameof(Command.To))
+                .When(c => !string.IsNullOrEmpty(c.To) && !constellation.IsRemote(c.To));
+            // Another hive's agent: whether it exists is that hive's to say (an undeliverable notice comes back); the
+            // sender's allowed_recipients still apply here (an entry may name bob@b).
+            RuleFor(c => c.To).AllowedFor(recipients, c => c.From).When(c => constellation.IsRemote(c.To));
             RuleFor(c => c.To)
                 .NotEqual(AgentNames.Operator).When(c => c.From == AgentNames.Operator)
                 .WithMessage("the operator cannot message itself");
@@ -51,11 +59,15 @@ public static class SendMessage
         if (party == 0) throw new NotFoundException($"in_reply_to: no message {id} that {from} sent or received");
     }
 
-    internal sealed class Handler(StateChanges changes, MessageWriter writer, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock, IDb db)
+    internal sealed class Handler(
+        StateChanges changes, MessageWriter writer, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock, IDb db,
+        IConstellation constellation, IMediator mediator, ISearchIndex search)
         : IRequestHandler<Command, MessageView>
     {
         public async Task<MessageView> Handle(Command command, CancellationToken cancellationToken)
         {
+            if (constellation.IsRemote(command.To)) return await SendToHiveAsync(command, cancellationToken);
+            command = command with { To = constellation.Local(command.To) };
             // The one state change that does not write through the change's own transaction: sends from many agents
             // at once are group-committed by MessageWriter (its INSERT is there), many per transaction, and each is
             // acknowledged after its batch commits. Measured in NOTES.md (broker bench): it is what keeps a send's cost
@@ -70,6 +82,32 @@ public static class SendMessage
             var change = changes.Current;
             change.Raise(new MessageSent(message));
             change.AfterPublished(() => signals.Notify(message.To));
+            return message;
+        }
+
+        /// <summary>
+        /// To an agent of another hive: the message row and the Constellation's outbox row in this change's one transaction
+        /// (not the group commit, which has its own), so a send acknowledged is a send the relay will publish; nothing here
+        /// waits for the network. The row is delivered as far as this hive goes (nobody here receives it).
+        /// </summary>
+        private async Task<MessageView> SendToHiveAsync(Command command, CancellationToken cancellationToken)
+        {
+            const string insert = $"""
+                INSERT INTO messages (sender, recipient, kind, body, sent_at, delivered_at, client_id, in_reply_to)
+                VALUES (@From, @To, @Kind, @Body, @SentAt, @SentAt, @ClientId, @InReplyTo)
+                ON CONFLICT (sender, client_id) WHERE client_id IS NOT NULL DO NOTHING
+                RETURNING {MessageRow.Columns};
+                """;
+            const string earlier = $"SELECT {MessageRow.Columns} FROM messages WHERE sender = @From AND client_id = @ClientId";
+            await CheckReplyAsync(db, command.From, command.InReplyTo, cancellationToken);
+            var change = changes.Current;
+            var args = new { command.From, command.To, Kind = MessageKinds.Message, command.Body, SentAt = clock.GetUtcNow(), command.ClientId, command.InReplyTo };
+            if (change.QuerySingleOrDefault<MessageRow>(insert, args) is not { } row)
+                return change.QuerySingle<MessageRow>(earlier, args).View(fileRefs); // a retry: stored and relayed the first time
+            var message = row.View(fileRefs);
+            await mediator.Send(new RelayToHive(message.Id, message.From, message.To, message.Body, message.SentAt), cancellationToken);
+            search.Add(change.Connection, change.Transaction, [MessageSearch.Of(message)]);
+            change.Raise(new MessageSent(message));
             return message;
         }
     }

@@ -77,7 +77,7 @@ public static class CreateAgent
             RuleFor(c => c.Inputs).Must(i => i is null || (i.Count <= 32 && i.All(AgentNames.IsWellFormed)))
                 .WithMessage("inputs are at most 32 input names (^[a-z][a-z0-9-]{0,30}$)");
             RuleFor(c => c.AllowedRecipients).Must(AllowedRecipientsAreNames)
-                .WithMessage("allowed_recipients are at most 256 agent names (^[a-z][a-z0-9-]{0,30}$); operator and manager are always allowed");
+                .WithMessage("allowed_recipients are at most 256 agent names (^[a-z][a-z0-9-]{0,30}$, or agent@hive); operator and manager are always allowed");
             RuleForEach(c => c.Mounts).Must(m => MountRules.Check(m, paths).Problem is null).WithMessage((_, m) => MountRules.Check(m, paths).Problem!);
 
             // A credential never goes into the configuration (the meta repo, approval diffs, the forge): secrets hold it, by name.
@@ -104,7 +104,8 @@ public static class CreateAgent
         private const string NixosContainer = "nixos-container";
 
         internal static bool AllowedRecipientsAreNames(IReadOnlyList<string>? names) =>
-            names is null || (names.Count <= 256 && names.All(AgentNames.IsWellFormed));
+            // An entry may name another hive's agent (bob@b): the send path checks a remote address against the list too.
+            names is null || (names.Count <= 256 && names.All(n => AgentNames.IsWellFormed(n) || Hive.Shared.Constellation.HiveAddresses.Parse(n) is not null));
 
         private static bool IsEnvName(string name) =>
             name.Length is > 0 and <= 128 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_');

@@ -1,0 +1,147 @@
+using System.Text;
+using Dapper;
+using Hive.Features.Messages;
+using Hive.Shared.Agents;
+using Hive.Shared.Changes;
+using Hive.Shared.Constellation;
+using Hive.Shared.Data;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace Hive.Features.Constellation;
+
+/// <summary>
+/// Publishes the outbox in id order on one channel with publisher confirms; a row is marked sent only after the broker
+/// confirmed it (so a crash between the two publishes it again: the receiving inbox drops the copy by its global id).
+/// Broker down: rows wait, and the relay reconnects with backoff, then drains them in order.
+/// </summary>
+internal sealed class OutboxRelay(
+    ConstellationOptions options, BrokerLink broker, OutboxSignal signal, IDb db, TimeProvider clock, StateChanges changes,
+    IServiceScopeFactory scopes, IAgentDirectory agents, ILogger<OutboxRelay> logger)
+    : BackgroundService
+{
+    private const int Batch = 100;
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250), MaxBackoff = TimeSpan.FromSeconds(5);
+    // A look now and then even without a poke: a row committed by another process's hive (never) or a missed wake is cheap to catch.
+    private static readonly TimeSpan IdleLook = TimeSpan.FromSeconds(30);
+
+    private sealed record OutboxRow(long Id, string Destination, string Kind, string Payload, long? MessageId);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = FirstBackoff;
+        var down = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await broker.ConnectAsync("relay", stoppingToken);
+                var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                connection.ConnectionShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
+                await using var channel = await connection.CreateChannelAsync(
+                    new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), stoppingToken);
+                await broker.DeclareAsync(channel, stoppingToken);
+                if (down) logger.LogInformation("constellation relay: connected to the broker again; draining the outbox");
+                down = false;
+                backoff = FirstBackoff;
+                await DrainAsync(channel, closed.Task, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Logged once per outage, not at every retry; the rows stay in the outbox meanwhile.
+                if (!down) logger.LogWarning("constellation relay: the broker is unreachable ({Error}); outgoing mail waits in the outbox", e.Message);
+                down = true;
+                try
+                {
+                    await Task.Delay(backoff, clock, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private async Task DrainAsync(IChannel channel, Task closed, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            var poked = signal.Next; // before the look: a row committed after it pokes this one
+            var rows = await UnsentAsync(stoppingToken);
+            foreach (var row in rows)
+            {
+                var properties = new BasicProperties
+                {
+                    MessageId = $"{options.Name}:{row.Id}",
+                    UserId = broker.User, // RabbitMQ checks it against the connection's user: the receiver can trust it
+                    DeliveryMode = DeliveryModes.Persistent,
+                    ContentType = "application/json",
+                    Type = row.Kind,
+                };
+                // Returns once confirmed; throws on a nack or a lost connection, and the row stays unsent. Mandatory: a hive
+                // no queue is bound for (a name no hive has) comes back as a return, answered to the sender below.
+                try
+                {
+                    await channel.BasicPublishAsync(options.Exchange, row.Destination, mandatory: true, properties, Encoding.UTF8.GetBytes(row.Payload), stoppingToken);
+                }
+                catch (PublishException e) when (e.IsReturn)
+                {
+                    await BounceAsync(row, stoppingToken);
+                    continue;
+                }
+                await MarkSentAsync(row.Id, stoppingToken);
+            }
+            if (rows.Count == Batch) continue;
+            await Task.WhenAny(poked, closed, Task.Delay(IdleLook, clock, stoppingToken));
+            stoppingToken.ThrowIfCancellationRequested();
+            if (closed.IsCompleted) throw new IOException("the broker closed the connection");
+        }
+    }
+
+    private async Task<List<OutboxRow>> UnsentAsync(CancellationToken cancellationToken)
+    {
+        using var connection = db.Open();
+        return (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
+            "SELECT id, destination, kind, payload, message_id FROM constellation_outbox WHERE sent_at IS NULL ORDER BY id LIMIT @Batch",
+            new { Batch }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>
+    /// No hive of that name has a queue: the row is done, and its local sender gets an undeliverable notice, as for a
+    /// local unknown name, in one change. A returned notice is only logged (a notice never answers a notice).
+    /// </summary>
+    private async Task BounceAsync(OutboxRow row, CancellationToken cancellationToken)
+    {
+        var envelope = MailEnvelope.Parse(Encoding.UTF8.GetBytes(row.Payload))!;
+        logger.LogWarning("constellation relay: no hive named {Hive} has a queue; {Kind} {Id} to {To} is not delivered",
+            row.Destination, row.Kind, $"{options.Name}:{row.Id}", envelope.To);
+        var sender = HiveAddresses.Parse(envelope.From)?.Agent;
+        await changes.RunAsync(scopes, async (change, services) =>
+        {
+            change.Execute("UPDATE constellation_outbox SET sent_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });
+            if (row.Kind != MailEnvelope.Message || sender is null || !(sender == AgentNames.Operator || agents.IsAgent(sender))) return;
+            await services.GetRequiredService<IMediator>().Send(new AppendMessages.Command([new AppendMessages.Draft(
+                AgentNames.Hive, sender, MessageKinds.Undeliverable,
+                $"no hive named {row.Destination} in the constellation: your message to {envelope.To} was not delivered",
+                new Dictionary<string, object?> { ["message_id"] = row.MessageId, ["recipient"] = envelope.To })]), CancellationToken.None);
+        }, cancellationToken);
+    }
+
+    // The relay's own bookkeeping, not a change: nothing on the dashboard shows sent_at, so no event and no gate.
+    private async Task MarkSentAsync(long id, CancellationToken cancellationToken)
+    {
+        using var connection = db.Open();
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE constellation_outbox SET sent_at = @now WHERE id = @id", new { id, now = clock.GetUtcNow() }, cancellationToken: cancellationToken));
+    }
+}

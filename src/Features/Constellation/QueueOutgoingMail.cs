@@ -1,0 +1,43 @@
+using Hive.Shared.Changes;
+using Hive.Shared.Constellation;
+using MediatR;
+
+namespace Hive.Features.Constellation;
+
+/// <summary>
+/// A local send to <c>agent@other-hive</c> (Messages sends <see cref="RelayToHive"/> from inside its change): the outbox row
+/// commits with the message, and the relay is woken once it has.
+/// </summary>
+public static class QueueOutgoingMail
+{
+    internal sealed class Handler(StateChanges changes, ConstellationOptions options, OutboxSignal signal, TimeProvider clock) : IRequestHandler<RelayToHive>
+    {
+        public Task<Unit> Handle(RelayToHive request, CancellationToken cancellationToken)
+        {
+            var destination = HiveAddresses.Parse(request.To)!.Value.Hive; // Messages sends only addresses it judged remote
+            var envelope = new MailEnvelope(MailEnvelope.Message, $"{request.From}@{options.Name}", request.To, request.Body, request.SentAt);
+            Add(changes.Current, signal, destination, envelope, request.MessageId, clock.GetUtcNow());
+            return Unit.Task;
+        }
+    }
+
+    /// <summary>One outbox row in the running change; the relay hears of it after the commit.</summary>
+    internal static void Add(StateChange change, OutboxSignal signal, string destination, MailEnvelope envelope, long? messageId, DateTimeOffset now)
+    {
+        change.Execute("""
+            INSERT INTO constellation_outbox (destination, kind, payload, message_id, created_at)
+            VALUES (@destination, @Kind, @payload, @messageId, @now)
+            """, new { destination, envelope.Kind, payload = envelope.ToJson(), messageId, now });
+        change.AfterPublished(signal.Poke);
+    }
+}
+
+/// <summary>A wake-up for the relay: taken before it looks at the outbox, so a row committed meanwhile is never missed.</summary>
+internal sealed class OutboxSignal
+{
+    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Next => Volatile.Read(ref _next).Task;
+
+    public void Poke() => Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+}
