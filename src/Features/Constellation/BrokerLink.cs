@@ -1,10 +1,13 @@
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 
 namespace Hive.Features.Constellation;
 
 /// <summary>How this hive reaches the broker, and the topology it relies on (declared idempotently at every connect).</summary>
-internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials credentials)
+internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials credentials, TimeProvider clock)
 {
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250), MaxBackoff = TimeSpan.FromSeconds(5);
+
     public string User => credentials.User;
     public string Queue => options.Name!;
 
@@ -30,5 +33,52 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
         await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false,
             arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: cancellationToken);
         await channel.QueueBindAsync(Queue, options.Exchange, Queue, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Keeps a connection and a channel up for <paramref name="session"/> (the relay's or the inbox's) until the host
+    /// stops: connect, declare the topology, run the session with the channel and a signal completed when the connection
+    /// closes (the session may complete it too, to start over). However the session ends, that is an outage: logged once
+    /// (<paramref name="whileDown"/>), not at every retry, and retried after a backoff doubling from 250 ms to 5 s.
+    /// </summary>
+    public async Task StayConnectedAsync(string purpose, CreateChannelOptions? channelOptions, Func<IChannel, TaskCompletionSource, Task> session,
+        ILogger logger, string whileDown, CancellationToken stoppingToken)
+    {
+        var backoff = FirstBackoff;
+        var down = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await ConnectAsync(purpose, stoppingToken);
+                var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                connection.ConnectionShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
+                await using var channel = await connection.CreateChannelAsync(channelOptions, stoppingToken);
+                await DeclareAsync(channel, stoppingToken);
+                if (down) logger.LogInformation("constellation {Purpose}: connected to the broker again", purpose);
+                down = false;
+                backoff = FirstBackoff;
+                await session(channel, closed);
+                throw new IOException("the broker closed the connection");
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                if (!down) logger.LogWarning("constellation {Purpose}: the broker is unreachable ({Error}); {WhileDown}", purpose, e.Message, whileDown);
+                down = true;
+                try
+                {
+                    await Task.Delay(backoff, clock, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ public static class ConstellationFeature
         services.AddSingleton<OutboxSignal>();
         if (!options.Enabled) return services;
         services.AddSingleton<IConstellation>(new ConstellationName(options.Name!));
-        services.AddSingleton(new BrokerLink(options, credentials!));
+        services.AddSingleton(p => new BrokerLink(options, credentials!, p.GetRequiredService<TimeProvider>()));
         // In this order: the name is checked against the recorded one before any mail moves.
         services.AddHostedService<HiveIdentity>();
         services.AddHostedService<OutboxRelay>();

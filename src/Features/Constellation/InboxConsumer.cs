@@ -13,54 +13,18 @@ namespace Hive.Features.Constellation;
 /// <see cref="ReceiveFromHive"/> in one change, then acknowledged; a crash before the ack redelivers it, and the inbox
 /// key makes that a no-op.
 /// </summary>
-internal sealed class InboxConsumer(ConstellationOptions options, BrokerLink broker, IServiceScopeFactory scopes, TimeProvider clock, ILogger<InboxConsumer> logger)
+internal sealed class InboxConsumer(ConstellationOptions options, BrokerLink broker, IServiceScopeFactory scopes, ILogger<InboxConsumer> logger)
     : BackgroundService
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250), MaxBackoff = TimeSpan.FromSeconds(5);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var backoff = FirstBackoff;
-        var down = false;
-        while (!stoppingToken.IsCancellationRequested)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        broker.StayConnectedAsync("inbox", null, async (channel, closed) =>
         {
-            try
-            {
-                await using var connection = await broker.ConnectAsync("inbox", stoppingToken);
-                var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                connection.ConnectionShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
-                await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
-                await broker.DeclareAsync(channel, stoppingToken);
-                await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: options.Prefetch, global: false, stoppingToken);
-                var consumer = new AsyncEventingBasicConsumer(channel);
-                consumer.ReceivedAsync += (_, delivery) => TakeInAsync(channel, delivery, closed, stoppingToken);
-                await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stoppingToken);
-                if (down) logger.LogInformation("constellation inbox: connected to the broker again");
-                down = false;
-                backoff = FirstBackoff;
-                await closed.Task.WaitAsync(stoppingToken);
-                throw new IOException("the broker closed the connection");
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                if (!down) logger.LogWarning("constellation inbox: the broker is unreachable ({Error}); reconnecting", e.Message);
-                down = true;
-                try
-                {
-                    await Task.Delay(backoff, clock, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-            }
-        }
-    }
+            await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: options.Prefetch, global: false, stoppingToken);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += (_, delivery) => TakeInAsync(channel, delivery, closed, stoppingToken);
+            await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stoppingToken);
+            await closed.Task.WaitAsync(stoppingToken);
+        }, logger, "mail for this hive waits on its queue", stoppingToken);
 
     private async Task TakeInAsync(IChannel channel, BasicDeliverEventArgs delivery, TaskCompletionSource failed, CancellationToken stoppingToken)
     {

@@ -25,52 +25,14 @@ internal sealed class OutboxRelay(
     : BackgroundService
 {
     private const int Batch = 100;
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250), MaxBackoff = TimeSpan.FromSeconds(5);
     // A look now and then even without a poke: a row committed by another process's hive (never) or a missed wake is cheap to catch.
     private static readonly TimeSpan IdleLook = TimeSpan.FromSeconds(30);
 
     private sealed record OutboxRow(long Id, string Destination, string Kind, string Payload, long? MessageId);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var backoff = FirstBackoff;
-        var down = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await broker.ConnectAsync("relay", stoppingToken);
-                var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                connection.ConnectionShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
-                await using var channel = await connection.CreateChannelAsync(
-                    new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), stoppingToken);
-                await broker.DeclareAsync(channel, stoppingToken);
-                if (down) logger.LogInformation("constellation relay: connected to the broker again; draining the outbox");
-                down = false;
-                backoff = FirstBackoff;
-                await DrainAsync(channel, closed.Task, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // Logged once per outage, not at every retry; the rows stay in the outbox meanwhile.
-                if (!down) logger.LogWarning("constellation relay: the broker is unreachable ({Error}); outgoing mail waits in the outbox", e.Message);
-                down = true;
-                try
-                {
-                    await Task.Delay(backoff, clock, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        broker.StayConnectedAsync("relay", new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
+            (channel, closed) => DrainAsync(channel, closed.Task, stoppingToken), logger, "outgoing mail waits in the outbox", stoppingToken);
 
     private async Task DrainAsync(IChannel channel, Task closed, CancellationToken stoppingToken)
     {
