@@ -242,11 +242,15 @@ public sealed class HiveInstance : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await StopAppAsync();
-        SqliteConnection.ClearAllPools();
-        if (_ownsDataDir)
+        try
         {
-            await TestDirectories.DeleteAsync(DataDir);
+            await StopAppAsync();
+        }
+        finally
+        {
+            // Even when the host cannot stop (one that failed while starting): its data dir is this instance's to remove.
+            SqliteConnection.ClearAllPools();
+            if (_ownsDataDir) await TestDirectories.DeleteAsync(DataDir);
         }
         // Every host, whatever it did and however many tests shared it: the token is in no log line but the one
         // sign-in line of each start.
