@@ -39,10 +39,10 @@ public sealed class RemindersModule : CarterModule
             await res.Ok(await mediator.Send(new ListRecurringReminders.One(req.RouteLong("id")), req.HttpContext.RequestAborted)));
 
         Post("/recurring/{id}/pause", async (req, res) =>
-            await res.Ok(await mediator.Send(new PauseRecurringReminder.Command(req.RouteLong("id")), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new PauseRecurringReminder.Command(req.RouteLong("id"), Paused: true), req.HttpContext.RequestAborted)));
 
         Post("/recurring/{id}/resume", async (req, res) =>
-            await res.Ok(await mediator.Send(new ResumeRecurringReminder.Command(req.RouteLong("id")), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new PauseRecurringReminder.Command(req.RouteLong("id"), Paused: false), req.HttpContext.RequestAborted)));
 
         Delete("/recurring/{id}", async (req, res) =>
         {
@@ -63,6 +63,6 @@ public sealed class RemindersModule : CarterModule
     public sealed record RemindBody(
         string? To, string? Body, double? InSeconds, DateTimeOffset? DueAt, string? PayloadPath, string? Cron, string? TimeZone, string? CatchUp, string? Overlap)
     {
-        public bool IsRecurring => Cron is not null || TimeZone is not null || CatchUp is not null || Overlap is not null;
+        public bool IsRecurring => ScheduleRecurringReminder.IsAsked(Cron, TimeZone, CatchUp, Overlap);
     }
 }

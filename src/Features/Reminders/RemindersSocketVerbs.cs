@@ -31,9 +31,9 @@ internal sealed class RemindersSocketVerbs : ISocketVerbs
         verbs.Map("recurring_show", async request =>
             await request.Mediator.Send(new ListRecurringReminders.One(request.Bind<IdArgs>().RequiredId, request.Agent), request.CancellationToken));
         verbs.Map("recurring_pause", async request =>
-            await request.Mediator.Send(new PauseRecurringReminder.Command(request.Bind<IdArgs>().RequiredId, request.Agent), request.CancellationToken));
+            await request.Mediator.Send(new PauseRecurringReminder.Command(request.Bind<IdArgs>().RequiredId, Paused: true, request.Agent), request.CancellationToken));
         verbs.Map("recurring_resume", async request =>
-            await request.Mediator.Send(new ResumeRecurringReminder.Command(request.Bind<IdArgs>().RequiredId, request.Agent), request.CancellationToken));
+            await request.Mediator.Send(new PauseRecurringReminder.Command(request.Bind<IdArgs>().RequiredId, Paused: false, request.Agent), request.CancellationToken));
         verbs.Map("recurring_cancel", async request =>
         {
             await request.Mediator.Send(new CancelRecurringReminder.Command(request.Bind<IdArgs>().RequiredId, request.Agent), request.CancellationToken);
@@ -47,8 +47,7 @@ internal sealed class RemindersSocketVerbs : ISocketVerbs
     private sealed record RemindArgs(
         string? Body, double? InSeconds, DateTimeOffset? DueAt, string? PayloadPath, string? Cron, string? TimeZone, string? CatchUp, string? Overlap)
     {
-        /// <summary>Any of the recurring fields makes it a recurring reminder (whose validation says what else it needs).</summary>
-        public bool IsRecurring => Cron is not null || TimeZone is not null || CatchUp is not null || Overlap is not null;
+        public bool IsRecurring => ScheduleRecurringReminder.IsAsked(Cron, TimeZone, CatchUp, Overlap);
     }
 
     private sealed record IdArgs(long? Id)

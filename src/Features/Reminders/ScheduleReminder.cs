@@ -35,12 +35,7 @@ public static class ScheduleReminder
     {
         public Validator(IStateFileAllowList allowList, IAgentDirectory agents, TimeProvider clock)
         {
-            // An agent's own verb always names a live agent (itself); the operator names one, as "to".
-            RuleFor(c => c.Agent).Cascade(CascadeMode.Stop)
-                .NotEmpty().WithMessage("to is required: the agent the reminder is for")
-                .Must(agents.IsAgent).WithMessage((_, agent) => $"no agent named {(agent.Length <= 40 ? agent : agent[..40] + "…")}")
-                .WithErrorCode(ErrorCodes.NotFound)
-                .OverridePropertyName("to");
+            RuleFor(c => c.Agent).ForLiveAgent(agents);
             RuleFor(c => c.Body).BoundedText("body", MaxFileBodyBytes);
             RuleFor(c => c).Must(c => c.InSeconds is null != c.DueAt is null)
                 .WithName("when").WithMessage("give exactly one of in_seconds and due_at");
@@ -48,11 +43,7 @@ public static class ScheduleReminder
                 .WithMessage("in_seconds must be between 0 and ten years");
             RuleFor(c => c.DueAt).Must(due => due <= clock.GetUtcNow().AddSeconds(MaxInSeconds)).When(c => c.DueAt is not null)
                 .WithMessage("due_at must be within ten years");
-            // An agent may name its own state files and shared ones; one answer for "missing" and "not yours", so
-            // a reminder cannot be used to probe another agent's state dir.
-            RuleFor(c => c.PayloadPath)
-                .Must((c, path) => allowList.Accepts(path, c.Agent)).When(c => c.PayloadPath is not null)
-                .WithMessage("payload_path must name an existing state file of your own or in /shared").WithErrorCode(ErrorCodes.Forbidden);
+            RuleFor(c => c.PayloadPath).OwnOrSharedStateFile(allowList, c => c.Agent);
         }
     }
 

@@ -6,7 +6,6 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Work;
 using MediatR;
-using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Forge.Webhooks;
 
@@ -14,7 +13,7 @@ namespace Hive.Features.Forge.Webhooks;
 /// <c>POST /hooks/forgejo</c> (no sign-in: the signature is the proof): a Forgejo webhook delivery becomes one typed
 /// message from <c>forge</c> to the agent it concerns, trimmed to what an agent acts on. In order: the signature
 /// (<c>X-Forgejo-Signature</c>, or Gitea's <c>X-Gitea-Signature</c>) against <see cref="WebhookSecret"/>, else 401; the
-/// event and the JSON, else 400; the recipient (the agent working the ticket branch it names, else the agent owning the
+/// event and the JSON, else 400 (with no forge configured the route answers 404 before it reads a body); the recipient (the agent working the ticket branch it names, else the agent owning the
 /// repository), else 404; the delivery id (<c>X-Forgejo-Delivery</c>) unseen in <see cref="KeptFor"/>, else 409. The
 /// delivery's row and its message commit in one change, so a failure anywhere delivers nothing and a replay of a delivered
 /// one finds its row. Events: <c>push</c>; <c>pull_request</c> opened, review requested, merged; <c>issue_comment</c>
@@ -42,12 +41,11 @@ public static class ReceiveForgeWebhook
     /// Checks, reads and routes the delivery outside any state change (a stranger's unsigned posts never wait for, or hold
     /// up, the hive's changes), then records and delivers it in one (<see cref="Record"/>).
     /// </summary>
-    internal sealed class Handler(IOptions<ForgeOptions> options, WebhookSecret secret, IAgentDirectory agents, IMediator mediator)
+    internal sealed class Handler(WebhookSecret secret, IAgentDirectory agents, IMediator mediator)
         : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
         {
-            if (!options.Value.Enabled) throw new NotFoundException("no forge is configured here (Hive:Forge:Url is empty)");
             if (!secret.Signed(command.Body, command.Signature))
                 throw new UnauthorizedException("the delivery's signature (X-Forgejo-Signature) is missing or does not match the hook's secret");
             if (command.Delivery is not { Length: > 0 and <= 128 } delivery || !delivery.All(c => c is > ' ' and < '\x7f'))

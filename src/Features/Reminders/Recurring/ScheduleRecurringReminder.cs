@@ -18,6 +18,10 @@ namespace Hive.Features.Reminders;
 /// </summary>
 public static class ScheduleRecurringReminder
 {
+    /// <summary>Any recurring field makes a <c>remind</c> a recurring one (whose validation then says what else it needs).</summary>
+    public static bool IsAsked(string? cron, string? timeZone, string? catchUp, string? overlap) =>
+        cron is not null || timeZone is not null || catchUp is not null || overlap is not null;
+
     public sealed record Command(
         string Agent, string? Body, string? Cron, string? TimeZone, string? CatchUp, string? Overlap, string? PayloadPath,
         double? InSeconds = null, DateTimeOffset? DueAt = null) : IRequest<RecurringReminderView>, IChangesState;
@@ -26,26 +30,22 @@ public static class ScheduleRecurringReminder
     {
         public Validator(IStateFileAllowList allowList, IAgentDirectory agents)
         {
-            RuleFor(c => c.Agent).Cascade(CascadeMode.Stop)
-                .NotEmpty().WithMessage("to is required: the agent the reminder is for")
-                .Must(agents.IsAgent).WithMessage((_, agent) => $"no agent named {(agent.Length <= 40 ? agent : agent[..40] + "…")}")
-                .WithErrorCode(ErrorCodes.NotFound)
-                .OverridePropertyName("to");
+            RuleFor(c => c.Agent).ForLiveAgent(agents);
             // No long-body file as one-off reminders have: a run repeats its body, so a long text belongs in a state file.
             RuleFor(c => c.Body).BoundedText("body", ScheduleReminder.MaxBodyBytes);
             RuleFor(c => c.Cron).Cascade(CascadeMode.Stop)
                 .NotEmpty().WithMessage("cron is required with time_zone, catch_up or overlap")
-                .Must((c, cron) => CronSchedule.TryParse(cron!, c.TimeZone ?? "UTC", out _) is not null)
-                .WithMessage((c, cron) => { CronSchedule.TryParse(cron!, c.TimeZone ?? "UTC", out var error); return error; });
+                .Custom((cron, context) =>
+                {
+                    if (CronSchedule.TryParse(cron!, context.InstanceToValidate.TimeZone ?? "UTC", out var error) is null) context.AddFailure("cron", error!);
+                });
             RuleFor(c => c).Must(c => c.InSeconds is null && c.DueAt is null)
                 .WithName("when").WithMessage("give cron or one of in_seconds and due_at, not both");
             RuleFor(c => c.CatchUp).Must(p => CatchUpPolicies.All.Contains(p)).When(c => c.CatchUp is not null)
                 .WithMessage($"catch_up must be one of {string.Join(", ", CatchUpPolicies.All)}");
             RuleFor(c => c.Overlap).Must(p => OverlapPolicies.All.Contains(p)).When(c => c.Overlap is not null)
                 .WithMessage($"overlap must be one of {string.Join(", ", OverlapPolicies.All)}");
-            RuleFor(c => c.PayloadPath)
-                .Must((c, path) => allowList.Accepts(path, c.Agent)).When(c => c.PayloadPath is not null)
-                .WithMessage("payload_path must name an existing state file of your own or in /shared").WithErrorCode(ErrorCodes.Forbidden);
+            RuleFor(c => c.PayloadPath).OwnOrSharedStateFile(allowList, c => c.Agent);
         }
     }
 
