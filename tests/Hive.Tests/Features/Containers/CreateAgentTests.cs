@@ -136,8 +136,18 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         var script = "i=0; while [ $i -lt 3000 ]; do echo \"line $i of chatter\"; i=$((i+1)); done; echo finished";
         await CreateAsync(hive.Http, Shell(name, "process", script));
         var logs = Path.Combine(hive.DataDir, "agents", name, "logs");
-        await HiveInstance.Until(() => File.Exists(Path.Combine(logs, "output.log")) && File.ReadAllText(Path.Combine(logs, "output.log")).Contains("finished"),
-            TimeSpan.FromSeconds(20), "the agent to finish talking");
+        try
+        {
+            // Generous: the suite runs many hives side by side on two cores, and CI once took longer than 20 s here.
+            await HiveInstance.Until(() => File.Exists(Path.Combine(logs, "output.log")) && File.ReadAllText(Path.Combine(logs, "output.log")).Contains("finished"),
+                TimeSpan.FromSeconds(60), "the agent to finish talking");
+        }
+        catch (TimeoutException e)
+        {
+            var row = await RowAsync(hive, name);
+            var seen = File.Exists(Path.Combine(logs, "output.log")) ? File.ReadAllText(Path.Combine(logs, "output.log")) : "(no output.log)";
+            throw new TimeoutException($"{e.Message}; the agent: {row}; the log's last 600 chars: {seen[^Math.Min(600, seen.Length)..]}", e);
+        }
 
         Assert.InRange(new FileInfo(Path.Combine(logs, "output.log")).Length, 1, 8192);
         Assert.InRange(new FileInfo(Path.Combine(logs, "output.log.1")).Length, 1, 8192);
