@@ -39,7 +39,7 @@ internal sealed class TwoHives : IAsyncDisposable
         {
             foreach (var (hive, agent) in new[] { ("a", "alice"), ("b", "bob") })
             {
-                var allowed = $"^({Exchange.Replace(".", "\\.")}|{hive})$";
+                var allowed = Permissions(hive);
                 await node.AddUserAsync(hive, Password(hive), "/", configure: allowed, write: allowed, read: allowed);
                 hives._hosts.Add(await HostProcess.StartAsync(Path.Combine(root, hive), [agent], extraArgs: hives.ArgsFor(hive)));
             }
@@ -56,6 +56,12 @@ internal sealed class TwoHives : IAsyncDisposable
     }
 
     public static string Password(string hive) => "secret-" + hive;
+
+    /// <summary>
+    /// What a hive's RabbitMQ user may configure, write and read: the mail and heartbeat exchanges, its own mail queue and its
+    /// own heartbeat queue (<c>&lt;hive&gt;.heartbeats</c>); nothing of another hive's.
+    /// </summary>
+    public static string Permissions(string hive) => $@"^(hive\.mail|hive\.heartbeats|{hive}|{hive}\.heartbeats)$";
 
     /// <summary>The hive's constellation settings; its credentials in a 0600 file of its own.</summary>
     public string[] ArgsFor(string hive)
