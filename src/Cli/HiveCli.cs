@@ -16,6 +16,7 @@ public static class HiveCli
         TicketCommands.AddTo(root);
         ManagerCommands.AddTo(root);
         StatusCommand.AddTo(root);
+        HivesCommand.AddTo(root);
         AgentsCommands.AddTo(root);
         ApprovalsCommands.AddTo(root);
         InboxCommand.AddTo(root);

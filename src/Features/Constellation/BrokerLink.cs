@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 
@@ -8,8 +9,14 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250), MaxBackoff = TimeSpan.FromSeconds(5);
 
+    // Per purpose (relay, inbox, heartbeat): since when it has been without the broker; absent or null: connected.
+    private readonly ConcurrentDictionary<string, DateTimeOffset?> _downSince = new(StringComparer.Ordinal);
+
     public string User => credentials.User;
     public string Queue => options.Name!;
+
+    /// <summary>Each connection's state for the operator: purpose → null (connected) or since when it has been down.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset?> Links => _downSince;
 
     /// <summary>No automatic recovery: the relay and the inbox each reconnect themselves, with backoff, and start over.</summary>
     public Task<IConnection> ConnectAsync(string purpose, CancellationToken cancellationToken) =>
@@ -24,6 +31,7 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
             TopologyRecoveryEnabled = false,
             RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
             ClientProvidedName = $"hive {options.Name} {purpose}",
+            Ssl = BrokerTls.For(options.Broker),
         }.CreateConnectionAsync(cancellationToken);
 
     /// <summary>The durable direct exchange, and this hive's durable quorum queue bound to it under its own name.</summary>
@@ -46,6 +54,7 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
     {
         var backoff = FirstBackoff;
         var down = false;
+        _downSince[purpose] = clock.GetUtcNow(); // until the first connect
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -57,6 +66,7 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
                 await DeclareAsync(channel, stoppingToken);
                 if (down) logger.LogInformation("constellation {Purpose}: connected to the broker again", purpose);
                 down = false;
+                _downSince[purpose] = null;
                 backoff = FirstBackoff;
                 await session(channel, closed);
                 throw new IOException("the broker closed the connection");
@@ -68,6 +78,7 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
             catch (Exception e)
             {
                 if (!down) logger.LogWarning("constellation {Purpose}: the broker is unreachable ({Error}); {WhileDown}", purpose, e.Message, whileDown);
+                if (_downSince.GetValueOrDefault(purpose) is null) _downSince[purpose] = clock.GetUtcNow();
                 down = true;
                 try
                 {

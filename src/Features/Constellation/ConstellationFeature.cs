@@ -15,13 +15,18 @@ public static class ConstellationFeature
         var (options, credentials) = ConstellationSettings.Load(configuration);
         services.AddSingleton(options);
         services.AddSingleton<OutboxSignal>();
+        services.AddTransient<Hive.Shared.Dashboard.IDashboardStateContributor, ReadConstellation.StateContributor>();
         if (!options.Enabled) return services;
         services.AddSingleton<IConstellation>(new ConstellationName(options.Name!));
         services.AddSingleton(p => new BrokerLink(options, credentials!, p.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ConstellationState>();
+        services.AddSingleton<HearHeartbeat.RefusedBeats>();
         // In this order: the name is checked against the recorded one before any mail moves.
         services.AddHostedService<HiveIdentity>();
         services.AddHostedService<OutboxRelay>();
         services.AddHostedService<InboxConsumer>();
+        services.AddHostedService<HeartbeatLoop>();
+        services.AddHostedService<ConstellationWatch>();
         return services;
     }
 }

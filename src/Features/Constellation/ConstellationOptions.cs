@@ -14,11 +14,20 @@ public sealed class ConstellationOptions
 
     public BrokerOptions Broker { get; set; } = new();
 
+    /// <summary><c>Hive:PublicUrl</c> (not of this section): where this hive's dashboard is, told to the other hives.</summary>
+    public string? DashboardUrl { get; internal set; }
+
     /// <summary>A 0600 file holding <c>user:password</c>, this hive's RabbitMQ user.</summary>
     public string? CredentialsFile { get; set; }
 
     /// <summary>The durable exchange every hive publishes to, routing key = the destination hive.</summary>
     public string Exchange { get; set; } = "hive.mail";
+
+    /// <summary>How often this hive tells the others it is alive (and its agents, outbox depth, inbox lag); fractions allowed.</summary>
+    public double HeartbeatSeconds { get; set; } = 10;
+
+    /// <summary>The oldest unsent outbox row waiting longer than this raises the outbox alert (dashboard and pushes).</summary>
+    public double OutboxAlertSeconds { get; set; } = 120;
 
     /// <summary>Unacknowledged deliveries the inbox holds at once.</summary>
     public ushort Prefetch { get; set; } = 32;
@@ -31,6 +40,22 @@ public sealed class BrokerOptions
     public string? Host { get; set; }
     public int Port { get; set; } = 5672;
     public string VirtualHost { get; set; } = "/";
+
+    public TlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>
+/// <c>Hive:Constellation:Broker:Tls</c>: AMQP over TLS (RabbitMQ's TLS listener, 5671 by convention: set <c>Port</c> too).
+/// The broker's certificate is checked against the system's roots, or only against <c>CaFile</c> when one is given, and
+/// must name <c>ServerName</c> (default: the broker's host).
+/// </summary>
+public sealed class TlsOptions
+{
+    public bool Enabled { get; set; }
+    public string? ServerName { get; set; }
+
+    /// <summary>A PEM file of the certificate authority that signed the broker's certificate (a private CA).</summary>
+    public string? CaFile { get; set; }
 }
 
 /// <summary>This hive's RabbitMQ user; the password never reaches a log (ToString hides it).</summary>
@@ -45,6 +70,7 @@ internal static class ConstellationSettings
     public static (ConstellationOptions Options, BrokerCredentials? Credentials) Load(IConfiguration configuration)
     {
         var options = configuration.GetSection(ConstellationOptions.Section).Get<ConstellationOptions>() ?? new ConstellationOptions();
+        options.DashboardUrl = configuration["Hive:PublicUrl"];
         if (!options.Enabled)
         {
             if (!string.IsNullOrEmpty(options.Broker.Host) || !string.IsNullOrEmpty(options.CredentialsFile))
@@ -63,7 +89,32 @@ internal static class ConstellationSettings
             throw new HiveStartupException("Hive:Constellation:Exchange must not be empty");
         if (options.Prefetch == 0)
             throw new HiveStartupException("Hive:Constellation:Prefetch must be at least 1");
+        if (!(options.HeartbeatSeconds is >= 0.1 and <= 3600))
+            throw new HiveStartupException($"Hive:Constellation:HeartbeatSeconds must be 0.1-3600; got {options.HeartbeatSeconds}");
+        if (!(options.OutboxAlertSeconds is > 0 and <= 86_400))
+            throw new HiveStartupException($"Hive:Constellation:OutboxAlertSeconds must be more than 0 and at most 86400; got {options.OutboxAlertSeconds}");
+        CheckTls(options.Broker.Tls);
         return (options, ReadCredentials(options.CredentialsFile));
+    }
+
+    private static void CheckTls(TlsOptions tls)
+    {
+        if (!tls.Enabled)
+        {
+            if (!string.IsNullOrEmpty(tls.CaFile) || !string.IsNullOrEmpty(tls.ServerName))
+                throw new HiveStartupException("Hive:Constellation:Broker:Tls:CaFile or ServerName is set but Tls:Enabled is not: enable TLS, or remove them");
+            return;
+        }
+        if (string.IsNullOrEmpty(tls.CaFile)) return;
+        try
+        {
+            var certificates = BrokerTls.ReadAuthorities(tls.CaFile);
+            if (certificates.Count == 0) throw new HiveStartupException($"Hive:Constellation:Broker:Tls:CaFile {tls.CaFile} holds no PEM certificate");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new HiveStartupException($"Hive:Constellation:Broker:Tls:CaFile {tls.CaFile}: cannot read it as PEM certificates ({e.GetType().Name})");
+        }
     }
 
     private static BrokerCredentials ReadCredentials(string? path)

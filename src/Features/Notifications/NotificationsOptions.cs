@@ -57,10 +57,11 @@ public static class NotificationKinds
     public const string Watchdog = "watchdog";
     public const string Failed = "failed";
     public const string Halted = "halted";
+    public const string Constellation = "constellation";
     public const string Test = "test";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
-        { Question, Approval, Budget, Quota, Watchdog, Failed, Halted };
+        { Question, Approval, Budget, Quota, Watchdog, Failed, Halted, Constellation };
 }
 
 public static class ChannelTypes

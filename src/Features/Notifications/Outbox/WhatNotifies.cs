@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hive.Features.Constellation;
 using Hive.Features.Containers;
 using Hive.Features.Governance;
 using Hive.Features.Questions;
@@ -33,7 +34,8 @@ internal static class WhatNotifies
 {
     /// <summary>Whether <see cref="Read"/> has anything to say of it.</summary>
     public static bool Concerns(INotification notification) => notification is QuestionAdded or QuestionResolved or ApprovalAdded
-        or ApprovalResolved or BudgetWarning or QuotaCircuitChanged or AgentWentFailed or HiveHalted or HiveResumed;
+        or ApprovalResolved or BudgetWarning or QuotaCircuitChanged or AgentWentFailed or HiveHalted or HiveResumed
+        or ConstellationOutboxBacklogged or ConstellationOutboxDrained;
 
     public static (List<Needs> Needs, List<string> Decided) Read(IReadOnlyList<INotification> raised)
     {
@@ -87,6 +89,13 @@ internal static class WhatNotifies
                 case HiveResumed:
                     decided.Add(Subjects.Halted);
                     break;
+                case ConstellationOutboxBacklogged backlog:
+                    needs.Add(new(NotificationKinds.Constellation, Subjects.Outbox, "Mail for other hives is not leaving",
+                        $"{backlog.Depth} message(s) wait in the outbox, the oldest since {backlog.OldestUnsentAt.ToUniversalTime():yyyy-MM-dd HH:mm} UTC: is the broker reachable?", []));
+                    break;
+                case ConstellationOutboxDrained:
+                    decided.Add(Subjects.Outbox);
+                    break;
             }
         }
         return (needs, decided);
@@ -99,6 +108,7 @@ internal static class WhatNotifies
 internal static class Subjects
 {
     public const string Halted = "halted";
+    public const string Outbox = "constellation:outbox";
 
     public static string Question(long id) => $"question:{id}";
     public static string Approval(long id) => $"approval:{id}";

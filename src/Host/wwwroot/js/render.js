@@ -1,6 +1,7 @@
 import { relative } from './dom.js';
 import { swarm } from './swarm.js';
 import { tombstones } from './tombstones.js';
+import { constellation } from './constellation.js';
 import { approvals } from './approvals.js';
 import { meta, metaStale } from './meta.js';
 import { secrets } from './secrets.js';
@@ -21,13 +22,13 @@ export { tickGovernance, wireGovernance } from './governance.js';
 export { wireBoard } from './board.js';
 
 export function renderAll() {
-  for (const section of ['approvals', 'swarm', 'tombstones', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'waiting', 'board']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'constellation', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'waiting', 'board']) render(section);
   render('interventions-refresh'); // not in /api/state: loaded on its own, after each (re)load of the snapshot
   render('channels-refresh');
 }
 
 export function render(section) {
-  ({ approvals, swarm: swarmAndFilter, tombstones, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
+  ({ approvals, swarm: swarmAndFilter, tombstones, constellation, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
     'governance-refresh': () => refreshGovernance(() => render('swarm')), 'governance-usage': governanceUsage, interventions, 'interventions-refresh': refreshInterventions,
     channels, 'channels-refresh': refreshChannels, board, 'board-ticket': boardTicket, 'board-leases': leases,
     waiting })[section]?.();
@@ -43,4 +44,5 @@ export function refreshTimes() {
   for (const node of document.querySelectorAll('.due, .ago')) node.textContent = relative(node.title);
   render('swarm');
   render('tombstones');
+  render('constellation');
 }

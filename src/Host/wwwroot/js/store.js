@@ -24,6 +24,7 @@ export const store = {
   // workflow, GET /api/tickets?done=true, then followed live) by id, and the workflows whose done ones were fetched.
   work: { workflows: [], errors: [], tickets: new Map(), done: new Map(), doneFetched: new Set() },
   leases: [],             // every live lease: {resource, holder, exclusive, reason, acquired_at, expires_at}
+  constellation: null,    // GET /api/constellation's object: {enabled, name, status, hives, dead_letters}; then followed live
 };
 
 /** How many decided approvals the page keeps to show under "recently decided". */
@@ -56,6 +57,7 @@ export function load(state) {
     doneFetched: new Set(),
   };
   store.leases = state.leases ?? [];
+  store.constellation = state.constellation ?? null;
 }
 
 function upsertById(list, item) {
@@ -99,6 +101,17 @@ export const apply = {
   secrets_changed(e) {
     store.secrets = e.secrets ?? [];
     return ['secrets'];
+  },
+  constellation_hive_changed(e) {
+    if (!store.constellation?.enabled) return [];
+    const hives = store.constellation.hives.filter(h => h.name !== e.hive.name);
+    store.constellation.hives = [...hives, e.hive].sort((a, b) => (a.name < b.name ? -1 : 1));
+    return ['constellation'];
+  },
+  constellation_status_changed(e) {
+    if (!store.constellation?.enabled) return [];
+    store.constellation.status = e.status;
+    return ['constellation'];
   },
   tombstones_changed(e) {
     // The whole list every time: replace, never diff.

@@ -61,4 +61,33 @@ public sealed class ConstellationSettingsTests : IAsyncLifetime
         Assert.Equal(1, exitCode);
         Assert.Contains("hive: Hive:Constellation:Name is z but this data dir's hive is named a", errors, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task With_tls_on_the_hive_opens_its_broker_connections_with_a_tls_handshake_and_refuses_a_ca_file_that_is_not_pem()
+    {
+        var credentials = Path.Combine(_root, "credentials");
+        await File.WriteAllTextAsync(credentials, "a:secret\n");
+        File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // A listener where the broker would be: what the hive sends first says whether it speaks TLS (a handshake record,
+        // 0x16) or plain AMQP ("AMQP" and the protocol header).
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] settings = ["--Hive:Constellation:Name", "a", "--Hive:Constellation:Broker:Host", "127.0.0.1", "--Hive:Constellation:Broker:Port", port,
+            "--Hive:Constellation:CredentialsFile", credentials, "--Hive:Constellation:Broker:Tls:Enabled", "true"];
+        await using (var host = await HostProcess.StartAsync(Path.Combine(_root, "data"), ["alice"], extraArgs: settings))
+        {
+            using var accepted = await listener.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            var first = new byte[3];
+            await accepted.GetStream().ReadExactlyAsync(first).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(new byte[] { 0x16, 0x03 }, first[..2]); // a TLS record of type handshake, version 3.x
+        }
+
+        var notPem = Path.Combine(_root, "ca.pem");
+        await File.WriteAllTextAsync(notPem, "not a certificate");
+        var (exitCode, _, errors) = await HostProcess.RunToExitWithErrorsAsync(TimeSpan.FromSeconds(60),
+            [.. HiveInstance.ArgsFor(Path.Combine(_root, "data2"), ["alice"]), .. settings, "--Hive:Constellation:Broker:Tls:CaFile", notPem]);
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"hive: Hive:Constellation:Broker:Tls:CaFile {notPem} holds no PEM certificate", errors, StringComparison.Ordinal);
+    }
 }

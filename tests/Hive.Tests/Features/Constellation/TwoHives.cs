@@ -29,7 +29,8 @@ internal sealed class TwoHives : IAsyncDisposable
     public HostProcess A => _hosts[0];
     public HostProcess B => _hosts[1];
 
-    public static async Task<TwoHives> StartAsync(Xunit.Abstractions.ITestOutputHelper output)
+    /// <param name="extraArgs">More settings for each hive, by its name (a heartbeat interval, a public URL).</param>
+    public static async Task<TwoHives> StartAsync(Xunit.Abstractions.ITestOutputHelper output, Func<string, string[]>? extraArgs = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "hive-const-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -41,7 +42,7 @@ internal sealed class TwoHives : IAsyncDisposable
             {
                 var allowed = Permissions(hive);
                 await node.AddUserAsync(hive, Password(hive), "/", configure: allowed, write: allowed, read: allowed);
-                hives._hosts.Add(await HostProcess.StartAsync(Path.Combine(root, hive), [agent], extraArgs: hives.ArgsFor(hive)));
+                hives._hosts.Add(await HostProcess.StartAsync(Path.Combine(root, hive), [agent], extraArgs: [.. hives.ArgsFor(hive), .. extraArgs?.Invoke(hive) ?? []]));
             }
             // Both queues exist before a test sends: a message routed to a hive whose queue is not declared yet is dropped.
             await UntilAsync(async () => (await node.RunCtlAsync("list_queues", "-q", "name")).Split('\n').Select(l => l.Trim()).Intersect(["a", "b"]).Count() == 2,

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Hive.Shared.Agents;
+using Hive.Shared.Json;
+
+namespace Hive.Features.Constellation;
+
+/// <summary>
+/// What a hive tells the others every <c>HeartbeatSeconds</c>, on the fanout exchange <see cref="Exchange"/>: who it is,
+/// where its dashboard is, its agents by state, its outbox depth and its inbox lag (ready messages on its queue).
+/// </summary>
+internal sealed record Heartbeat(
+    string Hive, string? PublicUrl, double HeartbeatSeconds, DateTimeOffset SentAt, int Agents, IReadOnlyDictionary<string, int> States,
+    long OutboxDepth, DateTimeOffset? OldestUnsentAt, long? InboxLag, long DeadLetters)
+{
+    public const string Exchange = "hive.heartbeats";
+    public const int MaxBytes = 16 * 1024;
+    private const int MaxStates = 16;
+
+    /// <summary>The queue each hive hears the beats on: its own, beside its mail queue (a hive name has no dot).</summary>
+    public static string QueueOf(string hive) => hive + ".heartbeats";
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, HiveJson.Options);
+
+    /// <summary>The beat, or null when the bytes are not a well-formed one (another hive is untrusted: everything is checked).</summary>
+    public static Heartbeat? Parse(ReadOnlySpan<byte> body)
+    {
+        if (body.Length > MaxBytes) return null;
+        Heartbeat? beat;
+        try
+        {
+            beat = JsonSerializer.Deserialize<Heartbeat>(body, HiveJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return beat is not null && AgentNames.IsWellFormed(beat.Hive) && IsDashboardLink(beat.PublicUrl)
+               && beat.HeartbeatSeconds is >= 0.1 and <= 3600 && beat.Agents >= 0 && beat.OutboxDepth >= 0 && beat.InboxLag is null or >= 0
+               && beat.DeadLetters >= 0 && beat.States is { Count: <= MaxStates } states
+               && states.All(s => s.Key.Length is > 0 and <= 32 && s.Value >= 0)
+            ? beat
+            : null;
+    }
+
+    /// <summary>Only an absolute http(s) URL becomes a link on the dashboard (never <c>javascript:</c> or a relative path).</summary>
+    public static bool IsDashboardLink(string? url) =>
+        url is null || (url.Length <= 512 && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https");
+}
