@@ -1,4 +1,5 @@
 using Hive.Shared.Constellation;
+using Hive.Shared.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -21,6 +22,7 @@ public static class ConstellationFeature
         services.AddSingleton(p => new BrokerLink(options, credentials!, p.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ConstellationState>();
         services.AddSingleton<HearHeartbeat.RefusedBeats>();
+        services.AddHiveMetrics<ConstellationMetrics>();
         // In this order: the name is checked against the recorded one before any mail moves.
         services.AddHostedService<HiveIdentity>();
         services.AddHostedService<OutboxRelay>();

@@ -15,6 +15,9 @@ internal sealed class ConstellationState(ConstellationOptions options, IDb db, B
     public long? InboxLag { get; set; }
     public bool OutboxAlert { get; set; }
 
+    /// <summary>The status the watch last looked at (for the metrics).</summary>
+    public ConstellationStatus? Last { get; set; }
+
     public async Task<ConstellationStatus> StatusAsync(CancellationToken cancellationToken)
     {
         using var connection = db.Open();

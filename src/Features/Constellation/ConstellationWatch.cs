@@ -37,6 +37,7 @@ internal sealed class ConstellationWatch(
         var now = clock.GetUtcNow();
         var status = await state.StatusAsync(cancellationToken);
         var backlogged = status.OldestUnsentAt is { } oldest && now - oldest > TimeSpan.FromSeconds(options.OutboxAlertSeconds);
+        state.Last = status with { OutboxAlert = backlogged };
         var quiet = await state.GoneQuietAsync(now, cancellationToken);
         if (quiet.Count == 0 && backlogged == state.OutboxAlert && _told is not null && status.SameAs(_told)) return; // nothing to tell
         await changes.RunAsync(scopes, (change, _) =>

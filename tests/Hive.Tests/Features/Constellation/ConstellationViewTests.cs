@@ -45,7 +45,10 @@ public sealed class ConstellationViewTests(BrowserFixture browser, Xunit.Abstrac
     [Fact]
     public async Task The_outbox_depth_shows_and_alerts_while_the_broker_is_down_and_clears_once_drained()
     {
-        await using var hives = await TwoHives.StartAsync(output, Settings);
+        var metricsPort = HostProcess.FreePort();
+        await using var hives = await TwoHives.StartAsync(output, hive => hive == "a"
+            ? [.. Settings(hive), "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}"]
+            : Settings(hive));
         using var http = hives.A.CreateClient();
         await using var alice = await hives.A.ConnectAsync("alice");
         await using var bob = await hives.B.ConnectAsync("bob");
@@ -60,6 +63,13 @@ public sealed class ConstellationViewTests(BrowserFixture browser, Xunit.Abstrac
         var alert = await NextOfTypeAsync(events, "constellation_outbox_backlogged");
         Assert.Equal(2, alert.Json.GetProperty("depth").GetInt64());
 
+        using (var scrape = new HttpClient())
+        {
+            var metrics = await scrape.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+            Assert.Contains("hive_constellation_outbox_depth 2", metrics);
+            Assert.Contains("hive_constellation_outbox_alert 1", metrics);
+            Assert.Contains("hive_constellation_broker_up{link=\"relay\"} 0", metrics);
+        }
         var cli = await Hivectl.RunAsync(["--url", hives.A.BaseAddress.ToString(), "--token", hives.A.Token!, "hives"]);
         Assert.True(cli.ExitCode == 0, cli.ToString());
         Assert.Contains("outbox 2 (backed up)", cli.Stdout);
