@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace Hive.Features.Constellation;
 
@@ -34,13 +35,38 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
             Ssl = BrokerTls.For(options.Broker),
         }.CreateConnectionAsync(cancellationToken);
 
-    /// <summary>The durable direct exchange, and this hive's durable quorum queue bound to it under its own name.</summary>
-    public async Task DeclareAsync(IChannel channel, CancellationToken cancellationToken)
+    /// <summary>
+    /// The topology, on a channel of its own: the durable topic exchange for mail (routing key = the destination hive; a
+    /// topic exchange because RabbitMQ's topic permissions can then let a hive bind only its own name), the fanout exchange
+    /// for heartbeats, and this hive's durable quorum queue bound to the mail exchange under its own name.
+    /// </summary>
+    private async Task DeclareAsync(IConnection connection, CancellationToken cancellationToken)
     {
-        await channel.ExchangeDeclareAsync(options.Exchange, ExchangeType.Direct, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        await DeclareExchangeAsync(connection, options.Exchange, ExchangeType.Topic, cancellationToken);
+        await DeclareExchangeAsync(connection, Heartbeat.Exchange, ExchangeType.Fanout, cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false,
             arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: cancellationToken);
         await channel.QueueBindAsync(Queue, options.Exchange, Queue, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Declares an exchange; where the broker's admin declared it and left this hive's user no configure right on it (so no
+    /// hive can delete what every hive needs), it only has to exist: a passive declare checks that.
+    /// </summary>
+    private static async Task DeclareExchangeAsync(IConnection connection, string name, string type, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            await channel.ExchangeDeclareAsync(name, type, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+            return;
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.AccessRefused)
+        {
+        }
+        await using var passive = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        await passive.ExchangeDeclarePassiveAsync(name, cancellationToken);
     }
 
     /// <summary>
@@ -62,8 +88,8 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
                 await using var connection = await ConnectAsync(purpose, stoppingToken);
                 var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 connection.ConnectionShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
+                await DeclareAsync(connection, stoppingToken);
                 await using var channel = await connection.CreateChannelAsync(channelOptions, stoppingToken);
-                await DeclareAsync(channel, stoppingToken);
                 if (down) logger.LogInformation("constellation {Purpose}: connected to the broker again", purpose);
                 down = false;
                 _downSince[purpose] = null;

@@ -20,7 +20,7 @@ public sealed class ConstellationOptions
     /// <summary>A 0600 file holding <c>user:password</c>, this hive's RabbitMQ user.</summary>
     public string? CredentialsFile { get; set; }
 
-    /// <summary>The durable exchange every hive publishes to, routing key = the destination hive.</summary>
+    /// <summary>The durable topic exchange every hive publishes mail to, routing key = the destination hive.</summary>
     public string Exchange { get; set; } = "hive.mail";
 
     /// <summary>How often this hive tells the others it is alive (and its agents, outbox depth, inbox lag); fractions allowed.</summary>

@@ -21,7 +21,6 @@ internal sealed class HeartbeatLoop(
         broker.StayConnectedAsync("heartbeat", null, async (channel, closed) =>
         {
             var queue = Heartbeat.QueueOf(options.Name!);
-            await channel.ExchangeDeclareAsync(Heartbeat.Exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: stoppingToken);
             await channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: false,
                 arguments: new Dictionary<string, object?> { ["x-message-ttl"] = 60_000, ["x-max-length"] = 5_000 }, cancellationToken: stoppingToken);
             await channel.QueueBindAsync(queue, Heartbeat.Exchange, "", cancellationToken: stoppingToken);

@@ -38,10 +38,10 @@ internal sealed class TwoHives : IAsyncDisposable
         var hives = new TwoHives(root, node, output);
         try
         {
+            await DeclareExchangesAsAdminAsync(node);
             foreach (var (hive, agent) in new[] { ("a", "alice"), ("b", "bob") })
             {
-                var allowed = Permissions(hive);
-                await node.AddUserAsync(hive, Password(hive), "/", configure: allowed, write: allowed, read: allowed);
+                await AllowHiveAsync(node, hive);
                 hives._hosts.Add(await HostProcess.StartAsync(Path.Combine(root, hive), [agent], extraArgs: [.. hives.ArgsFor(hive), .. extraArgs?.Invoke(hive) ?? []]));
             }
             // Both queues exist before a test sends: a message routed to a hive whose queue is not declared yet is dropped.
@@ -59,10 +59,32 @@ internal sealed class TwoHives : IAsyncDisposable
     public static string Password(string hive) => "secret-" + hive;
 
     /// <summary>
-    /// What a hive's RabbitMQ user may configure, write and read: the mail and heartbeat exchanges, its own mail queue and its
-    /// own heartbeat queue (<c>&lt;hive&gt;.heartbeats</c>); nothing of another hive's.
+    /// What a hive's RabbitMQ user may write and read: the mail and heartbeat exchanges, its own mail queue and its own
+    /// heartbeat queue (<c>&lt;hive&gt;.heartbeats</c>); nothing of another hive's.
     /// </summary>
     public static string Permissions(string hive) => $@"^(hive\.mail|hive\.heartbeats|{hive}|{hive}\.heartbeats)$";
+
+    /// <summary>
+    /// A hive's user as docs/constellation.md sets one up: it configures only its own two queues (the exchanges are the
+    /// admin's, so no hive can delete them), reads and writes as <see cref="Permissions"/>, and on the mail exchange may
+    /// publish to any hive but bind only its own name (topic permissions).
+    /// </summary>
+    public static async Task AllowHiveAsync(RabbitMqNode node, string hive)
+    {
+        var allowed = Permissions(hive);
+        await node.AddUserAsync(hive, Password(hive), "/", configure: $@"^({hive}|{hive}\.heartbeats)$", write: allowed, read: allowed);
+        await node.RunCtlAsync("set_topic_permissions", "-p", "/", hive, Exchange, ".*", $"^{hive}$");
+    }
+
+    /// <summary>The two exchanges, declared by the broker's admin (the node's loopback-only <c>guest</c>).</summary>
+    public static async Task DeclareExchangesAsAdminAsync(RabbitMqNode node)
+    {
+        await using var connection = await new ConnectionFactory { HostName = "127.0.0.1", Port = node.AmqpPort, AutomaticRecoveryEnabled = false }
+            .CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.ExchangeDeclareAsync(Exchange, ExchangeType.Topic, durable: true, autoDelete: false);
+        await channel.ExchangeDeclareAsync("hive.heartbeats", ExchangeType.Fanout, durable: true, autoDelete: false);
+    }
 
     /// <summary>The hive's constellation settings; its credentials in a 0600 file of its own.</summary>
     public string[] ArgsFor(string hive)
