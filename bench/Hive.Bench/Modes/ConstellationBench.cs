@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
@@ -28,7 +29,8 @@ namespace Hive.Bench.Modes;
 /// every acknowledged send must arrive exactly once: lost, duplicated (the same sequence number under two local ids) and
 /// redelivered (the same local message handed out again, flagged) are counted.</item>
 /// </list>
-/// Every process started (broker, its epmd, the hives) is stopped in a <c>finally</c>; the temp dirs are removed.
+/// Every process started (broker, its epmd, the hives) is stopped in a <c>finally</c>, or on Ctrl-C / SIGTERM; the temp
+/// dirs are removed.
 /// The exit code is non-zero when a message was lost, duplicated or out of order.
 /// </summary>
 internal sealed class ConstellationBench : IBenchMode
@@ -60,12 +62,32 @@ internal sealed class ConstellationBench : IBenchMode
 
         var hosts = new Dictionary<string, HostProcess>();
         RabbitMqNode? node = null;
+        // Stops what was started, once: from the finally, or from Ctrl-C / SIGTERM (the handler waits for it, then the
+        // process ends without running the finally). A broker still starting is left to RabbitMqNode's watchdog, which
+        // kills it when this process dies.
+        Task? cleanup = null;
+        Task CleanUpAsync()
+        {
+            lock (hosts) return cleanup ??= StopAllAsync(); // the same task for the finally and a signal: both wait for it
+        }
+        async Task StopAllAsync()
+        {
+            HostProcess[] started;
+            lock (hosts) started = [.. hosts.Values];
+            foreach (var host in started) await host.DisposeAsync();
+            if (Volatile.Read(ref node) is { } broker) await broker.DisposeAsync();
+            RemoveOrKeep(root, options.Keep);
+        }
+        void OnSignal(PosixSignalContext _) => CleanUpAsync().GetAwaiter().GetResult();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var failures = 0;
         var total = Stopwatch.StartNew();
         try
         {
             var clock = Stopwatch.StartNew();
-            node = await RabbitMqNode.StartAsync();
+            var rabbit = await RabbitMqNode.StartAsync();
+            Volatile.Write(ref node, rabbit);
             Console.WriteLine($"broker up in {Stats.F(clock.Elapsed.TotalSeconds, 1)} s ({RabbitMqVersion()})");
             var throughputSenders = Enumerable.Range(0, senders).Select(i => (Name: $"t{i}", Hive: i % 2 == 0 ? "a" : "c", Receiver: $"r{i}")).ToList();
             var agents = new Dictionary<string, List<string>>
@@ -78,18 +100,31 @@ internal sealed class ConstellationBench : IBenchMode
             foreach (var hive in Hives)
             {
                 var permissions = $@"^(hive\.mail|hive\.heartbeats|{hive}|{hive}\.heartbeats)$";
-                await node.AddUserAsync(hive, Password(hive), "/", configure: permissions, write: permissions, read: permissions);
+                await rabbit.AddUserAsync(hive, Password(hive), "/", configure: permissions, write: permissions, read: permissions);
             }
             // One at a time: three .NET starts at once on two cores only make each slower.
             foreach (var hive in Hives)
-                hosts[hive] = await HostProcess.StartAsync(Path.Combine(root, hive), [.. agents[hive]], extraArgs: ArgsFor(root, hive, node.AmqpPort));
-            await UntilAsync(async () => (await node.RunCtlAsync("list_queues", "-q", "name")).Split('\n').Select(l => l.Trim()).Intersect(Hives).Count() == 3,
+            {
+                HostProcess? host = await HostProcess.StartAsync(Path.Combine(root, hive), [.. agents[hive]], extraArgs: ArgsFor(root, hive, rabbit.AmqpPort));
+                lock (hosts)
+                    if (cleanup is null)
+                    {
+                        hosts[hive] = host;
+                        host = null;
+                    }
+                if (host is not null)
+                {
+                    await host.DisposeAsync(); // a signal came while it started: the clean-up has already run
+                    throw new OperationCanceledException("stopped by a signal");
+                }
+            }
+            await UntilAsync(async () => (await rabbit.RunCtlAsync("list_queues", "-q", "name")).Split('\n').Select(l => l.Trim()).Intersect(Hives).Count() == 3,
                 "the three hives to declare their queues", 60);
             Console.WriteLine($"hives up and their queues declared in {Stats.F(clock.Elapsed.TotalSeconds, 1)} s");
-            Console.WriteLine(await QueueTypesAsync(node));
+            Console.WriteLine(await QueueTypesAsync(rabbit));
 
             // 0. The broker alone: the floor under the relay and the inbox.
-            await BrokerFloorAsync(node, samples);
+            await BrokerFloorAsync(rabbit, samples);
 
             // 1. Latency.
             await using (var alice = await hosts["a"].ConnectAsync("alice"))
@@ -124,7 +159,7 @@ internal sealed class ConstellationBench : IBenchMode
             failures += await ThroughputAsync(hosts, throughputSenders, perSender);
 
             // 3. Loss across a broker SIGKILL.
-            failures += await KillAsync(node, hosts, stream);
+            failures += await KillAsync(rabbit, hosts, stream);
 
             Console.WriteLine();
             Console.WriteLine($"total {Stats.F(total.Elapsed.TotalSeconds, 1)} s; load average at end: {LoadAverage()}");
@@ -139,9 +174,7 @@ internal sealed class ConstellationBench : IBenchMode
         }
         finally
         {
-            foreach (var host in hosts.Values) await host.DisposeAsync();
-            if (node is not null) await node.DisposeAsync();
-            RemoveOrKeep(root, options.Keep);
+            await CleanUpAsync();
         }
     }
 
