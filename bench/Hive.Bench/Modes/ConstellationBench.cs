@@ -371,6 +371,8 @@ internal sealed class ConstellationBench : IBenchMode
         var redelivered = 0;
         var sendingDone = new TaskCompletionSource();
         var ackedCount = 0;
+        var clock = Stopwatch.StartNew();
+        var arrivedAt = new List<TimeSpan>(); // each new sequence number's arrival
         var receiving = Task.Run(async () =>
         {
             long? ack = null;
@@ -391,7 +393,11 @@ internal sealed class ConstellationBench : IBenchMode
                 ack = id;
                 var seq = int.Parse(m.GetProperty("body").GetString()!.Split(' ')[1], CultureInfo.InvariantCulture);
                 if (m.TryGetProperty("redelivered", out var r) && r.ValueKind == JsonValueKind.True) redelivered++;
-                if (!arrivals.TryGetValue(seq, out var ids)) arrivals[seq] = ids = [];
+                if (!arrivals.TryGetValue(seq, out var ids))
+                {
+                    arrivals[seq] = ids = [];
+                    arrivedAt.Add(clock.Elapsed);
+                }
                 ids.Add(id);
             }
         });
@@ -400,7 +406,6 @@ internal sealed class ConstellationBench : IBenchMode
         Task? outage = null;
         TimeSpan killedAt = default, restartedAt = default;
         long backlogAtKill = 0;
-        var clock = Stopwatch.StartNew();
         for (var seq = 0; seq < count; seq++)
         {
             await alice.SendAsync("dave@b", $"k {seq}");
@@ -422,6 +427,8 @@ internal sealed class ConstellationBench : IBenchMode
         await receiving;
         var allIn = clock.Elapsed;
 
+        var firstAfter = arrivedAt.Where(t => t > restartedAt).DefaultIfEmpty(TimeSpan.Zero).Min();
+        var lastBefore = arrivedAt.Where(t => t < killedAt).DefaultIfEmpty(TimeSpan.Zero).Max();
         var lost = acknowledged.Count(seq => !arrivals.ContainsKey(seq));
         var duplicates = arrivals.Values.Sum(ids => ids.Count - 1);
         Console.WriteLine();
@@ -429,6 +436,9 @@ internal sealed class ConstellationBench : IBenchMode
                           $"(at {Stats.F(killedAt.TotalSeconds, 2)} s; a's outbox then held {backlogAtKill} unconfirmed rows), broker back at {Stats.F(restartedAt.TotalSeconds, 2)} s " +
                           $"(start {Stats.F(node.LastStartDuration.TotalSeconds, 1)} s), stream ended at {Stats.F(streamEnded.TotalSeconds, 2)} s, " +
                           $"receiver done at {Stats.F(allIn.TotalSeconds, 2)} s");
+        Console.WriteLine($"    mail stopped: last arrival before the kill at {Stats.F(lastBefore.TotalSeconds, 2)} s ({arrivedAt.Count(t => t < killedAt)} in), " +
+                          $"first after the restart at {Stats.F(firstAfter.TotalSeconds, 2)} s ({Stats.F((firstAfter - restartedAt).TotalSeconds, 2)} s after the broker " +
+                          "answered: the hives' reconnect backoff, 250 ms doubling to 5 s)");
         Console.WriteLine($"    acknowledged {acknowledged.Count}, received {arrivals.Count} distinct; lost: {lost} (must be 0); " +
                           $"duplicates (one send under two local ids): {duplicates} (must be 0); hand-outs flagged redelivered: {redelivered}");
         Console.WriteLine($"    b's inbox keys from a: {HiveInstance.QueryDbList<long>(hosts["b"].DataDir, "SELECT count(*) FROM constellation_inbox WHERE global_id LIKE 'a:%'").Single()}; " +
