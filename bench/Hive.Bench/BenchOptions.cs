@@ -28,6 +28,9 @@ public sealed record BenchOptions
     public int Answers { get; init; } = 200;
     public int Crashes { get; init; } = 100;
     public int Questions { get; init; } = 200;
+    /// <summary>Null: the mode's own default.</summary>
+    public int? Messages { get; init; }
+    public int Senders { get; init; } = 16;
 
     private static readonly BenchOptions Defaults = new();
 
@@ -74,6 +77,15 @@ public sealed record BenchOptions
     private static readonly Option<int> CrashesOption = Positive("--crashes", "containers: SIGKILL -> crashed-event samples per driver", Defaults.Crashes);
     private static readonly Option<int> QuestionsOption = Positive("--questions",
         "notify: questions asked one after another per channel, each waiting for its push", Defaults.Questions);
+    private static readonly Option<int?> MessagesOption = new("--messages")
+    {
+        Description = "constellation: latency samples per path (default 300); each throughput sender sends N, the SIGKILL stream 3N",
+        HelpName = "N",
+        Recursive = true,
+        CustomParser = result => PositiveValue(result),
+    };
+    private static readonly Option<int> SendersOption = Positive("--senders",
+        "constellation: concurrent senders of the throughput case, spread over hives a and c, each to its own agent on b", Defaults.Senders);
     private static readonly Option<bool> BurstOption = Flag("--burst",
         "crash-soak: each life's reminders fall due at one instant and the kill lands while that burst is delivered " +
         "(more kills inside a delivery than the spread window of the crash test)");
@@ -83,6 +95,7 @@ public sealed record BenchOptions
     [
         SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, RepsOption,
         RemindersOption, KillsOption, SeedOption, AgentsOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
+        MessagesOption, SendersOption,
     ];
 
     /// <summary>The options of a parsed command line (the defaults for those not given).</summary>
@@ -105,6 +118,8 @@ public sealed record BenchOptions
         Answers = parse.GetValue(AnswersOption),
         Crashes = parse.GetValue(CrashesOption),
         Questions = parse.GetValue(QuestionsOption),
+        Messages = parse.GetValue(MessagesOption),
+        Senders = parse.GetValue(SendersOption),
     };
 
     private static Option<int> Positive(string name, string description, int defaultValue, string helpName = "N") => new(name)

@@ -28,6 +28,7 @@ public static class BenchProgram
         new SearchBench(),
         new TranscriptBench(),
         new WorkBench(),
+        new ConstellationBench(),
     ];
 
     public static async Task<int> Main(string[] args)
