@@ -19,21 +19,28 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
     /// <summary>Each connection's state for the operator: purpose → null (connected) or since when it has been down.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset?> Links => _downSince;
 
-    /// <summary>No automatic recovery: the relay and the inbox each reconnect themselves, with backoff, and start over.</summary>
+    /// <summary>
+    /// A connection to the first node that answers, in the configured order (<see cref="BrokerOptions.Nodes"/>). No
+    /// automatic recovery: the relay, the inbox and the heartbeat each reconnect themselves, with backoff, and start over.
+    /// </summary>
     public Task<IConnection> ConnectAsync(string purpose, CancellationToken cancellationToken) =>
         new ConnectionFactory
         {
-            HostName = options.Broker.Host!,
-            Port = options.Broker.Port,
             VirtualHost = options.Broker.VirtualHost,
             UserName = credentials.User,
             Password = credentials.Password,
             AutomaticRecoveryEnabled = false,
             TopologyRecoveryEnabled = false,
             RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
-            ClientProvidedName = $"hive {options.Name} {purpose}",
-            Ssl = BrokerTls.For(options.Broker),
-        }.CreateConnectionAsync(cancellationToken);
+        }.CreateConnectionAsync(
+            new InOrder(options.Broker.Nodes().Select(node => new AmqpTcpEndpoint(node.Host, node.Port, BrokerTls.For(options.Broker, node.Host))).ToList()),
+            $"hive {options.Name} {purpose}", cancellationToken);
+
+    /// <summary>The nodes as configured, not shuffled (the client's default): the first is the one normally used.</summary>
+    private sealed class InOrder(IReadOnlyList<AmqpTcpEndpoint> endpoints) : IEndpointResolver
+    {
+        public IEnumerable<AmqpTcpEndpoint> All() => endpoints;
+    }
 
     /// <summary>
     /// The topology, on a channel of its own: the durable topic exchange for mail (routing key = the destination hive; a

@@ -14,11 +14,12 @@ internal static class BrokerTls
         return certificates;
     }
 
-    public static SslOption For(BrokerOptions broker) => broker.Tls.Enabled
+    /// <summary>The TLS settings for a connection to <paramref name="host"/> (whose name the certificate must carry unless <c>ServerName</c> says another).</summary>
+    public static SslOption For(BrokerOptions broker, string host) => broker.Tls.Enabled
         ? new SslOption
         {
             Enabled = true,
-            ServerName = string.IsNullOrEmpty(broker.Tls.ServerName) ? broker.Host! : broker.Tls.ServerName,
+            ServerName = string.IsNullOrEmpty(broker.Tls.ServerName) ? host : broker.Tls.ServerName,
             CertificateValidationCallback = string.IsNullOrEmpty(broker.Tls.CaFile) ? null : TrustOnly(ReadAuthorities(broker.Tls.CaFile)),
         }
         : new SslOption { Enabled = false };

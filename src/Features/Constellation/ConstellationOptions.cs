@@ -38,7 +38,24 @@ public sealed class ConstellationOptions
 public sealed class BrokerOptions
 {
     public string? Host { get; set; }
+
+    /// <summary>
+    /// More nodes of the same cluster (<c>host</c> or <c>host:port</c>), tried in turn when a connection is made: a hive
+    /// keeps its mail moving while one node is down. <see cref="Host"/> is optional when these are given.
+    /// </summary>
+    public List<string> Hosts { get; set; } = [];
+
     public int Port { get; set; } = 5672;
+
+    /// <summary>Every node to try, <see cref="Host"/> first, each with its port (<see cref="Port"/> unless it names one).</summary>
+    public IReadOnlyList<(string Host, int Port)> Nodes() =>
+        (string.IsNullOrWhiteSpace(Host) ? Hosts : [Host, .. Hosts]).Select(entry =>
+        {
+            var colon = entry.LastIndexOf(':');
+            return colon > 0 && int.TryParse(entry.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+                ? (entry[..colon], port)
+                : (entry, Port);
+        }).ToList();
     public string VirtualHost { get; set; } = "/";
 
     public TlsOptions Tls { get; set; } = new();
@@ -73,16 +90,19 @@ internal static class ConstellationSettings
         options.DashboardUrl = configuration["Hive:PublicUrl"];
         if (!options.Enabled)
         {
-            if (!string.IsNullOrEmpty(options.Broker.Host) || !string.IsNullOrEmpty(options.CredentialsFile))
+            if (!string.IsNullOrEmpty(options.Broker.Host) || options.Broker.Hosts.Count > 0 || !string.IsNullOrEmpty(options.CredentialsFile))
                 throw new HiveStartupException("Hive:Constellation:Broker or CredentialsFile is set but Hive:Constellation:Name is empty: name this hive, or remove them");
             return (options, null);
         }
         if (!AgentNames.IsWellFormed(options.Name) || AgentNames.Reserved.Contains(options.Name!))
             throw new HiveStartupException($"Hive:Constellation:Name must match ^[a-z][a-z0-9-]{{0,30}}$ and not be a reserved name; got {Quote(options.Name!)}");
-        if (string.IsNullOrWhiteSpace(options.Broker.Host))
-            throw new HiveStartupException("Hive:Constellation:Broker:Host is required when Hive:Constellation:Name is set");
+        if (string.IsNullOrWhiteSpace(options.Broker.Host) && options.Broker.Hosts.Count == 0)
+            throw new HiveStartupException("Hive:Constellation:Broker:Host (or Broker:Hosts) is required when Hive:Constellation:Name is set");
         if (options.Broker.Port is < 1 or > 65535)
             throw new HiveStartupException($"Hive:Constellation:Broker:Port must be 1-65535; got {options.Broker.Port}");
+        foreach (var (host, port) in options.Broker.Nodes())
+            if (string.IsNullOrWhiteSpace(host) || host.Any(char.IsWhiteSpace) || port is < 1 or > 65535)
+                throw new HiveStartupException($"Hive:Constellation:Broker:Hosts: each entry must be host or host:port (port 1-65535); got {Quote($"{host}:{port}")}");
         if (string.IsNullOrEmpty(options.Broker.VirtualHost))
             throw new HiveStartupException("Hive:Constellation:Broker:VirtualHost must not be empty (the default is /)");
         if (string.IsNullOrWhiteSpace(options.Exchange))

@@ -30,6 +30,21 @@ public sealed class ConstellationPermissionsTests(Xunit.Abstractions.ITestOutput
         Assert.Equal("hello a", (await alice.RecvAndAckAsync(30_000))!.Value.GetProperty("body").GetString());
     }
 
+    [Fact]
+    public async Task A_hive_given_several_broker_nodes_connects_to_the_first_that_answers()
+    {
+        var dead = HostProcess.FreePort(); // nothing listens there: a cluster node that is down
+        await using var hives = await TwoHives.StartAsync(output, hive => hive == "b"
+            ? ["--Hive:Constellation:Broker:Host", $"127.0.0.1:{dead}", "--Hive:Constellation:Broker:Hosts:0", "127.0.0.1"]
+            : []);
+        await using var alice = await hives.A.ConnectAsync("alice");
+        await using var bob = await hives.B.ConnectAsync("bob");
+        await alice.SendAsync("bob@b", "through the second node");
+        Assert.Equal("through the second node", (await bob.RecvAndAckAsync(30_000))!.Value.GetProperty("body").GetString());
+        await bob.SendAsync("alice@a", "and back");
+        Assert.Equal("and back", (await alice.RecvAndAckAsync(30_000))!.Value.GetProperty("body").GetString());
+    }
+
     /// <summary>The broker closes the channel with 403 ACCESS_REFUSED.</summary>
     private static async Task AssertRefusedAsync(IConnection connection, Func<IChannel, Task> attempt)
     {
