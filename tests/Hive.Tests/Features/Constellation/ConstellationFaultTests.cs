@@ -156,8 +156,9 @@ public sealed class ConstellationFaultTests(Xunit.Abstractions.ITestOutputHelper
         }
         output.WriteLine($"down {clock.Elapsed}: {sent} sends (slowest {slowestSend}), {localRoundTrips} local round trips (slowest {slowestLocal})");
         Assert.Equal(count, sent);
-        Assert.True(slowestSend < TimeSpan.FromMilliseconds(500), $"the slowest send while the broker was down took {slowestSend}");
-        Assert.True(slowestLocal < TimeSpan.FromSeconds(1), $"the slowest local round trip while the broker was down took {slowestLocal}");
+        // Bounds for a loaded 2-core machine (seen: sends at most 0.18 s, local round trips at most 0.97 s, mostly under 0.1 s).
+        Assert.True(slowestSend < TimeSpan.FromSeconds(1), $"the slowest send while the broker was down took {slowestSend}");
+        Assert.True(slowestLocal < TimeSpan.FromSeconds(2), $"the slowest local round trip while the broker was down took {slowestLocal}");
         Assert.Null(await bob.RecvAsync());
 
         await hives.RestartBrokerAsync();
