@@ -85,7 +85,8 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i),
             HiveInstance.QueryDbList<long>(hives.A.DataDir, "SELECT seq FROM constellation_outbox WHERE sent_at IS NOT NULL ORDER BY id"));
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
-        var drain = HiveInstance.QueryDbList<DateTimeOffset>(hives.A.DataDir, "SELECT sent_at FROM constellation_outbox ORDER BY sent_at");
+        var drain = HiveInstance.QueryDbList<string>(hives.A.DataDir, "SELECT sent_at FROM constellation_outbox ORDER BY sent_at")
+            .Select(at => DateTimeOffset.Parse(at, System.Globalization.CultureInfo.InvariantCulture)).ToList();
         output.WriteLine($"relay drained {count} rows in {(drain[^1] - drain[0]).TotalMilliseconds:F0} ms (first to last sent_at)");
     }
 
