@@ -91,6 +91,32 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_broker_killed_while_the_relay_has_windows_in_flight_loses_and_doubles_nothing()
+    {
+        const int count = 1000;
+        await using var hives = await TwoHives.StartAsync(output);
+        await using var alice = await hives.A.ConnectAsync("alice");
+        await using var bob = await hives.B.ConnectAsync("bob");
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 1; i <= count; i++) await alice.SendAsync("bob@b", $"m{i}");
+        });
+        // SIGKILL once the relay is well under way: some windows confirmed, some in flight, the rest not yet published.
+        await TwoHives.UntilAsync(() => Task.FromResult(HiveInstance.QueryDb<long>(hives.A.DataDir,
+            "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NOT NULL") >= 200), "the relay to be under way");
+        await hives.Node.KillAsync();
+        await hives.Node.RestartAsync();
+        await sending;
+
+        for (var i = 1; i <= count; i++)
+            Assert.Equal($"m{i}", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Null(await bob.RecvAsync(1000));
+        Assert.Equal(count, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(DISTINCT body) FROM messages WHERE sender = 'alice@a'"));
+        Assert.Equal(count, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE sender = 'alice@a'"));
+        Assert.Equal(0, HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NULL"));
+    }
+
+    [Fact]
     public async Task An_agent_with_allowed_recipients_takes_mail_from_another_hive_only_from_those_it_names()
     {
         await using var hives = await TwoHives.StartAsync(output);
