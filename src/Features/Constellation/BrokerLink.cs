@@ -9,6 +9,7 @@ namespace Hive.Features.Constellation;
 internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials credentials, TimeProvider clock)
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250), MaxBackoff = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DeclareTimeout = TimeSpan.FromSeconds(30);
 
     // Per purpose (relay, inbox, heartbeat): since when it has been without the broker; absent or null: connected.
     private readonly ConcurrentDictionary<string, DateTimeOffset?> _downSince = new(StringComparer.Ordinal);
@@ -47,8 +48,13 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
     /// topic exchange because RabbitMQ's topic permissions can then let a hive bind only its own name), the fanout exchange
     /// for heartbeats, and this hive's durable quorum queue bound to the mail exchange under its own name.
     /// </summary>
-    private async Task DeclareAsync(IConnection connection, CancellationToken cancellationToken)
+    private async Task DeclareAsync(IConnection connection, CancellationToken stoppingToken)
     {
+        // A broker that accepts the connection but never answers a declare (a quorum queue left without a leader, seen on
+        // RabbitMQ 3.10 after a crash) is an outage like any other: give up after a while and reconnect, logged once.
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        patience.CancelAfter(DeclareTimeout);
+        var cancellationToken = patience.Token;
         await DeclareExchangeAsync(connection, options.Exchange, ExchangeType.Topic, cancellationToken);
         await DeclareExchangeAsync(connection, Heartbeat.Exchange, ExchangeType.Fanout, cancellationToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);

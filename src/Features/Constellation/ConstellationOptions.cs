@@ -32,6 +32,12 @@ public sealed class ConstellationOptions
     /// <summary>Unacknowledged deliveries the inbox holds at once.</summary>
     public ushort Prefetch { get; set; } = 32;
 
+    /// <summary>Outbox rows the relay has in flight at once (published, their confirms awaited together).</summary>
+    public int PublishWindow { get; set; } = 64;
+
+    /// <summary>How long the inbox holds mail that arrived ahead of a gap in its sender's sequence before taking it in anyway.</summary>
+    public int ReorderWindowSeconds { get; set; } = 10;
+
     public bool Enabled => !string.IsNullOrEmpty(Name);
 }
 
@@ -114,6 +120,10 @@ internal static class ConstellationSettings
         if (!(options.OutboxAlertSeconds is > 0 and <= 86_400))
             throw new HiveStartupException($"Hive:Constellation:OutboxAlertSeconds must be more than 0 and at most 86400; got {options.OutboxAlertSeconds}");
         CheckTls(options.Broker.Tls);
+        if (options.PublishWindow is < 1 or > 1024)
+            throw new HiveStartupException($"Hive:Constellation:PublishWindow must be 1-1024; got {options.PublishWindow}");
+        if (options.ReorderWindowSeconds is < 1 or > 3600)
+            throw new HiveStartupException($"Hive:Constellation:ReorderWindowSeconds must be 1-3600; got {options.ReorderWindowSeconds}");
         return (options, ReadCredentials(options.CredentialsFile));
     }
 

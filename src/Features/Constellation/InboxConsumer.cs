@@ -1,3 +1,5 @@
+using Dapper;
+using Hive.Shared.Data;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,12 +13,16 @@ namespace Hive.Features.Constellation;
 /// Consumes this hive's queue with manual acks and a bounded prefetch, one delivery at a time (the client's dispatcher
 /// runs one handler at once), so mail from one hive lands in the order it was published. Each delivery is taken in by
 /// <see cref="ReceiveFromHive"/> in one change, then acknowledged; a crash before the ack redelivers it, and the inbox
-/// key makes that a no-op.
+/// key makes that a no-op. Beside it, a small loop takes in mail held past the reorder window (a gap that will not fill).
 /// </summary>
-internal sealed class InboxConsumer(ConstellationOptions options, BrokerLink broker, IServiceScopeFactory scopes, ILogger<InboxConsumer> logger)
+internal sealed class InboxConsumer(
+    ConstellationOptions options, BrokerLink broker, IServiceScopeFactory scopes, IDb db, TimeProvider clock, ILogger<InboxConsumer> logger)
     : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(ConsumeAsync(stoppingToken), ReleaseOverdueAsync(stoppingToken));
+
+    private Task ConsumeAsync(CancellationToken stoppingToken) =>
         broker.StayConnectedAsync("inbox", null, async (channel, closed) =>
         {
             await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: options.Prefetch, global: false, stoppingToken);
@@ -25,6 +31,41 @@ internal sealed class InboxConsumer(ConstellationOptions options, BrokerLink bro
             await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stoppingToken);
             await closed.Task.WaitAsync(stoppingToken);
         }, logger, "mail for this hive waits on its queue", stoppingToken);
+
+    /// <summary>
+    /// Looks a few times per window (at most every second) for held mail past it; the look is a plain read, so the change
+    /// (and the snapshot gate it enters) is only run when there is something to take in.
+    /// </summary>
+    private async Task ReleaseOverdueAsync(CancellationToken stoppingToken)
+    {
+        var window = TimeSpan.FromSeconds(options.ReorderWindowSeconds);
+        var look = TimeSpan.FromTicks(Math.Min(window.Ticks / 4, TimeSpan.TicksPerSecond));
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(look, clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                using (var connection = db.Open())
+                    if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM constellation_held WHERE held_at <= @cutoff)",
+                            new { cutoff = clock.GetUtcNow() - window }))
+                        continue;
+                await using var scope = scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new ReceiveFromHive.ReleaseOverdue(), CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                // The database failing: the held mail stays held, and the next look tries again.
+                logger.LogError(e, "constellation inbox: could not take in mail held past the reorder window");
+            }
+        }
+    }
 
     private async Task TakeInAsync(IChannel channel, BasicDeliverEventArgs delivery, TaskCompletionSource failed, CancellationToken stoppingToken)
     {

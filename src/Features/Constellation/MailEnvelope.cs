@@ -10,7 +10,12 @@ namespace Hive.Features.Constellation;
 /// </summary>
 /// <param name="About">For an undeliverable notice: the global id of the message that was not delivered.</param>
 /// <param name="Recipient">For an undeliverable notice: the address that named no one.</param>
-internal sealed record MailEnvelope(string Kind, string From, string To, string Body, DateTimeOffset SentAt, string? About = null, string? Recipient = null)
+/// <param name="Seq">
+/// Its number in the sending hive's mail to this hive (1, 2, ...), so the receiver takes each pair's mail in order even when
+/// the broker or a republish reorders it; null from a hive that numbers nothing (taken in as it comes).
+/// </param>
+internal sealed record MailEnvelope(
+    string Kind, string From, string To, string Body, DateTimeOffset SentAt, string? About = null, string? Recipient = null, long? Seq = null)
 {
     public const string Message = "message";
     public const string Undeliverable = "undeliverable";

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Text;
 using Dapper;
 using Hive.Features.Messages;
@@ -15,16 +16,16 @@ using RabbitMQ.Client.Exceptions;
 namespace Hive.Features.Constellation;
 
 /// <summary>
-/// Publishes the outbox in id order on one channel with publisher confirms; a row is marked sent only after the broker
-/// confirmed it (so a crash between the two publishes it again: the receiving inbox drops the copy by its global id).
-/// Broker down: rows wait, and the relay reconnects with backoff, then drains them in order.
+/// Publishes the outbox in id order on one channel with publisher confirms, a window of rows at a time: the window is
+/// published at once and its confirms awaited together (one confirm round trip per window, not per row). A row is marked
+/// sent only after the broker confirmed it (so a crash between the two publishes it again: the receiving inbox drops the
+/// copy by its global id). Broker down: rows wait, and the relay reconnects with backoff, then drains them in order.
 /// </summary>
 internal sealed class OutboxRelay(
     ConstellationOptions options, BrokerLink broker, OutboxSignal signal, IDb db, TimeProvider clock, StateChanges changes,
     IServiceScopeFactory scopes, IAgentDirectory agents, ILogger<OutboxRelay> logger)
     : BackgroundService
 {
-    private const int Batch = 100;
     // A look now and then even without a poke: a row committed by another process's hive (never) or a missed wake is cheap to catch.
     private static readonly TimeSpan IdleLook = TimeSpan.FromSeconds(30);
 
@@ -40,42 +41,62 @@ internal sealed class OutboxRelay(
         {
             var poked = signal.Next; // before the look: a row committed after it pokes this one
             var rows = await UnsentAsync(stoppingToken);
-            foreach (var row in rows)
+            // The whole window in flight, published in id order; each task completes on its own row's confirm.
+            var confirms = rows.Select(row => (row, confirmed: PublishAsync(channel, row, stoppingToken))).ToList();
+            var sent = new List<long>();
+            var bounced = new List<OutboxRow>();
+            Exception? failure = null;
+            foreach (var (row, confirmed) in confirms)
             {
-                var properties = new BasicProperties
-                {
-                    MessageId = $"{options.Name}:{row.Id}",
-                    UserId = broker.User, // RabbitMQ checks it against the connection's user: the receiver can trust it
-                    DeliveryMode = DeliveryModes.Persistent,
-                    ContentType = "application/json",
-                    Type = row.Kind,
-                };
-                // Returns once confirmed; throws on a nack or a lost connection, and the row stays unsent. Mandatory: a hive
-                // no queue is bound for (a name no hive has) comes back as a return, answered to the sender below.
                 try
                 {
-                    await channel.BasicPublishAsync(options.Exchange, row.Destination, mandatory: true, properties, Encoding.UTF8.GetBytes(row.Payload), stoppingToken);
+                    await confirmed;
+                    sent.Add(row.Id);
                 }
                 catch (PublishException e) when (e.IsReturn)
                 {
-                    await BounceAsync(row, stoppingToken);
-                    continue;
+                    bounced.Add(row);
                 }
-                await MarkSentAsync(row.Id, stoppingToken);
+                catch (Exception e)
+                {
+                    // A nack or a lost connection: this row stays unsent, and the window's other confirms still count.
+                    failure ??= e;
+                }
             }
-            if (rows.Count == Batch) continue;
+            await MarkSentAsync(sent);
+            foreach (var row in bounced) await BounceAsync(row, stoppingToken);
+            // Start over on a new connection: the unsent rows go again, in order (a reordering they cause, the receiver repairs).
+            if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+            if (rows.Count == options.PublishWindow) continue;
             await Task.WhenAny(poked, closed, Task.Delay(IdleLook, clock, stoppingToken));
             stoppingToken.ThrowIfCancellationRequested();
             if (closed.IsCompleted) throw new IOException("the broker closed the connection");
         }
     }
 
+    /// <summary>
+    /// Completes when the broker confirms the row; throws on a nack, a lost connection, or a return (mandatory: a hive no
+    /// queue is bound for, a name no hive has). Async so that even a failure to start publishing is the task's, not the caller's.
+    /// </summary>
+    private async Task PublishAsync(IChannel channel, OutboxRow row, CancellationToken stoppingToken)
+    {
+        var properties = new BasicProperties
+        {
+            MessageId = $"{options.Name}:{row.Id}",
+            UserId = broker.User, // RabbitMQ checks it against the connection's user: the receiver can trust it
+            DeliveryMode = DeliveryModes.Persistent,
+            ContentType = "application/json",
+            Type = row.Kind,
+        };
+        await channel.BasicPublishAsync(options.Exchange, row.Destination, mandatory: true, properties, Encoding.UTF8.GetBytes(row.Payload), stoppingToken);
+    }
+
     private async Task<List<OutboxRow>> UnsentAsync(CancellationToken cancellationToken)
     {
         using var connection = db.Open();
         return (await connection.QueryAsync<OutboxRow>(new CommandDefinition(
-            "SELECT id, destination, kind, payload, message_id FROM constellation_outbox WHERE sent_at IS NULL ORDER BY id LIMIT @Batch",
-            new { Batch }, cancellationToken: cancellationToken))).AsList();
+            "SELECT id, destination, kind, payload, message_id FROM constellation_outbox WHERE sent_at IS NULL ORDER BY id LIMIT @PublishWindow",
+            new { options.PublishWindow }, cancellationToken: cancellationToken))).AsList();
     }
 
     /// <summary>
@@ -99,11 +120,12 @@ internal sealed class OutboxRelay(
         }, cancellationToken);
     }
 
-    // The relay's own bookkeeping, not a change: nothing on the dashboard shows sent_at, so no event and no gate.
-    private async Task MarkSentAsync(long id, CancellationToken cancellationToken)
+    // The relay's own bookkeeping, not a change: nothing on the dashboard shows sent_at, so no event and no gate. One
+    // statement per window, and not cancelled by a stop: these rows are confirmed, and marking them saves republishing them.
+    private async Task MarkSentAsync(List<long> ids)
     {
+        if (ids.Count == 0) return;
         using var connection = db.Open();
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE constellation_outbox SET sent_at = @now WHERE id = @id", new { id, now = clock.GetUtcNow() }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync("UPDATE constellation_outbox SET sent_at = @now WHERE id IN @ids", new { ids, now = clock.GetUtcNow() });
     }
 }

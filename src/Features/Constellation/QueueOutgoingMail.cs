@@ -21,13 +21,21 @@ public static class QueueOutgoingMail
         }
     }
 
-    /// <summary>One outbox row in the running change; the relay hears of it after the commit.</summary>
+    /// <summary>
+    /// One outbox row in the running change, numbered next in its destination's sequence (the counter and the row commit
+    /// together, so numbers follow commit order); the relay hears of it after the commit.
+    /// </summary>
     internal static void Add(StateChange change, OutboxSignal signal, string destination, MailEnvelope envelope, long? messageId, DateTimeOffset now)
     {
+        var seq = change.QuerySingle<long>("""
+            INSERT INTO constellation_outbound_sequences (destination, last_seq) VALUES (@destination, 1)
+            ON CONFLICT (destination) DO UPDATE SET last_seq = last_seq + 1
+            RETURNING last_seq
+            """, new { destination });
         change.Execute("""
-            INSERT INTO constellation_outbox (destination, kind, payload, message_id, created_at)
-            VALUES (@destination, @Kind, @payload, @messageId, @now)
-            """, new { destination, envelope.Kind, payload = envelope.ToJson(), messageId, now });
+            INSERT INTO constellation_outbox (destination, kind, payload, message_id, created_at, seq)
+            VALUES (@destination, @Kind, @payload, @messageId, @now, @seq)
+            """, new { destination, envelope.Kind, payload = (envelope with { Seq = seq }).ToJson(), messageId, now, seq });
         change.AfterPublished(signal.Poke);
     }
 }

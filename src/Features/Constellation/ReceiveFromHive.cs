@@ -11,12 +11,15 @@ namespace Hive.Features.Constellation;
 /// <summary>
 /// One delivery from the broker, taken in by one change: the inbox row keyed by its global id, and what it brings (a
 /// message in the local broker, an undeliverable notice for the sender's hive through the outbox, or a dead letter).
+/// Each sending hive's mail is taken in in its sequence order: an arrival ahead of a gap is held (acknowledged, kept in
+/// <c>constellation_held</c>) until the gap fills or <see cref="ConstellationOptions.ReorderWindowSeconds"/> passes
+/// (<see cref="ReleaseOverdue"/>); one behind it (a gap given up on) is taken in late. Copies are dropped by global id only.
 /// </summary>
 public static class ReceiveFromHive
 {
     public enum Outcome
     {
-        /// <summary>Taken in, a copy already taken in, or kept as a dead letter: acknowledge it.</summary>
+        /// <summary>Taken in, held for its turn, a copy already taken in, or kept as a dead letter: acknowledge it.</summary>
         Done,
         /// <summary>Published under another hive's name: reject it (no requeue); a dead letter records it.</summary>
         Refused,
@@ -26,10 +29,15 @@ public static class ReceiveFromHive
     /// <param name="RoutingKey">The hive it was routed to (this one).</param>
     public sealed record Command(string? GlobalId, string? UserId, string RoutingKey, byte[] Body) : IRequest<Outcome>, IChangesState;
 
+    /// <summary>Takes in the mail held longer than the reorder window (and what follows it without a gap); answers how many pairs moved on.</summary>
+    public sealed record ReleaseOverdue : IRequest<int>, IChangesState;
+
+    private sealed record Held(string GlobalId, string FromHive, long Seq, string UserId, string RoutingKey, string Body);
+
     internal sealed class Handler(
-        StateChanges changes, ConstellationOptions options, IAgentDirectory agents, IMediator mediator, OutboxSignal signal,
-        TimeProvider clock, ILogger<Handler> logger)
-        : IRequestHandler<Command, Outcome>
+        StateChanges changes, ConstellationOptions options, IAgentDirectory agents, IRecipientPolicy recipients, IMediator mediator,
+        OutboxSignal signal, TimeProvider clock, ILogger<Handler> logger)
+        : IRequestHandler<Command, Outcome>, IRequestHandler<ReleaseOverdue, int>
     {
         public async Task<Outcome> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -58,23 +66,104 @@ public static class ReceiveFromHive
                 ON CONFLICT (global_id) DO NOTHING
                 RETURNING global_id
                 """, new { command.GlobalId, hive = from.Hive, now = clock.GetUtcNow() });
-            if (fresh is null) return Outcome.Done; // a redelivery: taken in the first time
+            if (fresh is null) return Outcome.Done; // a redelivery: taken in (or held) the first time
 
+            if (envelope.Seq is not { } seq)
+            {
+                await TakeInAsync(change, command, envelope, cancellationToken);
+                return Outcome.Done;
+            }
+            var next = NextSeq(change, from.Hive);
+            if (seq > next)
+            {
+                // Ahead of a gap (the broker or a republish reordered the pair): kept, durably, for its turn.
+                change.Execute("""
+                    INSERT INTO constellation_held (global_id, from_hive, seq, user_id, routing_key, body, held_at)
+                    VALUES (@GlobalId, @hive, @seq, @UserId, @RoutingKey, @body, @now)
+                    """, new { command.GlobalId, hive = from.Hive, seq, command.UserId, command.RoutingKey,
+                        body = Encoding.UTF8.GetString(command.Body), now = clock.GetUtcNow() });
+                logger.LogInformation("constellation inbox: {Id} from hive {Hive} is number {Seq}, {Next} is not here yet; held for its turn",
+                    command.GlobalId, from.Hive, seq, next);
+                return Outcome.Done;
+            }
+            if (seq < next)
+                logger.LogWarning("constellation inbox: {Id} from hive {Hive} is number {Seq}, given up on earlier; taken in late",
+                    command.GlobalId, from.Hive, seq);
+            await TakeInAsync(change, command, envelope, cancellationToken);
+            if (seq == next) await TakeInHeldAsync(change, from.Hive, seq + 1, through: 0, cancellationToken);
+            return Outcome.Done;
+        }
+
+        public async Task<int> Handle(ReleaseOverdue request, CancellationToken cancellationToken)
+        {
+            var change = changes.Current;
+            // Per pair, the highest number held too long: everything held up to it goes in now, gaps and all.
+            var overdue = change.Query<(string FromHive, long Through)>(
+                "SELECT from_hive, max(seq) FROM constellation_held WHERE held_at <= @cutoff GROUP BY from_hive",
+                new { cutoff = clock.GetUtcNow() - TimeSpan.FromSeconds(options.ReorderWindowSeconds) });
+            foreach (var (hive, through) in overdue)
+            {
+                var next = NextSeq(change, hive);
+                var firstHeld = change.QuerySingle<long>("SELECT min(seq) FROM constellation_held WHERE from_hive = @hive", new { hive });
+                logger.LogWarning("constellation inbox: mail from hive {Hive} numbered {Next} to {Missing} has not come within {Window} s; taking in what was held after it",
+                    hive, next, firstHeld - 1, options.ReorderWindowSeconds);
+                await TakeInHeldAsync(change, hive, next, through, cancellationToken);
+            }
+            return overdue.Count;
+        }
+
+        /// <summary>A pair never heard from expects 1: senders number each destination's mail from 1.</summary>
+        private static long NextSeq(StateChange change, string hive) =>
+            change.QuerySingleOrDefault<long?>("SELECT next_seq FROM constellation_inbound_sequences WHERE from_hive = @hive", new { hive }) ?? 1;
+
+        /// <summary>
+        /// Takes in the pair's held mail in order: all of it numbered up to <paramref name="through"/> (a gap given up on),
+        /// then each that is next; and records the number expected after it.
+        /// </summary>
+        private async Task TakeInHeldAsync(StateChange change, string hive, long next, long through, CancellationToken cancellationToken)
+        {
+            while (change.QuerySingleOrDefault<Held>("""
+                       SELECT global_id, from_hive, seq, user_id, routing_key, body FROM constellation_held
+                       WHERE from_hive = @hive AND seq <= max(@through, @next) ORDER BY seq, global_id LIMIT 1
+                       """, new { hive, through, next }) is { } held)
+            {
+                change.Execute("DELETE FROM constellation_held WHERE global_id = @GlobalId", new { held.GlobalId });
+                var body = Encoding.UTF8.GetBytes(held.Body);
+                await TakeInAsync(change, new Command(held.GlobalId, held.UserId, held.RoutingKey, body), MailEnvelope.Parse(body)!, cancellationToken);
+                next = Math.Max(next, held.Seq + 1);
+            }
+            change.Execute("""
+                INSERT INTO constellation_inbound_sequences (from_hive, next_seq) VALUES (@hive, @next)
+                ON CONFLICT (from_hive) DO UPDATE SET next_seq = excluded.next_seq
+                """, new { hive, next });
+        }
+
+        /// <summary>What a checked, fresh delivery brings, in its turn.</summary>
+        private async Task TakeInAsync(StateChange change, Command command, MailEnvelope envelope, CancellationToken cancellationToken)
+        {
+            var own = options.Name!;
+            var from = HiveAddresses.Parse(envelope.From)!.Value;
+            var to = HiveAddresses.Parse(envelope.To)!.Value;
+            var globalId = command.GlobalId!;
             var known = to.Agent == AgentNames.Operator || agents.IsAgent(to.Agent);
             switch (envelope.Kind)
             {
+                // The recipient's allowed_recipients apply to what it receives from other hives too (the operator has none).
+                case MailEnvelope.Message when known && !recipients.MayReach(to.Agent, envelope.From):
+                    logger.LogWarning("constellation inbox: {To} does not take mail from {From} (allowed_recipients); {Id} not delivered",
+                        to.Agent, envelope.From, globalId);
+                    Bounce(change, from.Hive, envelope, globalId, $"{to.Agent} on hive {own} does not take mail from {envelope.From}: your message to {envelope.To} was not delivered");
+                    break;
                 case MailEnvelope.Message when known:
-                    await DeliverAsync(change, command.GlobalId, envelope.From, to.Agent, MessageKinds.Message, envelope.Body,
-                        new Dictionary<string, object?> { ["remote_id"] = command.GlobalId }, cancellationToken);
+                    await DeliverAsync(change, globalId, envelope.From, to.Agent, MessageKinds.Message, envelope.Body,
+                        new Dictionary<string, object?> { ["remote_id"] = globalId }, cancellationToken);
                     break;
                 case MailEnvelope.Message:
                     // As locally, an unknown recipient is an error the sender hears of: a notice back through the outbox.
-                    QueueOutgoingMail.Add(change, signal, from.Hive, new MailEnvelope(MailEnvelope.Undeliverable, $"{AgentNames.Hive}@{own}", envelope.From,
-                        $"no agent named {to.Agent} on hive {own}: your message to {envelope.To} was not delivered", clock.GetUtcNow(),
-                        About: command.GlobalId, Recipient: envelope.To), null, clock.GetUtcNow());
+                    Bounce(change, from.Hive, envelope, globalId, $"no agent named {to.Agent} on hive {own}: your message to {envelope.To} was not delivered");
                     break;
                 case MailEnvelope.Undeliverable when known:
-                    await DeliverAsync(change, command.GlobalId, envelope.From, to.Agent, MessageKinds.Undeliverable, envelope.Body,
+                    await DeliverAsync(change, globalId, envelope.From, to.Agent, MessageKinds.Undeliverable, envelope.Body,
                         new Dictionary<string, object?> { ["remote_id"] = envelope.About, ["recipient"] = envelope.Recipient }, cancellationToken);
                     break;
                 default:
@@ -82,8 +171,11 @@ public static class ReceiveFromHive
                     DeadLetter(change, command, known ? $"unknown kind {envelope.Kind}" : $"no agent named {to.Agent} for a {envelope.Kind}");
                     break;
             }
-            return Outcome.Done;
         }
+
+        private void Bounce(StateChange change, string fromHive, MailEnvelope envelope, string globalId, string reason) =>
+            QueueOutgoingMail.Add(change, signal, fromHive, new MailEnvelope(MailEnvelope.Undeliverable, $"{AgentNames.Hive}@{options.Name}", envelope.From,
+                reason, clock.GetUtcNow(), About: globalId, Recipient: envelope.To), null, clock.GetUtcNow());
 
         private async Task DeliverAsync(StateChange change, string globalId, string from, string to, string kind, string body,
             IReadOnlyDictionary<string, object?> extra, CancellationToken cancellationToken)
