@@ -101,11 +101,13 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
 
     /// <summary>
     /// One commit of the work tree, holding the lock: <paramref name="write"/> changes files and answers the paths to commit
-    /// (null or none: nothing to commit). The commit that holds them, published before this returns; null when nothing changed.
+    /// (null or none: nothing to commit). The commit that holds them; null when nothing changed.
     /// Group commit: whoever holds the lock commits every request queued behind it, in order, a joining request together with
     /// the joining ones right after it (one <c>git commit</c>, their messages joined), so creates in flight share one commit's
     /// git runs instead of each waiting for the others' (#34: a fleet spent most of its ramp queued here). Each caller still
-    /// returns only once the commit holding its files is made.
+    /// returns only once the commit holding its files is made. The commit is published by the first of its callers to get
+    /// back, in that caller's own flow (inside its state change when it runs in one, as before), before that caller returns;
+    /// a commit of its own (not joining) is thus published before its caller returns, as it always was.
     /// </summary>
     internal async Task<string?> CommitAsync(Func<Task<IReadOnlyList<string>?>> write, string message, bool joins = false)
     {
@@ -114,9 +116,21 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         lock (_queue) _queue.Enqueue(mine);
         using (var given = new CancellationTokenSource())
         {
-            // Either this caller becomes the one committing, or one ahead of it commits its request meanwhile.
+            // Either this caller gets the lock and commits, or one ahead of it commits its request meanwhile.
             var entered = _lock.WaitAsync(given.Token);
-            if (await Task.WhenAny(entered, mine.Done.Task) != entered)
+            if (await Task.WhenAny(entered, mine.Done.Task) == entered)
+            {
+                try
+                {
+                    // Until this caller's request is in a batch (another holder of the lock may have taken it already).
+                    while (!mine.Taken && NextBatch() is { } batch) await CommitBatchAsync(batch);
+                }
+                finally
+                {
+                    _lock.Release();
+                }
+            }
+            else
             {
                 await given.CancelAsync();
                 try
@@ -125,27 +139,12 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
                     _lock.Release();
                 }
                 catch (OperationCanceledException) { }
-                return await mine.Done.Task;
             }
         }
-        var made = new List<(List<Pending> Batch, string? Commit)>();
-        try
-        {
-            // Until this caller's request is in a batch (another holder of the lock may have taken it already).
-            while (!mine.Taken && NextBatch() is { } batch)
-                made.Add((batch, await CommitBatchAsync(batch)));
-        }
-        finally
-        {
-            _lock.Release();
-            // Published with the lock let go (a follower may commit again); each request answered once its commit is published.
-            foreach (var (batch, commit) in made)
-            {
-                if (commit is not null) await PublishCommittedAsync(commit);
-                foreach (var request in batch) request.Done.TrySetResult(request.Paths is { Count: > 0 } ? commit : null);
-            }
-        }
-        return await mine.Done.Task;
+        var commit = await mine.Done.Task;
+        // Not by the one that ran git: it may wait on a caller's change to publish in, while that caller waits on it.
+        if (commit is not null && mine.Batch!.ClaimPublication()) await PublishCommittedAsync(commit);
+        return commit;
     }
 
     /// <summary>The oldest request and, when it joins, the joining ones queued right after it (at most <see cref="MaxBatch"/>).</summary>
@@ -156,16 +155,22 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             if (!_queue.TryDequeue(out var first)) return null;
             var batch = new List<Pending> { first };
             while (first.Joins && batch.Count < MaxBatch && _queue.TryPeek(out var next) && next.Joins) batch.Add(_queue.Dequeue());
-            foreach (var request in batch) request.Taken = true;
+            var shared = new Batch();
+            foreach (var request in batch)
+            {
+                request.Taken = true;
+                request.Batch = shared;
+            }
             return batch;
         }
     }
 
     /// <summary>
-    /// Writes each request's files, in order, then one add and commit of all their paths; the new <c>main</c>, or null
-    /// when nothing changed. A request whose write fails is answered with its exception and left out; a git failure fails them all.
+    /// Writes each request's files, in order, then one add and commit of all their paths, and answers each request: the new
+    /// <c>main</c>, or null when it wrote nothing or nothing changed. A request whose write fails is answered with its
+    /// exception and left out; a git failure fails all that wrote.
     /// </summary>
-    private async Task<string?> CommitBatchAsync(List<Pending> batch)
+    private async Task CommitBatchAsync(List<Pending> batch)
     {
         foreach (var request in batch)
         {
@@ -179,35 +184,52 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             }
         }
         var written = batch.Where(r => r.Paths is { Count: > 0 }).ToList();
-        if (written.Count == 0) return null;
-        string[] paths = [.. written.SelectMany(r => r.Paths!).Distinct(StringComparer.Ordinal)];
-        try
+        string? commit = null;
+        if (written.Count > 0)
         {
-            await GitAsync(["add", "-A", "--", .. paths]);
+            string[] paths = [.. written.SelectMany(r => r.Paths!).Distinct(StringComparer.Ordinal)];
             try
             {
-                await GitAsync(["commit", "-q", "-m", string.Join("; ", written.Select(r => r.Message).Distinct(StringComparer.Ordinal)), "--", .. paths]);
+                commit = await CommitPathsAsync(paths, string.Join("; ", written.Select(r => r.Message).Distinct(StringComparer.Ordinal)));
             }
-            catch (MetaFileException)
+            catch (Exception e)
             {
-                // Written yet the same as committed (a work tree left changed by an earlier failure): nothing to commit.
-                // Asked only then: a status before every commit was one more git run per create.
-                if ((await GitAsync(["status", "--porcelain", "--", .. paths])).Length == 0) return null;
-                throw;
+                foreach (var request in written) request.Done.TrySetException(e);
             }
-            return (await GitAsync("rev-parse", "main")).Trim();
         }
-        catch (Exception e)
+        foreach (var request in batch) request.Done.TrySetResult(request.Paths is { Count: > 0 } ? commit : null);
+    }
+
+    /// <summary>Adds and commits <paramref name="paths"/>; the new <c>main</c>, or null when nothing changed.</summary>
+    private async Task<string?> CommitPathsAsync(string[] paths, string message)
+    {
+        await GitAsync(["add", "-A", "--", .. paths]);
+        try
         {
-            foreach (var request in written) request.Done.TrySetException(e);
-            return null;
+            await GitAsync(["commit", "-q", "-m", message, "--", .. paths]);
         }
+        catch (MetaFileException)
+        {
+            // Written yet the same as committed (a work tree left changed by an earlier failure): nothing to commit.
+            // Asked only then: a status before every commit was one more git run per create.
+            if ((await GitAsync(["status", "--porcelain", "--", .. paths])).Length == 0) return null;
+            throw;
+        }
+        return (await GitAsync("rev-parse", "main")).Trim();
     }
 
     /// <summary>At most this many requests share a commit (its message joins theirs).</summary>
     private const int MaxBatch = 32;
 
     private readonly Queue<Pending> _queue = new();
+
+    /// <summary>What a batch's requests share: who publishes its commit (the first of them to claim it).</summary>
+    private sealed class Batch
+    {
+        private int _claimed;
+
+        public bool ClaimPublication() => Interlocked.Exchange(ref _claimed, 1) == 0;
+    }
 
     private sealed class Pending(Func<Task<IReadOnlyList<string>?>> write, string message, bool joins)
     {
@@ -218,6 +240,8 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         public IReadOnlyList<string>? Paths { get; set; }
         /// <summary>In a batch already (set under the queue's lock, read by its owner holding the git lock).</summary>
         public volatile bool Taken;
+        /// <summary>The batch it is in, set with <see cref="Taken"/>.</summary>
+        public Batch? Batch { get; set; }
         public TaskCompletionSource<string?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
