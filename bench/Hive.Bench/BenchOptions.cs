@@ -17,6 +17,7 @@ public sealed record BenchOptions
     public int Subscribers { get; init; } = 100;
     public bool Keep { get; init; }
     public bool ThroughputOnly { get; init; }
+    public bool FleetOnly { get; init; }
     public int Reps { get; init; } = 200;
     /// <summary>Null: the mode's own default.</summary>
     public int? Reminders { get; init; }
@@ -61,6 +62,8 @@ public sealed record BenchOptions
     private static readonly Option<bool> KeepOption = Flag("--keep", "keep the temp data dir (its path is printed)");
     private static readonly Option<bool> ThroughputOnlyOption = Flag("--throughput-only",
         "broker: only the (a)/(b)/(e16) throughput rounds, no latency cases (quicker A/B loops)");
+    private static readonly Option<bool> FleetOnlyOption = Flag("--fleet-only",
+        "containers: only the fleet case (its own host), no per-driver latencies, crashes or approvals (quicker A/B loops)");
     private static readonly Option<int> RepsOption = Positive("--reps", "scan: timed scans per body, after a warm-up of N/10", Defaults.Reps);
     private static readonly Option<int?> RemindersOption = new("--reminders")
     {
@@ -93,7 +96,7 @@ public sealed record BenchOptions
     /// <summary>Every option, in the order the help lists them.</summary>
     public static IReadOnlyList<Option> All { get; } =
     [
-        SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, RepsOption,
+        SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, FleetOnlyOption, RepsOption,
         RemindersOption, KillsOption, SeedOption, AgentsOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
         MessagesOption, SendersOption,
     ];
@@ -108,6 +111,7 @@ public sealed record BenchOptions
         Subscribers = parse.GetValue(SubscribersOption),
         Keep = parse.GetValue(KeepOption),
         ThroughputOnly = parse.GetValue(ThroughputOnlyOption),
+        FleetOnly = parse.GetValue(FleetOnlyOption),
         Reps = parse.GetValue(RepsOption),
         Reminders = parse.GetValue(RemindersOption),
         Kills = parse.GetValue(KillsOption),

@@ -53,11 +53,12 @@ internal sealed class ContainersBench : IBenchMode
         var echo = EchoAgentDll();
         Console.WriteLine($"host: dotnet {HostProcess.HostDll}");
         Console.WriteLine($"agent: dotnet {echo}");
-        Console.WriteLine($"options: --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {options.Agents}");
+        Console.WriteLine($"options: --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {options.Agents}" +
+                          (options.FleetOnly ? " --fleet-only" : ""));
         var ok = true;
         try
         {
-            ok &= await LatenciesAsync(Path.Combine(root, "latency"), echo, options);
+            if (!options.FleetOnly) ok &= await LatenciesAsync(Path.Combine(root, "latency"), echo, options);
             ok &= await FleetAsync(Path.Combine(root, "fleet"), echo, options);
         }
         catch (Exception e)
@@ -78,7 +79,8 @@ internal sealed class ContainersBench : IBenchMode
         Console.WriteLine();
         Console.WriteLine("==== summary (containers) ====");
         Console.WriteLine("command: dotnet bench/Hive.Bench/bin/Release/net10.0/Hive.Bench.dll containers" +
-                          $" --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {options.Agents}");
+                          $" --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {options.Agents}" +
+                          (options.FleetOnly ? " --fleet-only" : ""));
         Console.WriteLine($"cores: {Environment.ProcessorCount}; load average at start: {loadAtStart}; at end: {LoadAverage()}");
         foreach (var line in _summary) Console.WriteLine(line);
         if (_oddities.Count > 0)

@@ -178,19 +178,23 @@ public static class CreateAgent
             return await ViewAsync(registry, rows, paths, record.Name, cancellationToken);
         }
 
-        /// <summary>Registered, committed in the meta repo, started; a start that fails leaves nothing behind (a consumed tombstone comes back).</summary>
+        /// <summary>Registered, then committed in the meta repo while it starts; a start that fails leaves nothing behind (a consumed tombstone comes back).</summary>
         private async Task CreateAsync(AgentRecord record, string requestedBy, CancellationToken ct)
         {
             using var turn = turns.TryTake(record.Name);
             var consumedTombstone = await mediator.Send(new RegisterAgent.Command(record, requestedBy), ct);
-            await steps.RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: spawned by the {requestedBy}");
+            // The commit runs while the process starts (it waits its turn behind other creates' commits, which it then shares);
+            // both are done before the 201. A host killed in between leaves a row without a file: the next start-up imports it.
+            var recorded = steps.RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: spawned by the {requestedBy}");
             try
             {
                 await using (await steps.HoldTransientAsync(record.Name, Transients.Starting))
                     await processes.StartAsync(record.Name, turn.Agent, ct);
+                await recorded;
             }
             catch (Exception) when (!turns.HostStopping)
             {
+                await recorded; // the removal is committed after the file, never before
                 await changes.RunAsync(scopes, async (change, _) =>
                 {
                     change.Execute("DELETE FROM agents WHERE name = @Name", record);

@@ -140,12 +140,16 @@ internal sealed class AgentSteps(
 
     private static object CapsShape(Runtime.AgentLimits? own) => new { memory_mib = own?.MemoryMib, cpu_percent = own?.CpuPercent, pids = own?.Pids };
 
-    /// <summary>Commits an agent's file (null: removes it); the meta repo is the history, not the gate: a failure is logged.</summary>
+    /// <summary>
+    /// Commits an agent's file (null: removes it), returning once the commit holding it is made; it may share that commit
+    /// with other agents' records made at the same moment (a fleet's creates). The meta repo is the history, not the gate:
+    /// a failure is logged.
+    /// </summary>
     public async Task RecordInMetaAsync(string name, AgentConfig? config, string message)
     {
         try
         {
-            await meta.CommitAgentAsync(name, config, message);
+            await meta.CommitAgentAsync(name, config, message, joins: true);
         }
         catch (Exception e) when (e is MetaFileException or IOException)
         {

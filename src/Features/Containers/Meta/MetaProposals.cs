@@ -104,10 +104,18 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
         await repo.EnsureAsync();
         var proposal = (await repo.GitAsync("rev-parse", $"refs/proposal/{id}")).Trim();
         var config = AgentFile.Parse(agent, await repo.GitAsync("show", $"{proposal}:{AgentFile.PathOf(agent)}"));
-        var before = (await repo.GitAsync("rev-parse", "main")).Trim();
-        await repo.CommitAgentAsync(agent, config, message);
+        // Before and after are the deploy's own commit and its parent, not main read around it: a commit landing in between
+        // (another agent's create) must not be taken for the deploy's, or a failed start's reset would drop it.
+        if (await repo.CommitAgentAsync(agent, config, message) is not { } after)
+        {
+            // Nothing to commit (the file is the proposed one already): before is after, so nothing is ever reset.
+            await MarkApprovedAsync(id);
+            var main = (await repo.GitAsync("rev-parse", "main")).Trim();
+            return (main, main);
+        }
+        var before = (await repo.GitAsync("rev-parse", $"{after}^")).Trim();
         await MarkApprovedAsync(id);
-        return (before, (await repo.GitAsync("rev-parse", "main")).Trim());
+        return (before, after);
     }
 
     /// <summary><c>refs/approved/&lt;id&gt;</c> = the proposal (idempotent: a start-up finishing a deploy writes it again).</summary>

@@ -57,8 +57,12 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         }
     }
 
-    /// <summary>Writes (or, with null, removes) an agent's file and commits it when it changed; the new <c>main</c>, or null if nothing changed.</summary>
-    public Task<string?> CommitAgentAsync(string agent, AgentConfig? config, string message) => CommitAsync(async () =>
+    /// <summary>
+    /// Writes (or, with null, removes) an agent's file and commits it when it changed; the commit that holds it, or null if
+    /// nothing changed. With <paramref name="joins"/> the commit may hold other agents' files too (<see cref="CommitAsync"/>):
+    /// for the lifecycle's records, never for a deploy, whose commit must be its own to be reset on a failed start.
+    /// </summary>
+    public Task<string?> CommitAgentAsync(string agent, AgentConfig? config, string message, bool joins = false) => CommitAsync(async () =>
     {
         var path = Path.Combine(Dir, "agents", agent + ".json");
         if (config is null)
@@ -74,7 +78,7 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             await File.WriteAllTextAsync(path, text);
         }
         return ["agents"];
-    }, message);
+    }, message, joins);
 
     /// <summary>
     /// Writes the files of <paramref name="files"/> (name → text) that <paramref name="dir"/> lacks and commits them; a file
@@ -97,27 +101,148 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
 
     /// <summary>
     /// One commit of the work tree, holding the lock: <paramref name="write"/> changes files and answers the paths to commit
-    /// (null or none: nothing to commit). The new <c>main</c>, published once the lock is let go; null when nothing changed.
+    /// (null or none: nothing to commit). The commit that holds them; null when nothing changed.
+    /// Group commit: whoever holds the lock commits every request queued behind it, in order, a joining request together with
+    /// the joining ones right after it (one <c>git commit</c>, their messages joined), so creates in flight share one commit's
+    /// git runs instead of each waiting for the others' (#34: a fleet spent most of its ramp queued here). Each caller still
+    /// returns only once the commit holding its files is made. The commit is published by the first of its callers to get
+    /// back, in that caller's own flow (inside its state change when it runs in one, as before), before that caller returns;
+    /// a commit of its own (not joining) is thus published before its caller returns, as it always was.
     /// </summary>
-    internal async Task<string?> CommitAsync(Func<Task<IReadOnlyList<string>?>> write, string message)
+    internal async Task<string?> CommitAsync(Func<Task<IReadOnlyList<string>?>> write, string message, bool joins = false)
     {
         await EnsureAsync();
+        var mine = new Pending(write, message, joins);
+        lock (_queue) _queue.Enqueue(mine);
+        using (var given = new CancellationTokenSource())
+        {
+            // Either this caller gets the lock and commits, or one ahead of it commits its request meanwhile.
+            var entered = _lock.WaitAsync(given.Token);
+            if (await Task.WhenAny(entered, mine.Done.Task) == entered)
+            {
+                try
+                {
+                    // Until this caller's request is in a batch (another holder of the lock may have taken it already).
+                    while (!mine.Taken && NextBatch() is { } batch) await CommitBatchAsync(batch);
+                }
+                finally
+                {
+                    _lock.Release();
+                }
+            }
+            else
+            {
+                await given.CancelAsync();
+                try
+                {
+                    await entered;
+                    _lock.Release();
+                }
+                catch (OperationCanceledException) { }
+            }
+        }
+        var commit = await mine.Done.Task;
+        // Not by the one that ran git: it may wait on a caller's change to publish in, while that caller waits on it.
+        if (commit is not null && mine.Batch!.ClaimPublication()) await PublishCommittedAsync(commit);
+        return commit;
+    }
+
+    /// <summary>The oldest request and, when it joins, the joining ones queued right after it (at most <see cref="MaxBatch"/>).</summary>
+    private List<Pending>? NextBatch()
+    {
+        lock (_queue)
+        {
+            if (!_queue.TryDequeue(out var first)) return null;
+            var batch = new List<Pending> { first };
+            while (first.Joins && batch.Count < MaxBatch && _queue.TryPeek(out var next) && next.Joins) batch.Add(_queue.Dequeue());
+            var shared = new Batch();
+            foreach (var request in batch)
+            {
+                request.Taken = true;
+                request.Batch = shared;
+            }
+            return batch;
+        }
+    }
+
+    /// <summary>
+    /// Writes each request's files, in order, then one add and commit of all their paths, and answers each request: the new
+    /// <c>main</c>, or null when it wrote nothing or nothing changed. A request whose write fails is answered with its
+    /// exception and left out; a git failure fails all that wrote.
+    /// </summary>
+    private async Task CommitBatchAsync(List<Pending> batch)
+    {
+        foreach (var request in batch)
+        {
+            try
+            {
+                request.Paths = await request.Write();
+            }
+            catch (Exception e)
+            {
+                request.Done.TrySetException(e);
+            }
+        }
+        var written = batch.Where(r => r.Paths is { Count: > 0 }).ToList();
         string? commit = null;
-        await _lock.WaitAsync();
+        if (written.Count > 0)
+        {
+            string[] paths = [.. written.SelectMany(r => r.Paths!).Distinct(StringComparer.Ordinal)];
+            try
+            {
+                commit = await CommitPathsAsync(paths, string.Join("; ", written.Select(r => r.Message).Distinct(StringComparer.Ordinal)));
+            }
+            catch (Exception e)
+            {
+                foreach (var request in written) request.Done.TrySetException(e);
+            }
+        }
+        foreach (var request in batch) request.Done.TrySetResult(request.Paths is { Count: > 0 } ? commit : null);
+    }
+
+    /// <summary>Adds and commits <paramref name="paths"/>; the new <c>main</c>, or null when nothing changed.</summary>
+    private async Task<string?> CommitPathsAsync(string[] paths, string message)
+    {
+        await GitAsync(["add", "-A", "--", .. paths]);
         try
         {
-            if (await write() is not { Count: > 0 } paths) return null;
-            await GitAsync(["add", "-A", "--", .. paths]);
-            if ((await GitAsync(["status", "--porcelain", "--", .. paths])).Length == 0) return null;
             await GitAsync(["commit", "-q", "-m", message, "--", .. paths]);
-            commit = (await GitAsync("rev-parse", "main")).Trim();
-            return commit;
         }
-        finally
+        catch (MetaFileException)
         {
-            _lock.Release();
-            if (commit is not null) await PublishCommittedAsync(commit);
+            // Written yet the same as committed (a work tree left changed by an earlier failure): nothing to commit.
+            // Asked only then: a status before every commit was one more git run per create.
+            if ((await GitAsync(["status", "--porcelain", "--", .. paths])).Length == 0) return null;
+            throw;
         }
+        return (await GitAsync("rev-parse", "main")).Trim();
+    }
+
+    /// <summary>At most this many requests share a commit (its message joins theirs).</summary>
+    private const int MaxBatch = 32;
+
+    private readonly Queue<Pending> _queue = new();
+
+    /// <summary>What a batch's requests share: who publishes its commit (the first of them to claim it).</summary>
+    private sealed class Batch
+    {
+        private int _claimed;
+
+        public bool ClaimPublication() => Interlocked.Exchange(ref _claimed, 1) == 0;
+    }
+
+    private sealed class Pending(Func<Task<IReadOnlyList<string>?>> write, string message, bool joins)
+    {
+        public Func<Task<IReadOnlyList<string>?>> Write { get; } = write;
+        public string Message { get; } = message;
+        public bool Joins { get; } = joins;
+        /// <summary>What the write answered: the paths to commit.</summary>
+        public IReadOnlyList<string>? Paths { get; set; }
+        /// <summary>In a batch already (set under the queue's lock, read by its owner holding the git lock).</summary>
+        public volatile bool Taken;
+        /// <summary>The batch it is in, set with <see cref="Taken"/>.</summary>
+        public Batch? Batch { get; set; }
+        public TaskCompletionSource<string?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Runs <paramref name="work"/> as the one git operation of its moment (the repo made first).</summary>

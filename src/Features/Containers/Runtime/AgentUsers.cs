@@ -165,6 +165,13 @@ internal sealed partial class AgentUsers
     /// </summary>
     private static async Task ChownTreeAsync(string root, uint uid, uint gid)
     {
+        // A new agent's state dir is empty and no process of its runs yet: lchown(2) of the one entry is the whole walk, and
+        // spares a fleet's create a child process each (#34).
+        if (!Directory.EnumerateFileSystemEntries(root).Any())
+        {
+            Chown(root, uid, gid);
+            return;
+        }
         // No timeout, as before: a big state dir takes what it takes, and the start waits for it.
         var chown = await ChildProcess.RunAsync(new ChildCommand("/bin/chown", ["-R", "-P", "-h", $"{uid}:{gid}", "--", root]) { Timeout = Timeout.InfiniteTimeSpan });
         if (chown.ExitCode != 0)

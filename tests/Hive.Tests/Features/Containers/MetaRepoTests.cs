@@ -35,6 +35,32 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
     }
 
     [Fact]
+    public async Task Creates_in_flight_at_once_each_have_their_file_on_main_by_their_201()
+    {
+        // Their commits may be shared (group commit, #34), never skipped or late: each file is on main when its 201 comes.
+        var names = Enumerable.Range(0, 6).Select(i => $"together-{i}").ToArray();
+        try
+        {
+            await Task.WhenAll(names.Select(async name =>
+            {
+                await CreateAsync(_hive.Http, Shell(name, "process", "true"));
+                Assert.Equal("/bin/sh", JsonDocument.Parse(Git("show", $"main:agents/{name}.json")).RootElement.GetProperty("command")[0].GetString());
+            }));
+            var log = Git("log", "--format=%s", "main");
+            foreach (var name in names) Assert.Contains($"{name}: spawned by the operator", log);
+        }
+        finally
+        {
+            foreach (var name in names)
+            {
+                await DestroyAsync(_hive, name);
+                using (await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) { }
+            }
+        }
+        foreach (var name in names) Assert.False(File.Exists(Path.Combine(_hive.DataDir, "meta", "agents", name + ".json")));
+    }
+
+    [Fact]
     public async Task An_approved_proposal_is_one_commit_and_rebuilds_exactly_its_agent()
     {
         string[] names = ["target", "bystander"];
