@@ -21,10 +21,14 @@ public sealed record BenchOptions
     public int Reps { get; init; } = 200;
     /// <summary>Null: the mode's own default.</summary>
     public int? Reminders { get; init; }
-    public int Kills { get; init; } = 20;
+    /// <summary>Null: the mode's own default.</summary>
+    public int? Kills { get; init; }
     public int Seed { get; init; } = 20261121;
     public bool Burst { get; init; }
-    public int Agents { get; init; } = 200;
+    /// <summary>Null: the mode's own default.</summary>
+    public int? Agents { get; init; }
+    /// <summary>Null: the mode's own default.</summary>
+    public double? Minutes { get; init; }
     public int Creates { get; init; } = 40;
     public int Answers { get; init; } = 200;
     public int Crashes { get; init; } = 100;
@@ -72,9 +76,28 @@ public sealed record BenchOptions
         Recursive = true,
         CustomParser = result => PositiveValue(result),
     };
-    private static readonly Option<int> KillsOption = Positive("--kills", "crash-soak: SIGKILLs, one per life of the host", Defaults.Kills);
-    private static readonly Option<int> SeedOption = Positive("--seed", "crash-soak: seed of the random kill moments", Defaults.Seed, "S");
-    private static readonly Option<int> AgentsOption = Positive("--agents", "containers: sample agents of the fleet case under the process driver", Defaults.Agents);
+    private static readonly Option<int?> KillsOption = new("--kills")
+    {
+        Description = "crash-soak: SIGKILLs, one per life of the host (default 20); swarm: SIGKILLs of the host at random moments (default 0)",
+        HelpName = "N",
+        Recursive = true,
+        CustomParser = result => PositiveValue(result),
+    };
+    private static readonly Option<int> SeedOption = Positive("--seed", "crash-soak, swarm: seed of the random kill moments (swarm: and of the agents' choices)", Defaults.Seed, "S");
+    private static readonly Option<int?> AgentsOption = new("--agents")
+    {
+        Description = "containers: sample agents of the fleet case under the process driver (default 200); swarm: agents (default 50)",
+        HelpName = "N",
+        Recursive = true,
+        CustomParser = result => PositiveValue(result),
+    };
+    private static readonly Option<double?> MinutesOption = new("--minutes")
+    {
+        Description = "swarm: minutes of traffic before the drain (default 10)",
+        HelpName = "M",
+        Recursive = true,
+        CustomParser = result => PositiveNumber(result),
+    };
     private static readonly Option<int> CreatesOption = Positive("--creates", "containers: sequential creates per driver", Defaults.Creates);
     private static readonly Option<int> AnswersOption = Positive("--answers", "containers: operator message -> answer samples per driver", Defaults.Answers);
     private static readonly Option<int> CrashesOption = Positive("--crashes", "containers: SIGKILL -> crashed-event samples per driver", Defaults.Crashes);
@@ -97,7 +120,7 @@ public sealed record BenchOptions
     public static IReadOnlyList<Option> All { get; } =
     [
         SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, FleetOnlyOption, RepsOption,
-        RemindersOption, KillsOption, SeedOption, AgentsOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
+        RemindersOption, KillsOption, SeedOption, AgentsOption, MinutesOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
         MessagesOption, SendersOption,
     ];
 
@@ -118,6 +141,7 @@ public sealed record BenchOptions
         Seed = parse.GetValue(SeedOption),
         Burst = parse.GetValue(BurstOption),
         Agents = parse.GetValue(AgentsOption),
+        Minutes = parse.GetValue(MinutesOption),
         Creates = parse.GetValue(CreatesOption),
         Answers = parse.GetValue(AnswersOption),
         Crashes = parse.GetValue(CrashesOption),
@@ -156,6 +180,14 @@ public sealed record BenchOptions
         if (!double.TryParse(value, CultureInfo.InvariantCulture, out var seconds)) result.AddError($"--seconds must be a number, not '{value}'");
         else if (seconds <= 0) result.AddError("--seconds must be positive");
         return seconds;
+    }
+
+    private static double? PositiveNumber(ArgumentResult result)
+    {
+        var value = result.Tokens.Single().Value;
+        if (double.TryParse(value, CultureInfo.InvariantCulture, out var number) && number > 0) return number;
+        result.AddError($"{((OptionResult)result.Parent!).Option.Name} must be a positive number, not '{value}'");
+        return null;
     }
 
     private static int? PositiveValue(ArgumentResult result)

@@ -29,6 +29,7 @@ public static class BenchProgram
         new TranscriptBench(),
         new WorkBench(),
         new ConstellationBench(),
+        new SwarmBench(),
     ];
 
     public static async Task<int> Main(string[] args)

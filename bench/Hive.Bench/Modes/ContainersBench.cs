@@ -45,6 +45,8 @@ internal sealed class ContainersBench : IBenchMode
     /// <summary>Every agent pid (process group leader) the bench saw, to prove at the end that none is left.</summary>
     private readonly ConcurrentDictionary<int, byte> _pids = new();
 
+    private const int ContainersDefaultAgents = 200;
+
     public async Task<int> RunAsync(BenchOptions options)
     {
         var root = TempRoot(Name);
@@ -53,7 +55,7 @@ internal sealed class ContainersBench : IBenchMode
         var echo = EchoAgentDll();
         Console.WriteLine($"host: dotnet {HostProcess.HostDll}");
         Console.WriteLine($"agent: dotnet {echo}");
-        Console.WriteLine($"options: --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {options.Agents}" +
+        Console.WriteLine($"options: --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {(options.Agents ?? ContainersDefaultAgents)}" +
                           (options.FleetOnly ? " --fleet-only" : ""));
         var ok = true;
         try
@@ -79,7 +81,7 @@ internal sealed class ContainersBench : IBenchMode
         Console.WriteLine();
         Console.WriteLine("==== summary (containers) ====");
         Console.WriteLine("command: dotnet bench/Hive.Bench/bin/Release/net10.0/Hive.Bench.dll containers" +
-                          $" --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {options.Agents}" +
+                          $" --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {(options.Agents ?? ContainersDefaultAgents)}" +
                           (options.FleetOnly ? " --fleet-only" : ""));
         Console.WriteLine($"cores: {Environment.ProcessorCount}; load average at start: {loadAtStart}; at end: {LoadAverage()}");
         foreach (var line in _summary) Console.WriteLine(line);
@@ -298,7 +300,7 @@ internal sealed class ContainersBench : IBenchMode
 
     private async Task<bool> FleetAsync(string dataDir, string echo, BenchOptions options)
     {
-        var n = options.Agents;
+        var n = (options.Agents ?? ContainersDefaultAgents);
         Console.WriteLine();
         Console.WriteLine($"-- fleet: {n} echo agents under the process driver (fresh host as a child process; load {LoadAverage()}) --");
         await using var host = await HostProcess.StartAsync(dataDir, []);

@@ -34,7 +34,7 @@ internal sealed class CrashSoakBench : IBenchMode
     public async Task<int> RunAsync(BenchOptions options)
     {
         var reminders = options.Reminders ?? DefaultReminders;
-        var kills = options.Kills;
+        var kills = options.Kills ?? 20;
         if (reminders < kills) throw new ArgumentException("--reminders must be at least --kills (each life schedules its share)");
         var root = TempRoot("crash-soak");
         var dataDir = Path.Combine(root, "hive");

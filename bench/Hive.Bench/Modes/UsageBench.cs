@@ -31,19 +31,19 @@ internal sealed class UsageBench : IBenchMode
     {
         var root = TempRoot(Name);
         PrintHeader("Hive usage-loop benchmark (issue 28)", root);
-        Console.WriteLine($"options: --agents {options.Agents}; window {WindowSeconds} s per hive");
+        Console.WriteLine($"options: --agents {(options.Agents ?? 200)}; window {WindowSeconds} s per hive");
         try
         {
-            var on = await MeasureAsync(Path.Combine(root, "loop-on"), options.Agents, usageSeconds: 5);
-            var off = await MeasureAsync(Path.Combine(root, "loop-off"), options.Agents, usageSeconds: 3600);
+            var on = await MeasureAsync(Path.Combine(root, "loop-on"), (options.Agents ?? 200), usageSeconds: 5);
+            var off = await MeasureAsync(Path.Combine(root, "loop-off"), (options.Agents ?? 200), usageSeconds: 3600);
             var loopPercent = on.ReadingSeconds / on.WindowSeconds * 100;
             var processOn = on.CpuSeconds / on.WindowSeconds * 100;
             var processOff = off.CpuSeconds / off.WindowSeconds * 100;
             Console.WriteLine();
             Console.WriteLine("==== summary (usage) ====");
-            Console.WriteLine("command: dotnet run -c Release --project bench/Hive.Bench -- usage" + $" --agents {options.Agents}");
+            Console.WriteLine("command: dotnet run -c Release --project bench/Hive.Bench -- usage" + $" --agents {(options.Agents ?? 200)}");
             Console.WriteLine($"cores: {Environment.ProcessorCount}; load average at end: {LoadAverage()}");
-            Console.WriteLine($"agents in cgroups: {on.InCgroups} of {options.Agents} (limits {(on.LimitsOn ? "on" : "OFF: nothing to read, the figure means nothing")})");
+            Console.WriteLine($"agents in cgroups: {on.InCgroups} of {(options.Agents ?? 200)} (limits {(on.LimitsOn ? "on" : "OFF: nothing to read, the figure means nothing")})");
             Console.WriteLine($"loop's reading time at 5 s: {Stats.F(on.ReadingSeconds * 1000, 1)} ms over {Stats.F(on.WindowSeconds, 1)} s in {on.Ticks} ticks " +
                               $"({Stats.F(on.ReadingSeconds * 1000 / Math.Max(1, on.Ticks), 2)} ms per tick) = {Stats.F(loopPercent, 3)} % of one core " +
                               $"(goal < {GoalPercent} %: {Verdict(loopPercent, GoalPercent)})");
