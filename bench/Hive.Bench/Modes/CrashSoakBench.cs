@@ -146,29 +146,9 @@ internal sealed class CrashSoakBench : IBenchMode
 
     private static byte[] Line(object request) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request) + "\n");
 
-    private static SqliteConnection Open(string dataDir)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(dataDir, "hive.db"),
-            Mode = SqliteOpenMode.ReadWrite,
-            Pooling = false,
-            DefaultTimeout = 5,
-        }.ToString());
-        connection.Open();
-        using var busy = connection.CreateCommand();
-        busy.CommandText = "PRAGMA busy_timeout=5000;";
-        busy.ExecuteNonQuery();
-        return connection;
-    }
+    private static SqliteConnection Open(string dataDir) => HiveDatabase.Open(dataDir, SqliteOpenMode.ReadWrite);
 
-    private static long Scalar(string dataDir, string sql)
-    {
-        using var connection = Open(dataDir);
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
+    private static long Scalar(string dataDir, string sql) => HiveDatabase.Scalar(dataDir, sql, SqliteOpenMode.ReadWrite);
 
     private static long DeliveredCount(string dataDir) =>
         File.Exists(Path.Combine(dataDir, "hive.db")) ? Scalar(dataDir, "SELECT count(*) FROM messages WHERE kind = 'reminder'") : 0;

@@ -597,27 +597,7 @@ internal sealed class SwarmBench : IBenchMode
 
     private static long FileSize(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 
-    private static SqliteConnection Open(string dataDir)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(dataDir, "hive.db"),
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = false,
-            DefaultTimeout = 5,
-        }.ToString());
-        connection.Open();
-        using var busy = connection.CreateCommand();
-        busy.CommandText = "PRAGMA busy_timeout=5000;";
-        busy.ExecuteNonQuery();
-        return connection;
-    }
+    private static SqliteConnection Open(string dataDir) => HiveDatabase.Open(dataDir);
 
-    private static long Scalar(string dataDir, string sql)
-    {
-        using var connection = Open(dataDir);
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
+    private static long Scalar(string dataDir, string sql) => HiveDatabase.Scalar(dataDir, sql);
 }
