@@ -98,6 +98,11 @@ internal sealed class AgentRegistry(
         c.Query<string>("SELECT name FROM agents WHERE EXISTS (SELECT 1 FROM json_each(agents.capabilities) WHERE value = @capability)",
             new { capability }, t).ToHashSet(StringComparer.Ordinal));
 
+    /// <summary>How many agents are in each state (only the states someone is in).</summary>
+    public IReadOnlyDictionary<string, int> CountByState() => Read<IReadOnlyDictionary<string, int>>((c, t) =>
+        c.Query<(string State, int Count)>("SELECT state, count(*) FROM agents GROUP BY state", transaction: t)
+            .ToDictionary(r => r.State, r => r.Count, StringComparer.Ordinal));
+
     public IReadOnlyList<AgentRecord> All() => Read((c, t) =>
         c.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents ORDER BY name", transaction: t).AsList());
 

@@ -21,13 +21,11 @@ public static class ListAgentStates
                 .ToList()));
     }
 
-    /// <summary>Shared's <see cref="Hive.Shared.Agents.CountAgentsByState"/>: one grouped count of the registry.</summary>
+    /// <summary>Shared's <see cref="Hive.Shared.Agents.CountAgentsByState"/>, from the registry.</summary>
     internal sealed class CountHandler(AgentRegistry registry) : IRequestHandler<Hive.Shared.Agents.CountAgentsByState, IReadOnlyDictionary<string, int>>
     {
         public Task<IReadOnlyDictionary<string, int>> Handle(Hive.Shared.Agents.CountAgentsByState query, CancellationToken cancellationToken) =>
-            Task.FromResult(registry.Read<IReadOnlyDictionary<string, int>>((c, t) =>
-                c.Query<(string State, int Count)>("SELECT state, count(*) FROM agents GROUP BY state ORDER BY state", transaction: t)
-                    .ToDictionary(r => r.State, r => r.Count, StringComparer.Ordinal)));
+            Task.FromResult(registry.CountByState());
     }
 
     private sealed class Row
