@@ -35,8 +35,16 @@ public sealed class ConstellationOptions
     /// <summary>Outbox rows the relay has in flight at once (published, their confirms awaited together).</summary>
     public int PublishWindow { get; set; } = 64;
 
-    /// <summary>How long the inbox holds mail that arrived ahead of a gap in its sender's sequence before taking it in anyway.</summary>
+    /// <summary>
+    /// How long the inbox holds mail that arrived ahead of a gap in its sender's sequence at least. After it, the mail is
+    /// taken in once the sender's heartbeat says the missing numbers have left its outbox (lost on the way, or refused as
+    /// poison here); while the sender says it still holds them, or is not heard, the mail waits, at most
+    /// <see cref="ReorderHoldMaxSeconds"/>.
+    /// </summary>
     public int ReorderWindowSeconds { get; set; } = 10;
+
+    /// <summary>The longest the inbox holds mail ahead of a gap, whatever the sender says (or if it says nothing).</summary>
+    public int ReorderHoldMaxSeconds { get; set; } = 3600;
 
     public bool Enabled => !string.IsNullOrEmpty(Name);
 }
@@ -124,6 +132,8 @@ internal static class ConstellationSettings
             throw new HiveStartupException($"Hive:Constellation:PublishWindow must be 1-1024; got {options.PublishWindow}");
         if (options.ReorderWindowSeconds is < 1 or > 3600)
             throw new HiveStartupException($"Hive:Constellation:ReorderWindowSeconds must be 1-3600; got {options.ReorderWindowSeconds}");
+        if (options.ReorderHoldMaxSeconds < options.ReorderWindowSeconds || options.ReorderHoldMaxSeconds > 86_400)
+            throw new HiveStartupException($"Hive:Constellation:ReorderHoldMaxSeconds must be from ReorderWindowSeconds ({options.ReorderWindowSeconds}) to 86400; got {options.ReorderHoldMaxSeconds}");
         return (options, ReadCredentials(options.CredentialsFile));
     }
 

@@ -29,6 +29,23 @@ internal sealed class ConstellationState(ConstellationOptions options, IDb db, B
             OutboxAlert, deadLetters, InboxLag, new SortedDictionary<string, DateTimeOffset?>(broker.Links.ToDictionary(), StringComparer.Ordinal));
     }
 
+    /// <summary>
+    /// Per hive heard from: the last number given to mail for it and the lowest still unsent, read in one statement (one
+    /// snapshot); null when more than <paramref name="most"/> hives were ever sent to and heard from.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, OutboundMail>?> OutboundAsync(int most, CancellationToken cancellationToken)
+    {
+        using var connection = db.Open();
+        var rows = (await connection.QueryAsync<(string Destination, long Assigned, long? Unsent)>(new CommandDefinition("""
+            SELECT s.destination, s.last_seq,
+                   (SELECT min(o.seq) FROM constellation_outbox o WHERE o.sent_at IS NULL AND o.destination = s.destination)
+            FROM constellation_outbound_sequences s
+            WHERE s.destination IN (SELECT name FROM constellation_hives)
+            ORDER BY s.destination LIMIT @limit
+            """, new { limit = most + 1 }, cancellationToken: cancellationToken))).AsList();
+        return rows.Count > most ? null : rows.ToDictionary(r => r.Destination, r => new OutboundMail(r.Assigned, r.Unsent), StringComparer.Ordinal);
+    }
+
     public async Task<ConstellationView> ViewAsync(CancellationToken cancellationToken)
     {
         var status = await StatusAsync(cancellationToken);

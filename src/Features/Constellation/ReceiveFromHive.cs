@@ -12,8 +12,10 @@ namespace Hive.Features.Constellation;
 /// One delivery from the broker, taken in by one change: the inbox row keyed by its global id, and what it brings (a
 /// message in the local broker, an undeliverable notice for the sender's hive through the outbox, or a dead letter).
 /// Each sending hive's mail is taken in in its sequence order: an arrival ahead of a gap is held (acknowledged, kept in
-/// <c>constellation_held</c>) until the gap fills or <see cref="ConstellationOptions.ReorderWindowSeconds"/> passes
-/// (<see cref="ReleaseOverdue"/>); one behind it (a gap given up on) is taken in late. Copies are dropped by global id only.
+/// <c>constellation_held</c>) until the gap fills, or (<see cref="ReleaseOverdue"/>) past
+/// <see cref="ConstellationOptions.ReorderWindowSeconds"/> once the sender's heartbeat says the gap has left its outbox, or
+/// past <see cref="ConstellationOptions.ReorderHoldMaxSeconds"/> whatever it says; one behind it (a gap given up on) is
+/// taken in late. Copies are dropped by global id only.
 /// </summary>
 public static class ReceiveFromHive
 {
@@ -29,7 +31,7 @@ public static class ReceiveFromHive
     /// <param name="RoutingKey">The hive it was routed to (this one).</param>
     public sealed record Command(string? GlobalId, string? UserId, string RoutingKey, byte[] Body) : IRequest<Outcome>, IChangesState;
 
-    /// <summary>Takes in the mail held longer than the reorder window (and what follows it without a gap); answers how many pairs moved on.</summary>
+    /// <summary>Takes in the mail held past the reorder window whose gap is given up on (and what follows it without a gap); answers how many pairs moved on.</summary>
     public sealed record ReleaseOverdue : IRequest<int>, IChangesState;
 
     private sealed record Held(string GlobalId, string FromHive, long Seq, string UserId, string RoutingKey, string Body);
@@ -97,19 +99,47 @@ public static class ReceiveFromHive
         public async Task<int> Handle(ReleaseOverdue request, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            // Per pair, the highest number held too long: everything held up to it goes in now, gaps and all.
-            var overdue = change.Query<(string FromHive, long Through)>(
-                "SELECT from_hive, max(seq) FROM constellation_held WHERE held_at <= @cutoff GROUP BY from_hive",
-                new { cutoff = clock.GetUtcNow() - TimeSpan.FromSeconds(options.ReorderWindowSeconds) });
-            foreach (var (hive, through) in overdue)
+            var now = clock.GetUtcNow();
+            // Per pair, the highest number held past the window: everything held up to it goes in, gaps and all, once the
+            // sender has said the gap left its outbox, or it has been held the longest the hive holds anything.
+            var overdue = change.Query<(string FromHive, long Through, DateTimeOffset Oldest)>(
+                "SELECT from_hive, max(seq), min(held_at) FROM constellation_held WHERE held_at <= @cutoff GROUP BY from_hive",
+                new { cutoff = now - TimeSpan.FromSeconds(options.ReorderWindowSeconds) });
+            var released = 0;
+            foreach (var (hive, through, oldest) in overdue)
             {
                 var next = NextSeq(change, hive);
-                var firstHeld = change.QuerySingle<long>("SELECT min(seq) FROM constellation_held WHERE from_hive = @hive", new { hive });
-                logger.LogWarning("constellation inbox: mail from hive {Hive} numbered {Next} to {Missing} has not come within {Window} s; taking in what was held after it",
-                    hive, next, firstHeld - 1, options.ReorderWindowSeconds);
+                var first = change.QuerySingle<Held>("""
+                    SELECT global_id, from_hive, seq, user_id, routing_key, body FROM constellation_held
+                    WHERE from_hive = @hive ORDER BY seq LIMIT 1
+                    """, new { hive });
+                var missing = first.Seq - 1;
+                if (GapLeftTheOutbox(change, hive, first, missing))
+                    logger.LogWarning("constellation inbox: mail from hive {Hive} numbered {Next} to {Missing} has not come within {Window} s, and that hive says it has left its outbox; taking in what was held after it",
+                        hive, next, missing, options.ReorderWindowSeconds);
+                else if (now - oldest >= TimeSpan.FromSeconds(options.ReorderHoldMaxSeconds))
+                    logger.LogWarning("constellation inbox: mail from hive {Hive} numbered {Next} to {Missing} has not come within {HoldMax} s, the longest this hive holds mail; taking in what was held after it",
+                        hive, next, missing, options.ReorderHoldMaxSeconds);
+                else
+                    continue; // still on its way (in the sender's outbox, or the sender not heard since): held on
                 await TakeInHeldAsync(change, hive, next, through, cancellationToken);
+                released++;
             }
-            return overdue.Count;
+            return released;
+        }
+
+        /// <summary>
+        /// Whether the sender's latest heartbeat says every number up to <paramref name="missing"/> has left its outbox. The
+        /// beat counts only if it was taken after the first held mail was numbered (it numbers that far, or was sent after
+        /// it): an older one may not know of the gap yet.
+        /// </summary>
+        private bool GapLeftTheOutbox(StateChange change, string hive, Held first, long missing)
+        {
+            var json = change.QuerySingleOrDefault<string>("SELECT beat FROM constellation_hives WHERE name = @hive", new { hive });
+            if (json is null || Heartbeat.Parse(Encoding.UTF8.GetBytes(json)) is not { Outbound: { } outbound } beat) return false;
+            var pair = outbound.GetValueOrDefault(options.Name!) ?? new OutboundMail(0, null);
+            var knowsOfIt = pair.Assigned >= first.Seq || beat.SentAt > MailEnvelope.Parse(Encoding.UTF8.GetBytes(first.Body))!.SentAt;
+            return knowsOfIt && (pair.Unsent is null || pair.Unsent > missing);
         }
 
         /// <summary>A pair never heard from expects 1: senders number each destination's mail from 1.</summary>

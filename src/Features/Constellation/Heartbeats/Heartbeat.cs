@@ -8,12 +8,19 @@ namespace Hive.Features.Constellation;
 /// What a hive tells the others every <c>HeartbeatSeconds</c>, on the fanout exchange <see cref="Exchange"/>: who it is,
 /// where its dashboard is, its agents by state, its outbox depth and its inbox lag (ready messages on its queue).
 /// </summary>
+/// <param name="SentAt">Taken before anything the beat reports was read: all it says was so at that moment or later.</param>
+/// <param name="Outbound">
+/// Per hive heard from, how far this hive has numbered its mail to it and the lowest number still in its outbox: what lets
+/// a receiver holding mail ahead of a gap tell a gap still on its way from one lost (<see cref="ReceiveFromHive"/>). Null
+/// when there are more such hives than a beat carries.
+/// </param>
 internal sealed record Heartbeat(
     string Hive, string? PublicUrl, double HeartbeatSeconds, DateTimeOffset SentAt, int Agents, IReadOnlyDictionary<string, int> States,
-    long OutboxDepth, DateTimeOffset? OldestUnsentAt, long? InboxLag, long DeadLetters)
+    long OutboxDepth, DateTimeOffset? OldestUnsentAt, long? InboxLag, long DeadLetters, IReadOnlyDictionary<string, OutboundMail>? Outbound = null)
 {
     public const string Exchange = "hive.heartbeats";
-    public const int MaxBytes = 16 * 1024;
+    public const int MaxBytes = 32 * 1024;
+    public const int MaxOutbound = 256;
     private const int MaxStates = 16;
 
     /// <summary>The queue each hive hears the beats on: its own, beside its mail queue (a hive name has no dot).</summary>
@@ -38,6 +45,8 @@ internal sealed record Heartbeat(
                && beat.HeartbeatSeconds is >= 0.1 and <= 3600 && beat.Agents >= 0 && beat.OutboxDepth >= 0 && beat.InboxLag is null or >= 0
                && beat.DeadLetters >= 0 && beat.States is { Count: <= MaxStates } states
                && states.All(s => s.Key.Length is > 0 and <= 32 && s.Value >= 0)
+               && (beat.Outbound is null || (beat.Outbound.Count <= MaxOutbound
+                   && beat.Outbound.All(o => AgentNames.IsWellFormed(o.Key) && o.Value is { Assigned: >= 0 } pair && (pair.Unsent is null || (pair.Unsent >= 1 && pair.Unsent <= pair.Assigned)))))
             ? beat
             : null;
     }
@@ -46,3 +55,7 @@ internal sealed record Heartbeat(
     public static bool IsDashboardLink(string? url) =>
         url is null || (url.Length <= 512 && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https");
 }
+
+/// <param name="Assigned">The last number given to mail for that hive.</param>
+/// <param name="Unsent">The lowest number still in the outbox (not yet confirmed by the broker), or null when all has left.</param>
+internal sealed record OutboundMail(long Assigned, long? Unsent);

@@ -48,11 +48,13 @@ internal sealed class HeartbeatLoop(
 
     private async Task<Heartbeat> BeatAsync(CancellationToken cancellationToken)
     {
+        var now = clock.GetUtcNow();
         var status = await state.StatusAsync(cancellationToken);
+        var outbound = await state.OutboundAsync(Heartbeat.MaxOutbound, cancellationToken);
         await using var scope = scopes.CreateAsyncScope();
         var states = await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new CountAgentsByState(), cancellationToken);
-        return new Heartbeat(options.Name!, ConstellationState.PublicUrlOf(options), options.HeartbeatSeconds, clock.GetUtcNow(), states.Values.Sum(),
-            states, status.OutboxDepth, status.OldestUnsentAt, status.InboxLag, status.DeadLetters);
+        return new Heartbeat(options.Name!, ConstellationState.PublicUrlOf(options), options.HeartbeatSeconds, now, states.Values.Sum(),
+            states, status.OutboxDepth, status.OldestUnsentAt, status.InboxLag, status.DeadLetters, outbound);
     }
 
     private async Task HearAsync(BasicDeliverEventArgs delivery)

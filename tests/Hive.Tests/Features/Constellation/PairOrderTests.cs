@@ -9,7 +9,8 @@ namespace Hive.Tests.Features.Constellation;
 /// <summary>
 /// Issue 33's per-pair order and the receiving side's allowed_recipients: each hive numbers its mail per destination
 /// (<c>seq</c>), and the receiver takes a pair's mail in that order, holding an early arrival until the gap fills or the
-/// reorder window (10 s by default) passes; copies are dropped by global id, never by number. Reorderings are forced by
+/// reorder window (10 s by default) passes and the sender says the gap has left its outbox; copies are dropped by global
+/// id, never by number. Reorderings are forced by
 /// publishing by hand as hive a's own RabbitMQ user, as a reordering broker or a republish would deliver them.
 /// </summary>
 public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
@@ -67,6 +68,42 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(3, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE sender = 'alice@a'"));
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
     }
+
+    // The sender's heartbeat decides past the window: while hive a says number 1 is still in its outbox (its user may not
+    // publish to b for now), b holds number 2 however long; once a may publish again, 1 comes and 2 follows it.
+    [Fact]
+    public async Task Mail_ahead_of_a_gap_the_sender_still_holds_waits_past_the_window_for_it()
+    {
+        await using var hives = await TwoHives.StartAsync(output,
+            "--Hive:Constellation:ReorderWindowSeconds", "1", "--Hive:Constellation:HeartbeatSeconds", "0.5");
+        await using var alice = await hives.A.ConnectAsync("alice");
+        await using var bob = await hives.B.ConnectAsync("bob");
+        await hives.Node.RunCtlAsync("set_topic_permissions", "-p", "/", "a", TwoHives.Exchange, "^$", "^a$");
+        await alice.SendAsync("bob@b", "first");
+        await TwoHives.UntilAsync(() => Task.FromResult(BeatOfA(hives.B)?.Contains("\"b\":{\"assigned\":1,\"unsent\":1}", StringComparison.Ordinal) == true),
+            "b to hear that a holds number 1");
+
+        // Number 2 by the broker's admin as hive a (the impersonator tag lets it set a's user-id), as a republish would.
+        await hives.Node.RunCtlAsync("set_user_tags", "guest", "administrator", "impersonator");
+        await using (var admin = await new ConnectionFactory { HostName = "127.0.0.1", Port = hives.Node.AmqpPort, AutomaticRecoveryEnabled = false }.CreateConnectionAsync())
+        await using (var channel = await admin.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+            await PublishAsync(channel, "a:9002", 2, "second");
+        await TwoHives.UntilAsync(() => Task.FromResult(HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held") == 1), "b to hold it");
+        var heldAt = DateTimeOffset.UtcNow;
+        // Five beats past the 1 s window, each saying number 1 is still in a's outbox: held all along.
+        await TwoHives.UntilAsync(() => Task.FromResult(DateTimeOffset.Parse(HiveInstance.QueryDb<string>(hives.B.DataDir,
+            "SELECT last_heard_at FROM constellation_hives WHERE name = 'a'"), System.Globalization.CultureInfo.InvariantCulture) > heldAt + TimeSpan.FromSeconds(1 + 5 * 0.5)),
+            "a's beats past the window");
+        Assert.Equal(1, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
+        Assert.Null(await bob.RecvAsync(0));
+
+        await hives.Node.RunCtlAsync("set_topic_permissions", "-p", "/", "a", TwoHives.Exchange, ".*", "^a$");
+        Assert.Equal("first", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Equal("second", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.DoesNotContain("has not come within", hives.B.Output, StringComparison.Ordinal);
+    }
+
+    private static string? BeatOfA(HostProcess b) => HiveInstance.QueryDb<string?>(b.DataDir, "SELECT beat FROM constellation_hives WHERE name = 'a'");
 
     [Fact]
     public async Task A_backlog_drains_through_the_pipelined_relay_in_order_once()
