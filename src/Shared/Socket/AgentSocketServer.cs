@@ -353,7 +353,7 @@ public sealed class AgentSocketServer(
             try
             {
                 var handling = handler(request);
-                if (!handling.IsCompleted) await WatchForHangUpAsync(connection, handling, closed);
+                if (!handling.IsCompleted && !await AnsweredWithinAsync(handling, HangUpWatchAfter)) await WatchForHangUpAsync(connection, handling, closed);
                 reply = Success(await handling);
             }
             catch (Exception e) when (e is not OperationCanceledException || !served.IsCancellationRequested)
@@ -382,6 +382,29 @@ public sealed class AgentSocketServer(
                 throw;
             }
         }
+    }
+
+    // Most requests answer within a millisecond or two (a send waits only for its group commit): a peek armed and cancelled
+    // for each costs the send path a socket operation and a thread-pool hand-off, so the watch starts only for one still
+    // unanswered after this; a hang-up during a parked request is seen that much later.
+    private static readonly TimeSpan HangUpWatchAfter = TimeSpan.FromMilliseconds(50);
+
+    private static async Task<bool> AnsweredWithinAsync(Task handling, TimeSpan grace)
+    {
+        using var timer = new CancellationTokenSource(grace);
+        try
+        {
+            await handling.WaitAsync(timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !handling.IsCompleted)
+        {
+            return false;
+        }
+        catch
+        {
+            // the caller awaits it again and sees what it threw
+        }
+        return true;
     }
 
     /// <summary>
