@@ -200,7 +200,10 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         foreach (var request in batch) request.Done.TrySetResult(request.Paths is { Count: > 0 } ? commit : null);
     }
 
-    /// <summary>Adds and commits <paramref name="paths"/>; the new <c>main</c>, or null when nothing changed.</summary>
+    /// <summary>
+    /// Adds and commits <paramref name="paths"/>; the new <c>main</c>, or null when nothing changed. Two git runs: the commit
+    /// just made is read from the loose ref git wrote for it (<see cref="CommittedMainAsync"/>), not asked of a third.
+    /// </summary>
     private async Task<string?> CommitPathsAsync(string[] paths, string message)
     {
         await GitAsync(["add", "-A", "--", .. paths]);
@@ -215,6 +218,22 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             if ((await GitAsync(["status", "--porcelain", "--", .. paths])).Length == 0) return null;
             throw;
         }
+        return await CommittedMainAsync();
+    }
+
+    /// <summary>
+    /// <c>main</c> right after a commit on it, read where <c>git rev-parse main</c> looks first: the loose ref
+    /// <c>.git/refs/heads/main</c>, which wins over a packed one and which a commit on <c>main</c> always writes (this caller
+    /// holds the one git lock, so nothing moves it meanwhile). Asked of git when that file is missing or not a plain object id.
+    /// </summary>
+    private async Task<string> CommittedMainAsync()
+    {
+        try
+        {
+            var id = (await File.ReadAllTextAsync(Path.Combine(Dir, ".git", "refs", "heads", "main"))).Trim();
+            if (id.Length is 40 or 64 && id.All(char.IsAsciiHexDigitLower)) return id;
+        }
+        catch (IOException) { }
         return (await GitAsync("rev-parse", "main")).Trim();
     }
 
