@@ -11,7 +11,7 @@ public static class AgentReadable
 {
     private static readonly ConcurrentDictionary<string, Lazy<string>> Copies = new(StringComparer.Ordinal);
 
-    /// <summary><paramref name="built"/> (<c>…/bin/&lt;config&gt;/&lt;tfm&gt;/x.dll</c>), or its readable copy.</summary>
+    /// <summary><paramref name="built"/> (<c>…/bin/&lt;config&gt;/&lt;tfm&gt;/x.dll</c>, or a program as deep in <c>bin/</c>), or its readable copy.</summary>
     public static string Of(string built) => Copies.GetOrAdd(built, b => new Lazy<string>(() => Copy(b))).Value;
 
     private static string Copy(string built)
@@ -22,7 +22,7 @@ public static class AgentReadable
         var bin = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(built)))!;
         var copy = Directory.CreateTempSubdirectory("hive-agent-readable-");
         AppDomain.CurrentDomain.ProcessExit += (_, _) => copy.Delete(recursive: true);
-        const UnixFileMode dirMode = (UnixFileMode)0b111_101_101, fileMode = (UnixFileMode)0b110_100_100;
+        const UnixFileMode dirMode = (UnixFileMode)0b111_101_101, fileMode = (UnixFileMode)0b110_100_100, programMode = dirMode;
         File.SetUnixFileMode(copy.FullName, dirMode);
         var target = Path.Combine(copy.FullName, "bin");
         foreach (var dir in Directory.EnumerateDirectories(bin, "*", SearchOption.AllDirectories).Prepend(bin))
@@ -31,7 +31,8 @@ public static class AgentReadable
         {
             var to = Path.Combine(target, Path.GetRelativePath(bin, file));
             File.Copy(file, to);
-            File.SetUnixFileMode(to, fileMode);
+            // A program (an apphost, an ahead-of-time build) stays one.
+            File.SetUnixFileMode(to, File.GetUnixFileMode(file).HasFlag(UnixFileMode.UserExecute) ? programMode : fileMode);
         }
         return Path.Combine(target, Path.GetRelativePath(bin, built));
     }

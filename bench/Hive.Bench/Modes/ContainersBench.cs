@@ -52,11 +52,11 @@ internal sealed class ContainersBench : IBenchMode
         var root = TempRoot(Name);
         PrintHeader("Hive containers benchmark (issue 12)", root);
         var loadAtStart = LoadAverage();
-        var echo = EchoAgentDll();
         Console.WriteLine($"host: dotnet {HostProcess.HostDll}");
-        Console.WriteLine($"agent: dotnet {echo}");
+        var echo = EchoAgentCommand(options.JitAgent);
+        Console.WriteLine($"agent: {string.Join(' ', echo)}");
         Console.WriteLine($"options: --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {(options.Agents ?? ContainersDefaultAgents)}" +
-                          (options.FleetOnly ? " --fleet-only" : ""));
+                          (options.FleetOnly ? " --fleet-only" : "") + (options.JitAgent ? " --jit-agent" : ""));
         var ok = true;
         try
         {
@@ -82,7 +82,8 @@ internal sealed class ContainersBench : IBenchMode
         Console.WriteLine("==== summary (containers) ====");
         Console.WriteLine("command: dotnet bench/Hive.Bench/bin/Release/net10.0/Hive.Bench.dll containers" +
                           $" --creates {options.Creates} --answers {options.Answers} --crashes {options.Crashes} --agents {(options.Agents ?? ContainersDefaultAgents)}" +
-                          (options.FleetOnly ? " --fleet-only" : ""));
+                          (options.FleetOnly ? " --fleet-only" : "") + (options.JitAgent ? " --jit-agent" : ""));
+        Console.WriteLine($"agent: {string.Join(' ', echo)}");
         Console.WriteLine($"cores: {Environment.ProcessorCount}; load average at start: {loadAtStart}; at end: {LoadAverage()}");
         foreach (var line in _summary) Console.WriteLine(line);
         if (_oddities.Count > 0)
@@ -95,7 +96,7 @@ internal sealed class ContainersBench : IBenchMode
 
     // ---- (1)-(3): latencies per driver, one host ----
 
-    private async Task<bool> LatenciesAsync(string dataDir, string echo, BenchOptions options)
+    private async Task<bool> LatenciesAsync(string dataDir, string[] echo, BenchOptions options)
     {
         Console.WriteLine();
         Console.WriteLine($"-- latencies: create, ready, answer, crash (host as a child process; load {LoadAverage()}) --");
@@ -163,7 +164,7 @@ internal sealed class ContainersBench : IBenchMode
     }
 
     /// <summary>Issue 13's bench line: the operator approves a spawn the manager asked for → the agent runs (process driver).</summary>
-    private async Task ApprovalsAsync(HostProcess host, HttpClient http, EventWatch events, string echo, int samples)
+    private async Task ApprovalsAsync(HostProcess host, HttpClient http, EventWatch events, string[] echo, int samples)
     {
         await using var manager = await host.ConnectAsync("manager");
         var running = new List<double>();
@@ -171,7 +172,7 @@ internal sealed class ContainersBench : IBenchMode
         for (var i = -1; i < samples; i++) // -1: a warm-up round, not counted
         {
             var name = $"appr-{i + 1}";
-            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "bench", command = new[] { "dotnet", echo }, driver = "process" });
+            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "bench", command = echo, driver = "process" });
             var id = reply.GetProperty("approval_id").GetInt64();
             var up = events.Expect("container_state_changed", row => Agent(row, name) && State(row) == "running");
             var started = Stopwatch.GetTimestamp();
@@ -191,7 +192,7 @@ internal sealed class ContainersBench : IBenchMode
         Report("[process] approve → ready (answers)", Latency.Of(ready));
     }
 
-    private async Task<bool> CrashesAsync(HttpClient http, EventWatch events, string driver, string echo, int samples)
+    private async Task<bool> CrashesAsync(HttpClient http, EventWatch events, string driver, string[] echo, int samples)
     {
         var name = $"crash-{Short(driver)}";
         var row = await CreateAsync(http, name, driver, echo);
@@ -238,7 +239,7 @@ internal sealed class ContainersBench : IBenchMode
     /// crashed event, and does the child outlive the agent? The child is a <c>sleep</c> with a unique argument, found in
     /// /proc by it and killed by pid.
     /// </summary>
-    private async Task EscapeAsync(HttpClient http, EventWatch events, string echo)
+    private async Task EscapeAsync(HttpClient http, EventWatch events, string[] echo)
     {
         const int samples = 3;
         var marker = $"600.{Environment.ProcessId}";
@@ -250,7 +251,7 @@ internal sealed class ContainersBench : IBenchMode
             using (var response = await http.PostAsJsonAsync("/api/agents", new
                    {
                        name, driver = "process", restart = "never",
-                       command = new[] { "/bin/sh", "-c", $"setsid sleep {marker} & exec dotnet \"$0\"", echo },
+                       command = (string[])["/bin/sh", "-c", $"setsid sleep {marker} & exec \"$@\"", "sh", .. echo],
                    }))
             {
                 var text = await response.Content.ReadAsStringAsync();
@@ -298,7 +299,7 @@ internal sealed class ContainersBench : IBenchMode
 
     // ---- (4): the fleet, on a fresh host ----
 
-    private async Task<bool> FleetAsync(string dataDir, string echo, BenchOptions options)
+    private async Task<bool> FleetAsync(string dataDir, string[] echo, BenchOptions options)
     {
         var n = (options.Agents ?? ContainersDefaultAgents);
         Console.WriteLine();
@@ -491,11 +492,11 @@ internal sealed class ContainersBench : IBenchMode
 
     // ---- steps ----
 
-    private async Task<JsonElement> CreateAsync(HttpClient http, string name, string driver, string echo)
+    private async Task<JsonElement> CreateAsync(HttpClient http, string name, string driver, string[] echo)
     {
         object body = driver == "bubblewrap"
-            ? new { name, command = new[] { "dotnet", echo }, driver, mounts = new[] { Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(echo)))! } }
-            : new { name, command = new[] { "dotnet", echo }, driver };
+            ? new { name, command = echo, driver, mounts = new[] { Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(echo[^1])))! } }
+            : new { name, command = echo, driver };
         using var response = await http.PostAsJsonAsync("/api/agents", body);
         var text = await response.Content.ReadAsStringAsync();
         if (response.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"create {name}: {(int)response.StatusCode} {text}");
@@ -591,15 +592,41 @@ internal sealed class ContainersBench : IBenchMode
     private static int? PidOf(JsonElement row) => row.TryGetProperty("pid", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : null;
 
     /// <summary>The sample agent, built in Release: <c>samples/EchoAgent/bin/Release/net10.0/EchoAgent.dll</c> of the repository above this program.</summary>
-    private static string EchoAgentDll()
+    /// <summary>
+    /// The sample agent's command: by default its ahead-of-time build, published here (<c>dotnet publish -r linux-x64
+    /// -p:PublishAot=true</c> into <c>samples/EchoAgent/bin/Release/native</c>: ~2 ms of CPU from exec to its first answer
+    /// against ~45 ms under the JIT, which made a fleet's start CPU-bound, #34); with <paramref name="jit"/> the built
+    /// <c>EchoAgent.dll</c> under <c>dotnet</c>, as the tests run it. Either where an agent can read it (<see cref="AgentReadable"/>).
+    /// </summary>
+    private static string[] EchoAgentCommand(bool jit)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
-            var dll = Path.Combine(dir.FullName, "samples", "EchoAgent", "bin", "Release", "net10.0", "EchoAgent.dll");
-            // A readable copy where the build is not (a sandbox shows its own workspace at /work, so a build under /work
-            // cannot be mounted there; and a root host's agents cannot read a 0700 clone).
-            return File.Exists(dll) ? AgentReadable.Of(dll) : throw new FileNotFoundException("build the sample agent first: dotnet build -c Release samples/EchoAgent", dll);
+            var sample = Path.Combine(dir.FullName, "samples", "EchoAgent");
+            if (jit)
+            {
+                var dll = Path.Combine(sample, "bin", "Release", "net10.0", "EchoAgent.dll");
+                // A readable copy where the build is not (a sandbox shows its own workspace at /work, so a build under /work
+                // cannot be mounted there; and a root host's agents cannot read a 0700 clone).
+                return File.Exists(dll) ? ["dotnet", AgentReadable.Of(dll)] : throw new FileNotFoundException("build the sample agent first: dotnet build -c Release samples/EchoAgent", dll);
+            }
+            var output = Path.Combine(sample, "bin", "Release", "native");
+            var publish = new ProcessStartInfo("dotnet")
+            {
+                ArgumentList = { "publish", Path.Combine(sample, "EchoAgent.csproj"), "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", output, "--nologo", "-v", "q" },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            var clock = Stopwatch.StartNew();
+            using var process = Process.Start(publish)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+                throw new InvalidOperationException($"publishing the sample agent ahead of time failed (exit {process.ExitCode}; --jit-agent runs its dll instead):\n{stdout}{stderr.Result}");
+            Console.WriteLine($"published the sample agent ahead of time in {Stats.F(clock.Elapsed.TotalSeconds, 1)} s");
+            return [AgentReadable.Of(Path.Combine(output, "EchoAgent"))];
         }
         throw new FileNotFoundException("Hive.sln not found above the bench's folder");
     }
@@ -640,7 +667,7 @@ internal sealed class ContainersBench : IBenchMode
                 if (fields[0] == "Z" || !(_pids.ContainsKey(pid) || _pids.ContainsKey(group))) continue;
                 // The pid space is small (pid_max 32768) and shared: only a process that looks like an agent counts.
                 var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
-                if (cmdline.Contains("EchoAgent.dll", StringComparison.Ordinal) || cmdline.Contains("hive-agent-", StringComparison.Ordinal)
+                if (cmdline.Contains("EchoAgent", StringComparison.Ordinal) || cmdline.Contains("hive-agent-", StringComparison.Ordinal)
                     || cmdline.Contains("bwrap", StringComparison.Ordinal))
                     found.Add((pid, group));
             }

@@ -200,13 +200,18 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
         foreach (var request in batch) request.Done.TrySetResult(request.Paths is { Count: > 0 } ? commit : null);
     }
 
-    /// <summary>Adds and commits <paramref name="paths"/>; the new <c>main</c>, or null when nothing changed.</summary>
+    /// <summary>
+    /// Adds and commits <paramref name="paths"/>; the new <c>main</c>, or null when nothing changed. Two git processes: the
+    /// commit just made is read from the loose ref git wrote for it (<see cref="CommittedMainAsync"/>), not asked of a third;
+    /// and <c>git commit</c>'s own <c>git maintenance run --auto</c> (one more process, waited for) runs on every
+    /// <see cref="MaintenanceEvery"/>th commit only, so the repo is still packed as git would pack it, a few commits later.
+    /// </summary>
     private async Task<string?> CommitPathsAsync(string[] paths, string message)
     {
         await GitAsync(["add", "-A", "--", .. paths]);
         try
         {
-            await GitAsync(["commit", "-q", "-m", message, "--", .. paths]);
+            await GitAsync(++_commits % MaintenanceEvery == 0 ? null : NoAutoMaintenance, ["commit", "-q", "-m", message, "--", .. paths]);
         }
         catch (MetaFileException)
         {
@@ -215,8 +220,35 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             if ((await GitAsync(["status", "--porcelain", "--", .. paths])).Length == 0) return null;
             throw;
         }
+        return await CommittedMainAsync();
+    }
+
+    /// <summary>
+    /// <c>main</c> right after a commit on it, read where <c>git rev-parse main</c> looks first: the loose ref
+    /// <c>.git/refs/heads/main</c>, which wins over a packed one and which a commit on <c>main</c> always writes (this caller
+    /// holds the one git lock, so nothing moves it meanwhile). Asked of git when that file is missing or not a plain object id.
+    /// </summary>
+    private async Task<string> CommittedMainAsync()
+    {
+        try
+        {
+            var id = (await File.ReadAllTextAsync(Path.Combine(Dir, ".git", "refs", "heads", "main"))).Trim();
+            if (id.Length is 40 or 64 && id.All(char.IsAsciiHexDigitLower)) return id;
+        }
+        catch (IOException) { }
         return (await GitAsync("rev-parse", "main")).Trim();
     }
+
+    /// <summary>Every this many commits of <see cref="CommitPathsAsync"/>, git's automatic maintenance is left to run.</summary>
+    private const int MaintenanceEvery = 32;
+
+    private static readonly Dictionary<string, string> NoAutoMaintenance = new()
+    {
+        ["GIT_CONFIG_COUNT"] = "1", ["GIT_CONFIG_KEY_0"] = "maintenance.auto", ["GIT_CONFIG_VALUE_0"] = "false",
+    };
+
+    /// <summary>Commits made by <see cref="CommitPathsAsync"/> (under the git lock).</summary>
+    private int _commits;
 
     /// <summary>At most this many requests share a commit (its message joins theirs).</summary>
     private const int MaxBatch = 32;
