@@ -17,6 +17,9 @@ namespace Hive.Bench.Infrastructure;
 /// migrations) in one transaction, and answers each with its id. No validation, no events, no thread hand-off: the
 /// least a send can cost when each acknowledgement waits for a commit. The broker's (b16) is compared with it, and it
 /// with the bare echo (<see cref="BareEchoServer"/>): (f16)/(e16) is the part of the echo's rate that storage leaves.
+/// On an <see cref="RawSqlite.Indexed"/> database each send is also indexed for search in its transaction (a
+/// <c>search_entries</c> row and its FTS5 text, one prepared statement each), the work issue 30 requires of the host's
+/// send: (f16s), the floor of a durable and searchable send.
 /// </summary>
 internal sealed class GroupCommitFloor : IDisposable
 {
@@ -97,6 +100,15 @@ internal sealed class GroupCommitFloor : IDisposable
             var sentAt = insert.Parameters.Add("$sent_at", SqliteType.Text);
             sender.Value = "floor";
             kind.Value = MessageKinds.Message;
+            using var entry = connection.CreateCommand();
+            entry.CommandText = "INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ('message', $ref, 'floor', $recipient, $at) RETURNING id;";
+            var entryRef = entry.Parameters.Add("$ref", SqliteType.Integer);
+            var entryRecipient = entry.Parameters.Add("$recipient", SqliteType.Text);
+            var entryAt = entry.Parameters.Add("$at", SqliteType.Text);
+            using var text = connection.CreateCommand();
+            text.CommandText = "INSERT INTO search_text (rowid, text) VALUES ($id, $text);";
+            var textId = text.Parameters.Add("$id", SqliteType.Integer);
+            var textBody = text.Parameters.Add("$text", SqliteType.Text);
 
             var events = new byte[MaxEvents * EventSize];
             var requests = new List<Request>(MaxEvents);
@@ -123,6 +135,12 @@ internal sealed class GroupCommitFloor : IDisposable
                         recipient.Value = requests[i].To;
                         body.Value = requests[i].Body;
                         ids[i] = (long)insert.ExecuteScalar()!;
+                        if (!_storage.Indexed) continue;
+                        entry.Transaction = text.Transaction = transaction;
+                        (entryRef.Value, entryRecipient.Value, entryAt.Value) = (ids[i], requests[i].To, sentAt.Value);
+                        textId.Value = (long)entry.ExecuteScalar()!;
+                        textBody.Value = requests[i].Body;
+                        text.ExecuteNonQuery();
                     }
                     transaction.Commit();
                 }

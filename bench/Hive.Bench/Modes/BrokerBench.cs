@@ -104,11 +104,11 @@ internal sealed class BrokerBench : IBenchMode
     // ---------------------------------------------------------------- (a) and (b): throughput, alternating
 
     /// <summary>One round's rates (per second) and this process's CPU time per operation (µs, clients included).</summary>
-    private sealed record Round(double RawRows, double HiveOne, double HiveMany, double RawCpu, double HiveOneCpu, double HiveManyCpu, double Echo, double Floor);
+    private sealed record Round(double RawRows, double HiveOne, double HiveMany, double RawCpu, double HiveOneCpu, double HiveManyCpu, double Echo, double Floor, double IndexedFloor);
 
     private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
 
-    private sealed class ThroughputResult(List<Round> rounds, Latency rawTx, Latency ackOne, Latency ackMany, double floorBatch)
+    private sealed class ThroughputResult(List<Round> rounds, Latency rawTx, Latency ackOne, Latency ackMany, double floorBatch, double indexedFloorBatch)
     {
         public void Print()
         {
@@ -133,6 +133,9 @@ internal sealed class BrokerBench : IBenchMode
             Console.WriteLine($"(f16)  floor, no host: one epoll thread, each wake-up's sends in one SQLite transaction, {ConcurrentClients} clients: {Stats.N(floor),9} sends/s   (rows per commit {Stats.F(floorBatch, 2)})");
             Console.WriteLine($"ratio  (f16)/(e16) = {Stats.F(floor / echo, 3)}   (per round: {string.Join(", ", rounds.Select(r => Stats.F(r.Floor / r.Echo, 3)))})   the part of the echo's rate a commit per acknowledgement leaves");
             Console.WriteLine($"ratio  (b16)/(f16) = {Stats.F(b16 / floor, 3)}   (per round: {string.Join(", ", rounds.Select(r => Stats.F(r.HiveMany / r.Floor, 3)))})   the host against that floor");
+            var indexed = Stats.Median(rounds.Select(r => r.IndexedFloor));
+            Console.WriteLine($"(f16s) floor that also indexes each send for search in its transaction (as the host must), {ConcurrentClients} clients: {Stats.N(indexed),9} sends/s   (rows per commit {Stats.F(indexedFloorBatch, 2)})");
+            Console.WriteLine($"ratio  (b16)/(f16s) = {Stats.F(b16 / indexed, 3)}   (per round: {string.Join(", ", rounds.Select(r => Stats.F(r.HiveMany / r.IndexedFloor, 3)))})   the host against the floor of the same durable work");
         }
     }
 
@@ -145,6 +148,10 @@ internal sealed class BrokerBench : IBenchMode
         using var floorServer = new GroupCommitFloor(Path.Combine(Path.GetTempPath(), $"hive-floor-{Guid.NewGuid():N}"[..24] + ".sock"), floorStorage);
         var floorClients = new List<LineClient>();
         for (var i = 0; i < ConcurrentClients; i++) floorClients.Add(await LineClient.ConnectAsync(floorServer.Path));
+        using var indexedStorage = new RawSqlite(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(raw.DatabasePath))!, "floor-indexed", "floor.db"), options.Synchronous, indexed: true);
+        using var indexedServer = new GroupCommitFloor(Path.Combine(Path.GetTempPath(), $"hive-floor-{Guid.NewGuid():N}"[..24] + ".sock"), indexedStorage);
+        var indexedClients = new List<LineClient>();
+        for (var i = 0; i < ConcurrentClients; i++) indexedClients.Add(await LineClient.ConnectAsync(indexedServer.Path));
         var send = Line(new { op = "send", to = Sink, body = Body });
         var duration = TimeSpan.FromSeconds(options.Seconds);
         var rawTx = new List<double>();
@@ -159,18 +166,22 @@ internal sealed class BrokerBench : IBenchMode
         await HiveSendsAsync(clients.Take(1).ToList(), send, RawWarmUp, null);
         await HiveSendsAsync(echoClients, send, RawWarmUp, null);
         await HiveSendsAsync(floorClients, send, RawWarmUp, null);
+        await HiveSendsAsync(indexedClients, send, RawWarmUp, null);
 
         var rounds = new List<Round>();
         for (var r = 0; r < options.Rounds; r++)
         {
-            double a = 0, b1 = 0, b16 = 0, cpuA = 0, cpu1 = 0, cpu16 = 0, e16 = 0, f16 = 0;
+            double a = 0, b1 = 0, b16 = 0, cpuA = 0, cpu1 = 0, cpu16 = 0, e16 = 0, f16 = 0, f16s = 0;
             // Rotate the order each round, so no case always follows the same one.
-            for (var k = 0; k < 5; k++)
+            for (var k = 0; k < 6; k++)
             {
                 await Disk.SettleAsync();
                 var cpuBefore = CpuTime();
-                switch ((r + k) % 5)
+                switch ((r + k) % 6)
                 {
+                    case 5:
+                        (f16s, _) = await HiveSendsAsync(indexedClients, send, duration, null);
+                        break;
                     case 4:
                         (f16, _) = await HiveSendsAsync(floorClients, send, duration, null);
                         break;
@@ -194,13 +205,14 @@ internal sealed class BrokerBench : IBenchMode
                         break;
                 }
             }
-            rounds.Add(new Round(a, b1, b16, cpuA, cpu1, cpu16, e16, f16));
+            rounds.Add(new Round(a, b1, b16, cpuA, cpu1, cpu16, e16, f16, f16s));
             Console.WriteLine($"round {r + 1}/{options.Rounds}:  (a) raw {Stats.N(a),9} rows/s   (b1) {Stats.N(b1),8} sends/s   " +
                               $"(b16) {Stats.N(b16),8} sends/s   (b1)/(a) {Stats.F(b1 / a, 3)}   (b16)/(a) {Stats.F(b16 / a, 3)}   " +
                               $"cpu us/op {Stats.F(cpuA, 1)} / {Stats.F(cpu1, 1)} / {Stats.F(cpu16, 1)}   WAL {Stats.Bytes(hive.WalBytes)}");
         }
-        foreach (var client in echoClients.Concat(floorClients)) await client.DisposeAsync();
-        return new ThroughputResult(rounds, Latency.Of(rawTx), Latency.Of(ackOne), Latency.Of(ackMany), floorServer.Rows / (double)Math.Max(1, floorServer.Commits));
+        foreach (var client in echoClients.Concat(floorClients).Concat(indexedClients)) await client.DisposeAsync();
+        return new ThroughputResult(rounds, Latency.Of(rawTx), Latency.Of(ackOne), Latency.Of(ackMany),
+            floorServer.Rows / (double)Math.Max(1, floorServer.Commits), indexedServer.Rows / (double)Math.Max(1, indexedServer.Commits));
     }
 
     /// <summary>Each client sends, waits for its ack, repeats, until the time is up. Returns (acknowledged sends per second, sends).</summary>

@@ -16,8 +16,10 @@ internal sealed class RawSqlite : IDisposable
 {
     private readonly SqliteConnection _connection;
 
-    public RawSqlite(string databasePath, string synchronous)
+    /// <param name="indexed">With the search slice's tables as well (<c>search_entries</c> and the FTS5 <c>search_text</c>), for the floor that indexes each send as the host must.</param>
+    public RawSqlite(string databasePath, string synchronous, bool indexed = false)
     {
+        Indexed = indexed;
         DatabasePath = databasePath;
         Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
         // The same connection string and per-connection pragmas as Hive.Shared.Data.SqliteDb.
@@ -31,7 +33,8 @@ internal sealed class RawSqlite : IDisposable
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL;");
         Execute($"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;");
-        foreach (var script in Migrator.ScriptsOf(typeof(MessageView).Assembly))
+        var assemblies = indexed ? [typeof(MessageView).Assembly, typeof(Hive.Features.Search.FindText).Assembly] : new[] { typeof(MessageView).Assembly };
+        foreach (var script in assemblies.SelectMany(Migrator.ScriptsOf))
         {
             using var transaction = _connection.BeginTransaction();
             if (script.Code is { } code) code.Apply(_connection, transaction);
@@ -41,6 +44,8 @@ internal sealed class RawSqlite : IDisposable
     }
 
     public string DatabasePath { get; }
+
+    public bool Indexed { get; }
 
     /// <summary>The open connection, for a caller that writes its own statements (the group-commit floor).</summary>
     internal SqliteConnection Connection => _connection;
