@@ -591,7 +591,6 @@ internal sealed class ContainersBench : IBenchMode
 
     private static int? PidOf(JsonElement row) => row.TryGetProperty("pid", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : null;
 
-    /// <summary>The sample agent, built in Release: <c>samples/EchoAgent/bin/Release/net10.0/EchoAgent.dll</c> of the repository above this program.</summary>
     /// <summary>
     /// The sample agent's command: by default its ahead-of-time build, published here (<c>dotnet publish -r linux-x64
     /// -p:PublishAot=true</c> into <c>samples/EchoAgent/bin/Release/native</c>: ~2 ms of CPU from exec to its first answer

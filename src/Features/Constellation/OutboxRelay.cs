@@ -19,7 +19,8 @@ namespace Hive.Features.Constellation;
 /// Publishes the outbox in id order on one channel with publisher confirms, a window of rows at a time: the window is
 /// published at once and its confirms awaited together (one confirm round trip per window, not per row). A row is marked
 /// sent only after the broker confirmed it (so a crash between the two publishes it again: the receiving inbox drops the
-/// copy by its global id). Broker down: rows wait, and the relay reconnects with backoff, then drains them in order.
+/// copy by its global id). Broker down: rows wait, and the relay reconnects with backoff, then drains them in order. A
+/// row the broker returns (no queue bound for its hive) is undeliverable only if that hive was never heard from.
 /// </summary>
 internal sealed class OutboxRelay(
     ConstellationOptions options, BrokerLink broker, OutboxSignal signal, IDb db, TimeProvider clock, StateChanges changes,
@@ -64,7 +65,15 @@ internal sealed class OutboxRelay(
                 }
             }
             await MarkSentAsync(sent);
-            foreach (var row in bounced) await BounceAsync(row, stoppingToken);
+            foreach (var row in bounced)
+            {
+                // Returned for a hive this one has heard from: its queue exists but is not taking mail now (a broker
+                // restarting it, a quorum queue between leaders). Not a bounce: the row waits, like a nack, and goes again.
+                if (await HeardFromAsync(row.Destination, stoppingToken))
+                    failure ??= new IOException($"the broker returned mail for hive {row.Destination}, which is heard from: its queue takes no mail now");
+                else
+                    await BounceAsync(row, stoppingToken);
+            }
             // Start over on a new connection: the unsent rows go again, in order (a reordering they cause, the receiver repairs).
             if (failure is not null) ExceptionDispatchInfo.Throw(failure);
             if (rows.Count == options.PublishWindow) continue;
@@ -99,8 +108,15 @@ internal sealed class OutboxRelay(
             new { options.PublishWindow }, cancellationToken: cancellationToken))).AsList();
     }
 
+    private async Task<bool> HeardFromAsync(string hive, CancellationToken cancellationToken)
+    {
+        using var connection = db.Open();
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM constellation_hives WHERE name = @hive)", new { hive }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>
-    /// No hive of that name has a queue: the row is done, and its local sender gets an undeliverable notice, as for a
+    /// No hive of that name has a queue (none was ever heard from): the row is done, and its local sender gets an undeliverable notice, as for a
     /// local unknown name, in one change. A returned notice is only logged (a notice never answers a notice).
     /// </summary>
     private async Task BounceAsync(OutboxRow row, CancellationToken cancellationToken)

@@ -133,6 +133,31 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Contains("no hive named nowhere", returned.GetProperty("body").GetString(), StringComparison.Ordinal);
     }
 
+    // After a broker restart a quorum queue can take a while to take mail again, and the broker returns what is routed to
+    // it meanwhile: for a hive heard from, that is a wait, not an undeliverable notice (mail was lost this way before).
+    [Fact]
+    public async Task Mail_the_broker_returns_for_a_hive_heard_from_waits_in_the_outbox_and_arrives()
+    {
+        await using var hives = await TwoHives.StartAsync(output);
+        await using var alice = await hives.A.ConnectAsync("alice");
+        await using var bob = await hives.B.ConnectAsync("bob");
+        await TwoHives.UntilAsync(() => Task.FromResult(HiveInstance.QueryDb<long>(hives.A.DataDir,
+            "SELECT count(*) FROM constellation_hives WHERE name = 'b'") == 1), "a to hear from b");
+        await using var admin = await new ConnectionFactory { HostName = "127.0.0.1", Port = hives.Node.AmqpPort, AutomaticRecoveryEnabled = false }.CreateConnectionAsync();
+        await using var channel = await admin.CreateChannelAsync();
+        await channel.QueueUnbindAsync("b", TwoHives.Exchange, "b");
+
+        await alice.SendAsync("bob@b", "wait for me");
+        await TwoHives.UntilAsync(() => Task.FromResult(hives.A.Output.Contains("the broker returned mail for hive b", StringComparison.Ordinal)),
+            "the broker to return it");
+        Assert.Equal(1, HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NULL"));
+
+        await channel.QueueBindAsync("b", TwoHives.Exchange, "b");
+        Assert.Equal("wait for me", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Null(await alice.RecvAsync(500));
+        Assert.DoesNotContain("no hive named b", hives.A.Output, StringComparison.Ordinal);
+    }
+
     private static async Task PublishAsync(IChannel channel, string globalId, string body, string from = "alice@a")
     {
         var envelope = JsonSerializer.Serialize(new { kind = "message", from, to = "bob@b", body, sent_at = "2026-11-23T22:00:00.000Z" });
