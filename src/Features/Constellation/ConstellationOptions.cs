@@ -41,7 +41,9 @@ public sealed class ConstellationOptions
     /// poison here); while the sender says it still holds them, or is not heard, the mail waits, at most
     /// <see cref="ReorderHoldMaxSeconds"/>.
     /// </summary>
-    public int ReorderWindowSeconds { get; set; } = 10;
+    // A minute: a gap that has left the sender is in the broker, and a broker restarted under load was seen to hand back
+    // the mail its dead consumers held more than 10 s after what followed it.
+    public int ReorderWindowSeconds { get; set; } = 60;
 
     /// <summary>The longest the inbox holds mail ahead of a gap, whatever the sender says (or if it says nothing).</summary>
     public int ReorderHoldMaxSeconds { get; set; } = 3600;
