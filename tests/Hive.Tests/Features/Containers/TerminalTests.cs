@@ -91,9 +91,9 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
             await terminal.RunAsync("echo \"home=<$HOME> term=<$TERM> dotnet=<${DOTNET_ROOT:-none}>\"", "term=<xterm-256color>");
 
             await terminal.ResizeAsync(123, 40);
-            await terminal.RunAsync("echo \"cols=<$(tput cols)> lines=<$(tput lines)>\"", "cols=<123> lines=<40>");
+            await terminal.RunUntilAsync("echo \"cols=<$(tput cols)> lines=<$(tput lines)>\"", "cols=<123> lines=<40>");
             await terminal.ResizeAsync(57, 20);
-            await terminal.RunAsync("echo \"cols=<$(tput cols)>\"", "cols=<57>");
+            await terminal.RunUntilAsync("echo \"cols=<$(tput cols)>\"", "cols=<57>");
 
             // Ctrl-C reaches the foreground job (the pty is the shell's controlling terminal), not the terminal itself.
             await terminal.RunAsync("sleep 977531; echo \"<slept:$?>\"", "sleep 977531");
@@ -311,11 +311,11 @@ internal sealed class TerminalSocket : IAsyncDisposable
     }
 
     /// <summary>Types <paramref name="line"/> and Enter, and waits for <paramref name="expected"/> in what follows; returns that output.</summary>
-    public async Task<string> RunAsync(string line, string expected)
+    public async Task<string> RunAsync(string line, string expected, TimeSpan? within = null)
     {
         var from = Output.Length;
         await _socket.SendAsync(Encoding.UTF8.GetBytes(line + "\r"), WebSocketMessageType.Binary, true, CancellationToken.None);
-        var deadline = DateTime.UtcNow + Deadline;
+        var deadline = DateTime.UtcNow + (within ?? Deadline);
         while (true)
         {
             Task changed;
@@ -331,6 +331,24 @@ internal sealed class TerminalSocket : IAsyncDisposable
 
     public Task SendAsync(string keys) =>
         _socket.SendAsync(Encoding.UTF8.GetBytes(keys), WebSocketMessageType.Binary, true, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="RunAsync"/> again until <paramref name="expected"/> shows (up to 10 tries of 2 s): for what the shell
+    /// learns asynchronously, as a new size (its SIGWINCH), which a line typed right after the resize can overtake.
+    /// </summary>
+    public async Task<string> RunUntilAsync(string line, string expected)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RunAsync(line, expected, TimeSpan.FromSeconds(2));
+            }
+            catch (TimeoutException) when (attempt < 10)
+            {
+            }
+        }
+    }
 
     public Task ResizeAsync(int cols, int rows) =>
         _socket.SendAsync(Encoding.UTF8.GetBytes($"{{\"cols\":{cols},\"rows\":{rows}}}"), WebSocketMessageType.Text, true, CancellationToken.None);
