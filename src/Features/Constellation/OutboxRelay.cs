@@ -65,11 +65,12 @@ internal sealed class OutboxRelay(
                 }
             }
             await MarkSentAsync(sent);
+            var heardFrom = bounced.Count == 0 ? [] : await HeardFromAsync(bounced.Select(row => row.Destination).Distinct().ToList(), stoppingToken);
             foreach (var row in bounced)
             {
                 // Returned for a hive this one has heard from: its queue exists but is not taking mail now (a broker
                 // restarting it, a quorum queue between leaders). Not a bounce: the row waits, like a nack, and goes again.
-                if (await HeardFromAsync(row.Destination, stoppingToken))
+                if (heardFrom.Contains(row.Destination))
                     failure ??= new IOException($"the broker returned mail for hive {row.Destination}, which is heard from: its queue takes no mail now");
                 else
                     await BounceAsync(row, stoppingToken);
@@ -108,11 +109,12 @@ internal sealed class OutboxRelay(
             new { options.PublishWindow }, cancellationToken: cancellationToken))).AsList();
     }
 
-    private async Task<bool> HeardFromAsync(string hive, CancellationToken cancellationToken)
+    /// <summary>Which of <paramref name="hives"/> this hive has heard a heartbeat from, in one look for a window's returns.</summary>
+    private async Task<HashSet<string>> HeardFromAsync(List<string> hives, CancellationToken cancellationToken)
     {
         using var connection = db.Open();
-        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            "SELECT EXISTS (SELECT 1 FROM constellation_hives WHERE name = @hive)", new { hive }, cancellationToken: cancellationToken));
+        return (await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT name FROM constellation_hives WHERE name IN @hives", new { hives }, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>
