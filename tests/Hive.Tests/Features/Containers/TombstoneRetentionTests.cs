@@ -150,7 +150,9 @@ public sealed class TombstoneRetentionTests(TombstoneRetentionFixture fixture) :
             Age(_hive, name);
             var result = await SweepAsync(_hive);
             var kept = Assert.Single(result.GetProperty("kept").EnumerateArray(), k => k.GetProperty("name").GetString() == name);
-            Assert.Equal("could not check git work: git failed in state/repo/.git (exit code 128)", kept.GetProperty("reason").GetString());
+            // git's lazy fetch is refused (exit 128), unless git first dies of SIGPIPE writing the wanted ids to the refused
+            // fetch (141): a race inside git. Either way the tombstone is kept and nothing planted runs.
+            Assert.Matches(@"^could not check git work: git failed in state/repo/\.git \(exit code (128|141)\)$", kept.GetProperty("reason").GetString());
             Assert.True(Directory.Exists(repo));
             Assert.False(File.Exists(marker), "the sweep ran a script the agent planted");
         }
