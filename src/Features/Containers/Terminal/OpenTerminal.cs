@@ -85,7 +85,7 @@ public static class OpenTerminal
             // Blocking reads on a thread of its own; it looks up every OutputPollMs to see whether it should quit.
             var output = Task.Factory.StartNew(() => PumpOutput(socket, pty, quitOutput.Token), CancellationToken.None,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            var input = PumpInputAsync(socket, pty, stop.Token);
+            var input = PumpInputAsync(socket, pty, logger, stop.Token);
             var stopping = Task.Delay(Timeout.Infinite, stop.Token);
             var first = await Task.WhenAny(input, output, agent.Exited, stopping);
             var reason = first == input ? "the page closed"
@@ -134,7 +134,7 @@ public static class OpenTerminal
             }
         }
 
-        private static async Task PumpInputAsync(WebSocket socket, Pty pty, CancellationToken ended)
+        private static async Task PumpInputAsync(WebSocket socket, Pty pty, ILogger logger, CancellationToken ended)
         {
             var buffer = new byte[16 * 1024];
             try
@@ -150,7 +150,7 @@ public static class OpenTerminal
                         if (message.Length + received.Count > 64 * 1024) return; // nothing typed or pasted is that long in one frame
                         message.Write(buffer, 0, received.Count);
                     } while (!received.EndOfMessage);
-                    if (received.MessageType == WebSocketMessageType.Text) Control(pty, message.ToArray());
+                    if (received.MessageType == WebSocketMessageType.Text) Control(pty, message.ToArray(), logger);
                     else if (!pty.Write(message.GetBuffer().AsSpan(0, (int)message.Length))) return;
                 }
             }
@@ -161,7 +161,7 @@ public static class OpenTerminal
         }
 
         /// <summary>A control message: <c>{"cols":N,"rows":N}</c> resizes; anything else is ignored.</summary>
-        private static void Control(Pty pty, byte[] json)
+        private static void Control(Pty pty, byte[] json, ILogger logger)
         {
             try
             {
@@ -169,10 +169,17 @@ public static class OpenTerminal
                 var root = document.RootElement;
                 if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("cols", out var cols) && root.TryGetProperty("rows", out var rows)
                     && cols.TryGetUInt16(out var c) && rows.TryGetUInt16(out var r) && c is > 0 and <= 1000 && r is > 0 and <= 1000)
+                {
                     pty.Resize(c, r);
+                    logger.LogDebug("containers: terminal resized to {Columns}x{Rows}", c, r);
+                }
             }
             catch (JsonException)
             {
+            }
+            catch (IOException e)
+            {
+                logger.LogWarning("containers: {Problem}", e.Message);
             }
         }
 

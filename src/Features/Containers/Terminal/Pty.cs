@@ -52,7 +52,11 @@ internal sealed partial class Pty : IDisposable
     public void Resize(ushort columns, ushort rows)
     {
         var size = new WinSize { Rows = rows, Columns = columns };
-        Ioctl(Fd, TIOCSWINSZ, ref size);
+        while (Ioctl(Fd, TIOCSWINSZ, ref size) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != EINTR) throw new IOException($"the terminal could not be resized to {columns}x{rows} (errno {errno})");
+        }
     }
 
     /// <summary>

@@ -153,7 +153,8 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
             // b held unacknowledged late.
             var message = await bob.RecvAndAckAsync(WaitMs) ?? await bob.RecvAndAckAsync(WaitMs) ?? await bob.RecvAndAckAsync(WaitMs);
             if (message is null) Assert.Fail($"m{i} did not come: {await StateOfAsync(hives)}");
-            Assert.Equal($"m{i}", message!.Value.GetProperty("body").GetString());
+            if (message!.Value.GetProperty("body").GetString() != $"m{i}")
+                Assert.Fail($"m{i} expected, {message.Value.GetProperty("body").GetString()} came: {await StateOfAsync(hives)}; {await LateArrivalsAsync(hives, count)}");
         }
         Assert.Null(await bob.RecvAsync(1000));
         Assert.Equal(count, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(DISTINCT body) FROM messages WHERE sender = 'alice@a'"));
@@ -196,13 +197,25 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("strict does not take mail from alice@a (allowed_recipients)", hives.B.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>For a test that saw mail out of order: whether the mail it skipped arrives later, and what b said of the pair.</summary>
+    private static async Task<string> LateArrivalsAsync(TwoHives hives, int count)
+    {
+        var clock = Stopwatch.StartNew();
+        long arrived() => HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(DISTINCT body) FROM messages WHERE sender = 'alice@a'");
+        try { await TwoHives.UntilAsync(() => Task.FromResult(arrived() == count), "the rest", seconds: 180); }
+        catch (TimeoutException) { }
+        var inbound = string.Join(" | ", hives.B.Output.Split('\n').Where(l => l.Contains("constellation", StringComparison.Ordinal)).TakeLast(40));
+        return $"after {clock.Elapsed.TotalSeconds:F0} s more b has {arrived()} of {count}: {await StateOfAsync(hives)}; b said: {inbound}";
+    }
+
     /// <summary>Where the mail is, for a test that waited in vain.</summary>
     private static async Task<string> StateOfAsync(TwoHives hives) =>
         $"a's outbox unsent {HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NULL")}, " +
         $"b took in {HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_inbox")} " +
         $"(last seq {HiveInstance.QueryDb<long?>(hives.B.DataDir, "SELECT next_seq - 1 FROM constellation_inbound_sequences WHERE from_hive = 'a'")}), " +
         $"held {HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held")}, " +
-        $"queues {(await hives.Node.RunCtlAsync("list_queues", "-q", "name", "messages")).ReplaceLineEndings(" ")}, " +
+        $"queues {(await hives.Node.RunCtlAsync("list_queues", "-q", "name", "messages_ready", "messages_unacknowledged", "consumers", "leader", "online")).ReplaceLineEndings(" ")}, " +
+        $"consumers {(await hives.Node.RunCtlAsync("list_consumers", "-q")).ReplaceLineEndings(" | ")}, " +
         $"channels {(await hives.Node.RunCtlAsync("list_channels", "-q", "name", "confirm", "messages_unconfirmed", "messages_unacknowledged")).ReplaceLineEndings(" | ")}, " +
         $"connections {(await hives.Node.RunCtlAsync("list_connections", "-q", "name", "state")).ReplaceLineEndings(" | ")}";
 
