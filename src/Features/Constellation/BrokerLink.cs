@@ -37,6 +37,28 @@ internal sealed class BrokerLink(ConstellationOptions options, BrokerCredentials
             new InOrder(options.Broker.Nodes().Select(node => new AmqpTcpEndpoint(node.Host, node.Port, BrokerTls.For(options.Broker, node.Host))).ToList()),
             $"hive {options.Name} {purpose}", cancellationToken);
 
+    /// <summary>
+    /// What this hive's queue holds now (ready messages, consumers), on a connection of its own; null when the broker
+    /// cannot be asked. Ready mail, or a consumer besides this hive's own (one left by a connection the broker has not yet
+    /// found dead, holding the mail it was given), may be a gap's mail still on its way.
+    /// </summary>
+    public async Task<(uint Ready, uint Consumers)?> OwnQueueAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            patience.CancelAfter(DeclareTimeout);
+            await using var connection = await ConnectAsync("queue check", patience.Token);
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: patience.Token);
+            var queue = await channel.QueueDeclarePassiveAsync(Queue, patience.Token);
+            return (queue.MessageCount, queue.ConsumerCount);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The nodes as configured, not shuffled (the client's default): the first is the one normally used.</summary>
     private sealed class InOrder(IReadOnlyList<AmqpTcpEndpoint> endpoints) : IEndpointResolver
     {

@@ -13,7 +13,8 @@ namespace Hive.Features.Constellation;
 /// Consumes this hive's queue with manual acks and a bounded prefetch, one delivery at a time (the client's dispatcher
 /// runs one handler at once), so mail from one hive lands in the order it was published. Each delivery is taken in by
 /// <see cref="ReceiveFromHive"/> in one change, then acknowledged; a crash before the ack redelivers it, and the inbox
-/// key makes that a no-op. Beside it, a small loop takes in mail held past the reorder window (a gap that will not fill).
+/// key makes that a no-op. Beside it, a small loop takes in mail held past the reorder window (a gap that will not fill),
+/// telling it whether this hive's queue could still hold the gap's mail.
 /// </summary>
 internal sealed class InboxConsumer(
     ConstellationOptions options, BrokerLink broker, IServiceScopeFactory scopes, IDb db, TimeProvider clock, ILogger<InboxConsumer> logger)
@@ -56,8 +57,15 @@ internal sealed class InboxConsumer(
                     if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM constellation_held WHERE held_at <= @cutoff)",
                             new { cutoff = clock.GetUtcNow() - window }))
                         continue;
+                // Only a queue with nothing ready and no consumer but this hive's own cannot still hold a gap's mail.
+                var queue = await broker.OwnQueueAsync(stoppingToken);
                 await using var scope = scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new ReceiveFromHive.ReleaseOverdue(), CancellationToken.None);
+                await scope.ServiceProvider.GetRequiredService<IMediator>().Send(
+                    new ReceiveFromHive.ReleaseOverdue(QueueSettled: queue is { Ready: 0, Consumers: <= 1 }), CancellationToken.None);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
             }
             catch (Exception e)
             {

@@ -13,7 +13,8 @@ namespace Hive.Features.Constellation;
 /// message in the local broker, an undeliverable notice for the sender's hive through the outbox, or a dead letter).
 /// Each sending hive's mail is taken in in its sequence order: an arrival ahead of a gap is held (acknowledged, kept in
 /// <c>constellation_held</c>) until the gap fills, or (<see cref="ReleaseOverdue"/>) past
-/// <see cref="ConstellationOptions.ReorderWindowSeconds"/> once the sender's heartbeat says the gap has left its outbox, or
+/// <see cref="ConstellationOptions.ReorderWindowSeconds"/> once the sender's heartbeat says the gap has left its outbox and
+/// this hive's own queue has nothing more that could be it, or
 /// past <see cref="ConstellationOptions.ReorderHoldMaxSeconds"/> whatever it says; one behind it (a gap given up on) is
 /// taken in late. Copies are dropped by global id only.
 /// </summary>
@@ -32,7 +33,11 @@ public static class ReceiveFromHive
     public sealed record Command(string? GlobalId, string? UserId, string RoutingKey, byte[] Body) : IRequest<Outcome>, IChangesState;
 
     /// <summary>Takes in the mail held past the reorder window whose gap is given up on (and what follows it without a gap); answers how many pairs moved on.</summary>
-    public sealed record ReleaseOverdue : IRequest<int>, IChangesState;
+    /// <param name="QueueSettled">
+    /// This hive's queue had nothing ready and no consumer but this hive's own when last asked: the gap's mail is not
+    /// waiting there (a restarted broker hands back what a dead connection held, and mail can queue behind a slow inbox).
+    /// </param>
+    public sealed record ReleaseOverdue(bool QueueSettled) : IRequest<int>, IChangesState;
 
     private sealed record Held(string GlobalId, string FromHive, long Seq, string UserId, string RoutingKey, string Body);
 
@@ -114,8 +119,8 @@ public static class ReceiveFromHive
                     WHERE from_hive = @hive ORDER BY seq LIMIT 1
                     """, new { hive });
                 var missing = first.Seq - 1;
-                if (GapLeftTheOutbox(change, hive, first, missing))
-                    logger.LogWarning("constellation inbox: mail from hive {Hive} numbered {Next} to {Missing} has not come within {Window} s, and that hive says it has left its outbox; taking in what was held after it",
+                if (request.QueueSettled && GapLeftTheOutbox(change, hive, first, missing))
+                    logger.LogWarning("constellation inbox: mail from hive {Hive} numbered {Next} to {Missing} has not come within {Window} s, that hive says it has left its outbox, and this hive's queue holds nothing more; taking in what was held after it",
                         hive, next, missing, options.ReorderWindowSeconds);
                 else if (now - oldest >= TimeSpan.FromSeconds(options.ReorderHoldMaxSeconds))
                     logger.LogWarning("constellation inbox: mail from hive {Hive} numbered {Next} to {Missing} has not come within {HoldMax} s, the longest this hive holds mail; taking in what was held after it",

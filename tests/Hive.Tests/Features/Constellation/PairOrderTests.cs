@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
 
 namespace Hive.Tests.Features.Constellation;
 
@@ -67,6 +68,44 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Null(await bob.RecvAsync(500));
         Assert.Equal(3, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE sender = 'alice@a'"));
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
+    }
+
+    // b's own queue decides too: a consumer of it besides b's (a connection the broker has not yet found dead, holding the
+    // mail it was given unacknowledged) may hold the gap's mail, so b holds what came after it past the window until that
+    // consumer is gone.
+    [Fact]
+    public async Task A_gap_is_not_given_up_while_another_consumer_of_the_queue_may_hold_its_mail()
+    {
+        await using var hives = await TwoHives.StartAsync(output, "--Hive:Constellation:ReorderWindowSeconds", "2");
+        await using var bob = await hives.B.ConnectAsync("bob");
+        await using var connection = await hives.ConnectAsAsync("a");
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        var other = await hives.ConnectAsAsync("b");
+        var otherChannel = await other.CreateChannelAsync();
+        await otherChannel.BasicQosAsync(0, 1, false);
+        var taken = 0;
+        var consumer = new AsyncEventingBasicConsumer(otherChannel);
+        consumer.ReceivedAsync += (_, _) => { Interlocked.Increment(ref taken); return Task.CompletedTask; }; // never acknowledged
+        await otherChannel.BasicConsumeAsync("b", autoAck: false, consumer);
+
+        // Copies of number 2 (number 1 never comes) until b holds one and the other consumer has taken one.
+        for (var copies = 1; Volatile.Read(ref taken) == 0 || HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held") == 0; copies++)
+        {
+            Assert.True(copies <= 20, "the two consumers did not each get a copy");
+            await PublishAsync(channel, "a:9002", 2, "after the gap");
+            await TwoHives.UntilAsync(() => Task.FromResult(HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held") == 1
+                                                              || Volatile.Read(ref taken) > 0), "a consumer to take the copy");
+        }
+        // Well past the 2 s window (a's beats saying nothing of number 1 is in its outbox): held, since the queue has a second consumer.
+        Assert.Null(await bob.RecvAsync(8000));
+        Assert.Equal(1, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
+
+        await other.CloseAsync(); // its copy goes back to the queue, and b drops it as a copy
+        await other.DisposeAsync();
+        Assert.Equal("after the gap", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Contains("mail from hive a numbered 1 to 1 has not come within 2 s, that hive says it has left its outbox, and this hive's queue holds nothing more",
+            hives.B.Output, StringComparison.Ordinal);
+        Assert.Equal(1, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE sender = 'alice@a'"));
     }
 
     // The sender's heartbeat decides past the window: while hive a says number 1 is still in its outbox (its user may not
