@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Hive.Shared;
+using Hive.Shared.Agents;
 using Hive.Shared.Native;
 using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
@@ -36,16 +37,35 @@ internal sealed partial class AgentUsers
           exec 3<"$1" || exit 125
           mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev hive-agent "$2" || exit 125
           mkdir -p "$1/agents/$3/state" "$1/agents/$3/work" "$1/work/repos" "$1/work/store" "$1/shared" "$1/run" "$1/tools" && : > "$1/run/$3.sock" || exit 125
-          mount --no-canonicalize --bind "/proc/self/fd/3/agents/$3/state" "$1/agents/$3/state" || exit 125
-          mount --no-canonicalize --bind "/proc/self/fd/3/agents/$3/work" "$1/agents/$3/work" || exit 125
-          mount --no-canonicalize --bind /proc/self/fd/3/work/repos "$1/work/repos" || exit 125
-          mount --no-canonicalize --bind /proc/self/fd/3/work/store "$1/work/store" || exit 125
-          mount --no-canonicalize --bind /proc/self/fd/3/shared "$1/shared" || exit 125
-          mount --no-canonicalize --bind "/proc/self/fd/3/run/$3.sock" "$1/run/$3.sock" || exit 125
-          mount --no-canonicalize --bind /proc/self/fd/3/tools "$1/tools" || exit 125
-          exec 3<&-
+          exec 5<"$1" || exit 125
+          mount --no-canonicalize -a -T "/proc/self/fd/3/stage/$3.fstab" || exit 125
+          exec 3<&- 5<&-
         }
         """;
+
+    /// <summary>
+    /// The binds <c>hive_stage</c> makes, as one fstab for one <c>mount -a</c> (one process, not one per bind: #34's fleet):
+    /// each from the real data dir (fd 3) onto the tmpfs over it (fd 5; 4 is bubblewrap's seccomp program), so no line holds the data dir's path (which may
+    /// need fstab's escapes); an agent's name never does. Written by the host before each staged run, where no agent reaches.
+    /// </summary>
+    internal static string StageTable(string agent) => string.Concat(
+        new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", $"run/{agent}.sock", "tools" }
+            .Select(path => $"/proc/self/fd/3/{path} /proc/self/fd/5/{path} none bind 0 0\n"));
+
+    /// <summary>Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's), unless it is already there as it should be.</summary>
+    public void WriteStageTable(string agent)
+    {
+        var dir = Path.Combine(_paths.DataDir, "stage");
+        var path = Path.Combine(dir, AgentName.Checked(agent) + ".fstab");
+        var table = StageTable(agent);
+        if (File.Exists(path) && File.ReadAllText(path) == table) return;
+        HivePaths.EnsurePrivateDirectory(dir);
+        var temp = path + ".new";
+        File.Delete(temp);
+        File.WriteAllText(temp, table);
+        File.SetUnixFileMode(temp, HivePaths.PrivateFile);
+        File.Move(temp, path, overwrite: true);
+    }
 
     private readonly HivePaths _paths;
     private readonly IOptions<ContainersOptions> _options;

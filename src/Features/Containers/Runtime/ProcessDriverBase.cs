@@ -155,6 +155,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         {
             uid = Users.UidOf(spec.Slot);
             await Users.PrepareAsync(spec, uid.Value);
+            Users.WriteStageTable(spec.Name);
         }
         var home = HomeRules.Of(spec.Env);
         if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
@@ -225,6 +226,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         }
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = Users.OwnUids && Users.Unavailable is null ? Users.UidOf(spec.Slot) : null;
+        if (uid is not null) Users.WriteStageTable(spec.Name);
         var cgroup = _services.Cgroups.RunningOf(spec.Name)?.JoinList;
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup, uid, Users.Gid, _services.Paths.DataDir,
             Users.CoverFor(), tty));
