@@ -46,6 +46,18 @@ internal sealed class ConstellationState(ConstellationOptions options, IDb db, B
         return rows.Count > most ? null : rows.ToDictionary(r => r.Destination, r => new OutboundMail(r.Assigned, r.Unsent), StringComparer.Ordinal);
     }
 
+    /// <summary>Per sending hive this one holds mail from ahead of a gap, the numbers missing (at most <paramref name="most"/> hives).</summary>
+    public async Task<IReadOnlyDictionary<string, MissingMail>?> MissingAsync(int most, CancellationToken cancellationToken)
+    {
+        using var connection = db.Open();
+        var rows = (await connection.QueryAsync<(string FromHive, long From, long Through)>(new CommandDefinition("""
+            SELECT h.from_hive, coalesce(s.next_seq, 1), min(h.seq) - 1
+            FROM constellation_held h LEFT JOIN constellation_inbound_sequences s ON s.from_hive = h.from_hive
+            GROUP BY h.from_hive ORDER BY h.from_hive LIMIT @most
+            """, new { most }, cancellationToken: cancellationToken))).Where(r => r.Through >= r.From).ToList();
+        return rows.Count == 0 ? null : rows.ToDictionary(r => r.FromHive, r => new MissingMail(r.From, r.Through), StringComparer.Ordinal);
+    }
+
     public async Task<ConstellationView> ViewAsync(CancellationToken cancellationToken)
     {
         var status = await StatusAsync(cancellationToken);

@@ -15,7 +15,9 @@ public static class HearHeartbeat
     /// <param name="UserId">The AMQP <c>user-id</c>, which RabbitMQ checked against the publishing connection's user.</param>
     public sealed record Command(string? UserId, byte[] Body) : IRequest<bool>, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, ConstellationState state, RefusedBeats refused, TimeProvider clock, ILogger<Handler> logger)
+    internal sealed class Handler(
+        StateChanges changes, ConstellationState state, ConstellationOptions options, OutboxSignal signal, RefusedBeats refused, TimeProvider clock,
+        ILogger<Handler> logger)
         : IRequestHandler<Command, bool>
     {
         public Task<bool> Handle(Command command, CancellationToken cancellationToken)
@@ -36,7 +38,27 @@ public static class HearHeartbeat
                     beat = excluded.beat, last_heard_at = excluded.last_heard_at, reachable = 1
                 """, new { beat.Hive, beat.PublicUrl, beat.HeartbeatSeconds, json = System.Text.Encoding.UTF8.GetString(beat.ToJson()), now = clock.GetUtcNow() });
             change.Raise(new ConstellationHiveChanged(state.Find(change, beat.Hive)!));
+            if (beat.Missing?.GetValueOrDefault(options.Name!) is { } missing) PublishAgain(change, beat, missing);
             return Task.FromResult(true);
+        }
+
+        /// <summary>
+        /// The hive says it misses mail this one had confirmed by the broker: what was confirmed long enough ago (half the
+        /// reorder window, by this hive's clock: time enough to have arrived) goes back into the outbox, to be published again in order.
+        /// A copy of mail that was only slow is dropped by its global id.
+        /// </summary>
+        private void PublishAgain(StateChange change, Heartbeat beat, MissingMail missing)
+        {
+            var again = change.Query<long>("""
+                UPDATE constellation_outbox SET sent_at = NULL
+                WHERE destination = @Hive AND seq BETWEEN @From AND @Through AND sent_at IS NOT NULL AND sent_at <= @cutoff
+                RETURNING id
+                """, new { beat.Hive, missing.From, missing.Through,
+                    cutoff = clock.GetUtcNow() - TimeSpan.FromSeconds(options.ReorderWindowSeconds / 2.0) }).Count;
+            if (again == 0) return;
+            logger.LogWarning("constellation relay: hive {Hive} misses mail numbered {From} to {Through}, which the broker confirmed; {Count} rows are published again",
+                beat.Hive, missing.From, missing.Through, again);
+            change.AfterPublished(signal.Poke);
         }
     }
 

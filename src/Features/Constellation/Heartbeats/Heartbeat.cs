@@ -14,9 +14,15 @@ namespace Hive.Features.Constellation;
 /// a receiver holding mail ahead of a gap tell a gap still on its way from one lost (<see cref="ReceiveFromHive"/>). Null
 /// when there are more such hives than a beat carries.
 /// </param>
+/// <param name="Missing">
+/// Per hive this one holds mail from ahead of a gap, the numbers missing: the sender publishes them again if it had them
+/// confirmed long enough ago (a broker has confirmed mail it then lost: RabbitMQ 3.10 after a restart left a queue without a
+/// leader). Null when none is held.
+/// </param>
 internal sealed record Heartbeat(
     string Hive, string? PublicUrl, double HeartbeatSeconds, DateTimeOffset SentAt, int Agents, IReadOnlyDictionary<string, int> States,
-    long OutboxDepth, DateTimeOffset? OldestUnsentAt, long? InboxLag, long DeadLetters, IReadOnlyDictionary<string, OutboundMail>? Outbound = null)
+    long OutboxDepth, DateTimeOffset? OldestUnsentAt, long? InboxLag, long DeadLetters, IReadOnlyDictionary<string, OutboundMail>? Outbound = null,
+    IReadOnlyDictionary<string, MissingMail>? Missing = null)
 {
     public const string Exchange = "hive.heartbeats";
     public const int MaxBytes = 32 * 1024;
@@ -46,7 +52,9 @@ internal sealed record Heartbeat(
                && beat.DeadLetters >= 0 && beat.States is { Count: <= MaxStates } states
                && states.All(s => s.Key.Length is > 0 and <= 32 && s.Value >= 0)
                && (beat.Outbound is null || (beat.Outbound.Count <= MaxOutbound
-                   && beat.Outbound.All(o => AgentNames.IsWellFormed(o.Key) && o.Value is { Assigned: >= 0 } pair && (pair.Unsent is null || (pair.Unsent >= 1 && pair.Unsent <= pair.Assigned)))))
+                   && beat.Outbound.All(o => AgentNames.IsWellFormed(o.Key) && o.Value is { Assigned: >= 0 } pair && (pair.Unsent is null || (pair.Unsent >= 1 && pair.Unsent <= pair.Assigned))))
+               && (beat.Missing is null || (beat.Missing.Count <= MaxOutbound
+                   && beat.Missing.All(m => AgentNames.IsWellFormed(m.Key) && m.Value is { From: >= 1 } gap && gap.Through >= gap.From))))
             ? beat
             : null;
     }
@@ -59,3 +67,7 @@ internal sealed record Heartbeat(
 /// <param name="Assigned">The last number given to mail for that hive.</param>
 /// <param name="Unsent">The lowest number still in the outbox (not yet confirmed by the broker), or null when all has left.</param>
 internal sealed record OutboundMail(long Assigned, long? Unsent);
+
+/// <param name="From">The first number missing (the next this hive expects from that hive).</param>
+/// <param name="Through">The last one missing (the one before the first it holds).</param>
+internal sealed record MissingMail(long From, long Through);

@@ -51,10 +51,11 @@ internal sealed class HeartbeatLoop(
         var now = clock.GetUtcNow();
         var status = await state.StatusAsync(cancellationToken);
         var outbound = await state.OutboundAsync(Heartbeat.MaxOutbound, cancellationToken);
+        var missing = await state.MissingAsync(Heartbeat.MaxOutbound, cancellationToken);
         await using var scope = scopes.CreateAsyncScope();
         var states = await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new CountAgentsByState(), cancellationToken);
         return new Heartbeat(options.Name!, ConstellationState.PublicUrlOf(options), options.HeartbeatSeconds, now, states.Values.Sum(),
-            states, status.OutboxDepth, status.OldestUnsentAt, status.InboxLag, status.DeadLetters, outbound);
+            states, status.OutboxDepth, status.OldestUnsentAt, status.InboxLag, status.DeadLetters, outbound, missing);
     }
 
     private async Task HearAsync(BasicDeliverEventArgs delivery)
