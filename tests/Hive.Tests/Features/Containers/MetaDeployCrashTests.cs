@@ -54,7 +54,8 @@ public sealed class MetaDeployCrashTests : IAsyncLifetime
 
             var row = await UntilRowAsync(http, name, r => r.State() == "running" && r.Transient() is null);
             Assert.Equal("the second life", row.GetProperty("purpose").GetString());
-            await HiveInstance.Until(() => File.ReadAllText(Path.Combine(_dataDir, "agents", name, "state", "life.txt")).Trim() == "second",
+            var life = Path.Combine(_dataDir, "agents", name, "state", "life.txt"); // not there until a life writes it
+            await HiveInstance.Until(() => File.Exists(life) && File.ReadAllText(life).Trim() == "second",
                 what: "the agent to run its new configuration");
             await host.KillAsync();
         }

@@ -93,7 +93,9 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             var rebuilt = await NextRowAsync(events, "target", r => r.State() == "running" && r.Transient() is null);
             Assert.Equal("the second life", rebuilt.GetProperty("purpose").GetString());
             Assert.NotEqual(rows["target"].Pid(), rebuilt.Pid());
-            await HiveInstance.Until(() => File.ReadAllText(Path.Combine(_hive.DataDir, "agents", "target", "state", "life.txt")).Trim() == "second");
+            // Not there yet when the first life was replaced before it wrote it (a loaded machine).
+            var life = Path.Combine(_hive.DataDir, "agents", "target", "state", "life.txt");
+            await HiveInstance.Until(() => File.Exists(life) && File.ReadAllText(life).Trim() == "second", what: "the second life's file");
             Assert.Equal(rows["bystander"].Pid(), (await RowAsync(_hive, "bystander"))!.Value.Pid());
 
             // One commit on main, its refs: approved, then deployed.
