@@ -52,19 +52,17 @@ internal sealed partial class AgentUsers
         new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", $"run/{agent}.sock", "tools" }
             .Select(path => $"/proc/self/fd/3/{path} /proc/self/fd/5/{path} none bind 0 0\n"));
 
-    /// <summary>Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's), unless it is already there as it should be.</summary>
+    /// <summary>
+    /// Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's), once per agent in this
+    /// host's life: its content depends on the name alone, so later starts find it as it should be.
+    /// </summary>
     public void WriteStageTable(string agent)
     {
+        if (_stageTablesWritten.ContainsKey(agent)) return;
         var dir = Path.Combine(_paths.DataDir, "stage");
-        var path = Path.Combine(dir, AgentName.Checked(agent) + ".fstab");
-        var table = StageTable(agent);
-        if (File.Exists(path) && File.ReadAllText(path) == table) return;
         HivePaths.EnsurePrivateDirectory(dir);
-        var temp = path + ".new";
-        File.Delete(temp);
-        File.WriteAllText(temp, table);
-        File.SetUnixFileMode(temp, HivePaths.PrivateFile);
-        File.Move(temp, path, overwrite: true);
+        WriteHostFile(Path.Combine(dir, AgentName.Checked(agent) + ".fstab"), System.Text.Encoding.ASCII.GetBytes(StageTable(agent)));
+        _stageTablesWritten.TryAdd(agent, true);
     }
 
     private readonly HivePaths _paths;
@@ -72,6 +70,7 @@ internal sealed partial class AgentUsers
     private readonly ILogger<AgentUsers> _logger;
     private readonly Lazy<string?> _unavailable;
     private readonly Lazy<string> _seccompFile;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _stageTablesWritten = new(StringComparer.Ordinal);
 
     public AgentUsers(HivePaths paths, IOptions<ContainersOptions> options, ILogger<AgentUsers> logger)
     {
@@ -165,6 +164,16 @@ internal sealed partial class AgentUsers
     private string WriteSeccompFile()
     {
         var path = Path.Combine(_paths.DataDir, "sandbox-seccomp.bpf");
+        WriteHostFile(path, SeccompFilter.Build());
+        return path;
+    }
+
+    /// <summary>
+    /// A file of the host's (0600, created so: never readable by others even for a moment), replaced whole by a rename. Not
+    /// flushed to disk: each host life writes its files again before first use.
+    /// </summary>
+    private static void WriteHostFile(string path, ReadOnlySpan<byte> content)
+    {
         var temp = path + ".new";
         File.Delete(temp);
         using (var stream = new FileStream(temp, new FileStreamOptions
@@ -172,11 +181,9 @@ internal sealed partial class AgentUsers
                    Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
                }))
         {
-            stream.Write(SeccompFilter.Build());
-            stream.Flush(flushToDisk: true);
+            stream.Write(content);
         }
         File.Move(temp, path, overwrite: true);
-        return path;
     }
 
     /// <summary>

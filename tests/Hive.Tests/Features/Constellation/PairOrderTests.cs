@@ -117,7 +117,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
             "--Hive:Constellation:ReorderWindowSeconds", "1", "--Hive:Constellation:HeartbeatSeconds", "0.5");
         await using var alice = await hives.A.ConnectAsync("alice");
         await using var bob = await hives.B.ConnectAsync("bob");
-        await hives.Node.RunCtlAsync("set_topic_permissions", "-p", "/", "a", TwoHives.Exchange, "^$", "^a$");
+        await MayPublishAsync(hives, false);
         await alice.SendAsync("bob@b", "first");
         await TwoHives.UntilAsync(() => Task.FromResult(BeatOfA(hives.B)?.Contains("\"b\":{\"assigned\":1,\"unsent\":1}", StringComparison.Ordinal) == true),
             "b to hear that a holds number 1");
@@ -136,7 +136,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(1, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
         Assert.Null(await bob.RecvAsync(0));
 
-        await hives.Node.RunCtlAsync("set_topic_permissions", "-p", "/", "a", TwoHives.Exchange, ".*", "^a$");
+        await MayPublishAsync(hives, true);
         Assert.Equal("first", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
         Assert.Equal("second", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
         Assert.DoesNotContain("has not come within", hives.B.Output, StringComparison.Ordinal);
@@ -152,13 +152,13 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
             "--Hive:Constellation:ReorderWindowSeconds", "4", "--Hive:Constellation:HeartbeatSeconds", "0.5");
         await using var alice = await hives.A.ConnectAsync("alice");
         await using var bob = await hives.B.ConnectAsync("bob");
-        await hives.Node.RunCtlAsync("set_topic_permissions", "-p", "/", "a", TwoHives.Exchange, "^$", "^a$");
+        await MayPublishAsync(hives, false);
         await alice.SendAsync("bob@b", "first");
         await alice.SendAsync("bob@b", "second");
         Assert.Equal(1, HiveInstance.QueryDb<long>(hives.A.DataDir,
             "UPDATE constellation_outbox SET sent_at = '2026-01-01T00:00:00.000Z' WHERE seq = 1 AND destination = 'b' RETURNING seq"));
 
-        await hives.Node.RunCtlAsync("set_topic_permissions", "-p", "/", "a", TwoHives.Exchange, ".*", "^a$");
+        await MayPublishAsync(hives, true);
         Assert.Equal("first", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
         Assert.Equal("second", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
         Assert.Null(await bob.RecvAsync(500));
@@ -166,6 +166,10 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.DoesNotContain("has not come within", hives.B.Output, StringComparison.Ordinal);
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NULL"));
     }
+
+    /// <summary>Hive a's topic permission on the mail exchange: none (its relay's publishes refused, its rows wait in its outbox) or back.</summary>
+    private static Task<string> MayPublishAsync(TwoHives hives, bool may) =>
+        hives.Node.RunCtlAsync("set_topic_permissions", "-p", "/", "a", TwoHives.Exchange, may ? ".*" : "^$", "^a$");
 
     private static string? BeatOfA(HostProcess b) => HiveInstance.QueryDb<string?>(b.DataDir, "SELECT beat FROM constellation_hives WHERE name = 'a'");
 
