@@ -30,6 +30,7 @@ public static class HiveCli
         UpCommand.AddTo(root);
         GovernanceCommands.AddTo(root);
         BudgetCommand.AddTo(root);
+        BackupCommand.AddTo(root);
         InterventionsCommands.AddTo(root);
         return root;
     }

@@ -126,6 +126,27 @@ public sealed partial class HostProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// <see cref="StartAsync"/> for a host built or published elsewhere: <c>dotnet <paramref name="hostDll"/></c> (a copy of
+    /// the build without its agent tools, a published folder), from <c>/</c>.
+    /// </summary>
+    public static async Task<HostProcess> StartFromAsync(string hostDll, string dataDir, string[] agents, params string[] extraArgs)
+    {
+        var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), "/", null,
+            process => new HostProcess(process, baseAddress, dataDir), hostDll: hostDll);
+        try
+        {
+            await host.WaitUntilReadyAsync(agents);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+        return host;
+    }
+
+    /// <summary>
     /// Starts the host without waiting for it to answer: for a test that watches the database while the host starts up
     /// (to kill it during its first work, say). Its agents' sockets may not exist yet.
     /// </summary>
@@ -154,7 +175,7 @@ public sealed partial class HostProcess : IAsyncDisposable
     }
 
     private static HostProcess Launch(IEnumerable<string> args, string workingDirectory, string? umask, Func<Process, HostProcess> create,
-        int? fileLimit = null, int? softFileLimit = null, IReadOnlyDictionary<string, string>? environment = null)
+        int? fileLimit = null, int? softFileLimit = null, IReadOnlyDictionary<string, string>? environment = null, string? hostDll = null)
     {
         var prelude = (umask is null ? "" : $"umask {umask} && ")
             + (fileLimit is null ? "" : $"ulimit -n {fileLimit} && ")
@@ -168,7 +189,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         };
         if (prelude.Length > 0)
             foreach (var arg in (string[])["-c", $"{prelude}exec dotnet \"$@\"", "sh"]) start.ArgumentList.Add(arg);
-        start.ArgumentList.Add(HostDll);
+        start.ArgumentList.Add(hostDll ?? HostDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("ASPNETCORE_URLS");
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;

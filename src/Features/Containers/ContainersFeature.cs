@@ -78,6 +78,8 @@ public static class ContainersFeature
         services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();
         services.AddTransient<AgentRowContributor, ResourceFactsOnAgentRows>();
         services.AddTransient<IDashboardStateContributor, TombstonesStateContributor>();
+        services.AddTransient<Hive.Shared.Backup.IBackupPart, SecretsBackup>();
+        services.AddTransient<Hive.Shared.Backup.IBackupPart, MetaBackup>();
         services.AddSingleton<TombstoneRetention>();
         services.AddSingleton<TombstoneGitWork>();
         services.AddSingleton<TombstoneSweeper>();

@@ -39,6 +39,7 @@ public static class ForgeFeature
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddSingleton<ForgeState>();
         services.AddSingleton<Webhooks.WebhookSecret>();
+        services.AddTransient<Hive.Shared.Backup.IBackupPart, ForgeBackup>();
         services.AddTransient<ForgeSweep>();
         services.AddSingleton<MetaPusher>();
         services.AddHostedService(p => p.GetRequiredService<MetaPusher>());

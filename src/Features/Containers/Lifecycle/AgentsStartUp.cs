@@ -18,7 +18,7 @@ namespace Hive.Features.Containers;
 /// </summary>
 internal sealed class AgentsStartUp(
     AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, DriverCatalog drivers, MetaRepo meta, MetaProposals proposals,
-    ConfigProblems problems, AgentCgroups cgroups, StateChanges changes, IServiceScopeFactory scopes, IOptions<ContainersOptions> options,
+    ConfigProblems problems, AgentCgroups cgroups, AgentTools tools, StateChanges changes, IServiceScopeFactory scopes, IOptions<ContainersOptions> options,
     TimeProvider clock, ILogger<AgentsStartUp> logger) : BackgroundService
 {
     private readonly TaskCompletionSource _reconciled = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,6 +45,7 @@ internal sealed class AgentsStartUp(
     private async Task ReconcileAsync(CancellationToken ct)
     {
         _ = drivers.Default; // what "auto" means here is said once, at start-up, not at the first spawn
+        tools.WarnIfMissing(); // and so is a host with no hivectl to give its agents
         await using var scope = scopes.CreateAsyncScope();
         var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
         // An approved destroy whose host died before it was done is done now (the approval says approved: so it must be).

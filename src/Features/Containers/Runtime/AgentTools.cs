@@ -49,23 +49,38 @@ internal sealed class AgentTools
         return root.StartsWith("/usr/", StringComparison.Ordinal) ? null : root;
     }
 
-    /// <summary>Installs the tools once per host life; false (and one warning) when there is no hivectl beside the host.</summary>
+    /// <summary>Where the build puts the hivectl the host gives its agents (beside the host).</summary>
+    private static string Source => Path.Combine(AppContext.BaseDirectory, "agent-tools", "hivectl");
+
+    /// <summary>
+    /// Null when there is a hivectl beside the host to give agents; else one line saying what is missing and how to get it
+    /// (a <c>dotnet build -o DIR</c> of the host alone leaves it out: hivectl's own output lands in DIR, not where the host copies from).
+    /// </summary>
+    public static string? Missing => File.Exists(Path.Combine(Source, "hivectl.dll"))
+        ? null
+        : $"no hivectl beside the host ({Path.Combine(Source, "hivectl.dll")} is missing): agents get no hivectl, and an agent whose command runs it " +
+          "(the claude-code preset does) cannot be created; publish the host (dotnet publish src/Host -c Release -o DIR) or build the solution " +
+          "(dotnet build Hive.sln), either of which puts it there";
+
+    /// <summary>Said once, at start-up (<see cref="AgentsStartUp"/>), not first when an agent is created.</summary>
+    public void WarnIfMissing()
+    {
+        if (Missing is { } missing) _logger.LogWarning("containers: {Missing}", missing);
+    }
+
+    /// <summary>Installs the tools once per host life; false when there is no hivectl beside the host (<see cref="Missing"/>).</summary>
     public bool Ensure() => _ready.Value;
 
     private bool Install()
     {
         var tools = HostDir;
-        var source = Path.Combine(AppContext.BaseDirectory, "agent-tools", "hivectl");
+        var source = Source;
         const UnixFileMode dirMode = (UnixFileMode)0b111_101_101, fileMode = (UnixFileMode)0b110_100_100, runMode = (UnixFileMode)0b111_101_101;
         // Made anew each host life (no agent runs while it is: they die with the host that started them).
         if (Directory.Exists(tools)) Directory.Delete(tools, recursive: true);
         Directory.CreateDirectory(tools);
         File.SetUnixFileMode(tools, dirMode);
-        if (!File.Exists(Path.Combine(source, "hivectl.dll")))
-        {
-            _logger.LogWarning("containers: no hivectl beside the host ({Source}): agents run without it", source);
-            return false;
-        }
+        if (Missing is not null) return false; // said at start-up
         var lib = Path.Combine(tools, "lib");
         foreach (var dir in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories).Prepend(source))
             File.SetUnixFileMode(Directory.CreateDirectory(Path.Combine(lib, Path.GetRelativePath(source, dir))).FullName, dirMode);

@@ -67,9 +67,14 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// </summary>
     private protected (string? Path, string? Problem) ResolveProgram(string program, string configuredPath = "")
     {
-        Tools.Ensure();
-        return Executables.Resolve(program, configuredPath + Path.Combine(Tools.HostDir, "bin") + ":" + AgentPath);
+        var toolsReady = Tools.Ensure();
+        var (path, problem) = Executables.Resolve(program, configuredPath + Path.Combine(Tools.HostDir, "bin") + ":" + AgentPath);
+        // Not "not found on PATH": the operator's PATH is not what is wrong, this host's build is.
+        if (path is null && !toolsReady && program == HivectlName && AgentTools.Missing is { } missing) return (null, missing);
+        return (path, problem);
     }
+
+    private const string HivectlName = "hivectl";
 
     /// <summary>Whether the host's path is one of the hive's tools, which every agent is given, whatever its mounts.</summary>
     private protected bool IsTool(string hostPath) => hostPath.StartsWith(Tools.HostDir + "/", StringComparison.Ordinal);

@@ -301,16 +301,22 @@ internal sealed class TerminalSocket : IAsyncDisposable
         _receiving = ReceiveAsync();
     }
 
-    public static Uri UrlOf(HiveInstance hive, string name) =>
-        new($"ws://{hive.BaseAddress.Authority}/api/agents/{name}/terminal?cols=100&rows=30");
+    public static Uri UrlOf(HiveInstance hive, string name) => UrlOf(hive.BaseAddress, name);
+
+    private static Uri UrlOf(Uri baseAddress, string name) =>
+        new($"ws://{baseAddress.Authority}/api/agents/{name}/terminal?cols=100&rows=30");
 
     /// <summary>Opens it with the token as Bearer unless <paramref name="configure"/> signs it in otherwise.</summary>
-    public static async Task<TerminalSocket> OpenAsync(HiveInstance hive, string name, Action<ClientWebSocket>? configure = null)
+    public static Task<TerminalSocket> OpenAsync(HiveInstance hive, string name, Action<ClientWebSocket>? configure = null) =>
+        OpenAsync(hive.BaseAddress, hive.Token, name, configure);
+
+    /// <summary>The same for a host at <paramref name="baseAddress"/> (a <see cref="HostProcess"/>).</summary>
+    public static async Task<TerminalSocket> OpenAsync(Uri baseAddress, string? token, string name, Action<ClientWebSocket>? configure = null)
     {
         var socket = new ClientWebSocket();
         if (configure is not null) configure(socket);
-        else socket.Options.SetRequestHeader("Authorization", $"Bearer {hive.Token}");
-        await socket.ConnectAsync(UrlOf(hive, name), CancellationToken.None);
+        else socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
+        await socket.ConnectAsync(UrlOf(baseAddress, name), CancellationToken.None);
         return new TerminalSocket(socket);
     }
 
