@@ -269,7 +269,8 @@ internal sealed class ForgeSweep(
         }
     }
 
-    private ForgeAuth? Bootstrap()
+    /// <summary>The bootstrap admin the configuration names, if any (needed only until the core token exists).</summary>
+    public ForgeAuth? Bootstrap()
     {
         var o = options.Value;
         if (o.AdminToken.Length > 0) return new ForgeAuth.Token(o.AdminToken);

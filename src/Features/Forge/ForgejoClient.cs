@@ -233,6 +233,13 @@ internal sealed class ForgejoClient(HttpClient http)
     }
 
     /// <summary>A password nobody keeps: set, used once to mint a token, forgotten.</summary>
+    /// <summary>Whether the forge has <paramref name="repository"/> (owner/name) as <paramref name="auth"/> sees it.</summary>
+    public Task<bool> RepoExistsAsync(string repository, ForgeAuth auth, CancellationToken ct)
+    {
+        var slash = repository.IndexOf('/');
+        return ExistsAsync($"repos/{Segment(repository[..slash])}/{Segment(repository[(slash + 1)..])}", auth, $"looking up repository {repository}", ct);
+    }
+
     public static string NewSecret() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))
         .Replace('+', '-').Replace('/', '_');
 

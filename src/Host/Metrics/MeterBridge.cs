@@ -11,6 +11,9 @@ namespace Hive.Host.Metrics;
 /// promtool flags and <c>rate()</c> readers misread), names series <c>meter_instrument</c>, and drops any series not
 /// updated for five minutes (a quiet counter would vanish and come back from 0). Here an instrument's name is its
 /// series' name, a counter stays a counter, nothing expires, and a histogram takes the buckets its instrument advises.
+/// A counter's new label set is shown at 0 for one scrape before it carries its first increment (<see cref="Pending"/>):
+/// Prometheus' <c>increase()</c> and <c>rate()</c> count only what a series gained between two of its samples, so a series
+/// whose first sample is already 1 would lose that first turn or message (and, after a restart, the first one since).
 /// </summary>
 internal sealed class MeterBridge : IDisposable
 {
@@ -19,6 +22,9 @@ internal sealed class MeterBridge : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, Series> _series = new();
     private readonly Lock _observing = new();
+    // New counter label sets waiting to have their 0 scraped before their first increments are added (see Release).
+    private readonly Dictionary<(Series Series, string Key), Pending> _pending = [];
+    private readonly Lock _pendingLock = new();
     private readonly ILogger _logger;
 
     public MeterBridge(IMeterFactory meters, CollectorRegistry registry, ILogger logger)
@@ -42,6 +48,7 @@ internal sealed class MeterBridge : IDisposable
 
     private void Observe()
     {
+        Release();
         lock (_observing)
         {
             var observed = _series.Values.Where(s => s.IsObservable).ToList();
@@ -75,7 +82,7 @@ internal sealed class MeterBridge : IDisposable
             switch (series.Kind)
             {
                 case Kind.Counter:
-                    if (value >= 0) ((Counter)series.Collector).WithLabels(values).Inc(value);
+                    if (value >= 0) Count(series, values, value);
                     break;
                 case Kind.ObservedCounter:
                     // An observed counter reports its running total: a lower one is a reset (the series starts again).
@@ -102,6 +109,51 @@ internal sealed class MeterBridge : IDisposable
         catch (Exception e)
         {
             _logger.LogWarning("metrics: recording {Series} failed: {Error}", instrument.Name, e.Message);
+        }
+    }
+
+    private void Count(Series series, string[] values, double value)
+    {
+        var counter = (Counter)series.Collector;
+        var key = Key(values);
+        if (series.Started.ContainsKey(key))
+        {
+            counter.WithLabels(values).Inc(value);
+            return;
+        }
+        lock (_pendingLock)
+        {
+            if (series.Started.ContainsKey(key)) counter.WithLabels(values).Inc(value);
+            else if (_pending.TryGetValue((series, key), out var pending)) pending.Sum += value;
+            else
+            {
+                counter.WithLabels(values); // the series, at 0
+                if (value == 0) series.Started[key] = true;
+                else _pending[(series, key)] = new Pending(values, value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// At the start of each scrape: the increments of a label set whose 0 an earlier scrape has shown are added now; the
+    /// label sets made since are marked, so this scrape shows their 0 and the next one their figures. (A label set made
+    /// while this scrape exports may be shown at 0 by it or not: either way it is marked only at the next one.)
+    /// </summary>
+    private void Release()
+    {
+        lock (_pendingLock)
+        {
+            foreach (var ((series, key), pending) in _pending.ToList())
+            {
+                if (!pending.Shown)
+                {
+                    pending.Shown = true;
+                    continue;
+                }
+                ((Counter)series.Collector).WithLabels(pending.Values).Inc(pending.Sum);
+                series.Started[key] = true;
+                _pending.Remove((series, key));
+            }
         }
     }
 
@@ -139,6 +191,14 @@ internal sealed class MeterBridge : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
+    /// <summary>A new counter label set's increments, held until a scrape has shown it at 0.</summary>
+    private sealed class Pending(string[] values, double sum)
+    {
+        public string[] Values { get; } = values;
+        public double Sum { get; set; } = sum;
+        public bool Shown { get; set; }
+    }
+
     private enum Kind { Counter, ObservedCounter, ObservedGauge, UpDownCounter, Gauge, Histogram }
 
     private sealed record Series(Collector Collector, Kind Kind, string[] LabelNames)
@@ -147,6 +207,9 @@ internal sealed class MeterBridge : IDisposable
 
         /// <summary>Label sets reported by the current scrape's observation (observable instruments only).</summary>
         public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Counter label sets whose 0 has been scraped (or that started at 0): their increments are added at once.</summary>
+        public ConcurrentDictionary<string, bool> Started { get; } = new(StringComparer.Ordinal);
 
         public IEnumerable<string[]> AllLabelValues() => Collector switch
         {

@@ -219,6 +219,14 @@ public sealed class BoardPageTests(BrowserFixture browser) : IClassFixture<Brows
         var error = _page.Locator("#board-errors .workflow-error[data-file='broken.yaml']");
         await Expect(error).ToBeVisibleAsync();
         await Expect(error).ToContainTextAsync("line 4");
+
+        // One that loads with a phase tickets pass through: loaded, and its warning shown there too.
+        await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "meta", "workflows", "passing.yaml"),
+            "name: passing\nphases:\n  - name: backlog\n    allowed_transitions: [check]\n  - name: check\n    allowed_transitions: [done]\n  - name: done\n    terminal: true\n");
+        using (var reload = await _hive.Http.PostAsync("/api/workflows/reload", null)) Assert.True(reload.IsSuccessStatusCode);
+        var warning = _page.Locator("#board-errors .workflow-warning[data-workflow='passing']");
+        await Expect(warning).ToBeVisibleAsync();
+        await Expect(warning).ToContainTextAsync("phase 'check' has neither needs nor reviewed_by");
         Assert.Empty(_pageErrors);
     }
 

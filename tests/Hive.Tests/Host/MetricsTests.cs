@@ -127,6 +127,133 @@ public sealed partial class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_agents_first_turn_is_counted_by_increase_and_its_series_start_at_0_after_a_restart()
+    {
+        const string series = "agent=\"alice\",model=\"claude-first\"";
+        var metricsPort = HostProcess.FreePort();
+        string[] args = ["--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}"];
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        await using (var host = await HostProcess.StartAsync(_dataDir, ["alice"], extraArgs: args))
+        {
+            await using var alice = await host.ConnectAsync("alice");
+            // What Prometheus would store: each scrape's sample of the series (null: not in that scrape).
+            var turns = new List<double?>();
+            var cost = new List<double?>();
+            void Scrape()
+            {
+                var text = metrics.GetStringAsync("/metrics").GetAwaiter().GetResult();
+                turns.Add(Value(text, "hive_turns_total", series));
+                cost.Add(Value(text, "hive_cost_usd_total", series));
+            }
+            Scrape();
+            await RecordTurnAsync(alice, "claude-first", 0.25);
+            await HiveInstance.Until(() =>
+            {
+                Scrape();
+                return turns[^1] == 1;
+            }, TimeSpan.FromSeconds(15), "the first turn in the exposition");
+            // increase() over these scrapes: the first sample the series has, then its last. Without a 0 first, it is 0.
+            Assert.Equal(1, Increase(turns));
+            Assert.Equal(0.25, Increase(cost));
+        }
+
+        await using (var host = await HostProcess.StartAsync(_dataDir, ["alice"], extraArgs: args))
+        {
+            // After a restart, before any turn: the pair alice's stored turns name is there at 0, every kind of token too.
+            var text = await metrics.GetStringAsync("/metrics");
+            Assert.Equal(0, Value(text, "hive_turns_total", series));
+            Assert.Equal(0, Value(text, "hive_cost_usd_total", series));
+            foreach (var kind in new[] { "input", "output", "cache_read", "cache_creation" })
+                Assert.Equal(0, Value(text, "hive_tokens_total", $"agent=\"alice\",kind=\"{kind}\",model=\"claude-first\""));
+            await using var alice = await host.ConnectAsync("alice");
+            await RecordTurnAsync(alice, "claude-first", 0.5);
+            await HiveInstance.Until(() => Value(metrics.GetStringAsync("/metrics").GetAwaiter().GetResult(), "hive_turns_total", series) == 1,
+                TimeSpan.FromSeconds(15), "the turn after the restart in the exposition");
+        }
+    }
+
+    /// <summary>
+    /// Every query of docs/grafana-dashboard.json parses (<c>promtool check rules</c>, one recording rule each), and its
+    /// stat panels evaluate right (<c>promtool test rules</c>) for a quiet hive (no cost series yet: $0, not "No data")
+    /// and after a first turn whose series started at 0.
+    /// </summary>
+    [Fact]
+    public void The_dashboards_queries_parse_and_its_stat_panels_are_right_for_a_quiet_hive()
+    {
+        var promtool = Promtool();
+        var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Hive.Tests.Architecture.HiveSources.RepoRoot(), "docs", "grafana-dashboard.json")));
+        var queries = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => (Title: p.GetProperty("title").GetString()!,
+                Expr: t.GetProperty("expr").GetString()!.Replace("$instance", ".*").Replace("$__rate_interval", "5m"))))
+            .ToList();
+        var dir = Directory.CreateDirectory(_dataDir).FullName;
+        var rules = Path.Combine(dir, "rules.yaml");
+        File.WriteAllText(rules, JsonSerializer.Serialize(new
+        {
+            groups = new[] { new { name = "dashboard", rules = queries.Select((q, i) => new { record = $"panel:query{i}", expr = q.Expr }) } },
+        }));
+        Run(promtool, "check", "rules", rules);
+
+        string Query(string title) => queries.Single(q => q.Title == title).Expr;
+        object Expect(string title, string at, double value) => new { expr = Query(title), eval_time = at, exp_samples = new[] { new { labels = "{}", value } } };
+        var tests = Path.Combine(dir, "tests.yaml");
+        File.WriteAllText(tests, JsonSerializer.Serialize(new
+        {
+            rule_files = Array.Empty<string>(),
+            evaluation_interval = "1m",
+            tests = new object[]
+            {
+                new
+                {
+                    interval = "1m",
+                    input_series = new[] { new { series = "hive_storage_healthy{instance=\"h\"}", values = "1 1 1" } },
+                    promql_expr_test = new[] { Expect("Cost, last 24 h (USD)", "2m", 0), Expect("Dead messages (1h)", "2m", 0) },
+                },
+                new
+                {
+                    interval = "1m",
+                    input_series = new[]
+                    {
+                        new { series = "hive_cost_usd_total{instance=\"h\",agent=\"a\",model=\"m\"}", values = "0 0 0.25 0.25 0.25" },
+                        new { series = "hive_messages_dead_total{instance=\"h\",agent=\"a\"}", values = "0 0 0 0 0" },
+                    },
+                    promql_expr_test = new[] { Expect("Cost, last 24 h (USD)", "4m", 0.25), Expect("Dead messages (1h)", "4m", 0) },
+                },
+            },
+        }));
+        Run(promtool, "test", "rules", tests);
+    }
+
+    private static void Run(string promtool, params string[] args)
+    {
+        var start = new ProcessStartInfo(promtool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(60_000), "promtool did not finish");
+        Assert.True(process.ExitCode == 0, $"promtool {string.Join(' ', args)} exited {process.ExitCode}: {stdout.Result}{stderr.Result}");
+    }
+
+    private static double? Increase(IReadOnlyList<double?> samples)
+    {
+        var present = samples.Where(s => s is not null).Select(s => s!.Value).ToList();
+        return present.Count < 2 ? null : present[^1] - present[0];
+    }
+
+    private static async Task RecordTurnAsync(AgentClient agent, string model, double cost)
+    {
+        var turnId = AgentClient.Ok(await agent.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
+        AgentClient.Ok(await agent.CallAsync(new Dictionary<string, object?>
+        {
+            ["op"] = "record_turn", ["turn_id"] = turnId, ["model"] = model, ["result_kind"] = "ok",
+            ["started_at"] = DateTimeOffset.UtcNow.AddSeconds(-3).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["ended_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["input_tokens"] = 100, ["output_tokens"] = 20, ["cache_read_tokens"] = 5, ["cache_creation_tokens"] = 0, ["cost_usd"] = cost,
+        }));
+    }
+
+    [Fact]
     public async Task Two_hosts_in_one_process_never_mix_their_figures()
     {
         int portA = HostProcess.FreePort(), portB = HostProcess.FreePort();

@@ -77,13 +77,13 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, AgentPool pool, Board
     /// <summary>
     /// Asks for the review of a ticket in a reviewed phase: a question from <c>hive</c> to an agent with the reviewing
     /// capability that is up, not held and not its last worker (the one with the fewest reviews open first), or to the
-    /// operator when there is none. Answered <c>approve</c> or <c>changes</c> (<see cref="ApplyReview"/>).
+    /// operator when there is none (always the operator for <c>reviewed_by: operator</c>). Answered <c>approve</c> or <c>changes</c> (<see cref="ApplyReview"/>).
     /// </summary>
     public async Task<TicketRow> AskReviewAsync(StateChange change, IMediator mediator, TicketRow row, string? lastWorker)
     {
         var phase = catalog.Get(row.Workflow).Find(row.Phase)!;
         var open = change.Query<string>("SELECT reviewer FROM tickets WHERE reviewer IS NOT NULL").CountBy(r => r).ToDictionary();
-        var reviewer = (await pool.ListAsync(mediator, CancellationToken.None))
+        var reviewer = phase.ReviewedBy == Phase.OperatorReview ? null : (await pool.ListAsync(mediator, CancellationToken.None))
             .Where(a => a.Up && a.Held is null && a.Name != lastWorker && a.Capabilities.Contains(phase.ReviewedBy!))
             .OrderBy(a => open.GetValueOrDefault(a.Name)).ThenBy(a => a.Name, StringComparer.Ordinal)
             .Select(a => a.Name).FirstOrDefault();

@@ -1,4 +1,5 @@
 using Hive.Features.Containers;
+using Hive.Features.Forge;
 using Hive.Shared.Errors;
 using MediatR;
 
@@ -7,7 +8,8 @@ namespace Hive.Features.Work;
 /// <summary>
 /// The operator writes a workflow (<c>PUT /api/workflows/{name}</c> <c>{yaml}</c>): parsed first, and refused with its line
 /// and reason (nothing written) when it does not; else committed to the meta repo as <c>workflows/&lt;name&gt;.yaml</c> and
-/// loaded. A workflow that tickets are in must keep their phases.
+/// loaded. A workflow that tickets are in must keep their phases; one naming a repository the forge does not have (or with
+/// no forge configured) is refused with the reason.
 /// </summary>
 public static class PutWorkflow
 {
@@ -31,6 +33,12 @@ public static class PutWorkflow
                     Errors = new Dictionary<string, string[]> { ["yaml"] = [$"line {e.Line}: {e.Reason}"] },
                 };
             }
+            // A repository the forge does not have (or no forge at all) would fail every claim: refused now, with why.
+            if (workflow.Repository is { } repository && await mediator.Send(new CheckRepository.Query(repository), cancellationToken) is { } problem)
+                throw new BadRequestException($"workflows/{command.Name}.yaml: repository {repository}: {problem}")
+                {
+                    Errors = new Dictionary<string, string[]> { ["repository"] = [problem] },
+                };
             using (var connection = db.Open())
                 if (TicketReads.PhasesInUse(connection, null, command.Name).FirstOrDefault(p => workflow.Find(p) is null) is { } gone)
                     throw new ConflictException($"tickets of {command.Name} are in phase {gone}, which this version drops: move them first");

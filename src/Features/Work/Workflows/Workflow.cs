@@ -3,10 +3,15 @@ namespace Hive.Features.Work;
 /// <summary>
 /// A workflow as loaded from <c>meta/workflows/&lt;name&gt;.yaml</c>: its phases in order (the board's columns), the first
 /// being where a new ticket starts. A <c>terminal</c> phase ends a ticket; a <c>side</c> phase (blocked) is not a column:
-/// a ticket in it stays in the column it came from, marked.
+/// a ticket in it stays in the column it came from, marked. A phase with neither <c>needs</c> nor <c>reviewed_by</c> (nor
+/// terminal or side) is a queue: nobody works or checks a ticket there, the board moves it on as soon as the next column
+/// has room. The first phase is the backlog; any later queue is reported in <see cref="Warnings"/> when it is loaded.
 /// </summary>
 public sealed record Workflow(string Name, string? Description, string? Repository, IReadOnlyList<Phase> Phases)
 {
+    /// <summary>What loads but is likely not what its author meant (a phase tickets pass through at once); one line each.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     [System.Text.Json.Serialization.JsonIgnore]
     public Phase Initial => Phases[0];
 
@@ -22,7 +27,8 @@ public sealed record Workflow(string Name, string? Description, string? Reposito
 
 /// <param name="Needs">Capabilities an agent must have to be offered or to claim a ticket in this phase (any one of them).</param>
 /// <param name="ReviewedBy">When set, leaving this phase is a review: a question to an agent with this capability (not the
-/// ticket's last worker), or to the operator when there is none, answered <c>approve</c> or <c>changes</c>.</param>
+/// ticket's last worker), or to the operator when there is none, answered <c>approve</c> or <c>changes</c>;
+/// <see cref="OperatorReview"/> (<c>operator</c>) asks the operator always, so the ticket waits there for a person.</param>
 public sealed record Phase(
     string Name, string? Prompt, IReadOnlyList<string> DoneDefinition, IReadOnlyList<ExpectedOutput> ExpectedOutputs,
     IReadOnlyList<string> AllowedTransitions, int? WipLimit, IReadOnlyList<string> Needs, string? ReviewedBy, bool Terminal, bool Side)
@@ -30,6 +36,13 @@ public sealed record Phase(
     /// <summary>A phase an agent works in (it is offered and claimed); the others are queues, reviews and ends.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsWorked => Needs.Count > 0;
+
+    /// <summary><c>reviewed_by: operator</c>: the operator reviews, never an agent (whatever capabilities agents have).</summary>
+    public const string OperatorReview = Hive.Shared.Agents.AgentNames.Operator;
+
+    /// <summary>Neither worked nor reviewed nor an end: a ticket waits here only until the next column has room.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsQueue => !IsWorked && ReviewedBy is null && !Terminal && !Side;
 }
 
 /// <summary>An artifact the gate checks: a file under the ticket's work dir, a branch or commit on the forge, a URL, a note.</summary>

@@ -78,8 +78,21 @@ internal static partial class WorkflowParser
         if (phases[0].Phase.Side || phases[0].Phase.Terminal) throw new WorkflowException(phases[0].Node.Start.Line, "the first phase (where tickets start) cannot be a side or terminal phase");
         if (phases.Count(p => p.Phase.Side) > 1) throw new WorkflowException(phases.Where(p => p.Phase.Side).Skip(1).First().Node.Start.Line, "at most one side phase");
         if (!phases.Any(p => p.Phase.Terminal)) throw new WorkflowException(phasesNode.Start.Line, "no phase is terminal: a ticket could never be done");
-        return new Workflow(name, Text(root, "description"), repository, [.. phases.Select(p => p.Phase)]);
+        var workflow = new Workflow(name, Text(root, "description"), repository, [.. phases.Select(p => p.Phase)]);
+        return workflow with { Warnings = PassThroughWarnings(workflow) };
     }
+
+    /// <summary>
+    /// A queue after the first phase (neither needs nor reviewed_by): loaded, since a holding column before a WIP-limited
+    /// one is a fair design, but said, since one meant as a check lets every ticket through unchecked.
+    /// </summary>
+    private static IReadOnlyList<string> PassThroughWarnings(Workflow workflow) =>
+    [
+        .. workflow.Phases.Skip(1).Where(p => p.IsQueue).Select(p => workflow.NextAfter(p) is { } next
+            ? $"phase '{p.Name}' has neither needs nor reviewed_by: nobody works or checks a ticket there, the board moves it on to " +
+              $"{next.Name} {(next.WipLimit is null ? "at once" : "as soon as it has room")}; to hold tickets for a person, give it reviewed_by: operator"
+            : $"phase '{p.Name}' has neither needs nor reviewed_by: nobody works or checks a ticket there"),
+    ];
 
     private static Phase ParsePhase(YamlMappingNode node)
     {

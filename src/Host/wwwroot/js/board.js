@@ -102,14 +102,17 @@ function syncOptions(select, values, selected) {
   if (values.includes(selected)) select.value = selected;
 }
 
-/** The files the last load refused, each with its line, above the board. */
+/** The files the last load refused, each with its line, and what loaded workflows warn of (a pass-through phase), above the board. */
 function workflowErrors() {
   const errors = store.work.errors ?? [];
+  const warnings = (store.work.workflows ?? []).flatMap(w => (w.warnings ?? []).map(text => ({ workflow: w.name, text })));
   const box = $('board-errors');
-  box.hidden = errors.length === 0;
+  box.hidden = errors.length === 0 && warnings.length === 0;
   box.replaceChildren(...errors.map(e => h('li', { class: 'workflow-error', dataset: { file: e.file } },
     h('strong', {}, `workflows/${e.file}`), ` line ${e.line}: ${e.reason}`,
-    h('span', { class: 'meta' }, e.kept ? ' (its last good version keeps running)' : ' (not loaded)'))));
+    h('span', { class: 'meta' }, e.kept ? ' (its last good version keeps running)' : ' (not loaded)'))),
+  ...warnings.map(w => h('li', { class: 'workflow-warning', dataset: { workflow: w.workflow } },
+    h('strong', {}, `workflows/${w.workflow}.yaml`), ` loads, but: ${w.text}`)));
 }
 
 function column(workflow, phase) {

@@ -231,4 +231,76 @@ public sealed class BoardTests(HiveFixture fixture) : SharedHiveTests(fixture), 
         Ok(await r.CallAsync(new { op = "answer", id = again.GetProperty("question_id").GetInt64(), answer = "approve" }));
         Assert.True((await _hive.TicketAsync(id)).GetProperty("done").GetBoolean());
     }
+    [Fact]
+    public async Task A_phase_reviewed_by_the_operator_holds_its_ticket_until_the_operator_acts_even_beside_an_agent_with_that_capability()
+    {
+        var workflow = $"wf_{Guid.NewGuid().ToString("N")[..8]}";
+        await _hive.PutWorkflowAsync(workflow, $"""
+            name: {workflow}
+            phases:
+              - name: backlog
+                allowed_transitions: [check]
+              - name: check
+                reviewed_by: operator
+                allowed_transitions: [done]
+              - name: done
+                terminal: true
+            """);
+        // An agent given a capability named "operator" is up and idle: it must not be asked.
+        var lookalike = await _hive.NewAgentAsync("lookalike", "operator");
+        await using var agent = await _hive.ConnectAsync(lookalike);
+        var (first, second) = ((await _hive.CreateTicketAsync(new { title = "check me", workflow })).GetProperty("id").GetInt64(),
+            (await _hive.CreateTicketAsync(new { title = "check me too", workflow })).GetProperty("id").GetInt64());
+        await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM tickets WHERE id IN (@first, @second) AND review_question_id IS NOT NULL",
+            new { first, second }) == 2, TimeSpan.FromSeconds(20), "both reviews asked");
+        for (var round = 0; round < 3; round++) await _hive.Service<MediatR.IMediator>().Send(new Hive.Features.Work.Dispatch.Command());
+
+        foreach (var id in new[] { first, second })
+        {
+            var ticket = await _hive.TicketAsync(id);
+            Assert.Equal("check", ticket.GetProperty("phase").GetString());
+            Assert.Equal("operator", ticket.GetProperty("review").GetProperty("reviewer").GetString());
+        }
+        Assert.Null(await agent.RecvAsync(200));
+
+        // The operator's two ways: answer the review question, or move the card.
+        var question = (await _hive.TicketAsync(first)).GetProperty("review").GetProperty("question_id").GetInt64();
+        var (answered, answer) = await _hive.SendJsonAsync(HttpMethod.Post, $"/api/questions/{question}/answer", new { answer = "approve" });
+        Assert.True(answered == HttpStatusCode.OK, answer.ToString());
+        Assert.True((await _hive.TicketAsync(first)).GetProperty("done").GetBoolean());
+        var (moved, body) = await _hive.SendJsonAsync(HttpMethod.Post, $"/api/tickets/{second}/move", new { to = "done" });
+        Assert.True(moved == HttpStatusCode.OK, body.ToString());
+        Assert.True((await _hive.TicketAsync(second)).GetProperty("done").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_workflow_with_a_phase_tickets_pass_through_loads_with_a_warning_on_the_workflows_view()
+    {
+        var workflow = $"wf_{Guid.NewGuid().ToString("N")[..8]}";
+        var (status, view) = await _hive.SendJsonAsync(HttpMethod.Put, $"/api/workflows/{workflow}", new
+        {
+            yaml = $"""
+                name: {workflow}
+                phases:
+                  - name: backlog
+                    allowed_transitions: [build]
+                  - name: build
+                    needs: [{Capability()}]
+                    allowed_transitions: [check]
+                  - name: check
+                    allowed_transitions: [done]
+                  - name: done
+                    terminal: true
+                """,
+        });
+        Assert.True(status == HttpStatusCode.OK, view.ToString());
+        static string[] WarningsOf(JsonElement workflows, string name) =>
+            [.. workflows.EnumerateArray().Single(w => w.GetProperty("name").GetString() == name).GetProperty("warnings").EnumerateArray().Select(w => w.GetString()!)];
+        var warning = Assert.Single(WarningsOf(view.GetProperty("workflows"), workflow));
+        Assert.Contains("phase 'check' has neither needs nor reviewed_by", warning);
+        Assert.Contains("reviewed_by: operator", warning);
+        // The same on GET /api/workflows and in /api/state (the board's view); the backlog and a worked phase warn of nothing.
+        Assert.Equal([warning], WarningsOf((await _hive.GetJsonAsync("/api/workflows")).GetProperty("workflows"), workflow));
+        Assert.Equal([warning], WarningsOf((await _hive.GetJsonAsync("/api/state")).GetProperty("work").GetProperty("workflows"), workflow));
+    }
 }
