@@ -92,6 +92,8 @@ public static class HiveHost
         Metrics.MetricsListener.Attach(app.Services); // listening before anything measures
         try
         {
+            // Every configured value bound and checked before anything is touched or started.
+            ConfigurationProblem.ValidateAll(app.Services, services);
             // One host per data dir: the lock comes before anything in it is touched (the token file, the db, the sockets).
             app.Services.GetRequiredService<DataDirLock>();
             app.Services.PrepareHiveStorage(HiveFeatures.Assemblies);

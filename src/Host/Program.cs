@@ -12,6 +12,12 @@ catch (HiveStartupException refused)
     Console.Error.WriteLine($"hive: {refused.Message}");
     return 1;
 }
+catch (Exception invalid) when (ConfigurationProblem.Describe(invalid) is { } problem)
+{
+    // A configured value that cannot be read or is out of range: one line naming its key.
+    Console.Error.WriteLine($"hive: {problem}");
+    return 1;
+}
 
 try
 {
@@ -21,6 +27,12 @@ catch (HiveStartupException refused)
 {
     // Refused while starting (an agent's socket path it cannot use): the same one line, after the hosted services stopped.
     Console.Error.WriteLine($"hive: {refused.Message}");
+    return 1;
+}
+catch (Exception invalid) when (ConfigurationProblem.Describe(invalid) is { } problem)
+{
+    // Read late (by a service as it started): the same one line.
+    Console.Error.WriteLine($"hive: {problem}");
     return 1;
 }
 catch (IOException bind) when (bind.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)

@@ -8,8 +8,11 @@ public sealed class HiveOptions
     /// <summary>Where the hive keeps its database, state dirs and sockets; relative paths are taken from the working directory.</summary>
     public string DataDir { get; set; } = "./.hive";
 
-    /// <summary>Agent names registered at start-up (until the Containers feature owns the registry); <c>manager</c> is always present.</summary>
-    public List<string> Agents { get; set; } = [];
+    /// <summary>
+    /// External agents registered at start-up; <c>manager</c> is always present. Each is a name (<c>"alice"</c>) or an
+    /// object with its capabilities (<c>{"name": "bob", "capabilities": ["code"]}</c>).
+    /// </summary>
+    public List<ConfiguredAgent> Agents { get; set; } = [];
 
     public DatabaseOptions Database { get; set; } = new();
     public DashboardOptions Dashboard { get; set; } = new();
@@ -89,4 +92,26 @@ public sealed class SocketsOptions
 
     /// <summary>A reply the agent does not read for this long closes its connection (the client must read its replies).</summary>
     public double WriteTimeoutSeconds { get; set; } = 10;
+}
+
+/// <summary>
+/// One of <c>Hive:Agents</c>: a plain name binds to <see cref="Name"/> alone (<c>--Hive:Agents:0 alice</c>); the object form
+/// also gives what work it takes (<c>--Hive:Agents:1:Name bob --Hive:Agents:1:Capabilities:0 code</c>).
+/// </summary>
+[System.ComponentModel.TypeConverter(typeof(ConfiguredAgentConverter))]
+public sealed class ConfiguredAgent
+{
+    public string? Name { get; set; }
+
+    public List<string> Capabilities { get; set; } = [];
+}
+
+/// <summary>Lets the configuration binder read a plain string as a <see cref="ConfiguredAgent"/> of that name.</summary>
+public sealed class ConfiguredAgentConverter : System.ComponentModel.TypeConverter
+{
+    public override bool CanConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, Type sourceType) =>
+        sourceType == typeof(string) || base.CanConvertFrom(context, sourceType);
+
+    public override object? ConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object value) =>
+        value is string name ? new ConfiguredAgent { Name = name } : base.ConvertFrom(context, culture, value);
 }

@@ -62,7 +62,18 @@ public static class AgentStats
         }
     }
 
-    private sealed record BucketRow(long Bucket, long Turns, long Tokens, double? CostUsd, long ToolCalls);
+    /// <summary>
+    /// Settable properties, not a positional record: with no row SQLite reports every column as a blob, for which Dapper
+    /// finds no matching constructor.
+    /// </summary>
+    private sealed class BucketRow
+    {
+        public long Bucket { get; set; }
+        public long Turns { get; set; }
+        public long Tokens { get; set; }
+        public double? CostUsd { get; set; }
+        public long ToolCalls { get; set; }
+    }
 }
 
 /// <summary>One window of an agent's stats: its buckets oldest first (each <c>bucket_seconds</c> long) and its total.</summary>

@@ -189,7 +189,7 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         var id = (await fixture.AgentAsync(a, "remind", "water the plants", "--in", "3600", "--json")).Ok().Json.GetProperty("id").GetInt64();
 
         var list = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json;
-        var row = list.EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
+        var row = list.GetProperty("pending").EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
         Assert.Equal(a, row.GetProperty("agent").GetString());
         Assert.Contains("water the plants", (await fixture.OperatorAsync("reminders")).Ok().Stdout);
 
@@ -199,6 +199,24 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         (await fixture.OperatorAsync("reminders", "cancel", id.ToString(), "--json")).Refused("not_found");
         (await fixture.OperatorAsync("reminders", "retry", id.ToString())).Refused("not_found");
         (await fixture.OperatorAsync("reminders", "cancel")).Usage();
+    }
+
+    [Fact]
+    public async Task Reminders_lists_recurring_reminders_too()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var id = (await fixture.AgentAsync(a, "remind", "weekly report", "--cron", "0 9 * * 1", "--tz", "Europe/Berlin", "--json")).Ok().Json
+            .GetProperty("id").GetInt64();
+
+        var text = (await fixture.OperatorAsync("reminders")).Ok().Stdout;
+        var line = text.Split('\n').Single(l => l.Contains("weekly report", StringComparison.Ordinal));
+        Assert.Contains("recurring:", text);
+        Assert.Contains(a, line);
+        Assert.Contains("0 9 * * 1", line);
+        Assert.Contains("Europe/Berlin", line);
+        var recurring = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json.GetProperty("recurring").EnumerateArray()
+            .Single(r => r.GetProperty("id").GetInt64() == id);
+        Assert.Equal(("weekly report", "active"), (recurring.GetProperty("body").GetString(), recurring.GetProperty("state").GetString()));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ internal sealed class AgentRegistry(
 {
     public IReadOnlyList<AgentInfo> ReadAtStartUp()
     {
-        var configured = ConfiguredNames(options.Value);
+        var configured = Configured(options.Value);
         using var connection = db.Open();
         using var transaction = connection.BeginTransaction(deferred: false);
         var now = clock.GetUtcNow();
@@ -27,10 +27,18 @@ internal sealed class AgentRegistry(
         // the API stay until destroyed. A configured name that the operator has since spawned keeps its spawned row.
         var existing = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction)
             .ToDictionary(a => a.Name, StringComparer.Ordinal);
-        foreach (var stale in existing.Values.Where(a => a.Origin == Origins.Config && !configured.Contains(a.Name)))
+        foreach (var stale in existing.Values.Where(a => a.Origin == Origins.Config && !configured.ContainsKey(a.Name)))
             connection.Execute("DELETE FROM agents WHERE name = @Name", new { stale.Name }, transaction);
-        foreach (var name in configured.Where(n => !existing.ContainsKey(n)))
+        foreach (var (name, capabilities) in configured)
         {
+            if (existing.TryGetValue(name, out var record))
+            {
+                // Its capabilities are the configuration's, as of this start.
+                if (record.Origin == Origins.Config)
+                    connection.Execute("UPDATE agents SET capabilities = @capabilities WHERE name = @name",
+                        new { name, capabilities = Capabilities.Stored(capabilities) }, transaction);
+                continue;
+            }
             connection.Execute("DELETE FROM tombstones WHERE name = @name", new { name }, transaction);
             connection.Execute(Insert, new AgentRecord
             {
@@ -40,6 +48,7 @@ internal sealed class AgentRegistry(
                 Desired = DesiredStates.Running,
                 State = States.Running, // an external agent's socket is open: as running as Hive can tell
                 CreatedAt = now,
+                Capabilities = Capabilities.Stored(capabilities),
             }, transaction);
         }
         var records = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction).ToList();
@@ -48,20 +57,25 @@ internal sealed class AgentRegistry(
         return records.Select(a => a.ToInfo(paths)).ToList();
     }
 
-    /// <summary>The configured external agents, the manager first.</summary>
-    private static IReadOnlyList<string> ConfiguredNames(HiveOptions options)
+    /// <summary>The configured external agents and their capabilities, the manager first (with none).</summary>
+    private static IReadOnlyDictionary<string, IReadOnlyList<string>> Configured(HiveOptions options)
     {
-        var names = new List<string> { AgentNames.Manager };
-        foreach (var name in options.Agents.Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.Ordinal))
+        var agents = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal) { [AgentNames.Manager] = [] };
+        foreach (var agent in options.Agents.Where(a => !string.IsNullOrWhiteSpace(a.Name)))
         {
+            var name = agent.Name!;
             if (!AgentNames.IsWellFormed(name))
                 throw new Hive.Shared.Errors.HiveStartupException($"Hive:Agents: '{name}' is not a valid agent name (^[a-z][a-z0-9-]{{0,30}}$)");
             if (name == AgentNames.Manager) continue;
             if (AgentNames.Reserved.Contains(name))
                 throw new Hive.Shared.Errors.HiveStartupException($"Hive:Agents: '{name}' is reserved");
-            names.Add(name);
+            if (Capabilities.Problem(agent.Capabilities) is { } problem)
+                throw new Hive.Shared.Errors.HiveStartupException($"Hive:Agents: '{name}': {problem}");
+            if (agents.TryGetValue(name, out var earlier) && earlier.Count > 0 && agent.Capabilities.Count > 0)
+                throw new Hive.Shared.Errors.HiveStartupException($"Hive:Agents: '{name}' is given capabilities twice");
+            if (!agents.TryGetValue(name, out var given) || given.Count == 0) agents[name] = agent.Capabilities.ToList();
         }
-        return names;
+        return agents;
     }
 
     public const string Insert = $"""

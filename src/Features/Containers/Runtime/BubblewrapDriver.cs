@@ -67,6 +67,8 @@ public sealed class BubblewrapDriver : ProcessDriverBase
             return $"the sandbox shows the agent's ticket workspace at {InsideWorkPath}, so it cannot show the mount {hidden} there: move it elsewhere";
         if (command.Count > 0 && ResolveProgram(command[0]).Path is { } program && !IsTool(program) && !Visible(program, mounts))
             return $"the sandbox cannot see {program}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
+        if (ScriptOf(command) is { } script && !IsTool(script) && !Visible(script, mounts))
+            return $"the sandbox cannot see {script}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
         return base.ProblemWith(command, mounts);
     }
 

@@ -90,13 +90,22 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (program is null) return problem;
         if (MountRules.FirstProblem(mounts, _services.Paths) is { } mountProblem) return mountProblem;
         if (!Users.OwnUids) return null;
-        // A root host runs the agent as a user of its own, who must be able to reach what it runs and what it is shown
-        // (the hive's tools it is always shown).
-        foreach (var (path, run) in mounts.Select(m => (m, false)).Prepend((program, true)).Where(p => !IsTool(p.Item1)))
+        // A root host runs the agent as a user of its own, who must be able to reach what it runs, the script it gives an
+        // interpreter, and what it is shown (the hive's tools it is always shown).
+        var reached = mounts.Select(m => (m, false)).Prepend((program, true));
+        if (ScriptOf(command) is { } script) reached = reached.Append((script, false));
+        foreach (var (path, run) in reached.Where(p => !IsTool(p.Item1)))
             if (AgentUsers.ClosedToOthers(path, run) is { } closed)
                 return $"the agent runs as a user of its own, who cannot reach {path}: {closed} is closed to other users";
         return null;
     }
+
+    /// <summary>
+    /// The script a command gives its program (<c>/bin/sh /srv/agent.sh</c>, <c>python3 -u /srv/agent.py</c>): its first
+    /// argument that is not an option, when that is an absolute path to an existing file; else null.
+    /// </summary>
+    private protected static string? ScriptOf(IReadOnlyList<string> command) =>
+        command.Skip(1).FirstOrDefault(a => !a.StartsWith('-')) is { } first && Path.IsPathRooted(first) && File.Exists(first) ? first : null;
 
     /// <summary>How the agent sees its paths: (state dir, shared dir, socket).</summary>
     private protected abstract (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec);

@@ -9,7 +9,7 @@ namespace Hive.Features.Notifications;
 /// <summary>
 /// <c>/act/{token}</c>, outside sign-in (the token is the one thing it allows): <c>GET</c> a small confirm page whose
 /// button POSTs back; <c>POST</c> acts (ntfy's <c>http</c> action posts here directly). A browser's form post gets a page,
-/// anything else JSON or problem+json.
+/// anything else JSON or problem+json. The page's style is the file <c>/act.css</c> (the host's policy allows no inline style).
 /// </summary>
 public sealed class ActModule : CarterModule
 {
@@ -54,7 +54,7 @@ public sealed class ActModule : CarterModule
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>Hive: {{Html(title)}}</title>
-            <style>body{font:18px system-ui,sans-serif;margin:2rem auto;max-width:30rem;padding:0 1rem}button{font:inherit;padding:.8rem 1.6rem}</style>
+            <link rel="stylesheet" href="/act.css">
             </head><body><h1>{{Html(title)}}</h1><p>{{Html(text)}}</p>{{form}}</body></html>
             """);
     }

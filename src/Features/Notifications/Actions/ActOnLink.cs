@@ -86,26 +86,45 @@ public static class ActOnLink
         var link = connection.QuerySingleOrDefault<LinkRow>(
             "SELECT subject, action, value, label, expires_at, used_at FROM action_tokens WHERE token_hash = @hash", new { hash = ActionTokens.Hash(token) });
         if (link is null || link.ExpiresAt <= now) throw new NotFoundException(Gone);
-        if (link.UsedAt is not null) throw new ConflictException("this decision was made already, through one of its links");
         return link;
     }
 
-    /// <summary>409 with what was decided when the decision was made by another path (the dashboard, hivectl, an agent).</summary>
+    /// <summary>
+    /// 409 with what was decided when the decision was made already: by one of its links, or by another path (the
+    /// dashboard, hivectl, an agent). What the subject holds now says what was decided, and by whom.
+    /// </summary>
     private static async Task EnsureOpenAsync(IMediator mediator, LinkRow link, CancellationToken ct)
+    {
+        await EnsureUndecidedAsync(mediator, link, ct);
+        // Used, and its subject open again (a hive resumed by a link, then halted again): this link's decision is spent.
+        if (link.UsedAt is { } used)
+            throw new ConflictException($"already decided: {Decided(link)}, through one of its links{At(used)}");
+    }
+
+    private static string At(DateTimeOffset? at) => at is { } when ? $" at {when.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" : "";
+
+    private static string Decided(LinkRow link) => link.Action switch
+    {
+        PushActions.ResumeHive => "the hive was resumed",
+        _ => link.Subject,
+    };
+
+    private static async Task EnsureUndecidedAsync(IMediator mediator, LinkRow link, CancellationToken ct)
     {
         switch (link.Action)
         {
             case PushActions.Answer:
                 var question = await mediator.Send(new ReadQuestion.Query(Subjects.IdOf(link.Subject)), ct) ?? throw new NotFoundException(Gone);
                 if (question.Answer is { } answer)
-                    throw new ConflictException($"already decided: question {question.Id} was answered \"{answer}\" by {question.Answerer}");
+                    throw new ConflictException($"already decided: question {question.Id} was answered \"{answer}\" by {question.Answerer}{At(question.AnsweredAt)}");
                 break;
             case PushActions.Approve or PushActions.Deny:
                 var id = Subjects.IdOf(link.Subject);
                 var approval = (await mediator.Send(new ListApprovals.Query("all", id + 1, 1), ct)).SingleOrDefault(a => a.Id == id)
                     ?? throw new NotFoundException(Gone);
                 if (approval.Status != ApprovalStatuses.Pending)
-                    throw new ConflictException($"already decided: approval {id} is {approval.Status}{(approval.DecidedBy is { } by ? $" by {by}" : "")}");
+                    throw new ConflictException(
+                        $"already decided: approval {id} is {approval.Status}{(approval.DecidedBy is { } by ? $" by {by}" : "")}{At(approval.DecidedAt)}");
                 break;
             case PushActions.ResumeHive:
                 if ((await mediator.Send(new ReadGovernance.Query(), ct)).Halted is null) throw new ConflictException("already decided: the hive was resumed");

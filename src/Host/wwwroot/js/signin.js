@@ -6,13 +6,16 @@ const screen = document.getElementById('sign-in');
 screen.innerHTML = `
   <h2>◆ Sign in</h2>
   <p>Open the sign-in link the host printed when it started: it looks like
-    <code>http://127.0.0.1:7480/?token=…</code>. This page carries on by itself once this browser is signed in.</p>
+    <code id="sign-in-example"></code> (behind a proxy, with this page's address in front of <code>/?token=</code>).
+    This page carries on by itself once this browser is signed in.</p>
   <p class="error" id="sign-in-failed" hidden>That sign-in link is not valid for this hive (was the host given a new token?).</p>
   <form id="sign-in-form" autocomplete="off">
     <label for="sign-in-token">Or paste the token from <code>&lt;DataDir&gt;/operator-token</code> (<code>.hive/operator-token</code> by default)</label>
     <input id="sign-in-token" name="token" type="password" required>
     <button type="submit">Sign in</button>
   </form>`;
+// The address this page was loaded from, not one written here: behind a proxy the host's own address is not the operator's.
+document.getElementById('sign-in-example').textContent = `${location.origin}/?token=…`;
 const dashboard = document.getElementById('dashboard');
 const channel = 'BroadcastChannel' in window ? new BroadcastChannel('hive-sign-in') : null;
 const RetryMs = 3000;

@@ -205,6 +205,37 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
         }
     }
 
+    [Fact]
+    public async Task Agents_declared_in_the_configuration_take_capabilities_in_the_object_form_beside_plain_names()
+    {
+        await using var hive = await HiveInstance.StartAsync(["alice"],
+            "--Hive:Agents:1:Name", "bob", "--Hive:Agents:1:Capabilities:0", "code", "--Hive:Agents:1:Capabilities:1", "review");
+        for (var life = 0; life < 2; life++)
+        {
+            Assert.Equal(["bob"], (await hive.GetJsonAsync("/api/agents?capability=review")).EnumerateArray().Select(a => a.GetProperty("name").GetString()!));
+            Assert.Equal(["code", "review"], Names((await RowAsync(hive, "bob"))!.Value));
+            Assert.Empty(Names((await RowAsync(hive, "alice"))!.Value));
+            await using (var bob = await hive.ConnectAsync("bob"))
+                Assert.Equal("bob", AgentClient.Ok(await bob.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+            if (life == 0) await hive.RestartAsync();
+        }
+
+        // A bad capability refuses the start in one line naming the agent.
+        var dataDir = Directory.CreateTempSubdirectory("hive-config-caps-").FullName;
+        try
+        {
+            var (exitCode, output, errors) = await HostProcess.RunToExitWithErrorsAsync(TimeSpan.FromSeconds(60),
+                [.. HiveInstance.ArgsFor(dataDir, ["alice"]), "--Hive:Agents:1:Name", "bob", "--Hive:Agents:1:Capabilities:0", "Not A Name"]);
+            Assert.Equal(1, exitCode);
+            Assert.Equal("hive: Hive:Agents: 'bob': capability 'Not A Name' must match ^[a-z][a-z0-9-]{0,30}$", errors.Trim());
+            Assert.DoesNotContain("Exception", output);
+        }
+        finally
+        {
+            await TestDirectories.DeleteAsync(dataDir);
+        }
+    }
+
     private static readonly string[] Sleeper = ["/bin/sh", "-c", "exec sleep 1000"];
 
     private static string[] Names(JsonElement holder) =>

@@ -100,6 +100,48 @@ public sealed class MountRulesTests(ContainersFixture fixture) : SharedHiveTests
         }
     }
 
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
+    public async Task An_interpreters_script_the_agents_own_user_cannot_read_is_refused_at_create(string driver)
+    {
+        // (A root host, as the suite runs: the agent runs as a user of its own.) The outer dir is open and given as a mount,
+        // so the sandbox would show it; the script sits in a 0700 dir inside it.
+        var outside = Directory.CreateTempSubdirectory("hive-script-");
+        try
+        {
+            File.SetUnixFileMode(outside.FullName, (UnixFileMode)0b111_101_101);
+            var closed = Directory.CreateDirectory(Path.Combine(outside.FullName, "private"));
+            File.SetUnixFileMode(closed.FullName, (UnixFileMode)0b111_000_000);
+            var script = Path.Combine(closed.FullName, "agent.sh");
+            File.WriteAllText(script, "#!/bin/sh\nexec sleep 2000\n");
+            File.SetUnixFileMode(script, (UnixFileMode)0b111_101_101);
+
+            var (status, problem) = await PostAsync(_hive.Http, "/api/agents",
+                new { name = "unreadable", command = new[] { "/bin/sh", script }, driver, mounts = new[] { outside.FullName } });
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Equal($"the agent runs as a user of its own, who cannot reach {script}: {closed.FullName} is closed to other users",
+                problem.GetProperty("detail").GetString());
+            Assert.Null(await RowAsync(_hive, "unreadable"));
+            Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", "unreadable")));
+
+            // The same script where the agent's user can read it is accepted (it is the path that was refused, not the form).
+            File.SetUnixFileMode(closed.FullName, (UnixFileMode)0b111_101_101);
+            try
+            {
+                await CreateAsync(_hive.Http, new { name = "readable", command = new[] { "/bin/sh", script }, driver, mounts = new[] { outside.FullName } });
+            }
+            finally
+            {
+                await DestroyAsync(_hive, "readable");
+            }
+        }
+        finally
+        {
+            outside.Delete(recursive: true);
+        }
+    }
+
     private string Resolve(string mount, string links)
     {
         var linkToData = Path.Combine(links, "data");

@@ -105,7 +105,17 @@ public sealed class NotificationsTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
             Assert.Contains("already", await again.Content.ReadAsStringAsync());
         }
-        using (var other = await TapAsync(hive, actions[1].GetProperty("url").GetString()!)) Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
+        using (var other = await TapAsync(hive, actions[1].GetProperty("url").GetString()!))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
+            Assert.Contains("answered \"yes\" by operator at ", (await other.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        }
+        using (var phone = new HttpClient())
+        using (var look = await phone.GetAsync(OnHive(hive, actions[2].GetProperty("url").GetString()!)))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, look.StatusCode);
+            Assert.Contains("answered &quot;yes&quot; by operator at ", await look.Content.ReadAsStringAsync());
+        }
         Assert.Equal("yes", hive.QueryDb<string>("SELECT answer FROM questions WHERE id = @questionId", new { questionId }));
         var row = hive.QueryDbList<(string Actor, string Action, string Reason)>("SELECT actor, action, reason FROM interventions WHERE action = 'answer'").Single();
         Assert.Equal(("operator", "answer", "via push: yes"), row);

@@ -19,6 +19,24 @@ public sealed class TurnAggregatesTests(TurnStatsHive fixture) : SharedHiveTests
     }
 
     [Fact]
+    public async Task An_agent_without_turns_has_stats_of_empty_buckets()
+    {
+        var name = await _hive.NewAgentAsync("no-turns");
+        using var response = await _hive.Http.GetAsync($"/api/agents/{name}/stats");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        var windows = JsonDocument.Parse(text).RootElement.EnumerateArray().ToList();
+        Assert.Equal([("1h", 12), ("24h", 24), ("7d", 28), ("30d", 30)],
+            windows.Select(w => (w.GetProperty("window").GetString()!, w.GetProperty("buckets").GetArrayLength())));
+        Assert.All(windows, w =>
+        {
+            Assert.Equal(0, w.GetProperty("total").GetProperty("turns").GetInt64());
+            Assert.Equal(JsonValueKind.Null, w.GetProperty("total").GetProperty("cost_usd").ValueKind);
+            Assert.All(w.GetProperty("buckets").EnumerateArray(), b => Assert.Equal(0, b.GetProperty("tokens").GetInt64()));
+        });
+    }
+
+    [Fact]
     public async Task Counts_the_last_24_hours_only_and_puts_each_turn_in_its_hour()
     {
         var name = await _hive.NewAgentAsync("counted");
