@@ -37,7 +37,7 @@ public sealed class HostileHiveTests(Xunit.Abstractions.ITestOutputHelper output
         }
         // The one over a local send's limit goes back to its sender as undeliverable, saying which limit.
         await TwoHives.UntilAsync(() => Task.FromResult(HiveInstance.QueryDb<long>(hives.B.DataDir,
-            "SELECT count(*) FROM constellation_outbox WHERE destination = 'a' AND kind = 'undeliverable' AND payload LIKE '%"a:9102"%' AND payload LIKE '%limited to 1024 UTF-8 bytes%'") == 1),
+            "SELECT count(*) FROM constellation_outbox WHERE destination = 'a' AND kind = 'undeliverable' AND payload LIKE '%\"a:9102\"%' AND payload LIKE '%limited to 1024 UTF-8 bytes%'") == 1),
             "b's notice about a:9102");
         // The far larger one is never parsed: a dead letter, said in the log.
         Assert.Equal(1, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_dead_letters WHERE global_id = 'a:9101' AND reason LIKE 'refused:%'"));
