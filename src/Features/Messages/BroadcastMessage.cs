@@ -37,7 +37,7 @@ public static class BroadcastMessage
 
     internal sealed class Handler(
         StateChanges changes, MessageWriter writer, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock, IDb db, IAgentDirectory agents,
-        IRecipientPolicy policy)
+        IRecipientPolicy policy, MessageBudget hourly)
         : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
@@ -46,13 +46,18 @@ public static class BroadcastMessage
             // "Everyone" an agent may reach: with allowed_recipients, those (and the manager).
             var recipients = agents.List().Select(a => a.Name).Where(name => name != command.From && policy.MayReach(command.From, name)).ToList();
             if (recipients.Count == 0) throw new ConflictException("there is no live agent to broadcast to");
+            var change = changes.Current;
+            var counted = hourly.Take(change, command.From, command.Body!, recipients.Count); // stored once per recipient
             var draft = new MessageWriter.Draft(command.From, recipients[0], MessageKinds.Message, command.Body!, clock.GetUtcNow(), command.ClientId, command.InReplyTo);
             // As a send: group-committed by the writer, all rows in its one transaction, announced after that commit.
             var stored = await writer.AppendBroadcastAsync(draft, recipients);
             var messages = stored.Broadcast!.Select(r => r.View(fileRefs)).ToList();
             var result = new Result(stored.Row.BroadcastId ?? stored.Row.Id, messages);
-            if (stored.Duplicate) return result; // a retry: announced when it was stored
-            var change = changes.Current;
+            if (stored.Duplicate)
+            {
+                hourly.Budget.GiveBack(command.From, counted); // stored nothing
+                return result; // a retry: announced when it was stored
+            }
             foreach (var message in messages) change.Raise(new MessageSent(message));
             change.AfterPublished(() =>
             {

@@ -13,11 +13,14 @@ public static class MessagesFeature
             .Validate(o => o.AckTimeoutSeconds > 0 && o.MaxDeliveries > 0, "Hive:Messages:AckTimeoutSeconds and MaxDeliveries must be positive")
             .Validate(o => o.RetainDays is > 0 and <= 36500 && o.RetentionSweepMinutes is > 0 and <= 10080,
                 "Hive:Messages:RetainDays must be more than 0 and at most 36500, RetentionSweepMinutes more than 0 and at most 10080 (a week)")
+            .Validate(o => o.BytesPerHour is >= 1024 and <= 1024L * 1024 * 1024 * 1024, "Hive:Messages:BytesPerHour must be between 1024 and 1099511627776")
             .ValidateOnStart();
         services.AddSingleton<MessageRetention>();
         services.AddHostedService(p => p.GetRequiredService<MessageRetention>());
         services.AddSingleton<MessageWriter>();
         services.AddSingleton<InboxSignals>();
+        services.AddSingleton<MessageBudget>();
+        services.AddTransient<Hive.Shared.Agents.AgentRowContributor, MessageStorageOnAgentRows>();
         services.AddSingleton<Hive.Shared.Search.ISearchSource, MessageSearch.Source>();
         services.AddTransient<IDashboardStateContributor, MessagesStateContributor>();
         services.AddHiveMetrics<MessagesMetrics>();

@@ -15,5 +15,12 @@ public sealed class MessagesOptions
     /// <summary>How often the retention sweep runs (it also runs at start-up).</summary>
     public double RetentionSweepMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// The most message body one agent may send per clock hour (UTF-8 bytes; a broadcast counts once per recipient, as it is
+    /// stored): past it a send is refused (<c>too_many</c>) until the hour is over. 8 MiB: over 8000 full-size messages
+    /// an hour, more than any honest agent sends, and a bound on how fast one can fill the disk. The operator has none.
+    /// </summary>
+    public long BytesPerHour { get; set; } = 8L * 1024 * 1024;
+
     public TimeSpan AckTimeout => TimeSpan.FromSeconds(AckTimeoutSeconds);
 }

@@ -61,7 +61,7 @@ public static class SendMessage
 
     internal sealed class Handler(
         StateChanges changes, MessageWriter writer, InboxSignals signals, IFileRefScanner fileRefs, TimeProvider clock, IDb db,
-        IConstellation constellation, IMediator mediator, ISearchIndex search)
+        IConstellation constellation, IMediator mediator, ISearchIndex search, MessageBudget hourly)
         : IRequestHandler<Command, MessageView>
     {
         public async Task<MessageView> Handle(Command command, CancellationToken cancellationToken)
@@ -73,13 +73,18 @@ public static class SendMessage
             // acknowledged after its batch commits. Measured in NOTES.md (broker bench): it is what keeps a send's cost
             // near a raw single-row transaction. The change still holds the gate and publishes `sent` after that commit.
             await CheckReplyAsync(db, command.From, command.InReplyTo, cancellationToken);
+            var change = changes.Current;
+            var counted = hourly.Take(change, command.From, command.Body!);
             var draft = new MessageWriter.Draft(command.From, command.To!, MessageKinds.Message, command.Body!, clock.GetUtcNow(), command.ClientId, command.InReplyTo);
             // Once queued the message will commit; wait for that regardless of the caller going away, so the event is
             // never lost for a stored message.
             var (row, duplicate, _) = await writer.AppendAsync(draft);
             var message = row.View(fileRefs);
-            if (duplicate) return message; // a retry: the first send's message, announced when it was stored
-            var change = changes.Current;
+            if (duplicate)
+            {
+                hourly.Budget.GiveBack(command.From, counted); // stored nothing
+                return message; // a retry: the first send's message, announced when it was stored
+            }
             change.Raise(new MessageSent(message));
             change.AfterPublished(() => signals.Notify(message.To));
             return message;
@@ -102,8 +107,12 @@ public static class SendMessage
             await CheckReplyAsync(db, command.From, command.InReplyTo, cancellationToken);
             var change = changes.Current;
             var args = new { command.From, command.To, Kind = MessageKinds.Message, command.Body, SentAt = clock.GetUtcNow(), command.ClientId, command.InReplyTo };
+            var counted = hourly.Take(change, command.From, command.Body!);
             if (change.QuerySingleOrDefault<MessageRow>(insert, args) is not { } row)
+            {
+                hourly.Budget.GiveBack(command.From, counted);
                 return change.QuerySingle<MessageRow>(earlier, args).View(fileRefs); // a retry: stored and relayed the first time
+            }
             var message = row.View(fileRefs);
             await mediator.Send(new RelayToHive(message.Id, message.From, message.To, message.Body, message.SentAt), cancellationToken);
             search.Add(change.Connection, change.Transaction, [MessageSearch.Of(message)]);

@@ -10,7 +10,9 @@ namespace Hive.Features.TurnStats;
 /// The harness forwards what its program prints as the turn runs (issue 30 item 1), a batch at a time: entries of the
 /// agent's open turn (turn_id NULL until <see cref="RecordTurn"/> files them under the turn it records). A turn keeps at
 /// most <see cref="TurnStatsOptions.TranscriptTurnBytes"/> of text: past it one <c>truncated</c> entry, and later entries
-/// are dropped (counted in the reply). The stored entries go to the agent's page only (<see cref="TranscriptAppended"/>).
+/// are dropped (counted in the reply). An agent stores at most <see cref="TurnStatsOptions.TranscriptBytesPerHour"/> an hour,
+/// every turn together: a batch past it is refused (<c>too_many</c>). The stored entries go to the agent's page only
+/// (<see cref="TranscriptAppended"/>).
 /// </summary>
 public static class AppendTranscript
 {
@@ -43,7 +45,8 @@ public static class AppendTranscript
         }
     }
 
-    internal sealed class Handler(StateChanges changes, TimeProvider clock, IOptions<TurnStatsOptions> options, Hive.Shared.Search.ISearchIndex search)
+    internal sealed class Handler(
+        StateChanges changes, TimeProvider clock, IOptions<TurnStatsOptions> options, Hive.Shared.Search.ISearchIndex search, TranscriptBudget hourly)
         : IRequestHandler<Command, Result>
     {
         public Task<Result> Handle(Command command, CancellationToken cancellationToken)
@@ -70,6 +73,10 @@ public static class AppendTranscript
                 if (kind == Truncated) break;
                 budget -= bytes;
             }
+            // The agent's hourly budget, every turn together: past it the whole batch is refused and nothing stays stored.
+            var storedBytes = stored.Sum(e => (long)Encoding.UTF8.GetByteCount(e.Text));
+            hourly.Budget.Take(command.Agent, storedBytes);
+            change.OnRolledBack(() => hourly.Budget.GiveBack(command.Agent, storedBytes));
             search.Add(change.Connection, change.Transaction, stored.Select(TranscriptSearch.Of).OfType<Hive.Shared.Search.SearchEntry>().ToList());
             change.Raise(new TranscriptAppended(command.Agent, stored));
             return Task.FromResult(new Result(stored.Count(e => e.Kind != Truncated), command.Entries!.Count - stored.Count(e => e.Kind != Truncated)));

@@ -69,6 +69,38 @@ internal sealed class AgentCgroups : IDisposable
     }
 
     /// <summary>
+    /// A cgroup for one terminal, beneath its agent's running cgroup in each hierarchy (null when the agent has none): the
+    /// agent's caps hold for it (they are hierarchical), and everything the terminal starts stays in it, even a job that
+    /// <c>setsid</c>s out of the terminal's session, so <see cref="KillAndRemoveAsync(TerminalCgroup)"/> ends all of it.
+    /// No controller is enabled beneath the agent's cgroup, so the agent's own processes may stay where they are.
+    /// </summary>
+    public TerminalCgroup? CreateTerminal(string agent)
+    {
+        if (RunningOf(agent) is not { } running) return null;
+        var leaf = $"terminal-{Guid.NewGuid():N}"[..21];
+        var terminal = new TerminalCgroup(running.Dirs.Select(d => Path.Combine(d, leaf)).ToList());
+        try
+        {
+            foreach (var dir in terminal.Dirs) Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("containers: cannot make {Cgroup} ({Why}): the terminal runs in its agent's cgroup", terminal.Dirs[0], e.Message);
+            _ = KillAndRemoveAsync(terminal);
+            return null;
+        }
+        return terminal;
+    }
+
+    /// <summary>SIGKILLs everything in a terminal's cgroup until none is left, then removes its directories.</summary>
+    public async Task<bool> KillAndRemoveAsync(TerminalCgroup terminal)
+    {
+        if (!await KillAndRemoveAsync(terminal.Dirs[0])) return false;
+        foreach (var dir in terminal.Dirs.Skip(1)) await RemoveEmptyAsync(dir);
+        return true;
+    }
+
+    /// <summary>
     /// SIGKILLs every process in the cgroup until none is left (a process may fork while the list is read), then removes its
     /// directories. Returns false when something was still there after every round (left for the next start-up's sweep).
     /// </summary>
@@ -91,6 +123,8 @@ internal sealed class AgentCgroups : IDisposable
         // pressure could otherwise outrun the kill rounds.
         try { File.WriteAllText(Path.Combine(path, "pids.max"), "0"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        // A terminal's cgroup beneath an agent's: its processes are not in this one's cgroup.procs, and it must go first.
+        foreach (var child in Children(path)) await KillAndRemoveAsync(child);
         for (var round = 0; round < KillRounds; round++)
         {
             var members = Members(path);
@@ -106,6 +140,7 @@ internal sealed class AgentCgroups : IDisposable
     /// <summary>A directory of another hierarchy, whose processes are gone: removed once the kernel lets it (EBUSY a moment).</summary>
     private static async Task RemoveEmptyAsync(string dir)
     {
+        foreach (var child in Children(dir)) await RemoveEmptyAsync(child); // a terminal's, beneath an agent's
         for (var round = 0; round < KillRounds && Directory.Exists(dir) && !TryDelete(dir); round++) await Task.Delay(round < 10 ? 1 : 10);
     }
 
@@ -146,6 +181,12 @@ internal sealed class AgentCgroups : IDisposable
     private void RemoveRootsIfEmpty()
     {
         foreach (var root in _located?.Dirs ?? []) TryDelete(root); // an agent's cgroup left keeps it
+    }
+
+    private static IReadOnlyList<string> Children(string path)
+    {
+        try { return Directory.EnumerateDirectories(path).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
     }
 
     private static IReadOnlyList<int>? Members(string path)
@@ -212,4 +253,10 @@ internal sealed class AgentCgroups : IDisposable
         }
         return usable;
     }
+}
+
+/// <summary>One terminal's cgroup: a directory beneath its agent's in each hierarchy, the membership one first.</summary>
+internal sealed record TerminalCgroup(IReadOnlyList<string> Dirs)
+{
+    public string JoinList => string.Join(':', Dirs);
 }

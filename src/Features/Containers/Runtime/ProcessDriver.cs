@@ -13,7 +13,8 @@ public sealed class ProcessDriver : ProcessDriverBase
 {
     // $1 the agent's cgroup directories (colon-separated, the membership one first) or empty, $2 its open-files limit, $3-$7 data dir, cover, name, uid, gid (uid empty: run as the
     // host's user, unstaged). The cgroup is joined before the agent starts, so every process it makes is born inside; on the
-    // host's death the shell kills the cgroup's other members, then its own group (itself last). A stop (SIGTERM to the
+    // host's death the shell kills the cgroup's other members (its terminals' cgroups beneath it too), then its own group
+    // (itself last). A stop (SIGTERM to the
     // group, this shell included) before the agent runs ends the shell as if killed by it; once the agent runs, the shell
     // only waits for it.
     internal const string AgentShell = WrapperFunctions + """
@@ -27,7 +28,7 @@ public sealed class ProcessDriver : ProcessDriverBase
           umask 007
           set -- /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
         fi
-        trap 'if [ -n "$cgroup" ]; then for p in $(cat "${cgroup%%:*}/cgroup.procs"); do [ "$p" = $$ ] || kill -KILL "$p"; done; fi 2>/dev/null; kill -KILL 0' USR1
+        trap 'if [ -n "$cgroup" ]; then for p in $(cat "${cgroup%%:*}/cgroup.procs" "${cgroup%%:*}"/*/cgroup.procs); do [ "$p" = $$ ] || kill -KILL "$p"; done; fi 2>/dev/null; kill -KILL 0' USR1
         "$@" &
         child=$!
         trap ':' TERM INT HUP

@@ -223,11 +223,12 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>
     /// An interactive shell in the running agent's sandbox, on the pty <paramref name="tty"/>: the same wrapper as the agent
     /// (its uid, its staged paths or bwrap mounts, its clean environment, with <c>TERM</c> added), in the agent's state dir,
-    /// and inside the agent's own cgroup when it has one: its caps hold, and stopping the agent kills the shell with
-    /// everything else in there. Bash where the system has it, else <c>sh</c>. The returned process's pid is the id of
-    /// the terminal's session. The agent's start already prepared its user and home.
+    /// and inside a cgroup of its own beneath the agent's when the agent has one (<see cref="AgentCgroups.CreateTerminal"/>):
+    /// the agent's caps hold, stopping the agent kills the shell with everything else in there, and ending the terminal
+    /// kills everything it started, a job that left its session included. Bash where the system has it, else <c>sh</c>.
+    /// The shell's pid is the id of the terminal's session. The agent's start already prepared its user and home.
     /// </summary>
-    public async Task<Process> StartTerminalAsync(LaunchSpec spec, string tty, CancellationToken cancellationToken)
+    internal async Task<TerminalProcess> StartTerminalAsync(LaunchSpec spec, string tty, CancellationToken cancellationToken)
     {
         if (Unavailable is { } why) throw new DriverException(why);
         var configuredPath = spec.Env.TryGetValue("PATH", out var own) && own.Length > 0 ? own + ":" : "";
@@ -241,8 +242,8 @@ public abstract class ProcessDriverBase : IContainerDriver
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = Users.OwnUids && Users.Unavailable is null ? Users.UidOf(spec.Slot) : null;
         if (uid is not null) Users.WriteStageTable(spec.Name);
-        var cgroup = _services.Cgroups.RunningOf(spec.Name)?.JoinList;
-        var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup, uid, Users.Gid, _services.Paths.DataDir,
+        var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
+        var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
             Users.CoverFor(), tty));
         var info = new ProcessStartInfo(argv[0]) { WorkingDirectory = uid is null ? spec.StateDir : "/", UseShellExecute = false };
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
@@ -250,11 +251,42 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["TERM"] = "xterm-256color";
         try
         {
-            return await _services.Launcher.StartAsync(info).WaitAsync(cancellationToken);
+            return new TerminalProcess(await _services.Launcher.StartAsync(info).WaitAsync(cancellationToken), _services.Cgroups, cgroup);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
+            if (cgroup is not null) await _services.Cgroups.KillAndRemoveAsync(cgroup);
+            if (e is OperationCanceledException) throw;
             throw new DriverException($"{Name} could not start a terminal: {e.Message}", e);
         }
     }
+}
+
+/// <summary>A terminal's shell, and the cgroup that holds everything it starts (null where the agent has none).</summary>
+internal sealed class TerminalProcess(Process shell, AgentCgroups cgroups, TerminalCgroup? cgroup) : IDisposable
+{
+    private const int SessionRounds = 50;
+
+    public Process Shell { get; } = shell;
+
+    /// <summary>
+    /// SIGKILL to the terminal's whole session (its shell, its jobs, their children), then waits for the shell; then
+    /// everything left in its cgroup (a job that <c>setsid</c>ed away) is killed and the cgroup removed.
+    /// </summary>
+    public Task EndAsync() => _ended ??= EndOnceAsync();
+
+    private Task? _ended;
+
+    private async Task EndOnceAsync()
+    {
+        ProcessGroups.SignalSession(Shell.Id, ProcessGroups.SigKill);
+        await Shell.WaitForExitAsync();
+        // A job that forked while the list was read: again until none is left (by session only: the session's id cannot
+        // be taken by another process while any member lives).
+        for (var round = 0; round < SessionRounds && ProcessGroups.SignalSession(Shell.Id, ProcessGroups.SigKill, descendants: false); round++)
+            await Task.Delay(round < 10 ? 1 : 10);
+        if (cgroup is not null) await cgroups.KillAndRemoveAsync(cgroup);
+    }
+
+    public void Dispose() => Shell.Dispose();
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Hive.Features.Containers.Runtime;
@@ -44,11 +43,11 @@ public static class OpenTerminal
             spec = spec with { Env = secrets.ResolveFor(name, spec.Env, record.Secrets) };
 
             using var pty = Pty.Open(Size(context.Request.Query["cols"], DefaultColumns), Size(context.Request.Query["rows"], DefaultRows));
-            Process shell;
+            TerminalProcess terminal;
             try
             {
                 // Not cancelled by the request: a start already queued would otherwise happen with nobody to end it.
-                shell = await driver.StartTerminalAsync(spec, pty.SlavePath, CancellationToken.None);
+                terminal = await driver.StartTerminalAsync(spec, pty.SlavePath, CancellationToken.None);
             }
             catch (DriverException e)
             {
@@ -61,24 +60,24 @@ public static class OpenTerminal
                 using var socket = await context.WebSockets.AcceptWebSocketAsync();
                 reason = "the session failed";
                 Record(name, "terminal opened", $"ok ({who})");
-                logger.LogInformation("containers: terminal opened in {Agent} (pid {Pid})", name, shell.Id);
+                logger.LogInformation("containers: terminal opened in {Agent} (pid {Pid})", name, terminal.Shell.Id);
                 // A stop clears the agent's hold before it kills the cgroup, which may end the shell before Exited completes.
-                reason = await PumpAsync(socket, pty, shell, running, () => turns.Of(name).Running != running || running.Exited.IsCompleted);
+                reason = await PumpAsync(socket, pty, terminal, running, () => turns.Of(name).Running != running || running.Exited.IsCompleted);
             }
             finally
             {
-                if (!shell.HasExited) await EndAsync(shell); // the socket never opened, or the session failed
+                await terminal.EndAsync(); // done already, unless the socket never opened or the session failed
                 if (reason is not null)
                 {
                     Record(name, "terminal closed", $"{reason} ({who})");
                     logger.LogInformation("containers: terminal in {Agent} closed: {Reason}", name, reason);
                 }
-                shell.Dispose();
+                terminal.Dispose();
             }
         }
 
         /// <summary>Runs the session until one side ends it, ends the shell's session and closes the socket; returns why, for the audit.</summary>
-        private async Task<string> PumpAsync(WebSocket socket, Pty pty, Process shell, RunningAgent agent, Func<bool> agentEnded)
+        private async Task<string> PumpAsync(WebSocket socket, Pty pty, TerminalProcess terminal, RunningAgent agent, Func<bool> agentEnded)
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
             using var quitOutput = new CancellationTokenSource();
@@ -93,8 +92,8 @@ public static class OpenTerminal
                 : first == output ? "the shell exited"
                 : "the host stopped";
             // The shell and everything it started go first: the output loop then sees the pty's end (or is told to quit, if
-            // something that left the session still holds it).
-            await EndAsync(shell);
+            // something outside the terminal's session and cgroup still holds it).
+            await terminal.EndAsync();
             quitOutput.Cancel();
             await output;
             await CloseAsync(socket, reason);
@@ -194,17 +193,6 @@ public static class OpenTerminal
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)
             {
             }
-        }
-
-        /// <summary>SIGKILL to the terminal's whole session (its shell, its jobs, their children), then waits for the shell.</summary>
-        private static async Task EndAsync(Process shell)
-        {
-            ProcessGroups.SignalSession(shell.Id, ProcessGroups.SigKill);
-            await shell.WaitForExitAsync();
-            // A job that forked while the list was read: again until none is left (by session only: the session's id cannot
-            // be taken by another process while any member lives).
-            for (var round = 0; round < 50 && ProcessGroups.SignalSession(shell.Id, ProcessGroups.SigKill, descendants: false); round++)
-                await Task.Delay(round < 10 ? 1 : 10);
         }
 
         private void Record(string agent, string action, string result) =>

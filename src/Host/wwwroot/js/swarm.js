@@ -67,6 +67,14 @@ function setRowState(node, a) {
   else delete node.dataset.pid;
 }
 
+/** The agent stored as much as an hour allows (transcripts or messages, issue 42): a chip saying so, as of the last snapshot. */
+function storageChip(a) {
+  const full = [['transcript', a.transcript_storage], ['messages', a.message_storage]].filter(([, s]) => s?.refused_since);
+  if (full.length === 0) return null;
+  return h('span', { class: 'chip storage-full', title: full.map(([what, s]) => `${what}: ${s.bytes_this_hour} of ${s.limit} bytes this hour; refused since ${s.refused_since}`).join('\n') },
+    `${full.map(([what]) => what).join(', ')} limit reached`);
+}
+
 function agentHead(a) {
   const managed = isManaged(a);
   return h('div', { class: 'agent-head' },
@@ -80,6 +88,7 @@ function agentHead(a) {
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
       rowFacts(a),
+      storageChip(a),
       a.forge && forgeChip(a.forge),
       looseEnds(a),
       a.last_turn_at && sparkline(lastDay(a))),

@@ -168,9 +168,9 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
                 var sleepers = Sleepers(marker);
                 var session = SessionOf(sleepers[0]);
                 Assert.All(sleepers, pid => Assert.Equal(session, SessionOf(pid)));
-                // In the agent's own cgroup: its caps hold for the terminal too.
+                // Beneath the agent's own cgroup: its caps hold for the terminal too.
                 if (_hive.Service<Hive.Features.Containers.Runtime.AgentCgroups>().LimitsOn)
-                    Assert.All(sleepers, pid => Assert.Equal(File.ReadAllText($"/proc/{agentPid}/cgroup"), File.ReadAllText($"/proc/{pid}/cgroup")));
+                    Assert.All(sleepers, pid => AssertBeneath(agentPid, pid));
                 await terminal.CloseAsync();
 
                 await ProcessTable.UntilGoneAsync(sleepers);
@@ -185,6 +185,34 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
             Assert.Contains(audit, e => e.Action == "terminal opened" && e.Actor == "operator" && e.Result.StartsWith("ok", StringComparison.Ordinal));
             Assert.Contains(audit, e => e.Action == "terminal closed" && e.Result.StartsWith("the page closed", StringComparison.Ordinal));
             Assert.DoesNotContain(audit, e => e.Action.Contains(marker, StringComparison.Ordinal) || e.Result.Contains(marker, StringComparison.Ordinal));
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Fact]
+    public async Task Closing_the_socket_ends_a_job_that_left_the_terminals_session()
+    {
+        // Under the process driver nothing else holds such a job (bubblewrap's pid namespace does): the terminal's cgroup.
+        if (!_hive.Service<Hive.Features.Containers.Runtime.AgentCgroups>().LimitsOn) return;
+        var name = await RunningAsync("term-setsid", "process");
+        try
+        {
+            var agentPid = (await RowAsync(_hive, name))!.Value.Pid()!.Value;
+            const string marker = "987656";
+            await using (var terminal = await TerminalSocket.OpenAsync(_hive, name))
+            {
+                await terminal.RunAsync($"setsid sleep {marker} & echo \"<started>\"", "<started>");
+                await HiveInstance.Until(() => Sleepers(marker).Count == 1, Deadline, "the terminal's setsid sleep");
+                var sleeper = Sleepers(marker);
+                Assert.Equal(sleeper[0], SessionOf(sleeper[0])); // a session of its own: killing the terminal's misses it
+                await terminal.CloseAsync();
+                await ProcessTable.UntilGoneAsync(sleeper, TimeSpan.FromSeconds(30));
+            }
+            Assert.Equal("running", (await RowAsync(_hive, name))!.Value.State());
+            Assert.True(ProcessTable.IsAlive(agentPid), "the agent died with its terminal");
         }
         finally
         {
@@ -264,6 +292,17 @@ public sealed class TerminalTests(ContainersFixture fixture) : SharedHiveTests(f
             .Where(e => e.GetProperty("target").ValueKind == JsonValueKind.String && e.GetProperty("target").GetString() == agent)
             .Select(e => (e.GetProperty("actor").GetString()!, e.GetProperty("action").GetString()!, e.GetProperty("result").GetString()!))
             .ToList();
+
+    /// <summary>Each of <paramref name="pid"/>'s cgroups is its agent's or one directly beneath it, and one is beneath.</summary>
+    private static void AssertBeneath(int agentPid, int pid)
+    {
+        var agent = File.ReadAllLines($"/proc/{agentPid}/cgroup");
+        var own = File.ReadAllLines($"/proc/{pid}/cgroup");
+        Assert.Equal(agent.Length, own.Length);
+        Assert.All(agent.Zip(own), p => Assert.True(p.First == p.Second || p.Second.StartsWith(p.First + "/terminal-", StringComparison.Ordinal),
+            $"{p.Second} is not {p.First} or beneath it"));
+        Assert.Contains(agent.Zip(own), p => p.First != p.Second);
+    }
 
     private static IReadOnlyList<int> Sleepers(string marker) => ProcessTable.Find("sleep", marker);
 
