@@ -30,6 +30,7 @@ public static class BenchProgram
         new WorkBench(),
         new ConstellationBench(),
         new SwarmBench(),
+        new WebhookMemoryBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -23,14 +23,18 @@ public sealed class HiveExceptionHandler(IProblemDetailsService problems, Storag
             ErrorCodes.Validation => "the request is invalid",
             ErrorCodes.BadRequest => "the request is malformed",
             ErrorCodes.NotFound => "not found",
+            ErrorCodes.Unauthorized => "not authenticated",
             ErrorCodes.Forbidden => "refused",
+            ErrorCodes.MethodNotAllowed => "method not allowed",
             ErrorCodes.Conflict => "conflict",
             ErrorCodes.TooLarge => "too large",
             ErrorCodes.StorageFull => "storage full",
             ErrorCodes.StorageUnavailable => "storage unavailable",
             ErrorCodes.TooMany => "too many",
             ErrorCodes.Busy => "busy: try again later",
-            _ => "the host failed",
+            ErrorCodes.Internal => "the host failed",
+            // A code added without a title here still says what it is rather than blaming the host.
+            _ => error.Code.Replace('_', ' '),
         };
         problem.Extensions["code"] = error.Code;
 

@@ -4,16 +4,16 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Hive.Testing;
 
 /// <summary>
 /// The built <c>Hive.Host.dll</c> run as a real child process (<c>dotnet Hive.Host.dll ARGS</c>, from <c>/</c> unless
 /// told otherwise), so it can be killed with SIGKILL: no shutdown code runs, as in a crash or a power cut of the
-/// process. It signs in as a person does: the token comes from the sign-in link the host prints on its standard output.
+/// process. It signs in as a person does: its standard output is no terminal, so the host prints where the sign-in link
+/// is (<c>&lt;DataDir&gt;/sign-in-link</c>, 0600) and the token comes from there.
 /// </summary>
-public sealed partial class HostProcess : IAsyncDisposable
+public sealed class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -36,13 +36,10 @@ public sealed partial class HostProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>The sign-in link the host printed (null until it has, and when sign-in is off).</summary>
-    public Uri? SignInUrl => SignInLink().Match(Output) is { Success: true } match ? new Uri(match.Value) : null;
+    /// <summary>The sign-in link the host wrote (null until it has, and when sign-in is off; a previous life's before this one's).</summary>
+    public Uri? SignInUrl => HiveInstance.ReadSignInLink(DataDir);
 
     public string? Token => SignInUrl is { } url ? HiveInstance.TokenOf(url) : null;
-
-    [GeneratedRegex(@"http://\S+/\?token=\S+")]
-    private static partial Regex SignInLink();
 
     /// <summary>A client of this host, with the printed token as Bearer (when there is one).</summary>
     public HttpClient CreateClient(TimeSpan? timeout = null)
@@ -219,7 +216,7 @@ public sealed partial class HostProcess : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the host did not come up:\n{Output}");
             try
             {
-                // Until the sign-in link is printed this is a 401, unless sign-in is off.
+                // Until the sign-in link is written this is a 401, unless sign-in is off.
                 using var http = CreateClient(TimeSpan.FromSeconds(2));
                 using var response = await http.GetAsync("/api/state");
                 if (response.IsSuccessStatusCode) break;

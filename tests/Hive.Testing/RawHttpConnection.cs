@@ -51,6 +51,12 @@ public sealed class RawHttpConnection : IDisposable
         return _socket.SendAsync(Encoding.ASCII.GetBytes(text.ToString()), SocketFlags.None);
     }
 
+    /// <summary>The <c>Host</c> this connection's requests name (the base address's authority).</summary>
+    public string Authority => _host;
+
+    /// <summary>Sends these bytes as they are: a request head written by hand, part of a body.</summary>
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes) => await _socket.SendAsync(bytes, SocketFlags.None);
+
     /// <summary>Reads one response: its head, and its body unless <paramref name="headOnly"/> (an event stream's never ends).</summary>
     public async Task<RawHttpResponse> ReadResponseAsync(TimeSpan timeout, bool headOnly = false)
     {

@@ -12,16 +12,24 @@ namespace Hive.Host.Auth;
 /// </summary>
 public sealed class AllowedHostsMiddleware(RequestDelegate next, OperatorAuthSettings settings)
 {
-    private readonly StringSegment[] _allowed = settings.AllowedHosts.Select(h => new StringSegment(h)).ToArray();
-    private readonly bool _anyHost = settings.AllowedHosts.Contains("*");
+    private readonly AllowedHosts _allowed = new(settings.AllowedHosts);
 
-    public Task InvokeAsync(HttpContext context)
-    {
-        var host = context.Request.Host;
+    public Task InvokeAsync(HttpContext context) => _allowed.Allows(context.Request.Host) ? next(context) : AllowedHosts.RefuseAsync(context);
+}
+
+/// <summary>The names a listener answers to (<c>*</c> among them: any), and the answer to any other.</summary>
+public sealed class AllowedHosts(IEnumerable<string> names)
+{
+    private readonly StringSegment[] _allowed = names.Select(h => new StringSegment(h)).ToArray();
+    private readonly bool _anyHost = names.Contains("*");
+
+    public bool Allows(HostString host) =>
         // No Host at all is HTTP/1.0 (HTTP/1.1 without one never gets here: Kestrel refuses it), as ASP.NET Core's filter allows.
-        if (_anyHost || !host.HasValue || HostString.MatchesAny(host.Host, _allowed)) return next(context);
-        // The name is not quoted back: it is whatever the caller made up.
-        return TypedResults.Problem(new ProblemDetails
+        _anyHost || !host.HasValue || HostString.MatchesAny(host.Host, _allowed);
+
+    /// <summary>400 problem+json; the name is not quoted back: it is whatever the caller made up.</summary>
+    public static Task RefuseAsync(HttpContext context) =>
+        TypedResults.Problem(new ProblemDetails
         {
             Status = StatusCodes.Status400BadRequest,
             Title = "unknown host",
@@ -29,5 +37,4 @@ public sealed class AllowedHostsMiddleware(RequestDelegate next, OperatorAuthSet
                 "the request's Host header named another",
             Extensions = { ["code"] = ErrorCodes.BadRequest },
         }).ExecuteAsync(context);
-    }
 }

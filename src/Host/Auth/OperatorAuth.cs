@@ -14,7 +14,7 @@ namespace Hive.Host.Auth;
 /// </summary>
 public static class OperatorAuth
 {
-    /// <summary>The log category of the one line that carries the token.</summary>
+    /// <summary>The log category of the sign-in line (which carries the token only when standard output is a terminal).</summary>
     public const string SignInCategory = "Hive.SignIn";
 
     /// <summary>Where no host can reach without signing in; the page and its assets stay open (they hold no data).</summary>
@@ -74,7 +74,7 @@ public static class OperatorAuth
         // first and answers with an HTML page, is told to let everything through to it.
         builder.Services.Configure<HostFilteringOptions>(o => o.AllowedHosts = ["*"]);
 
-        // The sign-in line is how the operator gets in: it is logged whatever the default level.
+        // The sign-in line is how the operator finds the way in: it is logged whatever the default level.
         builder.Logging.AddFilter(SignInCategory, LogLevel.Information);
         // ASP.NET Core's request log writes every URL with its query string, and `GET /?token=` carries the token
         // there: it is capped at Warning (where it writes no URLs), so the token is in no log line but the sign-in one.
@@ -126,6 +126,8 @@ public static class OperatorAuth
         if (settings.Mode == OperatorAuthOptions.NoneMode)
         {
             logger.LogWarning("Operator sign-in is off (Hive:Auth:Mode=none): any process on this machine can act as the operator");
+            // A link kept from a life with sign-in on would carry a token no one needs now.
+            File.Delete(Path.Combine(app.Services.GetRequiredService<HivePaths>().DataDir, OperatorToken.SignInLinkFileName));
         }
         else
         {
@@ -135,7 +137,7 @@ public static class OperatorAuth
                 app.Services.GetRequiredService<TimeProvider>());
             app.Services.GetRequiredService<HttpConnectionBudget>().Token = token;
             if (narrowed) logger.LogWarning("{File} was readable by other users; it is now 0600", Path.Combine(dataDir, OperatorToken.FileName));
-            app.Lifetime.ApplicationStarted.Register(() => LogSignInLink(app, token, logger));
+            app.Lifetime.ApplicationStarted.Register(() => LogSignInLink(app, token, dataDir, logger));
         }
         app.UseMiddleware<OperatorAuthMiddleware>(new OperatorAuthState(token));
     }
@@ -159,13 +161,34 @@ public static class OperatorAuth
         });
     }
 
-    /// <summary>The one log line that carries the token, once the server knows its real addresses (port 0 included).</summary>
-    private static void LogSignInLink(WebApplication app, OperatorToken token, ILogger logger)
+    /// <summary>
+    /// Once the server knows its real addresses (port 0 included): writes the sign-in link to
+    /// <c>&lt;DataDir&gt;/sign-in-link</c> (0600) and logs one line saying where it is. The link itself is in that line only
+    /// when standard output is a terminal: a log redirected to a file (<c>nohup … &gt; hive.log</c>, 0644) or a journal is
+    /// read by others, and the token in it is the whole operator API.
+    /// </summary>
+    private static void LogSignInLink(WebApplication app, OperatorToken token, string dataDir, ILogger logger)
     {
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
         var address = bound.FirstOrDefault(a => ListenAddresses.Parse(a).IsLoopback) ?? bound.FirstOrDefault();
         if (address is null) return;
-        logger.LogInformation("Sign in to the dashboard: {SignInUrl}", $"{ListenAddresses.Browsable(address)}/?token={Uri.EscapeDataString(token.Value)}");
+        var page = ListenAddresses.Browsable(address) + "/";
+        var link = $"{page}?token={Uri.EscapeDataString(token.Value)}";
+        var file = Path.Combine(dataDir, OperatorToken.SignInLinkFileName);
+        try
+        {
+            OperatorToken.WritePrivately(file, link + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("{SignInLinkFile} cannot be written ({Reason}): open {Page} and paste the token from {TokenFile}",
+                file, e.Message, page, Path.Combine(dataDir, OperatorToken.FileName));
+        }
+        if (!Console.IsOutputRedirected)
+            logger.LogInformation("Sign in to the dashboard: {SignInUrl}", link);
+        else
+            logger.LogInformation("Sign in to the dashboard: open the link in {SignInLinkFile} (readable by this user only; standard output is not a terminal, " +
+                "so the token is not printed), or open {Page} and paste the token from {TokenFile}", file, page, Path.Combine(dataDir, OperatorToken.FileName));
     }
 }
 

@@ -16,6 +16,8 @@ namespace Hive.Host.Auth;
 public sealed class OperatorToken
 {
     public const string FileName = "operator-token";
+    /// <summary>The sign-in link of the latest start (<c>&lt;DataDir&gt;/sign-in-link</c>, 0600), rewritten at each start.</summary>
+    public const string SignInLinkFileName = "sign-in-link";
     public const int MinimumLength = 16;
     /// <summary>v3: the issue time is signed into the value (v2 cookies, without it, are refused: sign in once more).</summary>
     private static readonly byte[] SessionLabel = "hive_session/v3"u8.ToArray();
@@ -43,7 +45,7 @@ public sealed class OperatorToken
         _sessionKey = HMACSHA256.HashData(Encoding.UTF8.GetBytes(token), SessionLabel);
     }
 
-    /// <summary>The token itself: for the one sign-in line and nothing else.</summary>
+    /// <summary>The token itself: for the sign-in link (its 0600 file, and the sign-in line on a terminal) and nothing else.</summary>
     public string Value { get; }
 
     public TimeSpan SessionLifetime { get; }
@@ -121,6 +123,34 @@ public sealed class OperatorToken
             if (TryCreate(path) is { } created) return created;
         }
         throw new HiveStartupException($"could not read or create {path}");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="text"/> to <paramref name="path"/>, 0600 from the first byte whatever the umask, whole or not at
+    /// all: a private temp file beside it, synced, renamed over the name (so a link planted there is replaced, never followed).
+    /// </summary>
+    public static void WritePrivately(string path, string text)
+    {
+        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, new FileStreamOptions
+                   {
+                       Mode = FileMode.CreateNew,
+                       Access = FileAccess.Write,
+                       UnixCreateMode = HivePaths.PrivateFile,
+                   }))
+            {
+                File.SetUnixFileMode(stream.SafeFileHandle, HivePaths.PrivateFile);
+                stream.Write(Encoding.UTF8.GetBytes(text));
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp); // nothing when the rename went through
+        }
     }
 
     private static bool TryRead(string path, out string token, out bool narrowed)

@@ -82,7 +82,11 @@ internal sealed class MetricsListener : IHostedService, IAsyncDisposable
         // The hive's own lifetime runs this server: it must not answer SIGTERM or hold the process on its own.
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
         var server = builder.Build();
-        server.Run(context => ServeAsync(context, _registry));
+        // DNS rebinding: a page on another name must not read agent names and counts through the browser, so the listener
+        // answers to the dashboard's names (AllowedHosts included) and its own addresses' (a scraper's Host is its target).
+        var allowed = new AllowedHosts(_services.GetRequiredService<OperatorAuthSettings>().AllowedHosts
+            .Concat(_settings.Addresses.Select(a => a.Host).Where(h => h is { Length: > 0 } and not ("*" or "+"))));
+        server.Run(context => allowed.Allows(context.Request.Host) ? ServeAsync(context, _registry) : AllowedHosts.RefuseAsync(context));
         _server = server;
         try
         {

@@ -271,6 +271,41 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(1, Value(await http.GetStringAsync($"http://127.0.0.1:{portB}/metrics"), "hive_messages_sent_total", "agent=\"alice\""));
     }
 
+    /// <summary>
+    /// DNS rebinding: a page on evil.example that rebinds its name to 127.0.0.1 sends its own name as Host; the listener
+    /// refuses it as the dashboard does, and answers a scraper whose Host is the target it was given (or a name in AllowedHosts).
+    /// </summary>
+    [Fact]
+    public async Task Answers_only_the_names_the_hive_is_known_by()
+    {
+        var port = HostProcess.FreePort();
+        await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Metrics:Urls", $"http://127.0.0.1:{port}",
+            "--AllowedHosts", "metrics.hive.test");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        async Task<(HttpStatusCode Status, string Body)> Scrape(string? host)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            if (host is not null) request.Headers.Host = host;
+            using var response = await http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        foreach (var foreign in new[] { "evil.example", $"evil.example:{port}", "127.0.0.1.evil.example" })
+        {
+            var (status, body) = await Scrape(foreign);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.DoesNotContain("alice", body);
+            Assert.Equal("unknown host", JsonDocument.Parse(body).RootElement.GetProperty("title").GetString());
+        }
+        foreach (var known in new[] { null, $"127.0.0.1:{port}", $"localhost:{port}", "localhost", "metrics.hive.test" })
+        {
+            var (status, body) = await Scrape(known);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Contains("hive_", body);
+        }
+    }
+
     [Fact]
     public async Task Opens_no_second_port_when_metrics_are_not_configured()
     {

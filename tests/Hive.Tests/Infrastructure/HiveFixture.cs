@@ -39,14 +39,14 @@ public class HiveFixture : IAsyncLifetime
 
 /// <summary>
 /// A test class on a shared hive. After each test it checks that the operator token is in no line the hive has logged
-/// so far but the sign-in line (what every test's own host checked when it was disposed, when each test had one): a
-/// failure here fails the test that just ran.
+/// so far (what every test's own host checked when it was disposed, when each test had one): a failure here fails the
+/// test that just ran.
 /// </summary>
 public abstract class SharedHiveTests(HiveFixture fixture) : IDisposable
 {
     public void Dispose()
     {
-        fixture.Hive.AssertTokenOnlyInSignInLines();
+        fixture.Hive.AssertTokenInNoLogLine();
         GC.SuppressFinalize(this);
     }
 }

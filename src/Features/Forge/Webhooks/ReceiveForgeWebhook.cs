@@ -31,8 +31,8 @@ public static class ReceiveForgeWebhook
     public const string CommentKind = "forge_comment";
     public const string StatusKind = "forge_status";
 
-    /// <param name="Body">The raw body, as signed (read whole, at most <see cref="ForgeOptions.WebhookMaxBytes"/>).</param>
-    public sealed record Command(string? Event, string? Delivery, string? Signature, byte[] Body) : IRequest<Result>;
+    /// <param name="Body">The raw body, as signed, with its HMAC (read whole, at most <see cref="ForgeOptions.WebhookMaxBytes"/>).</param>
+    public sealed record Command(string? Event, string? Delivery, string? Signature, ReceivedBody Body) : IRequest<Result>;
 
     /// <summary>Who got the message (<see cref="To"/>, <see cref="MessageId"/>), or why nothing was sent (<see cref="Ignored"/>).</summary>
     public sealed record Result(string Delivery, string Event, string? To, long? MessageId, string? Ignored);
@@ -41,21 +41,22 @@ public static class ReceiveForgeWebhook
     /// Checks, reads and routes the delivery outside any state change (a stranger's unsigned posts never wait for, or hold
     /// up, the hive's changes), then records and delivers it in one (<see cref="Record"/>).
     /// </summary>
-    internal sealed class Handler(WebhookSecret secret, IAgentDirectory agents, IMediator mediator)
+    internal sealed class Handler(IAgentDirectory agents, IMediator mediator)
         : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
         {
-            if (!secret.Signed(command.Body, command.Signature))
+            if (!WebhookSecret.Matches(command.Body.Mac, command.Signature))
                 throw new UnauthorizedException("the delivery's signature (X-Forgejo-Signature) is missing or does not match the hook's secret");
             if (command.Delivery is not { Length: > 0 and <= 128 } delivery || !delivery.All(c => c is > ' ' and < '\x7f'))
                 throw new BadRequestException("X-Forgejo-Delivery must be the delivery's id (1 to 128 visible ASCII characters)");
             var forgeEvent = command.Event ?? "";
+            var body = command.Body.ReadAll();
 
             ForgeNews news;
             try
             {
-                using var document = JsonDocument.Parse(command.Body, new JsonDocumentOptions { MaxDepth = 64 });
+                using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
                 news = WebhookPayloads.Read(forgeEvent, document.RootElement);
             }
             catch (JsonException)
@@ -65,7 +66,7 @@ public static class ReceiveForgeWebhook
 
             var to = await RecipientAsync(news, cancellationToken)
                 ?? throw new NotFoundException($"{news.Repository} is no repository of the hive's: no agent owns it or works its branch");
-            var bodyHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(command.Body));
+            var bodyHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body));
             return await mediator.Send(new Record(delivery, forgeEvent, bodyHash, to, news), cancellationToken);
         }
 

@@ -29,27 +29,32 @@ internal sealed class WebhookSecret(IOptions<ForgeOptions> options, HivePaths pa
         }
     }
 
+    /// <summary>An HMAC-SHA256 under the secret, to take over a body as it arrives.</summary>
+    public IncrementalHash NewMac() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(Value));
+
     /// <summary>
-    /// True when <paramref name="signature"/> (hex, optionally <c>sha256=</c> as GitHub-style senders write it) is the body's
-    /// HMAC under the secret; compared in constant time.
+    /// The MAC a signature header states (hex, optionally <c>sha256=</c> as GitHub-style senders write it); null when it is
+    /// missing or not 32 bytes of hex, which no body can match (so such a post is refused before its body is read).
     /// </summary>
-    public bool Signed(ReadOnlySpan<byte> body, string? signature)
+    public static byte[]? Stated(string? signature)
     {
-        if (signature is null) return false;
+        if (signature is null) return null;
         var hex = signature.Trim();
         if (hex.StartsWith("sha256=", StringComparison.OrdinalIgnoreCase)) hex = hex["sha256=".Length..];
-        if (hex.Length != 64) return false;
-        byte[] given;
+        if (hex.Length != 64) return null;
         try
         {
-            given = Convert.FromHexString(hex);
+            return Convert.FromHexString(hex);
         }
         catch (FormatException)
         {
-            return false;
+            return null;
         }
-        return CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Value), body), given);
     }
+
+    /// <summary>True when <paramref name="signature"/> states <paramref name="mac"/> (a body's HMAC under the secret); compared in constant time.</summary>
+    public static bool Matches(byte[] mac, string? signature) =>
+        Stated(signature) is { } given && CryptographicOperations.FixedTimeEquals(mac, given);
 
     private string Create()
     {

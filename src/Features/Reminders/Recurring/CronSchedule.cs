@@ -28,6 +28,11 @@ public sealed class CronSchedule
             error = $"cron must have five fields (minute hour day-of-month month day-of-week), not {fields}";
             return null;
         }
+        if (FieldProblem(cron) is { } problem)
+        {
+            error = $"cron is not a valid expression: {problem}";
+            return null;
+        }
         CronExpression expression;
         try
         {
@@ -64,6 +69,54 @@ public sealed class CronSchedule
 
     /// <summary>The last run at or before <paramref name="at"/>.</summary>
     public DateTimeOffset? LastAtOrBefore(DateTimeOffset at) => _expression.GetPreviousOccurrence(at, Zone, inclusive: true)?.ToUniversalTime();
+
+    private static readonly (string Name, int Min, int Max, string[]? Names)[] Fields =
+    [
+        ("minute", 0, 59, null),
+        ("hour", 0, 23, null),
+        ("day-of-month", 1, 31, null),
+        ("month", 1, 12, ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]),
+        ("day-of-week", 0, 7, ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]),
+    ];
+
+    /// <summary>
+    /// Ranges and steps checked field by field before Cronos reads the expression, which takes a reversed range
+    /// (<c>1-0</c>) for one that wraps round: a range must run forwards within its field, a step be 1 to the field's
+    /// size. Cronos' own extensions (<c>L</c>, <c>W</c>, <c>#</c>, <c>?</c>) are left to it.
+    /// </summary>
+    private static string? FieldProblem(string cron)
+    {
+        var fields = cron.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 0; i < Fields.Length; i++)
+        {
+            var (name, min, max, names) = Fields[i];
+            foreach (var part in fields[i].Split(','))
+            {
+                var slash = part.IndexOf('/');
+                var range = slash < 0 ? part : part[..slash];
+                if (slash >= 0)
+                {
+                    if (!int.TryParse(part.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var step)
+                        || step < 1 || step > max - min + 1)
+                        return $"the {name} step in '{part}' must be a whole number from 1 to {max - min + 1}";
+                }
+                var dash = range.IndexOf('-');
+                if (range is "*" or "?" || dash < 0) continue;
+                if (Value(range[..dash], names) is not { } from || Value(range[(dash + 1)..], names) is not { } to) continue;
+                if (from < min || to > max) return $"the {name} range '{range}' must lie within {min}-{max}";
+                if (from > to) return $"the {name} range '{range}' runs backwards: write the smaller value first";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A field value as a number (a month or day name included); null for anything else, which Cronos judges.</summary>
+    private static int? Value(string text, string[]? names)
+    {
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)) return number;
+        var index = names is null ? -1 : Array.FindIndex(names, n => n.Equals(text, StringComparison.OrdinalIgnoreCase));
+        return index < 0 ? null : index + (names!.Length == 12 ? 1 : 0);
+    }
 
     private static bool TryFindZone(string zone, out TimeZoneInfo timeZone)
     {

@@ -234,6 +234,15 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
     [InlineData("AKIAIOSFODNN7EXAMPLE")]
     [InlineData("Bearer gho_abcdefghijklmnopqrstuvwxyz0123456789")]
     [InlineData("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----")]
+    // In upper case, and in base64 (standard, URL-safe unpadded, after "Basic ", twice over, glued to a letter, a whole PEM).
+    [InlineData("SK-ANT-API03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("GHP_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")]
+    [InlineData("c2stYW50LWFwaTAzLWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1")]
+    [InlineData("Z2hwX2FiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OQ")]
+    [InlineData("Basic dXNlcjpzay1wcm9qLWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OUFCQ0Q=")]
+    [InlineData("YzJzdFlXNTBMV0Z3YVRBekxXRmlZMlJsWm1kb2FXcHJiRzF1YjNCeGNuTjBkWFozZUhsNk1ERXlNelEx")]
+    [InlineData("xQU5USFJPUElDX0FQSV9LRVk9c2stYW50LWFwaTAzLWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1")]
+    [InlineData("LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0KYjNCbGJuTnphQzFyWlhrdGRqRUFBQUFBCi0tLS0tRU5EIE9QRU5TU0ggUFJJVkFURSBLRVktLS0tLQo=")]
     public async Task A_key_like_value_in_env_or_the_command_is_refused_with_a_pointer_to_secrets(string key)
     {
         var name = NewName("kl")[..12];
@@ -262,7 +271,8 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
             await CreateAsync(_hive.Http, new
             {
                 name, command = new[] { "/bin/sleep", "1000" }, driver = "process",
-                env = new Dictionary<string, string> { ["MODEL"] = "sk-learn", ["BRANCH"] = "ghp_short", ["SLACK"] = "xoxb", ["AWS_REGION"] = "AKIA" },
+                env = new Dictionary<string, string> { ["MODEL"] = "sk-learn", ["BRANCH"] = "ghp_short", ["SLACK"] = "xoxb", ["AWS_REGION"] = "AKIA",
+                    ["TOOL"] = "SK-LEARN", ["GREETING"] = "aGVsbG8gd29ybGQsIHRoaXMgaXMgYW4gb3JkaW5hcnkgdmFsdWU=", ["PLACE"] = "asiapacificregionxyz" },
             });
         }
         finally

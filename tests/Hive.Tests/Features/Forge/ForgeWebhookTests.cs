@@ -123,6 +123,91 @@ public sealed class ForgeWebhookTests
             new { cutoff = at(1) }));
     }
 
+    /// <summary>
+    /// A stranger's post without a signature a body could match is refused before its body is read: the host answers 401
+    /// while the client has sent only the head and a little of the megabyte it announced.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("sha256=not-hex")]
+    [InlineData("abcdef")]
+    public async Task An_unsigned_post_is_refused_before_its_body_is_read(string? signature)
+    {
+        await using var f = await StartAsync();
+        using var raw = await RawHttpConnection.OpenAsync(f.Hive.BaseAddress);
+        await raw.SendRawAsync(Encoding.ASCII.GetBytes(
+            $"POST {ReceiveForgeWebhook.Route} HTTP/1.1\r\nHost: {raw.Authority}\r\nContent-Type: application/json\r\nContent-Length: {1024 * 1024}\r\n" +
+            $"X-Forgejo-Event: push\r\nX-Forgejo-Delivery: d-unsigned\r\n{(signature is null ? "" : $"X-Forgejo-Signature: {signature}\r\n")}\r\n"));
+        await raw.SendRawAsync(new byte[1024]);
+        var response = await raw.ReadResponseAsync(TimeSpan.FromSeconds(30)); // the other 1023 KiB never come
+        Assert.Equal(401, response.Status);
+        using var problem = JsonDocument.Parse(response.Body);
+        Assert.Equal("unauthorized", problem.RootElement.GetProperty("code").GetString());
+        Assert.Equal(0, f.Hive.QueryDb<long>("SELECT count(*) FROM forge_deliveries"));
+    }
+
+    /// <summary>
+    /// A chunked body (no length to refuse up front) with a signature that looks right is cut off at the cap: 413 comes back
+    /// while the client is still sending, so no more than the cap is ever read before the signature is checked.
+    /// </summary>
+    [Fact]
+    public async Task A_body_over_the_cap_is_413_before_the_client_has_finished_sending_it()
+    {
+        await using var f = await StartAsync("--Hive:Forge:WebhookMaxBytes", "65536");
+        using var raw = await RawHttpConnection.OpenAsync(f.Hive.BaseAddress);
+        await raw.SendRawAsync(Encoding.ASCII.GetBytes(
+            $"POST {ReceiveForgeWebhook.Route} HTTP/1.1\r\nHost: {raw.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n" +
+            $"X-Forgejo-Event: push\r\nX-Forgejo-Delivery: d-big\r\nX-Forgejo-Signature: {new string('a', 64)}\r\n\r\n"));
+        var chunk = Encoding.ASCII.GetBytes($"{16 * 1024:x}\r\n{new string(' ', 16 * 1024)}\r\n");
+        for (var i = 0; i < 5; i++) await raw.SendRawAsync(chunk); // 80 KiB, and the body never ends
+        var response = await raw.ReadResponseAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(413, response.Status);
+        Assert.Equal("too large", JsonDocument.Parse(response.Body).RootElement.GetProperty("title").GetString());
+    }
+
+    /// <summary>A signed delivery larger than what the host keeps in memory is delivered whole; the same body badly signed is not.</summary>
+    [Fact]
+    public async Task A_signed_delivery_larger_than_the_in_memory_part_arrives_whole()
+    {
+        await using var f = await StartAsync();
+        await f.StartUpSweepAsync();
+        await using var alice = await f.Hive.ConnectAsync("alice");
+        var body = Push("alice/app", "refs/heads/main", padding: 3 * WebhookBody.InMemoryBytes);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await DeliverAsync(f, "push", body, "d-large", secret: "not-the-secret", chunked: true)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "d-large", chunked: true)).Status);
+        var push = await NextAsync(alice, "forge_push");
+        Assert.Equal("d-large", push.GetProperty("delivery").GetString());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body))),
+            f.Hive.QueryDb<string>("SELECT body_sha256 FROM forge_deliveries WHERE delivery = 'd-large'"));
+    }
+
+    /// <summary>Every refusal on the route says what it is in its title (a 401 once said "the host failed").</summary>
+    [Fact]
+    public async Task Each_refusal_has_a_title_that_names_it()
+    {
+        await using var f = await StartAsync("--Hive:Forge:WebhookMaxBytes", "4096");
+        await f.StartUpSweepAsync();
+        var body = Push("alice/app", "refs/heads/main");
+        var refusals = new (HttpStatusCode Status, string Title, Func<Task<(HttpStatusCode, JsonElement)>> Deliver)[]
+        {
+            (HttpStatusCode.Unauthorized, "not authenticated", () => DeliverAsync(f, "push", body, "t-1", secret: "not-the-secret")),
+            (HttpStatusCode.Unauthorized, "not authenticated", () => DeliverAsync(f, "push", body, "t-2", signature: "")),
+            (HttpStatusCode.BadRequest, "the request is malformed", () => DeliverAsync(f, "issues", body, "t-3")),
+            (HttpStatusCode.NotFound, "not found", () => DeliverAsync(f, "push", Push("carol/app", "refs/heads/main"), "t-4")),
+            (HttpStatusCode.RequestEntityTooLarge, "too large", () => DeliverAsync(f, "push", Push("alice/app", "refs/heads/main", padding: 5000), "t-5")),
+        };
+        foreach (var (status, title, deliver) in refusals)
+        {
+            var (got, problem) = await deliver();
+            Assert.Equal(status, got);
+            Assert.Equal(title, problem.GetProperty("title").GetString());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "t-6")).Status);
+        var (replayed, conflict) = await DeliverAsync(f, "push", body, "t-6");
+        Assert.Equal(HttpStatusCode.Conflict, replayed);
+        Assert.Equal("conflict", conflict.GetProperty("title").GetString());
+    }
+
     [Fact]
     public async Task A_ticket_branch_goes_to_the_tickets_assignee_and_a_repository_no_agent_owns_is_404()
     {

@@ -183,6 +183,19 @@ public sealed class RecurringReminderTests : IAsyncLifetime
     [InlineData("""{"op":"remind","body":"x","cron":"* * * * *","overlap":"never"}""", "overlap must be one of")]
     [InlineData("""{"op":"remind","body":"x","catch_up":"one","in_seconds":5}""", "cron is required")]
     [InlineData("""{"op":"remind","body":"x","cron":"0 0 30 2 *"}""", "never fires")]
+    // Reversed ranges (which Cronos reads as wrapping round: 1-0 fired every minute), zero steps and ranges out of their field.
+    [InlineData("""{"op":"remind","body":"x","cron":"1-0 * * * *"}""", "minute range '1-0' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 5-1 * * *"}""", "hour range '5-1' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 0 20-10 * *"}""", "day-of-month range '20-10' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 0 * 12-1 *"}""", "month range '12-1' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 0 * DEC-JAN *"}""", "month range 'DEC-JAN' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 0 * * 5-1"}""", "day-of-week range '5-1' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 0 * * fri-mon"}""", "day-of-week range 'fri-mon' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0,30-10/5 * * * *"}""", "minute range '30-10' runs backwards")]
+    [InlineData("""{"op":"remind","body":"x","cron":"*/0 * * * *"}""", "minute step")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 1-5/0 * * *"}""", "hour step")]
+    [InlineData("""{"op":"remind","body":"x","cron":"5-70 * * * *"}""", "cron is not a valid expression")]
+    [InlineData("""{"op":"remind","body":"x","cron":"0 0 * * 1-9"}""", "cron is not a valid expression")]
     public async Task Bad_recurring_reminders_are_refused_and_change_nothing(string request, string reason)
     {
         await using var alice = await _hive.ConnectAsync("alice");
@@ -190,6 +203,26 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
         Assert.Contains(reason, reply.GetProperty("error").GetString());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM recurring_reminders"));
+    }
+
+    [Fact]
+    public async Task The_operator_is_refused_a_reversed_range_with_validation_and_forward_ranges_still_read()
+    {
+        using (var reversed = await _hive.Http.PostAsJsonAsync("/api/reminders", new { to = "alice", body = "x", cron = "1-0 * * * *" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, reversed.StatusCode);
+            var problem = await reversed.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("validation", problem.GetProperty("code").GetString());
+            Assert.Contains("runs backwards", problem.GetProperty("detail").GetString());
+        }
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM recurring_reminders"));
+
+        await using var alice = await _hive.ConnectAsync("alice");
+        foreach (var cron in new[] { "0-59/15 * * * *", "0 9-17 * * MON-FRI", "0 0 1-7 JAN-MAR 0-7", "5/20 * * * *" })
+        {
+            var reply = await alice.CallAsync(new { op = "remind", body = cron, cron });
+            Assert.True(reply.GetProperty("ok").GetBoolean(), $"{cron}: {reply}");
+        }
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class FileModeTests
             (Path.Combine(dataDir, "hive.db-wal"), File0600),
             (Path.Combine(dataDir, "hive.db-shm"), File0600),
             (Path.Combine(dataDir, OperatorToken.FileName), File0600),
+            (Path.Combine(dataDir, OperatorToken.SignInLinkFileName), File0600),
         };
         foreach (var agent in agents)
         {

@@ -1,14 +1,18 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
+using Hive.Host.Auth;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Tests.Host.Auth;
 
 /// <summary>
-/// The token is in one log line only, the sign-in link, over a realistic session logged at the most verbose level:
-/// signing in (right and wrong), API calls with the token and the cookie, refusals, errors, the event stream, sockets.
-/// (Every other test's host is checked the same way when it is disposed, at its own level, and a shared one after
-/// each test.) Hosts of their own: logging at Trace level, and a child process.
+/// The token is in no log line unless standard output is a terminal (then in the sign-in line only), over a realistic
+/// session logged at the most verbose level: signing in (right and wrong), API calls with the token and the cookie,
+/// refusals, errors, the event stream, sockets. The link is in <c>&lt;DataDir&gt;/sign-in-link</c> (0600), which the
+/// sign-in line names. (Every other test's host is checked the same way when it is disposed, at its own level, and a
+/// shared one after each test.) Hosts of their own: logging at Trace level, a child process on a pipe, one with its
+/// output to a file, one on a pty.
 /// </summary>
 public sealed class TokenInLogsTests : IAsyncLifetime
 {
@@ -103,7 +107,7 @@ public sealed class TokenInLogsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task In_process_the_token_is_in_the_sign_in_line_only_even_at_trace_level()
+    public async Task In_process_the_token_is_in_no_log_line_even_at_trace_level()
     {
         var hive = await HiveInstance.StartAsync(["alice", "bob"], Verbose);
         string session;
@@ -114,25 +118,23 @@ public sealed class TokenInLogsTests : IAsyncLifetime
         }
         finally
         {
-            await hive.DisposeAsync(); // checks the token against every captured line (one sign-in line for one start)
+            await hive.DisposeAsync(); // checks the token against every captured line
         }
 
         var lines = hive.Logs.Lines;
         Assert.Contains(lines, l => l.Level <= LogLevel.Debug && l.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal)); // really verbose
-        Assert.Single(hive.Logs.SignInLinks);
+        Assert.Contains(Path.Combine(hive.DataDir, OperatorToken.SignInLinkFileName), Assert.Single(hive.Logs.SignInLines));
         Assert.DoesNotContain(lines, l => l.Text.Contains(session, StringComparison.Ordinal)); // nor the session value
     }
 
     [Fact]
-    public async Task A_child_process_prints_the_token_in_one_line_of_its_output()
+    public async Task A_child_process_whose_output_is_a_pipe_prints_where_the_link_is_and_never_the_token()
     {
         string output, token, session;
-        Uri signInUrl;
         await using (var host = await HostProcess.StartAsync(_dataDir, ["alice", "bob"], extraArgs: Verbose))
         {
             await File.WriteAllTextAsync(Path.Combine(_dataDir, "agents", "alice", "state", "plan.md"), "the plan");
             token = host.Token!;
-            signInUrl = host.SignInUrl!;
             session = await SessionAsync(host.BaseAddress, host.SignInUrl!, token, host.ConnectAsync);
             await host.TerminateAsync(TimeSpan.FromSeconds(20));
             output = host.Output;
@@ -140,8 +142,97 @@ public sealed class TokenInLogsTests : IAsyncLifetime
 
         var lines = output.Split('\n');
         Assert.True(lines.Length > 200, $"expected a verbose log, got {lines.Length} lines");
-        var carrying = Assert.Single(lines, l => l.Contains(token, StringComparison.Ordinal));
-        Assert.Equal(LogCapture.SignInPrefix + signInUrl, carrying.Trim());
+        Assert.DoesNotContain(lines, l => l.Contains(token, StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("?token=", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains(session, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(Path.Combine(_dataDir, OperatorToken.SignInLinkFileName), StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// What the hostile pass did: <c>nohup hive &gt; hive.log &amp;</c>, a 0644 file any process of the machine reads. The log
+    /// names the 0600 file that holds the link and carries no token; the link in that file signs in.
+    /// </summary>
+    [Fact]
+    public async Task Run_with_its_output_to_a_file_the_host_writes_the_link_to_a_private_file_and_the_log_names_it()
+    {
+        Directory.CreateDirectory(_dataDir);
+        var log = Path.Combine(_dataDir, "..", Path.GetFileName(_dataDir) + ".log");
+        var port = HostProcess.FreePort();
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        foreach (var arg in (string[])["-c", "umask 022 && exec dotnet \"$@\" > \"$HIVE_LOG\" 2>&1", "sh", HostProcess.HostDll,
+                     .. HiveInstance.ArgsFor(_dataDir, ["alice"], $"http://127.0.0.1:{port}")])
+            start.ArgumentList.Add(arg);
+        start.Environment["HIVE_LOG"] = log;
+        start.Environment.Remove("ASPNETCORE_URLS");
+        using var host = Process.Start(start)!;
+        try
+        {
+            var linkFile = Path.Combine(_dataDir, OperatorToken.SignInLinkFileName);
+            await HiveInstance.Until(() => host.HasExited || (File.Exists(log) && File.ReadAllText(log).Contains("Sign in to the dashboard")),
+                TimeSpan.FromSeconds(60), "the sign-in line");
+            Assert.False(host.HasExited, File.ReadAllText(log));
+
+            var text = await File.ReadAllTextAsync(log);
+            var token = (await File.ReadAllTextAsync(Path.Combine(_dataDir, OperatorToken.FileName))).Trim();
+            Assert.DoesNotContain(token, text);
+            Assert.DoesNotContain("?token=", text);
+            var line = Assert.Single(text.Split('\n'), l => l.Contains("Sign in to the dashboard", StringComparison.Ordinal));
+            Assert.Contains(linkFile, line);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(linkFile));
+
+            var link = HiveInstance.ReadSignInLink(_dataDir)!;
+            Assert.Equal(token, HiveInstance.TokenOf(link));
+            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+            using var signIn = await browser.GetAsync(link);
+            Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
+            Assert.Contains(signIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("hive_session=", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (!host.HasExited) host.Kill();
+            await host.WaitForExitAsync();
+            File.Delete(log);
+        }
+    }
+
+    /// <summary>On a terminal (a pty, as <c>script</c> gives its command) the sign-in line is the link itself, to click.</summary>
+    [Fact]
+    public async Task On_a_terminal_the_sign_in_line_is_the_link()
+    {
+        var port = HostProcess.FreePort();
+        var command = string.Join(' ', new[] { "exec", "dotnet", HostProcess.HostDll }.Concat(HiveInstance.ArgsFor(_dataDir, ["alice"], $"http://127.0.0.1:{port}"))
+            .Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+        var start = new ProcessStartInfo("script") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardInput = true };
+        foreach (var arg in (string[])["-qfec", command, "/dev/null"]) start.ArgumentList.Add(arg);
+        start.Environment.Remove("ASPNETCORE_URLS");
+        var output = new StringBuilder();
+        using var script = Process.Start(start)!;
+        script.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        script.BeginOutputReadLine();
+        string Output() { lock (output) return output.ToString(); }
+        try
+        {
+            await HiveInstance.Until(() => script.HasExited || Output().Contains("?token="), TimeSpan.FromSeconds(60), "the sign-in link on the terminal");
+            Assert.False(script.HasExited, Output());
+            var line = Assert.Single(Output().Split('\n'), l => l.Contains("Sign in to the dashboard", StringComparison.Ordinal)).Trim();
+            Assert.Equal(LogCapture.SignInPrefix + HiveInstance.ReadSignInLink(_dataDir), line);
+        }
+        finally
+        {
+            // The host is script's child (in the pty's session): stopped by its own pid, then script ends with it.
+            if (!script.HasExited)
+                foreach (var child in File.ReadAllText($"/proc/{script.Id}/task/{script.Id}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    using (var kill = Process.Start("kill", ["-KILL", child])) await kill.WaitForExitAsync();
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await script.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                script.Kill();
+                await script.WaitForExitAsync();
+            }
+        }
     }
 }
