@@ -246,7 +246,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
             {
                 // The init line comes before the model is asked: stopping now keeps the model from working without the
                 // hive's tools (and from spending on it); what it did anyway is not acknowledged either way.
-                missing = toolsLost.Task.Result;
+                missing = await toolsLost.Task;
                 Log.WriteLine($"hivectl run: the hive's MCP server was not connected ({missing}): SIGTERM to COMMAND's process group");
                 await command.StopAsync(MissingToolsGrace);
             }
