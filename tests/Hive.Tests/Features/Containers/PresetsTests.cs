@@ -170,4 +170,22 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
         return JsonDocument.Parse(text).RootElement.Clone();
     }
+
+    /// <summary>
+    /// Issue 42 item 0: the Claude Code the preset installs (and the README tells the operator to) is the version the suite
+    /// tests (<c>test.sh</c>'s <c>claude_version</c>): an unpinned <c>npm install -g</c> installed an older one.
+    /// </summary>
+    [Fact]
+    public void The_claude_code_preset_installs_the_version_test_sh_tests()
+    {
+        var root = Hive.Tests.Architecture.HiveSources.RepoRoot();
+        var tested = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(root, "test.sh")), @"(?m)^claude_version=(\S+)$");
+        Assert.True(tested.Success, "test.sh has no claude_version= line");
+        var pinned = $"npm install -g @anthropic-ai/claude-code@{tested.Groups[1].Value}";
+        using var preset = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "src", "Features", "Containers", "Agents", "Presets", "claude-code.json")));
+        Assert.Equal(pinned, preset.RootElement.GetProperty("install").GetString());
+        var readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        Assert.Contains(pinned, readme);
+        Assert.DoesNotMatch(@"npm install -g @anthropic-ai/claude-code(?!@)", readme);
+    }
 }

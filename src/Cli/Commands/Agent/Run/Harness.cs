@@ -108,7 +108,18 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
     }
 
     /// <summary>How one run of COMMAND went.</summary>
-    private sealed record Turn(DateTimeOffset Started, DateTimeOffset Ended, int Exit, StreamJson Stream, TurnStop? Stopped, string? Note = null);
+    private sealed record Turn(DateTimeOffset Started, DateTimeOffset Ended, int Exit, StreamJson Stream, TurnStop? Stopped, string? Note = null,
+        string? HiveToolsMissing = null);
+
+    /// <summary>
+    /// Whether COMMAND must show the hive's MCP server connected: Claude Code (<c>--claude</c>) given an
+    /// <c>--mcp-config</c>, as the preset runs it. Claude Code connects MCP servers asynchronously and goes on without one
+    /// that is late; a turn without the hive's tools cannot reply to anyone, so it must not count as handled.
+    /// </summary>
+    private bool ExpectsHiveServer => options.Claude && argv.Contains("--mcp-config");
+
+    /// <summary>How long Claude Code gets to end after SIGTERM when the hive's tools are missing, before SIGKILL.</summary>
+    private static readonly TimeSpan MissingToolsGrace = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The hive's word on this turn's conversation (<c>conversation</c>: the session to resume, the model, the operator's
@@ -198,6 +209,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
         var started = DateTimeOffset.UtcNow;
         var stream = new StreamJson();
         TurnStop? stopped = null;
+        string? missing = null;
         int exit;
         var (commandLine, promptInArgv) = CommandLine(conversation, compact);
         try
@@ -212,6 +224,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
             };
             using var command = CommandProcess.Start(commandLine, environment);
             var process = command.Process;
+            var toolsLost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             var reading = Task.Run(async () =>
             {
                 while (await process.StandardOutput.ReadLineAsync() is { } line)
@@ -219,6 +232,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
                     Console.Out.WriteLine(line);
                     transcript.Add(stream.Read(line));
                     transcript.Session(stream.SessionId); // at once: a crash later in the turn still resumes it
+                    if (ExpectsHiveServer && stream.HiveServerStatus is { } status && !stream.HiveServerConnected) toolsLost.TrySetResult(status);
                 }
             });
             // Written while waiting for the exit: a COMMAND that exits without reading all of it ends the turn as it
@@ -227,7 +241,16 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
                 : Wake.WriteTextAsync(process.StandardInput, promptInArgv ? "" : CompactPrompt);
             var exited = process.WaitForExitAsync();
             var watching = slot?.WatchAsync(Log) ?? new TaskCompletionSource<TurnStop?>().Task;
-            if (await Task.WhenAny(exited, watching) == watching && await watching is { } stop && !process.HasExited)
+            var first = await Task.WhenAny(exited, watching, toolsLost.Task);
+            if (first == toolsLost.Task && !process.HasExited)
+            {
+                // The init line comes before the model is asked: stopping now keeps the model from working without the
+                // hive's tools (and from spending on it); what it did anyway is not acknowledged either way.
+                missing = await toolsLost.Task;
+                Log.WriteLine($"hivectl run: the hive's MCP server was not connected ({missing}): SIGTERM to COMMAND's process group");
+                await command.StopAsync(MissingToolsGrace);
+            }
+            else if (first == watching && await watching is { } stop && !process.HasExited)
             {
                 Log.WriteLine($"hivectl run: the hive stops turn {slot!.Id} ({stop.Reason}): SIGTERM to COMMAND's process group, " +
                               $"SIGKILL if anything of it is left within {stop.Grace.TotalMilliseconds:0} ms");
@@ -238,13 +261,15 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
             await writing;
             await reading;
             exit = process.ExitCode;
+            if (ExpectsHiveServer && !stream.HiveServerConnected && stopped is null)
+                missing ??= stream.HiveServerStatus ?? "no init line from Claude Code";
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             Log.WriteLine($"hivectl run: {argv[0]} could not run: {e.Message}");
             exit = -1;
         }
-        return new Turn(started, DateTimeOffset.UtcNow, exit, stream, stopped);
+        return new Turn(started, DateTimeOffset.UtcNow, exit, stream, stopped, HiveToolsMissing: missing);
     }
 
     /// <summary>
@@ -257,7 +282,10 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
         var stream = turn.Stream;
         DateTimeOffset? until = null;
         var limited = stream.IsError && UsageLimit.TryRead(stream.ResultText, DateTimeOffset.UtcNow, out until);
-        var handled = turn.Exit == 0 && turn.Stopped is null && !limited;
+        // A turn without the hive's tools is not acknowledged: its messages come back flagged redelivered after the ack
+        // timeout, which is the backoff before the next try (a MCP server that failed to start under load often starts
+        // next time); the model had no way to reply, so counting it done would lose them silently.
+        var handled = turn.Exit == 0 && turn.Stopped is null && !limited && turn.HiveToolsMissing is null;
         if (handled)
             foreach (var message in messages)
             {
@@ -273,7 +301,8 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
         if (limited) await QuotaHitAsync(until);
 
         var kind = handled && !stream.IsError ? "ok" : stream.PromptTooLong ? "prompt_too_long" : "failed";
-        var note = limited ? "usage limit"
+        var note = turn.HiveToolsMissing is { } status ? $"the hive's MCP server was not connected: {status}"
+            : limited ? "usage limit"
             : turn.Stopped is { } stop ? $"stopped ({stop.Reason}), exit code {turn.Exit}"
             : turn.Exit == 0 ? turn.Note : $"exit code {turn.Exit}";
         var record = new JsonObject
@@ -294,6 +323,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
         var outcome = handled ? ", acknowledged"
             : limited ? ", usage limit: not acknowledged, they come back"
             : turn.Stopped is not null ? $", stopped, exit {turn.Exit}: not acknowledged, they come back"
+            : turn.HiveToolsMissing is not null ? ", without the hive's tools: not acknowledged, they come back"
             : $", exit {turn.Exit}: not acknowledged, they come back";
         Log.WriteLine($"hivectl run: turn of {messages.Count} message(s): {kind} in {(turn.Ended - turn.Started).TotalMilliseconds:0} ms{outcome}");
     }

@@ -41,6 +41,19 @@ internal sealed class StreamJson
 
     public Dictionary<string, long> Tools { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The name of the MCP server that carries the hive's tools (the preset's <c>--mcp-config</c>).</summary>
+    public const string HiveServer = "hive";
+
+    /// <summary>
+    /// The hive's MCP server as Claude Code reported it: null until the init line, then its <c>mcp_servers</c> status of
+    /// <see cref="HiveServer"/> (<c>connected</c>, <c>failed</c>, <c>pending</c>..., or <c>missing</c> when not listed);
+    /// a tool result saying that server is not connected (or still connecting) later in the turn overrides it.
+    /// </summary>
+    public string? HiveServerStatus { get; private set; }
+
+    /// <summary>Whether the hive's MCP server was shown connected at the init line and never failed after.</summary>
+    public bool HiveServerConnected => HiveServerStatus == "connected";
+
     /// <summary>Reads one line of COMMAND's stdout; returns what it adds to the transcript.</summary>
     public List<TranscriptEntry> Read(string line)
     {
@@ -64,6 +77,11 @@ internal sealed class StreamJson
             {
                 case "system" when Str(root, "subtype") == "init":
                     entries.Add(new("system", $"session {SessionId ?? "?"}, model {Str(root, "model") ?? "?"}"));
+                    HiveServerStatus = "missing";
+                    if (root.TryGetProperty("mcp_servers", out var servers) && servers.ValueKind == JsonValueKind.Array)
+                        foreach (var server in servers.EnumerateArray())
+                            if (server.ValueKind == JsonValueKind.Object && Str(server, "name") == HiveServer)
+                                HiveServerStatus = Cut(Str(server, "status") ?? "unknown", 40);
                     break;
                 case "assistant" when root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object:
                     if (Str(message, "model") is { } model) Model = model;
@@ -94,6 +112,7 @@ internal sealed class StreamJson
                         {
                             var error = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
                             var text = block.TryGetProperty("content", out var c) ? Flatten(c) : "";
+                            if (error && HiveServerStatus is not null && NotConnected(text)) HiveServerStatus = "not connected when called";
                             entries.Add(new("tool_result", Cut((error ? "error: " : "") + text, MaxToolResult)));
                         }
                     break;
@@ -122,6 +141,14 @@ internal sealed class StreamJson
         }
         return entries;
     }
+
+    /// <summary>
+    /// Claude Code's words for a call of the hive's tool whose server is not there ("MCP server 'hive' is still
+    /// connecting", "... is not connected").
+    /// </summary>
+    private static bool NotConnected(string text) =>
+        (text.Contains($"MCP server '{HiveServer}'", StringComparison.Ordinal) || text.Contains($"MCP server \"{HiveServer}\"", StringComparison.Ordinal))
+        && (text.Contains("still connecting", StringComparison.Ordinal) || text.Contains("not connected", StringComparison.Ordinal));
 
     private static string? Str(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
