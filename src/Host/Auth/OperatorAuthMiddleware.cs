@@ -56,8 +56,8 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
             if (request.Headers.Authorization.Count == 0 && request.Cookies.ContainsKey(CookieName)) ForgetSession(context);
             if (caller == Caller.Wrong && !wrongSignIns.TryCount(out var retryAfter)) return TooManyWrong(context, retryAfter);
             return Problem(context, 401, ErrorCodes.Unauthorized, "sign-in required", caller == Caller.Expired
-                ? $"this browser's session has ended (sessions last {state.Token!.SessionLifetime.TotalDays:0} days): open the sign-in link the host printed at start-up again"
-                : "open the sign-in link the host printed at start-up, or send Authorization: Bearer <the token in <DataDir>/operator-token>");
+                ? $"this browser's session has ended (sessions last {state.Token!.SessionLifetime.TotalDays:0} days): open the sign-in link the host printed at start-up (or the one in <DataDir>/sign-in-link) again"
+                : "open the sign-in link the host printed at start-up (or the one in <DataDir>/sign-in-link), or send Authorization: Bearer <the token in <DataDir>/operator-token>");
         }
         // Without sign-in (Hive:Auth:Mode=none) a browser's cross-site change is still refused; a script's passes.
         if (IsChange(request.Method) && caller != Caller.Bearer && !IsSameOrigin(request, proofRequired: caller == Caller.Cookie))
@@ -112,7 +112,7 @@ public sealed class OperatorAuthMiddleware(RequestDelegate next, OperatorAuthSta
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         context.Response.Headers.CacheControl = "no-store";
         return Problem(context, 429, ErrorCodes.TooMany, "Too many wrong sign-ins",
-            "too many wrong sign-ins in the last minute; the right token is still accepted (open the sign-in link the host printed at start-up)");
+            "too many wrong sign-ins in the last minute; the right token is still accepted (open the sign-in link the host printed at start-up, or the one in <DataDir>/sign-in-link)");
     }
 
     /// <summary>An HTTP/1.1 upgrade (a WebSocket's handshake); HTTP/2's is a CONNECT, which <see cref="IsChange"/> covers.</summary>

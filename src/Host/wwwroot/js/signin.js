@@ -5,7 +5,7 @@ const screen = document.getElementById('sign-in');
 // Every page has the same sign-in screen: its markup lives here, once, and fills the page's empty #sign-in section.
 screen.innerHTML = `
   <h2>◆ Sign in</h2>
-  <p>Open the sign-in link the host printed when it started: it looks like
+  <p>Open the sign-in link the host printed when it started (on a terminal) or wrote to <code>&lt;DataDir&gt;/sign-in-link</code>: it looks like
     <code id="sign-in-example"></code> (behind a proxy, with this page's address in front of <code>/?token=</code>).
     This page carries on by itself once this browser is signed in.</p>
   <p class="error" id="sign-in-failed" hidden>That sign-in link is not valid for this hive (was the host given a new token?).</p>

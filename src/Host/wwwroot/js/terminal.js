@@ -75,7 +75,7 @@ export function openTerminal(container, agentName, { onState = () => {} } = {}) 
 async function whyRefused(agentName) {
   try {
     const response = await fetch(`/api/agents/${encodeURIComponent(agentName)}`);
-    if (response.status === 401) return 'sign in first: open the sign-in link the host printed at start-up, then this page again';
+    if (response.status === 401) return 'sign in first: open the sign-in link the host printed at start-up (or the one in <DataDir>/sign-in-link), then this page again';
     if (response.status === 404) return `there is no agent named ${agentName}`;
     if (!response.ok) return `the host answered ${response.status}`;
     const agent = await response.json();
