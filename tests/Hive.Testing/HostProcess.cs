@@ -110,16 +110,7 @@ public sealed class HostProcess : IAsyncDisposable
         var baseAddress = new Uri($"http://127.0.0.1:{port ?? FreePort()}");
         var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), workingDirectory, umask,
             process => new HostProcess(process, baseAddress, dataDir), fileLimit, softFileLimit, environment);
-        try
-        {
-            await host.WaitUntilReadyAsync(agents);
-        }
-        catch
-        {
-            await host.DisposeAsync();
-            throw;
-        }
-        return host;
+        return await ReadyAsync(host, agents);
     }
 
     /// <summary>
@@ -131,6 +122,12 @@ public sealed class HostProcess : IAsyncDisposable
         var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
         var host = Launch(HiveInstance.ArgsFor(dataDir, agents, baseAddress.ToString().TrimEnd('/')).Concat(extraArgs), "/", null,
             process => new HostProcess(process, baseAddress, dataDir), hostDll: hostDll);
+        return await ReadyAsync(host, agents);
+    }
+
+    /// <summary>Waits until a started host answers with its agents; one that never does is stopped.</summary>
+    private static async Task<HostProcess> ReadyAsync(HostProcess host, string[] agents)
+    {
         try
         {
             await host.WaitUntilReadyAsync(agents);
