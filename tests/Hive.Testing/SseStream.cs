@@ -147,10 +147,13 @@ public sealed class SseStream : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads events until one of <paramref name="type"/> satisfying <paramref name="match"/> arrives.</summary>
+    /// <summary>
+    /// Reads events until one of <paramref name="type"/> satisfying <paramref name="match"/> arrives. The default wait is
+    /// generous: it bounds a test that would otherwise hang, it is not a latency check (a loaded machine takes seconds).
+    /// </summary>
     public async Task<SseEvent> WaitForAsync(string type, Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             var left = deadline - DateTime.UtcNow;
