@@ -62,7 +62,8 @@ internal sealed class ClaudeTurnsBench : IBenchMode
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), ["bob"],
         [
             "--Hive:Presets:ClaudeCode:Path", claude, "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--Logging:LogLevel:Microsoft.AspNetCore", "Error",
+            // The loop rule would pause alice after a few quick wakes from the operator: this bench wakes it on purpose.
+            "--Hive:Governance:LoopTurns", "0", "--Logging:LogLevel:Microsoft.AspNetCore", "Error",
         ]);
         var burners = new List<Process>();
         var rows = new List<TurnRow>();

@@ -26,7 +26,8 @@ public sealed class ClaudeCodeUnderLoadTests : IAsyncLifetime
         if (ClaudeCode.Path is not { } claude) return; // the test itself is skipped, saying why
         _model = await FakeMessagesApi.StartAsync(_key);
         _hive = await HiveInstance.StartAsync(["bob"], "--Hive:Presets:ClaudeCode:Path", claude,
-            "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--Hive:Governance:LoopTurns", "0"); // the loop rule pauses an agent woken quickly again and again, as this test does
         using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key });
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
     }
