@@ -37,6 +37,8 @@ public sealed record BenchOptions
     /// <summary>Null: the mode's own default.</summary>
     public int? Messages { get; init; }
     public int Senders { get; init; } = 16;
+    public int Turns { get; init; } = 20;
+    public int Load { get; init; } = 4;
 
     private static readonly BenchOptions Defaults = new();
 
@@ -116,6 +118,16 @@ public sealed record BenchOptions
     };
     private static readonly Option<int> SendersOption = Positive("--senders",
         "constellation: concurrent senders of the throughput case, spread over hives a and c, each to its own agent on b", Defaults.Senders);
+    private static readonly Option<int> TurnsOption = Positive("--turns",
+        "claude-turns: wakes of the Claude Code agent, one after another (each waits for its turn to be recorded)", Defaults.Turns);
+    private static readonly Option<int> LoadOption = new("--load")
+    {
+        Description = "claude-turns: CPU-burning child processes beside the agent (0: none)",
+        HelpName = "N",
+        Recursive = true,
+        DefaultValueFactory = _ => Defaults.Load,
+        CustomParser = NonNegativeValue,
+    };
     private static readonly Option<bool> BurstOption = Flag("--burst",
         "crash-soak: each life's reminders fall due at one instant and the kill lands while that burst is delivered " +
         "(more kills inside a delivery than the spread window of the crash test)");
@@ -125,7 +137,7 @@ public sealed record BenchOptions
     [
         SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, FleetOnlyOption, JitAgentOption, RepsOption,
         RemindersOption, KillsOption, SeedOption, AgentsOption, MinutesOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
-        MessagesOption, SendersOption,
+        MessagesOption, SendersOption, TurnsOption, LoadOption,
     ];
 
     /// <summary>The options of a parsed command line (the defaults for those not given).</summary>
@@ -153,6 +165,8 @@ public sealed record BenchOptions
         Questions = parse.GetValue(QuestionsOption),
         Messages = parse.GetValue(MessagesOption),
         Senders = parse.GetValue(SendersOption),
+        Turns = parse.GetValue(TurnsOption),
+        Load = parse.GetValue(LoadOption),
     };
 
     private static Option<int> Positive(string name, string description, int defaultValue, string helpName = "N") => new(name)
@@ -193,6 +207,14 @@ public sealed record BenchOptions
         if (double.TryParse(value, CultureInfo.InvariantCulture, out var number) && number > 0) return number;
         result.AddError($"{((OptionResult)result.Parent!).Option.Name} must be a positive number, not '{value}'");
         return null;
+    }
+
+    private static int NonNegativeValue(ArgumentResult result)
+    {
+        var value = result.Tokens.Single().Value;
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return n;
+        result.AddError($"{((OptionResult)result.Parent!).Option.Name} must be a non-negative integer, not '{value}'");
+        return 0;
     }
 
     private static int? PositiveValue(ArgumentResult result)

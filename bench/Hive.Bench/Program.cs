@@ -31,6 +31,7 @@ public static class BenchProgram
         new ConstellationBench(),
         new SwarmBench(),
         new WebhookMemoryBench(),
+        new ClaudeTurnsBench(),
     ];
 
     public static async Task<int> Main(string[] args)
