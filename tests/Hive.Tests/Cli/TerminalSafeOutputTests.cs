@@ -178,7 +178,7 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         AssertShownSafely((await fixture.OperatorAsync("reminders")).Ok().StdoutBytes, tag, "reminders");
         var reminders = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json;
         Assert.Equal(Escapes.Select(e => Text(tag, e)).Order(StringComparer.Ordinal),
-            reminders.EnumerateArray().Select(r => r.GetProperty("body").GetString()).Where(body => body!.StartsWith(tag, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+            reminders.GetProperty("pending").EnumerateArray().Select(r => r.GetProperty("body").GetString()).Where(body => body!.StartsWith(tag, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
     }
 
     /// <summary><paramref name="text"/> as a printf format: printable ASCII as it is, every other byte of its UTF-8 as <c>\ooo</c>.</summary>
