@@ -2,6 +2,7 @@ using System.Reflection;
 using Hive.Features.Constellation;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
+using Hive.Features.Gateway;
 using Hive.Features.Governance;
 using Hive.Features.Notifications;
 using Hive.Features.Messages;
@@ -33,5 +34,6 @@ public static class HiveFeatures
         typeof(WorkFeature).Assembly,
         typeof(SearchFeature).Assembly,
         typeof(ConstellationFeature).Assembly,
+        typeof(GatewayFeature).Assembly,
     ];
 }

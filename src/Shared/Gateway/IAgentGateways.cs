@@ -1,0 +1,29 @@
+namespace Hive.Shared.Gateway;
+
+/// <summary>
+/// How an agent reaches its model through the hive: the Gateway slice serves each agent's own Unix socket, and the drivers
+/// (Containers, lower down) show it to the agent and start the hive's forwarding port in front of it. Declared here because
+/// the drivers sit below the Gateway; with no implementation, no agent's calls go through the hive.
+/// </summary>
+public interface IAgentGateways
+{
+    /// <summary>
+    /// The gateway of <paramref name="agent"/>, whose configured provider is <paramref name="provider"/>; null when its
+    /// model calls do not go through the hive (no provider, or one the gateway does not serve).
+    /// </summary>
+    AgentGatewayAccess? For(string agent, string? provider);
+}
+
+/// <summary>
+/// What the driver gives an agent: the host's socket for it (bound before the agent starts), and the environment its
+/// model client reads: <paramref name="BaseUrlVariable"/> = <c>http://127.0.0.1:&lt;port&gt;</c> + <paramref name="BaseUrlPath"/>
+/// (the port is the forwarder's, inside the sandbox), and <paramref name="KeyVariable"/> = <paramref name="PlaceholderKey"/>,
+/// worth nothing outside: the gateway checks it against the socket it arrived on and adds the real key upstream.
+/// </summary>
+public sealed record AgentGatewayAccess(string Socket, string BaseUrlVariable, string BaseUrlPath, string KeyVariable, string PlaceholderKey);
+
+/// <summary>No gateway: agents reach their model however their configuration says.</summary>
+public sealed class NoAgentGateways : IAgentGateways
+{
+    public AgentGatewayAccess? For(string agent, string? provider) => null;
+}
