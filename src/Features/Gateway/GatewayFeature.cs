@@ -1,4 +1,9 @@
+using Hive.Features.Gateway.Calls;
+using Hive.Features.Gateway.Door;
+using Hive.Features.Gateway.Recordings;
+using Hive.Shared.Gateway;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Gateway;
 
@@ -6,7 +11,25 @@ public static class GatewayFeature
 {
     public static IServiceCollection AddGateway(this IServiceCollection services)
     {
-        services.AddOptions<GatewayOptions>().BindConfiguration("Hive:Gateway");
+        services.AddOptions<GatewayOptions>().BindConfiguration("Hive:Gateway").PostConfigure(GatewayProviders.AddShipped).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsCheck>();
+        services.AddHttpForwarder();
+        services.AddSingleton<GatewayProviders>();
+        services.AddSingleton<ProviderLimits>();
+        services.AddSingleton<CallBodies>();
+        services.AddSingleton<CallFailures>();
+        services.AddSingleton<AgentDoors>();
+        services.AddSingleton<IAgentGateways>(p => p.GetRequiredService<AgentDoors>());
+        services.AddSingleton<ForwardModelCall>();
+        services.AddHostedService<GatewayServer>();
+        services.AddHostedService<GatewayStartUp>();
         return services;
     }
+}
+
+/// <summary>Bad gateway configuration refuses the start with the key's name and the reason.</summary>
+internal sealed class GatewayOptionsCheck : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options) =>
+        GatewayProviders.ProblemWith(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }

@@ -16,7 +16,7 @@ public sealed record SecretView(string Name, DateTimeOffset UpdatedAt);
 /// mode and never widened). A set is atomic: a temp file made with the mode, written, fsynced, renamed over the old one,
 /// then the directory fsynced, so a reader (an agent's start) sees the old value or the new one, never half of one. The
 /// value leaves this class only to go into an agent's environment (<see cref="ResolveFor"/>): no route, verb, event,
-/// log line or file outside this dir ever holds it. Names only in the agent's configuration.
+/// log line or file outside this dir ever holds it; the model gateway also reads a provider's key (<see cref="ValueOf"/>) to add it to that provider's requests upstream. Names only in the agent's configuration.
 /// </summary>
 public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> logger)
 {
@@ -133,6 +133,20 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
             }
         }
         return merged;
+    }
+
+    /// <summary>A secret's value for the model gateway, which adds it to a provider's request on the host side; null when it is not set.</summary>
+    public string? ValueOf(string name)
+    {
+        if (!IsName(name)) return null;
+        try
+        {
+            return StrictUtf8.GetString(File.ReadAllBytes(PathOf(name)));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or DecoderFallbackException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The referenced secrets that do not exist, or null when all do.</summary>

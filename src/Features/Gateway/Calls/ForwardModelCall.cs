@@ -1,0 +1,314 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hive.Features.Containers;
+using Hive.Features.Gateway.Door;
+using Hive.Features.Gateway.Recordings;
+using Hive.Features.Governance.Spend;
+using Hive.Shared.Errors;
+using MediatR;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Hive.Features.Gateway.Calls;
+
+/// <summary>
+/// One model call of an agent, from its door to its provider and back. In order: the agent's provider and the path its
+/// protocol serves; the placeholder key of this door (an agent cannot spend in another's name); the body, bounded and JSON;
+/// Governance's word (over budget, halted, paused, circuit open: refused here, the provider never sees it); a slot of the
+/// provider's; the call's row (<c>open</c>); then YARP forwards it with the real key added upstream, streaming the answer
+/// back as it comes while <see cref="UsageMeter"/> reads the usage out of it; at the end the row is completed and the
+/// usage spent, in one change (<see cref="EndModelCall"/>). A 429 or 529 from the provider opens its circuit with the
+/// reset it named. Every refusal is in the provider's own error format.
+/// </summary>
+internal sealed class ForwardModelCall(
+    AgentDoors doors, GatewayProviders providers, IHttpForwarder forwarder, IServiceScopeFactory scopes, IOptions<GatewayOptions> options,
+    CallBodies bodies, ProviderLimits limits, CallFailures failures, TimeProvider clock)
+{
+    /// <summary>The most of a response kept for its recording; a longer one is recorded up to here.</summary>
+    private const int MaxRecordedResponseBytes = 16 * 1024 * 1024;
+
+    public async Task HandleAsync(HttpContext context, string agent)
+    {
+        var startedAt = clock.GetUtcNow();
+        var watch = Stopwatch.StartNew();
+        await using var scope = scopes.CreateAsyncScope();
+        var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+
+        string providerName;
+        try
+        {
+            providerName = await mediator.Send(new ReadAgentProvider.Query(agent), context.RequestAborted);
+        }
+        catch (NotFoundException)
+        {
+            await ProviderErrors.WriteAsync(context, ProviderProtocols.Anthropic, 404, $"hive: {agent} is not an agent of this hive");
+            return;
+        }
+        if (providers.Find(providerName) is not { } provider)
+        {
+            await ProviderErrors.WriteAsync(context, ProviderProtocols.Anthropic, 404,
+                $"hive: {agent}'s provider {providerName} is not one the gateway serves (Hive:Gateway:Providers)");
+            return;
+        }
+        var protocol = provider.Protocol;
+        var path = context.Request.Path.Value ?? "";
+        if (!Serves(protocol, path) || !HttpMethods.IsPost(context.Request.Method))
+        {
+            await ProviderErrors.WriteAsync(context, protocol, 404,
+                $"hive: the gateway serves POST {string.Join(", POST ", PathsOf(protocol))} for {provider.Name}, not {context.Request.Method} {path}");
+            return;
+        }
+        if (!doors.IsKeyOf(agent, PresentedKey(context.Request)))
+        {
+            await ProviderErrors.WriteAsync(context, protocol, 401, $"hive: this is {agent}'s door to its model, and the key sent is not {agent}'s");
+            return;
+        }
+
+        byte[] body;
+        try
+        {
+            body = await ReadBodyAsync(context.Request, options.Value.MaxRequestBytes, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await ProviderErrors.WriteAsync(context, protocol, 413, $"hive: the request is over the gateway's limit of {options.Value.MaxRequestBytes} bytes (Hive:Gateway:MaxRequestBytes)");
+            return;
+        }
+        catch (Exception e) when (e is IOException or BadHttpRequestException or OperationCanceledException)
+        {
+            return; // the agent went away while sending: nothing was asked of anyone
+        }
+        var (request, problem) = ParseRequest(body, protocol, path);
+        if (problem is not null)
+        {
+            await ProviderErrors.WriteAsync(context, protocol, 400, $"hive: {problem}");
+            return;
+        }
+        body = request!.Body;
+        var requestName = options.Value.Recordings.Days > 0 ? bodies.Store(body) : null;
+
+        var verdict = await mediator.Send(new CheckModelCall.Query(agent, provider.Name), context.RequestAborted);
+        if (!verdict.Allowed)
+        {
+            // 400 (invalid_request_error): a client does not retry it, so the turn ends at once with the sentence in its result.
+            var status = verdict.Reason == "quota" ? 429 : 400;
+            var retryAfter = verdict.RetryAt is { } at ? at - clock.GetUtcNow() : (TimeSpan?)null;
+            await ProviderErrors.WriteAsync(context, protocol, status, verdict.Refusal ?? "hive: the call was refused", retryAfter);
+            await mediator.Send(new EndModelCall.Command(null, agent, verdict.TurnId, provider.Name, request.Model, path, request.Streamed, "refused",
+                status, Usage.None, null, null, watch.Elapsed.TotalMilliseconds, body.Length, 0, verdict.Refusal, requestName, null,
+                startedAt, clock.GetUtcNow()), CancellationToken.None);
+            return;
+        }
+
+        var slotTaken = false;
+        if (provider.Slots is { } slots)
+        {
+            provider.Queued();
+            try
+            {
+                slotTaken = await slots.WaitAsync(provider.MaxQueue, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // gone while waiting: it never left the queue for the provider
+            }
+            finally
+            {
+                provider.Dequeued();
+            }
+            if (!slotTaken)
+            {
+                await ProviderErrors.WriteAsync(context, protocol, 529,
+                    $"hive: {provider.Name}'s {provider.MaxInFlight} slots stayed busy for {provider.MaxQueue.TotalSeconds:0} s; try again later");
+                return;
+            }
+        }
+        try
+        {
+            await ForwardAsync(context, mediator, agent, provider, verdict.TurnId, request, path, requestName, startedAt, watch);
+        }
+        finally
+        {
+            if (slotTaken) provider.Slots!.Release();
+        }
+    }
+
+    private async Task ForwardAsync(HttpContext context, IMediator mediator, string agent, Provider provider, long? turnId, ParsedRequest request,
+        string path, string? requestName, DateTimeOffset startedAt, Stopwatch watch)
+    {
+        var id = await mediator.Send(new StartModelCall.Command(agent, turnId, provider.Name, request.Model, path, request.Streamed,
+            request.Body.Length, requestName, startedAt), CancellationToken.None);
+        var key = provider.KeySecret.Length > 0 ? await mediator.Send(new ReadSecretValue.Query(provider.KeySecret), CancellationToken.None) : null;
+
+        context.Request.Body = new MemoryStream(request.Body, writable: false);
+        context.Request.ContentLength = request.Body.Length;
+        context.Request.Headers.Remove("Transfer-Encoding");
+        var meter = new UsageMeter(provider.Protocol, request.Streamed);
+        var passing = new MeteredBody(context.Response.Body, meter, watch, options.Value.Recordings.Days > 0 ? MaxRecordedResponseBytes : 0);
+        context.Response.Body = passing;
+
+        provider.Began();
+        ForwarderError error;
+        try
+        {
+            error = await forwarder.SendAsync(context, provider.Upstream.ToString(), provider.Client,
+                new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromSeconds(options.Value.UpstreamTimeoutSeconds) },
+                new UpstreamTransformer(provider.Protocol, key, limits, provider.Name));
+        }
+        finally
+        {
+            provider.Ended();
+        }
+        meter.Complete();
+
+        var status = context.Response.StatusCode;
+        string? failure = null;
+        if (error != ForwarderError.None)
+        {
+            var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            failure = Describe(error, exception, provider);
+            if (error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled)
+                failure = "the agent dropped the call: " + failure;
+            else if (!context.Response.HasStarted)
+            {
+                status = error == ForwarderError.RequestTimedOut ? 504 : 502;
+                await ProviderErrors.WriteAsync(context, provider.Protocol, status, $"hive: {failure}");
+            }
+        }
+        else if (status >= 400 || meter.StreamError is not null)
+        {
+            failure = meter.StreamError ?? $"{provider.Name} answered {status}";
+        }
+
+        var model = meter.Model ?? request.Model;
+        var usage = meter.Usage;
+        var cost = provider.CostOf(model, usage);
+        string? responseName = null;
+        if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded.Span);
+        var state = failure is null ? "complete" : "failed";
+        await mediator.Send(new EndModelCall.Command(id, agent, turnId, provider.Name, model, path, request.Streamed, state, status, usage, cost,
+            passing.FirstByteMs, watch.Elapsed.TotalMilliseconds, request.Body.Length, passing.Bytes, failure, requestName, responseName,
+            startedAt, clock.GetUtcNow()), CancellationToken.None);
+
+        // The provider's own word on its limits: its circuit opens until the reset it named, for every agent on it.
+        if (status is 429 or 529 && error == ForwarderError.None)
+        {
+            var until = limits.ResetOf(context.Response.Headers, clock.GetUtcNow()) ?? clock.GetUtcNow().AddMinutes(1);
+            await mediator.Send(new OpenProviderCircuit.Command(provider.Name, until, agent, failure ?? $"{provider.Name} answered {status}"),
+                CancellationToken.None);
+        }
+        // Connection failures, timeouts and 5xx are a streak of the agent's; anything else that reached the provider ends it.
+        var upstreamFailed = error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
+            or ForwarderError.ResponseBodyCanceled) || status >= 500;
+        if (upstreamFailed) await failures.FailedAsync(agent, provider.Name, failure ?? $"{provider.Name} answered {status}");
+        else if (error == ForwarderError.None) await failures.SucceededAsync(agent, provider.Name);
+    }
+
+    private static string Describe(ForwarderError error, Exception? exception, Provider provider)
+    {
+        var host = provider.Upstream.Authority;
+        var inner = exception;
+        while (inner?.InnerException is not null && inner is not System.Net.Sockets.SocketException) inner = inner.InnerException;
+        var why = inner switch
+        {
+            System.Net.Sockets.SocketException s => s.SocketErrorCode switch
+            {
+                System.Net.Sockets.SocketError.ConnectionRefused => "connection refused",
+                System.Net.Sockets.SocketError.HostNotFound => "host not found",
+                System.Net.Sockets.SocketError.TimedOut => "connect timed out",
+                _ => s.Message,
+            },
+            null => error.ToString(),
+            _ => inner.Message,
+        };
+        return error switch
+        {
+            ForwarderError.RequestTimedOut => $"{host} did not answer within the gateway's timeout",
+            ForwarderError.Request => $"{why} to {host}",
+            _ => $"{error}: {why} ({host})",
+        };
+    }
+
+    private static string[] PathsOf(string protocol) =>
+        protocol == ProviderProtocols.OpenAi ? ["/v1/chat/completions", "/v1/responses"] : ["/v1/messages", "/v1/messages/count_tokens"];
+
+    private static bool Serves(string protocol, string path) => PathsOf(protocol).Contains(path, StringComparer.Ordinal);
+
+    private static string? PresentedKey(HttpRequest request)
+    {
+        if (request.Headers["x-api-key"] is { Count: 1 } apiKey) return apiKey[0];
+        if (request.Headers["api-key"] is { Count: 1 } azureKey) return azureKey[0];
+        if (AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var auth) && auth.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+            return auth.Parameter;
+        return null;
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long max, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > max) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 16 * 1024);
+        await request.Body.CopyToAsync(buffer, cancellationToken); // Kestrel's MaxRequestBodySize stops a longer one with a 413
+        return buffer.ToArray();
+    }
+
+    private sealed record ParsedRequest(byte[] Body, string? Model, bool Streamed);
+
+    /// <summary>
+    /// The body as it goes upstream, its model and whether it streams; or why it cannot go. An OpenAI chat stream that did
+    /// not ask for its usage is made to (<c>stream_options.include_usage</c>): the meter needs the provider's own figures.
+    /// </summary>
+    private static (ParsedRequest? Request, string? Problem) ParseRequest(byte[] body, string protocol, string path)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(body);
+        }
+        catch (JsonException e)
+        {
+            return (null, $"the request body is not JSON: {e.Message}");
+        }
+        if (root is not JsonObject json) return (null, "the request body must be a JSON object");
+        var model = json["model"] is JsonValue m && m.TryGetValue<string>(out var name) ? name : null;
+        var streamed = json["stream"] is JsonValue s && s.TryGetValue<bool>(out var stream) && stream;
+        if (protocol == ProviderProtocols.OpenAi && path == "/v1/chat/completions" && streamed)
+        {
+            var streamOptions = json["stream_options"] as JsonObject;
+            if (streamOptions?["include_usage"] is not JsonValue include || !include.TryGetValue<bool>(out var on) || !on)
+            {
+                if (streamOptions is null) json["stream_options"] = streamOptions = new JsonObject();
+                streamOptions["include_usage"] = true;
+                body = JsonSerializer.SerializeToUtf8Bytes(json);
+            }
+        }
+        return (new ParsedRequest(body, model, streamed), null);
+    }
+
+    /// <summary>Copies the agent's headers upstream but its key: the provider's real key goes in, in the provider's header.</summary>
+    private sealed class UpstreamTransformer(string protocol, string? key, ProviderLimits limits, string provider) : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix,
+            CancellationToken cancellationToken)
+        {
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+            proxyRequest.Headers.Remove("x-api-key");
+            proxyRequest.Headers.Remove("api-key");
+            proxyRequest.Headers.Authorization = null;
+            if (key is null) return;
+            if (protocol == ProviderProtocols.OpenAi) proxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            else proxyRequest.Headers.TryAddWithoutValidation("x-api-key", key);
+        }
+
+        public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            if (proxyResponse is not null && proxyResponse.IsSuccessStatusCode) limits.Keep(provider, proxyResponse.Headers);
+            return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+
+namespace Hive.Features.Gateway.Calls;
+
+/// <summary>
+/// Reads a call's usage out of the response as it passes, without holding it: a stream (SSE) line by line, looking only
+/// at <c>data:</c> lines that carry usage; a plain JSON body whole, at its end (bounded). Anthropic: <c>message_start</c>'s
+/// <c>message.usage</c> (input and cache tokens, and the model), then each <c>message_delta</c>'s <c>usage</c> (output so far,
+/// and any input figures it restates); OpenAI: the final chunk's <c>usage</c> (chat completions, asked for with
+/// <c>stream_options.include_usage</c>) or <c>response.completed</c>'s <c>response.usage</c> (responses).
+/// </summary>
+internal sealed class UsageMeter(string protocol, bool streamed)
+{
+    /// <summary>A line (or a whole JSON body) longer than this is not read for usage: usage never sits in one so long.</summary>
+    private const int MaxLineBytes = 8 * 1024 * 1024;
+
+    private byte[] _line = new byte[4096];
+    private int _length;
+    private bool _skipping;
+
+    public long Input { get; private set; }
+    public long Output { get; private set; }
+    public long CacheRead { get; private set; }
+    public long CacheWrite { get; private set; }
+    public string? Model { get; private set; }
+
+    /// <summary>The provider said the call failed inside a 200 stream (an <c>error</c> event); its message.</summary>
+    public string? StreamError { get; private set; }
+
+    public Usage Usage => new(Input, Output, CacheRead, CacheWrite);
+
+    public void Feed(ReadOnlySpan<byte> bytes)
+    {
+        if (!streamed)
+        {
+            Append(bytes);
+            return;
+        }
+        while (bytes.Length > 0)
+        {
+            var newline = bytes.IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                Append(bytes);
+                return;
+            }
+            Append(bytes[..newline]);
+            if (!_skipping) ReadLine(_line.AsSpan(0, _length));
+            _length = 0;
+            _skipping = false;
+            bytes = bytes[(newline + 1)..];
+        }
+    }
+
+    /// <summary>The body ended: a plain JSON body is read now.</summary>
+    public void Complete()
+    {
+        if (streamed)
+        {
+            if (_length > 0 && !_skipping) ReadLine(_line.AsSpan(0, _length));
+        }
+        else if (!_skipping && _length > 0)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(_line.AsMemory(0, _length));
+                ReadObject(doc.RootElement);
+            }
+            catch (JsonException)
+            {
+                // not JSON: no usage to read
+            }
+        }
+        _length = 0;
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        if (_skipping) return;
+        if (_length + bytes.Length > MaxLineBytes)
+        {
+            _skipping = true;
+            _length = 0;
+            return;
+        }
+        if (_length + bytes.Length > _line.Length) Array.Resize(ref _line, Math.Max(_line.Length * 2, _length + bytes.Length));
+        bytes.CopyTo(_line.AsSpan(_length));
+        _length += bytes.Length;
+    }
+
+    private void ReadLine(ReadOnlySpan<byte> line)
+    {
+        if (!line.StartsWith("data:"u8)) return;
+        var data = line[5..].Trim((byte)' ').TrimEnd((byte)'\r');
+        // Only lines that can carry usage, a model or an error are parsed: content deltas pass untouched.
+        if (data.IndexOf("\"usage\""u8) < 0 && data.IndexOf("\"error\""u8) < 0 && data.IndexOf("\"message_start\""u8) < 0) return;
+        try
+        {
+            using var doc = JsonDocument.Parse(data.ToArray());
+            ReadObject(doc.RootElement);
+        }
+        catch (JsonException)
+        {
+            // a line that is not JSON ([DONE]) carries nothing
+        }
+    }
+
+    private void ReadObject(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object) return;
+        var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (type == "error" && root.TryGetProperty("error", out var error))
+        {
+            StreamError = error.TryGetProperty("message", out var m) ? m.ToString() : error.ToString();
+            return;
+        }
+        if (protocol == ProviderProtocols.Anthropic)
+        {
+            var message = type == "message_start" && root.TryGetProperty("message", out var inner) ? inner : root;
+            if (message.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String) Model = model.GetString();
+            if (message.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            {
+                // message_delta's figures are cumulative: each one replaces what came before.
+                if (Number(usage, "input_tokens") is { } input) Input = input;
+                if (Number(usage, "output_tokens") is { } output) Output = output;
+                if (Number(usage, "cache_read_input_tokens") is { } read) CacheRead = read;
+                if (Number(usage, "cache_creation_input_tokens") is { } write) CacheWrite = write;
+            }
+            return;
+        }
+        var body = type is "response.completed" or "response.incomplete" or "response.failed" && root.TryGetProperty("response", out var response) ? response : root;
+        if (body.TryGetProperty("model", out var m2) && m2.ValueKind == JsonValueKind.String) Model = m2.GetString();
+        if (body.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
+        {
+            // chat: prompt_tokens includes the cached ones; responses: input_tokens does. Stored apart, as Anthropic counts them.
+            var cached = u.TryGetProperty("prompt_tokens_details", out var pd) ? Number(pd, "cached_tokens")
+                : u.TryGetProperty("input_tokens_details", out var id) ? Number(id, "cached_tokens") : null;
+            var input = Number(u, "prompt_tokens") ?? Number(u, "input_tokens") ?? 0;
+            CacheRead = cached ?? 0;
+            Input = Math.Max(0, input - CacheRead);
+            Output = Number(u, "completion_tokens") ?? Number(u, "output_tokens") ?? 0;
+        }
+    }
+
+    private static long? Number(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) && n >= 0 ? n : null;
+}

@@ -1,0 +1,93 @@
+using System.Net;
+using static Hive.Tests.Features.Gateway.GatewayKit;
+using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
+
+namespace Hive.Tests.Features.Gateway;
+
+/// <summary>
+/// An agent's model call through its door: forwarded to the provider (a fake Messages API over real HTTP) with the real
+/// key added on the host side, streamed back, metered from the provider's own usage at the configured price, recorded.
+/// </summary>
+public sealed class GatewayForwardingTests : IAsyncLifetime
+{
+    private readonly string _key = NewKey();
+    private FakeMessagesApi _model = null!;
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync()
+    {
+        _model = await FakeMessagesApi.StartAsync(_key);
+        _hive = await HiveInstance.StartAsync(["alice", "bob"], Provider(_model.BaseUrl));
+        using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key });
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _hive.DisposeAsync();
+        await _model.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_streamed_call_reaches_the_provider_with_the_real_key_and_is_metered_from_its_usage()
+    {
+        _model.Enqueue(ModelReply.Text("Hello from the model, in pieces.", new FakeMessagesApi.Usage(1000, 500)));
+        using var door = Door(_hive, "alice");
+        using var response = await door.PostAsync("/v1/messages", MessagesBody());
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("message_stop", text);
+        var seen = Assert.Single(_model.MessagesRequests);
+        Assert.True(seen.ApiKeyMatched); // the real key went upstream; the agent never had it
+
+        var call = Assert.Single(await CallsAsync(_hive));
+        Assert.Equal(("alice", "complete", 200L), (call.Agent, call.State, call.Status!.Value));
+        Assert.Equal((1000L, 500L), (call.InputTokens, call.OutputTokens));
+        Assert.Equal(1000 * 1000 / 1e6 + 500 * 2000 / 1e6, call.CostUsd!.Value, 9); // $1 + $1 at the configured prices
+        Assert.NotNull(call.RequestBody);
+        Assert.NotNull(call.ResponseBody);
+    }
+
+    [Fact]
+    public async Task Another_agents_key_on_a_door_is_refused_in_the_providers_format_and_nothing_goes_upstream()
+    {
+        var bobs = _hive.Service<Hive.Shared.Gateway.IAgentGateways>().For("bob", "anthropic")!.PlaceholderKey;
+        using var door = Door(_hive, "alice", key: bobs);
+        using var response = await door.PostAsync("/v1/messages", MessagesBody());
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("error", body.GetProperty("type").GetString());
+        Assert.Equal("authentication_error", body.GetProperty("error").GetProperty("type").GetString());
+        Assert.Empty(_model.Requests);
+        Assert.Empty(await CallsAsync(_hive));
+    }
+
+    [Theory]
+    [InlineData("not json", HttpStatusCode.BadRequest, "invalid_request_error")]
+    [InlineData("[1,2]", HttpStatusCode.BadRequest, "invalid_request_error")]
+    public async Task A_body_that_is_not_a_json_object_is_refused_and_nothing_goes_upstream(string body, HttpStatusCode status, string type)
+    {
+        using var door = Door(_hive, "alice");
+        using var response = await door.PostAsync("/v1/messages", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(type, error.GetProperty("error").GetProperty("type").GetString());
+        Assert.StartsWith("hive: ", error.GetProperty("error").GetProperty("message").GetString());
+        Assert.Empty(_model.Requests);
+    }
+
+    [Fact]
+    public async Task An_unknown_path_is_not_found_in_the_providers_format()
+    {
+        using var door = Door(_hive, "alice");
+        using var response = await door.PostAsync("/v1/complete", MessagesBody());
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("not_found_error", error.GetProperty("error").GetProperty("type").GetString());
+        Assert.Empty(_model.Requests);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Hive.Shared.Gateway;
+using Microsoft.Data.Sqlite;
+using Dapper;
+
+namespace Hive.Tests.Features.Gateway;
+
+/// <summary>What the gateway's tests share: a hive whose <c>anthropic</c> provider is a fake Messages API, and an agent's door.</summary>
+internal static class GatewayKit
+{
+    public static string NewKey() => "sk-ant-api03-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+
+    /// <summary>The arguments that point the shipped <c>anthropic</c> provider at <paramref name="upstream"/> with a price for <c>claude-test</c>.</summary>
+    public static string[] Provider(string upstream, params string[] more) =>
+    [
+        "--Hive:Gateway:Providers:anthropic:Upstream", upstream,
+        "--Hive:Gateway:Providers:anthropic:Prices:claude-test:InputPerMtok", "1000",
+        "--Hive:Gateway:Providers:anthropic:Prices:claude-test:OutputPerMtok", "2000",
+        .. more,
+    ];
+
+    /// <summary>An HTTP client that reaches <paramref name="agent"/>'s door, its Unix socket, as the agent's forwarder does.</summary>
+    public static HttpClient Door(HiveInstance hive, string agent, string? key = null)
+    {
+        var access = hive.Service<IAgentGateways>().For(agent, "anthropic") ?? throw new InvalidOperationException($"{agent} has no gateway");
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(access.Socket), ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        var client = new HttpClient(handler) { BaseAddress = new Uri("http://127.0.0.1:1/"), Timeout = TimeSpan.FromMinutes(2) };
+        client.DefaultRequestHeaders.Add("x-api-key", key ?? access.PlaceholderKey);
+        client.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        return client;
+    }
+
+    public static StringContent MessagesBody(string model = "claude-test", bool stream = true, string text = "hello") =>
+        new($$"""{"model":"{{model}}","max_tokens":100,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{text}}"}]}""",
+            System.Text.Encoding.UTF8, "application/json");
+
+    public sealed record CallRow(long Id, string Agent, long? TurnId, string Provider, string? Model, string State, long? Status,
+        long InputTokens, long OutputTokens, double? CostUsd, string? Error, string? RequestBody, string? ResponseBody);
+
+    public static async Task<IReadOnlyList<CallRow>> CallsAsync(HiveInstance hive)
+    {
+        await using var db = new SqliteConnection($"Data Source={hive.DatabasePath};Mode=ReadOnly");
+        return (await db.QueryAsync<CallRow>("""
+            SELECT id, agent, turn_id AS TurnId, provider, model, state, status, input_tokens AS InputTokens, output_tokens AS OutputTokens,
+                   cost_usd AS CostUsd, error, request_body AS RequestBody, response_body AS ResponseBody
+            FROM model_calls ORDER BY id
+            """)).ToList();
+    }
+}
