@@ -53,7 +53,7 @@ public static class ContainersFeature
         services.AddSingleton(p => new AgentTools(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<ILogger<AgentTools>>()));
         services.AddSingleton(p => new ProcessDriverServices(p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(),
             p.GetRequiredService<IOptions<ContainersOptions>>(), p.GetRequiredService<AgentCgroups>(), p.GetRequiredService<AgentUsers>(),
-            p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<AgentTools>()));
+            p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<AgentTools>(), p.GetRequiredService<Hive.Shared.Gateway.IAgentGateways>()));
         services.AddSingleton<IContainerDriver>(p => new ProcessDriver(p.GetRequiredService<ProcessDriverServices>()));
         services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(p.GetRequiredService<ProcessDriverServices>()));
         services.AddSingleton<IContainerDriver>(p => new NixosContainerDriver(
@@ -77,6 +77,7 @@ public static class ContainersFeature
         services.AddTransient<IDashboardStateContributor, PendingApprovalsStateContributor>();
         services.AddTransient<AgentRowContributor, ContainerFactsOnAgentRows>();
         services.AddTransient<AgentRowContributor, ResourceFactsOnAgentRows>();
+        services.AddTransient<AgentRowContributor, ModelCallFactsOnAgentRows>();
         services.AddTransient<IDashboardStateContributor, TombstonesStateContributor>();
         services.AddTransient<Hive.Shared.Backup.IBackupPart, SecretsBackup>();
         services.AddTransient<Hive.Shared.Backup.IBackupPart, MetaBackup>();

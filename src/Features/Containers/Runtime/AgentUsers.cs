@@ -29,15 +29,17 @@ internal sealed partial class AgentUsers
     /// <summary>
     /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME</c> hides the data dir
     /// under a tmpfs on COVER and binds the agent's paths back (state dir, work dir, the bare clones its worktree's
-    /// <c>.git</c> names, <c>shared/</c>, its socket), and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
-    /// reach the real directories through <c>/proc/self/fd/3</c> after the tmpfs has covered their path.
+    /// <c>.git</c> names, <c>shared/</c>, its socket, its gateway's socket when it has one), and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
+    /// reach the real directories through <c>/proc/self/fd/3</c> after the tmpfs has covered their path; a bind's target
+    /// that the directories made do not hold (a socket) is made as an empty file first.
     /// </summary>
     public const string StageScript = """
         hive_stage() {
           exec 3<"$1" || exit 125
           mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev hive-agent "$2" || exit 125
-          mkdir -p "$1/agents/$3/state" "$1/agents/$3/work" "$1/work/repos" "$1/work/store" "$1/shared" "$1/run" "$1/tools" && : > "$1/run/$3.sock" || exit 125
+          mkdir -p "$1/agents/$3/state" "$1/agents/$3/work" "$1/work/repos" "$1/work/store" "$1/shared" "$1/run" "$1/tools" || exit 125
           exec 5<"$1" || exit 125
+          while read -r from to rest; do [ -e "$to" ] || : > "$to" || exit 125; done < "/proc/self/fd/3/stage/$3.fstab"
           mount --no-canonicalize -a -T "/proc/self/fd/3/stage/$3.fstab" || exit 125
           exec 3<&- 5<&-
         }
@@ -48,29 +50,45 @@ internal sealed partial class AgentUsers
     /// each from the real data dir (fd 3) onto the tmpfs over it (fd 5; 4 is bubblewrap's seccomp program), so no line holds the data dir's path (which may
     /// need fstab's escapes); an agent's name never does. Written by the host before each staged run, where no agent reaches.
     /// </summary>
-    internal static string StageTable(string agent) => string.Concat(
-        new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", $"run/{agent}.sock", "tools" }
-            .Select(path => $"/proc/self/fd/3/{path} /proc/self/fd/5/{path} none bind 0 0\n"));
+    internal static string StageTable(string agent, string? gatewaySocket = null) => string.Concat(
+        new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", $"run/{agent}.sock", "tools", gatewaySocket }
+            .OfType<string>().Select(path => $"/proc/self/fd/3/{path} /proc/self/fd/5/{path} none bind 0 0\n"));
 
     /// <summary>
-    /// Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's), once per agent in this
-    /// host's life: its content depends on the name alone, so later starts find it as it should be.
+    /// Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's) when this host has not
+    /// written it as it should be yet: its content depends on the name and the gateway's socket alone, so later starts find
+    /// it as it should be. <paramref name="gatewaySocket"/>: the agent's gateway's socket (issue 43), host path, when it has
+    /// one; bound back when it lies in the data dir (elsewhere the agent's user reaches it as it is).
     /// </summary>
-    public void WriteStageTable(string agent)
+    public void WriteStageTable(string agent, string? gatewaySocket = null)
     {
-        if (_stageTablesWritten.ContainsKey(agent)) return;
+        var table = StageTable(agent, gatewaySocket is null ? null : InDataDir(gatewaySocket));
+        if (_stageTablesWritten.TryGetValue(agent, out var written) && written == table) return;
         var dir = Path.Combine(_paths.DataDir, "stage");
         HivePaths.EnsurePrivateDirectory(dir);
-        WriteHostFile(Path.Combine(dir, AgentName.Checked(agent) + ".fstab"), System.Text.Encoding.ASCII.GetBytes(StageTable(agent)));
-        _stageTablesWritten.TryAdd(agent, true);
+        WriteHostFile(Path.Combine(dir, AgentName.Checked(agent) + ".fstab"), System.Text.Encoding.ASCII.GetBytes(table));
+        _stageTablesWritten[agent] = table;
     }
+
+    /// <summary>The path of <paramref name="path"/> inside the data dir, for a stage table's line; null when it lies elsewhere.</summary>
+    private string? InDataDir(string path)
+    {
+        var relative = Path.GetRelativePath(_paths.DataDir, Path.GetFullPath(path));
+        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative)) return null;
+        // A table line is split on blanks, and fstab would need escapes for them: a name the hive gives never has any.
+        if (!StageablePath().IsMatch(relative)) throw new DriverException($"the gateway's socket {path} cannot be shown to the agent: its name must be plain");
+        return relative;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._/-]+$")]
+    private static partial System.Text.RegularExpressions.Regex StageablePath();
 
     private readonly HivePaths _paths;
     private readonly IOptions<ContainersOptions> _options;
     private readonly ILogger<AgentUsers> _logger;
     private readonly Lazy<string?> _unavailable;
     private readonly Lazy<string> _seccompFile;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _stageTablesWritten = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _stageTablesWritten = new(StringComparer.Ordinal);
 
     public AgentUsers(HivePaths paths, IOptions<ContainersOptions> options, ILogger<AgentUsers> logger)
     {
@@ -103,16 +121,18 @@ internal sealed partial class AgentUsers
     }
 
     /// <summary>
-    /// Makes the agent's paths its own before a run (root host): its state dir tree, its socket, and <c>shared/</c> for the
+    /// Makes the agent's paths its own before a run (root host): its state dir tree, its socket (and its gateway's), and <c>shared/</c> for the
     /// agents' group. Nothing of the data dir itself is widened. The tree is walked only when the state dir is not the
     /// agent's yet (made by the host, or left by a host that was not root): a name keeps its uid for good.
     /// </summary>
-    public async Task PrepareAsync(LaunchSpec spec, uint uid)
+    public async Task PrepareAsync(LaunchSpec spec, uint uid, string? gatewaySocket = null)
     {
         var gid = Gid;
         if (FileStatus.OwnerOfPath(spec.StateDir) != (uid, gid)) await ChownTreeAsync(spec.StateDir, uid, gid);
         File.SetUnixFileMode(spec.StateDir, HivePaths.PrivateDir);
         Chown(spec.Socket, uid, gid);
+        // Its gateway's socket, which its port connects to as the agent's own user, as its own socket is.
+        if (gatewaySocket is not null) Chown(gatewaySocket, uid, gid);
         Chown(spec.SharedDir, 0, gid);
         File.SetUnixFileMode(spec.SharedDir, HivePaths.PrivateDir | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
     }

@@ -114,6 +114,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         if (spec.IsManager) args.AddRange(["--bind", spec.StateDir, "/state"]);
         args.AddRange(["--bind", spec.SharedDir, sharedDir]);
         args.AddRange(["--bind", spec.Socket, socket]);
+        if (launch.GatewaySocket is { } gateway) args.AddRange(["--bind", gateway, AgentGateway.InsideSocket(spec.Name)]);
         // Its work dir at /work, bound at every start (empty until it claims a ticket of a repository: bwrap cannot add a mount
         // to a running sandbox, so Work makes the worktree inside this dir), and the bare clones at their host path, where
         // the worktree's .git file says its git dir is: read-only (their config and hooks are what the host's own git obeys),

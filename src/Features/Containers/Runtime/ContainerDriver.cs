@@ -2,7 +2,9 @@ namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
 /// Everything a driver needs to start one agent, in host paths. <paramref name="Slot"/> is the agent's registry slot, from
-/// which a root host derives the agent's own uid; <paramref name="Limits"/> its caps (null: the hive's defaults).
+/// which a root host derives the agent's own uid; <paramref name="Limits"/> its caps (null: the hive's defaults);
+/// <paramref name="Provider"/> the model provider its configuration names (null: none named, it counts against the
+/// default), which its gateway follows (<see cref="Hive.Shared.Gateway.IAgentGateways"/>).
 /// </summary>
 public sealed record LaunchSpec(
     string Name,
@@ -15,7 +17,8 @@ public sealed record LaunchSpec(
     string Socket,
     string LogDir,
     long Slot = 0,
-    ResourceLimits? Limits = null);
+    ResourceLimits? Limits = null,
+    string? Provider = null);
 
 /// <summary>
 /// How an agent's process ended: an exit code, or the signal that killed it; <paramref name="Reason"/> says why when the

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Hive.Shared;
+using Hive.Shared.Gateway;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Containers.Runtime;
@@ -8,7 +9,7 @@ namespace Hive.Features.Containers.Runtime;
 /// <summary>What the process and bubblewrap drivers are built from.</summary>
 internal sealed record ProcessDriverServices(
     ProcessLauncher Launcher, TimeProvider Clock, IOptions<ContainersOptions> Options, AgentCgroups Cgroups, AgentUsers Users, HivePaths Paths,
-    AgentTools Tools);
+    AgentTools Tools, IAgentGateways Gateways);
 
 /// <summary>
 /// What the process and bubblewrap drivers share: the clean environment, who the agent runs as (<see cref="AgentUsers"/>),
@@ -113,7 +114,11 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>How the agent sees its work dir (<see cref="HivePaths.AgentWorkDir"/>): its ticket's worktree, when it holds one.</summary>
     private protected abstract string InsideWorkDir(LaunchSpec spec);
 
-    /// <summary>The program and arguments that run <paramref name="launch"/>'s command under this driver.</summary>
+    /// <summary>
+    /// The program and arguments that run <paramref name="launch"/>'s command under this driver (its command already behind
+    /// <c>hivectl port</c> when its model calls go through the gateway; a sandbox shows the gateway's socket at
+    /// <see cref="AgentGateway.InsideSocket"/>).
+    /// </summary>
     private protected abstract IReadOnlyList<string> Wrap(Launch launch);
 
     /// <summary>
@@ -126,9 +131,10 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// its stdin, stdout and stderr and makes it the controlling terminal of a new session (<see cref="TtyPrefix"/>), and
     /// the command is an interactive shell.
     /// </para>
+    /// <para><paramref name="GatewaySocket"/>: the host's path of the agent's gateway's socket, when its calls go through it.</para>
     private protected sealed record Launch(
         LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover,
-        string? Tty = null);
+        string? Tty = null, string? GatewaySocket = null);
 
     // $1 the pty slave. Opened before the new session, so it is only the controlling terminal once setsid -c makes it so.
     private const string TtyOpen = "exec 0<>\"$1\" 1>&0 2>&0 || exit 125; shift; exec \"$@\"";
@@ -163,19 +169,34 @@ public abstract class ProcessDriverBase : IContainerDriver
             var (resolved, refused) = MountRules.Check(mount, _services.Paths);
             mounts.Add(resolved ?? throw new DriverException(refused!));
         }
+        var gateway = AgentGateway.Of(_services.Gateways, spec.Name, spec.Provider, spec.Env.Keys);
+        var viaGateway = gateway is { Metered: true } ? gateway.Access : null;
+        if (viaGateway is not null && !File.Exists(viaGateway.Socket))
+            throw new DriverException($"the gateway's socket for {spec.Name} ({viaGateway.Socket}) is not there: its model calls would have nowhere to go");
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = null;
         if (Users.OwnUids && Users.Unavailable is null)
         {
             uid = Users.UidOf(spec.Slot);
-            await Users.PrepareAsync(spec, uid.Value);
-            Users.WriteStageTable(spec.Name);
+            await Users.PrepareAsync(spec, uid.Value, viaGateway?.Socket);
+            Users.WriteStageTable(spec.Name, viaGateway?.Socket);
         }
         var home = HomeRules.Of(spec.Env);
         if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
 
+        // Behind the port: hivectl runs, and runs the agent's program (as the agent sees it) as its child.
+        var (runs, run) = (program, spec);
+        if (viaGateway is not null)
+        {
+            if (!Tools.Ensure()) throw new DriverException(AgentTools.Missing ?? "the hive's tools are missing");
+            runs = Path.Combine(Tools.HostDir, "bin", HivectlName);
+            var socketInside = Sandboxed ? AgentGateway.InsideSocket(spec.Name) : viaGateway.Socket;
+            run = spec with { Command = gateway!.PortCommand(socketInside, ProgramInside(program), spec.Command.Skip(1)) };
+        }
+
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
-        var argv = Wrap(new Launch(spec, program, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor()));
+        var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor(),
+            GatewaySocket: viaGateway?.Socket));
         var info = new ProcessStartInfo(argv[0])
         {
             WorkingDirectory = uid is null ? spec.StateDir : "/",
@@ -186,9 +207,12 @@ public abstract class ProcessDriverBase : IContainerDriver
         };
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
         SetEnvironment(info, spec, configuredPath, home);
+        // The placeholder, never a real key: the gateway adds that upstream. The base URL is the port's to give.
+        if (viaGateway is not null) info.Environment[viaGateway.KeyVariable] = viaGateway.PlaceholderKey;
 
         var log = new AgentLog(spec.LogDir, Options.LogBytes);
-        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}: {program}"); // the program, not its arguments: an argument may be a secret
+        // The program, not its arguments: an argument may be a secret.
+        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}: {program}{ModelCallsNote(gateway)}");
         Process process;
         try
         {
@@ -203,6 +227,13 @@ public abstract class ProcessDriverBase : IContainerDriver
         }
         return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup), LeaderTakesStop);
     }
+
+    private static string ModelCallsNote(AgentGateway? gateway) => gateway switch
+    {
+        null => "",
+        { Metered: true } => $" (model calls through the hive's gateway, {gateway.Access.BaseUrlVariable} from its port)",
+        _ => $" (model calls not metered: its own configuration sets {gateway.Access.BaseUrlVariable} or {gateway.Access.KeyVariable})",
+    };
 
     /// <summary>A clean environment: the hive's variables and the agent's own, nothing else of the host's.</summary>
     private void SetEnvironment(ProcessStartInfo info, LaunchSpec spec, string configuredPath, string? home)
@@ -241,7 +272,10 @@ public abstract class ProcessDriverBase : IContainerDriver
         }
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = Users.OwnUids && Users.Unavailable is null ? Users.UidOf(spec.Slot) : null;
-        if (uid is not null) Users.WriteStageTable(spec.Name);
+        // A terminal has no port (nor the gateway's variables): only the stage stays as the agent's start wrote it.
+        var gateway = AgentGateway.Of(_services.Gateways, spec.Name, spec.Provider, spec.Env.Keys);
+        var gatewaySocket = gateway is { Metered: true } && File.Exists(gateway.Access.Socket) ? gateway.Access.Socket : null;
+        if (uid is not null) Users.WriteStageTable(spec.Name, gatewaySocket);
         var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
             Users.CoverFor(), tty));

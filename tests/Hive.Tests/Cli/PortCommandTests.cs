@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Hive.Tests.Cli;
+
+/// <summary>
+/// <c>hivectl port</c> alone (issue 43): the real hivectl, in a process group of its own as a driver starts it, in front
+/// of a bash COMMAND that reaches a Unix socket the test serves through the URL in its environment (bash's
+/// <c>/dev/tcp</c>: no curl needed). A streamed answer arrives piece by piece, many connections are served at once with
+/// each side's end passed on, an unreachable socket is a 502, COMMAND's status is the port's, and SIGTERM to the group is
+/// COMMAND's to handle: the port goes on forwarding until COMMAND exits.
+/// </summary>
+public sealed class PortCommandTests : IDisposable
+{
+    private const string Variable = "HIVE_TEST_URL";
+
+    // Opens fd 3 to the port named in $HIVE_TEST_URL; $prefix is the URL's path without its leading slash (v1).
+    private const string Connect = """
+        u=${HIVE_TEST_URL#http://}; hp=${u%%/*}; prefix=${u#*/}
+        exec 3<>"/dev/tcp/${hp%:*}/${hp#*:}" || exit 99
+
+        """;
+
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hive-port-");
+
+    private string SocketPath => Path.Combine(_dir.FullName, "gateway.sock");
+
+    /// <summary>hivectl port in front of <c>bash -c SCRIPT</c>, through <c>setsid</c> so that its pid is its group's id.</summary>
+    private RunningHivectl StartPort(string script, string? socket = null)
+    {
+        var info = new ProcessStartInfo("/usr/bin/setsid")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            WorkingDirectory = _dir.FullName,
+        };
+        foreach (var arg in (string[])["/usr/bin/env", "--default-signal=INT", "dotnet", Hivectl.Dll, "port", "--to", socket ?? SocketPath,
+                     "--url-variable", Variable, "--url-path", "/v1", "--", "/bin/bash", "-c", script])
+            info.ArgumentList.Add(arg);
+        foreach (var name in new[] { "HIVE_SOCKET", "HIVE_URL", "HIVE_TOKEN", Variable }) info.Environment.Remove(name);
+        return new RunningHivectl(Process.Start(info) ?? throw new InvalidOperationException("setsid did not start"));
+    }
+
+    [Fact]
+    public async Task A_streamed_answer_reaches_the_command_piece_by_piece_and_its_exit_status_is_the_ports()
+    {
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var gateway = new FakeGatewaySocket(SocketPath, async connection =>
+        {
+            await connection.ReadHeadAsync();
+            await connection.WriteAsync("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\npiece-1\n");
+            await second.Task; // the rest only once the command has printed the first piece
+            await connection.WriteAsync("piece-2\n");
+        });
+        await using var port = StartPort(Connect + """
+            printf 'GET /%s/stream HTTP/1.1\r\nhost: hive\r\n\r\n' "$prefix" >&3
+            while IFS= read -r line <&3; do printf 'got: %s\n' "${line%$'\r'}"; done
+            exit 7
+            """);
+
+        await port.UntilLineAsync(l => l == "got: piece-1", what: "the first piece");
+        Assert.DoesNotContain("got: piece-2", port.Stdout);
+        Assert.StartsWith("GET /v1/stream HTTP/1.1", await gateway.NextHeadAsync());
+        second.SetResult();
+
+        var result = await port.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(7, result.ExitCode);
+        Assert.Contains("got: piece-2", result.Stdout);
+        Assert.Equal("", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Many_connections_at_once_each_end_their_side_and_get_their_own_answer()
+    {
+        const int connections = 40;
+        var arrived = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var gateway = new FakeGatewaySocket(SocketPath, async connection =>
+        {
+            // What the client sent up to its half-close, answered only once every connection is open at once.
+            var sent = await connection.ReadToEndAsync();
+            if (Interlocked.Increment(ref arrived) == connections) all.SetResult();
+            await all.Task;
+            await connection.WriteAsync("echo:" + sent);
+        });
+        await using var port = StartPort("echo \"url: $HIVE_TEST_URL\"; exec sleep 1000");
+        var url = new Uri((await port.UntilLineAsync(l => l.StartsWith("url: ", StringComparison.Ordinal)))["url: ".Length..]);
+        Assert.Equal("127.0.0.1", url.Host);
+        Assert.Equal("/v1", url.AbsolutePath);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, connections).Select(async i =>
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(IPAddress.Loopback, url.Port);
+            await client.SendAsync(Encoding.UTF8.GetBytes($"hello-{i}"), SocketFlags.None);
+            client.Shutdown(SocketShutdown.Send);
+            return await ReadToEndAsync(client);
+        })).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(Enumerable.Range(0, connections).Select(i => $"echo:hello-{i}"), answers);
+    }
+
+    [Fact]
+    public async Task A_socket_that_cannot_be_reached_is_answered_with_a_502_that_says_so()
+    {
+        await using var port = StartPort("echo \"url: $HIVE_TEST_URL\"; exec sleep 1000", socket: Path.Combine(_dir.FullName, "nobody.sock"));
+        var url = new Uri((await port.UntilLineAsync(l => l.StartsWith("url: ", StringComparison.Ordinal)))["url: ".Length..]);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, url.Port);
+        await client.SendAsync("POST /v1/messages HTTP/1.1\r\nhost: hive\r\ncontent-length: 2\r\n\r\n{}"u8.ToArray(), SocketFlags.None);
+        var answer = await ReadToEndAsync(client).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.StartsWith("HTTP/1.1 502 Bad Gateway\r\n", answer);
+        var body = JsonDocument.Parse(answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]).RootElement;
+        Assert.Equal("error", body.GetProperty("type").GetString());
+        Assert.Contains("nobody.sock cannot be reached", body.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Sigterm_to_the_group_is_the_commands_to_handle_and_the_port_forwards_until_it_exits()
+    {
+        await using var gateway = new FakeGatewaySocket(SocketPath);
+        await using var port = StartPort("""
+            trap 'echo got-term' TERM
+            echo ready
+            sleep 1000 & wait $!
+
+            """ + Connect + """
+            printf 'GET /%s/after-term HTTP/1.1\r\nhost: hive\r\n\r\n' "$prefix" >&3
+            IFS= read -r line <&3; echo "after: ${line%$'\r'}"
+            exit 5
+            """);
+        await port.UntilLineAsync(l => l == "ready");
+
+        ProcessTable.Kill(-port.Pid, 15); // as a stop signals an agent's processes: the port, bash and its sleep alike
+
+        var result = await port.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(5, result.ExitCode);
+        Assert.Equal(["ready", "got-term", "after: HTTP/1.1 200 OK"], result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("GET /v1/after-term HTTP/1.1", await gateway.NextHeadAsync());
+    }
+
+    [Fact]
+    public async Task A_command_killed_by_a_signal_is_128_plus_the_signal_and_one_that_cannot_run_is_127()
+    {
+        await using (var killed = StartPort("kill -KILL $$"))
+            Assert.Equal(128 + 9, (await killed.WaitForExitAsync(TimeSpan.FromSeconds(30))).ExitCode);
+
+        var missing = await Hivectl.RunAsync(["port", "--to", SocketPath, "--url-variable", Variable, "--", Path.Combine(_dir.FullName, "no-such-program")]);
+        Assert.Equal(127, missing.ExitCode);
+        Assert.Contains("cannot run", missing.Stderr);
+
+        var usage = await Hivectl.RunAsync(["port", "--to", SocketPath, "--url-variable", "NOT-A-NAME", "--", "/bin/true"]);
+        Assert.Equal(2, usage.ExitCode);
+        Assert.DoesNotContain(" port ", (await Hivectl.RunAsync(["--help"])).Stdout); // hidden from the operator's help
+    }
+
+    private static async Task<string> ReadToEndAsync(Socket socket)
+    {
+        var buffer = new byte[4096];
+        var all = new MemoryStream();
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0) all.Write(buffer, 0, read);
+        return Encoding.UTF8.GetString(all.ToArray());
+    }
+
+    public void Dispose() => _dir.Delete(recursive: true);
+}
