@@ -64,6 +64,7 @@ internal sealed class ClaudeTurnsBench : IBenchMode
             "--Hive:Presets:ClaudeCode:Path", claude, "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // The loop rule would pause alice after a few quick wakes from the operator: this bench wakes it on purpose.
             "--Hive:Governance:LoopTurns", "0", "--Logging:LogLevel:Microsoft.AspNetCore", "Error",
+            "--Hive:Gateway:Providers:anthropic:Upstream", model.BaseUrl,
         ]);
         var burners = new List<Process>();
         var rows = new List<TurnRow>();
@@ -79,7 +80,6 @@ internal sealed class ClaudeTurnsBench : IBenchMode
             using (var created = await hive.Http.PostAsJsonAsync("/api/agents", new
                    {
                        name = "alice", preset = "claude-code", driver = "bubblewrap", purpose = "answer the operator",
-                       env = new Dictionary<string, string> { ["ANTHROPIC_BASE_URL"] = model.BaseUrl },
                    }))
                 if (created.StatusCode != HttpStatusCode.Created)
                     throw new InvalidOperationException($"create alice: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");

@@ -25,7 +25,7 @@ public sealed class ThreeClaudePageTests(BrowserFixture browser) : IClassFixture
     {
         if (ClaudeCode.Path is not { } claude) return;
         _model = await FakeMessagesApi.StartAsync(_key);
-        _hive = await HiveInstance.StartAsync([], "--Hive:Presets:ClaudeCode:Path", claude);
+        _hive = await HiveInstance.StartAsync([], "--Hive:Presets:ClaudeCode:Path", claude, "--Hive:Gateway:Providers:anthropic:Upstream", _model.BaseUrl);
         _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
     }
 
@@ -39,10 +39,8 @@ public sealed class ThreeClaudePageTests(BrowserFixture browser) : IClassFixture
     [ClaudeCodeFact]
     public async Task Three_claude_code_agents_from_the_sample_swarm_run_and_the_manager_answers()
     {
-        // The sample as shipped, each agent pointed at the fake model.
+        // The sample as shipped; the hive's anthropic provider is the fake model.
         var sample = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(FeatureGraphTests.RepoRoot(), "samples", "swarm", "three-claude.json")))!;
-        foreach (var agent in sample["agents"]!.AsArray())
-            agent!["env"] = new JsonObject { ["ANTHROPIC_BASE_URL"] = _model.BaseUrl };
         var dir = Directory.CreateTempSubdirectory("hive-three-").FullName;
         try
         {

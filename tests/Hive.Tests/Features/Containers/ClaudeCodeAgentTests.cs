@@ -21,7 +21,9 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
     {
         if (ClaudeCode.Path is not { } claude) return; // the test itself is skipped, saying why
         _model = await FakeMessagesApi.StartAsync(_key);
-        _hive = await HiveInstance.StartAsync(["bob"], "--Hive:Presets:ClaudeCode:Path", claude);
+        _hive = await HiveInstance.StartAsync(["bob"], ["--Hive:Presets:ClaudeCode:Path", claude,
+            .. Hive.Tests.Features.Gateway.GatewayKit.Provider(_model.BaseUrl, "--Hive:Gateway:Providers:anthropic:Prices:*:InputPerMtok", "3",
+                "--Hive:Gateway:Providers:anthropic:Prices:*:OutputPerMtok", "15")]);
         using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key });
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
     }
@@ -32,12 +34,8 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         if (_model is not null) await _model.DisposeAsync();
     }
 
-    /// <summary>The preset's agent, pointed at the fake model (the only thing the test adds to the preset).</summary>
-    private object Agent(string name, string purpose) => new
-    {
-        name, preset = "claude-code", driver = "bubblewrap", purpose,
-        env = new Dictionary<string, string> { ["ANTHROPIC_BASE_URL"] = _model.BaseUrl },
-    };
+    /// <summary>The preset's agent as it ships: its model calls go through the hive's gateway, whose provider is the fake.</summary>
+    private static object Agent(string name, string purpose) => new { name, preset = "claude-code", driver = "bubblewrap", purpose };
 
     [ClaudeCodeFact]
     public async Task A_claude_code_agent_from_the_preset_reads_its_message_and_sends_to_bob_with_the_hives_tool()
@@ -58,7 +56,7 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
 
         var row = await CreateAsync(_hive.Http, Agent("alice", "greet whoever the operator names"));
         Assert.Equal("running", row.State());
-        Assert.Equal("anthropic", row.GetProperty("secrets").GetProperty("ANTHROPIC_API_KEY").GetString());
+        Assert.Equal("gateway", row.GetProperty("model_calls").GetString());
 
         using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "please greet bob" }))
             Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
@@ -67,6 +65,12 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         var asked = await _model.WaitForRequestAsync(r => r.IsMessages && r.Mentions("please greet bob") && r.ToolNames.Contains("mcp__hive__send"),
             TimeSpan.FromSeconds(90));
         Assert.True(asked.ApiKeyMatched);
+
+        // No process of alice's holds the key in its environment; they hold the placeholder, worth nothing outside.
+        var environs = AgentEnvirons("alice");
+        Assert.NotEmpty(environs);
+        Assert.DoesNotContain(environs, e => e.Contains(_key, StringComparison.Ordinal));
+        Assert.Contains(environs, e => e.Contains("ANTHROPIC_API_KEY=hive-", StringComparison.Ordinal));
         Assert.Contains("mcp__hive__ask", asked.ToolNames);
         Assert.Contains("You are alice, an agent in a hive", asked.Body!.Value.GetProperty("system").GetRawText()); // the preset's system prompt
 
@@ -116,12 +120,36 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
             if (!info.Exists || info.Length > 64 * 1024 * 1024) continue;
             Assert.False(Holds(file, _key), $"{file} holds the key");
         }
+        // Every call went upstream with the real key (the placeholder never reached the provider), and was metered.
+        Assert.All(_model.MessagesRequests, r => Assert.True(r.ApiKeyMatched));
+        var calls = await Hive.Tests.Features.Gateway.GatewayKit.CallsAsync(_hive);
+        Assert.Equal(_model.MessagesRequests.Count, calls.Count(c => c.Agent == "alice"));
+        Assert.All(calls.Where(c => c.Agent == "alice"), c => Assert.Equal(("complete", 200L), (c.State, c.Status!.Value)));
         Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/state"));
         Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/approvals?status=all"));
         Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/agents/alice/logs?tail=10000"));
         Assert.DoesNotContain(_hive.Logs.Lines, l => l.Text.Contains(_key, StringComparison.Ordinal));
         lock (seen) Assert.DoesNotContain(seen, e => e.Contains(_key, StringComparison.Ordinal));
         await DestroyAsync(_hive, "alice");
+    }
+
+    /// <summary>The environment of every process that runs as <paramref name="agent"/> (its harness, its model client, its tools).</summary>
+    private static List<string> AgentEnvirons(string agent)
+    {
+        var found = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            try
+            {
+                var environ = File.ReadAllText(Path.Combine(dir, "environ")).Replace('\0', '\n');
+                if (environ.Contains($"HIVE_AGENT={agent}\n", StringComparison.Ordinal)) found.Add(environ);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone meanwhile
+            }
+        }
+        return found;
     }
 
     /// <summary>Whether the file's bytes hold <paramref name="text"/> (read beside whoever has it open: the database, the lock).</summary>
@@ -165,7 +193,8 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         }, TimeSpan.FromSeconds(60), "the manager's spawn request");
         Assert.Equal("manager", approval.GetProperty("requester").GetString());
         Assert.Equal("spawn", approval.GetProperty("kind").GetString());
-        Assert.Equal("anthropic", approval.GetProperty("payload").GetProperty("secrets").GetProperty("ANTHROPIC_API_KEY").GetString());
+        Assert.False(approval.GetProperty("payload").TryGetProperty("secrets", out var secrets) && secrets.ValueKind == JsonValueKind.Object
+            && secrets.EnumerateObject().Any(), "the preset gives no secret to the sandbox: the gateway holds the key");
 
         var (status, _) = await PostAsync(_hive.Http, $"/api/approvals/{approval.GetProperty("id").GetInt64()}/approve");
         Assert.Equal(HttpStatusCode.OK, status);

@@ -27,7 +27,8 @@ public sealed class ClaudeCodeUnderLoadTests : IAsyncLifetime
         _model = await FakeMessagesApi.StartAsync(_key);
         _hive = await HiveInstance.StartAsync(["bob"], "--Hive:Presets:ClaudeCode:Path", claude,
             "--Hive:Messages:AckTimeoutSeconds", AckTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--Hive:Governance:LoopTurns", "0"); // the loop rule pauses an agent woken quickly again and again, as this test does
+            "--Hive:Governance:LoopTurns", "0", // the loop rule pauses an agent woken quickly again and again, as this test does
+            "--Hive:Gateway:Providers:anthropic:Upstream", _model.BaseUrl);
         using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key });
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
     }
@@ -48,7 +49,6 @@ public sealed class ClaudeCodeUnderLoadTests : IAsyncLifetime
             await ContainersKit.CreateAsync(_hive.Http, new
             {
                 name = "alice", preset = "claude-code", driver = "bubblewrap", purpose = "answer the operator",
-                env = new Dictionary<string, string> { ["ANTHROPIC_BASE_URL"] = _model.BaseUrl },
             });
 
             long lastTurn = 0;
