@@ -90,4 +90,41 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         Assert.Equal("not_found_error", error.GetProperty("error").GetProperty("type").GetString());
         Assert.Empty(_model.Requests);
     }
+
+    [Fact]
+    public async Task A_recorded_call_reads_back_as_a_person_reads_it_and_another_agent_cannot_see_it()
+    {
+        _model.Enqueue(ModelReply.ToolUse("mcp__hive__send", """{"to":"bob","body":"hi"}""", textBefore: "Greeting bob now."));
+        using (var door = Door(_hive, "alice"))
+        using (var response = await door.PostAsync("/v1/messages", MessagesBody(text: "please greet bob")))
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var id = Assert.Single(await CallsAsync(_hive)).Id;
+
+        // The operator: the list of alice's calls, and the call with its bodies and a reading of them.
+        var list = await _hive.GetJsonAsync("/api/agents/alice/calls");
+        Assert.Equal(id, Assert.Single(list.EnumerateArray()).GetProperty("id").GetInt64());
+        var call = await _hive.GetJsonAsync($"/api/calls/{id}");
+        Assert.Contains("please greet bob", call.GetProperty("request").GetString());
+        Assert.DoesNotContain(_key, call.GetRawText());
+        var readable = call.GetProperty("readable");
+        Assert.Equal("please greet bob", readable.GetProperty("last_messages")[0].GetProperty("parts")[0].GetProperty("text").GetString());
+        var answer = readable.GetProperty("answer").GetProperty("parts").EnumerateArray().ToList();
+        Assert.Contains(answer, p => p.GetProperty("kind").GetString() == "text" && p.GetProperty("text").GetString() == "Greeting bob now.");
+        Assert.Contains(answer, p => p.GetProperty("kind").GetString() == "tool_use" && p.GetProperty("name").GetString() == "mcp__hive__send"
+            && p.GetProperty("text").GetString()!.Contains("\"to\":\"bob\"", StringComparison.Ordinal));
+
+        // alice reads her own over her socket; bob gets the same 404 as for no call at all.
+        await using (var alice = await _hive.ConnectAsync("alice"))
+        {
+            var own = AgentClient.Ok(await alice.CallAsync(new { op = "call", id }));
+            Assert.Equal(id, own.GetProperty("call").GetProperty("id").GetInt64());
+        }
+        await using var bob = await _hive.ConnectAsync("bob");
+        var refused = await bob.CallAsync(new { op = "call", id });
+        var none = await bob.CallAsync(new { op = "call", id = id + 1000 });
+        Assert.False(refused.GetProperty("ok").GetBoolean());
+        Assert.Equal("not_found", refused.GetProperty("code").GetString());
+        Assert.Equal(none.GetProperty("error").GetString(), refused.GetProperty("error").GetString()!.Replace($"{id}", $"{id + 1000}"));
+        Assert.Empty(AgentClient.Ok(await bob.CallAsync(new { op = "calls" })).GetProperty("calls").EnumerateArray());
+    }
 }

@@ -1,0 +1,31 @@
+using Hive.Features.Gateway.Calls;
+using Hive.Shared.Socket;
+
+namespace Hive.Features.Gateway;
+
+/// <summary>An agent's own model calls over its socket: <c>calls {turn?, before?, limit?}</c> and <c>call {id}</c> (another agent's is a 404).</summary>
+internal sealed class GatewaySocketVerbs : ISocketVerbs
+{
+    public void Map(SocketVerbRegistry verbs)
+    {
+        verbs.Map("calls", async request =>
+        {
+            var a = request.Bind<CallsArgs>();
+            return new
+            {
+                calls = await request.Mediator.Send(new ListCalls.Query(request.Agent, a.Turn, a.Before, a.Limit ?? ListCalls.DefaultLimit), request.CancellationToken),
+            };
+        });
+
+        verbs.Map("call", async request =>
+        {
+            var a = request.Bind<CallArgs>();
+            if (a.Id is not > 0) throw new Hive.Shared.Errors.BadRequestException("id must be a model call's id");
+            return await request.Mediator.Send(new ReadCall.Query(a.Id.Value, AskedBy: request.Agent), request.CancellationToken);
+        });
+    }
+
+    private sealed record CallsArgs(long? Turn, long? Before, int? Limit);
+
+    private sealed record CallArgs(long? Id);
+}
