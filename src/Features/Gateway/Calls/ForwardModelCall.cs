@@ -188,7 +188,7 @@ internal sealed class ForwardModelCall(
 
         var model = meter.Model ?? request.Model;
         var usage = meter.Usage;
-        var cost = provider.CostOf(model, usage);
+        var cost = usage.Total > 0 ? provider.CostOf(model, usage) : null;
         string? responseName = null;
         if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded.Span);
         var state = failure is null ? "complete" : "failed";
