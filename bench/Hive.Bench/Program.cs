@@ -32,6 +32,7 @@ public static class BenchProgram
         new SwarmBench(),
         new WebhookMemoryBench(),
         new ClaudeTurnsBench(),
+        new GatewayBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -45,7 +45,7 @@ internal static class EndModelCall
                     UPDATE model_calls SET state = @State, status = @Status, model = COALESCE(@Model, model),
                         input_tokens = @Input, output_tokens = @Output, cache_read_tokens = @CacheRead, cache_write_tokens = @CacheWrite,
                         cost_usd = @CostUsd, first_byte_ms = @FirstByteMs, duration_ms = @DurationMs, bytes_down = @BytesDown,
-                        error = @Error, response_body = @ResponseBody, ended_at = @EndedAt
+                        error = @Error, request_body = @RequestBody, response_body = @ResponseBody, ended_at = @EndedAt
                     WHERE id = @Id AND state = 'open'
                     """, row);
                 if (ended == 0) return c.Id.Value;

@@ -91,7 +91,7 @@ internal sealed class ForwardModelCall(
             return;
         }
         body = request!.Body;
-        var requestName = options.Value.Recordings.Days > 0 ? bodies.Store(body) : null;
+        var recording = options.Value.Recordings.Days > 0;
 
         var verdict = await mediator.Send(new CheckModelCall.Query(agent, provider.Name), context.RequestAborted);
         if (!verdict.Allowed)
@@ -100,8 +100,9 @@ internal sealed class ForwardModelCall(
             var status = verdict.Reason == "quota" ? 429 : 400;
             var retryAfter = verdict.RetryAt is { } at ? at - clock.GetUtcNow() : (TimeSpan?)null;
             await ProviderErrors.WriteAsync(context, protocol, status, verdict.Refusal ?? "hive: the call was refused", retryAfter);
+            await context.Response.CompleteAsync();
             await mediator.Send(new EndModelCall.Command(null, agent, verdict.TurnId, provider.Name, request.Model, path, request.Streamed, "refused",
-                status, Usage.None, null, null, watch.Elapsed.TotalMilliseconds, body.Length, 0, verdict.Refusal, requestName, null,
+                status, Usage.None, null, null, watch.Elapsed.TotalMilliseconds, body.Length, 0, verdict.Refusal, recording ? bodies.Store(body) : null, null,
                 startedAt, clock.GetUtcNow()), CancellationToken.None);
             return;
         }
@@ -131,7 +132,7 @@ internal sealed class ForwardModelCall(
         }
         try
         {
-            await ForwardAsync(context, mediator, agent, provider, verdict.TurnId, request, path, requestName, startedAt, watch);
+            await ForwardAsync(context, mediator, agent, provider, verdict.TurnId, request, path, recording, startedAt, watch);
         }
         finally
         {
@@ -140,17 +141,23 @@ internal sealed class ForwardModelCall(
     }
 
     private async Task ForwardAsync(HttpContext context, IMediator mediator, string agent, Provider provider, long? turnId, ParsedRequest request,
-        string path, string? requestName, DateTimeOffset startedAt, Stopwatch watch)
+        string path, bool recording, DateTimeOffset startedAt, Stopwatch watch)
     {
-        var id = await mediator.Send(new StartModelCall.Command(agent, turnId, provider.Name, request.Model, path, request.Streamed,
-            request.Body.Length, requestName, startedAt), CancellationToken.None);
+        // The open row is written while the call goes upstream, not before it: a host that dies meanwhile leaves either no
+        // row or an open one (interrupted at the next start), never a complete one, and the first byte does not wait for the disk.
+        var opened = Task.Run(async () =>
+        {
+            await using var own = scopes.CreateAsyncScope();
+            return await own.ServiceProvider.GetRequiredService<IMediator>().Send(new StartModelCall.Command(agent, turnId, provider.Name,
+                request.Model, path, request.Streamed, request.Body.Length, null, startedAt), CancellationToken.None);
+        });
         var key = provider.KeySecret.Length > 0 ? await mediator.Send(new ReadSecretValue.Query(provider.KeySecret), CancellationToken.None) : null;
 
         context.Request.Body = new MemoryStream(request.Body, writable: false);
         context.Request.ContentLength = request.Body.Length;
         context.Request.Headers.Remove("Transfer-Encoding");
         var meter = new UsageMeter(provider.Protocol, request.Streamed);
-        var passing = new MeteredBody(context.Response.Body, meter, watch, options.Value.Recordings.Days > 0 ? MaxRecordedResponseBytes : 0);
+        var passing = new MeteredBody(context.Response.Body, meter, watch, recording ? MaxRecordedResponseBytes : 0);
         context.Response.Body = passing;
 
         provider.Began();
@@ -186,12 +193,19 @@ internal sealed class ForwardModelCall(
             failure = meter.StreamError ?? $"{provider.Name} answered {status}";
         }
 
+        // The agent has its whole answer before the hive books it: recording and the row do not hold up the response's end.
+        if (!context.RequestAborted.IsCancellationRequested)
+        {
+            try { await context.Response.CompleteAsync(); } catch (Exception e) when (e is IOException or InvalidOperationException) { }
+        }
         var model = meter.Model ?? request.Model;
         var usage = meter.Usage;
         var cost = usage.Total > 0 ? provider.CostOf(model, usage) : null;
+        var requestName = recording ? bodies.Store(request.Body) : null;
         string? responseName = null;
         if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded.Span);
         var state = failure is null ? "complete" : "failed";
+        var id = await opened;
         await mediator.Send(new EndModelCall.Command(id, agent, turnId, provider.Name, model, path, request.Streamed, state, status, usage, cost,
             passing.FirstByteMs, watch.Elapsed.TotalMilliseconds, request.Body.Length, passing.Bytes, failure, requestName, responseName,
             startedAt, clock.GetUtcNow()), CancellationToken.None);

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using Hive.Bench.Infrastructure;
+using Hive.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using static Hive.Bench.Infrastructure.BenchEnvironment;
+
+namespace Hive.Bench.Modes;
+
+/// <summary>
+/// Issue 43's figures for the model gateway, in one run against one fake upstream (Kestrel in this process, answering
+/// Anthropic-shaped streams): the built host runs as a child process with one agent under the process driver whose
+/// provider is the fake; the agent writes its placeholder key and its forwarding port's URL to its state dir and sleeps.
+/// Three paths to the same upstream, each measured the same way: (1) direct, (2) the agent's door (its Unix socket, as
+/// the forwarder reaches it), (3) the agent's forwarding port (<c>hivectl port</c>, TCP on loopback, then the door). For
+/// each: time to the response's first byte over <c>--count</c> sequential small streamed calls (p50/p99), a 1 MiB streamed
+/// response read whole <c>--reps</c> times (MiB/s), and for the host the CPU it used per call (utime + stime from
+/// /proc/&lt;pid&gt;/stat over the door's calls). Every call through the hive is a real one: checked, metered, recorded.
+/// </summary>
+internal sealed class GatewayBench : IBenchMode
+{
+    public string Name => "gateway";
+    public string Summary => "the model gateway: added time to first byte (p50/p99), 1 MiB stream throughput, host CPU per call, against direct";
+
+    private const int BigBytes = 1024 * 1024;
+
+    public async Task<int> RunAsync(BenchOptions options)
+    {
+        var count = Math.Min(options.Count, 20_000);
+        var reps = Math.Max(5, Math.Min(options.Reps, 500));
+        var root = TempRoot(Name);
+        PrintHeader("Hive model gateway benchmark (issue 43)", root);
+        await using var upstream = await StartUpstreamAsync();
+        try
+        {
+            await using var host = await HostProcess.StartAsync(Path.Combine(root, "data"), [],
+                extraArgs: ["--Hive:Gateway:Providers:anthropic:Upstream", upstream.Url,
+                    "--Hive:Gateway:Providers:anthropic:Prices:claude-test:InputPerMtok", "3",
+                    "--Hive:Gateway:Providers:anthropic:Prices:claude-test:OutputPerMtok", "15",
+                    "--Logging:LogLevel:Default", "Warning"]);
+            using var http = host.CreateClient();
+            (await http.PutAsJsonAsync("/api/secrets/anthropic", new { value = "sk-ant-bench-" + Guid.NewGuid().ToString("N") })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/agents", new
+            {
+                name = "alice", driver = "process", provider = "anthropic",
+                command = new[] { "/bin/sh", "-c", "printf '%s\\n%s\\n' \"$ANTHROPIC_API_KEY\" \"$ANTHROPIC_BASE_URL\" > \"$HIVE_STATE_DIR/gateway\"; exec sleep 1000000" },
+            })).EnsureSuccessStatusCode();
+            var file = Path.Combine(host.DataDir, "agents", "alice", "state", "gateway");
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!(File.Exists(file) && File.ReadAllLines(file).Length >= 2) && DateTime.UtcNow < deadline) await Task.Delay(50);
+            var lines = File.ReadAllLines(file);
+            var (key, portUrl) = (lines[0], lines[1]);
+            var door = Path.Combine(host.DataDir, "run", "alice.gateway.sock");
+            Console.WriteLine($"host pid {host.ProcessId}; upstream {upstream.Url}; door {door}; port {portUrl}; {count} small calls, {reps} × 1 MiB per path; load {LoadAverage()}");
+
+            using var direct = Client(upstream.Url, null, key);
+            using var viaDoor = Client("http://door", door, key);
+            using var viaPort = Client(portUrl, null, key);
+            var paths = new (string Name, HttpClient Client)[] { ("direct", direct), ("door", viaDoor), ("port", viaPort) };
+            foreach (var (_, client) in paths) await SmallAsync(client, 50); // warm-up: connections, JIT
+
+            var results = new Dictionary<string, (Latency Ttfb, double MiBps, double CpuMsPerCall)>();
+            foreach (var (name, client) in paths)
+            {
+                var cpuBefore = name == "door" ? CpuMs(host.ProcessId) : 0;
+                var ttfb = await SmallAsync(client, count);
+                var cpu = name == "door" ? (CpuMs(host.ProcessId) - cpuBefore) / count : double.NaN;
+                var mibps = await BigAsync(client, reps);
+                results[name] = (ttfb, mibps, cpu);
+                Console.WriteLine($"{name,-7} first byte {ttfb}   1 MiB stream {Stats.F(mibps, 1)} MiB/s   host CPU/call {(double.IsNaN(cpu) ? "-" : Stats.F(cpu, 3) + " ms")}");
+            }
+            var d = results["direct"];
+            Console.WriteLine();
+            foreach (var name in new[] { "door", "port" })
+            {
+                var r = results[name];
+                Console.WriteLine($"{name}: added first byte p50 {Stats.F(r.Ttfb.P50 - d.Ttfb.P50, 3)} ms, p99 {Stats.F(r.Ttfb.P99 - d.Ttfb.P99, 3)} ms " +
+                                  $"(goal p99 < 1 ms: {Verdict(r.Ttfb.P99 - d.Ttfb.P99, 1)}); 1 MiB throughput {Stats.F(r.MiBps / d.MiBps, 2)} of direct " +
+                                  $"(goal ≥ 0.9: {(r.MiBps / d.MiBps >= 0.9 ? "met" : "MISSED")})");
+            }
+            Console.WriteLine($"host CPU per call through the door: {Stats.F(results["door"].CpuMsPerCall, 3)} ms (checked, metered, recorded; 2 writes to hive.db)");
+            Console.WriteLine($"load at the end: {LoadAverage()}");
+            return 0;
+        }
+        finally
+        {
+            RemoveOrKeep(root, options.Keep);
+        }
+    }
+
+    private static async Task<Latency> SmallAsync(HttpClient client, int count)
+    {
+        var times = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/messages") { Content = Body("small") };
+            var started = Stopwatch.GetTimestamp();
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            var one = new byte[1];
+            if (await stream.ReadAsync(one) != 1 || !response.IsSuccessStatusCode) throw new InvalidOperationException($"call {i}: {(int)response.StatusCode}");
+            times[i] = Stats.Ms(Stopwatch.GetTimestamp() - started);
+            await stream.CopyToAsync(Stream.Null);
+        }
+        return Latency.Of(times);
+    }
+
+    private static async Task<double> BigAsync(HttpClient client, int reps)
+    {
+        long bytes = 0;
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < reps; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/messages") { Content = Body("big") };
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0) bytes += read;
+        }
+        return bytes / 1024.0 / 1024.0 / Stats.Seconds(Stopwatch.GetTimestamp() - started);
+    }
+
+    private static StringContent Body(string size) =>
+        new($$"""{"model":"claude-test","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"{{size}}"}]}""", Encoding.UTF8, "application/json");
+
+    private static HttpClient Client(string baseUrl, string? unixSocket, string key)
+    {
+        var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) };
+        if (unixSocket is not null)
+            handler.ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(unixSocket), ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            };
+        var client = new HttpClient(handler) { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
+        client.DefaultRequestHeaders.Add("x-api-key", key);
+        client.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        return client;
+    }
+
+    /// <summary>utime + stime of a process, in milliseconds (fields 14 and 15 of /proc/pid/stat, in clock ticks of 100 Hz).</summary>
+    private static double CpuMs(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) * 10.0;
+    }
+
+    private sealed class Upstream(WebApplication app, string url) : IAsyncDisposable
+    {
+        public string Url => url;
+        public ValueTask DisposeAsync() => app.DisposeAsync();
+    }
+
+    /// <summary>Answers any key: "small" with a short stream, "big" with 1 MiB of text deltas in 16 KiB writes.</summary>
+    private static async Task<Upstream> StartUpstreamAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var start = Encoding.UTF8.GetBytes("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[],\"usage\":{\"input_tokens\":20,\"output_tokens\":1}}}\n\n");
+        var end = Encoding.UTF8.GetBytes("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":9}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        var chunk = Encoding.UTF8.GetBytes("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" + new string('x', 16 * 1024 - 120) + "\"}}\n\n");
+        app.Run(async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync(context.RequestAborted);
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.Body.WriteAsync(start, context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            if (body.Contains("\"big\"", StringComparison.Ordinal))
+                for (var sent = 0; sent < BigBytes; sent += chunk.Length) await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+            await context.Response.Body.WriteAsync(end, context.RequestAborted);
+        });
+        await app.StartAsync();
+        return new Upstream(app, app.Urls.Single().TrimEnd('/'));
+    }
+}
