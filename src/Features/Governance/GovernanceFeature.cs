@@ -21,6 +21,8 @@ public static class GovernanceFeature
                 "Hive:Governance:StallMinutes must be 0 (off) to 10080 and LoopTurns 0 (off) to 1000")
             .Validate(o => o.Prices.Values.All(p => new[] { p.InputPerMtok, p.OutputPerMtok, p.CacheReadPerMtok, p.CacheWritePerMtok }.All(v => v >= 0 && double.IsFinite(v))),
                 "Hive:Governance:Prices must be non-negative numbers (USD per million tokens)")
+            .Validate(o => o.MaxReportedTurnUsd is >= 0 and <= 1_000_000 && o.MaxReportedTurnTokens is >= 0 and <= 10_000_000_000,
+                "Hive:Governance:MaxReportedTurnUsd must be 0 to 1000000 and MaxReportedTurnTokens 0 to 10000000000")
             .ValidateOnStart();
         services.AddOptions<StopGraceOptions>().BindConfiguration("Hive:Containers"); // Containers validates it
         services.AddOptions<AuditOptions>().BindConfiguration("Hive:Audit")
@@ -32,6 +34,8 @@ public static class GovernanceFeature
         services.AddSingleton<AgentProviders>();
         services.AddSingleton<IWorkHolds, WorkHolds>();
         services.AddSingleton<ITurnLedger, TurnLedger>();
+        services.AddSingleton<Spending>();
+        services.AddSingleton<Spend.ModelCallQuestions>();
         services.AddTransient<GovernedRows>();
         services.AddSingleton<TurnClock>();
         services.AddHostedService(p => p.GetRequiredService<TurnClock>());

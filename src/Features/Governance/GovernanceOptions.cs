@@ -23,6 +23,15 @@ public sealed class GovernanceOptions
 
     public BudgetOptions Budgets { get; set; } = new();
 
+    /// <summary>
+    /// The most one turn's self-reported cost (an agent whose calls bypass the gateway) is charged: a report above it is
+    /// charged at this bound to its agent only (none of it reaches the hive's books) and audited.
+    /// </summary>
+    public double MaxReportedTurnUsd { get; set; } = 25;
+
+    /// <summary>The same bound on one turn's self-reported tokens.</summary>
+    public long MaxReportedTurnTokens { get; set; } = 100_000_000;
+
     /// <summary>A turn running this long is nudged (a system message), and after as long again its agent is paused and the operator asked; 0: off.</summary>
     public double StallMinutes { get; set; } = 10;
 

@@ -29,8 +29,8 @@ internal sealed class GovernanceSocketVerbs : ISocketVerbs
         verbs.Map("quota_hit", async request =>
         {
             var args = request.Bind<QuotaArgs>();
-            var circuit = await request.Mediator.Send(new OpenQuotaCircuit.Command(request.Agent, args.Provider, args.Until), request.CancellationToken);
-            return new { provider = circuit.Provider, until = circuit.Until };
+            var held = await request.Mediator.Send(new OpenQuotaCircuit.Command(request.Agent, args.Provider, args.Until), request.CancellationToken);
+            return new { provider = held.Provider, until = held.Until, held = held.Scope };
         });
     }
 

@@ -15,6 +15,8 @@ internal sealed class GovernanceState(IDb db, IOptions<GovernanceOptions> option
     private readonly object _lock = new();
     private readonly Dictionary<string, PausedAgent> _paused = new(StringComparer.Ordinal);
     private readonly Dictionary<string, QuotaCircuit> _circuits = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AgentQuotaHold> _holds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _cleared = new(StringComparer.Ordinal);
     private HaltRecord? _halt;
     private BudgetBook? _budgets;
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -22,6 +24,9 @@ internal sealed class GovernanceState(IDb db, IOptions<GovernanceOptions> option
     public sealed record HaltRecord(string By, DateTimeOffset Since, string? Reason);
     public sealed record PausedAgent(string Agent, string By, DateTimeOffset Since);
     public sealed record QuotaCircuit(string Provider, DateTimeOffset Until, DateTimeOffset Since, string Source);
+
+    /// <summary>An agent's own <c>quota_hit</c>: that agent is held until <see cref="Until"/>; its provider's others are not.</summary>
+    public sealed record AgentQuotaHold(string Agent, string Provider, DateTimeOffset Until, DateTimeOffset Since);
 
     /// <summary>When this host began governing: turns granted before it died with the previous host.</summary>
     public DateTimeOffset BootedAt { get; } = clock.GetUtcNow();
@@ -46,6 +51,38 @@ internal sealed class GovernanceState(IDb db, IOptions<GovernanceOptions> option
     {
         Load();
         lock (_lock) return _circuits.TryGetValue(provider, out var circuit) && circuit.Until > now ? circuit : null;
+    }
+
+    /// <summary>The agents held by their own quota reports at <paramref name="now"/>.</summary>
+    public IReadOnlyList<AgentQuotaHold> QuotaHolds(DateTimeOffset now)
+    {
+        Load();
+        lock (_lock) return [.. _holds.Values.Where(h => h.Until > now).OrderBy(h => h.Agent, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The hold <paramref name="agent"/>'s own quota report put on it, while it lasts.</summary>
+    public AgentQuotaHold? QuotaHoldOf(string agent, DateTimeOffset now)
+    {
+        Load();
+        lock (_lock) return _holds.TryGetValue(agent, out var hold) && hold.Until > now ? hold : null;
+    }
+
+    public AgentQuotaHold? RawQuotaHoldOf(string agent) { Load(); lock (_lock) return _holds.GetValueOrDefault(agent); }
+
+    public void SetQuotaHold(AgentQuotaHold hold) { lock (_lock) _holds[hold.Agent] = hold; }
+
+    public void ClearQuotaHold(string agent) { lock (_lock) _holds.Remove(agent); }
+
+    /// <summary>Until when agents' reports cannot re-open <paramref name="provider"/>'s circuit (the operator cleared it), if ever.</summary>
+    public DateTimeOffset? ClearedUntil(string provider) { Load(); lock (_lock) return _cleared.TryGetValue(provider, out var until) ? until : null; }
+
+    public void SetCleared(string provider, DateTimeOffset? until)
+    {
+        lock (_lock)
+        {
+            if (until is { } at) _cleared[provider] = at;
+            else _cleared.Remove(provider);
+        }
     }
 
     public bool IsPaused(string agent) { Load(); lock (_lock) return _paused.ContainsKey(agent); }
@@ -100,9 +137,14 @@ internal sealed class GovernanceState(IDb db, IOptions<GovernanceOptions> option
             foreach (var a in connection.Query<(string Scope, long Turns)>("SELECT scope, turns FROM budget_allowances", transaction: transaction))
                 book.Allow(a.Scope, a.Turns);
             var monthStart = new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
-            foreach (var s in connection.Query<(string Agent, DateTimeOffset At, double? CostUsd, long Tokens)>(
-                         "SELECT agent, at, cost_usd, tokens FROM spend WHERE at >= @monthStart", new { monthStart }, transaction))
-                book.AddSpend(s.Agent, s.At, s.CostUsd, s.Tokens);
+            foreach (var s in connection.Query<(string Agent, DateTimeOffset At, double? CostUsd, long Tokens, double? HiveCostUsd, long? HiveTokens)>(
+                         "SELECT agent, at, cost_usd, tokens, hive_cost_usd, hive_tokens FROM spend WHERE at >= @monthStart", new { monthStart }, transaction))
+                book.AddSpend(s.Agent, s.At, s.CostUsd, s.Tokens, hiveUsd: s.HiveCostUsd, hiveTokens: s.HiveTokens);
+            foreach (var h in connection.Query<AgentQuotaHold>(
+                         "SELECT agent, provider, until, since FROM agent_quota_holds", transaction: transaction))
+                _holds[h.Agent] = h;
+            foreach (var c in connection.Query<(string Provider, DateTimeOffset Until)>("SELECT provider, until FROM quota_circuit_clears", transaction: transaction))
+                _cleared[c.Provider] = c.Until;
             transaction.Commit();
             Volatile.Write(ref _budgets, book);
         }

@@ -36,7 +36,8 @@ public static class ReadGovernance
                 : new WaitingView(w.Agent, w.Since, w.OperatorWake, HoldReasons.Queued, null)).ToList(),
             state.Paused.Select(p => new PausedView(p.Agent, p.By, p.Since)).ToList(),
             state.Circuits.Where(c => c.Until > now).Select(c => new CircuitView(c.Provider, c.Until, c.Since, c.Source)).ToList(),
-            budgets.KnownScopes(now, directory.List().Select(a => a.Name)).Select(scope => BudgetView.Of(budgets, scope, now)).ToList());
+            budgets.KnownScopes(now, directory.List().Select(a => a.Name)).Select(scope => BudgetView.Of(budgets, scope, now)).ToList(),
+            state.QuotaHolds(now).Select(h => new QuotaHoldView(h.Agent, h.Provider, h.Until, h.Since)).ToList());
         return view;
     }
 }
@@ -44,7 +45,10 @@ public static class ReadGovernance
 public sealed record GovernanceView(
     HaltView? Halted, int MaxConcurrentTurns, int SlotsInUse, IReadOnlyDictionary<string, int> ProviderCaps,
     IReadOnlyList<RunningTurnView> Running, IReadOnlyList<WaitingView> Queue, IReadOnlyList<PausedView> Paused,
-    IReadOnlyList<CircuitView> Circuits, IReadOnlyList<BudgetView> Budgets);
+    IReadOnlyList<CircuitView> Circuits, IReadOnlyList<BudgetView> Budgets, IReadOnlyList<QuotaHoldView> QuotaHolds);
+
+/// <summary>An agent held by its own quota report (only it: its provider's circuit is not open on its word alone).</summary>
+public sealed record QuotaHoldView(string Agent, string Provider, DateTimeOffset Until, DateTimeOffset Since);
 
 public sealed record HaltView(string By, DateTimeOffset Since, string? Reason);
 

@@ -156,9 +156,21 @@ public static class RecordTurn
             var view = row.View();
             // The transcript the harness sent while this turn ran is filed under it.
             change.Execute("UPDATE transcript_entries SET turn_id = @Id WHERE agent = @Agent AND turn_id IS NULL", new { view.Id, command.Agent });
-            // The granted turn ends and its spend is counted in this change: a refusal there refuses the record too.
-            await ledger.RecordAsync(new TurnReport(command.Agent, command.TurnId, view.Model, view.ResultKind, view.InputTokens, view.OutputTokens,
-                view.CacheReadTokens, view.CacheCreationTokens, command.CostUsd), cancellationToken);
+            // The granted turn ends and its spend is counted in this change: a refusal there refuses the record too. The row
+            // keeps the turn as accounted (a metered turn's figures are its calls'), and what the agent said beside it.
+            var account = await ledger.RecordAsync(new TurnReport(command.Agent, command.TurnId, view.Model, view.ResultKind, view.InputTokens,
+                view.OutputTokens, view.CacheReadTokens, view.CacheCreationTokens, command.CostUsd, started), cancellationToken);
+            view = change.QuerySingle<TurnRow>($"""
+                UPDATE turns SET cost_usd = @CostUsd, cost_source = @CostSource, reported_cost_usd = @ReportedCostUsd,
+                    input_tokens = @InputTokens, output_tokens = @OutputTokens, cache_read_tokens = @CacheReadTokens,
+                    cache_creation_tokens = @CacheCreationTokens
+                WHERE id = @id
+                RETURNING {TurnRow.Columns};
+                """, new
+            {
+                id = view.Id, account.CostUsd, account.CostSource, account.ReportedCostUsd, account.InputTokens, account.OutputTokens,
+                account.CacheReadTokens, account.CacheCreationTokens,
+            }).View();
             change.Raise(new TurnRecorded(view, TurnAggregates.Read(change.Connection, change.Transaction, command.Agent, now)));
             return view;
         }

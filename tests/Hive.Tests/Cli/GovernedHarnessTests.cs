@@ -175,7 +175,7 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_usage_limit_result_opens_the_providers_circuit_until_its_reset_and_the_turn_fails_unacknowledged()
+    public async Task A_usage_limit_result_holds_its_agent_until_its_reset_and_the_turn_fails_unacknowledged()
     {
         var reset = DateTimeOffset.UtcNow.AddHours(3);
         var epoch = reset.ToUnixTimeSeconds();
@@ -186,12 +186,13 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
             exit 1
             """);
 
-        JsonElement circuit = default;
-        await UntilAsync(harness, () => (GovernanceAsync().GetAwaiter().GetResult().GetProperty("circuits").EnumerateArray()
-            .Where(c => c.GetProperty("provider").GetString() == "anthropic").ToList() is [var c] ? (circuit = c).ValueKind : default) != default,
-            "the anthropic circuit");
-        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(epoch), circuit.GetProperty("until").GetDateTimeOffset());
-        Assert.Equal("alice", circuit.GetProperty("source").GetString());
+        // An agent's own report holds that agent (#43); the provider's circuit needs the provider's word or a second agent's.
+        JsonElement hold = default;
+        await UntilAsync(harness, () => (GovernanceAsync().GetAwaiter().GetResult().GetProperty("quota_holds").EnumerateArray()
+            .Where(c => c.GetProperty("agent").GetString() == "alice").ToList() is [var c] ? (hold = c).ValueKind : default) != default,
+            "alice's quota hold");
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(epoch), hold.GetProperty("until").GetDateTimeOffset());
+        Assert.Equal("anthropic", hold.GetProperty("provider").GetString());
 
         JsonElement turns = default;
         await UntilAsync(harness, () => (turns = _hive.GetJsonAsync("/api/agents/alice/turns").GetAwaiter().GetResult()).GetArrayLength() == 1, "the turn recorded");

@@ -125,7 +125,10 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
     {
         await OpenAsync();
         var alice = await ConnectAsync("alice");
+        var carol = await ConnectAsync("carol");
         var until = DateTimeOffset.UtcNow.AddMinutes(10);
+        // One agent's word holds only itself (#43): carol's report, confirmed by alice's, opens the provider's circuit.
+        Ok(await carol.CallAsync(new { op = "quota_hit", provider = "anthropic", until = UtcTimestamp.Format(until) }));
         Ok(await alice.CallAsync(new { op = "quota_hit", provider = "anthropic", until = UtcTimestamp.Format(until) }));
 
         var circuit = _page.Locator("#governance-circuits > li[data-provider=anthropic]");
@@ -250,8 +253,9 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         // For the picture: a limit on another provider (it holds nobody here) and carol paused.
         using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new { name = "dave", driver = "external", provider = "openai" }))
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var dave = await ConnectAsync("dave");
-        Ok(await dave.CallAsync(new { op = "quota_hit", provider = "openai", until = UtcTimestamp.Format(DateTimeOffset.UtcNow.AddMinutes(42)) }));
+        // The provider's own 429, as the gateway reports it (an agent's quota_hit alone holds only that agent, #43).
+        await _hive.Service<MediatR.IMediator>().Send(new global::Hive.Features.Governance.Spend.OpenProviderCircuit.Command(
+            "openai", DateTimeOffset.UtcNow.AddMinutes(42), "dave", "429"));
         using (var pause = await _hive.Http.PostAsync("/api/governance/agents/carol/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
         await Expect(_page.Locator("#governance-circuits > li[data-provider=openai]")).ToBeVisibleAsync();
         await Expect(_page.Locator("#governance-paused > li[data-agent=carol]")).ToBeVisibleAsync();

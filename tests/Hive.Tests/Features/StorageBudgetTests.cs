@@ -29,7 +29,10 @@ public sealed class StorageBudgetTests
             for (var i = 0; i < 3; i++)
             {
                 AgentClient.Ok(await alice.CallAsync(Transcript(1000)));
-                AgentClient.Ok(await alice.CallAsync(new { op = "record_turn", result_kind = "ok", started_at = "2026-01-01T10:00:00.000Z", ended_at = "2026-01-01T10:00:01.000Z" }));
+                // A turn is recorded only as the turn it was granted (#43).
+                var turnId = AgentClient.Ok(await alice.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
+                var now = global::Hive.Shared.Json.UtcTimestamp.Format(hive.Service<TimeProvider>().GetUtcNow()); // the host's clock
+                AgentClient.Ok(await alice.CallAsync(new { op = "record_turn", turn_id = turnId, result_kind = "ok", started_at = now, ended_at = now }));
             }
             var refused = await alice.CallAsync(Transcript(1500));
             AssertRefused(refused, "Hive:TurnStats:TranscriptBytesPerHour");

@@ -11,13 +11,19 @@ internal sealed class BudgetBook(BudgetOptions configured)
     private readonly Dictionary<string, Caps> _set = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Scope, string Metric, string Period), double> _raises = new();
     private readonly Dictionary<string, long> _allowances = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Agent, string Day), Spent> _spent = new();
+    private readonly Dictionary<(string Agent, string Day), Entry> _spent = new();
 
     /// <summary>What was spent: cost where known, tokens always, and how many turns had no known cost.</summary>
     public sealed record Spent(double Usd, long Tokens, long UnpricedTurns)
     {
         public static readonly Spent Zero = new(0, 0, 0);
         public Spent Plus(Spent other) => new(Usd + other.Usd, Tokens + other.Tokens, UnpricedTurns + other.UnpricedTurns);
+    }
+
+    /// <summary>An agent's spend of one day: its own, and the part of it that reached the hive's books (a self-reported cost may not, whole).</summary>
+    private sealed record Entry(Spent Own, Spent Hive)
+    {
+        public static readonly Entry Zero = new(Spent.Zero, Spent.Zero);
     }
 
     public void Set(string scope, Caps caps) { lock (_lock) _set[scope] = caps; }
@@ -37,13 +43,19 @@ internal sealed class BudgetBook(BudgetOptions configured)
 
     public long AllowanceOf(string scope) { lock (_lock) return _allowances.GetValueOrDefault(scope); }
 
-    /// <summary>Counts a turn's spend (<paramref name="sign"/> -1 takes it back: its change rolled back).</summary>
-    public void AddSpend(string agent, DateTimeOffset at, double? usd, long tokens, int sign = 1)
+    /// <summary>
+    /// Counts spend of <paramref name="agent"/> (<paramref name="sign"/> -1 takes it back: its change rolled back); of it,
+    /// <paramref name="hiveUsd"/> and <paramref name="hiveTokens"/> reach the hive's books (null: all of it).
+    /// </summary>
+    public void AddSpend(string agent, DateTimeOffset at, double? usd, long tokens, int sign = 1, double? hiveUsd = null, long? hiveTokens = null)
     {
         lock (_lock)
         {
             var key = (agent, Metrics.Day(at));
-            _spent[key] = _spent.GetValueOrDefault(key, Spent.Zero).Plus(new Spent(sign * (usd ?? 0), sign * tokens, usd is null ? sign : 0));
+            var unpriced = usd is null ? sign : 0;
+            var entry = _spent.GetValueOrDefault(key, Entry.Zero);
+            _spent[key] = new Entry(entry.Own.Plus(new Spent(sign * (usd ?? 0), sign * tokens, unpriced)),
+                entry.Hive.Plus(new Spent(sign * (hiveUsd ?? usd ?? 0), sign * (hiveTokens ?? tokens), unpriced)));
         }
     }
 
@@ -74,7 +86,7 @@ internal sealed class BudgetBook(BudgetOptions configured)
         lock (_lock)
             foreach (var ((agent, d), spent) in _spent)
                 if ((scope == Scopes.Hive || agent == scope) && (daily ? d == day : d.StartsWith(month, StringComparison.Ordinal)))
-                    total = total.Plus(spent);
+                    total = total.Plus(scope == Scopes.Hive ? spent.Hive : spent.Own);
         return total;
     }
 
@@ -91,6 +103,19 @@ internal sealed class BudgetBook(BudgetOptions configured)
             if (CapOf(scope, metric, now) is { } cap && AmountOf(scope, metric, now) is var spent && spent >= cap)
                 return new Reached(scope, metric, Metrics.PeriodOf(metric, now), spent, cap);
         return null;
+    }
+
+    /// <summary>
+    /// How much more <paramref name="agent"/>'s own caps of one kind (cost, or tokens) allow now: the least room left under
+    /// any of them (never below 0); null when it has no cap of that kind.
+    /// </summary>
+    public double? RoomOf(string agent, bool usd, DateTimeOffset now)
+    {
+        double? room = null;
+        foreach (var metric in Metrics.All.Where(m => Metrics.IsUsd(m) == usd))
+            if (CapOf(agent, metric, now) is { } cap)
+                room = Math.Min(room ?? double.MaxValue, Math.Max(0, cap - AmountOf(agent, metric, now)));
+        return room;
     }
 
     /// <summary>The reached cap that holds <paramref name="agent"/>'s next turn (its own, then the hive's), unless an allowance lets it through.</summary>

@@ -5,6 +5,7 @@ namespace Hive.Features.Governance;
 /// <summary>What a turn cost: what its agent said (Claude Code's <c>total_cost_usd</c>), else its tokens at the configured price of its model, else unknown.</summary>
 internal static class Pricing
 {
+    public const string Metered = "metered";
     public const string Reported = "reported";
     public const string Priced = "priced";
     public const string Unknown = "unknown";

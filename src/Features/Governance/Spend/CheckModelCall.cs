@@ -1,12 +1,17 @@
+using System.Collections.Concurrent;
+using Hive.Shared.Changes;
 using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Governance.Spend;
 
 /// <summary>
 /// The gateway's question before it forwards a model call: may <see cref="Query.Agent"/> spend on
-/// <see cref="Query.Provider"/> now? Answered from memory. Refused when the agent or the hive is over a budget (day or
-/// month, cost or tokens), halted, paused, or the provider's circuit is open; the refusal says why in a person's words,
-/// and a budget refusal raises the budget question as a held <c>begin_turn</c> does (one while it is open).
+/// <see cref="Query.Provider"/> now? Answered from memory. Refused when the hive is halted, the agent paused, the
+/// provider's circuit open (or the agent held by its own quota report), or the agent or the hive over a budget (day or
+/// month, cost or tokens); the refusal says why in a person's words. A query: a budget refusal asks the budget question
+/// (as a held <c>begin_turn</c> does: one per cap and period while it is open) in a change of its own, sent from here.
 /// </summary>
 public static class CheckModelCall
 {
@@ -18,10 +23,91 @@ public static class CheckModelCall
     /// <param name="RetryAt">When the refusal lifts by itself (a circuit's reset), when known.</param>
     public sealed record Verdict(bool Allowed, string? Refusal, string? Reason, long? TurnId, DateTimeOffset? RetryAt = null);
 
-    // TODO(helper: governance): the real answer. Until then every call may go.
-    internal sealed class Handler : IRequestHandler<Query, Verdict>
+    internal sealed class Handler(GovernanceState state, Admission admission, ModelCallQuestions questions, StateChanges changes,
+        IServiceScopeFactory scopes, TimeProvider clock, ILogger<Query> logger) : IRequestHandler<Query, Verdict>
     {
-        public Task<Verdict> Handle(Query query, CancellationToken cancellationToken) =>
-            Task.FromResult(new Verdict(true, null, null, null));
+        public async Task<Verdict> Handle(Query query, CancellationToken cancellationToken)
+        {
+            var now = clock.GetUtcNow();
+            var agent = query.Agent;
+            var turn = admission.RunningOf(agent);
+            long? turnId = turn?.TurnId;
+            if (state.Halt is { } halt)
+                return Refused($"hive: the hive is halted (by {halt.By}{(halt.Reason is { } r ? $": {r}" : "")}); no model calls until it is resumed",
+                    HoldReasons.Halted, null);
+            if (state.Paused.FirstOrDefault(p => p.Agent == agent) is { } paused)
+                return Refused($"hive: {agent} is paused (by {paused.By}); no model calls until it is resumed", HoldReasons.Paused, null);
+            if (state.CircuitOf(query.Provider, now) is { } circuit)
+                return Refused($"hive: {query.Provider} is at its usage or rate limit; no model calls until {Stamp(circuit.Until)}",
+                    HoldReasons.Quota, circuit.Until);
+            if (state.QuotaHoldOf(agent, now) is { } hold && hold.Provider == query.Provider)
+                return Refused($"hive: {agent} reported {hold.Provider}'s usage or rate limit; no model calls until {Stamp(hold.Until)}",
+                    HoldReasons.Quota, hold.Until);
+            foreach (var scope in new[] { agent, Scopes.Hive })
+            {
+                // "Allow one more turn" lets that turn's calls through the cap it was granted past.
+                if (state.Budgets.ReachedOf(scope, now) is not { } reached || state.Budgets.AllowanceOf(scope) > 0
+                    || (turn?.Allowances.Contains(scope) ?? false))
+                    continue;
+                await AskAsync(agent, reached, now);
+                var who = scope == Scopes.Hive ? "the hive" : scope;
+                return Refused($"hive: {who} is over its {Describe(reached.Metric)} ({Metrics.Show(reached.Metric, reached.Spent)} of " +
+                               $"{Metrics.Show(reached.Metric, reached.Cap)}); the operator has been asked", HoldReasons.Budget, null);
+            }
+            return new Verdict(true, null, null, turnId);
+
+            Verdict Refused(string sentence, string reason, DateTimeOffset? retryAt) => new(false, sentence, reason, turnId, retryAt);
+        }
+
+        /// <summary>
+        /// Asks the budget question (once per cap and period while it is open: <see cref="AskBudgetQuestion"/> looks) in a
+        /// change of its own; the same reached cap is looked at again at most every <see cref="ModelCallQuestions.Every"/>, so a
+        /// flood of refused calls is not a flood of writes. Best effort, as a held <c>begin_turn</c>'s: a failure is logged.
+        /// </summary>
+        private async Task AskAsync(string agent, Reached reached, DateTimeOffset now)
+        {
+            if (!questions.Due(reached, now)) return;
+            try
+            {
+                await changes.RunAsync(scopes, async (_, services) =>
+                    await services.GetRequiredService<IMediator>().Send(new AskBudgetQuestion.Command(agent), CancellationToken.None), CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                questions.Forget(reached);
+                logger.LogWarning("governance: asking of {Agent}'s refused model call ({Metric}) failed: {Error}", agent, reached.Metric, e.Message);
+            }
+        }
     }
+
+    internal static string Describe(string metric) => metric switch
+    {
+        Metrics.DailyUsd => "daily budget",
+        Metrics.MonthlyUsd => "monthly budget",
+        Metrics.DailyTokens => "daily token budget",
+        _ => "monthly token budget",
+    };
+
+    private static string Stamp(DateTimeOffset at) => Hive.Shared.Json.UtcTimestamp.Format(at);
+}
+
+/// <summary>When each reached cap was last looked at for a question by a refused model call (in memory: a restart looks again).</summary>
+internal sealed class ModelCallQuestions
+{
+    public static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<(string Scope, string Metric, string Period, double Cap), DateTimeOffset> _looked = new();
+
+    public bool Due(Reached reached, DateTimeOffset now)
+    {
+        var key = (reached.Scope, reached.Metric, reached.Period, reached.Cap);
+        while (true)
+        {
+            if (!_looked.TryGetValue(key, out var last)) { if (_looked.TryAdd(key, now)) return true; continue; }
+            if (now - last < Every) return false;
+            if (_looked.TryUpdate(key, now, last)) return true;
+        }
+    }
+
+    public void Forget(Reached reached) => _looked.TryRemove((reached.Scope, reached.Metric, reached.Period, reached.Cap), out _);
 }

@@ -116,6 +116,7 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
         var now = clock.GetUtcNow();
         if (state.WorkHeldFor(agent) is { } work) return new Held(work, null);
         if (state.CircuitOf(provider, now) is { } circuit) return new Held(HoldReasons.Quota, circuit.Until);
+        if (state.QuotaHoldOf(agent, now) is { } hold) return new Held(HoldReasons.Quota, hold.Until);
         if (state.Budgets.HoldOf(agent, now) is not null) return new Held(HoldReasons.Budget, null);
         return null;
     }

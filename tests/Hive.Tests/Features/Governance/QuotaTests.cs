@@ -1,6 +1,6 @@
 namespace Hive.Tests.Features.Governance;
 
-/// <summary>quota_hit: a provider's circuit holds its agents until the reset (or until the operator clears it); bad input changes nothing.</summary>
+/// <summary>quota_hit (confirmed by a second agent): a provider's circuit holds its agents until the reset (or until the operator clears it); bad input changes nothing.</summary>
 public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture), IClassFixture<GovernanceHive>
 {
     private readonly HiveInstance _hive = fixture.Hive;
@@ -8,13 +8,18 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
     [Fact]
     public async Task A_circuit_holds_the_provider_until_cleared_then_grants_through_the_queue()
     {
-        var names = await _hive.NewAgentsAsync("hitter", "other");
+        var names = await _hive.NewAgentsAsync("hitter", "other", "witness");
         await using var events = await _hive.OpenEventsAsync();
         await using var hitter = await _hive.ConnectAsync(names[0]);
         await using var other = await _hive.ConnectAsync(names[1]);
+        await using var witness = await _hive.ConnectAsync(names[2]);
         var until = DateTimeOffset.UtcNow.AddHours(2);
-        var opened = AgentClient.Ok(await hitter.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until) }));
+        // One agent's word holds only itself (#43); a second agent on the provider confirming it opens the circuit.
+        var opened = AgentClient.Ok(await hitter.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until.AddMinutes(30)) }));
         Assert.Equal("anthropic", opened.GetProperty("provider").GetString());
+        Assert.Equal("agent", opened.GetProperty("held").GetString());
+        var confirmed = AgentClient.Ok(await witness.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until) }));
+        Assert.Equal("provider", confirmed.GetProperty("held").GetString());
         await events.WaitForAsync("quota_circuit_changed", e => e.GetProperty("until").ValueKind == JsonValueKind.String);
 
         // An agent on another provider is not held.

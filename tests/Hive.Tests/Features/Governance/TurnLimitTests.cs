@@ -39,8 +39,8 @@ public sealed class TurnLimitTests(TurnLimitTests.Hive fixture) : SharedHiveTest
     {
         var name = await _hive.NewAgentAsync("priced");
         await using var agent = await _hive.ConnectAsync(name);
-        AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(null, input: 1_000_000, output: 100_000, model: "priced-1")));
-        AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(null, input: 500, output: 0, model: "unknown-model")));
+        AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(agent), input: 1_000_000, output: 100_000, model: "priced-1")));
+        AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(agent), input: 500, output: 0, model: "unknown-model")));
 
         var spent = (await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray()
             .Single(b => b.GetProperty("scope").GetString() == name).GetProperty("spent");

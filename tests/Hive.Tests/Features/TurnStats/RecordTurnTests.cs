@@ -1,4 +1,5 @@
 using Hive.Features.TurnStats;
+using Hive.Shared.Json;
 
 namespace Hive.Tests.Features.TurnStats;
 
@@ -43,10 +44,11 @@ public sealed class RecordTurnTests(TurnStatsHive fixture) : SharedHiveTests(fix
     {
         var name = await _hive.NewAgentAsync("turner");
         await using var agent = await _hive.ConnectAsync(name);
+        var start = DateTimeOffset.UtcNow;
         var id = await TurnStatsHive.RecordAsync(agent, new
         {
             op = "record_turn", result_kind = "failed",
-            started_at = "2026-01-01T10:00:00.000Z", ended_at = "2026-01-01T10:00:02.500Z",
+            started_at = UtcTimestamp.Format(start), ended_at = UtcTimestamp.Format(start.AddMilliseconds(2500)),
             tools = new Dictionary<string, long> { ["Bash"] = 4, ["Edit"] = 1 },
             note = "exit code 1",
         });

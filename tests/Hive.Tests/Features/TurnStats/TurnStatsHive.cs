@@ -52,9 +52,21 @@ public sealed class TurnStatsHive : HiveFixture
         return turn;
     }
 
+    /// <summary>
+    /// Records <paramref name="request"/> as a turn the hive granted this agent (a turn is recorded only as the turn it was
+    /// granted, #43): a turn is begun on the agent's connection first, unless the request names one.
+    /// </summary>
     public static async Task<long> RecordAsync(AgentClient agent, object request)
     {
-        var reply = await agent.CallAsync(request);
+        var fields = request as Dictionary<string, object?>
+            ?? JsonSerializer.SerializeToElement(request).EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.Clone());
+        if (!fields.ContainsKey("turn_id"))
+        {
+            var begun = await agent.CallAsync(new { op = "begin_turn", wait_ms = 10_000 });
+            Assert.True(begun.GetProperty("ok").GetBoolean() && begun.TryGetProperty("turn_id", out _), begun.ToString());
+            fields = new Dictionary<string, object?>(fields) { ["turn_id"] = begun.GetProperty("turn_id").GetInt64() };
+        }
+        var reply = await agent.CallAsync(fields);
         Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
         return reply.GetProperty("id").GetInt64();
     }

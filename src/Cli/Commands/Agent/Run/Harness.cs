@@ -356,7 +356,9 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
                 }
                 catch (CliError e) when (e.Code is "conflict" or "not_found")
                 {
-                    Log.WriteLine($"hivectl run: turn {id} was over before it was recorded ({e.Message}): recording its spend alone");
+                    // The hive records a turn only as the granted turn it was (#43): one it ended first is not recorded.
+                    Log.WriteLine($"hivectl run: turn {id} was over before it was recorded ({e.Message}): not recorded");
+                    return;
                 }
             }
             await _socket!.CallAsync("record_turn", record);
