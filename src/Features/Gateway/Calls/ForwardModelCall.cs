@@ -30,6 +30,9 @@ internal sealed class ForwardModelCall(
     AgentDoors doors, GatewayProviders providers, IHttpForwarder forwarder, IServiceScopeFactory scopes, IOptions<GatewayOptions> options,
     CallBodies bodies, ProviderLimits limits, CallFailures failures, TimeProvider clock)
 {
+    /// <summary>What each agent's last complete call on each provider cost: the estimate of its next (a budget stops the call that would cross it).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Agent, string Provider), double> _lastCost = new();
+
     /// <summary>The most of a response kept for its recording; a longer one is recorded up to here.</summary>
     private const int MaxRecordedResponseBytes = 16 * 1024 * 1024;
 
@@ -93,11 +96,13 @@ internal sealed class ForwardModelCall(
         body = request!.Body;
         var recording = options.Value.Recordings.Days > 0;
 
-        var verdict = await mediator.Send(new CheckModelCall.Query(agent, provider.Name), context.RequestAborted);
+        var verdict = await mediator.Send(new CheckModelCall.Query(agent, provider.Name, _lastCost.GetValueOrDefault((agent, provider.Name))),
+            context.RequestAborted);
         if (!verdict.Allowed)
         {
-            // 400 (invalid_request_error): a client does not retry it, so the turn ends at once with the sentence in its result.
-            var status = verdict.Reason == "quota" ? 429 : 400;
+            // 403 (permission_error): Claude Code does not retry it (it retried a 400 twice), so the turn ends at once with the
+            // sentence in its result; a circuit's 429 carries its retry-after.
+            var status = verdict.Reason == "quota" ? 429 : 403;
             var retryAfter = verdict.RetryAt is { } at ? at - clock.GetUtcNow() : (TimeSpan?)null;
             await ProviderErrors.WriteAsync(context, protocol, status, verdict.Refusal ?? "hive: the call was refused", retryAfter);
             await context.Response.CompleteAsync();
@@ -205,6 +210,7 @@ internal sealed class ForwardModelCall(
         string? responseName = null;
         if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded.Span);
         var state = failure is null ? "complete" : "failed";
+        if (failure is null && cost is { } spent) _lastCost[(agent, provider.Name)] = spent;
         var id = await opened;
         await mediator.Send(new EndModelCall.Command(id, agent, turnId, provider.Name, model, path, request.Streamed, state, status, usage, cost,
             passing.FirstByteMs, watch.Elapsed.TotalMilliseconds, request.Body.Length, passing.Bytes, failure, requestName, responseName,

@@ -16,14 +16,15 @@ internal static class AskBudgetQuestion
     public const string AllowOneMore = "allow one more turn";
     public const string KeepPaused = "keep paused";
 
-    public sealed record Command(string Agent) : IRequest, IChangesState;
+    /// <param name="Reached">The cap to ask about when the caller knows it (a model call it would cross); else the one holding the agent's turns.</param>
+    public sealed record Command(string Agent, Reached? Reached = null) : IRequest, IChangesState;
 
     internal sealed class Handler(StateChanges changes, IMediator mediator, GovernanceState state, TimeProvider clock) : IRequestHandler<Command>
     {
         public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            if (state.Budgets.HoldOf(command.Agent, clock.GetUtcNow()) is not { } reached) return Unit.Value;
+            if ((command.Reached ?? state.Budgets.HoldOf(command.Agent, clock.GetUtcNow())) is not { } reached) return Unit.Value;
             var asked = change.QuerySingle<long>("""
                 SELECT count(*) FROM budget_questions WHERE scope = @Scope AND metric = @Metric AND period = @Period AND state IN ('open', 'kept')
                 """, reached);
@@ -33,8 +34,11 @@ internal static class AskBudgetQuestion
             var who = reached.Scope == Scopes.Hive ? "The hive" : reached.Scope;
             var when = Metrics.IsDaily(reached.Metric) ? "today" : "this month";
             var question = await mediator.Send(new AskQuestion.Command(AgentNames.Hive, null,
-                $"{who} has reached its {TurnLedger.Describe(reached.Metric)} cap ({Metrics.Show(reached.Metric, reached.Spent)} of " +
-                $"{Metrics.Show(reached.Metric, reached.Cap)} {when}); its turns are held. What now?",
+                (reached.Spent >= reached.Cap
+                    ? $"{who} has reached its {TurnLedger.Describe(reached.Metric)} cap ({Metrics.Show(reached.Metric, reached.Spent)} of " +
+                      $"{Metrics.Show(reached.Metric, reached.Cap)} {when}); its turns are held. What now?"
+                    : $"{who}'s next model call would go over its {TurnLedger.Describe(reached.Metric)} cap ({Metrics.Show(reached.Metric, reached.Spent)} of " +
+                      $"{Metrics.Show(reached.Metric, reached.Cap)} {when} spent); its calls are refused. What now?"),
                 [$"raise to {Metrics.Show(reached.Metric, raiseTo)} for {when}", AllowOneMore, KeepPaused]), cancellationToken);
             change.Execute("""
                 INSERT INTO budget_questions (question_id, scope, metric, period, raise_to, state, asked_at)

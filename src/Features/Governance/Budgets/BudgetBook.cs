@@ -106,6 +106,21 @@ internal sealed class BudgetBook(BudgetOptions configured)
     }
 
     /// <summary>
+    /// The first cost cap of <paramref name="scope"/> that one more model call costing <paramref name="estimatedUsd"/> (what
+    /// the agent's last call cost) would carry past, or that is reached already; null when none. So a budget stops the call
+    /// that would cross it, not the one after.
+    /// </summary>
+    public Reached? WouldReachOf(string scope, DateTimeOffset now, double estimatedUsd)
+    {
+        if (ReachedOf(scope, now) is { } reached) return reached;
+        if (estimatedUsd <= 0) return null;
+        foreach (var metric in Metrics.All.Where(Metrics.IsUsd))
+            if (CapOf(scope, metric, now) is { } cap && AmountOf(scope, metric, now) is var spent && spent + estimatedUsd > cap)
+                return new Reached(scope, metric, Metrics.PeriodOf(metric, now), spent, cap);
+        return null;
+    }
+
+    /// <summary>
     /// How much more <paramref name="agent"/>'s own caps of one kind (cost, or tokens) allow now: the least room left under
     /// any of them (never below 0); null when it has no cap of that kind.
     /// </summary>

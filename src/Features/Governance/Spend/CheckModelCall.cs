@@ -15,7 +15,8 @@ namespace Hive.Features.Governance.Spend;
 /// </summary>
 public static class CheckModelCall
 {
-    public sealed record Query(string Agent, string Provider) : IRequest<Verdict>;
+    /// <param name="EstimatedUsd">What the call will probably cost (the agent's last call on this provider): a call that would carry a cost cap past it is refused.</param>
+    public sealed record Query(string Agent, string Provider, double EstimatedUsd = 0) : IRequest<Verdict>;
 
     /// <param name="Refusal">A person's sentence ("hive: alice is over its daily budget ($2.04 of $2.00); the operator has been asked"); null when allowed.</param>
     /// <param name="Reason">What refused it: <c>budget</c>, <c>halted</c>, <c>paused</c> or <c>quota</c>; null when allowed.</param>
@@ -46,12 +47,13 @@ public static class CheckModelCall
             foreach (var scope in new[] { agent, Scopes.Hive })
             {
                 // "Allow one more turn" lets that turn's calls through the cap it was granted past.
-                if (state.Budgets.ReachedOf(scope, now) is not { } reached || state.Budgets.AllowanceOf(scope) > 0
+                if (state.Budgets.WouldReachOf(scope, now, query.EstimatedUsd) is not { } reached || state.Budgets.AllowanceOf(scope) > 0
                     || (turn?.Allowances.Contains(scope) ?? false))
                     continue;
                 await AskAsync(agent, reached, now);
                 var who = scope == Scopes.Hive ? "the hive" : scope;
-                return Refused($"hive: {who} is over its {Describe(reached.Metric)} ({Metrics.Show(reached.Metric, reached.Spent)} of " +
+                var where = reached.Spent >= reached.Cap ? "is over" : "would go over";
+                return Refused($"hive: {who} {where} its {Describe(reached.Metric)} ({Metrics.Show(reached.Metric, reached.Spent)} of " +
                                $"{Metrics.Show(reached.Metric, reached.Cap)}); the operator has been asked", HoldReasons.Budget, null);
             }
             return new Verdict(true, null, null, turnId);
@@ -70,7 +72,7 @@ public static class CheckModelCall
             try
             {
                 await changes.RunAsync(scopes, async (_, services) =>
-                    await services.GetRequiredService<IMediator>().Send(new AskBudgetQuestion.Command(agent), CancellationToken.None), CancellationToken.None);
+                    await services.GetRequiredService<IMediator>().Send(new AskBudgetQuestion.Command(agent, reached), CancellationToken.None), CancellationToken.None);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
