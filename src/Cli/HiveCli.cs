@@ -32,6 +32,7 @@ public static class HiveCli
         BudgetCommand.AddTo(root);
         BackupCommand.AddTo(root);
         InterventionsCommands.AddTo(root);
+        CallsCommands.AddTo(root);
         PortCommand.AddTo(root);
         return root;
     }

@@ -210,11 +210,12 @@ public sealed class FakeMessagesApi : IAsyncDisposable
     }
 
     /// <param name="apiKey">The key callers must send (<c>ANTHROPIC_API_KEY</c>); kept only as its SHA-256.</param>
-    public static async Task<FakeMessagesApi> StartAsync(string apiKey)
+    /// <param name="port">The loopback port to listen on (0: any free one); a fixed one brings back a provider a test took away.</param>
+    public static async Task<FakeMessagesApi> StartAsync(string apiKey, int port = 0)
     {
         var api = new FakeMessagesApi(apiKey);
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.Run(api.AnswerAsync);

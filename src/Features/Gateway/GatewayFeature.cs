@@ -1,7 +1,11 @@
 using Hive.Features.Gateway.Calls;
+using Hive.Features.Gateway.Dashboard;
 using Hive.Features.Gateway.Door;
 using Hive.Features.Gateway.Recordings;
+using Hive.Shared.Agents;
+using Hive.Shared.Dashboard;
 using Hive.Shared.Gateway;
+using Hive.Shared.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +27,12 @@ public static class GatewayFeature
         services.AddSingleton<ForwardModelCall>();
         services.AddHostedService<GatewayServer>();
         services.AddHostedService<GatewayStartUp>();
+        services.AddSingleton<ModelCallWindows>();
+        services.AddSingleton<ProviderWatch>();
+        services.AddHostedService<GatewayDashboardLoop>();
+        services.AddTransient<AgentRowContributor, GatewayOnAgentRows>();
+        services.AddTransient<IDashboardStateContributor, GatewayStateContributor>();
+        services.AddHiveMetrics<GatewayMetrics>();
         return services;
     }
 }

@@ -6,6 +6,8 @@ import { jsonBody, problemText, unanswered, showError } from './problems.js';
 import { transcript } from './transcript.js';
 import { act } from './actions.js';
 import { searchBox } from './search.js';
+import { modelCalls } from './calls.js';
+import { failingText } from './gateway.js';
 
 // /agents/{name}: one agent's own page. Its badges (state, held or paused, the model and context of its last turn, cost
 // today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and 30 d (inline SVG, no library), its
@@ -20,6 +22,7 @@ let windowShown = '24h';
 let lastTurn = null;
 let stats = null;
 let ownTurn = false; // the event being applied is about this agent
+const calls = modelCalls(name);
 
 document.title = `${name} · Hive`;
 $('ap-name').textContent = name;
@@ -33,6 +36,7 @@ const count = v => (v >= 1_000_000 ? `${(v / 1_000_000).toFixed(1)}M` : v >= 10_
 
 function badges(a) {
   const list = [h('span', { class: `badge state state-${a.state ?? 'unknown'}`, dataset: { badge: 'state' } }, a.state ?? 'not run by Hive')];
+  if (a.model_calls_failing) list.push(h('span', { class: 'badge model-calls-failing', role: 'status', dataset: { badge: 'failing' }, title: a.model_calls_failing.since }, failingText(a.model_calls_failing)));
   if (a.paused) list.push(h('span', { class: 'badge waiting', dataset: { badge: 'paused' } }, 'paused'));
   else if (a.held) list.push(h('span', { class: 'badge waiting', dataset: { badge: 'held' } }, `held: ${a.held.reason}`));
   if (lastTurn?.model) list.push(h('span', { class: 'badge', dataset: { badge: 'model' } }, lastTurn.model));
@@ -190,13 +194,14 @@ const connection = $('connection');
 const { start } = follow({
   agent: name,
   listen: { transcript: data => transcript.heard(data), conversation_changed: data => { if (data.agent === name) drawConversation(data); } },
-  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); },
+  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); calls.reload(); },
   changed: sections => {
     if (sections.has('swarm') || sections.has('governance-usage')) drawHead();
     if (sections.has('questions') || sections.has('reminders') || sections.has('waiting')) drawOpen();
     if (sections.has('flow')) drawMessages();
     // One of its own turns was granted, recorded or ended: new figures (another agent's turn changes nothing here).
     if (ownTurn && sections.has('governance-refresh')) loadStats();
+    if (ownTurn && sections.has('model-calls')) calls.reload();
     ownTurn = false;
   },
   heard: (type, data) => { ownTurn = (data.agent ?? data.turn?.agent) === name; },

@@ -167,6 +167,7 @@ function budgetRow(b) {
 function runningRow(t) {
   return h('li', { class: `turn${t.state === 'stopping' ? ' stopping' : ''}`, dataset: { turn: t.turn_id, agent: t.agent } },
     h('span', { class: 'who' }, t.agent), ' ', h('span', { class: 'meta' }, t.provider ?? ''),
+    ' ', h('a', { class: 'turn-calls', href: `/agents/${encodeURIComponent(t.agent)}?turn=${t.turn_id}#ap-calls-panel`, title: 'its model calls in this turn' }, 'calls'),
     ' running for ', h('span', { class: 'age', title: `granted at ${t.granted_at}`, dataset: { since: t.granted_at } }, span(Date.now() - Date.parse(t.granted_at))),
     t.state === 'stopping' && h('span', { class: 'badge stopping',
       title: `told to stop${t.stop_reason ? ` (${t.stop_reason.replaceAll('_', ' ')})` : ''}: it ends within the grace` }, 'stopping'));

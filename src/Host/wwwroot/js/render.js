@@ -14,6 +14,7 @@ import { governance, refreshGovernance, governanceUsage } from './governance.js'
 import { interventions, refreshInterventions } from './interventions.js';
 import { channels, refreshChannels } from './channels.js';
 import { board, boardTicket, leases } from './board.js';
+import { gatewayProviders } from './gateway.js';
 
 // The page's sections, each in the module named after it; this file only says which to draw.
 export { loadOlder, wireFlowFilter } from './flow.js';
@@ -22,7 +23,7 @@ export { tickGovernance, wireGovernance } from './governance.js';
 export { wireBoard } from './board.js';
 
 export function renderAll() {
-  for (const section of ['approvals', 'swarm', 'tombstones', 'constellation', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'waiting', 'board']) render(section);
+  for (const section of ['approvals', 'swarm', 'tombstones', 'constellation', 'secrets', 'meta', 'inbox', 'flow', 'questions', 'reminders', 'governance', 'governance-usage', 'gateway', 'waiting', 'board']) render(section);
   render('interventions-refresh'); // not in /api/state: loaded on its own, after each (re)load of the snapshot
   render('channels-refresh');
 }
@@ -31,7 +32,7 @@ export function render(section) {
   ({ approvals, swarm: swarmAndFilter, tombstones, constellation, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
     'governance-refresh': () => refreshGovernance(() => render('swarm')), 'governance-usage': governanceUsage, interventions, 'interventions-refresh': refreshInterventions,
     channels, 'channels-refresh': refreshChannels, board, 'board-ticket': boardTicket, 'board-leases': leases,
-    waiting })[section]?.();
+    gateway: gatewayProviders, waiting })[section]?.();
 }
 
 function swarmAndFilter() {

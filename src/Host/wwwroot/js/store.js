@@ -17,6 +17,7 @@ export const store = {
   approvals: [],          // pending, newest first
   decided: [],            // approvals decided while this page was open, newest decision first (a few)
   meta: { inputs: null, log: null }, // GET /api/meta, loaded when its section is opened; inputs also from events
+  gateway: null,          // {providers: [{name, protocol, upstream_host, in_flight, slots, waiting, limits}]}: /api/state, then provider_limits
   governance: null,       // GET /api/governance's object (slots, running, queue, circuits, budgets, halted); null: not governed
   interventions: null,    // GET /api/interventions, the last few, newest first; null: not loaded yet (not in /api/state)
   notifications: null,    // GET /api/notifications: the push channels and their state; null: not loaded yet (not in /api/state)
@@ -49,6 +50,7 @@ export function load(state) {
   store.historyExhausted = false;
   store.approvals = [...(state.approvals ?? [])].sort((a, b) => b.id - a.id);
   store.governance = state.governance ?? null;
+  store.gateway = state.gateway ?? null;
   store.work = {
     workflows: state.work?.workflows ?? [],
     errors: state.work?.workflow_errors ?? [],
@@ -225,6 +227,24 @@ export const apply = {
   hive_halted(e) {
     if (store.governance) store.governance.halted = { by: e.by, since: e.since, reason: e.reason ?? null };
     return ['governance', 'governance-refresh'];
+  },
+  // The model gateway. model_call summarises an agent's calls of the last 2 s (pages that list calls reload theirs); its
+  // `failing` keeps the count of the row's streak current, but only the streak's own events start or end one.
+  model_call(e) {
+    const f = store.agents.get(e.agent)?.model_calls_failing;
+    if (!f || !e.failing || e.failing.since !== f.since || e.failing.count === f.count) return ['model-calls'];
+    setAgent(e.agent, { model_calls_failing: e.failing });
+    return ['swarm', 'model-calls'];
+  },
+  model_calls_failing(e) {
+    setAgent(e.agent, { model_calls_failing: e.failing ? e.streak : null });
+    return ['swarm'];
+  },
+  provider_limits(e) {
+    if (!store.gateway) store.gateway = { providers: [] };
+    store.gateway.providers = [...store.gateway.providers.filter(p => p.name !== e.provider.name), e.provider]
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    return ['gateway'];
   },
   // Sent only when a running agent's figures moved past a threshold: the row's meter and the hive's totals follow.
   agent_usage(e) {

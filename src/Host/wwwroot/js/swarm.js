@@ -5,6 +5,7 @@ import { jsonBody, problemText, unanswered, showProblem, rowErrors } from './pro
 import { diff } from './approvals.js';
 import { searchBox } from './search.js';
 import { rowFacts, pauseAction, usageMeter } from './governance.js';
+import { failingChip } from './gateway.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
 // Agents: agents with their container's state and lifecycle buttons, their logs, their configuration (edited with the
@@ -88,6 +89,7 @@ function agentHead(a) {
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
       rowFacts(a),
+      failingChip(a),
       storageChip(a),
       a.forge && forgeChip(a.forge),
       looseEnds(a),

@@ -1,0 +1,61 @@
+using Hive.Shared.Dashboard;
+
+namespace Hive.Features.Gateway.Dashboard;
+
+/// <summary>
+/// <c>model_call</c>: one agent's model calls that ended in one summary window (<see cref="ModelCallWindows"/> says how
+/// they are summarised): how many, how many failed and were refused, their tokens and cost, and the last of them.
+/// <c>failing</c> is the agent's failing streak as the window closed (null: none), so a row's count follows without a refetch.
+/// </summary>
+public sealed record ModelCallsSummarised(
+    string Agent, DateTimeOffset From, DateTimeOffset To, int Calls, int Failed, int Refused, long Tokens, double CostUsd,
+    LastModelCall Last, FailingStreakView? Failing) : IDashboardEvent
+{
+    public string EventType => "model_call";
+
+    public object Payload => new
+    {
+        agent = Agent, from = From, to = To, calls = Calls, failed = Failed, refused = Refused, tokens = Tokens, cost_usd = CostUsd,
+        last = Last, failing = Failing,
+    };
+}
+
+/// <summary>The last call of a summary window.</summary>
+public sealed record LastModelCall(long Id, long? TurnId, string Provider, string? Model, string State, int? Status);
+
+/// <summary>
+/// <c>model_calls_failing</c>: an agent's model calls started failing in a row (<c>failing</c> true, and its row's
+/// <c>model_calls_failing</c> becomes <c>streak</c>) or stopped (false; the row's becomes null, and <c>count</c> says how long it was).
+/// </summary>
+public sealed record ModelCallsFailingChanged(string Agent, string Provider, bool Failing, int Count, string Error, DateTimeOffset Since)
+    : IDashboardEvent
+{
+    public string EventType => "model_calls_failing";
+
+    public object Payload => new
+    {
+        agent = Agent, provider = Provider, failing = Failing, count = Count, error = Error, since = Since,
+        streak = Failing ? new FailingStreakView(Count, Provider, Error, Since) : null,
+    };
+}
+
+/// <summary>
+/// <c>provider_limits</c>: one provider as the snapshot's <c>gateway.providers[]</c> shows it (in flight, slots, waiting,
+/// the last limits it named), sent when it changed, at most once per <see cref="ModelCallWindows.ProviderInterval"/> per provider.
+/// </summary>
+public sealed record ProviderLimitsChanged(ProviderView Provider) : IDashboardEvent
+{
+    public string EventType => "provider_limits";
+    public object Payload => new { provider = Provider };
+}
+
+/// <summary>An agent's failing streak on the wire (its row's <c>model_calls_failing</c>).</summary>
+public sealed record FailingStreakView(int Count, string Provider, string LastError, DateTimeOffset Since);
+
+/// <summary>One provider on the wire: never its key, nor the secret's value (only the secret's name says whether one is set).</summary>
+public sealed record ProviderView(
+    string Name, string Protocol, string UpstreamHost, int InFlight, int? Slots, int Waiting, ProviderLimitsView? Limits);
+
+/// <summary>What the provider last said of its limits on a successful call.</summary>
+public sealed record ProviderLimitsView(long? RequestsRemaining, long? TokensRemaining, DateTimeOffset? RequestsReset, DateTimeOffset? TokensReset,
+    DateTimeOffset SeenAt);

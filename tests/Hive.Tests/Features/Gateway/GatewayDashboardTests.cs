@@ -1,0 +1,183 @@
+using System.Net;
+using Hive.Features.Gateway;
+using static Hive.Tests.Features.Gateway.GatewayKit;
+using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
+
+namespace Hive.Tests.Features.Gateway;
+
+/// <summary>
+/// The gateway as the dashboard sees it (issue 43 item 8): <c>model_call</c> summarised per agent per 2 s window, the
+/// rows' failing streak with <c>model_calls_failing</c>, the snapshot's <c>gateway</c> section, and the metrics.
+/// Calls go through an agent's door to a fake Messages API over real HTTP.
+/// </summary>
+public sealed class GatewayDashboardTests : IAsyncLifetime
+{
+    private readonly string _key = NewKey();
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        for (var i = _owned.Count - 1; i >= 0; i--) await _owned[i].DisposeAsync();
+    }
+
+    private async Task<HiveInstance> HiveAsync(string upstream, params string[] more)
+    {
+        var hive = await HiveInstance.StartAsync(["alice", "bob"], Provider(upstream, more));
+        _owned.Add(hive);
+        using var saved = await hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key });
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        return hive;
+    }
+
+    private async Task<FakeMessagesApi> FakeAsync(int port = 0)
+    {
+        var fake = await FakeMessagesApi.StartAsync(_key, port);
+        _owned.Insert(0, fake); // stopped after the hive
+        return fake;
+    }
+
+    private static async Task<HttpStatusCode> CallAsync(HiveInstance hive, string agent, string text = "hello")
+    {
+        using var door = Door(hive, agent);
+        using var response = await door.PostAsync("/v1/messages", MessagesBody(text: text));
+        await response.Content.ReadAsStringAsync();
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task Many_quick_calls_of_one_agent_come_as_few_model_call_events_whose_counts_add_up_to_the_calls()
+    {
+        var model = await FakeAsync();
+        var hive = await HiveAsync(model.BaseUrl);
+        model.DefaultReply = ModelReply.Text("ok", new FakeMessagesApi.Usage(10, 5));
+        await using var events = await hive.OpenEventsAsync();
+        const int Calls = 24;
+
+        for (var i = 0; i < Calls; i++) Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "alice"));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "bob"));
+
+        // Every call is in some event (the last window's tail too), each agent's counted apart.
+        var alice = new List<JsonElement>();
+        var bob = new List<JsonElement>();
+        while (alice.Sum(e => e.GetProperty("calls").GetInt32()) < Calls || bob.Count == 0)
+        {
+            var e = (await events.WaitForAsync("model_call")).Json;
+            (e.GetProperty("agent").GetString() == "alice" ? alice : bob).Add(e);
+        }
+        var ids = (await CallsAsync(hive)).Where(c => c.Agent == "alice").Select(c => c.Id).ToList();
+        Assert.Equal(Calls, alice.Sum(e => e.GetProperty("calls").GetInt32()));
+        Assert.True(alice.Count <= Calls / 3, $"{alice.Count} model_call events for {Calls} calls: not summarised");
+        Assert.Equal(Calls * 15L, alice.Sum(e => e.GetProperty("tokens").GetInt64()));
+        Assert.Equal(0, alice.Sum(e => e.GetProperty("failed").GetInt32() + e.GetProperty("refused").GetInt32()));
+        Assert.Equal(ids.Max(), alice[^1].GetProperty("last").GetProperty("id").GetInt64());
+        Assert.Equal(("complete", 200, "claude-test"), (alice[^1].GetProperty("last").GetProperty("state").GetString(),
+            alice[^1].GetProperty("last").GetProperty("status").GetInt32(), alice[^1].GetProperty("last").GetProperty("model").GetString()));
+        Assert.Equal(1, Assert.Single(bob).GetProperty("calls").GetInt32());
+        Assert.Equal(JsonValueKind.Null, alice[^1].GetProperty("failing").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_provider_that_refuses_connections_puts_a_failing_streak_on_the_row_and_its_return_ends_it()
+    {
+        var port = HostProcess.FreePort(); // nobody listens on it: every connection is refused
+        var hive = await HiveAsync($"http://127.0.0.1:{port}");
+        await using var events = await hive.OpenEventsAsync();
+
+        Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
+        var started = (await events.WaitForAsync("model_calls_failing", e => e.GetProperty("failing").GetBoolean())).Json;
+        Assert.Equal(("alice", "anthropic", 1), (started.GetProperty("agent").GetString(), started.GetProperty("provider").GetString(), started.GetProperty("count").GetInt32()));
+        Assert.Equal($"connection refused to 127.0.0.1:{port}", started.GetProperty("streak").GetProperty("last_error").GetString());
+
+        Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
+        Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
+        // The snapshot's row, and the summary's count as it goes.
+        var row = RowOf(await hive.GetJsonAsync("/api/state"), "alice").GetProperty("model_calls_failing");
+        Assert.Equal((3, "anthropic", $"connection refused to 127.0.0.1:{port}"),
+            (row.GetProperty("count").GetInt32(), row.GetProperty("provider").GetString(), row.GetProperty("last_error").GetString()));
+        Assert.Equal(started.GetProperty("since").GetString(), row.GetProperty("since").GetString());
+        Assert.Equal(JsonValueKind.Null, RowOf(await hive.GetJsonAsync("/api/state"), "bob").GetProperty("model_calls_failing").ValueKind);
+        var summary = (await events.WaitForAsync("model_call", e => e.GetProperty("failing").ValueKind == JsonValueKind.Object
+            && e.GetProperty("failing").GetProperty("count").GetInt32() == 3)).Json;
+        Assert.Equal("failed", summary.GetProperty("last").GetProperty("state").GetString());
+
+        // The provider comes back on that port: the next call goes through and the streak ends.
+        await FakeAsync(port);
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "alice"));
+        var ended = (await events.WaitForAsync("model_calls_failing", e => !e.GetProperty("failing").GetBoolean())).Json;
+        Assert.Equal(3, ended.GetProperty("count").GetInt32());
+        Assert.Equal(JsonValueKind.Null, ended.GetProperty("streak").ValueKind);
+        Assert.Equal(JsonValueKind.Null, RowOf(await hive.GetJsonAsync("/api/state"), "alice").GetProperty("model_calls_failing").ValueKind);
+    }
+
+    [Fact]
+    public async Task The_state_lists_each_provider_with_its_slots_and_never_its_key()
+    {
+        var model = await FakeAsync();
+        var hive = await HiveAsync(model.BaseUrl, "--Hive:Gateway:Providers:local:Protocol", "openai",
+            "--Hive:Gateway:Providers:local:Upstream", "http://127.0.0.1:9/v1-base", "--Hive:Gateway:Providers:local:KeySecret", "local-key",
+            "--Hive:Gateway:Providers:local:MaxInFlight", "4");
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "alice"));
+
+        var state = await hive.GetJsonAsync("/api/state");
+        var providers = state.GetProperty("gateway").GetProperty("providers").EnumerateArray().ToList();
+        Assert.Equal(["anthropic", "local"], providers.Select(p => p.GetProperty("name").GetString()));
+        var anthropic = providers[0];
+        Assert.Equal(("anthropic", new Uri(model.BaseUrl).Authority, 0, 0),
+            (anthropic.GetProperty("protocol").GetString(), anthropic.GetProperty("upstream_host").GetString(),
+             anthropic.GetProperty("in_flight").GetInt32(), anthropic.GetProperty("waiting").GetInt32()));
+        Assert.Equal(JsonValueKind.Null, anthropic.GetProperty("slots").ValueKind);
+        Assert.Equal(JsonValueKind.Null, anthropic.GetProperty("limits").ValueKind); // the fake names none
+        var local = providers[1];
+        Assert.Equal(("openai", "127.0.0.1:9", 4), (local.GetProperty("protocol").GetString(), local.GetProperty("upstream_host").GetString(),
+            local.GetProperty("slots").GetInt32()));
+        Assert.DoesNotContain(_key, state.GetRawText());
+    }
+
+    [Fact]
+    public async Task Calls_tokens_cost_and_latency_are_scraped_by_provider_and_model()
+    {
+        var model = await FakeAsync();
+        var metricsPort = HostProcess.FreePort();
+        var hive = await HiveAsync(model.BaseUrl, "--Hive:Metrics:Urls", $"http://127.0.0.1:{metricsPort}");
+        using var scraper = new HttpClient();
+        string Scrape() => scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics").GetAwaiter().GetResult();
+
+        // Before any call: the priced model's series and every refusal reason are there at 0.
+        var before = Scrape();
+        Assert.Equal(0, V(before, "hive_model_calls_total", "model=\"claude-test\"", "provider=\"anthropic\"", "state=\"complete\""));
+        foreach (var reason in GatewayMetrics.RefusalReasons)
+            Assert.Equal(0, V(before, "hive_model_calls_refused_total", "provider=\"anthropic\"", $"reason=\"{reason}\""));
+
+        model.DefaultReply = ModelReply.Text("ok", new FakeMessagesApi.Usage(1000, 500));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "alice"));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "bob"));
+
+        string metrics = "";
+        await HiveInstance.Until(() =>
+        {
+            metrics = Scrape();
+            return V(metrics, "hive_model_calls_total", "model=\"claude-test\"", "provider=\"anthropic\"", "state=\"complete\"") == 2;
+        }, what: "two complete calls counted");
+        Assert.Equal(2000, V(metrics, "hive_model_call_tokens_total", "kind=\"input\"", "model=\"claude-test\"", "provider=\"anthropic\""));
+        Assert.Equal(1000, V(metrics, "hive_model_call_tokens_total", "kind=\"output\"", "model=\"claude-test\"", "provider=\"anthropic\""));
+        Assert.Equal(4, V(metrics, "hive_model_call_cost_usd_total", "model=\"claude-test\"", "provider=\"anthropic\"")!.Value, 6);
+        Assert.Equal(2, V(metrics, "hive_model_call_duration_seconds_count", "provider=\"anthropic\""));
+        Assert.Equal(2, V(metrics, "hive_model_call_first_byte_seconds_count", "provider=\"anthropic\""));
+    }
+
+    [Theory]
+    [InlineData(429, "hive: anthropic is at its limit until 10:42", "quota")]
+    [InlineData(400, "hive: alice is over its daily budget ($2.04 of $2.00); the operator has been asked", "budget")]
+    [InlineData(400, "hive: the hive is halted by the operator", "halted")]
+    [InlineData(400, "hive: alice is paused", "paused")]
+    [InlineData(400, "hive: something else", "other")]
+    public void A_refusals_reason_is_read_from_its_status_and_sentence(int status, string error, string reason) =>
+        Assert.Equal(reason, GatewayMetrics.ReasonOf(status, error));
+
+    private static double? V(string exposition, string name, params string[] labels) => Host.MetricsTests.Value(exposition, name, string.Join(",", labels));
+
+    private static JsonElement RowOf(JsonElement state, string agent) =>
+        state.GetProperty("agents").EnumerateArray().Single(a => a.GetProperty("name").GetString() == agent);
+}
