@@ -119,10 +119,10 @@ public static class RecordTurn
             const string insert = $"""
                 INSERT INTO turns (agent, recorded_at, model, wake_from, result_kind, started_at, ended_at, duration_ms,
                     input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, tool_call_count, tools,
-                    open_threads_count, open_reminders_count, note, cost_usd)
+                    open_threads_count, open_reminders_count, note, cost_usd, granted_turn_id)
                 VALUES (@Agent, @RecordedAt, @Model, @WakeFrom, @ResultKind, @StartedAt, @EndedAt, @DurationMs,
                     @InputTokens, @OutputTokens, @CacheReadTokens, @CacheCreationTokens, @ToolCallCount, @Tools,
-                    @OpenThreadsCount, @OpenRemindersCount, @Note, @CostUsd)
+                    @OpenThreadsCount, @OpenRemindersCount, @Note, @CostUsd, @TurnId)
                 RETURNING {TurnRow.Columns};
                 """;
             var now = clock.GetUtcNow();
@@ -152,6 +152,7 @@ public static class RecordTurn
                 command.OpenRemindersCount,
                 Note = Blank(command.Note),
                 command.CostUsd,
+                command.TurnId,
             });
             var view = row.View();
             // The transcript the harness sent while this turn ran is filed under it.

@@ -88,16 +88,19 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
         var until = DateTimeOffset.UtcNow.AddHours(2);
         var iso = until.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         // An agent reports its own provider's limit only: one whose turns count against testprov.
-        using (var created = await fixture.Hive.Http.PostAsJsonAsync("/api/agents", new { name = "prov-agent", driver = "external", provider = "testprov" }))
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        foreach (var name in new[] { "prov-agent", "prov-agent2" })
+            using (var created = await fixture.Hive.Http.PostAsJsonAsync("/api/agents", new { name, driver = "external", provider = "testprov" }))
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         (await fixture.AgentAsync("alice", "quota-hit", "--provider", "testprov", "--until", iso)).Refused("forbidden");
         var hit = (await fixture.AgentAsync("prov-agent", "quota-hit", "--provider", "testprov", "--until", iso, "--json")).Ok().Json;
+        // One agent's report holds only itself (#43); a second agent on the provider confirms it, and the circuit opens.
+        (await fixture.AgentAsync("prov-agent2", "quota-hit", "--provider", "testprov", "--until", iso)).Ok();
         Assert.Equal("testprov", hit.GetProperty("provider").GetString());
         Assert.Equal(iso, hit.GetProperty("until").GetDateTimeOffset().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
 
         var turns = (await fixture.OperatorAsync("turns")).Ok().Stdout;
         Assert.Contains("slots:", turns);
-        Assert.Matches(@"(?m)^testprov\s+\S+\s+\S+\s+prov-agent\s*$", turns[turns.IndexOf("circuits:", StringComparison.Ordinal)..]);
+        Assert.Matches(@"(?m)^testprov\s+\S+\s+\S+\s+prov-agent2?\s*$", turns[turns.IndexOf("circuits:", StringComparison.Ordinal)..]);
         var json = (await fixture.OperatorAsync("turns", "--json")).Ok().Json;
         Assert.Contains(json.GetProperty("circuits").EnumerateArray(), c => c.GetProperty("provider").GetString() == "testprov");
 

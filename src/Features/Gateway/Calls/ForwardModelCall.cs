@@ -130,8 +130,12 @@ internal sealed class ForwardModelCall(
             }
             if (!slotTaken)
             {
-                await ProviderErrors.WriteAsync(context, protocol, 529,
-                    $"hive: {provider.Name}'s {provider.MaxInFlight} slots stayed busy for {provider.MaxQueue.TotalSeconds:0} s; try again later");
+                var busy = $"hive: {provider.Name}'s {provider.MaxInFlight} slots stayed busy for {provider.MaxQueue.TotalSeconds:0} s; try again later";
+                await ProviderErrors.WriteAsync(context, protocol, 529, busy);
+                await context.Response.CompleteAsync();
+                await mediator.Send(new EndModelCall.Command(null, agent, verdict.TurnId, provider.Name, request.Model, path, request.Streamed, "refused",
+                    529, Usage.None, null, null, watch.Elapsed.TotalMilliseconds, body.Length, 0, busy, null, null, startedAt, clock.GetUtcNow()),
+                    CancellationToken.None);
                 return;
             }
         }
@@ -211,6 +215,12 @@ internal sealed class ForwardModelCall(
         if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded.Span);
         var state = failure is null ? "complete" : "failed";
         if (failure is null && cost is { } spent) _lastCost[(agent, provider.Name)] = spent;
+        // Connection failures, timeouts and 5xx are a streak of the agent's; anything else that reached the provider ends it.
+        // Counted before the call's row is, so the call's event and the row's streak agree.
+        var upstreamFailed = error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
+            or ForwarderError.ResponseBodyCanceled) || status >= 500;
+        if (upstreamFailed) await failures.FailedAsync(agent, provider.Name, failure ?? $"{provider.Name} answered {status}");
+        else if (error == ForwarderError.None) await failures.SucceededAsync(agent, provider.Name);
         var id = await opened;
         await mediator.Send(new EndModelCall.Command(id, agent, turnId, provider.Name, model, path, request.Streamed, state, status, usage, cost,
             passing.FirstByteMs, watch.Elapsed.TotalMilliseconds, request.Body.Length, passing.Bytes, failure, requestName, responseName,
@@ -223,11 +233,6 @@ internal sealed class ForwardModelCall(
             await mediator.Send(new OpenProviderCircuit.Command(provider.Name, until, agent, failure ?? $"{provider.Name} answered {status}"),
                 CancellationToken.None);
         }
-        // Connection failures, timeouts and 5xx are a streak of the agent's; anything else that reached the provider ends it.
-        var upstreamFailed = error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
-            or ForwarderError.ResponseBodyCanceled) || status >= 500;
-        if (upstreamFailed) await failures.FailedAsync(agent, provider.Name, failure ?? $"{provider.Name} answered {status}");
-        else if (error == ForwarderError.None) await failures.SucceededAsync(agent, provider.Name);
     }
 
     private static string Describe(ForwarderError error, Exception? exception, Provider provider)

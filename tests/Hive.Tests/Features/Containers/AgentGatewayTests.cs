@@ -15,7 +15,7 @@ public sealed class GatewayFixture : HiveFixture
 }
 
 /// <summary>
-/// Every agent's gateway is a socket beside its own, <c>run/NAME.gateway.sock</c> (the test serves it), behind
+/// Every agent's gateway is a socket beside its own, <c>run/NAME.probe.sock</c> (the test serves it; the real gateway's own doors are beside it), behind
 /// <c>ANTHROPIC_BASE_URL</c> + <c>/probe</c> with a placeholder key of its own; an agent whose provider is <c>none</c> has none.
 /// </summary>
 internal sealed class TestGateways(HivePaths paths) : IAgentGateways
@@ -24,11 +24,11 @@ internal sealed class TestGateways(HivePaths paths) : IAgentGateways
 
     public static string Placeholder(string agent) => $"hive-placeholder-{agent}";
 
-    public static string SocketOf(HiveInstance hive, string agent) => Path.Combine(hive.DataDir, "run", $"{agent}.gateway.sock");
+    public static string SocketOf(HiveInstance hive, string agent) => Path.Combine(hive.DataDir, "run", $"{agent}.probe.sock");
 
     public AgentGatewayAccess? For(string agent, string? provider) => provider == NoGateway
         ? null
-        : new AgentGatewayAccess(Path.Combine(paths.RunDir, $"{agent}.gateway.sock"), "ANTHROPIC_BASE_URL", "/probe", "ANTHROPIC_API_KEY", Placeholder(agent));
+        : new AgentGatewayAccess(Path.Combine(paths.RunDir, $"{agent}.probe.sock"), "ANTHROPIC_BASE_URL", "/probe", "ANTHROPIC_API_KEY", Placeholder(agent));
 }
 
 /// <summary>

@@ -97,7 +97,14 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         Assert.Equal(asked.Model, turn.GetProperty("model").GetString());
         Assert.True(turn.GetProperty("input_tokens").GetInt64() > 0);
         Assert.True(turn.GetProperty("output_tokens").GetInt64() > 0);
-        Assert.True(turn.GetProperty("cost_usd").GetDouble() > 0);
+        // Its cost is metered: the provider's own usage of each of the turn's calls, at the configured price ($3 / $15 per Mtok).
+        Assert.Equal("metered", turn.GetProperty("cost_source").GetString());
+        var expected = _model.MessagesRequests.Select(r => r.Reply).OfType<FakeMessagesApi.MessageReply>()
+            .Sum(r => (r.Usage.InputTokens * 3.0 + r.Usage.OutputTokens * 15.0) / 1_000_000);
+        Assert.True(expected > 0);
+        Assert.Equal(expected, turn.GetProperty("cost_usd").GetDouble(), 9);
+        var turnCalls = (await _hive.GetJsonAsync($"/api/agents/alice/calls?turn={turn.GetProperty("granted_turn_id").GetInt64()}")).GetArrayLength();
+        Assert.Equal(_model.MessagesRequests.Count, turnCalls);
         Assert.Equal(1, turn.GetProperty("tools").GetProperty("mcp__hive__send").GetInt64());
 
         // The next turn resumes the conversation (issue 30 item 5: the preset runs `hivectl run --claude`, which passes
