@@ -88,30 +88,7 @@ public sealed class AgentSocketServer(
         {
             if (_stopped || _listeners.ContainsKey(agent)) return;
             var path = paths.AgentSocket(agent);
-            // Never over a directory or a file, never over a live listener of another process; a stale socket is replaced.
-            if (SocketFiles.Problem(path) is { } problem) throw new IOException(problem);
-
-            // Bound under a name of its own, then renamed into place (atomically replacing a stale file): .NET unlinks the
-            // path a socket was bound to when it is disposed, and that must never be the agent's path, which by then may
-            // be another process's socket. Same length as the real name, so it fits wherever the real one does.
-            var bound = System.IO.Path.Combine(paths.RunDir, "." + agent + ".new");
-            if (File.Exists(bound)) File.Delete(bound); // ours (the data dir is locked): left by a crash
-            var socket = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            SocketFiles.Identity? created = null;
-            try
-            {
-                socket.Bind(new UnixDomainSocketEndPoint(bound));
-                File.SetUnixFileMode(bound, _fileMode);
-                created = SocketFiles.IdentityOf(bound);
-                socket.Listen(512);
-                File.Move(bound, path, overwrite: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                SocketFiles.DeleteIfSame(path, created);
-                throw;
-            }
+            var (socket, created) = SocketFiles.Listen(path, System.IO.Path.Combine(paths.RunDir, "." + agent + ".new"), _fileMode);
             var listener = new Listener(agent, path, socket, created);
             _listeners[agent] = listener;
             listener.AcceptLoop = AcceptLoopAsync(listener);

@@ -55,6 +55,37 @@ public static class SocketFiles
         }
     }
 
+    /// <summary>
+    /// A listening Unix socket at <paramref name="path"/> (replacing a stale one) with <paramref name="mode"/>, and the
+    /// identity of the file it made. Bound first under <paramref name="bound"/> (a name of the caller's, as long as the real
+    /// one so it fits wherever that does), then renamed into place: .NET unlinks the path a socket was bound to when it is
+    /// disposed, and that must never be the real path, which by then may be another process's socket. Throws
+    /// <see cref="IOException"/> with one line naming the path when something else is there.
+    /// </summary>
+    public static (System.Net.Sockets.Socket Socket, Identity? Created) Listen(string path, string bound, UnixFileMode mode, int backlog = 512)
+    {
+        // Never over a directory or a file, never over a live listener of another process; a stale socket is replaced.
+        if (Problem(path) is { } problem) throw new IOException(problem);
+        if (File.Exists(bound)) File.Delete(bound); // ours (the data dir is locked): left by a crash
+        var socket = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        Identity? created = null;
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(bound));
+            File.SetUnixFileMode(bound, mode);
+            created = IdentityOf(bound);
+            socket.Listen(backlog);
+            File.Move(bound, path, overwrite: true);
+            return (socket, created);
+        }
+        catch
+        {
+            socket.Dispose();
+            DeleteIfSame(path, created);
+            throw;
+        }
+    }
+
     /// <summary>Removes the socket file only if it is still the one identified (not one another process bound since).</summary>
     public static void DeleteIfSame(string path, Identity? ours)
     {

@@ -82,26 +82,8 @@ internal sealed class AgentDoors(IAgentDirectory agents, HivePaths paths, Gatewa
         {
             if (_stopped || _doors.ContainsKey(agent)) return;
             var path = SocketOf(agent);
-            if (SocketFiles.Problem(path) is { } problem) throw new IOException(problem);
-            // Bound under a name of its own, then renamed into place: .NET unlinks the bound path when the socket is disposed.
-            var bound = Path.Combine(paths.RunDir, "." + agent + ".gateway.new");
-            if (File.Exists(bound)) File.Delete(bound);
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            SocketFiles.Identity? created = null;
-            try
-            {
-                socket.Bind(new UnixDomainSocketEndPoint(bound));
-                File.SetUnixFileMode(bound, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                created = SocketFiles.IdentityOf(bound);
-                socket.Listen(512);
-                File.Move(bound, path, overwrite: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                SocketFiles.DeleteIfSame(path, created);
-                throw;
-            }
+            var (socket, created) = SocketFiles.Listen(path, Path.Combine(paths.RunDir, "." + agent + ".gateway.new"),
+                UnixFileMode.UserRead | UnixFileMode.UserWrite);
             var door = new Door(agent, path, socket, created);
             _doors[agent] = door;
             door.Loop = AcceptAsync(door);
