@@ -113,7 +113,19 @@ public sealed class ReplayStreamingTests : IAsyncLifetime
     /// <summary>Resumes from <paramref name="from"/> and reads only up to the end of the hello.</summary>
     private async Task<RawStream> RawResumeAsync(long from)
     {
-        var http = _hive.CreateClient();
+        // A small, fixed receive buffer (SO_RCVBUF turns the kernel's autotuning off): with rmem up to 32 MiB, loopback could
+        // take the whole ring without the host ever feeling the stalled reader.
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
+                    { ReceiveBufferSize = 16 * 1024, NoDelay = true };
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        var http = _hive.CreateClient(handler: handler);
         http.Timeout = Timeout.InfiniteTimeSpan;
         var request = new HttpRequestMessage(HttpMethod.Get, "/api/events");
         request.Headers.Add("Last-Event-ID", from.ToString());

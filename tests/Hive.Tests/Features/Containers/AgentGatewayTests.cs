@@ -73,6 +73,9 @@ public sealed class AgentGatewayTests(GatewayFixture fixture) : SharedHiveTests(
             Assert.Equal("gateway", row.GetProperty("model_calls").GetString());
             // The agent's own processes: the port (hivectl) and its child, the command (by now its sleep); each holds the
             // placeholder, and the command the port's URL.
+            // The command sent its request before it execs its sleep: wait for the sleep.
+            await HiveInstance.Until(() => ProcessTable.Family(row.Pid()!.Value).Any(p => ProcessTable.CommandLine(p).StartsWith("sleep 1000", StringComparison.Ordinal)),
+                what: "the command to exec its sleep");
             var family = ProcessTable.Family(row.Pid()!.Value);
             var port = Assert.Single(family, p => ProcessTable.CommandLine(p).Contains("hivectl.dll port ", StringComparison.Ordinal));
             var command = Assert.Single(family, p => ProcessTable.CommandLine(p).StartsWith("sleep 1000", StringComparison.Ordinal));
