@@ -94,14 +94,31 @@ public sealed class ModelCallsPageTests(BrowserFixture browser) : IClassFixture<
     [Fact]
     public async Task A_failing_streak_shows_on_the_agents_page_and_row_while_the_provider_is_gone()
     {
+        // The page's own read of the row is answered before the streak begins and reaches the page after it: an answer
+        // older than the events must not take the streak away (CI saw it vanish so).
+        var rowRead = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        await _page.RouteAsync("**/api/agents/alice", async route =>
+        {
+            var answer = await route.FetchAsync();
+            rowRead.TrySetResult();
+            await release.Task;
+            await route.FulfillAsync(new RouteFulfillOptions { Response = answer });
+        });
         await _page.GotoAsync($"{_hive.BaseAddress}agents/alice");
         await Expect(_page.Locator("#ap-calls-empty")).ToBeVisibleAsync();
+        await rowRead.Task.WaitAsync(Deadline);
         await _model!.DisposeAsync();
         _model = null;
 
         Assert.Equal(HttpStatusCode.BadGateway, await CallAsync("anyone there?"));
         var badge = _page.Locator("#ap-badges [data-badge=failing]");
         await Expect(badge).ToContainTextAsync($"model calls failing: 1 in a row, connection refused to 127.0.0.1:{_port}, since ");
+        Assert.Equal(0, await _page.Locator("#ap-stats .chart").CountAsync());
+        release.SetResult();
+        await Expect(_page.Locator("#ap-stats .chart")).ToHaveCountAsync(4); // the late answer is taken in
+        await Expect(badge).ToContainTextAsync("model calls failing: 1 in a row");
+        await _page.UnrouteAllAsync();
         Assert.Equal(HttpStatusCode.BadGateway, await CallAsync("anyone there?"));
         await Expect(badge).ToContainTextAsync("model calls failing: 2 in a row");
         await Expect(_page.Locator("#ap-calls tr.call.state-failed")).ToHaveCountAsync(2);

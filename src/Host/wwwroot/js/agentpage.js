@@ -132,9 +132,15 @@ async function loadStats() {
 
 async function loadStatsOnce() {
   try {
-    // The row again too: its spend today moves with each turn, and no event carries it.
+    // The row again too, for its spend alone (no event carries it): the rest of the row is kept live by events, and
+    // this answer may be older than the last of them (a failing streak that began while it was on its way).
     const [statsResponse, turnsResponse, rowResponse] = await Promise.all([fetch(`${api}/stats`), fetch(`${api}/turns?limit=1`), fetch(api)]);
-    if (rowResponse.ok) store.agents.set(name, { ...store.agents.get(name), ...(await jsonBody(rowResponse)) });
+    if (rowResponse.ok) {
+      const row = await jsonBody(rowResponse);
+      const known = store.agents.get(name);
+      if (known) Object.assign(known, { spend_today_usd: row.spend_today_usd, spend_month_usd: row.spend_month_usd });
+      else store.agents.set(name, row);
+    }
     const body = await jsonBody(statsResponse);
     if (!statsResponse.ok) { showError($('ap-stats-error'), `could not load the stats: ${problemText(body, statsResponse.status)}`); return; }
     stats = body;
