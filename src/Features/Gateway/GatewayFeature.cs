@@ -21,7 +21,9 @@ public static class GatewayFeature
         services.AddSingleton<GatewayProviders>();
         services.AddSingleton<ProviderLimits>();
         services.AddSingleton<CallBodies>();
+        services.AddHostedService(p => p.GetRequiredService<CallBodies>()); // before the server: it stops after, writing what the last calls recorded
         services.AddSingleton<CallFailures>();
+        services.AddSingleton<CallRecording>();
         services.AddSingleton<AgentDoors>();
         services.AddSingleton<IAgentGateways>(p => p.GetRequiredService<AgentDoors>());
         services.AddSingleton<ForwardModelCall>();

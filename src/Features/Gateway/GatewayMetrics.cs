@@ -9,7 +9,7 @@ namespace Hive.Features.Gateway;
 /// <summary>
 /// The gateway's model calls, counted from <see cref="ModelCallEnded"/> (published after the call's row commits): calls by
 /// provider, model and state; tokens by provider, model and kind; cost by provider and model; the provider's latency
-/// (the whole call, and its first byte) by provider; refusals by reason. The model is what the request or the provider
+/// (the whole call, and its first byte) by provider; refusals by reason; and the gateway's own time before a call leaves (<see cref="Overhead"/>). The model is what the request or the provider
 /// named, bounded (<see cref="BoundedLabel"/>); the providers are the configured ones.
 /// </summary>
 /// <remarks>
@@ -34,6 +34,7 @@ public sealed class GatewayMetrics : HiveMetrics
     private readonly Counter<long> _refusals;
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _firstByte;
+    private readonly Histogram<double> _overhead;
     private readonly BoundedLabel _models = new();
 
     public GatewayMetrics(IMeterFactory meters, IOptions<GatewayOptions> options) : base(meters, "Gateway")
@@ -46,6 +47,9 @@ public sealed class GatewayMetrics : HiveMetrics
             description: "Model calls the gateway refused before the provider saw them, by provider and reason (budget, quota, halted, paused, other).");
         _duration = LatencyHistogram("hive_model_call_duration_seconds", "Model calls that reached the provider: the whole call, by provider.");
         _firstByte = LatencyHistogram("hive_model_call_first_byte_seconds", "Model calls that reached the provider: time to the provider's first byte, by provider.");
+        _overhead = Meter.CreateHistogram("hive_gateway_overhead_seconds", "s",
+            "Model calls that reached the provider: the time the gateway took before the call left for it (its checks, the key; not a wait for a slot), by provider.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1] });
         foreach (var (provider, p) in options.Value.Providers)
         {
             foreach (var model in p.Prices.Keys.Where(m => m != "*").Order(StringComparer.Ordinal))
@@ -65,6 +69,9 @@ public sealed class GatewayMetrics : HiveMetrics
             if (call.FirstByteMs is { } first) _firstByte.Record(first / 1000, provider);
         }
     }
+
+    /// <summary>The time a call spent in the gateway before it left for its provider (measured by the call itself, not its row).</summary>
+    internal void Overhead(string provider, TimeSpan spent) => _overhead.Record(spent.TotalSeconds, new KeyValuePair<string, object?>("provider", provider));
 
     /// <summary>The refusal's reason from its status (429: quota) and Governance's sentence.</summary>
     public static string ReasonOf(int? status, string? error)

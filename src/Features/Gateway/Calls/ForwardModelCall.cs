@@ -28,7 +28,7 @@ namespace Hive.Features.Gateway.Calls;
 /// </summary>
 internal sealed class ForwardModelCall(
     AgentDoors doors, GatewayProviders providers, IHttpForwarder forwarder, IServiceScopeFactory scopes, IOptions<GatewayOptions> options,
-    CallBodies bodies, ProviderLimits limits, CallFailures failures, TimeProvider clock)
+    CallBodies bodies, CallRecording recordings, ProviderLimits limits, CallFailures failures, GatewayMetrics metrics, TimeProvider clock)
 {
     /// <summary>What each agent's last complete call on each provider cost: the estimate of its next (a budget stops the call that would cross it).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Agent, string Provider), double> _lastCost = new();
@@ -46,7 +46,7 @@ internal sealed class ForwardModelCall(
         string providerName;
         try
         {
-            providerName = await mediator.Send(new ReadAgentProvider.Query(agent), context.RequestAborted);
+            providerName = doors.ProviderOf(agent) ?? await mediator.Send(new ReadAgentProvider.Query(agent), context.RequestAborted);
         }
         catch (NotFoundException)
         {
@@ -94,7 +94,7 @@ internal sealed class ForwardModelCall(
             return;
         }
         body = request!.Body;
-        var recording = options.Value.Recordings.Days > 0;
+        var recording = options.Value.Recordings.Days > 0 && recordings.IsOn(agent);
 
         var verdict = await mediator.Send(new CheckModelCall.Query(agent, provider.Name, _lastCost.GetValueOrDefault((agent, provider.Name))),
             context.RequestAborted);
@@ -113,8 +113,10 @@ internal sealed class ForwardModelCall(
         }
 
         var slotTaken = false;
+        var queuedFor = TimeSpan.Zero;
         if (provider.Slots is { } slots)
         {
+            var queuedAt = watch.Elapsed;
             provider.Queued();
             try
             {
@@ -127,6 +129,7 @@ internal sealed class ForwardModelCall(
             finally
             {
                 provider.Dequeued();
+                queuedFor = watch.Elapsed - queuedAt;
             }
             if (!slotTaken)
             {
@@ -141,7 +144,7 @@ internal sealed class ForwardModelCall(
         }
         try
         {
-            await ForwardAsync(context, mediator, agent, provider, verdict.TurnId, request, path, recording, startedAt, watch);
+            await ForwardAsync(context, mediator, agent, provider, verdict.TurnId, request, path, recording, startedAt, watch, queuedFor);
         }
         finally
         {
@@ -150,7 +153,7 @@ internal sealed class ForwardModelCall(
     }
 
     private async Task ForwardAsync(HttpContext context, IMediator mediator, string agent, Provider provider, long? turnId, ParsedRequest request,
-        string path, bool recording, DateTimeOffset startedAt, Stopwatch watch)
+        string path, bool recording, DateTimeOffset startedAt, Stopwatch watch, TimeSpan queuedFor)
     {
         // The open row is written while the call goes upstream, not before it: a host that dies meanwhile leaves either no
         // row or an open one (interrupted at the next start), never a complete one, and the first byte does not wait for the disk.
@@ -171,17 +174,18 @@ internal sealed class ForwardModelCall(
 
         provider.Began();
         ForwarderError error;
+        var upstream = new UpstreamTransformer(provider.Protocol, key, limits, provider.Name, watch);
         try
         {
             error = await forwarder.SendAsync(context, provider.Upstream.ToString(), provider.Client,
-                new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromSeconds(options.Value.UpstreamTimeoutSeconds) },
-                new UpstreamTransformer(provider.Protocol, key, limits, provider.Name));
+                new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromSeconds(options.Value.UpstreamTimeoutSeconds) }, upstream);
         }
         finally
         {
             provider.Ended();
         }
         meter.Complete();
+        if (upstream.LeftAt is { } left) metrics.Overhead(provider.Name, left - queuedFor);
 
         var status = context.Response.StatusCode;
         string? failure = null;
@@ -212,7 +216,7 @@ internal sealed class ForwardModelCall(
         var cost = usage.Total > 0 ? provider.CostOf(model, usage) : null;
         var requestName = recording ? bodies.Store(request.Body) : null;
         string? responseName = null;
-        if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded.Span);
+        if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded);
         var state = failure is null ? "complete" : "failed";
         if (failure is null && cost is { } spent) _lastCost[(agent, provider.Name)] = spent;
         // Connection failures, timeouts and 5xx are a streak of the agent's; anything else that reached the provider ends it.
@@ -315,9 +319,14 @@ internal sealed class ForwardModelCall(
         return (new ParsedRequest(body, model, streamed), null);
     }
 
-    /// <summary>Copies the agent's headers upstream but its key: the provider's real key goes in, in the provider's header.</summary>
-    private sealed class UpstreamTransformer(string protocol, string? key, ProviderLimits limits, string provider) : HttpTransformer
+    /// <summary>
+    /// Copies the agent's headers upstream but its key: the provider's real key goes in, in the provider's header. Notes when
+    /// the request was ready to leave (<see cref="LeftAt"/>, on the call's watch): the gateway's own time before it.
+    /// </summary>
+    private sealed class UpstreamTransformer(string protocol, string? key, ProviderLimits limits, string provider, Stopwatch watch) : HttpTransformer
     {
+        public TimeSpan? LeftAt { get; private set; }
+
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix,
             CancellationToken cancellationToken)
         {
@@ -325,9 +334,12 @@ internal sealed class ForwardModelCall(
             proxyRequest.Headers.Remove("x-api-key");
             proxyRequest.Headers.Remove("api-key");
             proxyRequest.Headers.Authorization = null;
-            if (key is null) return;
-            if (protocol == ProviderProtocols.OpenAi) proxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            else proxyRequest.Headers.TryAddWithoutValidation("x-api-key", key);
+            if (key is not null)
+            {
+                if (protocol == ProviderProtocols.OpenAi) proxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                else proxyRequest.Headers.TryAddWithoutValidation("x-api-key", key);
+            }
+            LeftAt = watch.Elapsed;
         }
 
         public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

@@ -20,6 +20,13 @@ public sealed record ModelCallsSummarised(
     };
 }
 
+/// <summary><c>call_recording_changed</c>: the operator turned the recording of an agent's call bodies off or on (its row's <c>calls_recorded</c>).</summary>
+public sealed record CallRecordingChanged(string Agent, bool Recording) : IDashboardEvent
+{
+    public string EventType => "call_recording_changed";
+    public object Payload => new { agent = Agent, recording = Recording };
+}
+
 /// <summary>The last call of a summary window.</summary>
 public sealed record LastModelCall(long Id, long? TurnId, string Provider, string? Model, string State, int? Status);
 

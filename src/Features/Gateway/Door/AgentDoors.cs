@@ -23,6 +23,7 @@ internal sealed class AgentDoors(IAgentDirectory agents, HivePaths paths, Gatewa
 {
     private readonly Dictionary<string, Door> _doors = new(StringComparer.Ordinal); // also the lock for _stopped
     private readonly ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _providers = new(StringComparer.Ordinal);
     private readonly Channel<(Socket Connection, string Agent)> _accepted = Channel.CreateUnbounded<(Socket, string)>();
     private AgentSubscription? _subscription;
     private bool _stopped;
@@ -39,8 +40,15 @@ internal sealed class AgentDoors(IAgentDirectory agents, HivePaths paths, Gatewa
             ? ("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY")
             : ("ANTHROPIC_BASE_URL", "", "ANTHROPIC_API_KEY");
         Open(agent); // normally open already (the agent joined the directory); a no-op then
+        _providers[agent] = served.Name;
         return new AgentGatewayAccess(SocketOf(agent), urlVariable, urlPath, keyVariable, KeyOf(agent));
     }
+
+    /// <summary>
+    /// The provider the agent was last launched against (its environment points at that one), so that a call need not
+    /// look it up; null before a launch through the gateway in this host life.
+    /// </summary>
+    public string? ProviderOf(string agent) => _providers.GetValueOrDefault(agent);
 
     /// <summary>The agent's placeholder key for this host life: worth nothing outside the hive.</summary>
     public string KeyOf(string agent) =>
@@ -96,6 +104,7 @@ internal sealed class AgentDoors(IAgentDirectory agents, HivePaths paths, Gatewa
         lock (_doors)
         {
             if (!_doors.Remove(agent, out door)) return;
+            _providers.TryRemove(agent, out _);
         }
         door.Close();
     }

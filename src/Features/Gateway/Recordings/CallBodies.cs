@@ -1,6 +1,10 @@
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Hive.Shared;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Gateway.Recordings;
 
@@ -9,24 +13,90 @@ namespace Hive.Features.Gateway.Recordings;
 /// bytes (a conversation's requests repeat, and equal bodies are common), gzip-compressed, 0600 in 0700 directories, written
 /// to a temp file and renamed into place (a reader sees all of one or nothing). What is recorded is what the agent sent
 /// and what it got: the provider's key is added upstream, after recording, so it is in no body.
+/// A body is named at once (its hash, for the call's row) and compressed and written by one background writer, so that a
+/// call's connection does not wait for gzip and the disk; until it is on disk it is read from memory. A host that dies
+/// meanwhile loses those bodies only (the call's row then says its body is gone, as retention would).
 /// </summary>
-internal sealed class CallBodies(HivePaths paths)
+internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : BackgroundService
 {
     private const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode BodyMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
+    /// <summary>Past this many bytes waiting for the writer, a call writes its body itself (the writer is behind).</summary>
+    private const long MaxPendingBytes = 64L * 1024 * 1024;
+
+    private readonly ConcurrentDictionary<string, ReadOnlyMemory<byte>> _pending = new(StringComparer.Ordinal);
+    private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private long _pendingBytes;
+
     public string Dir => Path.Combine(paths.DataDir, "gateway", "bodies");
 
-    /// <summary>Stores the body (once per content) and answers its name (the hex SHA-256).</summary>
-    public string Store(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Stores the body (once per content) and answers its name (the hex SHA-256). The caller gives <paramref name="body"/>
+    /// away: it is kept, not copied, until written.
+    /// </summary>
+    public string Store(ReadOnlyMemory<byte> body)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(body));
+        var hash = Convert.ToHexStringLower(SHA256.HashData(body.Span));
+        if (_pending.ContainsKey(hash)) return hash;
         var file = PathOf(hash);
         if (File.Exists(file))
         {
             File.SetLastWriteTimeUtc(file, DateTime.UtcNow); // kept as long as it is still used
             return hash;
         }
+        if (Interlocked.Read(ref _pendingBytes) + body.Length > MaxPendingBytes)
+        {
+            Write(hash, body.Span);
+            return hash;
+        }
+        if (_pending.TryAdd(hash, body))
+        {
+            Interlocked.Add(ref _pendingBytes, body.Length);
+            _queue.Writer.TryWrite(hash);
+        }
+        return hash;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var hash in _queue.Reader.ReadAllAsync(stoppingToken)) WritePending(hash);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        _queue.Writer.TryComplete();
+        while (_queue.Reader.TryRead(out var hash)) WritePending(hash); // what the calls so far recorded reaches the disk
+    }
+
+    private void WritePending(string hash)
+    {
+        if (!_pending.TryGetValue(hash, out var body)) return;
+        try
+        {
+            Write(hash, body.Span);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("gateway: could not record a call's body: {Error}", e.Message);
+        }
+        finally
+        {
+            _pending.TryRemove(hash, out _);
+            Interlocked.Add(ref _pendingBytes, -body.Length);
+        }
+    }
+
+    private void Write(string hash, ReadOnlySpan<byte> body)
+    {
+        var file = PathOf(hash);
         var dir = Path.GetDirectoryName(file)!;
         Directory.CreateDirectory(dir, DirMode);
         var temp = Path.Combine(dir, $".{hash}.{Environment.ProcessId}.{Guid.NewGuid():N}");
@@ -34,13 +104,13 @@ internal sealed class CallBodies(HivePaths paths)
         using (var gzip = new GZipStream(stream, CompressionLevel.Fastest))
             gzip.Write(body);
         File.Move(temp, file, overwrite: true);
-        return hash;
     }
 
     /// <summary>A stored body's bytes; null when it is not (never recorded, or gone with retention).</summary>
     public byte[]? Read(string hash)
     {
         if (hash.Length != 64 || !hash.All(Uri.IsHexDigit)) return null;
+        if (_pending.TryGetValue(hash, out var waiting)) return waiting.ToArray();
         var file = PathOf(hash);
         if (!File.Exists(file)) return null;
         using var gzip = new GZipStream(File.OpenRead(file), CompressionMode.Decompress);

@@ -61,7 +61,25 @@ function drawHead() {
   if (!a) return;
   $('ap-badges').replaceChildren(...badges(a));
   $('ap-purpose').textContent = a.purpose ?? '';
+  drawRecording(a);
 }
+
+// The operator's switch for recording the bodies of its model calls (its row's calls_recorded; call_recording_changed).
+function drawRecording(a) {
+  const recorded = a.calls_recorded !== false;
+  $('ap-calls-recording').dataset.recorded = String(recorded);
+  $('ap-calls-recording-said').textContent = recorded
+    ? 'The request and response of each call are recorded.'
+    : 'Bodies are not recorded: its calls are metered and listed without them.';
+  $('ap-calls-recording-toggle').textContent = recorded ? 'Stop recording bodies' : 'Record bodies';
+}
+
+$('ap-calls-recording-toggle').addEventListener('click', async event => {
+  const on = store.agents.get(name)?.calls_recorded === false;
+  await act(event.currentTarget, 'saving…', { method: 'PUT', url: `${api}/calls/recording`, body: { on } },
+    on ? `${name}'s calls are recorded again` : `${name}'s calls are no longer recorded`);
+  drawHead();
+});
 
 function drawOpen() {
   const questions = store.questions.pending.filter(q => q.asker === name || q.target === name);

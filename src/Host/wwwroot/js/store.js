@@ -240,6 +240,10 @@ export const apply = {
     setAgent(e.agent, { model_calls_failing: e.failing ? e.streak : null });
     return ['swarm'];
   },
+  call_recording_changed(e) {
+    setAgent(e.agent, { calls_recorded: e.recording });
+    return ['swarm'];
+  },
   provider_limits(e) {
     if (!store.gateway) store.gateway = { providers: [] };
     store.gateway.providers = [...store.gateway.providers.filter(p => p.name !== e.provider.name), e.provider]

@@ -127,4 +127,56 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         Assert.Equal(none.GetProperty("error").GetString(), refused.GetProperty("error").GetString()!.Replace($"{id}", $"{id + 1000}"));
         Assert.Empty(AgentClient.Ok(await bob.CallAsync(new { op = "calls" })).GetProperty("calls").EnumerateArray());
     }
+
+    [Fact]
+    public async Task The_operator_turns_off_the_recording_of_one_agents_calls_and_they_are_still_metered_without_their_bodies()
+    {
+        await using var events = await _hive.OpenEventsAsync();
+        using (var off = await _hive.Http.PutAsJsonAsync("/api/agents/alice/calls/recording", new { on = false }))
+        {
+            Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+            Assert.False((await off.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("recording").GetBoolean());
+        }
+        await events.WaitForAsync("call_recording_changed", e => e.GetProperty("agent").GetString() == "alice" && !e.GetProperty("recording").GetBoolean());
+        var rows = (await _hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!);
+        Assert.False(rows["alice"].GetProperty("calls_recorded").GetBoolean());
+        Assert.True(rows["bob"].GetProperty("calls_recorded").GetBoolean());
+
+        _model.Enqueue(ModelReply.Text("unrecorded", new FakeMessagesApi.Usage(1000, 500)));
+        _model.Enqueue(ModelReply.Text("recorded", new FakeMessagesApi.Usage(1000, 500)));
+        foreach (var agent in new[] { "alice", "bob" })
+        {
+            using var door = Door(_hive, agent);
+            using var response = await door.PostAsync("/v1/messages", MessagesBody(text: $"from {agent}"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        var calls = (await CallsAsync(_hive)).ToDictionary(c => c.Agent);
+        Assert.Equal((1000L, 500L, "complete"), (calls["alice"].InputTokens, calls["alice"].OutputTokens, calls["alice"].State)); // metered all the same
+        Assert.Equal((null, null), (calls["alice"].RequestBody, calls["alice"].ResponseBody));
+        Assert.NotNull(calls["bob"].RequestBody);
+        var alices = await _hive.GetJsonAsync($"/api/calls/{calls["alice"].Id}");
+        Assert.False(alices.GetProperty("call").GetProperty("recorded").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, alices.GetProperty("request").ValueKind);
+
+        // On again: the next call is recorded.
+        using (var on = await _hive.Http.PutAsJsonAsync("/api/agents/alice/calls/recording", new { on = true })) Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        _model.Enqueue(ModelReply.Text("recorded again", new FakeMessagesApi.Usage(10, 5)));
+        using (var door = Door(_hive, "alice"))
+        using (var response = await door.PostAsync("/v1/messages", MessagesBody(text: "again")))
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull((await CallsAsync(_hive)).Last(c => c.Agent == "alice").RequestBody);
+    }
+
+    [Theory]
+    [InlineData("nobody", """{"on":false}""", HttpStatusCode.NotFound)]
+    [InlineData("alice", """{"on":"no"}""", HttpStatusCode.BadRequest)]
+    [InlineData("alice", """{}""", HttpStatusCode.BadRequest)]
+    public async Task A_bad_recording_switch_is_refused_and_changes_nothing(string agent, string body, HttpStatusCode status)
+    {
+        using var response = await _hive.Http.PutAsync($"/api/agents/{agent}/calls/recording",
+            new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0L, _hive.QueryDb<long>("SELECT count(*) FROM calls_unrecorded"));
+    }
 }

@@ -28,6 +28,9 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly Lock _lock = new();
 
+    /// <summary>Values read for the gateway, which wants one on every model call; forgotten when the secret is set or deleted.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _values = new(StringComparer.Ordinal);
+
     public string Dir => Path.Combine(paths.DataDir, "secrets");
 
     [GeneratedRegex(NamePattern)]
@@ -91,6 +94,7 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
             {
                 File.Delete(temp);
             }
+            _values.TryRemove(name, out _);
             FsyncDirectory(Dir);
             logger.LogInformation("secrets: {Secret} {How} by the operator", name, created ? "created" : "replaced");
             return (new SecretView(name, new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero)), created);
@@ -106,6 +110,7 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
             var path = PathOf(name);
             if (!File.Exists(path)) return false;
             File.Delete(path);
+            _values.TryRemove(name, out _);
             FsyncDirectory(Dir);
             logger.LogInformation("secrets: {Secret} deleted by the operator", name);
             return true;
@@ -139,9 +144,10 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
     public string? ValueOf(string name)
     {
         if (!IsName(name)) return null;
+        if (_values.TryGetValue(name, out var known)) return known;
         try
         {
-            return StrictUtf8.GetString(File.ReadAllBytes(PathOf(name)));
+            lock (_lock) return _values[name] = StrictUtf8.GetString(File.ReadAllBytes(PathOf(name)));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or DecoderFallbackException)
         {
