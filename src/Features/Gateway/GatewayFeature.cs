@@ -22,6 +22,7 @@ public static class GatewayFeature
         services.AddSingleton<ProviderLimits>();
         services.AddSingleton<CallBodies>();
         services.AddSingleton<CallFailures>();
+        services.AddSingleton<IModelCallFailures>(p => p.GetRequiredService<CallFailures>());
         services.AddSingleton<AgentDoors>();
         services.AddSingleton<IAgentGateways>(p => p.GetRequiredService<AgentDoors>());
         services.AddSingleton<ForwardModelCall>();
