@@ -23,6 +23,7 @@ public static class GatewayFeature
         services.AddSingleton<CallBodies>();
         services.AddHostedService(p => p.GetRequiredService<CallBodies>()); // before the server: it stops after, writing what the last calls recorded
         services.AddSingleton<CallFailures>();
+        services.AddSingleton<IModelCallFailures>(p => p.GetRequiredService<CallFailures>());
         services.AddSingleton<CallRecording>();
         services.AddSingleton<AgentDoors>();
         services.AddSingleton<IAgentGateways>(p => p.GetRequiredService<AgentDoors>());

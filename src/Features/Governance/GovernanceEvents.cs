@@ -51,8 +51,8 @@ public sealed record QuotaCircuitChanged(string Provider, DateTimeOffset? Until,
     public object Payload => new { provider = Provider, until = Until, source = Source };
 }
 
-/// <summary>An agent's own <c>quota_hit</c> holds it (only it) until <c>until</c>.</summary>
-public sealed record AgentQuotaHeld(string Agent, string Provider, DateTimeOffset Until) : IDashboardEvent
+/// <summary>An agent's own <c>quota_hit</c> holds it (only it) until <c>until</c>; <c>until</c> null: that hold ran out.</summary>
+public sealed record AgentQuotaHeld(string Agent, string Provider, DateTimeOffset? Until) : IDashboardEvent
 {
     public string EventType => "agent_quota_held";
     public object Payload => new { agent = Agent, provider = Provider, until = Until };

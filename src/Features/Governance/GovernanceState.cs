@@ -67,6 +67,13 @@ internal sealed class GovernanceState(IDb db, IOptions<GovernanceOptions> option
         lock (_lock) return _holds.TryGetValue(agent, out var hold) && hold.Until > now ? hold : null;
     }
 
+    /// <summary>The holds whose <c>until</c> has come by <paramref name="now"/>: what the clock lifts.</summary>
+    public IReadOnlyList<AgentQuotaHold> EndedQuotaHolds(DateTimeOffset now)
+    {
+        Load();
+        lock (_lock) return [.. _holds.Values.Where(h => h.Until <= now)];
+    }
+
     public AgentQuotaHold? RawQuotaHoldOf(string agent) { Load(); lock (_lock) return _holds.GetValueOrDefault(agent); }
 
     public void SetQuotaHold(AgentQuotaHold hold) { lock (_lock) _holds[hold.Agent] = hold; }

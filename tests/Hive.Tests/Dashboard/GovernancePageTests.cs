@@ -77,6 +77,28 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
     }
 
     [Fact]
+    public async Task An_agents_own_quota_hold_shows_until_its_reset_and_goes_when_it_runs_out()
+    {
+        await OpenAsync();
+        var alice = await ConnectAsync("alice");
+        var hold = _page.Locator("#governance-holds li.quota-hold[data-agent=alice]");
+
+        // A short hold shows, then goes when the clock lifts it (no reload).
+        AgentClient.Ok(await alice.CallAsync(new { op = "quota_hit", until = UtcTimestamp.Format(DateTimeOffset.UtcNow.AddSeconds(10)) }));
+        await Expect(hold).ToContainTextAsync("alice held by its own quota report until ");
+        await Expect(hold).ToHaveCountAsync(0, new LocatorAssertionsToHaveCountOptions { Timeout = 30_000 });
+
+        var until = DateTimeOffset.UtcNow.AddHours(2);
+        AgentClient.Ok(await alice.CallAsync(new { op = "quota_hit", until = UtcTimestamp.Format(until) }));
+        var shown = await _page.EvaluateAsync<string>(
+            "iso => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })", UtcTimestamp.Format(until));
+        await Expect(hold).ToContainTextAsync($"alice held by its own quota report until {shown} (");
+        await Expect(hold.Locator(".meta")).ToContainTextAsync("its provider anthropic is not held on its word alone");
+        await Expect(_page.Locator("#governance-holds li.quota-hold")).ToHaveCountAsync(1);
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
     public async Task Halt_from_the_page_asks_first_then_shows_the_banner_and_resume_clears_it()
     {
         await OpenAsync();

@@ -1,5 +1,6 @@
 using System.Net;
 using Hive.Tests.Features.Gateway;
+using Hive.Tests.Features.Governance;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
@@ -88,6 +89,29 @@ public sealed class ModelCallsPageTests(BrowserFixture browser) : IClassFixture<
         await Expect(_page.Locator("#ap-calls-empty")).ToBeVisibleAsync();
         await _page.Locator("#ap-call-turns a.all").ClickAsync();
         await Expect(rows).ToHaveCountAsync(2);
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task The_agents_page_shows_its_last_turns_cost_as_the_meter_decided_beside_what_it_reported()
+    {
+        await _page.GotoAsync($"{_hive.BaseAddress}agents/alice");
+        await Expect(_page.Locator("#ap-calls-empty")).ToBeVisibleAsync();
+        var badge = _page.Locator("#ap-badges [data-badge=turn-cost]");
+        await Expect(badge).ToHaveCountAsync(0); // no turn yet
+
+        // A turn whose one call costs 12 × $1000/M + 6 × $2000/M = $0.024, and whose agent says it cost nothing.
+        await using var alice = await _hive.ConnectAsync("alice");
+        var turnId = await GovernanceHive.GrantedAsync(alice);
+        Assert.Equal(HttpStatusCode.OK, await CallAsync("what is this worth?"));
+        AgentClient.Ok(await alice.CallAsync(GovernanceHive.Record(turnId, cost: 0)));
+        await Expect(badge).ToHaveTextAsync("last turn $0.0240 (metered; it reported $0.0000)");
+        await Expect(badge).ToHaveAttributeAsync("data-source", "metered");
+
+        // A turn without calls through the gateway: its own word.
+        var second = await GovernanceHive.GrantedAsync(alice);
+        AgentClient.Ok(await alice.CallAsync(GovernanceHive.Record(second, cost: 0.5)));
+        await Expect(badge).ToHaveTextAsync("last turn $0.5000 (reported)");
         Assert.Empty(_pageErrors);
     }
 

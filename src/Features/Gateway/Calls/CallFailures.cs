@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Hive.Shared.Changes;
+using Hive.Shared.Gateway;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,20 +9,19 @@ namespace Hive.Features.Gateway.Calls;
 /// <summary>
 /// Each agent's streak of failed model calls (connection failures, timeouts, 5xx: the provider could not be had), in
 /// memory: its row shows it ("model calls failing: 6 in a row, connection refused to api.anthropic.com, since 10:42"), and
-/// <see cref="ModelCallsFailing"/> is raised when a streak starts and when it ends.
+/// <see cref="ModelCallsFailing"/> is raised when a streak starts and when it ends. The watchdog reads it through
+/// <see cref="IModelCallFailures"/>.
 /// </summary>
-internal sealed class CallFailures(StateChanges changes, IServiceScopeFactory scopes, TimeProvider clock)
+internal sealed class CallFailures(StateChanges changes, IServiceScopeFactory scopes, TimeProvider clock) : IModelCallFailures
 {
-    public sealed record Streak(string Provider, int Count, string LastError, DateTimeOffset Since, DateTimeOffset LastAt);
+    private readonly ConcurrentDictionary<string, FailingStreak> _streaks = new(StringComparer.Ordinal);
 
-    private readonly ConcurrentDictionary<string, Streak> _streaks = new(StringComparer.Ordinal);
-
-    public Streak? Of(string agent) => _streaks.GetValueOrDefault(agent);
+    public FailingStreak? Of(string agent) => _streaks.GetValueOrDefault(agent);
 
     public async Task FailedAsync(string agent, string provider, string error)
     {
         var now = clock.GetUtcNow();
-        var streak = _streaks.AddOrUpdate(agent, _ => new Streak(provider, 1, error, now, now), (_, s) => s with { Count = s.Count + 1, LastError = error, LastAt = now });
+        var streak = _streaks.AddOrUpdate(agent, _ => new FailingStreak(provider, 1, error, now, now), (_, s) => s with { Count = s.Count + 1, LastError = error, LastAt = now });
         if (streak.Count == 1) await RaiseAsync(new ModelCallsFailing(agent, provider, true, 1, error, now));
     }
 

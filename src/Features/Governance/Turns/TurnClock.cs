@@ -10,8 +10,8 @@ namespace Hive.Features.Governance;
 /// <summary>
 /// Governance's clock, once a second (the first tick at start-up also catches up with what the previous host left: see
 /// <see cref="CatchUpAsync"/>): a turn over its time limit is told to stop; a turn told to stop whose grace has
-/// run out is ended by the host; a quota circuit whose <c>until</c> has come closes; and the queue is pumped (a new UTC
-/// day or month may have lifted a budget hold).
+/// run out is ended by the host; a quota circuit, or an agent's own quota hold, whose <c>until</c> has come ends; and the
+/// queue is pumped (a new UTC day or month may have lifted a budget hold).
 /// </summary>
 internal sealed class TurnClock(IServiceScopeFactory scopes, IOptions<GovernanceOptions> options, TimeProvider clock, ILogger<TurnClock> logger)
     : PeriodicBackgroundService(scopes, TimeSpan.FromSeconds(1), clock, logger)
@@ -33,6 +33,7 @@ internal sealed class TurnClock(IServiceScopeFactory scopes, IOptions<Governance
         await StallRule.CheckAsync(mediator, admission, options.Value, now, logger, stoppingToken);
         foreach (var circuit in state.Circuits.Where(c => c.Until <= now))
             await mediator.Send(new ClearQuotaCircuit.Command(circuit.Provider, Actor.Hive, OnlyIfExpired: true), stoppingToken);
+        if (state.EndedQuotaHolds(now).Count > 0) await mediator.Send(new LiftQuotaHolds.Command(), stoppingToken);
         state.Budgets.Prune(now);
         admission.Pump();
     }

@@ -9,9 +9,10 @@ import { searchBox } from './search.js';
 import { modelCalls } from './calls.js';
 import { failingText } from './gateway.js';
 
-// /agents/{name}: one agent's own page. Its badges (state, held or paused, the model and context of its last turn, cost
-// today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and 30 d (inline SVG, no library), its
-// open threads and messages (from the same snapshot and stream as the dashboard: live.js, store.js), and its log's tail.
+// /agents/{name}: one agent's own page. Its badges (state, held or paused, the model, context and cost of its last turn
+// with how that cost is known, cost today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and
+// 30 d (inline SVG, no library), its open threads and messages (from the same snapshot and stream as the dashboard:
+// live.js, store.js), and its log's tail.
 // Everything an agent wrote is put in as text, never as HTML.
 
 const $ = id => document.getElementById(id);
@@ -44,6 +45,8 @@ function badges(a) {
     const context = (lastTurn.input_tokens ?? 0) + (lastTurn.cache_read_tokens ?? 0) + (lastTurn.cache_creation_tokens ?? 0);
     list.push(h('span', { class: 'badge', dataset: { badge: 'context' }, title: 'context tokens of its last turn' }, `context ${count(context)}`));
   }
+  const turnCost = lastTurn && lastTurnCost(lastTurn);
+  if (turnCost) list.push(h('span', { class: 'badge', dataset: { badge: 'turn-cost', source: lastTurn.cost_source ?? '' }, title: turnCost.title }, turnCost.text));
   list.push(h('span', { class: 'badge', dataset: { badge: 'cost' }, title: 'spent today (UTC)' }, `today ${usd(a.spend_today_usd)}`));
   if (a.limits === 'off') list.push(h('span', { class: 'badge', dataset: { badge: 'limits' } }, 'limits off'));
   else if (a.limits) {
@@ -52,6 +55,29 @@ function badges(a) {
       `mem ${u ? Math.round(u.memory_mib) : '–'}/${a.limits.memory_mib ?? '–'} MiB · cpu ${u ? Math.round(u.cpu_percent) : '–'}/${a.limits.cpu_percent ?? '–'} % · pids ${u?.pids ?? '–'}/${a.limits.pids ?? '–'}`));
   }
   return list;
+}
+
+/**
+ * What its last turn cost and how the hive knows: "last turn $0.0500 (metered; it reported $0.0000)". Metered is the sum of
+ * its calls through the gateway (what it reported is kept beside it for comparison only); reported is its own word (a
+ * turn whose calls bypass the gateway); priced is its tokens at the configured price.
+ */
+function lastTurnCost(t) {
+  const said = t.reported_cost_usd;
+  switch (t.cost_source) {
+    case 'metered':
+      return { text: `last turn ${usd(t.cost_usd)} (metered${said != null ? `; it reported ${usd(said)}` : ''})`,
+        title: 'the sum of its model calls through the hive\'s gateway; what the agent reported is kept for comparison only' };
+    case 'reported':
+      return { text: `last turn ${usd(t.cost_usd)} (reported${said != null && said !== t.cost_usd ? `; it said ${usd(said)}, charged at the per-turn bound` : ''})`,
+        title: 'its own word: its model calls did not go through the hive\'s gateway' };
+    case 'priced':
+      return { text: `last turn ${usd(t.cost_usd)} (priced from its tokens)`, title: 'its tokens at the configured price of its model' };
+    case 'unknown':
+      return { text: 'last turn cost unknown', title: 'not metered, not reported, and no price is configured for its model' };
+    default:
+      return t.cost_usd != null ? { text: `last turn ${usd(t.cost_usd)}`, title: 'as recorded' } : null;
+  }
 }
 
 function drawHead() {

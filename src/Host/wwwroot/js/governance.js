@@ -6,7 +6,7 @@ import { jsonBody, problemText, unanswered, showError, showProblem, rowErrors } 
 
 // Governance: the hive's throttle. The turn slots in use, the running turns (their age ticking), the queue in order,
 // spend against budgets as bars (the whole hive first), provider limits counting down to their reopening with Clear,
-// paused agents, Halt all (with a confirm step) and Resume, a budget editor; the banner at the top while the hive is
+// the agents held by their own quota reports, paused agents, Halt all (with a confirm step) and Resume, a budget editor; the banner at the top while the hive is
 // halted; and what an agent's row shows of it (held, spend today, Pause/Resume). The state comes with /api/state as
 // `governance`; each governance event reloads it from GET /api/governance (one request at a time, one more queued).
 
@@ -58,6 +58,7 @@ export function governance() {
   $('governance-panel').hidden = !g;
   if (!g) return;
   const running = g.running ?? [], queue = g.queue ?? [], circuits = g.circuits ?? [], paused = g.paused ?? [];
+  const holds = g.quota_holds ?? [];
   const budgets = g.budgets ?? [];
   errors.prune(key => (key.startsWith('circuit:') ? circuits.some(c => `circuit:${c.provider}` === key)
     : paused.some(p => `paused:${p.agent}` === key)));
@@ -82,6 +83,7 @@ export function governance() {
   $('governance-circuits-count').textContent = `(${circuits.length})`;
   $('governance-circuits-empty').hidden = circuits.length > 0;
   renderList($('governance-circuits'), circuits, c => c.provider, circuitRow, (_, c) => circuitRow(c));
+  renderList($('governance-holds'), holds, q => q.agent, holdRow, (_, q) => holdRow(q));
 
   $('governance-paused-title').hidden = paused.length === 0;
   renderList($('governance-paused'), paused, p => p.agent, pausedRow, (_, p) => pausedRow(p));
@@ -199,6 +201,16 @@ function circuitRow(c) {
       c.since && [' ', h('span', { class: 'ago', title: c.since }, relative(c.since))]),
     errors.line(key),
     h('div', { class: 'actions' }, clear));
+}
+
+/** An agent its own quota report holds (only it: its provider's others work on), until the reset it named. */
+function holdRow(q) {
+  return h('li', { class: 'quota-hold', dataset: { agent: q.agent, provider: q.provider } },
+    h('div', {}, h('span', { class: 'who' }, q.agent), ' held by its own quota report until ',
+      h('span', { class: 'until', title: q.until }, when(q.until)), ' (',
+      h('span', { class: 'countdown', dataset: { until: q.until } }, span(Date.parse(q.until) - Date.now())), ' left)'),
+    h('div', { class: 'meta' }, `its provider ${q.provider} is not held on its word alone · since `,
+      h('span', { class: 'ago', title: q.since }, relative(q.since))));
 }
 
 function pausedRow(p) {

@@ -222,6 +222,7 @@ export const apply = {
   budget_exceeded: () => ['governance-refresh'],
   budget_changed: () => ['governance-refresh'],
   quota_circuit_changed: () => ['governance-refresh'],
+  agent_quota_held: () => ['governance-refresh'], // a hold set, or (until null) run out
   agent_paused: () => ['governance-refresh'],
   agent_resumed: () => ['governance-refresh'],
   hive_halted(e) {

@@ -44,6 +44,27 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
     }
 
     [Fact]
+    public async Task An_agents_own_quota_hold_is_deleted_when_it_runs_out_and_its_waiting_turn_is_granted()
+    {
+        var name = await _hive.NewAgentAsync("shortquota");
+        await using var events = await _hive.OpenEventsAsync();
+        await using var agent = await _hive.ConnectAsync(name);
+        var hit = AgentClient.Ok(await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddSeconds(5)) }));
+        Assert.Equal("agent", hit.GetProperty("held").GetString());
+        await events.WaitForAsync("agent_quota_held", e => e.GetProperty("agent").GetString() == name && e.GetProperty("until").ValueKind == JsonValueKind.String);
+        var waiting = GovernanceHive.BeginAsync(agent, 30_000);
+
+        // Its reset comes: the clock deletes the row (the table keeps only holds that hold), says so, and grants the turn.
+        await events.WaitForAsync("agent_quota_held", e => e.GetProperty("agent").GetString() == name && e.GetProperty("until").ValueKind == JsonValueKind.Null,
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM agent_quota_holds WHERE agent = @name", new { name }));
+        Assert.DoesNotContain((await fixture.GovernanceAsync()).GetProperty("quota_holds").EnumerateArray(), h => h.GetProperty("agent").GetString() == name);
+        await events.WaitForAsync("container_state_changed", e => e.GetProperty("agent") is var row && row.GetProperty("name").GetString() == name
+            && (!row.TryGetProperty("held", out var held) || held.ValueKind == JsonValueKind.Null));
+        Assert.True((await waiting).TryGetProperty("turn_id", out _));
+    }
+
+    [Fact]
     public async Task Bad_quota_hits_and_clears_are_refused()
     {
         var name = await _hive.NewAgentAsync("badquota");

@@ -136,6 +136,36 @@ public sealed class WatchdogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_stall_question_names_a_failing_streak_of_model_calls_and_only_for_the_agent_whose_calls_fail()
+    {
+        // Issue 43 item 6: alice's provider refuses connections (nothing listens on its port); bob's calls never failed.
+        var port = HostProcess.FreePort();
+        await using var hive = await HiveInstance.StartAsync(["alice", "bob"],
+            Hive.Tests.Features.Gateway.GatewayKit.Provider($"http://127.0.0.1:{port}", "--Hive:Governance:StallMinutes", StallMinutes));
+        using (var saved = await hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = Hive.Tests.Features.Gateway.GatewayKit.NewKey() }))
+            Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        using (var door = Hive.Tests.Features.Gateway.GatewayKit.Door(hive, "alice"))
+            for (var i = 0; i < 2; i++)
+            {
+                using var response = await door.PostAsync("/v1/messages", Hive.Tests.Features.Gateway.GatewayKit.MessagesBody());
+                Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            }
+
+        await using var alice = await hive.ConnectAsync("alice");
+        await using var bob = await hive.ConnectAsync("bob");
+        var aliceTurn = await GovernanceHive.GrantedAsync(alice);
+        var bobTurn = await GovernanceHive.GrantedAsync(bob);
+        await HiveInstance.Until(() => HiveQuestions(hive).Count == 2, TimeSpan.FromSeconds(30), "both stall questions");
+
+        var questions = HiveQuestions(hive).Select(q => q.Question).ToList();
+        var asked = Assert.Single(questions, q => q.StartsWith($"alice's turn {aliceTurn} has run", StringComparison.Ordinal));
+        Assert.Matches($@"did not end when nudged\. Its model calls are failing: 2 in a row, connection refused to 127\.0\.0\.1:{port}, since \d\d:\d\d UTC\. alice is paused",
+            asked);
+        var quiet = Assert.Single(questions, q => q.StartsWith($"bob's turn {bobTurn} has run", StringComparison.Ordinal));
+        Assert.DoesNotContain("model calls", quiet);
+    }
+
+    [Fact]
     public async Task Five_empty_turns_in_a_row_pause_with_one_question_and_a_turn_that_sends_resets_the_count()
     {
         await using var hive = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Governance:StallMinutes", "0");
