@@ -165,6 +165,10 @@ public sealed class GatewayDashboardTests : IAsyncLifetime
         Assert.Equal(4, V(metrics, "hive_model_call_cost_usd_total", "model=\"claude-test\"", "provider=\"anthropic\"")!.Value, 6);
         Assert.Equal(2, V(metrics, "hive_model_call_duration_seconds_count", "provider=\"anthropic\""));
         Assert.Equal(2, V(metrics, "hive_model_call_first_byte_seconds_count", "provider=\"anthropic\""));
+        // The gateway's own time before each call left: part of each call's whole time, never more.
+        Assert.Equal(2, V(metrics, "hive_gateway_overhead_seconds_count", "provider=\"anthropic\""));
+        Assert.InRange(V(metrics, "hive_gateway_overhead_seconds_sum", "provider=\"anthropic\"")!.Value, 0,
+            V(metrics, "hive_model_call_duration_seconds_sum", "provider=\"anthropic\"")!.Value);
     }
 
     [Theory]
