@@ -56,7 +56,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
             new(status, type, message, code, headers ?? new Dictionary<string, string>());
     }
 
-    public sealed record TextReply(string Text, Usage Usage, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
+    public sealed record TextReply(string Content, Usage Usage, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
 
     public sealed record ErrorReply(int Status, string Type, string Message, string? Code, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
 
@@ -324,7 +324,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         ["choices"] = new JsonArray(new JsonObject
         {
             ["index"] = 0,
-            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text, ["refusal"] = null, ["annotations"] = new JsonArray() },
+            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Content, ["refusal"] = null, ["annotations"] = new JsonArray() },
             ["logprobs"] = null,
             ["finish_reason"] = "stop",
         }),
@@ -346,7 +346,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         ["id"] = id, ["object"] = "response", ["created_at"] = Now,
         ["status"] = completed ? "completed" : "in_progress",
         ["error"] = null, ["incomplete_details"] = null, ["instructions"] = null, ["max_output_tokens"] = null, ["model"] = model,
-        ["output"] = completed ? new JsonArray(MessageItemJson(itemId, reply.Text, completed: true)) : new JsonArray(),
+        ["output"] = completed ? new JsonArray(MessageItemJson(itemId, reply.Content, completed: true)) : new JsonArray(),
         ["parallel_tool_calls"] = true, ["previous_response_id"] = null,
         ["reasoning"] = new JsonObject { ["effort"] = null, ["summary"] = null },
         ["store"] = true, ["temperature"] = 1.0,
@@ -390,7 +390,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
             new(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish });
 
         await Send(Choice(new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null }, null));
-        foreach (var piece in Pieces(reply.Text, 12)) await Send(Choice(new JsonObject { ["content"] = piece }, null));
+        foreach (var piece in Pieces(reply.Content, 12)) await Send(Choice(new JsonObject { ["content"] = piece }, null));
         await Send(Choice(new JsonObject(), "stop"));
         if (includeUsage) await Send(new JsonArray(), ChatUsageJson(reply.Usage));
         await context.Response.WriteAsync("data: [DONE]\n\n", ct);
@@ -421,7 +421,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         var part = Where();
         part["part"] = new JsonObject { ["type"] = "output_text", ["text"] = "", ["annotations"] = new JsonArray(), ["logprobs"] = new JsonArray() };
         await Send("response.content_part.added", part);
-        foreach (var piece in Pieces(reply.Text, 12))
+        foreach (var piece in Pieces(reply.Content, 12))
         {
             var delta = Where();
             delta["delta"] = piece;
@@ -429,13 +429,13 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
             await Send("response.output_text.delta", delta);
         }
         var done = Where();
-        done["text"] = reply.Text;
+        done["text"] = reply.Content;
         done["logprobs"] = new JsonArray();
         await Send("response.output_text.done", done);
         var partDone = Where();
-        partDone["part"] = new JsonObject { ["type"] = "output_text", ["text"] = reply.Text, ["annotations"] = new JsonArray(), ["logprobs"] = new JsonArray() };
+        partDone["part"] = new JsonObject { ["type"] = "output_text", ["text"] = reply.Content, ["annotations"] = new JsonArray(), ["logprobs"] = new JsonArray() };
         await Send("response.content_part.done", partDone);
-        await Send("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = MessageItemJson(itemId, reply.Text, completed: true) });
+        await Send("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = MessageItemJson(itemId, reply.Content, completed: true) });
         await Send("response.completed", new JsonObject { ["response"] = ResponseJson(id, itemId, model, reply, completed: true) });
     }
 
