@@ -54,9 +54,17 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         /// </summary>
         public static ErrorReply Error(int status, string type, string message, string? code = null, IReadOnlyDictionary<string, string>? headers = null) =>
             new(status, type, message, code, headers ?? new Dictionary<string, string>());
+
+        /// <summary>
+        /// A stream that fails after it began (200): a chat stream's error chunk <c>{"error":{…}}</c> (no <c>[DONE]</c>), the
+        /// Responses API's <c>error</c> event; a call not streamed gets a 500 <c>server_error</c>.
+        /// </summary>
+        public static StreamFailure FailMidStream(string message) => new(message, new Dictionary<string, string>());
     }
 
     public sealed record TextReply(string Content, Usage Usage, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
+
+    public sealed record StreamFailure(string Message, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
 
     public sealed record ErrorReply(int Status, string Type, string Message, string? Code, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
 
@@ -239,6 +247,12 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         {
             case ErrorReply error:
                 await ErrorAsync(context, error);
+                break;
+            case StreamFailure failure when request.Stream:
+                await FailStreamAsync(context, failure, model, request.IsChat);
+                break;
+            case StreamFailure failure:
+                await ErrorAsync(context, Reply.Error(500, "server_error", failure.Message));
                 break;
             case TextReply text when request.IsChat && request.Stream:
                 await ChatStreamAsync(context, text, model, request.IncludeUsage);
@@ -437,6 +451,37 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         await Send("response.content_part.done", partDone);
         await Send("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = MessageItemJson(itemId, reply.Content, completed: true) });
         await Send("response.completed", new JsonObject { ["response"] = ResponseJson(id, itemId, model, reply, completed: true) });
+    }
+
+    /// <summary>A stream that begins and then fails, as the API says it inside a 200 stream.</summary>
+    private async Task FailStreamAsync(HttpContext context, StreamFailure failure, string model, bool chat)
+    {
+        StartStream(context, failure);
+        var error = new JsonObject { ["message"] = failure.Message, ["type"] = "server_error", ["param"] = null, ["code"] = null };
+        string events;
+        if (chat)
+        {
+            var chunk = new JsonObject
+            {
+                ["id"] = NextId("chatcmpl-fake"), ["object"] = "chat.completion.chunk", ["created"] = Now, ["model"] = model,
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["delta"] = new JsonObject { ["role"] = "assistant", ["content"] = "Par" }, ["logprobs"] = null, ["finish_reason"] = null,
+                }),
+            };
+            events = $"data: {chunk.ToJsonString()}\n\ndata: {new JsonObject { ["error"] = error }.ToJsonString()}\n\n";
+        }
+        else
+        {
+            var created = new JsonObject
+            {
+                ["type"] = "response.created", ["sequence_number"] = 0,
+                ["response"] = ResponseJson(NextId("resp_fake"), NextId("msg_fake"), model, Reply.Text(""), completed: false),
+            };
+            var failed = new JsonObject { ["type"] = "error", ["code"] = "server_error", ["message"] = failure.Message, ["param"] = null, ["sequence_number"] = 1 };
+            events = $"event: response.created\ndata: {created.ToJsonString()}\n\nevent: error\ndata: {failed.ToJsonString()}\n\n";
+        }
+        await context.Response.WriteAsync(events, context.RequestAborted);
     }
 
     /// <summary><paramref name="text"/> cut into pieces of about <paramref name="size"/> chars, never inside a surrogate pair.</summary>

@@ -106,7 +106,9 @@ public sealed class GatewayOpenAiTests : IAsyncLifetime
         Assert.Equal((600 * 1000 + 400 * 100 + 500 * 4000) / 1e6, call.GetProperty("cost_usd").GetDouble(), 9);
         var detail = await _hive.GetJsonAsync($"/api/calls/{call.GetProperty("id").GetInt64()}");
         Assert.DoesNotContain(_openAiKey, detail.GetRawText());
-        Assert.Contains("Hello from the model", detail.GetProperty("response").GetString());
+        // The recorded answer reads as a person reads it, streamed or not.
+        var answer = detail.GetProperty("readable").GetProperty("answer").GetProperty("parts").EnumerateArray();
+        Assert.Contains(answer, p => p.GetProperty("kind").GetString() == "text" && p.GetProperty("text").GetString() == "Hello from the model, in pieces.");
     }
 
     [Fact]
@@ -141,6 +143,22 @@ public sealed class GatewayOpenAiTests : IAsyncLifetime
         Assert.Equal(100, usage.GetProperty("prompt_tokens").GetInt32());
         var call = await OnlyCallAsync();
         Assert.Equal((100L, 50L), (call.GetProperty("input_tokens").GetInt64(), call.GetProperty("output_tokens").GetInt64()));
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/responses")]
+    public async Task A_stream_the_provider_fails_half_way_is_a_failed_call_with_the_providers_message(string path)
+    {
+        _openAi.Enqueue(OpenAiReply.FailMidStream("The server had an error while processing your request."));
+        using var door = OpenAiDoor(_hive, Agent);
+        using var response = await door.PostAsync(path, path == "/v1/responses" ? ResponsesBody(stream: true) : ChatBody(stream: true));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode); // the stream had begun: the failure is in it, passed on
+        Assert.Contains("The server had an error", await response.Content.ReadAsStringAsync());
+
+        var call = await OnlyCallAsync();
+        Assert.Equal("failed", call.GetProperty("state").GetString());
+        Assert.Equal("The server had an error while processing your request.", call.GetProperty("error").GetString());
     }
 
     [Fact]
