@@ -80,6 +80,17 @@ public static class CallReading
         };
     }
 
+    /// <summary>One item of a Responses API answer's <c>output</c>: a message's parts, or a function call.</summary>
+    private static IEnumerable<Part> OutputParts(JsonElement item)
+    {
+        var type = item.TryGetProperty("type", out var t) ? t.GetString() : null;
+        if (type == "message" && item.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            return content.EnumerateArray().Select(PartOf);
+        if (type == "function_call")
+            return [new Part("tool_use", Cut(item.TryGetProperty("arguments", out var a) ? a.ToString() : ""), item.TryGetProperty("name", out var n) ? n.GetString() : null)];
+        return [];
+    }
+
     private static string TextOf(JsonElement blocks) => blocks.ValueKind == JsonValueKind.Array
         ? string.Join("\n", blocks.EnumerateArray().Select(b => b.TryGetProperty("text", out var x) ? x.GetString() : b.ValueKind == JsonValueKind.String ? b.GetString() : null)
             .Where(x => x is not null))
@@ -89,7 +100,12 @@ public static class CallReading
     {
         if (TryParse(response) is { ValueKind: JsonValueKind.Object } whole)
         {
-            if (whole.TryGetProperty("error", out var error)) return (new Message("error", [new Part("text", Cut(error.ToString()))]), null);
+            // A Responses API answer carries "error": null when it went well.
+            if (whole.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+                return (new Message("error", [new Part("text", Cut(error.ToString()))]), null);
+            if (whole.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
+                return (new Message("assistant", output.EnumerateArray().SelectMany(OutputParts).ToList()),
+                    whole.TryGetProperty("status", out var status) ? status.ToString() : null);
             if (whole.TryGetProperty("content", out _)) return (MessageOf(whole), whole.TryGetProperty("stop_reason", out var s) ? s.ToString() : null);
             if (whole.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
                 && choices[0].TryGetProperty("message", out var m))

@@ -169,7 +169,7 @@ internal sealed class ForwardModelCall(
         context.Request.ContentLength = request.Body.Length;
         context.Request.Headers.Remove("Transfer-Encoding");
         var meter = new UsageMeter(provider.Protocol, request.Streamed);
-        var passing = new MeteredBody(context.Response.Body, meter, watch, recording ? MaxRecordedResponseBytes : 0);
+        var passing = new MeteredBody(context.Response.Body, meter, watch, recording ? MaxRecordedResponseBytes : 0, hideUsageChunk: request.UsageAdded);
         context.Response.Body = passing;
 
         provider.Began();
@@ -185,6 +185,7 @@ internal sealed class ForwardModelCall(
             provider.Ended();
         }
         meter.Complete();
+        await passing.CompleteAsync(context.RequestAborted);
         if (upstream.LeftAt is { } left) metrics.Overhead(provider.Name, left - queuedFor);
 
         var status = context.Response.StatusCode;
@@ -213,7 +214,8 @@ internal sealed class ForwardModelCall(
         }
         var model = meter.Model ?? request.Model;
         var usage = meter.Usage;
-        var cost = usage.Total > 0 ? provider.CostOf(model, usage) : null;
+        // Priced by the model as the request named it (OpenAI answers with the dated snapshot an alias resolved to).
+        var cost = usage.Total > 0 ? provider.CostOf(request.Model, usage) ?? provider.CostOf(meter.Model, usage) : null;
         var requestName = recording ? bodies.Store(request.Body) : null;
         string? responseName = null;
         if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded);
@@ -286,7 +288,8 @@ internal sealed class ForwardModelCall(
         return buffer.ToArray();
     }
 
-    private sealed record ParsedRequest(byte[] Body, string? Model, bool Streamed);
+    /// <param name="UsageAdded">The gateway asked for a chat stream's usage the agent did not ask for: the usage chunk is kept from the agent.</param>
+    private sealed record ParsedRequest(byte[] Body, string? Model, bool Streamed, bool UsageAdded = false);
 
     /// <summary>
     /// The body as it goes upstream, its model and whether it streams; or why it cannot go. An OpenAI chat stream that did
@@ -306,6 +309,7 @@ internal sealed class ForwardModelCall(
         if (root is not JsonObject json) return (null, "the request body must be a JSON object");
         var model = json["model"] is JsonValue m && m.TryGetValue<string>(out var name) ? name : null;
         var streamed = json["stream"] is JsonValue s && s.TryGetValue<bool>(out var stream) && stream;
+        var usageAdded = false;
         if (protocol == ProviderProtocols.OpenAi && path == "/v1/chat/completions" && streamed)
         {
             var streamOptions = json["stream_options"] as JsonObject;
@@ -314,9 +318,10 @@ internal sealed class ForwardModelCall(
                 if (streamOptions is null) json["stream_options"] = streamOptions = new JsonObject();
                 streamOptions["include_usage"] = true;
                 body = JsonSerializer.SerializeToUtf8Bytes(json);
+                usageAdded = true;
             }
         }
-        return (new ParsedRequest(body, model, streamed), null);
+        return (new ParsedRequest(body, model, streamed, usageAdded), null);
     }
 
     /// <summary>

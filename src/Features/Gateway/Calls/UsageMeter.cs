@@ -109,11 +109,21 @@ internal sealed class UsageMeter(string protocol, bool streamed)
     {
         if (root.ValueKind != JsonValueKind.Object) return;
         var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        if (type == "error" && root.TryGetProperty("error", out var error))
+        // Anthropic's error event and an OpenAI chat stream's error chunk carry {"error":{message}}; the Responses API's
+        // error event has its message at the top, and response.failed in its response's error.
+        if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && (type == "error" || protocol == ProviderProtocols.OpenAi))
         {
             StreamError = error.TryGetProperty("message", out var m) ? m.ToString() : error.ToString();
             return;
         }
+        if (protocol == ProviderProtocols.OpenAi && type == "error")
+        {
+            StreamError = root.TryGetProperty("message", out var m) ? m.ToString() : root.ToString();
+            return;
+        }
+        if (protocol == ProviderProtocols.OpenAi && type == "response.failed" && root.TryGetProperty("response", out var failed)
+            && failed.TryGetProperty("error", out var why) && why.ValueKind == JsonValueKind.Object)
+            StreamError = why.TryGetProperty("message", out var m) ? m.ToString() : why.ToString();
         if (protocol == ProviderProtocols.Anthropic)
         {
             var message = type == "message_start" && root.TryGetProperty("message", out var inner) ? inner : root;
@@ -132,12 +142,14 @@ internal sealed class UsageMeter(string protocol, bool streamed)
         if (body.TryGetProperty("model", out var m2) && m2.ValueKind == JsonValueKind.String) Model = m2.GetString();
         if (body.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
         {
-            // chat: prompt_tokens includes the cached ones; responses: input_tokens does. Stored apart, as Anthropic counts them.
-            var cached = u.TryGetProperty("prompt_tokens_details", out var pd) ? Number(pd, "cached_tokens")
-                : u.TryGetProperty("input_tokens_details", out var id) ? Number(id, "cached_tokens") : null;
+            // chat: prompt_tokens includes the cached ones (and those written to the cache: its details are a breakdown);
+            // responses: input_tokens does. Stored apart, as Anthropic counts them.
+            var details = u.TryGetProperty("prompt_tokens_details", out var pd) && pd.ValueKind == JsonValueKind.Object ? pd
+                : u.TryGetProperty("input_tokens_details", out var id) && id.ValueKind == JsonValueKind.Object ? id : (JsonElement?)null;
             var input = Number(u, "prompt_tokens") ?? Number(u, "input_tokens") ?? 0;
-            CacheRead = cached ?? 0;
-            Input = Math.Max(0, input - CacheRead);
+            CacheRead = details is { } d1 ? Number(d1, "cached_tokens") ?? 0 : 0;
+            CacheWrite = details is { } d2 ? Number(d2, "cache_write_tokens") ?? 0 : 0;
+            Input = Math.Max(0, input - CacheRead - CacheWrite);
             Output = Number(u, "completion_tokens") ?? Number(u, "output_tokens") ?? 0;
         }
     }

@@ -8,7 +8,7 @@ namespace Hive.Features.Gateway;
 /// <summary>
 /// What each provider last said of its limits on a successful call (requests and tokens remaining, and when they reset:
 /// Anthropic's <c>anthropic-ratelimit-*</c>, OpenAI's <c>x-ratelimit-*</c>), kept in memory for the governance section,
-/// and how to read the reset a 429 or 529 names (<c>retry-after</c> first, then the rate-limit resets).
+/// and how to read the reset a 429 or 529 names (<see cref="ResetOf"/>).
 /// </summary>
 internal sealed class ProviderLimits(TimeProvider clock)
 {
@@ -30,23 +30,45 @@ internal sealed class ProviderLimits(TimeProvider clock)
             Reset(Get("anthropic-ratelimit-tokens-reset", "x-ratelimit-reset-tokens"), now), now);
     }
 
-    /// <summary>The latest reset a limit response names; null when it names none.</summary>
+    /// <summary>
+    /// When a limit response says to come back: its <c>retry-after-ms</c> or <c>retry-after</c> (the provider's own word on
+    /// when to retry) if it has one; else the latest reset of the limits it shows exhausted (remaining 0), not of a limit
+    /// with room left (OpenAI names when each limit refills in full: its token limit's reset says nothing of a request
+    /// limit reached); else the latest reset it names; null when it names none.
+    /// </summary>
     public DateTimeOffset? ResetOf(IHeaderDictionary headers, DateTimeOffset now)
     {
-        DateTimeOffset? latest = null;
-        void Consider(DateTimeOffset? at) { if (at is { } t && t > now && (latest is null || t > latest)) latest = t; }
+        if (headers.TryGetValue("retry-after-ms", out var retryMs) && retryMs.Count > 0
+            && double.TryParse(retryMs[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms > 0 && double.IsFinite(ms))
+            return now.AddMilliseconds(Math.Min(ms, 7 * 86_400_000d));
         if (headers.RetryAfter is { Count: > 0 } retry)
         {
             var value = retry[0]!;
-            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
-                Consider(now.AddSeconds(Math.Min(seconds, 7 * 86_400)));
-            else if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)) Consider(date);
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && double.IsFinite(seconds))
+                return now.AddSeconds(Math.Min(seconds, 7 * 86_400));
+            if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) && date > now) return date;
         }
-        foreach (var name in new[] { "anthropic-ratelimit-requests-reset", "anthropic-ratelimit-tokens-reset", "anthropic-ratelimit-input-tokens-reset",
-                     "anthropic-ratelimit-output-tokens-reset", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens" })
-            if (headers.TryGetValue(name, out var v) && v.Count > 0) Consider(Reset(v[0], now));
-        return latest;
+        DateTimeOffset? latest = null, latestExhausted = null;
+        foreach (var (reset, remaining) in ResetHeaders)
+        {
+            if (!headers.TryGetValue(reset, out var v) || v.Count == 0 || Reset(v[0], now) is not { } at || at <= now) continue;
+            if (latest is null || at > latest) latest = at;
+            if (headers.TryGetValue(remaining, out var left) && left.Count > 0 && Long(left[0]) == 0 && (latestExhausted is null || at > latestExhausted))
+                latestExhausted = at;
+        }
+        return latestExhausted ?? latest;
     }
+
+    /// <summary>Each limit's reset header with the header of what remains of it.</summary>
+    private static readonly (string Reset, string Remaining)[] ResetHeaders =
+    [
+        ("anthropic-ratelimit-requests-reset", "anthropic-ratelimit-requests-remaining"),
+        ("anthropic-ratelimit-tokens-reset", "anthropic-ratelimit-tokens-remaining"),
+        ("anthropic-ratelimit-input-tokens-reset", "anthropic-ratelimit-input-tokens-remaining"),
+        ("anthropic-ratelimit-output-tokens-reset", "anthropic-ratelimit-output-tokens-remaining"),
+        ("x-ratelimit-reset-requests", "x-ratelimit-remaining-requests"),
+        ("x-ratelimit-reset-tokens", "x-ratelimit-remaining-tokens"),
+    ];
 
     private static long? Long(string? value) => long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
 

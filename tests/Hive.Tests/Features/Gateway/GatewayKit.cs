@@ -20,23 +20,51 @@ internal static class GatewayKit
         .. more,
     ];
 
+    /// <summary>
+    /// The arguments that add a provider <c>openai</c> of protocol <c>openai</c> at <paramref name="upstream"/>, its key in the
+    /// secret <c>openai</c>, with a price for <c>gpt-test</c> (the model as the request names it).
+    /// </summary>
+    public static string[] OpenAiProvider(string upstream) =>
+    [
+        "--Hive:Gateway:Providers:openai:Protocol", "openai",
+        "--Hive:Gateway:Providers:openai:Upstream", upstream,
+        "--Hive:Gateway:Providers:openai:KeySecret", "openai",
+        "--Hive:Gateway:Providers:openai:Prices:gpt-test:InputPerMtok", "1000",
+        "--Hive:Gateway:Providers:openai:Prices:gpt-test:OutputPerMtok", "4000",
+        "--Hive:Gateway:Providers:openai:Prices:gpt-test:CacheReadPerMtok", "100",
+    ];
+
     /// <summary>An HTTP client that reaches <paramref name="agent"/>'s door, its Unix socket, as the agent's forwarder does.</summary>
     public static HttpClient Door(HiveInstance hive, string agent, string? key = null)
     {
         var access = hive.Service<IAgentGateways>().For(agent, "anthropic") ?? throw new InvalidOperationException($"{agent} has no gateway");
+        var client = DoorClient(access.Socket);
+        client.DefaultRequestHeaders.Add("x-api-key", key ?? access.PlaceholderKey);
+        client.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        return client;
+    }
+
+    /// <summary>The door of <paramref name="agent"/> on an <c>openai</c> provider, with its key as an OpenAI client sends it (Bearer).</summary>
+    public static HttpClient OpenAiDoor(HiveInstance hive, string agent, string provider = "openai", string? key = null)
+    {
+        var access = hive.Service<IAgentGateways>().For(agent, provider) ?? throw new InvalidOperationException($"{agent} has no gateway");
+        var client = DoorClient(access.Socket);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key ?? access.PlaceholderKey);
+        return client;
+    }
+
+    private static HttpClient DoorClient(string socketPath)
+    {
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, ct) =>
             {
                 var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(access.Socket), ct);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
                 return new NetworkStream(socket, ownsSocket: true);
             },
         };
-        var client = new HttpClient(handler) { BaseAddress = new Uri("http://127.0.0.1:1/"), Timeout = TimeSpan.FromMinutes(2) };
-        client.DefaultRequestHeaders.Add("x-api-key", key ?? access.PlaceholderKey);
-        client.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
-        return client;
+        return new HttpClient(handler) { BaseAddress = new Uri("http://127.0.0.1:1/"), Timeout = TimeSpan.FromMinutes(2) };
     }
 
     public static StringContent MessagesBody(string model = "claude-test", bool stream = true, string text = "hello") =>
