@@ -624,6 +624,23 @@ public sealed class FakeForgejo : IAsyncDisposable
         info.Environment["HTTP_CONTENT_ENCODING"] = context.Request.Headers.ContentEncoding.ToString();
         info.Environment["GIT_PROTOCOL"] = context.Request.Headers["Git-Protocol"].ToString();
         using var git = Process.Start(info)!;
+        try
+        {
+            await ServeGitAsync(context, git);
+        }
+        finally
+        {
+            // A request cut off (the caller gone, this fake disposed) must not leave git behind: with its repository deleted
+            // under it, git-http-backend was seen spinning for half an hour after the test run.
+            if (!git.HasExited)
+            {
+                try { git.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            }
+        }
+    }
+
+    private static async Task ServeGitAsync(HttpContext context, Process git)
+    {
         var stderr = git.StandardError.ReadToEndAsync();
         var feed = Task.Run(async () =>
         {
