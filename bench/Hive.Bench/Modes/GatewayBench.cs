@@ -7,6 +7,7 @@ using Hive.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
@@ -16,8 +17,9 @@ namespace Hive.Bench.Modes;
 /// Issue 43's figures for the model gateway, in one run against one fake upstream (Kestrel in this process, answering
 /// Anthropic-shaped streams): the built host runs as a child process with one agent under the process driver whose
 /// provider is the fake; the agent writes its placeholder key and its forwarding port's URL to its state dir and sleeps.
-/// Three paths to the same upstream, each measured the same way: (1) direct, (2) the agent's door (its Unix socket, as
-/// the forwarder reaches it), (3) the agent's forwarding port (<c>hivectl port</c>, TCP on loopback, then the door). For
+/// Four paths to the same upstream, each measured the same way: (1) direct, (2) a bare YARP forwarder on a Unix socket in
+/// this process (the floor of forwarding as the gateway does it), (3) the agent's door (its Unix socket, as the forwarder
+/// reaches it), (4) the agent's forwarding port (<c>hivectl port</c>, TCP on loopback, then the door). For
 /// each: time to the response's first byte over <c>--count</c> sequential small streamed calls (p50/p99), a 1 MiB streamed
 /// response read whole <c>--reps</c> times (MiB/s of the stream from its first byte, and of the whole calls), and for the host the CPU it used per call (utime + stime from
 /// /proc/&lt;pid&gt;/stat over the door's calls). Every call through the hive is a real one: checked, metered, recorded.
@@ -32,7 +34,7 @@ internal sealed class GatewayBench : IBenchMode
     public async Task<int> RunAsync(BenchOptions options)
     {
         var count = Math.Min(options.Count, 20_000);
-        var reps = Math.Max(5, Math.Min(options.Reps, 500));
+        var reps = Math.Max(5, Math.Min(options.Reps, 5000));
         var root = TempRoot(Name);
         PrintHeader("Hive model gateway benchmark (issue 43)", root);
         await using var upstream = await StartUpstreamAsync();
@@ -58,10 +60,12 @@ internal sealed class GatewayBench : IBenchMode
             var door = Path.Combine(host.DataDir, "run", "alice.gateway.sock");
             Console.WriteLine($"host pid {host.ProcessId}; upstream {upstream.Url}; door {door}; port {portUrl}; {count} small calls, {reps} × 1 MiB per path; load {LoadAverage()}");
 
+            await using var bare = await StartBareForwarderAsync(Path.Combine(root, "bare.sock"), upstream.Url);
             using var direct = Client(upstream.Url, null, key);
+            using var viaBare = Client("http://bare", bare.Url, key);
             using var viaDoor = Client("http://door", door, key);
             using var viaPort = Client(portUrl, null, key);
-            var paths = new (string Name, HttpClient Client)[] { ("direct", direct), ("door", viaDoor), ("port", viaPort) };
+            var paths = new (string Name, HttpClient Client)[] { ("direct", direct), ("yarp", viaBare), ("door", viaDoor), ("port", viaPort) };
             foreach (var (_, client) in paths) await SmallAsync(client, 50); // warm-up: connections, JIT
 
             var results = new Dictionary<string, (Latency Ttfb, double WholeMiBps, double StreamMiBps, double CpuMsPerCall)>();
@@ -77,7 +81,7 @@ internal sealed class GatewayBench : IBenchMode
             }
             var d = results["direct"];
             Console.WriteLine();
-            foreach (var name in new[] { "door", "port" })
+            foreach (var name in new[] { "yarp", "door", "port" })
             {
                 var r = results[name];
                 Console.WriteLine($"{name}: added first byte p50 {Stats.F(r.Ttfb.P50 - d.Ttfb.P50, 3)} ms, p99 {Stats.F(r.Ttfb.P99 - d.Ttfb.P99, 3)} ms " +
@@ -164,6 +168,25 @@ internal sealed class GatewayBench : IBenchMode
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11]) + long.Parse(fields[12])) * 10.0;
+    }
+
+    /// <summary>
+    /// The floor of forwarding as the gateway does it, with nothing of the hive's: Kestrel on a Unix socket in this process
+    /// whose only handler is YARP's <c>IHttpForwarder</c> to the same upstream (no checks, no metering, no recording, no rows).
+    /// </summary>
+    private static async Task<Upstream> StartBareForwarderAsync(string socket, string upstream)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(socket));
+        builder.Logging.ClearProviders();
+        builder.Services.AddHttpForwarder();
+        var app = builder.Build();
+        var forwarder = app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>();
+        var client = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false });
+        app.Run(async context => await forwarder.SendAsync(context, upstream, client, Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig.Empty,
+            Yarp.ReverseProxy.Forwarder.HttpTransformer.Default));
+        await app.StartAsync();
+        return new Upstream(app, socket);
     }
 
     private sealed class Upstream(WebApplication app, string url) : IAsyncDisposable

@@ -169,7 +169,7 @@ internal sealed class ForwardModelCall(
         context.Request.ContentLength = request.Body.Length;
         context.Request.Headers.Remove("Transfer-Encoding");
         var meter = new UsageMeter(provider.Protocol, request.Streamed);
-        var passing = new MeteredBody(context.Response.Body, meter, watch, recording ? MaxRecordedResponseBytes : 0, hideUsageChunk: request.UsageAdded);
+        using var passing = new MeteredBody(context.Response.Body, meter, watch, recording ? MaxRecordedResponseBytes : 0, hideUsageChunk: request.UsageAdded);
         context.Response.Body = passing;
 
         provider.Began();
@@ -218,7 +218,7 @@ internal sealed class ForwardModelCall(
         var cost = usage.Total > 0 ? provider.CostOf(request.Model, usage) ?? provider.CostOf(meter.Model, usage) : null;
         var requestName = recording ? bodies.Store(request.Body) : null;
         string? responseName = null;
-        if (passing.Recorded is { Length: > 0 } recorded) responseName = bodies.Store(recorded);
+        if (passing.TakeRecorded() is { } recorded) responseName = bodies.Store(recorded);
         var state = failure is null ? "complete" : "failed";
         if (failure is null && cost is { } spent) _lastCost[(agent, provider.Name)] = spent;
         // Connection failures, timeouts and 5xx are a streak of the agent's; anything else that reached the provider ends it.

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.IO;
 
 namespace Hive.Features.Gateway.Calls;
 
@@ -12,7 +13,7 @@ namespace Hive.Features.Gateway.Calls;
 /// </summary>
 internal sealed class MeteredBody(Stream inner, UsageMeter meter, Stopwatch watch, int recordUpTo, bool hideUsageChunk = false) : Stream
 {
-    private MemoryStream? _recorded;
+    private RecyclableMemoryStream? _recorded;
     private byte[] _held = [];
     private int _heldLength;
     private bool _droppedEvent;
@@ -20,8 +21,23 @@ internal sealed class MeteredBody(Stream inner, UsageMeter meter, Stopwatch watc
     public long Bytes { get; private set; }
     public double? FirstByteMs { get; private set; }
 
-    /// <summary>What was kept for the recording (the first <c>recordUpTo</c> bytes); empty when recording is off.</summary>
-    public ReadOnlyMemory<byte> Recorded => _recorded is null ? ReadOnlyMemory<byte>.Empty : _recorded.GetBuffer().AsMemory(0, (int)_recorded.Length);
+    /// <summary>
+    /// What was kept for the recording (the first <c>recordUpTo</c> bytes, in pooled blocks), handed over once: null when
+    /// recording is off or nothing came. The taker gives the buffer back.
+    /// </summary>
+    public RecyclableMemoryStream? TakeRecorded()
+    {
+        var recorded = _recorded;
+        _recorded = null;
+        return recorded;
+    }
+
+    /// <summary>A recording nobody took goes back to the pool.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) TakeRecorded()?.Dispose();
+        base.Dispose(disposing);
+    }
 
     private void Saw(ReadOnlySpan<byte> bytes)
     {
@@ -31,7 +47,7 @@ internal sealed class MeteredBody(Stream inner, UsageMeter meter, Stopwatch watc
         meter.Feed(bytes);
         if (recordUpTo > 0)
         {
-            _recorded ??= new MemoryStream();
+            _recorded ??= Recordings.CallBodies.NewBuffer();
             var room = recordUpTo - (int)_recorded.Length;
             if (room > 0) _recorded.Write(bytes[..Math.Min(room, bytes.Length)]);
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Security.Cryptography;
@@ -5,6 +6,7 @@ using System.Threading.Channels;
 using Hive.Shared;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.IO;
 
 namespace Hive.Features.Gateway.Recordings;
 
@@ -25,37 +27,61 @@ internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : 
     /// <summary>Past this many bytes waiting for the writer, a call writes its body itself (the writer is behind).</summary>
     private const long MaxPendingBytes = 64L * 1024 * 1024;
 
-    private readonly ConcurrentDictionary<string, ReadOnlyMemory<byte>> _pending = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Pooled 64 KiB blocks for the responses being recorded: a response of a megabyte kept in one growing array lives on
+    /// the large object heap, and one per call made the GC's full collections most of the gateway's CPU (measured).
+    /// </summary>
+    private static readonly RecyclableMemoryStreamManager Buffers = new(new RecyclableMemoryStreamManager.Options
+    {
+        BlockSize = 64 * 1024, MaximumSmallPoolFreeBytes = 64L * 1024 * 1024, AggressiveBufferReturn = true,
+    });
+
+    private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private long _pendingBytes;
 
     public string Dir => Path.Combine(paths.DataDir, "gateway", "bodies");
 
-    /// <summary>
-    /// Stores the body (once per content) and answers its name (the hex SHA-256). The caller gives <paramref name="body"/>
-    /// away: it is kept, not copied, until written.
-    /// </summary>
-    public string Store(ReadOnlyMemory<byte> body)
+    /// <summary>A pooled buffer to record a response into; given back by <see cref="Store(RecyclableMemoryStream)"/>.</summary>
+    public static RecyclableMemoryStream NewBuffer() => Buffers.GetStream("gateway.body");
+
+    /// <summary>Stores a request's body (once per content) and answers its name (the hex SHA-256); the array is given away.</summary>
+    public string Store(ReadOnlyMemory<byte> body) => Store(new ReadOnlySequence<byte>(body), null);
+
+    /// <summary>Stores a recorded response and answers its name; the buffer is given away (back to the pool once written).</summary>
+    public string Store(RecyclableMemoryStream body) => Store(body.GetReadOnlySequence(), body);
+
+    private string Store(ReadOnlySequence<byte> body, IDisposable? owner)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(body.Span));
-        if (_pending.ContainsKey(hash)) return hash;
+        var hash = HashOf(body);
         var file = PathOf(hash);
-        if (File.Exists(file))
+        if (_pending.ContainsKey(hash))
+        {
+            owner?.Dispose();
+        }
+        else if (File.Exists(file))
         {
             File.SetLastWriteTimeUtc(file, DateTime.UtcNow); // kept as long as it is still used
-            return hash;
+            owner?.Dispose();
         }
-        if (Interlocked.Read(ref _pendingBytes) + body.Length > MaxPendingBytes)
+        else if (Interlocked.Read(ref _pendingBytes) + body.Length > MaxPendingBytes || !_pending.TryAdd(hash, new Pending(body, owner)))
         {
-            Write(hash, body.Span);
-            return hash;
+            Write(hash, body);
+            owner?.Dispose();
         }
-        if (_pending.TryAdd(hash, body))
+        else
         {
             Interlocked.Add(ref _pendingBytes, body.Length);
             _queue.Writer.TryWrite(hash);
         }
         return hash;
+    }
+
+    private static string HashOf(ReadOnlySequence<byte> body)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var segment in body) sha.AppendData(segment.Span);
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -81,7 +107,7 @@ internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : 
         if (!_pending.TryGetValue(hash, out var body)) return;
         try
         {
-            Write(hash, body.Span);
+            Write(hash, body.Bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -90,11 +116,12 @@ internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : 
         finally
         {
             _pending.TryRemove(hash, out _);
-            Interlocked.Add(ref _pendingBytes, -body.Length);
+            Interlocked.Add(ref _pendingBytes, -body.Bytes.Length);
+            body.Release();
         }
     }
 
-    private void Write(string hash, ReadOnlySpan<byte> body)
+    private void Write(string hash, ReadOnlySequence<byte> body)
     {
         var file = PathOf(hash);
         var dir = Path.GetDirectoryName(file)!;
@@ -102,15 +129,37 @@ internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : 
         var temp = Path.Combine(dir, $".{hash}.{Environment.ProcessId}.{Guid.NewGuid():N}");
         using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = BodyMode }))
         using (var gzip = new GZipStream(stream, CompressionLevel.Fastest))
-            gzip.Write(body);
+            foreach (var segment in body) gzip.Write(segment.Span);
         File.Move(temp, file, overwrite: true);
+    }
+
+    /// <summary>A body waiting for the writer; a reader copies it under its lock, so its pooled blocks are never read once given back.</summary>
+    private sealed class Pending(ReadOnlySequence<byte> bytes, IDisposable? owner)
+    {
+        private bool _released;
+
+        public ReadOnlySequence<byte> Bytes => bytes;
+
+        public byte[]? Copy()
+        {
+            lock (this) return _released ? null : bytes.ToArray();
+        }
+
+        public void Release()
+        {
+            lock (this)
+            {
+                _released = true;
+                owner?.Dispose();
+            }
+        }
     }
 
     /// <summary>A stored body's bytes; null when it is not (never recorded, or gone with retention).</summary>
     public byte[]? Read(string hash)
     {
         if (hash.Length != 64 || !hash.All(Uri.IsHexDigit)) return null;
-        if (_pending.TryGetValue(hash, out var waiting)) return waiting.ToArray();
+        if (_pending.TryGetValue(hash, out var waiting) && waiting.Copy() is { } copy) return copy;
         var file = PathOf(hash);
         if (!File.Exists(file)) return null;
         using var gzip = new GZipStream(File.OpenRead(file), CompressionMode.Decompress);
