@@ -17,9 +17,10 @@ namespace Hive.Bench.Modes;
 /// Issue 43's figures for the model gateway, in one run against one fake upstream (Kestrel in this process, answering
 /// Anthropic-shaped streams): the built host runs as a child process with one agent under the process driver whose
 /// provider is the fake; the agent writes its placeholder key and its forwarding port's URL to its state dir and sleeps.
-/// Four paths to the same upstream, each measured the same way: (1) direct, (2) a bare YARP forwarder on a Unix socket in
-/// this process (the floor of forwarding as the gateway does it), (3) the agent's door (its Unix socket, as the forwarder
-/// reaches it), (4) the agent's forwarding port (<c>hivectl port</c>, TCP on loopback, then the door). For
+/// Five paths to the same upstream, each measured the same way: (1) direct, (2) a bare YARP forwarder on a Unix socket in
+/// this process (the floor of forwarding as the gateway does it), (3) a hand-written one (HttpClient and CopyToAsync), (4)
+/// the agent's door (its Unix socket, as the forwarder reaches it), (5) the agent's forwarding port (<c>hivectl port</c>,
+/// TCP on loopback, then the door). For
 /// each: time to the response's first byte over <c>--count</c> sequential small streamed calls (p50/p99), a 1 MiB streamed
 /// response read whole <c>--reps</c> times (MiB/s of the stream from its first byte, and of the whole calls), and for the host the CPU it used per call (utime + stime from
 /// /proc/&lt;pid&gt;/stat over the door's calls). Every call through the hive is a real one: checked, metered, recorded.
@@ -61,11 +62,13 @@ internal sealed class GatewayBench : IBenchMode
             Console.WriteLine($"host pid {host.ProcessId}; upstream {upstream.Url}; door {door}; port {portUrl}; {count} small calls, {reps} × 1 MiB per path; load {LoadAverage()}");
 
             await using var bare = await StartBareForwarderAsync(Path.Combine(root, "bare.sock"), upstream.Url);
+            await using var copy = await StartCopyForwarderAsync(Path.Combine(root, "copy.sock"), upstream.Url);
             using var direct = Client(upstream.Url, null, key);
             using var viaBare = Client("http://bare", bare.Url, key);
+            using var viaCopy = Client("http://copy", copy.Url, key);
             using var viaDoor = Client("http://door", door, key);
             using var viaPort = Client(portUrl, null, key);
-            var paths = new (string Name, HttpClient Client)[] { ("direct", direct), ("yarp", viaBare), ("door", viaDoor), ("port", viaPort) };
+            var paths = new (string Name, HttpClient Client)[] { ("direct", direct), ("yarp", viaBare), ("copy", viaCopy), ("door", viaDoor), ("port", viaPort) };
             foreach (var (_, client) in paths) await SmallAsync(client, 50); // warm-up: connections, JIT
 
             var results = new Dictionary<string, (Latency Ttfb, double WholeMiBps, double StreamMiBps, double CpuMsPerCall)>();
@@ -81,7 +84,7 @@ internal sealed class GatewayBench : IBenchMode
             }
             var d = results["direct"];
             Console.WriteLine();
-            foreach (var name in new[] { "yarp", "door", "port" })
+            foreach (var name in new[] { "yarp", "copy", "door", "port" })
             {
                 var r = results[name];
                 Console.WriteLine($"{name}: added first byte p50 {Stats.F(r.Ttfb.P50 - d.Ttfb.P50, 3)} ms, p99 {Stats.F(r.Ttfb.P99 - d.Ttfb.P99, 3)} ms " +
@@ -185,6 +188,31 @@ internal sealed class GatewayBench : IBenchMode
         var client = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false });
         app.Run(async context => await forwarder.SendAsync(context, upstream, client, Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig.Empty,
             Yarp.ReverseProxy.Forwarder.HttpTransformer.Default));
+        await app.StartAsync();
+        return new Upstream(app, socket);
+    }
+
+    /// <summary>
+    /// A second floor, written by hand: Kestrel on a Unix socket whose handler sends the request upstream with HttpClient and
+    /// copies the answer back with <c>Stream.CopyToAsync</c> (no headers copied but the content type; nothing else).
+    /// </summary>
+    private static async Task<Upstream> StartCopyForwarderAsync(string socket, string upstream)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(socket));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false });
+        app.Run(async context =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, upstream + context.Request.Path) { Content = new StreamContent(context.Request.Body) };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            context.Response.StatusCode = (int)response.StatusCode;
+            context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            await body.CopyToAsync(context.Response.Body, context.RequestAborted);
+        });
         await app.StartAsync();
         return new Upstream(app, socket);
     }
