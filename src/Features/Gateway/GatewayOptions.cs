@@ -9,6 +9,13 @@ public sealed class GatewayOptions
     /// <summary>The largest request body an agent may send (a model request with its whole conversation).</summary>
     public long MaxRequestBytes { get; set; } = 32 * 1024 * 1024;
 
+    /// <summary>
+    /// How much of a body over <see cref="MaxRequestBytes"/> is still read (and thrown away) before its 413: a client that
+    /// sends the whole body at once, as the agents' CLIs do, reads the refusal only if the body was taken to its end (a
+    /// connection closed under it is a broken pipe, not a 413). Past this, the connection is cut.
+    /// </summary>
+    public long DrainLimitBytes => Math.Max(4 * MaxRequestBytes, 64L * 1024 * 1024);
+
     /// <summary>How long the gateway waits for the provider's first byte, and then between bytes, before it gives up on the call.</summary>
     public int UpstreamTimeoutSeconds { get; set; } = 600;
 

@@ -76,7 +76,7 @@ internal sealed class ForwardModelCall(
         byte[] body;
         try
         {
-            body = await ReadBodyAsync(context.Request, options.Value.MaxRequestBytes, context.RequestAborted);
+            body = await ReadBodyAsync(context.Request, options.Value.MaxRequestBytes, options.Value.DrainLimitBytes, context.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -280,15 +280,25 @@ internal sealed class ForwardModelCall(
         return null;
     }
 
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long max, CancellationToken cancellationToken)
+    /// <summary>
+    /// The body, up to <paramref name="max"/> bytes; a longer one is a 413, thrown after reading the rest of it (up to
+    /// <paramref name="drainUpTo"/>, thrown away) so that its client, still sending, gets to read the refusal.
+    /// </summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long max, long drainUpTo, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > max) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
-        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 16 * 1024);
-        await request.Body.CopyToAsync(buffer, cancellationToken); // Kestrel's MaxRequestBodySize stops a longer one with a 413
+        if (request.ContentLength > drainUpTo) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+        using var buffer = new MemoryStream(request.ContentLength is { } length && length <= max ? (int)length : 16 * 1024);
+        var chunk = new byte[64 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read <= max) buffer.Write(chunk, 0, read);
+            else buffer.SetLength(max + 1); // over: the rest is only read (Kestrel cuts it at drainUpTo)
+        }
+        if (buffer.Length > max) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
         return buffer.ToArray();
     }
 
-    /// <param name="UsageAdded">The gateway asked for a chat stream's usage the agent did not ask for: the usage chunk is kept from the agent.</param>
     private sealed record ParsedRequest(byte[] Body, string? Model, bool Streamed, bool UsageAdded = false);
 
     /// <summary>

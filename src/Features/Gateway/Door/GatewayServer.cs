@@ -36,7 +36,7 @@ internal sealed class GatewayServer(AgentDoors doors, IServiceProvider hive, IOp
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.Value.MaxRequestBytes;
+            k.Limits.MaxRequestBodySize = options.Value.DrainLimitBytes; // the gateway's own cap is MaxRequestBytes (ForwardModelCall)
             k.Limits.MinResponseDataRate = null; // a model writes as fast as it thinks
             k.Listen(new DoorsEndPoint());
         });

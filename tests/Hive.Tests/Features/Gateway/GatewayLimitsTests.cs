@@ -115,4 +115,18 @@ public sealed class GatewayLimitsTests : IAsyncLifetime
         Assert.Equal(0, _upstream.Requests);
         Assert.Empty(await CallsAsync(_hive));
     }
+
+    [Fact]
+    public async Task A_body_far_over_the_cap_without_expect_continue_still_gets_its_413_not_a_broken_pipe()
+    {
+        // As Claude Code's client sends: the whole body at once, no "Expect: 100-continue" to wait for a refusal.
+        using var door = Door(_hive, "a3");
+        door.DefaultRequestHeaders.ExpectContinue = false;
+        using var response = await door.PostAsync("/v1/messages", MessagesBody(text: new string('x', 8 * 1024 * 1024)));
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("request_too_large", error.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal(0, _upstream.Requests);
+    }
 }
