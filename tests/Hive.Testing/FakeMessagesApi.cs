@@ -214,14 +214,7 @@ public sealed class FakeMessagesApi : IAsyncDisposable
     public static async Task<FakeMessagesApi> StartAsync(string apiKey, int port = 0)
     {
         var api = new FakeMessagesApi(apiKey);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.Run(api.AnswerAsync);
-        await app.StartAsync();
-        api._app = app;
-        api.BaseUrl = app.Urls.Single().TrimEnd('/');
+        (api._app, api.BaseUrl) = await FakeHttpApi.StartAsync(api.AnswerAsync, port);
         return api;
     }
 
@@ -238,14 +231,7 @@ public sealed class FakeMessagesApi : IAsyncDisposable
     private async Task AnswerAsync(HttpContext context)
     {
         var http = context.Request;
-        var raw = await new StreamReader(http.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
-        JsonElement? body = null;
-        if (raw.Length > 0)
-        {
-            try { body = JsonDocument.Parse(raw).RootElement.Clone(); } catch (JsonException) { }
-        }
-        var headers = http.Headers.ToDictionary(h => h.Key, h => SecretHeaders.Contains(h.Key) ? "(redacted)" : h.Value.ToString(),
-            StringComparer.OrdinalIgnoreCase);
+        var (raw, body, headers) = await FakeHttpApi.ReadAsync(context, SecretHeaders);
         var path = http.Path.Value ?? "";
         var request = new RecordedRequest(0, http.Method, path, http.QueryString.Value ?? "", headers, body, KeyMatches(http), Reply: null);
 

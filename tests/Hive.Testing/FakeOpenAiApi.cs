@@ -179,14 +179,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
     public static async Task<FakeOpenAiApi> StartAsync(string apiKey)
     {
         var api = new FakeOpenAiApi(apiKey);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.Run(api.AnswerAsync);
-        await app.StartAsync();
-        api._app = app;
-        api.BaseUrl = app.Urls.Single().TrimEnd('/');
+        (api._app, api.BaseUrl) = await FakeHttpApi.StartAsync(api.AnswerAsync);
         return api;
     }
 
@@ -203,14 +196,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
     private async Task AnswerAsync(HttpContext context)
     {
         var http = context.Request;
-        var raw = await new StreamReader(http.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
-        JsonElement? body = null;
-        if (raw.Length > 0)
-        {
-            try { body = JsonDocument.Parse(raw).RootElement.Clone(); } catch (JsonException) { }
-        }
-        var headers = http.Headers.ToDictionary(h => h.Key, h => SecretHeaders.Contains(h.Key) ? "(redacted)" : h.Value.ToString(),
-            StringComparer.OrdinalIgnoreCase);
+        var (_, body, headers) = await FakeHttpApi.ReadAsync(context, SecretHeaders);
         var bearer = http.Headers.Authorization.ToString() is var auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth["Bearer ".Length..] : null;
         var matched = bearer is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(bearer)), _keyHash);
         var path = http.Path.Value ?? "";
