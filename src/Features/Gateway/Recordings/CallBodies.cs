@@ -136,18 +136,19 @@ internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : 
     /// <summary>A body waiting for the writer; a reader copies it under its lock, so its pooled blocks are never read once given back.</summary>
     private sealed class Pending(ReadOnlySequence<byte> bytes, IDisposable? owner)
     {
+        private readonly Lock _lock = new();
         private bool _released;
 
         public ReadOnlySequence<byte> Bytes => bytes;
 
         public byte[]? Copy()
         {
-            lock (this) return _released ? null : bytes.ToArray();
+            lock (_lock) return _released ? null : bytes.ToArray();
         }
 
         public void Release()
         {
-            lock (this)
+            lock (_lock)
             {
                 _released = true;
                 owner?.Dispose();
