@@ -43,7 +43,7 @@ public sealed class ConnectionFlood : IAsyncDisposable
     /// the host closes it, or <paramref name="closeTimeout"/>), then starts <paramref name="keepAlive"/> + <paramref name="silent"/>
     /// unauthenticated slots and returns once each has connected at least once.
     /// </summary>
-    /// <param name="reopenDelay">How long a slot waits before it re-opens a connection the host closed (zero: at once).</param>
+    /// <param name="reopenDelay">How long, on average, a slot waits before it re-opens a connection the host closed (zero: at once).</param>
     public static async Task<ConnectionFlood> StartAsync(Uri baseAddress, string token, int keepAlive, int silent, int streams,
         TimeSpan? closeTimeout = null, TimeSpan? reopenDelay = null)
     {
@@ -143,7 +143,11 @@ public sealed class ConnectionFlood : IAsyncDisposable
             }
             if (_reopenDelay > TimeSpan.Zero)
             {
-                try { await Task.Delay(_reopenDelay, ct); } catch (OperationCanceledException) { }
+                // Spread over half to one and a half times the delay, as persistent clients' retries are: the host closes
+                // hundreds at once, and their re-opens in the same millisecond would be a burst of thousands of connects a
+                // second, past what the host promises to serve the operator through (see HttpConnectionBudget).
+                var delay = _reopenDelay * (0.5 + Random.Shared.NextDouble());
+                try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { }
             }
         }
     }
