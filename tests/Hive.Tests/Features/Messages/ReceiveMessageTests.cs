@@ -60,7 +60,7 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         await using var carol = await _hive.ConnectAsync(await _hive.NewAgentAsync("carol"));
         var clock = Stopwatch.StartNew();
         Assert.Null(await carol.RecvAsync(waitMs: 200));
-        Assert.InRange(clock.ElapsedMilliseconds, 150, 5_000);
+        Assert.True(clock.ElapsedMilliseconds >= 150, $"it answered after {clock.ElapsedMilliseconds} ms: it did not wait"); // no upper bound: a loaded machine
     }
 
     [Fact]
