@@ -35,7 +35,8 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         // Handed out, in flight: delivered only once bob acknowledges it.
         Assert.Equal(JsonValueKind.Null, message.Value.GetProperty("delivered_at").ValueKind);
         Assert.Equal(1, message.Value.GetProperty("delivery_count").GetInt32());
-        Assert.True(sent.ElapsedMilliseconds < 100, $"recv woke after {sent.ElapsedMilliseconds} ms");
+        // Woken by the arrival, not by its 10 s wait running out (how soon is the broker bench's to measure, not a test's).
+        Assert.True(sent.ElapsedMilliseconds < 10_000, $"recv woke after {sent.ElapsedMilliseconds} ms: its wait ran out first");
     }
 
     [Fact]
