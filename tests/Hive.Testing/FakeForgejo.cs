@@ -265,8 +265,16 @@ public sealed class FakeForgejo : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
+        // A git request still running (its client gone, Kestrel no longer waiting for it) ends with this fake: with its
+        // repository deleted under it, git-http-backend spins for ever, orphaned once the test process ends.
+        foreach (var git in _gits.Keys)
+        {
+            try { if (!git.HasExited) git.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        }
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Process, bool> _gits = new();
 
     private void Map(WebApplication app)
     {
@@ -624,12 +632,14 @@ public sealed class FakeForgejo : IAsyncDisposable
         info.Environment["HTTP_CONTENT_ENCODING"] = context.Request.Headers.ContentEncoding.ToString();
         info.Environment["GIT_PROTOCOL"] = context.Request.Headers["Git-Protocol"].ToString();
         using var git = Process.Start(info)!;
+        _gits[git] = true;
         try
         {
             await ServeGitAsync(context, git);
         }
         finally
         {
+            _gits.TryRemove(git, out _);
             // A request cut off (the caller gone, this fake disposed) must not leave git behind: with its repository deleted
             // under it, git-http-backend was seen spinning for half an hour after the test run.
             if (!git.HasExited)
@@ -673,9 +683,9 @@ public sealed class FakeForgejo : IAsyncDisposable
             if (name.Equals("Status", StringComparison.OrdinalIgnoreCase)) context.Response.StatusCode = int.Parse(value.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
             else context.Response.Headers[name] = value;
         }
-        await output.CopyToAsync(context.Response.Body);
+        await output.CopyToAsync(context.Response.Body, context.RequestAborted);
         await feed;
-        await git.WaitForExitAsync();
+        await git.WaitForExitAsync(context.RequestAborted);
         _ = await stderr;
     }
 
