@@ -134,8 +134,7 @@ public sealed class FakeMessagesApi : IAsyncDisposable
 
     private readonly byte[] _keyHash;
     private readonly object _lock = new();
-    private readonly List<RecordedRequest> _requests = [];
-    private readonly List<(Func<RecordedRequest, bool> Match, TaskCompletionSource<RecordedRequest> Seen)> _waiters = [];
+    private readonly RequestLog<RecordedRequest> _requests = new("the fake Messages API");
     private readonly Queue<Func<RecordedRequest, ModelReply>> _replies = new();
     private int _messageCount;
     private WebApplication? _app;
@@ -149,13 +148,7 @@ public sealed class FakeMessagesApi : IAsyncDisposable
     public ModelReply DefaultReply { get; set; } = ModelReply.Text("OK.");
 
     /// <summary>Every request so far, in arrival order.</summary>
-    public IReadOnlyList<RecordedRequest> Requests
-    {
-        get
-        {
-            lock (_lock) return _requests.ToList();
-        }
-    }
+    public IReadOnlyList<RecordedRequest> Requests => _requests.All;
 
     /// <summary>The calls of the model so far (<c>POST /v1/messages</c>), in order.</summary>
     public IReadOnlyList<RecordedRequest> MessagesRequests => Requests.Where(r => r.IsMessages).ToList();
@@ -186,28 +179,8 @@ public sealed class FakeMessagesApi : IAsyncDisposable
     }
 
     /// <summary>The first request, past or future, that <paramref name="match"/> accepts; a <see cref="TimeoutException"/> listing what came instead.</summary>
-    public async Task<RecordedRequest> WaitForRequestAsync(Func<RecordedRequest, bool> match, TimeSpan? timeout = null)
-    {
-        var wait = timeout ?? TimeSpan.FromSeconds(30);
-        TaskCompletionSource<RecordedRequest> seen;
-        lock (_lock)
-        {
-            if (_requests.FirstOrDefault(match) is { } already) return already;
-            seen = new TaskCompletionSource<RecordedRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((match, seen));
-        }
-        try
-        {
-            return await seen.Task.WaitAsync(wait);
-        }
-        catch (TimeoutException)
-        {
-            lock (_lock) _waiters.RemoveAll(w => w.Seen == seen);
-            var got = Requests;
-            throw new TimeoutException($"no such request to the fake Messages API within {wait.TotalSeconds} s; it got {got.Count}:\n"
-                + string.Join("\n", got));
-        }
-    }
+    public Task<RecordedRequest> WaitForRequestAsync(Func<RecordedRequest, bool> match, TimeSpan? timeout = null) =>
+        _requests.WaitForAsync(match, timeout);
 
     /// <param name="apiKey">The key callers must send (<c>ANTHROPIC_API_KEY</c>); kept only as its SHA-256.</param>
     /// <param name="port">The loopback port to listen on (0: any free one); a fixed one brings back a provider a test took away.</param>
@@ -221,11 +194,7 @@ public sealed class FakeMessagesApi : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
-        lock (_lock)
-        {
-            foreach (var (_, seen) in _waiters) seen.TrySetCanceled();
-            _waiters.Clear();
-        }
+        _requests.CancelWaiters();
     }
 
     private async Task AnswerAsync(HttpContext context)
@@ -304,20 +273,6 @@ public sealed class FakeMessagesApi : IAsyncDisposable
                 request = request with { Reply = reply };
             }
             _requests.Add(request);
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                var (match, seen) = _waiters[i];
-                try
-                {
-                    if (!match(request)) continue;
-                    seen.TrySetResult(request);
-                }
-                catch (Exception e)
-                {
-                    seen.TrySetException(e);
-                }
-                _waiters.RemoveAt(i);
-            }
             return request;
         }
     }

@@ -112,8 +112,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
 
     private readonly byte[] _keyHash;
     private readonly object _lock = new();
-    private readonly List<RecordedRequest> _requests = [];
-    private readonly List<(Func<RecordedRequest, bool> Match, TaskCompletionSource<RecordedRequest> Seen)> _waiters = [];
+    private readonly RequestLog<RecordedRequest> _requests = new("the fake OpenAI API");
     private readonly Queue<Func<RecordedRequest, Reply>> _replies = new();
     private int _ids;
     private WebApplication? _app;
@@ -129,13 +128,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
     /// <summary>What the answer's <c>model</c> adds to the request's (the snapshot an alias resolved to).</summary>
     public string SnapshotSuffix { get; set; } = "-2025-04-14";
 
-    public IReadOnlyList<RecordedRequest> Requests
-    {
-        get
-        {
-            lock (_lock) return _requests.ToList();
-        }
-    }
+    public IReadOnlyList<RecordedRequest> Requests => _requests.All;
 
     /// <summary>The calls of the model so far (chat completions and responses), in order.</summary>
     public IReadOnlyList<RecordedRequest> ModelRequests => Requests.Where(r => r.IsChat || r.IsResponses).ToList();
@@ -153,27 +146,8 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
     }
 
     /// <summary>The first request, past or future, that <paramref name="match"/> accepts; a <see cref="TimeoutException"/> listing what came instead.</summary>
-    public async Task<RecordedRequest> WaitForRequestAsync(Func<RecordedRequest, bool> match, TimeSpan? timeout = null)
-    {
-        var wait = timeout ?? TimeSpan.FromSeconds(30);
-        TaskCompletionSource<RecordedRequest> seen;
-        lock (_lock)
-        {
-            if (_requests.FirstOrDefault(match) is { } already) return already;
-            seen = new TaskCompletionSource<RecordedRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((match, seen));
-        }
-        try
-        {
-            return await seen.Task.WaitAsync(wait);
-        }
-        catch (TimeoutException)
-        {
-            lock (_lock) _waiters.RemoveAll(w => w.Seen == seen);
-            var got = Requests;
-            throw new TimeoutException($"no such request to the fake OpenAI API within {wait.TotalSeconds} s; it got {got.Count}:\n" + string.Join("\n", got));
-        }
-    }
+    public Task<RecordedRequest> WaitForRequestAsync(Func<RecordedRequest, bool> match, TimeSpan? timeout = null) =>
+        _requests.WaitForAsync(match, timeout);
 
     /// <param name="apiKey">The key callers must send as <c>Authorization: Bearer</c>; kept only as its SHA-256.</param>
     public static async Task<FakeOpenAiApi> StartAsync(string apiKey)
@@ -186,11 +160,7 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
-        lock (_lock)
-        {
-            foreach (var (_, seen) in _waiters) seen.TrySetCanceled();
-            _waiters.Clear();
-        }
+        _requests.CancelWaiters();
     }
 
     private async Task AnswerAsync(HttpContext context)
@@ -275,20 +245,6 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
                 request = request with { Reply = reply };
             }
             _requests.Add(request);
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                var (match, seen) = _waiters[i];
-                try
-                {
-                    if (!match(request)) continue;
-                    seen.TrySetResult(request);
-                }
-                catch (Exception e)
-                {
-                    seen.TrySetException(e);
-                }
-                _waiters.RemoveAt(i);
-            }
             return request;
         }
     }
