@@ -69,7 +69,7 @@ internal sealed class GatewayBench : IBenchMode
             using var viaDoor = Client("http://door", door, key);
             using var viaPort = Client(portUrl, null, key);
             var paths = new (string Name, HttpClient Client)[] { ("direct", direct), ("yarp", viaBare), ("copy", viaCopy), ("door", viaDoor), ("port", viaPort) };
-            foreach (var (_, client) in paths) await SmallAsync(client, 50); // warm-up: connections, JIT
+            foreach (var (_, client) in paths) await SmallAsync(client, Math.Min(count, 1000)); // warm-up: connections, and the JIT past its tiers
 
             var paused = new Dictionary<string, Latency>();
             foreach (var (name, client) in paths) paused[name] = await SmallAsync(client, Math.Min(count, 500), TimeSpan.FromMilliseconds(5));

@@ -7,7 +7,8 @@ namespace Hive.Features.Gateway.Calls;
 /// <summary>
 /// A call ended: its row completed with what the provider said it used, and, for a call that reached the provider, that
 /// usage spent by the agent (Governance's <see cref="ChargeModelCall"/>, in this same change: the call is counted once, with
-/// its row, or not at all). A refused call (<paramref name="Id"/> null) is written whole: it never reached the provider.
+/// its row, or not at all). A call without an open row (<paramref name="Id"/> null: refused, or ended before a byte of its
+/// answer passed) is written whole.
 /// </summary>
 internal static class EndModelCall
 {
@@ -31,10 +32,12 @@ internal static class EndModelCall
             if (c.Id is null)
             {
                 id = change.QuerySingle<long>("""
-                    INSERT INTO model_calls (agent, turn_id, provider, model, path, streamed, state, status, error, duration_ms, bytes_up,
-                                             request_body, started_at, ended_at)
-                    VALUES (@Agent, @TurnId, @Provider, @Model, @Path, @Streamed, @State, @Status, @Error, @DurationMs, @BytesUp,
-                            @RequestBody, @StartedAt, @EndedAt)
+                    INSERT INTO model_calls (agent, turn_id, provider, model, path, streamed, state, status, input_tokens, output_tokens,
+                        cache_read_tokens, cache_write_tokens, cost_usd, first_byte_ms, duration_ms, bytes_up, bytes_down, error,
+                        request_body, response_body, started_at, ended_at)
+                    VALUES (@Agent, @TurnId, @Provider, @Model, @Path, @Streamed, @State, @Status, @Input, @Output,
+                        @CacheRead, @CacheWrite, @CostUsd, @FirstByteMs, @DurationMs, @BytesUp, @BytesDown, @Error,
+                        @RequestBody, @ResponseBody, @StartedAt, @EndedAt)
                     RETURNING id
                     """, row);
             }
@@ -50,10 +53,10 @@ internal static class EndModelCall
                     """, row);
                 if (ended == 0) return c.Id.Value;
                 id = c.Id.Value;
-                if (c.Usage.Total > 0 || c.CostUsd is > 0)
-                    await mediator.Send(new ChargeModelCall.Command(c.Agent, c.Provider, c.TurnId, c.Model,
-                        c.Usage.Input, c.Usage.Output, c.Usage.CacheRead, c.Usage.CacheWrite, c.CostUsd ?? 0), cancellationToken);
             }
+            if (c.Usage.Total > 0 || c.CostUsd is > 0)
+                await mediator.Send(new ChargeModelCall.Command(c.Agent, c.Provider, c.TurnId, c.Model,
+                    c.Usage.Input, c.Usage.Output, c.Usage.CacheRead, c.Usage.CacheWrite, c.CostUsd ?? 0), cancellationToken);
             change.Raise(new ModelCallEnded(id, c.Agent, c.TurnId, c.Provider, c.Model, c.State, c.Status,
                 c.Usage.Input, c.Usage.Output, c.Usage.CacheRead, c.Usage.CacheWrite, c.CostUsd, c.FirstByteMs, c.DurationMs, c.Error));
             return id;

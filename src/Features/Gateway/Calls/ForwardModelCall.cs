@@ -21,9 +21,9 @@ namespace Hive.Features.Gateway.Calls;
 /// One model call of an agent, from its door to its provider and back. In order: the agent's provider and the path its
 /// protocol serves; the placeholder key of this door (an agent cannot spend in another's name); the body, bounded and JSON;
 /// Governance's word (over budget, halted, paused, circuit open: refused here, the provider never sees it); a slot of the
-/// provider's; the call's row (<c>open</c>); then YARP forwards it with the real key added upstream, streaming the answer
-/// back as it comes while <see cref="UsageMeter"/> reads the usage out of it; at the end the row is completed and the
-/// usage spent, in one change (<see cref="EndModelCall"/>). A 429 or 529 from the provider opens its circuit with the
+/// provider's; then YARP forwards it with the real key added upstream, streaming the answer back as it comes while
+/// <see cref="UsageMeter"/> reads the usage out of it (the call's row is written <c>open</c> once the answer has begun);
+/// at the end the row is completed and the usage spent, in one change (<see cref="EndModelCall"/>). A 429 or 529 from the provider opens its circuit with the
 /// reset it named. Every refusal is in the provider's own error format.
 /// </summary>
 internal sealed class ForwardModelCall(
@@ -155,9 +155,12 @@ internal sealed class ForwardModelCall(
     private async Task ForwardAsync(HttpContext context, IMediator mediator, string agent, Provider provider, long? turnId, ParsedRequest request,
         string path, bool recording, DateTimeOffset startedAt, Stopwatch watch, TimeSpan queuedFor)
     {
-        // The open row is written while the call goes upstream, not before it: a host that dies meanwhile leaves either no
-        // row or an open one (interrupted at the next start), never a complete one, and the first byte does not wait for the disk.
-        var opened = Task.Run(async () =>
+        // The open row is written once the answer's first bytes have gone on to the agent, beside the rest of the stream: the
+        // first byte neither waits for the disk nor shares the machine with its write. A host that dies before leaves no row,
+        // one that dies after an open one (interrupted at the next start), never a complete one; a call that ends without a
+        // byte is written whole at its end.
+        Task<long>? opened = null;
+        void Open() => opened = Task.Run(async () =>
         {
             await using var own = scopes.CreateAsyncScope();
             return await own.ServiceProvider.GetRequiredService<IMediator>().Send(new StartModelCall.Command(agent, turnId, provider.Name,
@@ -169,7 +172,8 @@ internal sealed class ForwardModelCall(
         context.Request.ContentLength = request.Body.Length;
         context.Request.Headers.Remove("Transfer-Encoding");
         var meter = new UsageMeter(provider.Protocol, request.Streamed);
-        using var passing = new MeteredBody(context.Response.Body, meter, watch, recording ? MaxRecordedResponseBytes : 0, hideUsageChunk: request.UsageAdded);
+        using var passing = new MeteredBody(context.Response.Body, meter, watch, recording ? MaxRecordedResponseBytes : 0, hideUsageChunk: request.UsageAdded,
+            passed: Open);
         context.Response.Body = passing;
 
         provider.Began();
@@ -227,7 +231,7 @@ internal sealed class ForwardModelCall(
             or ForwarderError.ResponseBodyCanceled) || status >= 500;
         if (upstreamFailed) await failures.FailedAsync(agent, provider.Name, failure ?? $"{provider.Name} answered {status}");
         else if (error == ForwarderError.None) await failures.SucceededAsync(agent, provider.Name);
-        var id = await opened;
+        long? id = opened is null ? null : await opened;
         await mediator.Send(new EndModelCall.Command(id, agent, turnId, provider.Name, model, path, request.Streamed, state, status, usage, cost,
             passing.FirstByteMs, watch.Elapsed.TotalMilliseconds, request.Body.Length, passing.Bytes, failure, requestName, responseName,
             startedAt, clock.GetUtcNow()), CancellationToken.None);

@@ -9,14 +9,17 @@ namespace Hive.Features.Gateway.Calls;
 /// <paramref name="hideUsageChunk"/> (an OpenAI chat stream whose usage the gateway asked for, the agent did not), the
 /// usage chunk (empty <c>choices</c>, a <c>usage</c>) is metered and recorded but kept from the agent, which reads the
 /// stream the API sends without it (a client that reads <c>choices[0]</c> of every chunk would break on it): complete
-/// lines go through as they come, and only a line not yet ended waits for its end.
+/// lines go through as they come, and only a line not yet ended waits for its end. <paramref name="passed"/> is called once,
+/// after the answer's first bytes have gone on to the agent.
 /// </summary>
-internal sealed class MeteredBody(Stream inner, UsageMeter meter, Stopwatch watch, int recordUpTo, bool hideUsageChunk = false) : Stream
+internal sealed class MeteredBody(Stream inner, UsageMeter meter, Stopwatch watch, int recordUpTo, bool hideUsageChunk = false, Action? passed = null)
+    : Stream
 {
     private RecyclableMemoryStream? _recorded;
     private byte[] _held = [];
     private int _heldLength;
     private bool _droppedEvent;
+    private Action? _passed = passed;
 
     public long Bytes { get; private set; }
     public double? FirstByteMs { get; private set; }
@@ -58,6 +61,14 @@ internal sealed class MeteredBody(Stream inner, UsageMeter meter, Stopwatch watc
         Saw(buffer.Span);
         if (hideUsageChunk) await WriteShownAsync(buffer, cancellationToken);
         else await inner.WriteAsync(buffer, cancellationToken);
+        Passed();
+    }
+
+    private void Passed()
+    {
+        if (FirstByteMs is null || _passed is not { } passed) return;
+        _passed = null;
+        passed();
     }
 
     /// <summary>The end of the response: a last line that never ended goes to the agent as it is.</summary>
@@ -148,6 +159,7 @@ internal sealed class MeteredBody(Stream inner, UsageMeter meter, Stopwatch watc
         }
         Saw(buffer.AsSpan(offset, count));
         inner.Write(buffer, offset, count);
+        Passed();
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);

@@ -4,8 +4,9 @@ using MediatR;
 namespace Hive.Features.Gateway.Calls;
 
 /// <summary>
-/// A call let through to its provider: its row is written <c>open</c> before the first byte goes upstream, so a host that
-/// dies under it leaves a trace (marked <c>interrupted</c> at the next start) and never a call counted as complete.
+/// A call let through to its provider whose answer has begun: its row is written <c>open</c> as the first bytes pass, so a
+/// host that dies under a stream leaves a trace (marked <c>interrupted</c> at the next start) and never a call counted as
+/// complete.
 /// </summary>
 internal static class StartModelCall
 {
