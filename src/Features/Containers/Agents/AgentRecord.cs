@@ -10,7 +10,7 @@ internal sealed class AgentRecord
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
         pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets,
-        provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids, capabilities
+        provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids, capabilities, network, egress, egress_ask
         """;
 
     public string Name { get; set; } = "";
@@ -49,6 +49,14 @@ internal sealed class AgentRecord
     public long? LimitPids { get; set; }
     /// <summary>What work it takes (<see cref="Containers.Capabilities"/>); empty: none.</summary>
     public JsonList Capabilities { get; set; } = JsonList.Empty;
+    /// <summary><see cref="Hive.Shared.Egress.NetworkModes"/>; null: open, as before the setting existed.</summary>
+    public string? Network { get; set; }
+    /// <summary>The places a sealed agent may reach through the hive's proxy (<see cref="Hive.Shared.Egress.EgressRule"/>); null: none.</summary>
+    public JsonList? Egress { get; set; }
+    /// <summary>Whether a refused place becomes a question to the operator.</summary>
+    public bool EgressAsk { get; set; }
+
+    public bool IsSealed => Network == Hive.Shared.Egress.NetworkModes.Sealed;
 
     public Runtime.AgentLimits? OwnLimits => new Runtime.AgentLimits(LimitMemoryMib, LimitCpuPercent, LimitPids).OrNull;
 
@@ -70,7 +78,8 @@ internal sealed class AgentRecord
 
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
     public AgentConfig ToConfig() => new(
-        Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits, Containers.Capabilities.InFile(Capabilities));
+        Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits, Containers.Capabilities.InFile(Capabilities),
+        Network, Egress, EgressAsk ? true : null);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(

@@ -20,7 +20,7 @@ public sealed class AgentsModule : CarterModule
             var body = await req.ReadBodyAsync<CreateBody>();
             var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts, Inputs: body.Inputs,
                 AllowedRecipients: body.AllowedRecipients, Secrets: body.Secrets, Preset: body.Preset, Provider: body.Provider,
-                Limits: body.Limits, Capabilities: body.Capabilities),
+                Limits: body.Limits, Capabilities: body.Capabilities, Network: body.Network, Egress: body.Egress, EgressAsk: body.EgressAsk),
                 req.HttpContext.RequestAborted);
             await res.Created($"/api/agents/{row.Name}", row);
         });
@@ -80,7 +80,7 @@ public sealed class AgentsModule : CarterModule
         string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,
         string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
         IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null,
-        IReadOnlyList<string>? Capabilities = null);
+        IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null);
 
     private sealed record ConfigBody(
         IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env, string? Restart,

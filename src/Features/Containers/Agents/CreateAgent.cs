@@ -28,7 +28,7 @@ public static class CreateAgent
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
         IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null,
-        IReadOnlyList<string>? Capabilities = null)
+        IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -166,6 +166,9 @@ public static class CreateAgent
                 LimitCpuPercent = command.Limits?.CpuPercent,
                 LimitPids = command.Limits?.Pids,
                 Capabilities = Containers.Capabilities.Stored(command.Capabilities),
+                Network = command.Network,
+                Egress = command.Egress is { } egress ? new(egress) : null,
+                EgressAsk = command.EgressAsk ?? false,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
                 State = States.Stopped,

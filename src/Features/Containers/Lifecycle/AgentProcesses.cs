@@ -79,7 +79,8 @@ internal sealed class AgentProcesses(
 
     public LaunchSpec SpecOf(AgentRecord record) => new(record.Name, record.Kind == AgentKinds.Manager, record.Argv, record.Env,
         record.Mounts, paths.AgentStateDir(record.Name), paths.SharedDir, paths.AgentSocket(record.Name), paths.AgentLogDir(record.Name),
-        registry.SlotOf(record.Name), ResourceLimits.Resolve(options.Value.Limits, record.OwnLimits), record.Provider);
+        registry.SlotOf(record.Name), ResourceLimits.Resolve(options.Value.Limits, record.OwnLimits), record.Provider,
+        record.Network);
 
     /// <summary>A start refused (by its driver, or for a missing secret): said once in the log, and the row is <c>failed</c>.</summary>
     private async Task RecordStartFailedAsync(string name, string reason)

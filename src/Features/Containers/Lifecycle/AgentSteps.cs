@@ -109,7 +109,7 @@ internal sealed class AgentSteps(
                 UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
                                   inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider,
                                   limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids,
-                                  capabilities = @Capabilities
+                                  capabilities = @Capabilities, network = @Network, egress = @Egress, egress_ask = @EgressAsk
                 WHERE name = @name
                 """, new
             {
@@ -128,6 +128,9 @@ internal sealed class AgentSteps(
                 LimitCpuPercent = after?.CpuPercent,
                 LimitPids = after?.Pids,
                 Capabilities = Capabilities.Stored(config.Capabilities),
+                config.Network,
+                Egress = config.Egress is { } egress ? new JsonList(egress) : null,
+                EgressAsk = config.EgressAsk ?? false,
             });
             if (updated == 0) return;
             if (by is not null && before != after)

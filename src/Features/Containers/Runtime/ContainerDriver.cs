@@ -18,7 +18,12 @@ public sealed record LaunchSpec(
     string LogDir,
     long Slot = 0,
     ResourceLimits? Limits = null,
-    string? Provider = null);
+    string? Provider = null,
+    string? Network = null)
+{
+    /// <summary>Whether the agent runs in a network namespace of its own with loopback only (<see cref="Hive.Shared.Egress.NetworkModes.Sealed"/>).</summary>
+    public bool Sealed => Network == Hive.Shared.Egress.NetworkModes.Sealed;
+}
 
 /// <summary>
 /// How an agent's process ended: an exit code, or the signal that killed it; <paramref name="Reason"/> says why when the
