@@ -37,6 +37,8 @@ public static class BenchProgram
 
     public static async Task<int> Main(string[] args)
     {
+        // Not a mode: the gateway bench's floor in a process of its own (GatewayBench starts it).
+        if (args is [GatewayBench.FloorVerb, var socket, var upstream]) return await GatewayBench.ServeFloorAsync(socket, upstream);
         var root = new RootCommand("Hive's benchmarks: dotnet run -c Release --project bench/Hive.Bench -- <mode> [options]");
         foreach (var option in BenchOptions.All) root.Options.Add(option);
         foreach (var mode in Modes)

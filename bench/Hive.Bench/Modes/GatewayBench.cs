@@ -17,10 +17,11 @@ namespace Hive.Bench.Modes;
 /// Issue 43's figures for the model gateway, in one run against one fake upstream (Kestrel in this process, answering
 /// Anthropic-shaped streams): the built host runs as a child process with one agent under the process driver whose
 /// provider is the fake; the agent writes its placeholder key and its forwarding port's URL to its state dir and sleeps.
-/// Five paths to the same upstream, each measured the same way: (1) direct, (2) a bare YARP forwarder on a Unix socket in
-/// this process (the floor of forwarding as the gateway does it), (3) a hand-written one (HttpClient and CopyToAsync), (4)
-/// the agent's door (its Unix socket, as the forwarder reaches it), (5) the agent's forwarding port (<c>hivectl port</c>,
-/// TCP on loopback, then the door). For
+/// Six paths to the same upstream, each measured the same way: (1) direct, (2) a bare YARP forwarder on a Unix socket in
+/// this process (the floor of forwarding as the gateway does it), (2b) the same in a process of its own, whose threads
+/// sleep between calls as the host's do, (3) a hand-written one (HttpClient and CopyToAsync), (4) the agent's door (its
+/// Unix socket, as the forwarder reaches it), (5) the agent's forwarding port (<c>hivectl port</c>, TCP on loopback, then
+/// the door). For
 /// each: time to the response's first byte over <c>--count</c> sequential small streamed calls (p50/p99), a 1 MiB streamed
 /// response read whole <c>--reps</c> times (MiB/s of the stream from its first byte, and of the whole calls), and for the host the CPU it used per call (utime + stime from
 /// /proc/&lt;pid&gt;/stat over the door's calls). Every call through the hive is a real one: checked, metered, recorded.
@@ -62,13 +63,16 @@ internal sealed class GatewayBench : IBenchMode
             Console.WriteLine($"host pid {host.ProcessId}; upstream {upstream.Url}; door {door}; port {portUrl}; {count} small calls, {reps} × 1 MiB per path; load {LoadAverage()}");
 
             await using var bare = await StartBareForwarderAsync(Path.Combine(root, "bare.sock"), upstream.Url);
+            await using var apart = await FloorProcess.StartAsync(Path.Combine(root, "apart.sock"), upstream.Url);
             await using var copy = await StartCopyForwarderAsync(Path.Combine(root, "copy.sock"), upstream.Url);
             using var direct = Client(upstream.Url, null, key);
             using var viaBare = Client("http://bare", bare.Url, key);
+            using var viaApart = Client("http://apart", apart.Socket, key);
             using var viaCopy = Client("http://copy", copy.Url, key);
             using var viaDoor = Client("http://door", door, key);
             using var viaPort = Client(portUrl, null, key);
-            var paths = new (string Name, HttpClient Client)[] { ("direct", direct), ("yarp", viaBare), ("copy", viaCopy), ("door", viaDoor), ("port", viaPort) };
+            var paths = new (string Name, HttpClient Client)[]
+                { ("direct", direct), ("yarp", viaBare), ("yarp-apart", viaApart), ("copy", viaCopy), ("door", viaDoor), ("port", viaPort) };
             foreach (var (_, client) in paths) await SmallAsync(client, Math.Min(count, 1000)); // warm-up: connections, and the JIT past its tiers
 
             var paused = new Dictionary<string, Latency>();
@@ -81,12 +85,12 @@ internal sealed class GatewayBench : IBenchMode
                 var cpu = name == "door" ? (CpuMs(host.ProcessId) - cpuBefore) / count : double.NaN;
                 var (whole, streamed) = await BigAsync(client, reps);
                 results[name] = (ttfb, whole, streamed, cpu);
-                Console.WriteLine($"{name,-7} first byte {ttfb}   1 MiB: stream {Stats.F(streamed, 1)} MiB/s, whole calls {Stats.F(whole, 1)} MiB/s   " +
+                Console.WriteLine($"{name,-10} first byte {ttfb}   1 MiB: stream {Stats.F(streamed, 1)} MiB/s, whole calls {Stats.F(whole, 1)} MiB/s   " +
                                   $"host CPU/call {(double.IsNaN(cpu) ? "-" : Stats.F(cpu, 3) + " ms")}");
             }
             var d = results["direct"];
             Console.WriteLine();
-            foreach (var name in new[] { "yarp", "copy", "door", "port" })
+            foreach (var name in new[] { "yarp", "yarp-apart", "copy", "door", "port" })
             {
                 var r = results[name];
                 Console.WriteLine($"{name}: added first byte p50 {Stats.F(r.Ttfb.P50 - d.Ttfb.P50, 3)} ms, p99 {Stats.F(r.Ttfb.P99 - d.Ttfb.P99, 3)} ms " +
@@ -96,7 +100,7 @@ internal sealed class GatewayBench : IBenchMode
             Console.WriteLine();
             Console.WriteLine("with 5 ms between calls (the next call after the last one's tools ran, not at once):");
             foreach (var (name, _) in paths)
-                Console.WriteLine($"{name,-7} first byte {paused[name]}" + (name == "direct" ? "" :
+                Console.WriteLine($"{name,-10} first byte {paused[name]}" + (name == "direct" ? "" :
                     $"   added p50 {Stats.F(paused[name].P50 - paused["direct"].P50, 3)} ms, p99 {Stats.F(paused[name].P99 - paused["direct"].P99, 3)} ms"));
             Console.WriteLine($"host CPU per call through the door: {Stats.F(results["door"].CpuMsPerCall, 3)} ms (checked, metered, recorded; 2 writes to hive.db)");
             Console.WriteLine($"load at the end: {LoadAverage()}");
@@ -227,6 +231,52 @@ internal sealed class GatewayBench : IBenchMode
         });
         await app.StartAsync();
         return new Upstream(app, socket);
+    }
+
+    public const string FloorVerb = "gateway-floor";
+
+    /// <summary>The bare YARP floor, served by this program in a process of its own until its standard input closes.</summary>
+    public static async Task<int> ServeFloorAsync(string socket, string upstream)
+    {
+        await using var floor = await StartBareForwarderAsync(socket, upstream);
+        await Console.In.ReadToEndAsync();
+        return 0;
+    }
+
+    /// <summary>
+    /// The bare YARP floor in a child process (this program, <see cref="FloorVerb"/>): its threads sleep between calls as the
+    /// host's do, where the in-process floors share the bench's awake ones. Stopped by closing its input, killed by pid if it lingers.
+    /// </summary>
+    private sealed class FloorProcess(Process process, string socket) : IAsyncDisposable
+    {
+        public string Socket => socket;
+
+        public static async Task<FloorProcess> StartAsync(string socket, string upstream)
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, UseShellExecute = false };
+            foreach (var arg in new[] { typeof(GatewayBench).Assembly.Location, FloorVerb, socket, upstream }) start.ArgumentList.Add(arg);
+            var process = Process.Start(start) ?? throw new InvalidOperationException("the floor process did not start");
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!File.Exists(socket))
+            {
+                if (process.HasExited || DateTime.UtcNow > deadline)
+                {
+                    if (!process.HasExited) process.Kill();
+                    throw new InvalidOperationException("the floor process did not listen");
+                }
+                await Task.Delay(50);
+            }
+            return new FloorProcess(process, socket);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            process.StandardInput.Close();
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await process.WaitForExitAsync(wait.Token); }
+            catch (OperationCanceledException) { process.Kill(); }
+            process.Dispose();
+        }
     }
 
     private sealed class Upstream(WebApplication app, string url) : IAsyncDisposable
