@@ -56,7 +56,7 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
 
         var changed = await events.WaitForAsync("container_state_changed", e => e.GetProperty("agent").GetProperty("name").GetString() == carol);
         var row = changed.Json.GetProperty("agent");
-        Assert.Equal(["name", "kind", "state_dir", "message_storage", "pending_reminders", "waiting_on", "waiting_since", "open_questions", "driver", "desired", "state", "transient", "pid", "started_at", "restarts", "last_exit", "purpose", "command", "restart", "config_error", "allowed_recipients", "capabilities", "secrets", "provider", "limits", "usage", "model_calls", "forge", "turns_24h", "tokens_24h", "last_turn_at", "last_result", "tokens_by_hour", "turns_by_hour", "aggregated_at", "transcript_storage", "held", "paused", "spend_today_usd", "spend_month_usd", "model_calls_failing", "calls_recorded"], row.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["name", "kind", "state_dir", "message_storage", "pending_reminders", "waiting_on", "waiting_since", "open_questions", "driver", "desired", "state", "transient", "pid", "started_at", "restarts", "last_exit", "purpose", "command", "restart", "config_error", "allowed_recipients", "capabilities", "secrets", "provider", "network", "egress", "egress_ask", "limits", "usage", "model_calls", "forge", "turns_24h", "tokens_24h", "last_turn_at", "last_result", "tokens_by_hour", "turns_by_hour", "aggregated_at", "transcript_storage", "held", "paused", "spend_today_usd", "spend_month_usd", "model_calls_failing", "calls_recorded"], row.EnumerateObject().Select(p => p.Name));
         Assert.Equal("agent", row.GetProperty("kind").GetString());
         Assert.Equal(stateDir, row.GetProperty("state_dir").GetString());
         Assert.Equal(0, row.GetProperty("pending_reminders").GetInt64());
@@ -198,7 +198,7 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
     {
         var state = await _hive.GetJsonAsync("/api/state");
         foreach (var row in state.GetProperty("agents").EnumerateArray())
-            Assert.Equal(["name", "kind", "state_dir", "message_storage", "pending_reminders", "waiting_on", "waiting_since", "open_questions", "driver", "desired", "state", "transient", "pid", "started_at", "restarts", "last_exit", "purpose", "command", "restart", "config_error", "allowed_recipients", "capabilities", "secrets", "provider", "limits", "usage", "model_calls", "forge", "turns_24h", "tokens_24h", "last_turn_at", "last_result", "tokens_by_hour", "turns_by_hour", "aggregated_at", "transcript_storage", "held", "paused", "spend_today_usd", "spend_month_usd", "model_calls_failing", "calls_recorded"], row.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["name", "kind", "state_dir", "message_storage", "pending_reminders", "waiting_on", "waiting_since", "open_questions", "driver", "desired", "state", "transient", "pid", "started_at", "restarts", "last_exit", "purpose", "command", "restart", "config_error", "allowed_recipients", "capabilities", "secrets", "provider", "network", "egress", "egress_ask", "limits", "usage", "model_calls", "forge", "turns_24h", "tokens_24h", "last_turn_at", "last_result", "tokens_by_hour", "turns_by_hour", "aggregated_at", "transcript_storage", "held", "paused", "spend_today_usd", "spend_month_usd", "model_calls_failing", "calls_recorded"], row.EnumerateObject().Select(p => p.Name));
     }
 
     private static async Task AssertClosedAsync(Task<JsonElement> reply)

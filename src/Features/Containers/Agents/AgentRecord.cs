@@ -85,7 +85,8 @@ internal sealed class AgentRecord
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at, LastExitReason) : null,
-        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Capabilities, Secrets, Provider ?? Providers.Default);
+        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Capabilities, Secrets, Provider ?? Providers.Default,
+        Network ?? Hive.Shared.Egress.NetworkModes.Open, (IReadOnlyList<string>?)Egress ?? [], EgressAsk);
 }
 
 /// <summary>
@@ -95,13 +96,16 @@ internal sealed class AgentRecord
 /// the only agents it may message or ask besides the operator and the manager; <c>secrets</c> maps env var names to the
 /// names of the secrets they are set from (names only: a value is never on a row); <c>provider</c> is the model provider
 /// it counts against, always a name (the default for an agent that named none, and for external agents);
-/// <c>capabilities</c> is what work it takes (an empty list when none).
+/// <c>capabilities</c> is what work it takes (an empty list when none); <c>network</c> is <c>sealed</c> or <c>open</c> (open
+/// for an agent whose configuration names none), <c>egress</c> the places a sealed agent may reach (empty when none), and
+/// <c>egress_ask</c> whether a refused place becomes a question to the operator.
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
     LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError,
     IReadOnlyList<string>? AllowedRecipients, IReadOnlyList<string> Capabilities, IReadOnlyDictionary<string, string>? Secrets = null,
-    string Provider = Providers.Default);
+    string Provider = Providers.Default, string Network = Hive.Shared.Egress.NetworkModes.Open, IReadOnlyList<string>? Egress = null,
+    bool EgressAsk = false);
 
 /// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
 public sealed class ConfigProblems

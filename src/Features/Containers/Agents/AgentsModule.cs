@@ -34,7 +34,7 @@ public sealed class AgentsModule : CarterModule
         {
             var body = await req.ReadBodyAsync<ConfigBody>();
             var config = new AgentConfig(body.Command, body.Driver, body.Env, body.Purpose, body.Restart, body.Mounts, body.Inputs, body.AllowedRecipients, body.Secrets,
-                body.Provider, body.Limits, body.Capabilities);
+                body.Provider, body.Limits, body.Capabilities, body.Network, body.Egress, body.EgressAsk);
             var dryRun = req.Query["dry_run"].FirstOrDefault() is { } flag && (flag is "true" or "1" ? true
                 : flag is "false" or "0" ? false : throw new Hive.Shared.Errors.BadRequestException("dry_run is true or false"));
             await res.Ok(await mediator.Send(new ConfigureAgent.Command(ContainerRoutes.Name(req), config, body.Preset, dryRun), req.HttpContext.RequestAborted));
@@ -86,7 +86,7 @@ public sealed class AgentsModule : CarterModule
         IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env, string? Restart,
         IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
         IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null,
-        IReadOnlyList<string>? Capabilities = null);
+        IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null);
 
     /// <summary>A secret's value: JSON <c>{"value": "…"}</c> (any text but NUL, at most 32 KiB of UTF-8).</summary>
     private sealed record SecretBody(string? Value)

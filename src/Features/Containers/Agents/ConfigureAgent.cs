@@ -39,6 +39,8 @@ public static class ConfigureAgent
                 {
                     Command = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose,
                     Provider = expanded.Provider,
+                    Network = NetworkSealing.Default(config.Driver ?? record.Driver, config.Network ?? expanded.Network, fromPreset: true),
+                    Egress = config.Egress ?? expanded.Egress, EgressAsk = config.EgressAsk ?? expanded.EgressAsk,
                 };
             }
             var normalised = await ProposeConfig.CheckedAsync(record, config, createRules, drivers, cancellationToken);

@@ -7,6 +7,7 @@ using Hive.Features.Containers.Presets;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
+using Hive.Shared.Egress;
 using Hive.Shared.Errors;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +20,8 @@ namespace Hive.Features.Containers;
 /// driver (it works on this machine and can see the program), the environment and the mounts. A start that still
 /// fails leaves no half-made agent. A name with a tombstone gets its old state dir back. With driver <c>external</c> the
 /// agent is only registered: Hive opens its socket and someone else runs it. <c>capabilities</c> (what work it takes) may
-/// be given either way.
+/// be given either way. <c>network</c> defaults to sealed for a preset's agent and a bubblewrap agent (<see cref="NetworkSealing"/>);
+/// <c>egress</c> and <c>egress_ask</c> may be given whatever the network: kept, they take effect once it is sealed.
 /// </summary>
 public static class CreateAgent
 {
@@ -65,6 +67,16 @@ public static class CreateAgent
                 .Must((c, l) => l?.OrNull is null || (c.Driver ?? drivers.Default) is not (DriverCatalog.External or NixosContainer))
                 .WithMessage(c => $"limits are set on the process and bubblewrap drivers' cgroups; a {c.Driver ?? drivers.Default} agent cannot have them");
             RuleFor(c => c.Capabilities).Must(c => Containers.Capabilities.Problem(c) is null).WithMessage(c => Containers.Capabilities.Problem(c.Capabilities)!);
+            RuleFor(c => c.Network).Must(NetworkModes.IsKnown).When(c => c.Network is not null)
+                .WithMessage($"network must be {NetworkModes.Sealed} or {NetworkModes.Open}");
+            RuleFor(c => c.Network).Must((c, n) => NetworkSealing.ProblemWith(c.Driver ?? drivers.Default, n) is null)
+                .When(c => c.Network == NetworkModes.Sealed)
+                .WithMessage(c => NetworkSealing.ProblemWith(c.Driver ?? drivers.Default, c.Network)!);
+            RuleFor(c => c.Egress).Must(e => EgressRule.ProblemWith(e) is null).WithMessage(c => EgressRule.ProblemWith(c.Egress)!);
+            RuleFor(c => c.Egress).Null().When(c => c.Driver == DriverCatalog.External)
+                .WithMessage("an external agent runs outside the hive: it has no egress here");
+            RuleFor(c => c.EgressAsk).Must(a => a != true).When(c => c.Driver == DriverCatalog.External)
+                .WithMessage("an external agent runs outside the hive: it has no egress here");
             RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
                 .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
             RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
@@ -128,6 +140,8 @@ public static class CreateAgent
                 {
                     Preset = null, Argv = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose,
                     Provider = expanded.Provider,
+                    Network = NetworkSealing.Default(command.Driver ?? drivers.Default, command.Network ?? expanded.Network, fromPreset: true),
+                    Egress = command.Egress ?? expanded.Egress, EgressAsk = command.EgressAsk ?? expanded.EgressAsk,
                 }, cancellationToken);
             }
             if (command.Driver == DriverCatalog.External)
@@ -166,7 +180,7 @@ public static class CreateAgent
                 LimitCpuPercent = command.Limits?.CpuPercent,
                 LimitPids = command.Limits?.Pids,
                 Capabilities = Containers.Capabilities.Stored(command.Capabilities),
-                Network = command.Network,
+                Network = NetworkSealing.Default(driverName, command.Network, fromPreset: false),
                 Egress = command.Egress is { } egress ? new(egress) : null,
                 EgressAsk = command.EgressAsk ?? false,
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,

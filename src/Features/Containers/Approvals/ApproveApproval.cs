@@ -69,6 +69,9 @@ public static class ApproveApproval
                         LimitCpuPercent = spawn.Limits?.CpuPercent,
                         LimitPids = spawn.Limits?.Pids,
                         Capabilities = Capabilities.Stored(spawn.Capabilities),
+                        Network = spawn.Network,
+                        Egress = spawn.Egress is { } egress ? new(egress) : null,
+                        EgressAsk = spawn.EgressAsk ?? false,
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
@@ -118,5 +121,6 @@ public static class ApproveApproval
     private sealed record SpawnPayload(
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
         IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null,
-        Runtime.AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null);
+        Runtime.AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
+        bool? EgressAsk = null);
 }

@@ -24,7 +24,7 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
             var args = r.Bind<SpawnArgs>();
             if (args.Name == AgentNames.Manager) throw new ForbiddenException("the manager cannot spawn itself");
             var approval = await r.Mediator.Send(new RequestSpawn.Command(r.Agent, args.Name, args.Purpose, args.Command, args.Driver, args.Preset, args.Env,
-                args.Secrets, args.Mounts, args.Provider, args.Limits, args.Capabilities), r.CancellationToken);
+                args.Secrets, args.Mounts, args.Provider, args.Limits, args.Capabilities, args.Network, args.Egress, args.EgressAsk), r.CancellationToken);
             return new { approval_id = approval.Id };
         });
 
@@ -69,7 +69,8 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
     private sealed record SpawnArgs(
         string? Name, string? Purpose, IReadOnlyList<string>? Command, string? Driver, string? Preset, IReadOnlyDictionary<string, string>? Env,
         IReadOnlyDictionary<string, string>? Secrets, IReadOnlyList<string>? Mounts, string? Provider = null,
-        Runtime.AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null);
+        Runtime.AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
+        bool? EgressAsk = null);
     private sealed record ListArgs(string? Capability = null);
     private sealed record DestroyArgs(string? Name, string? Reason);
     private sealed record ProposeArgs(string? Name, AgentConfig? Config);

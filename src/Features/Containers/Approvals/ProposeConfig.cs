@@ -31,7 +31,7 @@ public static class ProposeConfig
         var driver = config.Driver ?? record.Driver;
         var asCreate = new CreateAgent.Command(record.Name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
             AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider, Limits: config.Limits,
-            Capabilities: config.Capabilities);
+            Capabilities: config.Capabilities, Network: config.Network, Egress: config.Egress, EgressAsk: config.EgressAsk);
         var problems = (await createRules.ValidateAsync(asCreate, ct)).Errors.Where(e => e.PropertyName != "Name").ToList();
         if (problems.Count > 0) throw new ValidationException(problems);
         var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
@@ -41,6 +41,8 @@ public static class ProposeConfig
             Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [],
             Inputs = config.Inputs ?? [], Secrets = SecretStore.Normalised(config.Secrets), Limits = config.Limits?.OrNull,
             Capabilities = Capabilities.InFile(config.Capabilities),
+            // Omitted, the network takes its default as a create's would (sealed under bubblewrap); the diff shows it.
+            Network = NetworkSealing.Default(driver, config.Network, fromPreset: false), EgressAsk = config.EgressAsk == true ? true : null,
         };
     }
 

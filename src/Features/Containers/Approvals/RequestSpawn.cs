@@ -21,7 +21,8 @@ public static class RequestSpawn
     public sealed record Command(
         string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver, string? Preset = null,
         IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
-        string? Provider = null, AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null)
+        string? Provider = null, AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null,
+        string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null)
         : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -52,17 +53,20 @@ public static class RequestSpawn
         {
             var name = command.Name!;
             var (argv, env, secretNames, mounts, purpose, provider) = (command.Argv, command.Env, command.Secrets, command.Mounts, command.Purpose, command.Provider);
+            var (network, egress, egressAsk) = (command.Network, command.Egress, command.EgressAsk);
             if (command.Preset is { } preset)
             {
                 var expanded = await presets.ExpandAsync(preset, name, purpose, env, secretNames, mounts, provider);
                 (argv, env, secretNames, mounts, purpose, provider) = (expanded.Command, expanded.Env, expanded.Secrets, expanded.Mounts, expanded.Purpose, expanded.Provider);
+                (network, egress, egressAsk) = (network ?? expanded.Network, egress ?? expanded.Egress, egressAsk ?? expanded.EgressAsk);
             }
             argv ??= (options.Value.DefaultCommand is { Count: > 0 } fallback ? fallback : null)
                 ?? throw new BadRequestException("command or preset is required (this hive has no Hive:Containers:DefaultCommand)");
             var driverName = command.Driver ?? drivers.Default;
+            network = NetworkSealing.Default(driverName, network, fromPreset: command.Preset is not null);
             // The same rules as the operator's create: the operator is never asked to approve what cannot run.
             var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames, Provider: provider,
-                Limits: command.Limits, Capabilities: command.Capabilities),
+                Limits: command.Limits, Capabilities: command.Capabilities, Network: network, Egress: egress, EgressAsk: egressAsk),
                 cancellationToken)).Errors;
             if (problems.Count > 0) throw new ValidationException(problems);
             var driver = drivers.Find(driverName)!;
@@ -77,7 +81,7 @@ public static class RequestSpawn
             var payload = JsonSerializer.Serialize(new
             {
                 name, purpose, command = argv, driver = driverName, env = env ?? new Dictionary<string, string>(), secrets = SecretStore.Normalised(secretNames),
-                mounts = mounts ?? [], provider, capabilities = command.Capabilities ?? [],
+                mounts = mounts ?? [], provider, capabilities = command.Capabilities ?? [], network, egress, egress_ask = egressAsk == true ? true : (bool?)null,
                 // Snake-case by hand: the payload is written with default options and read back with the wire's.
                 limits = command.Limits?.OrNull is { } own ? new { memory_mib = own.MemoryMib, cpu_percent = own.CpuPercent, pids = own.Pids } : null,
             });

@@ -26,7 +26,11 @@ internal static class AgentFile
             if (config.Limits?.Problem is { } limits) throw new MetaFileException($"{PathOf(agent)}: {limits}");
             // Nor capabilities no one could search for.
             if (Capabilities.Problem(config.Capabilities) is { } capabilities) throw new MetaFileException($"{PathOf(agent)}: {capabilities}");
-            return config with { Limits = config.Limits?.OrNull, Capabilities = Capabilities.InFile(config.Capabilities) };
+            // Nor a network no driver knows, or egress rules the proxy could not read.
+            if (config.Network is { } network && !Hive.Shared.Egress.NetworkModes.IsKnown(network))
+                throw new MetaFileException($"{PathOf(agent)}: network must be {Hive.Shared.Egress.NetworkModes.Sealed} or {Hive.Shared.Egress.NetworkModes.Open}");
+            if (Hive.Shared.Egress.EgressRule.ProblemWith(config.Egress) is { } egress) throw new MetaFileException($"{PathOf(agent)}: {egress}");
+            return config with { Limits = config.Limits?.OrNull, Capabilities = Capabilities.InFile(config.Capabilities), EgressAsk = config.EgressAsk == true ? true : null };
         }
         catch (JsonException e)
         {

@@ -12,7 +12,8 @@ namespace Hive.Features.Containers;
 
 /// <summary>
 /// An approved configuration change deployed: its file goes on <c>main</c> and exactly this agent is rebuilt (transient
-/// <c>rebuilding</c>: stopped, its registry row set from the file, started). A configuration that does not start leaves
+/// <c>rebuilding</c>: stopped, its registry row set from the file, started); a change of only its egress rules is set on
+/// its row without a restart (the egress proxy reads them at each connection). A configuration that does not start leaves
 /// the agent and <c>main</c> as they were and says so (<c>failed/&lt;id&gt;</c>, a <c>config_failed</c> message to the
 /// requester). Written to be run again from the top by the next start-up when a host died anywhere inside it: the commit is
 /// made only if <c>main</c> is still on the proposal's base (a deploy that got past it finds the file applied); a file that
@@ -82,6 +83,13 @@ internal static class DeployProposal
         /// </summary>
         private async Task<string?> RebuildOnMainAsync(string name, AgentHold hold, AgentConfig old, string? before, string after, long approvalId, string requestedBy)
         {
+            // Egress rules are read by the proxy at each connection: a change of only those is applied to the running agent.
+            if (await meta.ReadAgentAsync(name) is { } onMain && AppliesWithoutRestart(old, onMain with { Driver = onMain.Driver ?? old.Driver }))
+            {
+                await steps.ApplyConfigAsync(name, onMain with { Driver = onMain.Driver ?? old.Driver },
+                    Actor.Named(requestedBy), $"a new configuration (approval {approvalId}, from the {requestedBy})");
+                return null;
+            }
             string? failure = null;
             await using (await steps.HoldTransientAsync(name, Transients.Rebuilding))
             {
@@ -110,6 +118,11 @@ internal static class DeployProposal
             return failure;
         }
     }
+
+    /// <summary>Whether <paramref name="after"/> differs from <paramref name="before"/>, and only in what the running agent need not restart for (its egress rules).</summary>
+    internal static bool AppliesWithoutRestart(AgentConfig before, AgentConfig after) =>
+        AgentFile.Serialize(before) != AgentFile.Serialize(after)
+        && AgentFile.Serialize(before with { Egress = null, EgressAsk = null }) == AgentFile.Serialize(after with { Egress = null, EgressAsk = null });
 
     /// <summary>The deploy is over: <c>applied_at</c>, and for a failure the requester's <c>config_failed</c>, in one change.</summary>
     internal static Task RecordDeployedAsync(

@@ -8,6 +8,8 @@ import { act } from './actions.js';
 import { searchBox } from './search.js';
 import { modelCalls } from './calls.js';
 import { failingText } from './gateway.js';
+import { diff } from './approvals.js';
+import { networkChip } from './network.js';
 
 // /agents/{name}: one agent's own page. Its badges (state, held or paused, the model, context and cost of its last turn
 // with how that cost is known, cost today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and
@@ -87,8 +89,64 @@ function drawHead() {
   if (!a) return;
   $('ap-badges').replaceChildren(...badges(a));
   $('ap-purpose').textContent = a.purpose ?? '';
+  drawNetwork(a);
   drawRecording(a);
 }
+
+// Its network and egress rules (its row); the rules are edited as a configuration change: the whole configuration with
+// the new list, reviewed as its diff (PUT …/config?dry_run=true) and applied without a restart.
+function drawNetwork(a) {
+  const managed = a.driver && a.driver !== 'external';
+  $('ap-network').hidden = !managed;
+  if (!managed) return;
+  $('ap-network-mode').replaceChildren(networkChip(a));
+  const rules = a.egress ?? [];
+  $('ap-egress').textContent = rules.length ? `egress: ${rules.join(', ')}${a.egress_ask ? ' (asks about the rest)' : ''}`
+    : `egress: none${a.egress_ask ? ' (asks about each place)' : ''}`;
+  if (!$('ap-egress-edit').open) $('ap-egress-rules').value = rules.join('\n');
+}
+
+let egressReviewed = null;
+const egressProblem = text => { $('ap-egress-error').hidden = !text; $('ap-egress-error').textContent = text ?? ''; };
+const egressInvalidate = () => { egressReviewed = null; $('ap-egress-apply').disabled = true; $('ap-egress-diff').hidden = true; };
+$('ap-egress-rules').addEventListener('input', egressInvalidate);
+async function putEgress(dryRun, body) {
+  const response = await fetch(`${api}/config${dryRun ? '?dry_run=true' : ''}`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { response, json: await jsonBody(response) };
+}
+$('ap-egress-form').addEventListener('submit', async event => {
+  event.preventDefault();
+  egressProblem(null);
+  egressInvalidate();
+  try {
+    const loaded = await fetch(`${api}/config`);
+    const current = await jsonBody(loaded);
+    if (!loaded.ok || current?.config == null) { egressProblem(problemText(current, loaded.status)); return; }
+    const egress = $('ap-egress-rules').value.split('\n').map(r => r.trim()).filter(r => r.length > 0);
+    const body = { ...current.config, egress: egress.length === 0 && current.config.egress == null ? null : egress };
+    const { response, json } = await putEgress(true, body);
+    if (!response.ok) { egressProblem(problemText(json, response.status)); return; }
+    $('ap-egress-diff').replaceChildren(diff(json?.diff ?? ''));
+    $('ap-egress-diff').hidden = false;
+    if (json?.changed) { egressReviewed = body; $('ap-egress-apply').disabled = false; }
+  } catch (e) {
+    egressProblem(unanswered(e));
+  }
+});
+$('ap-egress-apply').addEventListener('click', async event => {
+  if (!egressReviewed) return;
+  const body = egressReviewed;
+  event.currentTarget.disabled = true;
+  try {
+    const { response, json } = await putEgress(false, body);
+    if (!response.ok) { egressProblem(problemText(json, response.status)); return; }
+    egressInvalidate();
+    $('ap-egress-edit').open = false;
+  } catch (e) {
+    egressProblem(unanswered(e));
+  }
+});
 
 // The operator's switch for recording the bodies of its model calls (its row's calls_recorded; call_recording_changed).
 function drawRecording(a) {

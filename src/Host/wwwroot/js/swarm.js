@@ -6,6 +6,7 @@ import { diff } from './approvals.js';
 import { searchBox } from './search.js';
 import { rowFacts, pauseAction, usageMeter } from './governance.js';
 import { failingChip } from './gateway.js';
+import { networkChip } from './network.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
 // Agents: agents with their container's state and lifecycle buttons, their logs, their configuration (edited with the
@@ -89,6 +90,7 @@ function agentHead(a) {
       a.waiting_on && h('span', { class: 'badge waiting', title: `waiting since ${a.waiting_since}` },
         `waiting on ${a.waiting_on} · since ${relative(a.waiting_since)}`),
       rowFacts(a),
+      managed && networkChip(a),
       failingChip(a),
       storageChip(a),
       a.forge && forgeChip(a.forge),
@@ -403,6 +405,12 @@ function fillConfigForm(form, name, config, show, done) {
   mounts.value = (config.mounts ?? []).join('\n');
   const inputs = h('input', { name: 'inputs', value: (config.inputs ?? []).join(' '), placeholder: 'names of pinned inputs (optional)' });
   const capabilities = h('input', { name: 'capabilities', value: (config.capabilities ?? []).join(' '), placeholder: 'the work it takes, e.g. design code review (optional)' });
+  const network = h('select', { name: 'network' },
+    h('option', { value: 'sealed' }, 'sealed: out only through the hive\'s proxy'), h('option', { value: 'open' }, 'open: the host\'s network'));
+  network.value = config.network ?? 'open';
+  const egress = h('textarea', { name: 'egress', rows: 2, placeholder: 'places a sealed agent may reach: one host[:port] per line, e.g. github.com:443' });
+  egress.value = (config.egress ?? []).join('\n');
+  const egressAsk = h('input', { type: 'checkbox', name: 'egress-ask', checked: config.egress_ask === true });
   const limited = h('input', { type: 'checkbox', name: 'limit-recipients', checked: Array.isArray(config.allowed_recipients) });
   const recipients = h('input', { name: 'allowed-recipients', value: (config.allowed_recipients ?? []).join(' '),
     placeholder: 'agent names; the operator and the manager always' });
@@ -429,6 +437,10 @@ function fillConfigForm(form, name, config, show, done) {
       inputs: list(parseNames(inputs.value), config.inputs),
       capabilities: list(parseNames(capabilities.value), config.capabilities),
       allowed_recipients: limited.checked ? parseNames(recipients.value) : null,
+      // Left open where the file names none, so an untouched old agent shows no change.
+      network: network.value === 'open' && config.network == null ? null : network.value,
+      egress: list(egress.value.split('\n').map(r => r.trim()).filter(r => r.length > 0), config.egress),
+      egress_ask: egressAsk.checked ? true : (config.egress_ask == null ? null : false),
     };
   };
   const put = async (dryRun, body) => {
@@ -495,6 +507,9 @@ function fillConfigForm(form, name, config, show, done) {
     field('Mounts', mounts),
     field('Pinned inputs it uses', inputs),
     field('Capabilities', capabilities),
+    field('Network', network, false),
+    field('Egress (a sealed agent\'s way out; a change of these alone needs no restart)', egress),
+    h('label', { class: 'check wide' }, egressAsk, ' Ask me about a place not listed'),
     h('label', { class: 'check wide' }, limited, ' Limit whom it may message to:'),
     field('', recipients),
     diffBox,
