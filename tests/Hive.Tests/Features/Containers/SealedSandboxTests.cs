@@ -185,6 +185,31 @@ public sealed class SealedSandboxTests(SealedFixture fixture) : SharedHiveTests(
         }
     }
 
+    [Theory]
+    [InlineData("bubblewrap")]
+    [InlineData("process")]
+    public async Task A_sealed_agents_terminal_is_sealed_too(string driver)
+    {
+        if (driver == "process" && !Environment.IsPrivilegedProcess) return; // the process driver seals on a root host only (the suite runs as root)
+        var name = $"seal-term-{driver[..4]}-{Interlocked.Increment(ref _made)}";
+        _ = AcceptAsync();
+        await CreateAsync(_hive.Http, new { name, command = new[] { "/bin/sh", "-c", "exec sleep 1000" }, driver, restart = "never", network = "sealed" });
+        try
+        {
+            await using var terminal = await TerminalSocket.OpenAsync(_hive, name);
+            var output = await terminal.RunAsync(
+                $"(exec 3<>/dev/tcp/127.0.0.1/{TcpPort}) 2>/dev/null && r=reach || r=deni; echo \"tcp=${{r}}ed\"; echo \"links=<$(ip -o link show | wc -l)>\"; echo \"<$((40+2))-end>\"",
+                "<42-end>");
+            Assert.Contains("tcp=denied", output);
+            Assert.Contains("links=<1>", output); // lo alone
+            Assert.Equal(0, Volatile.Read(ref _tcpConnections));
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
     [Fact]
     public async Task An_open_agent_gets_no_proxy_even_when_the_hive_has_one_for_it()
     {
