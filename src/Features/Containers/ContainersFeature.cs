@@ -3,6 +3,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -51,9 +52,11 @@ public static class ContainersFeature
         services.AddSingleton(p => new AgentUsers(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<IOptions<ContainersOptions>>(),
             p.GetRequiredService<ILogger<AgentUsers>>()));
         services.AddSingleton(p => new AgentTools(p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<ILogger<AgentTools>>()));
+        services.TryAddSingleton<Hive.Shared.Egress.IAgentEgress, Hive.Shared.Egress.NoAgentEgress>(); // the Egress slice registers the real one
         services.AddSingleton(p => new ProcessDriverServices(p.GetRequiredService<ProcessLauncher>(), p.GetRequiredService<TimeProvider>(),
             p.GetRequiredService<IOptions<ContainersOptions>>(), p.GetRequiredService<AgentCgroups>(), p.GetRequiredService<AgentUsers>(),
-            p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<AgentTools>(), p.GetRequiredService<Hive.Shared.Gateway.IAgentGateways>()));
+            p.GetRequiredService<Hive.Shared.HivePaths>(), p.GetRequiredService<AgentTools>(), p.GetRequiredService<Hive.Shared.Gateway.IAgentGateways>(),
+            p.GetRequiredService<Hive.Shared.Egress.IAgentEgress>()));
         services.AddSingleton<IContainerDriver>(p => new ProcessDriver(p.GetRequiredService<ProcessDriverServices>()));
         services.AddSingleton<IContainerDriver>(p => new BubblewrapDriver(p.GetRequiredService<ProcessDriverServices>()));
         services.AddSingleton<IContainerDriver>(p => new NixosContainerDriver(

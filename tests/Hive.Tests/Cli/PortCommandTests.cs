@@ -154,6 +154,99 @@ public sealed class PortCommandTests : IDisposable
         Assert.DoesNotContain(" port ", (await Hivectl.RunAsync(["--help"])).Stdout); // hidden from the operator's help
     }
 
+    /// <summary>hivectl port with <paramref name="options"/> in front of <c>bash -c SCRIPT</c>, as <see cref="StartPort"/>.</summary>
+    private RunningHivectl StartPortWith(string[] options, string script)
+    {
+        var info = new ProcessStartInfo("/usr/bin/setsid")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            WorkingDirectory = _dir.FullName,
+        };
+        foreach (var arg in (string[])["/usr/bin/env", "--default-signal=INT", "dotnet", Hivectl.Dll, "port", .. options, "--", "/bin/bash", "-c", script])
+            info.ArgumentList.Add(arg);
+        foreach (var name in new[] { "HIVE_SOCKET", "HIVE_URL", "HIVE_TOKEN", Variable, "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy" })
+            info.Environment.Remove(name);
+        return new RunningHivectl(Process.Start(info) ?? throw new InvalidOperationException("setsid did not start"));
+    }
+
+    private const string PrintProxyVariables =
+        "for v in HTTP_PROXY HTTPS_PROXY http_proxy https_proxy NO_PROXY no_proxy HIVE_TEST_URL; do echo \"$v=${!v-unset}\"; done; echo printed; exec sleep 1000";
+
+    private static Dictionary<string, string> Variables(string stdout) =>
+        stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains('=')).Select(l => l.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+
+    /// <summary>What a Unix socket echo sends back: what the client sent up to its half-close.</summary>
+    private static async Task EchoAsync(GatewayConnection connection) => await connection.WriteAsync("echo:" + await connection.ReadToEndAsync());
+
+    private static async Task<string> ThroughAsync(int port, string text)
+    {
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await client.SendAsync(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+        client.Shutdown(SocketShutdown.Send);
+        return await ReadToEndAsync(client).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task The_proxy_alone_gives_the_command_its_proxy_variables_and_its_port_reaches_the_proxys_socket()
+    {
+        var proxySocket = Path.Combine(_dir.FullName, "egress.sock");
+        await using var proxy = new FakeGatewaySocket(proxySocket, EchoAsync);
+        await using var port = StartPortWith(["--proxy", proxySocket], PrintProxyVariables);
+        await port.UntilLineAsync(l => l == "printed", what: "the command's variables");
+
+        var variables = Variables(port.Stdout);
+        var url = variables["HTTPS_PROXY"];
+        Assert.Matches(@"^http://127\.0\.0\.1:\d+$", url);
+        foreach (var name in new[] { "HTTP_PROXY", "http_proxy", "https_proxy" }) Assert.Equal(url, variables[name]);
+        Assert.Equal("127.0.0.1,localhost,::1", variables["NO_PROXY"]);
+        Assert.Equal("127.0.0.1,localhost,::1", variables["no_proxy"]);
+        Assert.Equal("unset", variables[Variable]); // no gateway: no base URL
+
+        Assert.Equal("echo:CONNECT example.org:443 HTTP/1.1\r\n\r\n", await ThroughAsync(new Uri(url).Port, "CONNECT example.org:443 HTTP/1.1\r\n\r\n"));
+    }
+
+    [Fact]
+    public async Task The_gateway_and_the_proxy_each_get_a_port_of_their_own_that_reaches_their_own_socket()
+    {
+        var proxySocket = Path.Combine(_dir.FullName, "egress.sock");
+        await using var proxy = new FakeGatewaySocket(proxySocket, async c => await c.WriteAsync("proxy:" + await c.ReadToEndAsync()));
+        await using var gateway = new FakeGatewaySocket(SocketPath, async c => await c.WriteAsync("gateway:" + await c.ReadToEndAsync()));
+        await using var port = StartPortWith(["--to", SocketPath, "--url-variable", Variable, "--url-path", "/v1", "--proxy", proxySocket], PrintProxyVariables);
+        await port.UntilLineAsync(l => l == "printed", what: "the command's variables");
+
+        var variables = Variables(port.Stdout);
+        var gatewayUrl = new Uri(variables[Variable]);
+        var proxyUrl = new Uri(variables["HTTP_PROXY"]);
+        Assert.Equal("/v1", gatewayUrl.AbsolutePath);
+        Assert.NotEqual(gatewayUrl.Port, proxyUrl.Port);
+        Assert.Equal("gateway:one", await ThroughAsync(gatewayUrl.Port, "one"));
+        Assert.Equal("proxy:two", await ThroughAsync(proxyUrl.Port, "two"));
+    }
+
+    [Fact]
+    public async Task A_proxy_socket_that_is_not_there_is_answered_with_a_502_not_left_hanging()
+    {
+        await using var port = StartPortWith(["--proxy", Path.Combine(_dir.FullName, "no-proxy.sock")], PrintProxyVariables);
+        await port.UntilLineAsync(l => l == "printed", what: "the command's variables");
+
+        var answer = await ThroughAsync(new Uri(Variables(port.Stdout)["HTTPS_PROXY"]).Port, "CONNECT example.org:443 HTTP/1.1\r\nhost: example.org:443\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 502 Bad Gateway\r\n", answer);
+        Assert.Contains("the egress proxy's socket", answer);
+        Assert.Contains("no-proxy.sock cannot be reached", answer);
+    }
+
+    [Fact]
+    public async Task A_port_with_neither_forward_or_a_gateway_without_its_variable_is_a_usage_error()
+    {
+        var neither = await Hivectl.RunAsync(["port", "--", "/bin/true"]);
+        Assert.Equal(2, neither.ExitCode);
+        Assert.Contains("--proxy", neither.Stderr);
+        var half = await Hivectl.RunAsync(["port", "--to", SocketPath, "--", "/bin/true"]);
+        Assert.Equal(2, half.ExitCode);
+        Assert.Contains("--url-variable", half.Stderr);
+    }
+
     private static async Task<string> ReadToEndAsync(Socket socket)
     {
         var buffer = new byte[4096];

@@ -24,6 +24,9 @@ internal sealed record AgentGateway(AgentGatewayAccess Access, bool Metered)
     /// <summary>Where a sandboxed agent sees its gateway's socket (beside its own, <c>/run/hive/NAME.sock</c>).</summary>
     public static string InsideSocket(string agent) => $"/run/hive/{agent}.gateway.sock";
 
+    /// <summary>Where a sealed sandboxed agent sees its egress proxy's socket (issue 44), beside its gateway's.</summary>
+    public static string InsideEgressSocket(string agent) => $"/run/hive/{agent}.egress.sock";
+
     /// <summary>The agent's gateway and whether its calls go through it; null when it has none.</summary>
     public static AgentGateway? Of(IAgentGateways gateways, string agent, string? provider, IEnumerable<string> ownVariables)
     {
@@ -42,11 +45,17 @@ internal sealed record AgentGateway(AgentGatewayAccess Access, bool Metered)
 
     /// <summary>
     /// The command that runs <paramref name="program"/> (as the agent sees it) with <paramref name="args"/> behind the port:
-    /// <c>hivectl port --to SOCKET --url-variable NAME --url-path PATH -- PROGRAM ARGS</c>.
+    /// <c>hivectl port [--to SOCKET --url-variable NAME --url-path PATH] [--proxy SOCKET] -- PROGRAM ARGS</c>, with the
+    /// gateway's forward when <paramref name="gateway"/> is given (its socket as the agent sees it:
+    /// <paramref name="gatewayInside"/>) and the egress proxy's when <paramref name="proxyInside"/> is (a sealed agent's).
     /// </summary>
-    public IReadOnlyList<string> PortCommand(string socketInside, string program, IEnumerable<string> args) =>
-    [
-        "hivectl", "port", "--to", socketInside, "--url-variable", Access.BaseUrlVariable, "--url-path", Access.BaseUrlPath, "--",
-        program, .. args,
-    ];
+    public static IReadOnlyList<string> PortCommand(
+        AgentGatewayAccess? gateway, string? gatewayInside, string? proxyInside, string program, IEnumerable<string> args)
+    {
+        List<string> command = ["hivectl", "port"];
+        if (gateway is not null)
+            command.AddRange(["--to", gatewayInside!, "--url-variable", gateway.BaseUrlVariable, "--url-path", gateway.BaseUrlPath]);
+        if (proxyInside is not null) command.AddRange(["--proxy", proxyInside]);
+        return [.. command, "--", program, .. args];
+    }
 }

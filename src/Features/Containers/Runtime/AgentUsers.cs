@@ -29,7 +29,7 @@ internal sealed partial class AgentUsers
     /// <summary>
     /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME</c> hides the data dir
     /// under a tmpfs on COVER and binds the agent's paths back (state dir, work dir, the bare clones its worktree's
-    /// <c>.git</c> names, <c>shared/</c>, its socket, its gateway's socket when it has one), and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
+    /// <c>.git</c> names, <c>shared/</c>, its socket, the sockets of its gateway and its egress proxy when it has them), and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
     /// reach the real directories through <c>/proc/self/fd/3</c> after the tmpfs has covered their path; a bind's target
     /// that the directories made do not hold (a socket) is made as an empty file first.
     /// </summary>
@@ -50,19 +50,20 @@ internal sealed partial class AgentUsers
     /// each from the real data dir (fd 3) onto the tmpfs over it (fd 5; 4 is bubblewrap's seccomp program), so no line holds the data dir's path (which may
     /// need fstab's escapes); an agent's name never does. Written by the host before each staged run, where no agent reaches.
     /// </summary>
-    internal static string StageTable(string agent, string? gatewaySocket = null) => string.Concat(
-        new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", $"run/{agent}.sock", "tools", gatewaySocket }
+    internal static string StageTable(string agent, params IEnumerable<string?> sockets) => string.Concat(
+        new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", $"run/{agent}.sock", "tools" }.Concat(sockets)
             .OfType<string>().Select(path => $"/proc/self/fd/3/{path} /proc/self/fd/5/{path} none bind 0 0\n"));
 
     /// <summary>
     /// Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's) when this host has not
-    /// written it as it should be yet: its content depends on the name and the gateway's socket alone, so later starts find
-    /// it as it should be. <paramref name="gatewaySocket"/>: the agent's gateway's socket (issue 43), host path, when it has
-    /// one; bound back when it lies in the data dir (elsewhere the agent's user reaches it as it is).
+    /// written it as it should be yet: its content depends on the name and the extra sockets alone, so later starts find
+    /// it as it should be. <paramref name="sockets"/>: the host paths of the agent's gateway's socket (issue 43) and its
+    /// egress proxy's (issue 44), those it has; each bound back when it lies in the data dir (elsewhere the agent's user
+    /// reaches it as it is).
     /// </summary>
-    public void WriteStageTable(string agent, string? gatewaySocket = null)
+    public void WriteStageTable(string agent, IReadOnlyList<string> sockets)
     {
-        var table = StageTable(agent, gatewaySocket is null ? null : InDataDir(gatewaySocket));
+        var table = StageTable(agent, sockets.Select(InDataDir));
         if (_stageTablesWritten.TryGetValue(agent, out var written) && written == table) return;
         var dir = Path.Combine(_paths.DataDir, "stage");
         HivePaths.EnsurePrivateDirectory(dir);
@@ -76,7 +77,7 @@ internal sealed partial class AgentUsers
         var relative = Path.GetRelativePath(_paths.DataDir, Path.GetFullPath(path));
         if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative)) return null;
         // A table line is split on blanks, and fstab would need escapes for them: a name the hive gives never has any.
-        if (!StageablePath().IsMatch(relative)) throw new DriverException($"the gateway's socket {path} cannot be shown to the agent: its name must be plain");
+        if (!StageablePath().IsMatch(relative)) throw new DriverException($"the socket {path} cannot be shown to the agent: its name must be plain");
         return relative;
     }
 
@@ -121,18 +122,18 @@ internal sealed partial class AgentUsers
     }
 
     /// <summary>
-    /// Makes the agent's paths its own before a run (root host): its state dir tree, its socket (and its gateway's), and <c>shared/</c> for the
+    /// Makes the agent's paths its own before a run (root host): its state dir tree, its socket (and its gateway's and egress proxy's: <paramref name="sockets"/>), and <c>shared/</c> for the
     /// agents' group. Nothing of the data dir itself is widened. The tree is walked only when the state dir is not the
     /// agent's yet (made by the host, or left by a host that was not root): a name keeps its uid for good.
     /// </summary>
-    public async Task PrepareAsync(LaunchSpec spec, uint uid, string? gatewaySocket = null)
+    public async Task PrepareAsync(LaunchSpec spec, uint uid, IReadOnlyList<string> sockets)
     {
         var gid = Gid;
         if (FileStatus.OwnerOfPath(spec.StateDir) != (uid, gid)) await ChownTreeAsync(spec.StateDir, uid, gid);
         File.SetUnixFileMode(spec.StateDir, HivePaths.PrivateDir);
         Chown(spec.Socket, uid, gid);
-        // Its gateway's socket, which its port connects to as the agent's own user, as its own socket is.
-        if (gatewaySocket is not null) Chown(gatewaySocket, uid, gid);
+        // Its gateway's and egress proxy's sockets, which its port connects to as the agent's own user, as its own socket is.
+        foreach (var socket in sockets) Chown(socket, uid, gid);
         Chown(spec.SharedDir, 0, gid);
         File.SetUnixFileMode(spec.SharedDir, HivePaths.PrivateDir | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
     }

@@ -15,7 +15,10 @@ namespace Hive.Features.Containers.Runtime;
 /// uid 1000 inside, further user namespaces disabled), with every capability dropped, no new privileges, a new session,
 /// its own ipc, uts and cgroup namespaces, and <see cref="SeccompFilter"/>. On a root host bwrap itself already runs as the
 /// agent's own uid (<see cref="AgentUsers"/>: a root shell stages its paths in a mount namespace, then drops to it), so
-/// the agent is not root outside either. The network is shared: agents need their model's API.
+/// the agent is not root outside either. An open agent shares the host's network; a sealed one
+/// (<see cref="LaunchSpec.Sealed"/>, issue 44) gets a network namespace of its own with loopback alone (bwrap brings
+/// <c>lo</c> up), and reaches its model and the egress proxy through their sockets, bound beside its own, behind
+/// <c>hivectl port</c> on that loopback. Its terminals are sealed in the same way.
 /// <c>--die-with-parent</c> and the pid namespace take the whole sandbox down with the host.
 /// </para>
 /// </summary>
@@ -103,6 +106,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
             "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", spec.Name,
             "--seccomp", "4",
         ]);
+        if (spec.Sealed) args.Add("--unshare-net");
         // A new session keeps an agent from pushing input (TIOCSTI) into a terminal it inherited. A terminal's shell keeps
         // the session setsid -c made, whose controlling terminal is its own pty (job control, Ctrl-C): what it could push
         // there only reaches itself.
@@ -115,6 +119,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         args.AddRange(["--bind", spec.SharedDir, sharedDir]);
         args.AddRange(["--bind", spec.Socket, socket]);
         if (launch.GatewaySocket is { } gateway) args.AddRange(["--bind", gateway, AgentGateway.InsideSocket(spec.Name)]);
+        if (launch.EgressSocket is { } egress) args.AddRange(["--bind", egress, AgentGateway.InsideEgressSocket(spec.Name)]);
         // Its work dir at /work, bound at every start (empty until it claims a ticket of a repository: bwrap cannot add a mount
         // to a running sandbox, so Work makes the worktree inside this dir), and the bare clones at their host path, where
         // the worktree's .git file says its git dir is: read-only (their config and hooks are what the host's own git obeys),

@@ -66,6 +66,8 @@ public sealed class NixosContainerDriver : IContainerDriver
     {
         if (Unavailable is { } why) throw new DriverException(why);
         if (spec.Name.Length > MaxAgentName) throw new DriverException(ProblemWith(spec.Name, spec.Command, spec.Mounts)!);
+        // Never run open what was asked sealed.
+        if (spec.Sealed) throw new DriverException($"{spec.Name} is sealed, but the nixos-container driver cannot seal an agent's network yet");
         var container = ContainerOf(spec.Name);
         var configFile = WriteConfig(spec);
         await NoteAsync(spec.LogDir, $"starting under {Name} as {container}: {string.Join(' ', spec.Command)}");

@@ -1,3 +1,5 @@
+using Hive.Shared.Processes;
+
 namespace Hive.Features.Containers.Runtime;
 
 /// <summary>
@@ -8,6 +10,13 @@ namespace Hive.Features.Containers.Runtime;
 /// (<see cref="AgentCgroups"/>), so children that leave the group are killed with it too. On a root host the shell, in a
 /// mount namespace of its own, hides the data dir but for the agent's paths and runs the agent as its own user
 /// (<see cref="AgentUsers"/>): it cannot write any cgroup's <c>cgroup.procs</c>, so nothing it starts leaves its cgroup.
+/// <para>
+/// A sealed agent (<see cref="LaunchSpec.Sealed"/>, issue 44; root host only) also gets a network namespace of its own:
+/// the root shell brings its <c>lo</c> up (the port listens there) and covers <c>/run/nscd</c> and
+/// <c>/run/systemd/resolve</c> (a resolver reached by path would answer names for it) before dropping to the agent's
+/// user, who cannot undo any of it. What it still reaches: the host's other Unix sockets by path, and AF_VSOCK (this
+/// driver has no seccomp filter). Its terminals are sealed in the same way.
+/// </para>
 /// </summary>
 public sealed class ProcessDriver : ProcessDriverBase
 {
@@ -17,13 +26,14 @@ public sealed class ProcessDriver : ProcessDriverBase
     // (itself last). A stop (SIGTERM to the
     // group, this shell included) before the agent runs ends the shell as if killed by it; once the agent runs, the shell
     // only waits for it.
-    internal const string AgentShell = WrapperFunctions + """
+    internal const string AgentShell = WrapperFunctions + SealFunction + """
 
-        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
+        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7 net=$8; shift 8
         trap 'exit 143' TERM INT HUP
         hive_enter "$cgroup" "$files"
         if [ -n "$uid" ]; then
           hive_stage "$data" "$cover" "$name"
+          [ -z "$net" ] || hive_seal "$net"
           cd "$data/agents/$name/state" || exit 125
           umask 007
           set -- /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
@@ -40,13 +50,14 @@ public sealed class ProcessDriver : ProcessDriverBase
         """;
 
     // A terminal's shell: the agent's entry (its cgroup, its staged paths and uid, its state dir), then the shell in place
-    // of the wrapper, so the pid the host started is the session's. $1-$7 as AgentShell's.
-    internal const string TerminalShell = WrapperFunctions + """
+    // of the wrapper, so the pid the host started is the session's. $1-$8 as AgentShell's.
+    internal const string TerminalShell = WrapperFunctions + SealFunction + """
 
-        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7; shift 7
+        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7 net=$8; shift 8
         hive_enter "$cgroup" "$files"
         if [ -n "$uid" ]; then
           hive_stage "$data" "$cover" "$name"
+          [ -z "$net" ] || hive_seal "$net"
           cd "$data/agents/$name/state" || exit 125
           umask 007
           exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
@@ -54,8 +65,46 @@ public sealed class ProcessDriver : ProcessDriverBase
         exec "$@"
         """;
 
+    // $8 of both shells: the path of ip(8) for a sealed agent, empty for an open one. Run by the root shell in the new
+    // network and mount namespaces: without lo up, not even the port's loopback works.
+    private const string SealFunction = """
+
+        hive_seal() {
+          "$1" link set lo up || exit 125
+          for dir in /run/nscd /run/systemd/resolve; do
+            [ -d "$dir" ] || continue
+            mount -t tmpfs -o mode=0755,size=4k,nosuid,nodev,noexec hive-sealed "$dir" || exit 125
+          done
+        }
+        """;
+
+    private static readonly string[] IpPaths = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
+
+    private readonly Lazy<(string? Ip, string? Problem)> _seal;
+
     internal ProcessDriver(ProcessDriverServices services) : base(services)
     {
+        _seal = new Lazy<(string?, string?)>(ProbeSeal);
+    }
+
+    private protected override string? CannotSeal(bool staged) =>
+        !staged ? "the process driver seals an agent's network only on a host running as root (its supervisor makes the network namespace)"
+            : _seal.Value.Problem;
+
+    /// <summary>Whether a root shell here can make a network namespace and bring its loopback up, as the sealed stage does.</summary>
+    private static (string? Ip, string? Problem) ProbeSeal()
+    {
+        if (IpPaths.FirstOrDefault(File.Exists) is not { } ip) return (null, "the process driver needs ip(8) (Debian's iproute2) to seal an agent's network");
+        try
+        {
+            var probe = ChildProcess.Run(new ChildCommand("/usr/bin/unshare", ["--net", "--", ip, "link", "set", "lo", "up"]) { Timeout = TimeSpan.FromSeconds(10) });
+            if (probe.TimedOut) return (null, "unshare --net did not answer within 10 s");
+            return probe.ExitCode == 0 ? (ip, null) : (null, $"this host cannot make a network namespace for it: {probe.Stderr.Trim()}");
+        }
+        catch (Exception e)
+        {
+            return (null, $"this host cannot run unshare(1) to seal it: {e.Message}");
+        }
     }
 
     public override string Name => "process";
@@ -88,9 +137,11 @@ public sealed class ProcessDriver : ProcessDriverBase
         // A terminal dies with the host outright: there is no supervisor to pass the signal on.
         List<string> argv = terminal ? [.. TtyPrefix(launch.Tty!), "/usr/bin/setpriv", "--pdeathsig", "KILL", "--"]
             : ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
-        if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
+        // Sealed: CannotSeal has made sure the run is staged and ip is there.
+        var ip = staged && spec.Sealed ? _seal.Value.Ip ?? throw new DriverException(_seal.Value.Problem!) : null;
+        if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", .. ip is null ? Array.Empty<string>() : ["--net"], "--propagation", "private", "--"]);
         argv.AddRange(["/bin/sh", "-c", terminal ? TerminalShell : AgentShell, (terminal ? "hive-terminal-" : "hive-agent-") + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
-            staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(),
+            staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(), ip ?? "",
             launch.Program, .. spec.Command.Skip(1)]);
         return argv;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Hive.Shared;
+using Hive.Shared.Egress;
 using Hive.Shared.Gateway;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace Hive.Features.Containers.Runtime;
 /// <summary>What the process and bubblewrap drivers are built from.</summary>
 internal sealed record ProcessDriverServices(
     ProcessLauncher Launcher, TimeProvider Clock, IOptions<ContainersOptions> Options, AgentCgroups Cgroups, AgentUsers Users, HivePaths Paths,
-    AgentTools Tools, IAgentGateways Gateways);
+    AgentTools Tools, IAgentGateways Gateways, IAgentEgress Egress);
 
 /// <summary>
 /// What the process and bubblewrap drivers share: the clean environment, who the agent runs as (<see cref="AgentUsers"/>),
@@ -51,6 +52,13 @@ public abstract class ProcessDriverBase : IContainerDriver
           ulimit -S -n "$2" 2>/dev/null || true
         }
         """;
+
+    /// <summary>
+    /// Why this driver cannot run a sealed agent (<see cref="LaunchSpec.Sealed"/>) here, or null; <paramref name="staged"/>:
+    /// the run is staged as the agent's own user by a root shell. Asked at every start and terminal: a sealed agent never
+    /// runs open.
+    /// </summary>
+    private protected virtual string? CannotSeal(bool staged) => null;
 
     /// <summary>Whether a stop's SIGTERM goes to the group's leader too (a supervisor that handles it), not only its members.</summary>
     private protected virtual bool LeaderTakesStop => false;
@@ -132,9 +140,10 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// the command is an interactive shell.
     /// </para>
     /// <para><paramref name="GatewaySocket"/>: the host's path of the agent's gateway's socket, when its calls go through it.</para>
+    /// <para><paramref name="EgressSocket"/>: the host's path of a sealed agent's egress proxy's socket, when it has one.</para>
     private protected sealed record Launch(
         LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover,
-        string? Tty = null, string? GatewaySocket = null);
+        string? Tty = null, string? GatewaySocket = null, string? EgressSocket = null);
 
     // $1 the pty slave. Opened before the new session, so it is only the controlling terminal once setsid -c makes it so.
     private const string TtyOpen = "exec 0<>\"$1\" 1>&0 2>&0 || exit 125; shift; exec \"$@\"";
@@ -173,30 +182,37 @@ public abstract class ProcessDriverBase : IContainerDriver
         var viaGateway = gateway is { Metered: true } ? gateway.Access : null;
         if (viaGateway is not null && !File.Exists(viaGateway.Socket))
             throw new DriverException($"the gateway's socket for {spec.Name} ({viaGateway.Socket}) is not there: its model calls would have nowhere to go");
+        var egress = EgressOf(spec);
+        if (egress is not null && !File.Exists(egress))
+            throw new DriverException($"the egress proxy's socket for {spec.Name} ({egress}) is not there");
+        var staged = Users.OwnUids && Users.Unavailable is null;
+        if (spec.Sealed && CannotSeal(staged) is { } unsealable) throw new DriverException($"{spec.Name} is sealed, but {unsealable}");
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = null;
-        if (Users.OwnUids && Users.Unavailable is null)
+        IReadOnlyList<string> sockets = new[] { viaGateway?.Socket, egress }.OfType<string>().ToList();
+        if (staged)
         {
             uid = Users.UidOf(spec.Slot);
-            await Users.PrepareAsync(spec, uid.Value, viaGateway?.Socket);
-            Users.WriteStageTable(spec.Name, viaGateway?.Socket);
+            await Users.PrepareAsync(spec, uid.Value, sockets);
+            Users.WriteStageTable(spec.Name, sockets);
         }
         var home = HomeRules.Of(spec.Env);
         if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
 
         // Behind the port: hivectl runs, and runs the agent's program (as the agent sees it) as its child.
         var (runs, run) = (program, spec);
-        if (viaGateway is not null)
+        if (viaGateway is not null || egress is not null)
         {
             if (!Tools.Ensure()) throw new DriverException(AgentTools.Missing ?? "the hive's tools are missing");
             runs = Path.Combine(Tools.HostDir, "bin", HivectlName);
-            var socketInside = Sandboxed ? AgentGateway.InsideSocket(spec.Name) : viaGateway.Socket;
-            run = spec with { Command = gateway!.PortCommand(socketInside, ProgramInside(program), spec.Command.Skip(1)) };
+            var gatewayInside = viaGateway is null ? null : Sandboxed ? AgentGateway.InsideSocket(spec.Name) : viaGateway.Socket;
+            var egressInside = egress is null ? null : Sandboxed ? AgentGateway.InsideEgressSocket(spec.Name) : egress;
+            run = spec with { Command = AgentGateway.PortCommand(viaGateway, gatewayInside, egressInside, ProgramInside(program), spec.Command.Skip(1)) };
         }
 
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
         var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor(),
-            GatewaySocket: viaGateway?.Socket));
+            GatewaySocket: viaGateway?.Socket, EgressSocket: egress));
         var info = new ProcessStartInfo(argv[0])
         {
             WorkingDirectory = uid is null ? spec.StateDir : "/",
@@ -212,7 +228,8 @@ public abstract class ProcessDriverBase : IContainerDriver
 
         var log = new AgentLog(spec.LogDir, Options.LogBytes);
         // The program, not its arguments: an argument may be a secret.
-        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}: {program}{ModelCallsNote(gateway)}");
+        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}{(spec.Sealed ? ", sealed" : "")}: {program}{ModelCallsNote(gateway)}"
+            + (egress is null ? "" : " (its egress proxy on its port)"));
         Process process;
         try
         {
@@ -227,6 +244,9 @@ public abstract class ProcessDriverBase : IContainerDriver
         }
         return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup), LeaderTakesStop);
     }
+
+    /// <summary>The host's socket of a sealed agent's egress proxy, when the hive has one for it; an open agent has its network.</summary>
+    private string? EgressOf(LaunchSpec spec) => spec.Sealed ? _services.Egress.For(spec.Name)?.Socket : null;
 
     private static string ModelCallsNote(AgentGateway? gateway) => gateway switch
     {
@@ -270,12 +290,16 @@ public abstract class ProcessDriverBase : IContainerDriver
             var (resolved, refused) = MountRules.Check(mount, _services.Paths);
             mounts.Add(resolved ?? throw new DriverException(refused!));
         }
+        var staged = Users.OwnUids && Users.Unavailable is null;
+        if (spec.Sealed && CannotSeal(staged) is { } unsealable) throw new DriverException($"{spec.Name} is sealed, but {unsealable}");
         Users.PrepareWorkDirs(spec.Name);
-        uint? uid = Users.OwnUids && Users.Unavailable is null ? Users.UidOf(spec.Slot) : null;
-        // A terminal has no port (nor the gateway's variables): only the stage stays as the agent's start wrote it.
+        uint? uid = staged ? Users.UidOf(spec.Slot) : null;
+        // A terminal has no port (nor the gateway's variables): only the stage stays as the agent's start wrote it. A sealed
+        // agent's terminal is sealed as the agent is, in a network namespace of its own.
         var gateway = AgentGateway.Of(_services.Gateways, spec.Name, spec.Provider, spec.Env.Keys);
         var gatewaySocket = gateway is { Metered: true } && File.Exists(gateway.Access.Socket) ? gateway.Access.Socket : null;
-        if (uid is not null) Users.WriteStageTable(spec.Name, gatewaySocket);
+        var egress = EgressOf(spec) is { } proxy && File.Exists(proxy) ? proxy : null;
+        if (uid is not null) Users.WriteStageTable(spec.Name, new[] { gatewaySocket, egress }.OfType<string>().ToList());
         var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
             Users.CoverFor(), tty));

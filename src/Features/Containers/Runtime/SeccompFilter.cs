@@ -8,6 +8,11 @@ namespace Hive.Features.Containers.Runtime;
 /// sandboxed agent has no business making fail with EPERM, and a call made through another architecture's entry (the
 /// 32-bit or x32 ABI on x86-64, whose numbers differ) kills the process, so no number can be smuggled past the list.
 /// Built here as classic BPF, so no library is needed; the numbers come from each architecture's unistd headers.
+/// <para>
+/// <c>socket</c> and <c>socketpair</c> are allowed for the families an agent needs alone (<see cref="AllowedFamilies"/>:
+/// Unix, IPv4, IPv6, netlink); any other fails with EAFNOSUPPORT. A network namespace closes IP, but not AF_VSOCK, a path
+/// from a VM to its hypervisor host that no namespace holds: open and sealed agents alike are kept from it.
+/// </para>
 /// </summary>
 internal static class SeccompFilter
 {
@@ -21,9 +26,13 @@ internal static class SeccompFilter
         "io_uring_setup", "io_uring_enter", "io_uring_register", "kcmp", "pidfd_getfd",
     ];
 
+    /// <summary>The address families <c>socket</c> and <c>socketpair</c> may make: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.</summary>
+    public static readonly uint[] AllowedFamilies = [1, 2, 10, 16];
+
     // arch/x86/entry/syscalls/syscall_64.tbl
     private static readonly Dictionary<string, uint> X64 = new()
     {
+        ["socket"] = 41, ["socketpair"] = 53,
         ["open_by_handle_at"] = 304, ["name_to_handle_at"] = 303, ["mount"] = 165, ["umount2"] = 166, ["pivot_root"] = 155,
         ["ptrace"] = 101, ["process_vm_readv"] = 310, ["process_vm_writev"] = 311, ["kexec_load"] = 246, ["kexec_file_load"] = 320,
         ["init_module"] = 175, ["finit_module"] = 313, ["delete_module"] = 176, ["bpf"] = 321, ["keyctl"] = 250, ["add_key"] = 248,
@@ -36,6 +45,7 @@ internal static class SeccompFilter
     // include/uapi/asm-generic/unistd.h: arm64, riscv64 and loongarch64 share it.
     private static readonly Dictionary<string, uint> Generic = new()
     {
+        ["socket"] = 198, ["socketpair"] = 199,
         ["open_by_handle_at"] = 265, ["name_to_handle_at"] = 264, ["mount"] = 40, ["umount2"] = 39, ["pivot_root"] = 41,
         ["ptrace"] = 117, ["process_vm_readv"] = 270, ["process_vm_writev"] = 271, ["kexec_load"] = 104, ["kexec_file_load"] = 294,
         ["init_module"] = 105, ["finit_module"] = 273, ["delete_module"] = 106, ["bpf"] = 280, ["keyctl"] = 219, ["add_key"] = 217,
@@ -51,8 +61,10 @@ internal static class SeccompFilter
 
     // include/uapi/linux/filter.h, bpf_common.h and seccomp.h
     private const ushort LoadWordAbsolute = 0x20, JumpIfEqual = 0x15, JumpIfGreaterOrEqual = 0x35, Return = 0x06;
-    private const uint ReturnAllow = 0x7FFF0000, ReturnKillProcess = 0x80000000, ReturnErrno = 0x00050000, EPERM = 1;
+    private const uint ReturnAllow = 0x7FFF0000, ReturnKillProcess = 0x80000000, ReturnErrno = 0x00050000, EPERM = 1, EAFNOSUPPORT = 97;
     private const uint OffsetOfNr = 0, OffsetOfArch = 4; // struct seccomp_data
+    // args[0], a u64 in the machine's byte order: its low word (the family is an int).
+    private static uint OffsetOfFirstArgument => BitConverter.IsLittleEndian ? 16u : 20u;
 
     /// <summary>Why no filter can be built on this machine's architecture, or null.</summary>
     public static string? Unavailable => Table() is null ? $"no seccomp table for {RuntimeInformation.ProcessArchitecture} (x64, arm64, riscv64 and loongarch64 have one)" : null;
@@ -79,6 +91,13 @@ internal static class SeccompFilter
             program.Add((JumpIfEqual, 0, 1, numbers[name]));
             program.Add((Return, 0, 0, ReturnErrno | EPERM));
         }
+        // socket or socketpair: on to the family's check; anything else is allowed (the last instruction).
+        program.Add((JumpIfEqual, 1, 0, numbers["socket"]));
+        program.Add((JumpIfEqual, 0, (byte)(AllowedFamilies.Length + 2), numbers["socketpair"]));
+        program.Add((LoadWordAbsolute, 0, 0, OffsetOfFirstArgument));
+        for (var i = 0; i < AllowedFamilies.Length; i++)
+            program.Add((JumpIfEqual, (byte)(AllowedFamilies.Length - i), 0, AllowedFamilies[i]));
+        program.Add((Return, 0, 0, ReturnErrno | EAFNOSUPPORT));
         program.Add((Return, 0, 0, ReturnAllow));
 
         var bytes = new byte[program.Count * 8];

@@ -99,6 +99,33 @@ public sealed class AgentGatewayTests(GatewayFixture fixture) : SharedHiveTests(
     [Theory]
     [InlineData("process")]
     [InlineData("bubblewrap")]
+    public async Task A_sealed_agent_still_calls_its_gateway_through_the_port_on_its_own_loopback(string driver)
+    {
+        if (driver == "process" && !Environment.IsPrivilegedProcess) return; // the process driver seals on a root host only (the suite runs as root)
+        var name = NewName(driver);
+        await using var gateway = new FakeGatewaySocket(TestGateways.SocketOf(_hive, name));
+        await CreateAsync(_hive.Http, new { name, command = new[] { "/bin/bash", "-c", Call }, driver, restart = "never", network = "sealed" });
+        try
+        {
+            var head = (await gateway.NextHeadAsync()).Split("\r\n");
+            Assert.Equal("POST /probe/v1/messages HTTP/1.1", head[0]);
+            Assert.Contains($"x-api-key: {TestGateways.Placeholder(name)}", head);
+            await HiveInstance.Until(() => AgentLog(name).Contains("answer: HTTP/1.1 200 OK"), what: "the answer in the agent's log");
+            Assert.Contains(", sealed:", AgentLog(name));
+            // In a network namespace of its own: not the host's.
+            var row = (await RowAsync(_hive, name))!.Value;
+            var command = ProcessTable.Family(row.Pid()!.Value).First(p => ProcessTable.CommandLine(p).Contains("hivectl.dll port ", StringComparison.Ordinal));
+            Assert.NotEqual(new FileInfo("/proc/self/ns/net").LinkTarget, new FileInfo($"/proc/{command}/ns/net").LinkTarget);
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
     public async Task An_agent_whose_own_configuration_sets_the_base_url_runs_as_configured_and_is_not_metered(string driver)
     {
         var name = NewName(driver);

@@ -11,7 +11,7 @@ using System.Text.Json.Nodes;
 namespace Hive.Cli.Commands.Agent.Port;
 
 /// <summary>
-/// What <see cref="PortCommand"/> does: a listener on loopback, COMMAND as a child, and each accepted connection joined to
+/// What <see cref="PortCommand"/> does: a listener on loopback per forward, COMMAND as a child, and each accepted connection joined to
 /// a new connection to the Unix socket, byte for byte both ways as the bytes arrive (a streamed response reaches COMMAND
 /// piece by piece; nothing is buffered whole), each direction's end passed on as a half-close, any number at once. A
 /// socket that cannot be reached is answered with a short HTTP 502 whose body says so (in the shape both the Anthropic and
@@ -22,7 +22,10 @@ internal static class PortForwarder
     private const int BufferBytes = 32 * 1024;
     private const int SignalExitBase = 128;
 
-    public static int Run(string socket, string variable, string urlPath, string[] argv)
+    /// <summary>One forward: its Unix socket, what that socket is (for the 502), and the variables COMMAND gets for its port.</summary>
+    public sealed record Forward(string Socket, string What, Func<int, IEnumerable<KeyValuePair<string, string>>> Variables);
+
+    public static int Run(IReadOnlyList<Forward> forwards, string[] argv)
     {
         // Registered first, so that no moment exists in which one of them ends this process by default. A signal before
         // COMMAND starts ends the port instead (COMMAND could not get it); after, COMMAND has its own copy and decides.
@@ -37,23 +40,28 @@ internal static class PortForwarder
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Hold);
         using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Hold);
 
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(512);
-        }
-        catch (SocketException e)
-        {
-            Console.Error.WriteLine($"hivectl: port: cannot listen on 127.0.0.1: {e.Message}");
-            return CommandRunner.Failed;
-        }
-        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-        _ = AcceptAsync(listener, socket);
-
+        var listeners = new List<Socket>();
+        using var closeListeners = new Closer(listeners);
         var info = new ProcessStartInfo(argv[0]) { UseShellExecute = false }; // stdin, stdout and stderr are inherited
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
-        info.Environment[variable] = $"http://127.0.0.1:{port}{urlPath}";
+        foreach (var forward in forwards)
+        {
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listeners.Add(listener);
+            try
+            {
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                listener.Listen(512);
+            }
+            catch (SocketException e)
+            {
+                Console.Error.WriteLine($"hivectl: port: cannot listen on 127.0.0.1: {e.Message}");
+                return CommandRunner.Failed;
+            }
+            var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            _ = AcceptAsync(listener, forward);
+            foreach (var (name, value) in forward.Variables(port)) info.Environment[name] = value;
+        }
         if (Volatile.Read(ref early) is > 0 and var signal) return SignalExitBase + signal;
         try
         {
@@ -79,7 +87,12 @@ internal static class PortForwarder
         _ => 15,
     };
 
-    private static async Task AcceptAsync(Socket listener, string socket)
+    private sealed class Closer(List<Socket> sockets) : IDisposable
+    {
+        public void Dispose() => sockets.ForEach(s => s.Dispose());
+    }
+
+    private static async Task AcceptAsync(Socket listener, Forward forward)
     {
         while (true)
         {
@@ -97,12 +110,13 @@ internal static class PortForwarder
                 return;
             }
             client.NoDelay = true;
-            _ = ServeAsync(client, socket);
+            _ = ServeAsync(client, forward);
         }
     }
 
-    private static async Task ServeAsync(Socket client, string path)
+    private static async Task ServeAsync(Socket client, Forward forward)
     {
+        var path = forward.Socket;
         using (client)
         {
             using var upstream = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -113,7 +127,7 @@ internal static class PortForwarder
             catch (SocketException e)
             {
                 var why = File.Exists(path) ? e.Message : "it is not there";
-                await RefuseAsync(client, $"hive: the gateway's socket {path} cannot be reached: {why}");
+                await RefuseAsync(client, $"hive: {forward.What} {path} cannot be reached: {why}");
                 return;
             }
             await Task.WhenAll(PumpAsync(client, upstream), PumpAsync(upstream, client));
