@@ -11,13 +11,16 @@ namespace Hive.Features.Containers.Runtime;
 /// </summary>
 public static class NetworkSealing
 {
-    private static readonly Lazy<string?> ProcessProbe = new(ProbeProcess);
+    private static readonly Lazy<(string? Ip, string? Problem)> ProcessProbe = new(ProbeProcess);
 
     /// <summary>Where the process driver finds <c>ip</c>, in this order.</summary>
-    internal static readonly string[] IpPaths = ["/usr/sbin/ip", "/sbin/ip"];
+    private static readonly string[] IpPaths = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
 
     /// <summary>Why the process driver cannot seal an agent's network on this host; null when it can. Probed once.</summary>
-    public static string? ProcessCannotSeal() => ProcessProbe.Value;
+    public static string? ProcessCannotSeal() => ProcessProbe.Value.Problem;
+
+    /// <summary>The <c>ip</c> the process driver's sealed stage brings the agent's loopback up with; null when it cannot seal.</summary>
+    internal static string? ProcessIp => ProcessProbe.Value.Ip;
 
     /// <summary>
     /// Why an agent of <paramref name="driver"/> cannot have <paramref name="network"/>; null when it can (an unknown mode
@@ -43,21 +46,22 @@ public static class NetworkSealing
     public static string? Default(string driver, string? network, bool fromPreset) =>
         network ?? (driver == "bubblewrap" || (fromPreset && driver is not ("nixos-container" or DriverCatalog.External)) ? NetworkModes.Sealed : null);
 
-    private static string? ProbeProcess()
+    /// <summary>Whether a root shell here can make a network namespace and bring its loopback up, as the sealed stage does.</summary>
+    private static (string? Ip, string? Problem) ProbeProcess()
     {
-        if (!Environment.IsPrivilegedProcess) return "the process driver seals an agent's network only on a root host";
-        if (IpPaths.FirstOrDefault(File.Exists) is null)
-            return $"the process driver seals an agent's network with ip(8), which is not at {string.Join(" or ", IpPaths)}";
+        if (!Environment.IsPrivilegedProcess) return (null, "the process driver seals an agent's network only on a root host");
+        if (IpPaths.FirstOrDefault(File.Exists) is not { } ip)
+            return (null, $"the process driver seals an agent's network with ip(8) (Debian's iproute2), which is not at {string.Join(" or ", IpPaths)}");
         try
         {
-            var probe = ChildProcess.Run(new ChildCommand("/usr/bin/unshare", ["--net", "--", "/bin/true"]) { Timeout = TimeSpan.FromSeconds(10) });
-            if (probe.TimedOut) return "unshare --net did not answer within 10 s, so the process driver cannot seal an agent's network";
-            return probe.ExitCode == 0 ? null
-                : $"the process driver cannot seal an agent's network: unshare --net failed ({probe.Stderr.Trim()})";
+            var probe = ChildProcess.Run(new ChildCommand("/usr/bin/unshare", ["--net", "--", ip, "link", "set", "lo", "up"]) { Timeout = TimeSpan.FromSeconds(10) });
+            if (probe.TimedOut) return (null, "unshare --net did not answer within 10 s, so the process driver cannot seal an agent's network");
+            return probe.ExitCode == 0 ? (ip, null)
+                : (null, $"the process driver cannot seal an agent's network: unshare --net failed ({probe.Stderr.Trim()})");
         }
         catch (Exception e)
         {
-            return $"the process driver cannot seal an agent's network: unshare(1) could not be run ({e.Message})";
+            return (null, $"the process driver cannot seal an agent's network: unshare(1) could not be run ({e.Message})");
         }
     }
 }

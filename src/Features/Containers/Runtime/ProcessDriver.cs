@@ -78,34 +78,13 @@ public sealed class ProcessDriver : ProcessDriverBase
         }
         """;
 
-    private static readonly string[] IpPaths = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
-
-    private readonly Lazy<(string? Ip, string? Problem)> _seal;
-
     internal ProcessDriver(ProcessDriverServices services) : base(services)
     {
-        _seal = new Lazy<(string?, string?)>(ProbeSeal);
     }
 
     private protected override string? CannotSeal(bool staged) =>
         !staged ? "the process driver seals an agent's network only on a host running as root (its supervisor makes the network namespace)"
-            : _seal.Value.Problem;
-
-    /// <summary>Whether a root shell here can make a network namespace and bring its loopback up, as the sealed stage does.</summary>
-    private static (string? Ip, string? Problem) ProbeSeal()
-    {
-        if (IpPaths.FirstOrDefault(File.Exists) is not { } ip) return (null, "the process driver needs ip(8) (Debian's iproute2) to seal an agent's network");
-        try
-        {
-            var probe = ChildProcess.Run(new ChildCommand("/usr/bin/unshare", ["--net", "--", ip, "link", "set", "lo", "up"]) { Timeout = TimeSpan.FromSeconds(10) });
-            if (probe.TimedOut) return (null, "unshare --net did not answer within 10 s");
-            return probe.ExitCode == 0 ? (ip, null) : (null, $"this host cannot make a network namespace for it: {probe.Stderr.Trim()}");
-        }
-        catch (Exception e)
-        {
-            return (null, $"this host cannot run unshare(1) to seal it: {e.Message}");
-        }
-    }
+            : NetworkSealing.ProcessCannotSeal();
 
     public override string Name => "process";
 
@@ -138,7 +117,7 @@ public sealed class ProcessDriver : ProcessDriverBase
         List<string> argv = terminal ? [.. TtyPrefix(launch.Tty!), "/usr/bin/setpriv", "--pdeathsig", "KILL", "--"]
             : ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
         // Sealed: CannotSeal has made sure the run is staged and ip is there.
-        var ip = staged && spec.Sealed ? _seal.Value.Ip ?? throw new DriverException(_seal.Value.Problem!) : null;
+        var ip = staged && spec.Sealed ? NetworkSealing.ProcessIp ?? throw new DriverException(NetworkSealing.ProcessCannotSeal()!) : null;
         if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", .. ip is null ? Array.Empty<string>() : ["--net"], "--propagation", "private", "--"]);
         argv.AddRange(["/bin/sh", "-c", terminal ? TerminalShell : AgentShell, (terminal ? "hive-terminal-" : "hive-agent-") + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
             staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(), ip ?? "",
