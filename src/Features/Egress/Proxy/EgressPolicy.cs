@@ -28,6 +28,12 @@ internal sealed class EgressPolicy(IServiceScopeFactory scopes, IEgressResolver 
             var view = await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new ReadAgentEgress.Query(agent), cancellationToken);
             rules = EgressRule.ParseAll(view.Egress);
         }
+        return await CheckAsync(agent, rules, target, cancellationToken);
+    }
+
+    /// <summary>The check against <paramref name="rules"/> (the agent's, read by the caller).</summary>
+    internal async Task<Verdict> CheckAsync(string agent, IReadOnlyList<EgressRule> rules, EgressTarget target, CancellationToken cancellationToken)
+    {
         if (!rules.Any(r => r.Matches(target)))
             return Verdict.Refused(403, null, $"{agent} may not reach {target} (not in its egress)");
 

@@ -95,23 +95,25 @@ internal sealed class ProxyConnection(EgressPolicy policy, EgressRecorder record
             upstream = connected;
             attempt = new EgressAttempt(agent, head.Target.Host, head.Target.Port, head.Method, address!.ToString(), EgressDecisions.Allowed, 200, null);
 
-            long sentFirst;
             var rest = buffer.AsMemory(headEnd, filled - headEnd);
             if (head.IsConnect)
             {
                 await Splice.SendAllAsync(client, "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray());
                 await Splice.SendAllAsync(upstream, rest);
-                sentFirst = rest.Length;
+                attempt = attempt with { BytesOut = rest.Length };
+                var (bytesOut, bytesIn) = await Splice.TunnelAsync(client, upstream, stopping);
+                attempt = attempt with { BytesOut = rest.Length + bytesOut, BytesIn = bytesIn };
             }
             else
             {
                 var origin = head.ToOrigin();
+                var body = rest[..(int)Math.Min(rest.Length, head.BodyLength)];
                 await Splice.SendAllAsync(upstream, origin);
-                await Splice.SendAllAsync(upstream, rest);
-                sentFirst = origin.Length + rest.Length;
+                await Splice.SendAllAsync(upstream, body);
+                attempt = attempt with { BytesOut = origin.Length + body.Length };
+                var (bytesOut, bytesIn) = await Splice.OneRequestAsync(client, upstream, head.BodyLength - body.Length, stopping);
+                attempt = attempt with { BytesOut = origin.Length + body.Length + bytesOut, BytesIn = bytesIn };
             }
-            var (bytesOut, bytesIn) = await Splice.RunAsync(client, upstream, endWithAnswer: !head.IsConnect, stopping);
-            attempt = attempt with { BytesOut = sentFirst + bytesOut, BytesIn = bytesIn };
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -173,6 +175,6 @@ internal sealed class ProxyConnection(EgressPolicy policy, EgressRecorder record
 
     private static string Phrase(int status) => status switch
     {
-        400 => "Bad Request", 403 => "Forbidden", 405 => "Method Not Allowed", 502 => "Bad Gateway", 504 => "Gateway Timeout", _ => "Error",
+        400 => "Bad Request", 403 => "Forbidden", 405 => "Method Not Allowed", 411 => "Length Required", 502 => "Bad Gateway", 504 => "Gateway Timeout", _ => "Error",
     };
 }

@@ -12,6 +12,9 @@ internal sealed record ProxyHead(string Method, EgressTarget Target, string Vers
 {
     public bool IsConnect => Method == "CONNECT";
 
+    /// <summary>The plain-http request's body length (its Content-Length; 0 without one): no more is passed on.</summary>
+    public long BodyLength { get; private init; }
+
     /// <summary>Hop-by-hop headers (RFC 9110 §7.6.1), dropped on the way through, with those the request's Connection names.</summary>
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
         { "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade", "Host" };
@@ -97,7 +100,21 @@ internal sealed record ProxyHead(string Method, EgressTarget Target, string Vers
             problem = $"{method} is not forwarded";
             return null;
         }
-        return new ProxyHead(method, origin, version, path, headers);
+        // The body is passed on by its length and no further, so that nothing after it can be a second request.
+        if (headers.Any(h => h.Item1.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)))
+        {
+            status = 411;
+            problem = "a chunked request body is not forwarded over plain http; send Content-Length (or use https)";
+            return null;
+        }
+        var lengths = headers.Where(h => h.Item1.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)).Select(h => h.Item2).Distinct().ToList();
+        long length = 0;
+        if (lengths.Count > 1 || (lengths.Count == 1 && (!lengths[0].All(char.IsAsciiDigit) || !long.TryParse(lengths[0], out length))))
+        {
+            problem = "the Content-Length is not one number";
+            return null;
+        }
+        return new ProxyHead(method, origin, version, path, headers) { BodyLength = length };
     }
 
     /// <summary>

@@ -12,20 +12,27 @@ internal static class Splice
 {
     private const int BufferBytes = 128 * 1024;
 
-    /// <param name="endWithAnswer">
-    /// Whether the connection ends when the upstream's side does (plain http: one request, one answer), rather than when
-    /// both sides have ended (CONNECT: either side may close first and still read).
-    /// </param>
+    /// <summary>A tunnel (CONNECT): everything both ways, until both sides have ended.</summary>
     /// <returns>The bytes copied from <paramref name="client"/> to <paramref name="upstream"/> (out) and back (in).</returns>
-    /// <remarks>With <paramref name="endWithAnswer"/>, the answer's head is passed on without its hop-by-hop headers and with <c>Connection: close</c>.</remarks>
-    public static async Task<(long Out, long In)> RunAsync(Socket client, Socket upstream, bool endWithAnswer, CancellationToken cancellationToken)
+    public static Task<(long Out, long In)> TunnelAsync(Socket client, Socket upstream, CancellationToken cancellationToken) =>
+        RunAsync(client, upstream, null, cancellationToken);
+
+    /// <summary>
+    /// One plain-http request's body (<paramref name="bodyLeft"/> more bytes) and its answer: what the client sends past
+    /// the body is never passed on (a second request on this connection reaches no one), the answer's head goes with
+    /// <c>Connection: close</c> and without hop-by-hop headers, and the connection ends with the answer.
+    /// </summary>
+    public static Task<(long Out, long In)> OneRequestAsync(Socket client, Socket upstream, long bodyLeft, CancellationToken cancellationToken) =>
+        RunAsync(client, upstream, bodyLeft, cancellationToken);
+
+    private static async Task<(long Out, long In)> RunAsync(Socket client, Socket upstream, long? bodyLeft, CancellationToken cancellationToken)
     {
         var counts = new long[2];
         await using (cancellationToken.Register(() => { Abort(client); Abort(upstream); }))
         {
-            var outward = PumpAsync(client, upstream, counts, 0, rewriteHead: false);
-            var inward = PumpAsync(upstream, client, counts, 1, rewriteHead: endWithAnswer);
-            if (endWithAnswer)
+            var outward = PumpAsync(client, upstream, counts, 0, rewriteHead: false, limit: bodyLeft);
+            var inward = PumpAsync(upstream, client, counts, 1, rewriteHead: bodyLeft is not null, limit: null);
+            if (bodyLeft is not null)
             {
                 await inward;
                 client.Dispose(); // the answer has been passed on whole; the client is done reading
@@ -36,9 +43,11 @@ internal static class Splice
         return (Interlocked.Read(ref counts[0]), Interlocked.Read(ref counts[1]));
     }
 
-    private static async Task PumpAsync(Socket from, Socket to, long[] counts, int slot, bool rewriteHead)
+    /// <param name="limit">At most this many bytes are passed on; the rest is read and dropped until <paramref name="from"/> ends. Null: all.</param>
+    private static async Task PumpAsync(Socket from, Socket to, long[] counts, int slot, bool rewriteHead, long? limit)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        var left = limit ?? long.MaxValue;
         try
         {
             if (rewriteHead && !await PassHeadAsync(from, to, buffer, counts, slot)) return;
@@ -46,8 +55,11 @@ internal static class Splice
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None);
                 if (read == 0) break;
-                Interlocked.Add(ref counts[slot], read);
-                await SendAllAsync(to, buffer.AsMemory(0, read));
+                var passed = (int)Math.Min(read, left);
+                if (passed == 0) continue;
+                left -= passed;
+                Interlocked.Add(ref counts[slot], passed);
+                await SendAllAsync(to, buffer.AsMemory(0, passed));
             }
             to.Shutdown(SocketShutdown.Send);
         }
