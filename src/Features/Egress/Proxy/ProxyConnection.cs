@@ -159,6 +159,8 @@ internal sealed class ProxyConnection(EgressPolicy policy, EgressRecorder record
         return (null, last, failure, status);
     }
 
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+
     private static async Task RefuseAsync(Socket client, EgressAttempt attempt)
     {
         var body = Encoding.UTF8.GetBytes($"hive: {attempt.Reason}\n");
@@ -167,8 +169,13 @@ internal sealed class ProxyConnection(EgressPolicy policy, EgressRecorder record
         {
             await Splice.SendAllAsync(client, (byte[])[.. Encoding.ASCII.GetBytes(head), .. body]);
             client.Shutdown(SocketShutdown.Send);
+            // A lingering close: what the client is still sending is read and dropped for a moment, since a socket closed
+            // with bytes unread resets the connection, and the client may then lose the answer it has not read yet.
+            using var linger = new CancellationTokenSource(LingerTime);
+            var drop = new byte[4096];
+            while (await client.ReceiveAsync(drop, SocketFlags.None, linger.Token) > 0) { }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
         }
     }
