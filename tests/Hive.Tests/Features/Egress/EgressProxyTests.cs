@@ -5,6 +5,7 @@ using Hive.Features.Containers;
 using Hive.Features.Egress.Proxy;
 using Hive.Features.Egress.Record;
 using Hive.Shared.Egress;
+using Hive.Tests.Cli;
 using MediatR;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -142,6 +143,31 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
         var attempt = Assert.Single(await NetAsync(agent));
         Assert.Equal("refused", attempt.GetProperty("decision").GetString());
         Assert.Equal("example.org", attempt.GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public async Task The_operator_reads_an_agents_attempts_refused_first_with_hivectl_net_log()
+    {
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var agent = await AgentAsync($"127.0.0.1:{port}");
+        var served = Task.Run(async () => { using var c = await server.AcceptSocketAsync(); });
+        await AskAsync(agent, $"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n");
+        await served;
+        await AuditAsync(agent, 1); // the allowed one first, so that "refused first" is the listing's order, not the writing's
+        await AskAsync(agent, "CONNECT example.org:443 HTTP/1.1\r\n\r\n");
+        await AuditAsync(agent, 2);
+
+        var log = await Hive.Tests.Cli.Hivectl.RunAsync(["--url", _hive.BaseAddress.ToString(), "--token", _hive.Token!, "net", "log", "--agent", agent, "--json"]);
+
+        var rows = log.Ok().Json.EnumerateArray().ToArray();
+        Assert.Equal(["refused", "allowed"], rows.Select(r => r.GetProperty("decision").GetString()));
+        Assert.Equal("example.org", rows[0].GetProperty("host").GetString());
+        Assert.Contains("not in its egress", rows[0].GetProperty("reason").GetString());
+        var table = (await Hive.Tests.Cli.Hivectl.RunAsync(["--url", _hive.BaseAddress.ToString(), "--token", _hive.Token!, "net", "log", "--agent", agent])).Ok().Stdout;
+        Assert.Contains("CONNECT example.org:443", table);
+        Assert.Contains($"CONNECT 127.0.0.1:{port}", table);
     }
 
     [Theory]
