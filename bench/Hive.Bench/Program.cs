@@ -33,6 +33,7 @@ public static class BenchProgram
         new WebhookMemoryBench(),
         new ClaudeTurnsBench(),
         new GatewayBench(),
+        new EgressBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -33,6 +33,7 @@ public static class HiveCli
         BackupCommand.AddTo(root);
         InterventionsCommands.AddTo(root);
         CallsCommands.AddTo(root);
+        NetCommands.AddTo(root);
         PortCommand.AddTo(root);
         return root;
     }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Hive.Features.Constellation;
 using Hive.Features.Containers;
+using Hive.Features.Egress;
 using Hive.Features.Forge;
 using Hive.Features.Gateway;
 using Hive.Features.Governance;
@@ -35,5 +36,6 @@ public static class HiveFeatures
         typeof(SearchFeature).Assembly,
         typeof(ConstellationFeature).Assembly,
         typeof(GatewayFeature).Assembly,
+        typeof(EgressFeature).Assembly,
     ];
 }

@@ -3,6 +3,7 @@ using Carter;
 using Hive.Features.Constellation;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
+using Hive.Features.Egress;
 using Hive.Features.Gateway;
 using Hive.Features.Governance;
 using Hive.Features.Notifications;
@@ -72,6 +73,7 @@ public static class HiveHost
         services.AddSearch();
         services.AddConstellation(builder.Configuration); // off unless Hive:Constellation:Name is set
         services.AddGateway();
+        services.AddEgress();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.
