@@ -133,7 +133,7 @@ public sealed class AgentGatewayTests(GatewayFixture fixture) : SharedHiveTests(
         var script = "echo \"base: $ANTHROPIC_BASE_URL key: ${ANTHROPIC_API_KEY:-none}\"; exec sleep 1000";
         await CreateAsync(_hive.Http, new
         {
-            name, command = new[] { "/bin/bash", "-c", script }, driver, restart = "never",
+            name, command = new[] { "/bin/bash", "-c", script }, driver, restart = "never", network = "open", // sealed, it would run behind the port for its proxy
             env = new Dictionary<string, string> { ["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:9/own" },
         });
         try

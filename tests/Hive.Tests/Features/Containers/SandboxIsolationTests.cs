@@ -45,7 +45,7 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
         Assert.Equal("ok", lines["own"]);
         Assert.Equal("ok", lines["shared"]);
         Assert.Equal("ok", lines["socket"]);
-        Assert.Equal($"{name}.sock ", lines["sockets"]);
+        Assert.Equal($"{name}.egress.sock {name}.sock ", lines["sockets"]); // sealed (bubblewrap's default): its proxy's socket beside its own
         Assert.Equal("0000000000000000", lines["cap-eff"]);
         Assert.Equal("2", lines["seccomp"]); // SECCOMP_MODE_FILTER
         Assert.Equal("ro", lines["proc-sys"]);

@@ -218,6 +218,7 @@ public sealed class SealedSandboxTests(SealedFixture fixture) : SharedHiveTests(
         await CreateAsync(_hive.Http, new
         {
             name, command = new[] { "/bin/bash", "-c", "echo \"proxy: ${HTTPS_PROXY:-none}\"; exec sleep 1000" }, driver = "bubblewrap", restart = "never",
+            network = "open", // bubblewrap agents are sealed unless they say otherwise
         });
         try
         {
