@@ -18,6 +18,7 @@ public static class EgressFeature
         services.TryAddSingleton<IEgressResolver, DnsResolver>();
         services.AddSingleton<HostAddresses>();
         services.AddSingleton<EgressPolicy>();
+        services.AddSingleton<Ask.EgressAllowances>();
         services.AddSingleton<RefusalThrottle>();
         services.AddSingleton<EgressRecorder>();
         services.AddSingleton<ProxyConnection>();

@@ -116,7 +116,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         // Bounded labels: no body ever reaches the exposition, nor any label outside the allowed names.
         Assert.DoesNotContain(SecretBody, text);
         foreach (Match label in LabelName().Matches(text))
-            Assert.Contains(label.Groups[1].Value, (string[])["agent", "model", "provider", "reason", "state", "channel", "kind", "le"]);
+            Assert.Contains(label.Groups[1].Value, (string[])["agent", "model", "provider", "reason", "state", "channel", "kind", "decision", "direction", "le"]);
 
         // The two listeners serve nothing of each other's (the dashboard is asked with the operator's token).
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/metrics")).StatusCode);

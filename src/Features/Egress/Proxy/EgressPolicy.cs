@@ -18,17 +18,25 @@ namespace Hive.Features.Egress.Proxy;
 /// An agent whose network is open may use its proxy too, under the same rules: it could reach anything directly, so the
 /// proxy grants it nothing, and the same agent behaves alike whether sealed or not.
 /// </remarks>
-internal sealed class EgressPolicy(IServiceScopeFactory scopes, IEgressResolver resolver, HostAddresses host, IOptions<EgressOptions> options)
+internal sealed class EgressPolicy(
+    IServiceScopeFactory scopes, IEgressResolver resolver, HostAddresses host, Ask.EgressAllowances allowances, IOptions<EgressOptions> options)
 {
+    /// <summary>
+    /// The check against the agent's rules as its configuration says now. A place no rule names passes once when the
+    /// operator allowed it once; else, for an agent with <c>egress_ask</c>, the operator is asked about it
+    /// (<see cref="Ask.AskEgress"/>) and the refusal says so.
+    /// </summary>
     public async Task<Verdict> CheckAsync(string agent, EgressTarget target, CancellationToken cancellationToken)
     {
-        IReadOnlyList<EgressRule> rules;
-        await using (var scope = scopes.CreateAsyncScope())
-        {
-            var view = await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new ReadAgentEgress.Query(agent), cancellationToken);
-            rules = EgressRule.ParseAll(view.Egress);
-        }
-        return await CheckAsync(agent, rules, target, cancellationToken);
+        await using var scope = scopes.CreateAsyncScope();
+        var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
+        var view = await mediator.Send(new ReadAgentEgress.Query(agent), cancellationToken);
+        var rules = EgressRule.ParseAll(view.Egress);
+        if (rules.Any(r => r.Matches(target))) return await CheckAsync(agent, rules, target, cancellationToken);
+        if (allowances.TryTake(agent, target.ToString()) && EgressRule.TryParse(target.ToString(), out _) is { } once)
+            return await CheckAsync(agent, [once], target, cancellationToken);
+        var asked = view.Ask && await mediator.Send(new Ask.AskEgress.Command(agent, target.ToString()), cancellationToken);
+        return Verdict.Refused(403, null, $"{agent} may not reach {target} (not in its egress{(asked ? "; the operator has been asked" : "")})");
     }
 
     /// <summary>The check against <paramref name="rules"/> (the agent's, read by the caller).</summary>

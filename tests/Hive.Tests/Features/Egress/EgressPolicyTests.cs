@@ -80,7 +80,8 @@ public sealed class EgressPolicyTests
     }
 
     private static EgressPolicy Policy(Dictionary<string, IPAddress[]> names) =>
-        new(null!, new StaticResolver(names), new HostAddresses(Options.Create(new EgressOptions()), TimeProvider.System), Options.Create(new EgressOptions()));
+        new(null!, new StaticResolver(names), new HostAddresses(Options.Create(new EgressOptions()), TimeProvider.System), new Hive.Features.Egress.Ask.EgressAllowances(),
+            Options.Create(new EgressOptions()));
 
     private static IReadOnlyList<EgressRule> Rules(params string[] rules) => EgressRule.ParseAll(rules);
 

@@ -127,6 +127,80 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
     private async Task<JsonElement[]> NetAsync(string agent) =>
         (await _hive.Http.GetFromJsonAsync<JsonElement>($"/api/agents/{agent}/net")).EnumerateArray().ToArray();
 
+    /// <summary>The open egress questions about <paramref name="agent"/>'s places (question id, place).</summary>
+    private IReadOnlyList<(long Id, string Target)> EgressQuestions(string agent)
+    {
+        using var db = new SqliteConnection($"Data Source={_hive.DatabasePath};Mode=ReadOnly");
+        return db.Query<(long, string)>("SELECT question_id, target FROM egress_questions WHERE agent = @agent AND state = 'open'", new { agent }).ToList();
+    }
+
+    [Fact]
+    public async Task With_egress_ask_a_refused_place_is_one_question_and_allow_always_adds_it_so_the_next_attempt_passes()
+    {
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var agent = "ask-" + Guid.NewGuid().ToString("N")[..8];
+        await _hive.Service<IMediator>().Send(new CreateAgent.Command(agent, ["sleep", "100000"], Driver: "process", Egress: [], EgressAsk: true));
+        var connect = $"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n";
+
+        var first = await AskAsync(agent, connect);
+        var second = await AskAsync(agent, connect);
+
+        Assert.StartsWith("HTTP/1.1 403", first);
+        Assert.Contains("the operator has been asked", first);
+        Assert.StartsWith("HTTP/1.1 403", second);
+        var (question, place) = Assert.Single(EgressQuestions(agent)); // two refusals, one question
+        Assert.Equal($"127.0.0.1:{port}", place);
+        using (var answer = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer = "allow always" })) answer.EnsureSuccessStatusCode();
+        await HiveInstance.Until(() => _hive.Service<IMediator>().Send(new ReadAgentEgress.Query(agent)).Result.Egress.Contains($"127.0.0.1:{port}"),
+            what: "the place in the agent's egress");
+
+        var served = Task.Run(async () =>
+        {
+            using var connection = await server.AcceptSocketAsync();
+            await connection.SendAsync("allowed-now"u8.ToArray());
+            connection.Shutdown(SocketShutdown.Send);
+            await ReadToEndAsync(connection);
+        });
+        Assert.Equal("HTTP/1.1 200 Connection established\r\n\r\nallowed-now", await AskAsync(agent, connect));
+        await served;
+        Assert.Empty(EgressQuestions(agent));
+    }
+
+    [Fact]
+    public async Task Allow_once_lets_the_next_attempt_through_and_not_the_one_after_and_deny_is_not_asked_again()
+    {
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var agent = "ask-" + Guid.NewGuid().ToString("N")[..8];
+        await _hive.Service<IMediator>().Send(new CreateAgent.Command(agent, ["sleep", "100000"], Driver: "process", Egress: [], EgressAsk: true));
+        var connect = $"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n";
+
+        Assert.StartsWith("HTTP/1.1 403", await AskAsync(agent, connect));
+        var (question, _) = Assert.Single(EgressQuestions(agent));
+        using (var answer = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer = "allow once" })) answer.EnsureSuccessStatusCode();
+        await HiveInstance.Until(() => EgressQuestions(agent).Count == 0, what: "the answer applied");
+        var served = Task.Run(async () =>
+        {
+            using var connection = await server.AcceptSocketAsync();
+            connection.Shutdown(SocketShutdown.Send);
+            await ReadToEndAsync(connection);
+        });
+        Assert.StartsWith("HTTP/1.1 200", await AskAsync(agent, connect));
+        await served;
+        Assert.StartsWith("HTTP/1.1 403", await AskAsync(agent, connect)); // once only; asked again
+        var (again, _) = Assert.Single(EgressQuestions(agent));
+        using (var answer = await _hive.Http.PostAsJsonAsync($"/api/questions/{again}/answer", new { answer = "deny" })) answer.EnsureSuccessStatusCode();
+        await HiveInstance.Until(() => EgressQuestions(agent).Count == 0, what: "the denial applied");
+
+        var denied = await AskAsync(agent, connect);
+        Assert.StartsWith("HTTP/1.1 403", denied);
+        Assert.DoesNotContain("the operator has been asked", denied);
+        Assert.Empty(EgressQuestions(agent));
+    }
+
     [Fact]
     public async Task A_target_not_in_the_agents_egress_is_refused_with_403_naming_why_and_audited()
     {
