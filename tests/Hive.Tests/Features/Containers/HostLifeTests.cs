@@ -148,8 +148,10 @@ public sealed class HostLifeTests : IAsyncLifetime
     private static readonly string[] Args = ["--Hive:Containers:RestartBackoffSeconds", "0.05", "--Hive:Containers:StopGraceSeconds", "2"];
 
     /// <summary>The sample agent's processes (the dotnet program itself, not its supervisor) that belong to this test's hive.</summary>
+    /// <summary>The agent's own process (not the <c>hivectl port</c> a sealed agent runs behind, whose arguments name it too).</summary>
     private IReadOnlyList<int> AgentProcessesNamed(string name) =>
-        ProcessTable.Find("dotnet", "EchoAgent.dll").Where(pid => BelongsHere(pid, name)).ToList();
+        ProcessTable.Find("dotnet", "EchoAgent.dll")
+            .Where(pid => BelongsHere(pid, name) && !ProcessTable.CommandLine(pid).Contains("hivectl.dll port ", StringComparison.Ordinal)).ToList();
 
     private IReadOnlyList<int> SleepersOf(string name) => ProcessTable.Find("sleep", "1000").Where(pid => BelongsHere(pid, name)).ToList();
 
