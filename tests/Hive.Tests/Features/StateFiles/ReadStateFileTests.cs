@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -14,16 +13,15 @@ public sealed partial class ReadStateFileTests(StateFilesHive fixture) : SharedH
     private static readonly UriCreationOptions Raw = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     /// <summary>Sends the query value exactly as given (already encoded), the way an attacker would.</summary>
-    private async Task<(HttpStatusCode Status, string Body, string? ContentType, TimeSpan Elapsed)> GetRawAsync(string encodedPath)
+    private async Task<(HttpStatusCode Status, string Body, string? ContentType)> GetRawAsync(string encodedPath)
     {
         var url = new Uri(_hive.BaseAddress + "api/state-file?path=" + EscapeForRequestLine(encodedPath), Raw);
-        var clock = Stopwatch.StartNew();
         using var response = await _hive.Http.GetAsync(url);
         var body = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, body, response.Content.Headers.ContentType?.ToString(), clock.Elapsed);
+        return (response.StatusCode, body, response.Content.Headers.ContentType?.ToString());
     }
 
-    private Task<(HttpStatusCode Status, string Body, string? ContentType, TimeSpan Elapsed)> GetAsync(string path) =>
+    private Task<(HttpStatusCode Status, string Body, string? ContentType)> GetAsync(string path) =>
         GetRawAsync(Uri.EscapeDataString(path));
 
     /// <summary>Only what cannot travel in a request line is escaped (spaces, controls, non-ASCII); '%' sequences stay as sent.</summary>
@@ -53,7 +51,7 @@ public sealed partial class ReadStateFileTests(StateFilesHive fixture) : SharedH
     {
         foreach (var path in new[] { containerPath, _hive.DataDir + containerPath })
         {
-            var (status, body, type, _) = await GetAsync(path);
+            var (status, body, type) = await GetAsync(path);
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(content, body);
             Assert.Equal(contentType, type);
@@ -71,10 +69,10 @@ public sealed partial class ReadStateFileTests(StateFilesHive fixture) : SharedH
     [Fact]
     public async Task Serves_exactly_1_MiB_and_refuses_one_byte_more_with_413()
     {
-        var (ok, body, _, _) = await GetAsync("/agents/alice/state/exactly-1mib.bin");
+        var (ok, body, _) = await GetAsync("/agents/alice/state/exactly-1mib.bin");
         Assert.Equal(HttpStatusCode.OK, ok);
         Assert.Equal(1024 * 1024, body.Length);
-        var (tooLarge, problem, type, _) = await GetAsync("/agents/alice/state/over-1mib.bin");
+        var (tooLarge, problem, type) = await GetAsync("/agents/alice/state/over-1mib.bin");
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge);
         Assert.StartsWith("application/problem+json", type);
         Assert.DoesNotContain("aaaa", problem);
@@ -162,7 +160,7 @@ public sealed partial class ReadStateFileTests(StateFilesHive fixture) : SharedH
     private async Task AssertRefused(string raw, HttpStatusCode expected)
     {
         // How fast a refusal comes is the scan bench's to measure (`-- scan`), not a test's: the machine is shared.
-        var (status, body, type, _) = await GetRawAsync(raw);
+        var (status, body, type) = await GetRawAsync(raw);
         Assert.Equal(expected, status);
         Assert.StartsWith("application/problem+json", type);
         foreach (var marker in StateFileTree.ForbiddenMarkers) Assert.DoesNotContain(marker, body);
@@ -229,7 +227,7 @@ public sealed partial class ReadStateFileTests(StateFilesHive fixture) : SharedH
             new ParallelOptions { MaxDegreeOfParallelism = 4 },
             async (raw, _) =>
             {
-                var (status, body, _, _) = await GetRawAsync(raw);
+                var (status, body, _) = await GetRawAsync(raw);
                 if ((int)status is < 400 or >= 500) failures.Add($"{(int)status} {raw}");
                 else if (StateFileTree.ForbiddenMarkers.Any(body.Contains)) failures.Add($"leak {raw}");
             });
@@ -274,7 +272,7 @@ public sealed partial class ReadStateFileTests(StateFilesHive fixture) : SharedH
             {
                 foreach (var path in new[] { "/agents/alice/state/swap.md", "/agents/alice/state/swapdir/secret.txt" })
                 {
-                    var (status, body, _, _) = await GetAsync(path);
+                    var (status, body, _) = await GetAsync(path);
                     Assert.DoesNotContain(StateFileTree.OutsideMarker, body);
                     Assert.True((int)status < 500, $"{status}: {body}");
                     seen[status] = seen.GetValueOrDefault(status) + 1;
