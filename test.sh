@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command. It does its own set-up, so on a machine with only the .NET 10 SDK (Debian, root or sudo) this
 # one command is all it takes:
-#   - installs Debian's `chromium`, `bubblewrap`, `git`, `nodejs`, `npm` and `rabbitmq-server` when missing (the dashboard's
+#   - installs Debian's `chromium`, `bubblewrap`, `git`, `nodejs`, `npm`, `rabbitmq-server`, `iproute2` and `python3` when missing (the dashboard's
 #     browser tests drive chromium, never a downloaded browser; the bubblewrap driver's tests run bwrap; the constellation's
 #     tests start a RabbitMQ of their own, never the system's service, which the install is kept from starting), as root or
 #     through sudo; when it cannot, it says in one line what to install and stops;
@@ -41,6 +41,11 @@ command -v git >/dev/null || missing+=(git)
 # rabbitmq-server: the constellation's tests (issue 33) run its broker as a child process of their own (tests/Hive.Testing/RabbitMqNode.cs).
 rabbitmq=/usr/lib/rabbitmq/bin/rabbitmq-server
 [ -x "$rabbitmq" ] || missing+=(rabbitmq-server)
+# iproute2 (ip) and python3: the sealed sandbox's tests (issue 44) bring a sealed process agent's loopback up with ip, make
+# a network of their own (a veth into a network namespace, tests/Hive.Testing/TestNetwork.cs), and probe from inside
+# an agent with python3 (UDP, AF_VSOCK). A slim Debian image has neither.
+{ [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || [ -x /bin/ip ]; } || missing+=(iproute2)
+command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   need="the tests need Debian's ${missing[*]}: install it (apt-get install ${missing[*]}) and run ./test.sh again"
   command -v apt-get >/dev/null || fail "$need"
