@@ -29,21 +29,11 @@ internal static class RecordAttempt
     }
 }
 
-/// <summary>When an agent's refusal for a host was last told; not stored, so a restart may tell one more.</summary>
+/// <summary>When an agent's refusal for a host was last told (<c>egress_refused</c>): at most once a minute for each.</summary>
 internal sealed class RefusalThrottle
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
-    private readonly Dictionary<(string Agent, string Host), DateTimeOffset> _told = [];
-    private readonly Lock _lock = new();
+    private readonly Hive.Shared.Limits.OncePer<(string Agent, string Host)> _told = new(Interval);
 
-    public bool ShouldTell(string agent, string host, DateTimeOffset at)
-    {
-        lock (_lock)
-        {
-            if (_told.TryGetValue((agent, host), out var last) && at - last < Interval) return false;
-            if (_told.Count > 10_000) foreach (var old in _told.Where(t => at - t.Value >= Interval).Select(t => t.Key).ToList()) _told.Remove(old);
-            _told[(agent, host)] = at;
-            return true;
-        }
-    }
+    public bool ShouldTell(string agent, string host, DateTimeOffset at) => _told.Due((agent, host), at);
 }

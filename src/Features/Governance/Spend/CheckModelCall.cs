@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -98,18 +97,11 @@ internal sealed class ModelCallQuestions
 {
     public static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
 
-    private readonly ConcurrentDictionary<(string Scope, string Metric, string Period, double Cap), DateTimeOffset> _looked = new();
+    private readonly Hive.Shared.Limits.OncePer<(string Scope, string Metric, string Period, double Cap)> _looked = new(Every);
 
-    public bool Due(Reached reached, DateTimeOffset now)
-    {
-        var key = (reached.Scope, reached.Metric, reached.Period, reached.Cap);
-        while (true)
-        {
-            if (!_looked.TryGetValue(key, out var last)) { if (_looked.TryAdd(key, now)) return true; continue; }
-            if (now - last < Every) return false;
-            if (_looked.TryUpdate(key, now, last)) return true;
-        }
-    }
+    public bool Due(Reached reached, DateTimeOffset now) => _looked.Due(Key(reached), now);
 
-    public void Forget(Reached reached) => _looked.TryRemove((reached.Scope, reached.Metric, reached.Period, reached.Cap), out _);
+    public void Forget(Reached reached) => _looked.Forget(Key(reached));
+
+    private static (string, string, string, double) Key(Reached reached) => (reached.Scope, reached.Metric, reached.Period, reached.Cap);
 }
