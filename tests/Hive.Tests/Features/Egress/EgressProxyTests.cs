@@ -134,15 +134,21 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
         return db.Query<(long, string)>("SELECT question_id, target FROM egress_questions WHERE agent = @agent AND state = 'open'", new { agent }).ToList();
     }
 
-    [Fact]
-    public async Task With_egress_ask_a_refused_place_is_one_question_and_allow_always_adds_it_so_the_next_attempt_passes()
+    /// <summary>An agent with <c>egress_ask</c> and no egress, and the CONNECT to <paramref name="server"/> (started here) it will be refused.</summary>
+    private async Task<(string Agent, int Port, string Connect)> AskingAgentAsync(TcpListener server)
     {
-        using var server = new TcpListener(IPAddress.Loopback, 0);
         server.Start();
         var port = ((IPEndPoint)server.LocalEndpoint).Port;
         var agent = "ask-" + Guid.NewGuid().ToString("N")[..8];
         await _hive.Service<IMediator>().Send(new CreateAgent.Command(agent, ["sleep", "100000"], Driver: "process", Egress: [], EgressAsk: true));
-        var connect = $"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n";
+        return (agent, port, $"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n");
+    }
+
+    [Fact]
+    public async Task With_egress_ask_a_refused_place_is_one_question_and_allow_always_adds_it_so_the_next_attempt_passes()
+    {
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        var (agent, port, connect) = await AskingAgentAsync(server);
 
         var first = await AskAsync(agent, connect);
         var second = await AskAsync(agent, connect);
@@ -172,11 +178,7 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
     public async Task Allow_once_lets_the_next_attempt_through_and_not_the_one_after_and_deny_is_not_asked_again()
     {
         using var server = new TcpListener(IPAddress.Loopback, 0);
-        server.Start();
-        var port = ((IPEndPoint)server.LocalEndpoint).Port;
-        var agent = "ask-" + Guid.NewGuid().ToString("N")[..8];
-        await _hive.Service<IMediator>().Send(new CreateAgent.Command(agent, ["sleep", "100000"], Driver: "process", Egress: [], EgressAsk: true));
-        var connect = $"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n";
+        var (agent, port, connect) = await AskingAgentAsync(server);
 
         Assert.StartsWith("HTTP/1.1 403", await AskAsync(agent, connect));
         var (question, _) = Assert.Single(EgressQuestions(agent));
