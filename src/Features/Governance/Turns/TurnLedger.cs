@@ -10,7 +10,8 @@ namespace Hive.Features.Governance;
 
 /// <summary>
 /// <c>record_turn</c>'s part in Governance, inside its change. An agent's word never holds another agent: a record names
-/// the turn granted to this agent and not yet ended, and starts inside it, or it is refused whole. A turn whose model
+/// a turn granted to this agent and not recorded yet, and starts inside it, or it is refused whole. A turn the host ended
+/// first (its stop's grace ran out, its connection dropped) is still taken once, late: what it spent counts all the same. A turn whose model
 /// calls went through the gateway was counted call by call (<see cref="Spend.ChargeModelCall"/>): it is accounted by its
 /// meter, not again, and a report that disagrees with the meter is audited. A turn without metered calls is charged what
 /// its agent reports (bounded per turn), to the agent, and reaches the hive's books only as far as the agent's own caps
@@ -33,12 +34,12 @@ internal sealed class TurnLedger(StateChanges changes, IMediator mediator, Admis
         if (report.TurnId is not { } turnId)
             throw new BadRequestException("record_turn needs turn_id: a turn is recorded only as the turn begin_turn granted to this agent");
         var turn = change.QuerySingleOrDefault<GrantedRow>("""
-            SELECT agent, granted_at, ended_at, end_reason, metered_calls, metered_input_tokens, metered_output_tokens,
+            SELECT agent, granted_at, ended_at, end_reason, recorded_at, metered_calls, metered_input_tokens, metered_output_tokens,
                 metered_cache_read_tokens, metered_cache_write_tokens, metered_cost_usd
             FROM governed_turns WHERE id = @turnId
             """, new { turnId });
         if (turn is null || turn.Agent != report.Agent) throw new NotFoundException($"no turn {turnId} was granted to {report.Agent}");
-        if (turn.EndedAt is not null) throw new ConflictException($"turn {turnId} has ended already ({turn.EndReason}): it cannot be recorded now");
+        if (turn.RecordedAt is not null) throw new ConflictException($"turn {turnId} was recorded already: a turn is recorded once");
         if (report.StartedAt is { } started)
         {
             if (started < turn.GrantedAt - StartSlack)
@@ -60,10 +61,16 @@ internal sealed class TurnLedger(StateChanges changes, IMediator mediator, Admis
         }
         else account = await ChargeReportAsync(change, report, turnId, now);
 
-        // A turn told to stop ends for that reason even when its harness records it: its messages go back in line.
         var tokens = account.InputTokens + account.OutputTokens + account.CacheReadTokens + account.CacheCreationTokens;
-        await mediator.Send(new EndTurn.Command(turnId, admission.Find(turnId)?.Stop?.Reason ?? TurnEndReasons.Recorded, account.CostUsd, tokens),
-            CancellationToken.None);
+        // The claim is the once-only rule: of two records racing for one turn, one finds it taken.
+        if (change.Execute("""
+                UPDATE governed_turns SET recorded_at = @now, cost_usd = @CostUsd, tokens = @tokens WHERE id = @turnId AND recorded_at IS NULL
+                """, new { now, account.CostUsd, tokens, turnId }) == 0)
+            throw new ConflictException($"turn {turnId} was recorded already: a turn is recorded once");
+        // A turn told to stop ends for that reason even when its harness records it: its messages go back in line.
+        if (turn.EndedAt is null)
+            await mediator.Send(new EndTurn.Command(turnId, admission.Find(turnId)?.Stop?.Reason ?? TurnEndReasons.Recorded, account.CostUsd, tokens),
+                CancellationToken.None);
         change.AfterPublished(admission.Pump);
         return account;
     }
@@ -111,7 +118,7 @@ internal sealed class TurnLedger(StateChanges changes, IMediator mediator, Admis
 
     private static string Stamp(DateTimeOffset at) => Hive.Shared.Json.UtcTimestamp.Format(at);
 
-    private sealed record GrantedRow(string Agent, DateTimeOffset GrantedAt, DateTimeOffset? EndedAt, string? EndReason, long MeteredCalls,
+    private sealed record GrantedRow(string Agent, DateTimeOffset GrantedAt, DateTimeOffset? EndedAt, string? EndReason, DateTimeOffset? RecordedAt, long MeteredCalls,
         long MeteredInputTokens, long MeteredOutputTokens, long MeteredCacheReadTokens, long MeteredCacheWriteTokens, double MeteredCostUsd);
 
     internal static string Describe(string metric) => metric switch

@@ -132,6 +132,14 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id, TimeSpan.FromSeconds(10))).Json;
         Assert.Equal("disconnected", ended.GetProperty("reason").GetString());
         _ = watching.ContinueWith(_ => { }, TaskScheduler.Default);
+
+        // Its harness, back, still records what the turn spent: once, and the turn stays ended as it was.
+        await using var back = await _hive.ConnectAsync(name);
+        AgentClient.Ok(await back.CallAsync(GovernanceHive.Record(id, cost: 0.25)));
+        Assert.Equal("conflict", (await back.CallAsync(GovernanceHive.Record(id, cost: 0.25))).GetProperty("code").GetString());
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE granted_turn_id = @id", new { id }));
+        Assert.Equal(0.25, _hive.QueryDb<double>("SELECT sum(cost_usd) FROM spend WHERE agent = @name", new { name }), 6);
+        Assert.Equal("disconnected", _hive.QueryDb<string>("SELECT end_reason FROM governed_turns WHERE id = @id", new { id }));
     }
 
     [Fact]

@@ -274,8 +274,8 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
 
     /// <summary>
     /// After COMMAND: acknowledge the messages (only when it exited 0, was not stopped and hit no usage limit: else they come
-    /// back), report a usage limit, and record the turn, which ends it. A turn the hive had ended already (its grace
-    /// passed) is recorded without its id, so that its spend still counts.
+    /// back), report a usage limit, and record the turn, which ends it. A turn the hive ended first (its grace passed) is
+    /// still recorded, late, so that its spend counts.
     /// </summary>
     private async Task FinishAsync(List<JsonObject> messages, Turn turn, long? turnId)
     {
@@ -347,24 +347,11 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
     {
         try
         {
-            if (turnId is { } id)
-            {
-                try
-                {
-                    await _socket!.CallAsync("record_turn", WithTurnId(record, id));
-                    return;
-                }
-                catch (CliError e) when (e.Code is "conflict" or "not_found")
-                {
-                    // The hive records a turn only as the granted turn it was (#43): one it ended first is not recorded.
-                    Log.WriteLine($"hivectl run: turn {id} was over before it was recorded ({e.Message}): not recorded");
-                    return;
-                }
-            }
-            await _socket!.CallAsync("record_turn", record);
+            await _socket!.CallAsync("record_turn", turnId is { } id ? WithTurnId(record, id) : record);
         }
         catch (CliError e)
         {
+            // Refused whole (a turn is recorded once, as the turn the hive granted, #43): said here, nothing to retry.
             Log.WriteLine($"hivectl run: the turn was not recorded: {e.Code}: {e.Message}");
         }
     }
