@@ -10,8 +10,9 @@ namespace Hive.Features.Governance;
 
 /// <summary>
 /// <c>record_turn</c>'s part in Governance, inside its change. An agent's word never holds another agent: a record names
-/// a turn granted to this agent and not recorded yet, and starts inside it, or it is refused whole. A turn the host ended
-/// first (its stop's grace ran out, its connection dropped) is still taken once, late: what it spent counts all the same. A turn whose model
+/// the turn granted to this agent and not yet ended, and starts inside it, or it is refused whole. One exception: a turn
+/// the host told to stop and then ended itself when the grace ran out is still taken once, late (a harness that stopped
+/// its command on time may record it just after), so that what it spent counts and its row is not lost. A turn whose model
 /// calls went through the gateway was counted call by call (<see cref="Spend.ChargeModelCall"/>): it is accounted by its
 /// meter, not again, and a report that disagrees with the meter is audited. A turn without metered calls is charged what
 /// its agent reports (bounded per turn), to the agent, and reaches the hive's books only as far as the agent's own caps
@@ -40,6 +41,8 @@ internal sealed class TurnLedger(StateChanges changes, IMediator mediator, Admis
             """, new { turnId });
         if (turn is null || turn.Agent != report.Agent) throw new NotFoundException($"no turn {turnId} was granted to {report.Agent}");
         if (turn.RecordedAt is not null) throw new ConflictException($"turn {turnId} was recorded already: a turn is recorded once");
+        if (turn.EndedAt is not null && !TurnEndReasons.GivesMessagesBack(turn.EndReason!))
+            throw new ConflictException($"turn {turnId} has ended already ({turn.EndReason}): it cannot be recorded now");
         if (report.StartedAt is { } started)
         {
             if (started < turn.GrantedAt - StartSlack)

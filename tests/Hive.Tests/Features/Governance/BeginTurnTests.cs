@@ -133,13 +133,30 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         Assert.Equal("disconnected", ended.GetProperty("reason").GetString());
         _ = watching.ContinueWith(_ => { }, TaskScheduler.Default);
 
-        // Its harness, back, still records what the turn spent: once, and the turn stays ended as it was.
+        // Over with its connection: nothing can record it now.
         await using var back = await _hive.ConnectAsync(name);
-        AgentClient.Ok(await back.CallAsync(GovernanceHive.Record(id, cost: 0.25)));
         Assert.Equal("conflict", (await back.CallAsync(GovernanceHive.Record(id, cost: 0.25))).GetProperty("code").GetString());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE granted_turn_id = @id", new { id }));
+    }
+
+    [Fact]
+    public async Task A_turn_the_host_stopped_and_ended_at_its_grace_is_still_recorded_once_and_its_spend_counted()
+    {
+        var name = await _hive.NewAgentAsync("late");
+        await using var events = await _hive.OpenEventsAsync();
+        await using var turn = await _hive.ConnectAsync(name);
+        var id = await GovernanceHive.GrantedAsync(turn);
+        using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{name}/pause", null)) pause.EnsureSuccessStatusCode();
+        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id, TimeSpan.FromSeconds(30))).Json;
+        Assert.Equal("paused", ended.GetProperty("reason").GetString());
+
+        // The harness's record arrives after the host ended the turn: taken, once; the turn stays ended as it was.
+        AgentClient.Ok(await turn.CallAsync(GovernanceHive.Record(id, cost: 0.25)));
+        Assert.Equal("conflict", (await turn.CallAsync(GovernanceHive.Record(id, cost: 0.25))).GetProperty("code").GetString());
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE granted_turn_id = @id", new { id }));
         Assert.Equal(0.25, _hive.QueryDb<double>("SELECT sum(cost_usd) FROM spend WHERE agent = @name", new { name }), 6);
-        Assert.Equal("disconnected", _hive.QueryDb<string>("SELECT end_reason FROM governed_turns WHERE id = @id", new { id }));
+        Assert.Equal("paused", _hive.QueryDb<string>("SELECT end_reason FROM governed_turns WHERE id = @id", new { id }));
+        using (var resume = await _hive.Http.PostAsync($"/api/governance/agents/{name}/resume", null)) resume.EnsureSuccessStatusCode();
     }
 
     [Fact]
