@@ -7,9 +7,9 @@ namespace Hive.Tests.Features.Gateway;
 /// <summary>
 /// Issue 44 with the real Claude Code: the claude-code preset, sealed under bubblewrap (a network namespace with its own
 /// loopback alone), completes a turn through the hive's gateway (the fake Messages API is its anthropic provider), its
-/// <c>hivectl mcp</c> tool included. Its <c>HTTPS_PROXY</c> names a port nobody serves and <c>NO_PROXY</c> the loopback, as
-/// <c>hivectl port --proxy</c> sets them: the turn only completes if Claude Code sends its calls to the gateway's port on
-/// 127.0.0.1 directly, honouring <c>NO_PROXY</c>.
+/// <c>hivectl mcp</c> tool included. Its <c>HTTPS_PROXY</c> is the hive's egress proxy and <c>NO_PROXY</c> the loopback, as
+/// <c>hivectl port --proxy</c> sets them, with no egress allowed: a call sent to the proxy instead of the gateway's port on
+/// 127.0.0.1, or any other connection Claude Code tries, would be refused and on the agent's record, which stays empty.
 /// </summary>
 public sealed class ClaudeCodeSealedTests : IAsyncLifetime
 {
@@ -34,18 +34,13 @@ public sealed class ClaudeCodeSealedTests : IAsyncLifetime
     }
 
     [ClaudeCodeFact]
-    public async Task A_sealed_claude_code_completes_a_turn_through_the_gateway_with_a_proxy_it_must_not_use_for_loopback()
+    public async Task A_sealed_claude_code_completes_a_turn_through_the_gateway_and_tries_no_other_connection()
     {
         _model.Enqueue(ModelReply.ToolUse("mcp__hive__whoami", "{}"));
         _model.Enqueue(ModelReply.Text("I am sealed-claude."));
         var row = await CreateAsync(_hive.Http, new
         {
-            name = "sealed-claude", preset = "claude-code", driver = "bubblewrap", purpose = "answer", network = "sealed",
-            env = new Dictionary<string, string>
-            {
-                ["HTTPS_PROXY"] = "http://127.0.0.1:9", ["HTTP_PROXY"] = "http://127.0.0.1:9",
-                ["NO_PROXY"] = "127.0.0.1,localhost,::1",
-            },
+            name = "sealed-claude", preset = "claude-code", driver = "bubblewrap", purpose = "answer", network = "sealed", egress = Array.Empty<string>(),
         });
         Assert.Equal("running", row.State());
         using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "sealed-claude", body = "who are you?" }))
@@ -57,6 +52,8 @@ public sealed class ClaudeCodeSealedTests : IAsyncLifetime
             TimeSpan.FromSeconds(120), "both calls to be metered");
         var log = await File.ReadAllTextAsync(Path.Combine(_hive.DataDir, "agents", "sealed-claude", "logs", "output.log"));
         Assert.Contains(", sealed:", log);
+        Assert.NotNull(_hive.Service<Hive.Shared.Egress.IAgentEgress>().For("sealed-claude")); // it had a proxy to try
+        Assert.Empty((await _hive.Http.GetFromJsonAsync<JsonElement>("/api/agents/sealed-claude/net")).EnumerateArray());
         await DestroyAsync(_hive, "sealed-claude");
     }
 }
