@@ -129,11 +129,19 @@ public sealed class NetworkPageTests(BrowserFixture browser) : IClassFixture<Bro
             await Expect(rows.Nth(1).Locator(".target")).ToHaveTextAsync("nowhere.test:443");
             await Expect(rows.Nth(2).Locator(".status")).ToHaveTextAsync("allowed 200");
             Assert.True(await page.EvaluateAsync<bool>("() => window.notReloaded === true"));
+
+            // An open agent: no proxy, so nothing to list, and the page says why.
+            await CreateAsync(_hive.Http, new { name = "roaming", command = Sleeper, driver = "process" });
+            await page.GotoAsync($"{_hive.BaseAddress}agents/roaming");
+            await Expect(page.Locator("#ap-net-mode")).ToContainTextAsync("its connections are not seen here");
+            await Expect(page.Locator("#ap-net-empty")).ToBeVisibleAsync();
+            await Expect(page.Locator("#ap-net-table")).ToBeHiddenAsync();
             lock (_pageErrors) Assert.Empty(_pageErrors);
         }
         finally
         {
             await DestroyAsync(_hive, "prober");
+            await DestroyAsync(_hive, "roaming");
         }
     }
 

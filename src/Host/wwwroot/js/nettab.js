@@ -7,8 +7,8 @@ import { coalesced } from './reload.js';
 // within each: the API's order, kept as it comes. Host names are the agent's text: only ever put in as text.
 //
 // Live: a refusal raises `egress_refused` (at most once per agent and host per minute), which reloads the list; an
-// allowed connection raises no event (one per connection would flood the stream), so allowed attempts show when the
-// page opens or comes back into view, on a refusal's reload, or on Refresh.
+// allowed connection raises no event (one per connection would flood the stream), so allowed attempts, and a host
+// refused again within its minute, show when the page opens or comes back into view, on the next event, or on Refresh.
 
 const $ = id => document.getElementById(id);
 const ms = v => (v == null ? '–' : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
