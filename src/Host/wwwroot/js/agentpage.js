@@ -10,11 +10,12 @@ import { modelCalls } from './calls.js';
 import { failingText } from './gateway.js';
 import { diff } from './approvals.js';
 import { networkChip } from './network.js';
+import { egressAttempts } from './nettab.js';
 
 // /agents/{name}: one agent's own page. Its badges (state, held or paused, the model, context and cost of its last turn
 // with how that cost is known, cost today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and
-// 30 d (inline SVG, no library), its open threads and messages (from the same snapshot and stream as the dashboard:
-// live.js, store.js), and its log's tail.
+// 30 d (inline SVG, no library), its model calls (calls.js), its network and egress attempts (nettab.js), its open
+// threads and messages (from the same snapshot and stream as the dashboard: live.js, store.js), and its log's tail.
 // Everything an agent wrote is put in as text, never as HTML.
 
 const $ = id => document.getElementById(id);
@@ -26,6 +27,7 @@ let lastTurn = null;
 let stats = null;
 let ownTurn = false; // the event being applied is about this agent
 const calls = modelCalls(name);
+const net = egressAttempts(name);
 
 document.title = `${name} · Hive`;
 $('ap-name').textContent = name;
@@ -90,6 +92,7 @@ function drawHead() {
   $('ap-badges').replaceChildren(...badges(a));
   $('ap-purpose').textContent = a.purpose ?? '';
   drawNetwork(a);
+  net.draw(a);
   drawRecording(a);
 }
 
@@ -301,8 +304,12 @@ function drawAll() {
 const connection = $('connection');
 const { start } = follow({
   agent: name,
-  listen: { transcript: data => transcript.heard(data), conversation_changed: data => { if (data.agent === name) drawConversation(data); } },
-  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); calls.reload(); },
+  listen: {
+    transcript: data => transcript.heard(data),
+    conversation_changed: data => { if (data.agent === name) drawConversation(data); },
+    egress_refused: data => net.refused(data),
+  },
+  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); calls.reload(); net.reload(); },
   changed: sections => {
     if (sections.has('swarm') || sections.has('governance-usage')) drawHead();
     if (sections.has('questions') || sections.has('reminders') || sections.has('waiting')) drawOpen();
