@@ -36,6 +36,9 @@ internal sealed class ForwardModelCall(
     /// <summary>The most of a response kept for its recording; a longer one is recorded up to here.</summary>
     private const int MaxRecordedResponseBytes = 16 * 1024 * 1024;
 
+    /// <summary>A call still streaming this long after its first bytes gets its open row (one that ends sooner is written once).</summary>
+    private static readonly TimeSpan OpenAfter = TimeSpan.FromMilliseconds(500);
+
     public async Task HandleAsync(HttpContext context, string agent)
     {
         var startedAt = clock.GetUtcNow();
@@ -155,17 +158,27 @@ internal sealed class ForwardModelCall(
     private async Task ForwardAsync(HttpContext context, IMediator mediator, string agent, Provider provider, long? turnId, ParsedRequest request,
         string path, bool recording, DateTimeOffset startedAt, Stopwatch watch, TimeSpan queuedFor)
     {
-        // The open row is written once the answer's first bytes have gone on to the agent, beside the rest of the stream: the
-        // first byte neither waits for the disk nor shares the machine with its write. A host that dies before leaves no row,
-        // one that dies after an open one (interrupted at the next start), never a complete one; a call that ends without a
-        // byte is written whole at its end.
-        Task<long>? opened = null;
-        void Open() => opened = Task.Run(async () =>
+        // The open row is written when the answer is still passing OpenAfter past its first bytes, beside the stream: the first
+        // byte neither waits for the disk nor shares the machine with its write, and a short call is written once, whole, at its
+        // end. A host that dies before leaves no row, one that dies after an open one (interrupted at the next start), never
+        // a complete one.
+        using var ended = new CancellationTokenSource();
+        Task<long?>? opened = null;
+        void Open() => opened = OpenLaterAsync(ended.Token);
+        async Task<long?> OpenLaterAsync(CancellationToken callEnded)
         {
+            try
+            {
+                await Task.Delay(OpenAfter, clock, callEnded);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
             await using var own = scopes.CreateAsyncScope();
             return await own.ServiceProvider.GetRequiredService<IMediator>().Send(new StartModelCall.Command(agent, turnId, provider.Name,
                 request.Model, path, request.Streamed, request.Body.Length, null, startedAt), CancellationToken.None);
-        });
+        }
         var key = provider.KeySecret.Length > 0 ? await mediator.Send(new ReadSecretValue.Query(provider.KeySecret), CancellationToken.None) : null;
 
         context.Request.Body = new MemoryStream(request.Body, writable: false);
@@ -231,7 +244,8 @@ internal sealed class ForwardModelCall(
             or ForwarderError.ResponseBodyCanceled) || status >= 500;
         if (upstreamFailed) await failures.FailedAsync(agent, provider.Name, failure ?? $"{provider.Name} answered {status}");
         else if (error == ForwarderError.None) await failures.SucceededAsync(agent, provider.Name);
-        long? id = opened is null ? null : await opened;
+        ended.Cancel();
+        var id = opened is null ? null : await opened;
         await mediator.Send(new EndModelCall.Command(id, agent, turnId, provider.Name, model, path, request.Streamed, state, status, usage, cost,
             passing.FirstByteMs, watch.Elapsed.TotalMilliseconds, request.Body.Length, passing.Bytes, failure, requestName, responseName,
             startedAt, clock.GetUtcNow()), CancellationToken.None);

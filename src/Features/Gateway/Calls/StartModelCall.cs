@@ -4,9 +4,9 @@ using MediatR;
 namespace Hive.Features.Gateway.Calls;
 
 /// <summary>
-/// A call let through to its provider whose answer has begun: its row is written <c>open</c> as the first bytes pass, so a
-/// host that dies under a stream leaves a trace (marked <c>interrupted</c> at the next start) and never a call counted as
-/// complete.
+/// A call let through to its provider whose answer is still streaming a moment after its first bytes: its row is written
+/// <c>open</c>, so a host that dies under a stream leaves a trace (marked <c>interrupted</c> at the next start) and never a
+/// call counted as complete.
 /// </summary>
 internal static class StartModelCall
 {
