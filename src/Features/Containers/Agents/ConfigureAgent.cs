@@ -19,7 +19,8 @@ public static class ConfigureAgent
     public sealed record Command(string? Name, AgentConfig? Config, string? Preset, bool DryRun) : IRequest<ConfigChange>;
 
     /// <summary>What the configuration changes (<c>diff</c>: the meta file's unified diff, empty when nothing) and its approval.</summary>
-    public sealed record ConfigChange(string Name, bool Changed, string Diff, long? ApprovalId);
+    /// <param name="Restarts">Applying it stops and starts the agent (a change of only its egress rules does not).</param>
+    public sealed record ConfigChange(string Name, bool Changed, string Diff, long? ApprovalId, bool Restarts);
 
     internal sealed class Handler(
         AgentRegistry registry, AgentPresets presets, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, MetaRepo meta, MetaProposals proposals, IMediator mediator,
@@ -47,14 +48,15 @@ public static class ConfigureAgent
             if (meta.Unavailable is { } why) throw new ConflictException(why);
 
             var diff = await proposals.PreviewAsync(name, normalised);
-            if (command.DryRun || diff.Length == 0) return new ConfigChange(name, diff.Length > 0, diff, null);
+            var restarts = diff.Length > 0 && !DeployProposal.AppliesWithoutRestart(record.ToConfig(), normalised with { Driver = normalised.Driver ?? record.Driver });
+            if (command.DryRun || diff.Length == 0) return new ConfigChange(name, diff.Length > 0, diff, null, restarts);
             var proposal = await mediator.Send(new ProposeConfig.Command(AgentNames.Operator, name, normalised), cancellationToken);
             await mediator.Send(new ApproveApproval.Command(proposal.Id, "the operator's own change"), cancellationToken);
             // Answered once the agent runs as configured, like a start or a stop.
             await background.Of(DeployProposal.Key(proposal.Id)).WaitAsync(cancellationToken);
             if (await proposals.FateOfAsync(proposal.Id) is ("failed", var reason))
                 throw new ConflictException($"the change was recorded (approval {proposal.Id}) but {name} could not be rebuilt with it: {reason}");
-            return new ConfigChange(name, true, diff, proposal.Id);
+            return new ConfigChange(name, true, diff, proposal.Id, restarts);
         }
     }
 }

@@ -472,7 +472,9 @@ function fillConfigForm(form, name, config, show, done) {
       const { response, json } = await put(true, body);
       if (!response.ok) { show(problemText(json, response.status), json, response.status); return; }
       diffBox.replaceChildren(
-        h('p', { class: 'meta' }, json?.changed ? 'What Apply changes (it restarts the agent with it):' : 'No changes: the configuration is as it was.'),
+        h('p', { class: 'meta' }, !json?.changed ? 'No changes: the configuration is as it was.'
+          : json.restarts ? 'What Apply changes (it restarts the agent with it):'
+          : 'What Apply changes (the running agent takes it without a restart):'),
         diff(json?.diff ?? ''));
       diffBox.hidden = false;
       if (json?.changed) reviewed = body;

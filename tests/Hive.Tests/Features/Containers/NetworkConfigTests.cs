@@ -236,12 +236,18 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
             var row = await CreateAsync(_hive.Http, new { name, command = Sleeper, driver = "bubblewrap" });
             var pid = row.Pid();
 
-            using (var put = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config",
-                       new { command = Sleeper, driver = "bubblewrap", network = "sealed", egress = new[] { "registry.npmjs.org" }, egress_ask = true }))
+            var listed = new { command = Sleeper, driver = "bubblewrap", network = "sealed", egress = new[] { "registry.npmjs.org" }, egress_ask = true };
+            // Its review says so, and a change of more than the rules says it restarts.
+            using (var review = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config?dry_run=true", listed))
+                Assert.False((await review.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("restarts").GetBoolean());
+            using (var review = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config?dry_run=true", new { command = Sleeper, driver = "bubblewrap", purpose = "other" }))
+                Assert.True((await review.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("restarts").GetBoolean());
+            using (var put = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config", listed))
             {
                 var text = await put.Content.ReadAsStringAsync();
                 Assert.True(put.StatusCode == HttpStatusCode.OK, text);
                 Assert.Contains("+    \"registry.npmjs.org\"", JsonDocument.Parse(text).RootElement.GetProperty("diff").GetString());
+                Assert.False(JsonDocument.Parse(text).RootElement.GetProperty("restarts").GetBoolean());
             }
             var after = (await RowAsync(_hive, name))!.Value;
             Assert.Equal(pid, after.Pid());
