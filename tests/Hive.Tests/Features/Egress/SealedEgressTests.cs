@@ -96,4 +96,55 @@ public sealed class SealedEgressTests(EgressFixture fixture) : SharedHiveTests(f
             await DestroyAsync(_hive, name);
         }
     }
+
+    /// <summary>
+    /// Item 5: a sealed agent's <c>npm install</c> from a registry whose host is in its egress works through the proxy (npm
+    /// reads <c>HTTP_PROXY</c>); the registry is the test's, a bare HTTP server on the test network serving one package.
+    /// The same install by an agent whose egress does not name the registry fails, refused on the record.
+    /// </summary>
+    [Fact]
+    public async Task A_sealed_agents_npm_install_reaches_a_registry_in_its_egress_through_the_proxy_and_no_other()
+    {
+        if (fixture.Network is not { } network) return; // TestNetwork.Unavailable: a root host with ip and unshare
+        if (NpmRegistry.Npm is null) return; // npm is what test.sh installs; without it there is nothing to run
+        var registry = new NpmRegistry("hive-egress-probe", "1.0.3");
+        var server = network.Listen(registry.ServeAsync);
+        registry.BaseUrl = $"http://outside.test:{server.Port}/";
+        var script = $$"""
+            mkdir -p "$HIVE_STATE_DIR/project" && cd "$HIVE_STATE_DIR/project"
+            echo '{"name":"project","version":"1.0.0"}' > package.json
+            npm install --registry {{registry.BaseUrl}} --no-audit --no-fund --cache "$HIVE_STATE_DIR/npm-cache" hive-egress-probe@1.0.3 > npm.log 2>&1
+            echo "npm:$?" > npm.done
+            exec sleep 100000
+            """;
+        var allowed = $"npm-ok-{Interlocked.Increment(ref _made)}";
+        var refused = $"npm-no-{Interlocked.Increment(ref _made)}";
+        await CreateAsync(_hive.Http, new { name = allowed, command = new[] { "/bin/bash", "-c", script }, driver = "bubblewrap", restart = "never",
+            network = "sealed", egress = new[] { $"outside.test:{server.Port}" } });
+        await CreateAsync(_hive.Http, new { name = refused, command = new[] { "/bin/bash", "-c", script }, driver = "bubblewrap", restart = "never",
+            network = "sealed", egress = new[] { "registry.npmjs.org:443" } });
+        try
+        {
+            string Done(string agent) => Path.Combine(_hive.DataDir, "agents", agent, "state", "project", "npm.done");
+            string Log(string agent) => File.ReadAllText(Path.Combine(_hive.DataDir, "agents", agent, "state", "project", "npm.log"));
+            await HiveInstance.Until(() => File.Exists(Done(allowed)) && File.Exists(Done(refused)), TimeSpan.FromSeconds(180), "both installs to end");
+
+            Assert.True(File.ReadAllText(Done(allowed)).Trim() == "npm:0", Log(allowed));
+            var installed = Path.Combine(_hive.DataDir, "agents", allowed, "state", "project", "node_modules", "hive-egress-probe", "index.js");
+            Assert.Equal(NpmRegistry.IndexJs, await File.ReadAllTextAsync(installed));
+            Assert.NotEqual("npm:0", File.ReadAllText(Done(refused)).Trim());
+
+            var through = (await _hive.Http.GetFromJsonAsync<JsonElement>($"/api/agents/{allowed}/net")).EnumerateArray().ToArray();
+            Assert.NotEmpty(through);
+            Assert.All(through, a => Assert.Equal(("outside.test", "allowed"), (a.GetProperty("host").GetString(), a.GetProperty("decision").GetString())));
+            var denied = (await _hive.Http.GetFromJsonAsync<JsonElement>($"/api/agents/{refused}/net")).EnumerateArray().ToArray();
+            Assert.Contains(denied, a => a.GetProperty("host").GetString() == "outside.test" && a.GetProperty("decision").GetString() == "refused");
+            Assert.True(registry.TarballsServed == 1, $"the registry served {registry.TarballsServed} tarballs");
+        }
+        finally
+        {
+            await DestroyAsync(_hive, allowed);
+            await DestroyAsync(_hive, refused);
+        }
+    }
 }
