@@ -397,27 +397,27 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
             await connection.SendAsync(answer);
             connection.Shutdown(SocketShutdown.Send);
         });
-        var agent = await AgentAsync($"upload.test:{server.Port}");
+        var agent = await AgentAsync($"plain.test:{server.Port}");
         var got = new MemoryStream();
 
         using (var door = await DoorAsync(agent))
         {
-            var head = Encoding.ASCII.GetBytes($"POST http://upload.test:{server.Port}/put HTTP/1.1\r\nHost: upload.test\r\nContent-Length: {body.Length}\r\n\r\n");
+            var head = Encoding.ASCII.GetBytes($"POST http://plain.test:{server.Port}/put HTTP/1.1\r\nHost: plain.test\r\nContent-Length: {body.Length}\r\n\r\n");
             await door.SendAsync((byte[])[.. head, .. body.AsSpan(0, 1000)]); // some of the body with the head
             await door.SendAsync(body.AsMemory(1000));
-            await door.SendAsync(Encoding.ASCII.GetBytes($"GET http://upload.test:{server.Port}/second HTTP/1.1\r\nHost: upload.test\r\n\r\n"));
+            await door.SendAsync(Encoding.ASCII.GetBytes($"GET http://plain.test:{server.Port}/second HTTP/1.1\r\nHost: plain.test\r\n\r\n"));
             door.Shutdown(SocketShutdown.Send);
             var buffer = new byte[64 * 1024];
             int read;
             while ((read = await door.ReceiveAsync(buffer)) > 0) got.Write(buffer, 0, read);
         }
 
+        var rewritten = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\nConnection: close\r\n\r\n");
+        Assert.Equal([.. rewritten, .. answer], got.ToArray()); // first: a refusal ends here, before the server was reached
         var passed = await received.Task;
-        var origin = $"POST /put HTTP/1.1\r\nHost: upload.test:{server.Port}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        var origin = $"POST /put HTTP/1.1\r\nHost: plain.test:{server.Port}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
         Assert.Equal(origin, Encoding.ASCII.GetString(passed, 0, Math.Min(passed.Length, origin.Length)));
         Assert.Equal(body, passed[origin.Length..]);
-        var rewritten = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\nConnection: close\r\n\r\n");
-        Assert.Equal([.. rewritten, .. answer], got.ToArray());
         Assert.StartsWith($"allowed {network.Address} 200", Assert.Single(await AuditAsync(agent, 1)).Result);
         var attempt = Assert.Single(await NetAsync(agent));
         Assert.Equal(passed.Length, attempt.GetProperty("bytes_out").GetInt64());
