@@ -6,7 +6,8 @@ namespace Hive.Features.Egress.Proxy;
 /// <summary>
 /// Both directions of a proxied connection, each copied as it arrives; the end of one is a half-close of the other side
 /// (a client that has sent its request still reads the whole answer), and a failure on either side resets both (a cut
-/// stream must not pass for a whole one). Bytes are counted each way.
+/// stream must not pass for a whole one). Bytes are counted each way. On Linux the bytes move by splice(2)
+/// (<see cref="KernelSplice"/>) rather than through a buffer of this process.
 /// </summary>
 internal static class Splice
 {
@@ -44,13 +45,31 @@ internal static class Splice
     }
 
     /// <param name="limit">At most this many bytes are passed on; the rest is read and dropped until <paramref name="from"/> ends. Null: all.</param>
+    /// <remarks>
+    /// The bytes go by <see cref="KernelSplice"/> where it can be used, never through this process (the answer's head
+    /// alone, which is rewritten, is read in); else, and for what is dropped, by a copy loop.
+    /// </remarks>
     private static async Task PumpAsync(Socket from, Socket to, long[] counts, int slot, bool rewriteHead, long? limit)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        byte[]? buffer = null;
         var left = limit ?? long.MaxValue;
         try
         {
-            if (rewriteHead && !await PassHeadAsync(from, to, buffer, counts, slot)) return;
+            if (rewriteHead)
+            {
+                buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+                if (!await PassHeadAsync(from, to, buffer, counts, slot)) return;
+            }
+            if (left > 0 && KernelSplice.Usable(from, to))
+            {
+                if (await KernelSplice.MoveAsync(from, to, left, moved => Interlocked.Add(ref counts[slot], moved)))
+                {
+                    to.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+                left = 0;
+            }
+            buffer ??= ArrayPool<byte>.Shared.Rent(BufferBytes);
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None);
@@ -70,7 +89,7 @@ internal static class Splice
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -376,6 +376,55 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
     }
 
     [Fact]
+    public async Task A_plain_http_requests_large_body_is_passed_on_to_its_length_and_no_further_and_its_large_answer_whole_both_ways_counted()
+    {
+        if (fixture.Network is not { } network) return; // TestNetwork.Unavailable: a root host with ip and unshare
+        var body = new byte[600 * 1024];
+        Random.Shared.NextBytes(body);
+        var answer = new byte[2 * 1024 * 1024];
+        Random.Shared.NextBytes(answer);
+        var answerHead = $"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\nKeep-Alive: timeout=60\r\n\r\n";
+        var received = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Everything until the proxy's half-close, then the answer: what it got is all the proxy passed on.
+        var server = network.Listen(async connection =>
+        {
+            var all = new MemoryStream();
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = await connection.ReceiveAsync(buffer)) > 0) all.Write(buffer, 0, read);
+            received.SetResult(all.ToArray());
+            await connection.SendAsync(Encoding.ASCII.GetBytes(answerHead));
+            await connection.SendAsync(answer);
+            connection.Shutdown(SocketShutdown.Send);
+        });
+        var agent = await AgentAsync($"plain.test:{server.Port}");
+        var got = new MemoryStream();
+
+        using (var door = await DoorAsync(agent))
+        {
+            var head = Encoding.ASCII.GetBytes($"POST http://plain.test:{server.Port}/put HTTP/1.1\r\nHost: plain.test\r\nContent-Length: {body.Length}\r\n\r\n");
+            await door.SendAsync((byte[])[.. head, .. body.AsSpan(0, 1000)]); // some of the body with the head
+            await door.SendAsync(body.AsMemory(1000));
+            await door.SendAsync(Encoding.ASCII.GetBytes($"GET http://plain.test:{server.Port}/second HTTP/1.1\r\nHost: plain.test\r\n\r\n"));
+            door.Shutdown(SocketShutdown.Send);
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = await door.ReceiveAsync(buffer)) > 0) got.Write(buffer, 0, read);
+        }
+
+        var rewritten = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\nConnection: close\r\n\r\n");
+        Assert.Equal([.. rewritten, .. answer], got.ToArray()); // first: a refusal ends here, before the server was reached
+        var passed = await received.Task;
+        var origin = $"POST /put HTTP/1.1\r\nHost: plain.test:{server.Port}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        Assert.Equal(origin, Encoding.ASCII.GetString(passed, 0, Math.Min(passed.Length, origin.Length)));
+        Assert.Equal(body, passed[origin.Length..]);
+        Assert.StartsWith($"allowed {network.Address} 200", Assert.Single(await AuditAsync(agent, 1)).Result);
+        var attempt = Assert.Single(await NetAsync(agent));
+        Assert.Equal(passed.Length, attempt.GetProperty("bytes_out").GetInt64());
+        Assert.Equal(answerHead.Length + answer.Length, attempt.GetProperty("bytes_in").GetInt64());
+    }
+
+    [Fact]
     public async Task A_connection_that_never_sends_a_whole_head_is_closed_after_the_timeout()
     {
         var agent = await AgentAsync("example.org");

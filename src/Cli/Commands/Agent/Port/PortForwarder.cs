@@ -7,6 +7,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
+using Hive.Features.Egress.Proxy;
 
 namespace Hive.Cli.Commands.Agent.Port;
 
@@ -135,15 +136,23 @@ internal static class PortForwarder
     }
 
     /// <summary>
-    /// One direction: what arrives is sent on at once; the end of it is a half-close of the other side. The buffer is taken
-    /// only once bytes are waiting (a zero-byte read first), so an idle kept-alive connection holds none. A failure on
-    /// either side ends both directions.
+    /// One direction: what arrives is sent on at once; the end of it is a half-close of the other side. On Linux the bytes
+    /// move by splice(2) and never pass through this process (<see cref="KernelSplice"/>); else by a copy loop whose
+    /// buffer is taken only once bytes are waiting (a zero-byte read first), so an idle kept-alive connection holds none.
+    /// A failure on either side ends both directions.
     /// </summary>
     private static async Task PumpAsync(Socket from, Socket to)
     {
         byte[]? buffer = null;
         try
         {
+            await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+            if (KernelSplice.Usable(from, to))
+            {
+                await KernelSplice.MoveAsync(from, to, long.MaxValue, _ => { });
+                to.Shutdown(SocketShutdown.Send);
+                return;
+            }
             while (true)
             {
                 await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
