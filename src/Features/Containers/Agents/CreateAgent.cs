@@ -146,7 +146,7 @@ public static class CreateAgent
             }
             if (command.Driver == DriverCatalog.External)
             {
-                using (turns.TryTake(command.Name!))
+                using (await turns.TryTakeAsync(command.Name!))
                     await mediator.Send(new RegisterAgent.Command(new AgentRecord
                     {
                         Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
@@ -198,7 +198,7 @@ public static class CreateAgent
         /// <summary>Registered, then committed in the meta repo while it starts; a start that fails leaves nothing behind (a consumed tombstone comes back).</summary>
         private async Task CreateAsync(AgentRecord record, string requestedBy, CancellationToken ct)
         {
-            using var turn = turns.TryTake(record.Name);
+            using var turn = await turns.TryTakeAsync(record.Name);
             var consumedTombstone = await mediator.Send(new RegisterAgent.Command(record, requestedBy), ct);
             // The commit runs while the process starts (it waits its turn behind other creates' commits, which it then shares);
             // both are done before the 201. A host killed in between leaves a row without a file: the next start-up imports it.

@@ -7,7 +7,7 @@ namespace Hive.Features.Containers;
 /// <summary>
 /// One action at a time per agent, and what the host holds for each agent between its actions: its running process, the
 /// times the restart policy restarted it, and a restart waiting out its backoff. An operator's action that finds another
-/// running is refused (<see cref="TryTake"/>, 409), never queued; the crash watch, the restart policy and the work an
+/// running is refused (<see cref="TryTakeAsync"/>, 409), never queued behind it; the crash watch, the restart policy and the work an
 /// approval starts wait their turn (<see cref="WaitAsync"/>).
 /// </summary>
 internal sealed class AgentTurns(AgentRegistry registry)
@@ -23,17 +23,21 @@ internal sealed class AgentTurns(AgentRegistry registry)
     /// <summary>What the host holds for <paramref name="name"/> (made on first use).</summary>
     public AgentHold Of(string name) => _agents.GetOrAdd(name, _ => new AgentHold());
 
-    /// <summary>The agent's turn, now, or a 409 saying what it is busy with.</summary>
-    public AgentTurn TryTake(string name)
+    /// <summary>
+    /// The agent's turn, now, or a 409 saying what it is busy with. While its row shows nothing in progress, whatever holds
+    /// the turn is brief or finishing (a transient is cleared just before its turn is given back): that is waited for, up
+    /// to <see cref="FinishingWait"/>, rather than refusing what the operator was shown as possible.
+    /// </summary>
+    public async Task<AgentTurn> TryTakeAsync(string name)
     {
         var hold = Of(name);
-        if (!hold.Gate.Wait(0))
-        {
-            var transient = registry.Find(name)?.Transient;
-            throw new ConflictException($"{name} is busy{(transient is null ? "" : $" ({transient})")}: try again when that is done");
-        }
-        return new AgentTurn(hold);
+        if (hold.Gate.Wait(0) || (registry.Find(name)?.Transient is null && await hold.Gate.WaitAsync(FinishingWait)))
+            return new AgentTurn(hold);
+        var transient = registry.Find(name)?.Transient;
+        throw new ConflictException($"{name} is busy{(transient is null ? "" : $" ({transient})")}: try again when that is done");
     }
+
+    private static readonly TimeSpan FinishingWait = TimeSpan.FromSeconds(5);
 
     /// <summary>The agent's turn, once whatever holds it is done.</summary>
     public async Task<AgentTurn> WaitAsync(string name, CancellationToken ct = default)

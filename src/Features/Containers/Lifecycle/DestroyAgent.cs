@@ -30,7 +30,7 @@ public static class DestroyAgent
             var name = AgentName.Checked(command.Name);
             if (name == AgentNames.Manager) throw new ConflictException("the manager cannot be destroyed");
             if (registry.Find(name) is null) throw new NotFoundException($"no agent named {name}");
-            using (turns.TryTake(name))
+            using (await turns.TryTakeAsync(name))
                 await DestroyAsync(name, command.RequestedBy, approvalId: null);
             return Unit.Value;
         }

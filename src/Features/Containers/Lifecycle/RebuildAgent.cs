@@ -28,7 +28,7 @@ public static class RebuildAgent
             await startUp.Reconciled.WaitAsync(cancellationToken);
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
-            using (var turn = turns.TryTake(name))
+            using (var turn = await turns.TryTakeAsync(name))
                 await RebuildAsync(name, turn.Agent);
             return await CreateAgent.ViewAsync(registry, rows, paths, name, cancellationToken);
         }

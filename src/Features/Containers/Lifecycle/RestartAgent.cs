@@ -21,7 +21,7 @@ public static class RestartAgent
             await startUp.Reconciled.WaitAsync(cancellationToken);
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
-            using (var turn = turns.TryTake(name))
+            using (var turn = await turns.TryTakeAsync(name))
             await using (await steps.HoldTransientAsync(name, Transients.Restarting))
             {
                 turn.Agent.CancelPendingRestart();

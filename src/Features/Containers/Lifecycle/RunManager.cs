@@ -19,7 +19,7 @@ internal static class RunManager
         public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
             const string name = AgentNames.Manager;
-            using var turn = turns.TryTake(name);
+            using var turn = await turns.TryTakeAsync(name);
             if (registry.Find(name) is not { IsExternal: true })
                 throw new ConflictException("the manager is run by Hive already: change its configuration instead (PUT /api/agents/manager/config)");
             await steps.RecordAsync(name, """

@@ -24,7 +24,7 @@ public static class StartAgent
             await startUp.Reconciled.WaitAsync(cancellationToken);
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
-            using (var turn = turns.TryTake(name))
+            using (var turn = await turns.TryTakeAsync(name))
             await using (await steps.HoldTransientAsync(name, Transients.Starting))
             {
                 turn.Agent.CancelPendingRestart();

@@ -20,7 +20,7 @@ public static class StopAgent
         {
             var name = AgentName.Checked(command.Name);
             var record = steps.Managed(name);
-            using (var turn = turns.TryTake(name))
+            using (var turn = await turns.TryTakeAsync(name))
             await using (await steps.HoldTransientAsync(name, Transients.Stopping))
             {
                 turn.Agent.CancelPendingRestart();
