@@ -294,6 +294,10 @@ public sealed class FakeForgejo : IAsyncDisposable
             await next(context);
         });
 
+        // The user the credentials are (Forgejo: read:user).
+        app.MapGet("/api/v1/user", (HttpContext c) => Api(c, caller =>
+            caller!.Has("read:user") ? Json(c, 200, UserJson(caller.User, caller)) : Answer(c, 403, "token does not have required scope: read:user")));
+
         app.MapGet("/api/v1/users/{name}", (HttpContext c, string name) => Api(c, caller =>
         {
             if (!Find(name, out var user) || user.IsOrg) return Answer(c, 404, "user does not exist");

@@ -22,6 +22,8 @@ public static class EgressFeature
         services.AddSingleton<RefusalThrottle>();
         services.AddSingleton<EgressRecorder>();
         services.AddSingleton<ProxyConnection>();
+        services.AddSingleton<ForgeDoors>();
+        services.AddHostedService(p => p.GetRequiredService<ForgeDoors>());
         services.AddSingleton<EgressDoors>();
         services.AddSingleton<IAgentEgress>(p => p.GetRequiredService<EgressDoors>()); // over Containers' NoAgentEgress (TryAdd)
         services.AddHostedService(p => p.GetRequiredService<EgressDoors>());

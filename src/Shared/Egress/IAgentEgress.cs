@@ -13,7 +13,16 @@ public interface IAgentEgress
 }
 
 /// <param name="Socket">The host's Unix socket, bound before the agent starts; the socket is the agent's identity.</param>
-public sealed record AgentEgressAccess(string Socket);
+/// <param name="Forge">The agent's door to the hive's forge, when the hive has one.</param>
+public sealed record AgentEgressAccess(string Socket, AgentForgeAccess? Forge = null);
+
+/// <summary>
+/// A sealed agent's door to the hive's forge (<c>Hive:Forge:Url</c>): a Unix socket of its own whose connections the host
+/// passes to the forge's host and port as they are, bytes both ways (TLS too, never looked into). The agent's port
+/// forwards a loopback port to it and gives the agent <c>HIVE_FORGE_URL</c>: <see cref="Scheme"/>, that port, and
+/// <see cref="Path"/> (the forge URL's own path, <c>""</c> at its root).
+/// </summary>
+public sealed record AgentForgeAccess(string Socket, string Scheme, string Path);
 
 /// <summary>No egress: a sealed agent reaches its gateway and nothing else.</summary>
 public sealed class NoAgentEgress : IAgentEgress

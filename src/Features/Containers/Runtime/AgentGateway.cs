@@ -1,3 +1,4 @@
+using Hive.Shared.Egress;
 using Hive.Shared.Gateway;
 
 namespace Hive.Features.Containers.Runtime;
@@ -27,6 +28,9 @@ internal sealed record AgentGateway(AgentGatewayAccess Access, bool Metered)
     /// <summary>Where a sealed sandboxed agent sees its egress proxy's socket (issue 44), beside its gateway's.</summary>
     public static string InsideEgressSocket(string agent) => $"/run/hive/{agent}.egress.sock";
 
+    /// <summary>Where a sealed sandboxed agent sees its door to the hive's forge, beside its egress proxy's.</summary>
+    public static string InsideForgeSocket(string agent) => $"/run/hive/{agent}.forge.sock";
+
     /// <summary>The agent's gateway and whether its calls go through it; null when it has none.</summary>
     public static AgentGateway? Of(IAgentGateways gateways, string agent, string? provider, IEnumerable<string> ownVariables)
     {
@@ -45,17 +49,20 @@ internal sealed record AgentGateway(AgentGatewayAccess Access, bool Metered)
 
     /// <summary>
     /// The command that runs <paramref name="program"/> (as the agent sees it) with <paramref name="args"/> behind the port:
-    /// <c>hivectl port [--to SOCKET --url-variable NAME --url-path PATH] [--proxy SOCKET] -- PROGRAM ARGS</c>, with the
-    /// gateway's forward when <paramref name="gateway"/> is given (its socket as the agent sees it:
-    /// <paramref name="gatewayInside"/>) and the egress proxy's when <paramref name="proxyInside"/> is (a sealed agent's).
+    /// <c>hivectl port [--to SOCKET --url-variable NAME --url-path PATH] [--proxy SOCKET] [--forge SOCKET --forge-scheme S
+    /// --forge-path PATH] -- PROGRAM ARGS</c>, with the gateway's forward when <paramref name="gateway"/> is given (its
+    /// socket as the agent sees it: <paramref name="gatewayInside"/>), the egress proxy's when <paramref name="proxyInside"/>
+    /// is (a sealed agent's), and the forge door's when <paramref name="forgeInside"/> is (its socket as the agent sees it).
     /// </summary>
     public static IReadOnlyList<string> PortCommand(
-        AgentGatewayAccess? gateway, string? gatewayInside, string? proxyInside, string program, IEnumerable<string> args)
+        AgentGatewayAccess? gateway, string? gatewayInside, string? proxyInside, AgentForgeAccess? forgeInside, string program, IEnumerable<string> args)
     {
         List<string> command = ["hivectl", "port"];
         if (gateway is not null)
             command.AddRange(["--to", gatewayInside!, "--url-variable", gateway.BaseUrlVariable, "--url-path", gateway.BaseUrlPath]);
         if (proxyInside is not null) command.AddRange(["--proxy", proxyInside]);
+        if (forgeInside is not null)
+            command.AddRange(["--forge", forgeInside.Socket, "--forge-scheme", forgeInside.Scheme, "--forge-path", forgeInside.Path]);
         return [.. command, "--", program, .. args];
     }
 }

@@ -120,6 +120,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         args.AddRange(["--bind", spec.Socket, socket]);
         if (launch.GatewaySocket is { } gateway) args.AddRange(["--bind", gateway, AgentGateway.InsideSocket(spec.Name)]);
         if (launch.EgressSocket is { } egress) args.AddRange(["--bind", egress, AgentGateway.InsideEgressSocket(spec.Name)]);
+        if (launch.ForgeSocket is { } forge) args.AddRange(["--bind", forge, AgentGateway.InsideForgeSocket(spec.Name)]);
         // Its work dir at /work, bound at every start (empty until it claims a ticket of a repository: bwrap cannot add a mount
         // to a running sandbox, so Work makes the worktree inside this dir), and the bare clones at their host path, where
         // the worktree's .git file says its git dir is: read-only (their config and hooks are what the host's own git obeys),

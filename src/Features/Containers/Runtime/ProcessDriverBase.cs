@@ -141,9 +141,10 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// </para>
     /// <para><paramref name="GatewaySocket"/>: the host's path of the agent's gateway's socket, when its calls go through it.</para>
     /// <para><paramref name="EgressSocket"/>: the host's path of a sealed agent's egress proxy's socket, when it has one.</para>
+    /// <para><paramref name="ForgeSocket"/>: the host's path of a sealed agent's door to the forge, when the hive has a forge.</para>
     private protected sealed record Launch(
         LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover,
-        string? Tty = null, string? GatewaySocket = null, string? EgressSocket = null);
+        string? Tty = null, string? GatewaySocket = null, string? EgressSocket = null, string? ForgeSocket = null);
 
     // $1 the pty slave. Opened before the new session, so it is only the controlling terminal once setsid -c makes it so.
     private const string TtyOpen = "exec 0<>\"$1\" 1>&0 2>&0 || exit 125; shift; exec \"$@\"";
@@ -182,14 +183,18 @@ public abstract class ProcessDriverBase : IContainerDriver
         var viaGateway = gateway is { Metered: true } ? gateway.Access : null;
         if (viaGateway is not null && !File.Exists(viaGateway.Socket))
             throw new DriverException($"the gateway's socket for {spec.Name} ({viaGateway.Socket}) is not there: its model calls would have nowhere to go");
-        var egress = EgressOf(spec);
+        var access = EgressOf(spec);
+        var egress = access?.Socket;
         if (egress is not null && !File.Exists(egress))
             throw new DriverException($"the egress proxy's socket for {spec.Name} ({egress}) is not there");
+        var forge = access?.Forge;
+        if (forge is not null && !File.Exists(forge.Socket))
+            throw new DriverException($"the forge door's socket for {spec.Name} ({forge.Socket}) is not there");
         var staged = Users.OwnUids && Users.Unavailable is null;
         if (spec.Sealed && CannotSeal(staged) is { } unsealable) throw new DriverException($"{spec.Name} is sealed, but {unsealable}");
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = null;
-        IReadOnlyList<string> sockets = new[] { viaGateway?.Socket, egress }.OfType<string>().ToList();
+        IReadOnlyList<string> sockets = new[] { viaGateway?.Socket, egress, forge?.Socket }.OfType<string>().ToList();
         if (staged)
         {
             uid = Users.UidOf(spec.Slot);
@@ -207,12 +212,13 @@ public abstract class ProcessDriverBase : IContainerDriver
             runs = Path.Combine(Tools.HostDir, "bin", HivectlName);
             var gatewayInside = viaGateway is null ? null : Sandboxed ? AgentGateway.InsideSocket(spec.Name) : viaGateway.Socket;
             var egressInside = egress is null ? null : Sandboxed ? AgentGateway.InsideEgressSocket(spec.Name) : egress;
-            run = spec with { Command = AgentGateway.PortCommand(viaGateway, gatewayInside, egressInside, ProgramInside(program), spec.Command.Skip(1)) };
+            var forgeInside = forge is null ? null : forge with { Socket = Sandboxed ? AgentGateway.InsideForgeSocket(spec.Name) : forge.Socket };
+            run = spec with { Command = AgentGateway.PortCommand(viaGateway, gatewayInside, egressInside, forgeInside, ProgramInside(program), spec.Command.Skip(1)) };
         }
 
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
         var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor(),
-            GatewaySocket: viaGateway?.Socket, EgressSocket: egress));
+            GatewaySocket: viaGateway?.Socket, EgressSocket: egress, ForgeSocket: forge?.Socket));
         var info = new ProcessStartInfo(argv[0])
         {
             WorkingDirectory = uid is null ? spec.StateDir : "/",
@@ -229,7 +235,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         var log = new AgentLog(spec.LogDir, Options.LogBytes);
         // The program, not its arguments: an argument may be a secret.
         await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}{(spec.Sealed ? ", sealed" : "")}: {program}{ModelCallsNote(gateway)}"
-            + (egress is null ? "" : " (its egress proxy on its port)"));
+            + (egress is null ? "" : forge is null ? " (its egress proxy on its port)" : " (its egress proxy and its forge door on its port)"));
         Process process;
         try
         {
@@ -245,8 +251,8 @@ public abstract class ProcessDriverBase : IContainerDriver
         return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup), LeaderTakesStop);
     }
 
-    /// <summary>The host's socket of a sealed agent's egress proxy, when the hive has one for it; an open agent has its network.</summary>
-    private string? EgressOf(LaunchSpec spec) => spec.Sealed ? _services.Egress.For(spec.Name)?.Socket : null;
+    /// <summary>A sealed agent's egress proxy (and its forge door), when the hive has one for it; an open agent has its network.</summary>
+    private AgentEgressAccess? EgressOf(LaunchSpec spec) => spec.Sealed ? _services.Egress.For(spec.Name) : null;
 
     private static string ModelCallsNote(AgentGateway? gateway) => gateway switch
     {
@@ -298,8 +304,10 @@ public abstract class ProcessDriverBase : IContainerDriver
         // agent's terminal is sealed as the agent is, in a network namespace of its own.
         var gateway = AgentGateway.Of(_services.Gateways, spec.Name, spec.Provider, spec.Env.Keys);
         var gatewaySocket = gateway is { Metered: true } && File.Exists(gateway.Access.Socket) ? gateway.Access.Socket : null;
-        var egress = EgressOf(spec) is { } proxy && File.Exists(proxy) ? proxy : null;
-        if (uid is not null) Users.WriteStageTable(spec.Name, new[] { gatewaySocket, egress }.OfType<string>().ToList());
+        var access = EgressOf(spec);
+        var egress = access?.Socket is { } proxy && File.Exists(proxy) ? proxy : null;
+        var forge = egress is not null && access?.Forge?.Socket is { } door && File.Exists(door) ? door : null;
+        if (uid is not null) Users.WriteStageTable(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
         var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
             Users.CoverFor(), tty));

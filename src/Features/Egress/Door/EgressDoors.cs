@@ -23,11 +23,12 @@ internal sealed class EgressDoors : IAgentEgress, IHostedService, IAsyncDisposab
     private readonly ProxyConnection _proxy;
     private readonly ILogger<EgressDoors> _logger;
     private readonly AgentDoorSockets _sockets;
+    private readonly ForgeDoors _forge;
     private int _disposed;
 
-    public EgressDoors(IAgentDirectory agents, HivePaths paths, ProxyConnection proxy, ILogger<EgressDoors> logger)
+    public EgressDoors(IAgentDirectory agents, HivePaths paths, ProxyConnection proxy, ForgeDoors forge, ILogger<EgressDoors> logger)
     {
-        (_proxy, _logger) = (proxy, logger);
+        (_proxy, _forge, _logger) = (proxy, forge, logger);
         _sockets = new AgentDoorSockets("egress", agents, paths, Serve, logger);
     }
 
@@ -36,7 +37,7 @@ internal sealed class EgressDoors : IAgentEgress, IHostedService, IAsyncDisposab
     public AgentEgressAccess? For(string agent)
     {
         _sockets.Open(agent); // normally open already (the agent joined the directory); a no-op then
-        return new AgentEgressAccess(SocketOf(agent));
+        return new AgentEgressAccess(SocketOf(agent), _forge.For(agent));
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
