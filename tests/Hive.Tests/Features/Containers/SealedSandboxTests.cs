@@ -73,6 +73,8 @@ public sealed class SealedSandboxTests(SealedFixture fixture) : SharedHiveTests(
         + $"probe tcp-dashboard bash -c 'exec 3<>/dev/tcp/127.0.0.1/{_hive.BaseAddress.Port}'\n"
         + "probe dns getent hosts example.org\n"
         + $"python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b\"udp-from-'\"$HIVE_AGENT\"'\", (\"127.0.0.1\", {UdpPort}))' >/dev/null 2>&1; echo \"udp-sent:$?\"\n"
+        // An address outside every network here (198.18/15 is for tests): sealed, there is no route to send it by.
+        + "probe udp-outside python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b\"x\", (\"198.18.255.254\", 9))'\n"
         + "probe vsock python3 -c 'import socket; socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)'\n"
         + "probe lo-down ip link set lo down\n"
         + "echo \"lo:$(ip -o link show lo 2>&1 | sed 's/^[^<]*<\\([^>]*\\)>.*/\\1/')\"\n"
@@ -122,6 +124,7 @@ public sealed class SealedSandboxTests(SealedFixture fixture) : SharedHiveTests(
             Assert.Equal("denied", lines["tcp-dashboard"]);
             Assert.Equal("denied", lines["dns"]);
             Assert.Empty(Received()); // its send "succeeded" (udp-sent:0) into its own lo, or failed: nothing reached the host's
+            Assert.Equal("denied", lines["udp-outside"]);
             Assert.Equal("denied", lines["lo-down"]);
             Assert.Contains("UP", lines["lo"].Split(',')); // its own lo, up: the port listens there
             Assert.Equal(name, lines["whoami"]);
@@ -146,6 +149,8 @@ public sealed class SealedSandboxTests(SealedFixture fixture) : SharedHiveTests(
             Assert.Equal("reached", lines["tcp-loopback"]);
             Assert.Equal("reached", lines["tcp-dashboard"]);
             Assert.Contains($"udp-from-{name}", Received());
+            // With the host's default route, the same send goes out (to no one): the sealed "denied" is the missing route.
+            if (File.ReadLines("/proc/net/route").Skip(1).Any(l => l.Split('\t') is [_, "00000000", ..])) Assert.Equal("reached", lines["udp-outside"]);
             Assert.Equal(name, lines["whoami"]);
             if (driver == "bubblewrap") Assert.Equal("denied", lines["vsock"]); // the filter holds for open agents too
         }
