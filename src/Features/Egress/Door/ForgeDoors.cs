@@ -126,7 +126,6 @@ internal sealed class ForgeDoors : IHostedService, IAsyncDisposable
     /// <summary>The forge's addresses (its host resolved now, as the host's own clients do), each given <see cref="EgressOptions.ConnectTimeoutSeconds"/>.</summary>
     private async Task<(Socket? Socket, IPAddress? Address, string Failure, int Status)> ConnectAsync(Uri forge, CancellationToken stopping)
     {
-        var seconds = _options.Value.ConnectTimeoutSeconds;
         IPAddress[] addresses;
         try
         {
@@ -136,31 +135,7 @@ internal sealed class ForgeDoors : IHostedService, IAsyncDisposable
         {
             return (null, null, $"{forge.DnsSafeHost} does not resolve: {e.SocketErrorCode}", 502);
         }
-        var (failure, status) = ("no address", 502);
-        IPAddress? last = null;
-        foreach (var address in addresses)
-        {
-            last = address;
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, forge.Port), timeout.Token);
-                return (socket, address, "", 200);
-            }
-            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-            {
-                socket.Dispose();
-                (failure, status) = ($"{address}: no answer in {seconds} s", 504);
-            }
-            catch (SocketException e)
-            {
-                socket.Dispose();
-                (failure, status) = ($"{address}: {e.SocketErrorCode}", 502);
-            }
-        }
-        return (null, last, failure, status);
+        return await Upstream.ConnectAsync(addresses, forge.Port, _options.Value.ConnectTimeoutSeconds, stopping);
     }
 
     public async ValueTask DisposeAsync()

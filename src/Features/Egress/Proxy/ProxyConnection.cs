@@ -84,7 +84,7 @@ internal sealed class ProxyConnection(EgressPolicy policy, EgressRecorder record
                 return;
             }
 
-            var (connected, address, failure, failStatus) = await ConnectAsync(verdict.Addresses, head.Target.Port, stopping);
+            var (connected, address, failure, failStatus) = await Upstream.ConnectAsync(verdict.Addresses, head.Target.Port, options.Value.ConnectTimeoutSeconds, stopping);
             if (connected is null)
             {
                 attempt = new EgressAttempt(agent, head.Target.Host, head.Target.Port, head.Method, address?.ToString(), EgressDecisions.Failed,
@@ -125,38 +125,6 @@ internal sealed class ProxyConnection(EgressPolicy policy, EgressRecorder record
             upstream?.Dispose();
             if (attempt is not null) await recorder.RecordAsync(attempt with { StartedAt = startedAt, DurationMs = watch.Elapsed.TotalMilliseconds });
         }
-    }
-
-    /// <summary>The checked addresses in order, each given <see cref="EgressOptions.ConnectTimeoutSeconds"/>: the first that answers, or the last failure.</summary>
-    private async Task<(Socket? Socket, IPAddress? Address, string Failure, int Status)> ConnectAsync(
-        IReadOnlyList<IPAddress> addresses, int port, CancellationToken stopping)
-    {
-        var failure = "no address";
-        var status = 502;
-        IPAddress? last = null;
-        foreach (var address in addresses)
-        {
-            last = address;
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.ConnectTimeoutSeconds));
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token);
-                return (socket, address, "", 200);
-            }
-            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-            {
-                socket.Dispose();
-                (failure, status) = ($"{address}: no answer in {options.Value.ConnectTimeoutSeconds} s", 504);
-            }
-            catch (SocketException e)
-            {
-                socket.Dispose();
-                (failure, status) = ($"{address}: {e.SocketErrorCode}", 502);
-            }
-        }
-        return (null, last, failure, status);
     }
 
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
