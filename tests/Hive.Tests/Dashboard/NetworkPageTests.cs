@@ -22,6 +22,19 @@ public sealed class NetworkPageTests(BrowserFixture browser) : IClassFixture<Bro
 
     public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync([]);
 
+    /// <summary>A page signed in to the dashboard, live, its errors collected.</summary>
+    private async Task<IPage> SignedInPageAsync()
+    {
+        _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await _context.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+        SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
+        page.PageError += (_, error) => { lock (_pageErrors) _pageErrors.Add(error); };
+        await page.GotoAsync(_hive.SignInUrl!.ToString());
+        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        return page;
+    }
+
     public async Task DisposeAsync()
     {
         if (_context is not null) await _context.CloseAsync();
@@ -36,13 +49,7 @@ public sealed class NetworkPageTests(BrowserFixture browser) : IClassFixture<Bro
             var walled = await CreateAsync(_hive.Http, new { name = "walled", command = Sleeper, driver = "bubblewrap" });
             await CreateAsync(_hive.Http, new { name = "roaming", command = Sleeper, driver = "process" });
 
-            _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-            var page = await _context.NewPageAsync();
-            page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
-            SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
-            page.PageError += (_, error) => { lock (_pageErrors) _pageErrors.Add(error); };
-            await page.GotoAsync(_hive.SignInUrl!.ToString());
-            await page.Locator("#connection[data-state=live]").WaitForAsync();
+            var page = await SignedInPageAsync();
 
             await Expect(page.Locator("#swarm li[data-agent='walled'] .chip.network")).ToHaveTextAsync("sealed");
             var open = page.Locator("#swarm li[data-agent='roaming'] .chip.network");
@@ -100,13 +107,7 @@ public sealed class NetworkPageTests(BrowserFixture browser) : IClassFixture<Bro
             await served;
             await AttemptsAsync("prober", 2); // an attempt is on the record once its connection has ended
 
-            _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-            var page = await _context.NewPageAsync();
-            page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
-            SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
-            page.PageError += (_, error) => { lock (_pageErrors) _pageErrors.Add(error); };
-            await page.GotoAsync(_hive.SignInUrl!.ToString());
-            await page.Locator("#connection[data-state=live]").WaitForAsync();
+            var page = await SignedInPageAsync();
             await page.GotoAsync($"{_hive.BaseAddress}agents/prober");
             await page.Locator("#connection[data-state=live]").WaitForAsync();
 
