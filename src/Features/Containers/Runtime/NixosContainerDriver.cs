@@ -119,6 +119,9 @@ public sealed class NixosContainerDriver : IContainerDriver
     /// </summary>
     internal async Task NoteAsync(string logDir, string line)
     {
+        // An agent whose directory is gone (destroyed, or its hive's data removed) has no log to note in: a poll still in
+        // flight must not make one again.
+        if (Path.GetDirectoryName(logDir) is { } agentDir && !Directory.Exists(agentDir)) return;
         try
         {
             await using var log = new AgentLog(logDir, _options.Value.LogBytes);
