@@ -129,8 +129,13 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         }
         // Every call went upstream with the real key (the placeholder never reached the provider), and was metered.
         Assert.All(_model.MessagesRequests, r => Assert.True(r.ApiKeyMatched));
+        // The second turn's call may still be passing to alice: its row is written once it ends.
         var calls = await Hive.Tests.Features.Gateway.GatewayKit.CallsAsync(_hive);
-        Assert.Equal(_model.MessagesRequests.Count, calls.Count(c => c.Agent == "alice"));
+        await HiveInstance.Until(() =>
+        {
+            calls = Hive.Tests.Features.Gateway.GatewayKit.CallsAsync(_hive).GetAwaiter().GetResult();
+            return calls.Count(c => c.Agent == "alice" && c.State != "open") == _model.MessagesRequests.Count;
+        }, TimeSpan.FromSeconds(60), "every call of alice's to be recorded");
         Assert.All(calls.Where(c => c.Agent == "alice"), c => Assert.Equal(("complete", 200L), (c.State, c.Status!.Value)));
         Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/state"));
         Assert.DoesNotContain(_key, await _hive.Http.GetStringAsync("/api/approvals?status=all"));
