@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net.Sockets;
 using Hive.Features.Egress.Proxy;
 using Hive.Shared;
 using Hive.Shared.Agents;
@@ -18,18 +16,17 @@ namespace Hive.Features.Egress.Door;
 /// </summary>
 internal sealed class EgressDoors : IAgentEgress, IHostedService, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<Task, bool> _connections = new();
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly ProxyConnection _proxy;
-    private readonly ILogger<EgressDoors> _logger;
+    private readonly DoorConnections _connections;
     private readonly AgentDoorSockets _sockets;
     private readonly ForgeDoors _forge;
     private int _disposed;
 
     public EgressDoors(IAgentDirectory agents, HivePaths paths, ProxyConnection proxy, ForgeDoors forge, ILogger<EgressDoors> logger)
     {
-        (_proxy, _forge, _logger) = (proxy, forge, logger);
-        _sockets = new AgentDoorSockets("egress", agents, paths, Serve, logger);
+        _forge = forge;
+        _connections = new DoorConnections("egress", logger);
+        _sockets = new AgentDoorSockets("egress", agents, paths,
+            (connection, agent) => _connections.Run(agent, stopping => proxy.RunAsync(connection, agent, stopping)), logger);
     }
 
     public string SocketOf(string agent) => _sockets.SocketOf(agent);
@@ -48,28 +45,10 @@ internal sealed class EgressDoors : IAgentEgress, IHostedService, IAsyncDisposab
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 
-    private void Serve(Socket connection, string agent)
-    {
-        var task = Task.Run(async () =>
-        {
-            try
-            {
-                await _proxy.RunAsync(connection, agent, _stopping.Token);
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "egress: a connection of {Agent} failed", agent);
-            }
-        });
-        _connections[task] = true;
-        task.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _sockets.DisposeAsync();
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_connections.Keys);
+        await _connections.StopAsync();
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -33,12 +32,10 @@ internal sealed class ForgeDoors : IHostedService, IAsyncDisposable
 {
     public const string Method = "FORGE";
 
-    private readonly ConcurrentDictionary<Task, bool> _connections = new();
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly DoorConnections _connections;
     private readonly EgressRecorder _recorder;
     private readonly IOptions<EgressOptions> _options;
     private readonly TimeProvider _clock;
-    private readonly ILogger<ForgeDoors> _logger;
     private readonly AgentDoorSockets _sockets;
     private readonly Uri? _forge;
     private int _disposed;
@@ -46,11 +43,13 @@ internal sealed class ForgeDoors : IHostedService, IAsyncDisposable
     public ForgeDoors(IAgentDirectory agents, HivePaths paths, IConfiguration configuration, EgressRecorder recorder, IOptions<EgressOptions> options,
         TimeProvider clock, ILogger<ForgeDoors> logger)
     {
-        (_recorder, _options, _clock, _logger) = (recorder, options, clock, logger);
+        (_recorder, _options, _clock) = (recorder, options, clock);
         // The Forge slice owns the key and refuses a start with a bad one; here it is only read.
         _forge = configuration["Hive:Forge:Url"] is { Length: > 0 } url && Uri.TryCreate(url.Trim(), UriKind.Absolute, out var uri)
                  && uri.Scheme is "http" or "https" ? uri : null;
-        _sockets = new AgentDoorSockets("forge", agents, paths, Serve, logger);
+        _connections = new DoorConnections("forge door", logger);
+        _sockets = new AgentDoorSockets("forge", agents, paths,
+            (connection, agent) => _connections.Run(agent, stopping => RunAsync(connection, agent, stopping)), logger);
     }
 
     public string SocketOf(string agent) => _sockets.SocketOf(agent);
@@ -70,23 +69,6 @@ internal sealed class ForgeDoors : IHostedService, IAsyncDisposable
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
-
-    private void Serve(Socket connection, string agent)
-    {
-        var task = Task.Run(async () =>
-        {
-            try
-            {
-                await RunAsync(connection, agent, _stopping.Token);
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "forge door: a connection of {Agent} failed", agent);
-            }
-        });
-        _connections[task] = true;
-        task.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
-    }
 
     private async Task RunAsync(Socket client, string agent, CancellationToken stopping)
     {
@@ -142,7 +124,6 @@ internal sealed class ForgeDoors : IHostedService, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _sockets.DisposeAsync();
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_connections.Keys);
+        await _connections.StopAsync();
     }
 }

@@ -1,4 +1,4 @@
-import { h, renderList, clock, relative } from './dom.js';
+import { h, renderList, clock, relative, duration as ms } from './dom.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 import { coalesced } from './reload.js';
 import { amount } from './gateway.js';
@@ -11,7 +11,6 @@ import { amount } from './gateway.js';
 
 const $ = id => document.getElementById(id);
 const usd = v => (v == null ? '–' : `$${Number(v).toFixed(v < 1 ? 4 : 2)}`);
-const ms = v => (v == null ? '–' : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 
 export function modelCalls(name) {
   const api = `/api/agents/${encodeURIComponent(name)}/calls`;

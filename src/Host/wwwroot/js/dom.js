@@ -67,6 +67,21 @@ export function relative(iso, now = Date.now()) {
   return seconds > 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** 0 B, 812 B, 4.0 KiB, 12 KiB, 3.4 MiB ... */
+export function bytes(n) {
+  if (!(n >= 0)) return '?';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
+  return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** 850 ms, 1.2 s: a duration in milliseconds; – when there is none. */
+export function duration(ms) {
+  return ms == null ? '–' : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
 export function clock(iso) {
   return iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
 }

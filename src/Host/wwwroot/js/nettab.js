@@ -1,4 +1,4 @@
-import { h, renderList, clock } from './dom.js';
+import { h, renderList, clock, bytes, duration as ms } from './dom.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 import { coalesced } from './reload.js';
 
@@ -11,8 +11,6 @@ import { coalesced } from './reload.js';
 // refused again within its minute, show when the page opens or comes back into view, on the next event, or on Refresh.
 
 const $ = id => document.getElementById(id);
-const ms = v => (v == null ? '–' : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
-const bytes = v => (v >= 1024 * 1024 ? `${(v / 1024 / 1024).toFixed(1)} MiB` : v >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v ?? 0} B`);
 const target = a => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 export function egressAttempts(name) {

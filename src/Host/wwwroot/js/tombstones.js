@@ -1,4 +1,4 @@
-import { h, renderList, relative } from './dom.js';
+import { h, renderList, relative, bytes } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
 import { rowErrors } from './problems.js';
@@ -59,14 +59,4 @@ function retentionOf(t) {
     : r.state === 'due' ? ['purge due', `due since ${r.due_at}`]
     : [`purged ${relative(r.due_at)}`, `due at ${r.due_at}`];
   return h('span', {}, ' · ', h('span', { class: `retention ${r.state}`, title }, text));
-}
-
-/** 0 B, 812 B, 4.0 KiB, 12 KiB, 3.4 MiB ... */
-export function bytes(n) {
-  if (!(n >= 0)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-  return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
