@@ -17,7 +17,7 @@ using Hive.Features.TurnStats;
 using Hive.Host.Auth;
 using Hive.Shared;
 using Hive.Shared.Data;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Shared.Limits;
 using Hive.Shared.Mediation;
 

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Hive.Bench.Modes;
 using Hive.Features.Messages;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Bench.Infrastructure;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Testing;
 using Microsoft.Data.Sqlite;
 using static Hive.Bench.Infrastructure.BenchEnvironment;

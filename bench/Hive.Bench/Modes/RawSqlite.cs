@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Hive.Bench.Infrastructure;
 using Hive.Features.Messages;
 using Hive.Shared.Data;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Bench.Modes;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
 using Hive.Features.Reminders;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Testing;
 using MediatR;
 using Microsoft.Data.Sqlite;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Gateway;
 using Hive.Features.Gateway.Calls;
 using Hive.Shared.Socket;
 
@@ -8,24 +9,18 @@ internal sealed class GatewaySocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
     {
-        verbs.Map("calls", async request =>
+        verbs.Map(GatewayVerbs.Calls, async (request, a) =>
         {
-            var a = request.Bind<CallsArgs>();
-            return new
+            return (object?)new
             {
                 calls = await request.Mediator.Send(new ListCalls.Query(request.Agent, a.Turn, a.Before, a.Limit ?? ListCalls.DefaultLimit), request.CancellationToken),
             };
         });
 
-        verbs.Map("call", async request =>
+        verbs.Map(GatewayVerbs.Call, async (request, a) =>
         {
-            var a = request.Bind<CallArgs>();
             if (a.Id is not > 0) throw new Hive.Shared.Errors.BadRequestException("id must be a model call's id");
             return await request.Mediator.Send(new ReadCall.Query(a.Id.Value, AskedBy: request.Agent), request.CancellationToken);
         });
     }
-
-    private sealed record CallsArgs(long? Turn, long? Before, int? Limit);
-
-    private sealed record CallArgs(long? Id);
 }

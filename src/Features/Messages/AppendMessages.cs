@@ -3,7 +3,7 @@ using FluentValidation;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Shared.Search;
 using Hive.Shared.Validation;
 using MediatR;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Json;
 using Hive.Shared.Data;
 using Hive.Shared.Hosting;
 using Hive.Shared.Search;

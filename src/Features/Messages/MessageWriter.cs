@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Dapper;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 using Hive.Shared.Data;
 using Hive.Shared.Health;

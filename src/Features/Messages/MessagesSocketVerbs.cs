@@ -1,3 +1,4 @@
+using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Hive.Shared.Errors;
@@ -10,28 +11,26 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
     {
-        verbs.Map("send", async request =>
+        verbs.Map(MessageVerbs.Send, async (request, args) =>
         {
             var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
             var metrics = request.Services.GetRequiredService<MessagesMetrics>();
-            var args = request.Bind<SendArgs>();
             if (args.To == BroadcastMessage.Everyone)
             {
                 var broadcast = await request.Mediator.Send(
                     new BroadcastMessage.Command(request.Agent, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
                 // `id` as for any send (DESIGN.md's reply): the first row's, which is also the broadcast's id.
                 metrics.SendHandled(startedAt);
-                return new { id = broadcast.BroadcastId, broadcast_id = broadcast.BroadcastId, ids = broadcast.Messages.Select(m => m.Id) };
+                return (object?)new { id = broadcast.BroadcastId, broadcast_id = broadcast.BroadcastId, ids = broadcast.Messages.Select(m => m.Id) };
             }
             var message = await request.Mediator.Send(
                 new SendMessage.Command(request.Agent, args.To, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
             metrics.SendHandled(startedAt);
-            return new { id = message.Id };
+            return new IdReply(message.Id);
         });
 
-        verbs.Map("recv", async request =>
+        verbs.Map(MessageVerbs.Recv, async (request, args) =>
         {
-            var args = request.Bind<RecvArgs>();
             var mediator = request.Mediator;
             var max = args.Max ?? 1;
             var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -45,27 +44,19 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
             }
             var allowList = request.Services.GetRequiredService<IStateFileAllowList>();
             var messages = received.Messages.Select(m => m.ForRecipient(request.Agent, allowList)).ToList();
-            return max == 1 ? new { message = messages.FirstOrDefault() } : new { messages };
+            return max == 1 ? new { message = messages.FirstOrDefault() } : (object)new { messages };
         });
 
-        verbs.Map("request_next_turn", async request =>
+        verbs.Map(MessageVerbs.RequestNextTurn, async (request, _) =>
         {
             var turn = await request.Mediator.Send(new RequestNextTurn.Command(request.Agent), request.CancellationToken);
-            return new { id = turn.Id, queued = turn.Queued };
+            return new NextTurnReply(turn.Id, turn.Queued);
         });
 
-        verbs.Map("ack", async request =>
+        verbs.Map(MessageVerbs.Ack, async (request, args) =>
         {
-            var args = request.Bind<AckArgs>();
             if (args.Id is not { } id) throw new BadRequestException("ack needs an integer id");
             await request.Mediator.Send(new AcknowledgeMessage.Command(request.Agent, id), request.CancellationToken);
-            return null;
         });
     }
-
-    private sealed record SendArgs(string? To, string? Body, string? ClientId, long? InReplyTo);
-
-    private sealed record RecvArgs(int? WaitMs, long? Ack, int? Max);
-
-    private sealed record AckArgs(long? Id);
 }

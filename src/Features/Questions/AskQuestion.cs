@@ -4,7 +4,7 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Hive.Features.StateFiles;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Features.Questions;
 

@@ -1,3 +1,4 @@
+using Hive.Contracts.LooseEnds;
 using Dapper;
 using Hive.Shared.Data;
 using Hive.Shared.LooseEnds;

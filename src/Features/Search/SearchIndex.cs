@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
 

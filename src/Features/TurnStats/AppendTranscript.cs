@@ -1,3 +1,4 @@
+using Hive.Contracts.TurnStats;
 using System.Text;
 using FluentValidation;
 using Hive.Shared.Changes;
@@ -22,9 +23,8 @@ public static class AppendTranscript
     public const int MaxTextBytes = 16 * 1024;
     public const int MaxToolBytes = 64;
 
-    public sealed record Entry(string? Kind, string? Text, string? Tool = null);
 
-    public sealed record Command(string Agent, IReadOnlyList<Entry>? Entries) : IRequest<Result>, IChangesState;
+    public sealed record Command(string Agent, IReadOnlyList<TranscriptEntry>? Entries) : IRequest<Result>, IChangesState;
 
     public sealed record Result(int Stored, int Dropped);
 

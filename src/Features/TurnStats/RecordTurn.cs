@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using FluentValidation;
 using Hive.Shared.Changes;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Shared.Turns;
 using MediatR;
 

@@ -1,3 +1,5 @@
+using Hive.Contracts.TurnStats;
+using Hive.Contracts.Messages;
 using Hive.Shared.Socket;
 
 namespace Hive.Features.TurnStats;
@@ -11,43 +13,31 @@ internal sealed class TurnStatsSocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
     {
-        verbs.Map("record_turn", async request =>
+        verbs.Map(TurnStatsVerbs.RecordTurn, async (request, a) =>
         {
-            var a = request.Bind<RecordTurnArgs>();
             var turn = await request.Mediator.Send(new RecordTurn.Command(
                 request.Agent, a.Model, a.WakeFrom, a.ResultKind, a.StartedAt, a.EndedAt, a.DurationMs, a.InputTokens, a.OutputTokens,
                 a.CacheReadTokens, a.CacheCreationTokens, a.ToolCallCount, a.Tools, a.OpenThreadsCount, a.OpenRemindersCount, a.Note, a.CostUsd, a.TurnId),
                 request.CancellationToken);
-            return new { id = turn.Id };
+            return new IdReply(turn.Id);
         });
 
-        verbs.Map("transcript", async request =>
+        verbs.Map(TurnStatsVerbs.Transcript, async (request, a) =>
         {
-            var a = request.Bind<TranscriptArgs>();
             var result = await request.Mediator.Send(new AppendTranscript.Command(request.Agent, a.Entries), request.CancellationToken);
-            return new { stored = result.Stored, dropped = result.Dropped };
+            return new TranscriptReply(result.Stored, result.Dropped);
         });
 
-        verbs.Map("conversation", async request =>
+        verbs.Map(TurnStatsVerbs.Conversation, async (request, _) =>
         {
             var c = await request.Mediator.Send(new StartConversationTurn.Command(request.Agent), request.CancellationToken);
-            return new { session_id = c.SessionId, model = c.Model, compact = c.CompactNext, clear = c.ClearNext };
+            return new ConversationReply(c.SessionId, c.Model, c.CompactNext, c.ClearNext);
         });
 
-        verbs.Map("session", async request =>
+        verbs.Map(TurnStatsVerbs.Session, async (request, a) =>
         {
-            var a = request.Bind<SessionArgs>();
             var c = await request.Mediator.Send(new SetSession.Command(request.Agent, a.SessionId, a.CompactNext, a.Forget), request.CancellationToken);
-            return new { session_id = c.SessionId, compact_next = c.CompactNext };
+            return new SessionReply(c.SessionId, c.CompactNext);
         });
     }
-
-    private sealed record RecordTurnArgs(
-        string? Model, string? WakeFrom, string? ResultKind, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, long? DurationMs,
-        long? InputTokens, long? OutputTokens, long? CacheReadTokens, long? CacheCreationTokens, long? ToolCallCount,
-        Dictionary<string, long>? Tools, long? OpenThreadsCount, long? OpenRemindersCount, string? Note, double? CostUsd, long? TurnId);
-
-    private sealed record TranscriptArgs(List<AppendTranscript.Entry>? Entries);
-
-    private sealed record SessionArgs(string? SessionId, bool? CompactNext, string? Forget);
 }

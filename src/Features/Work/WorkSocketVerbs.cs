@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
 using Hive.Shared.Socket;
@@ -15,79 +16,58 @@ internal sealed class WorkSocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
     {
-        verbs.Map("ticket_list", async request =>
+        verbs.Map(WorkVerbs.TicketList, async (request, args) =>
         {
-            var args = request.Bind<ListArgs>();
             var tickets = await request.Mediator.Send(new ListTickets.Query(args.Workflow, args.Column, args.Mine == true ? request.Agent : args.Assignee,
                 args.Done == true, args.Before, args.Limit ?? 100), request.CancellationToken);
-            return new { tickets };
+            return (object?)new { tickets };
         });
 
-        verbs.Map("ticket_show", async request => await request.Mediator.Send(new ReadTicket.Query(Id(request)), request.CancellationToken));
+        verbs.Map(WorkVerbs.TicketShow, async (request, args) => await request.Mediator.Send(new ReadTicket.Query(Id(args.Id)), request.CancellationToken));
 
-        verbs.Map("ticket_create", async request =>
+        verbs.Map(WorkVerbs.TicketCreate, async (request, args) =>
         {
             var creators = request.Services.GetRequiredService<IOptions<WorkOptions>>().Value.Creators;
             if (request.Agent != AgentNames.Manager && !creators.Contains(request.Agent))
                 throw new ForbiddenException("only the manager and the agents Hive:Work:Creators names create tickets (ticket_discover adds one found while working a ticket)");
-            var args = request.Bind<CreateArgs>();
             var ticket = await request.Mediator.Send(new CreateTicket.Command(request.Agent, args.Title, args.Body, args.Workflow, args.Priority, args.Labels,
                 args.DependsOn), request.CancellationToken);
-            return new { ticket };
+            return (object?)new { ticket };
         });
 
-        verbs.Map("ticket_claim", async request => await request.Mediator.Send(new ClaimTicket.Command(request.Agent, Id(request)), request.CancellationToken));
+        verbs.Map(WorkVerbs.TicketClaim, async (request, args) => await request.Mediator.Send(new ClaimTicket.Command(request.Agent, Id(args.Id)), request.CancellationToken));
 
-        verbs.Map("ticket_update", async request =>
+        verbs.Map(WorkVerbs.TicketUpdate, async (request, args) =>
         {
-            var args = request.Bind<UpdateArgs>();
-            var ticket = await request.Mediator.Send(new UpdateTicket.Command(request.Agent, Id(request), args.Note, args.Done), request.CancellationToken);
-            return new { ticket };
+            var ticket = await request.Mediator.Send(new UpdateTicket.Command(request.Agent, Id(args.Id), args.Note, args.Done), request.CancellationToken);
+            return (object?)new { ticket };
         });
 
-        verbs.Map("ticket_submit", async request =>
+        verbs.Map(WorkVerbs.TicketSubmit, async (request, args) =>
         {
-            var args = request.Bind<SubmitArgs>();
-            return await request.Mediator.Send(new SubmitTicket.Command(request.Agent, Id(request), args.Outputs, args.Summary, args.Done, args.To), request.CancellationToken);
+            return await request.Mediator.Send(new SubmitTicket.Command(request.Agent, Id(args.Id), args.Outputs, args.Summary, args.Done, args.To), request.CancellationToken);
         });
 
-        verbs.Map("ticket_block", async request =>
+        verbs.Map(WorkVerbs.TicketBlock, async (request, args) =>
         {
-            var args = request.Bind<BlockArgs>();
-            var ticket = await request.Mediator.Send(new BlockTicket.Command(request.Agent, Id(request), args.Question, args.To, args.Options), request.CancellationToken);
-            return new { ticket };
+            var ticket = await request.Mediator.Send(new BlockTicket.Command(request.Agent, Id(args.Id), args.Question, args.To, args.Options), request.CancellationToken);
+            return (object?)new { ticket };
         });
 
-        verbs.Map("ticket_discover", async request =>
+        verbs.Map(WorkVerbs.TicketDiscover, async (request, args) =>
         {
-            var args = request.Bind<DiscoverArgs>();
             var parent = args.Parent ?? throw new BadRequestException("name the ticket you found it in: parent");
             var ticket = await request.Mediator.Send(new DiscoverTicket.Command(request.Agent, parent, args.Title, args.Body, args.Reason, args.Priority,
                 args.BlocksParent == true), request.CancellationToken);
-            return new { ticket };
+            return (object?)new { ticket };
         });
 
-        verbs.Map("ticket_release", async request =>
+        verbs.Map(WorkVerbs.TicketRelease, async (request, args) =>
         {
-            var ticket = await request.Mediator.Send(new ReleaseTicket.Command(request.Agent, Id(request)), request.CancellationToken);
-            return new { ticket };
+            var ticket = await request.Mediator.Send(new ReleaseTicket.Command(request.Agent, Id(args.Id)), request.CancellationToken);
+            return (object?)new { ticket };
         });
     }
 
-    private static long Id(SocketRequest request) =>
-        request.Body.TryGetProperty("id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.Number && id.TryGetInt64(out var value) && value > 0
-            ? value
-            : throw new BadRequestException("name the ticket: {\"id\": <number>}");
-
-    private sealed record ListArgs(string? Workflow, string? Column, string? Assignee, bool? Mine, bool? Done, long? Before, int? Limit);
-
-    private sealed record CreateArgs(string? Title, string? Body, string? Workflow, int? Priority, IReadOnlyList<string>? Labels, IReadOnlyList<long>? DependsOn);
-
-    private sealed record UpdateArgs(string? Note, IReadOnlyList<string>? Done);
-
-    private sealed record SubmitArgs(IReadOnlyList<OutputValue>? Outputs, string? Summary, IReadOnlyList<string>? Done, string? To);
-
-    private sealed record BlockArgs(string? Question, string? To, IReadOnlyList<string?>? Options);
-
-    private sealed record DiscoverArgs(long? Parent, string? Title, string? Body, string? Reason, int? Priority, bool? BlocksParent);
+    private static long Id(long? id) => id is > 0 ? id.Value : throw new BadRequestException("name the ticket: {\"id\": <number>}");
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Shared.Agents;
 

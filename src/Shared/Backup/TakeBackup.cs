@@ -2,7 +2,7 @@ using System.Globalization;
 using FluentValidation;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,6 @@
 using System.Data;
 using Dapper;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Shared.Data;
 

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Dapper;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Shared.Data;

@@ -1,6 +1,6 @@
 using Carter;
 using Hive.Shared.Http;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,15 +1,9 @@
+using Hive.Contracts.LooseEnds;
 using Hive.Shared.Errors;
 using Hive.Shared.Socket;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Shared.LooseEnds;
-
-/// <summary>
-/// One of an agent's open threads: a question it asked that waits for an answer (<c>asked</c>), a question to it that
-/// waits for its answer (<c>to_answer</c>), or a reminder it set that has not fired (<c>reminder</c>). <c>with</c> is
-/// the other party of a question; <c>cancel</c> the kind <c>cancel_loose_end</c> takes for it, when the agent may.
-/// </summary>
-public sealed record LooseEnd(string Kind, long Id, string Text, DateTimeOffset Since, string? With, DateTimeOffset? Due, string? Cancel);
 
 /// <summary>
 /// A feature's part of the loose ends (Questions, Reminders): the agent's open threads it owns, and how the agent
@@ -31,25 +25,21 @@ internal sealed class LooseEndsSocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
     {
-        verbs.Map("loose_ends", async request =>
+        verbs.Map(LooseEndVerbs.LooseEnds, async (request, _) =>
         {
             var all = new List<LooseEnd>();
             foreach (var source in request.Services.GetServices<LooseEndsSource>())
                 all.AddRange(await source.ListAsync(request.Agent, request.CancellationToken));
-            return new { loose_ends = all.OrderBy(e => e.Since).ThenBy(e => e.Id) };
+            return new LooseEndsReply(all.OrderBy(e => e.Since).ThenBy(e => e.Id));
         });
 
-        verbs.Map("cancel_loose_end", async request =>
+        verbs.Map(LooseEndVerbs.CancelLooseEnd, async (request, args) =>
         {
-            var args = request.Bind<CancelArgs>();
             var sources = request.Services.GetServices<LooseEndsSource>().ToList();
             if (args.Id is not > 0) throw new BadRequestException("cancel_loose_end needs a positive integer id");
             var source = sources.FirstOrDefault(s => s.CancelKind == args.Kind)
                 ?? throw new BadRequestException($"kind must be one of {string.Join(", ", sources.Select(s => s.CancelKind).Order())}");
             await source.CancelAsync(request.Agent, args.Id.Value, request.CancellationToken);
-            return null;
         });
     }
-
-    private sealed record CancelArgs(string? Kind, long? Id);
 }

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
+using Hive.Contracts.Json;
 using Hive.Shared.Json;
 using Hive.Shared.Limits;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Tests.Architecture;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;

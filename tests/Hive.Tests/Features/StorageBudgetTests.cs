@@ -31,7 +31,7 @@ public sealed class StorageBudgetTests
                 AgentClient.Ok(await alice.CallAsync(Transcript(1000)));
                 // A turn is recorded only as the turn it was granted (#43).
                 var turnId = AgentClient.Ok(await alice.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
-                var now = global::Hive.Shared.Json.UtcTimestamp.Format(hive.Service<TimeProvider>().GetUtcNow()); // the host's clock
+                var now = global::Hive.Contracts.Json.UtcTimestamp.Format(hive.Service<TimeProvider>().GetUtcNow()); // the host's clock
                 AgentClient.Ok(await alice.CallAsync(new { op = "record_turn", turn_id = turnId, result_kind = "ok", started_at = now, ended_at = now }));
             }
             var refused = await alice.CallAsync(Transcript(1500));

@@ -1,5 +1,5 @@
 using Hive.Shared.Agents;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Tests.Shared;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Hive.Shared.Agents;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Features.Constellation;
 

@@ -1,3 +1,5 @@
+using Hive.Features.Containers.Runtime;
+using Hive.Contracts.Agents;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Json;
@@ -58,10 +60,10 @@ internal sealed class AgentRecord
 
     public bool IsSealed => Network == Hive.Shared.Egress.NetworkModes.Sealed;
 
-    public Runtime.AgentLimits? OwnLimits => new Runtime.AgentLimits(LimitMemoryMib, LimitCpuPercent, LimitPids).OrNull;
+    public AgentLimits? OwnLimits => new AgentLimits(LimitMemoryMib, LimitCpuPercent, LimitPids).OrNull;
 
     /// <summary>Sets its own caps (null: the hive's default for each).</summary>
-    public AgentRecord WithLimits(Runtime.AgentLimits? own)
+    public AgentRecord WithLimits(AgentLimits? own)
     {
         (LimitMemoryMib, LimitCpuPercent, LimitPids) = (own?.MemoryMib, own?.CpuPercent, own?.Pids);
         return this;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using Carter;
 using Hive.Shared.Http;
 using MediatR;
@@ -79,13 +80,13 @@ public sealed class AgentsModule : CarterModule
     private sealed record CreateBody(
         string? Name, IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env,
         string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
-        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null,
+        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, AgentLimits? Limits = null,
         IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null);
 
     private sealed record ConfigBody(
         IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env, string? Restart,
         IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
-        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, Runtime.AgentLimits? Limits = null,
+        IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, AgentLimits? Limits = null,
         IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null);
 
     /// <summary>A secret's value: JSON <c>{"value": "…"}</c> (any text but NUL, at most 32 KiB of UTF-8).</summary>

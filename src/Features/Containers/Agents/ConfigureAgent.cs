@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using FluentValidation;
 using Hive.Features.Containers.Runtime;
 using Hive.Features.Containers.Presets;

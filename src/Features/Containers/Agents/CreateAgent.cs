@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using Hive.Shared.Data;
 using System.Text;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using Hive.Shared.Errors;
 using MediatR;
 

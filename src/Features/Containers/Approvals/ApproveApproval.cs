@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using Hive.Shared.Data;
 using System.Text.Json;
 using Hive.Shared.Agents;
@@ -52,7 +53,7 @@ public static class ApproveApproval
             switch (row.Kind)
             {
                 case ApprovalKinds.Spawn:
-                    var spawn = JsonSerializer.Deserialize<SpawnPayload>(row.Payload, Hive.Shared.Json.HiveJson.Options)!;
+                    var spawn = JsonSerializer.Deserialize<SpawnPayload>(row.Payload, Hive.Contracts.Json.HiveJson.Options)!;
                     if (registry.Find(row.Agent) is not null)
                         throw new ConflictException($"an agent named {row.Agent} exists now: deny this request");
                     await mediator.Send(new RegisterAgent.Command(new AgentRecord
@@ -121,6 +122,6 @@ public static class ApproveApproval
     private sealed record SpawnPayload(
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
         IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null,
-        Runtime.AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
+        AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
         bool? EgressAsk = null);
 }

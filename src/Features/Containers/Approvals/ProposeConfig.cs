@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using System.Text.Json;
 using FluentValidation;
 using Hive.Features.Containers.Runtime;
@@ -63,7 +64,7 @@ public static class ProposeConfig
             var pending = Approvals.Insert(change, ApprovalKinds.ConfigCommit, command.Requester, name, "{}", clock,
                 approvals.Value.MaxPendingPerRequester, raise: false);
             var (commit, diff, @base) = await proposals.ProposeAsync(pending.Id, name, normalised, $"proposal {pending.Id}: a new configuration for {name}, from the {command.Requester}");
-            var payload = JsonSerializer.Serialize(new { name, config = normalised, diff, commit, @base }, Hive.Shared.Json.HiveJson.Options);
+            var payload = JsonSerializer.Serialize(new { name, config = normalised, diff, commit, @base }, Hive.Contracts.Json.HiveJson.Options);
             // The base is kept with the approval: approving after the agent's file moved on would undo that move (ApproveApproval).
             var row = change.QuerySingle<ApprovalRow>($"UPDATE approvals SET payload = @payload, base_commit = @base WHERE id = @Id RETURNING {ApprovalRow.Columns}",
                 new { payload, @base, pending.Id });

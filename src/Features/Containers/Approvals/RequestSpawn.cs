@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using System.Text;
 using System.Text.Json;
 using FluentValidation;

@@ -1,3 +1,5 @@
+using Hive.Features.Containers.Runtime;
+using Hive.Contracts.Agents;
 using Hive.Shared.Data;
 using System.Text.Json;
 using Hive.Features.Messages;
@@ -141,7 +143,7 @@ internal sealed class AgentSteps(
         allowed.Set(name, config.AllowedRecipients);
     }
 
-    private static object CapsShape(Runtime.AgentLimits? own) => new { memory_mib = own?.MemoryMib, cpu_percent = own?.CpuPercent, pids = own?.Pids };
+    private static object CapsShape(AgentLimits? own) => new { memory_mib = own?.MemoryMib, cpu_percent = own?.CpuPercent, pids = own?.Pids };
 
     /// <summary>
     /// Commits an agent's file (null: removes it), returning once the commit holding it is made; it may share that commit

@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using MediatR;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using Hive.Features.Containers.Runtime;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;

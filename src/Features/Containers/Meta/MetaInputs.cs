@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

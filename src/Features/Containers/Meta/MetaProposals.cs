@@ -1,3 +1,4 @@
+using Hive.Contracts.Agents;
 using System.Text.Json;
 using Hive.Shared.Json;
 using Hive.Shared.Native;

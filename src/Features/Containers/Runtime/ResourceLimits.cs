@@ -1,4 +1,4 @@
-using System.Text.Json.Serialization;
+using Hive.Contracts.Agents;
 
 namespace Hive.Features.Containers.Runtime;
 
@@ -30,22 +30,16 @@ public sealed record ResourceLimits(int MemoryMib, int CpuPercent, int Pids)
         new((int?)own?.MemoryMib ?? hive.MemoryMiB, (int?)own?.CpuPercent ?? hive.CpuPercent, (int?)own?.Pids ?? hive.Pids);
 }
 
-/// <summary>
-/// An agent's own caps, as its configuration holds them (<c>limits: {memory_mib, cpu_percent, pids}</c>); a cap left
-/// out is the hive's default (and out of the meta file). Longs, so an out-of-range number is refused with its bounds
-/// rather than as a body that does not parse.
-/// </summary>
-public sealed record AgentLimits(
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? MemoryMib = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? CpuPercent = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Pids = null)
+/// <summary>What the host checks of an agent's own caps (<see cref="AgentLimits"/> is the wire's record).</summary>
+public static class AgentLimitsRules
 {
-    [JsonIgnore]
-    public string? Problem => ResourceLimits.ProblemWith(MemoryMib, CpuPercent, Pids, "limits.");
+    extension(AgentLimits limits)
+    {
+        public string? Problem => ResourceLimits.ProblemWith(limits.MemoryMib, limits.CpuPercent, limits.Pids, "limits.");
 
-    /// <summary>Null when it sets nothing (so an empty <c>limits</c> reads as none).</summary>
-    [JsonIgnore]
-    public AgentLimits? OrNull => MemoryMib is null && CpuPercent is null && Pids is null ? null : this;
+        /// <summary>Null when it sets nothing (so an empty <c>limits</c> reads as none).</summary>
+        public AgentLimits? OrNull => limits.MemoryMib is null && limits.CpuPercent is null && limits.Pids is null ? null : limits;
+    }
 }
 
 /// <summary>The <c>Hive:Containers:Limits</c> section: every agent's caps unless its configuration sets its own.</summary>

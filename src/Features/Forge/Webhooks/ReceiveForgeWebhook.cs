@@ -123,7 +123,7 @@ internal static class WebhookPayloads
     public const int MaxLine = 200;
     public const int MaxCommits = 20;
 
-    public static readonly JsonSerializerOptions Compact = new(Hive.Shared.Json.HiveJson.Options) { WriteIndented = false };
+    public static readonly JsonSerializerOptions Compact = new(Hive.Contracts.Json.HiveJson.Options) { WriteIndented = false };
 
     public static ForgeNews Read(string forgeEvent, JsonElement root)
     {

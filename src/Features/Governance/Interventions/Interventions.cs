@@ -2,7 +2,7 @@ using System.Text.Json;
 using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Features.Governance;
 

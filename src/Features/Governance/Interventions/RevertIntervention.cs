@@ -2,7 +2,7 @@ using Hive.Shared.Audit;
 using System.Text.Json;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using MediatR;
 
 namespace Hive.Features.Governance;

@@ -89,7 +89,7 @@ public static class CheckModelCall
         _ => "monthly token budget",
     };
 
-    private static string Stamp(DateTimeOffset at) => Hive.Shared.Json.UtcTimestamp.Format(at);
+    private static string Stamp(DateTimeOffset at) => Hive.Contracts.Json.UtcTimestamp.Format(at);
 }
 
 /// <summary>When each reached cap was last looked at for a question by a refused model call (in memory: a restart looks again).</summary>

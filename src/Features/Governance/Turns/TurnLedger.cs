@@ -119,7 +119,7 @@ internal sealed class TurnLedger(StateChanges changes, IMediator mediator, Admis
 
     private static string Usd(double amount) => "$" + amount.ToString("0.00####", CultureInfo.InvariantCulture);
 
-    private static string Stamp(DateTimeOffset at) => Hive.Shared.Json.UtcTimestamp.Format(at);
+    private static string Stamp(DateTimeOffset at) => Hive.Contracts.Json.UtcTimestamp.Format(at);
 
     private sealed record GrantedRow(string Agent, DateTimeOffset GrantedAt, DateTimeOffset? EndedAt, string? EndReason, DateTimeOffset? RecordedAt, long MeteredCalls,
         long MeteredInputTokens, long MeteredOutputTokens, long MeteredCacheReadTokens, long MeteredCacheWriteTokens, double MeteredCostUsd);

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Dapper;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

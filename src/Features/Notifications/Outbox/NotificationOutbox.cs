@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Hive.Shared.Changes;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Extensions.Options;
 

@@ -3,7 +3,7 @@ using Dapper;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Extensions.Logging;
 

@@ -29,7 +29,7 @@ public static class ReadTicket
             var history = connection.Query<HistoryRow>(
                 "SELECT id, from_phase, to_phase, moved_by, moved_at, gate FROM ticket_history WHERE ticket_id = @id ORDER BY id", new { id }, transaction)
                 .Select(h => new HistoryEntry(h.Id, h.FromPhase, h.ToPhase, h.MovedBy, h.MovedAt,
-                    h.Gate is null ? null : System.Text.Json.JsonSerializer.Deserialize<GateResult>(h.Gate, Hive.Shared.Json.HiveJson.Options)))
+                    h.Gate is null ? null : System.Text.Json.JsonSerializer.Deserialize<GateResult>(h.Gate, Hive.Contracts.Json.HiveJson.Options)))
                 .ToList();
             var notes = connection.Query<NoteView>(
                 "SELECT id, author, written_at, text FROM ticket_notes WHERE ticket_id = @id ORDER BY id", new { id }, transaction).ToList();

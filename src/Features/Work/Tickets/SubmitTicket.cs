@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using FluentValidation;
 using Hive.Features.Work.Workspaces;
 using Hive.Shared.Changes;

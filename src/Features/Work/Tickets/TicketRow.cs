@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Dapper;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Features.Work;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 namespace Hive.Features.Work;
 
 /// <summary>
@@ -24,9 +25,6 @@ public sealed record TicketView(
 
 /// <summary>What a phase handed on: its outputs and the summary its worker wrote (a review's comments too).</summary>
 public sealed record ContextEntry(string Phase, string By, DateTimeOffset At, string? Summary, IReadOnlyList<OutputValue> Outputs);
-
-/// <summary>An artifact given to a gate: <c>kind</c> as the phase's expected outputs name them, and its value (a path, a branch, a sha, a URL, a note).</summary>
-public sealed record OutputValue(string Kind, string Value);
 
 /// <summary>The outputs and ticks last submitted in the current phase, and what its gate found.</summary>
 public sealed record Submission(string By, DateTimeOffset At, IReadOnlyList<OutputValue> Outputs, string? Summary, GateResult Gate);

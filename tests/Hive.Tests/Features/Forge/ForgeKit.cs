@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Hive.Features.Forge;
 using Hive.Shared.Dashboard;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -20,8 +20,8 @@ public sealed class GovernanceCrashTests : IAsyncLifetime
             await using var bob = await host.ConnectAsync("bob");
             turnId = await GovernanceHive.GrantedAsync(bob);
             // Two agents' reports open the provider's circuit (one agent's word holds only itself, #43).
-            AgentClient.Ok(await alice.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until) }));
-            AgentClient.Ok(await bob.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until) }));
+            AgentClient.Ok(await alice.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until) }));
+            AgentClient.Ok(await bob.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until) }));
             using var http = host.CreateClient();
             using (var halt = await http.PostAsync("/api/governance/halt", null)) Assert.Equal(HttpStatusCode.OK, halt.StatusCode);
             await host.KillAsync();

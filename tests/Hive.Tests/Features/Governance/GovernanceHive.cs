@@ -29,7 +29,7 @@ public class GovernanceHive : HiveFixture
         return new
         {
             op = "record_turn", turn_id = turnId, model, result_kind = "ok",
-            started_at = global::Hive.Shared.Json.UtcTimestamp.Format(now.AddSeconds(-1)), ended_at = global::Hive.Shared.Json.UtcTimestamp.Format(now),
+            started_at = global::Hive.Contracts.Json.UtcTimestamp.Format(now.AddSeconds(-1)), ended_at = global::Hive.Contracts.Json.UtcTimestamp.Format(now),
             input_tokens = input, output_tokens = output, cost_usd = cost,
         };
     }

@@ -3,7 +3,7 @@ using Dapper;
 using Hive.Features.Governance;
 using Hive.Host;
 using Hive.Shared.Data;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Tests.Features.Governance;

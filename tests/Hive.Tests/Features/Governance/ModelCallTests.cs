@@ -1,5 +1,5 @@
 using Hive.Features.Governance.Spend;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 using MediatR;
 
 namespace Hive.Tests.Features.Governance;

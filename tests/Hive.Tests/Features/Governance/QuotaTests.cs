@@ -15,10 +15,10 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         await using var witness = await _hive.ConnectAsync(names[2]);
         var until = DateTimeOffset.UtcNow.AddHours(2);
         // One agent's word holds only itself (#43); a second agent on the provider confirming it opens the circuit.
-        var opened = AgentClient.Ok(await hitter.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until.AddMinutes(30)) }));
+        var opened = AgentClient.Ok(await hitter.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until.AddMinutes(30)) }));
         Assert.Equal("anthropic", opened.GetProperty("provider").GetString());
         Assert.Equal("agent", opened.GetProperty("held").GetString());
-        var confirmed = AgentClient.Ok(await witness.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(until) }));
+        var confirmed = AgentClient.Ok(await witness.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until) }));
         Assert.Equal("provider", confirmed.GetProperty("held").GetString());
         await events.WaitForAsync("quota_circuit_changed", e => e.GetProperty("until").ValueKind == JsonValueKind.String);
 
@@ -49,7 +49,7 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         var name = await _hive.NewAgentAsync("shortquota");
         await using var events = await _hive.OpenEventsAsync();
         await using var agent = await _hive.ConnectAsync(name);
-        var hit = AgentClient.Ok(await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddSeconds(5)) }));
+        var hit = AgentClient.Ok(await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddSeconds(5)) }));
         Assert.Equal("agent", hit.GetProperty("held").GetString());
         await events.WaitForAsync("agent_quota_held", e => e.GetProperty("agent").GetString() == name && e.GetProperty("until").ValueKind == JsonValueKind.String);
         var waiting = GovernanceHive.BeginAsync(agent, 30_000);
@@ -70,7 +70,7 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         var name = await _hive.NewAgentAsync("badquota");
         await using var agent = await _hive.ConnectAsync(name);
         Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = "2000-01-01T00:00:00.000Z" })).GetProperty("code").GetString());
-        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Shared.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddDays(30)) })).GetProperty("code").GetString());
+        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddDays(30)) })).GetProperty("code").GetString());
         Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", provider = "Bad Provider" })).GetProperty("code").GetString());
         Assert.Equal("forbidden", (await agent.CallAsync(new { op = "quota_hit", provider = "openai" })).GetProperty("code").GetString());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM quota_circuits"));

@@ -1,5 +1,5 @@
 using Hive.Features.TurnStats;
-using Hive.Shared.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Tests.Features.TurnStats;
 

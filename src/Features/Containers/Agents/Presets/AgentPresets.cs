@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
+using Hive.Contracts.Json;
 using Hive.Shared.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

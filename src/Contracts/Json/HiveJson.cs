@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Hive.Shared.Json;
+namespace Hive.Contracts.Json;
 
 /// <summary>The one JSON configuration of the wire: socket, HTTP and SSE alike (snake_case, ms-precision UTC times).</summary>
 public static class HiveJson

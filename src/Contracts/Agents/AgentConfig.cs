@@ -1,0 +1,37 @@
+using System.Text.Json.Serialization;
+
+namespace Hive.Contracts.Agents;
+
+/// <summary>
+/// One agent's configuration as <c>meta/agents/&lt;name&gt;.json</c> holds it. <c>secrets</c> maps env var names to secret
+/// names (<c>{"ANTHROPIC_API_KEY": "anthropic"}</c>): the file, the approval's diff and the forge hold only those names.
+/// <c>provider</c> is the model provider whose quota and caps the agent counts against; null means
+/// the default provider (anthropic), and is left out of the file, so the files of agents that never named one read as before
+/// (no diff, no rebuild). <c>limits</c> are its own caps (<c>{memory_mib, cpu_percent, pids}</c>, each optional: the hive's
+/// default where left out), left out of the file when it sets none, for the same reason. <c>capabilities</c> is what work it
+/// takes , left out when it has none, for the same reason. <c>network</c> is
+/// <c>sealed</c> or <c>open</c> (null, left out, reads as open, as before),
+/// <c>egress</c> the places a sealed agent may reach through the hive's proxy,
+/// and <c>egress_ask</c> whether a refused place becomes a question to the operator.
+/// </summary>
+public sealed record AgentConfig(
+    IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
+    IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
+    IReadOnlyDictionary<string, string>? Secrets = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Provider = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentLimits? Limits = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Capabilities = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Network = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Egress = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? EgressAsk = null);
+
+/// <summary>
+/// An agent's own caps, as its configuration holds them (<c>limits: {memory_mib, cpu_percent, pids}</c>); a cap left
+/// out is the hive's default (and out of the meta file). Longs, so an out-of-range number is refused with its bounds
+/// rather than as a body that does not parse.
+/// </summary>
+public sealed record AgentLimits(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? MemoryMib = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? CpuPercent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Pids = null);
+

@@ -1,0 +1,57 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using System.Text.Json.Schema;
+using Hive.Contracts.Json;
+
+namespace Hive.Contracts.Protocol;
+
+/// <summary>
+/// The JSON schema of a verb's arguments, from its record (the BCL's <see cref="JsonSchemaExporter"/> over the wire's
+/// options): <see cref="DescriptionAttribute"/>, <see cref="RequiredAttribute"/>, <see cref="RangeAttribute"/>,
+/// <see cref="AllowedValuesAttribute"/>, <see cref="RegularExpressionAttribute"/> and <see cref="MaxLengthAttribute"/> on a
+/// property become the schema's words. A field left out is how an agent omits it, so no field's type admits null.
+/// </summary>
+public static class VerbSchema
+{
+    private static readonly JsonSchemaExporterOptions Exporter = new()
+    {
+        TreatNullObliviousAsNonNullable = true,
+        TransformSchemaNode = Annotate,
+    };
+
+    public static JsonObject Of(Type args)
+    {
+        var schema = HiveJson.Options.GetJsonSchemaAsNode(args, Exporter).AsObject();
+        if (args == typeof(NoArgs)) schema.Remove("additionalProperties");
+        schema["properties"] ??= new JsonObject();
+        var required = args.GetProperties().Where(p => p.GetCustomAttribute<RequiredAttribute>() is not null)
+            .Select(p => HiveJson.Options.PropertyNamingPolicy!.ConvertName(p.Name)).ToList();
+        if (required.Count > 0) schema["required"] = new JsonArray([.. required.Select(r => (JsonNode)r!)]);
+        return schema;
+    }
+
+    private static JsonNode Annotate(JsonSchemaExporterContext context, JsonNode schema)
+    {
+        // A type with a converter of its own (the wire's timestamps) comes out as the schema "true".
+        if (context.TypeInfo.Type == typeof(DateTimeOffset) || context.TypeInfo.Type == typeof(DateTimeOffset?))
+            schema = new JsonObject { ["type"] = "string", ["format"] = "date-time" };
+        if (schema is not JsonObject node) return schema;
+        if (node["type"] is JsonArray types && types.Count == 2 && types.Any(t => t?.GetValue<string>() == "null"))
+            node["type"] = types.First(t => t?.GetValue<string>() != "null")!.GetValue<string>();
+        if (context.PropertyInfo?.AttributeProvider is not { } attributes) return node;
+        foreach (var attribute in attributes.GetCustomAttributes(inherit: true))
+        {
+            switch (attribute)
+            {
+                case DescriptionAttribute d: node["description"] = d.Description; break;
+                case RangeAttribute r: node["minimum"] = Convert.ToInt64(r.Minimum, System.Globalization.CultureInfo.InvariantCulture); node["maximum"] = Convert.ToInt64(r.Maximum, System.Globalization.CultureInfo.InvariantCulture); break;
+                case AllowedValuesAttribute a: node["enum"] = new JsonArray([.. a.Values.Select(v => JsonValue.Create(v?.ToString()))]); break;
+                case RegularExpressionAttribute p: node["pattern"] = p.Pattern; break;
+                case MaxLengthAttribute m: node["maxItems"] = m.Length; break;
+            }
+        }
+        return node;
+    }
+}
