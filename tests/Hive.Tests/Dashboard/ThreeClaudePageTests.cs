@@ -9,7 +9,7 @@ using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// The guide's (docs/guide.md) "Run three Claude Code agents", followed as written: the key into the secrets store, <c>hivectl up -f
+/// The operator guide's (docs/operator/agents.md) "Run three Claude Code agents", followed as written: the key into the secrets store, <c>hivectl up -f
 /// samples/swarm/three-claude.json</c> (the model the fake Messages API, the only change), a message to the manager; the
 /// dashboard then shows the three real Claude Code agents running and the manager's turn. Its 1280 px picture is the
 /// guide's screenshot (<c>HIVE_UPDATE_SCREENSHOTS=1</c>).

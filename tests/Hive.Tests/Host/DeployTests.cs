@@ -6,7 +6,7 @@ using Hive.Tests.Features.Containers;
 namespace Hive.Tests.Host;
 
 /// <summary>
-/// The host as an operator deploys it (docs/deploying.md): published with <c>dotnet publish src/Host</c> to a folder outside
+/// The host as an operator deploys it (docs/operator/deploying.md): published with <c>dotnet publish src/Host</c> to a folder outside
 /// the checkout and run from there, it gives a <c>claude-code</c> preset agent under bubblewrap the hivectl beside it, whose
 /// <c>hivectl whoami</c> answers the agent's name. A host run from a build without that hivectl says so at start, in one line,
 /// and refuses an agent whose command runs hivectl by saying the same, not that hivectl is missing from PATH.

@@ -4,7 +4,7 @@ using RabbitMQ.Client.Exceptions;
 namespace Hive.Tests.Features.Constellation;
 
 /// <summary>
-/// What a hive's RabbitMQ user cannot do, set up as docs/constellation.md says: read another hive's mail by binding its
+/// What a hive's RabbitMQ user cannot do, set up as docs/operator/constellation.md says: read another hive's mail by binding its
 /// own queue under the other's name, read another hive's queue, or delete the exchanges every hive needs. The hives
 /// themselves run with those rights (their declares fall back to passive ones) and mail flows.
 /// </summary>

@@ -71,7 +71,7 @@ internal sealed class TwoHives : IAsyncDisposable
     public static string Permissions(string hive) => $@"^(hive\.mail|hive\.heartbeats|{hive}|{hive}\.heartbeats)$";
 
     /// <summary>
-    /// A hive's user as docs/constellation.md sets one up: it configures only its own two queues (the exchanges are the
+    /// A hive's user as docs/operator/constellation.md sets one up: it configures only its own two queues (the exchanges are the
     /// admin's, so no hive can delete them), reads and writes as <see cref="Permissions"/>, and on the mail exchange may
     /// publish to any hive but bind only its own name (topic permissions).
     /// </summary>

@@ -184,7 +184,7 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
         var pinned = $"npm install -g @anthropic-ai/claude-code@{tested.Groups[1].Value}";
         using var preset = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "src", "Features", "Containers", "Agents", "Presets", "claude-code.json")));
         Assert.Equal(pinned, preset.RootElement.GetProperty("install").GetString());
-        var readme = File.ReadAllText(Path.Combine(root, "docs", "guide.md")); // the guide says how to install it
+        var readme = File.ReadAllText(Path.Combine(root, "docs", "operator", "agents.md")); // the operator guide says how to install it
         Assert.Contains(pinned, readme);
         Assert.DoesNotMatch(@"npm install -g @anthropic-ai/claude-code(?!@)", readme);
     }

@@ -80,7 +80,7 @@ public sealed class BackupTests : IAsyncLifetime
         Assert.False(File.Exists(Path.Combine(to, "hive.db-wal")), "the backup is one file, not a database and its WAL");
         Assert.Equal("ok", IntegrityCheck(Path.Combine(to, "hive.db")));
 
-        // The restore, as docs/deploying.md says it: the host stopped, the backup put in place of its data dir, a host started on it.
+        // The restore, as docs/operator/deploying.md says it: the host stopped, the backup put in place of its data dir, a host started on it.
         await _hive.DisposeAsync();
         var restoredDir = Path.Combine(_root, "restored");
         await CopyAsync(to, restoredDir);
