@@ -25,6 +25,7 @@ public static class HiveCli
         RemindersCommands.AddTo(root);
         TailCommand.AddTo(root);
         McpCommand.AddTo(root);
+        ProtocolCommand.AddTo(root);
         RunCommand.AddTo(root);
         SecretsCommands.AddTo(root);
         UpCommand.AddTo(root);
