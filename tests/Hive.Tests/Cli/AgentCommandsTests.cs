@@ -122,6 +122,19 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     }
 
     [Fact]
+    public async Task Ask_takes_every_field_of_the_verbs_arguments_the_fields_it_has_no_option_of_its_own_for_come_from_the_contract()
+    {
+        var a = await _hive.NewAgentAsync("a");
+        var help = await Hivectl.RunAsync(["ask", "--help"]);
+        Assert.Contains("--multi", help.Stdout);
+        Assert.Contains("several options may be chosen", help.Stdout); // the contract's description
+
+        var id = (await fixture.AgentAsync(a, "ask", "which regions?", "--option", "eu", "--option", "us", "--multi", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var asked = (await _hive.GetJsonAsync($"/api/questions?filter={a}")).GetProperty("pending").EnumerateArray().Single(q => q.GetProperty("id").GetInt64() == id);
+        Assert.True(asked.GetProperty("multi").GetBoolean());
+    }
+
+    [Fact]
     public async Task Ask_wait_returns_the_answer_and_leaves_other_messages_to_be_redelivered()
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));

@@ -1,3 +1,5 @@
+using Hive.Contracts.Messages;
+using Hive.Contracts.Questions;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -51,11 +53,13 @@ public static class AgentCommands
         var clientId = new Option<string?>("--client-id") { Description = "an idempotency key: resending with it returns the first id" };
         var command = new Command("send", "send a message: as the agent of the socket, or as the operator when there is none (or --as-operator)")
             { to, body, replyTo, clientId, AsOperator };
+        var rest = VerbOptions.AddTo(command, MessageVerbs.Send, "to", "body", "in_reply_to", "client_id");
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["to"] = cx.Value(to), ["body"] = cx.Value(body) };
             if (cx.Value(replyTo) is { } r) fields["in_reply_to"] = r;
             if (cx.Value(clientId) is { } c) fields["client_id"] = c;
+            rest.Fill(cx.Parse, fields);
             if (!cx.SpeaksAsAgent(AsOperator))
             {
                 var sent = await AsTheOperatorAsync(cx, api => api.PostAsync("/api/messages", fields, ct)) ?? new JsonObject();
@@ -216,6 +220,7 @@ public static class AgentCommands
         var options = new Option<string[]>("--option") { Description = "a suggested answer (repeatable; free text stays allowed)" };
         var ttl = new Option<long?>("--ttl") { Description = "seconds until the question expires as [expired]" };
         var command = new Command("ask", "ask the operator or another agent a question; --wait for its answer") { question, to, wait, options, ttl };
+        var rest = VerbOptions.AddTo(command, QuestionVerbs.Ask, "question", "to", "options", "ttl_seconds");
         command.SetRun(async (cx, ct) =>
         {
             if (cx.Value(wait) is < 0) throw new UsageError("--wait must be 0 or more seconds");
@@ -223,6 +228,7 @@ public static class AgentCommands
             if (cx.Value(to) is { } target) fields["to"] = target;
             if (cx.Value(options) is { Length: > 0 } opts) fields["options"] = new JsonArray(opts.Select(o => (JsonNode?)o).ToArray());
             if (cx.Value(ttl) is { } t) fields["ttl_seconds"] = t;
+            rest.Fill(cx.Parse, fields);
             await using var socket = await cx.ConnectAsync(ct);
             var reply = await socket.CallAsync("ask", fields, ct);
             var id = reply["id"]!.GetValue<long>();
