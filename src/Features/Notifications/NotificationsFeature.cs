@@ -27,7 +27,7 @@ public static class NotificationsFeature
         services.AddSingleton<ActionTokens>();
         services.AddSingleton<ChannelStates>();
         services.AddHiveMetrics<NotificationsMetrics>();
-        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<NotificationOutboxSignal>();
         services.AddSingleton<NotificationOutbox>();
         services.AddSingleton<IChangeWitness>(p => p.GetRequiredService<NotificationOutbox>());
         services.AddSingleton<NotificationSender>();
