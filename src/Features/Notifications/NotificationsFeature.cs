@@ -9,6 +9,7 @@ public static class NotificationsFeature
 {
     public static IServiceCollection AddNotifications(this IServiceCollection services)
     {
+        Hive.Shared.Data.DapperSetup.AddJsonColumn<List<PushAction>>(); // the rows' JSON columns, before any query
         services.AddOptions<NotificationsOptions>().BindConfiguration("Hive:Notifications")
             .Validate(o => o.Channels.All(c => c.Value.Type is ChannelTypes.Ntfy or ChannelTypes.Webhook),
                 "Hive:Notifications:Channels:<name>:Type must be ntfy or webhook")

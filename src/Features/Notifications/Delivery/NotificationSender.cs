@@ -114,7 +114,7 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
             "SELECT id, kind, subject, title, body, actions FROM notification_items WHERE delivery_id = @Id ORDER BY id", delivery).AsList();
         return new Push(delivery.Id, delivery.CreatedAt, [.. items.Select(item => new PushItem(item.Kind, item.Subject, item.Title, item.Body,
             publicUrl.IsSet
-                ? [.. (JsonSerializer.Deserialize<List<PushAction>>(item.Actions, HiveJson.Options) ?? []).Select((a, i) =>
+                ? [.. (item.Actions.Value ?? []).Select((a, i) =>
                     new PushLink(a.Label, publicUrl.Of($"/act/{tokens.Of(item.Id, i)}")!))]
                 : []))], publicUrl.Of("/needs-you"));
     }
@@ -150,7 +150,7 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
 
     private sealed record DeliveryRow(string Id, string Channel, DateTimeOffset CreatedAt, long Attempts);
 
-    private sealed record ItemRow(long Id, string Kind, string Subject, string Title, string Body, string Actions);
+    private sealed record ItemRow(long Id, string Kind, string Subject, string Title, string Body, Json<List<PushAction>> Actions);
 }
 
 /// <summary>Wakes the sender when a change added to the outbox (kept apart from it: the outbox is a witness of every change).</summary>
