@@ -15,7 +15,7 @@ public static class ConstellationFeature
     {
         var (options, credentials) = ConstellationSettings.Load(configuration);
         services.AddSingleton(options);
-        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<MailOutboxSignal>();
         services.AddTransient<Hive.Shared.Dashboard.IDashboardStateContributor, ReadConstellation.StateContributor>();
         if (!options.Enabled) return services;
         services.AddSingleton<IConstellation>(new ConstellationName(options.Name!));

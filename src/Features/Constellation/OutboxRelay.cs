@@ -23,7 +23,7 @@ namespace Hive.Features.Constellation;
 /// row the broker returns (no queue bound for its hive) is undeliverable only if that hive was never heard from.
 /// </summary>
 internal sealed class OutboxRelay(
-    ConstellationOptions options, BrokerLink broker, OutboxSignal signal, IDb db, TimeProvider clock, StateChanges changes,
+    ConstellationOptions options, BrokerLink broker, MailOutboxSignal signal, IDb db, TimeProvider clock, StateChanges changes,
     IServiceScopeFactory scopes, IAgentDirectory agents, ILogger<OutboxRelay> logger)
     : BackgroundService
 {
@@ -40,7 +40,7 @@ internal sealed class OutboxRelay(
     {
         while (true)
         {
-            var poked = signal.Next; // before the look: a row committed after it pokes this one
+            var poked = signal.Take(); // before the look: a row committed after it wakes this one
             var rows = await UnsentAsync(stoppingToken);
             // The whole window in flight, published in id order; each task completes on its own row's confirm.
             var confirms = rows.Select(row => (row, confirmed: PublishAsync(channel, row, stoppingToken))).ToList();

@@ -1,5 +1,6 @@
 using Hive.Shared.Changes;
 using Hive.Shared.Constellation;
+using Hive.Shared.Hosting;
 using MediatR;
 
 namespace Hive.Features.Constellation;
@@ -10,7 +11,7 @@ namespace Hive.Features.Constellation;
 /// </summary>
 public static class QueueOutgoingMail
 {
-    internal sealed class Handler(StateChanges changes, ConstellationOptions options, OutboxSignal signal, TimeProvider clock) : IRequestHandler<RelayToHive>
+    internal sealed class Handler(StateChanges changes, ConstellationOptions options, MailOutboxSignal signal, TimeProvider clock) : IRequestHandler<RelayToHive>
     {
         public Task<Unit> Handle(RelayToHive request, CancellationToken cancellationToken)
         {
@@ -25,7 +26,7 @@ public static class QueueOutgoingMail
     /// One outbox row in the running change, numbered next in its destination's sequence (the counter and the row commit
     /// together, so numbers follow commit order); the relay hears of it after the commit.
     /// </summary>
-    internal static void Add(StateChange change, OutboxSignal signal, string destination, MailEnvelope envelope, long? messageId, DateTimeOffset now)
+    internal static void Add(StateChange change, MailOutboxSignal signal, string destination, MailEnvelope envelope, long? messageId, DateTimeOffset now)
     {
         var seq = change.QuerySingle<long>("""
             INSERT INTO constellation_outbound_sequences (destination, last_seq) VALUES (@destination, 1)
@@ -36,16 +37,9 @@ public static class QueueOutgoingMail
             INSERT INTO constellation_outbox (destination, kind, payload, message_id, created_at, seq)
             VALUES (@destination, @Kind, @payload, @messageId, @now, @seq)
             """, new { destination, envelope.Kind, payload = (envelope with { Seq = seq }).ToJson(), messageId, now, seq });
-        change.AfterPublished(signal.Poke);
+        change.AfterPublished(signal.Wake);
     }
 }
 
-/// <summary>A wake-up for the relay: taken before it looks at the outbox, so a row committed meanwhile is never missed.</summary>
-internal sealed class OutboxSignal
-{
-    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task Next => Volatile.Read(ref _next).Task;
-
-    public void Poke() => Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-}
+/// <summary>Wakes the relay when a change added to the outbox.</summary>
+internal sealed class MailOutboxSignal : WakeSignal;

@@ -52,7 +52,7 @@ public static class ReceiveFromHive
 
     internal sealed class Handler(
         StateChanges changes, ConstellationOptions options, IAgentDirectory agents, IRecipientPolicy recipients, IMediator mediator,
-        OutboxSignal signal, TimeProvider clock, ILogger<Handler> logger)
+        MailOutboxSignal signal, TimeProvider clock, ILogger<Handler> logger)
         : IRequestHandler<Command, Outcome>, IRequestHandler<ReleaseOverdue, int>
     {
         public async Task<Outcome> Handle(Command command, CancellationToken cancellationToken)

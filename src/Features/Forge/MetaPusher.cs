@@ -1,5 +1,5 @@
-using System.Threading.Channels;
 using Hive.Shared;
+using Hive.Shared.Hosting;
 using Hive.Shared.Processes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,38 +15,18 @@ namespace Hive.Features.Forge;
 /// A failure is logged and kept in <c>GET /api/forge</c>; the next commit or sweep tries again.
 /// </summary>
 internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths, ForgeState state, TimeProvider clock, ILogger<MetaPusher> logger)
-    : BackgroundService
+    : TriggeredBackgroundService(new WakeSignal(), idle: null, passAtStart: false, clock, logger)
 {
-    private readonly Channel<bool> _wanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private long _pushes;
-
     /// <summary>Pushes attempted since start-up, failed ones included (tests wait on it).</summary>
-    public long Attempts => Interlocked.Read(ref _pushes);
+    public long Attempts => CompletedPasses;
 
-    public void Push() => _wanted.Writer.TryWrite(true);
+    public void Push() => Wake();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.Enabled) return;
-        try
-        {
-            await foreach (var _ in _wanted.Reader.ReadAllAsync(stoppingToken))
-            {
-                try
-                {
-                    await PushAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogError(e, "forge: pushing the meta repo failed unexpectedly");
-                }
-                Interlocked.Increment(ref _pushes);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Value.Enabled ? base.ExecuteAsync(stoppingToken) : Task.CompletedTask;
+
+    protected override Task PassAsync(CancellationToken stoppingToken) => PushAsync(stoppingToken);
+
+    protected override void PassFailed(Exception e) => Logger.LogError(e, "forge: pushing the meta repo failed unexpectedly");
 
     private async Task PushAsync(CancellationToken ct)
     {
@@ -64,16 +44,16 @@ internal sealed class MetaPusher(IOptions<ForgeOptions> options, HivePaths paths
         if (code == 0)
         {
             Record(commit, null); // recorded before it is said: whoever reads the log line finds the status already set
-            logger.LogInformation("forge: pushed meta {Commit} to {Url}", commit[..Math.Min(12, commit.Length)], url);
+            Logger.LogInformation("forge: pushed meta {Commit} to {Url}", commit[..Math.Min(12, commit.Length)], url);
             return;
         }
         var why = Redact(error.Trim(), tokenFile);
         why = why.Length > 500 ? why[..500] + "…" : why;
         Record(commit, $"git push failed: {why}");
-        logger.LogWarning("forge: pushing meta {Commit} to {Url} failed (the next commit or sweep tries again): {Error}", commit[..Math.Min(12, commit.Length)], url, why);
+        Logger.LogWarning("forge: pushing meta {Commit} to {Url} failed (the next commit or sweep tries again): {Error}", commit[..Math.Min(12, commit.Length)], url, why);
     }
 
-    private void Record(string? commit, string? error) => state.LastPush = new ForgePush(clock.GetUtcNow(), commit, error);
+    private void Record(string? commit, string? error) => state.LastPush = new ForgePush(Clock.GetUtcNow(), commit, error);
 
     /// <summary>
     /// git in the meta repo through the host's one runner (<see cref="ChildProcess"/>: a clean environment, never the host's,

@@ -1,5 +1,6 @@
 using Hive.Shared;
 using Hive.Shared.Agents;
+using Hive.Shared.Files;
 using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -70,13 +71,9 @@ internal static class TokenFile
     /// <summary>A temp file beside <paramref name="path"/>, made now (so a directory that cannot take the token is known before one is minted).</summary>
     public static PendingToken Prepare(string path)
     {
-        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}");
         try
         {
-            return new PendingToken(path, temp, new FileStream(temp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
-            }));
+            return new PendingToken(PrivateFile.Prepare(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -84,28 +81,11 @@ internal static class TokenFile
         }
     }
 
-
     /// <summary>The temp file of a token being issued: <see cref="Commit"/> writes, syncs and renames it into place; disposing removes what is left.</summary>
-    internal sealed class PendingToken(string path, string temp, FileStream stream) : IPendingStateFile
+    internal sealed class PendingToken(PrivateFile.Pending pending) : IPendingStateFile
     {
-        public void Commit(string token)
-        {
-            stream.Write(System.Text.Encoding.ASCII.GetBytes(token));
-            stream.Flush(flushToDisk: true);
-            stream.Dispose();
-            File.Move(temp, path, overwrite: true);
-        }
+        public void Commit(string token) => pending.Commit(System.Text.Encoding.ASCII.GetBytes(token), Durability.NeverTorn);
 
-        public void Dispose()
-        {
-            stream.Dispose();
-            try
-            {
-                File.Delete(temp);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
+        public void Dispose() => pending.Dispose();
     }
 }

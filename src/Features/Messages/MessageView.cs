@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hive.Shared.Data;
 using Hive.Features.StateFiles;
 
 namespace Hive.Features.Messages;
@@ -54,7 +55,7 @@ public static class MessageKinds
 
 /// <summary>A <c>messages</c> row as stored; <see cref="View"/> adds what is computed at read time.</summary>
 internal sealed record MessageRow(
-    long Id, string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, DateTimeOffset? DeliveredAt, string? Meta,
+    long Id, string Sender, string Recipient, string Kind, string Body, DateTimeOffset SentAt, DateTimeOffset? DeliveredAt, Json<Dictionary<string, JsonElement>>? Meta,
     long DeliveryCount = 0, DateTimeOffset? UndeliverableAt = null, long? InReplyTo = null, long? BroadcastId = null)
 {
     public const string Columns =
@@ -64,6 +65,6 @@ internal sealed record MessageRow(
     public MessageView View(IFileRefScanner scanner) =>
         new(Id, Sender, Recipient, Kind, Body, SentAt, DeliveredAt, Sender.Contains('@') ? [] : scanner.Scan(Body), (int)DeliveryCount, UndeliverableAt, InReplyTo, BroadcastId)
         {
-            Extra = Meta is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Meta),
+            Extra = Meta?.Value,
         };
 }

@@ -9,6 +9,7 @@ public static class MessagesFeature
 {
     public static IServiceCollection AddMessages(this IServiceCollection services)
     {
+        Hive.Shared.Data.DapperSetup.AddJsonColumn<Dictionary<string, System.Text.Json.JsonElement>>(); // the rows' JSON columns, before any query
         services.AddOptions<MessagesOptions>().BindConfiguration("Hive:Messages")
             .Validate(o => o.AckTimeoutSeconds > 0 && o.MaxDeliveries > 0, "Hive:Messages:AckTimeoutSeconds and MaxDeliveries must be positive")
             .Validate(o => o.RetainDays is > 0 and <= 36500 && o.RetentionSweepMinutes is > 0 and <= 10080,

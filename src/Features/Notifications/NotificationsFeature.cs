@@ -9,6 +9,7 @@ public static class NotificationsFeature
 {
     public static IServiceCollection AddNotifications(this IServiceCollection services)
     {
+        Hive.Shared.Data.DapperSetup.AddJsonColumn<List<PushAction>>(); // the rows' JSON columns, before any query
         services.AddOptions<NotificationsOptions>().BindConfiguration("Hive:Notifications")
             .Validate(o => o.Channels.All(c => c.Value.Type is ChannelTypes.Ntfy or ChannelTypes.Webhook),
                 "Hive:Notifications:Channels:<name>:Type must be ntfy or webhook")
@@ -27,7 +28,7 @@ public static class NotificationsFeature
         services.AddSingleton<ActionTokens>();
         services.AddSingleton<ChannelStates>();
         services.AddHiveMetrics<NotificationsMetrics>();
-        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<NotificationOutboxSignal>();
         services.AddSingleton<NotificationOutbox>();
         services.AddSingleton<IChangeWitness>(p => p.GetRequiredService<NotificationOutbox>());
         services.AddSingleton<NotificationSender>();

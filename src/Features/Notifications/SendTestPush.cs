@@ -10,7 +10,7 @@ public static class SendTestPush
 {
     public sealed record Command(string Channel) : IRequest<long>, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, NotificationOutbox outbox, OutboxSignal sender, IOptions<NotificationsOptions> options,
+    internal sealed class Handler(StateChanges changes, NotificationOutbox outbox, NotificationOutboxSignal sender, IOptions<NotificationsOptions> options,
         TimeProvider clock) : IRequestHandler<Command, long>
     {
         public Task<long> Handle(Command command, CancellationToken cancellationToken)

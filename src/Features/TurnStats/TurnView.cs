@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hive.Contracts.Json;
+using Hive.Shared.Data;
 
 namespace Hive.Features.TurnStats;
 
@@ -32,7 +33,7 @@ public sealed record TurnView(
 internal sealed record TurnRow(
     long Id, string Agent, DateTimeOffset RecordedAt, string? Model, string? WakeFrom, string ResultKind,
     DateTimeOffset StartedAt, DateTimeOffset EndedAt, long DurationMs, long InputTokens, long OutputTokens,
-    long CacheReadTokens, long CacheCreationTokens, long ToolCallCount, string Tools, long? OpenThreadsCount,
+    long CacheReadTokens, long CacheCreationTokens, long ToolCallCount, Json<Dictionary<string, long>> Tools, long? OpenThreadsCount,
     long? OpenRemindersCount, string? Note, double? CostUsd, string? CostSource, double? ReportedCostUsd, long? GrantedTurnId)
 {
     public const string Columns = """
@@ -44,6 +45,6 @@ internal sealed record TurnRow(
     public TurnView View() => new(
         Id, Agent, RecordedAt, Model, WakeFrom, ResultKind, StartedAt, EndedAt, DurationMs, InputTokens, OutputTokens,
         CacheReadTokens, CacheCreationTokens, ToolCallCount,
-        JsonSerializer.Deserialize<Dictionary<string, long>>(Tools, HiveJson.Options) ?? [],
+        Tools.Value ?? [],
         OpenThreadsCount, OpenRemindersCount, Note, CostUsd, CostSource, ReportedCostUsd, GrantedTurnId);
 }

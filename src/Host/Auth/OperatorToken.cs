@@ -1,10 +1,10 @@
 using Hive.Shared.Errors;
 using System.Buffers.Text;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Hive.Shared;
+using Hive.Shared.Files;
 
 namespace Hive.Host.Auth;
 
@@ -129,29 +129,7 @@ public sealed class OperatorToken
     /// Writes <paramref name="text"/> to <paramref name="path"/>, 0600 from the first byte whatever the umask, whole or not at
     /// all: a private temp file beside it, synced, renamed over the name (so a link planted there is replaced, never followed).
     /// </summary>
-    public static void WritePrivately(string path, string text)
-    {
-        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, new FileStreamOptions
-                   {
-                       Mode = FileMode.CreateNew,
-                       Access = FileAccess.Write,
-                       UnixCreateMode = HivePaths.PrivateFile,
-                   }))
-            {
-                File.SetUnixFileMode(stream.SafeFileHandle, HivePaths.PrivateFile);
-                stream.Write(Encoding.UTF8.GetBytes(text));
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp); // nothing when the rename went through
-        }
-    }
+    public static void WritePrivately(string path, string text) => PrivateFile.WriteText(path, text, Durability.NeverTorn);
 
     private static bool TryRead(string path, out string token, out bool narrowed)
     {
@@ -185,33 +163,14 @@ public sealed class OperatorToken
     private static string? TryCreate(string path)
     {
         var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{FileName}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, new FileStreamOptions
-                   {
-                       Mode = FileMode.CreateNew,
-                       Access = FileAccess.Write,
-                       UnixCreateMode = HivePaths.PrivateFile, // private from the first byte...
-                   }))
-            {
-                File.SetUnixFileMode(stream.SafeFileHandle, HivePaths.PrivateFile); // ...and exactly 0600, whatever the umask
-                stream.Write(Encoding.ASCII.GetBytes(token + "\n"));
-                stream.Flush(flushToDisk: true);
-            }
-            if (Link(temp, path) == 0) return token;
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == EEXIST) return null; // another process won the race: read its token
-            throw new HiveStartupException($"cannot create {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+            // never clobbers: another process that created it first wins, and its token is read and used
+            return PrivateFile.TryCreate(path, Encoding.ASCII.GetBytes(token + "\n"), Durability.NeverTorn) ? token : null;
         }
-        finally
+        catch (IOException e)
         {
-            File.Delete(temp);
+            throw new HiveStartupException(e.Message);
         }
     }
-
-    private const int EEXIST = 17;
-
-    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
-    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
 }

@@ -24,6 +24,9 @@ public static class DapperSetup
         SqlMapper.AddTypeHandler(new JsonMap.Handler());
     }
 
+    /// <summary>Lets rows read a JSON text column as <see cref="Json{T}"/> (once per <typeparamref name="T"/>; again is nothing).</summary>
+    public static void AddJsonColumn<T>() => Json<T>.Register();
+
     /// <summary>
     /// Times are stored as the wire's text form, so they sort, compare and read back identically. An
     /// <see cref="SqlMapper.ITypeHandler"/> rather than a <c>TypeHandler&lt;DateTimeOffset&gt;</c>: Dapper gives the same

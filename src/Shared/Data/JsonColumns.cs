@@ -59,3 +59,33 @@ public sealed class JsonMap(IEnumerable<KeyValuePair<string, string>> entries) :
         public override JsonMap Parse(object value) => new(JsonSerializer.Deserialize<Dictionary<string, string>>((string)value) ?? []);
     }
 }
+
+/// <summary>
+/// A column of JSON text read as a <typeparamref name="T"/> (with <see cref="Hive.Contracts.Json.HiveJson.Options"/>): a row
+/// declares its column as <c>Json&lt;T&gt;</c> and reads <see cref="Value"/>; a NULL column stays null. Its own type for
+/// the reason <see cref="JsonList"/> is one. Dapper has no open generic handlers, so a slice registers each of its
+/// <typeparamref name="T"/>s once with <see cref="DapperSetup.AddJsonColumn{T}"/> when its services are added (before any
+/// query: Dapper caches its readers). Read only: rows write their JSON text themselves.
+/// </summary>
+public sealed class Json<T>
+{
+    private static int _registered;
+
+    private Json(T? value) => Value = value;
+
+    /// <summary>What the text says: default when it is the JSON <c>null</c>.</summary>
+    public T? Value { get; }
+
+    internal static void Register()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 0) SqlMapper.AddTypeHandler(new Handler());
+    }
+
+    private sealed class Handler : SqlMapper.TypeHandler<Json<T>>
+    {
+        public override void SetValue(IDbDataParameter parameter, Json<T>? value) =>
+            throw new NotSupportedException("a JSON column is written as its text");
+
+        public override Json<T> Parse(object value) => new(JsonSerializer.Deserialize<T>((string)value, Hive.Contracts.Json.HiveJson.Options));
+    }
+}

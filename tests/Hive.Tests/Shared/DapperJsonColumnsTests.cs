@@ -12,6 +12,8 @@ public sealed class DapperJsonColumnsTests : IDisposable
     public DapperJsonColumnsTests()
     {
         DapperSetup.Configure();
+        DapperSetup.AddJsonColumn<Dictionary<string, long>>();
+        DapperSetup.AddJsonColumn<string[]>();
         _connection.Open();
         _connection.Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, list TEXT, map TEXT)");
     }
@@ -55,6 +57,20 @@ public sealed class DapperJsonColumnsTests : IDisposable
 
         Assert.Equal([3L, 5L], _connection.Query<long>("SELECT id FROM t WHERE id IN @ids ORDER BY id", new { ids = new[] { 3L, 5L } }));
         Assert.Equal(["[]"], _connection.Query<string>("SELECT list FROM t WHERE CAST(id AS TEXT) IN @names", new { names = (IReadOnlyList<string>)["4"] }));
+    }
+
+    private sealed record TypedRow(long Id, Json<Dictionary<string, long>>? List, Json<string[]>? Map);
+
+    [Fact]
+    public void A_json_column_is_read_as_its_type_through_a_record_constructor_and_null_stays_null()
+    {
+        _connection.Execute("""INSERT INTO t (id, list, map) VALUES (6, '{"bash":2,"read_file":1}', '["yes","no"]'), (7, NULL, NULL)""");
+
+        var rows = _connection.Query<TypedRow>("SELECT id, list, map FROM t ORDER BY id").AsList();
+        Assert.Equal(new Dictionary<string, long> { ["bash"] = 2, ["read_file"] = 1 }, rows[0].List!.Value);
+        Assert.Equal(["yes", "no"], rows[0].Map!.Value!);
+        Assert.Null(rows[1].List);
+        Assert.Null(rows[1].Map);
     }
 
     public void Dispose() => _connection.Dispose();

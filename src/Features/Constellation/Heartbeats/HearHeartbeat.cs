@@ -16,7 +16,7 @@ public static class HearHeartbeat
     public sealed record Command(string? UserId, byte[] Body) : IRequest<bool>, IChangesState;
 
     internal sealed class Handler(
-        StateChanges changes, ConstellationState state, ConstellationOptions options, OutboxSignal signal, RefusedBeats refused, TimeProvider clock,
+        StateChanges changes, ConstellationState state, ConstellationOptions options, MailOutboxSignal signal, RefusedBeats refused, TimeProvider clock,
         ILogger<Handler> logger)
         : IRequestHandler<Command, bool>
     {
@@ -58,7 +58,7 @@ public static class HearHeartbeat
             if (again == 0) return;
             logger.LogWarning("constellation relay: hive {Hive} misses mail numbered {From} to {Through}, which the broker confirmed; {Count} rows are published again",
                 beat.Hive, missing.From, missing.Through, again);
-            change.AfterPublished(signal.Poke);
+            change.AfterPublished(signal.Wake);
         }
     }
 

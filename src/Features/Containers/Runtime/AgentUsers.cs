@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Hive.Shared;
 using Hive.Shared.Agents;
+using Hive.Shared.Files;
 using Hive.Shared.Native;
 using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
@@ -193,19 +194,7 @@ internal sealed partial class AgentUsers
     /// A file of the host's (0600, created so: never readable by others even for a moment), replaced whole by a rename. Not
     /// flushed to disk: each host life writes its files again before first use.
     /// </summary>
-    private static void WriteHostFile(string path, ReadOnlySpan<byte> content)
-    {
-        var temp = path + ".new";
-        File.Delete(temp);
-        using (var stream = new FileStream(temp, new FileStreamOptions
-               {
-                   Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
-               }))
-        {
-            stream.Write(content);
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+    private static void WriteHostFile(string path, ReadOnlySpan<byte> content) => PrivateFile.Write(path, content, Durability.None);
 
     /// <summary>
     /// The tree, by GNU chown's physical walk (<c>-R -P -h</c>: fts descending through directory descriptors, a link changed

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Hive.Shared.Files;
 using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -237,16 +238,7 @@ public sealed class NixosContainerDriver : IContainerDriver
 
             """;
         var path = Path.Combine(AgentDir(spec), ConfigFileName);
-        var temp = path + ".tmp";
-        File.Delete(temp);
-        using (var stream = new FileStream(temp, new FileStreamOptions
-               {
-                   Mode = FileMode.CreateNew, Access = FileAccess.Write,
-                   UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-               }))
-        using (var writer = new StreamWriter(stream))
-            writer.Write(text);
-        File.Move(temp, path, overwrite: true);
+        PrivateFile.WriteText(path, text, Durability.None);
         return path;
     }
 }

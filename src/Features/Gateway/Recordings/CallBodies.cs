@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Hive.Shared;
+using Hive.Shared.Files;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.IO;
@@ -22,7 +23,6 @@ namespace Hive.Features.Gateway.Recordings;
 internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : BackgroundService
 {
     private const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode BodyMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>Past this many bytes waiting for the writer, a call writes its body itself (the writer is behind).</summary>
     private const long MaxPendingBytes = 64L * 1024 * 1024;
@@ -126,11 +126,11 @@ internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : 
         var file = PathOf(hash);
         var dir = Path.GetDirectoryName(file)!;
         Directory.CreateDirectory(dir, DirMode);
-        var temp = Path.Combine(dir, $".{hash}.{Environment.ProcessId}.{Guid.NewGuid():N}");
-        using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = BodyMode }))
-        using (var gzip = new GZipStream(stream, CompressionLevel.Fastest))
+        PrivateFile.Write(file, stream =>
+        {
+            using var gzip = new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true);
             foreach (var segment in body) gzip.Write(segment.Span);
-        File.Move(temp, file, overwrite: true);
+        }, Durability.None);
     }
 
     /// <summary>A body waiting for the writer; a reader copies it under its lock, so its pooled blocks are never read once given back.</summary>

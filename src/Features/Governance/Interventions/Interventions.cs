@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hive.Shared.Data;
 using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
@@ -40,14 +41,12 @@ internal static class Interventions
 }
 
 internal sealed record InterventionRow(long Id, DateTimeOffset At, string Actor, long Authority, string? Target, string Action, string? Reason,
-    string? Before, string? After, long? RevertedBy, DateTimeOffset? RevertedAt)
+    Json<JsonElement>? Before, Json<JsonElement>? After, long? RevertedBy, DateTimeOffset? RevertedAt)
 {
     public const string Columns = "id, at, actor, authority, target, action, reason, before, after, reverted_by, reverted_at";
 
     public InterventionView View() => new(Id, At, Actor, (int)Authority, Hive.Shared.Audit.Authority.Name((int)Authority), Target, Action, Reason,
-        Parse(Before), Parse(After), RevertedBy, RevertedAt);
-
-    private static JsonElement? Parse(string? json) => json is null ? null : JsonSerializer.Deserialize<JsonElement>(json, HiveJson.Options);
+        Before?.Value, After?.Value, RevertedBy, RevertedAt);
 }
 
 public sealed record InterventionView(long Id, DateTimeOffset At, string Actor, int Authority, string AuthorityName, string? Target, string Action,

@@ -46,7 +46,7 @@ public static class RevertIntervention
                     await mediator.Send(new HaltHive.Command(command.By, reason), cancellationToken);
                     break;
                 case InterventionActions.BudgetSet:
-                    var before = original.Before is null ? Caps.None : JsonSerializer.Deserialize<Caps>(original.Before, HiveJson.Options) ?? Caps.None;
+                    var before = original.Before?.Value.Deserialize<Caps>(HiveJson.Options) ?? Caps.None;
                     await mediator.Send(new SetBudget.Command(target!, before.DailyUsd, before.MonthlyUsd, before.DailyTokens, before.MonthlyTokens, command.By),
                         cancellationToken);
                     break;

@@ -3,6 +3,7 @@ using Dapper;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Hive.Contracts.Json;
+using Hive.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,34 +19,11 @@ namespace Hive.Features.Notifications;
 /// a new item; else once a second.
 /// </summary>
 internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, StateChanges changes, IOptions<NotificationsOptions> options,
-    PublicUrl publicUrl, ActionTokens tokens, ChannelStates states, OutboxSignal signal, TimeProvider clock, ILogger<NotificationSender> logger)
-    : BackgroundService
+    PublicUrl publicUrl, ActionTokens tokens, ChannelStates states, NotificationOutboxSignal signal, TimeProvider clock, ILogger<NotificationSender> logger)
+    : TriggeredBackgroundService(signal, Idle, passAtStart: true, clock, logger)
 {
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RoundAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogWarning(e, "notifications: a round of sending failed; trying again");
-            }
-            try
-            {
-                await signal.WaitAsync(Idle, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
 
     public override void Dispose()
     {
@@ -53,10 +31,14 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
         base.Dispose();
     }
 
+    protected override Task PassAsync(CancellationToken stoppingToken) => RoundAsync(stoppingToken);
+
+    protected override void PassFailed(Exception e) => Logger.LogWarning(e, "notifications: a round of sending failed; trying again");
+
     /// <summary>One round: batch what is due into deliveries, then send what is due.</summary>
     internal async Task RoundAsync(CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         // A full batch may leave more due: with the window open (BatchSeconds 0) the next one is made at once, not a poll later.
         foreach (var channel in options.Value.Channels.Keys)
             while (states.MayPush(channel, now, TimeSpan.FromSeconds(options.Value.BatchSeconds)) && await BatchAsync(channel, now, ct) == MaxItems) { }
@@ -132,14 +114,14 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
             "SELECT id, kind, subject, title, body, actions FROM notification_items WHERE delivery_id = @Id ORDER BY id", delivery).AsList();
         return new Push(delivery.Id, delivery.CreatedAt, [.. items.Select(item => new PushItem(item.Kind, item.Subject, item.Title, item.Body,
             publicUrl.IsSet
-                ? [.. (JsonSerializer.Deserialize<List<PushAction>>(item.Actions, HiveJson.Options) ?? []).Select((a, i) =>
+                ? [.. (item.Actions.Value ?? []).Select((a, i) =>
                     new PushLink(a.Label, publicUrl.Of($"/act/{tokens.Of(item.Id, i)}")!))]
                 : []))], publicUrl.Of("/needs-you"));
     }
 
     private async Task FinishAsync(DeliveryRow delivery, string state, string? error, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         await changes.RunAsync(scopes, (change, _) =>
         {
             change.Execute("UPDATE notification_deliveries SET state = @state, attempts = attempts + 1, sent_at = @sent, last_error = @error WHERE id = @Id",
@@ -148,12 +130,12 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
             states.Record(change, delivery.Channel, error, now);
             return Task.CompletedTask;
         }, ct);
-        if (error is not null) logger.LogWarning("notifications: delivery {Delivery} to {Channel} given up: {Why}", delivery.Id, delivery.Channel, error);
+        if (error is not null) Logger.LogWarning("notifications: delivery {Delivery} to {Channel} given up: {Why}", delivery.Id, delivery.Channel, error);
     }
 
     private async Task RetryLaterAsync(DeliveryRow delivery, string error, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var wait = TimeSpan.FromSeconds(Math.Min(Math.Pow(2, delivery.Attempts), options.Value.MaxRetrySeconds));
         await changes.RunAsync(scopes, (change, _) =>
         {
@@ -162,25 +144,14 @@ internal sealed class NotificationSender(IServiceScopeFactory scopes, IDb db, St
             states.Record(change, delivery.Channel, error, now);
             return Task.CompletedTask;
         }, ct);
-        logger.LogWarning("notifications: delivery {Delivery} to {Channel} failed ({Why}); trying again in {Seconds} s",
+        Logger.LogWarning("notifications: delivery {Delivery} to {Channel} failed ({Why}); trying again in {Seconds} s",
             delivery.Id, delivery.Channel, error, wait.TotalSeconds);
     }
 
     private sealed record DeliveryRow(string Id, string Channel, DateTimeOffset CreatedAt, long Attempts);
 
-    private sealed record ItemRow(long Id, string Kind, string Subject, string Title, string Body, string Actions);
+    private sealed record ItemRow(long Id, string Kind, string Subject, string Title, string Body, Json<List<PushAction>> Actions);
 }
 
 /// <summary>Wakes the sender when a change added to the outbox (kept apart from it: the outbox is a witness of every change).</summary>
-internal sealed class OutboxSignal
-{
-    private readonly SemaphoreSlim _wake = new(0, 1);
-
-    public void Wake()
-    {
-        try { _wake.Release(); }
-        catch (SemaphoreFullException) { } // woken already
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _wake.WaitAsync(timeout, ct);
-}
+internal sealed class NotificationOutboxSignal : WakeSignal;

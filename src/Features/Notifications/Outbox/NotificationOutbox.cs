@@ -12,7 +12,7 @@ namespace Hive.Features.Notifications;
 /// subject is not added again); a decision made in the change skips what was still pending about it. Its one-tap links'
 /// tokens are recorded here, as hashes, when <c>Hive:PublicUrl</c> is set. The sender is woken once it commits.
 /// </summary>
-internal sealed class NotificationOutbox(IOptions<NotificationsOptions> options, PublicUrl publicUrl, ActionTokens tokens, OutboxSignal sender,
+internal sealed class NotificationOutbox(IOptions<NotificationsOptions> options, PublicUrl publicUrl, ActionTokens tokens, NotificationOutboxSignal sender,
     TimeProvider clock) : IChangeWitness
 {
     public void BeforeCommit(StateChange change, IReadOnlyList<INotification> raised)

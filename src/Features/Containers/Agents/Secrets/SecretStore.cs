@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Hive.Shared;
 using Hive.Shared.Errors;
+using Hive.Shared.Files;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Containers;
@@ -77,25 +78,8 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
             HivePaths.EnsurePrivateDirectory(Dir);
             var path = PathOf(name);
             var created = !File.Exists(path);
-            var temp = Path.Combine(Dir, $".{name}.{Guid.NewGuid():N}.tmp");
-            try
-            {
-                using (var file = new FileStream(temp, new FileStreamOptions
-                {
-                    Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, UnixCreateMode = HivePaths.PrivateFile,
-                }))
-                {
-                    file.Write(StrictUtf8.GetBytes(value));
-                    file.Flush(flushToDisk: true);
-                }
-                File.Move(temp, path, overwrite: true);
-            }
-            finally
-            {
-                File.Delete(temp);
-            }
+            PrivateFile.Write(path, StrictUtf8.GetBytes(value), Durability.Durable);
             _values.TryRemove(name, out _);
-            FsyncDirectory(Dir);
             logger.LogInformation("secrets: {Secret} {How} by the operator", name, created ? "created" : "replaced");
             return (new SecretView(name, new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero)), created);
         }
@@ -111,7 +95,7 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
             if (!File.Exists(path)) return false;
             File.Delete(path);
             _values.TryRemove(name, out _);
-            FsyncDirectory(Dir);
+            PrivateFile.SyncDirectory(Dir);
             logger.LogInformation("secrets: {Secret} deleted by the operator", name);
             return true;
         }
@@ -176,28 +160,4 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
         secrets is { Count: > 0 } ? secrets : null;
 
     private string PathOf(string name) => Path.Combine(Dir, name);
-
-    /// <summary>Makes a rename or unlink in the directory durable (open read-only, fsync, close: .NET will not open a directory).</summary>
-    private static void FsyncDirectory(string dir)
-    {
-        var fd = Open(dir, 0 /* O_RDONLY */);
-        if (fd < 0) throw new IOException($"cannot open {dir} to fsync it: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
-        try
-        {
-            if (Fsync(fd) != 0) throw new IOException($"fsync of {dir} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }
