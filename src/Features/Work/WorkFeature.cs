@@ -16,6 +16,8 @@ public static class WorkFeature
         services.AddSingleton<WorkflowCatalog>();
         services.AddSingleton<AgentPool>();
         services.AddSingleton<TicketMoves>();
+        services.AddSingleton<TicketReviews>();
+        services.AddSingleton<TicketFacts>();
         services.AddSingleton<Gate>();
         services.AddSingleton<Board>();
         services.AddHostedService(p => p.GetRequiredService<Board>());
