@@ -23,6 +23,10 @@ public static class WorkFeature
         services.AddHostedService(p => p.GetRequiredService<Board>());
         services.AddTransient<IDashboardStateContributor, WorkStateContributor>();
         Leases.LeasesFeature.AddLeases(services);
+        services.AddSingleton<Workspaces.WorkspaceGit>();
+        services.AddSingleton<Workspaces.RepositoryClones>();
+        services.AddSingleton<Workspaces.WorkspaceRows>();
+        services.AddSingleton<Workspaces.Worktrees>();
         services.AddSingleton<Workspaces.TicketWorkspaces>();
         services.AddHostedService<Workspaces.ReconcileWorkspaces>();
         return services;
