@@ -16,11 +16,17 @@ public static class WorkFeature
         services.AddSingleton<WorkflowCatalog>();
         services.AddSingleton<AgentPool>();
         services.AddSingleton<TicketMoves>();
+        services.AddSingleton<TicketReviews>();
+        services.AddSingleton<TicketFacts>();
         services.AddSingleton<Gate>();
         services.AddSingleton<Board>();
         services.AddHostedService(p => p.GetRequiredService<Board>());
         services.AddTransient<IDashboardStateContributor, WorkStateContributor>();
         Leases.LeasesFeature.AddLeases(services);
+        services.AddSingleton<Workspaces.WorkspaceGit>();
+        services.AddSingleton<Workspaces.RepositoryClones>();
+        services.AddSingleton<Workspaces.WorkspaceRows>();
+        services.AddSingleton<Workspaces.Worktrees>();
         services.AddSingleton<Workspaces.TicketWorkspaces>();
         services.AddHostedService<Workspaces.ReconcileWorkspaces>();
         return services;

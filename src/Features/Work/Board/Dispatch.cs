@@ -27,8 +27,8 @@ internal static class Dispatch
 
     public sealed record Command : IRequest, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, AgentPool pool, IMediator mediator,
-        IOptions<WorkOptions> options, TimeProvider clock, ILogger<Command> logger) : IRequestHandler<Command>
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, TicketReviews reviews, TicketFacts facts, AgentPool pool,
+        IMediator mediator, IOptions<WorkOptions> options, TimeProvider clock, ILogger<Command> logger) : IRequestHandler<Command>
     {
         public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -37,9 +37,9 @@ internal static class Dispatch
             foreach (var id in change.Query<long>("""
                 UPDATE tickets SET offered_to = NULL, offered_at = NULL WHERE assignee IS NULL AND offered_to IS NOT NULL AND offered_at < @cutoff RETURNING id
                 """, new { cutoff = now - TimeSpan.FromSeconds(options.Value.OfferSeconds) }))
-                moves.Raise(change, moves.Reread(change, id));
+                change.RaiseTicketChanged(TicketReads.Get(change, id), catalog);
 
-            var terminal = moves.TerminalPhases();
+            var terminal = facts.TerminalPhases();
             foreach (var workflow in catalog.All.Values)
                 foreach (var phase in workflow.Phases.Where(p => !p.Side && p != workflow.Initial).Reverse())
                     await PullAsync(change, workflow, phase, terminal);
@@ -49,10 +49,10 @@ internal static class Dispatch
                 ORDER BY priority DESC, id
                 """, new { reviewed = catalog.PhaseKeys(p => p.ReviewedBy is not null) }))
             {
-                var row = moves.Reread(change, id);
+                var row = TicketReads.Get(change, id);
                 try
                 {
-                    moves.Raise(change, await moves.AskReviewAsync(change, mediator, row, TicketMoves.LastWorker(row)));
+                    change.RaiseTicketChanged(await reviews.AskAsync(change, mediator, row, row.LastWorker), catalog);
                 }
                 catch (Hive.Shared.Errors.HiveException e)
                 {
@@ -68,7 +68,7 @@ internal static class Dispatch
         /// <summary>Moves into <paramref name="phase"/> as many ready tickets as it has room for.</summary>
         private async Task PullAsync(StateChange change, Workflow workflow, Phase phase, string terminal)
         {
-            var room = phase.WipLimit is { } limit ? limit - moves.Count(change, workflow.Name, phase.Name) : int.MaxValue;
+            var room = TicketMoveRule.Room(phase, facts.Count(change, workflow.Name, phase.Name));
             if (room <= 0) return;
             var queues = workflow.Phases.Where(p => !p.IsWorked && p.ReviewedBy is null && !p.Terminal && !p.Side && workflow.NextAfter(p) == phase)
                 .Select(p => p.Name).ToList();
@@ -79,10 +79,12 @@ internal static class Dispatch
                   AND {DependenciesDone}
                 ORDER BY t.priority DESC, t.id LIMIT @room
                 """, new { workflow = workflow.Name, phase = phase.Name, queues = TicketRow.Json(queues), terminal, room = Math.Min(room, 10_000) });
+            // The query picks the candidates; the rule has the last word on each, the column filling as they move.
             foreach (var id in ready)
             {
-                var row = moves.Reread(change, id);
-                await moves.MoveAsync(change, mediator, row, phase.Name, Mover, row.Submission?.Gate ?? GateResult.Open);
+                var row = TicketReads.Get(change, id);
+                var verdict = TicketMoveRule.Check(workflow, row, phase, MoveKind.Board, Mover, facts.For(change, row, phase));
+                if (verdict is MoveVerdict.Move) await moves.ApplyAsync(change, mediator, row, phase, Mover, verdict);
             }
         }
 
@@ -104,16 +106,16 @@ internal static class Dispatch
             foreach (var id in open)
             {
                 if (idle.Count == 0) break;
-                var row = moves.Reread(change, id);
+                var row = TicketReads.Get(change, id);
                 var phase = catalog.Get(row.Workflow).Find(row.Phase)!;
-                var last = TicketMoves.LastWorker(row);
+                var last = row.LastWorker;
                 var agent = idle.FirstOrDefault(a => a.Name == last && a.Has(phase.Needs)) ?? idle.FirstOrDefault(a => a.Has(phase.Needs));
                 if (agent is null) continue;
                 idle.Remove(agent);
                 change.Execute("UPDATE tickets SET offered_to = @Name, offered_at = @now, updated_at = @now WHERE id = @id", new { agent.Name, now, id });
                 await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, agent.Name, OfferKind, OfferText(row, phase),
                     new Dictionary<string, object?> { ["ticket_id"] = row.Id, ["phase"] = row.Phase, ["workflow"] = row.Workflow })]), CancellationToken.None);
-                moves.Raise(change, moves.Reread(change, id));
+                change.RaiseTicketChanged(TicketReads.Get(change, id), catalog);
             }
         }
 
@@ -123,7 +125,7 @@ internal static class Dispatch
             (phase.Prompt is { } prompt ? $"\n\n{prompt.Trim()}" : "");
     }
 
-    /// <summary>SQL: ticket <c>t</c>'s dependencies are all in a terminal phase (<c>@terminal</c>: <see cref="TicketMoves.TerminalPhases"/>).</summary>
+    /// <summary>SQL: ticket <c>t</c>'s dependencies are all in a terminal phase (<c>@terminal</c>: <see cref="TicketFacts.TerminalPhases"/>).</summary>
     internal const string DependenciesDone = """
         NOT EXISTS (SELECT 1 FROM ticket_dependencies d JOIN tickets dt ON dt.id = d.depends_on
                     WHERE d.ticket_id = t.id AND (dt.workflow || '/' || dt.phase) NOT IN (SELECT value FROM json_each(@terminal)))

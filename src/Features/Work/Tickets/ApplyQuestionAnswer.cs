@@ -19,7 +19,8 @@ public static class ApplyQuestionAnswer
 {
     public sealed record Command(QuestionView Question) : IRequest, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, IMediator mediator, Board board, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, TicketFacts facts, IMediator mediator, Board board,
+        TimeProvider clock)
         : IRequestHandler<Command>
     {
         public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
@@ -32,37 +33,39 @@ public static class ApplyQuestionAnswer
             var blocked = change.Query<long>("SELECT id FROM tickets WHERE blocked_question_id = @Id", question).ToList();
             foreach (var id in blocked)
             {
-                var row = moves.Reread(change, id);
+                var row = TicketReads.Get(change, id);
+                // Back to the phase it came from (a workflow no longer loaded has no say: the answer is not lost).
+                if (catalog.Find(row.Workflow) is { } flow && TicketMoveRule.Check(flow, row, null, MoveKind.Answer, by, MoveFacts.None) is not MoveVerdict.Move) continue;
                 change.Execute("UPDATE tickets SET phase = resume_phase, resume_phase = NULL, blocked_question_id = NULL, updated_at = @now WHERE id = @id", new { id, now });
-                moves.History(change, id, row.Phase, row.ResumePhase!, by, null, now);
+                TicketMoves.History(change, id, row.Phase, row.ResumePhase!, by, null, now);
                 change.Execute("INSERT INTO ticket_notes (ticket_id, author, written_at, text) VALUES (@id, @by, @now, @text)",
                     new { id, by, now, text = $"answered question {question.Id}: {answer}" });
-                moves.Raise(change, moves.Reread(change, id));
+                change.RaiseTicketChanged(TicketReads.Get(change, id), catalog);
                 change.AfterPublished(board.Poke);
             }
 
             foreach (var id in change.Query<long>("SELECT id FROM tickets WHERE review_question_id = @Id", question).ToList())
             {
-                var row = moves.Reread(change, id);
+                var row = TicketReads.Get(change, id);
                 var workflow = catalog.Get(row.Workflow);
                 var phase = workflow.Find(row.Phase)!;
-                var verdict = Verdict(answer, TicketMoves.Approve) ? TicketMoves.Approve : Verdict(answer, TicketMoves.Changes) ? TicketMoves.Changes : null;
+                var verdict = Verdict(answer, TicketReviews.Approve) ? TicketReviews.Approve : Verdict(answer, TicketReviews.Changes) ? TicketReviews.Changes : null;
                 if (verdict is null)
                 {
                     change.Execute("UPDATE tickets SET review_question_id = NULL, reviewer = NULL WHERE id = @id", new { id });
-                    moves.Raise(change, moves.Reread(change, id));
+                    change.RaiseTicketChanged(TicketReads.Get(change, id), catalog);
                     change.AfterPublished(board.Poke);
                     continue;
                 }
                 var comments = answer[verdict.Length..].TrimStart(':', ' ', '-', '\n').Trim();
                 var context = row.ContextEntries.Append(new ContextEntry(phase.Name, by, now, $"{verdict}{(comments.Length > 0 ? $": {comments}" : "")}", [])).ToList();
                 change.Execute("UPDATE tickets SET context = @context WHERE id = @id", new { context = TicketRow.Json(context), id });
-                row = moves.Reread(change, id);
-                var gate = new GateResult(verdict == TicketMoves.Approve, verdict == TicketMoves.Approve ? [] : [$"review by {by}: {(comments.Length > 0 ? comments : "changes asked")}"], $"{verdict} by {by}");
-                var to = verdict == TicketMoves.Approve ? workflow.NextAfter(phase)
+                row = TicketReads.Get(change, id);
+                var gate = new GateResult(verdict == TicketReviews.Approve, verdict == TicketReviews.Approve ? [] : [$"review by {by}: {(comments.Length > 0 ? comments : "changes asked")}"], $"{verdict} by {by}");
+                var to = verdict == TicketReviews.Approve ? workflow.NextAfter(phase)
                     : phase.AllowedTransitions.Select(workflow.Find).FirstOrDefault(p => p is { IsWorked: true });
                 if (to is null) continue;
-                await moves.MoveOrQueueAsync(change, mediator, row, to, by, gate);
+                await moves.ApplyAsync(change, mediator, row, to, by, TicketMoveRule.Check(workflow, row, to, MoveKind.Review, by, facts.For(change, row, to) with { Gate = gate }));
             }
             return Unit.Value;
         }

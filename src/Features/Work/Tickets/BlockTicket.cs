@@ -21,22 +21,26 @@ public static class BlockTicket
         public Validator() => RuleFor(c => c.Question).NotEmpty().WithMessage("say what the ticket is blocked on: question");
     }
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, IMediator mediator, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, IMediator mediator, TimeProvider clock)
         : IRequestHandler<Command, TicketView>
     {
         public async Task<TicketView> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            var row = moves.Reread(change, command.Id);
+            var row = TicketReads.Get(change, command.Id);
             SubmitTicket.Holding(row, command.Agent, catalog);
-            var side = catalog.Get(row.Workflow).SidePhase ?? throw new ConflictException($"workflow {row.Workflow} has no side phase to block a ticket in");
+            var workflow = catalog.Get(row.Workflow);
+            var side = workflow.SidePhase;
+            // Blocked, it keeps its column (and its WIP slot there): no room to ask for.
+            var verdict = TicketMoveRule.Check(workflow, row, side, MoveKind.Block, command.Agent, MoveFacts.None);
+            if (verdict is not MoveVerdict.Move || side is null) throw TicketMoves.Refusal(verdict);
             var question = await mediator.Send(new AskQuestion.Command(command.Agent, command.To, $"[ticket #{row.Id}] {command.Question}", command.Options), cancellationToken);
             var now = clock.GetUtcNow();
             change.Execute("""
                 UPDATE tickets SET phase = @side, resume_phase = phase, blocked_question_id = @question, updated_at = @now WHERE id = @Id
                 """, new { side = side.Name, question = question.Id, now, row.Id });
-            moves.History(change, row.Id, row.Phase, side.Name, command.Agent, null, now);
-            return moves.Raise(change, moves.Reread(change, row.Id));
+            TicketMoves.History(change, row.Id, row.Phase, side.Name, command.Agent, null, now);
+            return change.RaiseTicketChanged(TicketReads.Get(change, row.Id), catalog);
         }
     }
 }

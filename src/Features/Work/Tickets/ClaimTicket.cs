@@ -47,16 +47,16 @@ public static class ClaimTicket
     /// <summary>The claim itself, one change; a claim again by the holder changes nothing.</summary>
     internal sealed record Take(string Agent, long Id) : IRequest<TicketView>, IChangesState;
 
-    internal sealed class TakeHandler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, AgentPool pool, IMediator mediator,
+    internal sealed class TakeHandler(StateChanges changes, WorkflowCatalog catalog, TicketFacts facts, AgentPool pool, IMediator mediator,
         IOptions<WorkOptions> options, TimeProvider clock) : IRequestHandler<Take, TicketView>
     {
         public async Task<TicketView> Handle(Take command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            var row = moves.Reread(change, command.Id);
+            var row = TicketReads.Get(change, command.Id);
             if (row.Assignee == command.Agent) return TicketReads.View(change.Connection, change.Transaction, row, catalog);
             if (row.Assignee is { } holder) throw new ConflictException($"ticket {row.Id} is held by {holder} (claimed {Stamp(row.ClaimedAt)})");
-            var phase = TicketMoves.PhaseOf(catalog, row);
+            var phase = catalog.PhaseOf(row);
             if (phase.Terminal) throw new ConflictException($"ticket {row.Id} is done");
             if (row.ResumePhase is not null) throw new ConflictException($"ticket {row.Id} is blocked on question {row.BlockedQuestionId}");
             if (!phase.IsWorked)
@@ -64,8 +64,7 @@ public static class ClaimTicket
             if (row.NextPhase is not null) throw new ConflictException($"ticket {row.Id} passed its gate and waits for room in {row.NextPhase}");
             if (row.OfferedTo is { } offeree && offeree != command.Agent)
                 throw new ConflictException($"ticket {row.Id} is offered to {offeree} since {Stamp(row.OfferedAt)}");
-            if (moves.WaitingOn(change, row.Id) is { Count: > 0 } waiting)
-                throw new ConflictException($"ticket {row.Id} waits for ticket{(waiting.Count > 1 ? "s" : "")} {string.Join(", ", waiting)} to be done");
+            if (facts.WaitingOn(change, row.Id) is { Count: > 0 } waiting) throw new ConflictException(TicketMoveRule.WaitsFor(row.Id, waiting));
             var agent = await pool.FindAsync(mediator, command.Agent, cancellationToken);
             if (agent is null || !agent.Has(phase.Needs))
                 throw new ForbiddenException($"{phase.Name} needs an agent with {string.Join(" or ", phase.Needs)}; {command.Agent} has {(agent is { Capabilities.Count: > 0 } ? string.Join(", ", agent.Capabilities) : "no capabilities")}");
@@ -82,7 +81,7 @@ public static class ClaimTicket
                 WHERE id = @Id AND assignee IS NULL
                 """, new { command.Agent, command.Id, now });
             if (claimed != 1) throw new ConflictException($"ticket {row.Id} was claimed by another agent");
-            return moves.Raise(change, moves.Reread(change, row.Id));
+            return change.RaiseTicketChanged(TicketReads.Get(change, row.Id), catalog);
         }
 
         private static string Stamp(DateTimeOffset? at) => at?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture) ?? "?";

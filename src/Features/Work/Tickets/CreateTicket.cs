@@ -41,13 +41,13 @@ public static class CreateTicket
         }
     }
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Board board, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, Board board, TimeProvider clock)
         : IRequestHandler<Command, TicketView>
     {
         public Task<TicketView> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            var parent = command.ParentId is { } parentId ? moves.Reread(change, parentId) : null;
+            var parent = command.ParentId is { } parentId ? TicketReads.Get(change, parentId) : null;
             var name = command.Workflow ?? parent?.Workflow ?? WorkflowCatalog.DefaultWorkflow;
             var workflow = catalog.Find(name) ?? throw new NotFoundException($"no workflow named {name} (GET /api/workflows lists them)");
             var labels = (command.Labels ?? []).Distinct(StringComparer.Ordinal).ToList();
@@ -63,9 +63,9 @@ public static class CreateTicket
                 labels = TicketRow.Json(labels), command.ParentId, command.DiscoveryReason, command.By, now,
             });
             TicketDependencies.Set(change, id, dependsOn);
-            moves.History(change, id, null, workflow.Initial.Name, command.By, null, now);
-            var view = moves.Raise(change, moves.Reread(change, id));
-            if (parent is not null) moves.Raise(change, parent);
+            TicketMoves.History(change, id, null, workflow.Initial.Name, command.By, null, now);
+            var view = change.RaiseTicketChanged(TicketReads.Get(change, id), catalog);
+            if (parent is not null) change.RaiseTicketChanged(parent, catalog);
             change.AfterPublished(board.Poke);
             return Task.FromResult(view);
         }

@@ -16,12 +16,12 @@ public static class DiscoverTicket
     public sealed record Command(string Agent, long ParentId, string? Title, string? Body, string? Reason, int? Priority = null, bool BlocksParent = false)
         : IRequest<TicketView>, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, TicketMoves moves, IMediator mediator, IOptions<WorkOptions> options) : IRequestHandler<Command, TicketView>
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, IMediator mediator, IOptions<WorkOptions> options) : IRequestHandler<Command, TicketView>
     {
         public async Task<TicketView> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            var parent = moves.Reread(change, command.ParentId);
+            var parent = TicketReads.Get(change, command.ParentId);
             if (parent.Assignee != command.Agent) throw new ForbiddenException($"ticket {parent.Id} is held by {parent.Assignee ?? "nobody"}: discover from a ticket you hold");
             if (string.IsNullOrWhiteSpace(command.Reason)) throw new BadRequestException("say why the work branched: reason");
             var max = options.Value.MaxDiscoveriesPerTicket;
@@ -36,7 +36,7 @@ public static class DiscoverTicket
             if (command.BlocksParent)
             {
                 TicketDependencies.Set(change, parent.Id, [.. dependsOn, child.Id]);
-                moves.Raise(change, moves.Reread(change, parent.Id));
+                change.RaiseTicketChanged(TicketReads.Get(change, parent.Id), catalog);
             }
             return child;
         }

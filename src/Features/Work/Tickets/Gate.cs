@@ -7,17 +7,16 @@ namespace Hive.Features.Work;
 /// <summary>
 /// What a phase's gate checks before a ticket may leave it: each expected output is there (a file in the ticket's work
 /// dir, a URL, a note, the ticket's branch or a commit on the forge), and each done-definition item is ticked. Finds
-/// everything missing at once, one line each. A reviewed phase's gate is its review, not this.
+/// everything missing at once, one line each. A reviewed phase's gate is its review, not this; dependencies are
+/// <see cref="TicketMoveRule"/>'s.
 /// </summary>
 internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
 {
     /// <param name="since">When the ticket was claimed: a file output must have been written since (a file left by an earlier ticket does not pass).</param>
-    /// <param name="waitingOn">Tickets it depends on that are not done: a ticket moves on only after them.</param>
     public async Task<GateResult> CheckAsync(Phase phase, string agent, bool workspace, DateTimeOffset? since, IReadOnlyList<OutputValue> outputs, string? summary,
-        IReadOnlyList<string> ticks, IReadOnlyList<long> waitingOn, Func<ExpectedOutput, OutputValue?, Task<string?>>? forge)
+        IReadOnlyList<string> ticks, Func<ExpectedOutput, OutputValue?, Task<string?>>? forge)
     {
         var missing = new List<string>();
-        if (waitingOn.Count > 0) missing.Add($"waits for ticket{(waitingOn.Count > 1 ? "s" : "")} {string.Join(", ", waitingOn)} to be done");
         foreach (var expected in phase.ExpectedOutputs)
         {
             var given = outputs.FirstOrDefault(o => o.Kind == expected.Kind);
@@ -26,7 +25,7 @@ internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
                 ExpectedOutput.File => FileProblem(expected.Path!, agent, workspace, since),
                 ExpectedOutput.Note => given is { Value.Length: > 0 } || !string.IsNullOrWhiteSpace(summary) ? null : "no note given (an output of kind note, or a summary)",
                 ExpectedOutput.Url => given is null ? "no url given"
-                    : Uri.TryCreate(given.Value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? null : $"'{TicketMoves.Clip(given.Value, 200)}' is not an http(s) URL",
+                    : Uri.TryCreate(given.Value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? null : $"'{TicketRules.Clip(given.Value, 200)}' is not an http(s) URL",
                 _ => forge is null ? "the forge is not set up here (Hive:Forge:Url)" : await forge(expected, given),
             };
             if (problem is not null) missing.Add($"{expected.Label}: {problem}");
@@ -51,7 +50,7 @@ internal sealed class Gate(HivePaths paths, IStateFileAllowList allowList)
             var item = int.TryParse(tick, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= phase.DoneDefinition.Count
                 ? phase.DoneDefinition[n - 1]
                 : phase.DoneDefinition.FirstOrDefault(d => d == tick)
-                  ?? throw new Hive.Shared.Errors.BadRequestException($"'{TicketMoves.Clip(tick, 100)}' is not an item of {phase.Name}'s done definition (give its text or its number, 1 to {phase.DoneDefinition.Count})");
+                  ?? throw new Hive.Shared.Errors.BadRequestException($"'{TicketRules.Clip(tick, 100)}' is not an item of {phase.Name}'s done definition (give its text or its number, 1 to {phase.DoneDefinition.Count})");
             if (!ticks.Contains(item)) ticks.Add(item);
         }
         return ticks;

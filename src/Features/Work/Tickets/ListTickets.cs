@@ -15,7 +15,7 @@ public static class ListTickets
     public sealed record Query(string? Workflow = null, string? Column = null, string? Assignee = null, bool Done = false, long? Before = null, int? Limit = null)
         : IRequest<IReadOnlyList<TicketView>>;
 
-    internal sealed class Handler(IDb db, WorkflowCatalog catalog, TicketMoves moves) : IRequestHandler<Query, IReadOnlyList<TicketView>>
+    internal sealed class Handler(IDb db, WorkflowCatalog catalog) : IRequestHandler<Query, IReadOnlyList<TicketView>>
     {
         public Task<IReadOnlyList<TicketView>> Handle(Query query, CancellationToken cancellationToken)
         {
@@ -26,7 +26,7 @@ public static class ListTickets
                   AND (@Assignee IS NULL OR assignee = @Assignee) AND (@Before IS NULL OR id < @Before)
                   AND (@Done OR (workflow || '/' || phase) NOT IN (SELECT value FROM json_each(@terminal)))
                 ORDER BY id DESC LIMIT @limit
-                """, new { query.Workflow, query.Column, query.Assignee, query.Before, query.Done, terminal = moves.TerminalPhases(),
+                """, new { query.Workflow, query.Column, query.Assignee, query.Before, query.Done, terminal = catalog.PhaseKeys(p => p.Terminal),
                     limit = Math.Clamp(query.Limit ?? MaxLimit, 1, MaxLimit) }).ToList();
             return Task.FromResult(TicketReads.Views(connection, null, rows, catalog));
         }

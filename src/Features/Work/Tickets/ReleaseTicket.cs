@@ -13,12 +13,12 @@ public static class ReleaseTicket
 {
     public sealed record Command(string By, long Id, bool ByOperator = false) : IRequest<TicketView>, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Board board, TimeProvider clock) : IRequestHandler<Command, TicketView>
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, Board board, TimeProvider clock) : IRequestHandler<Command, TicketView>
     {
         public Task<TicketView> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            var row = moves.Reread(change, command.Id);
+            var row = TicketReads.Get(change, command.Id);
             if (!command.ByOperator && row.Assignee != command.By) throw new ConflictException($"ticket {row.Id} is held by {row.Assignee ?? "nobody"}, not {command.By}");
             if (row.Assignee is null) return Task.FromResult(TicketReads.View(change.Connection, change.Transaction, row, catalog));
             var now = clock.GetUtcNow();
@@ -26,7 +26,7 @@ public static class ReleaseTicket
             change.Execute("INSERT INTO ticket_notes (ticket_id, author, written_at, text) VALUES (@Id, @By, @now, @text)",
                 new { row.Id, command.By, now, text = $"released {row.Assignee}'s claim" });
             change.AfterPublished(board.Poke);
-            return Task.FromResult(moves.Raise(change, moves.Reread(change, row.Id)));
+            return Task.FromResult(change.RaiseTicketChanged(TicketReads.Get(change, row.Id), catalog));
         }
     }
 }

@@ -80,46 +80,44 @@ public static class SubmitTicket
             if (last?.By == agent) throw new ConflictException($"ticket {row.Id} already left {last.Phase} (now {row.Phase}): your submission was applied");
             throw new ConflictException(row.Assignee is null ? $"ticket {row.Id} is not claimed: claim it first" : $"ticket {row.Id} is held by {row.Assignee}, not {agent}");
         }
-        if (row.ResumePhase is not null) throw new ConflictException($"ticket {row.Id} is blocked on question {row.BlockedQuestionId}: it can move once that is answered");
+        if (row.ResumePhase is not null) throw new ConflictException(TicketMoveRule.Blocked(row, MoveKind.Submit));
         return catalog.Get(row.Workflow).Find(row.Phase)!;
     }
 
     internal sealed record Apply(Command Submit, string Phase, DateTimeOffset? ClaimedAt, Phase Rules, IReadOnlyDictionary<ExpectedOutput, string?> Forge, bool Workspace)
         : IRequest<Result>, IChangesState;
 
-    internal sealed class ApplyHandler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Gate gate, IMediator mediator, TimeProvider clock)
-        : IRequestHandler<Apply, Result>
+    internal sealed class ApplyHandler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, TicketFacts facts, Gate gate, IMediator mediator,
+        TimeProvider clock) : IRequestHandler<Apply, Result>
     {
         public async Task<Result> Handle(Apply apply, CancellationToken cancellationToken)
         {
             var change = changes.Current;
             var command = apply.Submit;
-            var row = moves.Reread(change, command.Id);
+            var row = TicketReads.Get(change, command.Id);
             var phase = Holding(row, command.Agent, catalog);
             if (row.Phase != apply.Phase || row.ClaimedAt != apply.ClaimedAt)
                 throw new ConflictException($"ticket {row.Id} changed while its gate was checked: submit again");
             var workflow = catalog.Get(row.Workflow);
             var to = command.To is null ? workflow.NextAfter(phase) : workflow.Find(command.To);
-            if (to is null || !phase.AllowedTransitions.Contains(to.Name) || to.Side)
-                throw new ConflictException($"{phase.Name} moves on to {string.Join(" or ", phase.AllowedTransitions.Where(t => workflow.Find(t) is { Side: false }))}" +
-                                            (command.To is null ? "" : $", not {command.To}"));
+            var known = facts.For(change, row, to);
+            // A move the phase allows asks the gate; anything else is refused before the gate looks.
+            var allowed = TicketMoveRule.Check(workflow, row, to, MoveKind.Submit, command.Agent, known, command.To);
+            if (allowed is not MoveVerdict.AskGate) throw TicketMoves.Refusal(allowed);
 
             var outputs = command.Outputs ?? [];
             var ticks = Gate.Ticks(phase, [.. row.TickList, .. command.Done ?? []]);
-            var result = await gate.CheckAsync(phase, command.Agent, apply.Workspace, row.ClaimedAt, outputs, command.Summary, ticks, moves.WaitingOn(change, row.Id),
+            var result = await gate.CheckAsync(phase, command.Agent, apply.Workspace, row.ClaimedAt, outputs, command.Summary, ticks,
                 (expected, _) => Task.FromResult(apply.Forge.GetValueOrDefault(expected, "not checked")));
-            if (!result.Passed)
-                throw new ConflictException($"the gate of {phase.Name} refuses ticket {row.Id}: {string.Join("; ", result.Missing)}")
-                {
-                    Errors = new Dictionary<string, string[]> { ["missing"] = [.. result.Missing] },
-                };
+            var verdict = TicketMoveRule.Check(workflow, row, to, MoveKind.Submit, command.Agent, known with { Gate = result }, command.To);
+            if (verdict is MoveVerdict.Refuse) throw TicketMoves.Refusal(verdict);
 
             var now = clock.GetUtcNow();
             var context = row.ContextEntries.Append(new ContextEntry(phase.Name, command.Agent, now, command.Summary, outputs)).ToList();
             var submission = new Submission(command.Agent, now, outputs, command.Summary, result);
             change.Execute("UPDATE tickets SET context = @context, ticks = @ticks, submitted = @submission, updated_at = @now WHERE id = @Id",
                 new { context = TicketRow.Json(context), ticks = TicketRow.Json(ticks), submission = TicketRow.Json(submission), now, row.Id });
-            var moved = await moves.MoveOrQueueAsync(change, mediator, moves.Reread(change, row.Id), to, command.Agent, result);
+            var moved = await moves.ApplyAsync(change, mediator, TicketReads.Get(change, row.Id), to!, command.Agent, verdict);
             return new Result(TicketReads.View(change.Connection, change.Transaction, moved, catalog), result, moved.NextPhase is null, moved.NextPhase);
         }
     }

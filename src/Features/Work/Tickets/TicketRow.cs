@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Dapper;
 using Hive.Contracts.Json;
+using Hive.Shared.Changes;
+using Hive.Shared.Errors;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Features.Work;
@@ -28,6 +30,9 @@ internal sealed record TicketRow(
 
     public Submission? Submission => Submitted is null ? null : Read<Submission>(Submitted);
 
+    /// <summary>Who worked the ticket last: its assignee, or whoever handed on the last context entry.</summary>
+    public string? LastWorker => Assignee ?? ContextEntries.LastOrDefault()?.By;
+
     public static string Json<T>(T value) => JsonSerializer.Serialize(value, HiveJson.Options);
 
     private static T? Read<T>(string json) => JsonSerializer.Deserialize<T>(json, HiveJson.Options);
@@ -38,6 +43,18 @@ internal static class TicketReads
 {
     public static TicketRow? Find(SqliteConnection connection, SqliteTransaction? transaction, long id) =>
         connection.QuerySingleOrDefault<TicketRow>($"SELECT {TicketRow.Columns} FROM tickets WHERE id = @id", new { id }, transaction);
+
+    /// <summary>The ticket as the running change has it; none is a <see cref="NotFoundException"/>.</summary>
+    public static TicketRow Get(StateChange change, long id) =>
+        Find(change.Connection, change.Transaction, id) ?? throw new NotFoundException($"no ticket {id}");
+
+    /// <summary>Raises <c>ticket_changed</c> with the ticket's view as the change has it, and returns the view.</summary>
+    public static TicketView RaiseTicketChanged(this StateChange change, TicketRow row, WorkflowCatalog catalog)
+    {
+        var view = View(change.Connection, change.Transaction, row, catalog);
+        change.Raise(new TicketChanged(view));
+        return view;
+    }
 
     /// <summary>Views of <paramref name="rows"/>, their dependencies read in one query.</summary>
     public static IReadOnlyList<TicketView> Views(SqliteConnection connection, SqliteTransaction? transaction, IReadOnlyList<TicketRow> rows, WorkflowCatalog catalog)

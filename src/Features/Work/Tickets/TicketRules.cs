@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Hive.Features.Work;
 
-/// <summary>What a ticket's fields may hold: the one set of rules its create, edit and submit validators apply.</summary>
+/// <summary>What a ticket's fields may hold: the one set of rules its create, edit and submit validators apply, and how its text is cut to fit a message.</summary>
 internal static class TicketRules
 {
     public const string TitleMessage = "title has no control or bidirectional-override characters";
@@ -24,4 +24,18 @@ internal static class TicketRules
     public static bool IsTick(string? tick) => tick is { Length: > 0 and <= 8000 };
 
     public static bool FitsBody(string? body) => body is null || Encoding.UTF8.GetByteCount(body) <= CreateTicket.MaxBodyBytes;
+
+    /// <summary><paramref name="text"/> cut to at most <paramref name="maxBytes"/> UTF-8 bytes (an ellipsis saying so), never inside a character.</summary>
+    public static string Clip(string text, int maxBytes)
+    {
+        if (Encoding.UTF8.GetByteCount(text) <= maxBytes) return text;
+        var budget = maxBytes - 3;
+        var end = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if ((budget -= rune.Utf8SequenceLength) < 0) break;
+            end += rune.Utf16SequenceLength;
+        }
+        return text[..end] + "…";
+    }
 }

@@ -38,13 +38,13 @@ public static class UpdateTicket
         }
     }
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, Board board, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, Board board, TimeProvider clock)
         : IRequestHandler<Command, TicketView>
     {
         public Task<TicketView> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
-            var row = moves.Reread(change, command.Id);
+            var row = TicketReads.Get(change, command.Id);
             var byOperator = command.By == AgentNames.Operator;
             if (!byOperator && row.Assignee != command.By) throw new ForbiddenException($"ticket {row.Id} is held by {row.Assignee ?? "nobody"}: only its holder or the operator changes it");
             if (!byOperator && (command.Title ?? command.Body ?? (object?)command.Priority ?? command.Labels ?? (object?)command.DependsOn) is not null)
@@ -64,7 +64,7 @@ public static class UpdateTicket
                 WHERE id = @Id
                 """, new { command.Title, command.Body, command.Priority, labels = command.Labels is null ? null : TicketRow.Json(command.Labels.Distinct().ToList()), now, row.Id });
             if (command.Priority is not null || command.DependsOn is not null) change.AfterPublished(board.Poke);
-            return Task.FromResult(moves.Raise(change, moves.Reread(change, row.Id)));
+            return Task.FromResult(change.RaiseTicketChanged(TicketReads.Get(change, row.Id), catalog));
         }
     }
 }

@@ -20,6 +20,10 @@ public sealed class WorkflowCatalog
 
     public Workflow Get(string name) => Find(name) ?? throw new InvalidOperationException($"workflow {name} is not loaded");
 
+    /// <summary>The phase a ticket is in; a phase its workflow no longer has (a loaded version dropped it) is a conflict, never a crash.</summary>
+    internal Phase PhaseOf(TicketRow row) =>
+        Find(row.Workflow)?.Find(row.Phase) ?? throw new Hive.Shared.Errors.ConflictException(TicketMoveRule.NoSuchPhase(row));
+
     public bool IsTerminal(string workflow, string phase) => Find(workflow)?.Find(phase)?.Terminal ?? false;
 
     /// <summary>Every workflow's phases <paramref name="which"/> picks, as a JSON list of <c>workflow/phase</c> (queries match them with <c>json_each</c>).</summary>

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Hive.Shared.Agents;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using static Hive.Features.Work.StrictYaml;
 
 namespace Hive.Features.Work;
 
@@ -13,8 +14,6 @@ internal static partial class WorkflowParser
 {
     public const int MaxBytes = 256 * 1024;
     private const int MaxPhases = 32;
-    private const int MaxItems = 32;
-    private const int MaxTextLength = 8000;
 
     public static Workflow Parse(string fileName, string yaml)
     {
@@ -140,92 +139,9 @@ internal static partial class WorkflowParser
         return outputs;
     }
 
-    private static YamlMappingNode Mapping(YamlNode node, string what) =>
-        node as YamlMappingNode ?? throw new WorkflowException(node.Start.Line, $"{what} must be a mapping of keys to values");
-
-    private static void Keys(YamlMappingNode node, string what, params string[] known)
-    {
-        foreach (var key in node.Children.Keys)
-        {
-            if (key is not YamlScalarNode { Value: { } name } || !known.Contains(name))
-                throw new WorkflowException(key.Start.Line, $"{what} has an unknown key{(key is YamlScalarNode { Value: { Length: <= 40 } k } ? $" '{k}'" : "")}; known: {string.Join(", ", known)}");
-        }
-    }
-
-    private static string? Text(YamlMappingNode node, string key, bool required = false)
-    {
-        if (!node.Children.TryGetValue(new YamlScalarNode(key), out var value))
-            return required ? throw new WorkflowException(node.Start.Line, $"{key} is missing") : null;
-        if (value is not YamlScalarNode scalar) throw new WorkflowException(value.Start.Line, $"{key} must be a plain value, not a list or mapping");
-        if (scalar.Value is null or "" or "~" or "null") return required ? throw new WorkflowException(value.Start.Line, $"{key} is empty") : null;
-        if (scalar.Value.Length > MaxTextLength) throw new WorkflowException(value.Start.Line, $"{key} is over {MaxTextLength} characters");
-        return scalar.Value;
-    }
-
-    private static bool Flag(YamlMappingNode node, string key) => Text(node, key) switch
-    {
-        null or "false" => false,
-        "true" => true,
-        _ => throw At(node, key, $"{key} must be true or false"),
-    };
-
-    private static IReadOnlyList<string> List(YamlMappingNode node, string key)
-    {
-        if (!node.Children.TryGetValue(new YamlScalarNode(key), out var value)) return [];
-        if (value is not YamlSequenceNode list) throw new WorkflowException(value.Start.Line, $"{key} must be a list");
-        if (list.Children.Count > MaxItems) throw new WorkflowException(value.Start.Line, $"{key}: at most {MaxItems} items");
-        var items = new List<string>();
-        foreach (var item in list.Children)
-        {
-            if (item is not YamlScalarNode { Value: { Length: > 0 } text }) throw new WorkflowException(item.Start.Line, $"{key}: each item is a plain, non-empty value");
-            if (text.Length > MaxTextLength) throw new WorkflowException(item.Start.Line, $"{key}: an item is over {MaxTextLength} characters");
-            if (items.Contains(text)) throw new WorkflowException(item.Start.Line, $"{key}: an item appears twice");
-            items.Add(text);
-        }
-        return items;
-    }
-
     /// <summary>A path inside a work dir: relative, no empty, <c>.</c> or <c>..</c> segment, no control character.</summary>
     public static bool IsPlainRelativePath(string path) =>
         !path.StartsWith('/') && path.Split('/').All(s => s is not ("" or "." or "..")) && !path.Any(char.IsControl);
-
-    private static WorkflowException At(YamlMappingNode node, string key, string reason) =>
-        new(node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value.Start.Line : node.Start.Line, reason);
-
-    private const int MaxDepth = 16;
-    private const int MaxEvents = 20_000;
-
-    private static void Bound(string yaml)
-    {
-        var parser = new Parser(new StringReader(yaml));
-        var (depth, events) = (0, 0);
-        while (parser.MoveNext())
-        {
-            var current = parser.Current!;
-            if (++events > MaxEvents) throw new WorkflowException(current.Start.Line, $"the file holds over {MaxEvents} YAML nodes");
-            if (current is YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart && ++depth > MaxDepth)
-                throw new WorkflowException(current.Start.Line, $"nested over {MaxDepth} levels deep");
-            if (current is YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd) depth--;
-            if (current is YamlDotNet.Core.Events.AnchorAlias) throw new WorkflowException(current.Start.Line, "a workflow file uses no aliases (*name)");
-        }
-    }
-
-    /// <summary>The line where the last event the parser could read ends: the error lies just after it.</summary>
-    private static long LastGoodLine(string yaml)
-    {
-        var parser = new Parser(new StringReader(yaml));
-        long line = 1;
-        try
-        {
-            while (parser.MoveNext()) line = parser.Current?.End.Line ?? line;
-        }
-        catch (Exception e) when (e is YamlException or InvalidOperationException)
-        {
-        }
-        return line;
-    }
-
-    private static string FirstLine(string text) => text.Split('\n')[0].Trim();
 
     [GeneratedRegex("^[a-z][a-z0-9_-]{0,40}$")]
     internal static partial Regex WorkflowName();

@@ -1,3 +1,4 @@
+using Hive.Shared;
 using Hive.Shared.Errors;
 using Hive.Shared.Processes;
 
@@ -47,6 +48,13 @@ internal static class WorkspaceDisk
         if (run.ExitCode != 0 || run.TimedOut)
             throw new ConflictException($"{Path.GetFileName(program)} {args[^1]} failed: {(run.TimedOut ? "it did not finish within 10 minutes" : FirstLine(run.Stderr))}");
     }
+
+    /// <summary>A dir the host fills while everyone may look in (an agent's work dir, taken back while it is emptied or filled).</summary>
+    public const UnixFileMode OpenDir = HivePaths.PrivateDir | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+        | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    /// <summary>A dir of the clones or the store: the host's, which the agents' group may read.</summary>
+    public const UnixFileMode GroupDir = HivePaths.PrivateDir | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
 
     public static string FirstLine(string text)
     {

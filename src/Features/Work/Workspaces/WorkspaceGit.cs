@@ -1,0 +1,93 @@
+using Hive.Features.Forge;
+using Hive.Shared;
+using Hive.Shared.Errors;
+using Hive.Shared.Processes;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hive.Features.Work.Workspaces;
+
+/// <summary>
+/// git as the workspaces run it: on the host's side (a clone's own dir, never inside a worktree, whose files are the
+/// agent's), and against the forge as <c>core</c> or as an agent (<see cref="ForgeGit"/>: the forge is a remote of that run only).
+/// </summary>
+internal sealed class WorkspaceGit(HivePaths paths, IServiceScopeFactory scopes)
+{
+    /// <summary>git's output; a failure is a <see cref="ConflictException"/> with its first line (or nothing, when <paramref name="allowFailure"/>).</summary>
+    public async Task<string> GitAsync(string directory, string[] args, CancellationToken ct, bool allowFailure = false)
+    {
+        var git = await RunAsync(directory, args, ct);
+        if (git.ExitCode != 0 && !allowFailure)
+            throw new ConflictException($"git {args[0]} {(args.Length > 1 ? args[1] : "")} failed: {WorkspaceDisk.FirstLine(git.TimedOut ? "it did not finish in time" : git.Stderr)}");
+        return git.ExitCode == 0 ? git.Stdout : "";
+    }
+
+    public async Task<string?> RevParseAsync(string bare, string rev, CancellationToken ct)
+    {
+        var git = await RunAsync(bare, ["rev-parse", "--verify", "--quiet", rev], ct);
+        return git.ExitCode == 0 && git.Stdout.Trim() is { Length: > 0 } sha ? sha : null;
+    }
+
+    /// <summary>
+    /// git on the host's side only (never the forge): no system or user configuration, no prompts, no hooks, run in the clone
+    /// (the host's own dir), never inside a worktree, whose files are the agent's.
+    /// </summary>
+    public Task<ChildResult> RunAsync(string directory, string[] args, CancellationToken ct) =>
+        ChildProcess.RunAsync(new ChildCommand("git", args)
+        {
+            WorkingDirectory = directory,
+            Timeout = TimeSpan.FromMinutes(10),
+            Environment = new Dictionary<string, string>
+            {
+                ["HOME"] = paths.DataDir, ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
+                ["GIT_CONFIG_COUNT"] = "1", ["GIT_CONFIG_KEY_0"] = "core.hooksPath", ["GIT_CONFIG_VALUE_0"] = "/dev/null",
+            },
+        }, ct);
+
+    /// <summary>git against the forge as <c>core</c>; its output, or a <see cref="ConflictException"/> with its first line.</summary>
+    public async Task<string> ForgeAsync(string repository, string directory, string[] args, CancellationToken ct)
+    {
+        var git = await SendAsync(new ForgeGit.Command(ForgeGit.CoreUser, repository, directory, args), ct);
+        return git.Succeeded ? git.Stdout : throw new ConflictException($"git {args[0]} of {repository} from the forge failed: {WorkspaceDisk.FirstLine(git.Stderr)}");
+    }
+
+    /// <summary>Pushes <paramref name="branch"/> to the forge as <paramref name="agent"/> (its token), not forced; a refusal is a <see cref="ConflictException"/>.</summary>
+    public async Task PushAsync(string agent, string repository, string bare, string branch, CancellationToken ct)
+    {
+        var push = await SendAsync(new ForgeGit.Command(agent, repository, bare,
+            ["push", "--porcelain", ForgeGit.Remote, $"refs/heads/{branch}:refs/heads/{branch}"]), ct);
+        if (!push.Succeeded)
+            throw new ConflictException($"pushing {branch} to {repository} as {agent} failed: {WorkspaceDisk.FirstLine(Rejection(push))}");
+    }
+
+    /// <summary>The head of the forge's <paramref name="branch"/>, or null when it has none.</summary>
+    public async Task<string?> ForgeHeadAsync(string repository, string branch, string directory, CancellationToken ct)
+    {
+        var heads = await ForgeAsync(repository, directory, ["ls-remote", ForgeGit.Remote, $"refs/heads/{branch}"], ct);
+        var line = heads.Split('\n').FirstOrDefault(l => l.EndsWith($"\trefs/heads/{branch}", StringComparison.Ordinal));
+        return line?.Split('\t')[0];
+    }
+
+    /// <summary>The forge's default branch (what its HEAD names), as the clone knows it after a fetch.</summary>
+    public async Task<string> DefaultBranchAsync(string repository, string bare, CancellationToken ct)
+    {
+        var head = await ForgeAsync(repository, bare, ["ls-remote", "--symref", ForgeGit.Remote, "HEAD"], ct);
+        foreach (var line in head.Split('\n'))
+            if (line.StartsWith("ref: refs/heads/", StringComparison.Ordinal) && line.EndsWith("\tHEAD", StringComparison.Ordinal))
+            {
+                var branch = line["ref: refs/heads/".Length..^"\tHEAD".Length];
+                if (WorkspaceNames.IsBranch(branch) && await RevParseAsync(bare, $"refs/remotes/{ForgeGit.Remote}/{branch}", ct) is not null) return branch;
+            }
+        throw new ConflictException($"{repository} on the forge has no commits yet: push a first commit to its default branch");
+    }
+
+    /// <summary>Sends <paramref name="request"/> in a scope of its own (the workspaces are a singleton, called outside any request).</summary>
+    public async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
+    }
+
+    private static string Rejection(ForgeGit.Result push) =>
+        push.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith('!')) is { } refused ? refused.TrimStart('!').Trim() : push.Stderr;
+}
