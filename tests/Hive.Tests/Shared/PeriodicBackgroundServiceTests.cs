@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 using Hive.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +14,7 @@ public sealed class PeriodicBackgroundServiceTests : IAsyncLifetime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(7);
 
-    private readonly ManualClock _clock = new();
+    private readonly FakeTimeProvider _clock = new();
     private readonly RecordingLogger _logger = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddScoped<TickScope>().BuildServiceProvider();
     private ProbeLoop? _loop;
@@ -48,10 +49,9 @@ public sealed class PeriodicBackgroundServiceTests : IAsyncLifetime
         });
 
         await HiveInstance.Until(() => loop.CompletedTicks == 1, what: "the start-up tick");
-        Assert.Equal(Interval, _clock.Period);
-        _clock.Fire();
+        _clock.Advance(Interval);
         await HiveInstance.Until(() => loop.CompletedTicks == 2, what: "the second tick");
-        _clock.Fire();
+        _clock.Advance(Interval);
         await HiveInstance.Until(() => loop.CompletedTicks == 3, what: "the third tick");
 
         Assert.Equal(3, scopes.Distinct().Count());
@@ -70,9 +70,9 @@ public sealed class PeriodicBackgroundServiceTests : IAsyncLifetime
         });
 
         await HiveInstance.Until(() => loop.CompletedTicks == 1, what: "the failed start-up tick");
-        _clock.Fire();
+        _clock.Advance(Interval);
         await HiveInstance.Until(() => loop.CompletedTicks == 2, what: "the second failed tick");
-        _clock.Fire();
+        _clock.Advance(Interval);
         await HiveInstance.Until(() => loop.CompletedTicks == 3, what: "a tick after two failures");
 
         Assert.Equal(3, loop.StartedTicks);
@@ -124,34 +124,6 @@ public sealed class PeriodicBackgroundServiceTests : IAsyncLifetime
     {
         public bool Disposed { get; private set; }
         public void Dispose() => Disposed = true;
-    }
-
-    /// <summary>A clock whose one timer fires only when the test says so.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private ManualTimer? _timer;
-
-        public TimeSpan Period => _timer?.Period ?? throw new InvalidOperationException("no timer yet");
-
-        public void Fire() => (_timer ?? throw new InvalidOperationException("no timer yet")).Fire();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-            _timer = new ManualTimer(callback, state, period);
-
-        private sealed class ManualTimer(TimerCallback callback, object? state, TimeSpan period) : ITimer
-        {
-            public TimeSpan Period { get; private set; } = period;
-            public void Fire() => callback(state);
-
-            public bool Change(TimeSpan dueTime, TimeSpan period)
-            {
-                Period = period;
-                return true;
-            }
-
-            public void Dispose() { }
-            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-        }
     }
 
     private sealed class RecordingLogger : ILogger

@@ -20,10 +20,8 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
 
         var waiting = bob.RecvAsync(waitMs: 10_000);
         await Task.Delay(50); // let the receiver park: the test is that arrival wakes it, not that it finds it
-        var sent = Stopwatch.StartNew();
         var id = await alice.SendAsync(bobName, "hello bob");
         var message = await waiting;
-        sent.Stop();
 
         Assert.NotNull(message);
         Assert.Equal(id, message.Value.GetProperty("id").GetInt64());
@@ -35,8 +33,7 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         // Handed out, in flight: delivered only once bob acknowledges it.
         Assert.Equal(JsonValueKind.Null, message.Value.GetProperty("delivered_at").ValueKind);
         Assert.Equal(1, message.Value.GetProperty("delivery_count").GetInt32());
-        // Woken by the arrival, not by its 10 s wait running out (how soon is the broker bench's to measure, not a test's).
-        Assert.True(sent.ElapsedMilliseconds < 10_000, $"recv woke after {sent.ElapsedMilliseconds} ms: its wait ran out first");
+        // Woken by the arrival: a wait that ran out would have returned no message (how soon is the broker bench's to measure).
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using Hive.Host;
@@ -209,7 +210,7 @@ public sealed class LockoutTests
     [Fact]
     public async Task Two_thousand_wrong_sign_ins_are_answered_429_beyond_the_rate_logged_as_one_count_and_the_right_token_still_works()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider();
         await using var hive = await HiveInstance.StartAsync(["alice"], ["--Hive:Limits:WrongSignInsPerMinute", "30"], services =>
             services.AddSingleton(p => new WrongSignIns(30, clock, p.GetRequiredService<ILoggerFactory>().CreateLogger(OperatorAuth.SignInCategory))));
         using var browser = hive.CreateClient(signedIn: false, new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
@@ -255,7 +256,7 @@ public sealed class LockoutTests
         // Not a line each: none yet, then one count when the minute is over.
         bool AboutSignIn(LogLine l) => l.Text.Contains("sign-in", StringComparison.OrdinalIgnoreCase) || l.Text.Contains("sign in", StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(hive.Logs.Lines, l => l.Text.Contains("wrong sign-in", StringComparison.OrdinalIgnoreCase));
-        clock.Fire();
+        clock.Advance(TimeSpan.FromMinutes(1));
         var counted = Assert.Single(hive.Logs.Lines, l => l.Text.Contains("wrong sign-in", StringComparison.OrdinalIgnoreCase));
         Assert.StartsWith("2000 wrong sign-ins in the last minute; 1970 of them were answered 429", counted.Text);
         Assert.InRange(hive.Logs.Lines.Count(AboutSignIn), 1, 5);
@@ -295,39 +296,5 @@ public sealed class LockoutTests
         var line = File.ReadAllLines("/proc/self/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
         var soft = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
         return soft == "unlimited" ? long.MaxValue : long.Parse(soft, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>A clock that stands still; its one-shot timers fire only when the test says so.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private readonly long _now = Stopwatch.GetTimestamp();
-        private readonly List<(TimerCallback Callback, object? State)> _timers = [];
-
-        public override long GetTimestamp() => _now;
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            lock (_timers) _timers.Add((callback, state));
-            return new Timer();
-        }
-
-        /// <summary>Fires every timer made so far, once.</summary>
-        public void Fire()
-        {
-            List<(TimerCallback Callback, object? State)> due;
-            lock (_timers)
-            {
-                due = [.. _timers];
-                _timers.Clear();
-            }
-            foreach (var (callback, state) in due) callback(state);
-        }
-
-        private sealed class Timer : ITimer
-        {
-            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
-            public void Dispose() { }
-            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-        }
     }
 }
