@@ -10,6 +10,9 @@
 #     in one line and exports the reason as HIVE_TEST_CLAUDE_SKIP: those tests are then skipped, never failed nor passed;
 #   - fetches promtool (only the binary, out of Debian's prometheus package) into the same cache, for the metrics test,
 #     and exports it as HIVE_TEST_PROMTOOL;
+#   - installs TypeScript (the version pinned below) from npm into the same cache, for the test that type-checks the
+#     dashboard's modules (tsc --noEmit -p src/Host/jsconfig.json), and exports its tsc as HIVE_TEST_TSC (or why not as
+#     HIVE_TEST_TSC_SKIP: that test is then skipped);
 #   - restores and builds the solution with warnings as errors;
 #   - runs every test (`dotnet test`, extra arguments passed on: ./test.sh --filter Dashboard) with a trx logger,
 #     ends with the plain line "N passed, N failed" counted from it (after a line "N skipped" when some were), and
@@ -133,6 +136,26 @@ else
   fi
   rm -rf "$deb_dir"
 fi
+
+# TypeScript, for the test that type-checks the dashboard's browser modules (// @ts-check, src/Host/jsconfig.json).
+# Its version is pinned here only.
+typescript_version=7.0.2
+typescript_cache=${HIVE_TEST_CACHE:-$default_cache}/typescript-$typescript_version
+tsc_works() { [ -x "$1" ] && "$1" --version 2>/dev/null | grep -qF "$typescript_version"; }
+unset HIVE_TEST_TSC HIVE_TEST_TSC_SKIP
+tsc="$typescript_cache/node_modules/typescript/bin/tsc"
+if ! tsc_works "$tsc"; then
+  echo "test.sh: installing TypeScript $typescript_version from npm into $typescript_cache"
+  (umask 022 && mkdir -p "$typescript_cache")
+  if ! npm_output=$(umask 022 && npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$typescript_cache" \
+                      "typescript@$typescript_version" 2>&1) || ! tsc_works "$tsc"; then
+    why=$({ grep -m1 '^npm error' <<<"$npm_output" || true; } | sed -E 's/^npm error //; s/^ +//' | cut -c1-200)
+    export HIVE_TEST_TSC_SKIP="npm install typescript@$typescript_version failed: ${why:-no tsc that answers --version}"
+    echo "test.sh: TypeScript could not be installed from npm ($HIVE_TEST_TSC_SKIP); the dashboard's type check is skipped"
+    tsc=
+  fi
+fi
+[ -z "$tsc" ] || export HIVE_TEST_TSC="$tsc"
 
 if ! dotnet build Hive.sln -warnaserror; then
   echo "test.sh: the build failed, so no tests ran"

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { follow } from './live.js';
@@ -106,12 +107,17 @@ function drawNetwork(a) {
   const rules = a.egress ?? [];
   $('ap-egress').textContent = rules.length ? `egress: ${rules.join(', ')}${a.egress_ask ? ' (asks about the rest)' : ''}`
     : `egress: none${a.egress_ask ? ' (asks about each place)' : ''}`;
-  if (!$('ap-egress-edit').open) $('ap-egress-rules').value = rules.join('\n');
+  if (!/** @type {HTMLDetailsElement} */ ($('ap-egress-edit')).open)
+    /** @type {HTMLTextAreaElement} */ ($('ap-egress-rules')).value = rules.join('\n');
 }
 
 let egressReviewed = null;
 const egressProblem = text => { $('ap-egress-error').hidden = !text; $('ap-egress-error').textContent = text ?? ''; };
-const egressInvalidate = () => { egressReviewed = null; $('ap-egress-apply').disabled = true; $('ap-egress-diff').hidden = true; };
+const egressInvalidate = () => {
+  egressReviewed = null;
+  /** @type {HTMLButtonElement} */ ($('ap-egress-apply')).disabled = true;
+  $('ap-egress-diff').hidden = true;
+};
 $('ap-egress-rules').addEventListener('input', egressInvalidate);
 async function putEgress(dryRun, body) {
   const response = await fetch(`${api}/config${dryRun ? '?dry_run=true' : ''}`, {
@@ -126,13 +132,13 @@ $('ap-egress-form').addEventListener('submit', async event => {
     const loaded = await fetch(`${api}/config`);
     const current = await jsonBody(loaded);
     if (!loaded.ok || current?.config == null) { egressProblem(problemText(current, loaded.status)); return; }
-    const egress = $('ap-egress-rules').value.split('\n').map(r => r.trim()).filter(r => r.length > 0);
+    const egress = /** @type {HTMLTextAreaElement} */ ($('ap-egress-rules')).value.split('\n').map(r => r.trim()).filter(r => r.length > 0);
     const body = { ...current.config, egress: egress.length === 0 && current.config.egress == null ? null : egress };
     const { response, json } = await putEgress(true, body);
     if (!response.ok) { egressProblem(problemText(json, response.status)); return; }
     $('ap-egress-diff').replaceChildren(diff(json?.diff ?? ''));
     $('ap-egress-diff').hidden = false;
-    if (json?.changed) { egressReviewed = body; $('ap-egress-apply').disabled = false; }
+    if (json?.changed) { egressReviewed = body; /** @type {HTMLButtonElement} */ ($('ap-egress-apply')).disabled = false; }
   } catch (e) {
     egressProblem(unanswered(e));
   }
@@ -140,12 +146,12 @@ $('ap-egress-form').addEventListener('submit', async event => {
 $('ap-egress-apply').addEventListener('click', async event => {
   if (!egressReviewed) return;
   const body = egressReviewed;
-  event.currentTarget.disabled = true;
+  /** @type {HTMLButtonElement} */ (event.currentTarget).disabled = true;
   try {
     const { response, json } = await putEgress(false, body);
     if (!response.ok) { egressProblem(problemText(json, response.status)); return; }
     egressInvalidate();
-    $('ap-egress-edit').open = false;
+    /** @type {HTMLDetailsElement} */ ($('ap-egress-edit')).open = false;
   } catch (e) {
     egressProblem(unanswered(e));
   }
@@ -286,7 +292,7 @@ async function loadConversation() {
 
 $('ap-slash').addEventListener('submit', async event => {
   event.preventDefault();
-  const input = $('ap-slash-command');
+  const input = /** @type {HTMLInputElement} */ ($('ap-slash-command'));
   const button = event.submitter ?? $('ap-slash').querySelector('button');
   showError($('ap-slash-error'), null);
   const done = await act(button, 'sending…', { method: 'POST', url: `${api}/slash`, body: { command: input.value.trim() } },
@@ -326,5 +332,7 @@ const { start } = follow({
   },
 });
 onSignedOutElsewhere(() => { if (connection.dataset.state !== 'signed-out') start(); });
-setInterval(() => { for (const node of document.querySelectorAll('.agent .ago')) node.textContent = relative(node.title); }, 5_000);
+setInterval(() => {
+  for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.agent .ago'))) node.textContent = relative(node.title);
+}, 5_000);
 await start();

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, append, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';

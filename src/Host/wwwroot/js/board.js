@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList, relative, clock } from './dom.js';
 import { store } from './store.js';
 import { act, toast } from './actions.js';
@@ -73,7 +74,7 @@ export function board() {
   // The selector, when there are several workflows; the form's list is every workflow.
   $('board-pick').hidden = list.length < 2;
   syncOptions($('board-workflow'), list.map(w => w.name), workflow?.name ?? '');
-  syncOptions($('ticket-workflow'), list.map(w => w.name), $('ticket-workflow').value || workflow?.name || '');
+  syncOptions($('ticket-workflow'), list.map(w => w.name), /** @type {HTMLSelectElement} */ ($('ticket-workflow')).value || workflow?.name || '');
   $('board-description').textContent = workflow?.description ?? '';
   $('board-empty').hidden = workflow !== null;
   const open = store.work.tickets.size;
@@ -87,7 +88,7 @@ export function board() {
   const tickets = ticketsOf(workflow);
   const columns = columnsOf(workflow);
   renderList(container, columns, p => `${workflow.name}/${p.name}`, p => column(workflow, p));
-  for (const node of container.children) {
+  for (const node of /** @type {HTMLCollectionOf<HTMLElement>} */ (container.children)) {
     const phase = columns.find(p => `${workflow.name}/${p.name}` === node.dataset.key);
     if (phase) fillColumn(node, workflow, phase, tickets, columns);
   }
@@ -428,21 +429,22 @@ function noteForm(ticket) {
 
 export function wireBoard() {
   $('board-workflow').addEventListener('change', event => {
-    localStorage.setItem(PickKey, event.target.value);
-    $('ticket-workflow').value = event.target.value; // a new ticket goes to the board shown, unless the form says otherwise
+    const picked = /** @type {HTMLSelectElement} */ (event.target).value;
+    localStorage.setItem(PickKey, picked);
+    /** @type {HTMLSelectElement} */ ($('ticket-workflow')).value = picked; // a new ticket goes to the board shown, unless the form says otherwise
     refusals.clear();
     board();
   });
   $('drawer-close').addEventListener('click', closeDrawer);
   document.addEventListener('keydown', event => { if (event.key === 'Escape' && drawer.id !== null) closeDrawer(); });
-  const form = $('ticket-form');
+  const form = /** @type {import('./dom.js').Form} */ ($('ticket-form'));
   form.addEventListener('submit', async event => {
     event.preventDefault();
     const data = new FormData(form);
-    const body = { title: data.get('title').trim(), workflow: data.get('workflow') || undefined };
-    if (data.get('body').trim()) body.body = data.get('body');
+    const body = { title: /** @type {string} */ (data.get('title')).trim(), workflow: data.get('workflow') || undefined };
+    if (/** @type {string} */ (data.get('body')).trim()) body.body = data.get('body');
     if (data.get('priority') !== '') body.priority = Number(data.get('priority'));
-    const labels = data.get('labels').split(/[\s,]+/).filter(Boolean);
+    const labels = /** @type {string} */ (data.get('labels')).split(/[\s,]+/).filter(Boolean);
     if (labels.length) body.labels = labels;
     showProblem($('ticket-error'), null);
     if (await act($('ticket-button'), 'creating…', { method: 'POST', url: '/api/tickets', body },

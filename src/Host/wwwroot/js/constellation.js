@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList, relative } from './dom.js';
 import { store } from './store.js';
 

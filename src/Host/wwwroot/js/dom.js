@@ -1,4 +1,10 @@
+// @ts-check
 // Building DOM without ever parsing agent text as HTML: strings become text nodes, always.
+
+/**
+ * A form read by its controls' names (form.elements.title): their kinds are the page's HTML, which the checker cannot see.
+ * @typedef {HTMLFormElement & { elements: HTMLFormControlsCollection & Record<string, any> }} Form
+ */
 
 /** h('li', {class: 'x', dataset: {id: 1}, onclick: f}, 'text', child) */
 export function h(tag, attrs = {}, ...children) {
@@ -38,7 +44,7 @@ export function renderList(container, items, keyOf, create, update) {
       existing.delete(key);
       const fresh = update?.(node, item);
       if (fresh instanceof Node && fresh !== node) {
-        fresh.dataset.key = key;
+        /** @type {HTMLElement} */ (fresh).dataset.key = key;
         node.replaceWith(fresh);
         node = fresh;
       }

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList } from './dom.js';
 import { store } from './store.js';
 import { folded, messageRow, updateMessage, isSystemNotice, PseudoSenders } from './messages.js';
@@ -26,8 +27,8 @@ function shown(entry) {
 }
 
 export function wireFlowFilter() {
-  const select = $('flow-agent');
-  const hide = $('flow-hide-system');
+  const select = /** @type {HTMLSelectElement} */ ($('flow-agent'));
+  const hide = /** @type {HTMLInputElement} */ ($('flow-hide-system'));
   hide.checked = flowFilter.hideSystem;
   flowAgents();
   const changed = () => {
@@ -42,7 +43,7 @@ export function wireFlowFilter() {
 
 /** The filter's agents: every listed agent, everyone the loaded messages name (a destroyed agent's too), and you. */
 export function flowAgents() {
-  const select = $('flow-agent');
+  const select = /** @type {HTMLSelectElement} */ ($('flow-agent'));
   const names = new Set([...store.agents.keys(), 'operator']);
   for (const m of store.messages) for (const name of [m.from, m.to]) if (name && name !== '*' && !PseudoSenders.has(name)) names.add(name);
   if (flowFilter.agent) names.add(flowFilter.agent);

@@ -1,3 +1,4 @@
+// @ts-check
 import { coalesced } from './reload.js';
 import { h, append, renderList, relative, clock } from './dom.js';
 import { store } from './store.js';
@@ -319,8 +320,10 @@ function spendOnRows(g) {
 /** Running turns age and limits count down by the second. */
 export function tickGovernance() {
   const now = Date.now();
-  for (const node of document.querySelectorAll('#governance-panel .age')) node.textContent = span(now - Date.parse(node.dataset.since));
-  for (const node of document.querySelectorAll('#governance-panel .countdown')) {
+  const ages = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#governance-panel .age'));
+  for (const node of ages) node.textContent = span(now - Date.parse(node.dataset.since));
+  const countdowns = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#governance-panel .countdown'));
+  for (const node of countdowns) {
     const left = Date.parse(node.dataset.until) - now;
     node.textContent = left > 0 ? span(left) : 'any moment';
   }
@@ -355,7 +358,7 @@ export function refreshGovernance(rowsChanged) {
 
 /** The budget form's scopes: the whole hive, then every agent (the chosen one kept). */
 function budgetScopes() {
-  const select = $('budget-scope');
+  const select = /** @type {HTMLSelectElement} */ ($('budget-scope'));
   const chosen = select.value;
   const names = [...store.agents.keys()].sort();
   const wanted = ['*', ...names];
@@ -366,7 +369,7 @@ function budgetScopes() {
 
 /** Fills the budget form with a scope's caps as they are (so saving changes only what was edited). */
 function fillBudget(scope) {
-  const form = $('budget-form');
+  const form = /** @type {import('./dom.js').Form} */ ($('budget-form'));
   const b = (store.governance?.budgets ?? []).find(x => x.scope === scope);
   for (const field of ['daily_usd', 'monthly_usd', 'daily_tokens', 'monthly_tokens'])
     form.elements[field].value = b?.[field] ?? '';
@@ -375,14 +378,14 @@ function fillBudget(scope) {
 
 function editBudget(scope) {
   budgetScopes();
-  $('budget-scope').value = scope;
+  /** @type {HTMLSelectElement} */ ($('budget-scope')).value = scope;
   fillBudget(scope);
-  $('budget-box').open = true;
-  $('budget-form').elements.daily_usd.focus();
+  /** @type {HTMLDetailsElement} */ ($('budget-box')).open = true;
+  /** @type {import('./dom.js').Form} */ ($('budget-form')).elements.daily_usd.focus();
 }
 
 export function wireGovernance() {
-  const confirmBox = $('halt-confirm');
+  const confirmBox = /** @type {import('./dom.js').Form} */ ($('halt-confirm'));
   $('halt-all').addEventListener('click', () => {
     confirmBox.hidden = false;
     confirmBox.elements.reason.focus();
@@ -401,8 +404,9 @@ export function wireGovernance() {
   $('resume-all').addEventListener('click', event => resume(event.currentTarget));
   $('banner-resume').addEventListener('click', event => resume(event.currentTarget));
 
-  const form = $('budget-form');
-  $('budget-box').addEventListener('toggle', () => { if ($('budget-box').open) { budgetScopes(); fillBudget(form.elements.scope.value); } });
+  const form = /** @type {import('./dom.js').Form} */ ($('budget-form'));
+  const budgetBox = /** @type {HTMLDetailsElement} */ ($('budget-box'));
+  budgetBox.addEventListener('toggle', () => { if (budgetBox.open) { budgetScopes(); fillBudget(form.elements.scope.value); } });
   form.elements.scope.addEventListener('change', () => fillBudget(form.elements.scope.value));
   form.addEventListener('submit', async event => {
     event.preventDefault();

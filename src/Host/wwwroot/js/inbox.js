@@ -1,3 +1,4 @@
+// @ts-check
 import { renderList } from './dom.js';
 import { store } from './store.js';
 import { folded, messageRow, updateMessage } from './messages.js';

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList, relative, clock } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';

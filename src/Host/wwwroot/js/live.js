@@ -1,3 +1,4 @@
+// @ts-check
 import { store, load, apply } from './store.js';
 import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
 

@@ -1,3 +1,4 @@
+// @ts-check
 import { follow } from './live.js';
 import { notice, wireNotifications } from './notify.js';
 import { render, renderAll, loadOlder, refreshTimes, refreshDeadlines, wireFlowFilter, tickGovernance, wireGovernance, wireBoard } from './render.js';
@@ -42,8 +43,8 @@ onSignedOutElsewhere(() => { if (connection.dataset.state !== 'signed-out') star
 
 document.getElementById('send-form').addEventListener('submit', async event => {
   event.preventDefault();
-  const to = document.getElementById('send-to').value;
-  const body = document.getElementById('send-body');
+  const to = /** @type {HTMLSelectElement} */ (document.getElementById('send-to')).value;
+  const body = /** @type {HTMLTextAreaElement} */ (document.getElementById('send-body'));
   if (!body.value.trim()) return;
   if (await act(document.getElementById('send-button'), 'sending…', { method: 'POST', url: '/api/messages', body: { to, body: body.value } }, `sent to ${to}`))
     body.value = '';

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { act } from './actions.js';
@@ -40,7 +41,7 @@ async function loadMeta() {
   const state = { again: false };
   loading = state;
   state.done = (async () => {
-    const refresh = $('meta-refresh');
+    const refresh = /** @type {HTMLButtonElement} */ ($('meta-refresh'));
     refresh.disabled = true;
     try {
       do {
@@ -73,13 +74,13 @@ let staleTimer = null;
 
 /** Something that commits to the meta repo happened: an open section reloads its log (a burst of events, once). */
 export function metaStale() {
-  if (!$('meta-box').open) return; // opening it loads it
+  if (!/** @type {HTMLDetailsElement} */ ($('meta-box')).open) return; // opening it loads it
   clearTimeout(staleTimer);
   staleTimer = setTimeout(loadMeta, 250);
 }
 
 export function wireMeta() {
-  const box = $('meta-box');
+  const box = /** @type {HTMLDetailsElement} */ ($('meta-box'));
   box.addEventListener('toggle', () => { if (box.open) loadMeta(); });
   $('meta-refresh').addEventListener('click', loadMeta);
   const update = $('meta-update');

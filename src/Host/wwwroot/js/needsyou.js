@@ -1,3 +1,4 @@
+// @ts-check
 import { h, append, renderList, relative } from './dom.js';
 import { appendLinkified } from './linkify.js';
 import { store } from './store.js';
@@ -199,8 +200,9 @@ const { start } = follow({
 onSignedOutElsewhere(() => { if (connection.dataset.state !== 'signed-out') start(); });
 
 setInterval(() => {
-  for (const node of document.querySelectorAll('#ny-questions .expires')) node.textContent = timeLeft(node.title);
-  for (const node of document.querySelectorAll('.needs .ago')) node.textContent = relative(node.title);
+  const expiries = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#ny-questions .expires'));
+  for (const node of expiries) node.textContent = timeLeft(node.title);
+  for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.needs .ago'))) node.textContent = relative(node.title);
 }, 1_000);
 
 await start();

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList, clock, bytes, duration as ms } from './dom.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 import { coalesced } from './reload.js';

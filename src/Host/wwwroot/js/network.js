@@ -1,3 +1,4 @@
+// @ts-check
 import { h } from './dom.js';
 
 /** Its network: sealed (out only through the hive's egress proxy, to its egress rules) or open (the host's, a warning). */

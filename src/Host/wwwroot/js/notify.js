@@ -1,3 +1,4 @@
+// @ts-check
 import { store } from './store.js';
 
 // The browser's own notifications (the Notification API) while the dashboard is open in a background tab: a question to

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, append } from './dom.js';
 
 // The page's one way of reading and showing what the host refused (RFC 7807 problem+json) or a request that got no

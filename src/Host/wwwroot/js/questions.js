@@ -1,3 +1,4 @@
+// @ts-check
 import { h, renderList, relative, more } from './dom.js';
 import { appendLinkified } from './linkify.js';
 import { store } from './store.js';
@@ -108,7 +109,8 @@ export function timeLeft(iso, now = Date.now()) {
 
 /** Deadlines count down by the second (cheap: only open questions that have one). */
 export function refreshDeadlines() {
-  for (const node of document.querySelectorAll('#questions-pending .expires')) node.textContent = timeLeft(node.title);
+  const expiries = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#questions-pending .expires'));
+  for (const node of expiries) node.textContent = timeLeft(node.title);
 }
 
 function answeredQuestionRow(q) {

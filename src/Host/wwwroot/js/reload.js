@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A section that loads itself (what is not in /api/state): one request at a time, and any asked for while one runs
  * become one more after it, so a burst of events costs at most two loads. `load` shows its own errors.

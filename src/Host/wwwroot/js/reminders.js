@@ -1,3 +1,4 @@
+// @ts-check
 import { h, append, renderList, relative, more } from './dom.js';
 import { appendLinkified } from './linkify.js';
 import { store } from './store.js';

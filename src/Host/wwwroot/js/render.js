@@ -1,3 +1,4 @@
+// @ts-check
 import { relative } from './dom.js';
 import { swarm } from './swarm.js';
 import { tombstones } from './tombstones.js';
@@ -42,7 +43,7 @@ function swarmAndFilter() {
 
 /** Relative times age without any request: refresh their text now and then. */
 export function refreshTimes() {
-  for (const node of document.querySelectorAll('.due, .ago')) node.textContent = relative(node.title);
+  for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.due, .ago'))) node.textContent = relative(node.title);
   render('swarm');
   render('tombstones');
   render('constellation');

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, append, relative } from './dom.js';
 import { jsonBody, problemText, unanswered } from './problems.js';
 

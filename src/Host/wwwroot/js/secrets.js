@@ -1,3 +1,4 @@
+// @ts-check
 // Secrets: the operator's secrets by name and date. A value goes in through the form and never comes back: the
 // list (from /api/state, then secrets_changed events) has names and dates only, and the field is cleared once sent.
 import { h, renderList, relative } from './dom.js';
@@ -32,7 +33,7 @@ function secretRow(s) {
 
 // The set form: PUT /api/secrets/{name} {value}; the value field is emptied whatever the answer.
 export function wireSecretsForm() {
-  const form = $('secret-form');
+  const form = /** @type {import('./dom.js').Form} */ ($('secret-form'));
   const error = $('secret-error');
   const show = text => showError(error, text);
   form.addEventListener('submit', async event => {

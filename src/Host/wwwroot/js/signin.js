@@ -1,3 +1,4 @@
+// @ts-check
 // The sign-in screen: shown while the API answers 401, gone as soon as this browser is signed in (here, or in
 // another tab that opened the sign-in link: that tab announces it, and this one also retries on focus and every few s).
 
@@ -65,7 +66,7 @@ export async function untilSignedIn(attempt) {
 }
 
 function nextChance() {
-  return new Promise(resolve => {
+  return new Promise(/** @param {(value?: void) => void} resolve */ resolve => {
     const done = () => {
       clearTimeout(timer);
       channel?.removeEventListener('message', done);
@@ -82,7 +83,7 @@ function nextChance() {
 // page it was pasted on (the dashboard, or /needs-you), without the token.
 document.getElementById('sign-in-form').addEventListener('submit', event => {
   event.preventDefault();
-  const token = document.getElementById('sign-in-token').value.trim();
+  const token = /** @type {HTMLInputElement} */ (document.getElementById('sign-in-token')).value.trim();
   const page = location.pathname === '/needs-you' ? '/needs-you' : '/';
   if (token) location.replace(`${page}?token=${encodeURIComponent(token)}`);
 });

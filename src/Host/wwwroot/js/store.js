@@ -1,3 +1,4 @@
+// @ts-check
 // The page's state: filled once from /api/state, then changed only by events from /api/events.
 
 export const store = {

@@ -1,3 +1,4 @@
+// @ts-check
 import { h, append, renderList, relative } from './dom.js';
 import { store } from './store.js';
 import { act, toast } from './actions.js';
@@ -31,7 +32,7 @@ export function swarm() {
   errors.prune(name => store.agents.has(name));
   $('swarm-count').textContent = `(${agents.length})`;
   renderList($('agents'), agents, a => a.name, agentRow, updateAgentRow);
-  const select = $('send-to');
+  const select = /** @type {HTMLSelectElement} */ ($('send-to'));
   const current = select.value;
   select.replaceChildren(...agents.map(a => h('option', { value: a.name }, a.name)));
   if (agents.some(a => a.name === current)) select.value = current;
@@ -270,7 +271,7 @@ function logsBox(name) {
 // The new-agent form: POST /api/agents {name, preset?, purpose?, driver?, command?, env?, secrets?, mounts?, restart?, capabilities?};
 // the row arrives with its event. The presets come from GET /api/presets; without one the command is required.
 export function wireSpawnForm() {
-  const form = $('spawn-form');
+  const form = /** @type {import('./dom.js').Form} */ ($('spawn-form'));
   const error = $('spawn-error');
   const show = (text, problem, status) => showProblem(error, text, problem, status);
   secretPicks(form.querySelector('.secret-picks'), form.elements.secrets);
@@ -309,7 +310,7 @@ export function wireSpawnForm() {
       loaded = false; // try again when the form is opened again
     }
   };
-  $('spawn-box').addEventListener('toggle', () => { if ($('spawn-box').open) loadPresets(); });
+  $('spawn-box').addEventListener('toggle', () => { if (/** @type {HTMLDetailsElement} */ ($('spawn-box')).open) loadPresets(); });
 
   form.addEventListener('submit', async event => {
     event.preventDefault();

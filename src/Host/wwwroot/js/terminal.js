@@ -1,12 +1,19 @@
+// @ts-check
 // A terminal in an agent's sandbox: xterm.js (vendored, see scripts/vendor-xterm.sh) on the host's WebSocket
 // GET /api/agents/{name}/terminal. Binary frames carry bytes both ways; a text frame {"cols","rows"} resizes.
 // Reusable: openTerminal(container, agentName) mounts one anywhere (the agent's own page may embed it).
+// The vendored modules are served at /vendor and carry no typings: to the checker they are untyped.
+// @ts-expect-error
 import { Terminal } from '/vendor/xterm/xterm.js';
+// @ts-expect-error
 import { FitAddon } from '/vendor/xterm/addon-fit.js';
 
 /**
  * Opens a terminal in `agentName`'s sandbox inside `container`. `onState(state, text)` hears 'open', 'closed' (with why)
  * and 'refused' (with the host's answer). Returns { terminal, socket, close() }; close() ends the shell.
+ * @param {HTMLElement} container
+ * @param {string} agentName
+ * @param {{ onState?: (state: string, text?: string) => void }} [options]
  */
 export function openTerminal(container, agentName, { onState = () => {} } = {}) {
   const terminal = new Terminal({

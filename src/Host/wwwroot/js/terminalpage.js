@@ -1,3 +1,4 @@
+// @ts-check
 // /agents/{name}/terminal: one terminal filling the page.
 import { openTerminal } from './terminal.js';
 

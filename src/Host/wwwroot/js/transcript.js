@@ -1,3 +1,4 @@
+// @ts-check
 import { h } from './dom.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 
@@ -26,7 +27,10 @@ function add(entries) {
     seen.add(e.id);
     list.append(item(e));
   }
-  while (list.children.length > Kept) { seen.delete(Number(list.firstElementChild.dataset.id)); list.firstElementChild.remove(); }
+  while (list.children.length > Kept) {
+    seen.delete(Number(/** @type {HTMLElement} */ (list.firstElementChild).dataset.id));
+    list.firstElementChild.remove();
+  }
   $('ap-transcript-empty').hidden = list.children.length > 0;
   $('ap-transcript-count').textContent = list.children.length > 0 ? `(${list.children.length})` : '';
   if (atBottom) list.scrollTop = list.scrollHeight;

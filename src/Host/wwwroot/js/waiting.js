@@ -1,3 +1,4 @@
+// @ts-check
 import { store } from './store.js';
 
 // What waits for the operator, in the header and the page's title: open questions agents asked the operator and
