@@ -24,9 +24,9 @@ public static class HiveFeatures
     [
         typeof(HiveOptions).Assembly,
         typeof(IFileRefScanner).Assembly,
-        typeof(MessageView).Assembly,
-        typeof(ReminderView).Assembly,
-        typeof(QuestionView).Assembly,
+        typeof(MessagesFeature).Assembly,
+        typeof(RemindersFeature).Assembly,
+        typeof(QuestionsFeature).Assembly,
         typeof(ContainersFeature).Assembly,
         typeof(ForgeFeature).Assembly,
         typeof(TurnStatsFeature).Assembly,

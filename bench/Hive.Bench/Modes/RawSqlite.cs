@@ -33,7 +33,7 @@ internal sealed class RawSqlite : IDisposable
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL;");
         Execute($"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;");
-        var assemblies = indexed ? [typeof(MessageView).Assembly, typeof(Hive.Features.Search.FindText).Assembly] : new[] { typeof(MessageView).Assembly };
+        var assemblies = indexed ? [typeof(MessagesFeature).Assembly, typeof(Hive.Features.Search.FindText).Assembly] : new[] { typeof(MessagesFeature).Assembly };
         foreach (var script in assemblies.SelectMany(Migrator.ScriptsOf))
         {
             using var transaction = _connection.BeginTransaction();

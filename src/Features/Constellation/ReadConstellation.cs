@@ -3,6 +3,7 @@ using Hive.Shared.Dashboard;
 using Hive.Shared.Http;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
+using Hive.Contracts.Constellation;
 
 namespace Hive.Features.Constellation;
 

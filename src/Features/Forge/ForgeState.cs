@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Hive.Contracts.Forge;
 
 namespace Hive.Features.Forge;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 using Hive.Features.StateFiles;
+using Hive.Contracts.Forge;
 
 namespace Hive.Features.Forge;
 

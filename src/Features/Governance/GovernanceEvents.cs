@@ -1,93 +1,86 @@
+using Hive.Contracts.Governance;
 using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Governance;
 
 /// <summary>A turn was granted.</summary>
-public sealed record TurnGranted(GrantedTurn Turn) : IDashboardEvent
+public sealed record TurnGranted(GrantedTurn Turn) : IDashboardEvent<TurnGrantedPayload>
 {
     public string EventType => "turn_granted";
-    public object Payload => new { turn = Turn };
+    public TurnGrantedPayload Payload => new(Turn);
 }
 
 /// <summary>A granted turn ended: <c>recorded</c>, <c>disconnected</c>, <c>halted</c>, <c>paused</c>, <c>max_turn_minutes</c>.</summary>
-public sealed record TurnEnded(long TurnId, string Agent, string Reason, double? CostUsd, long? Tokens) : IDashboardEvent
+public sealed record TurnEnded(long TurnId, string Agent, string Reason, double? CostUsd, long? Tokens) : IDashboardEvent<TurnEndedPayload>
 {
     public string EventType => "turn_ended";
-    public object Payload => new { turn_id = TurnId, agent = Agent, reason = Reason, cost_usd = CostUsd, tokens = Tokens };
+    public TurnEndedPayload Payload => new(TurnId, Agent, Reason, CostUsd, Tokens);
 }
 
 /// <summary>An agent asked for a turn and is held (raised once per reason while it waits).</summary>
-public sealed record TurnHeld(string Agent, string Reason, DateTimeOffset? Until) : IDashboardEvent
+public sealed record TurnHeld(string Agent, string Reason, DateTimeOffset? Until) : IDashboardEvent<TurnHeldPayload>
 {
     public string EventType => "turn_held";
-    public object Payload => new { agent = Agent, reason = Reason, until = Until };
+    public TurnHeldPayload Payload => new(Agent, Reason, Until);
 }
 
 /// <summary>A scope passed the warning share of a cap (once per period).</summary>
-public sealed record BudgetWarning(Reached Figures) : IDashboardEvent
+public sealed record BudgetWarning(Reached Figures) : IDashboardEvent<BudgetReachedPayload>
 {
     public string EventType => "budget_warning";
-    public object Payload => BudgetPayload.Of(Figures);
+    public BudgetReachedPayload Payload => new(Figures.Scope, Figures.Metric, Figures.Period, Figures.Spent, Figures.Cap);
 }
 
 /// <summary>A scope reached a cap (once per period): its next turns are held until the operator decides.</summary>
-public sealed record BudgetExceeded(Reached Figures) : IDashboardEvent
+public sealed record BudgetExceeded(Reached Figures) : IDashboardEvent<BudgetReachedPayload>
 {
     public string EventType => "budget_exceeded";
-    public object Payload => BudgetPayload.Of(Figures);
+    public BudgetReachedPayload Payload => new(Figures.Scope, Figures.Metric, Figures.Period, Figures.Spent, Figures.Cap);
 }
 
 /// <summary>A scope's caps were set (by the operator, or by an answer that raised one).</summary>
-public sealed record BudgetChanged(string Scope, string By) : IDashboardEvent
+public sealed record BudgetChanged(string Scope, string By) : IDashboardEvent<BudgetChangedPayload>
 {
     public string EventType => "budget_changed";
-    public object Payload => new { scope = Scope, by = By };
+    public BudgetChangedPayload Payload => new(Scope, By);
 }
 
 /// <summary>A provider's quota circuit opened (<c>until</c> set) or closed (<c>until</c> null).</summary>
-public sealed record QuotaCircuitChanged(string Provider, DateTimeOffset? Until, string Source) : IDashboardEvent
+public sealed record QuotaCircuitChanged(string Provider, DateTimeOffset? Until, string Source) : IDashboardEvent<QuotaCircuitChangedPayload>
 {
     public string EventType => "quota_circuit_changed";
-    public object Payload => new { provider = Provider, until = Until, source = Source };
+    public QuotaCircuitChangedPayload Payload => new(Provider, Until, Source);
 }
 
 /// <summary>An agent's own <c>quota_hit</c> holds it (only it) until <c>until</c>; <c>until</c> null: that hold ran out.</summary>
-public sealed record AgentQuotaHeld(string Agent, string Provider, DateTimeOffset? Until) : IDashboardEvent
+public sealed record AgentQuotaHeld(string Agent, string Provider, DateTimeOffset? Until) : IDashboardEvent<AgentQuotaHeldPayload>
 {
     public string EventType => "agent_quota_held";
-    public object Payload => new { agent = Agent, provider = Provider, until = Until };
+    public AgentQuotaHeldPayload Payload => new(Agent, Provider, Until);
 }
 
-public sealed record HiveHalted(string By, DateTimeOffset Since, string? Reason) : IDashboardEvent
+public sealed record HiveHalted(string By, DateTimeOffset Since, string? Reason) : IDashboardEvent<HiveHaltedPayload>
 {
     public string EventType => "hive_halted";
-    public object Payload => new { by = By, since = Since, reason = Reason };
+    public HiveHaltedPayload Payload => new(By, Since, Reason);
 }
 
-public sealed record HiveResumed(string By, DateTimeOffset At) : IDashboardEvent
+public sealed record HiveResumed(string By, DateTimeOffset At) : IDashboardEvent<HiveResumedPayload>
 {
     public string EventType => "hive_resumed";
-    public object Payload => new { by = By, at = At };
+    public HiveResumedPayload Payload => new(By, At);
 }
 
-public sealed record AgentPaused(string Agent, string By, DateTimeOffset Since) : IDashboardEvent
+public sealed record AgentPaused(string Agent, string By, DateTimeOffset Since) : IDashboardEvent<AgentPausedPayload>
 {
     public string EventType => "agent_paused";
-    public object Payload => new { agent = Agent, by = By, since = Since };
+    public AgentPausedPayload Payload => new(Agent, By, Since);
 }
 
-public sealed record AgentResumed(string Agent, string By, DateTimeOffset At) : IDashboardEvent
+public sealed record AgentResumed(string Agent, string By, DateTimeOffset At) : IDashboardEvent<AgentResumedPayload>
 {
     public string EventType => "agent_resumed";
-    public object Payload => new { agent = Agent, by = By, at = At };
-}
-
-/// <summary>A granted turn on the wire.</summary>
-public sealed record GrantedTurn(long TurnId, string Agent, string Provider, DateTimeOffset GrantedAt, bool OperatorWake, long WaitedMs);
-
-internal static class BudgetPayload
-{
-    public static object Of(Reached r) => new { scope = r.Scope, metric = r.Metric, period = r.Period, spent = r.Spent, cap = r.Cap };
+    public AgentResumedPayload Payload => new(Agent, By, At);
 }
 
 /// <summary>Governance asked the operator about a budget (question <paramref name="QuestionId"/>): what a push calls it.</summary>

@@ -7,6 +7,7 @@ using Hive.Contracts.Json;
 using Hive.Shared.Search;
 using Hive.Shared.Validation;
 using MediatR;
+using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

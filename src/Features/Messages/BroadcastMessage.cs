@@ -6,6 +6,7 @@ using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
+using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

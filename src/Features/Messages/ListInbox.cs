@@ -3,6 +3,7 @@ using FluentValidation;
 using Hive.Features.StateFiles;
 using Hive.Shared.Data;
 using MediatR;
+using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

@@ -1,46 +1,28 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hive.Shared.Data;
+using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
 
 namespace Hive.Features.Messages;
 
-/// <summary>
-/// A message on the wire (socket, HTTP and SSE alike). System messages carry extra fields from the feature that
-/// sent them (<c>reminder_id</c>, <c>payload_refs</c>, <c>question_id</c>, ...), flattened into the same object.
-/// </summary>
-public sealed record MessageView(
-    long Id,
-    string From,
-    string To,
-    string Kind,
-    string Body,
-    DateTimeOffset SentAt,
-    DateTimeOffset? DeliveredAt,
-    IReadOnlyList<string> FileRefs,
-    int DeliveryCount = 0,
-    DateTimeOffset? UndeliverableAt = null,
-    long? InReplyTo = null,
-    long? BroadcastId = null)
+/// <summary>What the Messages slice does with a message on the wire.</summary>
+internal static class MessageViews
 {
-    /// <summary>Handed out before and not acknowledged: the agent may have seen it already (dedupe by id).</summary>
-    public bool Redelivered => DeliveryCount > 1;
-
-    /// <summary>
-    /// The message as its recipient agent receives it: only the refs it could read itself (its own state dir and
-    /// <c>/shared</c>, judged on the real path, so a link in its own dir to another agent's file does not count). The
-    /// operator's views keep every ref; an agent must not learn through its inbox whether a file exists in another agent's
-    /// state dir (it could send itself a body naming paths, or links to them, and read the answer off the refs).
-    /// </summary>
-    public MessageView ForRecipient(string agent, IStateFileAllowList allowList)
+    extension(MessageView message)
     {
-        var readable = FileRefs.Where(path => allowList.Accepts(path, agent)).ToList();
-        return readable.Count == FileRefs.Count ? this : this with { FileRefs = readable };
+        /// <summary>
+        /// The message as its recipient agent receives it: only the refs it could read itself (its own state dir and
+        /// <c>/shared</c>, judged on the real path, so a link in its own dir to another agent's file does not count). The
+        /// operator's views keep every ref; an agent must not learn through its inbox whether a file exists in another agent's
+        /// state dir (it could send itself a body naming paths, or links to them, and read the answer off the refs).
+        /// </summary>
+        public MessageView ForRecipient(string agent, IStateFileAllowList allowList)
+        {
+            var readable = message.FileRefs.Where(path => allowList.Accepts(path, agent)).ToList();
+            return readable.Count == message.FileRefs.Count ? message : message with { FileRefs = readable };
+        }
     }
-
-    /// <summary>The sending feature's extra fields, written as properties of the message itself.</summary>
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; init; }
 }
 
 public static class MessageKinds

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Hive.Shared.Agents;
 using Hive.Shared.Metrics;
 using MediatR;
+using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

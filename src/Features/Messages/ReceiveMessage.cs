@@ -4,6 +4,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

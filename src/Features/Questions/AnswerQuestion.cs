@@ -5,6 +5,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

@@ -8,6 +8,7 @@ using Hive.Contracts.Json;
 using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

@@ -3,6 +3,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

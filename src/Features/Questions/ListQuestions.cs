@@ -4,6 +4,7 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using MediatR;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

@@ -2,6 +2,7 @@ using Dapper;
 using Hive.Shared.Agents;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

@@ -4,6 +4,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

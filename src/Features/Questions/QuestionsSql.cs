@@ -1,5 +1,6 @@
 using System.Data;
 using Dapper;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

@@ -1,6 +1,7 @@
 using Hive.Features.StateFiles;
 using Hive.Shared.Data;
 using MediatR;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

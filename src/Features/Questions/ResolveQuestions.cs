@@ -3,6 +3,7 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

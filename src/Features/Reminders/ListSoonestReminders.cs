@@ -2,6 +2,7 @@ using Dapper;
 using Hive.Features.StateFiles;
 using Hive.Shared.Data;
 using MediatR;
+using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

@@ -1,34 +1,35 @@
+using Hive.Contracts.Reminders;
 using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Reminders;
 
 /// <summary>Each event carries the agent's new <c>pending_reminders</c>, so the dashboard's chip follows without a refetch.</summary>
-public sealed record ReminderScheduled(ReminderView Reminder, long PendingReminders) : IDashboardEvent
+public sealed record ReminderScheduled(ReminderView Reminder, long PendingReminders) : IDashboardEvent<ReminderScheduledPayload>
 {
     public string EventType => "reminder_scheduled";
-    public object Payload => new { reminder = Reminder, agent = Reminder.Agent, pending_reminders = PendingReminders };
+    public ReminderScheduledPayload Payload => new(Reminder, Reminder.Agent, PendingReminders);
 }
 
-public sealed record ReminderDelivered(long Id, string Agent, long MessageId, long PendingReminders) : IDashboardEvent
+public sealed record ReminderDelivered(long Id, string Agent, long MessageId, long PendingReminders) : IDashboardEvent<ReminderDeliveredPayload>
 {
     public string EventType => "reminder_delivered";
-    public object Payload => new { id = Id, agent = Agent, message_id = MessageId, pending_reminders = PendingReminders };
+    public ReminderDeliveredPayload Payload => new(Id, Agent, MessageId, PendingReminders);
 }
 
-public sealed record ReminderFailed(long Id, string Agent, int AttemptCount, string LastError) : IDashboardEvent
+public sealed record ReminderFailed(long Id, string Agent, int AttemptCount, string LastError) : IDashboardEvent<ReminderFailedPayload>
 {
     public string EventType => "reminder_failed";
-    public object Payload => new { id = Id, agent = Agent, attempt_count = AttemptCount, last_error = LastError };
+    public ReminderFailedPayload Payload => new(Id, Agent, AttemptCount, LastError);
 }
 
-public sealed record ReminderCancelled(long Id, string Agent, long PendingReminders) : IDashboardEvent
+public sealed record ReminderCancelled(long Id, string Agent, long PendingReminders) : IDashboardEvent<ReminderCancelledPayload>
 {
     public string EventType => "reminder_cancelled";
-    public object Payload => new { id = Id, agent = Agent, pending_reminders = PendingReminders };
+    public ReminderCancelledPayload Payload => new(Id, Agent, PendingReminders);
 }
 
-public sealed record ReminderReset(ReminderView Reminder) : IDashboardEvent
+public sealed record ReminderReset(ReminderView Reminder) : IDashboardEvent<ReminderResetPayload>
 {
     public string EventType => "reminder_reset";
-    public object Payload => new { reminder = Reminder, agent = Reminder.Agent };
+    public ReminderResetPayload Payload => new(Reminder, Reminder.Agent);
 }

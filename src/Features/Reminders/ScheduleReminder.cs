@@ -7,6 +7,7 @@ using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

@@ -1,3 +1,4 @@
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
 
@@ -8,8 +9,6 @@ namespace Hive.Features.TurnStats;
 /// operator asked of the next turn (<c>compact_next</c>, <c>clear_next</c>). Durable (table <c>conversations</c>), so a
 /// crash of the program, of the harness or of the host loses none of it.
 /// </summary>
-public sealed record ConversationView(string Agent, string? SessionId, string? Model, bool CompactNext, bool ClearNext, DateTimeOffset? UpdatedAt);
-
 internal sealed record ConversationRow(string Agent, string? SessionId, string? Model, long CompactNext, long ClearNext, DateTimeOffset? UpdatedAt)
 {
     public const string Columns = "agent, session_id, model, compact_next, clear_next, updated_at";
@@ -32,8 +31,8 @@ internal sealed record ConversationRow(string Agent, string? SessionId, string? 
 }
 
 /// <summary>The conversation changed (a slash command, a new session): <c>conversation_changed</c>, on the main stream.</summary>
-public sealed record ConversationChanged(ConversationView Conversation) : IDashboardEvent
+public sealed record ConversationChanged(ConversationView Conversation) : IDashboardEvent<ConversationView>
 {
     public string EventType => "conversation_changed";
-    public object Payload => Conversation;
+    public ConversationView Payload => Conversation;
 }

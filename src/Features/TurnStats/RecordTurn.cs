@@ -5,6 +5,7 @@ using Hive.Shared.Changes;
 using Hive.Contracts.Json;
 using Hive.Shared.Turns;
 using MediatR;
+using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

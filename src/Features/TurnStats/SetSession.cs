@@ -2,6 +2,7 @@ using System.Text;
 using FluentValidation;
 using Hive.Shared.Changes;
 using MediatR;
+using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

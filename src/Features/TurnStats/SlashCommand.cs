@@ -5,6 +5,7 @@ using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
+using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

@@ -1,5 +1,6 @@
 using Hive.Shared.Changes;
 using MediatR;
+using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

@@ -4,6 +4,7 @@ using Hive.Shared.Data;
 using Hive.Shared.Limits;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection;
+using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

@@ -4,6 +4,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Metrics;
 using MediatR;
+using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

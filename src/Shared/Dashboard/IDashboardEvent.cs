@@ -21,3 +21,14 @@ public interface IDashboardEvent : INotification
     /// </summary>
     string? OnlyForAgent => null;
 }
+
+/// <summary>
+/// A dashboard event with a named payload: a record of <c>Hive.Contracts</c> (the architecture test
+/// <c>EventPayloadTests</c> holds every event to it), serialised with the wire's options.
+/// </summary>
+public interface IDashboardEvent<out TPayload> : IDashboardEvent where TPayload : notnull
+{
+    new TPayload Payload { get; }
+
+    object IDashboardEvent.Payload => Payload;
+}

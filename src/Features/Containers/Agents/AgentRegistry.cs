@@ -4,6 +4,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -5,6 +5,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

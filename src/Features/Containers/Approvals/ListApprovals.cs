@@ -2,6 +2,7 @@ using Dapper;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -9,6 +9,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -3,6 +3,7 @@ using Hive.Contracts.Json;
 using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

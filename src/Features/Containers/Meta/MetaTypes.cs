@@ -2,9 +2,6 @@ using System.Text.Json.Serialization;
 
 namespace Hive.Features.Containers;
 
-/// <summary>An outside thing agents are built from, pinned: a local git repository (pinned to a commit) or a path (a content hash).</summary>
-public sealed record MetaInput(string Name, string Source, string? Pin);
-
 /// <summary>A commit of the meta repo, for <c>GET /api/meta</c>.</summary>
 public sealed record MetaCommit(string Id, string Message, DateTimeOffset At);
 

@@ -1,3 +1,4 @@
+using Hive.Contracts.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
@@ -8,10 +9,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hive.Features.Containers;
 
 /// <summary>The meta inputs, the whole list, after they changed (as the seed does: a snapshot beats a diff).</summary>
-public sealed record MetaInputsChanged(IReadOnlyList<MetaInput> Inputs) : IDashboardEvent
+public sealed record MetaInputsChanged(IReadOnlyList<MetaInput> Inputs) : IDashboardEvent<MetaInputsChangedPayload>
 {
     public string EventType => "meta_inputs_changed";
-    public object Payload => new { inputs = Inputs };
+    public MetaInputsChangedPayload Payload => new(Inputs);
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Hive.Contracts.Egress;
 using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Egress.Record;
@@ -7,8 +8,8 @@ namespace Hive.Features.Egress.Record;
 /// reach, a bad request, or a target that did not answer); at most once per agent and host per minute.
 /// </summary>
 public sealed record EgressRefused(long Id, string Agent, string Host, int Port, string? Address, int Status, string Reason, DateTimeOffset At)
-    : IDashboardEvent
+    : IDashboardEvent<EgressRefusedPayload>
 {
     public string EventType => "egress_refused";
-    public object Payload => new { id = Id, agent = Agent, host = Host, port = Port, address = Address, status = Status, reason = Reason, at = At };
+    public EgressRefusedPayload Payload => new(Id, Agent, Host, Port, Address, Status, Reason, At);
 }

@@ -1,3 +1,4 @@
+using Hive.Contracts.Gateway;
 using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Gateway.Dashboard;
@@ -9,60 +10,38 @@ namespace Hive.Features.Gateway.Dashboard;
 /// </summary>
 public sealed record ModelCallsSummarised(
     string Agent, DateTimeOffset From, DateTimeOffset To, int Calls, int Failed, int Refused, long Tokens, double CostUsd,
-    LastModelCall Last, FailingStreakView? Failing) : IDashboardEvent
+    LastModelCall Last, FailingStreakView? Failing) : IDashboardEvent<ModelCallsSummarisedPayload>
 {
     public string EventType => "model_call";
-
-    public object Payload => new
-    {
-        agent = Agent, from = From, to = To, calls = Calls, failed = Failed, refused = Refused, tokens = Tokens, cost_usd = CostUsd,
-        last = Last, failing = Failing,
-    };
+    public ModelCallsSummarisedPayload Payload => new(Agent, From, To, Calls, Failed, Refused, Tokens, CostUsd, Last, Failing);
 }
 
 /// <summary><c>call_recording_changed</c>: the operator turned the recording of an agent's call bodies off or on (its row's <c>calls_recorded</c>).</summary>
-public sealed record CallRecordingChanged(string Agent, bool Recording) : IDashboardEvent
+public sealed record CallRecordingChanged(string Agent, bool Recording) : IDashboardEvent<CallRecordingChangedPayload>
 {
     public string EventType => "call_recording_changed";
-    public object Payload => new { agent = Agent, recording = Recording };
+    public CallRecordingChangedPayload Payload => new(Agent, Recording);
 }
-
-/// <summary>The last call of a summary window.</summary>
-public sealed record LastModelCall(long Id, long? TurnId, string Provider, string? Model, string State, int? Status);
 
 /// <summary>
 /// <c>model_calls_failing</c>: an agent's model calls started failing in a row (<c>failing</c> true, and its row's
 /// <c>model_calls_failing</c> becomes <c>streak</c>) or stopped (false; the row's becomes null, and <c>count</c> says how long it was).
 /// </summary>
 public sealed record ModelCallsFailingChanged(string Agent, string Provider, bool Failing, int Count, string Error, DateTimeOffset Since)
-    : IDashboardEvent
+    : IDashboardEvent<ModelCallsFailingPayload>
 {
     public string EventType => "model_calls_failing";
 
-    public object Payload => new
-    {
-        agent = Agent, provider = Provider, failing = Failing, count = Count, error = Error, since = Since,
-        streak = Failing ? new FailingStreakView(Count, Provider, Error, Since) : null,
-    };
+    public ModelCallsFailingPayload Payload =>
+        new(Agent, Provider, Failing, Count, Error, Since, Failing ? new FailingStreakView(Count, Provider, Error, Since) : null);
 }
 
 /// <summary>
 /// <c>provider_limits</c>: one provider as the snapshot's <c>gateway.providers[]</c> shows it (in flight, slots, waiting,
 /// the last limits it named), sent when it changed, at most once per <see cref="ModelCallWindows.ProviderInterval"/> per provider.
 /// </summary>
-public sealed record ProviderLimitsChanged(ProviderView Provider) : IDashboardEvent
+public sealed record ProviderLimitsChanged(ProviderView Provider) : IDashboardEvent<ProviderLimitsChangedPayload>
 {
     public string EventType => "provider_limits";
-    public object Payload => new { provider = Provider };
+    public ProviderLimitsChangedPayload Payload => new(Provider);
 }
-
-/// <summary>An agent's failing streak on the wire (its row's <c>model_calls_failing</c>).</summary>
-public sealed record FailingStreakView(int Count, string Provider, string LastError, DateTimeOffset Since);
-
-/// <summary>One provider on the wire: never its key, nor the secret's value (only the secret's name says whether one is set).</summary>
-public sealed record ProviderView(
-    string Name, string Protocol, string UpstreamHost, int InFlight, int? Slots, int Waiting, ProviderLimitsView? Limits);
-
-/// <summary>What the provider last said of its limits on a successful call.</summary>
-public sealed record ProviderLimitsView(long? RequestsRemaining, long? TokensRemaining, DateTimeOffset? RequestsReset, DateTimeOffset? TokensReset,
-    DateTimeOffset SeenAt);

@@ -4,6 +4,7 @@ using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Hive.Contracts.Gateway;
 
 namespace Hive.Features.Gateway.Dashboard;
 

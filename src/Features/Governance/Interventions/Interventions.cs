@@ -3,6 +3,7 @@ using Hive.Shared.Data;
 using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
+using Hive.Contracts.Governance;
 using Hive.Contracts.Json;
 
 namespace Hive.Features.Governance;
@@ -49,12 +50,9 @@ internal sealed record InterventionRow(long Id, DateTimeOffset At, string Actor,
         Before?.Value, After?.Value, RevertedBy, RevertedAt);
 }
 
-public sealed record InterventionView(long Id, DateTimeOffset At, string Actor, int Authority, string AuthorityName, string? Target, string Action,
-    string? Reason, JsonElement? Before, JsonElement? After, long? RevertedBy, DateTimeOffset? RevertedAt);
-
 /// <summary>An intervention was recorded (or, with <c>reverted_by</c> set, reverted).</summary>
-public sealed record InterventionRecorded(InterventionView Intervention) : IDashboardEvent
+public sealed record InterventionRecorded(InterventionView Intervention) : IDashboardEvent<InterventionRecordedPayload>
 {
     public string EventType => "intervention_recorded";
-    public object Payload => new { intervention = Intervention };
+    public InterventionRecordedPayload Payload => new(Intervention);
 }

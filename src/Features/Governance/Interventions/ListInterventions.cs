@@ -2,6 +2,7 @@ using Dapper;
 using FluentValidation;
 using Hive.Shared.Data;
 using MediatR;
+using Hive.Contracts.Governance;
 
 namespace Hive.Features.Governance;
 

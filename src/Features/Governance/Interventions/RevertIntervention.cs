@@ -4,6 +4,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Contracts.Json;
 using MediatR;
+using Hive.Contracts.Governance;
 
 namespace Hive.Features.Governance;
 

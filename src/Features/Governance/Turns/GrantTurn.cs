@@ -1,5 +1,6 @@
 using Hive.Shared.Changes;
 using MediatR;
+using Hive.Contracts.Governance;
 
 namespace Hive.Features.Governance;
 

@@ -1,3 +1,4 @@
+using Hive.Contracts.Notifications;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
 
@@ -50,8 +51,8 @@ public sealed record ChannelState(DateTimeOffset? FailingSince, string? LastErro
 }
 
 /// <summary>A channel began or stopped failing (or fails otherwise now): its state for the dashboard.</summary>
-public sealed record NotificationChannelChanged(string Channel, ChannelState State) : IDashboardEvent
+public sealed record NotificationChannelChanged(string Channel, ChannelState State) : IDashboardEvent<NotificationChannelChangedPayload>
 {
     public string EventType => "notification_channel_changed";
-    public object Payload => new { channel = Channel, failing = State.Failing, failing_since = State.FailingSince, last_error = State.LastError, last_ok_at = State.LastOkAt };
+    public NotificationChannelChangedPayload Payload => new(Channel, State.Failing, State.FailingSince, State.LastError, State.LastOkAt);
 }

@@ -3,6 +3,7 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
+using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

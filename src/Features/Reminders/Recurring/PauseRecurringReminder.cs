@@ -2,6 +2,7 @@ using Hive.Features.StateFiles;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
+using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

@@ -1,5 +1,6 @@
 using System.Data;
 using Dapper;
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
@@ -78,14 +79,14 @@ internal static class RecurringReminders
 /// <summary>What became of a reminder; <paramref name="RecurringId"/> null when it is not a run.</summary>
 internal sealed record RunOutcome(long ReminderId, long? RecurringId, string State, long? MessageId = null, string? Note = null);
 
-public sealed record RecurringReminderChanged(RecurringReminderView Recurring) : IDashboardEvent
+public sealed record RecurringReminderChanged(RecurringReminderView Recurring) : IDashboardEvent<RecurringReminderChangedPayload>
 {
     public string EventType => "recurring_reminder_changed";
-    public object Payload => new { recurring = Recurring, agent = Recurring.Agent };
+    public RecurringReminderChangedPayload Payload => new(Recurring, Recurring.Agent);
 }
 
-public sealed record RecurringReminderCancelled(long Id, string Agent) : IDashboardEvent
+public sealed record RecurringReminderCancelled(long Id, string Agent) : IDashboardEvent<RecurringReminderCancelledPayload>
 {
     public string EventType => "recurring_reminder_cancelled";
-    public object Payload => new { id = Id, agent = Agent };
+    public RecurringReminderCancelledPayload Payload => new(Id, Agent);
 }

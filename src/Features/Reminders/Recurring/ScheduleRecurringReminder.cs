@@ -6,6 +6,7 @@ using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

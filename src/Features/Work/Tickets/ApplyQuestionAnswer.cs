@@ -2,6 +2,7 @@ using Hive.Features.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
+using Hive.Contracts.Questions;
 
 namespace Hive.Features.Work;
 

@@ -1,5 +1,6 @@
 using Hive.Features.Messages;
 using Microsoft.Extensions.DependencyInjection;
+using Hive.Contracts.Messages;
 
 namespace Hive.Tests.Architecture.Fixtures;
 

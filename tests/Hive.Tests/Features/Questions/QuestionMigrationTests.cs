@@ -20,7 +20,7 @@ public sealed class QuestionMigrationTests : IDisposable
         return db;
     }
 
-    private static IReadOnlyList<Migrator.Script> Scripts => Migrator.ScriptsOf(typeof(QuestionView).Assembly);
+    private static IReadOnlyList<Migrator.Script> Scripts => Migrator.ScriptsOf(typeof(QuestionsFeature).Assembly);
 
     private static List<(long Cid, string Name, string Type, long NotNull, string? Default, long Pk)> TableInfo(IDb db)
     {

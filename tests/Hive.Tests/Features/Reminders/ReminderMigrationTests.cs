@@ -20,7 +20,7 @@ public sealed class ReminderMigrationTests : IDisposable
         return db;
     }
 
-    private static IReadOnlyList<Migrator.Script> Scripts => Migrator.ScriptsOf(typeof(ReminderView).Assembly);
+    private static IReadOnlyList<Migrator.Script> Scripts => Migrator.ScriptsOf(typeof(RemindersFeature).Assembly);
 
     private static List<(long Cid, string Name, string Type, long NotNull, string? Default, long Pk)> TableInfo(IDb db)
     {

@@ -1,4 +1,5 @@
 using MediatR;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

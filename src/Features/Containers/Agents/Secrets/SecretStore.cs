@@ -1,3 +1,4 @@
+using Hive.Contracts.Containers;
 using Hive.Shared.Data;
 using System.Text;
 using System.Text.Json;
@@ -8,9 +9,6 @@ using Hive.Shared.Files;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Containers;
-
-/// <summary>A secret as the operator sees it listed: its name and when it was last set. Never its value.</summary>
-public sealed record SecretView(string Name, DateTimeOffset UpdatedAt);
 
 /// <summary>
 /// The operator's secrets, one file each in <c>&lt;DataDir&gt;/secrets/</c> (the dir 0700, each file 0600, created with that

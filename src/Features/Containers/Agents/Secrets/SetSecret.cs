@@ -1,6 +1,7 @@
 using FluentValidation;
 using Hive.Shared.Changes;
 using MediatR;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -3,6 +3,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
 using Microsoft.Extensions.Logging;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -1,15 +1,8 @@
 using System.Text.Json;
+using Hive.Contracts.Containers;
 using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Containers;
-
-/// <summary>
-/// An approval as the operator sees it: what was asked (<c>payload</c>), by whom, what was decided, and when an approved
-/// one was carried out (<c>applied_at</c>: a destroy done, a configuration deployed or failed; a spawn with its decision).
-/// </summary>
-public sealed record ApprovalView(
-    long Id, string Kind, string Requester, string Agent, JsonElement Payload, string Status, DateTimeOffset CreatedAt,
-    string? DecidedBy, DateTimeOffset? DecidedAt, string? Reason, DateTimeOffset? AppliedAt = null);
 
 public static class ApprovalKinds
 {
@@ -50,15 +43,15 @@ internal sealed class ApprovalRow
 }
 
 /// <summary>The manager asked for something the operator decides.</summary>
-public sealed record ApprovalAdded(ApprovalView Approval) : IDashboardEvent
+public sealed record ApprovalAdded(ApprovalView Approval) : IDashboardEvent<ApprovalPayload>
 {
     public string EventType => "approval_added";
-    public object Payload => new { approval = Approval };
+    public ApprovalPayload Payload => new(Approval);
 }
 
 /// <summary>An approval was approved or denied (by the operator, or by the timeout).</summary>
-public sealed record ApprovalResolved(ApprovalView Approval) : IDashboardEvent
+public sealed record ApprovalResolved(ApprovalView Approval) : IDashboardEvent<ApprovalPayload>
 {
     public string EventType => "approval_resolved";
-    public object Payload => new { approval = Approval };
+    public ApprovalPayload Payload => new(Approval);
 }

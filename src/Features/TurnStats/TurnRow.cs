@@ -1,33 +1,9 @@
 using System.Text.Json;
 using Hive.Contracts.Json;
 using Hive.Shared.Data;
+using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
-
-/// <summary>One recorded turn on the wire (<c>GET /api/agents/{name}/turns</c>, <c>turn_recorded</c>).</summary>
-public sealed record TurnView(
-    long Id,
-    string Agent,
-    DateTimeOffset RecordedAt,
-    string? Model,
-    string? WakeFrom,
-    string ResultKind,
-    DateTimeOffset StartedAt,
-    DateTimeOffset EndedAt,
-    long DurationMs,
-    long InputTokens,
-    long OutputTokens,
-    long CacheReadTokens,
-    long CacheCreationTokens,
-    long ToolCallCount,
-    IReadOnlyDictionary<string, long> Tools,
-    long? OpenThreadsCount,
-    long? OpenRemindersCount,
-    string? Note,
-    double? CostUsd,
-    string? CostSource = null,
-    double? ReportedCostUsd = null,
-    long? GrantedTurnId = null);
 
 /// <summary>A <c>turns</c> row as stored (<c>tools</c> is its JSON text).</summary>
 internal sealed record TurnRow(

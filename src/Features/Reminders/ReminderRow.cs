@@ -1,23 +1,7 @@
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 
 namespace Hive.Features.Reminders;
-
-/// <summary>
-/// A pending reminder on the wire (failed ones included: attempt_count and last_error say so), with the state files its body
-/// and its payload path name, as the scanner finds them now; <c>recurring_id</c> when it is a recurring reminder's run.
-/// </summary>
-public sealed record ReminderView(
-    long Id,
-    string Agent,
-    DateTimeOffset DueAt,
-    string Body,
-    IReadOnlyList<string> BodyRefs,
-    string? PayloadPath,
-    IReadOnlyList<string> PayloadRefs,
-    int AttemptCount,
-    string? LastError,
-    DateTimeOffset CreatedAt,
-    long? RecurringId);
 
 /// <summary>A <c>reminders</c> row as stored.</summary>
 internal sealed record ReminderRow(

@@ -1,4 +1,4 @@
-namespace Hive.Features.Constellation;
+namespace Hive.Contracts.Constellation;
 
 /// <summary>The constellation as the operator sees it (<c>GET /api/constellation</c>, the dashboard, <c>hivectl hives</c>).</summary>
 /// <param name="Hives">Every hive heard from, this one included (<see cref="HiveView.Own"/>), by name.</param>

@@ -1,29 +1,7 @@
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 
 namespace Hive.Features.Reminders;
-
-/// <summary>
-/// A recurring reminder on the wire: its schedule and policies, <c>state</c> (active or paused), the next three run
-/// times (none while paused), and its latest runs, newest first (the snapshot carries a few, the detail all 50 kept).
-/// </summary>
-public sealed record RecurringReminderView(
-    long Id,
-    string Agent,
-    string Body,
-    IReadOnlyList<string> BodyRefs,
-    string? PayloadPath,
-    string Cron,
-    string TimeZone,
-    string CatchUp,
-    string Overlap,
-    string State,
-    DateTimeOffset? PausedAt,
-    IReadOnlyList<DateTimeOffset> NextRuns,
-    IReadOnlyList<ReminderRunView> Runs,
-    DateTimeOffset CreatedAt);
-
-/// <summary>One run: when it fell due, what became of it, and the reminder and message it made.</summary>
-public sealed record ReminderRunView(long Id, DateTimeOffset DueAt, string State, long? ReminderId, long? MessageId, string? Note, DateTimeOffset UpdatedAt);
 
 public static class CatchUpPolicies
 {

@@ -1,7 +1,6 @@
-namespace Hive.Features.TurnStats;
+using Hive.Contracts.TurnStats;
 
-/// <summary>One transcript entry on the wire. <c>TurnId</c> is null while its turn runs.</summary>
-public sealed record TranscriptEntryView(long Id, string Agent, long? TurnId, DateTimeOffset At, string Kind, string? Tool, string Text);
+namespace Hive.Features.TurnStats;
 
 internal sealed record TranscriptEntryRow(long Id, string Agent, long? TurnId, DateTimeOffset At, string Kind, string? Tool, string Text)
 {
