@@ -1,5 +1,5 @@
-using Hive.Shared.Audit;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Microsoft.AspNetCore.Routing;
 
 namespace Hive.Host;

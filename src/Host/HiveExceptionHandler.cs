@@ -14,7 +14,7 @@ public sealed class HiveExceptionHandler(IProblemDetailsService problems, Storag
         // A storage fault is logged by the health (once, naming the database); anything else unexpected here.
         if (error.IsServerFault && !health.Observe(exception)) logger.LogError(exception, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
 
-        ProblemDetails problem = error.Errors is { } errors
+        var problem = error.Errors is { } errors
             ? new ValidationProblemDetails(errors) { Detail = error.Message }
             : new ProblemDetails { Detail = error.Code == ErrorCodes.Internal ? null : error.Message };
         problem.Status = error.Status;

@@ -67,7 +67,7 @@ public sealed class PushReceiver : IAsyncDisposable
         lock (_lock) accepted = _requests.Count(r => !r.Accepted) >= FailFirst;
         var request = new Request(context.Request.Method, context.Request.Path.Value ?? "",
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body.ToArray(), accepted)
-            { At = at, Timestamp = timestamp };
+        { At = at, Timestamp = timestamp };
         lock (_lock) _requests.Add(request);
         context.Response.StatusCode = accepted ? 200 : 500;
         await _arrivals.Writer.WriteAsync(request);

@@ -113,7 +113,8 @@ public sealed partial class TestNetwork : IDisposable
             {
                 if (SetNs((int)home.DangerousGetHandle(), CloneNewNet) != 0) Environment.FailFast("setns back to the host's network failed");
             }
-        }) { IsBackground = true, Name = "test-network-listen" };
+        })
+        { IsBackground = true, Name = "test-network-listen" };
         thread.Start();
         thread.Join();
         if (failure is not null) throw failure;

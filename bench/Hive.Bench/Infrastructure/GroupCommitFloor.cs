@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Modes;
-using Hive.Features.Messages;
 using Hive.Contracts.Json;
+using Hive.Features.Messages;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Bench.Infrastructure;

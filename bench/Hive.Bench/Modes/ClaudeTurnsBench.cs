@@ -78,9 +78,9 @@ internal sealed class ClaudeTurnsBench : IBenchMode
             Console.WriteLine($"load average with the burners started: {LoadAverage()}");
 
             using (var created = await hive.Http.PostAsJsonAsync("/api/agents", new
-                   {
-                       name = "alice", preset = "claude-code", driver = "bubblewrap", purpose = "answer the operator",
-                   }))
+            {
+                name = "alice", preset = "claude-code", driver = "bubblewrap", purpose = "answer the operator",
+            }))
                 if (created.StatusCode != HttpStatusCode.Created)
                     throw new InvalidOperationException($"create alice: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
 

@@ -106,7 +106,7 @@ internal sealed class ConstellationBench : IBenchMode
             // One at a time: three .NET starts at once on two cores only make each slower.
             foreach (var hive in Hives)
             {
-                HostProcess? host = await HostProcess.StartAsync(Path.Combine(root, hive), [.. agents[hive]], extraArgs: ArgsFor(root, hive, rabbit.AmqpPort));
+                var host = await HostProcess.StartAsync(Path.Combine(root, hive), [.. agents[hive]], extraArgs: ArgsFor(root, hive, rabbit.AmqpPort));
                 lock (hosts)
                     if (cleanup is null)
                     {
@@ -491,9 +491,9 @@ internal sealed class ConstellationBench : IBenchMode
     {
         var credentials = Path.Combine(root, hive + ".credentials");
         using (var file = new FileStream(credentials, new FileStreamOptions
-               {
-                   Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-               }))
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
             file.Write(Encoding.UTF8.GetBytes($"{hive}:{Password(hive)}\n"));
         return
         [

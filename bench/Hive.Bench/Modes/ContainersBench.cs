@@ -249,10 +249,10 @@ internal sealed class ContainersBench : IBenchMode
         {
             var name = $"escaper-{i}";
             using (var response = await http.PostAsJsonAsync("/api/agents", new
-                   {
-                       name, driver = "process", restart = "never",
-                       command = (string[])["/bin/sh", "-c", $"setsid sleep {marker} & exec \"$@\"", "sh", .. echo],
-                   }))
+            {
+                name, driver = "process", restart = "never",
+                command = (string[])["/bin/sh", "-c", $"setsid sleep {marker} & exec \"$@\"", "sh", .. echo],
+            }))
             {
                 var text = await response.Content.ReadAsStringAsync();
                 if (response.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"create {name}: {(int)response.StatusCode} {text}");

@@ -108,7 +108,8 @@ internal sealed class LockoutBench : IBenchMode
                     failures++;
                 }
             }
-        }) { IsBackground = true, Name = "operator" };
+        })
+        { IsBackground = true, Name = "operator" };
         thread.Start();
         thread.Join();
         return (Latency.Of(latencies), failures);

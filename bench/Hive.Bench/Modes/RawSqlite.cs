@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Hive.Bench.Infrastructure;
+using Hive.Contracts.Json;
 using Hive.Features.Messages;
 using Hive.Shared.Data;
-using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Bench.Modes;

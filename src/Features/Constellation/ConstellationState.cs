@@ -1,7 +1,7 @@
 using Dapper;
+using Hive.Contracts.Constellation;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
-using Hive.Contracts.Constellation;
 
 namespace Hive.Features.Constellation;
 

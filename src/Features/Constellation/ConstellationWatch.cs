@@ -1,7 +1,7 @@
+using Hive.Contracts.Constellation;
 using Hive.Shared.Changes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Hive.Contracts.Constellation;
 
 namespace Hive.Features.Constellation;
 

@@ -1,9 +1,9 @@
 using Carter;
+using Hive.Contracts.Constellation;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Http;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
-using Hive.Contracts.Constellation;
 
 namespace Hive.Features.Constellation;
 

@@ -103,8 +103,11 @@ public static class ReceiveFromHive
                 change.Execute("""
                     INSERT INTO constellation_held (global_id, from_hive, seq, user_id, routing_key, body, held_at)
                     VALUES (@GlobalId, @hive, @seq, @UserId, @RoutingKey, @body, @now)
-                    """, new { command.GlobalId, hive = from.Hive, seq, command.UserId, command.RoutingKey,
-                        body = Encoding.UTF8.GetString(command.Body), now = clock.GetUtcNow() });
+                    """, new
+                {
+                    command.GlobalId, hive = from.Hive, seq, command.UserId, command.RoutingKey,
+                    body = Encoding.UTF8.GetString(command.Body), now = clock.GetUtcNow()
+                });
                 logger.LogInformation("constellation inbox: {Id} from hive {Hive} is number {Seq}, {Next} is not here yet; held for its turn",
                     command.GlobalId, from.Hive, seq, next);
                 return Outcome.Done;
@@ -290,7 +293,10 @@ public static class ReceiveFromHive
             change.Execute("""
                 INSERT INTO constellation_dead_letters (global_id, user_id, routing_key, reason, body, received_at)
                 VALUES (@GlobalId, @UserId, @RoutingKey, @reason, @body, @now)
-                """, new { command.GlobalId, command.UserId, command.RoutingKey, reason,
-                    body = Encoding.UTF8.GetString(command.Body, 0, Math.Min(command.Body.Length, 64 * 1024)), now = clock.GetUtcNow() });
+                """, new
+            {
+                command.GlobalId, command.UserId, command.RoutingKey, reason,
+                body = Encoding.UTF8.GetString(command.Body, 0, Math.Min(command.Body.Length, 64 * 1024)), now = clock.GetUtcNow()
+            });
     }
 }

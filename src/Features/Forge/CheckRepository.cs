@@ -21,7 +21,7 @@ public static class CheckRepository
             if (!ForgeGit.IsRepository(query.Repository)) return $"'{query.Repository}' is not a repository's owner/name";
             try
             {
-                ForgeAuth? auth = TokenFile.Read(sweep.CoreTokenFile) is { } token ? new ForgeAuth.Token(token) : sweep.Bootstrap();
+                var auth = TokenFile.Read(sweep.CoreTokenFile) is { } token ? new ForgeAuth.Token(token) : sweep.Bootstrap();
                 if (auth is null) return "the hive has no forge token yet (the forge sweep issues it; see GET /api/forge), so the repository cannot be looked up";
                 return await forge.RepoExistsAsync(query.Repository, auth, cancellationToken)
                     ? null

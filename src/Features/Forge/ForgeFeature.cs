@@ -1,10 +1,10 @@
+using Hive.Contracts.Forge;
 using Hive.Features.Containers;
 using Hive.Shared.Agents;
 using MediatR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Forge;
 
 namespace Hive.Features.Forge;
 

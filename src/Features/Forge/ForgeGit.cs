@@ -81,9 +81,9 @@ public static partial class ForgeGit
                         $"{command.User} has no forge token yet (the forge sweep issues it)");
                     copy = tokenFile = Path.Combine(paths.DataDir, $".forge-git-{Guid.NewGuid():N}");
                     await using (var stream = new FileStream(copy, new FileStreamOptions
-                                 {
-                                     Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
-                                 }))
+                    {
+                        Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
+                    }))
                         await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(token), cancellationToken);
                 }
                 var (owner, name) = (command.Repository[..command.Repository.IndexOf('/')], command.Repository[(command.Repository.IndexOf('/') + 1)..]);

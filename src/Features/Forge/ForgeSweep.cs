@@ -1,11 +1,10 @@
+using Hive.Contracts.Forge;
+using Hive.Features.StateFiles;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-
-using Hive.Features.StateFiles;
-using Hive.Contracts.Forge;
 
 namespace Hive.Features.Forge;
 

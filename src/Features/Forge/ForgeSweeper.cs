@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Hive.Contracts.Forge;
 using Hive.Features.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
@@ -7,7 +8,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Forge;
 
 namespace Hive.Features.Forge;
 

@@ -1,9 +1,9 @@
-using Hive.Contracts.Json;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Features.Forge;
 

@@ -1,6 +1,6 @@
-using Hive.Shared.Metrics;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
+using Hive.Shared.Metrics;
 using Hive.Shared.Turns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

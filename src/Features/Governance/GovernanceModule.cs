@@ -1,6 +1,6 @@
-using Hive.Shared.Audit;
 using Carter;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Http;
 using MediatR;
 using Microsoft.AspNetCore.Http;

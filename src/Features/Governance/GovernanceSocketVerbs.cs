@@ -1,5 +1,5 @@
-using Hive.Contracts.Governance;
 using Hive.Contracts.Agents;
+using Hive.Contracts.Governance;
 using Hive.Shared.Audit;
 using Hive.Shared.Socket;
 

@@ -1,13 +1,13 @@
 using System.Text.Json;
 using FluentValidation;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
-using Hive.Contracts.Json;
 using Hive.Shared.Search;
 using Hive.Shared.Validation;
 using MediatR;
-using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

@@ -1,9 +1,9 @@
 using Dapper;
 using FluentValidation;
+using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
 using Hive.Shared.Data;
 using MediatR;
-using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

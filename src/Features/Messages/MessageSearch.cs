@@ -1,7 +1,7 @@
 using Dapper;
+using Hive.Contracts.Messages;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
-using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Hive.Shared.Data;
 using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
+using Hive.Shared.Data;
 
 namespace Hive.Features.Messages;
 

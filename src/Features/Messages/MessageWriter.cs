@@ -1,10 +1,10 @@
 using System.Threading.Channels;
 using Dapper;
 using Hive.Contracts.Json;
-using Microsoft.Data.Sqlite;
 using Hive.Shared.Data;
 using Hive.Shared.Health;
 using Hive.Shared.Search;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Messages;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Hive.Contracts.Messages;
 using Hive.Shared.Agents;
 using Hive.Shared.Metrics;
 using MediatR;
-using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

@@ -1,8 +1,8 @@
 using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
-using Microsoft.Extensions.DependencyInjection;
 using Hive.Shared.Errors;
 using Hive.Shared.Socket;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hive.Features.Messages;
 

@@ -1,10 +1,10 @@
 using FluentValidation;
+using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

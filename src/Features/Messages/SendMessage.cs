@@ -1,15 +1,15 @@
+using Dapper;
 using FluentValidation;
+using Hive.Contracts.Messages;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
-using Dapper;
 using Hive.Shared.Changes;
 using Hive.Shared.Constellation;
-using Hive.Shared.Search;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
+using Hive.Shared.Search;
 using Hive.Shared.Validation;
 using MediatR;
-using Hive.Contracts.Messages;
 
 namespace Hive.Features.Messages;
 

@@ -1,11 +1,11 @@
 using FluentValidation;
+using Hive.Contracts.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

@@ -1,14 +1,14 @@
 using System.Text.Json;
 using FluentValidation;
+using Hive.Contracts.Json;
+using Hive.Contracts.Questions;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
-using Hive.Contracts.Json;
 using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

@@ -1,9 +1,9 @@
 using FluentValidation;
+using Hive.Contracts.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

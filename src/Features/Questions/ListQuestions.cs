@@ -1,10 +1,10 @@
 using Dapper;
 using FluentValidation;
+using Hive.Contracts.Questions;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using MediatR;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

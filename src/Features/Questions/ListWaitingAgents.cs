@@ -1,7 +1,7 @@
 using Dapper;
+using Hive.Contracts.Questions;
 using Hive.Shared.Data;
 using MediatR;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

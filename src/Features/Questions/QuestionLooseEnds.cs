@@ -1,5 +1,5 @@
-using Hive.Contracts.LooseEnds;
 using Dapper;
+using Hive.Contracts.LooseEnds;
 using Hive.Shared.Data;
 using Hive.Shared.LooseEnds;
 using MediatR;

@@ -1,8 +1,8 @@
 using System.Text.Json;
-using Hive.Shared.Data;
-using Hive.Features.StateFiles;
-using Hive.Contracts.Questions;
 using Hive.Contracts.Json;
+using Hive.Contracts.Questions;
+using Hive.Features.StateFiles;
+using Hive.Shared.Data;
 
 namespace Hive.Features.Questions;
 

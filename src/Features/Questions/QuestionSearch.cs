@@ -1,8 +1,8 @@
 using Dapper;
+using Hive.Contracts.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

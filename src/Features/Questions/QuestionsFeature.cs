@@ -1,10 +1,10 @@
-using Hive.Shared.Data;
 using Dapper;
+using Hive.Contracts.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
+using Hive.Shared.Data;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

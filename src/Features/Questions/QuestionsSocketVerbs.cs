@@ -1,5 +1,5 @@
-using Hive.Contracts.Questions;
 using Hive.Contracts.Messages;
+using Hive.Contracts.Questions;
 using Hive.Shared.Socket;
 
 namespace Hive.Features.Questions;

@@ -1,9 +1,9 @@
+using Hive.Contracts.Questions;
 using Hive.Features.Messages;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Questions;
 

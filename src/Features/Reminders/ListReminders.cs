@@ -1,9 +1,9 @@
 using Dapper;
 using FluentValidation;
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared.Data;
 using MediatR;
-using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

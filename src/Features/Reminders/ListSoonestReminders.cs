@@ -1,8 +1,8 @@
 using Dapper;
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared.Data;
 using MediatR;
-using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
@@ -7,7 +8,6 @@ using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

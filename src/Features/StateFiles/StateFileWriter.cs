@@ -1,7 +1,7 @@
 using System.Text;
-using Microsoft.Win32.SafeHandles;
 using Hive.Shared;
 using Hive.Shared.Agents;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hive.Features.StateFiles;
 

@@ -1,6 +1,6 @@
-using Hive.Contracts.TurnStats;
 using System.Text;
 using FluentValidation;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.Options;

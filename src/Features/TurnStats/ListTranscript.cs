@@ -1,10 +1,10 @@
 using Dapper;
 using FluentValidation;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

@@ -1,11 +1,11 @@
 using System.Text;
 using System.Text.Json;
 using FluentValidation;
-using Hive.Shared.Changes;
 using Hive.Contracts.Json;
+using Hive.Contracts.TurnStats;
+using Hive.Shared.Changes;
 using Hive.Shared.Turns;
 using MediatR;
-using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

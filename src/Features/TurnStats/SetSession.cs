@@ -1,8 +1,8 @@
 using System.Text;
 using FluentValidation;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Changes;
 using MediatR;
-using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

@@ -1,11 +1,11 @@
 using System.Text.RegularExpressions;
 using FluentValidation;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Agents;
 using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 
@@ -45,12 +45,13 @@ public static partial class SlashCommand
             var change = changes.Current;
             var before = ConversationRow.Read(change, command.Agent);
             var now = clock.GetUtcNow();
-            var after = verb switch
+            var asked = verb switch
             {
                 "compact" => before with { CompactNext = true },
                 "clear" => before with { ClearNext = true, CompactNext = false },
                 _ => before with { Model = match.Groups[2].Value },
-            } with { UpdatedAt = now };
+            };
+            var after = asked with { UpdatedAt = now };
             ConversationRow.Write(change, after, now);
             await mediator.Send(new RecordIntervention(command.By, InterventionActions.Slash(verb), command.Agent, command.Text!.Trim(),
                 new { before.Model, before.CompactNext, before.ClearNext }, new { after.Model, after.CompactNext, after.ClearNext }), CancellationToken.None);

@@ -1,6 +1,6 @@
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Changes;
 using MediatR;
-using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

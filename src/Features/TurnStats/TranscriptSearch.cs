@@ -1,7 +1,7 @@
 using Dapper;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
-using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

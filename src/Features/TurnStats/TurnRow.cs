@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Hive.Contracts.Json;
-using Hive.Shared.Data;
 using Hive.Contracts.TurnStats;
+using Hive.Shared.Data;
 
 namespace Hive.Features.TurnStats;
 

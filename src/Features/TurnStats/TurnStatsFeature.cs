@@ -1,10 +1,10 @@
-using Hive.Shared.Metrics;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Limits;
-using Microsoft.Extensions.Options;
+using Hive.Shared.Metrics;
 using Microsoft.Extensions.DependencyInjection;
-using Hive.Contracts.TurnStats;
+using Microsoft.Extensions.Options;
 
 namespace Hive.Features.TurnStats;
 

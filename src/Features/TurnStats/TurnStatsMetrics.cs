@@ -1,10 +1,10 @@
 using System.Diagnostics.Metrics;
 using Dapper;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Metrics;
 using MediatR;
-using Hive.Contracts.TurnStats;
 
 namespace Hive.Features.TurnStats;
 

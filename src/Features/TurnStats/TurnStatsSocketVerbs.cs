@@ -1,5 +1,5 @@
-using Hive.Contracts.TurnStats;
 using Hive.Contracts.Messages;
+using Hive.Contracts.TurnStats;
 using Hive.Shared.Socket;
 
 namespace Hive.Features.TurnStats;

@@ -1,9 +1,9 @@
-using Hive.Shared.Errors;
 using Hive.Shared;
+using Hive.Shared.Errors;
 using Hive.Shared.Limits;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.HostFiltering;
 
 namespace Hive.Host.Auth;
 

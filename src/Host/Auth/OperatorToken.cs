@@ -1,9 +1,9 @@
-using Hive.Shared.Errors;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Hive.Shared;
+using Hive.Shared.Errors;
 using Hive.Shared.Files;
 
 namespace Hive.Host.Auth;

@@ -15,7 +15,12 @@ public static class Authority
 
     public static string Name(int level) => level switch
     {
-        Worker => "worker", Watchdog => "watchdog", Monitor => "monitor", Guardian => "guardian", System => "system", _ => "unknown",
+        Worker => "worker",
+        Watchdog => "watchdog",
+        Monitor => "monitor",
+        Guardian => "guardian",
+        System => "system",
+        _ => "unknown",
     };
 }
 
@@ -34,7 +39,10 @@ public sealed record Actor(string Name, int Authority)
     /// <summary>The operator, or the manager at its own level, or an agent: by the name a request came with.</summary>
     public static Actor Named(string name) => name switch
     {
-        AgentNames.Operator => Operator, AgentNames.Manager => Manager, AgentNames.Hive => Hive, _ => Agent(name),
+        AgentNames.Operator => Operator,
+        AgentNames.Manager => Manager,
+        AgentNames.Hive => Hive,
+        _ => Agent(name),
     };
 }
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using FluentValidation;
+using Hive.Contracts.Json;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
-using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,6 @@
 using Hive.Shared.Agents;
-using MediatR;
 using Hive.Shared.Changes;
+using MediatR;
 
 namespace Hive.Shared.Constellation;
 

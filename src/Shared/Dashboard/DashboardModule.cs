@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
 using Carter;
-using Hive.Shared.Http;
 using Hive.Shared.Errors;
+using Hive.Shared.Http;
 using Hive.Shared.Json;
 using Hive.Shared.Limits;
 using Microsoft.AspNetCore.Http;

@@ -12,12 +12,12 @@ public static class DatabaseFileModes
     public static void BeforeOpen(string databasePath)
     {
         using (new FileStream(databasePath, new FileStreamOptions
-               {
-                   Mode = FileMode.OpenOrCreate,
-                   Access = FileAccess.ReadWrite,
-                   Share = FileShare.ReadWrite | FileShare.Delete,
-                   UnixCreateMode = HivePaths.PrivateFile,
-               }))
+        {
+            Mode = FileMode.OpenOrCreate,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            UnixCreateMode = HivePaths.PrivateFile,
+        }))
         {
         }
         File.SetUnixFileMode(databasePath, HivePaths.PrivateFile);

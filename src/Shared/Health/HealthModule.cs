@@ -1,6 +1,6 @@
 using Carter;
-using Hive.Shared.Http;
 using Hive.Contracts.Json;
+using Hive.Shared.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Hive.Shared.Errors;
 using Hive.Contracts.Json;
+using Hive.Shared.Errors;
 using Hive.Shared.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

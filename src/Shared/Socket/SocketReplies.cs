@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Hive.Shared.Errors;
 using Hive.Contracts.Json;
+using Hive.Shared.Errors;
 
 namespace Hive.Shared.Socket;
 

@@ -1,9 +1,9 @@
 using System.Text.Json;
+using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
 using Hive.Contracts.Protocol;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
-using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -73,7 +73,7 @@ public sealed class SocketVerbRegistry
     private void Add(SocketVerb verb, SocketVerbHandler handler)
     {
         if (AgentProtocol.Find(verb.Name) != verb) throw new InvalidOperationException($"socket verb '{verb.Name}' is not declared in AgentProtocol");
-        SocketVerbHandler checkedHandler = verb.Caller == VerbCaller.Manager
+        var checkedHandler = verb.Caller == VerbCaller.Manager
             ? request => request.Agent == AgentNames.Manager ? handler(request) : throw new ForbiddenException("only the manager may do this")
             : handler;
         if (!_verbs.TryAdd(verb.Name, checkedHandler))

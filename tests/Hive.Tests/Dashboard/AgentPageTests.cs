@@ -1,5 +1,5 @@
-using Hive.Tests.Cli;
 using Hive.Tests.Architecture;
+using Hive.Tests.Cli;
 using Hive.Tests.Features.Governance;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;

@@ -1,5 +1,5 @@
-using Hive.Shared.Agents;
 using Hive.Contracts.Json;
+using Hive.Shared.Agents;
 
 namespace Hive.Tests.Shared;
 

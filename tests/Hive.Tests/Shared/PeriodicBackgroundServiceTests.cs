@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 using Hive.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hive.Tests.Shared;
 

@@ -120,7 +120,7 @@ public sealed class ReplayStreamingTests : IAsyncLifetime
             ConnectCallback = async (context, ct) =>
             {
                 var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
-                    { ReceiveBufferSize = 16 * 1024, NoDelay = true };
+                { ReceiveBufferSize = 16 * 1024, NoDelay = true };
                 await socket.ConnectAsync(context.DnsEndPoint, ct);
                 return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
             },

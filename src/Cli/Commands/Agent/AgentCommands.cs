@@ -1,8 +1,8 @@
-using Hive.Contracts.Messages;
-using Hive.Contracts.Questions;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Questions;
 
 namespace Hive.Cli.Commands.Agent;
 

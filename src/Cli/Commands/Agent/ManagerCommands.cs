@@ -31,7 +31,7 @@ public static class ManagerCommands
     {
         var name = new Argument<string>("name") { Description = "the new agent's name (^[a-z][a-z0-9-]{0,30}$)" };
         var argv = new Argument<string[]>("command")
-            { Description = "the program and its arguments, after -- (default: the preset's, else the hive's default command)", Arity = ArgumentArity.ZeroOrMore };
+        { Description = "the program and its arguments, after -- (default: the preset's, else the hive's default command)", Arity = ArgumentArity.ZeroOrMore };
         var purpose = new Option<string?>("--purpose") { Description = "what the agent is for (the operator reads it)" };
         var driver = new Option<string?>("--driver") { Description = "process, bubblewrap or nixos-container (default: the hive's)" };
         var preset = new Option<string?>("--preset") { Description = "a preset the hive knows (e.g. claude-code)" };

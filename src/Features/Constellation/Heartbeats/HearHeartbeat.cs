@@ -53,8 +53,11 @@ public static class HearHeartbeat
                 UPDATE constellation_outbox SET sent_at = NULL
                 WHERE destination = @Hive AND seq BETWEEN @From AND @Through AND sent_at IS NOT NULL AND sent_at <= @cutoff
                 RETURNING id
-                """, new { beat.Hive, missing.From, missing.Through,
-                    cutoff = clock.GetUtcNow() - TimeSpan.FromSeconds(options.ReorderWindowSeconds / 2.0) }).Count;
+                """, new
+            {
+                beat.Hive, missing.From, missing.Through,
+                cutoff = clock.GetUtcNow() - TimeSpan.FromSeconds(options.ReorderWindowSeconds / 2.0)
+            }).Count;
             if (again == 0) return;
             logger.LogWarning("constellation relay: hive {Hive} misses mail numbered {From} to {Through}, which the broker confirmed; {Count} rows are published again",
                 beat.Hive, missing.From, missing.Through, again);

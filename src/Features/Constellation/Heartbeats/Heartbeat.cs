@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Hive.Shared.Agents;
 using Hive.Contracts.Json;
+using Hive.Shared.Agents;
 
 namespace Hive.Features.Constellation;
 

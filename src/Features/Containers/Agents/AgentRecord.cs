@@ -1,5 +1,5 @@
-using Hive.Features.Containers.Runtime;
 using Hive.Contracts.Agents;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Json;

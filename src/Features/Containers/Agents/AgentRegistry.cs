@@ -1,10 +1,10 @@
 using Dapper;
+using Hive.Contracts.Containers;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -1,5 +1,5 @@
-using Hive.Contracts.Agents;
 using Carter;
+using Hive.Contracts.Agents;
 using Hive.Shared.Http;
 using MediatR;
 using Microsoft.AspNetCore.Http;

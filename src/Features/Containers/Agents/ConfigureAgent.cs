@@ -1,7 +1,7 @@
-using Hive.Contracts.Agents;
 using FluentValidation;
-using Hive.Features.Containers.Runtime;
+using Hive.Contracts.Agents;
 using Hive.Features.Containers.Presets;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
 using MediatR;
@@ -39,10 +39,15 @@ public static class ConfigureAgent
                 var expanded = await presets.ExpandAsync(preset, name, config.Purpose, config.Env, config.Secrets, config.Mounts, config.Provider);
                 config = config with
                 {
-                    Command = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose,
+                    Command = expanded.Command,
+                    Env = expanded.Env,
+                    Secrets = expanded.Secrets,
+                    Mounts = expanded.Mounts,
+                    Purpose = expanded.Purpose,
                     Provider = expanded.Provider,
                     Network = NetworkSealing.Default(config.Driver ?? record.Driver, config.Network ?? expanded.Network, fromPreset: true),
-                    Egress = config.Egress ?? expanded.Egress, EgressAsk = config.EgressAsk ?? expanded.EgressAsk,
+                    Egress = config.Egress ?? expanded.Egress,
+                    EgressAsk = config.EgressAsk ?? expanded.EgressAsk,
                 };
             }
             var normalised = await ProposeConfig.CheckedAsync(record, config, createRules, drivers, cancellationToken);

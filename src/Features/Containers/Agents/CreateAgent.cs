@@ -1,13 +1,13 @@
-using Hive.Contracts.Agents;
-using Hive.Shared.Data;
 using System.Text;
 using System.Text.Json;
 using FluentValidation;
-using Hive.Features.Containers.Runtime;
+using Hive.Contracts.Agents;
 using Hive.Features.Containers.Presets;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
+using Hive.Shared.Data;
 using Hive.Shared.Egress;
 using Hive.Shared.Errors;
 using MediatR;
@@ -139,10 +139,16 @@ public static class CreateAgent
                 var expanded = await presets.ExpandAsync(preset, command.Name!, command.Purpose, command.Env, command.Secrets, command.Mounts, command.Provider);
                 return await mediator.Send(command with
                 {
-                    Preset = null, Argv = expanded.Command, Env = expanded.Env, Secrets = expanded.Secrets, Mounts = expanded.Mounts, Purpose = expanded.Purpose,
+                    Preset = null,
+                    Argv = expanded.Command,
+                    Env = expanded.Env,
+                    Secrets = expanded.Secrets,
+                    Mounts = expanded.Mounts,
+                    Purpose = expanded.Purpose,
                     Provider = expanded.Provider,
                     Network = NetworkSealing.Default(command.Driver ?? drivers.Default, command.Network ?? expanded.Network, fromPreset: true),
-                    Egress = command.Egress ?? expanded.Egress, EgressAsk = command.EgressAsk ?? expanded.EgressAsk,
+                    Egress = command.Egress ?? expanded.Egress,
+                    EgressAsk = command.EgressAsk ?? expanded.EgressAsk,
                 }, cancellationToken);
             }
             if (command.Driver == DriverCatalog.External)

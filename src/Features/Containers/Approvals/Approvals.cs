@@ -1,8 +1,8 @@
+using Hive.Contracts.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

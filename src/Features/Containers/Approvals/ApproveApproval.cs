@@ -1,11 +1,11 @@
-using Hive.Contracts.Agents;
-using Hive.Shared.Data;
 using System.Text.Json;
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
+using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

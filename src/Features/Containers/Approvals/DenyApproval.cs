@@ -1,11 +1,11 @@
 using System.Text;
 using FluentValidation;
+using Hive.Contracts.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
 using Microsoft.Extensions.Logging;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -1,8 +1,8 @@
 using Dapper;
+using Hive.Contracts.Containers;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -1,12 +1,12 @@
-using Hive.Contracts.Agents;
 using System.Text.Json;
 using FluentValidation;
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 
@@ -40,11 +40,17 @@ public static class ProposeConfig
         if (chosen.ProblemWith(record.Name, config.Command!, config.Mounts ?? []) is { } problem) throw new BadRequestException(problem);
         return config with
         {
-            Driver = driver, Restart = config.Restart ?? RestartPolicies.OnFailure, Env = config.Env ?? new Dictionary<string, string>(), Mounts = config.Mounts ?? [],
-            Inputs = config.Inputs ?? [], Secrets = SecretStore.Normalised(config.Secrets), Limits = config.Limits?.OrNull,
+            Driver = driver,
+            Restart = config.Restart ?? RestartPolicies.OnFailure,
+            Env = config.Env ?? new Dictionary<string, string>(),
+            Mounts = config.Mounts ?? [],
+            Inputs = config.Inputs ?? [],
+            Secrets = SecretStore.Normalised(config.Secrets),
+            Limits = config.Limits?.OrNull,
             Capabilities = Capabilities.InFile(config.Capabilities),
             // Omitted, the network takes its default as a create's would (sealed under bubblewrap); the diff shows it.
-            Network = NetworkSealing.Default(driver, config.Network, fromPreset: false), EgressAsk = config.EgressAsk == true ? true : null,
+            Network = NetworkSealing.Default(driver, config.Network, fromPreset: false),
+            EgressAsk = config.EgressAsk == true ? true : null,
         };
     }
 

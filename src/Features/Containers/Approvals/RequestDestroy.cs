@@ -1,11 +1,11 @@
 using System.Text;
 using System.Text.Json;
 using FluentValidation;
+using Hive.Contracts.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

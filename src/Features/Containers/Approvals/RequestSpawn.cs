@@ -1,15 +1,15 @@
-using Hive.Contracts.Agents;
 using System.Text;
 using System.Text.Json;
 using FluentValidation;
-using Hive.Features.Containers.Runtime;
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
 using Hive.Features.Containers.Presets;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

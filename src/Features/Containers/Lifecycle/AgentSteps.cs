@@ -1,12 +1,12 @@
-using Hive.Features.Containers.Runtime;
-using Hive.Contracts.Agents;
-using Hive.Shared.Data;
 using System.Text.Json;
+using Hive.Contracts.Agents;
+using Hive.Features.Containers.Runtime;
 using Hive.Features.Messages;
 using Hive.Shared;
 using Hive.Shared.Agents;
 using Hive.Shared.Audit;
 using Hive.Shared.Changes;
+using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;

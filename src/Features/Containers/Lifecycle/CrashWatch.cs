@@ -62,8 +62,11 @@ internal sealed class CrashWatch(
             await mediator.Send(new ReleaseInFlightMessages.Command(name), CancellationToken.None);
             if (record.Desired == DesiredStates.Running)
                 await AgentSteps.TellManagerAsync(mediator, "crash watch", "container_crash", $"{name} crashed ({how}); {decision.Next}",
-                    new Dictionary<string, object?> { ["agent"] = name, ["exit_code"] = exit.Code, ["signal"] = exit.Signal, ["state"] = decision.State,
-                        ["reason"] = exit.Reason });
+                    new Dictionary<string, object?>
+                    {
+                        ["agent"] = name, ["exit_code"] = exit.Code, ["signal"] = exit.Signal, ["state"] = decision.State,
+                        ["reason"] = exit.Reason
+                    });
             if (decision.State == States.Failed) await mediator.Send(new AgentFailed(name, how, exit.At), CancellationToken.None);
             await steps.RaiseRowAsync(change, name);
         }, CancellationToken.None);

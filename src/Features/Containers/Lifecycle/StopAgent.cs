@@ -1,6 +1,6 @@
-using Hive.Shared.Audit;
 using Hive.Shared;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using MediatR;
 
 namespace Hive.Features.Containers;

@@ -1,7 +1,7 @@
-using Hive.Features.Containers.Runtime;
-using Hive.Contracts.Agents;
 using System.Text.Json;
+using Hive.Contracts.Agents;
 using Hive.Contracts.Json;
+using Hive.Features.Containers.Runtime;
 using Hive.Shared.Json;
 
 namespace Hive.Features.Containers;

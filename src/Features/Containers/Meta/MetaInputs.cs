@@ -1,9 +1,9 @@
 using System.Text.Json;
+using Hive.Contracts.Containers;
 using Hive.Contracts.Json;
 using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -1,5 +1,5 @@
-using Hive.Contracts.Agents;
 using System.Text.Json;
+using Hive.Contracts.Agents;
 using Hive.Shared.Json;
 using Hive.Shared.Native;
 using Microsoft.Extensions.Logging;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 using Hive.Shared;
 using Hive.Shared.Egress;
 using Hive.Shared.Gateway;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Containers.Runtime;

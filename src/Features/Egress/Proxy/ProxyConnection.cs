@@ -150,6 +150,12 @@ internal sealed class ProxyConnection(EgressPolicy policy, EgressRecorder record
 
     private static string Phrase(int status) => status switch
     {
-        400 => "Bad Request", 403 => "Forbidden", 405 => "Method Not Allowed", 411 => "Length Required", 502 => "Bad Gateway", 504 => "Gateway Timeout", _ => "Error",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
+        502 => "Bad Gateway",
+        504 => "Gateway Timeout",
+        _ => "Error",
     };
 }

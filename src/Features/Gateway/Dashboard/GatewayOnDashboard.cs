@@ -1,8 +1,8 @@
+using Hive.Contracts.Gateway;
 using Hive.Features.Gateway.Calls;
 using Hive.Features.Gateway.Recordings;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
-using Hive.Contracts.Gateway;
 
 namespace Hive.Features.Gateway.Dashboard;
 

@@ -1,10 +1,10 @@
+using Hive.Contracts.Gateway;
 using Hive.Features.Gateway.Calls;
 using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Hive.Contracts.Gateway;
 
 namespace Hive.Features.Gateway.Dashboard;
 

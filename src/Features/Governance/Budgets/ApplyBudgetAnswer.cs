@@ -1,6 +1,6 @@
-using Hive.Shared.Audit;
 using Hive.Features.Questions;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using MediatR;
 

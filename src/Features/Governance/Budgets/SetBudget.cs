@@ -1,6 +1,6 @@
-using Hive.Shared.Audit;
 using FluentValidation;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;

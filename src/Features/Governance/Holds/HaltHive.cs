@@ -1,5 +1,5 @@
-using Hive.Shared.Audit;
 using FluentValidation;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Validation;
 using MediatR;

@@ -1,5 +1,5 @@
-using Hive.Shared.Audit;
 using Hive.Shared.Agents;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;

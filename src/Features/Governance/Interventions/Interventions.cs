@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Hive.Shared.Data;
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
 using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
-using Hive.Contracts.Governance;
-using Hive.Contracts.Json;
+using Hive.Shared.Data;
 
 namespace Hive.Features.Governance;
 

@@ -1,5 +1,5 @@
-using Hive.Shared.Audit;
 using Carter;
+using Hive.Shared.Audit;
 using Hive.Shared.Http;
 using MediatR;
 using Microsoft.AspNetCore.Http;

@@ -1,8 +1,8 @@
 using Dapper;
 using FluentValidation;
+using Hive.Contracts.Governance;
 using Hive.Shared.Data;
 using MediatR;
-using Hive.Contracts.Governance;
 
 namespace Hive.Features.Governance;
 

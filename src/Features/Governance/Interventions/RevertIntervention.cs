@@ -1,10 +1,10 @@
-using Hive.Shared.Audit;
 using System.Text.Json;
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Shared.Audit;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
-using Hive.Contracts.Json;
 using MediatR;
-using Hive.Contracts.Governance;
 
 namespace Hive.Features.Governance;
 

@@ -1,6 +1,6 @@
+using Hive.Contracts.Governance;
 using Hive.Shared.Changes;
 using MediatR;
-using Hive.Contracts.Governance;
 
 namespace Hive.Features.Governance;
 

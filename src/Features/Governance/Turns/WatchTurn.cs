@@ -1,8 +1,8 @@
+using Dapper;
 using FluentValidation;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
-using Dapper;
 
 namespace Hive.Features.Governance;
 

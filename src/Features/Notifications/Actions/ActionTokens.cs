@@ -1,8 +1,8 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using Hive.Shared.Data;
 using Dapper;
+using Hive.Shared.Data;
 
 namespace Hive.Features.Notifications;
 

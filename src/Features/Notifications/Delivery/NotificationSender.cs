@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Dapper;
+using Hive.Contracts.Json;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
-using Hive.Contracts.Json;
 using Hive.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

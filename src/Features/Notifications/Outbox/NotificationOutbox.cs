@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Hive.Shared.Changes;
 using Hive.Contracts.Json;
+using Hive.Shared.Changes;
 using MediatR;
 using Microsoft.Extensions.Options;
 
@@ -55,8 +55,11 @@ internal sealed class NotificationOutbox(IOptions<NotificationsOptions> options,
             change.Execute("""
                 INSERT INTO action_tokens (token_hash, item_id, subject, action, value, label, expires_at)
                 VALUES (@hash, @itemId, @Subject, @Action, @Value, @Label, @expires)
-                """, new { hash = ActionTokens.Hash(tokens.Of(itemId, index)), itemId, need.Subject, actions[index].Action,
-                    actions[index].Value, actions[index].Label, expires });
+                """, new
+            {
+                hash = ActionTokens.Hash(tokens.Of(itemId, index)), itemId, need.Subject, actions[index].Action,
+                actions[index].Value, actions[index].Label, expires
+            });
         return itemId;
     }
 }

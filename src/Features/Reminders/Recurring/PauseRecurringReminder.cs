@@ -1,8 +1,8 @@
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
-using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Hive.Contracts.Reminders;
 using Hive.Features.StateFiles;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
@@ -6,7 +7,6 @@ using Hive.Shared.Errors;
 using Hive.Shared.Validation;
 using MediatR;
 using Microsoft.Extensions.Options;
-using Hive.Contracts.Reminders;
 
 namespace Hive.Features.Reminders;
 

@@ -1,7 +1,7 @@
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
-using Microsoft.Extensions.Logging;
 using MediatR;
+using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Work;
 

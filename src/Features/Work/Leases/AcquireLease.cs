@@ -37,8 +37,11 @@ public static class AcquireLease
         {
             var change = changes.Current; // BEGIN IMMEDIATE: two racing acquires of one resource are decided one after the other
             var now = clock.GetUtcNow();
-            var args = new { command.Agent, command.Resource, command.Exclusive, command.Reason, Now = now,
-                ExpiresAt = now.AddSeconds(command.TtlSeconds ?? options.Value.DefaultTtlSeconds) };
+            var args = new
+            {
+                command.Agent, command.Resource, command.Exclusive, command.Reason, Now = now,
+                ExpiresAt = now.AddSeconds(command.TtlSeconds ?? options.Value.DefaultTtlSeconds)
+            };
             // Expired leases on this resource are gone before anything is decided (the sweep would take them soon anyway).
             var expired = change.Query<LeaseEnded>("DELETE FROM leases WHERE resource = @Resource AND expires_at <= @Now RETURNING resource, holder", args);
 

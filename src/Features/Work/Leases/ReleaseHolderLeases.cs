@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Dapper;
+using Hive.Contracts.Json;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
-using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Extensions.Logging;
 

@@ -31,8 +31,11 @@ public static class RenewLease
                 UPDATE leases SET expires_at = @ExpiresAt
                 WHERE resource = @Resource AND holder = @Agent AND expires_at > @Now
                 RETURNING {LeaseRow.Columns};
-                """, new { command.Agent, command.Resource, Now = now,
-                    ExpiresAt = now.AddSeconds(command.TtlSeconds ?? options.Value.DefaultTtlSeconds) })
+                """, new
+            {
+                command.Agent, command.Resource, Now = now,
+                ExpiresAt = now.AddSeconds(command.TtlSeconds ?? options.Value.DefaultTtlSeconds)
+            })
                 ?? throw new NotFoundException($"you hold no live lease on {command.Resource}");
             LeasesSql.RaiseChanged(change, now, "renewed", [row.View()], []);
             change.AfterPublished(sweeper.Wake);

@@ -1,8 +1,8 @@
+using Hive.Contracts.Questions;
 using Hive.Features.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
-using Hive.Contracts.Questions;
 
 namespace Hive.Features.Work;
 

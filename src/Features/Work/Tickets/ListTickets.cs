@@ -26,8 +26,11 @@ public static class ListTickets
                   AND (@Assignee IS NULL OR assignee = @Assignee) AND (@Before IS NULL OR id < @Before)
                   AND (@Done OR (workflow || '/' || phase) NOT IN (SELECT value FROM json_each(@terminal)))
                 ORDER BY id DESC LIMIT @limit
-                """, new { query.Workflow, query.Column, query.Assignee, query.Before, query.Done, terminal = catalog.PhaseKeys(p => p.Terminal),
-                    limit = Math.Clamp(query.Limit ?? MaxLimit, 1, MaxLimit) }).ToList();
+                """, new
+            {
+                query.Workflow, query.Column, query.Assignee, query.Before, query.Done, terminal = catalog.PhaseKeys(p => p.Terminal),
+                limit = Math.Clamp(query.Limit ?? MaxLimit, 1, MaxLimit)
+            }).ToList();
             return Task.FromResult(TicketReads.Views(connection, null, rows, catalog));
         }
     }

@@ -1,5 +1,5 @@
-using Hive.Contracts.Work;
 using FluentValidation;
+using Hive.Contracts.Work;
 using Hive.Features.Work.Workspaces;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;

@@ -1,6 +1,6 @@
+using Hive.Contracts.Messages;
 using Hive.Features.Messages;
 using Microsoft.Extensions.DependencyInjection;
-using Hive.Contracts.Messages;
 
 namespace Hive.Tests.Architecture.Fixtures;
 

@@ -53,8 +53,11 @@ public sealed class HostileHiveTests(Xunit.Abstractions.ITestOutputHelper output
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
 
         foreach (var (id, to, about) in new[] { ("a:9201", "bob@b", "b:4242"), ("a:9202", "operator@b", "b:4243"), ("a:9203", "bob@b", "elsewhere:1") })
-            await PublishAsync(channel, id, new { kind = "undeliverable", from = "hive@a", to, body = "your mail to carol@a was not delivered",
-                sent_at = "2026-11-23T22:00:00.000Z", about, recipient = "carol@a" });
+            await PublishAsync(channel, id, new
+            {
+                kind = "undeliverable", from = "hive@a", to, body = "your mail to carol@a was not delivered",
+                sent_at = "2026-11-23T22:00:00.000Z", about, recipient = "carol@a"
+            });
         await PublishAsync(channel, "a:9204", new { kind = "message", from = "alice@a", to = "bob@b", body = "after the notices", sent_at = "2026-11-23T22:00:00.000Z" });
 
         Assert.Equal("after the notices", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());

@@ -76,10 +76,10 @@ public sealed class MountRulesTests(ContainersFixture fixture) : SharedHiveTests
         {
             await CreateAsync(_hive.Http, Shell(name, "bubblewrap", "true"));
             var id = (await manager.CallAsync(new
-                {
-                    op = "propose_config", name,
-                    config = new { command = new[] { "/bin/sh", "-c", "exec sleep 2000" }, driver = "bubblewrap", mounts = new[] { link } },
-                }))
+            {
+                op = "propose_config", name,
+                config = new { command = new[] { "/bin/sh", "-c", "exec sleep 2000" }, driver = "bubblewrap", mounts = new[] { link } },
+            }))
                 .GetProperty("approval_id").GetInt64();
             File.Delete(link);
             File.CreateSymbolicLink(link, _hive.DataDir); // valid when proposed, the data dir when applied

@@ -1,7 +1,7 @@
-using Microsoft.Extensions.Logging;
-using Xunit.Abstractions;
 using Hive.Features.Containers;
 using Hive.Features.Containers.Runtime;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;

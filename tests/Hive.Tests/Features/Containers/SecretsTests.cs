@@ -271,8 +271,11 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
             await CreateAsync(_hive.Http, new
             {
                 name, command = new[] { "/bin/sleep", "1000" }, driver = "process",
-                env = new Dictionary<string, string> { ["MODEL"] = "sk-learn", ["BRANCH"] = "ghp_short", ["SLACK"] = "xoxb", ["AWS_REGION"] = "AKIA",
-                    ["TOOL"] = "SK-LEARN", ["GREETING"] = "aGVsbG8gd29ybGQsIHRoaXMgaXMgYW4gb3JkaW5hcnkgdmFsdWU=", ["PLACE"] = "asiapacificregionxyz" },
+                env = new Dictionary<string, string>
+                {
+                    ["MODEL"] = "sk-learn", ["BRANCH"] = "ghp_short", ["SLACK"] = "xoxb", ["AWS_REGION"] = "AKIA",
+                    ["TOOL"] = "SK-LEARN", ["GREETING"] = "aGVsbG8gd29ybGQsIHRoaXMgaXMgYW4gb3JkaW5hcnkgdmFsdWU=", ["PLACE"] = "asiapacificregionxyz"
+                },
             });
         }
         finally

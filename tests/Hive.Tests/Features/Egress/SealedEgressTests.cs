@@ -119,10 +119,16 @@ public sealed class SealedEgressTests(EgressFixture fixture) : SharedHiveTests(f
             """;
         var allowed = $"npm-ok-{Interlocked.Increment(ref _made)}";
         var refused = $"npm-no-{Interlocked.Increment(ref _made)}";
-        await CreateAsync(_hive.Http, new { name = allowed, command = new[] { "/bin/bash", "-c", script }, driver = "bubblewrap", restart = "never",
-            network = "sealed", egress = new[] { $"outside.test:{server.Port}" } });
-        await CreateAsync(_hive.Http, new { name = refused, command = new[] { "/bin/bash", "-c", script }, driver = "bubblewrap", restart = "never",
-            network = "sealed", egress = new[] { "registry.npmjs.org:443" } });
+        await CreateAsync(_hive.Http, new
+        {
+            name = allowed, command = new[] { "/bin/bash", "-c", script }, driver = "bubblewrap", restart = "never",
+            network = "sealed", egress = new[] { $"outside.test:{server.Port}" }
+        });
+        await CreateAsync(_hive.Http, new
+        {
+            name = refused, command = new[] { "/bin/bash", "-c", script }, driver = "bubblewrap", restart = "never",
+            network = "sealed", egress = new[] { "registry.npmjs.org:443" }
+        });
         try
         {
             string Done(string agent) => Path.Combine(_hive.DataDir, "agents", agent, "state", "project", "npm.done");

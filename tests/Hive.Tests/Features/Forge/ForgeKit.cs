@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Hive.Contracts.Json;
 using Hive.Features.Forge;
 using Hive.Shared.Dashboard;
-using Hive.Contracts.Json;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 

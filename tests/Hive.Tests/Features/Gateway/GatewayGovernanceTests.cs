@@ -1,6 +1,6 @@
-using Microsoft.AspNetCore.Http;
 using System.Net;
 using Hive.Shared.Gateway;
+using Microsoft.AspNetCore.Http;
 using static Hive.Tests.Features.Gateway.GatewayKit;
 
 namespace Hive.Tests.Features.Gateway;
@@ -28,7 +28,7 @@ public sealed class GatewayGovernanceTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
         foreach (var (name, provider) in new[] { ("a1", "anthropic"), ("a2", "anthropic"), ("b1", "second") })
             using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new
-                   { name, driver = "process", provider, command = new[] { "/bin/sh", "-c", "exec sleep 1000000" } }))
+            { name, driver = "process", provider, command = new[] { "/bin/sh", "-c", "exec sleep 1000000" } }))
                 Assert.Equal(HttpStatusCode.Created, created.StatusCode);
     }
 

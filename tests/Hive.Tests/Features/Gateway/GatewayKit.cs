@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Dapper;
 using Hive.Shared.Gateway;
 using Microsoft.Data.Sqlite;
-using Dapper;
 
 namespace Hive.Tests.Features.Gateway;
 

@@ -306,7 +306,7 @@ public sealed class GatewayOpenAiTests : IAsyncLifetime
             """;
         _openAi.Enqueue(OpenAiReply.Text("Hi from the model.", new FakeOpenAiApi.Usage(30, 7)));
         using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new
-               { name, driver = "process", provider = "openai", restart = "never", command = new[] { "/bin/bash", "-c", call } }))
+        { name, driver = "process", provider = "openai", restart = "never", command = new[] { "/bin/bash", "-c", call } }))
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         try
         {

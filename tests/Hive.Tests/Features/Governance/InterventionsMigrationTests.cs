@@ -1,9 +1,9 @@
-using Hive.Shared.Audit;
 using Dapper;
+using Hive.Contracts.Json;
 using Hive.Features.Governance;
 using Hive.Host;
+using Hive.Shared.Audit;
 using Hive.Shared.Data;
-using Hive.Contracts.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Tests.Features.Governance;

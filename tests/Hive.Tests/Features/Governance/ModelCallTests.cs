@@ -1,5 +1,5 @@
-using Hive.Features.Governance.Spend;
 using Hive.Contracts.Json;
+using Hive.Features.Governance.Spend;
 using MediatR;
 
 namespace Hive.Tests.Features.Governance;

@@ -29,12 +29,12 @@ public sealed class ListQuestionsTests(HiveFixture fixture) : SharedHiveTests(fi
         {
             var result = await _hive.GetJsonAsync($"/api/questions?filter={filter}");
             foreach (var (list, answered) in new[] { (result.GetProperty("pending"), false), (result.GetProperty("answered"), true) })
-            foreach (var q in list.EnumerateArray())
-            {
-                Assert.Equal(answered, q.GetProperty("answer").ValueKind != JsonValueKind.Null);
-                if (filter == "operator") Assert.Equal(JsonValueKind.Null, q.GetProperty("target").ValueKind);
-                if (filter == "peer") Assert.NotEqual(JsonValueKind.Null, q.GetProperty("target").ValueKind);
-            }
+                foreach (var q in list.EnumerateArray())
+                {
+                    Assert.Equal(answered, q.GetProperty("answer").ValueKind != JsonValueKind.Null);
+                    if (filter == "operator") Assert.Equal(JsonValueKind.Null, q.GetProperty("target").ValueKind);
+                    if (filter == "peer") Assert.NotEqual(JsonValueKind.Null, q.GetProperty("target").ValueKind);
+                }
             string Ids(JsonElement list) => string.Join(",", list.EnumerateArray().Select(q => q.GetProperty("id").GetInt64()).Where(id => !oursOnly || ours.Contains(id)));
             return Ids(result.GetProperty("pending")) + "|" + Ids(result.GetProperty("answered"));
         }

@@ -75,7 +75,7 @@ public sealed class ReminderMigrationTests : IDisposable
     {
         SqliteConnection.ClearAllPools();
         foreach (var file in _files)
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
-            File.Delete(file + suffix);
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+                File.Delete(file + suffix);
     }
 }

@@ -1,5 +1,5 @@
-using Hive.Features.TurnStats;
 using Hive.Contracts.Json;
+using Hive.Features.TurnStats;
 
 namespace Hive.Tests.Features.TurnStats;
 

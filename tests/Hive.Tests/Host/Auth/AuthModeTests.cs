@@ -1,7 +1,7 @@
-using Hive.Shared.Errors;
 using System.Text;
 using Hive.Host;
 using Hive.Host.Auth;
+using Hive.Shared.Errors;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Tests.Host.Auth;

@@ -1,6 +1,6 @@
-using Hive.Shared.Errors;
 using System.Collections.Concurrent;
 using Hive.Host.Auth;
+using Hive.Shared.Errors;
 
 namespace Hive.Tests.Host.Auth;
 

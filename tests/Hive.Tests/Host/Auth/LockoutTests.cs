@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using Hive.Host;
@@ -6,6 +5,7 @@ using Hive.Host.Auth;
 using Hive.Shared.Errors;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hive.Tests.Host.Auth;
 

@@ -1,5 +1,5 @@
-using Hive.Shared.Errors;
 using System.Net.Sockets;
+using Hive.Shared.Errors;
 
 namespace Hive.Tests.Host.Storage;
 

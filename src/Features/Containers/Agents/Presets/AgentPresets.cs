@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Hive.Contracts.Json;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
-using Hive.Contracts.Json;
 using Hive.Shared.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,5 @@
-using MediatR;
 using Hive.Contracts.Containers;
+using MediatR;
 
 namespace Hive.Features.Containers;
 

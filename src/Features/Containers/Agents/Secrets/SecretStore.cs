@@ -1,9 +1,9 @@
-using Hive.Contracts.Containers;
-using Hive.Shared.Data;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Hive.Contracts.Containers;
 using Hive.Shared;
+using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using Hive.Shared.Files;
 using Microsoft.Extensions.Logging;

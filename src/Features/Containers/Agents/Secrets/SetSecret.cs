@@ -1,7 +1,7 @@
 using FluentValidation;
+using Hive.Contracts.Containers;
 using Hive.Shared.Changes;
 using MediatR;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

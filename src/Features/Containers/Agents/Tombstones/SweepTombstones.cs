@@ -1,9 +1,9 @@
+using Hive.Contracts.Containers;
 using Hive.Shared;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;
 using Microsoft.Extensions.Logging;
-using Hive.Contracts.Containers;
 
 namespace Hive.Features.Containers;
 

@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Options;
 using Hive.Contracts.Containers;
+using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Containers;
 

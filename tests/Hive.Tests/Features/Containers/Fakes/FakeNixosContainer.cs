@@ -48,10 +48,10 @@ public sealed class FakeNixosContainer : IDisposable
         Dir = Path.Combine(Path.GetTempPath(), "hive-fake-nixos-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Dir);
         using (var stream = new FileStream(Executable, new FileStreamOptions
-               {
-                   Mode = FileMode.CreateNew, Access = FileAccess.Write,
-                   UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute,
-               }))
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute,
+        }))
         using (var writer = new StreamWriter(stream))
             writer.Write(Script.ReplaceLineEndings("\n") + "\n");
     }
