@@ -319,7 +319,7 @@ public sealed class RabbitMqNode : IAsyncDisposable
         // Each rabbitmqctl is an Erlang VM of its own (0.3-0.5 s of CPU): asked in a loop while the broker boots, they
         // slow the boot. The AMQP listener opens just before the boot ends, so wait for it first, then ask once.
         while (!broker.HasExited && DateTime.UtcNow < deadline && !await AcceptsAsync(AmqpPort)) await Task.Delay(25);
-        string last = "";
+        var last = "";
         while (true)
         {
             if (broker.HasExited)

@@ -76,7 +76,7 @@ internal sealed class RawSqlite : IDisposable
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var latencies = commitLatencies is null ? null : new List<long>(1 << 16);
-        long now = started;
+        var now = started;
         do
         {
             var before = now;

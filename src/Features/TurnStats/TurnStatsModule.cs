@@ -25,7 +25,7 @@ public sealed class TurnStatsModule : CarterModule
         Get("/{name}/transcript", async (req, res) =>
         {
             // ?turn=running: the turn still running (its entries have no turn yet).
-            long? turn = req.Query["turn"].ToString() == "running" ? 0 : req.QueryLong("turn");
+            var turn = req.Query["turn"].ToString() == "running" ? 0 : req.QueryLong("turn");
             if (turn == 0 && req.Query["turn"].ToString() != "running") throw new BadRequestException("turn must be a turn id or running");
             await res.Ok(await mediator.Send(
                 new ListTranscript.Query(

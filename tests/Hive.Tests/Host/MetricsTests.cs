@@ -69,7 +69,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         }));
 
         using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        string text = "";
+        var text = "";
         await HiveInstance.Until(() =>
         {
             text = metrics.GetStringAsync("/metrics").GetAwaiter().GetResult();

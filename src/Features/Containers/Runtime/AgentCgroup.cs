@@ -59,8 +59,8 @@ internal sealed class AgentCgroup(string agent, string primary, IReadOnlyDiction
     /// <summary>Memory in bytes, CPU time used in microseconds, and processes now; null where unreadable.</summary>
     public (long? MemoryBytes, long? CpuMicros, long? Pids) ReadCounters()
     {
-        long? memory = Number(Read(CgroupTree.Memory, v2 ? "memory.current" : "memory.usage_in_bytes"));
-        long? cpu = v2 ? Field(Read(CgroupTree.Cpu, "cpu.stat"), "usage_usec") : Number(Read(CgroupTree.CpuAcct, "cpuacct.usage")) / 1000;
+        var memory = Number(Read(CgroupTree.Memory, v2 ? "memory.current" : "memory.usage_in_bytes"));
+        var cpu = v2 ? Field(Read(CgroupTree.Cpu, "cpu.stat"), "usage_usec") : Number(Read(CgroupTree.CpuAcct, "cpuacct.usage")) / 1000;
         return (memory, cpu, Number(Read(CgroupTree.Pids, "pids.current")));
     }
 

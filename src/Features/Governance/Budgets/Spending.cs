@@ -39,7 +39,7 @@ internal sealed class Spending(IMediator mediator, GovernanceState state, IOptio
         var after = before + added;
         var figures = new Reached(scope, metric, Metrics.PeriodOf(metric, now), after, cap);
         var warnAt = cap * options.Value.WarnPercent / 100.0;
-        string who = scope == Scopes.Hive ? "the hive" : scope;
+        var who = scope == Scopes.Hive ? "the hive" : scope;
         if (after >= cap && Told(change, figures, "exceeded"))
         {
             change.Raise(new BudgetExceeded(figures));

@@ -31,7 +31,7 @@ public static class CheckModelCall
             var now = clock.GetUtcNow();
             var agent = query.Agent;
             var turn = admission.RunningOf(agent);
-            long? turnId = turn?.TurnId;
+            var turnId = turn?.TurnId;
             if (state.Halt is { } halt)
                 return Refused($"hive: the hive is halted (by {halt.By}{(halt.Reason is { } r ? $": {r}" : "")}); no model calls until it is resumed",
                     HoldReasons.Halted, null);

@@ -154,7 +154,7 @@ public sealed class GatewayDashboardTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "alice"));
         Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "bob"));
 
-        string metrics = "";
+        var metrics = "";
         await HiveInstance.Until(() =>
         {
             metrics = Scrape();

@@ -193,7 +193,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         // Every attempt is counted by channel: three failures, then the delivery.
         using (var scraper = new HttpClient())
         {
-            string metrics = "";
+            var metrics = "";
             await HiveInstance.Until(() =>
             {
                 metrics = scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics").GetAwaiter().GetResult();

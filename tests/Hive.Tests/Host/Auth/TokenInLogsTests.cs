@@ -42,7 +42,7 @@ public sealed class TokenInLogsTests : IAsyncLifetime
 
         // Sign in: a wrong link, then the right one (twice, as a person who opens it again).
         (await browser.GetAsync("/?token=" + token[..^2] + "xx")).Dispose();
-        string session = "";
+        var session = "";
         for (var i = 0; i < 2; i++)
         {
             using var signIn = await browser.GetAsync(signInUrl.PathAndQuery);
