@@ -14,7 +14,7 @@ internal sealed class MetaGroupCommit(MetaGit git)
     /// is the one to publish it.
     /// Group commit: whoever holds the lock commits every request queued behind it, in order, a joining request together with
     /// the joining ones right after it (one <c>git commit</c>, their messages joined), so creates in flight share one commit's
-    /// git runs instead of each waiting for the others' (#34: a fleet spent most of its ramp queued here). Each caller still
+    /// git runs instead of each waiting for the others' (a fleet once spent most of its ramp queued here). Each caller still
     /// returns only once the commit holding its files is made. The commit is published by the first of its callers to get
     /// back, in that caller's own flow (inside its state change when it runs in one, as before), before that caller returns;
     /// a commit of its own (not joining) is thus published before its caller returns, as it always was.
