@@ -164,7 +164,7 @@ public abstract class ProcessDriverBase : IContainerDriver
 
         var log = new AgentLog(spec.LogDir, Options.LogBytes);
         // The program, not its arguments: an argument may be a secret.
-        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}{(spec.Sealed ? ", sealed" : "")}: {program}{ModelCallsNote(gateway)}"
+        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}{(spec.Sealed ? ", sealed" : "")}: {program}{AgentGateway.NoteOf(gateway)}"
             + (egress is null ? "" : forge is null ? " (its egress proxy on its port)" : " (its egress proxy and its forge door on its port)"));
         Process process;
         try
@@ -195,13 +195,6 @@ public abstract class ProcessDriverBase : IContainerDriver
 
     /// <summary>A sealed agent's egress proxy (and its forge door), when the hive has one for it; an open agent has its network.</summary>
     private AgentEgressAccess? EgressOf(LaunchSpec spec) => spec.Sealed ? _services.Egress.For(spec.Name) : null;
-
-    private static string ModelCallsNote(AgentGateway? gateway) => gateway switch
-    {
-        null => "",
-        { Metered: true } => $" (model calls through the hive's gateway, {gateway.Access.BaseUrlVariable} from its port)",
-        _ => $" (model calls not metered: its own configuration sets {gateway.Access.BaseUrlVariable} or {gateway.Access.KeyVariable})",
-    };
 
     /// <summary>A clean environment: the hive's variables and the agent's own, nothing else of the host's.</summary>
     private void SetEnvironment(ProcessStartInfo info, LaunchSpec spec, string configuredPath, string? home)
