@@ -44,6 +44,7 @@ public static class AgentCommands
         });
         return command;
     }
+
     /// <summary><c>send</c> and <c>remind</c> as the operator even where <c>$HIVE_SOCKET</c> is set.</summary>
     internal static readonly Option<bool> AsOperator = new("--as-operator")
     {
@@ -66,6 +67,7 @@ public static class AgentCommands
             throw new CliError(e.Code, $"{e.Message}; to speak as an agent instead, give --socket PATH or set HIVE_SOCKET");
         }
     }
+
     private static Command RequestNextTurn()
     {
         var command = new Command("request-next-turn",

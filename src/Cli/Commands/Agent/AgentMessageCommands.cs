@@ -39,6 +39,7 @@ internal static class AgentMessageCommands
         });
         return command;
     }
+
     internal static Command Recv()
     {
         var wait = new Option<double>("--wait") { Description = "wait up to this many seconds for a message (default 0: do not wait)" };
