@@ -85,7 +85,7 @@ internal static class TurnRecord
         }
         catch (CliError e)
         {
-            // Refused whole (a turn is recorded once, as the turn the hive granted, #43): said here, nothing to retry.
+            // Refused whole (a turn is recorded once, as the turn the hive granted): said here, nothing to retry.
             log.WriteLine($"hivectl run: the turn was not recorded: {e.Code}: {e.Message}");
         }
     }
