@@ -15,7 +15,7 @@ public sealed class PeriodicBackgroundServiceTests : IAsyncLifetime
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(7);
 
     private readonly FakeTimeProvider _clock = new();
-    private readonly RecordingLogger _logger = new();
+    private readonly ErrorRecordingLogger _logger = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddScoped<TickScope>().BuildServiceProvider();
     private ProbeLoop? _loop;
 
@@ -124,19 +124,5 @@ public sealed class PeriodicBackgroundServiceTests : IAsyncLifetime
     {
         public bool Disposed { get; private set; }
         public void Dispose() => Disposed = true;
-    }
-
-    private sealed class RecordingLogger : ILogger
-    {
-        private readonly ConcurrentQueue<Exception?> _errors = new();
-        public IReadOnlyCollection<Exception?> Errors => _errors;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= LogLevel.Error) _errors.Enqueue(exception);
-        }
     }
 }

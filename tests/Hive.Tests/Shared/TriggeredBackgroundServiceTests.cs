@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Hive.Shared.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -66,7 +65,7 @@ public sealed class TriggeredBackgroundServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_failing_pass_is_logged_and_the_loop_carries_on()
     {
-        var logger = new RecordingLogger();
+        var logger = new ErrorRecordingLogger();
         var loop = await StartAsync(n => n == 1 ? throw new InvalidOperationException("boom") : Task.CompletedTask, logger: logger);
         await HiveInstance.Until(() => loop.CompletedPasses == 1, what: "the failed pass");
         Assert.IsType<InvalidOperationException>(Assert.Single(logger.Errors));
@@ -95,19 +94,5 @@ public sealed class TriggeredBackgroundServiceTests : IAsyncLifetime
 
         protected override Task PassAsync(CancellationToken stoppingToken) =>
             pass(Interlocked.Increment(ref _passes)).WaitAsync(stoppingToken);
-    }
-
-    private sealed class RecordingLogger : ILogger
-    {
-        private readonly ConcurrentQueue<Exception?> _errors = new();
-        public IReadOnlyCollection<Exception?> Errors => _errors;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= LogLevel.Error) _errors.Enqueue(exception);
-        }
     }
 }
