@@ -114,7 +114,7 @@ public sealed class SealedEgressTests(EgressFixture fixture) : SharedHiveTests(f
             mkdir -p "$HIVE_STATE_DIR/project" && cd "$HIVE_STATE_DIR/project"
             echo '{"name":"project","version":"1.0.0"}' > package.json
             npm install --registry {{registry.BaseUrl}} --no-audit --no-fund --cache "$HIVE_STATE_DIR/npm-cache" hive-egress-probe@1.0.3 > npm.log 2>&1
-            echo "npm:$?" > npm.done
+            echo "npm:$?" > npm.done.tmp && mv npm.done.tmp npm.done # whole or absent: the test polls for it
             exec sleep 100000
             """;
         var allowed = $"npm-ok-{Interlocked.Increment(ref _made)}";
