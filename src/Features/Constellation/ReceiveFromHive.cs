@@ -39,9 +39,6 @@ public static class ReceiveFromHive
     /// </param>
     public sealed record ReleaseOverdue(bool QueueSettled) : IRequest<int>, IChangesState;
 
-    /// <summary>A global id is <c>&lt;hive&gt;:&lt;outbox id&gt;</c>: a hive name (at most 31) and a number.</summary>
-    private const int MaxGlobalIdLength = 64;
-
     /// <summary>
     /// The most a delivery may weigh before it is parsed: an honest envelope (a body of at most
     /// <see cref="SendMessage.MaxBodyBytes"/>, even all of it escaped, and two addresses) is far below.
@@ -201,7 +198,7 @@ public static class ReceiveFromHive
             var globalId = command.GlobalId!;
             var known = to.Agent == AgentNames.Operator || agents.IsAgent(to.Agent);
             // Another hive's word is a claim: every limit a local send meets is checked again here.
-            if (OverLimit(envelope, globalId) is { } limit)
+            if (ArrivalChecks.OverLimit(envelope, globalId) is { } limit)
             {
                 logger.LogWarning("constellation inbox: {Id} from hive {Hive} breaks a limit ({Limit}); not taken in", globalId, from.Hive, limit);
                 if (envelope.Kind == MailEnvelope.Message)
@@ -210,7 +207,7 @@ public static class ReceiveFromHive
                     DeadLetter(change, command, $"refused: {limit}"); // a notice is never answered (no loops)
                 return;
             }
-            if (envelope.Kind == MailEnvelope.Undeliverable && Unsolicited(change, from.Hive, envelope) is { } why)
+            if (envelope.Kind == MailEnvelope.Undeliverable && ArrivalChecks.Unsolicited(change, own, from.Hive, envelope) is { } why)
             {
                 logger.LogWarning("constellation inbox: ignored an undeliverable notice {Id} from hive {Hive}: {Why}", globalId, from.Hive, why);
                 DeadLetter(change, command, $"refused: {why}");
@@ -243,41 +240,6 @@ public static class ReceiveFromHive
             }
         }
 
-        /// <summary>
-        /// Which limit an arrival breaks, else null: a body as a local send's (<see cref="SendMessage.MaxBodyBytes"/>, not
-        /// blank), a global id of this shape, a notice naming what it is about (<c>&lt;this hive&gt;:&lt;number&gt;</c>) and an address.
-        /// </summary>
-        private string? OverLimit(MailEnvelope envelope, string globalId)
-        {
-            if (globalId.Length > MaxGlobalIdLength) return $"a global id is at most {MaxGlobalIdLength} characters";
-            if (string.IsNullOrWhiteSpace(envelope.Body)) return "the body must not be empty";
-            if (Encoding.UTF8.GetByteCount(envelope.Body) > SendMessage.MaxBodyBytes)
-                return $"a message's body is limited to {SendMessage.MaxBodyBytes} UTF-8 bytes";
-            if (envelope.Kind == MailEnvelope.Undeliverable && (envelope.About is not { Length: <= MaxGlobalIdLength } || HiveAddresses.Parse(envelope.Recipient) is null))
-                return "a notice names the global id of the mail it is about and its recipient's address";
-            return null;
-        }
-
-        /// <summary>
-        /// Why an undeliverable notice is not about mail this hive sent that hive (its outbox row, from the notice's
-        /// recipient to the notice's address), else null: a hive hears only about its own mail, never a made-up one.
-        /// </summary>
-        private string? Unsolicited(StateChange change, string fromHive, MailEnvelope notice)
-        {
-            var own = options.Name!;
-            var about = notice.About!;
-            if (!about.StartsWith(own + ":", StringComparison.Ordinal)
-                || !long.TryParse(about.AsSpan(own.Length + 1), System.Globalization.NumberStyles.None, null, out var outboxId))
-                return $"it is about {about}, which is not mail of hive {own}";
-            var payload = change.QuerySingleOrDefault<string>(
-                "SELECT payload FROM constellation_outbox WHERE id = @outboxId AND destination = @fromHive AND kind = @Message",
-                new { outboxId, fromHive, MailEnvelope.Message });
-            if (payload is null || MailEnvelope.Parse(Encoding.UTF8.GetBytes(payload)) is not { } sent
-                || sent.From != notice.To || sent.To != notice.Recipient)
-                return $"hive {own} sent no mail {about} from {notice.To} to {notice.Recipient} to hive {fromHive}";
-            return null;
-        }
-
         private void Bounce(StateChange change, string fromHive, MailEnvelope envelope, string globalId, string reason) =>
             QueueOutgoingMail.Add(change, signal, fromHive, new MailEnvelope(MailEnvelope.Undeliverable, $"{AgentNames.Hive}@{options.Name}", envelope.From,
                 reason, clock.GetUtcNow(), About: globalId, Recipient: envelope.To), null, clock.GetUtcNow());
@@ -290,13 +252,6 @@ public static class ReceiveFromHive
         }
 
         private void DeadLetter(StateChange change, Command command, string reason) =>
-            change.Execute("""
-                INSERT INTO constellation_dead_letters (global_id, user_id, routing_key, reason, body, received_at)
-                VALUES (@GlobalId, @UserId, @RoutingKey, @reason, @body, @now)
-                """, new
-            {
-                command.GlobalId, command.UserId, command.RoutingKey, reason,
-                body = Encoding.UTF8.GetString(command.Body, 0, Math.Min(command.Body.Length, 64 * 1024)), now = clock.GetUtcNow()
-            });
+            ArrivalChecks.DeadLetter(change, command.GlobalId, command.UserId, command.RoutingKey, command.Body, reason, clock.GetUtcNow());
     }
 }

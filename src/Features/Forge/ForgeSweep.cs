@@ -25,6 +25,8 @@ internal sealed class ForgeSweep(
     ForgejoClient forge, IOptions<ForgeOptions> options, HivePaths paths, TimeProvider clock, IStateFileWriter stateFiles, Webhooks.WebhookSecret webhookSecret,
     ILogger<ForgeSweep> logger)
 {
+    private readonly ForgeTokens _tokens = new(forge, clock, logger);
+
     /// <summary>The events the hive's webhook asks for (<c>pull_request</c> includes its review requests and its comments).</summary>
     public static readonly IReadOnlyList<string> WebhookEvents = ["push", "pull_request", "issue_comment", "status"];
 
@@ -73,7 +75,7 @@ internal sealed class ForgeSweep(
                 await EnsureOwnUserAsync(CoreUser, admin, ct, siteAdmin: true);
             }
             user = true;
-            issued ??= await IssueTokenAsync(CoreUser, admin, CoreScopes, CoreTokenFile, () => TokenFile.Prepare(CoreTokenFile), ct);
+            issued ??= await _tokens.IssueAsync(CoreUser, admin, CoreScopes, CoreTokenFile, () => TokenFile.Prepare(CoreTokenFile), ct);
             token = true;
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -106,7 +108,7 @@ internal sealed class ForgeSweep(
             if (agent == CoreUser) throw new ForgeException($"{CoreUser} is the hive's own forge user: no agent gets its account");
             await EnsureOwnUserAsync(agent, core, ct, siteAdmin: false);
             user = true;
-            if (!TokenFile.Exists(file)) await IssueTokenAsync(agent, core, AgentScopes, file, () => PrepareInStateDir(agent, file), ct);
+            if (!TokenFile.Exists(file)) await _tokens.IssueAsync(agent, core, AgentScopes, file, () => PrepareInStateDir(agent, file), ct);
             return new ForgeAccount(true, true, null, clock.GetUtcNow());
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -200,60 +202,8 @@ internal sealed class ForgeSweep(
         // As for minting: Forgejo manages tokens with Basic auth only, so a fresh password nobody keeps, used once.
         var password = ForgejoClient.NewSecret();
         await forge.EditUserAsync(agent, core, makeAdmin: null, password, CancellationToken.None);
-        var revoked = await RevokeHiveTokensAsync(agent, password, keep: null);
+        var revoked = await _tokens.RevokeHiveAsync(agent, password, keep: null);
         if (revoked > 0) logger.LogInformation("forge: revoked {Count} token(s) of {User}, which left the hive", revoked, agent);
-    }
-
-    /// <summary>Deletes the user's <c>hive-*</c> tokens but <paramref name="keep"/>; how many it deleted.</summary>
-    private async Task<int> RevokeHiveTokensAsync(string user, string password, string? keep)
-    {
-        var revoked = 0;
-        foreach (var token in await forge.ListTokensAsync(user, password, CancellationToken.None))
-        {
-            if (!token.Name.StartsWith(TokenPrefix, StringComparison.Ordinal) || token.Name == keep) continue;
-            await forge.DeleteTokenAsync(user, password, token.Id, CancellationToken.None);
-            revoked++;
-        }
-        return revoked;
-    }
-
-    /// <summary>
-    /// Mints a token the only way Forgejo allows (Basic auth as its user): a fresh password nobody keeps, set through the
-    /// admin API, used once. The token goes straight to its 0600 file; token names carry the clock (names are unique per user).
-    /// </summary>
-    private async Task<string> IssueTokenAsync(
-        string user, ForgeAuth admin, IReadOnlyList<string> scopes, string file, Func<IPendingStateFile> prepare, CancellationToken ct)
-    {
-        // The file's place first: a token the forge shows once must not be minted into a directory that cannot take it.
-        using var place = prepare();
-        ct.ThrowIfCancellationRequested();
-        // From here on, not cancelled by the host stopping (each call has its timeout): a password set and a token minted
-        // are finished and written, never left half done.
-        var password = ForgejoClient.NewSecret();
-        await forge.EditUserAsync(user, admin, makeAdmin: null, password, CancellationToken.None);
-        var name = $"{TokenPrefix}{clock.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}";
-        var token = await forge.CreateTokenAsync(user, password, name, scopes, CancellationToken.None);
-        try
-        {
-            place.Commit(token);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ForgeException($"a token was issued but {file} could not be written ({e.Message}); the next sweep issues another");
-        }
-        logger.LogInformation("forge: issued a token for {User} at {File}", user, file);
-        // A token is re-issued when its file went missing or the forge refused it: the ones before it are revoked, so
-        // copies of them stop working (a failure here is only logged: the new token is in place either way).
-        try
-        {
-            var revoked = await RevokeHiveTokensAsync(user, password, keep: name);
-            if (revoked > 0) logger.LogInformation("forge: revoked {Count} earlier token(s) of {User}", revoked, user);
-        }
-        catch (ForgeException e)
-        {
-            logger.LogWarning("forge: the earlier tokens of {User} were not revoked: {Failure}", user, e.Message);
-        }
-        return token;
     }
 
     /// <summary>An agent's token is written by StateFiles' writer: into the state dir the agent owns, never through a link it planted.</summary>

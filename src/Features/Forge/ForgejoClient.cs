@@ -59,8 +59,8 @@ internal sealed class ForgejoClient(HttpClient http)
     {
         using var response = await SendAsync(HttpMethod.Get, $"users/{Segment(name)}", null, auth, $"looking up user {name}", ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
-        await EnsureAsync(response, HttpStatusCode.OK, $"looking up user {name}", ct, auth.Credential);
-        return ReadUser(await ReadJsonAsync(response, $"looking up user {name}", ct), $"looking up user {name}");
+        await ForgeAnswers.EnsureAsync(response, HttpStatusCode.OK, $"looking up user {name}", ct, auth.Credential);
+        return ForgeAnswers.ReadUser(await ForgeAnswers.ReadJsonAsync(response, $"looking up user {name}", ct), $"looking up user {name}");
     }
 
     /// <summary>Creates a user (admin API) unless it is there; true when this call created it.</summary>
@@ -74,11 +74,11 @@ internal sealed class ForgejoClient(HttpClient http)
             visibility = "private", send_notify = false,
         };
         using var response = await SendAsync(HttpMethod.Post, "admin/users", body, admin, what, ct);
-        if (response.StatusCode == HttpStatusCode.Created) return (ReadUser(await ReadJsonAsync(response, what, ct), what), true);
+        if (response.StatusCode == HttpStatusCode.Created) return (ForgeAnswers.ReadUser(await ForgeAnswers.ReadJsonAsync(response, what, ct), what), true);
         if (response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.Conflict
             && await FindUserAsync(name, admin, ct) is { } raced)
             return (raced, false);
-        throw await FailureAsync(response, what, ct, admin.Credential, body.password);
+        throw await ForgeAnswers.FailureAsync(response, what, ct, admin.Credential, body.password);
     }
 
     /// <summary><c>PATCH /admin/users/{name}</c>: <c>login_name</c> and <c>source_id</c> first (older versions want them), then the changes.</summary>
@@ -93,7 +93,7 @@ internal sealed class ForgejoClient(HttpClient http)
         }
         var what = makeAdmin == true ? $"making {name} a site admin" : $"setting a new password for {name}";
         using var response = await SendAsync(HttpMethod.Patch, $"admin/users/{Segment(name)}", body, admin, what, ct);
-        await EnsureAsync(response, HttpStatusCode.OK, what, ct, admin.Credential, password);
+        await ForgeAnswers.EnsureAsync(response, HttpStatusCode.OK, what, ct, admin.Credential, password);
     }
 
     /// <summary>Mints an access token (Basic auth only, the user's own password); returns it (Forgejo shows it once).</summary>
@@ -102,8 +102,8 @@ internal sealed class ForgejoClient(HttpClient http)
         var what = $"issuing a token for {user}";
         using var response = await SendAsync(HttpMethod.Post, $"users/{Segment(user)}/tokens", new { name = tokenName, scopes },
             new ForgeAuth.Password(user, password), what, ct);
-        await EnsureAsync(response, HttpStatusCode.Created, what, ct, password);
-        var answer = await ReadJsonAsync(response, what, ct);
+        await ForgeAnswers.EnsureAsync(response, HttpStatusCode.Created, what, ct, password);
+        var answer = await ForgeAnswers.ReadJsonAsync(response, what, ct);
         var token = answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("sha1", out var sha1) && sha1.ValueKind == JsonValueKind.String
             ? sha1.GetString()
             : null;
@@ -115,8 +115,8 @@ internal sealed class ForgejoClient(HttpClient http)
     {
         var what = $"listing the tokens of {user}";
         using var response = await SendAsync(HttpMethod.Get, $"users/{Segment(user)}/tokens", null, new ForgeAuth.Password(user, password), what, ct);
-        await EnsureAsync(response, HttpStatusCode.OK, what, ct, password);
-        var answer = await ReadJsonAsync(response, what, ct);
+        await ForgeAnswers.EnsureAsync(response, HttpStatusCode.OK, what, ct, password);
+        var answer = await ForgeAnswers.ReadJsonAsync(response, what, ct);
         if (answer.ValueKind != JsonValueKind.Array) throw new ForgeException($"{what}: the forge's answer is not a list");
         return answer.EnumerateArray()
             .Where(t => t.ValueKind == JsonValueKind.Object
@@ -132,7 +132,7 @@ internal sealed class ForgejoClient(HttpClient http)
         var what = $"revoking token {id} of {user}";
         using var response = await SendAsync(HttpMethod.Delete, $"users/{Segment(user)}/tokens/{id}", null, new ForgeAuth.Password(user, password), what, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return;
-        await EnsureAsync(response, HttpStatusCode.NoContent, what, ct, password);
+        await ForgeAnswers.EnsureAsync(response, HttpStatusCode.NoContent, what, ct, password);
     }
 
     /// <summary>Creates an organisation (as the calling user, who owns it) unless it is there; true when created.</summary>
@@ -145,7 +145,7 @@ internal sealed class ForgejoClient(HttpClient http)
         if (response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.Conflict
             && await ExistsAsync($"orgs/{Segment(org)}", auth, $"looking up org {org}", ct))
             return false;
-        throw await FailureAsync(response, what, ct, auth.Credential);
+        throw await ForgeAnswers.FailureAsync(response, what, ct, auth.Credential);
     }
 
     /// <summary>
@@ -163,7 +163,7 @@ internal sealed class ForgejoClient(HttpClient http)
         if (response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity
             && await ExistsAsync(path, admin, $"looking up repo {owner}/{repo}", ct))
             return false;
-        throw await FailureAsync(response, what, ct, admin.Credential);
+        throw await ForgeAnswers.FailureAsync(response, what, ct, admin.Credential);
     }
 
     /// <summary>The repositories a user owns (<c>owner/name</c>), every page (the forge's cap is 50 a page; at most 40 pages are read).</summary>
@@ -176,8 +176,8 @@ internal sealed class ForgejoClient(HttpClient http)
         {
             using var response = await SendAsync(HttpMethod.Get, $"users/{Segment(user)}/repos?limit={limit}&page={page}", null, auth, what, ct);
             if (response.StatusCode == HttpStatusCode.NotFound) return names; // no such user (yet): it owns nothing
-            await EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
-            var answer = await ReadJsonAsync(response, what, ct);
+            await ForgeAnswers.EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
+            var answer = await ForgeAnswers.ReadJsonAsync(response, what, ct);
             if (answer.ValueKind != JsonValueKind.Array) throw new ForgeException($"{what}: the forge's answer is not a list");
             var count = 0;
             foreach (var repo in answer.EnumerateArray())
@@ -196,8 +196,8 @@ internal sealed class ForgejoClient(HttpClient http)
     {
         var what = $"listing the webhooks of {repository}";
         using var response = await SendAsync(HttpMethod.Get, $"repos/{RepositoryPath(repository)}/hooks?limit=50", null, auth, what, ct);
-        await EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
-        var answer = await ReadJsonAsync(response, what, ct);
+        await ForgeAnswers.EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
+        var answer = await ForgeAnswers.ReadJsonAsync(response, what, ct);
         if (answer.ValueKind != JsonValueKind.Array) throw new ForgeException($"{what}: the forge's answer is not a list");
         return answer.EnumerateArray()
             .Where(h => h.ValueKind == JsonValueKind.Object && h.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object
@@ -222,7 +222,7 @@ internal sealed class ForgejoClient(HttpClient http)
             };
             using var response = await SendAsync(HttpMethod.Post, $"repos/{RepositoryPath(repository)}/hooks", body, auth, what, ct);
             if (response.StatusCode == HttpStatusCode.UnprocessableEntity && type == "forgejo") continue;
-            await EnsureAsync(response, HttpStatusCode.Created, what, ct, auth.Credential, secret);
+            await ForgeAnswers.EnsureAsync(response, HttpStatusCode.Created, what, ct, auth.Credential, secret);
             return;
         }
     }
@@ -233,7 +233,6 @@ internal sealed class ForgejoClient(HttpClient http)
         return $"{Segment(repository[..slash])}/{Segment(repository[(slash + 1)..])}";
     }
 
-    /// <summary>A password nobody keeps: set, used once to mint a token, forgotten.</summary>
     /// <summary>Whether the forge has <paramref name="repository"/> (owner/name) as <paramref name="auth"/> sees it.</summary>
     public Task<bool> RepoExistsAsync(string repository, ForgeAuth auth, CancellationToken ct)
     {
@@ -241,6 +240,7 @@ internal sealed class ForgejoClient(HttpClient http)
         return ExistsAsync($"repos/{Segment(repository[..slash])}/{Segment(repository[(slash + 1)..])}", auth, $"looking up repository {repository}", ct);
     }
 
+    /// <summary>A password nobody keeps: set, used once to mint a token, forgotten.</summary>
     public static string NewSecret() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))
         .Replace('+', '-').Replace('/', '_');
 
@@ -248,7 +248,7 @@ internal sealed class ForgejoClient(HttpClient http)
     {
         using var response = await SendAsync(HttpMethod.Get, path, null, auth, what, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return false;
-        await EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
+        await ForgeAnswers.EnsureAsync(response, HttpStatusCode.OK, what, ct, auth.Credential);
         return true;
     }
 
@@ -271,51 +271,6 @@ internal sealed class ForgejoClient(HttpClient http)
             throw new ForgeException($"{what}: the forge cannot be reached ({e.Message})");
         }
     }
-
-    private static async Task EnsureAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken ct, params string?[] secrets)
-    {
-        if (response.StatusCode != expected) throw await FailureAsync(response, what, ct, secrets);
-    }
-
-    /// <summary>"creating user bob: 422 Unprocessable Entity (name is reserved)": the status and Forgejo's own message, cut short.</summary>
-    private static async Task<ForgeException> FailureAsync(HttpResponseMessage response, string what, CancellationToken ct, params string?[] secrets)
-    {
-        string? message = null;
-        try
-        {
-            var text = await response.Content.ReadAsStringAsync(ct);
-            using var document = JsonDocument.Parse(text);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("message", out var m))
-                message = m.GetString();
-        }
-        catch (JsonException)
-        {
-        }
-        // The forge's words go to the log, the page and /api/forge: never with a credential of this call in them.
-        foreach (var secret in secrets.Where(x => x is { Length: > 0 })) message = message?.Replace(secret!, "[secret]", StringComparison.Ordinal);
-        var detail = message is { Length: > 0 } ? $" ({(message.Length > 200 ? message[..200] + "…" : message)})" : "";
-        return new ForgeException($"{what}: the forge answered {(int)response.StatusCode} {response.ReasonPhrase}{detail}", (int)response.StatusCode);
-    }
-
-    /// <summary>The answer's JSON; a page that is not JSON (a proxy's error page, say) is the forge's failure, not the host's.</summary>
-    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, string what, CancellationToken ct)
-    {
-        try
-        {
-            return await response.Content.ReadFromJsonAsync<JsonElement>(ct);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
-        {
-            throw new ForgeException($"{what}: the forge's answer is not the JSON expected");
-        }
-    }
-
-    private static ForgeUser ReadUser(JsonElement user, string what) =>
-        user.ValueKind == JsonValueKind.Object && user.TryGetProperty("login", out var login) && login.ValueKind == JsonValueKind.String
-            ? new(login.GetString()!,
-                user.TryGetProperty("email", out var email) && email.ValueKind == JsonValueKind.String ? email.GetString() : null,
-                user.TryGetProperty("is_admin", out var admin) && admin.ValueKind == JsonValueKind.True)
-            : throw new ForgeException($"{what}: the forge's answer has no user in it");
 
     private static string Segment(string name) => Uri.EscapeDataString(name);
 

@@ -1,5 +1,6 @@
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
+using Hive.Shared.Data;
 using Hive.Shared.Metrics;
 using Hive.Shared.Turns;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,7 @@ public static class GovernanceFeature
 {
     public static IServiceCollection AddGovernance(this IServiceCollection services)
     {
-        Hive.Shared.Data.DapperSetup.AddJsonColumn<System.Text.Json.JsonElement>(); // the rows' JSON columns, before any query
+        DapperSetup.AddJsonColumn<System.Text.Json.JsonElement>();
         services.AddOptions<GovernanceOptions>().BindConfiguration("Hive:Governance")
             .Validate(o => o.MaxConcurrentTurns is > 0 and <= 10_000, "Hive:Governance:MaxConcurrentTurns must be 1 to 10000")
             .Validate(o => o.ProviderCaps.All(c => c.Value is > 0 and <= 10_000 && System.Text.RegularExpressions.Regex.IsMatch(c.Key, ProviderNames.Pattern)),

@@ -1,4 +1,5 @@
 using Hive.Shared.Dashboard;
+using Hive.Shared.Data;
 using Hive.Shared.Metrics;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,7 @@ public static class MessagesFeature
 {
     public static IServiceCollection AddMessages(this IServiceCollection services)
     {
-        Hive.Shared.Data.DapperSetup.AddJsonColumn<Dictionary<string, System.Text.Json.JsonElement>>(); // the rows' JSON columns, before any query
+        DapperSetup.AddJsonColumn<Dictionary<string, System.Text.Json.JsonElement>>();
         services.AddOptions<MessagesOptions>().BindConfiguration("Hive:Messages")
             .Validate(o => o.AckTimeoutSeconds > 0 && o.MaxDeliveries > 0, "Hive:Messages:AckTimeoutSeconds and MaxDeliveries must be positive")
             .Validate(o => o.RetainDays is > 0 and <= 36500 && o.RetentionSweepMinutes is > 0 and <= 10080,

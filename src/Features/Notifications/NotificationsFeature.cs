@@ -1,4 +1,5 @@
 using Hive.Shared.Changes;
+using Hive.Shared.Data;
 using Hive.Shared.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,7 @@ public static class NotificationsFeature
 {
     public static IServiceCollection AddNotifications(this IServiceCollection services)
     {
-        Hive.Shared.Data.DapperSetup.AddJsonColumn<List<PushAction>>(); // the rows' JSON columns, before any query
+        DapperSetup.AddJsonColumn<List<PushAction>>();
         services.AddOptions<NotificationsOptions>().BindConfiguration("Hive:Notifications")
             .Validate(o => o.Channels.All(c => c.Value.Type is ChannelTypes.Ntfy or ChannelTypes.Webhook),
                 "Hive:Notifications:Channels:<name>:Type must be ntfy or webhook")

@@ -12,7 +12,7 @@ public static class QuestionsFeature
 {
     public static IServiceCollection AddQuestions(this IServiceCollection services)
     {
-        Hive.Shared.Data.DapperSetup.AddJsonColumn<string[]>(); // the rows' JSON columns, before any query
+        DapperSetup.AddJsonColumn<string[]>();
         services.AddOptions<QuestionsOptions>().BindConfiguration("Hive:Questions")
             .Validate(o => o.MaxOpenPerAgent > 0 && o.TickSeconds > 0, "Hive:Questions:MaxOpenPerAgent and TickSeconds must be positive");
         services.AddSingleton<QuestionExpiry>();

@@ -12,7 +12,7 @@ public static class TurnStatsFeature
 {
     public static IServiceCollection AddTurnStats(this IServiceCollection services)
     {
-        Hive.Shared.Data.DapperSetup.AddJsonColumn<Dictionary<string, long>>(); // the rows' JSON columns, before any query
+        DapperSetup.AddJsonColumn<Dictionary<string, long>>();
         services.AddOptions<TurnStatsOptions>().BindConfiguration("Hive:TurnStats")
             .Validate(o => o.RetainDays > 0 && o.RetainDays <= 36_500, "Hive:TurnStats:RetainDays must be between 1 and 36500")
             .Validate(o => o.RetentionSweepMinutes > 0 && o.RetentionSweepMinutes <= 7 * 24 * 60,

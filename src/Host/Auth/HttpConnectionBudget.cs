@@ -1,8 +1,5 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using Hive.Shared.Limits;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 
 namespace Hive.Host.Auth;
 
@@ -31,7 +28,7 @@ namespace Hive.Host.Auth;
 public sealed class HttpConnectionBudget : IDisposable
 {
     private readonly object _lock = new();
-    private readonly LinkedList<Tracked> _unauthenticated = new(); // in accept order: the oldest is the first closed
+    private readonly LinkedList<BudgetedConnection> _unauthenticated = new(); // in accept order: the oldest is the first closed
     private readonly int _total, _budget;
     private readonly TimeSpan _idle;
     private readonly bool _everyoneIsOperator;
@@ -55,9 +52,6 @@ public sealed class HttpConnectionBudget : IDisposable
     /// <summary>The operator's token, once resolved (<see cref="OperatorAuth.UseOperatorAuth"/>); null with sign-in off.</summary>
     public OperatorToken? Token { get; set; }
 
-    /// <summary>The most of a first request's head read here; beyond, Kestrel's own limits answer it.</summary>
-    private const int MaxHead = 32 * 1024;
-
     public int Unauthenticated
     {
         get { lock (_lock) return _unauthenticated.Count; }
@@ -78,8 +72,8 @@ public sealed class HttpConnectionBudget : IDisposable
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var now = _clock.GetTimestamp();
-        var tracked = new Tracked(connection, now);
-        List<Tracked>? victims = null;
+        var tracked = new BudgetedConnection(connection, now);
+        List<BudgetedConnection>? victims = null;
         var admitted = true;
         lock (_lock)
         {
@@ -133,12 +127,12 @@ public sealed class HttpConnectionBudget : IDisposable
 
     /// <summary>
     /// Takes up to <paramref name="needed"/> unauthenticated connections but <paramref name="newcomer"/> off the list, in
-    /// the order of <see cref="Tracked.Rank"/>, oldest first within a rank. Under the lock.
+    /// the order of <see cref="BudgetedConnection.Rank"/>, oldest first within a rank. Under the lock.
     /// </summary>
-    private List<Tracked>? MakeRoom(int needed, Tracked? newcomer)
+    private List<BudgetedConnection>? MakeRoom(int needed, BudgetedConnection? newcomer)
     {
-        List<Tracked>? victims = null;
-        for (var rank = 0; rank <= Tracked.LastRank && needed > 0; rank++)
+        List<BudgetedConnection>? victims = null;
+        for (var rank = 0; rank <= BudgetedConnection.LastRank && needed > 0; rank++)
         {
             for (var node = _unauthenticated.First; node is not null && needed > 0;)
             {
@@ -157,7 +151,7 @@ public sealed class HttpConnectionBudget : IDisposable
         return victims;
     }
 
-    private static void Close(List<Tracked>? victims, ref long counter, string reason)
+    private static void Close(List<BudgetedConnection>? victims, ref long counter, string reason)
     {
         if (victims is null) return;
         Interlocked.Add(ref counter, victims.Count);
@@ -165,67 +159,12 @@ public sealed class HttpConnectionBudget : IDisposable
     }
 
     /// <summary>
-    /// Waits for the first request's head (or the connection's end) and signs the connection in if the head carries a
-    /// valid credential; otherwise it is known not to be the operator's. Consumes nothing: Kestrel reads the same bytes.
+    /// Waits for the first request's head (<see cref="FirstRequestHead"/>) and signs the connection in if it carries a valid
+    /// credential; otherwise it is known not to be the operator's. Consumes nothing: Kestrel reads the same bytes.
     /// </summary>
-    private async Task ClassifyFirstRequestAsync(ConnectionContext connection, Tracked tracked, OperatorToken token)
+    private async Task ClassifyFirstRequestAsync(ConnectionContext connection, BudgetedConnection tracked, OperatorToken token)
     {
-        var input = connection.Transport.Input;
-        while (true)
-        {
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync(connection.ConnectionClosed);
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionAbortedException or InvalidOperationException)
-            {
-                return; // closed (made room for another, idle, or the client left): Kestrel sees the same and ends it
-            }
-            var buffer = result.Buffer;
-            if (!buffer.IsEmpty) tracked.ReceivedBytes = true;
-            var head = buffer.PositionOf((byte)'\n') is null ? -1 : FindEndOfHead(buffer);
-            // Not HTTP/1 (a TLS hello, HTTP/2's preface starts with "PRI" but is fine): leave it to Kestrel unclassified.
-            var notHttp = !buffer.IsEmpty && buffer.FirstSpan[0] is < (byte)'A' or > (byte)'Z';
-            if (head >= 0 || notHttp || buffer.Length >= MaxHead || result.IsCompleted || result.IsCanceled)
-            {
-                if (head >= 0) Classify(tracked, buffer.Slice(0, head), token);
-                input.AdvanceTo(buffer.Start); // nothing consumed, nothing examined: Kestrel's first read returns at once
-                return;
-            }
-            input.AdvanceTo(buffer.Start, buffer.End); // wait for more
-        }
-    }
-
-    private static long FindEndOfHead(ReadOnlySequence<byte> buffer)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8, advancePastDelimiter: false) ? reader.Consumed : -1;
-    }
-
-    private void Classify(Tracked tracked, ReadOnlySequence<byte> head, OperatorToken token)
-    {
-        var lines = System.Text.Encoding.Latin1.GetString(head.ToArray()).Split("\r\n");
-        var signedIn = false;
-        var target = lines[0].Split(' ');
-        if (target.Length == 3 && target[0] == "GET" && target[1].StartsWith("/?", StringComparison.Ordinal))
-            signedIn = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(target[1][1..]).TryGetValue("token", out var link)
-                       && link.Count == 1 && token.IsToken(link[0]);
-        foreach (var line in lines.Skip(1))
-        {
-            if (signedIn) break;
-            var colon = line.IndexOf(':');
-            if (colon <= 0) continue;
-            var name = line.AsSpan(0, colon).Trim();
-            var value = line.AsSpan(colon + 1).Trim();
-            if (name.Equals("Authorization", StringComparison.OrdinalIgnoreCase))
-                signedIn = value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && token.IsToken(value["Bearer ".Length..].Trim().ToString());
-            else if (name.Equals("Cookie", StringComparison.OrdinalIgnoreCase))
-                foreach (var cookie in value.ToString().Split(';', StringSplitOptions.TrimEntries))
-                    if (cookie.StartsWith(OperatorAuthMiddleware.CookieName + "=", StringComparison.Ordinal)
-                        && token.IsSession(cookie[(OperatorAuthMiddleware.CookieName.Length + 1)..], out _))
-                        signedIn = true;
-        }
+        if (await FirstRequestHead.SignsInAsync(connection, tracked, token) is not { } signedIn) return;
         lock (_lock)
         {
             if (tracked.Node is null) return; // closed meanwhile
@@ -244,7 +183,7 @@ public sealed class HttpConnectionBudget : IDisposable
     /// <summary>Around every request, first in the pipeline: a connection with a request running is not idle.</summary>
     public async Task TrackRequestAsync(HttpContext context, RequestDelegate next)
     {
-        var tracked = context.Features.Get<Tracked>();
+        var tracked = context.Features.Get<BudgetedConnection>();
         if (tracked is null)
         {
             await next(context); // not a Kestrel connection (a test server)
@@ -269,7 +208,7 @@ public sealed class HttpConnectionBudget : IDisposable
     /// <summary>A request on this connection carried a valid credential: it leaves the unauthenticated budget for good.</summary>
     public void SignedIn(HttpContext context)
     {
-        if (context.Features.Get<Tracked>() is not { } tracked) return;
+        if (context.Features.Get<BudgetedConnection>() is not { } tracked) return;
         lock (_lock)
         {
             if (tracked.Node is null) return; // already the operator's, or closed
@@ -283,7 +222,7 @@ public sealed class HttpConnectionBudget : IDisposable
     /// <summary>Closes the idle unauthenticated connections.</summary>
     private void Sweep()
     {
-        List<Tracked>? idle = null;
+        List<BudgetedConnection>? idle = null;
         var now = _clock.GetTimestamp();
         lock (_lock)
         {
@@ -304,51 +243,4 @@ public sealed class HttpConnectionBudget : IDisposable
     }
 
     public void Dispose() => _sweeper.Dispose();
-
-    /// <summary>One connection's standing; every field but <see cref="ReceivedBytes"/> is guarded by the budget's lock.</summary>
-    internal sealed class Tracked(ConnectionContext connection, long accepted)
-    {
-        public const int LastRank = 2;
-
-        public ConnectionContext Connection { get; } = connection;
-
-        /// <summary>In the unauthenticated list while unauthenticated and open.</summary>
-        public LinkedListNode<Tracked>? Node { get; set; }
-
-        public bool Authenticated { get; set; }
-
-        public int Requests { get; set; }
-
-        public long LastActivity { get; set; } = accepted;
-
-        /// <summary>A request on it carried no valid credential (its first, or a later one that ran to its end).</summary>
-        public bool KnownAnonymous { get; set; }
-
-        /// <summary>The client has sent something (no lock: it only ever goes to true).</summary>
-        public volatile bool ReceivedBytes;
-
-        /// <summary>
-        /// Which is closed first to make room: 0, known not to be the operator's; 1, silent so far; 2, its first
-        /// request's head still arriving (the operator's, for a moment). Bytes still in the kernel count as arrived.
-        /// </summary>
-        public int Rank
-        {
-            get
-            {
-                if (KnownAnonymous) return 0;
-                if (!ReceivedBytes && Connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
-                {
-                    try
-                    {
-                        if (socket.Available > 0) ReceivedBytes = true;
-                    }
-                    catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
-                    {
-                        // Closing anyway: as good a victim as a silent one.
-                    }
-                }
-                return ReceivedBytes ? 2 : 1;
-            }
-        }
-    }
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 
 namespace Hive.Cli.Commands.Operator;
@@ -10,7 +9,7 @@ namespace Hive.Cli.Commands.Operator;
 /// speak as the agent of the socket when one is given (<c>--socket</c> or <c>$HIVE_SOCKET</c>: the verbs
 /// <c>ticket_create</c>, <c>ticket_list</c>, <c>ticket_show</c>, …), else as the operator over HTTP (<c>--as-operator</c>
 /// forces it), like <c>send</c> and <c>remind</c>. <c>move</c> is the operator's board move (HTTP only: agents submit
-/// instead). <c>claim</c>, <c>submit</c>, <c>block</c> and <c>discover</c> are an agent's, on its socket.
+/// instead). <c>claim</c>, <c>submit</c>, <c>block</c> and <c>discover</c> are an agent's, on its socket (<see cref="TicketAgentCommands"/>).
 /// </summary>
 public static class TicketCommands
 {
@@ -26,16 +25,16 @@ public static class TicketCommands
         ticket.Subcommands.Add(List());
         ticket.Subcommands.Add(Show());
         ticket.Subcommands.Add(Move());
-        ticket.Subcommands.Add(Claim());
-        ticket.Subcommands.Add(Submit());
-        ticket.Subcommands.Add(Block());
-        ticket.Subcommands.Add(Discover());
+        ticket.Subcommands.Add(TicketAgentCommands.Claim());
+        ticket.Subcommands.Add(TicketAgentCommands.Submit());
+        ticket.Subcommands.Add(TicketAgentCommands.Block());
+        ticket.Subcommands.Add(TicketAgentCommands.Discover());
         ticket.Subcommands.Add(Update());
         ticket.Subcommands.Add(Release());
         root.Subcommands.Add(ticket);
     }
 
-    private static Argument<long> Id(string name = "id") => new(name) { Description = "the ticket's id" };
+    internal static Argument<long> Id(string name = "id") => new(name) { Description = "the ticket's id" };
 
     private static Command Create()
     {
@@ -111,7 +110,7 @@ public static class TicketCommands
             return new CliOutput(tickets, Text.Table(["ID", "WORKFLOW", "COLUMN", "STATE", "PRIORITY", "ASSIGNEE", "TITLE"],
                 tickets.Select(t => (IReadOnlyList<string?>)
                 [
-                    Text.Str(t, "id"), Text.Str(t, "workflow"), Text.Str(t, "column"), State(t), Text.Str(t, "priority"), Holder(t), Text.Str(t, "title"),
+                    Text.Str(t, "id"), Text.Str(t, "workflow"), Text.Str(t, "column"), TicketText.State(t), Text.Str(t, "priority"), TicketText.Holder(t), Text.Str(t, "title"),
                 ])));
         });
         return command;
@@ -136,7 +135,7 @@ public static class TicketCommands
                 using var api = cx.Api();
                 detail = await api.GetAsync($"/api/tickets/{cx.Value(id)}", ct);
             }
-            return new CliOutput(detail, Describe(detail));
+            return new CliOutput(detail, TicketText.Describe(detail));
         });
         return command;
     }
@@ -160,103 +159,6 @@ public static class TicketCommands
                 throw new CliError(e.Code, $"#{cx.Value(id)} not moved to {cx.Value(to)}: {e.Message}");
             }
             return new CliOutput(moved, $"#{Text.Str(moved, "id")} is in {Text.Str(moved, "phase")}");
-        });
-        return command;
-    }
-
-    private static Command Claim()
-    {
-        var id = Id();
-        var command = new Command("claim", "take a ticket offered to you (or open in a phase you can work): the reply carries the phase's prompt and the context handed on") { id };
-        command.SetRun(async (cx, ct) =>
-        {
-            await using var socket = await cx.ConnectAsync(ct);
-            var reply = await socket.CallAsync("ticket_claim", new JsonObject { ["id"] = cx.Value(id) }, ct);
-            reply.Remove("ok");
-            return new CliOutput(reply, $"claimed #{cx.Value(id)}\n{Describe(reply)}");
-        });
-        return command;
-    }
-
-    private static Command Submit()
-    {
-        var id = Id();
-        var summary = new Option<string?>("--summary") { Description = "what you did, for the next phase" };
-        var outputs = new Option<string[]>("--output") { Description = "KIND=VALUE: an artifact the phase expects (file=design.md, branch=…, url=…, note=…; repeatable)" };
-        var done = new Option<string[]>("--done") { Description = "an item of the phase's done definition you tick (repeatable)" };
-        var to = new Option<string?>("--to") { Description = "the phase to move to when it is not the next one" };
-        var command = new Command("submit", "hand in your work: the gate checks the outputs and ticks; passed, the ticket moves on (or waits for room)")
-            { id, summary, outputs, done, to };
-        command.SetRun(async (cx, ct) =>
-        {
-            var given = new JsonArray();
-            foreach (var item in cx.Value(outputs) ?? [])
-            {
-                var eq = item.IndexOf('=');
-                if (eq <= 0) throw new UsageError($"--output takes KIND=VALUE, not {item}");
-                given.Add(new JsonObject { ["kind"] = item[..eq], ["value"] = item[(eq + 1)..] });
-            }
-            var fields = new JsonObject { ["id"] = cx.Value(id), ["outputs"] = given, ["done"] = OptionValues.Array(cx.Value(done) ?? []) };
-            if (cx.Value(summary) is { } s) fields["summary"] = s;
-            if (cx.Value(to) is { } t) fields["to"] = t;
-            await using var socket = await cx.ConnectAsync(ct);
-            var reply = await socket.CallAsync("ticket_submit", fields, ct);
-            var gate = reply["gate"];
-            var text = new StringBuilder();
-            if (gate?["passed"]?.GetValue<bool>() == true)
-            {
-                var ticket = reply["ticket"];
-                text.Append(reply["moved"]?.GetValue<bool>() == true
-                    ? $"gate passed: #{cx.Value(id)} is in {Text.Str(ticket, "phase")}"
-                    : $"gate passed: #{cx.Value(id)} waits{(Text.Str(reply, "waiting_for") is { } w ? $" for {w}" : "")}");
-            }
-            else
-            {
-                text.Append($"gate refused #{cx.Value(id)}: it stays in {Text.Str(reply["ticket"], "phase")}");
-                foreach (var missing in gate?["missing"] as JsonArray ?? []) text.Append($"\n  missing: {missing}");
-            }
-            return new CliOutput(reply, text.ToString());
-        });
-        return command;
-    }
-
-    private static Command Block()
-    {
-        var id = Id();
-        var question = new Argument<string>("question") { Description = "what you need answered before you can go on" };
-        var to = new Option<string?>("--to") { Description = "an agent to ask (default: the operator)" };
-        var options = new Option<string[]>("--option") { Description = "an answer to offer (repeatable)" };
-        var command = new Command("block", "ask a question and park the ticket (it keeps its column, marked blocked) until it is answered") { id, question, to, options };
-        command.SetRun(async (cx, ct) =>
-        {
-            var fields = new JsonObject { ["id"] = cx.Value(id), ["question"] = cx.Value(question) };
-            if (cx.Value(to) is { } t) fields["to"] = t;
-            if (cx.Value(options) is { Length: > 0 } o) fields["options"] = OptionValues.Array(o);
-            await using var socket = await cx.ConnectAsync(ct);
-            var reply = await socket.CallAsync("ticket_block", fields, ct);
-            return new CliOutput(reply, $"#{cx.Value(id)} is blocked on question {Text.Str(reply["ticket"], "blocked_question_id")}");
-        });
-        return command;
-    }
-
-    private static Command Discover()
-    {
-        var parent = Id("parent");
-        var title = new Argument<string>("title") { Description = "the new ticket's title" };
-        var reason = new Option<string>("--reason") { Description = "why it came up while working the parent", Required = true };
-        var body = new Option<string?>("--body") { Description = "the details" };
-        var priority = new Option<int?>("--priority") { Description = "higher comes first" };
-        var blocksParent = new Option<bool>("--blocks-parent") { Description = "the parent cannot be done before it" };
-        var command = new Command("discover", "add a ticket found while working PARENT") { parent, title, reason, body, priority, blocksParent };
-        command.SetRun(async (cx, ct) =>
-        {
-            var fields = new JsonObject { ["parent"] = cx.Value(parent), ["title"] = cx.Value(title), ["reason"] = cx.Value(reason) };
-            if (cx.Value(body) is { } b) fields["body"] = b;
-            if (cx.Value(priority) is { } p) fields["priority"] = p;
-            if (cx.Value(blocksParent)) fields["blocks_parent"] = true;
-            await using var socket = await cx.ConnectAsync(ct);
-            var reply = await socket.CallAsync("ticket_discover", fields, ct);
-            return new CliOutput(reply, $"created ticket #{Text.Str(reply["ticket"], "id")} (found in #{cx.Value(parent)})");
         });
         return command;
     }
@@ -310,89 +212,5 @@ public static class TicketCommands
             return new CliOutput(ticket, $"released #{cx.Value(id)}: it is in {Text.Str(ticket, "phase")}, unassigned");
         });
         return command;
-    }
-
-    /// <summary>What a ticket's row says besides its column: blocked, waiting for room, waiting on others, done.</summary>
-    private static string State(JsonNode? t)
-    {
-        var parts = new List<string>();
-        if (t?["done"]?.GetValue<bool>() == true) parts.Add("done");
-        if (t?["blocked"]?.GetValue<bool>() == true) parts.Add("blocked");
-        if (Text.Str(t, "next_phase") is { } next) parts.Add($"→ {next}");
-        if (t?["waiting_on"] is JsonArray { Count: > 0 } waiting) parts.Add($"waiting on {string.Join(", ", waiting.Select(w => $"#{w}"))}");
-        return parts.Count == 0 ? "-" : string.Join(", ", parts);
-    }
-
-    private static string? Holder(JsonNode? t) =>
-        Text.Str(t, "assignee") ?? (Text.Str(t, "offered_to") is { } offered ? $"offered to {offered}" : null);
-
-    /// <summary>A ticket's detail as people read it.</summary>
-    private static string Describe(JsonNode? detail)
-    {
-        var t = detail?["ticket"];
-        var text = new StringBuilder();
-        text.Append($"#{Text.Str(t, "id")} {Text.OneLine(Text.Str(t, "title") ?? "", 200)}\n");
-        text.Append($"  workflow {Text.Str(t, "workflow")}, phase {Text.Str(t, "phase")}");
-        if (Text.Str(t, "column") is { } column && column != Text.Str(t, "phase")) text.Append($" (column {column})");
-        text.Append($", priority {Text.Str(t, "priority")}");
-        if (Holder(t) is { } holder) text.Append($", {holder}");
-        if (State(t) is var state && state != "-") text.Append($", {state}");
-        text.Append('\n');
-        if (t?["labels"] is JsonArray { Count: > 0 } labels) text.Append($"  labels: {string.Join(", ", labels)}\n");
-        if (Text.Str(t, "parent_id") is { } parent) text.Append($"  found in #{parent}: {Text.Str(t, "discovery_reason")}\n");
-        if (Text.Str(t, "body") is { Length: > 0 } body) text.Append($"\n{body}\n");
-
-        var ticks = (t?["ticks"] as JsonArray ?? []).Select(x => x?.ToString()).ToHashSet();
-        if (detail?["done_definition"] is JsonArray { Count: > 0 } definition)
-        {
-            text.Append("\nDone when:\n");
-            foreach (var item in definition) text.Append($"  [{(ticks.Contains(item?.ToString()) ? "x" : " ")}] {item}\n");
-        }
-        if (detail?["expected_outputs"] is JsonArray { Count: > 0 } expected)
-        {
-            text.Append("Expected outputs:\n");
-            foreach (var o in expected)
-                text.Append($"  {Text.Str(o, "kind")}{(Text.Str(o, "path") is { } p ? $" {p}" : "")}{(Text.Str(o, "description") is { } d ? $": {d}" : "")}\n");
-        }
-        if (detail?["history"] is JsonArray { Count: > 0 } history)
-        {
-            text.Append("\nHistory:\n");
-            foreach (var h in history)
-            {
-                var from = Text.Str(h, "from_phase");
-                text.Append($"  {Text.Str(h, "moved_at")}  {(from is null ? $"created in {Text.Str(h, "to_phase")}" : $"{from} → {Text.Str(h, "to_phase")}")} by {Text.Str(h, "moved_by")}");
-                if (h?["gate"] is JsonObject gate)
-                {
-                    text.Append(gate["passed"]?.GetValue<bool>() == true ? ", gate passed" : ", gate refused");
-                    if (Text.Str(gate, "review") is { } review) text.Append($" ({review})");
-                    if (gate["missing"] is JsonArray { Count: > 0 } missing) text.Append($": {string.Join("; ", missing)}");
-                }
-                text.Append('\n');
-            }
-        }
-        if (t?["context"] is JsonArray { Count: > 0 } context)
-        {
-            text.Append("\nContext:\n");
-            foreach (var c in context)
-            {
-                text.Append($"  {Text.Str(c, "phase")} by {Text.Str(c, "by")} at {Text.Str(c, "at")}");
-                if (Text.Str(c, "summary") is { } summary) text.Append($": {Text.OneLine(summary, 400)}");
-                text.Append('\n');
-                foreach (var o in c?["outputs"] as JsonArray ?? []) text.Append($"    {Text.Str(o, "kind")}: {Text.Str(o, "value")}\n");
-            }
-        }
-        if (detail?["notes"] is JsonArray { Count: > 0 } notes)
-        {
-            text.Append("\nNotes:\n");
-            foreach (var n in notes) text.Append($"  {Text.Str(n, "written_at")} {Text.Str(n, "author")}: {Text.OneLine(Text.Str(n, "text") ?? "", 400)}\n");
-        }
-        if (detail?["children"] is JsonArray { Count: > 0 } children)
-        {
-            text.Append("\nFound while working it:\n");
-            foreach (var c in children)
-                text.Append($"  #{Text.Str(c, "id")} {Text.OneLine(Text.Str(c, "title") ?? "", 120)} [{Text.Str(c, "column")}]: {Text.Str(c, "discovery_reason")}\n");
-        }
-        if (Text.Str(detail, "prompt") is { Length: > 0 } prompt) text.Append($"\nPrompt of {Text.Str(t, "phase")}:\n{prompt.TrimEnd()}\n");
-        return text.ToString();
     }
 }

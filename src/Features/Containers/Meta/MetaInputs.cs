@@ -17,7 +17,7 @@ public sealed class MetaInputs(MetaRepo repo, IOptions<MetaOptions> options, ILo
     public async Task<IReadOnlyList<MetaInput>> ReadInputsAsync()
     {
         await repo.EnsureAsync();
-        var text = await repo.GitAsync("show", "main:inputs.json");
+        var text = await repo.Git.RunAsync("show", "main:inputs.json");
         try
         {
             return JsonSerializer.Deserialize<List<MetaInput>>(text, HiveJson.Options) ?? [];
@@ -43,7 +43,7 @@ public sealed class MetaInputs(MetaRepo repo, IOptions<MetaOptions> options, ILo
     {
         await repo.EnsureAsync();
         var users = new List<string>();
-        var files = (await repo.GitAsync("ls-tree", "--name-only", "main", "agents/")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var files = (await repo.Git.RunAsync("ls-tree", "--name-only", "main", "agents/")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         foreach (var file in files)
         {
             var agent = Path.GetFileNameWithoutExtension(file);
@@ -70,7 +70,7 @@ public sealed class MetaInputs(MetaRepo repo, IOptions<MetaOptions> options, ILo
         if (MetaInputPins.RefusalOf(source, status) is { } refusal) throw new MetaFileException(refusal);
         var limit = options.Value.InputTimeout;
         if (status.Type == FileStatus.Directory && Directory.Exists(Path.Combine(source, ".git")))
-            return (await repo.GitAsync(null, limit, ["-C", source, "rev-parse", "HEAD"])).Trim();
+            return (await repo.Git.RunAsync(null, limit, ["-C", source, "rev-parse", "HEAD"])).Trim();
         try
         {
             // Off the request's thread: the reads are synchronous (each bounded); the walk checks the clock between them.

@@ -23,7 +23,7 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
         repo.LockedAsync(async () =>
         {
             var (commit, diff, @base) = await CommitOnMainAsync($"proposal-{id}", agent, config, message);
-            await repo.GitAsync("update-ref", $"refs/proposal/{id}", commit);
+            await repo.Git.RunAsync("update-ref", $"refs/proposal/{id}", commit);
             return (commit, diff, @base);
         });
 
@@ -42,15 +42,15 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
         {
             var blobFile = Path.Combine(repo.Dir, ".git", $"{tag}.json");
             await File.WriteAllTextAsync(blobFile, AgentFile.Serialize(config));
-            var blob = (await repo.GitAsync("hash-object", "-w", blobFile)).Trim();
+            var blob = (await repo.Git.RunAsync("hash-object", "-w", blobFile)).Trim();
             File.Delete(blobFile);
             var env = new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index };
-            var @base = (await repo.GitAsync("rev-parse", "main")).Trim();
-            await repo.GitAsync(env, "read-tree", @base);
-            await repo.GitAsync(env, "update-index", "--add", "--cacheinfo", $"100644,{blob},{AgentFile.PathOf(agent)}");
-            var tree = (await repo.GitAsync(env, "write-tree")).Trim();
-            var commit = (await repo.GitAsync("commit-tree", tree, "-p", @base, "-m", message)).Trim();
-            var diff = await repo.GitAsync("diff", @base, commit, "--", AgentFile.PathOf(agent));
+            var @base = (await repo.Git.RunAsync("rev-parse", "main")).Trim();
+            await repo.Git.RunAsync(env, "read-tree", @base);
+            await repo.Git.RunAsync(env, "update-index", "--add", "--cacheinfo", $"100644,{blob},{AgentFile.PathOf(agent)}");
+            var tree = (await repo.Git.RunAsync(env, "write-tree")).Trim();
+            var commit = (await repo.Git.RunAsync("commit-tree", tree, "-p", @base, "-m", message)).Trim();
+            var diff = await repo.Git.RunAsync("diff", @base, commit, "--", AgentFile.PathOf(agent));
             return (commit, diff, @base);
         }
         finally
@@ -87,7 +87,7 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     {
         try
         {
-            return (await repo.GitAsync("rev-parse", "--verify", "--quiet", $"{rev}:{AgentFile.PathOf(agent)}")).Trim();
+            return (await repo.Git.RunAsync("rev-parse", "--verify", "--quiet", $"{rev}:{AgentFile.PathOf(agent)}")).Trim();
         }
         catch (MetaFileException)
         {
@@ -103,25 +103,25 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     public async Task<(string Before, string After)> ApplyProposalAsync(long id, string agent, string message)
     {
         await repo.EnsureAsync();
-        var proposal = (await repo.GitAsync("rev-parse", $"refs/proposal/{id}")).Trim();
-        var config = AgentFile.Parse(agent, await repo.GitAsync("show", $"{proposal}:{AgentFile.PathOf(agent)}"));
+        var proposal = (await repo.Git.RunAsync("rev-parse", $"refs/proposal/{id}")).Trim();
+        var config = AgentFile.Parse(agent, await repo.Git.RunAsync("show", $"{proposal}:{AgentFile.PathOf(agent)}"));
         // Before and after are the deploy's own commit and its parent, not main read around it: a commit landing in between
         // (another agent's create) must not be taken for the deploy's, or a failed start's reset would drop it.
         if (await repo.CommitAgentAsync(agent, config, message) is not { } after)
         {
             // Nothing to commit (the file is the proposed one already): before is after, so nothing is ever reset.
             await MarkApprovedAsync(id);
-            var main = (await repo.GitAsync("rev-parse", "main")).Trim();
+            var main = (await repo.Git.RunAsync("rev-parse", "main")).Trim();
             return (main, main);
         }
-        var before = (await repo.GitAsync("rev-parse", $"{after}^")).Trim();
+        var before = (await repo.Git.RunAsync("rev-parse", $"{after}^")).Trim();
         await MarkApprovedAsync(id);
         return (before, after);
     }
 
     /// <summary><c>refs/approved/&lt;id&gt;</c> = the proposal (idempotent: a start-up finishing a deploy writes it again).</summary>
     public async Task MarkApprovedAsync(long id) =>
-        await repo.GitAsync("update-ref", $"refs/approved/{id}", (await repo.GitAsync("rev-parse", $"refs/proposal/{id}")).Trim());
+        await repo.Git.RunAsync("update-ref", $"refs/approved/{id}", (await repo.Git.RunAsync("rev-parse", $"refs/proposal/{id}")).Trim());
 
     /// <summary>The fate recorded for an approval (<c>deployed</c> or <c>failed</c>) and its message; null when none is.</summary>
     public async Task<(string Fate, string Message)?> FateOfAsync(long id)
@@ -131,7 +131,7 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
         {
             try
             {
-                return (fate, (await repo.GitAsync("log", "-1", "--format=%B", $"refs/{fate}/{id}")).Trim());
+                return (fate, (await repo.Git.RunAsync("log", "-1", "--format=%B", $"refs/{fate}/{id}")).Trim());
             }
             catch (MetaFileException) { }
         }
@@ -153,9 +153,9 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     public async Task MarkAsync(string fate, long id, string target, string message)
     {
         await repo.EnsureAsync();
-        var tree = (await repo.GitAsync("rev-parse", $"{target}^{{tree}}")).Trim();
-        var note = (await repo.GitAsync("commit-tree", tree, "-p", target, "-m", message)).Trim();
-        await repo.GitAsync("update-ref", $"refs/{fate}/{id}", note);
+        var tree = (await repo.Git.RunAsync("rev-parse", $"{target}^{{tree}}")).Trim();
+        var note = (await repo.Git.RunAsync("commit-tree", tree, "-p", target, "-m", message)).Trim();
+        await repo.Git.RunAsync("update-ref", $"refs/{fate}/{id}", note);
     }
 
     /// <summary>
@@ -168,8 +168,8 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
     {
         var reset = await repo.LockedAsync(async () =>
         {
-            if (before is null || (await repo.GitAsync("rev-parse", "main")).Trim() != after) return false;
-            await repo.GitAsync("reset", "-q", "--hard", before);
+            if (before is null || (await repo.Git.RunAsync("rev-parse", "main")).Trim() != after) return false;
+            await repo.Git.RunAsync("reset", "-q", "--hard", before);
             return true;
         });
         if (reset) await repo.PublishCommittedAsync(before!);

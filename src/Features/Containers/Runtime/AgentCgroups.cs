@@ -16,7 +16,6 @@ namespace Hive.Features.Containers.Runtime;
 /// </summary>
 internal sealed class AgentCgroups : IDisposable
 {
-    private const int KillRounds = 50;
     private readonly ILogger _logger;
     private readonly CgroupTree? _located;
     private readonly string? _why;
@@ -95,8 +94,8 @@ internal sealed class AgentCgroups : IDisposable
     /// <summary>SIGKILLs everything in a terminal's cgroup until none is left, then removes its directories.</summary>
     public async Task<bool> KillAndRemoveAsync(TerminalCgroup terminal)
     {
-        if (!await KillAndRemoveAsync(terminal.Dirs[0])) return false;
-        foreach (var dir in terminal.Dirs.Skip(1)) await RemoveEmptyAsync(dir);
+        if (!await CgroupDirs.KillAndRemoveAsync(terminal.Dirs[0], _logger)) return false;
+        foreach (var dir in terminal.Dirs.Skip(1)) await CgroupDirs.RemoveEmptyAsync(dir);
         return true;
     }
 
@@ -112,47 +111,9 @@ internal sealed class AgentCgroups : IDisposable
 
     private async Task<bool> RemoveAsync(AgentCgroup cgroup)
     {
-        if (!await KillAndRemoveAsync(cgroup.Primary)) return false;
-        foreach (var dir in cgroup.Dirs.Skip(1)) await RemoveEmptyAsync(dir);
+        if (!await CgroupDirs.KillAndRemoveAsync(cgroup.Primary, _logger)) return false;
+        foreach (var dir in cgroup.Dirs.Skip(1)) await CgroupDirs.RemoveEmptyAsync(dir);
         return true;
-    }
-
-    private async Task<bool> KillAndRemoveAsync(string path)
-    {
-        // No more forks first (the pids controller, where this hierarchy has it): a fork-and-setsid chain under pid
-        // pressure could otherwise outrun the kill rounds.
-        try { File.WriteAllText(Path.Combine(path, "pids.max"), "0"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        // A terminal's cgroup beneath an agent's: its processes are not in this one's cgroup.procs, and it must go first.
-        foreach (var child in Children(path)) await KillAndRemoveAsync(child);
-        for (var round = 0; round < KillRounds; round++)
-        {
-            var members = Members(path);
-            if (members is null) return true; // already gone
-            if (members.Count == 0 && TryDelete(path)) return true;
-            foreach (var pid in members) ProcessGroups.Signal(pid, ProcessGroups.SigKill);
-            await Task.Delay(round < 10 ? 1 : 10);
-        }
-        _logger.LogWarning("containers: processes of {Cgroup} survived {Rounds} rounds of SIGKILL", path, KillRounds);
-        return false;
-    }
-
-    /// <summary>A directory of another hierarchy, whose processes are gone: removed once the kernel lets it (EBUSY a moment).</summary>
-    private static async Task RemoveEmptyAsync(string dir)
-    {
-        foreach (var child in Children(dir)) await RemoveEmptyAsync(child); // a terminal's, beneath an agent's
-        for (var round = 0; round < KillRounds && Directory.Exists(dir) && !TryDelete(dir); round++) await Task.Delay(round < 10 ? 1 : 10);
-    }
-
-    private static bool TryDelete(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir);
-            return true;
-        }
-        catch (DirectoryNotFoundException) { return true; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; } // EBUSY: a zombie not yet reaped
     }
 
     /// <summary>Ends whatever a previous life of this hive left running (the host itself was killed) and removes its cgroups.</summary>
@@ -164,8 +125,8 @@ internal sealed class AgentCgroups : IDisposable
             try
             {
                 foreach (var leftover in Directory.EnumerateDirectories(root))
-                    if (root == tree.Primary) await KillAndRemoveAsync(leftover);
-                    else await RemoveEmptyAsync(leftover);
+                    if (root == tree.Primary) await CgroupDirs.KillAndRemoveAsync(leftover, _logger);
+                    else await CgroupDirs.RemoveEmptyAsync(leftover);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -180,25 +141,7 @@ internal sealed class AgentCgroups : IDisposable
 
     private void RemoveRootsIfEmpty()
     {
-        foreach (var root in _located?.Dirs ?? []) TryDelete(root); // an agent's cgroup left keeps it
-    }
-
-    private static IReadOnlyList<string> Children(string path)
-    {
-        try { return Directory.EnumerateDirectories(path).ToList(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
-    }
-
-    private static IReadOnlyList<int>? Members(string path)
-    {
-        string text;
-        try { text = File.ReadAllText(Path.Combine(path, "cgroup.procs")); }
-        catch (DirectoryNotFoundException) { return null; }
-        catch (FileNotFoundException) { return null; }
-        var pids = new List<int>();
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            if (int.TryParse(line, out var pid)) pids.Add(pid);
-        return pids;
+        foreach (var root in _located?.Dirs ?? []) CgroupDirs.TryDelete(root); // an agent's cgroup left keeps it
     }
 
     /// <summary>This hive's directories, made; null (and one warning) when the host may not use cgroups here.</summary>

@@ -47,6 +47,14 @@ internal sealed record AgentGateway(AgentGatewayAccess Access, bool Metered)
         _ => ModelCallRoutes.NotMetered,
     };
 
+    /// <summary>What an agent's log says at its start of where its model calls go.</summary>
+    public static string NoteOf(AgentGateway? gateway) => gateway switch
+    {
+        null => "",
+        { Metered: true } => $" (model calls through the hive's gateway, {gateway.Access.BaseUrlVariable} from its port)",
+        _ => $" (model calls not metered: its own configuration sets {gateway.Access.BaseUrlVariable} or {gateway.Access.KeyVariable})",
+    };
+
     /// <summary>
     /// The command that runs <paramref name="program"/> (as the agent sees it) with <paramref name="args"/> behind the port:
     /// <c>hivectl port [--to SOCKET --url-variable NAME --url-path PATH] [--proxy SOCKET] [--forge SOCKET --forge-scheme S

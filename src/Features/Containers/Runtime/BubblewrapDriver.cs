@@ -38,7 +38,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
 
     // $1 the agent's cgroup directories (colon-separated) or empty, $2 its open-files limit, $3 the seccomp program's file (opened as fd 4 for bwrap's
     // --seccomp 4), $4-$8 data dir, cover, name, uid, gid (uid empty: bwrap runs as the host's user, unstaged).
-    internal const string Wrapper = WrapperFunctions + """
+    internal const string Wrapper = AgentWrapperShell.Functions + """
 
         cgroup=$1 files=$2 filter=$3 data=$4 cover=$5 name=$6 uid=$7 gid=$8; shift 8
         hive_enter "$cgroup" "$files"
@@ -68,9 +68,9 @@ public sealed class BubblewrapDriver : ProcessDriverBase
     {
         if (mounts.FirstOrDefault(m => m == InsideWorkPath || m.StartsWith(InsideWorkPath + "/", StringComparison.Ordinal)) is { } hidden)
             return $"the sandbox shows the agent's ticket workspace at {InsideWorkPath}, so it cannot show the mount {hidden} there: move it elsewhere";
-        if (command.Count > 0 && ResolveProgram(command[0]).Path is { } program && !IsTool(program) && !Visible(program, mounts))
+        if (command.Count > 0 && AgentPrograms.Resolve(Tools, command[0]).Path is { } program && !AgentPrograms.IsTool(Tools, program) && !Visible(program, mounts))
             return $"the sandbox cannot see {program}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
-        if (ScriptOf(command) is { } script && !IsTool(script) && !Visible(script, mounts))
+        if (AgentPrograms.ScriptOf(command) is { } script && !AgentPrograms.IsTool(Tools, script) && !Visible(script, mounts))
             return $"the sandbox cannot see {script}: it sees the system dirs ({string.Join(", ", SystemDirs)}) and the agent's mounts; add its directory to mounts";
         return base.ProblemWith(command, mounts);
     }
@@ -95,7 +95,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         var (stateDir, sharedDir, socket) = InsideView(spec);
         var staged = launch.Uid is not null;
         var terminal = launch.Tty is not null;
-        var args = terminal ? TtyPrefix(launch.Tty!) : ["/usr/bin/setsid"];
+        var args = terminal ? AgentWrapperShell.TtyPrefix(launch.Tty!) : ["/usr/bin/setsid"];
         if (staged) args.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
         args.AddRange(["/bin/sh", "-c", Wrapper, "hive-sandbox-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
             Users.SeccompFile, staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "",
@@ -132,7 +132,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         if (AgentTools.DotnetRootOutsideUsr() is { } dotnet && Directory.Exists(dotnet)) args.AddRange(["--ro-bind", dotnet, dotnet]);
         // Bound where the agent was told they are; the host binds what they resolve to now.
         foreach (var (mount, resolved) in spec.Mounts.Zip(launch.Mounts)) args.AddRange(["--ro-bind", resolved, mount]);
-        args.AddRange(["--chdir", stateDir, "--", ProgramInside(launch.Program), .. spec.Command.Skip(1)]);
+        args.AddRange(["--chdir", stateDir, "--", AgentPrograms.Inside(Tools, Sandboxed, launch.Program), .. spec.Command.Skip(1)]);
         return args;
     }
 

@@ -26,7 +26,7 @@ public sealed class ProcessDriver : ProcessDriverBase
     // (itself last). A stop (SIGTERM to the
     // group, this shell included) before the agent runs ends the shell as if killed by it; once the agent runs, the shell
     // only waits for it.
-    internal const string AgentShell = WrapperFunctions + SealFunction + """
+    internal const string AgentShell = AgentWrapperShell.Functions + SealFunction + """
 
         cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7 net=$8; shift 8
         trap 'exit 143' TERM INT HUP
@@ -51,7 +51,7 @@ public sealed class ProcessDriver : ProcessDriverBase
 
     // A terminal's shell: the agent's entry (its cgroup, its staged paths and uid, its state dir), then the shell in place
     // of the wrapper, so the pid the host started is the session's. $1-$8 as AgentShell's.
-    internal const string TerminalShell = WrapperFunctions + SealFunction + """
+    internal const string TerminalShell = AgentWrapperShell.Functions + SealFunction + """
 
         cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7 net=$8; shift 8
         hive_enter "$cgroup" "$files"
@@ -114,7 +114,7 @@ public sealed class ProcessDriver : ProcessDriverBase
         var staged = launch.Uid is not null;
         var terminal = launch.Tty is not null;
         // A terminal dies with the host outright: there is no supervisor to pass the signal on.
-        List<string> argv = terminal ? [.. TtyPrefix(launch.Tty!), "/usr/bin/setpriv", "--pdeathsig", "KILL", "--"]
+        List<string> argv = terminal ? [.. AgentWrapperShell.TtyPrefix(launch.Tty!), "/usr/bin/setpriv", "--pdeathsig", "KILL", "--"]
             : ["/usr/bin/setsid", "/usr/bin/setpriv", "--pdeathsig", "USR1", "--"];
         // Sealed: CannotSeal has made sure the run is staged and ip is there.
         var ip = staged && spec.Sealed ? NetworkSealing.ProcessIp ?? throw new DriverException(NetworkSealing.ProcessCannotSeal()!) : null;

@@ -15,7 +15,8 @@ internal sealed record ProcessDriverServices(
 /// <summary>
 /// What the process and bubblewrap drivers share: the clean environment, who the agent runs as (<see cref="AgentUsers"/>),
 /// its cgroup, the mounts as resolved now, the launch through the dedicated thread, and the log. A driver only says which
-/// program runs the agent (its argv prefix) and how the agent sees its paths.
+/// program runs the agent (its argv prefix) and how the agent sees its paths. The programs it runs are found by
+/// <see cref="AgentPrograms"/>; its wrapper's shell pieces are <see cref="AgentWrapperShell"/>.
 /// </summary>
 public abstract class ProcessDriverBase : IContainerDriver
 {
@@ -34,26 +35,6 @@ public abstract class ProcessDriverBase : IContainerDriver
     private protected abstract bool Sandboxed { get; }
 
     /// <summary>
-    /// Shell functions both drivers' wrappers start with: <c>hive_enter CGROUPS FILES</c> joins the agent's cgroup (when it
-    /// has one: a directory per hierarchy, colon-separated, the membership one first; its caps are already written, and every
-    /// process it makes is born inside) and resets the open-files limit the host raised for itself; and
-    /// <see cref="AgentUsers.StageScript"/>'s <c>hive_stage</c>.
-    /// </summary>
-    private protected const string WrapperFunctions = AgentUsers.StageScript + """
-
-        hive_enter() {
-          if [ -n "$1" ]; then
-            old_ifs=$IFS IFS=:
-            for dir in $1; do
-              echo $$ > "$dir/cgroup.procs" || { echo "hive: could not join $dir" >&2; exit 125; }
-            done
-            IFS=$old_ifs
-          fi
-          ulimit -S -n "$2" 2>/dev/null || true
-        }
-        """;
-
-    /// <summary>
     /// Why this driver cannot run a sealed agent (<see cref="LaunchSpec.Sealed"/>) here, or null; <paramref name="staged"/>:
     /// the run is staged as the agent's own user by a root shell. Asked at every start and terminal: a sealed agent never
     /// runs open.
@@ -67,54 +48,22 @@ public abstract class ProcessDriverBase : IContainerDriver
     public abstract string Name { get; }
     public abstract string? Unavailable { get; }
 
-    /// <summary>The PATH agents get: the host's, so that what the operator can run from its shell resolves the same.</summary>
-    internal static string AgentPath => Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } path ? path : "/usr/local/bin:/usr/bin:/bin";
-
-    /// <summary>
-    /// The program a command names, found as the agent will find it: on its configured PATH, then among the hive's tools
-    /// (<c>hivectl</c>), then on the host's PATH. The host's path of it (a tool is shown to the agent elsewhere: <see cref="ProgramInside"/>).
-    /// </summary>
-    private protected (string? Path, string? Problem) ResolveProgram(string program, string configuredPath = "")
-    {
-        var toolsReady = Tools.Ensure();
-        var (path, problem) = Executables.Resolve(program, configuredPath + Path.Combine(Tools.HostDir, "bin") + ":" + AgentPath);
-        // Not "not found on PATH": the operator's PATH is not what is wrong, this host's build is.
-        if (path is null && !toolsReady && program == HivectlName && AgentTools.Missing is { } missing) return (null, missing);
-        return (path, problem);
-    }
-
-    private const string HivectlName = "hivectl";
-
-    /// <summary>Whether the host's path is one of the hive's tools, which every agent is given, whatever its mounts.</summary>
-    private protected bool IsTool(string hostPath) => hostPath.StartsWith(Tools.HostDir + "/", StringComparison.Ordinal);
-
-    /// <summary>Where the agent sees a program the host found: a tool where the driver shows the tools, anything else where it lies.</summary>
-    private protected string ProgramInside(string hostPath) =>
-        Sandboxed && IsTool(hostPath) ? AgentTools.InsideDir + hostPath[Tools.HostDir.Length..] : hostPath;
-
     public virtual string? ProblemWith(IReadOnlyList<string> command, IReadOnlyList<string> mounts)
     {
         if (command.Count == 0) return "the command is empty";
-        var (program, problem) = ResolveProgram(command[0]);
+        var (program, problem) = AgentPrograms.Resolve(Tools, command[0]);
         if (program is null) return problem;
         if (MountRules.FirstProblem(mounts, _services.Paths) is { } mountProblem) return mountProblem;
         if (!Users.OwnUids) return null;
         // A root host runs the agent as a user of its own, who must be able to reach what it runs, the script it gives an
         // interpreter, and what it is shown (the hive's tools it is always shown).
         var reached = mounts.Select(m => (m, false)).Prepend((program, true));
-        if (ScriptOf(command) is { } script) reached = reached.Append((script, false));
-        foreach (var (path, run) in reached.Where(p => !IsTool(p.Item1)))
+        if (AgentPrograms.ScriptOf(command) is { } script) reached = reached.Append((script, false));
+        foreach (var (path, run) in reached.Where(p => !AgentPrograms.IsTool(Tools, p.Item1)))
             if (AgentUsers.ClosedToOthers(path, run) is { } closed)
                 return $"the agent runs as a user of its own, who cannot reach {path}: {closed} is closed to other users";
         return null;
     }
-
-    /// <summary>
-    /// The script a command gives its program (<c>/bin/sh /srv/agent.sh</c>, <c>python3 -u /srv/agent.py</c>): its first
-    /// argument that is not an option, when that is an absolute path to an existing file; else null.
-    /// </summary>
-    private protected static string? ScriptOf(IReadOnlyList<string> command) =>
-        command.Skip(1).FirstOrDefault(a => !a.StartsWith('-')) is { } first && Path.IsPathRooted(first) && File.Exists(first) ? first : null;
 
     /// <summary>How the agent sees its paths: (state dir, shared dir, socket).</summary>
     private protected abstract (string StateDir, string SharedDir, string Socket) InsideView(LaunchSpec spec);
@@ -136,7 +85,7 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// </summary>
     /// <para>
     /// <paramref name="Tty"/>: a terminal's run (<see cref="StartTerminalAsync"/>): the wrapper first opens this pty slave as
-    /// its stdin, stdout and stderr and makes it the controlling terminal of a new session (<see cref="TtyPrefix"/>), and
+    /// its stdin, stdout and stderr and makes it the controlling terminal of a new session (<see cref="AgentWrapperShell.TtyPrefix"/>), and
     /// the command is an interactive shell.
     /// </para>
     /// <para><paramref name="GatewaySocket"/>: the host's path of the agent's gateway's socket, when its calls go through it.</para>
@@ -145,19 +94,6 @@ public abstract class ProcessDriverBase : IContainerDriver
     private protected sealed record Launch(
         LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover,
         string? Tty = null, string? GatewaySocket = null, string? EgressSocket = null, string? ForgeSocket = null);
-
-    // $1 the pty slave. Opened before the new session, so it is only the controlling terminal once setsid -c makes it so.
-    private const string TtyOpen = "exec 0<>\"$1\" 1>&0 2>&0 || exit 125; shift; exec \"$@\"";
-
-    /// <summary>
-    /// The start of a terminal's argv: its stdio becomes the pty, then <c>setsid -c</c> makes a session (the session's id
-    /// is the pid the host started, which the host kills as a whole) with the pty as its controlling terminal. The driver
-    /// goes on with its own argv, less its leading <c>setsid</c>. Ctrl-C, Ctrl-\ and Ctrl-Z get their default handling back
-    /// first: a host started with them ignored (a background job, nohup, some service managers) hands that on to its
-    /// children, and a shell cannot undo a signal ignored when it started.
-    /// </summary>
-    private protected static List<string> TtyPrefix(string tty) =>
-        ["/usr/bin/env", "--default-signal=INT,QUIT,TSTP", "/bin/sh", "-c", TtyOpen, "hive-tty", tty, "/usr/bin/setsid", "-c"];
 
     /// <summary>Nothing to adopt: these agents die with the host that started them.</summary>
     public Task<RunningAgent?> AdoptAsync(LaunchSpec spec, CancellationToken cancellationToken) => Task.FromResult<RunningAgent?>(null);
@@ -170,15 +106,9 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (Unavailable is { } why) throw new DriverException(why);
         // The agent's own PATH first, then hivectl, then the host's: a configured PATH is honoured, never dropped.
         var configuredPath = spec.Env.TryGetValue("PATH", out var own) && own.Length > 0 ? own + ":" : "";
-        var (program, problem) = ResolveProgram(spec.Command[0], configuredPath);
+        var (program, problem) = AgentPrograms.Resolve(Tools, spec.Command[0], configuredPath);
         if (program is null) throw new DriverException(problem!);
-        // Resolved now, not when configured: a link re-pointed since (or a meta file edited by hand) is judged as it is.
-        var mounts = new List<string>();
-        foreach (var mount in spec.Mounts)
-        {
-            var (resolved, refused) = MountRules.Check(mount, _services.Paths);
-            mounts.Add(resolved ?? throw new DriverException(refused!));
-        }
+        var mounts = ResolveMounts(spec);
         var gateway = AgentGateway.Of(_services.Gateways, spec.Name, spec.Provider, spec.Env.Keys);
         var viaGateway = gateway is { Metered: true } ? gateway.Access : null;
         if (viaGateway is not null && !File.Exists(viaGateway.Socket))
@@ -209,11 +139,11 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (viaGateway is not null || egress is not null)
         {
             if (!Tools.Ensure()) throw new DriverException(AgentTools.Missing ?? "the hive's tools are missing");
-            runs = Path.Combine(Tools.HostDir, "bin", HivectlName);
+            runs = Path.Combine(Tools.HostDir, "bin", AgentPrograms.HivectlName);
             var gatewayInside = viaGateway is null ? null : Sandboxed ? AgentGateway.InsideSocket(spec.Name) : viaGateway.Socket;
             var egressInside = egress is null ? null : Sandboxed ? AgentGateway.InsideEgressSocket(spec.Name) : egress;
             var forgeInside = forge is null ? null : forge with { Socket = Sandboxed ? AgentGateway.InsideForgeSocket(spec.Name) : forge.Socket };
-            run = spec with { Command = AgentGateway.PortCommand(viaGateway, gatewayInside, egressInside, forgeInside, ProgramInside(program), spec.Command.Skip(1)) };
+            run = spec with { Command = AgentGateway.PortCommand(viaGateway, gatewayInside, egressInside, forgeInside, AgentPrograms.Inside(Tools, Sandboxed, program), spec.Command.Skip(1)) };
         }
 
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
@@ -234,7 +164,7 @@ public abstract class ProcessDriverBase : IContainerDriver
 
         var log = new AgentLog(spec.LogDir, Options.LogBytes);
         // The program, not its arguments: an argument may be a secret.
-        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}{(spec.Sealed ? ", sealed" : "")}: {program}{ModelCallsNote(gateway)}"
+        await log.NoteAsync($"starting under {Name}{(uid is null ? "" : $" as uid {uid}")}{(spec.Sealed ? ", sealed" : "")}: {program}{AgentGateway.NoteOf(gateway)}"
             + (egress is null ? "" : forge is null ? " (its egress proxy on its port)" : " (its egress proxy and its forge door on its port)"));
         Process process;
         try
@@ -251,15 +181,20 @@ public abstract class ProcessDriverBase : IContainerDriver
         return new ProcessGroupAgent(process, log, _services.Clock, cgroup is null ? null : (_services.Cgroups, cgroup), LeaderTakesStop);
     }
 
+    /// <summary>The agent's mounts resolved now, not when configured: a link re-pointed since (or a meta file edited by hand) is judged as it is.</summary>
+    private List<string> ResolveMounts(LaunchSpec spec)
+    {
+        var mounts = new List<string>();
+        foreach (var mount in spec.Mounts)
+        {
+            var (resolved, refused) = MountRules.Check(mount, _services.Paths);
+            mounts.Add(resolved ?? throw new DriverException(refused!));
+        }
+        return mounts;
+    }
+
     /// <summary>A sealed agent's egress proxy (and its forge door), when the hive has one for it; an open agent has its network.</summary>
     private AgentEgressAccess? EgressOf(LaunchSpec spec) => spec.Sealed ? _services.Egress.For(spec.Name) : null;
-
-    private static string ModelCallsNote(AgentGateway? gateway) => gateway switch
-    {
-        null => "",
-        { Metered: true } => $" (model calls through the hive's gateway, {gateway.Access.BaseUrlVariable} from its port)",
-        _ => $" (model calls not metered: its own configuration sets {gateway.Access.BaseUrlVariable} or {gateway.Access.KeyVariable})",
-    };
 
     /// <summary>A clean environment: the hive's variables and the agent's own, nothing else of the host's.</summary>
     private void SetEnvironment(ProcessStartInfo info, LaunchSpec spec, string configuredPath, string? home)
@@ -272,7 +207,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["HIVE_STATE_DIR"] = stateDir;
         info.Environment["HIVE_SHARED_DIR"] = sharedDir;
         info.Environment["HIVE_WORK_DIR"] = InsideWorkDir(spec);
-        info.Environment["PATH"] = configuredPath + Tools.BinFor(Sandboxed) + ":" + AgentPath;
+        info.Environment["PATH"] = configuredPath + Tools.BinFor(Sandboxed) + ":" + AgentPrograms.AgentPath;
         info.Environment["HOME"] = home is null ? stateDir : $"{stateDir}/{home}";
         info.Environment["LANG"] = spec.Env.TryGetValue("LANG", out var lang) ? lang : "C.UTF-8";
     }
@@ -290,12 +225,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (Unavailable is { } why) throw new DriverException(why);
         var configuredPath = spec.Env.TryGetValue("PATH", out var own) && own.Length > 0 ? own + ":" : "";
         var shell = File.Exists("/bin/bash") ? "/bin/bash" : "/bin/sh";
-        var mounts = new List<string>();
-        foreach (var mount in spec.Mounts)
-        {
-            var (resolved, refused) = MountRules.Check(mount, _services.Paths);
-            mounts.Add(resolved ?? throw new DriverException(refused!));
-        }
+        var mounts = ResolveMounts(spec);
         var staged = Users.OwnUids && Users.Unavailable is null;
         if (spec.Sealed && CannotSeal(staged) is { } unsealable) throw new DriverException($"{spec.Name} is sealed, but {unsealable}");
         Users.PrepareWorkDirs(spec.Name);

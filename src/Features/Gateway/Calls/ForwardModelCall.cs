@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hive.Features.Containers;
 using Hive.Features.Gateway.Door;
 using Hive.Features.Gateway.Recordings;
@@ -64,13 +61,13 @@ internal sealed class ForwardModelCall(
         }
         var protocol = provider.Protocol;
         var path = context.Request.Path.Value ?? "";
-        if (!Serves(protocol, path) || !HttpMethods.IsPost(context.Request.Method))
+        if (!ModelCallRequest.Serves(protocol, path) || !HttpMethods.IsPost(context.Request.Method))
         {
             await ProviderErrors.WriteAsync(context, protocol, 404,
-                $"hive: the gateway serves POST {string.Join(", POST ", PathsOf(protocol))} for {provider.Name}, not {context.Request.Method} {path}");
+                $"hive: the gateway serves POST {string.Join(", POST ", ModelCallRequest.PathsOf(protocol))} for {provider.Name}, not {context.Request.Method} {path}");
             return;
         }
-        if (!doors.IsKeyOf(agent, PresentedKey(context.Request)))
+        if (!doors.IsKeyOf(agent, ModelCallRequest.PresentedKey(context.Request)))
         {
             await ProviderErrors.WriteAsync(context, protocol, 401, $"hive: this is {agent}'s door to its model, and the key sent is not {agent}'s");
             return;
@@ -79,7 +76,7 @@ internal sealed class ForwardModelCall(
         byte[] body;
         try
         {
-            body = await ReadBodyAsync(context.Request, options.Value.MaxRequestBytes, options.Value.DrainLimitBytes, context.RequestAborted);
+            body = await ModelCallRequest.ReadBodyAsync(context.Request, options.Value.MaxRequestBytes, options.Value.DrainLimitBytes, context.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -90,7 +87,7 @@ internal sealed class ForwardModelCall(
         {
             return; // the agent went away while sending: nothing was asked of anyone
         }
-        var (request, problem) = ParseRequest(body, protocol, path);
+        var (request, problem) = ModelCallRequest.Parse(body, protocol, path);
         if (problem is not null)
         {
             await ProviderErrors.WriteAsync(context, protocol, 400, $"hive: {problem}");
@@ -155,7 +152,7 @@ internal sealed class ForwardModelCall(
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, IMediator mediator, string agent, Provider provider, long? turnId, ParsedRequest request,
+    private async Task ForwardAsync(HttpContext context, IMediator mediator, string agent, Provider provider, long? turnId, ModelCallRequest.Parsed request,
         string path, bool recording, DateTimeOffset startedAt, Stopwatch watch, TimeSpan queuedFor)
     {
         // The open row is written when the answer is still passing OpenAfter past its first bytes, beside the stream: the first
@@ -210,7 +207,7 @@ internal sealed class ForwardModelCall(
         if (error != ForwarderError.None)
         {
             var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-            failure = Describe(error, exception, provider);
+            failure = ForwarderFailure.Describe(error, exception, provider);
             if (error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled)
                 failure = "the agent dropped the call: " + failure;
             else if (!context.Response.HasStarted)
@@ -256,129 +253,6 @@ internal sealed class ForwardModelCall(
             var until = limits.ResetOf(context.Response.Headers, clock.GetUtcNow()) ?? clock.GetUtcNow().AddMinutes(1);
             await mediator.Send(new OpenProviderCircuit.Command(provider.Name, until, agent, failure ?? $"{provider.Name} answered {status}"),
                 CancellationToken.None);
-        }
-    }
-
-    private static string Describe(ForwarderError error, Exception? exception, Provider provider)
-    {
-        var host = provider.Upstream.Authority;
-        var inner = exception;
-        while (inner?.InnerException is not null && inner is not System.Net.Sockets.SocketException) inner = inner.InnerException;
-        var why = inner switch
-        {
-            System.Net.Sockets.SocketException s => s.SocketErrorCode switch
-            {
-                System.Net.Sockets.SocketError.ConnectionRefused => "connection refused",
-                System.Net.Sockets.SocketError.HostNotFound => "host not found",
-                System.Net.Sockets.SocketError.TimedOut => "connect timed out",
-                _ => s.Message,
-            },
-            null => error.ToString(),
-            _ => inner.Message,
-        };
-        return error switch
-        {
-            ForwarderError.RequestTimedOut => $"{host} did not answer within the gateway's timeout",
-            ForwarderError.Request => $"{why} to {host}",
-            _ => $"{error}: {why} ({host})",
-        };
-    }
-
-    private static string[] PathsOf(string protocol) =>
-        protocol == ProviderProtocols.OpenAi ? ["/v1/chat/completions", "/v1/responses"] : ["/v1/messages", "/v1/messages/count_tokens"];
-
-    private static bool Serves(string protocol, string path) => PathsOf(protocol).Contains(path, StringComparer.Ordinal);
-
-    private static string? PresentedKey(HttpRequest request)
-    {
-        if (request.Headers["x-api-key"] is { Count: 1 } apiKey) return apiKey[0];
-        if (request.Headers["api-key"] is { Count: 1 } azureKey) return azureKey[0];
-        if (AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var auth) && auth.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
-            return auth.Parameter;
-        return null;
-    }
-
-    /// <summary>
-    /// The body, up to <paramref name="max"/> bytes; a longer one is a 413, thrown after reading the rest of it (up to
-    /// <paramref name="drainUpTo"/>, thrown away) so that its client, still sending, gets to read the refusal.
-    /// </summary>
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long max, long drainUpTo, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > drainUpTo) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
-        using var buffer = new MemoryStream(request.ContentLength is { } length && length <= max ? (int)length : 16 * 1024);
-        var chunk = new byte[64 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read <= max) buffer.Write(chunk, 0, read);
-            else buffer.SetLength(max + 1); // over: the rest is only read (Kestrel cuts it at drainUpTo)
-        }
-        if (buffer.Length > max) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
-        return buffer.ToArray();
-    }
-
-    private sealed record ParsedRequest(byte[] Body, string? Model, bool Streamed, bool UsageAdded = false);
-
-    /// <summary>
-    /// The body as it goes upstream, its model and whether it streams; or why it cannot go. An OpenAI chat stream that did
-    /// not ask for its usage is made to (<c>stream_options.include_usage</c>): the meter needs the provider's own figures.
-    /// </summary>
-    private static (ParsedRequest? Request, string? Problem) ParseRequest(byte[] body, string protocol, string path)
-    {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            return (null, $"the request body is not JSON: {e.Message}");
-        }
-        if (root is not JsonObject json) return (null, "the request body must be a JSON object");
-        var model = json["model"] is JsonValue m && m.TryGetValue<string>(out var name) ? name : null;
-        var streamed = json["stream"] is JsonValue s && s.TryGetValue<bool>(out var stream) && stream;
-        var usageAdded = false;
-        if (protocol == ProviderProtocols.OpenAi && path == "/v1/chat/completions" && streamed)
-        {
-            var streamOptions = json["stream_options"] as JsonObject;
-            if (streamOptions?["include_usage"] is not JsonValue include || !include.TryGetValue<bool>(out var on) || !on)
-            {
-                if (streamOptions is null) json["stream_options"] = streamOptions = new JsonObject();
-                streamOptions["include_usage"] = true;
-                body = JsonSerializer.SerializeToUtf8Bytes(json);
-                usageAdded = true;
-            }
-        }
-        return (new ParsedRequest(body, model, streamed, usageAdded), null);
-    }
-
-    /// <summary>
-    /// Copies the agent's headers upstream but its key: the provider's real key goes in, in the provider's header. Notes when
-    /// the request was ready to leave (<see cref="LeftAt"/>, on the call's watch): the gateway's own time before it.
-    /// </summary>
-    private sealed class UpstreamTransformer(string protocol, string? key, ProviderLimits limits, string provider, Stopwatch watch) : HttpTransformer
-    {
-        public TimeSpan? LeftAt { get; private set; }
-
-        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix,
-            CancellationToken cancellationToken)
-        {
-            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
-            proxyRequest.Headers.Remove("x-api-key");
-            proxyRequest.Headers.Remove("api-key");
-            proxyRequest.Headers.Authorization = null;
-            if (key is not null)
-            {
-                if (protocol == ProviderProtocols.OpenAi) proxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-                else proxyRequest.Headers.TryAddWithoutValidation("x-api-key", key);
-            }
-            LeftAt = watch.Elapsed;
-        }
-
-        public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
-        {
-            if (proxyResponse is not null && proxyResponse.IsSuccessStatusCode) limits.Keep(provider, proxyResponse.Headers);
-            return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         }
     }
 }

@@ -139,7 +139,7 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         if (preset.Program is null) return (null, null);
         var key = SettingKey(presetName);
         var configured = options.Value.TryGetValue(key, out var settings) && !string.IsNullOrWhiteSpace(settings.Path) ? settings.Path : null;
-        var (found, problem) = Executables.Resolve(configured ?? preset.Program, ProcessDriverBase.AgentPath);
+        var (found, problem) = Executables.Resolve(configured ?? preset.Program, AgentPrograms.AgentPath);
         if (found is null)
             return (null, $"the {presetName} preset needs {preset.Program} on this machine: {problem}; " +
                           (preset.Install is { } install ? $"install it ({install}) or " : "") + $"set Hive:Presets:{key}:Path");
