@@ -4,6 +4,8 @@ using System.Text.Json;
 using Dapper;
 using Hive.Host;
 using Hive.Shared.Agents;
+using Hive.Shared.Errors;
+using MediatR;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -164,6 +166,32 @@ public sealed class HiveInstance : IAsyncDisposable
     }
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>
+    /// The in-process tier: a use case sent in a scope of its own, through the same pipeline (validation, the unit of
+    /// work) a route or a socket verb sends it through, with no wire. For validation, 404 and 409 cases; the socket
+    /// and HTTP tests keep the happy paths and the wire's own refusals (bad JSON, wrong types).
+    /// </summary>
+    public async Task<TResponse> SendAsync<TResponse>(IRequest<TResponse> request)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request);
+    }
+
+    /// <summary>What a caller would be told when <paramref name="request"/> is refused (throws when it is not).</summary>
+    public async Task<HiveError> RefusalOfAsync<TResponse>(IRequest<TResponse> request)
+    {
+        TResponse response;
+        try
+        {
+            response = await SendAsync(request);
+        }
+        catch (Exception e)
+        {
+            return HiveError.From(e);
+        }
+        throw new InvalidOperationException($"expected a refusal, the request was carried out: {response}");
+    }
 
     /// <summary>
     /// Adds an agent at run time under a name no other caller of this process gets (<paramref name="name"/> plus a

@@ -1,44 +1,77 @@
+using Hive.Features.Reminders;
+
 namespace Hive.Tests.Features.Reminders;
 
-/// <summary>ScheduleReminder: the remind verb refuses what it cannot schedule, with a code, and stores nothing.</summary>
+/// <summary>
+/// ScheduleReminder refuses what it cannot schedule, with a code, and stores nothing: the rules in process (the
+/// use case as a route or the verb sends it), the wire's own refusals (JSON that does not bind) over the socket.
+/// </summary>
 [Collection(RemindersHive.Name)]
 public sealed class ScheduleReminderTests(RemindersHive fixture) : SharedHiveTests(fixture)
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
-    /// <summary>{alice} is the agent that asks, {bob} another agent of the test (whose state dir holds bobs.md).</summary>
-    public static TheoryData<string, string> BadRemindRequests => new()
+    /// <summary>Each case as alice asks it; bob is another agent of the test, whose state dir holds bobs.md.</summary>
+    private static readonly Dictionary<string, (Func<string, string, ScheduleReminder.Command> Command, string Code)> Rules = new()
     {
-        { """{"op":"remind","body":"","in_seconds":1}""", "validation" },
-        { """{"op":"remind","in_seconds":1}""", "validation" },
-        { """{"op":"remind","body":"BODY_TOO_LARGE","in_seconds":1}""", "too_large" },
-        { """{"op":"remind","body":"x"}""", "validation" },
-        { """{"op":"remind","body":"x","in_seconds":1,"due_at":"2030-01-01T00:00:00Z"}""", "validation" },
-        { """{"op":"remind","body":"x","in_seconds":-1}""", "validation" },
-        { """{"op":"remind","body":"x","in_seconds":1e12}""", "validation" },
+        ["empty body"] = ((alice, _) => new(alice, "", 1, null, null), "validation"),
+        ["no body"] = ((alice, _) => new(alice, null, 1, null, null), "validation"),
+        ["body over the file limit"] = ((alice, _) => new(alice, new string('x', ScheduleReminder.MaxFileBodyBytes + 1), 1, null, null), "too_large"),
+        ["no time"] = ((alice, _) => new(alice, "x", null, null, null), "validation"),
+        ["both times"] = ((alice, _) => new(alice, "x", 1, DateTimeOffset.Parse("2030-01-01T00:00:00Z"), null), "validation"),
+        ["negative delay"] = ((alice, _) => new(alice, "x", -1, null, null), "validation"),
+        ["delay past ten years"] = ((alice, _) => new(alice, "x", 1e12, null, null), "validation"),
+        ["due past ten years"] = ((alice, _) => new(alice, "x", null, DateTimeOffset.Parse("9999-12-31T00:00:00Z"), null), "validation"),
+        ["payload outside the state dirs"] = ((alice, _) => new(alice, "x", 1, null, "/etc/passwd"), "forbidden"),
+        ["payload climbing out"] = ((alice, _) => new(alice, "x", 1, null, $"/agents/{alice}/state/../private"), "forbidden"),
+        ["payload missing"] = ((alice, _) => new(alice, "x", 1, null, $"/agents/{alice}/state/missing.md"), "forbidden"),
+        ["payload of another agent"] = ((alice, bob) => new(alice, "x", 1, null, $"/agents/{bob}/state/bobs.md"), "forbidden"),
+        ["empty payload path"] = ((alice, _) => new(alice, "x", 1, null, ""), "forbidden"),
+    };
+
+    public static TheoryData<string> RuleCases => new(Rules.Keys);
+
+    [Theory]
+    [MemberData(nameof(RuleCases))]
+    public async Task A_reminder_the_rules_refuse_gets_its_code_and_stores_nothing(string rule)
+    {
+        var (alice, bob) = await AliceAndBobAsync();
+        var (command, code) = Rules[rule];
+
+        var refusal = await _hive.RefusalOfAsync(command(alice, bob));
+
+        Assert.Equal(code, refusal.Code);
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE agent = @alice", new { alice }));
+    }
+
+    public static TheoryData<string, string> WireRefusals => new()
+    {
+        { """{"op":"remind","body":"","in_seconds":1}""", "validation" }, // a rule's refusal, as the socket words it
         { """{"op":"remind","body":"x","in_seconds":"soon"}""", "bad_request" },
         { """{"op":"remind","body":"x","due_at":"tomorrow"}""", "bad_request" },
         { """{"op":"remind","body":"x","due_at":"12:00"}""", "bad_request" },
         { """{"op":"remind","body":"x","due_at":"2030-01-01T00:00:00"}""", "bad_request" }, // no zone
-        { """{"op":"remind","body":"x","due_at":"9999-12-31T00:00:00Z"}""", "validation" },
-        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/etc/passwd"}""", "forbidden" },
-        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/agents/{alice}/state/../private"}""", "forbidden" },
-        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/agents/{alice}/state/missing.md"}""", "forbidden" },
-        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":"/agents/{bob}/state/bobs.md"}""", "forbidden" }, // not alice's
-        { """{"op":"remind","body":"x","in_seconds":1,"payload_path":""}""", "forbidden" },
         { """{"op":"remind","body":"x","in_seconds":1,"payload_path":42}""", "bad_request" },
     };
 
     [Theory]
-    [MemberData(nameof(BadRemindRequests))]
-    public async Task Bad_remind_requests_get_an_error_and_store_nothing(string line, string code)
+    [MemberData(nameof(WireRefusals))]
+    public async Task A_remind_line_that_does_not_bind_gets_an_error_on_the_socket_and_stores_nothing(string line, string code)
+    {
+        var (alice, _) = await AliceAndBobAsync();
+        await using var socket = await _hive.ConnectAsync(alice);
+
+        var reply = await socket.CallRawAsync(line);
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal(code, reply.GetProperty("code").GetString());
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE agent = @alice", new { alice }));
+    }
+
+    private async Task<(string Alice, string Bob)> AliceAndBobAsync()
     {
         var names = await _hive.NewAgentsAsync("alice", "bob");
         await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "agents", names[1], "state", "bobs.md"), "bob's");
-        await using var alice = await _hive.ConnectAsync(names[0]);
-        var reply = await alice.CallRawAsync(line.Replace("BODY_TOO_LARGE", new string('x', Hive.Features.Reminders.ScheduleReminder.MaxFileBodyBytes + 1)).Replace("{alice}", names[0]).Replace("{bob}", names[1]));
-        Assert.False(reply.GetProperty("ok").GetBoolean());
-        Assert.Equal(code, reply.GetProperty("code").GetString());
-        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE agent = @alice", new { alice = names[0] }));
+        return (names[0], names[1]);
     }
 }
