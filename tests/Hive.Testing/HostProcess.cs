@@ -206,7 +206,8 @@ public sealed class HostProcess : IAsyncDisposable
 
     private async Task WaitUntilReadyAsync(string[] agents)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        // Generous: readiness is not a latency, and a cold host on a busy 2-core machine answers its first request slowly.
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         while (true)
         {
             if (_process.HasExited) throw new InvalidOperationException($"the host exited with {_process.ExitCode}:\n{Output}");
@@ -214,7 +215,7 @@ public sealed class HostProcess : IAsyncDisposable
             try
             {
                 // Until the sign-in link is written this is a 401, unless sign-in is off.
-                using var http = CreateClient(TimeSpan.FromSeconds(2));
+                using var http = CreateClient(TimeSpan.FromSeconds(20));
                 using var response = await http.GetAsync("/api/state");
                 if (response.IsSuccessStatusCode) break;
             }

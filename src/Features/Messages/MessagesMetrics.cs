@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Hive.Contracts.Messages;
@@ -21,6 +22,7 @@ public sealed class MessagesMetrics : HiveMetrics
     private readonly Counter<long> _dead;
     private readonly Histogram<double> _sendLatency;
     private readonly Histogram<double> _recvWait;
+    private readonly ConcurrentDictionary<string, int> _parked = new(StringComparer.Ordinal);
 
     public MessagesMetrics(IMeterFactory meters, IAgentDirectory agents) : base(meters, "Messages")
     {
@@ -32,7 +34,29 @@ public sealed class MessagesMetrics : HiveMetrics
             description: "Messages set aside as undeliverable after their last delivery, by recipient.");
         _sendLatency = LatencyHistogram("hive_send_latency_seconds", "Handling of an agent's send verb, from its request to its reply.");
         _recvWait = LatencyHistogram("hive_recv_wait_seconds", "How long an agent's recv waited before it returned messages.");
+        Meter.CreateObservableGauge("hive_recv_parked", () => _parked.Select(p => new Measurement<int>(p.Value, Agent(p.Key))),
+            description: "Recvs parked waiting for a message (or, for a held agent, for its hold to lift), by agent.");
         SeedPerAgent(agents, _sent, _delivered, _redelivered, _dead);
+    }
+
+    /// <summary>How many of <paramref name="agent"/>'s recvs are parked now: waiting for a message, or for a hold on it to lift.</summary>
+    public int ParkedRecvs(string agent) => _parked.GetValueOrDefault(agent);
+
+    /// <summary>Counts a recv of <paramref name="agent"/> as parked until the returned scope ends.</summary>
+    internal IDisposable Park(string agent)
+    {
+        _parked.AddOrUpdate(agent, 1, (_, n) => n + 1);
+        return new Unpark(this, agent);
+    }
+
+    private sealed class Unpark(MessagesMetrics metrics, string agent) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) metrics._parked.AddOrUpdate(agent, 0, (_, n) => n - 1);
+        }
     }
 
     internal void Sent(MessageView message) => _sent.Add(1, Agent(message.From));

@@ -37,7 +37,7 @@ public static class ReceiveMessage
     }
 
     /// <summary>The long-poll: not a change itself, so it never holds the gate while it waits; each look is one.</summary>
-    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock, IWorkHolds holds) : IRequestHandler<Query, Result>
+    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock, IWorkHolds holds, MessagesMetrics metrics) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
         {
@@ -60,7 +60,7 @@ public static class ReceiveMessage
                     remaining = untilExpiry > TimeSpan.Zero ? untilExpiry : TimeSpan.FromMilliseconds(1);
                 try
                 {
-                    await arrival.WaitAsync(remaining, clock, cancellationToken);
+                    using (metrics.Park(query.Agent)) await arrival.WaitAsync(remaining, clock, cancellationToken);
                 }
                 catch (TimeoutException)
                 {
@@ -76,7 +76,7 @@ public static class ReceiveMessage
             if (remaining <= TimeSpan.Zero) return false;
             try
             {
-                await holds.WhenFreeAsync(agent, cancellationToken).WaitAsync(remaining, clock, cancellationToken);
+                using (metrics.Park(agent)) await holds.WhenFreeAsync(agent, cancellationToken).WaitAsync(remaining, clock, cancellationToken);
                 return true;
             }
             catch (TimeoutException)

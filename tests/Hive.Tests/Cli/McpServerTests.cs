@@ -22,7 +22,16 @@ public sealed class McpServerTests : IAsyncLifetime
         {
             Name = "hivectl", Command = "dotnet", Arguments = [Hivectl.Dll, "mcp", "--socket", _hive.SocketPath(agent)],
             ShutdownTimeout = TimeSpan.FromSeconds(5), EnvironmentVariables = env,
-        }));
+        }), ClientOptions);
+
+    /// <summary>
+    /// No separate 5 s probe: hivectl answers <c>server/discover</c>, but a busy machine can take longer than that to start
+    /// it, and a client that gave up on the probe then sends <c>initialize</c>, which the server that answered refuses.
+    /// </summary>
+    private static readonly McpClientOptions ClientOptions = new()
+    {
+        DiscoverProbeTimeout = Timeout.InfiniteTimeSpan, InitializationTimeout = TimeSpan.FromSeconds(90),
+    };
 
     private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(c => c.Text));
 

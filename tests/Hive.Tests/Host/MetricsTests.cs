@@ -107,6 +107,17 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(0, Value(text, "hive_reminders_failed_total", "agent=\"alice\""));
         Assert.Equal(1, Value(text, "hive_sse_subscribers", ""));
         Assert.Equal(1, Value(text, "hive_storage_healthy", ""));
+
+        // A recv of bob's (paused, his inbox empty) parks, and the exposition says so while it waits.
+        Task waiting;
+        await using (var waiter = await host.ConnectAsync("bob"))
+        {
+            waiting = waiter.RecvAsync(waitMs: 30_000);
+            await HiveInstance.Until(() => Value(metrics.GetStringAsync("/metrics").GetAwaiter().GetResult(), "hive_recv_parked", "agent=\"bob\"") == 1,
+                TimeSpan.FromSeconds(15), "bob's parked recv in the exposition");
+            Assert.False(waiting.IsCompleted);
+        }
+        await Assert.ThrowsAnyAsync<Exception>(() => waiting); // hung up on while parked: no reply
         Assert.NotNull(Value(text, "hive_notifications_delivered_total", "channel=\"phone\""));
         Assert.NotNull(Value(text, "hive_notifications_failed_total", "channel=\"phone\""));
         // The sample dashboard (docs/) asks only for series the host serves.
