@@ -1,5 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hive.Contracts.Json;
+using Hive.Contracts.Protocol;
 
 namespace Hive.Testing;
 
@@ -21,6 +24,27 @@ public sealed class AgentClient : IAsyncDisposable
     internal static AgentClient Over(LineClient lines) => new(lines);
 
     public Task<JsonElement> CallAsync(object request) => CallRawAsync(JsonSerializer.Serialize(request));
+
+    /// <summary>Calls a verb of the catalog with its arguments' record; its reply's record (throws when the reply is not ok).</summary>
+    public async Task<TReply> CallAsync<TArgs, TReply>(SocketVerb<TArgs, TReply> verb, TArgs args) =>
+        Ok(await CallRawAsync(Line(verb, args))).Deserialize<TReply>(HiveJson.Options)!;
+
+    /// <summary>Calls a verb expecting a refusal: what the host said (throws when it carried the call out).</summary>
+    public async Task<Refusal> RefusalOfAsync<TArgs, TReply>(SocketVerb<TArgs, TReply> verb, TArgs args)
+    {
+        var reply = await CallRawAsync(Line(verb, args));
+        return reply.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.False
+            ? reply.Deserialize<Refusal>(HiveJson.Options)!
+            : throw new InvalidOperationException("expected a refusal, the host answered: " + reply);
+    }
+
+    private static string Line<TArgs>(SocketVerb verb, TArgs args)
+    {
+        var line = new JsonObject { ["op"] = verb.Name };
+        foreach (var (name, value) in JsonSerializer.SerializeToNode(args, HiveJson.Options)!.AsObject().ToList())
+            if (value is not null) line[name] = value.DeepClone(); // absent, as a caller that leaves it out sends it
+        return line.ToJsonString();
+    }
 
     public async Task<JsonElement> CallRawAsync(string line)
     {
@@ -73,3 +97,6 @@ public sealed class AgentClient : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Lines.DisposeAsync();
 }
+
+/// <summary>A refusal on the socket: <c>{"ok": false, "error", "code"}</c>.</summary>
+public sealed record Refusal(string Error, string Code);
