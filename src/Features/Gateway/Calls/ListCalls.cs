@@ -1,4 +1,5 @@
 using Dapper;
+using Hive.Contracts.Gateway;
 using FluentValidation;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
