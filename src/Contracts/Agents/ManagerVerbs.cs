@@ -49,10 +49,22 @@ public sealed record ApprovalReply(long ApprovalId);
 
 public sealed record AgentReply(string Agent);
 
+// An agent row is composed at run time from every slice's facts (Hive.Shared.Agents.AgentRow), so no record here can
+// declare its fields: the replies carry it as object, which the wire's serializer writes by the row's own type.
+
+/// <summary><c>list_agents</c>'s reply: the agents' rows, as <c>/api/state</c> shows them.</summary>
+public sealed record AgentsReply(
+    [property: Description("each agent's row as /api/state shows it: name, kind, state, purpose, ... (every slice adds its facts)")]
+    IReadOnlyList<object> Agents);
+
+/// <summary>The reply of a lifecycle verb (<c>start</c>, <c>stop</c>, <c>restart</c>, <c>rebuild</c>): the agent's row once it is done.</summary>
+public sealed record AgentRowReply(
+    [property: Description("the agent's row as /api/state shows it")] object Agent);
+
 /// <summary>The manager's verbs: lifecycle actions on other agents, requests the operator approves, the list of agents.</summary>
 public static class ManagerVerbs
 {
-    public static readonly SocketVerb<ListAgentsArgs> ListAgents = new("list_agents",
+    public static readonly SocketVerb<ListAgentsArgs, AgentsReply> ListAgents = new("list_agents",
         "List every agent of the hive with its state: name, kind, driver, desired and actual state (running, stopped, crashed, " +
         "failed), transient action, pid, restarts, last exit, purpose, command, pending reminders, what it waits on. " +
         "Returns {agents: [...]}; with a capability, only the agents having it.", VerbCaller.Manager, McpTool: true);
@@ -76,19 +88,19 @@ public static class ManagerVerbs
         "config_failed message). Omitted fields take their defaults, so send every field you want to keep. Returns " +
         "{approval_id}; you get a message from hive of kind approval_resolved when the operator decides.", VerbCaller.Manager, McpTool: true);
 
-    public static readonly SocketVerb<TargetArgs> Start = new("start",
+    public static readonly SocketVerb<TargetArgs, AgentRowReply> Start = new("start",
         "Start a stopped agent (not yourself). Needs no approval: it changes no configuration. Returns {agent} once it is done.",
         VerbCaller.Manager, McpTool: true);
 
-    public static readonly SocketVerb<TargetArgs> Stop = new("stop",
+    public static readonly SocketVerb<TargetArgs, AgentRowReply> Stop = new("stop",
         "Stop an agent (not yourself); it stays stopped until started again. Needs no approval. Returns {agent} once it is done.",
         VerbCaller.Manager, McpTool: true);
 
-    public static readonly SocketVerb<TargetArgs> Restart = new("restart",
+    public static readonly SocketVerb<TargetArgs, AgentRowReply> Restart = new("restart",
         "Stop and start an agent (not yourself) with its current configuration. Needs no approval. Returns {agent} once it is done.",
         VerbCaller.Manager, McpTool: true);
 
-    public static readonly SocketVerb<TargetArgs> Rebuild = new("rebuild",
+    public static readonly SocketVerb<TargetArgs, AgentRowReply> Rebuild = new("rebuild",
         "Restart an agent (not yourself) on its meta file as it is now (after an approved configuration or a meta input update). " +
         "A file the hive cannot use is refused with conflict and the agent keeps running as it was. Returns {agent} once it is done.",
         VerbCaller.Manager, McpTool: true);

@@ -10,10 +10,12 @@ public sealed record CallsArgs(
 
 public sealed record CallArgs([property: Required, Description("a model call's id")] long? Id);
 
+public sealed record CallsReply(IReadOnlyList<CallView> Calls);
+
 /// <summary>An agent's own model calls, as the hive's gateway metered them.</summary>
 public static class GatewayVerbs
 {
-    public static readonly SocketVerb<CallsArgs> Calls = new("calls", "Your model calls, newest first. Returns {calls: [...]}.");
+    public static readonly SocketVerb<CallsArgs, CallsReply> Calls = new("calls", "Your model calls, newest first. Returns {calls: [...]}.");
 
-    public static readonly SocketVerb<CallArgs> Call = new("call", "One of your model calls with what the gateway recorded of it.");
+    public static readonly SocketVerb<CallArgs, CallDetail> Call = new("call", "One of your model calls with what the gateway recorded of it.");
 }

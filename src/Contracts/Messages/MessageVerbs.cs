@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 
 namespace Hive.Contracts.Messages;
 
@@ -22,17 +23,41 @@ public sealed record IdReply(long Id);
 
 public sealed record NextTurnReply(long Id, bool Queued);
 
+/// <summary>
+/// <c>send</c>'s reply: the message's id; a broadcast also gives its <c>broadcast_id</c> (the same as <c>id</c>: the first
+/// row's) and <c>ids</c>, one per recipient. A send to one agent leaves those two out.
+/// </summary>
+public sealed record SendReply(
+    long Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? BroadcastId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<long>? Ids);
+
+/// <summary>
+/// <c>recv</c>'s reply, one of two shapes by <c>max</c>: <see cref="RecvOneReply"/> (<c>{message}</c>, null when none came)
+/// when it is 1, <see cref="RecvManyReply"/> (<c>{messages}</c>) when it is above. Written as the shape it is: neither
+/// carries the other's field.
+/// </summary>
+[JsonDerivedType(typeof(RecvOneReply))]
+[JsonDerivedType(typeof(RecvManyReply))]
+public abstract record RecvReply;
+
+/// <summary><c>recv</c> with <c>max</c> 1: the message, or null when none came in <c>wait_ms</c>.</summary>
+public sealed record RecvOneReply(MessageView? Message) : RecvReply;
+
+/// <summary><c>recv</c> with <c>max</c> above 1: the messages taken (none when none came in <c>wait_ms</c>).</summary>
+public sealed record RecvManyReply(IReadOnlyList<MessageView> Messages) : RecvReply;
+
 /// <summary>The message broker's verbs.</summary>
 public static class MessageVerbs
 {
     public static readonly SocketVerb<NoArgs, WhoamiReply> Whoami =
         new("whoami", "The name of the agent whose socket this is.", McpTool: true);
 
-    public static readonly SocketVerb<SendArgs> Send = new("send",
+    public static readonly SocketVerb<SendArgs, SendReply> Send = new("send",
         "Send a message to an agent, the operator, the manager, or * (every other live agent). Returns {id}; a broadcast also " +
         "returns broadcast_id and ids (one per recipient).", McpTool: true);
 
-    public static readonly SocketVerb<RecvArgs> Recv = new("recv",
+    public static readonly SocketVerb<RecvArgs, RecvReply> Recv = new("recv",
         "Take the next waiting message(s); each stays in flight until acknowledged (ack). Returns {message} (null when none " +
         "came in wait_ms), or {messages} when max is above 1.", McpTool: true);
 

@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
+using System.Text.Json.Serialization;
 using Hive.Contracts.Json;
 
 namespace Hive.Contracts.Protocol;
@@ -29,6 +30,12 @@ public static class VerbSchema
         var required = args.GetProperties().Where(p => p.GetCustomAttribute<RequiredAttribute>() is not null)
             .Select(p => HiveJson.Options.PropertyNamingPolicy!.ConvertName(p.Name)).ToList();
         if (required.Count > 0) schema["required"] = new JsonArray([.. required.Select(r => (JsonNode)r!)]);
+        // A reply's field left out when null is not always there.
+        var leftOutWhenNull = args.GetProperties()
+            .Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>()?.Condition is JsonIgnoreCondition.WhenWritingNull)
+            .Select(p => HiveJson.Options.PropertyNamingPolicy!.ConvertName(p.Name)).ToHashSet();
+        if (schema["required"] is JsonArray always)
+            foreach (var name in always.Where(r => leftOutWhenNull.Contains(r!.GetValue<string>())).ToList()) always.Remove(name);
         return schema;
     }
 
@@ -37,6 +44,8 @@ public static class VerbSchema
         // A type with a converter of its own (the wire's timestamps) comes out as the schema "true".
         if (context.TypeInfo.Type == typeof(DateTimeOffset) || context.TypeInfo.Type == typeof(DateTimeOffset?))
             schema = new JsonObject { ["type"] = "string", ["format"] = "date-time" };
+        // A field of any type ("true") takes its words as {} does.
+        if (schema is JsonValue && context.PropertyInfo is not null) schema = new JsonObject();
         if (schema is not JsonObject node) return schema;
         if (node["type"] is JsonArray types && types.Count == 2 && types.Any(t => t?.GetValue<string>() == "null"))
             node["type"] = types.First(t => t?.GetValue<string>() != "null")!.GetValue<string>();

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 using Hive.Contracts.Messages;
 
 namespace Hive.Contracts.Reminders;
@@ -20,24 +21,36 @@ public sealed record RecurringIdArgs([property: Required, Description("the recur
 
 public sealed record CountReply(long Count);
 
+/// <summary>
+/// <c>remind</c>'s reply: the reminder's id, and <c>due_at</c> for a one-off reminder, or <c>recurring</c> (true) and
+/// <c>next_runs</c> for a recurring one; the other kind's fields are left out.
+/// </summary>
+public sealed record RemindReply(
+    long Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? DueAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Recurring,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<DateTimeOffset>? NextRuns);
+
+public sealed record RecurringListReply(IReadOnlyList<RecurringReminderView> Recurring);
+
 /// <summary>The agents' reminder verbs (for oneself).</summary>
 public static class ReminderVerbs
 {
-    public static readonly SocketVerb<RemindArgs> Remind = new("remind",
+    public static readonly SocketVerb<RemindArgs, RemindReply> Remind = new("remind",
         "Schedule a reminder to yourself: once (in_seconds or due_at; returns {id, due_at}), or recurring (cron: returns {id, " +
         "recurring: true, next_runs}; each run arrives as a reminder message carrying recurring_id; manage it with the recurring_* tools).",
         McpTool: true);
 
-    public static readonly SocketVerb<NoArgs> RecurringList = new("recurring_list",
+    public static readonly SocketVerb<NoArgs, RecurringListReply> RecurringList = new("recurring_list",
         "List your recurring reminders with their next three runs and latest runs. Returns {recurring: [...]}.", McpTool: true);
 
-    public static readonly SocketVerb<RecurringIdArgs> RecurringShow = new("recurring_show",
+    public static readonly SocketVerb<RecurringIdArgs, RecurringReminderView> RecurringShow = new("recurring_show",
         "One of your recurring reminders with its next runs and its history.");
 
-    public static readonly SocketVerb<RecurringIdArgs> RecurringPause = new("recurring_pause",
+    public static readonly SocketVerb<RecurringIdArgs, RecurringReminderView> RecurringPause = new("recurring_pause",
         "Pause one of your recurring reminders: no run until you resume it.", McpTool: true);
 
-    public static readonly SocketVerb<RecurringIdArgs> RecurringResume = new("recurring_resume",
+    public static readonly SocketVerb<RecurringIdArgs, RecurringReminderView> RecurringResume = new("recurring_resume",
         "Resume a paused recurring reminder: runs start again from the next time after now.", McpTool: true);
 
     public static readonly SocketVerb<RecurringIdArgs, NoReply> RecurringCancel = new("recurring_cancel",

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Hive.Contracts.Messages;
 
 namespace Hive.Contracts.TurnStats;
 
@@ -29,7 +30,7 @@ public sealed record SessionReply(string? SessionId, bool CompactNext);
 /// <summary>The turn statistics verbs the agents' harness calls around each turn.</summary>
 public static class TurnStatsVerbs
 {
-    public static readonly SocketVerb<RecordTurnArgs> RecordTurn = new("record_turn",
+    public static readonly SocketVerb<RecordTurnArgs, IdReply> RecordTurn = new("record_turn",
         "Record one finished turn: its model, times, tokens, tools and the cost the program claims. Returns {id}.");
 
     public static readonly SocketVerb<TranscriptArgs, TranscriptReply> Transcript = new("transcript",

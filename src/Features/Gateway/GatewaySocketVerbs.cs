@@ -9,13 +9,8 @@ internal sealed class GatewaySocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
     {
-        verbs.Map(GatewayVerbs.Calls, async (request, a) =>
-        {
-            return (object?)new
-            {
-                calls = await request.Mediator.Send(new ListCalls.Query(request.Agent, a.Turn, a.Before, a.Limit ?? ListCalls.DefaultLimit), request.CancellationToken),
-            };
-        });
+        verbs.Map(GatewayVerbs.Calls, async (request, a) => new CallsReply(
+            await request.Mediator.Send(new ListCalls.Query(request.Agent, a.Turn, a.Before, a.Limit ?? ListCalls.DefaultLimit), request.CancellationToken)));
 
         verbs.Map(GatewayVerbs.Call, async (request, a) =>
         {

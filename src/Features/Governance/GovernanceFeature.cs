@@ -1,3 +1,4 @@
+using Hive.Contracts.Governance;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Data;

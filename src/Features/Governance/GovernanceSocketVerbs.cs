@@ -13,14 +13,11 @@ internal sealed class GovernanceSocketVerbs : ISocketVerbs
         verbs.Map(GovernanceVerbs.BeginTurn, async (request, args) =>
         {
             var result = await request.Mediator.Send(new BeginTurn.Query(request.Agent, args.WaitMs, request.ConnectionClosed), request.CancellationToken);
-            if (result.TurnId is { } turnId) return (object?)new { turn_id = turnId };
-            return new { held = result.Held };
+            return result.TurnId is { } turnId ? new BeginTurnReply(turnId, null) : new BeginTurnReply(null, result.Held);
         });
 
-        verbs.Map(GovernanceVerbs.WatchTurn, async (request, args) =>
-        {
-            return await request.Mediator.Send(new WatchTurn.Query(request.Agent, args.TurnId, args.WaitMs), request.CancellationToken);
-        });
+        verbs.Map(GovernanceVerbs.WatchTurn, (request, args) =>
+            request.Mediator.Send(new WatchTurn.Query(request.Agent, args.TurnId, args.WaitMs), request.CancellationToken));
 
         // The manager pauses and resumes other agents, at its own authority (monitor): it cannot lift the operator's pause.
         verbs.Map(ManagerVerbs.Pause, (request, args) => ManagerAsync(request, args, (target, by) => new PauseAgent.Command(target, by, args.Reason)));
@@ -29,7 +26,7 @@ internal sealed class GovernanceSocketVerbs : ISocketVerbs
         verbs.Map(GovernanceVerbs.QuotaHit, async (request, args) =>
         {
             var held = await request.Mediator.Send(new OpenQuotaCircuit.Command(request.Agent, args.Provider, args.Until), request.CancellationToken);
-            return new { provider = held.Provider, until = held.Until, held = held.Scope };
+            return new QuotaHitReply(held.Provider, held.Until, held.Scope);
         });
     }
 

@@ -21,12 +21,12 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
                     new BroadcastMessage.Command(request.Agent, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
                 // `id` as for any send (DESIGN.md's reply): the first row's, which is also the broadcast's id.
                 metrics.SendHandled(startedAt);
-                return (object?)new { id = broadcast.BroadcastId, broadcast_id = broadcast.BroadcastId, ids = broadcast.Messages.Select(m => m.Id) };
+                return new SendReply(broadcast.BroadcastId, broadcast.BroadcastId, [.. broadcast.Messages.Select(m => m.Id)]);
             }
             var message = await request.Mediator.Send(
                 new SendMessage.Command(request.Agent, args.To, args.Body, args.ClientId, args.InReplyTo), request.CancellationToken);
             metrics.SendHandled(startedAt);
-            return new IdReply(message.Id);
+            return new SendReply(message.Id, null, null);
         });
 
         verbs.Map(MessageVerbs.Recv, async (request, args) =>
@@ -44,7 +44,7 @@ internal sealed class MessagesSocketVerbs : ISocketVerbs
             }
             var allowList = request.Services.GetRequiredService<IStateFileAllowList>();
             var messages = received.Messages.Select(m => m.ForRecipient(request.Agent, allowList)).ToList();
-            return max == 1 ? new { message = messages.FirstOrDefault() } : (object)new { messages };
+            return max == 1 ? new RecvOneReply(messages.FirstOrDefault()) : (RecvReply)new RecvManyReply(messages);
         });
 
         verbs.Map(MessageVerbs.RequestNextTurn, async (request, _) =>

@@ -18,16 +18,16 @@ internal sealed class RemindersSocketVerbs : ISocketVerbs
                 var recurring = await request.Mediator.Send(new ScheduleRecurringReminder.Command(
                     request.Agent, args.Body, args.Cron, args.TimeZone, args.CatchUp, args.Overlap, args.PayloadPath, args.InSeconds, args.DueAt),
                     request.CancellationToken);
-                return (object?)new { id = recurring.Id, recurring = true, next_runs = recurring.NextRuns };
+                return new RemindReply(recurring.Id, DueAt: null, Recurring: true, recurring.NextRuns);
             }
             var reminder = await request.Mediator.Send(
                 new ScheduleReminder.Command(request.Agent, args.Body, args.InSeconds, args.DueAt, args.PayloadPath), request.CancellationToken);
-            return new { id = reminder.Id, due_at = reminder.DueAt };
+            return new RemindReply(reminder.Id, reminder.DueAt, Recurring: null, NextRuns: null);
         });
 
         // An agent's own recurring reminders: list (with the next runs), one with its history, pause, resume, cancel.
         verbs.Map(ReminderVerbs.RecurringList, async (request, _) =>
-            new { recurring = await request.Mediator.Send(new ListRecurringReminders.Query(request.Agent), request.CancellationToken) });
+            new RecurringListReply(await request.Mediator.Send(new ListRecurringReminders.Query(request.Agent), request.CancellationToken)));
         verbs.Map(ReminderVerbs.RecurringShow, async (request, args) =>
             await request.Mediator.Send(new ListRecurringReminders.One(RequiredId(args), request.Agent), request.CancellationToken));
         verbs.Map(ReminderVerbs.RecurringPause, async (request, args) =>

@@ -14,10 +14,10 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
 {
     public void Map(SocketVerbRegistry verbs)
     {
-        verbs.Map(ManagerVerbs.Start, async (r, a) => new { agent = await r.Mediator.Send(new StartAgent.Command(Target(a), AgentNames.Manager), r.CancellationToken) });
-        verbs.Map(ManagerVerbs.Stop, async (r, a) => new { agent = await r.Mediator.Send(new StopAgent.Command(Target(a), AgentNames.Manager), r.CancellationToken) });
-        verbs.Map(ManagerVerbs.Restart, async (r, a) => new { agent = await r.Mediator.Send(new RestartAgent.Command(Target(a), AgentNames.Manager), r.CancellationToken) });
-        verbs.Map(ManagerVerbs.Rebuild, async (r, a) => new { agent = await r.Mediator.Send(new RebuildAgent.Command(Target(a)), r.CancellationToken) });
+        verbs.Map(ManagerVerbs.Start, async (r, a) => new AgentRowReply(await r.Mediator.Send(new StartAgent.Command(Target(a), AgentNames.Manager), r.CancellationToken)));
+        verbs.Map(ManagerVerbs.Stop, async (r, a) => new AgentRowReply(await r.Mediator.Send(new StopAgent.Command(Target(a), AgentNames.Manager), r.CancellationToken)));
+        verbs.Map(ManagerVerbs.Restart, async (r, a) => new AgentRowReply(await r.Mediator.Send(new RestartAgent.Command(Target(a), AgentNames.Manager), r.CancellationToken)));
+        verbs.Map(ManagerVerbs.Rebuild, async (r, a) => new AgentRowReply(await r.Mediator.Send(new RebuildAgent.Command(Target(a)), r.CancellationToken)));
 
         verbs.Map(ManagerVerbs.RequestSpawn, async (r, args) =>
         {
@@ -40,7 +40,7 @@ internal sealed class ManagerSocketVerbs : ISocketVerbs
         });
 
         verbs.Map(ManagerVerbs.ListAgents, async (r, args) =>
-            new { agents = await r.Mediator.Send(new ListAgents.Query(args.Capability), r.CancellationToken) });
+            new AgentsReply(await r.Mediator.Send(new ListAgents.Query(args.Capability), r.CancellationToken)));
     }
 
     /// <summary>The agent a lifecycle verb is aimed at: never the manager itself.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Hive.Contracts.Gateway;
 
 namespace Hive.Features.Gateway.Calls;
 
@@ -13,28 +14,22 @@ public static class CallReading
     private const int LastMessages = 6;
     private const int MaxText = 4000;
 
-    public sealed record Part(string Kind, string Text, string? Name = null);
-
-    public sealed record Message(string Role, IReadOnlyList<Part> Parts);
-
-    public sealed record Reading(string? System, int MessageCount, IReadOnlyList<Message> LastMessages, Message? Answer, string? StopReason);
-
-    public static Reading Of(string protocol, byte[]? request, byte[]? response)
+    public static CallReadingView Of(string protocol, byte[]? request, byte[]? response)
     {
         string? system = null;
-        var messages = new List<Message>();
+        var messages = new List<CallMessageView>();
         if (request is not null && TryParse(request) is { ValueKind: JsonValueKind.Object } body)
         {
             if (body.TryGetProperty("system", out var s)) system = Cut(s.ValueKind == JsonValueKind.String ? s.GetString() ?? "" : TextOf(s));
             if (body.TryGetProperty("messages", out var list) && list.ValueKind == JsonValueKind.Array)
                 messages.AddRange(list.EnumerateArray().Select(MessageOf));
             else if (body.TryGetProperty("input", out var input))
-                messages.AddRange(input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(MessageOf) : [new Message("user", [new Part("text", Cut(input.ToString()))])]);
+                messages.AddRange(input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(MessageOf) : [new CallMessageView("user", [new CallPartView("text", Cut(input.ToString()))])]);
             if (system is null && messages.FirstOrDefault(m => m.Role is "system" or "developer") is { } first)
                 system = string.Join("\n", first.Parts.Select(p => p.Text));
         }
         var (answer, stop) = response is null ? (null, null) : AnswerOf(protocol, response);
-        return new Reading(system, messages.Count, messages.TakeLast(LastMessages).ToList(), answer, stop);
+        return new CallReadingView(system, messages.Count, messages.TakeLast(LastMessages).ToList(), answer, stop);
     }
 
     private static JsonElement? TryParse(ReadOnlySpan<byte> bytes)
@@ -49,45 +44,45 @@ public static class CallReading
         }
     }
 
-    private static Message MessageOf(JsonElement message)
+    private static CallMessageView MessageOf(JsonElement message)
     {
         var role = message.TryGetProperty("role", out var r) ? r.GetString() ?? "?" : message.TryGetProperty("type", out var t) ? t.GetString() ?? "?" : "?";
-        var parts = new List<Part>();
+        var parts = new List<CallPartView>();
         if (message.TryGetProperty("content", out var content))
         {
-            if (content.ValueKind == JsonValueKind.String) parts.Add(new Part("text", Cut(content.GetString() ?? "")));
+            if (content.ValueKind == JsonValueKind.String) parts.Add(new CallPartView("text", Cut(content.GetString() ?? "")));
             else if (content.ValueKind == JsonValueKind.Array) parts.AddRange(content.EnumerateArray().Select(PartOf));
         }
         if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
             foreach (var call in calls.EnumerateArray())
                 if (call.TryGetProperty("function", out var f))
-                    parts.Add(new Part("tool_use", Cut(f.TryGetProperty("arguments", out var a) ? a.ToString() : ""), f.TryGetProperty("name", out var n) ? n.GetString() : null));
+                    parts.Add(new CallPartView("tool_use", Cut(f.TryGetProperty("arguments", out var a) ? a.ToString() : ""), f.TryGetProperty("name", out var n) ? n.GetString() : null));
         if (role == "tool") parts = parts.Select(p => p with { Kind = "tool_result" }).ToList();
-        return new Message(role, parts);
+        return new CallMessageView(role, parts);
     }
 
-    private static Part PartOf(JsonElement block)
+    private static CallPartView PartOf(JsonElement block)
     {
         var type = block.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
         return type switch
         {
-            "text" or "input_text" or "output_text" => new Part("text", Cut(block.TryGetProperty("text", out var x) ? x.GetString() ?? "" : "")),
-            "tool_use" => new Part("tool_use", Cut(block.TryGetProperty("input", out var i) ? i.GetRawText() : ""), block.TryGetProperty("name", out var n) ? n.GetString() : null),
-            "tool_result" => new Part("tool_result", Cut(block.TryGetProperty("content", out var c) ? (c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : TextOf(c)) : ""),
+            "text" or "input_text" or "output_text" => new CallPartView("text", Cut(block.TryGetProperty("text", out var x) ? x.GetString() ?? "" : "")),
+            "tool_use" => new CallPartView("tool_use", Cut(block.TryGetProperty("input", out var i) ? i.GetRawText() : ""), block.TryGetProperty("name", out var n) ? n.GetString() : null),
+            "tool_result" => new CallPartView("tool_result", Cut(block.TryGetProperty("content", out var c) ? (c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : TextOf(c)) : ""),
                 block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True ? "error" : null),
-            "thinking" => new Part("thinking", Cut(block.TryGetProperty("thinking", out var th) ? th.GetString() ?? "" : "")),
-            _ => new Part(type.Length > 0 ? type : "other", Cut(block.GetRawText())),
+            "thinking" => new CallPartView("thinking", Cut(block.TryGetProperty("thinking", out var th) ? th.GetString() ?? "" : "")),
+            _ => new CallPartView(type.Length > 0 ? type : "other", Cut(block.GetRawText())),
         };
     }
 
     /// <summary>One item of a Responses API answer's <c>output</c>: a message's parts, or a function call.</summary>
-    private static IEnumerable<Part> OutputParts(JsonElement item)
+    private static IEnumerable<CallPartView> OutputParts(JsonElement item)
     {
         var type = item.TryGetProperty("type", out var t) ? t.GetString() : null;
         if (type == "message" && item.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
             return content.EnumerateArray().Select(PartOf);
         if (type == "function_call")
-            return [new Part("tool_use", Cut(item.TryGetProperty("arguments", out var a) ? a.ToString() : ""), item.TryGetProperty("name", out var n) ? n.GetString() : null)];
+            return [new CallPartView("tool_use", Cut(item.TryGetProperty("arguments", out var a) ? a.ToString() : ""), item.TryGetProperty("name", out var n) ? n.GetString() : null)];
         return [];
     }
 
@@ -96,27 +91,27 @@ public static class CallReading
             .Where(x => x is not null))
         : blocks.ToString();
 
-    private static (Message?, string?) AnswerOf(string protocol, byte[] response)
+    private static (CallMessageView?, string?) AnswerOf(string protocol, byte[] response)
     {
         if (TryParse(response) is { ValueKind: JsonValueKind.Object } whole)
         {
             // A Responses API answer carries "error": null when it went well.
             if (whole.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-                return (new Message("error", [new Part("text", Cut(error.ToString()))]), null);
+                return (new CallMessageView("error", [new CallPartView("text", Cut(error.ToString()))]), null);
             if (whole.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
-                return (new Message("assistant", output.EnumerateArray().SelectMany(OutputParts).ToList()),
+                return (new CallMessageView("assistant", output.EnumerateArray().SelectMany(OutputParts).ToList()),
                     whole.TryGetProperty("status", out var status) ? status.ToString() : null);
             if (whole.TryGetProperty("content", out _)) return (MessageOf(whole), whole.TryGetProperty("stop_reason", out var s) ? s.ToString() : null);
             if (whole.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
                 && choices[0].TryGetProperty("message", out var m))
                 return (MessageOf(m), choices[0].TryGetProperty("finish_reason", out var f) ? f.ToString() : null);
-            return (new Message("assistant", [new Part("other", Cut(whole.GetRawText()))]), null);
+            return (new CallMessageView("assistant", [new CallPartView("other", Cut(whole.GetRawText()))]), null);
         }
         return Streamed(protocol, Encoding.UTF8.GetString(response));
     }
 
     /// <summary>The stream's events put back together: text deltas joined, a tool call's input pieces joined.</summary>
-    private static (Message?, string?) Streamed(string protocol, string stream)
+    private static (CallMessageView?, string?) Streamed(string protocol, string stream)
     {
         var blocks = new SortedDictionary<int, (string Kind, string? Name, StringBuilder Text)>();
         string? stop = null;
@@ -165,7 +160,7 @@ public static class CallReading
             }
         }
         if (blocks.Count == 0) return (null, stop);
-        return (new Message("assistant", blocks.Values.Select(b => new Part(b.Kind, Cut(b.Text.ToString()), b.Name)).ToList()), stop);
+        return (new CallMessageView("assistant", blocks.Values.Select(b => new CallPartView(b.Kind, Cut(b.Text.ToString()), b.Name)).ToList()), stop);
     }
 
     private static string Cut(string text) => text.Length <= MaxText ? text : text[..MaxText] + $"… ({text.Length - MaxText} more characters)";

@@ -1,5 +1,6 @@
 using Dapper;
 using FluentValidation;
+using Hive.Contracts.Gateway;
 using Hive.Shared.Agents;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;

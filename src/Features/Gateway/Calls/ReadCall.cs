@@ -1,4 +1,5 @@
 using Dapper;
+using Hive.Contracts.Gateway;
 using Hive.Features.Gateway.Recordings;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
@@ -14,8 +15,6 @@ namespace Hive.Features.Gateway.Calls;
 public static class ReadCall
 {
     public sealed record Query(long Id, string? AskedBy = null) : IRequest<CallDetail>;
-
-    public sealed record CallDetail(CallView Call, string? Request, string? Response, CallReading.Reading? Readable);
 
     internal sealed class Handler(IDb db, CallBodies bodies) : IRequestHandler<Query, CallDetail>
     {

@@ -1,3 +1,4 @@
+using Hive.Contracts.Governance;
 using Hive.Shared.Errors;
 using Microsoft.Extensions.Options;
 
@@ -222,6 +223,3 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
 
     private IEnumerable<Waiter> Ordered() => _queue.OrderByDescending(w => w.OperatorWake).ThenBy(w => w.Since).ThenBy(w => w.Arrival);
 }
-
-/// <summary>Why a turn is not granted, and until when when that is known.</summary>
-public sealed record Held(string Reason, DateTimeOffset? Until);

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Hive.Contracts.Governance;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;

@@ -1,5 +1,6 @@
 using Dapper;
 using FluentValidation;
+using Hive.Contracts.Governance;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using MediatR;
@@ -15,10 +16,7 @@ public static class WatchTurn
 {
     public const int MaxWaitMs = 30_000;
 
-    public sealed record Query(string Agent, long? TurnId, int? WaitMs) : IRequest<Result>;
-
-    /// <param name="State"><c>running</c>, <c>stop</c> or <c>ended</c>.</param>
-    public sealed record Result(string State, string? Reason = null, long? GraceMs = null);
+    public sealed record Query(string Agent, long? TurnId, int? WaitMs) : IRequest<WatchTurnReply>;
 
     internal sealed class Validator : AbstractValidator<Query>
     {
@@ -30,9 +28,9 @@ public static class WatchTurn
         }
     }
 
-    internal sealed class Handler(Admission admission, IDb db, TimeProvider clock) : IRequestHandler<Query, Result>
+    internal sealed class Handler(Admission admission, IDb db, TimeProvider clock) : IRequestHandler<Query, WatchTurnReply>
     {
-        public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
+        public async Task<WatchTurnReply> Handle(Query query, CancellationToken cancellationToken)
         {
             var turnId = query.TurnId!.Value;
             if (admission.Find(turnId) is not { } slot || slot.Agent != query.Agent) return Ended(query.Agent, turnId);
@@ -40,20 +38,20 @@ public static class WatchTurn
             var wait = Task.Delay(TimeSpan.FromMilliseconds(query.WaitMs ?? MaxWaitMs), clock, cancellationToken);
             await Task.WhenAny(slot.Stopping.Task, slot.Ended.Task, wait);
             cancellationToken.ThrowIfCancellationRequested();
-            if (slot.Ended.Task.IsCompleted) return new Result("ended", slot.Ended.Task.Result);
-            return Stop(slot) ?? new Result("running");
+            if (slot.Ended.Task.IsCompleted) return new WatchTurnReply("ended", slot.Ended.Task.Result, null);
+            return Stop(slot) ?? new WatchTurnReply("running", null, null);
         }
 
-        private Result? Stop(Admission.Slot slot) => slot.Stop is { } stop
-            ? new Result("stop", stop.Reason, (long)Math.Max(0, (stop.Deadline - clock.GetUtcNow()).TotalMilliseconds))
+        private WatchTurnReply? Stop(Admission.Slot slot) => slot.Stop is { } stop
+            ? new WatchTurnReply("stop", stop.Reason, (long)Math.Max(0, (stop.Deadline - clock.GetUtcNow()).TotalMilliseconds))
             : null;
 
-        private Result Ended(string agent, long turnId)
+        private WatchTurnReply Ended(string agent, long turnId)
         {
             using var connection = db.Open();
             var reason = connection.QuerySingleOrDefault<string>(
                 "SELECT coalesce(end_reason, 'ended') FROM governed_turns WHERE id = @turnId AND agent = @agent", new { turnId, agent });
-            return reason is null ? throw new NotFoundException($"no turn {turnId} was granted to {agent}") : new Result("ended", reason);
+            return reason is null ? throw new NotFoundException($"no turn {turnId} was granted to {agent}") : new WatchTurnReply("ended", reason, null);
         }
     }
 }

@@ -1,11 +1,6 @@
-namespace Hive.Features.Gateway.Calls;
+using Hive.Contracts.Gateway;
 
-/// <summary>One model call as the operator (and the agent that made it) reads it.</summary>
-public sealed record CallView(
-    long Id, string Agent, long? TurnId, string Provider, string? Model, string Path, bool Streamed, string State, int? Status,
-    long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens, double? CostUsd,
-    double? FirstByteMs, double? DurationMs, long BytesUp, long BytesDown, string? Error, bool Recorded,
-    DateTimeOffset StartedAt, DateTimeOffset? EndedAt);
+namespace Hive.Features.Gateway.Calls;
 
 /// <summary>The row as stored; <see cref="View"/> is what leaves the slice.</summary>
 internal sealed class CallRow
