@@ -35,9 +35,9 @@ public static class ProtocolReference
             Fields(doc, "Arguments", VerbSchema.Of(verb.Args));
             if (verb.Reply is null) doc.AppendLine("Reply: as the description says.");
             else if (verb.Reply == typeof(NoReply)) doc.AppendLine("Reply: `{\"ok\": true}` only.");
-            else if (VerbSchema.Of(verb.Reply) is { } reply && reply["anyOf"] is JsonArray shapes)
+            else if (VerbSchema.OfReply(verb.Reply) is { } reply && reply["anyOf"] is JsonArray shapes)
                 for (var i = 0; i < shapes.Count; i++) Fields(doc, i == 0 ? "Reply, either" : "or", shapes[i]!.AsObject());
-            else Fields(doc, "Reply", VerbSchema.Of(verb.Reply));
+            else Fields(doc, "Reply", VerbSchema.OfReply(verb.Reply));
         }
         return doc.ToString();
     }

@@ -22,22 +22,37 @@ public static class VerbSchema
         TransformSchemaNode = Annotate,
     };
 
+    /// <summary>A verb's arguments: required are the fields marked <see cref="RequiredAttribute"/>, no others.</summary>
     public static JsonObject Of(Type args)
     {
-        var schema = HiveJson.Options.GetJsonSchemaAsNode(args, Exporter).AsObject();
+        var schema = Export(args);
         if (args == typeof(NoArgs)) schema.Remove("additionalProperties");
-        schema["properties"] ??= new JsonObject();
-        var required = args.GetProperties().Where(p => p.GetCustomAttribute<RequiredAttribute>() is not null)
-            .Select(p => HiveJson.Options.PropertyNamingPolicy!.ConvertName(p.Name)).ToList();
+        var required = args.GetProperties().Where(p => p.GetCustomAttribute<RequiredAttribute>() is not null).Select(WireName).ToList();
         if (required.Count > 0) schema["required"] = new JsonArray([.. required.Select(r => (JsonNode)r!)]);
-        // A reply's field left out when null is not always there.
-        var leftOutWhenNull = args.GetProperties()
+        else schema.Remove("required");
+        return schema;
+    }
+
+    /// <summary>A verb's reply: every field is there, except those left out when null.</summary>
+    public static JsonObject OfReply(Type reply)
+    {
+        var schema = Export(reply);
+        var leftOutWhenNull = reply.GetProperties()
             .Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>()?.Condition is JsonIgnoreCondition.WhenWritingNull)
-            .Select(p => HiveJson.Options.PropertyNamingPolicy!.ConvertName(p.Name)).ToHashSet();
+            .Select(WireName).ToHashSet();
         if (schema["required"] is JsonArray always)
             foreach (var name in always.Where(r => leftOutWhenNull.Contains(r!.GetValue<string>())).ToList()) always.Remove(name);
         return schema;
     }
+
+    private static JsonObject Export(Type type)
+    {
+        var schema = HiveJson.Options.GetJsonSchemaAsNode(type, Exporter).AsObject();
+        schema["properties"] ??= new JsonObject();
+        return schema;
+    }
+
+    private static string WireName(PropertyInfo property) => HiveJson.Options.PropertyNamingPolicy!.ConvertName(property.Name);
 
     private static JsonNode Annotate(JsonSchemaExporterContext context, JsonNode schema)
     {

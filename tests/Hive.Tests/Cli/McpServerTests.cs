@@ -55,6 +55,8 @@ public sealed class McpServerTests : IAsyncLifetime
         Assert.Equal(AgentTools, tools.Select(t => t.Name).Order());
         var send = tools.Single(t => t.Name == "send").ProtocolTool.InputSchema;
         Assert.Equal(["body", "to"], send.GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
+        // Optional arguments are optional: a model may call recv with none.
+        Assert.False(tools.Single(t => t.Name == "recv").ProtocolTool.InputSchema.TryGetProperty("required", out _));
 
         var whoami = await client.CallToolAsync("whoami", new Dictionary<string, object?>());
         Assert.NotEqual(true, whoami.IsError);
