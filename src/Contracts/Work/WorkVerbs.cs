@@ -76,10 +76,10 @@ public sealed record TicketSubmitReply(TicketView Ticket, GateResult Gate, bool 
 /// </summary>
 public sealed record LeaseAcquireReply(
     bool Granted, string? Resource,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Exclusive,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? ExpiresAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LeaseView? Lease,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LeaseConflict? Conflict);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("granted only")] bool? Exclusive,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("granted only")] DateTimeOffset? ExpiresAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("granted only")] LeaseView? Lease,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("not granted only: whose lease, until when")] LeaseConflict? Conflict);
 
 /// <summary>The renewed lease (its resource, kind and new expiry also at the top).</summary>
 public sealed record LeaseRenewReply(string Resource, bool Exclusive, DateTimeOffset ExpiresAt, LeaseView Lease);
