@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 
 namespace Hive.Contracts.Work;
 
@@ -58,26 +59,53 @@ public sealed record LeaseReleaseArgs([property: Required] string? Resource);
 
 public sealed record LeaseReleaseReply(string? Resource);
 
+public sealed record TicketListReply(IReadOnlyList<TicketView> Tickets);
+
+/// <summary>The ticket after the change (<c>ticket_create</c>, <c>ticket_update</c>, <c>ticket_block</c>, <c>ticket_discover</c>, <c>ticket_release</c>).</summary>
+public sealed record TicketReply(TicketView Ticket);
+
+/// <summary>
+/// What a passed gate did: the ticket after it, what the gate found, and whether the ticket moved on at once
+/// (<c>moved</c>) or waits for room in <c>waiting_for</c>.
+/// </summary>
+public sealed record TicketSubmitReply(TicketView Ticket, GateResult Gate, bool Moved, string? WaitingFor);
+
+/// <summary>
+/// Granted: the lease (its resource, kind and expiry also at the top); not granted: the <c>conflict</c> (whose lease,
+/// until when). Each answer carries only its own fields.
+/// </summary>
+public sealed record LeaseAcquireReply(
+    bool Granted, string? Resource,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("granted only")] bool? Exclusive,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("granted only")] DateTimeOffset? ExpiresAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("granted only")] LeaseView? Lease,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("not granted only: whose lease, until when")] LeaseConflict? Conflict);
+
+/// <summary>The renewed lease (its resource, kind and new expiry also at the top).</summary>
+public sealed record LeaseRenewReply(string Resource, bool Exclusive, DateTimeOffset ExpiresAt, LeaseView Lease);
+
+public sealed record LeaseListReply(IReadOnlyList<LeaseView> Leases);
+
 /// <summary>The agents' ticket and lease verbs.</summary>
 public static class WorkVerbs
 {
-    public static readonly SocketVerb<TicketListArgs> TicketList = new("ticket_list", "List tickets, newest first. Returns {tickets: [...]}.");
-    public static readonly SocketVerb<TicketIdArgs> TicketShow = new("ticket_show", "One ticket with its phase, context, submission and history.");
-    public static readonly SocketVerb<TicketCreateArgs> TicketCreate = new("ticket_create",
+    public static readonly SocketVerb<TicketListArgs, TicketListReply> TicketList = new("ticket_list", "List tickets, newest first. Returns {tickets: [...]}.");
+    public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketShow = new("ticket_show", "One ticket with its phase, context, submission and history.");
+    public static readonly SocketVerb<TicketCreateArgs, TicketReply> TicketCreate = new("ticket_create",
         "Create a ticket (the manager, and the agents Hive:Work:Creators names). Returns {ticket}.");
-    public static readonly SocketVerb<TicketIdArgs> TicketClaim = new("ticket_claim", "Claim a ticket that waits in a column you may work.");
-    public static readonly SocketVerb<TicketUpdateArgs> TicketUpdate = new("ticket_update", "Add a note or tick checklist items. Returns {ticket}.");
-    public static readonly SocketVerb<TicketSubmitArgs> TicketSubmit = new("ticket_submit",
+    public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketClaim = new("ticket_claim", "Claim a ticket that waits in a column you may work.");
+    public static readonly SocketVerb<TicketUpdateArgs, TicketReply> TicketUpdate = new("ticket_update", "Add a note or tick checklist items. Returns {ticket}.");
+    public static readonly SocketVerb<TicketSubmitArgs, TicketSubmitReply> TicketSubmit = new("ticket_submit",
         "Submit your phase's outputs to its gate; passed, the ticket moves on.");
-    public static readonly SocketVerb<TicketBlockArgs> TicketBlock = new("ticket_block",
+    public static readonly SocketVerb<TicketBlockArgs, TicketReply> TicketBlock = new("ticket_block",
         "Mark your ticket blocked on a question; the answer unblocks it. Returns {ticket}.");
-    public static readonly SocketVerb<TicketDiscoverArgs> TicketDiscover = new("ticket_discover",
+    public static readonly SocketVerb<TicketDiscoverArgs, TicketReply> TicketDiscover = new("ticket_discover",
         "Add a ticket you found while working another. Returns {ticket}.");
-    public static readonly SocketVerb<TicketIdArgs> TicketRelease = new("ticket_release", "Give a ticket you claimed back. Returns {ticket}.");
+    public static readonly SocketVerb<TicketIdArgs, TicketReply> TicketRelease = new("ticket_release", "Give a ticket you claimed back. Returns {ticket}.");
 
-    public static readonly SocketVerb<LeaseAcquireArgs> LeaseAcquire = new("lease_acquire",
+    public static readonly SocketVerb<LeaseAcquireArgs, LeaseAcquireReply> LeaseAcquire = new("lease_acquire",
         "Take a lease on a resource (a path, a branch, a name). Someone else's lease is not an error: granted false with the conflict.");
-    public static readonly SocketVerb<LeaseRenewArgs> LeaseRenew = new("lease_renew", "Renew a lease you hold.");
+    public static readonly SocketVerb<LeaseRenewArgs, LeaseRenewReply> LeaseRenew = new("lease_renew", "Renew a lease you hold.");
     public static readonly SocketVerb<LeaseReleaseArgs, LeaseReleaseReply> LeaseRelease = new("lease_release", "Release a lease you hold.");
-    public static readonly SocketVerb<NoArgs> LeaseList = new("lease_list", "Every lease held now. Returns {leases: [...]}.");
+    public static readonly SocketVerb<NoArgs, LeaseListReply> LeaseList = new("lease_list", "Every lease held now. Returns {leases: [...]}.");
 }

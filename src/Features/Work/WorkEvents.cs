@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Work;
@@ -7,16 +8,16 @@ namespace Hive.Features.Work;
 /// its context and last submission are read with <c>GET /api/tickets/{id}</c>), so an agent noting in a loop cannot fill
 /// the event ring with copies of its context.
 /// </summary>
-public sealed record TicketChanged(TicketView Ticket) : IDashboardEvent
+public sealed record TicketChanged(TicketView Ticket) : IDashboardEvent<TicketChangedPayload>
 {
     public string EventType => "ticket_changed";
-    public object Payload => new { ticket = Ticket.Card() };
+    public TicketChangedPayload Payload => new(Ticket.Card());
 }
 
 /// <summary>The workflows were loaded again: every workflow in force and the files refused (a snapshot: they are few).</summary>
-public sealed record WorkflowsChanged(IReadOnlyList<Workflow> Workflows, IReadOnlyList<WorkflowError> Errors) : IDashboardEvent
+public sealed record WorkflowsChanged(IReadOnlyList<Workflow> Workflows, IReadOnlyList<WorkflowError> Errors) : IDashboardEvent<WorkflowsChangedPayload>
 {
     public string EventType => "workflows_changed";
-    public object Payload => new { workflows = Workflows, errors = Errors };
+    public WorkflowsChangedPayload Payload => new(Workflows, Errors);
 }
 

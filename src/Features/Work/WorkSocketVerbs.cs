@@ -20,7 +20,7 @@ internal sealed class WorkSocketVerbs : ISocketVerbs
         {
             var tickets = await request.Mediator.Send(new ListTickets.Query(args.Workflow, args.Column, args.Mine == true ? request.Agent : args.Assignee,
                 args.Done == true, args.Before, args.Limit ?? 100), request.CancellationToken);
-            return (object?)new { tickets };
+            return new TicketListReply(tickets);
         });
 
         verbs.Map(WorkVerbs.TicketShow, async (request, args) => await request.Mediator.Send(new ReadTicket.Query(Id(args.Id)), request.CancellationToken));
@@ -32,7 +32,7 @@ internal sealed class WorkSocketVerbs : ISocketVerbs
                 throw new ForbiddenException("only the manager and the agents Hive:Work:Creators names create tickets (ticket_discover adds one found while working a ticket)");
             var ticket = await request.Mediator.Send(new CreateTicket.Command(request.Agent, args.Title, args.Body, args.Workflow, args.Priority, args.Labels,
                 args.DependsOn), request.CancellationToken);
-            return (object?)new { ticket };
+            return new TicketReply(ticket);
         });
 
         verbs.Map(WorkVerbs.TicketClaim, async (request, args) => await request.Mediator.Send(new ClaimTicket.Command(request.Agent, Id(args.Id)), request.CancellationToken));
@@ -40,18 +40,16 @@ internal sealed class WorkSocketVerbs : ISocketVerbs
         verbs.Map(WorkVerbs.TicketUpdate, async (request, args) =>
         {
             var ticket = await request.Mediator.Send(new UpdateTicket.Command(request.Agent, Id(args.Id), args.Note, args.Done), request.CancellationToken);
-            return (object?)new { ticket };
+            return new TicketReply(ticket);
         });
 
         verbs.Map(WorkVerbs.TicketSubmit, async (request, args) =>
-        {
-            return await request.Mediator.Send(new SubmitTicket.Command(request.Agent, Id(args.Id), args.Outputs, args.Summary, args.Done, args.To), request.CancellationToken);
-        });
+            await request.Mediator.Send(new SubmitTicket.Command(request.Agent, Id(args.Id), args.Outputs, args.Summary, args.Done, args.To), request.CancellationToken));
 
         verbs.Map(WorkVerbs.TicketBlock, async (request, args) =>
         {
             var ticket = await request.Mediator.Send(new BlockTicket.Command(request.Agent, Id(args.Id), args.Question, args.To, args.Options), request.CancellationToken);
-            return (object?)new { ticket };
+            return new TicketReply(ticket);
         });
 
         verbs.Map(WorkVerbs.TicketDiscover, async (request, args) =>
@@ -59,13 +57,13 @@ internal sealed class WorkSocketVerbs : ISocketVerbs
             var parent = args.Parent ?? throw new BadRequestException("name the ticket you found it in: parent");
             var ticket = await request.Mediator.Send(new DiscoverTicket.Command(request.Agent, parent, args.Title, args.Body, args.Reason, args.Priority,
                 args.BlocksParent == true), request.CancellationToken);
-            return (object?)new { ticket };
+            return new TicketReply(ticket);
         });
 
         verbs.Map(WorkVerbs.TicketRelease, async (request, args) =>
         {
             var ticket = await request.Mediator.Send(new ReleaseTicket.Command(request.Agent, Id(args.Id)), request.CancellationToken);
-            return (object?)new { ticket };
+            return new TicketReply(ticket);
         });
     }
 

@@ -12,14 +12,9 @@ namespace Hive.Tests.Architecture;
 /// </summary>
 public sealed class EventPayloadTests
 {
-    private const string WorkSplit = "Work is being split this session: its events get their payload records with the split";
-
     /// <summary>Events whose payload is not a contract record, each with why. Keep it short.</summary>
     private static readonly IReadOnlyDictionary<string, string> Exceptions = new Dictionary<string, string>
     {
-        ["Hive.Features.Work.TicketChanged"] = WorkSplit,
-        ["Hive.Features.Work.WorkflowsChanged"] = WorkSplit,
-        ["Hive.Features.Work.Leases.LeasesChanged"] = WorkSplit,
         ["Hive.Shared.Agents.AgentRowChanged"] =
             "an agent row is composed at run time from every slice's facts (AgentRow, in Shared): its payload is the named AgentRowPayload, beside it",
     };

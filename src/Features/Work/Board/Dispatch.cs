@@ -1,4 +1,5 @@
 using Dapper;
+using Hive.Contracts.Work;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;

@@ -22,7 +22,7 @@ internal sealed class TicketReviews(WorkflowCatalog catalog, AgentPool pool)
     {
         var phase = catalog.Get(row.Workflow).Find(row.Phase)!;
         var open = change.Query<string>("SELECT reviewer FROM tickets WHERE reviewer IS NOT NULL").CountBy(r => r).ToDictionary();
-        var reviewer = phase.ReviewedBy == Phase.OperatorReview ? null : (await pool.ListAsync(mediator, CancellationToken.None))
+        var reviewer = phase.ReviewedBy == AgentNames.Operator ? null : (await pool.ListAsync(mediator, CancellationToken.None))
             .Where(a => a.Up && a.Held is null && a.Name != lastWorker && a.Capabilities.Contains(phase.ReviewedBy!))
             .OrderBy(a => open.GetValueOrDefault(a.Name)).ThenBy(a => a.Name, StringComparer.Ordinal)
             .Select(a => a.Name).FirstOrDefault();

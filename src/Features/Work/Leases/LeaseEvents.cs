@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using Hive.Shared.Dashboard;
 
 namespace Hive.Features.Work.Leases;
@@ -9,11 +10,8 @@ namespace Hive.Features.Work.Leases;
 /// otherwise fill the event ring with copies of every lease (<c>GET /api/leases</c> has the list).
 /// <c>why</c> is one of <c>granted</c>, <c>renewed</c>, <c>released</c>, <c>broken</c>, <c>expired</c>, <c>holder_exited</c>.
 /// </summary>
-public sealed record LeasesChanged(IReadOnlyList<LeaseView> Leases, IReadOnlyList<LeaseEnded> Ended, long Live, string Why) : IDashboardEvent
+public sealed record LeasesChanged(IReadOnlyList<LeaseView> Leases, IReadOnlyList<LeaseEnded> Ended, long Live, string Why) : IDashboardEvent<LeasesChangedPayload>
 {
     public string EventType => "leases_changed";
-    public object Payload => new { leases = Leases, ended = Ended, live = Live, why = Why };
+    public LeasesChangedPayload Payload => new(Leases, Ended, Live, Why);
 }
-
-/// <summary>A lease that ended: whose, on what.</summary>
-public sealed record LeaseEnded(string Resource, string Holder);

@@ -16,15 +16,15 @@ internal sealed class LeasesSocketVerbs : ISocketVerbs
         {
             var result = await request.Mediator.Send(
                 new AcquireLease.Command(request.Agent, args.Resource, args.TtlSeconds, args.Exclusive ?? true, args.Reason), request.CancellationToken);
-            if (result.Lease is { } lease)
-                return (object?)new { granted = true, resource = lease.Resource, exclusive = lease.Exclusive, expires_at = lease.ExpiresAt, lease };
-            return new { granted = false, resource = args.Resource, conflict = result.Conflict };
+            return result.Lease is { } lease
+                ? new LeaseAcquireReply(true, lease.Resource, lease.Exclusive, lease.ExpiresAt, lease, null)
+                : new LeaseAcquireReply(false, args.Resource, null, null, null, result.Conflict);
         });
 
         verbs.Map(WorkVerbs.LeaseRenew, async (request, args) =>
         {
             var lease = await request.Mediator.Send(new RenewLease.Command(request.Agent, args.Resource, args.TtlSeconds), request.CancellationToken);
-            return new { resource = lease.Resource, exclusive = lease.Exclusive, expires_at = lease.ExpiresAt, lease };
+            return new LeaseRenewReply(lease.Resource, lease.Exclusive, lease.ExpiresAt, lease);
         });
 
         verbs.Map(WorkVerbs.LeaseRelease, async (request, args) =>
@@ -34,6 +34,6 @@ internal sealed class LeasesSocketVerbs : ISocketVerbs
         });
 
         verbs.Map(WorkVerbs.LeaseList, async (request, _) =>
-            new { leases = await request.Mediator.Send(new ListLeases.Query(), request.CancellationToken) });
+            new LeaseListReply(await request.Mediator.Send(new ListLeases.Query(), request.CancellationToken)));
     }
 }

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Hive.Contracts.Work;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;

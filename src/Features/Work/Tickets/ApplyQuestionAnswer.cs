@@ -1,4 +1,5 @@
 using Hive.Contracts.Questions;
+using Hive.Contracts.Work;
 using Hive.Features.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using Hive.Features.Work.Workspaces;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using MediatR;

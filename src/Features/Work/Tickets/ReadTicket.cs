@@ -1,4 +1,5 @@
 using Dapper;
+using Hive.Contracts.Work;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;

@@ -21,9 +21,8 @@ public static class SubmitTicket
 {
     public sealed record Command(
         string Agent, long Id, IReadOnlyList<OutputValue>? Outputs = null, string? Summary = null, IReadOnlyList<string>? Done = null, string? To = null)
-        : IRequest<Result>;
+        : IRequest<TicketSubmitReply>;
 
-    public sealed record Result(TicketView Ticket, GateResult Gate, bool Moved, string? WaitingFor);
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -39,9 +38,9 @@ public static class SubmitTicket
         }
     }
 
-    internal sealed class Handler(IDb db, WorkflowCatalog catalog, IMediator mediator, TicketWorkspaces workspaces) : IRequestHandler<Command, Result>
+    internal sealed class Handler(IDb db, WorkflowCatalog catalog, IMediator mediator, TicketWorkspaces workspaces) : IRequestHandler<Command, TicketSubmitReply>
     {
-        public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
+        public async Task<TicketSubmitReply> Handle(Command command, CancellationToken cancellationToken)
         {
             TicketRow row;
             using (var connection = db.Open())
@@ -85,12 +84,12 @@ public static class SubmitTicket
     }
 
     internal sealed record Apply(Command Submit, string Phase, DateTimeOffset? ClaimedAt, Phase Rules, IReadOnlyDictionary<ExpectedOutput, string?> Forge, bool Workspace)
-        : IRequest<Result>, IChangesState;
+        : IRequest<TicketSubmitReply>, IChangesState;
 
     internal sealed class ApplyHandler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, TicketFacts facts, Gate gate, IMediator mediator,
-        TimeProvider clock) : IRequestHandler<Apply, Result>
+        TimeProvider clock) : IRequestHandler<Apply, TicketSubmitReply>
     {
-        public async Task<Result> Handle(Apply apply, CancellationToken cancellationToken)
+        public async Task<TicketSubmitReply> Handle(Apply apply, CancellationToken cancellationToken)
         {
             var change = changes.Current;
             var command = apply.Submit;
@@ -118,7 +117,7 @@ public static class SubmitTicket
             change.Execute("UPDATE tickets SET context = @context, ticks = @ticks, submitted = @submission, updated_at = @now WHERE id = @Id",
                 new { context = TicketRow.Json(context), ticks = TicketRow.Json(ticks), submission = TicketRow.Json(submission), now, row.Id });
             var moved = await moves.ApplyAsync(change, mediator, TicketReads.Get(change, row.Id), to!, command.Agent, verdict);
-            return new Result(TicketReads.View(change.Connection, change.Transaction, moved, catalog), result, moved.NextPhase is null, moved.NextPhase);
+            return new TicketSubmitReply(TicketReads.View(change.Connection, change.Transaction, moved, catalog), result, moved.NextPhase is null, moved.NextPhase);
         }
     }
 }

@@ -1,3 +1,5 @@
+using Hive.Contracts.Work;
+
 namespace Hive.Features.Work;
 
 /// <summary>Who moves a ticket and why, and so which of the rule's parts apply.</summary>

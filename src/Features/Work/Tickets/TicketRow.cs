@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Hive.Contracts.Json;
+using Hive.Contracts.Work;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
 using Microsoft.Data.Sqlite;

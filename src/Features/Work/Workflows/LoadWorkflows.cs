@@ -1,4 +1,5 @@
 using Dapper;
+using Hive.Contracts.Work;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Shared;

@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
 using Hive.Shared.Errors;

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Hive.Contracts.Work;
 
 namespace Hive.Features.Work;
 
@@ -53,6 +54,3 @@ public sealed class WorkflowCatalog
     private static IEnumerable<Workflow> Shipped() =>
         ShippedFiles().Select(f => WorkflowParser.Parse(Path.GetFileNameWithoutExtension(f.Key), f.Value));
 }
-
-/// <summary>A workflow file that was refused: its name, the line and the reason; <c>kept</c> says whether an earlier version runs instead.</summary>
-public sealed record WorkflowError(string File, long Line, string Reason, bool Kept);

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Hive.Contracts.Work;
 using Hive.Shared.Agents;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;

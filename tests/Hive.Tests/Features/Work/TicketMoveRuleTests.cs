@@ -1,3 +1,4 @@
+using Hive.Contracts.Work;
 using Hive.Features.Work;
 
 namespace Hive.Tests.Features.Work;

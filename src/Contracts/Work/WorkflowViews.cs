@@ -1,4 +1,4 @@
-namespace Hive.Features.Work;
+namespace Hive.Contracts.Work;
 
 /// <summary>
 /// A workflow as loaded from <c>meta/workflows/&lt;name&gt;.yaml</c>: its phases in order (the board's columns), the first
@@ -28,7 +28,7 @@ public sealed record Workflow(string Name, string? Description, string? Reposito
 /// <param name="Needs">Capabilities an agent must have to be offered or to claim a ticket in this phase (any one of them).</param>
 /// <param name="ReviewedBy">When set, leaving this phase is a review: a question to an agent with this capability (not the
 /// ticket's last worker), or to the operator when there is none, answered <c>approve</c> or <c>changes</c>;
-/// <see cref="OperatorReview"/> (<c>operator</c>) asks the operator always, so the ticket waits there for a person.</param>
+/// <c>operator</c> asks the operator always, so the ticket waits there for a person.</param>
 public sealed record Phase(
     string Name, string? Prompt, IReadOnlyList<string> DoneDefinition, IReadOnlyList<ExpectedOutput> ExpectedOutputs,
     IReadOnlyList<string> AllowedTransitions, int? WipLimit, IReadOnlyList<string> Needs, string? ReviewedBy, bool Terminal, bool Side)
@@ -36,9 +36,6 @@ public sealed record Phase(
     /// <summary>A phase an agent works in (it is offered and claimed); the others are queues, reviews and ends.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsWorked => Needs.Count > 0;
-
-    /// <summary><c>reviewed_by: operator</c>: the operator reviews, never an agent (whatever capabilities agents have).</summary>
-    public const string OperatorReview = Hive.Shared.Agents.AgentNames.Operator;
 
     /// <summary>Neither worked nor reviewed nor an end: a ticket waits here only until the next column has room.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -58,3 +55,6 @@ public sealed record ExpectedOutput(string Kind, string? Path, string? Descripti
     [System.Text.Json.Serialization.JsonIgnore]
     public string Label => Kind == File ? $"file {Path}" : Description is { } d ? $"{Kind} ({d})" : Kind;
 }
+
+/// <summary>A workflow file that was refused: its name, the line and the reason; <c>kept</c> says whether an earlier version runs instead.</summary>
+public sealed record WorkflowError(string File, long Line, string Reason, bool Kept);

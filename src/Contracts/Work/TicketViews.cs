@@ -1,5 +1,4 @@
-using Hive.Contracts.Work;
-namespace Hive.Features.Work;
+namespace Hive.Contracts.Work;
 
 /// <summary>
 /// A ticket as the board, the API and the agents see it. <c>column</c> is where the board shows it (a blocked ticket stays
