@@ -33,8 +33,7 @@ public static class ProtocolReference
             doc.AppendLine($"{verb.Description} ({Who(verb)}{(verb.McpTool ? "; an MCP tool" : "")}.)");
             doc.AppendLine();
             Fields(doc, "Arguments", VerbSchema.Of(verb.Args));
-            if (verb.Reply is null) doc.AppendLine("Reply: as the description says.");
-            else if (verb.Reply == typeof(NoReply)) doc.AppendLine("Reply: `{\"ok\": true}` only.");
+            if (verb.Reply == typeof(NoReply)) doc.AppendLine("Reply: `{\"ok\": true}` only.");
             else if (VerbSchema.OfReply(verb.Reply) is { } reply && reply["anyOf"] is JsonArray shapes)
                 for (var i = 0; i < shapes.Count; i++) Fields(doc, i == 0 ? "Reply, either" : "or", shapes[i]!.AsObject());
             else Fields(doc, "Reply", VerbSchema.OfReply(verb.Reply));

@@ -17,11 +17,8 @@ public abstract record SocketVerb(string Name, string Description, VerbCaller Ca
     /// <summary>The record the request's fields bind to (snake_case on the wire); <see cref="NoArgs"/> when it takes none.</summary>
     public abstract Type Args { get; }
 
-    /// <summary>
-    /// What a successful reply carries besides <c>"ok": true</c>: <see cref="NoReply"/> when nothing; null while the reply
-    /// holds views not yet moved into this assembly (its description says what it answers).
-    /// </summary>
-    public abstract Type? Reply { get; }
+    /// <summary>What a successful reply carries besides <c>"ok": true</c>: <see cref="NoReply"/> when nothing.</summary>
+    public abstract Type Reply { get; }
 }
 
 /// <summary>A verb whose arguments are <typeparamref name="TArgs"/> and whose reply is <typeparamref name="TReply"/>.</summary>
@@ -29,15 +26,7 @@ public sealed record SocketVerb<TArgs, TReply>(string Name, string Description, 
     : SocketVerb(Name, Description, Caller, McpTool)
 {
     public override Type Args => typeof(TArgs);
-    public override Type? Reply => typeof(TReply);
-}
-
-/// <summary>A verb whose reply is not declared as a record yet (see <see cref="SocketVerb.Reply"/>).</summary>
-public sealed record SocketVerb<TArgs>(string Name, string Description, VerbCaller Caller = VerbCaller.Agent, bool McpTool = false)
-    : SocketVerb(Name, Description, Caller, McpTool)
-{
-    public override Type Args => typeof(TArgs);
-    public override Type? Reply => null;
+    public override Type Reply => typeof(TReply);
 }
 
 /// <summary>The arguments of a verb that takes none.</summary>

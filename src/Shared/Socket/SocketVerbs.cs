@@ -65,9 +65,6 @@ public sealed class SocketVerbRegistry
             return null;
         });
 
-    public void Map<TArgs>(SocketVerb<TArgs> verb, Func<SocketRequest, TArgs, Task<object?>> handler) =>
-        Add(verb, request => handler(request, Bind<TArgs>(request)));
-
     public bool TryGet(string op, out SocketVerbHandler handler) => _verbs.TryGetValue(op, out handler!);
 
     private void Add(SocketVerb verb, SocketVerbHandler handler)
