@@ -3,7 +3,7 @@ using System.Net.Sockets;
 namespace Hive.Testing;
 
 /// <summary>
-/// What the hostile pass of issue 24 held against a host: unauthenticated connections kept open by a process that
+/// What a hostile pass held against a host: unauthenticated connections kept open by a process that
 /// re-opens each one the host closes (half did <c>GET /healthz</c> and keep alive, half connect and send nothing), and
 /// signed-in event streams opened far beyond the caps (a runaway script). For the lockout tests and the lockout bench.
 /// </summary>

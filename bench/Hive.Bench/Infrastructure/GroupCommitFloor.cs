@@ -18,7 +18,7 @@ namespace Hive.Bench.Infrastructure;
 /// least a send can cost when each acknowledgement waits for a commit. The broker's (b16) is compared with it, and it
 /// with the bare echo (<see cref="BareEchoServer"/>): (f16)/(e16) is the part of the echo's rate that storage leaves.
 /// On an <see cref="RawSqlite.Indexed"/> database each send is also indexed for search in its transaction (a
-/// <c>search_entries</c> row and its FTS5 text, one prepared statement each), the work issue 30 requires of the host's
+/// <c>search_entries</c> row and its FTS5 text, one prepared statement each), the work live transcripts require of the host's
 /// send: (f16s), the floor of a durable and searchable send.
 /// </summary>
 internal sealed class GroupCommitFloor : IDisposable

@@ -10,7 +10,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 11's bench (b): a hive holding 100 000 pending items, and <c>send</c>'s latency while 5 cold loads
+/// The backlog bench: a hive holding 100 000 pending items, and <c>send</c>'s latency while 5 cold loads
 /// (<c>GET /api/state</c> with the operator's Bearer token, read to the end) run in a loop beside it.
 /// The backlog is spread so it respects the quotas (defaults 1 000 pending reminders and 100 open questions per agent):
 /// 100 agents × (900 reminders due in an hour or more + 100 open questions to the operator), inserted straight into

@@ -10,7 +10,7 @@ using static Hive.Bench.Infrastructure.Stats;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 42 item 0's bench: the real Claude Code from the <c>claude-code</c> preset under bubblewrap, against
+/// The Claude Code turns bench: the real Claude Code from the <c>claude-code</c> preset under bubblewrap, against
 /// <see cref="FakeMessagesApi"/>, while <c>--load</c> CPU-burning child processes (4) keep the machine busy. It is woken
 /// <c>--turns</c> times (20) one after another: a message from the operator, then the wait until its turn is recorded.
 /// Per turn: how many model requests it made and whether every one carried the hive's tools (<c>mcp__hive__*</c>), the

@@ -13,7 +13,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 33's figures for cross-hive mail: one real RabbitMQ node (<see cref="RabbitMqNode"/>) and three hive processes
+/// Figures for cross-hive mail: one real RabbitMQ node (<see cref="RabbitMqNode"/>) and three hive processes
 /// (<see cref="HostProcess"/>: <c>a</c>, <c>b</c>, <c>c</c>) on loopback, each with its own RabbitMQ user restricted as
 /// in the tests (<c>^(hive\.mail|hive\.heartbeats|&lt;h&gt;|&lt;h&gt;\.heartbeats)$</c>) and its credentials in a 0600 file.
 /// Only the agents' socket protocol and the broker are used, so the bench measures whatever relay and inbox the build has.

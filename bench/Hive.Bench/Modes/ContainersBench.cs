@@ -12,7 +12,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 12's figures for the Containers feature, on the built host run as a child process (<see cref="HostProcess"/>), with
+/// Figures for the Containers feature, on the built host run as a child process (<see cref="HostProcess"/>), with
 /// the sample agent <c>samples/EchoAgent</c> (which answers each message with "↩ " + its body reversed):
 /// (1) create latency per driver: <c>POST /api/agents</c> → 201 (the route returns once the process is started), and
 ///     POST → the agent is <em>ready</em> (a message sent right after the 201 is answered: its first <c>recv</c> ran);
@@ -163,7 +163,7 @@ internal sealed class ContainersBench : IBenchMode
         return ok;
     }
 
-    /// <summary>Issue 13's bench line: the operator approves a spawn the manager asked for → the agent runs (process driver).</summary>
+    /// <summary>The approval bench line: the operator approves a spawn the manager asked for → the agent runs (process driver).</summary>
     private async Task ApprovalsAsync(HostProcess host, HttpClient http, EventWatch events, string[] echo, int samples)
     {
         await using var manager = await host.ConnectAsync("manager");
@@ -594,7 +594,7 @@ internal sealed class ContainersBench : IBenchMode
     /// <summary>
     /// The sample agent's command: by default its ahead-of-time build, published here (<c>dotnet publish -r linux-x64
     /// -p:PublishAot=true</c> into <c>samples/EchoAgent/bin/Release/native</c>: ~2 ms of CPU from exec to its first answer
-    /// against ~45 ms under the JIT, which made a fleet's start CPU-bound, #34); with <paramref name="jit"/> the built
+    /// against ~45 ms under the JIT, which made a fleet's start CPU-bound); with <paramref name="jit"/> the built
     /// <c>EchoAgent.dll</c> under <c>dotnet</c>, as the tests run it. Either where an agent can read it (<see cref="AgentReadable"/>).
     /// </summary>
     private static string[] EchoAgentCommand(bool jit)

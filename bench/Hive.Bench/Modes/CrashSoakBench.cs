@@ -10,7 +10,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 4's SIGKILL crash soak with a count: the built host as a child process, killed with SIGKILL at random
+/// A SIGKILL crash soak with a count: the built host as a child process, killed with SIGKILL at random
 /// moments while reminders fall due, restarted on the same data dir, N times. Each life schedules its share of the M
 /// reminders to fall due over a ~450 ms window and is killed at a random moment inside it (the approach of
 /// <c>tests/.../DeliverDueRemindersCrashTests.cs</c>; MaxAttempts is high because a kill may land on the same reminder more

@@ -11,7 +11,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 44's figures for the egress proxy: the built host runs as a child process with one sleeping process agent whose
+/// Figures for the egress proxy: the built host runs as a child process with one sleeping process agent whose
 /// egress names the test network's server (<see cref="TestNetwork"/>: a veth into a network namespace, the server in this
 /// process, ADR 0001 F6), by its address. (1) A 100 MB download from that server, read whole <c>--rounds</c> times along
 /// each of five paths, the paths taking turns within a round: direct (TCP to the server); a bare relay of this process's

@@ -14,7 +14,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 43's figures for the model gateway, in one run against one fake upstream (Kestrel in this process, answering
+/// Figures for the model gateway, in one run against one fake upstream (Kestrel in this process, answering
 /// Anthropic-shaped streams): the built host runs as a child process with one agent under the process driver whose
 /// provider is the fake; the agent writes its placeholder key and its forwarding port's URL to its state dir and sleeps.
 /// Six paths to the same upstream, each measured the same way: (1) direct, (2) a bare YARP forwarder on a Unix socket in

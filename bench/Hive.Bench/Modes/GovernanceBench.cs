@@ -7,7 +7,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 27's bench, the throttle under a swarm. (1) The grant latency when a slot is free: <c>begin_turn</c>'s round trip
+/// The governance bench, the throttle under a swarm. (1) The grant latency when a slot is free: <c>begin_turn</c>'s round trip
 /// against <c>whoami</c>'s on the same connection (the ratio is the figure where the machine is noisy). (2) 50 agents
 /// under <c>hivectl run</c> with a fake COMMAND of 100–300 ms and <c>MaxConcurrentTurns</c> 8, one message to every agent
 /// per round (<c>--rounds</c>): the peak of COMMANDs running at once (from their own start/end stamps, and sampled from

@@ -7,7 +7,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 24, item 4 (the operator is never locked out), on the built host run as a child process: the operator's
+/// The operator is never locked out, measured on the built host run as a child process: the operator's
 /// <c>GET /api/state</c> with the Bearer token, 200 times on one kept-alive connection and 200 times on a new connection
 /// each (the hard case: a new connection is unauthenticated until its first request is read), (a) on an idle host,
 /// (b) while <see cref="ConnectionFlood"/> holds 1 000 unauthenticated connections (500 kept alive after

@@ -11,7 +11,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 29's notifications: how soon an agent's question to the operator reaches a push receiver. Per channel type (an
+/// Notifications: how soon an agent's question to the operator reaches a push receiver. Per channel type (an
 /// ntfy channel with a token file, then a webhook with an HMAC key) a fresh in-process hive (<c>HiveInstance</c>) with
 /// <c>Kinds:question:DelaySeconds</c> 0, <c>BatchSeconds</c> 0 and <c>Hive:PublicUrl</c> set (so each push carries its
 /// one-tap links and the outbox records their token hashes), pushing to a <see cref="PushReceiver"/> over real HTTP on

@@ -13,7 +13,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 4's benchmark: M reminders (default 10 000) falling due at once are all delivered by the scheduler.
+/// The reminders benchmark: M reminders (default 10 000) falling due at once are all delivered by the scheduler.
 /// Per round, in a fresh data dir: a hive with a one-hour tick (so only its start-up tick runs) takes M reminders
 /// through the agents' <c>remind</c> verb, all due a minute ago; it stops; a new hive starts on the same data dir and
 /// its start-up tick delivers them. A probe (a MediatR behavior on <c>DeliverDueReminders</c>, innermost) stamps the

@@ -8,7 +8,7 @@ using Hive.Testing;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 11's figure (a): the host's resident memory while a herd of dashboards resumes from the oldest event of a full
+/// Replay memory: the host's resident memory while a herd of dashboards resumes from the oldest event of a full
 /// replay ring at once (the herd a burst that overflows every subscriber's queue causes). The host is the built
 /// <c>Hive.Host.dll</c> as a child process, so its <c>/proc/&lt;pid&gt;/status</c> is the host's alone.
 /// </summary>

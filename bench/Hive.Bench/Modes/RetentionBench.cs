@@ -10,7 +10,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 15's bench: <c>send</c>'s latency while the retention sweep deletes 100 000 delivered messages older than
+/// The retention bench: <c>send</c>'s latency while the retention sweep deletes 100 000 delivered messages older than
 /// <c>Hive:Messages:RetainDays</c>. The old rows are inserted straight into the database (as 40 days of traffic would have
 /// left them) right after a start-up sweep found nothing; the next sweep, 15 s after start, deletes them while one
 /// client sends alice→bob one at a time. Reported: send alone (before the sweep), send while it deletes, the sweep's time

@@ -9,10 +9,10 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// The file-ref scanner (issue 3's <c>ScanValidatedPaths</c>) against hostile ~100 KiB bodies: a real hive's
+/// The file-ref scanner (<c>ScanValidatedPaths</c>) against hostile ~100 KiB bodies: a real hive's
 /// <see cref="IFileRefScanner"/> (resolved from a host started in this process) over a real data dir holding real
 /// state files, secrets, a deep directory tree and a symlink loop. Per body: p50/p99/max of N timed scans.
-/// Goal (issue 3): under 50 ms per 100 KB adversarial body.
+/// Goal: under 50 ms per 100 KB adversarial body.
 /// </summary>
 internal sealed class ScanBench : IBenchMode
 {

@@ -10,7 +10,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 30 item 6's bench: <c>GET /api/search</c> over 100 000 messages. The messages go in through the host's own write
+/// The search bench: <c>GET /api/search</c> over 100 000 messages. The messages go in through the host's own write
 /// path (<c>send</c> over the agents' sockets, 8 senders at once, so each is indexed in the group-commit writer's
 /// transaction, as in production); their bodies are 12 words drawn from a 5 000-word vocabulary with a Zipf-like skew,
 /// so a query word may match a handful of messages or tens of thousands. Then 1 000 one-word queries (words drawn

@@ -12,7 +12,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 34 item 1: a swarm of agents run by the host (process driver, <c>hivectl run -- /bin/sh swarm-agent.sh</c>), the
+/// A swarm of agents run by the host (process driver, <c>hivectl run -- /bin/sh swarm-agent.sh</c>), the
 /// governor on (8 slots, budgets high), a scripted operator answering questions and keeping mail flowing over HTTP, and
 /// <c>--kills</c> SIGKILLs of the host at random moments (restarted on the same data dir; it restarts its agents).
 /// The fake COMMAND logs every message it is handed (with the turn's start stamp and the redelivered flag), thinks 0.5–3 s

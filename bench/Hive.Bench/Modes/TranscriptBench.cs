@@ -7,7 +7,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 30 item 1's bench: a transcript entry from the moment COMMAND prints it (the wall clock it puts in the text,
+/// The live transcript bench: a transcript entry from the moment COMMAND prints it (the wall clock it puts in the text,
 /// <c>date +%s%N</c> just before the <c>echo</c>) until the <c>transcript</c> event carrying it is read on the agent's
 /// stream (<c>/api/events?agent=alice</c>). One turn; COMMAND prints one assistant text line per line the bench writes
 /// to a FIFO, and the next is written once the last has arrived (latency unloaded by the bench itself); the first 10

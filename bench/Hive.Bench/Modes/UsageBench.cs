@@ -10,7 +10,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 28's bench line: the usage loop's cost with <c>--agents</c> (200) idle process agents (<c>exec sleep</c>), at its
+/// The usage bench line: the usage loop's cost with <c>--agents</c> (200) idle process agents (<c>exec sleep</c>), at its
 /// default <c>Hive:Containers:UsageSeconds</c> of 5, over a 60 s window (goal: &lt; 1 % of one core). Two figures from one
 /// run, each hive in this process: (1) the loop's own reading time (<see cref="AgentUsageLoop.ReadingTime"/>, wall time
 /// around its reads: an upper bound on their CPU) per second of the window; (2) this process's CPU time (utime + stime of

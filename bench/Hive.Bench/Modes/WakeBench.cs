@@ -6,7 +6,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 16's bench: the harness's wake latency, from a <c>send</c> to alice until the COMMAND that <c>hivectl run</c>
+/// The harness wake bench: the harness's wake latency, from a <c>send</c> to alice until the COMMAND that <c>hivectl run</c>
 /// starts for it is running (it writes the wall clock, <c>date +%s%N</c>, first thing). One message at a time, each
 /// acknowledged by the harness before the next is sent; the first 10 wakes are warm-up.
 /// </summary>

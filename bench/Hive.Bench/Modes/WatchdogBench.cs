@@ -8,7 +8,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 28 item 3's watchdog: how late the stall rule fires. Per round (<c>--rounds</c>) a fresh hive with
+/// The watchdog: how late the stall rule fires. Per round (<c>--rounds</c>) a fresh hive with
 /// <c>StallMinutes</c> 0.05 (3 s) and room for every turn; 50 agents each take a turn through <c>begin_turn</c> (one
 /// every 20 ms, so the thresholds fall at every phase of the once-a-second <c>TurnClock</c>) and hang: the connection
 /// stays open, no <c>record_turn</c>. Once every agent's question is in, the figures come from the database's own

@@ -6,7 +6,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 42, item 7 (a stranger's webhook posts must not keep the host's memory): the built host run as a child process,
+/// A stranger's webhook posts must not keep the host's memory: the built host run as a child process,
 /// with a forge configured (an address nothing listens on: the route is open, the sweeps fail quietly), takes 100 posts of
 /// 1 MiB each to <c>/hooks/forgejo</c>, (a) without a signature (refused before the body is read) and (b) with a
 /// well-formed wrong one (the body is read and hashed, then refused). The host's resident memory (VmRSS) is read before,

@@ -9,7 +9,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// Issue 31's dispatch figure: from a freed WIP slot to the next ticket's offer, with 1 000 tickets on the board. A
+/// The work layer's dispatch figure: from a freed WIP slot to the next ticket's offer, with 1 000 tickets on the board. A
 /// workflow backlog → build (WIP 8, needs <c>build</c>) → done; eight agents with that capability; 1 000 tickets. Each
 /// agent holds one offer, so when one agent submits its ticket (which leaves build) the only idle agent is that one, and
 /// the board pulls the next ticket out of the backlog and offers it to it. Per cycle (<c>--reps</c>): claim, submit, then

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Hive.Features.TurnStats;
 
 /// <summary>
-/// The harness forwards what its program prints as the turn runs (issue 30 item 1), a batch at a time: entries of the
+/// The harness forwards what its program prints as the turn runs, a batch at a time: entries of the
 /// agent's open turn (turn_id NULL until <see cref="RecordTurn"/> files them under the turn it records). A turn keeps at
 /// most <see cref="TurnStatsOptions.TranscriptTurnBytes"/> of text: past it one <c>truncated</c> entry, and later entries
 /// are dropped (counted in the reply). An agent stores at most <see cref="TurnStatsOptions.TranscriptBytesPerHour"/> an hour,

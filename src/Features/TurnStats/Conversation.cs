@@ -5,7 +5,7 @@ using Hive.Shared.Dashboard;
 namespace Hive.Features.TurnStats;
 
 /// <summary>
-/// An agent's conversation with its program (issue 30 items 4, 5): the session to resume, the model, and what the
+/// An agent's conversation with its program: the session to resume, the model, and what the
 /// operator asked of the next turn (<c>compact_next</c>, <c>clear_next</c>). Durable (table <c>conversations</c>), so a
 /// crash of the program, of the harness or of the host loses none of it.
 /// </summary>

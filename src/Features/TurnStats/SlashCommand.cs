@@ -10,7 +10,7 @@ using MediatR;
 namespace Hive.Features.TurnStats;
 
 /// <summary>
-/// The operator's slash commands for a harness agent (issue 30 item 4), <c>POST /api/agents/{name}/slash {command}</c>:
+/// The operator's slash commands for a harness agent, <c>POST /api/agents/{name}/slash {command}</c>:
 /// <c>/compact</c> (the next turn compacts first), <c>/model NAME</c> (the model from the next turn on), <c>/clear</c>
 /// (the next turn starts a fresh conversation). Each is state on the agent's conversation row, which the harness reads
 /// at each turn's start (<see cref="StartConversationTurn"/>), and an intervention, in one change. State rather than a

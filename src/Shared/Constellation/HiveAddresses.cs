@@ -14,7 +14,7 @@ public interface IConstellation
     string? HiveName { get; }
 }
 
-/// <summary>No constellation: the hive alone, as before issue 33.</summary>
+/// <summary>No constellation: the hive alone, with no other hives to reach.</summary>
 public sealed class NoConstellation : IConstellation
 {
     public string? HiveName => null;

@@ -10,7 +10,7 @@ namespace Hive.Shared.Dashboard;
 /// while one runs waits for the next build, which starts when the running one ends and serves all of them. A build that
 /// starts after a request arrived sees every change acknowledged before it, so sharing it is invisible to the client
 /// (its <c>seq</c> still names exactly the events folded in). Five pages cold-loading in a loop then cost one build at a
-/// time instead of five, and the agents' sends keep a core (issue 11: a send waited behind five concurrent cold loads).
+/// time instead of five, and the agents' sends keep a core (a send once waited behind five concurrent cold loads).
 /// </summary>
 public sealed class ColdLoads(IServiceScopeFactory scopes, IHostApplicationLifetime lifetime)
 {

@@ -37,7 +37,7 @@ public sealed class DashboardModule : CarterModule
         var contributors = services.GetServices<IDashboardStateContributor>().ToList();
         var state = new DashboardState();
         // Under the gate only what must be: seq, in-memory captures, and the start of one database read transaction.
-        // The reads themselves run after it (issue 11: a send waited behind five cold loads' reads), in that transaction,
+        // The reads themselves run after it (a send once waited behind five cold loads' reads; ADR 0005), in that transaction,
         // so they see exactly the changes whose events are <= seq.
         IDisposable reads;
         using (await gate.EnterSnapshotAsync(ct))

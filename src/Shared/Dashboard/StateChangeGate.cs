@@ -17,7 +17,7 @@ public interface IStateChangeGate
 /// (one wait for in-flight changes to drain, then all of them read). A change that arrives while a group holds the gate
 /// waits for it, and from then on the group takes no new members: a later snapshot waits until the group has ended and
 /// the waiting changes are admitted, then starts (or joins) the next group. So a change waits for at most one
-/// snapshot's read, never for a queue of cold loads (issue 11: a send stalled 279 ms behind five of them).
+/// snapshot's read, never for a queue of cold loads (a send once stalled 279 ms behind five of them; ADR 0005).
 /// </remarks>
 public sealed class StateChangeGate : IStateChangeGate
 {

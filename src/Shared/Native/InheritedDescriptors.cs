@@ -18,7 +18,7 @@ public static partial class InheritedDescriptors
     /// <summary>
     /// Sets close-on-exec on every open descriptor above 2: one <c>close_range(2)</c> call (Linux 5.11, glibc 2.34), else
     /// a scan of <c>/proc/self/fd</c>. The call, because this runs before every agent's fork on the one launcher thread and
-    /// the scan's cost grows with the descriptors a fleet holds open (#34: 200 agents spent most of their ramp in it).
+    /// the scan's cost grows with the descriptors a fleet holds open (200 agents spent most of their ramp in it).
     /// </summary>
     public static void MarkCloseOnExec()
     {

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Hive.Tests.Bench;
 
 /// <summary>
-/// Issue 34 item 1's smoke test: the built benchmark's <c>swarm</c> mode, short (<c>--minutes 1 --agents 10 --kills 1</c>),
+/// The swarm bench's smoke test: the built benchmark's <c>swarm</c> mode, short (<c>--minutes 1 --agents 10 --kills 1</c>),
 /// as a child process (the bench is built beside the tests through a project reference not referenced as an assembly).
 /// Its verdict is the assertion: no message lost, duplicates only as flagged redeliveries, turns ran. No timing is asserted;
 /// the deadline is generous for a loaded two-core machine, and the bench's whole process tree is killed if it passes.

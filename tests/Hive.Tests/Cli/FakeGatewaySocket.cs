@@ -6,7 +6,7 @@ using System.Threading.Channels;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// A server on a Unix socket standing in for an agent's gateway (issue 43): each connection is handed to the test's
+/// A server on a Unix socket standing in for an agent's gateway: each connection is handed to the test's
 /// handler, and the request heads it reads are kept in order of arrival. Disposed: the listener and every connection close.
 /// </summary>
 public sealed class FakeGatewaySocket : IAsyncDisposable

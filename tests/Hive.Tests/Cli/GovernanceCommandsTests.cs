@@ -1,7 +1,7 @@
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 27 item 6, hivectl's half: <c>halt</c>, <c>resume</c>, <c>pause</c>, <c>budget</c>, <c>turns</c>,
+/// The hivectl half: <c>halt</c>, <c>resume</c>, <c>pause</c>, <c>budget</c>, <c>turns</c>,
 /// <c>quota-clear</c> (operator, HTTP) and <c>quota-hit</c> (agent, socket) through the built hivectl against a real hive:
 /// each does what it says and prints it, <c>--json</c> the governance document or entry. The tests of this class share a
 /// hive and run one after another; each leaves the hive running and unpaused.
@@ -93,7 +93,7 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
                 Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         (await fixture.AgentAsync("alice", "quota-hit", "--provider", "testprov", "--until", iso)).Refused("forbidden");
         var hit = (await fixture.AgentAsync("prov-agent", "quota-hit", "--provider", "testprov", "--until", iso, "--json")).Ok().Json;
-        // One agent's report holds only itself (#43); a second agent on the provider confirms it, and the circuit opens.
+        // One agent's report holds only itself; a second agent on the provider confirms it, and the circuit opens.
         (await fixture.AgentAsync("prov-agent2", "quota-hit", "--provider", "testprov", "--until", iso)).Ok();
         Assert.Equal("testprov", hit.GetProperty("provider").GetString());
         Assert.Equal(iso, hit.GetProperty("until").GetDateTimeOffset().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 27, the harness's side: <c>hivectl run</c> asks for a turn before COMMAND and records it with its turn_id; a
+/// The harness's side: <c>hivectl run</c> asks for a turn before COMMAND and records it with its turn_id; a
 /// <c>stop</c> from the hive (a halt while a slow COMMAND runs) ends COMMAND's whole process group within the grace and
 /// leaves the messages unacknowledged; a Claude-Code-style usage-limit result is reported as a quota circuit with its
 /// reset time before the turn is recorded. The governor itself (queue, budgets, caps) is the host's tests'.
@@ -185,7 +185,7 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
             exit 1
             """);
 
-        // An agent's own report holds that agent (#43); the provider's circuit needs the provider's word or a second agent's.
+        // An agent's own report holds that agent; the provider's circuit needs the provider's word or a second agent's.
         JsonElement hold = default;
         await UntilAsync(harness, () => (GovernanceAsync().GetAwaiter().GetResult().GetProperty("quota_holds").EnumerateArray()
             .Where(c => c.GetProperty("agent").GetString() == "alice").ToList() is [var c] ? (hold = c).ValueKind : default) != default,

@@ -1,7 +1,7 @@
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 16 item 3: <c>hivectl run -- COMMAND</c> against a real hive, with a fake agent command (a shell script written
+/// <c>hivectl run -- COMMAND</c> against a real hive, with a fake agent command (a shell script written
 /// here) that prints Claude Code's stream-json and replies with <c>hivectl send</c>. Its first run crashes mid-turn: the
 /// messages come back flagged redelivered, are handled on the next run and acknowledged only then; the turn rows carry
 /// the parsed model, tokens and tool counts. SIGTERM ends the harness with 0.

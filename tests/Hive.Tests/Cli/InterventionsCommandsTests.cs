@@ -1,7 +1,7 @@
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 28 item 4, hivectl's half: <c>interventions</c> (a table newest first, <c>--json</c> the array, filtered by agent,
+/// The hivectl half: <c>interventions</c> (a table newest first, <c>--json</c> the array, filtered by agent,
 /// actor, time and count) and <c>interventions revert ID</c> (operator, HTTP) through the built hivectl against a real
 /// hive. The tests of this class share a hive and run one after another; each leaves its agent unpaused.
 /// </summary>

@@ -6,7 +6,7 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 25 item 4: the manager's socket verbs through the built hivectl, on the manager's socket of a real hive
+/// The manager's socket verbs through the built hivectl, on the manager's socket of a real hive
 /// (requests become approvals the operator sees, <c>list-agents</c>, the lifecycle done at once), and refused with
 /// <c>forbidden</c> and exit 1 on any other agent's socket. Each test makes its own agents and decides what it requested.
 /// </summary>

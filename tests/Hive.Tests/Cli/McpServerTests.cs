@@ -4,9 +4,9 @@ using ModelContextProtocol.Protocol;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 16 item 2: <c>hivectl mcp</c>, the built CLI as a child process, driven by the official C# MCP SDK's client over
+/// <c>hivectl mcp</c>, the built CLI as a child process, driven by the official C# MCP SDK's client over
 /// stdio: it lists the agent's verbs as tools with their own field names, a <c>send</c> call reaches another agent's
-/// <c>recv</c>, and bad calls are tool errors after which the server keeps serving. Issue 25 item 4: every agent's
+/// <c>recv</c>, and bad calls are tool errors after which the server keeps serving. Every agent's
 /// <c>loose_ends</c>, <c>cancel_loose_end</c>, <c>request_next_turn</c>, and the manager's tools on its socket only.
 /// </summary>
 public sealed class McpServerTests : IAsyncLifetime

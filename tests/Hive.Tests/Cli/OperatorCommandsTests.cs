@@ -151,7 +151,7 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         var a = await _hive.NewAgentAsync("a");
         await using (var agent = await _hive.ConnectAsync(a))
         {
-            // A turn is recorded only as the turn it was granted (#43).
+            // A turn is recorded only as the turn it was granted.
             var turnId = AgentClient.Ok(await agent.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
             var now = DateTimeOffset.UtcNow;
             AgentClient.Ok(await agent.CallAsync(new { op = "record_turn", turn_id = turnId, result_kind = "prompt_too_long", started_at = now, ended_at = now }));

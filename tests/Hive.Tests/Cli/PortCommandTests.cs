@@ -5,7 +5,7 @@ using System.Text;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// <c>hivectl port</c> alone (issue 43): the real hivectl, in a process group of its own as a driver starts it, in front
+/// <c>hivectl port</c> alone: the real hivectl, in a process group of its own as a driver starts it, in front
 /// of a bash COMMAND that reaches a Unix socket the test serves through the URL in its environment (bash's
 /// <c>/dev/tcp</c>: no curl needed). A streamed answer arrives piece by piece, many connections are served at once with
 /// each side's end passed on, an unreachable socket is a 502, COMMAND's status is the port's, and SIGTERM to the group is

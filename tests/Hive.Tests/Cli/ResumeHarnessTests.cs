@@ -1,7 +1,7 @@
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 30 items 4 and 5, the harness's side: the session id COMMAND prints is kept on the hive and given back with
+/// The harness's side: the session id COMMAND prints is kept on the hive and given back with
 /// <c>--resume</c> (<c>hivectl run --claude</c>) after COMMAND crashes, after the harness (the agent) restarts and after
 /// the host is SIGKILLed and started again; the operator's <c>/clear</c> starts afresh and <c>/model</c> passes
 /// <c>--model</c>, each an intervention; a "Prompt is too long" result compacts and retries once; a context above

@@ -4,7 +4,7 @@ using System.Text;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 24 item 5: text an agent wrote (message bodies, questions, answers, reminders, its log lines)
+/// Text an agent wrote (message bodies, questions, answers, reminders, its log lines)
 /// carrying terminal escapes reaches the operator's terminal as visible <c>\u{hex}</c> escapes from every human hivectl
 /// command that shows it, with no raw control byte in stdout, while <c>--json</c> keeps the exact characters. The text
 /// goes in as an agent would put it: over an agent's socket, or printed by an agent's own process.

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 31, hivectl's half of the board: <c>ticket create|list|show|move|update|release</c> as the operator over HTTP, and
+/// The hivectl half of the board: <c>ticket create|list|show|move|update|release</c> as the operator over HTTP, and
 /// the agent's verbs (<c>claim</c>, <c>list</c>, <c>release</c>) on its socket, through the built hivectl against a real
 /// hive. The tests share the hive and a small workflow (every phase worked, so the board's dispatch pulls nothing by itself;
 /// doing holds one ticket, check is done when "It works" is ticked); each test uses tickets of its own.

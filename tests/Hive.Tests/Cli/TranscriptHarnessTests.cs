@@ -1,7 +1,7 @@
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 30 item 1: <c>hivectl run</c> forwards what COMMAND prints (Claude Code's stream-json as assistant text, tool
+/// <c>hivectl run</c> forwards what COMMAND prints (Claude Code's stream-json as assistant text, tool
 /// calls, tool results and the result; other lines as plain output) while the turn runs; the entries arrive on the
 /// agent's own stream (<c>/api/events?agent=alice</c>) before COMMAND has finished, never on the main stream; the host
 /// files them under the recorded turn, pages them, and keeps at most the configured bytes per turn.

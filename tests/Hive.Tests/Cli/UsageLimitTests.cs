@@ -3,7 +3,7 @@ using Hive.Cli.Commands.Agent.Run;
 namespace Hive.Tests.Cli;
 
 /// <summary>
-/// Issue 27 item 4: the harness's reading of a failed turn's result text (<c>UsageLimit</c>, compiled in from src/Cli):
+/// The harness's reading of a failed turn's result text (<c>UsageLimit</c>, compiled in from src/Cli):
 /// which texts name a usage or rate limit, and the reset time read from an epoch after a bar or an ISO time.
 /// </summary>
 public sealed class UsageLimitTests

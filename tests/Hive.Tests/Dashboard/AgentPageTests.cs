@@ -7,7 +7,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 30 item 2: an agent's own page in a real browser against a real host: its badges from its row and last turn, its
+/// An agent's own page in a real browser against a real host: its badges from its row and last turn, its
 /// stats windows drawn from GET /api/agents/{name}/stats, its open threads and messages live, linked from its row; at
 /// 1280 and 390 px.
 /// </summary>

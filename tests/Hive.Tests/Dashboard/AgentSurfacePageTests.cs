@@ -4,7 +4,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 15 on the page: a reply shows what it answers (linked to that line); a broadcast is one line in the flow however
+/// Replies and broadcasts on the page: a reply shows what it answers (linked to that line); a broadcast is one line in the flow however
 /// many agents it reached, with its deliveries counted; each agent row counts its loose ends live. A hive of its own: a
 /// broadcast reaches everyone.
 /// </summary>

@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 13 item 6: the approvals section as an operator drives it (what the manager asked for, live; approve / deny
+/// The approvals section as an operator drives it (what the manager asked for, live; approve / deny
 /// with a reason; a decision made elsewhere meanwhile shown as the host's 409) and the meta section (pinned inputs and
 /// recent commits of the meta repo). The requests come from the manager's socket as the manager makes them; a spawn
 /// that is approved starts a real process (driver <c>process</c>), which every test destroys and checks gone.

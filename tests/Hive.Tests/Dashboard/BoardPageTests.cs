@@ -6,7 +6,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 31 item 7: the board in a real browser against a real host. A small workflow (<c>triage</c>: todo → doing (WIP
+/// The board in a real browser against a real host. A small workflow (<c>triage</c>: todo → doing (WIP
 /// limit 1) → check (done when ticked) → closed, and a side phase) is PUT over HTTP, tickets are created over HTTP, and the
 /// page moves them by HTML5 drag and drop (Playwright's <c>DragToAsync</c>, which chromium runs as real drag events): a
 /// refused move shows its reason on the card and leaves it where it was, an accepted one moves it (the server agrees), and

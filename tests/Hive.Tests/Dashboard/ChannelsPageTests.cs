@@ -4,7 +4,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 29, the dashboard's half of the channels: each push channel's state, live (a receiver that fails shows
+/// The dashboard's half of the channels: each push channel's state, live (a receiver that fails shows
 /// "failing" and why, then "ok" once a push gets through), and the test-send button, against a real host and a
 /// <see cref="PushReceiver"/> over real HTTP.
 /// </summary>

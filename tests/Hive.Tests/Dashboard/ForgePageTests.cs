@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 14: each agent row shows its forge account as the sweeps find it, live: a chip when the user and token are
+/// Each agent row shows its forge account as the sweeps find it, live: a chip when the user and token are
 /// there, the failure in the row's own words when a step failed, gone again once a sweep heals it. A hive of its own on
 /// a fake Forgejo (faults are per forge).
 /// </summary>

@@ -7,7 +7,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 27 item 6: the dashboard's governance section and what the rows show of it, in a real browser against a real
+/// The dashboard's governance section and what the rows show of it, in a real browser against a real
 /// host. Halt is hive-wide, so each test has a hive of its own: alice, bob and carol, one turn at a time (so a second
 /// agent queues).
 /// </summary>
@@ -151,7 +151,7 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         var alice = await ConnectAsync("alice");
         var carol = await ConnectAsync("carol");
         var until = DateTimeOffset.UtcNow.AddMinutes(10);
-        // One agent's word holds only itself (#43): carol's report, confirmed by alice's, opens the provider's circuit.
+        // One agent's word holds only itself: carol's report, confirmed by alice's, opens the provider's circuit.
         Ok(await carol.CallAsync(new { op = "quota_hit", provider = "anthropic", until = UtcTimestamp.Format(until) }));
         Ok(await alice.CallAsync(new { op = "quota_hit", provider = "anthropic", until = UtcTimestamp.Format(until) }));
 
@@ -277,7 +277,7 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
         // For the picture: a limit on another provider (it holds nobody here) and carol paused.
         using (var created = await _hive.Http.PostAsJsonAsync("/api/agents", new { name = "dave", driver = "external", provider = "openai" }))
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        // The provider's own 429, as the gateway reports it (an agent's quota_hit alone holds only that agent, #43).
+        // The provider's own 429, as the gateway reports it (an agent's quota_hit alone holds only that agent).
         await _hive.Service<MediatR.IMediator>().Send(new global::Hive.Features.Governance.Spend.OpenProviderCircuit.Command(
             "openai", DateTimeOffset.UtcNow.AddMinutes(42), "dave", "429"));
         using (var pause = await _hive.Http.PostAsync("/api/governance/agents/carol/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);

@@ -6,7 +6,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 28 item 4, the dashboard's half: the Interventions section in a real browser against a real host. It loads
+/// The Interventions section in a real browser against a real host. It loads
 /// itself from GET /api/interventions (not in /api/state) and follows intervention_recorded; Revert asks first, and a
 /// refusal stays beside its row. Each test has a hive of its own: alice, bob and carol.
 /// </summary>

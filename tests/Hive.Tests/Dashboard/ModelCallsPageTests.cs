@@ -8,7 +8,7 @@ using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 43 items 6 to 8 in a real browser against a real host whose provider is a fake Messages API: the agent page's
+/// The gateway's model calls in a real browser against a real host whose provider is a fake Messages API: the agent page's
 /// model calls (live, by turn) and one call as a person reads it (model text as text, the raw bodies a toggle away); the
 /// failing streak on its page and its row while the provider is gone, and gone when it is back; the providers in the
 /// governance section.

@@ -6,7 +6,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 29 item 4: <c>/needs-you</c>, everything open for the operator on one phone-width page (questions with their
+/// <c>/needs-you</c>, everything open for the operator on one phone-width page (questions with their
 /// options, approvals, paused and failed agents, the halted hive), live from the stream, behind the sign-in, installable
 /// (the manifest and its icons); and the dashboard's browser notifications while it is hidden. Each test has a hive of
 /// its own (a halt is hive-wide; the page counts everything): alice and bob, external, and no restart after a crash (a

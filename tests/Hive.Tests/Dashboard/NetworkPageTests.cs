@@ -8,7 +8,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 44: an agent's network in a real browser: a chip on its row (open in the warning colour), and on its own page its
+/// An agent's network in a real browser: a chip on its row (open in the warning colour), and on its own page its
 /// egress rules, edited there as a configuration change whose diff is shown before it is applied, without a restart; and
 /// its network panel: its last egress attempts, refused first, a new refusal listed as it happens.
 /// </summary>

@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 25 item 7, "the dashboard, for a person": plain-English labels, the agents given the room, what waits for the
+/// "The dashboard, for a person": plain-English labels, the agents given the room, what waits for the
 /// operator counted in the header and the title, the message flow's filter, sign-out. Each test counts what its whole
 /// page shows, so each has a hive of its own (a fast reminder tick, so a reminder's message is a system notice soon).
 /// </summary>

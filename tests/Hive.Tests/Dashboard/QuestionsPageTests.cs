@@ -4,7 +4,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 15 item 1 on the page: a question's options are buttons (one click answers; with multi, toggle then send the
+/// On the page, a question's options are buttons (one click answers; with multi, toggle then send the
 /// chosen joined by ", "), the time left counts down until the question expires, and the operator cancels one.
 /// A hive of its own, with a fast expiry sweep.
 /// </summary>

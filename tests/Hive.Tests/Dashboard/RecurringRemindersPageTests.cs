@@ -4,7 +4,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// The reminders section's recurring reminders (issue 32): each with its cron, its next three run times and
+/// The reminders section's recurring reminders: each with its cron, its next three run times and
 /// pause/resume/cancel; live from events (one set up over the API appears, a pause from the page reaches the host).
 /// </summary>
 public sealed class RecurringRemindersPageTests(BrowserFixture browser, HiveFixture fixture)

@@ -4,7 +4,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 30 item 6, the dashboard's half of search: the Search panel and an agent's own box show hits with their matched
+/// The dashboard's half of search: the Search panel and an agent's own box show hits with their matched
 /// words in &lt;mark&gt; (the agent's own page too, its transcript included), agent text as text (markup in a message is never parsed), a refusal in words, and more on demand.
 /// </summary>
 public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime

@@ -6,7 +6,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 12 item 5: the swarm section as an operator drives it: each managed agent's container state, transient
+/// The swarm section as an operator drives it: each managed agent's container state, transient
 /// overlay, restarts, last exit, driver and purpose; start / stop / restart / destroy from its row; its log; the
 /// tombstones with their size and purge; the host's refusals shown in the page. The agents are real processes
 /// (driver <c>process</c>); every test destroys the agents it made and checks their processes are gone.

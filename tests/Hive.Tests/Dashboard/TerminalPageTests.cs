@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 30 item 3 in a real browser: the agent's row links to its terminal; the page (xterm.js, vendored) runs a shell in
+/// The terminal in a real browser: the agent's row links to its terminal; the page (xterm.js, vendored) runs a shell in
 /// a bubblewrap agent's sandbox that shows the agent's name and state dir and cannot read the hive's files; a narrower
 /// window changes what <c>tput cols</c> says; closing the page leaves no process behind; screenshots at 1280 and 390 px.
 /// </summary>

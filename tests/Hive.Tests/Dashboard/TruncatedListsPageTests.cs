@@ -2,7 +2,7 @@ using Microsoft.Playwright;
 
 namespace Hive.Tests.Dashboard;
 
-/// <summary>Issue 11 item 4 on the page: a bounded snapshot shows totals and says how many it leaves out.</summary>
+/// <summary>On the page, a bounded snapshot shows totals and says how many it leaves out.</summary>
 public sealed class TruncatedListsPageTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
     private HiveInstance _hive = null!;

@@ -7,7 +7,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 16 item 4: each agent row shows its last turn (when, how it ended) and a 24-hour sparkline of tokens per hour
+/// Each agent row shows its last turn (when, how it ended) and a 24-hour sparkline of tokens per hour
 /// (inline SVG), live: a recorded turn moves the row without a reload. A hive of its own, so the picture holds only
 /// this story.
 /// </summary>

@@ -7,7 +7,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Dashboard;
 
 /// <summary>
-/// Issue 28 item 2 on the page: a running agent's usage meter on its row (memory of its cap as a bar, CPU %, pids) and the
+/// Usage on the page: a running agent's usage meter on its row (memory of its cap as a bar, CPU %, pids) and the
 /// hive's totals in the governance section, both following <c>agent_usage</c> live, in a real browser against a real host
 /// whose agents run in real cgroups; and at 390 px nothing scrolls sideways.
 /// </summary>

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hive.Tests.Features;
 
 /// <summary>
-/// Issue 42 item 7: what one agent may store per hour, every request together (transcripts: <c>Hive:TurnStats:TranscriptBytesPerHour</c>;
+/// What one agent may store per hour, every request together (transcripts: <c>Hive:TurnStats:TranscriptBytesPerHour</c>;
 /// message bodies: <c>Hive:Messages:BytesPerHour</c>). Past it a request is refused with <c>too_many</c> and a sentence
 /// naming the limit and when it resets, nothing is stored, the agent's row shows it, and another agent is unaffected; a
 /// restart forgives nothing. The hive's clock is set to ten past an hour, so no test runs across an hour's end.
@@ -29,7 +29,7 @@ public sealed class StorageBudgetTests
             for (var i = 0; i < 3; i++)
             {
                 AgentClient.Ok(await alice.CallAsync(Transcript(1000)));
-                // A turn is recorded only as the turn it was granted (#43).
+                // A turn is recorded only as the turn it was granted.
                 var turnId = AgentClient.Ok(await alice.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
                 var now = global::Hive.Contracts.Json.UtcTimestamp.Format(hive.Service<TimeProvider>().GetUtcNow()); // the host's clock
                 AgentClient.Ok(await alice.CallAsync(new { op = "record_turn", turn_id = turnId, result_kind = "ok", started_at = now, ended_at = now }));

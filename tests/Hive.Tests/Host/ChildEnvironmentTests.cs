@@ -8,7 +8,7 @@ using Hive.Shared.Processes;
 namespace Hive.Tests.Host;
 
 /// <summary>
-/// Issue #26 item 3: nothing the host runs inherits a secret of the host's environment. The real host runs as a child
+/// Nothing the host runs inherits a secret of the host's environment. The real host runs as a child
 /// process with the operator token (<c>Hive__Auth__Token</c>) and a canary in its environment, and a <c>git</c> first on its
 /// <c>PATH</c> that records the argv and the environment it was started with, then runs the real git. After an agent is
 /// created (a meta commit), an input pinned from a git repository (<c>git -C</c> there) and the meta repo pushed to a

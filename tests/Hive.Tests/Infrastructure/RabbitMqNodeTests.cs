@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace Hive.Tests.Infrastructure;
 
 /// <summary>
-/// The RabbitMQ fixture the constellation's tests stand on (issue 33): a real broker started as a child process, a
+/// The RabbitMQ fixture the constellation's tests stand on: a real broker started as a child process, a
 /// quorum queue that keeps a confirmed message across a SIGKILL of the broker, and nothing of the node nor its epmd left
 /// running after it is disposed.
 /// </summary>

@@ -1,6 +1,6 @@
 namespace Hive.Tests.Shared;
 
-/// <summary>Issue 11 item 4: /api/state stays the same size whatever the backlog; the list routes page through it.</summary>
+/// <summary>/api/state stays the same size whatever the backlog; the list routes page through it.</summary>
 public sealed class BoundedSnapshotTests : IAsyncLifetime
 {
     private static readonly string[] Agents = ["alice", "bob", "carol", "dave", "erin"];

@@ -3,7 +3,7 @@ using Hive.Shared.Processes;
 namespace Hive.Tests.Shared;
 
 /// <summary>
-/// Issue #26 item 3: the one runner of the host's short-lived children. Arguments reach the child verbatim (no shell), the
+/// The one runner of the host's short-lived children. Arguments reach the child verbatim (no shell), the
 /// environment is the base plus what the caller gives (nothing of the host's), a timeout or a cancel kills the whole
 /// tree (checked by pid), and each stream's capture is bounded while the child is still drained to its end.
 /// </summary>

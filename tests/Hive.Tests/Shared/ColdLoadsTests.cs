@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hive.Tests.Shared;
 
 /// <summary>
-/// Concurrent cold loads share builds (issue 11: five pages cold-loading in a loop took every core from the agents'
+/// Concurrent cold loads share builds (five pages cold-loading in a loop took every core from the agents'
 /// sends). Sharing must stay invisible: a load that arrives after a change was acknowledged sees it.
 /// </summary>
 public sealed class ColdLoadsTests

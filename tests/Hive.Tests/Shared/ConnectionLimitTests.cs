@@ -8,7 +8,7 @@ using Hive.Shared.Socket;
 namespace Hive.Tests.Shared;
 
 /// <summary>
-/// Issue 11, item 3: what clients hold open is bounded. Over-cap event streams get 503 with Retry-After; agent
+/// What clients hold open is bounded. Over-cap event streams get 503 with Retry-After; agent
 /// connections that send nothing, or do not read their replies, are closed instead of pinning a slot.
 /// </summary>
 public sealed class ConnectionLimitTests

@@ -30,7 +30,7 @@ public sealed class DashboardHubTests
         Assert.Equal(published.Skip(4), again.Replay);
     }
 
-    /// <summary>Issue 30: an agent-scoped event (a transcript) reaches only streams filtered to that agent, live and in replay.</summary>
+    /// <summary>An agent-scoped event (a transcript) reaches only streams filtered to that agent, live and in replay.</summary>
     [Fact]
     public void Transcript_events_scoped_to_an_agent_reach_only_its_streams_live_and_in_replay()
     {

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Hive.Tests.Shared;
 
 /// <summary>
-/// The cold load's read transaction (issue 11 bench b): begun under the gate, read after it; a commit in between must
+/// The cold load's read transaction: begun under the gate, read after it; a commit in between must
 /// not show, and readers' <c>using</c> must not end it early.
 /// </summary>
 public sealed class ReadSnapshotTests : IDisposable

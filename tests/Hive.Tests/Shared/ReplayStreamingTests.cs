@@ -11,7 +11,7 @@ public sealed class ReplayMemoryCollection
 }
 
 /// <summary>
-/// Issue 11, item 5: a resuming client is fed from the ring a chunk at a time, never as one buffer, and its live
+/// A resuming client is fed from the ring a chunk at a time, never as one buffer, and its live
 /// events follow the replay with no gap and no duplicate.
 /// </summary>
 [Collection(ReplayMemoryCollection.Name)]

@@ -3,7 +3,7 @@ using Hive.Shared.Dashboard;
 namespace Hive.Tests.Shared;
 
 /// <summary>
-/// Issue 11 bench (b): concurrent cold loads share the gate, and a change waits for at most one of them — never for a
+/// Concurrent cold loads share the gate, and a change waits for at most one of them — never for a
 /// queue of snapshots taking turns.
 /// </summary>
 public sealed class SnapshotGroupGateTests

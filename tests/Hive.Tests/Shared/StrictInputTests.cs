@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Hive.Tests.Shared;
 
-/// <summary>Issue 11 item 7: duplicate keys, malformed route ids and wrong methods each get a clear, coded refusal.</summary>
+/// <summary>Duplicate keys, malformed route ids and wrong methods each get a clear, coded refusal.</summary>
 public sealed class StrictInputTests : IAsyncLifetime
 {
     private HiveInstance _hive = null!;

@@ -6,8 +6,8 @@ namespace Hive.Cli.Commands.Agent;
 
 /// <summary>
 /// <c>hivectl port [--to SOCKET --url-variable NAME [--url-path PATH]] [--proxy SOCKET] [--forge SOCKET [--forge-scheme
-/// http|https] [--forge-path PATH]] -- COMMAND [ARGS...]</c>, the agent's door to its model (issue 43) and, for a sealed
-/// agent, to the egress proxy and the hive's forge (issue 44), inside the sandbox: for
+/// http|https] [--forge-path PATH]] -- COMMAND [ARGS...]</c>, the agent's door to its model and, for a sealed
+/// agent, to the egress proxy and the hive's forge, inside the sandbox: for
 /// each forward it listens on <c>127.0.0.1:&lt;free port&gt;</c> before COMMAND starts (so COMMAND never finds it not
 /// there yet), runs COMMAND as its child with its stdin, stdout and stderr as they are and the forwards' variables added
 /// to its environment — <c>NAME=http://127.0.0.1:&lt;port&gt;PATH</c> for the gateway (<c>--to</c>), and

@@ -12,7 +12,7 @@ namespace Hive.Cli.Commands.Agent;
 /// flagged redelivered: at least once, end to end), reports a usage limit Claude Code names (<c>quota_hit</c>), and
 /// records the turn (<c>record_turn</c>, which ends it): model, tokens, tool calls and cost when COMMAND prints Claude
 /// Code's stream-json, else timing and the exit status. SIGTERM or Ctrl-C lets the current turn finish, then it exits 0.
-/// Issue 30: what COMMAND prints goes to the hive live (<c>transcript</c>); the session it names is kept on the hive and
+/// What COMMAND prints goes to the hive live (<c>transcript</c>); the session it names is kept on the hive and
 /// resumed by the next turn (<c>--claude</c>: <c>--resume</c>, <c>--model</c>; else <c>$HIVE_SESSION_ID</c>, <c>$HIVE_MODEL</c>),
 /// with a compaction first when asked (<c>/compact</c>, <c>--compact-at</c>) and once on "prompt is too long".
 /// The parts are in <c>Run/</c>.

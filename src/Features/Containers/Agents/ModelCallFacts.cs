@@ -5,7 +5,7 @@ using Hive.Shared.Gateway;
 namespace Hive.Features.Containers;
 
 /// <summary>
-/// How an agent row's model calls go (<c>model_calls</c>, issue 43): <c>"gateway"</c> when its driver puts the hive's
+/// How an agent row's model calls go (<c>model_calls</c>): <c>"gateway"</c> when its driver puts the hive's
 /// forwarding port in front of it, so the host meters every call; <c>"not_metered"</c> when it has a gateway but its own
 /// configuration (its env or secrets, which the operator approved) sets the base URL or key variable, so it reaches its
 /// model as configured and the host never sees its calls; null when it has no gateway, or when its driver does not run

@@ -14,7 +14,7 @@ public static class ModelCallRoutes
 }
 
 /// <summary>
-/// What the process and bubblewrap drivers do about an agent's gateway (issue 43): when <see cref="IAgentGateways.For"/>
+/// What the process and bubblewrap drivers do about an agent's gateway: when <see cref="IAgentGateways.For"/>
 /// gives one and the agent's own environment and secrets set neither its base URL nor its key variable, its command runs
 /// behind <c>hivectl port</c> (which listens inside the sandbox and forwards to the gateway's socket, and gives the
 /// command the base URL), and its environment gets the placeholder key, never a real one. When its own configuration sets
@@ -25,7 +25,7 @@ internal sealed record AgentGateway(AgentGatewayAccess Access, bool Metered)
     /// <summary>Where a sandboxed agent sees its gateway's socket (beside its own, <c>/run/hive/NAME.sock</c>).</summary>
     public static string InsideSocket(string agent) => $"/run/hive/{agent}.gateway.sock";
 
-    /// <summary>Where a sealed sandboxed agent sees its egress proxy's socket (issue 44), beside its gateway's.</summary>
+    /// <summary>Where a sealed sandboxed agent sees its egress proxy's socket, beside its gateway's.</summary>
     public static string InsideEgressSocket(string agent) => $"/run/hive/{agent}.egress.sock";
 
     /// <summary>Where a sealed sandboxed agent sees its door to the hive's forge, beside its egress proxy's.</summary>

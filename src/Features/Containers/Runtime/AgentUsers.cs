@@ -47,7 +47,7 @@ internal sealed partial class AgentUsers
         """;
 
     /// <summary>
-    /// The binds <c>hive_stage</c> makes, as one fstab for one <c>mount -a</c> (one process, not one per bind: #34's fleet):
+    /// The binds <c>hive_stage</c> makes, as one fstab for one <c>mount -a</c> (one process, not one per bind: a fleet of 200 agents starts faster):
     /// each from the real data dir (fd 3) onto the tmpfs over it (fd 5; 4 is bubblewrap's seccomp program), so no line holds the data dir's path (which may
     /// need fstab's escapes); an agent's name never does. Written by the host before each staged run, where no agent reaches.
     /// </summary>
@@ -58,8 +58,8 @@ internal sealed partial class AgentUsers
     /// <summary>
     /// Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's) when this host has not
     /// written it as it should be yet: its content depends on the name and the extra sockets alone, so later starts find
-    /// it as it should be. <paramref name="sockets"/>: the host paths of the agent's gateway's socket (issue 43) and its
-    /// egress proxy's (issue 44), those it has; each bound back when it lies in the data dir (elsewhere the agent's user
+    /// it as it should be. <paramref name="sockets"/>: the host paths of the agent's gateway's socket and its
+    /// egress proxy's, those it has; each bound back when it lies in the data dir (elsewhere the agent's user
     /// reaches it as it is).
     /// </summary>
     public void WriteStageTable(string agent, IReadOnlyList<string> sockets)
@@ -203,7 +203,7 @@ internal sealed partial class AgentUsers
     private static async Task ChownTreeAsync(string root, uint uid, uint gid)
     {
         // A new agent's state dir is empty and no process of its runs yet: lchown(2) of the one entry is the whole walk, and
-        // spares a fleet's create a child process each (#34).
+        // spares a fleet's create a child process each.
         if (!Directory.EnumerateFileSystemEntries(root).Any())
         {
             Chown(root, uid, gid);

@@ -16,7 +16,7 @@ namespace Hive.Features.Containers.Runtime;
 /// its own ipc, uts and cgroup namespaces, and <see cref="SeccompFilter"/>. On a root host bwrap itself already runs as the
 /// agent's own uid (<see cref="AgentUsers"/>: a root shell stages its paths in a mount namespace, then drops to it), so
 /// the agent is not root outside either. An open agent shares the host's network; a sealed one
-/// (<see cref="LaunchSpec.Sealed"/>, issue 44) gets a network namespace of its own with loopback alone (bwrap brings
+/// (<see cref="LaunchSpec.Sealed"/>, ADR 0001) gets a network namespace of its own with loopback alone (bwrap brings
 /// <c>lo</c> up), and reaches its model and the egress proxy through their sockets, bound beside its own, behind
 /// <c>hivectl port</c> on that loopback. Its terminals are sealed in the same way.
 /// <c>--die-with-parent</c> and the pid namespace take the whole sandbox down with the host.

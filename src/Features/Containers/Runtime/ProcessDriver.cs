@@ -11,7 +11,7 @@ namespace Hive.Features.Containers.Runtime;
 /// mount namespace of its own, hides the data dir but for the agent's paths and runs the agent as its own user
 /// (<see cref="AgentUsers"/>): it cannot write any cgroup's <c>cgroup.procs</c>, so nothing it starts leaves its cgroup.
 /// <para>
-/// A sealed agent (<see cref="LaunchSpec.Sealed"/>, issue 44; root host only) also gets a network namespace of its own:
+/// A sealed agent (<see cref="LaunchSpec.Sealed"/>, ADR 0001; root host only) also gets a network namespace of its own:
 /// the root shell brings its <c>lo</c> up (the port listens there) and covers <c>/run/nscd</c> and
 /// <c>/run/systemd/resolve</c> (a resolver reached by path would answer names for it) before dropping to the agent's
 /// user, who cannot undo any of it. What it still reaches: the host's other Unix sockets by path, and AF_VSOCK (this

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Hive.Features.Questions.Migrations;
 
 /// <summary>
-/// Options and a deadline (issue 15): <c>options</c> (a JSON array of strings, NULL when none), <c>multi</c> (0/1) and
+/// Options and a deadline: <c>options</c> (a JSON array of strings, NULL when none), <c>multi</c> (0/1) and
 /// <c>expires_at</c> (NULL = never), plus the partial index the expiry sweep reads. Probes <c>pragma table_info</c>
 /// before each ALTER, so a database that already has a column and a fresh one converge.
 /// </summary>

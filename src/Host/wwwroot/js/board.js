@@ -5,7 +5,7 @@ import { act, toast } from './actions.js';
 import { coalesced } from './reload.js';
 import { jsonBody, problemText, unanswered, showError, showProblem } from './problems.js';
 
-// The board (issue 31): one per workflow (a selector when there are several), its columns the workflow's phases in order
+// The board: one per workflow (a selector when there are several), its columns the workflow's phases in order
 // but the side one (a blocked ticket stays in the column it came from, marked). Tickets come from /api/state's `work` and
 // follow ticket_changed (a done ticket leaves), the columns follow workflows_changed, the leases leases_changed. A card
 // dragged to another column is POST /api/tickets/{id}/move; a refusal (a WIP limit, a move the phase does not allow, a

@@ -70,7 +70,7 @@ function setRowState(node, a) {
   else delete node.dataset.pid;
 }
 
-/** The agent stored as much as an hour allows (transcripts or messages, issue 42): a chip saying so, as of the last snapshot. */
+/** The agent stored as much as an hour allows (transcripts or messages): a chip saying so, as of the last snapshot. */
 function storageChip(a) {
   const full = [['transcript', a.transcript_storage], ['messages', a.message_storage]].filter(([, s]) => s?.refused_since);
   if (full.length === 0) return null;

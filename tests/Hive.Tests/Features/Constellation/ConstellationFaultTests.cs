@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Hive.Tests.Features.Constellation;
 
 /// <summary>
-/// Issue 33's faults, end to end: cross-hive mail through a broker SIGKILLed mid-stream, a receiving hive SIGKILLed
+/// Cross-hive mail under broker and hive crashes, end to end: cross-hive mail through a broker SIGKILLed mid-stream, a receiving hive SIGKILLed
 /// mid-stream, and a broker down for 30 s. Only what the agents are handed is asserted (every acknowledged send exactly
 /// once, in each sender's order; a message handed out again only as a flagged redelivery of the same message), so the
 /// tests hold whatever the relay and the inbox do inside. Waits are long-polls or polls of state with deadlines.

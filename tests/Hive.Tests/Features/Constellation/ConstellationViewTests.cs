@@ -6,7 +6,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Hive.Tests.Features.Constellation;
 
 /// <summary>
-/// Issue 33's constellation view: heartbeats heard by every hive, a hive unreachable after 3 missed beats, the outbox
+/// The constellation view: heartbeats heard by every hive, a hive unreachable after 3 missed beats, the outbox
 /// depth and its alert, <c>hivectl hives</c>, and the dashboard's section. Two hive processes and a real RabbitMQ, beating
 /// every 0.3 s so "3 missed beats" is about a second.
 /// </summary>

@@ -5,7 +5,7 @@ using RabbitMQ.Client;
 namespace Hive.Tests.Features.Constellation;
 
 /// <summary>
-/// Issue 33's cross-hive mail, end to end: two hive processes and a real RabbitMQ on loopback; alice is on hive a, bob on
+/// Cross-hive mail, end to end: two hive processes and a real RabbitMQ on loopback; alice is on hive a, bob on
 /// hive b. Waits are long-polls (<c>recv wait_ms</c>) or polls of state with deadlines.
 /// </summary>
 public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper output)

@@ -4,7 +4,7 @@ using RabbitMQ.Client;
 namespace Hive.Tests.Features.Constellation;
 
 /// <summary>
-/// Issue 42 item 7: another hive's mail is a claim. What hive a publishes to b's queue meets every limit a local send
+/// Another hive's mail is a claim. What hive a publishes to b's queue meets every limit a local send
 /// meets (a body over 1 KiB is refused back to a's sender, an envelope far over it is kept as a dead letter), and b takes
 /// an undeliverable notice only about mail it sent to a. Forged by publishing by hand as hive a's own RabbitMQ user.
 /// </summary>

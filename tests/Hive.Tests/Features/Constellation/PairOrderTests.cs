@@ -8,7 +8,7 @@ using RabbitMQ.Client.Events;
 namespace Hive.Tests.Features.Constellation;
 
 /// <summary>
-/// Issue 33's per-pair order and the receiving side's allowed_recipients: each hive numbers its mail per destination
+/// Cross-hive mail's per-pair order and the receiving side's allowed_recipients: each hive numbers its mail per destination
 /// (<c>seq</c>), and the receiver takes a pair's mail in that order, holding an early arrival until the gap fills or the
 /// reorder window (60 s by default, 10 here) passes and the sender says the gap has left its outbox; copies are dropped by global
 /// id, never by number. Reorderings are forced by

@@ -32,7 +32,7 @@ internal sealed class TestGateways(HivePaths paths) : IAgentGateways
 }
 
 /// <summary>
-/// Issue 43, an agent reaches its gateway without any key: under the process driver and in a bubblewrap sandbox (as its
+/// An agent reaches its gateway without any key: under the process driver and in a bubblewrap sandbox (as its
 /// own user, the suite running as root), the agent's command runs behind <c>hivectl port</c>; a request it sends to
 /// <c>$ANTHROPIC_BASE_URL</c> with <c>x-api-key: $ANTHROPIC_API_KEY</c> reaches the gateway's socket with the
 /// placeholder, and its environment holds the placeholder and no other key. An agent whose own configuration sets the

@@ -3,7 +3,7 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
-/// Issue 15 item 5: an agent configured with <c>allowed_recipients</c> may message and ask only those, the operator and
+/// An agent configured with <c>allowed_recipients</c> may message and ask only those, the operator and
 /// the manager; anything else is <c>forbidden</c> and stores nothing. Configured through <c>POST /api/agents</c> and the
 /// meta file, shown on the row, kept across a restart. A hive of its own (it restarts it).
 /// </summary>

@@ -107,7 +107,7 @@ public sealed class ClaudeCodeAgentTests : IAsyncLifetime
         Assert.Equal(_model.MessagesRequests.Count, turnCalls);
         Assert.Equal(1, turn.GetProperty("tools").GetProperty("mcp__hive__send").GetInt64());
 
-        // The next turn resumes the conversation (issue 30 item 5: the preset runs `hivectl run --claude`, which passes
+        // The next turn resumes the conversation (the preset runs `hivectl run --claude`, which passes
         // --resume with the session the first turn named, kept on the hive).
         var session = (await _hive.GetJsonAsync("/api/agents/alice/conversation")).GetProperty("session_id").GetString();
         Assert.False(string.IsNullOrEmpty(session));

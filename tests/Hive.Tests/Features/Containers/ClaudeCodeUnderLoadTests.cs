@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
-/// Issue 42 item 0 under load (the smoke version of <c>bench -- claude-turns</c>): the real Claude Code from the
+/// Claude Code with the hive's tools, under load (the smoke version of <c>bench -- claude-turns</c>): the real Claude Code from the
 /// <c>claude-code</c> preset under bubblewrap, against <see cref="FakeMessagesApi"/>, while two CPU-burning child
 /// processes keep the machine busy, woken three times one after another. No turn is recorded ok unless every model
 /// request it made carried the hive's tools; a turn not recorded ok leaves its message unacknowledged, handed out again.

@@ -4,7 +4,7 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
-/// Issue 42 item 0: the real Claude Code run by <c>hivectl run --claude</c> whose hive MCP server does not connect (its
+/// The real Claude Code run by <c>hivectl run --claude</c> whose hive MCP server does not connect (its
 /// command never answers <c>initialize</c>, and <c>MCP_TIMEOUT</c> is short) goes on without the hive's tools. The harness
 /// reads the init line's <c>mcp_servers</c>, stops it, records the turn failed with the reason and leaves the message
 /// unacknowledged, so it comes back flagged redelivered; no turn is recorded ok.

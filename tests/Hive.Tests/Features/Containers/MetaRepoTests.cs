@@ -37,7 +37,7 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
     [Fact]
     public async Task Creates_in_flight_at_once_each_have_their_file_on_main_by_their_201()
     {
-        // Their commits may be shared (group commit, #34), never skipped or late: each file is on main when its 201 comes.
+        // Their commits may be shared (group commit), never skipped or late: each file is on main when its 201 comes.
         var names = Enumerable.Range(0, 6).Select(i => $"together-{i}").ToArray();
         try
         {

@@ -7,7 +7,7 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
-/// An agent's network as configuration (issue 44): <c>network</c> (sealed or open) and <c>egress</c> rules checked at
+/// An agent's network as configuration: <c>network</c> (sealed or open) and <c>egress</c> rules checked at
 /// create, in the manager's spawns and proposals and in the operator's config PUT, a bad one refused with the reason and
 /// nothing changed; sealed by default for presets and bubblewrap, open for a plain process agent and for every file that
 /// names none; a change to open is approved like any other, its diff showing it; a change of only the egress rules

@@ -172,7 +172,7 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
     }
 
     /// <summary>
-    /// Issue 42 item 0: the Claude Code the preset installs (and the README tells the operator to) is the version the suite
+    /// The Claude Code the preset installs (and the README tells the operator to) is the version the suite
     /// tests (<c>test.sh</c>'s <c>claude_version</c>): an unpinned <c>npm install -g</c> installed an older one.
     /// </summary>
     [Fact]

@@ -25,7 +25,7 @@ internal sealed class TestEgress(HivePaths paths) : IAgentEgress
 }
 
 /// <summary>
-/// Issue 44, a sealed agent (<c>"network": "sealed"</c>), proven from inside under bubblewrap and under the process driver
+/// A sealed agent (<c>"network": "sealed"</c>, ADR 0001), proven from inside under bubblewrap and under the process driver
 /// of a root host (the suite runs as root): a script in the agent tries the test's loopback TCP server, the hive's
 /// dashboard port, a name lookup, UDP to the test's loopback listener (judged on the listener's side: a loopback send
 /// "succeeds" into the agent's own lo), an AF_VSOCK socket, taking its lo down, and <c>hivectl whoami</c> over its socket.

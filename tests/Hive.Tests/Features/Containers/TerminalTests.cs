@@ -5,7 +5,7 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
-/// Issue 30 item 3 over the raw WebSocket: a terminal in a running agent's sandbox runs as the agent does (its name, its
+/// The terminal over the raw WebSocket: a terminal in a running agent's sandbox runs as the agent does (its name, its
 /// state dir, nothing of the hive's files under bubblewrap), resizes, is refused without sign-in, from another origin, for
 /// an unknown or stopped agent, and leaves no process behind when the socket closes or the agent stops; its opening and
 /// closing are audited.

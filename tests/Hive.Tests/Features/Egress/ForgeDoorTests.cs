@@ -18,7 +18,7 @@ public sealed class ForgeDoorFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// Issue 44's forge door, from inside: a sealed agent of a hive with a forge (under bubblewrap, and under the process
+/// A sealed agent's forge door, from inside: a sealed agent of a hive with a forge (under bubblewrap, and under the process
 /// driver of a root host) reads its token from its <c>forge-token</c> and sends <c>GET /api/v1/user</c> by bash's
 /// <c>/dev/tcp</c> to <c>$HIVE_FORGE_URL</c>, its port in front of <c>run/NAME.forge.sock</c>, which the host passes to the
 /// forge: the forge answers with the agent's own user, though the forge's own address is not reachable from inside. The

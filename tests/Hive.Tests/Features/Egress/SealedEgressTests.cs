@@ -6,7 +6,7 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Egress;
 
 /// <summary>
-/// Issue 44 from inside: a sealed agent (under bubblewrap, and under the process driver of a root host) asks its
+/// The egress proxy from inside: a sealed agent (under bubblewrap, and under the process driver of a root host) asks its
 /// <c>HTTPS_PROXY</c>, which is its <c>hivectl port --proxy</c> in front of the hive's real egress proxy, for four places
 /// (the names are the fixture's resolver's): one not in its egress, two in it that resolve to loopback and the metadata
 /// address, and one in it at the test network's echo server. Only the last is reached, its bytes counted both ways, and

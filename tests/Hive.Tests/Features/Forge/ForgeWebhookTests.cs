@@ -8,7 +8,7 @@ using static Hive.Tests.Features.Work.WorkKit;
 namespace Hive.Tests.Features.Forge;
 
 /// <summary>
-/// Issue 32 item 2: Forgejo's webhook deliveries, signed as Forgejo signs them (hex HMAC-SHA256 of the raw body under the
+/// Forgejo's webhook deliveries, signed as Forgejo signs them (hex HMAC-SHA256 of the raw body under the
 /// hook's secret, <c>X-Forgejo-Signature</c>), posted without sign-in to a real host; the payloads are trimmed copies of
 /// Forgejo's <c>PushPayload</c>, <c>PullRequestPayload</c>, <c>IssueCommentPayload</c> and <c>CommitStatusPayload</c>. The
 /// agent they concern receives exactly one typed message from <c>forge</c> per delivery; a replay, a bad signature, an

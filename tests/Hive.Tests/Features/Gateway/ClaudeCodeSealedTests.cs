@@ -5,7 +5,7 @@ using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
 namespace Hive.Tests.Features.Gateway;
 
 /// <summary>
-/// Issue 44 with the real Claude Code: the claude-code preset, sealed under bubblewrap (a network namespace with its own
+/// A sealed sandbox (ADR 0001) with the real Claude Code: the claude-code preset, sealed under bubblewrap (a network namespace with its own
 /// loopback alone), completes a turn through the hive's gateway (the fake Messages API is its anthropic provider), its
 /// <c>hivectl mcp</c> tool included. Its <c>HTTPS_PROXY</c> is the hive's egress proxy and <c>NO_PROXY</c> the loopback, as
 /// <c>hivectl port --proxy</c> sets them, with no egress allowed: a call sent to the proxy instead of the gateway's port on

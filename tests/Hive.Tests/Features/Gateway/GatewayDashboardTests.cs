@@ -6,7 +6,7 @@ using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
 namespace Hive.Tests.Features.Gateway;
 
 /// <summary>
-/// The gateway as the dashboard sees it (issue 43 item 8): <c>model_call</c> summarised per agent per 2 s window, the
+/// The gateway as the dashboard sees it: <c>model_call</c> summarised per agent per 2 s window, the
 /// rows' failing streak with <c>model_calls_failing</c>, the snapshot's <c>gateway</c> section, and the metrics.
 /// Calls go through an agent's door to a fake Messages API over real HTTP.
 /// </summary>

@@ -19,7 +19,7 @@ public sealed class GovernanceCrashTests : IAsyncLifetime
             await using var alice = await host.ConnectAsync("alice");
             await using var bob = await host.ConnectAsync("bob");
             turnId = await GovernanceHive.GrantedAsync(bob);
-            // Two agents' reports open the provider's circuit (one agent's word holds only itself, #43).
+            // Two agents' reports open the provider's circuit (one agent's word holds only itself).
             AgentClient.Ok(await alice.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until) }));
             AgentClient.Ok(await bob.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until) }));
             using var http = host.CreateClient();

@@ -3,7 +3,7 @@ using Hive.Tests.Cli;
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>
-/// Issue 27's Done-when through the real harness: agents run by <c>hivectl run</c> with a fake COMMAND (a shell script)
+/// Governance through the real harness: agents run by <c>hivectl run</c> with a fake COMMAND (a shell script)
 /// that writes its own start and end stamps, reads its messages and obeys them (<c>sleep S</c>, <c>cost C</c>,
 /// <c>limit EPOCH</c>: an error result naming a usage limit, <c>waitfile PATH</c>), and prints Claude-Code-style stream-json.
 /// One hive per test (a halt, a circuit and the slots are hive-wide), two slots, a two-second stop grace.
@@ -125,7 +125,7 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         await StartAsync("x1", provider: "acme");
         await using var events = await _hive.OpenEventsAsync();
 
-        // One agent's word holds only itself (#43): its provider's circuit opens only on the provider's own word or a second agent's.
+        // One agent's word holds only itself: its provider's circuit opens only on the provider's own word or a second agent's.
         // The reset is 5 s after the turn says it (a reset named for a fixed time could be past when a loaded machine gets there).
         await SendAsync("u1", "limit 5");
         var held = (await events.WaitForAsync("agent_quota_held", e => e.GetProperty("agent").GetString() == "u1")).Json;

@@ -5,7 +5,7 @@ using MediatR;
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>
-/// The gateway's side of Governance (#43), driven through the in-process host's mediator until the gateway drives it:
+/// The gateway's side of Governance, driven through the in-process host's mediator until the gateway drives it:
 /// a call is checked before it is forwarded and charged when it is metered; a metered turn is accounted by its meter; a
 /// budget refuses the next call with a person's sentence and one question; the provider's own 429 opens its circuit.
 /// What is asserted is what the operator sees: <c>/api/governance</c>, questions, turns, the audit log.

@@ -14,7 +14,7 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         await using var other = await _hive.ConnectAsync(names[1]);
         await using var witness = await _hive.ConnectAsync(names[2]);
         var until = DateTimeOffset.UtcNow.AddHours(2);
-        // One agent's word holds only itself (#43); a second agent on the provider confirming it opens the circuit.
+        // One agent's word holds only itself; a second agent on the provider confirming it opens the circuit.
         var opened = AgentClient.Ok(await hitter.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until.AddMinutes(30)) }));
         Assert.Equal("anthropic", opened.GetProperty("provider").GetString());
         Assert.Equal("agent", opened.GetProperty("held").GetString());

@@ -7,7 +7,7 @@ using MediatR;
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>
-/// Issue 28 item 3, the watchdog: a turn that hangs is nudged, then its agent paused with one question to the operator;
+/// The watchdog: a turn that hangs is nudged, then its agent paused with one question to the operator;
 /// turns that spend and do nothing pause their agent with one question; a crash loop asks once. Every firing and every
 /// answer is one intervention row, rolled back with its action when that fails; a rule's authority cannot lift the
 /// operator's pause; and a firing survives a SIGKILL of the host exactly once.
@@ -138,7 +138,7 @@ public sealed class WatchdogTests : IAsyncLifetime
     [Fact]
     public async Task The_stall_question_names_a_failing_streak_of_model_calls_and_only_for_the_agent_whose_calls_fail()
     {
-        // Issue 43 item 6: alice's provider refuses connections (nothing listens on its port); bob's calls never failed.
+        // Alice's provider refuses connections (nothing listens on its port); bob's calls never failed.
         var port = HostProcess.FreePort();
         await using var hive = await HiveInstance.StartAsync(["alice", "bob"],
             Hive.Tests.Features.Gateway.GatewayKit.Provider($"http://127.0.0.1:{port}", "--Hive:Governance:StallMinutes", StallMinutes));

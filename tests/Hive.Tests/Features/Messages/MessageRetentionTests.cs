@@ -3,7 +3,7 @@ using Hive.Features.Messages;
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>
-/// Issue 15 item 8: the retention sweep removes delivered messages older than <c>Hive:Messages:RetainDays</c>, and only
+/// The retention sweep removes delivered messages older than <c>Hive:Messages:RetainDays</c>, and only
 /// those: queued, in-flight, undeliverable and recent ones stay, and another feature's table is untouched. A hive of its
 /// own with a fast sweep; the old rows are written straight into its database (as weeks of traffic would have left them).
 /// </summary>

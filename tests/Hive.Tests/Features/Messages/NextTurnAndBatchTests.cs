@@ -1,7 +1,7 @@
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>
-/// Issue 15 items 4 and 6: <c>recv max</c> hands out a batch, oldest first, each message acknowledged (or redelivered) on
+/// <c>recv max</c> hands out a batch, oldest first, each message acknowledged (or redelivered) on
 /// its own; <c>request_next_turn</c> wakes the agent itself through its own inbox, one waiting at a time. A hive of its
 /// own with a 1-second ack timeout.
 /// </summary>

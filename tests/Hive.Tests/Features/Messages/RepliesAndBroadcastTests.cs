@@ -1,7 +1,7 @@
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>
-/// Issue 15 item 3: <c>in_reply_to</c> threads a message to one its sender sent or received, and <c>to: "*"</c> reaches
+/// <c>in_reply_to</c> threads a message to one its sender sent or received, and <c>to: "*"</c> reaches
 /// every live agent but the sender exactly once, each copy carrying the same <c>broadcast_id</c>. A hive of its own: a
 /// broadcast reaches every agent there is, so the test must know them all.
 /// </summary>

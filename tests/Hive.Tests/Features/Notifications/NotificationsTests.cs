@@ -4,7 +4,7 @@ using System.Text;
 namespace Hive.Tests.Features.Notifications;
 
 /// <summary>
-/// Issue 29: pushes to an ntfy-compatible receiver and a signed webhook, over real HTTP (both are <see cref="PushReceiver"/>:
+/// Pushes to an ntfy-compatible receiver and a signed webhook, over real HTTP (both are <see cref="PushReceiver"/>:
 /// no ntfy server can run here), fed by a durable outbox written with the change that caused them; one-tap links that
 /// act once; nothing secret where it must not be.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>
-/// Issue 15 item 2: <c>loose_ends</c> lists exactly the calling agent's open threads (questions it asked, questions
+/// <c>loose_ends</c> lists exactly the calling agent's open threads (questions it asked, questions
 /// waiting for its answer, its pending reminders), and <c>cancel_loose_end</c> cancels one of its own: anything else
 /// is forbidden or not_found, and changes nothing. A hive of its own (it counts every open thread there is).
 /// </summary>

@@ -2,7 +2,7 @@ using Hive.Shared.Errors;
 
 namespace Hive.Tests.Features.Questions;
 
-/// <summary>Issue 11 item 4: one agent cannot pile up open questions.</summary>
+/// <summary>One agent cannot pile up open questions.</summary>
 public sealed class QuestionQuotaTests
 {
     [Fact]

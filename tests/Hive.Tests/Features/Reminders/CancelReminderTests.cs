@@ -38,7 +38,7 @@ public sealed class CancelReminderTests(RemindersHive fixture) : SharedHiveTests
         using var cancel = await _hive.Http.DeleteAsync("/api/reminders/987654");
         Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
         Assert.Equal("application/problem+json", cancel.Content.Headers.ContentType?.MediaType);
-        // Issue 11: a malformed id is the caller's mistake (400 bad_request), not an unknown reminder.
+        // A malformed id is the caller's mistake (400 bad_request), not an unknown reminder.
         using var malformed = await _hive.Http.DeleteAsync("/api/reminders/abc");
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Equal("bad_request", (await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());

@@ -1,7 +1,7 @@
 namespace Hive.Tests.Features.Reminders;
 
 /// <summary>
-/// Issue 15 item 7: a reminder body over a message's limit is not refused. It goes to <c>reminders/&lt;id&gt;.md</c> in the
+/// A reminder body over a message's limit is not refused. It goes to <c>reminders/&lt;id&gt;.md</c> in the
 /// agent's own state dir, and the delivered reminder carries its start and that path, linkified and readable through the
 /// allow-list. The write never follows a link the agent planted.
 /// </summary>

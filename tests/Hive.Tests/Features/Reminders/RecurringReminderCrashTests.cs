@@ -1,7 +1,7 @@
 namespace Hive.Tests.Features.Reminders;
 
 /// <summary>
-/// Recurring reminders across SIGKILL (issue 32): the host as a child process, killed at random moments while the runs
+/// Recurring reminders across SIGKILL: the host as a child process, killed at random moments while the runs
 /// of 1 200 minute-by-minute recurring reminders are made and delivered. While the host is down, each life's share is
 /// set back five minutes: the host finds their runs missed, makes one for each (<c>catch_up: one</c>), and never
 /// another while that one is unacknowledged (<c>overlap: skip_if_pending</c>; nobody acknowledges here). After the last

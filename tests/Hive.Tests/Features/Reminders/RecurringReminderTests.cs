@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hive.Tests.Features.Reminders;
 
 /// <summary>
-/// Recurring reminders (issue 32) on a hive whose wall clock the test sets (timers still run in real time, so the
+/// Recurring reminders on a hive whose wall clock the test sets (timers still run in real time, so the
 /// scheduler ticks every 200 ms and each tick sees the time the test gave it): a minute cron fires once a minute; a
 /// run waits for the last one's acknowledgement unless overlap is <c>always</c>; runs missed while the host was down are
 /// skipped or made up once; pause and resume; bad input refused. A hive of its own per test (its own clock).

@@ -2,7 +2,7 @@ using Hive.Shared.Errors;
 
 namespace Hive.Tests.Features.Reminders;
 
-/// <summary>Issue 11 item 4: one agent cannot fill the host with reminders.</summary>
+/// <summary>One agent cannot fill the host with reminders.</summary>
 public sealed class ReminderQuotaTests
 {
     private static string Code(JsonElement reply) => reply.GetProperty("code").GetString()!;

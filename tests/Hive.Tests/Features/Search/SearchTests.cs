@@ -5,7 +5,7 @@ using Hive.Features.Messages;
 namespace Hive.Tests.Features.Search;
 
 /// <summary>
-/// Issue 30 item 6: <c>GET /api/search</c> finds a word of a message, a question and an answer, filters on <c>agent=</c>
+/// <c>GET /api/search</c> finds a word of a message, a question and an answer, filters on <c>agent=</c>
 /// (either side) and <c>kind=</c>, pages with <c>before</c>, marks hits in its snippets, refuses bad input with a 400, and
 /// forgets what retention removed. A hive of its own with a fast sweep, so retention runs for real.
 /// </summary>

@@ -54,7 +54,7 @@ public sealed class TurnStatsHive : HiveFixture
 
     /// <summary>
     /// Records <paramref name="request"/> as a turn the hive granted this agent (a turn is recorded only as the turn it was
-    /// granted, #43): a turn is begun on the agent's connection first, unless the request names one.
+    /// granted): a turn is begun on the agent's connection first, unless the request names one.
     /// </summary>
     public static async Task<long> RecordAsync(AgentClient agent, object request)
     {

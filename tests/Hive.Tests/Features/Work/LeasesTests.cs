@@ -19,7 +19,7 @@ public sealed class LeasesHive : HiveFixture
 }
 
 /// <summary>
-/// Advisory leases (issue 31, item 5) driven as agents drive them, over their sockets (and hivectl), and as the operator
+/// Advisory leases driven as agents drive them, over their sockets (and hivectl), and as the operator
 /// over HTTP: grants, conflicts that name the holder and the expiry, shared and exclusive, renewals, releases, expiry at
 /// the TTL, and release when the holder's process is killed.
 /// </summary>

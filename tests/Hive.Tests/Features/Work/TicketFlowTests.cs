@@ -6,7 +6,7 @@ namespace Hive.Tests.Features.Work;
 public sealed class ShippedWorkflowHive : HiveFixture;
 
 /// <summary>
-/// Two agents through the shipped workflow (issue 31's first "done when"), as agents do it, over their sockets: a designer
+/// Two agents through the shipped workflow, as agents do it, over their sockets: a designer
 /// and coder claims (a second claim is a conflict), submits without the expected output (the gate says what is missing),
 /// submits with it (the ticket moves on), the review goes to the agent with the review capability, and its approval ends
 /// the ticket. History, context and events follow.

@@ -5,7 +5,7 @@ using static Hive.Tests.Features.Work.WorkKit;
 namespace Hive.Tests.Features.Work;
 
 /// <summary>
-/// Issue 31's workspace "done when", through the agents' verbs: a workflow naming a repository on the fake forge; a
+/// A ticket's workspace, through the agents' verbs: a workflow naming a repository on the fake forge; a
 /// bubblewrap agent already running claims a ticket over its socket, the ticket's worktree shows at its <c>/work</c>, it
 /// commits there, its submit pushes the branch as its own forge user and the gate finds the branch and the commit on the
 /// forge, and the move to done removes the worktree (the branch stays on the forge).

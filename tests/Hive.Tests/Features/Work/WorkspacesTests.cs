@@ -7,7 +7,7 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Work;
 
 /// <summary>
-/// A workspace per ticket (issue #31 item 6), through <see cref="TicketWorkspaces"/> itself (the claim verb that will call
+/// A workspace per ticket, through <see cref="TicketWorkspaces"/> itself (the claim verb that will call
 /// it is the lead's): a hive on a fake forge whose repository <c>acme/project</c> the agents may push, and bubblewrap agents
 /// already running when they "claim": the worktree shows at <c>/work</c> in the sandbox, the agent commits there with
 /// git, the push puts that commit on the ticket's branch on the forge as the agent's own forge user, two agents never share

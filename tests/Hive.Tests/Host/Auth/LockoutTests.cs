@@ -10,7 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Hive.Tests.Host.Auth;
 
 /// <summary>
-/// Issue 24, item 4: the operator is never locked out. Unauthenticated connections have a small budget of their own
+/// The operator is never locked out. Unauthenticated connections have a small budget of their own
 /// (oldest closed first to make room) and a short idle time; refused event streams close their connection and one
 /// client holds a bounded share of the streams; wrong sign-ins are rate-limited and logged as a count a minute, while
 /// the right token always passes.

@@ -33,7 +33,7 @@ public sealed partial class OperatorSignInTests(HiveFixture fixture) : SharedHiv
     private static string Fill(string pattern)
     {
         var path = RouteParameter().Replace(pattern, m =>
-            // Id routes parse their id in the route (no :long constraint since issue 11), so go by the name too.
+            // Id routes parse their id in the route (no :long constraint: a malformed id is a coded 400), so go by the name too.
             m.Groups["name"].Value == "id" || m.Groups["constraint"].Value is var c && (c.Contains("long") || c.Contains("int")) ? "1" : "alice");
         return "/" + path.TrimStart('/');
     }

@@ -7,7 +7,7 @@ using Microsoft.Net.Http.Headers;
 namespace Hive.Tests.Host.Auth;
 
 /// <summary>
-/// Issue 25 item 7: the session cookie lasts <c>Hive:Auth:SessionDays</c> (a persistent cookie, its age checked by the
+/// The session cookie lasts <c>Hive:Auth:SessionDays</c> (a persistent cookie, its age checked by the
 /// host too, from the issue time signed into it), and <c>POST /api/sign-out</c> makes the browser forget it.
 /// </summary>
 public sealed class SessionCookieTests(HiveFixture fixture) : SharedHiveTests(fixture), IClassFixture<HiveFixture>
