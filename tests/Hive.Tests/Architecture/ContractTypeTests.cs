@@ -10,7 +10,7 @@ public sealed class ContractTypeTests(ITestOutputHelper output)
     {
         ["Hive.Features.StateFiles.IStateFileAllowList"] = "DESIGN.md: StateFiles exposes the allow-list (the one place path logic lives)",
         ["Hive.Features.StateFiles.IFileRefScanner"] = "DESIGN.md: the scanner of file tokens in message, question, answer and reminder bodies",
-        ["Hive.Features.StateFiles.IStateFileWriter"] = "issue 15: files written into an agent's state dir (long reminders), never through a link",
+        ["Hive.Features.StateFiles.IStateFileWriter"] = "files written into an agent's state dir (long reminders), never through a link",
     };
 
     /// <summary>Known uses of a non-contract type: (using feature, type) → why it is tolerated. Keep it empty.</summary>
