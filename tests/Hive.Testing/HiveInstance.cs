@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Dapper;
+using Hive.Contracts.Json;
 using Hive.Host;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
@@ -247,6 +248,14 @@ public sealed class HiveInstance : IAsyncDisposable
         using var response = await Http.GetAsync(path);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>A GET's body read as <typeparamref name="T"/> (the host's snake_case); throws unless the status is a success.</summary>
+    public async Task<T> GetAsync<T>(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<T>(HiveJson.Options))!;
     }
 
     /// <summary>Reads the database file directly (its own connection), to assert what is persisted.</summary>

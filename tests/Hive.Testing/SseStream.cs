@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Hive.Contracts.Json;
 
 namespace Hive.Testing;
 
@@ -30,6 +31,9 @@ public sealed class SseEvent(long? id, string type, ReadOnlyMemory<byte> rawData
             return document.RootElement.Clone();
         }
     }
+
+    /// <summary>The data read as the event's payload record (the host's snake_case).</summary>
+    public T Payload<T>() => JsonSerializer.Deserialize<T>(RawData.Span, HiveJson.Options)!;
 
     /// <summary>The first <c>"id":N</c> in the data without parsing the JSON (a message's id in <c>sent</c> and <c>delivered</c>).</summary>
     public long DataId()
@@ -160,6 +164,21 @@ public sealed class SseStream : IAsyncDisposable
             if (left <= TimeSpan.Zero) throw new TimeoutException($"no '{type}' event in time");
             var next = await NextAsync(left) ?? throw new IOException("the stream ended");
             if (next.Type == type && (match is null || match(next.Json))) return next;
+        }
+    }
+
+    /// <summary><see cref="WaitForAsync"/> reading each event of <paramref name="type"/> as its payload record.</summary>
+    public async Task<T> WaitForPayloadAsync<T>(string type, Func<T, bool>? match = null, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"no '{type}' event in time");
+            var next = await NextAsync(left) ?? throw new IOException("the stream ended");
+            if (next.Type != type) continue;
+            var payload = next.Payload<T>();
+            if (match is null || match(payload)) return payload;
         }
     }
 

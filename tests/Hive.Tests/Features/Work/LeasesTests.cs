@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Protocol;
+using Hive.Contracts.Work;
+using Hive.Features.Work.Leases;
 using Hive.Tests.Cli;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
@@ -29,8 +33,20 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
 
     private static string NewResource(string name = "src/lib.rs") => $"{name}#{Guid.NewGuid():N}";
 
-    private static Task<JsonElement> AcquireAsync(AgentClient agent, string resource, int? ttl = 60, bool exclusive = true, string? reason = null) =>
-        agent.CallAsync(new { op = "lease_acquire", resource, ttl_seconds = ttl, exclusive, reason });
+    private static Task<LeaseAcquireReply> AcquireAsync(AgentClient agent, string resource, int? ttl = 60, bool exclusive = true, string? reason = null) =>
+        agent.CallAsync(WorkVerbs.LeaseAcquire, new LeaseAcquireArgs(resource, ttl, exclusive, reason));
+
+    private static Task<Refusal> AcquireRefusedAsync(AgentClient agent, string resource, string? reason = null) =>
+        agent.RefusalOfAsync(WorkVerbs.LeaseAcquire, new LeaseAcquireArgs(resource, 60, true, reason));
+
+    private static Task<LeaseRenewReply> RenewAsync(AgentClient agent, string resource, int? ttl) =>
+        agent.CallAsync(WorkVerbs.LeaseRenew, new LeaseRenewArgs(resource, ttl));
+
+    private static Task<LeaseReleaseReply> ReleaseAsync(AgentClient agent, string resource) =>
+        agent.CallAsync(WorkVerbs.LeaseRelease, new LeaseReleaseArgs(resource));
+
+    private static Task<Refusal> ReleaseRefusedAsync(AgentClient agent, string resource) =>
+        agent.RefusalOfAsync(WorkVerbs.LeaseRelease, new LeaseReleaseArgs(resource));
 
     private List<(string Holder, bool Exclusive)> Rows(string resource) =>
         _hive.QueryDbList<(string, long)>("SELECT holder, exclusive FROM leases WHERE resource = @resource ORDER BY holder", new { resource })
@@ -44,23 +60,22 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         var resource = NewResource();
         var before = DateTimeOffset.UtcNow;
 
-        var reply = AgentClient.Ok(await AcquireAsync(agent, resource, ttl: 120, reason: "refactoring"));
+        var reply = await AcquireAsync(agent, resource, ttl: 120, reason: "refactoring");
 
-        Assert.True(reply.GetProperty("granted").GetBoolean());
-        Assert.Equal(resource, reply.GetProperty("resource").GetString());
-        Assert.True(reply.GetProperty("exclusive").GetBoolean());
-        var expires = reply.GetProperty("expires_at").GetDateTimeOffset();
+        Assert.True(reply.Granted);
+        Assert.Equal(resource, reply.Resource);
+        Assert.True(reply.Exclusive);
+        var expires = reply.ExpiresAt!.Value;
         Assert.InRange(expires, before.AddSeconds(119), DateTimeOffset.UtcNow.AddSeconds(121));
         Assert.Equal([(name, true)], Rows(resource));
 
-        var listed = AgentClient.Ok(await agent.CallAsync(new { op = "lease_list" })).GetProperty("leases").EnumerateArray()
-            .Single(l => l.GetProperty("resource").GetString() == resource);
-        Assert.Equal(name, listed.GetProperty("holder").GetString());
-        Assert.Equal("refactoring", listed.GetProperty("reason").GetString());
-        var api = (await _hive.GetJsonAsync("/api/leases")).EnumerateArray().Single(l => l.GetProperty("resource").GetString() == resource);
-        Assert.Equal(expires, api.GetProperty("expires_at").GetDateTimeOffset());
+        var listed = (await agent.CallAsync(WorkVerbs.LeaseList, new NoArgs())).Leases.Single(l => l.Resource == resource);
+        Assert.Equal(name, listed.Holder);
+        Assert.Equal("refactoring", listed.Reason);
+        var api = (await _hive.GetAsync<List<LeaseView>>("/api/leases")).Single(l => l.Resource == resource);
+        Assert.Equal(expires, api.ExpiresAt);
         var state = await _hive.GetJsonAsync("/api/state");
-        Assert.Contains(state.GetProperty("leases").EnumerateArray(), l => l.GetProperty("resource").GetString() == resource);
+        Assert.Contains(state.GetProperty("leases").Deserialize<List<LeaseView>>(HiveJson.Options)!, l => l.Resource == resource);
     }
 
     [Fact]
@@ -70,20 +85,20 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         await using var a = await _hive.ConnectAsync(alice);
         await using var b = await _hive.ConnectAsync(bob);
         var resource = NewResource();
-        var held = AgentClient.Ok(await AcquireAsync(a, resource, ttl: 300, reason: "migrating the schema"));
+        var held = await AcquireAsync(a, resource, ttl: 300, reason: "migrating the schema");
 
-        var refused = AgentClient.Ok(await AcquireAsync(b, resource));
+        var refused = await AcquireAsync(b, resource);
 
-        Assert.False(refused.GetProperty("granted").GetBoolean());
-        var conflict = refused.GetProperty("conflict");
-        Assert.Equal(alice, conflict.GetProperty("holder").GetString());
-        Assert.Equal(held.GetProperty("expires_at").GetDateTimeOffset(), conflict.GetProperty("expires_at").GetDateTimeOffset());
-        Assert.True(conflict.GetProperty("exclusive").GetBoolean());
-        Assert.Equal("migrating the schema", conflict.GetProperty("reason").GetString());
+        Assert.False(refused.Granted);
+        var conflict = refused.Conflict!;
+        Assert.Equal(alice, conflict.Holder);
+        Assert.Equal(held.ExpiresAt!.Value, conflict.ExpiresAt);
+        Assert.True(conflict.Exclusive);
+        Assert.Equal("migrating the schema", conflict.Reason);
         Assert.Equal([(alice, true)], Rows(resource)); // nothing changed
 
         // A shared acquire conflicts with an exclusive holder too.
-        Assert.False(AgentClient.Ok(await AcquireAsync(b, resource, exclusive: false)).GetProperty("granted").GetBoolean());
+        Assert.False((await AcquireAsync(b, resource, exclusive: false)).Granted);
     }
 
     [Fact]
@@ -95,18 +110,18 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         await using var c = await _hive.ConnectAsync(carol);
         var resource = NewResource("docs/");
 
-        Assert.True(AgentClient.Ok(await AcquireAsync(a, resource, exclusive: false)).GetProperty("granted").GetBoolean());
-        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource, exclusive: false, ttl: 90)).GetProperty("granted").GetBoolean());
+        Assert.True((await AcquireAsync(a, resource, exclusive: false)).Granted);
+        Assert.True((await AcquireAsync(b, resource, exclusive: false, ttl: 90)).Granted);
         Assert.Equal([(alice, false), (bob, false)], Rows(resource).OrderBy(r => r.Holder == bob).ToList());
 
-        var refused = AgentClient.Ok(await AcquireAsync(c, resource, exclusive: true));
-        Assert.False(refused.GetProperty("granted").GetBoolean());
+        var refused = await AcquireAsync(c, resource, exclusive: true);
+        Assert.False(refused.Granted);
         // The holder named is the one whose lease lasts longest (bob's 90 s): the resource is not free before then.
-        Assert.Equal(bob, refused.GetProperty("conflict").GetProperty("holder").GetString());
-        Assert.False(refused.GetProperty("conflict").GetProperty("exclusive").GetBoolean());
+        Assert.Equal(bob, refused.Conflict!.Holder);
+        Assert.False(refused.Conflict.Exclusive);
 
         // Nor may a shared holder turn its lease exclusive while another shares it.
-        Assert.False(AgentClient.Ok(await AcquireAsync(a, resource, exclusive: true)).GetProperty("granted").GetBoolean());
+        Assert.False((await AcquireAsync(a, resource, exclusive: true)).Granted);
         Assert.Equal(2, Rows(resource).Count);
     }
 
@@ -117,19 +132,18 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         await using var a = await _hive.ConnectAsync(alice);
         await using var b = await _hive.ConnectAsync(bob);
         var resource = NewResource();
-        var first = AgentClient.Ok(await AcquireAsync(a, resource, ttl: 10)).GetProperty("expires_at").GetDateTimeOffset();
+        var first = (await AcquireAsync(a, resource, ttl: 10)).ExpiresAt!.Value;
 
-        var renewed = AgentClient.Ok(await a.CallAsync(new { op = "lease_renew", resource, ttl_seconds = 600 }));
-        Assert.True(renewed.GetProperty("expires_at").GetDateTimeOffset() > first.AddSeconds(500));
+        var renewed = await RenewAsync(a, resource, 600);
+        Assert.True(renewed.ExpiresAt > first.AddSeconds(500));
 
-        var again = AgentClient.Ok(await AcquireAsync(a, resource, ttl: 900));
-        Assert.True(again.GetProperty("granted").GetBoolean());
-        Assert.True(again.GetProperty("expires_at").GetDateTimeOffset() > renewed.GetProperty("expires_at").GetDateTimeOffset());
+        var again = await AcquireAsync(a, resource, ttl: 900);
+        Assert.True(again.Granted);
+        Assert.True(again.ExpiresAt!.Value > renewed.ExpiresAt);
         Assert.Equal([(alice, true)], Rows(resource));
 
-        var notHers = await b.CallAsync(new { op = "lease_renew", resource, ttl_seconds = 60 });
-        Assert.False(notHers.GetProperty("ok").GetBoolean());
-        Assert.Equal("not_found", notHers.GetProperty("code").GetString());
+        var notHers = await b.RefusalOfAsync(WorkVerbs.LeaseRenew, new LeaseRenewArgs(resource, 60));
+        Assert.Equal("not_found", notHers.Code);
     }
 
     [Fact]
@@ -139,16 +153,16 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         await using var a = await _hive.ConnectAsync(alice);
         await using var b = await _hive.ConnectAsync(bob);
         var resource = NewResource();
-        AgentClient.Ok(await AcquireAsync(a, resource));
+        await AcquireAsync(a, resource);
 
-        var notHers = await b.CallAsync(new { op = "lease_release", resource });
-        Assert.Equal("not_found", notHers.GetProperty("code").GetString());
+        var notHers = await ReleaseRefusedAsync(b, resource);
+        Assert.Equal("not_found", notHers.Code);
         Assert.Equal([(alice, true)], Rows(resource));
 
-        AgentClient.Ok(await a.CallAsync(new { op = "lease_release", resource }));
+        await ReleaseAsync(a, resource);
         Assert.Empty(Rows(resource));
-        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
-        Assert.Equal("not_found", (await a.CallAsync(new { op = "lease_release", resource })).GetProperty("code").GetString());
+        Assert.True((await AcquireAsync(b, resource)).Granted);
+        Assert.Equal("not_found", (await ReleaseRefusedAsync(a, resource)).Code);
     }
 
     [Fact]
@@ -160,15 +174,15 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         await using var events = await _hive.OpenEventsAsync();
         var resource = NewResource();
 
-        AgentClient.Ok(await AcquireAsync(a, resource, ttl: 1));
-        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "granted" && Holds(e, resource, alice));
+        await AcquireAsync(a, resource, ttl: 1);
+        await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => e.Why == "granted" && Holds(e, resource, alice));
 
         // The sweep wakes at the lease's expiry (no sleep here: the event is the signal).
-        var expired = await events.WaitForAsync("leases_changed",
-            e => e.GetProperty("why").GetString() == "expired" && Ended(e, resource, alice), TimeSpan.FromSeconds(10));
+        var expired = await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed",
+            e => e.Why == "expired" && Ended(e, resource, alice), TimeSpan.FromSeconds(10));
         Assert.Empty(Rows(resource));
-        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
-        Assert.DoesNotContain(expired.Json.GetProperty("leases").EnumerateArray(), l => l.GetProperty("resource").GetString() == resource);
+        Assert.True((await AcquireAsync(b, resource)).Granted);
+        Assert.DoesNotContain(expired.Leases, l => l.Resource == resource);
     }
 
     [Fact]
@@ -184,8 +198,8 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
             VALUES ('{resource}', '{alice}', 1, NULL, '2020-01-01T00:00:00.000Z', '2020-01-01T00:05:00.000Z')
             """);
 
-        Assert.Equal("not_found", (await a.CallAsync(new { op = "lease_renew", resource })).GetProperty("code").GetString());
-        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
+        Assert.Equal("not_found", (await a.RefusalOfAsync(WorkVerbs.LeaseRenew, new LeaseRenewArgs(resource, null))).Code);
+        Assert.True((await AcquireAsync(b, resource)).Granted);
         Assert.Equal([(bob, true)], Rows(resource));
     }
 
@@ -219,9 +233,9 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         var name = await _hive.NewAgentAsync("verbose");
         await using var agent = await _hive.ConnectAsync(name);
 
-        Assert.Equal("validation", (await AcquireAsync(agent, new string('r', 257))).GetProperty("code").GetString());
-        Assert.Equal("validation", (await AcquireAsync(agent, NewResource(), reason: new string('w', 501))).GetProperty("code").GetString());
-        Assert.True(AgentClient.Ok(await AcquireAsync(agent, new string('r', 256), reason: new string('w', 500))).GetProperty("granted").GetBoolean());
+        Assert.Equal("validation", (await AcquireRefusedAsync(agent, new string('r', 257))).Code);
+        Assert.Equal("validation", (await AcquireRefusedAsync(agent, NewResource(), reason: new string('w', 501))).Code);
+        Assert.True((await AcquireAsync(agent, new string('r', 256), reason: new string('w', 500))).Granted);
     }
 
     [Fact]
@@ -230,12 +244,12 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         var name = await _hive.NewAgentAsync("greedy");
         await using var agent = await _hive.ConnectAsync(name);
         var resources = Enumerable.Range(0, LeasesHive.MaxPerAgent).Select(i => NewResource($"r{i}")).ToList();
-        foreach (var resource in resources) AgentClient.Ok(await AcquireAsync(agent, resource));
+        foreach (var resource in resources) await AcquireAsync(agent, resource);
 
-        var refused = await AcquireAsync(agent, NewResource("one-more"));
-        Assert.Equal("too_many", refused.GetProperty("code").GetString());
+        var refused = await AcquireRefusedAsync(agent, NewResource("one-more"));
+        Assert.Equal("too_many", refused.Code);
         // Renewing one it holds is no new lease.
-        Assert.True(AgentClient.Ok(await AcquireAsync(agent, resources[0], ttl: 30)).GetProperty("granted").GetBoolean());
+        Assert.True((await AcquireAsync(agent, resources[0], ttl: 30)).Granted);
         Assert.Equal(LeasesHive.MaxPerAgent, _hive.QueryDb<long>("SELECT count(*) FROM leases WHERE holder = @name", new { name }));
     }
 
@@ -247,16 +261,16 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         await using var b = await _hive.ConnectAsync(bob);
         await using var events = await _hive.OpenEventsAsync();
         var resource = NewResource("deploy lock");
-        AgentClient.Ok(await AcquireAsync(a, resource));
+        await AcquireAsync(a, resource);
 
         using var missing = await _hive.Http.DeleteAsync($"/api/leases?resource={Uri.EscapeDataString(resource)}&holder={bob}");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         using var broken = await _hive.Http.DeleteAsync($"/api/leases?resource={Uri.EscapeDataString(resource)}&holder={alice}");
         Assert.Equal(HttpStatusCode.OK, broken.StatusCode);
-        Assert.Equal(alice, (await broken.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("released")[0].GetProperty("holder").GetString());
+        Assert.Equal(alice, (await broken.Content.ReadFromJsonAsync<ReleaseLease.Result>(HiveJson.Options))!.Released[0].Holder);
 
-        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "broken" && Ended(e, resource, alice));
-        Assert.True(AgentClient.Ok(await AcquireAsync(b, resource)).GetProperty("granted").GetBoolean());
+        await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => e.Why == "broken" && Ended(e, resource, alice));
+        Assert.True((await AcquireAsync(b, resource)).Granted);
         using var bad = await _hive.Http.DeleteAsync("/api/leases");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
@@ -269,20 +283,20 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         await using var events = await _hive.OpenEventsAsync();
         var (one, two) = (NewResource("one"), NewResource("two"));
 
-        AgentClient.Ok(await AcquireAsync(agent, one));
-        AgentClient.Ok(await AcquireAsync(agent, two, exclusive: false));
-        await events.WaitForAsync("leases_changed", e => Holds(e, one, name));
-        var granted = await events.WaitForAsync("leases_changed", e => Holds(e, two, name));
-        Assert.Single(granted.Json.GetProperty("leases").EnumerateArray()); // only what changed, never the whole list
-        Assert.True(granted.Json.GetProperty("live").GetInt64() >= 2);
-        var lease = granted.Json.GetProperty("leases")[0];
-        Assert.False(lease.GetProperty("exclusive").GetBoolean());
-        Assert.Equal(JsonValueKind.String, lease.GetProperty("acquired_at").ValueKind);
+        await AcquireAsync(agent, one);
+        await AcquireAsync(agent, two, exclusive: false);
+        await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => Holds(e, one, name));
+        var granted = await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => Holds(e, two, name));
+        Assert.Single(granted.Leases); // only what changed, never the whole list
+        Assert.True(granted.Live >= 2);
+        var lease = granted.Leases[0];
+        Assert.False(lease.Exclusive);
+        Assert.NotEqual(default, lease.AcquiredAt); // there, and a timestamp (the record reads nothing else)
 
-        AgentClient.Ok(await agent.CallAsync(new { op = "lease_renew", resource = one, ttl_seconds = 99 }));
-        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "renewed" && Holds(e, one, name));
-        AgentClient.Ok(await agent.CallAsync(new { op = "lease_release", resource = one }));
-        await events.WaitForAsync("leases_changed", e => e.GetProperty("why").GetString() == "released" && Ended(e, one, name));
+        await RenewAsync(agent, one, 99);
+        await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => e.Why == "renewed" && Holds(e, one, name));
+        await ReleaseAsync(agent, one);
+        await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => e.Why == "released" && Ended(e, one, name));
     }
 
     [Fact]
@@ -292,12 +306,12 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         var resource = NewResource("src/main.c");
 
         var got = (await Hivectl.RunAsync(["lease", "acquire", resource, "--ttl", "120", "--reason", "fixing", "--json", "--socket", _hive.SocketPath(alice)])).Ok();
-        Assert.True(got.Json.GetProperty("granted").GetBoolean());
+        Assert.True(got.Json.Deserialize<LeaseAcquireReply>(HiveJson.Options)!.Granted);
 
         var refused = (await Hivectl.RunAsync(["lease", "acquire", resource, "--shared", "--json", "--socket", _hive.SocketPath(bob)])).Refused("conflict");
         Assert.Contains(alice, refused.Stderr);
         Assert.Contains(got.Json.GetProperty("expires_at").GetString()!, refused.Stderr);
-        Assert.Equal(alice, refused.Json.GetProperty("conflict").GetProperty("holder").GetString());
+        Assert.Equal(alice, refused.Json.Deserialize<LeaseAcquireReply>(HiveJson.Options)!.Conflict!.Holder);
 
         var list = (await Hivectl.RunAsync(["lease", "list", "--socket", _hive.SocketPath(bob)])).Ok();
         Assert.Contains(resource, list.Stdout);
@@ -320,19 +334,19 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
             // The agent takes the lease with hivectl on its own socket ($HIVE_SOCKET), then waits.
             var script = $"dotnet '{Hivectl.ForAgents}' lease acquire '{resource}' --ttl 3600 --reason building || exit 7";
             var row = await CreateAsync(_hive.Http, Shell(name, "process", script, restart: "never"));
-            await events.WaitForAsync("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
-            Assert.Equal(name, AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("conflict").GetProperty("holder").GetString());
+            await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
+            Assert.Equal(name, (await AcquireAsync(waiter, resource)).Conflict!.Holder);
 
             var pgid = row.Pid() ?? (await NextRowAsync(events, name, r => r.Pid() is not null)).Pid()!.Value;
             var processes = AgentProcesses(pgid);
             Assert.NotEmpty(processes);
             foreach (var pid in processes) ProcessTable.Kill(pid, 9);
 
-            var released = await events.WaitForAsync("leases_changed",
-                e => e.GetProperty("why").GetString() == "holder_exited" && Ended(e, resource, name), TimeSpan.FromSeconds(30));
+            await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed",
+                e => e.Why == "holder_exited" && Ended(e, resource, name), TimeSpan.FromSeconds(30));
             Assert.Empty(Rows(resource));
             Assert.Equal("crashed", (await RowAsync(_hive, name))!.Value.State());
-            Assert.True(AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("granted").GetBoolean());
+            Assert.True((await AcquireAsync(waiter, resource)).Granted);
         }
         finally
         {
@@ -356,14 +370,14 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
             // the resource stays with whoever takes it next.
             var script = $"[ -e took ] || {{ touch took; dotnet '{Hivectl.ForAgents}' lease acquire '{resource}' --ttl 3600 || exit 7; }}";
             await CreateAsync(_hive.Http, Shell(name, "process", script, restart: "never"));
-            await events.WaitForAsync("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
+            await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed", e => Holds(e, resource, name), TimeSpan.FromSeconds(30));
 
             var (status, problem) = await PostAsync(_hive.Http, $"/api/agents/{name}/{action}");
             Assert.True(status is HttpStatusCode.OK or HttpStatusCode.NoContent or HttpStatusCode.Accepted, $"{(int)status}: {problem}");
 
-            await events.WaitForAsync("leases_changed",
-                e => e.GetProperty("why").GetString() == "holder_exited" && Ended(e, resource, name), TimeSpan.FromSeconds(30));
-            Assert.True(AgentClient.Ok(await AcquireAsync(waiter, resource)).GetProperty("granted").GetBoolean());
+            await events.WaitForPayloadAsync<LeasesChangedPayload>("leases_changed",
+                e => e.Why == "holder_exited" && Ended(e, resource, name), TimeSpan.FromSeconds(30));
+            Assert.True((await AcquireAsync(waiter, resource)).Granted);
         }
         finally
         {
@@ -377,21 +391,18 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         var name = await _hive.NewAgentAsync("outside");
         var resource = NewResource();
         await using (var agent = await _hive.ConnectAsync(name))
-            AgentClient.Ok(await AcquireAsync(agent, resource));
+            await AcquireAsync(agent, resource);
 
         // No process of the host's: nothing ends the lease but its TTL or a release.
         await using var again = await _hive.ConnectAsync(name);
-        Assert.Contains(AgentClient.Ok(await again.CallAsync(new { op = "lease_list" })).GetProperty("leases").EnumerateArray(),
-            l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == name);
+        Assert.Contains((await again.CallAsync(WorkVerbs.LeaseList, new NoArgs())).Leases, l => l.Resource == resource && l.Holder == name);
     }
 
     /// <summary>The event granted or renewed this lease.</summary>
-    private static bool Holds(JsonElement leasesChanged, string resource, string holder) =>
-        leasesChanged.GetProperty("leases").EnumerateArray()
-            .Any(l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == holder);
+    private static bool Holds(LeasesChangedPayload leasesChanged, string resource, string holder) =>
+        leasesChanged.Leases.Any(l => l.Resource == resource && l.Holder == holder);
 
     /// <summary>The event says this lease ended.</summary>
-    private static bool Ended(JsonElement leasesChanged, string resource, string holder) =>
-        leasesChanged.GetProperty("ended").EnumerateArray()
-            .Any(l => l.GetProperty("resource").GetString() == resource && l.GetProperty("holder").GetString() == holder);
+    private static bool Ended(LeasesChangedPayload leasesChanged, string resource, string holder) =>
+        leasesChanged.Ended.Any(l => l.Resource == resource && l.Holder == holder);
 }
