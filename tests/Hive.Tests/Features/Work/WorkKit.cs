@@ -1,4 +1,7 @@
 using System.Net.Http.Json;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Work;
 using Hive.Features.Containers;
 
 namespace Hive.Tests.Features.Work;
@@ -37,6 +40,20 @@ internal static class WorkKit
     }
 
     public static async Task<JsonElement> TicketAsync(this HiveInstance hive, long id) => (await hive.GetJsonAsync($"/api/tickets/{id}")).GetProperty("ticket");
+
+    /// <summary>The ticket with its history, notes and children, as <c>GET /api/tickets/{id}</c> shows it.</summary>
+    public static Task<TicketDetail> DetailAsync(this HiveInstance hive, long id) => hive.GetAsync<TicketDetail>($"/api/tickets/{id}");
+
+    /// <summary>The ticket as <c>GET /api/tickets/{id}</c> shows it.</summary>
+    public static async Task<TicketView> TicketViewAsync(this HiveInstance hive, long id) => (await hive.DetailAsync(id)).Ticket;
+
+    /// <summary>Creates a ticket as the operator (asserting 201); its id.</summary>
+    public static async Task<long> NewTicketAsync(this HiveInstance hive, object body) =>
+        (await hive.CreateTicketAsync(body)).Deserialize<TicketView>(HiveJson.Options)!.Id;
+
+    /// <summary>The next message on the agent's socket as its record (acknowledged), within <paramref name="waitMs"/>; throws when none came.</summary>
+    public static async Task<MessageView> NextMessageAsync(AgentClient agent, int waitMs, string what) =>
+        (await agent.RecvAndAckAsync(waitMs) ?? throw new Xunit.Sdk.XunitException(what)).Deserialize<MessageView>(HiveJson.Options)!;
 
     /// <summary>The next <c>ticket_offer</c> the agent receives (acknowledged), within <paramref name="seconds"/>; null if none came.</summary>
     public static async Task<JsonElement?> NextOfferAsync(AgentClient agent, int seconds = 10)
