@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
 using Hive.Contracts.Protocol;
 
 namespace Hive.Testing;
@@ -77,6 +78,20 @@ public sealed class AgentClient : IAsyncDisposable
         var message = Ok(reply).GetProperty("message");
         return message.ValueKind == JsonValueKind.Null ? null : message;
     }
+
+    /// <summary><see cref="RecvAsync"/> read as the message's record (null when none arrived in time).</summary>
+    public async Task<MessageView?> RecvMessageAsync(int waitMs = 0) => (await RecvAsync(waitMs))?.Deserialize<MessageView>(HiveJson.Options);
+
+    /// <summary>
+    /// <c>recv</c> with <c>max</c> 1, acknowledging <paramref name="ack"/> first (throws when not ok). <c>recv</c>'s reply
+    /// record is one of two shapes with nothing on the wire to tell them apart, so the caller names the shape it asked for.
+    /// </summary>
+    public async Task<RecvOneReply> RecvOneAsync(long? ack = null, int? waitMs = null) =>
+        Ok(await CallRawAsync(Line(MessageVerbs.Recv, new RecvArgs(waitMs, ack, null)))).Deserialize<RecvOneReply>(HiveJson.Options)!;
+
+    /// <summary><c>recv</c> with <c>max</c> above 1, whose reply is the other of <c>recv</c>'s two shapes (throws when not ok).</summary>
+    public async Task<RecvManyReply> RecvManyAsync(int max, long? ack = null) =>
+        Ok(await CallRawAsync(Line(MessageVerbs.Recv, new RecvArgs(null, ack, max)))).Deserialize<RecvManyReply>(HiveJson.Options)!;
 
     /// <summary>Acknowledges a message this agent was handed (delivery is at least once: unacknowledged, it comes back).</summary>
     public async Task AckAsync(long id) => Ok(await CallAsync(new { op = "ack", id }));

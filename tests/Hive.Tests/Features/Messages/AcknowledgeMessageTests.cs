@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
 
 namespace Hive.Tests.Features.Messages;
 
@@ -43,11 +45,13 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
         // The message is in flight, not available, until its ack timeout.
         Assert.Equal(1, _hive.QueryDb<long>("SELECT delivery_count FROM messages WHERE id = @id", new { id }));
         Assert.Null(await bob.RecvAsync());
-        var again = (await bob.RecvAsync(waitMs: 10_000))!.Value; // woken by the timeout, not by a new message
-        Assert.Equal(id, again.GetProperty("id").GetInt64());
-        Assert.True(again.GetProperty("redelivered").GetBoolean());
-        Assert.Equal(2, again.GetProperty("delivery_count").GetInt32());
-        Assert.Equal(JsonValueKind.Null, again.GetProperty("delivered_at").ValueKind);
+        var raw = (await bob.RecvAsync(waitMs: 10_000))!.Value; // woken by the timeout, not by a new message
+        var again = raw.Deserialize<MessageView>(HiveJson.Options)!;
+        Assert.Equal(id, again.Id);
+        // The wire's own flags, raw: the record computes redelivered, and cannot tell a null delivered_at from none.
+        Assert.True(raw.GetProperty("redelivered").GetBoolean());
+        Assert.Equal(2, again.DeliveryCount);
+        Assert.Equal(JsonValueKind.Null, raw.GetProperty("delivered_at").ValueKind);
     }
 
     [Fact]
@@ -58,15 +62,14 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
         await using var dave = await _hive.ConnectAsync("dave");
         var id = await carol.SendAsync("dave", "once");
 
-        var first = (await dave.RecvAsync())!.Value;
-        Assert.False(first.GetProperty("redelivered").GetBoolean());
-        Assert.Equal(1, first.GetProperty("delivery_count").GetInt32());
-        var ack = await dave.CallAsync(new { op = "ack", id });
-        Assert.True(ack.GetProperty("ok").GetBoolean(), ack.ToString());
-        Assert.True((await dave.CallAsync(new { op = "ack", id })).GetProperty("ok").GetBoolean()); // again: fine
+        var raw = (await dave.RecvAsync())!.Value;
+        Assert.False(raw.GetProperty("redelivered").GetBoolean()); // the wire's flag, raw: the record computes it
+        Assert.Equal(1, raw.Deserialize<MessageView>(HiveJson.Options)!.DeliveryCount);
+        await dave.CallAsync(MessageVerbs.Ack, new AckArgs(id));
+        await dave.CallAsync(MessageVerbs.Ack, new AckArgs(id)); // again: fine
 
-        var delivered = await events.WaitForAsync("delivered", m => m.GetProperty("id").GetInt64() == id);
-        Assert.NotEqual(JsonValueKind.Null, delivered.Json.GetProperty("delivered_at").ValueKind);
+        var delivered = await events.WaitForPayloadAsync<MessageView>("delivered", m => m.Id == id);
+        Assert.NotNull(delivered.DeliveredAt);
         // Well past the ack timeout, nothing comes back.
         Assert.Null(await dave.RecvAsync(waitMs: (int)(AckTimeoutSeconds * 2500)));
     }
@@ -79,10 +82,9 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
         var first = await erin.SendAsync("frank", "one");
         var second = await erin.SendAsync("frank", "two");
 
-        Assert.Equal(first, (await frank.RecvAsync())!.Value.GetProperty("id").GetInt64());
-        var reply = await frank.CallAsync(new { op = "recv", ack = first });
-        Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-        Assert.Equal(second, reply.GetProperty("message").GetProperty("id").GetInt64());
+        Assert.Equal(first, (await frank.RecvMessageAsync())!.Id);
+        var reply = await frank.RecvOneAsync(ack: first);
+        Assert.Equal(second, reply.Message!.Id);
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE id = @first AND delivered_at IS NOT NULL", new { first }));
     }
 
@@ -94,11 +96,11 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
         var ids = new List<long>();
         for (var i = 0; i < 3; i++) ids.Add(await grace.SendAsync("heidi", $"m{i}"));
 
-        var reply = await heidi.CallAsync(new { op = "recv", max = 2 });
-        Assert.Equal(ids[..2], reply.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()));
-        var rest = await heidi.CallAsync(new { op = "recv", max = 32 });
-        Assert.Equal(ids[2..], rest.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()));
-        Assert.Equal("validation", (await heidi.CallAsync(new { op = "recv", max = 33 })).GetProperty("code").GetString());
+        var reply = await heidi.RecvManyAsync(2);
+        Assert.Equal(ids[..2], reply.Messages.Select(m => m.Id));
+        var rest = await heidi.RecvManyAsync(32);
+        Assert.Equal(ids[2..], rest.Messages.Select(m => m.Id));
+        Assert.Equal("validation", (await heidi.RefusalOfAsync(MessageVerbs.Recv, new RecvArgs(null, null, 33))).Code);
     }
 
     [Fact]
@@ -112,18 +114,19 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
 
         for (var delivery = 1; delivery <= 3; delivery++)
         {
-            var message = (await ivan.RecvAsync(waitMs: 10_000))!.Value; // handed out, never acknowledged
-            Assert.Equal(id, message.GetProperty("id").GetInt64());
-            Assert.Equal(delivery, message.GetProperty("delivery_count").GetInt32());
+            var message = (await ivan.RecvMessageAsync(waitMs: 10_000))!; // handed out, never acknowledged
+            Assert.Equal(id, message.Id);
+            Assert.Equal(delivery, message.DeliveryCount);
         }
         // The third timeout sets it aside instead of a fourth hand-out.
         Assert.Null(await ivan.RecvAsync(waitMs: (int)(AckTimeoutSeconds * 2500)));
-        var setAside = await events.WaitForAsync("message_undeliverable", m => m.GetProperty("id").GetInt64() == id);
-        Assert.NotEqual(JsonValueKind.Null, setAside.Json.GetProperty("undeliverable_at").ValueKind);
-        var told = await events.WaitForAsync("sent", m => m.GetProperty("kind").GetString() == "undeliverable" && m.GetProperty("message_id").GetInt64() == id);
-        Assert.Equal("operator", told.Json.GetProperty("to").GetString());
-        Assert.Equal("hive", told.Json.GetProperty("from").GetString());
-        Assert.Equal("conflict", (await ivan.CallAsync(new { op = "ack", id })).GetProperty("code").GetString());
+        var setAside = await events.WaitForPayloadAsync<MessageView>("message_undeliverable", m => m.Id == id);
+        Assert.NotNull(setAside.UndeliverableAt);
+        // The message set aside is named by an extra field of the system message (no record names it).
+        var told = await events.WaitForPayloadAsync<MessageView>("sent", m => m.Kind == "undeliverable" && m.Extra?["message_id"].GetInt64() == id);
+        Assert.Equal("operator", told.To);
+        Assert.Equal("hive", told.From);
+        Assert.Equal("conflict", (await ivan.RefusalOfAsync(MessageVerbs.Ack, new AckArgs(id))).Code);
         // Still in the history, never dropped.
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE id = @id AND undeliverable_at IS NOT NULL", new { id }));
     }
@@ -132,19 +135,19 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
     public async Task A_send_resent_with_the_same_client_id_returns_the_first_id_and_stores_nothing()
     {
         await using var alice = await _hive.ConnectAsync("alice");
-        var first = await alice.CallAsync(new { op = "send", to = "carol", body = "exactly once", client_id = "turn-7/msg-1" });
-        var retry = await alice.CallAsync(new { op = "send", to = "carol", body = "exactly once", client_id = "turn-7/msg-1" });
-        var other = await alice.CallAsync(new { op = "send", to = "carol", body = "another", client_id = "turn-7/msg-2" });
+        var first = await alice.CallAsync(MessageVerbs.Send, new SendArgs("carol", "exactly once", "turn-7/msg-1", null));
+        var retry = await alice.CallAsync(MessageVerbs.Send, new SendArgs("carol", "exactly once", "turn-7/msg-1", null));
+        var other = await alice.CallAsync(MessageVerbs.Send, new SendArgs("carol", "another", "turn-7/msg-2", null));
 
-        var id = first.GetProperty("id").GetInt64();
-        Assert.Equal(id, retry.GetProperty("id").GetInt64());
-        Assert.NotEqual(id, other.GetProperty("id").GetInt64());
+        var id = first.Id;
+        Assert.Equal(id, retry.Id);
+        Assert.NotEqual(id, other.Id);
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = 'alice' AND client_id = 'turn-7/msg-1'"));
         // Per sender: bob's same client id is bob's own message.
         await using var bob = await _hive.ConnectAsync("bob");
-        var bobs = await bob.CallAsync(new { op = "send", to = "carol", body = "mine", client_id = "turn-7/msg-1" });
-        Assert.NotEqual(id, bobs.GetProperty("id").GetInt64());
-        Assert.Equal("validation", (await alice.CallAsync(new { op = "send", to = "carol", body = "x", client_id = "" })).GetProperty("code").GetString());
+        var bobs = await bob.CallAsync(MessageVerbs.Send, new SendArgs("carol", "mine", "turn-7/msg-1", null));
+        Assert.NotEqual(id, bobs.Id);
+        Assert.Equal("validation", (await alice.RefusalOfAsync(MessageVerbs.Send, new SendArgs("carol", "x", "", null))).Code);
     }
 
     [Fact]
@@ -153,9 +156,9 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
         await using var alice = await _hive.ConnectAsync("alice");
         await using var bob = await _hive.ConnectAsync("bob");
         var id = await alice.SendAsync("carol", "for carol only");
-        Assert.Equal("not_found", (await bob.CallAsync(new { op = "ack", id })).GetProperty("code").GetString());
-        Assert.Equal("not_found", (await bob.CallAsync(new { op = "ack", id = 999_999_999 })).GetProperty("code").GetString());
-        Assert.Equal("bad_request", (await bob.CallAsync(new { op = "ack" })).GetProperty("code").GetString());
+        Assert.Equal("not_found", (await bob.RefusalOfAsync(MessageVerbs.Ack, new AckArgs(id))).Code);
+        Assert.Equal("not_found", (await bob.RefusalOfAsync(MessageVerbs.Ack, new AckArgs(999_999_999))).Code);
+        Assert.Equal("bad_request", (await bob.CallAsync(new { op = "ack" })).GetProperty("code").GetString()); // bad input: the raw line
     }
 
     [Fact]
@@ -164,7 +167,7 @@ public sealed class AcknowledgeMessageTests(AcknowledgeMessageTests.Fixture fixt
         var first = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "hi", client_id = "op-1" });
         var again = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body = "hi", client_id = "op-1" });
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-        Assert.Equal((await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64(),
-            (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+        Assert.Equal((await first.Content.ReadFromJsonAsync<MessageView>(HiveJson.Options))!.Id,
+            (await again.Content.ReadFromJsonAsync<MessageView>(HiveJson.Options))!.Id);
     }
 }

@@ -1,4 +1,8 @@
 using System.Text;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Questions;
+using Hive.Features.Questions;
 using static Hive.Tests.Features.Questions.QuestionsHive;
 
 namespace Hive.Tests.Features.Questions;
@@ -11,7 +15,7 @@ public sealed class AnswerQuestionTests(HiveFixture fixture) : SharedHiveTests(f
 
     private Task<HttpResponseMessage> AnswerOverHttp(long id, object body) => _hive.Http.PostAsJsonAsync($"/api/questions/{id}/answer", body);
 
-    private static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToArray();
+    private Task<ListQuestions.Result> ListAsync(string filter) => _hive.GetAsync<ListQuestions.Result>($"/api/questions?filter={filter}");
 
     [Fact]
     public async Task An_operator_question_is_listed_answered_over_http_and_the_answer_reaches_the_askers_recv()
@@ -25,40 +29,43 @@ public sealed class AnswerQuestionTests(HiveFixture fixture) : SharedHiveTests(f
         var id = await AskAsync(alice, $"may I deploy? see /agents/{aliceName}/state/plan.md");
 
         var added = await events.WaitForAsync("question_added", e => e.GetProperty("id").GetInt64() == id);
+        // Present and null, raw: a record cannot tell null from absent. The event's additions (waiting_on) are read raw
+        // too: its record is built from the question and the waiting state and cannot be read back.
         Assert.Equal(JsonValueKind.Null, added.Json.GetProperty("target").ValueKind);
-        Assert.Equal([$"/agents/{aliceName}/state/plan.md"], Strings(added.Json.GetProperty("question_refs")));
+        Assert.Equal([$"/agents/{aliceName}/state/plan.md"], added.Payload<QuestionView>().QuestionRefs);
         Assert.Equal("operator", added.Json.GetProperty("waiting_on").GetString());
 
         var listed = await _hive.GetJsonAsync("/api/questions?filter=operator");
         var pending = listed.GetProperty("pending").EnumerateArray().Single(q => q.GetProperty("id").GetInt64() == id);
-        Assert.Equal(aliceName, pending.GetProperty("asker").GetString());
+        Assert.Equal(aliceName, pending.Deserialize<QuestionView>(HiveJson.Options)!.Asker);
         Assert.Equal(JsonValueKind.Null, pending.GetProperty("answer").ValueKind);
-        Assert.Equal([id], (await _hive.GetJsonAsync($"/api/questions?filter={aliceName}")).GetProperty("pending").EnumerateArray().Select(q => q.GetProperty("id").GetInt64()));
+        Assert.Equal([id], (await ListAsync(aliceName)).Pending.Select(q => q.Id));
         var row = await AgentRowAsync(_hive, aliceName);
         Assert.Equal("operator", row.GetProperty("waiting_on").GetString());
         Assert.NotEqual(JsonValueKind.Null, row.GetProperty("waiting_since").ValueKind);
 
         using var response = await AnswerOverHttp(id, new { answer = $"yes, details in {answerFile}" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var answered = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("operator", answered.GetProperty("answerer").GetString());
+        var answered = await response.Content.ReadFromJsonAsync<QuestionView>(HiveJson.Options);
+        Assert.Equal("operator", answered!.Answerer);
 
-        var message = (await alice.RecvAsync(waitMs: 5_000))!.Value;
-        Assert.Equal("answer", message.GetProperty("kind").GetString());
-        Assert.Equal("operator", message.GetProperty("from").GetString());
-        Assert.Equal($"yes, details in {answerFile}", message.GetProperty("body").GetString());
-        Assert.Equal(id, message.GetProperty("question_id").GetInt64());
-        Assert.Equal([answerFile], Strings(message.GetProperty("answer_refs")));
+        var message = (await alice.RecvMessageAsync(waitMs: 5_000))!;
+        Assert.Equal("answer", message.Kind);
+        Assert.Equal("operator", message.From);
+        Assert.Equal($"yes, details in {answerFile}", message.Body);
+        // The question's id and the answer's refs are extra fields of the system message (no record names them).
+        Assert.Equal(id, message.Extra!["question_id"].GetInt64());
+        Assert.Equal([answerFile], message.Extra["answer_refs"].Deserialize<string[]>()!);
 
         var resolved = await events.WaitForAsync("question_resolved", e => e.GetProperty("id").GetInt64() == id);
-        Assert.Equal([answerFile], Strings(resolved.Json.GetProperty("answer_refs")));
+        Assert.Equal([answerFile], resolved.Payload<QuestionView>().AnswerRefs);
         Assert.Equal(JsonValueKind.Null, resolved.Json.GetProperty("waiting_on").ValueKind);
         Assert.Equal(JsonValueKind.Null, (await AgentRowAsync(_hive, aliceName)).GetProperty("waiting_on").ValueKind);
 
-        var history = await _hive.GetJsonAsync("/api/questions?filter=all");
-        Assert.DoesNotContain(id, history.GetProperty("pending").EnumerateArray().Select(q => q.GetProperty("id").GetInt64()));
-        var done = history.GetProperty("answered").EnumerateArray().Single(q => q.GetProperty("id").GetInt64() == id);
-        Assert.Equal($"yes, details in {answerFile}", done.GetProperty("answer").GetString());
+        var history = await ListAsync("all");
+        Assert.DoesNotContain(id, history.Pending.Select(q => q.Id));
+        var done = history.Answered.Single(q => q.Id == id);
+        Assert.Equal($"yes, details in {answerFile}", done.Answer);
     }
 
     [Fact]
@@ -71,22 +78,20 @@ public sealed class AnswerQuestionTests(HiveFixture fixture) : SharedHiveTests(f
         var id = await AskAsync(alice, "bob, which branch?", to: names[1]);
         Assert.Equal(names[1], (await AgentRowAsync(_hive, names[0])).GetProperty("waiting_on").GetString());
 
-        var intruder = await carol.CallAsync(new { op = "answer", id, answer = "main, trust me" });
-        Assert.False(intruder.GetProperty("ok").GetBoolean());
-        Assert.Equal("forbidden", intruder.GetProperty("code").GetString());
-        var self = await alice.CallAsync(new { op = "answer", id, answer = "answering myself" });
-        Assert.Equal("forbidden", self.GetProperty("code").GetString());
+        var intruder = await carol.RefusalOfAsync(QuestionVerbs.Answer, new AnswerArgs(id, "main, trust me"));
+        Assert.Equal("forbidden", intruder.Code);
+        var self = await alice.RefusalOfAsync(QuestionVerbs.Answer, new AnswerArgs(id, "answering myself"));
+        Assert.Equal("forbidden", self.Code);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE id = @id AND answered_at IS NOT NULL", new { id }));
 
-        var answer = await bob.CallAsync(new { op = "answer", id, answer = "feature/x" });
-        Assert.True(answer.GetProperty("ok").GetBoolean(), answer.ToString());
-        var message = (await alice.RecvAsync(waitMs: 5_000))!.Value;
-        Assert.Equal(names[1], message.GetProperty("from").GetString());
-        Assert.Equal("feature/x", message.GetProperty("body").GetString());
+        await bob.CallAsync(QuestionVerbs.Answer, new AnswerArgs(id, "feature/x"));
+        var message = (await alice.RecvMessageAsync(waitMs: 5_000))!;
+        Assert.Equal(names[1], message.From);
+        Assert.Equal("feature/x", message.Body);
         Assert.Equal(names[1], _hive.QueryDb<string>("SELECT answerer FROM questions WHERE id = @id", new { id }));
 
-        var again = await bob.CallAsync(new { op = "answer", id, answer = "no wait" });
-        Assert.Equal("conflict", again.GetProperty("code").GetString());
+        var again = await bob.RefusalOfAsync(QuestionVerbs.Answer, new AnswerArgs(id, "no wait"));
+        Assert.Equal("conflict", again.Code);
     }
 
     [Fact]
@@ -97,14 +102,13 @@ public sealed class AnswerQuestionTests(HiveFixture fixture) : SharedHiveTests(f
         var id = await AskAsync(alice, "bob, are you there?", to: names[1]);
         using var response = await AnswerOverHttp(id, new { answer = "bob is busy; go ahead" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var listed = await _hive.GetJsonAsync("/api/questions?filter=peer");
-        var row = listed.GetProperty("answered").EnumerateArray().Single(q => q.GetProperty("id").GetInt64() == id);
-        Assert.Equal("operator", row.GetProperty("answerer").GetString());
-        Assert.Equal(names[1], row.GetProperty("target").GetString());
+        var row = (await ListAsync("peer")).Answered.Single(q => q.Id == id);
+        Assert.Equal("operator", row.Answerer);
+        Assert.Equal(names[1], row.Target);
 
         await using var bob = await _hive.ConnectAsync(names[1]);
-        var late = await bob.CallAsync(new { op = "answer", id, answer = "here!" });
-        Assert.Equal("conflict", late.GetProperty("code").GetString());
+        var late = await bob.RefusalOfAsync(QuestionVerbs.Answer, new AnswerArgs(id, "here!"));
+        Assert.Equal("conflict", late.Code);
         using var twice = await AnswerOverHttp(id, new { answer = "again" });
         Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE kind = 'answer' AND recipient = @alice", new { alice = names[0] }));

@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Questions;
+using Hive.Contracts.Work;
 using static Hive.Tests.Features.Work.WorkKit;
 
 namespace Hive.Tests.Features.Work;
@@ -24,66 +28,60 @@ public sealed class TicketFlowTests(ShippedWorkflowHive fixture) : SharedHiveTes
         await using var r = await _hive.ConnectAsync(reviewer);
         await using var events = await _hive.OpenEventsAsync();
 
-        var id = (await _hive.CreateTicketAsync(new { title = "Add a health page", body = "Show the storage state.", priority = 5 })).GetProperty("id").GetInt64();
+        var id = await _hive.NewTicketAsync(new { title = "Add a health page", body = "Show the storage state.", priority = 5 });
 
         // The board pulls it out of the backlog into design and offers it to the one agent that can design.
         var offer = await NextOfferAsync(w) ?? throw new Xunit.Sdk.XunitException("no offer reached the worker");
         Assert.Equal(id, OfferedTicket(offer));
-        Assert.Contains("design.md", offer.GetProperty("body").GetString());
-        var claimed = Ok(await w.CallAsync(new { op = "ticket_claim", id }));
-        Assert.Equal(worker, claimed.GetProperty("ticket").GetProperty("assignee").GetString());
-        Assert.Equal("design", claimed.GetProperty("ticket").GetProperty("phase").GetString());
-        Assert.Contains(claimed.GetProperty("expected_outputs").EnumerateArray(), o => o.GetProperty("path").GetString() == "design.md");
+        Assert.Contains("design.md", offer.Deserialize<MessageView>(HiveJson.Options)!.Body);
+        var claimed = await w.CallAsync(WorkVerbs.TicketClaim, new TicketIdArgs(id));
+        Assert.Equal(worker, claimed.Ticket.Assignee);
+        Assert.Equal("design", claimed.Ticket.Phase);
+        Assert.Contains(claimed.ExpectedOutputs, o => o.Path == "design.md");
         // Claiming again is answered as the first claim was; another agent's claim is a conflict naming the holder.
-        Assert.Equal(worker, Ok(await w.CallAsync(new { op = "ticket_claim", id })).GetProperty("ticket").GetProperty("assignee").GetString());
-        var second = Refused(await r.CallAsync(new { op = "ticket_claim", id }), "conflict");
-        Assert.Contains($"held by {worker}", second.GetProperty("error").GetString());
+        Assert.Equal(worker, (await w.CallAsync(WorkVerbs.TicketClaim, new TicketIdArgs(id))).Ticket.Assignee);
+        var second = await r.RefusalOfAsync(WorkVerbs.TicketClaim, new TicketIdArgs(id));
+        Assert.Equal("conflict", second.Code);
+        Assert.Contains($"held by {worker}", second.Error);
 
-        // Without design.md and the ticks the gate refuses, saying what is missing, and nothing moves.
+        // Without design.md and the ticks the gate refuses, saying what is missing, and nothing moves (the refusal's
+        // errors, raw: a refusal's record carries only its error and code).
         var refused = Refused(await w.CallAsync(new { op = "ticket_submit", id, summary = "plan" }), "conflict");
         var missing = refused.GetProperty("errors").GetProperty("missing").EnumerateArray().Select(m => m.GetString()!).ToList();
         Assert.Contains(missing, m => m.StartsWith("file design.md", StringComparison.Ordinal));
         Assert.Contains("not ticked: The approach and its risks are written down", missing);
-        Assert.Equal("design", (await _hive.TicketAsync(id)).GetProperty("phase").GetString());
-        Assert.Equal(worker, (await _hive.TicketAsync(id)).GetProperty("assignee").GetString());
+        Assert.Equal("design", (await _hive.TicketViewAsync(id)).Phase);
+        Assert.Equal(worker, (await _hive.TicketViewAsync(id)).Assignee);
 
         // With them it moves on to implement, its summary and outputs handed on as context, and is offered again.
         await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "agents", worker, "state", "design.md"), "# Plan\nA page.\n");
-        var submitted = Ok(await w.CallAsync(new
-        {
-            op = "ticket_submit", id, summary = "a page reading /healthz", done = new[] { "1", "Open questions are asked or answered" },
-            outputs = new[] { new { kind = "file", value = "design.md" } },
-        }));
-        Assert.True(submitted.GetProperty("moved").GetBoolean());
-        Assert.Equal("implement", submitted.GetProperty("ticket").GetProperty("phase").GetString());
-        Assert.Null(submitted.GetProperty("ticket").GetProperty("assignee").GetString());
-        var context = submitted.GetProperty("ticket").GetProperty("context")[0];
-        Assert.Equal(("design", worker, "a page reading /healthz"),
-            (context.GetProperty("phase").GetString(), context.GetProperty("by").GetString(), context.GetProperty("summary").GetString()));
+        var submitted = await w.CallAsync(WorkVerbs.TicketSubmit, new TicketSubmitArgs(id, [new OutputValue("file", "design.md")],
+            "a page reading /healthz", ["1", "Open questions are asked or answered"], null));
+        Assert.True(submitted.Moved);
+        Assert.Equal("implement", submitted.Ticket.Phase);
+        Assert.Null(submitted.Ticket.Assignee);
+        var context = submitted.Ticket.Context[0];
+        Assert.Equal(("design", worker, "a page reading /healthz"), (context.Phase, context.By, context.Summary));
 
         Assert.Equal(id, OfferedTicket(await NextOfferAsync(w) ?? throw new Xunit.Sdk.XunitException("no implement offer")));
-        Ok(await w.CallAsync(new { op = "ticket_claim", id }));
+        await w.CallAsync(WorkVerbs.TicketClaim, new TicketIdArgs(id));
         // The reviewer cannot claim implement work: it lacks the capability.
         await using (var other = await _hive.ConnectAsync(reviewer))
-            Assert.Equal("conflict", (await other.CallAsync(new { op = "ticket_claim", id })).GetProperty("code").GetString());
-        var toReview = Ok(await w.CallAsync(new { op = "ticket_submit", id, summary = "built and tested", done = new[] { "1", "2" } }));
-        Assert.Equal("review", toReview.GetProperty("ticket").GetProperty("phase").GetString());
+            Assert.Equal("conflict", (await other.RefusalOfAsync(WorkVerbs.TicketClaim, new TicketIdArgs(id))).Code);
+        var toReview = await w.CallAsync(WorkVerbs.TicketSubmit, new TicketSubmitArgs(id, null, "built and tested", ["1", "2"], null));
+        Assert.Equal("review", toReview.Ticket.Phase);
 
         // The review is a typed question to the agent with the review capability (never its worker).
-        var question = await r.RecvAsync(10_000) ?? throw new Xunit.Sdk.XunitException("no review question reached the reviewer");
-        await r.AckAsync(question.GetProperty("id").GetInt64());
-        var review = (await _hive.TicketAsync(id)).GetProperty("review");
-        Assert.Equal(reviewer, review.GetProperty("reviewer").GetString());
-        var questionId = review.GetProperty("question_id").GetInt64();
-        Ok(await r.CallAsync(new { op = "answer", id = questionId, answer = "approve" }));
+        await NextMessageAsync(r, 10_000, "no review question reached the reviewer");
+        var review = (await _hive.TicketViewAsync(id)).Review!;
+        Assert.Equal(reviewer, review.Reviewer);
+        await r.CallAsync(QuestionVerbs.Answer, new AnswerArgs(review.QuestionId, "approve"));
 
-        var done = await events.WaitForAsync("ticket_changed", e => e.GetProperty("ticket").GetProperty("id").GetInt64() == id
-                                                                     && e.GetProperty("ticket").GetProperty("done").GetBoolean());
-        Assert.Equal("done", done.Json.GetProperty("ticket").GetProperty("phase").GetString());
-        var detail = await _hive.GetJsonAsync($"/api/tickets/{id}");
-        var path = detail.GetProperty("history").EnumerateArray().Select(h => (h.GetProperty("to_phase").GetString(), h.GetProperty("moved_by").GetString())).ToList();
+        var done = await events.WaitForPayloadAsync<TicketChangedPayload>("ticket_changed", e => e.Ticket.Id == id && e.Ticket.Done);
+        Assert.Equal("done", done.Ticket.Phase);
+        var detail = await _hive.DetailAsync(id);
+        var path = detail.History.Select(h => (h.ToPhase, h.MovedBy)).ToList();
         Assert.Equal([("backlog", "operator"), ("design", "board"), ("implement", worker), ("review", worker), ("done", reviewer)], path);
-        var last = detail.GetProperty("history").EnumerateArray().Last().GetProperty("gate");
-        Assert.Equal($"approve by {reviewer}", last.GetProperty("review").GetString());
+        Assert.Equal($"approve by {reviewer}", detail.History.Last().Gate!.Review);
     }
 }
