@@ -79,8 +79,8 @@ public sealed class AgentClient : IAsyncDisposable
         return message.ValueKind == JsonValueKind.Null ? null : message;
     }
 
-    /// <summary><see cref="RecvAsync"/> read as the message's record (null when none arrived in time).</summary>
-    public async Task<MessageView?> RecvMessageAsync(int waitMs = 0) => (await RecvAsync(waitMs))?.Deserialize<MessageView>(HiveJson.Options);
+    /// <summary>The message's record, or null when none arrived within <paramref name="waitMs"/> (throws when the reply is not ok).</summary>
+    public async Task<MessageView?> RecvMessageAsync(int waitMs = 0) => (await RecvOneAsync(waitMs: waitMs)).Message;
 
     /// <summary>
     /// <c>recv</c> with <c>max</c> 1, acknowledging <paramref name="ack"/> first (throws when not ok). <c>recv</c>'s reply
