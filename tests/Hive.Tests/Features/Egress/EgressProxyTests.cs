@@ -264,7 +264,10 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
         }
         var audit = await AuditAsync(agent, 3);
         Assert.All(audit, a => Assert.StartsWith($"refused {address} 403: ", a.Result));
-        lock (fixture.Told) Assert.Single(fixture.Told, t => t.Agent == agent); // three refusals for one host within the minute: one event
+        // The event is published after its audit row commits, so it is waited for; three refusals for one host within
+        // the minute are one event.
+        await HiveInstance.Until(() => { lock (fixture.Told) return fixture.Told.Any(t => t.Agent == agent); }, TimeSpan.FromSeconds(30), $"egress_refused of {agent}");
+        lock (fixture.Told) Assert.Single(fixture.Told, t => t.Agent == agent);
     }
 
     [Fact]
