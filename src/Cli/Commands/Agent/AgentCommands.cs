@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Hive.Contracts.Governance;
+using Hive.Contracts.LooseEnds;
 using Hive.Contracts.Messages;
 using Hive.Contracts.Questions;
 
@@ -110,10 +112,13 @@ public static class AgentCommands
         var kind = new Argument<string>("kind") { Description = "question (one you asked) or reminder (one you set): the CANCEL column of loose-ends" };
         var id = new Argument<long>("id") { Description = "its id" };
         var command = new Command("cancel-loose-end", "cancel a question you asked or a reminder you set") { kind, id };
+        var rest = VerbOptions.AddTo(command, LooseEndVerbs.CancelLooseEnd, "kind", "id");
         command.SetRun(async (cx, ct) =>
         {
+            var fields = new JsonObject { ["kind"] = cx.Value(kind), ["id"] = cx.Value(id) };
+            rest.Fill(cx.Parse, fields);
             await using var socket = await cx.ConnectAsync(ct);
-            var reply = await socket.CallAsync("cancel_loose_end", new JsonObject { ["kind"] = cx.Value(kind), ["id"] = cx.Value(id) }, ct);
+            var reply = await socket.CallAsync("cancel_loose_end", fields, ct);
             return new CliOutput(reply, $"cancelled {cx.Value(kind)} #{cx.Value(id)}");
         });
         return command;
@@ -126,11 +131,13 @@ public static class AgentCommands
         var command = new Command("quota-hit",
             "tell the hive your provider's usage or rate limit was hit: every agent on it is held until the limit resets (hivectl run does it for Claude Code)")
             { provider, until };
+        var rest = VerbOptions.AddTo(command, GovernanceVerbs.QuotaHit, "provider", "until");
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject();
             if (cx.Value(provider) is { } p) fields["provider"] = p;
             if (cx.Value(until) is { } u) fields["until"] = IsoTime(u, "--until");
+            rest.Fill(cx.Parse, fields);
             await using var socket = await cx.ConnectAsync(ct);
             var reply = await socket.CallAsync("quota_hit", fields, ct);
             return new CliOutput(reply, $"{Text.Str(reply, "provider")} held until {Text.Str(reply, "until")}");

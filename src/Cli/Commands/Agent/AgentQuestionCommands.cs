@@ -70,10 +70,13 @@ internal static class AgentQuestionCommands
         var id = new Argument<long>("id") { Description = "the question's id" };
         var text = new Argument<string>("text") { Description = "the answer" };
         var command = new Command("answer", "answer a question another agent asked you") { id, text };
+        var rest = VerbOptions.AddTo(command, QuestionVerbs.Answer, "id", "answer");
         command.SetRun(async (cx, ct) =>
         {
+            var fields = new JsonObject { ["id"] = cx.Value(id), ["answer"] = cx.Value(text) };
+            rest.Fill(cx.Parse, fields);
             await using var socket = await cx.ConnectAsync(ct);
-            var reply = await socket.CallAsync("answer", new JsonObject { ["id"] = cx.Value(id), ["answer"] = cx.Value(text) }, ct);
+            var reply = await socket.CallAsync("answer", fields, ct);
             return new CliOutput(reply, $"answered #{cx.Value(id)}");
         });
         return command;

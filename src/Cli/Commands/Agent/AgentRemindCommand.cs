@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Hive.Contracts.Reminders;
 
 namespace Hive.Cli.Commands.Agent;
 
@@ -20,6 +21,7 @@ internal static class AgentRemindCommand
         var command = new Command("remind",
             "schedule a reminder (--in SECONDS, --at ISO, or --cron for a recurring one): to yourself as an agent, or --to AGENT as the operator (no socket, or --as-operator)")
             { body, inSeconds, at, payload, to, cron, zone, catchUp, overlap, AgentCommands.AsOperator };
+        var rest = VerbOptions.AddTo(command, ReminderVerbs.Remind, "body", "to", "in_seconds", "due_at", "cron", "time_zone", "catch_up", "overlap", "payload_path");
         command.SetRun(async (cx, ct) =>
         {
             var asAgent = cx.SpeaksAsAgent(AgentCommands.AsOperator);
@@ -43,6 +45,7 @@ internal static class AgentRemindCommand
             if (cx.Value(cron) is null && (cx.Value(zone) ?? cx.Value(catchUp) ?? cx.Value(overlap)) is not null)
                 throw new UsageError("--tz, --catch-up and --overlap go with --cron");
             if (cx.Value(payload) is { } p) fields["payload_path"] = p;
+            rest.Fill(cx.Parse, fields);
             if (!asAgent)
             {
                 var scheduled = await AgentCommands.AsTheOperatorAsync(cx, api => api.PostAsync("/api/reminders", fields, ct)) ?? new JsonObject();

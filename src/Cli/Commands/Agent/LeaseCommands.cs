@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Hive.Contracts.Work;
 
 namespace Hive.Cli.Commands.Agent;
 
@@ -33,11 +34,13 @@ public static class LeaseCommands
         var reason = new Option<string?>("--reason") { Description = "why, for whoever finds it held (at most 500 characters)" };
         var command = new Command("acquire", "take a lease (or renew your own); exit 1 with code conflict when another holder's is in the way")
             { resource, ttl, shared, reason };
+        var rest = VerbOptions.AddTo(command, WorkVerbs.LeaseAcquire, "resource", "exclusive", "ttl_seconds", "reason");
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["resource"] = cx.Value(resource), ["exclusive"] = !cx.Value(shared) };
             if (cx.Value(ttl) is { } seconds) fields["ttl_seconds"] = seconds;
             if (cx.Value(reason) is { } said) fields["reason"] = said;
+            rest.Fill(cx.Parse, fields);
             await using var socket = await cx.ConnectAsync(ct);
             var reply = await socket.CallAsync("lease_acquire", fields, ct);
             if (reply["granted"]?.GetValue<bool>() != true)
@@ -61,10 +64,12 @@ public static class LeaseCommands
         var resource = Resource();
         var ttl = Ttl();
         var command = new Command("renew", "extend your live lease to --ttl seconds from now (not_found when it is not yours or has expired)") { resource, ttl };
+        var rest = VerbOptions.AddTo(command, WorkVerbs.LeaseRenew, "resource", "ttl_seconds");
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["resource"] = cx.Value(resource) };
             if (cx.Value(ttl) is { } seconds) fields["ttl_seconds"] = seconds;
+            rest.Fill(cx.Parse, fields);
             await using var socket = await cx.ConnectAsync(ct);
             var reply = await socket.CallAsync("lease_renew", fields, ct);
             return new CliOutput(reply, $"renewed {Text.Str(reply, "resource")} until {Text.Str(reply, "expires_at")}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hive.Cli.Commands.Operator;
+using Hive.Contracts.Agents;
 
 namespace Hive.Cli.Commands.Agent;
 
@@ -43,6 +44,8 @@ public static class ManagerCommands
         var command = new Command("request-spawn",
             "manager: ask the operator for a new agent (an approval; the manager is told the decision): request-spawn NAME --purpose P [-- COMMAND...]")
             { name, argv, purpose, driver, preset, env, secrets, mounts, provider, capabilities };
+        var rest = VerbOptions.AddTo(command, ManagerVerbs.RequestSpawn,
+            "name", "purpose", "command", "driver", "preset", "env", "secrets", "mounts", "provider", "capabilities");
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["name"] = cx.Value(name) };
@@ -55,6 +58,7 @@ public static class ManagerCommands
             if (cx.Value(mounts) is { Length: > 0 } paths) fields["mounts"] = OptionValues.Array(paths);
             if (cx.Value(provider) is { } pv) fields["provider"] = pv;
             if (cx.Value(capabilities) is { Length: > 0 } kinds) fields["capabilities"] = OptionValues.Array(kinds);
+            rest.Fill(cx.Parse, fields);
             var reply = await CallAsync(cx, "request-spawn", "request_spawn", fields, ct);
             return new CliOutput(reply, $"spawn of {cx.Value(name)} requested: approval #{Text.Str(reply, "approval_id")} waits for the operator");
         });
@@ -67,10 +71,12 @@ public static class ManagerCommands
         var reason = new Option<string?>("--reason") { Description = "why (the operator reads it; the hive requires one)" };
         var command = new Command("request-destroy", "manager: ask the operator to destroy an agent (an approval; its state dir stays as a tombstone)")
             { name, reason };
+        var rest = VerbOptions.AddTo(command, ManagerVerbs.RequestDestroy, "name", "reason");
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["name"] = cx.Value(name) };
             if (cx.Value(reason) is { } r) fields["reason"] = r;
+            rest.Fill(cx.Parse, fields);
             var reply = await CallAsync(cx, "request-destroy", "request_destroy", fields, ct);
             return new CliOutput(reply, $"destroy of {cx.Value(name)} requested: approval #{Text.Str(reply, "approval_id")} waits for the operator");
         });
