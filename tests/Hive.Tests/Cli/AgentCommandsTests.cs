@@ -1,3 +1,9 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.LooseEnds;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Reminders;
+using Hive.Features.Questions;
+
 namespace Hive.Tests.Cli;
 
 /// <summary>The agent's commands (socket verbs) through the built hivectl, against a real hive; each test has agents of its own.</summary>
@@ -10,9 +16,9 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     [Fact]
     public async Task Whoami_names_the_agent_whose_socket_it_is()
     {
-        var json = (await fixture.AgentAsync("alice", "whoami", "--json")).Ok().Json;
-        Assert.True(json.GetProperty("ok").GetBoolean());
-        Assert.Equal("alice", json.GetProperty("name").GetString());
+        var run = (await fixture.AgentAsync("alice", "whoami", "--json")).Ok();
+        Assert.True(run.Json.GetProperty("ok").GetBoolean()); // the reply's envelope, raw: the record is what it carries besides ok
+        Assert.Equal("alice", run.JsonAs<WhoamiReply>().Name);
         Assert.Equal("bob", (await fixture.AgentAsync("bob", "whoami")).Ok().Stdout.Trim());
 
         // $HIVE_SOCKET is the default socket, as in every agent the hive runs.
@@ -24,19 +30,19 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     public async Task Send_then_recv_hands_the_message_over_and_acknowledges_it()
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
-        var sent = (await fixture.AgentAsync(a, "send", b, "hello from the cli", "--json")).Ok().Json;
-        var id = sent.GetProperty("id").GetInt64();
+        var sent = (await fixture.AgentAsync(a, "send", b, "hello from the cli", "--json")).Ok().JsonAs<SendReply>();
+        var id = sent.Id;
 
-        var received = (await fixture.AgentAsync(b, "recv", "--wait", "5", "--json")).Ok().Json;
-        var message = received.GetProperty("message");
-        Assert.Equal(id, message.GetProperty("id").GetInt64());
-        Assert.Equal(a, message.GetProperty("from").GetString());
-        Assert.Equal("hello from the cli", message.GetProperty("body").GetString());
+        var received = (await fixture.AgentAsync(b, "recv", "--wait", "5", "--json")).Ok().JsonAs<RecvOneReply>();
+        var message = received.Message!;
+        Assert.Equal(id, message.Id);
+        Assert.Equal(a, message.From);
+        Assert.Equal("hello from the cli", message.Body);
         Assert.True(Delivered(id)); // recv acknowledged it
 
         // Nothing more: recv without a wait answers at once with no message, exit 0.
         var empty = (await fixture.AgentAsync(b, "recv", "--json")).Ok().Json;
-        Assert.Equal(JsonValueKind.Null, empty.GetProperty("message").ValueKind);
+        Assert.Equal(JsonValueKind.Null, empty.GetProperty("message").ValueKind); // present and null, raw: a record cannot tell it from absent
         Assert.Equal("no message", (await fixture.AgentAsync(b, "recv")).Ok().Stdout.Trim());
 
         // The human form of send and recv.
@@ -48,19 +54,19 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     public async Task Recv_no_ack_leaves_the_message_in_flight_until_ack()
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
-        var id = (await fixture.AgentAsync(a, "send", b, "ack me", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var id = (await fixture.AgentAsync(a, "send", b, "ack me", "--json")).Ok().JsonAs<SendReply>().Id;
 
-        var first = (await fixture.AgentAsync(b, "recv", "--wait", "5", "--no-ack", "--json")).Ok().Json.GetProperty("message");
-        Assert.Equal(id, first.GetProperty("id").GetInt64());
+        var first = (await fixture.AgentAsync(b, "recv", "--wait", "5", "--no-ack", "--json")).Ok().JsonAs<RecvOneReply>().Message!;
+        Assert.Equal(id, first.Id);
         Assert.False(Delivered(id));
 
         // Unacknowledged, it comes back after the ack timeout, flagged.
         var again = (await fixture.AgentAsync(b, "recv", "--wait", "10", "--no-ack", "--json")).Ok().Json.GetProperty("message");
-        Assert.Equal(id, again.GetProperty("id").GetInt64());
-        Assert.True(again.GetProperty("redelivered").GetBoolean());
+        Assert.Equal(id, again.Deserialize<MessageView>(HiveJson.Options)!.Id);
+        Assert.True(again.GetProperty("redelivered").GetBoolean()); // the wire's flag, raw: the record computes it
 
         var ack = (await fixture.AgentAsync(b, "ack", id.ToString(), "--json")).Ok().Json;
-        Assert.True(ack.GetProperty("ok").GetBoolean());
+        Assert.True(ack.GetProperty("ok").GetBoolean()); // ack answers only the envelope (no record)
         Assert.True(Delivered(id));
         Assert.Equal($"acknowledged #{id}", (await fixture.AgentAsync(b, "ack", id.ToString())).Ok().Stdout.Trim()); // idempotent
     }
@@ -70,18 +76,18 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
         for (var i = 0; i < 3; i++) (await fixture.AgentAsync(a, "send", b, $"m{i}")).Ok();
-        var messages = (await fixture.AgentAsync(b, "recv", "--max", "5", "--wait", "5", "--json")).Ok().Json.GetProperty("messages");
-        Assert.Equal(["m0", "m1", "m2"], messages.EnumerateArray().Select(m => m.GetProperty("body").GetString()));
-        Assert.All(messages.EnumerateArray(), m => Assert.True(Delivered(m.GetProperty("id").GetInt64())));
+        var messages = (await fixture.AgentAsync(b, "recv", "--max", "5", "--wait", "5", "--json")).Ok().JsonAs<RecvManyReply>().Messages;
+        Assert.Equal(["m0", "m1", "m2"], messages.Select(m => m.Body));
+        Assert.All(messages, m => Assert.True(Delivered(m.Id)));
     }
 
     [Fact]
     public async Task Remind_schedules_in_seconds_or_at_a_time()
     {
         var a = await _hive.NewAgentAsync("a");
-        var byDelay = (await fixture.AgentAsync(a, "remind", "look again", "--in", "3600", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var byDelay = (await fixture.AgentAsync(a, "remind", "look again", "--in", "3600", "--json")).Ok().JsonAs<RemindReply>().Id;
         var at = DateTimeOffset.UtcNow.AddHours(2).ToString("yyyy-MM-ddTHH:mm:ssZ");
-        var byTime = (await fixture.AgentAsync(a, "remind", "at a time", "--at", at, "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var byTime = (await fixture.AgentAsync(a, "remind", "at a time", "--at", at, "--json")).Ok().JsonAs<RemindReply>().Id;
         var rows = _hive.QueryDbList<long>("SELECT id FROM reminders WHERE agent = @a ORDER BY id", new { a });
         Assert.Equal([byDelay, byTime], rows);
 
@@ -95,11 +101,12 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     public async Task Remind_with_cron_sets_up_a_recurring_reminder()
     {
         var a = await _hive.NewAgentAsync("a");
-        var reply = (await fixture.AgentAsync(a, "remind", "stand-up", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--catch-up", "one", "--json")).Ok().Json;
-        Assert.True(reply.GetProperty("recurring").GetBoolean());
-        Assert.Equal(3, reply.GetProperty("next_runs").GetArrayLength());
+        var reply = (await fixture.AgentAsync(a, "remind", "stand-up", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--catch-up", "one", "--json")).Ok()
+            .JsonAs<RemindReply>();
+        Assert.True(reply.Recurring);
+        Assert.Equal(3, reply.NextRuns!.Count);
         Assert.Equal(("0 9 * * 1-5", "Europe/Berlin", "one"), _hive.QueryDb<(string, string, string)>(
-            "SELECT cron, time_zone, catch_up FROM recurring_reminders WHERE id = @id", new { id = reply.GetProperty("id").GetInt64() }));
+            "SELECT cron, time_zone, catch_up FROM recurring_reminders WHERE id = @id", new { id = reply.Id }));
 
         (await fixture.AgentAsync(a, "remind", "both", "--in", "5", "--cron", "* * * * *")).Usage();
         (await fixture.AgentAsync(a, "remind", "zone alone", "--in", "5", "--tz", "UTC")).Usage();
@@ -110,13 +117,13 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     public async Task Ask_a_peer_and_the_peer_answers()
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
-        var id = (await fixture.AgentAsync(a, "ask", "2+2?", "--to", b, "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var id = (await fixture.AgentAsync(a, "ask", "2+2?", "--to", b, "--json")).Ok().JsonAs<IdReply>().Id;
         (await fixture.AgentAsync(b, "answer", id.ToString(), "4", "--json")).Ok();
 
-        var answer = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().Json.GetProperty("message");
-        Assert.Equal("answer", answer.GetProperty("kind").GetString());
-        Assert.Equal(id, answer.GetProperty("question_id").GetInt64());
-        Assert.Equal("4", answer.GetProperty("body").GetString());
+        var answer = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().JsonAs<RecvOneReply>().Message!;
+        Assert.Equal("answer", answer.Kind);
+        Assert.Equal(id, answer.Extra!["question_id"].GetInt64()); // an extra field of the system message (no record names it)
+        Assert.Equal("4", answer.Body);
 
         (await fixture.AgentAsync(b, "answer", id.ToString(), "again", "--json")).Refused("conflict");
     }
@@ -129,9 +136,9 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
         Assert.Contains("--multi", help.Stdout);
         Assert.Contains("several options may be chosen", help.Stdout); // the contract's description
 
-        var id = (await fixture.AgentAsync(a, "ask", "which regions?", "--option", "eu", "--option", "us", "--multi", "--json")).Ok().Json.GetProperty("id").GetInt64();
-        var asked = (await _hive.GetJsonAsync($"/api/questions?filter={a}")).GetProperty("pending").EnumerateArray().Single(q => q.GetProperty("id").GetInt64() == id);
-        Assert.True(asked.GetProperty("multi").GetBoolean());
+        var id = (await fixture.AgentAsync(a, "ask", "which regions?", "--option", "eu", "--option", "us", "--multi", "--json")).Ok().JsonAs<IdReply>().Id;
+        var asked = (await _hive.GetAsync<ListQuestions.Result>($"/api/questions?filter={a}")).Pending.Single(q => q.Id == id);
+        Assert.True(asked.Multi);
     }
 
     [Fact]
@@ -144,7 +151,7 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
         long questionId = 0;
         await HiveInstance.Until(() => (questionId = _hive.QueryDbList<long>("SELECT id FROM questions WHERE asker = @a", new { a }).FirstOrDefault()) > 0,
             TimeSpan.FromSeconds(15), "the question");
-        var other = (await fixture.AgentAsync(b, "send", a, "unrelated", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var other = (await fixture.AgentAsync(b, "send", a, "unrelated", "--json")).Ok().JsonAs<SendReply>().Id;
         // ask --wait hands it out (and leaves it unacknowledged) before the answer comes.
         await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT delivery_count FROM messages WHERE id = @other", new { other }) > 0,
             TimeSpan.FromSeconds(15), "the unrelated message to be handed out");
@@ -152,13 +159,14 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
 
         var result = await asking.WaitForExitAsync(TimeSpan.FromSeconds(25));
         Assert.True(result.ExitCode == 0, result.ToString());
+        // ask --wait's document is hivectl's own (the id, the answer, the message): no record.
         Assert.Equal(questionId, result.Json.GetProperty("id").GetInt64());
         Assert.Equal("yes", result.Json.GetProperty("answer").GetString());
 
         // The other message was not acknowledged: it comes back, flagged.
         var redelivered = (await fixture.AgentAsync(a, "recv", "--wait", "10", "--json")).Ok().Json.GetProperty("message");
-        Assert.Equal(other, redelivered.GetProperty("id").GetInt64());
-        Assert.True(redelivered.GetProperty("redelivered").GetBoolean());
+        Assert.Equal(other, redelivered.Deserialize<MessageView>(HiveJson.Options)!.Id);
+        Assert.True(redelivered.GetProperty("redelivered").GetBoolean()); // the wire's flag, raw: the record computes it
     }
 
     [Fact]
@@ -166,25 +174,24 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     {
         var a = await _hive.NewAgentAsync("a");
         var run = (await fixture.AgentAsync(a, "ask", "anyone?", "--wait", "0.5", "--json")).Refused("timeout");
-        Assert.True(run.Json.GetProperty("id").GetInt64() > 0);
+        Assert.True(run.Json.GetProperty("id").GetInt64() > 0); // the refusal's id is hivectl's own addition (no record)
     }
 
     [Fact]
     public async Task Loose_ends_lists_a_question_asked_and_a_reminder_and_cancel_loose_end_cancels_them()
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
-        var question = (await fixture.AgentAsync(a, "ask", "which branch?", "--to", b, "--json")).Ok().Json.GetProperty("id").GetInt64();
-        var reminder = (await fixture.AgentAsync(a, "remind", "look again", "--in", "3600", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var question = (await fixture.AgentAsync(a, "ask", "which branch?", "--to", b, "--json")).Ok().JsonAs<IdReply>().Id;
+        var reminder = (await fixture.AgentAsync(a, "remind", "look again", "--in", "3600", "--json")).Ok().JsonAs<RemindReply>().Id;
 
-        static List<(string?, long, string?, string?, string?)> Ends(JsonElement json) =>
-            json.GetProperty("loose_ends").EnumerateArray()
-                .Select(e => (e.GetProperty("kind").GetString(), e.GetProperty("id").GetInt64(), e.GetProperty("text").GetString(),
-                    e.GetProperty("with").GetString(), e.GetProperty("cancel").GetString()))
+        static List<(string?, long, string?, string?, string?)> Ends(HivectlResult run) =>
+            run.JsonAs<LooseEndsReply>().LooseEnds
+                .Select(e => ((string?)e.Kind, e.Id, (string?)e.Text, e.With, e.Cancel))
                 .OrderBy(e => e.Item1).ToList();
         Assert.Equal([("asked", question, "which branch?", b, "question"), ("reminder", reminder, "look again", null, "reminder")],
-            Ends((await fixture.AgentAsync(a, "loose-ends", "--json")).Ok().Json));
+            Ends((await fixture.AgentAsync(a, "loose-ends", "--json")).Ok()));
         // The one it was asked sees it as a question to answer, which is not its to cancel.
-        Assert.Equal([("to_answer", question, "which branch?", a, null)], Ends((await fixture.AgentAsync(b, "loose-ends", "--json")).Ok().Json));
+        Assert.Equal([("to_answer", question, "which branch?", a, null)], Ends((await fixture.AgentAsync(b, "loose-ends", "--json")).Ok()));
 
         var table = (await fixture.AgentAsync(a, "loose-ends")).Ok().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("KIND", table[0]);
@@ -200,10 +207,10 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
 
         Assert.Equal($"cancelled reminder #{reminder}", (await fixture.AgentAsync(a, "cancel-loose-end", "reminder", reminder.ToString())).Ok().Stdout.Trim());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @reminder", new { reminder }));
-        Assert.True((await fixture.AgentAsync(a, "cancel-loose-end", "question", question.ToString(), "--json")).Ok().Json.GetProperty("ok").GetBoolean());
+        Assert.True((await fixture.AgentAsync(a, "cancel-loose-end", "question", question.ToString(), "--json")).Ok().Json.GetProperty("ok").GetBoolean()); // only the envelope
         Assert.Equal("[cancelled]", _hive.QueryDb<string>("SELECT answer FROM questions WHERE id = @question", new { question }));
 
-        Assert.Empty((await fixture.AgentAsync(a, "loose-ends", "--json")).Ok().Json.GetProperty("loose_ends").EnumerateArray());
+        Assert.Empty((await fixture.AgentAsync(a, "loose-ends", "--json")).Ok().JsonAs<LooseEndsReply>().LooseEnds);
         Assert.Equal("(none)", (await fixture.AgentAsync(b, "loose-ends")).Ok().Stdout.Trim());
         (await fixture.AgentAsync(a, "cancel-loose-end", "reminder", reminder.ToString(), "--json")).Refused("not_found");
     }
@@ -212,21 +219,21 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
     public async Task Request_next_turn_queues_one_next_turn_message_to_the_agent_itself()
     {
         var a = await _hive.NewAgentAsync("a");
-        var first = (await fixture.AgentAsync(a, "request-next-turn", "--json")).Ok().Json;
-        Assert.True(first.GetProperty("queued").GetBoolean());
-        var id = first.GetProperty("id").GetInt64();
+        var first = (await fixture.AgentAsync(a, "request-next-turn", "--json")).Ok().JsonAs<NextTurnReply>();
+        Assert.True(first.Queued);
+        var id = first.Id;
 
         // Asked again while it waits: the same one, not a second.
         Assert.Equal($"a next turn was already waiting: #{id}", (await fixture.AgentAsync(a, "request-next-turn")).Ok().Stdout.Trim());
         var again = (await fixture.AgentAsync(a, "request-next-turn", "--json")).Ok().Json;
-        Assert.Equal(id, again.GetProperty("id").GetInt64());
-        Assert.False(again.GetProperty("queued").GetBoolean());
+        Assert.Equal(id, again.Deserialize<NextTurnReply>(HiveJson.Options)!.Id);
+        Assert.False(again.GetProperty("queued").GetBoolean()); // raw: a missing queued would read as false
 
-        var message = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().Json.GetProperty("message");
-        Assert.Equal(id, message.GetProperty("id").GetInt64());
-        Assert.Equal("next_turn", message.GetProperty("kind").GetString());
-        Assert.Equal(a, message.GetProperty("from").GetString());
-        Assert.Equal(a, message.GetProperty("to").GetString());
+        var message = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().JsonAs<RecvOneReply>().Message!;
+        Assert.Equal(id, message.Id);
+        Assert.Equal("next_turn", message.Kind);
+        Assert.Equal(a, message.From);
+        Assert.Equal(a, message.To);
 
         // Taken and acknowledged, the next request queues a new one.
         var next = (await fixture.AgentAsync(a, "request-next-turn")).Ok().Stdout.Trim();
@@ -247,7 +254,7 @@ public sealed class AgentCommandsTests(CliFixture fixture) : SharedHiveTests(fix
         (await fixture.AgentAsync(a, "ack", "not-a-number")).Usage();
         (await Hivectl.RunAsync(["whoami", "--json"])).Usage(); // no --socket, no $HIVE_SOCKET
         var unknown = (await Hivectl.RunAsync(["frobnicate", "--json"])).Usage();
-        Assert.Equal("usage", unknown.Json.GetProperty("code").GetString());
+        Assert.Equal("usage", unknown.JsonAs<Refusal>().Code);
         (await Hivectl.RunAsync(["whoami", "--socket", Path.Combine(_hive.DataDir, "run", "nobody.sock"), "--json"])).Refused("unavailable");
     }
 }

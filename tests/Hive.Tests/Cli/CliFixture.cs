@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hive.Contracts.Json;
 
 namespace Hive.Tests.Cli;
 
@@ -42,12 +43,19 @@ internal static class HivectlAssert
         Assert.Contains(code, run.Stderr);
         if (run.Stdout.Trim().Length > 0)
         {
-            Assert.False(run.Json.GetProperty("ok").GetBoolean());
-            Assert.Equal(code, run.Json.GetProperty("code").GetString());
-            Assert.False(string.IsNullOrWhiteSpace(run.Json.GetProperty("error").GetString()));
+            Assert.False(run.Json.GetProperty("ok").GetBoolean()); // raw: the refusal's record has no ok, and a missing one would read as false
+            var refusal = run.JsonAs<Refusal>();
+            Assert.Equal(code, refusal.Code);
+            Assert.False(string.IsNullOrWhiteSpace(refusal.Error));
         }
         return run;
     }
+
+    /// <summary>
+    /// The <c>--json</c> document read as the record the command prints (the reply or body it passes on), with the wire's
+    /// options: a field that is missing reads as its default, so a check of absence stays on <see cref="HivectlResult.Json"/>.
+    /// </summary>
+    public static T JsonAs<T>(this HivectlResult run) => run.Json.Deserialize<T>(HiveJson.Options)!;
 
     public static HivectlResult Usage(this HivectlResult run)
     {

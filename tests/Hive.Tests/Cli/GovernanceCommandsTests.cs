@@ -1,3 +1,7 @@
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Features.Governance;
+
 namespace Hive.Tests.Cli;
 
 /// <summary>
@@ -10,14 +14,14 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
-    private async Task<JsonElement> GovernanceAsync() => await _hive.GetJsonAsync("/api/governance");
+    private Task<GovernanceView> GovernanceAsync() => _hive.GetAsync<GovernanceView>("/api/governance");
 
     [Fact]
     public async Task Halt_and_resume_stop_and_restart_the_hive_and_say_so()
     {
-        var halted = (await fixture.OperatorAsync("halt", "--reason", "maintenance", "--json")).Ok().Json;
-        Assert.Equal("maintenance", halted.GetProperty("halted").GetProperty("reason").GetString());
-        Assert.Equal(JsonValueKind.Object, (await GovernanceAsync()).GetProperty("halted").ValueKind);
+        var halted = (await fixture.OperatorAsync("halt", "--reason", "maintenance", "--json")).Ok().JsonAs<GovernanceView>();
+        Assert.Equal("maintenance", halted.Halted!.Reason);
+        Assert.NotNull((await GovernanceAsync()).Halted);
 
         var again = (await fixture.OperatorAsync("halt")).Ok().Stdout; // halting a halted hive changes nothing
         Assert.Contains("halted", again);
@@ -25,18 +29,19 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
         Assert.Contains("halted", (await fixture.OperatorAsync("turns")).Ok().Stdout);
 
         Assert.Contains("running", (await fixture.OperatorAsync("resume")).Ok().Stdout);
-        Assert.Equal(JsonValueKind.Null, (await GovernanceAsync()).GetProperty("halted").ValueKind);
+        // Present and null, raw: a record cannot tell it from absent.
+        Assert.Equal(JsonValueKind.Null, (await _hive.GetJsonAsync("/api/governance")).GetProperty("halted").ValueKind);
     }
 
     [Fact]
     public async Task Pause_and_resume_an_agent_and_an_unknown_one_is_not_found()
     {
-        var paused = (await fixture.OperatorAsync("pause", "bob", "--json")).Ok().Json;
-        Assert.Contains(paused.GetProperty("paused").EnumerateArray(), p => p.GetProperty("agent").GetString() == "bob");
+        var paused = (await fixture.OperatorAsync("pause", "bob", "--json")).Ok().JsonAs<GovernanceView>();
+        Assert.Contains(paused.Paused, p => p.Agent == "bob");
         Assert.Contains("bob", (await fixture.OperatorAsync("turns")).Ok().Stdout.Split('\n').Single(l => l.StartsWith("paused:", StringComparison.Ordinal)));
 
         Assert.Equal("bob resumed", (await fixture.OperatorAsync("resume", "bob")).Ok().Stdout.Trim());
-        Assert.DoesNotContain((await GovernanceAsync()).GetProperty("paused").EnumerateArray(), p => p.GetProperty("agent").GetString() == "bob");
+        Assert.DoesNotContain((await GovernanceAsync()).Paused, p => p.Agent == "bob");
 
         (await fixture.OperatorAsync("pause", "nobody", "--json")).Refused("not_found");
         (await fixture.OperatorAsync("resume", "nobody")).Refused("not_found");
@@ -45,23 +50,25 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
     [Fact]
     public async Task Budget_changes_only_the_caps_given_and_none_clears_one()
     {
-        var set = (await fixture.OperatorAsync("budget", "alice", "--daily-usd", "1.5", "--monthly-tokens", "2000000", "--json")).Ok().Json;
-        Assert.Equal(1.5, set.GetProperty("daily_usd").GetDouble());
-        Assert.Equal(2_000_000, set.GetProperty("monthly_tokens").GetInt64());
+        var set = (await fixture.OperatorAsync("budget", "alice", "--daily-usd", "1.5", "--monthly-tokens", "2000000", "--json")).Ok().JsonAs<BudgetView>();
+        Assert.Equal(1.5, set.DailyUsd);
+        Assert.Equal(2_000_000, set.MonthlyTokens);
 
-        // A second change keeps what it does not name.
+        // A second change keeps what it does not name. A cap that is none is present and null: read raw (a record cannot
+        // tell it from absent).
         (await fixture.OperatorAsync("budget", "alice", "--monthly-usd", "20")).Ok();
-        var alice = (await fixture.OperatorAsync("budget", "alice", "--json")).Ok().Json;
-        Assert.Equal("alice", alice.GetProperty("scope").GetString());
-        Assert.Equal(1.5, alice.GetProperty("daily_usd").GetDouble());
-        Assert.Equal(20, alice.GetProperty("monthly_usd").GetDouble());
-        Assert.Equal(2_000_000, alice.GetProperty("monthly_tokens").GetInt64());
-        Assert.Equal(JsonValueKind.Null, alice.GetProperty("daily_tokens").ValueKind);
+        var aliceRun = (await fixture.OperatorAsync("budget", "alice", "--json")).Ok();
+        var alice = aliceRun.JsonAs<BudgetView>();
+        Assert.Equal("alice", alice.Scope);
+        Assert.Equal(1.5, alice.DailyUsd);
+        Assert.Equal(20, alice.MonthlyUsd);
+        Assert.Equal(2_000_000, alice.MonthlyTokens);
+        Assert.Equal(JsonValueKind.Null, aliceRun.Json.GetProperty("daily_tokens").ValueKind);
 
         (await fixture.OperatorAsync("budget", "alice", "--daily-usd", "none")).Ok();
-        var cleared = (await GovernanceAsync()).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == "alice");
+        var cleared = (await _hive.GetJsonAsync("/api/governance")).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == "alice");
         Assert.Equal(JsonValueKind.Null, cleared.GetProperty("daily_usd").ValueKind);
-        Assert.Equal(20, cleared.GetProperty("monthly_usd").GetDouble());
+        Assert.Equal(20, cleared.Deserialize<BudgetView>(HiveJson.Options)!.MonthlyUsd);
 
         // Every budget, the hive's first, as a table of spent against cap.
         var table = (await fixture.OperatorAsync("budget")).Ok().Stdout.Split('\n');
@@ -70,9 +77,9 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
         Assert.Matches(@"^alice\s+0\.00 / -\s+0\.00 / 20\.00\s+0 / -\s+0 / 2,000,000", table.Single(l => l.StartsWith("alice", StringComparison.Ordinal)));
 
         // An agent with no budget listed: no caps, nothing spent; no such agent: not found.
-        var bob = (await fixture.OperatorAsync("budget", "bob", "--json")).Ok().Json;
-        Assert.Equal(JsonValueKind.Null, bob.GetProperty("daily_usd").ValueKind);
-        Assert.Equal(0, bob.GetProperty("spent").GetProperty("month_usd").GetDouble());
+        var bob = (await fixture.OperatorAsync("budget", "bob", "--json")).Ok();
+        Assert.Equal(JsonValueKind.Null, bob.Json.GetProperty("daily_usd").ValueKind);
+        Assert.Equal(0, bob.JsonAs<BudgetView>().Spent.MonthUsd);
         (await fixture.OperatorAsync("budget", "nobody")).Refused("not_found");
 
         (await fixture.OperatorAsync("budget", "alice", "--daily-usd", "lots")).Usage();
@@ -92,20 +99,20 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
             using (var created = await fixture.Hive.Http.PostAsJsonAsync("/api/agents", new { name, driver = "external", provider = "testprov" }))
                 Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         (await fixture.AgentAsync("alice", "quota-hit", "--provider", "testprov", "--until", iso)).Refused("forbidden");
-        var hit = (await fixture.AgentAsync("prov-agent", "quota-hit", "--provider", "testprov", "--until", iso, "--json")).Ok().Json;
+        var hit = (await fixture.AgentAsync("prov-agent", "quota-hit", "--provider", "testprov", "--until", iso, "--json")).Ok().JsonAs<QuotaHitReply>();
         // One agent's report holds only itself; a second agent on the provider confirms it, and the circuit opens.
         (await fixture.AgentAsync("prov-agent2", "quota-hit", "--provider", "testprov", "--until", iso)).Ok();
-        Assert.Equal("testprov", hit.GetProperty("provider").GetString());
-        Assert.Equal(iso, hit.GetProperty("until").GetDateTimeOffset().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("testprov", hit.Provider);
+        Assert.Equal(iso, hit.Until.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
 
         var turns = (await fixture.OperatorAsync("turns")).Ok().Stdout;
         Assert.Contains("slots:", turns);
         Assert.Matches(@"(?m)^testprov\s+\S+\s+\S+\s+prov-agent2?\s*$", turns[turns.IndexOf("circuits:", StringComparison.Ordinal)..]);
-        var json = (await fixture.OperatorAsync("turns", "--json")).Ok().Json;
-        Assert.Contains(json.GetProperty("circuits").EnumerateArray(), c => c.GetProperty("provider").GetString() == "testprov");
+        var json = (await fixture.OperatorAsync("turns", "--json")).Ok().JsonAs<GovernanceView>();
+        Assert.Contains(json.Circuits, c => c.Provider == "testprov");
 
         Assert.Contains("testprov", (await fixture.OperatorAsync("quota-clear", "testprov")).Ok().Stdout);
-        Assert.DoesNotContain((await GovernanceAsync()).GetProperty("circuits").EnumerateArray(), c => c.GetProperty("provider").GetString() == "testprov");
+        Assert.DoesNotContain((await GovernanceAsync()).Circuits, c => c.Provider == "testprov");
         (await fixture.OperatorAsync("quota-clear", "testprov")).Refused("not_found");
 
         (await fixture.AgentAsync("alice", "quota-hit", "--until", "soon")).Usage();
@@ -115,8 +122,8 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
     public async Task Turns_lists_the_running_turns_with_their_age_then_the_queue()
     {
         await using var alice = await _hive.ConnectAsync("alice");
-        var granted = await alice.CallAsync(new { op = "begin_turn" });
-        var turnId = granted.GetProperty("turn_id").GetInt64();
+        var granted = await alice.CallAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(null));
+        var turnId = granted.TurnId!.Value;
 
         var text = (await fixture.OperatorAsync("turns")).Ok().Stdout;
         var running = text[text.IndexOf("running:", StringComparison.Ordinal)..text.IndexOf("queue:", StringComparison.Ordinal)];
@@ -125,7 +132,7 @@ public sealed class GovernanceCommandsTests(CliFixture fixture) : SharedHiveTest
 
         // turns end ID: ended at once, as the operator's intervention; a second end is refused.
         Assert.Equal($"turn {turnId} ended", (await fixture.OperatorAsync("turns", "end", turnId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--reason", "wrong task")).Ok().Stdout.Trim());
-        Assert.Equal("ended", AgentClient.Ok(await alice.CallAsync(new { op = "watch_turn", turn_id = turnId, wait_ms = 5000 })).GetProperty("state").GetString());
+        Assert.Equal("ended", (await alice.CallAsync(GovernanceVerbs.WatchTurn, new WatchTurnArgs(turnId, 5000))).State);
         Assert.Equal("wrong task", _hive.QueryDb<string>("SELECT reason FROM interventions WHERE action = 'end_turn' ORDER BY id DESC LIMIT 1"));
         (await fixture.OperatorAsync("turns", "end", turnId.ToString(System.Globalization.CultureInfo.InvariantCulture))).Refused("conflict");
         (await fixture.OperatorAsync("turns", "end", "first")).Usage();

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using Hive.Contracts.Governance;
+using Hive.Contracts.TurnStats;
+using Hive.Features.Governance;
 
 namespace Hive.Tests.Cli;
 
@@ -38,7 +41,9 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         return await bob.SendAsync("alice", body);
     }
 
-    private async Task<JsonElement> GovernanceAsync() => await _hive.GetJsonAsync("/api/governance");
+    private Task<GovernanceView> GovernanceAsync() => _hive.GetAsync<GovernanceView>("/api/governance");
+
+    private Task<TurnView[]> TurnsAsync() => _hive.GetAsync<TurnView[]>("/api/agents/alice/turns");
 
     private bool Acknowledged(long id) => _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE id = @id AND delivered_at IS NOT NULL", new { id }) == 1;
 
@@ -53,15 +58,6 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         {
             throw new TimeoutException($"{e.Message}\nthe harness's stderr:\n{harness.Stderr}");
         }
-    }
-
-    private static async Task<SseEvent> NextOfAsync(SseStream events, string type, Func<JsonElement, bool>? match = null)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-            if (await events.NextAsync(deadline - DateTime.UtcNow) is { } e && e.Type == type && (match?.Invoke(e.Json) ?? true))
-                return e;
-        throw new TimeoutException($"no {type} event");
     }
 
     [Fact]
@@ -80,27 +76,27 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
             """);
 
         // While COMMAND runs, its turn is the running one: granted before COMMAND started.
-        var granted = await NextOfAsync(events, "turn_granted", e => e.GetProperty("turn").GetProperty("agent").GetString() == "alice");
-        var turnId = granted.Json.GetProperty("turn").GetProperty("turn_id").GetInt64();
+        var granted = await events.WaitForPayloadAsync<TurnGrantedPayload>("turn_granted", e => e.Turn.Agent == "alice");
+        var turnId = granted.Turn.TurnId;
         await UntilAsync(harness, () => File.Exists(started), "COMMAND started");
-        var running = (await GovernanceAsync()).GetProperty("running").EnumerateArray().Single();
-        Assert.Equal(turnId, running.GetProperty("turn_id").GetInt64());
-        Assert.Equal("alice", running.GetProperty("agent").GetString());
+        var running = (await GovernanceAsync()).Running.Single();
+        Assert.Equal(turnId, running.TurnId);
+        Assert.Equal("alice", running.Agent);
 
         await File.WriteAllTextAsync(go, "");
-        var ended = await NextOfAsync(events, "turn_ended", e => e.GetProperty("turn_id").GetInt64() == turnId);
-        Assert.Equal("recorded", ended.Json.GetProperty("reason").GetString()); // by record_turn, not by the connection closing
-        Assert.Equal(0.0123, ended.Json.GetProperty("cost_usd").GetDouble(), 6);
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == turnId);
+        Assert.Equal("recorded", ended.Reason); // by record_turn, not by the connection closing
+        Assert.Equal(0.0123, ended.CostUsd!.Value, 6);
         await UntilAsync(harness, () => Acknowledged(id), "the message acknowledged");
         // The harness acknowledges before it records, and the slot is let go after turn_ended is published: its log line
         // comes after record_turn's reply, which comes after the slot is free.
         await UntilAsync(harness, () => harness.Stderr.Contains("turn of 1 message(s): ok"), "the turn recorded");
 
-        Assert.Empty((await GovernanceAsync()).GetProperty("running").EnumerateArray());
-        var turn = (await _hive.GetJsonAsync("/api/agents/alice/turns")).EnumerateArray().Single();
-        Assert.Equal("ok", turn.GetProperty("result_kind").GetString());
-        Assert.Equal(0.0123, turn.GetProperty("cost_usd").GetDouble(), 6);
-        Assert.Equal("fake-1", turn.GetProperty("model").GetString());
+        Assert.Empty((await GovernanceAsync()).Running);
+        var turn = (await TurnsAsync()).Single();
+        Assert.Equal("ok", turn.ResultKind);
+        Assert.Equal(0.0123, turn.CostUsd!.Value, 6);
+        Assert.Equal("fake-1", turn.Model);
 
         ProcessTable.Kill(harness.Pid, signal: 15);
         var exit = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));
@@ -115,10 +111,10 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         var id = await SendToAliceAsync("hello");
         await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--", Path.Combine(_dir, "no-such-program")]);
 
-        var granted = await NextOfAsync(events, "turn_granted", e => e.GetProperty("turn").GetProperty("agent").GetString() == "alice");
-        var turnId = granted.Json.GetProperty("turn").GetProperty("turn_id").GetInt64();
-        var ended = await NextOfAsync(events, "turn_ended", e => e.GetProperty("turn_id").GetInt64() == turnId);
-        Assert.Equal("recorded", ended.Json.GetProperty("reason").GetString());
+        var granted = await events.WaitForPayloadAsync<TurnGrantedPayload>("turn_granted", e => e.Turn.Agent == "alice");
+        var turnId = granted.Turn.TurnId;
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == turnId);
+        Assert.Equal("recorded", ended.Reason);
         Assert.Contains("could not run", harness.Stderr);
         Assert.False(Acknowledged(id));
         Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
@@ -154,13 +150,13 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         // Gone after the grace (the wait bounds a hang; how soon is not asserted: a loaded machine makes any bound a flake).
         await UntilAsync(harness, () => ProcessTable.GroupMembers(group).Count == 0, "COMMAND's process group gone", GraceSeconds + 10);
 
-        await UntilAsync(harness, () => GovernanceAsync().GetAwaiter().GetResult().GetProperty("running").GetArrayLength() == 0, "the turn ended");
+        await UntilAsync(harness, () => GovernanceAsync().GetAwaiter().GetResult().Running.Count == 0, "the turn ended");
         await UntilAsync(harness, () => harness.Stderr.Contains("not acknowledged"), "the turn recorded");
         Assert.False(Acknowledged(id));
         Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
-        var turn = (await _hive.GetJsonAsync("/api/agents/alice/turns")).EnumerateArray().Single();
-        Assert.Equal("failed", turn.GetProperty("result_kind").GetString());
-        Assert.Contains("stopped (halted)", turn.GetProperty("note").GetString());
+        var turn = (await TurnsAsync()).Single();
+        Assert.Equal("failed", turn.ResultKind);
+        Assert.Contains("stopped (halted)", turn.Note);
 
         // Resumed, the message comes back to the same harness and is handled.
         (await _hive.Http.PostAsync("/api/governance/resume", null)).EnsureSuccessStatusCode();
@@ -186,17 +182,17 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
             """);
 
         // An agent's own report holds that agent; the provider's circuit needs the provider's word or a second agent's.
-        JsonElement hold = default;
-        await UntilAsync(harness, () => (GovernanceAsync().GetAwaiter().GetResult().GetProperty("quota_holds").EnumerateArray()
-            .Where(c => c.GetProperty("agent").GetString() == "alice").ToList() is [var c] ? (hold = c).ValueKind : default) != default,
+        QuotaHoldView? hold = null;
+        await UntilAsync(harness, () => (hold = GovernanceAsync().GetAwaiter().GetResult().QuotaHolds
+            .Where(c => c.Agent == "alice").ToList() is [var c] ? c : null) is not null,
             "alice's quota hold");
-        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(epoch), hold.GetProperty("until").GetDateTimeOffset());
-        Assert.Equal("anthropic", hold.GetProperty("provider").GetString());
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(epoch), hold!.Until);
+        Assert.Equal("anthropic", hold.Provider);
 
-        JsonElement turns = default;
-        await UntilAsync(harness, () => (turns = _hive.GetJsonAsync("/api/agents/alice/turns").GetAwaiter().GetResult()).GetArrayLength() == 1, "the turn recorded");
-        Assert.Equal("failed", turns[0].GetProperty("result_kind").GetString());
-        Assert.Equal("usage limit", turns[0].GetProperty("note").GetString());
+        TurnView[] turns = [];
+        await UntilAsync(harness, () => (turns = TurnsAsync().GetAwaiter().GetResult()).Length == 1, "the turn recorded");
+        Assert.Equal("failed", turns[0].ResultKind);
+        Assert.Equal("usage limit", turns[0].Note);
         Assert.False(Acknowledged(id));
         Assert.Contains("usage limit", harness.Stderr);
     }

@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.TurnStats;
+
 namespace Hive.Tests.Cli;
 
 /// <summary>
@@ -55,29 +59,34 @@ public sealed class HarnessTests : IAsyncLifetime
         var replies = new List<string>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (replies.Count < 2 && DateTime.UtcNow < deadline)
-            if (await bob.RecvAndAckAsync(5_000) is { } reply) replies.Add(reply.GetProperty("body").GetString()!);
+            if (await bob.RecvMessageAsync(5_000) is { } reply)
+            {
+                await bob.AckAsync(reply.Id);
+                replies.Add(reply.Body);
+            }
         Assert.Equal(["handled", "handled"], replies);
         await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'alice' AND delivered_at IS NULL") == 0,
             TimeSpan.FromSeconds(30), "alice's messages acknowledged");
 
         var seen = (await File.ReadAllLinesAsync(marker + ".seen")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(sent, seen.Select(m => m.GetProperty("id").GetInt64()).Order());
-        Assert.All(seen, m => Assert.True(m.GetProperty("redelivered").GetBoolean())); // handed out to the crashed run first
+        Assert.Equal(sent, seen.Select(m => m.Deserialize<MessageView>(HiveJson.Options)!.Id).Order());
+        // Handed out to the crashed run first. The wire's flag, raw: the record computes it.
+        Assert.All(seen, m => Assert.True(m.GetProperty("redelivered").GetBoolean()));
         Assert.Contains("possibly already handled", await File.ReadAllTextAsync(marker + ".wakes"));
 
-        JsonElement turns = default;
-        await HiveInstance.Until(() => (turns = _hive.GetJsonAsync("/api/agents/alice/turns").GetAwaiter().GetResult()).GetArrayLength() >= 2,
+        TurnView[] turns = [];
+        await HiveInstance.Until(() => (turns = _hive.GetAsync<TurnView[]>("/api/agents/alice/turns").GetAwaiter().GetResult()).Length >= 2,
             TimeSpan.FromSeconds(30), "two turns recorded");
         var (ok, failed) = (turns[0], turns[1]);
-        Assert.Equal("failed", failed.GetProperty("result_kind").GetString());
-        Assert.Equal("ok", ok.GetProperty("result_kind").GetString());
-        Assert.Equal("fake-1", ok.GetProperty("model").GetString());
-        Assert.Equal(120, ok.GetProperty("input_tokens").GetInt64());
-        Assert.Equal(45, ok.GetProperty("output_tokens").GetInt64());
-        Assert.Equal(1000, ok.GetProperty("cache_read_tokens").GetInt64());
-        Assert.Equal(2, ok.GetProperty("tools").GetProperty("Bash").GetInt64());
-        Assert.Equal(1, ok.GetProperty("tools").GetProperty("Read").GetInt64());
-        Assert.Equal("bob", ok.GetProperty("wake_from").GetString());
+        Assert.Equal("failed", failed.ResultKind);
+        Assert.Equal("ok", ok.ResultKind);
+        Assert.Equal("fake-1", ok.Model);
+        Assert.Equal(120, ok.InputTokens);
+        Assert.Equal(45, ok.OutputTokens);
+        Assert.Equal(1000, ok.CacheReadTokens);
+        Assert.Equal(2, ok.Tools["Bash"]);
+        Assert.Equal(1, ok.Tools["Read"]);
+        Assert.Equal("bob", ok.WakeFrom);
 
         ProcessTable.Kill(harness.Pid, signal: 15);
         var ended = await harness.WaitForExitAsync(TimeSpan.FromSeconds(40));

@@ -1,3 +1,7 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Governance;
+using Hive.Features.Governance;
+
 namespace Hive.Tests.Cli;
 
 /// <summary>
@@ -10,7 +14,7 @@ public sealed class InterventionsCommandsTests(CliFixture fixture) : SharedHiveT
     private readonly HiveInstance _hive = fixture.Hive;
 
     private async Task<bool> PausedAsync(string agent) =>
-        (await _hive.GetJsonAsync("/api/governance")).GetProperty("paused").EnumerateArray().Any(p => p.GetProperty("agent").GetString() == agent);
+        (await _hive.GetAsync<GovernanceView>("/api/governance")).Paused.Any(p => p.Agent == agent);
 
     [Fact]
     public async Task Interventions_lists_newest_first_as_a_table_or_json_and_filters()
@@ -21,15 +25,17 @@ public sealed class InterventionsCommandsTests(CliFixture fixture) : SharedHiveT
         // The manager pauses and resumes on its socket, at its own authority.
         await using (var manager = await _hive.ConnectAsync("manager"))
         {
-            Assert.True((await manager.CallAsync(new { op = "pause", name = "alice", reason = "looping on the same file" })).GetProperty("ok").GetBoolean());
-            Assert.True((await manager.CallAsync(new { op = "resume", name = "alice" })).GetProperty("ok").GetBoolean());
+            // Each throws unless the reply is ok.
+            await manager.CallAsync(ManagerVerbs.Pause, new TargetAndReasonArgs("alice", "looping on the same file"));
+            await manager.CallAsync(ManagerVerbs.Resume, new TargetAndReasonArgs("alice", null));
         }
 
-        var all = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--json")).Ok().Json;
-        Assert.Equal(JsonValueKind.Array, all.ValueKind);
-        var actions = all.EnumerateArray().Select(i => (i.GetProperty("actor").GetString(), i.GetProperty("action").GetString())).ToList();
+        var allRun = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--json")).Ok();
+        Assert.Equal(JsonValueKind.Array, allRun.Json.ValueKind);
+        var all = allRun.JsonAs<InterventionView[]>();
+        var actions = all.Select(i => (i.Actor, i.Action)).ToList();
         Assert.Equal([("manager", "resume"), ("manager", "pause"), ("operator", "resume"), ("operator", "pause")], actions);
-        var ids = all.EnumerateArray().Select(i => i.GetProperty("id").GetInt64()).ToList();
+        var ids = all.Select(i => i.Id).ToList();
         Assert.Equal(ids.OrderDescending(), ids);
 
         var table = (await fixture.OperatorAsync("interventions", "--agent", "alice")).Ok().Stdout.Split('\n');
@@ -38,14 +44,15 @@ public sealed class InterventionsCommandsTests(CliFixture fixture) : SharedHiveT
         Assert.Matches($@"^{ids[3]}\s+\S+\s+operator\s+guardian\s+pause\s+alice\s+paused: no → yes\s+-\s+-$", table[4].TrimEnd());
 
         // By actor, by time, by count, and the next page.
-        var managers = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--actor", "manager", "--json")).Ok().Json;
-        Assert.Equal([ids[0], ids[1]], managers.EnumerateArray().Select(i => i.GetProperty("id").GetInt64()));
+        var managers = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--actor", "manager", "--json")).Ok().JsonAs<InterventionView[]>();
+        Assert.Equal([ids[0], ids[1]], managers.Select(i => i.Id));
         Assert.Single((await fixture.OperatorAsync("interventions", "--agent", "alice", "--limit", "1", "--json")).Ok().Json.EnumerateArray());
-        var page = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--before", ids[1].ToString(System.Globalization.CultureInfo.InvariantCulture), "--json")).Ok().Json;
-        Assert.Equal([ids[2], ids[3]], page.EnumerateArray().Select(i => i.GetProperty("id").GetInt64()));
+        var page = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--before", ids[1].ToString(System.Globalization.CultureInfo.InvariantCulture), "--json")).Ok()
+            .JsonAs<InterventionView[]>();
+        Assert.Equal([ids[2], ids[3]], page.Select(i => i.Id));
         var since = operatorsDone.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        var recent = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--since", since, "--json")).Ok().Json;
-        Assert.Equal([ids[0], ids[1]], recent.EnumerateArray().Select(i => i.GetProperty("id").GetInt64()));
+        var recent = (await fixture.OperatorAsync("interventions", "--agent", "alice", "--since", since, "--json")).Ok().JsonAs<InterventionView[]>();
+        Assert.Equal([ids[0], ids[1]], recent.Select(i => i.Id));
         Assert.Equal("(none)", (await fixture.OperatorAsync("interventions", "--agent", "alice", "--since", "2999-01-01T00:00:00Z")).Ok().Stdout.Trim());
 
         (await fixture.OperatorAsync("interventions", "--since", "yesterday")).Usage();
@@ -58,24 +65,24 @@ public sealed class InterventionsCommandsTests(CliFixture fixture) : SharedHiveT
     public async Task Revert_undoes_a_pause_and_a_second_revert_or_an_unknown_id_is_refused()
     {
         (await fixture.OperatorAsync("pause", "bob")).Ok();
-        var pause = (await fixture.OperatorAsync("interventions", "--agent", "bob", "--limit", "1", "--json")).Ok().Json[0];
-        Assert.Equal("pause", pause.GetProperty("action").GetString());
-        var id = pause.GetProperty("id").GetInt64();
+        var pause = (await fixture.OperatorAsync("interventions", "--agent", "bob", "--limit", "1", "--json")).Ok().JsonAs<InterventionView[]>()[0];
+        Assert.Equal("pause", pause.Action);
+        var id = pause.Id;
         Assert.True(await PausedAsync("bob"));
 
         var text = (await fixture.OperatorAsync("interventions", "revert", id.ToString(System.Globalization.CultureInfo.InvariantCulture))).Ok().Stdout.Trim();
         Assert.False(await PausedAsync("bob"));
-        var listed = (await fixture.OperatorAsync("interventions", "--agent", "bob", "--json")).Ok().Json;
+        var listed = (await fixture.OperatorAsync("interventions", "--agent", "bob", "--json")).Ok().JsonAs<InterventionView[]>();
         var resume = listed[0];
-        Assert.Equal("resume", resume.GetProperty("action").GetString());
-        Assert.Equal($"revert of intervention {id}", resume.GetProperty("reason").GetString());
-        var resumeId = resume.GetProperty("id").GetInt64();
+        Assert.Equal("resume", resume.Action);
+        Assert.Equal($"revert of intervention {id}", resume.Reason);
+        var resumeId = resume.Id;
         Assert.Equal($"intervention #{id} (pause bob) reverted by #{resumeId}", text);
-        Assert.Equal(resumeId, listed.EnumerateArray().Single(i => i.GetProperty("id").GetInt64() == id).GetProperty("reverted_by").GetInt64());
+        Assert.Equal(resumeId, listed.Single(i => i.Id == id).RevertedBy);
         Assert.Matches($@"(?m)^{id}\s.*\spause\s+bob\s+paused: no → yes\s+#{resumeId}\s", (await fixture.OperatorAsync("interventions", "--agent", "bob")).Ok().Stdout);
 
         var again = (await fixture.OperatorAsync("interventions", "revert", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json")).Refused("conflict");
-        Assert.Contains("reverted already", again.Json.GetProperty("error").GetString());
+        Assert.Contains("reverted already", again.JsonAs<Refusal>().Error);
         (await fixture.OperatorAsync("interventions", "revert", "987654")).Refused("not_found");
         (await fixture.OperatorAsync("interventions", "revert", "last")).Usage();
         Assert.False(await PausedAsync("bob"));

@@ -1,6 +1,9 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Cli;
@@ -21,9 +24,8 @@ public sealed class ManagerCommandsTests(CliFixture fixture) : SharedHiveTests(f
 
     private static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..6];
 
-    private async Task<JsonElement?> ApprovalAsync(long id) =>
-        (await _hive.GetJsonAsync("/api/approvals?status=all")).EnumerateArray()
-            .Where(a => a.GetProperty("id").GetInt64() == id).Select(a => (JsonElement?)a.Clone()).FirstOrDefault();
+    private async Task<ApprovalView?> ApprovalAsync(long id) =>
+        (await _hive.GetAsync<ApprovalView[]>("/api/approvals?status=all")).FirstOrDefault(a => a.Id == id);
 
     /// <summary>An agent of the process driver that sleeps, made by the operator (so it has a meta file to propose against).</summary>
     private async Task<string> SleeperAsync()
@@ -43,14 +45,14 @@ public sealed class ManagerCommandsTests(CliFixture fixture) : SharedHiveTests(f
     {
         var name = Unique("wish");
         var reply = (await ManagerAsync("--json", "request-spawn", name, "--purpose", "answers questions", "--driver", "process", "--",
-            "/bin/sh", "-c", "exec sleep 600")).Ok().Json;
-        var id = reply.GetProperty("approval_id").GetInt64();
+            "/bin/sh", "-c", "exec sleep 600")).Ok().JsonAs<ApprovalReply>();
+        var id = reply.ApprovalId;
 
-        var approval = (await _hive.GetJsonAsync("/api/approvals")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id);
-        Assert.Equal("spawn", approval.GetProperty("kind").GetString());
-        Assert.Equal("pending", approval.GetProperty("status").GetString());
-        Assert.Equal("manager", approval.GetProperty("requester").GetString());
-        var payload = approval.GetProperty("payload");
+        var approval = (await _hive.GetAsync<ApprovalView[]>("/api/approvals")).Single(a => a.Id == id);
+        Assert.Equal("spawn", approval.Kind);
+        Assert.Equal("pending", approval.Status);
+        Assert.Equal("manager", approval.Requester);
+        var payload = approval.Payload; // each kind's payload is its own shape, with no record: read raw
         Assert.Equal(name, payload.GetProperty("name").GetString());
         Assert.Equal("answers questions", payload.GetProperty("purpose").GetString());
         Assert.Equal(["/bin/sh", "-c", "exec sleep 600"], payload.GetProperty("command").EnumerateArray().Select(c => c.GetString()));
@@ -76,34 +78,35 @@ public sealed class ManagerCommandsTests(CliFixture fixture) : SharedHiveTests(f
         var approvals = new List<long>();
         try
         {
-            var destroy = (await ManagerAsync("request-destroy", name, "--reason", "its work is done", "--json")).Ok().Json.GetProperty("approval_id").GetInt64();
+            var destroy = (await ManagerAsync("request-destroy", name, "--reason", "its work is done", "--json")).Ok().JsonAs<ApprovalReply>().ApprovalId;
             approvals.Add(destroy);
-            var asked = (await ApprovalAsync(destroy))!.Value;
-            Assert.Equal("destroy", asked.GetProperty("kind").GetString());
-            Assert.Equal("pending", asked.GetProperty("status").GetString());
+            var asked = (await ApprovalAsync(destroy))!;
+            Assert.Equal("destroy", asked.Kind);
+            Assert.Equal("pending", asked.Status);
             (await ManagerAsync("request-destroy", name)).Refused("validation"); // no reason
 
             await File.WriteAllTextAsync(file, """{"command": ["/bin/sh", "-c", "exec sleep 601"], "driver": "process", "purpose": "sleeps longer"}""");
             var fromFile = (await ManagerAsync("propose-config", name, "--file", file)).Ok().Stdout.Trim();
             var proposal = long.Parse(Regex.Match(fromFile, $@"^configuration for {name} proposed: approval #(\d+) waits for the operator$").Groups[1].Value);
             approvals.Add(proposal);
-            var proposed = (await ApprovalAsync(proposal))!.Value;
-            Assert.Equal("config_commit", proposed.GetProperty("kind").GetString());
-            Assert.Contains("sleep 601", proposed.GetProperty("payload").GetProperty("diff").GetString());
+            var proposed = (await ApprovalAsync(proposal))!;
+            Assert.Equal("config_commit", proposed.Kind);
+            Assert.Contains("sleep 601", proposed.Payload.GetProperty("diff").GetString()); // the payload has no record
 
             var fromStdin = await Hivectl.RunAsync(["--socket", _hive.SocketPath("manager"), "propose-config", name, "--file", "-", "--json"],
                 stdin: """{"command": ["/bin/sh", "-c", "exec sleep 602"], "driver": "process", "purpose": "from stdin"}""");
-            var stdinProposal = fromStdin.Ok().Json.GetProperty("approval_id").GetInt64();
+            var stdinProposal = fromStdin.Ok().JsonAs<ApprovalReply>().ApprovalId;
             approvals.Add(stdinProposal);
-            Assert.Equal("from stdin", (await ApprovalAsync(stdinProposal))!.Value.GetProperty("payload").GetProperty("config").GetProperty("purpose").GetString());
+            var config = (await ApprovalAsync(stdinProposal))!.Payload.GetProperty("config").Deserialize<AgentConfig>(HiveJson.Options)!;
+            Assert.Equal("from stdin", config.Purpose);
 
             // A file that is not a JSON object, no file at all, no --file: nothing is asked.
             await File.WriteAllTextAsync(file, "command = sleep");
             (await ManagerAsync("propose-config", name, "--file", file, "--json")).Refused("validation");
             (await ManagerAsync("propose-config", name, "--file", file + ".missing")).Refused("not_found");
             (await ManagerAsync("propose-config", name)).Usage();
-            Assert.Equal(approvals.Order(), (await _hive.GetJsonAsync("/api/approvals")).EnumerateArray()
-                .Where(a => a.GetProperty("agent").GetString() == name).Select(a => a.GetProperty("id").GetInt64()).Order());
+            Assert.Equal(approvals.Order(), (await _hive.GetAsync<ApprovalView[]>("/api/approvals"))
+                .Where(a => a.Agent == name).Select(a => a.Id).Order());
             Assert.Equal("running", StateOf(name));
         }
         finally
@@ -120,6 +123,7 @@ public sealed class ManagerCommandsTests(CliFixture fixture) : SharedHiveTests(f
         var name = await SleeperAsync();
         try
         {
+            // Agent rows, raw: they are assembled at run time and have no record.
             var listed = (await ManagerAsync("list-agents", "--json")).Ok().Json.GetProperty("agents").EnumerateArray()
                 .ToDictionary(a => a.GetProperty("name").GetString()!, a => a.Clone());
             Assert.Subset(listed.Keys.ToHashSet(), new HashSet<string> { "alice", "bob", "manager", name });
@@ -171,7 +175,7 @@ public sealed class ManagerCommandsTests(CliFixture fixture) : SharedHiveTests(f
             foreach (var command in commands)
             {
                 var run = (await OnSocketAsync("alice", ["--json", .. command])).Refused("forbidden");
-                Assert.Contains("only the manager may do this", run.Json.GetProperty("error").GetString());
+                Assert.Contains("only the manager may do this", run.JsonAs<Refusal>().Error);
                 // The refusal says whose socket it was, in the text form too.
                 var text = (await OnSocketAsync("alice", command)).Refused("forbidden");
                 Assert.Contains($"{_hive.SocketPath("alice")} is alice's socket, and {command[0]} works only on the manager's", text.Stderr);
@@ -214,17 +218,19 @@ public sealed class ManagerCommandsTests(CliFixture fixture) : SharedHiveTests(f
         var run = await Hivectl.RunAsync(["request-spawn", "helper", "--socket", path, "--json", "--purpose", "helps", "--preset", "claude-code",
             "--driver", "bubblewrap", "--env", "A=1", "--env", "B=x=y", "--secret", "ANTHROPIC_API_KEY=anthropic", "--mount", "/srv/data",
             "--mount", "/srv/more", "--", "claude", "-p", "hi"]);
-        Assert.Equal(7, run.Ok().Json.GetProperty("approval_id").GetInt64());
+        Assert.Equal(7, run.Ok().JsonAs<ApprovalReply>().ApprovalId);
         var request = (await seen).RootElement;
-        Assert.Equal("request_spawn", request.GetProperty("op").GetString());
-        Assert.Equal("helper", request.GetProperty("name").GetString());
-        Assert.Equal("helps", request.GetProperty("purpose").GetString());
-        Assert.Equal("claude-code", request.GetProperty("preset").GetString());
-        Assert.Equal("bubblewrap", request.GetProperty("driver").GetString());
-        Assert.Equal(["claude", "-p", "hi"], request.GetProperty("command").EnumerateArray().Select(c => c.GetString()));
+        var args = request.Deserialize<SpawnArgs>(HiveJson.Options)!;
+        Assert.Equal("request_spawn", request.GetProperty("op").GetString()); // the line's verb: no field of the arguments' record
+        Assert.Equal("helper", args.Name);
+        Assert.Equal("helps", args.Purpose);
+        Assert.Equal("claude-code", args.Preset);
+        Assert.Equal("bubblewrap", args.Driver);
+        Assert.Equal(["claude", "-p", "hi"], args.Command!);
+        // The maps as written on the wire, raw: their exact text.
         Assert.Equal("""{"A":"1","B":"x=y"}""", request.GetProperty("env").GetRawText());
         Assert.Equal("""{"ANTHROPIC_API_KEY":"anthropic"}""", request.GetProperty("secrets").GetRawText());
-        Assert.Equal(["/srv/data", "/srv/more"], request.GetProperty("mounts").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal(["/srv/data", "/srv/more"], args.Mounts!);
 
         seen = AnswerOneAsync(listener);
         (await Hivectl.RunAsync(["request-spawn", "bare", "--socket", path])).Ok();

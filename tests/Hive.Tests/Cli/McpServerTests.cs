@@ -1,3 +1,12 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Contracts.LooseEnds;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Reminders;
+using Hive.Features.Governance;
+using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
@@ -37,6 +46,9 @@ public sealed class McpServerTests : IAsyncLifetime
 
     private static JsonElement Json(CallToolResult result) => JsonDocument.Parse(Text(result)).RootElement.Clone();
 
+    /// <summary>A tool's text read as the verb's reply record (or, for a tool error, as the <see cref="Refusal"/>).</summary>
+    private static T Read<T>(CallToolResult result) => JsonSerializer.Deserialize<T>(Text(result), HiveJson.Options)!;
+
     /// <summary>Every agent's tools, in order.</summary>
     private static readonly string[] AgentTools =
         ["ack", "answer", "ask", "cancel_loose_end", "count_pending_reminders", "loose_ends", "recurring_cancel", "recurring_list",
@@ -60,16 +72,17 @@ public sealed class McpServerTests : IAsyncLifetime
 
         var whoami = await client.CallToolAsync("whoami", new Dictionary<string, object?>());
         Assert.NotEqual(true, whoami.IsError);
-        Assert.Equal("alice", JsonDocument.Parse(Text(whoami)).RootElement.GetProperty("name").GetString());
+        Assert.Equal("alice", Read<WhoamiReply>(whoami).Name);
 
         var sent = await client.CallToolAsync("send", new Dictionary<string, object?> { ["to"] = "bob", ["body"] = "from an MCP client" });
         Assert.NotEqual(true, sent.IsError);
-        var id = JsonDocument.Parse(Text(sent)).RootElement.GetProperty("id").GetInt64();
+        var id = Read<SendReply>(sent).Id;
         await using (var bob = await _hive.ConnectAsync("bob"))
         {
-            var message = (await bob.RecvAndAckAsync(5_000))!.Value;
-            Assert.Equal(id, message.GetProperty("id").GetInt64());
-            Assert.Equal("from an MCP client", message.GetProperty("body").GetString());
+            var message = (await bob.RecvMessageAsync(5_000))!;
+            await bob.AckAsync(message.Id);
+            Assert.Equal(id, message.Id);
+            Assert.Equal("from an MCP client", message.Body);
         }
 
         foreach (var (tool, args, code) in new (string, Dictionary<string, object?>, string)[]
@@ -83,7 +96,7 @@ public sealed class McpServerTests : IAsyncLifetime
         {
             var result = await client.CallToolAsync(tool, args);
             Assert.True(result.IsError, $"{tool}: {Text(result)}");
-            Assert.Equal(code, JsonDocument.Parse(Text(result)).RootElement.GetProperty("code").GetString());
+            Assert.Equal(code, Read<Refusal>(result).Code);
         }
         Assert.NotEqual(true, (await client.CallToolAsync("whoami", new Dictionary<string, object?>())).IsError); // still serving
     }
@@ -93,24 +106,25 @@ public sealed class McpServerTests : IAsyncLifetime
     {
         await using var client = await ConnectAsync("alice");
         await using var alice = await _hive.ConnectAsync("alice");
-        var reminder = AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "look again", in_seconds = 3600 })).GetProperty("id").GetInt64();
+        var reminder = (await alice.CallAsync(ReminderVerbs.Remind, new RemindArgs("look again", 3600, null, null, null, null, null, null))).Id;
 
-        var ends = Json(await client.CallToolAsync("loose_ends", new Dictionary<string, object?>())).GetProperty("loose_ends").EnumerateArray().ToList();
+        var ends = Read<LooseEndsReply>(await client.CallToolAsync("loose_ends", new Dictionary<string, object?>())).LooseEnds.ToList();
         var end = Assert.Single(ends);
-        Assert.Equal(("reminder", reminder, "reminder"), (end.GetProperty("kind").GetString(), end.GetProperty("id").GetInt64(), end.GetProperty("cancel").GetString()));
+        Assert.Equal(("reminder", reminder, "reminder"), (end.Kind, end.Id, end.Cancel));
 
         var cancelled = await client.CallToolAsync("cancel_loose_end", new Dictionary<string, object?> { ["kind"] = "reminder", ["id"] = reminder });
         Assert.NotEqual(true, cancelled.IsError);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @reminder", new { reminder }));
         var again = await client.CallToolAsync("cancel_loose_end", new Dictionary<string, object?> { ["kind"] = "reminder", ["id"] = reminder });
         Assert.True(again.IsError);
-        Assert.Equal("not_found", Json(again).GetProperty("code").GetString());
+        Assert.Equal("not_found", Read<Refusal>(again).Code);
 
-        var turn = Json(await client.CallToolAsync("request_next_turn", new Dictionary<string, object?>()));
-        Assert.True(turn.GetProperty("queued").GetBoolean());
-        var message = (await alice.RecvAndAckAsync(5_000))!.Value;
-        Assert.Equal(turn.GetProperty("id").GetInt64(), message.GetProperty("id").GetInt64());
-        Assert.Equal("next_turn", message.GetProperty("kind").GetString());
+        var turn = Read<NextTurnReply>(await client.CallToolAsync("request_next_turn", new Dictionary<string, object?>()));
+        Assert.True(turn.Queued);
+        var message = (await alice.RecvMessageAsync(5_000))!;
+        await alice.AckAsync(message.Id);
+        Assert.Equal(turn.Id, message.Id);
+        Assert.Equal("next_turn", message.Kind);
     }
 
     [Fact]
@@ -124,24 +138,24 @@ public sealed class McpServerTests : IAsyncLifetime
         Assert.Equal(AgentTools, (await pretender.ListToolsAsync()).Select(t => t.Name).Order());
         var refused = await pretender.CallToolAsync("request_spawn", new Dictionary<string, object?> { ["name"] = "sneaky", ["purpose"] = "x", ["command"] = new[] { "/bin/true" } });
         Assert.True(refused.IsError);
-        Assert.Equal("forbidden", Json(refused).GetProperty("code").GetString());
+        Assert.Equal("forbidden", Read<Refusal>(refused).Code);
 
         var spawned = await manager.CallToolAsync("request_spawn", new Dictionary<string, object?>
         {
             ["name"] = "helper", ["purpose"] = "helps", ["command"] = new[] { "/bin/true" }, ["driver"] = "process",
         });
         Assert.NotEqual(true, spawned.IsError);
-        var id = Json(spawned).GetProperty("approval_id").GetInt64();
-        var approval = (await _hive.GetJsonAsync("/api/approvals")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id);
-        Assert.Equal(("spawn", "pending", "helper"),
-            (approval.GetProperty("kind").GetString(), approval.GetProperty("status").GetString(), approval.GetProperty("agent").GetString()));
+        var id = Read<ApprovalReply>(spawned).ApprovalId;
+        var approval = (await _hive.GetAsync<ApprovalView[]>("/api/approvals")).Single(a => a.Id == id);
+        Assert.Equal(("spawn", "pending", "helper"), (approval.Kind, approval.Status, approval.Agent));
         Assert.Equal(1, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength()); // the pretender's recorded nothing
 
+        // Agent rows, raw: they are assembled at run time and have no record.
         var agents = Json(await manager.CallToolAsync("list_agents", new Dictionary<string, object?>())).GetProperty("agents").EnumerateArray();
         Assert.Subset(agents.Select(a => a.GetProperty("name").GetString()!).ToHashSet(), new HashSet<string> { "alice", "bob", "manager" });
         var self = await manager.CallToolAsync("stop", new Dictionary<string, object?> { ["name"] = "manager" });
         Assert.True(self.IsError);
-        Assert.Equal("forbidden", Json(self).GetProperty("code").GetString());
+        Assert.Equal("forbidden", Read<Refusal>(self).Code);
     }
 
     [Fact]
@@ -154,29 +168,28 @@ public sealed class McpServerTests : IAsyncLifetime
 
         var paused = await manager.CallToolAsync("pause", new Dictionary<string, object?> { ["name"] = "bob", ["reason"] = "stuck in a loop" });
         Assert.NotEqual(true, paused.IsError);
-        Assert.Equal("bob", Json(paused).GetProperty("agent").GetString());
-        Assert.Contains((await _hive.GetJsonAsync("/api/governance")).GetProperty("paused").EnumerateArray(), p => p.GetProperty("agent").GetString() == "bob");
-        var recorded = (await _hive.GetJsonAsync("/api/interventions?agent=bob"))[0];
-        Assert.Equal(("manager", "monitor", "pause", "stuck in a loop"), (recorded.GetProperty("actor").GetString(),
-            recorded.GetProperty("authority_name").GetString(), recorded.GetProperty("action").GetString(), recorded.GetProperty("reason").GetString()));
+        Assert.Equal("bob", Read<AgentReply>(paused).Agent);
+        Assert.Contains((await _hive.GetAsync<GovernanceView>("/api/governance")).Paused, p => p.Agent == "bob");
+        var recorded = (await _hive.GetAsync<InterventionView[]>("/api/interventions?agent=bob"))[0];
+        Assert.Equal(("manager", "monitor", "pause", "stuck in a loop"), (recorded.Actor, recorded.AuthorityName, recorded.Action, recorded.Reason));
 
         Assert.NotEqual(true, (await manager.CallToolAsync("resume", new Dictionary<string, object?> { ["name"] = "bob" })).IsError);
-        Assert.Empty((await _hive.GetJsonAsync("/api/governance")).GetProperty("paused").EnumerateArray());
+        Assert.Empty((await _hive.GetAsync<GovernanceView>("/api/governance")).Paused);
 
         // Not itself; and the operator's pause is not the manager's to lift.
         var self = await manager.CallToolAsync("pause", new Dictionary<string, object?> { ["name"] = "manager" });
         Assert.True(self.IsError);
-        Assert.Equal("forbidden", Json(self).GetProperty("code").GetString());
+        Assert.Equal("forbidden", Read<Refusal>(self).Code);
         using (var operatorPause = await _hive.Http.PostAsync("/api/governance/agents/bob/pause", null)) Assert.Equal(HttpStatusCode.OK, operatorPause.StatusCode);
         var lift = await manager.CallToolAsync("resume", new Dictionary<string, object?> { ["name"] = "bob" });
         Assert.True(lift.IsError);
-        Assert.Equal("forbidden", Json(lift).GetProperty("code").GetString());
+        Assert.Equal("forbidden", Read<Refusal>(lift).Code);
         // On an agent's socket the tools are not listed, and a call is forbidden.
         await using var alice = await ConnectAsync("alice");
         Assert.DoesNotContain((await alice.ListToolsAsync()).Select(t => t.Name), n => n is "pause" or "resume");
         var refused = await alice.CallToolAsync("resume", new Dictionary<string, object?> { ["name"] = "bob" });
         Assert.True(refused.IsError);
-        Assert.Equal("forbidden", Json(refused).GetProperty("code").GetString());
+        Assert.Equal("forbidden", Read<Refusal>(refused).Code);
     }
 
     /// <summary>The MCP inspector's CLI (npm, 1.0.3): a client this project did not write. Installed once per machine into a temp dir.</summary>
@@ -225,15 +238,17 @@ public sealed class McpServerTests : IAsyncLifetime
         var here = Path.GetDirectoryName(inspector)!;
         var (code, listed) = await RunAsync("node", [inspector, .. server, "--method", "tools/list"], TimeSpan.FromSeconds(60), here);
         Assert.True(code == 0, listed);
-        var tools = JsonDocument.Parse(listed[listed.IndexOf('{')..]).RootElement.GetProperty("tools").EnumerateArray().ToList();
-        Assert.Contains(tools, t => t.GetProperty("name").GetString() == "send"
-            && t.GetProperty("inputSchema").GetProperty("properties").TryGetProperty("to", out _));
+        // The inspector prints MCP's own tools/list result: read as the SDK's record of it; the schema inside stays JSON.
+        var tools = JsonSerializer.Deserialize<ListToolsResult>(listed[listed.IndexOf('{')..], McpJsonUtilities.DefaultOptions)!.Tools;
+        Assert.Contains(tools, t => t.Name == "send" && t.InputSchema.GetProperty("properties").TryGetProperty("to", out _));
         Assert.Equal(AgentTools.Length, tools.Count);
 
         (code, var called) = await RunAsync("node",
             [inspector, .. server, "--method", "tools/call", "--tool-name", "send", "--tool-arg", "to=bob", "body=via the inspector"], TimeSpan.FromSeconds(60), here);
         Assert.True(code == 0, called);
         await using var bob = await _hive.ConnectAsync("bob");
-        Assert.Equal("via the inspector", (await bob.RecvAndAckAsync(5_000))!.Value.GetProperty("body").GetString());
+        var got = (await bob.RecvMessageAsync(5_000))!;
+        await bob.AckAsync(got.Id);
+        Assert.Equal("via the inspector", got.Body);
     }
 }

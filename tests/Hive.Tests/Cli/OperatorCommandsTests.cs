@@ -1,3 +1,12 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Reminders;
+using Hive.Contracts.TurnStats;
+using Hive.Features.Questions;
+
 namespace Hive.Tests.Cli;
 
 /// <summary>The operator's commands (HTTP API, Bearer token) through the built hivectl, against a real hive.</summary>
@@ -8,6 +17,7 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     [Fact]
     public async Task Status_lists_the_agents_with_their_state()
     {
+        // Agent rows, raw: they are assembled at run time and have no record.
         var json = (await fixture.OperatorAsync("status", "--json")).Ok().Json;
         var agents = json.GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!);
         Assert.Contains("alice", agents.Keys);
@@ -69,10 +79,10 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     public async Task Inbox_shows_what_agents_sent_the_operator()
     {
         var a = await _hive.NewAgentAsync("a");
-        var id = (await fixture.AgentAsync(a, "send", "operator", "hello operator", "--json")).Ok().Json.GetProperty("id").GetInt64();
-        var inbox = (await fixture.OperatorAsync("inbox", "--json")).Ok().Json;
-        var row = inbox.EnumerateArray().Single(m => m.GetProperty("id").GetInt64() == id);
-        Assert.Equal(a, row.GetProperty("from").GetString());
+        var id = (await fixture.AgentAsync(a, "send", "operator", "hello operator", "--json")).Ok().JsonAs<SendReply>().Id;
+        var inbox = (await fixture.OperatorAsync("inbox", "--json")).Ok().JsonAs<MessageView[]>();
+        var row = inbox.Single(m => m.Id == id);
+        Assert.Equal(a, row.From);
         Assert.Contains("hello operator", (await fixture.OperatorAsync("inbox")).Ok().Stdout);
     }
 
@@ -80,23 +90,22 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     public async Task Send_without_a_socket_is_the_operators_and_reaches_the_agent()
     {
         var a = await _hive.NewAgentAsync("a");
-        var sent = (await fixture.OperatorAsync("send", a, "hello from the operator", "--json")).Ok().Json;
-        var id = sent.GetProperty("id").GetInt64();
-        Assert.Equal("operator", sent.GetProperty("from").GetString());
+        var sent = (await fixture.OperatorAsync("send", a, "hello from the operator", "--json")).Ok().JsonAs<MessageView>();
+        var id = sent.Id;
+        Assert.Equal("operator", sent.From);
 
-        var got = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().Json.GetProperty("message");
-        Assert.Equal(id, got.GetProperty("id").GetInt64());
-        Assert.Equal("operator", got.GetProperty("from").GetString());
-        Assert.Equal("hello from the operator", got.GetProperty("body").GetString());
+        var got = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--json")).Ok().JsonAs<RecvOneReply>().Message!;
+        Assert.Equal(id, got.Id);
+        Assert.Equal("operator", got.From);
+        Assert.Equal("hello from the operator", got.Body);
 
         // Where $HIVE_SOCKET is set, --as-operator still speaks as the operator; without it, as the socket's agent.
         var b = await _hive.NewAgentAsync("b");
         var inAgent = new Dictionary<string, string> { ["HIVE_SOCKET"] = _hive.SocketPath(b) };
         Assert.Matches(@"^sent #\d+$", (await Hivectl.RunAsync([.. fixture.OperatorArgs, "send", a, "second", "--as-operator"], inAgent)).Ok().Stdout.Trim());
         (await Hivectl.RunAsync(["send", a, "third"], inAgent)).Ok();
-        var next = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--max", "2", "--json")).Ok().Json.GetProperty("messages");
-        Assert.Equal(new[] { ("operator", "second"), (b, "third") },
-            next.EnumerateArray().Select(m => (m.GetProperty("from").GetString()!, m.GetProperty("body").GetString()!)).ToArray());
+        var next = (await fixture.AgentAsync(a, "recv", "--wait", "5", "--max", "2", "--json")).Ok().JsonAs<RecvManyReply>().Messages;
+        Assert.Equal(new[] { ("operator", "second"), (b, "third") }, next.Select(m => (m.From, m.Body)).ToArray());
         (await Hivectl.RunAsync(["send", a, "x", "--as-operator", "--socket", _hive.SocketPath(b)])).Usage();
 
         // Refusals are the API's: no such agent, an empty body.
@@ -121,15 +130,15 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     public async Task Remind_as_the_operator_schedules_a_reminder_that_fires_to_the_agent_from_reminder()
     {
         var a = await _hive.NewAgentAsync("a");
-        var scheduled = (await fixture.OperatorAsync("remind", "stand-up in five", "--to", a, "--in", "0", "--json")).Ok().Json;
-        var id = scheduled.GetProperty("id").GetInt64();
-        Assert.Equal(a, scheduled.GetProperty("agent").GetString());
+        var scheduled = (await fixture.OperatorAsync("remind", "stand-up in five", "--to", a, "--in", "0", "--json")).Ok().JsonAs<ReminderView>();
+        var id = scheduled.Id;
+        Assert.Equal(a, scheduled.Agent);
 
-        var fired = (await fixture.AgentAsync(a, "recv", "--wait", "15", "--json")).Ok().Json.GetProperty("message");
-        Assert.Equal("reminder", fired.GetProperty("from").GetString());
-        Assert.Equal("reminder", fired.GetProperty("kind").GetString());
-        Assert.Equal(id, fired.GetProperty("reminder_id").GetInt64());
-        Assert.Equal("stand-up in five", fired.GetProperty("body").GetString());
+        var fired = (await fixture.AgentAsync(a, "recv", "--wait", "15", "--json")).Ok().JsonAs<RecvOneReply>().Message!;
+        Assert.Equal("reminder", fired.From);
+        Assert.Equal("reminder", fired.Kind);
+        Assert.Equal(id, fired.Extra!["reminder_id"].GetInt64()); // an extra field of the system message (no record names it)
+        Assert.Equal("stand-up in five", fired.Body);
 
         // --at, and the human form.
         var at = DateTimeOffset.UtcNow.AddHours(2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
@@ -152,9 +161,10 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         await using (var agent = await _hive.ConnectAsync(a))
         {
             // A turn is recorded only as the turn it was granted.
-            var turnId = AgentClient.Ok(await agent.CallAsync(new { op = "begin_turn", wait_ms = 5000 })).GetProperty("turn_id").GetInt64();
+            var turnId = (await agent.CallAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(5000))).TurnId;
             var now = DateTimeOffset.UtcNow;
-            AgentClient.Ok(await agent.CallAsync(new { op = "record_turn", turn_id = turnId, result_kind = "prompt_too_long", started_at = now, ended_at = now }));
+            await agent.CallAsync(TurnStatsVerbs.RecordTurn, new RecordTurnArgs(null, null, "prompt_too_long", now, now, null, null, null, null, null, null,
+                null, null, null, null, null, turnId));
         }
         var text = (await fixture.OperatorAsync("status")).Ok().Stdout;
         Assert.Matches($@"(?m)^{a}\s.*\d{{4}}-\d\d-\d\dT\S+ \(prompt_too_long\)$", text);
@@ -169,9 +179,9 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         long id = 0;
         await HiveInstance.Until(() => (id = _hive.QueryDbList<long>("SELECT id FROM questions WHERE asker = @a", new { a }).FirstOrDefault()) > 0,
             TimeSpan.FromSeconds(15), "the question");
-        var listed = (await fixture.OperatorAsync("questions", "--json")).Ok().Json;
-        var pending = listed.GetProperty("pending").EnumerateArray().Single(q => q.GetProperty("id").GetInt64() == id);
-        Assert.Equal("may I deploy?", pending.GetProperty("question").GetString());
+        var listed = (await fixture.OperatorAsync("questions", "--json")).Ok().JsonAs<ListQuestions.Result>();
+        var pending = listed.Pending.Single(q => q.Id == id);
+        Assert.Equal("may I deploy?", pending.Question);
         Assert.Contains("may I deploy?", (await fixture.OperatorAsync("questions", "--filter", "operator")).Ok().Stdout);
 
         (await fixture.OperatorAsync("questions", "answer", id.ToString(), "go ahead", "--json")).Ok();
@@ -187,11 +197,12 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     public async Task Reminders_lists_retries_and_cancels()
     {
         var a = await _hive.NewAgentAsync("a");
-        var id = (await fixture.AgentAsync(a, "remind", "water the plants", "--in", "3600", "--json")).Ok().Json.GetProperty("id").GetInt64();
+        var id = (await fixture.AgentAsync(a, "remind", "water the plants", "--in", "3600", "--json")).Ok().JsonAs<RemindReply>().Id;
 
+        // hivectl puts the two lists side by side in a document of its own (no record): each list is read as its records.
         var list = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json;
-        var row = list.GetProperty("pending").EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
-        Assert.Equal(a, row.GetProperty("agent").GetString());
+        var row = list.GetProperty("pending").Deserialize<ReminderView[]>(HiveJson.Options)!.Single(r => r.Id == id);
+        Assert.Equal(a, row.Agent);
         Assert.Contains("water the plants", (await fixture.OperatorAsync("reminders")).Ok().Stdout);
 
         (await fixture.OperatorAsync("reminders", "retry", id.ToString(), "--json")).Ok();
@@ -206,8 +217,8 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     public async Task Reminders_lists_recurring_reminders_too()
     {
         var a = await _hive.NewAgentAsync("a");
-        var id = (await fixture.AgentAsync(a, "remind", "weekly report", "--cron", "0 9 * * 1", "--tz", "Europe/Berlin", "--json")).Ok().Json
-            .GetProperty("id").GetInt64();
+        var id = (await fixture.AgentAsync(a, "remind", "weekly report", "--cron", "0 9 * * 1", "--tz", "Europe/Berlin", "--json")).Ok()
+            .JsonAs<RemindReply>().Id;
 
         var text = (await fixture.OperatorAsync("reminders")).Ok().Stdout;
         var line = text.Split('\n').Single(l => l.Contains("weekly report", StringComparison.Ordinal));
@@ -215,9 +226,9 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
         Assert.Contains(a, line);
         Assert.Contains("0 9 * * 1", line);
         Assert.Contains("Europe/Berlin", line);
-        var recurring = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json.GetProperty("recurring").EnumerateArray()
-            .Single(r => r.GetProperty("id").GetInt64() == id);
-        Assert.Equal(("weekly report", "active"), (recurring.GetProperty("body").GetString(), recurring.GetProperty("state").GetString()));
+        var recurring = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json.GetProperty("recurring")
+            .Deserialize<RecurringReminderView[]>(HiveJson.Options)!.Single(r => r.Id == id);
+        Assert.Equal(("weekly report", "active"), (recurring.Body, recurring.State));
     }
 
     [Fact]
@@ -225,23 +236,23 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     {
         var doomed = await _hive.NewAgentAsync("doomed");
         await using var manager = await _hive.ConnectAsync("manager");
-        long Request(JsonElement reply) => AgentClient.Ok(reply).GetProperty("approval_id").GetInt64();
-        var first = Request(await manager.CallAsync(new { op = "request_destroy", name = doomed, reason = "done with it" }));
+        async Task<long> Request(string reason) => (await manager.CallAsync(ManagerVerbs.RequestDestroy, new DestroyArgs(doomed, reason))).ApprovalId;
+        var first = await Request("done with it");
 
-        var pending = (await fixture.OperatorAsync("approvals", "--json")).Ok().Json;
-        Assert.Contains(pending.EnumerateArray(), p => p.GetProperty("id").GetInt64() == first && p.GetProperty("status").GetString() == "pending");
+        var pending = (await fixture.OperatorAsync("approvals", "--json")).Ok().JsonAs<ApprovalView[]>();
+        Assert.Contains(pending, p => p.Id == first && p.Status == "pending");
         Assert.Contains(doomed, (await fixture.OperatorAsync("approvals")).Ok().Stdout);
 
-        var denied = (await fixture.OperatorAsync("approvals", "deny", first.ToString(), "--reason", "keep it", "--json")).Ok().Json;
-        Assert.Equal("denied", denied.GetProperty("status").GetString());
-        Assert.Equal("keep it", denied.GetProperty("reason").GetString());
+        var denied = (await fixture.OperatorAsync("approvals", "deny", first.ToString(), "--reason", "keep it", "--json")).Ok().JsonAs<ApprovalView>();
+        Assert.Equal("denied", denied.Status);
+        Assert.Equal("keep it", denied.Reason);
         (await fixture.OperatorAsync("approvals", "approve", first.ToString(), "--json")).Refused("conflict");
-        var all = (await fixture.OperatorAsync("approvals", "--all", "--json")).Ok().Json;
-        Assert.Contains(all.EnumerateArray(), p => p.GetProperty("id").GetInt64() == first);
+        var all = (await fixture.OperatorAsync("approvals", "--all", "--json")).Ok().JsonAs<ApprovalView[]>();
+        Assert.Contains(all, p => p.Id == first);
 
-        var second = Request(await manager.CallAsync(new { op = "request_destroy", name = doomed, reason = "really" }));
-        var approved = (await fixture.OperatorAsync("approvals", "approve", second.ToString(), "--json")).Ok().Json;
-        Assert.Equal("approved", approved.GetProperty("status").GetString());
+        var second = await Request("really");
+        var approved = (await fixture.OperatorAsync("approvals", "approve", second.ToString(), "--json")).Ok().JsonAs<ApprovalView>();
+        Assert.Equal("approved", approved.Status);
         var agents = (await fixture.OperatorAsync("agents", "--json")).Ok().Json;
         Assert.DoesNotContain(agents.EnumerateArray(), x => x.GetProperty("name").GetString() == doomed);
     }
@@ -249,17 +260,21 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     [Fact]
     public async Task The_operator_sends_to_an_agent_without_a_socket_and_reads_the_inbox()
     {
-        var sent = (await fixture.OperatorAsync("send", "alice", "from the operator's shell", "--json")).Ok().Json;
-        var id = sent.GetProperty("id").GetInt64();
+        var sent = (await fixture.OperatorAsync("send", "alice", "from the operator's shell", "--json")).Ok().JsonAs<MessageView>();
+        var id = sent.Id;
         await using var alice = await _hive.ConnectAsync("alice");
-        JsonElement? got = null;
+        MessageView? got = null;
         for (var deadline = DateTime.UtcNow.AddSeconds(15); got is null && DateTime.UtcNow < deadline;)
-            if (await alice.RecvAndAckAsync(1_000) is { } m && m.GetProperty("id").GetInt64() == id) got = m;
+        {
+            if (await alice.RecvMessageAsync(1_000) is not { } m) continue;
+            await alice.AckAsync(m.Id);
+            if (m.Id == id) got = m;
+        }
         Assert.NotNull(got);
-        Assert.Equal("operator", got.Value.GetProperty("from").GetString());
-        Assert.Equal("from the operator's shell", got.Value.GetProperty("body").GetString());
+        Assert.Equal("operator", got.From);
+        Assert.Equal("from the operator's shell", got.Body);
 
-        Assert.True((await alice.CallAsync(new { op = "send", to = "operator", body = "to the operator's inbox" })).GetProperty("ok").GetBoolean());
+        await alice.CallAsync(MessageVerbs.Send, new SendArgs("operator", "to the operator's inbox", null, null)); // throws unless ok
         Assert.Contains("to the operator's inbox", (await fixture.OperatorAsync("inbox")).Ok().Stdout);
     }
 
@@ -290,6 +305,7 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
     public async Task Agents_are_created_started_stopped_restarted_destroyed_and_their_logs_followed()
     {
         var name = "cli-proc-" + Guid.NewGuid().ToString("N")[..6];
+        // Agent rows (create, stop, start, the list) and the logs document hivectl makes, raw: none has a record.
         var created = (await fixture.OperatorAsync("agents", "create", name, "--driver", "process", "--env", "GREETING=hi",
             "--purpose", "a test", "--json", "--", "/bin/sh", "-c", "echo started-$$-$GREETING; exec sleep 600")).Ok().Json;
         Assert.Equal(name, created.GetProperty("name").GetString());

@@ -1,5 +1,10 @@
 using System.Globalization;
 using System.Text;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Questions;
+using Hive.Contracts.Reminders;
+using Hive.Features.Questions;
 
 namespace Hive.Tests.Cli;
 
@@ -57,7 +62,7 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
     {
         var (a, b) = (await _hive.NewAgentAsync("a"), await _hive.NewAgentAsync("b"));
         var tag = NewTag();
-        var seq = (await _hive.GetJsonAsync("/api/state")).GetProperty("seq").GetInt64();
+        var seq = (await _hive.GetJsonAsync("/api/state")).GetProperty("seq").GetInt64(); // the snapshot is assembled at run time: no record
         await using var tail = Hivectl.Start([.. fixture.OperatorArgs, "tail", "--since", seq.ToString(CultureInfo.InvariantCulture)]);
         await using var tailJson = Hivectl.Start([.. fixture.OperatorArgs, "tail", "--json", "--since", seq.ToString(CultureInfo.InvariantCulture)]);
 
@@ -70,13 +75,13 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
 
         var recv = (await fixture.AgentAsync(b, "recv", "--max", $"{Escapes.Length}", "--wait", "5")).Ok();
         AssertShownSafely(recv.StdoutBytes, tag, "recv");
-        var recvJson = (await fixture.AgentAsync(b, "recv", "--max", $"{Escapes.Length}", "--wait", "5", "--json")).Ok().Json;
-        Assert.Equal(Escapes.Select(e => Text(tag, e)), recvJson.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("body").GetString()));
+        var recvJson = (await fixture.AgentAsync(b, "recv", "--max", $"{Escapes.Length}", "--wait", "5", "--json")).Ok().JsonAs<RecvManyReply>();
+        Assert.Equal(Escapes.Select(e => Text(tag, e)), recvJson.Messages.Select(m => m.Body));
 
         AssertShownSafely((await fixture.OperatorAsync("inbox")).Ok().StdoutBytes, tag, "inbox");
-        var inbox = (await fixture.OperatorAsync("inbox", "--json")).Ok().Json;
+        var inbox = (await fixture.OperatorAsync("inbox", "--json")).Ok().JsonAs<MessageView[]>();
         Assert.Equal(Escapes.Select(e => Text(tag, e)).Reverse(), // newest first
-            inbox.EnumerateArray().Select(m => m.GetProperty("body").GetString()).Where(body => body!.StartsWith(tag, StringComparison.Ordinal)));
+            inbox.Select(m => m.Body).Where(body => body.StartsWith(tag, StringComparison.Ordinal)));
 
         var last = Shown(tag, Escapes[^1]);
         await HiveInstance.Until(() => tail.StdoutLines.Count(l => l.Contains(last, StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(15),
@@ -86,8 +91,9 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         var sentBodies = new List<string?>();
         await HiveInstance.Until(() =>
         {
+            // tail's line (event, data) is hivectl's own, read raw; its data is the event's payload, the message.
             sentBodies = tailJson.StdoutLines.Select(l => JsonDocument.Parse(l).RootElement).Where(x => x.GetProperty("event").GetString() == "sent")
-                .Select(x => x.GetProperty("data").GetProperty("body").GetString())
+                .Select(x => (string?)x.GetProperty("data").Deserialize<MessageView>(HiveJson.Options)!.Body)
                 .Where(body => body!.StartsWith(tag, StringComparison.Ordinal)).ToList();
             return sentBodies.Count >= 3 * Escapes.Length;
         }, TimeSpan.FromSeconds(15), "tail --json's sends");
@@ -102,11 +108,11 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         await using (var asker = await _hive.ConnectAsync(a))
         await using (var peer = await _hive.ConnectAsync(b))
         {
-            foreach (var e in Escapes) AgentClient.Ok(await asker.CallAsync(new { op = "ask", question = Text(tag, e) })); // to the operator
+            foreach (var e in Escapes) await asker.CallAsync(QuestionVerbs.Ask, new AskArgs(Text(tag, e), null, null, null, null)); // to the operator
             foreach (var e in Escapes)
             {
-                var id = AgentClient.Ok(await asker.CallAsync(new { op = "ask", question = $"peer {e.Name}?", to = b })).GetProperty("id").GetInt64();
-                AgentClient.Ok(await peer.CallAsync(new { op = "answer", id, answer = Text(tag, e) }));
+                var id = (await asker.CallAsync(QuestionVerbs.Ask, new AskArgs($"peer {e.Name}?", b, null, null, null))).Id;
+                await peer.CallAsync(QuestionVerbs.Answer, new AnswerArgs(id, Text(tag, e)));
             }
         }
 
@@ -117,14 +123,14 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         Assert.True(answeredAt > 0 && text.IndexOf(Shown(tag, Escapes[0]), StringComparison.Ordinal) < answeredAt, text); // asked
         Assert.Contains(Shown(tag, Escapes[0]), text[answeredAt..]); // and answered
 
-        var json = (await fixture.OperatorAsync("questions", "--filter", a, "--json")).Ok().Json;
-        Assert.Equal(Escapes.Select(e => Text(tag, e)), json.GetProperty("pending").EnumerateArray().Select(q => q.GetProperty("question").GetString()));
+        var json = (await fixture.OperatorAsync("questions", "--filter", a, "--json")).Ok().JsonAs<ListQuestions.Result>();
+        Assert.Equal(Escapes.Select(e => Text(tag, e)), json.Pending.Select(q => q.Question));
         Assert.Equal(Escapes.Select(e => Text(tag, e)).Reverse(), // newest answer first
-            json.GetProperty("answered").EnumerateArray().Select(q => q.GetProperty("answer").GetString()));
+            json.Answered.Select(q => q.Answer));
 
         // ask --wait prints the answer itself: a peer's, so the peer's text.
         var answer = string.Join(" ", Escapes.Select(e => Text(tag, e)));
-        Assert.Equal(answer, (await AskAndAnswerAsync(a, b, answer, "--json")).Json.GetProperty("answer").GetString());
+        Assert.Equal(answer, (await AskAndAnswerAsync(a, b, answer, "--json")).Json.GetProperty("answer").GetString()); // ask --wait's own document: no record
         AssertShownSafely((await AskAndAnswerAsync(a, b, answer)).StdoutBytes, tag, "ask --wait");
     }
 
@@ -136,7 +142,7 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         long id = 0;
         await HiveInstance.Until(() => (id = _hive.QueryDbList<long>("SELECT id FROM questions WHERE question = @question", new { question }).FirstOrDefault()) > 0,
             TimeSpan.FromSeconds(15), "the question");
-        await using (var peer = await _hive.ConnectAsync(answerer)) AgentClient.Ok(await peer.CallAsync(new { op = "answer", id, answer }));
+        await using (var peer = await _hive.ConnectAsync(answerer)) await peer.CallAsync(QuestionVerbs.Answer, new AnswerArgs(id, answer));
         return (await asking.WaitForExitAsync(TimeSpan.FromSeconds(25))).Ok();
     }
 
@@ -155,7 +161,7 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
                 TimeSpan.FromSeconds(15), "the agent's last line in its log");
 
             AssertShownSafely((await fixture.OperatorAsync("agents", "logs", name)).Ok().StdoutBytes, tag, "agents logs");
-            var logged = (await fixture.OperatorAsync("agents", "logs", name, "--json")).Ok().Json.GetProperty("text").GetString()!;
+            var logged = (await fixture.OperatorAsync("agents", "logs", name, "--json")).Ok().Json.GetProperty("text").GetString()!; // hivectl's own document
             Assert.Equal(lines, logged.Split('\n').Where(l => l.StartsWith(tag, StringComparison.Ordinal)));
 
             await using var follow = Hivectl.Start([.. fixture.OperatorArgs, "agents", "logs", name, "-f", "--interval", "0.1"]);
@@ -174,11 +180,12 @@ public sealed class TerminalSafeOutputTests(CliFixture fixture) : SharedHiveTest
         var a = await _hive.NewAgentAsync("a");
         var tag = NewTag();
         await using (var agent = await _hive.ConnectAsync(a))
-            foreach (var e in Escapes) AgentClient.Ok(await agent.CallAsync(new { op = "remind", body = Text(tag, e), in_seconds = 3600 }));
+            foreach (var e in Escapes) await agent.CallAsync(ReminderVerbs.Remind, new RemindArgs(Text(tag, e), 3600, null, null, null, null, null, null));
         AssertShownSafely((await fixture.OperatorAsync("reminders")).Ok().StdoutBytes, tag, "reminders");
-        var reminders = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json;
+        // hivectl's document puts the two lists side by side (no record): the pending list read as its records.
+        var reminders = (await fixture.OperatorAsync("reminders", "--json")).Ok().Json.GetProperty("pending").Deserialize<ReminderView[]>(HiveJson.Options)!;
         Assert.Equal(Escapes.Select(e => Text(tag, e)).Order(StringComparer.Ordinal),
-            reminders.GetProperty("pending").EnumerateArray().Select(r => r.GetProperty("body").GetString()).Where(body => body!.StartsWith(tag, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+            reminders.Select(r => r.Body).Where(body => body.StartsWith(tag, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
     }
 
     /// <summary><paramref name="text"/> as a printf format: printable ASCII as it is, every other byte of its UTF-8 as <c>\ooo</c>.</summary>

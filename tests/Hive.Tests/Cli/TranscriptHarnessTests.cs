@@ -1,3 +1,6 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.TurnStats;
+
 namespace Hive.Tests.Cli;
 
 /// <summary>
@@ -33,20 +36,27 @@ public sealed class TranscriptHarnessTests : IAsyncLifetime
     }
 
     /// <summary>The next event of <paramref name="type"/>, with every event read on the way in <paramref name="seen"/>.</summary>
-    private static async Task<SseEvent> NextOfAsync(SseStream events, string type, Func<JsonElement, bool>? match = null, List<SseEvent>? seen = null)
+    private static async Task<SseEvent> NextOfAsync(SseStream events, string type, Func<SseEvent, bool>? match = null, List<SseEvent>? seen = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (DateTime.UtcNow < deadline)
             if (await events.NextAsync(deadline - DateTime.UtcNow) is { } e)
             {
                 seen?.Add(e);
-                if (e.Type == type && (match?.Invoke(e.Json) ?? true)) return e;
+                if (e.Type == type && (match?.Invoke(e) ?? true)) return e;
             }
         throw new TimeoutException($"no {type} event");
     }
 
-    private static bool Mentions(JsonElement transcript, string text) =>
-        transcript.GetProperty("entries").EnumerateArray().Any(e => e.GetProperty("text").GetString()!.Contains(text, StringComparison.Ordinal));
+    private static bool Mentions(SseEvent transcript, string text) =>
+        transcript.Payload<TranscriptAppendedPayload>().Entries.Any(e => e.Text.Contains(text, StringComparison.Ordinal));
+
+    private Task<TranscriptEntryView[]> TranscriptAsync(string query) => _hive.GetAsync<TranscriptEntryView[]>("/api/agents/alice/transcript?" + query);
+
+    /// <summary>
+    /// <c>turn_recorded</c>'s agent, raw: its payload record is built from the turn and the figures and cannot be read back.
+    /// </summary>
+    private static bool RecordedFor(SseEvent e, string agent) => e.Json.GetProperty("agent").GetString() == agent;
 
     [Fact]
     public async Task Entries_arrive_live_on_the_agents_stream_only_and_are_filed_under_the_turn()
@@ -69,36 +79,37 @@ public sealed class TranscriptHarnessTests : IAsyncLifetime
 
         // Live: on alice's stream while COMMAND is still waiting to go on.
         var live = await NextOfAsync(page, "transcript", e => Mentions(e, "<b>thinking</b> first"));
-        Assert.Equal("alice", live.Json.GetProperty("agent").GetString());
+        Assert.Equal("alice", live.Payload<TranscriptAppendedPayload>().Agent);
         Assert.False(File.Exists(go));
+        // turn_id present and null, raw: a record cannot tell it from absent.
         var running = await _hive.GetJsonAsync("/api/agents/alice/transcript?turn=running");
         Assert.Contains(running.EnumerateArray(), e => e.GetProperty("kind").GetString() == "text" && e.GetProperty("turn_id").ValueKind == JsonValueKind.Null);
 
         await File.WriteAllTextAsync(go, "");
         await NextOfAsync(page, "transcript", e => Mentions(e, "all done"));
         var seen = new List<SseEvent>();
-        var recorded = await NextOfAsync(main, "turn_recorded", e => e.GetProperty("agent").GetString() == "alice", seen);
+        var recorded = await NextOfAsync(main, "turn_recorded", e => RecordedFor(e, "alice"), seen);
         Assert.DoesNotContain(seen, e => e.Type == "transcript"); // the main stream never carries transcripts
         var seenByBob = new List<SseEvent>();
-        await NextOfAsync(other, "turn_recorded", e => e.GetProperty("agent").GetString() == "alice", seenByBob);
+        await NextOfAsync(other, "turn_recorded", e => RecordedFor(e, "alice"), seenByBob);
         Assert.DoesNotContain(seenByBob, e => e.Type == "transcript"); // nor another agent's page
 
-        var turnId = recorded.Json.GetProperty("turn").GetProperty("id").GetInt64();
-        var entries = (await _hive.GetJsonAsync($"/api/agents/alice/transcript?turn={turnId}")).EnumerateArray().Reverse().ToList();
-        Assert.Equal(["system", "text", "tool_use", "tool_result", "output", "result"], entries.Select(e => e.GetProperty("kind").GetString()));
-        Assert.All(entries, e => Assert.Equal(turnId, e.GetProperty("turn_id").GetInt64()));
-        Assert.Equal("<b>thinking</b> first", entries[1].GetProperty("text").GetString()); // text as printed: the page renders it as text
-        Assert.Equal("mcp__hive__send", entries[2].GetProperty("tool").GetString());
-        Assert.Contains("hi bob", entries[2].GetProperty("text").GetString());
-        Assert.Equal("sent as 7", entries[3].GetProperty("text").GetString());
-        Assert.Equal("a plain line", entries[4].GetProperty("text").GetString());
-        Assert.Equal("all done", entries[5].GetProperty("text").GetString());
+        var turnId = recorded.Json.GetProperty("turn").Deserialize<TurnView>(HiveJson.Options)!.Id;
+        var entries = (await TranscriptAsync($"turn={turnId}")).Reverse().ToList();
+        Assert.Equal(["system", "text", "tool_use", "tool_result", "output", "result"], entries.Select(e => e.Kind));
+        Assert.All(entries, e => Assert.Equal(turnId, e.TurnId));
+        Assert.Equal("<b>thinking</b> first", entries[1].Text); // text as printed: the page renders it as text
+        Assert.Equal("mcp__hive__send", entries[2].Tool);
+        Assert.Contains("hi bob", entries[2].Text);
+        Assert.Equal("sent as 7", entries[3].Text);
+        Assert.Equal("a plain line", entries[4].Text);
+        Assert.Equal("all done", entries[5].Text);
 
         // Paged newest first by entry id.
-        var page1 = (await _hive.GetJsonAsync("/api/agents/alice/transcript?limit=2")).EnumerateArray().ToList();
-        Assert.Equal(["result", "output"], page1.Select(e => e.GetProperty("kind").GetString()));
-        var page2 = (await _hive.GetJsonAsync($"/api/agents/alice/transcript?limit=2&before={page1[1].GetProperty("id").GetInt64()}")).EnumerateArray();
-        Assert.Equal(["tool_result", "tool_use"], page2.Select(e => e.GetProperty("kind").GetString()));
+        var page1 = await TranscriptAsync("limit=2");
+        Assert.Equal(["result", "output"], page1.Select(e => e.Kind));
+        var page2 = await TranscriptAsync($"limit=2&before={page1[1].Id}");
+        Assert.Equal(["tool_result", "tool_use"], page2.Select(e => e.Kind));
         using var missing = await _hive.Http.GetAsync("/api/agents/nobody/transcript");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
@@ -114,11 +125,11 @@ public sealed class TranscriptHarnessTests : IAsyncLifetime
             """);
         await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE agent = 'alice'") == 1, TimeSpan.FromSeconds(30), "the turn recorded");
 
-        var entries = (await _hive.GetJsonAsync("/api/agents/alice/transcript?limit=1000")).EnumerateArray().Reverse().ToList();
-        Assert.Equal("truncated", entries[^1].GetProperty("kind").GetString());
-        Assert.Single(entries, e => e.GetProperty("kind").GetString() == "truncated");
-        Assert.True(entries.SkipLast(1).Sum(e => System.Text.Encoding.UTF8.GetByteCount(e.GetProperty("text").GetString()!)) <= 3000);
-        Assert.Equal("line 0 of a long stretch of plain output, printed by a chatty program", entries[0].GetProperty("text").GetString());
+        var entries = (await TranscriptAsync("limit=1000")).Reverse().ToList();
+        Assert.Equal("truncated", entries[^1].Kind);
+        Assert.Single(entries, e => e.Kind == "truncated");
+        Assert.True(entries.SkipLast(1).Sum(e => System.Text.Encoding.UTF8.GetByteCount(e.Text)) <= 3000);
+        Assert.Equal("line 0 of a long stretch of plain output, printed by a chatty program", entries[0].Text);
         Assert.True(entries.Count < 80);
     }
 }
