@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
 using Hive.Contracts.Notifications;
 using Hive.Contracts.Questions;
@@ -97,7 +96,8 @@ public sealed class NotificationsTests : IAsyncLifetime
         using (var tapped = await TapAsync(hive, url))
         {
             Assert.Equal(HttpStatusCode.OK, tapped.StatusCode);
-            Assert.Equal("answer", (await tapped.Content.ReadFromJsonAsync<ActOnLink.LinkView>(HiveJson.Options))!.Action);
+            // The tap's answer is written as it goes out ({ok, subject, action, done}): no record names it.
+            Assert.Equal("answer", (await tapped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("action").GetString());
         }
         var answer = (await alice.RecvMessageAsync(5000))!;
         Assert.Equal("answer", answer.Kind);
