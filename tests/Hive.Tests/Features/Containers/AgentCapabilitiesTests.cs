@@ -1,3 +1,8 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
+using Hive.Features.Containers;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -20,7 +25,7 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
             Assert.Equal(["design", "review"], Names(made));
             Assert.Equal(["design", "review"], Names((await RowAsync(_hive, "capable"))!.Value));
             Assert.Equal(["design", "review"], Names(MetaFile("capable")));
-            Assert.Equal(["design", "review"], Names((await _hive.GetJsonAsync("/api/agents/capable/config")).GetProperty("config")));
+            Assert.Equal(["design", "review"], (await _hive.GetAsync<ReadAgentConfig.View>("/api/agents/capable/config")).Config!.Capabilities);
             var state = await _hive.GetJsonAsync("/api/state");
             Assert.Equal(["design", "review"], Names(state.GetProperty("agents").EnumerateArray().Single(a => a.GetProperty("name").GetString() == "capable")));
 
@@ -54,11 +59,11 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
             Assert.True((await _hive.GetJsonAsync("/api/agents")).GetArrayLength() >= 4); // no filter: every agent, the manager too
 
             await using var manager = await _hive.ConnectAsync("manager");
-            var listed = await manager.CallAsync(new { op = "list_agents", capability = "finder-review" });
-            Assert.True(listed.GetProperty("ok").GetBoolean(), listed.ToString());
-            Assert.Equal(["finder-a", "finder-c"], listed.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()!).Order());
-            var refused = await manager.CallAsync(new { op = "list_agents", capability = "Not A Name" });
-            Assert.Equal("validation", refused.GetProperty("code").GetString());
+            var listed = await manager.CallAsync(ManagerVerbs.ListAgents, new ListAgentsArgs("finder-review"));
+            // An agent row has no record (it is assembled at run time): its name is read from the raw JSON.
+            Assert.Equal(["finder-a", "finder-c"], listed.Agents.Cast<JsonElement>().Select(a => a.GetProperty("name").GetString()!).Order());
+            var refused = await manager.RefusalOfAsync(ManagerVerbs.ListAgents, new ListAgentsArgs("Not A Name"));
+            Assert.Equal("validation", refused.Code);
         }
         finally
         {
@@ -76,8 +81,8 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
         using var response = await _hive.Http.GetAsync($"/api/agents?capability={capability}");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal("validation", problem.GetProperty("code").GetString());
-        Assert.Contains("capability must match", problem.GetProperty("errors").GetProperty("capability")[0].GetString());
+        Assert.Equal("validation", Problem.Of(problem).Code);
+        Assert.Contains("capability must match", FieldError(problem, "capability"));
     }
 
     public static TheoryData<string[], string> BadCapabilities => new()
@@ -102,8 +107,8 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
         {
             var (status, problem) = await PostAsync(_hive.Http, "/api/agents", body);
             Assert.Equal(HttpStatusCode.BadRequest, status);
-            Assert.Equal("validation", problem.GetProperty("code").GetString());
-            Assert.Contains(says, problem.GetProperty("errors").GetProperty("capabilities")[0].GetString());
+            Assert.Equal("validation", Problem.Of(problem).Code);
+            Assert.Contains(says, FieldError(problem, "capabilities"));
             Assert.Null(await RowAsync(_hive, "refused"));
             Assert.False(File.Exists(Path.Combine(_hive.DataDir, "meta", "agents", "refused.json")));
         }
@@ -118,8 +123,8 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
             await CreateAsync(_hive.Http, new { name, command = Sleeper, driver = "process", capabilities = new[] { "code" } });
             await using var events = await _hive.OpenEventsAsync();
             var applied = await PutConfigAsync(name, new { command = Sleeper, driver = "process", capabilities = new[] { "code", "review" } });
-            Assert.True(applied.GetProperty("changed").GetBoolean());
-            Assert.Contains("\"review\"", applied.GetProperty("diff").GetString());
+            Assert.True(applied.Changed);
+            Assert.Contains("\"review\"", applied.Diff);
             var shown = await NextRowAsync(events, name, r => Names(r).Contains("review"));
             Assert.Equal(["code", "review"], Names(shown));
             Assert.Equal(["code", "review"], Names((await RowAsync(_hive, name))!.Value));
@@ -140,9 +145,9 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
             MetaGit.In(_hive.DataDir, "commit", "-q", "-am", "someone edits by hand");
             await using (var manager = await _hive.ConnectAsync("manager"))
             {
-                var rebuilt = await manager.CallAsync(new { op = "rebuild", name });
-                Assert.Equal("conflict", rebuilt.GetProperty("code").GetString());
-                Assert.Contains("capability 'Review It' must match", rebuilt.GetProperty("error").GetString());
+                var rebuilt = await manager.RefusalOfAsync(ManagerVerbs.Rebuild, new TargetArgs(name));
+                Assert.Equal("conflict", rebuilt.Code);
+                Assert.Contains("capability 'Review It' must match", rebuilt.Error);
             }
             Assert.Equal(["code", "review"], Names((await RowAsync(_hive, name))!.Value));
             await File.WriteAllTextAsync(file, good);
@@ -167,12 +172,13 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
         await using var manager = await _hive.ConnectAsync("manager");
         try
         {
-            var bad = await manager.CallAsync(new { op = "request_spawn", name, purpose = "reviews", command = Sleeper, driver = "process", capabilities = new[] { "Review" } });
-            Assert.Equal("validation", bad.GetProperty("code").GetString());
+            static SpawnArgs Reviewer(string name, string capability) =>
+                new(name, "reviews", Sleeper, "process", null, null, null, null, Capabilities: [capability]);
+            var bad = await manager.RefusalOfAsync(ManagerVerbs.RequestSpawn, Reviewer(name, "Review"));
+            Assert.Equal("validation", bad.Code);
 
-            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "reviews", command = Sleeper, driver = "process", capabilities = new[] { "review" } });
-            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-            using var approved = await _hive.Http.PostAsync($"/api/approvals/{reply.GetProperty("approval_id").GetInt64()}/approve", null);
+            var reply = await manager.CallAsync(ManagerVerbs.RequestSpawn, Reviewer(name, "review"));
+            using var approved = await _hive.Http.PostAsync($"/api/approvals/{reply.ApprovalId}/approve", null);
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
             Assert.Equal(["review"], Names((await RowAsync(_hive, name))!.Value));
         }
@@ -216,7 +222,7 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
             Assert.Equal(["code", "review"], Names((await RowAsync(hive, "bob"))!.Value));
             Assert.Empty(Names((await RowAsync(hive, "alice"))!.Value));
             await using (var bob = await hive.ConnectAsync("bob"))
-                Assert.Equal("bob", AgentClient.Ok(await bob.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+                Assert.Equal("bob", (await bob.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
             if (life == 0) await hive.RestartAsync();
         }
 
@@ -244,11 +250,11 @@ public sealed class AgentCapabilitiesTests(ContainersFixture fixture) : SharedHi
     /// <summary>The agent's file as the meta repo's <c>main</c> holds it.</summary>
     private JsonElement MetaFile(string name) => JsonDocument.Parse(MetaGit.In(_hive.DataDir, "show", $"main:agents/{name}.json")).RootElement.Clone();
 
-    private async Task<JsonElement> PutConfigAsync(string name, object config)
+    private async Task<ConfigureAgent.ConfigChange> PutConfigAsync(string name, object config)
     {
         using var response = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config", config);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
+        return JsonSerializer.Deserialize<ConfigureAgent.ConfigChange>(text, HiveJson.Options)!;
     }
 }

@@ -1,3 +1,7 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Features.Containers;
 using Hive.Features.Containers.Runtime;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
@@ -20,10 +24,10 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
         try
         {
             var row = await CreateAsync(_hive.Http, new { name, command = Sleeper, driver = "process", limits = new { memory_mib = 64 } });
-            Assert.Equal(64, MetaFile(name).GetProperty("limits").GetProperty("memory_mib").GetInt32());
-            Assert.False(MetaFile(name).GetProperty("limits").TryGetProperty("pids", out _)); // the hive's default stays out of the file
-            var config = (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config");
-            Assert.Equal(64, config.GetProperty("limits").GetProperty("memory_mib").GetInt32());
+            Assert.Equal(64, MetaConfig(_hive, name).Limits!.MemoryMib);
+            Assert.False(MetaFile(name).GetProperty("limits").TryGetProperty("pids", out _)); // the hive's default stays out of the file (absent: raw)
+            var config = (await _hive.GetAsync<ReadAgentConfig.View>($"/api/agents/{name}/config")).Config!;
+            Assert.Equal(64, config.Limits!.MemoryMib);
             if (!_hive.Service<AgentCgroups>().LimitsOn)
             {
                 Assert.Equal("off", row.GetProperty("limits").GetString());
@@ -38,22 +42,21 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
             var pid = row.Pid();
 
             var applied = await PutConfigAsync(name, new { command = Sleeper, driver = "process", limits = new { memory_mib = 128, pids = 100 } });
-            Assert.True(applied.GetProperty("changed").GetBoolean());
+            Assert.True(applied.Changed);
             var rebuilt = (await RowAsync(_hive, name))!.Value;
             Assert.NotEqual(pid, rebuilt.Pid());
             Assert.Equal(128, rebuilt.GetProperty("limits").GetProperty("memory_mib").GetInt32());
             Assert.Equal(100, rebuilt.GetProperty("limits").GetProperty("pids").GetInt32());
             Assert.Equal(128L << 20, MemoryCapOnItsCgroup(name));
 
-            var change = Assert.Single((await _hive.GetJsonAsync($"/api/interventions?agent={name}")).EnumerateArray(),
-                i => i.GetProperty("action").GetString() == "limit_change");
-            Assert.Equal("operator", change.GetProperty("actor").GetString());
-            Assert.Equal("""{"memory_mib":64,"cpu_percent":null,"pids":null}""", change.GetProperty("before").GetRawText());
-            Assert.Equal("""{"memory_mib":128,"cpu_percent":null,"pids":100}""", change.GetProperty("after").GetRawText());
+            var change = Assert.Single(await InterventionsAsync(name), i => i.Action == "limit_change");
+            Assert.Equal("operator", change.Actor);
+            Assert.Equal("""{"memory_mib":64,"cpu_percent":null,"pids":null}""", change.Before!.Value.GetRawText());
+            Assert.Equal("""{"memory_mib":128,"cpu_percent":null,"pids":100}""", change.After!.Value.GetRawText());
 
             // A change of anything else leaves the caps, and the audit, alone.
             await PutConfigAsync(name, new { command = Sleeper, driver = "process", purpose = "sleeps", limits = new { memory_mib = 128, pids = 100 } });
-            Assert.Single((await _hive.GetJsonAsync($"/api/interventions?agent={name}")).EnumerateArray(), i => i.GetProperty("action").GetString() == "limit_change");
+            Assert.Single(await InterventionsAsync(name), i => i.Action == "limit_change");
         }
         finally
         {
@@ -71,8 +74,8 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
         var bad = new Dictionary<string, long> { [field] = value };
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name, command = Sleeper, driver = "process", limits = bad });
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Equal("validation", problem.GetProperty("code").GetString());
-        Assert.Equal(message, problem.GetProperty("errors").GetProperty("limits")[0].GetString());
+        Assert.Equal("validation", Problem.Of(problem).Code);
+        Assert.Equal(message, FieldError(problem, "limits"));
         Assert.Null(await RowAsync(_hive, name));
 
         try
@@ -85,8 +88,8 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
             var after = (await RowAsync(_hive, name))!.Value;
             Assert.Equal(before.Pid(), after.Pid());
             Assert.Equal(before.GetProperty("limits").GetRawText(), after.GetProperty("limits").GetRawText());
-            Assert.Equal(200, MetaFile(name).GetProperty("limits").GetProperty("pids").GetInt32());
-            Assert.Empty((await _hive.GetJsonAsync($"/api/interventions?agent={name}")).EnumerateArray());
+            Assert.Equal(200, MetaConfig(_hive, name).Limits!.Pids);
+            Assert.Empty(await InterventionsAsync(name));
         }
         finally
         {
@@ -102,28 +105,27 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
         await using var events = await _hive.OpenEventsAsync();
         try
         {
-            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "sleeps", command = Sleeper, driver = "process", limits = new { pids = 77 } });
-            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{reply.GetProperty("approval_id").GetInt64()}/approve", null))
+            var reply = await manager.CallAsync(ManagerVerbs.RequestSpawn,
+                new SpawnArgs(name, "sleeps", Sleeper, "process", null, null, null, null, Limits: new AgentLimits(Pids: 77)));
+            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{reply.ApprovalId}/approve", null))
                 Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
             await NextRowAsync(events, name, r => r.State() == "running");
-            Assert.Equal(77, MetaFile(name).GetProperty("limits").GetProperty("pids").GetInt32());
+            Assert.Equal(77, MetaConfig(_hive, name).Limits!.Pids);
             var row = (await RowAsync(_hive, name))!.Value;
             if (_hive.Service<AgentCgroups>().LimitsOn) Assert.Equal(77, row.GetProperty("limits").GetProperty("pids").GetInt32());
 
-            var bad = await manager.CallAsync(new { op = "propose_config", name, config = new { command = Sleeper, driver = "process", limits = new { pids = 0 } } });
-            Assert.Equal("validation", bad.GetProperty("code").GetString());
+            static ProposeConfigArgs Capped(string name, AgentLimits limits) => new(name, new AgentConfig(Sleeper, "process", null, null, null, null, Limits: limits));
+            var bad = await manager.RefusalOfAsync(ManagerVerbs.ProposeConfig, Capped(name, new AgentLimits(Pids: 0)));
+            Assert.Equal("validation", bad.Code);
 
-            var proposed = await manager.CallAsync(new { op = "propose_config", name, config = new { command = Sleeper, driver = "process", limits = new { cpu_percent = 25 } } });
-            Assert.True(proposed.GetProperty("ok").GetBoolean(), proposed.ToString());
-            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{proposed.GetProperty("approval_id").GetInt64()}/approve", null))
+            var proposed = await manager.CallAsync(ManagerVerbs.ProposeConfig, Capped(name, new AgentLimits(CpuPercent: 25)));
+            using (var approved = await _hive.Http.PostAsync($"/api/approvals/{proposed.ApprovalId}/approve", null))
                 Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
-            var change = (await NextEventAsync(events, "intervention_recorded",
-                e => e.GetProperty("intervention").GetProperty("target").GetString() == name)).GetProperty("intervention");
-            Assert.Equal("limit_change", change.GetProperty("action").GetString());
-            Assert.Equal("manager", change.GetProperty("actor").GetString());
-            Assert.Equal("""{"memory_mib":null,"cpu_percent":null,"pids":77}""", change.GetProperty("before").GetRawText());
-            Assert.Equal("""{"memory_mib":null,"cpu_percent":25,"pids":null}""", change.GetProperty("after").GetRawText());
+            var change = (await events.WaitForPayloadAsync<InterventionRecordedPayload>("intervention_recorded", e => e.Intervention.Target == name)).Intervention;
+            Assert.Equal("limit_change", change.Action);
+            Assert.Equal("manager", change.Actor);
+            Assert.Equal("""{"memory_mib":null,"cpu_percent":null,"pids":77}""", change.Before!.Value.GetRawText());
+            Assert.Equal("""{"memory_mib":null,"cpu_percent":25,"pids":null}""", change.After!.Value.GetRawText());
         }
         finally
         {
@@ -136,7 +138,7 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
     {
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "outside-capped", driver = "external", limits = new { pids = 10 } });
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("process and bubblewrap", problem.GetProperty("errors").GetProperty("limits")[0].GetString());
+        Assert.Contains("process and bubblewrap", FieldError(problem, "limits"));
         Assert.Null(await RowAsync(_hive, "outside-capped"));
     }
 
@@ -150,11 +152,13 @@ public sealed class AgentLimitsConfigTests(ContainersFixture fixture) : SharedHi
 
     private JsonElement MetaFile(string name) => JsonDocument.Parse(MetaGit.In(_hive.DataDir, "show", $"main:agents/{name}.json")).RootElement.Clone();
 
-    private async Task<JsonElement> PutConfigAsync(string name, object config)
+    private async Task<ConfigureAgent.ConfigChange> PutConfigAsync(string name, object config)
     {
         using var response = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config", config);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
+        return JsonSerializer.Deserialize<ConfigureAgent.ConfigChange>(text, HiveJson.Options)!;
     }
+
+    private Task<List<InterventionView>> InterventionsAsync(string name) => _hive.GetAsync<List<InterventionView>>($"/api/interventions?agent={name}");
 }

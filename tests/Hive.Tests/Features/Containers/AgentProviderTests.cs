@@ -1,3 +1,5 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Json;
 using Hive.Features.Containers;
 using Hive.Shared.Errors;
 using MediatR;
@@ -21,8 +23,8 @@ public sealed class AgentProviderTests(ContainersFixture fixture) : SharedHiveTe
         {
             var named = await CreateAsync(_hive.Http, new { name = "named", command = Sleeper, driver = "process", provider = "openai" });
             Assert.Equal("openai", named.GetProperty("provider").GetString());
-            Assert.Equal("openai", MetaFile("named").GetProperty("provider").GetString());
-            Assert.Equal("openai", (await _hive.GetJsonAsync("/api/agents/named/config")).GetProperty("config").GetProperty("provider").GetString());
+            Assert.Equal("openai", MetaConfig(_hive, "named").Provider);
+            Assert.Equal("openai", (await _hive.GetAsync<ReadAgentConfig.View>("/api/agents/named/config")).Config!.Provider);
             Assert.Equal("openai", await ProviderOfAsync("named"));
 
             var plain = await CreateAsync(_hive.Http, new { name = "plain", command = Sleeper, driver = "process" });
@@ -52,8 +54,8 @@ public sealed class AgentProviderTests(ContainersFixture fixture) : SharedHiveTe
     {
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "badly", command = Sleeper, driver = "process", provider });
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Equal("validation", problem.GetProperty("code").GetString());
-        Assert.Contains("provider must be", problem.GetProperty("errors").GetProperty("provider")[0].GetString());
+        Assert.Equal("validation", Problem.Of(problem).Code);
+        Assert.Contains("provider must be", FieldError(problem, "provider"));
         Assert.Null(await RowAsync(_hive, "badly"));
         Assert.False(File.Exists(Path.Combine(_hive.DataDir, "meta", "agents", "badly.json")));
     }
@@ -66,28 +68,28 @@ public sealed class AgentProviderTests(ContainersFixture fixture) : SharedHiveTe
         {
             await CreateAsync(_hive.Http, new { name, command = Sleeper, driver = "process" });
             var preview = await PutConfigAsync(name, new { command = Sleeper, driver = "process", provider = "mistral" }, dryRun: true);
-            Assert.Contains("+  \"provider\": \"mistral\"", preview.GetProperty("diff").GetString());
+            Assert.Contains("+  \"provider\": \"mistral\"", preview.Diff);
 
             var applied = await PutConfigAsync(name, new { command = Sleeper, driver = "process", provider = "mistral" }, dryRun: false);
-            Assert.True(applied.GetProperty("changed").GetBoolean());
+            Assert.True(applied.Changed);
             Assert.Equal("mistral", (await RowAsync(_hive, name))!.Value.GetProperty("provider").GetString());
-            Assert.Equal("mistral", MetaFile(name).GetProperty("provider").GetString());
+            Assert.Equal("mistral", MetaConfig(_hive, name).Provider);
             Assert.Equal("mistral", await ProviderOfAsync(name));
 
             using var bad = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config", new { command = Sleeper, driver = "process", provider = "Mistral AI" });
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
             Assert.Contains("provider", await bad.Content.ReadAsStringAsync());
             Assert.Equal("mistral", (await RowAsync(_hive, name))!.Value.GetProperty("provider").GetString());
-            Assert.Equal("mistral", MetaFile(name).GetProperty("provider").GetString());
+            Assert.Equal("mistral", MetaConfig(_hive, name).Provider);
 
             // Nor does a hand edit of the file: the rebuild refuses it and the row keeps what it had.
             var file = Path.Combine(_hive.DataDir, "meta", "agents", name + ".json");
             await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(file)).Replace("\"mistral\"", "\"Mistral AI\""));
             MetaGit.In(_hive.DataDir, "commit", "-q", "-am", "someone edits by hand");
             await using var manager = await _hive.ConnectAsync("manager");
-            var rebuilt = await manager.CallAsync(new { op = "rebuild", name });
-            Assert.Equal("conflict", rebuilt.GetProperty("code").GetString());
-            Assert.Contains("provider must match", rebuilt.GetProperty("error").GetString());
+            var rebuilt = await manager.RefusalOfAsync(ManagerVerbs.Rebuild, new TargetArgs(name));
+            Assert.Equal("conflict", rebuilt.Code);
+            Assert.Contains("provider must match", rebuilt.Error);
             Assert.Equal("mistral", await ProviderOfAsync(name));
         }
         finally
@@ -110,9 +112,7 @@ public sealed class AgentProviderTests(ContainersFixture fixture) : SharedHiveTe
         await using var manager = await _hive.ConnectAsync("manager");
         try
         {
-            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "sleeps", preset = "elsewhere", driver = "process" });
-            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-            var id = reply.GetProperty("approval_id").GetInt64();
+            var id = (await manager.CallAsync(ManagerVerbs.RequestSpawn, new SpawnArgs(name, "sleeps", null, "process", "elsewhere", null, null, null))).ApprovalId;
             using var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null);
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
             Assert.Equal("acme", (await RowAsync(_hive, name))!.Value.GetProperty("provider").GetString());
@@ -135,11 +135,11 @@ public sealed class AgentProviderTests(ContainersFixture fixture) : SharedHiveTe
     /// <summary>The agent's file as the meta repo's <c>main</c> holds it.</summary>
     private JsonElement MetaFile(string name) => JsonDocument.Parse(MetaGit.In(_hive.DataDir, "show", $"main:agents/{name}.json")).RootElement.Clone();
 
-    private async Task<JsonElement> PutConfigAsync(string name, object config, bool dryRun)
+    private async Task<ConfigureAgent.ConfigChange> PutConfigAsync(string name, object config, bool dryRun)
     {
         using var response = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config{(dryRun ? "?dry_run=true" : "")}", config);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
+        return JsonSerializer.Deserialize<ConfigureAgent.ConfigChange>(text, HiveJson.Options)!;
     }
 }

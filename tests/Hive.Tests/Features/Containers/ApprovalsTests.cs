@@ -1,3 +1,6 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -15,29 +18,29 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
         await using var manager = await _hive.ConnectAsync("manager");
         try
         {
-            var reply = await manager.CallAsync(new { op = "request_spawn", name, purpose = "answers questions", command = SampleAgent.Command, driver = "process" });
-            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-            var id = reply.GetProperty("approval_id").GetInt64();
-            var added = await NextEventAsync(events, "approval_added", e => e.GetProperty("approval").GetProperty("id").GetInt64() == id);
-            Assert.Equal("spawn", added.GetProperty("approval").GetProperty("kind").GetString());
-            Assert.Equal("manager", added.GetProperty("approval").GetProperty("requester").GetString());
-            Assert.Equal("answers questions", added.GetProperty("approval").GetProperty("payload").GetProperty("purpose").GetString());
-            Assert.Contains((await _hive.GetJsonAsync("/api/state")).GetProperty("approvals").EnumerateArray(), a => a.GetProperty("id").GetInt64() == id);
+            var id = (await manager.CallAsync(ManagerVerbs.RequestSpawn,
+                new SpawnArgs(name, "answers questions", SampleAgent.Command, "process", null, null, null, null))).ApprovalId;
+            var added = (await events.WaitForPayloadAsync<ApprovalPayload>("approval_added", e => e.Approval.Id == id)).Approval;
+            Assert.Equal("spawn", added.Kind);
+            Assert.Equal("manager", added.Requester);
+            // A spawn's payload is written as it is asked for: no record names its fields.
+            Assert.Equal("answers questions", added.Payload.GetProperty("purpose").GetString());
+            Assert.Contains(await StateApprovalsAsync(), a => a.Id == id);
             Assert.Null(await RowAsync(_hive, name));
 
             using var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null);
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
-            var decided = JsonDocument.Parse(await approved.Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal("approved", decided.GetProperty("status").GetString());
-            Assert.Equal("operator", decided.GetProperty("decided_by").GetString());
+            var decided = JsonSerializer.Deserialize<ApprovalView>(await approved.Content.ReadAsStringAsync(), HiveJson.Options)!;
+            Assert.Equal("approved", decided.Status);
+            Assert.Equal("operator", decided.DecidedBy);
 
-            await NextEventAsync(events, "approval_resolved", e => e.GetProperty("approval").GetProperty("id").GetInt64() == id);
+            await events.WaitForPayloadAsync<ApprovalPayload>("approval_resolved", e => e.Approval.Id == id);
             var running = await NextRowAsync(events, name, r => r.State() == "running");
             Assert.Equal("answers questions", running.GetProperty("purpose").GetString());
-            var told = await RecvFromHiveAsync(manager, "approval_resolved", name);
-            Assert.Equal(id, told.GetProperty("approval_id").GetInt64());
-            Assert.Equal("approved", told.GetProperty("status").GetString());
-            Assert.DoesNotContain((await _hive.GetJsonAsync("/api/state")).GetProperty("approvals").EnumerateArray(), a => a.GetProperty("id").GetInt64() == id);
+            var told = await MessageFromHiveAsync(manager, "approval_resolved", name);
+            Assert.Equal(id, told.ExtraLong("approval_id"));
+            Assert.Equal("approved", told.ExtraString("status"));
+            Assert.DoesNotContain(await StateApprovalsAsync(), a => a.Id == id);
 
             using var again = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null);
             Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
@@ -53,19 +56,17 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
     {
         const string name = "unwanted";
         await using var manager = await _hive.ConnectAsync("manager");
-        var id = (await manager.CallAsync(new { op = "request_spawn", name, purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
-            .GetProperty("approval_id").GetInt64();
+        var id = await SpawnTrueAsync(manager, name);
 
         using var denied = await _hive.Http.PostAsJsonAsync($"/api/approvals/{id}/deny", new { reason = "not now" });
         Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
 
-        var told = await RecvFromHiveAsync(manager, "approval_resolved", name);
-        Assert.Equal("denied", told.GetProperty("status").GetString());
-        Assert.Equal("not now", told.GetProperty("reason").GetString());
-        Assert.Contains("not now", told.GetProperty("body").GetString());
+        var told = await MessageFromHiveAsync(manager, "approval_resolved", name);
+        Assert.Equal("denied", told.ExtraString("status"));
+        Assert.Equal("not now", told.ExtraString("reason"));
+        Assert.Contains("not now", told.Body);
         Assert.Null(await RowAsync(_hive, name));
-        var all = await _hive.GetJsonAsync("/api/approvals?status=all");
-        Assert.Equal("denied", all.EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id).GetProperty("status").GetString());
+        Assert.Equal("denied", (await ApprovalsAsync(_hive, all: true)).Single(a => a.Id == id).Status);
     }
 
     [Fact]
@@ -73,12 +74,11 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
     {
         // What a script's fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}}) sends.
         await using var manager = await _hive.ConnectAsync("manager");
-        var id = (await manager.CallAsync(new { op = "request_spawn", name = "unasked", purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
-            .GetProperty("approval_id").GetInt64();
+        var id = await SpawnTrueAsync(manager, "unasked");
 
         using var denied = await _hive.Http.PostAsync($"/api/approvals/{id}/deny", new StringContent("", System.Text.Encoding.UTF8, "application/json"));
         Assert.True(denied.StatusCode == HttpStatusCode.OK, await denied.Content.ReadAsStringAsync());
-        Assert.Equal("denied", JsonDocument.Parse(await denied.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+        Assert.Equal("denied", JsonSerializer.Deserialize<ApprovalView>(await denied.Content.ReadAsStringAsync(), HiveJson.Options)!.Status);
         await RecvFromHiveAsync(manager, "approval_resolved", "unasked");
     }
 
@@ -88,15 +88,14 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
         // A hive of its own: requests time out after 0.6 s.
         await using var hive = await HiveInstance.StartAsync([], "--Hive:Approvals:TimeoutMinutes", "0.01");
         await using var manager = await hive.ConnectAsync("manager");
-        var id = (await manager.CallAsync(new { op = "request_spawn", name = "forgotten", purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
-            .GetProperty("approval_id").GetInt64();
+        var id = await SpawnTrueAsync(manager, "forgotten");
 
-        var told = await RecvFromHiveAsync(manager, "approval_resolved", "forgotten");
-        Assert.Equal(id, told.GetProperty("approval_id").GetInt64());
-        Assert.Equal("timed out", told.GetProperty("reason").GetString());
-        var approval = (await hive.GetJsonAsync("/api/approvals?status=all")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id);
-        Assert.Equal("denied", approval.GetProperty("status").GetString());
-        Assert.Equal("hive", approval.GetProperty("decided_by").GetString());
+        var told = await MessageFromHiveAsync(manager, "approval_resolved", "forgotten");
+        Assert.Equal(id, told.ExtraLong("approval_id"));
+        Assert.Equal("timed out", told.ExtraString("reason"));
+        var approval = (await ApprovalsAsync(hive, all: true)).Single(a => a.Id == id);
+        Assert.Equal("denied", approval.Status);
+        Assert.Equal("hive", approval.DecidedBy);
         Assert.Null(await RowAsync(hive, "forgotten"));
     }
 
@@ -106,19 +105,16 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
         // A hive of its own: three pending requests at most.
         await using var hive = await HiveInstance.StartAsync([], "--Hive:Approvals:MaxPendingPerRequester", "3");
         await using var manager = await hive.ConnectAsync("manager");
-        for (var i = 0; i < 3; i++)
-            Assert.True((await manager.CallAsync(new { op = "request_spawn", name = $"wish-{i}", purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
-                .GetProperty("ok").GetBoolean());
+        for (var i = 0; i < 3; i++) await SpawnTrueAsync(manager, $"wish-{i}");
 
-        var refused = await manager.CallAsync(new { op = "request_spawn", name = "wish-3", purpose = "x", command = new[] { "/bin/true" }, driver = "process" });
+        var refused = await manager.RefusalOfAsync(ManagerVerbs.RequestSpawn, TrueSpawn("wish-3"));
 
-        Assert.Equal("too_many", refused.GetProperty("code").GetString());
-        Assert.Equal(3, (await hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+        Assert.Equal("too_many", refused.Code);
+        Assert.Equal(3, (await ApprovalsAsync(hive, all: true)).Count);
         // A decision frees a place.
-        var first = (await hive.GetJsonAsync("/api/approvals")).EnumerateArray().Last().GetProperty("id").GetInt64();
+        var first = (await ApprovalsAsync(hive)).Last().Id;
         using (await hive.Http.PostAsync($"/api/approvals/{first}/deny", null)) { }
-        Assert.True((await manager.CallAsync(new { op = "request_spawn", name = "wish-3", purpose = "x", command = new[] { "/bin/true" }, driver = "process" }))
-            .GetProperty("ok").GetBoolean());
+        await SpawnTrueAsync(manager, "wish-3");
     }
 
     [Theory]
@@ -132,14 +128,15 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
     public async Task A_manager_verb_on_another_agents_socket_is_forbidden_and_records_nothing(string op)
     {
         var agent = await _hive.NewAgentAsync("pretender");
-        var before = (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength();
+        var before = (await ApprovalsAsync(_hive, all: true)).Count;
         await using var client = await _hive.ConnectAsync(agent);
 
+        // The same line for every verb: only its op differs, so it is written by hand rather than through a verb's args.
         var reply = await client.CallAsync(new { op, name = "victim", purpose = "x", reason = "x", command = new[] { "/bin/true" } });
 
         Assert.False(reply.GetProperty("ok").GetBoolean());
-        Assert.Equal("forbidden", reply.GetProperty("code").GetString());
-        Assert.Equal(before, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+        Assert.Equal("forbidden", reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
+        Assert.Equal(before, (await ApprovalsAsync(_hive, all: true)).Count);
         Assert.Null(await RowAsync(_hive, "victim"));
     }
 
@@ -152,7 +149,7 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
     {
         await using var manager = await _hive.ConnectAsync("manager");
         var reply = await manager.CallAsync(new { op, name = "manager", purpose = "x", reason = "x", command = new[] { "/bin/true" } });
-        Assert.Equal("forbidden", reply.GetProperty("code").GetString());
+        Assert.Equal("forbidden", reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
     }
 
     [Fact]
@@ -164,16 +161,17 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
         try
         {
             await CreateAsync(_hive.Http, Shell(name, "process", "true"));
-            var stopped = AgentClient.Ok(await manager.CallAsync(new { op = "stop", name }));
-            Assert.Equal("stopped", stopped.GetProperty("agent").GetProperty("state").GetString());
-            var started = AgentClient.Ok(await manager.CallAsync(new { op = "start", name }));
-            Assert.Equal("running", started.GetProperty("agent").GetProperty("state").GetString());
-            var rebuilding = manager.CallAsync(new { op = "rebuild", name });
+            // The replies carry the agent's row, which has no record (it is assembled at run time): read raw.
+            var stopped = (await manager.CallAsync(ManagerVerbs.Stop, new TargetArgs(name))).Agent;
+            Assert.Equal("stopped", ((JsonElement)stopped).State());
+            var started = (await manager.CallAsync(ManagerVerbs.Start, new TargetArgs(name))).Agent;
+            Assert.Equal("running", ((JsonElement)started).State());
+            var rebuilding = manager.CallAsync(ManagerVerbs.Rebuild, new TargetArgs(name));
             await NextRowAsync(events, name, r => r.Transient() == "rebuilding");
-            Assert.Equal("running", (await rebuilding).GetProperty("agent").GetProperty("state").GetString());
+            Assert.Equal("running", ((JsonElement)(await rebuilding).Agent).State());
 
-            var list = await manager.CallAsync(new { op = "list_agents" });
-            Assert.Contains(list.GetProperty("agents").EnumerateArray(), a => a.GetProperty("name").GetString() == name);
+            var list = await manager.CallAsync(ManagerVerbs.ListAgents, new ListAgentsArgs());
+            Assert.Contains(list.Agents.Cast<JsonElement>(), a => a.GetProperty("name").GetString() == name);
         }
         finally
         {
@@ -188,14 +186,13 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
         await using var events = await _hive.OpenEventsAsync();
         await using var manager = await _hive.ConnectAsync("manager");
         await CreateAsync(_hive.Http, Shell(name, "process", "true"));
-        var reply = await manager.CallAsync(new { op = "request_destroy", name, reason = "done its job" });
-        var id = reply.GetProperty("approval_id").GetInt64();
+        var id = (await manager.CallAsync(ManagerVerbs.RequestDestroy, new DestroyArgs(name, "done its job"))).ApprovalId;
 
         using (var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", new StringContent(""))) Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
 
-        await NextEventAsync(events, "container_removed", e => e.GetProperty("name").GetString() == name);
-        Assert.Contains((await _hive.GetJsonAsync("/api/tombstones")).EnumerateArray(), t => t.GetProperty("name").GetString() == name);
-        Assert.Equal("approved", (await RecvFromHiveAsync(manager, "approval_resolved", name)).GetProperty("status").GetString());
+        await events.WaitForPayloadAsync<AgentRemovedPayload>("container_removed", e => e.Name == name);
+        Assert.Contains(await _hive.GetAsync<List<TombstoneView>>("/api/tombstones"), t => t.Name == name);
+        Assert.Equal("approved", (await MessageFromHiveAsync(manager, "approval_resolved", name)).ExtraString("status"));
         using (await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) { }
     }
 
@@ -203,23 +200,28 @@ public sealed class ApprovalsTests(ContainersFixture fixture) : SharedHiveTests(
     public async Task Bad_requests_are_refused_and_record_nothing()
     {
         await using var manager = await _hive.ConnectAsync("manager");
-        var before = (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength();
-        foreach (var bad in new object[]
+        var before = (await ApprovalsAsync(_hive, all: true)).Count;
+        foreach (var bad in new SpawnArgs[]
                  {
-                     new { op = "request_spawn", name = "Bad Name", purpose = "x", command = new[] { "/bin/true" } },
-                     new { op = "request_spawn", name = "no-purpose", command = new[] { "/bin/true" } },
-                     new { op = "request_spawn", name = "no-program", purpose = "x", command = new[] { "/no/such/program" } },
-                     new { op = "request_spawn", name = "no-command", purpose = "x" },
-                     new { op = "request_destroy", name = "nobody-here", reason = "x" },
-                     new { op = "request_destroy", name = "nobody-here" },
+                     new("Bad Name", "x", ["/bin/true"], null, null, null, null, null),
+                     new("no-purpose", null, ["/bin/true"], null, null, null, null, null),
+                     new("no-program", "x", ["/no/such/program"], null, null, null, null, null),
+                     new("no-command", "x", null, null, null, null, null, null),
                  })
-        {
-            var reply = await manager.CallAsync(bad);
-            Assert.False(reply.GetProperty("ok").GetBoolean(), bad.ToString());
-        }
-        Assert.Equal(before, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+            await manager.RefusalOfAsync(ManagerVerbs.RequestSpawn, bad);
+        foreach (var bad in new DestroyArgs[] { new("nobody-here", "x"), new("nobody-here", null) })
+            await manager.RefusalOfAsync(ManagerVerbs.RequestDestroy, bad);
+        Assert.Equal(before, (await ApprovalsAsync(_hive, all: true)).Count);
         using (var unknown = await _hive.Http.PostAsync("/api/approvals/999999/approve", null)) Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         using (var malformed = await _hive.Http.PostAsync("/api/approvals/abc/deny", null)) Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         using (var status = await _hive.Http.GetAsync("/api/approvals?status=maybe")) Assert.Equal(HttpStatusCode.BadRequest, status.StatusCode);
     }
+
+    private static SpawnArgs TrueSpawn(string name) => new(name, "x", ["/bin/true"], "process", null, null, null, null);
+
+    private static async Task<long> SpawnTrueAsync(AgentClient manager, string name) =>
+        (await manager.CallAsync(ManagerVerbs.RequestSpawn, TrueSpawn(name))).ApprovalId;
+
+    private async Task<List<ApprovalView>> StateApprovalsAsync() =>
+        (await _hive.GetJsonAsync("/api/state")).GetProperty("approvals").Deserialize<List<ApprovalView>>(HiveJson.Options)!;
 }

@@ -1,3 +1,9 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Microsoft.AspNetCore.Http;
+
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
@@ -96,4 +102,36 @@ internal static class ContainersKit
         }
         throw new TimeoutException($"no {kind} message about {about} reached the manager");
     }
+
+    /// <summary><see cref="RecvFromHiveAsync"/> reading the message's record (the feature's own fields are in its <c>Extra</c>).</summary>
+    public static async Task<MessageView> MessageFromHiveAsync(AgentClient manager, string kind, string about, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline)
+        {
+            var message = await manager.RecvMessageAsync(1_000);
+            if (message is null) continue;
+            await manager.AckAsync(message.Id);
+            if (message.From == "hive" && message.Kind == kind && message.Body.Contains(about, StringComparison.Ordinal)) return message;
+        }
+        throw new TimeoutException($"no {kind} message about {about} reached the manager");
+    }
+
+    /// <summary>A system message's extra field as a string (<c>status</c>, <c>reason</c>, ...).</summary>
+    public static string? ExtraString(this MessageView message, string field) => message.Extra![field].GetString();
+
+    /// <summary>A system message's extra field as a number (<c>approval_id</c>, ...).</summary>
+    public static long ExtraLong(this MessageView message, string field) => message.Extra![field].GetInt64();
+
+    /// <summary>The approvals <c>/api/approvals</c> lists: the pending ones, or all.</summary>
+    public static async Task<IReadOnlyList<ApprovalView>> ApprovalsAsync(HiveInstance hive, bool all = false) =>
+        await hive.GetAsync<List<ApprovalView>>(all ? "/api/approvals?status=all" : "/api/approvals");
+
+    /// <summary>The first of a validation problem's reasons for <paramref name="field"/> (the host writes ASP.NET Core's validation problem).</summary>
+    public static string FieldError(JsonElement problem, string field) =>
+        problem.Deserialize<HttpValidationProblemDetails>(HiveJson.Options)!.Errors[field][0];
+
+    /// <summary>An agent's file in the meta repo as committed on <c>main</c>.</summary>
+    public static AgentConfig MetaConfig(HiveInstance hive, string name) =>
+        JsonSerializer.Deserialize<AgentConfig>(MetaGit.In(hive.DataDir, "show", $"main:agents/{name}.json"), HiveJson.Options)!;
 }

@@ -1,3 +1,4 @@
+using Hive.Contracts.Messages;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -27,9 +28,9 @@ public sealed class CrashWatchTests(ContainersFixture fixture) : SharedHiveTests
             Assert.Null(crashed.Pid());
             Assert.Equal(JsonValueKind.Object, crashed.GetProperty("last_exit").ValueKind);
             if (driver == "process") Assert.Equal(9, crashed.GetProperty("last_exit").GetProperty("signal").GetInt32());
-            var told = await RecvFromHiveAsync(manager, "container_crash", name);
-            Assert.Contains("crashed", told.GetProperty("body").GetString());
-            Assert.Equal(name, told.GetProperty("agent").GetString());
+            var told = await MessageFromHiveAsync(manager, "container_crash", name);
+            Assert.Contains("crashed", told.Body);
+            Assert.Equal(name, told.ExtraString("agent"));
 
             var back = await NextRowAsync(events, name, r => r.State() == "running" && r.Transient() is null);
             Assert.Equal(1, back.GetProperty("restarts").GetInt32());
@@ -38,8 +39,8 @@ public sealed class CrashWatchTests(ContainersFixture fixture) : SharedHiveTests
 
             // It answers again.
             using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "still there?" });
-            var answer = await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == name);
-            Assert.Equal("↩ ?ereht llits", answer.GetProperty("body").GetString());
+            var answer = await events.WaitForPayloadAsync<MessageView>("sent", e => e.From == name);
+            Assert.Equal("↩ ?ereht llits", answer.Body);
         }
         finally
         {
@@ -64,8 +65,8 @@ public sealed class CrashWatchTests(ContainersFixture fixture) : SharedHiveTests
         var failed = await NextRowAsync(events, name, r => r.State() == "failed");
         Assert.Equal(2, failed.GetProperty("restarts").GetInt32());
         Assert.Equal(3, failed.GetProperty("last_exit").GetProperty("code").GetInt32());
-        for (var i = 0; i < 2; i++) Assert.Contains("restarting in", (await RecvFromHiveAsync(manager, "container_crash", name)).GetProperty("body").GetString());
-        Assert.Contains("failed", (await RecvFromHiveAsync(manager, "container_crash", name)).GetProperty("body").GetString());
+        for (var i = 0; i < 2; i++) Assert.Contains("restarting in", (await MessageFromHiveAsync(manager, "container_crash", name)).Body);
+        Assert.Contains("failed", (await MessageFromHiveAsync(manager, "container_crash", name)).Body);
 
         // The metrics read the registry: its restarts, and the agent among the failed.
         using (var scraper = new HttpClient())
@@ -114,16 +115,16 @@ public sealed class CrashWatchTests(ContainersFixture fixture) : SharedHiveTests
             var row = await CreateAsync(_hive.Http, Shell(name, "process", "true"));
             await using var harness = await _hive.ConnectAsync(name);
             using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "take me" })) Assert.True(sent.IsSuccessStatusCode);
-            var taken = (await harness.RecvAsync(5_000))!.Value; // in flight: the ack timeout is 60 s
-            Assert.Null(await harness.RecvAsync(0));
+            var taken = (await harness.RecvMessageAsync(5_000))!; // in flight: the ack timeout is 60 s
+            Assert.Null(await harness.RecvMessageAsync(0));
 
             ProcessTable.Kill(await AgentProcessAsync(row.Pid()!.Value), 9);
 
             // Within seconds, not the 60 s of the ack timeout: the crash released it.
             var again = (await harness.RecvAsync(10_000))!.Value;
-            Assert.Equal(taken.GetProperty("id").GetInt64(), again.GetProperty("id").GetInt64());
-            Assert.True(again.GetProperty("redelivered").GetBoolean());
-            Assert.Equal(2, again.GetProperty("delivery_count").GetInt32());
+            Assert.Equal(taken.Id, again.GetProperty("id").GetInt64());
+            Assert.True(again.GetProperty("redelivered").GetBoolean()); // the wire's own flag, raw: the record computes it
+            Assert.Equal(2, again.Deserialize<MessageView>(Hive.Contracts.Json.HiveJson.Options)!.DeliveryCount);
         }
         finally
         {

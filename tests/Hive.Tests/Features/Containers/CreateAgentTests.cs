@@ -1,3 +1,5 @@
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -25,7 +27,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
 
             using var unknown = await _hive.Http.GetAsync("/api/agents/nobody-here");
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-            Assert.Equal("not_found", JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+            Assert.Equal("not_found", Problem.Of(JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement).Code);
         }
         finally
         {
@@ -54,9 +56,9 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
             // The operator says hello; the agent (it reached its socket from inside its container) answers.
             using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "hello, hive" });
             Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-            var answer = await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == name);
-            Assert.Equal("operator", answer.GetProperty("to").GetString());
-            Assert.Equal("↩ evih ,olleh", answer.GetProperty("body").GetString());
+            var answer = await events.WaitForPayloadAsync<MessageView>("sent", e => e.From == name);
+            Assert.Equal("operator", answer.To);
+            Assert.Equal("↩ evih ,olleh", answer.Body);
 
             // Its output went to its log, outside its state dir. The host's pump copies the agent's stdout pipe into the
             // log, so the line may trail the reply it printed before: read until it is there, for a bounded time.
@@ -197,7 +199,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name, command, driver });
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains(reason, problem.GetProperty("detail").GetString());
+        Assert.Contains(reason, Problem.Of(problem).Detail);
         Assert.Null(await RowAsync(_hive, name));
         Assert.False(File.Exists(Path.Combine(_hive.DataDir, "run", name + ".sock")));
         Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", name)));
@@ -213,7 +215,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         {
             var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "unseen", command = new[] { script }, driver = "bubblewrap" });
             Assert.Equal(HttpStatusCode.BadRequest, status);
-            Assert.Contains("the sandbox cannot see", problem.GetProperty("detail").GetString());
+            Assert.Contains("the sandbox cannot see", Problem.Of(problem).Detail);
             Assert.Null(await RowAsync(_hive, "unseen"));
         }
         finally
@@ -253,7 +255,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(reason, problem.GetProperty("detail").GetString());
+        Assert.Contains(reason, Problem.Of(problem).Detail);
         Assert.Null(await RowAsync(_hive, "ok-name"));
         Assert.Null(await RowAsync(_hive, "other"));
     }
@@ -264,7 +266,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents",
             new { name = "peeker", command = new[] { "/bin/true" }, driver = "bubblewrap", mounts = new[] { Path.GetDirectoryName(_hive.DataDir)! } });
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("data dir", problem.GetProperty("detail").GetString());
+        Assert.Contains("data dir", Problem.Of(problem).Detail);
     }
 
     [Fact]
@@ -276,7 +278,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
             await CreateAsync(_hive.Http, Shell(name, "process", "true"));
             var (status, problem) = await PostAsync(_hive.Http, "/api/agents", Shell(name, "process", "true"));
             Assert.Equal(HttpStatusCode.Conflict, status);
-            Assert.Equal("conflict", problem.GetProperty("code").GetString());
+            Assert.Equal("conflict", Problem.Of(problem).Code);
         }
         finally
         {
@@ -294,11 +296,11 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
             Assert.Equal("external", row.GetProperty("driver").GetString());
             Assert.Null(row.Pid());
             await using var agent = await _hive.ConnectAsync(name);
-            Assert.Equal(name, (await agent.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+            Assert.Equal(name, (await agent.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
 
             var (status, problem) = await PostAsync(_hive.Http, $"/api/agents/{name}/start");
             Assert.Equal(HttpStatusCode.Conflict, status);
-            Assert.Contains("external", problem.GetProperty("detail").GetString());
+            Assert.Contains("external", Problem.Of(problem).Detail);
         }
         finally
         {

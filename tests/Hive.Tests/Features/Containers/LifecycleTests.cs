@@ -1,3 +1,7 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
+using Hive.Contracts.Reminders;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -91,7 +95,7 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
 
             var (busy, problem) = await PostAsync(_hive.Http, $"/api/agents/{name}/start");
             Assert.Equal(HttpStatusCode.Conflict, busy);
-            Assert.Contains("stopping", problem.GetProperty("detail").GetString());
+            Assert.Contains("stopping", Problem.Of(problem).Detail);
 
             var (status, stopped) = await stopping;
             Assert.Equal(HttpStatusCode.OK, status);
@@ -114,34 +118,34 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
         var stateDir = Path.Combine(_hive.DataDir, "agents", name, "state");
         await HiveInstance.Until(() => File.Exists(Path.Combine(stateDir, "note.txt")));
         await using (var self = await _hive.ConnectAsync(name))
-            Assert.True((await self.CallAsync(new { op = "remind", body = "later", in_seconds = 1 })).GetProperty("ok").GetBoolean());
+            await self.CallAsync(ReminderVerbs.Remind, new RemindArgs("later", 1, null, null, null, null, null, null));
 
         using (var response = await _hive.Http.DeleteAsync($"/api/agents/{name}")) Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
 
-        await NextEventAsync(events, "container_removed", e => e.GetProperty("name").GetString() == name);
-        var tombstones = await NextEventAsync(events, "tombstones_changed", _ => true);
-        var tombstone = tombstones.GetProperty("tombstones").EnumerateArray().Single(t => t.GetProperty("name").GetString() == name);
-        Assert.True(tombstone.GetProperty("bytes").GetInt64() > 0);
+        await events.WaitForPayloadAsync<AgentRemovedPayload>("container_removed", e => e.Name == name);
+        var tombstones = await events.WaitForPayloadAsync<TombstonesChangedPayload>("tombstones_changed");
+        var tombstone = tombstones.Tombstones.Single(t => t.Name == name);
+        Assert.True(tombstone.Bytes > 0);
         Assert.Empty(ProcessTable.Family(row.Pid()!.Value));
         Assert.False(File.Exists(Path.Combine(_hive.DataDir, "run", name + ".sock")));
         Assert.True(File.Exists(Path.Combine(stateDir, "note.txt")));
         Assert.Null(await RowAsync(_hive, name));
-        Assert.Contains((await _hive.GetJsonAsync("/api/tombstones")).EnumerateArray(), t => t.GetProperty("name").GetString() == name);
-        Assert.Contains((await _hive.GetJsonAsync("/api/state")).GetProperty("tombstones").EnumerateArray(), t => t.GetProperty("name").GetString() == name);
+        Assert.Contains(await TombstonesAsync(), t => t.Name == name);
+        Assert.Contains((await _hive.GetJsonAsync("/api/state")).GetProperty("tombstones").Deserialize<List<TombstoneView>>(HiveJson.Options)!, t => t.Name == name);
         await RecvFromHiveAsync(manager, "destroyed", name);
 
         using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "anyone?" }))
             Assert.Equal(HttpStatusCode.NotFound, sent.StatusCode);
-        var reminder = await NextEventAsync(events, "reminder_failed", e => e.GetProperty("agent").GetString() == name);
-        Assert.Contains(name, reminder.GetProperty("last_error").GetString());
+        var reminder = await events.WaitForPayloadAsync<ReminderFailedPayload>("reminder_failed", e => e.Agent == name);
+        Assert.Contains(name, reminder.LastError);
 
         // Purge: the dir goes, the tombstone goes, a second purge is a 404.
         using (var purged = await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) Assert.Equal(HttpStatusCode.NoContent, purged.StatusCode);
         Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", name)));
-        Assert.DoesNotContain((await _hive.GetJsonAsync("/api/tombstones")).EnumerateArray(), t => t.GetProperty("name").GetString() == name);
+        Assert.DoesNotContain(await TombstonesAsync(), t => t.Name == name);
         using (var again = await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
-        foreach (var reminderRow in (await _hive.GetJsonAsync("/api/reminders")).EnumerateArray().Where(r => r.GetProperty("agent").GetString() == name))
-            using (await _hive.Http.DeleteAsync($"/api/reminders/{reminderRow.GetProperty("id").GetInt64()}")) { }
+        foreach (var reminderRow in (await _hive.GetAsync<List<ReminderView>>("/api/reminders")).Where(r => r.Agent == name))
+            using (await _hive.Http.DeleteAsync($"/api/reminders/{reminderRow.Id}")) { }
     }
 
     [Theory]
@@ -162,7 +166,7 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
             await CreateAsync(_hive.Http, Shell(name, driver, "cat memory.txt > seen.txt"));
             await HiveInstance.Until(() => File.Exists(Path.Combine(stateDir, "seen.txt")) && new FileInfo(Path.Combine(stateDir, "seen.txt")).Length > 0);
             Assert.Equal("from-the-first-life", File.ReadAllText(Path.Combine(stateDir, "seen.txt")).Trim());
-            Assert.DoesNotContain((await _hive.GetJsonAsync("/api/tombstones")).EnumerateArray(), t => t.GetProperty("name").GetString() == name);
+            Assert.DoesNotContain(await TombstonesAsync(), t => t.Name == name);
         }
         finally
         {
@@ -216,7 +220,7 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
             Assert.Equal(HttpStatusCode.Conflict, status);
             Assert.Contains("not a real directory", problem);
             Assert.Equal("do not delete", await File.ReadAllTextAsync(Path.Combine(outside, "state", "precious.txt")));
-            Assert.Contains((await _hive.GetJsonAsync("/api/tombstones")).EnumerateArray(), t => t.GetProperty("name").GetString() == name);
+            Assert.Contains(await TombstonesAsync(), t => t.Name == name);
         }
         finally
         {
@@ -232,4 +236,6 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
         using var response = await _hive.Http.DeleteAsync(path);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
+
+    private Task<List<TombstoneView>> TombstonesAsync() => _hive.GetAsync<List<TombstoneView>>("/api/tombstones");
 }

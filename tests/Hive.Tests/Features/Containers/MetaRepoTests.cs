@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
+using Hive.Features.Containers;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -23,8 +27,7 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
     {
         const string name = "recorded";
         await CreateAsync(_hive.Http, Shell(name, "process", "true"));
-        var file = JsonDocument.Parse(Git("show", $"main:agents/{name}.json")).RootElement;
-        Assert.Equal("/bin/sh", file.GetProperty("command")[0].GetString());
+        Assert.Equal("/bin/sh", MetaConfig(_hive, name).Command![0]);
         Assert.Contains($"{name}: spawned by the operator", Git("log", "--format=%s %an", "main"));
         Assert.Contains("hive", Git("log", "-1", "--format=%an", "main"));
 
@@ -44,7 +47,7 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             await Task.WhenAll(names.Select(async name =>
             {
                 await CreateAsync(_hive.Http, Shell(name, "process", "true"));
-                Assert.Equal("/bin/sh", JsonDocument.Parse(Git("show", $"main:agents/{name}.json")).RootElement.GetProperty("command")[0].GetString());
+                Assert.Equal("/bin/sh", MetaConfig(_hive, name).Command![0]);
             }));
             var log = Git("log", "--format=%s", "main");
             foreach (var name in names) Assert.Contains($"{name}: spawned by the operator", log);
@@ -72,16 +75,12 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             foreach (var name in names) rows[name] = await CreateAsync(_hive.Http, Shell(name, "process", "echo first > life.txt"));
             var mainBefore = Git("rev-parse", "main").Trim();
 
-            var reply = await manager.CallAsync(new
-            {
-                op = "propose_config", name = "target",
-                config = new { command = new[] { "/bin/sh", "-c", "echo second > life.txt; exec sleep 1000" }, driver = "process", purpose = "the second life" },
-            });
-            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-            var id = reply.GetProperty("approval_id").GetInt64();
-            var added = await NextEventAsync(events, "approval_added", e => e.GetProperty("approval").GetProperty("id").GetInt64() == id);
-            var payload = added.GetProperty("approval").GetProperty("payload");
-            Assert.Equal("config_commit", added.GetProperty("approval").GetProperty("kind").GetString());
+            var id = (await manager.CallAsync(ManagerVerbs.ProposeConfig, new ProposeConfigArgs("target",
+                new AgentConfig(["/bin/sh", "-c", "echo second > life.txt; exec sleep 1000"], "process", null, "the second life", null, null)))).ApprovalId;
+            var added = (await events.WaitForPayloadAsync<ApprovalPayload>("approval_added", e => e.Approval.Id == id)).Approval;
+            // A proposal's payload has no record: its diff and commit are read from the raw JSON.
+            var payload = added.Payload;
+            Assert.Equal("config_commit", added.Kind);
             Assert.Contains("+", payload.GetProperty("diff").GetString());
             Assert.Contains("second", payload.GetProperty("diff").GetString());
             Assert.Equal(payload.GetProperty("commit").GetString(), Git("rev-parse", $"refs/proposal/{id}").Trim());
@@ -124,14 +123,14 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
         {
             var row = await CreateAsync(_hive.Http, Shell(name, "process", "true"));
             var mainBefore = Git("rev-parse", "main").Trim();
-            var id = (await manager.CallAsync(new { op = "propose_config", name, config = new { command = new[] { script }, driver = "process" } }))
-                .GetProperty("approval_id").GetInt64();
+            var id = (await manager.CallAsync(ManagerVerbs.ProposeConfig,
+                new ProposeConfigArgs(name, new AgentConfig([script], "process", null, null, null, null)))).ApprovalId;
             File.Delete(script); // valid when proposed, gone when applied
 
             using (var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null)) Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
 
-            var told = await RecvFromHiveAsync(manager, "config_failed", name);
-            Assert.Contains("does not exist", told.GetProperty("body").GetString());
+            var told = await MessageFromHiveAsync(manager, "config_failed", name);
+            Assert.Contains("does not exist", told.Body);
             Assert.Equal(mainBefore, Git("rev-parse", "main").Trim());
             Assert.Contains($"refs/failed/{id}", Git("for-each-ref", "--format=%(refname)", "refs/failed/"));
             Assert.Contains("does not exist", Git("log", "-1", "--format=%B", $"refs/failed/{id}"));
@@ -156,8 +155,8 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
         {
             var row = await CreateAsync(_hive.Http, Shell(name, "process", "true"));
             var mainBefore = Git("rev-parse", "main").Trim();
-            var id = (await manager.CallAsync(new { op = "propose_config", name, config = new { command = new[] { "/bin/sleep", "2000" } } }))
-                .GetProperty("approval_id").GetInt64();
+            var id = (await manager.CallAsync(ManagerVerbs.ProposeConfig,
+                new ProposeConfigArgs(name, new AgentConfig(["/bin/sleep", "2000"], null, null, null, null, null)))).ApprovalId;
 
             using (var denied = await _hive.Http.PostAsync($"/api/approvals/{id}/deny",
                        new StringContent("""{"reason":"keep it as it is"}""", System.Text.Encoding.UTF8, "application/json")))
@@ -178,25 +177,20 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
     public async Task Proposals_that_cannot_run_or_aim_wrong_are_refused_and_record_nothing()
     {
         await using var manager = await _hive.ConnectAsync("manager");
-        var before = (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength();
-        foreach (var bad in new object[]
-                 {
-                     new { op = "propose_config", name = "manager", config = new { command = new[] { "/bin/true" } } },
-                     new { op = "propose_config", name = "nobody", config = new { command = new[] { "/bin/true" } } },
-                     new { op = "propose_config", name = "x" },
-                 })
-            Assert.False((await manager.CallAsync(bad)).GetProperty("ok").GetBoolean());
+        var before = (await ApprovalsAsync(_hive, all: true)).Count;
+        static AgentConfig Runs(string program) => new([program], null, null, null, null, null);
+        foreach (var bad in new ProposeConfigArgs[] { new("manager", Runs("/bin/true")), new("nobody", Runs("/bin/true")), new("x", null) })
+            await manager.RefusalOfAsync(ManagerVerbs.ProposeConfig, bad);
         const string name = "picky";
         try
         {
             await CreateAsync(_hive.Http, Shell(name, "process", "true"));
-            var reply = await manager.CallAsync(new { op = "propose_config", name, config = new { command = new[] { "/no/such/program" } } });
-            Assert.Equal("bad_request", reply.GetProperty("code").GetString());
+            var reply = await manager.RefusalOfAsync(ManagerVerbs.ProposeConfig, new ProposeConfigArgs(name, Runs("/no/such/program")));
+            Assert.Equal("bad_request", reply.Code);
             var other = await _hive.NewAgentAsync("not-manager");
             await using var client = await _hive.ConnectAsync(other);
-            Assert.Equal("forbidden", (await client.CallAsync(new { op = "propose_config", name, config = new { command = new[] { "/bin/true" } } }))
-                .GetProperty("code").GetString());
-            Assert.Equal(before, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+            Assert.Equal("forbidden", (await client.RefusalOfAsync(ManagerVerbs.ProposeConfig, new ProposeConfigArgs(name, Runs("/bin/true")))).Code);
+            Assert.Equal(before, (await ApprovalsAsync(_hive, all: true)).Count);
         }
         finally
         {
@@ -216,32 +210,32 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
         {
             using (var put = await _hive.Http.PutAsync("/api/meta/inputs/lib", new StringContent($$"""{"source":"{{source}}"}""", System.Text.Encoding.UTF8, "application/json")))
                 Assert.Equal(HttpStatusCode.OK, put.StatusCode);
-            var pinned = await NextEventAsync(events, "meta_inputs_changed", _ => true);
-            var firstPin = pinned.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "lib").GetProperty("pin").GetString();
+            var pinned = await events.WaitForPayloadAsync<MetaInputsChangedPayload>("meta_inputs_changed");
+            var firstPin = pinned.Inputs.Single(i => i.Name == "lib").Pin;
             Assert.StartsWith("sha256:", firstPin);
 
             var user = await CreateAsync(_hive.Http, new { name = names[0], command = new[] { "/bin/sleep", "1000" }, driver = "process", inputs = new[] { "lib" } });
             var bystander = await CreateAsync(_hive.Http, new { name = names[1], command = new[] { "/bin/sleep", "1000" }, driver = "process" });
 
             // Nothing moved: nothing happens.
-            var idle = JsonDocument.Parse(await (await _hive.Http.PostAsync("/api/meta/update", null)).Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal(0, idle.GetProperty("changed").GetArrayLength());
+            var idle = JsonSerializer.Deserialize<UpdateMetaInputs.Result>(await (await _hive.Http.PostAsync("/api/meta/update", null)).Content.ReadAsStringAsync(), HiveJson.Options)!;
+            Assert.Empty(idle.Changed);
 
             await File.WriteAllTextAsync(Path.Combine(source, "prompt.md"), "be very kind");
             using var updated = await _hive.Http.PostAsync("/api/meta/update", null);
-            var result = JsonDocument.Parse(await updated.Content.ReadAsStringAsync()).RootElement;
+            var result = JsonSerializer.Deserialize<UpdateMetaInputs.Result>(await updated.Content.ReadAsStringAsync(), HiveJson.Options)!;
             Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
-            Assert.Equal(["lib"], result.GetProperty("changed").EnumerateArray().Select(e => e.GetString()));
-            Assert.Equal([names[0]], result.GetProperty("rebuilt").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(["lib"], result.Changed);
+            Assert.Equal([names[0]], result.Rebuilt);
 
-            var changedEvent = await NextEventAsync(events, "meta_inputs_changed", _ => true);
-            Assert.NotEqual(firstPin, changedEvent.GetProperty("inputs")[0].GetProperty("pin").GetString());
+            var changedEvent = await events.WaitForPayloadAsync<MetaInputsChangedPayload>("meta_inputs_changed");
+            Assert.NotEqual(firstPin, changedEvent.Inputs[0].Pin);
             Assert.NotEqual(user.Pid(), (await RowAsync(_hive, names[0]))!.Value.Pid());
             Assert.Equal(bystander.Pid(), (await RowAsync(_hive, names[1]))!.Value.Pid());
             Assert.StartsWith("meta-update: lib → sha256:", Git("log", "-1", "--format=%s", "main"));
-            var meta = await _hive.GetJsonAsync("/api/meta");
-            Assert.Equal(changedEvent.GetProperty("inputs")[0].GetProperty("pin").GetString(), meta.GetProperty("inputs")[0].GetProperty("pin").GetString());
-            Assert.StartsWith("meta-update", meta.GetProperty("log")[0].GetProperty("message").GetString());
+            var meta = await _hive.GetAsync<MetaView>("/api/meta");
+            Assert.Equal(changedEvent.Inputs[0].Pin, meta.Inputs[0].Pin);
+            Assert.StartsWith("meta-update", meta.Log[0].Message);
         }
         finally
         {
@@ -271,8 +265,8 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             GitIn("commit", "-q", "-m", "one");
             using (var put = await _hive.Http.PutAsync("/api/meta/inputs/tools", new StringContent($$"""{"source":"{{repo}}"}""", System.Text.Encoding.UTF8, "application/json")))
                 Assert.True(put.StatusCode == HttpStatusCode.OK, await put.Content.ReadAsStringAsync());
-            var head = (await _hive.GetJsonAsync("/api/meta")).GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "tools");
-            Assert.Matches("^[0-9a-f]{40}$", head.GetProperty("pin").GetString());
+            var head = (await _hive.GetAsync<MetaView>("/api/meta")).Inputs.Single(i => i.Name == "tools");
+            Assert.Matches("^[0-9a-f]{40}$", head.Pin);
         }
         finally
         {
@@ -296,9 +290,9 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "meta", "agents", name + ".json"), "{ this is not json");
             Git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "someone edits by hand");
 
-            var reply = await manager.CallAsync(new { op = "rebuild", name });
-            Assert.Equal("conflict", reply.GetProperty("code").GetString());
-            Assert.Contains("not a valid configuration", reply.GetProperty("error").GetString());
+            var reply = await manager.RefusalOfAsync(ManagerVerbs.Rebuild, new TargetArgs(name));
+            Assert.Equal("conflict", reply.Code);
+            Assert.Contains("not a valid configuration", reply.Error);
             var now = (await RowAsync(_hive, name))!.Value;
             Assert.Contains("not a valid configuration", now.GetProperty("config_error").GetString());
             Assert.Equal(row.Pid(), now.Pid());
@@ -308,10 +302,10 @@ public sealed class MetaRepoTests(ContainersFixture fixture) : SharedHiveTests(f
             await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "meta", "agents", name + ".json"),
                 """{"command":["/bin/sleep","3000"],"driver":"process"}""");
             Git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "fixed by hand");
-            var rebuilt = await manager.CallAsync(new { op = "rebuild", name });
-            Assert.True(rebuilt.GetProperty("ok").GetBoolean(), rebuilt.ToString());
-            Assert.Equal(JsonValueKind.Null, rebuilt.GetProperty("agent").GetProperty("config_error").ValueKind);
-            Assert.Equal("3000", rebuilt.GetProperty("agent").GetProperty("command")[1].GetString());
+            // The reply carries the agent's row, which has no record (it is assembled at run time): read raw.
+            var rebuilt = (JsonElement)(await manager.CallAsync(ManagerVerbs.Rebuild, new TargetArgs(name))).Agent;
+            Assert.Equal(JsonValueKind.Null, rebuilt.GetProperty("config_error").ValueKind);
+            Assert.Equal("3000", rebuilt.GetProperty("command")[1].GetString());
         }
         finally
         {

@@ -1,4 +1,7 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Json;
 using Hive.Features.Containers;
+using Hive.Features.Containers.Presets;
 using Hive.Features.Containers.Runtime;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,33 +39,31 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
         var body = new Dictionary<string, object> { ["name"] = name, ["command"] = Sleeper, ["driver"] = "process", [field] = value };
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", body);
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains(reason, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.Contains(reason, FieldError(problem, field));
         Assert.Null(await RowAsync(_hive, name));
         Assert.False(File.Exists(Path.Combine(_hive.DataDir, "meta", "agents", name + ".json")));
 
         await using var manager = await _hive.ConnectAsync("manager");
-        var spawn = await manager.CallAsync(new Dictionary<string, object>
-        {
-            ["op"] = "request_spawn", ["name"] = name, ["purpose"] = "sleeps", ["command"] = Sleeper, ["driver"] = "process", [field] = value,
-        });
-        Assert.False(spawn.GetProperty("ok").GetBoolean(), spawn.ToString());
-        Assert.Contains(reason, spawn.GetProperty("error").GetString());
-        Assert.DoesNotContain((await _hive.GetJsonAsync("/api/approvals")).EnumerateArray(), a => a.GetProperty("agent").GetString() == name);
+        var (network, egress) = (value as string, value as string[]);
+        var spawn = await manager.RefusalOfAsync(ManagerVerbs.RequestSpawn,
+            new SpawnArgs(name, "sleeps", Sleeper, "process", null, null, null, null, Network: network, Egress: egress));
+        Assert.Contains(reason, spawn.Error);
+        Assert.DoesNotContain(await ApprovalsAsync(_hive), a => a.Agent == name);
 
         try
         {
             var row = await CreateAsync(_hive.Http, new { name, command = Sleeper, driver = "process" });
             var file = MetaFile(name).GetRawText();
             var config = new Dictionary<string, object> { ["command"] = Sleeper, ["driver"] = "process", [field] = value };
-            var proposed = await manager.CallAsync(new { op = "propose_config", name, config });
-            Assert.False(proposed.GetProperty("ok").GetBoolean(), proposed.ToString());
-            Assert.Contains(reason, proposed.GetProperty("error").GetString());
+            var proposed = await manager.RefusalOfAsync(ManagerVerbs.ProposeConfig,
+                new ProposeConfigArgs(name, new AgentConfig(Sleeper, "process", null, null, null, null, Network: network, Egress: egress)));
+            Assert.Contains(reason, proposed.Error);
 
             using var put = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config", config);
             Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
             Assert.Contains(reason, await put.Content.ReadAsStringAsync());
 
-            Assert.DoesNotContain((await _hive.GetJsonAsync("/api/approvals")).EnumerateArray(), a => a.GetProperty("agent").GetString() == name);
+            Assert.DoesNotContain(await ApprovalsAsync(_hive), a => a.Agent == name);
             Assert.Equal(file, MetaFile(name).GetRawText());
             var after = (await RowAsync(_hive, name))!.Value;
             Assert.Equal(row.Pid(), after.Pid());
@@ -83,7 +84,7 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
             Assert.Equal("sealed", sealedRow.GetProperty("network").GetString());
             Assert.Empty(sealedRow.GetProperty("egress").EnumerateArray());
             Assert.False(sealedRow.GetProperty("egress_ask").GetBoolean());
-            Assert.Equal("sealed", MetaFile("wrapped").GetProperty("network").GetString());
+            Assert.Equal("sealed", MetaConfig(_hive, "wrapped").Network);
 
             var openRow = await CreateAsync(_hive.Http, new { name = "plain", command = Sleeper, driver = "process" });
             Assert.Equal("open", openRow.GetProperty("network").GetString());
@@ -137,12 +138,12 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
 
         var (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "sealed-nixos", command = Sleeper, driver = "nixos-container", network = "sealed" });
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("not yet", problem.GetProperty("errors").GetProperty("network")[0].GetString());
+        Assert.Contains("not yet", FieldError(problem, "network"));
         Assert.Null(await RowAsync(_hive, "sealed-nixos"));
 
         (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "sealed-ext", driver = "external", network = "sealed" });
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("external agent", problem.GetProperty("errors").GetProperty("network")[0].GetString());
+        Assert.Contains("external agent", FieldError(problem, "network"));
         Assert.Null(await RowAsync(_hive, "sealed-ext"));
 
         // Egress on an open agent is kept: it takes effect once the agent is sealed.
@@ -152,7 +153,7 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
             Assert.Equal("open", row.GetProperty("network").GetString());
             Assert.Equal(["*.npmjs.org"], row.GetProperty("egress").EnumerateArray().Select(e => e.GetString()));
             Assert.True(row.GetProperty("egress_ask").GetBoolean());
-            Assert.True(MetaFile("open-listed").GetProperty("egress_ask").GetBoolean());
+            Assert.True(MetaConfig(_hive, "open-listed").EgressAsk);
         }
         finally
         {
@@ -164,9 +165,9 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
     public async Task A_presets_agent_is_sealed_the_shipped_claude_code_preset_says_so_and_the_callers_network_wins()
     {
         await _hive.GetJsonAsync("/api/presets"); // the shipped presets are written into the meta repo when first listed
-        var shipped = JsonDocument.Parse(File.ReadAllText(Path.Combine(_hive.DataDir, "meta", "presets", "claude-code.json"))).RootElement;
-        Assert.Equal("sealed", shipped.GetProperty("network").GetString());
-        Assert.Empty(shipped.GetProperty("egress").EnumerateArray());
+        var shipped = JsonSerializer.Deserialize<AgentPreset>(File.ReadAllText(Path.Combine(_hive.DataDir, "meta", "presets", "claude-code.json")), HiveJson.Options)!;
+        Assert.Equal("sealed", shipped.Network);
+        Assert.Empty(shipped.Egress!);
 
         // A preset that names no network (an operator's, older than the setting) gives a sealed agent all the same.
         var dir = Path.Combine(_hive.DataDir, "meta", "presets");
@@ -176,15 +177,14 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
         {
             var row = await CreateAsync(_hive.Http, new { name = "preset-proc", preset = "sleeper", driver = "process" });
             Assert.Equal("sealed", row.GetProperty("network").GetString());
-            Assert.Equal("sealed", MetaFile("preset-proc").GetProperty("network").GetString());
+            Assert.Equal("sealed", MetaConfig(_hive, "preset-proc").Network);
             row = await CreateAsync(_hive.Http, new { name = "preset-open", preset = "sleeper", driver = "process", network = "open" });
             Assert.Equal("open", row.GetProperty("network").GetString());
 
-            var spawn = await manager.CallAsync(new { op = "request_spawn", name = "claude-asked", purpose = "codes", preset = "claude-code", driver = "process" });
-            Assert.True(spawn.GetProperty("ok").GetBoolean(), spawn.ToString());
-            var id = spawn.GetProperty("approval_id").GetInt64();
-            var approval = (await _hive.GetJsonAsync("/api/approvals")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id);
-            Assert.Equal("sealed", approval.GetProperty("payload").GetProperty("network").GetString());
+            var id = (await manager.CallAsync(ManagerVerbs.RequestSpawn, new SpawnArgs("claude-asked", "codes", null, "process", "claude-code", null, null, null))).ApprovalId;
+            var approval = (await ApprovalsAsync(_hive)).Single(a => a.Id == id);
+            // A spawn's payload is written as it is asked for: no record names its fields.
+            Assert.Equal("sealed", approval.Payload.GetProperty("network").GetString());
             using (var denied = await _hive.Http.PostAsync($"/api/approvals/{id}/deny", null)) Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
         }
         finally
@@ -203,23 +203,23 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
         try
         {
             var row = await CreateAsync(_hive.Http, new { name, command = Sleeper, driver = "process", network = "sealed" });
-            var reply = await manager.CallAsync(new { op = "propose_config", name, config = new { command = Sleeper, driver = "process", network = "open", egress = new[] { "github.com:443" } } });
-            Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-            var id = reply.GetProperty("approval_id").GetInt64();
-            var approval = (await _hive.GetJsonAsync("/api/approvals")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id);
-            Assert.Equal("pending", approval.GetProperty("status").GetString());
-            var diff = approval.GetProperty("payload").GetProperty("diff").GetString()!;
+            var id = (await manager.CallAsync(ManagerVerbs.ProposeConfig,
+                new ProposeConfigArgs(name, new AgentConfig(Sleeper, "process", null, null, null, null, Network: "open", Egress: ["github.com:443"])))).ApprovalId;
+            var approval = (await ApprovalsAsync(_hive)).Single(a => a.Id == id);
+            Assert.Equal("pending", approval.Status);
+            // A proposal's payload has no record: its diff is read from the raw JSON.
+            var diff = approval.Payload.GetProperty("diff").GetString()!;
             Assert.Contains("-  \"network\": \"sealed\"", diff);
             Assert.Contains("+  \"network\": \"open\"", diff);
             Assert.Contains("+    \"github.com:443\"", diff);
             // Not before the operator says so.
             Assert.Equal("sealed", (await RowAsync(_hive, name))!.Value.GetProperty("network").GetString());
-            Assert.Equal("sealed", MetaFile(name).GetProperty("network").GetString());
+            Assert.Equal("sealed", MetaConfig(_hive, name).Network);
 
             using (var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null)) Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
             var rebuilt = await NextRowAsync(events, name, r => r.GetProperty("network").GetString() == "open" && r.State() == "running" && r.Transient() is null);
             Assert.NotEqual(row.Pid(), rebuilt.Pid()); // the network is the sandbox's: it needs a restart
-            Assert.Equal("open", MetaFile(name).GetProperty("network").GetString());
+            Assert.Equal("open", MetaConfig(_hive, name).Network);
         }
         finally
         {
@@ -239,15 +239,16 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
             var listed = new { command = Sleeper, driver = "bubblewrap", network = "sealed", egress = new[] { "registry.npmjs.org" }, egress_ask = true };
             // Its review says so, and a change of more than the rules says it restarts.
             using (var review = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config?dry_run=true", listed))
-                Assert.False((await review.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("restarts").GetBoolean());
+                Assert.False((await review.Content.ReadFromJsonAsync<ConfigureAgent.ConfigChange>(HiveJson.Options))!.Restarts);
             using (var review = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config?dry_run=true", new { command = Sleeper, driver = "bubblewrap", purpose = "other" }))
-                Assert.True((await review.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("restarts").GetBoolean());
+                Assert.True((await review.Content.ReadFromJsonAsync<ConfigureAgent.ConfigChange>(HiveJson.Options))!.Restarts);
             using (var put = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config", listed))
             {
                 var text = await put.Content.ReadAsStringAsync();
                 Assert.True(put.StatusCode == HttpStatusCode.OK, text);
-                Assert.Contains("+    \"registry.npmjs.org\"", JsonDocument.Parse(text).RootElement.GetProperty("diff").GetString());
-                Assert.False(JsonDocument.Parse(text).RootElement.GetProperty("restarts").GetBoolean());
+                var change = JsonSerializer.Deserialize<ConfigureAgent.ConfigChange>(text, HiveJson.Options)!;
+                Assert.Contains("+    \"registry.npmjs.org\"", change.Diff);
+                Assert.False(change.Restarts);
             }
             var after = (await RowAsync(_hive, name))!.Value;
             Assert.Equal(pid, after.Pid());
@@ -262,7 +263,7 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
             var view = await SendAsync(new ReadAgentEgress.Query(name));
             Assert.Equal(["registry.npmjs.org", "github.com:443"], view.Egress);
             Assert.True(view.Ask);
-            Assert.Equal(["registry.npmjs.org", "github.com:443"], MetaFile(name).GetProperty("egress").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(["registry.npmjs.org", "github.com:443"], MetaConfig(_hive, name).Egress);
             Assert.Equal($"{name}: egress github.com:443 allowed by the operator", MetaGit.In(_hive.DataDir, "log", "-1", "--format=%s", "--", $"agents/{name}.json").Trim());
             after = (await RowAsync(_hive, name))!.Value;
             Assert.Equal(pid, after.Pid());
@@ -271,7 +272,7 @@ public sealed class NetworkConfigTests(NetworkConfigFixture fixture) : SharedHiv
             // The same place again (written another way) changes nothing.
             var again = await SendAsync(new AllowEgress.Command(name, "github.com", "operator"));
             Assert.False(again.Added);
-            Assert.Equal(2, MetaFile(name).GetProperty("egress").GetArrayLength());
+            Assert.Equal(2, MetaConfig(_hive, name).Egress!.Count);
 
             await Assert.ThrowsAsync<FluentValidation.ValidationException>(() => SendAsync(new AllowEgress.Command(name, "http://x", "operator")));
             await Assert.ThrowsAsync<Hive.Shared.Errors.NotFoundException>(() => SendAsync(new AllowEgress.Command("nobody-here", "github.com", "operator")));

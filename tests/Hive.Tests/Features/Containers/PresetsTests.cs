@@ -1,3 +1,6 @@
+using Hive.Contracts.Json;
+using Hive.Features.Containers;
+using Hive.Features.Containers.Presets;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -42,13 +45,12 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
     [Fact]
     public async Task The_shipped_claude_code_preset_is_listed_and_committed_in_the_meta_repo()
     {
-        var presets = await _hive.GetJsonAsync("/api/presets");
-        var claude = presets.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "claude-code");
-        Assert.Equal("claude", claude.GetProperty("program").GetString());
-        Assert.Contains("Claude Code", claude.GetProperty("description").GetString());
+        var presets = await _hive.GetAsync<List<PresetView>>("/api/presets");
+        var claude = presets.Single(p => p.Name == "claude-code");
+        Assert.Equal("claude", claude.Program);
+        Assert.Contains("Claude Code", claude.Description);
         // Found on this host or not, it says which: a path, or how to install it.
-        Assert.True(claude.GetProperty("program_path").ValueKind == JsonValueKind.String
-                    || claude.GetProperty("problem").GetString()!.Contains("npm install -g @anthropic-ai/claude-code", StringComparison.Ordinal));
+        Assert.True(claude.ProgramPath is not null || claude.Problem!.Contains("npm install -g @anthropic-ai/claude-code", StringComparison.Ordinal));
 
         var file = Path.Combine(_hive.DataDir, "meta", "presets", "claude-code.json");
         Assert.True(File.Exists(file));
@@ -67,6 +69,7 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
         try
         {
             var listed = await _hive.GetJsonAsync("/api/presets");
+            // No problem is written as a present null: the raw JSON says so, a record would not.
             Assert.Contains(listed.EnumerateArray(), p => p.GetProperty("name").GetString() == preset && p.GetProperty("problem").ValueKind == JsonValueKind.Null);
 
             var row = await CreateAsync(_hive.Http, new { name, preset, driver, purpose = "test presets", env = new Dictionary<string, string> { ["COLOUR"] = "blue" } });
@@ -96,7 +99,7 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
 
         (status, problem) = await PostAsync(_hive.Http, "/api/agents", new { name = "bad-unknown", preset = "no-such-preset", driver = "process" });
         Assert.Equal(HttpStatusCode.NotFound, status);
-        Assert.Contains("claude-code", problem.GetProperty("detail").GetString());
+        Assert.Contains("claude-code", Problem.Of(problem).Detail);
 
         (status, problem) = await PostAsync(_hive.Http, "/api/agents",
             new { name = "bad-home", preset = "report-bad", driver = "process", env = new Dictionary<string, string> { ["HOME"] = "/root" } });
@@ -118,37 +121,37 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
         try
         {
             await CreateAsync(_hive.Http, new { name, command = new[] { "/bin/sh", "-c", "echo one > \"$HIVE_STATE_DIR/given.txt\"; exec sleep 1000" }, driver = "process", purpose = "first" });
-            var config = (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config");
-            Assert.Equal("first", config.GetProperty("purpose").GetString());
-            Assert.Equal("process", config.GetProperty("driver").GetString());
+            var config = (await ConfigAsync(name)).Config!;
+            Assert.Equal("first", config.Purpose);
+            Assert.Equal("process", config.Driver);
 
             var next = new { command = new[] { "/bin/sh", "-c", "echo two > \"$HIVE_STATE_DIR/given.txt\"; exec sleep 1000" }, driver = "process", purpose = "second" };
-            var approvalsBefore = (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength();
+            var approvalsBefore = (await ApprovalsAsync(_hive, all: true)).Count;
             var preview = await PutConfigAsync(name, next, dryRun: true);
-            Assert.True(preview.GetProperty("changed").GetBoolean());
-            var diff = preview.GetProperty("diff").GetString()!;
+            Assert.True(Change(preview).Changed);
+            var diff = Change(preview).Diff;
             Assert.Contains("-  \"purpose\": \"first\"", diff);
             Assert.Contains("+  \"purpose\": \"second\"", diff);
-            Assert.Equal(JsonValueKind.Null, preview.GetProperty("approval_id").ValueKind);
+            Assert.Equal(JsonValueKind.Null, preview.GetProperty("approval_id").ValueKind); // present and null: the raw JSON says so, a record would not
             // A dry run changes nothing.
-            Assert.Equal("first", (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config").GetProperty("purpose").GetString());
-            Assert.Equal(approvalsBefore, (await _hive.GetJsonAsync("/api/approvals?status=all")).GetArrayLength());
+            Assert.Equal("first", (await ConfigAsync(name)).Config!.Purpose);
+            Assert.Equal(approvalsBefore, (await ApprovalsAsync(_hive, all: true)).Count);
 
             Assert.Equal("one\n", await GivenAsync(name)); // the first command has written its file: a late write cannot follow the delete
             File.Delete(Path.Combine(_hive.DataDir, "agents", name, "state", "given.txt"));
             var applied = await PutConfigAsync(name, next, dryRun: false);
-            Assert.True(applied.GetProperty("changed").GetBoolean());
-            var approval = applied.GetProperty("approval_id").GetInt64();
-            var recorded = (await _hive.GetJsonAsync("/api/approvals?status=all")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == approval);
-            Assert.Equal("operator", recorded.GetProperty("requester").GetString());
-            Assert.Equal("approved", recorded.GetProperty("status").GetString());
+            Assert.True(Change(applied).Changed);
+            var approval = Change(applied).ApprovalId!.Value;
+            var recorded = (await ApprovalsAsync(_hive, all: true)).Single(a => a.Id == approval);
+            Assert.Equal("operator", recorded.Requester);
+            Assert.Equal("approved", recorded.Status);
             Assert.Equal("two\n", await GivenAsync(name)); // rebuilt with the new command
-            Assert.Equal("second", (await _hive.GetJsonAsync($"/api/agents/{name}/config")).GetProperty("config").GetProperty("purpose").GetString());
+            Assert.Equal("second", (await ConfigAsync(name)).Config!.Purpose);
 
             var again = await PutConfigAsync(name, next, dryRun: false);
-            Assert.False(again.GetProperty("changed").GetBoolean());
-            Assert.Equal("", again.GetProperty("diff").GetString());
-            Assert.Equal(JsonValueKind.Null, again.GetProperty("approval_id").ValueKind);
+            Assert.False(Change(again).Changed);
+            Assert.Equal("", Change(again).Diff);
+            Assert.Equal(JsonValueKind.Null, again.GetProperty("approval_id").ValueKind); // present and null, as above
 
             using var bad = await _hive.Http.PutAsJsonAsync($"/api/agents/{name}/config?dry_run=maybe", next);
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
@@ -171,6 +174,10 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    private static ConfigureAgent.ConfigChange Change(JsonElement reply) => reply.Deserialize<ConfigureAgent.ConfigChange>(HiveJson.Options)!;
+
+    private Task<ReadAgentConfig.View> ConfigAsync(string name) => _hive.GetAsync<ReadAgentConfig.View>($"/api/agents/{name}/config");
+
     /// <summary>
     /// The Claude Code the preset installs (and the README tells the operator to) is the version the suite
     /// tests (<c>test.sh</c>'s <c>claude_version</c>): an unpinned <c>npm install -g</c> installed an older one.
@@ -182,8 +189,8 @@ public sealed class PresetsTests(ContainersFixture fixture) : SharedHiveTests(fi
         var tested = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(root, "test.sh")), @"(?m)^claude_version=(\S+)$");
         Assert.True(tested.Success, "test.sh has no claude_version= line");
         var pinned = $"npm install -g @anthropic-ai/claude-code@{tested.Groups[1].Value}";
-        using var preset = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "src", "Features", "Containers", "Agents", "Presets", "claude-code.json")));
-        Assert.Equal(pinned, preset.RootElement.GetProperty("install").GetString());
+        var preset = JsonSerializer.Deserialize<AgentPreset>(File.ReadAllText(Path.Combine(root, "src", "Features", "Containers", "Agents", "Presets", "claude-code.json")), HiveJson.Options)!;
+        Assert.Equal(pinned, preset.Install);
         var readme = File.ReadAllText(Path.Combine(root, "docs", "operator", "agents.md")); // the operator guide says how to install it
         Assert.Contains(pinned, readme);
         Assert.DoesNotMatch(@"npm install -g @anthropic-ai/claude-code(?!@)", readme);

@@ -1,3 +1,6 @@
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
 using Hive.Features.Containers;
 using Hive.Features.Containers.Runtime;
 using Microsoft.Extensions.Logging;
@@ -57,8 +60,8 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
         var exit = crashed.GetProperty("last_exit");
         Assert.Equal(9, exit.GetProperty("signal").GetInt32());
         Assert.Equal("oom", exit.GetProperty("reason").GetString());
-        var told = await RecvFromHiveAsync(manager, "container_crash", name);
-        Assert.Contains("killed: out of memory (limit 64 MiB)", told.GetProperty("body").GetString());
+        var told = await MessageFromHiveAsync(manager, "container_crash", name);
+        Assert.Contains("killed: out of memory (limit 64 MiB)", told.Body);
         Assert.Equal("oom", (await RowAsync(hive, name))!.Value.GetProperty("last_exit").GetProperty("reason").GetString());
         // Counted in the metrics as it was recorded (Hive:Metrics:Urls).
         using var http = new HttpClient();
@@ -94,8 +97,8 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
             // The host answers, and the other agent does its work.
             Assert.Equal(JsonValueKind.Object, (await hive.GetJsonAsync("/api/state")).ValueKind);
             using var sent = await hive.Http.PostAsJsonAsync("/api/messages", new { to = "calm", body = "alive?" });
-            var answer = await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == "calm");
-            Assert.Equal("↩ ?evila", answer.GetProperty("body").GetString());
+            var answer = await events.WaitForPayloadAsync<MessageView>("sent", e => e.From == "calm");
+            Assert.Equal("↩ ?evila", answer.Body);
             Assert.Equal(bomb.Pid(), (await RowAsync(hive, "bomb"))!.Value.Pid());
         }
         finally
@@ -133,7 +136,8 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
         // The state snapshot carries it too, and the loop told the dashboard.
         var row = (await hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray().Single(a => a.GetProperty("name").GetString() == "spin");
         Assert.Equal(JsonValueKind.Object, row.GetProperty("usage").ValueKind);
-        var told = await NextEventAsync(events, "agent_usage", e => e.GetProperty("agent").GetString() == "spin" && e.GetProperty("cpu_percent").GetDouble() > 30);
+        var told = await NextEventAsync(events, "agent_usage", e => e.Deserialize<AgentUsagePayload>(HiveJson.Options) is { Agent: "spin", CpuPercent: > 30 });
+        // The payload's exact fields, in order: the raw JSON says so, a record would not.
         Assert.Equal(["agent", "memory_mib", "cpu_percent", "pids"], told.EnumerateObject().Select(p => p.Name));
         await DestroyAsync(hive, "spin");
     }
@@ -146,7 +150,7 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
         await CreateAsync(hive.Http, Shell("idle", "process", "true"));
         if (!await LimitsOnAsync(hive, "idle")) return;
         var loop = hive.Service<AgentUsageLoop>();
-        await NextEventAsync(events, "agent_usage", e => e.GetProperty("agent").GetString() == "idle");
+        await events.WaitForPayloadAsync<AgentUsagePayload>("agent_usage", e => e.Agent == "idle");
         // Settled (its start-up done: `exec sleep`), then five windows with nothing to tell.
         var settled = loop.CompletedTicks;
         await HiveInstance.Until(() => loop.CompletedTicks >= settled + 3, TimeSpan.FromSeconds(10), "three usage windows");
@@ -187,8 +191,8 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
 
             // It runs, held by its process group, and does its work.
             using var sent = await hive.Http.PostAsJsonAsync("/api/messages", new { to = "first", body = "alive?" });
-            var answer = await NextEventAsync(events, "sent", e => e.GetProperty("from").GetString() == "first");
-            Assert.Equal("↩ ?evila", answer.GetProperty("body").GetString());
+            var answer = await events.WaitForPayloadAsync<MessageView>("sent", e => e.From == "first");
+            Assert.Equal("↩ ?evila", answer.Body);
             Assert.Equal("running", (await RowAsync(hive, "second"))!.Value.State());
 
             // Said once, clearly, with why; not again for the second agent nor for every row read.
@@ -216,7 +220,7 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
         while (DateTime.UtcNow < deadline)
         {
             var e = await events.NextAsync(deadline - DateTime.UtcNow) ?? throw new InvalidOperationException("the event stream ended");
-            if (e.Type == "sent" && e.Json.GetProperty("body").GetString() == marker) return seen;
+            if (e.Type == "sent" && e.Payload<MessageView>().Body == marker) return seen;
             seen.Add((e.Type, e.Json.Clone()));
         }
         throw new TimeoutException($"no sent event for the marker {marker}");

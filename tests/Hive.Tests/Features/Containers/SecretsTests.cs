@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
 using Hive.Features.Containers;
 using Hive.Tests.Cli;
 using static Hive.Tests.Features.Containers.ContainersKit;
@@ -36,8 +39,8 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.DoesNotContain(value, body);
         var created = JsonDocument.Parse(body).RootElement;
-        Assert.Equal(name, created.GetProperty("name").GetString());
-        Assert.True(created.TryGetProperty("updated_at", out _));
+        Assert.Equal(name, created.Deserialize<SecretView>(HiveJson.Options)!.Name);
+        Assert.True(created.TryGetProperty("updated_at", out _)); // present: the raw JSON says so, a record would not
 
         // The store: a private dir, a private file holding the value as given (no temp file left).
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(SecretFile(name))!));
@@ -52,6 +55,7 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
         var listed = await _hive.Http.GetStringAsync("/api/secrets");
         Assert.DoesNotContain(value, listed);
         Assert.DoesNotContain("line two", listed);
+        // The entry's exact fields: the raw JSON says so, a record would not.
         var entry = JsonDocument.Parse(listed).RootElement.EnumerateArray().Single(s => s.GetProperty("name").GetString() == name);
         Assert.Equal(["name", "updated_at"], entry.EnumerateObject().Select(p => p.Name));
 
@@ -145,16 +149,13 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
             // A proposal that keeps the reference: the approval and its diff name the secret, never the value.
             await using (var manager = await _hive.ConnectAsync("manager"))
             {
-                var reply = await manager.CallAsync(new
-                {
-                    op = "propose_config", name,
-                    config = new { command = new[] { "/bin/sh", "-c", script + "\nexec sleep 1001" }, driver, secrets = new Dictionary<string, string> { ["OTHER_KEY"] = secret } },
-                });
-                Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-                var id = reply.GetProperty("approval_id").GetInt64();
-                var approval = (await _hive.GetJsonAsync("/api/approvals?status=all")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == id);
+                var id = (await manager.CallAsync(ManagerVerbs.ProposeConfig, new ProposeConfigArgs(name, new AgentConfig(
+                    ["/bin/sh", "-c", script + "\nexec sleep 1001"], driver, null, null, null, null,
+                    Secrets: new Dictionary<string, string> { ["OTHER_KEY"] = secret })))).ApprovalId;
+                var approval = (await ApprovalsAsync(_hive, all: true)).Single(a => a.Id == id);
                 var diff = approval.ToString();
-                Assert.Contains($"\"OTHER_KEY\": \"{secret}\"", approval.GetProperty("payload").GetProperty("diff").GetString());
+                // A proposal's payload has no record: its diff is read from the raw JSON.
+                Assert.Contains($"\"OTHER_KEY\": \"{secret}\"", approval.Payload.GetProperty("diff").GetString());
                 Assert.DoesNotContain(value, diff);
                 using (var denied = await _hive.Http.PostAsync($"/api/approvals/{id}/deny", null)) Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
             }
@@ -190,7 +191,7 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
             name, command = new[] { "/bin/sleep", "1000" }, driver = "process", secrets = new Dictionary<string, string> { ["API_KEY"] = secret },
         });
         Assert.Equal(HttpStatusCode.Conflict, status);
-        Assert.Contains(secret, problem.GetProperty("detail").GetString());
+        Assert.Contains(secret, Problem.Of(problem).Detail);
         Assert.Null(await RowAsync(_hive, name));
 
         Assert.Equal(HttpStatusCode.Created, (await PutSecretAsync(_hive.Http, secret, NewValue())).Status);
@@ -205,7 +206,7 @@ public sealed class SecretsTests(ContainersFixture fixture) : SharedHiveTests(fi
 
             (status, problem) = await PostAsync(_hive.Http, $"/api/agents/{name}/restart");
             Assert.Equal(HttpStatusCode.Conflict, status);
-            Assert.Contains($"secret {secret}", problem.GetProperty("detail").GetString());
+            Assert.Contains($"secret {secret}", Problem.Of(problem).Detail);
             var row = (await RowAsync(_hive, name))!.Value;
             Assert.Equal("failed", row.State());
             Assert.Contains(secret, row.GetProperty("config_error").GetString());

@@ -1,3 +1,6 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Containers;
+using Hive.Contracts.Json;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -20,8 +23,8 @@ public sealed class StaleProposalTests(ContainersFixture fixture) : SharedHiveTe
         {
             await CreateAsync(_hive.Http, Shell(name, "process", "true"));
             async Task<long> ProposeAsync(string purpose) =>
-                (await manager.CallAsync(new { op = "propose_config", name, config = new { command = new[] { "/bin/sleep", "1000" }, driver = "process", purpose } }))
-                .GetProperty("approval_id").GetInt64();
+                (await manager.CallAsync(ManagerVerbs.ProposeConfig,
+                    new ProposeConfigArgs(name, new AgentConfig(["/bin/sleep", "1000"], "process", null, purpose, null, null)))).ApprovalId;
             var first = await ProposeAsync("the first change");
             var second = await ProposeAsync("the second change"); // diffed against the same file as the first
 
@@ -31,18 +34,18 @@ public sealed class StaleProposalTests(ContainersFixture fixture) : SharedHiveTe
 
             var (status, problem) = await PostAsync(_hive.Http, $"/api/approvals/{second}/approve");
             Assert.Equal(HttpStatusCode.Conflict, status);
-            Assert.Equal("conflict", problem.GetProperty("code").GetString());
-            Assert.Contains("stale: propose again", problem.GetProperty("detail").GetString());
+            Assert.Equal("conflict", Problem.Of(problem).Code);
+            Assert.Contains("stale: propose again", Problem.Of(problem).Detail);
 
             // Denied (not left pending where it could never be approved), by hive, and the requester told as for any decision.
-            var decided = (await _hive.GetJsonAsync("/api/approvals?status=all")).EnumerateArray().Single(a => a.GetProperty("id").GetInt64() == second);
-            Assert.Equal("denied", decided.GetProperty("status").GetString());
-            Assert.Equal("hive", decided.GetProperty("decided_by").GetString());
-            Assert.StartsWith("stale:", decided.GetProperty("reason").GetString());
-            await NextEventAsync(events, "approval_resolved", e => e.GetProperty("approval").GetProperty("id").GetInt64() == second);
-            var told = await RecvFromHiveAsync(manager, "approval_resolved", $"approval {second}:");
-            Assert.Equal("denied", told.GetProperty("status").GetString());
-            Assert.StartsWith("stale:", told.GetProperty("reason").GetString());
+            var decided = (await ApprovalsAsync(_hive, all: true)).Single(a => a.Id == second);
+            Assert.Equal("denied", decided.Status);
+            Assert.Equal("hive", decided.DecidedBy);
+            Assert.StartsWith("stale:", decided.Reason);
+            await events.WaitForPayloadAsync<ApprovalPayload>("approval_resolved", e => e.Approval.Id == second);
+            var told = await MessageFromHiveAsync(manager, "approval_resolved", $"approval {second}:");
+            Assert.Equal("denied", told.ExtraString("status"));
+            Assert.StartsWith("stale:", told.ExtraString("reason"));
             await HiveInstance.Until(() => MetaGit.Refs(_hive.DataDir, "denied").Contains($"refs/denied/{second}"), what: "the denied ref");
 
             // The first change stands: main, the file and the agent all have it.
@@ -65,21 +68,20 @@ public sealed class StaleProposalTests(ContainersFixture fixture) : SharedHiveTe
         try
         {
             await CreateAsync(_hive.Http, Shell(names[0], "process", "true"));
-            var id = (await manager.CallAsync(new { op = "propose_config", name = names[0], config = new { command = new[] { "/bin/sleep", "1001" }, driver = "process" } }))
-                .GetProperty("approval_id").GetInt64();
+            var id = (await manager.CallAsync(ManagerVerbs.ProposeConfig,
+                new ProposeConfigArgs(names[0], new AgentConfig(["/bin/sleep", "1001"], "process", null, null, null, null)))).ApprovalId;
             var proposedOn = MetaGit.In(_hive.DataDir, "rev-parse", "main").Trim();
             await CreateAsync(_hive.Http, Shell(names[1], "process", "true")); // main moves on, not this agent's file
             Assert.NotEqual(proposedOn, MetaGit.In(_hive.DataDir, "rev-parse", "main").Trim());
 
             var (status, approval) = await PostAsync(_hive.Http, $"/api/approvals/{id}/approve");
             Assert.True(status == HttpStatusCode.OK, approval.ToString());
-            Assert.Equal("approved", approval.GetProperty("status").GetString());
+            Assert.Equal("approved", approval.Deserialize<ApprovalView>(HiveJson.Options)!.Status);
             await HiveInstance.Until(() => MetaGit.Refs(_hive.DataDir, "deployed").Contains($"refs/deployed/{id}"), TimeSpan.FromSeconds(30), "the deploy");
             Assert.Contains("1001", MetaGit.In(_hive.DataDir, "show", $"main:agents/{names[0]}.json"));
             Assert.Contains(names[1], MetaGit.In(_hive.DataDir, "ls-tree", "--name-only", "main", "agents/"));
             // applied_at: the deploy is recorded as done.
-            await HiveInstance.Until(() => _hive.GetJsonAsync("/api/approvals?status=all").Result.EnumerateArray()
-                .Single(a => a.GetProperty("id").GetInt64() == id).GetProperty("applied_at").ValueKind == JsonValueKind.String, what: "applied_at");
+            await HiveInstance.Until(() => ApprovalsAsync(_hive, all: true).Result.Single(a => a.Id == id).AppliedAt is not null, what: "applied_at");
         }
         finally
         {

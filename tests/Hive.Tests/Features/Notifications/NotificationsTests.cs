@@ -1,5 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Notifications;
+using Hive.Contracts.Questions;
+using Hive.Features.Notifications;
 
 namespace Hive.Tests.Features.Notifications;
 
@@ -55,10 +59,10 @@ public sealed class NotificationsTests : IAsyncLifetime
     {
         await using var hive = await HiveInstance.StartAsync(["alice"], Ntfy());
         await using var alice = await hive.ConnectAsync("alice");
-        var asked = AgentClient.Ok(await alice.CallAsync(new { op = "ask", question = "deploy to prod?", options = new[] { "yes", "no", "wait" } }));
-        var questionId = asked.GetProperty("id").GetInt64();
+        var questionId = (await alice.CallAsync(QuestionVerbs.Ask, new AskArgs("deploy to prod?", null, ["yes", "no", "wait"], null, null))).Id;
 
         var push = await _receiver.NextAcceptedAsync();
+        // The push is the receiver's format (ntfy's JSON publish): no record of the hive's names it.
         Assert.Equal("/", push.Path); // ntfy's JSON publish goes to the server's root
         Assert.Equal("Bearer tk_ntfy_secret_0123456789", push.Header("Authorization"));
         var json = push.Json;
@@ -92,11 +96,12 @@ public sealed class NotificationsTests : IAsyncLifetime
         using (var tapped = await TapAsync(hive, url))
         {
             Assert.Equal(HttpStatusCode.OK, tapped.StatusCode);
+            // The tap's answer is written as it goes out ({ok, subject, action, done}): no record names it.
             Assert.Equal("answer", (await tapped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("action").GetString());
         }
-        var answer = (await alice.RecvAsync(5000))!.Value;
-        Assert.Equal("answer", answer.GetProperty("kind").GetString());
-        Assert.Contains("yes", answer.GetProperty("body").GetString());
+        var answer = (await alice.RecvMessageAsync(5000))!;
+        Assert.Equal("answer", answer.Kind);
+        Assert.Contains("yes", answer.Body);
         Assert.Equal("operator", hive.QueryDb<string>("SELECT answerer FROM questions WHERE id = @questionId", new { questionId }));
 
         // The same link again, or another of its links: 409, saying what was decided.
@@ -108,7 +113,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         using (var other = await TapAsync(hive, actions[1].GetProperty("url").GetString()!))
         {
             Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
-            Assert.Contains("answered \"yes\" by operator at ", (await other.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+            Assert.Contains("answered \"yes\" by operator at ", Problem.Of(await other.Content.ReadFromJsonAsync<JsonElement>()).Detail);
         }
         using (var phone = new HttpClient())
         using (var look = await phone.GetAsync(OnHive(hive, actions[2].GetProperty("url").GetString()!)))
@@ -122,7 +127,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.Single(_receiver.Requests);
 
         // Expired: 404, and the question stays open.
-        var second = AgentClient.Ok(await alice.CallAsync(new { op = "ask", question = "roll back?", options = new[] { "yes", "no" } })).GetProperty("id").GetInt64();
+        var second = (await alice.CallAsync(QuestionVerbs.Ask, new AskArgs("roll back?", null, ["yes", "no"], null, null))).Id;
         var late = (await _receiver.NextAcceptedAsync()).Json.GetProperty("actions")[0].GetProperty("url").GetString()!;
         hive.ExecuteDb($"UPDATE action_tokens SET expires_at = '2001-01-01T00:00:00.0000000Z' WHERE subject = 'question:{second}'");
         using (var expired = await TapAsync(hive, late)) Assert.Equal(HttpStatusCode.NotFound, expired.StatusCode);
@@ -134,7 +139,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     {
         await using var hive = await HiveInstance.StartAsync(["alice"], Ntfy(delay: "1"));
         await using var alice = await hive.ConnectAsync("alice");
-        var first = AgentClient.Ok(await alice.CallAsync(new { op = "ask", question = "first?", options = new[] { "a", "b" } })).GetProperty("id").GetInt64();
+        var first = (await alice.CallAsync(QuestionVerbs.Ask, new AskArgs("first?", null, ["a", "b"], null, null))).Id;
         using (var answered = await hive.Http.PostAsJsonAsync($"/api/questions/{first}/answer", new { answer = "a" }))
             Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
         Assert.Equal("skipped", hive.QueryDb<string>("SELECT state FROM notification_items WHERE subject = @s", new { s = $"question:{first}" }));
@@ -175,9 +180,10 @@ public sealed class NotificationsTests : IAsyncLifetime
         await using var alice = await hive.ConnectAsync("alice");
         await alice.CallAsync(new { op = "ask", question = "is the build green?" });
 
-        var failing = await events.WaitForAsync("notification_channel_changed", e => e.GetProperty("failing").GetBoolean());
-        Assert.Equal("the channel answered 500", failing.Json.GetProperty("last_error").GetString());
+        var failing = await events.WaitForPayloadAsync<NotificationChannelChangedPayload>("notification_channel_changed", e => e.Failing);
+        Assert.Equal("the channel answered 500", failing.LastError);
         var push = await _receiver.NextAcceptedAsync();
+        // The webhook's body is written by the hive's sender, whose record is its own (internal): read raw.
         Assert.Equal(4, _receiver.Requests.Count);
         var delivery = push.Header("X-Hive-Delivery");
         Assert.All(_receiver.Requests, r => Assert.Equal(delivery, r.Header("X-Hive-Delivery")));
@@ -189,7 +195,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.Equal(("question", "is the build green?"), (item.GetProperty("kind").GetString(), item.GetProperty("body").GetString()));
         Assert.Empty(item.GetProperty("actions").EnumerateArray()); // no Hive:PublicUrl: no links
 
-        await events.WaitForAsync("notification_channel_changed", e => !e.GetProperty("failing").GetBoolean());
+        await events.WaitForPayloadAsync<NotificationChannelChangedPayload>("notification_channel_changed", e => !e.Failing);
         // Every attempt is counted by channel: three failures, then the delivery.
         using (var scraper = new HttpClient())
         {
@@ -201,9 +207,9 @@ public sealed class NotificationsTests : IAsyncLifetime
             }, TimeSpan.FromSeconds(10), "the delivery in the metrics");
             Assert.Equal(3, Host.MetricsTests.Value(metrics, "hive_notifications_failed_total", "channel=\"hook\""));
         }
-        var channel = (await hive.GetJsonAsync("/api/notifications")).GetProperty("channels").EnumerateArray().Single();
-        Assert.Equal(("hook", "webhook", false), (channel.GetProperty("name").GetString(), channel.GetProperty("type").GetString(), channel.GetProperty("failing").GetBoolean()));
-        Assert.Equal(JsonValueKind.String, channel.GetProperty("last_ok_at").ValueKind);
+        var channel = (await hive.GetAsync<NotificationsView>("/api/notifications")).Channels.Single();
+        Assert.Equal(("hook", "webhook", false), (channel.Name, channel.Type, channel.Failing));
+        Assert.NotNull(channel.LastOkAt);
 
         // The test-send button's route: one more push, now.
         using (var test = await hive.Http.PostAsync("/api/notifications/channels/hook/test", null)) Assert.Equal(HttpStatusCode.Accepted, test.StatusCode);
@@ -218,7 +224,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         while (await events.NextAsync(TimeSpan.FromSeconds(10)) is { } e)
         {
             shown += e.Json.GetRawText();
-            if (e.Type == "sent" && e.Json.GetProperty("body").GetString() == "marker") break;
+            if (e.Type == "sent" && e.Payload<MessageView>().Body == "marker") break;
         }
         Assert.DoesNotContain(key, shown);
         Assert.DoesNotContain(_receiver.Url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/hooks", shown);
@@ -242,7 +248,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         while (await events.NextAsync(TimeSpan.FromSeconds(10)) is { } e)
         {
             seen.Add(e.Json.GetRawText());
-            if (e.Type == "sent" && e.Json.GetProperty("body").GetString() == "marker") break;
+            if (e.Type == "sent" && e.Payload<MessageView>().Body == "marker") break;
         }
 
         seen.Add((await hive.GetJsonAsync("/api/state")).GetRawText());
