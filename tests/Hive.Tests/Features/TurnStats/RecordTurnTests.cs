@@ -57,31 +57,61 @@ public sealed class RecordTurnTests(TurnStatsHive fixture) : SharedHiveTests(fix
         Assert.Equal((2500L, 0L, 5L, (string?)null, (long?)null), row);
     }
 
-    /// <summary>Each bad row: the reply's code, and nothing stored for the agent.</summary>
-    public static TheoryData<string, string> BadTurns => new()
+    /// <summary>A well-formed turn of <paramref name="agent"/> that ended just now, as the verb sends it.</summary>
+    private static RecordTurn.Command Good(string agent)
     {
-        { """{"result_kind":"maybe"}""", "validation" },
-        { """{"result_kind":null}""", "validation" },
-        { """{"started_at":null}""", "validation" },
-        { """{"ended_at":null}""", "validation" },
-        { """{"started_at":"2026-01-01T10:00:05.000Z","ended_at":"2026-01-01T10:00:00.000Z"}""", "validation" },
-        { """{"ended_at":"2999-01-01T00:00:00.000Z"}""", "validation" },
-        { """{"started_at":"2001-01-01T00:00:00.000Z"}""", "validation" },
+        var now = DateTimeOffset.UtcNow;
+        return new(agent, "claude-test", "message", "ok", now.AddSeconds(-3), now, 3000, 100, 20, 0, 0, 3,
+            new Dictionary<string, long> { ["Bash"] = 2, ["Read"] = 1 }, 1, 0, null);
+    }
+
+    private static readonly DateTimeOffset Jan1 = DateTimeOffset.Parse("2026-01-01T10:00:00Z");
+
+    /// <summary>Each rule's refusal, in process: the change a caller made to a good turn.</summary>
+    private static readonly Dictionary<string, Func<RecordTurn.Command, RecordTurn.Command>> BadTurns = new()
+    {
+        ["unknown result kind"] = t => t with { ResultKind = "maybe" },
+        ["no result kind"] = t => t with { ResultKind = null },
+        ["no start"] = t => t with { StartedAt = null },
+        ["no end"] = t => t with { EndedAt = null },
+        ["ends before it starts"] = t => t with { StartedAt = Jan1.AddSeconds(5), EndedAt = Jan1 },
+        ["ends in the future"] = t => t with { EndedAt = DateTimeOffset.Parse("2999-01-01T00:00:00Z") },
+        ["starts too long ago"] = t => t with { StartedAt = DateTimeOffset.Parse("2001-01-01T00:00:00Z") },
+        ["negative input tokens"] = t => t with { InputTokens = -1 },
+        ["negative output tokens"] = t => t with { OutputTokens = -5 },
+        ["too many cache reads"] = t => t with { CacheReadTokens = 2_000_000_000 },
+        ["negative cache creation"] = t => t with { CacheCreationTokens = -1 },
+        ["negative duration"] = t => t with { DurationMs = -1 },
+        ["duration past the cap"] = t => t with { DurationMs = 999_999_999_999 },
+        ["negative tool calls"] = t => t with { ToolCallCount = -1 },
+        ["negative open threads"] = t => t with { OpenThreadsCount = -1 },
+        ["negative open reminders"] = t => t with { OpenRemindersCount = -2 },
+        ["negative tool count"] = t => t with { Tools = new Dictionary<string, long> { ["Bash"] = -1 } },
+        ["empty tool name"] = t => t with { Tools = new Dictionary<string, long> { [""] = 1 } },
+        ["long tool name"] = t => t with { Tools = new Dictionary<string, long> { [new string('t', RecordTurn.MaxToolNameBytes + 1)] = 1 } },
+        ["too many tools"] = t => t with { Tools = Enumerable.Range(0, RecordTurn.MaxTools + 1).ToDictionary(i => $"tool{i}", _ => 1L) },
+        ["long note"] = t => t with { Note = new string('é', RecordTurn.MaxNoteBytes / 2 + 1) }, // 1026 UTF-8 bytes, 513 chars
+        ["long model"] = t => t with { Model = new string('m', RecordTurn.MaxModelBytes + 1) },
+    };
+
+    public static TheoryData<string> BadTurnCases => new(BadTurns.Keys);
+
+    [Theory]
+    [MemberData(nameof(BadTurnCases))]
+    public async Task A_turn_the_rules_refuse_gets_validation_and_stores_nothing(string rule)
+    {
+        var name = await _hive.NewAgentAsync("turner");
+
+        var refusal = await _hive.RefusalOfAsync(BadTurns[rule](Good(name)));
+
+        Assert.Equal("validation", refusal.Code);
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE agent = @name", new { name }));
+    }
+
+    /// <summary>What only the wire refuses (JSON that does not bind), and one rule's refusal as the socket words it.</summary>
+    public static TheoryData<string, string> WireRefusals => new()
+    {
         { """{"input_tokens":-1}""", "validation" },
-        { """{"output_tokens":-5}""", "validation" },
-        { """{"cache_read_tokens":2000000000}""", "validation" },
-        { """{"cache_creation_tokens":-1}""", "validation" },
-        { """{"duration_ms":-1}""", "validation" },
-        { """{"duration_ms":999999999999}""", "validation" },
-        { """{"tool_call_count":-1}""", "validation" },
-        { """{"open_threads_count":-1}""", "validation" },
-        { """{"open_reminders_count":-2}""", "validation" },
-        { """{"tools":{"Bash":-1}}""", "validation" },
-        { """{"tools":{"":1}}""", "validation" },
-        { """{"tools":{"LONG_TOOL":1}}""", "validation" },
-        { """{"tools":MANY_TOOLS}""", "validation" },
-        { """{"note":"LONG_NOTE"}""", "validation" },
-        { """{"model":"LONG_MODEL"}""", "validation" },
         { """{"input_tokens":"many"}""", "bad_request" },
         { """{"input_tokens":1.5}""", "bad_request" },
         { """{"tools":["Bash"]}""", "bad_request" },
@@ -89,18 +119,13 @@ public sealed class RecordTurnTests(TurnStatsHive fixture) : SharedHiveTests(fix
     };
 
     [Theory]
-    [MemberData(nameof(BadTurns))]
-    public async Task A_bad_turn_gets_an_error_and_stores_nothing(string fields, string code)
+    [MemberData(nameof(WireRefusals))]
+    public async Task A_turn_line_the_socket_refuses_gets_its_code_and_stores_nothing(string fields, string code)
     {
         var name = await _hive.NewAgentAsync("turner");
         await using var agent = await _hive.ConnectAsync(name);
-        var overrides = fields
-            .Replace("LONG_TOOL", new string('t', RecordTurn.MaxToolNameBytes + 1))
-            .Replace("MANY_TOOLS", JsonSerializer.Serialize(Enumerable.Range(0, RecordTurn.MaxTools + 1).ToDictionary(i => $"tool{i}", _ => 1)))
-            .Replace("LONG_NOTE", new string('é', RecordTurn.MaxNoteBytes / 2 + 1)) // 1026 UTF-8 bytes, 513 chars
-            .Replace("LONG_MODEL", new string('m', RecordTurn.MaxModelBytes + 1));
         var turn = TurnStatsHive.Turn();
-        foreach (var property in JsonDocument.Parse(overrides).RootElement.EnumerateObject()) turn[property.Name] = property.Value.Clone();
+        foreach (var property in JsonDocument.Parse(fields).RootElement.EnumerateObject()) turn[property.Name] = property.Value.Clone();
 
         var reply = await agent.CallAsync(turn);
 

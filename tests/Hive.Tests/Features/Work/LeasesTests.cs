@@ -2,6 +2,7 @@ using Hive.Contracts.Json;
 using Hive.Contracts.Protocol;
 using Hive.Contracts.Work;
 using Hive.Features.Work.Leases;
+using Hive.Shared.Errors;
 using Hive.Tests.Cli;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
@@ -203,19 +204,40 @@ public sealed class LeasesTests(LeasesHive fixture) : SharedHiveTests(fixture), 
         Assert.Equal([(bob, true)], Rows(resource));
     }
 
+    /// <summary>Each rule's refusal, in process: the use case as the verb sends it, for an agent of the test.</summary>
+    private static readonly Dictionary<string, Func<HiveInstance, string, Task<HiveError>>> Rules = new()
+    {
+        ["acquire with no resource"] = (hive, agent) => hive.RefusalOfAsync(new AcquireLease.Command(agent, null, null, true, null)),
+        ["acquire of an empty resource"] = (hive, agent) => hive.RefusalOfAsync(new AcquireLease.Command(agent, "", null, true, null)),
+        ["acquire of a blank resource"] = (hive, agent) => hive.RefusalOfAsync(new AcquireLease.Command(agent, "   ", null, true, null)),
+        ["acquire of a resource with a control character"] = (hive, agent) => hive.RefusalOfAsync(new AcquireLease.Command(agent, "a\u0007b", null, true, null)),
+        ["acquire for no time"] = (hive, agent) => hive.RefusalOfAsync(new AcquireLease.Command(agent, "ok", 0, true, null)),
+        ["acquire for over a day"] = (hive, agent) => hive.RefusalOfAsync(new AcquireLease.Command(agent, "ok", 86401, true, null)),
+        ["renew for negative time"] = (hive, agent) => hive.RefusalOfAsync(new RenewLease.Command(agent, "ok", -5)),
+        ["release of an empty resource"] = (hive, agent) => hive.RefusalOfAsync(new ReleaseLease.Command("", agent)),
+    };
+
+    public static TheoryData<string> RuleCases => new(Rules.Keys);
+
     [Theory]
-    [InlineData("""{"op":"lease_acquire"}""", "validation")]
+    [MemberData(nameof(RuleCases))]
+    public async Task What_the_rules_refuse_gets_validation_and_changes_nothing(string rule)
+    {
+        var name = await _hive.NewAgentAsync("sloppy");
+
+        var refusal = await Rules[rule](_hive, name);
+
+        Assert.Equal("validation", refusal.Code);
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM leases WHERE holder = @name", new { name }));
+    }
+
+    /// <summary>What only the wire refuses (JSON that does not bind), and one rule's refusal as the socket words it.</summary>
+    [Theory]
     [InlineData("""{"op":"lease_acquire","resource":""}""", "validation")]
-    [InlineData("""{"op":"lease_acquire","resource":"   "}""", "validation")]
-    [InlineData("""{"op":"lease_acquire","resource":"a\u0007b"}""", "validation")]
-    [InlineData("""{"op":"lease_acquire","resource":"ok","ttl_seconds":0}""", "validation")]
-    [InlineData("""{"op":"lease_acquire","resource":"ok","ttl_seconds":86401}""", "validation")]
     [InlineData("""{"op":"lease_acquire","resource":"ok","ttl_seconds":"soon"}""", "bad_request")]
     [InlineData("""{"op":"lease_acquire","resource":"ok","exclusive":"yes"}""", "bad_request")]
     [InlineData("""{"op":"lease_acquire","resource":7}""", "bad_request")]
-    [InlineData("""{"op":"lease_renew","resource":"ok","ttl_seconds":-5}""", "validation")]
-    [InlineData("""{"op":"lease_release","resource":""}""", "validation")]
-    public async Task Bad_input_is_refused_and_changes_nothing(string line, string code)
+    public async Task A_lease_line_the_socket_refuses_gets_its_code_and_changes_nothing(string line, string code)
     {
         var name = await _hive.NewAgentAsync("sloppy");
         await using var agent = await _hive.ConnectAsync(name);
