@@ -2,6 +2,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
 using Hive.Features.Forge.Webhooks;
 using static Hive.Tests.Features.Work.WorkKit;
 
@@ -34,50 +36,52 @@ public sealed class ForgeWebhookTests
         Assert.Single(f.Forge.Hooks("alice", "app")); // listed first: a second sweep adds none
         Assert.Equal(1, f.Forge.Calls("POST /repos/{owner}/{repo}/hooks"));
         var webhooks = swept.GetProperty("webhooks");
-        Assert.Equal(HookUrl, webhooks.GetProperty("url").GetString());
-        Assert.Equal(["alice/app"], webhooks.GetProperty("repositories").EnumerateArray().Select(r => r.GetString()));
-        Assert.Equal(JsonValueKind.Null, webhooks.GetProperty("error").ValueKind);
+        var hooked = webhooks.Deserialize<Hive.Features.Forge.ForgeWebhooks>(HiveJson.Options)!;
+        Assert.Equal(HookUrl, hooked.Url);
+        Assert.Equal(["alice/app"], hooked.Repositories);
+        Assert.Equal(JsonValueKind.Null, webhooks.GetProperty("error").ValueKind); // present and null, raw
 
         await using var alice = await f.Hive.ConnectAsync("alice");
         await using var bob = await f.Hive.ConnectAsync("bob");
 
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", Push("alice/app", "refs/heads/main"), "d-push")).Status);
         var push = await NextAsync(alice, "forge_push");
-        Assert.StartsWith("push to alice/app main by alice: 2 commits", push.GetProperty("body").GetString());
-        Assert.Equal("d-push", push.GetProperty("delivery").GetString());
-        Assert.Equal("alice/app", push.GetProperty("repository").GetString());
-        var commits = push.GetProperty("forge").GetProperty("commits");
+        Assert.StartsWith("push to alice/app main by alice: 2 commits", push.Body);
+        // The delivery, the repository and the forge's own fields are extra fields of the system message (no record names them).
+        Assert.Equal("d-push", push.Extra!["delivery"].GetString());
+        Assert.Equal("alice/app", push.Extra["repository"].GetString());
+        var commits = push.Extra["forge"].GetProperty("commits");
         Assert.Equal(2, commits.GetArrayLength());
         Assert.Equal("Fix the parser", commits[0].GetProperty("message").GetString()); // the first line only
-        Assert.DoesNotContain("avatar_url", push.GetProperty("body").GetString()); // trimmed: no whole user objects
+        Assert.DoesNotContain("avatar_url", push.Body); // trimmed: no whole user objects
 
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "pull_request", PullRequest("alice/app", "opened", "feature"), "d-pr-open")).Status);
-        Assert.Contains("pull request alice/app#7 opened by bob", (await NextAsync(alice, "forge_pull_request")).GetProperty("body").GetString());
+        Assert.Contains("pull request alice/app#7 opened by bob", (await NextAsync(alice, "forge_pull_request")).Body);
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "pull_request", PullRequest("alice/app", "review_requested", "feature"), "d-pr-review",
             eventType: "pull_request_review_request")).Status);
         var review = await NextAsync(alice, "forge_pull_request");
-        Assert.Contains("review requested from carol", review.GetProperty("body").GetString());
-        Assert.Equal("carol", review.GetProperty("forge").GetProperty("requested_reviewer").GetString());
+        Assert.Contains("review requested from carol", review.Body);
+        Assert.Equal("carol", review.Extra!["forge"].GetProperty("requested_reviewer").GetString());
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "pull_request", PullRequest("alice/app", "closed", "feature", merged: true), "d-pr-merged")).Status);
-        Assert.Contains("merged by bob", (await NextAsync(alice, "forge_pull_request")).GetProperty("body").GetString());
+        Assert.Contains("merged by bob", (await NextAsync(alice, "forge_pull_request")).Body);
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "issue_comment", Comment("alice/app"), "d-comment", gitea: true)).Status);
         var comment = await NextAsync(alice, "forge_comment");
-        Assert.Contains("comment by bob on alice/app#7", comment.GetProperty("body").GetString());
-        Assert.Equal("Please rename the flag.\nIt reads oddly.", comment.GetProperty("forge").GetProperty("body").GetString());
+        Assert.Contains("comment by bob on alice/app#7", comment.Body);
+        Assert.Equal("Please rename the flag.\nIt reads oddly.", comment.Extra!["forge"].GetProperty("body").GetString());
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "status", Status("alice/app", "failure"), "d-status")).Status);
         var status = await NextAsync(alice, "forge_status");
-        Assert.Contains("https://ci.example/runs/42", status.GetProperty("body").GetString());
-        Assert.Equal("failure", status.GetProperty("forge").GetProperty("state").GetString());
+        Assert.Contains("https://ci.example/runs/42", status.Body);
+        Assert.Equal("failure", status.Extra!["forge"].GetProperty("state").GetString());
 
         // A replay: 409, nothing new; the same signed body under a new id (the id is not signed) too. A success status and a
         // closed-unmerged pull request: 200, ignored, nothing sent.
         var (replayed, problem) = await DeliverAsync(f, "push", Push("alice/app", "refs/heads/main"), "d-push");
         Assert.Equal(HttpStatusCode.Conflict, replayed);
-        Assert.Equal("conflict", problem.GetProperty("code").GetString());
+        Assert.Equal("conflict", Problem.Of(problem).Code);
         Assert.Equal(HttpStatusCode.Conflict, (await DeliverAsync(f, "push", Push("alice/app", "refs/heads/main"), "d-push-again")).Status);
         var (ignored, answer) = await DeliverAsync(f, "status", Status("alice/app", "success"), "d-status-ok");
         Assert.Equal(HttpStatusCode.OK, ignored);
-        Assert.Contains("not passed on", answer.GetProperty("ignored").GetString());
+        Assert.Contains("not passed on", answer.Deserialize<ReceiveForgeWebhook.Result>(HiveJson.Options)!.Ignored);
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "pull_request", PullRequest("alice/app", "closed", "feature"), "d-pr-closed")).Status);
         await MarkerIsNextAsync(f, alice, "after the replay");
         Assert.Null(await bob.RecvAsync()); // only the owner heard any of it
@@ -93,7 +97,7 @@ public sealed class ForgeWebhookTests
 
         var (status, problem) = await DeliverAsync(f, "push", body, "d-1", secret: "not-the-secret");
         Assert.Equal(HttpStatusCode.Unauthorized, status);
-        Assert.Equal("unauthorized", problem.GetProperty("code").GetString());
+        Assert.Equal("unauthorized", Problem.Of(problem).Code);
         Assert.Equal(HttpStatusCode.Unauthorized, (await DeliverAsync(f, "push", body, "d-1", signature: "")).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await DeliverAsync(f, "push", body + " ", "d-1", signature: Sign(await SecretAsync(f), body))).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await DeliverAsync(f, "push", Push("carol/app", "refs/heads/main"), "d-2")).Status);
@@ -110,7 +114,7 @@ public sealed class ForgeWebhookTests
         await MarkerIsNextAsync(f, alice, "after the refusals");
         // Nothing of a refused delivery was kept: its id, properly signed, is delivered now.
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "d-1")).Status);
-        Assert.Equal("d-1", (await NextAsync(alice, "forge_push")).GetProperty("delivery").GetString());
+        Assert.Equal("d-1", (await NextAsync(alice, "forge_push")).Extra!["delivery"].GetString());
 
         // Ids are kept 7 days: one received 6 days ago is still a replay, one received 8 days ago is forgotten.
         var at = (int days) => DateTimeOffset.UtcNow.AddDays(-days).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
@@ -118,7 +122,7 @@ public sealed class ForgeWebhookTests
         var later = Push("alice/app", "refs/heads/later");
         Assert.Equal(HttpStatusCode.Conflict, (await DeliverAsync(f, "push", later, "d-6-days")).Status);
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", later, "d-8-days")).Status);
-        Assert.Equal("d-8-days", (await NextAsync(alice, "forge_push")).GetProperty("delivery").GetString());
+        Assert.Equal("d-8-days", (await NextAsync(alice, "forge_push")).Extra!["delivery"].GetString());
         Assert.Equal(0, f.Hive.QueryDb<long>("SELECT count(*) FROM forge_deliveries WHERE delivery = 'd-8-days' AND received_at < @cutoff",
             new { cutoff = at(1) }));
     }
@@ -141,8 +145,7 @@ public sealed class ForgeWebhookTests
         await raw.SendRawAsync(new byte[1024]);
         var response = await raw.ReadResponseAsync(TimeSpan.FromSeconds(30)); // the other 1023 KiB never come
         Assert.Equal(401, response.Status);
-        using var problem = JsonDocument.Parse(response.Body);
-        Assert.Equal("unauthorized", problem.RootElement.GetProperty("code").GetString());
+        Assert.Equal("unauthorized", JsonSerializer.Deserialize<Problem>(response.Body, HiveJson.Options)!.Code);
         Assert.Equal(0, f.Hive.QueryDb<long>("SELECT count(*) FROM forge_deliveries"));
     }
 
@@ -162,7 +165,7 @@ public sealed class ForgeWebhookTests
         for (var i = 0; i < 5; i++) await raw.SendRawAsync(chunk); // 80 KiB, and the body never ends
         var response = await raw.ReadResponseAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(413, response.Status);
-        Assert.Equal("too large", JsonDocument.Parse(response.Body).RootElement.GetProperty("title").GetString());
+        Assert.Equal("too large", JsonSerializer.Deserialize<Problem>(response.Body, HiveJson.Options)!.Title);
     }
 
     /// <summary>A signed delivery larger than what the host keeps in memory is delivered whole; the same body badly signed is not.</summary>
@@ -176,7 +179,7 @@ public sealed class ForgeWebhookTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await DeliverAsync(f, "push", body, "d-large", secret: "not-the-secret", chunked: true)).Status);
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "d-large", chunked: true)).Status);
         var push = await NextAsync(alice, "forge_push");
-        Assert.Equal("d-large", push.GetProperty("delivery").GetString());
+        Assert.Equal("d-large", push.Extra!["delivery"].GetString());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body))),
             f.Hive.QueryDb<string>("SELECT body_sha256 FROM forge_deliveries WHERE delivery = 'd-large'"));
     }
@@ -200,12 +203,12 @@ public sealed class ForgeWebhookTests
         {
             var (got, problem) = await deliver();
             Assert.Equal(status, got);
-            Assert.Equal(title, problem.GetProperty("title").GetString());
+            Assert.Equal(title, Problem.Of(problem).Title);
         }
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", body, "t-6")).Status);
         var (replayed, conflict) = await DeliverAsync(f, "push", body, "t-6");
         Assert.Equal(HttpStatusCode.Conflict, replayed);
-        Assert.Equal("conflict", conflict.GetProperty("title").GetString());
+        Assert.Equal("conflict", Problem.Of(conflict).Title);
     }
 
     [Fact]
@@ -230,7 +233,7 @@ public sealed class ForgeWebhookTests
             """);
         var coder = await hive.NewAgentAsync("coder", "hooks");
         await using var agent = await hive.ConnectAsync(coder);
-        var id = (await hive.CreateTicketAsync(new { title = "Hook it up", workflow = "hooked" })).GetProperty("id").GetInt64();
+        var id = await hive.NewTicketAsync(new { title = "Hook it up", workflow = "hooked" });
         Assert.Equal(id, OfferedTicket(await NextOfferAsync(agent, 30) ?? throw new Xunit.Sdk.XunitException("no offer")));
         Ok(await agent.CallAsync(new { op = "ticket_claim", id }));
         // The sweep puts the hook on the work layer's repositories too.
@@ -239,9 +242,9 @@ public sealed class ForgeWebhookTests
 
         var branch = $"ticket/{id}-hook-it-up";
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "push", Push("acme/project", $"refs/heads/{branch}"), "t-push")).Status);
-        Assert.Contains($"push to acme/project {branch}", (await NextAsync(agent, "forge_push")).GetProperty("body").GetString());
+        Assert.Contains($"push to acme/project {branch}", (await NextAsync(agent, "forge_push")).Body);
         Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(f, "pull_request", PullRequest("acme/project", "opened", branch), "t-pr")).Status);
-        Assert.Equal(branch, (await NextAsync(agent, "forge_pull_request")).GetProperty("forge").GetProperty("head").GetString());
+        Assert.Equal(branch, (await NextAsync(agent, "forge_pull_request")).Extra!["forge"].GetProperty("head").GetString());
         // acme is no agent: its main branch, or a ticket branch of a ticket that does not exist, concerns nobody here.
         Assert.Equal(HttpStatusCode.NotFound, (await DeliverAsync(f, "push", Push("acme/project", "refs/heads/main"), "t-main")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await DeliverAsync(f, "push", Push("acme/project", $"refs/heads/ticket/{id + 1000}-other"), "t-other")).Status);
@@ -294,11 +297,18 @@ public sealed class ForgeWebhookTests
     }
 
     /// <summary>The agent's next message (acknowledged), which must be from <c>forge</c> and of this kind.</summary>
-    private static async Task<JsonElement> NextAsync(AgentClient agent, string kind)
+    private static async Task<MessageView> NextAsync(AgentClient agent, string kind)
     {
-        var message = await agent.RecvAndAckAsync(10_000) ?? throw new Xunit.Sdk.XunitException($"no {kind} message came");
-        Assert.Equal("forge", message.GetProperty("from").GetString());
-        Assert.Equal(kind, message.GetProperty("kind").GetString());
+        var message = await RecvAndAckAsync(agent) ?? throw new Xunit.Sdk.XunitException($"no {kind} message came");
+        Assert.Equal("forge", message.From);
+        Assert.Equal(kind, message.Kind);
+        return message;
+    }
+
+    private static async Task<MessageView?> RecvAndAckAsync(AgentClient agent)
+    {
+        var message = await agent.RecvMessageAsync(10_000);
+        if (message is not null) await agent.AckAsync(message.Id);
         return message;
     }
 
@@ -307,8 +317,8 @@ public sealed class ForgeWebhookTests
     {
         using (var sent = await f.Http.PostAsJsonAsync("/api/messages", new { to, body = marker }))
             Assert.True(sent.IsSuccessStatusCode, await sent.Content.ReadAsStringAsync());
-        var next = await agent.RecvAndAckAsync(10_000) ?? throw new Xunit.Sdk.XunitException("the marker did not come");
-        Assert.Equal(marker, next.GetProperty("body").GetString());
+        var next = await RecvAndAckAsync(agent) ?? throw new Xunit.Sdk.XunitException("the marker did not come");
+        Assert.Equal(marker, next.Body);
     }
 
     /// <summary>A body sent without Content-Length (chunked): the cap must hold without trusting a length.</summary>

@@ -1,4 +1,6 @@
 using System.Net;
+using Hive.Contracts.Gateway;
+using Hive.Contracts.Json;
 using Hive.Features.Gateway;
 using static Hive.Tests.Features.Gateway.GatewayKit;
 using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
@@ -59,23 +61,25 @@ public sealed class GatewayDashboardTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "bob"));
 
         // Every call is in some event (the last window's tail too), each agent's counted apart.
-        var alice = new List<JsonElement>();
-        var bob = new List<JsonElement>();
-        while (alice.Sum(e => e.GetProperty("calls").GetInt32()) < Calls || bob.Count == 0)
+        var alice = new List<SseEvent>();
+        var bob = new List<ModelCallsSummarisedPayload>();
+        while (alice.Sum(e => e.Payload<ModelCallsSummarisedPayload>().Calls) < Calls || bob.Count == 0)
         {
-            var e = (await events.WaitForAsync("model_call")).Json;
-            (e.GetProperty("agent").GetString() == "alice" ? alice : bob).Add(e);
+            var e = await events.WaitForAsync("model_call");
+            if (e.Payload<ModelCallsSummarisedPayload>().Agent == "alice") alice.Add(e);
+            else bob.Add(e.Payload<ModelCallsSummarisedPayload>());
         }
+        var summaries = alice.Select(e => e.Payload<ModelCallsSummarisedPayload>()).ToList();
         var ids = (await CallsAsync(hive)).Where(c => c.Agent == "alice").Select(c => c.Id).ToList();
-        Assert.Equal(Calls, alice.Sum(e => e.GetProperty("calls").GetInt32()));
+        Assert.Equal(Calls, summaries.Sum(e => e.Calls));
         Assert.True(alice.Count <= Calls / 3, $"{alice.Count} model_call events for {Calls} calls: not summarised");
-        Assert.Equal(Calls * 15L, alice.Sum(e => e.GetProperty("tokens").GetInt64()));
-        Assert.Equal(0, alice.Sum(e => e.GetProperty("failed").GetInt32() + e.GetProperty("refused").GetInt32()));
-        Assert.Equal(ids.Max(), alice[^1].GetProperty("last").GetProperty("id").GetInt64());
-        Assert.Equal(("complete", 200, "claude-test"), (alice[^1].GetProperty("last").GetProperty("state").GetString(),
-            alice[^1].GetProperty("last").GetProperty("status").GetInt32(), alice[^1].GetProperty("last").GetProperty("model").GetString()));
-        Assert.Equal(1, Assert.Single(bob).GetProperty("calls").GetInt32());
-        Assert.Equal(JsonValueKind.Null, alice[^1].GetProperty("failing").ValueKind);
+        Assert.Equal(Calls * 15L, summaries.Sum(e => e.Tokens));
+        Assert.Equal(0, summaries.Sum(e => e.Failed + e.Refused));
+        var last = summaries[^1].Last;
+        Assert.Equal(ids.Max(), last.Id);
+        Assert.Equal(("complete", 200, "claude-test"), (last.State, last.Status!.Value, last.Model));
+        Assert.Equal(1, Assert.Single(bob).Calls);
+        Assert.Equal(JsonValueKind.Null, alice[^1].Json.GetProperty("failing").ValueKind); // present and null, raw
     }
 
     [Fact]
@@ -86,28 +90,26 @@ public sealed class GatewayDashboardTests : IAsyncLifetime
         await using var events = await hive.OpenEventsAsync();
 
         Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
-        var started = (await events.WaitForAsync("model_calls_failing", e => e.GetProperty("failing").GetBoolean())).Json;
-        Assert.Equal(("alice", "anthropic", 1), (started.GetProperty("agent").GetString(), started.GetProperty("provider").GetString(), started.GetProperty("count").GetInt32()));
-        Assert.Equal($"connection refused to 127.0.0.1:{port}", started.GetProperty("streak").GetProperty("last_error").GetString());
+        var started = await events.WaitForPayloadAsync<ModelCallsFailingPayload>("model_calls_failing", e => e.Failing);
+        Assert.Equal(("alice", "anthropic", 1), (started.Agent, started.Provider, started.Count));
+        Assert.Equal($"connection refused to 127.0.0.1:{port}", started.Streak!.LastError);
 
         Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
         Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
-        // The snapshot's row, and the summary's count as it goes.
-        var row = RowOf(await hive.GetJsonAsync("/api/state"), "alice").GetProperty("model_calls_failing");
-        Assert.Equal((3, "anthropic", $"connection refused to 127.0.0.1:{port}"),
-            (row.GetProperty("count").GetInt32(), row.GetProperty("provider").GetString(), row.GetProperty("last_error").GetString()));
-        Assert.Equal(started.GetProperty("since").GetString(), row.GetProperty("since").GetString());
+        // The snapshot's row (no record: its streak is the streak's record), and the summary's count as it goes.
+        var row = RowOf(await hive.GetJsonAsync("/api/state"), "alice").GetProperty("model_calls_failing").Deserialize<FailingStreakView>(HiveJson.Options)!;
+        Assert.Equal((3, "anthropic", $"connection refused to 127.0.0.1:{port}"), (row.Count, row.Provider, row.LastError));
+        Assert.Equal(started.Since, row.Since);
         Assert.Equal(JsonValueKind.Null, RowOf(await hive.GetJsonAsync("/api/state"), "bob").GetProperty("model_calls_failing").ValueKind);
-        var summary = (await events.WaitForAsync("model_call", e => e.GetProperty("failing").ValueKind == JsonValueKind.Object
-            && e.GetProperty("failing").GetProperty("count").GetInt32() == 3)).Json;
-        Assert.Equal("failed", summary.GetProperty("last").GetProperty("state").GetString());
+        var summary = await events.WaitForPayloadAsync<ModelCallsSummarisedPayload>("model_call", e => e.Failing is { Count: 3 });
+        Assert.Equal("failed", summary.Last.State);
 
         // The provider comes back on that port: the next call goes through and the streak ends.
         await FakeAsync(port);
         Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "alice"));
-        var ended = (await events.WaitForAsync("model_calls_failing", e => !e.GetProperty("failing").GetBoolean())).Json;
-        Assert.Equal(3, ended.GetProperty("count").GetInt32());
-        Assert.Equal(JsonValueKind.Null, ended.GetProperty("streak").ValueKind);
+        var ended = await events.WaitForAsync("model_calls_failing", e => !e.GetProperty("failing").GetBoolean());
+        Assert.Equal(3, ended.Payload<ModelCallsFailingPayload>().Count);
+        Assert.Equal(JsonValueKind.Null, ended.Json.GetProperty("streak").ValueKind); // present and null, raw
         Assert.Equal(JsonValueKind.Null, RowOf(await hive.GetJsonAsync("/api/state"), "alice").GetProperty("model_calls_failing").ValueKind);
     }
 
@@ -121,17 +123,17 @@ public sealed class GatewayDashboardTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await CallAsync(hive, "alice"));
 
         var state = await hive.GetJsonAsync("/api/state");
-        var providers = state.GetProperty("gateway").GetProperty("providers").EnumerateArray().ToList();
-        Assert.Equal(["anthropic", "local"], providers.Select(p => p.GetProperty("name").GetString()));
+        // The snapshot's section has no record of its own; its providers are the provider records.
+        var raw = state.GetProperty("gateway").GetProperty("providers");
+        var providers = raw.Deserialize<List<ProviderView>>(HiveJson.Options)!;
+        Assert.Equal(["anthropic", "local"], providers.Select(p => p.Name));
         var anthropic = providers[0];
-        Assert.Equal(("anthropic", new Uri(model.BaseUrl).Authority, 0, 0),
-            (anthropic.GetProperty("protocol").GetString(), anthropic.GetProperty("upstream_host").GetString(),
-             anthropic.GetProperty("in_flight").GetInt32(), anthropic.GetProperty("waiting").GetInt32()));
-        Assert.Equal(JsonValueKind.Null, anthropic.GetProperty("slots").ValueKind);
-        Assert.Equal(JsonValueKind.Null, anthropic.GetProperty("limits").ValueKind); // the fake names none
+        Assert.Equal(("anthropic", new Uri(model.BaseUrl).Authority, 0, 0), (anthropic.Protocol, anthropic.UpstreamHost, anthropic.InFlight, anthropic.Waiting));
+        // Present and null, raw.
+        Assert.Equal(JsonValueKind.Null, raw[0].GetProperty("slots").ValueKind);
+        Assert.Equal(JsonValueKind.Null, raw[0].GetProperty("limits").ValueKind); // the fake names none
         var local = providers[1];
-        Assert.Equal(("openai", "127.0.0.1:9", 4), (local.GetProperty("protocol").GetString(), local.GetProperty("upstream_host").GetString(),
-            local.GetProperty("slots").GetInt32()));
+        Assert.Equal(("openai", "127.0.0.1:9", 4), (local.Protocol, local.UpstreamHost, local.Slots!.Value));
         Assert.DoesNotContain(_key, state.GetRawText());
     }
 

@@ -1,4 +1,7 @@
 using System.Net;
+using Hive.Contracts.Gateway;
+using Hive.Contracts.Json;
+using Hive.Features.Gateway.Recordings;
 using static Hive.Tests.Features.Gateway.GatewayKit;
 using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
 
@@ -101,31 +104,30 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         var id = Assert.Single(await CallsAsync(_hive)).Id;
 
         // The operator: the list of alice's calls, and the call with its bodies and a reading of them.
-        var list = await _hive.GetJsonAsync("/api/agents/alice/calls");
-        Assert.Equal(id, Assert.Single(list.EnumerateArray()).GetProperty("id").GetInt64());
-        var call = await _hive.GetJsonAsync($"/api/calls/{id}");
-        Assert.Contains("please greet bob", call.GetProperty("request").GetString());
-        Assert.DoesNotContain(_key, call.GetRawText());
-        var readable = call.GetProperty("readable");
-        Assert.Equal("please greet bob", readable.GetProperty("last_messages")[0].GetProperty("parts")[0].GetProperty("text").GetString());
-        var answer = readable.GetProperty("answer").GetProperty("parts").EnumerateArray().ToList();
-        Assert.Contains(answer, p => p.GetProperty("kind").GetString() == "text" && p.GetProperty("text").GetString() == "Greeting bob now.");
-        Assert.Contains(answer, p => p.GetProperty("kind").GetString() == "tool_use" && p.GetProperty("name").GetString() == "mcp__hive__send"
-            && p.GetProperty("text").GetString()!.Contains("\"to\":\"bob\"", StringComparison.Ordinal));
+        var list = await _hive.GetAsync<List<CallView>>("/api/agents/alice/calls");
+        Assert.Equal(id, Assert.Single(list).Id);
+        var raw = await _hive.GetJsonAsync($"/api/calls/{id}");
+        var call = raw.Deserialize<CallDetail>(HiveJson.Options)!;
+        Assert.Contains("please greet bob", call.Request);
+        Assert.DoesNotContain(_key, raw.GetRawText()); // the whole body as sent, raw
+        var readable = call.Readable!;
+        Assert.Equal("please greet bob", readable.LastMessages[0].Parts[0].Text);
+        var answer = readable.Answer!.Parts;
+        Assert.Contains(answer, p => p.Kind == "text" && p.Text == "Greeting bob now.");
+        Assert.Contains(answer, p => p.Kind == "tool_use" && p.Name == "mcp__hive__send" && p.Text.Contains("\"to\":\"bob\"", StringComparison.Ordinal));
 
         // alice reads her own over her socket; bob gets the same 404 as for no call at all.
         await using (var alice = await _hive.ConnectAsync("alice"))
         {
-            var own = AgentClient.Ok(await alice.CallAsync(new { op = "call", id }));
-            Assert.Equal(id, own.GetProperty("call").GetProperty("id").GetInt64());
+            var own = await alice.CallAsync(GatewayVerbs.Call, new CallArgs(id));
+            Assert.Equal(id, own.Call.Id);
         }
         await using var bob = await _hive.ConnectAsync("bob");
-        var refused = await bob.CallAsync(new { op = "call", id });
-        var none = await bob.CallAsync(new { op = "call", id = id + 1000 });
-        Assert.False(refused.GetProperty("ok").GetBoolean());
-        Assert.Equal("not_found", refused.GetProperty("code").GetString());
-        Assert.Equal(none.GetProperty("error").GetString(), refused.GetProperty("error").GetString()!.Replace($"{id}", $"{id + 1000}"));
-        Assert.Empty(AgentClient.Ok(await bob.CallAsync(new { op = "calls" })).GetProperty("calls").EnumerateArray());
+        var refused = await bob.RefusalOfAsync(GatewayVerbs.Call, new CallArgs(id));
+        var none = await bob.RefusalOfAsync(GatewayVerbs.Call, new CallArgs(id + 1000));
+        Assert.Equal("not_found", refused.Code);
+        Assert.Equal(none.Error, refused.Error.Replace($"{id}", $"{id + 1000}"));
+        Assert.Empty((await bob.CallAsync(GatewayVerbs.Calls, new CallsArgs(null, null, null))).Calls);
     }
 
     [Fact]
@@ -135,9 +137,9 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         using (var off = await _hive.Http.PutAsJsonAsync("/api/agents/alice/calls/recording", new { on = false }))
         {
             Assert.Equal(HttpStatusCode.OK, off.StatusCode);
-            Assert.False((await off.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("recording").GetBoolean());
+            Assert.False((await off.Content.ReadFromJsonAsync<SetCallRecording.Result>(HiveJson.Options))!.Recording);
         }
-        await events.WaitForAsync("call_recording_changed", e => e.GetProperty("agent").GetString() == "alice" && !e.GetProperty("recording").GetBoolean());
+        await events.WaitForPayloadAsync<CallRecordingChangedPayload>("call_recording_changed", e => e.Agent == "alice" && !e.Recording);
         var rows = (await _hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!);
         Assert.False(rows["alice"].GetProperty("calls_recorded").GetBoolean());
         Assert.True(rows["bob"].GetProperty("calls_recorded").GetBoolean());
@@ -155,8 +157,8 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         Assert.Equal((null, null), (calls["alice"].RequestBody, calls["alice"].ResponseBody));
         Assert.NotNull(calls["bob"].RequestBody);
         var alices = await _hive.GetJsonAsync($"/api/calls/{calls["alice"].Id}");
-        Assert.False(alices.GetProperty("call").GetProperty("recorded").GetBoolean());
-        Assert.Equal(JsonValueKind.Null, alices.GetProperty("request").ValueKind);
+        Assert.False(alices.Deserialize<CallDetail>(HiveJson.Options)!.Call.Recorded);
+        Assert.Equal(JsonValueKind.Null, alices.GetProperty("request").ValueKind); // present and null, raw
 
         // On again: the next call is recorded.
         using (var on = await _hive.Http.PutAsJsonAsync("/api/agents/alice/calls/recording", new { on = true })) Assert.Equal(HttpStatusCode.OK, on.StatusCode);

@@ -1,3 +1,6 @@
+using Hive.Contracts.Governance;
+using Hive.Contracts.TurnStats;
+
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>begin_turn, watch_turn and record_turn on the socket: slots, the fair queue, a turn tied to its connection, bad input.</summary>
@@ -14,18 +17,18 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         await using var agent = await _hive.ConnectAsync(name);
 
         var id = await GovernanceHive.GrantedAsync(turn);
-        var granted = (await events.WaitForAsync("turn_granted", e => e.GetProperty("turn").GetProperty("agent").GetString() == name)).Json;
-        Assert.Equal(id, granted.GetProperty("turn").GetProperty("turn_id").GetInt64());
-        var running = (await fixture.GovernanceAsync()).GetProperty("running").EnumerateArray().Single(t => t.GetProperty("agent").GetString() == name);
-        Assert.Equal(id, running.GetProperty("turn_id").GetInt64());
+        var granted = await events.WaitForPayloadAsync<TurnGrantedPayload>("turn_granted", e => e.Turn.Agent == name);
+        Assert.Equal(id, granted.Turn.TurnId);
+        var running = (await fixture.ViewAsync()).Running.Single(t => t.Agent == name);
+        Assert.Equal(id, running.TurnId);
 
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(id, cost: 0.01)));
-        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id)).Json;
-        Assert.Equal("recorded", ended.GetProperty("reason").GetString());
-        Assert.Equal(0.01, ended.GetProperty("cost_usd").GetDouble());
-        Assert.DoesNotContain((await fixture.GovernanceAsync()).GetProperty("running").EnumerateArray(), t => t.GetProperty("agent").GetString() == name);
-        var watched = AgentClient.Ok(await turn.CallAsync(new { op = "watch_turn", turn_id = id, wait_ms = 0 }));
-        Assert.Equal("ended", watched.GetProperty("state").GetString());
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == id);
+        Assert.Equal("recorded", ended.Reason);
+        Assert.Equal(0.01, ended.CostUsd!.Value);
+        Assert.DoesNotContain((await fixture.ViewAsync()).Running, t => t.Agent == name);
+        var watched = await turn.CallAsync(GovernanceVerbs.WatchTurn, new WatchTurnArgs(id, 0));
+        Assert.Equal("ended", watched.State);
     }
 
     [Fact]
@@ -38,13 +41,13 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         var first = await GovernanceHive.GrantedAsync(a);
         await GovernanceHive.GrantedAsync(b);
 
-        var held = await GovernanceHive.BeginAsync(c, waitMs: 100);
-        Assert.Equal("queued", held.GetProperty("held").GetProperty("reason").GetString());
+        var held = await GovernanceHive.BeginTurnAsync(c, waitMs: 100);
+        Assert.Equal("queued", held.Held!.Reason);
 
         // Parked again (its place kept), it is granted the moment the first turn ends.
-        var waiting = GovernanceHive.BeginAsync(c, waitMs: 10_000);
+        var waiting = GovernanceHive.BeginTurnAsync(c, waitMs: 10_000);
         await using (var recorder = await _hive.ConnectAsync(names[0])) AgentClient.Ok(await recorder.CallAsync(GovernanceHive.Record(first)));
-        Assert.True((await waiting).TryGetProperty("turn_id", out _));
+        Assert.NotNull((await waiting).TurnId);
     }
 
     [Fact]
@@ -55,8 +58,8 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         long id;
         await using (var turn = await _hive.ConnectAsync(name)) id = await GovernanceHive.GrantedAsync(turn);
 
-        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id)).Json;
-        Assert.Equal("disconnected", ended.GetProperty("reason").GetString());
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == id);
+        Assert.Equal("disconnected", ended.Reason);
         await using var again = await _hive.ConnectAsync(name);
         var next = await GovernanceHive.GrantedAsync(again);
         Assert.NotEqual(id, next);
@@ -76,23 +79,22 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         // The peer-woken agent asks first; the operator-woken one holds a message from the operator.
         await busy1.SendAsync(names[2], "from a peer");
         Assert.NotNull(await peer.RecvAsync(1000));
-        var peerWaits = GovernanceHive.BeginAsync(peer, waitMs: 10_000);
+        var peerWaits = GovernanceHive.BeginTurnAsync(peer, waitMs: 10_000);
         await HiveInstance.Until(() => Queue().Contains(names[2]), what: "the peer-woken agent in line");
         using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = names[3], body = "from the operator" }))
             Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
         Assert.NotNull(await op.RecvAsync(1000));
-        var opWaits = GovernanceHive.BeginAsync(op, waitMs: 10_000);
+        var opWaits = GovernanceHive.BeginTurnAsync(op, waitMs: 10_000);
         await HiveInstance.Until(() => Queue().Contains(names[3]), what: "the operator-woken agent in line");
         Assert.Equal([names[3], names[2]], Queue());
 
         await using (var recorder = await _hive.ConnectAsync(names[0])) AgentClient.Ok(await recorder.CallAsync(GovernanceHive.Record(t1)));
-        Assert.True((await opWaits).TryGetProperty("turn_id", out _));
-        Assert.False(peerWaits.IsCompleted && (await peerWaits).TryGetProperty("turn_id", out _));
+        Assert.NotNull((await opWaits).TurnId);
+        Assert.False(peerWaits.IsCompleted && (await peerWaits).TurnId is not null);
         await busy2.DisposeAsync(); // its slot back: the peer-woken agent's turn comes
-        Assert.True((await peerWaits).TryGetProperty("turn_id", out _));
+        Assert.NotNull((await peerWaits).TurnId);
 
-        List<string> Queue() => fixture.GovernanceAsync().GetAwaiter().GetResult().GetProperty("queue").EnumerateArray()
-            .Select(w => w.GetProperty("agent").GetString()!).Where(names.Contains).ToList();
+        List<string> Queue() => fixture.ViewAsync().GetAwaiter().GetResult().Queue.Select(w => w.Agent).Where(names.Contains).ToList();
     }
 
     [Fact]
@@ -104,17 +106,17 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         var id = await GovernanceHive.GrantedAsync(owner);
         var turnsBefore = _hive.QueryDb<long>("SELECT count(*) FROM turns");
 
-        Assert.Equal("not_found", (await other.CallAsync(GovernanceHive.Record(id))).GetProperty("code").GetString());
-        Assert.Equal("not_found", (await other.CallAsync(GovernanceHive.Record(999_999))).GetProperty("code").GetString());
-        Assert.Equal("not_found", (await other.CallAsync(new { op = "watch_turn", turn_id = id, wait_ms = 0 })).GetProperty("code").GetString());
-        Assert.Equal("validation", (await other.CallAsync(new { op = "begin_turn", wait_ms = -1 })).GetProperty("code").GetString());
-        Assert.Equal("validation", (await other.CallAsync(new { op = "begin_turn", wait_ms = 30_001 })).GetProperty("code").GetString());
-        Assert.Equal("conflict", (await owner.CallAsync(new { op = "begin_turn", wait_ms = 0 })).GetProperty("code").GetString());
+        Assert.Equal("not_found", (await other.RefusalOfAsync(TurnStatsVerbs.RecordTurn, GovernanceHive.RecordArgs(id))).Code);
+        Assert.Equal("not_found", (await other.RefusalOfAsync(TurnStatsVerbs.RecordTurn, GovernanceHive.RecordArgs(999_999))).Code);
+        Assert.Equal("not_found", (await other.RefusalOfAsync(GovernanceVerbs.WatchTurn, new WatchTurnArgs(id, 0))).Code);
+        Assert.Equal("validation", (await other.RefusalOfAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(-1))).Code);
+        Assert.Equal("validation", (await other.RefusalOfAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(30_001))).Code);
+        Assert.Equal("conflict", (await owner.RefusalOfAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(0))).Code);
         Assert.Equal(turnsBefore, _hive.QueryDb<long>("SELECT count(*) FROM turns"));
-        Assert.Contains((await fixture.GovernanceAsync()).GetProperty("running").EnumerateArray(), t => t.GetProperty("turn_id").GetInt64() == id);
+        Assert.Contains((await fixture.ViewAsync()).Running, t => t.TurnId == id);
 
         AgentClient.Ok(await owner.CallAsync(GovernanceHive.Record(id)));
-        Assert.Equal("conflict", (await owner.CallAsync(GovernanceHive.Record(id))).GetProperty("code").GetString());
+        Assert.Equal("conflict", (await owner.RefusalOfAsync(TurnStatsVerbs.RecordTurn, GovernanceHive.RecordArgs(id))).Code);
         Assert.Equal(turnsBefore + 1, _hive.QueryDb<long>("SELECT count(*) FROM turns"));
     }
 
@@ -129,13 +131,13 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         await HiveInstance.Until(() => _hive.Service<Hive.Shared.Socket.AgentSocketServer>().OpenConnectionsOf(name) == 1, what: "the watch parked");
         await turn.DisposeAsync();
 
-        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id, TimeSpan.FromSeconds(10))).Json;
-        Assert.Equal("disconnected", ended.GetProperty("reason").GetString());
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == id, TimeSpan.FromSeconds(10));
+        Assert.Equal("disconnected", ended.Reason);
         _ = watching.ContinueWith(_ => { }, TaskScheduler.Default);
 
         // Over with its connection: nothing can record it now.
         await using var back = await _hive.ConnectAsync(name);
-        Assert.Equal("conflict", (await back.CallAsync(GovernanceHive.Record(id, cost: 0.25))).GetProperty("code").GetString());
+        Assert.Equal("conflict", (await back.RefusalOfAsync(TurnStatsVerbs.RecordTurn, GovernanceHive.RecordArgs(id, cost: 0.25))).Code);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE granted_turn_id = @id", new { id }));
     }
 
@@ -147,12 +149,12 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
         await using var turn = await _hive.ConnectAsync(name);
         var id = await GovernanceHive.GrantedAsync(turn);
         using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{name}/pause", null)) pause.EnsureSuccessStatusCode();
-        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id, TimeSpan.FromSeconds(30))).Json;
-        Assert.Equal("paused", ended.GetProperty("reason").GetString());
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == id, TimeSpan.FromSeconds(30));
+        Assert.Equal("paused", ended.Reason);
 
         // The harness's record arrives after the host ended the turn: taken, once; the turn stays ended as it was.
         AgentClient.Ok(await turn.CallAsync(GovernanceHive.Record(id, cost: 0.25)));
-        Assert.Equal("conflict", (await turn.CallAsync(GovernanceHive.Record(id, cost: 0.25))).GetProperty("code").GetString());
+        Assert.Equal("conflict", (await turn.RefusalOfAsync(TurnStatsVerbs.RecordTurn, GovernanceHive.RecordArgs(id, cost: 0.25))).Code);
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE granted_turn_id = @id", new { id }));
         Assert.Equal(0.25, _hive.QueryDb<double>("SELECT sum(cost_usd) FROM spend WHERE agent = @name", new { name }), 6);
         Assert.Equal("paused", _hive.QueryDb<string>("SELECT end_reason FROM governed_turns WHERE id = @id", new { id }));
@@ -174,10 +176,9 @@ public sealed class BeginTurnTests(GovernanceHive fixture) : SharedHiveTests(fix
 
         await HiveInstance.Until(() => !Queue().Contains(names[2]), TimeSpan.FromSeconds(10), "the leaver out of line");
         await using var back = await _hive.ConnectAsync(names[2]);
-        Assert.Equal("queued", (await GovernanceHive.BeginAsync(back, 100)).GetProperty("held").GetProperty("reason").GetString());
+        Assert.Equal("queued", (await GovernanceHive.BeginTurnAsync(back, 100)).Held!.Reason);
         _ = parked.ContinueWith(_ => { }, TaskScheduler.Default);
 
-        List<string> Queue() => fixture.GovernanceAsync().GetAwaiter().GetResult().GetProperty("queue").EnumerateArray()
-            .Select(w => w.GetProperty("agent").GetString()!).ToList();
+        List<string> Queue() => fixture.ViewAsync().GetAwaiter().GetResult().Queue.Select(w => w.Agent).ToList();
     }
 }

@@ -1,3 +1,7 @@
+using Hive.Contracts.Governance;
+using Hive.Contracts.TurnStats;
+using Hive.Features.Governance;
+
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>
@@ -34,5 +38,18 @@ public class GovernanceHive : HiveFixture
         };
     }
 
+    /// <summary><see cref="Record"/> as the verb's arguments, for the typed call.</summary>
+    public static RecordTurnArgs RecordArgs(long? turnId, double? cost = null, long input = 100, long output = 20, string model = "claude-test")
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new RecordTurnArgs(model, null, "ok", now.AddSeconds(-1), now, null, input, output, null, null, null, null, null, null, null, cost, turnId);
+    }
+
+    /// <summary>Asks for a turn on <paramref name="turn"/>: the reply's record (throws when refused).</summary>
+    public static Task<BeginTurnReply> BeginTurnAsync(AgentClient turn, int waitMs = 0) =>
+        turn.CallAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(waitMs));
+
     public async Task<JsonElement> GovernanceAsync() => await Hive.GetJsonAsync("/api/governance");
+
+    public Task<GovernanceView> ViewAsync() => Hive.GetAsync<GovernanceView>("/api/governance");
 }

@@ -1,4 +1,6 @@
-using Hive.Contracts.Json;
+using Hive.Contracts.Governance;
+using Hive.Contracts.TurnStats;
+using Hive.Features.Governance;
 using Hive.Features.Governance.Spend;
 using MediatR;
 
@@ -21,8 +23,9 @@ public sealed class ModelCallTests(GovernanceHive fixture) : SharedHiveTests(fix
     private Task ChargeAsync(string agent, long? turnId, double cost, long input = 1000, long output = 200) =>
         Mediator.Send(new ChargeModelCall.Command(agent, "anthropic", turnId, "claude-test", input, output, 0, 0, cost));
 
-    private async Task<JsonElement> BudgetAsync(string scope) =>
-        (await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray().SingleOrDefault(b => b.GetProperty("scope").GetString() == scope);
+    private async Task<BudgetView?> BudgetAsync(string scope) => (await fixture.ViewAsync()).Budgets.SingleOrDefault(b => b.Scope == scope);
+
+    private async Task<double> DaySpentAsync(string scope) => (await BudgetAsync(scope))!.Spent.DayUsd;
 
     [Fact]
     public async Task A_budget_reached_by_metered_calls_refuses_the_next_call_asks_once_and_raise_lets_it_through()
@@ -39,7 +42,7 @@ public sealed class ModelCallTests(GovernanceHive fixture) : SharedHiveTests(fix
         await ChargeAsync(name, first.TurnId, 0.008);
         Assert.True((await CheckAsync(name)).Allowed);
         await ChargeAsync(name, turnId, 0.008); // in flight when the cap was crossed: it finishes, and is counted
-        await events.WaitForAsync("budget_exceeded", e => e.GetProperty("scope").GetString() == name);
+        await events.WaitForPayloadAsync<BudgetReachedPayload>("budget_exceeded", e => e.Scope == name);
 
         var refused = await CheckAsync(name);
         Assert.False(refused.Allowed);
@@ -47,7 +50,7 @@ public sealed class ModelCallTests(GovernanceHive fixture) : SharedHiveTests(fix
         Assert.Equal(turnId, refused.TurnId);
         Assert.Equal($"hive: {name} is over its daily budget ($0.016 of $0.01); the operator has been asked", refused.Refusal);
         Assert.False((await CheckAsync(name)).Allowed);
-        Assert.Equal(0.016, (await BudgetAsync(name)).GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
+        Assert.Equal(0.016, await DaySpentAsync(name), 6);
 
         var question = Assert.Single(_hive.QueryDbList<(long Id, string Options)>(
             "SELECT id, options FROM questions WHERE asker = 'hive' AND answered_at IS NULL AND question LIKE @like", new { like = $"{name} %" }));
@@ -65,18 +68,18 @@ public sealed class ModelCallTests(GovernanceHive fixture) : SharedHiveTests(fix
         var turnId = await GovernanceHive.GrantedAsync(agent);
         await ChargeAsync(name, turnId, 0.03, input: 1000, output: 100);
         await ChargeAsync(name, turnId, 0.02, input: 500, output: 50);
-        var hiveBefore = (await BudgetAsync("*")).GetProperty("spent").GetProperty("day_usd").GetDouble();
+        var hiveBefore = await DaySpentAsync("*");
 
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(turnId, cost: 0, input: 7, output: 3)));
 
-        var turn = (await _hive.GetJsonAsync($"/api/agents/{name}/turns")).EnumerateArray().Single();
-        Assert.Equal(0.05, turn.GetProperty("cost_usd").GetDouble(), 6);
-        Assert.Equal("metered", turn.GetProperty("cost_source").GetString());
-        Assert.Equal(0, turn.GetProperty("reported_cost_usd").GetDouble());
-        Assert.Equal((1500L, 150L), (turn.GetProperty("input_tokens").GetInt64(), turn.GetProperty("output_tokens").GetInt64()));
+        var turn = (await _hive.GetAsync<List<TurnView>>($"/api/agents/{name}/turns")).Single();
+        Assert.Equal(0.05, turn.CostUsd!.Value, 6);
+        Assert.Equal("metered", turn.CostSource);
+        Assert.Equal(0, turn.ReportedCostUsd!.Value);
+        Assert.Equal((1500L, 150L), (turn.InputTokens, turn.OutputTokens));
         // Counted once, as its calls were made: the record adds nothing.
-        Assert.Equal(0.05, (await BudgetAsync(name)).GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
-        Assert.Equal(hiveBefore, (await BudgetAsync("*")).GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
+        Assert.Equal(0.05, await DaySpentAsync(name), 6);
+        Assert.Equal(hiveBefore, await DaySpentAsync("*"), 6);
         await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM audit_log WHERE actor = @name AND action LIKE '%disagrees with the meter%'",
             new { name }) == 1, TimeSpan.FromSeconds(10), "the disagreement audited");
         Assert.Contains("metered $0.05", _hive.QueryDb<string>("SELECT result FROM audit_log WHERE actor = @name", new { name }));
@@ -91,53 +94,43 @@ public sealed class ModelCallTests(GovernanceHive fixture) : SharedHiveTests(fix
         var now = DateTimeOffset.UtcNow;
 
         // No turn, a turn never granted, a backdated or future start: refused, nothing stored or spent.
+        // A null turn id, as a harness that has none sends it: the raw line.
         Assert.Equal("bad_request", (await agent.CallAsync(GovernanceHive.Record(null, cost: 1_000_000))).GetProperty("code").GetString());
-        Assert.Equal("not_found", (await agent.CallAsync(GovernanceHive.Record(999_999, cost: 1_000_000))).GetProperty("code").GetString());
+        Assert.Equal("not_found", (await agent.RefusalOfAsync(TurnStatsVerbs.RecordTurn, GovernanceHive.RecordArgs(999_999, cost: 1_000_000))).Code);
         var turnId = await GovernanceHive.GrantedAsync(agent);
-        var longAgo = await agent.CallAsync(new
-        {
-            op = "record_turn", turn_id = turnId, result_kind = "ok", cost_usd = 1_000_000,
-            started_at = UtcTimestamp.Format(now.AddDays(-300)), ended_at = UtcTimestamp.Format(now),
-        });
-        Assert.Equal("validation", longAgo.GetProperty("code").GetString()); // no turn lasts 300 days
-        var backdated = await agent.CallAsync(new
-        {
-            op = "record_turn", turn_id = turnId, result_kind = "ok", cost_usd = 1_000_000,
-            started_at = UtcTimestamp.Format(now.AddHours(-1)), ended_at = UtcTimestamp.Format(now),
-        });
-        Assert.Equal("bad_request", backdated.GetProperty("code").GetString());
-        Assert.Contains("before turn", backdated.ToString());
-        var future = await agent.CallAsync(new
-        {
-            op = "record_turn", turn_id = turnId, result_kind = "ok", cost_usd = 1_000_000,
-            started_at = UtcTimestamp.Format(now.AddMinutes(10)), ended_at = UtcTimestamp.Format(now.AddMinutes(11)),
-        });
-        Assert.Contains(future.GetProperty("code").GetString(), new[] { "bad_request", "validation" });
+        RecordTurnArgs Started(DateTimeOffset startedAt, DateTimeOffset endedAt) =>
+            new(null, null, "ok", startedAt, endedAt, null, null, null, null, null, null, null, null, null, null, 1_000_000, turnId);
+        var longAgo = await agent.RefusalOfAsync(TurnStatsVerbs.RecordTurn, Started(now.AddDays(-300), now));
+        Assert.Equal("validation", longAgo.Code); // no turn lasts 300 days
+        var backdated = await agent.RefusalOfAsync(TurnStatsVerbs.RecordTurn, Started(now.AddHours(-1), now));
+        Assert.Equal("bad_request", backdated.Code);
+        Assert.Contains("before turn", backdated.Error);
+        var future = await agent.RefusalOfAsync(TurnStatsVerbs.RecordTurn, Started(now.AddMinutes(10), now.AddMinutes(11)));
+        Assert.Contains(future.Code, new[] { "bad_request", "validation" });
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM turns WHERE agent = @hostile", new { hostile }));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM spend WHERE agent = @hostile", new { hostile }));
 
         // A million dollars for its granted turn: charged at the bound, to itself only, and audited.
-        var hiveBefore = (await BudgetAsync("*")).GetProperty("spent").GetProperty("day_usd").GetDouble();
+        var hiveBefore = await DaySpentAsync("*");
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(turnId, cost: 1_000_000)));
-        Assert.Equal(25, (await BudgetAsync(hostile)).GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
-        Assert.Equal(hiveBefore, (await BudgetAsync("*")).GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
+        Assert.Equal(25, await DaySpentAsync(hostile), 6);
+        Assert.Equal(hiveBefore, await DaySpentAsync("*"), 6);
         await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM audit_log WHERE actor = @hostile AND action LIKE '%per-turn bound%'",
             new { hostile }) == 1, TimeSpan.FromSeconds(10), "the bound audited");
-        Assert.Equal("conflict", (await agent.CallAsync(GovernanceHive.Record(turnId, cost: 1))).GetProperty("code").GetString()); // ended: once only
+        Assert.Equal("conflict", (await agent.RefusalOfAsync(TurnStatsVerbs.RecordTurn, GovernanceHive.RecordArgs(turnId, cost: 1))).Code); // ended: once only
 
         // Its own caps take what it reports; the hive only what they had room for.
         using (var set = await _hive.Http.PutAsJsonAsync($"/api/governance/budgets/{capped}", new { daily_usd = 1.0 })) set.EnsureSuccessStatusCode();
         await using (var own = await _hive.ConnectAsync(capped))
             AgentClient.Ok(await own.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(own), cost: 5)));
-        Assert.Equal(5, (await BudgetAsync(capped)).GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
-        Assert.Equal(hiveBefore + 1, (await BudgetAsync("*")).GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
+        Assert.Equal(5, await DaySpentAsync(capped), 6);
+        Assert.Equal(hiveBefore + 1, await DaySpentAsync("*"), 6);
 
         // No other agent is held.
         Assert.True((await CheckAsync(bystander)).Allowed);
         await using var peer = await _hive.ConnectAsync(bystander);
         AgentClient.Ok(await peer.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(peer))));
-        Assert.Null((await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == "*")
-            .GetProperty("over").GetString());
+        Assert.Null((await fixture.ViewAsync()).Budgets.Single(b => b.Scope == "*").Over);
     }
 
     [Fact]
@@ -150,27 +143,27 @@ public sealed class ModelCallTests(GovernanceHive fixture) : SharedHiveTests(fix
         await using var other = await _hive.ConnectAsync(peer);
         var week = DateTimeOffset.UtcNow.AddDays(7).AddMinutes(-1);
 
-        var hit = AgentClient.Ok(await reporter.CallAsync(new { op = "quota_hit", until = UtcTimestamp.Format(week) }));
-        Assert.Equal("agent", hit.GetProperty("held").GetString());
-        Assert.Equal("quota", (await GovernanceHive.BeginAsync(reporter, 100)).GetProperty("held").GetProperty("reason").GetString());
+        var hit = await reporter.CallAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs(null, week));
+        Assert.Equal("agent", hit.Held);
+        Assert.Equal("quota", (await GovernanceHive.BeginTurnAsync(reporter, 100)).Held!.Reason);
         Assert.Equal("quota", (await CheckAsync(limited)).Reason);
         AgentClient.Ok(await other.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(other))));
         Assert.True((await CheckAsync(peer)).Allowed);
-        var view = await fixture.GovernanceAsync();
-        Assert.Empty(view.GetProperty("circuits").EnumerateArray());
-        Assert.Equal(limited, Assert.Single(view.GetProperty("quota_holds").EnumerateArray()).GetProperty("agent").GetString());
+        var view = await fixture.ViewAsync();
+        Assert.Empty(view.Circuits);
+        Assert.Equal(limited, Assert.Single(view.QuotaHolds).Agent);
 
         // The operator clears it: the reporter may work again, and no report re-opens it within the week it named.
-        var waiting = GovernanceHive.BeginAsync(reporter, 10_000);
+        var waiting = GovernanceHive.BeginTurnAsync(reporter, 10_000);
         using (var clear = await _hive.Http.DeleteAsync("/api/governance/circuits/anthropic")) Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
-        Assert.True((await waiting).TryGetProperty("turn_id", out _));
-        var again = AgentClient.Ok(await other.CallAsync(new { op = "quota_hit", until = UtcTimestamp.Format(week) }));
-        Assert.Equal("agent", again.GetProperty("held").GetString());
-        Assert.Empty((await fixture.GovernanceAsync()).GetProperty("circuits").EnumerateArray());
+        Assert.NotNull((await waiting).TurnId);
+        var again = await other.CallAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs(null, week));
+        Assert.Equal("agent", again.Held);
+        Assert.Empty((await fixture.ViewAsync()).Circuits);
         Assert.True((await CheckAsync(limited)).Allowed);
         Assert.Equal("quota", (await CheckAsync(peer)).Reason); // the second reporter holds itself only
         using (var clear = await _hive.Http.DeleteAsync("/api/governance/circuits/anthropic")) Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
-        Assert.Empty((await fixture.GovernanceAsync()).GetProperty("quota_holds").EnumerateArray());
+        Assert.Empty((await fixture.ViewAsync()).QuotaHolds);
     }
 
     [Fact]
@@ -185,16 +178,15 @@ public sealed class ModelCallTests(GovernanceHive fixture) : SharedHiveTests(fix
         var until = DateTimeOffset.UtcNow.AddSeconds(120);
 
         await Mediator.Send(new OpenProviderCircuit.Command("limited", until, one, "429"));
-        await events.WaitForAsync("quota_circuit_changed", e => e.GetProperty("provider").GetString() == "limited");
-        var circuit = Assert.Single((await fixture.GovernanceAsync()).GetProperty("circuits").EnumerateArray(),
-            c => c.GetProperty("provider").GetString() == "limited");
-        Assert.Equal("hive", circuit.GetProperty("source").GetString());
+        await events.WaitForPayloadAsync<QuotaCircuitChangedPayload>("quota_circuit_changed", e => e.Provider == "limited");
+        var circuit = Assert.Single((await fixture.ViewAsync()).Circuits, c => c.Provider == "limited");
+        Assert.Equal("hive", circuit.Source);
         var refused = await CheckAsync(two, "limited");
         Assert.Equal("quota", refused.Reason);
         Assert.Equal(until.ToUnixTimeSeconds(), refused.RetryAt!.Value.ToUnixTimeSeconds());
         Assert.StartsWith("hive: limited is at its usage or rate limit", refused.Refusal);
         await using (var held = await _hive.ConnectAsync(two))
-            Assert.Equal("quota", (await GovernanceHive.BeginAsync(held, 100)).GetProperty("held").GetProperty("reason").GetString());
+            Assert.Equal("quota", (await GovernanceHive.BeginTurnAsync(held, 100)).Held!.Reason);
         Assert.True((await CheckAsync(elsewhere)).Allowed); // another provider's agent is not held
 
         // A later reset wins, an earlier one changes nothing, and a far one is cut to a week.

@@ -1,3 +1,5 @@
+using Hive.Contracts.Governance;
+
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>quota_hit (confirmed by a second agent): a provider's circuit holds its agents until the reset (or until the operator clears it); bad input changes nothing.</summary>
@@ -15,12 +17,12 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         await using var witness = await _hive.ConnectAsync(names[2]);
         var until = DateTimeOffset.UtcNow.AddHours(2);
         // One agent's word holds only itself; a second agent on the provider confirming it opens the circuit.
-        var opened = AgentClient.Ok(await hitter.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until.AddMinutes(30)) }));
-        Assert.Equal("anthropic", opened.GetProperty("provider").GetString());
-        Assert.Equal("agent", opened.GetProperty("held").GetString());
-        var confirmed = AgentClient.Ok(await witness.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(until) }));
-        Assert.Equal("provider", confirmed.GetProperty("held").GetString());
-        await events.WaitForAsync("quota_circuit_changed", e => e.GetProperty("until").ValueKind == JsonValueKind.String);
+        var opened = await hitter.CallAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs(null, until.AddMinutes(30)));
+        Assert.Equal("anthropic", opened.Provider);
+        Assert.Equal("agent", opened.Held);
+        var confirmed = await witness.CallAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs(null, until));
+        Assert.Equal("provider", confirmed.Held);
+        await events.WaitForPayloadAsync<QuotaCircuitChangedPayload>("quota_circuit_changed", e => e.Until is not null);
 
         // An agent on another provider is not held.
         var elsewhere = names[1] + "-acme";
@@ -32,15 +34,15 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
             AgentClient.Ok(await acme.CallAsync(GovernanceHive.Record(acmeTurn)));
         }
 
-        var held = (await GovernanceHive.BeginAsync(other, 100)).GetProperty("held");
-        Assert.Equal("quota", held.GetProperty("reason").GetString());
-        Assert.Equal(until.ToUnixTimeSeconds(), held.GetProperty("until").GetDateTimeOffset().ToUnixTimeSeconds());
-        Assert.Single((await fixture.GovernanceAsync()).GetProperty("circuits").EnumerateArray());
+        var held = (await GovernanceHive.BeginTurnAsync(other, 100)).Held!;
+        Assert.Equal("quota", held.Reason);
+        Assert.Equal(until.ToUnixTimeSeconds(), held.Until!.Value.ToUnixTimeSeconds());
+        Assert.Single((await fixture.ViewAsync()).Circuits);
 
-        var waiting = GovernanceHive.BeginAsync(other, 10_000);
+        var waiting = GovernanceHive.BeginTurnAsync(other, 10_000);
         using (var clear = await _hive.Http.DeleteAsync("/api/governance/circuits/anthropic")) Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
-        Assert.True((await waiting).TryGetProperty("turn_id", out _));
-        Assert.Empty((await fixture.GovernanceAsync()).GetProperty("circuits").EnumerateArray());
+        Assert.NotNull((await waiting).TurnId);
+        Assert.Empty((await fixture.ViewAsync()).Circuits);
     }
 
     [Fact]
@@ -49,19 +51,20 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
         var name = await _hive.NewAgentAsync("shortquota");
         await using var events = await _hive.OpenEventsAsync();
         await using var agent = await _hive.ConnectAsync(name);
-        var hit = AgentClient.Ok(await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddSeconds(5)) }));
-        Assert.Equal("agent", hit.GetProperty("held").GetString());
-        await events.WaitForAsync("agent_quota_held", e => e.GetProperty("agent").GetString() == name && e.GetProperty("until").ValueKind == JsonValueKind.String);
-        var waiting = GovernanceHive.BeginAsync(agent, 30_000);
+        var hit = await agent.CallAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs(null, DateTimeOffset.UtcNow.AddSeconds(5)));
+        Assert.Equal("agent", hit.Held);
+        await events.WaitForPayloadAsync<AgentQuotaHeldPayload>("agent_quota_held", e => e.Agent == name && e.Until is not null);
+        var waiting = GovernanceHive.BeginTurnAsync(agent, 30_000);
 
-        // Its reset comes: the clock deletes the row (the table keeps only holds that hold), says so, and grants the turn.
+        // Its reset comes: the clock deletes the row (the table keeps only holds that hold), says so, and grants the turn
+        // (until present and null, raw: the record cannot tell it from absent).
         await events.WaitForAsync("agent_quota_held", e => e.GetProperty("agent").GetString() == name && e.GetProperty("until").ValueKind == JsonValueKind.Null,
             TimeSpan.FromSeconds(30));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM agent_quota_holds WHERE agent = @name", new { name }));
-        Assert.DoesNotContain((await fixture.GovernanceAsync()).GetProperty("quota_holds").EnumerateArray(), h => h.GetProperty("agent").GetString() == name);
+        Assert.DoesNotContain((await fixture.ViewAsync()).QuotaHolds, h => h.Agent == name);
         await events.WaitForAsync("container_state_changed", e => e.GetProperty("agent") is var row && row.GetProperty("name").GetString() == name
             && (!row.TryGetProperty("held", out var held) || held.ValueKind == JsonValueKind.Null));
-        Assert.True((await waiting).TryGetProperty("turn_id", out _));
+        Assert.NotNull((await waiting).TurnId);
     }
 
     [Fact]
@@ -69,10 +72,10 @@ public sealed class QuotaTests(GovernanceHive fixture) : SharedHiveTests(fixture
     {
         var name = await _hive.NewAgentAsync("badquota");
         await using var agent = await _hive.ConnectAsync(name);
-        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = "2000-01-01T00:00:00.000Z" })).GetProperty("code").GetString());
-        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", until = global::Hive.Contracts.Json.UtcTimestamp.Format(DateTimeOffset.UtcNow.AddDays(30)) })).GetProperty("code").GetString());
-        Assert.Equal("validation", (await agent.CallAsync(new { op = "quota_hit", provider = "Bad Provider" })).GetProperty("code").GetString());
-        Assert.Equal("forbidden", (await agent.CallAsync(new { op = "quota_hit", provider = "openai" })).GetProperty("code").GetString());
+        Assert.Equal("validation", (await agent.RefusalOfAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs(null, new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero)))).Code);
+        Assert.Equal("validation", (await agent.RefusalOfAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs(null, DateTimeOffset.UtcNow.AddDays(30)))).Code);
+        Assert.Equal("validation", (await agent.RefusalOfAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs("Bad Provider", null))).Code);
+        Assert.Equal("forbidden", (await agent.RefusalOfAsync(GovernanceVerbs.QuotaHit, new QuotaHitArgs("openai", null))).Code);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM quota_circuits"));
         using var clear = await _hive.Http.DeleteAsync("/api/governance/circuits/anthropic");
         Assert.Equal(HttpStatusCode.NotFound, clear.StatusCode);

@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
+
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>
@@ -21,20 +25,20 @@ public sealed class NextTurnAndBatchTests : IAsyncLifetime
         var ids = new List<long>();
         for (var i = 0; i < 4; i++) ids.Add(await alice.SendAsync("bob", $"m{i}"));
 
-        var batch = AgentClient.Ok(await bob.CallAsync(new { op = "recv", max = 8 })).GetProperty("messages").EnumerateArray().ToList();
-        Assert.Equal(ids, batch.Select(m => m.GetProperty("id").GetInt64()));
+        var batch = (await bob.RecvManyAsync(8)).Messages;
+        Assert.Equal(ids, batch.Select(m => m.Id));
         foreach (var id in new[] { ids[0], ids[2] }) await bob.AckAsync(id);
 
         // The two left unacknowledged come back after the ack timeout, flagged, oldest first; the acknowledged never do.
         var again = AgentClient.Ok(await bob.CallAsync(new { op = "recv", max = 8, wait_ms = 10_000 })).GetProperty("messages").EnumerateArray().ToList();
-        Assert.Equal([ids[1], ids[3]], again.Select(m => m.GetProperty("id").GetInt64()));
-        Assert.All(again, m => Assert.True(m.GetProperty("redelivered").GetBoolean()));
+        Assert.Equal([ids[1], ids[3]], again.Select(m => m.Deserialize<MessageView>(HiveJson.Options)!.Id));
+        Assert.All(again, m => Assert.True(m.GetProperty("redelivered").GetBoolean())); // the wire's flag, raw: the record computes it
         Assert.Equal(2, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob' AND delivered_at IS NOT NULL"));
 
         // A parked batch recv wakes on the first message and returns what is there.
         var parked = bob.CallAsync(new { op = "recv", max = 8, wait_ms = 10_000 });
         var late = await alice.SendAsync("bob", "late");
-        var woke = AgentClient.Ok(await parked).GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()).ToList();
+        var woke = AgentClient.Ok(await parked).Deserialize<RecvManyReply>(HiveJson.Options)!.Messages.Select(m => m.Id).ToList();
         Assert.Contains(late, woke);
     }
 
@@ -46,23 +50,23 @@ public sealed class NextTurnAndBatchTests : IAsyncLifetime
         await using var events = await _hive.OpenEventsAsync();
         var parked = harness.CallAsync(new { op = "recv", wait_ms = 10_000 });
 
-        var first = AgentClient.Ok(await alice.CallAsync(new { op = "request_next_turn" }));
-        var again = AgentClient.Ok(await alice.CallAsync(new { op = "request_next_turn" }));
+        var first = await alice.CallAsync(MessageVerbs.RequestNextTurn, new NoArgs());
+        var again = await alice.CallAsync(MessageVerbs.RequestNextTurn, new NoArgs());
 
-        var message = AgentClient.Ok(await parked).GetProperty("message");
-        Assert.Equal(first.GetProperty("id").GetInt64(), message.GetProperty("id").GetInt64());
-        Assert.Equal("next_turn", message.GetProperty("kind").GetString());
-        Assert.Equal("continue", message.GetProperty("body").GetString());
-        Assert.Equal("alice", message.GetProperty("from").GetString());
-        Assert.Equal("alice", message.GetProperty("to").GetString());
-        Assert.True(first.GetProperty("queued").GetBoolean());
-        Assert.False(again.GetProperty("queued").GetBoolean()); // one waits at a time
-        Assert.Equal(first.GetProperty("id").GetInt64(), again.GetProperty("id").GetInt64());
-        await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == first.GetProperty("id").GetInt64());
+        var message = AgentClient.Ok(await parked).Deserialize<RecvOneReply>(HiveJson.Options)!.Message!;
+        Assert.Equal(first.Id, message.Id);
+        Assert.Equal("next_turn", message.Kind);
+        Assert.Equal("continue", message.Body);
+        Assert.Equal("alice", message.From);
+        Assert.Equal("alice", message.To);
+        Assert.True(first.Queued);
+        Assert.False(again.Queued); // one waits at a time
+        Assert.Equal(first.Id, again.Id);
+        await events.WaitForPayloadAsync<MessageView>("sent", e => e.Id == first.Id);
 
-        await harness.AckAsync(first.GetProperty("id").GetInt64());
-        var next = AgentClient.Ok(await alice.CallAsync(new { op = "request_next_turn" }));
-        Assert.True(next.GetProperty("queued").GetBoolean()); // the last one was taken: a new one
-        Assert.NotEqual(first.GetProperty("id").GetInt64(), next.GetProperty("id").GetInt64());
+        await harness.AckAsync(first.Id);
+        var next = await alice.CallAsync(MessageVerbs.RequestNextTurn, new NoArgs());
+        Assert.True(next.Queued); // the last one was taken: a new one
+        Assert.NotEqual(first.Id, next.Id);
     }
 }

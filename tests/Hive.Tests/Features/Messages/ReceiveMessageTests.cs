@@ -1,5 +1,9 @@
 using System.Diagnostics;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
 using Hive.Features.Messages;
+using static Hive.Tests.Features.Messages.MessagesHive;
 
 namespace Hive.Tests.Features.Messages;
 
@@ -24,18 +28,19 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         var metrics = _hive.Service<MessagesMetrics>();
         await HiveInstance.Until(() => metrics.ParkedRecvs(bobName) == 1, what: "bob's recv to park");
         var id = await alice.SendAsync(bobName, "hello bob");
-        var message = await waiting;
+        var raw = await waiting;
 
-        Assert.NotNull(message);
-        Assert.Equal(id, message.Value.GetProperty("id").GetInt64());
-        Assert.Equal(aliceName, message.Value.GetProperty("from").GetString());
-        Assert.Equal(bobName, message.Value.GetProperty("to").GetString());
-        Assert.Equal("message", message.Value.GetProperty("kind").GetString());
-        Assert.Equal("hello bob", message.Value.GetProperty("body").GetString());
-        Assert.Equal(JsonValueKind.Array, message.Value.GetProperty("file_refs").ValueKind);
-        // Handed out, in flight: delivered only once bob acknowledges it.
-        Assert.Equal(JsonValueKind.Null, message.Value.GetProperty("delivered_at").ValueKind);
-        Assert.Equal(1, message.Value.GetProperty("delivery_count").GetInt32());
+        Assert.NotNull(raw);
+        var message = raw.Value.Deserialize<MessageView>(HiveJson.Options)!;
+        Assert.Equal(id, message.Id);
+        Assert.Equal(aliceName, message.From);
+        Assert.Equal(bobName, message.To);
+        Assert.Equal("message", message.Kind);
+        Assert.Equal("hello bob", message.Body);
+        Assert.NotNull(message.FileRefs); // an array: null and absent read as null
+        // Handed out, in flight: delivered only once bob acknowledges it (present and null, raw).
+        Assert.Equal(JsonValueKind.Null, raw.Value.GetProperty("delivered_at").ValueKind);
+        Assert.Equal(1, message.DeliveryCount);
         // Woken by the arrival: a wait that ran out would have returned no message (how soon is the broker bench's to measure).
     }
 
@@ -48,8 +53,8 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         Assert.Null(await carol.RecvAsync());
         await alice.SendAsync(carolName, "one");
         await alice.SendAsync(carolName, "two");
-        Assert.Equal("one", (await carol.RecvAndAckAsync())!.Value.GetProperty("body").GetString());
-        Assert.Equal("two", (await carol.RecvAndAckAsync())!.Value.GetProperty("body").GetString());
+        Assert.Equal("one", (await RecvAndAckAsync(carol))!.Body);
+        Assert.Equal("two", (await RecvAndAckAsync(carol))!.Body);
         Assert.Null(await carol.RecvAsync());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @carolName AND delivered_at IS NULL", new { carolName }));
         Assert.Equal(2, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @carolName AND delivery_count = 1", new { carolName }));
@@ -81,11 +86,11 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         var delivered = await events.WaitForAsync("delivered", e => e.GetProperty("id").GetInt64() == id);
         Assert.True(delivered.Id > sent.Id, $"delivered {delivered.Id} after sent {sent.Id}");
         Assert.True(sent.Id > events.Hello.Json.GetProperty("seq").GetInt64());
-        Assert.Equal("watch this", sent.Json.GetProperty("body").GetString());
-        Assert.Equal(aliceName, sent.Json.GetProperty("from").GetString());
-        Assert.Equal(JsonValueKind.Null, sent.Json.GetProperty("delivered_at").ValueKind);
-        Assert.NotEqual(JsonValueKind.Null, delivered.Json.GetProperty("delivered_at").ValueKind);
-        Assert.Equal(JsonValueKind.Array, delivered.Json.GetProperty("file_refs").ValueKind);
+        Assert.Equal("watch this", sent.Payload<MessageView>().Body);
+        Assert.Equal(aliceName, sent.Payload<MessageView>().From);
+        Assert.Equal(JsonValueKind.Null, sent.Json.GetProperty("delivered_at").ValueKind); // present and null, raw
+        Assert.NotNull(delivered.Payload<MessageView>().DeliveredAt);
+        Assert.NotNull(delivered.Payload<MessageView>().FileRefs); // an array: null and absent read as null
     }
 
     [Fact]
@@ -99,7 +104,7 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         var waits = receivers.Select(async r =>
         {
             var got = new List<long>();
-            while (await r.RecvAsync(waitMs: 500) is { } m) got.Add(m.GetProperty("id").GetInt64());
+            while (await r.RecvMessageAsync(waitMs: 500) is { } m) got.Add(m.Id);
             return got;
         }).ToList();
         var sent = new List<long>();
@@ -122,13 +127,14 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
 
         var reply = await alice.CallRawAsync(line);
 
-        Assert.False(reply.GetProperty("ok").GetBoolean());
-        Assert.Equal(code, reply.GetProperty("code").GetString());
-        Assert.False(string.IsNullOrWhiteSpace(reply.GetProperty("error").GetString()));
+        Assert.False(reply.GetProperty("ok").GetBoolean()); // a line no args record can write, so the reply raw
+        var refusal = reply.Deserialize<Refusal>(HiveJson.Options)!;
+        Assert.Equal(code, refusal.Code);
+        Assert.False(string.IsNullOrWhiteSpace(refusal.Error));
         // Nothing was stored or handed out, and the connection stays usable after the error.
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @aliceName", new { aliceName }));
         Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @aliceName AND delivered_at IS NULL", new { aliceName }));
-        Assert.Equal(aliceName, (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal(aliceName, (await alice.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
     }
 
     private async Task<(string, string)> TwoAgentsAsync(string first = "alice", string second = "bob")

@@ -1,3 +1,8 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Features.Messages;
+using static Hive.Tests.Features.Messages.MessagesHive;
+
 namespace Hive.Tests.Features.Messages;
 
 /// <summary>
@@ -20,20 +25,21 @@ public sealed class RepliesAndBroadcastTests : IAsyncLifetime
         await using var alice = await _hive.ConnectAsync("alice");
         await using var bob = await _hive.ConnectAsync("bob");
         var question = await alice.SendAsync("bob", "lunch?");
-        Assert.Equal(question, (await bob.RecvAndAckAsync())!.Value.GetProperty("id").GetInt64());
+        Assert.Equal(question, (await RecvAndAckAsync(bob))!.Id);
 
-        var reply = AgentClient.Ok(await bob.CallAsync(new { op = "send", to = "alice", body = "yes", in_reply_to = question })).GetProperty("id").GetInt64();
+        var reply = (await bob.CallAsync(MessageVerbs.Send, new SendArgs("alice", "yes", null, question))).Id;
 
-        var received = (await alice.RecvAndAckAsync())!.Value;
-        Assert.Equal(reply, received.GetProperty("id").GetInt64());
-        Assert.Equal(question, received.GetProperty("in_reply_to").GetInt64());
-        Assert.Equal(JsonValueKind.Null, received.GetProperty("broadcast_id").ValueKind);
-        var history = await _hive.GetJsonAsync("/api/messages?limit=5");
-        Assert.Equal(question, history.EnumerateArray().Single(m => m.GetProperty("id").GetInt64() == reply).GetProperty("in_reply_to").GetInt64());
-        var sent = await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == reply);
-        Assert.Equal(question, sent.Json.GetProperty("in_reply_to").GetInt64());
+        var raw = (await alice.RecvAndAckAsync())!.Value;
+        var received = raw.Deserialize<MessageView>(HiveJson.Options)!;
+        Assert.Equal(reply, received.Id);
+        Assert.Equal(question, received.InReplyTo);
+        Assert.Equal(JsonValueKind.Null, raw.GetProperty("broadcast_id").ValueKind); // present and null, raw
+        var history = await _hive.GetAsync<List<MessageView>>("/api/messages?limit=5");
+        Assert.Equal(question, history.Single(m => m.Id == reply).InReplyTo);
+        var sent = await events.WaitForPayloadAsync<MessageView>("sent", e => e.Id == reply);
+        Assert.Equal(question, sent.InReplyTo);
         // The sender may reply to what it sent, too (a follow-up), and the operator over HTTP.
-        AgentClient.Ok(await alice.CallAsync(new { op = "send", to = "bob", body = "noon", in_reply_to = question }));
+        await alice.CallAsync(MessageVerbs.Send, new SendArgs("bob", "noon", null, question));
         using var response = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "bob", body = "enjoy", in_reply_to = reply });
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode); // the operator was in neither message
     }
@@ -54,8 +60,8 @@ public sealed class RepliesAndBroadcastTests : IAsyncLifetime
 
         var reply = await carol.CallRawAsync(line.Replace("QUESTION", question.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
-        Assert.False(reply.GetProperty("ok").GetBoolean());
-        Assert.Equal(code, reply.GetProperty("code").GetString());
+        Assert.False(reply.GetProperty("ok").GetBoolean()); // a line no args record can write, so the reply raw
+        Assert.Equal(code, reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
         Assert.Equal(before, _hive.QueryDb<long>("SELECT count(*) FROM messages"));
     }
 
@@ -64,28 +70,28 @@ public sealed class RepliesAndBroadcastTests : IAsyncLifetime
     {
         await using var events = await _hive.OpenEventsAsync();
         await using var alice = await _hive.ConnectAsync("alice");
-        var sent = AgentClient.Ok(await alice.CallAsync(new { op = "send", to = "*", body = "standup in 5", client_id = "standup-1" }));
-        var broadcastId = sent.GetProperty("broadcast_id").GetInt64();
-        var ids = sent.GetProperty("ids").EnumerateArray().Select(i => i.GetInt64()).ToList();
+        var sent = await alice.CallAsync(MessageVerbs.Send, new SendArgs("*", "standup in 5", "standup-1", null));
+        var broadcastId = sent.BroadcastId!.Value;
+        var ids = sent.Ids!.ToList();
         Assert.Equal(3, ids.Count); // bob, carol, manager
         Assert.Equal(ids.Min(), broadcastId);
-        Assert.Equal(broadcastId, sent.GetProperty("id").GetInt64()); // a send's reply has an id, a broadcast's too
+        Assert.Equal(broadcastId, sent.Id); // a send's reply has an id, a broadcast's too
 
         foreach (var agent in new[] { "manager", "bob", "carol" })
         {
             await using var client = await _hive.ConnectAsync(agent);
-            var message = (await client.RecvAndAckAsync())!.Value;
-            Assert.Equal(broadcastId, message.GetProperty("broadcast_id").GetInt64());
-            Assert.Equal("alice", message.GetProperty("from").GetString());
-            Assert.Equal(agent, message.GetProperty("to").GetString());
+            var message = (await RecvAndAckAsync(client))!;
+            Assert.Equal(broadcastId, message.BroadcastId);
+            Assert.Equal("alice", message.From);
+            Assert.Equal(agent, message.To);
             Assert.Null(await client.RecvAsync()); // once
         }
         Assert.Null(await alice.RecvAsync()); // not to the sender
-        foreach (var id in ids) await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id);
+        foreach (var id in ids) await events.WaitForPayloadAsync<MessageView>("sent", e => e.Id == id);
 
-        var again = AgentClient.Ok(await alice.CallAsync(new { op = "send", to = "*", body = "standup in 5", client_id = "standup-1" }));
-        Assert.Equal(broadcastId, again.GetProperty("broadcast_id").GetInt64());
-        Assert.Equal(ids, again.GetProperty("ids").EnumerateArray().Select(i => i.GetInt64()).ToList());
+        var again = await alice.CallAsync(MessageVerbs.Send, new SendArgs("*", "standup in 5", "standup-1", null));
+        Assert.Equal(broadcastId, again.BroadcastId);
+        Assert.Equal(ids, again.Ids!.ToList());
         Assert.Equal(3, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE broadcast_id = @broadcastId", new { broadcastId }));
     }
 
@@ -94,10 +100,9 @@ public sealed class RepliesAndBroadcastTests : IAsyncLifetime
     {
         using var response = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "*", body = "maintenance at noon" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
-        var recipients = created.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("to").GetString()).Order().ToList();
+        var created = (await response.Content.ReadFromJsonAsync<BroadcastMessage.Result>(HiveJson.Options))!;
+        var recipients = created.Messages.Select(m => m.To).Order().ToList();
         Assert.Equal(["alice", "bob", "carol", "manager"], recipients);
-        Assert.All(created.GetProperty("messages").EnumerateArray(),
-            m => Assert.Equal(created.GetProperty("broadcast_id").GetInt64(), m.GetProperty("broadcast_id").GetInt64()));
+        Assert.All(created.Messages, m => Assert.Equal(created.BroadcastId, m.BroadcastId));
     }
 }

@@ -1,4 +1,8 @@
 using System.Text;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
+using static Hive.Tests.Features.Messages.MessagesHive;
 
 namespace Hive.Tests.Features.Messages;
 
@@ -14,14 +18,16 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
         var alice = await _hive.NewAgentAsync("alice");
         using var response = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = alice, body = "from the operator" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("operator", created.GetProperty("from").GetString());
-        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", created.GetProperty("sent_at").GetString());
+        var raw = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var created = raw.Deserialize<MessageView>(HiveJson.Options)!;
+        Assert.Equal("operator", created.From);
+        // The time's exact text on the wire, raw.
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", raw.GetProperty("sent_at").GetString());
 
         await using var client = await _hive.ConnectAsync(alice);
-        var message = await client.RecvAsync();
-        Assert.Equal(created.GetProperty("id").GetInt64(), message!.Value.GetProperty("id").GetInt64());
-        Assert.Equal("operator", message.Value.GetProperty("from").GetString());
+        var message = await client.RecvMessageAsync();
+        Assert.Equal(created.Id, message!.Id);
+        Assert.Equal("operator", message.From);
     }
 
     [Fact]
@@ -59,12 +65,13 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
 
         var reply = await client.CallRawAsync(line);
 
-        Assert.False(reply.GetProperty("ok").GetBoolean());
-        Assert.Equal(code, reply.GetProperty("code").GetString());
-        Assert.False(string.IsNullOrWhiteSpace(reply.GetProperty("error").GetString()));
+        Assert.False(reply.GetProperty("ok").GetBoolean()); // a line no args record can write, so the reply raw
+        var refusal = reply.Deserialize<Refusal>(HiveJson.Options)!;
+        Assert.Equal(code, refusal.Code);
+        Assert.False(string.IsNullOrWhiteSpace(refusal.Error));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @alice", new { alice }));
         // The connection stays usable after the error.
-        Assert.Equal(alice, (await client.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal(alice, (await client.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
     }
 
     [Fact]
@@ -75,10 +82,10 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
         var lines = string.Concat(Enumerable.Range(0, 20).Select(i => $$"""{"op":"send","to":"{{bob}}","body":"p{{i}}"}""" + "\n"));
         await sender.WriteRawAsync(Encoding.UTF8.GetBytes(lines));
         var ids = new List<long>();
-        for (var i = 0; i < 20; i++) ids.Add((await sender.ReadReplyAsync()).GetProperty("id").GetInt64());
+        for (var i = 0; i < 20; i++) ids.Add((await sender.ReadReplyAsync()).Deserialize<SendReply>(HiveJson.Options)!.Id);
         Assert.Equal(ids.Order(), ids);
         await using var receiver = await _hive.ConnectAsync(bob);
-        for (var i = 0; i < 20; i++) Assert.Equal($"p{i}", (await receiver.RecvAsync())!.Value.GetProperty("body").GetString());
+        for (var i = 0; i < 20; i++) Assert.Equal($"p{i}", (await receiver.RecvMessageAsync())!.Body);
     }
 
     /// <summary>{bob} is the test's own recipient.</summary>
@@ -118,9 +125,9 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
 
         Assert.Equal(status, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        var problem = (await response.Content.ReadFromJsonAsync<Problem>(HiveJson.Options))!;
+        Assert.Equal((int)status, problem.Status);
+        Assert.False(string.IsNullOrWhiteSpace(problem.Detail));
         // Nothing the operator sent was stored (this test's send is the only one while it runs).
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = 'operator' AND id > @before", new { before }));
     }
@@ -131,8 +138,8 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
         var bob = await _hive.NewAgentAsync("bob");
         using var response = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = bob, body = "" });
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("validation", problem.GetProperty("code").GetString());
-        Assert.True(problem.GetProperty("errors").TryGetProperty("body", out _));
+        Assert.Equal("validation", Problem.Of(problem).Code);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("body", out _)); // the problem's errors, raw: its record carries none
     }
 
     [Fact]
@@ -151,8 +158,8 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
             var failures = new List<string>();
             for (var n = 0; n < perAgent; n++)
             {
-                var reply = await client.CallAsync(new { op = "send", to = sink, body = $"agent-{i}:{n}" });
-                if (!reply.GetProperty("ok").GetBoolean()) failures.Add(reply.ToString());
+                var reply = await client.CallRawAsync(JsonSerializer.Serialize(new { op = "send", to = sink, body = $"agent-{i}:{n}" }));
+                if (!reply.GetProperty("ok").GetBoolean()) failures.Add(reply.ToString()); // every failure kept, raw
             }
             return failures;
         })).ToList();
@@ -162,7 +169,7 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
 
         await using var receiver = await _hive.ConnectAsync(sink);
         var bodies = new List<string>();
-        while (await receiver.RecvAndAckAsync() is { } message) bodies.Add(message.GetProperty("body").GetString()!);
+        while (await RecvAndAckAsync(receiver) is { } message) bodies.Add(message.Body);
         foreach (var client in clients) await client.DisposeAsync();
 
         Assert.Equal(agents * perAgent, bodies.Count);
@@ -186,8 +193,8 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
         await hive.RestartAsync();
 
         await using var bob = await hive.ConnectAsync("bob");
-        Assert.Equal("before restart 1", (await bob.RecvAsync())!.Value.GetProperty("body").GetString());
-        Assert.Equal("before restart 2", (await bob.RecvAsync())!.Value.GetProperty("body").GetString());
+        Assert.Equal("before restart 1", (await bob.RecvMessageAsync())!.Body);
+        Assert.Equal("before restart 2", (await bob.RecvMessageAsync())!.Body);
         Assert.Null(await bob.RecvAsync());
     }
 

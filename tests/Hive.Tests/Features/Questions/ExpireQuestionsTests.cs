@@ -1,3 +1,5 @@
+using Hive.Contracts.Questions;
+
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>
@@ -22,21 +24,24 @@ public sealed class ExpireQuestionsTests(ExpireQuestionsTests.Fixture fixture) :
         await using var alice = await _hive.ConnectAsync(name);
         var id = await QuestionsHive.AskAsync(alice, "anyone?", extra: new { ttl_seconds = 1 });
 
-        var added = await events.WaitForAsync("question_added", e => e.GetProperty("id").GetInt64() == id);
-        var expiresAt = added.Json.GetProperty("expires_at").GetDateTimeOffset();
-        Assert.Equal(TimeSpan.FromSeconds(1), expiresAt - added.Json.GetProperty("asked_at").GetDateTimeOffset());
+        var added = await events.WaitForPayloadAsync<QuestionView>("question_added", e => e.Id == id);
+        var expiresAt = added.ExpiresAt!.Value;
+        Assert.Equal(TimeSpan.FromSeconds(1), expiresAt - added.AskedAt);
 
         var resolved = await events.WaitForAsync("question_resolved", e => e.GetProperty("id").GetInt64() == id, TimeSpan.FromSeconds(10));
-        Assert.Equal("[expired]", resolved.Json.GetProperty("answer").GetString());
-        Assert.Equal("ttl", resolved.Json.GetProperty("answerer").GetString());
-        Assert.True(resolved.Json.GetProperty("answered_at").GetDateTimeOffset() >= expiresAt);
+        var question = resolved.Payload<QuestionView>();
+        Assert.Equal("[expired]", question.Answer);
+        Assert.Equal("ttl", question.Answerer);
+        Assert.True(question.AnsweredAt!.Value >= expiresAt);
+        // Present and null, raw; the event's additions (waiting_on) are read raw too: its record cannot be read back.
         Assert.Equal(JsonValueKind.Null, resolved.Json.GetProperty("waiting_on").ValueKind);
 
-        var message = (await alice.RecvAsync(waitMs: 5_000))!.Value;
-        Assert.Equal("answer", message.GetProperty("kind").GetString());
-        Assert.Equal("[expired]", message.GetProperty("body").GetString());
-        Assert.Equal("ttl", message.GetProperty("answerer").GetString());
-        Assert.Equal(id, message.GetProperty("question_id").GetInt64());
+        var message = (await alice.RecvMessageAsync(waitMs: 5_000))!;
+        Assert.Equal("answer", message.Kind);
+        Assert.Equal("[expired]", message.Body);
+        // The answerer and the question's id are extra fields of the system message (no record names them).
+        Assert.Equal("ttl", message.Extra!["answerer"].GetString());
+        Assert.Equal(id, message.Extra["question_id"].GetInt64());
 
         // Resolved is resolved: a late answer is a conflict and tells no one.
         using var late = await _hive.Http.PostAsJsonAsync($"/api/questions/{id}/answer", new { answer = "sorry, was away" });
@@ -51,7 +56,7 @@ public sealed class ExpireQuestionsTests(ExpireQuestionsTests.Fixture fixture) :
         await using var alice = await _hive.ConnectAsync(names[0]);
         await using var bob = await _hive.ConnectAsync(names[1]);
         var id = await QuestionsHive.AskAsync(alice, "quick?", names[1], new { ttl_seconds = 1 });
-        AgentClient.Ok(await bob.CallAsync(new { op = "answer", id, answer = "yes" }));
+        await bob.CallAsync(QuestionVerbs.Answer, new AnswerArgs(id, "yes"));
         var expiresAt = _hive.QueryDb<DateTimeOffset>("SELECT expires_at FROM questions WHERE id = @id", new { id });
         // Let two whole sweeps begin after the deadline (counted, not slept), then the answer must still be the only one.
         await HiveInstance.Until(() => DateTimeOffset.UtcNow > expiresAt, what: "the deadline to pass");
@@ -102,7 +107,7 @@ public sealed class ExpireQuestionsTests(ExpireQuestionsTests.Fixture fixture) :
         await hive.RestartAsync();
         await HiveInstance.Until(() => hive.QueryDb<long>("SELECT count(*) FROM questions WHERE answerer = 'ttl'") == 1, what: "the start-up sweep");
         await using var again = await hive.ConnectAsync("alice");
-        Assert.Equal("[expired]", (await again.RecvAsync(waitMs: 5_000))!.Value.GetProperty("body").GetString());
+        Assert.Equal("[expired]", (await again.RecvMessageAsync(waitMs: 5_000))!.Body);
         hive.AssertTokenInNoLogLine();
     }
 

@@ -1,3 +1,8 @@
+using Hive.Contracts.LooseEnds;
+using Hive.Contracts.Protocol;
+using Hive.Contracts.Questions;
+using Hive.Contracts.Reminders;
+
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>
@@ -14,15 +19,13 @@ public sealed class LooseEndsTests : IAsyncLifetime
     public async Task DisposeAsync() => await _hive.DisposeAsync();
 
     private static async Task<long> Ask(AgentClient asker, string? to, string question) =>
-        AgentClient.Ok(await asker.CallAsync(to is null ? new { op = "ask", question } : (object)new { op = "ask", to, question })).GetProperty("id").GetInt64();
+        (await asker.CallAsync(QuestionVerbs.Ask, new AskArgs(question, to, null, null, null))).Id;
 
     private static async Task<long> Remind(AgentClient agent, string body) =>
-        AgentClient.Ok(await agent.CallAsync(new { op = "remind", body, in_seconds = 3600 })).GetProperty("id").GetInt64();
+        (await agent.CallAsync(ReminderVerbs.Remind, new RemindArgs(body, 3600, null, null, null, null, null, null))).Id;
 
     private static async Task<List<(string Kind, long Id, string? With, string? Cancel)>> LooseEndsAsync(AgentClient agent) =>
-        AgentClient.Ok(await agent.CallAsync(new { op = "loose_ends" })).GetProperty("loose_ends").EnumerateArray()
-            .Select(e => (e.GetProperty("kind").GetString()!, e.GetProperty("id").GetInt64(), e.GetProperty("with").GetString(), e.GetProperty("cancel").GetString()))
-            .ToList();
+        (await agent.CallAsync(LooseEndVerbs.LooseEnds, new NoArgs())).LooseEnds.Select(e => (e.Kind, e.Id, e.With, e.Cancel)).ToList();
 
     private string Snapshot() =>
         string.Join("|", _hive.QueryDbList<string>("SELECT id || ':' || coalesce(answer, '-') FROM questions ORDER BY id"))
@@ -39,7 +42,7 @@ public sealed class LooseEndsTests : IAsyncLifetime
         var fromBob = await Ask(bob, "alice", "review my patch?");
         var notHers = await Ask(carol, "bob", "coffee?");
         var answered = await Ask(bob, "alice", "done yet?");
-        AgentClient.Ok(await alice.CallAsync(new { op = "answer", id = answered, answer = "yes" }));
+        await alice.CallAsync(QuestionVerbs.Answer, new AnswerArgs(answered, "yes"));
         var reminder = await Remind(alice, "check the build");
         var bobsReminder = await Remind(bob, "bob's own");
 
@@ -54,35 +57,32 @@ public sealed class LooseEndsTests : IAsyncLifetime
 
         // Someone else's, or nothing at all: refused, and nothing changes.
         var before = Snapshot();
-        foreach (var (request, code) in new (object, string)[]
+        foreach (var (request, code) in new (CancelLooseEndArgs, string)[]
                  {
-                     (new { op = "cancel_loose_end", kind = "question", id = fromBob }, "forbidden"), // addressed to her, not hers
-                     (new { op = "cancel_loose_end", kind = "question", id = notHers }, "forbidden"),
-                     (new { op = "cancel_loose_end", kind = "reminder", id = bobsReminder }, "forbidden"),
-                     (new { op = "cancel_loose_end", kind = "reminder", id = 999_999 }, "not_found"),
-                     (new { op = "cancel_loose_end", kind = "question", id = 999_999 }, "not_found"),
-                     (new { op = "cancel_loose_end", kind = "message", id = askedBob }, "bad_request"),
-                     (new { op = "cancel_loose_end", kind = "question" }, "bad_request"),
+                     (new("question", fromBob), "forbidden"), // addressed to her, not hers
+                     (new("question", notHers), "forbidden"),
+                     (new("reminder", bobsReminder), "forbidden"),
+                     (new("reminder", 999_999), "not_found"),
+                     (new("question", 999_999), "not_found"),
+                     (new("message", askedBob), "bad_request"),
+                     (new("question", null), "bad_request"),
                  })
-        {
-            var reply = await alice.CallAsync(request);
-            Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-            Assert.Equal(code, reply.GetProperty("code").GetString());
-        }
+            Assert.Equal(code, (await alice.RefusalOfAsync(LooseEndVerbs.CancelLooseEnd, request)).Code);
         Assert.Equal(before, Snapshot());
 
         await using var events = await _hive.OpenEventsAsync();
-        AgentClient.Ok(await alice.CallAsync(new { op = "cancel_loose_end", kind = "question", id = askedBob }));
-        AgentClient.Ok(await alice.CallAsync(new { op = "cancel_loose_end", kind = "reminder", id = reminder }));
+        await alice.CallAsync(LooseEndVerbs.CancelLooseEnd, new CancelLooseEndArgs("question", askedBob));
+        await alice.CallAsync(LooseEndVerbs.CancelLooseEnd, new CancelLooseEndArgs("reminder", reminder));
 
         Assert.Equal([("asked", askedOperator), ("to_answer", fromBob)], (await LooseEndsAsync(alice)).Select(e => (e.Kind, e.Id)).Order());
         Assert.DoesNotContain(await LooseEndsAsync(bob), e => e.Kind == "to_answer" && e.Id == askedBob); // no longer waiting for bob's answer
         var resolved = await events.WaitForAsync("question_resolved", e => e.GetProperty("id").GetInt64() == askedBob);
-        Assert.Equal("[cancelled]", resolved.Json.GetProperty("answer").GetString());
-        Assert.Equal("alice", resolved.Json.GetProperty("answerer").GetString());
+        Assert.Equal("[cancelled]", resolved.Payload<QuestionView>().Answer);
+        Assert.Equal("alice", resolved.Payload<QuestionView>().Answerer);
+        // The event's additions, raw: its record is built from the question and the open counts and cannot be read back.
         Assert.Equal(2, resolved.Json.GetProperty("asker_open_questions").GetInt64());
         Assert.Equal(2, resolved.Json.GetProperty("target_open_questions").GetInt64()); // bob: the one he asked alice, carol's to him
         Assert.Null(await alice.RecvAsync()); // she cancelled it herself: no "answer" message to her
-        await events.WaitForAsync("reminder_cancelled", e => e.GetProperty("id").GetInt64() == reminder);
+        await events.WaitForPayloadAsync<ReminderCancelledPayload>("reminder_cancelled", e => e.Id == reminder);
     }
 }

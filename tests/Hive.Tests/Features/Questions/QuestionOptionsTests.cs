@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Questions;
+using Hive.Features.Questions;
+
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>AskQuestion's options and multi: carried on every view, answered with one or several options or free text; bad ones change nothing.</summary>
@@ -6,7 +10,8 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
-    private static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToArray();
+    private async Task<QuestionView> PendingOfAsync(string asker, long? id = null) =>
+        (await _hive.GetAsync<ListQuestions.Result>($"/api/questions?filter={asker}")).Pending.Single(q => id is null || q.Id == id);
 
     [Fact]
     public async Task A_multi_question_carries_its_options_everywhere_and_several_chosen_options_reach_the_asker()
@@ -14,30 +19,29 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
         var name = await _hive.NewAgentAsync("alice");
         await using var events = await _hive.OpenEventsAsync();
         await using var alice = await _hive.ConnectAsync(name);
-        var ask = await alice.CallAsync(new { op = "ask", question = "which regions?", options = new[] { "eu", "us", "asia" }, multi = true });
-        Assert.True(ask.GetProperty("ok").GetBoolean(), ask.ToString());
-        var id = ask.GetProperty("id").GetInt64();
+        var id = (await alice.CallAsync(QuestionVerbs.Ask, new AskArgs("which regions?", null, ["eu", "us", "asia"], true, null))).Id;
 
         var added = await events.WaitForAsync("question_added", e => e.GetProperty("id").GetInt64() == id);
-        Assert.Equal(["eu", "us", "asia"], Strings(added.Json.GetProperty("options")));
-        Assert.True(added.Json.GetProperty("multi").GetBoolean());
-        Assert.Equal(JsonValueKind.Null, added.Json.GetProperty("expires_at").ValueKind);
-        var listed = (await _hive.GetJsonAsync($"/api/questions?filter={name}")).GetProperty("pending").EnumerateArray().Single();
-        Assert.Equal(["eu", "us", "asia"], Strings(listed.GetProperty("options")));
-        Assert.True(listed.GetProperty("multi").GetBoolean());
-        var snapshot = (await _hive.GetJsonAsync("/api/state")).GetProperty("questions").GetProperty("pending").EnumerateArray()
-            .Single(q => q.GetProperty("id").GetInt64() == id);
-        Assert.Equal(["eu", "us", "asia"], Strings(snapshot.GetProperty("options")));
+        Assert.Equal(["eu", "us", "asia"], added.Payload<QuestionView>().Options);
+        Assert.True(added.Payload<QuestionView>().Multi);
+        Assert.Equal(JsonValueKind.Null, added.Json.GetProperty("expires_at").ValueKind); // present and null, raw
+        var listed = await PendingOfAsync(name);
+        Assert.Equal(["eu", "us", "asia"], listed.Options);
+        Assert.True(listed.Multi);
+        // The snapshot has no record of its own; its questions are the list's record.
+        var snapshot = (await _hive.GetJsonAsync("/api/state")).GetProperty("questions").Deserialize<ListQuestions.Result>(HiveJson.Options)!
+            .Pending.Single(q => q.Id == id);
+        Assert.Equal(["eu", "us", "asia"], snapshot.Options);
 
         // The page joins chosen options with ", "; the host stores the answer as given.
         using var response = await _hive.Http.PostAsJsonAsync($"/api/questions/{id}/answer", new { answer = "eu, asia" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var message = (await alice.RecvAsync(waitMs: 5_000))!.Value;
-        Assert.Equal("answer", message.GetProperty("kind").GetString());
-        Assert.Equal("eu, asia", message.GetProperty("body").GetString());
-        var resolved = await events.WaitForAsync("question_resolved", e => e.GetProperty("id").GetInt64() == id);
-        Assert.Equal(["eu", "us", "asia"], Strings(resolved.Json.GetProperty("options")));
-        Assert.Equal("eu, asia", resolved.Json.GetProperty("answer").GetString());
+        var message = (await alice.RecvMessageAsync(waitMs: 5_000))!;
+        Assert.Equal("answer", message.Kind);
+        Assert.Equal("eu, asia", message.Body);
+        var resolved = await events.WaitForPayloadAsync<QuestionView>("question_resolved", e => e.Id == id);
+        Assert.Equal(["eu", "us", "asia"], resolved.Options);
+        Assert.Equal("eu, asia", resolved.Answer);
     }
 
     [Fact]
@@ -48,14 +52,13 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
         await using var bob = await _hive.ConnectAsync(names[1]);
         var single = await QuestionsHive.AskAsync(alice, "rebase or merge?", names[1], new { options = new[] { "rebase", "merge" } });
         var free = await QuestionsHive.AskAsync(alice, "tabs or spaces?", names[1], new { options = new[] { "tabs", "spaces" } });
-        var view = (await _hive.GetJsonAsync($"/api/questions?filter={names[0]}")).GetProperty("pending").EnumerateArray()
-            .Single(q => q.GetProperty("id").GetInt64() == single);
-        Assert.False(view.GetProperty("multi").GetBoolean());
+        var view = await PendingOfAsync(names[0], single);
+        Assert.False(view.Multi);
 
-        AgentClient.Ok(await bob.CallAsync(new { op = "answer", id = single, answer = "merge" }));
-        AgentClient.Ok(await bob.CallAsync(new { op = "answer", id = free, answer = "whatever the formatter says" }));
-        Assert.Equal("merge", (await alice.RecvAndAckAsync(5_000))!.Value.GetProperty("body").GetString());
-        Assert.Equal("whatever the formatter says", (await alice.RecvAndAckAsync(5_000))!.Value.GetProperty("body").GetString());
+        await bob.CallAsync(QuestionVerbs.Answer, new AnswerArgs(single, "merge"));
+        await bob.CallAsync(QuestionVerbs.Answer, new AnswerArgs(free, "whatever the formatter says"));
+        Assert.Equal("merge", (await RecvAndAckAsync(alice))!.Body);
+        Assert.Equal("whatever the formatter says", (await RecvAndAckAsync(alice))!.Body);
     }
 
     [Fact]
@@ -64,11 +67,19 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
         var name = await _hive.NewAgentAsync("alice");
         await using var alice = await _hive.ConnectAsync(name);
         var id = await QuestionsHive.AskAsync(alice, "plain?");
-        var view = (await _hive.GetJsonAsync($"/api/questions?filter={name}")).GetProperty("pending").EnumerateArray().Single();
-        Assert.Equal(id, view.GetProperty("id").GetInt64());
-        Assert.Empty(Strings(view.GetProperty("options")));
-        Assert.False(view.GetProperty("multi").GetBoolean());
-        Assert.Equal(JsonValueKind.Null, view.GetProperty("expires_at").ValueKind);
+        var raw = (await _hive.GetJsonAsync($"/api/questions?filter={name}")).GetProperty("pending").EnumerateArray().Single();
+        var view = raw.Deserialize<QuestionView>(HiveJson.Options)!;
+        Assert.Equal(id, view.Id);
+        Assert.Empty(view.Options);
+        Assert.False(view.Multi);
+        Assert.Equal(JsonValueKind.Null, raw.GetProperty("expires_at").ValueKind); // present and null, raw
+    }
+
+    private static async Task<Hive.Contracts.Messages.MessageView?> RecvAndAckAsync(AgentClient agent)
+    {
+        var message = await agent.RecvMessageAsync(5_000);
+        if (message is not null) await agent.AckAsync(message.Id);
+        return message;
     }
 
     public static TheoryData<string, string> BadAsks => new()
@@ -94,8 +105,8 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
         var name = await _hive.NewAgentAsync("alice");
         await using var alice = await _hive.ConnectAsync(name);
         var reply = await alice.CallRawAsync(line.Replace("LONG", new string('o', 201)));
-        Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-        Assert.Equal(code, reply.GetProperty("code").GetString());
+        Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString()); // a line no args record can write, so the reply raw
+        Assert.Equal(code, reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = @name", new { name }));
     }
 
@@ -106,10 +117,10 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
         await using var alice = await _hive.ConnectAsync(name);
         var options = Enumerable.Range(0, 16).Select(i => $"{i}" + new string('o', 199 - $"{i}".Length)).ToArray();
         var id = await QuestionsHive.AskAsync(alice, "the limits?", extra: new { options, ttl_seconds = 21600 });
-        var view = (await _hive.GetJsonAsync($"/api/questions?filter={name}")).GetProperty("pending").EnumerateArray().Single();
-        Assert.Equal(id, view.GetProperty("id").GetInt64());
-        Assert.Equal(options, Strings(view.GetProperty("options")));
-        var left = view.GetProperty("expires_at").GetDateTimeOffset() - DateTimeOffset.UtcNow;
+        var view = await PendingOfAsync(name);
+        Assert.Equal(id, view.Id);
+        Assert.Equal(options, view.Options);
+        var left = view.ExpiresAt!.Value - DateTimeOffset.UtcNow;
         Assert.InRange(left, TimeSpan.FromHours(6) - TimeSpan.FromMinutes(1), TimeSpan.FromHours(6));
     }
 }

@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
+using Hive.Contracts.Reminders;
 using Hive.Features.Reminders;
 using Hive.Shared.Agents;
 using static Hive.Tests.Features.Reminders.RemindersHive;
@@ -22,24 +26,25 @@ public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHive
         var waiting = waiter.RecvAsync(waitMs: 10_000);
 
         var id = await RemindAsync(alice, new { op = "remind", body = $"check {payload}", in_seconds = 0.3, payload_path = payload });
-        var scheduled = await events.WaitForAsync("reminder_scheduled", e => e.GetProperty("reminder").GetProperty("id").GetInt64() == id);
-        Assert.Equal(1, scheduled.Json.GetProperty("pending_reminders").GetInt64());
+        var scheduled = await events.WaitForPayloadAsync<ReminderScheduledPayload>("reminder_scheduled", e => e.Reminder.Id == id);
+        Assert.Equal(1, scheduled.PendingReminders);
         // Its body names the file too: the queued reminder links it, as a message body would.
-        Assert.Equal([payload], scheduled.Json.GetProperty("reminder").GetProperty("body_refs").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal([payload], scheduled.Reminder.BodyRefs);
 
-        var message = (await waiting)!.Value;
-        Assert.Equal("reminder", message.GetProperty("kind").GetString());
-        Assert.Equal("reminder", message.GetProperty("from").GetString());
-        Assert.Equal($"check {payload}", message.GetProperty("body").GetString());
-        Assert.Equal(id, message.GetProperty("reminder_id").GetInt64());
-        Assert.Equal([payload], message.GetProperty("payload_refs").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal([payload], message.GetProperty("file_refs").EnumerateArray().Select(e => e.GetString()));
+        var message = (await waiting)!.Value.Deserialize<MessageView>(HiveJson.Options)!;
+        Assert.Equal("reminder", message.Kind);
+        Assert.Equal("reminder", message.From);
+        Assert.Equal($"check {payload}", message.Body);
+        // The reminder's id and payload refs are extra fields of the system message (no record names them).
+        Assert.Equal(id, message.Extra!["reminder_id"].GetInt64());
+        Assert.Equal([payload], message.Extra["payload_refs"].Deserialize<string[]>()!);
+        Assert.Equal([payload], message.FileRefs);
 
-        var delivered = await events.WaitForAsync("reminder_delivered", e => e.GetProperty("id").GetInt64() == id);
-        Assert.Equal(message.GetProperty("id").GetInt64(), delivered.Json.GetProperty("message_id").GetInt64());
-        Assert.Equal(0, delivered.Json.GetProperty("pending_reminders").GetInt64());
+        var delivered = await events.WaitForPayloadAsync<ReminderDeliveredPayload>("reminder_delivered", e => e.Id == id);
+        Assert.Equal(message.Id, delivered.MessageId);
+        Assert.Equal(0, delivered.PendingReminders);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE agent = @name", new { name }));
-        Assert.Equal(0, (await alice.CallAsync(new { op = "count_pending_reminders" })).GetProperty("count").GetInt64());
+        Assert.Equal(0, (await alice.CallAsync(ReminderVerbs.CountPendingReminders, new NoArgs())).Count);
     }
 
     [Fact]
@@ -50,18 +55,18 @@ public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHive
         Assert.Equal(0, AttemptCount(id));
 
         await HiveInstance.Until(() => AttemptCount(id) == MaxAttempts, what: "MaxAttempts failures");
-        var failures = new List<JsonElement>();
+        var failures = new List<ReminderFailedPayload>();
         while (failures.Count < MaxAttempts)
-            failures.Add((await events.WaitForAsync("reminder_failed", e => e.GetProperty("id").GetInt64() == id)).Json);
-        Assert.Equal(Enumerable.Range(1, MaxAttempts), failures.Select(f => f.GetProperty("attempt_count").GetInt32()));
+            failures.Add(await events.WaitForPayloadAsync<ReminderFailedPayload>("reminder_failed", e => e.Id == id));
+        Assert.Equal(Enumerable.Range(1, MaxAttempts), failures.Select(f => f.AttemptCount));
         var bob = _hive.QueryDb<string>("SELECT agent FROM reminders WHERE id = @id", new { id });
-        Assert.All(failures, f => Assert.Equal($"{bob} is not a live agent", f.GetProperty("last_error").GetString()));
+        Assert.All(failures, f => Assert.Equal($"{bob} is not a live agent", f.LastError));
 
         await fixture.WaitTicksAsync(10);
         Assert.Equal(MaxAttempts, AttemptCount(id));
-        var listed = (await _hive.GetJsonAsync("/api/reminders")).EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
-        Assert.Equal(MaxAttempts, listed.GetProperty("attempt_count").GetInt32());
-        Assert.Equal($"{bob} is not a live agent", listed.GetProperty("last_error").GetString());
+        var listed = (await _hive.GetAsync<List<ReminderView>>("/api/reminders")).Single(r => r.Id == id);
+        Assert.Equal(MaxAttempts, listed.AttemptCount);
+        Assert.Equal($"{bob} is not a live agent", listed.LastError);
     }
 
     /// <summary>bob schedules a reminder, then bob is removed before it falls due; returns the reminder's id.</summary>
@@ -113,7 +118,7 @@ public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHive
         await hive.RestartAsync();
         await using var again = await hive.ConnectAsync("alice");
         var bodies = new List<string>();
-        while (bodies.Count < 5) bodies.Add((await again.RecvAsync(waitMs: 5_000))!.Value.GetProperty("body").GetString()!);
+        while (bodies.Count < 5) bodies.Add((await again.RecvMessageAsync(waitMs: 5_000))!.Body);
         Assert.Equal(["due -50s", "due -40s", "due -30s", "due -20s", "due -10s"], bodies);
         Assert.Equal(1, hive.Service<ReminderScheduler>().CompletedTicks);
     }

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Reminders;
 using Hive.Features.Reminders;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -34,10 +37,20 @@ public sealed class RecurringReminderTests : IAsyncLifetime
 
     private static async Task<long> RecurringAsync(AgentClient agent, string body, string catchUp = "skip", string overlap = "skip_if_pending")
     {
-        var reply = AgentClient.Ok(await agent.CallAsync(new { op = "remind", body, cron = "*/1 * * * *", catch_up = catchUp, overlap }));
-        Assert.True(reply.GetProperty("recurring").GetBoolean());
-        return reply.GetProperty("id").GetInt64();
+        var reply = await agent.CallAsync(ReminderVerbs.Remind, new RemindArgs(body, null, null, null, "*/1 * * * *", null, catchUp, overlap));
+        Assert.True(reply.Recurring);
+        return reply.Id;
     }
+
+    /// <summary>A run received and acknowledged at once, or null when none arrived in time.</summary>
+    private static async Task<MessageView?> RecvAndAckAsync(AgentClient agent, int waitMs)
+    {
+        var message = await agent.RecvMessageAsync(waitMs);
+        if (message is not null) await agent.CallAsync(MessageVerbs.Ack, new AckArgs(message.Id));
+        return message;
+    }
+
+    private Task<RecurringReminderView> RecurringViewAsync(long id) => _hive.GetAsync<RecurringReminderView>($"/api/reminders/recurring/{id}");
 
     private static DateTimeOffset At(int minute, int second = 1) => new(2026, 11, 23, 10, minute, second, TimeSpan.Zero);
 
@@ -48,9 +61,9 @@ public sealed class RecurringReminderTests : IAsyncLifetime
     public async Task A_minute_cron_fires_once_a_minute()
     {
         await using var alice = await _hive.ConnectAsync("alice");
-        var reply = AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "look at CI", cron = "*/1 * * * *" }));
-        var id = reply.GetProperty("id").GetInt64();
-        Assert.Equal([At(1, 0), At(2, 0), At(3, 0)], reply.GetProperty("next_runs").EnumerateArray().Select(r => r.GetDateTimeOffset()));
+        var reply = await alice.CallAsync(ReminderVerbs.Remind, new RemindArgs("look at CI", null, null, null, "*/1 * * * *", null, null, null));
+        var id = reply.Id;
+        Assert.Equal([At(1, 0), At(2, 0), At(3, 0)], reply.NextRuns!);
 
         await TwoTicksAsync();
         Assert.Null(await alice.RecvAsync()); // 10:00:30: nothing due yet
@@ -58,18 +71,18 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         for (var minute = 1; minute <= 3; minute++)
         {
             _clock.Set(At(minute));
-            var run = await alice.RecvAndAckAsync(waitMs: 10_000) ?? throw new TimeoutException($"no run at 10:0{minute}");
-            Assert.Equal("look at CI", run.GetProperty("body").GetString());
-            Assert.Equal("reminder", run.GetProperty("from").GetString());
-            Assert.Equal(id, run.GetProperty("recurring_id").GetInt64());
+            var run = await RecvAndAckAsync(alice, 10_000) ?? throw new TimeoutException($"no run at 10:0{minute}");
+            Assert.Equal("look at CI", run.Body);
+            Assert.Equal("reminder", run.From);
+            Assert.Equal(id, run.Extra!["recurring_id"].GetInt64()); // an extra field of the reminder message
             await TwoTicksAsync();
             Assert.Null(await alice.RecvAsync()); // once a minute: the same minute makes no second run
         }
         Assert.Equal(["delivered", "delivered", "delivered"], Runs(id));
 
-        var view = await _hive.GetJsonAsync($"/api/reminders/recurring/{id}");
-        Assert.Equal([At(4, 0), At(5, 0), At(6, 0)], view.GetProperty("next_runs").EnumerateArray().Select(r => r.GetDateTimeOffset()));
-        Assert.Equal(At(3, 0), view.GetProperty("runs")[0].GetProperty("due_at").GetDateTimeOffset());
+        var view = await RecurringViewAsync(id);
+        Assert.Equal([At(4, 0), At(5, 0), At(6, 0)], view.NextRuns);
+        Assert.Equal(At(3, 0), view.Runs[0].DueAt);
     }
 
     [Fact]
@@ -81,17 +94,17 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         var always = await RecurringAsync(bob, "always", overlap: "always");
 
         _clock.Set(At(1));
-        var first = await alice.RecvAsync(waitMs: 10_000) ?? throw new TimeoutException("alice's first run");
+        var first = await alice.RecvMessageAsync(waitMs: 10_000) ?? throw new TimeoutException("alice's first run");
         Assert.NotNull(await bob.RecvAsync(waitMs: 10_000)); // received, never acknowledged
         _clock.Set(At(2));
         await TwoTicksAsync();
         Assert.Equal(["delivered", "skipped"], Runs(waiting)); // alice has not acknowledged the 10:01 run
         Assert.Equal(["delivered", "delivered"], Runs(always));
 
-        await alice.AckAsync(first.GetProperty("id").GetInt64());
+        await alice.AckAsync(first.Id);
         _clock.Set(At(3));
-        var third = await alice.RecvAsync(waitMs: 10_000) ?? throw new TimeoutException("alice's run after the acknowledgement");
-        Assert.Equal("waits", third.GetProperty("body").GetString());
+        var third = await alice.RecvMessageAsync(waitMs: 10_000) ?? throw new TimeoutException("alice's run after the acknowledgement");
+        Assert.Equal("waits", third.Body);
         Assert.Equal(["delivered", "skipped", "delivered"], Runs(waiting));
     }
 
@@ -109,21 +122,21 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         await _hive.RestartAsync(whileDown: () => _clock.Set(At(5, 30)));
         await using var aliceAgain = await _hive.ConnectAsync("alice");
         await using var bobAgain = await _hive.ConnectAsync("bob");
-        var made = await aliceAgain.RecvAndAckAsync(waitMs: 10_000) ?? throw new TimeoutException("the caught-up run");
-        Assert.Equal("made up once", made.GetProperty("body").GetString());
-        Assert.Equal(5, made.GetProperty("missed_runs").GetInt32());
+        var made = await RecvAndAckAsync(aliceAgain, 10_000) ?? throw new TimeoutException("the caught-up run");
+        Assert.Equal("made up once", made.Body);
+        Assert.Equal(5, made.Extra!["missed_runs"].GetInt32()); // an extra field of the reminder message
         await TwoTicksAsync();
         Assert.Null(await aliceAgain.RecvAsync()); // one run for all five
         Assert.Null(await bobAgain.RecvAsync());   // skip: none
 
-        var bobs = (await _hive.GetJsonAsync("/api/reminders/recurring?agent=bob"))[0];
-        var skipped = bobs.GetProperty("runs")[0];
-        Assert.Equal("skipped", skipped.GetProperty("state").GetString());
-        Assert.StartsWith("5 run(s) missed while the host was down", skipped.GetProperty("note").GetString());
+        var bobs = (await _hive.GetAsync<List<RecurringReminderView>>("/api/reminders/recurring?agent=bob"))[0];
+        var skipped = bobs.Runs[0];
+        Assert.Equal("skipped", skipped.State);
+        Assert.StartsWith("5 run(s) missed while the host was down", skipped.Note);
 
         // And on from there, once a minute again.
         _clock.Set(At(6));
-        Assert.Equal("skipped", (await bobAgain.RecvAndAckAsync(waitMs: 10_000))?.GetProperty("body").GetString());
+        Assert.Equal("skipped", (await RecvAndAckAsync(bobAgain, 10_000))?.Body);
     }
 
     [Fact]
@@ -133,11 +146,11 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         await using var bob = await _hive.ConnectAsync("bob");
         var id = await RecurringAsync(alice, "paused one");
 
-        var refused = await bob.CallAsync(new { op = "recurring_pause", id });
-        Assert.Equal("forbidden", refused.GetProperty("code").GetString());
-        var paused = AgentClient.Ok(await alice.CallAsync(new { op = "recurring_pause", id }));
-        Assert.Equal("paused", paused.GetProperty("state").GetString());
-        Assert.Empty(paused.GetProperty("next_runs").EnumerateArray());
+        var refused = await bob.RefusalOfAsync(ReminderVerbs.RecurringPause, new RecurringIdArgs(id));
+        Assert.Equal("forbidden", refused.Code);
+        var paused = await alice.CallAsync(ReminderVerbs.RecurringPause, new RecurringIdArgs(id));
+        Assert.Equal("paused", paused.State);
+        Assert.Empty(paused.NextRuns);
 
         _clock.Set(At(1));
         await TwoTicksAsync();
@@ -150,20 +163,21 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         _clock.Set(At(2, 30));
         using var resumed = await _hive.Http.PostAsync($"/api/reminders/recurring/{id}/resume", null);
         Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
-        var view = await resumed.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("active", view.GetProperty("state").GetString());
-        Assert.Equal(At(3, 0), view.GetProperty("next_runs")[0].GetDateTimeOffset());
+        var view = (await resumed.Content.ReadFromJsonAsync<RecurringReminderView>(HiveJson.Options))!;
+        Assert.Equal("active", view.State);
+        Assert.Equal(At(3, 0), view.NextRuns[0]);
+        // The snapshot has no record of its own; its recurring reminders are the recurring records.
         var state = await _hive.GetJsonAsync("/api/state");
-        var shown = state.GetProperty("recurring_reminders").EnumerateArray().Single(r => r.GetProperty("id").GetInt64() == id);
-        Assert.Equal(3, shown.GetProperty("next_runs").GetArrayLength());
+        var shown = state.GetProperty("recurring_reminders").Deserialize<List<RecurringReminderView>>(HiveJson.Options)!.Single(r => r.Id == id);
+        Assert.Equal(3, shown.NextRuns.Count);
 
         await TwoTicksAsync();
         Assert.Null(await alice.RecvAsync());
         _clock.Set(At(3));
-        Assert.Equal("paused one", (await alice.RecvAndAckAsync(waitMs: 10_000))?.GetProperty("body").GetString());
+        Assert.Equal("paused one", (await RecvAndAckAsync(alice, 10_000))?.Body);
 
         // Cancelled by its agent: no more runs, and it is gone with its history.
-        AgentClient.Ok(await alice.CallAsync(new { op = "recurring_cancel", id }));
+        await alice.CallAsync(ReminderVerbs.RecurringCancel, new RecurringIdArgs(id));
         _clock.Set(At(4));
         await TwoTicksAsync();
         Assert.Null(await alice.RecvAsync());
@@ -200,8 +214,8 @@ public sealed class RecurringReminderTests : IAsyncLifetime
     {
         await using var alice = await _hive.ConnectAsync("alice");
         var reply = await alice.CallAsync(JsonDocument.Parse(request).RootElement);
-        Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-        Assert.Contains(reason, reply.GetProperty("error").GetString());
+        Assert.False(reply.GetProperty("ok").GetBoolean(), reply.ToString()); // the request's exact line, so the reply raw
+        Assert.Contains(reason, reply.Deserialize<Refusal>(HiveJson.Options)!.Error);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM recurring_reminders"));
     }
 
@@ -211,9 +225,9 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         using (var reversed = await _hive.Http.PostAsJsonAsync("/api/reminders", new { to = "alice", body = "x", cron = "1-0 * * * *" }))
         {
             Assert.Equal(HttpStatusCode.BadRequest, reversed.StatusCode);
-            var problem = await reversed.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal("validation", problem.GetProperty("code").GetString());
-            Assert.Contains("runs backwards", problem.GetProperty("detail").GetString());
+            var problem = Problem.Of(await reversed.Content.ReadFromJsonAsync<JsonElement>());
+            Assert.Equal("validation", problem.Code);
+            Assert.Contains("runs backwards", problem.Detail);
         }
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM recurring_reminders"));
 
@@ -229,19 +243,19 @@ public sealed class RecurringReminderTests : IAsyncLifetime
     public async Task A_long_body_is_refused_and_the_operator_sets_one_up_for_an_agent_in_a_time_zone()
     {
         await using var alice = await _hive.ConnectAsync("alice");
-        var tooLong = await alice.CallAsync(new { op = "remind", body = new string('x', 1025), cron = "0 9 * * *" });
-        Assert.Equal("too_large", tooLong.GetProperty("code").GetString());
+        var tooLong = await alice.RefusalOfAsync(ReminderVerbs.Remind, new RemindArgs(new string('x', 1025), null, null, null, "0 9 * * *", null, null, null));
+        Assert.Equal("too_large", tooLong.Code);
 
         using var created = await _hive.Http.PostAsJsonAsync("/api/reminders",
             new { to = "alice", body = "stand-up", cron = "0 9 * * 1-5", time_zone = "Europe/Berlin" });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var view = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var view = (await created.Content.ReadFromJsonAsync<RecurringReminderView>(HiveJson.Options))!;
         // Monday 23 November 2026, 10:00:30 UTC: 09:00 in Berlin (UTC+1) is 08:00 UTC, from Tuesday on.
         Assert.Equal(
             [new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero), new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero), new(2026, 11, 26, 8, 0, 0, TimeSpan.Zero)],
-            view.GetProperty("next_runs").EnumerateArray().Select(r => r.GetDateTimeOffset()));
-        Assert.Equal("skip", view.GetProperty("catch_up").GetString());
-        Assert.Equal("skip_if_pending", view.GetProperty("overlap").GetString());
+            view.NextRuns);
+        Assert.Equal("skip", view.CatchUp);
+        Assert.Equal("skip_if_pending", view.Overlap);
 
         using var unknown = await _hive.Http.PostAsync("/api/reminders/recurring/999/pause", null);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
@@ -256,15 +270,15 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         // As if an upgrade dropped its zone; and as if its agent were destroyed (the row names an agent not live).
         _hive.ExecuteDb($"UPDATE recurring_reminders SET time_zone = 'Gone/Zone' WHERE id = {broken}");
         _hive.ExecuteDb($"UPDATE recurring_reminders SET agent = 'nobody-here' WHERE id = {orphan}");
-        AgentClient.Ok(await alice.CallAsync(new { op = "remind", body = "one-off", in_seconds = 30 }));
+        await alice.CallAsync(ReminderVerbs.Remind, new RemindArgs("one-off", 30, null, null, null, null, null, null));
 
         _clock.Set(At(1));
-        Assert.Equal("one-off", (await alice.RecvAndAckAsync(waitMs: 10_000))?.GetProperty("body").GetString());
+        Assert.Equal("one-off", (await RecvAndAckAsync(alice, 10_000))?.Body);
         await TwoTicksAsync();
-        var view = await _hive.GetJsonAsync($"/api/reminders/recurring/{broken}");
-        Assert.Equal("paused", view.GetProperty("state").GetString());
-        Assert.Empty(view.GetProperty("next_runs").EnumerateArray());
-        Assert.StartsWith("paused: the schedule no longer reads", view.GetProperty("runs")[0].GetProperty("note").GetString());
+        var view = await RecurringViewAsync(broken);
+        Assert.Equal("paused", view.State);
+        Assert.Empty(view.NextRuns);
+        Assert.StartsWith("paused: the schedule no longer reads", view.Runs[0].Note);
         Assert.Empty(Runs(orphan));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders"));
         Assert.Equal(At(2, 0), _hive.QueryDb<DateTimeOffset>($"SELECT next_due_at FROM recurring_reminders WHERE id = {orphan}"));
