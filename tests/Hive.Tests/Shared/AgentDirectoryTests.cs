@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using Hive.Contracts.Agents;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;
 using MediatR;
@@ -55,7 +59,7 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
         Assert.False(await Directory.AddAsync(carol)); // already there
 
         var changed = await events.WaitForAsync("container_state_changed", e => e.GetProperty("agent").GetProperty("name").GetString() == carol);
-        var row = changed.Json.GetProperty("agent");
+        var row = changed.Json.GetProperty("agent"); // an agent row is assembled at run time: no record, raw
         Assert.Equal(["name", "kind", "state_dir", "message_storage", "pending_reminders", "waiting_on", "waiting_since", "open_questions", "driver", "desired", "state", "transient", "pid", "started_at", "restarts", "last_exit", "purpose", "command", "restart", "config_error", "allowed_recipients", "capabilities", "secrets", "provider", "network", "egress", "egress_ask", "limits", "usage", "model_calls", "forge", "turns_24h", "tokens_24h", "last_turn_at", "last_result", "tokens_by_hour", "turns_by_hour", "aggregated_at", "transcript_storage", "held", "paused", "spend_today_usd", "spend_month_usd", "model_calls_failing", "calls_recorded"], row.EnumerateObject().Select(p => p.Name));
         Assert.Equal("agent", row.GetProperty("kind").GetString());
         Assert.Equal(stateDir, row.GetProperty("state_dir").GetString());
@@ -63,10 +67,10 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
         Assert.Equal(JsonValueKind.Null, row.GetProperty("waiting_on").ValueKind);
 
         await using var carolClient = await _hive.ConnectAsync(carol);
-        Assert.Equal(carol, (await carolClient.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal(carol, (await carolClient.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
         await using var aliceClient = await _hive.ConnectAsync(alice);
         await aliceClient.SendAsync(carol, "welcome, carol");
-        Assert.Equal("welcome, carol", (await carolClient.RecvAsync(waitMs: 5_000))!.Value.GetProperty("body").GetString());
+        Assert.Equal("welcome, carol", (await carolClient.RecvMessageAsync(waitMs: 5_000))!.Body);
 
         // manager first, then every agent by name (of the rows: manager and this test's two; others are other tests').
         var state = await _hive.GetJsonAsync("/api/state");
@@ -85,7 +89,7 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
         Assert.True(await Directory.AddAsync(dave));
         await using var events = await _hive.OpenEventsAsync();
         await using var idle = await _hive.ConnectAsync(dave);
-        Assert.Equal(dave, (await idle.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal(dave, (await idle.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
         await using var parked = await _hive.ConnectAsync(dave);
         var parkedRecv = parked.CallAsync(new { op = "recv", wait_ms = 30_000 });
         await _recvs.Entered(dave).WaitAsync(Deadline);
@@ -99,11 +103,10 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
         await Assert.ThrowsAnyAsync<SocketException>(() => _hive.ConnectAsync(dave));
 
         await using var aliceClient = await _hive.ConnectAsync(alice);
-        var refused = await aliceClient.CallAsync(new { op = "send", to = dave, body = "still there?" });
-        Assert.False(refused.GetProperty("ok").GetBoolean());
-        Assert.Equal("not_found", refused.GetProperty("code").GetString());
+        var refused = await aliceClient.RefusalOfAsync(MessageVerbs.Send, new SendArgs(dave, "still there?", null, null));
+        Assert.Equal("not_found", refused.Code);
 
-        var removed = await events.WaitForAsync("container_removed", e => e.GetProperty("name").GetString() == dave);
+        var removed = await events.WaitForAsync("container_removed", e => e.Deserialize<AgentRemovedPayload>(HiveJson.Options)!.Name == dave);
         var state = await _hive.GetJsonAsync("/api/state");
         Assert.DoesNotContain(dave, state.GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
         Assert.True(state.GetProperty("seq").GetInt64() >= removed.Id);
@@ -131,7 +134,7 @@ public sealed class AgentDirectoryTests(AgentDirectoryTests.Fixture fixture) : S
         Assert.Equal("operator", row.GetProperty("waiting_on").GetString());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", row.GetProperty("waiting_since").GetString());
         await using var again = await _hive.ConnectAsync(alice);
-        Assert.Equal(alice, (await again.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal(alice, (await again.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
     }
 
     [Fact]

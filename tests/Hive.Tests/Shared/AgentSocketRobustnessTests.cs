@@ -1,5 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
 using Hive.Shared.Socket;
 
 namespace Hive.Tests.Shared;
@@ -37,7 +40,7 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
         await using var bob = await _hive.ConnectAsync(agents[1]);
         var received = new List<long>();
         while (received.Count < sent.Count && await bob.RecvAndAckAsync(waitMs: 5_000) is { } message)
-            received.Add(message.GetProperty("id").GetInt64());
+            received.Add(message.Deserialize<MessageView>(HiveJson.Options)!.Id);
         Assert.Equal(sent, received.Order());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @bob AND delivered_at IS NULL", new { bob = agents[1] }));
     }
@@ -50,7 +53,7 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
         for (var i = 0; i < AgentSocketServer.MaxConnectionsPerAgent; i++)
         {
             var client = await _hive.ConnectAsync(agents[0]);
-            Assert.Equal(agents[0], (await client.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+            Assert.Equal(agents[0], (await client.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
             held.Add(client);
         }
 
@@ -58,11 +61,11 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
         {
             var reply = await refused.ReadReplyAsync(TimeSpan.FromSeconds(5));
             Assert.False(reply.GetProperty("ok").GetBoolean());
-            Assert.Equal("conflict", reply.GetProperty("code").GetString());
+            Assert.Equal("conflict", reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
         }
 
         await using (var bob = await _hive.ConnectAsync(agents[1]))
-            Assert.Equal(agents[1], (await bob.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+            Assert.Equal(agents[1], (await bob.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await _hive.Http.GetAsync("/api/state")).StatusCode);
 
         await held[0].DisposeAsync();
@@ -86,8 +89,8 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
         await using var alice = await _hive.ConnectAsync(name);
         await alice.WriteRawAsync([.. "{\"op\":\""u8.ToArray(), 0xff, .. "\"}\n"u8.ToArray()]);
         var reply = await alice.ReadReplyAsync();
-        Assert.Equal("bad_request", reply.GetProperty("code").GetString());
-        Assert.Equal(name, (await alice.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal("bad_request", reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
+        Assert.Equal(name, (await alice.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
     }
 
     [Fact]
@@ -100,9 +103,9 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
 
         var error = await alice.ReadReplyAsync();
         Assert.False(error.GetProperty("ok").GetBoolean());
-        Assert.Equal("too_large", error.GetProperty("code").GetString());
+        Assert.Equal("too_large", error.Deserialize<Refusal>(HiveJson.Options)!.Code);
         var next = await alice.ReadReplyAsync();
-        Assert.Equal(agents[0], next.GetProperty("name").GetString());
+        Assert.Equal(agents[0], next.Deserialize<WhoamiReply>(HiveJson.Options)!.Name);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @alice", new { alice = agents[0] }));
     }
 
@@ -122,6 +125,6 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
             Assert.True(n > 0, "the host closed without answering");
             received.AddRange(buffer[..n]);
         }
-        Assert.Equal(alice, JsonDocument.Parse(received.ToArray()).RootElement.GetProperty("name").GetString());
+        Assert.Equal(alice, JsonSerializer.Deserialize<WhoamiReply>(received.ToArray(), HiveJson.Options)!.Name);
     }
 }

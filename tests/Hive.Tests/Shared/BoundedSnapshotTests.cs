@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Reminders;
+using Hive.Features.Questions;
+
 namespace Hive.Tests.Shared;
 
 /// <summary>/api/state stays the same size whatever the backlog; the list routes page through it.</summary>
@@ -43,15 +47,16 @@ public sealed class BoundedSnapshotTests : IAsyncLifetime
         Backlog(reminders: 4700, questions: 350);
         var (big, state) = await StateAsync();
 
-        Assert.Equal(100, state.GetProperty("reminders").GetArrayLength());
-        Assert.Equal(5000, state.GetProperty("reminders_total").GetInt64());
-        var questions = state.GetProperty("questions");
-        Assert.Equal(100, questions.GetProperty("pending").GetArrayLength());
-        Assert.Equal(500, questions.GetProperty("pending_total").GetInt64());
+        var reminders = state.GetProperty("reminders").Deserialize<List<ReminderView>>(HiveJson.Options)!;
+        Assert.Equal(100, reminders.Count);
+        Assert.Equal(5000, state.GetProperty("reminders_total").GetInt64()); // the snapshot itself has no record
+        var questions = state.GetProperty("questions").Deserialize<ListQuestions.Result>(HiveJson.Options)!;
+        Assert.Equal(100, questions.Pending.Count);
+        Assert.Equal(500, questions.PendingTotal);
         // The soonest reminders and the oldest questions.
-        var due = state.GetProperty("reminders").EnumerateArray().Select(r => r.GetProperty("due_at").GetString()!).ToList();
-        Assert.Equal(due.Order(StringComparer.Ordinal), due);
-        Assert.Equal("backlog reminder 1 with a body of some length to weigh something", state.GetProperty("reminders")[0].GetProperty("body").GetString());
+        var due = reminders.Select(r => r.DueAt).ToList();
+        Assert.Equal(due.Order(), due);
+        Assert.Equal("backlog reminder 1 with a body of some length to weigh something", reminders[0].Body);
         // The agent rows still count everything.
         Assert.Equal(5000, state.GetProperty("agents").EnumerateArray().Sum(a => a.GetProperty("pending_reminders").GetInt64()));
 
@@ -67,8 +72,8 @@ public sealed class BoundedSnapshotTests : IAsyncLifetime
         long? before = null;
         while (true)
         {
-            var page = await _hive.GetJsonAsync($"/api/reminders?limit=500{(before is null ? "" : $"&before={before}")}");
-            var ids = page.EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToList();
+            var page = await _hive.GetAsync<List<ReminderView>>($"/api/reminders?limit=500{(before is null ? "" : $"&before={before}")}");
+            var ids = page.Select(r => r.Id).ToList();
             Assert.Equal(ids.OrderDescending(), ids);
             seen.AddRange(ids);
             if (ids.Count < 500) break;
@@ -90,20 +95,20 @@ public sealed class BoundedSnapshotTests : IAsyncLifetime
             using (var answered = await _hive.Http.PostAsJsonAsync($"/api/questions/{id}/answer", new { answer = $"a{id}" }))
                 answered.EnsureSuccessStatusCode();
 
-        var first = await _hive.GetJsonAsync("/api/questions?pending_limit=10&limit=5");
-        Assert.Equal(18, first.GetProperty("pending_total").GetInt64());
-        var pending = first.GetProperty("pending").EnumerateArray().Select(q => q.GetProperty("id").GetInt64()).ToList();
+        var first = await _hive.GetAsync<ListQuestions.Result>("/api/questions?pending_limit=10&limit=5");
+        Assert.Equal(18, first.PendingTotal);
+        var pending = first.Pending.Select(q => q.Id).ToList();
         Assert.Equal(ids.Skip(12).Take(10), pending);
-        var rest = await _hive.GetJsonAsync($"/api/questions?pending_limit=10&pending_after={pending[^1]}");
-        Assert.Equal(ids.Skip(22), rest.GetProperty("pending").EnumerateArray().Select(q => q.GetProperty("id").GetInt64()));
+        var rest = await _hive.GetAsync<ListQuestions.Result>($"/api/questions?pending_limit=10&pending_after={pending[^1]}");
+        Assert.Equal(ids.Skip(22), rest.Pending.Select(q => q.Id));
 
         // Answered one by one, so newest answer first is newest id first; pages meet without gaps or repeats.
         var answeredIds = new List<long>();
         long? before = null;
         while (true)
         {
-            var page = await _hive.GetJsonAsync($"/api/questions?limit=5{(before is null ? "" : $"&before={before}")}");
-            var got = page.GetProperty("answered").EnumerateArray().Select(q => q.GetProperty("id").GetInt64()).ToList();
+            var page = await _hive.GetAsync<ListQuestions.Result>($"/api/questions?limit=5{(before is null ? "" : $"&before={before}")}");
+            var got = page.Answered.Select(q => q.Id).ToList();
             answeredIds.AddRange(got);
             if (got.Count < 5) break;
             before = got[^1];

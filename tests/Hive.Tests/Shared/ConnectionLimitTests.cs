@@ -1,5 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
 using Hive.Shared;
 using Hive.Shared.Dashboard;
 using Hive.Shared.Limits;
@@ -77,8 +80,8 @@ public sealed class ConnectionLimitTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             Assert.Equal(TimeSpan.FromSeconds(7), refused.Headers.RetryAfter?.Delta);
             Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-            var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal("busy", problem.GetProperty("code").GetString());
+            var problem = Problem.Of(await refused.Content.ReadFromJsonAsync<JsonElement>());
+            Assert.Equal("busy", problem.Code);
         }
         // The API itself is not part of the cap.
         Assert.Equal(HttpStatusCode.OK, (await hive.Http.GetAsync("/api/state")).StatusCode);
@@ -96,19 +99,19 @@ public sealed class ConnectionLimitTests
         await using var hive = await HiveInstance.StartAsync(["alice", "bob"], "--Hive:Limits:MaxAgentConnections", "3");
         var server = hive.Service<AgentSocketServer>();
         var held = new List<AgentClient> { await hive.ConnectAsync("alice"), await hive.ConnectAsync("alice"), await hive.ConnectAsync("bob") };
-        foreach (var client in held) Assert.True((await client.CallAsync(new { op = "whoami" })).GetProperty("ok").GetBoolean());
+        foreach (var client in held) await client.CallAsync(MessageVerbs.Whoami, new NoArgs()); // throws unless ok
 
         await using (var refused = await hive.ConnectAsync("bob"))
         {
             var reply = await refused.ReadReplyAsync(TimeSpan.FromSeconds(10));
             Assert.False(reply.GetProperty("ok").GetBoolean());
-            Assert.Equal("busy", reply.GetProperty("code").GetString());
+            Assert.Equal("busy", reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
         }
 
         await held[0].DisposeAsync();
         await HiveInstance.Until(() => server.OpenConnections == 2, what: "the released connection to be counted out");
         await using var again = await hive.ConnectAsync("bob");
-        Assert.Equal("bob", (await again.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal("bob", (await again.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
         foreach (var client in held.Skip(1)) await client.DisposeAsync();
     }
 
@@ -137,9 +140,8 @@ public sealed class ConnectionLimitTests
 
         // A long-poll four times the idle timeout is served, and the connection is still usable after it.
         await using var waiting = await hive.ConnectAsync("alice");
-        var reply = await waiting.CallAsync(new { op = "recv", wait_ms = 6_000 });
-        Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
-        Assert.Equal("alice", (await waiting.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        await waiting.RecvOneAsync(waitMs: 6_000); // throws unless ok
+        Assert.Equal("alice", (await waiting.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
         await HiveInstance.Until(() => server.OpenConnectionsOf("alice") == 1, what: "only the served connection left");
     }
 
@@ -149,7 +151,7 @@ public sealed class ConnectionLimitTests
         await using var hive = await HiveInstance.StartAsync(["alice"], "--Hive:Sockets:WriteTimeoutSeconds", "1");
         var server = hive.Service<AgentSocketServer>();
         await using var other = await hive.ConnectAsync("alice");
-        Assert.Equal("alice", (await other.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal("alice", (await other.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
 
         // Ten thousand requests in one go and no reading: once the socket buffers are full of replies the host cannot
         // write, it closes the connection after the write timeout instead of waiting for ever.
@@ -161,7 +163,7 @@ public sealed class ConnectionLimitTests
         await HiveInstance.Until(() => server.OpenConnectionsOf("alice") == 1, TimeSpan.FromSeconds(30), "the greedy connection to be closed");
 
         // Meanwhile and afterwards, the agent's other connection is served.
-        Assert.Equal("alice", (await other.CallAsync(new { op = "whoami" })).GetProperty("name").GetString());
+        Assert.Equal("alice", (await other.CallAsync(MessageVerbs.Whoami, new NoArgs())).Name);
         var replies = Encoding.UTF8.GetString(await ReadToEndAsync(greedy, TimeSpan.FromSeconds(10))).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.InRange(replies.Length, 0, requests - 1); // not served to the end: closed
         Assert.Contains(hive.Logs.Lines, l => l.Text.Contains("did not read its replies", StringComparison.Ordinal));
@@ -259,7 +261,7 @@ public sealed class ConnectionLimitTests
             await using (var bob = await host.ConnectAsync("bob"))
             {
                 var id = await alice.SendAsync("bob", "still here");
-                Assert.Equal(id, (await bob.RecvAsync(5_000))?.GetProperty("id").GetInt64());
+                Assert.Equal(id, (await bob.RecvMessageAsync(5_000))?.Id);
             }
             Assert.False(host.HasExited, host.Output);
         }

@@ -1,3 +1,6 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+
 namespace Hive.Tests.Shared;
 
 /// <summary>The SSE contract of DESIGN.md: numbered events, Last-Event-ID resume, resync, heartbeat, snapshot seq.</summary>
@@ -48,7 +51,7 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
         await using (var first = await _hive.OpenEventsAsync())
         {
             var id = await alice.SendAsync(bob, "seen live");
-            lastSeen = (await first.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id)).Id!.Value;
+            lastSeen = (await first.WaitForAsync("sent", e => e.Deserialize<MessageView>(HiveJson.Options)!.Id == id)).Id!.Value;
         }
 
         var missed = new List<long>();
@@ -59,13 +62,13 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
         for (var i = 0; i < 5; i++) replayed.Add((await resumed.NextAsync(TimeSpan.FromSeconds(5)))!);
 
         Assert.All(replayed, e => Assert.Equal("sent", e.Type));
-        Assert.Equal(missed, replayed.Select(e => e.Json.GetProperty("id").GetInt64()));
+        Assert.Equal(missed, replayed.Select(e => e.Payload<MessageView>().Id));
         Assert.Equal(Enumerable.Range(1, 5).Select(i => lastSeen + i), replayed.Select(e => e.Id!.Value));
 
         // And nothing more: the next event is the next live one.
         var live = await alice.SendAsync(bob, "live again");
         var next = await resumed.NextAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(live, next!.Json.GetProperty("id").GetInt64());
+        Assert.Equal(live, next!.Payload<MessageView>().Id);
         Assert.Equal(lastSeen + 6, next.Id);
     }
 
@@ -84,7 +87,7 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
         var live = await alice.SendAsync(bob, "after resync");
         var next = await stale.NextAsync(TimeSpan.FromSeconds(5));
         Assert.Equal("sent", next!.Type); // one resync, no replay of a partial history
-        Assert.Equal(live, next.Json.GetProperty("id").GetInt64());
+        Assert.Equal(live, next.Payload<MessageView>().Id);
     }
 
     [Theory]
@@ -132,13 +135,13 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
 
         // This test's messages: the inbox and the stream may hold other tests' too.
         var ours = sent.ToHashSet();
-        var inSnapshot = state.GetProperty("inbox").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()).Where(ours.Contains).ToList();
+        var inSnapshot = state.GetProperty("inbox").Deserialize<List<MessageView>>(HiveJson.Options)!.Select(m => m.Id).Where(ours.Contains).ToList();
         var fromStream = new List<long>();
         var lastSent = sent.Max();
         while (!fromStream.Contains(lastSent) && !inSnapshot.Contains(lastSent)) // on a loaded machine all may precede the snapshot
         {
             var e = await events.NextAsync(TimeSpan.FromSeconds(5));
-            if (e!.Type == "sent" && e.Json.GetProperty("id").GetInt64() is var id && ours.Contains(id)) fromStream.Add(id);
+            if (e!.Type == "sent" && e.Payload<MessageView>().Id is var id && ours.Contains(id)) fromStream.Add(id);
         }
 
         Assert.NotEmpty(inSnapshot);

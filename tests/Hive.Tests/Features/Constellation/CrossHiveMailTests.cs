@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
 using RabbitMQ.Client;
 
 namespace Hive.Tests.Features.Constellation;
@@ -11,6 +13,10 @@ namespace Hive.Tests.Features.Constellation;
 public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int WaitMs = 30_000;
+
+    /// <summary>The next message, long-polled and acknowledged at once, as its record.</summary>
+    private static async Task<MessageView> RecvAndAckAsync(AgentClient client) =>
+        (await client.RecvAndAckAsync(WaitMs))!.Value.Deserialize<MessageView>(HiveJson.Options)!;
 
     [Fact]
     public async Task Alice_at_a_reaches_bob_at_b_once_with_her_whole_address_and_no_file_refs()
@@ -25,24 +31,24 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         await using var alice = await hives.A.ConnectAsync("alice");
         await using var bob = await hives.B.ConnectAsync("bob");
 
-        var sent = AgentClient.Ok(await alice.CallAsync(new { op = "send", to = "bob@b", body = "see /shared/plan.md", client_id = "c1" }));
-        var id = sent.GetProperty("id").GetInt64();
+        var sent = await alice.CallAsync(MessageVerbs.Send, new SendArgs("bob@b", "see /shared/plan.md", "c1", null));
+        var id = sent.Id;
         // A retry with the same client id is the same send: the same id, nothing more relayed.
-        var retried = AgentClient.Ok(await alice.CallAsync(new { op = "send", to = "bob@b", body = "see /shared/plan.md", client_id = "c1" }));
-        Assert.Equal(id, retried.GetProperty("id").GetInt64());
+        var retried = await alice.CallAsync(MessageVerbs.Send, new SendArgs("bob@b", "see /shared/plan.md", "c1", null));
+        Assert.Equal(id, retried.Id);
 
-        var message = (await bob.RecvAndAckAsync(WaitMs))!.Value;
-        Assert.Equal("alice@a", message.GetProperty("from").GetString());
-        Assert.Equal("bob", message.GetProperty("to").GetString());
-        Assert.Equal("see /shared/plan.md", message.GetProperty("body").GetString());
-        Assert.Empty(message.GetProperty("file_refs").EnumerateArray());
-        Assert.Equal("a:1", message.GetProperty("remote_id").GetString());
+        var message = await RecvAndAckAsync(bob);
+        Assert.Equal("alice@a", message.From);
+        Assert.Equal("bob", message.To);
+        Assert.Equal("see /shared/plan.md", message.Body);
+        Assert.Empty(message.FileRefs);
+        Assert.Equal("a:1", message.Extra!["remote_id"].GetString()); // the relay's own field: no record names it
 
         // bob@b seen from b is bob: a local send; and a marker sent after the retry proves nothing else was queued before it.
-        Assert.True(AgentClient.Ok(await bob.CallAsync(new { op = "send", to = "bob@b", body = "to myself" })).GetProperty("id").GetInt64() > 0);
-        Assert.Equal("to myself", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.True((await bob.CallAsync(MessageVerbs.Send, new SendArgs("bob@b", "to myself", null, null))).Id > 0);
+        Assert.Equal("to myself", (await RecvAndAckAsync(bob)).Body);
         await alice.SendAsync("bob@b", "marker");
-        Assert.Equal("marker", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Equal("marker", (await RecvAndAckAsync(bob)).Body);
         Assert.Null(await bob.RecvAsync());
     }
 
@@ -59,11 +65,11 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         await alice.SendAsync("bob@b", "second while down");
         // Local mail is unaffected meanwhile.
         await alice.SendAsync("alice", "local");
-        Assert.Equal("local", (await alice.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Equal("local", (await RecvAndAckAsync(alice)).Body);
 
         await hives.Node.RestartAsync();
-        Assert.Equal("first while down", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
-        Assert.Equal("second while down", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Equal("first while down", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("second while down", (await RecvAndAckAsync(bob)).Body);
     }
 
     [Fact]
@@ -80,8 +86,8 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
             new BasicProperties { MessageId = "a:9004", UserId = "a", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes("{not json")); // poison
         await PublishAsync(channel, "a:9002", "after"); // the queue is in order: once this is in, the copy and the poison were handled
 
-        Assert.Equal("replayed", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
-        Assert.Equal("after", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Equal("replayed", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("after", (await RecvAndAckAsync(bob)).Body);
         Assert.Null(await bob.RecvAsync());
         Assert.Equal([("a:9004", "unparseable")], HiveInstance.QueryDbList<(string, string)>(hives.B.DataDir,
             "SELECT global_id, reason FROM constellation_dead_letters"));
@@ -102,7 +108,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         await PublishAsync(channel, "c:1", "forged", from: "carol@c"); // user a, claiming hive c
         await PublishAsync(channel, "a:9003", "genuine");
 
-        Assert.Equal("genuine", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Equal("genuine", (await RecvAndAckAsync(bob)).Body);
         Assert.Null(await bob.RecvAsync());
         await TwoHives.UntilAsync(() => Task.FromResult(hives.B.Output.Contains("refused message c:1", StringComparison.Ordinal)), "b to log the refusal");
         var (globalId, reason) = Assert.Single(HiveInstance.QueryDbList<(string, string)>(hives.B.DataDir, "SELECT global_id, reason FROM constellation_dead_letters"));
@@ -118,18 +124,18 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
 
         await alice.SendAsync("nobody@b", "anyone there?");
 
-        var notice = (await alice.RecvAndAckAsync(WaitMs))!.Value;
-        Assert.Equal("undeliverable", notice.GetProperty("kind").GetString());
-        Assert.Equal("hive@b", notice.GetProperty("from").GetString());
-        Assert.Equal("nobody@b", notice.GetProperty("recipient").GetString());
-        Assert.Contains("no agent named nobody on hive b", notice.GetProperty("body").GetString(), StringComparison.Ordinal);
+        var notice = await RecvAndAckAsync(alice);
+        Assert.Equal("undeliverable", notice.Kind);
+        Assert.Equal("hive@b", notice.From);
+        Assert.Equal("nobody@b", notice.Extra!["recipient"].GetString()); // the notice's own field: no record names it
+        Assert.Contains("no agent named nobody on hive b", notice.Body, StringComparison.Ordinal);
 
         // A hive no one runs: the broker returns it, and hive a itself tells alice.
         var lost = await alice.SendAsync("bob@nowhere", "hello?");
-        var returned = (await alice.RecvAndAckAsync(WaitMs))!.Value;
-        Assert.Equal(("undeliverable", "hive"), (returned.GetProperty("kind").GetString(), returned.GetProperty("from").GetString()));
-        Assert.Equal(lost, returned.GetProperty("message_id").GetInt64());
-        Assert.Contains("no hive named nowhere", returned.GetProperty("body").GetString(), StringComparison.Ordinal);
+        var returned = await RecvAndAckAsync(alice);
+        Assert.Equal(("undeliverable", "hive"), (returned.Kind, returned.From));
+        Assert.Equal(lost, returned.Extra!["message_id"].GetInt64());
+        Assert.Contains("no hive named nowhere", returned.Body, StringComparison.Ordinal);
     }
 
     // After a broker restart a quorum queue can take a while to take mail again, and the broker returns what is routed to
@@ -152,7 +158,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal(1, HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NULL"));
 
         await channel.QueueBindAsync("b", TwoHives.Exchange, "b");
-        Assert.Equal("wait for me", (await bob.RecvAndAckAsync(WaitMs))!.Value.GetProperty("body").GetString());
+        Assert.Equal("wait for me", (await RecvAndAckAsync(bob)).Body);
         Assert.Null(await alice.RecvAsync(500));
         Assert.DoesNotContain("no hive named b", hives.A.Output, StringComparison.Ordinal);
     }

@@ -1,9 +1,16 @@
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Features.Governance;
+
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>Budgets: a cap crossed by a turn holds the next, asks the operator exactly once, and the answer is applied.</summary>
 public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixture), IClassFixture<GovernanceHive>
 {
     private readonly HiveInstance _hive = fixture.Hive;
+
+    private static Task<BeginTurnReply> BeginAsync(AgentClient turn, int waitMs) =>
+        turn.CallAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(waitMs));
 
     [Fact]
     public async Task A_cap_crossed_holds_the_next_turn_asks_once_and_raise_lets_it_run()
@@ -17,28 +24,28 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
 
         var first = await GovernanceHive.GrantedAsync(turn);
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(first, cost: 0.04)));
-        Assert.Equal(0.05, (await events.WaitForAsync("budget_warning", e => e.GetProperty("scope").GetString() == name)).Json.GetProperty("cap").GetDouble());
+        Assert.Equal(0.05, (await events.WaitForPayloadAsync<BudgetReachedPayload>("budget_warning", e => e.Scope == name)).Cap);
         var second = await GovernanceHive.GrantedAsync(turn);
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(second, cost: 0.02)));
-        var exceeded = (await events.WaitForAsync("budget_exceeded", e => e.GetProperty("scope").GetString() == name)).Json;
-        Assert.Equal(0.06, exceeded.GetProperty("spent").GetDouble(), 6);
+        var exceeded = await events.WaitForPayloadAsync<BudgetReachedPayload>("budget_exceeded", e => e.Scope == name);
+        Assert.Equal(0.06, exceeded.Spent, 6);
 
-        Assert.Equal("budget", (await GovernanceHive.BeginAsync(turn, 100)).GetProperty("held").GetProperty("reason").GetString());
-        Assert.Equal("budget", (await GovernanceHive.BeginAsync(turn, 100)).GetProperty("held").GetProperty("reason").GetString());
+        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
+        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
         var questions = _hive.QueryDbList<(long Id, string Question, string Options)>(
             "SELECT id, question, options FROM questions WHERE asker = 'hive' AND answered_at IS NULL AND question LIKE @like", new { like = $"{name} %" });
         var question = Assert.Single(questions);
         var raise = JsonSerializer.Deserialize<string[]>(question.Options)!.First(o => o.StartsWith("raise", StringComparison.Ordinal));
         Assert.Equal("raise to $0.11 for today", raise);
 
-        var waiting = GovernanceHive.BeginAsync(turn, 10_000);
+        var waiting = BeginAsync(turn, 10_000);
         using (var answer = await _hive.Http.PostAsJsonAsync($"/api/questions/{question.Id}/answer", new { answer = raise }))
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-        Assert.True((await waiting).TryGetProperty("turn_id", out _));
-        var budget = (await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == name);
-        Assert.Equal(0.11, budget.GetProperty("daily_usd").GetDouble());
-        Assert.Equal(0.05, budget.GetProperty("own").GetProperty("daily_usd").GetDouble()); // the raise holds for today only
-        Assert.Equal(0.06, budget.GetProperty("spent").GetProperty("day_usd").GetDouble(), 6);
+        Assert.NotNull((await waiting).TurnId);
+        var budget = (await _hive.GetAsync<GovernanceView>("/api/governance")).Budgets.Single(b => b.Scope == name);
+        Assert.Equal(0.11, budget.DailyUsd);
+        Assert.Equal(0.05, budget.Own.DailyUsd); // the raise holds for today only
+        Assert.Equal(0.06, budget.Spent.DayUsd, 6);
         Assert.Contains(_hive.QueryDbList<string>("SELECT action FROM interventions WHERE target = @name", new { name }), a => a == "budget_answer");
     }
 
@@ -50,13 +57,13 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
         await using var turn = await _hive.ConnectAsync(name);
         await using var agent = await _hive.ConnectAsync(name);
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(turn), input: 150)));
-        Assert.Equal("budget", (await GovernanceHive.BeginAsync(turn, 100)).GetProperty("held").GetProperty("reason").GetString());
+        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
         var question = _hive.QueryDb<long>("SELECT id FROM questions WHERE asker = 'hive' AND answered_at IS NULL AND question LIKE @like", new { like = $"{name} %" });
 
         using (var answer = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer = "allow one more turn" })) answer.EnsureSuccessStatusCode();
         var extra = await GovernanceHive.GrantedAsync(turn);
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(extra, input: 10)));
-        Assert.Equal("budget", (await GovernanceHive.BeginAsync(turn, 100)).GetProperty("held").GetProperty("reason").GetString());
+        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
         Assert.Equal(2, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = 'hive' AND question LIKE @like", new { like = $"{name} %" }));
     }
 

@@ -1,3 +1,5 @@
+using Hive.Contracts.Governance;
+using Hive.Features.Governance;
 using Hive.Tests.Cli;
 
 namespace Hive.Tests.Features.Governance;
@@ -39,6 +41,8 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
     private readonly string _dir = Directory.CreateTempSubdirectory("hive-governed-").FullName;
     private readonly List<RunningHivectl> _harnesses = [];
     private HiveInstance _hive = null!;
+
+    private Task<GovernanceView> GovernanceAsync() => _hive.GetAsync<GovernanceView>("/api/governance");
     private string Stamps => Path.Combine(_dir, "stamps");
     private string Script => Path.Combine(_dir, "fake-command.sh");
 
@@ -104,9 +108,9 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         await using var events = await _hive.OpenEventsAsync();
 
         await SendAsync("spender", "cost 0.06");
-        await events.WaitForAsync("budget_exceeded", e => e.GetProperty("scope").GetString() == "spender");
+        await events.WaitForPayloadAsync<BudgetReachedPayload>("budget_exceeded", e => e.Scope == "spender");
         await SendAsync("spender", "cost 0.01");
-        await events.WaitForAsync("turn_held", e => e.GetProperty("agent").GetString() == "spender" && e.GetProperty("reason").GetString() == "budget");
+        await events.WaitForPayloadAsync<TurnHeldPayload>("turn_held", e => e.Agent == "spender" && e.Reason == "budget");
         Assert.Single(Stamps_(), s => s.Kind == "start");
         var questions = _hive.QueryDbList<(long Id, string Options)>("SELECT id, options FROM questions WHERE asker = 'hive'");
         var (id, options) = Assert.Single(questions);
@@ -128,14 +132,14 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         // One agent's word holds only itself: its provider's circuit opens only on the provider's own word or a second agent's.
         // The reset is 5 s after the turn says it (a reset named for a fixed time could be past when a loaded machine gets there).
         await SendAsync("u1", "limit 5");
-        var held = (await events.WaitForAsync("agent_quota_held", e => e.GetProperty("agent").GetString() == "u1")).Json;
-        Assert.Equal("anthropic", held.GetProperty("provider").GetString());
-        var reset = held.GetProperty("until").GetDateTimeOffset();
+        var held = await events.WaitForPayloadAsync<AgentQuotaHeldPayload>("agent_quota_held", e => e.Agent == "u1");
+        Assert.Equal("anthropic", held.Provider);
+        var reset = held.Until!.Value;
         await SendAsync("u2", "sleep 0");
         await SendAsync("x1", "sleep 0");
         await UntilStampsAsync(s => s.Any(x => x.Agent == "u2" && x.Kind == "end"), "the other agent on the same provider runs");
         await UntilStampsAsync(s => s.Any(x => x.Agent == "x1" && x.Kind == "end"), "the agent on another provider runs");
-        Assert.Empty((await _hive.GetJsonAsync("/api/governance")).GetProperty("circuits").EnumerateArray());
+        Assert.Empty((await GovernanceAsync()).Circuits);
 
         try
         {
@@ -169,8 +173,7 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         Assert.True(!starts.Contains("older") || starts.IndexOf("boss") < starts.IndexOf("older"), string.Join(", ", starts));
         File.WriteAllText(release + "-never", "");
 
-        List<string> Queue() => _hive.GetJsonAsync("/api/governance").GetAwaiter().GetResult().GetProperty("queue").EnumerateArray()
-            .Select(w => w.GetProperty("agent").GetString()!).ToList();
+        List<string> Queue() => GovernanceAsync().GetAwaiter().GetResult().Queue.Select(w => w.Agent).ToList();
     }
 
     [Fact]
@@ -198,7 +201,7 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         await UntilStampsAsync(s => s.Any(x => x.Agent == "h3" && x.Kind == "end"), "h3's message delivered after the resume");
         await UntilStampsAsync(s => s.Count(x => x.Agent == "h1" && x.Kind == "start") == 2, "h1's message handed out again");
         var again = File.ReadAllLines($"{Stamps}.h1.seen").Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.True(again[^1].GetProperty("redelivered").GetBoolean());
+        Assert.True(again[^1].GetProperty("redelivered").GetBoolean()); // the wire's flag, raw: the record computes it
     }
 
     [Fact]
@@ -211,7 +214,7 @@ public sealed class GovernedSwarmTests : IAsyncLifetime
         await SendAsync("k2", $"waitfile {_dir}/never");
         await UntilStampsAsync(s => s.Count(x => x.Kind == "start") == 2, "both slots taken");
         await SendAsync("k3", "sleep 0");
-        await HiveInstance.Until(() => _hive.GetJsonAsync("/api/governance").GetAwaiter().GetResult().GetProperty("queue").GetArrayLength() == 1,
+        await HiveInstance.Until(() => GovernanceAsync().GetAwaiter().GetResult().Queue.Count == 1,
             what: "k3 waiting");
 
         var k1 = _harnesses[0];

@@ -1,9 +1,17 @@
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Features.Governance;
+
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>Halt, pause and resume over HTTP, as the agents' socket sees them: no turn, a running turn told to stop, recv hands nothing out.</summary>
 public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture), IClassFixture<GovernanceHive>
 {
     private readonly HiveInstance _hive = fixture.Hive;
+
+    private static Task<BeginTurnReply> BeginAsync(AgentClient turn, int waitMs) =>
+        turn.CallAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(waitMs));
 
     [Fact]
     public async Task A_halt_stops_running_turns_holds_new_ones_and_keeps_messages_until_resume()
@@ -16,38 +24,40 @@ public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture)
         var first = await agent.RecvAsync(1000);
         Assert.NotNull(first);
         var id = await GovernanceHive.GrantedAsync(turn);
-        var watching = turn.CallAsync(new { op = "watch_turn", turn_id = id, wait_ms = 30_000 });
+        var watching = turn.CallAsync(GovernanceVerbs.WatchTurn, new WatchTurnArgs(id, 30_000));
 
         using (var halt = await _hive.Http.PostAsJsonAsync("/api/governance/halt", new { reason = "lunch" }))
         {
             Assert.Equal(HttpStatusCode.OK, halt.StatusCode);
-            var view = await halt.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal("operator", view.GetProperty("halted").GetProperty("by").GetString());
-            Assert.Equal("lunch", view.GetProperty("halted").GetProperty("reason").GetString());
+            var view = await halt.Content.ReadFromJsonAsync<GovernanceView>(HiveJson.Options);
+            Assert.Equal("operator", view!.Halted!.By);
+            Assert.Equal("lunch", view.Halted.Reason);
         }
         await events.WaitForAsync("hive_halted");
-        var stop = AgentClient.Ok(await watching);
-        Assert.Equal("stop", stop.GetProperty("state").GetString());
-        Assert.Equal("halted", stop.GetProperty("reason").GetString());
-        Assert.InRange(stop.GetProperty("grace_ms").GetInt64(), 1, 1000);
+        var stop = await watching;
+        Assert.Equal("stop", stop.State);
+        Assert.Equal("halted", stop.Reason);
+        Assert.InRange(stop.GraceMs!.Value, 1, 1000);
 
         // The harness does not answer: the host ends the turn at the grace's end, and its message comes back.
-        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id)).Json;
-        Assert.Equal("halted", ended.GetProperty("reason").GetString());
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == id);
+        Assert.Equal("halted", ended.Reason);
         await agent.SendAsync(name, "during the halt");
         Assert.Null(await agent.RecvAsync(300));
-        var held = await GovernanceHive.BeginAsync(await _hive.ConnectAsync(name), waitMs: 100);
-        Assert.Equal("halted", held.GetProperty("held").GetProperty("reason").GetString());
-        var row = (await _hive.GetJsonAsync($"/api/agents/{name}"));
+        var held = await BeginAsync(await _hive.ConnectAsync(name), waitMs: 100);
+        Assert.Equal("halted", held.Held!.Reason);
+        var row = await _hive.GetJsonAsync($"/api/agents/{name}"); // an agent row is assembled at run time: no record, raw
         Assert.Equal("halted", row.GetProperty("held").GetProperty("reason").GetString());
 
         var parked = agent.CallAsync(new { op = "recv", wait_ms = 10_000, max = 32 });
         using (var resume = await _hive.Http.PostAsync("/api/governance/resume", null)) Assert.Equal(HttpStatusCode.OK, resume.StatusCode);
-        var messages = AgentClient.Ok(await parked).GetProperty("messages").EnumerateArray().ToList();
-        Assert.Equal(["before the halt", "during the halt"], messages.Select(m => m.GetProperty("body").GetString()));
+        var reply = AgentClient.Ok(await parked);
+        Assert.Equal(["before the halt", "during the halt"], reply.Deserialize<RecvManyReply>(HiveJson.Options)!.Messages.Select(m => m.Body));
+        // The wire's own flag, raw: the record computes redelivered (and the second must not carry it true).
+        var messages = reply.GetProperty("messages").EnumerateArray().ToList();
         Assert.True(messages[0].GetProperty("redelivered").GetBoolean());
         Assert.False(messages[1].TryGetProperty("redelivered", out var r) && r.GetBoolean());
-        Assert.Equal(JsonValueKind.Null, (await fixture.GovernanceAsync()).GetProperty("halted").ValueKind);
+        Assert.Equal(JsonValueKind.Null, (await fixture.GovernanceAsync()).GetProperty("halted").ValueKind); // present and null: raw
     }
 
     [Fact]
@@ -58,13 +68,13 @@ public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture)
         await using var free = await _hive.ConnectAsync(names[1]);
         using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{names[0]}/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
 
-        Assert.Equal("paused", (await GovernanceHive.BeginAsync(paused, 100)).GetProperty("held").GetProperty("reason").GetString());
+        Assert.Equal("paused", (await BeginAsync(paused, 100)).Held!.Reason);
         var freeTurn = await GovernanceHive.GrantedAsync(free);
         AgentClient.Ok(await free.CallAsync(GovernanceHive.Record(freeTurn)));
 
-        var waiting = GovernanceHive.BeginAsync(paused, 10_000);
+        var waiting = BeginAsync(paused, 10_000);
         using (var resume = await _hive.Http.PostAsync($"/api/governance/agents/{names[0]}/resume", null)) Assert.Equal(HttpStatusCode.OK, resume.StatusCode);
-        Assert.True((await waiting).TryGetProperty("turn_id", out _));
+        Assert.NotNull((await waiting).TurnId);
     }
 
     [Fact]

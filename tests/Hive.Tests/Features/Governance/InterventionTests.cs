@@ -1,9 +1,16 @@
+using Hive.Contracts.Agents;
+using Hive.Contracts.Governance;
+using Hive.Contracts.Json;
+using Hive.Features.Governance;
+
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>Interventions: one row per action at the actor's authority, a lower authority never undoes a higher one's, a revert restores.</summary>
 public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(fixture), IClassFixture<GovernanceHive>
 {
     private readonly HiveInstance _hive = fixture.Hive;
+
+    private Task<GovernanceView> GovernanceAsync() => _hive.GetAsync<GovernanceView>("/api/governance");
 
     private long Rows(string target) => _hive.QueryDb<long>("SELECT count(*) FROM interventions WHERE target IS @target", new { target });
 
@@ -19,23 +26,24 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
         using (var resume = await _hive.Http.PostAsync($"/api/governance/agents/{name}/resume", null)) resume.EnsureSuccessStatusCode();
         Assert.Equal(4, Rows(name));
 
-        var list = await _hive.GetJsonAsync($"/api/interventions?agent={name}");
-        Assert.Equal(["resume", "pause", "budget_set", "budget_set"], list.EnumerateArray().Select(i => i.GetProperty("action").GetString()));
-        Assert.All(list.EnumerateArray(), i => Assert.Equal("guardian", i.GetProperty("authority_name").GetString()));
+        var list = await _hive.GetAsync<List<InterventionView>>($"/api/interventions?agent={name}");
+        Assert.Equal(["resume", "pause", "budget_set", "budget_set"], list.Select(i => i.Action));
+        Assert.All(list, i => Assert.Equal("guardian", i.AuthorityName));
         var raise = list[2];
-        Assert.Equal(2.5, raise.GetProperty("before").GetProperty("daily_usd").GetDouble());
-        Assert.Equal(9, raise.GetProperty("after").GetProperty("daily_usd").GetDouble());
+        // before and after are the action's own state, JSON by design.
+        Assert.Equal(2.5, raise.Before!.Value.GetProperty("daily_usd").GetDouble());
+        Assert.Equal(9, raise.After!.Value.GetProperty("daily_usd").GetDouble());
 
-        using (var revert = await _hive.Http.PostAsync($"/api/interventions/{raise.GetProperty("id").GetInt64()}/revert", null))
+        using (var revert = await _hive.Http.PostAsync($"/api/interventions/{raise.Id}/revert", null))
         {
             Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
-            Assert.True((await revert.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reverted_by").GetInt64() > raise.GetProperty("id").GetInt64());
+            Assert.True((await revert.Content.ReadFromJsonAsync<InterventionView>(HiveJson.Options))!.RevertedBy > raise.Id);
         }
-        var budget = (await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == name);
-        Assert.Equal(2.5, budget.GetProperty("daily_usd").GetDouble());
+        var budget = (await GovernanceAsync()).Budgets.Single(b => b.Scope == name);
+        Assert.Equal(2.5, budget.DailyUsd);
         Assert.Equal(5, Rows(name)); // the revert is an intervention of its own
-        await events.WaitForAsync("intervention_recorded", e => e.GetProperty("intervention").GetProperty("reverted_by").ValueKind == JsonValueKind.Number);
-        using var twice = await _hive.Http.PostAsync($"/api/interventions/{raise.GetProperty("id").GetInt64()}/revert", null);
+        await events.WaitForPayloadAsync<InterventionRecordedPayload>("intervention_recorded", e => e.Intervention.RevertedBy is not null);
+        using var twice = await _hive.Http.PostAsync($"/api/interventions/{raise.Id}/revert", null);
         Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
     }
 
@@ -44,25 +52,25 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
     {
         var names = await _hive.NewAgentsAsync("worker1", "worker2");
         await using var manager = await _hive.ConnectAsync("manager");
-        AgentClient.Ok(await manager.CallAsync(new { op = "pause", name = names[0], reason = "looping" }));
+        await manager.CallAsync(ManagerVerbs.Pause, new TargetAndReasonArgs(names[0], "looping"));
         var row = _hive.QueryDb<(string Actor, long Authority, string Reason)>(
             "SELECT actor, authority, reason FROM interventions WHERE target = @target AND action = 'pause'", new { target = names[0] });
         Assert.Equal(("manager", 3L, "looping"), row);
-        AgentClient.Ok(await manager.CallAsync(new { op = "resume", name = names[0] }));
+        await manager.CallAsync(ManagerVerbs.Resume, new TargetAndReasonArgs(names[0], null));
 
         using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{names[1]}/pause", null)) pause.EnsureSuccessStatusCode();
-        var refused = await manager.CallAsync(new { op = "resume", name = names[1] });
-        Assert.Equal("forbidden", refused.GetProperty("code").GetString());
-        Assert.Contains(names[1], (await fixture.GovernanceAsync()).GetProperty("paused").EnumerateArray().Select(p => p.GetProperty("agent").GetString()));
+        var refused = await manager.RefusalOfAsync(ManagerVerbs.Resume, new TargetAndReasonArgs(names[1], null));
+        Assert.Equal("forbidden", refused.Code);
+        Assert.Contains(names[1], (await GovernanceAsync()).Paused.Select(p => p.Agent));
         Assert.Equal(1, Rows(names[1]));
-        Assert.Equal("forbidden", (await manager.CallAsync(new { op = "pause", name = "manager" })).GetProperty("code").GetString());
+        Assert.Equal("forbidden", (await manager.RefusalOfAsync(ManagerVerbs.Pause, new TargetAndReasonArgs("manager", null))).Code);
         await using (var worker = await _hive.ConnectAsync(names[0]))
-            Assert.Equal("forbidden", (await worker.CallAsync(new { op = "pause", name = names[1] })).GetProperty("code").GetString());
+            Assert.Equal("forbidden", (await worker.RefusalOfAsync(ManagerVerbs.Pause, new TargetAndReasonArgs(names[1], null))).Code);
 
         // The operator's own revert of its pause is allowed.
         var pauseId = _hive.QueryDb<long>("SELECT id FROM interventions WHERE target = @target AND action = 'pause'", new { target = names[1] });
         using (var revert = await _hive.Http.PostAsync($"/api/interventions/{pauseId}/revert", null)) Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
-        Assert.DoesNotContain(names[1], (await fixture.GovernanceAsync()).GetProperty("paused").EnumerateArray().Select(p => p.GetProperty("agent").GetString()));
+        Assert.DoesNotContain(names[1], (await GovernanceAsync()).Paused.Select(p => p.Agent));
     }
 
     [Fact]
@@ -85,6 +93,6 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
         Assert.Equal(HttpStatusCode.Conflict, revert.StatusCode);
         Assert.Contains("nothing to undo", await revert.Content.ReadAsStringAsync());
         Assert.Null(_hive.QueryDb<long?>("SELECT reverted_by FROM interventions WHERE id = @haltId", new { haltId }));
-        Assert.Equal(JsonValueKind.Null, (await fixture.GovernanceAsync()).GetProperty("halted").ValueKind);
+        Assert.Equal(JsonValueKind.Null, (await fixture.GovernanceAsync()).GetProperty("halted").ValueKind); // present and null: raw
     }
 }

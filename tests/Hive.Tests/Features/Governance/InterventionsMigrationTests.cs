@@ -1,4 +1,5 @@
 using Dapper;
+using Hive.Contracts.Governance;
 using Hive.Contracts.Json;
 using Hive.Features.Governance;
 using Hive.Host;
@@ -102,20 +103,20 @@ public sealed class InterventionsMigrationTests : IAsyncLifetime
             Assert.Null(row.RevertedBy);
         }
 
-        var listed = await hive.GetJsonAsync("/api/interventions");
-        Assert.Equal(OldRows.Select(o => o.Id).Reverse(), listed.EnumerateArray().Select(i => i.GetProperty("id").GetInt64()));
-        foreach (var (old, item) in OldRows.Reverse().Zip(listed.EnumerateArray()))
+        var listed = await hive.GetAsync<List<InterventionView>>("/api/interventions");
+        Assert.Equal(OldRows.Select(o => o.Id).Reverse(), listed.Select(i => i.Id));
+        foreach (var (old, item) in OldRows.Reverse().Zip(listed))
         {
-            Assert.Equal(old.Actor, item.GetProperty("actor").GetString());
-            Assert.Equal(old.Authority, item.GetProperty("authority").GetInt64());
-            Assert.Equal(old.Authority switch { 1 => "worker", 4 => "guardian", 5 => "system", _ => "?" }, item.GetProperty("authority_name").GetString());
-            Assert.Equal(Reshaped[old.Id].Action, item.GetProperty("action").GetString());
-            Assert.Equal(old.Subject, item.GetProperty("target").GetString());
-            Assert.Equal(DateTimeOffset.Parse(old.At, System.Globalization.CultureInfo.InvariantCulture), item.GetProperty("at").GetDateTimeOffset());
-            Assert.Equal(Normal(Reshaped[old.Id].Before), item.GetProperty("before").ValueKind == JsonValueKind.Null ? null : Normal(item.GetProperty("before").GetRawText()));
+            Assert.Equal(old.Actor, item.Actor);
+            Assert.Equal(old.Authority, item.Authority);
+            Assert.Equal(old.Authority switch { 1 => "worker", 4 => "guardian", 5 => "system", _ => "?" }, item.AuthorityName);
+            Assert.Equal(Reshaped[old.Id].Action, item.Action);
+            Assert.Equal(old.Subject, item.Target);
+            Assert.Equal(DateTimeOffset.Parse(old.At, System.Globalization.CultureInfo.InvariantCulture), item.At);
+            Assert.Equal(Normal(Reshaped[old.Id].Before), item.Before is { ValueKind: not JsonValueKind.Null } before ? Normal(before.GetRawText()) : null);
         }
-        Assert.Equal(["alice"], (await hive.GetJsonAsync("/api/interventions?agent=alice")).EnumerateArray()
-            .Select(i => i.GetProperty("target").GetString()).Distinct());
+        Assert.Equal(["alice"], (await hive.GetAsync<List<InterventionView>>("/api/interventions?agent=alice"))
+            .Select(i => i.Target).Distinct());
 
         // A new intervention continues after the copied ids.
         using (var pause = await hive.Http.PostAsync("/api/governance/agents/alice/pause", null)) pause.EnsureSuccessStatusCode();
@@ -140,13 +141,13 @@ public sealed class InterventionsMigrationTests : IAsyncLifetime
         Assert.Equal("maintenance window", row(1).Reason);
         Assert.Equal(InterventionActions.ResumeHive, row(2).Action);
         using (var revert = await hive.Http.PostAsync("/api/interventions/2/revert", null)) Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
-        Assert.Equal("operator", (await hive.GetJsonAsync("/api/governance")).GetProperty("halted").GetProperty("by").GetString());
+        Assert.Equal("operator", (await hive.GetAsync<GovernanceView>("/api/governance")).Halted!.By);
 
         Assert.Equal(Detail(new Caps(2.5, null, null, null)), row(5).Before);
         Assert.Equal(Detail(new Caps(9, null, 100_000, null)), row(5).After);
         using (var set = await hive.Http.PutAsJsonAsync("/api/governance/budgets/alice", new { daily_usd = 9, daily_tokens = 100_000 })) set.EnsureSuccessStatusCode();
         using (var revert = await hive.Http.PostAsync("/api/interventions/5/revert", null)) Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
-        var alice = (await hive.GetJsonAsync("/api/governance")).GetProperty("budgets").EnumerateArray().Single(b => b.GetProperty("scope").GetString() == "alice");
-        Assert.Equal(2.5, alice.GetProperty("daily_usd").GetDouble());
+        var alice = (await hive.GetAsync<GovernanceView>("/api/governance")).Budgets.Single(b => b.Scope == "alice");
+        Assert.Equal(2.5, alice.DailyUsd);
     }
 }

@@ -1,3 +1,6 @@
+using Hive.Contracts.Governance;
+using Hive.Features.Governance;
+
 namespace Hive.Tests.Features.Governance;
 
 /// <summary>A hive with a short turn limit and a price table: an over-long turn is told to stop and then ended; an unpriced report is priced from its model.</summary>
@@ -25,13 +28,13 @@ public sealed class TurnLimitTests(TurnLimitTests.Hive fixture) : SharedHiveTest
         Assert.NotNull(await agent.RecvAsync(1000));
         var id = await GovernanceHive.GrantedAsync(turn);
 
-        var stop = AgentClient.Ok(await turn.CallAsync(new { op = "watch_turn", turn_id = id, wait_ms = 30_000 }));
-        Assert.Equal("stop", stop.GetProperty("state").GetString());
-        Assert.Equal("max_turn_minutes", stop.GetProperty("reason").GetString());
-        var ended = (await events.WaitForAsync("turn_ended", e => e.GetProperty("turn_id").GetInt64() == id)).Json;
-        Assert.Equal("max_turn_minutes", ended.GetProperty("reason").GetString());
+        var stop = await turn.CallAsync(GovernanceVerbs.WatchTurn, new WatchTurnArgs(id, 30_000));
+        Assert.Equal("stop", stop.State);
+        Assert.Equal("max_turn_minutes", stop.Reason);
+        var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == id);
+        Assert.Equal("max_turn_minutes", ended.Reason);
         var again = await agent.RecvAsync(5000);
-        Assert.True(again!.Value.GetProperty("redelivered").GetBoolean());
+        Assert.True(again!.Value.GetProperty("redelivered").GetBoolean()); // the wire's flag, raw: the record computes it
     }
 
     [Fact]
@@ -42,11 +45,10 @@ public sealed class TurnLimitTests(TurnLimitTests.Hive fixture) : SharedHiveTest
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(agent), input: 1_000_000, output: 100_000, model: "priced-1")));
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(agent), input: 500, output: 0, model: "unknown-model")));
 
-        var spent = (await fixture.GovernanceAsync()).GetProperty("budgets").EnumerateArray()
-            .Single(b => b.GetProperty("scope").GetString() == name).GetProperty("spent");
-        Assert.Equal(3 + 1.5, spent.GetProperty("day_usd").GetDouble(), 6);
-        Assert.Equal(1_100_500, spent.GetProperty("day_tokens").GetInt64());
-        Assert.Equal(1, spent.GetProperty("day_unpriced_turns").GetInt64());
+        var spent = (await _hive.GetAsync<GovernanceView>("/api/governance")).Budgets.Single(b => b.Scope == name).Spent;
+        Assert.Equal(3 + 1.5, spent.DayUsd, 6);
+        Assert.Equal(1_100_500, spent.DayTokens);
+        Assert.Equal(1, spent.DayUnpricedTurns);
         Assert.Equal(["priced", "unknown"], _hive.QueryDbList<string>("SELECT cost_source FROM spend WHERE agent = @name ORDER BY id", new { name }));
     }
 }

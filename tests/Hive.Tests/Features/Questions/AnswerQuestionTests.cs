@@ -28,7 +28,7 @@ public sealed class AnswerQuestionTests(HiveFixture fixture) : SharedHiveTests(f
         await using var alice = await _hive.ConnectAsync(aliceName);
         var id = await AskAsync(alice, $"may I deploy? see /agents/{aliceName}/state/plan.md");
 
-        var added = await events.WaitForAsync("question_added", e => e.GetProperty("id").GetInt64() == id);
+        var added = await events.WaitForAsync("question_added", e => e.Deserialize<QuestionView>(HiveJson.Options)!.Id == id);
         // Present and null, raw: a record cannot tell null from absent. The event's additions (waiting_on) are read raw
         // too: its record is built from the question and the waiting state and cannot be read back.
         Assert.Equal(JsonValueKind.Null, added.Json.GetProperty("target").ValueKind);
@@ -57,7 +57,7 @@ public sealed class AnswerQuestionTests(HiveFixture fixture) : SharedHiveTests(f
         Assert.Equal(id, message.Extra!["question_id"].GetInt64());
         Assert.Equal([answerFile], message.Extra["answer_refs"].Deserialize<string[]>()!);
 
-        var resolved = await events.WaitForAsync("question_resolved", e => e.GetProperty("id").GetInt64() == id);
+        var resolved = await events.WaitForAsync("question_resolved", e => e.Deserialize<QuestionView>(HiveJson.Options)!.Id == id);
         Assert.Equal([answerFile], resolved.Payload<QuestionView>().AnswerRefs);
         Assert.Equal(JsonValueKind.Null, resolved.Json.GetProperty("waiting_on").ValueKind);
         Assert.Equal(JsonValueKind.Null, (await AgentRowAsync(_hive, aliceName)).GetProperty("waiting_on").ValueKind);
@@ -131,7 +131,7 @@ public sealed class AnswerQuestionTests(HiveFixture fixture) : SharedHiveTests(f
         await using var alice = await _hive.ConnectAsync(name);
         var reply = await alice.CallRawAsync(line);
         Assert.False(reply.GetProperty("ok").GetBoolean());
-        Assert.Equal(code, reply.GetProperty("code").GetString());
+        Assert.Equal(code, reply.Deserialize<Refusal>(HiveJson.Options)!.Code);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = @name OR target = @name OR answerer = @name", new { name }));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @name OR recipient = @name", new { name }));
     }

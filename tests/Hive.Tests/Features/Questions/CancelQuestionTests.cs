@@ -1,3 +1,6 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Questions;
+
 namespace Hive.Tests.Features.Questions;
 
 /// <summary>CancelQuestion: the operator cancels an open question (the asker is told <c>[cancelled]</c>); resolved is 409, unknown 404.</summary>
@@ -19,21 +22,21 @@ public sealed class CancelQuestionTests(HiveFixture fixture) : SharedHiveTests(f
 
         using var response = await CancelAsync(id);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var view = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("[cancelled]", view.GetProperty("answer").GetString());
-        Assert.Equal("operator", view.GetProperty("answerer").GetString());
+        var view = await response.Content.ReadFromJsonAsync<QuestionView>(HiveJson.Options);
+        Assert.Equal("[cancelled]", view!.Answer);
+        Assert.Equal("operator", view.Answerer);
 
-        var message = (await alice.RecvAsync(waitMs: 5_000))!.Value;
-        Assert.Equal("answer", message.GetProperty("kind").GetString());
-        Assert.Equal("operator", message.GetProperty("from").GetString());
-        Assert.Equal("[cancelled]", message.GetProperty("body").GetString());
-        Assert.Equal(id, message.GetProperty("question_id").GetInt64());
-        var resolved = await events.WaitForAsync("question_resolved", e => e.GetProperty("id").GetInt64() == id);
-        Assert.Equal("[cancelled]", resolved.Json.GetProperty("answer").GetString());
-        Assert.Equal(JsonValueKind.Null, resolved.Json.GetProperty("waiting_on").ValueKind);
+        var message = (await alice.RecvMessageAsync(waitMs: 5_000))!;
+        Assert.Equal("answer", message.Kind);
+        Assert.Equal("operator", message.From);
+        Assert.Equal("[cancelled]", message.Body);
+        Assert.Equal(id, message.Extra!["question_id"].GetInt64()); // an extra field of the system message (no record names it)
+        var resolved = await events.WaitForAsync("question_resolved", e => e.Deserialize<QuestionView>(HiveJson.Options)!.Id == id);
+        Assert.Equal("[cancelled]", resolved.Payload<QuestionView>().Answer);
+        Assert.Equal(JsonValueKind.Null, resolved.Json.GetProperty("waiting_on").ValueKind); // present and null: raw
 
-        var late = await bob.CallAsync(new { op = "answer", id, answer = "yes" });
-        Assert.Equal("conflict", late.GetProperty("code").GetString());
+        var late = await bob.RefusalOfAsync(QuestionVerbs.Answer, new AnswerArgs(id, "yes"));
+        Assert.Equal("conflict", late.Code);
     }
 
     [Fact]

@@ -1,3 +1,6 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Reminders;
+
 namespace Hive.Tests.Features.Reminders;
 
 /// <summary>
@@ -23,17 +26,18 @@ public sealed class OperatorReminderTests(RemindersHive fixture) : SharedHiveTes
         await using var events = await _hive.OpenEventsAsync();
         var (status, reminder, location) = await PostAsync(new { to = alice, body = "standup", in_seconds = 0 });
         Assert.Equal(HttpStatusCode.Created, status);
-        var id = reminder.GetProperty("id").GetInt64();
-        Assert.Equal(alice, reminder.GetProperty("agent").GetString());
+        var created = reminder.Deserialize<ReminderView>(HiveJson.Options)!;
+        var id = created.Id;
+        Assert.Equal(alice, created.Agent);
         Assert.Equal($"/api/reminders/{id}", location?.ToString());
-        await events.WaitForAsync("reminder_scheduled", e => e.GetProperty("reminder").GetProperty("id").GetInt64() == id);
+        await events.WaitForPayloadAsync<ReminderScheduledPayload>("reminder_scheduled", e => e.Reminder.Id == id);
 
         await using var agent = await _hive.ConnectAsync(alice);
-        var message = (await agent.RecvAsync(waitMs: 10_000))!.Value;
-        Assert.Equal("reminder", message.GetProperty("from").GetString());
-        Assert.Equal("reminder", message.GetProperty("kind").GetString());
-        Assert.Equal(id, message.GetProperty("reminder_id").GetInt64());
-        Assert.Equal("standup", message.GetProperty("body").GetString());
+        var message = (await agent.RecvMessageAsync(waitMs: 10_000))!;
+        Assert.Equal("reminder", message.From);
+        Assert.Equal("reminder", message.Kind);
+        Assert.Equal(id, message.Extra!["reminder_id"].GetInt64()); // an extra field of the system message (no record names it)
+        Assert.Equal("standup", message.Body);
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE id = @id", new { id }));
     }
 
@@ -47,14 +51,14 @@ public sealed class OperatorReminderTests(RemindersHive fixture) : SharedHiveTes
         Assert.Equal(HttpStatusCode.Created, (await PostAsync(new { to = names[1], body = "read it", in_seconds = 60, payload_path = bobs })).Status);
         var (notHers, problem, _) = await PostAsync(new { to = names[0], body = "read it", in_seconds = 60, payload_path = bobs });
         Assert.Equal(HttpStatusCode.Forbidden, notHers);
-        Assert.Equal("forbidden", problem.GetProperty("code").GetString());
+        Assert.Equal("forbidden", Problem.Of(problem).Code);
 
         var (missing, noTo, _) = await PostAsync(new { body = "x", in_seconds = 1 });
         Assert.Equal(HttpStatusCode.BadRequest, missing);
-        Assert.True(noTo.GetProperty("errors").TryGetProperty("to", out _), noTo.ToString());
+        Assert.True(noTo.GetProperty("errors").TryGetProperty("to", out _), noTo.ToString()); // the validation errors have no record
         var (unknown, nobody, _) = await PostAsync(new { to = "nobody-" + Guid.NewGuid().ToString("N")[..6], body = "x", in_seconds = 1 });
         Assert.Equal(HttpStatusCode.NotFound, unknown);
-        Assert.Equal("not_found", nobody.GetProperty("code").GetString());
+        Assert.Equal("not_found", Problem.Of(nobody).Code);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(new { to = names[0], body = "x" })).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(new { to = names[0], body = "x", due_at = "tomorrow" })).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(new { to = "operator", body = "x", in_seconds = 1 })).Status); // agents only

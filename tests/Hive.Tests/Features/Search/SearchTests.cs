@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Questions;
 using Hive.Features.Messages;
+using Hive.Features.Search;
 
 namespace Hive.Tests.Features.Search;
 
@@ -27,12 +31,10 @@ public sealed class SearchTests : IAsyncLifetime
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
     }
 
+    private static FindText.Page Page(JsonElement page) => page.Deserialize<FindText.Page>(HiveJson.Options)!;
+
     private static List<(string Kind, long Ref, string From, string? To, string Snippet)> Hits(JsonElement page) =>
-        page.GetProperty("results").EnumerateArray().Select(h => (
-            h.GetProperty("kind").GetString()!, h.GetProperty("ref").GetInt64(), h.GetProperty("from").GetString()!,
-            h.GetProperty("to").ValueKind == JsonValueKind.String ? h.GetProperty("to").GetString() : null,
-            string.Concat(h.GetProperty("snippet").EnumerateArray().Select(p =>
-                p.GetProperty("hit").GetBoolean() ? $"[{p.GetProperty("text").GetString()}]" : p.GetProperty("text").GetString())))).ToList();
+        Page(page).Results.Select(h => (h.Kind, h.Ref, h.From, h.To, string.Concat(h.Snippet.Select(p => p.Hit ? $"[{p.Text}]" : p.Text)))).ToList();
 
     [Fact]
     public void Fts5_is_in_the_bundled_sqlite()
@@ -46,8 +48,8 @@ public sealed class SearchTests : IAsyncLifetime
         await using var alice = await _hive.ConnectAsync("alice");
         await using var bob = await _hive.ConnectAsync("bob");
         var sent = await alice.SendAsync("bob", "the aardvark manifest is ready for review");
-        var asked = AgentClient.Ok(await alice.CallAsync(new { op = "ask", to = "bob", question = "where is the zeppelin config?" })).GetProperty("id").GetInt64();
-        AgentClient.Ok(await bob.CallAsync(new { op = "answer", id = asked, answer = "under the quokka directory" }));
+        var asked = (await alice.CallAsync(QuestionVerbs.Ask, new AskArgs("where is the zeppelin config?", "bob", null, null, null))).Id;
+        await bob.CallAsync(QuestionVerbs.Answer, new AnswerArgs(asked, "under the quokka directory"));
 
         var message = Hits(await SearchAsync("q=aardvark"));
         Assert.Equal([("message", sent, "alice", "bob", "the [aardvark] manifest is ready for review")], message);
@@ -104,12 +106,12 @@ public sealed class SearchTests : IAsyncLifetime
         var first = await SearchAsync("q=walrus&limit=2");
         Assert.Equal([ids[4], ids[3]], Hits(first).Select(h => h.Ref));
         await alice.SendAsync("bob", "walrus arriving late"); // a newer hit does not shift the next pages
-        var before = first.GetProperty("next_before").GetInt64();
+        var before = Page(first).NextBefore!.Value;
         var second = await SearchAsync($"q=walrus&limit=2&before={before}");
         Assert.Equal([ids[2], ids[1]], Hits(second).Select(h => h.Ref));
-        var third = await SearchAsync($"q=walrus&limit=2&before={second.GetProperty("next_before").GetInt64()}");
+        var third = await SearchAsync($"q=walrus&limit=2&before={Page(second).NextBefore!.Value}");
         Assert.Equal([ids[0]], Hits(third).Select(h => h.Ref));
-        Assert.Equal(JsonValueKind.Null, third.GetProperty("next_before").ValueKind);
+        Assert.Equal(JsonValueKind.Null, third.GetProperty("next_before").ValueKind); // present and null: raw
     }
 
     [Theory]
@@ -185,8 +187,7 @@ public sealed class SearchTests : IAsyncLifetime
         _hive.ExecuteDb("CREATE TRIGGER refuse_index BEFORE INSERT ON search_entries BEGIN SELECT RAISE(ABORT, 'index refused'); END;");
         try
         {
-            var refused = await alice.CallAsync(new { op = "send", to = "bob", body = "the lemur that never was" });
-            Assert.False(refused.GetProperty("ok").GetBoolean());
+            await alice.RefusalOfAsync(MessageVerbs.Send, new SendArgs("bob", "the lemur that never was", null, null)); // throws unless refused
             Assert.Equal(before, _hive.QueryDb<long>("SELECT count(*) FROM messages"));
         }
         finally

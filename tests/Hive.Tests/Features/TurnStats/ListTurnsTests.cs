@@ -1,3 +1,5 @@
+using Hive.Contracts.TurnStats;
+
 namespace Hive.Tests.Features.TurnStats;
 
 /// <summary>ListTurns: GET /api/agents/{name}/turns pages an agent's turns newest first; bad input is a problem.</summary>
@@ -20,18 +22,18 @@ public sealed class ListTurnsTests(TurnStatsHive fixture) : SharedHiveTests(fixt
         }
 
         var all = await Turns($"/api/agents/{name}/turns");
-        Assert.Equal(ids.AsEnumerable().Reverse(), all.Select(t => t.GetProperty("id").GetInt64()));
-        Assert.All(all, t => Assert.Equal(name, t.GetProperty("agent").GetString()));
-        Assert.Equal(4, all[0].GetProperty("input_tokens").GetInt64());
-        Assert.Equal("message", all[0].GetProperty("wake_from").GetString());
-        Assert.Equal(2, all[0].GetProperty("tools").GetProperty("Bash").GetInt64());
+        Assert.Equal(ids.AsEnumerable().Reverse(), all.Select(t => t.Id));
+        Assert.All(all, t => Assert.Equal(name, t.Agent));
+        Assert.Equal(4, all[0].InputTokens);
+        Assert.Equal("message", all[0].WakeFrom);
+        Assert.Equal(2, all[0].Tools["Bash"]);
 
         var first = await Turns($"/api/agents/{name}/turns?limit=2");
-        Assert.Equal([ids[4], ids[3]], first.Select(t => t.GetProperty("id").GetInt64()));
+        Assert.Equal([ids[4], ids[3]], first.Select(t => t.Id));
         var second = await Turns($"/api/agents/{name}/turns?limit=2&before={ids[3]}");
-        Assert.Equal([ids[2], ids[1]], second.Select(t => t.GetProperty("id").GetInt64()));
+        Assert.Equal([ids[2], ids[1]], second.Select(t => t.Id));
         var last = await Turns($"/api/agents/{name}/turns?limit=2&before={ids[1]}");
-        Assert.Equal([ids[0]], last.Select(t => t.GetProperty("id").GetInt64()));
+        Assert.Equal([ids[0]], last.Select(t => t.Id));
         Assert.Empty(await Turns($"/api/agents/{name}/turns?before={ids[0]}"));
     }
 
@@ -57,8 +59,8 @@ public sealed class ListTurnsTests(TurnStatsHive fixture) : SharedHiveTests(fixt
         using var response = await _hive.Http.GetAsync(path.Replace("{name}", name));
         Assert.Equal(status, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(code, problem.GetProperty("code").GetString());
+        var problem = Problem.Of(await response.Content.ReadFromJsonAsync<JsonElement>());
+        Assert.Equal(code, problem.Code);
     }
 
     [Fact]
@@ -70,6 +72,5 @@ public sealed class ListTurnsTests(TurnStatsHive fixture) : SharedHiveTests(fixt
         Assert.Equal(500, (await Turns($"/api/agents/{name}/turns?limit=500")).Count);
     }
 
-    private async Task<List<JsonElement>> Turns(string path) =>
-        (await _hive.GetJsonAsync(path)).EnumerateArray().ToList();
+    private Task<List<TurnView>> Turns(string path) => _hive.GetAsync<List<TurnView>>(path);
 }

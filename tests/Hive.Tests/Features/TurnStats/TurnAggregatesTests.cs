@@ -1,3 +1,7 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.TurnStats;
+using Hive.Features.TurnStats;
+
 namespace Hive.Tests.Features.TurnStats;
 
 /// <summary>The turn figures on an agent's row: the last 24 hours by the host's clock, and the newest turn.</summary>
@@ -11,6 +15,7 @@ public sealed class TurnAggregatesTests(TurnStatsHive fixture) : SharedHiveTests
     {
         var name = await _hive.NewAgentAsync("quiet");
         var row = await fixture.RowAsync(name);
+        // Zeros and nulls, raw: the record reads a missing figure as zero or null too.
         Assert.Equal(0, row.GetProperty("turns_24h").GetInt64());
         Assert.Equal(0, row.GetProperty("tokens_24h").GetInt64());
         Assert.Equal(JsonValueKind.Null, row.GetProperty("last_turn_at").ValueKind);
@@ -25,9 +30,10 @@ public sealed class TurnAggregatesTests(TurnStatsHive fixture) : SharedHiveTests
         using var response = await _hive.Http.GetAsync($"/api/agents/{name}/stats");
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
-        var windows = JsonDocument.Parse(text).RootElement.EnumerateArray().ToList();
         Assert.Equal([("1h", 12), ("24h", 24), ("7d", 28), ("30d", 30)],
-            windows.Select(w => (w.GetProperty("window").GetString()!, w.GetProperty("buckets").GetArrayLength())));
+            JsonSerializer.Deserialize<List<StatsWindow>>(text, HiveJson.Options)!.Select(w => (w.Window, w.Buckets.Count)));
+        // Zeros and nulls, raw: the record reads a missing figure as zero or null too.
+        var windows = JsonDocument.Parse(text).RootElement.EnumerateArray().ToList();
         Assert.All(windows, w =>
         {
             Assert.Equal(0, w.GetProperty("total").GetProperty("turns").GetInt64());
@@ -48,13 +54,13 @@ public sealed class TurnAggregatesTests(TurnStatsHive fixture) : SharedHiveTests
         await using var agent = await _hive.ConnectAsync(name);
         await TurnStatsHive.RecordAsync(agent, TurnStatsHive.Turn(input: 700, output: 300, extra: new { result_kind = "prompt_too_long" }));
 
-        var row = await fixture.RowAsync(name);
-        Assert.Equal(3, row.GetProperty("turns_24h").GetInt64());
-        Assert.Equal(4000 + 2000 + 1000, row.GetProperty("tokens_24h").GetInt64());
-        Assert.Equal("prompt_too_long", row.GetProperty("last_result").GetString());
-        var lastAt = row.GetProperty("last_turn_at").GetDateTimeOffset();
+        var row = Figures(await fixture.RowAsync(name));
+        Assert.Equal(3, row.Turns24h);
+        Assert.Equal(4000 + 2000 + 1000, row.Tokens24h);
+        Assert.Equal("prompt_too_long", row.LastResult);
+        var lastAt = row.LastTurnAt!.Value;
         Assert.InRange(lastAt, now.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
-        var hours = Hours(row);
+        var hours = row.TokensByHour;
         Assert.Equal(24, hours.Count);
         Assert.Equal(4000, hours[0]);
         Assert.Equal(2000, hours[23 - 5]);
@@ -69,10 +75,13 @@ public sealed class TurnAggregatesTests(TurnStatsHive fixture) : SharedHiveTests
         await using var agent = await _hive.ConnectAsync(name);
         await TurnStatsHive.RecordAsync(agent, TurnStatsHive.Turn());
         fixture.InsertTurn(name, DateTimeOffset.UtcNow.AddDays(-2), 5, result: "failed");
-        var row = await fixture.RowAsync(name);
-        Assert.Equal("ok", row.GetProperty("last_result").GetString());
-        Assert.Equal(1, row.GetProperty("turns_24h").GetInt64());
+        var row = Figures(await fixture.RowAsync(name));
+        Assert.Equal("ok", row.LastResult);
+        Assert.Equal(1, row.Turns24h);
     }
+
+    /// <summary>The row's turn figures: an agent row has no record of its own, its turn fields do.</summary>
+    private static TurnAggregates Figures(JsonElement row) => row.Deserialize<TurnAggregates>(HiveJson.Options)!;
 
     private static List<long> Hours(JsonElement row) =>
         row.GetProperty("tokens_by_hour").EnumerateArray().Select(x => x.GetInt64()).ToList();

@@ -1,3 +1,6 @@
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Reminders;
 using Hive.Shared.Data;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,18 +38,18 @@ public sealed class StorageFaultTests
             {
                 Assert.True(DateTime.UtcNow < deadline && i < 100_000, "sends kept succeeding on a full disk");
                 var reply = await alice.CallAsync(new { op = "send", to = "bob", body });
-                if (reply.GetProperty("ok").GetBoolean()) { acknowledged.Add(reply.GetProperty("id").GetInt64()); continue; }
+                if (reply.GetProperty("ok").GetBoolean()) { acknowledged.Add(reply.Deserialize<SendReply>(HiveJson.Options)!.Id); continue; }
                 failure = reply;
                 break;
             }
-            Assert.True(failure.GetProperty("code").GetString() == "storage_full", failure.ToString());
+            Assert.True(failure.Deserialize<Refusal>(HiveJson.Options)!.Code == "storage_full", failure.ToString());
 
             using (var response = await http.PostAsJsonAsync("/api/messages", new { to = "bob", body = "from the operator" }))
             {
                 Assert.Equal((HttpStatusCode)507, response.StatusCode);
                 Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-                var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-                Assert.Equal("storage_full", problem.GetProperty("code").GetString());
+                var problem = Problem.Of(await response.Content.ReadFromJsonAsync<JsonElement>());
+                Assert.Equal("storage_full", problem.Code);
             }
 
             var health = await HealthAsync(http, signedIn: false);
@@ -82,19 +85,16 @@ public sealed class StorageFaultTests
         await using var hive = await HiveInstance.StartAsync(["alice", "bob"], services =>
             services.AddSingleton<IDb>(p => new SwitchableDb(p.GetRequiredService<SqliteDb>(), p.GetRequiredService<Hive.Shared.HivePaths>().Database, readOnly)));
         await using var alice = await hive.ConnectAsync("alice");
-        var reminder = await alice.CallAsync(new { op = "remind", body = "later", in_seconds = 3600 });
-        Assert.True(reminder.GetProperty("ok").GetBoolean(), reminder.ToString());
-        var reminderId = reminder.GetProperty("id").GetInt64();
+        var reminderId = (await alice.CallAsync(ReminderVerbs.Remind, InAnHour("later"))).Id;
 
         readOnly.On = true;
-        var refused = await alice.CallAsync(new { op = "remind", body = "refused", in_seconds = 3600 });
-        Assert.False(refused.GetProperty("ok").GetBoolean());
-        Assert.Equal("storage_unavailable", refused.GetProperty("code").GetString());
+        var refused = await alice.RefusalOfAsync(ReminderVerbs.Remind, InAnHour("refused"));
+        Assert.Equal("storage_unavailable", refused.Code);
 
         using (var response = await hive.Http.PostAsync($"/api/reminders/{reminderId}/retry", null))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Equal("storage_unavailable", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+            Assert.Equal("storage_unavailable", Problem.Of(await response.Content.ReadFromJsonAsync<JsonElement>()).Code);
         }
         using var anonymous = hive.CreateClient(signedIn: false);
         var health = await HealthAsync(anonymous, signedIn: false);
@@ -102,8 +102,7 @@ public sealed class StorageFaultTests
         Assert.Equal("storage_unavailable", health.GetProperty("code").GetString());
 
         readOnly.On = false;
-        var accepted = await alice.CallAsync(new { op = "remind", body = "accepted", in_seconds = 3600 });
-        Assert.True(accepted.GetProperty("ok").GetBoolean(), accepted.ToString());
+        await alice.CallAsync(ReminderVerbs.Remind, InAnHour("accepted")); // throws unless ok
         Assert.Equal("ok", (await HealthAsync(anonymous, signedIn: false)).GetProperty("status").GetString());
         Assert.Equal(2, hive.QueryDb<long>("SELECT count(*) FROM reminders"));
     }
@@ -118,6 +117,9 @@ public sealed class StorageFaultTests
         Assert.Equal("""{"status":"ok"}""", await response.Content.ReadAsStringAsync());
     }
 
+    private static RemindArgs InAnHour(string body) => new(body, 3600, null, null, null, null, null, null);
+
+    // /healthz's body has no record: raw.
     private static async Task<JsonElement> HealthAsync(HttpClient http, bool signedIn = true)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/healthz");
@@ -133,7 +135,7 @@ public sealed class StorageFaultTests
         while (true)
         {
             var reply = await alice.CallAsync(new { op = "send", to = "bob", body = "after the fault" });
-            if (reply.GetProperty("ok").GetBoolean()) return reply.GetProperty("id").GetInt64();
+            if (reply.GetProperty("ok").GetBoolean()) return reply.Deserialize<SendReply>(HiveJson.Options)!.Id;
             Assert.True(DateTime.UtcNow < deadline, $"the host did not recover: {reply}");
             await Task.Delay(50);
         }
