@@ -26,11 +26,17 @@ internal static class FirstRequestHead
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(connection.ConnectionClosed);
+                var read = input.ReadAsync(connection.ConnectionClosed);
+                tracked.PendingRead = new(read);
+                result = await read;
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionAbortedException or InvalidOperationException)
             {
                 return null; // closed (made room for another, idle, or the client left): Kestrel sees the same and ends it
+            }
+            finally
+            {
+                tracked.PendingRead = null;
             }
             var buffer = result.Buffer;
             if (!buffer.IsEmpty) tracked.ReceivedBytes = true;

@@ -46,30 +46,23 @@ public sealed class LockoutTests
             await HiveInstance.Until(() => flood.Connected > 1_000 + 50, TimeSpan.FromSeconds(30), "the flood to re-open closed connections");
 
             // The operator, meanwhile, from a thread of its own (in life it is another process, not one sharing the
-            // flood's thread pool): a new connection for every request, the hard case (it starts unauthenticated)...
+            // flood's thread pool): a new connection for every request, the hard case (it starts unauthenticated). On a
+            // machine short of CPU the host can read a new connection's head later than the flood's newer connections
+            // arrive, and close it as one of theirs; a client whose new connection is closed unanswered connects again
+            // (what holds under load is that it gets in, not that its first connection always does).
             using var operatorClient = host.CreateClient(TimeSpan.FromSeconds(30));
             var failures = await Task.Factory.StartNew(() =>
             {
                 var failed = new List<string>();
                 for (var i = 0; i < 50; i++)
-                {
-                    using var request = new HttpRequestMessage(HttpMethod.Get, "/api/state");
-                    request.Headers.ConnectionClose = true;
-                    try
-                    {
-                        using var response = operatorClient.Send(request);
-                        if (response.StatusCode != HttpStatusCode.OK) failed.Add($"try {i}: {(int)response.StatusCode}");
-                    }
-                    catch (HttpRequestException e)
-                    {
-                        failed.Add($"try {i}: {e.InnerException?.Message ?? e.Message}");
-                    }
-                }
+                    if (GetStateConnectingAgain(operatorClient, newConnection: true) is { } failure) failed.Add($"try {i}: {failure}");
                 return failed;
             }, TaskCreationOptions.LongRunning);
             Assert.Empty(failures);
-            // ...and one kept-alive connection, the way a script or the page talks.
+            // ...and one kept-alive connection, the way a script or the page talks: signed in by its first request (which
+            // may need a second connection, as above), it is never closed.
             using var keptAlive = host.CreateClient(TimeSpan.FromSeconds(30));
+            Assert.Null(GetStateConnectingAgain(keptAlive, newConnection: false));
             for (var i = 0; i < 50; i++)
             {
                 using var response = await keptAlive.GetAsync("/api/state");
@@ -82,6 +75,30 @@ public sealed class LockoutTests
         finally
         {
             await TestDirectories.DeleteAsync(dataDir);
+        }
+    }
+
+    /// <summary>
+    /// GET /api/state, on a new connection again when one is closed unanswered (at most 5 connections): null when it was
+    /// answered 200, else what went wrong.
+    /// </summary>
+    private static string? GetStateConnectingAgain(HttpClient client, bool newConnection)
+    {
+        var closed = new List<string>();
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/state");
+            request.Headers.ConnectionClose = newConnection;
+            try
+            {
+                using var response = client.Send(request);
+                return response.StatusCode == HttpStatusCode.OK ? null : $"{(int)response.StatusCode}";
+            }
+            catch (HttpRequestException e)
+            {
+                closed.Add(e.InnerException?.Message ?? e.Message);
+                if (closed.Count == 5) return $"closed unanswered 5 times ({string.Join("; ", closed)})";
+            }
         }
     }
 
