@@ -104,6 +104,14 @@ public sealed class AgentClient : IAsyncDisposable
         return message;
     }
 
+    /// <summary>Receives one message and acknowledges it at once: its record, or null when none arrived in time.</summary>
+    public async Task<MessageView?> RecvAndAckMessageAsync(int waitMs = 0)
+    {
+        var message = await RecvMessageAsync(waitMs);
+        if (message is not null) await AckAsync(message.Id);
+        return message;
+    }
+
     /// <summary>The reply itself when it says ok; otherwise throws with the reply in the message.</summary>
     public static JsonElement Ok(JsonElement reply) =>
         reply.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.True

@@ -14,9 +14,6 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
 {
     private const int WaitMs = 30_000;
 
-    /// <summary>The next message, long-polled and acknowledged at once, as its record.</summary>
-    private static async Task<MessageView> RecvAndAckAsync(AgentClient client) =>
-        (await client.RecvAndAckAsync(WaitMs))!.Value.Deserialize<MessageView>(HiveJson.Options)!;
 
     [Fact]
     public async Task Alice_at_a_reaches_bob_at_b_once_with_her_whole_address_and_no_file_refs()
@@ -37,7 +34,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         var retried = await alice.CallAsync(MessageVerbs.Send, new SendArgs("bob@b", "see /shared/plan.md", "c1", null));
         Assert.Equal(id, retried.Id);
 
-        var message = await RecvAndAckAsync(bob);
+        var message = (await bob.RecvAndAckMessageAsync(WaitMs))!;
         Assert.Equal("alice@a", message.From);
         Assert.Equal("bob", message.To);
         Assert.Equal("see /shared/plan.md", message.Body);
@@ -46,9 +43,9 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
 
         // bob@b seen from b is bob: a local send; and a marker sent after the retry proves nothing else was queued before it.
         Assert.True((await bob.CallAsync(MessageVerbs.Send, new SendArgs("bob@b", "to myself", null, null))).Id > 0);
-        Assert.Equal("to myself", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("to myself", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         await alice.SendAsync("bob@b", "marker");
-        Assert.Equal("marker", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("marker", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync());
     }
 
@@ -65,11 +62,11 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         await alice.SendAsync("bob@b", "second while down");
         // Local mail is unaffected meanwhile.
         await alice.SendAsync("alice", "local");
-        Assert.Equal("local", (await RecvAndAckAsync(alice)).Body);
+        Assert.Equal("local", (await alice.RecvAndAckMessageAsync(WaitMs))!.Body);
 
         await hives.Node.RestartAsync();
-        Assert.Equal("first while down", (await RecvAndAckAsync(bob)).Body);
-        Assert.Equal("second while down", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("first while down", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
+        Assert.Equal("second while down", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
     }
 
     [Fact]
@@ -86,8 +83,8 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
             new BasicProperties { MessageId = "a:9004", UserId = "a", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes("{not json")); // poison
         await PublishAsync(channel, "a:9002", "after"); // the queue is in order: once this is in, the copy and the poison were handled
 
-        Assert.Equal("replayed", (await RecvAndAckAsync(bob)).Body);
-        Assert.Equal("after", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("replayed", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
+        Assert.Equal("after", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync());
         Assert.Equal([("a:9004", "unparseable")], HiveInstance.QueryDbList<(string, string)>(hives.B.DataDir,
             "SELECT global_id, reason FROM constellation_dead_letters"));
@@ -108,7 +105,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         await PublishAsync(channel, "c:1", "forged", from: "carol@c"); // user a, claiming hive c
         await PublishAsync(channel, "a:9003", "genuine");
 
-        Assert.Equal("genuine", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("genuine", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync());
         await TwoHives.UntilAsync(() => Task.FromResult(hives.B.Output.Contains("refused message c:1", StringComparison.Ordinal)), "b to log the refusal");
         var (globalId, reason) = Assert.Single(HiveInstance.QueryDbList<(string, string)>(hives.B.DataDir, "SELECT global_id, reason FROM constellation_dead_letters"));
@@ -124,7 +121,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
 
         await alice.SendAsync("nobody@b", "anyone there?");
 
-        var notice = await RecvAndAckAsync(alice);
+        var notice = (await alice.RecvAndAckMessageAsync(WaitMs))!;
         Assert.Equal("undeliverable", notice.Kind);
         Assert.Equal("hive@b", notice.From);
         Assert.Equal("nobody@b", notice.Extra!["recipient"].GetString()); // the notice's own field: no record names it
@@ -132,7 +129,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
 
         // A hive no one runs: the broker returns it, and hive a itself tells alice.
         var lost = await alice.SendAsync("bob@nowhere", "hello?");
-        var returned = await RecvAndAckAsync(alice);
+        var returned = (await alice.RecvAndAckMessageAsync(WaitMs))!;
         Assert.Equal(("undeliverable", "hive"), (returned.Kind, returned.From));
         Assert.Equal(lost, returned.Extra!["message_id"].GetInt64());
         Assert.Contains("no hive named nowhere", returned.Body, StringComparison.Ordinal);
@@ -158,7 +155,7 @@ public sealed class CrossHiveMailTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal(1, HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NULL"));
 
         await channel.QueueBindAsync("b", TwoHives.Exchange, "b");
-        Assert.Equal("wait for me", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("wait for me", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await alice.RecvAsync(500));
         Assert.DoesNotContain("no hive named b", hives.A.Output, StringComparison.Ordinal);
     }

@@ -20,9 +20,6 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int WaitMs = 30_000;
 
-    /// <summary>The next message, long-polled and acknowledged at once, as its record.</summary>
-    private static async Task<MessageView> RecvAndAckAsync(AgentClient client) =>
-        (await client.RecvAndAckAsync(WaitMs))!.Value.Deserialize<MessageView>(HiveJson.Options)!;
 
     [Fact]
     public async Task Mail_published_out_of_order_reaches_bob_in_sequence_order_and_a_copy_once()
@@ -39,7 +36,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         await PublishAsync(channel, "a:9003", 3, "third");
 
         foreach (var body in new[] { "first", "second", "third" })
-            Assert.Equal(body, (await RecvAndAckAsync(bob)).Body);
+            Assert.Equal(body, (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync(500));
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
         Assert.Equal(4, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT next_seq FROM constellation_inbound_sequences WHERE from_hive = 'a'"));
@@ -60,7 +57,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Null(await bob.RecvAsync(3000)); // held, not lost: it is on disk on b, acknowledged to the broker
         await TwoHives.UntilAsync(() => Task.FromResult(HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held") == 1), "b to hold it");
 
-        var released = await RecvAndAckAsync(bob);
+        var released = (await bob.RecvAndAckMessageAsync(WaitMs))!;
         Assert.Equal("after the gap", released.Body);
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(9.5), $"released after {clock.Elapsed}: before the 10 s window");
         Assert.Contains("mail from hive a numbered 1 to 1 has not come within 10 s", hives.B.Output, StringComparison.Ordinal);
@@ -69,8 +66,8 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         await PublishAsync(channel, "a:9001", 1, "late");
         await PublishAsync(channel, "a:9002", 2, "after the gap"); // a copy of the released one
         await PublishAsync(channel, "a:9003", 3, "next");
-        Assert.Equal("late", (await RecvAndAckAsync(bob)).Body);
-        Assert.Equal("next", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("late", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
+        Assert.Equal("next", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync(500));
         Assert.Equal(3, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE sender = 'alice@a'"));
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_held"));
@@ -108,7 +105,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
 
         await other.CloseAsync(); // its copy goes back to the queue, and b drops it as a copy
         await other.DisposeAsync();
-        Assert.Equal("after the gap", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("after the gap", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Contains("mail from hive a numbered 1 to 1 has not come within 2 s, that hive says it has left its outbox, and this hive's queue holds nothing more",
             hives.B.Output, StringComparison.Ordinal);
         Assert.Equal(1, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE sender = 'alice@a'"));
@@ -143,8 +140,8 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Null(await bob.RecvAsync(0));
 
         await MayPublishAsync(hives, true);
-        Assert.Equal("first", (await RecvAndAckAsync(bob)).Body);
-        Assert.Equal("second", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("first", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
+        Assert.Equal("second", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.DoesNotContain("has not come within", hives.B.Output, StringComparison.Ordinal);
     }
 
@@ -165,8 +162,8 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
             "UPDATE constellation_outbox SET sent_at = '2026-01-01T00:00:00.000Z' WHERE seq = 1 AND destination = 'b' RETURNING seq"));
 
         await MayPublishAsync(hives, true);
-        Assert.Equal("first", (await RecvAndAckAsync(bob)).Body);
-        Assert.Equal("second", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("first", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
+        Assert.Equal("second", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync(500));
         Assert.Contains("hive b misses mail numbered 1 to 1, which the broker confirmed; 1 rows are published again", hives.A.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("has not come within", hives.B.Output, StringComparison.Ordinal);
@@ -191,7 +188,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         await hives.Node.RestartAsync();
 
         for (var i = 1; i <= count; i++)
-            Assert.Equal($"m{i}", (await RecvAndAckAsync(bob)).Body);
+            Assert.Equal($"m{i}", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync(500));
         Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i),
             HiveInstance.QueryDbList<long>(hives.A.DataDir, "SELECT seq FROM constellation_outbox WHERE sent_at IS NOT NULL ORDER BY id"));
@@ -257,14 +254,14 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         await alice.SendAsync("bob@b", "you have no list");
         await alice.SendAsync("operator@b", "the operator takes anything");
 
-        var notice = await RecvAndAckAsync(alice);
+        var notice = (await alice.RecvAndAckMessageAsync(WaitMs))!;
         // recipient and remote_id are the notice's own fields: no record names them.
         Assert.Equal(("undeliverable", "hive@b", "strict@b"), (notice.Kind, notice.From, notice.Extra!["recipient"].GetString()));
         Assert.Contains("strict on hive b does not take mail from alice@a", notice.Body, StringComparison.Ordinal);
         var refusedOutboxId = HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT id FROM constellation_outbox WHERE message_id = @refused", new { refused });
         Assert.Equal($"a:{refusedOutboxId}", notice.Extra["remote_id"].GetString());
-        Assert.Equal("named in your list", (await RecvAndAckAsync(gated)).Body);
-        Assert.Equal("you have no list", (await RecvAndAckAsync(bob)).Body);
+        Assert.Equal("named in your list", (await gated.RecvAndAckMessageAsync(WaitMs))!.Body);
+        Assert.Equal("you have no list", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         await TwoHives.UntilAsync(() => Task.FromResult(HiveInstance.QueryDb<long>(hives.B.DataDir,
             "SELECT count(*) FROM messages WHERE sender = 'alice@a' AND recipient = 'operator'") == 1), "the operator's copy");
         Assert.Null(await strict.RecvAsync(500));

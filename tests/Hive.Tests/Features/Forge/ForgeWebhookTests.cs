@@ -299,16 +299,9 @@ public sealed class ForgeWebhookTests
     /// <summary>The agent's next message (acknowledged), which must be from <c>forge</c> and of this kind.</summary>
     private static async Task<MessageView> NextAsync(AgentClient agent, string kind)
     {
-        var message = await RecvAndAckAsync(agent) ?? throw new Xunit.Sdk.XunitException($"no {kind} message came");
+        var message = await agent.RecvAndAckMessageAsync(10_000) ?? throw new Xunit.Sdk.XunitException($"no {kind} message came");
         Assert.Equal("forge", message.From);
         Assert.Equal(kind, message.Kind);
-        return message;
-    }
-
-    private static async Task<MessageView?> RecvAndAckAsync(AgentClient agent)
-    {
-        var message = await agent.RecvMessageAsync(10_000);
-        if (message is not null) await agent.AckAsync(message.Id);
         return message;
     }
 
@@ -317,7 +310,7 @@ public sealed class ForgeWebhookTests
     {
         using (var sent = await f.Http.PostAsJsonAsync("/api/messages", new { to, body = marker }))
             Assert.True(sent.IsSuccessStatusCode, await sent.Content.ReadAsStringAsync());
-        var next = await RecvAndAckAsync(agent) ?? throw new Xunit.Sdk.XunitException("the marker did not come");
+        var next = await agent.RecvAndAckMessageAsync(10_000) ?? throw new Xunit.Sdk.XunitException("the marker did not come");
         Assert.Equal(marker, next.Body);
     }
 

@@ -3,7 +3,6 @@ using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
 using Hive.Contracts.Protocol;
 using Hive.Features.Messages;
-using static Hive.Tests.Features.Messages.MessagesHive;
 
 namespace Hive.Tests.Features.Messages;
 
@@ -53,8 +52,8 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         Assert.Null(await carol.RecvAsync());
         await alice.SendAsync(carolName, "one");
         await alice.SendAsync(carolName, "two");
-        Assert.Equal("one", (await RecvAndAckAsync(carol))!.Body);
-        Assert.Equal("two", (await RecvAndAckAsync(carol))!.Body);
+        Assert.Equal("one", (await carol.RecvAndAckMessageAsync())!.Body);
+        Assert.Equal("two", (await carol.RecvAndAckMessageAsync())!.Body);
         Assert.Null(await carol.RecvAsync());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @carolName AND delivered_at IS NULL", new { carolName }));
         Assert.Equal(2, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = @carolName AND delivery_count = 1", new { carolName }));

@@ -1,7 +1,6 @@
 using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
 using Hive.Features.Messages;
-using static Hive.Tests.Features.Messages.MessagesHive;
 
 namespace Hive.Tests.Features.Messages;
 
@@ -25,7 +24,7 @@ public sealed class RepliesAndBroadcastTests : IAsyncLifetime
         await using var alice = await _hive.ConnectAsync("alice");
         await using var bob = await _hive.ConnectAsync("bob");
         var question = await alice.SendAsync("bob", "lunch?");
-        Assert.Equal(question, (await RecvAndAckAsync(bob))!.Id);
+        Assert.Equal(question, (await bob.RecvAndAckMessageAsync())!.Id);
 
         var reply = (await bob.CallAsync(MessageVerbs.Send, new SendArgs("alice", "yes", null, question))).Id;
 
@@ -80,7 +79,7 @@ public sealed class RepliesAndBroadcastTests : IAsyncLifetime
         foreach (var agent in new[] { "manager", "bob", "carol" })
         {
             await using var client = await _hive.ConnectAsync(agent);
-            var message = (await RecvAndAckAsync(client))!;
+            var message = (await client.RecvAndAckMessageAsync())!;
             Assert.Equal(broadcastId, message.BroadcastId);
             Assert.Equal("alice", message.From);
             Assert.Equal(agent, message.To);

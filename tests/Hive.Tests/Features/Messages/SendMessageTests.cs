@@ -2,7 +2,6 @@ using System.Text;
 using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
 using Hive.Contracts.Protocol;
-using static Hive.Tests.Features.Messages.MessagesHive;
 
 namespace Hive.Tests.Features.Messages;
 
@@ -169,7 +168,7 @@ public sealed class SendMessageTests(HiveFixture fixture) : SharedHiveTests(fixt
 
         await using var receiver = await _hive.ConnectAsync(sink);
         var bodies = new List<string>();
-        while (await RecvAndAckAsync(receiver) is { } message) bodies.Add(message.Body);
+        while (await receiver.RecvAndAckMessageAsync() is { } message) bodies.Add(message.Body);
         foreach (var client in clients) await client.DisposeAsync();
 
         Assert.Equal(agents * perAgent, bodies.Count);

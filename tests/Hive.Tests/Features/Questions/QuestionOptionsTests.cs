@@ -57,8 +57,8 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
 
         await bob.CallAsync(QuestionVerbs.Answer, new AnswerArgs(single, "merge"));
         await bob.CallAsync(QuestionVerbs.Answer, new AnswerArgs(free, "whatever the formatter says"));
-        Assert.Equal("merge", (await RecvAndAckAsync(alice))!.Body);
-        Assert.Equal("whatever the formatter says", (await RecvAndAckAsync(alice))!.Body);
+        Assert.Equal("merge", (await alice.RecvAndAckMessageAsync(5_000))!.Body);
+        Assert.Equal("whatever the formatter says", (await alice.RecvAndAckMessageAsync(5_000))!.Body);
     }
 
     [Fact]
@@ -73,13 +73,6 @@ public sealed class QuestionOptionsTests(HiveFixture fixture) : SharedHiveTests(
         Assert.Empty(view.Options);
         Assert.False(view.Multi);
         Assert.Equal(JsonValueKind.Null, raw.GetProperty("expires_at").ValueKind); // present and null, raw
-    }
-
-    private static async Task<Hive.Contracts.Messages.MessageView?> RecvAndAckAsync(AgentClient agent)
-    {
-        var message = await agent.RecvMessageAsync(5_000);
-        if (message is not null) await agent.AckAsync(message.Id);
-        return message;
     }
 
     public static TheoryData<string, string> BadAsks => new()

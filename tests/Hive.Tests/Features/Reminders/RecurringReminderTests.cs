@@ -42,14 +42,6 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         return reply.Id;
     }
 
-    /// <summary>A run received and acknowledged at once, or null when none arrived in time.</summary>
-    private static async Task<MessageView?> RecvAndAckAsync(AgentClient agent, int waitMs)
-    {
-        var message = await agent.RecvMessageAsync(waitMs);
-        if (message is not null) await agent.CallAsync(MessageVerbs.Ack, new AckArgs(message.Id));
-        return message;
-    }
-
     private Task<RecurringReminderView> RecurringViewAsync(long id) => _hive.GetAsync<RecurringReminderView>($"/api/reminders/recurring/{id}");
 
     private static DateTimeOffset At(int minute, int second = 1) => new(2026, 11, 23, 10, minute, second, TimeSpan.Zero);
@@ -71,7 +63,7 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         for (var minute = 1; minute <= 3; minute++)
         {
             _clock.Set(At(minute));
-            var run = await RecvAndAckAsync(alice, 10_000) ?? throw new TimeoutException($"no run at 10:0{minute}");
+            var run = await alice.RecvAndAckMessageAsync(10_000) ?? throw new TimeoutException($"no run at 10:0{minute}");
             Assert.Equal("look at CI", run.Body);
             Assert.Equal("reminder", run.From);
             Assert.Equal(id, run.Extra!["recurring_id"].GetInt64()); // an extra field of the reminder message
@@ -122,7 +114,7 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         await _hive.RestartAsync(whileDown: () => _clock.Set(At(5, 30)));
         await using var aliceAgain = await _hive.ConnectAsync("alice");
         await using var bobAgain = await _hive.ConnectAsync("bob");
-        var made = await RecvAndAckAsync(aliceAgain, 10_000) ?? throw new TimeoutException("the caught-up run");
+        var made = await aliceAgain.RecvAndAckMessageAsync(10_000) ?? throw new TimeoutException("the caught-up run");
         Assert.Equal("made up once", made.Body);
         Assert.Equal(5, made.Extra!["missed_runs"].GetInt32()); // an extra field of the reminder message
         await TwoTicksAsync();
@@ -136,7 +128,7 @@ public sealed class RecurringReminderTests : IAsyncLifetime
 
         // And on from there, once a minute again.
         _clock.Set(At(6));
-        Assert.Equal("skipped", (await RecvAndAckAsync(bobAgain, 10_000))?.Body);
+        Assert.Equal("skipped", (await bobAgain.RecvAndAckMessageAsync(10_000))?.Body);
     }
 
     [Fact]
@@ -174,7 +166,7 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         await TwoTicksAsync();
         Assert.Null(await alice.RecvAsync());
         _clock.Set(At(3));
-        Assert.Equal("paused one", (await RecvAndAckAsync(alice, 10_000))?.Body);
+        Assert.Equal("paused one", (await alice.RecvAndAckMessageAsync(10_000))?.Body);
 
         // Cancelled by its agent: no more runs, and it is gone with its history.
         await alice.CallAsync(ReminderVerbs.RecurringCancel, new RecurringIdArgs(id));
@@ -273,7 +265,7 @@ public sealed class RecurringReminderTests : IAsyncLifetime
         await alice.CallAsync(ReminderVerbs.Remind, new RemindArgs("one-off", 30, null, null, null, null, null, null));
 
         _clock.Set(At(1));
-        Assert.Equal("one-off", (await RecvAndAckAsync(alice, 10_000))?.Body);
+        Assert.Equal("one-off", (await alice.RecvAndAckMessageAsync(10_000))?.Body);
         await TwoTicksAsync();
         var view = await RecurringViewAsync(broken);
         Assert.Equal("paused", view.State);
