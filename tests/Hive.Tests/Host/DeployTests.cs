@@ -58,7 +58,8 @@ public sealed class DeployTests
         try
         {
             var published = Path.Combine(root, "hive");
-            await RunAsync("dotnet", ["publish", Path.Combine(RepositoryRoot(), "src", "Host"), "-c", "Release", "-o", published, "--nologo"],
+            await RunAsync("dotnet", ["publish", Path.Combine(RepositoryRoot(), "src", "Host"), "-c", "Release", "-o", published, "--nologo",
+                "--disable-build-servers"], // no MSBuild node or compiler server outlives the test
                 TimeSpan.FromMinutes(30));
             var hivectl = Path.Combine(published, "agent-tools", "hivectl", "hivectl.dll");
             Assert.True(File.Exists(hivectl), $"the published host has no {hivectl}");
