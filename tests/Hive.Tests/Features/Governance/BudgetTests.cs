@@ -9,9 +9,6 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
-    private static Task<BeginTurnReply> BeginAsync(AgentClient turn, int waitMs) =>
-        turn.CallAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(waitMs));
-
     [Fact]
     public async Task A_cap_crossed_holds_the_next_turn_asks_once_and_raise_lets_it_run()
     {
@@ -30,15 +27,15 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
         var exceeded = await events.WaitForPayloadAsync<BudgetReachedPayload>("budget_exceeded", e => e.Scope == name);
         Assert.Equal(0.06, exceeded.Spent, 6);
 
-        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
-        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
+        Assert.Equal("budget", (await GovernanceHive.BeginTurnAsync(turn, 100)).Held!.Reason);
+        Assert.Equal("budget", (await GovernanceHive.BeginTurnAsync(turn, 100)).Held!.Reason);
         var questions = _hive.QueryDbList<(long Id, string Question, string Options)>(
             "SELECT id, question, options FROM questions WHERE asker = 'hive' AND answered_at IS NULL AND question LIKE @like", new { like = $"{name} %" });
         var question = Assert.Single(questions);
         var raise = JsonSerializer.Deserialize<string[]>(question.Options)!.First(o => o.StartsWith("raise", StringComparison.Ordinal));
         Assert.Equal("raise to $0.11 for today", raise);
 
-        var waiting = BeginAsync(turn, 10_000);
+        var waiting = GovernanceHive.BeginTurnAsync(turn, 10_000);
         using (var answer = await _hive.Http.PostAsJsonAsync($"/api/questions/{question.Id}/answer", new { answer = raise }))
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.NotNull((await waiting).TurnId);
@@ -57,13 +54,13 @@ public sealed class BudgetTests(GovernanceHive fixture) : SharedHiveTests(fixtur
         await using var turn = await _hive.ConnectAsync(name);
         await using var agent = await _hive.ConnectAsync(name);
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(await GovernanceHive.GrantedAsync(turn), input: 150)));
-        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
+        Assert.Equal("budget", (await GovernanceHive.BeginTurnAsync(turn, 100)).Held!.Reason);
         var question = _hive.QueryDb<long>("SELECT id FROM questions WHERE asker = 'hive' AND answered_at IS NULL AND question LIKE @like", new { like = $"{name} %" });
 
         using (var answer = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer = "allow one more turn" })) answer.EnsureSuccessStatusCode();
         var extra = await GovernanceHive.GrantedAsync(turn);
         AgentClient.Ok(await agent.CallAsync(GovernanceHive.Record(extra, input: 10)));
-        Assert.Equal("budget", (await BeginAsync(turn, 100)).Held!.Reason);
+        Assert.Equal("budget", (await GovernanceHive.BeginTurnAsync(turn, 100)).Held!.Reason);
         Assert.Equal(2, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = 'hive' AND question LIKE @like", new { like = $"{name} %" }));
     }
 

@@ -10,9 +10,6 @@ public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture)
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
-    private static Task<BeginTurnReply> BeginAsync(AgentClient turn, int waitMs) =>
-        turn.CallAsync(GovernanceVerbs.BeginTurn, new BeginTurnArgs(waitMs));
-
     [Fact]
     public async Task A_halt_stops_running_turns_holds_new_ones_and_keeps_messages_until_resume()
     {
@@ -44,7 +41,7 @@ public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture)
         Assert.Equal("halted", ended.Reason);
         await agent.SendAsync(name, "during the halt");
         Assert.Null(await agent.RecvAsync(300));
-        var held = await BeginAsync(await _hive.ConnectAsync(name), waitMs: 100);
+        var held = await GovernanceHive.BeginTurnAsync(await _hive.ConnectAsync(name), waitMs: 100);
         Assert.Equal("halted", held.Held!.Reason);
         var row = await _hive.GetJsonAsync($"/api/agents/{name}"); // an agent row is assembled at run time: no record, raw
         Assert.Equal("halted", row.GetProperty("held").GetProperty("reason").GetString());
@@ -68,11 +65,11 @@ public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture)
         await using var free = await _hive.ConnectAsync(names[1]);
         using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{names[0]}/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
 
-        Assert.Equal("paused", (await BeginAsync(paused, 100)).Held!.Reason);
+        Assert.Equal("paused", (await GovernanceHive.BeginTurnAsync(paused, 100)).Held!.Reason);
         var freeTurn = await GovernanceHive.GrantedAsync(free);
         AgentClient.Ok(await free.CallAsync(GovernanceHive.Record(freeTurn)));
 
-        var waiting = BeginAsync(paused, 10_000);
+        var waiting = GovernanceHive.BeginTurnAsync(paused, 10_000);
         using (var resume = await _hive.Http.PostAsync($"/api/governance/agents/{names[0]}/resume", null)) Assert.Equal(HttpStatusCode.OK, resume.StatusCode);
         Assert.NotNull((await waiting).TurnId);
     }

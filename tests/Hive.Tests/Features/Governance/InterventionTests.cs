@@ -10,8 +10,6 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
 {
     private readonly HiveInstance _hive = fixture.Hive;
 
-    private Task<GovernanceView> GovernanceAsync() => _hive.GetAsync<GovernanceView>("/api/governance");
-
     private long Rows(string target) => _hive.QueryDb<long>("SELECT count(*) FROM interventions WHERE target IS @target", new { target });
 
     [Fact]
@@ -39,7 +37,7 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
             Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
             Assert.True((await revert.Content.ReadFromJsonAsync<InterventionView>(HiveJson.Options))!.RevertedBy > raise.Id);
         }
-        var budget = (await GovernanceAsync()).Budgets.Single(b => b.Scope == name);
+        var budget = (await fixture.ViewAsync()).Budgets.Single(b => b.Scope == name);
         Assert.Equal(2.5, budget.DailyUsd);
         Assert.Equal(5, Rows(name)); // the revert is an intervention of its own
         await events.WaitForPayloadAsync<InterventionRecordedPayload>("intervention_recorded", e => e.Intervention.RevertedBy is not null);
@@ -61,7 +59,7 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
         using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{names[1]}/pause", null)) pause.EnsureSuccessStatusCode();
         var refused = await manager.RefusalOfAsync(ManagerVerbs.Resume, new TargetAndReasonArgs(names[1], null));
         Assert.Equal("forbidden", refused.Code);
-        Assert.Contains(names[1], (await GovernanceAsync()).Paused.Select(p => p.Agent));
+        Assert.Contains(names[1], (await fixture.ViewAsync()).Paused.Select(p => p.Agent));
         Assert.Equal(1, Rows(names[1]));
         Assert.Equal("forbidden", (await manager.RefusalOfAsync(ManagerVerbs.Pause, new TargetAndReasonArgs("manager", null))).Code);
         await using (var worker = await _hive.ConnectAsync(names[0]))
@@ -70,7 +68,7 @@ public sealed class InterventionTests(GovernanceHive fixture) : SharedHiveTests(
         // The operator's own revert of its pause is allowed.
         var pauseId = _hive.QueryDb<long>("SELECT id FROM interventions WHERE target = @target AND action = 'pause'", new { target = names[1] });
         using (var revert = await _hive.Http.PostAsync($"/api/interventions/{pauseId}/revert", null)) Assert.Equal(HttpStatusCode.OK, revert.StatusCode);
-        Assert.DoesNotContain(names[1], (await GovernanceAsync()).Paused.Select(p => p.Agent));
+        Assert.DoesNotContain(names[1], (await fixture.ViewAsync()).Paused.Select(p => p.Agent));
     }
 
     [Fact]
