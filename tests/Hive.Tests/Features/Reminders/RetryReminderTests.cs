@@ -18,15 +18,14 @@ public sealed class RetryReminderTests(RemindersHive fixture) : SharedHiveTests(
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
             await events.WaitForAsync("reminder_failed", e => e.GetProperty("id").GetInt64() == id && e.GetProperty("attempt_count").GetInt32() == attempt);
 
-        // Retry: the counters reset and a new attempt follows within 2 ticks.
-        var before = fixture.Ticks;
+        // Retry: the counters reset and a new attempt follows (left alone, a reminder past MaxAttempts is never attempted again).
+        // How many ticks that takes is not asserted: on a loaded machine the tick loop runs while the request and its events travel.
         using var retry = await _hive.Http.PostAsync($"/api/reminders/{id}/retry", null);
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         Assert.Equal(0, (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("attempt_count").GetInt32());
         await events.WaitForAsync("reminder_reset", e => e.GetProperty("reminder").GetProperty("id").GetInt64() == id);
         var again = await events.WaitForAsync("reminder_failed", e => e.GetProperty("id").GetInt64() == id);
         Assert.Equal(1, again.Json.GetProperty("attempt_count").GetInt32());
-        Assert.True(fixture.Ticks - before <= 2, $"the retry took {fixture.Ticks - before} ticks");
     }
 
     [Fact]
