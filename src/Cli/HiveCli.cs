@@ -34,6 +34,7 @@ public static class HiveCli
         BackupCommand.AddTo(root);
         InterventionsCommands.AddTo(root);
         CallsCommands.AddTo(root);
+        ReplayCommands.AddTo(root);
         NetCommands.AddTo(root);
         PortCommand.AddTo(root);
         return root;

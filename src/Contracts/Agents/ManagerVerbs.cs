@@ -67,7 +67,7 @@ public static class ManagerVerbs
     public static readonly SocketVerb<ListAgentsArgs, AgentsReply> ListAgents = new("list_agents",
         "List every agent of the hive with its state: name, kind, driver, desired and actual state (running, stopped, crashed, " +
         "failed), transient action, pid, restarts, last exit, purpose, command, pending reminders, what it waits on. " +
-        "Returns {agents: [...]}; with a capability, only the agents having it.", VerbCaller.Manager, McpTool: true);
+        "Returns {agents: [...]}; with a capability, only the agents having it.", VerbCaller.Manager, McpTool: true, Reach: VerbReach.Own);
 
     public static readonly SocketVerb<SpawnArgs, ApprovalReply> RequestSpawn = new("request_spawn",
         "Ask the operator for a new agent. Nothing runs yet: this creates a spawn approval that the operator approves or denies " +

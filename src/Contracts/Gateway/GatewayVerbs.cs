@@ -15,7 +15,7 @@ public sealed record CallsReply(IReadOnlyList<CallView> Calls);
 /// <summary>An agent's own model calls, as the hive's gateway metered them.</summary>
 public static class GatewayVerbs
 {
-    public static readonly SocketVerb<CallsArgs, CallsReply> Calls = new("calls", "Your model calls, newest first. Returns {calls: [...]}.");
+    public static readonly SocketVerb<CallsArgs, CallsReply> Calls = new("calls", "Your model calls, newest first. Returns {calls: [...]}.", Reach: VerbReach.Own);
 
-    public static readonly SocketVerb<CallArgs, CallDetail> Call = new("call", "One of your model calls with what the gateway recorded of it.");
+    public static readonly SocketVerb<CallArgs, CallDetail> Call = new("call", "One of your model calls with what the gateway recorded of it.", Reach: VerbReach.Own);
 }

@@ -37,11 +37,11 @@ public static class GovernanceVerbs
 {
     public static readonly SocketVerb<BeginTurnArgs, BeginTurnReply> BeginTurn = new("begin_turn",
         "Ask for a turn before running one: returns {turn_id} when granted, or {held} naming what holds it (a pause, a budget, " +
-        "a quota) when wait_ms passed without one.");
+        "a quota) when wait_ms passed without one.", Reach: VerbReach.Own);
 
     public static readonly SocketVerb<WatchTurnArgs, WatchTurnReply> WatchTurn = new("watch_turn",
         "Wait up to wait_ms for the host to tell the running turn to stop (a halt, a pause, the turn's time limit); returns " +
-        "what the turn should do now.");
+        "what the turn should do now.", Reach: VerbReach.Own);
 
     public static readonly SocketVerb<QuotaHitArgs, QuotaHitReply> QuotaHit = new("quota_hit",
         "Report that the model provider refused for quota: the hive holds the provider's turns until the reset. Returns " +

@@ -25,7 +25,7 @@ public static class LooseEndVerbs
         "that wait for your answer (kind to_answer: answer them with answer), and your reminders that have not fired (kind " +
         "reminder). Returns {loose_ends: [{kind, id, text, since, with, due, cancel}]}: with is the other party of a question, " +
         "due a reminder's time or a question's expiry, cancel the kind to give cancel_loose_end (null when it is not yours to cancel).",
-        McpTool: true);
+        McpTool: true, Reach: VerbReach.Own);
 
     public static readonly SocketVerb<CancelLooseEndArgs, NoReply> CancelLooseEnd = new("cancel_loose_end",
         "Cancel one of your own loose ends: a question you asked (kind question; it is closed as [cancelled] and leaves whoever it " +

@@ -51,7 +51,7 @@ public sealed record RecvManyReply(IReadOnlyList<MessageView> Messages) : RecvRe
 public static class MessageVerbs
 {
     public static readonly SocketVerb<NoArgs, WhoamiReply> Whoami =
-        new("whoami", "The name of the agent whose socket this is.", McpTool: true);
+        new("whoami", "The name of the agent whose socket this is.", McpTool: true, Reach: VerbReach.Own);
 
     public static readonly SocketVerb<SendArgs, SendReply> Send = new("send",
         "Send a message to an agent, the operator, the manager, or * (every other live agent). Returns {id}; a broadcast also " +
@@ -59,10 +59,10 @@ public static class MessageVerbs
 
     public static readonly SocketVerb<RecvArgs, RecvReply> Recv = new("recv",
         "Take the next waiting message(s); each stays in flight until acknowledged (ack). Returns {message} (null when none " +
-        "came in wait_ms), or {messages} when max is above 1.", McpTool: true);
+        "came in wait_ms), or {messages} when max is above 1.", McpTool: true, Reach: VerbReach.Own);
 
     public static readonly SocketVerb<AckArgs, NoReply> Ack =
-        new("ack", "Acknowledge a message you received (unacknowledged, it is handed out again).", McpTool: true);
+        new("ack", "Acknowledge a message you received (unacknowledged, it is handed out again).", McpTool: true, Reach: VerbReach.Own);
 
     public static readonly SocketVerb<NoArgs, NextTurnReply> RequestNextTurn = new("request_next_turn",
         "Ask to be woken for another turn without waiting for anyone else: the hive queues a message of kind next_turn from you " +

@@ -8,11 +8,22 @@ public enum VerbCaller
 }
 
 /// <summary>
+/// How far a verb reaches: <see cref="Own"/> reads, or changes only the caller's own turn and conversation (a replay of a
+/// turn runs it); <see cref="Hive"/> changes what others see or do (a message, a question, a reminder, a ticket, an agent),
+/// so a replay captures it instead of carrying it out.
+/// </summary>
+public enum VerbReach
+{
+    Hive,
+    Own,
+}
+
+/// <summary>
 /// One verb of the agent socket protocol, declared once: its name (the request's <c>op</c>), the record its arguments
 /// bind to, what it answers, who may call it, and whether hivectl's MCP server offers it as a tool. The socket's binding,
 /// the MCP tools and their schemas and docs/agents/protocol.md all come from these declarations.
 /// </summary>
-public abstract record SocketVerb(string Name, string Description, VerbCaller Caller, bool McpTool)
+public abstract record SocketVerb(string Name, string Description, VerbCaller Caller, bool McpTool, VerbReach Reach)
 {
     /// <summary>The record the request's fields bind to (snake_case on the wire); <see cref="NoArgs"/> when it takes none.</summary>
     public abstract Type Args { get; }
@@ -22,8 +33,9 @@ public abstract record SocketVerb(string Name, string Description, VerbCaller Ca
 }
 
 /// <summary>A verb whose arguments are <typeparamref name="TArgs"/> and whose reply is <typeparamref name="TReply"/>.</summary>
-public sealed record SocketVerb<TArgs, TReply>(string Name, string Description, VerbCaller Caller = VerbCaller.Agent, bool McpTool = false)
-    : SocketVerb(Name, Description, Caller, McpTool)
+public sealed record SocketVerb<TArgs, TReply>(
+    string Name, string Description, VerbCaller Caller = VerbCaller.Agent, bool McpTool = false, VerbReach Reach = VerbReach.Hive)
+    : SocketVerb(Name, Description, Caller, McpTool, Reach)
 {
     public override Type Args => typeof(TArgs);
     public override Type Reply => typeof(TReply);

@@ -42,10 +42,10 @@ public static class ReminderVerbs
         McpTool: true);
 
     public static readonly SocketVerb<NoArgs, RecurringListReply> RecurringList = new("recurring_list",
-        "List your recurring reminders with their next three runs and latest runs. Returns {recurring: [...]}.", McpTool: true);
+        "List your recurring reminders with their next three runs and latest runs. Returns {recurring: [...]}.", McpTool: true, Reach: VerbReach.Own);
 
     public static readonly SocketVerb<RecurringIdArgs, RecurringReminderView> RecurringShow = new("recurring_show",
-        "One of your recurring reminders with its next runs and its history.");
+        "One of your recurring reminders with its next runs and its history.", Reach: VerbReach.Own);
 
     public static readonly SocketVerb<RecurringIdArgs, RecurringReminderView> RecurringPause = new("recurring_pause",
         "Pause one of your recurring reminders: no run until you resume it.", McpTool: true);
@@ -57,5 +57,5 @@ public static class ReminderVerbs
         "Cancel one of your recurring reminders for good (with its history).", McpTool: true);
 
     public static readonly SocketVerb<NoArgs, CountReply> CountPendingReminders = new("count_pending_reminders",
-        "How many of your reminders have not fired yet.", McpTool: true);
+        "How many of your reminders have not fired yet.", McpTool: true, Reach: VerbReach.Own);
 }

@@ -31,14 +31,14 @@ public sealed record SessionReply(string? SessionId, bool CompactNext);
 public static class TurnStatsVerbs
 {
     public static readonly SocketVerb<RecordTurnArgs, IdReply> RecordTurn = new("record_turn",
-        "Record one finished turn: its model, times, tokens, tools and the cost the program claims. Returns {id}.");
+        "Record one finished turn: its model, times, tokens, tools and the cost the program claims. Returns {id}.", Reach: VerbReach.Own);
 
     public static readonly SocketVerb<TranscriptArgs, TranscriptReply> Transcript = new("transcript",
-        "Append a batch of what the program printed to the agent's live transcript; entries past the hive's limits are dropped and counted.");
+        "Append a batch of what the program printed to the agent's live transcript; entries past the hive's limits are dropped and counted.", Reach: VerbReach.Own);
 
     public static readonly SocketVerb<NoArgs, ConversationReply> Conversation = new("conversation",
-        "At a turn's start: the session to resume, the model to use, and whether the operator asked to compact or clear (taken by this call).");
+        "At a turn's start: the session to resume, the model to use, and whether the operator asked to compact or clear (taken by this call).", Reach: VerbReach.Own);
 
     public static readonly SocketVerb<SessionArgs, SessionReply> Session = new("session",
-        "Set the program's session id, ask for a compaction at the next turn, or forget a session.");
+        "Set the program's session id, ask for a compaction at the next turn, or forget a session.", Reach: VerbReach.Own);
 }

@@ -89,8 +89,8 @@ public sealed record LeaseListReply(IReadOnlyList<LeaseView> Leases);
 /// <summary>The agents' ticket and lease verbs.</summary>
 public static class WorkVerbs
 {
-    public static readonly SocketVerb<TicketListArgs, TicketListReply> TicketList = new("ticket_list", "List tickets, newest first. Returns {tickets: [...]}.");
-    public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketShow = new("ticket_show", "One ticket with its phase, context, submission and history.");
+    public static readonly SocketVerb<TicketListArgs, TicketListReply> TicketList = new("ticket_list", "List tickets, newest first. Returns {tickets: [...]}.", Reach: VerbReach.Own);
+    public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketShow = new("ticket_show", "One ticket with its phase, context, submission and history.", Reach: VerbReach.Own);
     public static readonly SocketVerb<TicketCreateArgs, TicketReply> TicketCreate = new("ticket_create",
         "Create a ticket (the manager, and the agents Hive:Work:Creators names). Returns {ticket}.");
     public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketClaim = new("ticket_claim", "Claim a ticket that waits in a column you may work.");
@@ -107,5 +107,5 @@ public static class WorkVerbs
         "Take a lease on a resource (a path, a branch, a name). Someone else's lease is not an error: granted false with the conflict.");
     public static readonly SocketVerb<LeaseRenewArgs, LeaseRenewReply> LeaseRenew = new("lease_renew", "Renew a lease you hold.");
     public static readonly SocketVerb<LeaseReleaseArgs, LeaseReleaseReply> LeaseRelease = new("lease_release", "Release a lease you hold.");
-    public static readonly SocketVerb<NoArgs, LeaseListReply> LeaseList = new("lease_list", "Every lease held now. Returns {leases: [...]}.");
+    public static readonly SocketVerb<NoArgs, LeaseListReply> LeaseList = new("lease_list", "Every lease held now. Returns {leases: [...]}.", Reach: VerbReach.Own);
 }

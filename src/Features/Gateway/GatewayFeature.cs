@@ -1,11 +1,15 @@
+using Hive.Contracts.Gateway;
 using Hive.Features.Gateway.Calls;
 using Hive.Features.Gateway.Dashboard;
 using Hive.Features.Gateway.Door;
 using Hive.Features.Gateway.Recordings;
+using Hive.Features.Gateway.Replays;
 using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
+using Hive.Shared.Data;
 using Hive.Shared.Gateway;
 using Hive.Shared.Metrics;
+using Hive.Shared.Socket;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -28,6 +32,12 @@ public static class GatewayFeature
         services.AddSingleton<AgentDoors>();
         services.AddSingleton<IAgentGateways>(p => p.GetRequiredService<AgentDoors>());
         services.AddSingleton<ForwardModelCall>();
+        services.AddSingleton<ActiveReplays>();
+        services.AddSingleton<ReplayModelCall>();
+        services.AddSingleton<TurnCheckpoints>();
+        services.AddSingleton<ITurnStartWitness>(p => p.GetRequiredService<TurnCheckpoints>());
+        services.AddSingleton<IVerbCapture, CaptureReplayVerbs>();
+        DapperSetup.AddJsonColumn<Divergence>();
         services.AddHostedService<GatewayServer>();
         services.AddHostedService<GatewayStartUp>();
         services.AddSingleton<ModelCallWindows>();

@@ -1,13 +1,15 @@
 using Carter;
+using Hive.Contracts.Gateway;
 using Hive.Features.Gateway.Calls;
 using Hive.Features.Gateway.Recordings;
+using Hive.Features.Gateway.Replays;
 using Hive.Shared.Errors;
 using Hive.Shared.Http;
 using MediatR;
 
 namespace Hive.Features.Gateway;
 
-/// <summary>The operator's model-call routes: an agent's calls (or one turn's), the switch for recording them, and one call with its recorded bodies. Routing only.</summary>
+/// <summary>The operator's model-call routes: an agent's calls (or one turn's), the switch for recording them, one call with its recorded bodies, and replays of recorded turns. Routing only.</summary>
 public sealed class GatewayModule : CarterModule
 {
     public GatewayModule(IMediator mediator) : base("/api")
@@ -27,6 +29,23 @@ public sealed class GatewayModule : CarterModule
         {
             if (!long.TryParse(req.RouteValues["id"]?.ToString(), out var id) || id <= 0) throw new NotFoundException("no such model call");
             await res.Ok(await mediator.Send(new ReadCall.Query(id), req.HttpContext.RequestAborted));
+        });
+
+        Post("/turns/{id}/replay", async (req, res) =>
+        {
+            if (!long.TryParse(req.RouteValues["id"]?.ToString(), out var id) || id <= 0) throw new NotFoundException("no such turn");
+            var body = await req.ReadBodyAsync<ReplayRequest>() ?? new ReplayRequest();
+            var replay = await mediator.Send(new StartReplay.Command(id, body.Into, body.OnDivergence, body.Env), req.HttpContext.RequestAborted);
+            await res.Created($"/api/replays/{replay.Id}", replay);
+        });
+
+        Get("/replays", async (req, res) =>
+            await res.Ok(await mediator.Send(new ListReplays.Query(req.Query["agent"].FirstOrDefault()), req.HttpContext.RequestAborted)));
+
+        Get("/replays/{id}", async (req, res) =>
+        {
+            if (!long.TryParse(req.RouteValues["id"]?.ToString(), out var id) || id <= 0) throw new NotFoundException("no such replay");
+            await res.Ok(await mediator.Send(new ReadReplay.Query(id), req.HttpContext.RequestAborted));
         });
     }
 

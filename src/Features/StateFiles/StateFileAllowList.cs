@@ -39,6 +39,9 @@ public interface IStateFileAllowList
     /// file (404) from a refused one (403). For callers that never say why (the ref scanner, payload checks).
     /// </summary>
     bool Accepts(string? path, string? agent = null);
+
+    /// <summary>Whether a file of this name is one never served, linked or copied out of a state dir (a credential: <c>forge-token</c>, <c>*.key</c>, ...).</summary>
+    bool IsDeniedName(string fileName);
 }
 
 public sealed class OpenedStateFile(SafeFileHandle handle, string hostPath) : IDisposable
@@ -162,6 +165,8 @@ internal sealed class StateFileAllowList : IStateFileAllowList
         // the kernel: not ours to explain.
         return Native.Walk(rootReal, below) == Native.WalkEnd.Missing ? (StateFileVerdict.Missing, null) : (StateFileVerdict.Refused, null);
     }
+
+    public bool IsDeniedName(string fileName) => IsDenied(fileName);
 
     private bool IsDenied(string name)
     {

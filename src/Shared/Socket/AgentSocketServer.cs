@@ -27,7 +27,8 @@ public sealed class AgentSocketServer(
     ConnectionLimits limits,
     Audit.IAuditLog audit,
     TimeProvider clock,
-    ILogger<AgentSocketServer> logger) : IHostedService, IAsyncDisposable
+    ILogger<AgentSocketServer> logger,
+    IVerbCapture? capture = null) : IHostedService, IAsyncDisposable
 {
     public const int MaxLineBytes = 64 * 1024;
 
@@ -36,7 +37,7 @@ public sealed class AgentSocketServer(
 
     private readonly UnixFileMode _fileMode = SocketFileMode.Parse(options.Value.Sockets.FileMode);
     private readonly SocketLines _lines = new(
-        new SocketDispatch(verbs, scopes, health, audit, clock, logger),
+        new SocketDispatch(verbs, scopes, health, audit, clock, logger, capture),
         Seconds(options.Value.Sockets.IdleTimeoutSeconds), Seconds(options.Value.Sockets.WriteTimeoutSeconds), logger);
     private int _connections; // every agent's together, held under limits.AgentConnections
     private readonly Dictionary<string, AgentSocketListener> _listeners = new(StringComparer.Ordinal); // also the lock for _stopped

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using System.Text.Json;
+using Hive.Contracts.Protocol;
 using Hive.Shared.Errors;
 using Hive.Shared.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +15,8 @@ namespace Hive.Shared.Socket;
 /// audits the manager's changing verbs, and writes the reply (a verb's undo runs if it cannot be written).
 /// </summary>
 internal sealed class SocketDispatch(
-    SocketVerbRegistry verbs, IServiceScopeFactory scopes, Health.StorageHealth health, Audit.IAuditLog audit, TimeProvider clock, ILogger logger)
+    SocketVerbRegistry verbs, IServiceScopeFactory scopes, Health.StorageHealth health, Audit.IAuditLog audit, TimeProvider clock, ILogger logger,
+    IVerbCapture? capture = null)
 {
     /// <summary>Handles one request and writes its reply; a verb's undo runs if the reply cannot be written.</summary>
     public async Task HandleLineAsync(string agent, ReadOnlySequence<byte> line, Stream stream, System.Net.Sockets.Socket connection,
@@ -60,7 +62,9 @@ internal sealed class SocketDispatch(
             byte[] reply;
             try
             {
-                var handling = handler(request);
+                var handling = capture is not null && capture.Captures(agent) && AgentProtocol.Find(name) is { Reach: VerbReach.Hive } reaching
+                    ? capture.CaptureAsync(agent, reaching, root, served.Token)
+                    : handler(request);
                 if (!handling.IsCompleted && !await AnsweredWithinAsync(handling, HangUpWatchAfter)) await WatchForHangUpAsync(connection, handling, closed);
                 reply = SocketReplies.Success(await handling);
             }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Hive.Features.Containers;
 using Hive.Features.Gateway.Door;
 using Hive.Features.Gateway.Recordings;
+using Hive.Features.Gateway.Replays;
 using Hive.Features.Governance.Spend;
 using Hive.Shared.Errors;
 using MediatR;
@@ -25,7 +26,8 @@ namespace Hive.Features.Gateway.Calls;
 /// </summary>
 internal sealed class ForwardModelCall(
     AgentDoors doors, GatewayProviders providers, IHttpForwarder forwarder, IServiceScopeFactory scopes, IOptions<GatewayOptions> options,
-    CallBodies bodies, CallRecording recordings, ProviderLimits limits, CallFailures failures, GatewayMetrics metrics, TimeProvider clock)
+    CallBodies bodies, CallRecording recordings, ProviderLimits limits, CallFailures failures, GatewayMetrics metrics, TimeProvider clock,
+    ActiveReplays replays, ReplayModelCall replayed)
 {
     /// <summary>What each agent's last complete call on each provider cost: the estimate of its next (a budget stops the call that would cross it).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Agent, string Provider), double> _lastCost = new();
@@ -111,6 +113,10 @@ internal sealed class ForwardModelCall(
                 startedAt, clock.GetUtcNow()), CancellationToken.None);
             return;
         }
+
+        // A replay's agent is answered from the recording; only a replay gone live at its divergence reaches the provider.
+        if (replays.IsReplayAgent(agent) && await replayed.ServeAsync(context, mediator, agent, provider, request, path, verdict.TurnId, startedAt, watch))
+            return;
 
         var slotTaken = false;
         var queuedFor = TimeSpan.Zero;

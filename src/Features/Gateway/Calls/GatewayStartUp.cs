@@ -8,7 +8,8 @@ using Microsoft.Extensions.Options;
 namespace Hive.Features.Gateway.Calls;
 
 /// <summary>
-/// At start-up, calls a previous host died under are marked <c>interrupted</c> (never complete, never spent); then, hourly,
+/// At start-up, calls a previous host died under are marked <c>interrupted</c> (never complete, never spent) and its replays
+/// <c>failed</c>; then, hourly,
 /// recorded bodies past <c>Hive:Gateway:Recordings:Days</c> or over its size go, oldest first.
 /// </summary>
 internal sealed class GatewayStartUp(IServiceScopeFactory scopes, CallBodies bodies, IOptions<GatewayOptions> options, TimeProvider clock,
@@ -20,6 +21,8 @@ internal sealed class GatewayStartUp(IServiceScopeFactory scopes, CallBodies bod
         {
             var interrupted = await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new MarkInterruptedCalls.Command(clock.GetUtcNow()), stoppingToken);
             if (interrupted > 0) logger.LogWarning("gateway: {Count} model calls were cut off by the host's stop; marked interrupted, not counted", interrupted);
+            var replays = await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new Replays.FailInterruptedReplays.Command(clock.GetUtcNow()), stoppingToken);
+            if (replays > 0) logger.LogWarning("gateway: {Count} replays were cut off by the host's stop; marked failed", replays);
         }
         var recordings = options.Value.Recordings;
         while (!stoppingToken.IsCancellationRequested)

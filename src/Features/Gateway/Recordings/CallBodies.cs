@@ -169,6 +169,21 @@ internal sealed class CallBodies(HivePaths paths, ILogger<CallBodies> logger) : 
         return bytes.ToArray();
     }
 
+    /// <summary>Whether a body is stored (or on its way), marking it used now so retention keeps it as long as a recent one.</summary>
+    public bool Keep(string hash)
+    {
+        if (_pending.ContainsKey(hash)) return true;
+        try
+        {
+            File.SetLastWriteTimeUtc(PathOf(hash), DateTime.UtcNow);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // FileNotFoundException among them: gone with retention
+        }
+    }
+
     private string PathOf(string hash) => Path.Combine(Dir, hash[..2], hash + ".gz");
 
     /// <summary>Removes bodies not used for <paramref name="days"/>, then the oldest until the rest fit in <paramref name="maxBytes"/>.</summary>

@@ -3,6 +3,7 @@ using Hive.Contracts.Governance;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
+using Hive.Shared.Gateway;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -30,7 +31,7 @@ public static class BeginTurn
     }
 
     internal sealed class Handler(IMediator mediator, Admission admission, AgentProviders providers, StateChanges changes,
-        IServiceScopeFactory scopes, TimeProvider clock, ILogger<Query> logger) : IRequestHandler<Query, Result>
+        IServiceScopeFactory scopes, TimeProvider clock, IEnumerable<ITurnStartWitness> witnesses, ILogger<Query> logger) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
         {
@@ -83,6 +84,17 @@ public static class BeginTurn
             }
             // The turn lives as long as the connection that asked for it (a harness killed mid-turn gives its slot back).
             slot.OnEnd(query.ConnectionClosed.Register(() => _ = EndTurn.QuietlyAsync(scopes, id, TurnEndReasons.Disconnected)));
+            foreach (var witness in witnesses)
+            {
+                try
+                {
+                    await witness.TurnGrantedAsync(id, query.Agent, CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    logger.LogWarning("governance: {Witness} failed on {Agent}'s turn {Turn}: {Error}", witness.GetType().Name, query.Agent, id, e.Message);
+                }
+            }
             return new Result(id, null);
         }
 

@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+
+namespace Hive.Contracts.Gateway;
+
+/// <summary>
+/// <c>POST /api/turns/{id}/replay</c>: replay a recorded turn. <c>into</c> names the replay's agent (default
+/// <c>&lt;agent&gt;-replay-&lt;turn&gt;</c>); <c>on_divergence</c> is <c>stop</c> (default: the replay ends at the first call
+/// that differs from the recording) or <c>live</c> (from there on the calls go to the live model, under the replay agent's
+/// own budget); <c>env</c> is laid over the original's environment (a changed prompt or setting to try against the recording).
+/// </summary>
+public sealed record ReplayRequest(string? Into = null, string? OnDivergence = null, IReadOnlyDictionary<string, string>? Env = null);
+
+/// <summary>What a replay does at the first call that differs from the recording.</summary>
+public static class OnDivergence
+{
+    public const string Stop = "stop";
+    public const string Live = "live";
+    public static readonly IReadOnlyList<string> All = [Stop, Live];
+}
+
+/// <summary>Where a replay stands: <c>running</c>, then <c>identical</c> (every call matched), <c>diverged</c> or <c>failed</c>.</summary>
+public static class ReplayStates
+{
+    public const string Running = "running";
+    public const string Identical = "identical";
+    public const string Diverged = "diverged";
+    public const string Failed = "failed";
+}
+
+/// <summary>
+/// A replay of turn <c>source_turn</c> of <c>source_agent</c> by the agent <c>agent</c>: how many of the turn's recorded
+/// calls it was answered from (<c>calls_replayed</c> of <c>calls_recorded</c>), where it diverged (null: it did not), and the
+/// hive verbs it called that were captured instead of carried out.
+/// </summary>
+public sealed record ReplayView(
+    long Id, string Agent, string SourceAgent, long SourceTurn, string OnDivergence, string State, int CallsReplayed, int CallsRecorded,
+    Divergence? Divergence, string? Note, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt, IReadOnlyList<CapturedVerb> Captured);
+
+/// <summary>
+/// The first call of a replay whose request differs from the recorded one: its place (<c>call</c>, from 1) and the recorded
+/// call it was compared with, and what differs, each difference a JSON path with the two values (normalised: ids, times and
+/// the replay agent's name do not count), and for a differing text its lines, <c>- </c> recorded and <c>+ </c> replayed.
+/// </summary>
+public sealed record Divergence(int Call, long RecordedCallId, IReadOnlyList<RequestDifference> Differences);
+
+/// <summary>One difference between a recorded request and a replayed one.</summary>
+public sealed record RequestDifference(
+    string Path, string? Recorded, string? Replayed,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Lines = null);
+
+/// <summary>A hive verb a replay's agent called, captured: never carried out (a replay changes nothing outside itself).</summary>
+public sealed record CapturedVerb(long Id, string Verb, System.Text.Json.JsonElement Args, DateTimeOffset At);
+
+/// <summary><c>replay_changed</c>: a replay began, got further, or ended.</summary>
+public sealed record ReplayChangedPayload(ReplayView Replay);
+
+/// <summary>An agent row's <c>replay_of</c>: the turn this agent replays (null for any other agent).</summary>
+public sealed record ReplayOf(long Replay, string Agent, long Turn);

@@ -1,0 +1,230 @@
+using System.Net;
+using Hive.Contracts.Gateway;
+using Hive.Contracts.Json;
+using Hive.Contracts.Messages;
+using Hive.Contracts.Protocol;
+using Hive.Features.Gateway.Recordings;
+using Microsoft.Extensions.Logging;
+using static Hive.Tests.Features.Containers.ContainersKit;
+using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
+
+namespace Hive.Tests.Features.Gateway;
+
+/// <summary>
+/// Replays of recorded turns. alice is run by the real harness (<c>hivectl run</c>) with a small model client
+/// in Python: it keeps its conversation in <c>$HOME/conversation.json</c>, makes two calls to the Messages API through its
+/// gateway per message (the second carries the first's answer) and sends the last answer to bob with <c>hivectl send</c>.
+/// Its second turn starts from its first turn's conversation, so a replay of it that did not start from the state dir as
+/// it was when the turn was granted would ask the model something else. The fake Messages API is the provider; it must
+/// hear nothing of a replay.
+/// </summary>
+public sealed class ReplayTests : IAsyncLifetime
+{
+    private const string ModelClient = """
+        import json, os, subprocess, sys, urllib.error, urllib.request
+        path = os.path.join(os.environ["HOME"], "conversation.json")
+        history = json.load(open(path)) if os.path.exists(path) else []
+        system = os.environ.get("AGENT_SYSTEM", "You are a careful agent.")
+        def call(messages):
+            body = json.dumps({"model": "claude-test", "max_tokens": 64, "system": system, "messages": messages}).encode()
+            request = urllib.request.Request(os.environ["ANTHROPIC_BASE_URL"] + "/v1/messages", data=body, method="POST",
+                headers={"x-api-key": os.environ["ANTHROPIC_API_KEY"], "anthropic-version": "2023-06-01", "content-type": "application/json"})
+            try:
+                with urllib.request.urlopen(request) as response:
+                    answer = json.load(response)
+            except urllib.error.HTTPError as e:
+                print("the model refused:", e.code, e.read().decode(), file=sys.stderr)
+                sys.exit(2)
+            return "".join(b.get("text", "") for b in answer["content"] if b["type"] == "text")
+        for line in sys.stdin:
+            history.append({"role": "user", "content": json.loads(line)["body"]})
+            first = call(history)
+            history += [{"role": "assistant", "content": first}, {"role": "user", "content": "and then?"}]
+            second = call(history)
+            history.append({"role": "assistant", "content": second})
+            subprocess.run(["hivectl", "send", "bob", second], check=True)
+        json.dump(history, open(path, "w"))
+        """;
+
+    private readonly string _key = GatewayKit.NewKey();
+    private FakeMessagesApi _model = null!;
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync()
+    {
+        _model = await FakeMessagesApi.StartAsync(_key);
+        _hive = await HiveInstance.StartAsync(["bob"], [.. GatewayKit.Provider(_model.BaseUrl), "--Hive:Governance:LoopTurns", "0"]);
+        using (var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key }))
+            Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _hive.DisposeAsync();
+        await _model.DisposeAsync();
+    }
+
+    /// <summary>alice, run by the harness, after two turns (each answered by the fake model twice); the ids of her two turns.</summary>
+    private async Task<(long First, long Second)> TwoTurnsAsync(string name = "alice")
+    {
+        await CreateAsync(_hive.Http, new { name, driver = "process", provider = "anthropic", command = new[] { "hivectl", "run", "--", "python3", "-c", ModelClient } });
+        await using var bob = await _hive.ConnectAsync("bob");
+        var turns = new List<long>();
+        foreach (var (ask, answers) in new[] { ("hello", new[] { "Hello.", "Then I wait." }), ("again", new[] { "Again?", "Then I wait again." }) })
+        {
+            _model.Enqueue(answers.Select(a => (ModelReply)ModelReply.Text(a)).ToArray());
+            using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = ask }))
+                Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+            var message = await bob.RecvAndAckMessageAsync(waitMs: 30_000) ?? throw new TimeoutException($"bob never heard from {name} after '{ask}'; its log:\n{Log(name)}");
+            Assert.Equal(answers[1], message.Body);
+            var calls = await UntilCallsAsync(name, turns.Count * 2 + 2);
+            turns.Add(calls[^1].TurnId!.Value);
+        }
+        // Each turn ended (recorded) before a replay of it is asked for.
+        await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE agent = @name AND ended_at IS NOT NULL", new { name }) >= 2,
+            what: $"{name}'s two turns to end");
+        return (turns[0], turns[1]);
+    }
+
+    private async Task<IReadOnlyList<GatewayKit.CallRow>> UntilCallsAsync(string agent, int count)
+    {
+        IReadOnlyList<GatewayKit.CallRow> calls = [];
+        await HiveInstance.Until(() => (calls = GatewayKit.CallsAsync(_hive).GetAwaiter().GetResult().Where(c => c.Agent == agent && c.State == "complete").ToList()).Count >= count,
+            what: $"{count} complete calls of {agent}");
+        return calls;
+    }
+
+    private async Task<ReplayView> ReplayAsync(long turn, object? body = null)
+    {
+        using var started = await _hive.Http.PostAsJsonAsync($"/api/turns/{turn}/replay", body ?? new { });
+        Assert.True(started.StatusCode == HttpStatusCode.Created, $"replay of turn {turn}: {(int)started.StatusCode} {await started.Content.ReadAsStringAsync()}\n" +
+            string.Join("\n", _hive.Logs.Lines.Where(l => l.Level >= LogLevel.Error).Select(l => l.Text)));
+        var replay = (await started.Content.ReadFromJsonAsync<ReplayView>(HiveJson.Options))!;
+        Assert.Equal(ReplayStates.Running, replay.State);
+        await HiveInstance.Until(() => _hive.GetAsync<ReplayView>($"/api/replays/{replay.Id}").GetAwaiter().GetResult().State != ReplayStates.Running,
+            TimeSpan.FromSeconds(60), $"replay {replay.Id} to end");
+        return await _hive.GetAsync<ReplayView>($"/api/replays/{replay.Id}");
+    }
+
+    [Fact]
+    public async Task A_recorded_turn_replays_offline_from_its_checkpoint_with_its_hive_verbs_captured_and_leaves_nothing_running()
+    {
+        var (_, second) = await TwoTurnsAsync();
+        var heard = _model.Requests.Count;
+
+        var replay = await ReplayAsync(second);
+
+        Assert.Equal(ReplayStates.Identical, replay.State);
+        Assert.Equal($"alice-replay-{second}", replay.Agent);
+        Assert.Equal((2, 2), (replay.CallsReplayed, replay.CallsRecorded));
+        Assert.Null(replay.Divergence);
+        Assert.Equal(heard, _model.Requests.Count); // the provider heard nothing of the replay
+        var send = Assert.Single(replay.Captured);
+        Assert.Equal("send", send.Verb);
+        Assert.Equal("bob", send.Args.GetProperty("to").GetString());
+        Assert.Equal("Then I wait again.", send.Args.GetProperty("body").GetString());
+        await using (var bob = await _hive.ConnectAsync("bob"))
+            Assert.Null((await bob.RecvOneAsync(waitMs: 0)).Message); // captured, not delivered
+
+        // The replay's own calls were answered from the recording and cost nothing.
+        var calls = (await GatewayKit.CallsAsync(_hive)).Where(c => c.Agent == replay.Agent).ToList();
+        Assert.Equal(["replayed", "replayed"], calls.Select(c => c.State));
+        Assert.All(calls, c => Assert.Null(c.CostUsd));
+        // Its row says what it replays (agent rows are assembled in Shared: read raw).
+        var row = (await RowAsync(_hive, replay.Agent))!.Value;
+        Assert.Equal(second, row.GetProperty("replay_of").GetProperty("turn").GetInt64());
+        Assert.Equal("sealed", row.GetProperty("network").GetString());
+
+        await DestroyAsync(_hive, replay.Agent);
+        Assert.Empty(ProcessesOf(replay.Agent));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob' AND sender = @Agent", replay));
+    }
+
+    [Fact]
+    public async Task A_changed_system_prompt_stops_the_replay_at_the_first_call_with_a_diff_naming_the_changed_text()
+    {
+        var (first, _) = await TwoTurnsAsync();
+        var heard = _model.Requests.Count;
+
+        var replay = await ReplayAsync(first, new { into = "changed", env = new Dictionary<string, string> { ["AGENT_SYSTEM"] = "You are a pirate." } });
+
+        Assert.Equal(ReplayStates.Diverged, replay.State);
+        var divergence = replay.Divergence!;
+        Assert.Equal(1, divergence.Call);
+        var system = Assert.Single(divergence.Differences);
+        Assert.Equal("$.system", system.Path);
+        Assert.Equal(("You are a careful agent.", "You are a pirate."), (system.Recorded, system.Replayed));
+        Assert.Equal(0, replay.CallsReplayed);
+        Assert.Empty(replay.Captured); // it stopped before sending anything
+        Assert.Equal(heard, _model.Requests.Count);
+        await DestroyAsync(_hive, "changed");
+    }
+
+    [Fact]
+    public async Task Bad_replays_are_refused_with_the_reason_and_create_nothing()
+    {
+        var (first, _) = await TwoTurnsAsync();
+        // A turn still running: one bob holds open on its socket.
+        var bob = await _hive.ConnectAsync("bob");
+        var running = (await bob.CallAsync(Hive.Contracts.Governance.GovernanceVerbs.BeginTurn, new Hive.Contracts.Governance.BeginTurnArgs(0))).TurnId!.Value;
+        var agents = _hive.QueryDb<long>("SELECT count(*) FROM agents");
+
+        async Task RefusedAsync(long turn, object body, HttpStatusCode status, string says)
+        {
+            using var response = await _hive.Http.PostAsJsonAsync($"/api/turns/{turn}/replay", body);
+            var problem = Problem.Of(await response.Content.ReadFromJsonAsync<JsonElement>());
+            Assert.True(response.StatusCode == status, $"turn {turn} {body}: {(int)response.StatusCode} {problem.Detail}");
+            Assert.Contains(says, problem.Detail);
+        }
+
+        await RefusedAsync(999_999, new { }, HttpStatusCode.NotFound, "no turn 999999");
+        await RefusedAsync(running, new { }, HttpStatusCode.Conflict, "still running");
+        await RefusedAsync(first, new { into = "bob" }, HttpStatusCode.Conflict, "bob is taken");
+        await RefusedAsync(first, new { into = "Not A Name" }, HttpStatusCode.BadRequest, "into must be an agent's name");
+        await RefusedAsync(first, new { on_divergence = "maybe" }, HttpStatusCode.BadRequest, "on_divergence must be stop or live");
+
+        // An agent whose calls are not recorded has no checkpoint to start from.
+        await bob.DisposeAsync(); // ends the running turn
+        await UntilEndedAsync(running);
+        using (var off = await _hive.Http.PutAsJsonAsync("/api/agents/bob/calls/recording", new { on = false }))
+            Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+        long unrecorded;
+        await using (var again = await _hive.ConnectAsync("bob"))
+            unrecorded = (await again.CallAsync(Hive.Contracts.Governance.GovernanceVerbs.BeginTurn, new Hive.Contracts.Governance.BeginTurnArgs(0))).TurnId!.Value;
+        await UntilEndedAsync(unrecorded);
+        await RefusedAsync(unrecorded, new { }, HttpStatusCode.Conflict, "has no checkpoint");
+
+        // Retention removed the recordings: the reason says so.
+        _hive.Service<CallBodies>().Sweep(TimeSpan.Zero, 0, DateTime.UtcNow.AddMinutes(1));
+        await RefusedAsync(first, new { }, HttpStatusCode.Conflict, "removed by retention");
+
+        Assert.Equal(agents, _hive.QueryDb<long>("SELECT count(*) FROM agents"));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM replays"));
+    }
+
+    private string Log(string agent) =>
+        File.ReadAllText(Path.Combine(_hive.DataDir, "agents", agent, "logs", "output.log"));
+
+    private Task UntilEndedAsync(long turn) =>
+        HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE id = @turn AND ended_at IS NOT NULL", new { turn }) == 1,
+            what: $"turn {turn} to end");
+
+    /// <summary>Every process that runs as <paramref name="agent"/> (its harness, its command, their children).</summary>
+    private static List<int> ProcessesOf(string agent)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains($"HIVE_AGENT={agent}")) found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone meanwhile
+            }
+        }
+        return found;
+    }
+}
