@@ -34,6 +34,7 @@ public static class BenchProgram
         new ClaudeTurnsBench(),
         new GatewayBench(),
         new EgressBench(),
+        new TurnReplayBench(),
     ];
 
     public static async Task<int> Main(string[] args)

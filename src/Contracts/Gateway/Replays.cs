@@ -56,3 +56,17 @@ public sealed record ReplayChangedPayload(ReplayView Replay);
 
 /// <summary>An agent row's <c>replay_of</c>: the turn this agent replays (null for any other agent).</summary>
 public sealed record ReplayOf(long Replay, string Agent, long Turn);
+
+/// <summary>
+/// <c>POST /api/agents/{name}/fork</c>: a new agent with the original's configuration whose conversation is the original's at
+/// the end of turn <c>at_turn</c>; its next turn runs live with <c>model</c> (the model from then on) and/or <c>message</c>
+/// (from the operator; without one, the fork is handed the messages that woke the original's next turn). <c>name</c>
+/// defaults to <c>&lt;agent&gt;-fork-&lt;turn&gt;</c>.
+/// </summary>
+public sealed record ForkRequest(long? AtTurn = null, string? Model = null, string? Name = null, string? Message = null);
+
+/// <summary>A fork: the agent it made, the turn of the original it continues from, what it was given.</summary>
+public sealed record ForkView(long Id, string Agent, string SourceAgent, long SourceTurn, string? Model, string? Message, DateTimeOffset CreatedAt);
+
+/// <summary>An agent row's <c>fork_of</c>: the original's turn this agent continues from (null for any other agent).</summary>
+public sealed record ForkOf(long Fork, string Agent, long Turn);

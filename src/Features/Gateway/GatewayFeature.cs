@@ -33,6 +33,8 @@ public static class GatewayFeature
         services.AddSingleton<IAgentGateways>(p => p.GetRequiredService<AgentDoors>());
         services.AddSingleton<ForwardModelCall>();
         services.AddSingleton<ActiveReplays>();
+        services.AddSingleton<ForkedAgents>();
+        services.AddSingleton<CheckpointRestore>();
         services.AddSingleton<ReplayModelCall>();
         services.AddSingleton<TurnCheckpoints>();
         services.AddSingleton<ITurnStartWitness>(p => p.GetRequiredService<TurnCheckpoints>());

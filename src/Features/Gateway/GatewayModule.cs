@@ -39,6 +39,14 @@ public sealed class GatewayModule : CarterModule
             await res.Created($"/api/replays/{replay.Id}", replay);
         });
 
+        Post("/agents/{name}/fork", async (req, res) =>
+        {
+            var body = await req.ReadBodyAsync<ForkRequest>() ?? new ForkRequest();
+            var fork = await mediator.Send(new ForkConversation.Command(req.RouteValues["name"]?.ToString() ?? "", body.AtTurn, body.Model, body.Name, body.Message),
+                req.HttpContext.RequestAborted);
+            await res.Created($"/api/agents/{fork.Agent}", fork);
+        });
+
         Get("/replays", async (req, res) =>
             await res.Ok(await mediator.Send(new ListReplays.Query(req.Query["agent"].FirstOrDefault()), req.HttpContext.RequestAborted)));
 

@@ -23,6 +23,9 @@ public static partial class SlashCommand
 
     public sealed record Command(string Agent, string? Text, Actor By) : IRequest<ConversationView>, IChangesState;
 
+    /// <summary>Whether <paramref name="model"/> is a model's name as <c>/model NAME</c> takes it.</summary>
+    public static bool IsModelName(string model) => Syntax().IsMatch($"/model {model}");
+
     [GeneratedRegex(@"^/(compact|clear)\s*$|^/model\s+([A-Za-z0-9][A-Za-z0-9._:@/\[\]-]{0,127})\s*$")]
     private static partial Regex Syntax();
 

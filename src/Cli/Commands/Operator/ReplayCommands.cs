@@ -17,6 +17,30 @@ public static class ReplayCommands
     {
         root.Subcommands.Add(Replay());
         root.Subcommands.Add(Replays());
+        root.Subcommands.Add(Fork());
+    }
+
+    private static Command Fork()
+    {
+        var agent = new Argument<string>("agent") { Description = "the agent whose conversation is forked" };
+        var atTurn = new Option<long>("--at-turn") { Description = "the turn (its id) whose end the fork starts from", Required = true };
+        var model = new Option<string?>("--model") { Description = "the model the fork's turns use" };
+        var name = new Option<string?>("--name") { Description = "the fork's name (default AGENT-fork-TURN)" };
+        var message = new Option<string?>("--message") { Description = "the fork's next message, from you (default: the messages that woke the original's next turn)" };
+        var command = new Command("fork", "fork a conversation at a turn: a new agent with the original's configuration, its next turn live on another model or message")
+            { agent, atTurn, model, name, message };
+        command.SetRun(async (cx, ct) =>
+        {
+            var body = new JsonObject { ["at_turn"] = cx.Value(atTurn) };
+            if (cx.Value(model) is { } m) body["model"] = m;
+            if (cx.Value(name) is { } n) body["name"] = n;
+            if (cx.Value(message) is { } text) body["message"] = text;
+            using var api = cx.Api();
+            var fork = await api.PostAsync($"/api/agents/{Uri.EscapeDataString(cx.Value(agent)!)}/fork", body, ct);
+            return new CliOutput(fork, $"{Text.Str(fork, "agent")}: a fork of {Text.Str(fork, "source_agent")} at the end of turn #{Text.Str(fork, "source_turn")}" +
+                (Text.Str(fork, "model") is { } on ? $", on {on}" : "") + "\n");
+        });
+        return command;
     }
 
     private static Command Replay()

@@ -33,14 +33,14 @@ internal sealed class CaptureReplayVerbs(ActiveReplays replays, StateChanges cha
         return Reply(verb, id);
     }
 
-    /// <summary>The reply's ids (a property named <c>id</c> or <c>…_id</c> holding a number) are the capture's; nothing else is said.</summary>
+    /// <summary>The reply's ids (a property named <c>id</c> or <c>…_id</c> that always holds a number) are the capture's; nothing else is said.</summary>
     private static JsonObject Reply(SocketVerb verb, long id)
     {
         var reply = new JsonObject();
         foreach (var property in HiveJson.Options.GetTypeInfo(verb.Reply).Properties)
         {
-            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            if ((property.Name == "id" || property.Name.EndsWith("_id", StringComparison.Ordinal)) && (type == typeof(long) || type == typeof(int)))
+            // An optional id (a broadcast's, on a send) stays out, as it does when the verb runs for one recipient.
+            if ((property.Name == "id" || property.Name.EndsWith("_id", StringComparison.Ordinal)) && (property.PropertyType == typeof(long) || property.PropertyType == typeof(int)))
                 reply[property.Name] = id;
         }
         return reply;

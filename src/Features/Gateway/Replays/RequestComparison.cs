@@ -58,10 +58,11 @@ internal static partial class RequestComparison
                 var items = new JsonArray();
                 foreach (var item in a) items.Add(Walk(item, null, replayAgent, sourceAgent));
                 return items;
+            case JsonValue v when v.GetValueKind() is JsonValueKind.Number or JsonValueKind.String && key is not null && IsIdName(key):
+                // An id by its name (a message's, a tool call's, the client's device and session in metadata.user_id).
+                return JsonValue.Create("<id>");
             case JsonValue v when v.GetValueKind() == JsonValueKind.String:
                 return JsonValue.Create(Text(v.GetValue<string>(), replayAgent, sourceAgent));
-            case JsonValue v when v.GetValueKind() == JsonValueKind.Number && key is not null && IsIdName(key):
-                return JsonValue.Create("<id>");
             default:
                 return node?.DeepClone();
         }
@@ -92,8 +93,8 @@ internal static partial class RequestComparison
     [GeneratedRegex(@"\b(toolu|msg|call|chatcmpl|resp|req)_[A-Za-z0-9]+")]
     private static partial Regex ProviderIds();
 
-    /// <summary>An id in JSON written inside a text (a tool's result: <c>{"ok":true,"id":42}</c>).</summary>
-    [GeneratedRegex("\"(?<name>id|[a-z_]+_id)\"\\s*:\\s*\\d+")]
+    /// <summary>An id in JSON written inside a text (a tool's result: <c>{"ok":true,"id":42}</c>, a device's <c>"device_id":"fde0…"</c>).</summary>
+    [GeneratedRegex("\"(?<name>id|[a-z_]+_id)\"\\s*:\\s*(\\d+|\"[^\"]*\")")]
     private static partial Regex EmbeddedIds();
 
     private static void Compare(string path, JsonNode? recorded, JsonNode? replayed, List<RequestDifference> found)

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Dapper;
 using FluentValidation;
 using Hive.Contracts.Gateway;
@@ -22,14 +21,14 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hive.Features.Gateway.Replays;
 
 /// <summary>
-/// Replays a recorded turn (<c>POST /api/turns/{id}/replay</c>): a new agent, sealed, with no egress, no mounts, no secrets
-/// and no capabilities, runs the original's command from the turn's checkpoint (its state dir's files and its conversation's
+/// Replays a recorded turn (<c>POST /api/turns/{id}/replay</c>): a new agent, sealed, with no egress, no secrets and no
+/// capabilities (its mounts are the original's, read-only as every mount is), runs the original's command from the turn's checkpoint (its state dir's files and its conversation's
 /// session, as they were when the turn was granted) and is handed the messages that woke it. Its gateway answers each model
 /// call from the turn's recording (<see cref="ReplayModelCall"/>) and its hive verbs that reach beyond it are captured
 /// (<see cref="CaptureReplayVerbs"/>), so the replay changes nothing outside itself and no provider hears of it.
 /// Everything that can be checked is checked before anything is made; a start that fails leaves no agent and no files.
 /// </summary>
-public static partial class StartReplay
+public static class StartReplay
 {
     public sealed record Command(long TurnId, string? Into, string? OnDivergence, IReadOnlyDictionary<string, string>? Env) : IRequest<ReplayView>;
 
@@ -44,8 +43,8 @@ public static partial class StartReplay
         }
     }
 
-    internal sealed partial class Handler(
-        IMediator mediator, IDb db, HivePaths paths, CallBodies bodies, ActiveReplays replays, IAgentDirectory agents, StateChanges changes,
+    internal sealed class Handler(
+        IMediator mediator, IDb db, CallBodies bodies, CheckpointRestore restore, ActiveReplays replays, StateChanges changes,
         IServiceScopeFactory scopes, TimeProvider clock) : IRequestHandler<Command, ReplayView>
     {
         public async Task<ReplayView> Handle(Command command, CancellationToken cancellationToken)
@@ -56,12 +55,7 @@ public static partial class StartReplay
             if (replays.IsReplayAgent(turn.Agent)) throw new ConflictException($"{turn.Agent} is a replay's agent: replay the original turn instead");
             var (checkpoint, calls) = Recording(turn);
             var name = command.Into ?? $"{turn.Agent}-replay-{turn.Id}";
-            if (!AgentNames.IsWellFormed(name))
-                throw new BadRequestException($"the replay's default name {name} is not an agent's name (at most 31 characters): give one with into");
-            if (AgentNames.Reserved.Contains(name)) throw new BadRequestException($"{name} is a reserved name");
-            if (agents.IsAgent(name)) throw new ConflictException($"{name} is taken: an agent of that name exists");
-            if (Directory.Exists(paths.AgentDir(name)))
-                throw new ConflictException($"{name} is taken: a tombstone or an old state dir of that name exists (purge it, or give another name with into)");
+            restore.CheckName(name, "into");
             var original = (await mediator.Send(new ReadAgentConfig.Query(turn.Agent), cancellationToken)).Config
                 ?? throw new ConflictException($"{turn.Agent} is an external agent: the hive does not run it, so it cannot run a replay of it");
 
@@ -79,18 +73,18 @@ public static partial class StartReplay
             replays.Start(new ActiveReplay(id, name, turn.Agent, turn.Id, onDivergence, calls));
             try
             {
-                Restore(checkpoint, turn.Agent, name);
+                restore.Restore(checkpoint.Files, turn.Agent, name);
                 if (checkpoint.SessionId is { } session) await mediator.Send(new SetSession.Command(name, session, false), cancellationToken);
                 var env = new Dictionary<string, string>(original.Env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
                 foreach (var (key, value) in command.Env ?? new Dictionary<string, string>()) env[key] = value;
                 await mediator.Send(new CreateAgent.Command(name, original.Command, original.Driver, $"replay of turn {turn.Id} of {turn.Agent}", env,
-                    RestartPolicies.Never, Inputs: original.Inputs, Provider: original.Provider, Limits: original.Limits,
+                    RestartPolicies.Never, original.Mounts, Inputs: original.Inputs, Provider: original.Provider, Limits: original.Limits,
                     Network: NetworkModes.Sealed, Egress: [], EgressAsk: false), cancellationToken);
             }
             catch (Exception e)
             {
                 replays.Release(name);
-                if (!agents.IsAgent(name)) TryDelete(paths.AgentDir(name));
+                restore.Undo(name);
                 await EndAsync(id, ReplayStates.Failed, $"it could not start: {HiveError.From(e).Message}", released: true);
                 throw;
             }
@@ -119,39 +113,10 @@ public static partial class StartReplay
                 ORDER BY id
                 """, turn).AsList();
             if (calls.Count == 0) throw new ConflictException($"turn {turn.Id} of {turn.Agent} made no model call whose bodies were recorded: there is nothing to replay");
-            var files = JsonSerializer.Deserialize<List<CheckpointFile>>(checkpoint.Files, HiveJson.Options) ?? [];
-            if (calls.Any(c => !bodies.Keep(c.RequestBody) || !bodies.Keep(c.ResponseBody)) || files.Any(f => !bodies.Keep(f.Hash)))
+            if (calls.Any(c => !bodies.Keep(c.RequestBody) || !bodies.Keep(c.ResponseBody)) || !restore.Kept(checkpoint.Files))
                 throw new ConflictException($"turn {turn.Id} of {turn.Agent} cannot be replayed: its recordings were removed by retention (Hive:Gateway:Recordings:Days, MaxMiB)");
             return (checkpoint, calls);
         }
-
-        /// <summary>
-        /// The checkpoint's files into the new agent's state dir. A path that names the original's state dir (a client that
-        /// keeps its sessions under a name made of its working directory, as Claude Code's <c>~/.claude/projects/-agents-NAME-state</c>)
-        /// is renamed to the replay's, so the client finds its conversation where it now runs.
-        /// </summary>
-        private void Restore(CheckpointRow checkpoint, string source, string name)
-        {
-            paths.EnsureAgentDirs(name);
-            var root = paths.AgentStateDir(name);
-            var renames = new[] { paths.AgentStateDir(source), $"/agents/{source}/state" }
-                .Zip([root, $"/agents/{name}/state"], (from, to) => (From: Encoded(from), To: Encoded(to))).ToList();
-            foreach (var file in JsonSerializer.Deserialize<List<CheckpointFile>>(checkpoint.Files, HiveJson.Options) ?? [])
-            {
-                var relative = renames.Aggregate(file.Path, (path, rename) => path.Replace(rename.From, rename.To, StringComparison.Ordinal));
-                var target = Path.GetFullPath(Path.Combine(root, relative));
-                if (!target.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) continue; // stored paths are relative; never outside
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!, HivePaths.PrivateDir);
-                var bytes = bodies.Read(file.Hash) ?? throw new ConflictException($"a file of the checkpoint ({file.Path}) was removed by retention meanwhile");
-                PrivateFile.Write(target, bytes, Durability.None);
-                File.SetUnixFileMode(target, (UnixFileMode)file.Mode & (UnixFileMode)0x1FF);
-            }
-        }
-
-        private static string Encoded(string path) => NotAlphanumeric().Replace(path, "-");
-
-        [GeneratedRegex("[^A-Za-z0-9]")]
-        private static partial Regex NotAlphanumeric();
 
         private async Task EndAsync(long id, string state, string note, bool released) =>
             await changes.RunAsync(scopes, (change, _) =>
@@ -161,12 +126,6 @@ public static partial class StartReplay
                 change.Raise(new ReplayChanged(ReplayRow.Read(change.Connection, id, change.Transaction)!));
                 return Task.CompletedTask;
             }, CancellationToken.None);
-
-        private static void TryDelete(string dir)
-        {
-            try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        }
     }
 
     internal sealed record CheckpointRow(string? SessionId, string Messages, string Files);

@@ -70,7 +70,8 @@ internal sealed class TurnCheckpoints(
     /// <summary>Forgets what was seen of an agent's files (it is gone).</summary>
     public void Forget(string agent) => _seen.TryRemove(agent, out _);
 
-    private (List<CheckpointFile> Files, List<SkippedFile> Skipped) Snapshot(string agent)
+    /// <summary>The agent's state dir now: its files stored by content (a file unchanged since last time is not read again), and what was skipped.</summary>
+    public (List<CheckpointFile> Files, List<SkippedFile> Skipped) Snapshot(string agent)
     {
         var root = paths.AgentStateDir(agent);
         var seen = _seen.GetOrAdd(agent, _ => new ConcurrentDictionary<string, Seen>(StringComparer.Ordinal));

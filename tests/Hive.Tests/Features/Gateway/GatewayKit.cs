@@ -83,4 +83,23 @@ internal static class GatewayKit
             FROM model_calls ORDER BY id
             """)).ToList();
     }
+
+    /// <summary>Every process that runs as <paramref name="agent"/> (its harness, its command, their children).</summary>
+    public static List<int> ProcessesOf(string agent)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains($"HIVE_AGENT={agent}")) found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone meanwhile
+            }
+        }
+        return found;
+    }
 }

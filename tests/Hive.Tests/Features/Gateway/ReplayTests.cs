@@ -26,7 +26,7 @@ public sealed class ReplayTests : IAsyncLifetime
         history = json.load(open(path)) if os.path.exists(path) else []
         system = os.environ.get("AGENT_SYSTEM", "You are a careful agent.")
         def call(messages):
-            body = json.dumps({"model": "claude-test", "max_tokens": 64, "system": system, "messages": messages}).encode()
+            body = json.dumps({"model": os.environ.get("HIVE_MODEL") or "claude-test", "max_tokens": 64, "system": system, "messages": messages}).encode()
             request = urllib.request.Request(os.environ["ANTHROPIC_BASE_URL"] + "/v1/messages", data=body, method="POST",
                 headers={"x-api-key": os.environ["ANTHROPIC_API_KEY"], "anthropic-version": "2023-06-01", "content-type": "application/json"})
             try:
@@ -136,7 +136,7 @@ public sealed class ReplayTests : IAsyncLifetime
         Assert.Equal("sealed", row.GetProperty("network").GetString());
 
         await DestroyAsync(_hive, replay.Agent);
-        Assert.Empty(ProcessesOf(replay.Agent));
+        Assert.Empty(GatewayKit.ProcessesOf(replay.Agent));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob' AND sender = @Agent", replay));
     }
 
@@ -202,29 +202,76 @@ public sealed class ReplayTests : IAsyncLifetime
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM replays"));
     }
 
+    [Fact]
+    public async Task A_fork_at_the_first_turn_runs_on_another_model_with_the_first_turns_conversation_and_leaves_the_original_as_it_was()
+    {
+        var (first, _) = await TwoTurnsAsync();
+        var files = StateFiles("alice");
+        var conversation = await _hive.GetJsonAsync("/api/agents/alice/conversation");
+        _model.Enqueue(ModelReply.Text("Forked."), ModelReply.Text("Then I wait, forked."));
+
+        using var forked = await _hive.Http.PostAsJsonAsync("/api/agents/alice/fork", new { at_turn = first, model = "claude-other", message = "what now?" });
+        Assert.True(forked.StatusCode == HttpStatusCode.Created, await forked.Content.ReadAsStringAsync());
+        var fork = (await forked.Content.ReadFromJsonAsync<ForkView>(HiveJson.Options))!;
+        Assert.Equal(($"alice-fork-{first}", "alice", first), (fork.Agent, fork.SourceAgent, fork.SourceTurn));
+
+        // Its next turn is live, on the other model, and carries turn 1's conversation (and not turn 2's).
+        var asked = await _model.WaitForRequestAsync(r => r.IsMessages && r.Mentions("what now?"), TimeSpan.FromSeconds(60));
+        Assert.Equal("claude-other", asked.Model);
+        Assert.True(asked.Mentions("hello") && asked.Mentions("Then I wait."), "turn 1's messages are in the fork's request");
+        Assert.False(asked.Mentions("Again?"), "turn 2 came after the fork's point");
+        await using (var bob = await _hive.ConnectAsync("bob"))
+            Assert.Equal("Then I wait, forked.", (await bob.RecvAndAckMessageAsync(waitMs: 30_000))?.Body); // live: delivered
+
+        // Its row links back to the original's turn (agent rows are assembled in Shared: read raw).
+        var forkOf = (await RowAsync(_hive, fork.Agent))!.Value.GetProperty("fork_of");
+        Assert.Equal(("alice", first), (forkOf.GetProperty("agent").GetString(), forkOf.GetProperty("turn").GetInt64()));
+        // The original is as it was, byte for byte: its files and its conversation.
+        Assert.Equal(files, StateFiles("alice"));
+        Assert.Equal(conversation.GetRawText(), (await _hive.GetJsonAsync("/api/agents/alice/conversation")).GetRawText());
+        await DestroyAsync(_hive, fork.Agent);
+        Assert.Empty(GatewayKit.ProcessesOf(fork.Agent));
+    }
+
+    [Fact]
+    public async Task Bad_forks_are_refused_with_the_reason_and_create_nothing()
+    {
+        var (first, second) = await TwoTurnsAsync();
+        var agents = _hive.QueryDb<long>("SELECT count(*) FROM agents");
+
+        async Task RefusedAsync(string agent, object body, HttpStatusCode status, string says)
+        {
+            using var response = await _hive.Http.PostAsJsonAsync($"/api/agents/{agent}/fork", body);
+            var problem = Problem.Of(await response.Content.ReadFromJsonAsync<JsonElement>());
+            Assert.True(response.StatusCode == status, $"{agent} {body}: {(int)response.StatusCode} {problem.Detail}");
+            Assert.Contains(says, problem.Detail);
+        }
+
+        await RefusedAsync("alice", new { }, HttpStatusCode.BadRequest, "at_turn is required");
+        await RefusedAsync("alice", new { at_turn = 999_999 }, HttpStatusCode.NotFound, "no turn 999999 of alice");
+        await RefusedAsync("bob", new { at_turn = first }, HttpStatusCode.NotFound, $"no turn {first} of bob");
+        await RefusedAsync("alice", new { at_turn = first, name = "bob" }, HttpStatusCode.Conflict, "bob is taken");
+        await RefusedAsync("alice", new { at_turn = first, model = "no spaces allowed" }, HttpStatusCode.BadRequest, "model must be");
+        // Its last turn had no next: without a message there is nothing to hand the fork.
+        await RefusedAsync("alice", new { at_turn = second }, HttpStatusCode.BadRequest, "message is required");
+
+        Assert.Equal(agents, _hive.QueryDb<long>("SELECT count(*) FROM agents"));
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM forks"));
+        Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", $"alice-fork-{first}")));
+    }
+
+    /// <summary>Every file of the agent's state dir by its path, with its bytes' hash.</summary>
+    private Dictionary<string, string> StateFiles(string agent)
+    {
+        var root = Path.Combine(_hive.DataDir, "agents", agent, "state");
+        return Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .ToDictionary(f => Path.GetRelativePath(root, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
+    }
+
     private string Log(string agent) =>
         File.ReadAllText(Path.Combine(_hive.DataDir, "agents", agent, "logs", "output.log"));
 
     private Task UntilEndedAsync(long turn) =>
         HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE id = @turn AND ended_at IS NOT NULL", new { turn }) == 1,
             what: $"turn {turn} to end");
-
-    /// <summary>Every process that runs as <paramref name="agent"/> (its harness, its command, their children).</summary>
-    private static List<int> ProcessesOf(string agent)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            try
-            {
-                if (File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains($"HIVE_AGENT={agent}")) found.Add(pid);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // gone meanwhile
-            }
-        }
-        return found;
-    }
 }
