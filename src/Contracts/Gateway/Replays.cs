@@ -70,3 +70,23 @@ public sealed record ForkView(long Id, string Agent, string SourceAgent, long So
 
 /// <summary>An agent row's <c>fork_of</c>: the original's turn this agent continues from (null for any other agent).</summary>
 public sealed record ForkOf(long Fork, string Agent, long Turn);
+
+/// <summary>
+/// <c>GET /api/turns/{id}</c>: one granted turn as the gateway saw it: the messages that woke it (null when it has no
+/// checkpoint), each model call with its answer as a person reads it, the tool calls in order with the results that came
+/// back in the next call (<c>hive</c>: one of the hive's tools), its cost and time, whether it can be replayed (and why not),
+/// the replays of it, and what the turn's agent is (a replay's, a fork's).
+/// </summary>
+public sealed record TurnView(
+    long Id, string Agent, DateTimeOffset GrantedAt, DateTimeOffset? EndedAt, string? EndReason, IReadOnlyList<TurnWakeView>? Wake,
+    IReadOnlyList<TurnCallView> Calls, IReadOnlyList<TurnToolCallView> ToolCalls, double? CostUsd, double? DurationMs,
+    string? NotReplayable, IReadOnlyList<ReplayView> Replays, ReplayOf? ReplayOf, ForkOf? ForkOf);
+
+/// <summary>A message that woke a turn.</summary>
+public sealed record TurnWakeView(string From, string Kind, string Body);
+
+/// <summary>One model call of a turn, with its answer as a person reads it (null when its bodies were not recorded).</summary>
+public sealed record TurnCallView(CallView Call, CallMessageView? Answer);
+
+/// <summary>A tool call the model made in a turn (<c>call_id</c>: the model call that answered with it) and its result, when one came back.</summary>
+public sealed record TurnToolCallView(long CallId, string? Name, string Input, string? Result, bool Hive);

@@ -31,6 +31,12 @@ public sealed class GatewayModule : CarterModule
             await res.Ok(await mediator.Send(new ReadCall.Query(id), req.HttpContext.RequestAborted));
         });
 
+        Get("/turns/{id}", async (req, res) =>
+        {
+            if (!long.TryParse(req.RouteValues["id"]?.ToString(), out var id) || id <= 0) throw new NotFoundException("no such turn");
+            await res.Ok(await mediator.Send(new ReadTurnView.Query(id), req.HttpContext.RequestAborted));
+        });
+
         Post("/turns/{id}/replay", async (req, res) =>
         {
             if (!long.TryParse(req.RouteValues["id"]?.ToString(), out var id) || id <= 0) throw new NotFoundException("no such turn");

@@ -80,6 +80,13 @@ public sealed class ClaudeCodeReplayTests : IAsyncLifetime
         await using (var bob = await _hive.ConnectAsync("bob"))
             Assert.Null((await bob.RecvOneAsync(waitMs: 0)).Message); // captured, not delivered
 
+        // The turn as its page reads it: its send to bob among its tool calls, with the result the next call carried back.
+        var view = await _hive.GetAsync<TurnView>($"/api/turns/{turn}");
+        var tool = Assert.Single(view.ToolCalls, t => t.Name == "mcp__hive__send");
+        Assert.True(tool.Hive);
+        Assert.Contains("hello bob, from alice", tool.Input);
+        Assert.Contains("\"ok\":true", tool.Result);
+
         await DestroyAsync(_hive, replay.Agent);
         Assert.Empty(GatewayKit.ProcessesOf(replay.Agent));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = @Agent", replay));

@@ -135,6 +135,13 @@ public sealed class ReplayTests : IAsyncLifetime
         Assert.Equal(second, row.GetProperty("replay_of").GetProperty("turn").GetInt64());
         Assert.Equal("sealed", row.GetProperty("network").GetString());
 
+        // The turn as its page reads it: what woke it, both calls with their answers, the replay of it.
+        var view = await _hive.GetAsync<TurnView>($"/api/turns/{second}");
+        Assert.Equal(["again"], view.Wake!.Select(m => m.Body));
+        Assert.Equal(["Again?", "Then I wait again."], view.Calls.Select(c => c.Answer!.Parts.Single().Text));
+        Assert.Null(view.NotReplayable);
+        Assert.Equal(replay.Id, Assert.Single(view.Replays).Id);
+
         await DestroyAsync(_hive, replay.Agent);
         Assert.Empty(GatewayKit.ProcessesOf(replay.Agent));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob' AND sender = @Agent", replay));
@@ -158,6 +165,31 @@ public sealed class ReplayTests : IAsyncLifetime
         Assert.Empty(replay.Captured); // it stopped before sending anything
         Assert.Equal(heard, _model.Requests.Count);
         await DestroyAsync(_hive, "changed");
+    }
+
+    [Fact]
+    public async Task Gone_live_at_its_divergence_a_replay_asks_the_model_from_there_on_and_still_captures_its_hive_verbs()
+    {
+        var (first, _) = await TwoTurnsAsync();
+        var heard = _model.Requests.Count;
+        _model.Enqueue(ModelReply.Text("Arr."), ModelReply.Text("Then I wait, matey."));
+
+        var replay = await ReplayAsync(first, new { into = "pirate", on_divergence = "live", env = new Dictionary<string, string> { ["AGENT_SYSTEM"] = "You are a pirate." } });
+
+        Assert.Equal(ReplayStates.Diverged, replay.State);
+        Assert.Equal((1, "$.system"), (replay.Divergence!.Call, replay.Divergence.Differences[0].Path));
+        // From the divergence on, both of its calls went to the model, with the changed prompt, and were metered as the replay agent's.
+        var live = _model.Requests.Skip(heard).ToList();
+        Assert.Equal(2, live.Count);
+        Assert.All(live, r => Assert.Contains("You are a pirate.", r.Body!.Value.GetProperty("system").GetString()));
+        var calls = (await GatewayKit.CallsAsync(_hive)).Where(c => c.Agent == "pirate").ToList();
+        Assert.Equal(["complete", "complete"], calls.Select(c => c.State));
+        // Its send is still captured, with the live answer, and not delivered.
+        var send = Assert.Single(replay.Captured);
+        Assert.Equal("Then I wait, matey.", send.Args.GetProperty("body").GetString());
+        await using (var bob = await _hive.ConnectAsync("bob"))
+            Assert.Null((await bob.RecvOneAsync(waitMs: 0)).Message);
+        await DestroyAsync(_hive, "pirate");
     }
 
     [Fact]
