@@ -26,9 +26,8 @@ public static class ReadCall
             if (row is null || (query.AskedBy is { } agent && row.Agent != agent)) throw new NotFoundException($"no model call {query.Id}");
             var request = row.RequestBody is { } r ? bodies.Read(r) : null;
             var response = row.ResponseBody is { } s ? bodies.Read(s) : null;
-            var protocol = row.Path.StartsWith("/v1/chat", StringComparison.Ordinal) || row.Path == "/v1/responses" ? ProviderProtocols.OpenAi : ProviderProtocols.Anthropic;
             return new CallDetail(row.View(), Text(request), Text(response),
-                request is null && response is null ? null : CallReading.Of(protocol, request, response));
+                request is null && response is null ? null : CallReading.Of(row.Protocol, request, response));
         }
 
         private static string? Text(byte[]? body) => body is null ? null : System.Text.Encoding.UTF8.GetString(body);

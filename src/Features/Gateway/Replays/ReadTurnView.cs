@@ -36,8 +36,7 @@ public static class ReadTurnView
                 var request = row.RequestBody is { } r ? bodies.Read(r) : null;
                 var response = row.ResponseBody is { } s ? bodies.Read(s) : null;
                 var reading = request is null && response is null ? null
-                    : CallReading.Of(row.Path.StartsWith("/v1/chat", StringComparison.Ordinal) || row.Path == "/v1/responses" ? ProviderProtocols.OpenAi : ProviderProtocols.Anthropic,
-                        request, response);
+                    : CallReading.Of(row.Protocol, request, response);
                 // This call's request carries back the results of the tool calls still waiting for one, in order.
                 var results = new Queue<string>(reading?.LastMessages.LastOrDefault()?.Parts.Where(p => p.Kind == "tool_result").Select(p => p.Text) ?? []);
                 for (var i = 0; i < tools.Count && results.Count > 0; i++)
