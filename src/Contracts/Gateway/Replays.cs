@@ -6,9 +6,16 @@ namespace Hive.Contracts.Gateway;
 /// <c>POST /api/turns/{id}/replay</c>: replay a recorded turn. <c>into</c> names the replay's agent (default
 /// <c>&lt;agent&gt;-replay-&lt;turn&gt;</c>); <c>on_divergence</c> is <c>stop</c> (default: the replay ends at the first call
 /// that differs from the recording) or <c>live</c> (from there on the calls go to the live model, under the replay agent's
-/// own budget); <c>env</c> is laid over the original's environment (a changed prompt or setting to try against the recording).
+/// own budget); <c>env</c> is laid over the original's environment (a changed prompt or setting to try against the recording);
+/// <c>preset</c> runs a changed preset's command and env in place of the original's.
 /// </summary>
-public sealed record ReplayRequest(string? Into = null, string? OnDivergence = null, IReadOnlyDictionary<string, string>? Env = null);
+public sealed record ReplayRequest(string? Into = null, string? OnDivergence = null, IReadOnlyDictionary<string, string>? Env = null, ReplayPreset? Preset = null);
+
+/// <summary>
+/// A preset file to replay with (<c>file</c>: its JSON, as in the meta repo's <c>presets/</c>), expanded for the original
+/// agent's name and purpose; <c>name</c> is the preset's name (its program's <c>Hive:Presets</c> setting is found by it).
+/// </summary>
+public sealed record ReplayPreset(string Name, System.Text.Json.JsonElement File);
 
 /// <summary>What a replay does at the first call that differs from the recording.</summary>
 public static class OnDivergence
@@ -30,11 +37,12 @@ public static class ReplayStates
 /// <summary>
 /// A replay of turn <c>source_turn</c> of <c>source_agent</c> by the agent <c>agent</c>: how many of the turn's recorded
 /// calls it was answered from (<c>calls_replayed</c> of <c>calls_recorded</c>), where it diverged (null: it did not), and the
-/// hive verbs it called that were captured instead of carried out.
+/// hive verbs it called that were captured instead of carried out; <c>turn</c> is the replay agent's own turn (null until its
+/// first model call).
 /// </summary>
 public sealed record ReplayView(
     long Id, string Agent, string SourceAgent, long SourceTurn, string OnDivergence, string State, int CallsReplayed, int CallsRecorded,
-    Divergence? Divergence, string? Note, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt, IReadOnlyList<CapturedVerb> Captured);
+    Divergence? Divergence, string? Note, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt, IReadOnlyList<CapturedVerb> Captured, long? Turn = null);
 
 /// <summary>
 /// The first call of a replay whose request differs from the recorded one: its place (<c>call</c>, from 1) and the recorded

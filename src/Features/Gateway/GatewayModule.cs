@@ -41,7 +41,7 @@ public sealed class GatewayModule : CarterModule
         {
             if (!long.TryParse(req.RouteValues["id"]?.ToString(), out var id) || id <= 0) throw new NotFoundException("no such turn");
             var body = await req.ReadBodyAsync<ReplayRequest>() ?? new ReplayRequest();
-            var replay = await mediator.Send(new StartReplay.Command(id, body.Into, body.OnDivergence, body.Env), req.HttpContext.RequestAborted);
+            var replay = await mediator.Send(new StartReplay.Command(id, body.Into, body.OnDivergence, body.Env, body.Preset), req.HttpContext.RequestAborted);
             await res.Created($"/api/replays/{replay.Id}", replay);
         });
 

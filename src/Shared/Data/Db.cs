@@ -35,11 +35,13 @@ public sealed class SqliteDb : IDb
         {
             DataSource = databasePath,
             ForeignKeys = true,
-            DefaultTimeout = 5,
+            // A writer waits its turn for up to 30 s: 120 changes begun at once on a loaded 2-core machine queued past 5 s,
+            // and a caller must not see SQLITE_BUSY for a queue that was only long.
+            DefaultTimeout = 30,
             Pooling = true,
         }.ToString();
         // synchronous and busy_timeout are per connection; a pooled connection may be new, so set them on every open.
-        _pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;";
+        _pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=30000;";
     }
 
     private static readonly AsyncLocal<ReadSnapshotConnection?> CurrentSnapshot = new();

@@ -7,8 +7,9 @@ namespace Hive.Cli.Commands.Operator;
 
 /// <summary>
 /// Replays of recorded turns, as the operator over HTTP: <c>replay TURN [--into NAME] [--on-divergence stop|live] [--env
-/// KEY=VALUE]...</c> starts one (<c>POST /api/turns/{id}/replay</c>) and, unless <c>--no-wait</c>, follows it until it ends,
-/// then shows how it went: identical, or where it diverged and what differed, and the hive verbs it captured;
+/// KEY=VALUE]... [--preset-file F]</c> starts one (<c>POST /api/turns/{id}/replay</c>) and, unless <c>--no-wait</c>, follows it
+/// until it ends, then shows how it went: identical, or where it diverged and what differed, and the hive verbs it captured;
+/// <c>replay --agent NAME [--last N]</c> replays its last turns so (<see cref="PromptRegression"/>);
 /// <c>replays [ID] [--agent NAME]</c> lists them, or shows one.
 /// </summary>
 public static class ReplayCommands
@@ -45,22 +46,37 @@ public static class ReplayCommands
 
     private static Command Replay()
     {
-        var turn = new Argument<long>("turn") { Description = "the granted turn's id (as the agent's turns and calls show it)" };
+        var turn = new Argument<long?>("turn") { Description = "the granted turn's id (as the agent's turns and calls show it)", Arity = ArgumentArity.ZeroOrOne };
         var into = new Option<string?>("--into") { Description = "the replay agent's name (default AGENT-replay-TURN)" };
         var onDivergence = new Option<string?>("--on-divergence") { Description = "at the first call that differs: stop (default) or live (go on with the live model, spending)" };
         var env = new Option<string[]>("--env") { Description = "KEY=VALUE laid over the original's environment (repeatable): a changed setting to try against the recording" };
+        var presetFile = new Option<string?>("--preset-file") { Description = "a preset file (JSON, as in presets/) whose command and env replace the original's" };
+        var agent = new Option<string?>("--agent") { Description = "replay this agent's last turns instead of one (a prompt regression: writes a report)" };
+        var last = new Option<int?>("--last") { Description = "with --agent: how many of its last recorded turns (default 20)" };
+        var report = new Option<string?>("--report") { Description = "with --agent: the report's path without extension (writes .md and .json; default replay-AGENT-TIME)" };
         var noWait = new Option<bool>("--no-wait") { Description = "start it and return at once" };
-        var timeout = new Option<int?>("--timeout") { Description = "seconds to follow it before giving up (default 600)" };
-        var command = new Command("replay", "replay a recorded turn offline: a sealed agent of its own, answered from the recording, its hive verbs captured")
-            { turn, into, onDivergence, env, noWait, timeout };
+        var timeout = new Option<int?>("--timeout") { Description = "seconds to follow a replay before giving up (default 600)" };
+        var command = new Command("replay", "replay a recorded turn offline (or an agent's last turns, with --agent): a sealed agent of its own, answered from the recording, its hive verbs captured")
+            { turn, into, onDivergence, env, presetFile, agent, last, report, noWait, timeout };
         command.SetRun(async (cx, ct) =>
         {
+            var pairs = cx.Value(env) is { Length: > 0 } given ? OptionValues.Pairs(given, "--env", "KEY=VALUE") : null;
+            using var api = cx.Api();
+            if (cx.Value(agent) is { } regressed)
+            {
+                if (cx.Value(turn) is not null || cx.Value(into) is not null || cx.Value(noWait))
+                    throw new UsageError("--agent replays its last turns: give no TURN, --into or --no-wait with it");
+                return await PromptRegression.RunAsync(api, new PromptRegression.Settings(regressed, cx.Value(last) ?? 20, cx.Value(presetFile), pairs,
+                    cx.Value(onDivergence), TimeSpan.FromSeconds(cx.Value(timeout) ?? 600), cx.Value(report)), ct);
+            }
+            if (cx.Value(turn) is not { } turnId) throw new UsageError("replay takes a TURN, or --agent NAME for its last turns");
+            if (cx.Value(last) is not null || cx.Value(report) is not null) throw new UsageError("--last and --report go with --agent");
             var body = new JsonObject();
             if (cx.Value(into) is { } name) body["into"] = name;
             if (cx.Value(onDivergence) is { } mode) body["on_divergence"] = mode;
-            if (cx.Value(env) is { Length: > 0 } pairs) body["env"] = OptionValues.Pairs(pairs, "--env", "KEY=VALUE");
-            using var api = cx.Api();
-            var replay = await api.PostAsync($"/api/turns/{cx.Value(turn)}/replay", body, ct);
+            if (pairs is not null) body["env"] = pairs;
+            if (cx.Value(presetFile) is { } file) body["preset"] = PromptRegression.PresetOf(file);
+            var replay = await api.PostAsync($"/api/turns/{turnId}/replay", body, ct);
             if (!cx.Value(noWait))
             {
                 var id = Text.Str(replay, "id");

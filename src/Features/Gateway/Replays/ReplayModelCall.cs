@@ -39,7 +39,7 @@ internal sealed class ReplayModelCall(ActiveReplays replays, CallBodies bodies, 
                 await RefuseAsync(context, mediator, agent, provider, request, path, turnId, startedAt, watch, refused.Why);
                 return true;
             case ReplayAnswer.Diverged diverged:
-                await SaveAsync(replay.Id, diverged.GoLive ? ReplayStates.Running : ReplayStates.Diverged, replay.Replayed, diverged.Divergence);
+                await SaveAsync(replay.Id, diverged.GoLive ? ReplayStates.Running : ReplayStates.Diverged, replay.Replayed, diverged.Divergence, turnId);
                 if (diverged.GoLive) return false;
                 var first = diverged.Divergence.Differences.FirstOrDefault()?.Path ?? "$";
                 await RefuseAsync(context, mediator, agent, provider, request, path, turnId, startedAt, watch,
@@ -47,7 +47,7 @@ internal sealed class ReplayModelCall(ActiveReplays replays, CallBodies bodies, 
                 return true;
             case ReplayAnswer.Recorded recorded:
                 await AnswerAsync(context, mediator, agent, provider, request, path, turnId, startedAt, watch, recorded.Call);
-                await SaveAsync(replay.Id, ReplayStates.Running, replay.Replayed, null);
+                await SaveAsync(replay.Id, ReplayStates.Running, replay.Replayed, null, turnId);
                 return true;
             default:
                 throw new UnreachableException();
@@ -92,14 +92,14 @@ internal sealed class ReplayModelCall(ActiveReplays replays, CallBodies bodies, 
             Usage.None, null, null, watch.Elapsed.TotalMilliseconds, request.Body.Length, 0, why, null, null, startedAt, clock.GetUtcNow()), CancellationToken.None);
     }
 
-    private Task SaveAsync(long id, string state, int replayed, Divergence? divergence) =>
+    private Task SaveAsync(long id, string state, int replayed, Divergence? divergence, long? turnId) =>
         changes.RunAsync(scopes, (change, _) =>
         {
             change.Execute("""
                 UPDATE replays SET state = @state, calls_replayed = @replayed, divergence = coalesce(@divergence, divergence),
-                    ended_at = CASE WHEN @state = 'running' THEN NULL ELSE @now END
+                    turn_id = coalesce(turn_id, @turnId), ended_at = CASE WHEN @state = 'running' THEN NULL ELSE @now END
                 WHERE id = @id
-                """, new { id, state, replayed, divergence = divergence is null ? null : ReplayRow.Serialize(divergence), now = clock.GetUtcNow() });
+                """, new { id, state, replayed, divergence = divergence is null ? null : ReplayRow.Serialize(divergence), turnId, now = clock.GetUtcNow() });
             change.Raise(new ReplayChanged(ReplayRow.Read(change.Connection, id, change.Transaction)!));
             return Task.CompletedTask;
         }, CancellationToken.None);

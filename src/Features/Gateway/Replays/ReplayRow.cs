@@ -11,10 +11,10 @@ namespace Hive.Features.Gateway.Replays;
 /// <summary>A <c>replays</c> row as stored.</summary>
 internal sealed record ReplayRow(
     long Id, string Agent, string SourceAgent, long SourceTurn, string OnDivergence, string State, long CallsReplayed, long CallsRecorded,
-    Json<Divergence>? Divergence, string? Note, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt)
+    Json<Divergence>? Divergence, string? Note, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt, long? TurnId)
 {
     public const string Columns =
-        "id, agent, source_agent, source_turn, on_divergence, state, calls_replayed, calls_recorded, divergence, note, created_at, ended_at";
+        "id, agent, source_agent, source_turn, on_divergence, state, calls_replayed, calls_recorded, divergence, note, created_at, ended_at, turn_id";
 
     private sealed record CaptureRow(long Id, string Verb, string Args, DateTimeOffset At);
 
@@ -31,7 +31,7 @@ internal sealed record ReplayRow(
             "SELECT id, verb, args, at FROM replay_captures WHERE replay_id = @Id ORDER BY id", new { Id }, transaction)
             .Select(c => new CapturedVerb(c.Id, c.Verb, JsonDocument.Parse(c.Args).RootElement.Clone(), c.At)).ToList();
         return new ReplayView(Id, Agent, SourceAgent, SourceTurn, OnDivergence, State, (int)CallsReplayed, (int)CallsRecorded,
-            Divergence?.Value, Note, CreatedAt, EndedAt, captured);
+            Divergence?.Value, Note, CreatedAt, EndedAt, captured, TurnId);
     }
 
     public static string Serialize(Divergence divergence) => JsonSerializer.Serialize(divergence, HiveJson.Options);

@@ -30,7 +30,7 @@ namespace Hive.Features.Gateway.Replays;
 /// </summary>
 public static class StartReplay
 {
-    public sealed record Command(long TurnId, string? Into, string? OnDivergence, IReadOnlyDictionary<string, string>? Env) : IRequest<ReplayView>;
+    public sealed record Command(long TurnId, string? Into, string? OnDivergence, IReadOnlyDictionary<string, string>? Env, ReplayPreset? Preset = null) : IRequest<ReplayView>;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -40,6 +40,10 @@ public static class StartReplay
                 .WithMessage("into must be an agent's name (^[a-z][a-z0-9-]{0,30}$)");
             RuleFor(c => c.OnDivergence).Must(o => OnDivergence.All.Contains(o!)).When(c => c.OnDivergence is not null).WithName("on_divergence")
                 .WithMessage($"on_divergence must be {string.Join(" or ", OnDivergence.All)}");
+            RuleFor(c => c.Preset!.Name).Must(AgentNames.IsWellFormed).When(c => c.Preset is not null).WithName("preset.name")
+                .WithMessage("preset.name must be a preset's name (^[a-z][a-z0-9-]{0,30}$)");
+            RuleFor(c => c.Preset!.File.ValueKind).Equal(JsonValueKind.Object).When(c => c.Preset is not null).WithName("preset.file")
+                .WithMessage("preset.file must be a preset file's JSON object");
         }
     }
 
@@ -58,6 +62,16 @@ public static class StartReplay
             restore.CheckName(name, "into");
             var original = (await mediator.Send(new ReadAgentConfig.Query(turn.Agent), cancellationToken)).Config
                 ?? throw new ConflictException($"{turn.Agent} is an external agent: the hive does not run it, so it cannot run a replay of it");
+            // With a changed preset: its command, and its env over the original's (what the original was given beside its
+            // preset stays), for the original's name and purpose, so that what did not change asks the model the same.
+            var (argv, env, mounts) = (original.Command, new Dictionary<string, string>(original.Env ?? new Dictionary<string, string>(), StringComparer.Ordinal), original.Mounts);
+            if (command.Preset is { } preset)
+            {
+                var expanded = await mediator.Send(new ExpandPreset.Query(preset.Name, preset.File.GetRawText(), turn.Agent, original.Purpose, original.Mounts), cancellationToken);
+                (argv, mounts) = (expanded.Command, expanded.Mounts);
+                foreach (var (key, value) in expanded.Env) env[key] = value;
+            }
+            foreach (var (key, value) in command.Env ?? new Dictionary<string, string>()) env[key] = value;
 
             var onDivergence = command.OnDivergence ?? OnDivergence.Stop;
             var id = await changes.RunAsync(scopes, (change, _) =>
@@ -75,10 +89,9 @@ public static class StartReplay
             {
                 restore.Restore(checkpoint.Files, turn.Agent, name);
                 if (checkpoint.SessionId is { } session) await mediator.Send(new SetSession.Command(name, session, false), cancellationToken);
-                var env = new Dictionary<string, string>(original.Env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-                foreach (var (key, value) in command.Env ?? new Dictionary<string, string>()) env[key] = value;
-                await mediator.Send(new CreateAgent.Command(name, original.Command, original.Driver, $"replay of turn {turn.Id} of {turn.Agent}", env,
-                    RestartPolicies.Never, original.Mounts, Inputs: original.Inputs, Provider: original.Provider, Limits: original.Limits,
+                await mediator.Send(new CreateAgent.Command(name, argv, original.Driver,
+                    $"replay of turn {turn.Id} of {turn.Agent}{(command.Preset is { } p ? $" with the preset {p.Name}" : "")}", env,
+                    RestartPolicies.Never, mounts, Inputs: original.Inputs, Provider: original.Provider, Limits: original.Limits,
                     Network: NetworkModes.Sealed, Egress: [], EgressAsk: false), cancellationToken);
             }
             catch (Exception e)

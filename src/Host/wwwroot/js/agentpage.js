@@ -12,6 +12,7 @@ import { failingText } from './gateway.js';
 import { diff } from './approvals.js';
 import { networkChip } from './network.js';
 import { egressAttempts } from './nettab.js';
+import { turnPanel, replayBeside } from './turnpage.js';
 
 // /agents/{name}: one agent's own page. Its badges (state, held or paused, the model, context and cost of its last turn
 // with how that cost is known, cost today, its caps and usage), its transcript live, its stats over 1 h, 24 h, 7 d and
@@ -27,7 +28,9 @@ let windowShown = '24h';
 let lastTurn = null;
 let stats = null;
 let ownTurn = false; // the event being applied is about this agent
-const calls = modelCalls(name);
+const turns = turnPanel(name);
+const beside = replayBeside(name);
+const calls = modelCalls(name, id => turns.show(id));
 const net = egressAttempts(name);
 
 document.title = `${name} · Hive`;
@@ -92,9 +95,20 @@ function drawHead() {
   if (!a) return;
   $('ap-badges').replaceChildren(...badges(a));
   $('ap-purpose').textContent = a.purpose ?? '';
+  drawLineage(a);
+  beside.row(a);
   drawNetwork(a);
   net.draw(a);
   drawRecording(a);
+}
+
+// What it was made from: a replay of another agent's turn, or a fork of another agent's conversation at a turn.
+function drawLineage(a) {
+  const of = a.replay_of ?? a.fork_of;
+  $('ap-lineage').hidden = !of;
+  if (!of) return;
+  const link = h('a', { href: `/agents/${encodeURIComponent(of.agent)}?turn=${of.turn}`, class: 'lineage-link' }, `${of.agent}'s turn #${of.turn}`);
+  $('ap-lineage').replaceChildren(a.replay_of ? 'A replay of ' : 'A fork of ', link);
 }
 
 // Its network and egress rules (its row); the rules are edited as a configuration change: the whole configuration with
@@ -314,15 +328,16 @@ const { start } = follow({
     transcript: data => transcript.heard(data),
     conversation_changed: data => { if (data.agent === name) drawConversation(data); },
     egress_refused: data => net.refused(data),
+    replay_changed: data => { turns.replayChanged(data.replay); beside.replayChanged(data.replay); },
   },
-  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); calls.reload(); net.reload(); },
+  loaded: () => { drawAll(); loadStats(); loadLog(); transcript.start(name); loadConversation(); calls.reload(); net.reload(); turns.show(calls.turnShown()); },
   changed: sections => {
     if (sections.has('swarm') || sections.has('governance-usage')) drawHead();
     if (sections.has('questions') || sections.has('reminders') || sections.has('waiting')) drawOpen();
     if (sections.has('flow')) drawMessages();
     // One of its own turns was granted, recorded or ended: new figures (another agent's turn changes nothing here).
     if (ownTurn && sections.has('governance-refresh')) loadStats();
-    if (ownTurn && sections.has('model-calls')) calls.reload();
+    if (ownTurn && sections.has('model-calls')) { calls.reload(); beside.reload(); }
     ownTurn = false;
   },
   heard: (type, data) => { ownTurn = (data.agent ?? data.turn?.agent) === name; },

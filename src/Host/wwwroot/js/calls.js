@@ -13,7 +13,8 @@ import { amount } from './gateway.js';
 const $ = id => document.getElementById(id);
 const usd = v => (v == null ? '–' : `$${Number(v).toFixed(v < 1 ? 4 : 2)}`);
 
-export function modelCalls(name) {
+/** `onTurn(id)` hears the turn chosen (null: all calls), as the page opens and on each choice. */
+export function modelCalls(name, onTurn = id => {}) {
   const api = `/api/agents/${encodeURIComponent(name)}/calls`;
   let turn = Number(new URLSearchParams(location.search).get('turn')) || null;
   const turns = new Map(); // turn id -> calls seen of it (from the unfiltered list)
@@ -47,6 +48,7 @@ export function modelCalls(name) {
     if (id == null) url.searchParams.delete('turn');
     else url.searchParams.set('turn', String(id));
     history.replaceState(null, '', url);
+    onTurn(id);
     reload();
   }
 
@@ -138,5 +140,5 @@ export function modelCalls(name) {
     }
   }
 
-  return { reload };
+  return { reload, turnShown: () => turn };
 }

@@ -119,12 +119,14 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         var listed = (await _hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray().Select(a => a.GetProperty("name").GetString()).ToHashSet();
         Assert.Superset(names.ToHashSet(), listed!);
 
-        var destroyed = await Task.WhenAll(names.Select(async name =>
+        // In process as the creates: 120 HTTP requests at once would meet the host's budget of connections not yet signed
+        // in (a loaded machine reads their heads late, and the budget closes the oldest), which is not what this is about.
+        using var again = new Barrier(names.Count);
+        await Task.WhenAll(names.Select(name => Task.Factory.StartNew(() =>
         {
-            using var response = await _hive.Http.DeleteAsync($"/api/agents/{name}");
-            return response.StatusCode;
-        }));
-        Assert.All(destroyed, status => Assert.Equal(HttpStatusCode.NoContent, status));
+            again.SignalAndWait();
+            mediator.Send(new Hive.Features.Containers.DestroyAgent.Command(name)).GetAwaiter().GetResult();
+        }, TaskCreationOptions.LongRunning)));
         Assert.All(names, name => Assert.False(directory.IsAgent(name), $"{name} is still in the live directory"));
         foreach (var name in names) using (await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) { }
     }

@@ -4,6 +4,7 @@ using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
 using Hive.Contracts.Protocol;
 using Hive.Features.Gateway.Recordings;
+using Hive.Tests.Cli;
 using Microsoft.Extensions.Logging;
 using static Hive.Tests.Features.Containers.ContainersKit;
 using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
@@ -11,100 +12,26 @@ using ModelReply = Hive.Testing.FakeMessagesApi.ModelReply;
 namespace Hive.Tests.Features.Gateway;
 
 /// <summary>
-/// Replays of recorded turns. alice is run by the real harness (<c>hivectl run</c>) with a small model client
-/// in Python: it keeps its conversation in <c>$HOME/conversation.json</c>, makes two calls to the Messages API through its
-/// gateway per message (the second carries the first's answer) and sends the last answer to bob with <c>hivectl send</c>.
-/// Its second turn starts from its first turn's conversation, so a replay of it that did not start from the state dir as
-/// it was when the turn was granted would ask the model something else. The fake Messages API is the provider; it must
-/// hear nothing of a replay.
+/// Replays and forks of recorded turns, driven over HTTP against alice as <see cref="ReplayHive"/> runs her (the real
+/// harness around a small Python model client whose second turn resumes its first's conversation).
 /// </summary>
 public sealed class ReplayTests : IAsyncLifetime
 {
-    private const string ModelClient = """
-        import json, os, subprocess, sys, urllib.error, urllib.request
-        path = os.path.join(os.environ["HOME"], "conversation.json")
-        history = json.load(open(path)) if os.path.exists(path) else []
-        system = os.environ.get("AGENT_SYSTEM", "You are a careful agent.")
-        def call(messages):
-            body = json.dumps({"model": os.environ.get("HIVE_MODEL") or "claude-test", "max_tokens": 64, "system": system, "messages": messages}).encode()
-            request = urllib.request.Request(os.environ["ANTHROPIC_BASE_URL"] + "/v1/messages", data=body, method="POST",
-                headers={"x-api-key": os.environ["ANTHROPIC_API_KEY"], "anthropic-version": "2023-06-01", "content-type": "application/json"})
-            try:
-                with urllib.request.urlopen(request) as response:
-                    answer = json.load(response)
-            except urllib.error.HTTPError as e:
-                print("the model refused:", e.code, e.read().decode(), file=sys.stderr)
-                sys.exit(2)
-            return "".join(b.get("text", "") for b in answer["content"] if b["type"] == "text")
-        for line in sys.stdin:
-            history.append({"role": "user", "content": json.loads(line)["body"]})
-            first = call(history)
-            history += [{"role": "assistant", "content": first}, {"role": "user", "content": "and then?"}]
-            second = call(history)
-            history.append({"role": "assistant", "content": second})
-            subprocess.run(["hivectl", "send", "bob", second], check=True)
-        json.dump(history, open(path, "w"))
-        """;
-
-    private readonly string _key = GatewayKit.NewKey();
+    private ReplayHive _kit = null!;
     private FakeMessagesApi _model = null!;
     private HiveInstance _hive = null!;
 
     public async Task InitializeAsync()
     {
-        _model = await FakeMessagesApi.StartAsync(_key);
-        _hive = await HiveInstance.StartAsync(["bob"], [.. GatewayKit.Provider(_model.BaseUrl), "--Hive:Governance:LoopTurns", "0"]);
-        using (var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key }))
-            Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        _kit = await ReplayHive.StartAsync();
+        (_model, _hive) = (_kit.Model, _kit.Hive);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _hive.DisposeAsync();
-        await _model.DisposeAsync();
-    }
+    public Task DisposeAsync() => _kit.DisposeAsync().AsTask();
 
-    /// <summary>alice, run by the harness, after two turns (each answered by the fake model twice); the ids of her two turns.</summary>
-    private async Task<(long First, long Second)> TwoTurnsAsync(string name = "alice")
-    {
-        await CreateAsync(_hive.Http, new { name, driver = "process", provider = "anthropic", command = new[] { "hivectl", "run", "--", "python3", "-c", ModelClient } });
-        await using var bob = await _hive.ConnectAsync("bob");
-        var turns = new List<long>();
-        foreach (var (ask, answers) in new[] { ("hello", new[] { "Hello.", "Then I wait." }), ("again", new[] { "Again?", "Then I wait again." }) })
-        {
-            _model.Enqueue(answers.Select(a => (ModelReply)ModelReply.Text(a)).ToArray());
-            using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = ask }))
-                Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-            var message = await bob.RecvAndAckMessageAsync(waitMs: 30_000) ?? throw new TimeoutException($"bob never heard from {name} after '{ask}'; its log:\n{Log(name)}");
-            Assert.Equal(answers[1], message.Body);
-            var calls = await UntilCallsAsync(name, turns.Count * 2 + 2);
-            turns.Add(calls[^1].TurnId!.Value);
-        }
-        // Each turn ended (recorded) before a replay of it is asked for.
-        await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE agent = @name AND ended_at IS NOT NULL", new { name }) >= 2,
-            what: $"{name}'s two turns to end");
-        return (turns[0], turns[1]);
-    }
+    private Task<(long First, long Second)> TwoTurnsAsync(string name = "alice") => _kit.TwoTurnsAsync(name);
 
-    private async Task<IReadOnlyList<GatewayKit.CallRow>> UntilCallsAsync(string agent, int count)
-    {
-        IReadOnlyList<GatewayKit.CallRow> calls = [];
-        await HiveInstance.Until(() => (calls = GatewayKit.CallsAsync(_hive).GetAwaiter().GetResult().Where(c => c.Agent == agent && c.State == "complete").ToList()).Count >= count,
-            what: $"{count} complete calls of {agent}");
-        return calls;
-    }
-
-    private async Task<ReplayView> ReplayAsync(long turn, object? body = null)
-    {
-        using var started = await _hive.Http.PostAsJsonAsync($"/api/turns/{turn}/replay", body ?? new { });
-        Assert.True(started.StatusCode == HttpStatusCode.Created, $"replay of turn {turn}: {(int)started.StatusCode} {await started.Content.ReadAsStringAsync()}\n" +
-            string.Join("\n", _hive.Logs.Lines.Where(l => l.Level >= LogLevel.Error).Select(l => l.Text)));
-        var replay = (await started.Content.ReadFromJsonAsync<ReplayView>(HiveJson.Options))!;
-        Assert.Equal(ReplayStates.Running, replay.State);
-        await HiveInstance.Until(() => _hive.GetAsync<ReplayView>($"/api/replays/{replay.Id}").GetAwaiter().GetResult().State != ReplayStates.Running,
-            TimeSpan.FromSeconds(60), $"replay {replay.Id} to end");
-        return await _hive.GetAsync<ReplayView>($"/api/replays/{replay.Id}");
-    }
+    private Task<ReplayView> ReplayAsync(long turn, object? body = null) => _kit.ReplayAsync(turn, body);
 
     [Fact]
     public async Task A_recorded_turn_replays_offline_from_its_checkpoint_with_its_hive_verbs_captured_and_leaves_nothing_running()
@@ -292,6 +219,55 @@ public sealed class ReplayTests : IAsyncLifetime
         Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", $"alice-fork-{first}")));
     }
 
+    [Fact]
+    public async Task A_prompt_regression_replays_the_last_turns_with_a_changed_preset_and_writes_a_report_a_person_reads()
+    {
+        var (first, second) = await TwoTurnsAsync();
+        var heard = _model.Requests.Count;
+        var dir = Directory.CreateTempSubdirectory("hive-regression-").FullName;
+        try
+        {
+            // alice's command as a preset file: once as it was, once with another system prompt.
+            var command = new[] { "hivectl", "run", "--", "python3", "-c", ReplayHive.ModelClient };
+            await File.WriteAllTextAsync(Path.Combine(dir, "same.json"), JsonSerializer.Serialize(new { command }));
+            await File.WriteAllTextAsync(Path.Combine(dir, "pirate.json"),
+                JsonSerializer.Serialize(new { command, env = new Dictionary<string, string> { ["AGENT_SYSTEM"] = "You are a pirate." } }));
+            async Task<(JsonElement Summary, string Markdown)> RegressAsync(string preset)
+            {
+                var report = Path.Combine(dir, $"report-{preset}");
+                (await Hivectl.RunAsync(["--url", _hive.BaseAddress.ToString(), "--token", _hive.Token!, "replay", "--agent", "alice", "--last", "5",
+                    "--preset-file", Path.Combine(dir, $"{preset}.json"), "--report", report], timeout: TimeSpan.FromMinutes(3))).Ok();
+                return (JsonDocument.Parse(await File.ReadAllTextAsync(report + ".json")).RootElement.Clone(), await File.ReadAllTextAsync(report + ".md"));
+            }
+
+            var (same, _) = await RegressAsync("same");
+            Assert.Equal((2, 2, 0), (same.GetProperty("turns").GetInt32(), same.GetProperty("identical").GetInt32(), same.GetProperty("diverged").GetInt32()));
+            Assert.Equal([first, second], same.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("turn").GetInt64()));
+
+            var (pirate, markdown) = await RegressAsync("pirate");
+            Assert.True((2, 0, 2) == (pirate.GetProperty("turns").GetInt32(), pirate.GetProperty("identical").GetInt32(), pirate.GetProperty("diverged").GetInt32()),
+                pirate.ToString());
+            foreach (var result in pirate.GetProperty("results").EnumerateArray())
+            {
+                var divergence = result.GetProperty("divergence");
+                Assert.Equal(1, divergence.GetProperty("call").GetInt32());
+                Assert.Equal("$.system", divergence.GetProperty("differences")[0].GetProperty("path").GetString());
+            }
+            Assert.Contains($"| #{first} | diverged | 0 of 2 | call 1: `$.system` |", markdown);
+            Assert.Contains("- You are a careful agent.\n+ You are a pirate.", markdown);
+
+            // Nothing of it is left, nothing reached the model or bob.
+            Assert.Equal(heard, _model.Requests.Count);
+            Assert.Null(await RowAsync(_hive, $"alice-replay-{first}"));
+            Assert.Null(await RowAsync(_hive, $"alice-replay-{second}"));
+            Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob' AND sender LIKE 'alice-replay-%'"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>Every file of the agent's state dir by its path, with its bytes' hash.</summary>
     private Dictionary<string, string> StateFiles(string agent)
     {
@@ -299,9 +275,6 @@ public sealed class ReplayTests : IAsyncLifetime
         return Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .ToDictionary(f => Path.GetRelativePath(root, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
     }
-
-    private string Log(string agent) =>
-        File.ReadAllText(Path.Combine(_hive.DataDir, "agents", agent, "logs", "output.log"));
 
     private Task UntilEndedAsync(long turn) =>
         HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE id = @turn AND ended_at IS NOT NULL", new { turn }) == 1,

@@ -80,6 +80,17 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         var files = await FilesAsync();
         if (!files.TryGetValue(presetName, out var text))
             throw new NotFoundException($"no preset named {presetName}; presets here: {string.Join(", ", files.Keys)}");
+        return Expand(presetName, text, name, purpose, env, secrets, mounts, provider);
+    }
+
+    /// <summary>
+    /// As <see cref="ExpandAsync"/>, for a preset given as its file's text rather than found in <c>presets/</c> (a replay
+    /// tried with a changed preset); <paramref name="presetName"/> is its name (its program's setting is looked up by it).
+    /// </summary>
+    public Expanded Expand(
+        string presetName, string text, string name, string? purpose, IReadOnlyDictionary<string, string>? env, IReadOnlyDictionary<string, string>? secrets,
+        IReadOnlyList<string>? mounts, string? provider)
+    {
         var preset = Parse(presetName, text);
         var (program, problem) = ProgramOf(presetName, preset);
         if (problem is not null) throw new BadRequestException(problem);
