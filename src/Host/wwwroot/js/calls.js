@@ -13,6 +13,13 @@ import { amount } from './gateway.js';
 const $ = id => document.getElementById(id);
 const usd = v => (v == null ? '–' : `$${Number(v).toFixed(v < 1 ? 4 : 2)}`);
 
+/** One part of a message (text, a tool call, a tool result, ...) as a person reads it; its text as text. */
+export function part(p) {
+  const label = p.kind === 'tool_use' ? `tool call ${p.name ?? ''}` : p.kind === 'tool_result' ? `tool result${p.name === 'error' ? ' (error)' : ''}` : p.kind;
+  return h('div', { class: `part part-${p.kind}`, dataset: { kind: p.kind } },
+    h('span', { class: 'kind' }, label), h('pre', { class: 'text' }, p.text ?? ''));
+}
+
 /** `onTurn(id)` hears the turn chosen (null: all calls), as the page opens and on each choice. */
 export function modelCalls(name, onTurn = id => {}) {
   const api = `/api/agents/${encodeURIComponent(name)}/calls`;
@@ -84,12 +91,6 @@ export function modelCalls(name, onTurn = id => {}) {
       showError($('ap-calls-error'), unanswered(error));
     }
   });
-
-  function part(p) {
-    const label = p.kind === 'tool_use' ? `tool call ${p.name ?? ''}` : p.kind === 'tool_result' ? `tool result${p.name === 'error' ? ' (error)' : ''}` : p.kind;
-    return h('div', { class: `part part-${p.kind}`, dataset: { kind: p.kind } },
-      h('span', { class: 'kind' }, label), h('pre', { class: 'text' }, p.text ?? ''));
-  }
 
   function message(m, cls) {
     return h('li', { class: `message ${cls}`, dataset: { role: m.role } }, h('div', { class: 'role' }, m.role), ...(m.parts ?? []).map(part));

@@ -5,6 +5,7 @@ import { coalesced } from './reload.js';
 import { act } from './actions.js';
 import { diff } from './approvals.js';
 import { amount } from './gateway.js';
+import { part } from './calls.js';
 
 // The agent page's turns (GET /api/turns/{id}). A turn chosen in "Model calls" (?turn=N) is shown whole: the messages
 // that woke it, each model call with its answer as a person reads it, the tool calls with their results (the hive's own
@@ -22,11 +23,6 @@ async function fetchJson(url) {
   const body = await jsonBody(response);
   if (!response.ok) throw new Error(problemText(body, response.status));
   return body;
-}
-
-function part(p) {
-  const label = p.kind === 'tool_use' ? `tool call ${p.name ?? ''}` : p.kind === 'tool_result' ? `tool result${p.name === 'error' ? ' (error)' : ''}` : p.kind;
-  return h('div', { class: `part part-${p.kind}`, dataset: { kind: p.kind } }, h('span', { class: 'kind' }, label), h('pre', { class: 'text' }, p.text ?? ''));
 }
 
 /** The differences of a divergence: each path with the recorded and replayed value, a differing text as its lines. */
