@@ -34,6 +34,7 @@ public static class GatewayFeature
         services.AddSingleton<ForwardModelCall>();
         services.AddSingleton<ActiveReplays>();
         services.AddSingleton<ForkedAgents>();
+        services.AddSingleton<Hive.Shared.Approvals.IApprovalApplier, ForkApprovals>();
         services.AddSingleton<CheckpointRestore>();
         services.AddSingleton<ReplayModelCall>();
         services.AddSingleton<TurnCheckpoints>();

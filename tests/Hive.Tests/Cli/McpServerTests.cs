@@ -56,7 +56,7 @@ public sealed class McpServerTests : IAsyncLifetime
 
     /// <summary>The manager's, besides: on its socket only.</summary>
     private static readonly string[] ManagerTools =
-        ["list_agents", "pause", "propose_config", "rebuild", "request_destroy", "request_spawn", "restart", "resume", "start", "stop"];
+        ["list_agents", "pause", "propose_config", "rebuild", "request_destroy", "request_fork", "request_spawn", "restart", "resume", "start", "stop"];
 
     [Fact]
     public async Task The_tools_are_the_agents_verbs_a_send_reaches_the_recipient_and_bad_calls_are_tool_errors()

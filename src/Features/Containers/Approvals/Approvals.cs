@@ -27,7 +27,8 @@ internal static class Approvals
         {
             ApprovalKinds.Spawn => $"the spawn of {row.Agent}",
             ApprovalKinds.Destroy => $"the destroy of {row.Agent}",
-            _ => $"the configuration change of {row.Agent}",
+            ApprovalKinds.ConfigCommit => $"the configuration change of {row.Agent}",
+            _ => $"the {row.Kind} of {row.Agent}",
         };
         var body = status == ApprovalStatuses.Approved
             ? $"approval {id}: {what} was approved by the {decidedBy}{(reason is null ? "" : $": {reason}")}"

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hive.Contracts.Agents;
 using Hive.Contracts.Containers;
 using Hive.Shared.Agents;
+using Hive.Shared.Approvals;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
@@ -38,7 +39,8 @@ public static class ApproveApproval
     }
 
     internal sealed class DecideHandler(
-        StateChanges changes, IMediator mediator, BackgroundRequests background, AgentRegistry registry, MetaRepo meta, MetaProposals proposals, TimeProvider clock)
+        StateChanges changes, IMediator mediator, BackgroundRequests background, AgentRegistry registry, MetaRepo meta, MetaProposals proposals, TimeProvider clock,
+        IEnumerable<IApprovalApplier> appliers)
         : IRequestHandler<Decide, (ApprovalView View, string? Stale)>
     {
         public async Task<(ApprovalView View, string? Stale)> Handle(Decide command, CancellationToken cancellationToken)
@@ -91,7 +93,12 @@ public static class ApproveApproval
                         DeployProposal.Key(row.Id)));
                     break;
                 default:
-                    throw new ConflictException($"approvals of kind {row.Kind} cannot be applied by this host");
+                    var applier = appliers.FirstOrDefault(a => a.Kind == row.Kind)
+                        ?? throw new ConflictException($"approvals of kind {row.Kind} cannot be applied by this host");
+                    change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });
+                    var approved = row.View();
+                    change.AfterPublished(() => background.Send($"the approved {row.Kind}", _ => applier.ApplyAsync(approved, CancellationToken.None)));
+                    break;
             }
             return (row.View(), null);
         }

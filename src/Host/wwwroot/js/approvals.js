@@ -13,7 +13,7 @@ const $ = id => document.getElementById(id);
 /** What a decision refused (409: decided meanwhile), kept beside its card until the next try (or ×). */
 const errors = rowErrors(() => approvals());
 
-const KindLabels = { spawn: 'new agent', destroy: 'destroy', config_commit: 'configuration change' };
+const KindLabels = { spawn: 'new agent', destroy: 'destroy', config_commit: 'configuration change', fork: 'fork' };
 
 /** What an approval asks for, in a sentence's words: "new agent scout", "destroying scout", "configuration change for scout". */
 export const asked = a => a.kind === 'spawn' ? `new agent ${a.agent}` : a.kind === 'destroy' ? `destroying ${a.agent}`
@@ -67,7 +67,7 @@ function approvalHead(a) {
       ` · #${a.id}`));
 }
 
-/** What was asked, readably: a spawn's purpose, command and driver; a destroy's reason; a config change's diff. */
+/** What was asked, readably: a spawn's purpose, command and driver; a destroy's reason; a config change's diff; a fork's turn, model and message. */
 export function payload(a) {
   const p = a.payload ?? {};
   const box = h('div', { class: 'payload' });
@@ -87,6 +87,10 @@ export function payload(a) {
           c.restart && ` · when it exits: ${c.restart === 'never' ? 'leave it stopped' : c.restart === 'on-failure' ? 'restart it if it failed' : c.restart}`, p.commit && [' · ', h('span', { title: p.commit }, `commit ${p.commit.slice(0, 8)}`)]),
         diff(p.diff ?? ''));
     }
+    case 'fork':
+      return append(box,
+        h('div', { class: 'meta fork-of' }, `a fork of ${a.agent} at the end of turn #${p.at_turn}, as ${p.name}${p.model ? `, on ${p.model}` : ''}`),
+        h('div', { class: 'message' }, h('span', { class: 'meta' }, 'its next message: '), p.message ?? 'the messages that woke the original\'s next turn'));
     default:
       return append(box, h('pre', { class: 'raw' }, JSON.stringify(p, null, 2)));
   }

@@ -1,4 +1,5 @@
 using System.Net;
+using Hive.Contracts.Containers;
 using Hive.Contracts.Gateway;
 using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
@@ -217,6 +218,45 @@ public sealed class ReplayTests : IAsyncLifetime
         Assert.Equal(agents, _hive.QueryDb<long>("SELECT count(*) FROM agents"));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM forks"));
         Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", $"alice-fork-{first}")));
+    }
+
+    [Fact]
+    public async Task A_fork_the_manager_asks_for_waits_for_the_operators_approval_and_is_then_made_as_the_operators_own()
+    {
+        var (first, second) = await TwoTurnsAsync();
+        await using var manager = await _hive.ConnectAsync("manager");
+        var args = new RequestForkArgs("alice", first, "claude-other", null, "what now?");
+
+        // Only the manager may ask; bad requests are refused there and then, and open nothing.
+        await using (var bob = await _hive.ConnectAsync("bob"))
+            Assert.Equal("forbidden", (await bob.RefusalOfAsync(GatewayVerbs.RequestFork, args)).Code);
+        Assert.Equal("not_found", (await manager.RefusalOfAsync(GatewayVerbs.RequestFork, args with { AtTurn = 999_999 })).Code);
+        Assert.Equal("validation", (await manager.RefusalOfAsync(GatewayVerbs.RequestFork, args with { Model = "no spaces allowed" })).Code);
+        var before = (await ApprovalsAsync(_hive, all: true)).Count;
+
+        var id = (await manager.CallAsync(GatewayVerbs.RequestFork, args)).ApprovalId;
+        var approval = Assert.Single(await ApprovalsAsync(_hive), a => a.Id == id);
+        Assert.Equal(("fork", "alice", "manager"), (approval.Kind, approval.Agent, approval.Requester));
+        Assert.Equal($"alice-fork-{first}", approval.Payload.GetProperty("name").GetString());
+        Assert.Equal(before + 1, (await ApprovalsAsync(_hive, all: true)).Count);
+        Assert.Null(await RowAsync(_hive, $"alice-fork-{first}")); // nothing until the operator approves
+
+        _model.Enqueue(ModelReply.Text("Forked."), ModelReply.Text("Then I wait, forked."));
+        using (var approved = await _hive.Http.PostAsync($"/api/approvals/{id}/approve", null))
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        Assert.Equal("approved", (await MessageFromHiveAsync(manager, "approval_resolved", "the fork of alice")).ExtraString("status"));
+        var asked = await _model.WaitForRequestAsync(r => r.IsMessages && r.Mentions("what now?"), TimeSpan.FromSeconds(60));
+        Assert.Equal("claude-other", asked.Model);
+        Assert.Equal(first, (await RowAsync(_hive, $"alice-fork-{first}"))!.Value.GetProperty("fork_of").GetProperty("turn").GetInt64());
+
+        // Approved but impossible by then (the name is taken now): the manager is told why, and nothing else is made.
+        var again = (await manager.CallAsync(GatewayVerbs.RequestFork, args with { AtTurn = second, Name = $"alice-fork-{first}" })).ApprovalId;
+        using (var approved = await _hive.Http.PostAsync($"/api/approvals/{again}/approve", null))
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        var failed = await MessageFromHiveAsync(manager, "fork_failed", $"approval {again}");
+        Assert.Contains("is taken", failed.Body);
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM forks"));
+        await DestroyAsync(_hive, $"alice-fork-{first}");
     }
 
     [Fact]
