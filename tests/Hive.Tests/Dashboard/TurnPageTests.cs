@@ -1,4 +1,5 @@
 using System.Net;
+using Hive.Contracts.Gateway;
 using Hive.Tests.Features.Gateway;
 using Microsoft.Playwright;
 using static Hive.Tests.Features.Containers.ContainersKit;
@@ -122,6 +123,22 @@ public sealed class TurnPageTests(BrowserFixture browser) : IClassFixture<Browse
         await DestroyAsync(_kit.Hive, $"alice-fork-{first}");
         using var gone = await _kit.Hive.Http.GetAsync($"/api/agents/alice-fork-{first}");
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task A_fork_the_manager_asks_for_shows_on_the_dashboard_as_an_approval_of_its_turn_model_and_message()
+    {
+        var (first, _) = await _kit.TwoTurnsAsync();
+        await using var manager = await _kit.Hive.ConnectAsync("manager");
+        var id = (await manager.CallAsync(GatewayVerbs.RequestFork, new RequestForkArgs("alice", first, "claude-other", null, "<b>try</b> again"))).ApprovalId;
+
+        await _page.GotoAsync(_kit.Hive.BaseAddress.ToString());
+        var card = _page.Locator($"#approvals > li[data-id=\"{id}\"]");
+        await Expect(card).ToHaveAttributeAsync("data-kind", "fork");
+        await Expect(card.Locator(".fork-of")).ToHaveTextAsync($"a fork of alice at the end of turn #{first}, as alice-fork-{first}, on claude-other");
+        await Expect(card.Locator(".message")).ToHaveTextAsync("its next message: <b>try</b> again"); // as text
+        Assert.Equal(0, await card.Locator("b").CountAsync());
         Assert.Empty(_pageErrors);
     }
 }
