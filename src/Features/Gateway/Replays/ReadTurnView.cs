@@ -28,7 +28,9 @@ public static class ReadTurnView
             var checkpoint = connection.QuerySingleOrDefault<string>("SELECT messages FROM turn_checkpoints WHERE turn_id = @Id", turn);
             var wake = checkpoint is null ? null
                 : (JsonSerializer.Deserialize<List<WakeMessage>>(checkpoint, HiveJson.Options) ?? []).Select(m => new TurnWakeView(m.From, m.Kind, m.Body)).ToList();
-            var rows = connection.Query<CallRow>($"SELECT {CallRow.Columns} FROM model_calls WHERE turn_id = @Id AND agent = @Agent ORDER BY id", turn).ToList();
+            // In the order they were made: a call is booked (its id given) when it ends, and a client's next call can end
+            // first on a loaded machine.
+            var rows = connection.Query<CallRow>($"SELECT {CallRow.Columns} FROM model_calls WHERE turn_id = @Id AND agent = @Agent ORDER BY started_at, id", turn).ToList();
             var calls = new List<TurnCallView>();
             var tools = new List<TurnToolCallView>();
             foreach (var row in rows)

