@@ -49,10 +49,8 @@ public static class ForkConversation
     {
         public async Task<ForkView> Handle(Command command, CancellationToken cancellationToken)
         {
-            var turn = await mediator.Send(new ReadGrantedTurn.Query(command.AtTurn!.Value), cancellationToken);
-            if (turn is null || turn.Agent != command.Agent) throw new NotFoundException($"no turn {command.AtTurn} of {command.Agent}");
+            var turn = await TurnOfAsync(mediator, replays, command, cancellationToken);
             if (turn.EndedAt is null) throw new ConflictException($"turn {turn.Id} of {turn.Agent} is still running: fork it once it has ended");
-            if (replays.IsReplayAgent(turn.Agent)) throw new ConflictException($"{turn.Agent} is a replay's agent: fork the original instead");
             var name = command.Name ?? $"{turn.Agent}-fork-{turn.Id}";
             restore.CheckName(name, "name");
             var original = (await mediator.Send(new ReadAgentConfig.Query(turn.Agent), cancellationToken)).Config
@@ -96,6 +94,15 @@ public static class ForkConversation
                 services.GetRequiredService<IMediator>().Send(new AppendMessages.Command(drafts), CancellationToken.None), CancellationToken.None);
             using var connection = db.Open();
             return connection.QuerySingle<ForkView>($"SELECT {ForkedAgents.Columns} FROM forks WHERE id = @id", new { id });
+        }
+
+        /// <summary>The turn a fork starts from: one of the agent's, and not a replay agent's (a fork is of the original).</summary>
+        internal static async Task<ReadGrantedTurn.Turn> TurnOfAsync(IMediator mediator, ActiveReplays replays, Command command, CancellationToken cancellationToken)
+        {
+            var turn = await mediator.Send(new ReadGrantedTurn.Query(command.AtTurn!.Value), cancellationToken);
+            if (turn is null || turn.Agent != command.Agent) throw new NotFoundException($"no turn {command.AtTurn} of {command.Agent}");
+            if (replays.IsReplayAgent(turn.Agent)) throw new ConflictException($"{turn.Agent} is a replay's agent: fork the original instead");
+            return turn;
         }
 
         /// <summary>The original's files and session at the end of the turn, and the messages that woke its next turn (none when there was none).</summary>

@@ -3,7 +3,6 @@ using FluentValidation;
 using Hive.Contracts.Containers;
 using Hive.Contracts.Json;
 using Hive.Features.Containers;
-using Hive.Features.Governance;
 using Hive.Features.Messages;
 using Hive.Shared.Agents;
 using Hive.Shared.Approvals;
@@ -39,9 +38,7 @@ public static class RequestFork
         public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
         {
             var fork = command.Fork;
-            var turn = await mediator.Send(new ReadGrantedTurn.Query(fork.AtTurn!.Value), cancellationToken);
-            if (turn is null || turn.Agent != fork.Agent) throw new NotFoundException($"no turn {fork.AtTurn} of {fork.Agent}");
-            if (replays.IsReplayAgent(turn.Agent)) throw new ConflictException($"{turn.Agent} is a replay's agent: fork the original instead");
+            var turn = await ForkConversation.Handler.TurnOfAsync(mediator, replays, fork, cancellationToken);
             var payload = JsonSerializer.SerializeToElement(fork with { Name = fork.Name ?? $"{turn.Agent}-fork-{turn.Id}" }, HiveJson.Options);
             return await mediator.Send(new OpenApproval.Command(Kind, command.Requester, turn.Agent, payload), cancellationToken);
         }
