@@ -62,7 +62,8 @@ public sealed class ClaudeCodeReplayTests : IAsyncLifetime
         Assert.Contains(recorded, c => c.State == "complete");
         var heard = _model.Requests.Count;
 
-        using var started = await _hive.Http.PostAsJsonAsync($"/api/turns/{turn}/replay", new { });
+        // Named for this class: ProcessesOf looks machine-wide, and other classes' hives make alice-replay-N at the same time.
+        using var started = await _hive.Http.PostAsJsonAsync($"/api/turns/{turn}/replay", new { into = "alice-claude-replay" });
         Assert.True(started.StatusCode == HttpStatusCode.Created, await started.Content.ReadAsStringAsync());
         var replay = (await started.Content.ReadFromJsonAsync<ReplayView>(HiveJson.Options))!;
         await HiveInstance.Until(() => _hive.GetAsync<ReplayView>($"/api/replays/{replay.Id}").GetAwaiter().GetResult().State != ReplayStates.Running,

@@ -84,7 +84,11 @@ internal static class GatewayKit
             """)).ToList();
     }
 
-    /// <summary>Every process that runs as <paramref name="agent"/> (its harness, its command, their children).</summary>
+    /// <summary>
+    /// Every process that runs as <paramref name="agent"/> (its harness, its command, their children), on the whole machine:
+    /// so a name asked about must be one no other test class's hive uses at the same time (an orphan that left its hive's
+    /// process tree is still found).
+    /// </summary>
     public static List<int> ProcessesOf(string agent)
     {
         var found = new List<int>();
