@@ -156,17 +156,7 @@ public sealed class FakeForgejo : IAsyncDisposable
     public TimeSpan GitDelay { get; set; }
 
     /// <summary>The commits of a bare repo's branch, newest first (empty when it has none).</summary>
-    public IReadOnlyList<string> Log(string owner, string repo, string branch = "main")
-    {
-        var info = new ProcessStartInfo("git", ["--git-dir", BareRepo(owner, repo), "log", "--format=%H %s", branch, "--"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        using var git = Process.Start(info)!;
-        var output = git.StandardOutput.ReadToEnd();
-        git.WaitForExit();
-        return git.ExitCode == 0 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries) : [];
-    }
+    public IReadOnlyList<string> Log(string owner, string repo, string branch = "main") => LocalRepository.LogOf(BareRepo(owner, repo), branch);
 
     public void Heal()
     {
@@ -217,26 +207,7 @@ public sealed class FakeForgejo : IAsyncDisposable
     /// </summary>
     public void AddRepo(string owner, string repo, IReadOnlyDictionary<string, string> files, params string[] collaborators)
     {
-        var bare = BareRepo(owner, repo);
-        Directory.CreateDirectory(bare);
-        RunGit(bare, "init", "-q", "--bare", "-b", "main");
-        var source = Directory.CreateTempSubdirectory("fake-forgejo-seed-").FullName;
-        try
-        {
-            RunGit(source, "init", "-q", "-b", "main");
-            foreach (var (path, text) in files)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(source, path))!);
-                File.WriteAllText(Path.Combine(source, path), text);
-            }
-            RunGit(source, "add", "-A");
-            RunGit(source, "-c", "user.name=seed", "-c", "user.email=seed@example.invalid", "commit", "-q", "-m", "first commit");
-            RunGit(source, "push", "-q", bare, "main");
-        }
-        finally
-        {
-            Directory.Delete(source, recursive: true);
-        }
+        LocalRepository.Seed(BareRepo(owner, repo), files);
         lock (_lock) _repos.Add($"{owner}/{repo}");
         _collaborators[$"{owner}/{repo}"] = collaborators;
     }
@@ -505,7 +476,7 @@ public sealed class FakeForgejo : IAsyncDisposable
         if (status == 409) { await Answer(c, 409, "The repository with the same name already exists."); return; }
         var bare = BareRepo(owner, name);
         Directory.CreateDirectory(bare);
-        RunGit(bare, "init", "-q", "--bare", "-b", "main");
+        LocalRepository.Git(bare, "init", "-q", "--bare", "-b", "main");
         await Json(c, 201, new JsonObject { ["full_name"] = $"{owner}/{name}", ["private"] = true, ["empty"] = true });
     }
 
@@ -691,15 +662,6 @@ public sealed class FakeForgejo : IAsyncDisposable
         await feed;
         await git.WaitForExitAsync(context.RequestAborted);
         _ = await stderr;
-    }
-
-    private static void RunGit(string directory, params string[] args)
-    {
-        var info = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var git = Process.Start(info)!;
-        git.WaitForExit();
-        if (git.ExitCode != 0) throw new InvalidOperationException($"git {string.Join(' ', args)}: {git.StandardError.ReadToEnd()}");
     }
 
     private JsonObject UserJson(User user, Caller? caller)

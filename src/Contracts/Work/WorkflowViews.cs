@@ -7,8 +7,14 @@ namespace Hive.Contracts.Work;
 /// terminal or side) is a queue: nobody works or checks a ticket there, the board moves it on as soon as the next column
 /// has room. The first phase is the backlog; any later queue is reported in <see cref="Warnings"/> when it is loaded.
 /// </summary>
+/// <param name="Repository">The project's repository: <c>owner/name</c> on the forge, or a plain one (an http(s) or file URL, or
+/// an absolute path on the host); null when the workflow has none (its tickets get no workspace).</param>
 public sealed record Workflow(string Name, string? Description, string? Repository, IReadOnlyList<Phase> Phases)
 {
+    /// <summary>A plain http(s) repository's credential: the name of the secret holding its password or token (never the value).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? RepositoryCredential { get; init; }
+
     /// <summary>What loads but is likely not what its author meant (a phase tickets pass through at once); one line each.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

@@ -1,9 +1,10 @@
 namespace Hive.Features.Forge;
 
 /// <summary>
-/// The environment every git the hive runs against the forge gets (<see cref="MetaPusher"/>, <see cref="ForgeGit"/>): no
-/// system or user configuration, no prompts, no redirects, and a credential helper that answers with a token file's
-/// contents, so the token is never in a URL, an argv, the environment or a log line. <c>HOME</c> is the data dir.
+/// The environment every git the hive runs against a remote gets (<see cref="MetaPusher"/>, <see cref="ForgeGit"/>,
+/// <see cref="RemoteGit"/>): no system or user configuration, no prompts, no redirects, and a credential helper that
+/// answers with a token file's contents, so the token is never in a URL, an argv, the environment or a log line.
+/// <c>HOME</c> is the data dir.
 /// </summary>
 internal static class ForgeGitEnvironment
 {
@@ -27,22 +28,33 @@ internal static class ForgeGitEnvironment
     /// the host can read), plus <paramref name="config"/> as command-line configuration (after the fixed entries).
     /// </summary>
     public static Dictionary<string, string> For(
-        ForgeOptions options, string dataDir, string user, string tokenFile, IReadOnlyList<KeyValuePair<string, string>>? config = null)
+        ForgeOptions options, string dataDir, string user, string tokenFile, IReadOnlyList<KeyValuePair<string, string>>? config = null) =>
+        For(dataDir, new Credential(options.BaseUri, user, tokenFile), config);
+
+    /// <summary>A user of <paramref name="Server"/> and the file (only the host can read it) holding its token or password.</summary>
+    public sealed record Credential(Uri Server, string User, string File);
+
+    /// <summary>
+    /// The environment for a git run with <paramref name="credential"/> (null: git is given none at all), plus
+    /// <paramref name="config"/> as command-line configuration (after the fixed entries).
+    /// </summary>
+    public static Dictionary<string, string> For(string dataDir, Credential? credential, IReadOnlyList<KeyValuePair<string, string>>? config = null)
     {
         var env = new Dictionary<string, string>
         {
             ["HOME"] = dataDir,
             ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0",
-            ["HIVE_FORGE_TOKEN_FILE"] = tokenFile, ["HIVE_FORGE_USER"] = user,
-            ["HIVE_FORGE_PROTOCOL"] = options.BaseUri.Scheme, ["HIVE_FORGE_HOST"] = options.BaseUri.Authority,
         };
-        List<KeyValuePair<string, string>> entries =
-        [
-            new("credential.helper", ""), // forget any helper configured before
-            new("credential.helper", CredentialHelper),
-            new("http.followRedirects", "false"),
-            .. config ?? [],
-        ];
+        List<KeyValuePair<string, string>> entries = [new("credential.helper", "")]; // forget any helper configured before
+        if (credential is not null)
+        {
+            env["HIVE_FORGE_TOKEN_FILE"] = credential.File;
+            env["HIVE_FORGE_USER"] = credential.User;
+            env["HIVE_FORGE_PROTOCOL"] = credential.Server.Scheme;
+            env["HIVE_FORGE_HOST"] = credential.Server.Authority;
+            entries.Add(new("credential.helper", CredentialHelper));
+        }
+        entries.AddRange([new("http.followRedirects", "false"), .. config ?? []]);
         env["GIT_CONFIG_COUNT"] = entries.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
         for (var i = 0; i < entries.Count; i++)
         {

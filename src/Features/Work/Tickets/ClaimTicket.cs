@@ -28,7 +28,7 @@ public static class ClaimTicket
         public async Task<TicketDetail> Handle(Command command, CancellationToken cancellationToken)
         {
             var taken = await mediator.Send(new Take(command.Agent, command.Id), cancellationToken);
-            if (catalog.Find(taken.Workflow)?.Repository is { } repository)
+            if (WorkRepository.Of(catalog.Find(taken.Workflow)) is { } repository)
             {
                 try
                 {

@@ -46,26 +46,26 @@ public static class SubmitTicket
             using (var connection = db.Open())
                 row = TicketReads.Find(connection, null, command.Id) ?? throw new NotFoundException($"no ticket {command.Id}");
             var phase = Holding(row, command.Agent, catalog);
-            var repository = catalog.Find(row.Workflow)?.Repository;
+            var repository = WorkRepository.Of(catalog.Find(row.Workflow));
             var workspace = repository is null ? null : workspaces.Get(row.Id) is { RemovedAt: null } live && live.Agent == command.Agent ? live : null;
-            // The forge's part of the gate: the ticket's branch pushed as its agent first, then what is on the forge; found
+            // The repository's part of the gate: the ticket's branch pushed first, then what is in the repository; found
             // before the change, applied inside it.
             var forge = new Dictionary<ExpectedOutput, string?>();
             if (repository is not null && phase.ExpectedOutputs.Any(o => o.Kind is ExpectedOutput.Branch or ExpectedOutput.Commit))
             {
-                var head = workspace is null ? null : await workspaces.PushAsync(row.Id, cancellationToken);
+                var head = workspace is null ? null : await workspaces.PushAsync(row.Id, repository, cancellationToken);
                 var branch = workspace?.Branch ?? command.Outputs?.FirstOrDefault(o => o.Kind == ExpectedOutput.Branch)?.Value;
                 foreach (var expected in phase.ExpectedOutputs.Where(o => o.Kind is ExpectedOutput.Branch or ExpectedOutput.Commit))
                 {
                     var given = command.Outputs?.FirstOrDefault(o => o.Kind == expected.Kind)?.Value;
                     forge[expected] = branch is null ? "no branch: the ticket has no workspace, and none was given"
                         : expected.Kind == ExpectedOutput.Branch
-                            ? await workspaces.BranchExistsAsync(repository, branch, cancellationToken) ? null : $"{branch} is not on the forge"
+                            ? await workspaces.BranchExistsAsync(repository, branch, cancellationToken) ? null : $"{branch} is not on {repository.Where}"
                             : (given ?? head) is not { } sha ? "no commit on the ticket's branch (commit in /work, then submit)"
-                            : await workspaces.CommitExistsAsync(repository, branch, sha, cancellationToken) ? null : $"{sha} is not on {branch} on the forge";
+                            : await workspaces.CommitExistsAsync(repository, branch, sha, cancellationToken) ? null : $"{sha} is not on {branch} on {repository.Where}";
                 }
             }
-            else if (workspace is not null) await workspaces.PushAsync(row.Id, cancellationToken);
+            else if (workspace is not null) await workspaces.PushAsync(row.Id, repository!, cancellationToken);
             return await mediator.Send(new Apply(command, row.Phase, row.ClaimedAt, phase, forge, workspace is not null), cancellationToken);
         }
     }

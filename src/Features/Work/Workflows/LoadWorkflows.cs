@@ -2,6 +2,7 @@ using Dapper;
 using Hive.Contracts.Work;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
+using Hive.Features.Work.Workspaces;
 using Hive.Shared;
 using Hive.Shared.Changes;
 using MediatR;
@@ -39,8 +40,8 @@ public static class LoadWorkflows
             {
                 var name = Path.GetFileNameWithoutExtension(file);
                 string? problem = null;
-                if (TryParse(name, yaml)?.Repository is { } repository && repository != TryParse(name, stored.GetValueOrDefault(name))?.Repository)
-                    problem = await mediator.Send(new CheckRepository.Query(repository), cancellationToken);
+                if (WorkRepository.Of(TryParse(name, yaml)) is { } repository && repository != WorkRepository.Of(TryParse(name, stored.GetValueOrDefault(name))))
+                    problem = await mediator.Send(new CheckRepository.Query(repository.Address, repository.Credential), cancellationToken);
                 files.Add(new WorkflowFile(file, yaml, problem));
             }
             return await mediator.Send(new Apply(files, unread), cancellationToken);

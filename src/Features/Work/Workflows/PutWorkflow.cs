@@ -1,6 +1,7 @@
 using Hive.Contracts.Work;
 using Hive.Features.Containers;
 using Hive.Features.Forge;
+using Hive.Features.Work.Workspaces;
 using Hive.Shared.Errors;
 using MediatR;
 
@@ -34,9 +35,10 @@ public static class PutWorkflow
                     Errors = new Dictionary<string, string[]> { ["yaml"] = [$"line {e.Line}: {e.Reason}"] },
                 };
             }
-            // A repository the forge does not have (or no forge at all) would fail every claim: refused now, with why.
-            if (workflow.Repository is { } repository && await mediator.Send(new CheckRepository.Query(repository), cancellationToken) is { } problem)
-                throw new BadRequestException($"workflows/{command.Name}.yaml: repository {repository}: {problem}")
+            // A repository the hive cannot reach (or on the forge with no forge at all) would fail every claim: refused now, with why.
+            if (WorkRepository.Of(workflow) is { } repository
+                && await mediator.Send(new CheckRepository.Query(repository.Address, repository.Credential), cancellationToken) is { } problem)
+                throw new BadRequestException($"workflows/{command.Name}.yaml: repository {repository.Address}: {problem}")
                 {
                     Errors = new Dictionary<string, string[]> { ["repository"] = [problem] },
                 };

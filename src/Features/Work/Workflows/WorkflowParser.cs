@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Hive.Contracts.Work;
+using Hive.Features.Forge;
 using Hive.Shared.Agents;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -43,9 +44,7 @@ internal static partial class WorkflowParser
         var name = Text(root, "name", required: true)!;
         if (!WorkflowName().IsMatch(name)) throw At(root, "name", "name must match ^[a-z][a-z0-9_-]{0,40}$");
         if (name != fileName) throw At(root, "name", $"name is '{name}' but the file is {fileName}.yaml: they must agree");
-        var repository = Text(root, "repository");
-        if (repository is not null && !RepositoryName().IsMatch(repository))
-            throw At(root, "repository", "repository must be owner/name as on the forge (letters, digits, '-', '_', '.')");
+        var (repository, credential) = Repository(root);
 
         if (!root.Children.TryGetValue(new YamlScalarNode("phases"), out var phasesNode)) throw new WorkflowException(root.Start.Line, "phases is missing");
         if (phasesNode is not YamlSequenceNode phaseList || phaseList.Children.Count == 0) throw new WorkflowException(phasesNode.Start.Line, "phases must be a non-empty list");
@@ -78,7 +77,7 @@ internal static partial class WorkflowParser
         if (phases[0].Phase.Side || phases[0].Phase.Terminal) throw new WorkflowException(phases[0].Node.Start.Line, "the first phase (where tickets start) cannot be a side or terminal phase");
         if (phases.Count(p => p.Phase.Side) > 1) throw new WorkflowException(phases.Where(p => p.Phase.Side).Skip(1).First().Node.Start.Line, "at most one side phase");
         if (!phases.Any(p => p.Phase.Terminal)) throw new WorkflowException(phasesNode.Start.Line, "no phase is terminal: a ticket could never be done");
-        var workflow = new Workflow(name, Text(root, "description"), repository, [.. phases.Select(p => p.Phase)]);
+        var workflow = new Workflow(name, Text(root, "description"), repository, [.. phases.Select(p => p.Phase)]) { RepositoryCredential = credential };
         return workflow with { Warnings = PassThroughWarnings(workflow) };
     }
 
@@ -93,6 +92,28 @@ internal static partial class WorkflowParser
               $"{next.Name} {(next.WipLimit is null ? "at once" : "as soon as it has room")}; to hold tickets for a person, give it reviewed_by: operator"
             : $"phase '{p.Name}' has neither needs nor reviewed_by: nobody works or checks a ticket there"),
     ];
+
+    /// <summary>
+    /// <c>repository:</c> <c>owner/name</c> (on the forge), a plain one's URL or path, or a mapping <c>{url, credential}</c>
+    /// for a plain one that needs a credential (a secret's name); whether it answers is asked when the file is loaded.
+    /// </summary>
+    private static (string? Address, string? Credential) Repository(YamlMappingNode root)
+    {
+        if (!root.Children.TryGetValue(new YamlScalarNode("repository"), out var node)) return (null, null);
+        string? address, credential = null;
+        if (node is YamlMappingNode map)
+        {
+            Keys(map, "repository", "url", "credential");
+            address = Text(map, "url", required: true);
+            credential = Text(map, "credential");
+        }
+        else address = Text(root, "repository");
+        if (address is null) return (null, null);
+        if (ForgeGit.IsRepository(address))
+            return credential is null ? (address, null) : throw At(root, "repository", "a credential is for a plain repository (a URL): the forge's are reached as the hive's forge users");
+        if (RemoteGit.Problem(address, credential) is { } problem) throw At(root, "repository", $"repository: {problem}");
+        return (address, credential);
+    }
 
     private static Phase ParsePhase(YamlMappingNode node)
     {
@@ -149,9 +170,6 @@ internal static partial class WorkflowParser
 
     [GeneratedRegex("^[a-z][a-z0-9_-]{0,30}$")]
     private static partial Regex PhaseName();
-
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
-    private static partial Regex RepositoryName();
 }
 
 /// <summary>A workflow file refused: the line (1-based) and why.</summary>

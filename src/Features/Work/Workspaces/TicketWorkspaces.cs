@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace Hive.Features.Work.Workspaces;
 
 /// <summary>
-/// A git worktree per ticket of a workflow that names a repository on the forge: what the board's claim, submit and done
+/// A git worktree per ticket of a workflow that names a repository (<see cref="WorkRepository"/>: the forge's or a plain
+/// one): what the board's claim, submit and done
 /// ask of it, outside their own change (git is slow). Every method is idempotent and may be called again after a host
 /// crash at any point, and one at a time runs (a lock: git's own locks would refuse the second anyway). The clones are
 /// <see cref="RepositoryClones"/>', the worktrees <see cref="Worktrees"/>'.
@@ -36,19 +37,20 @@ internal sealed class TicketWorkspaces(
     /// <exception cref="BadRequestException">A malformed agent name or repository.</exception>
     /// <exception cref="ConflictException">
     /// <paramref name="agent"/> already holds another ticket's workspace ("alice already works ticket 7 in /work"); the forge is
-    /// off, refuses, has no such repository, or the repository has no commits yet; git failed (its first line said).
+    /// off, refuses, has no such repository, or the repository cannot be reached or has no commits yet; git failed (its
+    /// first line said).
     /// </exception>
     /// <exception cref="NotFoundException">On a root host, no agent of that name.</exception>
-    public async Task<WorkspaceView> EnsureAsync(long ticketId, string title, string agent, string repository, CancellationToken ct)
+    public async Task<WorkspaceView> EnsureAsync(long ticketId, string title, string agent, WorkRepository repository, CancellationToken ct)
     {
         if (!AgentNames.IsWellFormed(agent)) throw new BadRequestException($"{agent} is not an agent's name");
-        if (!ForgeGit.IsRepository(repository)) throw new BadRequestException($"{repository} is not a repository's owner/name");
+        if (repository.Problem is { } problem) throw new BadRequestException($"repository {repository.Address}: {problem}");
         await _lock.WaitAsync(ct);
         try
         {
             var row = rows.Find(ticketId);
             if (rows.OtherOf(agent, ticketId) is { } other) throw new ConflictException($"{agent} already works ticket {other} in {InsidePath}");
-            if (row is { RemovedAt: null } && (row.Agent != agent || row.Repository != repository)) await worktrees.RemoveAsync(row, ct);
+            if (row is { RemovedAt: null } && (row.Agent != agent || row.Repository != repository.Address)) await worktrees.RemoveAsync(row, ct);
             else if (row is { RemovedAt: null } && worktrees.Intact(row)) return row.View();
             return await worktrees.CheckOutAsync(ticketId, title, agent, repository, row, ct);
         }
@@ -60,29 +62,35 @@ internal sealed class TicketWorkspaces(
 
     /// <summary>
     /// Pushes the ticket's branch (what <c>refs/heads/ticket/…</c> holds in the clone: what the agent committed on it, not
-    /// another branch it may have checked out) to the forge as the assignee's own forge user (its token), not forced: a
-    /// branch someone moved on the forge meanwhile refuses the push. The bytes are measured again.
+    /// another branch it may have checked out) to the repository, not forced: to the forge as the assignee's own forge user
+    /// (its token), to a plain repository by the hive with its credential. A branch someone moved there meanwhile refuses
+    /// the push. The bytes are measured again.
     /// </summary>
     /// <returns>The pushed head; null when the branch has no commit beyond where it started (nothing is pushed then).</returns>
     /// <exception cref="NotFoundException">The ticket has no live workspace.</exception>
-    /// <exception cref="ConflictException">The push failed (the forge's or git's first line), or the agent has no forge token.</exception>
-    public async Task<string?> PushAsync(long ticketId, CancellationToken ct)
+    /// <exception cref="ConflictException">
+    /// The push failed (the repository's or git's first line), the agent has no forge token, or the workflow names another
+    /// repository now than the workspace's.
+    /// </exception>
+    public async Task<string?> PushAsync(long ticketId, WorkRepository repository, CancellationToken ct)
     {
         await _lock.WaitAsync(ct);
         try
         {
             var row = rows.Find(ticketId) is { RemovedAt: null } live ? live : throw new NotFoundException($"ticket {ticketId} has no workspace");
+            if (row.Repository != repository.Address)
+                throw new ConflictException($"ticket {ticketId}'s workspace is of {row.Repository}, but its workflow names {repository.Address} now: claim it again");
             var bare = clones.BareOf(row.Repository);
             clones.Scrub(row.Repository);
             var head = await git.RevParseAsync(bare, $"refs/heads/{row.Branch}", ct);
             string? pushed = null;
             if (head is not null && head != row.BaseSha)
             {
-                await git.PushAsync(row.Agent, row.Repository, bare, row.Branch, ct);
+                await git.PushAsync(row.Agent, repository, bare, row.Branch, ct);
                 pushed = head;
             }
             await rows.MeasuredAsync(ticketId, pushed, HivePaths.BytesUnder(row.HostPath));
-            if (pushed is not null) logger.LogInformation("work: pushed {Branch} {Commit} to {Repository} as {Agent}", row.Branch, pushed[..12], row.Repository, row.Agent);
+            if (pushed is not null) logger.LogInformation("work: pushed {Branch} {Commit} to {Repository} for {Agent}", row.Branch, pushed[..12], row.Repository, row.Agent);
             return pushed;
         }
         finally
@@ -91,23 +99,23 @@ internal sealed class TicketWorkspaces(
         }
     }
 
-    /// <summary>Whether the forge's <paramref name="repository"/> has <paramref name="branch"/> (asked as <c>core</c>).</summary>
+    /// <summary>Whether <paramref name="repository"/> has <paramref name="branch"/> (the forge's asked as <c>core</c>).</summary>
     /// <exception cref="BadRequestException">A malformed repository or branch.</exception>
-    /// <exception cref="ConflictException">The forge is off or could not be asked.</exception>
-    public async Task<bool> BranchExistsAsync(string repository, string branch, CancellationToken ct)
+    /// <exception cref="ConflictException">The forge is off, or the repository could not be asked.</exception>
+    public async Task<bool> BranchExistsAsync(WorkRepository repository, string branch, CancellationToken ct)
     {
         Check(repository, branch);
         HivePaths.EnsurePrivateDirectory(paths.WorkDir);
-        return (await git.ForgeHeadAsync(repository, branch, paths.WorkDir, ct)) is not null;
+        return (await git.RemoteHeadAsync(repository, branch, paths.WorkDir, ct)) is not null;
     }
 
     /// <summary>
-    /// Whether <paramref name="sha"/> (a full id or an abbreviation) is on the forge's <paramref name="branch"/>: its head or
+    /// Whether <paramref name="sha"/> (a full id or an abbreviation) is on the repository's <paramref name="branch"/>: its head or
     /// one of its ancestors. The branch is fetched into the repository's clone (made if need be) to look.
     /// </summary>
     /// <exception cref="BadRequestException">A malformed repository, branch or commit id.</exception>
-    /// <exception cref="ConflictException">The forge is off or could not be asked.</exception>
-    public async Task<bool> CommitExistsAsync(string repository, string branch, string sha, CancellationToken ct)
+    /// <exception cref="ConflictException">The forge is off, or the repository could not be asked.</exception>
+    public async Task<bool> CommitExistsAsync(WorkRepository repository, string branch, string sha, CancellationToken ct)
     {
         Check(repository, branch);
         if (!WorkspaceNames.IsSha(sha)) throw new BadRequestException($"{sha} is not a commit id");
@@ -116,11 +124,11 @@ internal sealed class TicketWorkspaces(
         {
             var owner = await git.SendAsync(new ReadAgentOwner.Query(ForgeGit.CoreUser), ct);
             var bare = await clones.CloneAsync(repository, owner.Gid, ct);
-            var head = await git.ForgeHeadAsync(repository, branch, bare, ct);
+            var head = await git.RemoteHeadAsync(repository, branch, bare, ct);
             if (head is null) return false;
             var tracking = $"refs/remotes/{ForgeGit.Remote}/{branch}";
-            await git.ForgeAsync(repository, bare, ["fetch", "--quiet", "--no-tags", ForgeGit.Remote, $"+refs/heads/{branch}:{tracking}"], ct);
-            await clones.GroupAsync(repository, owner.Gid, ct);
+            await git.RemoteAsync(repository, bare, ["fetch", "--quiet", "--no-tags", ForgeGit.Remote, $"+refs/heads/{branch}:{tracking}"], ct);
+            await clones.GroupAsync(repository.Address, owner.Gid, ct);
             var commit = await git.RevParseAsync(bare, sha.ToLowerInvariant() + "^{commit}", ct);
             if (commit is null) return false;
             var ancestor = await git.RunAsync(bare, ["merge-base", "--is-ancestor", commit, tracking], ct);
@@ -134,7 +142,7 @@ internal sealed class TicketWorkspaces(
 
     /// <summary>
     /// Removes the ticket's worktree: its files (the agent's work dir stays, empty: a running sandbox binds it) and git's
-    /// record of it. The branch stays, in the clone and on the forge. The row stays too, with the bytes removed and when.
+    /// record of it. The branch stays, in the clone and in the repository. The row stays too, with the bytes removed and when.
     /// Nothing to do for a ticket without a live workspace.
     /// </summary>
     public async Task RemoveAsync(long ticketId, CancellationToken ct)
@@ -192,9 +200,9 @@ internal sealed class TicketWorkspaces(
         }
     }
 
-    private static void Check(string repository, string branch)
+    private static void Check(WorkRepository repository, string branch)
     {
-        if (!ForgeGit.IsRepository(repository)) throw new BadRequestException($"{repository} is not a repository's owner/name");
+        if (repository.Problem is { } problem) throw new BadRequestException($"repository {repository.Address}: {problem}");
         if (!WorkspaceNames.IsBranch(branch)) throw new BadRequestException($"{branch} is not a branch name");
     }
 }

@@ -9,7 +9,8 @@ namespace Hive.Features.Work.Workspaces;
 
 /// <summary>
 /// git as the workspaces run it: on the host's side (a clone's own dir, never inside a worktree, whose files are the
-/// agent's), and against the forge as <c>core</c> or as an agent (<see cref="ForgeGit"/>: the forge is a remote of that run only).
+/// agent's), and against the repository: the forge's as <c>core</c> or as an agent (<see cref="ForgeGit"/>), a plain one as
+/// the hive (<see cref="RemoteGit"/>); either is the remote <c>forge</c> of that run only.
 /// </summary>
 internal sealed class WorkspaceGit(HivePaths paths, IServiceScopeFactory scopes)
 {
@@ -44,42 +45,53 @@ internal sealed class WorkspaceGit(HivePaths paths, IServiceScopeFactory scopes)
             },
         }, ct);
 
-    /// <summary>git against the forge as <c>core</c>; its output, or a <see cref="ConflictException"/> with its first line.</summary>
-    public async Task<string> ForgeAsync(string repository, string directory, string[] args, CancellationToken ct)
+    /// <summary>
+    /// git against the repository (the remote <c>forge</c>): the forge's as <c>core</c>, a plain one with its credential; its
+    /// output, or a <see cref="ConflictException"/> with its first line.
+    /// </summary>
+    public async Task<string> RemoteAsync(WorkRepository repository, string directory, string[] args, CancellationToken ct)
     {
-        var git = await SendAsync(new ForgeGit.Command(ForgeGit.CoreUser, repository, directory, args), ct);
-        return git.Succeeded ? git.Stdout : throw new ConflictException($"git {args[0]} of {repository} from the forge failed: {WorkspaceDisk.FirstLine(git.Stderr)}");
+        var git = await SendAsync(Command(repository, ForgeGit.CoreUser, directory, args), ct);
+        return git.Succeeded ? git.Stdout : throw new ConflictException($"git {args[0]} of {repository.Address} from {repository.Where} failed: {WorkspaceDisk.FirstLine(git.Stderr)}");
     }
 
-    /// <summary>Pushes <paramref name="branch"/> to the forge as <paramref name="agent"/> (its token), not forced; a refusal is a <see cref="ConflictException"/>.</summary>
-    public async Task PushAsync(string agent, string repository, string bare, string branch, CancellationToken ct)
+    /// <summary>
+    /// Pushes <paramref name="branch"/> to the repository, not forced: to the forge as <paramref name="agent"/> (its token),
+    /// to a plain one with its credential; a refusal is a <see cref="ConflictException"/>.
+    /// </summary>
+    public async Task PushAsync(string agent, WorkRepository repository, string bare, string branch, CancellationToken ct)
     {
-        var push = await SendAsync(new ForgeGit.Command(agent, repository, bare,
-            ["push", "--porcelain", ForgeGit.Remote, $"refs/heads/{branch}:refs/heads/{branch}"]), ct);
+        var push = await SendAsync(Command(repository, agent, bare, ["push", "--porcelain", ForgeGit.Remote, $"refs/heads/{branch}:refs/heads/{branch}"]), ct);
         if (!push.Succeeded)
-            throw new ConflictException($"pushing {branch} to {repository} as {agent} failed: {WorkspaceDisk.FirstLine(Rejection(push))}");
+            throw new ConflictException($"pushing {branch} to {repository.Address} {(repository.OnForge ? "as" : "for")} {agent} failed: {WorkspaceDisk.FirstLine(Rejection(push))}");
     }
 
-    /// <summary>The head of the forge's <paramref name="branch"/>, or null when it has none.</summary>
-    public async Task<string?> ForgeHeadAsync(string repository, string branch, string directory, CancellationToken ct)
+    /// <summary>The head of the repository's <paramref name="branch"/>, or null when it has none.</summary>
+    public async Task<string?> RemoteHeadAsync(WorkRepository repository, string branch, string directory, CancellationToken ct)
     {
-        var heads = await ForgeAsync(repository, directory, ["ls-remote", ForgeGit.Remote, $"refs/heads/{branch}"], ct);
+        var heads = await RemoteAsync(repository, directory, ["ls-remote", ForgeGit.Remote, $"refs/heads/{branch}"], ct);
         var line = heads.Split('\n').FirstOrDefault(l => l.EndsWith($"\trefs/heads/{branch}", StringComparison.Ordinal));
         return line?.Split('\t')[0];
     }
 
-    /// <summary>The forge's default branch (what its HEAD names), as the clone knows it after a fetch.</summary>
-    public async Task<string> DefaultBranchAsync(string repository, string bare, CancellationToken ct)
+    /// <summary>The repository's default branch (what its HEAD names), as the clone knows it after a fetch.</summary>
+    public async Task<string> DefaultBranchAsync(WorkRepository repository, string bare, CancellationToken ct)
     {
-        var head = await ForgeAsync(repository, bare, ["ls-remote", "--symref", ForgeGit.Remote, "HEAD"], ct);
+        var head = await RemoteAsync(repository, bare, ["ls-remote", "--symref", ForgeGit.Remote, "HEAD"], ct);
         foreach (var line in head.Split('\n'))
             if (line.StartsWith("ref: refs/heads/", StringComparison.Ordinal) && line.EndsWith("\tHEAD", StringComparison.Ordinal))
             {
                 var branch = line["ref: refs/heads/".Length..^"\tHEAD".Length];
                 if (WorkspaceNames.IsBranch(branch) && await RevParseAsync(bare, $"refs/remotes/{ForgeGit.Remote}/{branch}", ct) is not null) return branch;
             }
-        throw new ConflictException($"{repository} on the forge has no commits yet: push a first commit to its default branch");
+        throw new ConflictException($"{repository.Address} on {repository.Where} has no commits yet: push a first commit to its default branch");
     }
+
+    /// <summary>A forge repository's git runs as <paramref name="user"/>; a plain one's as the hive, with the workflow's credential.</summary>
+    private static IRequest<ForgeGit.Result> Command(WorkRepository repository, string user, string directory, string[] args) =>
+        repository.OnForge
+            ? new ForgeGit.Command(user, repository.Address, directory, args)
+            : new RemoteGit.Command(repository.Address, repository.Credential, directory, args);
 
     /// <summary>Sends <paramref name="request"/> in a scope of its own (the workspaces are a singleton, called outside any request).</summary>
     public async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct)

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Hive.Features.Work.Workspaces;
 
 /// <summary>
-/// A ticket's worktree on disk: its branch <c>ticket/&lt;id&gt;-&lt;slug&gt;</c> checked out, off the forge's default branch,
+/// A ticket's worktree on disk: its branch <c>ticket/&lt;id&gt;-&lt;slug&gt;</c> checked out, off the repository's default branch,
 /// in the claiming agent's own work dir <c>&lt;DataDir&gt;/agents/&lt;agent&gt;/work</c>, which the bubblewrap driver binds
 /// at <c>/work</c> at every start (empty until then) and the process driver names in <c>HIVE_WORK_DIR</c>: bwrap cannot add
 /// a mount to a sandbox that already runs, so the worktree is made inside the dir the sandbox already shows. On a root host
@@ -18,10 +18,10 @@ namespace Hive.Features.Work.Workspaces;
 internal sealed class Worktrees(HivePaths paths, WorkspaceGit git, RepositoryClones clones, WorkspaceRows rows, TimeProvider clock, ILogger<Worktrees> logger)
 {
     /// <summary>
-    /// Checks the ticket's branch out for <paramref name="agent"/> (made off the forge's default branch, or taken from the
-    /// clone or the forge when it exists already, so a re-claimed ticket goes on from its pushed work) and records it.
+    /// Checks the ticket's branch out for <paramref name="agent"/> (made off the repository's default branch, or taken from
+    /// the clone or the repository when it exists already, so a re-claimed ticket goes on from its pushed work) and records it.
     /// </summary>
-    public async Task<WorkspaceView> CheckOutAsync(long ticketId, string title, string agent, string repository, WorkspaceRow? previous, CancellationToken ct)
+    public async Task<WorkspaceView> CheckOutAsync(long ticketId, string title, string agent, WorkRepository repository, WorkspaceRow? previous, CancellationToken ct)
     {
         var owner = await git.SendAsync(new ReadAgentOwner.Query(agent), ct);
         if (owner.Gid is not null && owner.Uid is null) throw new NotFoundException($"no agent named {agent}");
@@ -50,18 +50,18 @@ internal sealed class Worktrees(HivePaths paths, WorkspaceGit git, RepositoryClo
             baseSha = (await git.RevParseAsync(bare, $"refs/remotes/{ForgeGit.Remote}/{main}", ct))!;
         }
         if (baseSha.Length == 0) baseSha = (await git.RevParseAsync(bare, $"refs/heads/{branch}", ct))!;
-        var gitDir = GitDirOf(work, bare) ?? throw new ConflictException($"git made no worktree of {repository} in {work}");
+        var gitDir = GitDirOf(work, bare) ?? throw new ConflictException($"git made no worktree of {repository.Address} in {work}");
         if (owner.Uid is { } uid)
         {
             await WorkspaceDisk.ChownTreeAsync(Path.Combine(bare, "worktrees", gitDir), uid, owner.Gid!.Value, ct);
             await WorkspaceDisk.ChownTreeAsync(work, uid, owner.Gid!.Value, ct);
         }
-        await clones.GroupAsync(repository, owner.Gid, ct); // the branch git just made is the group's to move
+        await clones.GroupAsync(repository.Address, owner.Gid, ct); // the branch git just made is the group's to move
 
         var now = clock.GetUtcNow();
-        var made = new WorkspaceRow(ticketId, agent, repository, branch, work, gitDir, baseSha, null, HivePaths.BytesUnder(work), now, now, null);
+        var made = new WorkspaceRow(ticketId, agent, repository.Address, branch, work, gitDir, baseSha, null, HivePaths.BytesUnder(work), now, now, null);
         await rows.SaveAsync(made);
-        logger.LogInformation("work: ticket {Ticket}'s workspace ({Repository}, {Branch}) is in {Agent}'s {Path}", ticketId, repository, branch, agent,
+        logger.LogInformation("work: ticket {Ticket}'s workspace ({Repository}, {Branch}) is in {Agent}'s {Path}", ticketId, repository.Address, branch, agent,
             TicketWorkspaces.InsidePath);
         return made.View();
     }

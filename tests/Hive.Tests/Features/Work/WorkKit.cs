@@ -72,6 +72,21 @@ internal static class WorkKit
 
     public static long OfferedTicket(JsonElement offer) => offer.GetProperty("ticket_id").GetInt64();
 
+    /// <summary>
+    /// A new ticket "Say hello" of <paramref name="workflow"/>, offered to <paramref name="agent"/> (within 30 s) and claimed
+    /// by it: the ticket's id and its workspace's branch.
+    /// </summary>
+    public static async Task<(long Id, string Branch)> ClaimNewTicketAsync(this HiveInstance hive, AgentClient agent, string workflow)
+    {
+        var id = (await hive.CreateTicketAsync(new { title = "Say hello", workflow })).GetProperty("id").GetInt64();
+        Assert.Equal(id, OfferedTicket(await NextOfferAsync(agent, 30) ?? throw new Xunit.Sdk.XunitException("no offer")));
+        Ok(await agent.CallAsync(new { op = "ticket_claim", id }));
+        var workspace = (await hive.GetJsonAsync("/api/workspaces")).EnumerateArray().Single(w => w.GetProperty("ticket_id").GetInt64() == id);
+        var branch = workspace.GetProperty("branch").GetString()!;
+        Assert.Equal($"ticket/{id}-say-hello", branch);
+        return (id, branch);
+    }
+
     public static JsonElement Ok(JsonElement reply) => AgentClient.Ok(reply);
 
     public static JsonElement Refused(JsonElement reply, string code)

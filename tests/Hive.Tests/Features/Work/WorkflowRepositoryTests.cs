@@ -4,8 +4,8 @@ using static Hive.Tests.Features.Work.WorkKit;
 namespace Hive.Tests.Features.Work;
 
 /// <summary>
-/// A workflow naming a repository is loaded only when the forge has it: with no forge configured, or a repository the
-/// forge does not have, <c>PUT /api/workflows/{name}</c> is a 400 problem+json saying why (nothing written), and a file
+/// A workflow naming a repository is loaded only when the hive can reach it: on the forge, with no forge configured, or a
+/// repository the forge does not have; a plain one (a path) that git cannot reach or that lies in the data dir; <c>PUT /api/workflows/{name}</c> is a 400 problem+json saying why (nothing written), and a file
 /// in the meta repo is refused at load (logged, not loaded, listed in the workflows view's errors) across a restart.
 /// </summary>
 public sealed class WorkflowRepositoryTests
@@ -59,5 +59,39 @@ public sealed class WorkflowRepositoryTests
 
         await f.Hive.PutWorkflowAsync("project", Yaml("project", "acme/project"));
         Assert.True(Loaded(await f.Hive.GetJsonAsync("/api/workflows"), "project"));
+    }
+
+    [Fact]
+    public async Task A_plain_repository_is_accepted_when_git_reaches_it_and_refused_with_why_when_not()
+    {
+        await using var repository = LocalRepository.Create(new Dictionary<string, string> { ["README.md"] = "hello\n" });
+        await using var hive = await HiveInstance.StartAsync(["alice"]);
+        var missing = repository.Path + "-missing";
+        foreach (var (address, reason) in new[]
+        {
+            (missing, "git cannot reach it"),
+            (Path.Combine(hive.DataDir, "meta"), "inside the hive's data dir"), // a git repository, and agents' dirs are its neighbours
+            ("ssh://git@example.com/acme/project.git", "ssh URLs are not taken"),
+        })
+        {
+            var (status, problem) = await hive.SendJsonAsync(HttpMethod.Put, "/api/workflows/project", new { yaml = Yaml("project", address) });
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Contains(reason, problem.GetProperty("detail").GetString());
+            Assert.False(Loaded(await hive.GetJsonAsync("/api/workflows"), "project"));
+        }
+        Assert.False(File.Exists(Path.Combine(hive.DataDir, "meta", "workflows", "project.yaml")));
+
+        await hive.PutWorkflowAsync("project", Yaml("project", repository.Path));
+        var loaded = (await hive.GetJsonAsync("/api/workflows")).GetProperty("workflows").EnumerateArray().Single(w => w.GetProperty("name").GetString() == "project");
+        Assert.Equal(repository.Path, loaded.GetProperty("repository").GetString());
+
+        // A file edited by hand to name a path git cannot reach is refused at the next start, its last good version kept.
+        await hive.RestartAsync(whileDown: () => File.WriteAllText(Path.Combine(hive.DataDir, "meta", "workflows", "project.yaml"), Yaml("project", missing)));
+        var view = await hive.GetJsonAsync("/api/workflows");
+        var error = view.GetProperty("errors").EnumerateArray().Single(e => e.GetProperty("file").GetString() == "project.yaml");
+        Assert.Equal(2, error.GetProperty("line").GetInt64());
+        Assert.Contains($"repository {missing}: git cannot reach it", error.GetProperty("reason").GetString());
+        Assert.True(error.GetProperty("kept").GetBoolean());
+        Assert.Equal(repository.Path, view.GetProperty("workflows").EnumerateArray().Single(w => w.GetProperty("name").GetString() == "project").GetProperty("repository").GetString());
     }
 }

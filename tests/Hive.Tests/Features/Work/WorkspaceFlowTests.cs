@@ -53,12 +53,7 @@ public sealed class WorkspaceFlowTests
         await HiveInstance.Until(() => File.Exists(f.TokenFileOf("coder")), TimeSpan.FromSeconds(30), "coder's forge token");
         await using var coder = await hive.ConnectAsync("coder");
 
-        var id = (await hive.CreateTicketAsync(new { title = "Say hello", workflow = "project" })).GetProperty("id").GetInt64();
-        Assert.Equal(id, OfferedTicket(await NextOfferAsync(coder, 30) ?? throw new Xunit.Sdk.XunitException("no offer")));
-        Ok(await coder.CallAsync(new { op = "ticket_claim", id }));
-        var workspace = (await hive.GetJsonAsync("/api/workspaces")).EnumerateArray().Single(w => w.GetProperty("ticket_id").GetInt64() == id);
-        var branch = workspace.GetProperty("branch").GetString()!;
-        Assert.Equal($"ticket/{id}-say-hello", branch);
+        var (id, branch) = await hive.ClaimNewTicketAsync(coder, "project");
 
         // Without a commit the gate finds none on the forge, and says so.
         var early = Refused(await coder.CallAsync(new { op = "ticket_submit", id, summary = "nothing yet" }), "conflict");

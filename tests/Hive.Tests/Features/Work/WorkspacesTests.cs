@@ -16,7 +16,7 @@ namespace Hive.Tests.Features.Work;
 /// </summary>
 public sealed class WorkspacesTests
 {
-    private const string Repository = "acme/project";
+    private static readonly WorkRepository Repository = new("acme/project", null);
 
     [Theory]
     [InlineData("Add the greeting", "add-the-greeting")]
@@ -100,7 +100,7 @@ public sealed class WorkspacesTests
         f.Forge.GitDelay = TimeSpan.FromMilliseconds(300); // a push lives long enough to be seen in /proc
         await using (var watch = new ProcWatch(() => f.Forge.IssuedTokens))
         {
-            pushed = await workspaces.PushAsync(first, CancellationToken.None);
+            pushed = await workspaces.PushAsync(first, Repository, CancellationToken.None);
             Assert.Contains(watch.Seen, c => c.Contains("git", StringComparison.Ordinal) && c.Contains("push", StringComparison.Ordinal)); // it watched the push
             Assert.Empty(watch.Leaks); // no token on any command line or in any environment
         }
@@ -114,7 +114,7 @@ public sealed class WorkspacesTests
         // Alternates someone named (an agent of a host that is not root can) are forgotten before the host's git reads the clone.
         var alternates = Path.Combine(hive.DataDir, "work", "store", "acme", "project.git", "objects", "info", "alternates");
         File.WriteAllText(alternates, "/etc\n");
-        Assert.Null(await workspaces.PushAsync(second, CancellationToken.None)); // bob committed nothing: nothing to push
+        Assert.Null(await workspaces.PushAsync(second, Repository, CancellationToken.None)); // bob committed nothing: nothing to push
         Assert.False(File.Exists(alternates));
         Assert.Empty(f.Forge.Log("acme", "project", bob.Branch));
 

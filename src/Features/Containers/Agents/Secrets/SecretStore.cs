@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Hive.Contracts.Containers;
 using Hive.Shared;
 using Hive.Shared.Data;
@@ -17,12 +16,12 @@ namespace Hive.Features.Containers;
 /// value leaves this class only to go into an agent's environment (<see cref="ResolveFor"/>): no route, verb, event,
 /// log line or file outside this dir ever holds it; the model gateway also reads a provider's key (<see cref="ValueOf"/>) to add it to that provider's requests upstream. Names only in the agent's configuration.
 /// </summary>
-public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> logger)
+public sealed class SecretStore(HivePaths paths, ILogger<SecretStore> logger)
 {
     /// <summary>The most a value may hold (UTF-8 bytes): keys are far smaller; a PEM private key fits.</summary>
     public const int MaxValueBytes = 32 * 1024;
 
-    public const string NamePattern = "^[a-z][a-z0-9_-]{0,63}$";
+    public const string NamePattern = SecretNames.Pattern;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly Lock _lock = new();
@@ -32,10 +31,7 @@ public sealed partial class SecretStore(HivePaths paths, ILogger<SecretStore> lo
 
     public string Dir => Path.Combine(paths.DataDir, "secrets");
 
-    [GeneratedRegex(NamePattern)]
-    private static partial Regex NameRegex();
-
-    public static bool IsName(string? name) => name is not null && NameRegex().IsMatch(name);
+    public static bool IsName(string? name) => SecretNames.IsWellFormed(name);
 
     /// <summary>Why a value cannot be a secret (never quoting it), or null when it can.</summary>
     public static string? ProblemWithValue(string? value, bool checkSize = true)
