@@ -38,6 +38,9 @@ public sealed class TicketsModule : CarterModule
             await res.Ok(await mediator.Send(new MoveTicket.Command(AgentNames.Operator, req.RouteLong("id"), body.To), req.HttpContext.RequestAborted));
         });
 
+        Get("/{id}/diff", async (req, res) =>
+            await res.Ok(await mediator.Send(new Workspaces.ReadTicketDiff.Query(req.RouteLong("id")), req.HttpContext.RequestAborted)));
+
         Post("/{id}/release", async (req, res) =>
             await res.Ok(await mediator.Send(new ReleaseTicket.Command(AgentNames.Operator, req.RouteLong("id"), ByOperator: true), req.HttpContext.RequestAborted)));
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using Hive.Features.Work.Workspaces;
 using static Hive.Tests.Features.Containers.ContainersKit;
 using static Hive.Tests.Features.Work.WorkKit;
 
@@ -29,12 +30,12 @@ public sealed class PlainRepositoryTests
             terminal: true
         """;
 
-    /// <summary>The agent waits until told its claim went through, commits a greeting in /work, and says what it saw.</summary>
+    /// <summary>The agent waits until told its claim went through, commits a greeting (and a rename) in /work, and says what it saw.</summary>
     private const string Coder = """
         i=0; while [ ! -f "$HIVE_STATE_DIR/claimed" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
         out="$HIVE_STATE_DIR/seen.txt"
         cd /work && { echo "readme:$(cat README.md)"; echo "remotes:$(git remote)"; } > "$out" 2>&1; env > "$HIVE_STATE_DIR/env.txt"
-        echo hello > greeting.txt && git add greeting.txt && git -c user.name=coder -c user.email=coder@hive.invalid commit -q -m "a greeting" >> "$out" 2>&1
+        echo hello > greeting.txt && git add greeting.txt && git mv README.md README.txt && git -c user.name=coder -c user.email=coder@hive.invalid commit -q -m "a greeting" >> "$out" 2>&1
         echo "commit:$?" >> "$out"; echo done >> "$out"
         """;
 
@@ -49,6 +50,21 @@ public sealed class PlainRepositoryTests
         Assert.Contains("readme:hello from a plain repository", seen);
         Assert.Contains("remotes:\n", seen); // the clone names no remote: where it comes from is the hive's to know
         Assert.Contains("commit:0", seen);
+
+        // The ticket's branch against where it started, as review reads it: the agent's commit, before any push.
+        var diff = await hive.GetAsync<ReadTicketDiff.TicketDiff>($"/api/tickets/{id}/diff");
+        Assert.Equal(branch, diff.Branch);
+        Assert.NotEqual(diff.BaseSha, diff.HeadSha);
+        Assert.Equal([new ReadTicketDiff.DiffFile("README.txt", "README.md", "R", 0, 0), new ReadTicketDiff.DiffFile("greeting.txt", null, "A", 1, 0)],
+            diff.Files.OrderBy(f => f.Path, StringComparer.Ordinal));
+        Assert.Contains("+hello", diff.Patch);
+        Assert.False(diff.Truncated);
+        var other = await hive.NewTicketAsync(new { title = "Never claimed", workflow = "project" });
+        using (var none = await hive.Http.GetAsync($"/api/tickets/{other}/diff"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+            Assert.Contains("has no branch", Problem.Of(JsonDocument.Parse(await none.Content.ReadAsStringAsync()).RootElement).Detail);
+        }
 
         var coder = await hive.ConnectAsync("coder");
         await using (coder)
