@@ -64,48 +64,13 @@ public static partial class ForgeGit
         {
             var forge = options.Value;
             if (!forge.Enabled) throw new ConflictException("the forge is off (Hive:Forge:Url is empty)");
-            string? copy = null;
-            try
-            {
-                string tokenFile, token;
-                if (command.User == ForgeSweep.CoreUser)
-                {
-                    tokenFile = ForgeSweep.CoreTokenPath(paths);
-                    token = ReadToken(tokenFile, "the core user has no token yet (see the forge sweep's errors)");
-                }
-                else
-                {
-                    // The agent's file is its own (a link or a FIFO could sit there): read as a regular file only, and
-                    // handed to git through a copy in the data dir, which no agent reaches.
-                    token = ReadToken(Path.Combine(paths.AgentStateDir(command.User), ForgeSweep.TokenFileName),
-                        $"{command.User} has no forge token yet (the forge sweep issues it)");
-                    copy = tokenFile = Path.Combine(paths.DataDir, $".forge-git-{Guid.NewGuid():N}");
-                    await using (var stream = new FileStream(copy, new FileStreamOptions
-                    {
-                        Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HivePaths.PrivateFile,
-                    }))
-                        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(token), cancellationToken);
-                }
-                var (owner, name) = (command.Repository[..command.Repository.IndexOf('/')], command.Repository[(command.Repository.IndexOf('/') + 1)..]);
-                var url = $"{forge.BaseUri}{owner}/{name}.git";
-                var timeout = command.Timeout ?? TimeSpan.FromSeconds(forge.PushTimeoutSeconds);
-                var git = await ChildProcess.RunAsync(new ChildCommand("git", command.Args)
-                {
-                    WorkingDirectory = command.WorkingDirectory,
-                    Timeout = timeout,
-                    Environment = ForgeGitEnvironment.For(forge, paths.DataDir, command.User, tokenFile,
-                    [
-                        new($"remote.{Remote}.url", url),
-                        new($"remote.{Remote}.fetch", $"+refs/heads/*:refs/remotes/{Remote}/*"),
-                    ]),
-                }, cancellationToken);
-                if (git.TimedOut) return new Result(-1, "", $"git {command.Args[0]} did not finish within {timeout.TotalSeconds:0.#} s");
-                return new Result(git.ExitCode, ForgeGitEnvironment.Redact(git.Stdout, token), ForgeGitEnvironment.Redact(git.Stderr, token));
-            }
-            finally
-            {
-                if (copy is not null) File.Delete(copy);
-            }
+            // The agent's token file is its own (a link or a FIFO could sit there): read as a regular file only; git gets a copy.
+            var token = command.User == ForgeSweep.CoreUser
+                ? ReadToken(ForgeSweep.CoreTokenPath(paths), "the core user has no token yet (see the forge sweep's errors)")
+                : ReadToken(Path.Combine(paths.AgentStateDir(command.User), ForgeSweep.TokenFileName), $"{command.User} has no forge token yet (the forge sweep issues it)");
+            var (owner, name) = (command.Repository[..command.Repository.IndexOf('/')], command.Repository[(command.Repository.IndexOf('/') + 1)..]);
+            return await ForgeGitEnvironment.RunAsync(paths.DataDir, $"{forge.BaseUri}{owner}/{name}.git", command.User, token, command.WorkingDirectory,
+                command.Args, command.Timeout ?? TimeSpan.FromSeconds(forge.PushTimeoutSeconds), cancellationToken);
         }
 
         private static string ReadToken(string path, string missing)

@@ -64,6 +64,43 @@ internal static class ForgeGitEnvironment
         return env;
     }
 
+    /// <summary>
+    /// Runs git against <paramref name="url"/> as the remote <c>forge</c> of this run only, with <paramref name="user"/> and
+    /// <paramref name="secret"/> (none: no credential) handed to the helper through a 0600 copy in <paramref name="dataDir"/>
+    /// (no agent reaches it), removed after; the output is redacted of the secret.
+    /// </summary>
+    public static async Task<ForgeGit.Result> RunAsync(string dataDir, string url, string? user, string? secret, string workingDirectory,
+        IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct)
+    {
+        string? copy = null;
+        try
+        {
+            Credential? credential = null;
+            if (secret is not null)
+            {
+                copy = Path.Combine(dataDir, $".forge-git-{Guid.NewGuid():N}");
+                Hive.Shared.Files.PrivateFile.WriteText(copy, secret, Hive.Shared.Files.Durability.None);
+                credential = new Credential(new Uri(url), user ?? "hive", copy);
+            }
+            var git = await Hive.Shared.Processes.ChildProcess.RunAsync(new Hive.Shared.Processes.ChildCommand("git", args)
+            {
+                WorkingDirectory = workingDirectory,
+                Timeout = timeout,
+                Environment = For(dataDir, credential,
+                [
+                    new($"remote.{ForgeGit.Remote}.url", url),
+                    new($"remote.{ForgeGit.Remote}.fetch", $"+refs/heads/*:refs/remotes/{ForgeGit.Remote}/*"),
+                ]),
+            }, ct);
+            if (git.TimedOut) return new ForgeGit.Result(-1, "", $"git {args[0]} did not finish within {timeout.TotalSeconds:0.#} s");
+            return new ForgeGit.Result(git.ExitCode, Redact(git.Stdout, secret), Redact(git.Stderr, secret));
+        }
+        finally
+        {
+            if (copy is not null) File.Delete(copy);
+        }
+    }
+
     /// <summary>git does not print credentials, but a message is never trusted to keep a secret.</summary>
     public static string Redact(string text, string? token) =>
         token is { Length: > 0 } ? text.Replace(token, "[token]", StringComparison.Ordinal) : text;

@@ -2,8 +2,6 @@ using Hive.Contracts.Containers;
 using Hive.Features.Containers;
 using Hive.Shared;
 using Hive.Shared.Errors;
-using Hive.Shared.Files;
-using Hive.Shared.Processes;
 using MediatR;
 using Microsoft.Extensions.Options;
 
@@ -62,38 +60,13 @@ public static class RemoteGit
         {
             if (Problem(command.Address, command.Credential) is { } problem) throw new BadRequestException(problem);
             if (!Path.IsPathFullyQualified(command.WorkingDirectory)) throw new BadRequestException("working_directory must be an absolute path");
-            string? copy = null, secret = null;
-            try
-            {
-                ForgeGitEnvironment.Credential? credential = null;
-                if (command.Credential is { } name)
-                {
-                    secret = await mediator.Send(new ReadSecretValue.Query(name), cancellationToken)
-                        ?? throw new ConflictException($"no secret named {name} holds the repository's credential (set it: hivectl secrets set {name})");
-                    copy = Path.Combine(paths.DataDir, $".remote-git-{Guid.NewGuid():N}");
-                    PrivateFile.WriteText(copy, secret, Durability.None);
-                    var server = new Uri(command.Address);
-                    var user = server.UserInfo is { Length: > 0 } info ? Uri.UnescapeDataString(info) : "hive";
-                    credential = new ForgeGitEnvironment.Credential(server, user, copy);
-                }
-                var timeout = command.Timeout ?? TimeSpan.FromSeconds(options.Value.PushTimeoutSeconds);
-                var git = await ChildProcess.RunAsync(new ChildCommand("git", command.Args)
-                {
-                    WorkingDirectory = command.WorkingDirectory,
-                    Timeout = timeout,
-                    Environment = ForgeGitEnvironment.For(paths.DataDir, credential,
-                    [
-                        new($"remote.{ForgeGit.Remote}.url", command.Address),
-                        new($"remote.{ForgeGit.Remote}.fetch", $"+refs/heads/*:refs/remotes/{ForgeGit.Remote}/*"),
-                    ]),
-                }, cancellationToken);
-                if (git.TimedOut) return new ForgeGit.Result(-1, "", $"git {command.Args[0]} did not finish within {timeout.TotalSeconds:0.#} s");
-                return new ForgeGit.Result(git.ExitCode, ForgeGitEnvironment.Redact(git.Stdout, secret), ForgeGitEnvironment.Redact(git.Stderr, secret));
-            }
-            finally
-            {
-                if (copy is not null) File.Delete(copy);
-            }
+            string? secret = null;
+            if (command.Credential is { } name)
+                secret = await mediator.Send(new ReadSecretValue.Query(name), cancellationToken)
+                    ?? throw new ConflictException($"no secret named {name} holds the repository's credential (set it: hivectl secrets set {name})");
+            var user = secret is not null && new Uri(command.Address).UserInfo is { Length: > 0 } info ? Uri.UnescapeDataString(info) : "hive";
+            return await ForgeGitEnvironment.RunAsync(paths.DataDir, command.Address, user, secret, command.WorkingDirectory, command.Args,
+                command.Timeout ?? TimeSpan.FromSeconds(options.Value.PushTimeoutSeconds), cancellationToken);
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Hive.Contracts.Work;
-using Hive.Features.Forge;
+using Hive.Features.Work.Workspaces;
 using Hive.Shared.Agents;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -109,9 +109,7 @@ internal static partial class WorkflowParser
         }
         else address = Text(root, "repository");
         if (address is null) return (null, null);
-        if (ForgeGit.IsRepository(address))
-            return credential is null ? (address, null) : throw At(root, "repository", "a credential is for a plain repository (a URL): the forge's are reached as the hive's forge users");
-        if (RemoteGit.Problem(address, credential) is { } problem) throw At(root, "repository", $"repository: {problem}");
+        if (new WorkRepository(address, credential).Problem is { } problem) throw At(root, "repository", $"repository: {problem}");
         return (address, credential);
     }
 

@@ -22,7 +22,8 @@ internal sealed partial record WorkRepository(string Address, string? Credential
     public string Where => OnForge ? "the forge" : Address;
 
     /// <summary>Why the repository cannot be used, or null (its shape only: whether it answers is <see cref="CheckRepository"/>'s).</summary>
-    public string? Problem => OnForge ? Credential is null ? null : "a credential is for a plain repository" : RemoteGit.Problem(Address, Credential);
+    public string? Problem => !OnForge ? RemoteGit.Problem(Address, Credential)
+        : Credential is null ? null : "a credential is for a plain repository (a URL): the forge's are reached as the hive's forge users";
 
     /// <summary>The workflow's repository, or null when it names none.</summary>
     public static WorkRepository? Of(Workflow? workflow) =>

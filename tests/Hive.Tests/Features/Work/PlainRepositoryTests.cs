@@ -119,7 +119,7 @@ public sealed class PlainRepositoryTests
         Assert.True(File.Exists(Path.Combine(hive.DataDir, "agents", "coder", "state", "env.txt"))); // the agent's whole environment, among them
         hive.Logs.AssertTokenInNoLine(server.AdminPassword);
         Assert.DoesNotContain(server.AdminPassword, (await hive.GetJsonAsync("/api/state")).GetRawText());
-        Assert.Empty(Directory.EnumerateFiles(hive.DataDir, ".remote-git-*")); // the secret's copy for git is gone
+        Assert.Empty(Directory.EnumerateFiles(hive.DataDir, ".forge-git-*")); // the secret's copy for git is gone
         await DestroyAsync(hive, "coder");
     }
 
