@@ -65,16 +65,20 @@ public sealed class LocalRepository : IAsyncDisposable
         return git.ExitCode == 0 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries) : [];
     }
 
-    /// <summary>Runs git in <paramref name="directory"/>; a failure throws with git's error.</summary>
-    public static void Git(string directory, params string[] args)
+    /// <summary>The commit <paramref name="rev"/> names in the repository at <paramref name="directory"/> (a worktree another user owns too).</summary>
+    public static string RevParse(string directory, string rev) => Git(directory, "-c", "safe.directory=*", "rev-parse", "--verify", rev).Trim();
+
+    /// <summary>Runs git in <paramref name="directory"/>; its output, or a failure throws with git's error.</summary>
+    public static string Git(string directory, params string[] args)
     {
         var info = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in args) info.ArgumentList.Add(arg);
         using var git = Process.Start(info)!;
         var error = git.StandardError.ReadToEndAsync();
-        git.StandardOutput.ReadToEnd();
+        var output = git.StandardOutput.ReadToEnd();
         git.WaitForExit();
         if (git.ExitCode != 0) throw new InvalidOperationException($"git {string.Join(' ', args)}: {error.Result}");
+        return output;
     }
 
     public async ValueTask DisposeAsync() => await TestDirectories.DeleteAsync(_root);

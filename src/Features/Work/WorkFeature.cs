@@ -30,6 +30,9 @@ public static class WorkFeature
         services.AddSingleton<Workspaces.Worktrees>();
         services.AddSingleton<Workspaces.TicketWorkspaces>();
         services.AddHostedService<Workspaces.ReconcileWorkspaces>();
+        services.AddSingleton<Workspaces.TicketDiffs>();
+        services.AddSingleton<Reviews.ReviewParties>();
+        services.AddSingleton<Reviews.ReviewOutcomes>();
         return services;
     }
 }

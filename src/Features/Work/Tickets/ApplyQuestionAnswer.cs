@@ -21,7 +21,7 @@ public static class ApplyQuestionAnswer
 {
     public sealed record Command(QuestionView Question) : IRequest, IChangesState;
 
-    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, TicketFacts facts, IMediator mediator, Board board,
+    internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, Reviews.ReviewOutcomes outcomes, IMediator mediator, Board board,
         TimeProvider clock)
         : IRequestHandler<Command>
     {
@@ -49,8 +49,6 @@ public static class ApplyQuestionAnswer
             foreach (var id in change.Query<long>("SELECT id FROM tickets WHERE review_question_id = @Id", question).ToList())
             {
                 var row = TicketReads.Get(change, id);
-                var workflow = catalog.Get(row.Workflow);
-                var phase = workflow.Find(row.Phase)!;
                 var verdict = Verdict(answer, TicketReviews.Approve) ? TicketReviews.Approve : Verdict(answer, TicketReviews.Changes) ? TicketReviews.Changes : null;
                 if (verdict is null)
                 {
@@ -59,15 +57,7 @@ public static class ApplyQuestionAnswer
                     change.AfterPublished(board.Poke);
                     continue;
                 }
-                var comments = answer[verdict.Length..].TrimStart(':', ' ', '-', '\n').Trim();
-                var context = row.ContextEntries.Append(new ContextEntry(phase.Name, by, now, $"{verdict}{(comments.Length > 0 ? $": {comments}" : "")}", [])).ToList();
-                change.Execute("UPDATE tickets SET context = @context WHERE id = @id", new { context = TicketRow.Json(context), id });
-                row = TicketReads.Get(change, id);
-                var gate = new GateResult(verdict == TicketReviews.Approve, verdict == TicketReviews.Approve ? [] : [$"review by {by}: {(comments.Length > 0 ? comments : "changes asked")}"], $"{verdict} by {by}");
-                var to = verdict == TicketReviews.Approve ? workflow.NextAfter(phase)
-                    : phase.AllowedTransitions.Select(workflow.Find).FirstOrDefault(p => p is { IsWorked: true });
-                if (to is null) continue;
-                await moves.ApplyAsync(change, mediator, row, to, by, TicketMoveRule.Check(workflow, row, to, MoveKind.Review, by, facts.For(change, row, to) with { Gate = gate }));
+                await outcomes.ApplyAsync(change, mediator, row, verdict == TicketReviews.Approve, answer[verdict.Length..].TrimStart(':', ' ', '-', '\n').Trim(), by);
             }
             return Unit.Value;
         }

@@ -1,5 +1,5 @@
 using System.Text;
-using Hive.Features.Work.Workspaces;
+using Hive.Contracts.Work;
 using static Hive.Tests.Features.Containers.ContainersKit;
 using static Hive.Tests.Features.Work.WorkKit;
 
@@ -52,10 +52,10 @@ public sealed class PlainRepositoryTests
         Assert.Contains("commit:0", seen);
 
         // The ticket's branch against where it started, as review reads it: the agent's commit, before any push.
-        var diff = await hive.GetAsync<ReadTicketDiff.TicketDiff>($"/api/tickets/{id}/diff");
+        var diff = await hive.GetAsync<TicketDiff>($"/api/tickets/{id}/diff");
         Assert.Equal(branch, diff.Branch);
         Assert.NotEqual(diff.BaseSha, diff.HeadSha);
-        Assert.Equal([new ReadTicketDiff.DiffFile("README.txt", "README.md", "R", 0, 0), new ReadTicketDiff.DiffFile("greeting.txt", null, "A", 1, 0)],
+        Assert.Equal([new DiffFile("README.txt", "README.md", "R", 0, 0), new DiffFile("greeting.txt", null, "A", 1, 0)],
             diff.Files.OrderBy(f => f.Path, StringComparer.Ordinal));
         Assert.Contains("+hello", diff.Patch);
         Assert.False(diff.Truncated);
