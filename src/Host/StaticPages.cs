@@ -5,7 +5,7 @@ namespace Hive.Host;
 /// <summary>
 /// The static pages beside the dashboard, each given a clean path before the static files (the address stays as it is):
 /// <c>/needs-you</c> (everything open for the operator, installable through <c>/manifest.webmanifest</c>),
-/// <c>/agents/{name}</c> (one agent's own page) and <c>/agents/{name}/terminal</c> (a terminal in its sandbox). Like the
+/// <c>/agents/{name}</c> (one agent's own page), <c>/tickets/{id}</c> (a ticket's diff and review) and <c>/agents/{name}/terminal</c> (a terminal in its sandbox). Like the
 /// dashboard they are served to anyone and show nothing of the hive until their <c>/api</c> requests (or the terminal's
 /// WebSocket, under /api) are signed in; each reads what it is about from its own address. The terminal's page alone
 /// allows inline styles: xterm.js writes its theme into a <c>&lt;style&gt;</c> element (never inline scripts).
@@ -26,6 +26,9 @@ public static class StaticPages
                 break;
             case ["", "agents", { Length: > 0 }]:
                 request.Path = "/agent.html";
+                break;
+            case ["", "tickets", { Length: > 0 }]:
+                request.Path = "/ticket.html";
                 break;
             case ["", "agents", { Length: > 0 }, "terminal"] when HttpMethods.IsGet(request.Method):
                 request.Path = "/terminal.html";

@@ -82,3 +82,21 @@ public static class ReviewVerbs
     public static readonly SocketVerb<ReviewSubmitArgs, ReviewSubmitReply> ReviewSubmit = new("review_submit",
         "Submit a review of a ticket: comment, request_changes (back to be worked) or approve (its review passes).");
 }
+
+/// <summary>
+/// A conflict risk between two active tickets (<c>ticket_a</c> &lt; <c>ticket_b</c>): <c>danger</c> when their changes
+/// overlap lines (<c>reason</c> <c>same_lines</c>), <c>warning</c> when they change the same file (<c>same_file</c>) or one
+/// changes a path the other's owner holds a lease on (<c>lease</c>). Cleared (<c>cleared_at</c>) once it no longer holds.
+/// </summary>
+public sealed record ConflictRisk(long Id, long TicketA, long TicketB, string Level, string Reason, IReadOnlyList<string> Files,
+    DateTimeOffset RaisedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ClearedAt)
+{
+    public const string Danger = "danger";
+    public const string Warning = "warning";
+    public const string SameLines = "same_lines";
+    public const string SameFile = "same_file";
+    public const string Lease = "lease";
+}
+
+/// <summary><c>conflict_risk</c>: a risk raised, changed, or cleared (then <c>cleared_at</c> is set).</summary>
+public sealed record ConflictRiskPayload(ConflictRisk Risk);

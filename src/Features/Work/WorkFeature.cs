@@ -11,8 +11,8 @@ public static class WorkFeature
     {
         services.AddOptions<WorkOptions>().BindConfiguration(WorkOptions.Section)
             .Validate(o => o.OfferSeconds is >= 1 and <= 86_400 && o.SweepSeconds is >= 1 and <= 3600 && o.MaxClaimsPerAgent is >= 1 and <= 100
-                           && o.MaxDiscoveriesPerTicket is >= 0 and <= 1000,
-                "Hive:Work: OfferSeconds 1 to 86400, SweepSeconds 1 to 3600, MaxClaimsPerAgent 1 to 100, MaxDiscoveriesPerTicket 0 to 1000")
+                           && o.MaxDiscoveriesPerTicket is >= 0 and <= 1000 && o.RadarSeconds is >= 1 and <= 30,
+                "Hive:Work: OfferSeconds 1 to 86400, SweepSeconds 1 to 3600, MaxClaimsPerAgent 1 to 100, MaxDiscoveriesPerTicket 0 to 1000, RadarSeconds 1 to 30")
             .ValidateOnStart();
         services.AddSingleton<WorkflowCatalog>();
         services.AddSingleton<AgentPool>();
@@ -33,6 +33,7 @@ public static class WorkFeature
         services.AddSingleton<Workspaces.TicketDiffs>();
         services.AddSingleton<Reviews.ReviewParties>();
         services.AddSingleton<Reviews.ReviewOutcomes>();
+        services.AddHostedService<Radar.ConflictRadar>();
         return services;
     }
 }
@@ -56,6 +57,7 @@ internal sealed class WorkStateContributor(IMediator mediator, WorkflowCatalog c
             workflows = (_workflows ?? catalog.All).Values.OrderBy(w => w.Name, StringComparer.Ordinal).ToList(),
             workflow_errors = _errors ?? catalog.Errors,
             tickets = tickets.Select(t => t.Card()).ToList(),
+            risks = await mediator.Send(new Radar.ListConflictRisks.Query(), cancellationToken),
         });
     }
 }

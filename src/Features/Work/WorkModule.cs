@@ -70,3 +70,10 @@ public sealed class WorkflowsModule : CarterModule
 
     private sealed record PutBody(string? Yaml);
 }
+
+/// <summary>The conflict risks the radar holds open now.</summary>
+public sealed class ConflictRisksModule : CarterModule
+{
+    public ConflictRisksModule(IMediator mediator) : base("/api/conflict-risks") =>
+        Get("/", async (req, res) => await res.Ok(await mediator.Send(new Radar.ListConflictRisks.Query(), req.HttpContext.RequestAborted)));
+}

@@ -11,6 +11,9 @@ public sealed class WorkOptions
     /// <summary>How often the board looks for expired offers, leases and free slots besides reacting to changes.</summary>
     public int SweepSeconds { get; set; } = 5;
 
+    /// <summary>How often the conflict radar looks at the active tickets' branches (a branch that did not move costs no diff).</summary>
+    public int RadarSeconds { get; set; } = 2;
+
     /// <summary>Open tickets an agent may hold at once (a claim beyond it is refused); one workspace at /work each.</summary>
     public int MaxClaimsPerAgent { get; set; } = 1;
 

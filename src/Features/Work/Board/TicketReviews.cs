@@ -37,7 +37,9 @@ internal sealed class TicketReviews(WorkflowCatalog catalog, AgentPool pool)
         // A peer learns of a question asked of it from its loose ends; a review is work, so it is told at once.
         if (reviewer is not null)
             await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, reviewer, ReviewKind,
-                $"{text}\nAnswer it: answer {{\"id\": {question.Id}, \"answer\": \"{Approve}\"}} (or \"{Changes}: ...\"); ticket_show {{\"id\": {row.Id}}} shows its context.",
+                $"{text}\nAnswer it: answer {{\"id\": {question.Id}, \"answer\": \"{Approve}\"}} (or \"{Changes}: ...\"); ticket_show {{\"id\": {row.Id}}} shows its context." +
+                (catalog.Get(row.Workflow).Repository is null ? "" :
+                    $" Its branch: review_show {{\"ticket\": {row.Id}}}; comment on lines with review_comment, and give the verdict with review_submit (request_changes or approve) instead of answering."),
                 new Dictionary<string, object?> { ["ticket_id"] = row.Id, ["question_id"] = question.Id })]), CancellationToken.None);
         return TicketReads.Get(change, row.Id);
     }

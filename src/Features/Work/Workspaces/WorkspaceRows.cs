@@ -32,6 +32,19 @@ internal sealed class WorkspaceRows(IDb db, StateChanges changes, IServiceScopeF
         return connection.Query<long>("SELECT ticket_id FROM ticket_workspaces WHERE removed_at IS NULL").AsList();
     }
 
+    /// <summary>The live workspaces, each with its ticket's workflow and phase.</summary>
+    public List<(WorkspaceRow Row, string Workflow, string Phase)> Active()
+    {
+        using var connection = db.Open();
+        return connection.Query<WorkspaceRow, TicketPlace, (WorkspaceRow, string, string)>($"""
+            SELECT {Prefixed("w")}, t.workflow, t.phase FROM ticket_workspaces w JOIN tickets t ON t.id = w.ticket_id WHERE w.removed_at IS NULL ORDER BY w.ticket_id
+            """, (row, place) => (row, place.Workflow, place.Phase), splitOn: "workflow").AsList();
+    }
+
+    private sealed record TicketPlace(string Workflow, string Phase);
+
+    private static string Prefixed(string alias) => string.Join(", ", Columns.Split(", ").Select(c => $"{alias}.{c}"));
+
     /// <summary>Where the ticket is (null: it is gone).</summary>
     public (string Workflow, string Phase)? TicketOf(long ticketId)
     {

@@ -160,6 +160,11 @@ function fillColumn(node, workflow, phase, tickets, columns) {
   renderList(node.querySelector('.cards'), here, t => t.id, t => card(t, columns), (_, t) => card(t, columns));
 }
 
+/** The open conflict risks a ticket is in (the radar's, from the snapshot and conflict_risk). */
+function risksOf(id) {
+  return [...store.work.risks.values()].filter(r => r.ticket_a === id || r.ticket_b === id);
+}
+
 function card(ticket, columns) {
   const refusal = refusals.get(ticket.id);
   const node = h('li', {
@@ -178,6 +183,11 @@ function card(ticket, columns) {
       ticket.waiting_on?.length ? h('span', { class: 'chip waiting-on' }, `waiting on ${ticket.waiting_on.map(n => `#${n}`).join(', ')}`) : null,
       ticket.next_phase ? h('span', { class: 'chip next', title: 'its gate passed: it moves when there is room' }, `→ ${ticket.next_phase}`) : null,
       ticket.review ? h('span', { class: 'chip review' }, `review: ${ticket.review.reviewer}`) : null,
+      risksOf(ticket.id).map(r => {
+        const other = r.ticket_a === ticket.id ? r.ticket_b : r.ticket_a;
+        return h('span', { class: `chip conflict-risk ${r.level}`, dataset: { risk: r.id, other }, title: `${r.reason.replace('_', ' ')}: ${r.files.join(', ')}` },
+          `${r.level === 'danger' ? '⚠ conflict' : 'overlap'} with #${other}`);
+      }),
       (ticket.labels ?? []).map(l => h('span', { class: 'chip label' }, l))),
     ticket.done ? null : moveSelect(ticket, columns),
     refusal ? refusalNode(ticket.id, refusal) : null);
@@ -341,6 +351,7 @@ function drawDrawer() {
   const body = [
     h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     t.body ? h('p', { class: 'body ticket-body' }, t.body) : null,
+    workflow?.repository ? h('p', { class: 'actions' }, h('a', { href: `/tickets/${t.id}`, class: 'button quiet', id: 'drawer-review-link' }, 'Diff and review')) : null,
     moveForm(t, workflow),
     section(`In ${t.phase}: done when`, 'done-definition',
       done.length ? h('ul', { class: 'checks' }, done.map(d => h('li', { class: ticks.has(d) ? 'ticked' : '' }, ticks.has(d) ? '✓ ' : '○ ', d)))

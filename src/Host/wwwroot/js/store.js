@@ -24,7 +24,7 @@ export const store = {
   notifications: null,    // GET /api/notifications: the push channels and their state; null: not loaded yet (not in /api/state)
   // The board: workflows (columns), refused files, open tickets by id; done ones (the terminal columns: fetched per
   // workflow, GET /api/tickets?done=true, then followed live) by id, and the workflows whose done ones were fetched.
-  work: { workflows: [], errors: [], tickets: new Map(), done: new Map(), doneFetched: new Set() },
+  work: { workflows: [], errors: [], tickets: new Map(), done: new Map(), doneFetched: new Set(), risks: new Map() },
   leases: [],             // every live lease: {resource, holder, exclusive, reason, acquired_at, expires_at}
   constellation: null,    // GET /api/constellation's object: {enabled, name, status, hives, dead_letters}; then followed live
 };
@@ -58,6 +58,8 @@ export function load(state) {
     tickets: new Map((state.work?.tickets ?? []).map(t => [t.id, t])),
     done: new Map(),
     doneFetched: new Set(),
+    // The conflict radar's open risks by id (conflict_risk adds, changes, and with cleared_at removes one).
+    risks: new Map((state.work?.risks ?? []).map(r => [r.id, r])),
   };
   store.leases = state.leases ?? [];
   store.constellation = state.constellation ?? null;
@@ -276,6 +278,11 @@ export const apply = {
       store.work.done.delete(ticket.id);
     }
     return ['board', 'board-ticket'];
+  },
+  conflict_risk(e) {
+    if (e.risk.cleared_at) store.work.risks.delete(e.risk.id);
+    else store.work.risks.set(e.risk.id, e.risk);
+    return ['board'];
   },
   workflows_changed(e) {
     store.work.workflows = e.workflows ?? [];

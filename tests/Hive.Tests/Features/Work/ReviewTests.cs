@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Hive.Contracts.Json;
 using Hive.Contracts.Work;
 using Hive.Features.Work;
@@ -140,6 +141,67 @@ public sealed class ReviewTests
         Assert.Equal(2, hive.QueryDb<long>("SELECT count(*) FROM review_decisions"));
     }
 
+    [Fact]
+    public async Task A_comment_saved_right_before_the_host_is_SIGKILLed_reaches_the_owner_once_after_the_restart()
+    {
+        await using var repository = LocalRepository.Create(new Dictionary<string, string> { ["src/app.txt"] = App });
+        var dataDir = Directory.CreateTempSubdirectory("hive-review-crash-").FullName;
+        try
+        {
+            var workflow = $"""
+                name: reviewed
+                repository: {repository.Path}
+                phases:
+                  - name: backlog
+                    allowed_transitions: [build]
+                  - name: build
+                    needs: [code]
+                    allowed_transitions: [review]
+                  - name: review
+                    reviewed_by: operator
+                    allowed_transitions: [done, build]
+                  - name: done
+                    terminal: true
+                """;
+            ReviewComment comment;
+            await using (var first = await HostProcess.StartAsync(dataDir, []))
+            {
+                using var http = first.CreateClient();
+                Assert.True((await http.PutAsJsonAsync("/api/workflows/reviewed", new { yaml = workflow })).IsSuccessStatusCode);
+                Assert.True((await http.PostAsJsonAsync("/api/agents", new { name = "ann", driver = "external", capabilities = new[] { "code" } })).IsSuccessStatusCode);
+                await using var ann = await first.ConnectAsync("ann");
+                using var created = await http.PostAsJsonAsync("/api/tickets", new { title = "Change a line", workflow = "reviewed" });
+                var id = (await created.Content.ReadFromJsonAsync<TicketView>(HiveJson.Options))!.Id;
+                Assert.Equal(id, OfferedTicket(await NextOfferAsync(ann, 30) ?? throw new Xunit.Sdk.XunitException("no offer")));
+                Ok(await ann.CallAsync(new { op = "ticket_claim", id }));
+                await CommitInAsync(Path.Combine(dataDir, "agents", "ann", "work"), new Dictionary<string, string> { ["src/app.txt"] = App.Replace("line 3\n", "line three\n") }, "three");
+                Ok(await ann.CallAsync(new { op = "ticket_submit", id, summary = "changed it" }));
+                Assert.Equal("review", HiveInstance.QueryDb<string>(dataDir, "SELECT phase FROM tickets WHERE id = @id", new { id }));
+
+                using var saved = await http.PostAsJsonAsync($"/api/tickets/{id}/comments", new { path = "src/app.txt", line = 3, text = "Digits, please." });
+                Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+                comment = (await saved.Content.ReadFromJsonAsync<ReviewComment>(HiveJson.Options))!;
+                await first.KillAsync(); // at once: the comment's answer is all the operator saw
+            }
+
+            await using var second = await HostProcess.StartAsync(dataDir, []);
+            await using (var ann = await second.ConnectAsync("ann"))
+            {
+                var message = await NextOfKindAsync(ann, "review_comment");
+                Assert.Equal((comment.Id, "line three", "Digits, please."),
+                    (message.GetProperty("comment_id").GetInt64(), message.GetProperty("quoted").GetString(), message.GetProperty("text").GetString()));
+                Assert.Null(await ann.RecvAsync(300));
+            }
+            Assert.Equal(1, HiveInstance.QueryDb<long>(dataDir, "SELECT count(*) FROM review_comments"));
+            Assert.Equal(1, HiveInstance.QueryDb<long>(dataDir, "SELECT count(*) FROM messages WHERE kind = 'review_comment'"));
+            await second.TerminateAsync(TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            await TestDirectories.DeleteAsync(dataDir);
+        }
+    }
+
     /// <summary>The workflow Hive ships, given <paramref name="repository"/>.</summary>
     internal static string Shipped(string repository) =>
         WorkflowCatalog.ShippedFiles()["software_development.yaml"].Replace("\nphases:\n", $"\nrepository: {repository}\nphases:\n", StringComparison.Ordinal);
@@ -166,32 +228,5 @@ public sealed class ReviewTests
             op = "ticket_submit", id, summary = "changed it", outputs = new[] { new { kind = "note", value = "edited and read back" } },
             done = new[] { "The change is built", "The change is tested" },
         }));
-    }
-
-    /// <summary>Writes <paramref name="files"/> in the agent's worktree and commits them as it would; the commit's sha.</summary>
-    internal static Task<string> CommitAsync(HiveInstance hive, string agent, IReadOnlyDictionary<string, string> files, string subject) =>
-        CommitInAsync(Path.Combine(hive.DataDir, "agents", agent, "work"), files, subject);
-
-    internal static async Task<string> CommitInAsync(string work, IReadOnlyDictionary<string, string> files, string subject)
-    {
-        foreach (var (path, text) in files)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(work, path))!);
-            await File.WriteAllTextAsync(Path.Combine(work, path), text);
-        }
-        // The worktree is the agent's (its uid); the test, root, is its hands.
-        LocalRepository.Git(work, "-c", "safe.directory=*", "add", "-A");
-        LocalRepository.Git(work, "-c", "safe.directory=*", "-c", "user.name=agent", "-c", "user.email=agent@hive.invalid", "commit", "-q", "-m", subject);
-        return LocalRepository.RevParse(work, "HEAD");
-    }
-
-    /// <summary>The next message of <paramref name="kind"/> on the socket (acknowledged; others before it are acknowledged and passed over), within 30 s.</summary>
-    internal static async Task<JsonElement> NextOfKindAsync(AgentClient socket, string kind)
-    {
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < until)
-            if (await socket.RecvAndAckAsync(1000) is { } message && message.GetProperty("kind").GetString() == kind)
-                return message;
-        throw new Xunit.Sdk.XunitException($"no {kind} message within 30 s");
     }
 }

@@ -95,4 +95,31 @@ internal static class WorkKit
         Assert.Equal(code, reply.GetProperty("code").GetString());
         return reply;
     }
+
+    /// <summary>Writes <paramref name="files"/> in the agent's worktree and commits them as it would; the commit's sha.</summary>
+    public static Task<string> CommitAsync(HiveInstance hive, string agent, IReadOnlyDictionary<string, string> files, string subject) =>
+        CommitInAsync(Path.Combine(hive.DataDir, "agents", agent, "work"), files, subject);
+
+    public static async Task<string> CommitInAsync(string work, IReadOnlyDictionary<string, string> files, string subject)
+    {
+        foreach (var (path, text) in files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(work, path))!);
+            await File.WriteAllTextAsync(Path.Combine(work, path), text);
+        }
+        // The worktree is the agent's (its uid); the test, root, is its hands.
+        LocalRepository.Git(work, "-c", "safe.directory=*", "add", "-A");
+        LocalRepository.Git(work, "-c", "safe.directory=*", "-c", "user.name=agent", "-c", "user.email=agent@hive.invalid", "commit", "-q", "-m", subject);
+        return LocalRepository.RevParse(work, "HEAD");
+    }
+
+    /// <summary>The next message of <paramref name="kind"/> on the socket (acknowledged; others before it are acknowledged and passed over), within 30 s.</summary>
+    public static async Task<JsonElement> NextOfKindAsync(AgentClient socket, string kind)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < until)
+            if (await socket.RecvAndAckAsync(1000) is { } message && message.GetProperty("kind").GetString() == kind)
+                return message;
+        throw new Xunit.Sdk.XunitException($"no {kind} message within 30 s");
+    }
 }

@@ -1,0 +1,99 @@
+using Hive.Contracts.Work;
+
+namespace Hive.Features.Work.Radar;
+
+/// <summary>What one active ticket's branch changes against its base: each file, and the base's lines each hunk replaces.</summary>
+/// <param name="Files">Path → the base's line ranges its hunks change (an insertion is the line it follows, as a range of one).</param>
+internal sealed record TicketChanges(long TicketId, string Owner, string Repository, IReadOnlyDictionary<string, IReadOnlyList<(int First, int Last)>> Files);
+
+/// <summary>A risk the radar finds between tickets <paramref name="A"/> &lt; <paramref name="B"/>.</summary>
+internal sealed record FoundRisk(long A, long B, string Level, string Reason, IReadOnlyList<string> Files);
+
+/// <summary>
+/// The radar's rule, pure: two tickets of one repository are a danger when a file both change has hunks whose base lines
+/// overlap, a warning when they only change the same file, and a warning when one changes a path (or a path under a
+/// directory, a resource ending in <c>/</c>) that the other's owner holds a lease on. Tickets are bucketed by file, so a
+/// pass costs the pairs that share a file, not every pair.
+/// </summary>
+internal static class RadarPass
+{
+    public static List<FoundRisk> Find(IReadOnlyList<TicketChanges> tickets, IReadOnlyList<(string Holder, string Resource)> leases)
+    {
+        var pairs = new Dictionary<(long, long), (SortedSet<string> Files, bool Lines, bool Lease)>();
+        void Add(long x, long y, string file, bool lines, bool lease)
+        {
+            var key = x < y ? (x, y) : (y, x);
+            var (files, anyLines, anyLease) = pairs.TryGetValue(key, out var f) ? f : (new SortedSet<string>(StringComparer.Ordinal), false, false);
+            files.Add(file);
+            pairs[key] = (files, anyLines || lines, anyLease || lease);
+        }
+
+        foreach (var bucket in tickets.SelectMany(t => t.Files.Select(f => (Key: (t.Repository, f.Key), Ticket: t, Ranges: f.Value))).GroupBy(x => x.Key))
+        {
+            var touching = bucket.ToList();
+            for (var i = 0; i < touching.Count; i++)
+                for (var j = i + 1; j < touching.Count; j++)
+                    Add(touching[i].Ticket.TicketId, touching[j].Ticket.TicketId, bucket.Key.Item2, Overlap(touching[i].Ranges, touching[j].Ranges), false);
+        }
+
+        foreach (var (holder, resource) in leases)
+            foreach (var held in tickets.Where(t => t.Owner == holder))
+                foreach (var other in tickets.Where(t => t.TicketId != held.TicketId && t.Repository == held.Repository))
+                    foreach (var path in other.Files.Keys.Where(p => Covers(resource, p)))
+                        Add(held.TicketId, other.TicketId, path, false, true);
+
+        return pairs.Select(p => new FoundRisk(p.Key.Item1, p.Key.Item2,
+                p.Value.Lines ? ConflictRisk.Danger : ConflictRisk.Warning,
+                p.Value.Lines ? ConflictRisk.SameLines : p.Value.Lease && !SharesFile(tickets, p.Key) ? ConflictRisk.Lease : ConflictRisk.SameFile,
+                p.Value.Files.ToList()))
+            .OrderBy(r => r.A).ThenBy(r => r.B).ToList();
+    }
+
+    /// <summary>Whether a lease on <paramref name="resource"/> covers <paramref name="path"/>: the path itself, or a directory above it.</summary>
+    public static bool Covers(string resource, string path) =>
+        resource == path || (resource.EndsWith('/') && path.StartsWith(resource, StringComparison.Ordinal));
+
+    private static bool SharesFile(IReadOnlyList<TicketChanges> tickets, (long A, long B) pair)
+    {
+        var a = tickets.First(t => t.TicketId == pair.A);
+        var b = tickets.First(t => t.TicketId == pair.B);
+        return a.Files.Keys.Any(b.Files.ContainsKey);
+    }
+
+    private static bool Overlap(IReadOnlyList<(int First, int Last)> x, IReadOnlyList<(int First, int Last)> y) =>
+        x.Any(a => y.Any(b => a.First <= b.Last && b.First <= a.Last));
+
+    /// <summary>A <c>-U0</c> patch's files and the base lines of each hunk (git's order; a path from its <c>---</c>/<c>+++</c> lines).</summary>
+    public static Dictionary<string, IReadOnlyList<(int First, int Last)>> Parse(string patch)
+    {
+        var files = new Dictionary<string, IReadOnlyList<(int, int)>>(StringComparer.Ordinal);
+        string? old = null;
+        List<(int, int)>? ranges = null;
+        foreach (var line in patch.Split('\n'))
+        {
+            if (line.StartsWith("--- ", StringComparison.Ordinal)) old = line[4..] == "/dev/null" ? null : Strip(line[4..], "a/");
+            else if (line.StartsWith("+++ ", StringComparison.Ordinal))
+            {
+                var path = line[4..] == "/dev/null" ? old : Strip(line[4..], "b/");
+                if (path is null) continue;
+                files[path] = ranges = [];
+                if (old is not null && old != path && !files.ContainsKey(old)) files[old] = ranges; // a rename touches both names
+            }
+            else if (ranges is not null && line.StartsWith("@@ -", StringComparison.Ordinal))
+            {
+                var span = line[4..line.IndexOf(' ', 4)];
+                var comma = span.IndexOf(',');
+                var first = int.Parse(comma < 0 ? span : span[..comma]);
+                var count = comma < 0 ? 1 : int.Parse(span[(comma + 1)..]);
+                ranges.Add(count == 0 ? (first, first) : (first, first + count - 1));
+            }
+        }
+        return files;
+    }
+
+    private static string Strip(string path, string prefix)
+    {
+        if (path.StartsWith('"') && path.EndsWith('"')) path = path[1..^1];
+        return path.StartsWith(prefix, StringComparison.Ordinal) ? path[prefix.Length..] : path;
+    }
+}
