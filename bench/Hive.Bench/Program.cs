@@ -35,6 +35,7 @@ public static class BenchProgram
         new GatewayBench(),
         new EgressBench(),
         new TurnReplayBench(),
+        new RadarBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -19,6 +19,9 @@ internal sealed class ConflictRadar(IOptions<WorkOptions> options, WorkspaceRows
     IServiceScopeFactory scopes, TimeProvider clock, ILogger<ConflictRadar> logger)
     : TriggeredBackgroundService(new WakeSignal(), TimeSpan.FromSeconds(options.Value.RadarSeconds), passAtStart: true, clock, logger)
 {
+    /// <summary>Branches diffed by one git run (its output stays well under the 1 MiB a run's output is kept to).</summary>
+    private const int DiffsPerRun = 25;
+
     private readonly Dictionary<long, (string Head, TicketChanges Changes)> _seen = [];
 
     protected override async Task PassAsync(CancellationToken stoppingToken)
@@ -32,22 +35,32 @@ internal sealed class ConflictRadar(IOptions<WorkOptions> options, WorkspaceRows
             if (!Directory.Exists(bare)) continue;
             var heads = (await git.GitAsync(bare, ["for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads/ticket/"], stoppingToken, allowFailure: true))
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+            var moved = new List<(WorkspaceRow Row, string Head)>();
             foreach (var (row, _, _) in repository)
-            {
-                if (!heads.TryGetValue(row.Branch, out var head)) continue;
-                if (!_seen.TryGetValue(row.TicketId, out var seen) || seen.Head != head || seen.Changes.Owner != row.Agent)
-                {
-                    var patch = await git.GitAsync(bare, ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", row.BaseSha, head, "--"],
-                        stoppingToken, allowFailure: true);
-                    _seen[row.TicketId] = seen = (head, new TicketChanges(row.TicketId, row.Agent, row.Repository, RadarPass.Parse(patch)));
-                }
-                changes.Add(seen.Changes);
-            }
+                if (heads.TryGetValue(row.Branch, out var head)
+                    && (!_seen.TryGetValue(row.TicketId, out var seen) || seen.Head != head || seen.Changes.Owner != row.Agent))
+                    moved.Add((row, head));
+            foreach (var batch in moved.Chunk(DiffsPerRun))
+                foreach (var (row, head, patch) in await DiffAsync(bare, batch, stoppingToken))
+                    _seen[row.TicketId] = (head, new TicketChanges(row.TicketId, row.Agent, row.Repository, RadarPass.Parse(patch)));
+            changes.AddRange(repository.Where(a => _seen.ContainsKey(a.Row.TicketId) && heads.ContainsKey(a.Row.Branch)).Select(a => _seen[a.Row.TicketId].Changes));
         }
         await using var scope = scopes.CreateAsyncScope();
         var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
         var leases = (await mediator.Send(new ListLeases.Query(), stoppingToken)).Select(l => (l.Holder, l.Resource)).ToList();
         var found = RadarPass.Find(changes, leases);
         await mediator.Send(new ApplyConflictRisks.Command(found, changes.ToDictionary(c => c.TicketId, c => c.Owner)), stoppingToken);
+    }
+
+    /// <summary>
+    /// Each branch's <c>-U0</c> patch against its base, from one <c>git diff-tree --stdin</c>: a line "head base" diffs
+    /// base → head, and the output gives each non-empty diff after a line holding its head, in the order asked.
+    /// </summary>
+    private async Task<List<(WorkspaceRow Row, string Head, string Patch)>> DiffAsync(string bare, IReadOnlyList<(WorkspaceRow Row, string Head)> batch, CancellationToken ct)
+    {
+        var output = await git.GitAsync(bare, RadarPass.DiffTree, ct, allowFailure: true,
+            standardInput: string.Concat(batch.Select(b => RadarPass.DiffTreeLine(b.Head, b.Row.BaseSha))));
+        var patches = RadarPass.SplitDiffTree(output, batch.Select(b => b.Head).ToList());
+        return batch.Select((b, i) => (b.Row, b.Head, patches[i])).ToList();
     }
 }

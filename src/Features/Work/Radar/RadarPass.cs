@@ -91,6 +91,39 @@ internal static class RadarPass
         return files;
     }
 
+    /// <summary>The command that diffs many branches in one git run: stdin lines <see cref="DiffTreeLine"/>, split by <see cref="SplitDiffTree"/>.</summary>
+    public static readonly string[] DiffTree = ["-c", "core.quotePath=false", "diff-tree", "--stdin", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv"];
+
+    /// <summary>"head base": <c>diff-tree --stdin</c> reads a commit then its parent, so this diffs base → head.</summary>
+    public static string DiffTreeLine(string head, string @base) => $"{head} {@base}\n";
+
+    /// <summary>
+    /// <c>diff-tree --stdin</c>'s output cut into each asked branch's patch: a non-empty diff follows a line holding its head,
+    /// in the order asked; an empty one prints nothing (its patch is empty).
+    /// </summary>
+    public static List<string> SplitDiffTree(string output, IReadOnlyList<string> heads)
+    {
+        var patches = heads.Select(_ => new System.Text.StringBuilder()).ToList();
+        var at = -1;
+        foreach (var line in output.Split('\n'))
+        {
+            if (line.Length is 40 or 64 && line.All(char.IsAsciiHexDigitLower) && FindFrom(heads, at + 1, line) is var next and >= 0)
+            {
+                at = next;
+                continue;
+            }
+            if (at >= 0) patches[at].Append(line).Append('\n');
+        }
+        return patches.Select(p => p.ToString()).ToList();
+    }
+
+    private static int FindFrom(IReadOnlyList<string> heads, int start, string head)
+    {
+        for (var i = start; i < heads.Count; i++)
+            if (heads[i] == head) return i;
+        return -1;
+    }
+
     private static string Strip(string path, string prefix)
     {
         if (path.StartsWith('"') && path.EndsWith('"')) path = path[1..^1];

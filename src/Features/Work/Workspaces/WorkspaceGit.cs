@@ -15,9 +15,9 @@ namespace Hive.Features.Work.Workspaces;
 internal sealed class WorkspaceGit(HivePaths paths, IServiceScopeFactory scopes)
 {
     /// <summary>git's output; a failure is a <see cref="ConflictException"/> with its first line (or nothing, when <paramref name="allowFailure"/>).</summary>
-    public async Task<string> GitAsync(string directory, string[] args, CancellationToken ct, bool allowFailure = false)
+    public async Task<string> GitAsync(string directory, string[] args, CancellationToken ct, bool allowFailure = false, string? standardInput = null)
     {
-        var git = await RunAsync(directory, args, ct);
+        var git = await RunAsync(directory, args, ct, standardInput);
         if (git.ExitCode != 0 && !allowFailure)
             throw new ConflictException($"git {args[0]} {(args.Length > 1 ? args[1] : "")} failed: {WorkspaceDisk.FirstLine(git.TimedOut ? "it did not finish in time" : git.Stderr)}");
         return git.ExitCode == 0 ? git.Stdout : "";
@@ -33,10 +33,11 @@ internal sealed class WorkspaceGit(HivePaths paths, IServiceScopeFactory scopes)
     /// git on the host's side only (never the forge): no system or user configuration, no prompts, no hooks, run in the clone
     /// (the host's own dir), never inside a worktree, whose files are the agent's.
     /// </summary>
-    public Task<ChildResult> RunAsync(string directory, string[] args, CancellationToken ct) =>
+    public Task<ChildResult> RunAsync(string directory, string[] args, CancellationToken ct, string? standardInput = null) =>
         ChildProcess.RunAsync(new ChildCommand("git", args)
         {
             WorkingDirectory = directory,
+            StandardInput = standardInput,
             Timeout = TimeSpan.FromMinutes(10),
             Environment = new Dictionary<string, string>
             {

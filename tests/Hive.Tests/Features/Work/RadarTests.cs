@@ -124,6 +124,12 @@ public sealed class RadarTests
             """);
         Assert.Equal([(3, 4), (7, 7), (9, 9)], parsed["x.txt"]);
         Assert.Equal([(0, 0)], parsed["new.txt"]);
+
+        // diff-tree --stdin's output, cut per branch asked: an empty diff prints nothing, not even its head.
+        var (x, y, z) = (new string('a', 40), new string('b', 40), new string('c', 40));
+        var split = RadarPass.SplitDiffTree($"{x}\ndiff --git a/x b/x\n@@ -1 +1 @@\n{z}\ndiff --git a/z b/z\n", [x, y, z]);
+        Assert.Equal(("diff --git a/x b/x\n@@ -1 +1 @@\n", ""), (split[0], split[1]));
+        Assert.StartsWith("diff --git a/z b/z\n", split[2]);
     }
 
     private static Task<List<ConflictRisk>> RisksAsync(HiveInstance hive) => hive.GetAsync<List<ConflictRisk>>("/api/conflict-risks");
