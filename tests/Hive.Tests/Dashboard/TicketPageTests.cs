@@ -44,21 +44,7 @@ public sealed class TicketPageTests(BrowserFixture browser) : IClassFixture<Brow
     [Fact]
     public async Task The_diff_page_takes_a_comment_on_a_line_shows_the_reply_live_and_sends_the_ticket_back()
     {
-        await _hive.PutWorkflowAsync("reviewed", $"""
-            name: reviewed
-            repository: {_repository.Path}
-            phases:
-              - name: backlog
-                allowed_transitions: [build]
-              - name: build
-                needs: [code]
-                allowed_transitions: [review]
-              - name: review
-                reviewed_by: operator
-                allowed_transitions: [done, build]
-              - name: done
-                terminal: true
-            """);
+        await _hive.PutWorkflowAsync("reviewed", ReviewedWorkflow(_repository.Path));
         var ann = await _hive.NewAgentAsync("ann", "code");
         await using var socket = await _hive.ConnectAsync(ann);
         var id = await _hive.NewTicketAsync(new { title = "Tidy the app", workflow = "reviewed" });
@@ -114,5 +100,40 @@ public sealed class TicketPageTests(BrowserFixture browser) : IClassFixture<Brow
         await _page.Locator("#tp-review-form button[value=approve]").ClickAsync();
         await Expect(_page.Locator("#tp-review-error")).ToContainTextAsync("not in review");
         Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task Two_tickets_on_the_same_lines_show_a_danger_badge_on_both_cards_and_it_goes_when_it_clears()
+    {
+        await _hive.PutWorkflowAsync("reviewed", ReviewedWorkflow(_repository.Path));
+        var agents = new List<(string Name, AgentClient Socket, long Ticket)>();
+        foreach (var name in new[] { "ann", "ben" })
+        {
+            var agent = await _hive.NewAgentAsync(name, "code");
+            var socket = await _hive.ConnectAsync(agent);
+            var id = await _hive.NewTicketAsync(new { title = $"Edit for {name}", workflow = "reviewed" });
+            Assert.Equal(id, OfferedTicket(await NextOfferAsync(socket, 30) ?? throw new Xunit.Sdk.XunitException($"no offer for {name}")));
+            Ok(await socket.CallAsync(new { op = "ticket_claim", id }));
+            agents.Add((agent, socket, id));
+        }
+        try
+        {
+            await _page.Locator("#board-workflow").SelectOptionAsync("reviewed");
+            await Expect(_page.Locator("#board-columns")).ToHaveAttributeAsync("data-workflow", "reviewed");
+            foreach (var (name, _, _) in agents)
+                await CommitAsync(_hive, name, new Dictionary<string, string> { ["src/app.txt"] = App.Replace("line 5\n", $"line five by {name}\n") }, "five");
+            var (a, b) = (agents[0].Ticket, agents[1].Ticket);
+            await Expect(_page.Locator($"#board-columns .card[data-id='{a}'] .chip.conflict-risk.danger")).ToHaveTextAsync($"⚠ conflict with #{b}");
+            await Expect(_page.Locator($"#board-columns .card[data-id='{b}'] .chip.conflict-risk.danger")).ToHaveTextAsync($"⚠ conflict with #{a}");
+            await Screenshots.SaveAsync(_page, "board-conflict-1280.png");
+
+            await CommitAsync(_hive, agents[1].Name, new Dictionary<string, string> { ["src/app.txt"] = App }, "undo");
+            await Expect(_page.Locator("#board-columns .chip.conflict-risk")).ToHaveCountAsync(0);
+            Assert.Empty(_pageErrors);
+        }
+        finally
+        {
+            foreach (var (_, socket, _) in agents) await socket.DisposeAsync();
+        }
     }
 }

@@ -148,21 +148,7 @@ public sealed class ReviewTests
         var dataDir = Directory.CreateTempSubdirectory("hive-review-crash-").FullName;
         try
         {
-            var workflow = $"""
-                name: reviewed
-                repository: {repository.Path}
-                phases:
-                  - name: backlog
-                    allowed_transitions: [build]
-                  - name: build
-                    needs: [code]
-                    allowed_transitions: [review]
-                  - name: review
-                    reviewed_by: operator
-                    allowed_transitions: [done, build]
-                  - name: done
-                    terminal: true
-                """;
+            var workflow = ReviewedWorkflow(repository.Path);
             ReviewComment comment;
             await using (var first = await HostProcess.StartAsync(dataDir, []))
             {
