@@ -5,7 +5,8 @@ namespace Hive.Testing;
 /// <summary>
 /// A built program (its <c>bin/</c>) where an agent's process can run it: a root host runs agents as users of their own, so
 /// a checkout under a directory others may not enter (<c>/root</c>, a <c>mktemp -d</c>) is copied once to a readable temp
-/// dir, removed when the test run ends; so is one under <c>/work</c>, where a sandbox shows the agent's ticket workspace.
+/// dir, removed when the test run ends (or by the next run, when the test host was killed first); so is one under
+/// <c>/work</c>, where a sandbox shows the agent's ticket workspace.
 /// </summary>
 public static class AgentReadable
 {
@@ -20,7 +21,8 @@ public static class AgentReadable
         var underWork = built.StartsWith("/work/", StringComparison.Ordinal);
         if ((!Environment.IsPrivilegedProcess || OpenToOthers(built)) && !underWork) return built;
         var bin = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(built)))!;
-        var copy = Directory.CreateTempSubdirectory("hive-agent-readable-");
+        RemoveLeftovers();
+        var copy = Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-");
         AppDomain.CurrentDomain.ProcessExit += (_, _) => copy.Delete(recursive: true);
         const UnixFileMode dirMode = (UnixFileMode)0b111_101_101, fileMode = (UnixFileMode)0b110_100_100, programMode = dirMode;
         File.SetUnixFileMode(copy.FullName, dirMode);
@@ -35,6 +37,29 @@ public static class AgentReadable
             File.SetUnixFileMode(to, File.GetUnixFileMode(file).HasFlag(UnixFileMode.UserExecute) ? programMode : fileMode);
         }
         return Path.Combine(target, Path.GetRelativePath(bin, built));
+    }
+
+    private const string Prefix = "hive-agent-readable-";
+
+    /// <summary>
+    /// The copies of test runs that ended without removing theirs (a test host killed at the end of a run never sees its
+    /// exit): each names its run's pid, and one whose process is gone is removed. Another run's live copy is left alone.
+    /// </summary>
+    private static void RemoveLeftovers()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            var pid = Path.GetFileName(dir)[Prefix.Length..].Split('-')[0];
+            if (!int.TryParse(pid, out var id) || id == Environment.ProcessId || Directory.Exists($"/proc/{id}")) continue;
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another run removing it at the same moment, or not ours to remove: left.
+            }
+        }
     }
 
     private static bool OpenToOthers(string file)

@@ -77,9 +77,12 @@ public sealed class TicketPageTests(BrowserFixture browser) : IClassFixture<Brow
         var message = await NextOfKindAsync(socket, "review_comment");
         Assert.Equal(("src/app.txt", 12, "line twelve"), (message.GetProperty("path").GetString(), message.GetProperty("line").GetInt32(), message.GetProperty("quoted").GetString()));
 
-        // The owner's reply shows under it, live.
+        // The owner's reply shows under it, live, and what the operator was typing in the thread stays.
+        await app.Locator(".thread form.reply textarea").FillAsync("half a thought");
         await socket.CallAsync(ReviewVerbs.ReviewReply, new ReviewReplyArgs(message.GetProperty("comment_id").GetInt64(), "Numbers read oddly here."));
         await Expect(thread.Locator("ol.replies li .body")).ToHaveTextAsync("Numbers read oddly here.");
+        await Expect(app.Locator(".thread form.reply textarea")).ToHaveValueAsync("half a thought");
+        await app.Locator(".thread form.reply textarea").FillAsync("");
         await Screenshots.SaveAsync(_page, "ticket-page-1280.png");
 
         // Narrow: the same diff, unified, nothing wider than the screen.

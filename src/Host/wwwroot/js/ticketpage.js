@@ -21,6 +21,16 @@ const wide = matchMedia('(min-width: 1000px)');
 /** @type {any} */ let review = null;
 /** Where the comment form is open: {path, side, line}, or null. */
 let composing = null;
+/** What the operator is typing, by box ("compose", "reply:<comment>"): a redraw (a reply arriving) keeps it. */
+const drafts = new Map();
+
+/** A textarea that keeps its draft across redraws under `key`. */
+function draftBox(key, attrs) {
+  const box = h('textarea', attrs);
+  box.value = drafts.get(key) ?? '';
+  box.addEventListener('input', () => drafts.set(key, box.value));
+  return box;
+}
 
 /**
  * The patch's files as the page draws them, in git's order (the diff's file list has the same order): each file's hunks,
@@ -99,12 +109,15 @@ function thread(root) {
   const replies = review.comments.filter(c => c.parent_id === root.id);
   const lines = root.start_line !== root.line ? `lines ${root.start_line}–${root.line}` : `line ${root.line}`;
   const reply = h('form', { class: 'reply', autocomplete: 'off' },
-    h('textarea', { name: 'text', rows: 1, maxlength: 8192, placeholder: 'Reply', 'aria-label': `Reply to comment ${root.id}` }),
+    draftBox(`reply:${root.id}`, { name: 'text', rows: 1, maxlength: 8192, placeholder: 'Reply', 'aria-label': `Reply to comment ${root.id}` }),
     h('button', { type: 'submit', class: 'quiet' }, 'Reply'));
   reply.addEventListener('submit', async event => {
     event.preventDefault();
     const text = /** @type {HTMLTextAreaElement} */ (reply.querySelector('textarea')).value.trim();
-    if (await act(reply.querySelector('button'), 'sending…', { method: 'POST', url: `/api/comments/${root.id}/replies`, body: { text } }, 'replied')) loadReview();
+    if (await act(reply.querySelector('button'), 'sending…', { method: 'POST', url: `/api/comments/${root.id}/replies`, body: { text } }, 'replied')) {
+      drafts.delete(`reply:${root.id}`);
+      loadReview();
+    }
   });
   const resolve = root.resolved_at ? null : h('button', { type: 'button', class: 'quiet', onclick: async event => {
     if (await act(event.currentTarget, 'resolving…', { method: 'POST', url: `/api/comments/${root.id}/resolve`, body: {} }, 'resolved')) loadReview();
@@ -123,7 +136,7 @@ function thread(root) {
 function composer(path, side, line) {
   const form = h('form', { class: 'compose', autocomplete: 'off' },
     h('label', { class: 'meta', for: 'tp-compose-text' }, `Comment on ${path} line ${line}${side === 'old' ? ' (removed)' : ''}`),
-    h('textarea', { id: 'tp-compose-text', name: 'text', rows: 3, maxlength: 8192, required: true }),
+    draftBox(`compose:${path}:${side}:${line}`, { id: 'tp-compose-text', name: 'text', rows: 3, maxlength: 8192, required: true }),
     h('p', { class: 'error', id: 'tp-compose-error', role: 'alert', hidden: true }),
     h('div', { class: 'form-actions' },
       h('button', { type: 'submit', class: 'approve' }, 'Comment'), ' ',
@@ -133,9 +146,9 @@ function composer(path, side, line) {
     const text = /** @type {HTMLTextAreaElement} */ ($('tp-compose-text')).value.trim();
     const done = await act(form.querySelector('button'), 'saving…', { method: 'POST', url: `/api/tickets/${id}/comments`, body: { path, side, line, text } },
       'comment saved: the owner has it', message => showError($('tp-compose-error'), message));
-    if (done) { composing = null; loadReview(); }
+    if (done) { composing = null; drafts.delete(`compose:${path}:${side}:${line}`); loadReview(); }
   });
-  setTimeout(() => /** @type {HTMLTextAreaElement} */ ($('tp-compose-text'))?.focus());
+  if (document.activeElement?.id !== 'tp-compose-text') setTimeout(() => /** @type {HTMLTextAreaElement} */ ($('tp-compose-text'))?.focus());
   return form;
 }
 
