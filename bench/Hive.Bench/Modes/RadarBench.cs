@@ -7,7 +7,7 @@ using static Hive.Bench.Infrastructure.BenchEnvironment;
 namespace Hive.Bench.Modes;
 
 /// <summary>
-/// The conflict radar's pass (issue 47) over 100 active tickets of 20 changed files each, as <c>ConflictRadar</c> makes
+/// The conflict radar's pass over 100 active tickets of 20 changed files each, as <c>ConflictRadar</c> makes
 /// it: a repository of 400 files, 100 branches each changing 20 of them (a few lines each, some shared). Per round: a
 /// <i>cold</i> pass (every branch moved: one <c>git diff-tree --stdin -U0</c> per 25 branches, parsed, then the rule), a <i>warm</i> pass (nothing
 /// moved: the heads from one <c>git for-each-ref</c>, then the rule on what was kept), the rule alone, and the floor:
