@@ -37,13 +37,7 @@ public sealed class LocalRepository : IAsyncDisposable
         try
         {
             Git(source, "init", "-q", "-b", "main");
-            foreach (var (path, text) in files)
-            {
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.Combine(source, path))!);
-                File.WriteAllText(System.IO.Path.Combine(source, path), text);
-            }
-            Git(source, "add", "-A");
-            Git(source, "-c", "user.name=seed", "-c", "user.email=seed@example.invalid", "commit", "-q", "-m", "first commit");
+            CommitFiles(source, files, "first commit", "seed");
             Git(source, "push", "-q", bare, "main");
         }
         finally
@@ -65,20 +59,41 @@ public sealed class LocalRepository : IAsyncDisposable
         return git.ExitCode == 0 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries) : [];
     }
 
+    /// <summary>
+    /// Writes <paramref name="files"/> (path → text) in the work tree at <paramref name="directory"/> and commits everything
+    /// there as <paramref name="author"/> (a worktree another user owns too); the commit's sha.
+    /// </summary>
+    public static string CommitFiles(string directory, IReadOnlyDictionary<string, string> files, string subject, string author)
+    {
+        foreach (var (path, text) in files)
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.Combine(directory, path))!);
+            File.WriteAllText(System.IO.Path.Combine(directory, path), text);
+        }
+        Git(directory, "-c", "safe.directory=*", "add", "-A");
+        Git(directory, "-c", "safe.directory=*", "-c", $"user.name={author}", "-c", $"user.email={author}@hive.invalid", "commit", "-q", "-m", subject);
+        return RevParse(directory, "HEAD");
+    }
+
     /// <summary>The commit <paramref name="rev"/> names in the repository at <paramref name="directory"/> (a worktree another user owns too).</summary>
     public static string RevParse(string directory, string rev) => Git(directory, "-c", "safe.directory=*", "rev-parse", "--verify", rev).Trim();
 
     /// <summary>Runs git in <paramref name="directory"/>; its output, or a failure throws with git's error.</summary>
-    public static string Git(string directory, params string[] args)
+    public static string Git(string directory, params string[] args) => GitWithInput(directory, null, args);
+
+    /// <summary><see cref="Git"/> with <paramref name="input"/> written to its standard input.</summary>
+    public static string GitWithInput(string directory, string? input, params string[] args)
     {
-        var info = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardError = true, RedirectStandardOutput = true };
+        var info = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
         foreach (var arg in args) info.ArgumentList.Add(arg);
         using var git = Process.Start(info)!;
         var error = git.StandardError.ReadToEndAsync();
-        var output = git.StandardOutput.ReadToEnd();
+        var output = git.StandardOutput.ReadToEndAsync();
+        if (input is not null) git.StandardInput.Write(input);
+        git.StandardInput.Close();
         git.WaitForExit();
         if (git.ExitCode != 0) throw new InvalidOperationException($"git {string.Join(' ', args)}: {error.Result}");
-        return output;
+        return output.Result;
     }
 
     public async ValueTask DisposeAsync() => await TestDirectories.DeleteAsync(_root);

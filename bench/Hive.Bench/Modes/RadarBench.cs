@@ -33,7 +33,7 @@ internal sealed class RadarBench : IBenchMode
             LocalRepository.Git(repo, "init", "-q", "-b", "main");
             for (var f = 0; f < Files; f++)
                 await File.WriteAllTextAsync(Path.Combine(repo, $"f{f:D3}.txt"), string.Concat(Enumerable.Range(1, 50).Select(n => $"file {f} line {n}\n")));
-            Commit(repo, "base");
+            LocalRepository.CommitFiles(repo, new Dictionary<string, string>(), "base", "bench");
             var random = new Random(47);
             var made = Stopwatch.StartNew();
             for (var t = 0; t < Tickets; t++)
@@ -48,7 +48,7 @@ internal sealed class RadarBench : IBenchMode
                     lines[at + 2] = $"and here, {t}";
                     await File.WriteAllLinesAsync(path, lines);
                 }
-                Commit(repo, $"ticket {t}");
+                LocalRepository.CommitFiles(repo, new Dictionary<string, string>(), $"ticket {t}", "bench");
             }
             LocalRepository.Git(repo, "checkout", "-q", "main");
             var baseSha = LocalRepository.RevParse(repo, "main");
@@ -69,7 +69,7 @@ internal sealed class RadarBench : IBenchMode
                 var heads = ForEachRef(repo);
                 var patches = new List<string>();
                 foreach (var batch in heads.Chunk(25))
-                    patches.AddRange(RadarPass.SplitDiffTree(await GitAsync(repo, RadarPass.DiffTree, string.Concat(batch.Select(b => RadarPass.DiffTreeLine(b.Sha, baseSha)))),
+                    patches.AddRange(RadarPass.SplitDiffTree(LocalRepository.GitWithInput(repo, string.Concat(batch.Select(b => RadarPass.DiffTreeLine(b.Sha, baseSha))), RadarPass.DiffTree),
                         batch.Select(b => b.Sha).ToList()));
                 var changes = patches.Select((patch, t) => new TicketChanges(t, $"agent{t}", "repo", RadarPass.Parse(patch))).ToList();
                 risks = RadarPass.Find(changes, []).Count;
@@ -99,27 +99,6 @@ internal sealed class RadarBench : IBenchMode
         {
             RemoveOrKeep(root, options.Keep);
         }
-    }
-
-    private static void Commit(string repo, string subject)
-    {
-        LocalRepository.Git(repo, "add", "-A");
-        LocalRepository.Git(repo, "-c", "user.name=bench", "-c", "user.email=bench@hive.invalid", "commit", "-q", "-m", subject);
-    }
-
-    /// <summary>git with <paramref name="input"/> on its stdin, as the radar runs it (its output).</summary>
-    private static async Task<string> GitAsync(string repo, string[] args, string input)
-    {
-        var info = new ProcessStartInfo("git") { WorkingDirectory = repo, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var git = Process.Start(info)!;
-        var output = git.StandardOutput.ReadToEndAsync();
-        var errors = git.StandardError.ReadToEndAsync();
-        await git.StandardInput.WriteAsync(input);
-        git.StandardInput.Close();
-        await git.WaitForExitAsync();
-        if (git.ExitCode != 0) throw new InvalidOperationException($"git {string.Join(' ', args)}: {await errors}");
-        return await output;
     }
 
     private static List<(string Branch, string Sha)> ForEachRef(string repo) =>

@@ -24,6 +24,9 @@ internal sealed class ConflictRadar(IOptions<WorkOptions> options, WorkspaceRows
 
     private readonly Dictionary<long, (string Head, TicketChanges Changes)> _seen = [];
 
+    /// <summary>The last pass found no risk and cleared what was open (false until a pass has, so risks left by a restart clear).</summary>
+    private bool _clear;
+
     protected override async Task PassAsync(CancellationToken stoppingToken)
     {
         var active = rows.Active().Where(r => catalog.Find(r.Workflow) is { } w && !(w.Find(r.Phase)?.Terminal ?? false)).ToList();
@@ -45,11 +48,14 @@ internal sealed class ConflictRadar(IOptions<WorkOptions> options, WorkspaceRows
                     _seen[row.TicketId] = (head, new TicketChanges(row.TicketId, row.Agent, row.Repository, RadarPass.Parse(patch)));
             changes.AddRange(repository.Where(a => _seen.ContainsKey(a.Row.TicketId) && heads.ContainsKey(a.Row.Branch)).Select(a => _seen[a.Row.TicketId].Changes));
         }
+        // With one active ticket or none there is no pair: no lease to read, and nothing to write once that has been written.
+        if (changes.Count < 2 && _clear) return;
         await using var scope = scopes.CreateAsyncScope();
         var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-        var leases = (await mediator.Send(new ListLeases.Query(), stoppingToken)).Select(l => (l.Holder, l.Resource)).ToList();
+        var leases = changes.Count < 2 ? [] : (await mediator.Send(new ListLeases.Query(), stoppingToken)).Select(l => (l.Holder, l.Resource)).ToList();
         var found = RadarPass.Find(changes, leases);
         await mediator.Send(new ApplyConflictRisks.Command(found, changes.ToDictionary(c => c.TicketId, c => c.Owner)), stoppingToken);
+        _clear = found.Count == 0;
     }
 
     /// <summary>

@@ -19,13 +19,13 @@ internal static class RadarPass
 {
     public static List<FoundRisk> Find(IReadOnlyList<TicketChanges> tickets, IReadOnlyList<(string Holder, string Resource)> leases)
     {
-        var pairs = new Dictionary<(long, long), (SortedSet<string> Files, bool Lines, bool Lease)>();
-        void Add(long x, long y, string file, bool lines, bool lease)
+        var pairs = new Dictionary<(long, long), (SortedSet<string> Files, bool Lines, bool Shared)>();
+        void Add(long x, long y, string file, bool lines, bool shared)
         {
             var key = x < y ? (x, y) : (y, x);
-            var (files, anyLines, anyLease) = pairs.TryGetValue(key, out var f) ? f : (new SortedSet<string>(StringComparer.Ordinal), false, false);
+            var (files, anyLines, anyShared) = pairs.TryGetValue(key, out var f) ? f : (new SortedSet<string>(StringComparer.Ordinal), false, false);
             files.Add(file);
-            pairs[key] = (files, anyLines || lines, anyLease || lease);
+            pairs[key] = (files, anyLines || lines, anyShared || shared);
         }
 
         foreach (var bucket in tickets.SelectMany(t => t.Files.Select(f => (Key: (t.Repository, f.Key), Ticket: t, Ranges: f.Value))).GroupBy(x => x.Key))
@@ -33,18 +33,18 @@ internal static class RadarPass
             var touching = bucket.ToList();
             for (var i = 0; i < touching.Count; i++)
                 for (var j = i + 1; j < touching.Count; j++)
-                    Add(touching[i].Ticket.TicketId, touching[j].Ticket.TicketId, bucket.Key.Item2, Overlap(touching[i].Ranges, touching[j].Ranges), false);
+                    Add(touching[i].Ticket.TicketId, touching[j].Ticket.TicketId, bucket.Key.Item2, Overlap(touching[i].Ranges, touching[j].Ranges), true);
         }
 
         foreach (var (holder, resource) in leases)
             foreach (var held in tickets.Where(t => t.Owner == holder))
                 foreach (var other in tickets.Where(t => t.TicketId != held.TicketId && t.Repository == held.Repository))
                     foreach (var path in other.Files.Keys.Where(p => Covers(resource, p)))
-                        Add(held.TicketId, other.TicketId, path, false, true);
+                        Add(held.TicketId, other.TicketId, path, false, false);
 
         return pairs.Select(p => new FoundRisk(p.Key.Item1, p.Key.Item2,
                 p.Value.Lines ? ConflictRisk.Danger : ConflictRisk.Warning,
-                p.Value.Lines ? ConflictRisk.SameLines : p.Value.Lease && !SharesFile(tickets, p.Key) ? ConflictRisk.Lease : ConflictRisk.SameFile,
+                p.Value.Lines ? ConflictRisk.SameLines : p.Value.Shared ? ConflictRisk.SameFile : ConflictRisk.Lease,
                 p.Value.Files.ToList()))
             .OrderBy(r => r.A).ThenBy(r => r.B).ToList();
     }
@@ -52,13 +52,6 @@ internal static class RadarPass
     /// <summary>Whether a lease on <paramref name="resource"/> covers <paramref name="path"/>: the path itself, or a directory above it.</summary>
     public static bool Covers(string resource, string path) =>
         resource == path || (resource.EndsWith('/') && path.StartsWith(resource, StringComparison.Ordinal));
-
-    private static bool SharesFile(IReadOnlyList<TicketChanges> tickets, (long A, long B) pair)
-    {
-        var a = tickets.First(t => t.TicketId == pair.A);
-        var b = tickets.First(t => t.TicketId == pair.B);
-        return a.Files.Keys.Any(b.Files.ContainsKey);
-    }
 
     private static bool Overlap(IReadOnlyList<(int First, int Last)> x, IReadOnlyList<(int First, int Last)> y) =>
         x.Any(a => y.Any(b => a.First <= b.Last && b.First <= a.Last));
@@ -79,14 +72,8 @@ internal static class RadarPass
                 files[path] = ranges = [];
                 if (old is not null && old != path && !files.ContainsKey(old)) files[old] = ranges; // a rename touches both names
             }
-            else if (ranges is not null && line.StartsWith("@@ -", StringComparison.Ordinal))
-            {
-                var span = line[4..line.IndexOf(' ', 4)];
-                var comma = span.IndexOf(',');
-                var first = int.Parse(comma < 0 ? span : span[..comma]);
-                var count = comma < 0 ? 1 : int.Parse(span[(comma + 1)..]);
+            else if (ranges is not null && Reviews.PatchHunks.TryOldRange(line, out var first, out var count))
                 ranges.Add(count == 0 ? (first, first) : (first, first + count - 1));
-            }
         }
         return files;
     }

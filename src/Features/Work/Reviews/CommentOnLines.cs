@@ -36,13 +36,12 @@ public static class CommentOnLines
         }
     }
 
-    internal sealed class Handler(IMediator mediator, TicketDiffs diffs, ReviewParties parties, WorkspaceRows workspaces) : IRequestHandler<Command, ReviewComment>
+    internal sealed class Handler(IMediator mediator, TicketDiffs diffs, ReviewParties parties) : IRequestHandler<Command, ReviewComment>
     {
         public async Task<ReviewComment> Handle(Command command, CancellationToken cancellationToken)
         {
-            var ticket = workspaces.TicketOf(command.TicketId) ?? throw new NotFoundException($"no ticket {command.TicketId}");
-            var owner = workspaces.Find(command.TicketId)?.Agent ?? throw new NotFoundException($"ticket {command.TicketId} has no branch: it never had a workspace");
-            await parties.MustReviewAsync(mediator, command.By, ticket.Workflow, owner, cancellationToken);
+            var (workflow, _, owner) = parties.TicketOf(command.TicketId);
+            await parties.MustReviewAsync(mediator, command.By, workflow, owner, cancellationToken);
             var diff = await diffs.ReadAsync(command.TicketId, cancellationToken);
 
             var side = command.Side ?? PatchHunks.New;

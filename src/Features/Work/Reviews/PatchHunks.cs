@@ -74,16 +74,21 @@ internal sealed partial class PatchHunks
     }
 
     /// <summary>
-    /// The ranges of the old side a <c>-U0</c> patch changed: each hunk's first line and count (a count of 0 is an insertion
-    /// after that line).
+    /// A hunk header's old side: its first line and count (a count of 0 is an insertion after that line); false for any
+    /// other line. The one reading of <c>@@ -a,b +c,d @@</c> (the radar's too).
     /// </summary>
-    public static IEnumerable<(int Start, int Count)> ChangedOldRanges(string patch) =>
-        patch.Split('\n').Select(l => Header().Match(l)).Where(m => m.Success)
-            .Select(m => (int.Parse(m.Groups[1].Value), m.Groups[2].Success ? int.Parse(m.Groups[2].Value) : 1));
+    public static bool TryOldRange(string line, out int start, out int count)
+    {
+        var header = Header().Match(line);
+        start = header.Success ? int.Parse(header.Groups[1].Value) : 0;
+        count = header.Success ? header.Groups[2].Success ? int.Parse(header.Groups[2].Value) : 1 : 0;
+        return header.Success;
+    }
 
     /// <summary>Whether a <c>-U0</c> patch of a file changed any of its old lines <paramref name="start"/>..<paramref name="end"/>, or inserted between them.</summary>
-    public static bool Touches(string patch, int start, int end) => ChangedOldRanges(patch).Any(r =>
-        r.Count == 0 ? r.Start >= start && r.Start < end : r.Start <= end && r.Start + r.Count - 1 >= start);
+    public static bool Touches(string patch, int start, int end) => patch.Split('\n').Any(line =>
+        TryOldRange(line, out var first, out var count)
+        && (count == 0 ? first >= start && first < end : first <= end && first + count - 1 >= start));
 
     [GeneratedRegex(@"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")]
     private static partial Regex Header();

@@ -1,6 +1,5 @@
 using FluentValidation;
 using Hive.Contracts.Work;
-using Hive.Features.Work.Workspaces;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using Hive.Shared.Errors;
@@ -22,7 +21,7 @@ public static class ReplyToComment
         public Validator() => RuleFor(c => c.Text).ReviewText();
     }
 
-    internal sealed class Handler(StateChanges changes, WorkspaceRows workspaces, ReviewParties parties, IMediator mediator, TimeProvider clock)
+    internal sealed class Handler(StateChanges changes, ReviewParties parties, IMediator mediator, TimeProvider clock)
         : IRequestHandler<Command, ReviewComment>
     {
         public async Task<ReviewComment> Handle(Command command, CancellationToken cancellationToken)
@@ -30,8 +29,7 @@ public static class ReplyToComment
             var change = changes.Current;
             var answered = ReviewRows.Comment(change.Connection, change.Transaction, command.CommentId) ?? throw new NotFoundException($"no review comment {command.CommentId}");
             var thread = ReviewRows.Comment(change.Connection, change.Transaction, ReviewRows.ThreadOf(answered))!;
-            var owner = workspaces.Find(thread.TicketId)!.Agent;
-            var (workflow, _) = workspaces.TicketOf(thread.TicketId)!.Value;
+            var (workflow, _, owner) = parties.TicketOf(thread.TicketId);
             var inThread = ReviewRows.Comments(change.Connection, change.Transaction, thread.TicketId).Where(c => ReviewRows.ThreadOf(c) == thread.Id).ToList();
             if (command.By != AgentNames.Operator && command.By != owner && inThread.All(c => c.Author != command.By)
                 && !await parties.ReviewsAsync(mediator, command.By, workflow, cancellationToken))

@@ -24,7 +24,7 @@ public static partial class ResolveComment
         public Validator() => RuleFor(c => c.Commit).Must(c => c is null || Sha().IsMatch(c)).WithMessage("commit is a commit's sha (4 to 64 hex digits)");
     }
 
-    internal sealed class Handler(IDb db, WorkspaceRows workspaces, TicketDiffs diffs, IMediator mediator) : IRequestHandler<Command, ReviewComment>
+    internal sealed class Handler(IDb db, ReviewParties parties, TicketDiffs diffs, IMediator mediator) : IRequestHandler<Command, ReviewComment>
     {
         public async Task<ReviewComment> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -32,7 +32,7 @@ public static partial class ResolveComment
             using (var connection = db.Open())
                 comment = ReviewRows.Comment(connection, null, command.CommentId) ?? throw new NotFoundException($"no review comment {command.CommentId}");
             var threadId = ReviewRows.ThreadOf(comment);
-            var owner = workspaces.Find(comment.TicketId)!.Agent;
+            var (_, _, owner) = parties.TicketOf(comment.TicketId);
             if (command.By != AgentNames.Operator && command.By != owner)
                 throw new ForbiddenException($"comment {threadId} is on ticket {comment.TicketId}, whose owner ({owner}) resolves it");
             if (command.By != AgentNames.Operator && command.Commit is null)

@@ -11,8 +11,17 @@ namespace Hive.Features.Work.Reviews;
 /// names (<c>reviewed_by</c>) comments, replies and submits reviews, but never on its own work. And how the agents among
 /// them hear of it: a message each, appended in the change that saved it.
 /// </summary>
-internal sealed class ReviewParties(WorkflowCatalog catalog, AgentPool pool, IAgentDirectory agents)
+internal sealed class ReviewParties(WorkflowCatalog catalog, AgentPool pool, IAgentDirectory agents, Workspaces.WorkspaceRows workspaces)
 {
+    /// <summary>Where the ticket is and who owns its branch (the agent whose worktree holds it).</summary>
+    /// <exception cref="NotFoundException">No such ticket, or it never had a branch.</exception>
+    public (string Workflow, string Phase, string Owner) TicketOf(long ticketId)
+    {
+        var (workflow, phase) = workspaces.TicketOf(ticketId) ?? throw new NotFoundException($"no ticket {ticketId}");
+        var owner = workspaces.Find(ticketId)?.Agent ?? throw new NotFoundException($"ticket {ticketId} has no branch: it never had a workspace");
+        return (workflow, phase, owner);
+    }
+
     /// <summary>Refuses an agent that is not a reviewer of <paramref name="workflow"/>'s tickets, or that owns the ticket.</summary>
     public async Task MustReviewAsync(IMediator mediator, string by, string workflow, string owner, CancellationToken ct)
     {

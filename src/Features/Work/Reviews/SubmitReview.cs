@@ -32,14 +32,12 @@ public static class SubmitReview
         }
     }
 
-    internal sealed class Handler(IMediator mediator, WorkspaceRows workspaces, TicketDiffs diffs, ReviewParties parties, WorkflowCatalog catalog)
+    internal sealed class Handler(IMediator mediator, TicketDiffs diffs, ReviewParties parties, WorkflowCatalog catalog)
         : IRequestHandler<Command, ReviewSubmitReply>
     {
         public async Task<ReviewSubmitReply> Handle(Command command, CancellationToken cancellationToken)
         {
-            var (workflow, phase) = workspaces.TicketOf(command.TicketId) ?? throw new NotFoundException($"no ticket {command.TicketId}");
-            var owner = workspaces.Find(command.TicketId)?.Agent
-                        ?? throw new NotFoundException($"ticket {command.TicketId} has no branch to review: it never had a workspace");
+            var (workflow, phase, owner) = parties.TicketOf(command.TicketId);
             await parties.MustReviewAsync(mediator, command.By, workflow, owner, cancellationToken);
             if (command.Verdict != ReviewVerdicts.Comment && command.By != AgentNames.Operator
                 && catalog.Find(workflow)?.Find(phase)?.ReviewedBy is { } reviewedBy && !await parties.HasAsync(mediator, command.By, reviewedBy, cancellationToken))

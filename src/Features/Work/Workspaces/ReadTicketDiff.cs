@@ -15,7 +15,12 @@ public static class ReadTicketDiff
 
     internal sealed class Handler(TicketDiffs diffs) : IRequestHandler<Query, TicketDiff>
     {
-        public async Task<TicketDiff> Handle(Query query, CancellationToken cancellationToken) =>
-            (await diffs.ReadAsync(query.TicketId, cancellationToken)).Cut(MaxPatchBytes);
+        public async Task<TicketDiff> Handle(Query query, CancellationToken cancellationToken)
+        {
+            var diff = await diffs.ReadAsync(query.TicketId, cancellationToken);
+            return System.Text.Encoding.UTF8.GetByteCount(diff.Patch) <= MaxPatchBytes
+                ? diff
+                : diff with { Patch = diff.Patch[..Math.Min(diff.Patch.Length, MaxPatchBytes)], Truncated = true };
+        }
     }
 }

@@ -79,13 +79,3 @@ internal sealed class TicketDiffs(WorkspaceRows rows, RepositoryClones clones, W
         return files;
     }
 }
-
-internal static class TicketDiffCut
-{
-    /// <summary>The diff with its patch cut to at most <paramref name="maxBytes"/> UTF-8 bytes (then <c>truncated</c>).</summary>
-    public static TicketDiff Cut(this TicketDiff diff, int maxBytes)
-    {
-        if (System.Text.Encoding.UTF8.GetByteCount(diff.Patch) <= maxBytes) return diff;
-        return diff with { Patch = diff.Patch[..Math.Min(diff.Patch.Length, maxBytes)], Truncated = true };
-    }
-}

@@ -56,19 +56,7 @@ internal static class WorkKit
         (await agent.RecvAndAckAsync(waitMs) ?? throw new Xunit.Sdk.XunitException(what)).Deserialize<MessageView>(HiveJson.Options)!;
 
     /// <summary>The next <c>ticket_offer</c> the agent receives (acknowledged), within <paramref name="seconds"/>; null if none came.</summary>
-    public static async Task<JsonElement?> NextOfferAsync(AgentClient agent, int seconds = 10)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (DateTime.UtcNow < until)
-        {
-            var wait = (int)Math.Max(1, Math.Min(5000, (until - DateTime.UtcNow).TotalMilliseconds));
-            var message = await agent.RecvAsync(wait);
-            if (message is not { } m) continue;
-            await agent.AckAsync(m.GetProperty("id").GetInt64());
-            if (m.GetProperty("kind").GetString() == "ticket_offer") return m;
-        }
-        return null;
-    }
+    public static Task<JsonElement?> NextOfferAsync(AgentClient agent, int seconds = 10) => NextOfKindOrNoneAsync(agent, "ticket_offer", seconds);
 
     public static long OfferedTicket(JsonElement offer) => offer.GetProperty("ticket_id").GetInt64();
 
@@ -100,27 +88,23 @@ internal static class WorkKit
     public static Task<string> CommitAsync(HiveInstance hive, string agent, IReadOnlyDictionary<string, string> files, string subject) =>
         CommitInAsync(Path.Combine(hive.DataDir, "agents", agent, "work"), files, subject);
 
-    public static async Task<string> CommitInAsync(string work, IReadOnlyDictionary<string, string> files, string subject)
-    {
-        foreach (var (path, text) in files)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(work, path))!);
-            await File.WriteAllTextAsync(Path.Combine(work, path), text);
-        }
-        // The worktree is the agent's (its uid); the test, root, is its hands.
-        LocalRepository.Git(work, "-c", "safe.directory=*", "add", "-A");
-        LocalRepository.Git(work, "-c", "safe.directory=*", "-c", "user.name=agent", "-c", "user.email=agent@hive.invalid", "commit", "-q", "-m", subject);
-        return LocalRepository.RevParse(work, "HEAD");
-    }
+    public static Task<string> CommitInAsync(string work, IReadOnlyDictionary<string, string> files, string subject) =>
+        Task.FromResult(LocalRepository.CommitFiles(work, files, subject, "agent")); // the worktree is the agent's (its uid); the test, root, is its hands
 
     /// <summary>The next message of <paramref name="kind"/> on the socket (acknowledged; others before it are acknowledged and passed over), within 30 s.</summary>
-    public static async Task<JsonElement> NextOfKindAsync(AgentClient socket, string kind)
+    public static async Task<JsonElement> NextOfKindAsync(AgentClient socket, string kind) =>
+        await NextOfKindOrNoneAsync(socket, kind, 30) ?? throw new Xunit.Sdk.XunitException($"no {kind} message within 30 s");
+
+    /// <summary>The next message of <paramref name="kind"/> within <paramref name="seconds"/> (those before it acknowledged and passed over); null if none came.</summary>
+    public static async Task<JsonElement?> NextOfKindOrNoneAsync(AgentClient socket, string kind, int seconds)
     {
-        var until = DateTime.UtcNow.AddSeconds(30);
+        var until = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < until)
-            if (await socket.RecvAndAckAsync(1000) is { } message && message.GetProperty("kind").GetString() == kind)
-                return message;
-        throw new Xunit.Sdk.XunitException($"no {kind} message within 30 s");
+        {
+            var wait = (int)Math.Max(1, Math.Min(5000, (until - DateTime.UtcNow).TotalMilliseconds));
+            if (await socket.RecvAndAckAsync(wait) is { } message && message.GetProperty("kind").GetString() == kind) return message;
+        }
+        return null;
     }
 
     /// <summary>
