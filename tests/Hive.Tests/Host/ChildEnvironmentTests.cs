@@ -28,13 +28,15 @@ public sealed class ChildEnvironmentTests
         var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
         var records = Directory.CreateDirectory(Path.Combine(root, "records")).FullName;
         var input = Path.Combine(root, "input");
-        // One file per call: its argv, a separator, then its whole environment. The paths are baked in: the wrapper is
-        // given no variable of ours (that is the point).
+        // One file per call: its argv, a separator, then its whole environment, written beside the records and moved in
+        // whole (a call cut short when the host stops leaves no half-written record). The paths are baked in: the wrapper
+        // is given no variable of ours (that is the point).
         var wrapper = Path.Combine(bin, "git");
         await File.WriteAllTextAsync(wrapper, $$"""
             #!/bin/sh
-            record=$(mktemp '{{records}}/git-XXXXXXXX')
+            record=$(mktemp '{{root}}/git-XXXXXXXX')
             { printf '%s\n' "$@"; echo '--- environment'; env; } > "$record"
+            mv "$record" '{{records}}/'
             exec {{RealGit}} "$@"
 
             """.ReplaceLineEndings("\n"));

@@ -143,13 +143,13 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         try
         {
             // Generous: the suite runs many hives side by side on two cores, and CI once took longer than 20 s here.
-            await HiveInstance.Until(() => File.Exists(Path.Combine(logs, "output.log")) && File.ReadAllText(Path.Combine(logs, "output.log")).Contains("finished"),
+            await HiveInstance.Until(() => ReadLog(Path.Combine(logs, "output.log")).Contains("finished"),
                 TimeSpan.FromSeconds(60), "the agent to finish talking");
         }
         catch (TimeoutException e)
         {
             var row = await RowAsync(hive, name);
-            var seen = File.Exists(Path.Combine(logs, "output.log")) ? File.ReadAllText(Path.Combine(logs, "output.log")) : "(no output.log)";
+            var seen = ReadLog(Path.Combine(logs, "output.log"));
             throw new TimeoutException($"{e.Message}; the agent: {row}; the log's last 600 chars: {seen[^Math.Min(600, seen.Length)..]}", e);
         }
 
@@ -160,6 +160,19 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         using (var tooMany = await hive.Http.GetAsync($"/api/agents/{name}/logs?tail=10001"))
             Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
         await DestroyAsync(hive, name);
+    }
+
+    /// <summary>The log as it is now, or empty: the host rotates it (moves it to <c>.1</c>) between any two reads.</summary>
+    private static string ReadLog(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return "";
+        }
     }
 
     private const string NotExecutable = "{a script that is not executable}";
