@@ -15,6 +15,13 @@ public sealed record Workflow(string Name, string? Description, string? Reposito
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? RepositoryCredential { get; init; }
 
+    /// <summary>
+    /// The command the merge queue runs over a batch merged onto the base (<c>check: [argv...]</c>, beside <c>repository</c>),
+    /// in a sealed sandbox from the merged tree's root: exit 0 lands the batch. Null: batches land once they merge.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Check { get; init; }
+
     /// <summary>What loads but is likely not what its author meant (a phase tickets pass through at once); one line each.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

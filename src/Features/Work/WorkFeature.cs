@@ -11,8 +11,10 @@ public static class WorkFeature
     {
         services.AddOptions<WorkOptions>().BindConfiguration(WorkOptions.Section)
             .Validate(o => o.OfferSeconds is >= 1 and <= 86_400 && o.SweepSeconds is >= 1 and <= 3600 && o.MaxClaimsPerAgent is >= 1 and <= 100
-                           && o.MaxDiscoveriesPerTicket is >= 0 and <= 1000 && o.RadarSeconds is >= 1 and <= 30,
-                "Hive:Work: OfferSeconds 1 to 86400, SweepSeconds 1 to 3600, MaxClaimsPerAgent 1 to 100, MaxDiscoveriesPerTicket 0 to 1000, RadarSeconds 1 to 30")
+                           && o.MaxDiscoveriesPerTicket is >= 0 and <= 1000 && o.RadarSeconds is >= 1 and <= 30
+                           && o.MergeQueue is { MaxBatchSize: >= 1 and <= 64, BatchWaitSeconds: >= 0 and <= 3600, CheckTimeoutSeconds: >= 1 and <= 86_400 },
+                "Hive:Work: OfferSeconds 1 to 86400, SweepSeconds 1 to 3600, MaxClaimsPerAgent 1 to 100, MaxDiscoveriesPerTicket 0 to 1000, RadarSeconds 1 to 30; "
+                + "MergeQueue: MaxBatchSize 1 to 64, BatchWaitSeconds 0 to 3600, CheckTimeoutSeconds 1 to 86400")
             .ValidateOnStart();
         services.AddSingleton<WorkflowCatalog>();
         services.AddSingleton<AgentPool>();
@@ -34,6 +36,11 @@ public static class WorkFeature
         services.AddSingleton<Reviews.ReviewParties>();
         services.AddSingleton<Reviews.ReviewOutcomes>();
         services.AddHostedService<Radar.ConflictRadar>();
+        services.AddSingleton<MergeQueue.MergeQueueLoop>();
+        services.AddHostedService(p => p.GetRequiredService<MergeQueue.MergeQueueLoop>());
+        services.AddSingleton<MergeQueue.QueueEntries>();
+        services.AddSingleton<MergeQueue.BatchRunner>();
+        Hive.Shared.Data.DapperSetup.AddJsonColumn<List<long>>();
         return services;
     }
 }
@@ -58,6 +65,7 @@ internal sealed class WorkStateContributor(IMediator mediator, WorkflowCatalog c
             workflow_errors = _errors ?? catalog.Errors,
             tickets = tickets.Select(t => t.Card()).ToList(),
             risks = await mediator.Send(new Radar.ListConflictRisks.Query(), cancellationToken),
+            queue = await mediator.Send(new MergeQueue.ListMergeQueue.Query(), cancellationToken),
         });
     }
 }

@@ -20,6 +20,22 @@ public sealed class WorkOptions
     /// <summary>Tickets an agent may discover from one parent.</summary>
     public int MaxDiscoveriesPerTicket { get; set; } = 20;
 
+    /// <summary><c>Hive:Work:MergeQueue</c>: how approved tickets land.</summary>
+    public MergeQueueOptions MergeQueue { get; set; } = new();
+
     /// <summary>Agents besides the manager that may create tickets (<c>ticket_create</c>); any agent may discover one from a ticket it holds.</summary>
     public List<string> Creators { get; set; } = [];
+}
+
+/// <summary><c>Hive:Work:MergeQueue</c>.</summary>
+public sealed class MergeQueueOptions
+{
+    /// <summary>The most tickets one batch merges and checks together.</summary>
+    public int MaxBatchSize { get; set; } = 4;
+
+    /// <summary>How long the oldest queued ticket waits for others to join its batch (a full batch starts at once).</summary>
+    public double BatchWaitSeconds { get; set; } = 10;
+
+    /// <summary>A check still running after this long is killed and counts as failing.</summary>
+    public int CheckTimeoutSeconds { get; set; } = 600;
 }

@@ -77,7 +77,7 @@ internal static class Dispatch
                 SELECT t.id FROM tickets t
                 WHERE t.workflow = @workflow AND t.resume_phase IS NULL
                   AND (t.next_phase = @phase OR (t.phase IN (SELECT value FROM json_each(@queues)) AND t.assignee IS NULL AND t.next_phase IS NULL))
-                  AND {DependenciesDone}
+                  AND {DependenciesDone} AND NOT EXISTS ({MergeQueue.QueueEntries.InQueue})
                 ORDER BY t.priority DESC, t.id LIMIT @room
                 """, new { workflow = workflow.Name, phase = phase.Name, queues = TicketRow.Json(queues), terminal, room = Math.Min(room, 10_000) });
             // The query picks the candidates; the rule has the last word on each, the column filling as they move.
@@ -104,13 +104,19 @@ internal static class Dispatch
                 """).ToHashSet(StringComparer.Ordinal);
             var idle = (await pool.ListAsync(mediator, CancellationToken.None))
                 .Where(a => a.Up && a.Held is null && !busy.Contains(a.Name) && a.Name != AgentNames.Manager).ToList();
+            // An agent holding a ticket's worktree (its ticket in review, or queued to land) cannot claim another ticket that
+            // needs one: it is offered that ticket back, or tickets without a repository.
+            var holding = change.Query<(string Agent, long Ticket)>("SELECT agent, ticket_id FROM ticket_workspaces WHERE removed_at IS NULL")
+                .ToDictionary(h => h.Agent, h => h.Ticket, StringComparer.Ordinal);
             foreach (var id in open)
             {
                 if (idle.Count == 0) break;
                 var row = TicketReads.Get(change, id);
-                var phase = catalog.Get(row.Workflow).Find(row.Phase)!;
+                var workflow = catalog.Get(row.Workflow);
+                var phase = workflow.Find(row.Phase)!;
+                bool Takes(PoolAgent a) => a.Has(phase.Needs) && (workflow.Repository is null || !holding.TryGetValue(a.Name, out var held) || held == row.Id);
                 var last = row.LastWorker;
-                var agent = idle.FirstOrDefault(a => a.Name == last && a.Has(phase.Needs)) ?? idle.FirstOrDefault(a => a.Has(phase.Needs));
+                var agent = idle.FirstOrDefault(a => a.Name == last && Takes(a)) ?? idle.FirstOrDefault(Takes);
                 if (agent is null) continue;
                 idle.Remove(agent);
                 change.Execute("UPDATE tickets SET offered_to = @Name, offered_at = @now, updated_at = @now WHERE id = @id", new { agent.Name, now, id });

@@ -18,9 +18,12 @@ internal sealed class ReviewParties(WorkflowCatalog catalog, AgentPool pool, IAg
     public (string Workflow, string Phase, string Owner) TicketOf(long ticketId)
     {
         var (workflow, phase) = workspaces.TicketOf(ticketId) ?? throw new NotFoundException($"no ticket {ticketId}");
-        var owner = workspaces.Find(ticketId)?.Agent ?? throw new NotFoundException($"ticket {ticketId} has no branch: it never had a workspace");
+        var owner = OwnerOf(ticketId) ?? throw new NotFoundException($"ticket {ticketId} has no branch: it never had a workspace");
         return (workflow, phase, owner);
     }
+
+    /// <summary>The agent whose worktree holds (or held) the ticket's branch; null when it never had one.</summary>
+    public string? OwnerOf(long ticketId) => workspaces.Find(ticketId)?.Agent;
 
     /// <summary>Refuses an agent that is not a reviewer of <paramref name="workflow"/>'s tickets, or that owns the ticket.</summary>
     public async Task MustReviewAsync(IMediator mediator, string by, string workflow, string owner, CancellationToken ct)

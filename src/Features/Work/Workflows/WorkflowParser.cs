@@ -39,7 +39,7 @@ internal static partial class WorkflowParser
         }
         if (stream.Documents.Count != 1) throw new WorkflowException(1, "a workflow file holds exactly one YAML document");
         var root = Mapping(stream.Documents[0].RootNode, "the file");
-        Keys(root, "the workflow", "name", "description", "repository", "phases");
+        Keys(root, "the workflow", "name", "description", "repository", "check", "phases");
 
         var name = Text(root, "name", required: true)!;
         if (!WorkflowName().IsMatch(name)) throw At(root, "name", "name must match ^[a-z][a-z0-9_-]{0,40}$");
@@ -77,7 +77,10 @@ internal static partial class WorkflowParser
         if (phases[0].Phase.Side || phases[0].Phase.Terminal) throw new WorkflowException(phases[0].Node.Start.Line, "the first phase (where tickets start) cannot be a side or terminal phase");
         if (phases.Count(p => p.Phase.Side) > 1) throw new WorkflowException(phases.Where(p => p.Phase.Side).Skip(1).First().Node.Start.Line, "at most one side phase");
         if (!phases.Any(p => p.Phase.Terminal)) throw new WorkflowException(phasesNode.Start.Line, "no phase is terminal: a ticket could never be done");
-        var workflow = new Workflow(name, Text(root, "description"), repository, [.. phases.Select(p => p.Phase)]) { RepositoryCredential = credential };
+        var workflow = new Workflow(name, Text(root, "description"), repository, [.. phases.Select(p => p.Phase)])
+        {
+            RepositoryCredential = credential, Check = Check(root, repository),
+        };
         return workflow with { Warnings = PassThroughWarnings(workflow) };
     }
 
@@ -112,6 +115,29 @@ internal static partial class WorkflowParser
         if (new WorkRepository(address, credential).Problem is { } problem) throw At(root, "repository", $"repository: {problem}");
         return (address, credential);
     }
+
+    /// <summary>
+    /// <c>check:</c> the merge queue's command, an argv list (no shell unless it names one); only beside a repository, since
+    /// it runs over the repository's merged tree.
+    /// </summary>
+    private static IReadOnlyList<string>? Check(YamlMappingNode root, string? repository)
+    {
+        if (!root.Children.TryGetValue(new YamlScalarNode("check"), out var node)) return null;
+        if (node is not YamlSequenceNode list || list.Children.Count == 0)
+            throw new WorkflowException(node.Start.Line, "check must be a non-empty list: the command and its arguments, e.g. [sh, test.sh]");
+        if (list.Children.Count > MaxCheckArgs) throw new WorkflowException(node.Start.Line, $"check: at most {MaxCheckArgs} arguments");
+        var argv = new List<string>();
+        foreach (var item in list.Children)
+        {
+            if (item is not YamlScalarNode { Value: { Length: > 0 and <= 4096 } text } || text.Contains('\0'))
+                throw new WorkflowException(item.Start.Line, "check: each argument is a plain value of 1 to 4096 characters");
+            argv.Add(text);
+        }
+        if (repository is null) throw new WorkflowException(node.Start.Line, "check runs over the repository's merged branches, but the workflow names no repository");
+        return argv;
+    }
+
+    private const int MaxCheckArgs = 64;
 
     private static Phase ParsePhase(YamlMappingNode node)
     {

@@ -99,6 +99,57 @@ internal sealed class TicketWorkspaces(
         }
     }
 
+    /// <summary>
+    /// The merge queue's view of the repository: its clone fetched (made if need be, as <c>core</c> on the forge), its
+    /// default branch (the base the queue lands on) and that branch's head.
+    /// </summary>
+    /// <exception cref="ConflictException">The repository could not be reached, or has no commits.</exception>
+    public async Task<(string Bare, string Base, string BaseSha)> FetchBaseAsync(WorkRepository repository, CancellationToken ct)
+    {
+        if (repository.Problem is { } problem) throw new BadRequestException($"repository {repository.Address}: {problem}");
+        await _lock.WaitAsync(ct);
+        try
+        {
+            var owner = await git.SendAsync(new ReadAgentOwner.Query(ForgeGit.CoreUser), ct);
+            var bare = await clones.CloneAsync(repository, owner.Gid, ct);
+            var main = await git.DefaultBranchAsync(repository, bare, ct);
+            var head = await git.RevParseAsync(bare, $"refs/remotes/{ForgeGit.Remote}/{main}", ct)
+                       ?? throw new ConflictException($"{repository.Address} has no {main} in its clone after a fetch");
+            return (bare, main, head);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Advances the repository's <paramref name="branch"/> to <paramref name="sha"/> (a commit of the clone), not forced: a
+    /// fast-forward, pushed as the hive (<c>core</c> on the forge; with the workflow's credential to a plain one).
+    /// </summary>
+    /// <exception cref="ConflictException">The push was refused (the branch moved meanwhile) or failed.</exception>
+    public async Task PushBaseAsync(WorkRepository repository, string sha, string branch, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            clones.Scrub(repository.Address);
+            await git.PushAsync(ForgeGit.CoreUser, repository, clones.BareOf(repository.Address), sha, branch, ct);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Whether the repository's <paramref name="branch"/> holds <paramref name="sha"/> now (asked of the repository, after a fetch).</summary>
+    public async Task<bool> OnBaseAsync(WorkRepository repository, string branch, string sha, CancellationToken ct)
+    {
+        var (bare, main, head) = await FetchBaseAsync(repository, ct);
+        if (main != branch) head = await git.RevParseAsync(bare, $"refs/remotes/{ForgeGit.Remote}/{branch}", ct) ?? "";
+        return head.Length > 0 && (await git.RunAsync(bare, ["merge-base", "--is-ancestor", sha, head], ct)).ExitCode == 0;
+    }
+
     /// <summary>Whether <paramref name="repository"/> has <paramref name="branch"/> (the forge's asked as <c>core</c>).</summary>
     /// <exception cref="BadRequestException">A malformed repository or branch.</exception>
     /// <exception cref="ConflictException">The forge is off, or the repository could not be asked.</exception>

@@ -60,11 +60,15 @@ internal sealed class WorkspaceGit(HivePaths paths, IServiceScopeFactory scopes)
     /// Pushes <paramref name="branch"/> to the repository, not forced: to the forge as <paramref name="agent"/> (its token),
     /// to a plain one with its credential; a refusal is a <see cref="ConflictException"/>.
     /// </summary>
-    public async Task PushAsync(string agent, WorkRepository repository, string bare, string branch, CancellationToken ct)
+    public Task PushAsync(string agent, WorkRepository repository, string bare, string branch, CancellationToken ct) =>
+        PushAsync(agent, repository, bare, $"refs/heads/{branch}", branch, ct);
+
+    /// <summary>Pushes <paramref name="source"/> (a ref or a commit) to the repository's <paramref name="branch"/>, not forced; a refusal is a <see cref="ConflictException"/>.</summary>
+    public async Task PushAsync(string user, WorkRepository repository, string bare, string source, string branch, CancellationToken ct)
     {
-        var push = await SendAsync(Command(repository, agent, bare, ["push", "--porcelain", ForgeGit.Remote, $"refs/heads/{branch}:refs/heads/{branch}"]), ct);
+        var push = await SendAsync(Command(repository, user, bare, ["push", "--porcelain", ForgeGit.Remote, $"{source}:refs/heads/{branch}"]), ct);
         if (!push.Succeeded)
-            throw new ConflictException($"pushing {branch} to {repository.Address} {(repository.OnForge ? "as" : "for")} {agent} failed: {WorkspaceDisk.FirstLine(Rejection(push))}");
+            throw new ConflictException($"pushing {branch} to {repository.Address} {(repository.OnForge ? "as" : "for")} {user} failed: {WorkspaceDisk.FirstLine(Rejection(push))}");
     }
 
     /// <summary>The head of the repository's <paramref name="branch"/>, or null when it has none.</summary>

@@ -11,7 +11,7 @@ namespace Hive.Tests.Features.Work;
 /// repository) takes two agents' tickets through design and implement into review; the operator and a reviewing agent
 /// comment on lines, each comment reaching the ticket's owner once as a typed message; the owner replies in the thread
 /// and resolves with the commit that addresses it, and that later commit shows as touching the comment's lines; then
-/// <c>request_changes</c> sends one ticket back and <c>approve</c> passes the other. The agents are external: the test
+/// <c>request_changes</c> sends one ticket back and <c>approve</c> queues the other, which the merge queue lands. The agents are external: the test
 /// is their hands, committing in their work dirs as such an agent would.
 /// </summary>
 public sealed class ReviewTests
@@ -127,7 +127,13 @@ public sealed class ReviewTests
 
         var (status2, approved) = await hive.SendJsonAsync(HttpMethod.Post, $"/api/tickets/{second}/reviews", new { verdict = "approve" });
         Assert.True(status2 == HttpStatusCode.Created, approved.ToString());
-        Assert.Equal("done", approved.Deserialize<ReviewSubmitReply>(HiveJson.Options)!.Ticket.Phase);
+        // Approving queues it: it waits in review for its repository's merge queue, which lands it and moves it on.
+        var queued = approved.Deserialize<ReviewSubmitReply>(HiveJson.Options)!.Ticket;
+        Assert.Equal(("review", "done"), (queued.Phase, queued.NextPhase));
+        Assert.Equal("queued", hive.QueryDb<string>("SELECT step FROM merge_steps WHERE ticket_id = @second", new { second }));
+        await HiveInstance.Until(() => hive.QueryDb<string>("SELECT phase FROM tickets WHERE id = @second", new { second }) == "done", TimeSpan.FromSeconds(60),
+            "the approved ticket to land");
+        Assert.Contains(repository.Log(), l => l.EndsWith($"Merge ticket #{second}: Add a greeting", StringComparison.Ordinal));
         Assert.Equal(["request_changes"], (await hive.GetAsync<ReviewThreads>($"/api/tickets/{first}/review")).Decisions.Select(d => d.Verdict));
 
         // A verdict on a ticket out of review, and a review of a ticket without a branch, are refused and change nothing.
