@@ -36,6 +36,7 @@ public static class BenchProgram
         new EgressBench(),
         new TurnReplayBench(),
         new RadarBench(),
+        new QueueBench(),
     ];
 
     public static async Task<int> Main(string[] args)

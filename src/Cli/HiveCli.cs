@@ -35,6 +35,7 @@ public static class HiveCli
         InterventionsCommands.AddTo(root);
         CallsCommands.AddTo(root);
         ReplayCommands.AddTo(root);
+        QueueCommands.AddTo(root);
         NetCommands.AddTo(root);
         PortCommand.AddTo(root);
         return root;

@@ -64,6 +64,7 @@ public sealed class MergeQueueTests
         Assert.Contains(queue.Batches, b => b.State == "red" && b.Tickets.Count == 4 && b.CheckTail!.Contains("found BROKEN"));
         Assert.Contains(queue.Batches, b => b.State == "red" && b.Tickets.SequenceEqual([broken]));
         Assert.Equal(2, queue.Batches.Count(b => b.State == "landed"));
+        Assert.Contains(queue.Batches, b => b.State == "landed" && b.CheckTail!.Contains("checked: README.md check.sh one.txt two.txt", StringComparison.Ordinal));
 
         foreach (var id in landed) Assert.Equal("done", (await hive.TicketViewAsync(id)).Phase);
         var back = await hive.TicketViewAsync(broken);
@@ -98,6 +99,16 @@ public sealed class MergeQueueTests
             Assert.Equal(["README.md"], message.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
         }
         Assert.Equal(4, Subjects(repository.Path).Count(s => s.StartsWith("Merge ticket", StringComparison.Ordinal)));
+
+        // hivectl shows the same, and refuses what the API refuses.
+        string[] asOperator = ["--url", hive.BaseAddress.ToString(), "--token", hive.Token!];
+        var listed = await Hive.Tests.Cli.Hivectl.RunAsync([.. asOperator, "queue"]);
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Contains("no ticket waits to land", listed.Stdout);
+        Assert.Contains($"#{second} returned: its branch conflicts with the base", listed.Stdout);
+        Assert.Contains($"#{first} landed as ", listed.Stdout);
+        var refused = await Hive.Tests.Cli.Hivectl.RunAsync([.. asOperator, "queue", "retry", first.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(refused.ExitCode != 0 && refused.Stderr.Contains("not held", StringComparison.Ordinal), refused.ToString());
         Assert.Contains(hive.QueryDbList<string>("SELECT step FROM merge_steps WHERE ticket_id = @second", new { second }), s => s == "returned");
     }
 
