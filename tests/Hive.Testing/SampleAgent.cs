@@ -97,6 +97,24 @@ public static partial class ProcessTable
         }
     }).ToList();
 
+    /// <summary>Live processes whose command line contains <paramref name="text"/>, whatever their program.</summary>
+    public static IReadOnlyList<int> WithArgument(string text) =>
+        AllPids().Where(pid => IsAlive(pid) && CommandLine(pid).Contains(text, StringComparison.Ordinal)).ToList();
+
+    /// <summary>The real uid of a live process (its status's <c>Uid:</c>), or null once it is gone.</summary>
+    public static uint? RealUid(int pid)
+    {
+        try
+        {
+            return uint.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal))
+                .Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The environment of a live process, or null.</summary>
     public static IReadOnlyDictionary<string, string>? Environment(int pid)
     {

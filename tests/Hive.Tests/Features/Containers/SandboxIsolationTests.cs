@@ -18,7 +18,7 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
     {
         // Proof that the probes below would see a leak: run as the host's user, outside any sandbox, they reach everything.
         var other = await _hive.NewAgentAsync("mirror");
-        var probes = Probes(other, withHostSearches: false).Where(p => !Writing.Contains(p.Key)).ToArray();
+        var probes = Probes(other, withHostSearches: false).Where(p => !IsolationProbes.Writing.Contains(p.Key)).ToArray();
         var script = ProbeScript(probes);
         var dir = Directory.CreateTempSubdirectory("hive-probes-");
         try
@@ -196,7 +196,7 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
             var row = await CreateAsync(_hive.Http, Shell(name, driver, ProbeScript(probes)));
             var results = Path.Combine(_hive.DataDir, "agents", name, "state", "probes.txt");
             await HiveInstance.Until(() => File.Exists(results) && File.ReadAllText(results).Contains("done"), TimeSpan.FromSeconds(30), "the probes to finish");
-            var lines = Parse(File.ReadAllLines(results));
+            var lines = IsolationProbes.Parse(File.ReadAllLines(results));
             Assert.Equal("shared\n", await File.ReadAllTextAsync(Path.Combine(_hive.DataDir, "shared", $"from-{name}.txt")));
             // The agent's own processes (the leader's family but the leader, which is the driver's wrapper).
             // "done" is written just before the script execs sleep: wait for the exec.
@@ -213,62 +213,15 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
         }
     }
 
-    private (string Key, string Command)[] Probes(string other, bool withHostSearches)
-    {
-        var otherState = Path.Combine(_hive.DataDir, "agents", other, "state");
-        File.WriteAllText(Path.Combine(otherState, "secret.txt"), "other's secret");
-        var data = _hive.DataDir;
-        var host = Environment.ProcessId;
-        // Reaching files by handle, mounting, tracing: each must fail (perl is Debian's perl-base: always there).
-        var x64 = RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
-        string Syscall(int x64Number, int genericNumber, string args) =>
-            $"perl -e 'my @a = ({args}); exit(syscall({(x64 ? x64Number : genericNumber)}, @a) == -1 ? 1 : 0)'";
-        return new (string Key, string Command)[]
-        {
-            ("db-host", $"cat '{data}/hive.db'"),
-            ("db-any", "find / -xdev -name hive.db 2>/dev/null | grep -q ."),
-            ("token", $"cat '{data}/operator-token'"),
-            ("token-any", "find / -xdev -name operator-token 2>/dev/null | grep -q ."),
-            ("other-host", $"cat '{otherState}/secret.txt'"),
-            ("other-container", $"cat /agents/{other}/state/secret.txt"),
-            ("other-listing", $"ls /agents/{other}"),
-            ("other-socket", $"test -e /run/hive/{other}.sock || test -e '{data}/run/{other}.sock'"),
-            ("host-process", $"cat /proc/{host}/cmdline"),
-            ("host-process-environ", $"cat /proc/{host}/environ"),
-            ("host-root-token", $"cat '/proc/{host}/root{data}/operator-token'"),
-            ("work-tree", $"ls '{AppContext.BaseDirectory}'"),
-            ("system-write", "touch /usr/hive-was-here-$HIVE_AGENT"),
-            ("etc-shadow", "cat /etc/shadow"),
-            ("proc-sys-write", "echo hive > /proc/sys/kernel/hostname"),
-            ("mount", "mount -t tmpfs none /tmp"),
-            ("mount-syscall", Syscall(165, 40, "\"none\", \"/tmp\", \"tmpfs\", 0, 0")),
-            ("open-by-handle", OpenByHandle(x64)),
-            ("ptrace-attach", Syscall(101, 117, "16, 1, 0, 0")),
-            ("new-userns", "unshare --user true"),
-        }.Where(p => withHostSearches || !p.Key.EndsWith("-any", StringComparison.Ordinal)).ToArray();
-    }
+    private (string Key, string Command)[] Probes(string other, bool withHostSearches) =>
+        IsolationProbes.Probes(_hive.DataDir, other, Environment.ProcessId, withHostSearches);
 
-    /// <summary>The hostile pass's escape: a handle for <c>/</c>, then a file opened by it (needs CAP_DAC_READ_SEARCH; refused by the filter).</summary>
-    private static string OpenByHandle(bool x64) =>
-        "perl -e 'my $p = \"/\"; my $h = pack(\"LL\", 128, 0) . \"\\0\" x 128; my $m = \"\\0\" x 4; "
-        + $"syscall({(x64 ? 303 : 264)}, -100, $p, $h, $m, 0) == 0 or exit 2; open(my $d, \"<\", \"/\") or exit 3; "
-        + $"exit(syscall({(x64 ? 304 : 265)}, fileno($d), $h, 0) >= 0 ? 0 : 1)'";
-
-    /// <summary>Probes that change the machine when they succeed: never run outside a sandbox.</summary>
-    private static readonly HashSet<string> Writing = ["system-write", "proc-sys-write", "mount", "mount-syscall", "ptrace-attach", "new-userns"];
-
-    private static string ProbeScript((string Key, string Command)[] probes) =>
-        "exec > probes.txt 2>/dev/null\n"
-        + string.Concat(probes.Select(p => $"if {p.Command} >/dev/null 2>&1; then echo '{p.Key}:reached'; else echo '{p.Key}:denied'; fi\n"))
-        + "echo \"pids:$(ls /proc | grep -c '^[0-9]')\"\n"
-        + "echo \"cap-eff:$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)\"\n"
-        + "echo \"seccomp:$(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/self/status)\"\n"
-        + "echo \"proc-sys:$(awk '$2 == \"/proc/sys\" { split($4, o, \",\"); print o[1] }' /proc/self/mounts)\"\n"
-        + "echo written > \"$HIVE_STATE_DIR/own.txt\" && cat \"$HIVE_STATE_DIR/own.txt\" >/dev/null && echo own:ok\n"
+    /// <summary>The probes, as an agent runs them: into <c>probes.txt</c> in its state dir, with what it must reach of its own.</summary>
+    private static string ProbeScript((string Key, string Command)[] probes) => IsolationProbes.Script(probes, "probes.txt",
+        "echo written > \"$HIVE_STATE_DIR/own.txt\" && cat \"$HIVE_STATE_DIR/own.txt\" >/dev/null && echo own:ok\n"
         + "echo shared > \"$HIVE_SHARED_DIR/from-$HIVE_AGENT.txt\" && echo shared:ok\n"
         + "test -S \"$HIVE_SOCKET\" && echo socket:ok\n"
-        + "echo \"sockets:$(ls /run/hive 2>/dev/null | tr '\\n' ' ')\"\n"
-        + "echo done\n";
+        + "echo \"sockets:$(ls /run/hive 2>/dev/null | tr '\\n' ' ')\"\n");
 
     private static async Task<(Dictionary<string, string> Lines, int Exit)> RunScriptAsync(string script, string directory)
     {
@@ -279,11 +232,8 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
             Environment = { ["HIVE_STATE_DIR"] = directory, ["HIVE_SHARED_DIR"] = directory, ["HIVE_SOCKET"] = "/nonexistent", ["HIVE_AGENT"] = "probe" },
         })!;
         await shell.WaitForExitAsync();
-        return (Parse(await File.ReadAllLinesAsync(Path.Combine(directory, "probes.txt"))), shell.ExitCode);
+        return (IsolationProbes.Parse(await File.ReadAllLinesAsync(Path.Combine(directory, "probes.txt"))), shell.ExitCode);
     }
-
-    private static Dictionary<string, string> Parse(IEnumerable<string> lines) =>
-        lines.Where(l => l.Contains(':')).Select(l => l.Split(':', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
 
     private static string? ProgramOf(int pid)
     {
@@ -291,8 +241,7 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
-    private static uint UidOf(int pid) =>
-        uint.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+    private static uint UidOf(int pid) => ProcessTable.RealUid(pid) ?? throw new InvalidOperationException($"pid {pid} is gone");
 
     private static IEnumerable<string> OpenFiles(int pid)
     {
