@@ -23,6 +23,9 @@ public static class ContainersFeature
                 "Hive:Containers:NixosContainer: Path must not be empty; PollSeconds and TimeoutSeconds must be positive")
             .Validate(o => o.AgentUidBase >= 1000 && o.AgentUidBase <= 4_000_000_000,
                 "Hive:Containers:AgentUidBase must be between 1000 and 4000000000 (agents' uids are above it)")
+            .Validate(o => o.JobUid is null || (o.JobUid >= 1000 && o.JobUid < o.AgentUidBase),
+                "Hive:Containers:JobUid must be between 1000 and AgentUidBase - 1 (agents' uids are AgentUidBase and above)")
+            .Validate(o => o.JobWorkBytes >= 1024 * 1024, "Hive:Containers:JobWorkBytes must be at least 1048576 (1 MiB)")
             .Validate(o => Runtime.ResourceLimits.ProblemWith(o.Limits.MemoryMiB, o.Limits.CpuPercent, o.Limits.Pids, "") is null,
                 $"Hive:Containers:Limits: MemoryMiB must be between {ResourceLimits.MinMemoryMib} and {ResourceLimits.MaxMemoryMib}, "
                 + $"CpuPercent between 1 and {ResourceLimits.MaxCpuPercent}, Pids between 1 and {ResourceLimits.MaxPids}")

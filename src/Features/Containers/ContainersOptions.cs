@@ -33,6 +33,20 @@ public sealed class ContainersOptions
     /// </summary>
     public long AgentUidBase { get; set; } = 1_600_000_000;
 
+    /// <summary>
+    /// The uid and gid a job of the hive (<see cref="Jobs.RunSandboxedJob"/>, a merge queue's check) runs as outside its
+    /// sandbox on a root host: one of its own, never root, never an agent's, not in the agents' group. Null (the default):
+    /// <see cref="AgentUidBase"/> - 1. A host that is not root runs jobs as its own user inside a user namespace (the kernel
+    /// gives it no other uid), as it runs agents.
+    /// </summary>
+    public long? JobUid { get; set; }
+
+    /// <summary><see cref="JobUid"/>, or its default.</summary>
+    public long JobUidOrDefault => JobUid ?? AgentUidBase - 1;
+
+    /// <summary>The size of a job's <c>/work</c>, a tmpfs holding its tree and what it writes there (its <c>/tmp</c> has as much).</summary>
+    public long JobWorkBytes { get; set; } = 512L * 1024 * 1024;
+
     /// <summary><c>Hive:Containers:Limits</c>: each agent's caps unless its configuration sets its own (process and bubblewrap drivers).</summary>
     public Runtime.LimitsOptions Limits { get; set; } = new();
 

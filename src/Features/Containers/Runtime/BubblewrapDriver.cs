@@ -24,17 +24,21 @@ namespace Hive.Features.Containers.Runtime;
 /// </summary>
 public sealed class BubblewrapDriver : ProcessDriverBase
 {
-    private const string Bwrap = "/usr/bin/bwrap";
-    private static readonly string[] SystemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
-    private static readonly string[] EtcEntries =
+    internal const string Bwrap = "/usr/bin/bwrap";
+
+    /// <summary>The system's directories every sandbox sees read-only (a job's as well: <see cref="Jobs.RunSandboxedJob"/>).</summary>
+    internal static readonly string[] SystemDirs = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+    /// <summary>The few entries of <c>/etc</c> a sandbox sees read-only, never the whole of it.</summary>
+    internal static readonly string[] EtcEntries =
     [
         "/etc/alternatives", "/etc/ca-certificates", "/etc/ssl", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
         "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/hosts", "/etc/resolv.conf",
         "/etc/os-release", "/etc/mime.types", "/etc/dotnet",
     ];
 
-    /// <summary>The inside uid and gid of every agent: an ordinary user's, whatever it is outside.</summary>
-    private const string InsideId = "1000";
+    /// <summary>The inside uid and gid of every agent (and job): an ordinary user's, whatever it is outside.</summary>
+    internal const string InsideId = "1000";
 
     // $1 the agent's cgroup directories (colon-separated) or empty, $2 its open-files limit, $3 the seccomp program's file (opened as fd 4 for bwrap's
     // --seccomp 4), $4-$8 data dir, cover, name, uid, gid (uid empty: bwrap runs as the host's user, unstaged).
@@ -137,7 +141,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
     }
 
     /// <summary>Binds a system path read-only; a symlink (merged /usr: /bin → usr/bin) is recreated as the same symlink.</summary>
-    private static void AddSystemPath(List<string> args, string path)
+    internal static void AddSystemPath(List<string> args, string path)
     {
         var info = new FileInfo(path);
         if (info.LinkTarget is { } target) args.AddRange(["--symlink", target, path]);

@@ -14,6 +14,7 @@ public sealed class ProcessGroupAgent : RunningAgent
     private readonly TimeProvider _clock;
     private readonly (AgentCgroups Cgroups, AgentCgroup Cgroup)? _cgroup;
     private readonly bool _leaderTakesStop;
+    private readonly TaskCompletionSource _logFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal ProcessGroupAgent(Process process, AgentLog log, TimeProvider clock, (AgentCgroups, AgentCgroup)? cgroup = null, bool leaderTakesStop = false)
     {
@@ -38,6 +39,12 @@ public sealed class ProcessGroupAgent : RunningAgent
     public override DateTimeOffset StartedAt { get; }
 
     public override Task<AgentExit> Exited { get; }
+
+    /// <summary>
+    /// Completes after <see cref="Exited"/>, once the log is whole: its pipes closed (every process that held them gone, or
+    /// 30 s passed), the exit noted, the file closed. What reads the log after the exit waits for this.
+    /// </summary>
+    internal Task LogFinished => _logFinished.Task;
 
     /// <summary>SIGTERM to the agent's processes, SIGKILL to the whole group after <paramref name="grace"/>; returns once it has exited.</summary>
     public override async Task<AgentExit> StopAsync(TimeSpan grace)
@@ -91,14 +98,21 @@ public sealed class ProcessGroupAgent : RunningAgent
     {
         try
         {
-            await pumps.WaitAsync(TimeSpan.FromSeconds(30));
+            try
+            {
+                await pumps.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (TimeoutException)
+            {
+                // Something outside the group still holds the pipes: the log stops here regardless.
+            }
+            await log.NoteAsync(exit.Signal is { } signal ? $"exited on signal {signal}" : $"exited with code {exit.Code}");
+            await log.DisposeAsync();
+            _process.Dispose();
         }
-        catch (TimeoutException)
+        finally
         {
-            // Something outside the group still holds the pipes: the log stops here regardless.
+            _logFinished.TrySetResult();
         }
-        await log.NoteAsync(exit.Signal is { } signal ? $"exited on signal {signal}" : $"exited with code {exit.Code}");
-        await log.DisposeAsync();
-        _process.Dispose();
     }
 }
