@@ -32,6 +32,7 @@ public sealed class MergeQueueTests
         await PauseAsync(hive, repository.Path, true); // the four gather, then go as one batch
 
         var tickets = new List<long>();
+        var agents = new List<string>();
         foreach (var (n, files) in new[]
         {
             (1, new Dictionary<string, string> { ["one.txt"] = "1\n" }),
@@ -39,7 +40,11 @@ public sealed class MergeQueueTests
             (3, new Dictionary<string, string> { ["three.txt"] = "3\n", ["BROKEN"] = "oops\n" }),
             (4, new Dictionary<string, string> { ["four.txt"] = "4\n" }),
         })
-            tickets.Add(await BuildAndApproveAsync(hive, $"a{n}", files));
+        {
+            var (id, agent) = await BuildAndApproveAsync(hive, $"a{n}", files);
+            tickets.Add(id);
+            agents.Add(agent);
+        }
         var queue = await hive.GetAsync<MergeQueueView>("/api/merge-queue");
         Assert.Equal(tickets.Select((t, i) => (t, "queued", (int?)(i + 1))), queue.Entries.Select(e => (e.TicketId, e.State, e.Position)));
         foreach (var id in tickets)
@@ -70,31 +75,32 @@ public sealed class MergeQueueTests
         var back = await hive.TicketViewAsync(broken);
         Assert.Equal(("build", (string?)null), (back.Phase, back.NextPhase));
         Assert.Contains(back.Context, c => c.Summary!.Contains("found BROKEN: the build is red", StringComparison.Ordinal));
-        await using (var a3 = await hive.ConnectAsync("a3"))
+        await using (var a3 = await hive.ConnectAsync(agents[2]))
         {
             var message = await NextOfKindAsync(a3, "merge_returned");
             Assert.Equal(broken, message.GetProperty("ticket_id").GetInt64());
             Assert.Contains("found BROKEN: the build is red", message.GetProperty("body").GetString());
             Assert.Contains("run sh check.sh", message.GetProperty("body").GetString());
         }
-        await using (var a1 = await hive.ConnectAsync("a1"))
+        await using (var a1 = await hive.ConnectAsync(agents[0]))
             Assert.Equal(tickets[0], (await NextOfKindAsync(a1, "merge_landed")).GetProperty("ticket_id").GetInt64());
-        foreach (var done in new[] { "a1", "a2", "a4" }) // free now, and the next tickets are for new hands
+        foreach (var done in new[] { agents[0], agents[1], agents[3] }) // free now, and the next tickets are for new hands
             using (var gone = await hive.Http.DeleteAsync($"/api/agents/{done}")) Assert.True(gone.IsSuccessStatusCode, await gone.Content.ReadAsStringAsync());
 
         // Two tickets changing the same line: the first lands, the second goes back with the file.
         await PauseAsync(hive, repository.Path, true);
-        var first = await BuildAndApproveAsync(hive, "a5", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a5\n" });
-        var second = await BuildAndApproveAsync(hive, "a6", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a6\n" });
+        var (first, _) = await BuildAndApproveAsync(hive, "a5", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a5\n" });
+        var (second, a6) = await BuildAndApproveAsync(hive, "a6", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a6\n" });
         await PauseAsync(hive, repository.Path, false);
         queue = await UntilQueueAsync(hive, q => q.Entries.Where(e => e.TicketId == first || e.TicketId == second).All(e => e.State is "landed" or "returned"),
             "the conflicting pair to end");
         Assert.Equal("landed", queue.Entries.Single(e => e.TicketId == first).State);
         var conflict = queue.Entries.Single(e => e.TicketId == second);
-        Assert.Equal(("returned", ["README.md"]), (conflict.State, conflict.Files));
-        await using (var a6 = await hive.ConnectAsync("a6"))
+        Assert.Equal("returned", conflict.State);
+        Assert.Equal(["README.md"], conflict.Files);
+        await using (var socket = await hive.ConnectAsync(a6))
         {
-            var message = await NextOfKindAsync(a6, "merge_returned");
+            var message = await NextOfKindAsync(socket, "merge_returned");
             Assert.Contains("conflicts with main", message.GetProperty("body").GetString());
             Assert.Equal(["README.md"], message.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
         }
@@ -176,7 +182,7 @@ public sealed class MergeQueueTests
                 using var http = host.CreateClient();
                 Assert.True((await http.PutAsJsonAsync("/api/workflows/checked", new { yaml = CheckedWorkflow(repository.Path, "[sh, -c, sleep 15; sh check.sh]") })).IsSuccessStatusCode);
                 id = await BuildAndApproveAsync(host, http, "ann", new Dictionary<string, string> { ["one.txt"] = "1\n" });
-                await HiveInstance.Until(() => HiveInstance.QueryDb<string?>(dataDir, "SELECT state FROM merge_batches ORDER BY id DESC LIMIT 1") == "checking",
+                await HiveInstance.Until(() => HiveInstance.QueryDbList<string>(dataDir, "SELECT state FROM merge_batches ORDER BY id DESC LIMIT 1").FirstOrDefault() == "checking",
                     TimeSpan.FromSeconds(60), "the batch's check to start");
                 await host.KillAsync();
             }
@@ -229,9 +235,9 @@ public sealed class MergeQueueTests
         ReviewedWorkflow(repository).Replace("name: reviewed", "name: checked").Replace($"repository: {repository}\n", $"repository: {repository}\ncheck: {check}\n");
 
     /// <summary>A new agent claims a new ticket, commits <paramref name="files"/> and submits (then goes away); the operator approves it.</summary>
-    private static async Task<long> BuildAndApproveAsync(HiveInstance hive, string agent, IReadOnlyDictionary<string, string> files)
+    private static async Task<(long Id, string Agent)> BuildAndApproveAsync(HiveInstance hive, string name, IReadOnlyDictionary<string, string> files)
     {
-        await hive.NewAgentAsync(agent, "code");
+        var agent = await hive.NewAgentAsync(name, "code");
         long id;
         await using (var socket = await hive.ConnectAsync(agent))
         {
@@ -242,10 +248,10 @@ public sealed class MergeQueueTests
         await HiveInstance.Until(() => hive.QueryDb<string>("SELECT phase FROM tickets WHERE id = @id", new { id }) == "review", TimeSpan.FromSeconds(30), $"ticket {id} in review");
         var (status, body) = await hive.SendJsonAsync(HttpMethod.Post, $"/api/tickets/{id}/reviews", new { verdict = "approve" });
         Assert.True(status == HttpStatusCode.Created, body.ToString());
-        return id;
+        return (id, agent);
     }
 
-    /// <summary><see cref="BuildAndApproveAsync(HiveInstance, string, IReadOnlyDictionary{string, string})"/> against a host in a process of its own.</summary>
+    /// <summary><see cref="BuildAndApproveAsync(HiveInstance, string, IReadOnlyDictionary{string, string})"/> (its agent named as given) against a host in a process of its own.</summary>
     private static async Task<long> BuildAndApproveAsync(HostProcess host, HttpClient http, string agent, IReadOnlyDictionary<string, string> files)
     {
         Assert.True((await http.PostAsJsonAsync("/api/agents", new { name = agent, driver = "external", capabilities = new[] { "code" } })).IsSuccessStatusCode);
