@@ -139,4 +139,38 @@ public sealed class TicketPageTests(BrowserFixture browser) : IClassFixture<Brow
             foreach (var (_, socket, _) in agents) await socket.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task The_board_shows_the_merge_queue_in_order_and_what_landed_at_1280_and_390()
+    {
+        await _hive.PutWorkflowAsync("reviewed", ReviewedWorkflow(_repository.Path));
+        var (status, paused) = await _hive.SendJsonAsync(HttpMethod.Post, "/api/merge-queue/pause", new { repository = _repository.Path });
+        Assert.True(status == HttpStatusCode.OK, paused.ToString());
+        var (first, _) = await _hive.BuildAndApproveAsync("ann", "reviewed", new Dictionary<string, string> { ["one.txt"] = "1\n" });
+        var (second, _) = await _hive.BuildAndApproveAsync("ben", "reviewed", new Dictionary<string, string> { ["two.txt"] = "2\n" });
+
+        await _page.Locator("#board-workflow").SelectOptionAsync("reviewed");
+        var queue = _page.Locator("#board-queue li.queue-entry");
+        await Expect(queue).ToHaveCountAsync(2);
+        await Expect(queue.Locator(".chip.merge-queue")).ToHaveTextAsync(["#1 in line", "#2 in line"]);
+        await Expect(_page.Locator("#board-queue-paused")).ToContainTextAsync(_repository.Path);
+        await Expect(_page.Locator($"#board-columns .card[data-id='{first}'] .chip.merge-queue")).ToHaveTextAsync("queued #1 to land");
+        await Expect(_page.Locator($"#board-columns .card[data-id='{second}'] .chip.merge-queue")).ToHaveTextAsync("queued #2 to land");
+        await Screenshots.SaveAsync(_page, "board-queue-1280.png");
+
+        // Resumed, the two land: the section says so under "Recently", and the cards leave review for done.
+        var (resumed, body) = await _hive.SendJsonAsync(HttpMethod.Post, "/api/merge-queue/resume", new { repository = _repository.Path });
+        Assert.True(resumed == HttpStatusCode.OK, body.ToString());
+        await Expect(_page.Locator("#board-queue-ended li.queue-entry.landed")).ToHaveCountAsync(2);
+        await Expect(_page.Locator("#board-queue-empty")).ToBeVisibleAsync();
+        await Expect(_page.Locator($"#board-columns .card[data-id='{first}']")).ToHaveAttributeAsync("data-phase", "done");
+        await Expect(_page.Locator("#board-columns .chip.merge-queue")).ToHaveCountAsync(0);
+
+        await _page.SetViewportSizeAsync(390, 844);
+        await Expect(_page.Locator("#board-queue-ended li.queue-entry.landed .chip")).ToHaveCountAsync(2);
+        Assert.True(await _page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scroll at 390 px");
+        await _page.Locator("#board-queue-box").ScrollIntoViewIfNeededAsync();
+        await Screenshots.SaveAsync(_page, "board-queue-390.png");
+        Assert.Empty(_pageErrors);
+    }
 }

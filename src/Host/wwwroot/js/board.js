@@ -93,6 +93,7 @@ export function board() {
     if (phase) fillColumn(node, workflow, phase, tickets, columns);
   }
   leases();
+  mergeQueue();
 }
 
 /** A select's options as `values`, keeping what is selected when it is still offered. */
@@ -181,7 +182,7 @@ function card(ticket, columns) {
         : ticket.offered_to ? h('span', { class: 'offered' }, `offered to ${ticket.offered_to}`) : null,
       ticket.blocked ? h('span', { class: 'chip blocked-mark', title: ticket.blocked_question_id ? `waits for the answer to question ${ticket.blocked_question_id}` : 'blocked' }, 'blocked') : null,
       ticket.waiting_on?.length ? h('span', { class: 'chip waiting-on' }, `waiting on ${ticket.waiting_on.map(n => `#${n}`).join(', ')}`) : null,
-      ticket.next_phase ? h('span', { class: 'chip next', title: 'its gate passed: it moves when there is room' }, `→ ${ticket.next_phase}`) : null,
+      queueChip(ticket) ?? (ticket.next_phase ? h('span', { class: 'chip next', title: 'its gate passed: it moves when there is room' }, `→ ${ticket.next_phase}`) : null),
       ticket.review ? h('span', { class: 'chip review' }, `review: ${ticket.review.reviewer}`) : null,
       risksOf(ticket.id).map(r => {
         const other = r.ticket_a === ticket.id ? r.ticket_b : r.ticket_a;
@@ -256,6 +257,61 @@ export async function move(id, to) {
   if (drawer.id === id) reloadDrawer();
   return true;
 }
+
+// ---- the merge queue -------------------------------------------------------------------------------------------------
+
+/** A ticket's live place in a merge queue (queued, testing, held), or undefined. */
+function queueEntryOf(id) {
+  return store.work.queue?.entries?.find(e => e.ticket_id === id && ['queued', 'testing', 'held'].includes(e.state));
+}
+
+/** The card's chip for a ticket in a merge queue: where it stands there (instead of "→ done"). */
+function queueChip(ticket) {
+  const entry = queueEntryOf(ticket.id);
+  if (!entry) return null;
+  const text = entry.state === 'queued' ? `queued #${entry.position} to land` : entry.state === 'testing' ? `testing in batch ${entry.batch_id}` : 'held';
+  return h('span', { class: `chip merge-queue ${entry.state}`, dataset: { state: entry.state }, title: entry.reason ?? `approved by ${entry.approved_by}; lands on ${entry.repository}` }, text);
+}
+
+/** The merge queues beside the board: the live entries in order (the batch being tested marked), then the last that ended. */
+export function mergeQueue() {
+  const entries = store.work.queue?.entries ?? [];
+  const live = entries.filter(e => ['queued', 'testing', 'held'].includes(e.state));
+  const ended = entries.filter(e => !live.includes(e)).slice(0, 5);
+  $('board-queue-count').textContent = live.length ? `(${live.length})` : '';
+  $('board-queue-empty').hidden = live.length > 0;
+  const paused = store.work.queue?.paused ?? [];
+  $('board-queue-paused').hidden = paused.length === 0;
+  $('board-queue-paused').textContent = paused.length ? `Paused: ${paused.map(p => p.repository).join(', ')}` : '';
+  renderList($('board-queue'), live, e => `${e.ticket_id}\u0000${e.state}`, queueRow, (_, e) => queueRow(e));
+  $('board-queue-ended-title').hidden = ended.length === 0;
+  renderList($('board-queue-ended'), ended, e => `${e.ticket_id}\u0000${e.state}\u0000${e.ended_at}`, queueRow, (_, e) => queueRow(e));
+}
+
+function queueRow(e) {
+  const state = e.state === 'queued' ? `#${e.position} in line` : e.state === 'testing' ? `testing (batch ${e.batch_id})`
+    : e.state === 'landed' && e.merge_sha ? `landed as ${e.merge_sha.slice(0, 12)}` : e.state;
+  const row = h('li', { class: `queue-entry ${e.state}`, dataset: { ticket: e.ticket_id, state: e.state } },
+    h('span', { class: 'ticket-id' }, `#${e.ticket_id}`), ' ', h('span', { class: 'ticket-title' }, e.title), ' ',
+    h('span', { class: `chip merge-queue ${e.state}` }, state),
+    e.reason ? h('span', { class: 'meta reason' }, ` · ${e.reason}`) : null,
+    e.files?.length ? h('span', { class: 'meta files' }, ` · ${e.files.join(', ')}`) : null);
+  row.addEventListener('click', () => openDrawer(e.ticket_id));
+  return row;
+}
+
+/** Reads the merge queues again after a step (several steps in a row make one read after the one running). */
+export const refreshMergeQueue = coalesced(async () => {
+  try {
+    const response = await fetch('/api/merge-queue');
+    if (!response.ok) { showError($('board-problem'), `merge queue: ${problemText(await jsonBody(response), response.status)}`); return; }
+    store.work.queue = await response.json();
+    mergeQueue();
+    board();
+  } catch (error) {
+    showError($('board-problem'), `merge queue: ${unanswered(error)}`);
+  }
+});
 
 /** The live leases, beside the board and in the drawer's footer (leases are held by agents, not tied to tickets). */
 export function leases() {

@@ -14,7 +14,7 @@ import { reminders } from './reminders.js';
 import { governance, refreshGovernance, governanceUsage } from './governance.js';
 import { interventions, refreshInterventions } from './interventions.js';
 import { channels, refreshChannels } from './channels.js';
-import { board, boardTicket, leases } from './board.js';
+import { board, boardTicket, leases, mergeQueue, refreshMergeQueue } from './board.js';
 import { gatewayProviders } from './gateway.js';
 
 // The page's sections, each in the module named after it; this file only says which to draw.
@@ -33,6 +33,7 @@ export function render(section) {
   ({ approvals, swarm: swarmAndFilter, tombstones, constellation, secrets, meta, 'meta-log': metaStale, inbox, flow, questions, reminders, governance,
     'governance-refresh': () => refreshGovernance(() => render('swarm')), 'governance-usage': governanceUsage, interventions, 'interventions-refresh': refreshInterventions,
     channels, 'channels-refresh': refreshChannels, board, 'board-ticket': boardTicket, 'board-leases': leases,
+    'board-queue': mergeQueue, 'board-queue-refresh': refreshMergeQueue,
     gateway: gatewayProviders, waiting })[section]?.();
 }
 

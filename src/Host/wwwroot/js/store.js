@@ -24,7 +24,8 @@ export const store = {
   notifications: null,    // GET /api/notifications: the push channels and their state; null: not loaded yet (not in /api/state)
   // The board: workflows (columns), refused files, open tickets by id; done ones (the terminal columns: fetched per
   // workflow, GET /api/tickets?done=true, then followed live) by id, and the workflows whose done ones were fetched.
-  work: { workflows: [], errors: [], tickets: new Map(), done: new Map(), doneFetched: new Set(), risks: new Map() },
+  // queue: GET /api/merge-queue's view ({entries, batches, steps, paused}), read again after each merge_queue event.
+  work: { workflows: [], errors: [], tickets: new Map(), done: new Map(), doneFetched: new Set(), risks: new Map(), queue: null },
   leases: [],             // every live lease: {resource, holder, exclusive, reason, acquired_at, expires_at}
   constellation: null,    // GET /api/constellation's object: {enabled, name, status, hives, dead_letters}; then followed live
 };
@@ -60,6 +61,7 @@ export function load(state) {
     doneFetched: new Set(),
     // The conflict radar's open risks by id (conflict_risk adds, changes, and with cleared_at removes one).
     risks: new Map((state.work?.risks ?? []).map(r => [r.id, r])),
+    queue: state.work?.queue ?? null,
   };
   store.leases = state.leases ?? [];
   store.constellation = state.constellation ?? null;
@@ -283,6 +285,10 @@ export const apply = {
     if (e.risk.cleared_at) store.work.risks.delete(e.risk.id);
     else store.work.risks.set(e.risk.id, e.risk);
     return ['board'];
+  },
+  // A step of a merge queue: the view is read again (the step alone does not say where every ticket stands).
+  merge_queue() {
+    return ['board-queue-refresh'];
   },
   workflows_changed(e) {
     store.work.workflows = e.workflows ?? [];

@@ -41,7 +41,7 @@ public sealed class MergeQueueTests
             (4, new Dictionary<string, string> { ["four.txt"] = "4\n" }),
         })
         {
-            var (id, agent) = await BuildAndApproveAsync(hive, $"a{n}", files);
+            var (id, agent) = await hive.BuildAndApproveAsync($"a{n}", "checked", files);
             tickets.Add(id);
             agents.Add(agent);
         }
@@ -89,8 +89,8 @@ public sealed class MergeQueueTests
 
         // Two tickets changing the same line: the first lands, the second goes back with the file.
         await PauseAsync(hive, repository.Path, true);
-        var (first, _) = await BuildAndApproveAsync(hive, "a5", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a5\n" });
-        var (second, a6) = await BuildAndApproveAsync(hive, "a6", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a6\n" });
+        var (first, _) = await hive.BuildAndApproveAsync("a5", "checked", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a5\n" });
+        var (second, a6) = await hive.BuildAndApproveAsync("a6", "checked", new Dictionary<string, string> { ["README.md"] = "a project\nsecond line, edited by a6\n" });
         await PauseAsync(hive, repository.Path, false);
         queue = await UntilQueueAsync(hive, q => q.Entries.Where(e => e.TicketId == first || e.TicketId == second).All(e => e.State is "landed" or "returned"),
             "the conflicting pair to end");
@@ -234,24 +234,7 @@ public sealed class MergeQueueTests
     private static string CheckedWorkflow(string repository, string check) =>
         ReviewedWorkflow(repository).Replace("name: reviewed", "name: checked").Replace($"repository: {repository}\n", $"repository: {repository}\ncheck: {check}\n");
 
-    /// <summary>A new agent claims a new ticket, commits <paramref name="files"/> and submits (then goes away); the operator approves it.</summary>
-    private static async Task<(long Id, string Agent)> BuildAndApproveAsync(HiveInstance hive, string name, IReadOnlyDictionary<string, string> files)
-    {
-        var agent = await hive.NewAgentAsync(name, "code");
-        long id;
-        await using (var socket = await hive.ConnectAsync(agent))
-        {
-            (id, _) = await hive.ClaimNewTicketAsync(socket, "checked");
-            await CommitAsync(hive, agent, files, $"work of {agent}");
-            Ok(await socket.CallAsync(new { op = "ticket_submit", id, summary = "done" }));
-        }
-        await HiveInstance.Until(() => hive.QueryDb<string>("SELECT phase FROM tickets WHERE id = @id", new { id }) == "review", TimeSpan.FromSeconds(30), $"ticket {id} in review");
-        var (status, body) = await hive.SendJsonAsync(HttpMethod.Post, $"/api/tickets/{id}/reviews", new { verdict = "approve" });
-        Assert.True(status == HttpStatusCode.Created, body.ToString());
-        return (id, agent);
-    }
-
-    /// <summary><see cref="BuildAndApproveAsync(HiveInstance, string, IReadOnlyDictionary{string, string})"/> (its agent named as given) against a host in a process of its own.</summary>
+    /// <summary><see cref="WorkKit.BuildAndApproveAsync"/> (its agent named as given) against a host in a process of its own.</summary>
     private static async Task<long> BuildAndApproveAsync(HostProcess host, HttpClient http, string agent, IReadOnlyDictionary<string, string> files)
     {
         Assert.True((await http.PostAsJsonAsync("/api/agents", new { name = agent, driver = "external", capabilities = new[] { "code" } })).IsSuccessStatusCode);

@@ -75,6 +75,26 @@ internal static class WorkKit
         return (id, branch);
     }
 
+    /// <summary>
+    /// A new agent (<paramref name="name"/> made unique) claims a new ticket of <paramref name="workflow"/>, commits
+    /// <paramref name="files"/> and submits (then goes away); the operator approves it. The ticket's id and the agent's name.
+    /// </summary>
+    public static async Task<(long Id, string Agent)> BuildAndApproveAsync(this HiveInstance hive, string name, string workflow, IReadOnlyDictionary<string, string> files)
+    {
+        var agent = await hive.NewAgentAsync(name, "code");
+        long id;
+        await using (var socket = await hive.ConnectAsync(agent))
+        {
+            (id, _) = await hive.ClaimNewTicketAsync(socket, workflow);
+            await CommitAsync(hive, agent, files, $"work of {agent}");
+            Ok(await socket.CallAsync(new { op = "ticket_submit", id, summary = "done" }));
+        }
+        await HiveInstance.Until(() => hive.QueryDb<string>("SELECT phase FROM tickets WHERE id = @id", new { id }) == "review", TimeSpan.FromSeconds(30), $"ticket {id} in review");
+        var (status, body) = await hive.SendJsonAsync(HttpMethod.Post, $"/api/tickets/{id}/reviews", new { verdict = "approve" });
+        Assert.True(status == HttpStatusCode.Created, body.ToString());
+        return (id, agent);
+    }
+
     public static JsonElement Ok(JsonElement reply) => AgentClient.Ok(reply);
 
     public static JsonElement Refused(JsonElement reply, string code)
