@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Hive.Tests.Architecture;
+using Hive.Tests.Features.Work;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -198,6 +199,38 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
     }
 
     [Fact]
+    public async Task NeedsYou_lists_a_review_waiting_for_the_operator_once_with_its_diff_and_approving_it_queues_the_ticket()
+    {
+        await using var repository = LocalRepository.Create(new Dictionary<string, string> { ["README.md"] = "a project\n" });
+        await _hive.PutWorkflowAsync("reviewed", WorkKit.ReviewedWorkflow(repository.Path));
+        var (paused, body) = await _hive.SendJsonAsync(HttpMethod.Post, "/api/merge-queue/pause", new { repository = repository.Path });
+        Assert.True(paused == HttpStatusCode.OK, body.ToString()); // approved, it stays queued here
+        var ann = await _hive.NewAgentAsync("ann", "code");
+        long id;
+        await using (var socket = await _hive.ConnectAsync(ann))
+        {
+            (id, _) = await _hive.ClaimNewTicketAsync(socket, "reviewed");
+            await WorkKit.CommitAsync(_hive, ann, new Dictionary<string, string> { ["hello.txt"] = "hello\n" }, "hello");
+            WorkKit.Ok(await socket.CallAsync(new { op = "ticket_submit", id, summary = "said hello" }));
+        }
+        await HiveInstance.Until(() => _hive.QueryDb<string?>("SELECT reviewer FROM tickets WHERE id = @id", new { id }) == "operator", Deadline, "the review asked of the operator");
+
+        await OpenAsync();
+        var review = _page.Locator($"#ny-reviews li.review[data-ticket='{id}']");
+        await Expect(review).ToContainTextAsync($"#{id} Say hello");
+        await Expect(review.Locator("a.diff-link")).ToHaveAttributeAsync("href", $"/tickets/{id}");
+        await Expect(_page.Locator("#ny-questions li.question")).ToHaveCountAsync(0); // its question is this review: listed once
+        await Expect(_page.Locator("#needs-counts")).ToHaveTextAsync("1 review");
+        await Screenshots.SaveAsync(_page, "needs-you-review-390.png");
+
+        await review.Locator("button[data-action=approve]").ClickAsync();
+        await Expect(review).ToHaveCountAsync(0);
+        Assert.Equal("queued", _hive.QueryDb<string>("SELECT state FROM merge_queue WHERE ticket_id = @id", new { id }));
+        await Expect(_page.Locator("#ny-empty")).ToBeVisibleAsync();
+        AssertNoErrors();
+    }
+
+    [Fact]
     public async Task NeedsYou_resumes_a_paused_agent_and_the_halted_hive()
     {
         using (var pause = await _hive.Http.PostAsync("/api/governance/agents/bob/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
@@ -267,7 +300,8 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
         await Expect(flaky).ToHaveCountAsync(0);
         var row = (await _hive.GetJsonAsync("/api/state")).GetProperty("agents").EnumerateArray().Single(a => a.GetProperty("name").GetString() == "flaky");
         Assert.Equal("running", row.GetProperty("state").GetString());
-        using (var destroyed = await _hive.Http.DeleteAsync("/api/agents/flaky")) Assert.True(destroyed.IsSuccessStatusCode);
+        using (var destroyed = await _hive.Http.DeleteAsync("/api/agents/flaky"))
+            Assert.True(destroyed.IsSuccessStatusCode, $"{(int)destroyed.StatusCode}: {await destroyed.Content.ReadAsStringAsync()}");
         Assert.Empty(_pageErrors);
     }
 

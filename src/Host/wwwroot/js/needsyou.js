@@ -13,7 +13,8 @@ import { pauseAction, HeldReasons } from './governance.js';
 import { notice, exited, wireNotifications } from './notify.js';
 
 // /needs-you: everything open for the operator on one phone-width page: questions to the operator (one button per
-// option, or a free-text answer), approvals (Approve / Deny), paused, held and failed agents (Resume, Start), and the
+// option, or a free-text answer), approvals (Approve / Deny), reviews the operator gives (the diff's page, Approve,
+// Request changes) and tickets held in a merge queue (Retry), paused, held and failed agents (Resume, Start), and the
 // halted hive (Resume the hive). The same snapshot, stream, store and sign-in as the dashboard (live.js, store.js,
 // signin.js); an item leaves when the event that decided it arrives, wherever it was decided. A refusal stays beside
 // its item as text. Installable through /manifest.webmanifest (no service worker: it needs the hive to be useful).
@@ -26,6 +27,12 @@ const plural = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const errors = rowErrors(() => draw());
 
 const forOperator = () => store.questions.pending.filter(q => q.target == null).sort((a, b) => a.id - b.id);
+
+/** Tickets whose review waits for the operator (the board asked the operator: listed as reviews, not as their question). */
+const reviewsForOperator = () => [...store.work.tickets.values()].filter(t => t.review?.reviewer === 'operator').sort((a, b) => a.id - b.id);
+
+/** Tickets a merge queue holds for the operator (it could not do its part: a check that could not run, a refused push). */
+const heldInQueue = () => (store.work.queue?.entries ?? []).filter(e => e.state === 'held');
 
 /** The agents that wait for the operator: paused, held by a budget or a provider limit, or failed (with why). */
 function agentsInNeed() {
@@ -41,14 +48,19 @@ function agentsInNeed() {
 }
 
 function draw() {
-  const questions = forOperator();
-  const hiddenQuestions = Math.max(0, store.questionsForOperator - questions.length);
+  const reviews = reviewsForOperator();
+  const held = heldInQueue();
+  const reviewQuestions = new Set(reviews.map(t => t.review.question_id));
+  const all = forOperator();
+  const questions = all.filter(q => !reviewQuestions.has(q.id));
+  const hiddenQuestions = Math.max(0, store.questionsForOperator - all.length);
   const approvals = store.approvals;
   const agents = agentsInNeed();
   const halted = store.governance?.halted ?? null;
   errors.prune(key => key.startsWith('q:') ? questions.some(q => `q:${q.id}` === key)
     : key.startsWith('a:') ? approvals.some(a => `a:${a.id}` === key)
-      : agents.some(n => `agent:${n.agent.name}` === key));
+      : key.startsWith('r:') ? reviews.some(t => `r:${t.id}` === key) || held.some(e => `r:${e.ticket_id}` === key)
+        : agents.some(n => `agent:${n.agent.name}` === key));
 
   drawHalt(halted);
   const questionCount = questions.length + hiddenQuestions;
@@ -64,13 +76,20 @@ function draw() {
   $('ny-approvals-count').textContent = `(${approvals.length})`;
   renderList($('ny-approvals'), approvals, a => a.id, approvalItem, (node, a) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`a:${a.id}`)); });
 
+  const code = reviews.length + held.length;
+  $('ny-reviews-panel').hidden = code === 0;
+  $('ny-reviews-count').textContent = `(${code})`;
+  renderList($('ny-reviews'), [...reviews.map(t => ({ key: `review:${t.id}`, ticket: t })), ...held.map(e => ({ key: `held:${e.ticket_id}`, entry: e }))],
+    item => item.key, codeItem, (node, item) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`r:${item.ticket?.id ?? item.entry.ticket_id}`)); });
+
   $('ny-agents-panel').hidden = agents.length === 0;
   $('ny-agents-count').textContent = `(${agents.length})`;
   renderList($('ny-agents'), agents, n => n.agent.name, agentItem, (_, n) => agentItem(n));
 
-  const total = questionCount + approvals.length + agents.length + (halted ? 1 : 0);
+  const total = questionCount + approvals.length + code + agents.length + (halted ? 1 : 0);
   $('ny-empty').hidden = total > 0;
   const parts = [questionCount > 0 && plural(questionCount, 'question'), approvals.length > 0 && plural(approvals.length, 'approval'),
+    reviews.length > 0 && plural(reviews.length, 'review'), held.length > 0 && `${held.length} held to land`,
     agents.length > 0 && plural(agents.length, 'agent'), halted && 'hive halted'].filter(Boolean);
   const counts = $('needs-counts');
   counts.hidden = false;
@@ -130,6 +149,38 @@ function approvalItem(a) {
     payload(a), errors.line(key), h('div', { class: 'actions' }, approve, deny));
 }
 
+/** A review the operator gives (its diff's page, Approve, Request changes with what must change), or a held ticket (Retry). */
+function codeItem({ ticket: t, entry: e }) {
+  const id = t?.id ?? e.ticket_id;
+  const key = `r:${id}`;
+  const diff = h('a', { href: `/tickets/${id}`, class: 'diff-link' }, 'Open the diff');
+  if (e) {
+    const retry = h('button', { type: 'button', class: 'approve big', dataset: { action: 'retry' } }, 'Retry');
+    retry.addEventListener('click', () => {
+      errors.set(key, null);
+      act(retry, 'retrying…', { method: 'POST', url: `/api/merge-queue/${id}/retry`, body: {} }, `#${id} is queued again`, message => errors.set(key, `retry: ${message}`));
+    });
+    return h('li', { class: 'held-entry need', dataset: { ticket: id } },
+      h('div', {}, h('strong', {}, `#${id} ${e.title}`)),
+      h('div', { class: 'fact held' }, h('span', { class: 'badge held' }, 'held in the merge queue'), ' ', e.reason ?? ''),
+      errors.line(key), h('div', { class: 'actions' }, retry, ' ', diff));
+  }
+  const words = h('input', { name: 'body', maxlength: 4096, placeholder: 'what must change (for Request changes)', 'aria-label': 'what must change' });
+  const review = (button, verdict, busy, done) => {
+    errors.set(key, null);
+    const body = verdict === 'request_changes' && words.value.trim() ? { verdict, body: words.value } : { verdict };
+    act(button, busy, { method: 'POST', url: `/api/tickets/${id}/reviews`, body }, `#${id} ${done}`, message => errors.set(key, `${verdict.replace('_', ' ')}: ${message}`));
+  };
+  const approve = h('button', { type: 'button', class: 'approve big', dataset: { action: 'approve' } }, 'Approve');
+  const changes = h('button', { type: 'button', class: 'danger big', dataset: { action: 'request_changes' } }, 'Request changes');
+  approve.addEventListener('click', () => review(approve, 'approve', 'approving…', 'approved'));
+  changes.addEventListener('click', () => review(changes, 'request_changes', 'sending…', 'sent back'));
+  return h('li', { class: 'review need', dataset: { ticket: id } },
+    h('div', {}, h('strong', {}, `#${id} ${t.title}`)),
+    h('div', { class: 'meta' }, `${t.workflow} · ${t.phase} · `, diff),
+    words, errors.line(key), h('div', { class: 'actions' }, approve, changes));
+}
+
 function agentItem({ agent: a, paused, held, failed }) {
   const key = `agent:${a.name}`;
   const failedBecause = message => errors.set(key, message);
@@ -186,11 +237,22 @@ function setConnection(state) {
   }
 }
 
+// A merge queue's step arrives as "something changed": reload GET /api/merge-queue (its held tickets).
+const refreshQueue = coalesced(async () => {
+  try {
+    const response = await fetch('/api/merge-queue');
+    if (response.ok) { store.work.queue = await response.json(); draw(); }
+  } catch {
+    // The stream's reconnect reloads the snapshot, which has the queue.
+  }
+});
+
 const { start } = follow({
   loaded: draw,
   changed: sections => {
     if (sections.has('governance-refresh')) refreshGovernance();
-    if (['questions', 'approvals', 'swarm', 'governance', 'waiting'].some(s => sections.has(s))) draw();
+    if (sections.has('board-queue-refresh')) refreshQueue();
+    if (['questions', 'approvals', 'swarm', 'governance', 'waiting', 'board'].some(s => sections.has(s))) draw();
   },
   heard: notice, // the browser's notifications, as on the dashboard (same origin: the same permission and choice)
   connection: setConnection,
