@@ -36,6 +36,7 @@ public static class HiveCli
         CallsCommands.AddTo(root);
         ReplayCommands.AddTo(root);
         QueueCommands.AddTo(root);
+        ReviewCommand.AddTo(root);
         NetCommands.AddTo(root);
         PortCommand.AddTo(root);
         return root;

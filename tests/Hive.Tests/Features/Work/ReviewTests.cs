@@ -86,6 +86,15 @@ public sealed class ReviewTests
         Assert.Null(await ownerSocket.RecvAsync(300)); // once
         Assert.Null(await otherSocket.RecvAsync(0)); // and to the owner only
 
+        // hivectl shows the thread as the operator reads it, and refuses a line the diff does not show as the API does.
+        string[] asOperator = ["--url", hive.BaseAddress.ToString(), "--token", hive.Token!];
+        var shown = await Hive.Tests.Cli.Hivectl.RunAsync([.. asOperator, "review", first.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Contains("src/app.txt:9-10\n  > line 9\n  > line ten\n  operator (comment ", shown.Stdout);
+        Assert.Contains("Why spell it out?", shown.Stdout);
+        var outside = await Hive.Tests.Cli.Hivectl.RunAsync([.. asOperator, "review", first.ToString(System.Globalization.CultureInfo.InvariantCulture), "--line", "src/app.txt:2", "--body", "far"]);
+        Assert.True(outside.ExitCode != 0 && outside.Stderr.Contains("outside the diff", StringComparison.Ordinal), outside.ToString());
+
         // Who may comment: a reviewing agent may; the owner may not review its own work, nor an agent without the capability.
         var ritas = await ritaSocket.CallAsync(ReviewVerbs.ReviewComment, new ReviewCommentArgs(second, "greeting.txt", 1, null, null, "Say it louder"));
         Assert.Equal("hello", ritas.Comment.Quoted);
