@@ -35,7 +35,7 @@ internal sealed class QueueBench : IBenchMode
                     "--Logging:LogLevel:Microsoft.AspNetCore", "Error", "--Logging:LogLevel:Hive", "Warning",
                     "--Hive:Work:MergeQueue:BatchWaitSeconds", "0", "--Hive:Work:MergeQueue:MaxBatchSize", size.ToString(),
                 ]);
-                Ok(await hive.Http.PutAsJsonAsync("/api/workflows/bench", new { yaml = Workflow(repository.Path) }));
+                Ok(await hive.Http.PutAsJsonAsync("/api/workflows/reviewed", new { yaml = TestWorkflows.Reviewed(repository.Path, "[sh, -c, test -f README.md]") }));
                 for (var round = 0; round < options.Rounds; round++)
                 {
                     Ok(await hive.Http.PostAsJsonAsync("/api/merge-queue/pause", new { repository = repository.Path }));
@@ -64,29 +64,12 @@ internal sealed class QueueBench : IBenchMode
         }
     }
 
-    private static string Workflow(string repository) => $"""
-        name: bench
-        repository: {repository}
-        check: [sh, -c, test -f README.md]
-        phases:
-          - name: backlog
-            allowed_transitions: [build]
-          - name: build
-            needs: [code]
-            allowed_transitions: [review]
-          - name: review
-            reviewed_by: operator
-            allowed_transitions: [done, build]
-          - name: done
-            terminal: true
-        """;
-
     /// <summary>A new agent claims a new ticket, commits a file of its own and submits; the operator approves it (the queue is paused).</summary>
     private static async Task<long> BuildAndApproveAsync(HiveInstance hive, string agent)
     {
         Ok(await hive.Http.PostAsJsonAsync("/api/agents", new { name = agent, driver = "external", capabilities = new[] { "code" } }));
         await using var socket = await hive.ConnectAsync(agent);
-        using var created = await hive.Http.PostAsJsonAsync("/api/tickets", new { title = $"Work of {agent}", workflow = "bench" });
+        using var created = await hive.Http.PostAsJsonAsync("/api/tickets", new { title = $"Work of {agent}", workflow = "reviewed" });
         Ok(created);
         var id = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetInt64();
         while (true)

@@ -71,7 +71,7 @@ internal static class BatchChanges
             var batchId = change.QuerySingle<long>("""
                 INSERT INTO merge_batches (parent_id, repository, base, base_sha, tickets, state, started_at)
                 VALUES (@ParentId, @Repository, @Base, @BaseSha, @tickets, 'merging', @now) RETURNING id
-                """, new { start.ParentId, start.Repository, start.Base, start.BaseSha, tickets = QueueRows.Json(ids), now });
+                """, new { start.ParentId, start.Repository, start.Base, start.BaseSha, tickets = TicketRow.Json(ids), now });
             change.Execute("UPDATE merge_queue SET state = 'testing', batch_id = @batchId WHERE ticket_id IN @ids", new { batchId, ids });
             QueueRows.Step(change, start.Repository, batchId, null, MergeSteps.BatchStarted,
                 $"tickets {string.Join(", ", ids)} onto {start.Base} at {start.BaseSha[..12]}{(start.ParentId is { } parent ? $" (a half of batch {parent})" : "")}", Mover, now);
@@ -87,7 +87,7 @@ internal static class BatchChanges
             var now = clock.GetUtcNow();
             var batch = QueueRows.Batch(change.Connection, change.Transaction, record.BatchId);
             change.Execute("UPDATE merge_batches SET tickets = @tickets, result_sha = @ResultSha WHERE id = @BatchId",
-                new { tickets = QueueRows.Json(record.Merged.Select(m => m.Ticket).Concat(record.AlreadyIn).ToList()), record.ResultSha, record.BatchId });
+                new { tickets = TicketRow.Json(record.Merged.Select(m => m.Ticket).Concat(record.AlreadyIn).ToList()), record.ResultSha, record.BatchId });
             foreach (var (ticket, sha) in record.Merged)
             {
                 change.Execute("UPDATE merge_queue SET merge_sha = @sha WHERE ticket_id = @ticket", new { sha, ticket });
@@ -127,7 +127,7 @@ internal static class BatchChanges
             var entry = QueueRows.Entry(change.Connection, change.Transaction, @return.TicketId)!;
             change.Execute("""
                 UPDATE merge_queue SET state = 'returned', ended_at = @now, reason = @Reason, files = @files, merge_sha = NULL WHERE ticket_id = @TicketId
-                """, new { now, @return.Reason, files = QueueRows.Json(@return.Files), @return.TicketId });
+                """, new { now, @return.Reason, files = TicketRow.Json(@return.Files), @return.TicketId });
             QueueRows.Step(change, entry.Repository, @return.BatchId, @return.TicketId, MergeSteps.Returned, @return.Reason, Mover, now);
             change.Execute("UPDATE tickets SET next_phase = NULL WHERE id = @TicketId", new { @return.TicketId });
             var row = TicketReads.Get(change, @return.TicketId);

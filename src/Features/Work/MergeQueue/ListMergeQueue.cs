@@ -17,8 +17,7 @@ public static class ListMergeQueue
         public Task<MergeQueueView> Handle(Query query, CancellationToken cancellationToken)
         {
             using var connection = db.Open(); // in the snapshot's read when the dashboard's state is built
-            return Task.FromResult(new MergeQueueView(QueueRows.Views(connection, null, ended: 50), QueueRows.Recent(connection, null, 20),
-                QueueRows.Steps(connection, null, 100), QueueRows.Pauses(connection, null)));
+            return Task.FromResult(QueueRows.View(connection, null));
         }
     }
 }

@@ -41,8 +41,7 @@ public static class PauseMergeQueue
                 QueueRows.Step(change, repository, null, null, MergeSteps.Resumed, "batches start again", command.By, now);
                 change.AfterPublished(loop.Wake);
             }
-            return Task.FromResult(new MergeQueueView(QueueRows.Views(change.Connection, change.Transaction, 50), QueueRows.Recent(change.Connection, change.Transaction, 20),
-                QueueRows.Steps(change.Connection, change.Transaction, 100), QueueRows.Pauses(change.Connection, change.Transaction)));
+            return Task.FromResult(QueueRows.View(change.Connection, change.Transaction));
         }
     }
 }

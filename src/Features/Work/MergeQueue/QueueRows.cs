@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Dapper;
-using Hive.Contracts.Json;
 using Hive.Contracts.Work;
 using Hive.Shared.Changes;
 using Hive.Shared.Dashboard;
@@ -103,5 +101,7 @@ internal static class QueueRows
     public static List<MergeQueuePause> Pauses(SqliteConnection connection, SqliteTransaction? transaction) =>
         connection.Query<MergeQueuePause>("SELECT repository, paused_by, paused_at FROM merge_queue_pauses ORDER BY repository", transaction: transaction).AsList();
 
-    public static string Json<T>(T value) => JsonSerializer.Serialize(value, HiveJson.Options);
+    /// <summary>The queues as the operator sees them: the live entries and the last 50 that ended, the last 20 batches, the last 100 steps, the pauses.</summary>
+    public static MergeQueueView View(SqliteConnection connection, SqliteTransaction? transaction) =>
+        new(Views(connection, transaction, ended: 50), Recent(connection, transaction, 20), Steps(connection, transaction, 100), Pauses(connection, transaction));
 }

@@ -232,7 +232,7 @@ public sealed class MergeQueueTests
     /// merge queue's check <paramref name="check"/> (YAML).
     /// </summary>
     private static string CheckedWorkflow(string repository, string check) =>
-        ReviewedWorkflow(repository).Replace("name: reviewed", "name: checked").Replace($"repository: {repository}\n", $"repository: {repository}\ncheck: {check}\n");
+        TestWorkflows.Reviewed(repository, check).Replace("name: reviewed", "name: checked");
 
     /// <summary><see cref="WorkKit.BuildAndApproveAsync"/> (its agent named as given) against a host in a process of its own.</summary>
     private static async Task<long> BuildAndApproveAsync(HostProcess host, HttpClient http, string agent, IReadOnlyDictionary<string, string> files)

@@ -127,23 +127,6 @@ internal static class WorkKit
         return null;
     }
 
-    /// <summary>
-    /// A workflow <c>reviewed</c> on <paramref name="repository"/>: backlog → build (an agent that can code) → review (the
-    /// operator's) → done, where changes go back to build.
-    /// </summary>
-    public static string ReviewedWorkflow(string repository) => $"""
-        name: reviewed
-        repository: {repository}
-        phases:
-          - name: backlog
-            allowed_transitions: [build]
-          - name: build
-            needs: [code]
-            allowed_transitions: [review]
-          - name: review
-            reviewed_by: operator
-            allowed_transitions: [done, build]
-          - name: done
-            terminal: true
-        """;
+    /// <summary>The workflow <c>reviewed</c> on <paramref name="repository"/> (<see cref="TestWorkflows.Reviewed"/>).</summary>
+    public static string ReviewedWorkflow(string repository) => TestWorkflows.Reviewed(repository);
 }
