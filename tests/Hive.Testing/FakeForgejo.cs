@@ -62,7 +62,25 @@ public sealed class FakeForgejo : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Fault> _faults = new();
     private readonly ConcurrentDictionary<string, bool> _reserved = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<(string Repo, Hook Hook)> _hooks = [];
+    private readonly List<Pull> _pulls = [];
     private WebApplication? _app;
+
+    /// <summary>
+    /// A pull request as opened (its branches in the repository itself, by <paramref name="User"/>), and whether it was marked
+    /// merged (<c>manually-merged</c>, by <paramref name="MergedBy"/> with <paramref name="MergeCommit"/>).
+    /// </summary>
+    public sealed record Pull(string Repo, long Number, string Head, string Base, string Title, string Body, string User)
+    {
+        public bool Merged { get; set; }
+        public string? MergedBy { get; set; }
+        public string? MergeCommit { get; set; }
+    }
+
+    /// <summary>The pull requests of a repository, in the order they were opened.</summary>
+    public IReadOnlyList<Pull> Pulls(string owner, string repo)
+    {
+        lock (_lock) return _pulls.Where(p => string.Equals(p.Repo, $"{owner}/{repo}", StringComparison.OrdinalIgnoreCase)).ToList();
+    }
 
     /// <summary>A repository's webhook as registered (the secret included, which Forgejo's API never shows again).</summary>
     public sealed record Hook(long Id, string Type, string Url, string ContentType, string Secret, IReadOnlyList<string> Events);
@@ -461,6 +479,68 @@ public sealed class FakeForgejo : IAsyncDisposable
             await Json(c, 201, HookJson(hook));
         }));
 
+        // Pull requests between branches of one repository: opened by someone who may push it (write:repository), one open
+        // request per head and base (409 for another), marked merged by hand (Do: manually-merged) with a commit on its base.
+        app.MapPost("/api/v1/repos/{owner}/{repo}/pulls", (HttpContext c, string owner, string repo) => Api(c, async caller =>
+        {
+            if (!HasRepo(owner, repo) || !(CanWrite(caller, owner) || IsCollaborator(caller!, owner, repo))) { await Answer(c, 404, "repository does not exist"); return; }
+            if (!caller!.Has("write:repository")) { await Answer(c, 403, "token does not have required scope: write:repository"); return; }
+            var body = await Body(c);
+            var (head, @base, title) = (body?["head"]?.GetValue<string>(), body?["base"]?.GetValue<string>(), body?["title"]?.GetValue<string>());
+            if (head is null || @base is null || title is not { Length: > 0 }) { await Answer(c, 422, "[Head]: Required; [Base]: Required; [Title]: Required"); return; }
+            var bare = BareRepo(owner, repo);
+            if (LocalRepository.LogOf(bare, head).Count == 0 || LocalRepository.LogOf(bare, @base).Count == 0) { await Answer(c, 404, "branch does not exist"); return; }
+            await Reply(c, () =>
+            {
+                if (_pulls.Any(p => string.Equals(p.Repo, $"{owner}/{repo}", StringComparison.OrdinalIgnoreCase) && p.Head == head && p.Base == @base && !p.Merged))
+                    return (409, Error($"pull request already exists for these targets [head: {head}, base: {@base}]"));
+                var pull = new Pull($"{owner}/{repo}", _pulls.Count(p => string.Equals(p.Repo, $"{owner}/{repo}", StringComparison.OrdinalIgnoreCase)) + 1,
+                    head, @base, title, body!["body"]?.GetValue<string>() ?? "", caller.User.Name);
+                _pulls.Add(pull);
+                return (201, PullJson(pull));
+            });
+        }));
+
+        app.MapGet("/api/v1/repos/{owner}/{repo}/pulls/{index:long}", (HttpContext c, string owner, string repo, long index) => Api(c, caller =>
+        {
+            if (!HasRepo(owner, repo) || !(CanWrite(caller, owner) || IsCollaborator(caller!, owner, repo))) return Answer(c, 404, "repository does not exist");
+            var pull = Pulls(owner, repo).FirstOrDefault(p => p.Number == index);
+            return pull is null ? Answer(c, 404, "pull request does not exist") : Json(c, 200, PullJson(pull));
+        }));
+
+        app.MapGet("/api/v1/repos/{owner}/{repo}/pulls/{base}/{**head}", (HttpContext c, string owner, string repo, string @base, string head) => Api(c, caller =>
+        {
+            if (!HasRepo(owner, repo) || !(CanWrite(caller, owner) || IsCollaborator(caller!, owner, repo))) return Answer(c, 404, "repository does not exist");
+            var pull = Pulls(owner, repo).LastOrDefault(p => p.Base == @base && p.Head == head);
+            return pull is null ? Answer(c, 404, "pull request does not exist") : Json(c, 200, PullJson(pull));
+        }));
+
+        app.MapPost("/api/v1/repos/{owner}/{repo}/pulls/{index:long}/merge", (HttpContext c, string owner, string repo, long index) => Api(c, async caller =>
+        {
+            if (!HasRepo(owner, repo) || !(CanWrite(caller, owner) || IsCollaborator(caller!, owner, repo))) { await Answer(c, 404, "repository does not exist"); return; }
+            if (!caller!.Has("write:repository")) { await Answer(c, 403, "token does not have required scope: write:repository"); return; }
+            var body = await Body(c);
+            var commit = body?["MergeCommitID"]?.GetValue<string>();
+            if (body?["Do"]?.GetValue<string>() != "manually-merged" || commit is null) { await Answer(c, 422, "only Do: manually-merged with MergeCommitID is spoken here"); return; }
+            var pull = Pulls(owner, repo).FirstOrDefault(p => p.Number == index);
+            if (pull is null) { await Answer(c, 404, "pull request does not exist"); return; }
+            if (pull.Merged) { await Answer(c, 405, "The PR is already merged"); return; }
+            // Forgejo checks the commit is on the base and holds the head.
+            var bare = BareRepo(owner, repo);
+            if (!LocalRepository.IsAncestor(bare, commit, pull.Base) || !LocalRepository.IsAncestor(bare, pull.Head, commit))
+            {
+                await Answer(c, 405, "the merge commit is not on the base or does not hold the head");
+                return;
+            }
+            lock (_lock)
+            {
+                pull.Merged = true;
+                pull.MergedBy = caller.User.Name;
+                pull.MergeCommit = commit;
+            }
+            c.Response.StatusCode = 200;
+        }));
+
         // git smart HTTP: /{owner}/{repo}(.git)/info/refs, /git-upload-pack, /git-receive-pack.
         app.Map("/{owner}/{repo}/{**rest}", GitAsync);
     }
@@ -514,6 +594,10 @@ public sealed class FakeForgejo : IAsyncDisposable
             ["admin", "users", _, "repos"] => "/admin/users/{name}/repos",
             ["repos", _, _] => "/repos/{owner}/{repo}",
             ["repos", _, _, "hooks"] => "/repos/{owner}/{repo}/hooks",
+            ["repos", _, _, "pulls"] => "/repos/{owner}/{repo}/pulls",
+            ["repos", _, _, "pulls", _, "merge"] => "/repos/{owner}/{repo}/pulls/{index}/merge",
+            ["repos", _, _, "pulls", _] => "/repos/{owner}/{repo}/pulls/{index}",
+            ["repos", _, _, "pulls", ..] => "/repos/{owner}/{repo}/pulls/{base}/{head}",
             ["users", _, "repos"] => "/users/{name}/repos",
             _ => path,
         };
@@ -668,6 +752,18 @@ public sealed class FakeForgejo : IAsyncDisposable
     {
         var sees = caller is not null && (caller.User.Admin || caller.User == user);
         return new JsonObject { ["id"] = 1, ["login"] = user.Name, ["email"] = sees ? user.Email : "", ["is_admin"] = user.Admin };
+    }
+
+    private JsonObject PullJson(Pull pull)
+    {
+        lock (_lock)
+            return new JsonObject
+            {
+                ["number"] = pull.Number, ["title"] = pull.Title, ["body"] = pull.Body, ["state"] = pull.Merged ? "closed" : "open", ["merged"] = pull.Merged,
+                ["html_url"] = new Uri(Url, $"{pull.Repo}/pulls/{pull.Number}").ToString(), ["user"] = new JsonObject { ["login"] = pull.User },
+                ["head"] = new JsonObject { ["ref"] = pull.Head }, ["base"] = new JsonObject { ["ref"] = pull.Base },
+                ["merge_commit_sha"] = pull.MergeCommit,
+            };
     }
 
     /// <summary>A hook as Forgejo's API shows it: no secret.</summary>

@@ -59,6 +59,17 @@ public sealed class LocalRepository : IAsyncDisposable
         return git.ExitCode == 0 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries) : [];
     }
 
+    /// <summary>Whether <paramref name="ancestor"/> is <paramref name="rev"/> or one of its ancestors in the bare repository <paramref name="bare"/> (false for a name it lacks).</summary>
+    public static bool IsAncestor(string bare, string ancestor, string rev)
+    {
+        var info = new ProcessStartInfo("git", ["--git-dir", bare, "merge-base", "--is-ancestor", ancestor, rev]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var git = Process.Start(info)!;
+        git.StandardOutput.ReadToEnd();
+        git.StandardError.ReadToEnd();
+        git.WaitForExit();
+        return git.ExitCode == 0;
+    }
+
     /// <summary>
     /// Writes <paramref name="files"/> (path → text) in the work tree at <paramref name="directory"/> and commits everything
     /// there as <paramref name="author"/> (a worktree another user owns too); the commit's sha.

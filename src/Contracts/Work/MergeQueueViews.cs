@@ -6,11 +6,13 @@ namespace Hive.Contracts.Work;
 /// <c>returned</c> (a conflict or a failing check sent it back to be worked: <c>reason</c>, and <c>files</c> for a
 /// conflict), <c>held</c> (the queue could not do its part: the check could not run, the repository refused; the operator
 /// retries it) or <c>removed</c> (by the operator, or the ticket left its review). <c>position</c>: its place among the
-/// queued, from 1.
+/// queued, from 1. On a forge repository, <c>pull_number</c> and <c>pull_url</c>: the pull request its owner opened on
+/// approval (the hive marks it merged once it lands: <c>pull_merged</c>).
 /// </summary>
 public sealed record MergeQueueEntry(
     long TicketId, string Title, string Repository, string State, int? Position, long? BatchId, string ApprovedBy, DateTimeOffset EnqueuedAt,
-    DateTimeOffset? EndedAt, string? Reason, IReadOnlyList<string> Files, string? MergeSha)
+    DateTimeOffset? EndedAt, string? Reason, IReadOnlyList<string> Files, string? MergeSha, long? PullNumber = null, string? PullUrl = null,
+    bool PullMerged = false)
 {
     public const string Queued = "queued";
     public const string Testing = "testing";

@@ -64,25 +64,28 @@ public static partial class ForgeGit
         {
             var forge = options.Value;
             if (!forge.Enabled) throw new ConflictException("the forge is off (Hive:Forge:Url is empty)");
-            // The agent's token file is its own (a link or a FIFO could sit there): read as a regular file only; git gets a copy.
-            var token = command.User == ForgeSweep.CoreUser
-                ? ReadToken(ForgeSweep.CoreTokenPath(paths), "the core user has no token yet (see the forge sweep's errors)")
-                : ReadToken(Path.Combine(paths.AgentStateDir(command.User), ForgeSweep.TokenFileName), $"{command.User} has no forge token yet (the forge sweep issues it)");
+            var token = TokenOf(paths, command.User);
             var (owner, name) = (command.Repository[..command.Repository.IndexOf('/')], command.Repository[(command.Repository.IndexOf('/') + 1)..]);
             return await ForgeGitEnvironment.RunAsync(paths.DataDir, $"{forge.BaseUri}{owner}/{name}.git", command.User, token, command.WorkingDirectory,
                 command.Args, command.Timeout ?? TimeSpan.FromSeconds(forge.PushTimeoutSeconds), cancellationToken);
         }
+    }
 
-        private static string ReadToken(string path, string missing)
+    /// <summary>The forge token of <paramref name="user"/> (<c>core</c> or an agent).</summary>
+    /// <exception cref="ConflictException">It has none yet, or its file is not a plain file.</exception>
+    internal static string TokenOf(HivePaths paths, string user)
+    {
+        // The agent's token file is its own (a link or a FIFO could sit there): read as a regular file only; callers get a copy.
+        var (path, missing) = user == ForgeSweep.CoreUser
+            ? (ForgeSweep.CoreTokenPath(paths), "the core user has no token yet (see the forge sweep's errors)")
+            : (Path.Combine(paths.AgentStateDir(user), ForgeSweep.TokenFileName), $"{user} has no forge token yet (the forge sweep issues it)");
+        try
         {
-            try
-            {
-                return TokenFile.Read(path) ?? throw new ConflictException(missing);
-            }
-            catch (ForgeException e)
-            {
-                throw new ConflictException(e.Message);
-            }
+            return TokenFile.Read(path) ?? throw new ConflictException(missing);
+        }
+        catch (ForgeException e)
+        {
+            throw new ConflictException(e.Message);
         }
     }
 }

@@ -227,7 +227,7 @@ internal sealed class ForgejoClient(HttpClient http)
         }
     }
 
-    private static string RepositoryPath(string repository)
+    internal static string RepositoryPath(string repository)
     {
         var slash = repository.IndexOf('/');
         return $"{Segment(repository[..slash])}/{Segment(repository[(slash + 1)..])}";
@@ -252,7 +252,7 @@ internal sealed class ForgejoClient(HttpClient http)
         return true;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, ForgeAuth auth, string what, CancellationToken ct)
+    internal async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, ForgeAuth auth, string what, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = auth.Header;
@@ -272,7 +272,7 @@ internal sealed class ForgejoClient(HttpClient http)
         }
     }
 
-    private static string Segment(string name) => Uri.EscapeDataString(name);
+    internal static string Segment(string name) => Uri.EscapeDataString(name);
 
     // The forge's own field names, as written: HiveJson's policy would rename nothing here, but its strictness is for our wire.
     private static readonly JsonSerializerOptions PlainJson = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = null };

@@ -40,6 +40,7 @@ public static class WorkFeature
         services.AddHostedService(p => p.GetRequiredService<MergeQueue.MergeQueueLoop>());
         services.AddSingleton<MergeQueue.QueueEntries>();
         services.AddSingleton<MergeQueue.BatchRunner>();
+        services.AddSingleton<MergeQueue.QueuePullRequests>();
         Hive.Shared.Data.DapperSetup.AddJsonColumn<List<long>>();
         return services;
     }

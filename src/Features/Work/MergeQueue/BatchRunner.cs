@@ -4,6 +4,7 @@ using Hive.Features.Forge;
 using Hive.Features.Work.Workspaces;
 using Hive.Shared;
 using Hive.Shared.Errors;
+using Hive.Shared.Mediation;
 using Hive.Shared.Processes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,7 +44,7 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
     private async Task<string> TestAsync(Workflow workflow, WorkRepository repository, string bare, string main, string baseSha, IReadOnlyList<long> tickets,
         long? parent, CancellationToken ct)
     {
-        var (batchId, taken) = await SendAsync(new BatchChanges.Start(repository.Address, parent, main, baseSha, tickets), ct);
+        var (batchId, taken) = await scopes.SendAsync(new BatchChanges.Start(repository.Address, parent, main, baseSha, tickets), ct);
         if (taken.Count == 0) return baseSha;
         try
         {
@@ -53,7 +54,7 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
         {
             // The queue could not do its part (the repository refused, the check could not run): the tickets wait for the operator.
             logger.LogWarning("merge queue: batch {Batch} of {Repository} failed: {Why}", batchId, repository.Address, e.Message);
-            await SendAsync(new BatchChanges.Requeue(batchId, MergeBatch.Failed, MergeSteps.Held, e.Message, Hold: true), CancellationToken.None);
+            await scopes.SendAsync(new BatchChanges.Requeue(batchId, MergeBatch.Failed, MergeSteps.Held, e.Message, Hold: true), CancellationToken.None);
             return baseSha;
         }
     }
@@ -69,7 +70,7 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
             var head = await HeadAsync(bare, ticket, ct);
             if (head is null)
             {
-                await SendAsync(new BatchChanges.Return(batchId, ticket, "its branch is not in the repository's clone", [],
+                await scopes.SendAsync(new BatchChanges.Return(batchId, ticket, "its branch is not in the repository's clone", [],
                     $"ticket #{ticket} went back from the merge queue: its branch is not in {repository.Address}'s clone. Push it again and submit."), ct);
                 continue;
             }
@@ -83,7 +84,7 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
             if (tree.ExitCode == 1)
             {
                 var files = lines.Skip(1).Distinct().Order(StringComparer.Ordinal).ToList();
-                await SendAsync(new BatchChanges.Return(batchId, ticket, "its branch conflicts with the base", files,
+                await scopes.SendAsync(new BatchChanges.Return(batchId, ticket, "its branch conflicts with the base", files,
                     $"ticket #{ticket} went back from the merge queue: its branch conflicts with {main} (at {result[..12]}) in {string.Join(", ", files)}. "
                     + $"Merge {main} into your branch, resolve them, and submit again."), ct);
                 continue;
@@ -92,10 +93,10 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
             result = (await git.GitAsync(bare, [.. Identity, "commit-tree", lines[0], "-p", result, "-p", head, "-m", $"Merge ticket #{ticket}: {title}"], ct)).Trim();
             merged.Add((ticket, result));
         }
-        await SendAsync(new BatchChanges.RecordMerges(batchId, merged, alreadyIn, result), ct);
+        await scopes.SendAsync(new BatchChanges.RecordMerges(batchId, merged, alreadyIn, result), ct);
         if (merged.Count == 0 && alreadyIn.Count == 0)
         {
-            await SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Empty, MergeSteps.Returned, "every ticket went back"), ct);
+            await scopes.SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Empty, MergeSteps.Returned, "every ticket went back"), ct);
             return baseSha;
         }
 
@@ -105,11 +106,11 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
             if (!job.Passed)
             {
                 var why = job.TimedOut ? $"the check did not finish in {options.Value.MergeQueue.CheckTimeoutSeconds} s" : $"the check exited with {(job.ExitCode is { } code ? $"code {code}" : $"signal {job.Signal}")}";
-                await SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Red, MergeSteps.CheckFailed, why, job.Tail, job.LogPath), ct);
+                await scopes.SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Red, MergeSteps.CheckFailed, why, job.Tail, job.LogPath), ct);
                 if (merged.Count == 1 && alreadyIn.Count == 0)
                 {
                     var ticket = merged[0].Ticket;
-                    await SendAsync(new BatchChanges.Return(batchId, ticket, $"{why} with its branch merged", [],
+                    await scopes.SendAsync(new BatchChanges.Return(batchId, ticket, $"{why} with its branch merged", [],
                         $"ticket #{ticket} went back from the merge queue: merged onto {main} at {baseSha[..12]}, {why}.\n"
                         + $"To reproduce: merge {baseSha[..12]} into your branch and run {string.Join(' ', check)}\nIts last lines:\n{job.Tail}"), ct);
                     return baseSha;
@@ -117,13 +118,13 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
                 // More than one: test each half on the base as the first half leaves it, until the breaking tickets are alone.
                 var order = merged.Select(m => m.Ticket).Concat(alreadyIn).ToList();
                 var half = (order.Count + 1) / 2;
-                await SendAsync(new BatchChanges.Requeue(batchId, MergeBatch.Red, MergeSteps.Bisect, $"split in two: {string.Join(", ", order.Take(half))} | {string.Join(", ", order.Skip(half))}", Hold: false), ct);
+                await scopes.SendAsync(new BatchChanges.Requeue(batchId, MergeBatch.Red, MergeSteps.Bisect, $"split in two: {string.Join(", ", order.Take(half))} | {string.Join(", ", order.Skip(half))}", Hold: false), ct);
                 var after = await TestAsync(workflow, repository, bare, main, baseSha, order.Take(half).ToList(), batchId, ct);
                 return await TestAsync(workflow, repository, bare, main, after, order.Skip(half).ToList(), batchId, ct);
             }
-            await SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Pushing, MergeSteps.CheckPassed, "the check passed", job.Tail, job.LogPath), ct);
+            await scopes.SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Pushing, MergeSteps.CheckPassed, "the check passed", job.Tail, job.LogPath), ct);
         }
-        else await SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Pushing, MergeSteps.Pushing, workflow.Check is null ? "no check: pushing" : "nothing new: pushing"), ct);
+        else await scopes.SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Pushing, MergeSteps.Pushing, workflow.Check is null ? "no check: pushing" : "nothing new: pushing"), ct);
 
         if (result != baseSha)
         {
@@ -137,12 +138,12 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
                 // unless the push did land and only its answer was lost.
                 if (!await workspaces.OnBaseAsync(repository, main, result, ct))
                 {
-                    await SendAsync(new BatchChanges.Requeue(batchId, MergeBatch.Interrupted, MergeSteps.Interrupted, $"the push was refused: {e.Message}", Hold: false), ct);
+                    await scopes.SendAsync(new BatchChanges.Requeue(batchId, MergeBatch.Interrupted, MergeSteps.Interrupted, $"the push was refused: {e.Message}", Hold: false), ct);
                     return baseSha;
                 }
             }
         }
-        await SendAsync(new BatchChanges.Land(batchId), ct);
+        await scopes.SendAsync(new BatchChanges.Land(batchId), ct);
         logger.LogInformation("merge queue: batch {Batch} landed {Count} ticket(s) on {Repository}'s {Base} at {Sha}", batchId, merged.Count + alreadyIn.Count,
             repository.Address, main, result[..12]);
         return result;
@@ -158,8 +159,8 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
         try
         {
             await git.GitAsync(bare, ["archive", "--format=tar", "-o", archive, result], ct);
-            await SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Checking, MergeSteps.CheckStarted, string.Join(' ', check)), ct);
-            return await SendAsync(new RunSandboxedJob.Command($"check-{batchId}", check, archive, dir,
+            await scopes.SendAsync(new BatchChanges.Mark(batchId, MergeBatch.Checking, MergeSteps.CheckStarted, string.Join(' ', check)), ct);
+            return await scopes.SendAsync(new RunSandboxedJob.Command($"check-{batchId}", check, archive, dir,
                 TimeSpan.FromSeconds(options.Value.MergeQueue.CheckTimeoutSeconds)), ct);
         }
         finally
@@ -197,20 +198,8 @@ internal sealed class BatchRunner(TicketWorkspaces workspaces, WorkspaceGit git,
                     logger.LogWarning("merge queue: could not ask {Repository} whether batch {Batch} landed ({Why}); it is tested again", batch.Repository, batch.Id, e.Message);
                 }
             }
-            if (landed) await SendAsync(new BatchChanges.Land(batch.Id), ct);
-            else await SendAsync(new BatchChanges.Requeue(batch.Id, MergeBatch.Interrupted, MergeSteps.Interrupted, $"the host stopped while it was {batch.State}", Hold: false), ct);
+            if (landed) await scopes.SendAsync(new BatchChanges.Land(batch.Id), ct);
+            else await scopes.SendAsync(new BatchChanges.Requeue(batch.Id, MergeBatch.Interrupted, MergeSteps.Interrupted, $"the host stopped while it was {batch.State}", Hold: false), ct);
         }
-    }
-
-    private async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
-    }
-
-    private async Task SendAsync(IRequest request, CancellationToken ct)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
     }
 }

@@ -8,12 +8,13 @@ namespace Hive.Features.Work.MergeQueue;
 
 /// <summary>
 /// The merge queues' one loop, woken when a ticket enters a queue and every second or so besides: first (once per host
-/// life) it settles the batches a stopped host left running (<see cref="BatchRunner.ResumeAsync"/>); then, for each
+/// life) it settles the batches a stopped host left running (<see cref="BatchRunner.ResumeAsync"/>); it keeps the forge's
+/// pull requests beside the queue (<see cref="QueuePullRequests"/>, before and after the batches); then, for each
 /// repository not paused, once <c>MaxBatchSize</c> tickets are queued or the oldest has waited <c>BatchWaitSeconds</c>, it
 /// runs a batch of the oldest tickets of one workflow (its check is that workflow's). One batch at a time, across
 /// repositories: a check is the heaviest thing the hive runs.
 /// </summary>
-internal sealed class MergeQueueLoop(IDb db, BatchRunner runner, WorkflowCatalog catalog, IOptions<WorkOptions> options, TimeProvider clock,
+internal sealed class MergeQueueLoop(IDb db, BatchRunner runner, QueuePullRequests pullRequests, WorkflowCatalog catalog, IOptions<WorkOptions> options, TimeProvider clock,
     ILogger<MergeQueueLoop> logger)
     : TriggeredBackgroundService(new WakeSignal(), TimeSpan.FromSeconds(Math.Clamp(options.Value.MergeQueue.BatchWaitSeconds / 2, 1, 5)), passAtStart: true, clock, logger)
 {
@@ -31,9 +32,15 @@ internal sealed class MergeQueueLoop(IDb db, BatchRunner runner, WorkflowCatalog
             await runner.ResumeAsync(running, stoppingToken);
             _resumed = true;
         }
+        await pullRequests.PassAsync(stoppingToken);
         var settings = options.Value.MergeQueue;
+        var ran = false;
         while (!stoppingToken.IsCancellationRequested && Next(settings) is var (workflow, tickets))
+        {
             await runner.RunAsync(workflow, tickets, stoppingToken);
+            ran = true;
+        }
+        if (ran) await pullRequests.PassAsync(stoppingToken);
     }
 
     /// <summary>The next batch due: its workflow and tickets; null when none is.</summary>

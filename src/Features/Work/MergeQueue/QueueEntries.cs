@@ -23,7 +23,8 @@ internal sealed class QueueEntries(WorkflowCatalog catalog, MergeQueueLoop loop,
         change.Execute("""
             INSERT INTO merge_queue (ticket_id, repository, workflow, state, approved_by, enqueued_at) VALUES (@Id, @repository, @workflow, 'queued', @approvedBy, @now)
             ON CONFLICT (ticket_id) DO UPDATE SET repository = excluded.repository, workflow = excluded.workflow, state = 'queued', batch_id = NULL,
-                approved_by = excluded.approved_by, enqueued_at = excluded.enqueued_at, ended_at = NULL, reason = NULL, files = '[]', merge_sha = NULL
+                approved_by = excluded.approved_by, enqueued_at = excluded.enqueued_at, ended_at = NULL, reason = NULL, files = '[]', merge_sha = NULL,
+                pull_number = NULL, pull_url = NULL, pull_merged_at = NULL
             """, new { row.Id, repository = workflow.Repository, workflow = workflow.Name, approvedBy, now });
         QueueRows.Step(change, workflow.Repository!, null, row.Id, MergeSteps.Queued, $"approved by {approvedBy}; lands in {to.Name}", approvedBy, now);
         var waiting = TicketReads.Get(change, row.Id);
@@ -54,4 +55,7 @@ internal static class MergeSteps
     public const string Retried = "retried";
     public const string Paused = "paused";
     public const string Resumed = "resumed";
+    public const string PullRequest = "pull_request";
+    public const string PullRequestMerged = "pull_request_merged";
+    public const string PullRequestFailed = "pull_request_failed";
 }

@@ -18,15 +18,16 @@ public sealed record MergeQueueChanged(MergeStep Step) : IDashboardEvent<MergeQu
 internal static class QueueRows
 {
     private const string EntryColumns = """
-        q.ticket_id, t.title, q.repository, q.workflow, q.state, q.batch_id, q.approved_by, q.enqueued_at, q.ended_at, q.reason, q.files, q.merge_sha
+        q.ticket_id, t.title, q.repository, q.workflow, q.state, q.batch_id, q.approved_by, q.enqueued_at, q.ended_at, q.reason, q.files, q.merge_sha, q.pull_number,
+        q.pull_url, q.pull_merged_at
         """;
 
     internal sealed record EntryRow(
         long TicketId, string Title, string Repository, string Workflow, string State, long? BatchId, string ApprovedBy, DateTimeOffset EnqueuedAt,
-        DateTimeOffset? EndedAt, string? Reason, JsonList Files, string? MergeSha)
+        DateTimeOffset? EndedAt, string? Reason, JsonList Files, string? MergeSha, long? PullNumber, string? PullUrl, DateTimeOffset? PullMergedAt)
     {
         public MergeQueueEntry View(int? position) =>
-            new(TicketId, Title, Repository, State, position, BatchId, ApprovedBy, EnqueuedAt, EndedAt, Reason, Files, MergeSha);
+            new(TicketId, Title, Repository, State, position, BatchId, ApprovedBy, EnqueuedAt, EndedAt, Reason, Files, MergeSha, PullNumber, PullUrl, PullMergedAt is not null);
     }
 
     private const string BatchColumns = "id, parent_id, repository, base, base_sha, tickets, state, result_sha, started_at, ended_at, detail, check_tail, check_log";

@@ -283,9 +283,9 @@ export function mergeQueue() {
   const paused = store.work.queue?.paused ?? [];
   $('board-queue-paused').hidden = paused.length === 0;
   $('board-queue-paused').textContent = paused.length ? `Paused: ${paused.map(p => p.repository).join(', ')}` : '';
-  renderList($('board-queue'), live, e => `${e.ticket_id}\u0000${e.state}`, queueRow, (_, e) => queueRow(e));
+  renderList($('board-queue'), live, e => `${e.ticket_id}\u0000${e.state}\u0000${e.pull_url}`, queueRow, (_, e) => queueRow(e));
   $('board-queue-ended-title').hidden = ended.length === 0;
-  renderList($('board-queue-ended'), ended, e => `${e.ticket_id}\u0000${e.state}\u0000${e.ended_at}`, queueRow, (_, e) => queueRow(e));
+  renderList($('board-queue-ended'), ended, e => `${e.ticket_id}\u0000${e.state}\u0000${e.ended_at}\u0000${e.pull_merged}`, queueRow, (_, e) => queueRow(e));
 }
 
 function queueRow(e) {
@@ -295,9 +295,19 @@ function queueRow(e) {
     h('span', { class: 'ticket-id' }, `#${e.ticket_id}`), ' ', h('span', { class: 'ticket-title' }, e.title), ' ',
     h('span', { class: `chip merge-queue ${e.state}` }, state),
     e.reason ? h('span', { class: 'meta reason' }, ` · ${e.reason}`) : null,
-    e.files?.length ? h('span', { class: 'meta files' }, ` · ${e.files.join(', ')}`) : null);
+    e.files?.length ? h('span', { class: 'meta files' }, ` · ${e.files.join(', ')}`) : null,
+    pullLink(e));
   row.addEventListener('click', () => openDrawer(e.ticket_id));
   return row;
+}
+
+/** The pull request the owner opened on the forge for a queued ticket (a link out; the row's click is for the drawer). */
+function pullLink(e) {
+  if (!e.pull_url || !/^https?:\/\//.test(e.pull_url)) return null;
+  const link = h('a', { class: 'pull-request', href: e.pull_url, target: '_blank', rel: 'noopener noreferrer' },
+    `PR #${e.pull_number}${e.pull_merged ? ' (merged)' : ''}`);
+  link.addEventListener('click', event => event.stopPropagation());
+  return [' · ', link];
 }
 
 /** Reads the merge queues again after a step (several steps in a row make one read after the one running). */
