@@ -47,8 +47,8 @@ public static class RunCommand
                 Console.Error.WriteLine($"hivectl: usage: {e.Message}");
                 return CommandRunner.Usage;
             }
-            return await new Harness(socket, parse.GetValue(max), parse.GetValue(argv)!,
-                new HarnessOptions(parse.GetValue(claude), parse.GetValue(compactAt))).RunAsync(ct);
+            var options = new HarnessOptions(parse.GetValue(claude), parse.GetValue(compactAt));
+            return await new Harness(socket, parse.GetValue(max), log => new CommandTurns(socket, parse.GetValue(argv)!, options, log)).RunAsync(ct);
         });
         root.Subcommands.Add(command);
     }

@@ -16,10 +16,6 @@ internal sealed class CommandRun(string socketPath, string[] argv, HarnessOption
         "/compact Checkpoint before compacting: keep what you are working on and why, what you promised to whom, the open " +
         "threads and questions, and where your notes and files are; drop the rest.";
 
-    /// <summary>How one run of COMMAND went.</summary>
-    public sealed record Outcome(DateTimeOffset Started, DateTimeOffset Ended, int Exit, StreamJson Stream, TurnStop? Stopped, string? Note = null,
-        string? HiveToolsMissing = null);
-
     /// <summary>
     /// Whether COMMAND must show the hive's MCP server connected: Claude Code (<c>--claude</c>) given an
     /// <c>--mcp-config</c>, as the preset runs it. Claude Code connects MCP servers asynchronously and goes on without one
@@ -58,7 +54,7 @@ internal sealed class CommandRun(string socketPath, string[] argv, HarnessOption
     /// Runs COMMAND once with <paramref name="messages"/> on stdin (or a compaction pass), echoing its stdout and forwarding
     /// its transcript; stops it when the hive revokes the turn or when the hive's tools are missing.
     /// </summary>
-    public async Task<Outcome> RunAsync(List<JsonObject> messages, TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript, bool compact)
+    public async Task<TurnOutcome> RunAsync(List<JsonObject> messages, TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript, bool compact)
     {
         var started = DateTimeOffset.UtcNow;
         var stream = new StreamJson();
@@ -123,6 +119,6 @@ internal sealed class CommandRun(string socketPath, string[] argv, HarnessOption
             log.WriteLine($"hivectl run: {argv[0]} could not run: {e.Message}");
             exit = -1;
         }
-        return new Outcome(started, DateTimeOffset.UtcNow, exit, stream, stopped, HiveToolsMissing: missing);
+        return new TurnOutcome(started, DateTimeOffset.UtcNow, exit, stream, stopped, HiveToolsMissing: missing);
     }
 }

@@ -4,20 +4,21 @@ using System.Text.Json.Nodes;
 namespace Hive.Cli.Commands.Agent.Run;
 
 /// <summary>
-/// The loop of <c>hivectl run</c>: park on <c>recv</c>; on a wake, get a turn (<see cref="TurnSlot"/>), run COMMAND once
-/// with the messages (<see cref="CommandProcess"/>), stop it when the hive revokes the turn, then acknowledge (exit 0
-/// only), report a usage limit (<c>quota_hit</c>) and record the turn, which ends it. SIGTERM or SIGINT gives up a wait
-/// (for messages or for a turn) but never a running COMMAND: that turn finishes and is recorded first. One run of COMMAND
-/// is <see cref="CommandRun"/>; what follows it, <see cref="TurnRecord"/>.
+/// The loop of <c>hivectl run</c>: park on <c>recv</c>; on a wake, get a turn (<see cref="TurnSlot"/>), have the agent
+/// take the messages (<see cref="ITurnRunner"/>: COMMAND once, <see cref="CommandTurns"/>, or a prompt to an ACP agent,
+/// <c>AcpTurns</c>), stopped when the hive revokes the turn, then acknowledge (handled only), report a usage
+/// limit (<c>quota_hit</c>) and record the turn, which ends it. SIGTERM or SIGINT gives up a wait (for messages or for a
+/// turn) but never a running turn: it finishes and is recorded first. What follows a turn: <see cref="TurnRecord"/>.
 /// </summary>
-internal sealed class Harness(string socketPath, int max, string[] argv, HarnessOptions options)
+internal sealed class Harness(string socketPath, int max, Func<TextWriter, ITurnRunner> runner)
 {
     /// <summary>What the harness itself says (host sentences included), terminal-safe; COMMAND's stdout is echoed as it is.</summary>
     private static readonly TextWriter Log = new TerminalWriter(Console.Error);
 
     private readonly CancellationTokenSource _stop = new();
 
-    private readonly CommandRun _command = new(socketPath, argv, options, Log);
+    /// <summary>What runs a turn: COMMAND once per wake, or an ACP agent kept between wakes.</summary>
+    private readonly ITurnRunner _runner = runner(Log);
 
     /// <summary>The ordinary connection: <c>recv</c>, <c>ack</c>, <c>quota_hit</c>, <c>record_turn</c>.</summary>
     private HiveSocketClient? _socket;
@@ -56,6 +57,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
         finally
         {
             if (_socket is not null) await _socket.DisposeAsync();
+            await _runner.DisposeAsync();
         }
     }
 
@@ -80,17 +82,9 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
         await using (slot)
         {
             var conversation = await ConversationAsync();
-            CommandRun.Outcome turn;
+            TurnOutcome turn;
             await using (var transcript = new TranscriptForwarder(socketPath, Log))
-            {
-                turn = await ConversationTurnAsync(messages, slot, conversation, transcript);
-                // A context above the watermark: the next turn compacts first (kept on the hive, so a restart keeps it).
-                if (options.CompactAt > 0 && turn.Stream.ContextTokens > options.CompactAt && turn.Stopped is null)
-                {
-                    Log.WriteLine($"hivectl run: the context ended at {turn.Stream.ContextTokens} tokens, above --compact-at {options.CompactAt}: the next turn compacts first");
-                    transcript.CompactNext();
-                }
-            }
+                turn = await _runner.TurnAsync(messages, slot, conversation, transcript);
             // The ordinary connection sat idle while the turn waited and ran, and the hive closes idle connections: a fresh
             // one carries what follows. The turn's own connection stays open until the turn is recorded (closing it first
             // would end the turn unrecorded).
@@ -122,45 +116,7 @@ internal sealed class Harness(string socketPath, int max, string[] argv, Harness
             return new Conversation(null, null, false, false);
         }
     }
-
-    /// <summary>
-    /// The turn in the conversation: a compaction first when asked (the operator's <c>/compact</c> or the watermark), then
-    /// COMMAND with the messages; a "prompt is too long" result compacts and runs them once more.
-    /// </summary>
-    private async Task<CommandRun.Outcome> ConversationTurnAsync(List<JsonObject> messages, TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript)
-    {
-        var session = conversation.SessionId;
-        if (conversation.Compact && session is not null)
-            session = await CompactAsync(slot, conversation with { SessionId = session }, transcript, "asked") ?? session;
-        var turn = await _command.RunAsync(messages, slot, conversation with { SessionId = session }, transcript, compact: false);
-        if (options.Claude && session is not null && turn.Exit != 0 && turn.Stopped is null && turn.Stream.SessionId is null)
-        {
-            // Claude Code names its session first thing; failing before that on --resume is most likely a session it no
-            // longer has (its HOME was wiped, the agent rebuilt): resuming it again would fail every turn the same way.
-            Log.WriteLine($"hivectl run: COMMAND failed on --resume {session} before naming a session: the next turn starts a fresh conversation");
-            transcript.Forget(session);
-            return turn;
-        }
-        if (!turn.Stream.PromptTooLong || turn.Stopped is not null) return turn;
-
-        session = turn.Stream.SessionId ?? session;
-        if (session is null) return turn with { Note = "prompt too long, and no session to compact" };
-        session = await CompactAsync(slot, conversation with { SessionId = session }, transcript, "the prompt was too long") ?? session;
-        var retry = await _command.RunAsync(messages, slot, conversation with { SessionId = session }, transcript, compact: false);
-        return retry with { Started = turn.Started, Note = "prompt too long: compacted and retried once" };
-    }
-
-    /// <summary>One compaction pass of COMMAND on the session; the session it continues in (null when it named none).</summary>
-    private async Task<string?> CompactAsync(TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript, string why)
-    {
-        Log.WriteLine($"hivectl run: compacting the conversation ({why})");
-        transcript.Add([new TranscriptEntry("system", $"compacting the conversation ({why})")]);
-        var pass = await _command.RunAsync([], slot, conversation, transcript, compact: true);
-        if (pass.Exit != 0 || pass.Stream.IsError) Log.WriteLine($"hivectl run: the compaction failed (exit {pass.Exit}): going on");
-        return pass.Stream.SessionId;
-    }
 }
-
 
 /// <summary>What the hive says of a turn's conversation: the session to resume, the model, a compaction first, a fresh start.</summary>
 internal sealed record Conversation(string? SessionId, string? Model, bool Compact, bool Clear);

@@ -6,12 +6,36 @@ namespace Hive.Cli.Commands.Agent.Run;
 /// <summary>One line of a live transcript, as the <c>transcript</c> verb takes it.</summary>
 internal sealed record TranscriptEntry(string Kind, string Text, string? Tool = null);
 
+/// <summary>What a turn's agent said of the turn: its model, tokens, cost, tool calls and how it ended, as <c>record_turn</c> reports them.</summary>
+internal interface ITurnStats
+{
+    string? Model { get; }
+    long? InputTokens { get; }
+    long? OutputTokens { get; }
+    long? CacheReadTokens { get; }
+    long? CacheCreationTokens { get; }
+    double? CostUsd { get; }
+    bool IsError { get; }
+    bool PromptTooLong { get; }
+
+    /// <summary>The conversation the turn ran in, to resume.</summary>
+    string? SessionId { get; }
+
+    /// <summary>The context the conversation ended with, in tokens (what the next turn starts from).</summary>
+    long? ContextTokens { get; }
+
+    /// <summary>How the agent ended the turn, in its words (the answer, or what went wrong when <see cref="IsError"/>).</summary>
+    string? ResultText { get; }
+
+    IReadOnlyDictionary<string, long> Tools { get; }
+}
+
 /// <summary>
 /// What Claude Code's <c>--output-format stream-json</c> says of a turn, and each line as transcript entries (assistant
 /// text, tool calls with their input summarised, tool results truncated, the result line; a line that is not stream-json
 /// is plain <c>output</c>).
 /// </summary>
-internal sealed class StreamJson
+internal sealed class StreamJson : ITurnStats
 {
     /// <summary>Characters kept of one entry: the page shows what happened, the program's own log keeps the rest.</summary>
     public const int MaxText = 4000;
@@ -40,6 +64,8 @@ internal sealed class StreamJson
     public string? ResultText { get; private set; }
 
     public Dictionary<string, long> Tools { get; } = new(StringComparer.Ordinal);
+
+    IReadOnlyDictionary<string, long> ITurnStats.Tools => Tools;
 
     /// <summary>The name of the MCP server that carries the hive's tools (the preset's <c>--mcp-config</c>).</summary>
     public const string HiveServer = "hive";

@@ -11,7 +11,7 @@ internal static class TurnRecord
     /// back), report a usage limit, and record the turn, which ends it. A turn the hive ended first (its grace passed) is
     /// still recorded, late, so that its spend counts.
     /// </summary>
-    public static async Task FinishAsync(HiveSocketClient socket, TextWriter log, List<JsonObject> messages, CommandRun.Outcome turn, long? turnId)
+    public static async Task FinishAsync(HiveSocketClient socket, TextWriter log, List<JsonObject> messages, TurnOutcome turn, long? turnId)
     {
         var stream = turn.Stream;
         DateTimeOffset? until = null;
