@@ -130,6 +130,9 @@ public sealed class RunningHivectl : IAsyncDisposable
 
     public int Pid { get; }
 
+    /// <summary>Whether hivectl has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
     public byte[] StdoutBytes { get { lock (_gate) return _stdout.ToArray(); } }
     public string Stdout => Encoding.UTF8.GetString(StdoutBytes);
     public string Stderr { get { lock (_gate) return Encoding.UTF8.GetString(_stderr.ToArray()); } }

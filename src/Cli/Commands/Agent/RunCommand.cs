@@ -15,7 +15,8 @@ namespace Hive.Cli.Commands.Agent;
 /// What COMMAND prints goes to the hive live (<c>transcript</c>); the session it names is kept on the hive and
 /// resumed by the next turn (<c>--claude</c>: <c>--resume</c>, <c>--model</c>; else <c>$HIVE_SESSION_ID</c>, <c>$HIVE_MODEL</c>),
 /// with a compaction first when asked (<c>/compact</c>, <c>--compact-at</c>) and once on "prompt is too long".
-/// The parts are in <c>Run/</c>.
+/// With <c>--acp</c>, COMMAND is an agent speaking the Agent Client Protocol, kept between wakes: each wake is a prompt in
+/// its session (<c>Run/Acp/</c>). The parts are in <c>Run/</c>.
 /// </summary>
 public static class RunCommand
 {
@@ -30,8 +31,16 @@ public static class RunCommand
         {
             Description = "tokens of context above which the next turn compacts the conversation first (0: never)", DefaultValueFactory = _ => 150_000,
         };
+        var acp = new Option<bool>("--acp")
+        {
+            Description = "COMMAND is an agent speaking the Agent Client Protocol on its stdio: started once and kept, each wake a prompt in its session",
+        };
+        var initTimeout = new Option<int>("--init-timeout")
+        {
+            Description = "with --acp: seconds the agent has to answer initialize", DefaultValueFactory = _ => 60,
+        };
         var argv = new Argument<string[]>("command") { Description = "the agent's command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, claude, compactAt, argv };
+        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, claude, compactAt, acp, initTimeout, argv };
         command.SetAction(async (parse, ct) =>
         {
             var context = new CliContext(parse, Console.Out, Console.Error);
@@ -41,6 +50,8 @@ public static class RunCommand
                 socket = context.SocketPath;
                 if (parse.GetValue(max) is < 1 or > 32) throw new UsageError("--max must be 1 to 32");
                 if (parse.GetValue(compactAt) < 0) throw new UsageError("--compact-at must be 0 or more");
+                if (parse.GetValue(acp) && parse.GetValue(claude)) throw new UsageError("--acp and --claude are two ways to run COMMAND: give one");
+                if (parse.GetValue(initTimeout) is < 1 or > 3600) throw new UsageError("--init-timeout must be 1 to 3600 seconds");
             }
             catch (UsageError e)
             {
@@ -48,7 +59,11 @@ public static class RunCommand
                 return CommandRunner.Usage;
             }
             var options = new HarnessOptions(parse.GetValue(claude), parse.GetValue(compactAt));
-            return await new Harness(socket, parse.GetValue(max), log => new CommandTurns(socket, parse.GetValue(argv)!, options, log)).RunAsync(ct);
+            var agentArgv = parse.GetValue(argv)!;
+            Func<TextWriter, ITurnRunner> runner = parse.GetValue(acp)
+                ? log => new Run.Acp.AcpTurns(socket, agentArgv, TimeSpan.FromSeconds(parse.GetValue(initTimeout)), log)
+                : log => new CommandTurns(socket, agentArgv, options, log);
+            return await new Harness(socket, parse.GetValue(max), runner).RunAsync(ct);
         });
         root.Subcommands.Add(command);
     }

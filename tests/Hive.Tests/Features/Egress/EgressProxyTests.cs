@@ -124,8 +124,17 @@ public sealed class EgressProxyTests(EgressFixture fixture) : SharedHiveTests(fi
         return rows;
     }
 
-    private async Task<JsonElement[]> NetAsync(string agent) =>
-        (await _hive.Http.GetFromJsonAsync<JsonElement>($"/api/agents/{agent}/net")).EnumerateArray().ToArray();
+    /// <summary>
+    /// The agent's attempts as <c>/api/agents/{name}/net</c> lists them, once there is one: the attempt's row is written
+    /// after its audit entry, in a change of its own, so the audit being there says nothing of the row yet.
+    /// </summary>
+    private async Task<JsonElement[]> NetAsync(string agent)
+    {
+        JsonElement[] attempts = [];
+        await HiveInstance.Until(() => (attempts = _hive.Http.GetFromJsonAsync<JsonElement>($"/api/agents/{agent}/net").GetAwaiter().GetResult()
+            .EnumerateArray().ToArray()).Length > 0, TimeSpan.FromSeconds(30), $"an egress attempt of {agent} listed");
+        return attempts;
+    }
 
     /// <summary>The open egress questions about <paramref name="agent"/>'s places (question id, place).</summary>
     private IReadOnlyList<(long Id, string Target)> EgressQuestions(string agent)

@@ -2,9 +2,12 @@ using System.Text.Json.Nodes;
 
 namespace Hive.Cli.Commands.Agent.Run;
 
-/// <summary>How one turn of the agent went: when, its exit (0: handled), what it said of itself, why it was stopped, a note.</summary>
+/// <summary>
+/// How one turn of the agent went: when, its exit (0: handled), what it said of itself, why the hive stopped it, a note,
+/// and why it failed in a sentence when the runner knows better than an exit code (an ACP agent's turn).
+/// </summary>
 internal sealed record TurnOutcome(DateTimeOffset Started, DateTimeOffset Ended, int Exit, ITurnStats Stream, TurnStop? Stopped, string? Note = null,
-    string? HiveToolsMissing = null);
+    string? HiveToolsMissing = null, string? Failure = null);
 
 /// <summary>What takes a wake's messages in a turn <see cref="Harness"/> was granted, and is disposed when the harness ends.</summary>
 internal interface ITurnRunner : IAsyncDisposable

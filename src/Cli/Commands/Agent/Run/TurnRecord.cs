@@ -38,6 +38,7 @@ internal static class TurnRecord
         var note = turn.HiveToolsMissing is { } status ? $"the hive's MCP server was not connected: {status}"
             : limited ? "usage limit"
             : turn.Stopped is { } stop ? $"stopped ({stop.Reason}), exit code {turn.Exit}"
+            : turn.Failure is { } failure ? failure
             : turn.Exit == 0 ? turn.Note : $"exit code {turn.Exit}";
         var record = new JsonObject
         {
@@ -58,6 +59,7 @@ internal static class TurnRecord
             : limited ? ", usage limit: not acknowledged, they come back"
             : turn.Stopped is not null ? $", stopped, exit {turn.Exit}: not acknowledged, they come back"
             : turn.HiveToolsMissing is not null ? ", without the hive's tools: not acknowledged, they come back"
+            : turn.Failure is { } why ? $", {why}: not acknowledged, they come back"
             : $", exit {turn.Exit}: not acknowledged, they come back";
         log.WriteLine($"hivectl run: turn of {messages.Count} message(s): {kind} in {(turn.Ended - turn.Started).TotalMilliseconds:0} ms{outcome}");
     }

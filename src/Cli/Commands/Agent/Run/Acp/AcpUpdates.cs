@@ -1,0 +1,126 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Hive.Cli.Commands.Agent.Run.Acp;
+
+/// <summary>
+/// One prompt turn of an ACP agent as the hive sees it: each <c>session/update</c> as transcript entries (the agent's text,
+/// joined from its chunks; a tool call with its input summarised; its result, truncated; a plan), and the turn's figures
+/// as the agent reports them (its model, tokens and cost: a claim, which the gateway's metering replaces when the calls
+/// went through it; the tools it called; how the prompt ended).
+/// </summary>
+internal sealed class AcpUpdates(string? model) : ITurnStats
+{
+    private readonly StringBuilder _text = new();
+    private readonly Dictionary<string, long> _tools = new(StringComparer.Ordinal);
+
+    public string? Model { get; private set; } = model;
+    public long? InputTokens { get; private set; }
+    public long? OutputTokens { get; private set; }
+    public long? CacheReadTokens { get; private set; }
+    public long? CacheCreationTokens { get; private set; }
+    public double? CostUsd { get; private set; }
+    public bool IsError { get; private set; }
+    public bool PromptTooLong => false;
+    public string? SessionId { get; init; }
+    public long? ContextTokens { get; private set; }
+    public string? ResultText { get; private set; }
+    public IReadOnlyDictionary<string, long> Tools => _tools;
+
+    /// <summary>How many updates the turn has had (a flood is bounded by the caller).</summary>
+    public long Count { get; private set; }
+
+    /// <summary>One <c>session/update</c>'s <c>update</c>: what it adds to the transcript.</summary>
+    public List<TranscriptEntry> Read(JsonObject update)
+    {
+        Count++;
+        var entries = new List<TranscriptEntry>();
+        var kind = Str(update, "sessionUpdate");
+        if (kind is not ("agent_message_chunk" or "agent_thought_chunk")) Flush(entries);
+        switch (kind)
+        {
+            case "agent_message_chunk" when update["content"] is JsonObject content && Str(content, "type") == "text":
+                if (_text.Length < StreamJson.MaxText) _text.Append(Str(content, "text"));
+                break;
+            case "tool_call":
+                var tool = ToolName(update);
+                _tools[tool] = _tools.GetValueOrDefault(tool) + 1;
+                var input = update["rawInput"]?.ToJsonString() ?? "";
+                entries.Add(new("tool_use", StreamJson.Cut($"{Str(update, "title")} {input}".Trim(), StreamJson.MaxToolInput), tool));
+                break;
+            case "tool_call_update" when Str(update, "status") is "completed" or "failed":
+                var failed = Str(update, "status") == "failed";
+                entries.Add(new("tool_result", StreamJson.Cut((failed ? "error: " : "") + ContentText(update["content"]), StreamJson.MaxToolResult)));
+                break;
+            case "plan" when update["entries"] is JsonArray plan:
+                entries.Add(new("system", StreamJson.Cut("plan: " + string.Join("; ", plan.OfType<JsonObject>().Select(p => $"{Str(p, "content")} ({Str(p, "status")})")), StreamJson.MaxText)));
+                break;
+            case "usage_update":
+                ContextTokens = Number(update, "used") ?? ContextTokens;
+                if (update["cost"] is JsonObject cost && Str(cost, "currency") == "USD" && cost["amount"] is JsonValue amount
+                    && amount.TryGetValue<double>(out var usd) && double.IsFinite(usd) && usd is >= 0 and <= 1_000_000)
+                    CostUsd = usd;
+                break;
+        }
+        return entries;
+    }
+
+    /// <summary>The prompt's answer: its stop reason (the turn's result) and the usage it reports, if any.</summary>
+    public List<TranscriptEntry> End(JsonNode? answer)
+    {
+        var entries = new List<TranscriptEntry>();
+        Flush(entries);
+        var reason = answer is JsonObject o ? Str(o, "stopReason") : null;
+        IsError = reason is null or "refusal";
+        ResultText = reason is null ? "the agent's answer named no stop reason" : $"stop reason: {reason}";
+        if (answer is JsonObject { } result && result["usage"] is JsonObject usage)
+        {
+            InputTokens = Number(usage, "inputTokens");
+            OutputTokens = Number(usage, "outputTokens");
+            CacheReadTokens = Number(usage, "cachedReadTokens");
+            CacheCreationTokens = Number(usage, "cachedWriteTokens");
+            ContextTokens ??= Number(usage, "totalTokens");
+        }
+        entries.Add(new("result", ResultText));
+        return entries;
+    }
+
+    /// <summary>What the turn ends with when the agent gave no answer (it failed, or was stopped): the text so far, then why.</summary>
+    public List<TranscriptEntry> Fail(string why)
+    {
+        var entries = new List<TranscriptEntry>();
+        Flush(entries);
+        IsError = true;
+        ResultText = why;
+        entries.Add(new("result", StreamJson.Cut("error: " + why, StreamJson.MaxText)));
+        return entries;
+    }
+
+    private void Flush(List<TranscriptEntry> entries)
+    {
+        if (_text.Length == 0) return;
+        entries.Add(new("text", StreamJson.Cut(_text.ToString(), StreamJson.MaxText)));
+        _text.Clear();
+    }
+
+    /// <summary>The tool's own name when the adapter gives it (Claude's in <c>_meta</c>), else its kind.</summary>
+    private static string ToolName(JsonObject update)
+    {
+        var name = update["_meta"]?["claudeCode"]?["toolName"] is JsonValue v && v.TryGetValue<string>(out var n) ? n : Str(update, "kind") ?? "tool";
+        return name.Length is > 0 and <= 64 ? name : "tool";
+    }
+
+    /// <summary>A tool call's content as text: its text blocks, a diff's path, a terminal's id.</summary>
+    private static string ContentText(JsonNode? content) => content is not JsonArray blocks ? ""
+        : string.Join("\n", blocks.OfType<JsonObject>().Select(b => Str(b, "type") switch
+        {
+            "content" when b["content"] is JsonObject inner => Str(inner, "text") ?? "",
+            "diff" => $"diff of {Str(b, "path")}",
+            "terminal" => $"terminal {Str(b, "terminalId")}",
+            _ => "",
+        }).Where(t => t.Length > 0));
+
+    internal static string? Str(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    private static long? Number(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue<long>(out var n) && n >= 0 ? n : null;
+}
