@@ -94,8 +94,12 @@ public sealed class AcpHarnessTests : IAsyncLifetime
         await SendToAliceAsync("after the restart");
         await using (var harness = Harness("good"))
         {
-            await TurnsAsync(harness, 3);
+            var resumed = (await TurnsAsync(harness, 3))[0];
             Assert.Equal(session, ReceivedOf("session/load").Single().GetProperty("params").GetProperty("sessionId").GetString());
+            // The conversation the load replays is history, not this turn's transcript.
+            var entries = await _hive.GetAsync<TranscriptEntryView[]>($"/api/agents/alice/transcript?turn={resumed.Id}");
+            Assert.Contains(entries, e => e.Kind == "text" && e.Text.StartsWith("echo: ", StringComparison.Ordinal));
+            Assert.DoesNotContain(entries, e => e.Text.Contains("(history", StringComparison.Ordinal));
             Assert.Single(ReceivedOf("session/new"));
             Assert.Equal(session, ReceivedOf("session/prompt").Last().GetProperty("params").GetProperty("sessionId").GetString());
         }

@@ -46,7 +46,8 @@ internal static class FakeAcpAgent
                 send({"jsonrpc": "2.0", "id": mid, "result": {"sessionId": sid, "models": {"currentModelId": "fake-acp-1", "availableModels": []}}})
             elif method == "session/load":
                 sid = params["sessionId"]
-                update(sid, {"sessionUpdate": "user_message_chunk", "content": {"type": "text", "text": "(history)"}})
+                update(sid, {"sessionUpdate": "user_message_chunk", "content": {"type": "text", "text": "(history asked)"}})
+                update(sid, {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "(history answered)"}})
                 send({"jsonrpc": "2.0", "id": mid, "result": None})
             elif method == "session/prompt":
                 sid = params["sessionId"]

@@ -40,8 +40,8 @@ internal sealed class AcpTurns(string socketPath, string[] argv, TimeSpan initTi
     public async Task<TurnOutcome> TurnAsync(List<JsonObject> messages, TurnSlot? slot, Conversation conversation, TranscriptForwarder transcript)
     {
         var started = DateTimeOffset.UtcNow;
+        // Not the current turn until its session is open: a session/load replays the conversation as updates, which are history.
         var turn = new TurnState(new AcpUpdates(conversation.Model ?? Agent.Model) { SessionId = Agent.Session }, transcript);
-        _turn = turn;
         string? failure = null;
         TurnStop? stopped = null;
         try
