@@ -37,6 +37,7 @@ public static class BenchProgram
         new TurnReplayBench(),
         new RadarBench(),
         new QueueBench(),
+        new AcpBench(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -1,4 +1,4 @@
-namespace Hive.Tests.Cli.Acp;
+namespace Hive.Testing;
 
 /// <summary>
 /// An agent speaking the Agent Client Protocol on its stdio, in Python (the test command installs python3), standing in
@@ -8,12 +8,13 @@ namespace Hive.Tests.Cli.Acp;
 /// tool call and its result, usage, then <c>end_turn</c>; a prompt holding <c>ASK</c> first asks permission to run a
 /// command and to call the hive's send tool, <c>READ:/path</c> first reads the file through the client), <c>silent</c>
 /// (never answers initialize), <c>broken</c> (answers a prompt with a line that is not JSON), <c>flood</c> (a prompt gets
-/// 30 000 updates).
+/// 30 000 updates), <c>bench</c> (for the bench: each prompt's arrival stamped, then <c>$FAKE_ACP_UPDATES</c> updates,
+/// then <c>end_turn</c>; with <c>$FAKE_ACP_STAMPS</c>, a file, each prompt's arrival time as Unix nanoseconds, a line each).
 /// </summary>
-internal static class FakeAcpAgent
+public static class FakeAcpAgent
 {
     public const string Script = """
-        import json, os, re, sys, uuid
+        import json, os, re, sys, time, uuid
         mode = sys.argv[1]
         log = open(os.environ["FAKE_ACP_LOG"], "a")
         sessions = {}
@@ -54,6 +55,12 @@ internal static class FakeAcpAgent
                 text = "".join(b.get("text", "") for b in params["prompt"])
                 if mode == "broken":
                     sys.stdout.write("this is not JSON-RPC\n"); sys.stdout.flush(); continue
+                if mode == "bench":
+                    with open(os.environ["FAKE_ACP_STAMPS"], "a") as stamps: stamps.write(str(time.time_ns()) + "\n")
+                    for i in range(int(os.environ.get("FAKE_ACP_UPDATES", "0"))):
+                        update(sid, {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "x"}})
+                    send({"jsonrpc": "2.0", "id": mid, "result": {"stopReason": "end_turn"}})
+                    continue
                 if mode == "flood":
                     for i in range(30000):
                         update(sid, {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "x"}})
