@@ -18,7 +18,7 @@ public static class FakeAcpAgent
         mode = sys.argv[1]
         log = open(os.environ["FAKE_ACP_LOG"], "a")
         sessions = {}
-        next_id = [1000]
+        next_id = [-1]  # the first request the agent makes is id 0, as the real adapter's
         def send(obj):
             sys.stdout.write(json.dumps(obj) + "\n"); sys.stdout.flush()
         def note(obj):
@@ -74,14 +74,18 @@ public static class FakeAcpAgent
                         update(sid, {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "refused"}})
                         continue
                 if "ASK" in text:
-                    for tool, kind, title in [("Bash", "execute", "`touch /tmp/x`"), ("mcp__hive__send", "other", "mcp__hive__send")]:
+                    for tool, kind, title in [("Bash", "execute", "`touch /tmp/x`"), ("mcp__hive__send", "other", "send")]:
+                        # As the real adapter: the call first (its tool in _meta), then the request naming the call only.
+                        update(sid, {"sessionUpdate": "tool_call", "toolCallId": "p-" + tool, "title": title, "kind": kind, "status": "pending",
+                                     "rawInput": {}, "_meta": {"claudeCode": {"toolName": tool}}})
                         answer = ask("session/request_permission", {"sessionId": sid,
-                            "toolCall": {"toolCallId": "p-" + tool, "title": title, "kind": kind, "_meta": {"claudeCode": {"toolName": tool}}},
+                            "toolCall": {"toolCallId": "p-" + tool, "title": title, "kind": kind},
                             "options": [{"optionId": "allow_always", "name": "Always Allow", "kind": "allow_always"},
                                         {"optionId": "allow", "name": "Allow", "kind": "allow_once"},
                                         {"optionId": "reject", "name": "Reject", "kind": "reject_once"}]})
-                update(sid, {"sessionUpdate": "tool_call", "toolCallId": "t1", "title": "Read notes.txt", "kind": "read", "status": "pending",
-                             "rawInput": {"file_path": "notes.txt"}, "_meta": {"claudeCode": {"toolName": "Read"}}})
+                update(sid, {"sessionUpdate": "tool_call", "toolCallId": "t1", "title": "Read", "kind": "read", "status": "pending",
+                             "rawInput": {}, "_meta": {"claudeCode": {"toolName": "Read"}}})
+                update(sid, {"sessionUpdate": "tool_call_update", "toolCallId": "t1", "title": "Read notes.txt", "rawInput": {"file_path": "notes.txt"}})
                 update(sid, {"sessionUpdate": "tool_call_update", "toolCallId": "t1", "status": "completed",
                              "content": [{"type": "content", "content": {"type": "text", "text": "the notes"}}]})
                 update(sid, {"sessionUpdate": "usage_update", "used": 1234, "size": 200000, "cost": {"amount": 0.25, "currency": "USD"}})

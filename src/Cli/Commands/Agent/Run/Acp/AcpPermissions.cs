@@ -9,12 +9,15 @@ namespace Hive.Cli.Commands.Agent.Run.Acp;
 /// </summary>
 internal static class AcpPermissions
 {
-    public static Task<JsonNode?> AnswerAsync(JsonObject? request, TranscriptForwarder? transcript, TextWriter log, CancellationToken ct)
+    /// <param name="toolOf">The tool a call of the turn is, by its id (the request names the call; its tool came in the updates).</param>
+    public static Task<JsonNode?> AnswerAsync(JsonObject? request, Func<string, string?> toolOf, TranscriptForwarder? transcript, TextWriter log)
     {
         var call = request?["toolCall"] as JsonObject;
         var title = call is null ? "?" : AcpUpdates.Str(call, "title") ?? "?";
         var kind = call is null ? null : AcpUpdates.Str(call, "kind");
-        var tool = call?["_meta"]?["claudeCode"]?["toolName"] is JsonValue v && v.TryGetValue<string>(out var name) ? name : title;
+        var tool = call?["_meta"]?["claudeCode"]?["toolName"] is JsonValue v && v.TryGetValue<string>(out var name) ? name
+            : call is not null && AcpUpdates.Str(call, "toolCallId") is { } id && toolOf(id) is { } known ? known
+            : title;
         var options = (request?["options"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
         var hiveTool = tool.StartsWith($"mcp__{StreamJson.HiveServer}__", StringComparison.Ordinal);
         var wanted = hiveTool ? new[] { "allow_once", "allow_always" } : ["reject_once", "reject_always"];

@@ -42,15 +42,15 @@ internal sealed class AcpUpdates(string? model) : ITurnStats
             case "agent_message_chunk" when update["content"] is JsonObject content && Str(content, "type") == "text":
                 if (_text.Length < StreamJson.MaxText) _text.Append(Str(content, "text"));
                 break;
-            case "tool_call":
-                var tool = ToolName(update);
-                _tools[tool] = _tools.GetValueOrDefault(tool) + 1;
-                var input = update["rawInput"]?.ToJsonString() ?? "";
-                entries.Add(new("tool_use", StreamJson.Cut($"{Str(update, "title")} {input}".Trim(), StreamJson.MaxToolInput), tool));
-                break;
-            case "tool_call_update" when Str(update, "status") is "completed" or "failed":
-                var failed = Str(update, "status") == "failed";
-                entries.Add(new("tool_result", StreamJson.Cut((failed ? "error: " : "") + ContentText(update["content"]), StreamJson.MaxToolResult)));
+            case "tool_call" or "tool_call_update" when Str(update, "toolCallId") is { Length: > 0 and <= 200 } id:
+                var call = Call(id, update);
+                if (!call.Shown && (kind == "tool_call_update" || HasInput(update["rawInput"])) || Str(update, "status") is "completed" or "failed")
+                    Show(call, entries);
+                if (Str(update, "status") is "completed" or "failed")
+                {
+                    var failed = Str(update, "status") == "failed";
+                    entries.Add(new("tool_result", StreamJson.Cut((failed ? "error: " : "") + ContentText(update["content"]), StreamJson.MaxToolResult)));
+                }
                 break;
             case "plan" when update["entries"] is JsonArray plan:
                 entries.Add(new("system", StreamJson.Cut("plan: " + string.Join("; ", plan.OfType<JsonObject>().Select(p => $"{Str(p, "content")} ({Str(p, "status")})")), StreamJson.MaxText)));
@@ -96,18 +96,55 @@ internal sealed class AcpUpdates(string? model) : ITurnStats
         return entries;
     }
 
+    /// <summary>A tool call as the updates told it so far: the adapters send its input and its name in later updates.</summary>
+    private sealed class ToolCall
+    {
+        public string Name { get; set; } = "tool";
+        public string? Title { get; set; }
+        public string Input { get; set; } = "";
+        public bool Shown { get; set; }
+    }
+
+    private readonly Dictionary<string, ToolCall> _calls = new(StringComparer.Ordinal);
+
+    /// <summary>The tool a call of this turn is (by its <c>toolCallId</c>: a permission request names the call, not the tool), or null.</summary>
+    public string? ToolOf(string toolCallId)
+    {
+        lock (_calls) return _calls.TryGetValue(toolCallId, out var call) ? call.Name : null;
+    }
+
+    private ToolCall Call(string id, JsonObject update)
+    {
+        ToolCall? call;
+        lock (_calls)
+            if (!_calls.TryGetValue(id, out call))
+            {
+                if (_calls.Count >= 10_000) _calls.Clear(); // a turn of more calls than that forgets the oldest names, not memory
+                _calls[id] = call = new ToolCall();
+            }
+        if (update["_meta"]?["claudeCode"]?["toolName"] is JsonValue v && v.TryGetValue<string>(out var name) && name.Length is > 0 and <= 64) call.Name = name;
+        else if (call.Name == "tool" && Str(update, "kind") is { Length: > 0 and <= 64 } kind) call.Name = kind;
+        if (Str(update, "title") is { } title) call.Title = title;
+        if (HasInput(update["rawInput"])) call.Input = update["rawInput"]!.ToJsonString();
+        return call;
+    }
+
+    /// <summary>The call's line (once, with what is known of it by then), counted under its tool's name.</summary>
+    private void Show(ToolCall call, List<TranscriptEntry> entries)
+    {
+        if (call.Shown) return;
+        call.Shown = true;
+        _tools[call.Name] = _tools.GetValueOrDefault(call.Name) + 1;
+        entries.Add(new("tool_use", StreamJson.Cut($"{call.Title} {call.Input}".Trim(), StreamJson.MaxToolInput), call.Name));
+    }
+
+    private static bool HasInput(JsonNode? input) => input is JsonObject { Count: > 0 } or JsonArray { Count: > 0 } or JsonValue;
+
     private void Flush(List<TranscriptEntry> entries)
     {
         if (_text.Length == 0) return;
         entries.Add(new("text", StreamJson.Cut(_text.ToString(), StreamJson.MaxText)));
         _text.Clear();
-    }
-
-    /// <summary>The tool's own name when the adapter gives it (Claude's in <c>_meta</c>), else its kind.</summary>
-    private static string ToolName(JsonObject update)
-    {
-        var name = update["_meta"]?["claudeCode"]?["toolName"] is JsonValue v && v.TryGetValue<string>(out var n) ? n : Str(update, "kind") ?? "tool";
-        return name.Length is > 0 and <= 64 ? name : "tool";
     }
 
     /// <summary>A tool call's content as text: its text blocks, a diff's path, a terminal's id.</summary>
