@@ -59,4 +59,7 @@ public static class BenchEnvironment
         }
         try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
+
+    /// <summary>A wall-clock stamp written as Unix nanoseconds (<c>date +%s%N</c>, python's <c>time.time_ns()</c>), as a time.</summary>
+    public static DateTimeOffset FromUnixNanoseconds(long ns) => DateTimeOffset.FromUnixTimeMilliseconds(ns / 1_000_000).AddTicks(ns % 1_000_000 / 100);
 }

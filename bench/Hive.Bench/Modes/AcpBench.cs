@@ -77,7 +77,7 @@ internal sealed class AcpBench : IBenchMode
                 await bob.SendAsync("alice", $"wake {i}");
                 await HiveInstance.Until(() => File.Exists(stamps) && File.ReadAllLines(stamps).Length > lines, TimeSpan.FromSeconds(60), $"wake {i}");
                 var ns = long.Parse(File.ReadAllLines(stamps)[lines], CultureInfo.InvariantCulture);
-                if (i >= Warmup) latencies.Add((DateTimeOffset.FromUnixTimeMilliseconds(ns / 1_000_000).AddTicks(ns % 1_000_000 / 100) - sentAt).TotalMilliseconds);
+                if (i >= Warmup) latencies.Add((FromUnixNanoseconds(ns) - sentAt).TotalMilliseconds);
                 await HiveInstance.Until(() => hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'alice' AND delivered_at IS NULL") == 0,
                     TimeSpan.FromSeconds(60), $"wake {i} acknowledged");
             }
@@ -103,7 +103,7 @@ internal sealed class AcpBench : IBenchMode
             await HiveInstance.Until(() => (turns = hive.GetAsync<TurnView[]>("/api/agents/alice/turns").GetAwaiter().GetResult()).FirstOrDefault()?.Id > before,
                 TimeSpan.FromSeconds(120), "the turn recorded");
             var ns = long.Parse(File.ReadAllLines(stamps)[0], CultureInfo.InvariantCulture);
-            return (turns[0].EndedAt - DateTimeOffset.FromUnixTimeMilliseconds(ns / 1_000_000).AddTicks(ns % 1_000_000 / 100)).TotalMilliseconds;
+            return (turns[0].EndedAt - FromUnixNanoseconds(ns)).TotalMilliseconds;
         }
         finally
         {

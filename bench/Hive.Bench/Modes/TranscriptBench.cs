@@ -57,7 +57,7 @@ internal sealed class TranscriptBench : IBenchMode
             {
                 await lines.WriteLineAsync(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var (printedNs, arrived) = await ArrivalAsync(page, i);
-                var printed = DateTimeOffset.FromUnixTimeMilliseconds(printedNs / 1_000_000).AddTicks(printedNs % 1_000_000 / 100);
+                var printed = FromUnixNanoseconds(printedNs);
                 if (i >= Warmup) latencies.Add((arrived - printed).TotalMilliseconds);
             }
             Console.WriteLine($"printed by COMMAND → on the agent's stream: {Latency.Of(latencies)}");

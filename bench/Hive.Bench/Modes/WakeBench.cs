@@ -43,7 +43,7 @@ internal sealed class WakeBench : IBenchMode
                 await bob.SendAsync("alice", $"wake {i}");
                 await HiveInstance.Until(() => File.Exists(stamps) && File.ReadAllLines(stamps).Length > lines, TimeSpan.FromSeconds(30), $"wake {i}");
                 var startedNs = long.Parse(File.ReadAllLines(stamps)[lines], System.Globalization.CultureInfo.InvariantCulture);
-                var started = DateTimeOffset.FromUnixTimeMilliseconds(startedNs / 1_000_000).AddTicks(startedNs % 1_000_000 / 100);
+                var started = FromUnixNanoseconds(startedNs);
                 if (i >= Warmup) latencies.Add((started - sentAt).TotalMilliseconds);
                 // The next send after the harness acknowledged this one (so each wake carries exactly one message).
                 await HiveInstance.Until(() => hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'alice' AND delivered_at IS NULL") == 0,
