@@ -7,6 +7,7 @@ using Hive.Features.Gateway;
 using Hive.Features.Governance;
 using Hive.Features.Messages;
 using Hive.Features.Notifications;
+using Hive.Features.Permissions;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
 using Hive.Features.Search;
@@ -37,5 +38,6 @@ public static class HiveFeatures
         typeof(ConstellationFeature).Assembly,
         typeof(GatewayFeature).Assembly,
         typeof(EgressFeature).Assembly,
+        typeof(PermissionsFeature).Assembly,
     ];
 }

@@ -8,6 +8,7 @@ using Hive.Features.Gateway;
 using Hive.Features.Governance;
 using Hive.Features.Messages;
 using Hive.Features.Notifications;
+using Hive.Features.Permissions;
 using Hive.Features.Questions;
 using Hive.Features.Reminders;
 using Hive.Features.Search;
@@ -74,6 +75,7 @@ public static class HiveHost
         services.AddConstellation(builder.Configuration); // off unless Hive:Constellation:Name is set
         services.AddGateway();
         services.AddEgress();
+        services.AddPermissions();
 
         services.AddCarter(assemblyCatalog: new HiveAssemblyCatalog(HiveFeatures.Assemblies));
         // Every problem+json carries a code, routing's own 404/405 included.

@@ -5,8 +5,8 @@ namespace Hive.Testing;
 /// for a coding agent where the test needs one that misbehaves on purpose or whose every step it can see: it logs each
 /// message it gets (one JSON line each, to the file <c>$FAKE_ACP_LOG</c>). Its mode is its first argument: <c>good</c>
 /// (a session per <c>session/new</c>, loaded back by <c>session/load</c>; each prompt answered with its text echoed, a
-/// tool call and its result, usage, then <c>end_turn</c>; a prompt holding <c>ASK</c> first asks permission to run a
-/// command and to call the hive's send tool, <c>READ:/path</c> first reads the file through the client), <c>silent</c>
+/// tool call and its result, usage, then <c>end_turn</c>; a prompt holding <c>ASK</c> first asks permission to read
+/// <c>notes.txt</c> in its work dir, to run a command and to call the hive's send tool, <c>READ:/path</c> first reads the file through the client), <c>silent</c>
 /// (never answers initialize), <c>broken</c> (answers a prompt with a line that is not JSON), <c>flood</c> (a prompt gets
 /// 30 000 updates), <c>bench</c> (for the bench: each prompt's arrival stamped, then <c>$FAKE_ACP_UPDATES</c> updates,
 /// then <c>end_turn</c>; with <c>$FAKE_ACP_STAMPS</c>, a file, each prompt's arrival time as Unix nanoseconds, a line each).
@@ -74,12 +74,16 @@ public static class FakeAcpAgent
                         update(sid, {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "refused"}})
                         continue
                 if "ASK" in text:
-                    for tool, kind, title in [("Bash", "execute", "`touch /tmp/x`"), ("mcp__hive__send", "other", "send")]:
+                    cwd = os.getcwd()
+                    calls = [("Read", "read", "Read notes.txt", {"file_path": os.path.join(cwd, "notes.txt")}, [{"path": os.path.join(cwd, "notes.txt")}]),
+                             ("Bash", "execute", "`touch /tmp/x`", {"command": "touch /tmp/x"}, []),
+                             ("mcp__hive__send", "other", "send", {}, [])]
+                    for tool, kind, title, raw, locations in calls:
                         # As the real adapter: the call first (its tool in _meta), then the request naming the call only.
                         update(sid, {"sessionUpdate": "tool_call", "toolCallId": "p-" + tool, "title": title, "kind": kind, "status": "pending",
                                      "rawInput": {}, "_meta": {"claudeCode": {"toolName": tool}}})
                         answer = ask("session/request_permission", {"sessionId": sid,
-                            "toolCall": {"toolCallId": "p-" + tool, "title": title, "kind": kind},
+                            "toolCall": {"toolCallId": "p-" + tool, "title": title, "kind": kind, "rawInput": raw, "locations": locations},
                             "options": [{"optionId": "allow_always", "name": "Always Allow", "kind": "allow_always"},
                                         {"optionId": "allow", "name": "Allow", "kind": "allow_once"},
                                         {"optionId": "reject", "name": "Reject", "kind": "reject_once"}]})

@@ -12,7 +12,8 @@ namespace Hive.Contracts.Agents;
 /// takes , left out when it has none, for the same reason. <c>network</c> is
 /// <c>sealed</c> or <c>open</c> (null, left out, reads as open, as before),
 /// <c>egress</c> the places a sealed agent may reach through the hive's proxy,
-/// and <c>egress_ask</c> whether a refused place becomes a question to the operator.
+/// and <c>egress_ask</c> whether a refused place becomes a question to the operator. <c>permissions</c> answers an ACP
+/// agent's permission requests (<see cref="AgentPermissions"/>), left out when it has none.
 /// </summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
@@ -23,7 +24,8 @@ public sealed record AgentConfig(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Capabilities = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Network = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Egress = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? EgressAsk = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? EgressAsk = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentPermissions? Permissions = null);
 
 /// <summary>
 /// An agent's own caps, as its configuration holds them (<c>limits: {memory_mib, cpu_percent, pids}</c>); a cap left

@@ -65,7 +65,7 @@ public sealed class JsonMap(IEnumerable<KeyValuePair<string, string>> entries) :
 /// declares its column as <c>Json&lt;T&gt;</c> and reads <see cref="Value"/>; a NULL column stays null. Its own type for
 /// the reason <see cref="JsonList"/> is one. Dapper has no open generic handlers, so a slice registers each of its
 /// <typeparamref name="T"/>s once with <see cref="DapperSetup.AddJsonColumn{T}"/> when its services are added (before any
-/// query: Dapper caches its readers). Read only: rows write their JSON text themselves.
+/// query: Dapper caches its readers). Written as its JSON text when a row is (<see cref="Of"/>).
 /// </summary>
 public sealed class Json<T>
 {
@@ -76,6 +76,9 @@ public sealed class Json<T>
     /// <summary>What the text says: default when it is the JSON <c>null</c>.</summary>
     public T? Value { get; }
 
+    /// <summary>A value to write; null stays a NULL column.</summary>
+    public static Json<T>? Of(T? value) => value is null ? null : new(value);
+
     internal static void Register()
     {
         if (Interlocked.Exchange(ref _registered, 1) == 0) SqlMapper.AddTypeHandler(new Handler());
@@ -83,8 +86,11 @@ public sealed class Json<T>
 
     private sealed class Handler : SqlMapper.TypeHandler<Json<T>>
     {
-        public override void SetValue(IDbDataParameter parameter, Json<T>? value) =>
-            throw new NotSupportedException("a JSON column is written as its text");
+        public override void SetValue(IDbDataParameter parameter, Json<T>? value)
+        {
+            parameter.DbType = DbType.String;
+            parameter.Value = value is { Value: not null } ? JsonSerializer.Serialize(value.Value, Hive.Contracts.Json.HiveJson.Options) : DBNull.Value;
+        }
 
         public override Json<T> Parse(object value) => new(JsonSerializer.Deserialize<T>((string)value, Hive.Contracts.Json.HiveJson.Options));
     }

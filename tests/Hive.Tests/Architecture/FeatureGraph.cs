@@ -3,7 +3,7 @@ namespace Hive.Tests.Architecture;
 /// <summary>DESIGN.md's dependency graph: each hive assembly and the hive assemblies it may reference (besides itself).</summary>
 internal static class FeatureGraph
 {
-    // Contracts <- Shared <- StateFiles <- Messages <- Reminders, Questions <- Containers <- Forge, Governance <- Notifications, Work, Gateway (+TurnStats), Egress;  TurnStats, Search -> Shared only; Messages <- Constellation <- Notifications.
+    // Contracts <- Shared <- StateFiles <- Messages <- Reminders, Questions <- Containers <- Forge, Governance <- Notifications, Work, Gateway (+TurnStats), Egress, Permissions;  TurnStats, Search -> Shared only; Messages <- Constellation <- Notifications.
     public static readonly IReadOnlyDictionary<string, string[]> Allowed = new Dictionary<string, string[]>
     {
         ["Hive.Contracts"] = [], // the wire's records and the verb catalog: plain records, below everything
@@ -21,6 +21,7 @@ internal static class FeatureGraph
         ["Hive.Features.Constellation"] = ["Hive.Contracts", "Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages"], // cross-hive mail: into and out of the local broker
         ["Hive.Features.Gateway"] = ["Hive.Contracts", "Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages", "Hive.Features.Reminders", "Hive.Features.Questions", "Hive.Features.Containers", "Hive.Features.TurnStats", "Hive.Features.Governance"],
         ["Hive.Features.Egress"] = ["Hive.Contracts", "Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages", "Hive.Features.Reminders", "Hive.Features.Questions", "Hive.Features.Containers"],
+        ["Hive.Features.Permissions"] = ["Hive.Contracts", "Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages", "Hive.Features.Reminders", "Hive.Features.Questions", "Hive.Features.Containers"],
         ["Hive.Features.Work"] = ["Hive.Contracts", "Hive.Shared", "Hive.Features.StateFiles", "Hive.Features.Messages", "Hive.Features.Reminders", "Hive.Features.Questions", "Hive.Features.Containers", "Hive.Features.Forge", "Hive.Features.Governance"],
     };
 }

@@ -83,7 +83,7 @@ internal sealed class AgentRegistry(
         INSERT INTO agents ({AgentRecord.Columns})
         VALUES (@Name, @Kind, @Driver, @Origin, @Command, @Env, @Mounts, @Purpose, @RestartPolicy, @Desired, @State, @Transient,
                 @Pid, @PidStartTicks, @StartedAt, @Restarts, @LastExitCode, @LastExitSignal, @LastExitAt, @CreatedAt, @Inputs, @AllowedRecipients, @Secrets,
-                @Provider, @LastExitReason, @LimitMemoryMib, @LimitCpuPercent, @LimitPids, @Capabilities, @Network, @Egress, @EgressAsk)
+                @Provider, @LastExitReason, @LimitMemoryMib, @LimitCpuPercent, @LimitPids, @Capabilities, @Network, @Egress, @EgressAsk, @Permissions)
         """;
 
     /// <summary>Reads in the caller's running change when there is one (to see what it wrote), else on a connection of its own.</summary>

@@ -48,6 +48,7 @@ public static class ConfigureAgent
                     Network = NetworkSealing.Default(config.Driver ?? record.Driver, config.Network ?? expanded.Network, fromPreset: true),
                     Egress = config.Egress ?? expanded.Egress,
                     EgressAsk = config.EgressAsk ?? expanded.EgressAsk,
+                    Permissions = config.Permissions ?? expanded.Permissions,
                 };
             }
             var normalised = await ProposeConfig.CheckedAsync(record, config, createRules, drivers, cancellationToken);

@@ -10,6 +10,7 @@ using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Hive.Shared.Egress;
 using Hive.Shared.Errors;
+using Hive.Shared.Permissions;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -31,7 +32,8 @@ public static class CreateAgent
         IReadOnlyDictionary<string, string>? Env = null, string? Restart = null, IReadOnlyList<string>? Mounts = null,
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
         IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null,
-        IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null)
+        IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
+        AgentPermissions? Permissions = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -78,6 +80,7 @@ public static class CreateAgent
                 .WithMessage("an external agent runs outside the hive: it has no egress here");
             RuleFor(c => c.EgressAsk).Must(a => a != true).When(c => c.Driver == DriverCatalog.External)
                 .WithMessage("an external agent runs outside the hive: it has no egress here");
+            RuleFor(c => c.Permissions).Must(p => PermissionRules.ProblemWith(p) is null).WithMessage(c => PermissionRules.ProblemWith(c.Permissions)!);
             RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
                 .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
             RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
@@ -149,6 +152,7 @@ public static class CreateAgent
                     Network = NetworkSealing.Default(command.Driver ?? drivers.Default, command.Network ?? expanded.Network, fromPreset: true),
                     Egress = command.Egress ?? expanded.Egress,
                     EgressAsk = command.EgressAsk ?? expanded.EgressAsk,
+                    Permissions = command.Permissions ?? expanded.Permissions,
                 }, cancellationToken);
             }
             if (command.Driver == DriverCatalog.External)
@@ -159,6 +163,7 @@ public static class CreateAgent
                         Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
                         State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Stored(command.AllowedRecipients),
                         Provider = command.Provider, Capabilities = Containers.Capabilities.Stored(command.Capabilities),
+                        Permissions = Json<AgentPermissions>.Of(command.Permissions), // its harness, wherever it runs, asks the hive
                     }, command.RequestedBy), cancellationToken);
                 return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
             }
@@ -190,6 +195,7 @@ public static class CreateAgent
                 Network = NetworkSealing.Default(driverName, command.Network, fromPreset: false),
                 Egress = command.Egress is { } egress ? new(egress) : null,
                 EgressAsk = command.EgressAsk ?? false,
+                Permissions = Json<AgentPermissions>.Of(command.Permissions),
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
                 State = States.Stopped,

@@ -76,6 +76,7 @@ public static class ApproveApproval
                         Network = spawn.Network,
                         Egress = spawn.Egress is { } egress ? new(egress) : null,
                         EgressAsk = spawn.EgressAsk ?? false,
+                        Permissions = Json<AgentPermissions>.Of(spawn.Permissions),
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
@@ -131,5 +132,5 @@ public static class ApproveApproval
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
         IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null,
         AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
-        bool? EgressAsk = null);
+        bool? EgressAsk = null, AgentPermissions? Permissions = null);
 }

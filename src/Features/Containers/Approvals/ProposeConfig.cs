@@ -33,7 +33,7 @@ public static class ProposeConfig
         var driver = config.Driver ?? record.Driver;
         var asCreate = new CreateAgent.Command(record.Name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
             AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider, Limits: config.Limits,
-            Capabilities: config.Capabilities, Network: config.Network, Egress: config.Egress, EgressAsk: config.EgressAsk);
+            Capabilities: config.Capabilities, Network: config.Network, Egress: config.Egress, EgressAsk: config.EgressAsk, Permissions: config.Permissions);
         var problems = (await createRules.ValidateAsync(asCreate, ct)).Errors.Where(e => e.PropertyName != "Name").ToList();
         if (problems.Count > 0) throw new ValidationException(problems);
         var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");

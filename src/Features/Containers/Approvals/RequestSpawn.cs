@@ -56,11 +56,13 @@ public static class RequestSpawn
             var name = command.Name!;
             var (argv, env, secretNames, mounts, purpose, provider) = (command.Argv, command.Env, command.Secrets, command.Mounts, command.Purpose, command.Provider);
             var (network, egress, egressAsk) = (command.Network, command.Egress, command.EgressAsk);
+            AgentPermissions? permissions = null;
             if (command.Preset is { } preset)
             {
                 var expanded = await presets.ExpandAsync(preset, name, purpose, env, secretNames, mounts, provider);
                 (argv, env, secretNames, mounts, purpose, provider) = (expanded.Command, expanded.Env, expanded.Secrets, expanded.Mounts, expanded.Purpose, expanded.Provider);
                 (network, egress, egressAsk) = (network ?? expanded.Network, egress ?? expanded.Egress, egressAsk ?? expanded.EgressAsk);
+                permissions = expanded.Permissions;
             }
             argv ??= (options.Value.DefaultCommand is { Count: > 0 } fallback ? fallback : null)
                 ?? throw new BadRequestException("command or preset is required (this hive has no Hive:Containers:DefaultCommand)");
@@ -68,7 +70,7 @@ public static class RequestSpawn
             network = NetworkSealing.Default(driverName, network, fromPreset: command.Preset is not null);
             // The same rules as the operator's create: the operator is never asked to approve what cannot run.
             var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames, Provider: provider,
-                Limits: command.Limits, Capabilities: command.Capabilities, Network: network, Egress: egress, EgressAsk: egressAsk),
+                Limits: command.Limits, Capabilities: command.Capabilities, Network: network, Egress: egress, EgressAsk: egressAsk, Permissions: permissions),
                 cancellationToken)).Errors;
             if (problems.Count > 0) throw new ValidationException(problems);
             var driver = drivers.Find(driverName)!;
@@ -84,6 +86,7 @@ public static class RequestSpawn
             {
                 name, purpose, command = argv, driver = driverName, env = env ?? new Dictionary<string, string>(), secrets = SecretStore.Normalised(secretNames),
                 mounts = mounts ?? [], provider, capabilities = command.Capabilities ?? [], network, egress, egress_ask = egressAsk == true ? true : (bool?)null,
+                permissions = permissions is null ? null : JsonSerializer.SerializeToNode(permissions, Hive.Contracts.Json.HiveJson.Options),
                 // Snake-case by hand: the payload is written with default options and read back with the wire's.
                 limits = command.Limits?.OrNull is { } own ? new { memory_mib = own.MemoryMib, cpu_percent = own.CpuPercent, pids = own.Pids } : null,
             });

@@ -111,7 +111,8 @@ internal sealed class AgentSteps(
                 UPDATE agents SET command = @Command, driver = @Driver, env = @Env, purpose = @Purpose, restart_policy = @Restart, mounts = @Mounts,
                                   inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider,
                                   limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids,
-                                  capabilities = @Capabilities, network = @Network, egress = @Egress, egress_ask = @EgressAsk
+                                  capabilities = @Capabilities, network = @Network, egress = @Egress, egress_ask = @EgressAsk,
+                                  permissions = @Permissions
                 WHERE name = @name
                 """, new
             {
@@ -133,6 +134,7 @@ internal sealed class AgentSteps(
                 config.Network,
                 Egress = config.Egress is { } egress ? new JsonList(egress) : null,
                 EgressAsk = config.EgressAsk ?? false,
+                Permissions = Json<AgentPermissions>.Of(config.Permissions),
             });
             if (updated == 0) return;
             if (by is not null && before != after)

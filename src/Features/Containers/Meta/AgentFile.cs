@@ -3,6 +3,7 @@ using Hive.Contracts.Agents;
 using Hive.Contracts.Json;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Json;
+using Hive.Shared.Permissions;
 
 namespace Hive.Features.Containers;
 
@@ -33,6 +34,7 @@ internal static class AgentFile
             if (config.Network is { } network && !Hive.Shared.Egress.NetworkModes.IsKnown(network))
                 throw new MetaFileException($"{PathOf(agent)}: network must be {Hive.Shared.Egress.NetworkModes.Sealed} or {Hive.Shared.Egress.NetworkModes.Open}");
             if (Hive.Shared.Egress.EgressRule.ProblemWith(config.Egress) is { } egress) throw new MetaFileException($"{PathOf(agent)}: {egress}");
+            if (PermissionRules.ProblemWith(config.Permissions) is { } permissions) throw new MetaFileException($"{PathOf(agent)}: {permissions}");
             return config with { Limits = config.Limits?.OrNull, Capabilities = Capabilities.InFile(config.Capabilities), EgressAsk = config.EgressAsk == true ? true : null };
         }
         catch (JsonException e)

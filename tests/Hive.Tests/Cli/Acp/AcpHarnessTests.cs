@@ -5,8 +5,7 @@ namespace Hive.Tests.Cli.Acp;
 /// <summary>
 /// <c>hivectl run --acp</c>, the harness as an ACP client, driving <see cref="FakeAcpAgent"/> over its stdio: a wake's
 /// messages reach the agent as a prompt in one session kept between wakes (and loaded back after the harness restarts),
-/// its updates become the transcript and the turn's figures, and its permission requests are answered (the hive's own
-/// tools allowed, a command refused). An agent that never answers initialize, writes broken JSON-RPC, floods updates or
+/// its updates become the transcript and the turn's figures (its permission requests: <see cref="AcpPermissionTests"/>). An agent that never answers initialize, writes broken JSON-RPC, floods updates or
 /// asks for a file outside its work dir ends its turn with the reason on the row, unacknowledged, and the harness goes on.
 /// </summary>
 public sealed class AcpHarnessTests : IAsyncLifetime
@@ -103,20 +102,6 @@ public sealed class AcpHarnessTests : IAsyncLifetime
             Assert.Single(ReceivedOf("session/new"));
             Assert.Equal(session, ReceivedOf("session/prompt").Last().GetProperty("params").GetProperty("sessionId").GetString());
         }
-    }
-
-    [Fact]
-    public async Task A_permission_request_for_a_command_is_refused_and_one_for_the_hives_own_tool_allowed()
-    {
-        await SendToAliceAsync("ASK");
-        await using var harness = Harness("good");
-        var turn = (await TurnsAsync(harness, 1))[0];
-        Assert.Equal("ok", turn.ResultKind);
-        var answers = Received().Where(m => m.TryGetProperty("result", out var r) && r.ValueKind == JsonValueKind.Object && r.TryGetProperty("outcome", out _))
-            .Select(m => m.GetProperty("result").GetProperty("outcome").GetProperty("optionId").GetString()).ToList();
-        Assert.Equal(["reject", "allow"], answers);
-        var entries = await _hive.GetAsync<TranscriptEntryView[]>($"/api/agents/alice/transcript?turn={turn.Id}");
-        Assert.Contains(entries, e => e.Kind == "system" && e.Text.Contains("(execute): `touch /tmp/x`: refused", StringComparison.Ordinal));
     }
 
     [Theory]

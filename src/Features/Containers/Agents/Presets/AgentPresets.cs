@@ -15,12 +15,13 @@ namespace Hive.Features.Containers.Presets;
 /// agent, and texts (prompts) the command may name. <c>${name}</c>, <c>${purpose}</c>, <c>${program}</c> and each text's
 /// key are replaced in the command; the texts may use the first two. The manager gets <c>manager_text</c> over <c>text</c>.
 /// <c>provider</c>, when given, is the model provider its agents count against unless the caller names one; <c>network</c>,
-/// <c>egress</c> and <c>egress_ask</c> likewise (a preset's agent is sealed when neither names a network).
+/// <c>egress</c>, <c>egress_ask</c> and <c>permissions</c> likewise (a preset's agent is sealed when neither names a network).
 /// </summary>
 public sealed record AgentPreset(
     string? Description, string? Program, string? Install, IReadOnlyList<string>? Command, IReadOnlyDictionary<string, string>? Env,
     IReadOnlyDictionary<string, string>? Secrets, IReadOnlyDictionary<string, string>? Text, IReadOnlyDictionary<string, string>? ManagerText,
-    string? Provider = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null);
+    string? Provider = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
+    Hive.Contracts.Agents.AgentPermissions? Permissions = null);
 
 /// <summary>A preset as <c>GET /api/presets</c> lists it: where its program is found on this host, or why it is not.</summary>
 public sealed record PresetView(string Name, string? Description, string? Program, string? ProgramPath, string? Problem);
@@ -115,13 +116,14 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         // The program is bound into the sandbox where it lies on the host, unless the sandbox sees it already.
         if (program is not null && !BubblewrapDriver.Visible(program, allMounts)) allMounts.Add(program);
         return new Expanded(command, mergedEnv, mergedSecrets.Count == 0 ? null : mergedSecrets, allMounts, values["purpose"], provider ?? preset.Provider,
-            preset.Network, preset.Egress, preset.EgressAsk);
+            preset.Network, preset.Egress, preset.EgressAsk, preset.Permissions);
     }
 
     /// <summary>A preset expanded: the command, env, secrets, mounts and provider to configure the agent with, and its purpose.</summary>
     public sealed record Expanded(
         IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Env, IReadOnlyDictionary<string, string>? Secrets,
-        IReadOnlyList<string> Mounts, string Purpose, string? Provider, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null);
+        IReadOnlyList<string> Mounts, string Purpose, string? Provider, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
+        Hive.Contracts.Agents.AgentPermissions? Permissions = null);
 
     private static string DefaultPurpose(string name) =>
         name == AgentNames.Manager ? "keep the hive's agents working on what the operator asks" : "help the operator and the other agents";

@@ -143,7 +143,7 @@ internal sealed class AcpTurns(string socketPath, string[] argv, TimeSpan initTi
                     throw new JsonRpcError(JsonRpcError.InvalidParams, e.Message);
                 }
             case "session/request_permission":
-                return await AcpPermissions.AnswerAsync(parameters as JsonObject, id => turn?.Updates.ToolOf(id), turn?.Transcript, log);
+                return await AcpPermissions.AnswerAsync(socketPath, parameters as JsonObject, id => turn?.Updates.ToolOf(id), turn?.Transcript, log, ct);
             default:
                 throw new JsonRpcError(JsonRpcError.MethodNotFound, $"{StreamJson.Cut(method, 80)} is not offered by this client");
         }
