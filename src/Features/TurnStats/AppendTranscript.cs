@@ -17,7 +17,8 @@ namespace Hive.Features.TurnStats;
 /// </summary>
 public static class AppendTranscript
 {
-    public static readonly IReadOnlyList<string> Kinds = ["text", "tool_use", "tool_result", "result", "system", "output"];
+    /// <summary>What an entry may be; <c>screen</c> is a terminal program's screen as text, rows by lines (<c>hivectl run --pty</c>).</summary>
+    public static readonly IReadOnlyList<string> Kinds = ["text", "tool_use", "tool_result", "result", "system", "output", "screen"];
     public const string Truncated = "truncated";
     public const int MaxEntries = 64;
     public const int MaxTextBytes = 16 * 1024;

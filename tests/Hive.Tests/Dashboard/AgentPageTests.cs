@@ -134,5 +134,34 @@ public sealed class AgentPageTests(BrowserFixture browser) : IClassFixture<Brows
         }
     }
 
+    [Fact]
+    public async Task A_terminal_programs_screen_shows_as_a_block_of_its_rows_and_stays_text()
+    {
+        var dir = Directory.CreateTempSubdirectory("hive-agentpage-pty-").FullName;
+        try
+        {
+            await OpenAsync(1280, 900);
+            await _page.GotoAsync($"{_hive.BaseAddress}agents/alice");
+            await Expect(_page.Locator("#ap-transcript-empty")).ToBeVisibleAsync();
+
+            await using (var bob = await _hive.ConnectAsync("bob")) await bob.SendAsync("alice", "<img src=x onerror=alert(1)> hello");
+            await using var harness = Hivectl.Start(["run", "--socket", _hive.SocketPath("alice"), "--pty", "--", "python3", FakeTerminalProgram.WriteTo(dir), "cli"],
+                env: new Dictionary<string, string> { ["FAKE_PTY_LOG"] = Path.Combine(dir, "program.log") }, workingDirectory: dir);
+            var screen = _page.Locator("#ap-transcript li[data-kind=screen] pre.screen").Last;
+            await Expect(screen).ToContainTextAsync("FROM BOB: <IMG SRC=X ONERROR=ALERT(1)> HELLO");
+            Assert.Equal(0, await _page.Locator("#ap-transcript img").CountAsync());
+            // Its rows as rows: a line each, never wrapped.
+            Assert.Contains("\nreply: ", await screen.TextContentAsync());
+            Assert.Equal("pre", await screen.EvaluateAsync<string>("e => getComputedStyle(e).whiteSpace"));
+            Assert.Empty(_pageErrors);
+            ProcessTable.Kill(harness.Pid, signal: 15);
+            await harness.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await TestDirectories.DeleteAsync(dir);
+        }
+    }
+
     private Task ScreenshotAsync(string name) => Screenshots.SaveAsync(_page, name);
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using Hive.Cli.Commands.Agent.Run;
 
 namespace Hive.Cli.Commands.Agent;
@@ -16,7 +17,8 @@ namespace Hive.Cli.Commands.Agent;
 /// resumed by the next turn (<c>--claude</c>: <c>--resume</c>, <c>--model</c>; else <c>$HIVE_SESSION_ID</c>, <c>$HIVE_MODEL</c>),
 /// with a compaction first when asked (<c>/compact</c>, <c>--compact-at</c>) and once on "prompt is too long".
 /// With <c>--acp</c>, COMMAND is an agent speaking the Agent Client Protocol, kept between wakes: each wake is a prompt in
-/// its session (<c>Run/Acp/</c>). The parts are in <c>Run/</c>.
+/// its session (<c>Run/Acp/</c>). With <c>--pty</c>, COMMAND is a terminal program kept between wakes: each message is
+/// typed into it and its turn ends when its idle prompt is back (<c>Run/Pty/</c>). The parts are in <c>Run/</c>.
 /// </summary>
 public static class RunCommand
 {
@@ -37,14 +39,27 @@ public static class RunCommand
         };
         var initTimeout = new Option<int>("--init-timeout")
         {
-            Description = "with --acp: seconds the agent has to answer initialize", DefaultValueFactory = _ => 60,
+            Description = "with --acp: seconds the agent has to answer initialize; with --pty: seconds the program has to show its idle prompt", DefaultValueFactory = _ => 60,
+        };
+        var pty = new Option<bool>("--pty")
+        {
+            Description = "COMMAND is a terminal program: started once on a pseudo-terminal and kept, each message typed into it, a turn ending when its idle prompt is back",
+        };
+        var idlePattern = new Option<string>("--idle-pattern")
+        {
+            Description = $"with --pty: a regular expression matched on the cursor's line up to the cursor, meaning the program waits for input (default {Run.Pty.PtyOptions.DefaultIdlePrompt})",
+        };
+        var turnTimeout = new Option<int>("--turn-timeout")
+        {
+            Description = "with --pty: seconds a turn's messages have to be answered, the idle prompt back, before the turn fails and the program is stopped", DefaultValueFactory = _ => 1800,
         };
         var argv = new Argument<string[]>("command") { Description = "the agent's command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, claude, compactAt, acp, initTimeout, argv };
+        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, claude, compactAt, acp, initTimeout, pty, idlePattern, turnTimeout, argv };
         command.SetAction(async (parse, ct) =>
         {
             var context = new CliContext(parse, Console.Out, Console.Error);
             string socket;
+            Run.Pty.PtyOptions? ptyOptions;
             try
             {
                 socket = context.SocketPath;
@@ -52,6 +67,7 @@ public static class RunCommand
                 if (parse.GetValue(compactAt) < 0) throw new UsageError("--compact-at must be 0 or more");
                 if (parse.GetValue(acp) && parse.GetValue(claude)) throw new UsageError("--acp and --claude are two ways to run COMMAND: give one");
                 if (parse.GetValue(initTimeout) is < 1 or > 3600) throw new UsageError("--init-timeout must be 1 to 3600 seconds");
+                ptyOptions = PtyOptionsOf(parse, pty, idlePattern, turnTimeout, initTimeout, parse.GetValue(acp) || parse.GetValue(claude));
             }
             catch (UsageError e)
             {
@@ -60,11 +76,35 @@ public static class RunCommand
             }
             var options = new HarnessOptions(parse.GetValue(claude), parse.GetValue(compactAt));
             var agentArgv = parse.GetValue(argv)!;
-            Func<TextWriter, ITurnRunner> runner = parse.GetValue(acp)
-                ? log => new Run.Acp.AcpTurns(socket, agentArgv, TimeSpan.FromSeconds(parse.GetValue(initTimeout)), log)
+            Func<TextWriter, ITurnRunner> runner = ptyOptions is not null ? log => new Run.Pty.PtyTurns(socket, agentArgv, ptyOptions, log)
+                : parse.GetValue(acp) ? log => new Run.Acp.AcpTurns(socket, agentArgv, TimeSpan.FromSeconds(parse.GetValue(initTimeout)), log)
                 : log => new CommandTurns(socket, agentArgv, options, log);
             return await new Harness(socket, parse.GetValue(max), runner).RunAsync(ct);
         });
         root.Subcommands.Add(command);
+    }
+
+    /// <summary><c>--pty</c>'s options checked (null without <c>--pty</c>, whose own options are then refused).</summary>
+    private static Run.Pty.PtyOptions? PtyOptionsOf(ParseResult parse, Option<bool> pty, Option<string> idlePattern, Option<int> turnTimeout,
+        Option<int> initTimeout, bool otherWay)
+    {
+        if (!parse.GetValue(pty))
+        {
+            if (parse.GetResult(idlePattern) is { Implicit: false } || parse.GetResult(turnTimeout) is { Implicit: false })
+                throw new UsageError("--idle-pattern and --turn-timeout are for --pty");
+            return null;
+        }
+        if (otherWay) throw new UsageError("--pty, --acp and --claude are ways to run COMMAND: give one");
+        if (parse.GetValue(turnTimeout) is < 1 or > 86_400) throw new UsageError("--turn-timeout must be 1 to 86400 seconds");
+        Regex idle;
+        try
+        {
+            idle = new Regex(parse.GetValue(idlePattern) ?? Run.Pty.PtyOptions.DefaultIdlePrompt, RegexOptions.None, TimeSpan.FromMilliseconds(100));
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageError($"--idle-pattern is not a regular expression: {e.Message}");
+        }
+        return new Run.Pty.PtyOptions(idle, TimeSpan.FromSeconds(parse.GetValue(initTimeout)), TimeSpan.FromSeconds(parse.GetValue(turnTimeout)));
     }
 }

@@ -3,20 +3,22 @@ import { h } from './dom.js';
 import { jsonBody, problemText, unanswered, showError } from './problems.js';
 
 // The agent page's transcript: what its command printed in its turns (assistant text, tool calls and their results, the
-// result line, plain output), the last 200 from GET /api/agents/{name}/transcript, then live from the `transcript`
-// events of the page's own stream (/api/events?agent=). Each entry once (by id), oldest at the top, the newest in view
-// while the reader is at the bottom. Text only: what an agent printed is never HTML.
+// result line, plain output, a terminal program's screen), the last 200 from GET /api/agents/{name}/transcript, then live
+// from the `transcript` events of the page's own stream (/api/events?agent=). Each entry once (by id), oldest at the top,
+// the newest in view while the reader is at the bottom. Text only: what an agent printed is never HTML.
 
 const $ = id => document.getElementById(id);
 const Kept = 1000;
-const Labels = { system: 'session', text: 'says', tool_use: 'tool', tool_result: 'result of tool', result: 'turn result', output: 'output', truncated: '…' };
+const Labels = { system: 'session', text: 'says', tool_use: 'tool', tool_result: 'result of tool', result: 'turn result', output: 'output', screen: 'screen', truncated: '…' };
 
 const seen = new Set();
 let agent = null;
 
 function item(e) {
+  // A screen keeps its rows and columns: a block of its own, never wrapped (scrolled sideways on a narrow page).
+  const text = e.kind === 'screen' ? h('pre', { class: 'screen' }, e.text ?? '') : e.text ?? '';
   return h('li', { class: `entry entry-${e.kind}`, dataset: { id: e.id, kind: e.kind } },
-    h('span', { class: 'kind', title: e.at }, e.tool ? `${Labels[e.kind] ?? e.kind} ${e.tool}` : Labels[e.kind] ?? e.kind), e.text ?? '');
+    h('span', { class: 'kind', title: e.at }, e.tool ? `${Labels[e.kind] ?? e.kind} ${e.tool}` : Labels[e.kind] ?? e.kind), text);
 }
 
 function add(entries) {

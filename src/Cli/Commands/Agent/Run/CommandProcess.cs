@@ -23,7 +23,7 @@ internal sealed class CommandProcess : IDisposable
         _ownGroup = ownGroup;
     }
 
-    /// <summary>The child: its stdin and stdout are redirected.</summary>
+    /// <summary>The child: its stdin and stdout are redirected (but for one on a terminal, <see cref="StartOnTerminal"/>).</summary>
     public Process Process { get; }
 
     /// <summary>
@@ -42,6 +42,26 @@ internal sealed class CommandProcess : IDisposable
         var process = Process.Start(info) ?? throw new InvalidOperationException("it did not start");
         return new CommandProcess(process, ownGroup: Setsid is not null);
     }
+
+    /// <summary>
+    /// Starts <paramref name="argv"/> on the terminal <paramref name="tty"/> (a pty's slave, which the caller never holds):
+    /// a shell opens it as stdin, stdout and stderr, then <c>setsid -c</c> makes a session with it as the controlling
+    /// terminal, so that COMMAND's pid is its session's and group's id, and Ctrl-C typed reaches its foreground group.
+    /// Throws as <see cref="Start"/> does, and when there is no setsid (without it COMMAND would have no terminal of its own).
+    /// </summary>
+    public static CommandProcess StartOnTerminal(string[] argv, IReadOnlyDictionary<string, string> environment, string tty)
+    {
+        if (Setsid is null) throw new InvalidOperationException("setsid (util-linux) is needed to give it a terminal of its own");
+        var program = Resolve(argv[0]) ?? throw new InvalidOperationException("no such program (not an executable file, nor on PATH)");
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        foreach (var arg in (string[])["-c", TerminalOpen, "hive-pty", tty, Setsid, "-c", program, .. argv.Skip(1)]) info.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        var process = Process.Start(info) ?? throw new InvalidOperationException("it did not start");
+        return new CommandProcess(process, ownGroup: true);
+    }
+
+    // $1 the pty's slave, opened before the new session: it becomes the controlling terminal only once setsid -c makes it so.
+    private const string TerminalOpen = "exec 0<>\"$1\" 1>&0 2>&0 || exit 125; shift; exec \"$@\"";
 
     /// <summary>
     /// The stop the hive asks for: SIGTERM to the group, then SIGKILL to it once <paramref name="grace"/> less a margin
