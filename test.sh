@@ -107,6 +107,25 @@ if ! claude=$(claude_binary); then
 fi
 [ -z "$claude" ] || export HIVE_TEST_CLAUDE="$claude"
 
+# Zed's ACP adapter for Claude Code (it bundles its own Claude Code), for the tests that run it as an agent from the
+# claude-acp preset. Pinned here only; exported as HIVE_TEST_CLAUDE_ACP (its script, run by node), or the reason it could
+# not be installed as HIVE_TEST_CLAUDE_ACP_SKIP (those tests are then skipped, saying why).
+claude_acp_version=0.23.1
+claude_acp_cache=${HIVE_TEST_CACHE:-$default_cache}/claude-agent-acp-$claude_acp_version
+claude_acp_script=$claude_acp_cache/node_modules/@zed-industries/claude-agent-acp/dist/index.js
+unset HIVE_TEST_CLAUDE_ACP HIVE_TEST_CLAUDE_ACP_SKIP
+if ! grep -qF "\"version\": \"$claude_acp_version\"" "$claude_acp_cache/node_modules/@zed-industries/claude-agent-acp/package.json" 2>/dev/null; then
+  echo "test.sh: installing claude-agent-acp $claude_acp_version from npm into $claude_acp_cache"
+  (umask 022 && mkdir -p "$claude_acp_cache")
+  if ! npm_output=$(umask 022 && npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$claude_acp_cache" \
+                      "@zed-industries/claude-agent-acp@$claude_acp_version" 2>&1); then
+    why=$({ grep -m1 '^npm error' <<<"$npm_output" || true; } | sed -E 's/^npm error //' | cut -c1-200)
+    export HIVE_TEST_CLAUDE_ACP_SKIP="npm install @zed-industries/claude-agent-acp@$claude_acp_version failed: ${why:-see npm}"
+    echo "test.sh: claude-agent-acp could not be installed from npm ($HIVE_TEST_CLAUDE_ACP_SKIP); the tests that drive it are skipped"
+  fi
+fi
+[ -n "${HIVE_TEST_CLAUDE_ACP_SKIP:-}" ] || [ ! -f "$claude_acp_script" ] || export HIVE_TEST_CLAUDE_ACP="$claude_acp_script"
+
 # promtool (Prometheus' own checker of the text exposition), for the metrics test. Debian has it only inside the
 # `prometheus` package, whose installation would also set up and start a service: the .deb is downloaded instead and
 # only usr/bin/promtool is taken out of it, into the cache. Exported as HIVE_TEST_PROMTOOL; when it cannot be had,

@@ -16,12 +16,14 @@ namespace Hive.Features.Containers.Presets;
 /// key are replaced in the command; the texts may use the first two. The manager gets <c>manager_text</c> over <c>text</c>.
 /// <c>provider</c>, when given, is the model provider its agents count against unless the caller names one; <c>network</c>,
 /// <c>egress</c>, <c>egress_ask</c> and <c>permissions</c> likewise (a preset's agent is sealed when neither names a network).
+/// <c>program_mount</c>, when given, names the directory above the program that the sandbox is shown instead of the program
+/// alone (<c>node_modules</c>, for a Node script that imports its packages).
 /// </summary>
 public sealed record AgentPreset(
     string? Description, string? Program, string? Install, IReadOnlyList<string>? Command, IReadOnlyDictionary<string, string>? Env,
     IReadOnlyDictionary<string, string>? Secrets, IReadOnlyDictionary<string, string>? Text, IReadOnlyDictionary<string, string>? ManagerText,
     string? Provider = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
-    Hive.Contracts.Agents.AgentPermissions? Permissions = null);
+    Hive.Contracts.Agents.AgentPermissions? Permissions = null, string? ProgramMount = null);
 
 /// <summary>A preset as <c>GET /api/presets</c> lists it: where its program is found on this host, or why it is not.</summary>
 public sealed record PresetView(string Name, string? Description, string? Program, string? ProgramPath, string? Problem);
@@ -113,8 +115,11 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         foreach (var key in mergedSecrets.Keys) mergedEnv.Remove(key); // the caller's secret wins over the preset's plain value
         foreach (var key in (env ?? new Dictionary<string, string>()).Keys) mergedSecrets.Remove(key); // and the caller's env over its secret
         var allMounts = (mounts ?? []).ToList();
-        // The program is bound into the sandbox where it lies on the host, unless the sandbox sees it already.
-        if (program is not null && !BubblewrapDriver.Visible(program, allMounts)) allMounts.Add(program);
+        // The program is bound into the sandbox where it lies on the host, unless the sandbox sees it already: the file, or
+        // the tree it runs from (program_mount: a script's node_modules, whose packages it imports).
+        var bound = program is null || preset.ProgramMount is not { } tree ? program : AncestorNamed(program, tree)
+            ?? throw new BadRequestException($"the {presetName} preset's program {program} is not under a directory named {tree} (program_mount)");
+        if (bound is not null && !BubblewrapDriver.Visible(bound, allMounts)) allMounts.Add(bound);
         return new Expanded(command, mergedEnv, mergedSecrets.Count == 0 ? null : mergedSecrets, allMounts, values["purpose"], provider ?? preset.Provider,
             preset.Network, preset.Egress, preset.EgressAsk, preset.Permissions);
     }
@@ -124,6 +129,13 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Env, IReadOnlyDictionary<string, string>? Secrets,
         IReadOnlyList<string> Mounts, string Purpose, string? Provider, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
         Hive.Contracts.Agents.AgentPermissions? Permissions = null);
+
+    private static string? AncestorNamed(string path, string name)
+    {
+        for (var dir = Path.GetDirectoryName(path); dir is not null; dir = Path.GetDirectoryName(dir))
+            if (Path.GetFileName(dir) == name) return dir;
+        return null;
+    }
 
     private static string DefaultPurpose(string name) =>
         name == AgentNames.Manager ? "keep the hive's agents working on what the operator asks" : "help the operator and the other agents";
