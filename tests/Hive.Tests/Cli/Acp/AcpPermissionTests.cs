@@ -136,6 +136,25 @@ public sealed class AcpPermissionTests : IAsyncLifetime
         Assert.Equal(("allow", "expired"), (command.GetProperty("state").GetString(), command.GetProperty("decided_by").GetString()));
     }
 
+    [Fact]
+    public async Task A_policy_asking_the_manager_puts_the_question_to_the_manager_whose_answer_decides()
+    {
+        await CreateAsync("gina", new { allow = new[] { "read", "other" }, ask_to = "manager" });
+        await SendAsync("gina", "ASK");
+        await using var harness = Harness("gina");
+        long question = 0;
+        await HiveInstance.Until(() => (question = _hive.QueryDb<long>(
+                "SELECT coalesce(max(id), 0) FROM questions WHERE asker = 'hive' AND target = 'manager' AND answered_at IS NULL")) > 0,
+            TimeSpan.FromSeconds(60), $"the question to the manager\n{harness.Stderr}");
+        await using (var manager = await _hive.ConnectAsync("manager"))
+            await manager.CallAsync(Hive.Contracts.Questions.QuestionVerbs.Answer, new Hive.Contracts.Questions.AnswerArgs(question, "Reject"));
+        var turn = await TurnAsync(harness, "gina");
+        Assert.True(turn.ResultKind == "ok", $"{turn.Note}\n{harness.Stderr}");
+        Assert.Equal(["allow", "reject", "allow"], Answers());
+        var command = (await _hive.GetJsonAsync("/api/agents/gina/permissions")).EnumerateArray().Single(p => p.GetProperty("kind").GetString() == "execute");
+        Assert.Equal(("deny", "manager"), (command.GetProperty("state").GetString(), command.GetProperty("decided_by").GetString()));
+    }
+
     [Theory]
     [InlineData("""{"allow":["shell"]}""", "permissions.allow: 'shell': the kind is one of")]
     [InlineData("""{"ask":["tool"]}""", "tool needs a pattern")]
