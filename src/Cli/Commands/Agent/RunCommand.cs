@@ -54,7 +54,12 @@ public static class RunCommand
             Description = "with --pty: seconds a turn's messages have to be answered, the idle prompt back, before the turn fails and the program is stopped", DefaultValueFactory = _ => 1800,
         };
         var argv = new Argument<string[]>("command") { Description = "the agent's command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds") { max, claude, compactAt, acp, initTimeout, pty, idlePattern, turnTimeout, argv };
+        var systemPrompt = new Option<string?>("--system-prompt")
+        {
+            Description = "with --acp: text to add to the agent's system prompt (the session's _meta.systemPrompt.append, which Claude's adapter reads)",
+        };
+        var command = new Command("run", "run COMMAND once per wake with the messages waiting, in a turn the hive grants, acknowledging them when it succeeds")
+            { max, claude, compactAt, acp, initTimeout, systemPrompt, pty, idlePattern, turnTimeout, argv };
         command.SetAction(async (parse, ct) =>
         {
             var context = new CliContext(parse, Console.Out, Console.Error);
@@ -67,6 +72,8 @@ public static class RunCommand
                 if (parse.GetValue(compactAt) < 0) throw new UsageError("--compact-at must be 0 or more");
                 if (parse.GetValue(acp) && parse.GetValue(claude)) throw new UsageError("--acp and --claude are two ways to run COMMAND: give one");
                 if (parse.GetValue(initTimeout) is < 1 or > 3600) throw new UsageError("--init-timeout must be 1 to 3600 seconds");
+                if (parse.GetValue(systemPrompt) is { } prompt && (!parse.GetValue(acp) || prompt.Length > 65_536))
+                    throw new UsageError("--system-prompt goes with --acp, and is at most 65536 characters");
                 ptyOptions = PtyOptionsOf(parse, pty, idlePattern, turnTimeout, initTimeout, parse.GetValue(acp) || parse.GetValue(claude));
             }
             catch (UsageError e)
@@ -77,7 +84,7 @@ public static class RunCommand
             var options = new HarnessOptions(parse.GetValue(claude), parse.GetValue(compactAt));
             var agentArgv = parse.GetValue(argv)!;
             Func<TextWriter, ITurnRunner> runner = ptyOptions is not null ? log => new Run.Pty.PtyTurns(socket, agentArgv, ptyOptions, log)
-                : parse.GetValue(acp) ? log => new Run.Acp.AcpTurns(socket, agentArgv, TimeSpan.FromSeconds(parse.GetValue(initTimeout)), log)
+                : parse.GetValue(acp) ? log => new Run.Acp.AcpTurns(socket, agentArgv, TimeSpan.FromSeconds(parse.GetValue(initTimeout)), log, parse.GetValue(systemPrompt))
                 : log => new CommandTurns(socket, agentArgv, options, log);
             return await new Harness(socket, parse.GetValue(max), runner).RunAsync(ct);
         });

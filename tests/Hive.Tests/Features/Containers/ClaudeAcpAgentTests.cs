@@ -101,6 +101,8 @@ public sealed class ClaudeAcpAgentTests : IAsyncLifetime
             var received = got ?? throw new TimeoutException($"bob got nothing in 3 minutes\n{AgentLog()}");
             Assert.Equal(("alice", "hello bob, from alice over acp"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
         }
+        // The preset's system prompt reached the model through the session's _meta.
+        Assert.Contains(_model.MessagesRequests, r => r.Body!.Value.GetProperty("system").GetRawText().Contains("You are alice, an agent in a hive", StringComparison.Ordinal));
         var greeted = await TurnAsync(1);
         Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{AgentLog()}");
         var transcript = await _hive.GetAsync<TranscriptEntryView[]>($"/api/agents/alice/transcript?turn={greeted.Id}");

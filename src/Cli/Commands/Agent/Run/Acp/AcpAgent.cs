@@ -8,8 +8,9 @@ namespace Hive.Cli.Commands.Agent.Run.Acp;
 /// initialized within <paramref name="initTimeout"/>, its session opened with the hive's tools or the kept one loaded, a
 /// prompt cancelled, the process stopped. Its requests and notifications go to the callbacks.
 /// </summary>
+/// <param name="systemPrompt">Text for the agent's system prompt, sent as the session's <c>_meta.systemPrompt.append</c> (what Claude's adapter reads); null: none.</param>
 internal sealed class AcpAgent(string socketPath, string[] argv, TimeSpan initTimeout, string workDir, TextWriter log,
-    Func<string, JsonNode?, CancellationToken, Task<JsonNode?>> onRequest, Action<string, JsonNode?> onNotification)
+    Func<string, JsonNode?, CancellationToken, Task<JsonNode?>> onRequest, Action<string, JsonNode?> onNotification, string? systemPrompt = null)
 {
     private CommandProcess? _process;
     private JsonRpcPeer? _peer;
@@ -23,6 +24,12 @@ internal sealed class AcpAgent(string socketPath, string[] argv, TimeSpan initTi
 
     /// <summary>The model the agent said its session runs, if it did.</summary>
     public string? Model { get; private set; }
+
+    private JsonObject WithMeta(JsonObject parameters)
+    {
+        if (systemPrompt is not null) parameters["_meta"] = new JsonObject { ["systemPrompt"] = new JsonObject { ["append"] = systemPrompt } };
+        return parameters;
+    }
 
     /// <summary>The session this turn runs in: the agent started and initialized if it is not running, its session opened once.</summary>
     public async Task<string> SessionAsync(Conversation conversation, TranscriptForwarder transcript)
@@ -40,7 +47,7 @@ internal sealed class AcpAgent(string socketPath, string[] argv, TimeSpan initTi
         {
             try
             {
-                await _peer!.RequestAsync("session/load", new JsonObject { ["sessionId"] = kept, ["cwd"] = workDir, ["mcpServers"] = servers }, CancellationToken.None);
+                await _peer!.RequestAsync("session/load", WithMeta(new JsonObject { ["sessionId"] = kept, ["cwd"] = workDir, ["mcpServers"] = servers }), CancellationToken.None);
                 transcript.Add([new TranscriptEntry("system", $"session {kept} loaded")]);
                 return Session = kept;
             }
@@ -50,7 +57,7 @@ internal sealed class AcpAgent(string socketPath, string[] argv, TimeSpan initTi
                 transcript.Forget(kept);
             }
         }
-        var opened = await _peer!.RequestAsync("session/new", new JsonObject { ["cwd"] = workDir, ["mcpServers"] = servers.DeepClone() }, CancellationToken.None) as JsonObject;
+        var opened = await _peer!.RequestAsync("session/new", WithMeta(new JsonObject { ["cwd"] = workDir, ["mcpServers"] = servers.DeepClone() }), CancellationToken.None) as JsonObject;
         var id = opened is null ? null : AcpUpdates.Str(opened, "sessionId");
         if (id is not { Length: > 0 and <= 128 }) throw new JsonRpcFailure("session/new answered without a session id");
         Model = opened!["models"] is JsonObject models ? AcpUpdates.Str(models, "currentModelId") ?? Model : Model;

@@ -13,7 +13,7 @@ namespace Hive.Cli.Commands.Agent.Run.Acp;
 /// The agent going wrong (broken JSON-RPC, no answer, a flood of updates, exiting) ends the turn with the reason; the next
 /// wake starts it again.
 /// </summary>
-internal sealed class AcpTurns(string socketPath, string[] argv, TimeSpan initTimeout, TextWriter log) : ITurnRunner
+internal sealed class AcpTurns(string socketPath, string[] argv, TimeSpan initTimeout, TextWriter log, string? systemPrompt = null) : ITurnRunner
 {
     /// <summary>Updates one turn may bring before it is ended as a flood.</summary>
     public const int MaxUpdatesPerTurn = 20_000;
@@ -25,7 +25,7 @@ internal sealed class AcpTurns(string socketPath, string[] argv, TimeSpan initTi
     private AcpAgent? _agentField;
 
     /// <summary>The agent's process and session, made at the first turn (its callbacks are this class's).</summary>
-    private AcpAgent Agent => _agentField ??= new AcpAgent(socketPath, argv, initTimeout, _workDir, log, OnRequestAsync, OnNotification);
+    private AcpAgent Agent => _agentField ??= new AcpAgent(socketPath, argv, initTimeout, _workDir, log, OnRequestAsync, OnNotification, systemPrompt);
 
     /// <summary>The turn being run: where updates and the agent's requests go; null between turns.</summary>
     private volatile TurnState? _turn;
