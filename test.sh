@@ -126,6 +126,29 @@ if ! grep -qF "\"version\": \"$claude_acp_version\"" "$claude_acp_cache/node_mod
 fi
 [ -n "${HIVE_TEST_CLAUDE_ACP_SKIP:-}" ] || [ ! -f "$claude_acp_script" ] || export HIVE_TEST_CLAUDE_ACP="$claude_acp_script"
 
+# Zed's ACP adapter for OpenAI's Codex (a native binary with Codex built in), for the tests that run it as an agent from
+# the codex preset. Pinned here only; exported as HIVE_TEST_CODEX_ACP (the native binary of the optional dependency for
+# this platform, run directly: the Node launcher beside it would only spawn it), or the reason it could not be installed
+# as HIVE_TEST_CODEX_ACP_SKIP (those tests are then skipped, saying why). umask 022: the agents' own uids read it.
+codex_acp_version=0.16.0
+codex_acp_cache=${HIVE_TEST_CACHE:-$default_cache}/codex-acp-$codex_acp_version
+codex_acp_binary=$codex_acp_cache/node_modules/@zed-industries/codex-acp-linux-x64/bin/codex-acp
+unset HIVE_TEST_CODEX_ACP HIVE_TEST_CODEX_ACP_SKIP
+if ! grep -qF "\"version\": \"$codex_acp_version\"" "$codex_acp_cache/node_modules/@zed-industries/codex-acp/package.json" 2>/dev/null; then
+  echo "test.sh: installing codex-acp $codex_acp_version from npm into $codex_acp_cache"
+  (umask 022 && mkdir -p "$codex_acp_cache")
+  if ! npm_output=$(umask 022 && npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$codex_acp_cache" \
+                      "@zed-industries/codex-acp@$codex_acp_version" 2>&1); then
+    why=$({ grep -m1 '^npm error' <<<"$npm_output" || true; } | sed -E 's/^npm error //' | cut -c1-200)
+    export HIVE_TEST_CODEX_ACP_SKIP="npm install @zed-industries/codex-acp@$codex_acp_version failed: ${why:-see npm}"
+    echo "test.sh: codex-acp could not be installed from npm ($HIVE_TEST_CODEX_ACP_SKIP); the tests that drive it are skipped"
+  fi
+fi
+if [ -z "${HIVE_TEST_CODEX_ACP_SKIP:-}" ]; then
+  if [ -x "$codex_acp_binary" ]; then export HIVE_TEST_CODEX_ACP="$codex_acp_binary"
+  else export HIVE_TEST_CODEX_ACP_SKIP="codex-acp $codex_acp_version has no native binary for this platform at $codex_acp_binary (linux-x64 only here)"; fi
+fi
+
 # promtool (Prometheus' own checker of the text exposition), for the metrics test. Debian has it only inside the
 # `prometheus` package, whose installation would also set up and start a service: the .deb is downloaded instead and
 # only usr/bin/promtool is taken out of it, into the cache. Exported as HIVE_TEST_PROMTOOL; when it cannot be had,

@@ -60,7 +60,17 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         /// Responses API's <c>error</c> event; a call not streamed gets a 500 <c>server_error</c>.
         /// </summary>
         public static StreamFailure FailMidStream(string message) => new(message, new Dictionary<string, string>());
+
+        /// <summary>
+        /// A call of the tool <paramref name="name"/> with <paramref name="arguments"/> (a JSON text), on the Responses API
+        /// only: a <c>function_call</c> output item, with <paramref name="namespace"/> when the tool came in one (Codex
+        /// offers an MCP server's tools as the namespace <c>mcp__SERVER</c> and wants them called by name and namespace).
+        /// </summary>
+        public static FunctionCallReply FunctionCall(string name, string arguments, string? @namespace = null, Usage? usage = null) =>
+            new(name, @namespace, arguments, usage ?? DefaultUsage, new Dictionary<string, string>());
     }
+
+    public sealed record FunctionCallReply(string Name, string? Namespace, string Arguments, Usage Usage, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
 
     public sealed record TextReply(string Content, Usage Usage, IReadOnlyDictionary<string, string> Headers) : Reply(Headers);
 
@@ -100,6 +110,30 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         public bool Carries(string text) => Presented(text)
             || Headers.Values.Any(v => v.Contains(text, StringComparison.Ordinal))
             || (Body?.GetRawText().Contains(text, StringComparison.Ordinal) ?? false);
+
+        /// <summary>
+        /// The tools a Responses call offers, by name; a namespace's as <c>NAMESPACE__NAME</c> (<c>mcp__hive__send</c>).
+        /// </summary>
+        public IReadOnlyList<string> ToolNames => Field("tools") is { ValueKind: JsonValueKind.Array } tools
+            ? tools.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.Object).SelectMany(t =>
+                t.TryGetProperty("tools", out var inner) && inner.ValueKind == JsonValueKind.Array && NameOf(t) is { } space
+                    ? inner.EnumerateArray().Select(NameOf).OfType<string>().Select(n => $"{space}__{n}")
+                    : NameOf(t) is { } name ? [name] : []).ToList()
+            : [];
+
+        /// <summary>The outputs of tool calls a Responses call sends back (its <c>function_call_output</c> input items), in order.</summary>
+        public IReadOnlyList<string> FunctionCallOutputs => Field("input") is { ValueKind: JsonValueKind.Array } input
+            ? input.EnumerateArray().Where(i => i.ValueKind == JsonValueKind.Object && i.TryGetProperty("type", out var type)
+                    && type.ValueKind == JsonValueKind.String && type.GetString() == "function_call_output")
+                .Select(i => i.TryGetProperty("output", out var output) ? output.ValueKind == JsonValueKind.String ? output.GetString()! : output.GetRawText() : "")
+                .ToList()
+            : [];
+
+        /// <summary>The last item of a Responses call's <c>input</c> (the prompt, or the output of the tool call it answers), as JSON text; "" when none.</summary>
+        public string LastInput => Field("input") is { ValueKind: JsonValueKind.Array } input && input.GetArrayLength() > 0 ? input[input.GetArrayLength() - 1].GetRawText() : "";
+
+        private static string? NameOf(JsonElement item) =>
+            item.ValueKind == JsonValueKind.Object && item.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
 
         public override string ToString() => $"#{Index} {Method} {Path}" + (Model is null ? "" : $" (model {Model}, stream {Stream}, include_usage {IncludeUsage})");
 
@@ -221,6 +255,12 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
                 break;
             case TextReply text:
                 await JsonAsync(context, 200, text.Headers, ResponseJson(NextId("resp_fake"), NextId("msg_fake"), model, text, completed: true));
+                break;
+            case FunctionCallReply call when request.IsResponses && request.Stream:
+                await FunctionCallStreamAsync(context, call, model);
+                break;
+            case FunctionCallReply:
+                await ErrorAsync(context, Reply.Error(500, "server_error", "the fake answers with a function call only on a streamed Responses call"));
                 break;
         }
     }
@@ -393,6 +433,54 @@ public sealed class FakeOpenAiApi : IAsyncDisposable
         await Send("response.content_part.done", partDone);
         await Send("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = MessageItemJson(itemId, reply.Content, completed: true) });
         await Send("response.completed", new JsonObject { ["response"] = ResponseJson(id, itemId, model, reply, completed: true) });
+    }
+
+    /// <summary>
+    /// A function call as the Responses API streams it: the <c>function_call</c> item added, its arguments in one delta, the
+    /// item done, then <c>response.completed</c> with the item as the output and the usage.
+    /// </summary>
+    private async Task FunctionCallStreamAsync(HttpContext context, FunctionCallReply call, string model)
+    {
+        StartStream(context, call);
+        var ct = context.RequestAborted;
+        var id = NextId("resp_fake");
+        var itemId = NextId("fc_fake");
+        var callId = NextId("call_fake");
+        var sequence = 0;
+
+        JsonObject Item(bool completed)
+        {
+            var item = new JsonObject
+            {
+                ["id"] = itemId, ["type"] = "function_call", ["status"] = completed ? "completed" : "in_progress",
+                ["call_id"] = callId, ["name"] = call.Name, ["arguments"] = completed ? call.Arguments : "",
+            };
+            if (call.Namespace is { } space) item["namespace"] = space;
+            return item;
+        }
+
+        JsonObject Response(bool completed)
+        {
+            var response = ResponseJson(id, itemId, model, Reply.Text("", call.Usage), completed);
+            response["output"] = completed ? new JsonArray(Item(completed: true)) : new JsonArray();
+            return response;
+        }
+
+        async Task Send(string type, JsonObject data)
+        {
+            data.Insert(0, "type", type);
+            data["sequence_number"] = sequence++;
+            await context.Response.WriteAsync($"event: {type}\ndata: {data.ToJsonString()}\n\n", ct);
+            await context.Response.Body.FlushAsync(ct);
+        }
+
+        await Send("response.created", new JsonObject { ["response"] = Response(completed: false) });
+        await Send("response.in_progress", new JsonObject { ["response"] = Response(completed: false) });
+        await Send("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = Item(completed: false) });
+        await Send("response.function_call_arguments.delta", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["delta"] = call.Arguments });
+        await Send("response.function_call_arguments.done", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["arguments"] = call.Arguments });
+        await Send("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = Item(completed: true) });
+        await Send("response.completed", new JsonObject { ["response"] = Response(completed: true) });
     }
 
     /// <summary>A stream that begins and then fails, as the API says it inside a 200 stream.</summary>

@@ -52,7 +52,7 @@ internal static class AcpPermissions
     {
         var id = AcpUpdates.Str(call, "toolCallId");
         var tool = call["_meta"]?["claudeCode"]?["toolName"] is JsonValue v && v.TryGetValue<string>(out var name) ? name
-            : id is not null ? toolOf(id) : null;
+            : AcpUpdates.McpToolOf(call) ?? (id is not null ? toolOf(id) : null);
         var paths = (call["locations"] as JsonArray ?? []).OfType<JsonObject>().Select(l => AcpUpdates.Str(l, "path"))
             .Concat((call["content"] as JsonArray ?? []).OfType<JsonObject>().Where(c => AcpUpdates.Str(c, "type") == "diff").Select(c => AcpUpdates.Str(c, "path")))
             .OfType<string>().Distinct(StringComparer.Ordinal).Take(64);

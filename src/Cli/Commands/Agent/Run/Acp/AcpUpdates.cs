@@ -123,6 +123,7 @@ internal sealed class AcpUpdates(string? model) : ITurnStats
                 _calls[id] = call = new ToolCall();
             }
         if (update["_meta"]?["claudeCode"]?["toolName"] is JsonValue v && v.TryGetValue<string>(out var name) && name.Length is > 0 and <= 64) call.Name = name;
+        else if (McpToolOf(update) is { } mcp) call.Name = mcp;
         else if (call.Name == "tool" && Str(update, "kind") is { Length: > 0 and <= 64 } kind) call.Name = kind;
         if (Str(update, "title") is { } title) call.Title = title;
         if (HasInput(update["rawInput"])) call.Input = update["rawInput"]!.ToJsonString();
@@ -156,6 +157,14 @@ internal sealed class AcpUpdates(string? model) : ITurnStats
             "terminal" => $"terminal {Str(b, "terminalId")}",
             _ => "",
         }).Where(t => t.Length > 0));
+
+    /// <summary>
+    /// The MCP tool a call names as Codex does (<c>rawInput</c> <c>{server, tool, arguments}</c>), in Claude Code's spelling
+    /// <c>mcp__SERVER__TOOL</c>, the one the hive's permissions name; else null.
+    /// </summary>
+    internal static string? McpToolOf(JsonObject call) =>
+        call["rawInput"] is JsonObject input && Str(input, "server") is { Length: > 0 and <= 64 } server && Str(input, "tool") is { Length: > 0 and <= 128 } tool
+            ? $"mcp__{server}__{tool}" : null;
 
     internal static string? Str(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
