@@ -11,30 +11,11 @@ namespace Hive.Testing;
 /// </summary>
 public static class ClaudeCode
 {
-    public const string PathVariable = "HIVE_TEST_CLAUDE";
-    public const string SkipVariable = "HIVE_TEST_CLAUDE_SKIP";
-
     /// <summary>The executable <c>HIVE_TEST_CLAUDE</c> names (an absolute path), or null when there is none: see <see cref="SkipReason"/>.</summary>
-    public static string? Path => Find().Path;
+    public static string? Path => InstalledCli.ClaudeCode.Path;
 
     /// <summary>Why the tests that drive Claude Code cannot run here, or null when they can.</summary>
-    public static string? SkipReason => Find().Reason;
-
-    private static (string? Path, string? Reason) Find()
-    {
-        var path = System.Environment.GetEnvironmentVariable(PathVariable);
-        if (string.IsNullOrEmpty(path))
-        {
-            var skip = System.Environment.GetEnvironmentVariable(SkipVariable);
-            return (null, string.IsNullOrEmpty(skip)
-                ? $"Claude Code is not installed for the tests ({PathVariable} is not set): run ./test.sh, which installs it, or set {PathVariable}"
-                : $"Claude Code is not installed for the tests: {skip}");
-        }
-        const UnixFileMode executable = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-        return System.IO.Path.IsPathFullyQualified(path) && File.Exists(path) && (File.GetUnixFileMode(path) & executable) != 0
-            ? (path, null)
-            : (null, $"{PathVariable}={path} is not the absolute path of an executable file: run ./test.sh, which installs Claude Code, or correct it");
-    }
+    public static string? SkipReason => InstalledCli.ClaudeCode.SkipReason;
 
     /// <summary>
     /// What Claude Code needs to talk to <paramref name="api"/> and to nothing else, writing only under

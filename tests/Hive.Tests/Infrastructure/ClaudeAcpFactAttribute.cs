@@ -5,6 +5,6 @@ public sealed class ClaudeAcpFactAttribute : FactAttribute
 {
     public ClaudeAcpFactAttribute()
     {
-        if (ClaudeAcp.SkipReason is { } reason) Skip = reason;
+        if (InstalledCli.ClaudeAcp.SkipReason is { } reason) Skip = reason;
     }
 }

@@ -5,6 +5,6 @@ public sealed class CodexAcpFactAttribute : FactAttribute
 {
     public CodexAcpFactAttribute()
     {
-        if (CodexAcp.SkipReason is { } reason) Skip = reason;
+        if (InstalledCli.CodexAcp.SkipReason is { } reason) Skip = reason;
     }
 }

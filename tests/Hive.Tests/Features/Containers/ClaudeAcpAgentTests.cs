@@ -20,7 +20,7 @@ public sealed class ClaudeAcpAgentTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (ClaudeAcp.Path is not { } adapter) return; // the test itself is skipped, saying why
+        if (InstalledCli.ClaudeAcp.Path is not { } adapter) return; // the test itself is skipped, saying why
         _model = await FakeMessagesApi.StartAsync(_key);
         for (var i = 0; i < 200; i++) _model.Enqueue(Decide);
         _hive = await HiveInstance.StartAsync(["bob"], ["--Hive:Presets:ClaudeAcp:Path", adapter,

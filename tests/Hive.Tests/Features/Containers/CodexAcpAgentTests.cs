@@ -21,7 +21,7 @@ public sealed class CodexAcpAgentTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (CodexAcp.Path is not { } adapter) return; // the test itself is skipped, saying why
+        if (InstalledCli.CodexAcp.Path is not { } adapter) return; // the test itself is skipped, saying why
         _model = await FakeOpenAiApi.StartAsync(_key);
         for (var i = 0; i < 200; i++) _model.Enqueue(Decide);
         _hive = await HiveInstance.StartAsync(["bob"], ["--Hive:Presets:Codex:Path", adapter, .. GatewayKit.OpenAiProvider(_model.BaseUrl)]);
