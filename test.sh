@@ -107,47 +107,32 @@ if ! claude=$(claude_binary); then
 fi
 [ -z "$claude" ] || export HIVE_TEST_CLAUDE="$claude"
 
-# Zed's ACP adapter for Claude Code (it bundles its own Claude Code), for the tests that run it as an agent from the
-# claude-acp preset. Pinned here only; exported as HIVE_TEST_CLAUDE_ACP (its script, run by node), or the reason it could
-# not be installed as HIVE_TEST_CLAUDE_ACP_SKIP (those tests are then skipped, saying why).
-claude_acp_version=0.23.1
-claude_acp_cache=${HIVE_TEST_CACHE:-$default_cache}/claude-agent-acp-$claude_acp_version
-claude_acp_script=$claude_acp_cache/node_modules/@zed-industries/claude-agent-acp/dist/index.js
-unset HIVE_TEST_CLAUDE_ACP HIVE_TEST_CLAUDE_ACP_SKIP
-if ! grep -qF "\"version\": \"$claude_acp_version\"" "$claude_acp_cache/node_modules/@zed-industries/claude-agent-acp/package.json" 2>/dev/null; then
-  echo "test.sh: installing claude-agent-acp $claude_acp_version from npm into $claude_acp_cache"
-  (umask 022 && mkdir -p "$claude_acp_cache")
-  if ! npm_output=$(umask 022 && npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$claude_acp_cache" \
-                      "@zed-industries/claude-agent-acp@$claude_acp_version" 2>&1); then
-    why=$({ grep -m1 '^npm error' <<<"$npm_output" || true; } | sed -E 's/^npm error //' | cut -c1-200)
-    export HIVE_TEST_CLAUDE_ACP_SKIP="npm install @zed-industries/claude-agent-acp@$claude_acp_version failed: ${why:-see npm}"
-    echo "test.sh: claude-agent-acp could not be installed from npm ($HIVE_TEST_CLAUDE_ACP_SKIP); the tests that drive it are skipped"
+# npm_pinned VAR PACKAGE VERSION FILE: PACKAGE@VERSION from npm into the test cache (umask 022: the agents' own uids read
+# it), pinned here only; exports VAR=<cache>/node_modules/FILE, or, when it cannot be had, the reason as VAR_SKIP (the tests
+# that drive it are then skipped, saying why).
+npm_pinned() {
+  local var=$1 package=$2 version=$3 file=$4 cache npm_output why
+  cache=${HIVE_TEST_CACHE:-$default_cache}/${package##*/}-$version
+  unset "$var" "${var}_SKIP"
+  if ! grep -qF "\"version\": \"$version\"" "$cache/node_modules/$package/package.json" 2>/dev/null; then
+    echo "test.sh: installing $package $version from npm into $cache"
+    (umask 022 && mkdir -p "$cache")
+    if ! npm_output=$(umask 022 && npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$cache" \
+                        "$package@$version" 2>&1); then
+      why=$({ grep -m1 '^npm error' <<<"$npm_output" || true; } | sed -E 's/^npm error //' | cut -c1-200)
+      export "${var}_SKIP=npm install $package@$version failed: ${why:-see npm}"
+      echo "test.sh: $package could not be installed from npm (${why:-see npm}); the tests that drive it are skipped"
+      return 0
+    fi
   fi
-fi
-[ -n "${HIVE_TEST_CLAUDE_ACP_SKIP:-}" ] || [ ! -f "$claude_acp_script" ] || export HIVE_TEST_CLAUDE_ACP="$claude_acp_script"
-
-# Zed's ACP adapter for OpenAI's Codex (a native binary with Codex built in), for the tests that run it as an agent from
-# the codex preset. Pinned here only; exported as HIVE_TEST_CODEX_ACP (the native binary of the optional dependency for
-# this platform, run directly: the Node launcher beside it would only spawn it), or the reason it could not be installed
-# as HIVE_TEST_CODEX_ACP_SKIP (those tests are then skipped, saying why). umask 022: the agents' own uids read it.
-codex_acp_version=0.16.0
-codex_acp_cache=${HIVE_TEST_CACHE:-$default_cache}/codex-acp-$codex_acp_version
-codex_acp_binary=$codex_acp_cache/node_modules/@zed-industries/codex-acp-linux-x64/bin/codex-acp
-unset HIVE_TEST_CODEX_ACP HIVE_TEST_CODEX_ACP_SKIP
-if ! grep -qF "\"version\": \"$codex_acp_version\"" "$codex_acp_cache/node_modules/@zed-industries/codex-acp/package.json" 2>/dev/null; then
-  echo "test.sh: installing codex-acp $codex_acp_version from npm into $codex_acp_cache"
-  (umask 022 && mkdir -p "$codex_acp_cache")
-  if ! npm_output=$(umask 022 && npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --prefix "$codex_acp_cache" \
-                      "@zed-industries/codex-acp@$codex_acp_version" 2>&1); then
-    why=$({ grep -m1 '^npm error' <<<"$npm_output" || true; } | sed -E 's/^npm error //' | cut -c1-200)
-    export HIVE_TEST_CODEX_ACP_SKIP="npm install @zed-industries/codex-acp@$codex_acp_version failed: ${why:-see npm}"
-    echo "test.sh: codex-acp could not be installed from npm ($HIVE_TEST_CODEX_ACP_SKIP); the tests that drive it are skipped"
-  fi
-fi
-if [ -z "${HIVE_TEST_CODEX_ACP_SKIP:-}" ]; then
-  if [ -x "$codex_acp_binary" ]; then export HIVE_TEST_CODEX_ACP="$codex_acp_binary"
-  else export HIVE_TEST_CODEX_ACP_SKIP="codex-acp $codex_acp_version has no native binary for this platform at $codex_acp_binary (linux-x64 only here)"; fi
-fi
+  if [ -f "$cache/node_modules/$file" ]; then export "$var=$cache/node_modules/$file"
+  else export "${var}_SKIP=$package $version has no $file here (its native build is for linux-x64 only)"; fi
+}
+# Zed's ACP adapters, for the tests that run them as agents from the claude-acp and codex presets: Claude's (it bundles
+# its own Claude Code; its script, run by node) and Codex's (Codex built in; the native binary of the optional dependency
+# for this platform, run directly: the Node launcher beside it would only spawn it).
+npm_pinned HIVE_TEST_CLAUDE_ACP @zed-industries/claude-agent-acp 0.23.1 @zed-industries/claude-agent-acp/dist/index.js
+npm_pinned HIVE_TEST_CODEX_ACP @zed-industries/codex-acp 0.16.0 @zed-industries/codex-acp-linux-x64/bin/codex-acp
 
 # promtool (Prometheus' own checker of the text exposition), for the metrics test. Debian has it only inside the
 # `prometheus` package, whose installation would also set up and start a service: the .deb is downloaded instead and
