@@ -62,7 +62,7 @@ public static class RequestPermission
             var paths = args.Paths ?? [];
             var options = args.Options!;
             var policy = await mediator.Send(new ReadAgentPermissions.Query(command.Agent), cancellationToken);
-            var (verdict, rule) = PermissionRules.Decide(policy, new PermissionRules.Call(args.Kind, args.Tool, args.Command, paths, args.Title!));
+            var (verdict, rule) = PolicyMatch.Decide(policy, new PolicyMatch.Call(args.Kind, args.Tool, args.Command, paths, args.Title!));
             var by = "policy";
             if (verdict != PermissionRules.Verdicts.Deny && IsHiveTool(args.Tool)) (verdict, rule, by) = (PermissionRules.Verdicts.Allow, null, "hive");
             var asking = verdict == PermissionRules.Verdicts.Ask;
