@@ -112,7 +112,8 @@ public sealed class AcpPermissionTests : IAsyncLifetime
             var question = await OpenQuestionAsync();
             using var answered = await _hive.Http.PostAsJsonAsync($"/api/questions/{question.Id}/answer", new { answer });
             Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
-            await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = 'hive' AND answered_at IS NULL") == 0,
+            // This question, not "no open question": the agent may ask the next one before a poll sees none open.
+            await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE id = @Id AND answered_at IS NOT NULL", new { question.Id }) == 1,
                 TimeSpan.FromSeconds(30), "the question resolved");
         }
         var turn = await TurnAsync(harness, "dave");
