@@ -133,6 +133,10 @@ npm_pinned() {
 # for this platform, run directly: the Node launcher beside it would only spawn it).
 npm_pinned HIVE_TEST_CLAUDE_ACP @zed-industries/claude-agent-acp 0.23.1 @zed-industries/claude-agent-acp/dist/index.js
 npm_pinned HIVE_TEST_CODEX_ACP @zed-industries/codex-acp 0.16.0 @zed-industries/codex-acp-linux-x64/bin/codex-acp
+# The CLIs that speak ACP themselves, for the opencode and gemini presets: opencode's native (Bun-compiled) binary, run
+# directly, and Gemini CLI's bundle, run by node.
+npm_pinned HIVE_TEST_OPENCODE opencode-ai 1.18.33 opencode-linux-x64/bin/opencode
+npm_pinned HIVE_TEST_GEMINI @google/gemini-cli 0.61.0 @google/gemini-cli/bundle/gemini.js
 
 # promtool (Prometheus' own checker of the text exposition), for the metrics test. Debian has it only inside the
 # `prometheus` package, whose installation would also set up and start a service: the .deb is downloaded instead and

@@ -73,6 +73,18 @@ public static class FakeAcpAgent
                     if "error" in answer:
                         update(sid, {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "refused"}})
                         continue
+                if "ASK-MCP" in text:
+                    # The hive's send tool as the other agents name it, with no call announced first: Codex (rawInput),
+                    # Gemini CLI (its title) and opencode (its title); and a look-alike that is not the hive's.
+                    for call in [{"toolCallId": "c1", "title": "send", "kind": "other", "rawInput": {"server": "hive", "tool": "send", "arguments": {}}},
+                                 {"toolCallId": "g1", "title": "send (hive MCP Server)", "kind": "other"},
+                                 {"toolCallId": "o1", "title": "hive_send", "kind": "other", "rawInput": {}},
+                                 {"toolCallId": "x1", "title": "hivesend", "kind": "other", "rawInput": {}}]:
+                        answer = ask("session/request_permission", {"sessionId": sid, "toolCall": call,
+                            "options": [{"optionId": "allow", "name": "Allow", "kind": "allow_once"},
+                                        {"optionId": "reject", "name": "Reject", "kind": "reject_once"}]})
+                    send({"jsonrpc": "2.0", "id": mid, "result": {"stopReason": "end_turn"}})
+                    continue
                 if "ASK" in text:
                     cwd = os.getcwd()
                     calls = [("Read", "read", "Read notes.txt", {"file_path": os.path.join(cwd, "notes.txt")}, [{"path": os.path.join(cwd, "notes.txt")}]),

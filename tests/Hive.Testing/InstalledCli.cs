@@ -18,6 +18,12 @@ public sealed record InstalledCli(string Name, string PathVariable, string SkipV
     /// </summary>
     public static readonly InstalledCli CodexAcp = new("codex-acp", "HIVE_TEST_CODEX_ACP", "HIVE_TEST_CODEX_ACP_SKIP", Executable: true);
 
+    /// <summary>opencode (which speaks ACP itself, <c>opencode acp</c>): its native binary, <c>opencode-linux-x64/bin/opencode</c>, against <see cref="FakeOpenAiApi"/>.</summary>
+    public static readonly InstalledCli OpenCode = new("opencode", "HIVE_TEST_OPENCODE", "HIVE_TEST_OPENCODE_SKIP", Executable: true);
+
+    /// <summary>Gemini CLI (which speaks ACP itself, <c>gemini --acp</c>): its bundle, <c>@google/gemini-cli/bundle/gemini.js</c>, run by node.</summary>
+    public static readonly InstalledCli GeminiCli = new("Gemini CLI", "HIVE_TEST_GEMINI", "HIVE_TEST_GEMINI_SKIP");
+
     /// <summary>The path the variable names, or null: see <see cref="SkipReason"/>.</summary>
     public string? Path => Find().Path;
 

@@ -125,6 +125,26 @@ public sealed class AcpPermissionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_hives_own_tool_is_allowed_however_the_agent_names_it_and_a_look_alike_is_asked()
+    {
+        await CreateAsync("hana", new { allow = new[] { "read" } });
+        await SendAsync("hana", "ASK-MCP");
+        await using var harness = Harness("hana");
+        var question = await OpenQuestionAsync();
+        Assert.StartsWith("hana asks permission", question.Question);
+        Assert.Contains("hivesend", question.Question);
+        using (var answered = await _hive.Http.PostAsJsonAsync($"/api/questions/{question.Id}/answer", new { answer = "Reject" }))
+            Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
+        var turn = await TurnAsync(harness, "hana");
+        Assert.True(turn.ResultKind == "ok", $"{turn.Note}\n{harness.Stderr}");
+        // Codex's, Gemini CLI's and opencode's spellings of the hive's send tool: the hive's own, allowed without a question.
+        Assert.Equal(["allow", "allow", "allow", "reject"], Answers());
+        var decisions = (await _hive.GetJsonAsync("/api/agents/hana/permissions")).EnumerateArray().Reverse()
+            .Select(p => (p.GetProperty("tool").GetString(), p.GetProperty("decided_by").GetString())).ToList();
+        Assert.Equal([("mcp__hive__send", "hive"), ("mcp__hive__send", "hive"), ("mcp__hive__send", "hive"), (null, "operator")], decisions);
+    }
+
+    [Fact]
     public async Task A_question_left_past_its_ttl_resolves_as_the_policys_default()
     {
         await CreateAsync("erin", new { allow = new[] { "read", "other" }, ask = new[] { "execute" }, @default = "allow", ttl_seconds = 1 });

@@ -125,24 +125,4 @@ public sealed class CodexAcpAgentTests : IAsyncLifetime
         await HiveInstance.Until(() => AgentProcesses("alice").Count == 0, TimeSpan.FromSeconds(30),
             $"alice's processes to be gone: {string.Join("; ", AgentProcesses("alice").Select(p => $"{p.Pid} {p.Command}"))}");
     }
-
-    /// <summary>Every process of <paramref name="agent"/> (by its environment's <c>HIVE_AGENT</c>), with its command line.</summary>
-    private static List<(int Pid, string Command)> AgentProcesses(string agent)
-    {
-        var found = new List<(int, string)>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
-        {
-            try
-            {
-                var environ = File.ReadAllText(Path.Combine(dir, "environ")).Replace('\0', '\n');
-                if (environ.Contains($"HIVE_AGENT={agent}\n", StringComparison.Ordinal))
-                    found.Add((int.Parse(Path.GetFileName(dir)), File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Trim()));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // gone meanwhile
-            }
-        }
-        return found;
-    }
 }

@@ -134,4 +134,24 @@ internal static class ContainersKit
     /// <summary>An agent's file in the meta repo as committed on <c>main</c>.</summary>
     public static AgentConfig MetaConfig(HiveInstance hive, string name) =>
         JsonSerializer.Deserialize<AgentConfig>(MetaGit.In(hive.DataDir, "show", $"main:agents/{name}.json"), HiveJson.Options)!;
+
+    /// <summary>Every process of <paramref name="agent"/> (by its environment's <c>HIVE_AGENT</c>), with its command line.</summary>
+    public static List<(int Pid, string Command)> AgentProcesses(string agent)
+    {
+        var found = new List<(int, string)>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            try
+            {
+                var environ = File.ReadAllText(Path.Combine(dir, "environ")).Replace('\0', '\n');
+                if (environ.Contains($"HIVE_AGENT={agent}\n", StringComparison.Ordinal))
+                    found.Add((int.Parse(Path.GetFileName(dir)), File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Trim()));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone meanwhile
+            }
+        }
+        return found;
+    }
 }

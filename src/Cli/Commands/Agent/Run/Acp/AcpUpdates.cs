@@ -9,7 +9,7 @@ namespace Hive.Cli.Commands.Agent.Run.Acp;
 /// as the agent reports them (its model, tokens and cost: a claim, which the gateway's metering replaces when the calls
 /// went through it; the tools it called; how the prompt ended).
 /// </summary>
-internal sealed class AcpUpdates(string? model) : ITurnStats
+internal sealed partial class AcpUpdates(string? model) : ITurnStats
 {
     private readonly StringBuilder _text = new();
     private readonly Dictionary<string, long> _tools = new(StringComparer.Ordinal);
@@ -159,12 +159,27 @@ internal sealed class AcpUpdates(string? model) : ITurnStats
         }).Where(t => t.Length > 0));
 
     /// <summary>
-    /// The MCP tool a call names as Codex does (<c>rawInput</c> <c>{server, tool, arguments}</c>), in Claude Code's spelling
-    /// <c>mcp__SERVER__TOOL</c>, the one the hive's permissions name; else null.
+    /// The MCP tool a call names, in Claude Code's spelling <c>mcp__SERVER__TOOL</c> (the one the hive's permissions name),
+    /// from the way each agent tells it: Codex's <c>rawInput</c> <c>{server, tool, arguments}</c>, Gemini CLI's title
+    /// <c>TOOL (SERVER MCP Server)</c>, opencode's title <c>SERVER_TOOL</c> on a call of kind <c>other</c> (only for the
+    /// hive's server: the harness passes no other, and a server's name may itself hold <c>_</c>); else null.
     /// </summary>
-    internal static string? McpToolOf(JsonObject call) =>
-        call["rawInput"] is JsonObject input && Str(input, "server") is { Length: > 0 and <= 64 } server && Str(input, "tool") is { Length: > 0 and <= 128 } tool
-            ? $"mcp__{server}__{tool}" : null;
+    internal static string? McpToolOf(JsonObject call)
+    {
+        if (call["rawInput"] is JsonObject input && Str(input, "server") is { Length: > 0 and <= 64 } server && Str(input, "tool") is { Length: > 0 and <= 128 } tool)
+            return $"mcp__{server}__{tool}";
+        if (Str(call, "title") is not { Length: > 0 and <= 256 } title) return null;
+        if (GeminiMcpTitle().Match(title) is { Success: true } gemini) return $"mcp__{gemini.Groups[2].Value}__{gemini.Groups[1].Value}";
+        const string hivePrefix = StreamJson.HiveServer + "_";
+        return Str(call, "kind") is null or "other" && title.StartsWith(hivePrefix, StringComparison.Ordinal) && ToolName().IsMatch(title[hivePrefix.Length..])
+            ? $"mcp__{StreamJson.HiveServer}__{title[hivePrefix.Length..]}" : null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^([A-Za-z0-9_-]{1,128}) \(([A-Za-z0-9_-]{1,64}) MCP Server\)$")]
+    private static partial System.Text.RegularExpressions.Regex GeminiMcpTitle();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{1,128}$")]
+    private static partial System.Text.RegularExpressions.Regex ToolName();
 
     internal static string? Str(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
