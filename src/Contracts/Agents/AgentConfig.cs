@@ -13,7 +13,9 @@ namespace Hive.Contracts.Agents;
 /// <c>sealed</c> or <c>open</c> (null, left out, reads as open, as before),
 /// <c>egress</c> the places a sealed agent may reach through the hive's proxy,
 /// and <c>egress_ask</c> whether a refused place becomes a question to the operator. <c>permissions</c> answers an ACP
-/// agent's permission requests (<see cref="AgentPermissions"/>), left out when it has none.
+/// agent's permission requests (<see cref="AgentPermissions"/>), left out when it has none. <c>parent</c> is the agent it
+/// was spawned under (left out: the top level, the manager's), and <c>may_spawn</c> what it may spawn without asking
+/// (<see cref="AgentSpawnLimits"/>), left out when nothing.
 /// </summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
@@ -25,7 +27,25 @@ public sealed record AgentConfig(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Network = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Egress = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? EgressAsk = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentPermissions? Permissions = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentPermissions? Permissions = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Parent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentSpawnLimits? MaySpawn = null);
+
+/// <summary>
+/// What an agent may spawn with the <c>spawn</c> verb without asking (<c>may_spawn: {depth, children}</c>): children down to
+/// <c>depth</c> levels below it (1: children that spawn nothing without asking), at most <c>children</c> of them alive at once.
+/// A spawn beyond them is asked of the operator. The host's limits: a child's own may_spawn is within its parent's, one level less.
+/// </summary>
+public sealed record AgentSpawnLimits(long? Depth = null, long? Children = null)
+{
+    public const long MaxDepth = 8;
+    public const long MaxChildren = 64;
+
+    /// <summary>Why these limits cannot be an agent's, or null.</summary>
+    [JsonIgnore]
+    public string? Problem => Depth is not (>= 1 and <= MaxDepth) ? $"may_spawn.depth must be 1 to {MaxDepth}"
+        : Children is not (>= 1 and <= MaxChildren) ? $"may_spawn.children must be 1 to {MaxChildren}" : null;
+}
 
 /// <summary>
 /// An agent's own caps, as its configuration holds them (<c>limits: {memory_mib, cpu_percent, pids}</c>); a cap left

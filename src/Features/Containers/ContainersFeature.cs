@@ -14,6 +14,7 @@ public static class ContainersFeature
     public static IServiceCollection AddContainers(this IServiceCollection services)
     {
         Hive.Shared.Data.DapperSetup.AddJsonColumn<Hive.Contracts.Agents.AgentPermissions>();
+        Hive.Shared.Data.DapperSetup.AddJsonColumn<Hive.Contracts.Agents.AgentSpawnLimits>();
         services.AddOptions<ContainersOptions>().BindConfiguration("Hive:Containers")
             .Validate(o => o.StopGraceSeconds >= 0 && o.MaxRestarts >= 0 && o.RestartWindowMinutes > 0 && o.RestartBackoffSeconds >= 0
                            && o.MaxRestartBackoffSeconds >= o.RestartBackoffSeconds && o.LogBytes > 0,

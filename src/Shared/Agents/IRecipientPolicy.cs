@@ -6,12 +6,15 @@ namespace Hive.Shared.Agents;
 /// </summary>
 public interface IRecipientPolicy
 {
-    /// <summary>True when <paramref name="from"/> may send to (or ask) <paramref name="to"/>; the operator and the manager are always reachable.</summary>
-    bool MayReach(string from, string to);
+    /// <summary>Why <paramref name="from"/> may not send to (or ask) <paramref name="to"/>, as the refusal says it; null when it may.</summary>
+    string? WhyNot(string from, string to);
+
+    /// <summary>True when <paramref name="from"/> may send to (or ask) <paramref name="to"/>.</summary>
+    bool MayReach(string from, string to) => WhyNot(from, to) is null;
 }
 
 /// <summary>No restriction: the policy until a feature that configures agents provides one.</summary>
 public sealed class AnyoneMayReachAnyone : IRecipientPolicy
 {
-    public bool MayReach(string from, string to) => true;
+    public string? WhyNot(string from, string to) => null;
 }

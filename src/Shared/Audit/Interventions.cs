@@ -65,6 +65,7 @@ public static class InterventionActions
     public const string Stop = "stop";
     public const string Destroy = "destroy";
     public const string LimitChange = "limit_change";
+    public const string Spawn = "spawn";
     public const string AnswerForAgent = "answer_for_agent";
 
     /// <summary>A slash command for an agent's next turn: <c>slash_compact</c>, <c>slash_clear</c>, <c>slash_model</c>.</summary>

@@ -12,10 +12,10 @@ public static class RecipientRules
         rule.Must(to => to == AgentNames.Operator || (to is not null && agents.IsAgent(to)))
             .WithMessage((_, to) => $"no agent named {Shorten(to ?? "")}").WithErrorCode(ErrorCodes.NotFound);
 
-    /// <summary>The sender's configured recipients allow this one (the operator and the manager always): else forbidden.</summary>
+    /// <summary>The hive's policy lets the sender reach this one (its subtree when it has a parent, its allowed_recipients): else forbidden, saying why.</summary>
     public static IRuleBuilderOptions<T, string?> AllowedFor<T>(this IRuleBuilder<T, string?> rule, IRecipientPolicy policy, Func<T, string> sender) =>
         rule.Must((c, to) => to is null || policy.MayReach(sender(c), to))
-            .WithMessage((c, to) => $"{sender(c)} may not reach {Shorten(to ?? "")}: it is not among its allowed_recipients")
+            .WithMessage((c, to) => policy.WhyNot(sender(c), to ?? "") ?? $"{sender(c)} may not reach {Shorten(to ?? "")}")
             .WithErrorCode(ErrorCodes.Forbidden);
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";

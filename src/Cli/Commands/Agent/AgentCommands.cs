@@ -35,6 +35,7 @@ public static class AgentCommands
         root.Subcommands.Add(LooseEnds());
         root.Subcommands.Add(CancelLooseEnd());
         root.Subcommands.Add(QuotaHit());
+        root.Subcommands.Add(SpawnCommand.Spawn());
     }
 
     private static Command Whoami()

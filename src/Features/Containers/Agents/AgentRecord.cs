@@ -12,7 +12,8 @@ internal sealed class AgentRecord
     public const string Columns = """
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
         pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets,
-        provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids, capabilities, network, egress, egress_ask, permissions
+        provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids, capabilities, network, egress, egress_ask, permissions,
+        parent, may_spawn
         """;
 
     public string Name { get; set; } = "";
@@ -59,6 +60,10 @@ internal sealed class AgentRecord
     public bool EgressAsk { get; set; }
     /// <summary>How its permission requests are answered (<see cref="PermissionRules"/>); null: none set, each is asked.</summary>
     public Json<AgentPermissions>? Permissions { get; set; }
+    /// <summary>The agent it was spawned under; null: the top level (the manager's).</summary>
+    public string? Parent { get; set; }
+    /// <summary>What it may spawn without asking; null: nothing.</summary>
+    public Json<AgentSpawnLimits>? MaySpawn { get; set; }
 
     public bool IsSealed => Network == Hive.Shared.Egress.NetworkModes.Sealed;
 
@@ -83,14 +88,14 @@ internal sealed class AgentRecord
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
     public AgentConfig ToConfig() => new(
         Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits, Containers.Capabilities.InFile(Capabilities),
-        Network, Egress, EgressAsk ? true : null, Permissions?.Value);
+        Network, Egress, EgressAsk ? true : null, Permissions?.Value, Parent, MaySpawn?.Value);
 
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at, LastExitReason) : null,
         Purpose, Command, RestartPolicy, configError, AllowedRecipients, Capabilities, Secrets, Provider ?? Providers.Default,
-        Network ?? Hive.Shared.Egress.NetworkModes.Open, (IReadOnlyList<string>?)Egress ?? [], EgressAsk, Permissions?.Value);
+        Network ?? Hive.Shared.Egress.NetworkModes.Open, (IReadOnlyList<string>?)Egress ?? [], EgressAsk, Permissions?.Value, Parent, MaySpawn?.Value);
 }
 
 /// <summary>
@@ -103,14 +108,15 @@ internal sealed class AgentRecord
 /// <c>capabilities</c> is what work it takes (an empty list when none); <c>network</c> is <c>sealed</c> or <c>open</c> (open
 /// for an agent whose configuration names none), <c>egress</c> the places a sealed agent may reach (empty when none), and
 /// <c>egress_ask</c> whether a refused place becomes a question to the operator; <c>permissions</c> how its permission
-/// requests are answered (null when none is set: each is asked).
+/// requests are answered (null when none is set: each is asked); <c>parent</c> the agent it was spawned under (null: the
+/// top level) and <c>may_spawn</c> what it may spawn without asking (null: nothing).
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
     LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError,
     IReadOnlyList<string>? AllowedRecipients, IReadOnlyList<string> Capabilities, IReadOnlyDictionary<string, string>? Secrets = null,
     string Provider = Providers.Default, string Network = Hive.Shared.Egress.NetworkModes.Open, IReadOnlyList<string>? Egress = null,
-    bool EgressAsk = false, AgentPermissions? Permissions = null);
+    bool EgressAsk = false, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null);
 
 /// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
 public sealed class ConfigProblems

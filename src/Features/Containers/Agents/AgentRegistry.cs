@@ -54,7 +54,7 @@ internal sealed class AgentRegistry(
         }
         var records = connection.Query<AgentRecord>($"SELECT {AgentRecord.Columns} FROM agents", transaction: transaction).ToList();
         transaction.Commit();
-        foreach (var record in records) allowed.Set(record.Name, record.AllowedRecipients);
+        foreach (var record in records) allowed.Set(record.Name, record.AllowedRecipients, record.Parent);
         return records.Select(a => a.ToInfo(paths)).ToList();
     }
 
@@ -83,7 +83,8 @@ internal sealed class AgentRegistry(
         INSERT INTO agents ({AgentRecord.Columns})
         VALUES (@Name, @Kind, @Driver, @Origin, @Command, @Env, @Mounts, @Purpose, @RestartPolicy, @Desired, @State, @Transient,
                 @Pid, @PidStartTicks, @StartedAt, @Restarts, @LastExitCode, @LastExitSignal, @LastExitAt, @CreatedAt, @Inputs, @AllowedRecipients, @Secrets,
-                @Provider, @LastExitReason, @LimitMemoryMib, @LimitCpuPercent, @LimitPids, @Capabilities, @Network, @Egress, @EgressAsk, @Permissions)
+                @Provider, @LastExitReason, @LimitMemoryMib, @LimitCpuPercent, @LimitPids, @Capabilities, @Network, @Egress, @EgressAsk, @Permissions,
+                @Parent, @MaySpawn)
         """;
 
     /// <summary>Reads in the caller's running change when there is one (to see what it wrote), else on a connection of its own.</summary>

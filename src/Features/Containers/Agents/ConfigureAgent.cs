@@ -51,7 +51,7 @@ public static class ConfigureAgent
                     Permissions = config.Permissions ?? expanded.Permissions,
                 };
             }
-            var normalised = await ProposeConfig.CheckedAsync(record, config, createRules, drivers, cancellationToken);
+            var normalised = await ProposeConfig.CheckedAsync(record, config, createRules, drivers, registry, cancellationToken);
             if (meta.Unavailable is { } why) throw new ConflictException(why);
 
             var diff = await proposals.PreviewAsync(name, normalised);

@@ -33,7 +33,7 @@ public static class CreateAgent
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
         IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null,
         IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
-        AgentPermissions? Permissions = null)
+        AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null)
         : IRequest<AgentRow>;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -81,6 +81,12 @@ public static class CreateAgent
             RuleFor(c => c.EgressAsk).Must(a => a != true).When(c => c.Driver == DriverCatalog.External)
                 .WithMessage("an external agent runs outside the hive: it has no egress here");
             RuleFor(c => c.Permissions).Must(p => PermissionRules.ProblemWith(p) is null).WithMessage(c => PermissionRules.ProblemWith(c.Permissions)!);
+            RuleFor(c => c.Parent).Cascade(CascadeMode.Stop)
+                .Must(p => AgentNames.IsWellFormed(p)).WithMessage("parent must be an agent's name")
+                .Must((c, p) => p != c.Name).WithMessage(c => $"parent: a cycle ({c.Name} cannot be its own parent)")
+                .Must((c, _) => c.Name != AgentNames.Manager).WithMessage("the manager is the top level: it has no parent")
+                .When(c => c.Parent is not null);
+            RuleFor(c => c.MaySpawn).Must(m => m!.Problem is null).WithMessage(c => c.MaySpawn!.Problem!).When(c => c.MaySpawn is not null);
             RuleFor(c => c.Restart).Must(r => r is null || RestartPolicies.All.Contains(r))
                 .WithMessage($"restart must be one of {string.Join(", ", RestartPolicies.All)}");
             RuleFor(c => c.Env).Must(e => e is null || e.Count <= 64).WithMessage("env has at most 64 variables");
@@ -136,6 +142,8 @@ public static class CreateAgent
         {
             // Not before the start-up reconciliation is done: it would take a process started now for one the last life left.
             await startUp.Reconciled.WaitAsync(cancellationToken);
+            if (command.Parent == AgentNames.Manager) command = command with { Parent = null }; // the top level is the manager's
+            if (AgentTree.ParentProblem(registry, command.Name!, command.Parent) is { } parentProblem) throw new BadRequestException(parentProblem);
             if (command.Preset is { } preset)
             {
                 // Expanded into a plain configuration, which is then checked in full like any other.
@@ -164,6 +172,7 @@ public static class CreateAgent
                         State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Stored(command.AllowedRecipients),
                         Provider = command.Provider, Capabilities = Containers.Capabilities.Stored(command.Capabilities),
                         Permissions = Json<AgentPermissions>.Of(command.Permissions), // its harness, wherever it runs, asks the hive
+                        Parent = command.Parent, MaySpawn = Json<AgentSpawnLimits>.Of(command.MaySpawn),
                     }, command.RequestedBy), cancellationToken);
                 return await ViewAsync(registry, rows, paths, command.Name!, cancellationToken);
             }
@@ -196,6 +205,8 @@ public static class CreateAgent
                 Egress = command.Egress is { } egress ? new(egress) : null,
                 EgressAsk = command.EgressAsk ?? false,
                 Permissions = Json<AgentPermissions>.Of(command.Permissions),
+                Parent = command.Parent,
+                MaySpawn = Json<AgentSpawnLimits>.Of(command.MaySpawn),
                 RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
                 Desired = DesiredStates.Running,
                 State = States.Stopped,

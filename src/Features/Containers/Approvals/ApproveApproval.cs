@@ -77,6 +77,8 @@ public static class ApproveApproval
                         Egress = spawn.Egress is { } egress ? new(egress) : null,
                         EgressAsk = spawn.EgressAsk ?? false,
                         Permissions = Json<AgentPermissions>.Of(spawn.Permissions),
+                        Parent = spawn.Parent is { } parent && registry.Find(parent) is not null ? parent : null,
+                        MaySpawn = Json<AgentSpawnLimits>.Of(spawn.MaySpawn),
                         Desired = DesiredStates.Running,
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
@@ -132,5 +134,5 @@ public static class ApproveApproval
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
         IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null,
         AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
-        bool? EgressAsk = null, AgentPermissions? Permissions = null);
+        bool? EgressAsk = null, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null);
 }

@@ -26,16 +26,18 @@ public static class ProposeConfig
     /// create, so no one is ever asked to approve what cannot run.
     /// </summary>
     internal static async Task<AgentConfig> CheckedAsync(
-        AgentRecord record, AgentConfig? config, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, CancellationToken ct)
+        AgentRecord record, AgentConfig? config, IValidator<CreateAgent.Command> createRules, DriverCatalog drivers, AgentRegistry registry, CancellationToken ct)
     {
         if (config is null) throw new BadRequestException("config is required: the agent's whole new configuration");
         if (record.IsExternal) throw new ConflictException($"{record.Name} is an external agent: it has no configuration here");
         var driver = config.Driver ?? record.Driver;
         var asCreate = new CreateAgent.Command(record.Name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
             AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider, Limits: config.Limits,
-            Capabilities: config.Capabilities, Network: config.Network, Egress: config.Egress, EgressAsk: config.EgressAsk, Permissions: config.Permissions);
+            Capabilities: config.Capabilities, Network: config.Network, Egress: config.Egress, EgressAsk: config.EgressAsk, Permissions: config.Permissions,
+            Parent: config.Parent, MaySpawn: config.MaySpawn);
         var problems = (await createRules.ValidateAsync(asCreate, ct)).Errors.Where(e => e.PropertyName != "Name").ToList();
         if (problems.Count > 0) throw new ValidationException(problems);
+        if (AgentTree.ParentProblem(registry, record.Name, config.Parent) is { } parentProblem) throw new BadRequestException(parentProblem);
         var chosen = drivers.Find(driver) ?? throw new BadRequestException($"the {driver} driver does not exist here");
         if (chosen.ProblemWith(record.Name, config.Command!, config.Mounts ?? []) is { } problem) throw new BadRequestException(problem);
         return config with
@@ -51,6 +53,7 @@ public static class ProposeConfig
             // Omitted, the network takes its default as a create's would (sealed under bubblewrap); the diff shows it.
             Network = NetworkSealing.Default(driver, config.Network, fromPreset: false),
             EgressAsk = config.EgressAsk == true ? true : null,
+            Parent = config.Parent == AgentNames.Manager ? null : config.Parent,
         };
     }
 
@@ -64,7 +67,7 @@ public static class ProposeConfig
             var name = AgentName.Checked(command.Name);
             if (name == command.Requester) throw new ForbiddenException($"the {name} cannot propose its own configuration");
             var record = registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
-            var normalised = await CheckedAsync(record, command.Config, createRules, drivers, cancellationToken);
+            var normalised = await CheckedAsync(record, command.Config, createRules, drivers, registry, cancellationToken);
             if (meta.Unavailable is { } why) throw new ConflictException(why);
 
             var change = changes.Current;

@@ -24,7 +24,7 @@ public static class RequestSpawn
         string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver, string? Preset = null,
         IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
         string? Provider = null, AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null,
-        string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null)
+        string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null)
         : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
@@ -70,12 +70,14 @@ public static class RequestSpawn
             network = NetworkSealing.Default(driverName, network, fromPreset: command.Preset is not null);
             // The same rules as the operator's create: the operator is never asked to approve what cannot run.
             var problems = (await createRules.ValidateAsync(new CreateAgent.Command(name, argv, driverName, purpose, env, Mounts: mounts, Secrets: secretNames, Provider: provider,
-                Limits: command.Limits, Capabilities: command.Capabilities, Network: network, Egress: egress, EgressAsk: egressAsk, Permissions: permissions),
+                Limits: command.Limits, Capabilities: command.Capabilities, Network: network, Egress: egress, EgressAsk: egressAsk, Permissions: permissions,
+                Parent: command.Parent, MaySpawn: command.MaySpawn),
                 cancellationToken)).Errors;
             if (problems.Count > 0) throw new ValidationException(problems);
             var driver = drivers.Find(driverName)!;
             if (driver.Unavailable is { } unavailable) throw new BadRequestException($"the {driverName} driver cannot run agents here: {unavailable}");
             if (driver.ProblemWith(name, argv, mounts ?? []) is { } problem) throw new BadRequestException(problem);
+            if (AgentTree.ParentProblem(registry, name, command.Parent) is { } parentProblem) throw new BadRequestException(parentProblem);
             if (secrets.MissingOf(secretNames) is { } missing) throw new ConflictException(SecretStore.MissingReason(name, missing));
 
             var change = changes.Current;
@@ -89,6 +91,8 @@ public static class RequestSpawn
                 permissions = permissions is null ? null : JsonSerializer.SerializeToNode(permissions, Hive.Contracts.Json.HiveJson.Options),
                 // Snake-case by hand: the payload is written with default options and read back with the wire's.
                 limits = command.Limits?.OrNull is { } own ? new { memory_mib = own.MemoryMib, cpu_percent = own.CpuPercent, pids = own.Pids } : null,
+                parent = command.Parent,
+                may_spawn = command.MaySpawn is { } may ? new { depth = may.Depth, children = may.Children } : null,
             });
             return Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester);
         }

@@ -112,7 +112,7 @@ internal sealed class AgentSteps(
                                   inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider,
                                   limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids,
                                   capabilities = @Capabilities, network = @Network, egress = @Egress, egress_ask = @EgressAsk,
-                                  permissions = @Permissions
+                                  permissions = @Permissions, parent = @Parent, may_spawn = @MaySpawn
                 WHERE name = @name
                 """, new
             {
@@ -135,6 +135,8 @@ internal sealed class AgentSteps(
                 Egress = config.Egress is { } egress ? new JsonList(egress) : null,
                 EgressAsk = config.EgressAsk ?? false,
                 Permissions = Json<AgentPermissions>.Of(config.Permissions),
+                config.Parent,
+                MaySpawn = Json<AgentSpawnLimits>.Of(config.MaySpawn),
             });
             if (updated == 0) return;
             if (by is not null && before != after)
@@ -142,7 +144,7 @@ internal sealed class AgentSteps(
                     new RecordIntervention(by, InterventionActions.LimitChange, name, reason, CapsShape(before), CapsShape(after)), CancellationToken.None);
             await RaiseRowAsync(change, name);
         }, CancellationToken.None);
-        allowed.Set(name, config.AllowedRecipients);
+        allowed.Set(name, config.AllowedRecipients, config.Parent);
     }
 
     private static object CapsShape(AgentLimits? own) => new { memory_mib = own?.MemoryMib, cpu_percent = own?.CpuPercent, pids = own?.Pids };

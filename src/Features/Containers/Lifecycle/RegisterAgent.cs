@@ -24,7 +24,7 @@ internal static class RegisterAgent
             if (registry.Find(record.Name) is not null) throw new ConflictException($"there is already an agent named {record.Name}");
             var consumed = change.Execute("DELETE FROM tombstones WHERE name = @Name", record) > 0;
             change.Execute(AgentRegistry.Insert, record);
-            allowed.Set(record.Name, record.AllowedRecipients); // before its socket opens; a rolled-back name is set again when made
+            allowed.Set(record.Name, record.AllowedRecipients, record.Parent); // before its socket opens; a rolled-back name is set again when made
             // Joins this change: the row (with this feature's facts) goes out, then the socket opens.
             await directory.AddAsync(record.Name, cancellationToken);
             if (consumed) change.Raise(registry.TombstonesNow());

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hive.Contracts.Agents;
 using Hive.Contracts.Json;
 using Hive.Features.Containers.Runtime;
+using Hive.Shared.Agents;
 using Hive.Shared.Json;
 using Hive.Shared.Permissions;
 
@@ -35,6 +36,10 @@ internal static class AgentFile
                 throw new MetaFileException($"{PathOf(agent)}: network must be {Hive.Shared.Egress.NetworkModes.Sealed} or {Hive.Shared.Egress.NetworkModes.Open}");
             if (Hive.Shared.Egress.EgressRule.ProblemWith(config.Egress) is { } egress) throw new MetaFileException($"{PathOf(agent)}: {egress}");
             if (PermissionRules.ProblemWith(config.Permissions) is { } permissions) throw new MetaFileException($"{PathOf(agent)}: {permissions}");
+            // Nor a parent that is no agent's name, or spawn limits the host would not grant.
+            if (config.Parent is { } parent && (!AgentNames.IsWellFormed(parent) || parent == agent))
+                throw new MetaFileException($"{PathOf(agent)}: parent must be another agent's name");
+            if (config.MaySpawn?.Problem is { } maySpawn) throw new MetaFileException($"{PathOf(agent)}: {maySpawn}");
             return config with { Limits = config.Limits?.OrNull, Capabilities = Capabilities.InFile(config.Capabilities), EgressAsk = config.EgressAsk == true ? true : null };
         }
         catch (JsonException e)

@@ -73,7 +73,8 @@ public static class ForkConversation
                 await mediator.Send(new CreateAgent.Command(name, original.Command, original.Driver, $"fork of {turn.Agent} at turn {turn.Id}: {original.Purpose}",
                     original.Env, original.Restart, original.Mounts, Inputs: original.Inputs, AllowedRecipients: original.AllowedRecipients,
                     Secrets: original.Secrets, Provider: original.Provider, Limits: original.Limits, Capabilities: original.Capabilities,
-                    Network: original.Network, Egress: original.Egress, EgressAsk: original.EgressAsk, Permissions: original.Permissions), cancellationToken);
+                    Network: original.Network, Egress: original.Egress, EgressAsk: original.EgressAsk, Permissions: original.Permissions,
+                    Parent: original.Parent, MaySpawn: original.MaySpawn), cancellationToken);
                 if (command.Model is { } model) await mediator.Send(new SlashCommand.Command(name, $"/model {model}", Actor.Operator), cancellationToken);
             }
             catch

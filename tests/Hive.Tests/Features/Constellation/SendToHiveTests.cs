@@ -30,7 +30,7 @@ public sealed class SendToHiveTests : IAsyncLifetime
     /// <summary>alice may reach bob@b and local agents, not carol@b.</summary>
     private sealed class NotCarol : IRecipientPolicy
     {
-        public bool MayReach(string from, string to) => to != "carol@b";
+        public string? WhyNot(string from, string to) => to != "carol@b" ? null : $"{from} may not reach {to}: it is not among its allowed_recipients";
     }
 
     [Fact]

@@ -1,0 +1,119 @@
+using Hive.Contracts.Agents;
+using static Hive.Tests.Features.Containers.ContainersKit;
+
+namespace Hive.Tests.Features.Containers;
+
+/// <summary>
+/// The hierarchy the host enforces: a parent with <c>may_spawn</c> spawns children at once within its limits, and a spawn
+/// beyond them (one child too many, a grandchild from a child with no may_spawn of its own) becomes a spawn approval for
+/// the operator, saying why; a child reaches only its subtree, its parent and the operator; parent links that make a
+/// cycle or name no agent, and spawns of a taken name or out-of-range limits, are refused and create nothing.
+/// </summary>
+public sealed class HierarchyTests : IAsyncLifetime
+{
+    private HiveInstance _hive = null!;
+
+    public async Task InitializeAsync() => _hive = await HiveInstance.StartAsync(["zed"], "--Hive:Containers:Driver", "process");
+
+    public async Task DisposeAsync() => await _hive.DisposeAsync();
+
+    private static ChildSpawnArgs Child(string name, AgentSpawnLimits? maySpawn = null) =>
+        new(name, $"{name} helps its parent", Command: ["sleep", "1000"], MaySpawn: maySpawn);
+
+    private long Agents => _hive.QueryDb<long>("SELECT count(*) FROM agents");
+
+    private long PendingSpawns(string requester) =>
+        _hive.QueryDb<long>("SELECT count(*) FROM approvals WHERE kind = 'spawn' AND requester = @requester AND status = 'pending'", new { requester });
+
+    [Fact]
+    public async Task A_parent_spawns_within_its_limits_at_once_beyond_them_asks_and_its_child_reaches_only_its_subtree_its_parent_and_the_operator()
+    {
+        await CreateAsync(_hive.Http, new { name = "pia", driver = "external", may_spawn = new { depth = 1, children = 2 } });
+        await using var pia = await _hive.ConnectAsync("pia");
+
+        // Two at once (on two connections), both within its limits: both start, under pia, recorded as pia's interventions.
+        await using var pia2 = await _hive.ConnectAsync("pia");
+        var spawned = await Task.WhenAll(pia.CallAsync(HierarchyVerbs.Spawn, Child("kit")), pia2.CallAsync(HierarchyVerbs.Spawn, Child("kai")));
+        Assert.All(spawned, s => Assert.Equal(HierarchyVerbs.Spawned, s.Outcome));
+        foreach (var name in new[] { "kit", "kai" })
+        {
+            var row = (await RowAsync(_hive, name))!.Value;
+            Assert.Equal(("running", "pia"), (row.State(), row.GetProperty("parent").GetString()));
+        }
+        Assert.Equal(2, _hive.QueryDb<long>("SELECT count(*) FROM interventions WHERE action = 'spawn' AND actor = 'pia'"));
+        Assert.Equal(0, PendingSpawns("pia"));
+
+        // A third is beyond children: 2, and becomes one approval for the operator, saying so; nothing runs.
+        var third = await pia.CallAsync(HierarchyVerbs.Spawn, Child("kim"));
+        Assert.Equal(HierarchyVerbs.Asked, third.Outcome);
+        Assert.Contains("2 children already", third.Reason);
+        Assert.Equal(1, PendingSpawns("pia"));
+        Assert.Null(await RowAsync(_hive, "kim"));
+
+        // A child's own spawn (a grandchild of pia, depth 2) is asked too: kit has no may_spawn of its own.
+        await using var kit = await _hive.ConnectAsync("kit");
+        var grandchild = await kit.CallAsync(HierarchyVerbs.Spawn, Child("kip"));
+        Assert.Equal(HierarchyVerbs.Asked, grandchild.Outcome);
+        Assert.Contains("kit may spawn nothing without asking", grandchild.Reason);
+        Assert.Equal(1, PendingSpawns("kit"));
+
+        // kit reaches its parent and the operator; not its sibling, nor an agent outside its subtree, and says why.
+        var messages = _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = 'kit'");
+        foreach (var to in new[] { "kai", "zed" })
+        {
+            var refused = await kit.CallAsync(new { op = "send", to, body = "psst" });
+            Assert.Equal("forbidden", refused.GetProperty("code").GetString());
+            Assert.Contains("kit was spawned under pia and reaches only its own subtree, pia and the operator", refused.GetProperty("error").GetString());
+        }
+        Assert.Equal(messages, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = 'kit'"));
+        await kit.SendAsync("pia", "done, pia");
+        await kit.SendAsync("operator", "done, operator");
+        // Its parent reaches it, and so does the manager.
+        await pia.SendAsync("kit", "well done");
+        await using var manager = await _hive.ConnectAsync("manager");
+        await manager.SendAsync("kit", "carry on");
+    }
+
+    [Fact]
+    public async Task Parent_links_that_make_a_cycle_or_name_no_agent_and_spawns_of_a_taken_name_are_refused_and_create_nothing()
+    {
+        await CreateAsync(_hive.Http, new { name = "ada", driver = "external", may_spawn = new { depth = 2, children = 4 } });
+        await CreateAsync(_hive.Http, new { name = "bea", command = new[] { "sleep", "1000" }, parent = "ada" });
+        var agents = Agents;
+
+        var (self, selfProblem) = await PostAsync(_hive.Http, "/api/agents", new { name = "cyd", driver = "external", parent = "cyd" });
+        Assert.Equal(HttpStatusCode.BadRequest, self);
+        Assert.Contains("a cycle (cyd cannot be its own parent)", selfProblem.ToString());
+        var (unknown, unknownProblem) = await PostAsync(_hive.Http, "/api/agents", new { name = "cyd", driver = "external", parent = "nobody" });
+        Assert.Equal(HttpStatusCode.BadRequest, unknown);
+        Assert.Contains("parent: no agent named nobody", unknownProblem.ToString());
+        var (limits, limitsProblem) = await PostAsync(_hive.Http, "/api/agents", new { name = "cyd", driver = "external", may_spawn = new { depth = 99, children = 1 } });
+        Assert.Equal(HttpStatusCode.BadRequest, limits);
+        Assert.Contains("may_spawn.depth must be 1 to 8", limitsProblem.ToString());
+
+        // bea is under ada: making ada a child of bea would close a cycle.
+        using (var cycle = await _hive.Http.PutAsJsonAsync("/api/agents/bea/config?dry_run=true", new { command = new[] { "sleep", "1000" }, parent = "bea" }))
+            Assert.Equal(HttpStatusCode.BadRequest, cycle.StatusCode);
+        await CreateAsync(_hive.Http, new { name = "cal", command = new[] { "sleep", "1000" } });
+        using (var cycle = await _hive.Http.PutAsJsonAsync("/api/agents/cal/config?dry_run=true", new { command = new[] { "sleep", "1000" }, parent = "bea" }))
+            Assert.True(cycle.IsSuccessStatusCode, await cycle.Content.ReadAsStringAsync()); // under bea is fine: no cycle
+        await using (var bea = await _hive.ConnectAsync("bea"))
+        {
+            var taken = await bea.RefusalOfAsync(HierarchyVerbs.Spawn, Child("ada"));
+            Assert.Equal("conflict", taken.Code);
+        }
+        // hivectl spawn: within ada's limits (a child of its own with may_spawn one level less), at once.
+        var viaCli = await Hive.Tests.Cli.Hivectl.RunAsync(["spawn", "dot", "--purpose", "a helper", "--may-spawn-depth", "1", "--may-spawn-children", "1", "--", "sleep", "1000"],
+            new Dictionary<string, string> { ["HIVE_SOCKET"] = _hive.SocketPath("ada") });
+        Assert.True(viaCli.ExitCode == 0 && viaCli.Stdout.Contains("dot spawned under you"), viaCli.ToString());
+        Assert.Equal("ada", (await RowAsync(_hive, "dot"))!.Value.GetProperty("parent").GetString());
+        agents++;
+        await using var ada = await _hive.ConnectAsync("ada");
+        var takenByAda = await ada.RefusalOfAsync(HierarchyVerbs.Spawn, Child("zed"));
+        Assert.Equal(("conflict", "there is already an agent named zed"), (takenByAda.Code, takenByAda.Error));
+        var outOfRange = await ada.RefusalOfAsync(HierarchyVerbs.Spawn, Child("dov", new AgentSpawnLimits(1, 0)));
+        Assert.Equal("bad_request", outOfRange.Code);
+        Assert.Equal(agents + 1, Agents); // and cal, which the operator made
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM approvals WHERE kind = 'spawn'"));
+    }
+}
