@@ -36,7 +36,7 @@ internal static class AgentTree
 
     /// <summary>The agents directly under <paramref name="agent"/>.</summary>
     public static IReadOnlyList<AgentRecord> ChildrenOf(AgentRegistry registry, string agent) =>
-        registry.All().Where(r => r.Parent == agent).ToList();
+        registry.All().Where(r => r.Parent == agent).OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
 
     /// <summary>Everything under <paramref name="agent"/>, deepest first (the order a subtree is taken down in).</summary>
     public static IReadOnlyList<AgentRecord> SubtreeOf(AgentRegistry registry, string agent)

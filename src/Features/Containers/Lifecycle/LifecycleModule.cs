@@ -21,7 +21,7 @@ public sealed class LifecycleModule : CarterModule
 
         Delete("/api/agents/{name}", async (req, res) =>
         {
-            await mediator.Send(new DestroyAgent.Command(ContainerRoutes.Name(req)), req.HttpContext.RequestAborted);
+            await mediator.Send(new DestroyAgent.Command(ContainerRoutes.Name(req), Children: req.Query["children"].FirstOrDefault()), req.HttpContext.RequestAborted);
             await res.NoContent();
         });
     }

@@ -116,4 +116,47 @@ public sealed class HierarchyTests : IAsyncLifetime
         Assert.Equal(agents + 1, Agents); // and cal, which the operator made
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM approvals WHERE kind = 'spawn'"));
     }
+
+    [Fact]
+    public async Task Destroying_a_parent_asks_what_becomes_of_its_children_and_destroys_its_subtree_or_moves_it_up()
+    {
+        await CreateAsync(_hive.Http, new { name = "pam", driver = "external", may_spawn = new { depth = 2, children = 4 } });
+        await using (var pam = await _hive.ConnectAsync("pam"))
+        {
+            Assert.Equal(HierarchyVerbs.Spawned, (await pam.CallAsync(HierarchyVerbs.Spawn, Child("lux", new AgentSpawnLimits(1, 1)))).Outcome);
+            Assert.Equal(HierarchyVerbs.Spawned, (await pam.CallAsync(HierarchyVerbs.Spawn, Child("lia"))).Outcome);
+        }
+        await using (var lux = await _hive.ConnectAsync("lux"))
+            Assert.Equal(HierarchyVerbs.Spawned, (await lux.CallAsync(HierarchyVerbs.Spawn, Child("lot"))).Outcome);
+        var pids = new List<int>();
+        foreach (var name in new[] { "lux", "lia", "lot" }) pids.Add((await RowAsync(_hive, name))!.Value.Pid()!.Value);
+
+        // Not without saying what becomes of them; nor with a choice the hive does not know.
+        using (var unsaid = await _hive.Http.DeleteAsync("/api/agents/pam"))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, unsaid.StatusCode);
+            Assert.Contains("pam has 2 children (lia, lux): destroy them with it (children=destroy) or move them up to the top level (children=reparent)",
+                await unsaid.Content.ReadAsStringAsync());
+        }
+        using (var unknown = await _hive.Http.DeleteAsync("/api/agents/pam?children=orphan"))
+            Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.NotNull(await RowAsync(_hive, "lot"));
+
+        // lux goes, and lot moves up to pam: it runs on, and reaches pam still.
+        using (var moved = await _hive.Http.DeleteAsync("/api/agents/lux?children=reparent"))
+            Assert.Equal(HttpStatusCode.NoContent, moved.StatusCode);
+        Assert.Null(await RowAsync(_hive, "lux"));
+        var lot = (await RowAsync(_hive, "lot"))!.Value;
+        Assert.Equal(("running", "pam"), (lot.State(), lot.GetProperty("parent").GetString()));
+        Assert.Equal("pam", MetaConfig(_hive, "lot").Parent);
+        await using (var lotClient = await _hive.ConnectAsync("lot"))
+            await lotClient.SendAsync("pam", "still here");
+
+        // pam goes with everything under it; no process of theirs is left.
+        using (var destroyed = await _hive.Http.DeleteAsync("/api/agents/pam?children=destroy"))
+            Assert.Equal(HttpStatusCode.NoContent, destroyed.StatusCode);
+        foreach (var name in new[] { "pam", "lia", "lot" }) Assert.Null(await RowAsync(_hive, name));
+        await ProcessTable.UntilGoneAsync(pids, TimeSpan.FromSeconds(30));
+        Assert.NotNull(await RowAsync(_hive, "zed"));
+    }
 }
