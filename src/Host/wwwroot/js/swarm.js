@@ -224,11 +224,21 @@ function agentActions(a) {
       h('a', { class: 'button quiet terminal', href: `/agents/${path(name)}/terminal`, target: '_blank', title: `a shell in ${name}'s sandbox` }, 'Terminal'),
     store.governance && pauseAction(name, !!a.paused, message => errors.set(name, message)),
     a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
-      if (!confirm(`Destroy ${name}? Its process is stopped and its socket closed; its files are kept (under Destroyed agents) until you delete them.`)) return;
+      const children = [...store.agents.values()].filter(c => c.parent === name).map(c => c.name);
+      const choice = children.length ? childrenChoice(name, a.parent, children)
+        : confirm(`Destroy ${name}? Its process is stopped and its socket closed; its files are kept (under Destroyed agents) until you delete them.`) ? '' : null;
+      if (choice === null) return;
       errors.set(name, null);
-      act(b, 'destroying…', { method: 'DELETE', url: `/api/agents/${path(name)}` }, `${name} destroyed`,
+      act(b, 'destroying…', { method: 'DELETE', url: `/api/agents/${path(name)}${choice}` }, `${name} destroyed`,
         message => errors.set(name, `destroy: ${message}`));
     }));
+}
+
+/** What becomes of a destroyed agent's children: destroyed with it, moved up to its parent, or (null) nothing is done. */
+function childrenChoice(name, parent, children) {
+  const list = children.join(', ');
+  if (confirm(`Destroy ${name} and everything under it (${list})? Cancel to keep its children instead.`)) return '?children=destroy';
+  return confirm(`Destroy only ${name}, moving ${list} up to ${parent || 'the top level'}?`) ? '?children=reparent' : null;
 }
 
 /** Search what the agent wrote or was sent (messages, its questions and answers). */
