@@ -1,5 +1,4 @@
 using Hive.Contracts.Agents;
-using Hive.Contracts.Governance;
 using Hive.Features.Governance;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
