@@ -58,6 +58,8 @@ public static class HiveServices
         });
         services.AddSingleton<IAgentDirectory>(p => p.GetRequiredService<AgentDirectory>());
         services.TryAddSingleton<IRecipientPolicy, AnyoneMayReachAnyone>(); // Containers registers the configured one
+        services.TryAddSingleton<IAgentTree, FlatAgentTree>(); // and the parent links
+        services.TryAddSingleton<Budgets.IBudgetShares, Budgets.AnyShare>(); // Governance registers the budgets' check
         services.TryAddSingleton<IWorkHolds, NothingHeld>(); // Governance registers the real holds
         services.TryAddSingleton<Turns.ITurnLedger, Turns.NoTurnLedger>(); // and the ledger
         services.TryAddSingleton<Gateway.IAgentGateways, Gateway.NoAgentGateways>(); // the Gateway slice registers the real ones

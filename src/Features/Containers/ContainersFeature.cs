@@ -42,6 +42,7 @@ public static class ContainersFeature
             .ValidateOnStart();
         services.AddSingleton<AllowedRecipients>();
         services.AddSingleton<IRecipientPolicy>(p => p.GetRequiredService<AllowedRecipients>());
+        services.AddSingleton<IAgentTree, AgentParents>();
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<MetaRepo>();
         services.AddSingleton<MetaProposals>();

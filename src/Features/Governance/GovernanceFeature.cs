@@ -38,6 +38,7 @@ public static class GovernanceFeature
         services.AddSingleton<IWorkHolds, WorkHolds>();
         services.AddSingleton<ITurnLedger, TurnLedger>();
         services.AddSingleton<Spending>();
+        services.AddSingleton<Hive.Shared.Budgets.IBudgetShares, ShareBudget.Check>();
         services.AddSingleton<Spend.ModelCallQuestions>();
         services.AddTransient<GovernedRows>();
         services.AddSingleton<TurnClock>();
@@ -65,22 +66,33 @@ internal sealed class GovernanceStateContributor(GovernanceState governance, Adm
     }
 }
 
-/// <summary>Each agent row's <c>held</c> (what would hold its next turn now, other than a full house), <c>paused</c> and spend.</summary>
-internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, TimeProvider clock)
+/// <summary>
+/// Each agent row's <c>held</c> (what would hold its next turn now, other than a full house), <c>paused</c>, its spend,
+/// and its subtree's (its own and every agent's under it).
+/// </summary>
+internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, IAgentTree tree, TimeProvider clock)
     : AgentRowContributor<GovernanceFacts>
 {
     protected override async Task<IReadOnlyDictionary<string, GovernanceFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        var parents = tree.Parents();
         var facts = new Dictionary<string, GovernanceFacts>(StringComparer.Ordinal);
         foreach (var agent in agents)
         {
             var provider = await providers.OfAsync(agent.Name, cancellationToken);
-            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, provider), state.IsPaused(agent.Name),
-                state.Budgets.SpentIn(agent.Name, daily: true, now).Usd, state.Budgets.SpentIn(agent.Name, daily: false, now).Usd);
+            var (today, month) = SpentBy(agent.Name);
+            var (subtreeToday, subtreeMonth) = (today, month);
+            if (parents.Values.Contains(agent.Name, StringComparer.Ordinal))
+                foreach (var (childToday, childMonth) in AgentLineage.DescendantsOf(parents, agent.Name).Select(SpentBy))
+                    (subtreeToday, subtreeMonth) = (subtreeToday + childToday, subtreeMonth + childMonth);
+            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, provider), state.IsPaused(agent.Name), today, month, subtreeToday, subtreeMonth);
         }
         return facts;
+
+        (double Today, double Month) SpentBy(string agent) =>
+            (state.Budgets.SpentIn(agent, daily: true, now).Usd, state.Budgets.SpentIn(agent, daily: false, now).Usd);
     }
 }
 
-internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd);
+internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd, double SubtreeSpendTodayUsd, double SubtreeSpendMonthUsd);

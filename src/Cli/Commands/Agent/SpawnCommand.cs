@@ -15,9 +15,10 @@ public static class SpawnCommand
         var preset = new Option<string?>("--preset") { Description = "a preset the hive knows (e.g. claude-code)" };
         var depth = new Option<long?>("--may-spawn-depth") { Description = "how many levels the child may spawn below it without asking (within yours, one less)" };
         var children = new Option<long?>("--may-spawn-children") { Description = "how many children the child may have alive at once without asking" };
+        var budget = new Option<double?>("--budget") { Description = "USD a month the child may spend, carved from your own monthly budget" };
         var command = new Command("spawn",
-            "spawn a child agent under you: at once within your may_spawn, else an approval the operator decides: spawn NAME --purpose P (--preset X | -- COMMAND...)")
-            { name, argv, purpose, preset, depth, children };
+            "spawn a child agent under you: at once within your may_spawn, else an approval the operator decides: spawn NAME --purpose P (--preset X | -- COMMAND...) [--budget USD]")
+            { name, argv, purpose, preset, depth, children, budget };
         command.SetRun(async (cx, ct) =>
         {
             var fields = new JsonObject { ["name"] = cx.Value(name) };
@@ -26,6 +27,7 @@ public static class SpawnCommand
             if (cx.Value(argv) is { Length: > 0 } program) fields["command"] = OptionValues.Array(program);
             if (cx.Value(depth) is not null || cx.Value(children) is not null)
                 fields["may_spawn"] = new JsonObject { ["depth"] = cx.Value(depth), ["children"] = cx.Value(children) };
+            if (cx.Value(budget) is { } usd) fields["budget"] = usd;
             await using var socket = await cx.ConnectAsync(ct);
             var reply = await socket.CallAsync(HierarchyVerbs.Spawn.Name, fields, ct);
             return new CliOutput(reply, Text.Str(reply, "outcome") == HierarchyVerbs.Spawned

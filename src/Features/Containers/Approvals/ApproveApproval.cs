@@ -3,6 +3,8 @@ using Hive.Contracts.Agents;
 using Hive.Contracts.Containers;
 using Hive.Shared.Agents;
 using Hive.Shared.Approvals;
+using Hive.Shared.Audit;
+using Hive.Shared.Budgets;
 using Hive.Shared.Changes;
 using Hive.Shared.Data;
 using Hive.Shared.Errors;
@@ -83,6 +85,8 @@ public static class ApproveApproval
                         State = States.Stopped,
                         CreatedAt = clock.GetUtcNow(),
                     }, row.Requester), cancellationToken);
+                    // In this change, before it starts: the child never runs without the cap the operator approved.
+                    if (spawn.Budget is { } share) await mediator.Send(new GrantBudgetShare(row.Requester, row.Agent, share, Actor.Operator), cancellationToken);
                     change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });
                     change.AfterPublished(() => background.Send("the approved start", m => m.Send(new StartAgent.AfterSpawn(row.Agent, row.Requester))));
                     break;
@@ -134,5 +138,5 @@ public static class ApproveApproval
         string Name, string? Purpose, IReadOnlyList<string> Command, string Driver, IReadOnlyDictionary<string, string>? Env = null,
         IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null, string? Provider = null,
         AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
-        bool? EgressAsk = null, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null);
+        bool? EgressAsk = null, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null, double? Budget = null);
 }

@@ -24,8 +24,8 @@ public static class RequestSpawn
         string Requester, string? Name, string? Purpose, IReadOnlyList<string>? Argv, string? Driver, string? Preset = null,
         IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
         string? Provider = null, AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null,
-        string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null)
-        : IRequest<ApprovalView>, IChangesState;
+        string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
+        double? Budget = null) : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -93,6 +93,7 @@ public static class RequestSpawn
                 limits = command.Limits?.OrNull is { } own ? new { memory_mib = own.MemoryMib, cpu_percent = own.CpuPercent, pids = own.Pids } : null,
                 parent = command.Parent,
                 may_spawn = command.MaySpawn is { } may ? new { depth = may.Depth, children = may.Children } : null,
+                budget = command.Budget, // a share of the requester's budget: the child's monthly cost cap once approved
             });
             return Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester);
         }

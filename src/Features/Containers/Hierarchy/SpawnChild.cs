@@ -4,6 +4,7 @@ using Hive.Features.Containers.Presets;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Audit;
+using Hive.Shared.Budgets;
 using Hive.Shared.Errors;
 using MediatR;
 
@@ -14,17 +15,20 @@ namespace Hive.Features.Containers;
 /// children alive under it, how deep, the child's own may_spawn one level less) and no wider than itself (a sealed parent's
 /// child is sealed; its egress within the parent's), the child is created at once, recorded as an intervention of the
 /// parent; beyond them the spawn becomes a spawn approval the operator decides, saying which limit it goes beyond. The
-/// child gets no env, secrets or mounts from the verb: what it needs beyond its preset is the operator's to give.
+/// child gets no env, secrets or mounts from the verb: what it needs beyond its preset is the operator's to give. A
+/// budget is a share of the parent's own (its monthly cost cap), checked before anything is made and refused when more
+/// than the parent has left; it becomes the child's monthly cost cap, at once or when the operator approves.
 /// </summary>
 public static class SpawnChild
 {
-    public sealed record Command(string Parent, string? Name, string? Purpose, string? Preset, IReadOnlyList<string>? Argv, AgentSpawnLimits? MaySpawn)
-        : IRequest<Result>;
+    public sealed record Command(string Parent, string? Name, string? Purpose, string? Preset, IReadOnlyList<string>? Argv, AgentSpawnLimits? MaySpawn,
+        double? Budget = null) : IRequest<Result>;
 
     /// <summary>The child's row when it was spawned; else the approval it became and why.</summary>
     public sealed record Result(AgentRow? Agent, ApprovalView? Approval, string? Reason);
 
-    internal sealed class Handler(AgentRegistry registry, AgentPresets presets, DriverCatalog drivers, IMediator mediator) : IRequestHandler<Command, Result>
+    internal sealed class Handler(AgentRegistry registry, AgentPresets presets, DriverCatalog drivers, IBudgetShares shares, IMediator mediator)
+        : IRequestHandler<Command, Result>
     {
         /// <summary>One spawn decided at a time: two at once must not both count the same free place under a parent.</summary>
         private static readonly SemaphoreSlim Deciding = new(1, 1);
@@ -35,6 +39,7 @@ public static class SpawnChild
             var name = AgentName.Checked(command.Name);
             if (command.MaySpawn?.Problem is { } problem) throw new BadRequestException(problem);
             if (command.Preset is not null && command.Argv is not null) throw new BadRequestException("give a preset or a command, not both");
+            if (BudgetShares.Problem(command.Budget) is { } budgetProblem) throw new BadRequestException(budgetProblem);
             // An external parent runs outside the hive: its children run under the hive's default driver.
             var driver = parent.IsExternal ? drivers.Default : parent.Driver;
             var expanded = command.Preset is { } preset ? await presets.ExpandAsync(preset, name, command.Purpose, null, null, null, null) : null;
@@ -45,16 +50,20 @@ public static class SpawnChild
             try
             {
                 if (registry.Find(name) is not null) throw new ConflictException($"there is already an agent named {name}");
+                // Before anything is made, whether the spawn is granted or asked: a share the parent does not have is no question.
+                var children = AgentTree.ChildrenOf(registry, parent.Name).Select(c => c.Name).ToList();
+                if (command.Budget is { } usd && shares.ProblemWithShare(parent.Name, children, usd) is { } overdrawn) throw new BadRequestException(overdrawn);
                 if (Beyond(parent, command.MaySpawn, network, expanded?.Egress ?? []) is { } reason)
                 {
                     var approval = await mediator.Send(new RequestSpawn.Command(parent.Name, name, command.Purpose, command.Argv, driver, command.Preset,
-                        Network: network, Parent: under, MaySpawn: command.MaySpawn), cancellationToken);
+                        Network: network, Parent: under, MaySpawn: command.MaySpawn, Budget: command.Budget), cancellationToken);
                     return new Result(null, approval, reason);
                 }
                 var row = await mediator.Send(new CreateAgent.Command(name, command.Argv, driver, command.Purpose, RequestedBy: parent.Name, Preset: command.Preset,
                     Network: network, Parent: under, MaySpawn: command.MaySpawn), cancellationToken);
+                if (command.Budget is { } share) await mediator.Send(new GrantBudgetShare(parent.Name, name, share), CancellationToken.None);
                 await mediator.Send(new RecordIntervention(Actor.Agent(parent.Name), InterventionActions.Spawn, name, command.Purpose, null,
-                    new { preset = command.Preset, command = command.Argv, may_spawn = command.MaySpawn }), CancellationToken.None);
+                    new { preset = command.Preset, command = command.Argv, may_spawn = command.MaySpawn, budget = command.Budget }), CancellationToken.None);
                 return new Result(row, null, null);
             }
             finally

@@ -13,7 +13,7 @@ namespace Hive.Features.Governance;
 /// </summary>
 public static class SetBudget
 {
-    public const double MaxUsd = 1_000_000;
+    public const double MaxUsd = Hive.Shared.Budgets.BudgetShares.MaxUsd;
     public const long MaxTokens = 1_000_000_000_000;
 
     public sealed record Command(string Scope, double? DailyUsd, double? MonthlyUsd, long? DailyTokens, long? MonthlyTokens, Actor By)
@@ -46,23 +46,28 @@ public static class SetBudget
             if (command.Scope != Scopes.Hive && !directory.IsAgent(command.Scope))
                 throw new NotFoundException($"no agent named {command.Scope} (the hive's budget is *)");
             var change = changes.Current;
-            var now = clock.GetUtcNow();
-            var before = state.Budgets.CapsOf(command.Scope);
-            var caps = new Caps(command.DailyUsd, command.MonthlyUsd, command.DailyTokens, command.MonthlyTokens);
-            change.Execute("""
-                INSERT INTO budgets (scope, daily_usd, monthly_usd, daily_tokens, monthly_tokens, set_by, set_at)
-                VALUES (@Scope, @DailyUsd, @MonthlyUsd, @DailyTokens, @MonthlyTokens, @By, @now)
-                ON CONFLICT (scope) DO UPDATE SET daily_usd = excluded.daily_usd, monthly_usd = excluded.monthly_usd,
-                    daily_tokens = excluded.daily_tokens, monthly_tokens = excluded.monthly_tokens, set_by = excluded.set_by, set_at = excluded.set_at
-                """, new { command.Scope, command.DailyUsd, command.MonthlyUsd, command.DailyTokens, command.MonthlyTokens, By = command.By.Name, now });
-            Interventions.Record(change, now, command.By, InterventionActions.BudgetSet, command.Scope, null, before, caps);
-            state.Budgets.Set(command.Scope, caps);
-            change.OnRolledBack(() => state.Budgets.Set(command.Scope, before));
-            change.Raise(new BudgetChanged(command.Scope, command.By.Name));
+            Apply(change, state, command.Scope, new Caps(command.DailyUsd, command.MonthlyUsd, command.DailyTokens, command.MonthlyTokens),
+                command.By, null, clock.GetUtcNow());
             await rows.RaiseAsync(change, a => command.Scope == Scopes.Hive || a.Name == command.Scope);
             change.AfterPublished(admission.Pump);
             var view = await mediator.Send(new ReadGovernance.Query(), cancellationToken);
             return view.Budgets.First(b => b.Scope == command.Scope);
         }
+    }
+
+    /// <summary>Sets <paramref name="scope"/>'s caps in <paramref name="change"/>: the row, the book (taken back on a rollback), the audit, the event.</summary>
+    internal static void Apply(StateChange change, GovernanceState state, string scope, Caps caps, Actor by, string? reason, DateTimeOffset now)
+    {
+        var before = state.Budgets.CapsOf(scope);
+        change.Execute("""
+            INSERT INTO budgets (scope, daily_usd, monthly_usd, daily_tokens, monthly_tokens, set_by, set_at)
+            VALUES (@scope, @DailyUsd, @MonthlyUsd, @DailyTokens, @MonthlyTokens, @By, @now)
+            ON CONFLICT (scope) DO UPDATE SET daily_usd = excluded.daily_usd, monthly_usd = excluded.monthly_usd,
+                daily_tokens = excluded.daily_tokens, monthly_tokens = excluded.monthly_tokens, set_by = excluded.set_by, set_at = excluded.set_at
+            """, new { scope, caps.DailyUsd, caps.MonthlyUsd, caps.DailyTokens, caps.MonthlyTokens, By = by.Name, now });
+        Interventions.Record(change, now, by, InterventionActions.BudgetSet, scope, reason, before, caps);
+        state.Budgets.Set(scope, caps);
+        change.OnRolledBack(() => state.Budgets.Set(scope, before));
+        change.Raise(new BudgetChanged(scope, by.Name));
     }
 }

@@ -2,6 +2,7 @@ using Hive.Features.Messages;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
 using MediatR;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Hive.Features.Governance;
@@ -9,9 +10,10 @@ namespace Hive.Features.Governance;
 /// <summary>
 /// The one way spend is counted, in the caller's change: a <c>spend</c> row, the agent's and the hive's books in memory
 /// (taken back on a rollback), and the operator told once per period when a scope passes its warning share of a cap or
-/// reaches it. A recorded turn's spend and a metered call's both come here.
+/// reaches it. A recorded turn's spend and a metered call's both come here. The rows of the agent's ancestors are raised
+/// with it, since their subtree's spend grew.
 /// </summary>
-internal sealed class Spending(IMediator mediator, GovernanceState state, IOptions<GovernanceOptions> options)
+internal sealed class Spending(IMediator mediator, GovernanceState state, IOptions<GovernanceOptions> options, IAgentTree tree, IServiceScopeFactory scopes)
 {
     /// <param name="hiveUsd">The part of <paramref name="usd"/> that reaches the hive's books (null: all of it).</param>
     /// <param name="hiveTokens">The part of <paramref name="tokens"/> that reaches the hive's books (null: all of them).</param>
@@ -29,6 +31,11 @@ internal sealed class Spending(IMediator mediator, GovernanceState state, IOptio
         // Counted in memory now (what the change's events make a page read again must include it), taken back on a rollback.
         state.Budgets.AddSpend(agent, now, usd, tokens, hiveUsd: hiveUsd, hiveTokens: hiveTokens);
         change.OnRolledBack(() => state.Budgets.AddSpend(agent, now, usd, tokens, sign: -1, hiveUsd: hiveUsd, hiveTokens: hiveTokens));
+        if (AgentLineage.AncestorsOf(tree.Parents(), agent) is { Count: > 0 } ancestors)
+        {
+            using var scope = scopes.CreateScope(); // the rows' contributors are transient, and this is a singleton
+            await scope.ServiceProvider.GetRequiredService<GovernedRows>().RaiseAsync(change, a => ancestors.Contains(a.Name, StringComparer.Ordinal));
+        }
     }
 
     /// <summary>Tells the operator once per period when this spend took a scope past the warning share of a cap, or to it.</summary>

@@ -67,7 +67,7 @@ function approvalHead(a) {
       ` · #${a.id}`));
 }
 
-/** What was asked, readably: a spawn's purpose, command and driver; a destroy's reason; a config change's diff; a fork's turn, model and message. */
+/** What was asked, readably: a spawn's purpose, command, driver and budget; a destroy's reason; a config change's diff; a fork's turn, model and message. */
 export function payload(a) {
   const p = a.payload ?? {};
   const box = h('div', { class: 'payload' });
@@ -76,7 +76,8 @@ export function payload(a) {
       return append(box,
         p.purpose && h('div', { class: 'purpose' }, p.purpose),
         Array.isArray(p.command) && p.command.length > 0 && h('div', { class: 'meta command' }, '$ ', p.command.join(' ')),
-        h('div', { class: 'meta' }, 'runs as: ', h('span', { class: 'driver' }, p.driver ?? 'the host default')));
+        h('div', { class: 'meta' }, 'runs as: ', h('span', { class: 'driver' }, p.driver ?? 'the host default')),
+        typeof p.budget === 'number' && h('div', { class: 'meta budget' }, `budget: $${p.budget.toFixed(2)} a month, a share of ${a.requester}'s`));
     case 'destroy':
       return append(box, h('div', { class: 'reason' }, h('span', { class: 'meta' }, 'reason: '), p.reason ?? '(none given)'));
     case 'config_commit': {
