@@ -21,10 +21,10 @@ public sealed class GovernanceModule : CarterModule
             await res.Ok(await mediator.Send(new ResumeHive.Command(Actor.Operator), req.HttpContext.RequestAborted)));
 
         Post("/agents/{name}/pause", async (req, res) =>
-            await res.Ok(await mediator.Send(new PauseAgent.Command(Name(req), Actor.Operator), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new PauseAgent.Command(Name(req), Actor.Operator, Subtree: Subtree(req)), req.HttpContext.RequestAborted)));
 
         Post("/agents/{name}/resume", async (req, res) =>
-            await res.Ok(await mediator.Send(new ResumeAgent.Command(Name(req), Actor.Operator), req.HttpContext.RequestAborted)));
+            await res.Ok(await mediator.Send(new ResumeAgent.Command(Name(req), Actor.Operator, Subtree: Subtree(req)), req.HttpContext.RequestAborted)));
 
         Post("/turns/{id}/end", async (req, res) =>
             await res.Ok(await mediator.Send(new EndTurnByHand.Command(req.RouteLong("id"), Actor.Operator, (await OptionalAsync<HaltBody>(req))?.Reason),
@@ -45,6 +45,14 @@ public sealed class GovernanceModule : CarterModule
     }
 
     private static string Name(HttpRequest req) => req.RouteValues["name"]?.ToString() ?? "";
+
+    /// <summary><c>?subtree=true</c>: the agent and everything under it.</summary>
+    private static bool Subtree(HttpRequest req) => req.Query["subtree"].FirstOrDefault() switch
+    {
+        null or "false" or "0" => false,
+        "true" or "1" => true,
+        _ => throw new Hive.Shared.Errors.BadRequestException("subtree is true or false"),
+    };
 
     /// <summary>An optional body: none (whatever its content type) is null.</summary>
     private static async Task<T?> OptionalAsync<T>(HttpRequest req) where T : class =>

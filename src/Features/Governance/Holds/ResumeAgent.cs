@@ -12,13 +12,22 @@ namespace Hive.Features.Governance;
 /// </summary>
 public static class ResumeAgent
 {
-    public sealed record Command(string Agent, Actor By, string? Reason = null, string Action = InterventionActions.Resume) : IRequest<GovernanceView>, IChangesState;
+    public sealed record Command(string Agent, Actor By, string? Reason = null, string Action = InterventionActions.Resume, bool Subtree = false)
+        : IRequest<GovernanceView>, IChangesState;
 
     internal sealed class Handler(StateChanges changes, GovernanceState state, Admission admission, GovernedRows rows, IMediator mediator,
-        IAgentDirectory directory, TimeProvider clock) : IRequestHandler<Command, GovernanceView>
+        IAgentDirectory directory, IAgentTree tree, TimeProvider clock) : IRequestHandler<Command, GovernanceView>
     {
         public async Task<GovernanceView> Handle(Command command, CancellationToken cancellationToken)
         {
+            if (command.Subtree)
+            {
+                if (!directory.IsAgent(command.Agent)) throw new NotFoundException($"no agent named {command.Agent}");
+                // Each one as its own resume would be, in this one change: a pause above the caller's authority refuses the whole.
+                foreach (var name in AgentLineage.DescendantsOf(tree.Parents(), command.Agent).Prepend(command.Agent))
+                    await Handle(command with { Agent = name, Subtree = false }, cancellationToken);
+                return await mediator.Send(new ReadGovernance.Query(), cancellationToken);
+            }
             var change = changes.Current;
             if (state.Paused.FirstOrDefault(p => p.Agent == command.Agent) is { } paused)
             {

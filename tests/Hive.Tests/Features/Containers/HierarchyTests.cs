@@ -159,4 +159,47 @@ public sealed class HierarchyTests : IAsyncLifetime
         await ProcessTable.UntilGoneAsync(pids, TimeSpan.FromSeconds(30));
         Assert.NotNull(await RowAsync(_hive, "zed"));
     }
+
+    [Fact]
+    public async Task Pausing_a_subtree_stops_its_running_turns_and_no_others_and_resuming_it_lifts_them_all()
+    {
+        await CreateAsync(_hive.Http, new { name = "hub", driver = "external" });
+        await CreateAsync(_hive.Http, new { name = "hub-c", driver = "external", parent = "hub" });
+        await CreateAsync(_hive.Http, new { name = "hub-g", driver = "external", parent = "hub-c" });
+        string[] subtree = ["hub", "hub-c", "hub-g"];
+        var watches = new Dictionary<string, Task<Hive.Contracts.Governance.WatchTurnReply>>();
+        var clients = new List<AgentClient>();
+        long zedTurn = 0;
+        foreach (var name in subtree.Append("zed"))
+        {
+            var client = await _hive.ConnectAsync(name);
+            clients.Add(client);
+            var turn = await Hive.Tests.Features.Governance.GovernanceHive.GrantedAsync(client);
+            if (name == "zed") zedTurn = turn;
+            else watches[name] = client.CallAsync(Hive.Contracts.Governance.GovernanceVerbs.WatchTurn, new Hive.Contracts.Governance.WatchTurnArgs(turn, 30_000));
+        }
+        try
+        {
+            using (var bad = await _hive.Http.PostAsync("/api/governance/agents/hub/pause?subtree=maybe", null))
+                Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            using (var paused = await _hive.Http.PostAsync("/api/governance/agents/hub/pause?subtree=true", null))
+                Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
+            foreach (var (name, watch) in watches)
+                Assert.Equal(("stop", "paused"), ((await watch).State, (await watch).Reason));
+            // zed, outside the subtree, was not told to stop: its turn runs on.
+            await using (var zedWatch = await _hive.ConnectAsync("zed"))
+                Assert.NotEqual("stop", (await zedWatch.CallAsync(Hive.Contracts.Governance.GovernanceVerbs.WatchTurn,
+                    new Hive.Contracts.Governance.WatchTurnArgs(zedTurn, 200))).State);
+            foreach (var name in subtree) Assert.True((await RowAsync(_hive, name))!.Value.GetProperty("paused").GetBoolean(), name);
+            Assert.False((await RowAsync(_hive, "zed"))!.Value.GetProperty("paused").GetBoolean());
+
+            using (var resumed = await _hive.Http.PostAsync("/api/governance/agents/hub/resume?subtree=true", null))
+                Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+            foreach (var name in subtree) Assert.False((await RowAsync(_hive, name))!.Value.GetProperty("paused").GetBoolean(), name);
+        }
+        finally
+        {
+            foreach (var client in clients) await client.DisposeAsync();
+        }
+    }
 }
