@@ -28,8 +28,8 @@ internal static class ProviderErrors
     }
 
     /// <summary>
-    /// The status of "every slot stayed busy": Anthropic's 529 (overloaded), and OpenAI's clients retry it as any 5xx;
-    /// Gemini says it with 503 UNAVAILABLE ("the model is overloaded").
+    /// The status of "every slot stayed busy": Anthropic's 529 (overloaded; OpenAI's clients retry it as any 5xx), and
+    /// Gemini's 503 UNAVAILABLE, its own word for an overloaded model.
     /// </summary>
     public static int Busy(string protocol) => protocol == ProviderProtocols.Gemini ? 503 : 529;
 
