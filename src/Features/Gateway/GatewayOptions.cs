@@ -24,7 +24,10 @@ public sealed class GatewayOptions
 
 public sealed class ProviderOptions
 {
-    /// <summary><c>anthropic</c> (<c>/v1/messages</c>, <c>/v1/messages/count_tokens</c>) or <c>openai</c> (<c>/v1/chat/completions</c>, <c>/v1/responses</c>).</summary>
+    /// <summary>
+    /// <c>anthropic</c> (<c>/v1/messages</c>, <c>/v1/messages/count_tokens</c>), <c>openai</c> (<c>/v1/chat/completions</c>,
+    /// <c>/v1/responses</c>) or <c>gemini</c> (<c>/v1beta/models/{model}:generateContent</c>, <c>:streamGenerateContent</c>, <c>:countTokens</c>).
+    /// </summary>
     public string Protocol { get; set; } = "";
 
     /// <summary>The provider's base URL (<c>https://api.anthropic.com</c>); the agent's path is appended.</summary>

@@ -7,15 +7,17 @@ namespace Hive.Features.Gateway.Calls;
 /// <summary>
 /// A recorded call as a person reads it: the system prompt's start, the conversation's last messages (each a role and its
 /// parts: text, a tool call with its input, a tool's result), and the answer (its text and tool calls, assembled from the
-/// stream when it streamed). Long texts are cut, saying so; the raw bodies stay available beside it.
+/// stream when it streamed). Long texts are cut, saying so; the raw bodies stay available beside it. Gemini's calls are
+/// read by <see cref="GeminiReading"/>.
 /// </summary>
 public static class CallReading
 {
-    private const int LastMessages = 6;
+    internal const int LastMessages = 6;
     private const int MaxText = 4000;
 
     public static CallReadingView Of(string protocol, byte[]? request, byte[]? response)
     {
+        if (protocol == ProviderProtocols.Gemini) return GeminiReading.Of(request, response);
         string? system = null;
         var messages = new List<CallMessageView>();
         if (request is not null && TryParse(request) is { ValueKind: JsonValueKind.Object } body)
@@ -163,5 +165,5 @@ public static class CallReading
         return (new CallMessageView("assistant", blocks.Values.Select(b => new CallPartView(b.Kind, Cut(b.Text.ToString()), b.Name)).ToList()), stop);
     }
 
-    private static string Cut(string text) => text.Length <= MaxText ? text : text[..MaxText] + $"… ({text.Length - MaxText} more characters)";
+    internal static string Cut(string text) => text.Length <= MaxText ? text : text[..MaxText] + $"… ({text.Length - MaxText} more characters)";
 }

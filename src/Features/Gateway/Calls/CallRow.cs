@@ -38,7 +38,7 @@ internal sealed class CallRow
     public DateTimeOffset? EndedAt { get; init; }
 
     /// <summary>The protocol its bodies speak, by the path it was made on.</summary>
-    public string Protocol => Path.StartsWith("/v1/chat", StringComparison.Ordinal) || Path == "/v1/responses" ? ProviderProtocols.OpenAi : ProviderProtocols.Anthropic;
+    public string Protocol => ModelCallRequest.ProtocolOf(Path);
 
     public CallView View() => new(Id, Agent, TurnId, Provider, Model, Path, Streamed, State, Status is { } s ? (int)s : null,
         InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, CostUsd, FirstByteMs, DurationMs, BytesUp, BytesDown, Error,

@@ -52,24 +52,23 @@ internal sealed class ForwardModelCall(
         }
         catch (NotFoundException)
         {
-            await ProviderErrors.WriteAsync(context, ProviderProtocols.Anthropic, 404, $"hive: {agent} is not an agent of this hive");
+            await ProviderErrors.WriteAsync(context, ModelCallRequest.ProtocolOf(context.Request.Path.Value ?? ""), 404, $"hive: {agent} is not an agent of this hive");
             return;
         }
         if (providers.Find(providerName) is not { } provider)
         {
-            await ProviderErrors.WriteAsync(context, ProviderProtocols.Anthropic, 404,
+            await ProviderErrors.WriteAsync(context, ModelCallRequest.ProtocolOf(context.Request.Path.Value ?? ""), 404,
                 $"hive: {agent}'s provider {providerName} is not one the gateway serves (Hive:Gateway:Providers)");
             return;
         }
         var protocol = provider.Protocol;
         var path = context.Request.Path.Value ?? "";
-        if (!ModelCallRequest.Serves(protocol, path) || !HttpMethods.IsPost(context.Request.Method))
+        if (ModelCallRequest.Refusal(protocol, context.Request.Method, path, provider.Name) is { } refused)
         {
-            await ProviderErrors.WriteAsync(context, protocol, 404,
-                $"hive: the gateway serves POST {string.Join(", POST ", ModelCallRequest.PathsOf(protocol))} for {provider.Name}, not {context.Request.Method} {path}");
+            await ProviderErrors.WriteAsync(context, protocol, refused.Status, refused.Message);
             return;
         }
-        if (!doors.IsKeyOf(agent, ModelCallRequest.PresentedKey(context.Request)))
+        if (!doors.IsKeyOf(agent, ModelCallRequest.PresentedKey(context.Request, protocol)))
         {
             await ProviderErrors.WriteAsync(context, protocol, 401, $"hive: this is {agent}'s door to its model, and the key sent is not {agent}'s");
             return;
@@ -89,7 +88,7 @@ internal sealed class ForwardModelCall(
         {
             return; // the agent went away while sending: nothing was asked of anyone
         }
-        var (request, problem) = ModelCallRequest.Parse(body, protocol, path);
+        var (request, problem) = ModelCallRequest.Parse(body, protocol, path, context.Request.Query);
         if (problem is not null)
         {
             await ProviderErrors.WriteAsync(context, protocol, 400, $"hive: {problem}");
@@ -140,10 +139,10 @@ internal sealed class ForwardModelCall(
             if (!slotTaken)
             {
                 var busy = $"hive: {provider.Name}'s {provider.MaxInFlight} slots stayed busy for {provider.MaxQueue.TotalSeconds:0} s; try again later";
-                await ProviderErrors.WriteAsync(context, protocol, 529, busy);
+                await ProviderErrors.WriteAsync(context, protocol, ProviderErrors.Busy(protocol), busy);
                 await context.Response.CompleteAsync();
                 await mediator.Send(new EndModelCall.Command(null, agent, verdict.TurnId, provider.Name, request.Model, path, request.Streamed, "refused",
-                    529, Usage.None, null, null, watch.Elapsed.TotalMilliseconds, body.Length, 0, busy, null, null, startedAt, clock.GetUtcNow()),
+                    ProviderErrors.Busy(protocol), Usage.None, null, null, watch.Elapsed.TotalMilliseconds, body.Length, 0, busy, null, null, startedAt, clock.GetUtcNow()),
                     CancellationToken.None);
                 return;
             }

@@ -7,7 +7,8 @@ namespace Hive.Features.Gateway.Calls;
 /// at <c>data:</c> lines that carry usage; a plain JSON body whole, at its end (bounded). Anthropic: <c>message_start</c>'s
 /// <c>message.usage</c> (input and cache tokens, and the model), then each <c>message_delta</c>'s <c>usage</c> (output so far,
 /// and any input figures it restates); OpenAI: the final chunk's <c>usage</c> (chat completions, asked for with
-/// <c>stream_options.include_usage</c>) or <c>response.completed</c>'s <c>response.usage</c> (responses).
+/// <c>stream_options.include_usage</c>) or <c>response.completed</c>'s <c>response.usage</c> (responses); Gemini: each
+/// chunk's <c>usageMetadata</c> (cumulative: the last wins) and <c>modelVersion</c>, in SSE or in one JSON array.
 /// </summary>
 internal sealed class UsageMeter(string protocol, bool streamed)
 {
@@ -64,7 +65,10 @@ internal sealed class UsageMeter(string protocol, bool streamed)
             try
             {
                 using var doc = JsonDocument.Parse(_line.AsMemory(0, _length));
-                ReadObject(doc.RootElement);
+                // Gemini's stream without alt=sse is one JSON array of its chunks.
+                if (doc.RootElement.ValueKind == JsonValueKind.Array)
+                    foreach (var chunk in doc.RootElement.EnumerateArray()) ReadObject(chunk);
+                else ReadObject(doc.RootElement);
             }
             catch (JsonException)
             {
@@ -93,7 +97,8 @@ internal sealed class UsageMeter(string protocol, bool streamed)
         if (!line.StartsWith("data:"u8)) return;
         var data = line[5..].Trim((byte)' ').TrimEnd((byte)'\r');
         // Only lines that can carry usage, a model or an error are parsed: content deltas pass untouched.
-        if (data.IndexOf("\"usage\""u8) < 0 && data.IndexOf("\"error\""u8) < 0 && data.IndexOf("\"message_start\""u8) < 0) return;
+        if (data.IndexOf("\"usage\""u8) < 0 && data.IndexOf("\"error\""u8) < 0 && data.IndexOf("\"message_start\""u8) < 0
+            && data.IndexOf("\"usageMetadata\""u8) < 0) return;
         try
         {
             using var doc = JsonDocument.Parse(data.ToArray());
@@ -111,7 +116,8 @@ internal sealed class UsageMeter(string protocol, bool streamed)
         var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         // Anthropic's error event and an OpenAI chat stream's error chunk carry {"error":{message}}; the Responses API's
         // error event has its message at the top, and response.failed in its response's error.
-        if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && (type == "error" || protocol == ProviderProtocols.OpenAi))
+        if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+            && (type == "error" || protocol is ProviderProtocols.OpenAi or ProviderProtocols.Gemini))
         {
             StreamError = error.TryGetProperty("message", out var m) ? m.ToString() : error.ToString();
             return;
@@ -124,6 +130,11 @@ internal sealed class UsageMeter(string protocol, bool streamed)
         if (protocol == ProviderProtocols.OpenAi && type == "response.failed" && root.TryGetProperty("response", out var failed)
             && failed.TryGetProperty("error", out var why) && why.ValueKind == JsonValueKind.Object)
             StreamError = why.TryGetProperty("message", out var m) ? m.ToString() : why.ToString();
+        if (protocol == ProviderProtocols.Gemini)
+        {
+            ReadGemini(root);
+            return;
+        }
         if (protocol == ProviderProtocols.Anthropic)
         {
             var message = type == "message_start" && root.TryGetProperty("message", out var inner) ? inner : root;
@@ -152,6 +163,20 @@ internal sealed class UsageMeter(string protocol, bool streamed)
             Input = Math.Max(0, input - CacheRead - CacheWrite);
             Output = Number(u, "completion_tokens") ?? Number(u, "output_tokens") ?? 0;
         }
+    }
+
+    /// <summary>
+    /// A Gemini chunk: its prompt counts the cached tokens (stored apart, as Anthropic counts them), and a tool-use prompt
+    /// (a built-in tool's) is input it does not count; thoughts are output as the candidates are.
+    /// </summary>
+    private void ReadGemini(JsonElement chunk)
+    {
+        if (chunk.TryGetProperty("modelVersion", out var version) && version.ValueKind == JsonValueKind.String) Model = version.GetString();
+        if (!chunk.TryGetProperty("usageMetadata", out var u) || u.ValueKind != JsonValueKind.Object) return;
+        CacheRead = Number(u, "cachedContentTokenCount") ?? 0;
+        Input = Math.Max(0, (Number(u, "promptTokenCount") ?? 0) - CacheRead) + (Number(u, "toolUsePromptTokenCount") ?? 0);
+        Output = (Number(u, "candidatesTokenCount") ?? 0) + (Number(u, "thoughtsTokenCount") ?? 0);
+        CacheWrite = 0;
     }
 
     private static long? Number(JsonElement element, string name) =>

@@ -42,9 +42,13 @@ internal sealed class AgentDoors : IAgentGateways, IAsyncDisposable
     public AgentGatewayAccess? For(string agent, string? provider)
     {
         if (provider is null || _served.Find(provider) is not { } served) return null;
-        var (urlVariable, urlPath, keyVariable) = served.Protocol == ProviderProtocols.OpenAi
-            ? ("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY")
-            : ("ANTHROPIC_BASE_URL", "", "ANTHROPIC_API_KEY");
+        // Each as its clients read it: OpenAI's SDKs want the /v1 in the base URL, Gemini's append /v1beta themselves.
+        var (urlVariable, urlPath, keyVariable) = served.Protocol switch
+        {
+            ProviderProtocols.OpenAi => ("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY"),
+            ProviderProtocols.Gemini => ("GOOGLE_GEMINI_BASE_URL", "", "GEMINI_API_KEY"),
+            _ => ("ANTHROPIC_BASE_URL", "", "ANTHROPIC_API_KEY"),
+        };
         _sockets.Open(agent); // normally open already (the agent joined the directory); a no-op then
         _providers[agent] = served.Name;
         return new AgentGatewayAccess(SocketOf(agent), urlVariable, urlPath, keyVariable, KeyOf(agent));

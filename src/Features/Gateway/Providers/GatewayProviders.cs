@@ -6,6 +6,7 @@ public static class ProviderProtocols
 {
     public const string Anthropic = "anthropic";
     public const string OpenAi = "openai";
+    public const string Gemini = "gemini";
 }
 
 /// <summary>
@@ -47,8 +48,8 @@ internal sealed class GatewayProviders
             var key = $"Hive:Gateway:Providers:{name}";
             if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z][a-z0-9-]{0,30}$"))
                 return $"{key}: a provider's name must match ^[a-z][a-z0-9-]{{0,30}}$";
-            if (p.Protocol is not (ProviderProtocols.Anthropic or ProviderProtocols.OpenAi))
-                return $"{key}:Protocol: must be anthropic or openai (it is '{p.Protocol}')";
+            if (p.Protocol is not (ProviderProtocols.Anthropic or ProviderProtocols.OpenAi or ProviderProtocols.Gemini))
+                return $"{key}:Protocol: must be anthropic, openai or gemini (it is '{p.Protocol}')";
             if (!Uri.TryCreate(p.Upstream, UriKind.Absolute, out var upstream) || upstream.Scheme is not ("http" or "https") || upstream.Query.Length > 0)
                 return $"{key}:Upstream: must be an absolute http or https URL without a query (it is '{p.Upstream}')";
             if (p.KeySecret.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(p.KeySecret, "^[a-z][a-z0-9_-]{0,63}$"))

@@ -45,7 +45,7 @@ public static class ReadTurnView
                     if (tools[i].Result is null) tools[i] = tools[i] with { Result = results.Dequeue() };
                 calls.Add(new TurnCallView(row.View(), reading?.Answer));
                 foreach (var part in reading?.Answer?.Parts.Where(p => p.Kind == "tool_use") ?? [])
-                    tools.Add(new TurnToolCallView(row.Id, part.Name, part.Text, null, part.Name?.StartsWith("mcp__hive__", StringComparison.Ordinal) == true));
+                    tools.Add(new TurnToolCallView(row.Id, part.Name, part.Text, null, IsHiveTool(part.Name)));
             }
             var cost = rows.Any(r => r.CostUsd is not null) ? rows.Sum(r => r.CostUsd ?? 0) : (double?)null;
             var duration = turn.EndedAt is { } ended ? (ended - turn.GrantedAt).TotalMilliseconds : (double?)null;
@@ -54,6 +54,10 @@ public static class ReadTurnView
             return new TurnView(turn.Id, turn.Agent, turn.GrantedAt, turn.EndedAt, turn.EndReason, wake, calls, tools, cost, duration,
                 NotReplayable(turn, checkpoint is not null, rows), replayed, replays.ReplayOf(turn.Agent), forks.ForkOf(turn.Agent));
         }
+
+        /// <summary>One of the hive's own tools, as Claude Code names an MCP server's (<c>mcp__hive__send</c>) or Gemini CLI does (<c>mcp_hive_send</c>).</summary>
+        private static bool IsHiveTool(string? name) =>
+            name is not null && (name.StartsWith("mcp__hive__", StringComparison.Ordinal) || name.StartsWith("mcp_hive_", StringComparison.Ordinal));
 
         /// <summary>Why a replay of the turn would be refused, as far as its rows tell (retention is checked when one is asked for).</summary>
         private string? NotReplayable(ReadGrantedTurn.Turn turn, bool checkpointed, List<CallRow> rows) =>

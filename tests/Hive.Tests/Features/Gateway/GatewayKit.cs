@@ -34,6 +34,32 @@ internal static class GatewayKit
         "--Hive:Gateway:Providers:openai:Prices:gpt-test:CacheReadPerMtok", "100",
     ];
 
+    /// <summary>
+    /// The arguments that add a provider <c>gemini</c> of protocol <c>gemini</c> at <paramref name="upstream"/>, its key in the
+    /// secret <c>gemini</c>, with a price for <c>gemini-test</c> (the model as the path names it).
+    /// </summary>
+    public static string[] GeminiProvider(string upstream) =>
+    [
+        "--Hive:Gateway:Providers:gemini:Protocol", "gemini",
+        "--Hive:Gateway:Providers:gemini:Upstream", upstream,
+        "--Hive:Gateway:Providers:gemini:KeySecret", "gemini",
+        "--Hive:Gateway:Providers:gemini:Prices:gemini-test:InputPerMtok", "1000",
+        "--Hive:Gateway:Providers:gemini:Prices:gemini-test:OutputPerMtok", "4000",
+        "--Hive:Gateway:Providers:gemini:Prices:gemini-test:CacheReadPerMtok", "100",
+    ];
+
+    /// <summary>
+    /// The door of <paramref name="agent"/> on a <c>gemini</c> provider, with its key as Gemini CLI sends it
+    /// (<c>x-goog-api-key</c>); with <paramref name="inQuery"/>, none: the caller puts it in the query itself.
+    /// </summary>
+    public static HttpClient GeminiDoor(HiveInstance hive, string agent, string? key = null, bool inQuery = false)
+    {
+        var access = hive.Service<IAgentGateways>().For(agent, "gemini") ?? throw new InvalidOperationException($"{agent} has no gateway");
+        var client = DoorClient(access.Socket);
+        if (!inQuery) client.DefaultRequestHeaders.Add("x-goog-api-key", key ?? access.PlaceholderKey);
+        return client;
+    }
+
     /// <summary>An HTTP client that reaches <paramref name="agent"/>'s door, its Unix socket, as the agent's forwarder does.</summary>
     public static HttpClient Door(HiveInstance hive, string agent, string? key = null)
     {
