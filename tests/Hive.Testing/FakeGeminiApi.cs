@@ -102,6 +102,18 @@ public sealed partial class FakeGeminiApi : IAsyncDisposable
                     .Select(p => p.GetProperty("functionResponse").TryGetProperty("response", out var r) ? r.GetRawText() : "").ToList()
                 : [];
 
+        /// <summary>The last item of <c>contents</c> (the prompt, or the function response it carries back), as JSON text; "" when none.</summary>
+        public string LastContent => Body is { ValueKind: JsonValueKind.Object } body && body.TryGetProperty("contents", out var contents)
+            && contents.ValueKind == JsonValueKind.Array && contents.GetArrayLength() > 0 ? contents[contents.GetArrayLength() - 1].GetRawText() : "";
+
+        /// <summary>The functions the request offers the model (its tools' <c>functionDeclarations</c>), by name.</summary>
+        public IReadOnlyList<string> ToolNames => Body is { ValueKind: JsonValueKind.Object } body && body.TryGetProperty("tools", out var tools)
+            && tools.ValueKind == JsonValueKind.Array
+            ? tools.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("functionDeclarations", out var d) && d.ValueKind == JsonValueKind.Array)
+                .SelectMany(t => t.GetProperty("functionDeclarations").EnumerateArray())
+                .Select(f => f.TryGetProperty("name", out var n) ? n.GetString() : null).OfType<string>().ToList()
+            : [];
+
         public override string ToString() => $"#{Index} {Method} {Path}" + (Query.Count > 0 ? "?" + string.Join("&", Query.Select(q => $"{q.Key}={q.Value}")) : "");
     }
 
@@ -121,6 +133,9 @@ public sealed partial class FakeGeminiApi : IAsyncDisposable
     public string BaseUrl { get; private set; } = null!;
 
     public Reply DefaultReply { get; set; } = Reply.Text("OK.");
+
+    /// <summary>When set, the reply to a model call with nothing enqueued, chosen from the request (a scripted model that reads what it was asked).</summary>
+    public Func<RecordedRequest, Reply>? Decide { get; set; }
 
     /// <summary>The <c>modelVersion</c> every chunk names; null: the path's model.</summary>
     public string? ModelVersion { get; set; } = "gemini-test-001";
@@ -272,7 +287,7 @@ public sealed partial class FakeGeminiApi : IAsyncDisposable
         lock (_lock)
         {
             request = request with { Index = _requests.Count };
-            if (answered) request = request with { Reply = _replies.TryDequeue(out var reply) ? reply : DefaultReply };
+            if (answered) request = request with { Reply = _replies.TryDequeue(out var reply) ? reply : Decide?.Invoke(request) ?? DefaultReply };
             _requests.Add(request);
             return request;
         }
