@@ -17,6 +17,7 @@ public sealed class ClaudeAcpAgentTests : IAsyncLifetime
     private readonly string _key = "sk-ant-api03-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
     private FakeMessagesApi _model = null!;
     private HiveInstance _hive = null!;
+    private AgentUnderTest _agent = null!;
 
     public async Task InitializeAsync()
     {
@@ -27,6 +28,7 @@ public sealed class ClaudeAcpAgentTests : IAsyncLifetime
             .. Hive.Tests.Features.Gateway.GatewayKit.Provider(_model.BaseUrl)]);
         using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = _key });
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        _agent = new AgentUnderTest(_hive, "alice");
     }
 
     public async Task DisposeAsync()
@@ -56,36 +58,6 @@ public sealed class ClaudeAcpAgentTests : IAsyncLifetime
         request.Messages.Count >= 2 && request.Messages[^1].GetRawText() is var last && last.Contains("tool_result", StringComparison.Ordinal)
         && request.Messages[^2].GetRawText().Contains($"touch {file}", StringComparison.Ordinal) ? last : null;
 
-    private async Task SendAsync(string body)
-    {
-        using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body });
-        Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-    }
-
-    private async Task<TurnView> TurnAsync(int count)
-    {
-        TurnView[] turns = [];
-        await HiveInstance.Until(() => (turns = _hive.GetAsync<TurnView[]>("/api/agents/alice/turns").GetAwaiter().GetResult()).Length >= count,
-            TimeSpan.FromSeconds(120), $"alice's turn {count}\n{AgentLog()}");
-        return turns[0];
-    }
-
-    private string AgentLog() => _hive.Http.GetStringAsync("/api/agents/alice/logs?tail=60").GetAwaiter().GetResult();
-
-    private async Task<long> QuestionAsync()
-    {
-        long id = 0;
-        await HiveInstance.Until(() => (id = _hive.QueryDb<long>("SELECT coalesce(max(id), 0) FROM questions WHERE asker = 'hive' AND answered_at IS NULL")) > 0,
-            TimeSpan.FromSeconds(120), $"alice's permission question\n{AgentLog()}");
-        return id;
-    }
-
-    private async Task AnswerAsync(long question, string answer)
-    {
-        using var answered = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer });
-        Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
-    }
-
     [ClaudeAcpFact]
     public async Task A_claude_acp_agent_calls_the_hives_tool_its_command_waits_for_the_operator_and_its_session_survives_a_restart()
     {
@@ -93,41 +65,36 @@ public sealed class ClaudeAcpAgentTests : IAsyncLifetime
         Assert.Equal(("running", "sealed", "gateway"), (row.State(), row.GetProperty("network").GetString(), row.GetProperty("model_calls").GetString()));
 
         // A wake is a prompt; the model calls the hive's send tool, allowed without a question, and bob gets the message.
-        await SendAsync("GREET-BOB please");
-        await using (var bob = await _hive.ConnectAsync("bob"))
-        {
-            JsonElement? got = null;
-            for (var i = 0; i < 6 && got is null; i++) got = await bob.RecvAndAckAsync(30_000);
-            var received = got ?? throw new TimeoutException($"bob got nothing in 3 minutes\n{AgentLog()}");
-            Assert.Equal(("alice", "hello bob, from alice over acp"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
-        }
+        await _agent.SendAsync("GREET-BOB please");
+        var received = await _agent.ReceivedByAsync("bob");
+        Assert.Equal(("alice", "hello bob, from alice over acp"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
         // The preset's system prompt reached the model through the session's _meta.
         Assert.Contains(_model.MessagesRequests, r => r.Body!.Value.GetProperty("system").GetRawText().Contains("You are alice, an agent in a hive", StringComparison.Ordinal));
-        var greeted = await TurnAsync(1);
-        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{AgentLog()}");
+        var greeted = await _agent.TurnAsync(1);
+        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{_agent.Log()}");
         var transcript = await _hive.GetAsync<TranscriptEntryView[]>($"/api/agents/alice/transcript?turn={greeted.Id}");
         Assert.Contains(transcript, e => e.Kind == "tool_use" && e.Tool == "mcp__hive__send");
         Assert.Contains(transcript, e => e.Kind == "system" && e.Text.Contains("allowed by hive", StringComparison.Ordinal));
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = 'hive'"));
 
         // A command asks: the operator's "Allow" lets it run (its result is no refusal).
-        await SendAsync("TOUCH touched-one");
-        var first = await QuestionAsync();
-        Assert.Contains("alice asks permission to run a command", _hive.QueryDb<string>("SELECT question FROM questions WHERE id = @first", new { first }));
-        Assert.Contains("touch touched-one.txt", _hive.QueryDb<string>("SELECT question FROM questions WHERE id = @first", new { first }));
-        await AnswerAsync(first, "Allow");
+        await _agent.SendAsync("TOUCH touched-one");
+        var first = await _agent.QuestionAsync();
+        Assert.Contains("alice asks permission to run a command", _agent.QuestionText(first));
+        Assert.Contains("touch touched-one.txt", _agent.QuestionText(first));
+        await _agent.AnswerAsync(first, "Allow");
         var ran = await _model.WaitForRequestAsync(r => ResultOf(r, "touched-one.txt") is not null, TimeSpan.FromSeconds(120));
         Assert.DoesNotContain("refused", ResultOf(ran, "touched-one.txt"), StringComparison.OrdinalIgnoreCase);
-        Assert.Equal("ok", (await TurnAsync(2)).ResultKind);
+        Assert.Equal("ok", (await _agent.TurnAsync(2)).ResultKind);
 
         // The next command: "Reject" reaches the model as the adapter's refusal.
-        await SendAsync("TOUCH touched-two");
-        var second = await QuestionAsync();
+        await _agent.SendAsync("TOUCH touched-two");
+        var second = await _agent.QuestionAsync();
         Assert.NotEqual(first, second);
-        await AnswerAsync(second, "Reject");
+        await _agent.AnswerAsync(second, "Reject");
         var refused = await _model.WaitForRequestAsync(r => ResultOf(r, "touched-two.txt") is not null, TimeSpan.FromSeconds(120));
         Assert.Contains("User refused permission to run tool", ResultOf(refused, "touched-two.txt"));
-        await TurnAsync(3);
+        await _agent.TurnAsync(3);
         var decisions = (await _hive.GetJsonAsync("/api/agents/alice/permissions")).EnumerateArray()
             .Select(p => (p.GetProperty("kind").GetString(), p.GetProperty("state").GetString(), p.GetProperty("decided_by").GetString())).ToList();
         Assert.Contains(("execute", "allow", "operator"), decisions);
@@ -135,9 +102,9 @@ public sealed class ClaudeAcpAgentTests : IAsyncLifetime
 
         // A host restart: the harness loads the session it kept, so the model sees the earlier conversation.
         await _hive.RestartAsync();
-        await SendAsync("after the restart");
+        await _agent.SendAsync("after the restart");
         var resumed = await _model.WaitForRequestAsync(r => r.Mentions("after the restart") && r.ToolNames.Contains("mcp__hive__send"), TimeSpan.FromSeconds(180));
         Assert.True(resumed.Mentions("GREET-BOB please"), $"the conversation did not go on after the restart: {resumed}");
-        await TurnAsync(4);
+        await _agent.TurnAsync(4);
     }
 }

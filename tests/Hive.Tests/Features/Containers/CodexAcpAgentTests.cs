@@ -18,6 +18,7 @@ public sealed class CodexAcpAgentTests : IAsyncLifetime
     private readonly string _key = "sk-proj-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
     private FakeOpenAiApi _model = null!;
     private HiveInstance _hive = null!;
+    private AgentUnderTest _agent = null!;
 
     public async Task InitializeAsync()
     {
@@ -27,6 +28,7 @@ public sealed class CodexAcpAgentTests : IAsyncLifetime
         _hive = await HiveInstance.StartAsync(["bob"], ["--Hive:Presets:Codex:Path", adapter, .. GatewayKit.OpenAiProvider(_model.BaseUrl)]);
         using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/openai", new { value = _key });
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        _agent = new AgentUnderTest(_hive, "alice", () => string.Join("\n", _model.ModelRequests.Select(r => $"{r}: {r.LastInput}")));
     }
 
     public async Task DisposeAsync()
@@ -50,22 +52,6 @@ public sealed class CodexAcpAgentTests : IAsyncLifetime
         return Reply.Text("OK.");
     }
 
-    private async Task SendAsync(string body)
-    {
-        using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "alice", body });
-        Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-    }
-
-    private async Task<TurnView> TurnAsync(int count)
-    {
-        TurnView[] turns = [];
-        await HiveInstance.Until(() => (turns = _hive.GetAsync<TurnView[]>("/api/agents/alice/turns").GetAwaiter().GetResult()).Length >= count,
-            TimeSpan.FromSeconds(120), $"alice's turn {count}\n{AgentLog()}");
-        return turns[0];
-    }
-
-    private string AgentLog() => _hive.Http.GetStringAsync("/api/agents/alice/logs?tail=80").GetAwaiter().GetResult();
-
     [CodexAcpFact]
     public async Task A_codex_agent_calls_the_hives_tool_through_the_gateway_its_command_waits_for_the_operator_and_nothing_outlives_its_stop()
     {
@@ -73,16 +59,11 @@ public sealed class CodexAcpAgentTests : IAsyncLifetime
         Assert.Equal(("running", "sealed", "gateway"), (row.State(), row.GetProperty("network").GetString(), row.GetProperty("model_calls").GetString()));
 
         // A wake is a prompt; the model calls the hive's send tool (namespace mcp__hive) and bob gets the message.
-        await SendAsync("GREET-BOB please");
-        await using (var bob = await _hive.ConnectAsync("bob"))
-        {
-            JsonElement? got = null;
-            for (var i = 0; i < 6 && got is null; i++) got = await bob.RecvAndAckAsync(30_000);
-            var received = got ?? throw new TimeoutException($"bob got nothing in 3 minutes\n{AgentLog()}");
-            Assert.Equal(("alice", "hello bob, from alice over codex"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
-        }
-        var greeted = await TurnAsync(1);
-        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{AgentLog()}");
+        await _agent.SendAsync("GREET-BOB please");
+        var received = await _agent.ReceivedByAsync("bob");
+        Assert.Equal(("alice", "hello bob, from alice over codex"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
+        var greeted = await _agent.TurnAsync(1);
+        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{_agent.Log()}");
         var transcript = await _hive.GetAsync<TranscriptEntryView[]>($"/api/agents/alice/transcript?turn={greeted.Id}");
         Assert.Contains(transcript, e => e.Kind == "tool_use" && e.Tool == "mcp__hive__send");
         Assert.DoesNotContain(transcript, e => e.Text.Contains("Model metadata", StringComparison.Ordinal)); // a model Codex knows
@@ -104,17 +85,14 @@ public sealed class CodexAcpAgentTests : IAsyncLifetime
         Assert.Equal((metered.Sum(c => c.InputTokens), metered.Sum(c => c.OutputTokens)), (greeted.InputTokens, greeted.OutputTokens));
 
         // A command asks: the operator's "Allow" lets it run; it is still running when the turn ends.
-        await SendAsync("LONG-COMMAND please");
-        long question = 0;
-        await HiveInstance.Until(() => (question = _hive.QueryDb<long>("SELECT coalesce(max(id), 0) FROM questions WHERE asker = 'hive' AND answered_at IS NULL")) > 0,
-            TimeSpan.FromSeconds(120), $"alice's permission question\n{AgentLog()}\n{string.Join("\n", _model.ModelRequests.Select(r => $"{r}: {r.LastInput}"))}");
-        Assert.Contains("sleep 1000", _hive.QueryDb<string>("SELECT question FROM questions WHERE id = @question", new { question }));
-        using (var answered = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer = "Allow" }))
-            Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
+        await _agent.SendAsync("LONG-COMMAND please");
+        var question = await _agent.QuestionAsync();
+        Assert.Contains("sleep 1000", _agent.QuestionText(question));
+        await _agent.AnswerAsync(question, "Allow");
         await _model.WaitForRequestAsync(r => r.LastInput.Contains("\"function_call_output\"", StringComparison.Ordinal) && r.FunctionCallOutputs.Count > 1,
             TimeSpan.FromSeconds(120));
-        Assert.True((await TurnAsync(2)).ResultKind == "ok", AgentLog());
-        Assert.True(Directory.EnumerateFiles(_hive.DataDir, "started.txt", SearchOption.AllDirectories).Any(), AgentLog());
+        Assert.True((await _agent.TurnAsync(2)).ResultKind == "ok", _agent.Log());
+        Assert.True(_agent.Made("started.txt"), _agent.Log());
         Assert.Contains(AgentProcesses("alice"), p => p.Command.Contains("sleep 1000", StringComparison.Ordinal));
         Assert.Contains(("execute", "allow", "operator"), (await _hive.GetJsonAsync("/api/agents/alice/permissions")).EnumerateArray()
             .Select(p => (p.GetProperty("kind").GetString(), p.GetProperty("state").GetString(), p.GetProperty("decided_by").GetString())));

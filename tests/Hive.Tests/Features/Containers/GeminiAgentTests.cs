@@ -18,6 +18,7 @@ public sealed class GeminiAgentTests : IAsyncLifetime
     private readonly string _key = "AIza" + Convert.ToHexString(RandomNumberGenerator.GetBytes(18)).ToLowerInvariant();
     private FakeGeminiApi _model = null!;
     private HiveInstance _hive = null!;
+    private AgentUnderTest _agent = null!;
 
     public async Task InitializeAsync()
     {
@@ -27,6 +28,7 @@ public sealed class GeminiAgentTests : IAsyncLifetime
         _hive = await HiveInstance.StartAsync(["bob"], ["--Hive:Presets:Gemini:Path", program, .. GatewayKit.GeminiProvider(_model.BaseUrl)]);
         using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/gemini", new { value = _key });
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        _agent = new AgentUnderTest(_hive, "gem", () => string.Join("\n", _model.ModelRequests.Select(r => $"{r}: {r.LastContent}")));
     }
 
     public async Task DisposeAsync()
@@ -50,23 +52,6 @@ public sealed class GeminiAgentTests : IAsyncLifetime
         return Reply.Text("OK.");
     }
 
-    private async Task SendAsync(string body)
-    {
-        using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "gem", body });
-        Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-    }
-
-    private async Task<TurnView> TurnAsync(int count)
-    {
-        TurnView[] turns = [];
-        await HiveInstance.Until(() => (turns = _hive.GetAsync<TurnView[]>("/api/agents/gem/turns").GetAwaiter().GetResult()).Length >= count,
-            TimeSpan.FromSeconds(180), $"gem's turn {count}\n{AgentLog()}");
-        return turns[0];
-    }
-
-    private string AgentLog() => _hive.Http.GetStringAsync("/api/agents/gem/logs?tail=80").GetAwaiter().GetResult()
-        + "\n" + string.Join("\n", _model.ModelRequests.Select(r => $"{r}: {r.LastContent}"));
-
     [GeminiFact]
     public async Task A_gemini_agent_calls_the_hives_tool_through_the_gateway_its_command_waits_for_the_operator_and_nothing_outlives_its_stop()
     {
@@ -75,16 +60,11 @@ public sealed class GeminiAgentTests : IAsyncLifetime
         Assert.Equal(("running", "sealed", "gateway"), (row.State(), row.GetProperty("network").GetString(), row.GetProperty("model_calls").GetString()));
 
         // A wake is a prompt; the CLI asks before calling the hive's send tool, the hive allows its own tool, and bob gets the message.
-        await SendAsync("GREET-BOB please");
-        await using (var bob = await _hive.ConnectAsync("bob"))
-        {
-            JsonElement? got = null;
-            for (var i = 0; i < 6 && got is null; i++) got = await bob.RecvAndAckAsync(30_000);
-            var received = got ?? throw new TimeoutException($"bob got nothing in 3 minutes\n{AgentLog()}");
-            Assert.Equal(("gem", "hello bob, from gem over gemini"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
-        }
-        var greeted = await TurnAsync(1);
-        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{AgentLog()}");
+        await _agent.SendAsync("GREET-BOB please");
+        var received = await _agent.ReceivedByAsync("bob");
+        Assert.Equal(("gem", "hello bob, from gem over gemini"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
+        var greeted = await _agent.TurnAsync(1);
+        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{_agent.Log()}");
         var transcript = await _hive.GetAsync<TranscriptEntryView[]>($"/api/agents/gem/transcript?turn={greeted.Id}");
         Assert.Contains(transcript, e => e.Kind == "tool_use" && e.Tool == "mcp__hive__send");
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = 'hive'"));
@@ -98,15 +78,12 @@ public sealed class GeminiAgentTests : IAsyncLifetime
         Assert.True(greeted.InputTokens > 0 && greeted.OutputTokens > 0, $"{greeted}");
 
         // A shell command asks: the operator's "Allow" runs it.
-        await SendAsync("TOUCH please");
-        long question = 0;
-        await HiveInstance.Until(() => (question = _hive.QueryDb<long>("SELECT coalesce(max(id), 0) FROM questions WHERE asker = 'hive' AND answered_at IS NULL")) > 0,
-            TimeSpan.FromSeconds(180), $"gem's permission question\n{AgentLog()}");
-        Assert.Contains("touch touched-one.txt", _hive.QueryDb<string>("SELECT question FROM questions WHERE id = @question", new { question }));
-        using (var answered = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer = "Allow" }))
-            Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
-        Assert.True((await TurnAsync(2)).ResultKind == "ok", AgentLog());
-        Assert.True(Directory.EnumerateFiles(_hive.DataDir, "touched-one.txt", SearchOption.AllDirectories).Any(), AgentLog());
+        await _agent.SendAsync("TOUCH please");
+        var question = await _agent.QuestionAsync();
+        Assert.Contains("touch touched-one.txt", _agent.QuestionText(question));
+        await _agent.AnswerAsync(question, "Allow");
+        Assert.True((await _agent.TurnAsync(2)).ResultKind == "ok", _agent.Log());
+        Assert.True(_agent.Made("touched-one.txt"), _agent.Log());
 
         // Stopped, the agent leaves nothing behind: not the CLI, not its MCP server.
         var (stopped, _) = await PostAsync(_hive.Http, "/api/agents/gem/stop");

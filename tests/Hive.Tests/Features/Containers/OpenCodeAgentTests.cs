@@ -18,6 +18,7 @@ public sealed class OpenCodeAgentTests : IAsyncLifetime
     private readonly string _key = "sk-proj-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
     private FakeOpenAiApi _model = null!;
     private HiveInstance _hive = null!;
+    private AgentUnderTest _agent = null!;
 
     public async Task InitializeAsync()
     {
@@ -27,6 +28,7 @@ public sealed class OpenCodeAgentTests : IAsyncLifetime
         _hive = await HiveInstance.StartAsync(["bob"], ["--Hive:Presets:Opencode:Path", program, .. GatewayKit.OpenAiProvider(_model.BaseUrl)]);
         using var saved = await _hive.Http.PutAsJsonAsync("/api/secrets/openai", new { value = _key });
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        _agent = new AgentUnderTest(_hive, "opal");
     }
 
     public async Task DisposeAsync()
@@ -52,38 +54,6 @@ public sealed class OpenCodeAgentTests : IAsyncLifetime
         return Reply.Text("OK.");
     }
 
-    private async Task SendAsync(string body)
-    {
-        using var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = "opal", body });
-        Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-    }
-
-    private async Task<TurnView> TurnAsync(int count)
-    {
-        TurnView[] turns = [];
-        await HiveInstance.Until(() => (turns = _hive.GetAsync<TurnView[]>("/api/agents/opal/turns").GetAwaiter().GetResult()).Length >= count,
-            TimeSpan.FromSeconds(180), $"opal's turn {count}\n{AgentLog()}");
-        return turns[0];
-    }
-
-    private string AgentLog() => _hive.Http.GetStringAsync("/api/agents/opal/logs?tail=80").GetAwaiter().GetResult();
-
-    private async Task<long> QuestionAsync()
-    {
-        long id = 0;
-        await HiveInstance.Until(() => (id = _hive.QueryDb<long>("SELECT coalesce(max(id), 0) FROM questions WHERE asker = 'hive' AND answered_at IS NULL")) > 0,
-            TimeSpan.FromSeconds(180), $"opal's permission question\n{AgentLog()}");
-        return id;
-    }
-
-    private async Task AnswerAsync(long question, string answer)
-    {
-        using var answered = await _hive.Http.PostAsJsonAsync($"/api/questions/{question}/answer", new { answer });
-        Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
-    }
-
-    private bool Touched(string file) => Directory.EnumerateFiles(_hive.DataDir, file, SearchOption.AllDirectories).Any();
-
     [OpenCodeFact]
     public async Task An_opencode_agent_calls_the_hives_tool_through_the_gateway_its_commands_wait_for_the_operator_and_nothing_outlives_its_stop()
     {
@@ -92,16 +62,11 @@ public sealed class OpenCodeAgentTests : IAsyncLifetime
         Assert.Equal(("running", "sealed", "gateway"), (row.State(), row.GetProperty("network").GetString(), row.GetProperty("model_calls").GetString()));
 
         // A wake is a prompt; opencode asks before calling hive_send, the hive allows its own tool, and bob gets the message.
-        await SendAsync("GREET-BOB please");
-        await using (var bob = await _hive.ConnectAsync("bob"))
-        {
-            JsonElement? got = null;
-            for (var i = 0; i < 6 && got is null; i++) got = await bob.RecvAndAckAsync(30_000);
-            var received = got ?? throw new TimeoutException($"bob got nothing in 3 minutes\n{AgentLog()}");
-            Assert.Equal(("opal", "hello bob, from opal over opencode"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
-        }
-        var greeted = await TurnAsync(1);
-        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{AgentLog()}");
+        await _agent.SendAsync("GREET-BOB please");
+        var received = await _agent.ReceivedByAsync("bob");
+        Assert.Equal(("opal", "hello bob, from opal over opencode"), (received.GetProperty("from").GetString(), received.GetProperty("body").GetString()));
+        var greeted = await _agent.TurnAsync(1);
+        Assert.True(greeted.ResultKind == "ok", $"{greeted.Note}\n{_agent.Log()}");
         var transcript = await _hive.GetAsync<TranscriptEntryView[]>($"/api/agents/opal/transcript?turn={greeted.Id}");
         Assert.Contains(transcript, e => e.Kind == "tool_use" && e.Tool == "mcp__hive__send");
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM questions WHERE asker = 'hive'"));
@@ -119,20 +84,20 @@ public sealed class OpenCodeAgentTests : IAsyncLifetime
         Assert.True(greeted.InputTokens > 0 && greeted.OutputTokens > 0, $"{greeted}");
 
         // A command asks: the operator's "Allow" runs it.
-        await SendAsync("TOUCH touched-one");
-        var first = await QuestionAsync();
-        Assert.Contains("touch touched-one.txt", _hive.QueryDb<string>("SELECT question FROM questions WHERE id = @first", new { first }));
-        await AnswerAsync(first, "Allow once");
-        Assert.True((await TurnAsync(2)).ResultKind == "ok", AgentLog());
-        Assert.True(Touched("touched-one.txt"), AgentLog());
+        await _agent.SendAsync("TOUCH touched-one");
+        var first = await _agent.QuestionAsync();
+        Assert.Contains("touch touched-one.txt", _agent.QuestionText(first));
+        await _agent.AnswerAsync(first, "Allow once");
+        Assert.True((await _agent.TurnAsync(2)).ResultKind == "ok", _agent.Log());
+        Assert.True(_agent.Made("touched-one.txt"), _agent.Log());
 
         // The next: "Reject" stops it (opencode then ends its turn without asking its model again).
-        await SendAsync("TOUCH touched-two");
-        var second = await QuestionAsync();
+        await _agent.SendAsync("TOUCH touched-two");
+        var second = await _agent.QuestionAsync();
         Assert.NotEqual(first, second);
-        await AnswerAsync(second, "Reject");
-        await TurnAsync(3);
-        Assert.False(Touched("touched-two.txt"), AgentLog());
+        await _agent.AnswerAsync(second, "Reject");
+        await _agent.TurnAsync(3);
+        Assert.False(_agent.Made("touched-two.txt"), _agent.Log());
         var decisions = (await _hive.GetJsonAsync("/api/agents/opal/permissions")).EnumerateArray()
             .Select(p => (p.GetProperty("kind").GetString(), p.GetProperty("state").GetString(), p.GetProperty("decided_by").GetString())).ToList();
         Assert.Contains(("execute", "allow", "operator"), decisions);
