@@ -22,7 +22,8 @@ public static class ReadGovernance
     internal static GovernanceView Build(GovernanceState state, Admission admission, GovernanceOptions options, IAgentDirectory directory, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
-        var (running, queue) = admission.Snapshot();
+        var (all, queue) = admission.Snapshot();
+        var running = all.Where(s => !s.EndCommitted).ToList();
         var budgets = state.Budgets;
         var view = new GovernanceView(
             state.Halt is { } halt ? new HaltView(halt.By, halt.Since, halt.Reason) : null,

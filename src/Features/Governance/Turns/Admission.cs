@@ -43,6 +43,12 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
         public long TurnId { get; set; }
         public (string Reason, DateTimeOffset Deadline)? Stop { get; set; }
 
+        /// <summary>
+        /// Its end is committed (or committing) and its slot is let go once the end's events are out: the view shows it
+        /// gone from then, so a page that reloads on <c>turn_ended</c> never reads it as still running.
+        /// </summary>
+        public bool EndCommitted { get; set; }
+
         /// <summary>The stall rule's clock for this turn (its grant, or the end of the extra minutes the operator gave) and how far it got.</summary>
         public DateTimeOffset StallFrom { get; set; } = grantedAt;
         public StallStage Stall { get; set; }

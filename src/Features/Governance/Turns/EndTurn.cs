@@ -40,7 +40,12 @@ internal static class EndTurn
             // Only an empty turn can complete a run of empty turns.
             if (command.Reason == TurnEndReasons.Recorded && !acted && command.Tokens > 0)
                 await mediator.Send(new PauseLoopingAgent.Command(agent), CancellationToken.None);
-            if (admission.Find(command.TurnId) is { } slot) change.AfterPublished(() => admission.Release(slot, command.Reason));
+            if (admission.Find(command.TurnId) is { } slot)
+            {
+                slot.EndCommitted = true;
+                change.OnRolledBack(() => slot.EndCommitted = false);
+                change.AfterPublished(() => admission.Release(slot, command.Reason));
+            }
             return true;
         }
     }
