@@ -136,7 +136,13 @@ npm_pinned HIVE_TEST_CODEX_ACP @zed-industries/codex-acp 0.16.0 @zed-industries/
 # The CLIs that speak ACP themselves, for the opencode and gemini presets: opencode's native (Bun-compiled) binary, run
 # directly, and Gemini CLI's bundle, run by node.
 npm_pinned HIVE_TEST_OPENCODE opencode-ai 1.18.33 opencode-linux-x64/bin/opencode
-npm_pinned HIVE_TEST_GEMINI @google/gemini-cli 0.61.0 @google/gemini-cli/bundle/gemini.js
+# Gemini CLI needs node 20 or later (its engines; Debian 12's own nodejs is 18): an older node skips its tests, saying so.
+if node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+  npm_pinned HIVE_TEST_GEMINI @google/gemini-cli 0.61.0 @google/gemini-cli/bundle/gemini.js
+else
+  unset HIVE_TEST_GEMINI
+  export HIVE_TEST_GEMINI_SKIP="Gemini CLI 0.61.0 needs node 20 or later; this node is $(node --version 2>/dev/null || echo missing)"
+fi
 
 # promtool (Prometheus' own checker of the text exposition), for the metrics test. Debian has it only inside the
 # `prometheus` package, whose installation would also set up and start a service: the .deb is downloaded instead and
