@@ -49,7 +49,8 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
     private async Task OpenAsync()
     {
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        // The first load (sign-in, the page, its first event stream) is the slowest step on a busy machine: more patience there.
+        await _page.Locator("#connection[data-state=live]").WaitForAsync(new() { Timeout = 60_000 });
         await Expect(_page.Locator("#governance-panel")).ToBeVisibleAsync();
     }
 
