@@ -226,6 +226,13 @@ public sealed class HostProcess : IAsyncDisposable
         foreach (var agent in agents) await (await ConnectLinesAsync(agent)).DisposeAsync();
     }
 
+    /// <summary>
+    /// Waits for a line in the host's output. The console logger writes on a thread of its own, so a line logged
+    /// before an effect the test saw can still be on its way: assert a log line with this, never with a plain read.
+    /// </summary>
+    public Task OutputContainsAsync(string text, int seconds = 30) =>
+        HiveInstance.Until(() => Output.Contains(text, StringComparison.Ordinal), TimeSpan.FromSeconds(seconds), $"the host to log \"{text}\"");
+
     public async Task<AgentClient> ConnectAsync(string agent) => AgentClient.Over(await ConnectLinesAsync(agent));
 
     /// <summary>The raw line client (what the benchmarks measure with); retries while the host is still binding its sockets.</summary>

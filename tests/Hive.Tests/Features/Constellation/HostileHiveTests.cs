@@ -41,7 +41,7 @@ public sealed class HostileHiveTests(Xunit.Abstractions.ITestOutputHelper output
             "b's notice about a:9102");
         // The far larger one is never parsed: a dead letter, said in the log.
         Assert.Equal(1, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_dead_letters WHERE global_id = 'a:9101' AND reason LIKE 'refused:%'"));
-        Assert.Contains("over the 16384 an envelope may be", hives.B.Output, StringComparison.Ordinal);
+        await hives.B.OutputContainsAsync("over the 16384 an envelope may be");
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class HostileHiveTests(Xunit.Abstractions.ITestOutputHelper output
         Assert.Null(await bob.RecvAsync(500));
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE kind = 'undeliverable'"));
         Assert.Equal(3, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM constellation_dead_letters WHERE global_id IN ('a:9201', 'a:9202', 'a:9203')"));
-        Assert.Contains("ignored an undeliverable notice a:9201 from hive a", hives.B.Output, StringComparison.Ordinal);
+        await hives.B.OutputContainsAsync("ignored an undeliverable notice a:9201 from hive a");
     }
 
     private static async Task PublishAsync(IChannel channel, string globalId, object envelope)

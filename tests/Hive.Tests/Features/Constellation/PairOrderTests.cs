@@ -60,7 +60,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         var released = (await bob.RecvAndAckMessageAsync(WaitMs))!;
         Assert.Equal("after the gap", released.Body);
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(9.5), $"released after {clock.Elapsed}: before the 10 s window");
-        Assert.Contains("mail from hive a numbered 1 to 1 has not come within 10 s", hives.B.Output, StringComparison.Ordinal);
+        await hives.B.OutputContainsAsync("mail from hive a numbered 1 to 1 has not come within 10 s");
 
         // The given-up number arrives after all: a new global id is taken in (late), never dropped; the pair goes on.
         await PublishAsync(channel, "a:9001", 1, "late");
@@ -165,7 +165,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal("first", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Equal("second", (await bob.RecvAndAckMessageAsync(WaitMs))!.Body);
         Assert.Null(await bob.RecvAsync(500));
-        Assert.Contains("hive b misses mail numbered 1 to 1, which the broker confirmed; 1 rows are published again", hives.A.Output, StringComparison.Ordinal);
+        await hives.A.OutputContainsAsync("hive b misses mail numbered 1 to 1, which the broker confirmed; 1 rows are published again");
         Assert.DoesNotContain("has not come within", hives.B.Output, StringComparison.Ordinal);
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.A.DataDir, "SELECT count(*) FROM constellation_outbox WHERE sent_at IS NULL"));
     }
@@ -266,7 +266,7 @@ public sealed class PairOrderTests(Xunit.Abstractions.ITestOutputHelper output)
             "SELECT count(*) FROM messages WHERE sender = 'alice@a' AND recipient = 'operator'") == 1), "the operator's copy");
         Assert.Null(await strict.RecvAsync(500));
         Assert.Equal(0, HiveInstance.QueryDb<long>(hives.B.DataDir, "SELECT count(*) FROM messages WHERE recipient = 'strict'"));
-        Assert.Contains("strict does not take mail from alice@a (allowed_recipients)", hives.B.Output, StringComparison.Ordinal);
+        await hives.B.OutputContainsAsync("strict does not take mail from alice@a (allowed_recipients)");
     }
 
     /// <summary>For a test that saw mail out of order: whether the mail it skipped arrives later, and what b said of the pair.</summary>

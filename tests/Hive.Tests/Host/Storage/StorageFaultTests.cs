@@ -56,7 +56,7 @@ public sealed class StorageFaultTests
             Assert.Equal("degraded", health.GetProperty("status").GetString());
             Assert.Equal("storage_full", health.GetProperty("code").GetString());
             Assert.Contains("storage_full", health.GetProperty("reason").GetString());
-            Assert.Contains($"storage fault (storage_full) on the database {Path.Combine(dataDir, "hive.db")}", host.Output);
+            await host.OutputContainsAsync($"storage fault (storage_full) on the database {Path.Combine(dataDir, "hive.db")}");
 
             // Space returns: the next sends are stored, and /healthz is ok again.
             File.Delete(filler);
