@@ -29,6 +29,7 @@ public static class HiveCli
         RunCommand.AddTo(root);
         SecretsCommands.AddTo(root);
         UpCommand.AddTo(root);
+        TemplateCommands.AddTo(root);
         GovernanceCommands.AddTo(root);
         BudgetCommand.AddTo(root);
         BackupCommand.AddTo(root);

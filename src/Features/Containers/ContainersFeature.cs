@@ -51,6 +51,7 @@ public static class ContainersFeature
         services.AddSingleton<SecretStore>();
         services.AddOptions<Presets.PresetsOptions>().BindConfiguration("Hive:Presets");
         services.AddSingleton<Presets.AgentPresets>();
+        services.AddTransient<Templates.TemplatePlan>();
         services.AddSingleton<IAgentDirectorySeed>(p => p.GetRequiredService<AgentRegistry>());
         services.AddSingleton<ProcessLauncher>();
         services.AddSingleton(p => new AgentCgroups(p.GetRequiredService<Hive.Shared.HivePaths>().DataDir,

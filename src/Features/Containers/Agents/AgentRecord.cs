@@ -13,7 +13,7 @@ internal sealed class AgentRecord
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
         pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets,
         provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids, capabilities, network, egress, egress_ask, permissions,
-        parent, may_spawn
+        parent, may_spawn, preset, template, template_hash
         """;
 
     public string Name { get; set; } = "";
@@ -64,6 +64,11 @@ internal sealed class AgentRecord
     public string? Parent { get; set; }
     /// <summary>What it may spawn without asking; null: nothing.</summary>
     public Json<AgentSpawnLimits>? MaySpawn { get; set; }
+    /// <summary>The preset it was made from; null: a command of its own.</summary>
+    public string? Preset { get; set; }
+    /// <summary>The template it was imported from, and that template's content hash; null: not imported.</summary>
+    public string? Template { get; set; }
+    public string? TemplateHash { get; set; }
 
     public bool IsSealed => Network == Hive.Shared.Egress.NetworkModes.Sealed;
 
@@ -90,12 +95,39 @@ internal sealed class AgentRecord
         Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits, Containers.Capabilities.InFile(Capabilities),
         Network, Egress, EgressAsk ? true : null, Permissions?.Value, Parent, MaySpawn?.Value);
 
+    /// <summary>A new agent's row from a whole configuration (driver and defaults filled in), desired running, not yet started.</summary>
+    public static AgentRecord FromConfig(string name, AgentConfig config, DateTimeOffset now) => new AgentRecord
+    {
+        Name = name,
+        Driver = config.Driver ?? Runtime.DriverCatalog.External,
+        Command = config.Command is { } argv ? new(argv) : null,
+        Env = new(config.Env ?? JsonMap.Empty),
+        Mounts = new(config.Mounts ?? []),
+        Purpose = config.Purpose,
+        RestartPolicy = config.Restart ?? RestartPolicies.OnFailure,
+        Inputs = new(config.Inputs ?? []),
+        AllowedRecipients = CreateAgent.Stored(config.AllowedRecipients),
+        Secrets = SecretStore.Stored(config.Secrets),
+        Provider = config.Provider,
+        Capabilities = Containers.Capabilities.Stored(config.Capabilities),
+        Network = config.Network,
+        Egress = config.Egress is { } egress ? new(egress) : null,
+        EgressAsk = config.EgressAsk ?? false,
+        Permissions = Json<AgentPermissions>.Of(config.Permissions),
+        Parent = config.Parent,
+        MaySpawn = Json<AgentSpawnLimits>.Of(config.MaySpawn),
+        Desired = DesiredStates.Running,
+        State = States.Stopped,
+        CreatedAt = now,
+    }.WithLimits(config.Limits?.OrNull);
+
     /// <summary>This feature's part of the agent's row.</summary>
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at, LastExitReason) : null,
         Purpose, Command, RestartPolicy, configError, AllowedRecipients, Capabilities, Secrets, Provider ?? Providers.Default,
-        Network ?? Hive.Shared.Egress.NetworkModes.Open, (IReadOnlyList<string>?)Egress ?? [], EgressAsk, Permissions?.Value, Parent, MaySpawn?.Value);
+        Network ?? Hive.Shared.Egress.NetworkModes.Open, (IReadOnlyList<string>?)Egress ?? [], EgressAsk, Permissions?.Value, Parent, MaySpawn?.Value,
+        Preset, Template is { } template ? new AgentTemplateRef(template, TemplateHash ?? "") : null);
 }
 
 /// <summary>
@@ -109,14 +141,19 @@ internal sealed class AgentRecord
 /// for an agent whose configuration names none), <c>egress</c> the places a sealed agent may reach (empty when none), and
 /// <c>egress_ask</c> whether a refused place becomes a question to the operator; <c>permissions</c> how its permission
 /// requests are answered (null when none is set: each is asked); <c>parent</c> the agent it was spawned under (null: the
-/// top level) and <c>may_spawn</c> what it may spawn without asking (null: nothing).
+/// top level) and <c>may_spawn</c> what it may spawn without asking (null: nothing); <c>preset</c> the preset it was made
+/// from (null: a command of its own) and <c>template</c> the template it was imported from, by name and content hash.
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
     LastExit? LastExit, string? Purpose, IReadOnlyList<string>? Command, string Restart, string? ConfigError,
     IReadOnlyList<string>? AllowedRecipients, IReadOnlyList<string> Capabilities, IReadOnlyDictionary<string, string>? Secrets = null,
     string Provider = Providers.Default, string Network = Hive.Shared.Egress.NetworkModes.Open, IReadOnlyList<string>? Egress = null,
-    bool EgressAsk = false, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null);
+    bool EgressAsk = false, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
+    string? Preset = null, AgentTemplateRef? Template = null);
+
+/// <summary>The template an agent was imported from: its name and the content hash of its manifest.</summary>
+public sealed record AgentTemplateRef(string Name, string Hash);
 
 /// <summary>Agents whose meta file the host could not use, and why (shown on their rows until a good file is applied).</summary>
 public sealed class ConfigProblems

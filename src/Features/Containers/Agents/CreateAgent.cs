@@ -34,7 +34,11 @@ public static class CreateAgent
         IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null,
         IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
         AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null)
-        : IRequest<AgentRow>;
+        : IRequest<AgentRow>
+    {
+        /// <summary>The preset this configuration was expanded from: kept on the row, so a template can name it again.</summary>
+        internal string? FromPreset { get; init; }
+    }
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -151,6 +155,7 @@ public static class CreateAgent
                 return await mediator.Send(command with
                 {
                     Preset = null,
+                    FromPreset = preset,
                     Argv = expanded.Command,
                     Env = expanded.Env,
                     Secrets = expanded.Secrets,
@@ -183,35 +188,11 @@ public static class CreateAgent
             if (driver.ProblemWith(command.Name!, command.Argv!, mounts) is { } problem) throw new BadRequestException(problem);
             if (secrets.MissingOf(command.Secrets) is { } missing) throw new ConflictException(SecretStore.MissingReason(command.Name!, missing));
 
-            var record = new AgentRecord
-            {
-                Name = command.Name!,
-                Kind = command.Name == AgentNames.Manager ? AgentKinds.Manager : AgentKinds.Agent,
-                Driver = driverName,
-                Origin = Origins.Api,
-                Command = new(command.Argv!),
-                Env = new(command.Env ?? JsonMap.Empty),
-                Mounts = new(mounts),
-                Inputs = new(command.Inputs ?? []),
-                AllowedRecipients = Stored(command.AllowedRecipients),
-                Secrets = SecretStore.Stored(command.Secrets),
-                Purpose = command.Purpose,
-                Provider = command.Provider,
-                LimitMemoryMib = command.Limits?.MemoryMib,
-                LimitCpuPercent = command.Limits?.CpuPercent,
-                LimitPids = command.Limits?.Pids,
-                Capabilities = Containers.Capabilities.Stored(command.Capabilities),
-                Network = NetworkSealing.Default(driverName, command.Network, fromPreset: false),
-                Egress = command.Egress is { } egress ? new(egress) : null,
-                EgressAsk = command.EgressAsk ?? false,
-                Permissions = Json<AgentPermissions>.Of(command.Permissions),
-                Parent = command.Parent,
-                MaySpawn = Json<AgentSpawnLimits>.Of(command.MaySpawn),
-                RestartPolicy = command.Restart ?? RestartPolicies.OnFailure,
-                Desired = DesiredStates.Running,
-                State = States.Stopped,
-                CreatedAt = clock.GetUtcNow(),
-            };
+            var config = new AgentConfig(command.Argv, driverName, command.Env, command.Purpose, command.Restart, mounts, command.Inputs, command.AllowedRecipients,
+                command.Secrets, command.Provider, command.Limits, command.Capabilities, NetworkSealing.Default(driverName, command.Network, fromPreset: false),
+                command.Egress, command.EgressAsk, command.Permissions, command.Parent, command.MaySpawn);
+            var record = AgentRecord.FromConfig(command.Name!, config, clock.GetUtcNow());
+            (record.Kind, record.Origin, record.Preset) = (command.Name == AgentNames.Manager ? AgentKinds.Manager : AgentKinds.Agent, Origins.Api, command.FromPreset);
             if (record.Name == AgentNames.Manager)
                 await mediator.Send(new RunManager.Command(record), cancellationToken);
             else

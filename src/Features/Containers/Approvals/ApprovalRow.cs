@@ -9,6 +9,7 @@ public static class ApprovalKinds
     public const string Spawn = "spawn";
     public const string Destroy = "destroy";
     public const string ConfigCommit = "config_commit";
+    public const string TemplateImport = "template_import";
 }
 
 public static class ApprovalStatuses

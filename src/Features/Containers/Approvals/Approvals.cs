@@ -28,6 +28,7 @@ internal static class Approvals
             ApprovalKinds.Spawn => $"the spawn of {row.Agent}",
             ApprovalKinds.Destroy => $"the destroy of {row.Agent}",
             ApprovalKinds.ConfigCommit => $"the configuration change of {row.Agent}",
+            ApprovalKinds.TemplateImport => $"the template import starting at {row.Agent}",
             _ => $"the {row.Kind} of {row.Agent}",
         };
         var body = status == ApprovalStatuses.Approved

@@ -20,7 +20,7 @@ namespace Hive.Features.Containers;
 /// first is finished at the next start. A configuration change is deployed right after (and finished at the next start
 /// if the host died first); one whose agent file changed since it was proposed is stale: approving it would silently
 /// undo that change, so it is refused with a 409 and denied as stale in a change of its own (its requester told), rather
-/// than left pending where it could never be approved.
+/// than left pending where it could never be approved. A template's import makes all of its agents with the decision.
 /// </summary>
 public static class ApproveApproval
 {
@@ -98,6 +98,9 @@ public static class ApproveApproval
                     if (registry.Find(row.Agent) is null) throw new ConflictException($"there is no agent named {row.Agent} any more: deny this request");
                     change.AfterPublished(() => background.Send("the approved rebuild", m => m.Send(new DeployProposal.Command(row.Agent, row.Requester, row.Id, row.BaseCommit)),
                         DeployProposal.Key(row.Id)));
+                    break;
+                case ApprovalKinds.TemplateImport:
+                    await mediator.Send(new Templates.ApplyTemplateImport.Command(row.Id, row.Payload), cancellationToken);
                     break;
                 default:
                     var applier = appliers.FirstOrDefault(a => a.Kind == row.Kind)

@@ -13,11 +13,12 @@ const $ = id => document.getElementById(id);
 /** What a decision refused (409: decided meanwhile), kept beside its card until the next try (or ×). */
 const errors = rowErrors(() => approvals());
 
-const KindLabels = { spawn: 'new agent', destroy: 'destroy', config_commit: 'configuration change', fork: 'fork' };
+const KindLabels = { spawn: 'new agent', destroy: 'destroy', config_commit: 'configuration change', fork: 'fork', template_import: 'template import' };
 
 /** What an approval asks for, in a sentence's words: "new agent scout", "destroying scout", "configuration change for scout". */
 export const asked = a => a.kind === 'spawn' ? `new agent ${a.agent}` : a.kind === 'destroy' ? `destroying ${a.agent}`
-  : a.kind === 'config_commit' ? `configuration change for ${a.agent}` : `${a.kind} of ${a.agent}`;
+  : a.kind === 'config_commit' ? `configuration change for ${a.agent}`
+  : a.kind === 'template_import' ? `importing the template ${a.payload?.template ?? ''} (from ${a.agent})` : `${a.kind} of ${a.agent}`;
 
 export function approvals() {
   const list = store.approvals;
@@ -88,6 +89,10 @@ export function payload(a) {
           c.restart && ` · when it exits: ${c.restart === 'never' ? 'leave it stopped' : c.restart === 'on-failure' ? 'restart it if it failed' : c.restart}`, p.commit && [' · ', h('span', { title: p.commit }, `commit ${p.commit.slice(0, 8)}`)]),
         diff(p.diff ?? ''));
     }
+    case 'template_import':
+      return append(box,
+        h('div', { class: 'meta template' }, `template ${p.template}: ${(p.agents ?? []).length} agents, `, h('span', { title: p.hash }, `${String(p.hash ?? '').slice(0, 15)}…`)),
+        diff(p.diff ?? ''));
     case 'fork':
       return append(box,
         h('div', { class: 'meta fork-of' }, `a fork of ${a.agent} at the end of turn #${p.at_turn}, as ${p.name}${p.model ? `, on ${p.model}` : ''}`),

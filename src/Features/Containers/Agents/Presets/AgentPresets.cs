@@ -86,6 +86,9 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         return Expand(presetName, text, name, purpose, env, secrets, mounts, provider);
     }
 
+    /// <summary>The text of the preset file named <paramref name="presetName"/>, or null when this hive has none by that name.</summary>
+    public async Task<string?> TextOfAsync(string presetName) => (await FilesAsync()).GetValueOrDefault(presetName);
+
     /// <summary>
     /// As <see cref="ExpandAsync"/>, for a preset given as its file's text rather than found in <c>presets/</c> (a replay
     /// tried with a changed preset); <paramref name="presetName"/> is its name (its program's setting is looked up by it).
