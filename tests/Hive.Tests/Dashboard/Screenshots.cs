@@ -28,4 +28,12 @@ internal static class Screenshots
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = fullPage });
         Assert.True(new FileInfo(path).Length > 10_000);
     }
+
+    /// <summary>One part of a page (a section) as <paramref name="name"/>, checked to be a picture of something.</summary>
+    public static async Task SaveAsync(ILocator part, string name)
+    {
+        var path = Path.Combine(Folder, name);
+        await part.ScreenshotAsync(new LocatorScreenshotOptions { Path = path });
+        Assert.True(new FileInfo(path).Length > 10_000);
+    }
 }

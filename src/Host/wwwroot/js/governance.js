@@ -2,6 +2,7 @@
 import { coalesced } from './reload.js';
 import { h, append, renderList, relative, clock } from './dom.js';
 import { store } from './store.js';
+import { agentTree } from './tree.js';
 import { act } from './actions.js';
 import { jsonBody, problemText, unanswered, showError, showProblem, rowErrors } from './problems.js';
 
@@ -301,17 +302,22 @@ export function rowFacts(a) {
 
 /**
  * The rows' spend from the budgets just read: the host counts a turn's cost after its row was last sent, so the row
- * takes the figures the section shows (an agent the budgets do not list spent nothing this month). True when one changed.
+ * takes the figures the section shows (an agent the budgets do not list spent nothing this month), and a parent's row
+ * its subtree's sum of them. True when one changed.
  */
 function spendOnRows(g) {
   const spent = new Map((g.budgets ?? []).filter(b => b.scope !== '*').map(b => [b.scope, b.spent ?? {}]));
+  const figures = name => ({ today: spent.get(name)?.day_usd ?? 0, month: spent.get(name)?.month_usd ?? 0 });
+  const tree = agentTree(store.agents.values());
   let changed = false;
   for (const a of store.agents.values()) {
     if (a.spend_today_usd === undefined) continue; // a row without governance's facts
-    const s = spent.get(a.name);
-    const today = s?.day_usd ?? 0, month = s?.month_usd ?? 0;
-    if (a.spend_today_usd === today && a.spend_month_usd === month) continue;
-    Object.assign(a, { spend_today_usd: today, spend_month_usd: month });
+    const { today, month } = figures(a.name);
+    const subtree = tree.descendants(a.name).map(figures);
+    const subtreeToday = subtree.reduce((sum, f) => sum + f.today, today), subtreeMonth = subtree.reduce((sum, f) => sum + f.month, month);
+    if (a.spend_today_usd === today && a.spend_month_usd === month
+      && a.subtree_spend_today_usd === subtreeToday && a.subtree_spend_month_usd === subtreeMonth) continue;
+    Object.assign(a, { spend_today_usd: today, spend_month_usd: month, subtree_spend_today_usd: subtreeToday, subtree_spend_month_usd: subtreeMonth });
     changed = true;
   }
   return changed;

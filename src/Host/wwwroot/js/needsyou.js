@@ -11,6 +11,7 @@ import { optionButtons, timeLeft } from './questions.js';
 import { asked, payload } from './approvals.js';
 import { pauseAction, HeldReasons } from './governance.js';
 import { notice, exited, wireNotifications } from './notify.js';
+import { agentTree } from './tree.js';
 
 // /needs-you: everything open for the operator on one phone-width page: questions to the operator (one button per
 // option, or a free-text answer), approvals (Approve / Deny), reviews the operator gives (the diff's page, Approve,
@@ -18,6 +19,8 @@ import { notice, exited, wireNotifications } from './notify.js';
 // halted hive (Resume the hive). The same snapshot, stream, store and sign-in as the dashboard (live.js, store.js,
 // signin.js); an item leaves when the event that decided it arrives, wherever it was decided. A refusal stays beside
 // its item as text. Installable through /manifest.webmanifest (no service worker: it needs the hive to be useful).
+// What an agent of a subtree asked or waits on is grouped under the top-level agent of its subtree, with a heading
+// naming it; a top-level agent without children, the manager and the hive's own items stay as they are.
 
 const $ = id => document.getElementById(id);
 const path = s => encodeURIComponent(s);
@@ -66,7 +69,9 @@ function draw() {
   const questionCount = questions.length + hiddenQuestions;
   $('ny-questions-panel').hidden = questionCount === 0;
   $('ny-questions-count').textContent = `(${questionCount})`;
-  renderList($('ny-questions'), questions, q => q.id, questionItem, (node, q) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`q:${q.id}`)); });
+  const tree = agentTree(store.agents.values());
+  renderBySubtree($('ny-questions'), tree, questions, q => q.asker, q => q.id, questionItem,
+    (node, q) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`q:${q.id}`)); });
   // The snapshot lists a bounded number; the rest are counted (the dashboard pages through them).
   const rest = $('ny-questions-more');
   rest.hidden = hiddenQuestions === 0;
@@ -74,7 +79,8 @@ function draw() {
 
   $('ny-approvals-panel').hidden = approvals.length === 0;
   $('ny-approvals-count').textContent = `(${approvals.length})`;
-  renderList($('ny-approvals'), approvals, a => a.id, approvalItem, (node, a) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`a:${a.id}`)); });
+  renderBySubtree($('ny-approvals'), tree, approvals, a => (store.agents.has(a.requester) ? a.requester : a.agent), a => a.id, approvalItem,
+    (node, a) => { node.querySelector(':scope > .action-error').replaceWith(errors.line(`a:${a.id}`)); });
 
   const code = reviews.length + held.length;
   $('ny-reviews-panel').hidden = code === 0;
@@ -84,7 +90,7 @@ function draw() {
 
   $('ny-agents-panel').hidden = agents.length === 0;
   $('ny-agents-count').textContent = `(${agents.length})`;
-  renderList($('ny-agents'), agents, n => n.agent.name, agentItem, (_, n) => agentItem(n));
+  renderBySubtree($('ny-agents'), tree, agents, n => n.agent.name, n => n.agent.name, agentItem, (_, n) => agentItem(n));
 
   const total = questionCount + approvals.length + code + agents.length + (halted ? 1 : 0);
   $('ny-empty').hidden = total > 0;
@@ -96,6 +102,40 @@ function draw() {
   counts.dataset.total = String(total);
   counts.textContent = parts.length > 0 ? parts.join(' · ') : 'nothing waits';
   document.title = total > 0 ? `(${total}) Needs you · Hive` : 'Needs you · Hive';
+}
+
+/**
+ * A section's items, each item of an agent in a subtree (one whose top-level agent has children) in a group under a
+ * heading naming that top-level agent; the rest as they are. A group stands where its first item would.
+ */
+function renderBySubtree(list, tree, items, agentOf, keyOf, create, update) {
+  const entries = [];
+  const groups = new Map();
+  for (const item of items) {
+    const agent = agentOf(item);
+    const top = store.agents.has(agent) ? tree.topOf(agent) : null;
+    if (!top || !tree.children.has(top)) { entries.push({ key: String(keyOf(item)), item }); continue; }
+    if (!groups.has(top)) {
+      const group = { key: `subtree:${top}`, top, items: [] };
+      groups.set(top, group);
+      entries.push(group);
+    }
+    groups.get(top).items.push(item);
+  }
+  const fill = (node, group) => {
+    const under = tree.descendants(group.top).length;
+    node.querySelector(':scope > .subtree-heading .subtree-size').textContent = `and the ${plural(under, 'agent')} under it`;
+    renderList(node.querySelector(':scope > .subtree-items'), group.items, keyOf, create, update);
+  };
+  renderList(list, entries, e => e.key, e => {
+    if (!e.items) return create(e.item);
+    const heading = `${list.id}-subtree-${e.top}`;
+    const node = h('li', { class: 'subtree-group', dataset: { top: e.top } },
+      h('h3', { class: 'subtree-heading', id: heading }, h('span', { class: 'who' }, e.top), ' ', h('span', { class: 'meta subtree-size' })),
+      h('ul', { class: 'rows subtree-items', 'aria-labelledby': heading }));
+    fill(node, e);
+    return node;
+  }, (node, e) => (e.items ? fill(node, e) : update(node, e.item)));
 }
 
 function drawHalt(halted) {

@@ -5,14 +5,17 @@ import { act, toast } from './actions.js';
 import { jsonBody, problemText, unanswered, showProblem, rowErrors } from './problems.js';
 import { diff } from './approvals.js';
 import { searchBox } from './search.js';
-import { rowFacts, pauseAction, usageMeter } from './governance.js';
+import { rowFacts, pauseAction, usageMeter, usd } from './governance.js';
+import { agentTree } from './tree.js';
 import { failingChip } from './gateway.js';
 import { networkChip } from './network.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
 // Agents: agents with their container's state and lifecycle buttons, their logs, their configuration (edited with the
 // approvals' diff view) and the new-agent form. Rows change only when events arrive; a button only asks. The state dirs
-// destroyed agents left behind are in tombstones.js.
+// destroyed agents left behind are in tombstones.js. The rows are a tree by their parents (tree.js), kept as one flat
+// list indented by depth, so every agent's row is `#agents > li[data-agent=NAME]` at any depth: a parent's toggle hides
+// its subtree's rows, and its row carries its subtree's spend and actions.
 
 const $ = id => document.getElementById(id);
 
@@ -25,32 +28,105 @@ const Transients = { starting: 'starting…', stopping: 'stopping…', restartin
 const isManaged = a => (a.driver ?? 'external') !== 'external';
 const path = name => encodeURIComponent(name);
 
+/** The tree the rows were last drawn from (a toggle redraws only what it hides, from it). */
+let drawn = agentTree([]);
+
 export function swarm() {
-  // As /api/state orders them: the manager first, then by name (rows added live land in their place).
-  const agents = [...store.agents.values()].sort((a, b) =>
-    (a.kind === 'manager' ? 0 : 1) - (b.kind === 'manager' ? 0 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The manager first, then the top level by name, each agent followed by its subtree (rows added live land in their place).
+  const tree = agentTree(store.agents.values());
+  drawn = tree;
   errors.prune(name => store.agents.has(name));
-  $('swarm-count').textContent = `(${agents.length})`;
-  renderList($('agents'), agents, a => a.name, agentRow, updateAgentRow);
+  collapsed.prune(name => !store.agents.has(name) || (tree.children.get(name) ?? []).length > 0);
+  $('swarm-count').textContent = `(${tree.order.length})`;
+  renderList($('agents'), tree.order, p => p.agent.name, p => agentRow(p, tree), (node, p) => updateAgentRow(node, p, tree));
+  showTree(tree);
+  // The send form lists them as /api/state orders them: the manager first, then by name.
+  const names = [...store.agents.values()].sort((a, b) => (a.kind === 'manager' ? 0 : 1) - (b.kind === 'manager' ? 0 : 1)
+    || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(a => a.name);
   const select = /** @type {HTMLSelectElement} */ ($('send-to'));
   const current = select.value;
-  select.replaceChildren(...agents.map(a => h('option', { value: a.name }, a.name)));
-  if (agents.some(a => a.name === current)) select.value = current;
+  select.replaceChildren(...names.map(name => h('option', { value: name }, name)));
+  if (names.includes(current)) select.value = current;
 }
 
+/**
+ * The parents whose subtrees are folded away, kept in this browser (by agent name) so a reload folds them again. An
+ * agent listed without children is forgotten (one not listed is kept: the page may not have loaded the swarm yet).
+ */
+const collapsed = (() => {
+  const Key = 'hive.swarm-collapsed';
+  let names;
+  try { names = new Set(JSON.parse(localStorage.getItem(Key) ?? '[]')); } catch { names = new Set(); }
+  const save = () => { try { localStorage.setItem(Key, JSON.stringify([...names])); } catch { /* private mode: it lasts this page */ } };
+  return {
+    has: name => names.has(name),
+    toggle: name => { if (!names.delete(name)) names.add(name); save(); },
+    prune: keep => {
+      const before = names.size;
+      for (const name of names) if (!keep(name)) names.delete(name);
+      if (names.size !== before) save();
+    },
+  };
+})();
+
+/** Each row hidden while an agent above it is folded; each toggle saying which way it points. No row is rebuilt. */
+function showTree(tree) {
+  for (const node of /** @type {NodeListOf<HTMLElement>} */ ($('agents').querySelectorAll(':scope > li.agent'))) {
+    const name = node.dataset.agent;
+    let folded = false;
+    for (let up = tree.parentOf.get(name); up && !folded; up = tree.parentOf.get(up)) folded = collapsed.has(up);
+    node.hidden = folded;
+    const toggle = node.querySelector(':scope > .agent-head .subtree-toggle');
+    if (toggle) setToggle(/** @type {HTMLButtonElement} */ (toggle), name, tree.descendants(name).length);
+  }
+}
+
+function setToggle(button, name, under) {
+  const open = !collapsed.has(name);
+  button.setAttribute('aria-expanded', String(open));
+  button.setAttribute('aria-label', `${open ? 'Hide' : 'Show'} the ${under} agent${under === 1 ? '' : 's'} under ${name}`);
+  button.title = open ? 'fold its subtree away' : 'show its subtree';
+  button.textContent = `${open ? '▾' : '▸'} ${under}`;
+}
+
+function subtreeToggle(name, tree) {
+  const button = h('button', { type: 'button', class: 'subtree-toggle',
+    'aria-controls': tree.descendants(name).map(rowId).join(' ') });
+  setToggle(button, name, tree.descendants(name).length);
+  button.addEventListener('click', () => { collapsed.toggle(name); showTree(drawn); });
+  return button;
+}
+
+const rowId = name => `agent-row-${name}`;
+
 /** A row is built once; updates rebuild its head and error line but keep its logs box (open, with its text). */
-function agentRow(a) {
-  const node = h('li', { class: 'agent', dataset: { agent: a.name } }, agentHead(a), errors.line(a.name));
+function agentRow(p, tree) {
+  const a = p.agent;
+  const node = h('li', { class: 'agent', id: rowId(a.name), dataset: { agent: a.name } }, agentHead(a, tree), errors.line(a.name));
   addBoxes(node, a);
   setRowState(node, a);
+  setPlace(node, p, tree);
   return node;
 }
 
-function updateAgentRow(node, a) {
-  node.querySelector(':scope > .agent-head').replaceWith(agentHead(a));
+function updateAgentRow(node, p, tree) {
+  const a = p.agent;
+  node.querySelector(':scope > .agent-head').replaceWith(agentHead(a, tree));
   node.querySelector(':scope > .action-error').replaceWith(errors.line(a.name));
   addBoxes(node, a);
   setRowState(node, a);
+  setPlace(node, p, tree);
+}
+
+/** Where the row sits in the tree: its depth (the indent, set through the CSSOM as the page's CSP asks) and its parent. */
+function setPlace(node, p, tree) {
+  const parent = tree.parentOf.get(p.agent.name);
+  node.dataset.depth = String(p.depth);
+  node.style.setProperty('--depth', String(p.depth));
+  node.classList.toggle('nested', p.depth > 0);
+  node.classList.toggle('has-subtree', (tree.children.get(p.agent.name) ?? []).length > 0);
+  if (parent) node.dataset.parent = parent;
+  else delete node.dataset.parent;
 }
 
 /** Its search box, and (managed) its logs and configuration, each added once and kept across updates (open, with what was typed). */
@@ -78,10 +154,12 @@ function storageChip(a) {
     `${full.map(([what]) => what).join(', ')} limit reached`);
 }
 
-function agentHead(a) {
+function agentHead(a, tree) {
   const managed = isManaged(a);
+  const under = tree.descendants(a.name);
   return h('div', { class: 'agent-head' },
     h('div', { class: 'agent-title' },
+      under.length > 0 && subtreeToggle(a.name, tree),
       h('a', { class: 'who agent-link', href: `/agents/${encodeURIComponent(a.name)}`, title: 'its own page: transcript, stats, log' }, a.name), ' ', h('span', { class: 'meta' }, a.kind),
       managed && a.state && h('span', { class: `badge state state-${a.state}`, title: a.desired === 'running' ? 'Hive keeps it running' : 'Hive keeps it stopped' }, a.state),
       !managed && h('span', { class: 'badge state state-external', title: 'Hive keeps its socket; you run its process' }, 'external'),
@@ -105,6 +183,7 @@ function agentHead(a) {
       a.last_exit && [' · ', h('span', { class: 'last-exit', title: a.last_exit.at }, lastExit(a.last_exit))],
       a.restart === 'never' && ' · not restarted when it exits'),
     managed && usageMeter(a),
+    under.length > 0 && subtreeLine(a, under),
     a.last_turn_at && turns(a),
     a.purpose && h('div', { class: 'purpose' }, a.purpose),
     a.capabilities?.length > 0 && h('div', { class: 'capabilities', title: 'the work it takes (the work layer offers it tickets needing these)' },
@@ -115,7 +194,19 @@ function agentHead(a) {
     a.forge?.error && h('div', { class: 'forge-error', role: 'alert', title: `checked ${a.forge.checked_at}` }, 'forge: ', a.forge.error),
     // One line (a preset's command carries its whole system prompt); the whole of it in the title and under Edit configuration.
     managed && a.command && h('div', { class: 'meta command', title: a.command.join(' ') }, '$ ', a.command.join(' ')),
-    agentActions(a));
+    agentActions(a, under));
+}
+
+/** A parent's subtree at a glance: how many under it, and what the subtree spent today and this month beside its own. */
+function subtreeLine(a, under) {
+  const spend = a.subtree_spend_today_usd !== undefined;
+  return h('div', { class: 'meta subtree' },
+    h('span', { class: 'subtree-size', title: under.join(', ') }, `${under.length} agent${under.length === 1 ? '' : 's'} under it`),
+    spend && [' · ', h('span', { class: 'subtree-spend', dataset: { today: a.subtree_spend_today_usd, month: a.subtree_spend_month_usd },
+      title: 'what it and every agent under it spent' },
+    `subtree ${usd(a.subtree_spend_today_usd ?? 0)} today · ${usd(a.subtree_spend_month_usd ?? 0)} this month`),
+    ' ', h('span', { class: 'own-spend', title: 'what it spent itself' },
+      `(own ${usd(a.spend_today_usd ?? 0)} · ${usd(a.spend_month_usd ?? 0)})`)]);
 }
 
 /**
@@ -202,7 +293,7 @@ function lastExit(exit) {
   return `last exit: ${how}${exit.reason === 'oom' ? ', out of memory (its cap)' : ''}, ${relative(exit.at)}`;
 }
 
-function agentActions(a) {
+function agentActions(a, under) {
   const managed = isManaged(a);
   const name = a.name;
   const button = (cls, label, run) => {
@@ -223,6 +314,7 @@ function agentActions(a) {
     running && (a.driver === 'process' || a.driver === 'bubblewrap') &&
       h('a', { class: 'button quiet terminal', href: `/agents/${path(name)}/terminal`, target: '_blank', title: `a shell in ${name}'s sandbox` }, 'Terminal'),
     store.governance && pauseAction(name, !!a.paused, message => errors.set(name, message)),
+    store.governance && under.length > 0 && subtreePauseActions(a, under),
     a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
       const children = [...store.agents.values()].filter(c => c.parent === name).map(c => c.name);
       const choice = children.length ? childrenChoice(name, a.parent, children)
@@ -232,6 +324,30 @@ function agentActions(a) {
       act(b, 'destroying…', { method: 'DELETE', url: `/api/agents/${path(name)}${choice}` }, `${name} destroyed`,
         message => errors.set(name, `destroy: ${message}`));
     }));
+}
+
+/**
+ * Pause or resume a parent and everything under it as one (POST …/pause|resume?subtree=true): Pause while any of the
+ * subtree runs free, Resume while any of it is paused.
+ */
+function subtreePauseActions(a, under) {
+  const name = a.name;
+  const subtree = [a, ...under.map(n => store.agents.get(n)).filter(Boolean)];
+  const someone = `${name} and the ${under.length} agent${under.length === 1 ? '' : 's'} under it`;
+  const button = (verb, label, busy, done) => {
+    const b = h('button', { type: 'button', class: verb === 'resume' ? `approve ${verb}-subtree` : `${verb}-subtree`,
+      dataset: { action: `${verb}-subtree` }, title: `${verb} ${someone}` }, label);
+    b.addEventListener('click', () => {
+      errors.set(name, null);
+      act(b, busy, { method: 'POST', url: `/api/governance/agents/${path(name)}/${verb}?subtree=true` }, `${someone} ${done}`,
+        message => errors.set(name, `${verb} subtree: ${message}`));
+    });
+    return b;
+  };
+  return [
+    subtree.some(x => !x.paused) && button('pause', 'Pause subtree', 'pausing…', 'paused'),
+    subtree.some(x => x.paused) && button('resume', 'Resume subtree', 'resuming…', 'resumed'),
+  ];
 }
 
 /** What becomes of a destroyed agent's children: destroyed with it, moved up to its parent, or (null) nothing is done. */
