@@ -1,4 +1,5 @@
 using Hive.Features.Containers.Runtime;
+using Xunit.Abstractions;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -11,7 +12,7 @@ namespace Hive.Tests.Features.Containers;
 /// subtree flag that is neither true nor false. The agents are named for this class alone (their processes are looked for
 /// by name).
 /// </summary>
-public sealed class SubtreeLifecycleTests : IAsyncLifetime
+public sealed class SubtreeLifecycleTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly string[] Subtree = ["stl-boss", "stl-a", "stl-b", "stl-aa"];
 
@@ -43,6 +44,7 @@ public sealed class SubtreeLifecycleTests : IAsyncLifetime
         await CreateAsync(_hive.Http, new { name = "stl-ext", driver = "external", parent = "stl-boss" });
         Assert.All(Subtree.Append("stl-keeper"), name => Assert.NotEmpty(AgentProcesses(name)));
         var cgroups = Subtree.Select(_hive.Service<AgentCgroups>().RunningOf).OfType<AgentCgroup>().SelectMany(c => c.Dirs).ToList();
+        output.WriteLine($"the subtree's cgroups: {string.Join(", ", cgroups)}");
         Assert.All(cgroups, dir => Assert.True(Directory.Exists(dir), dir));
 
         var (status, stopped) = await PostAsync(_hive.Http, "/api/agents/stl-boss/stop?subtree=true");
@@ -88,6 +90,42 @@ public sealed class SubtreeLifecycleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(_hive.Http, "/api/agents/stl-boss/stop?subtree=true")).Status);
         await DestroyAsync(_hive, "stl-keeper");
     }
+
+    [Fact]
+    public async Task Under_cgroups_v2_a_run_is_frozen_then_killed_with_one_write_each()
+    {
+        // A hybrid host (v1 controllers, a unified hierarchy beside them) has its unified one apart; a v2 host has only that.
+        var root = new[] { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" }.FirstOrDefault(r => File.Exists(Path.Combine(r, "cgroup.controllers")));
+        if (root is null) return; // no cgroups v2 here
+        var dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
+        using var cgroups = new AgentCgroups(dataDir, root, Microsoft.Extensions.Logging.Abstractions.NullLogger<AgentCgroups>.Instance);
+        var cgroup = cgroups.Create("stl-v2", new ResourceLimits(256, 100, 64));
+        if (cgroup is null) return; // not ours to use (not root, nothing delegated)
+
+        try
+        {
+            // Inside it, a process that ignores SIGTERM and one that left its process group and session.
+            using var process = System.Diagnostics.Process.Start("/bin/sh",
+                ["-c", $"echo $$ > {cgroup.Primary}/cgroup.procs; trap '' TERM; setsid sleep 1000 & exec sleep 1000"])!;
+            await HiveInstance.Until(() => Members(cgroup).Count >= 2, TimeSpan.FromSeconds(30), "two processes in the cgroup");
+
+            Assert.True(cgroup.Freeze());
+            await HiveInstance.Until(() => File.ReadAllText(Path.Combine(cgroup.Primary, "cgroup.events")).Contains("frozen 1"),
+                TimeSpan.FromSeconds(30), "the cgroup frozen");
+            cgroup.Kill();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await HiveInstance.Until(() => Members(cgroup).Count == 0, TimeSpan.FromSeconds(60), "the cgroup empty");
+        }
+        finally
+        {
+            // Whatever happened above: SIGKILL rounds end even frozen processes under v2, and the directory goes.
+            Assert.True(await cgroups.KillAndRemoveAsync(cgroup));
+        }
+        Assert.False(Directory.Exists(cgroup.Primary));
+    }
+
+    private static List<string> Members(AgentCgroup cgroup) =>
+        File.ReadAllText(Path.Combine(cgroup.Primary, "cgroup.procs")).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
 
     [Fact]
     public async Task An_unknown_agent_is_404_and_a_subtree_flag_neither_true_nor_false_is_400()
