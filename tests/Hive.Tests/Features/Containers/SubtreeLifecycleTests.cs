@@ -96,11 +96,19 @@ public sealed class SubtreeLifecycleTests(ITestOutputHelper output) : IAsyncLife
     {
         // A hybrid host (v1 controllers, a unified hierarchy beside them) has its unified one apart; a v2 host has only that.
         var root = new[] { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" }.FirstOrDefault(r => File.Exists(Path.Combine(r, "cgroup.controllers")));
-        if (root is null) return; // no cgroups v2 here
+        if (root is null)
+        {
+            output.WriteLine("no cgroups v2 here: nothing to freeze");
+            return;
+        }
         var dataDir = Path.Combine(Path.GetTempPath(), "hive-test-" + Guid.NewGuid().ToString("N")[..12]);
         using var cgroups = new AgentCgroups(dataDir, root, Microsoft.Extensions.Logging.Abstractions.NullLogger<AgentCgroups>.Instance);
         var cgroup = cgroups.Create("stl-v2", new ResourceLimits(256, 100, 64));
-        if (cgroup is null) return; // not ours to use (not root, nothing delegated)
+        if (cgroup is null)
+        {
+            output.WriteLine($"{root} is not this host's to use (not root, nothing delegated)");
+            return;
+        }
 
         try
         {
@@ -113,6 +121,7 @@ public sealed class SubtreeLifecycleTests(ITestOutputHelper output) : IAsyncLife
             await HiveInstance.Until(() => File.ReadAllText(Path.Combine(cgroup.Primary, "cgroup.events")).Contains("frozen 1"),
                 TimeSpan.FromSeconds(30), "the cgroup frozen");
             cgroup.Kill();
+            output.WriteLine($"frozen, then killed: {cgroup.Primary}");
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
             await HiveInstance.Until(() => Members(cgroup).Count == 0, TimeSpan.FromSeconds(60), "the cgroup empty");
         }
