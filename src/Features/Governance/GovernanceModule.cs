@@ -47,12 +47,7 @@ public sealed class GovernanceModule : CarterModule
     private static string Name(HttpRequest req) => req.RouteValues["name"]?.ToString() ?? "";
 
     /// <summary><c>?subtree=true</c>: the agent and everything under it.</summary>
-    private static bool Subtree(HttpRequest req) => req.Query["subtree"].FirstOrDefault() switch
-    {
-        null or "false" or "0" => false,
-        "true" or "1" => true,
-        _ => throw new Hive.Shared.Errors.BadRequestException("subtree is true or false"),
-    };
+    private static bool Subtree(HttpRequest req) => req.QueryFlag("subtree");
 
     /// <summary>An optional body: none (whatever its content type) is null.</summary>
     private static async Task<T?> OptionalAsync<T>(HttpRequest req) where T : class =>

@@ -47,6 +47,14 @@ public static class HttpExtensions
         return value;
     }
 
+    /// <summary>An optional true/false query parameter (absent: false); anything else is a 400, never silently false.</summary>
+    public static bool QueryFlag(this HttpRequest request, string name) => request.Query[name].FirstOrDefault() switch
+    {
+        null or "false" or "0" => false,
+        "true" or "1" => true,
+        _ => throw new BadRequestException($"{name} is true or false"),
+    };
+
     /// <summary>
     /// An id from the route, digits only: routes take <c>{id}</c> without a <c>:long</c> constraint so that a malformed
     /// id (<c>abc</c>, <c>-1</c>, <c>1e3</c>, <c>9223372036854775808</c>) is a 400 bad_request, not routing's bare 404.

@@ -94,13 +94,33 @@ public static class AgentsCommands
     {
         var name = new Argument<string>("name") { Description = "the agent" };
         var command = new Command(action, $"{action} an agent (answers once it is done)") { name };
+        // Restart has no subtree form: a subtree's stop ends its members together, so a restart of one is its stop, then its start.
+        var subtree = new Option<bool>("--subtree") { Description = $"{action} the agent and everything under it, as one thing" };
+        if (action != "restart") command.Options.Add(subtree);
         command.SetRun(async (cx, ct) =>
         {
             using var api = cx.Api();
-            var row = await api.PostAsync($"/api/agents/{Uri.EscapeDataString(cx.Value(name)!)}/{action}", null, ct);
+            var path = $"/api/agents/{Uri.EscapeDataString(cx.Value(name)!)}/{action}";
+            if (action != "restart" && cx.Value(subtree))
+            {
+                var reply = await api.PostAsync(path + "?subtree=true", null, ct);
+                return new CliOutput(reply, SubtreeText(reply));
+            }
+            var row = await api.PostAsync(path, null, ct);
             return new CliOutput(row, Row(row));
         });
         return command;
+    }
+
+    /// <summary>A subtree's stop or start: what it did, and what it left alone with why.</summary>
+    private static string SubtreeText(JsonNode? reply)
+    {
+        var done = (reply?["agents"] as JsonArray ?? []).Select(a => a?.GetValue<string>()).ToList();
+        var verb = reply?["action"]?.GetValue<string>() == "stop" ? "stopped" : "running";
+        var lines = new List<string> { $"{verb}: {(done.Count == 0 ? "none" : string.Join(", ", done))}" };
+        foreach (var skipped in reply?["skipped"] as JsonArray ?? [])
+            lines.Add($"skipped {skipped?["name"]?.GetValue<string>()}: {skipped?["reason"]?.GetValue<string>()}");
+        return string.Join('\n', lines);
     }
 
     private static Command Destroy()

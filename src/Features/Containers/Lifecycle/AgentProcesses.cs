@@ -63,6 +63,28 @@ internal sealed class AgentProcesses(
         hold.Running = null; // the crash watch sees an exit it was not the first to know about
         AgentExit? exit = null;
         if (running is not null) exit = await running.StopAsync(options.Value.StopGrace);
+        await RecordStoppedAsync(name, running, exit);
+    }
+
+    /// <summary>
+    /// Stops several agents' processes as one, <paramref name="agents"/> in the order they are recorded (a subtree's,
+    /// deepest first): the process drivers' runs together (<see cref="ProcessGroupAgent.StopTogetherAsync"/>), any other
+    /// driver's one by one, in that order.
+    /// </summary>
+    public async Task StopTogetherAsync(IReadOnlyList<(string Name, AgentHold Hold)> agents)
+    {
+        var running = agents.Select(a => a.Hold.Running).ToList();
+        foreach (var (_, hold) in agents) hold.Running = null;
+        await ProcessGroupAgent.StopTogetherAsync(running.OfType<ProcessGroupAgent>().ToList(), options.Value.StopGrace);
+        for (var i = 0; i < agents.Count; i++)
+        {
+            var exit = running[i] is { } run ? await (run is ProcessGroupAgent ? run.Exited : run.StopAsync(options.Value.StopGrace)) : null;
+            await RecordStoppedAsync(agents[i].Name, running[i], exit);
+        }
+    }
+
+    private async Task RecordStoppedAsync(string name, RunningAgent? running, AgentExit? exit)
+    {
         await steps.RecordAsync(name, """
             UPDATE agents SET state = @stopped, pid = NULL,
                 last_exit_code = coalesce(@Code, CASE WHEN @At IS NULL THEN last_exit_code END),

@@ -64,9 +64,28 @@ internal sealed class AgentCgroup(string agent, string primary, IReadOnlyDiction
         return (memory, cpu, Number(Read(CgroupTree.Pids, "pids.current")));
     }
 
-    private bool Write(string controller, string file, string value)
+    /// <summary>
+    /// Freezes the run (v2's <c>cgroup.freeze</c>, kernels since 5.2): none of its processes runs again until it is thawed
+    /// or killed. False under v1, whose hive joins no freezer hierarchy.
+    /// </summary>
+    public bool Freeze() => v2 && WriteAt(Primary, "cgroup.freeze", "1");
+
+    /// <summary>
+    /// SIGKILL to every process of the run at once, forks racing it included (v2's <c>cgroup.kill</c>, kernels since 5.14;
+    /// a frozen process obeys it). Else no more forks and one SIGKILL to each member; what a fork slipped past is left to
+    /// <see cref="AgentCgroups.KillAndRemoveAsync(AgentCgroup)"/>'s rounds when the agent's exit is noticed.
+    /// </summary>
+    public void Kill()
     {
-        if (Dir(controller) is not { } dir || !File.Exists(Path.Combine(dir, file))) return false;
+        if (v2 && WriteAt(Primary, "cgroup.kill", "1")) return;
+        CgroupDirs.KillOnce(Primary);
+    }
+
+    private bool Write(string controller, string file, string value) => Dir(controller) is { } dir && WriteAt(dir, file, value);
+
+    private static bool WriteAt(string dir, string file, string value)
+    {
+        if (!File.Exists(Path.Combine(dir, file))) return false;
         try
         {
             File.WriteAllText(Path.Combine(dir, file), value);

@@ -34,6 +34,14 @@ internal static class CgroupDirs
         return false;
     }
 
+    /// <summary>No more forks in <paramref name="path"/> (where it has the pids controller), and one SIGKILL to each member.</summary>
+    public static void KillOnce(string path)
+    {
+        try { File.WriteAllText(Path.Combine(path, "pids.max"), "0"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        foreach (var pid in Members(path) ?? []) ProcessGroups.Signal(pid, ProcessGroups.SigKill);
+    }
+
     /// <summary>A directory of another hierarchy, whose processes are gone: removed once the kernel lets it (EBUSY a moment).</summary>
     public static async Task RemoveEmptyAsync(string dir)
     {

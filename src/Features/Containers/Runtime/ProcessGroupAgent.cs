@@ -51,9 +51,7 @@ public sealed class ProcessGroupAgent : RunningAgent
     {
         if (!Exited.IsCompleted)
         {
-            ProcessGroups.SignalMembers(Pid, ProcessGroups.SigTerm);
-            // The process driver's supervisor ignores it once the agent runs, and ends on it while the agent is not there yet.
-            if (_leaderTakesStop) ProcessGroups.Signal(Pid, ProcessGroups.SigTerm);
+            AskToEnd();
             try
             {
                 await Exited.WaitAsync(grace, _clock);
@@ -64,6 +62,55 @@ public sealed class ProcessGroupAgent : RunningAgent
             }
         }
         return await Exited;
+    }
+
+    /// <summary>
+    /// Stops several agents as one (a subtree): each asked to end as <see cref="StopAsync"/> asks, one grace period for
+    /// all, then whatever is left is first halted (each cgroup frozen, each group and its descendants sent SIGSTOP) and only
+    /// then killed, so none of them runs between the first kill and the last (nor brings another back). Returns once all
+    /// have exited.
+    /// </summary>
+    internal static async Task StopTogetherAsync(IReadOnlyList<ProcessGroupAgent> agents, TimeSpan grace)
+    {
+        var live = agents.Where(a => !a.Exited.IsCompleted).ToList();
+        if (live.Count == 0) return;
+        foreach (var agent in live) agent.AskToEnd();
+        try
+        {
+            await Task.WhenAll(live.Select(a => a.Exited)).WaitAsync(grace, live[0]._clock);
+            return;
+        }
+        catch (TimeoutException)
+        {
+            // Some are still there after the grace period: they are ended below.
+        }
+        var left = live.Where(a => !a.Exited.IsCompleted).ToList();
+        foreach (var agent in left) agent.Halt();
+        foreach (var agent in left) agent.Kill();
+        await Task.WhenAll(left.Select(a => a.Exited));
+    }
+
+    private void AskToEnd()
+    {
+        ProcessGroups.SignalMembers(Pid, ProcessGroups.SigTerm);
+        // The process driver's supervisor ignores it once the agent runs, and ends on it while the agent is not there yet.
+        if (_leaderTakesStop) ProcessGroups.Signal(Pid, ProcessGroups.SigTerm);
+    }
+
+    /// <summary>Nothing of the agent runs on: its cgroup frozen where the kernel can (v2), and SIGSTOP to its group and descendants.</summary>
+    private void Halt()
+    {
+        _cgroup?.Cgroup.Freeze();
+        ProcessGroups.SignalGroup(Pid, ProcessGroups.SigStop);
+        ProcessGroups.SignalMembers(Pid, ProcessGroups.SigStop);
+    }
+
+    /// <summary>SIGKILL to everything of the agent: its cgroup (one write under v2), its group, its leader's descendants.</summary>
+    private void Kill()
+    {
+        _cgroup?.Cgroup.Kill();
+        ProcessGroups.SignalMembers(Pid, ProcessGroups.SigKill);
+        KillAll();
     }
 
     /// <summary>SIGKILL to the group and its leader, at once.</summary>

@@ -7,6 +7,7 @@ internal static partial class ProcessGroups
 {
     public const int SigKill = 9;
     public const int SigTerm = 15;
+    public const int SigStop = 19;
 
     /// <summary>Signals every process of the group; false when there is none left.</summary>
     public static bool SignalGroup(int pgid, int signal) => pgid > 1 && Kill(-pgid, signal) == 0;

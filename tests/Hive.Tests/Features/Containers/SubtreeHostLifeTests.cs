@@ -4,9 +4,9 @@ using static Hive.Tests.Features.Containers.ContainersKit;
 namespace Hive.Tests.Features.Containers;
 
 /// <summary>
-/// The host as a child process, killed with SIGKILL in the middle of destroying a parent with its subtree (a child that
-/// ignores SIGTERM holds the destroy in its grace period): after the restart no agent of that subtree runs, while an
-/// agent outside it runs again. The subtree's agents are named for this class alone (their processes are looked for by name).
+/// The host as a child process, killed with SIGKILL in the middle of destroying a parent with its subtree, or of stopping
+/// a subtree (a child that ignores SIGTERM holds either in its grace period): after the restart no agent of that subtree
+/// runs, while an agent outside it runs again. The subtree's agents are named for this class alone (their processes are looked for by name).
 /// </summary>
 public sealed class SubtreeHostLifeTests : IAsyncLifetime
 {
@@ -50,6 +50,40 @@ public sealed class SubtreeHostLifeTests : IAsyncLifetime
             await HiveInstance.Until(() => AgentProcesses("sht-keeper").Count > 0 && Rows(http).Any(r => r.GetProperty("name").GetString() == "sht-keeper"
                 && r.GetProperty("state").GetString() == "running"), TimeSpan.FromSeconds(60), "the agent outside the subtree to run again");
             foreach (var row in Rows(http).Where(r => Subtree.Contains(r.GetProperty("name").GetString())))
+                Assert.True(row.GetProperty("state").GetString() != "running" && row.GetProperty("desired").GetString() == "stopped", row.ToString());
+            Assert.All(Subtree, name => Assert.Empty(AgentProcesses(name)));
+            await host.TerminateAsync(TimeSpan.FromSeconds(90));
+        }
+    }
+
+    [Fact]
+    public async Task After_a_SIGKILL_mid_subtree_stop_no_agent_of_the_stopped_subtree_runs_again_and_the_others_do()
+    {
+        await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: Args))
+        {
+            using var http = host.CreateClient(TimeSpan.FromSeconds(300));
+            await CreateAsync(http, new { name = "sht-keeper", command = new[] { "sleep", "1000" } });
+            await CreateAsync(http, new { name = "sht-boss", command = new[] { "sleep", "1000" } });
+            foreach (var (name, parent) in new[] { ("sht-a", "sht-boss"), ("sht-b", "sht-boss"), ("sht-aa", "sht-a") })
+                await CreateAsync(http, new { name, parent, command = Stubborn(name).Command });
+            Assert.All(Subtree, name => Assert.NotEmpty(AgentProcesses(name)));
+
+            // The stop's change marks all four at once (desired stopped, each stopping); its stubborn children then hold it
+            // in the grace period: the host is killed there.
+            var stopping = http.PostAsync("/api/agents/sht-boss/stop?subtree=true", null);
+            await HiveInstance.Until(() => Transients(http).Count(t => t is "stopping") == Subtree.Length, TimeSpan.FromSeconds(60), "the subtree being stopped");
+            await host.KillAsync();
+            try { (await stopping).Dispose(); } catch (HttpRequestException) { } // the host died under it
+        }
+
+        await using (var host = await HostProcess.StartAsync(_dataDir, [], extraArgs: Args))
+        {
+            using var http = host.CreateClient();
+            await HiveInstance.Until(() => AgentProcesses("sht-keeper").Count > 0 && Rows(http).Any(r => r.GetProperty("name").GetString() == "sht-keeper"
+                && r.GetProperty("state").GetString() == "running"), TimeSpan.FromSeconds(60), "the agent outside the subtree to run again");
+            var rows = Rows(http).Where(r => Subtree.Contains(r.GetProperty("name").GetString())).ToList();
+            Assert.Equal(Subtree.Length, rows.Count);
+            foreach (var row in rows)
                 Assert.True(row.GetProperty("state").GetString() != "running" && row.GetProperty("desired").GetString() == "stopped", row.ToString());
             Assert.All(Subtree, name => Assert.Empty(AgentProcesses(name)));
             await host.TerminateAsync(TimeSpan.FromSeconds(90));
