@@ -315,6 +315,7 @@ function agentActions(a, under) {
       h('a', { class: 'button quiet terminal', href: `/agents/${path(name)}/terminal`, target: '_blank', title: `a shell in ${name}'s sandbox` }, 'Terminal'),
     store.governance && pauseAction(name, !!a.paused, message => errors.set(name, message)),
     store.governance && under.length > 0 && subtreePauseActions(a, under),
+    under.length > 0 && subtreeLifeActions(a, under),
     a.kind !== 'manager' && name !== 'manager' && button('danger destroy', 'Destroy', b => {
       const children = [...store.agents.values()].filter(c => c.parent === name).map(c => c.name);
       const choice = children.length ? childrenChoice(name, a.parent, children)
@@ -347,6 +348,31 @@ function subtreePauseActions(a, under) {
   return [
     subtree.some(x => !x.paused) && button('pause', 'Pause subtree', 'pausing…', 'paused'),
     subtree.some(x => x.paused) && button('resume', 'Resume subtree', 'resuming…', 'resumed'),
+  ];
+}
+
+/**
+ * Stop or start a parent and everything under it as one (POST /api/agents/{name}/stop|start?subtree=true): Stop while any
+ * of the agents Hive runs there is meant to run, Start while any is meant to stay stopped. External agents are skipped.
+ */
+function subtreeLifeActions(a, under) {
+  const name = a.name;
+  const managed = [a, ...under.map(n => store.agents.get(n)).filter(Boolean)].filter(x => x.driver !== 'external');
+  if (managed.length === 0) return [];
+  const someone = `${name} and the ${under.length} agent${under.length === 1 ? '' : 's'} under it`;
+  const button = (verb, label, busy, done) => {
+    const b = h('button', { type: 'button', class: `${verb}-subtree`, dataset: { action: `${verb}-subtree` }, title: `${verb} ${someone}` }, label);
+    b.addEventListener('click', () => {
+      if (verb === 'stop' && !confirm(`Stop ${someone}? Each is stopped and stays stopped until started.`)) return;
+      errors.set(name, null);
+      act(b, busy, { method: 'POST', url: `/api/agents/${path(name)}/${verb}?subtree=true` }, `${someone} ${done}`,
+        message => errors.set(name, `${verb} subtree: ${message}`));
+    });
+    return b;
+  };
+  return [
+    managed.some(x => x.desired === 'running') && button('stop', 'Stop subtree', 'stopping…', 'stopped'),
+    managed.some(x => x.desired === 'stopped') && button('start', 'Start subtree', 'starting…', 'started'),
   ];
 }
 
