@@ -34,17 +34,23 @@ public sealed record AgentConfig(
 /// <summary>
 /// What an agent may spawn with the <c>spawn</c> verb without asking (<c>may_spawn: {depth, children}</c>): children down to
 /// <c>depth</c> levels below it (1: children that spawn nothing without asking), at most <c>children</c> of them alive at once.
-/// A spawn beyond them is asked of the operator. The host's limits: a child's own may_spawn is within its parent's, one level less.
+/// A spawn beyond them is asked of the operator, or with <c>ask: "parent"</c> of the agent's own parent (a typed question it
+/// answers approve or deny; the operator may still decide the approval first). The host's limits: a child's own may_spawn is
+/// within its parent's, one level less.
 /// </summary>
-public sealed record AgentSpawnLimits(long? Depth = null, long? Children = null)
+public sealed record AgentSpawnLimits(
+    long? Depth = null, long? Children = null, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Ask = null)
 {
     public const long MaxDepth = 8;
     public const long MaxChildren = 64;
+    public const string AskOperator = "operator";
+    public const string AskParent = "parent";
 
     /// <summary>Why these limits cannot be an agent's, or null.</summary>
     [JsonIgnore]
     public string? Problem => Depth is not (>= 1 and <= MaxDepth) ? $"may_spawn.depth must be 1 to {MaxDepth}"
-        : Children is not (>= 1 and <= MaxChildren) ? $"may_spawn.children must be 1 to {MaxChildren}" : null;
+        : Children is not (>= 1 and <= MaxChildren) ? $"may_spawn.children must be 1 to {MaxChildren}"
+        : Ask is not (null or AskOperator or AskParent) ? $"may_spawn.ask is {AskOperator} or {AskParent} (who decides a spawn beyond these limits)" : null;
 }
 
 /// <summary>

@@ -27,7 +27,8 @@ public static class ApproveApproval
     public sealed record Command(long Id, string? Reason) : IRequest<ApprovalView>;
 
     /// <summary>The decision, one unit of work; a stale proposal's denial is committed here, and the 409 comes after it.</summary>
-    internal sealed record Decide(long Id, string? Reason) : IRequest<(ApprovalView View, string? Stale)>, IChangesState;
+    /// <summary><paramref name="DecidedBy"/>: the operator, or the parent a spawn was asked of.</summary>
+    internal sealed record Decide(long Id, string? Reason, string DecidedBy = AgentNames.Operator) : IRequest<(ApprovalView View, string? Stale)>, IChangesState;
 
     public const string StaleReason = "stale: the agent's configuration changed since it was proposed; propose again";
 
@@ -54,7 +55,8 @@ public static class ApproveApproval
                 var denied = await mediator.Send(new DenyApproval.Command(command.Id, StaleReason, AgentNames.Hive), cancellationToken);
                 return (denied, stale);
             }
-            var row = await Approvals.ResolveAsync(change, mediator, command.Id, ApprovalStatuses.Approved, AgentNames.Operator, command.Reason, clock);
+            var row = await Approvals.ResolveAsync(change, mediator, command.Id, ApprovalStatuses.Approved, command.DecidedBy, command.Reason, clock);
+            var decider = command.DecidedBy == AgentNames.Operator ? Actor.Operator : Actor.Agent(command.DecidedBy);
             switch (row.Kind)
             {
                 case ApprovalKinds.Spawn:
@@ -86,7 +88,7 @@ public static class ApproveApproval
                         CreatedAt = clock.GetUtcNow(),
                     }, row.Requester), cancellationToken);
                     // In this change, before it starts: the child never runs without the cap the operator approved.
-                    if (spawn.Budget is { } share) await mediator.Send(new GrantBudgetShare(row.Requester, row.Agent, share, Actor.Operator), cancellationToken);
+                    if (spawn.Budget is { } share) await mediator.Send(new GrantBudgetShare(row.Requester, row.Agent, share, decider), cancellationToken);
                     change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });
                     change.AfterPublished(() => background.Send("the approved start", m => m.Send(new StartAgent.AfterSpawn(row.Agent, row.Requester))));
                     break;

@@ -14,7 +14,8 @@ using Microsoft.Extensions.Options;
 namespace Hive.Features.Containers;
 
 /// <summary>
-/// The manager asks for a new agent; the operator decides (<see cref="DecideApproval"/>). What can be checked now is
+/// The manager asks for a new agent; the operator decides (<see cref="DecideApproval"/>), or, for a spawn beyond a parent's
+/// limits that it asks of its own parent (<c>AskOf</c>), that agent (<see cref="ParentDecidesSpawn"/>). What can be checked now is
 /// checked now (the name, that no agent or open request has it, the command), so the operator is never asked to approve
 /// something that cannot run.
 /// </summary>
@@ -25,7 +26,7 @@ public static class RequestSpawn
         IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
         string? Provider = null, AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null,
         string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
-        double? Budget = null) : IRequest<ApprovalView>, IChangesState;
+        double? Budget = null, string? AskOf = null) : IRequest<ApprovalView>, IChangesState;
 
     internal sealed class Validator : AbstractValidator<Command>
     {
@@ -48,7 +49,7 @@ public static class RequestSpawn
 
     internal sealed class Handler(
         StateChanges changes, AgentRegistry registry, DriverCatalog drivers, IOptions<ContainersOptions> options, IOptions<ApprovalsOptions> approvals,
-        TimeProvider clock, AgentPresets presets, IValidator<CreateAgent.Command> createRules, SecretStore secrets)
+        TimeProvider clock, AgentPresets presets, IValidator<CreateAgent.Command> createRules, SecretStore secrets, IMediator mediator)
         : IRequestHandler<Command, ApprovalView>
     {
         public async Task<ApprovalView> Handle(Command command, CancellationToken cancellationToken)
@@ -95,7 +96,9 @@ public static class RequestSpawn
                 may_spawn = command.MaySpawn is { } may ? new { depth = may.Depth, children = may.Children } : null,
                 budget = command.Budget, // a share of the requester's budget: the child's monthly cost cap once approved
             });
-            return Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester);
+            var approval = Approvals.Insert(change, ApprovalKinds.Spawn, command.Requester, name, payload, clock, approvals.Value.MaxPendingPerRequester);
+            if (command.AskOf is { } decider) await ParentDecidesSpawn.AskAsync(change, mediator, decider, approval, command.Requester, purpose, cancellationToken);
+            return approval;
         }
     }
 }

@@ -14,7 +14,8 @@ namespace Hive.Features.Containers;
 /// An agent spawns a child under itself. The limits are the host's, not the agent's: within its <c>may_spawn</c> (how many
 /// children alive under it, how deep, the child's own may_spawn one level less) and no wider than itself (a sealed parent's
 /// child is sealed; its egress within the parent's), the child is created at once, recorded as an intervention of the
-/// parent; beyond them the spawn becomes a spawn approval the operator decides, saying which limit it goes beyond. The
+/// parent; beyond them the spawn becomes a spawn approval the operator decides (or the parent's own parent, when its
+/// may_spawn says <c>ask: parent</c>), saying which limit it goes beyond. The
 /// child gets no env, secrets or mounts from the verb: what it needs beyond its preset is the operator's to give. A
 /// budget is a share of the parent's own (its monthly cost cap), checked before anything is made and refused when more
 /// than the parent has left; it becomes the child's monthly cost cap, at once or when the operator approves.
@@ -55,9 +56,10 @@ public static class SpawnChild
                 if (command.Budget is { } usd && shares.ProblemWithShare(parent.Name, children, usd) is { } overdrawn) throw new BadRequestException(overdrawn);
                 if (Beyond(parent, command.MaySpawn, network, expanded?.Egress ?? []) is { } reason)
                 {
+                    var askOf = DeciderFor(parent);
                     var approval = await mediator.Send(new RequestSpawn.Command(parent.Name, name, command.Purpose, command.Argv, driver, command.Preset,
-                        Network: network, Parent: under, MaySpawn: command.MaySpawn, Budget: command.Budget), cancellationToken);
-                    return new Result(null, approval, reason);
+                        Network: network, Parent: under, MaySpawn: command.MaySpawn, Budget: command.Budget, AskOf: askOf), cancellationToken);
+                    return new Result(null, approval, askOf is null ? reason : $"{reason}; asked of {askOf}, {parent.Name}'s parent");
                 }
                 var row = await mediator.Send(new CreateAgent.Command(name, command.Argv, driver, command.Purpose, RequestedBy: parent.Name, Preset: command.Preset,
                     Network: network, Parent: under, MaySpawn: command.MaySpawn), cancellationToken);
@@ -71,6 +73,10 @@ public static class SpawnChild
                 Deciding.Release();
             }
         }
+
+        /// <summary>Who decides a spawn beyond the parent's limits besides the operator: its own parent when its may_spawn says so and it has one.</summary>
+        private string? DeciderFor(AgentRecord parent) =>
+            parent.MaySpawn?.Value?.Ask == AgentSpawnLimits.AskParent && parent.Parent is { } grand && registry.Find(grand) is not null ? grand : null;
 
         /// <summary>Which of the parent's limits the child would go beyond, as the operator reads it; null when none.</summary>
         private string? Beyond(AgentRecord parent, AgentSpawnLimits? childMay, string? network, IReadOnlyList<string> egress)

@@ -1,4 +1,5 @@
 using Hive.Contracts.Agents;
+using Hive.Contracts.Questions;
 using static Hive.Tests.Features.Containers.ContainersKit;
 
 namespace Hive.Tests.Features.Containers;
@@ -72,6 +73,35 @@ public sealed class HierarchyTests : IAsyncLifetime
         await pia.SendAsync("kit", "well done");
         await using var manager = await _hive.ConnectAsync("manager");
         await manager.SendAsync("kit", "carry on");
+    }
+
+    [Fact]
+    public async Task A_spawn_beyond_limits_that_say_ask_parent_is_asked_of_the_parents_parent_whose_answer_decides_it()
+    {
+        await CreateAsync(_hive.Http, new { name = "gus", driver = "external", may_spawn = new { depth = 2, children = 2 } });
+        await using var gus = await _hive.ConnectAsync("gus");
+        Assert.Equal(HierarchyVerbs.Spawned, (await gus.CallAsync(HierarchyVerbs.Spawn, Child("pol", new AgentSpawnLimits(1, 1, AgentSpawnLimits.AskParent)))).Outcome);
+        await using var pol = await _hive.ConnectAsync("pol");
+        Assert.Equal(HierarchyVerbs.Spawned, (await pol.CallAsync(HierarchyVerbs.Spawn, Child("pup"))).Outcome);
+
+        // A second child is beyond pol's limits: asked of gus (not the operator), whose "approve" makes it, in its name.
+        var asked = await pol.CallAsync(HierarchyVerbs.Spawn, Child("pip"));
+        Assert.Equal(HierarchyVerbs.Asked, asked.Outcome);
+        Assert.Contains("asked of gus, pol's parent", asked.Reason);
+        long QuestionToGus() => _hive.QueryDb<long>("SELECT id FROM questions WHERE asker = 'hive' AND target = 'gus' AND answered_at IS NULL");
+        await gus.CallAsync(QuestionVerbs.Answer, new AnswerArgs(QuestionToGus(), "approve"));
+        await Constellation.TwoHives.UntilAsync(async () => (await RowAsync(_hive, "pip"))?.State() == "running", "pip to run", 60);
+        Assert.Equal("pol", (await RowAsync(_hive, "pip"))!.Value.GetProperty("parent").GetString());
+        Assert.Equal(("approved", "gus"), _hive.QueryDb<(string, string)>("SELECT status, decided_by FROM approvals WHERE id = @id", new { id = asked.ApprovalId }));
+
+        // pol is at its limit again; gus answers anything but approve: denied, pol told, nothing made.
+        var again = await pol.CallAsync(HierarchyVerbs.Spawn, Child("pet"));
+        Assert.Equal(HierarchyVerbs.Asked, again.Outcome);
+        await gus.CallAsync(QuestionVerbs.Answer, new AnswerArgs(QuestionToGus(), "deny"));
+        await HiveInstance.Until(() => _hive.QueryDb<string>("SELECT status FROM approvals WHERE id = @id", new { id = again.ApprovalId }) == "denied",
+            TimeSpan.FromSeconds(30), "the denial");
+        Assert.Null(await RowAsync(_hive, "pet"));
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'pol' AND kind = 'approval_resolved' AND body LIKE '%denied%'"));
     }
 
     [Fact]
