@@ -32,6 +32,7 @@ internal static partial class TemplateBundle
     /// <summary>The manifest over <paramref name="files"/> (every file but the manifest itself).</summary>
     public static TemplateManifest Seal(string name, IReadOnlyDictionary<string, string> files, IReadOnlyList<string> secrets)
     {
+        if (!TemplateName().IsMatch(name)) throw new BadRequestException($"a template's name must match {TemplateName()}");
         var sums = new SortedDictionary<string, string>(files.ToDictionary(f => f.Key, f => Sha(f.Value)), StringComparer.Ordinal);
         return new TemplateManifest(TemplateManifest.CurrentFormat, name, sums, secrets, HashOf(sums));
     }
