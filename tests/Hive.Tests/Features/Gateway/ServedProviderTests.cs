@@ -3,8 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hive.Contracts.Gateway;
-using Hive.Shared.Gateway;
 using Hive.Contracts.Json;
+using Hive.Shared.Gateway;
 using Microsoft.Extensions.Options;
 using static Hive.Tests.Features.Gateway.GatewayKit;
 
