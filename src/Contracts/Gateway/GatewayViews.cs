@@ -8,7 +8,15 @@ public sealed record FailingStreakView(int Count, string Provider, string LastEr
 
 /// <summary>One provider on the wire: never its key, nor the secret's value (only the secret's name says whether one is set).</summary>
 public sealed record ProviderView(
-    string Name, string Protocol, string UpstreamHost, int InFlight, int? Slots, int Waiting, ProviderLimitsView? Limits);
+    string Name, string Protocol, string UpstreamHost, int InFlight, int? Slots, int Waiting, ProviderLimitsView? Limits, ServedView? Served = null);
+
+/// <summary>
+/// A provider's model server as the host runs it: its state (<c>starting</c>, <c>up</c>, <c>restarting</c>, <c>failed</c>,
+/// <c>stopped</c>) since <paramref name="Since"/>, its pid while it runs, how often it was restarted, how its last run ended
+/// (null: it could not be started at all, or has not ended yet), its slots and context, and the tail of its output.
+/// </summary>
+public sealed record ServedView(string Provider, string State, int? Pid, int Restarts, int? LastExit, DateTimeOffset? LastExitAt, DateTimeOffset Since,
+    int? Slots, int? Context, string Tail);
 
 /// <summary>What the provider last said of its limits on a successful call.</summary>
 public sealed record ProviderLimitsView(long? RequestsRemaining, long? TokensRemaining, DateTimeOffset? RequestsReset, DateTimeOffset? TokensReset,

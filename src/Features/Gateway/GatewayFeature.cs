@@ -41,6 +41,8 @@ public static class GatewayFeature
         services.AddSingleton<ITurnStartWitness>(p => p.GetRequiredService<TurnCheckpoints>());
         services.AddSingleton<IVerbCapture, CaptureReplayVerbs>();
         DapperSetup.AddJsonColumn<Divergence>();
+        services.AddSingleton<Served.ServedProviders>();
+        services.AddHostedService(p => p.GetRequiredService<Served.ServedProviders>());
         services.AddHostedService<GatewayServer>();
         services.AddHostedService<GatewayStartUp>();
         services.AddSingleton<ModelCallWindows>();

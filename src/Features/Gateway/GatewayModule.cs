@@ -9,7 +9,7 @@ using MediatR;
 
 namespace Hive.Features.Gateway;
 
-/// <summary>The operator's model-call routes: an agent's calls (or one turn's), the switch for recording them, one call with its recorded bodies, and replays of recorded turns. Routing only.</summary>
+/// <summary>The operator's model-call routes: an agent's calls (or one turn's), the switch for recording them, one call with its recorded bodies, replays of recorded turns, and the model servers the host runs. Routing only.</summary>
 public sealed class GatewayModule : CarterModule
 {
     public GatewayModule(IMediator mediator) : base("/api")
@@ -52,6 +52,11 @@ public sealed class GatewayModule : CarterModule
                 req.HttpContext.RequestAborted);
             await res.Created($"/api/agents/{fork.Agent}", fork);
         });
+
+        Get("/providers/served", async (req, res) => await res.Ok(await mediator.Send(new Served.ReadServed.Query(), req.HttpContext.RequestAborted)));
+
+        Get("/providers/{name}/served", async (req, res) =>
+            await res.Ok(await mediator.Send(new Served.ReadServed.One(req.RouteValues["name"]?.ToString() ?? ""), req.HttpContext.RequestAborted)));
 
         Get("/replays", async (req, res) =>
             await res.Ok(await mediator.Send(new ListReplays.Query(req.Query["agent"].FirstOrDefault()), req.HttpContext.RequestAborted)));

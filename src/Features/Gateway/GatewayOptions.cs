@@ -44,6 +44,37 @@ public sealed class ProviderOptions
 
     /// <summary>USD per million tokens, by model name as the request names it.</summary>
     public Dictionary<string, ModelPrices> Prices { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>A local model server the host runs itself for this provider; null: the provider is someone else's.</summary>
+    public ServeOptions? Serve { get; set; }
+}
+
+/// <summary>
+/// <c>Hive:Gateway:Providers:NAME:Serve</c>: the provider is a model server the host runs as a supervised process of its own
+/// (started with the host, restarted when it dies, stopped with the host), such as llama.cpp's <c>llama-server</c>.
+/// </summary>
+public sealed class ServeOptions
+{
+    /// <summary>The program and its arguments, never through a shell.</summary>
+    public List<string> Command { get; set; } = [];
+
+    /// <summary>Variables the server gets besides <c>PATH</c> and <c>LANG</c> (none of the host's own).</summary>
+    public Dictionary<string, string> Env { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Polled until it answers 2xx: only then is the server up.</summary>
+    public string Health { get; set; } = "";
+
+    /// <summary>How many requests it serves at once: the provider's <c>MaxInFlight</c>, so the rest wait at the gateway.</summary>
+    public int? Slots { get; set; }
+
+    /// <summary>The context window it serves, in tokens: an agent that needs more is refused on this provider.</summary>
+    public int? Context { get; set; }
+
+    /// <summary>The longest wait between restarts (the wait doubles from one second up to it).</summary>
+    public int MaxBackoffSeconds { get; set; } = 60;
+
+    /// <summary>Runs in a row that end before the server was ever up, after which it is left down (failed) rather than started again.</summary>
+    public int MaxFailedStarts { get; set; } = 3;
 }
 
 public sealed class ModelPrices

@@ -25,6 +25,18 @@ public sealed record ChildCommand(string Program, IReadOnlyList<string> Argument
 
     /// <summary>At most this many bytes of each of stdout and stderr are kept; the rest is read and dropped.</summary>
     public int CaptureBytes { get; init; } = ChildProcess.DefaultCaptureBytes;
+
+    /// <summary>Told the child's pid once it runs (a long-lived child's supervisor shows it, and may signal it).</summary>
+    public Action<int>? Started { get; init; }
+
+    /// <summary>Given every chunk of stdout and stderr as it is read, beyond the capture's bound too (a supervisor keeps its own tail).</summary>
+    public Action<ReadOnlyMemory<byte>>? Output { get; init; }
+
+    /// <summary>
+    /// Run under <c>setsid</c>: the child leads a session and process group of its own (its pid is the group's id), and at its
+    /// kill, and once it has ended, that whole group is killed, so no process it started outlives it (a server's workers).
+    /// </summary>
+    public bool OwnProcessGroup { get; init; }
 }
 
 /// <summary>How a child ended. <see cref="TimedOut"/>: killed at its timeout (then <see cref="ExitCode"/> is the kill's status).</summary>
@@ -46,7 +58,7 @@ public sealed class ChildProcessException(string message, Exception inner) : Exc
 /// themselves and start them from <c>ProcessLauncher</c>'s thread (a parent-death signal is tied to the forking thread).
 /// </para>
 /// </summary>
-public static class ChildProcess
+public static partial class ChildProcess
 {
     /// <summary>1 MiB per stream: far more than any of the host's calls print (a meta file, a diff, a status line).</summary>
     public const int DefaultCaptureBytes = 1 << 20;
@@ -71,7 +83,7 @@ public static class ChildProcess
     public static async Task<ChildResult> RunAsync(ChildCommand command, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(command.CaptureBytes);
-        var info = new ProcessStartInfo(command.Program)
+        var info = new ProcessStartInfo(command.OwnProcessGroup ? SetSid : command.Program)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -79,6 +91,7 @@ public static class ChildProcess
             RedirectStandardError = true,
         };
         if (command.WorkingDirectory is { } cwd) info.WorkingDirectory = cwd;
+        if (command.OwnProcessGroup) info.ArgumentList.Add(command.Program); // setsid execs it in place (the host's child leads no group): same pid
         foreach (var argument in command.Arguments) info.ArgumentList.Add(argument);
         info.Environment.Clear();
         foreach (var (key, value) in BaseEnvironment) info.Environment[key] = value;
@@ -94,11 +107,13 @@ public static class ChildProcess
         {
             throw new ChildProcessException($"could not run {command.Program}: {e.Message}", e);
         }
+        var pid = process.Id;
+        command.Started?.Invoke(pid);
 
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (command.Timeout != Timeout.InfiniteTimeSpan) limit.CancelAfter(command.Timeout);
-        var stdout = new Capture(command.CaptureBytes);
-        var stderr = new Capture(command.CaptureBytes);
+        var stdout = new Capture(command.CaptureBytes, command.Output);
+        var stderr = new Capture(command.CaptureBytes, command.Output);
         var pumps = Task.WhenAll(
             stdout.PumpAsync(process.StandardOutput.BaseStream, limit.Token),
             stderr.PumpAsync(process.StandardError.BaseStream, limit.Token),
@@ -112,6 +127,7 @@ public static class ChildProcess
         catch (OperationCanceledException) when (limit.IsCancellationRequested)
         {
             timedOut = true;
+            if (command.OwnProcessGroup) KillGroup(pid);
             KillTree(process);
             await process.WaitForExitAsync(CancellationToken.None);
         }
@@ -126,12 +142,20 @@ public static class ChildProcess
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
         }
+        if (command.OwnProcessGroup) KillGroup(pid); // whatever it left running in its group
         cancellationToken.ThrowIfCancellationRequested();
         return new ChildResult(process.ExitCode, stdout.Text, stderr.Text, timedOut, stdout.Truncated, stderr.Truncated);
     }
 
     /// <summary><see cref="RunAsync"/> for a caller that must block (a probe computed once, behind a <c>Lazy</c>).</summary>
     public static ChildResult Run(ChildCommand command) => RunAsync(command).GetAwaiter().GetResult();
+
+    private const string SetSid = "/usr/bin/setsid";
+
+    private static void KillGroup(int pgid) => _ = Kill(-pgid, 9); // ESRCH when the group is empty: nothing to do
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
 
     private static void KillTree(Process process)
     {
@@ -166,7 +190,7 @@ public static class ChildProcess
     }
 
     /// <summary>One stream's first <c>limit</c> bytes; the rest is read and dropped so the child never blocks on a full pipe.</summary>
-    private sealed class Capture(int limit)
+    private sealed class Capture(int limit, Action<ReadOnlyMemory<byte>>? output)
     {
         private readonly MemoryStream _kept = new();
 
@@ -183,6 +207,7 @@ public static class ChildProcess
             int read;
             while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
             {
+                output?.Invoke(buffer.AsMemory(0, read));
                 lock (_kept)
                 {
                     var room = limit - (int)_kept.Length;

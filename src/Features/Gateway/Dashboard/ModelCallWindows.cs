@@ -86,14 +86,15 @@ internal sealed class ModelCallWindows(TimeProvider clock)
 /// is published when it differs from the last one sent and that one is at least <see cref="ModelCallWindows.ProviderInterval"/>
 /// old; a change inside the interval waits for it (the latest view then goes, so the last change is never lost).
 /// </summary>
-internal sealed class ProviderWatch(GatewayProviders providers, ProviderLimits limits, TimeProvider clock)
+internal sealed class ProviderWatch(GatewayProviders providers, ProviderLimits limits, Served.ServedProviders served, TimeProvider clock)
 {
     private readonly Dictionary<string, (ProviderView View, DateTimeOffset At)> _sent = new(StringComparer.Ordinal);
 
     public IReadOnlyList<ProviderView> Views() => providers.All.Select(ViewOf).ToList();
 
     public ProviderView ViewOf(Provider p) => new(p.Name, p.Protocol, p.Upstream.Authority, Math.Max(0, p.InFlight), p.MaxInFlight, Math.Max(0, p.Waiting),
-        limits.Of(p.Name) is { } l ? new ProviderLimitsView(l.RequestsRemaining, l.TokensRemaining, l.RequestsReset, l.TokensReset, l.SeenAt) : null);
+        limits.Of(p.Name) is { } l ? new ProviderLimitsView(l.RequestsRemaining, l.TokensRemaining, l.RequestsReset, l.TokensReset, l.SeenAt) : null,
+        served.ViewOf(p.Name));
 
     /// <summary>The views to publish now (called by one loop only).</summary>
     public IReadOnlyList<ProviderLimitsChanged> Due()
@@ -107,7 +108,7 @@ internal sealed class ProviderWatch(GatewayProviders providers, ProviderLimits l
             {
                 if (Same(sent.View, view) || now - sent.At < ModelCallWindows.ProviderInterval) continue;
             }
-            else if (view.InFlight == 0 && view.Waiting == 0 && view.Limits is null)
+            else if (view.InFlight == 0 && view.Waiting == 0 && view.Limits is null && view.Served is null)
             {
                 continue; // the snapshot already shows an idle provider that named no limits
             }
@@ -119,7 +120,7 @@ internal sealed class ProviderWatch(GatewayProviders providers, ProviderLimits l
 
     /// <summary>When the provider's own word is the same (its <c>seen_at</c> alone moving is not a change).</summary>
     private static bool Same(ProviderView a, ProviderView b) =>
-        a.InFlight == b.InFlight && a.Waiting == b.Waiting
+        a.InFlight == b.InFlight && a.Waiting == b.Waiting && a.Served?.Since == b.Served?.Since && a.Served?.Pid == b.Served?.Pid
         && (a.Limits is null ? b.Limits is null : b.Limits is not null && a.Limits with { SeenAt = default } == b.Limits with { SeenAt = default });
 }
 

@@ -56,6 +56,7 @@ internal sealed class GatewayProviders
                 return $"{key}:KeySecret: must be a secret's name (^[a-z][a-z0-9_-]{{0,63}}$)";
             if (p.MaxInFlight is { } slots && slots is < 1 or > 10_000) return $"{key}:MaxInFlight: must be 1 to 10000";
             if (p.MaxQueueSeconds is < 1 or > 86_400) return $"{key}:MaxQueueSeconds: must be 1 to 86400";
+            if (p.Serve is { } serve && Served.ServedProviders.ProblemWith(serve, p) is { } served) return $"{key}:Serve:{served}";
             foreach (var (model, price) in p.Prices)
                 if (new[] { price.InputPerMtok, price.OutputPerMtok, price.CacheReadPerMtok, price.CacheWritePerMtok }.Any(v => v < 0 || !double.IsFinite(v)))
                     return $"{key}:Prices:{model}: prices must be non-negative numbers (USD per million tokens)";
@@ -75,11 +76,12 @@ internal sealed class Provider(string name, ProviderOptions options, int timeout
     public string Protocol => options.Protocol;
     public Uri Upstream { get; } = new(options.Upstream.TrimEnd('/') + "/");
     public string KeySecret => options.KeySecret;
-    public int? MaxInFlight => options.MaxInFlight;
+    public int? MaxInFlight => options.MaxInFlight ?? options.Serve?.Slots;
+    public ServeOptions? Serve => options.Serve;
     public TimeSpan MaxQueue => TimeSpan.FromSeconds(options.MaxQueueSeconds);
 
     /// <summary>Its slots: waiters are served oldest first (SemaphoreSlim queues async waiters in order).</summary>
-    public SemaphoreSlim? Slots { get; } = options.MaxInFlight is { } n ? new SemaphoreSlim(n, n) : null;
+    public SemaphoreSlim? Slots { get; } = (options.MaxInFlight ?? options.Serve?.Slots) is { } n ? new SemaphoreSlim(n, n) : null;
 
     private int _inFlight;
     public int InFlight => Volatile.Read(ref _inFlight);

@@ -42,7 +42,16 @@ function providerRow(p) {
     h('div', { class: 'meta' },
       h('span', { class: 'in-flight' }, p.slots != null ? `${p.in_flight} of ${p.slots} slots in use` : `${p.in_flight} in flight`),
       ' · ', h('span', { class: 'waiting' }, `${p.waiting} waiting`),
-      ' · ', h('span', { class: 'limits', title: p.limits ? `as of ${p.limits.seen_at}` : '' }, limitsText(p.limits))));
+      ' · ', h('span', { class: 'limits', title: p.limits ? `as of ${p.limits.seen_at}` : '' }, limitsText(p.limits))),
+    p.served ? servedLine(p.served) : null);
+}
+
+/** A model server the host runs for the provider: its state, pid, restarts, last exit, and its output's tail on hover. */
+function servedLine(s) {
+  const exit = s.last_exit != null ? ` · last exit ${s.last_exit}` : '';
+  return h('div', { class: 'meta served', dataset: { state: s.state }, title: s.tail || 'no output yet' },
+    `server ${s.state}${s.pid != null ? ` (pid ${s.pid})` : ''} · ${s.restarts} restarts${exit}`,
+    s.state === 'failed' ? h('pre', { class: 'served-tail' }, s.tail.slice(-2000)) : null);
 }
 
 /** The governance section's "Model providers". */

@@ -79,7 +79,7 @@ internal static class GatewayKit
         return client;
     }
 
-    private static HttpClient DoorClient(string socketPath)
+    public static HttpClient DoorClient(string socketPath)
     {
         var handler = new SocketsHttpHandler
         {
