@@ -102,6 +102,24 @@ public sealed class TicketMemoryTests(HiveFixture fixture) : SharedHiveTests(fix
     }
 
     [Fact]
+    public async Task A_finished_ticket_with_a_branch_remembers_the_files_its_branch_changed()
+    {
+        await using var repository = LocalRepository.Create(new Dictionary<string, string> { ["README.md"] = "a project\n" });
+        await using var hive = await HiveInstance.StartAsync([]);
+        await hive.PutWorkflowAsync("reviewed", ReviewedWorkflow(repository.Path));
+        var (id, agent) = await hive.BuildAndApproveAsync("brancher", "reviewed",
+            new Dictionary<string, string> { ["src/parser.c"] = "int parse;\n", ["docs/parser.md"] = "# Parser\n" });
+
+        // Approved, the queue lands it (done); its branch's files are then read from the clone.
+        await HiveInstance.Until(() => hive.QueryDb<long>("SELECT count(*) FROM ticket_outcomes WHERE ticket_id = @id AND files LIKE '%src/parser.c%'", new { id }) == 1,
+            TimeSpan.FromSeconds(60), $"ticket {id}'s outcome with its branch's files");
+        var outcome = (await hive.GetAsync<TicketMemoryReply>("/api/tickets/memory?q=hello")).Outcomes.Single(o => o.Id == id);
+        Assert.Equal(["docs/parser.md", "src/parser.c"], outcome.Files.Order());
+        Assert.Equal(("done", agent), (outcome.Summary, outcome.FinishedBy));
+        Assert.Contains(outcome.Gates, g => g is { From: "review", To: "done", Passed: true });
+    }
+
+    [Fact]
     public async Task Bad_input_to_the_memory_is_refused_and_a_summary_too_large_changes_nothing()
     {
         var capability = $"cap-{Guid.NewGuid().ToString("N")[..8]}";
