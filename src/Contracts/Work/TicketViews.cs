@@ -1,3 +1,6 @@
+using System.ComponentModel;
+using System.Text.Json.Serialization;
+
 namespace Hive.Contracts.Work;
 
 /// <summary>
@@ -40,6 +43,14 @@ public sealed record HistoryEntry(long Id, string? FromPhase, string ToPhase, st
 
 public sealed record NoteView(long Id, string Author, DateTimeOffset WrittenAt, string Text);
 
-/// <summary>A ticket with its history, notes and children (<c>GET /api/tickets/{id}</c>, <c>ticket_show</c>).</summary>
+/// <summary>
+/// A ticket with its history, notes and children (<c>GET /api/tickets/{id}</c>, <c>ticket_show</c>). The claim's reply
+/// (<c>ticket_claim</c>, the brief) carries besides the outcomes of the finished tickets most like it (<c>similar</c>) and
+/// the operator's notes for its workflow (<c>workflow_notes</c>, from the meta repo's <c>notes/&lt;workflow&gt;.md</c>).
+/// </summary>
 public sealed record TicketDetail(TicketView Ticket, IReadOnlyList<HistoryEntry> History, IReadOnlyList<NoteView> Notes, IReadOnlyList<TicketView> Children,
-    string? Prompt, IReadOnlyList<string> DoneDefinition, IReadOnlyList<ExpectedOutput> ExpectedOutputs);
+    string? Prompt, IReadOnlyList<string> DoneDefinition, IReadOnlyList<ExpectedOutput> ExpectedOutputs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("the claim's only: finished tickets most like this one, the closest first")]
+    IReadOnlyList<TicketOutcome>? Similar = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("the claim's only: the operator's notes for the workflow")]
+    string? WorkflowNotes = null);

@@ -93,7 +93,8 @@ public static class WorkVerbs
     public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketShow = new("ticket_show", "One ticket with its phase, context, submission and history.", Reach: VerbReach.Own);
     public static readonly SocketVerb<TicketCreateArgs, TicketReply> TicketCreate = new("ticket_create",
         "Create a ticket (the manager, and the agents Hive:Work:Creators names). Returns {ticket}.");
-    public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketClaim = new("ticket_claim", "Claim a ticket that waits in a column you may work.");
+    public static readonly SocketVerb<TicketIdArgs, TicketDetail> TicketClaim = new("ticket_claim",
+        "Claim a ticket that waits in a column you may work. The reply is your brief: the phase's prompt, done definition and context, the finished tickets most like it (similar) and the operator's notes for its workflow.");
     public static readonly SocketVerb<TicketUpdateArgs, TicketReply> TicketUpdate = new("ticket_update", "Add a note or tick checklist items. Returns {ticket}.");
     public static readonly SocketVerb<TicketSubmitArgs, TicketSubmitReply> TicketSubmit = new("ticket_submit",
         "Submit your phase's outputs to its gate; passed, the ticket moves on.");
@@ -102,6 +103,9 @@ public static class WorkVerbs
     public static readonly SocketVerb<TicketDiscoverArgs, TicketReply> TicketDiscover = new("ticket_discover",
         "Add a ticket you found while working another. Returns {ticket}.");
     public static readonly SocketVerb<TicketIdArgs, TicketReply> TicketRelease = new("ticket_release", "Give a ticket you claimed back. Returns {ticket}.");
+    public static readonly SocketVerb<TicketMemoryArgs, TicketMemoryReply> TicketMemory = new("ticket_memory",
+        "Search the outcomes of finished tickets (title, body, labels, the summary their worker wrote): what was done, the files changed, the gates, " +
+        "the cost and a link, the most relevant first. Returns {outcomes: [...]}.", McpTool: true, Reach: VerbReach.Own);
 
     public static readonly SocketVerb<LeaseAcquireArgs, LeaseAcquireReply> LeaseAcquire = new("lease_acquire",
         "Take a lease on a resource (a path, a branch, a name). Someone else's lease is not an error: granted false with the conflict.");

@@ -33,6 +33,7 @@ public static class WorkFeature
         services.AddSingleton<Workspaces.TicketWorkspaces>();
         services.AddHostedService<Workspaces.ReconcileWorkspaces>();
         services.AddSingleton<Workspaces.TicketDiffs>();
+        services.AddSingleton<Memory.TicketMemory>();
         services.AddSingleton<Reviews.ReviewParties>();
         services.AddSingleton<Reviews.ReviewOutcomes>();
         services.AddHostedService<Radar.ConflictRadar>();

@@ -23,6 +23,9 @@ public sealed class TicketsModule : CarterModule
             await res.Created($"/api/tickets/{ticket.Id}", ticket);
         });
 
+        Get("/memory", async (req, res) => await res.Ok(await mediator.Send(new Memory.SearchTicketMemory.Query(req.Query["q"].FirstOrDefault(),
+            req.QueryLong("limit") is { } limit ? (int)Math.Min(limit, int.MaxValue) : null), req.HttpContext.RequestAborted)));
+
         Get("/{id}", async (req, res) => await res.Ok(await mediator.Send(new ReadTicket.Query(req.RouteLong("id")), req.HttpContext.RequestAborted)));
 
         Patch("/{id}", async (req, res) =>

@@ -9,7 +9,7 @@ namespace Hive.Features.Work;
 
 /// <summary>
 /// The agents' ticket verbs: <c>ticket_list</c>, <c>ticket_show</c>, <c>ticket_claim</c>, <c>ticket_update</c>,
-/// <c>ticket_submit</c>, <c>ticket_block</c>, <c>ticket_discover</c>, <c>ticket_release</c>, and <c>ticket_create</c> for the
+/// <c>ticket_submit</c>, <c>ticket_block</c>, <c>ticket_discover</c>, <c>ticket_release</c>, <c>ticket_memory</c>, and <c>ticket_create</c> for the
 /// manager and the agents <c>Hive:Work:Creators</c> names.
 /// </summary>
 internal sealed class WorkSocketVerbs : ISocketVerbs
@@ -65,6 +65,8 @@ internal sealed class WorkSocketVerbs : ISocketVerbs
             var ticket = await request.Mediator.Send(new ReleaseTicket.Command(request.Agent, Id(args.Id)), request.CancellationToken);
             return new TicketReply(ticket);
         });
+        verbs.Map(WorkVerbs.TicketMemory, async (request, args) =>
+            await request.Mediator.Send(new Memory.SearchTicketMemory.Query(args.Query, args.Limit), request.CancellationToken));
     }
 
     private static long Id(long? id) => id is > 0 ? id.Value : throw new BadRequestException("name the ticket: {\"id\": <number>}");

@@ -52,7 +52,7 @@ public sealed class McpServerTests : IAsyncLifetime
     /// <summary>Every agent's tools, in order.</summary>
     private static readonly string[] AgentTools =
         ["ack", "answer", "ask", "cancel_loose_end", "count_pending_reminders", "loose_ends", "recurring_cancel", "recurring_list",
-         "recurring_pause", "recurring_resume", "recv", "remind", "request_next_turn", "send", "spawn", "whoami"];
+         "recurring_pause", "recurring_resume", "recv", "remind", "request_next_turn", "send", "spawn", "ticket_memory", "whoami"];
 
     /// <summary>The manager's, besides: on its socket only.</summary>
     private static readonly string[] ManagerTools =

@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 namespace Hive.Cli.Commands.Operator;
 
 /// <summary>
-/// The subcommands of <c>ticket</c> that are an agent's, on its socket: <c>claim</c>, <c>submit</c>, <c>block</c> and
-/// <c>discover</c> (the verbs <c>ticket_claim</c>, <c>ticket_submit</c>, …). Added by <see cref="TicketCommands"/>.
+/// The subcommands of <c>ticket</c> that are an agent's, on its socket: <c>claim</c>, <c>submit</c>, <c>block</c>,
+/// <c>discover</c> and <c>memory</c> (the verbs <c>ticket_claim</c>, <c>ticket_submit</c>, …). Added by <see cref="TicketCommands"/>.
 /// </summary>
 internal static class TicketAgentCommands
 {
@@ -62,6 +62,24 @@ internal static class TicketAgentCommands
                 foreach (var missing in gate?["missing"] as JsonArray ?? []) text.Append($"\n  missing: {missing}");
             }
             return new CliOutput(reply, text.ToString());
+        });
+        return command;
+    }
+
+    internal static Command Memory()
+    {
+        var query = new Argument<string>("query") { Description = "words to look for in finished tickets (title, body, labels, summary)" };
+        var limit = new Option<int?>("--limit") { Description = "at most this many (1 to 20, default 5)" };
+        var command = new Command("memory", "search what finished tickets left: their summaries, files, gates and cost, the most relevant first") { query, limit };
+        command.SetRun(async (cx, ct) =>
+        {
+            var fields = new JsonObject { ["query"] = cx.Value(query) };
+            if (cx.Value(limit) is { } l) fields["limit"] = l;
+            await using var socket = await cx.ConnectAsync(ct);
+            var reply = await socket.CallAsync("ticket_memory", fields, ct);
+            reply.Remove("ok");
+            var outcomes = reply["outcomes"] as JsonArray ?? [];
+            return new CliOutput(reply, outcomes.Count == 0 ? "no finished ticket matches" : string.Concat(outcomes.Select(TicketText.Outcome)).TrimEnd());
         });
         return command;
     }

@@ -20,7 +20,7 @@ public static class TicketCommands
 
     public static void AddTo(RootCommand root)
     {
-        var ticket = new Command("ticket", "tickets on the board: create, list, show, move (the operator); claim, submit, block, discover, update, release (an agent)");
+        var ticket = new Command("ticket", "tickets on the board: create, list, show, move (the operator); claim, submit, block, discover, memory, update, release (an agent)");
         ticket.Subcommands.Add(Create());
         ticket.Subcommands.Add(List());
         ticket.Subcommands.Add(Show());
@@ -29,6 +29,7 @@ public static class TicketCommands
         ticket.Subcommands.Add(TicketAgentCommands.Submit());
         ticket.Subcommands.Add(TicketAgentCommands.Block());
         ticket.Subcommands.Add(TicketAgentCommands.Discover());
+        ticket.Subcommands.Add(TicketAgentCommands.Memory());
         ticket.Subcommands.Add(Update());
         ticket.Subcommands.Add(Release());
         root.Subcommands.Add(ticket);

@@ -87,6 +87,23 @@ internal static class TicketText
                 text.Append($"  #{Text.Str(c, "id")} {Text.OneLine(Text.Str(c, "title") ?? "", 120)} [{Text.Str(c, "column")}]: {Text.Str(c, "discovery_reason")}\n");
         }
         if (Text.Str(detail, "prompt") is { Length: > 0 } prompt) text.Append($"\nPrompt of {Text.Str(t, "phase")}:\n{prompt.TrimEnd()}\n");
+        if (detail?["similar"] is JsonArray { Count: > 0 } similar)
+        {
+            text.Append("\nFinished tickets like it:\n");
+            foreach (var o in similar) text.Append(Outcome(o));
+        }
+        if (Text.Str(detail, "workflow_notes") is { Length: > 0 } workflowNotes) text.Append($"\nThe operator's notes for {Text.Str(t, "workflow")}:\n{workflowNotes.TrimEnd()}\n");
+        return text.ToString();
+    }
+
+    /// <summary>A finished ticket's outcome (<c>ticket_memory</c>, a brief's <c>similar</c>): its title and link, summary, files and cost.</summary>
+    internal static string Outcome(JsonNode? o)
+    {
+        var text = new StringBuilder($"  #{Text.Str(o, "id")} {Text.OneLine(Text.Str(o, "title") ?? "", 120)} ({Text.Str(o, "link")}, done {Text.Str(o, "done_at")}");
+        text.Append(Text.Str(o, "finished_by") is { } by ? $" by {by})\n" : ")\n");
+        if (Text.Str(o, "summary") is { } summary) text.Append($"    {Text.OneLine(summary, 400)}\n");
+        if (o?["files"] is JsonArray { Count: > 0 } files) text.Append($"    files: {string.Join(", ", files.Take(20))}{(files.Count > 20 ? $" and {files.Count - 20} more" : "")}\n");
+        if (Text.Str(o, "cost_usd") is { } cost) text.Append($"    cost: ${cost}\n");
         return text.ToString();
     }
 }

@@ -8,12 +8,12 @@ namespace Hive.Features.Work;
 
 /// <summary>
 /// The one way a ticket changes phase, inside the running change: the row, its history entry (with the gate's finding),
-/// the review a reviewed phase asks for, and <c>ticket_changed</c>, together. Leaving a phase ends its claim, offer,
-/// ticks and submission: the next phase is worked afresh. Whether it may move is <see cref="TicketMoveRule"/>'s to say;
+/// the review a reviewed phase asks for, a finished ticket's outcome (its memory), and <c>ticket_changed</c>, together.
+/// Leaving a phase ends its claim, offer, ticks and submission: the next phase is worked afresh. Whether it may move is <see cref="TicketMoveRule"/>'s to say;
 /// this does what the rule answered.
 /// </summary>
-internal sealed class TicketMoves(WorkflowCatalog catalog, TicketReviews reviews, Board board, Workspaces.TicketWorkspaces workspaces, TimeProvider clock,
-    ILogger<TicketMoves> logger)
+internal sealed class TicketMoves(WorkflowCatalog catalog, TicketReviews reviews, Board board, Workspaces.TicketWorkspaces workspaces, Memory.TicketMemory memory,
+    TimeProvider clock, ILogger<TicketMoves> logger)
 {
     /// <summary>
     /// Does what the rule said: moves the ticket, or queues it in <paramref name="to"/> (<c>next_phase</c>, unclaimed) for the
@@ -48,8 +48,15 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, TicketReviews reviews
         var moved = TicketReads.Get(change, row.Id);
         var phase = catalog.Get(moved.Workflow).Find(to)!;
         if (phase.ReviewedBy is not null) moved = await reviews.AskAsync(change, mediator, moved, row.LastWorker ?? by);
-        // Done: its worktree goes (the branch stays on the forge); a host killed first removes it at the next start.
-        if (phase.Terminal && workspaces.Get(row.Id) is { RemovedAt: null }) change.AfterPublished(() => _ = RemoveWorkspaceAsync(row.Id));
+        // Done: its outcome is kept, in this change (the files its branch changed are read from its clone once it is
+        // published); its worktree goes (the branch stays on the forge); a host killed first removes it at the next start.
+        if (phase.Terminal)
+        {
+            Memory.TicketOutcomes.Record(change, row, catalog.Get(moved.Workflow), now);
+            var workspace = workspaces.Get(row.Id);
+            if (workspace is not null) change.AfterPublished(() => _ = memory.NoteBranchFilesAsync(row.Id));
+            if (workspace is { RemovedAt: null }) change.AfterPublished(() => _ = RemoveWorkspaceAsync(row.Id));
+        }
         change.RaiseTicketChanged(moved, catalog);
         change.AfterPublished(board.Poke);
         return moved;

@@ -15,14 +15,15 @@ namespace Hive.Features.Work;
 /// must be in a worked phase, unblocked, its dependencies done, not offered to another agent; the agent must have a
 /// capability the phase needs, hold fewer than <c>MaxClaimsPerAgent</c> open tickets, and not be held by the governor.
 /// For a workflow that names a repository, the ticket's worktree is then made at the agent's <c>/work</c> (outside the
-/// claim's change: git is slow); if that fails, the claim is given back and the reply says why. The reply carries what
-/// the agent needs to start: the phase's prompt, done definition, expected outputs and the context earlier phases handed on.
+/// claim's change: git is slow); if that fails, the claim is given back and the reply says why. The reply (the brief)
+/// carries what the agent needs to start: the phase's prompt, done definition, expected outputs and the context earlier
+/// phases handed on, the finished tickets most like this one with their outcomes, and the operator's notes for its workflow.
 /// </summary>
 public static class ClaimTicket
 {
     public sealed record Command(string Agent, long Id) : IRequest<TicketDetail>;
 
-    internal sealed class Handler(IMediator mediator, WorkflowCatalog catalog, TicketWorkspaces workspaces, ILogger<Command> logger)
+    internal sealed class Handler(IMediator mediator, WorkflowCatalog catalog, TicketWorkspaces workspaces, Memory.TicketMemory memory, ILogger<Command> logger)
         : IRequestHandler<Command, TicketDetail>
     {
         public async Task<TicketDetail> Handle(Command command, CancellationToken cancellationToken)
@@ -41,7 +42,8 @@ public static class ClaimTicket
                     throw new ConflictException($"ticket {taken.Id}'s workspace could not be made, so it is not claimed: {e.Message}");
                 }
             }
-            return await mediator.Send(new ReadTicket.Query(taken.Id), cancellationToken);
+            var detail = await mediator.Send(new ReadTicket.Query(taken.Id), cancellationToken);
+            return detail with { Similar = memory.Similar(detail.Ticket), WorkflowNotes = memory.NotesFor(detail.Ticket.Workflow) };
         }
     }
 

@@ -26,6 +26,16 @@ internal sealed class TicketDiffs(WorkspaceRows rows, RepositoryClones clones, W
         return new TicketDiff(ticketId, row.Repository, row.Branch, row.BaseSha, head, Files(statuses, counts), patch, false);
     }
 
+    /// <summary>The paths the ticket's branch changes since its base (a rename's new path), in git's order.</summary>
+    /// <exception cref="NotFoundException">The ticket never had a branch.</exception>
+    /// <exception cref="ConflictException">Its clone or its branch is gone.</exception>
+    public async Task<IReadOnlyList<string>> NamesAsync(long ticketId, CancellationToken ct)
+    {
+        var (row, bare, head) = await HeadAsync(ticketId, ct);
+        var names = await git.GitAsync(bare, [.. Plain, "--name-only", "-z", row.BaseSha, head, "--"], ct);
+        return names.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+    }
+
     /// <summary>The ticket's workspace row, its clone, and its branch's head there.</summary>
     public async Task<(WorkspaceRow Row, string Bare, string Head)> HeadAsync(long ticketId, CancellationToken ct)
     {
