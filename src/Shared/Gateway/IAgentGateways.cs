@@ -12,6 +12,15 @@ public interface IAgentGateways
     /// model calls do not go through the hive (no provider, or one the gateway does not serve).
     /// </summary>
     AgentGatewayAccess? For(string agent, string? provider);
+
+    /// <summary>The context, in tokens, that <paramref name="provider"/>'s model server gives a request; null when it is not said.</summary>
+    long? ContextOf(string? provider) => null;
+
+    /// <summary>Why an agent needing <paramref name="needs"/> tokens of context cannot run on <paramref name="provider"/>, or null.</summary>
+    string? ContextProblem(string? provider, long? needs) =>
+        needs is { } tokens && ContextOf(provider) is { } serves && tokens > serves
+            ? $"needs {tokens} tokens of context; provider {provider} serves {serves}"
+            : null;
 }
 
 /// <summary>

@@ -139,7 +139,8 @@ public static class CreateAgent
 
     internal sealed class Handler(
         DriverCatalog drivers, AgentRegistry registry, AgentRows rows, HivePaths paths, TimeProvider clock, SecretStore secrets, AgentPresets presets,
-        IMediator mediator, AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentDirectory directory, StateChanges changes, IServiceScopeFactory scopes, AgentsStartUp startUp)
+        IMediator mediator, AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentDirectory directory, StateChanges changes, IServiceScopeFactory scopes, AgentsStartUp startUp,
+        Hive.Shared.Gateway.IAgentGateways gateways)
         : IRequestHandler<Command, AgentRow>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
@@ -152,6 +153,7 @@ public static class CreateAgent
             {
                 // Expanded into a plain configuration, which is then checked in full like any other.
                 var expanded = await presets.ExpandAsync(preset, command.Name!, command.Purpose, command.Env, command.Secrets, command.Mounts, command.Provider);
+                if (gateways.ContextProblem(expanded.Provider, expanded.Context) is { } tooSmall) throw new BadRequestException($"{command.Name}: {tooSmall}");
                 return await mediator.Send(command with
                 {
                     Preset = null,

@@ -15,7 +15,8 @@ public static class StartAgent
 
     internal sealed record AfterSpawn(string Name, string SpawnedBy) : IRequest;
 
-    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths, AgentsStartUp startUp)
+    internal sealed class Handler(AgentTurns turns, AgentSteps steps, AgentProcesses processes, AgentRegistry registry, AgentRows rows, HivePaths paths, AgentsStartUp startUp,
+        Presets.AgentPresets presets, Hive.Shared.Gateway.IAgentGateways gateways)
         : IRequestHandler<Command, AgentRow>, IRequestHandler<AfterSpawn>
     {
         public async Task<AgentRow> Handle(Command command, CancellationToken cancellationToken)
@@ -24,6 +25,10 @@ public static class StartAgent
             await startUp.Reconciled.WaitAsync(cancellationToken);
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
+            // Its preset's need against its provider's server as they are now: either may have changed since it was made.
+            if (registry.Find(name) is { Preset: { } preset } record
+                && gateways.ContextProblem(record.Provider, await presets.ContextOfAsync(preset)) is { } tooSmall)
+                throw new Hive.Shared.Errors.BadRequestException($"{name}: {tooSmall}");
             using (var turn = await turns.TryTakeAsync(name))
             await using (await steps.HoldTransientAsync(name, Transients.Starting))
             {

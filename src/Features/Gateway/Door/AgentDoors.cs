@@ -39,6 +39,8 @@ internal sealed class AgentDoors : IAgentGateways, IAsyncDisposable
 
     public string SocketOf(string agent) => _sockets.SocketOf(agent);
 
+    public long? ContextOf(string? provider) => provider is null ? null : _served.Find(provider)?.Context;
+
     public AgentGatewayAccess? For(string agent, string? provider)
     {
         if (provider is null || _served.Find(provider) is not { } served) return null;

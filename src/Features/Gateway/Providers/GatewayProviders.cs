@@ -77,6 +77,7 @@ internal sealed class Provider(string name, ProviderOptions options, int timeout
     public Uri Upstream { get; } = new(options.Upstream.TrimEnd('/') + "/");
     public string KeySecret => options.KeySecret;
     public int? MaxInFlight => options.MaxInFlight ?? options.Serve?.Slots;
+    public int? Context => options.Serve?.Context;
     public ServeOptions? Serve => options.Serve;
     public TimeSpan MaxQueue => TimeSpan.FromSeconds(options.MaxQueueSeconds);
 

@@ -170,6 +170,35 @@ public sealed class ServedProviderTests : IAsyncLifetime
         Assert.Equal("failed", providers.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "local").GetProperty("served").GetProperty("state").GetString());
     }
 
+    [Fact]
+    public async Task An_agent_whose_preset_needs_more_context_than_the_served_provider_gives_is_refused_at_create_and_at_start_with_both_numbers()
+    {
+        var hive = await HiveAsync(Served());
+        var presets = Directory.CreateDirectory(Path.Combine(hive.DataDir, "meta", "presets")).FullName;
+        static string Preset(long context) => $$"""{"command": ["sleep", "1000"], "provider": "local", "context": {{context}}}""";
+        File.WriteAllText(Path.Combine(presets, "wide-context.json"), Preset(200_000));
+        File.WriteAllText(Path.Combine(presets, "narrow-context.json"), Preset(2_000));
+
+        using (var refused = await hive.Http.PostAsJsonAsync("/api/agents", new { name = "wide", preset = "wide-context", driver = "process" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("needs 200000 tokens of context; provider local serves 4096", Problem.Of(await refused.Content.ReadFromJsonAsync<JsonElement>()).Detail);
+        }
+        Assert.Equal(0, hive.QueryDb<long>("SELECT count(*) FROM agents WHERE name = 'wide'"));
+
+        // Made while its preset asked for little; the preset asks for more now: its next start is refused, saying both.
+        using (var created = await hive.Http.PostAsJsonAsync("/api/agents", new { name = "narrow", preset = "narrow-context", driver = "process" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using (var stopped = await hive.Http.PostAsync("/api/agents/narrow/stop", null)) Assert.True(stopped.IsSuccessStatusCode);
+        File.WriteAllText(Path.Combine(presets, "narrow-context.json"), Preset(200_000));
+        using (var start = await hive.Http.PostAsync("/api/agents/narrow/start", null))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, start.StatusCode);
+            Assert.Contains("narrow: needs 200000 tokens of context; provider local serves 4096", Problem.Of(await start.Content.ReadFromJsonAsync<JsonElement>()).Detail);
+        }
+        Assert.Equal("stopped", hive.QueryDb<string>("SELECT state FROM agents WHERE name = 'narrow'"));
+    }
+
     [Theory]
     [InlineData("Serve:Slots", "3", "Serve:Slots: the server's slots are the provider's MaxInFlight")]
     [InlineData("Serve:Health", "/health", "Serve:Health: must be an absolute http or https URL")]

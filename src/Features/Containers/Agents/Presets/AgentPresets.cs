@@ -23,7 +23,7 @@ public sealed record AgentPreset(
     string? Description, string? Program, string? Install, IReadOnlyList<string>? Command, IReadOnlyDictionary<string, string>? Env,
     IReadOnlyDictionary<string, string>? Secrets, IReadOnlyDictionary<string, string>? Text, IReadOnlyDictionary<string, string>? ManagerText,
     string? Provider = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
-    Hive.Contracts.Agents.AgentPermissions? Permissions = null, string? ProgramMount = null);
+    Hive.Contracts.Agents.AgentPermissions? Permissions = null, string? ProgramMount = null, long? Context = null);
 
 /// <summary>A preset as <c>GET /api/presets</c> lists it: where its program is found on this host, or why it is not.</summary>
 public sealed record PresetView(string Name, string? Description, string? Program, string? ProgramPath, string? Problem);
@@ -86,6 +86,10 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
         return Expand(presetName, text, name, purpose, env, secrets, mounts, provider);
     }
 
+    /// <summary>The context, in tokens, the preset named <paramref name="presetName"/> says its agent needs; null when it says none or is gone.</summary>
+    public async Task<long?> ContextOfAsync(string presetName) =>
+        await TextOfAsync(presetName) is { } text ? Parse(presetName, text).Context : null;
+
     /// <summary>The text of the preset file named <paramref name="presetName"/>, or null when this hive has none by that name.</summary>
     public async Task<string?> TextOfAsync(string presetName) => (await FilesAsync()).GetValueOrDefault(presetName);
 
@@ -124,14 +128,14 @@ public sealed partial class AgentPresets(MetaRepo meta, IOptions<PresetsOptions>
             ?? throw new BadRequestException($"the {presetName} preset's program {program} is not under a directory named {tree} (program_mount)");
         if (bound is not null && !BubblewrapDriver.Visible(bound, allMounts)) allMounts.Add(bound);
         return new Expanded(command, mergedEnv, mergedSecrets.Count == 0 ? null : mergedSecrets, allMounts, values["purpose"], provider ?? preset.Provider,
-            preset.Network, preset.Egress, preset.EgressAsk, preset.Permissions);
+            preset.Network, preset.Egress, preset.EgressAsk, preset.Permissions, preset.Context);
     }
 
     /// <summary>A preset expanded: the command, env, secrets, mounts and provider to configure the agent with, and its purpose.</summary>
     public sealed record Expanded(
         IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Env, IReadOnlyDictionary<string, string>? Secrets,
         IReadOnlyList<string> Mounts, string Purpose, string? Provider, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
-        Hive.Contracts.Agents.AgentPermissions? Permissions = null);
+        Hive.Contracts.Agents.AgentPermissions? Permissions = null, long? Context = null);
 
     private static string? AncestorNamed(string path, string name)
     {
