@@ -63,30 +63,10 @@ public static class ApproveApproval
                     var spawn = JsonSerializer.Deserialize<SpawnPayload>(row.Payload, Hive.Contracts.Json.HiveJson.Options)!;
                     if (registry.Find(row.Agent) is not null)
                         throw new ConflictException($"an agent named {row.Agent} exists now: deny this request");
-                    await mediator.Send(new RegisterAgent.Command(new AgentRecord
-                    {
-                        Name = row.Agent,
-                        Driver = spawn.Driver,
-                        Command = new(spawn.Command),
-                        Env = new(spawn.Env ?? JsonMap.Empty),
-                        Mounts = new(spawn.Mounts ?? []),
-                        Secrets = SecretStore.Stored(spawn.Secrets),
-                        Purpose = spawn.Purpose,
-                        Provider = spawn.Provider,
-                        LimitMemoryMib = spawn.Limits?.MemoryMib,
-                        LimitCpuPercent = spawn.Limits?.CpuPercent,
-                        LimitPids = spawn.Limits?.Pids,
-                        Capabilities = Capabilities.Stored(spawn.Capabilities),
-                        Network = spawn.Network,
-                        Egress = spawn.Egress is { } egress ? new(egress) : null,
-                        EgressAsk = spawn.EgressAsk ?? false,
-                        Permissions = Json<AgentPermissions>.Of(spawn.Permissions),
-                        Parent = spawn.Parent is { } parent && registry.Find(parent) is not null ? parent : null,
-                        MaySpawn = Json<AgentSpawnLimits>.Of(spawn.MaySpawn),
-                        Desired = DesiredStates.Running,
-                        State = States.Stopped,
-                        CreatedAt = clock.GetUtcNow(),
-                    }, row.Requester), cancellationToken);
+                    var parent = spawn.Parent is { } p && registry.Find(p) is not null ? p : null;
+                    var config = new AgentConfig(spawn.Command, spawn.Driver, spawn.Env, spawn.Purpose, null, spawn.Mounts, null, null, spawn.Secrets,
+                        spawn.Provider, spawn.Limits, spawn.Capabilities, spawn.Network, spawn.Egress, spawn.EgressAsk, spawn.Permissions, parent, spawn.MaySpawn);
+                    await mediator.Send(new RegisterAgent.Command(AgentRecord.FromConfig(row.Agent, config, clock.GetUtcNow()), row.Requester), cancellationToken);
                     // In this change, before it starts: the child never runs without the cap the operator approved.
                     if (spawn.Budget is { } share) await mediator.Send(new GrantBudgetShare(row.Requester, row.Agent, share, decider), cancellationToken);
                     change.Execute("UPDATE approvals SET applied_at = @now WHERE id = @Id", new { row.Id, now = clock.GetUtcNow() });

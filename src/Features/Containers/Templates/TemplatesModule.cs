@@ -12,7 +12,7 @@ public sealed class TemplatesModule : CarterModule
     public TemplatesModule(IMediator mediator)
     {
         Get("/api/templates/export", async (req, res) =>
-            await res.Ok(await mediator.Send(new ExportTemplate.Query(req.Query["agent"].FirstOrDefault(), Flag(req, "subtree"), Flag(req, "swarm"),
+            await res.Ok(await mediator.Send(new ExportTemplate.Query(req.Query["agent"].FirstOrDefault(), req.QueryFlag("subtree"), req.QueryFlag("swarm"),
                 req.Query["name"].FirstOrDefault()), req.HttpContext.RequestAborted)));
 
         Post("/api/templates/import", async (req, res) =>
@@ -29,11 +29,4 @@ public sealed class TemplatesModule : CarterModule
             await res.Ok(await mediator.Send(new DiffTemplate.Query(body.Files, body.Prefix), req.HttpContext.RequestAborted));
         });
     }
-
-    private static bool Flag(HttpRequest req, string name) => req.Query[name].FirstOrDefault() switch
-    {
-        null or "false" => false,
-        "true" => true,
-        _ => throw new Hive.Shared.Errors.BadRequestException($"{name} is true or false"),
-    };
 }
