@@ -225,6 +225,17 @@ public sealed class HiveInstance : IAsyncDisposable
         }
     }
 
+    /// <summary><see cref="Until"/> for a condition read over the wire.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? what = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what ?? "a condition"}");
+            await Task.Delay(20);
+        }
+    }
+
     private async Task StopAppAsync()
     {
         Http?.Dispose();

@@ -29,7 +29,10 @@ public sealed class StaleProposalTests(ContainersFixture fixture) : SharedHiveTe
             var second = await ProposeAsync("the second change"); // diffed against the same file as the first
 
             using (var approved = await _hive.Http.PostAsync($"/api/approvals/{first}/approve", null)) Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
-            await HiveInstance.Until(() => MetaGit.Refs(_hive.DataDir, "deployed").Contains($"refs/deployed/{first}"), TimeSpan.FromSeconds(30), "the first deploy");
+            // Over when applied (the deployed ref is written a moment before): until then a second approval is a plain "still deploying" 409.
+            await HiveInstance.UntilAsync(async () => (await ApprovalsAsync(_hive, all: true)).Single(a => a.Id == first).AppliedAt is not null,
+                TimeSpan.FromSeconds(30), "the first deploy");
+            Assert.Contains($"refs/deployed/{first}", MetaGit.Refs(_hive.DataDir, "deployed"));
             var mainAfterFirst = MetaGit.In(_hive.DataDir, "rev-parse", "main").Trim();
 
             var (status, problem) = await PostAsync(_hive.Http, $"/api/approvals/{second}/approve");
