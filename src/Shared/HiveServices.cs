@@ -64,6 +64,7 @@ public static class HiveServices
         services.TryAddSingleton<Turns.ITurnLedger, Turns.NoTurnLedger>(); // and the ledger
         services.TryAddSingleton<Gateway.IAgentGateways, Gateway.NoAgentGateways>(); // the Gateway slice registers the real ones
         services.TryAddSingleton<Gateway.IModelCallFailures, Gateway.NoModelCallFailures>(); // and the failing streaks
+        services.TryAddSingleton<Gateway.IHandoffBriefs, Gateway.NoHandoffBriefs>(); // and the handoff briefs
         services.TryAddSingleton<Audit.IAuditLog, Audit.NoAuditLog>(); // and the audit log
         services.TryAddSingleton<Search.ISearchIndex, Search.NoSearchIndex>(); // Search registers the real index
         services.TryAddSingleton<Constellation.IConstellation, Constellation.NoConstellation>(); // Constellation registers its name

@@ -56,7 +56,7 @@ public sealed class FakeMessagesApi : IAsyncDisposable
         }
 
         /// <summary>An error answer with the API's error JSON: 529 <c>overloaded_error</c>, 429 <c>rate_limit_error</c>, 400 <c>invalid_request_error</c>...</summary>
-        public static ErrorReply Error(int status, string type, string message) => new(status, type, message);
+        public static ErrorReply Error(int status, string type, string message, IReadOnlyDictionary<string, string>? headers = null) => new(status, type, message, headers);
     }
 
     public sealed record MessageReply(IReadOnlyList<ContentBlock> Content, string StopReason, Usage Usage) : ModelReply
@@ -65,7 +65,8 @@ public sealed class FakeMessagesApi : IAsyncDisposable
         public string ToolUseId => Content.OfType<ToolUseBlock>().First().Id;
     }
 
-    public sealed record ErrorReply(int Status, string Type, string Message) : ModelReply;
+    /// <summary>An error answer, with <paramref name="Headers"/> of its own (a limit's <c>anthropic-ratelimit-*</c>, say) when given.</summary>
+    public sealed record ErrorReply(int Status, string Type, string Message, IReadOnlyDictionary<string, string>? Headers = null) : ModelReply;
 
     /// <summary>
     /// One request as it arrived: <paramref name="Headers"/> with the values of the auth headers replaced by
@@ -378,9 +379,13 @@ public sealed class FakeMessagesApi : IAsyncDisposable
         await context.Response.WriteAsync(json.ToJsonString(), context.RequestAborted);
     }
 
-    private static Task ErrorAsync(HttpContext context, ErrorReply error) => JsonAsync(context, error.Status, new JsonObject
+    private static Task ErrorAsync(HttpContext context, ErrorReply error)
     {
-        ["type"] = "error",
-        ["error"] = new JsonObject { ["type"] = error.Type, ["message"] = error.Message },
-    });
+        foreach (var (name, value) in error.Headers ?? new Dictionary<string, string>()) context.Response.Headers[name] = value;
+        return JsonAsync(context, error.Status, new JsonObject
+        {
+            ["type"] = "error",
+            ["error"] = new JsonObject { ["type"] = error.Type, ["message"] = error.Message },
+        });
+    }
 }

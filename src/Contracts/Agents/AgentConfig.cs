@@ -15,7 +15,9 @@ namespace Hive.Contracts.Agents;
 /// and <c>egress_ask</c> whether a refused place becomes a question to the operator. <c>permissions</c> answers an ACP
 /// agent's permission requests (<see cref="AgentPermissions"/>), left out when it has none. <c>parent</c> is the agent it
 /// was spawned under (left out: the top level, the manager's), and <c>may_spawn</c> what it may spawn without asking
-/// (<see cref="AgentSpawnLimits"/>), left out when nothing.
+/// (<see cref="AgentSpawnLimits"/>), left out when nothing. <c>providers</c> is a chain of providers (the first is its
+/// <c>provider</c>): when one's circuit is open its turns run on the next, with the model <c>models</c> maps that provider to
+/// (<see cref="ProviderChains"/>); both left out for an agent on one provider.
 /// </summary>
 public sealed record AgentConfig(
     IReadOnlyList<string>? Command, string? Driver, IReadOnlyDictionary<string, string>? Env, string? Purpose, string? Restart,
@@ -29,7 +31,37 @@ public sealed record AgentConfig(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? EgressAsk = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentPermissions? Permissions = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Parent = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentSpawnLimits? MaySpawn = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentSpawnLimits? MaySpawn = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Providers = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Models = null);
+
+/// <summary>
+/// The shape of a provider chain (<c>providers</c> with <c>models</c>): two to <see cref="MaxLength"/> distinct provider names,
+/// the first the agent's own <c>provider</c> (its model is what the agent asks for), every later one mapped to the model it
+/// runs there, and no mapping for a provider outside the chain. Whether the gateway serves them is the host's to say.
+/// </summary>
+public static class ProviderChains
+{
+    public const int MaxLength = 4;
+
+    /// <summary>Why these cannot be an agent's chain, or null (also null for no chain at all).</summary>
+    public static string? Problem(string? provider, IReadOnlyList<string>? providers, IReadOnlyDictionary<string, string>? models)
+    {
+        if (providers is null) return models is { Count: > 0 } ? "models maps the providers of a chain: give providers too" : null;
+        if (providers.Count is < 2 or > MaxLength) return $"providers is a chain of 2 to {MaxLength} providers (leave it out for one)";
+        if (providers.FirstOrDefault(p => !System.Text.RegularExpressions.Regex.IsMatch(p ?? "", "^[a-z][a-z0-9-]{0,30}$")) is { } bad)
+            return $"providers: '{bad}' is not a provider's name (^[a-z][a-z0-9-]{{0,30}}$)";
+        if (providers.Distinct(StringComparer.Ordinal).Count() != providers.Count) return "providers names a provider twice";
+        if (provider is not null && provider != providers[0]) return $"provider is {provider} but the chain starts with {providers[0]}: the first of providers is the agent's provider";
+        foreach (var later in providers.Skip(1))
+            if (models?.GetValueOrDefault(later) is not { Length: > 0 })
+                return $"models has no model for {later}: each provider after the first needs the model the agent runs there (models: {{\"{later}\": \"...\"}})";
+        if (models?.Keys.FirstOrDefault(k => !providers.Contains(k)) is { } stray) return $"models maps {stray}, which is not in providers";
+        if (models?.FirstOrDefault(m => m.Value is not { Length: > 0 and <= 200 } || m.Value.Any(char.IsControl)) is { Key: not null } wrong)
+            return $"models: the model for {wrong.Key} must be 1 to 200 characters without control characters";
+        return null;
+    }
+}
 
 /// <summary>
 /// What an agent may spawn with the <c>spawn</c> verb without asking (<c>may_spawn: {depth, children}</c>): children down to

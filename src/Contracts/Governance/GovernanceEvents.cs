@@ -26,6 +26,15 @@ public sealed record QuotaCircuitChangedPayload(string Provider, DateTimeOffset?
 /// <summary><c>agent_quota_held</c>: an agent's own quota hit holds it until <c>until</c> (null: that hold ran out).</summary>
 public sealed record AgentQuotaHeldPayload(string Agent, string Provider, DateTimeOffset? Until);
 
+/// <summary>
+/// <c>provider_switched</c>: an agent's turns moved from one provider of its chain to another (<c>turn_id</c>: the turn that
+/// starts on it, or that moved before anything happened in it), and why.
+/// </summary>
+public sealed record ProviderSwitchedPayload(string Agent, string From, string To, string Reason, long? TurnId, DateTimeOffset At);
+
+/// <summary>An agent row's <c>provider_now</c>: the provider of its chain its turns run on, why, and since when (null: never moved).</summary>
+public sealed record ProviderNow(string Provider, string? Reason, DateTimeOffset? Since);
+
 /// <summary><c>hive_halted</c>.</summary>
 public sealed record HiveHaltedPayload(string By, DateTimeOffset Since, string? Reason);
 

@@ -32,6 +32,8 @@ public static class GatewayFeature
         services.AddSingleton<AgentDoors>();
         services.AddSingleton<IAgentGateways>(p => p.GetRequiredService<AgentDoors>());
         services.AddSingleton<ForwardModelCall>();
+        services.AddSingleton<Chains.ChainRouting>();
+        services.AddSingleton<IHandoffBriefs>(p => p.GetRequiredService<Chains.ChainRouting>());
         services.AddSingleton<ActiveReplays>();
         services.AddSingleton<ForkedAgents>();
         services.AddSingleton<Hive.Shared.Approvals.IApprovalApplier, ForkApprovals>();

@@ -17,6 +17,13 @@ public sealed record TurnEnded(long TurnId, string Agent, string Reason, double?
     public TurnEndedPayload Payload => new(TurnId, Agent, Reason, CostUsd, Tokens);
 }
 
+/// <summary>An agent's turns moved to another provider of its chain.</summary>
+public sealed record ProviderSwitched(ProviderSwitchedPayload Switch) : IDashboardEvent<ProviderSwitchedPayload>
+{
+    public string EventType => "provider_switched";
+    public ProviderSwitchedPayload Payload => Switch;
+}
+
 /// <summary>An agent asked for a turn and is held (raised once per reason while it waits).</summary>
 public sealed record TurnHeld(string Agent, string Reason, DateTimeOffset? Until) : IDashboardEvent<TurnHeldPayload>
 {

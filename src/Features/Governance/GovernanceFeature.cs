@@ -34,6 +34,7 @@ public static class GovernanceFeature
         services.AddHostedService<AuditRetention>();
         services.AddSingleton<GovernanceState>();
         services.AddSingleton<Admission>();
+        services.AddSingleton<ProviderRoutes>();
         services.AddSingleton<AgentProviders>();
         services.AddSingleton<IWorkHolds, WorkHolds>();
         services.AddSingleton<ITurnLedger, TurnLedger>();
@@ -70,7 +71,8 @@ internal sealed class GovernanceStateContributor(GovernanceState governance, Adm
 /// Each agent row's <c>held</c> (what would hold its next turn now, other than a full house), <c>paused</c>, its spend,
 /// and its subtree's (its own and every agent's under it).
 /// </summary>
-internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, IAgentTree tree, TimeProvider clock)
+internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, ProviderRoutes routes, IAgentTree tree,
+    TimeProvider clock)
     : AgentRowContributor<GovernanceFacts>
 {
     protected override async Task<IReadOnlyDictionary<string, GovernanceFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
@@ -80,13 +82,14 @@ internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission adm
         var facts = new Dictionary<string, GovernanceFacts>(StringComparer.Ordinal);
         foreach (var agent in agents)
         {
-            var provider = await providers.OfAsync(agent.Name, cancellationToken);
+            var chain = await providers.ChainOfAsync(agent.Name, cancellationToken);
             var (today, month) = SpentBy(agent.Name);
             var (subtreeToday, subtreeMonth) = (today, month);
             if (parents.Values.Contains(agent.Name, StringComparer.Ordinal))
                 foreach (var (childToday, childMonth) in AgentLineage.DescendantsOf(parents, agent.Name).Select(SpentBy))
                     (subtreeToday, subtreeMonth) = (subtreeToday + childToday, subtreeMonth + childMonth);
-            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, provider), state.IsPaused(agent.Name), today, month, subtreeToday, subtreeMonth);
+            var on = chain.Count > 1 ? routes.Of(agent.Name) is { } moved ? new ProviderNow(moved.Provider, moved.Reason, moved.Since) : new ProviderNow(chain[0], null, null) : null;
+            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, chain), state.IsPaused(agent.Name), today, month, subtreeToday, subtreeMonth, on);
         }
         return facts;
 
@@ -95,4 +98,6 @@ internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission adm
     }
 }
 
-internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd, double SubtreeSpendTodayUsd, double SubtreeSpendMonthUsd);
+/// <param name="ProviderNow">For an agent with a provider chain: the provider its turns run on and why (null reason: the first, never moved); null without a chain.</param>
+internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd, double SubtreeSpendTodayUsd, double SubtreeSpendMonthUsd,
+    ProviderNow? ProviderNow = null);

@@ -13,7 +13,7 @@ internal sealed class GovernanceSocketVerbs : ISocketVerbs
         verbs.Map(GovernanceVerbs.BeginTurn, async (request, args) =>
         {
             var result = await request.Mediator.Send(new BeginTurn.Query(request.Agent, args.WaitMs, request.ConnectionClosed), request.CancellationToken);
-            return result.TurnId is { } turnId ? new BeginTurnReply(turnId, null) : new BeginTurnReply(null, result.Held);
+            return result.TurnId is { } turnId ? new BeginTurnReply(turnId, null, result.Handoff) : new BeginTurnReply(null, result.Held);
         });
 
         verbs.Map(GovernanceVerbs.WatchTurn, (request, args) =>

@@ -35,15 +35,16 @@ public static class OpenQuotaCircuit
         }
     }
 
-    internal sealed class Handler(StateChanges changes, GovernanceState state, AgentProviders providers, GovernedRows rows,
+    internal sealed class Handler(StateChanges changes, GovernanceState state, AgentProviders providers, GovernedRows rows, Admission admission,
         IOptions<GovernanceOptions> options, TimeProvider clock) : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command command, CancellationToken cancellationToken)
         {
             var change = changes.Current;
             var now = clock.GetUtcNow();
-            // An agent stops its own provider only: one agent must not hold the agents of another provider.
-            var own = await providers.OfAsync(command.Agent, cancellationToken);
+            // An agent stops its own provider only (the one its running turn is on, for an agent with a chain): one agent must
+            // not hold the agents of another provider.
+            var own = admission.RunningOf(command.Agent)?.Provider ?? await providers.OfAsync(command.Agent, cancellationToken);
             if (command.Provider is { } named && named != own)
                 throw new Hive.Shared.Errors.ForbiddenException($"{command.Agent}'s turns count against {own}, not {named}: it can report only its own provider's limit");
             var provider = own;

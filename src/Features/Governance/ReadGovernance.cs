@@ -32,7 +32,7 @@ public static class ReadGovernance
             options.ProviderCaps,
             running.Where(s => s.TurnId > 0).Select(s => new RunningTurnView(s.TurnId, s.Agent, s.Provider, s.GrantedAt,
                 s.Stop is null ? "running" : "stopping", s.Stop?.Reason)).ToList(),
-            queue.Select(w => admission.HoldOf(w.Agent, w.Provider) is { } held
+            queue.Select(w => admission.HoldOf(w.Agent, w.Chain) is { } held
                 ? new WaitingView(w.Agent, w.Since, w.OperatorWake, held.Reason, held.Until)
                 : new WaitingView(w.Agent, w.Since, w.OperatorWake, HoldReasons.Queued, null)).ToList(),
             state.Paused.Select(p => new PausedView(p.Agent, p.By, p.Since)).ToList(),

@@ -67,6 +67,7 @@ public static class InterventionActions
     public const string LimitChange = "limit_change";
     public const string Spawn = "spawn";
     public const string AnswerForAgent = "answer_for_agent";
+    public const string ProviderSwitch = "provider_switch";
 
     /// <summary>A slash command for an agent's next turn: <c>slash_compact</c>, <c>slash_clear</c>, <c>slash_model</c>.</summary>
     public static string Slash(string verb) => "slash_" + verb;

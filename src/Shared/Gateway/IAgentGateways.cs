@@ -16,6 +16,26 @@ public interface IAgentGateways
     /// <summary>The context, in tokens, that <paramref name="provider"/>'s model server gives a request; null when it is not said.</summary>
     long? ContextOf(string? provider) => null;
 
+    /// <summary>The protocol <paramref name="provider"/> speaks (<c>anthropic</c>, <c>openai</c>, <c>gemini</c>); null when the gateway does not serve it.</summary>
+    string? ProtocolOf(string provider) => null;
+
+    /// <summary>
+    /// Why a provider chain cannot be served, or null: every provider in it must be one the gateway serves, speaking the
+    /// first's protocol (a turn moves between them as it is, so the agent's client must be able to talk to each).
+    /// </summary>
+    string? ChainProblem(IReadOnlyList<string>? providers)
+    {
+        if (providers is not { Count: > 0 }) return null;
+        var first = ProtocolOf(providers[0]);
+        if (first == "gemini") return "providers: a chain of gemini providers cannot run another model (Gemini names its model in the path)";
+        foreach (var provider in providers)
+        {
+            if (ProtocolOf(provider) is not { } protocol) return $"providers: {provider} is not a provider the gateway serves (Hive:Gateway:Providers)";
+            if (protocol != first) return $"providers: {provider} speaks {protocol} but {providers[0]} speaks {first}; a chain's providers speak one protocol";
+        }
+        return null;
+    }
+
     /// <summary>Why an agent needing <paramref name="needs"/> tokens of context cannot run on <paramref name="provider"/>, or null.</summary>
     string? ContextProblem(string? provider, long? needs) =>
         needs is { } tokens && ContextOf(provider) is { } serves && tokens > serves

@@ -15,7 +15,7 @@ public static class UpCommand
 {
     /// <summary>The fields of an entry: those of <c>POST /api/agents</c>.</summary>
     private static readonly HashSet<string> Fields =
-        ["name", "preset", "command", "driver", "purpose", "env", "secrets", "mounts", "restart", "inputs", "allowed_recipients", "provider", "limits", "capabilities", "network", "egress", "egress_ask", "permissions", "parent", "may_spawn"];
+        ["name", "preset", "command", "driver", "purpose", "env", "secrets", "mounts", "restart", "inputs", "allowed_recipients", "provider", "limits", "capabilities", "network", "egress", "egress_ask", "permissions", "parent", "may_spawn", "providers", "models"];
 
     public static void AddTo(RootCommand root)
     {

@@ -13,7 +13,7 @@ internal sealed class AgentRecord
         name, kind, driver, origin, command, env, mounts, purpose, restart_policy, desired, state, transient, pid,
         pid_start_ticks, started_at, restarts, last_exit_code, last_exit_signal, last_exit_at, created_at, inputs, allowed_recipients, secrets,
         provider, last_exit_reason, limit_memory_mib, limit_cpu_percent, limit_pids, capabilities, network, egress, egress_ask, permissions,
-        parent, may_spawn, preset, template, template_hash
+        parent, may_spawn, preset, template, template_hash, providers, models
         """;
 
     public string Name { get; set; } = "";
@@ -42,7 +42,7 @@ internal sealed class AgentRecord
     public JsonList? AllowedRecipients { get; set; }
     /// <summary>Env var name → secret name; null when none. Never a value.</summary>
     public JsonMap? Secrets { get; set; }
-    /// <summary>The model provider it counts against; null: <see cref="Providers.Default"/>.</summary>
+    /// <summary>The model provider it counts against; null: <see cref="Containers.Providers.Default"/>.</summary>
     public string? Provider { get; set; }
     /// <summary>Why the last exit happened, when the host knows (<see cref="Runtime.ExitReasons"/>).</summary>
     public string? LastExitReason { get; set; }
@@ -69,6 +69,12 @@ internal sealed class AgentRecord
     /// <summary>The template it was imported from, and that template's content hash; null: not imported.</summary>
     public string? Template { get; set; }
     public string? TemplateHash { get; set; }
+    /// <summary>Its provider chain (the first is <see cref="Provider"/>) and the model each later one runs; null: one provider.</summary>
+    public JsonList? Providers { get; set; }
+    public JsonMap? Models { get; set; }
+
+    /// <summary>The providers its turns may run on, in order: its chain, or its one provider.</summary>
+    public IReadOnlyList<string> Chain => Providers is { Count: > 0 } chain ? chain : [Provider ?? Containers.Providers.Default];
 
     public bool IsSealed => Network == Hive.Shared.Egress.NetworkModes.Sealed;
 
@@ -93,7 +99,7 @@ internal sealed class AgentRecord
     /// <summary>The configuration part, as the meta repo's file holds it.</summary>
     public AgentConfig ToConfig() => new(
         Argv, Driver, Env, Purpose, RestartPolicy, Mounts, Inputs, AllowedRecipients, Secrets, Provider, OwnLimits, Containers.Capabilities.InFile(Capabilities),
-        Network, Egress, EgressAsk ? true : null, Permissions?.Value, Parent, MaySpawn?.Value);
+        Network, Egress, EgressAsk ? true : null, Permissions?.Value, Parent, MaySpawn?.Value, Providers, Models);
 
     /// <summary>A new agent's row from a whole configuration (driver and defaults filled in), desired running, not yet started.</summary>
     public static AgentRecord FromConfig(string name, AgentConfig config, DateTimeOffset now) => new AgentRecord
@@ -108,7 +114,9 @@ internal sealed class AgentRecord
         Inputs = new(config.Inputs ?? []),
         AllowedRecipients = CreateAgent.Stored(config.AllowedRecipients),
         Secrets = SecretStore.Stored(config.Secrets),
-        Provider = config.Provider,
+        Provider = config.Providers is [var first, ..] ? first : config.Provider,
+        Providers = config.Providers is { } chain ? new(chain) : null,
+        Models = config.Models is { } models ? new(models) : null,
         Capabilities = Containers.Capabilities.Stored(config.Capabilities),
         Network = config.Network,
         Egress = config.Egress is { } egress ? new(egress) : null,
@@ -125,9 +133,9 @@ internal sealed class AgentRecord
     public ContainerFacts ToFacts(string? configError = null) => new(
         Driver, Desired, State, Transient, Pid, StartedAt, Restarts,
         LastExitAt is { } at ? new LastExit(LastExitCode, LastExitSignal, at, LastExitReason) : null,
-        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Capabilities, Secrets, Provider ?? Providers.Default,
+        Purpose, Command, RestartPolicy, configError, AllowedRecipients, Capabilities, Secrets, Provider ?? Containers.Providers.Default,
         Network ?? Hive.Shared.Egress.NetworkModes.Open, (IReadOnlyList<string>?)Egress ?? [], EgressAsk, Permissions?.Value, Parent, MaySpawn?.Value,
-        Preset, Template is { } template ? new AgentTemplateRef(template, TemplateHash ?? "") : null);
+        Preset, Template is { } template ? new AgentTemplateRef(template, TemplateHash ?? "") : null, Chain, Models);
 }
 
 /// <summary>
@@ -142,7 +150,9 @@ internal sealed class AgentRecord
 /// <c>egress_ask</c> whether a refused place becomes a question to the operator; <c>permissions</c> how its permission
 /// requests are answered (null when none is set: each is asked); <c>parent</c> the agent it was spawned under (null: the
 /// top level) and <c>may_spawn</c> what it may spawn without asking (null: nothing); <c>preset</c> the preset it was made
-/// from (null: a command of its own) and <c>template</c> the template it was imported from, by name and content hash.
+/// from (null: a command of its own) and <c>template</c> the template it was imported from, by name and content hash;
+/// <c>providers</c> the providers its turns may run on, in order (its one provider when it has no chain), and <c>models</c>
+/// the model each later one runs (null: no chain).
 /// </summary>
 public sealed record ContainerFacts(
     string Driver, string Desired, string State, string? Transient, long? Pid, DateTimeOffset? StartedAt, long Restarts,
@@ -150,7 +160,7 @@ public sealed record ContainerFacts(
     IReadOnlyList<string>? AllowedRecipients, IReadOnlyList<string> Capabilities, IReadOnlyDictionary<string, string>? Secrets = null,
     string Provider = Providers.Default, string Network = Hive.Shared.Egress.NetworkModes.Open, IReadOnlyList<string>? Egress = null,
     bool EgressAsk = false, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
-    string? Preset = null, AgentTemplateRef? Template = null);
+    string? Preset = null, AgentTemplateRef? Template = null, IReadOnlyList<string>? Providers = null, IReadOnlyDictionary<string, string>? Models = null);
 
 /// <summary>The template an agent was imported from: its name and the content hash of its manifest.</summary>
 public sealed record AgentTemplateRef(string Name, string Hash);

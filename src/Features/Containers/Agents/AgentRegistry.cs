@@ -84,7 +84,7 @@ internal sealed class AgentRegistry(
         VALUES (@Name, @Kind, @Driver, @Origin, @Command, @Env, @Mounts, @Purpose, @RestartPolicy, @Desired, @State, @Transient,
                 @Pid, @PidStartTicks, @StartedAt, @Restarts, @LastExitCode, @LastExitSignal, @LastExitAt, @CreatedAt, @Inputs, @AllowedRecipients, @Secrets,
                 @Provider, @LastExitReason, @LimitMemoryMib, @LimitCpuPercent, @LimitPids, @Capabilities, @Network, @Egress, @EgressAsk, @Permissions,
-                @Parent, @MaySpawn, @Preset, @Template, @TemplateHash)
+                @Parent, @MaySpawn, @Preset, @Template, @TemplateHash, @Providers, @Models)
         """;
 
     /// <summary>Reads in the caller's running change when there is one (to see what it wrote), else on a connection of its own.</summary>

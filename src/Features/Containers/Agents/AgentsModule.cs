@@ -22,7 +22,7 @@ public sealed class AgentsModule : CarterModule
             var row = await mediator.Send(new CreateAgent.Command(body.Name, body.Command, body.Driver, body.Purpose, body.Env, body.Restart, body.Mounts, Inputs: body.Inputs,
                 AllowedRecipients: body.AllowedRecipients, Secrets: body.Secrets, Preset: body.Preset, Provider: body.Provider,
                 Limits: body.Limits, Capabilities: body.Capabilities, Network: body.Network, Egress: body.Egress, EgressAsk: body.EgressAsk, Permissions: body.Permissions,
-                Parent: body.Parent, MaySpawn: body.MaySpawn),
+                Parent: body.Parent, MaySpawn: body.MaySpawn, Providers: body.Providers, Models: body.Models),
                 req.HttpContext.RequestAborted);
             await res.Created($"/api/agents/{row.Name}", row);
         });
@@ -37,7 +37,7 @@ public sealed class AgentsModule : CarterModule
             var body = await req.ReadBodyAsync<ConfigBody>();
             var config = new AgentConfig(body.Command, body.Driver, body.Env, body.Purpose, body.Restart, body.Mounts, body.Inputs, body.AllowedRecipients, body.Secrets,
                 body.Provider, body.Limits, body.Capabilities, body.Network, body.Egress, body.EgressAsk, body.Permissions,
-                body.Parent, body.MaySpawn);
+                body.Parent, body.MaySpawn, body.Providers, body.Models);
             var dryRun = req.Query["dry_run"].FirstOrDefault() is { } flag && (flag is "true" or "1" ? true
                 : flag is "false" or "0" ? false : throw new Hive.Shared.Errors.BadRequestException("dry_run is true or false"));
             await res.Ok(await mediator.Send(new ConfigureAgent.Command(ContainerRoutes.Name(req), config, body.Preset, dryRun), req.HttpContext.RequestAborted));
@@ -84,14 +84,16 @@ public sealed class AgentsModule : CarterModule
         string? Restart, IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
         IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, AgentLimits? Limits = null,
         IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
-        AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null);
+        AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
+        IReadOnlyList<string>? Providers = null, IReadOnlyDictionary<string, string>? Models = null);
 
     private sealed record ConfigBody(
         IReadOnlyList<string>? Command, string? Driver, string? Purpose, IReadOnlyDictionary<string, string>? Env, string? Restart,
         IReadOnlyList<string>? Mounts, IReadOnlyList<string>? Inputs, IReadOnlyList<string>? AllowedRecipients,
         IReadOnlyDictionary<string, string>? Secrets, string? Preset, string? Provider = null, AgentLimits? Limits = null,
         IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
-        AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null);
+        AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
+        IReadOnlyList<string>? Providers = null, IReadOnlyDictionary<string, string>? Models = null);
 
     /// <summary>A secret's value: JSON <c>{"value": "…"}</c> (any text but NUL, at most 32 KiB of UTF-8).</summary>
     private sealed record SecretBody(string? Value)

@@ -36,7 +36,7 @@ public static class ConfigureAgent
             if (command.Preset is { } preset)
             {
                 if (config.Command is not null) throw new BadRequestException("give a preset or a command, not both");
-                var expanded = await presets.ExpandAsync(preset, name, config.Purpose, config.Env, config.Secrets, config.Mounts, config.Provider);
+                var expanded = await presets.ExpandAsync(preset, name, config.Purpose, config.Env, config.Secrets, config.Mounts, config.Provider ?? config.Providers?.FirstOrDefault());
                 config = config with
                 {
                     Command = expanded.Command,

@@ -33,7 +33,8 @@ public static class CreateAgent
         string RequestedBy = AgentNames.Operator, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null,
         IReadOnlyDictionary<string, string>? Secrets = null, string? Preset = null, string? Provider = null, AgentLimits? Limits = null,
         IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null, bool? EgressAsk = null,
-        AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null)
+        AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
+        IReadOnlyList<string>? Providers = null, IReadOnlyDictionary<string, string>? Models = null)
         : IRequest<AgentRow>
     {
         /// <summary>The preset this configuration was expanded from: kept on the row, so a template can name it again.</summary>
@@ -42,7 +43,7 @@ public static class CreateAgent
 
     internal sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(DriverCatalog drivers, HivePaths paths)
+        public Validator(DriverCatalog drivers, HivePaths paths, Hive.Shared.Gateway.IAgentGateways gateways)
         {
             RuleFor(c => c.Name).Cascade(CascadeMode.Stop)
                 .Must(AgentNames.IsWellFormed).WithMessage("name must match ^[a-z][a-z0-9-]{0,30}$")
@@ -70,6 +71,9 @@ public static class CreateAgent
                 .WithMessage("purpose is limited to 1024 UTF-8 bytes").WithErrorCode(ErrorCodes.TooLarge);
             RuleFor(c => c.Provider).Must(p => p is null || Providers.IsWellFormed(p))
                 .WithMessage($"provider must be a model provider's name, lowercase ({Providers.Pattern}); leave it out for {Providers.Default}");
+            RuleFor(c => c.Providers).Cascade(CascadeMode.Stop)
+                .Must((c, p) => ProviderChains.Problem(c.Provider, p, c.Models) is null).WithMessage(c => ProviderChains.Problem(c.Provider, c.Providers, c.Models)!)
+                .Must(p => gateways.ChainProblem(p) is null).WithMessage(c => gateways.ChainProblem(c.Providers)!);
             RuleFor(c => c.Limits).Must(l => l?.Problem is null).WithMessage(c => c.Limits!.Problem!)
                 .Must((c, l) => l?.OrNull is null || (c.Driver ?? drivers.Default) is not (DriverCatalog.External or NixosContainer))
                 .WithMessage(c => $"limits are set on the process and bubblewrap drivers' cgroups; a {c.Driver ?? drivers.Default} agent cannot have them");
@@ -152,8 +156,10 @@ public static class CreateAgent
             if (command.Preset is { } preset)
             {
                 // Expanded into a plain configuration, which is then checked in full like any other.
-                var expanded = await presets.ExpandAsync(preset, command.Name!, command.Purpose, command.Env, command.Secrets, command.Mounts, command.Provider);
-                if (gateways.ContextProblem(expanded.Provider, expanded.Context) is { } tooSmall) throw new BadRequestException($"{command.Name}: {tooSmall}");
+                var expanded = await presets.ExpandAsync(preset, command.Name!, command.Purpose, command.Env, command.Secrets, command.Mounts,
+                    command.Provider ?? command.Providers?.FirstOrDefault());
+                foreach (var provider in (IEnumerable<string?>?)command.Providers ?? [expanded.Provider])
+                    if (gateways.ContextProblem(provider, expanded.Context) is { } tooSmall) throw new BadRequestException($"{command.Name}: {tooSmall}");
                 return await mediator.Send(command with
                 {
                     Preset = null,
@@ -177,7 +183,9 @@ public static class CreateAgent
                     {
                         Name = command.Name!, Driver = DriverCatalog.External, Purpose = command.Purpose, Desired = DesiredStates.Running,
                         State = States.Running, CreatedAt = clock.GetUtcNow(), AllowedRecipients = Stored(command.AllowedRecipients),
-                        Provider = command.Provider, Capabilities = Containers.Capabilities.Stored(command.Capabilities),
+                        Provider = command.Providers is [var first, ..] ? first : command.Provider,
+                        Providers = command.Providers is { } chain ? new(chain) : null, Models = command.Models is { } models ? new(models) : null,
+                        Capabilities = Containers.Capabilities.Stored(command.Capabilities),
                         Permissions = Json<AgentPermissions>.Of(command.Permissions), // its harness, wherever it runs, asks the hive
                         Parent = command.Parent, MaySpawn = Json<AgentSpawnLimits>.Of(command.MaySpawn),
                     }, command.RequestedBy), cancellationToken);
@@ -192,7 +200,7 @@ public static class CreateAgent
 
             var config = new AgentConfig(command.Argv, driverName, command.Env, command.Purpose, command.Restart, mounts, command.Inputs, command.AllowedRecipients,
                 command.Secrets, command.Provider, command.Limits, command.Capabilities, NetworkSealing.Default(driverName, command.Network, fromPreset: false),
-                command.Egress, command.EgressAsk, command.Permissions, command.Parent, command.MaySpawn);
+                command.Egress, command.EgressAsk, command.Permissions, command.Parent, command.MaySpawn, command.Providers, command.Models);
             var record = AgentRecord.FromConfig(command.Name!, config, clock.GetUtcNow());
             (record.Kind, record.Origin, record.Preset) = (command.Name == AgentNames.Manager ? AgentKinds.Manager : AgentKinds.Agent, Origins.Api, command.FromPreset);
             if (record.Name == AgentNames.Manager)

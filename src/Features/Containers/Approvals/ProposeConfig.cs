@@ -34,7 +34,7 @@ public static class ProposeConfig
         var asCreate = new CreateAgent.Command(record.Name, config.Command, driver, config.Purpose, config.Env, config.Restart, config.Mounts, Inputs: config.Inputs,
             AllowedRecipients: config.AllowedRecipients, Secrets: config.Secrets, Provider: config.Provider, Limits: config.Limits,
             Capabilities: config.Capabilities, Network: config.Network, Egress: config.Egress, EgressAsk: config.EgressAsk, Permissions: config.Permissions,
-            Parent: config.Parent, MaySpawn: config.MaySpawn);
+            Parent: config.Parent, MaySpawn: config.MaySpawn, Providers: config.Providers, Models: config.Models);
         var problems = (await createRules.ValidateAsync(asCreate, ct)).Errors.Where(e => e.PropertyName != "Name").ToList();
         if (problems.Count > 0) throw new ValidationException(problems);
         if (AgentTree.ParentProblem(registry, record.Name, config.Parent) is { } parentProblem) throw new BadRequestException(parentProblem);

@@ -112,7 +112,8 @@ internal sealed class AgentSteps(
                                   inputs = @Inputs, allowed_recipients = @AllowedRecipients, secrets = @Secrets, provider = @Provider,
                                   limit_memory_mib = @LimitMemoryMib, limit_cpu_percent = @LimitCpuPercent, limit_pids = @LimitPids,
                                   capabilities = @Capabilities, network = @Network, egress = @Egress, egress_ask = @EgressAsk,
-                                  permissions = @Permissions, parent = @Parent, may_spawn = @MaySpawn
+                                  permissions = @Permissions, parent = @Parent, may_spawn = @MaySpawn,
+                                  providers = @Providers, models = @Models
                 WHERE name = @name
                 """, new
             {
@@ -126,7 +127,9 @@ internal sealed class AgentSteps(
                 Restart = config.Restart ?? RestartPolicies.OnFailure,
                 Mounts = new JsonList(config.Mounts ?? []),
                 Inputs = new JsonList(config.Inputs ?? []),
-                config.Provider,
+                Provider = config.Providers is [var first, ..] ? first : config.Provider,
+                Providers = config.Providers is { } chain ? new JsonList(chain) : null,
+                Models = config.Models is { } models ? new JsonMap(models) : null,
                 LimitMemoryMib = after?.MemoryMib,
                 LimitCpuPercent = after?.CpuPercent,
                 LimitPids = after?.Pids,

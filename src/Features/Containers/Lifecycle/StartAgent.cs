@@ -26,9 +26,9 @@ public static class StartAgent
             var name = AgentName.Checked(command.Name);
             steps.Managed(name);
             // Its preset's need against its provider's server as they are now: either may have changed since it was made.
-            if (registry.Find(name) is { Preset: { } preset } record
-                && gateways.ContextProblem(record.Provider, await presets.ContextOfAsync(preset)) is { } tooSmall)
-                throw new Hive.Shared.Errors.BadRequestException($"{name}: {tooSmall}");
+            if (registry.Find(name) is { Preset: { } preset } record && await presets.ContextOfAsync(preset) is { } needs)
+                foreach (var provider in record.Chain)
+                    if (gateways.ContextProblem(provider, needs) is { } tooSmall) throw new Hive.Shared.Errors.BadRequestException($"{name}: {tooSmall}");
             using (var turn = await turns.TryTakeAsync(name))
             await using (await steps.HoldTransientAsync(name, Transients.Starting))
             {

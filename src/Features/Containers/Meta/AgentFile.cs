@@ -40,6 +40,7 @@ internal static class AgentFile
             if (config.Parent is { } parent && (!AgentNames.IsWellFormed(parent) || parent == agent))
                 throw new MetaFileException($"{PathOf(agent)}: parent must be another agent's name");
             if (config.MaySpawn?.Problem is { } maySpawn) throw new MetaFileException($"{PathOf(agent)}: {maySpawn}");
+            if (ProviderChains.Problem(config.Provider, config.Providers, config.Models) is { } chain) throw new MetaFileException($"{PathOf(agent)}: {chain}");
             return config with { Limits = config.Limits?.OrNull, Capabilities = Capabilities.InFile(config.Capabilities), EgressAsk = config.EgressAsk == true ? true : null };
         }
         catch (JsonException e)

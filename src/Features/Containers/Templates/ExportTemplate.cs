@@ -71,7 +71,7 @@ public static class ExportTemplate
                 agent.Name, null, config.Command, config.Driver, config.Purpose, Empty(config.Env), Empty(config.Secrets), Empty(config.Mounts),
                 config.Restart == RestartPolicies.OnFailure ? null : config.Restart, Empty(config.Inputs), config.AllowedRecipients, config.Provider,
                 config.Limits, Empty(config.Capabilities), config.Network, config.Egress, config.EgressAsk, config.Permissions,
-                config.Parent is { } parent && inTemplate.Contains(parent) ? parent : null, config.MaySpawn);
+                config.Parent is { } parent && inTemplate.Contains(parent) ? parent : null, config.MaySpawn, config.Providers, config.Models);
             return await AsPresetAsync(agent, entry) ?? entry;
         }
 

@@ -19,7 +19,8 @@ internal sealed record TemplateEntry(
     IReadOnlyDictionary<string, string>? Env = null, IReadOnlyDictionary<string, string>? Secrets = null, IReadOnlyList<string>? Mounts = null,
     string? Restart = null, IReadOnlyList<string>? Inputs = null, IReadOnlyList<string>? AllowedRecipients = null, string? Provider = null,
     AgentLimits? Limits = null, IReadOnlyList<string>? Capabilities = null, string? Network = null, IReadOnlyList<string>? Egress = null,
-    bool? EgressAsk = null, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null);
+    bool? EgressAsk = null, AgentPermissions? Permissions = null, string? Parent = null, AgentSpawnLimits? MaySpawn = null,
+    IReadOnlyList<string>? Providers = null, IReadOnlyDictionary<string, string>? Models = null);
 
 /// <summary><c>swarm.json</c>: <c>{"agents": [...]}</c>, parents before their children.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

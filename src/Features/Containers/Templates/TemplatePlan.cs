@@ -67,7 +67,7 @@ internal sealed partial class TemplatePlan(AgentRegistry registry, AgentPresets 
             if (argv is not null) throw new BadRequestException("give a preset or a command, not both");
             var text = files.GetValueOrDefault(TemplateBundle.PresetPath(preset)) ?? await presets.TextOfAsync(preset)
                 ?? throw new BadRequestException($"unknown preset {preset}: neither the template's presets/ nor this hive has it (GET /api/presets lists this hive's)");
-            var expanded = presets.Expand(preset, text, name, purpose, env, secrets, mounts, provider);
+            var expanded = presets.Expand(preset, text, name, purpose, env, secrets, mounts, provider ?? entry.Providers?.FirstOrDefault());
             (argv, env, secrets, mounts, purpose, provider) = (expanded.Command, expanded.Env, expanded.Secrets, expanded.Mounts, expanded.Purpose, expanded.Provider);
             (network, egress, egressAsk, permissions) = (network ?? expanded.Network, egress ?? expanded.Egress, egressAsk ?? expanded.EgressAsk, permissions ?? expanded.Permissions);
         }
@@ -77,7 +77,7 @@ internal sealed partial class TemplatePlan(AgentRegistry registry, AgentPresets 
         var allowed = entry.AllowedRecipients?.Select(n => renamed.GetValueOrDefault(n, n)).ToList();
         var create = new CreateAgent.Command(name, argv, driverName, purpose, env, entry.Restart, mounts, Inputs: entry.Inputs, AllowedRecipients: allowed,
             Secrets: secrets, Provider: provider, Limits: entry.Limits, Capabilities: entry.Capabilities, Network: network, Egress: egress, EgressAsk: egressAsk,
-            Permissions: permissions, Parent: parent, MaySpawn: entry.MaySpawn);
+            Permissions: permissions, Parent: parent, MaySpawn: entry.MaySpawn, Providers: entry.Providers, Models: entry.Models);
         var problems = (await createRules.ValidateAsync(create, ct)).Errors;
         if (problems.Count > 0) throw new BadRequestException(string.Join("; ", problems.Select(p => p.ErrorMessage)));
         var driver = drivers.Find(driverName) ?? throw new BadRequestException($"the {driverName} driver does not exist here");
@@ -85,7 +85,7 @@ internal sealed partial class TemplatePlan(AgentRegistry registry, AgentPresets 
         var trimmed = (mounts ?? []).Select(m => m.TrimEnd('/')).ToList();
         if (driver.ProblemWith(name, argv!, trimmed) is { } problem) throw new BadRequestException(problem);
         return new AgentConfig(argv, driverName, env, purpose, entry.Restart, trimmed, entry.Inputs, allowed, secrets, provider, entry.Limits,
-            entry.Capabilities, network, egress, egressAsk, permissions, parent, entry.MaySpawn);
+            entry.Capabilities, network, egress, egressAsk, permissions, parent, entry.MaySpawn, entry.Providers, entry.Models);
     }
 
     /// <summary>Parents before children; a cycle among the template's parent links is refused, naming it.</summary>

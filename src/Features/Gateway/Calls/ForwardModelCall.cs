@@ -27,7 +27,7 @@ namespace Hive.Features.Gateway.Calls;
 internal sealed class ForwardModelCall(
     AgentDoors doors, GatewayProviders providers, IHttpForwarder forwarder, IServiceScopeFactory scopes, IOptions<GatewayOptions> options,
     CallBodies bodies, CallRecording recordings, ProviderLimits limits, CallFailures failures, GatewayMetrics metrics, TimeProvider clock,
-    ActiveReplays replays, ReplayModelCall replayed)
+    ActiveReplays replays, ReplayModelCall replayed, Chains.ChainRouting chains)
 {
     /// <summary>What each agent's last complete call on each provider cost: the estimate of its next (a budget stops the call that would cross it).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Agent, string Provider), double> _lastCost = new();
@@ -46,9 +46,12 @@ internal sealed class ForwardModelCall(
         var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
 
         string providerName;
+        AgentChain chain;
         try
         {
-            providerName = doors.ProviderOf(agent) ?? await mediator.Send(new ReadAgentProvider.Query(agent), context.RequestAborted);
+            // An agent with a chain is routed once its body is read (which of its providers depends on what the turn did).
+            chain = await mediator.Send(new ReadAgentChain.Query(agent), context.RequestAborted);
+            providerName = chain.IsChain ? chain.Providers[0] : doors.ProviderOf(agent) ?? chain.Providers[0];
         }
         catch (NotFoundException)
         {
@@ -97,7 +100,14 @@ internal sealed class ForwardModelCall(
         body = request!.Body;
         var recording = options.Value.Recordings.Days > 0 && recordings.IsOn(agent);
 
-        var verdict = await mediator.Send(new CheckModelCall.Query(agent, provider.Name, _lastCost.GetValueOrDefault((agent, provider.Name))),
+        CheckModelCall.Verdict? handoff = null;
+        if (chain.IsChain)
+        {
+            var routed = await chains.RouteAsync(mediator, agent, chain, protocol, request, context.RequestAborted);
+            (provider, request, handoff) = (providers.Find(routed.Provider) ?? provider, routed.Request, routed.Refused);
+            body = request.Body;
+        }
+        var verdict = handoff ?? await mediator.Send(new CheckModelCall.Query(agent, provider.Name, _lastCost.GetValueOrDefault((agent, provider.Name))),
             context.RequestAborted);
         if (!verdict.Allowed)
         {
@@ -119,23 +129,10 @@ internal sealed class ForwardModelCall(
 
         var slotTaken = false;
         var queuedFor = TimeSpan.Zero;
-        if (provider.Slots is { } slots)
+        if (provider.Slots is not null)
         {
-            var queuedAt = watch.Elapsed;
-            provider.Queued();
-            try
-            {
-                slotTaken = await slots.WaitAsync(provider.MaxQueue, context.RequestAborted);
-            }
-            catch (OperationCanceledException)
-            {
-                return; // gone while waiting: it never left the queue for the provider
-            }
-            finally
-            {
-                provider.Dequeued();
-                queuedFor = watch.Elapsed - queuedAt;
-            }
+            if (await provider.TakeSlotAsync(watch, context.RequestAborted) is not { } taken) return; // gone while waiting: it never left the queue
+            (slotTaken, queuedFor) = taken;
             if (!slotTaken)
             {
                 var busy = $"hive: {provider.Name}'s {provider.MaxInFlight} slots stayed busy for {provider.MaxQueue.TotalSeconds:0} s; try again later";

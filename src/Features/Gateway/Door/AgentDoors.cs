@@ -41,6 +41,8 @@ internal sealed class AgentDoors : IAgentGateways, IAsyncDisposable
 
     public long? ContextOf(string? provider) => provider is null ? null : _served.Find(provider)?.Context;
 
+    public string? ProtocolOf(string provider) => _served.Find(provider)?.Protocol;
+
     public AgentGatewayAccess? For(string agent, string? provider)
     {
         if (provider is null || _served.Find(provider) is not { } served) return null;

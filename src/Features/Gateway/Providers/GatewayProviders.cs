@@ -84,6 +84,25 @@ internal sealed class Provider(string name, ProviderOptions options, int timeout
     /// <summary>Its slots: waiters are served oldest first (SemaphoreSlim queues async waiters in order).</summary>
     public SemaphoreSlim? Slots { get; } = (options.MaxInFlight ?? options.Serve?.Slots) is { } n ? new SemaphoreSlim(n, n) : null;
 
+    /// <summary>Waits in line for one of its slots, up to <see cref="MaxQueue"/>: whether one was taken and how long it waited; null when the caller went away.</summary>
+    public async Task<(bool Taken, TimeSpan QueuedFor)?> TakeSlotAsync(System.Diagnostics.Stopwatch watch, CancellationToken cancellationToken)
+    {
+        var queuedAt = watch.Elapsed;
+        Queued();
+        try
+        {
+            return (await Slots!.WaitAsync(MaxQueue, cancellationToken), watch.Elapsed - queuedAt);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        finally
+        {
+            Dequeued();
+        }
+    }
+
     private int _inFlight;
     public int InFlight => Volatile.Read(ref _inFlight);
     public void Began() => Interlocked.Increment(ref _inFlight);

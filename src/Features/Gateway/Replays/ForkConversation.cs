@@ -74,7 +74,7 @@ public static class ForkConversation
                     original.Env, original.Restart, original.Mounts, Inputs: original.Inputs, AllowedRecipients: original.AllowedRecipients,
                     Secrets: original.Secrets, Provider: original.Provider, Limits: original.Limits, Capabilities: original.Capabilities,
                     Network: original.Network, Egress: original.Egress, EgressAsk: original.EgressAsk, Permissions: original.Permissions,
-                    Parent: original.Parent, MaySpawn: original.MaySpawn), cancellationToken);
+                    Parent: original.Parent, MaySpawn: original.MaySpawn, Providers: original.Providers, Models: original.Models), cancellationToken);
                 if (command.Model is { } model) await mediator.Send(new SlashCommand.Command(name, $"/model {model}", Actor.Operator), cancellationToken);
             }
             catch

@@ -10,7 +10,7 @@ namespace Hive.Features.Governance;
 /// waiting first) and a slot is free, hive-wide and for its provider. One waiter and one turn per agent at a time, so no
 /// agent waits behind a second turn of another. Granting only reserves the slot; the request that waited writes its row.
 /// </summary>
-internal sealed class Admission(GovernanceState state, IOptions<GovernanceOptions> options, TimeProvider clock)
+internal sealed class Admission(GovernanceState state, ProviderRoutes routes, IOptions<GovernanceOptions> options, TimeProvider clock)
 {
     /// <summary>How long a withdrawn waiter's place is kept for its next request (a harness asks again at once).</summary>
     public static readonly TimeSpan RejoinWithin = TimeSpan.FromSeconds(10);
@@ -22,10 +22,11 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
     private readonly Dictionary<string, string> _announced = new(StringComparer.Ordinal);
     private long _arrivals;
 
-    public sealed class Waiter(string agent, string provider, bool operatorWake, DateTimeOffset since, long arrival)
+    /// <summary>A turn request in line; <see cref="Chain"/> is the providers its turn may run on, in order (one for most agents).</summary>
+    public sealed class Waiter(string agent, IReadOnlyList<string> chain, bool operatorWake, DateTimeOffset since, long arrival)
     {
         public string Agent { get; } = agent;
-        public string Provider { get; } = provider;
+        public IReadOnlyList<string> Chain { get; } = chain;
         public bool OperatorWake { get; } = operatorWake;
         public DateTimeOffset Since { get; } = since;
         public long Arrival { get; } = arrival;
@@ -33,10 +34,16 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
     }
 
     /// <summary>A granted turn (its id once its row is written): running, or told to stop by a deadline.</summary>
-    public sealed class Slot(Waiter waiter, DateTimeOffset grantedAt)
+    public sealed class Slot(Waiter waiter, string provider, DateTimeOffset grantedAt)
     {
         public string Agent => waiter.Agent;
-        public string Provider => waiter.Provider;
+
+        /// <summary>The provider it runs on: chosen from its chain when reserved; moved on within the turn only before anything happened in it.</summary>
+        public string Provider { get; set; } = provider;
+        public IReadOnlyList<string> Chain => waiter.Chain;
+
+        /// <summary>Set when it was granted on another provider than the agent's last turn: the brief its harness starts afresh with.</summary>
+        public Hive.Contracts.Governance.Handoff? Handoff { get; set; }
         public bool OperatorWake => waiter.OperatorWake;
         public DateTimeOffset WaitingSince => waiter.Since;
         public DateTimeOffset GrantedAt { get; } = grantedAt;
@@ -85,7 +92,7 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
     public int MaxConcurrent => options.Value.MaxConcurrentTurns;
 
     /// <summary>Puts <paramref name="agent"/> in line and grants what can be granted now.</summary>
-    public Waiter Enqueue(string agent, string provider, bool operatorWake)
+    public Waiter Enqueue(string agent, IReadOnlyList<string> chain, bool operatorWake)
     {
         lock (_lock)
         {
@@ -96,7 +103,7 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
             var now = clock.GetUtcNow();
             foreach (var stale in _rejoin.Where(r => now - r.Value.Left > RejoinWithin).Select(r => r.Key).ToList()) _rejoin.Remove(stale);
             var since = _rejoin.Remove(agent, out var kept) ? kept.Since : now;
-            var waiter = new Waiter(agent, provider, operatorWake, since, ++_arrivals);
+            var waiter = new Waiter(agent, chain, operatorWake, since, ++_arrivals);
             _queue.Add(waiter);
             Pump();
             return waiter;
@@ -113,17 +120,23 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
         {
             if (!_queue.Remove(waiter)) return null;
             _rejoin[waiter.Agent] = (waiter.Since, clock.GetUtcNow());
-            return HoldOf(waiter.Agent, waiter.Provider) ?? new Held(HoldReasons.Queued, null);
+            return HoldOf(waiter.Agent, waiter.Chain) ?? new Held(HoldReasons.Queued, null);
         }
     }
 
-    /// <summary>What holds a turn of <paramref name="agent"/> now, other than a full house: null when nothing does.</summary>
+    /// <summary>The provider of its chain a turn of the waiter's agent would run on now.</summary>
+    public string ProviderOf(Waiter waiter) => routes.Choose(waiter.Agent, waiter.Chain, clock.GetUtcNow()).Provider;
+
+    /// <summary>What holds a turn of <paramref name="agent"/> on the provider its chain gives it now.</summary>
+    public Held? HoldOf(string agent, IReadOnlyList<string> chain) => HoldOf(agent, routes.Choose(agent, chain, clock.GetUtcNow()).Provider);
+
+    /// <summary>What holds a turn of <paramref name="agent"/> on <paramref name="provider"/> now, other than a full house: null when nothing does.</summary>
     public Held? HoldOf(string agent, string provider)
     {
         var now = clock.GetUtcNow();
         if (state.WorkHeldFor(agent) is { } work) return new Held(work, null);
         if (state.CircuitOf(provider, now) is { } circuit) return new Held(HoldReasons.Quota, circuit.Until);
-        if (state.QuotaHoldOf(agent, now) is { } hold) return new Held(HoldReasons.Quota, hold.Until);
+        if (state.QuotaHoldOf(agent, now) is { } hold && hold.Provider == provider) return new Held(HoldReasons.Quota, hold.Until);
         if (state.Budgets.HoldOf(agent, now) is not null) return new Held(HoldReasons.Budget, null);
         return null;
     }
@@ -197,13 +210,14 @@ internal sealed class Admission(GovernanceState state, IOptions<GovernanceOption
         {
             while (_slots.Count < options.Value.MaxConcurrentTurns)
             {
-                var next = Ordered().FirstOrDefault(w => HoldOf(w.Agent, w.Provider) is null && ProviderHasRoom(w.Provider));
-                if (next is null) return;
-                _queue.Remove(next);
-                var slot = new Slot(next, clock.GetUtcNow());
+                var next = Ordered().Select(w => (Waiter: w, Provider: ProviderOf(w)))
+                    .FirstOrDefault(w => HoldOf(w.Waiter.Agent, w.Provider) is null && ProviderHasRoom(w.Provider));
+                if (next.Waiter is null) return;
+                _queue.Remove(next.Waiter);
+                var slot = new Slot(next.Waiter, next.Provider, clock.GetUtcNow());
                 TakeAllowances(slot);
                 _slots.Add(slot);
-                next.Granted.TrySetResult(slot);
+                next.Waiter.Granted.TrySetResult(slot);
             }
         }
     }

@@ -22,7 +22,8 @@ public static class BeginTurn
 
     public sealed record Query(string Agent, int? WaitMs, CancellationToken ConnectionClosed) : IRequest<Result>;
 
-    public sealed record Result(long? TurnId, Held? Held);
+    /// <param name="Handoff">The turn runs on another provider of the agent's chain than its last: what the harness starts the fresh conversation with.</param>
+    public sealed record Result(long? TurnId, Held? Held, Handoff? Handoff = null);
 
     internal sealed class Validator : AbstractValidator<Query>
     {
@@ -35,13 +36,13 @@ public static class BeginTurn
     {
         public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
         {
-            var provider = await providers.OfAsync(query.Agent, cancellationToken);
+            var chain = await providers.ChainOfAsync(query.Agent, cancellationToken);
             var senders = await mediator.Send(new ListInFlightSenders.Query(query.Agent), cancellationToken);
-            var waiter = admission.Enqueue(query.Agent, provider, senders.Contains(AgentNames.Operator));
+            var waiter = admission.Enqueue(query.Agent, chain, senders.Contains(AgentNames.Operator));
             Admission.Slot slot;
             try
             {
-                if (!waiter.Granted.Task.IsCompleted) await AnnounceAsync(query.Agent, admission.HoldOf(query.Agent, provider) ?? new Held(HoldReasons.Queued, null));
+                if (!waiter.Granted.Task.IsCompleted) await AnnounceAsync(query.Agent, admission.HoldOf(query.Agent, chain) ?? new Held(HoldReasons.Queued, null));
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, query.ConnectionClosed);
                 slot = await waiter.Granted.Task.WaitAsync(TimeSpan.FromMilliseconds(query.WaitMs ?? 0), clock, wait.Token);
             }
@@ -80,7 +81,7 @@ public static class BeginTurn
             {
                 // Held since it was reserved (a halt or a pause committed in between): no turn, the slot goes back.
                 admission.Release(slot, "not_granted");
-                return new Result(null, admission.HoldOf(query.Agent, provider) ?? new Held(HoldReasons.Queued, null));
+                return new Result(null, admission.HoldOf(query.Agent, chain) ?? new Held(HoldReasons.Queued, null));
             }
             // The turn lives as long as the connection that asked for it (a harness killed mid-turn gives its slot back).
             slot.OnEnd(query.ConnectionClosed.Register(() => _ = EndTurn.QuietlyAsync(scopes, id, TurnEndReasons.Disconnected)));
@@ -95,7 +96,7 @@ public static class BeginTurn
                     logger.LogWarning("governance: {Witness} failed on {Agent}'s turn {Turn}: {Error}", witness.GetType().Name, query.Agent, id, e.Message);
                 }
             }
-            return new Result(id, null);
+            return new Result(id, null, slot.Handoff);
         }
 
         /// <summary>

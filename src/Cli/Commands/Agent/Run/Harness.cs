@@ -82,9 +82,16 @@ internal sealed class Harness(string socketPath, int max, Func<TextWriter, ITurn
         await using (slot)
         {
             var conversation = await ConversationAsync();
+            var taken = messages;
+            if (slot?.Handoff is { } handoff)
+            {
+                // Another model from now: the conversation the last one wrote is not resumed (nor sent), the brief comes first.
+                conversation = conversation with { SessionId = null, Compact = false, Clear = true };
+                taken = [Handoff.Message(handoff), .. messages];
+            }
             TurnOutcome turn;
             await using (var transcript = new TranscriptForwarder(socketPath, Log))
-                turn = await _runner.TurnAsync(messages, slot, conversation, transcript);
+                turn = await _runner.TurnAsync(taken, slot, conversation, transcript);
             // The ordinary connection sat idle while the turn waited and ran, and the hive closes idle connections: a fresh
             // one carries what follows. The turn's own connection stays open until the turn is recorded (closing it first
             // would end the turn unrecorded).
@@ -116,6 +123,18 @@ internal sealed class Harness(string socketPath, int max, Func<TextWriter, ITurn
             return new Conversation(null, null, false, false);
         }
     }
+}
+
+/// <summary>The hive's handoff as the turn's first message: from <c>hive</c>, the brief as its body (it has no id: nothing to acknowledge).</summary>
+internal static class Handoff
+{
+    public static JsonObject Message(JsonObject handoff) => new()
+    {
+        ["from"] = "hive",
+        ["kind"] = "handoff",
+        ["body"] = Text.Str(handoff, "brief") ?? "",
+        ["extra"] = new JsonObject { ["from"] = Text.Str(handoff, "from"), ["to"] = Text.Str(handoff, "to"), ["reason"] = Text.Str(handoff, "reason") },
+    };
 }
 
 /// <summary>What the hive says of a turn's conversation: the session to resume, the model, a compaction first, a fresh start.</summary>

@@ -19,13 +19,20 @@ internal sealed class TurnSlot : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private Task? _watching;
 
-    private TurnSlot(HiveSocketClient connection, long id)
+    private TurnSlot(HiveSocketClient connection, long id, JsonObject? handoff)
     {
         _connection = connection;
         Id = id;
+        Handoff = handoff;
     }
 
     public long Id { get; }
+
+    /// <summary>
+    /// The hive's <c>handoff</c> when this turn runs on another provider of the agent's chain than its last: the turn starts
+    /// a fresh conversation with its brief first (<see cref="Harness"/>); null otherwise.
+    /// </summary>
+    public JsonObject? Handoff { get; }
 
     /// <summary>
     /// Asks for a turn until one is granted: <c>begin_turn</c> parks up to 30 s at a time and answers <c>held</c> (a
@@ -64,7 +71,10 @@ internal sealed class TurnSlot : IAsyncDisposable
                 if (reply["turn_id"] is JsonValue id)
                 {
                     if (said is not null) log.WriteLine($"hivectl run: turn {id} granted after {Text.Age(DateTimeOffset.UtcNow - heldSince)} held");
-                    return new TurnSlot(connection, id.GetValue<long>());
+                    var handoff = reply["handoff"] as JsonObject;
+                    if (handoff is not null)
+                        log.WriteLine($"hivectl run: turn {id} runs on {Text.Str(handoff, "to")}, not {Text.Str(handoff, "from")} ({Text.Str(handoff, "reason")}): a fresh conversation, the hive's brief first");
+                    return new TurnSlot(connection, id.GetValue<long>(), handoff);
                 }
                 if (reply["held"] is not JsonObject held) throw new CliError("bad_reply", "begin_turn answered neither turn_id nor held");
                 var reason = Text.Str(held, "reason") ?? "held";
