@@ -28,6 +28,14 @@ export function failingChip(a) {
     title: `its model calls to ${f.provider} fail since ${f.since}: ${f.last_error}` }, failingText(f));
 }
 
+/** For an agent with a provider chain that moved off its first provider: where its turns run and why. */
+export function providerChip(a) {
+  const on = a.provider_now;
+  if (!on || !on.reason || on.provider === a.provider) return null;
+  return h('span', { class: 'badge provider-now', role: 'status', dataset: { provider: on.provider },
+    title: `since ${on.since}: ${on.reason}` }, `on ${on.provider}`);
+}
+
 function limitsText(l) {
   if (!l) return 'no limits named yet';
   const parts = [];

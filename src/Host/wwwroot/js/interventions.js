@@ -22,6 +22,7 @@ const Actions = {
   quota_circuit_cleared: 'cleared the provider limit of', revert: 'reverted', nudge: 'nudged', end_turn: 'ended the turn of',
   extend_turn: 'gave more minutes to', restart: 'restarted', stop: 'stopped', destroy: 'destroyed', limit_change: 'changed the limits of',
   answer_for_agent: 'answered for', answer: 'answered', approve: 'approved', deny: 'denied',
+  provider_switch: 'switched the provider of',
   slash_compact: 'asked a compaction of', slash_clear: 'cleared the conversation of', slash_model: 'switched the model of',
 };
 

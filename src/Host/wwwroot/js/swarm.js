@@ -7,7 +7,7 @@ import { diff } from './approvals.js';
 import { searchBox } from './search.js';
 import { rowFacts, pauseAction, usageMeter, usd } from './governance.js';
 import { agentTree } from './tree.js';
-import { failingChip } from './gateway.js';
+import { failingChip, providerChip } from './gateway.js';
 import { networkChip } from './network.js';
 import { parseCommand, formatCommand, parseEnv, parseSecrets, parseMounts, parseNames, formatPairs, secretPicks } from './agentform.js';
 
@@ -171,6 +171,7 @@ function agentHead(a, tree) {
       rowFacts(a),
       managed && networkChip(a),
       failingChip(a),
+      providerChip(a),
       storageChip(a),
       a.forge && forgeChip(a.forge),
       looseEnds(a),
