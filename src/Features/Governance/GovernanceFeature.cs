@@ -68,15 +68,17 @@ internal sealed class GovernanceStateContributor(GovernanceState governance, Adm
 
 /// <summary>
 /// Each agent row's <c>held</c> (what would hold its next turn now, other than a full house), <c>paused</c>, its spend,
-/// and its subtree's (its own and every agent's under it).
+/// its subtree's (its own and every agent's under it), its burn rate (<see cref="BurnRate"/>) and when at that rate its
+/// daily cost cap runs out.
 /// </summary>
-internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, IAgentTree tree, TimeProvider clock)
+internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, IAgentTree tree, IDb db, TimeProvider clock)
     : AgentRowContributor<GovernanceFacts>
 {
     protected override async Task<IReadOnlyDictionary<string, GovernanceFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var parents = tree.Parents();
+        var burns = await BurnRate.PerHourAsync(db, now, cancellationToken);
         var facts = new Dictionary<string, GovernanceFacts>(StringComparer.Ordinal);
         foreach (var agent in agents)
         {
@@ -86,7 +88,9 @@ internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission adm
             if (parents.Values.Contains(agent.Name, StringComparer.Ordinal))
                 foreach (var (childToday, childMonth) in AgentLineage.DescendantsOf(parents, agent.Name).Select(SpentBy))
                     (subtreeToday, subtreeMonth) = (subtreeToday + childToday, subtreeMonth + childMonth);
-            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, provider), state.IsPaused(agent.Name), today, month, subtreeToday, subtreeMonth);
+            var burn = burns.GetValueOrDefault(agent.Name);
+            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, provider), state.IsPaused(agent.Name), today, month, subtreeToday, subtreeMonth,
+                burn, BurnRate.RunsOutAt(state.Budgets.CapOf(agent.Name, Metrics.DailyUsd, now) is { } cap ? cap - today : null, burn, now));
         }
         return facts;
 
@@ -95,4 +99,5 @@ internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission adm
     }
 }
 
-internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd, double SubtreeSpendTodayUsd, double SubtreeSpendMonthUsd);
+internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd, double SubtreeSpendTodayUsd, double SubtreeSpendMonthUsd,
+    double BurnUsdPerHour, DateTimeOffset? BudgetRunsOutAt);
