@@ -29,6 +29,12 @@ internal sealed class TicketForecasts(WorkflowCatalog catalog, TimeProvider cloc
     public const string StartIt = "start it";
     public const string LeaveIt = "leave it unstarted";
 
+    /// <summary>
+    /// The least bm25 relevance that is a likeness: a word nearly every finished ticket has weighs a millionth (FTS5's
+    /// floor), so a match on such words alone ("the") is not one.
+    /// </summary>
+    public const double MinRelevance = 0.001;
+
     private const int Candidates = 50;
 
     public sealed record Estimate(double? P50, double? P90, int Basis);
@@ -63,6 +69,7 @@ internal sealed class TicketForecasts(WorkflowCatalog catalog, TimeProvider cloc
             WHERE ticket_outcomes_text MATCH @match AND o.cost_usd IS NOT NULL AND o.ticket_id <> @Id
             ORDER BY rank LIMIT @Candidates
             """, new { match, row.Id, Candidates }, transaction)
+            .Where(o => -o.Rank >= MinRelevance)
             .Select(o => (Cost: o.CostUsd, Weight: -o.Rank / (1 + Math.Max(0, (now - o.DoneAt).TotalDays) / Memory.TicketOutcomes.HalfWeightDays)
                 * (1 + (o.Workflow == row.Workflow ? 1 : 0) + (o.Phases == phases ? 0.5 : 0))))
             .OrderByDescending(o => o.Weight).ToList();
