@@ -71,7 +71,8 @@ internal static class TicketReads
         {
             var mine = deps[r.Id].ToList();
             return View(r, mine.Select(d => d.DependsOn).ToList(),
-                mine.Where(d => !catalog.IsTerminal(d.Workflow, d.Phase)).Select(d => d.DependsOn).ToList(), catalog) with { Forecast = forecasts.GetValueOrDefault(r.Id) };
+                mine.Where(d => !catalog.IsTerminal(d.Workflow, d.Phase)).Select(d => d.DependsOn).ToList(), catalog) with
+            { Forecast = forecasts.GetValueOrDefault(r.Id) };
         }).ToList();
     }
 
