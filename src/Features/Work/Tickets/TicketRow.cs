@@ -70,9 +70,9 @@ internal static class TicketReads
         return rows.Select(r =>
         {
             var mine = deps[r.Id].ToList();
-            return View(r, mine.Select(d => d.DependsOn).ToList(),
-                mine.Where(d => !catalog.IsTerminal(d.Workflow, d.Phase)).Select(d => d.DependsOn).ToList(), catalog) with
-            { Forecast = forecasts.GetValueOrDefault(r.Id) };
+            var view = View(r, mine.Select(d => d.DependsOn).ToList(),
+                mine.Where(d => !catalog.IsTerminal(d.Workflow, d.Phase)).Select(d => d.DependsOn).ToList(), catalog);
+            return view with { Forecast = forecasts.GetValueOrDefault(r.Id) };
         }).ToList();
     }
 
