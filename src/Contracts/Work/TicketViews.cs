@@ -13,7 +13,7 @@ public sealed record TicketView(
     string? NextPhase, int Priority, string? Assignee, DateTimeOffset? ClaimedAt, string? OfferedTo, DateTimeOffset? OfferedAt,
     IReadOnlyList<string> Labels, IReadOnlyList<long> DependsOn, IReadOnlyList<long> WaitingOn, long? ParentId, string? DiscoveryReason,
     IReadOnlyList<ContextEntry> Context, IReadOnlyList<string> Ticks, Submission? Submitted, ReviewView? Review, bool Done,
-    string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset PhaseEnteredAt)
+    string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset PhaseEnteredAt, TicketForecast? Forecast = null)
 {
     public const int CardBodyChars = 280;
 
@@ -24,6 +24,15 @@ public sealed record TicketView(
     /// </summary>
     public TicketView Card() => this with { Body = Body.Length <= CardBodyChars ? Body : Body[..CardBodyChars] + "…", Context = [], Submitted = null };
 }
+
+/// <summary>
+/// What a ticket will probably cost, made when it was last offered or claimed (null before): the weighted median and 90th
+/// percentile of the metered costs of the <c>basis</c> finished tickets most like it (both null, basis 0: none like it has
+/// a known cost; nothing is made up). <c>question_id</c>: the operator was asked whether to start it, its P90 being above
+/// what its assignee's daily budget had left; <c>decision</c> their <c>yes</c> or <c>no</c> (null while open).
+/// <c>text</c> is the line the board shows.
+/// </summary>
+public sealed record TicketForecast(double? P50Usd, double? P90Usd, int Basis, DateTimeOffset MadeAt, long? QuestionId, string? Decision, string Text);
 
 /// <summary>What a phase handed on: its outputs and the summary its worker wrote (a review's comments too).</summary>
 public sealed record ContextEntry(string Phase, string By, DateTimeOffset At, string? Summary, IReadOnlyList<OutputValue> Outputs);

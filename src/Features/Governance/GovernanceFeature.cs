@@ -69,16 +69,18 @@ internal sealed class GovernanceStateContributor(GovernanceState governance, Adm
 
 /// <summary>
 /// Each agent row's <c>held</c> (what would hold its next turn now, other than a full house), <c>paused</c>, its spend,
-/// and its subtree's (its own and every agent's under it).
+/// its subtree's (its own and every agent's under it), its burn rate (<see cref="BurnRate"/>) and when at that rate its
+/// daily cost cap runs out.
 /// </summary>
 internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission admission, AgentProviders providers, ProviderRoutes routes, IAgentTree tree,
-    TimeProvider clock)
+    IDb db, TimeProvider clock)
     : AgentRowContributor<GovernanceFacts>
 {
     protected override async Task<IReadOnlyDictionary<string, GovernanceFacts>> ReadAsync(IReadOnlyList<AgentInfo> agents, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var parents = tree.Parents();
+        var burns = await BurnRate.PerHourAsync(db, now, cancellationToken);
         var facts = new Dictionary<string, GovernanceFacts>(StringComparer.Ordinal);
         foreach (var agent in agents)
         {
@@ -89,7 +91,9 @@ internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission adm
                 foreach (var (childToday, childMonth) in AgentLineage.DescendantsOf(parents, agent.Name).Select(SpentBy))
                     (subtreeToday, subtreeMonth) = (subtreeToday + childToday, subtreeMonth + childMonth);
             var on = chain.Count > 1 ? routes.Of(agent.Name) is { } moved ? new ProviderNow(moved.Provider, moved.Reason, moved.Since) : new ProviderNow(chain[0], null, null) : null;
-            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, chain), state.IsPaused(agent.Name), today, month, subtreeToday, subtreeMonth, on);
+            var burn = burns.GetValueOrDefault(agent.Name);
+            facts[agent.Name] = new GovernanceFacts(admission.HoldOf(agent.Name, chain), state.IsPaused(agent.Name), today, month, subtreeToday, subtreeMonth,
+                burn, BurnRate.RunsOutAt(state.Budgets.CapOf(agent.Name, Metrics.DailyUsd, now) is { } cap ? cap - today : null, burn, now), on);
         }
         return facts;
 
@@ -100,4 +104,4 @@ internal sealed class GovernanceOnAgentRows(GovernanceState state, Admission adm
 
 /// <param name="ProviderNow">For an agent with a provider chain: the provider its turns run on and why (null reason: the first, never moved); null without a chain.</param>
 internal sealed record GovernanceFacts(Held? Held, bool Paused, double SpendTodayUsd, double SpendMonthUsd, double SubtreeSpendTodayUsd, double SubtreeSpendMonthUsd,
-    ProviderNow? ProviderNow = null);
+    double BurnUsdPerHour, DateTimeOffset? BudgetRunsOutAt, ProviderNow? ProviderNow = null);

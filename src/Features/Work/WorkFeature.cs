@@ -34,6 +34,7 @@ public static class WorkFeature
         services.AddHostedService<Workspaces.ReconcileWorkspaces>();
         services.AddSingleton<Workspaces.TicketDiffs>();
         services.AddSingleton<Memory.TicketMemory>();
+        services.AddSingleton<Forecasts.TicketForecasts>();
         services.AddSingleton<Reviews.ReviewParties>();
         services.AddSingleton<Reviews.ReviewOutcomes>();
         services.AddHostedService<Radar.ConflictRadar>();

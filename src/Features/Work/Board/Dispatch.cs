@@ -18,7 +18,8 @@ namespace Hive.Features.Work;
 /// <item>a ticket in a reviewed phase without an open review gets one asked;</item>
 /// <item>each unclaimed ticket in a worked phase, dependencies done, is offered (a message from <c>hive</c> carrying the
 /// ticket and the phase's prompt) to an idle agent with a capability the phase needs: up, not held by the governor,
-/// holding no open ticket and no other offer. Its last worker first, when it is idle.</item>
+/// holding no open ticket and no other offer. Its last worker first, when it is idle. Its cost forecast is made then, and
+/// a ticket whose P90 is above what that agent's daily budget has left waits for the operator's yes (<see cref="Forecasts.TicketForecasts"/>).</item>
 /// </list>
 /// </summary>
 internal static class Dispatch
@@ -29,7 +30,7 @@ internal static class Dispatch
     public sealed record Command : IRequest, IChangesState;
 
     internal sealed class Handler(StateChanges changes, WorkflowCatalog catalog, TicketMoves moves, TicketReviews reviews, TicketFacts facts, AgentPool pool,
-        IMediator mediator, IOptions<WorkOptions> options, TimeProvider clock, ILogger<Command> logger) : IRequestHandler<Command>
+        Forecasts.TicketForecasts forecasts, IMediator mediator, IOptions<WorkOptions> options, TimeProvider clock, ILogger<Command> logger) : IRequestHandler<Command>
     {
         public async Task<Unit> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -118,6 +119,13 @@ internal static class Dispatch
                 var last = row.LastWorker;
                 var agent = idle.FirstOrDefault(a => a.Name == last && Takes(a)) ?? idle.FirstOrDefault(Takes);
                 if (agent is null) continue;
+                // Its forecast, against what the agent's daily budget has left: over it, no offer until the operator's yes.
+                var forecast = await forecasts.CheckAsync(change, mediator, row, agent.Name);
+                if (forecast.Refusal is not null)
+                {
+                    if (forecast.Changed) change.RaiseTicketChanged(row, catalog);
+                    continue;
+                }
                 idle.Remove(agent);
                 change.Execute("UPDATE tickets SET offered_to = @Name, offered_at = @now, updated_at = @now WHERE id = @id", new { agent.Name, now, id });
                 await mediator.Send(new AppendMessages.Command([new AppendMessages.Draft(AgentNames.Hive, agent.Name, OfferKind, OfferText(row, phase),

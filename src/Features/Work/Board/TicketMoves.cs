@@ -52,7 +52,7 @@ internal sealed class TicketMoves(WorkflowCatalog catalog, TicketReviews reviews
         // published); its worktree goes (the branch stays on the forge); a host killed first removes it at the next start.
         if (phase.Terminal)
         {
-            Memory.TicketOutcomes.Record(change, row, catalog.Get(moved.Workflow), now);
+            Memory.TicketOutcomes.Record(change, row, catalog.Get(moved.Workflow), now, await Forecasts.TicketTurns.CostAsync(change, mediator, row.Id));
             var workspace = workspaces.Get(row.Id);
             if (workspace is not null) change.AfterPublished(() => _ = memory.NoteBranchFilesAsync(row.Id));
             if (workspace is { RemovedAt: null }) change.AfterPublished(() => _ = RemoveWorkspaceAsync(row.Id));

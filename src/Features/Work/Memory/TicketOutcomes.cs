@@ -28,9 +28,9 @@ internal static class TicketOutcomes
     /// <summary>
     /// Keeps what <paramref name="row"/> (as it stood before the move) left: the summary its last worker wrote, the files
     /// it handed in, the gates of its history (this move's too: written before), and its text for search. Reaching a
-    /// terminal phase again replaces it.
+    /// terminal phase again replaces it. <paramref name="costUsd"/>: what its turns were metered so far (null: unknown).
     /// </summary>
-    public static void Record(StateChange change, TicketRow row, Workflow workflow, DateTimeOffset now)
+    public static void Record(StateChange change, TicketRow row, Workflow workflow, DateTimeOffset now, double? costUsd)
     {
         // The worker's summary: the last one written in a worked phase (a review's comments are not what was done).
         var entries = row.ContextEntries.Where(e => !string.IsNullOrWhiteSpace(e.Summary)).ToList();
@@ -44,13 +44,14 @@ internal static class TicketOutcomes
         var outcome = new
         {
             row.Id, row.Workflow, row.Title, row.Body, summary = last?.Summary, files = TicketRow.Json(files), gates = TicketRow.Json(gates),
-            by = last?.By ?? row.LastWorker, now, labels = string.Join(' ', row.LabelList),
+            by = last?.By ?? row.LastWorker, now, labels = string.Join(' ', row.LabelList), costUsd, phases = workflow.Phases.Count(p => !p.Side),
         };
         change.Execute("""
-            INSERT INTO ticket_outcomes (ticket_id, workflow, title, summary, files, gates, cost_usd, finished_by, done_at)
-            VALUES (@Id, @Workflow, @Title, @summary, @files, @gates, NULL, @by, @now)
+            INSERT INTO ticket_outcomes (ticket_id, workflow, title, summary, files, gates, cost_usd, finished_by, done_at, phases)
+            VALUES (@Id, @Workflow, @Title, @summary, @files, @gates, @costUsd, @by, @now, @phases)
             ON CONFLICT (ticket_id) DO UPDATE SET workflow = excluded.workflow, title = excluded.title, summary = excluded.summary,
-                files = excluded.files, gates = excluded.gates, finished_by = excluded.finished_by, done_at = excluded.done_at
+                files = excluded.files, gates = excluded.gates, cost_usd = excluded.cost_usd, finished_by = excluded.finished_by,
+                done_at = excluded.done_at, phases = excluded.phases
             """, outcome);
         change.Execute("DELETE FROM ticket_outcomes_text WHERE rowid = @Id", outcome);
         change.Execute("INSERT INTO ticket_outcomes_text (rowid, title, body, labels, summary) VALUES (@Id, @Title, @Body, @labels, @summary)", outcome);

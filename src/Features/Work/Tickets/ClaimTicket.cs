@@ -28,6 +28,9 @@ public static class ClaimTicket
     {
         public async Task<TicketDetail> Handle(Command command, CancellationToken cancellationToken)
         {
+            // Its forecast first, in a change of its own: a question it asks stays asked when the claim is refused.
+            if (await mediator.Send(new Forecasts.ForecastClaim.Command(command.Agent, command.Id), cancellationToken) is { } wait)
+                throw new ConflictException(wait);
             var taken = await mediator.Send(new Take(command.Agent, command.Id), cancellationToken);
             if (WorkRepository.Of(catalog.Find(taken.Workflow)) is { } repository)
             {
@@ -84,6 +87,9 @@ public static class ClaimTicket
                 WHERE id = @Id AND assignee IS NULL
                 """, new { command.Agent, command.Id, now });
             if (claimed != 1) throw new ConflictException($"ticket {row.Id} was claimed by another agent");
+            // Claimed in a running turn: that turn works on it (its cost counts to it).
+            if (await mediator.Send(new Governance.ReadRunningTurn.Query(command.Agent), cancellationToken) is { } turn)
+                Forecasts.TicketTurns.Note(change, turn.Id, [row.Id], command.Agent, now);
             return change.RaiseTicketChanged(TicketReads.Get(change, row.Id), catalog);
         }
 

@@ -66,11 +66,13 @@ internal static class TicketReads
             SELECT d.ticket_id, d.depends_on, t.workflow, t.phase FROM ticket_dependencies d JOIN tickets t ON t.id = d.depends_on
             WHERE d.ticket_id IN (SELECT value FROM json_each(@ids)) ORDER BY d.depends_on
             """, new { ids = TicketRow.Json(ids) }, transaction).ToLookup(d => d.TicketId);
+        var forecasts = Forecasts.TicketForecasts.Of(connection, transaction, ids);
         return rows.Select(r =>
         {
             var mine = deps[r.Id].ToList();
-            return View(r, mine.Select(d => d.DependsOn).ToList(),
+            var view = View(r, mine.Select(d => d.DependsOn).ToList(),
                 mine.Where(d => !catalog.IsTerminal(d.Workflow, d.Phase)).Select(d => d.DependsOn).ToList(), catalog);
+            return view with { Forecast = forecasts.GetValueOrDefault(r.Id) };
         }).ToList();
     }
 

@@ -184,6 +184,7 @@ function card(ticket, columns) {
       ticket.waiting_on?.length ? h('span', { class: 'chip waiting-on' }, `waiting on ${ticket.waiting_on.map(n => `#${n}`).join(', ')}`) : null,
       queueChip(ticket) ?? (ticket.next_phase ? h('span', { class: 'chip next', title: 'its gate passed: it moves when there is room' }, `→ ${ticket.next_phase}`) : null),
       ticket.review ? h('span', { class: 'chip review' }, `review: ${ticket.review.reviewer}`) : null,
+      forecastChip(ticket),
       risksOf(ticket.id).map(r => {
         const other = r.ticket_a === ticket.id ? r.ticket_b : r.ticket_a;
         return h('span', { class: `chip conflict-risk ${r.level}`, dataset: { risk: r.id, other }, title: `${r.reason.replace('_', ' ')}: ${r.files.join(', ')}` },
@@ -205,6 +206,19 @@ function card(ticket, columns) {
   });
   node.addEventListener('keydown', event => { if (event.key === 'Enter' && event.target === node) openDrawer(ticket.id); });
   return node;
+}
+
+/**
+ * The card's cost forecast, made when it was offered or claimed: "≈ $P50 (P90 $X) from N tickets", or that there is none;
+ * marked while it waits for the operator's yes (its P90 above its assignee's daily budget left) or after their no.
+ */
+function forecastChip(ticket) {
+  const f = ticket.forecast;
+  if (!f) return null;
+  const waiting = f.question_id && !f.decision ? ` · waits for your yes (question ${f.question_id})` : f.decision === 'no' ? ' · you said no' : '';
+  return h('span', { class: `chip forecast${f.basis ? '' : ' none'}${waiting && f.decision !== 'yes' ? ' over-budget' : ''}`,
+    title: 'what it will probably cost: the median and 90th percentile of the metered costs of the finished tickets most like it' },
+  `${f.text}${waiting}`);
 }
 
 /** "Move to": the narrow screen's way to move a card (and the keyboard's), the other columns of its board. */
@@ -405,6 +419,7 @@ function drawDrawer() {
     ['priority', String(t.priority)],
     t.assignee ? ['assignee', `${t.assignee}${t.claimed_at ? `, since ${clock(t.claimed_at)}` : ''}`] : null,
     !t.assignee && t.offered_to ? ['offered to', t.offered_to] : null,
+    t.forecast ? ['forecast', `${t.forecast.text}${t.forecast.question_id ? ` (question ${t.forecast.question_id}: ${t.forecast.decision ?? 'waiting for your answer'})` : ''}`] : null,
     t.labels?.length ? ['labels', t.labels.join(', ')] : null,
     t.depends_on?.length ? ['depends on', t.depends_on.map(n => `#${n}${t.waiting_on?.includes(n) ? ' (not done)' : ''}`).join(', ')] : null,
     t.parent_id ? ['found in', `#${t.parent_id}${t.discovery_reason ? `: ${t.discovery_reason}` : ''}`] : null,

@@ -297,6 +297,9 @@ export function rowFacts(a) {
     (a.spend_today_usd > 0 || a.spend_month_usd > 0) && h('span', { class: 'chip spend', dataset: { today: a.spend_today_usd },
       title: `spent today ${usd(a.spend_today_usd)}${a.spend_month_usd != null ? `, this month ${usd(a.spend_month_usd)}` : ''}` },
     `${usd(a.spend_today_usd)} today`),
+    a.burn_usd_per_hour > 0 && h('span', { class: 'chip burn', dataset: { burn: a.burn_usd_per_hour },
+      title: `spent in the last hour${a.budget_runs_out_at ? `; at this rate its daily budget runs out at ${a.budget_runs_out_at}` : ''}` },
+    `${usd(a.burn_usd_per_hour)}/h`, a.budget_runs_out_at && [' · out ', when(a.budget_runs_out_at)]),
   ];
 }
 
