@@ -1,3 +1,4 @@
+using Hive.Shared.Processes;
 using Dapper;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Changes;

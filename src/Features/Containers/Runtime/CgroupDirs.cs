@@ -1,3 +1,4 @@
+using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Features.Containers.Runtime;

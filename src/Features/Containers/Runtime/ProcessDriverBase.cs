@@ -1,3 +1,4 @@
+using Hive.Shared.Processes;
 using System.Diagnostics;
 using Hive.Shared;
 using Hive.Shared.Egress;

@@ -1,3 +1,4 @@
+using Hive.Shared.Processes;
 using System.Diagnostics;
 
 namespace Hive.Features.Containers.Runtime;

@@ -12,9 +12,10 @@ internal sealed class ServedProviders : BackgroundService
 {
     private readonly Dictionary<string, ServedServer> _servers;
 
-    public ServedProviders(GatewayProviders providers, TimeProvider clock, ILogger<ServedProviders> logger) =>
+    public ServedProviders(GatewayProviders providers, Hive.Shared.HivePaths paths, TimeProvider clock, ILogger<ServedProviders> logger) =>
         _servers = providers.All.Where(p => p.Serve is not null)
-            .ToDictionary(p => p.Name, p => new ServedServer(p.Name, p.Serve!, clock, logger), StringComparer.Ordinal);
+            .ToDictionary(p => p.Name, p => new ServedServer(p.Name, p.Serve!, Path.Combine(paths.RunDir, $"served-{p.Name}.pid"), clock, logger),
+                StringComparer.Ordinal);
 
     public ServedView? ViewOf(string provider) => _servers.GetValueOrDefault(provider)?.View();
 

@@ -11,9 +11,10 @@ namespace Hive.Features.Gateway.Served;
 /// long each time up to <see cref="ServeOptions.MaxBackoffSeconds"/>; back to one second after a run that was up), and left
 /// down, <c>failed</c>, after <see cref="ServeOptions.MaxFailedStarts"/> runs in a row that ended before it was ever up (a
 /// command that exits at once is said once, with its exit code and its output's tail, and never looped on). The tail of
-/// its output (stdout and stderr as they came) is kept in memory.
+/// its output (stdout and stderr as they came) is kept in memory. Its pid (with the kernel's start time of it) is kept in a
+/// file while it runs: a host killed without stopping it leaves it running, and the next host kills that group first.
 /// </summary>
-internal sealed class ServedServer(string provider, ServeOptions options, TimeProvider clock, ILogger logger)
+internal sealed class ServedServer(string provider, ServeOptions options, string pidFile, TimeProvider clock, ILogger logger)
 {
     /// <summary>How much of the server's output is kept.</summary>
     public const int TailBytes = 16 * 1024;
@@ -46,6 +47,7 @@ internal sealed class ServedServer(string provider, ServeOptions options, TimePr
     /// <summary>Runs the server until <paramref name="stopping"/> (the host stops: its whole group is killed) or it is given up on.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
+        await EndLeftoverAsync(stopping);
         var failedStarts = 0;
         var backoff = TimeSpan.FromSeconds(1);
         using var health = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(5) };
@@ -67,17 +69,20 @@ internal sealed class ServedServer(string provider, ServeOptions options, TimePr
                     OwnProcessGroup = true,
                     Started = pid =>
                     {
+                        File.WriteAllText(pidFile, $"{pid} {ProcessGroups.StartTicks(pid)}");
                         Set(ServedStates.Starting, pid);
                         started.TrySetResult();
                     },
                     Output = Keep,
                 }, stopping);
                 exit = result.ExitCode;
+                File.Delete(pidFile);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 await run.CancelAsync();
                 await polling;
+                File.Delete(pidFile); // the runner killed its group: nothing of it is left
                 Set(ServedStates.Stopped, pid: null);
                 return;
             }
@@ -112,6 +117,30 @@ internal sealed class ServedServer(string provider, ServeOptions options, TimePr
             backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, options.MaxBackoffSeconds));
             lock (_gate) _restarts++;
         }
+    }
+
+    /// <summary>
+    /// The server a previous host left running (killed before it could stop it: its pid file is still there, and that pid
+    /// is the same process, by its start time): its whole group is killed, and waited for, before a new one takes its port.
+    /// </summary>
+    private async Task EndLeftoverAsync(CancellationToken stopping)
+    {
+        string[] kept;
+        try
+        {
+            kept = (await File.ReadAllTextAsync(pidFile, stopping)).Split(' ');
+        }
+        catch (FileNotFoundException)
+        {
+            return;
+        }
+        if (kept.Length == 2 && int.TryParse(kept[0], out var pid) && long.TryParse(kept[1], out var ticks) && ProcessGroups.StartTicks(pid) == ticks)
+        {
+            logger.LogWarning("Provider {Provider}'s server from the last host life (pid {Pid}) was still running: killing its process group", provider, pid);
+            ProcessGroups.SignalGroup(pid, ProcessGroups.SigKill);
+            while (ProcessGroups.Members(pid).Count > 0) await Task.Delay(50, stopping);
+        }
+        File.Delete(pidFile);
     }
 
     /// <summary>Asks the health URL until it answers 2xx (then the server is up) or the run ends.</summary>

@@ -153,6 +153,55 @@ public sealed class ServedProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_left_running_by_a_killed_host_is_killed_by_the_next_host_before_it_starts_its_own()
+    {
+        string[] args = ["--Hive:Gateway:Providers:local:Protocol", "anthropic", "--Hive:Gateway:Providers:local:Upstream", $"http://127.0.0.1:{_port}", .. Served()];
+        var data = Path.Combine(_dir, "data");
+        int? leftover = null, own = null;
+        try
+        {
+            await using (var first = await HostProcess.StartAsync(data, [], extraArgs: args))
+            {
+                using var api = first.CreateClient();
+                var up = await HostServedAsync(api, v => v.State == "up", "the first host's server to be up");
+                leftover = up.Pid;
+                await first.KillAsync(); // SIGKILL: it never stops its server
+            }
+            Assert.True(Running(leftover!.Value), "a SIGKILLed host cannot stop its server: the next host has to");
+
+            await using var second = await HostProcess.StartAsync(data, [], extraArgs: args);
+            using var again = second.CreateClient();
+            // Up again on the same port: the old server, which held it, was killed first (a new one could not have listened).
+            var back = await HostServedAsync(again, v => v.State == "up", "the second host's server to be up");
+            Assert.NotEqual(leftover, back.Pid);
+            Assert.Equal(0, back.Restarts);
+            own = back.Pid;
+            Assert.False(Running(leftover.Value));
+            await second.OutputContainsAsync("from the last host life");
+
+            await second.TerminateAsync(Patience); // a host stopped as a service manager stops it stops its server
+            Assert.False(Running(back.Pid!.Value));
+        }
+        finally
+        {
+            // A test that fails half-way leaves no server behind (HostProcess's own disposal is a SIGKILL).
+            foreach (var pid in new[] { leftover, own }.OfType<int>().Where(Running))
+                Hive.Shared.Processes.ProcessGroups.SignalGroup(pid, Hive.Shared.Processes.ProcessGroups.SigKill);
+        }
+    }
+
+    /// <summary>Running: a live process, not a zombie (a server whose killed host's reaper is not in this test's reach stays one).</summary>
+    private static bool Running(int pid) => Hive.Shared.Processes.ProcessGroups.StartTicks(pid) is not null;
+
+    private static async Task<ServedView> HostServedAsync(HttpClient api, Func<ServedView, bool> condition, string what)
+    {
+        ServedView view = null!;
+        await HiveInstance.UntilAsync(async () => condition(view = (await api.GetFromJsonAsync<ServedView>("/api/providers/local/served", HiveJson.Options))!),
+            Patience, what);
+        return view;
+    }
+
+    [Fact]
     public async Task A_serve_command_that_exits_at_once_is_left_down_with_its_exit_code_and_output_not_looped_on()
     {
         var hive = await HiveAsync(

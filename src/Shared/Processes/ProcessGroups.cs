@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace Hive.Features.Containers.Runtime;
+namespace Hive.Shared.Processes;
 
-/// <summary>Signals to process groups and what <c>/proc</c> says about a pid: the few syscalls the drivers need.</summary>
-internal static partial class ProcessGroups
+/// <summary>Signals to process groups and what <c>/proc</c> says about a pid: the few syscalls the drivers and the served model servers need.</summary>
+public static partial class ProcessGroups
 {
     public const int SigKill = 9;
     public const int SigTerm = 15;
