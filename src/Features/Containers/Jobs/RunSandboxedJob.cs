@@ -1,10 +1,10 @@
-using Hive.Shared.Processes;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Agents;
 using Hive.Shared.Errors;
+using Hive.Shared.Processes;
 using MediatR;
 using Microsoft.Extensions.Options;
 

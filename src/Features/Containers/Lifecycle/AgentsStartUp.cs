@@ -1,7 +1,7 @@
-using Hive.Shared.Processes;
 using Dapper;
 using Hive.Features.Containers.Runtime;
 using Hive.Shared.Changes;
+using Hive.Shared.Processes;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,8 +1,8 @@
-using Hive.Shared.Processes;
 using System.Diagnostics;
 using Hive.Shared;
 using Hive.Shared.Egress;
 using Hive.Shared.Gateway;
+using Hive.Shared.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,5 @@
-using Hive.Shared.Processes;
 using System.Diagnostics;
+using Hive.Shared.Processes;
 
 namespace Hive.Features.Containers.Runtime;
 
