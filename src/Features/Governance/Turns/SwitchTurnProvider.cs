@@ -6,8 +6,8 @@ namespace Hive.Features.Governance;
 /// <summary>
 /// A call of an agent with a provider chain moves to the next provider before anything has happened in its turn (the
 /// gateway has looked: the conversation holds nothing a model wrote). The running turn is on <see cref="Command.To"/> from
-/// now, its row says so, and the switch is recorded (intervention, event, row) in this change. Without a running turn (an
-/// ungoverned agent) only a move away from where the agent last was is recorded. False when there was nothing to record.
+/// now, its row says so, and the switch is recorded (intervention, event, row) in this change. False when there was nothing
+/// to move: the turn ended meanwhile, or a call beside this one moved it already.
 /// </summary>
 public static class SwitchTurnProvider
 {
@@ -19,13 +19,7 @@ public static class SwitchTurnProvider
         {
             var change = changes.Current;
             var turn = admission.RunningOf(command.Agent);
-            if (turn is null)
-            {
-                if (routes.Of(command.Agent)?.Provider == command.To) return false;
-                await routes.RecordAsync(change, rows, command.Agent, null, command.From, command.To, command.Reason);
-                return true;
-            }
-            if (turn.Provider == command.To) return false; // a call beside it moved the turn already
+            if (turn is null || turn.Provider == command.To) return false;
             var before = turn.Provider;
             turn.Provider = command.To;
             change.OnRolledBack(() => turn.Provider = before);
