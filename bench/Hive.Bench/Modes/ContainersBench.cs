@@ -601,7 +601,9 @@ internal sealed class ContainersBench : IBenchMode
             var sample = Path.Combine(dir.FullName, "samples", "EchoAgent");
             if (jit)
             {
+                // The Release build, else the Debug one the tests build (the smoke test runs this bench in Debug).
                 var dll = Path.Combine(sample, "bin", "Release", "net10.0", "EchoAgent.dll");
+                if (!File.Exists(dll)) dll = Path.Combine(sample, "bin", "Debug", "net10.0", "EchoAgent.dll");
                 // A readable copy where the build is not (a sandbox shows its own workspace at /work, so a build under /work
                 // cannot be mounted there; and a root host's agents cannot read a 0700 clone).
                 return File.Exists(dll) ? ["dotnet", AgentReadable.Of(dll)] : throw new FileNotFoundException("build the sample agent first: dotnet build -c Release samples/EchoAgent", dll);
