@@ -57,7 +57,7 @@ public sealed record BenchOptions
 
     private static readonly Option<double> SecondsOption = new("--seconds")
     {
-        Description = "duration of each throughput case in each round",
+        Description = "duration of each throughput case in each round; usage: the window per hive (default 60)",
         HelpName = "S",
         Recursive = true,
         DefaultValueFactory = _ => Defaults.Seconds,
@@ -74,7 +74,9 @@ public sealed record BenchOptions
     private static readonly Option<bool> JitAgentOption = Flag("--jit-agent",
         "containers: run the sample agent's EchoAgent.dll under the JIT (dotnet EchoAgent.dll, as the tests do) instead of its " +
         "ahead-of-time build (published by the bench, ~2 ms of CPU to start against ~45 ms)");
-    private static readonly Option<int> RepsOption = Positive("--reps", "scan: timed scans per body, after a warm-up of N/10", Defaults.Reps);
+    private static readonly Option<int> RepsOption = Positive("--reps",
+        "scan: timed scans per body, after a warm-up of N/10; lockout: operator requests per line; gateway: 1 MiB streams; work: WIP cycles; acp: wakes",
+        Defaults.Reps);
     private static readonly Option<int?> RemindersOption = new("--reminders")
     {
         Description = "reminders: due at once (default 10000); crash-soak: scheduled over all lives (default 1000)",

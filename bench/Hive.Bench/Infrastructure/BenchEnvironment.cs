@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime;
 
 namespace Hive.Bench.Infrastructure;
@@ -35,6 +36,17 @@ public static class BenchEnvironment
             return Path.GetFullPath(File.Exists(release) ? release : release.Replace("Release", "Debug"));
         }
     }
+
+    /// <summary>
+    /// The host's configuration for a bench that opens <paramref name="streams"/> event streams from one client (one
+    /// token): the per-client cap (<c>Hive:Limits:MaxEventStreamsPerClient</c>, 32 by default) and the hive's cap
+    /// raised to let them all in, with room for a dashboard beside them. The host's defaults are left as they are.
+    /// </summary>
+    public static string[] EventStreamsFromOneClient(int streams) =>
+    [
+        "--Hive:Limits:MaxEventStreamsPerClient", (streams + 1).ToString(CultureInfo.InvariantCulture),
+        "--Hive:Limits:MaxEventStreams", Math.Max(200, streams + 8).ToString(CultureInfo.InvariantCulture),
+    ];
 
     /// <summary>A fresh temp dir for one run (<c>hive-bench-&lt;mode&gt;-&lt;id&gt;</c>).</summary>
     public static string TempRoot(string mode) =>

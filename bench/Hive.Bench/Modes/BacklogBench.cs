@@ -91,7 +91,7 @@ internal sealed class BacklogBench : IBenchMode
                               $"process RSS (sampled) peak {Stats.Bytes(peakRss)}");
             Console.WriteLine($"load average at end: {LoadAverage()}");
             Console.WriteLine($"GOAL send p99 under cold loads < {GoalMs} ms: {Verdict(sends.P99, GoalMs)} ({Stats.F(sends.P99, 2)} ms)");
-            return sends.P99 < GoalMs ? 0 : 1;
+            return 0; // a missed goal is the verdict line, not the exit code (README, "Exit codes")
         }
         finally
         {

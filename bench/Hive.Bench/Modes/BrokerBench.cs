@@ -52,7 +52,7 @@ internal sealed class BrokerBench : IBenchMode
 
         var total = Stopwatch.StartNew();
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), [.. senders, Sink, Receiver, Talker],
-            ["--Hive:Database:Synchronous", options.Synchronous]);
+            ["--Hive:Database:Synchronous", options.Synchronous, .. EventStreamsFromOneClient(options.Subscribers)]);
         try
         {
             using var raw = new RawSqlite(Path.Combine(root, "raw", "raw.db"), options.Synchronous);

@@ -60,8 +60,9 @@ internal sealed class ContainersBench : IBenchMode
         var ok = true;
         try
         {
-            if (!options.FleetOnly) ok &= await LatenciesAsync(Path.Combine(root, "latency"), echo, options);
-            ok &= await FleetAsync(Path.Combine(root, "fleet"), echo, options);
+            // The goals are verdict lines in the summary, not the exit code (README, "Exit codes").
+            if (!options.FleetOnly) await LatenciesAsync(Path.Combine(root, "latency"), echo, options);
+            await FleetAsync(Path.Combine(root, "fleet"), echo, options);
         }
         catch (Exception e)
         {
@@ -96,11 +97,10 @@ internal sealed class ContainersBench : IBenchMode
 
     // ---- (1)-(3): latencies per driver, one host ----
 
-    private async Task<bool> LatenciesAsync(string dataDir, string[] echo, BenchOptions options)
+    private async Task LatenciesAsync(string dataDir, string[] echo, BenchOptions options)
     {
         Console.WriteLine();
         Console.WriteLine($"-- latencies: create, ready, answer, crash (host as a child process; load {LoadAverage()}) --");
-        var ok = true;
         await using var host = await HostProcess.StartAsync(dataDir, [], extraArgs:
         [
             "--Hive:Containers:RestartBackoffSeconds", "0.05",
@@ -151,7 +151,7 @@ internal sealed class ContainersBench : IBenchMode
                 Report($"[{driver}] destroy → 204", Latency.Of(destroys));
                 Console.WriteLine($"   ({options.Creates} agents created one at a time in {Stats.F(clock.Elapsed.TotalSeconds, 1)} s; load {LoadAverage()})");
 
-                ok &= await CrashesAsync(http, events, driver, echo, options.Crashes);
+                await CrashesAsync(http, events, driver, echo, options.Crashes);
             }
             await ApprovalsAsync(host, http, events, echo, options.Creates);
             await EscapeAsync(http, events, echo);
@@ -160,7 +160,6 @@ internal sealed class ContainersBench : IBenchMode
         {
             await StopHostAsync(host, "latency host");
         }
-        return ok;
     }
 
     /// <summary>The approval bench line: the operator approves a spawn the manager asked for → the agent runs (process driver).</summary>
@@ -192,7 +191,7 @@ internal sealed class ContainersBench : IBenchMode
         Report("[process] approve → ready (answers)", Latency.Of(ready));
     }
 
-    private async Task<bool> CrashesAsync(HttpClient http, EventWatch events, string driver, string[] echo, int samples)
+    private async Task CrashesAsync(HttpClient http, EventWatch events, string driver, string[] echo, int samples)
     {
         var name = $"crash-{Short(driver)}";
         var row = await CreateAsync(http, name, driver, echo);
@@ -227,10 +226,8 @@ internal sealed class ContainersBench : IBenchMode
         Report($"[{driver}] SIGKILL → answers again", Latency.Of(answering));
         Console.WriteLine($"   ({samples} kills of {name} in {Stats.F(clock.Elapsed.TotalSeconds, 1)} s; load {LoadAverage()})");
         if (wrongSignal > 0) _oddities.Add($"[{driver}] {wrongSignal}/{samples} crashed events did not say last_exit.signal = 9");
-        var met = latency.P99 < CrashGoalMs;
         _summary.Add($"GOAL [{driver}] crash → container_state_changed p99 < {CrashGoalMs} ms: {Verdict(latency.P99, CrashGoalMs)} " +
                      $"({Stats.F(latency.P99, 1)} ms, n={latency.Count})");
-        return met;
     }
 
     /// <summary>
@@ -299,7 +296,7 @@ internal sealed class ContainersBench : IBenchMode
 
     // ---- (4): the fleet, on a fresh host ----
 
-    private async Task<bool> FleetAsync(string dataDir, string[] echo, BenchOptions options)
+    private async Task FleetAsync(string dataDir, string[] echo, BenchOptions options)
     {
         var n = (options.Agents ?? ContainersDefaultAgents);
         Console.WriteLine();
@@ -478,7 +475,6 @@ internal sealed class ContainersBench : IBenchMode
                          $"{rssN / 1024.0:F0} MiB, peak sampled {peakMiB:F0} MiB)");
             _summary.Add($"GOAL no thread per agent: {(threadsMet ? "met" : "MISSED")} (host threads: 0 agents {threads0}, {n} agents {threadsN}, " +
                          $"peak {peakThreads}, after destroying them {threadsAfter})");
-            return state.P99 < StateGoalMs && peakMiB < RssGoalMiB && threadsMet;
         }
         finally
         {
@@ -605,7 +601,9 @@ internal sealed class ContainersBench : IBenchMode
             var sample = Path.Combine(dir.FullName, "samples", "EchoAgent");
             if (jit)
             {
+                // The Release build, else the Debug one the tests build (the smoke test runs this bench in Debug).
                 var dll = Path.Combine(sample, "bin", "Release", "net10.0", "EchoAgent.dll");
+                if (!File.Exists(dll)) dll = Path.Combine(sample, "bin", "Debug", "net10.0", "EchoAgent.dll");
                 // A readable copy where the build is not (a sandbox shows its own workspace at /work, so a build under /work
                 // cannot be mounted there; and a root host's agents cannot read a 0700 clone).
                 return File.Exists(dll) ? ["dotnet", AgentReadable.Of(dll)] : throw new FileNotFoundException("build the sample agent first: dotnet build -c Release samples/EchoAgent", dll);

@@ -36,7 +36,7 @@ internal sealed class EgressBench : IBenchMode
         if (TestNetwork.Unavailable is { } why)
         {
             Console.WriteLine($"egress bench needs a test network: {why}");
-            return 1;
+            return 2;
         }
         var rounds = Math.Max(3, options.Rounds);
         var count = Math.Clamp(options.Count, 100, 20_000);

@@ -29,7 +29,13 @@ public sealed class ReplayBench : IBenchMode
         try
         {
             await using var host = await HostProcess.StartAsync(dataDir, ["alice", "bob"],
-                extraArgs: ["--Hive:Dashboard:ReplayCapacity", RingEvents.ToString(CultureInfo.InvariantCulture)]);
+                extraArgs:
+                [
+                    "--Hive:Dashboard:ReplayCapacity", RingEvents.ToString(CultureInfo.InvariantCulture),
+                    // One agent sends the whole ring (~10 MiB of bodies), over the default hourly budget of 8 MiB.
+                    "--Hive:Messages:BytesPerHour", (64L * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+                    .. BenchEnvironment.EventStreamsFromOneClient(options.Subscribers),
+                ]);
             var status = $"/proc/{host.ProcessId}/status";
             Console.WriteLine($"after start: VmRSS {Kib(status, "VmRSS") / 1024.0:F0} MiB");
 

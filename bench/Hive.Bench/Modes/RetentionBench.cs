@@ -63,7 +63,7 @@ internal sealed class RetentionBench : IBenchMode
             Console.WriteLine($"rows left: {Stats.N(hive.QueryDb<long>("SELECT count(*) FROM messages"))} (the bench's own sends)");
             Console.WriteLine($"load average at end: {LoadAverage()}");
             Console.WriteLine($"GOAL send p99 during the sweep < {GoalMs} ms: {Verdict(sends.P99, GoalMs)} ({Stats.F(sends.P99, 2)} ms)");
-            return sends.P99 < GoalMs ? 0 : 1;
+            return 0; // a missed goal is the verdict line, not the exit code (README, "Exit codes")
         }
         finally
         {

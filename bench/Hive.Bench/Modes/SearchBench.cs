@@ -61,7 +61,7 @@ internal sealed class SearchBench : IBenchMode
             Console.WriteLine($"load average at end: {LoadAverage()}");
             var p99 = Latency.Of(plain).P99;
             Console.WriteLine($"GOAL one-word query p99 < {GoalMs} ms: {Verdict(p99, GoalMs)} ({Stats.F(p99, 2)} ms)");
-            return p99 < GoalMs ? 0 : 1;
+            return 0; // a missed goal is the verdict line, not the exit code (README, "Exit codes")
         }
         finally
         {
