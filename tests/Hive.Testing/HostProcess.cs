@@ -58,17 +58,26 @@ public sealed class HostProcess : IAsyncDisposable
     {
         get
         {
-            var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
-                var built = Path.Combine(dir.FullName, "src", "Host", "bin", configuration, "net10.0", "Hive.Host.dll");
-                if (File.Exists(built)) return built;
-                break;
-            }
+            if (BuiltInRepository(Path.Combine("src", "Host"), "Hive.Host.dll") is { } built) return built;
             var beside = Path.Combine(AppContext.BaseDirectory, "Hive.Host.dll");
             return File.Exists(beside) ? beside : throw new FileNotFoundException("Hive.Host.dll not found in src/Host/bin nor beside this program: build the solution first", beside);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="dll"/> as built in the running program's configuration under <paramref name="project"/> (a folder of
+    /// the repository above the running program, found by its <c>Hive.sln</c>); null when it is not built there.
+    /// </summary>
+    public static string? BuiltInRepository(string project, string dll)
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
+            var built = Path.Combine(dir.FullName, project, "bin", configuration, "net10.0", dll);
+            return File.Exists(built) ? built : null;
+        }
+        return null;
     }
 
     // Below Linux's ephemeral range (32768-60999): a port the kernel handed out would be free again once the probe

@@ -15,18 +15,8 @@ public sealed partial record BenchRun(int ExitCode, string Output)
     /// <summary>The temp dirs the run said it used (<c>data dir: …</c>).</summary>
     public IEnumerable<string> DataDirs => DataDirLine().Matches(Output).Select(m => m.Groups[1].Value);
 
-    public static string BenchDll()
-    {
-        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (!File.Exists(Path.Combine(dir.FullName, "Hive.sln"))) continue;
-            var built = Path.Combine(dir.FullName, "bench", "Hive.Bench", "bin", configuration, "net10.0", "Hive.Bench.dll");
-            if (File.Exists(built)) return built;
-            break;
-        }
-        throw new FileNotFoundException("bench/Hive.Bench is not built in the tests' configuration");
-    }
+    public static string BenchDll() => HostProcess.BuiltInRepository(Path.Combine("bench", "Hive.Bench"), "Hive.Bench.dll")
+        ?? throw new FileNotFoundException("bench/Hive.Bench is not built in the tests' configuration");
 
     /// <summary>Runs <c>dotnet Hive.Bench.dll ARGS</c> in <paramref name="workingDirectory"/> until it exits or <paramref name="deadline"/> passes.</summary>
     public static async Task<BenchRun> StartAsync(IEnumerable<string> args, string workingDirectory, TimeSpan deadline)
