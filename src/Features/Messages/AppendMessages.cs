@@ -57,7 +57,7 @@ public static class AppendMessages
                 change.Raise(new MessageSent(message));
                 change.AfterPublished(() => signals.Notify(message.To));
             }
-            search.Add(change.Connection, change.Transaction, messages.Select(MessageSearch.Of).ToList());
+            change.AfterPublished(search.Wake); // the index reads the messages behind the change, from its cursor
             return Task.FromResult<IReadOnlyList<MessageView>>(messages);
         }
     }

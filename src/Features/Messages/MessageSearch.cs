@@ -1,29 +1,38 @@
 using Dapper;
-using Hive.Contracts.Messages;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Features.Messages;
 
 /// <summary>
-/// Messages as the search index sees them: the body, between sender and recipient. The writers (group commit,
-/// <see cref="AppendMessages"/>) add them and <see cref="MessageRetention"/> removes them, each in its own transaction.
+/// Messages as the search index sees them: the body, between sender and recipient, at the message's id. The writers
+/// (group commit, <see cref="AppendMessages"/>, a send to another hive) wake the index after their commit, and
+/// <see cref="MessageRetention"/> removes them from it in its own batches.
 /// </summary>
 internal static class MessageSearch
 {
     public const string Kind = "message";
 
-    public static SearchEntry Of(MessageView m) => new(Kind, m.Id, m.Body, m.From, m.To, m.SentAt);
-
-    public static SearchEntry Of(MessageRow m) => new(Kind, m.Id, m.Body, m.Sender, m.Recipient, m.SentAt);
-
-    /// <summary>Every stored message, for the index's backfill.</summary>
+    /// <summary>The rows the indexer reads, oldest first.</summary>
     internal sealed class Source : ISearchSource
     {
         public IReadOnlyList<string> Kinds => [Kind];
 
-        public IEnumerable<SearchEntry> ReadAll(SqliteConnection connection, SqliteTransaction transaction) =>
-            connection.Query<MessageRow>($"SELECT {MessageRow.Columns} FROM messages ORDER BY id", transaction: transaction, buffered: false)
-                .Select(Of);
+        public IReadOnlyList<SearchRow> ReadAfter(SqliteConnection connection, SqliteTransaction transaction, string kind, long after, int limit) =>
+            connection.Query<Indexed>("""
+                    SELECT id, sender, recipient, body, sent_at AS SentAt FROM messages WHERE id > @after ORDER BY id LIMIT @limit
+                    """, new { after, limit }, transaction)
+                .Select(m => new SearchRow(m.Id, new SearchEntry(Kind, m.Id, m.Body, m.Sender, m.Recipient, m.SentAt))).ToList();
+
+        public long LastPosition(SqliteConnection connection, SqliteTransaction transaction, string kind) =>
+            connection.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM messages", transaction: transaction);
+
+        public SearchBacklog Backlog(SqliteConnection connection, SqliteTransaction transaction, string kind, long after) =>
+            connection.QuerySingle<SearchBacklog>("""
+                SELECT count(*) AS Count, (SELECT sent_at FROM messages WHERE id > @after ORDER BY id LIMIT 1) AS Oldest
+                FROM messages WHERE id > @after
+                """, new { after }, transaction);
     }
+
+    private sealed record Indexed(long Id, string Sender, string Recipient, string Body, DateTimeOffset SentAt);
 }

@@ -86,9 +86,6 @@ internal sealed class MessageWriter : IAsyncDisposable
                 using var transaction = insert.Connection.BeginTransaction();
                 foreach (var (draft, recipients, _) in batch)
                     rows.Add(recipients is null ? insert.Store(transaction, draft) : insert.StoreBroadcast(transaction, draft, recipients));
-                // Indexed in the batch's transaction: a message is searchable from the commit that stores it.
-                _search.Add(insert.Connection, transaction, rows.Where(r => !r.Duplicate)
-                    .SelectMany(r => r.Broadcast ?? [r.Row]).Select(MessageSearch.Of).ToList());
                 transaction.Commit();
             }
             catch (Exception e)
@@ -103,6 +100,8 @@ internal sealed class MessageWriter : IAsyncDisposable
                 continue;
             }
             _health.WriteSucceeded();
+            // Not indexed here: the index reads the batch behind it, from its cursor, so a send's commit is the message alone.
+            _search.Wake();
             for (var i = 0; i < batch.Count; i++) batch[i].Committed.TrySetResult(rows[i]);
         }
         insert?.Dispose();

@@ -116,7 +116,7 @@ public static class SendMessage
             }
             var message = row.View(fileRefs);
             await mediator.Send(new RelayToHive(message.Id, message.From, message.To, message.Body, message.SentAt), cancellationToken);
-            search.Add(change.Connection, change.Transaction, [MessageSearch.Of(message)]);
+            change.AfterPublished(search.Wake);
             change.Raise(new MessageSent(message));
             return message;
         }

@@ -80,7 +80,7 @@ public static class AskQuestion
                 Multi = command.Multi ? 1 : 0,
                 ExpiresAt = command.TtlSeconds is { } ttl ? now.AddSeconds(ttl) : (DateTimeOffset?)null,
             }).View(fileRefs);
-            search.Add(change.Connection, change.Transaction, [QuestionSearch.Asked(view)]);
+            change.AfterPublished(search.Wake); // the index reads the question behind the change, from its cursor
             change.Raise(new QuestionAdded(view, QuestionsSql.WaitingOf(change.Connection, command.Asker, change.Transaction),
                 QuestionsSql.OpenAfter(change.Connection, view, change.Transaction)));
             return Task.FromResult(view);

@@ -1,5 +1,4 @@
 using Dapper;
-using Hive.Contracts.Questions;
 using Hive.Shared.Agents;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
@@ -7,40 +6,53 @@ using Microsoft.Data.Sqlite;
 namespace Hive.Features.Questions;
 
 /// <summary>
-/// Questions as the search index sees them: the question (asker to target, <c>operator</c> when it has none), and its
-/// answer (answerer to asker) once answered; a cancel or an expiry is no answer worth finding. <see cref="AskQuestion"/>
-/// and <see cref="ResolveQuestions"/> add them in their change's transaction. Questions have no retention sweep.
+/// Questions as the search index sees them: the question (asker to target, <c>operator</c> when it has none) at its id,
+/// and its answer (answerer to asker) at its <c>answer_seq</c> once answered; a cancel or an expiry is no answer worth
+/// finding. <see cref="AskQuestion"/> and <see cref="ResolveQuestions"/> wake the index after their change. Questions
+/// have no retention sweep.
 /// </summary>
 internal static class QuestionSearch
 {
     public const string QuestionKind = "question";
     public const string AnswerKind = "answer";
 
-    public static SearchEntry Asked(QuestionView q) => Asked(q.Id, q.Asker, q.Target, q.Question, q.AskedAt);
+    private static SearchEntry Asked(Indexed q) => new(QuestionKind, q.Id, q.Question, q.Asker, q.Target ?? AgentNames.Operator, q.AskedAt);
 
-    public static SearchEntry? Answered(QuestionView q) => Answered(q.Id, q.Asker, q.Answer, q.Answerer, q.AnsweredAt);
-
-    private static SearchEntry Asked(long id, string asker, string? target, string question, DateTimeOffset at) =>
-        new(QuestionKind, id, question, asker, target ?? AgentNames.Operator, at);
-
-    private static SearchEntry? Answered(long id, string asker, string? answer, string? answerer, DateTimeOffset? at) =>
-        answer is not null && at is { } answeredAt && answer != ResolveQuestions.Cancelled && answerer != ResolveQuestions.ExpiredBy
-            ? new(AnswerKind, id, answer, answerer ?? AgentNames.Operator, asker, answeredAt)
+    private static SearchEntry? Answered(Indexed q) =>
+        q.Answer is { } answer && q.AnsweredAt is { } at && answer != ResolveQuestions.Cancelled && q.Answerer != ResolveQuestions.ExpiredBy
+            ? new(AnswerKind, q.Id, answer, q.Answerer ?? AgentNames.Operator, q.Asker, at)
             : null;
 
-    /// <summary>Every stored question and answer, for the index's backfill.</summary>
+    /// <summary>The rows the indexer reads, oldest first: questions by id, answers by their number.</summary>
     internal sealed class Source : ISearchSource
     {
         public IReadOnlyList<string> Kinds => [QuestionKind, AnswerKind];
 
-        public IEnumerable<SearchEntry> ReadAll(SqliteConnection connection, SqliteTransaction transaction)
+        public IReadOnlyList<SearchRow> ReadAfter(SqliteConnection connection, SqliteTransaction transaction, string kind, long after, int limit)
         {
-            foreach (var row in connection.Query<QuestionRow>($"SELECT {QuestionRow.Columns} FROM questions ORDER BY id", transaction: transaction, buffered: false))
-            {
-                // From the row itself: a view would scan every text for file refs, which the index has no use for.
-                yield return Asked(row.Id, row.Asker, row.Target, row.Question, row.AskedAt);
-                if (Answered(row.Id, row.Asker, row.Answer, row.Answerer, row.AnsweredAt) is { } answer) yield return answer;
-            }
+            var position = PositionOf(kind);
+            return connection.Query<Indexed>($"""
+                    SELECT id, asker, target, question, asked_at AS AskedAt, answer, answerer, answered_at AS AnsweredAt, {position} AS Position
+                    FROM questions WHERE {position} > @after ORDER BY {position} LIMIT @limit
+                    """, new { after, limit }, transaction)
+                .Select(q => new SearchRow(q.Position, kind == QuestionKind ? Asked(q) : Answered(q))).ToList();
         }
+
+        public long LastPosition(SqliteConnection connection, SqliteTransaction transaction, string kind) =>
+            connection.ExecuteScalar<long>($"SELECT coalesce(max({PositionOf(kind)}), 0) FROM questions", transaction: transaction);
+
+        public SearchBacklog Backlog(SqliteConnection connection, SqliteTransaction transaction, string kind, long after)
+        {
+            var (position, at) = kind == QuestionKind ? ("id", "asked_at") : ("answer_seq", "answered_at");
+            return connection.QuerySingle<SearchBacklog>($"""
+                SELECT count(*) AS Count, (SELECT {at} FROM questions WHERE {position} > @after ORDER BY {position} LIMIT 1) AS Oldest
+                FROM questions WHERE {position} > @after
+                """, new { after }, transaction);
+        }
+
+        private static string PositionOf(string kind) => kind == QuestionKind ? "id" : "answer_seq";
     }
+
+    private sealed record Indexed(
+        long Id, string Asker, string? Target, string Question, DateTimeOffset AskedAt, string? Answer, string? Answerer, DateTimeOffset? AnsweredAt, long Position);
 }

@@ -52,7 +52,13 @@ internal static class ResolveQuestions
                 .Select(q => q.View(fileRefs))
                 .ToList();
             if (resolved.Count == 0) return resolved;
-            search.Add(change.Connection, change.Transaction, resolved.Select(QuestionSearch.Answered).OfType<Hive.Shared.Search.SearchEntry>().ToList());
+            // Numbered one by one in this write transaction, so the numbers follow commit order: the index's cursor over answers.
+            foreach (var question in resolved)
+                change.Execute("""
+                    UPDATE questions SET answer_seq = (SELECT coalesce(max(answer_seq), 0) + 1 FROM questions WHERE answer_seq IS NOT NULL)
+                    WHERE id = @Id
+                    """, new { question.Id });
+            change.AfterPublished(search.Wake);
 
             var from = command.From ?? command.Answerer;
             var told = resolved

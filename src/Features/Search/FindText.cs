@@ -5,6 +5,7 @@ using Hive.Shared.Data;
 using Hive.Shared.Errors;
 using Hive.Shared.Search;
 using MediatR;
+using Microsoft.Data.Sqlite;
 
 namespace Hive.Features.Search;
 
@@ -24,8 +25,14 @@ public static class FindText
     /// <param name="Before">The cursor: only hits whose <c>id</c> is below it (the previous page's <c>next_before</c>).</param>
     public sealed record Query(string? Q, string? Agent = null, string? Kind = null, long? Before = null, int Limit = DefaultLimit) : IRequest<Page>;
 
-    /// <summary>A page of hits, newest first; <see cref="NextBefore"/> is null on the last page.</summary>
-    public sealed record Page(IReadOnlyList<Hit> Results, long? NextBefore);
+    /// <summary>
+    /// A page of hits, newest first; <see cref="NextBefore"/> is null on the last page. The hits are what is indexed:
+    /// <see cref="Behind"/> says what is stored and not indexed yet, null when nothing is.
+    /// </summary>
+    public sealed record Page(IReadOnlyList<Hit> Results, long? NextBefore, Lag? Behind = null);
+
+    /// <summary>The texts stored and not yet searchable: how many, and when the oldest of them was written.</summary>
+    public sealed record Lag(long Texts, DateTimeOffset Since);
 
     /// <summary>
     /// One hit: its index id (the cursor), what it is (<see cref="Kind"/> and the source row's id <see cref="Ref"/>: a message
@@ -51,7 +58,7 @@ public static class FindText
         }
     }
 
-    internal sealed class Handler(IDb db) : IRequestHandler<Query, Page>
+    internal sealed class Handler(IDb db, IEnumerable<ISearchSource> sources) : IRequestHandler<Query, Page>
     {
         // \u0001 and \u0002 mark a hit's ends in snippet(); they are split into parts here and never reach the page.
         private const string Open = "\u0001", Close = "\u0002";
@@ -73,10 +80,27 @@ public static class FindText
                 LIMIT @take
                 """;
             using var connection = db.Open();
+            // One read snapshot for the hits and the lag: what the page says is missing is exactly what it could not find.
+            using var transaction = connection.BeginTransaction(deferred: true);
             var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql,
-                new { match, query.Before, query.Agent, query.Kind, take = query.Limit + 1 }, cancellationToken: cancellationToken))).AsList();
+                new { match, query.Before, query.Agent, query.Kind, take = query.Limit + 1 }, transaction, cancellationToken: cancellationToken))).AsList();
             var page = rows.Take(query.Limit).Select(r => new Hit(r.Id, r.Kind, r.Ref, r.From, r.To, r.At, Parts(r.Snippet))).ToList();
-            return new Page(page, rows.Count > query.Limit ? page[^1].Id : null);
+            return new Page(page, rows.Count > query.Limit ? page[^1].Id : null, LagOf(connection, transaction, query.Kind));
+        }
+
+        /// <summary>Every kind's rows after its cursor (of <paramref name="kind"/> alone when the query names one); null when none.</summary>
+        private Lag? LagOf(SqliteConnection connection, SqliteTransaction transaction, string? kind)
+        {
+            long texts = 0;
+            DateTimeOffset? since = null;
+            foreach (var source in sources)
+                foreach (var k in source.Kinds.Where(k => kind is null || k == kind))
+                {
+                    var backlog = source.Backlog(connection, transaction, k, SearchIndexer.CursorOf(connection, transaction, k));
+                    texts += backlog.Count;
+                    if (backlog.Oldest is { } oldest && (since is null || oldest < since)) since = oldest;
+                }
+            return texts > 0 && since is { } at ? new Lag(texts, at) : null;
         }
 
         /// <summary>Settable, not positional: snippet() has no declared type, which Dapper's constructor matching cannot take.</summary>

@@ -8,8 +8,14 @@ public static class SearchFeature
     /// <summary>Call after <c>AddHiveAgents</c>: this index replaces the kernel's <see cref="NoSearchIndex"/>.</summary>
     public static IServiceCollection AddSearch(this IServiceCollection services)
     {
-        services.AddSingleton<ISearchIndex, SearchIndex>();
-        services.AddHostedService<SearchBackfill>();
+        services.AddOptions<SearchOptions>().BindConfiguration("Hive:Search")
+            .Validate(o => o.BatchSize is >= 1 and <= 10_000, "Hive:Search:BatchSize must be 1 to 10000")
+            .ValidateOnStart();
+        services.AddSingleton<SearchSignal>();
+        services.AddSingleton<SearchIndex>();
+        services.AddSingleton<ISearchIndex>(p => p.GetRequiredService<SearchIndex>());
+        services.AddSingleton<SearchIndexer>();
+        services.AddHostedService(p => p.GetRequiredService<SearchIndexer>());
         return services;
     }
 }

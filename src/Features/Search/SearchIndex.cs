@@ -7,11 +7,13 @@ using Microsoft.Data.Sqlite;
 
 namespace Hive.Features.Search;
 
-/// <summary>The index the writers call in their own transactions (see <see cref="ISearchIndex"/>).</summary>
-internal sealed class SearchIndex : ISearchIndex
+/// <summary>
+/// The index's tables (see <see cref="ISearchIndex"/>): the indexer adds a batch's entries in its transaction, a retention
+/// sweep removes its batch's in its own, and a writer's wake reaches the indexer.
+/// </summary>
+internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource> sources) : ISearchIndex
 {
-    // Two statements per call whatever its size, the entries passed as one JSON array: the group-commit writer calls this
-    // once per batch of up to 512 sends, and a statement per message would be two more prepares on its hot path.
+    // Two statements per batch whatever its size, the entries passed as one JSON array.
     private const string AddEntriesSql = """
         INSERT INTO search_entries (kind, ref, sender, recipient, at)
         SELECT json_extract(e.value, '$.k'), json_extract(e.value, '$.r'), json_extract(e.value, '$.f'),
@@ -30,10 +32,14 @@ internal sealed class SearchIndex : ISearchIndex
         WHERE s.id IN (SELECT value FROM json_each(@added))
         """;
 
-    // Per connection, prepared once: the group-commit writer keeps one connection for its life, so its batches pay no
-    // prepare; a change's short-lived connection prepares once and lets its commands go with it.
+    // Per connection, prepared once: the indexer keeps one connection while it catches up, so its batches pay no prepare.
     private readonly ConditionalWeakTable<SqliteConnection, Prepared> _prepared = new();
 
+    private readonly ISearchSource[] _sources = sources.ToArray();
+
+    public void Wake() => signal.Wake();
+
+    /// <summary>Adds entries; one already indexed (same kind and ref) is left as it is.</summary>
     public void Add(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<SearchEntry> entries)
     {
         if (entries.Count == 0) return;
@@ -97,5 +103,10 @@ internal sealed class SearchIndex : ISearchIndex
                 SELECT id FROM search_entries WHERE kind = @kind AND ref IN (SELECT value FROM json_each(@refs)));
             DELETE FROM search_entries WHERE kind = @kind AND ref IN (SELECT value FROM json_each(@refs));
             """, args, transaction);
+        // A table without AUTOINCREMENT numbers its next row from its greatest id left: when the sweep removed the newest
+        // rows, the cursor comes down to what is left, so a row given a removed row's id is still read.
+        if (_sources.FirstOrDefault(s => s.Kinds.Contains(kind)) is { } source)
+            connection.Execute("UPDATE search_cursors SET position = @last WHERE kind = @kind AND position > @last",
+                new { kind, last = source.LastPosition(connection, transaction, kind) }, transaction);
     }
 }

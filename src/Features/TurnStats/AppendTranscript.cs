@@ -78,7 +78,7 @@ public static class AppendTranscript
             var storedBytes = stored.Sum(e => (long)Encoding.UTF8.GetByteCount(e.Text));
             hourly.Budget.Take(command.Agent, storedBytes);
             change.OnRolledBack(() => hourly.Budget.GiveBack(command.Agent, storedBytes));
-            search.Add(change.Connection, change.Transaction, stored.Select(TranscriptSearch.Of).OfType<Hive.Shared.Search.SearchEntry>().ToList());
+            change.AfterPublished(search.Wake); // the index reads the entries behind the change, from its cursor
             change.Raise(new TranscriptAppended(command.Agent, stored));
             return Task.FromResult(new Result(stored.Count(e => e.Kind != Truncated), command.Entries!.Count - stored.Count(e => e.Kind != Truncated)));
         }

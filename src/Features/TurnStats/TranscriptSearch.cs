@@ -1,5 +1,4 @@
 using Dapper;
-using Hive.Contracts.TurnStats;
 using Hive.Shared.Search;
 using Microsoft.Data.Sqlite;
 
@@ -7,24 +6,31 @@ namespace Hive.Features.TurnStats;
 
 /// <summary>
 /// Transcript entries as the search index sees them: the text the agent's program printed, written by the agent (to
-/// nobody). <see cref="AppendTranscript"/> adds them in its change and <see cref="TurnRetention"/> removes them in its
-/// batches; a <c>truncated</c> marker is the host's words, not the agent's, and is left out.
+/// nobody), at the entry's id. <see cref="AppendTranscript"/> wakes the index after its change and <see cref="TurnRetention"/>
+/// removes them in its batches; a <c>truncated</c> marker is the host's words, not the agent's, and is left out.
 /// </summary>
 internal static class TranscriptSearch
 {
     public const string Kind = "transcript";
 
-    public static SearchEntry? Of(TranscriptEntryView e) =>
-        e.Kind == AppendTranscript.Truncated ? null : new SearchEntry(Kind, e.Id, e.Text, e.Agent, null, e.At);
-
-    /// <summary>Every stored entry, for the index's backfill.</summary>
+    /// <summary>The rows the indexer reads, oldest first.</summary>
     internal sealed class Source : ISearchSource
     {
         public IReadOnlyList<string> Kinds => [Kind];
 
-        public IEnumerable<SearchEntry> ReadAll(SqliteConnection connection, SqliteTransaction transaction) =>
-            connection.Query<TranscriptEntryRow>($"SELECT {TranscriptEntryRow.Columns} FROM transcript_entries ORDER BY id",
-                    transaction: transaction, buffered: false)
-                .Select(r => Of(r.View())).OfType<SearchEntry>();
+        public IReadOnlyList<SearchRow> ReadAfter(SqliteConnection connection, SqliteTransaction transaction, string kind, long after, int limit) =>
+            connection.Query<TranscriptEntryRow>($"SELECT {TranscriptEntryRow.Columns} FROM transcript_entries WHERE id > @after ORDER BY id LIMIT @limit",
+                    new { after, limit }, transaction)
+                .Select(r => new SearchRow(r.Id, r.Kind == AppendTranscript.Truncated ? null : new SearchEntry(Kind, r.Id, r.Text, r.Agent, null, r.At)))
+                .ToList();
+
+        public long LastPosition(SqliteConnection connection, SqliteTransaction transaction, string kind) =>
+            connection.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM transcript_entries", transaction: transaction);
+
+        public SearchBacklog Backlog(SqliteConnection connection, SqliteTransaction transaction, string kind, long after) =>
+            connection.QuerySingle<SearchBacklog>("""
+                SELECT count(*) AS Count, (SELECT at FROM transcript_entries WHERE id > @after ORDER BY id LIMIT 1) AS Oldest
+                FROM transcript_entries WHERE id > @after
+                """, new { after }, transaction);
     }
 }
