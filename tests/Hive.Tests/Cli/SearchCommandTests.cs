@@ -12,6 +12,8 @@ public sealed class SearchCommandTests(CliFixture fixture) : SharedHiveTests(fix
         await using var alice = await _hive.ConnectAsync(a);
         var first = await alice.SendAsync(b, "the capybara report is late");
         var second = await alice.SendAsync("operator", "a capybara again, and a tapir");
+        await HiveInstance.UntilAsync(async () => (await _hive.GetJsonAsync("/api/search?q=capybara")).GetProperty("results").GetArrayLength() == 2,
+            TimeSpan.FromSeconds(30), "the index to read both sends");
 
         var text = (await fixture.OperatorAsync("search", "capybara", "tapir")).Ok().Stdout;
         Assert.Contains("SNIPPET", text);

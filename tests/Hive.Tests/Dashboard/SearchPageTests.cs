@@ -25,6 +25,11 @@ public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<Brow
         await _hive.DisposeAsync();
     }
 
+    /// <summary>Until the index has read everything stored (the page's <c>behind</c> null): it is behind the sends.</summary>
+    private Task IndexedAsync() => HiveInstance.UntilAsync(async () =>
+        (await _hive.GetJsonAsync("/api/search?q=armadillo")).GetProperty("behind").ValueKind == System.Text.Json.JsonValueKind.Null,
+        Deadline, "the index to catch up");
+
     [Fact]
     public async Task The_search_panel_and_an_agents_box_show_marked_hits_as_text()
     {
@@ -33,6 +38,7 @@ public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<Brow
         await alice.SendAsync("bob", "the <b>armadillo</b> plan <img src=x onerror=alert(1)>");
         await bob.SendAsync("operator", "an armadillo for the operator");
         for (var i = 0; i < 22; i++) await bob.SendAsync("alice", $"armadillo count {i}");
+        await IndexedAsync();
 
         var page = await _context.NewPageAsync();
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
@@ -79,6 +85,7 @@ public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<Brow
 
         // The agent's own page searches its texts, its transcript included, and Show finds the transcript entry.
         AgentClient.Ok(await bob.CallAsync(new { op = "transcript", entries = new[] { new { kind = "text", text = "the wombat is in the logs" } } }));
+        await IndexedAsync();
         await page.GotoAsync(new Uri(_hive.BaseAddress, "/agents/bob").ToString());
         await page.Locator("#connection[data-state=live]").WaitForAsync();
         var agentSearch = page.Locator("#ap-search-panel");

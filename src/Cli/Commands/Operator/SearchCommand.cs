@@ -28,6 +28,9 @@ public static class SearchCommand
                 (page["results"] as JsonArray ?? []).Select(h => (IReadOnlyList<string?>)
                     [Text.Str(h, "id"), Text.Str(h, "kind"), Text.Str(h, "ref"), Text.Str(h, "from"), Text.Str(h, "to"), Text.Str(h, "at"), Snippet(h)])));
             if (Text.Str(page, "next_before") is { } next && next != "null") text.Append($"more: --before {next}\n");
+            // The index is behind the writers: it says how many stored texts it has not read yet.
+            if (page["behind"] is JsonObject behind)
+                text.Append($"behind: {Text.Str(behind, "texts")} stored texts not searchable yet, the oldest from {Text.Str(behind, "since")}\n");
             return new CliOutput(page, text.ToString());
         });
         root.Subcommands.Add(command);

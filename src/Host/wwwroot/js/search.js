@@ -38,7 +38,9 @@ export function searchBox({ agent = null, label = 'Search messages, questions an
       if (!before) results.replaceChildren();
       append(results, body.results.map(hitRow));
       const shown = results.children.length;
-      status.textContent = shown === 0 ? 'Nothing found.' : `${shown} found${body.next_before ? ', more below' : ''}.`;
+      // The index is behind the sends: the page says when some texts are stored and not searchable yet.
+      const behind = body.behind ? ` ${body.behind.texts} newer text${body.behind.texts === 1 ? ' is' : 's are'} not indexed yet (since ${relative(body.behind.since)}).` : '';
+      status.textContent = (shown === 0 ? 'Nothing found.' : `${shown} found${body.next_before ? ', more below' : ''}.`) + behind;
       current.next = body.next_before;
       older.hidden = !body.next_before;
     } catch (error) {
