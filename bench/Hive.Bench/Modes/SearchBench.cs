@@ -2,20 +2,21 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
-using Hive.Shared.Search;
 using Hive.Testing;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Data.Sqlite;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
 namespace Hive.Bench.Modes;
 
 /// <summary>
 /// The search bench: <c>GET /api/search</c> over 100 000 messages. The messages go in through the host's own write
-/// path (<c>send</c> over the agents' sockets, 8 senders at once, so each is indexed in the group-commit writer's
-/// transaction, as in production); their bodies are 12 words drawn from a 5 000-word vocabulary with a Zipf-like skew,
-/// so a query word may match a handful of messages or tens of thousands. Then 1 000 one-word queries (words drawn
+/// path (<c>send</c> over the agents' sockets, 8 senders at once; the indexer reads them behind the writer, as in
+/// production); their bodies are 12 words drawn from a 5 000-word vocabulary with a Zipf-like skew, so a query word may
+/// match a handful of messages or tens of thousands. During the fill a probe agent sends one message at a time and
+/// times send → searchable (its entry in the index, polled every millisecond on a connection of its own); after it,
+/// the time the index took to catch up, the same probe on the idle host, then 1 000 one-word queries (words drawn
 /// uniformly from the vocabulary, so rare and common alike), one at a time over HTTP with the operator's token, and 1 000
-/// more with <c>agent=</c>. Before it, the same fill on a hive whose index is the no-op (what indexing costs the writer).
+/// more with <c>agent=</c>. Before it, the same fill on a hive with the indexer off (what indexing costs the writer).
 /// Goal: p99 of a one-word query under 50 ms.
 /// </summary>
 internal sealed class SearchBench : IBenchMode
@@ -29,6 +30,7 @@ internal sealed class SearchBench : IBenchMode
     private const int Vocabulary = 5000;
     private const int WordsPerBody = 12;
     private const double GoalMs = 50;
+    private const string Probe = "probe";
 
     public async Task<int> RunAsync(BenchOptions options)
     {
@@ -37,17 +39,27 @@ internal sealed class SearchBench : IBenchMode
         var agents = Enumerable.Range(0, Senders).Select(i => $"s{i}").ToArray();
         var words = Words(new Random(options.Seed));
         var baseline = await FillWithoutIndexAsync(root, agents, words, options);
-        var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), agents,
+        var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), [.. agents, Probe],
             ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error"]);
         try
         {
             var fill = Stopwatch.StartNew();
+            using var filling = new CancellationTokenSource();
+            var probe = ProbeAsync(hive, Probe, agents[0], int.MaxValue, filling.Token);
             await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i)));
             fill.Stop();
-            Console.WriteLine($"messages: {Stats.N(Messages)} sent through the sockets ({Senders} senders) and indexed in {Stats.F(fill.Elapsed.TotalSeconds, 1)} s " +
-                              $"= {Stats.N(Messages / fill.Elapsed.TotalSeconds)} sends/s   synchronous: {options.Synchronous}");
-            Console.WriteLine($"the same without the index (NoSearchIndex): {Stats.F(baseline.TotalSeconds, 1)} s = {Stats.N(Messages / baseline.TotalSeconds)} sends/s; " +
+            await filling.CancelAsync();
+            var underLoad = await probe;
+            var caughtUp = Stopwatch.StartNew();
+            while (hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'") < Messages + underLoad.Count) await Task.Delay(10);
+            caughtUp.Stop();
+            Console.WriteLine($"messages: {Stats.N(Messages)} sent through the sockets ({Senders} senders) in {Stats.F(fill.Elapsed.TotalSeconds, 1)} s " +
+                              $"= {Stats.N(Messages / fill.Elapsed.TotalSeconds)} sends/s   synchronous: {options.Synchronous}; the index caught up " +
+                              $"{Stats.F(caughtUp.Elapsed.TotalMilliseconds, 0)} ms after the last send");
+            Console.WriteLine($"the same with the indexer off: {Stats.F(baseline.TotalSeconds, 1)} s = {Stats.N(Messages / baseline.TotalSeconds)} sends/s; " +
                               $"indexed/unindexed time {Stats.F(fill.Elapsed.TotalSeconds / baseline.TotalSeconds, 2)}");
+            Console.WriteLine($"send -> searchable during the fill ({underLoad.Count} probes): {Latency.Of(underLoad)}");
+            Console.WriteLine($"send -> searchable, idle host (200 probes):   {Latency.Of(await ProbeAsync(hive, Probe, agents[0], 200, CancellationToken.None))}");
             Console.WriteLine($"index: {Stats.N(hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'"))} message entries; db {Stats.Bytes(new FileInfo(hive.DatabasePath).Length)}");
 
             var pick = new Random(options.Seed + 1000);
@@ -70,12 +82,11 @@ internal sealed class SearchBench : IBenchMode
         }
     }
 
-    /// <summary>The same fill on a hive of its own whose index is the kernel's no-op: what indexing costs the writer.</summary>
+    /// <summary>The same fill on a hive of its own whose indexer is off: what indexing costs the writer.</summary>
     private static async Task<TimeSpan> FillWithoutIndexAsync(string root, string[] agents, string[] words, BenchOptions options)
     {
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "unindexed"), agents,
-            ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error"],
-            services => services.AddSingleton<ISearchIndex, NoSearchIndex>());
+            ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error", "--Hive:Search:Indexing", "false"]);
         try
         {
             var fill = Stopwatch.StartNew();
@@ -86,6 +97,31 @@ internal sealed class SearchBench : IBenchMode
         {
             await hive.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Send → searchable, one message at a time (20 ms apart) until <paramref name="count"/> or <paramref name="stop"/>: from
+    /// the send's call to its entry in the index, polled every millisecond on a read-only connection of the probe's own
+    /// (the figure's resolution is about a millisecond).
+    /// </summary>
+    private static async Task<List<double>> ProbeAsync(HiveInstance hive, string from, string to, int count, CancellationToken stop)
+    {
+        await using var client = await hive.ConnectAsync(from);
+        using var db = new SqliteConnection($"Data Source={hive.DatabasePath};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var find = db.CreateCommand();
+        find.CommandText = "SELECT count(*) FROM search_entries WHERE kind = 'message' AND ref = $id";
+        var id = find.Parameters.Add("$id", SqliteType.Integer);
+        var ms = new List<double>();
+        for (var i = 0; i < count && !stop.IsCancellationRequested; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            id.Value = await client.SendAsync(to, $"probe {i}");
+            while ((long)find.ExecuteScalar()! == 0) await Task.Delay(1, CancellationToken.None);
+            ms.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            await Task.Delay(20, CancellationToken.None);
+        }
+        return ms;
     }
 
     /// <summary>Pronounceable made-up words, distinct, so every query word is one token.</summary>
