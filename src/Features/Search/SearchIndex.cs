@@ -13,24 +13,15 @@ namespace Hive.Features.Search;
 /// </summary>
 internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource> sources) : ISearchIndex
 {
-    // Two statements per batch whatever its size, the entries passed as one JSON array.
-    private const string AddEntriesSql = """
-        INSERT INTO search_entries (kind, ref, sender, recipient, at)
-        SELECT json_extract(e.value, '$.k'), json_extract(e.value, '$.r'), json_extract(e.value, '$.f'),
-               json_extract(e.value, '$.t'), json_extract(e.value, '$.a')
-        FROM json_each(@entries) e
-        WHERE true -- SQLite needs it before ON CONFLICT in an INSERT ... SELECT
+    // A statement pair per entry, prepared once: linear in the batch. (One INSERT ... SELECT over a JSON array joined back
+    // to search_entries was quadratic in it: fine at a group-commit batch of a few sends, seconds at the indexer's 500.)
+    private const string AddEntrySql = """
+        INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ($kind, $ref, $sender, $recipient, $at)
         ON CONFLICT (kind, ref) DO NOTHING
         RETURNING id
         """;
 
-    private const string AddTextsSql = """
-        INSERT INTO search_text (rowid, text)
-        SELECT s.id, json_extract(e.value, '$.x')
-        FROM json_each(@entries) e
-        JOIN search_entries s ON s.kind = json_extract(e.value, '$.k') AND s.ref = json_extract(e.value, '$.r')
-        WHERE s.id IN (SELECT value FROM json_each(@added))
-        """;
+    private const string AddTextSql = "INSERT INTO search_text (rowid, text) VALUES ($id, $text)";
 
     // Per connection, prepared once: the indexer keeps one connection while it catches up, so its batches pay no prepare.
     private readonly ConditionalWeakTable<SqliteConnection, Prepared> _prepared = new();
@@ -39,59 +30,47 @@ internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource
 
     public void Wake() => signal.Wake();
 
-    /// <summary>Adds entries; one already indexed (same kind and ref) is left as it is.</summary>
+    /// <summary>Adds entries; one already indexed (same kind and ref) is left as it is, its text too.</summary>
     public void Add(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<SearchEntry> entries)
     {
         if (entries.Count == 0) return;
-        var json = JsonSerializer.Serialize(entries.Select(e => new Wire(e.Kind, e.Ref, e.Text, e.From, e.To, UtcTimestamp.Format(e.At))));
         var prepared = _prepared.GetValue(connection, c => new Prepared(c));
-        // Only the entries this call added get their text: one already indexed (the backfill and a live write met) keeps its own.
-        var added = prepared.AddEntries(transaction, json);
-        if (added.Count > 0) prepared.AddTexts(transaction, json, JsonSerializer.Serialize(added));
+        foreach (var entry in entries) prepared.Add(transaction, entry);
     }
 
     private sealed class Prepared
     {
-        private readonly SqliteCommand _entries, _texts;
-        private readonly SqliteParameter _entriesJson, _textsJson, _added;
+        private readonly SqliteCommand _entry, _text;
+        private readonly SqliteParameter _kind, _ref, _sender, _recipient, _at, _id, _body;
 
         public Prepared(SqliteConnection connection)
         {
-            _entries = connection.CreateCommand();
-            _entries.CommandText = AddEntriesSql;
-            _entriesJson = _entries.Parameters.Add("@entries", SqliteType.Text);
-            _texts = connection.CreateCommand();
-            _texts.CommandText = AddTextsSql;
-            _textsJson = _texts.Parameters.Add("@entries", SqliteType.Text);
-            _added = _texts.Parameters.Add("@added", SqliteType.Text);
+            _entry = connection.CreateCommand();
+            _entry.CommandText = AddEntrySql;
+            _kind = _entry.Parameters.Add("$kind", SqliteType.Text);
+            _ref = _entry.Parameters.Add("$ref", SqliteType.Integer);
+            _sender = _entry.Parameters.Add("$sender", SqliteType.Text);
+            _recipient = _entry.Parameters.Add("$recipient", SqliteType.Text);
+            _at = _entry.Parameters.Add("$at", SqliteType.Text);
+            _text = connection.CreateCommand();
+            _text.CommandText = AddTextSql;
+            _id = _text.Parameters.Add("$id", SqliteType.Integer);
+            _body = _text.Parameters.Add("$text", SqliteType.Text);
         }
 
-        public List<long> AddEntries(SqliteTransaction transaction, string json)
+        public void Add(SqliteTransaction transaction, SearchEntry entry)
         {
-            _entries.Transaction = transaction;
-            _entriesJson.Value = json;
-            var ids = new List<long>();
-            using var reader = _entries.ExecuteReader();
-            while (reader.Read()) ids.Add(reader.GetInt64(0)); // read RETURNING to its end, so the WAL can checkpoint
-            return ids;
-        }
-
-        public void AddTexts(SqliteTransaction transaction, string json, string added)
-        {
-            _texts.Transaction = transaction;
-            _textsJson.Value = json;
-            _added.Value = added;
-            _texts.ExecuteNonQuery();
+            _entry.Transaction = _text.Transaction = transaction;
+            (_kind.Value, _ref.Value, _sender.Value, _recipient.Value, _at.Value) =
+                (entry.Kind, entry.Ref, entry.From, (object?)entry.To ?? DBNull.Value, UtcTimestamp.Format(entry.At));
+            long? id = null;
+            using (var reader = _entry.ExecuteReader())
+                while (reader.Read()) id = reader.GetInt64(0); // read RETURNING to its end, so the WAL can checkpoint
+            if (id is null) return; // indexed already
+            (_id.Value, _body.Value) = (id.Value, entry.Text);
+            _text.ExecuteNonQuery();
         }
     }
-
-    private sealed record Wire(
-        [property: System.Text.Json.Serialization.JsonPropertyName("k")] string Kind,
-        [property: System.Text.Json.Serialization.JsonPropertyName("r")] long Ref,
-        [property: System.Text.Json.Serialization.JsonPropertyName("x")] string Text,
-        [property: System.Text.Json.Serialization.JsonPropertyName("f")] string From,
-        [property: System.Text.Json.Serialization.JsonPropertyName("t")] string? To,
-        [property: System.Text.Json.Serialization.JsonPropertyName("a")] string At);
 
     public void Remove(SqliteConnection connection, SqliteTransaction transaction, string kind, IReadOnlyCollection<long> refs)
     {

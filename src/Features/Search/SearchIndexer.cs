@@ -31,18 +31,27 @@ internal sealed class SearchIndexer(
     /// <summary>Source rows read since start-up (tests and the bench read it).</summary>
     public long Indexed => Interlocked.Read(ref _indexed);
 
-    protected override Task PassAsync(CancellationToken stoppingToken)
+    protected override async Task PassAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.Indexing) return Task.CompletedTask;
+        if (!options.Value.Indexing) return;
+        // A short wait first: the sends of the next few milliseconds join this batch. FTS5 pays most per commit, and a
+        // pass per group-commit batch (a few rows) cost the writer as much as indexing in its own transaction did.
+        await Task.Delay(TimeSpan.FromMilliseconds(options.Value.DelayMs), Clock, stoppingToken);
         using var connection = db.Open();
         foreach (var (source, kind) in _kinds)
         {
             // After a full batch there may be more: the loop goes on at once, and a writer waits for one batch at most.
             int read;
-            do read = Batch(connection, source, kind);
+            do read = HasNew(connection, source, kind) ? Batch(connection, source, kind) : 0;
             while (read == options.Value.BatchSize && !stoppingToken.IsCancellationRequested);
         }
-        return Task.CompletedTask;
+    }
+
+    /// <summary>Whether the source holds rows after the cursor, read without the write lock (a pass with nothing new takes none).</summary>
+    private static bool HasNew(SqliteConnection connection, ISearchSource source, string kind)
+    {
+        using var transaction = connection.BeginTransaction(deferred: true);
+        return source.LastPosition(connection, transaction, kind) > CursorOf(connection, transaction, kind);
     }
 
     /// <returns>Rows read (a full batch: there may be more).</returns>

@@ -9,6 +9,12 @@ public sealed class SearchOptions
     /// </summary>
     public bool Indexing { get; set; } = true;
 
+    /// <summary>
+    /// How long the indexer waits after a wake before it reads: the texts stored meanwhile join its batch. Search lags the
+    /// writes by about this much more; the writers pay far less for the index than with a batch per commit.
+    /// </summary>
+    public double DelayMs { get; set; } = 20;
+
     /// <summary>Source rows per indexing transaction: each holds the write lock for a few milliseconds.</summary>
     public int BatchSize { get; set; } = 500;
 }
