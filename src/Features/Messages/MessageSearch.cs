@@ -25,13 +25,10 @@ internal static class MessageSearch
                 .Select(m => new SearchRow(m.Id, new SearchEntry(Kind, m.Id, m.Body, m.Sender, m.Recipient, m.SentAt))).ToList();
 
         public long LastPosition(SqliteConnection connection, SqliteTransaction transaction, string kind) =>
-            connection.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM messages", transaction: transaction);
+            IdPositions.Last(connection, transaction, "messages");
 
         public SearchBacklog Backlog(SqliteConnection connection, SqliteTransaction transaction, string kind, long after) =>
-            connection.QuerySingle<SearchBacklog>("""
-                SELECT count(*) AS Count, (SELECT sent_at FROM messages WHERE id > @after ORDER BY id LIMIT 1) AS Oldest
-                FROM messages WHERE id > @after
-                """, new { after }, transaction);
+            IdPositions.Backlog(connection, transaction, "messages", "sent_at", after);
     }
 
     private sealed record Indexed(long Id, string Sender, string Recipient, string Body, DateTimeOffset SentAt);

@@ -25,12 +25,9 @@ internal static class TranscriptSearch
                 .ToList();
 
         public long LastPosition(SqliteConnection connection, SqliteTransaction transaction, string kind) =>
-            connection.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM transcript_entries", transaction: transaction);
+            IdPositions.Last(connection, transaction, "transcript_entries");
 
         public SearchBacklog Backlog(SqliteConnection connection, SqliteTransaction transaction, string kind, long after) =>
-            connection.QuerySingle<SearchBacklog>("""
-                SELECT count(*) AS Count, (SELECT at FROM transcript_entries WHERE id > @after ORDER BY id LIMIT 1) AS Oldest
-                FROM transcript_entries WHERE id > @after
-                """, new { after }, transaction);
+            IdPositions.Backlog(connection, transaction, "transcript_entries", "at", after);
     }
 }

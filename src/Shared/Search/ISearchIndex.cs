@@ -64,3 +64,19 @@ public sealed class NoSearchIndex : ISearchIndex
 
     public void Remove(SqliteConnection connection, SqliteTransaction transaction, string kind, IReadOnlyCollection<long> refs) { }
 }
+
+/// <summary>
+/// The two reads of a source whose positions are its table's ids, for the slice that owns the table (which names it):
+/// its greatest id, and its rows after an id with the time of the oldest.
+/// </summary>
+public static class IdPositions
+{
+    public static long Last(SqliteConnection connection, SqliteTransaction transaction, string table) =>
+        Dapper.SqlMapper.ExecuteScalar<long>(connection, $"SELECT coalesce(max(id), 0) FROM {table}", transaction: transaction);
+
+    public static SearchBacklog Backlog(SqliteConnection connection, SqliteTransaction transaction, string table, string atColumn, long after) =>
+        Dapper.SqlMapper.QuerySingle<SearchBacklog>(connection, $"""
+            SELECT count(*) AS Count, (SELECT {atColumn} FROM {table} WHERE id > @after ORDER BY id LIMIT 1) AS Oldest
+            FROM {table} WHERE id > @after
+            """, new { after }, transaction);
+}
