@@ -79,10 +79,13 @@ internal sealed class MessageWriter : IAsyncDisposable
         {
             batch.Clear();
             rows.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending)) batch.Add(pending);
             try
             {
                 insert ??= new PreparedInsert(_db.Open());
+                // Released before the sends complete below: the rest of a send may begin a change of its own on this thread.
+                using var turn = await _db.EnterWriteAsync();
+                // Taken once the turn is ours, so the sends that came while it waited go into this batch.
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending)) batch.Add(pending);
                 using var transaction = insert.Connection.BeginTransaction();
                 foreach (var (draft, recipients, _) in batch)
                     rows.Add(recipients is null ? insert.Store(transaction, draft) : insert.StoreBroadcast(transaction, draft, recipients));

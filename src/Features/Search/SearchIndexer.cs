@@ -41,8 +41,12 @@ internal sealed class SearchIndexer(
         foreach (var (source, kind) in _kinds)
         {
             // After a full batch there may be more: the loop goes on at once, and a writer waits for one batch at most.
-            int read;
-            do read = HasNew(connection, source, kind) ? Batch(connection, source, kind) : 0;
+            var read = 0;
+            do
+            {
+                if (!HasNew(connection, source, kind)) break;
+                using (await db.EnterWriteAsync(stoppingToken)) read = Batch(connection, source, kind);
+            }
             while (read == options.Value.BatchSize && !stoppingToken.IsCancellationRequested);
         }
     }

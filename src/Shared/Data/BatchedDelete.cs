@@ -30,6 +30,7 @@ public static class BatchedDelete
         while (!stoppingToken.IsCancellationRequested)
         {
             int deleted;
+            using (await db.EnterWriteAsync(stoppingToken))
             using (var connection = db.Open())
             using (var transaction = connection.BeginTransaction(deferred: false))
             {

@@ -14,6 +14,16 @@ public interface IDb
     /// called, whatever commits meanwhile). The cold-load snapshot takes it under the gate and reads after leaving it.
     /// </summary>
     IDisposable BeginReadSnapshot() => NoReadSnapshot.Instance;
+
+    /// <summary>
+    /// This process's writers take turns here before <c>BEGIN IMMEDIATE</c> and leave after the commit or rollback: one
+    /// waiting here resumes the moment the writer ahead of it leaves, where one waiting in SQLite's busy handler sleeps in
+    /// growing steps (up to 100 ms) and polls. Dispose it after the transaction.
+    /// </summary>
+    IDisposable EnterWrite() => NoReadSnapshot.Instance;
+
+    /// <inheritdoc cref="EnterWrite"/>
+    ValueTask<IDisposable> EnterWriteAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<IDisposable>(NoReadSnapshot.Instance);
 }
 
 internal sealed class NoReadSnapshot : IDisposable
@@ -45,6 +55,30 @@ public sealed class SqliteDb : IDb
     }
 
     private static readonly AsyncLocal<ReadSnapshotConnection?> CurrentSnapshot = new();
+
+    /// <summary>As long as SQLite's busy timeout: a writer queued longer fails as one SQLite kept waiting would.</summary>
+    private static readonly TimeSpan WriteWait = TimeSpan.FromSeconds(30);
+
+    private readonly SemaphoreSlim _writer = new(1, 1);
+
+    public IDisposable EnterWrite() =>
+        _writer.Wait(WriteWait) ? new WriteTurn(_writer) : throw Busy();
+
+    public async ValueTask<IDisposable> EnterWriteAsync(CancellationToken cancellationToken = default) =>
+        await _writer.WaitAsync(WriteWait, cancellationToken) ? new WriteTurn(_writer) : throw Busy();
+
+    private static SqliteException Busy() =>
+        new($"database is locked: this process's other writers held it for {WriteWait.TotalSeconds:0} s", 5); // SQLITE_BUSY
+
+    private sealed class WriteTurn(SemaphoreSlim writer) : IDisposable
+    {
+        private int _left;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _left, 1) == 0) writer.Release();
+        }
+    }
 
     public SqliteConnection Open()
     {
