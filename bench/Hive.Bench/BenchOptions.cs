@@ -30,6 +30,8 @@ public sealed record BenchOptions
     public int? Agents { get; init; }
     /// <summary>Null: the mode's own default.</summary>
     public double? Minutes { get; init; }
+    /// <summary>Null: the mode's own default.</summary>
+    public double? Idle { get; init; }
     public int Creates { get; init; } = 40;
     public int Answers { get; init; } = 200;
     public int Crashes { get; init; } = 100;
@@ -94,7 +96,8 @@ public sealed record BenchOptions
     private static readonly Option<int> SeedOption = Positive("--seed", "crash-soak, swarm: seed of the random kill moments (swarm: and of the agents' choices)", Defaults.Seed, "S");
     private static readonly Option<int?> AgentsOption = new("--agents")
     {
-        Description = "containers: sample agents of the fleet case under the process driver (default 200); swarm: agents (default 50)",
+        Description = "containers: sample agents of the fleet case under the process driver (default 200); swarm: agents (default 50); " +
+            "governance: harness agents of the swarm and the halt (default 50)",
         HelpName = "N",
         Recursive = true,
         CustomParser = result => PositiveValue(result),
@@ -106,6 +109,13 @@ public sealed record BenchOptions
         Recursive = true,
         CustomParser = result => PositiveNumber(result),
     };
+    private static readonly Option<double?> IdleOption = new("--idle")
+    {
+        Description = "webhook-memory: seconds idle before the last memory report (default 10)",
+        HelpName = "S",
+        Recursive = true,
+        CustomParser = result => PositiveNumber(result),
+    };
     private static readonly Option<int> CreatesOption = Positive("--creates", "containers: sequential creates per driver", Defaults.Creates);
     private static readonly Option<int> AnswersOption = Positive("--answers", "containers: operator message -> answer samples per driver", Defaults.Answers);
     private static readonly Option<int> CrashesOption = Positive("--crashes", "containers: SIGKILL -> crashed-event samples per driver", Defaults.Crashes);
@@ -113,7 +123,8 @@ public sealed record BenchOptions
         "notify: questions asked one after another per channel, each waiting for its push", Defaults.Questions);
     private static readonly Option<int?> MessagesOption = new("--messages")
     {
-        Description = "constellation: latency samples per path (default 300); each throughput sender sends N, the SIGKILL stream 3N",
+        Description = "constellation: latency samples per path (default 300); each throughput sender sends N, the SIGKILL stream 3N; " +
+            "wake: wakes (default 200); transcript: entries (default 500); search: messages of the fill (default 100 000)",
         HelpName = "N",
         Recursive = true,
         CustomParser = result => PositiveValue(result),
@@ -138,7 +149,7 @@ public sealed record BenchOptions
     public static IReadOnlyList<Option> All { get; } =
     [
         SyncOption, CountOption, SecondsOption, RoundsOption, SubscribersOption, KeepOption, ThroughputOnlyOption, FleetOnlyOption, JitAgentOption, RepsOption,
-        RemindersOption, KillsOption, SeedOption, AgentsOption, MinutesOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
+        RemindersOption, KillsOption, SeedOption, AgentsOption, MinutesOption, IdleOption, CreatesOption, AnswersOption, CrashesOption, BurstOption, QuestionsOption,
         MessagesOption, SendersOption, TurnsOption, LoadOption,
     ];
 
@@ -161,6 +172,7 @@ public sealed record BenchOptions
         Burst = parse.GetValue(BurstOption),
         Agents = parse.GetValue(AgentsOption),
         Minutes = parse.GetValue(MinutesOption),
+        Idle = parse.GetValue(IdleOption),
         Creates = parse.GetValue(CreatesOption),
         Answers = parse.GetValue(AnswersOption),
         Crashes = parse.GetValue(CrashesOption),

@@ -8,7 +8,7 @@ namespace Hive.Bench.Modes;
 
 /// <summary>
 /// The governance bench, the throttle under a swarm. (1) The grant latency when a slot is free: <c>begin_turn</c>'s round trip
-/// against <c>whoami</c>'s on the same connection (the ratio is the figure where the machine is noisy). (2) 50 agents
+/// against <c>whoami</c>'s on the same connection (the ratio is the figure where the machine is noisy). (2) 50 agents (<c>--agents</c>)
 /// under <c>hivectl run</c> with a fake COMMAND of 100–300 ms and <c>MaxConcurrentTurns</c> 8, one message to every agent
 /// per round (<c>--rounds</c>): the peak of COMMANDs running at once (from their own start/end stamps, and sampled from
 /// <c>/api/governance</c>; must be ≤ 8), the longest queue wait against the fair bound, messages lost (must be 0). (3) 50
@@ -19,7 +19,7 @@ internal sealed class GovernanceBench : IBenchMode
     public string Name => "governance";
     public string Summary => "the throttle: grant latency, 50 harness agents through 8 slots, halt of 50 running turns";
 
-    private const int AgentCount = 50;
+    private const int DefaultAgents = 50;
     private const int Slots = 8;
 
     public async Task<int> RunAsync(BenchOptions options)
@@ -29,8 +29,9 @@ internal sealed class GovernanceBench : IBenchMode
         try
         {
             await GrantLatencyAsync(root);
-            var ok = await SwarmAsync(root, options.Rounds);
-            ok &= await HaltAsync(root);
+            var agents = options.Agents ?? DefaultAgents;
+            var ok = await SwarmAsync(root, agents, options.Rounds);
+            ok &= await HaltAsync(root, agents);
             Console.WriteLine($"load average at end: {LoadAverage()}");
             return ok ? 0 : 1;
         }
@@ -67,9 +68,9 @@ internal sealed class GovernanceBench : IBenchMode
         Console.WriteLine($"grant p99: {Stats.F(g.P99, 3)} ms (goal < 2 ms: {Verdict(g.P99, 2)}); p50 ratio to whoami {Stats.F(g.P50 / w.P50, 2)}×");
     }
 
-    private static async Task<bool> SwarmAsync(string root, int rounds)
+    private static async Task<bool> SwarmAsync(string root, int agents, int rounds)
     {
-        var names = Enumerable.Range(0, AgentCount).Select(i => $"a{i:00}").ToArray();
+        var names = Enumerable.Range(0, agents).Select(i => $"a{i:00}").ToArray();
         var stamps = Path.Combine(root, "swarm-stamps");
         await using var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "swarm"), [.. names, "driver"],
             ["--Logging:LogLevel:Microsoft.AspNetCore", "Error", "--Hive:Governance:MaxConcurrentTurns", Slots.ToString(CultureInfo.InvariantCulture)]);
@@ -119,8 +120,8 @@ internal sealed class GovernanceBench : IBenchMode
                 "SELECT granted_at, ended_at FROM governed_turns WHERE ended_at IS NOT NULL").Select(t => (t.Ended - t.Granted).TotalMilliseconds).ToList();
             var turn = Latency.Of(durations);
             // Fair: a waiter has at most every other agent ahead of it once, served 8 at a time.
-            var bound = Math.Ceiling((AgentCount - 1) / (double)Slots) * turn.P99;
-            Console.WriteLine($"swarm: {AgentCount} agents, {Slots} slots, {rounds} rounds, {sent} messages in {Stats.F(elapsed.TotalSeconds, 1)} s, " +
+            var bound = Math.Ceiling((agents - 1) / (double)Slots) * turn.P99;
+            Console.WriteLine($"swarm: {agents} agents, {Slots} slots, {rounds} rounds, {sent} messages in {Stats.F(elapsed.TotalSeconds, 1)} s, " +
                               $"{waits.Count} turns");
             Console.WriteLine($"  COMMANDs at once, peak from their stamps: {peak}; sampled from /api/governance: {sampled} (must be ≤ {Slots}: " +
                               $"{(peak <= Slots && sampled <= Slots ? "met" : "MISSED")})");
@@ -136,9 +137,9 @@ internal sealed class GovernanceBench : IBenchMode
         }
     }
 
-    private static async Task<bool> HaltAsync(string root)
+    private static async Task<bool> HaltAsync(string root, int agents)
     {
-        var names = Enumerable.Range(0, AgentCount).Select(i => $"h{i:00}").ToArray();
+        var names = Enumerable.Range(0, agents).Select(i => $"h{i:00}").ToArray();
         var stamps = Path.Combine(root, "halt-stamps");
         await using var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "halt"), [.. names, "driver"],
             ["--Logging:LogLevel:Microsoft.AspNetCore", "Error", "--Hive:Governance:MaxConcurrentTurns", "64"]);
@@ -152,7 +153,7 @@ internal sealed class GovernanceBench : IBenchMode
         {
             await using var driver = await hive.ConnectAsync("driver");
             foreach (var name in names) await driver.SendAsync(name, "think long");
-            await HiveInstance.Until(() => File.Exists(stamps) && File.ReadAllLines(stamps).Length >= AgentCount, TimeSpan.FromMinutes(3), "50 COMMANDs running");
+            await HiveInstance.Until(() => File.Exists(stamps) && File.ReadAllLines(stamps).Length >= agents, TimeSpan.FromMinutes(3), $"{agents} COMMANDs running");
             var pids = File.ReadAllLines(stamps).Select(l => int.Parse(l.Split(' ')[2], CultureInfo.InvariantCulture)).ToList();
             var halted = Stopwatch.StartNew();
             using (var halt = await hive.Http.PostAsync("/api/governance/halt", null)) halt.EnsureSuccessStatusCode();

@@ -22,9 +22,9 @@ namespace Hive.Bench.Modes;
 internal sealed class SearchBench : IBenchMode
 {
     public string Name => "search";
-    public string Summary => "GET /api/search over 100 000 messages sent through the host: p50/p99 of 1 000 one-word queries (goal p99 < 50 ms)";
+    public string Summary => "GET /api/search over 100 000 messages (--messages) sent through the host: p50/p99 of 1 000 one-word queries (goal p99 < 50 ms)";
 
-    private const int Messages = 100_000;
+    private const int DefaultMessages = 100_000;
     private const int Senders = 8;
     private const int Queries = 1000;
     private const int Vocabulary = 5000;
@@ -34,6 +34,7 @@ internal sealed class SearchBench : IBenchMode
 
     public async Task<int> RunAsync(BenchOptions options)
     {
+        var messages = options.Messages ?? DefaultMessages;
         var root = TempRoot("search");
         PrintHeader("Hive search benchmark (issue 30 item 6)", root);
         var agents = Enumerable.Range(0, Senders).Select(i => $"s{i}").ToArray();
@@ -46,17 +47,17 @@ internal sealed class SearchBench : IBenchMode
             var fill = Stopwatch.StartNew();
             using var filling = new CancellationTokenSource();
             var probe = ProbeAsync(hive, Probe, agents[0], int.MaxValue, filling.Token);
-            await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i)));
+            await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i, messages / Senders)));
             fill.Stop();
             await filling.CancelAsync();
             var underLoad = await probe;
             var caughtUp = Stopwatch.StartNew();
-            while (hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'") < Messages + underLoad.Count) await Task.Delay(10);
+            while (hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'") < messages + underLoad.Count) await Task.Delay(10);
             caughtUp.Stop();
-            Console.WriteLine($"messages: {Stats.N(Messages)} sent through the sockets ({Senders} senders) in {Stats.F(fill.Elapsed.TotalSeconds, 1)} s " +
-                              $"= {Stats.N(Messages / fill.Elapsed.TotalSeconds)} sends/s   synchronous: {options.Synchronous}; the index caught up " +
+            Console.WriteLine($"messages: {Stats.N(messages)} sent through the sockets ({Senders} senders) in {Stats.F(fill.Elapsed.TotalSeconds, 1)} s " +
+                              $"= {Stats.N(messages / fill.Elapsed.TotalSeconds)} sends/s   synchronous: {options.Synchronous}; the index caught up " +
                               $"{Stats.F(caughtUp.Elapsed.TotalMilliseconds, 0)} ms after the last send");
-            Console.WriteLine($"the same with the indexer off: {Stats.F(baseline.TotalSeconds, 1)} s = {Stats.N(Messages / baseline.TotalSeconds)} sends/s; " +
+            Console.WriteLine($"the same with the indexer off: {Stats.F(baseline.TotalSeconds, 1)} s = {Stats.N(messages / baseline.TotalSeconds)} sends/s; " +
                               $"indexed/unindexed time {Stats.F(fill.Elapsed.TotalSeconds / baseline.TotalSeconds, 2)}");
             Console.WriteLine($"send -> searchable during the fill ({underLoad.Count} probes): {Latency.Of(underLoad)}");
             Console.WriteLine($"send -> searchable, idle host (200 probes):   {Latency.Of(await ProbeAsync(hive, Probe, agents[0], 200, CancellationToken.None))}");
@@ -85,12 +86,13 @@ internal sealed class SearchBench : IBenchMode
     /// <summary>The same fill on a hive of its own whose indexer is off: what indexing costs the writer.</summary>
     private static async Task<TimeSpan> FillWithoutIndexAsync(string root, string[] agents, string[] words, BenchOptions options)
     {
+        var messages = options.Messages ?? DefaultMessages;
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "unindexed"), agents,
             ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error", "--Hive:Search:Indexing", "false"]);
         try
         {
             var fill = Stopwatch.StartNew();
-            await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i)));
+            await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i, messages / Senders)));
             return fill.Elapsed;
         }
         finally
@@ -138,11 +140,11 @@ internal sealed class SearchBench : IBenchMode
         return [.. set];
     }
 
-    private static async Task SendAllAsync(HiveInstance hive, string from, string to, string[] words, int seed)
+    private static async Task SendAllAsync(HiveInstance hive, string from, string to, string[] words, int seed, int count)
     {
         var random = new Random(seed);
         await using var client = await hive.ConnectLinesAsync(from);
-        for (var i = 0; i < Messages / Senders; i++)
+        for (var i = 0; i < count; i++)
         {
             // Zipf-like: the square of a uniform draw favours low indexes (the common words).
             var body = string.Join(' ', Enumerable.Range(0, WordsPerBody).Select(_ => words[(int)(Math.Pow(random.NextDouble(), 2) * Vocabulary)]));

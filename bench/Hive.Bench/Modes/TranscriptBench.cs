@@ -17,10 +17,10 @@ namespace Hive.Bench.Modes;
 internal sealed class TranscriptBench : IBenchMode
 {
     public string Name => "transcript";
-    public string Summary => "hivectl run: transcript entry printed by COMMAND → on the agent's SSE stream, p50/p99 over 500 entries";
+    public string Summary => "hivectl run: transcript entry printed by COMMAND → on the agent's SSE stream, p50/p99 over 500 entries (--messages)";
 
     private const int Warmup = 10;
-    private const int Entries = 500;
+    private const int DefaultEntries = 500;
 
     public async Task<int> RunAsync(BenchOptions options)
     {
@@ -53,7 +53,8 @@ internal sealed class TranscriptBench : IBenchMode
             // Opening a FIFO for writing waits for its reader: COMMAND, once the turn has begun.
             await using var lines = new StreamWriter(new FileStream(fifo, FileMode.Open, FileAccess.Write)) { AutoFlush = true };
             var latencies = new List<double>();
-            for (var i = 0; i < Warmup + Entries; i++)
+            var entries = options.Messages ?? DefaultEntries;
+            for (var i = 0; i < Warmup + entries; i++)
             {
                 await lines.WriteLineAsync(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var (printedNs, arrived) = await ArrivalAsync(page, i);

@@ -13,10 +13,10 @@ namespace Hive.Bench.Modes;
 internal sealed class WakeBench : IBenchMode
 {
     public string Name => "wake";
-    public string Summary => "hivectl run: send → COMMAND started, p50/p99 over 200 wakes";
+    public string Summary => "hivectl run: send → COMMAND started, p50/p99 over 200 wakes (--messages)";
 
     private const int Warmup = 10;
-    private const int Wakes = 200;
+    private const int DefaultWakes = 200;
 
     public async Task<int> RunAsync(BenchOptions options)
     {
@@ -36,7 +36,8 @@ internal sealed class WakeBench : IBenchMode
             _ = harness.StandardError.ReadToEndAsync();
             await using var bob = await hive.ConnectAsync("bob");
             var latencies = new List<double>();
-            for (var i = 0; i < Warmup + Wakes; i++)
+            var wakes = options.Messages ?? DefaultWakes;
+            for (var i = 0; i < Warmup + wakes; i++)
             {
                 var lines = File.Exists(stamps) ? File.ReadAllLines(stamps).Length : 0;
                 var sentAt = DateTimeOffset.UtcNow;

@@ -10,7 +10,7 @@ namespace Hive.Bench.Modes;
 /// with a forge configured (an address nothing listens on: the route is open, the sweeps fail quietly), takes 100 posts of
 /// 1 MiB each to <c>/hooks/forgejo</c>, (a) without a signature (refused before the body is read) and (b) with a
 /// well-formed wrong one (the body is read and hashed, then refused). The host's resident memory (VmRSS) is read before,
-/// after each case and after 10 s idle; the host's GC is never forced. Posts go one at a time.
+/// after each case and after 10 s idle (<c>--idle</c>); the host's GC is never forced. Posts go one at a time.
 /// </summary>
 internal sealed class WebhookMemoryBench : IBenchMode
 {
@@ -75,8 +75,9 @@ internal sealed class WebhookMemoryBench : IBenchMode
             Report($"after {Posts} unsigned 1 MiB posts ({unsigned})");
             var wrong = await PostAll(Posts, new string('a', 64));
             Report($"after {Posts} wrongly signed 1 MiB posts ({wrong})");
-            await Task.Delay(TimeSpan.FromSeconds(10)); // a report after idling, not a synchronisation: nothing is waited for
-            Report("after 10 s idle");
+            var idle = options.Idle ?? 10;
+            await Task.Delay(TimeSpan.FromSeconds(idle)); // a report after idling, not a synchronisation: nothing is waited for
+            Report($"after {idle.ToString("0.#", CultureInfo.InvariantCulture)} s idle");
             Console.WriteLine($"host alive: {!host.HasExited}");
         }
         finally

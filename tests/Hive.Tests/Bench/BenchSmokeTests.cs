@@ -9,9 +9,8 @@ namespace Hive.Tests.Bench;
 /// leaves no temp dir. Nothing is timed: no figure or elapsed time is asserted (a mode's missed goal is a verdict line,
 /// not its exit code); the deadline only ends a hung run. <c>swarm</c> has its own smoke test
 /// (<see cref="SwarmSmokeTests"/>). Those that need what a machine may lack (Claude Code, a test network) are facts that
-/// skip saying why. Left out, as no argument makes them brief: <c>constellation</c> (a RabbitMQ node and three hives
-/// to start, over a minute at its smallest; its paths are the Constellation tests') and <c>search</c> (a fixed fill of
-/// 100 000 messages, about a minute).
+/// skip saying why. Left out, as no argument makes it brief: <c>constellation</c> (a RabbitMQ node and three hives
+/// to start, over a minute at its smallest; its paths are the Constellation tests').
 /// </summary>
 public sealed class BenchSmokeTests : IAsyncLifetime
 {
@@ -34,20 +33,21 @@ public sealed class BenchSmokeTests : IAsyncLifetime
         { "replay", "--subscribers 100", @"^\(a\) host peak RSS during the herd: \d+ MiB" },
         { "backlog", "--count 20", "^GOAL send p99 under cold loads < 20 ms: (met|MISSED)" },
         { "retention", "--count 20", "^GOAL send p99 during the sweep < 20 ms: (met|MISSED)" },
-        { "wake", "", @"^send → COMMAND started: .*\(n=200\)$" },
+        { "wake", "--messages 20", @"^send → COMMAND started: .*\(n=20\)$" },
         { "lockout", "--reps 5", "^operator requests failed: " },
-        { "governance", "--rounds 1", "^halt with 50 running turns: COMMANDs ended 50/50" },
+        { "governance", "--rounds 1 --agents 10", "^halt with 10 running turns: COMMANDs ended 10/10" },
         { "watchdog", "--rounds 1", "^all rounds, threshold " },
         { "usage", "--agents 2 --seconds 5", @"^agents in cgroups: \d+ of 2 " },
         { "notify", "--questions 2", "^webhook burst 50 .* 50/50 questions" },
-        { "transcript", "", @"^printed by COMMAND → on the agent's stream: .*\(n=500\)$" },
+        { "transcript", "--messages 50", @"^printed by COMMAND → on the agent's stream: .*\(n=50\)$" },
         { "work", "--reps 5", @"^tickets left in the backlog at the end: \d+" },
-        { "webhook-memory", "", "^after 10 s idle +VmRSS " },
+        { "webhook-memory", "--idle 1", "^after 1 s idle +VmRSS " },
         { "gateway", "--count 10 --reps 2", "^host CPU per call through the door: " },
         { "turn-replay", "--count 2 --rounds 1", @"^ +1 .* identical \(2/2\)$" },
         { "radar", "--rounds 1", "^goal: a pass well under a second; " },
         { "queue", "--rounds 1", @"^one by one \(4x1\): \d+ ms" },
         { "acp", "--reps 3 --rounds 1", "^per session update, end to end: " },
+        { "search", "--messages 2000", @"^GOAL one-word query p99 < 50 ms: (met|MISSED)" },
         // The sample agent under the JIT, as the tests run it: its ahead-of-time publish alone takes most of a minute.
         { "containers", "--creates 1 --answers 1 --crashes 1 --agents 2 --jit-agent", "^agent processes left after everything: 0 found" },
     };
