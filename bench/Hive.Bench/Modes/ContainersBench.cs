@@ -34,6 +34,8 @@ internal sealed class ContainersBench : IBenchMode
     private const double CrashGoalMs = 100;
     private const double StateGoalMs = 100;
     private const double RssGoalMiB = 300;
+    private const double FleetRunningGoalS = 3;
+    private const double FleetAnsweringGoalS = 4;
     private const int FleetConcurrency = 8;
     private const int StateLoads = 50;
     private const int StateWarmUp = 200;
@@ -313,7 +315,8 @@ internal sealed class ContainersBench : IBenchMode
         try
         {
             // Baseline: warm the create, answer, destroy and state paths (one agent, destroyed), then the host at rest with no agent.
-            await CreateAsync(http, "fleet-warm", "process", echo);
+            var warm = await CreateAsync(http, "fleet-warm", "process", echo);
+            var hiveCgroup = PidOf(warm) is { } warmPid ? FleetCpu.HiveCgroupOf(warmPid) : null;
             await AnswerAsync(http, events, "fleet-warm", "warm");
             await DestroyAsync(http, "fleet-warm");
             for (var i = 0; i < 10; i++) await ColdLoadAsync(http);
@@ -345,6 +348,7 @@ internal sealed class ContainersBench : IBenchMode
             var readies = new ConcurrentBag<double>();
             var upAt = new ConcurrentBag<long>();
             using var gate = new SemaphoreSlim(FleetConcurrency);
+            var cpuAtRamp = FleetCpu.Now(host.ProcessId, hiveCgroup);
             var ramp = Stopwatch.GetTimestamp();
             var tasks = names.Select(async name =>
             {
@@ -379,10 +383,12 @@ internal sealed class ContainersBench : IBenchMode
             var answeredAt = await Task.WhenAll(tasks);
             var allUp = Stats.Seconds(upAt.Max() - ramp);
             var allReady = Stats.Seconds(answeredAt.Max() - ramp);
+            var rampCpu = FleetCpu.Now(host.ProcessId, hiveCgroup).PerCreate(cpuAtRamp, n, allReady);
             var listed = await ListedAgentsAsync(http);
             var unlisted = names.Count(name => !listed.Contains(name));
             Console.WriteLine($"{n} agents: all 201 (running) after {Stats.F(allUp, 1)} s, all answering after {Stats.F(allReady, 1)} s " +
                               $"({FleetConcurrency} creates in flight; load {LoadAverage()})");
+            Console.WriteLine(rampCpu);
             Report($"[fleet] each create → 201 ({FleetConcurrency} in flight)", Latency.Of(creates));
             Report($"[fleet] each create → ready ({FleetConcurrency} in flight)", Latency.Of(readies));
             if (lost.Count > 0 || unlisted > 0)
@@ -466,6 +472,9 @@ internal sealed class ContainersBench : IBenchMode
                          $"{n - lost.Count} answering after {Stats.F(allReady, 1)} s" +
                          (lost.Count > 0 ? $" ({lost.Count} lost from the directory, re-created one at a time afterwards)" : "") +
                          $"; all destroyed ({FleetConcurrency} in flight) in {Stats.F(destroyed, 1)} s");
+            _summary.Add($"[fleet] {rampCpu}");
+            _summary.Add($"GOAL fleet {n} agents all running < {FleetRunningGoalS} s: {Verdict(allUp, FleetRunningGoalS)} ({Stats.F(allUp, 1)} s); " +
+                         $"all answering < {FleetAnsweringGoalS} s: {Verdict(allReady, FleetAnsweringGoalS)} ({Stats.F(allReady, 1)} s)");
             _summary.Add($"[fleet] /api/state host CPU per cold load with {n} agents ({Stats.Bytes(bytes)}): first {StateLoads} loads {Stats.F(firstCpu, 1)} ms, " +
                          $"after {StateWarmUp} more {Stats.F(stateCpu, 1)} ms; with 0 agents {Stats.F(emptyCpu, 1)} ms");
             _summary.Add($"GOAL fleet /api/state p99 < {StateGoalMs} ms (warm host): {Verdict(state.P99, StateGoalMs)} (p50 {Stats.F(state.P50, 1)} ms, " +
