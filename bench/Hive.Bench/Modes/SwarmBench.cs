@@ -796,7 +796,8 @@ internal sealed class SwarmBench : IBenchMode
                             $"provider's peak in flight {c["provider_peak_in_flight"]} (max_in_flight {c["provider_max_in_flight"]}) |");
             text.AppendLine($"| model calls metered (host, complete rows) | {c["metered_complete"]} (rows by state: {string.Join(", ", c["host_rows_by_state"]!.AsObject().Select(k => $"{k.Key} {k.Value}"))}); " +
                             $"booked twice **{c["booked_twice"]}**, metered not served **{c["metered_not_served"]}** |");
-            text.AppendLine($"| served, not metered | cut by a kill {c["served_cut_by_a_kill"]} (ended {string.Join(", ", c["served_cut_by_a_kill_seconds_before_it"]!.AsArray().Select(x => $"{x} s"))} before the SIGKILL), " +
+            var before = c["served_cut_by_a_kill_seconds_before_it"]!.AsArray();
+            text.AppendLine($"| served, not metered | cut by a kill {c["served_cut_by_a_kill"]}{(before.Count == 0 ? "" : $" (ended {string.Join(", ", before.Select(x => $"{x} s"))} before the SIGKILL)")}, " +
                             $"elsewhere **{c["served_not_metered_outside_kills"]}**; metered = served − cut by kills: {c["metered_equals_served_minus_cut_by_kills"]} |");
             text.AppendLine($"| the agents' client | {c["client_calls"]} calls through the gateway ({c["client_calls_whole"]} read whole, {c["client_calls_not_200"]} not 200), {c["client_errors"]} failed, {c["client_direct_calls"]} straight to the provider |");
             text.AppendLine($"| provider's request → first byte | {L(c["provider_first_byte_ms"])} |");
