@@ -15,28 +15,43 @@ namespace Hive.Bench.Modes;
 /// A swarm of agents run by the host (process driver, <c>hivectl run -- /bin/sh swarm-agent.sh</c>), the
 /// governor on (8 slots, budgets high), a scripted operator answering questions and keeping mail flowing over HTTP, and
 /// <c>--kills</c> SIGKILLs of the host at random moments (restarted on the same data dir; it restarts its agents).
-/// The fake COMMAND logs every message it is handed (with the turn's start stamp and the redelivered flag), thinks 0.5–3 s
-/// (awk's rand, seeded by the bench seed, the agent and its turn number), replies once to a random peer or the operator,
+/// The fake COMMAND logs every message it is handed (with the turn's start stamp and the redelivered flag), makes its
+/// turn's model calls through the hive's gateway (<see cref="ModelClient"/>, python3: 1–3 streamed Messages calls to a fake
+/// provider in this process, <see cref="StreamingProvider"/>, first byte after 200–800 ms, 20–60 deltas, the provider's
+/// <c>MaxInFlight</c> 8), replies once to a random peer or the operator (awk's rand, seeded by the bench seed, the agent
+/// and its turn number),
 /// sometimes schedules a reminder to itself or asks the operator, and prints stream-json with tokens. Every body is
 /// <c>swarm &lt;uid&gt;</c>; the database (which survives the kills) is the list of what was sent, the agents' logs what
 /// was delivered. At the end: the agents are told to stop replying, the hive drains, and lost = committed messages no
-/// COMMAND (or, for the operator, no inbox) ever got, plus acknowledged sends missing from the database.
+/// COMMAND (or, for the operator, no inbox) ever got, plus acknowledged sends missing from the database. The model calls:
+/// <see cref="ModelCalls"/> (metered against served, and the gateway's added time to first byte).
 /// </summary>
 internal sealed class SwarmBench : IBenchMode
 {
     public string Name => "swarm";
-    public string Summary => "N agents under hivectl run, governor on, scripted operator, SIGKILLs of the host: lost/duplicated mail, wake latency, stalls";
+    public string Summary => "N agents under hivectl run, model calls through the gateway, governor on, scripted operator, SIGKILLs of the host: lost/duplicated mail, calls metered vs served, added first byte, RSS";
 
     private const int DefaultAgents = 50;
     private const int DefaultKills = 0;
     private const double DefaultMinutes = 10;
     private const int Slots = 8;
+    private const int ProviderSlots = 8;
+    private const double RssGoalMib = 300;
+    private const double AddedFirstByteGoalMs = 2;
+
+    /// <summary>
+    /// A call the provider served whole but the host never booked complete counts as cut by a kill when its stream ended at
+    /// most this long before a SIGKILL of the host (the host books a call after the agent has its whole answer); anywhere
+    /// else it is a call the meter missed.
+    /// </summary>
+    private static readonly TimeSpan BookingWindow = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DrainLimit = TimeSpan.FromMinutes(3);
 
     private const string Script = """
         #!/bin/sh
-        # $1 the log dir, $2 this agent, $3 the seed, $4 agents in the swarm, $5 this agent's index
-        dir="$1"; me="$2"; seed="$3"; n="$4"; idx="$5"
+        # $1 the log dir, $2 this agent, $3 the seed, $4 agents in the swarm, $5 this agent's index,
+        # $6 python3, $7 the model client, $8 the provider's own URL, $9 the key for a direct call
+        dir="$1"; me="$2"; seed="$3"; n="$4"; idx="$5"; py="$6"; model="$7"; direct="$8"; directkey="$9"
         log="$dir/$me.log"
         start=$(date +%s%N)
         turn=$(( $(cat "$dir/$me.turn" 2>/dev/null || echo 0) + 1 ))
@@ -49,13 +64,13 @@ internal sealed class SwarmBench : IBenchMode
         done
         set -- $(awk -v s="$seed" -v t="$turn" -v i="$idx" -v n="$n" 'BEGIN {
           srand((s * 131 + i * 7919 + t * 104729) % 2147483647)
-          think = 0.5 + rand() * 2.5
           if (rand() < 0.15 || n < 2) to = "operator"; else { p = int(rand() * (n - 1)); if (p >= i) p++; to = "a" p }
           remind = rand() < 0.1 ? 2 + int(rand() * 9) : 0
           ask = rand() < 0.05 ? 1 : 0
-          printf "%.3f %s %d %d\n", think, to, remind, ask }')
-        think=$1; to=$2; remind=$3; ask=$4
-        sleep "$think"
+          printf "%s %d %d\n", to, remind, ask }')
+        to=$1; remind=$2; ask=$3
+        # The turn's model calls, through the hive's gateway (ANTHROPIC_BASE_URL and the placeholder key come from the host).
+        "$py" "$model" "$dir" "$me" "$seed" "$turn" "$direct" "$directkey" 2>>"$log.err"
         if [ ! -e "$dir/drain" ]; then
           uid="$me-$turn"
           if hivectl send --client-id "$uid" "$to" "swarm $uid" >/dev/null 2>>"$log.err"; then echo "sent $uid $to" >> "$log"; fi
@@ -71,8 +86,75 @@ internal sealed class SwarmBench : IBenchMode
         echo '{"type":"result","subtype":"success","is_error":false,"total_cost_usd":0.001,"usage":{"input_tokens":'"$((1000 + count * 200))"',"output_tokens":150}}'
         """;
 
+    /// <summary>
+    /// The turn's model: 1–3 streamed Messages calls through the gateway (ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY) on one
+    /// keep-alive connection, 0.1–0.4 s of "tools" between them, and on one turn in five one call straight to the provider
+    /// (the floor of this measurement: the same client, no gateway). Per call one line in <c>&lt;agent&gt;.calls</c>: the
+    /// provider's serial (from the message id), the time from just before the request was written to the response's head
+    /// read (its first byte: the provider writes its head with <c>message_start</c>), the deltas read, whether
+    /// <c>message_stop</c> came, direct or not, the status, whether the call opened its connection (a turn's first), and the
+    /// label; a failed call is a <c>callerr</c> line.
+    /// </summary>
+    private const string ModelClient = """
+        import http.client, json, os, random, sys, time, urllib.parse
+        log_dir, me, seed, turn, direct_url, direct_key = sys.argv[1:7]
+        rnd = random.Random(f"{seed}-{me}-{turn}")
+        out = open(os.path.join(log_dir, me + ".calls"), "a")
+
+        def connect(url):
+            u = urllib.parse.urlsplit(url)
+            return http.client.HTTPConnection(u.hostname, u.port, timeout=120), u.path.rstrip("/")
+
+        def call(conn, prefix, key, label, direct):
+            body = json.dumps({"model": "claude-test", "max_tokens": 256, "stream": True,
+                               "messages": [{"role": "user", "content": label}]})
+            headers = {"content-type": "application/json", "x-api-key": key, "anthropic-version": "2023-06-01"}
+            try:
+                fresh = 1 if conn.sock is None else 0
+                started = time.perf_counter_ns()
+                conn.request("POST", prefix + "/v1/messages", body, headers)
+                response = conn.getresponse()
+                first = time.perf_counter_ns() - started
+                serial, deltas, stop = "-", 0, 0
+                for raw in response:
+                    line = raw.decode("utf-8").rstrip("\n")
+                    if not line.startswith("data: "):
+                        continue
+                    data = json.loads(line[6:])
+                    kind = data.get("type")
+                    if kind == "message_start":
+                        serial = data["message"]["id"].rsplit("_", 1)[1]
+                    elif kind == "content_block_delta":
+                        deltas += 1
+                    elif kind == "message_stop":
+                        stop = 1
+                out.write(f"call {serial} {first // 1000} {deltas} {stop} {1 if direct else 0} {response.status} {fresh} {label}\n")
+            except Exception as e:
+                out.write(f"callerr {label} {type(e).__name__}: {str(e)[:200]}\n".replace("\n", " ").rstrip() + "\n")
+                conn.close()
+            out.flush()
+
+        gateway, prefix = connect(os.environ["ANTHROPIC_BASE_URL"])
+        key = os.environ["ANTHROPIC_API_KEY"]
+        calls = 1 + rnd.randrange(3)
+        for i in range(calls):
+            if i > 0:
+                time.sleep(0.1 + rnd.random() * 0.3)
+            call(gateway, prefix, key, f"{me}-{turn}-{i}", False)
+        if rnd.random() < 0.2:
+            floor, floor_prefix = connect(direct_url)
+            call(floor, floor_prefix, direct_key, f"{me}-{turn}-d", True)
+        """;
+
     public async Task<int> RunAsync(BenchOptions options)
     {
+        // The agents' model client: Debian's python3 (./test.sh installs it), where the agents' own users can run it.
+        var python = new[] { "/usr/bin/python3", "/usr/local/bin/python3" }.FirstOrDefault(File.Exists);
+        if (python is null)
+        {
+            Console.Error.WriteLine("swarm: the agents' model client needs python3 at /usr/bin/python3 (apt-get install python3)");
+            return 2;
+        }
         var agents = options.Agents ?? DefaultAgents;
         var kills = options.Kills ?? DefaultKills;
         var minutes = options.Minutes ?? DefaultMinutes;
@@ -86,12 +168,22 @@ internal sealed class SwarmBench : IBenchMode
         var script = Path.Combine(root, "swarm-agent.sh");
         await File.WriteAllTextAsync(script, Script.Replace("\r", ""));
         File.SetUnixFileMode(script, (UnixFileMode)0b111_101_101);
+        var modelClient = Path.Combine(root, "swarm-model.py");
+        await File.WriteAllTextAsync(modelClient, ModelClient.Replace("\r", ""));
+        File.SetUnixFileMode(modelClient, (UnixFileMode)0b110_100_100);
 
-        PrintHeader("Hive swarm under the harness", dataDir);
+        PrintHeader("Hive swarm under the harness, its model calls through the gateway", dataDir);
         var loadStart = LoadAverage();
-        Console.WriteLine($"agents {agents}   minutes {Stats.F(minutes, 1)}   kills {kills}   seed {options.Seed}   MaxConcurrentTurns {Slots}   host: dotnet {HostProcess.HostDll}");
+        Console.WriteLine($"agents {agents}   minutes {Stats.F(minutes, 1)}   kills {kills}   seed {options.Seed}   MaxConcurrentTurns {Slots}   " +
+                          $"provider MaxInFlight {ProviderSlots}   model client {python}   host: dotnet {HostProcess.HostDll}");
+        var secret = "sk-ant-swarm-" + Guid.NewGuid().ToString("N");
+        await using var provider = await StreamingProvider.StartAsync(secret);
         string[] args =
         [
+            "--Hive:Gateway:Providers:anthropic:Upstream", provider.Url,
+            "--Hive:Gateway:Providers:anthropic:MaxInFlight", ProviderSlots.ToString(CultureInfo.InvariantCulture),
+            "--Hive:Gateway:Providers:anthropic:Prices:claude-test:InputPerMtok", "3",
+            "--Hive:Gateway:Providers:anthropic:Prices:claude-test:OutputPerMtok", "15",
             "--Hive:Governance:MaxConcurrentTurns", Slots.ToString(CultureInfo.InvariantCulture),
             "--Hive:Governance:Budgets:Hive:DailyUsd", "1000000",
             "--Hive:Governance:Budgets:Agent:DailyUsd", "100000",
@@ -109,6 +201,7 @@ internal sealed class SwarmBench : IBenchMode
             host = await HostProcess.StartAsync(dataDir, [], extraArgs: args);
             run.Host = host;
             run.Http = host.CreateClient();
+            (await run.Http.PutAsJsonAsync("/api/secrets/anthropic", new { value = secret })).EnsureSuccessStatusCode();
             var created = Stopwatch.StartNew();
             for (var i = 0; i < agents; i++)
             {
@@ -117,8 +210,9 @@ internal sealed class SwarmBench : IBenchMode
                 {
                     name,
                     driver = "process",
+                    provider = "anthropic",
                     command = new[] { "hivectl", "run", "--", "/bin/sh", script, logDir, name, options.Seed.ToString(CultureInfo.InvariantCulture),
-                        agents.ToString(CultureInfo.InvariantCulture), i.ToString(CultureInfo.InvariantCulture) },
+                        agents.ToString(CultureInfo.InvariantCulture), i.ToString(CultureInfo.InvariantCulture), python, modelClient, provider.Url, provider.DirectKey },
                 });
                 if (!response.IsSuccessStatusCode)
                     throw new InvalidOperationException($"creating {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
@@ -147,6 +241,7 @@ internal sealed class SwarmBench : IBenchMode
                 run.Sample();
                 var down = DateTimeOffset.UtcNow;
                 await host.KillAsync();
+                run.Kills.Add((down, DateTimeOffset.UtcNow));
                 run.Lives.Add(run.Current);
                 run.Current = new Life();
                 Console.WriteLine($"  +{Stats.F(clock.Elapsed.TotalSeconds, 1)} s: host SIGKILLed");
@@ -188,6 +283,10 @@ internal sealed class SwarmBench : IBenchMode
             run.Lives.Add(run.Current);
 
             var result = Analyse(run, agents, kills, minutes, options.Seed, turnsInRun, drained, drain.Elapsed.TotalSeconds, dbAtEnd, walAtEnd, loadStart);
+            var (model, modelGreen) = ModelCalls(run, provider);
+            result["model_calls"] = model;
+            result["peak_rss_goal_met"] = result["host"]!["peak_rss_mib"]!.GetValue<double>() < RssGoalMib;
+            result["green"] = result["green"]!.GetValue<bool>() && modelGreen;
             var json = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
             var markdown = Markdown(result);
             await File.WriteAllTextAsync("swarm-result.json", json + "\n");
@@ -196,7 +295,11 @@ internal sealed class SwarmBench : IBenchMode
             Console.WriteLine(markdown);
             Console.WriteLine($"written: {Path.GetFullPath("swarm-result.json")} and {Path.GetFullPath("swarm-result.md")}");
             var ok = result["green"]!.GetValue<bool>();
-            Console.WriteLine($"verdict: {(ok ? "green (0 lost, duplicates only as flagged redeliveries, drained)" : "FAILED")}");
+            var addedP99 = model["gateway_added_first_byte_ms"]?["p99"]?.GetValue<double>();
+            Console.WriteLine($"GOAL host peak RSS < {RssGoalMib} MiB: {(result["peak_rss_goal_met"]!.GetValue<bool>() ? "met" : "MISSED")} ({result["host"]!["peak_rss_mib"]} MiB)");
+            Console.WriteLine($"GOAL gateway's added time to first byte p99 < {AddedFirstByteGoalMs} ms: " +
+                              $"{(model["gateway_added_first_byte_goal_met"]!.GetValue<bool>() ? "met" : "MISSED")} ({(addedP99 is { } p ? Stats.F(p, 3) + " ms" : "no calls")})");
+            Console.WriteLine($"verdict: {(ok ? "green (0 lost, duplicates only as flagged redeliveries, drained; model calls metered = served, none twice, but those cut by a kill)" : "FAILED")}");
             return ok ? 0 : 1;
         }
         finally
@@ -235,6 +338,9 @@ internal sealed class SwarmBench : IBenchMode
         public Life Current = new();
         public List<Life> Lives { get; } = [];
         public List<(DateTimeOffset From, DateTimeOffset To)> Down { get; } = [];
+
+        /// <summary>Each SIGKILL of the host: just before it was sent, and once the host was gone.</summary>
+        public List<(DateTimeOffset Sent, DateTimeOffset Gone)> Kills { get; } = [];
         public long PeakWal;
         public long PeakDb;
         public HashSet<string> OperatorSent { get; } = [];
@@ -511,6 +617,131 @@ internal sealed class SwarmBench : IBenchMode
         };
     }
 
+    private sealed record ClientCall(long Serial, double FirstByteMs, int Deltas, bool Stopped, bool Direct, int Status, bool Fresh, string Label);
+
+    /// <summary>
+    /// The model calls, three ways: what the provider served (<see cref="StreamingProvider.Calls"/>, by serial), what the host
+    /// metered (its <c>model_calls</c> rows; a complete row's input tokens are the serial of the call it booked), and what the
+    /// agents' client saw (<c>&lt;agent&gt;.calls</c>). Served and metered must be the same calls, none booked twice, except
+    /// calls cut by a kill: served whole by the provider but ended at most <see cref="BookingWindow"/> before a SIGKILL of the
+    /// host, which died before booking them (their rows are left open and marked interrupted at the next start, or there
+    /// is none: a call is written once, at its end, unless it is still streaming half a second after its first byte). The
+    /// gateway's added time to first byte of a call is the client's time to the response's first byte minus the provider's
+    /// own, from the request's arrival to its first byte written; the same difference for the calls the client made
+    /// straight to the provider is this measurement's floor (the client and the loopback, no gateway).
+    /// </summary>
+    private static (JsonObject Result, bool Green) ModelCalls(Run run, StreamingProvider provider)
+    {
+        var providerCalls = provider.Calls;
+        var viaGateway = providerCalls.Where(c => !c.Direct).ToDictionary(c => c.Serial);
+        var served = viaGateway.Values.Where(c => c.Served).ToDictionary(c => c.Serial);
+
+        var rowsByState = new JsonObject();
+        var complete = new List<(long Serial, double? FirstByteMs)>();
+        using (var connection = Open(run.DataDir))
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT state, input_tokens, first_byte_ms FROM model_calls WHERE provider = 'anthropic'";
+            using var reader = command.ExecuteReader();
+            var states = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                var state = reader.GetString(0);
+                states[state] = states.GetValueOrDefault(state) + 1;
+                if (state == "complete") complete.Add((reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetDouble(2)));
+            }
+            foreach (var (state, n) in states) rowsByState[state] = n;
+        }
+        var metered = complete.GroupBy(c => c.Serial).ToDictionary(g => g.Key, g => g.ToList());
+        var bookedTwice = metered.Count(m => m.Value.Count > 1);
+        var meteredNotServed = metered.Keys.Count(k => !served.ContainsKey(k));
+        var cutByKill = new List<(StreamingProvider.Call Call, double SecondsBeforeKill)>();
+        var unbooked = new List<StreamingProvider.Call>();
+        foreach (var call in served.Values.Where(c => !metered.ContainsKey(c.Serial)).OrderBy(c => c.Serial))
+        {
+            var kill = run.Kills.Where(k => call.EndedAt <= k.Gone && call.EndedAt >= k.Sent - BookingWindow).Select(k => (DateTimeOffset?)k.Sent).FirstOrDefault();
+            if (kill is { } sent) cutByKill.Add((call, (sent - call.EndedAt).TotalSeconds));
+            else unbooked.Add(call);
+        }
+
+        var clientCalls = new List<ClientCall>();
+        var clientErrors = 0;
+        string? lastClientError = null;
+        foreach (var file in Directory.EnumerateFiles(run.LogDir, "*.calls"))
+            foreach (var line in ReadLines(file))
+            {
+                var parts = line.Split(' ', 9);
+                if (parts[0] == "callerr")
+                {
+                    clientErrors++;
+                    lastClientError = line;
+                }
+                else if (parts is ["call", var serial, var micros, var deltas, var stop, var direct, var status, var fresh, var label] && long.TryParse(serial, out var s))
+                    clientCalls.Add(new ClientCall(s, long.Parse(micros, CultureInfo.InvariantCulture) / 1000.0, int.Parse(deltas, CultureInfo.InvariantCulture),
+                        stop == "1", direct == "1", int.Parse(status, CultureInfo.InvariantCulture), fresh == "1", label));
+            }
+        var clientViaGateway = clientCalls.Where(c => !c.Direct).ToList();
+        var matched = clientViaGateway.Where(c => viaGateway.TryGetValue(c.Serial, out var p) && !double.IsNaN(p.FirstByteMs)).ToList();
+        var added = matched.Select(c => c.FirstByteMs - viaGateway[c.Serial].FirstByteMs).ToList();
+        var addedFresh = matched.Where(c => c.Fresh).Select(c => c.FirstByteMs - viaGateway[c.Serial].FirstByteMs).ToList();
+        var addedReused = matched.Where(c => !c.Fresh).Select(c => c.FirstByteMs - viaGateway[c.Serial].FirstByteMs).ToList();
+        var byId = providerCalls.Where(c => c.Direct).ToDictionary(c => c.Serial);
+        var floor = clientCalls.Where(c => c.Direct && byId.TryGetValue(c.Serial, out var p) && !double.IsNaN(p.FirstByteMs))
+            .Select(c => c.FirstByteMs - byId[c.Serial].FirstByteMs).ToList();
+        // Where the added time goes: the host's own (its row's first byte, from the call's arrival at the host, minus the
+        // provider's) and the rest (the client, the forwarding port in front of the agent, the door's socket).
+        var hostFirstByte = metered.Where(m => m.Value[0].FirstByteMs is not null).ToDictionary(m => m.Key, m => m.Value[0].FirstByteMs!.Value);
+        var inHost = hostFirstByte.Where(h => served.ContainsKey(h.Key)).Select(h => h.Value - served[h.Key].FirstByteMs).ToList();
+        var outsideHost = clientViaGateway.Where(c => hostFirstByte.ContainsKey(c.Serial)).Select(c => c.FirstByteMs - hostFirstByte[c.Serial]).ToList();
+        var providerFirstByte = viaGateway.Values.Where(c => !double.IsNaN(c.FirstByteMs)).Select(c => c.FirstByteMs).ToList();
+
+        JsonObject Figures(List<double> values)
+        {
+            var l = Latency.Of(values.Count == 0 ? [double.NaN] : values);
+            return values.Count == 0
+                ? new JsonObject { ["n"] = 0 }
+                : new JsonObject
+                {
+                    ["n"] = values.Count, ["p50"] = Math.Round(l.P50, 3), ["p90"] = Math.Round(l.P90, 3), ["p99"] = Math.Round(l.P99, 3), ["max"] = Math.Round(l.Max, 3),
+                };
+        }
+        var addedFigures = Figures(added);
+        var addedP99 = added.Count == 0 ? double.NaN : addedFigures["p99"]!.GetValue<double>();
+        var equal = bookedTwice == 0 && meteredNotServed == 0 && unbooked.Count == 0;
+        var green = served.Count > 0 && equal;
+        return (new JsonObject
+        {
+            ["provider_max_in_flight"] = ProviderSlots,
+            ["provider_peak_in_flight"] = provider.PeakInFlight,
+            ["received_via_gateway"] = viaGateway.Count,
+            ["served"] = served.Count,
+            ["cut_at_the_provider"] = viaGateway.Count - served.Count,
+            ["metered_complete"] = metered.Count,
+            ["host_rows_by_state"] = rowsByState,
+            ["booked_twice"] = bookedTwice,
+            ["metered_not_served"] = meteredNotServed,
+            ["served_cut_by_a_kill"] = cutByKill.Count,
+            ["served_cut_by_a_kill_seconds_before_it"] = new JsonArray(cutByKill.Select(c => (JsonNode?)Math.Round(c.SecondsBeforeKill, 3)).ToArray()),
+            ["served_not_metered_outside_kills"] = unbooked.Count,
+            ["served_not_metered_outside_kills_labels"] = new JsonArray(unbooked.Take(20).Select(c => (JsonNode?)$"{c.Serial} {c.Label} {c.EndedAt:O}").ToArray()),
+            ["metered_equals_served_minus_cut_by_kills"] = equal && metered.Count == served.Count - cutByKill.Count,
+            ["client_calls"] = clientViaGateway.Count,
+            ["client_calls_whole"] = clientViaGateway.Count(c => c.Stopped),
+            ["client_calls_not_200"] = clientViaGateway.Count(c => c.Status != 200),
+            ["client_errors"] = clientErrors,
+            ["client_last_error"] = lastClientError,
+            ["client_direct_calls"] = clientCalls.Count(c => c.Direct),
+            ["provider_first_byte_ms"] = Figures(providerFirstByte),
+            ["gateway_added_first_byte_ms"] = addedFigures,
+            ["gateway_added_first_byte_goal_met"] = added.Count > 0 && addedP99 < AddedFirstByteGoalMs,
+            ["gateway_added_first_byte_new_connection_ms"] = Figures(addedFresh),
+            ["gateway_added_first_byte_kept_alive_ms"] = Figures(addedReused),
+            ["direct_added_first_byte_ms"] = Figures(floor),
+            ["added_in_host_ms"] = Figures(inHost),
+            ["added_outside_host_ms"] = Figures(outsideHost),
+        }, green);
+    }
+
     private static JsonObject Machine(string loadStart)
     {
         string Read(string path) { try { return File.ReadAllText(path).Trim(); } catch (IOException) { return "unknown"; } }
@@ -558,6 +789,25 @@ internal sealed class SwarmBench : IBenchMode
         text.AppendLine($"| SQLite `hive.db` / WAL | end {Mib(q["db_bytes_end"])} / {Mib(q["wal_bytes_end"])}; peak {Mib(q["db_bytes_peak"])} / {Mib(q["wal_bytes_peak"])} |");
         text.AppendLine($"| longest stall with work waiting | {s["seconds"]} s ({s["agent"]} at {s["at"]}{(s["overlaps_a_host_restart"]!.GetValue<bool>() ? ", across a host restart" : "")}) |");
         text.AppendLine($"| drain (agents stop replying → idle) | {r["drain_seconds"]} s{(r["drained"]!.GetValue<bool>() ? "" : " — NOT IDLE")} |");
+        if (r["model_calls"] is JsonObject c)
+        {
+            string L(JsonNode? f) => f!["n"]!.GetValue<int>() == 0 ? "none" : $"p50 {f["p50"]} ms, p90 {f["p90"]} ms, p99 {f["p99"]} ms, max {f["max"]} ms (n={f["n"]})";
+            text.AppendLine($"| model calls served (provider, whole streams) | {c["served"]} of {c["received_via_gateway"]} received through the gateway ({c["cut_at_the_provider"]} cut while streaming); " +
+                            $"provider's peak in flight {c["provider_peak_in_flight"]} (max_in_flight {c["provider_max_in_flight"]}) |");
+            text.AppendLine($"| model calls metered (host, complete rows) | {c["metered_complete"]} (rows by state: {string.Join(", ", c["host_rows_by_state"]!.AsObject().Select(k => $"{k.Key} {k.Value}"))}); " +
+                            $"booked twice **{c["booked_twice"]}**, metered not served **{c["metered_not_served"]}** |");
+            var before = c["served_cut_by_a_kill_seconds_before_it"]!.AsArray();
+            text.AppendLine($"| served, not metered | cut by a kill {c["served_cut_by_a_kill"]}{(before.Count == 0 ? "" : $" (ended {string.Join(", ", before.Select(x => $"{x} s"))} before the SIGKILL)")}, " +
+                            $"elsewhere **{c["served_not_metered_outside_kills"]}**; metered = served − cut by kills: {c["metered_equals_served_minus_cut_by_kills"]} |");
+            text.AppendLine($"| the agents' client | {c["client_calls"]} calls through the gateway ({c["client_calls_whole"]} read whole, {c["client_calls_not_200"]} not 200), {c["client_errors"]} failed, {c["client_direct_calls"]} straight to the provider |");
+            text.AppendLine($"| provider's request → first byte | {L(c["provider_first_byte_ms"])} |");
+            text.AppendLine($"| gateway's added time to first byte (client's − provider's) | {L(c["gateway_added_first_byte_ms"])} |");
+            text.AppendLine($"| … a turn's first call (opens its connection) | {L(c["gateway_added_first_byte_new_connection_ms"])} |");
+            text.AppendLine($"| … its later calls (the connection kept alive) | {L(c["gateway_added_first_byte_kept_alive_ms"])} |");
+            text.AppendLine($"| … of it in the host (its row's first byte − provider's) | {L(c["added_in_host_ms"])} |");
+            text.AppendLine($"| … the rest (client, forwarding port, door) | {L(c["added_outside_host_ms"])} |");
+            text.AppendLine($"| the same measured on direct calls (the floor: client, loopback) | {L(c["direct_added_first_byte_ms"])} |");
+        }
         return text.ToString();
     }
 
