@@ -20,7 +20,6 @@ public sealed class StateChange : IDisposable
     private readonly List<Action> _onRolledBack = [];
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
-    private IDisposable? _writeTurn;
     private int _savepoints;
     private int _changesAtBegin;
     private Phase _phase = Phase.Running;
@@ -93,17 +92,8 @@ public sealed class StateChange : IDisposable
     {
         if (!IsRunning) throw new InvalidOperationException("this state change has already committed or rolled back");
         if (_connection is not null) return;
-        _writeTurn = _db.EnterWrite();
-        try
-        {
-            _connection = _db.Open();
-            _transaction = _connection.BeginTransaction(deferred: false);
-        }
-        catch
-        {
-            CloseConnection();
-            throw;
-        }
+        _connection = _db.Open();
+        _transaction = _connection.BeginTransaction(deferred: false);
         _changesAtBegin = SQLitePCL.raw.sqlite3_total_changes(_connection.Handle);
     }
 
@@ -175,9 +165,7 @@ public sealed class StateChange : IDisposable
     {
         _transaction?.Dispose();
         _connection?.Dispose();
-        _writeTurn?.Dispose(); // after the transaction has ended: the next writer's BEGIN finds the lock free
         _transaction = null;
         _connection = null;
-        _writeTurn = null;
     }
 }

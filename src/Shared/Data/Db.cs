@@ -16,13 +16,11 @@ public interface IDb
     IDisposable BeginReadSnapshot() => NoReadSnapshot.Instance;
 
     /// <summary>
-    /// This process's writers take turns here before <c>BEGIN IMMEDIATE</c> and leave after the commit or rollback: one
-    /// waiting here resumes the moment the writer ahead of it leaves, where one waiting in SQLite's busy handler sleeps in
-    /// growing steps (up to 100 ms) and polls. Dispose it after the transaction.
+    /// The host's busy background writers (the message writer, the search indexer, retention batches) take turns here
+    /// before <c>BEGIN IMMEDIATE</c> and leave after the commit or rollback: one waiting here resumes the moment the one
+    /// ahead of it leaves, where one waiting in SQLite's busy handler sleeps in growing steps (up to 100 ms) and polls.
+    /// Only awaited, never a blocking wait: a state change does not take it (ADR 0027). Dispose it after the transaction.
     /// </summary>
-    IDisposable EnterWrite() => NoReadSnapshot.Instance;
-
-    /// <inheritdoc cref="EnterWrite"/>
     ValueTask<IDisposable> EnterWriteAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<IDisposable>(NoReadSnapshot.Instance);
 }
 
@@ -60,9 +58,6 @@ public sealed class SqliteDb : IDb
     private static readonly TimeSpan WriteWait = TimeSpan.FromSeconds(30);
 
     private readonly SemaphoreSlim _writer = new(1, 1);
-
-    public IDisposable EnterWrite() =>
-        _writer.Wait(WriteWait) ? new WriteTurn(_writer) : throw Busy();
 
     public async ValueTask<IDisposable> EnterWriteAsync(CancellationToken cancellationToken = default) =>
         await _writer.WaitAsync(WriteWait, cancellationToken) ? new WriteTurn(_writer) : throw Busy();

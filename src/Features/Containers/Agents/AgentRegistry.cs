@@ -21,7 +21,6 @@ internal sealed class AgentRegistry(
     public IReadOnlyList<AgentInfo> ReadAtStartUp()
     {
         var configured = Configured(options.Value);
-        using var turn = db.EnterWrite();
         using var connection = db.Open();
         using var transaction = connection.BeginTransaction(deferred: false);
         var now = clock.GetUtcNow();
