@@ -11,6 +11,7 @@ public static class SearchFeature
         services.AddOptions<SearchOptions>().BindConfiguration("Hive:Search")
             .Validate(o => o.BatchSize is >= 1 and <= 10_000, "Hive:Search:BatchSize must be 1 to 10000")
             .Validate(o => o.DelayMs is >= 0 and <= 10_000, "Hive:Search:DelayMs must be 0 to 10000")
+            .Validate(o => o.MaxDelayMs >= o.DelayMs && o.MaxDelayMs <= 60_000, "Hive:Search:MaxDelayMs must be DelayMs to 60000")
             .ValidateOnStart();
         services.AddSingleton<SearchSignal>();
         services.AddSingleton<SearchIndex>();

@@ -34,9 +34,7 @@ internal sealed class SearchIndexer(
     protected override async Task PassAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.Indexing) return;
-        // A short wait first: the sends of the next few milliseconds join this batch. FTS5 pays most per commit, and a
-        // pass per group-commit batch (a few rows) cost the writer as much as indexing in its own transaction did.
-        await Task.Delay(TimeSpan.FromMilliseconds(options.Value.DelayMs), Clock, stoppingToken);
+        await WaitOutBurstAsync(stoppingToken);
         using var connection = db.Open();
         foreach (var (source, kind) in _kinds)
         {
@@ -49,6 +47,25 @@ internal sealed class SearchIndexer(
             }
             while (read == options.Value.BatchSize && !stoppingToken.IsCancellationRequested);
         }
+    }
+
+    /// <summary>
+    /// Waits until the writers have been quiet for <see cref="SearchOptions.DelayMs"/>, or for at most
+    /// <see cref="SearchOptions.MaxDelayMs"/>. The sends of a burst then go into few large batches after it instead of
+    /// contending with it for the one write lock (FTS5 pays most per commit, and a batch holds the lock for milliseconds);
+    /// a burst longer than the bound is indexed in catch-ups every that long, so search falls behind by at most about that.
+    /// </summary>
+    private async Task WaitOutBurstAsync(CancellationToken stoppingToken)
+    {
+        var quiet = TimeSpan.FromMilliseconds(options.Value.DelayMs);
+        var started = Clock.GetTimestamp();
+        do
+        {
+            var woken = signal.Take(); // a writer's commit while this waits means the burst goes on
+            await Task.Delay(quiet, Clock, stoppingToken);
+            if (!woken.IsCompleted) return;
+        }
+        while (Clock.GetElapsedTime(started).TotalMilliseconds + options.Value.DelayMs < options.Value.MaxDelayMs);
     }
 
     /// <summary>Whether the source holds rows after the cursor, read without the write lock (a pass with nothing new takes none).</summary>

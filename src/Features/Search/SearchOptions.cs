@@ -10,10 +10,13 @@ public sealed class SearchOptions
     public bool Indexing { get; set; } = true;
 
     /// <summary>
-    /// How long the indexer waits after a wake before it reads: the texts stored meanwhile join its batch. Search lags the
-    /// writes by about this much more; the writers pay far less for the index than with a batch per commit.
+    /// How long the writers must have been quiet before the indexer reads: the texts stored meanwhile join its batch, and a
+    /// burst of sends is indexed after it rather than while it runs. Search lags an idle host's writes by about this much.
     /// </summary>
     public double DelayMs { get; set; } = 20;
+
+    /// <summary>The longest the indexer waits out a burst: search falls behind a sustained burst by about this much.</summary>
+    public double MaxDelayMs { get; set; } = 2000;
 
     /// <summary>Source rows per indexing transaction: each holds the write lock for a few milliseconds.</summary>
     public int BatchSize { get; set; } = 500;
