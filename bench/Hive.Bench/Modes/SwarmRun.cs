@@ -91,10 +91,7 @@ internal sealed class SwarmRun(string dataDir, string logDir, string[] hostArgs)
         try
         {
             if (Host is not { HasExited: false } host) return;
-            var stat = File.ReadAllText($"/proc/{host.ProcessId}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // utime and stime: fields 14 and 15 of stat, 12 and 13 after the ')' split; clock ticks of 1/100 s.
-            Current.CpuSeconds = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+            Current.CpuSeconds = ProcStat.CpuMs(host.ProcessId) / 1000;
             foreach (var line in File.ReadLines($"/proc/{host.ProcessId}/status"))
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
                     Current.PeakRssKb = Math.Max(Current.PeakRssKb, long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
