@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -24,58 +25,54 @@ public sealed class StreamingProvider : IAsyncDisposable
     public sealed record Call(long Serial, string Label, bool Direct, DateTimeOffset ReceivedAt, double FirstByteMs, DateTimeOffset EndedAt, bool Served, string? Error);
 
     private readonly WebApplication _app;
+    private readonly string _key;
     private readonly ConcurrentQueue<Call> _calls = new();
-    private readonly string _directKey;
     private long _serial;
     private int _inFlight;
     private int _peakInFlight;
 
-    private StreamingProvider(WebApplication app, string directKey)
+    private StreamingProvider(WebApplication app, string key)
     {
         _app = app;
-        _directKey = directKey;
+        _key = key;
     }
 
     public string Url { get; private set; } = "";
 
     /// <summary>The key a client that calls the provider directly (no gateway) presents: its calls are marked <see cref="Call.Direct"/>.</summary>
-    public string DirectKey => _directKey;
+    public string DirectKey { get; } = "direct-" + Guid.NewGuid().ToString("N");
 
     /// <summary>The most calls through the gateway (not direct ones) the provider was answering at once, from request to the stream's end.</summary>
     public int PeakInFlight => Volatile.Read(ref _peakInFlight);
 
     public IReadOnlyList<Call> Calls => [.. _calls];
 
+    /// <summary>Starts the provider on a free loopback port; <paramref name="key"/> is the key the gateway must present (others get 401).</summary>
     public static async Task<StreamingProvider> StartAsync(string key)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        var provider = new StreamingProvider(builder.Build(), "direct-" + Guid.NewGuid().ToString("N"));
-        provider._app.MapPost("/v1/messages", context => provider.AnswerAsync(context, key));
+        var provider = new StreamingProvider(builder.Build(), key);
+        provider._app.MapPost("/v1/messages", provider.AnswerAsync);
         await provider._app.StartAsync();
         provider.Url = provider._app.Urls.Single().TrimEnd('/');
         return provider;
     }
 
-    private async Task AnswerAsync(HttpContext context, string key)
+    private async Task AnswerAsync(HttpContext context)
     {
         var received = Stopwatch.GetTimestamp();
         var receivedAt = DateTimeOffset.UtcNow;
         var serial = Interlocked.Increment(ref _serial);
         var label = "";
         var presented = context.Request.Headers["x-api-key"].ToString();
-        var direct = presented == _directKey;
-        if (!direct)
-        {
-            var now = Interlocked.Increment(ref _inFlight);
-            for (var peak = Volatile.Read(ref _peakInFlight); now > peak; peak = Volatile.Read(ref _peakInFlight))
-                if (Interlocked.CompareExchange(ref _peakInFlight, now, peak) == peak) break;
-        }
+        var direct = presented == DirectKey;
+        if (!direct) EnterFlight();
         var firstByteMs = double.NaN;
         try
         {
-            if (!direct && presented != key)
+            if (!direct && presented != _key)
             {
                 context.Response.StatusCode = 401;
                 await context.Response.WriteAsync("""{"type":"error","error":{"type":"authentication_error","message":"bad key"}}""");
@@ -85,28 +82,9 @@ public sealed class StreamingProvider : IAsyncDisposable
             using (var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))
                 label = Label(body.RootElement);
             var random = new Random(HashCode.Combine(serial, label));
-            await Task.Delay(TimeSpan.FromMilliseconds(200 + random.Next(601)), context.RequestAborted);
-
-            context.Response.ContentType = "text/event-stream";
-            context.Response.Headers["x-fake-call"] = serial.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var output = context.Response.Body;
-            var ct = context.RequestAborted;
-            await output.WriteAsync(Event("message_start",
-                $$$$"""{"type":"message_start","message":{"id":"msg_swarm_{{{{serial}}}}","type":"message","role":"assistant","model":"claude-test","content":[],"stop_reason":null,"usage":{"input_tokens":{{{{serial}}}},"output_tokens":1}}}"""), ct);
-            await output.FlushAsync(ct);
+            await WriteFirstByteAsync(context, serial, random);
             firstByteMs = Stats.Ms(Stopwatch.GetTimestamp() - received);
-
-            await output.WriteAsync(Event("content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"""), ct);
-            var chunks = 20 + random.Next(41);
-            for (var i = 0; i < chunks; i++)
-            {
-                await Task.Delay(5 + random.Next(21), ct);
-                await output.WriteAsync(Event("content_block_delta", $$$"""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"word{{{i}}} "}}"""), ct);
-                await output.FlushAsync(ct);
-            }
-            await output.WriteAsync(Event("content_block_stop", """{"type":"content_block_stop","index":0}"""), ct);
-            await output.WriteAsync(Event("message_delta", $$$"""{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":{{{chunks * 2}}}}}"""), ct);
-            await output.WriteAsync(Event("message_stop", """{"type":"message_stop"}"""), ct);
+            await WriteRestAsync(context.Response.Body, random, context.RequestAborted);
             await context.Response.CompleteAsync();
             Record(true, null);
         }
@@ -121,6 +99,41 @@ public sealed class StreamingProvider : IAsyncDisposable
 
         void Record(bool served, string? error) =>
             _calls.Enqueue(new Call(serial, label, direct, receivedAt, firstByteMs, DateTimeOffset.UtcNow, served, error));
+    }
+
+    /// <summary>One more call through the gateway in flight, and the peak raised to it if it is above.</summary>
+    private void EnterFlight()
+    {
+        var now = Interlocked.Increment(ref _inFlight);
+        for (var peak = Volatile.Read(ref _peakInFlight); now > peak; peak = Volatile.Read(ref _peakInFlight))
+            if (Interlocked.CompareExchange(ref _peakInFlight, now, peak) == peak) break;
+    }
+
+    /// <summary>After 200–800 ms, the head and <c>message_start</c> (the serial as its id and input tokens), flushed: the call's first byte.</summary>
+    private static async Task WriteFirstByteAsync(HttpContext context, long serial, Random random)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(200 + random.Next(601)), context.RequestAborted);
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers["x-fake-call"] = serial.ToString(CultureInfo.InvariantCulture);
+        await context.Response.Body.WriteAsync(Event("message_start",
+            $$$$"""{"type":"message_start","message":{"id":"msg_swarm_{{{{serial}}}}","type":"message","role":"assistant","model":"claude-test","content":[],"stop_reason":null,"usage":{"input_tokens":{{{{serial}}}},"output_tokens":1}}}"""), context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>The rest of the stream: 20–60 text deltas 5–25 ms apart, each flushed, then the block's and the message's ends with the output tokens.</summary>
+    private static async Task WriteRestAsync(Stream output, Random random, CancellationToken ct)
+    {
+        await output.WriteAsync(Event("content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"""), ct);
+        var chunks = 20 + random.Next(41);
+        for (var i = 0; i < chunks; i++)
+        {
+            await Task.Delay(5 + random.Next(21), ct);
+            await output.WriteAsync(Event("content_block_delta", $$$"""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"word{{{i}}} "}}"""), ct);
+            await output.FlushAsync(ct);
+        }
+        await output.WriteAsync(Event("content_block_stop", """{"type":"content_block_stop","index":0}"""), ct);
+        await output.WriteAsync(Event("message_delta", $$$"""{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":{{{chunks * 2}}}}}"""), ct);
+        await output.WriteAsync(Event("message_stop", """{"type":"message_stop"}"""), ct);
     }
 
     /// <summary>The client's label for the call: the text of its last user message.</summary>

@@ -321,9 +321,9 @@ internal sealed class ContainersBench : IBenchMode
             await DestroyAsync(http, "fleet-warm");
             for (var i = 0; i < 10; i++) await ColdLoadAsync(http);
             var emptyState = new List<double>();
-            var cpu0 = CpuMs(host.ProcessId);
+            var cpu0 = ProcStat.CpuMs(host.ProcessId);
             for (var i = 0; i < StateLoads; i++) emptyState.Add((await ColdLoadAsync(http)).Ms);
-            var emptyCpu = (CpuMs(host.ProcessId) - cpu0) / StateLoads;
+            var emptyCpu = (ProcStat.CpuMs(host.ProcessId) - cpu0) / StateLoads;
             await Task.Delay(2000);
             var (rss0, threads0) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
             Console.WriteLine($"0 agents: host VmRSS {rss0 / 1024.0:F0} MiB, threads {threads0}; /api/state {Latency.Of(emptyState)}, " +
@@ -413,22 +413,22 @@ internal sealed class ContainersBench : IBenchMode
             // Sequential cold loads of /api/state with the fleet running.
             var loads = new List<double>();
             long bytes = 0;
-            var cpuBefore = CpuMs(host.ProcessId);
+            var cpuBefore = ProcStat.CpuMs(host.ProcessId);
             for (var i = 0; i < StateLoads; i++)
             {
                 var (b, ms) = await ColdLoadAsync(http);
                 loads.Add(ms);
                 bytes = b;
             }
-            var firstCpu = (CpuMs(host.ProcessId) - cpuBefore) / StateLoads;
+            var firstCpu = (ProcStat.CpuMs(host.ProcessId) - cpuBefore) / StateLoads;
             var first = Latency.Of(loads);
             // The first loads with the fleet run partly in tier-0 JIT code (the per-row paths were hot for 1 row, not 200);
             // a host that has been up a while serves warm code: measure again after StateWarmUp more loads.
             for (var i = 0; i < StateWarmUp; i++) await ColdLoadAsync(http);
             loads.Clear();
-            cpuBefore = CpuMs(host.ProcessId);
+            cpuBefore = ProcStat.CpuMs(host.ProcessId);
             for (var i = 0; i < StateLoads; i++) loads.Add((await ColdLoadAsync(http)).Ms);
-            var stateCpu = (CpuMs(host.ProcessId) - cpuBefore) / StateLoads;
+            var stateCpu = (ProcStat.CpuMs(host.ProcessId) - cpuBefore) / StateLoads;
             var state = Latency.Of(loads);
             await Task.Delay(2000);
             var (rssN, threadsN) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
@@ -635,14 +635,6 @@ internal sealed class ContainersBench : IBenchMode
             return [AgentReadable.Of(Path.Combine(output, "EchoAgent"))];
         }
         throw new FileNotFoundException("Hive.sln not found above the bench's folder");
-    }
-
-    /// <summary>The process's user + system CPU time so far, in ms (<c>/proc/&lt;pid&gt;/stat</c> fields 14 and 15, at 100 ticks/s).</summary>
-    private static double CpuMs(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
     }
 
     /// <summary>A field of <c>/proc/&lt;pid&gt;/status</c> (kB for sizes; a count for Threads).</summary>

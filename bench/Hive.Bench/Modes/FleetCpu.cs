@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hive.Bench.Infrastructure;
 
 namespace Hive.Bench.Modes;
 
@@ -14,16 +15,12 @@ namespace Hive.Bench.Modes;
 /// </summary>
 internal sealed record FleetCpu(double HostMs, double ReapedMs, double? AgentsMs, double BenchMs, double MachineBusyMs, double MachineMs)
 {
-    private const double MsPerTick = 10.0; // USER_HZ 100
-
     /// <summary>The counters now; <paramref name="hiveCgroup"/>: the hive's cgroup usage file (<see cref="HiveCgroupOf"/>), or null.</summary>
     public static FleetCpu Now(int hostPid, string? hiveCgroup)
     {
-        var stat = File.ReadAllText($"/proc/{hostPid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        double Ticks(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture) * MsPerTick;
+        var host = ProcStat.Fields(hostPid);
         var (busy, all) = Machine();
-        return new FleetCpu(Ticks(11) + Ticks(12), Ticks(13) + Ticks(14), hiveCgroup is null ? null : UsageMs(hiveCgroup),
+        return new FleetCpu(ProcStat.CpuMs(host), ProcStat.ReapedCpuMs(host), hiveCgroup is null ? null : UsageMs(hiveCgroup),
             Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, busy, all);
     }
 
@@ -87,7 +84,7 @@ internal sealed record FleetCpu(double HostMs, double ReapedMs, double? AgentsMs
     private static (double Busy, double All) Machine()
     {
         var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
-            .Select(v => long.Parse(v, CultureInfo.InvariantCulture) * MsPerTick).ToArray();
+            .Select(ProcStat.Ms).ToArray();
         var all = cpu.Take(8).Sum(); // user nice system idle iowait irq softirq steal (guest is inside user)
         return (all - cpu[3] - cpu[4], all);
     }

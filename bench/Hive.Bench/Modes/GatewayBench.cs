@@ -80,9 +80,9 @@ internal sealed class GatewayBench : IBenchMode
             var results = new Dictionary<string, (Latency Ttfb, double WholeMiBps, double StreamMiBps, double CpuMsPerCall)>();
             foreach (var (name, client) in paths)
             {
-                var cpuBefore = name == "door" ? CpuMs(host.ProcessId) : 0;
+                var cpuBefore = name == "door" ? ProcStat.CpuMs(host.ProcessId) : 0;
                 var ttfb = await SmallAsync(client, count);
-                var cpu = name == "door" ? (CpuMs(host.ProcessId) - cpuBefore) / count : double.NaN;
+                var cpu = name == "door" ? (ProcStat.CpuMs(host.ProcessId) - cpuBefore) / count : double.NaN;
                 var (whole, streamed) = await BigAsync(client, reps);
                 results[name] = (ttfb, whole, streamed, cpu);
                 Console.WriteLine($"{name,-10} first byte {ttfb}   1 MiB: stream {Stats.F(streamed, 1)} MiB/s, whole calls {Stats.F(whole, 1)} MiB/s   " +
@@ -179,14 +179,6 @@ internal sealed class GatewayBench : IBenchMode
         client.DefaultRequestHeaders.Add("x-api-key", key);
         client.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
         return client;
-    }
-
-    /// <summary>utime + stime of a process, in milliseconds (fields 14 and 15 of /proc/pid/stat, in clock ticks of 100 Hz).</summary>
-    private static double CpuMs(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11]) + long.Parse(fields[12])) * 10.0;
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ internal sealed class SearchBench : IBenchMode
     private const int WordsPerBody = 12;
     private const double GoalMs = 50;
     private const string Probe = "probe";
+    private const int IdleProbes = 200;
 
     public async Task<int> RunAsync(BenchOptions options)
     {
@@ -39,7 +40,7 @@ internal sealed class SearchBench : IBenchMode
         PrintHeader("Hive search benchmark (issue 30 item 6)", root);
         var agents = Enumerable.Range(0, Senders).Select(i => $"s{i}").ToArray();
         var words = Words(new Random(options.Seed));
-        var baseline = await FillWithoutIndexAsync(root, agents, words, options);
+        var baseline = await FillWithIndexerOffAsync(root, agents, words, messages, options);
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "hive"), [.. agents, Probe],
             ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error"]);
         try
@@ -47,12 +48,12 @@ internal sealed class SearchBench : IBenchMode
             var fill = Stopwatch.StartNew();
             using var filling = new CancellationTokenSource();
             var probe = ProbeAsync(hive, Probe, agents[0], int.MaxValue, filling.Token);
-            await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i, messages / Senders)));
+            await FillAsync(hive, agents, words, options.Seed, messages);
             fill.Stop();
             await filling.CancelAsync();
             var underLoad = await probe;
             var caughtUp = Stopwatch.StartNew();
-            while (hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'") < messages + underLoad.Count) await Task.Delay(10);
+            while (MessageEntries(hive) < messages + underLoad.Count) await Task.Delay(10);
             caughtUp.Stop();
             Console.WriteLine($"messages: {Stats.N(messages)} sent through the sockets ({Senders} senders) in {Stats.F(fill.Elapsed.TotalSeconds, 1)} s " +
                               $"= {Stats.N(messages / fill.Elapsed.TotalSeconds)} sends/s   synchronous: {options.Synchronous}; the index caught up " +
@@ -60,8 +61,8 @@ internal sealed class SearchBench : IBenchMode
             Console.WriteLine($"the same with the indexer off: {Stats.F(baseline.TotalSeconds, 1)} s = {Stats.N(messages / baseline.TotalSeconds)} sends/s; " +
                               $"indexed/unindexed time {Stats.F(fill.Elapsed.TotalSeconds / baseline.TotalSeconds, 2)}");
             Console.WriteLine($"send -> searchable during the fill ({underLoad.Count} probes): {Latency.Of(underLoad)}");
-            Console.WriteLine($"send -> searchable, idle host (200 probes):   {Latency.Of(await ProbeAsync(hive, Probe, agents[0], 200, CancellationToken.None))}");
-            Console.WriteLine($"index: {Stats.N(hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'"))} message entries; db {Stats.Bytes(new FileInfo(hive.DatabasePath).Length)}");
+            Console.WriteLine($"send -> searchable, idle host ({IdleProbes} probes):   {Latency.Of(await ProbeAsync(hive, Probe, agents[0], IdleProbes, CancellationToken.None))}");
+            Console.WriteLine($"index: {Stats.N(MessageEntries(hive))} message entries; db {Stats.Bytes(new FileInfo(hive.DatabasePath).Length)}");
 
             var pick = new Random(options.Seed + 1000);
             for (var i = 0; i < 100; i++) await QueryAsync(hive, $"q={words[pick.Next(Vocabulary)]}"); // JIT and warm the cache
@@ -84,15 +85,14 @@ internal sealed class SearchBench : IBenchMode
     }
 
     /// <summary>The same fill on a hive of its own whose indexer is off: what indexing costs the writer.</summary>
-    private static async Task<TimeSpan> FillWithoutIndexAsync(string root, string[] agents, string[] words, BenchOptions options)
+    private static async Task<TimeSpan> FillWithIndexerOffAsync(string root, string[] agents, string[] words, int messages, BenchOptions options)
     {
-        var messages = options.Messages ?? DefaultMessages;
         var hive = await HiveInstance.StartOnAsync(Path.Combine(root, "unindexed"), agents,
             ["--Hive:Database:Synchronous", options.Synchronous, "--Logging:LogLevel:Microsoft.AspNetCore", "Error", "--Hive:Search:Indexing", "false"]);
         try
         {
             var fill = Stopwatch.StartNew();
-            await Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, options.Seed + i, messages / Senders)));
+            await FillAsync(hive, agents, words, options.Seed, messages);
             return fill.Elapsed;
         }
         finally
@@ -139,6 +139,12 @@ internal sealed class SearchBench : IBenchMode
         }
         return [.. set];
     }
+
+    /// <summary><paramref name="messages"/> sent, each agent sending its share to the next one at the same time.</summary>
+    private static Task FillAsync(HiveInstance hive, string[] agents, string[] words, int seed, int messages) =>
+        Task.WhenAll(agents.Select((agent, i) => SendAllAsync(hive, agent, agents[(i + 1) % Senders], words, seed + i, messages / Senders)));
+
+    private static long MessageEntries(HiveInstance hive) => hive.QueryDb<long>("SELECT count(*) FROM search_entries WHERE kind = 'message'");
 
     private static async Task SendAllAsync(HiveInstance hive, string from, string to, string[] words, int seed, int count)
     {

@@ -107,7 +107,7 @@ internal sealed class UsageBench : IBenchMode
         while (DateTime.UtcNow < settleUntil && (usageSeconds > 60 || loop.CompletedTicks < settled + 2)) await Task.Delay(250);
 
         await using var events = await hive.OpenEventsAsync();
-        var cpuBefore = ProcessCpuSeconds();
+        var cpuBefore = ProcStat.CpuMs(Environment.ProcessId) / 1000;
         var readingBefore = loop.ReadingTime;
         var ticksBefore = loop.CompletedTicks;
         var window = Stopwatch.StartNew();
@@ -121,7 +121,7 @@ internal sealed class UsageBench : IBenchMode
             if (e is null) break;
             if (e.Type == "agent_usage") usageEvents++;
         }
-        var figures = new Figures(window.Elapsed.TotalSeconds, ProcessCpuSeconds() - cpuBefore, (loop.ReadingTime - readingBefore).TotalSeconds,
+        var figures = new Figures(window.Elapsed.TotalSeconds, ProcStat.CpuMs(Environment.ProcessId) / 1000 - cpuBefore, (loop.ReadingTime - readingBefore).TotalSeconds,
             loop.CompletedTicks - ticksBefore, cgroups.Running.Count, cgroups.LimitsOn, usageEvents);
         Console.WriteLine($"window {Stats.F(figures.WindowSeconds, 1)} s: process CPU {Stats.F(figures.CpuSeconds * 1000, 0)} ms, loop reading " +
                           $"{Stats.F(figures.ReadingSeconds * 1000, 1)} ms in {figures.Ticks} ticks, {usageEvents} agent_usage events");
@@ -136,14 +136,5 @@ internal sealed class UsageBench : IBenchMode
             }));
         Console.WriteLine($"destroyed them in {Stats.F(clock.Elapsed.TotalSeconds, 1)} s");
         return figures;
-    }
-
-    /// <summary>This process's CPU time so far (user + system), from <c>/proc/self/stat</c> in clock ticks (USER_HZ, 100 on Linux).</summary>
-    private static double ProcessCpuSeconds()
-    {
-        var stat = File.ReadAllText("/proc/self/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 }
