@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace Hive.Bench.Infrastructure;
 
-/// <summary>A process's CPU counters from <c>/proc/&lt;pid&gt;/stat</c>, in clock ticks of USER_HZ (100 on Linux: 10 ms each).</summary>
+/// <summary>
+/// A process's CPU counters from <c>/proc/&lt;pid&gt;/stat</c>, in clock ticks of USER_HZ (100 on Linux: 10 ms each), and
+/// the fields of its <c>/proc/&lt;pid&gt;/status</c>.
+/// </summary>
 public static class ProcStat
 {
     private const double MsPerTick = 10;
@@ -28,4 +31,13 @@ public static class ProcStat
 
     /// <summary>The CPU time of the children it has reaped, user + system (cutime + cstime), in ms.</summary>
     public static double ReapedCpuMs(string[] fields) => Ms(fields[13]) + Ms(fields[14]);
+
+    /// <summary>A field of <c>/proc/&lt;pid&gt;/status</c> (kB for sizes such as VmRSS and VmHWM; a count for Threads); 0 when absent.</summary>
+    public static long Status(int pid, string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        return 0;
+    }
 }

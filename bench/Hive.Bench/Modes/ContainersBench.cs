@@ -304,7 +304,7 @@ internal sealed class ContainersBench : IBenchMode
         Console.WriteLine();
         Console.WriteLine($"-- fleet: {n} echo agents under the process driver (fresh host as a child process; load {LoadAverage()}) --");
         await using var host = await HostProcess.StartAsync(dataDir, []);
-        var status = $"/proc/{host.ProcessId}/status";
+        var hostPid = host.ProcessId;
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = FleetConcurrency + 2, AutomaticDecompression = DecompressionMethods.None };
         using var http = new HttpClient(handler) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.Token);
@@ -325,7 +325,7 @@ internal sealed class ContainersBench : IBenchMode
             for (var i = 0; i < StateLoads; i++) emptyState.Add((await ColdLoadAsync(http)).Ms);
             var emptyCpu = (ProcStat.CpuMs(host.ProcessId) - cpu0) / StateLoads;
             await Task.Delay(2000);
-            var (rss0, threads0) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
+            var (rss0, threads0) = (ProcStat.Status(hostPid, "VmRSS"), ProcStat.Status(hostPid, "Threads"));
             Console.WriteLine($"0 agents: host VmRSS {rss0 / 1024.0:F0} MiB, threads {threads0}; /api/state {Latency.Of(emptyState)}, " +
                               $"host CPU {Stats.F(emptyCpu, 1)} ms per load");
 
@@ -336,8 +336,8 @@ internal sealed class ContainersBench : IBenchMode
             {
                 while (!sampling.IsCancellationRequested)
                 {
-                    peakRss = Math.Max(peakRss, Kib(status, "VmRSS"));
-                    peakThreads = Math.Max(peakThreads, Kib(status, "Threads"));
+                    peakRss = Math.Max(peakRss, ProcStat.Status(hostPid, "VmRSS"));
+                    peakThreads = Math.Max(peakThreads, ProcStat.Status(hostPid, "Threads"));
                     try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { }
                 }
             });
@@ -408,7 +408,7 @@ internal sealed class ContainersBench : IBenchMode
                 listed = await ListedAgentsAsync(http);
                 Console.WriteLine($"after re-creating them one at a time: /api/state lists {names.Count(listed.Contains)} of the {n}");
             }
-            var (rssUp, threadsUp) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
+            var (rssUp, threadsUp) = (ProcStat.Status(hostPid, "VmRSS"), ProcStat.Status(hostPid, "Threads"));
 
             // Sequential cold loads of /api/state with the fleet running.
             var loads = new List<double>();
@@ -431,12 +431,12 @@ internal sealed class ContainersBench : IBenchMode
             var stateCpu = (ProcStat.CpuMs(host.ProcessId) - cpuBefore) / StateLoads;
             var state = Latency.Of(loads);
             await Task.Delay(2000);
-            var (rssN, threadsN) = (Kib(status, "VmRSS"), Kib(status, "Threads"));
+            var (rssN, threadsN) = (ProcStat.Status(hostPid, "VmRSS"), ProcStat.Status(hostPid, "Threads"));
             await sampling.CancelAsync();
             await sampler;
             var alive = _pids.Keys.Count(IsAgentProcess);
             Console.WriteLine($"{n} agents: host VmRSS {rssUp / 1024.0:F0} MiB right after the ramp, {rssN / 1024.0:F0} MiB 2 s after the loads " +
-                              $"(peak sampled {peakRss / 1024.0:F0} MiB, VmHWM {Kib(status, "VmHWM") / 1024.0:F0} MiB); threads {threadsUp} → {threadsN} " +
+                              $"(peak sampled {peakRss / 1024.0:F0} MiB, VmHWM {ProcStat.Status(hostPid, "VmHWM") / 1024.0:F0} MiB); threads {threadsUp} → {threadsN} " +
                               $"(peak {peakThreads}); agent process groups alive: {alive}");
             Report($"[fleet] /api/state, {n} agents, first {StateLoads}", first);
             Report($"[fleet] /api/state, {n} agents, after {StateWarmUp} more", state);
@@ -453,7 +453,7 @@ internal sealed class ContainersBench : IBenchMode
                 finally { destroyGate.Release(); }
             }));
             var destroyed = destroyClock.Elapsed.TotalSeconds;
-            var threadsAfter = Kib(status, "Threads");
+            var threadsAfter = ProcStat.Status(hostPid, "Threads");
             var stillListed = (await ListedAgentsAsync(http)).Count(name => name.StartsWith("fleet-", StringComparison.Ordinal));
             if (stillListed > 0)
             {
@@ -635,15 +635,6 @@ internal sealed class ContainersBench : IBenchMode
             return [AgentReadable.Of(Path.Combine(output, "EchoAgent"))];
         }
         throw new FileNotFoundException("Hive.sln not found above the bench's folder");
-    }
-
-    /// <summary>A field of <c>/proc/&lt;pid&gt;/status</c> (kB for sizes; a count for Threads).</summary>
-    private static long Kib(string status, string field)
-    {
-        foreach (var line in File.ReadLines(status))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        return 0;
     }
 
     // ---- leftovers: by pid only, and only processes that are recognisably an agent's ----

@@ -36,8 +36,8 @@ public sealed class ReplayBench : IBenchMode
                     "--Hive:Messages:BytesPerHour", (64L * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
                     .. BenchEnvironment.EventStreamsFromOneClient(options.Subscribers),
                 ]);
-            var status = $"/proc/{host.ProcessId}/status";
-            Console.WriteLine($"after start: VmRSS {Kib(status, "VmRSS") / 1024.0:F0} MiB");
+            var hostPid = host.ProcessId;
+            Console.WriteLine($"after start: VmRSS {ProcStat.Status(hostPid, "VmRSS") / 1024.0:F0} MiB");
 
             // Fill the ring: a little more than it holds, so the oldest id a client can resume from is a full ring back.
             var fill = Stopwatch.StartNew();
@@ -61,8 +61,8 @@ public sealed class ReplayBench : IBenchMode
             var seq = System.Text.Json.JsonDocument.Parse(state).RootElement.GetProperty("seq").GetInt64();
             var from = seq - RingEvents; // the oldest id the ring still covers (it holds (seq - RingEvents, seq])
             // Let the filling's garbage go before the baseline, so the herd's own cost is what the figures show.
-            var before = Kib(status, "VmRSS");
-            var hwmBefore = Kib(status, "VmHWM");
+            var before = ProcStat.Status(hostPid, "VmRSS");
+            var hwmBefore = ProcStat.Status(hostPid, "VmHWM");
             Console.WriteLine($"before the herd: VmRSS {before / 1024.0:F0} MiB, VmHWM {hwmBefore / 1024.0:F0} MiB (seq {seq})");
 
             var peak = before;
@@ -71,7 +71,7 @@ public sealed class ReplayBench : IBenchMode
             {
                 while (!sampling.IsCancellationRequested)
                 {
-                    peak = Math.Max(peak, Kib(status, "VmRSS"));
+                    peak = Math.Max(peak, ProcStat.Status(hostPid, "VmRSS"));
                     try { await Task.Delay(10, sampling.Token); } catch (OperationCanceledException) { }
                 }
             });
@@ -82,11 +82,11 @@ public sealed class ReplayBench : IBenchMode
             start.SetResult();
             var received = await Task.WhenAll(clients);
             var elapsed = herd.Elapsed;
-            var after = Kib(status, "VmRSS");
+            var after = ProcStat.Status(hostPid, "VmRSS");
             await sampling.CancelAsync();
             await sampler;
             peak = Math.Max(peak, after);
-            var hwm = Kib(status, "VmHWM");
+            var hwm = ProcStat.Status(hostPid, "VmHWM");
 
             var complete = received.Count(r => r == RingEvents);
             Console.WriteLine($"herd: {complete}/{options.Subscribers} clients received all {RingEvents} events in {elapsed.TotalSeconds:F1} s" +
@@ -120,14 +120,5 @@ public sealed class ReplayBench : IBenchMode
         while (seen < expected && await reader.ReadLineAsync(timeout.Token) is { } line)
             if (line == "event: sent") seen++;
         return seen;
-    }
-
-    /// <summary>A <c>kB</c> field of <c>/proc/&lt;pid&gt;/status</c>.</summary>
-    private static long Kib(string status, string field)
-    {
-        foreach (var line in File.ReadLines(status))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        return 0;
     }
 }

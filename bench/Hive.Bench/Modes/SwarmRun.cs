@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hive.Bench.Infrastructure;
 using Hive.Testing;
 using Microsoft.Data.Sqlite;
@@ -92,9 +91,7 @@ internal sealed class SwarmRun(string dataDir, string logDir, string[] hostArgs)
         {
             if (Host is not { HasExited: false } host) return;
             Current.CpuSeconds = ProcStat.CpuMs(host.ProcessId) / 1000;
-            foreach (var line in File.ReadLines($"/proc/{host.ProcessId}/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    Current.PeakRssKb = Math.Max(Current.PeakRssKb, long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+            Current.PeakRssKb = Math.Max(Current.PeakRssKb, ProcStat.Status(host.ProcessId, "VmHWM"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException) { }
         PeakWal = Math.Max(PeakWal, FileSize(Path.Combine(DataDir, "hive.db-wal")));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using Hive.Bench.Infrastructure;
 using Hive.Testing;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
@@ -63,7 +64,7 @@ internal sealed class WebhookMemoryBench : IBenchMode
 
             void Report(string what)
             {
-                var line = $"{what,-52} VmRSS {Rss(host.ProcessId) / 1024.0,8:F1} MiB";
+                var line = $"{what,-52} VmRSS {ProcStat.Status(host.ProcessId, "VmRSS") / 1024.0,8:F1} MiB";
                 Console.WriteLine(line);
                 summary.Add(line);
             }
@@ -91,9 +92,4 @@ internal sealed class WebhookMemoryBench : IBenchMode
         foreach (var line in summary) Console.WriteLine(line);
         return 0;
     }
-
-    /// <summary>The process's resident set (VmRSS), in KiB.</summary>
-    private static long Rss(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 }
