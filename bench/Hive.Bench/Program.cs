@@ -38,6 +38,7 @@ public static class BenchProgram
         new RadarBench(),
         new QueueBench(),
         new AcpBench(),
+        new HivectlBench(),
     ];
 
     public static async Task<int> Main(string[] args)

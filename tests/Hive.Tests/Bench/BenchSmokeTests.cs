@@ -47,6 +47,7 @@ public sealed class BenchSmokeTests : IAsyncLifetime
         { "radar", "--rounds 1", "^goal: a pass well under a second; " },
         { "queue", "--rounds 1", @"^one by one \(4x1\): \d+ ms" },
         { "acp", "--reps 3 --rounds 1", "^per session update, end to end: " },
+        { "hivectl", "--reps 3", @"^ratio ReadyToRun / JIT, CPU per start: \d" },
         { "search", "--messages 2000", @"^GOAL one-word query p99 < 50 ms: (met|MISSED)" },
         // The sample agent under the JIT, as the tests run it: its ahead-of-time publish alone takes most of a minute.
         { "containers", "--creates 1 --answers 1 --crashes 1 --agents 2 --jit-agent", "^agent processes left after everything: 0 found" },

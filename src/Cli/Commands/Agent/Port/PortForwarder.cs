@@ -67,6 +67,7 @@ internal static class PortForwarder
         try
         {
             Volatile.Write(ref process, Process.Start(info) ?? throw new InvalidOperationException("it did not start"));
+            _ = PortWarmUp.RunAsync();
         }
         catch (Exception e) when (e is Win32Exception or InvalidOperationException)
         {
@@ -115,7 +116,7 @@ internal static class PortForwarder
         }
     }
 
-    private static async Task ServeAsync(Socket client, Forward forward)
+    internal static async Task ServeAsync(Socket client, Forward forward)
     {
         var path = forward.Socket;
         using (client)
