@@ -99,6 +99,38 @@ public sealed class AgentGatewayTests(GatewayFixture fixture) : SharedHiveTests(
     [Theory]
     [InlineData("process")]
     [InlineData("bubblewrap")]
+    public async Task An_agent_whose_command_is_hivectl_run_has_one_hivectl_the_port_running_its_harness_in_process(string driver)
+    {
+        var name = NewName(driver);
+        await using var gateway = new FakeGatewaySocket(TestGateways.SocketOf(_hive, name));
+        var row = await CreateAsync(_hive.Http, new { name, command = new[] { "hivectl", "run", "--", "/bin/bash", "-c", Call }, driver, restart = "never" });
+        try
+        {
+            using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "a turn that calls the model" }))
+                sent.EnsureSuccessStatusCode();
+            var head = (await gateway.NextHeadAsync()).Split("\r\n");
+            Assert.Equal("POST /probe/v1/messages HTTP/1.1", head[0]);
+            Assert.Contains($"x-api-key: {TestGateways.Placeholder(name)}", head);
+
+            await HiveInstance.Until(() => ProcessTable.Family(row.Pid()!.Value).Any(p => ProcessTable.CommandLine(p).StartsWith("sleep 1000", StringComparison.Ordinal)),
+                what: "the turn's command to exec its sleep");
+            var family = ProcessTable.Family(row.Pid()!.Value);
+            // One runtime for the port and the harness: the port runs `hivectl run` itself rather than as a child.
+            var hivectl = Assert.Single(family, p => ProcessTable.CommandLine(p).Contains("hivectl.dll", StringComparison.Ordinal));
+            Assert.Contains("hivectl.dll port ", ProcessTable.CommandLine(hivectl), StringComparison.Ordinal);
+            var command = Assert.Single(family, p => ProcessTable.CommandLine(p).StartsWith("sleep 1000", StringComparison.Ordinal));
+            Assert.Matches(@"^http://127\.0\.0\.1:\d+/probe$", ProcessTable.Environment(command)!["ANTHROPIC_BASE_URL"]);
+            Assert.Equal(TestGateways.Placeholder(name), ProcessTable.Environment(command)!["ANTHROPIC_API_KEY"]);
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
     public async Task A_sealed_agent_still_calls_its_gateway_through_the_port_on_its_own_loopback(string driver)
     {
         if (driver == "process" && !Environment.IsPrivilegedProcess) return; // the process driver seals on a root host only (the suite runs as root)

@@ -28,6 +28,8 @@ internal static class PortForwarder
 
     public static int Run(IReadOnlyList<Forward> forwards, string[] argv)
     {
+        if (PortInProcess.Takes(argv)) return PortInProcess.Run(forwards, argv);
+
         // Registered first, so that no moment exists in which one of them ends this process by default. A signal before
         // COMMAND starts ends the port instead (COMMAND could not get it); after, COMMAND has its own copy and decides.
         var process = default(Process);
@@ -41,28 +43,10 @@ internal static class PortForwarder
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Hold);
         using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Hold);
 
-        var listeners = new List<Socket>();
-        using var closeListeners = new Closer(listeners);
         var info = new ProcessStartInfo(argv[0]) { UseShellExecute = false }; // stdin, stdout and stderr are inherited
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
-        foreach (var forward in forwards)
-        {
-            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listeners.Add(listener);
-            try
-            {
-                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                listener.Listen(512);
-            }
-            catch (SocketException e)
-            {
-                Console.Error.WriteLine($"hivectl: port: cannot listen on 127.0.0.1: {e.Message}");
-                return CommandRunner.Failed;
-            }
-            var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-            _ = AcceptAsync(listener, forward);
-            foreach (var (name, value) in forward.Variables(port)) info.Environment[name] = value;
-        }
+        using var listeners = Listen(forwards, (name, value) => info.Environment[name] = value);
+        if (listeners is null) return CommandRunner.Failed;
         if (Volatile.Read(ref early) is > 0 and var signal) return SignalExitBase + signal;
         try
         {
@@ -89,9 +73,40 @@ internal static class PortForwarder
         _ => 15,
     };
 
-    private sealed class Closer(List<Socket> sockets) : IDisposable
+    /// <summary>
+    /// A listener on loopback per forward, each accepting from now on, with the variables COMMAND gets for its port handed
+    /// to <paramref name="variable"/>; null (said on stderr) when one cannot listen. Disposing closes them all.
+    /// </summary>
+    internal static Listeners? Listen(IReadOnlyList<Forward> forwards, Action<string, string> variable)
     {
-        public void Dispose() => sockets.ForEach(s => s.Dispose());
+        var listeners = new Listeners();
+        foreach (var forward in forwards)
+        {
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listeners.Sockets.Add(listener);
+            try
+            {
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                listener.Listen(512);
+            }
+            catch (SocketException e)
+            {
+                Console.Error.WriteLine($"hivectl: port: cannot listen on 127.0.0.1: {e.Message}");
+                listeners.Dispose();
+                return null;
+            }
+            var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            _ = AcceptAsync(listener, forward);
+            foreach (var (name, value) in forward.Variables(port)) variable(name, value);
+        }
+        return listeners;
+    }
+
+    internal sealed class Listeners : IDisposable
+    {
+        public List<Socket> Sockets { get; } = [];
+
+        public void Dispose() => Sockets.ForEach(s => s.Dispose());
     }
 
     private static async Task AcceptAsync(Socket listener, Forward forward)
