@@ -131,6 +131,37 @@ public sealed class AgentGatewayTests(GatewayFixture fixture) : SharedHiveTests(
     [Theory]
     [InlineData("process")]
     [InlineData("bubblewrap")]
+    public async Task A_harness_run_in_its_port_takes_a_turn_and_a_stop_ends_it_with_exit_0(string driver)
+    {
+        var name = NewName(driver);
+        await using var gateway = new FakeGatewaySocket(TestGateways.SocketOf(_hive, name));
+        await CreateAsync(_hive.Http, new
+        {
+            name, driver, restart = "never", command = new[] { "hivectl", "run", "--", "/bin/sh", "-c", "cat >> \"$HIVE_STATE_DIR/turns.txt\"" },
+        });
+        try
+        {
+            using (var sent = await _hive.Http.PostAsJsonAsync("/api/messages", new { to = name, body = "a turn before the stop" }))
+                sent.EnsureSuccessStatusCode();
+            var turns = Path.Combine(_hive.DataDir, "agents", name, "state", "turns.txt");
+            await HiveInstance.Until(() => File.Exists(turns) && File.ReadAllText(turns).Contains("a turn before the stop"), what: "the turn's command to get its message");
+
+            // The harness has its own signal handlers by now (it ran a turn): the stop's SIGTERM reaches them, not the port's.
+            var (status, stopped) = await PostAsync(_hive.Http, $"/api/agents/{name}/stop");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("stopped", stopped.State());
+            await HiveInstance.Until(() => AgentLog(name).Contains("exited with code 0"), what: "the harness's own exit 0 in the agent's log");
+            Assert.DoesNotContain("exited on signal", AgentLog(name));
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
+    [Theory]
+    [InlineData("process")]
+    [InlineData("bubblewrap")]
     public async Task A_sealed_agent_still_calls_its_gateway_through_the_port_on_its_own_loopback(string driver)
     {
         if (driver == "process" && !Environment.IsPrivilegedProcess) return; // the process driver seals on a root host only (the suite runs as root)

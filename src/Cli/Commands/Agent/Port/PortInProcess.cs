@@ -12,6 +12,7 @@ namespace Hive.Cli.Commands.Agent.Port;
 internal static class PortInProcess
 {
     private const string RunVerb = "run";
+    private const int MinWorkers = 8;
 
     /// <summary>Whether <paramref name="argv"/> is this hivectl's <c>run</c>, named by its launcher's full path.</summary>
     public static bool Takes(string[] argv) =>
@@ -22,6 +23,10 @@ internal static class PortInProcess
     {
         using var listeners = PortForwarder.Listen(forwards, Environment.SetEnvironmentVariable);
         if (listeners is null) return CommandRunner.Failed;
+        // The relay shares this pool with the harness, some of whose writes block a thread (a full pty, a full stdout
+        // pipe); with one worker per core a model call's bytes would then wait for the pool to grow.
+        ThreadPool.GetMinThreads(out var workers, out var completions);
+        ThreadPool.SetMinThreads(Math.Max(workers, MinWorkers), completions);
         _ = PortWarmUp.RunAsync();
         return HiveCli.RunAsync(argv[1..]).GetAwaiter().GetResult();
     }

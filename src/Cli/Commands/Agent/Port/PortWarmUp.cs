@@ -8,8 +8,9 @@ namespace Hive.Cli.Commands.Agent.Port;
 /// compiles some fifty methods and a hundred and fifty stubs (the async machinery over the relay's own types, the splice's
 /// marshalling), which ReadyToRun cannot hold: about 15 ms of an idle machine's time, hundreds of ms on a busy one, added
 /// to an agent's first model call. So once COMMAND has started, the port relays one connection of its own, on loopback, to
-/// an abstract Unix socket of its own (no file, nothing outside this process), by the very path a real one takes.
-/// Best-effort: whatever fails here, the first real connection compiles what is left.
+/// an abstract Unix socket of its own (no file; its name is random, and what crosses it is a constant), by the very path
+/// a real one takes. Best-effort: whatever fails here (another process of the namespace may see the name in
+/// /proc/net/unix and connect first), the first real connection compiles what is left.
 /// </summary>
 internal static class PortWarmUp
 {
