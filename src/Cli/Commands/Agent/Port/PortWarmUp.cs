@@ -15,6 +15,7 @@ namespace Hive.Cli.Commands.Agent.Port;
 internal static class PortWarmUp
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+    private static readonly byte[] Payload = "POST /warm-up HTTP/1.1\r\n\r\n"u8.ToArray();
 
     public static async Task RunAsync()
     {
@@ -33,12 +34,14 @@ internal static class PortWarmUp
             using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             await client.ConnectAsync(listener.LocalEndPoint!, limit.Token);
             using var server = await upstream.AcceptAsync(limit.Token);
-            await RoundTripAsync(client, server, limit.Token);
-            await RoundTripAsync(server, client, limit.Token);
+            await using var near = new NetworkStream(client);
+            await using var far = new NetworkStream(server);
+            await PassAsync(near, far, limit.Token);
+            await PassAsync(far, near, limit.Token);
             client.Shutdown(SocketShutdown.Send);
-            await ReadToEndAsync(server, limit.Token);
+            await far.CopyToAsync(Stream.Null, limit.Token);
             server.Shutdown(SocketShutdown.Send);
-            await ReadToEndAsync(client, limit.Token);
+            await near.CopyToAsync(Stream.Null, limit.Token);
             await relayed.WaitAsync(limit.Token);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
@@ -54,24 +57,10 @@ internal static class PortWarmUp
         await PortForwarder.ServeAsync(accepted, forward);
     }
 
-    private static async Task RoundTripAsync(Socket from, Socket to, CancellationToken cancellationToken)
+    /// <summary>The payload written on one side and read whole on the other (a relay that ends early: <see cref="EndOfStreamException"/>).</summary>
+    private static async Task PassAsync(Stream from, Stream to, CancellationToken cancellationToken)
     {
-        var bytes = "POST /warm-up HTTP/1.1\r\n\r\n"u8.ToArray();
-        await from.SendAsync(bytes, SocketFlags.None, cancellationToken);
-        var buffer = new byte[bytes.Length];
-        for (var read = 0; read < bytes.Length;)
-        {
-            var n = await to.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cancellationToken);
-            if (n == 0) throw new IOException("the warm-up's relay ended early");
-            read += n;
-        }
-    }
-
-    private static async Task ReadToEndAsync(Socket socket, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[64];
-        while (await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken) > 0)
-        {
-        }
+        await from.WriteAsync(Payload, cancellationToken);
+        await to.ReadExactlyAsync(new byte[Payload.Length], cancellationToken);
     }
 }
