@@ -281,5 +281,6 @@ public sealed class HostProcess : IAsyncDisposable
     {
         if (!_process.HasExited) await KillAsync();
         _process.Dispose();
+        await HostLeftovers.SweepAsync(DataDir);
     }
 }

@@ -58,4 +58,25 @@ public sealed class HostProcessTests : IAsyncLifetime
         while (await bobAgain.RecvAsync() is { } message) after.Add(message.GetProperty("id").GetInt64());
         Assert.Equal(acknowledged.Skip(10), after);
     }
+
+    [Fact]
+    public async Task A_killed_hosts_agents_leave_no_cgroup_once_the_test_is_done_with_it()
+    {
+        string? cgroup;
+        await using (var host = await HostProcess.StartAsync(_dataDir, []))
+        {
+            using var http = host.CreateClient();
+            using (var created = await http.PostAsJsonAsync("/api/agents", new { name = "alice", driver = "process", command = new[] { "/bin/sleep", "1000" } }))
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var pid = HiveInstance.QueryDb<long>(_dataDir, "SELECT pid FROM agents WHERE name = 'alice'");
+            // Its pids cgroup (v1) or its unified one (v2); none where the host may not use cgroups here.
+            cgroup = File.ReadAllLines($"/proc/{pid}/cgroup").Select(l => l.Split(':', 3))
+                .Where(p => p[1] == "pids" || p[0] == "0").Select(p => p[1] == "pids" ? $"/sys/fs/cgroup/pids{p[2]}" : $"/sys/fs/cgroup{p[2]}")
+                .FirstOrDefault(dir => dir.Contains("/hive-", StringComparison.Ordinal));
+            await host.KillAsync();
+        }
+        if (cgroup is null) return; // no cgroup of its own to leave
+        Assert.False(Directory.Exists(cgroup), $"{cgroup} is left");
+        Assert.False(Directory.Exists(Path.GetDirectoryName(cgroup)), "the hive's own cgroup is left");
+    }
 }
