@@ -26,6 +26,9 @@ internal sealed class SwarmRun(string dataDir, string logDir, string[] hostArgs)
     public List<SwarmLife> Lives { get; } = [];
     public List<(DateTimeOffset From, DateTimeOffset To)> Down { get; } = [];
 
+    /// <summary>Each time a host of the run was up and answering: its first start, and after each kill.</summary>
+    public List<DateTimeOffset> Ups { get; } = [];
+
     /// <summary>Each SIGKILL of the host: just before it was sent, and once the host was gone.</summary>
     public List<(DateTimeOffset Sent, DateTimeOffset Gone)> Kills { get; } = [];
     public long PeakWal;
@@ -40,6 +43,7 @@ internal sealed class SwarmRun(string dataDir, string logDir, string[] hostArgs)
     {
         var old = Http;
         Host = await HostProcess.StartAsync(DataDir, [], extraArgs: hostArgs);
+        Ups.Add(DateTimeOffset.UtcNow);
         Http = Host.CreateClient();
         old?.Dispose();
     }
