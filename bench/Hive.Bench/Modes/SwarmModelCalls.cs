@@ -54,11 +54,12 @@ internal static class SwarmModelCalls
         var addedFresh = matched.Where(c => c.Fresh).Select(Added).ToList();
         var addedReused = matched.Where(c => !c.Fresh).Select(Added).ToList();
         bool InAftermath(DateTimeOffset received) => run.Ups.LastOrDefault(up => up <= received) is var up && up != default && received - up < Aftermath;
-        var addedAftermath = matched.Where(c => InAftermath(viaGateway[c.Serial].ReceivedAt)).Select(Added).ToList();
-        var addedSteady = matched.Where(c => !InAftermath(viaGateway[c.Serial].ReceivedAt)).Select(Added).ToList();
+        var byAftermath = matched.ToLookup(c => InAftermath(viaGateway[c.Serial].ReceivedAt), Added);
+        var (addedAftermath, addedSteady) = (byAftermath[true].ToList(), byAftermath[false].ToList());
         var directMatched = client.Calls.Where(c => c.Direct && direct.TryGetValue(c.Serial, out var p) && !double.IsNaN(p.FirstByteMs)).ToList();
-        var floor = directMatched.Select(c => c.FirstByteMs - direct[c.Serial].FirstByteMs).ToList();
-        var floorSteady = directMatched.Where(c => !InAftermath(direct[c.Serial].ReceivedAt)).Select(c => c.FirstByteMs - direct[c.Serial].FirstByteMs).ToList();
+        double DirectAdded(SwarmAgent.ClientCall c) => c.FirstByteMs - direct[c.Serial].FirstByteMs;
+        var floor = directMatched.Select(DirectAdded).ToList();
+        var floorSteady = directMatched.Where(c => !InAftermath(direct[c.Serial].ReceivedAt)).Select(DirectAdded).ToList();
         // Where the added time goes: the host's own (its row's first byte, from the call's arrival at the host, minus the
         // provider's) and the rest (the client, the forwarding port in front of the agent, the door's socket).
         var hostFirstByte = metered.Where(m => m.Value[0].FirstByteMs is not null).ToDictionary(m => m.Key, m => m.Value[0].FirstByteMs!.Value);
