@@ -316,7 +316,5 @@ public sealed class ReplayTests : IAsyncLifetime
             .ToDictionary(f => Path.GetRelativePath(root, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
     }
 
-    private Task UntilEndedAsync(long turn) =>
-        HiveInstance.Until(() => _hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE id = @turn AND ended_at IS NOT NULL", new { turn }) == 1,
-            what: $"turn {turn} to end");
+    private Task UntilEndedAsync(long turn) => Governance.GovernanceHive.UntilTurnEndedAsync(_hive, turn);
 }

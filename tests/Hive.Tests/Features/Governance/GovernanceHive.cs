@@ -26,6 +26,15 @@ public class GovernanceHive : HiveFixture
         return id.GetInt64();
     }
 
+    /// <summary>
+    /// Waits until the turn's row is closed and its slot given back. The slot goes after the commit, so a test that begins
+    /// the agent's next turn must wait for both, or it is refused as still running.
+    /// </summary>
+    public static Task UntilTurnEndedAsync(HiveInstance hive, long turn, TimeSpan? within = null) =>
+        HiveInstance.Until(() => hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE id = @turn AND ended_at IS NOT NULL", new { turn }) == 1
+                && hive.Service<Admission>().Find(turn) is null,
+            within ?? TimeSpan.FromSeconds(30), $"turn {turn} to end and give back its slot");
+
     /// <summary>A turn's record (as the harness sends it), for <paramref name="turnId"/> when given.</summary>
     public static object Record(long? turnId, double? cost = null, long input = 100, long output = 20, string model = "claude-test")
     {

@@ -128,8 +128,7 @@ public sealed class TicketForecastTests(TicketForecastTests.Fixture fixture) : I
             Assert.True(submitted.Ticket.Done, $"ticket {id} is in {submitted.Ticket.Phase}");
         }
         // Its turn ends with the connection (not at once): the next ticket's claim must not fall in it.
-        await HiveInstance.Until(() => hive.QueryDb<long>("SELECT count(*) FROM governed_turns WHERE id = @turn AND ended_at IS NOT NULL", new { turn }) == 1,
-            TimeSpan.FromSeconds(30), $"turn {turn} to end");
+        await Governance.GovernanceHive.UntilTurnEndedAsync(hive, turn);
         await HiveInstance.Until(() => hive.QueryDb<double?>("SELECT cost_usd FROM ticket_outcomes WHERE ticket_id = @id", new { id }) is { } cost
             && Math.Abs(cost - (inputTokens * PerToken)) < 1e-9, TimeSpan.FromSeconds(30), $"ticket {id}'s metered cost");
         return id;
