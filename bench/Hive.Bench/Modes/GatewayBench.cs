@@ -239,7 +239,7 @@ internal sealed class GatewayBench : IBenchMode
     /// The bare YARP floor in a child process (this program, <see cref="FloorVerb"/>): its threads sleep between calls as the
     /// host's do, where the in-process floors share the bench's awake ones. Stopped by closing its input, killed by pid if it lingers.
     /// </summary>
-    private sealed class FloorProcess(Process process, string socket) : IAsyncDisposable
+    internal sealed class FloorProcess(Process process, string socket) : IAsyncDisposable
     {
         public string Socket => socket;
 
@@ -259,6 +259,24 @@ internal sealed class GatewayBench : IBenchMode
                 await Task.Delay(50);
             }
             return new FloorProcess(process, socket);
+        }
+
+        /// <summary>
+        /// Calls through it (<paramref name="rounds"/> rounds of <paramref name="concurrent"/> at once, each read whole) so that it is
+        /// warm, as the hive's own forwarding port warms its relay before the agent's first call.
+        /// </summary>
+        public async Task WarmAsync(string key, int concurrent = 8, int rounds = 2)
+        {
+            using var client = Client("http://forwarder", socket, key);
+            for (var round = 0; round < rounds; round++)
+                await Task.WhenAll(Enumerable.Range(0, concurrent).Select(async _ =>
+                {
+                    using var content = new StringContent("""{"model":"claude-test","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"warm"}]}""",
+                        Encoding.UTF8, "application/json");
+                    using var response = await client.PostAsync("v1/messages", content);
+                    response.EnsureSuccessStatusCode();
+                    await response.Content.ReadAsStringAsync();
+                }));
         }
 
         public async ValueTask DisposeAsync()

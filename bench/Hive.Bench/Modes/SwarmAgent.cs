@@ -17,7 +17,11 @@ internal static class SwarmAgent
     public sealed record Logs(List<Sighting> Sightings, Dictionary<string, List<(long Start, long? End)>> Turns, HashSet<string> AckedSends);
 
     /// <summary>A model call as the agent's client saw it (one <c>call</c> line of <c>&lt;agent&gt;.calls</c>).</summary>
-    public sealed record ClientCall(long Serial, double FirstByteMs, int Deltas, bool Stopped, bool Direct, int Status, bool Fresh, string Label);
+    public sealed record ClientCall(long Serial, double FirstByteMs, int Deltas, bool Stopped, bool Direct, int Status, bool Fresh, string Label)
+    {
+        /// <summary>A call past the gateway through the bare forwarder (label <c>…-f</c>), not straight to the provider (<c>…-d</c>).</summary>
+        public bool ViaForwarder => Direct && Label.EndsWith("-f", StringComparison.Ordinal);
+    }
 
     /// <summary>The agents' model calls: those logged whole, the count of failed ones (<c>callerr</c> lines) and the last of those.</summary>
     public sealed record ClientCalls(List<ClientCall> Calls, int Errors, string? LastError);
@@ -25,8 +29,8 @@ internal static class SwarmAgent
     private const string Script = """
         #!/bin/sh
         # $1 the log dir, $2 this agent, $3 the seed, $4 agents in the swarm, $5 this agent's index,
-        # $6 python3, $7 the model client, $8 the provider's own URL, $9 the key for a direct call
-        dir="$1"; me="$2"; seed="$3"; n="$4"; idx="$5"; py="$6"; model="$7"; direct="$8"; directkey="$9"
+        # $6 python3, $7 the model client, $8 the provider's own URL, $9 the key for a direct call, $10 the bare forwarder's socket
+        dir="$1"; me="$2"; seed="$3"; n="$4"; idx="$5"; py="$6"; model="$7"; direct="$8"; directkey="$9"; forwarder="${10}"
         log="$dir/$me.log"
         start=$(date +%s%N)
         turn=$(( $(cat "$dir/$me.turn" 2>/dev/null || echo 0) + 1 ))
@@ -45,7 +49,7 @@ internal static class SwarmAgent
           printf "%s %d %d\n", to, remind, ask }')
         to=$1; remind=$2; ask=$3
         # The turn's model calls, through the hive's gateway (ANTHROPIC_BASE_URL and the placeholder key come from the host).
-        "$py" "$model" "$dir" "$me" "$seed" "$turn" "$direct" "$directkey" 2>>"$log.err"
+        "$py" "$model" "$dir" "$me" "$seed" "$turn" "$direct" "$directkey" "$forwarder" 2>>"$log.err"
         if [ ! -e "$dir/drain" ]; then
           uid="$me-$turn"
           if hivectl send --client-id "$uid" "$to" "swarm $uid" >/dev/null 2>>"$log.err"; then echo "sent $uid $to" >> "$log"; fi
@@ -63,22 +67,33 @@ internal static class SwarmAgent
 
     /// <summary>
     /// The turn's model: 1–3 streamed Messages calls through the gateway (ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY) on one
-    /// keep-alive connection, 0.1–0.4 s of "tools" between them, and on one turn in five one call straight to the provider
-    /// (the floor of this measurement: the same client, no gateway). Per call one line in <c>&lt;agent&gt;.calls</c>: the
+    /// keep-alive connection, 0.1–0.4 s of "tools" between them; on one turn in five one call straight to the provider
+    /// (the floor of this measurement: the same client, no gateway), and on one in five one call through a bare forwarder in
+    /// a process of its own (a Unix socket, YARP and nothing else: the floor of any gateway). Per call one line in <c>&lt;agent&gt;.calls</c>: the
     /// provider's serial (from the message id), the time from just before the request was written to the response's head
     /// read (its first byte: the provider writes its head with <c>message_start</c>), the deltas read, whether
     /// <c>message_stop</c> came, direct or not, the status, whether the call opened its connection (a turn's first), and the
     /// label; a failed call is a <c>callerr</c> line.
     /// </summary>
     private const string ModelClient = """
-        import http.client, json, os, random, sys, time, urllib.parse
-        log_dir, me, seed, turn, direct_url, direct_key = sys.argv[1:7]
+        import http.client, json, os, random, socket, sys, time, urllib.parse
+        log_dir, me, seed, turn, direct_url, direct_key, forwarder_socket = sys.argv[1:8]
         rnd = random.Random(f"{seed}-{me}-{turn}")
         out = open(os.path.join(log_dir, me + ".calls"), "a")
 
         def connect(url):
             u = urllib.parse.urlsplit(url)
             return http.client.HTTPConnection(u.hostname, u.port, timeout=120), u.path.rstrip("/")
+
+        class UnixConnection(http.client.HTTPConnection):
+            def __init__(self, path):
+                super().__init__("localhost", timeout=120)
+                self.path = path
+
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(120)
+                self.sock.connect(self.path)
 
         def call(conn, prefix, key, label, direct):
             body = json.dumps({"model": "claude-test", "max_tokens": 256, "stream": True,
@@ -119,6 +134,8 @@ internal static class SwarmAgent
         if rnd.random() < 0.2:
             floor, floor_prefix = connect(direct_url)
             call(floor, floor_prefix, direct_key, f"{me}-{turn}-d", True)
+        if rnd.random() < 0.2:
+            call(UnixConnection(forwarder_socket), "", direct_key, f"{me}-{turn}-f", True)
         """;
 
     /// <summary>The agents' model client: Debian's python3 (./test.sh installs it), where the agents' own users can run it; null if there is none.</summary>

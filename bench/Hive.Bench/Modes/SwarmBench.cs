@@ -62,6 +62,10 @@ internal sealed class SwarmBench : IBenchMode
                           $"provider MaxInFlight {ProviderSlots}   model client {python}   host: dotnet {HostProcess.HostDll}");
         var secret = "sk-ant-swarm-" + Guid.NewGuid().ToString("N");
         await using var provider = await StreamingProvider.StartAsync(secret);
+        // The floor of any gateway under the swarm's load: a bare forwarder in a process of its own, which the agents call on some turns.
+        await using var forwarder = await GatewayBench.FloorProcess.StartAsync(Path.Combine(root, "forwarder.sock"), provider.Url);
+        File.SetUnixFileMode(forwarder.Socket, (UnixFileMode)0b110_110_110);
+        await forwarder.WarmAsync(provider.DirectKey);
         var run = new SwarmRun(dataDir, logDir, HostArgs(provider, options.Synchronous));
         using var stop = new CancellationTokenSource();
         Task? operatorLoop = null, sampler = null;
@@ -80,7 +84,7 @@ internal sealed class SwarmBench : IBenchMode
                     driver = "process",
                     provider = "anthropic",
                     command = new[] { "hivectl", "run", "--", "/bin/sh", script, logDir, name, settings.Seed.ToString(CultureInfo.InvariantCulture),
-                        settings.Agents.ToString(CultureInfo.InvariantCulture), i.ToString(CultureInfo.InvariantCulture), python, modelClient, provider.Url, provider.DirectKey },
+                        settings.Agents.ToString(CultureInfo.InvariantCulture), i.ToString(CultureInfo.InvariantCulture), python, modelClient, provider.Url, provider.DirectKey, forwarder.Socket },
                 });
                 if (!response.IsSuccessStatusCode)
                     throw new InvalidOperationException($"creating {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");

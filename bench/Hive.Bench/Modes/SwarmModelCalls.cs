@@ -13,7 +13,8 @@ namespace Hive.Bench.Modes;
 /// is none: a call is written once, at its end, unless it is still streaming half a second after its first byte). The
 /// gateway's added time to first byte of a call is the client's time to the response's first byte minus the provider's
 /// own, from the request's arrival to its first byte written; the same difference for the calls the client made
-/// straight to the provider is this measurement's floor (the client and the loopback, no gateway).
+/// straight to the provider is this measurement's floor (the client and the loopback, no gateway), and for the calls it
+/// made through a bare forwarder in a process of its own, the floor of any gateway under the same load.
 /// </summary>
 internal static class SwarmModelCalls
 {
@@ -56,10 +57,11 @@ internal static class SwarmModelCalls
         bool InAftermath(DateTimeOffset received) => run.Ups.LastOrDefault(up => up <= received) is var up && up != default && received - up < Aftermath;
         var byAftermath = matched.ToLookup(c => InAftermath(viaGateway[c.Serial].ReceivedAt), Added);
         var (addedAftermath, addedSteady) = (byAftermath[true].ToList(), byAftermath[false].ToList());
-        var directMatched = client.Calls.Where(c => c.Direct && direct.TryGetValue(c.Serial, out var p) && !double.IsNaN(p.FirstByteMs)).ToList();
+        var pastGateway = client.Calls.Where(c => c.Direct && direct.TryGetValue(c.Serial, out var p) && !double.IsNaN(p.FirstByteMs)).ToLookup(c => c.ViaForwarder);
         double DirectAdded(SwarmAgent.ClientCall c) => c.FirstByteMs - direct[c.Serial].FirstByteMs;
-        var floor = directMatched.Select(DirectAdded).ToList();
-        var floorSteady = directMatched.Where(c => !InAftermath(direct[c.Serial].ReceivedAt)).Select(DirectAdded).ToList();
+        List<double> Steady(IEnumerable<SwarmAgent.ClientCall> calls) => calls.Where(c => !InAftermath(direct[c.Serial].ReceivedAt)).Select(DirectAdded).ToList();
+        var (floor, floorSteady) = (pastGateway[false].Select(DirectAdded).ToList(), Steady(pastGateway[false]));
+        var (forwarded, forwardedSteady) = (pastGateway[true].Select(DirectAdded).ToList(), Steady(pastGateway[true]));
         // Where the added time goes: the host's own (its row's first byte, from the call's arrival at the host, minus the
         // provider's) and the rest (the client, the forwarding port in front of the agent, the door's socket).
         var hostFirstByte = metered.Where(m => m.Value[0].FirstByteMs is not null).ToDictionary(m => m.Key, m => m.Value[0].FirstByteMs!.Value);
@@ -91,7 +93,8 @@ internal static class SwarmModelCalls
             ["client_calls_not_200"] = clientViaGateway.Count(c => c.Status != 200),
             ["client_errors"] = client.Errors,
             ["client_last_error"] = client.LastError,
-            ["client_direct_calls"] = client.Calls.Count(c => c.Direct),
+            ["client_direct_calls"] = client.Calls.Count(c => c.Direct && !c.ViaForwarder),
+            ["client_forwarder_calls"] = client.Calls.Count(c => c.ViaForwarder),
             ["provider_first_byte_ms"] = Figures(providerFirstByte),
             ["gateway_added_first_byte_ms"] = addedFigures,
             ["gateway_added_first_byte_goal_met"] = added.Count > 0 && addedFigures["p99"]!.GetValue<double>() < AddedFirstByteGoalMs,
@@ -101,6 +104,8 @@ internal static class SwarmModelCalls
             ["gateway_added_first_byte_steady_ms"] = Figures(addedSteady),
             ["direct_added_first_byte_ms"] = Figures(floor),
             ["direct_added_first_byte_steady_ms"] = Figures(floorSteady),
+            ["forwarder_added_first_byte_ms"] = Figures(forwarded),
+            ["forwarder_added_first_byte_steady_ms"] = Figures(forwardedSteady),
             ["added_in_host_ms"] = Figures(inHost),
             ["added_outside_host_ms"] = Figures(outsideHost),
         }, green);
@@ -156,8 +161,10 @@ internal static class SwarmModelCalls
     public static string GoalLine(JsonObject model)
     {
         var addedP99 = model["gateway_added_first_byte_ms"]?["p99"]?.GetValue<double>();
+        var floorP99 = model["forwarder_added_first_byte_ms"]?["p99"]?.GetValue<double>();
         return $"GOAL gateway's added time to first byte p99 < {AddedFirstByteGoalMs} ms: " +
-               $"{(model["gateway_added_first_byte_goal_met"]!.GetValue<bool>() ? "met" : "MISSED")} ({(addedP99 is { } p ? Stats.F(p, 3) + " ms" : "no calls")})";
+               $"{(model["gateway_added_first_byte_goal_met"]!.GetValue<bool>() ? "met" : "MISSED")} ({(addedP99 is { } p ? Stats.F(p, 3) + " ms" : "no calls")}; " +
+               $"a bare forwarder in its own process adds {(floorP99 is { } f ? Stats.F(f, 3) + " ms" : "nothing measured")} under the same load)";
     }
 
     /// <summary>The model calls' rows of the swarm's Markdown table.</summary>
@@ -170,7 +177,7 @@ internal static class SwarmModelCalls
         var before = c["served_cut_by_a_kill_seconds_before_it"]!.AsArray();
         text.AppendLine($"| served, not metered | cut by a kill {c["served_cut_by_a_kill"]}{(before.Count == 0 ? "" : $" (ended {string.Join(", ", before.Select(x => $"{x} s"))} before the SIGKILL)")}, " +
                         $"elsewhere **{c["served_not_metered_outside_kills"]}**; metered = served − cut by kills: {c["metered_equals_served_minus_cut_by_kills"]} |");
-        text.AppendLine($"| the agents' client | {c["client_calls"]} calls through the gateway ({c["client_calls_whole"]} read whole, {c["client_calls_not_200"]} not 200), {c["client_errors"]} failed, {c["client_direct_calls"]} straight to the provider |");
+        text.AppendLine($"| the agents' client | {c["client_calls"]} calls through the gateway ({c["client_calls_whole"]} read whole, {c["client_calls_not_200"]} not 200), {c["client_errors"]} failed, {c["client_direct_calls"]} straight to the provider, {c["client_forwarder_calls"]} through the bare forwarder |");
         text.AppendLine($"| provider's request → first byte | {FiguresText(c["provider_first_byte_ms"])} |");
         text.AppendLine($"| gateway's added time to first byte (client's − provider's) | {FiguresText(c["gateway_added_first_byte_ms"])} |");
         text.AppendLine($"| … a turn's first call (opens its connection) | {FiguresText(c["gateway_added_first_byte_new_connection_ms"])} |");
@@ -181,6 +188,8 @@ internal static class SwarmModelCalls
         text.AppendLine($"| … the rest (client, forwarding port, door) | {FiguresText(c["added_outside_host_ms"])} |");
         text.AppendLine($"| the same measured on direct calls (the floor: client, loopback) | {FiguresText(c["direct_added_first_byte_ms"])} |");
         text.AppendLine($"| … its steady state (no host start in the {Aftermath.TotalSeconds:0} s before) | {FiguresText(c["direct_added_first_byte_steady_ms"])} |");
+        text.AppendLine($"| the same through a bare forwarder in its own process (the floor of any gateway) | {FiguresText(c["forwarder_added_first_byte_ms"])} |");
+        text.AppendLine($"| … its steady state | {FiguresText(c["forwarder_added_first_byte_steady_ms"])} |");
     }
 
     private static string FiguresText(JsonNode? f) =>
