@@ -6,7 +6,8 @@ namespace Hive.Tests.Bench;
 /// The swarm bench's smoke test: the built benchmark's <c>swarm</c> mode, short (<c>--minutes 1 --agents 10 --kills 1</c>),
 /// as a child process (<see cref="BenchRun"/>): its agents' model calls go through the host's gateway to the bench's fake
 /// provider. Its verdict is the assertion: no message lost, duplicates only as flagged redeliveries, turns ran, model calls
-/// served and every one metered once (but those a host kill cut before their booking). No timing is asserted;
+/// served and every one metered once (but those a host kill cut before their booking), and the floor measured (calls through
+/// the bare forwarder). No timing is asserted;
 /// the deadline is generous for a loaded two-core machine, and the bench's whole process tree is killed if it passes.
 /// </summary>
 public sealed partial class SwarmSmokeTests : IAsyncLifetime
@@ -40,6 +41,7 @@ public sealed partial class SwarmSmokeTests : IAsyncLifetime
         var calls = result.GetProperty("model_calls");
         Assert.True(calls.GetProperty("served").GetInt32() > 0, Output());
         Assert.True(calls.GetProperty("client_calls").GetInt32() > 0, Output());
+        Assert.True(calls.GetProperty("client_forwarder_calls").GetInt32() > 0, $"no call measured the bare forwarder's floor:\n{Output()}");
         Assert.True(calls.GetProperty("booked_twice").GetInt32() == 0, Output());
         Assert.True(calls.GetProperty("metered_not_served").GetInt32() == 0, Output());
         Assert.True(calls.GetProperty("served_not_metered_outside_kills").GetInt32() == 0, Output());
