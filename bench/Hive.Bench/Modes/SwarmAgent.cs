@@ -88,12 +88,12 @@ internal static class SwarmAgent
         class UnixConnection(http.client.HTTPConnection):
             def __init__(self, path):
                 super().__init__("localhost", timeout=120)
-                self.path = path
+                self.unix_path = path
 
             def connect(self):
                 self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.sock.settimeout(120)
-                self.sock.connect(self.path)
+                self.sock.connect(self.unix_path)
 
         def call(conn, prefix, key, label, direct):
             body = json.dumps({"model": "claude-test", "max_tokens": 256, "stream": True,
