@@ -271,9 +271,8 @@ internal sealed class GatewayBench : IBenchMode
             for (var round = 0; round < rounds; round++)
                 await Task.WhenAll(Enumerable.Range(0, concurrent).Select(async _ =>
                 {
-                    using var content = new StringContent("""{"model":"claude-test","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"warm"}]}""",
-                        Encoding.UTF8, "application/json");
-                    using var response = await client.PostAsync("v1/messages", content);
+                    using var request = new HttpRequestMessage(HttpMethod.Post, "v1/messages") { Content = Body("warm") };
+                    using var response = await client.SendAsync(request);
                     response.EnsureSuccessStatusCode();
                     await response.Content.ReadAsStringAsync();
                 }));
