@@ -19,7 +19,8 @@ namespace Hive.Bench.Infrastructure;
 /// with the bare echo (<see cref="BareEchoServer"/>): (f16)/(e16) is the part of the echo's rate that storage leaves.
 /// On an <see cref="RawSqlite.Indexed"/> database each send is also indexed for search in its transaction (a
 /// <c>search_entries</c> row and its FTS5 text, one prepared statement each), the work live transcripts require of the host's
-/// send: (f16s), the floor of a durable and searchable send.
+/// send: (f16s), the floor of a durable and searchable send. With a <see cref="FloorIndexer"/> the sends are indexed behind
+/// them instead, as the host indexes them: (f16i), the floor of sends that go on while search keeps up.
 /// </summary>
 internal sealed class GroupCommitFloor : IDisposable
 {
@@ -35,6 +36,8 @@ internal sealed class GroupCommitFloor : IDisposable
     [DllImport("libc", SetLastError = true)] private static extern int close(int fd);
 
     private readonly RawSqlite _storage;
+    private readonly FloorIndexer? _behind;
+    private readonly object _writeLock;
     private readonly Socket _listener;
     private readonly int _epoll;
     private readonly Thread _loop;
@@ -42,10 +45,13 @@ internal sealed class GroupCommitFloor : IDisposable
     private volatile bool _stopping;
     private Exception? _failure;
 
-    public GroupCommitFloor(string socketPath, RawSqlite storage)
+    /// <param name="behind">Indexes the sends behind them; without it an indexed database's sends are indexed in their transactions.</param>
+    public GroupCommitFloor(string socketPath, RawSqlite storage, FloorIndexer? behind = null)
     {
         Path = socketPath;
         _storage = storage;
+        _behind = behind;
+        _writeLock = behind?.WriteLock ?? new object();
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         _listener.Listen(64);
@@ -90,8 +96,7 @@ internal sealed class GroupCommitFloor : IDisposable
             using var insert = connection.CreateCommand();
             insert.CommandText = """
                 INSERT INTO messages (sender, recipient, kind, body, sent_at)
-                VALUES ($sender, $recipient, $kind, $body, $sent_at)
-                RETURNING id;
+                VALUES ($sender, $recipient, $kind, $body, $sent_at);
                 """;
             var sender = insert.Parameters.Add("$sender", SqliteType.Text);
             var recipient = insert.Parameters.Add("$recipient", SqliteType.Text);
@@ -101,13 +106,13 @@ internal sealed class GroupCommitFloor : IDisposable
             sender.Value = "floor";
             kind.Value = MessageKinds.Message;
             using var entry = connection.CreateCommand();
-            entry.CommandText = "INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ('message', $ref, 'floor', $recipient, $at) RETURNING id;";
+            // The host's statements (MessageWriter, SearchIndex): no RETURNING, the new ids are the connection's last rowid.
+            entry.CommandText = "INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ('message', $ref, 'floor', $recipient, $at);";
             var entryRef = entry.Parameters.Add("$ref", SqliteType.Integer);
             var entryRecipient = entry.Parameters.Add("$recipient", SqliteType.Text);
             var entryAt = entry.Parameters.Add("$at", SqliteType.Text);
             using var text = connection.CreateCommand();
-            text.CommandText = "INSERT INTO search_text (rowid, text) VALUES ($id, $text);";
-            var textId = text.Parameters.Add("$id", SqliteType.Integer);
+            text.CommandText = "INSERT INTO search_text (rowid, text) VALUES (last_insert_rowid(), $text);";
             var textBody = text.Parameters.Add("$text", SqliteType.Text);
 
             var events = new byte[MaxEvents * EventSize];
@@ -126,24 +131,27 @@ internal sealed class GroupCommitFloor : IDisposable
                 if (requests.Count == 0) continue;
 
                 var ids = new long[requests.Count];
-                using (var transaction = connection.BeginTransaction())
+                lock (_writeLock)
                 {
+                    using var transaction = connection.BeginTransaction();
                     insert.Transaction = transaction;
                     sentAt.Value = UtcTimestamp.Format(DateTimeOffset.UtcNow);
                     for (var i = 0; i < requests.Count; i++)
                     {
                         recipient.Value = requests[i].To;
                         body.Value = requests[i].Body;
-                        ids[i] = (long)insert.ExecuteScalar()!;
-                        if (!_storage.Indexed) continue;
+                        insert.ExecuteNonQuery();
+                        ids[i] = SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle);
+                        if (!_storage.Indexed || _behind is not null) continue;
                         entry.Transaction = text.Transaction = transaction;
                         (entryRef.Value, entryRecipient.Value, entryAt.Value) = (ids[i], requests[i].To, sentAt.Value);
-                        textId.Value = (long)entry.ExecuteScalar()!;
+                        entry.ExecuteNonQuery();
                         textBody.Value = requests[i].Body;
                         text.ExecuteNonQuery();
                     }
                     transaction.Commit();
                 }
+                _behind?.Wake(requests.Count);
                 for (var i = 0; i < requests.Count; i++)
                 {
                     var length = Encoding.UTF8.GetBytes($"{{\"ok\":true,\"id\":{ids[i]}}}\n", reply);

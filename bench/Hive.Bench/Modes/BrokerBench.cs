@@ -107,11 +107,13 @@ internal sealed class BrokerBench : IBenchMode
     // ---------------------------------------------------------------- (a) and (b): throughput, alternating
 
     /// <summary>One round's rates (per second) and this process's CPU time per operation (µs, clients included).</summary>
-    private sealed record Round(double RawRows, double HiveOne, double HiveMany, double RawCpu, double HiveOneCpu, double HiveManyCpu, double Echo, double Floor, double IndexedFloor);
+    private sealed record Round(double RawRows, double HiveOne, double HiveMany, double RawCpu, double HiveOneCpu, double HiveManyCpu, double Echo, double Floor, double IndexedFloor,
+        double BehindFloor, long BehindLag);
 
     private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
 
-    private sealed class ThroughputResult(List<Round> rounds, Latency rawTx, Latency ackOne, Latency ackMany, double floorBatch, double indexedFloorBatch)
+    private sealed class ThroughputResult(List<Round> rounds, Latency rawTx, Latency ackOne, Latency ackMany, double floorBatch, double indexedFloorBatch,
+        double behindBatch)
     {
         public void Print()
         {
@@ -139,6 +141,11 @@ internal sealed class BrokerBench : IBenchMode
             var indexed = Stats.Median(rounds.Select(r => r.IndexedFloor));
             Console.WriteLine($"(f16s) floor that also indexes each send for search in its transaction (as the host must), {ConcurrentClients} clients: {Stats.N(indexed),9} sends/s   (rows per commit {Stats.F(indexedFloorBatch, 2)})");
             Console.WriteLine($"ratio  (b16)/(f16s) = {Stats.F(b16 / indexed, 3)}   (per round: {string.Join(", ", rounds.Select(r => Stats.F(r.HiveMany / r.IndexedFloor, 3)))})   the host against the floor of the same durable work");
+            var behind = Stats.Median(rounds.Select(r => r.BehindFloor));
+            Console.WriteLine($"(f16i) floor whose sends a second thread indexes behind them, in batches (as the host does), {ConcurrentClients} clients: {Stats.N(behind),9} sends/s   " +
+                              $"(rows per index batch {Stats.F(behindBatch, 1)}; not yet indexed as each round ended: {string.Join(", ", rounds.Select(r => r.BehindLag))})");
+            Console.WriteLine($"ratio  (f16i)/(f16) = {Stats.F(behind / floor, 3)}   (per round: {string.Join(", ", rounds.Select(r => Stats.F(r.BehindFloor / r.Floor, 3)))})   what keeping search current leaves of the floor");
+            Console.WriteLine($"ratio  (b16)/(f16i) = {Stats.F(b16 / behind, 3)}   (per round: {string.Join(", ", rounds.Select(r => Stats.F(r.HiveMany / r.BehindFloor, 3)))})   the host against that floor");
         }
     }
 
@@ -155,6 +162,11 @@ internal sealed class BrokerBench : IBenchMode
         using var indexedServer = new GroupCommitFloor(Path.Combine(Path.GetTempPath(), $"hive-floor-{Guid.NewGuid():N}"[..24] + ".sock"), indexedStorage);
         var indexedClients = new List<LineClient>();
         for (var i = 0; i < ConcurrentClients; i++) indexedClients.Add(await LineClient.ConnectAsync(indexedServer.Path));
+        using var behindStorage = new RawSqlite(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(raw.DatabasePath))!, "floor-behind", "floor.db"), options.Synchronous, indexed: true);
+        using var behindIndexer = new FloorIndexer(behindStorage);
+        using var behindServer = new GroupCommitFloor(Path.Combine(Path.GetTempPath(), $"hive-floor-{Guid.NewGuid():N}"[..24] + ".sock"), behindStorage, behindIndexer);
+        var behindClients = new List<LineClient>();
+        for (var i = 0; i < ConcurrentClients; i++) behindClients.Add(await LineClient.ConnectAsync(behindServer.Path));
         var send = Line(new { op = "send", to = Sink, body = Body });
         var duration = TimeSpan.FromSeconds(options.Seconds);
         var rawTx = new List<double>();
@@ -170,18 +182,24 @@ internal sealed class BrokerBench : IBenchMode
         await HiveSendsAsync(echoClients, send, RawWarmUp, null);
         await HiveSendsAsync(floorClients, send, RawWarmUp, null);
         await HiveSendsAsync(indexedClients, send, RawWarmUp, null);
+        await HiveSendsAsync(behindClients, send, RawWarmUp, null);
 
         var rounds = new List<Round>();
         for (var r = 0; r < options.Rounds; r++)
         {
-            double a = 0, b1 = 0, b16 = 0, cpuA = 0, cpu1 = 0, cpu16 = 0, e16 = 0, f16 = 0, f16s = 0;
+            double a = 0, b1 = 0, b16 = 0, cpuA = 0, cpu1 = 0, cpu16 = 0, e16 = 0, f16 = 0, f16s = 0, f16i = 0;
+            long lag = 0;
             // Rotate the order each round, so no case always follows the same one.
-            for (var k = 0; k < 6; k++)
+            for (var k = 0; k < 7; k++)
             {
                 await Disk.SettleAsync();
                 var cpuBefore = CpuTime();
-                switch ((r + k) % 6)
+                switch ((r + k) % 7)
                 {
+                    case 6:
+                        (f16i, _) = await HiveSendsAsync(behindClients, send, duration, null);
+                        lag = behindServer.Rows - behindIndexer.Indexed;
+                        break;
                     case 5:
                         (f16s, _) = await HiveSendsAsync(indexedClients, send, duration, null);
                         break;
@@ -208,14 +226,15 @@ internal sealed class BrokerBench : IBenchMode
                         break;
                 }
             }
-            rounds.Add(new Round(a, b1, b16, cpuA, cpu1, cpu16, e16, f16, f16s));
+            rounds.Add(new Round(a, b1, b16, cpuA, cpu1, cpu16, e16, f16, f16s, f16i, lag));
             Console.WriteLine($"round {r + 1}/{options.Rounds}:  (a) raw {Stats.N(a),9} rows/s   (b1) {Stats.N(b1),8} sends/s   " +
                               $"(b16) {Stats.N(b16),8} sends/s   (b1)/(a) {Stats.F(b1 / a, 3)}   (b16)/(a) {Stats.F(b16 / a, 3)}   " +
                               $"cpu us/op {Stats.F(cpuA, 1)} / {Stats.F(cpu1, 1)} / {Stats.F(cpu16, 1)}   WAL {Stats.Bytes(hive.WalBytes)}");
         }
-        foreach (var client in echoClients.Concat(floorClients).Concat(indexedClients)) await client.DisposeAsync();
+        foreach (var client in echoClients.Concat(floorClients).Concat(indexedClients).Concat(behindClients)) await client.DisposeAsync();
         return new ThroughputResult(rounds, Latency.Of(rawTx), Latency.Of(ackOne), Latency.Of(ackMany),
-            floorServer.Rows / (double)Math.Max(1, floorServer.Commits), indexedServer.Rows / (double)Math.Max(1, indexedServer.Commits));
+            floorServer.Rows / (double)Math.Max(1, floorServer.Commits), indexedServer.Rows / (double)Math.Max(1, indexedServer.Commits),
+            behindIndexer.Indexed / (double)Math.Max(1, behindIndexer.Batches));
     }
 
     /// <summary>Each client sends, waits for its ack, repeats, until the time is up. Returns (acknowledged sends per second, sends).</summary>

@@ -15,6 +15,7 @@ namespace Hive.Bench.Modes;
 internal sealed class RawSqlite : IDisposable
 {
     private readonly SqliteConnection _connection;
+    private readonly string _synchronous;
 
     /// <param name="indexed">With the search slice's tables as well (<c>search_entries</c> and the FTS5 <c>search_text</c>), for the floor that indexes each send as the host must.</param>
     public RawSqlite(string databasePath, string synchronous, bool indexed = false)
@@ -23,16 +24,10 @@ internal sealed class RawSqlite : IDisposable
         DatabasePath = databasePath;
         Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
         // The same connection string and per-connection pragmas as Hive.Shared.Data.SqliteDb.
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            ForeignKeys = true,
-            DefaultTimeout = 5,
-            Pooling = true,
-        }.ToString());
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL;");
-        Execute($"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;");
+        _synchronous = synchronous;
+        _connection = Open(databasePath);
+        Execute(_connection, "PRAGMA journal_mode=WAL;");
+        Execute(_connection, $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;");
         var assemblies = indexed ? [typeof(MessagesFeature).Assembly, typeof(Hive.Features.Search.FindText).Assembly] : new[] { typeof(MessagesFeature).Assembly };
         foreach (var script in assemblies.SelectMany(Migrator.ScriptsOf))
         {
@@ -49,6 +44,27 @@ internal sealed class RawSqlite : IDisposable
 
     /// <summary>The open connection, for a caller that writes its own statements (the group-commit floor).</summary>
     internal SqliteConnection Connection => _connection;
+
+    /// <summary>A second connection to the same file with the same per-connection pragmas, for a second writer thread.</summary>
+    internal SqliteConnection OpenAnother()
+    {
+        var connection = Open(DatabasePath);
+        Execute(connection, $"PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=5000;");
+        return connection;
+    }
+
+    private static SqliteConnection Open(string databasePath)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            ForeignKeys = true,
+            DefaultTimeout = 5,
+            Pooling = true,
+        }.ToString());
+        connection.Open();
+        return connection;
+    }
     public long WalBytes => File.Exists(DatabasePath + "-wal") ? new FileInfo(DatabasePath + "-wal").Length : 0;
 
     /// <summary>
@@ -99,9 +115,10 @@ internal sealed class RawSqlite : IDisposable
         return command;
     }
 
-    private void Execute(string sql)
+    private static void Execute(SqliteConnection connection, string sql)
     {
-        using var command = Command(sql);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
         using var reader = command.ExecuteReader();
         do { while (reader.Read()) { } } while (reader.NextResult()); // every statement to its end
     }

@@ -15,13 +15,15 @@ internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource
 {
     // A statement pair per entry, prepared once: linear in the batch. (One INSERT ... SELECT over a JSON array joined back
     // to search_entries was quadratic in it: fine at a group-commit batch of a few sends, seconds at the indexer's 500.)
+    // No RETURNING: a statement with RETURNING opens a statement savepoint, and FTS5 flushes its pending terms to a new
+    // segment at every savepoint, so each entry would cost a segment and its merges (about four times the CPU a message;
+    // docs/benchmarks.md "Search behind the send"). The text takes the entry's id from last_insert_rowid() instead.
     private const string AddEntrySql = """
         INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ($kind, $ref, $sender, $recipient, $at)
         ON CONFLICT (kind, ref) DO NOTHING
-        RETURNING id
         """;
 
-    private const string AddTextSql = "INSERT INTO search_text (rowid, text) VALUES ($id, $text)";
+    private const string AddTextSql = "INSERT INTO search_text (rowid, text) VALUES (last_insert_rowid(), $text)";
 
     // Per connection, prepared once: the indexer keeps one connection while it catches up, so its batches pay no prepare.
     private readonly ConditionalWeakTable<SqliteConnection, Prepared> _prepared = new();
@@ -41,7 +43,7 @@ internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource
     private sealed class Prepared
     {
         private readonly SqliteCommand _entry, _text;
-        private readonly SqliteParameter _kind, _ref, _sender, _recipient, _at, _id, _body;
+        private readonly SqliteParameter _kind, _ref, _sender, _recipient, _at, _body;
 
         public Prepared(SqliteConnection connection)
         {
@@ -54,7 +56,6 @@ internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource
             _at = _entry.Parameters.Add("$at", SqliteType.Text);
             _text = connection.CreateCommand();
             _text.CommandText = AddTextSql;
-            _id = _text.Parameters.Add("$id", SqliteType.Integer);
             _body = _text.Parameters.Add("$text", SqliteType.Text);
         }
 
@@ -63,11 +64,8 @@ internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource
             _entry.Transaction = _text.Transaction = transaction;
             (_kind.Value, _ref.Value, _sender.Value, _recipient.Value, _at.Value) =
                 (entry.Kind, entry.Ref, entry.From, (object?)entry.To ?? DBNull.Value, UtcTimestamp.Format(entry.At));
-            long? id = null;
-            using (var reader = _entry.ExecuteReader())
-                while (reader.Read()) id = reader.GetInt64(0); // read RETURNING to its end, so the WAL can checkpoint
-            if (id is null) return; // indexed already
-            (_id.Value, _body.Value) = (id.Value, entry.Text);
+            if (_entry.ExecuteNonQuery() == 0) return; // indexed already
+            _body.Value = entry.Text;
             _text.ExecuteNonQuery();
         }
     }
