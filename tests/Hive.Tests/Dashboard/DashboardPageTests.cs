@@ -2,6 +2,7 @@ using Hive.Shared.Agents;
 using Hive.Shared.Dashboard;
 using Hive.Tests.Architecture;
 using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Hive.Tests.Dashboard;
 
@@ -184,9 +185,10 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
         await _page.Locator("#reminders-failed", new() { HasText = "⚠ 1 failed" }).WaitForAsync();
 
         await doomed.Locator("button.retry").ClickAsync();
+        // The action's toast first: it fades after 3.5 s, and when the request failed it is what says why (its text).
+        await Expect(_page.Locator(".toast").Last).ToHaveTextAsync($"reminder {failing} will be retried", new() { Timeout = 15_000 });
         await events.WaitForAsync("reminder_reset", e => e.GetProperty("reminder").GetProperty("id").GetInt64() == failing);
         await events.WaitForAsync("reminder_failed", e => e.GetProperty("id").GetInt64() == failing);
-        await _page.Locator(".toast", new() { HasText = "will be retried" }).WaitForAsync();
         await doomed.Locator(".error").WaitForAsync();
         Assert.Equal(1, _stateRequests);
     }
