@@ -1,4 +1,5 @@
 using Hive.Bench.Modes;
+using Hive.Features.Search;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Bench.Infrastructure;
@@ -59,20 +60,16 @@ internal sealed class FloorIndexer : IDisposable
             using var read = Command("SELECT id, sender, recipient, body, sent_at FROM messages WHERE id > $after ORDER BY id LIMIT $limit");
             var after = read.Parameters.Add("$after", SqliteType.Integer);
             read.Parameters.AddWithValue("$limit", BatchSize);
-            // The host's own statements (SearchIndex): an entry, then its text under the entry's id.
-            using var entry = Command("""
-                INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ('message', $ref, $sender, $recipient, $at)
-                ON CONFLICT (kind, ref) DO NOTHING
-                """);
+            // The host's own statements (SearchIndex, SearchIndexer): an entry, then its text under the entry's id; the cursor.
+            using var entry = Command(SearchIndex.AddEntrySql);
+            entry.Parameters.AddWithValue("$kind", "message");
             var (entryRef, sender, recipient, at) = (entry.Parameters.Add("$ref", SqliteType.Integer), entry.Parameters.Add("$sender", SqliteType.Text),
                 entry.Parameters.Add("$recipient", SqliteType.Text), entry.Parameters.Add("$at", SqliteType.Text));
-            using var text = Command("INSERT INTO search_text (rowid, text) VALUES (last_insert_rowid(), $text)");
+            using var text = Command(SearchIndex.AddTextSql);
             var textBody = text.Parameters.Add("$text", SqliteType.Text);
-            using var move = Command("""
-                INSERT INTO search_cursors (kind, position) VALUES ('message', $position)
-                ON CONFLICT (kind) DO UPDATE SET position = excluded.position
-                """);
-            var position = move.Parameters.Add("$position", SqliteType.Integer);
+            using var move = Command(SearchIndexer.MoveCursorSql);
+            move.Parameters.AddWithValue("@kind", "message");
+            var position = move.Parameters.Add("@position", SqliteType.Integer);
 
             var rows = new List<(long Id, string Sender, string Recipient, string Body, string At)>(BatchSize);
             while (!_stopping)

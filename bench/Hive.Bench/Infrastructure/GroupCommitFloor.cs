@@ -6,6 +6,7 @@ using System.Text.Json;
 using Hive.Bench.Modes;
 using Hive.Contracts.Json;
 using Hive.Features.Messages;
+using Hive.Features.Search;
 using Microsoft.Data.Sqlite;
 
 namespace Hive.Bench.Infrastructure;
@@ -107,12 +108,14 @@ internal sealed class GroupCommitFloor : IDisposable
             kind.Value = MessageKinds.Message;
             using var entry = connection.CreateCommand();
             // The host's statements (MessageWriter, SearchIndex): no RETURNING, the new ids are the connection's last rowid.
-            entry.CommandText = "INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ('message', $ref, 'floor', $recipient, $at);";
+            entry.CommandText = SearchIndex.AddEntrySql;
+            entry.Parameters.AddWithValue("$kind", "message");
+            entry.Parameters.AddWithValue("$sender", "floor");
             var entryRef = entry.Parameters.Add("$ref", SqliteType.Integer);
             var entryRecipient = entry.Parameters.Add("$recipient", SqliteType.Text);
             var entryAt = entry.Parameters.Add("$at", SqliteType.Text);
             using var text = connection.CreateCommand();
-            text.CommandText = "INSERT INTO search_text (rowid, text) VALUES (last_insert_rowid(), $text);";
+            text.CommandText = SearchIndex.AddTextSql;
             var textBody = text.Parameters.Add("$text", SqliteType.Text);
 
             var events = new byte[MaxEvents * EventSize];

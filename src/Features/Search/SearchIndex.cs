@@ -18,12 +18,12 @@ internal sealed class SearchIndex(SearchSignal signal, IEnumerable<ISearchSource
     // No RETURNING: a statement with RETURNING opens a statement savepoint, and FTS5 flushes its pending terms to a new
     // segment at every savepoint, so each entry would cost a segment and its merges (about four times the CPU a message;
     // docs/benchmarks.md "Search behind the send"). The text takes the entry's id from last_insert_rowid() instead.
-    private const string AddEntrySql = """
+    internal const string AddEntrySql = """
         INSERT INTO search_entries (kind, ref, sender, recipient, at) VALUES ($kind, $ref, $sender, $recipient, $at)
         ON CONFLICT (kind, ref) DO NOTHING
         """;
 
-    private const string AddTextSql = "INSERT INTO search_text (rowid, text) VALUES (last_insert_rowid(), $text)";
+    internal const string AddTextSql = "INSERT INTO search_text (rowid, text) VALUES (last_insert_rowid(), $text)";
 
     // Per connection, prepared once: the indexer keeps one connection while it catches up, so its batches pay no prepare.
     private readonly ConditionalWeakTable<SqliteConnection, Prepared> _prepared = new();

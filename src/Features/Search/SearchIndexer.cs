@@ -26,6 +26,12 @@ internal sealed class SearchIndexer(
     private readonly (ISearchSource Source, string Kind)[] _kinds =
         sources.SelectMany(s => s.Kinds.Select(k => (s, k))).ToArray();
 
+    /// <summary>Where a kind's indexing has reached: the last source row in the index, moved in each batch's transaction.</summary>
+    internal const string MoveCursorSql = """
+        INSERT INTO search_cursors (kind, position) VALUES (@kind, @position)
+        ON CONFLICT (kind) DO UPDATE SET position = excluded.position
+        """;
+
     private long _indexed;
 
     /// <summary>Source rows read since start-up (tests and the bench read it).</summary>
@@ -83,10 +89,7 @@ internal sealed class SearchIndexer(
         var rows = source.ReadAfter(connection, transaction, kind, after, options.Value.BatchSize);
         if (rows.Count == 0) return 0;
         index.Add(connection, transaction, rows.Where(r => r.Entry is not null).Select(r => r.Entry!).ToList());
-        connection.Execute("""
-            INSERT INTO search_cursors (kind, position) VALUES (@kind, @position)
-            ON CONFLICT (kind) DO UPDATE SET position = excluded.position
-            """, new { kind, position = rows[^1].Position }, transaction);
+        connection.Execute(MoveCursorSql, new { kind, position = rows[^1].Position }, transaction);
         transaction.Commit();
         Interlocked.Add(ref _indexed, rows.Count);
         return rows.Count;
