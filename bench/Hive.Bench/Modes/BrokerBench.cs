@@ -280,7 +280,7 @@ internal sealed class BrokerBench : IBenchMode
         var warmUp = Math.Max(50, options.Count / 10);
 
         Console.WriteLine();
-        Console.WriteLine($"-- (c) send->recv latency: {warmUp} warm-up + {options.Count} samples --");
+        Console.WriteLine($"-- (c) send->recv latency: at least {warmUp} warm-up (until the JIT is quiet) + {options.Count} samples --");
         // The receiver's inbox must be empty, so each recv takes exactly the message just sent.
         var drain = Line(new { op = "recv", wait_ms = 0 });
         while (Reply.HasMessage((await receiver.CallAsync(drain)).Span)) { }
@@ -288,7 +288,8 @@ internal sealed class BrokerBench : IBenchMode
         await Disk.SettleAsync();
         var samples = new List<double>(options.Count);
         var acked = new List<double>(options.Count);
-        for (var i = 0; i < warmUp + options.Count; i++)
+        var warm = new JitWarmUp(warmUp, 10 * warmUp);
+        while (samples.Count < options.Count)
         {
             await receiver.WriteAsync(recv);
             await Task.Delay(1); // let the recv find the inbox empty and park on its long-poll
@@ -309,12 +310,14 @@ internal sealed class BrokerBench : IBenchMode
             var afterAck = Stopwatch.GetTimestamp();
             if (!Reply.IsOk(acknowledged.Span)) throw new InvalidOperationException("ack failed: " + Reply.Text(acknowledged.Span));
 
-            if (i >= warmUp)
+            if (warm.Done)
             {
                 samples.Add(Stats.Ms(after - before));
                 acked.Add(Stats.Ms(afterAck - before));
             }
+            else warm.Step();
         }
+        Console.WriteLine($"(c) {warm}");
         var latency = Latency.Of(samples);
         var ackLatency = Latency.Of(acked);
         Console.WriteLine($"(c) send->recv: {latency}");
@@ -348,7 +351,7 @@ internal sealed class BrokerBench : IBenchMode
         var samples = subscribers == 1 ? options.Count : Math.Max(100, options.Count / 2);
         var warmUp = Math.Max(50, samples / 10);
         Console.WriteLine();
-        Console.WriteLine($"-- (d) send->SSE latency, {subscribers} subscriber(s): {warmUp} warm-up + {samples} samples --");
+        Console.WriteLine($"-- (d) send->SSE latency, {subscribers} subscriber(s): at least {warmUp} warm-up (until the JIT is quiet) + {samples} samples --");
 
         using var http = hive.CreateClient(handler: new SocketsHttpHandler
         {
@@ -362,10 +365,11 @@ internal sealed class BrokerBench : IBenchMode
 
         var sentAt = new Dictionary<long, long>(samples);
         var acks = new List<double>(samples);
+        var warm = new JitWarmUp(warmUp, 10 * warmUp);
         try
         {
             await Disk.SettleAsync();
-            for (var i = 0; i < warmUp + samples; i++)
+            while (acks.Count < samples)
             {
                 probe.Arm(subscribers);
                 var before = Stopwatch.GetTimestamp();
@@ -375,7 +379,11 @@ internal sealed class BrokerBench : IBenchMode
                 if (!Reply.IsOk(ack.Span)) throw new InvalidOperationException("send failed: " + Reply.Text(ack.Span));
                 var id = Reply.Id(ack.Span);
                 await probe.AllObserved.WaitAsync(TimeSpan.FromSeconds(10));
-                if (i < warmUp) continue;
+                if (!warm.Done)
+                {
+                    warm.Step();
+                    continue;
+                }
                 sentAt[id] = before;
                 acks.Add(Stats.Ms(acked - before));
             }
@@ -384,6 +392,7 @@ internal sealed class BrokerBench : IBenchMode
         {
             foreach (var stream in streams) await stream.DisposeAsync();
         }
+        Console.WriteLine($"(d{subscribers}) {warm}");
 
         var perObservation = new List<double>(samples * subscribers);
         var slowest = new Dictionary<long, double>(samples);
