@@ -33,7 +33,7 @@ internal sealed class FloorIndexer : IDisposable
     public FloorIndexer(RawSqlite storage)
     {
         if (!storage.Indexed) throw new ArgumentException("the floor's database has no search tables", nameof(storage));
-        _connection = storage.OpenAnother();
+        _connection = storage.OpenConnection();
         _loop = new Thread(Loop) { IsBackground = true, Name = "floor indexer" };
         _loop.Start();
     }

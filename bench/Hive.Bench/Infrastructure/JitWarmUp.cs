@@ -23,18 +23,17 @@ internal sealed class JitWarmUp(int minimum, int maximum)
 
     public bool Done { get; private set; }
 
-    /// <summary>Counts one warm-up iteration; true once warm.</summary>
-    public bool Step()
+    /// <summary>Counts one warm-up iteration; <see cref="Done"/> once warm.</summary>
+    public void Step()
     {
-        if (Done) return true;
+        if (Done) return;
         Iterations++;
-        if (Stopwatch.GetElapsedTime(_windowStart) < Window && Iterations < maximum) return false;
+        if (Stopwatch.GetElapsedTime(_windowStart) < Window && Iterations < maximum) return;
         var compiled = JitInfo.GetCompiledMethodCount();
         var quiet = compiled == _compiled;
         (_compiled, _windowStart) = (compiled, Stopwatch.GetTimestamp());
         Done = (quiet && Iterations >= minimum) || Iterations >= maximum;
         if (Done) _gcAtDone = Collections();
-        return Done;
     }
 
     /// <summary>What the warm-up took, and how many methods the JIT compiled while the samples were taken after it.</summary>

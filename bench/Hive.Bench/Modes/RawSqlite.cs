@@ -25,9 +25,8 @@ internal sealed class RawSqlite : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
         // The same connection string and per-connection pragmas as Hive.Shared.Data.SqliteDb.
         _synchronous = synchronous;
-        _connection = Open(databasePath);
+        _connection = OpenConnection();
         Execute(_connection, "PRAGMA journal_mode=WAL;");
-        Execute(_connection, $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;");
         var assemblies = indexed ? [typeof(MessagesFeature).Assembly, typeof(Hive.Features.Search.FindText).Assembly] : new[] { typeof(MessagesFeature).Assembly };
         foreach (var script in assemblies.SelectMany(Migrator.ScriptsOf))
         {
@@ -45,24 +44,21 @@ internal sealed class RawSqlite : IDisposable
     /// <summary>The open connection, for a caller that writes its own statements (the group-commit floor).</summary>
     internal SqliteConnection Connection => _connection;
 
-    /// <summary>A second connection to the same file with the same per-connection pragmas, for a second writer thread.</summary>
-    internal SqliteConnection OpenAnother()
-    {
-        var connection = Open(DatabasePath);
-        Execute(connection, $"PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=5000;");
-        return connection;
-    }
-
-    private static SqliteConnection Open(string databasePath)
+    /// <summary>
+    /// A connection to the file with the per-connection pragmas: <see cref="Connection"/>'s, and another for a second
+    /// writer thread (the floor's indexer).
+    /// </summary>
+    internal SqliteConnection OpenConnection()
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
-            DataSource = databasePath,
+            DataSource = DatabasePath,
             ForeignKeys = true,
             DefaultTimeout = 5,
             Pooling = true,
         }.ToString());
         connection.Open();
+        Execute(connection, $"PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=5000;");
         return connection;
     }
     public long WalBytes => File.Exists(DatabasePath + "-wal") ? new FileInfo(DatabasePath + "-wal").Length : 0;
