@@ -39,7 +39,7 @@ public sealed class SqliteDb : IDb, IDisposable
     private readonly string _snapshotConnectionString;
     private readonly string _pragmas;
     private readonly System.Collections.Concurrent.ConcurrentStack<PooledConnection> _idle = new();
-    private int _disposed;
+    private bool _disposed;
 
     public SqliteDb(string databasePath, string synchronous)
     {
@@ -112,9 +112,9 @@ public sealed class SqliteDb : IDb, IDisposable
 
     private void GiveBack(PooledConnection connection)
     {
-        if (Volatile.Read(ref _disposed) == 1 || _idle.Count >= MaxIdleConnections) connection.CloseForGood();
+        if (Volatile.Read(ref _disposed) || _idle.Count >= MaxIdleConnections) connection.CloseForGood();
         else _idle.Push(connection);
-        if (Volatile.Read(ref _disposed) == 1) CloseIdle(); // Dispose ran meanwhile: nothing stays idle after it
+        if (Volatile.Read(ref _disposed)) CloseIdle();
     }
 
     private void CloseIdle()
@@ -125,7 +125,7 @@ public sealed class SqliteDb : IDb, IDisposable
     /// <summary>Closes the idle connections; one still lent is closed when it is given back.</summary>
     public void Dispose()
     {
-        Interlocked.Exchange(ref _disposed, 1);
+        Volatile.Write(ref _disposed, true);
         CloseIdle();
     }
 

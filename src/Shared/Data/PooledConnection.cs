@@ -13,15 +13,11 @@ namespace Hive.Shared.Data;
 /// </summary>
 internal sealed class PooledConnection : SqliteConnection
 {
-    /// <summary>
-    /// Idle prepared statements kept per connection, the least recently used dropped past it: the host's hot SQL is a few
-    /// dozen texts; one-off texts (migrations, <c>IN</c> lists of each length) pass through.
-    /// </summary>
+    /// <summary>Prepared statements kept per connection: the host's hot SQL is a few dozen texts; built SQL past this is not kept.</summary>
     internal const int MaxKeptStatements = 128;
 
     private readonly Action<PooledConnection> _giveBack;
-    private readonly Dictionary<string, LinkedListNode<SqliteCommand>> _keptStatements = new(StringComparer.Ordinal);
-    private readonly LinkedList<SqliteCommand> _keptByUse = []; // the most recently used first
+    private readonly Dictionary<string, SqliteCommand> _keptStatements = new(StringComparer.Ordinal);
     private readonly List<SqliteCommand> _lentCommands = [];
     private bool _lent;
 
@@ -53,7 +49,7 @@ internal sealed class PooledConnection : SqliteConnection
     }
 
     /// <summary>Dapper's commands (it creates them through <see cref="DbConnection.CreateCommand"/>) reuse kept statements.</summary>
-    protected override DbCommand CreateDbCommand() => new KeptStatementCommand(this) { Transaction = Transaction };
+    protected override DbCommand CreateDbCommand() => new KeptStatementCommand(this);
 
     public override SqliteCommand CreateCommand()
     {
@@ -65,7 +61,6 @@ internal sealed class PooledConnection : SqliteConnection
     /// <summary>A command made for the borrower: it leaves the list of what is still out when it is disposed.</summary>
     private sealed class LentCommand(PooledConnection owner) : SqliteCommand
     {
-        public bool Reading => DataReader is not null;
 
         protected override void Dispose(bool disposing)
         {
@@ -83,13 +78,11 @@ internal sealed class PooledConnection : SqliteConnection
     /// <summary>A prepared command for <paramref name="sql"/>, kept or new; hand it back with <see cref="ReturnStatement"/>.</summary>
     internal SqliteCommand TakeStatement(string sql)
     {
-        SqliteCommand statement;
-        if (_keptStatements.Remove(sql, out var kept))
+        if (!_keptStatements.Remove(sql, out var statement))
         {
-            _keptByUse.Remove(kept);
-            statement = kept.Value;
+            statement = new SqliteCommand { Connection = this, CommandTimeout = DefaultTimeout };
+            statement.CommandText = sql;
         }
-        else statement = new SqliteCommand { Connection = this, CommandTimeout = DefaultTimeout, CommandText = sql };
         _lentCommands.Add(statement);
         return statement;
     }
@@ -100,24 +93,14 @@ internal sealed class PooledConnection : SqliteConnection
         Forget(statement);
         statement.Parameters.Clear();
         statement.Transaction = null;
-        if (_keptStatements.ContainsKey(statement.CommandText))
-        {
-            statement.Dispose(); // the same SQL ran inside its own reader: one of the two is enough
-            return;
-        }
-        _keptStatements.Add(statement.CommandText, _keptByUse.AddFirst(statement));
-        if (_keptStatements.Count <= MaxKeptStatements) return;
-        var leastUsed = _keptByUse.Last!.Value;
-        _keptByUse.RemoveLast();
-        _keptStatements.Remove(leastUsed.CommandText);
-        leastUsed.Dispose();
+        if (_keptStatements.Count < MaxKeptStatements && _keptStatements.TryAdd(statement.CommandText, statement)) return;
+        statement.Dispose();
     }
 
     /// <summary>
-    /// What <c>Close()</c> did before a connection went back to Microsoft.Data.Sqlite's pool: a reader still open is
-    /// closed (it holds a read snapshot), an open transaction is rolled back. One that still has a transaction after that
-    /// (a raw BEGIN) is closed for good, never lent with it. A command of the borrower's that reads nothing stays usable on
-    /// the connection's next lendings (the search index keeps its inserts prepared per connection so).
+    /// What <c>Close()</c> does before a connection goes back to Microsoft.Data.Sqlite's pool: commands still out are
+    /// disposed (their readers with them; an open reader holds a read snapshot), an open transaction is rolled back. One
+    /// that still has a transaction after that (a raw BEGIN) is closed for good, never lent with it.
     /// </summary>
     private void GiveBack()
     {
@@ -126,7 +109,7 @@ internal sealed class PooledConnection : SqliteConnection
         {
             var command = _lentCommands[^1];
             _lentCommands.RemoveAt(_lentCommands.Count - 1);
-            if (command is not LentCommand { Reading: false }) command.Dispose();
+            command.Dispose();
         }
         Transaction?.Dispose();
         var clean = base.State == ConnectionState.Open && raw.sqlite3_get_autocommit(Handle) != 0;
@@ -137,8 +120,7 @@ internal sealed class PooledConnection : SqliteConnection
 
     internal void CloseForGood()
     {
-        foreach (var statement in _keptByUse) statement.Dispose();
-        _keptByUse.Clear();
+        foreach (var statement in _keptStatements.Values) statement.Dispose();
         _keptStatements.Clear();
         _lent = true;
         base.Close();
