@@ -113,7 +113,7 @@ public sealed class AgentSocketRobustnessTests(HiveFixture fixture) : SharedHive
         using var socket = await RawConnectAsync(alice);
         await socket.SendAsync("""{"op":"whoami"}"""u8.ToArray());
         socket.Shutdown(SocketShutdown.Send);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var received = new List<byte>();
         var buffer = new byte[4096];
         while (!received.Contains((byte)'\n'))

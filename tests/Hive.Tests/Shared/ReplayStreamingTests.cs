@@ -72,7 +72,7 @@ public sealed class ReplayStreamingTests : IAsyncLifetime
         await Drain(stalled.Stream, TimeSpan.FromSeconds(30));
         // ... and a reconnect from where it stood is told to resync.
         await using var again = await _hive.OpenEventsAsync(from);
-        Assert.Equal("resync", (await again.NextAsync(TimeSpan.FromSeconds(5)))!.Type);
+        Assert.Equal("resync", (await again.NextAsync(TimeSpan.FromSeconds(30)))!.Type);
     }
 
     [Fact]
