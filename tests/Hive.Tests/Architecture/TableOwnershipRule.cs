@@ -1,6 +1,5 @@
 using Dapper;
 using Hive.Shared.Data;
-using Microsoft.Data.Sqlite;
 
 namespace Hive.Tests.Architecture;
 
@@ -89,7 +88,7 @@ internal static class TableOwnershipRule
         }
         finally
         {
-            using (var connection = db.Open()) SqliteConnection.ClearPool(connection);
+            db.Dispose();
             foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" }) File.Delete(file);
         }
     }

@@ -72,6 +72,7 @@ public sealed class MigratorTests : IDisposable
 
     public void Dispose()
     {
+        _db.Dispose();
         SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_path + suffix);
     }
