@@ -30,15 +30,16 @@ public static class SetSession
         {
             var change = changes.Current;
             var current = ConversationRow.Read(change, command.Agent);
+            var now = clock.GetUtcNow();
             var after = current with
             {
                 // Forget only the session named: one the program named since is kept.
                 SessionId = command.SessionId ?? (command.Forget is not null && command.Forget == current.SessionId ? null : current.SessionId),
                 CompactNext = command.CompactNext ?? current.CompactNext,
-                UpdatedAt = clock.GetUtcNow(),
+                UpdatedAt = now,
             };
             if (after with { UpdatedAt = current.UpdatedAt } == current) return Task.FromResult(current);
-            ConversationRow.Write(change, after, clock.GetUtcNow());
+            ConversationRow.Write(change, after, now);
             change.Raise(new ConversationChanged(after));
             return Task.FromResult(after);
         }

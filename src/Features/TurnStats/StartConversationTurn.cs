@@ -21,9 +21,10 @@ public static class StartConversationTurn
             var current = ConversationRow.Read(change, command.Agent);
             if (current.CompactNext || current.ClearNext)
             {
-                var after = current with { SessionId = current.ClearNext ? null : current.SessionId, CompactNext = false, ClearNext = false };
-                ConversationRow.Write(change, after, clock.GetUtcNow());
-                change.Raise(new ConversationChanged(after with { UpdatedAt = clock.GetUtcNow() }));
+                var now = clock.GetUtcNow();
+                var after = current with { SessionId = current.ClearNext ? null : current.SessionId, CompactNext = false, ClearNext = false, UpdatedAt = now };
+                ConversationRow.Write(change, after, now);
+                change.Raise(new ConversationChanged(after));
             }
             // What this turn does: the asks as they were, the session as it is now.
             return Task.FromResult(current with { SessionId = current.ClearNext ? null : current.SessionId });

@@ -118,6 +118,23 @@ public sealed class PooledConnectionTests : IDisposable
     }
 
     [Fact]
+    public void A_kept_statement_read_only_in_part_holds_no_snapshot_after_its_call()
+    {
+        InsertElsewhere(2); // two rows: QueryFirst steps the statement once and stops
+        SqliteConnection connection;
+        using (connection = _db.Open())
+        {
+            Assert.Equal(1, connection.QueryFirst<long>("SELECT x FROM t ORDER BY x"));
+            InsertElsewhere(3);
+            Assert.Equal(3, connection.QuerySingle<long>("SELECT count(*) FROM t")); // the same lending sees the commit
+        }
+        InsertElsewhere(4);
+        using var again = _db.Open();
+        Assert.Same(connection, again);
+        Assert.Equal(4, again.QuerySingle<long>("SELECT count(*) FROM t")); // and so does the next
+    }
+
+    [Fact]
     public void Dapper_statements_stay_prepared_on_the_connection_and_are_reused()
     {
         SqliteConnection connection;

@@ -291,7 +291,13 @@ async function loadLog() {
 $('ap-log-refresh').addEventListener('click', loadLog);
 
 // Slash commands for a harness agent: each applies to its next turn (the harness reads them as the turn starts).
+let conversationAt = -Infinity;
+
 function drawConversation(c) {
+  // A fetch begun before a change can answer after the change's event: an older view never replaces a newer one.
+  const at = c.updated_at ? Date.parse(c.updated_at) : -Infinity;
+  if (at < conversationAt) return;
+  conversationAt = at;
   $('ap-conversation').textContent = c.session_id
     ? `conversation ${c.session_id.slice(0, 8)}…${c.model ? ` · model ${c.model}` : ''}${c.clear_next ? ' · fresh next turn' : c.compact_next ? ' · compacts next turn' : ''}`
     : `no conversation yet${c.model ? ` · model ${c.model}` : ''}${c.clear_next ? ' · fresh next turn' : ''}`;
