@@ -18,7 +18,6 @@ internal sealed class JitWarmUp(int minimum, int maximum)
     private long _compiled = JitInfo.GetCompiledMethodCount();
     private long _windowStart = Stopwatch.GetTimestamp();
     private (int Gen0, int Gen1, int Gen2, TimeSpan Paused) _gcAtDone;
-    private TimeSpan _cpuAtDone;
 
     public int Iterations { get; private set; }
 
@@ -34,15 +33,14 @@ internal sealed class JitWarmUp(int minimum, int maximum)
         var quiet = compiled == _compiled;
         (_compiled, _windowStart) = (compiled, Stopwatch.GetTimestamp());
         Done = (quiet && Iterations >= minimum) || Iterations >= maximum;
-        if (Done) (_gcAtDone, _cpuAtDone) = (Collections(), Environment.CpuUsage.TotalTime);
+        if (Done) _gcAtDone = Collections();
     }
 
     /// <summary>What the warm-up took, and how many methods the JIT compiled while the samples were taken after it.</summary>
     public override string ToString() =>
         $"{Iterations} warm-up iterations ({_compiled - _compiledAtStart} methods compiled meanwhile; " +
         (Iterations >= maximum ? $"stopped at the most, {maximum}, before a quiet window" : $"then {Window.TotalMilliseconds:0} ms with none") +
-        $"); during the samples: {JitInfo.GetCompiledMethodCount() - _compiled} methods compiled, " + GcSinceDone() +
-        $", process CPU {(Environment.CpuUsage.TotalTime - _cpuAtDone).TotalMilliseconds:0} ms";
+        $"); during the samples: {JitInfo.GetCompiledMethodCount() - _compiled} methods compiled, " + GcSinceDone();
 
     private static (int Gen0, int Gen1, int Gen2, TimeSpan Paused) Collections() =>
         (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());

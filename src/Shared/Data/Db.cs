@@ -30,35 +30,25 @@ internal sealed class NoReadSnapshot : IDisposable
     public void Dispose() { }
 }
 
-public sealed class SqliteDb : IDb, IDisposable
+public sealed class SqliteDb : IDb
 {
-    /// <summary>Idle connections kept open; past this a connection given back is closed (a burst's extra ones).</summary>
-    private const int MaxIdleConnections = 16;
-
     private readonly string _connectionString;
-    private readonly string _snapshotConnectionString;
     private readonly string _pragmas;
-    private readonly System.Collections.Concurrent.ConcurrentStack<PooledConnection> _idle = new();
-    private int _disposed;
 
     public SqliteDb(string databasePath, string synchronous)
     {
         if (synchronous is not ("NORMAL" or "FULL" or "EXTRA" or "OFF"))
             throw new ArgumentException($"Hive:Database:Synchronous must be NORMAL or FULL, not '{synchronous}'");
-        var options = new SqliteConnectionStringBuilder
+        _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
             ForeignKeys = true,
             // A writer waits its turn for up to 30 s: 120 changes begun at once on a loaded 2-core machine queued past 5 s,
             // and a caller must not see SQLITE_BUSY for a queue that was only long.
             DefaultTimeout = 30,
-            // This class pools its own connections (PooledConnection: pragmas once, statements kept prepared).
-            Pooling = false,
-        };
-        _connectionString = options.ToString();
-        options.Pooling = true;
-        _snapshotConnectionString = options.ToString();
-        // synchronous and busy_timeout are per connection: set once when a connection is opened.
+            Pooling = true,
+        }.ToString();
+        // synchronous and busy_timeout are per connection; a pooled connection may be new, so set them on every open.
         _pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=30000;";
     }
 
@@ -88,50 +78,17 @@ public sealed class SqliteDb : IDb, IDisposable
     public SqliteConnection Open()
     {
         if (CurrentSnapshot.Value is { IsLive: true } snapshot) return snapshot;
-        if (_idle.TryPop(out var idle))
-        {
-            idle.Lend();
-            return idle;
-        }
-        var connection = new PooledConnection(_connectionString, GiveBack);
-        connection.Lend();
-        try
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = _pragmas;
-            command.ExecuteNonQuery();
-        }
-        catch
-        {
-            connection.CloseForGood();
-            throw;
-        }
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = _pragmas;
+        command.ExecuteNonQuery();
         return connection;
-    }
-
-    private void GiveBack(PooledConnection connection)
-    {
-        if (Volatile.Read(ref _disposed) == 1 || _idle.Count >= MaxIdleConnections) connection.CloseForGood();
-        else _idle.Push(connection);
-        if (Volatile.Read(ref _disposed) == 1) CloseIdle(); // Dispose ran meanwhile: nothing stays idle after it
-    }
-
-    private void CloseIdle()
-    {
-        while (_idle.TryPop(out var connection)) connection.CloseForGood();
-    }
-
-    /// <summary>Closes the idle connections; one still lent is closed when it is given back.</summary>
-    public void Dispose()
-    {
-        Interlocked.Exchange(ref _disposed, 1);
-        CloseIdle();
     }
 
     public IDisposable BeginReadSnapshot()
     {
-        var connection = new ReadSnapshotConnection(_snapshotConnectionString);
+        var connection = new ReadSnapshotConnection(_connectionString);
         try
         {
             connection.Open();

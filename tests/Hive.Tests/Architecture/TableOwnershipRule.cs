@@ -1,5 +1,6 @@
 using Dapper;
 using Hive.Shared.Data;
+using Microsoft.Data.Sqlite;
 
 namespace Hive.Tests.Architecture;
 
@@ -88,7 +89,7 @@ internal static class TableOwnershipRule
         }
         finally
         {
-            db.Dispose();
+            using (var connection = db.Open()) SqliteConnection.ClearPool(connection);
             foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" }) File.Delete(file);
         }
     }

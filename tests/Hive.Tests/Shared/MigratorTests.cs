@@ -72,7 +72,6 @@ public sealed class MigratorTests : IDisposable
 
     public void Dispose()
     {
-        _db.Dispose();
         SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_path + suffix);
     }

@@ -23,7 +23,6 @@ public sealed class ReadSnapshotTests : IDisposable
 
     public void Dispose()
     {
-        _db.Dispose();
         SqliteConnection.ClearAllPools();
         Directory.Delete(_dir, recursive: true);
     }
