@@ -226,12 +226,19 @@ public sealed class HiveInstance : IAsyncDisposable
     }
 
     /// <summary><see cref="Until"/> for a condition read over the wire.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? what = null)
+    public static Task UntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? what = null) =>
+        UntilAsync(condition, timeout ?? TimeSpan.FromSeconds(10), () => what ?? "a condition");
+
+    /// <summary>
+    /// <see cref="UntilAsync(Func{Task{bool}}, TimeSpan?, string?)"/> whose message is built when the wait fails, so it can
+    /// name what was seen meanwhile (a child's log, say).
+    /// </summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what ?? "a condition"}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what()}");
             await Task.Delay(20);
         }
     }

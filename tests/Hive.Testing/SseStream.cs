@@ -123,6 +123,15 @@ public sealed class SseStream : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// How long a test waits for an event it expects: generous, because it bounds a test that would otherwise hang and is
+    /// not a latency check (a loaded machine takes seconds).
+    /// </summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    /// <summary>The next event within <see cref="Patience"/>, or null when the server ended the stream.</summary>
+    public Task<SseEvent?> NextAsync() => NextAsync(Patience);
+
     /// <summary>The next event, or null when the server ended the stream. Throws on timeout.</summary>
     public async Task<SseEvent?> NextAsync(TimeSpan timeout)
     {
@@ -151,13 +160,10 @@ public sealed class SseStream : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Reads events until one of <paramref name="type"/> satisfying <paramref name="match"/> arrives. The default wait is
-    /// generous: it bounds a test that would otherwise hang, it is not a latency check (a loaded machine takes seconds).
-    /// </summary>
+    /// <summary>Reads events until one of <paramref name="type"/> satisfying <paramref name="match"/> arrives (by default within <see cref="Patience"/>).</summary>
     public async Task<SseEvent> WaitForAsync(string type, Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow + (timeout ?? Patience);
         while (true)
         {
             var left = deadline - DateTime.UtcNow;
@@ -170,7 +176,7 @@ public sealed class SseStream : IAsyncDisposable
     /// <summary><see cref="WaitForAsync"/> reading each event of <paramref name="type"/> as its payload record.</summary>
     public async Task<T> WaitForPayloadAsync<T>(string type, Func<T, bool>? match = null, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow + (timeout ?? Patience);
         while (true)
         {
             var left = deadline - DateTime.UtcNow;

@@ -116,7 +116,7 @@ public sealed class AgentPageTests(BrowserFixture browser) : IClassFixture<Brows
             // The host has the session the harness reported (else its log says why), then the page shows it.
             await HiveInstance.UntilAsync(async () =>
                 (await _hive.GetJsonAsync("/api/agents/alice/conversation")).GetProperty("session_id").GetString() == "s-page-1",
-                TimeSpan.FromSeconds(30), $"the session in the host; the harness said:\n{harness.Stderr}");
+                TimeSpan.FromSeconds(30), () => $"the session in the host; the harness said:\n{harness.Stderr}");
             await Expect(_page.Locator("#ap-conversation")).ToContainTextAsync("conversation s-page-1");
 
             await _page.Locator("#ap-slash-command").FillAsync("/clear");

@@ -59,7 +59,7 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
 
         await using var resumed = await _hive.OpenEventsAsync(lastSeen);
         var replayed = new List<SseEvent>();
-        for (var i = 0; i < 5; i++) replayed.Add((await resumed.NextAsync(TimeSpan.FromSeconds(30)))!);
+        for (var i = 0; i < 5; i++) replayed.Add((await resumed.NextAsync())!);
 
         Assert.All(replayed, e => Assert.Equal("sent", e.Type));
         Assert.Equal(missed, replayed.Select(e => e.Payload<MessageView>().Id));
@@ -67,7 +67,7 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
 
         // And nothing more: the next event is the next live one.
         var live = await alice.SendAsync(bob, "live again");
-        var next = await resumed.NextAsync(TimeSpan.FromSeconds(30));
+        var next = await resumed.NextAsync();
         Assert.Equal(live, next!.Payload<MessageView>().Id);
         Assert.Equal(lastSeen + 6, next.Id);
     }
@@ -81,11 +81,11 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
         for (var i = 0; i < RingCapacity + 5; i++) await alice.SendAsync(bob, $"flood {i}");
 
         await using var stale = await _hive.OpenEventsAsync(start);
-        var first = await stale.NextAsync(TimeSpan.FromSeconds(30));
+        var first = await stale.NextAsync();
         Assert.Equal("resync", first!.Type);
 
         var live = await alice.SendAsync(bob, "after resync");
-        var next = await stale.NextAsync(TimeSpan.FromSeconds(30));
+        var next = await stale.NextAsync();
         Assert.Equal("sent", next!.Type); // one resync, no replay of a partial history
         Assert.Equal(live, next.Payload<MessageView>().Id);
     }
@@ -101,7 +101,7 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
         request.Headers.TryAddWithoutValidation("Last-Event-ID", header);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(SseStream.Patience);
         var lines = new List<string>();
         while (lines.Count(l => l.StartsWith("event:")) < 2) lines.Add((await reader.ReadLineAsync(cts.Token))!);
         Assert.Equal(["event: hello", "event: resync"], lines.Where(l => l.StartsWith("event:")));
@@ -111,7 +111,7 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
     public async Task Heartbeat_comments_keep_an_idle_stream_alive()
     {
         await using var events = await _hive.OpenEventsAsync();
-        await events.WaitForCommentsAsync(2, TimeSpan.FromSeconds(30));
+        await events.WaitForCommentsAsync(2, SseStream.Patience);
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class EventStreamTests(EventStreamTests.Fixture fixture) : SharedH
         var lastSent = sent.Max();
         while (!fromStream.Contains(lastSent) && !inSnapshot.Contains(lastSent)) // on a loaded machine all may precede the snapshot
         {
-            var e = await events.NextAsync(TimeSpan.FromSeconds(30));
+            var e = await events.NextAsync();
             Assert.NotEqual("resync", e!.Type);
             if (e.Type == "sent" && e.Payload<MessageView>().Id is var id && ours.Contains(id)) fromStream.Add(id);
         }

@@ -51,7 +51,7 @@ public sealed class ReplayStreamingTests : IAsyncLifetime
         var ids = new List<long>();
         while (ids.Count < Ring / 2 + 1_000)
         {
-            var next = await events.NextAsync(TimeSpan.FromSeconds(30)) ?? throw new IOException("the stream ended");
+            var next = await events.NextAsync() ?? throw new IOException("the stream ended");
             Assert.Equal("probe", next.Type);
             ids.Add(next.Id!.Value);
         }
@@ -69,10 +69,10 @@ public sealed class ReplayStreamingTests : IAsyncLifetime
         for (var i = 0; i < Ring; i++) Hub.Publish("probe", Payload); // the ring laps what it has not sent yet
 
         // Its stream ends rather than send a gap (or the live queue overflows first: either way it is cut off) ...
-        await Drain(stalled.Stream, TimeSpan.FromSeconds(30));
+        await Drain(stalled.Stream, SseStream.Patience);
         // ... and a reconnect from where it stood is told to resync.
         await using var again = await _hive.OpenEventsAsync(from);
-        Assert.Equal("resync", (await again.NextAsync(TimeSpan.FromSeconds(30)))!.Type);
+        Assert.Equal("resync", (await again.NextAsync())!.Type);
     }
 
     [Fact]

@@ -63,7 +63,7 @@ public sealed class SnapshotConsistencyTests
         var inStream = 0;
         while (true)
         {
-            var e = (await events.NextAsync(TimeSpan.FromSeconds(30)))!;
+            var e = (await events.NextAsync())!;
             if (e.Type != "sent") continue;
             var eventId = e.Json.GetProperty("id").GetInt64();
             if (eventId == id) inStream++;
