@@ -18,10 +18,13 @@ public interface IDb
     /// <summary>
     /// The host's busy background writers (the message writer, the search indexer, retention batches) take turns here
     /// before <c>BEGIN IMMEDIATE</c> and leave after the commit or rollback: one waiting here resumes the moment the one
-    /// ahead of it leaves, where one waiting in SQLite's busy handler sleeps in growing steps (up to 100 ms) and polls.
+    /// ahead of it leaves, where one waiting in the busy handler sleeps in growing steps (up to 5 ms, <see cref="BusyWait"/>) and polls.
     /// Only awaited, never a blocking wait: a state change does not take it (ADR 0027). Dispose it after the transaction.
     /// </summary>
     ValueTask<IDisposable> EnterWriteAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<IDisposable>(NoReadSnapshot.Instance);
+
+    /// <summary>How many times a statement met another writer's lock and waited for it (<see cref="BusyWait"/>).</summary>
+    long BusyWaits => 0;
 }
 
 internal sealed class NoReadSnapshot : IDisposable
@@ -41,21 +44,38 @@ public sealed class SqliteDb : IDb
             throw new ArgumentException($"Hive:Database:Synchronous must be NORMAL or FULL, not '{synchronous}'");
         _connectionString = new SqliteConnectionStringBuilder
         {
-            DataSource = databasePath,
-            ForeignKeys = true,
-            // A writer waits its turn for up to 30 s: 120 changes begun at once on a loaded 2-core machine queued past 5 s,
-            // and a caller must not see SQLITE_BUSY for a queue that was only long.
-            DefaultTimeout = 30,
+            DataSource = databasePath, // foreign_keys is among the pragmas below, set once per connection (else on every open)
+            DefaultTimeout = (int)BusyWait.Limit.TotalSeconds, // Microsoft.Data.Sqlite's own retries after SQLITE_BUSY
             Pooling = true,
         }.ToString();
-        // synchronous and busy_timeout are per connection; a pooled connection may be new, so set them on every open.
-        _pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=30000;";
+        _pragmas = $"PRAGMA foreign_keys=ON; PRAGMA synchronous={synchronous};";
+    }
+
+    /// <summary>
+    /// Which hive's database set up each SQLite connection (Microsoft.Data.Sqlite's pool keeps them open between uses): its
+    /// pragmas and its busy handler, once per connection rather than a statement compiled on every open.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, SqliteDb> Prepared = new();
+
+    private readonly BusyWait.Count _busyWaits = new();
+
+    public long BusyWaits => _busyWaits.Waits;
+
+    private void Prepare(SqliteConnection connection)
+    {
+        var handle = connection.Handle!;
+        if (Prepared.TryGetValue(handle, out var preparedBy) && preparedBy == this) return;
+        BusyWait.Install(handle, _busyWaits);
+        using var command = connection.CreateCommand();
+        command.CommandText = _pragmas;
+        command.ExecuteNonQuery();
+        Prepared.AddOrUpdate(handle, this);
     }
 
     private static readonly AsyncLocal<ReadSnapshotConnection?> CurrentSnapshot = new();
 
-    /// <summary>As long as SQLite's busy timeout: a writer queued longer fails as one SQLite kept waiting would.</summary>
-    private static readonly TimeSpan WriteWait = TimeSpan.FromSeconds(30);
+    /// <summary>As long as a connection's busy wait: a writer queued longer fails as one SQLite kept waiting would.</summary>
+    private static readonly TimeSpan WriteWait = BusyWait.Limit;
 
     private readonly SemaphoreSlim _writer = new(1, 1);
 
@@ -79,10 +99,16 @@ public sealed class SqliteDb : IDb
     {
         if (CurrentSnapshot.Value is { IsLive: true } snapshot) return snapshot;
         var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = _pragmas;
-        command.ExecuteNonQuery();
+        try
+        {
+            connection.Open();
+            Prepare(connection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
         return connection;
     }
 
@@ -92,9 +118,10 @@ public sealed class SqliteDb : IDb
         try
         {
             connection.Open();
+            Prepare(connection);
             using var command = connection.CreateCommand();
             // A deferred transaction takes its WAL read mark at its first read: that read is the snapshot's moment.
-            command.CommandText = $"{_pragmas} BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;";
+            command.CommandText = "BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;";
             using (var reader = command.ExecuteReader()) while (reader.Read()) { }
         }
         catch
