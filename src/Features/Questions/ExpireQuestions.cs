@@ -1,5 +1,7 @@
+using Dapper;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
+using Hive.Shared.Data;
 using MediatR;
 
 namespace Hive.Features.Questions;
@@ -17,10 +19,13 @@ public static class ExpireQuestions
     /// <summary>Questions resolved per transaction.</summary>
     private const int Batch = 64;
 
-    internal sealed class Handler(IMediator mediator) : IRequestHandler<Command, int>
+    internal sealed class Handler(IMediator mediator, IDb db, TimeProvider clock) : IRequestHandler<Command, int>
     {
         public async Task<int> Handle(Command command, CancellationToken cancellationToken)
         {
+            // A look first, outside any write transaction: the sweep runs every second, and a batch is a change, which
+            // takes the write lock (BEGIN IMMEDIATE) that the hive's other writers would then wait behind for nothing.
+            if (!AnyDue(clock.GetUtcNow())) return 0;
             var expired = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -29,6 +34,12 @@ public static class ExpireQuestions
                 if (batch < Batch) break;
             }
             return expired;
+        }
+
+        private bool AnyDue(DateTimeOffset now)
+        {
+            using var connection = db.Open();
+            return connection.ExecuteScalar<long>("SELECT EXISTS (SELECT 1 FROM questions WHERE answered_at IS NULL AND expires_at <= @now)", new { now }) == 1;
         }
     }
 
