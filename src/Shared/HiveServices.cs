@@ -26,6 +26,8 @@ public static class HiveServices
             p.GetRequiredService<HivePaths>().Database,
             p.GetRequiredService<IOptions<HiveOptions>>().Value.Database.Synchronous.ToUpperInvariant()));
         services.AddSingleton<IDb>(p => p.GetRequiredService<SqliteDb>());
+        services.AddSingleton<WalCheckpointer>();
+        services.AddHostedService(p => p.GetRequiredService<WalCheckpointer>());
         services.AddSingleton<StateChanges>();
         services.AddSingleton<Health.StorageHealth>();
         return services;

@@ -3,6 +3,7 @@ using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
+using Hive.Shared.Data;
 using Hive.Testing;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
 
@@ -289,15 +290,20 @@ internal sealed class BrokerBench : IBenchMode
         var samples = new List<double>(options.Count);
         var acked = new List<double>(options.Count);
         var warm = new JitWarmUp(warmUp, 10 * warmUp);
+        var db = hive.Service<IDb>();
+        var checkpointer = hive.Service<WalCheckpointer>();
+        var causes = new TailCauses(() => db.BusyWaits, () => checkpointer.Checkpoints);
         while (samples.Count < options.Count)
         {
             await receiver.WriteAsync(recv);
             await Task.Delay(1); // let the recv find the inbox empty and park on its long-poll
 
+            causes.Begin();
             var before = Stopwatch.GetTimestamp();
             await talker.WriteAsync(send);
             var delivered = await receiver.ReadLineAsync();
             var after = Stopwatch.GetTimestamp();
+            causes.End(Stats.Ms(after - before));
             if (!Reply.HasMessage(delivered.Span)) throw new InvalidOperationException("recv came back empty: " + Reply.Text(delivered.Span));
             var receivedId = Reply.Id(delivered.Span);
 
@@ -315,9 +321,14 @@ internal sealed class BrokerBench : IBenchMode
                 samples.Add(Stats.Ms(after - before));
                 acked.Add(Stats.Ms(afterAck - before));
             }
-            else warm.Step();
+            else
+            {
+                warm.Step();
+                causes.ForgetLast();
+            }
         }
         Console.WriteLine($"(c) {warm}");
+        Console.WriteLine($"(c) send->recv, {causes}");
         var latency = Latency.Of(samples);
         var ackLatency = Latency.Of(acked);
         Console.WriteLine($"(c) send->recv: {latency}");

@@ -19,6 +19,9 @@ public static class ExpireQuestions
     /// <summary>Questions resolved per transaction.</summary>
     private const int Batch = 64;
 
+    /// <summary>What makes a question due (its parameter: <c>@Now</c>); the look and the batch ask the same.</summary>
+    private const string Due = "answered_at IS NULL AND expires_at <= @Now";
+
     internal sealed class Handler(IMediator mediator, IDb db, TimeProvider clock) : IRequestHandler<Command, int>
     {
         public async Task<int> Handle(Command command, CancellationToken cancellationToken)
@@ -39,7 +42,7 @@ public static class ExpireQuestions
         private bool AnyDue(DateTimeOffset now)
         {
             using var connection = db.Open();
-            return connection.ExecuteScalar<long>("SELECT EXISTS (SELECT 1 FROM questions WHERE answered_at IS NULL AND expires_at <= @now)", new { now }) == 1;
+            return connection.ExecuteScalar<long>($"SELECT EXISTS (SELECT 1 FROM questions WHERE {Due})", new { Now = now }) == 1;
         }
     }
 
@@ -52,13 +55,9 @@ public static class ExpireQuestions
         {
             // Selected and resolved in one write transaction (BEGIN IMMEDIATE): an answer that committed first has set
             // answered_at and is skipped here; one that comes after finds answered_at set and is a conflict.
-            const string due = """
-                SELECT id FROM questions
-                WHERE answered_at IS NULL AND expires_at <= @Now
-                ORDER BY expires_at, id LIMIT @Limit
-                """;
+            const string dueFirst = $"SELECT id FROM questions WHERE {Due} ORDER BY expires_at, id LIMIT @Limit";
             var now = clock.GetUtcNow();
-            var ids = changes.Current.Query<long>(due, new { Now = now, command.Limit });
+            var ids = changes.Current.Query<long>(dueFirst, new { Now = now, command.Limit });
             if (ids.Count == 0) return 0;
             var resolved = await mediator.Send(new ResolveQuestions.Command(ids, ResolveQuestions.Expired, ResolveQuestions.ExpiredBy,
                 now, From: AgentNames.Hive), CancellationToken.None);

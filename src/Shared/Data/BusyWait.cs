@@ -31,13 +31,12 @@ internal static partial class BusyWait
     public sealed class Count
     {
         private long _waits;
-        private readonly IntPtr _handle;
 
-        public Count() => _handle = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
+        public Count() => Handle = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
 
         public long Waits => Interlocked.Read(ref _waits);
 
-        internal IntPtr Handle => _handle;
+        internal IntPtr Handle { get; }
 
         internal void Add() => Interlocked.Increment(ref _waits);
     }

@@ -53,7 +53,7 @@ public sealed class SqliteDb : IDb
 
     /// <summary>
     /// Which hive's database set up each SQLite connection (Microsoft.Data.Sqlite's pool keeps them open between uses): its
-    /// pragmas and its busy handler, once per connection rather than a statement compiled on every open.
+    /// pragmas, its busy handler and its WAL hook, once per connection rather than a statement compiled on every open.
     /// </summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, SqliteDb> Prepared = new();
 
@@ -61,11 +61,15 @@ public sealed class SqliteDb : IDb
 
     public long BusyWaits => _busyWaits.Waits;
 
+    /// <summary>Woken by a commit that let the log grow past <see cref="WalCheckpoints.BackgroundAt"/> frames.</summary>
+    internal WalCheckpoints.Wanted CheckpointWanted { get; } = new();
+
     private void Prepare(SqliteConnection connection)
     {
         var handle = connection.Handle!;
         if (Prepared.TryGetValue(handle, out var preparedBy) && preparedBy == this) return;
         BusyWait.Install(handle, _busyWaits);
+        WalCheckpoints.Install(handle, CheckpointWanted);
         using var command = connection.CreateCommand();
         command.CommandText = _pragmas;
         command.ExecuteNonQuery();

@@ -8,7 +8,7 @@ namespace Hive.Shared.Metrics;
 /// <summary>The kernel's own figures, read when scraped: open dashboard streams, the database's health and its lock waits.</summary>
 public sealed class SharedMetrics : HiveMetrics
 {
-    public SharedMetrics(IMeterFactory meters, DashboardHub hub, StorageHealth storage, IDb db) : base(meters, "Shared")
+    public SharedMetrics(IMeterFactory meters, DashboardHub hub, StorageHealth storage, IDb db, WalCheckpointer checkpointer) : base(meters, "Shared")
     {
         Meter.CreateObservableGauge("hive_sse_subscribers", () => hub.OpenSubscriptions,
             description: "Open dashboard event streams (GET /api/events).");
@@ -17,5 +17,7 @@ public sealed class SharedMetrics : HiveMetrics
             description: "1 while the database works, 0 while storage fails (see /healthz).");
         Meter.CreateObservableCounter("hive_db_busy_waits_total", () => db.BusyWaits,
             description: "Times a database statement met another writer's lock and waited for it.");
+        Meter.CreateObservableCounter("hive_db_checkpoints_total", () => checkpointer.Checkpoints,
+            description: "Write-ahead log checkpoints run in the background (each after the log grew past 1,000 frames).");
     }
 }
