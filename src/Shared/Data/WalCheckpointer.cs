@@ -16,14 +16,15 @@ public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider c
     private long _checkpoints;
     private bool _failing;
 
-    /// <summary>Checkpoints run since start-up (<c>hive_db_checkpoints_total</c>).</summary>
+    /// <summary>Checkpoints that ran to their end since start-up (<c>hive_db_checkpoints_total</c>).</summary>
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
 
     protected override Task PassAsync(CancellationToken stoppingToken)
     {
         using var connection = db.Open();
-        connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
-        Interlocked.Increment(ref _checkpoints);
+        // One row: busy (1: another checkpoint held the lock, nothing done), frames in the log, frames copied so far.
+        var (busy, _, _) = connection.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(PASSIVE)");
+        if (busy == 0) Interlocked.Increment(ref _checkpoints);
         if (_failing) Logger.LogInformation("write-ahead log checkpoints of {Database} succeed again", paths.Database);
         _failing = false;
         return Task.CompletedTask;

@@ -21,7 +21,10 @@ public static partial class WalCheckpoints
     /// <summary>About 64 MiB of log: reached only when nothing checkpoints in the background.</summary>
     public const int InlineAt = 16_000;
 
-    /// <summary>One database's wish for a checkpoint, reached from the hook through a weak handle (as <see cref="BusyWait.Count"/>).</summary>
+    /// <summary>
+    /// One database's wish for a checkpoint, reached from the hook through a weak handle (as <see cref="BusyWait.Count"/>,
+    /// and like it never freed: one per database opened).
+    /// </summary>
     public sealed class Wanted : WakeSignal
     {
         public Wanted() => Handle = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
@@ -38,7 +41,7 @@ public static partial class WalCheckpoints
     private static int OnCommit(IntPtr wanted, IntPtr db, IntPtr schema, int frames)
     {
         if (frames >= InlineAt) _ = Checkpoint(db, schema); // PASSIVE, as SQLite's own hook does it
-        else if (frames >= BackgroundAt) (GCHandle.FromIntPtr(wanted).Target as Wanted)?.Wake();
+        else if (frames >= BackgroundAt) (GCHandle.FromIntPtr(wanted).Target as Wanted)?.Wake(); // wakes while a pass runs make one more, never a queue
         return raw.SQLITE_OK;
     }
 

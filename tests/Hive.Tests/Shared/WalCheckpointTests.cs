@@ -7,21 +7,24 @@ namespace Hive.Tests.Shared;
 
 /// <summary>
 /// The write-ahead log is checkpointed off the writers' path (ADR 0030): a commit that lets it grow past 1,000 frames
-/// wakes the hive's checkpointer, which copies it back while sends go on, and the log is then reused rather than grown;
-/// with no checkpointer running, a commit far past that checkpoints itself, so the log stays bounded all the same.
+/// wakes the hive's checkpointer, which copies it back while sends go on (the log starts again once writes pause; under
+/// writes that never pause it grows, bounded as below); with no checkpointer running, a commit far past that checkpoints
+/// itself, so the log stays bounded all the same.
 /// </summary>
 public sealed class WalCheckpointTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("hive-walcheckpoint-").FullName;
+    private SqliteDb? _alone;
 
     public void Dispose()
     {
-        SqliteConnection.ClearPool(new SqliteConnection($"Data Source={Path.Combine(_dir, "alone.db")}"));
+        if (_alone is not null)
+            using (var connection = _alone.Open()) SqliteConnection.ClearPool(connection); // the pool is keyed by the whole connection string
         Directory.Delete(_dir, recursive: true);
     }
 
     [Fact]
-    public async Task Sends_past_a_thousand_log_frames_are_checkpointed_in_the_background_and_the_log_is_reused()
+    public async Task Sends_past_a_thousand_log_frames_are_checkpointed_in_the_background()
     {
         var port = HostProcess.FreePort();
         await using var hive = await HiveInstance.StartAsync(["alice", "bob"],
@@ -36,36 +39,34 @@ public sealed class WalCheckpointTests : IDisposable
             for (var i = 0; i < 50; i++, sends++) await alice.SendAsync("bob", body);
             Assert.True(sends < 20_000, $"no background checkpoint after {sends} sends; the log is {hive.WalBytes} bytes");
         }
-        var logAtFirst = hive.WalBytes;
-
-        // As many sends again: a log that was not reused would be about twice as long now.
-        for (var i = 0; i < sends; i++) await alice.SendAsync("bob", body);
-        await HiveInstance.UntilAsync(async () => await CheckpointsAsync(metrics) >= 2, SseStream.Patience, "a second background checkpoint");
-        Assert.True(hive.WalBytes < logAtFirst * 3 / 2,
-            $"the log grew from {logAtFirst} to {hive.WalBytes} bytes over {sends} more sends: it was not reused after the checkpoint");
-        Assert.Equal(2L * sends, hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = 'alice'"));
+        Assert.Equal(sends, hive.QueryDb<long>("SELECT count(*) FROM messages WHERE sender = 'alice'"));
     }
 
     [Fact]
     public void With_no_checkpointer_a_commit_far_past_the_line_checkpoints_itself()
     {
         var path = Path.Combine(_dir, "alone.db");
-        var db = new SqliteDb(path, "NORMAL");
+        var db = _alone = new SqliteDb(path, "NORMAL");
         db.EnableWriteAheadLog();
         using (var setup = db.Open()) setup.Execute("CREATE TABLE pages (id INTEGER PRIMARY KEY, page BLOB NOT NULL)");
 
-        // Each insert of a page-sized blob writes two or three frames: in all about twice the inline line.
+        // Each insert of a page-sized blob writes two or three frames: in all about twice the inline line. The longest the
+        // log got is read as it grows (another test's hive closing every pool would let SQLite remove it meanwhile).
+        const long frameBytes = 4096 + 24;
         var page = new byte[4096];
+        var longest = 0L;
+        var log = new FileInfo(path + "-wal");
         for (var i = 0; i < WalCheckpoints.InlineAt; i++)
         {
-            using var connection = db.Open();
-            connection.Execute("INSERT INTO pages (page) VALUES (@page)", new { page });
+            using (var connection = db.Open()) connection.Execute("INSERT INTO pages (page) VALUES (@page)", new { page });
+            log.Refresh();
+            if (log.Exists) longest = Math.Max(longest, log.Length);
         }
 
-        const long frameBytes = 4096 + 24;
-        var log = new FileInfo(path + "-wal").Length;
-        Assert.True(log < (WalCheckpoints.InlineAt + WalCheckpoints.BackgroundAt) * frameBytes,
-            $"the log is {log} bytes ({log / frameBytes} frames) with nothing checkpointing in the background: it is not bounded");
+        Assert.True(longest > 2 * WalCheckpoints.BackgroundAt * frameBytes,
+            $"the log never grew past {longest / frameBytes} frames: SQLite's own checkpoint at 1,000 is still in place");
+        Assert.True(longest < (WalCheckpoints.InlineAt + WalCheckpoints.BackgroundAt) * frameBytes,
+            $"the log grew to {longest} bytes ({longest / frameBytes} frames) with nothing checkpointing in the background: it is not bounded");
         using var check = db.Open();
         Assert.Equal(WalCheckpoints.InlineAt, check.QuerySingle<long>("SELECT count(*) FROM pages"));
     }
