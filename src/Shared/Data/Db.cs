@@ -116,6 +116,28 @@ public sealed class SqliteDb : IDb
         return connection;
     }
 
+    /// <summary>
+    /// A connection outside the pool, with SQLite's own busy wait of <paramref name="patience"/> instead of the hive's
+    /// (<see cref="BusyWait"/>, 30 s), no WAL hook and no pragmas: for a caller that would rather give up than hold others
+    /// back (<see cref="WalCheckpointer"/>'s RESTART). The caller keeps it and disposes of it.
+    /// </summary>
+    internal SqliteConnection OpenUnpooled(TimeSpan patience)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            var rc = SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, (int)patience.TotalMilliseconds);
+            if (rc != SQLitePCL.raw.SQLITE_OK) throw new InvalidOperationException($"sqlite3_busy_timeout failed ({rc})");
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        return connection;
+    }
+
     public IDisposable BeginReadSnapshot()
     {
         var connection = new ReadSnapshotConnection(_connectionString);

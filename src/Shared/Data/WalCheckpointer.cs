@@ -1,5 +1,6 @@
 using Dapper;
 using Hive.Shared.Hosting;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Hive.Shared.Data;
@@ -8,23 +9,47 @@ namespace Hive.Shared.Data;
 /// Copies the write-ahead log back into the database when a commit has let it grow past <see cref="WalCheckpoints.BackgroundAt"/>
 /// frames: off every writer's path (see <see cref="WalCheckpoints"/>). PASSIVE, like SQLite's own automatic checkpoint: it
 /// copies what no reader still needs and never waits for a reader or a writer, so a long read only postpones it.
+/// <para>
+/// SQLite starts the log again only when a writer begins while all of it has been copied, which writers committing
+/// every fraction of a millisecond beside a PASSIVE pass never allow: the log would grow through a whole burst. So once
+/// it is past <see cref="WalCheckpoints.RestartAt"/> frames, the pass is followed by a RESTART checkpoint, which holds
+/// writers off while it copies the little the PASSIVE pass left and waits for the readers of older frames to finish.
+/// It does so on a connection of its own that waits at most <see cref="RestartPatience"/> for them (the pooled
+/// connections wait 30 s), so a long read costs a missed restart, not writers held back behind it.
+/// </para>
 /// A failing checkpoint (a full disk) fails no write, as SQLite's own did not: it is logged once, until one succeeds again.
 /// </summary>
 public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider clock, ILogger<WalCheckpointer> logger)
     : TriggeredBackgroundService(db.CheckpointWanted, idle: null, passAtStart: false, clock, logger)
 {
+    private static readonly TimeSpan RestartPatience = TimeSpan.FromMilliseconds(5);
+
     private long _checkpoints;
+    private long _restarts;
     private bool _failing;
+    private SqliteConnection? _restarting;
 
     /// <summary>Checkpoints that ran to their end since start-up (<c>hive_db_checkpoints_total</c>).</summary>
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
 
+    /// <summary>RESTART checkpoints that ran to their end: each lets the next writer start the log again (<c>hive_db_log_restarts_total</c>).</summary>
+    public long Restarts => Interlocked.Read(ref _restarts);
+
     protected override Task PassAsync(CancellationToken stoppingToken)
     {
-        using var connection = db.Open();
-        // One row: busy (1: another checkpoint held the lock, nothing done), frames in the log, frames copied so far.
-        var (busy, _, _) = connection.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(PASSIVE)");
-        if (busy == 0) Interlocked.Increment(ref _checkpoints);
+        long log;
+        using (var connection = db.Open())
+        {
+            // One row: busy (1: another checkpoint held the lock, nothing done), frames in the log, frames copied so far.
+            (var busy, log, _) = connection.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(PASSIVE)");
+            if (busy == 0) Interlocked.Increment(ref _checkpoints);
+        }
+        if (log >= WalCheckpoints.RestartAt)
+        {
+            _restarting ??= db.OpenUnpooled(RestartPatience);
+            var (busy, _, _) = _restarting.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(RESTART)");
+            if (busy == 0) Interlocked.Increment(ref _restarts);
+        }
         if (_failing) Logger.LogInformation("write-ahead log checkpoints of {Database} succeed again", paths.Database);
         _failing = false;
         return Task.CompletedTask;
@@ -36,5 +61,13 @@ public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider c
             Logger.LogWarning("a write-ahead log checkpoint of {Database} failed: {Error}; the log grows until one succeeds " +
                 "(tried again after the next commit)", paths.Database, e.Message);
         _failing = true;
+        _restarting?.Dispose();
+        _restarting = null;
+    }
+
+    public override void Dispose()
+    {
+        _restarting?.Dispose();
+        base.Dispose();
     }
 }

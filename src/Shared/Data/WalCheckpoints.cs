@@ -18,6 +18,12 @@ public static partial class WalCheckpoints
     /// <summary>SQLite's own default: about 4 MiB of log at 4 KiB pages.</summary>
     public const int BackgroundAt = 1_000;
 
+    /// <summary>
+    /// About 16 MiB of log: past it the checkpointer makes the next writer start the log again (RESTART), which writers
+    /// appending every fraction of a millisecond would otherwise never let happen (see <see cref="WalCheckpointer"/>).
+    /// </summary>
+    public const int RestartAt = 4_000;
+
     /// <summary>About 64 MiB of log: reached only when nothing checkpoints in the background.</summary>
     public const int InlineAt = 16_000;
 

@@ -19,5 +19,7 @@ public sealed class SharedMetrics : HiveMetrics
             description: "Times a database statement met another writer's lock and waited for it.");
         Meter.CreateObservableCounter("hive_db_checkpoints_total", () => checkpointer.Checkpoints,
             description: "Write-ahead log checkpoints run in the background (each after the log grew past 1,000 frames).");
+        Meter.CreateObservableCounter("hive_db_log_restarts_total", () => checkpointer.Restarts,
+            description: "RESTART checkpoints run in the background: each lets the next write start the log again (past 4,000 frames).");
     }
 }

@@ -7,9 +7,9 @@ namespace Hive.Tests.Shared;
 
 /// <summary>
 /// The write-ahead log is checkpointed off the writers' path (ADR 0030): a commit that lets it grow past 1,000 frames
-/// wakes the hive's checkpointer, which copies it back while sends go on (the log starts again once writes pause; under
-/// writes that never pause it grows, bounded as below); with no checkpointer running, a commit far past that checkpoints
-/// itself, so the log stays bounded all the same.
+/// wakes the hive's checkpointer, which copies it back while sends go on; past 4,000 frames it also lets the log start
+/// again under writes that never pause (RESTART); with no checkpointer running, a commit far past that checkpoints itself,
+/// so the log stays bounded all the same.
 /// </summary>
 public sealed class WalCheckpointTests : IDisposable
 {
@@ -43,6 +43,57 @@ public sealed class WalCheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task Sends_that_never_pause_still_let_the_log_start_again()
+    {
+        var port = HostProcess.FreePort();
+        string[] senders = [.. Enumerable.Range(0, 16).Select(i => $"a{i}")];
+        await using var hive = await HiveInstance.StartAsync([.. senders, "bob"],
+            "--Hive:Metrics:Urls", $"http://127.0.0.1:{port}", "--Hive:Messages:BytesPerHour", "1099511627776");
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        var clients = await Task.WhenAll(senders.Select(hive.ConnectAsync));
+        var body = new string('x', 1000);
+
+        // Sixteen senders that each send again as soon as their last send is acknowledged: the message writer's group
+        // commits follow each other with no pause in which a PASSIVE checkpoint alone would let the log start again.
+        using var stop = new CancellationTokenSource();
+        var sent = 0L;
+        var longest = 0L;
+        var sending = clients.Select(async client =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await client.SendAsync("bob", body);
+                Interlocked.Increment(ref sent);
+            }
+        }).ToArray();
+        try
+        {
+            while (await MetricAsync(metrics, "hive_db_log_restarts_total") < 2)
+            {
+                if (sending.FirstOrDefault(s => s.IsFaulted) is { } failed) await failed;
+                longest = Math.Max(longest, hive.WalBytes);
+                Assert.True(Interlocked.Read(ref sent) < 200_000,
+                    $"the log was not started again twice in {sent} sends; it is {hive.WalBytes} bytes");
+                await Task.Delay(20); // how often the figures are read, not a wait for them
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(sending);
+            foreach (var client in clients) await client.DisposeAsync();
+        }
+
+        // Restarted past 4,000 frames, the log stays under half the bound a commit would checkpoint itself at (5,300–5,400
+        // frames here; without the RESTART 8,400–8,900 by 60,000 sends, and growing as long as the sends go on).
+        const long frameBytes = 4096 + 24;
+        longest = Math.Max(longest, hive.WalBytes);
+        Assert.True(longest < WalCheckpoints.InlineAt / 2 * frameBytes,
+            $"the log grew to {longest / frameBytes} frames under sends that never paused, restarts counted all the same");
+        Assert.Equal(sent, hive.QueryDb<long>("SELECT count(*) FROM messages WHERE recipient = 'bob'"));
+    }
+
+    [Fact]
     public void With_no_checkpointer_a_commit_far_past_the_line_checkpoints_itself()
     {
         var path = Path.Combine(_dir, "alone.db");
@@ -71,7 +122,9 @@ public sealed class WalCheckpointTests : IDisposable
         Assert.Equal(WalCheckpoints.InlineAt, check.QuerySingle<long>("SELECT count(*) FROM pages"));
     }
 
-    private static async Task<double> CheckpointsAsync(HttpClient metrics) =>
-        MetricsTests.Value(await metrics.GetStringAsync("/metrics"), "hive_db_checkpoints_total", "")
-        ?? throw new InvalidOperationException("no hive_db_checkpoints_total in /metrics");
+    private static Task<double> CheckpointsAsync(HttpClient metrics) => MetricAsync(metrics, "hive_db_checkpoints_total");
+
+    private static async Task<double> MetricAsync(HttpClient metrics, string name) =>
+        MetricsTests.Value(await metrics.GetStringAsync("/metrics"), name, "")
+        ?? throw new InvalidOperationException($"no {name} in /metrics");
 }
