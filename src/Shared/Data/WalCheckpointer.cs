@@ -15,7 +15,9 @@ namespace Hive.Shared.Data;
 /// it is past <see cref="WalCheckpoints.RestartAt"/> frames, the pass is followed by a RESTART checkpoint, which holds
 /// writers off while it copies the little the PASSIVE pass left and waits for the readers of older frames to finish.
 /// It does so on a connection of its own that waits at most <see cref="RestartPatience"/> for them (the pooled
-/// connections wait 30 s), so a long read costs a missed restart, not writers held back behind it.
+/// connections wait 30 s), so a long read (a backup) costs a missed restart, not writers held back behind it. Passes run
+/// back to back while the log is long and each attempt holds the writers for up to that patience, so after a refused
+/// restart the next waits 50 ms, doubling to 2 s while they are refused (a backup's whole read), until one succeeds.
 /// </para>
 /// A failing checkpoint (a full disk) fails no write, as SQLite's own did not: it is logged once, until one succeeds again.
 /// </summary>
@@ -23,9 +25,14 @@ public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider c
     : TriggeredBackgroundService(db.CheckpointWanted, idle: null, passAtStart: false, clock, logger)
 {
     private static readonly TimeSpan RestartPatience = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(2);
 
     private long _checkpoints;
     private long _restarts;
+    private long _restartsRefused;
+    private long _refusedAt;
+    private TimeSpan _backoff = TimeSpan.Zero;
     private bool _failing;
     private SqliteConnection? _restarting;
 
@@ -34,6 +41,9 @@ public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider c
 
     /// <summary>RESTART checkpoints that ran to their end: each lets the next writer start the log again (<c>hive_db_log_restarts_total</c>).</summary>
     public long Restarts => Interlocked.Read(ref _restarts);
+
+    /// <summary>RESTART checkpoints that gave up, a reader or a writer holding on past their patience.</summary>
+    public long RestartsRefused => Interlocked.Read(ref _restartsRefused);
 
     protected override Task PassAsync(CancellationToken stoppingToken)
     {
@@ -44,11 +54,21 @@ public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider c
             (var busy, log, _) = connection.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(PASSIVE)");
             if (busy == 0) Interlocked.Increment(ref _checkpoints);
         }
-        if (log >= WalCheckpoints.RestartAt)
+        if (log >= WalCheckpoints.RestartAt && Clock.GetElapsedTime(_refusedAt) >= _backoff)
         {
             _restarting ??= db.OpenUnpooled(RestartPatience);
             var (busy, _, _) = _restarting.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(RESTART)");
-            if (busy == 0) Interlocked.Increment(ref _restarts);
+            if (busy == 0)
+            {
+                Interlocked.Increment(ref _restarts);
+                _backoff = TimeSpan.Zero;
+            }
+            else
+            {
+                Interlocked.Increment(ref _restartsRefused);
+                _refusedAt = Clock.GetTimestamp();
+                _backoff = _backoff == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(2 * _backoff.Ticks, LongestBackoff.Ticks));
+            }
         }
         if (_failing) Logger.LogInformation("write-ahead log checkpoints of {Database} succeed again", paths.Database);
         _failing = false;
