@@ -15,9 +15,10 @@ namespace Hive.Shared.Data;
 /// it is past <see cref="WalCheckpoints.RestartAt"/> frames, the pass is followed by a RESTART checkpoint, which holds
 /// writers off while it copies the little the PASSIVE pass left and waits for the readers of older frames to finish.
 /// It does so on a connection of its own that waits at most <see cref="RestartPatience"/> for them (the pooled
-/// connections wait 30 s), so a long read (a backup) costs a missed restart, not writers held back behind it. Passes run
-/// back to back while the log is long and each attempt holds the writers for up to that patience, so after a refused
-/// restart the next waits 50 ms, doubling to 2 s while they are refused (a backup's whole read), until one succeeds.
+/// connections wait 30 s), so a long read (a backup) costs a missed restart, not writers held back behind it. Each
+/// attempt holds the writers for that patience at most in waits, plus its copy of what the pass left and two syncs;
+/// passes run back to back while the log is long, so after a refused restart the next waits 50 ms, doubling to 2 s
+/// while they are refused (a backup's whole read), until one succeeds.
 /// </para>
 /// A failing checkpoint (a full disk) fails no write, as SQLite's own did not: it is logged once, until one succeeds again.
 /// </summary>
