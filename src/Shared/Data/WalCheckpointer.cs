@@ -51,15 +51,13 @@ public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider c
         long log;
         using (var connection = db.Open())
         {
-            // One row: busy (1: another checkpoint held the lock, nothing done), frames in the log, frames copied so far.
-            (var busy, log, _) = connection.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(PASSIVE)");
+            (var busy, log) = Checkpoint(connection, "PASSIVE");
             if (busy == 0) Interlocked.Increment(ref _checkpoints);
         }
         if (log >= WalCheckpoints.RestartAt && Clock.GetElapsedTime(_refusedAt) >= _backoff)
         {
             _restarting ??= db.OpenUnpooled(RestartPatience);
-            var (busy, _, _) = _restarting.QuerySingle<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(RESTART)");
-            if (busy == 0)
+            if (Checkpoint(_restarting, "RESTART").Busy == 0)
             {
                 Interlocked.Increment(ref _restarts);
                 _backoff = TimeSpan.Zero;
@@ -74,6 +72,13 @@ public sealed class WalCheckpointer(SqliteDb db, HivePaths paths, TimeProvider c
         if (_failing) Logger.LogInformation("write-ahead log checkpoints of {Database} succeed again", paths.Database);
         _failing = false;
         return Task.CompletedTask;
+    }
+
+    /// <summary>SQLite's one row: busy (1: a lock was not had in time, or another checkpoint ran), frames in the log.</summary>
+    private static (long Busy, long Log) Checkpoint(SqliteConnection connection, string mode)
+    {
+        var (busy, log, _) = connection.QuerySingle<(long Busy, long Log, long Copied)>($"PRAGMA wal_checkpoint({mode})");
+        return (busy, log);
     }
 
     protected override void PassFailed(Exception e)
