@@ -18,11 +18,17 @@ public sealed record TombstonesChanged(IReadOnlyList<TombstoneView> Tombstones, 
 /// <summary>
 /// <c>main</c> of the meta repo (<see cref="Hive.Shared.HivePaths.MetaDir"/>) moved: a commit, or a reset after a failed
 /// deploy. The forge pushes it; the page's open meta section reloads its log (the log is fetched, not carried).
+/// <paramref name="Paths"/>: the paths the commit holds (a directory stands for all under it); null when anything may have
+/// moved (a reset). Not on the wire.
 /// </summary>
-public sealed record MetaCommitted(string Commit) : IDashboardEvent<MetaCommittedPayload>
+public sealed record MetaCommitted(string Commit, IReadOnlyList<string>? Paths) : IDashboardEvent<MetaCommittedPayload>
 {
     public string EventType => "meta_committed";
     public MetaCommittedPayload Payload => new(Commit);
+
+    /// <summary>Whether anything under <paramref name="dir"/> may have changed on <c>main</c>.</summary>
+    public bool MayHaveChanged(string dir) =>
+        Paths is null || Paths.Any(p => p == dir || p.StartsWith(dir + "/", StringComparison.Ordinal));
 }
 
 /// <summary>The operator's secrets changed: the whole list of names and dates (never a value).</summary>

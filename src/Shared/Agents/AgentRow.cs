@@ -39,6 +39,19 @@ public sealed class AgentRow
         _facts.Add((facts, info));
     }
 
+    /// <summary>
+    /// The row's field <paramref name="name"/> (its wire name) when it holds a string; null when it is absent, null or not a
+    /// string. Read from the facts, without writing the row: for a slice that acts on another's field (as the wire shows it).
+    /// </summary>
+    public string? StringOf(string name)
+    {
+        foreach (var (facts, info) in _facts)
+            foreach (var property in info.Properties)
+                if (property.Name == name)
+                    return property.Get?.Invoke(facts) as string;
+        return null;
+    }
+
     private sealed record DirectoryFacts(string Name, string Kind, string StateDir);
 
     private sealed class Converter : JsonConverter<AgentRow>

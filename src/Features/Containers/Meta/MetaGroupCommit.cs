@@ -11,7 +11,7 @@ internal sealed class MetaGroupCommit(MetaGit git)
     /// <summary>
     /// One commit of the work tree, holding the lock: <paramref name="write"/> changes files and answers the paths to commit
     /// (null or none: nothing to commit). The commit that holds them, null when nothing changed; and whether this caller
-    /// is the one to publish it.
+    /// is the one to publish it, with the paths its commit holds (every request's of its batch).
     /// Group commit: whoever holds the lock commits every request queued behind it, in order, a joining request together with
     /// the joining ones right after it (one <c>git commit</c>, their messages joined), so creates in flight share one commit's
     /// git runs instead of each waiting for the others' (a fleet once spent most of its ramp queued here). Each caller still
@@ -19,7 +19,7 @@ internal sealed class MetaGroupCommit(MetaGit git)
     /// back, in that caller's own flow (inside its state change when it runs in one, as before), before that caller returns;
     /// a commit of its own (not joining) is thus published before its caller returns, as it always was.
     /// </summary>
-    public async Task<(string? Commit, bool Publishes)> CommitAsync(Func<Task<IReadOnlyList<string>?>> write, string message, bool joins)
+    public async Task<(string? Commit, bool Publishes, IReadOnlyList<string> Paths)> CommitAsync(Func<Task<IReadOnlyList<string>?>> write, string message, bool joins)
     {
         var mine = new Pending(write, message, joins);
         lock (_queue) _queue.Enqueue(mine);
@@ -52,7 +52,7 @@ internal sealed class MetaGroupCommit(MetaGit git)
         }
         var commit = await mine.Done.Task;
         // Not by the one that ran git: it may wait on a caller's change to publish in, while that caller waits on it.
-        return (commit, commit is not null && mine.Batch!.ClaimPublication());
+        return (commit, commit is not null && mine.Batch!.ClaimPublication(), mine.Batch!.Paths);
     }
 
     /// <summary>The oldest request and, when it joins, the joining ones queued right after it (at most <see cref="MaxBatch"/>).</summary>
@@ -96,6 +96,7 @@ internal sealed class MetaGroupCommit(MetaGit git)
         if (written.Count > 0)
         {
             string[] paths = [.. written.SelectMany(r => r.Paths!).Distinct(StringComparer.Ordinal)];
+            batch[0].Batch!.Paths = paths;
             try
             {
                 commit = await CommitPathsAsync(paths, string.Join("; ", written.Select(r => r.Message).Distinct(StringComparer.Ordinal)));
@@ -163,10 +164,13 @@ internal sealed class MetaGroupCommit(MetaGit git)
 
     private readonly Queue<Pending> _queue = new();
 
-    /// <summary>What a batch's requests share: who publishes its commit (the first of them to claim it).</summary>
+    /// <summary>What a batch's requests share: the paths its commit holds, and who publishes it (the first of them to claim it).</summary>
     private sealed class Batch
     {
         private int _claimed;
+
+        /// <summary>Set under the git lock before any request of the batch is answered.</summary>
+        public IReadOnlyList<string> Paths { get; set; } = [];
 
         public bool ClaimPublication() => Interlocked.Exchange(ref _claimed, 1) == 0;
     }

@@ -172,7 +172,7 @@ public sealed class MetaProposals(MetaRepo repo, IOptions<MetaOptions> options, 
             await repo.Git.RunAsync("reset", "-q", "--hard", before);
             return true;
         });
-        if (reset) await repo.PublishCommittedAsync(before!);
+        if (reset) await repo.PublishCommittedAsync(before!, null);
         else await repo.CommitAgentAsync(agent, old, message);
     }
 }

@@ -107,8 +107,8 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
     internal async Task<string?> CommitAsync(Func<Task<IReadOnlyList<string>?>> write, string message, bool joins = false)
     {
         await EnsureAsync();
-        var (commit, publishes) = await _groupCommit.CommitAsync(write, message, joins);
-        if (publishes) await PublishCommittedAsync(commit!);
+        var (commit, publishes, paths) = await _groupCommit.CommitAsync(write, message, joins);
+        if (publishes) await PublishCommittedAsync(commit!, paths);
         return commit;
     }
 
@@ -160,15 +160,18 @@ public sealed class MetaRepo(HivePaths paths, IServiceScopeFactory scopes, ILogg
             .ToList();
     }
 
-    /// <summary>Tells whoever follows the repo (the forge pushes it) that <c>main</c> moved; their trouble is not the commit's.</summary>
-    internal async Task PublishCommittedAsync(string commit)
+    /// <summary>
+    /// Tells whoever follows the repo (the forge pushes it) that <c>main</c> moved, to <paramref name="commit"/> holding
+    /// <paramref name="paths"/> (null: anything may have moved, as after a reset); their trouble is not the commit's.
+    /// </summary>
+    internal async Task PublishCommittedAsync(string commit, IReadOnlyList<string>? paths)
     {
         try
         {
             // Raised as a change of its own (no rows): published in order with the hive's other events, under the gate.
             await changes.RunAsync(scopes, (change, _) =>
             {
-                change.Raise(new MetaCommitted(commit));
+                change.Raise(new MetaCommitted(commit, paths));
                 return Task.CompletedTask;
             }, CancellationToken.None);
         }

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Dapper;
-using Hive.Contracts.Json;
 using Hive.Contracts.Work;
 using Hive.Shared.Agents;
 using Hive.Shared.Changes;
@@ -48,13 +46,9 @@ public static class ReleaseHolderLeases
         public Task Handle(AgentRemoved notification, CancellationToken cancellationToken) => ReleaseAsync(notification.Name);
 
         /// <summary>The row as the wire shows it: Containers' facts (<c>driver</c>, <c>state</c>, <c>transient</c>) are its own to give.</summary>
-        private static bool ProcessEnded(AgentRow row)
-        {
-            var json = JsonSerializer.SerializeToElement(row, HiveJson.Options);
-            return json.TryGetProperty("state", out var state) && state.ValueKind == JsonValueKind.String && Ended.Contains(state.GetString()!)
-                && json.TryGetProperty("driver", out var driver) && driver.GetString() != "external"
-                && !(json.TryGetProperty("transient", out var transient) && transient.ValueKind == JsonValueKind.String && transient.GetString() == "starting");
-        }
+        private static bool ProcessEnded(AgentRow row) =>
+            row.StringOf("state") is { } state && Ended.Contains(state)
+            && row.StringOf("driver") is { } driver && driver != "external" && row.StringOf("transient") != "starting";
 
         private async Task ReleaseAsync(string holder)
         {

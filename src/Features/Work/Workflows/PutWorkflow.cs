@@ -64,8 +64,13 @@ public static class ReadWorkflows
     }
 }
 
-/// <summary>A meta commit may have changed a workflow file (by hand, or by a deploy): load them again.</summary>
+/// <summary>
+/// A meta commit that may have changed a workflow file (one written through <see cref="WriteMetaFiles"/>, a reset): load them
+/// again. Every other commit (an agent's file: one or more per create) leaves them be; a file edited by hand is loaded by
+/// <c>POST /api/workflows/reload</c> or at the next start.
+/// </summary>
 internal sealed class ReloadWorkflowsOnMetaCommit(IMediator mediator) : INotificationHandler<MetaCommitted>
 {
-    public Task Handle(MetaCommitted notification, CancellationToken cancellationToken) => mediator.Send(new LoadWorkflows.Command(), cancellationToken);
+    public Task Handle(MetaCommitted notification, CancellationToken cancellationToken) =>
+        notification.MayHaveChanged("workflows") ? mediator.Send(new LoadWorkflows.Command(), cancellationToken) : Task.CompletedTask;
 }

@@ -165,6 +165,34 @@ public sealed class BoardTests(HiveFixture fixture) : SharedHiveTests(fixture), 
     }
 
     [Fact]
+    public async Task A_commit_of_an_agents_file_leaves_the_workflows_be_and_a_reload_loads_a_hand_edit()
+    {
+        var capability = Capability();
+        var workflow = await WorkflowAsync(capability, wip: 1);
+        var file = Path.Combine(_hive.DataDir, "meta", "workflows", workflow + ".yaml");
+        await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(file)).Replace("wip_limit: 1", "wip_limit: 3"));
+        static int? WipOf(WorkflowsView view, string name) => view.Workflows.Single(w => w.Name == name).Phases[1].WipLimit;
+
+        // A create commits the agent's file to the meta repo and publishes that commit before it answers; the workflows are
+        // not read again for it (a fleet's creates each made one reload of every file).
+        var agent = $"edits-{Guid.NewGuid().ToString("N")[..6]}";
+        await _hive.Service<MediatR.IMediator>().Send(new Hive.Features.Containers.CreateAgent.Command(agent, ["sleep", "100000"], Driver: "process"));
+        try
+        {
+            Assert.Contains(await _hive.Service<Hive.Features.Containers.MetaRepo>().LogAsync(5), c => c.Message.Contains($"{agent}: spawned", StringComparison.Ordinal));
+            Assert.Equal(1, WipOf(await _hive.GetAsync<WorkflowsView>("/api/workflows"), workflow));
+        }
+        finally
+        {
+            using var destroyed = await _hive.Http.DeleteAsync($"/api/agents/{agent}");
+            Assert.True(destroyed.IsSuccessStatusCode, $"destroy {agent}: {(int)destroyed.StatusCode}");
+        }
+
+        var reloaded = (await _hive.SendJsonAsync(HttpMethod.Post, "/api/workflows/reload", new { })).Body.Deserialize<WorkflowsView>(HiveJson.Options)!;
+        Assert.Equal(3, WipOf(reloaded, workflow));
+    }
+
+    [Fact]
     public async Task A_paused_agent_is_not_offered_work_until_the_governor_lets_it_go()
     {
         var capability = Capability();
