@@ -16,7 +16,8 @@ namespace Hive.Features.Work;
 /// good version (from an earlier load, across restarts) keeps running. A file naming a repository other than its last
 /// good version's is refused too unless the forge has that repository (<see cref="CheckRepository"/>, asked before the
 /// change: it is a network call). Run at start-up, after each meta commit that may change a workflow file, and when the
-/// operator asks. Raises <c>workflows_changed</c> when anything differs; a workflow loaded with warnings (a pass-through phase) is logged.
+/// operator asks. Raises <c>workflows_changed</c> when anything differs; a workflow loaded with warnings (a pass-through
+/// phase) is logged.
 /// </summary>
 public static class LoadWorkflows
 {
