@@ -312,9 +312,7 @@ internal sealed class ContainersBench : IBenchMode
         Console.WriteLine();
         Console.WriteLine($"-- the bench's client warmed first, on a host of its own ({n} agents created and destroyed; load {LoadAverage()}) --");
         await using var host = await HostProcess.StartAsync(dataDir, []);
-        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = FleetConcurrency + 2, AutomaticDecompression = DecompressionMethods.None };
-        using var http = new HttpClient(handler) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.Token);
+        using var http = FleetClient(host);
         await using var events = await EventWatch.OpenAsync(host.BaseAddress, host.Token, _pids);
         var created = new ConcurrentBag<string>();
         try
@@ -336,9 +334,7 @@ internal sealed class ContainersBench : IBenchMode
         Console.WriteLine($"-- fleet: {n} echo agents under the process driver (fresh host as a child process; load {LoadAverage()}) --");
         await using var host = await HostProcess.StartAsync(dataDir, []);
         var hostPid = host.ProcessId;
-        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = FleetConcurrency + 2, AutomaticDecompression = DecompressionMethods.None };
-        using var http = new HttpClient(handler) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.Token);
+        using var http = FleetClient(host);
         await using var events = await EventWatch.OpenAsync(host.BaseAddress, host.Token, _pids);
         var names = Enumerable.Range(0, n).Select(i => $"fleet-{i:D3}").ToArray();
         var created = new ConcurrentBag<string>();
@@ -550,6 +546,15 @@ internal sealed class ContainersBench : IBenchMode
     }
 
     // ---- steps ----
+
+    /// <summary>The operator's client for a fleet: FleetConcurrency creates in flight and a little room beside them.</summary>
+    private static HttpClient FleetClient(HostProcess host)
+    {
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = FleetConcurrency + 2, AutomaticDecompression = DecompressionMethods.None };
+        var http = new HttpClient(handler, disposeHandler: true) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.Token);
+        return http;
+    }
 
     /// <summary>Destroys <paramref name="names"/>, FleetConcurrency at a time.</summary>
     private static async Task DestroyAllAsync(HttpClient http, IEnumerable<string> names)
