@@ -39,6 +39,8 @@ internal static class IsolationProbes
             ("host-process", $"cat /proc/{host}/cmdline"),
             ("host-process-environ", $"cat /proc/{host}/environ"),
             ("host-root-token", $"cat '/proc/{host}/root{data}/operator-token'"),
+            ("stage", $"ls '{data}/stage'"),
+            ("view-write", $"touch '{data}/agents/hive-was-here'"),
             ("work-tree", $"ls '{AppContext.BaseDirectory}'"),
             ("system-write", "touch /usr/hive-was-here-$HIVE_AGENT"),
             ("etc-shadow", "cat /etc/shadow"),
@@ -52,7 +54,7 @@ internal static class IsolationProbes
     }
 
     /// <summary>Probes that change the machine when they succeed: never run outside a sandbox.</summary>
-    public static readonly HashSet<string> Writing = ["system-write", "proc-sys-write", "mount", "mount-syscall", "ptrace-attach", "new-userns"];
+    public static readonly HashSet<string> Writing = ["system-write", "view-write", "proc-sys-write", "mount", "mount-syscall", "ptrace-attach", "new-userns"];
 
     /// <summary>
     /// The script: every probe, then the facts, then <paramref name="more"/> (lines of the caller's own), then <c>done</c>;

@@ -16,9 +16,9 @@ namespace Hive.Features.Containers.Runtime;
 /// agents as that user (the kernel gives it no other), as before.
 /// <para>
 /// The data dir stays 0700 and its parents as they are: an agent's own uid could not walk to its paths. So each run
-/// starts in a private mount namespace (<see cref="StageScript"/>, as root, before privileges are dropped) in which a
-/// tmpfs covers the data dir — or the highest directory above it that others may not enter (<c>/root</c>, a
-/// <c>mktemp -d</c>) — and only the agent's own state dir, <c>shared/</c> and its socket are bound back, at the paths the
+/// starts in a private mount namespace (<see cref="AgentStage"/>, as root, before privileges are dropped) in which the
+/// agent's view covers the data dir — or the highest directory above it that others may not enter (<c>/root</c>, a
+/// <c>mktemp -d</c>) — and holds only the agent's own state dir, <c>shared/</c> and its socket, bound at the paths the
 /// host knows them by. Everything else of the data dir (the database, the operator token, other agents) is not there.
 /// </para>
 /// </summary>
@@ -27,70 +27,11 @@ internal sealed partial class AgentUsers
     /// <summary>The soft open-files limit agents start with (the host raises its own to the hard limit; they should not inherit that).</summary>
     public const int AgentOpenFiles = 1024;
 
-    /// <summary>
-    /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME</c> hides the data dir
-    /// under a tmpfs on COVER and binds the agent's paths back (state dir, work dir, the bare clones its worktree's
-    /// <c>.git</c> names, <c>shared/</c>, its socket, the sockets of its gateway and its egress proxy when it has them), and the hive's tools (<see cref="AgentTools"/>). The data dir is held open as fd 3 first, so the binds
-    /// reach the real directories through <c>/proc/self/fd/3</c> after the tmpfs has covered their path; a bind's target
-    /// that the directories made do not hold (a socket) is made as an empty file first.
-    /// </summary>
-    public const string StageScript = """
-        hive_stage() {
-          exec 3<"$1" || exit 125
-          mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev hive-agent "$2" || exit 125
-          mkdir -p "$1/agents/$3/state" "$1/agents/$3/work" "$1/work/repos" "$1/work/store" "$1/shared" "$1/run" "$1/tools" || exit 125
-          exec 5<"$1" || exit 125
-          while read -r from to rest; do [ -e "$to" ] || : > "$to" || exit 125; done < "/proc/self/fd/3/stage/$3.fstab"
-          mount --no-canonicalize -a -T "/proc/self/fd/3/stage/$3.fstab" || exit 125
-          exec 3<&- 5<&-
-        }
-        """;
-
-    /// <summary>
-    /// The binds <c>hive_stage</c> makes, as one fstab for one <c>mount -a</c> (one process, not one per bind: a fleet of 200 agents starts faster):
-    /// each from the real data dir (fd 3) onto the tmpfs over it (fd 5; 4 is bubblewrap's seccomp program), so no line holds the data dir's path (which may
-    /// need fstab's escapes); an agent's name never does. Written by the host before each staged run, where no agent reaches.
-    /// </summary>
-    internal static string StageTable(string agent, params IEnumerable<string?> sockets) => string.Concat(
-        new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", $"run/{agent}.sock", "tools" }.Concat(sockets)
-            .OfType<string>().Select(path => $"/proc/self/fd/3/{path} /proc/self/fd/5/{path} none bind 0 0\n"));
-
-    /// <summary>
-    /// Writes <see cref="StageTable"/> to <c>stage/NAME.fstab</c> in the data dir (0600, the host's) when this host has not
-    /// written it as it should be yet: its content depends on the name and the extra sockets alone, so later starts find
-    /// it as it should be. <paramref name="sockets"/>: the host paths of the agent's gateway's socket and its
-    /// egress proxy's, those it has; each bound back when it lies in the data dir (elsewhere the agent's user
-    /// reaches it as it is).
-    /// </summary>
-    public void WriteStageTable(string agent, IReadOnlyList<string> sockets)
-    {
-        var table = StageTable(agent, sockets.Select(InDataDir));
-        if (_stageTablesWritten.TryGetValue(agent, out var written) && written == table) return;
-        var dir = Path.Combine(_paths.DataDir, "stage");
-        HivePaths.EnsurePrivateDirectory(dir);
-        WriteHostFile(Path.Combine(dir, AgentName.Checked(agent) + ".fstab"), System.Text.Encoding.ASCII.GetBytes(table));
-        _stageTablesWritten[agent] = table;
-    }
-
-    /// <summary>The path of <paramref name="path"/> inside the data dir, for a stage table's line; null when it lies elsewhere.</summary>
-    private string? InDataDir(string path)
-    {
-        var relative = Path.GetRelativePath(_paths.DataDir, Path.GetFullPath(path));
-        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative)) return null;
-        // A table line is split on blanks, and fstab would need escapes for them: a name the hive gives never has any.
-        if (!StageablePath().IsMatch(relative)) throw new DriverException($"the socket {path} cannot be shown to the agent: its name must be plain");
-        return relative;
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._/-]+$")]
-    private static partial System.Text.RegularExpressions.Regex StageablePath();
-
     private readonly HivePaths _paths;
     private readonly IOptions<ContainersOptions> _options;
     private readonly ILogger<AgentUsers> _logger;
     private readonly Lazy<string?> _unavailable;
     private readonly Lazy<string> _seccompFile;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _stageTablesWritten = new(StringComparer.Ordinal);
 
     public AgentUsers(HivePaths paths, IOptions<ContainersOptions> options, ILogger<AgentUsers> logger)
     {
@@ -99,7 +40,11 @@ internal sealed partial class AgentUsers
         _logger = logger;
         _unavailable = new Lazy<string?>(Probe);
         _seccompFile = new Lazy<string>(WriteSeccompFile);
+        Stage = new AgentStage(paths);
     }
+
+    /// <summary>The view of the data dir each run is staged in (root host).</summary>
+    public AgentStage Stage { get; }
 
     /// <summary>Whether agents run as uids of their own: the host is root (and can make a mount namespace; else <see cref="Unavailable"/>).</summary>
     public bool OwnUids => GetEffectiveUserId() == 0;
@@ -112,15 +57,6 @@ internal sealed partial class AgentUsers
 
     /// <summary>The uid of the agent in registry slot <paramref name="slot"/> (root host).</summary>
     public uint UidOf(long slot) => checked((uint)(_options.Value.AgentUidBase + slot));
-
-    /// <summary>The directory the stage covers: the highest one from the data dir up that others may not enter.</summary>
-    public string CoverFor()
-    {
-        var cover = _paths.DataDir;
-        for (var dir = Path.GetDirectoryName(_paths.DataDir); dir is not null && dir != "/"; dir = Path.GetDirectoryName(dir))
-            if (!File.GetUnixFileMode(dir).HasFlag(UnixFileMode.OtherExecute)) cover = dir;
-        return cover;
-    }
 
     /// <summary>
     /// Makes the agent's paths its own before a run (root host): its state dir tree, its socket (and its gateway's and egress proxy's: <paramref name="sockets"/>), and <c>shared/</c> for the

@@ -7,9 +7,9 @@ internal static class AgentWrapperShell
     /// Shell functions both drivers' wrappers start with: <c>hive_enter CGROUPS FILES</c> joins the agent's cgroup (when it
     /// has one: a directory per hierarchy, colon-separated, the membership one first; its caps are already written, and every
     /// process it makes is born inside) and resets the open-files limit the host raised for itself; and
-    /// <see cref="AgentUsers.StageScript"/>'s <c>hive_stage</c>.
+    /// <see cref="AgentStage.Script"/>'s <c>hive_stage</c>.
     /// </summary>
-    public const string Functions = AgentUsers.StageScript + """
+    public const string Functions = AgentStage.Script + """
 
         hive_enter() {
           if [ -n "$1" ]; then

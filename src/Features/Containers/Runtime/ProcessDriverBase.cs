@@ -130,7 +130,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         {
             uid = Users.UidOf(spec.Slot);
             await Users.PrepareAsync(spec, uid.Value, sockets);
-            Users.WriteStageTable(spec.Name, sockets);
+            Users.Stage.Prepare(spec.Name, sockets);
         }
         var home = HomeRules.Of(spec.Env);
         if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
@@ -148,7 +148,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         }
 
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
-        var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.CoverFor(),
+        var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.Stage.Cover(),
             GatewaySocket: viaGateway?.Socket, EgressSocket: egress, ForgeSocket: forge?.Socket));
         var info = new ProcessStartInfo(argv[0])
         {
@@ -238,10 +238,10 @@ public abstract class ProcessDriverBase : IContainerDriver
         var access = EgressOf(spec);
         var egress = access?.Socket is { } proxy && File.Exists(proxy) ? proxy : null;
         var forge = egress is not null && access?.Forge?.Socket is { } door && File.Exists(door) ? door : null;
-        if (uid is not null) Users.WriteStageTable(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
+        if (uid is not null) Users.Stage.Prepare(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
         var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
-            Users.CoverFor(), tty));
+            Users.Stage.Cover(), tty));
         var info = new ProcessStartInfo(argv[0]) { WorkingDirectory = uid is null ? spec.StateDir : "/", UseShellExecute = false };
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
         SetEnvironment(info, spec, configuredPath, HomeRules.Of(spec.Env));

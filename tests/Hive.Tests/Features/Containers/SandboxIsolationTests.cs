@@ -25,7 +25,7 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
         {
             var (lines, _) = await RunScriptAsync(script, dir.FullName);
             var keys = new List<string> { "db-host", "token", "other-host", "host-process", "host-process-environ", "host-root-token" };
-            if (Environment.IsPrivilegedProcess) keys.Add("open-by-handle"); // root has CAP_DAC_READ_SEARCH
+            if (Environment.IsPrivilegedProcess) keys.AddRange(["open-by-handle", "stage"]); // CAP_DAC_READ_SEARCH; a root host stages
             foreach (var key in keys) Assert.True(lines[key] == "reached", $"{key}: {lines[key]}");
         }
         finally
@@ -62,7 +62,7 @@ public sealed partial class SandboxIsolationTests(ContainersFixture fixture) : S
         Assert.NotEqual(0u, outside.Uid);
         Assert.Equal("0000000000000000", lines["cap-eff"]);
         // The process driver does not isolate the system, but the hive's own files are not there for the agent.
-        foreach (var key in new[] { "db-host", "token", "other-host", "other-socket", "host-process-environ", "host-root-token", "etc-shadow", "system-write" })
+        foreach (var key in new[] { "db-host", "token", "other-host", "other-socket", "host-process-environ", "host-root-token", "etc-shadow", "system-write", "stage", "view-write" })
             Assert.True(lines[key] == "denied", $"{key}: {lines[key]}");
         Assert.Equal("ok", lines["own"]);
         Assert.Equal("ok", lines["shared"]);
