@@ -221,7 +221,7 @@ public static class CreateAgent
             try
             {
                 await using (await steps.HoldTransientAsync(record.Name, Transients.Starting))
-                    await processes.StartAsync(record.Name, turn.Agent, ct);
+                    await processes.StartAsync(record.Name, turn.Agent, ct, Transients.Starting);
                 await recorded;
             }
             catch (Exception) when (!turns.HostStopping)

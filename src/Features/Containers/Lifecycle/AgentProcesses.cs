@@ -19,8 +19,12 @@ internal sealed class AgentProcesses(
     AgentRegistry registry, AgentSteps steps, StateChanges changes, IServiceScopeFactory scopes, DriverCatalog drivers, HivePaths paths,
     IOptions<ContainersOptions> options, ConfigProblems problems, SecretStore secrets, IServiceProvider services, ILogger<AgentProcesses> logger)
 {
-    /// <summary>Starts the agent's process as its registry row says; a start its driver refuses leaves the row <c>failed</c> (400).</summary>
-    public async Task StartAsync(string name, AgentHold hold, CancellationToken ct)
+    /// <summary>
+    /// Starts the agent's process as its registry row says; a start its driver refuses leaves the row <c>failed</c> (400).
+    /// <paramref name="ending"/>: the transient this start ends, cleared with the row's <c>running</c> (one event, not two;
+    /// the transient's guard then finds nothing left to clear).
+    /// </summary>
+    public async Task StartAsync(string name, AgentHold hold, CancellationToken ct, string? ending = null)
     {
         var record = registry.Find(name) ?? throw new NotFoundException($"no agent named {name}");
         var driver = DriverOf(record);
@@ -36,18 +40,20 @@ internal sealed class AgentProcesses(
             await RecordStartFailedAsync(name, e.Message);
             throw new BadRequestException($"{name} could not be started: {e.Message}");
         }
-        await RecordRunningAsync(name, hold, running);
+        await RecordRunningAsync(name, hold, running, ending);
     }
 
     /// <summary>A process is running for the agent (started now, or adopted at start-up): recorded, and watched.</summary>
-    public async Task RecordRunningAsync(string name, AgentHold hold, RunningAgent running)
+    public async Task RecordRunningAsync(string name, AgentHold hold, RunningAgent running, string? ending = null)
     {
         hold.Running = running;
         await changes.RunAsync(scopes, async (change, scope) =>
         {
             change.Execute("""
-                UPDATE agents SET state = @running, pid = @Pid, pid_start_ticks = @StartTicks, started_at = @StartedAt WHERE name = @name
-                """, new { name, running = States.Running, running.Pid, running.StartTicks, running.StartedAt });
+                UPDATE agents SET state = @running, pid = @Pid, pid_start_ticks = @StartTicks, started_at = @StartedAt,
+                                  transient = CASE WHEN transient = @ending THEN NULL ELSE transient END
+                WHERE name = @name
+                """, new { name, running = States.Running, running.Pid, running.StartTicks, running.StartedAt, ending });
             // What the agent's previous life took and never acknowledged is due again now, not after its ack timeout.
             await scope.GetRequiredService<IMediator>().Send(new ReleaseInFlightMessages.Command(name), CancellationToken.None);
             await steps.RaiseRowAsync(change, name);

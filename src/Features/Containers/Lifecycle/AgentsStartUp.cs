@@ -93,9 +93,9 @@ internal sealed class AgentsStartUp(
                 {
                     // A driver whose containers outlive the host hands back the one still running: adopted, not started twice.
                     if (await processes.DriverOf(record).AdoptAsync(processes.SpecOf(record), ct) is { } adopted)
-                        await processes.RecordRunningAsync(record.Name, turn.Agent, adopted);
+                        await processes.RecordRunningAsync(record.Name, turn.Agent, adopted, Transients.Starting);
                     else
-                        await processes.StartAsync(record.Name, turn.Agent, ct);
+                        await processes.StartAsync(record.Name, turn.Agent, ct, Transients.Starting);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)

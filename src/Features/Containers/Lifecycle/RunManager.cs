@@ -34,7 +34,7 @@ internal static class RunManager
             try
             {
                 await using (await steps.HoldTransientAsync(name, Transients.Starting))
-                    await processes.StartAsync(name, turn.Agent, cancellationToken);
+                    await processes.StartAsync(name, turn.Agent, cancellationToken, Transients.Starting);
             }
             catch (Exception) when (!turns.HostStopping)
             {

@@ -37,7 +37,7 @@ public static class StartAgent
                 await steps.SetDesiredAsync(name, DesiredStates.Running);
                 if (turn.Agent.Running is not { Exited.IsCompleted: false })
                 {
-                    await processes.StartAsync(name, turn.Agent, cancellationToken);
+                    await processes.StartAsync(name, turn.Agent, cancellationToken, Transients.Starting);
                     await steps.TellManagerAsync(command.RequestedBy, "started", $"{name} was started by the {command.RequestedBy}");
                 }
             }
@@ -53,7 +53,7 @@ public static class StartAgent
             if (turns.HostStopping || turn.Agent.Running is not null || registry.Find(name) is not { Desired: DesiredStates.Running, IsExternal: false })
                 return Unit.Value;
             await using (await steps.HoldTransientAsync(name, Transients.Starting))
-                await processes.StartAsync(name, turn.Agent, CancellationToken.None);
+                await processes.StartAsync(name, turn.Agent, CancellationToken.None, Transients.Starting);
             return Unit.Value;
         }
     }

@@ -35,6 +35,29 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         }
     }
 
+    [Fact]
+    public async Task A_create_ends_its_starting_with_the_running_row_and_raises_no_row_after_it()
+    {
+        const string name = "one-row";
+        await using var events = await _hive.OpenEventsAsync();
+        try
+        {
+            var created = await CreateAsync(_hive.Http, Shell(name, "process", "sleep 600"));
+            Assert.Null(created.Transient());
+            var running = await NextRowAsync(events, name, row => row.State() == "running");
+            Assert.Null(running.Transient()); // the start's "starting" cleared in the same change, not by a row of its own after it
+
+            using var stop = await _hive.Http.PostAsync($"/api/agents/{name}/stop", null);
+            Assert.Equal(HttpStatusCode.OK, stop.StatusCode);
+            var next = await NextRowAsync(events, name, _ => true);
+            Assert.Equal(("running", "stopping"), (next.State(), next.Transient())); // the stop's first row is the next one
+        }
+        finally
+        {
+            await DestroyAsync(_hive, name);
+        }
+    }
+
     [Theory]
     [InlineData("process")]
     [InlineData("bubblewrap")]
