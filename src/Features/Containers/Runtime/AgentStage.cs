@@ -45,7 +45,7 @@ internal sealed partial class AgentStage(HivePaths paths)
     /// The directory the stage covers: the highest one from the data dir up that others may not enter (the agent's uid
     /// could not walk through it to its own paths). The data dir itself at least, which is 0700.
     /// </summary>
-    public string Cover()
+    private string Cover()
     {
         var cover = paths.DataDir;
         for (var dir = Path.GetDirectoryName(paths.DataDir); dir is not null && dir != "/"; dir = Path.GetDirectoryName(dir))
@@ -58,14 +58,15 @@ internal sealed partial class AgentStage(HivePaths paths)
     /// this run, when this host has not made them so yet: both depend on the name, the cover and the sockets alone, so later
     /// starts find them ready. <paramref name="sockets"/>: the host paths of the agent's gateway's, egress proxy's and forge
     /// door's sockets, those it has; each bound when it lies in the data dir (elsewhere the agent's user reaches it as it is).
+    /// Returns the cover the view was made for, the one the run's <c>hive_stage</c> must be given.
     /// </summary>
-    public void Prepare(string agent, IReadOnlyList<string> sockets)
+    public string Prepare(string agent, IReadOnlyList<string> sockets)
     {
         var cover = Cover();
         var inDataDir = sockets.Select(InDataDir).OfType<string>().ToList();
         var table = Table(agent, inDataDir);
         var key = cover + "\n" + table;
-        if (_prepared.TryGetValue(agent, out var done) && done == key) return;
+        if (_prepared.TryGetValue(agent, out var done) && done == key) return cover;
         var stage = Path.Combine(paths.DataDir, "stage");
         HivePaths.EnsurePrivateDirectory(stage);
         var view = Path.Combine(stage, AgentName.Checked(agent) + ".view");
@@ -75,10 +76,11 @@ internal sealed partial class AgentStage(HivePaths paths)
         {
             var target = Path.Combine(image, path);
             MakeViewDirectory(view, isFile ? Path.GetDirectoryName(target)! : target);
-            if (isFile && !File.Exists(target)) PrivateFile.Write(target, [], Durability.None); // a mount's target: its mode is never seen
+            if (isFile && !File.Exists(target)) MakeTargetFile(target);
         }
         PrivateFile.Write(Path.Combine(stage, agent + ".fstab"), System.Text.Encoding.ASCII.GetBytes(table), Durability.None);
         _prepared[agent] = key;
+        return cover;
     }
 
     private const UnixFileMode ViewDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
@@ -88,6 +90,22 @@ internal sealed partial class AgentStage(HivePaths paths)
     private static IEnumerable<(string Path, bool IsFile)> EntriesOf(string agent, IEnumerable<string> sockets) =>
         new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", "tools" }.Select(dir => (dir, false))
             .Concat(new[] { $"run/{agent}.sock" }.Concat(sockets).Select(file => (file, true)));
+
+    /// <summary>
+    /// An empty file for a socket to be bound on, never put in place of one that is there: replaced, the file a running
+    /// agent's namespace has its socket bound on would lose that bind there. Its mode is never seen.
+    /// </summary>
+    private static void MakeTargetFile(string path)
+    {
+        try
+        {
+            using var _ = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Made meanwhile by another start of the same agent (its terminal's).
+        }
+    }
 
     /// <summary>Each directory from the view down to <paramref name="dir"/>, made when missing, root's and 0755 whatever the host's umask.</summary>
     private static void MakeViewDirectory(string view, string dir)

@@ -125,12 +125,13 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (spec.Sealed && CannotSeal(staged) is { } unsealable) throw new DriverException($"{spec.Name} is sealed, but {unsealable}");
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = null;
+        var cover = "";
         IReadOnlyList<string> sockets = new[] { viaGateway?.Socket, egress, forge?.Socket }.OfType<string>().ToList();
         if (staged)
         {
             uid = Users.UidOf(spec.Slot);
             await Users.PrepareAsync(spec, uid.Value, sockets);
-            Users.Stage.Prepare(spec.Name, sockets);
+            cover = Users.Stage.Prepare(spec.Name, sockets);
         }
         var home = HomeRules.Of(spec.Env);
         if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
@@ -148,7 +149,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         }
 
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
-        var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, Users.Stage.Cover(),
+        var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, cover,
             GatewaySocket: viaGateway?.Socket, EgressSocket: egress, ForgeSocket: forge?.Socket));
         var info = new ProcessStartInfo(argv[0])
         {
@@ -238,10 +239,10 @@ public abstract class ProcessDriverBase : IContainerDriver
         var access = EgressOf(spec);
         var egress = access?.Socket is { } proxy && File.Exists(proxy) ? proxy : null;
         var forge = egress is not null && access?.Forge?.Socket is { } door && File.Exists(door) ? door : null;
-        if (uid is not null) Users.Stage.Prepare(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
+        var cover = uid is null ? "" : Users.Stage.Prepare(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
         var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
-            Users.Stage.Cover(), tty));
+            cover, tty));
         var info = new ProcessStartInfo(argv[0]) { WorkingDirectory = uid is null ? spec.StateDir : "/", UseShellExecute = false };
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
         SetEnvironment(info, spec, configuredPath, HomeRules.Of(spec.Env));
