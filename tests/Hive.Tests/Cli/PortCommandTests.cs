@@ -121,8 +121,10 @@ public sealed class PortCommandTests : IDisposable
         await using var gateway = new FakeGatewaySocket(SocketPath);
         await using var port = StartPort("""
             trap 'echo got-term' TERM
+            sleep 1000 &
+            until [ "$(cat /proc/$!/comm)" = sleep ]; do :; done # the group's SIGTERM must find sleep, or wait waits 1000 s
             echo ready
-            sleep 1000 & wait $!
+            wait $!
 
             """ + Connect + """
             printf 'GET /%s/after-term HTTP/1.1\r\nhost: hive\r\n\r\n' "$prefix" >&3

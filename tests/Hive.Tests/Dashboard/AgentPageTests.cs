@@ -36,7 +36,7 @@ public sealed class AgentPageTests(BrowserFixture browser) : IClassFixture<Brows
         SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
         _page.PageError += (_, error) => { lock (_pageErrors) _pageErrors.Add(error); };
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     [Fact]

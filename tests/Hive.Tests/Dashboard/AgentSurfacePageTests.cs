@@ -22,7 +22,7 @@ public sealed class AgentSurfacePageTests(BrowserFixture browser) : IClassFixtur
         _page.SetDefaultTimeout(15_000);
         SetDefaultExpectTimeout(15_000);
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     public async Task DisposeAsync()

@@ -56,7 +56,7 @@ public sealed class AgentTreePageTests(BrowserFixture browser) : IClassFixture<B
     {
         await _page.GotoAsync(new Uri(_hive.BaseAddress, $"{path}?token={Uri.EscapeDataString(_hive.Token!)}").ToString());
         // The first load (sign-in, the page, its first event stream) is the slowest step on a busy machine: more patience there.
-        await _page.Locator("#connection[data-state=live]").WaitForAsync(new() { Timeout = 60_000 });
+        await _page.UntilLiveAsync(60_000);
     }
 
     private async Task<AgentClient> ConnectAsync(string agent)
@@ -139,7 +139,7 @@ public sealed class AgentTreePageTests(BrowserFixture browser) : IClassFixture<B
         await Expect(Row("kob")).ToBeHiddenAsync();
         await Expect(Row("kai")).ToBeVisibleAsync();
         await _page.ReloadAsync();
-        await _page.Locator("#connection[data-state=live]").WaitForAsync(new() { Timeout = 60_000 });
+        await _page.UntilLiveAsync(60_000);
         await Expect(Toggle("kit")).ToHaveAttributeAsync("aria-expanded", "false");
         await Expect(Row("kip")).ToBeHiddenAsync();
         await Expect(Row("kai")).ToBeVisibleAsync();

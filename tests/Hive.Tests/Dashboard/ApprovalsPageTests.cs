@@ -190,7 +190,7 @@ public sealed class ApprovalsPageTests(BrowserFixture browser, ApprovalsPageTest
 
         // The stream catches up: the card leaves for "recently decided", and the spawned agent runs.
         release.SetResult();
-        await Page.Locator("#connection[data-state=live]").WaitForAsync();
+        await Page.UntilLiveAsync();
         await Expect(card).ToHaveCountAsync(0);
         await Expect(Decided(id).Locator(".badge.status")).ToHaveTextAsync("approved");
         await RunningPidAsync(name);

@@ -71,7 +71,7 @@ public sealed class BoardPageTests(BrowserFixture browser) : IClassFixture<Brows
     {
         await NewPageAsync(width, height);
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         await Expect(_page.Locator("#board-pick")).ToBeVisibleAsync(); // two workflows: the shipped one and triage
         await _page.Locator("#board-workflow").SelectOptionAsync("triage");
         await Expect(_page.Locator("#board-columns")).ToHaveAttributeAsync("data-workflow", "triage");

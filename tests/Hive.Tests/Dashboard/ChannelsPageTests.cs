@@ -44,7 +44,7 @@ public sealed class ChannelsPageTests(BrowserFixture browser) : IClassFixture<Br
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
         SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
         await page.GotoAsync(_hive.SignInUrl!.ToString());
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
         var row = page.Locator("#channels > li[data-name='hook']");
         await Expect(row.Locator(".channel-state")).ToHaveTextAsync("ok");
         await Expect(row).ToContainTextAsync("no push yet");

@@ -77,7 +77,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
         hive ??= _hive;
         var response = await _page.GotoAsync(hive.SignInUrl!.ToString());
         Assert.Equal(hive.BaseAddress.ToString(), response!.Url); // redirected to the page: the token left the address bar
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     private ILocator Row(string list, string text) => _page.Locator($"#{list} > li").Filter(new LocatorFilterOptions { HasText = text });
@@ -244,7 +244,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
 
         for (var i = 0; i < 3; i++) await Row("flow", $"while cut {i}").WaitForAsync();
         await Row("questions-pending", "asked while cut").WaitForAsync();
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         Assert.Equal(1, _stateRequests); // resumed from Last-Event-ID, not reloaded
         Assert.Equal(1, await Row("flow", "before the cut").CountAsync());
     }

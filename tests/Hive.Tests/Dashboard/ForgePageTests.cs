@@ -37,7 +37,7 @@ public sealed class ForgePageTests(BrowserFixture browser) : IClassFixture<Brows
     {
         await _forge.StartUpSweepAsync();
         await _page.GotoAsync(_forge.Hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         await Expect(Row("alice").Locator(".chip.forge")).ToHaveTextAsync("forge ✓");
         await Expect(Row("alice").Locator(".forge-error")).ToHaveCountAsync(0);
 

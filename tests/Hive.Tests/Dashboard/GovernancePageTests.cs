@@ -50,7 +50,7 @@ public sealed class GovernancePageTests(BrowserFixture browser) : IClassFixture<
     {
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
         // The first load (sign-in, the page, its first event stream) is the slowest step on a busy machine: more patience there.
-        await _page.Locator("#connection[data-state=live]").WaitForAsync(new() { Timeout = 60_000 });
+        await _page.UntilLiveAsync(60_000);
         await Expect(_page.Locator("#governance-panel")).ToBeVisibleAsync();
     }
 

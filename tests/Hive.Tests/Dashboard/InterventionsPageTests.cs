@@ -45,7 +45,7 @@ public sealed class InterventionsPageTests(BrowserFixture browser) : IClassFixtu
     private async Task OpenAsync()
     {
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         await Expect(_page.Locator("#interventions-panel")).ToBeVisibleAsync();
     }
 

@@ -59,6 +59,6 @@ public abstract class ManagedAgentsPageTests(BrowserFixture browser, HiveFixture
     protected async Task OpenAsync()
     {
         await Page.GotoAsync(Hive.SignInUrl!.ToString());
-        await Page.Locator("#connection[data-state=live]").WaitForAsync();
+        await Page.UntilLiveAsync();
     }
 }

@@ -67,7 +67,7 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
         await _page.GotoAsync(SignInToNeedsYou.ToString());
         try
         {
-            await _page.Locator("#connection[data-state=live]").WaitForAsync();
+            await _page.UntilLiveAsync();
         }
         catch (TimeoutException)
         {
@@ -329,14 +329,14 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
 
         await _page.Locator("#sign-in-token").FillAsync(_hive.Token!);
         await _page.Locator("#sign-in-form button[type=submit]").ClickAsync();
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         Assert.Equal("/needs-you", new Uri(_page.Url).PathAndQuery);
         await Expect(Question("secret plans?").Locator("button.option")).ToHaveTextAsync(["yes"]);
 
         // Signing out on the dashboard, in another tab, signs this page out too.
         var dashboard = await NewPageAsync();
         await dashboard.GotoAsync(_hive.BaseAddress.ToString());
-        await dashboard.Locator("#connection[data-state=live]").WaitForAsync();
+        await dashboard.UntilLiveAsync();
         await dashboard.Locator("#sign-out").ClickAsync();
         await _page.Locator("#connection[data-state=signed-out]").WaitForAsync();
         await Expect(_page.Locator("#dashboard")).ToBeHiddenAsync();
@@ -432,7 +432,7 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
         await _context.GrantPermissionsAsync(["notifications"], new() { Origin = _hive.BaseAddress.GetLeftPart(UriPartial.Authority) });
         await _page.AddInitScriptAsync(RecordNotifications);
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         var control = _page.Locator("#notify");
         await Expect(control).ToHaveTextAsync("Notifications on"); // granted already (the operator allowed it before)
         await Expect(control).ToHaveAttributeAsync("aria-pressed", "true");
@@ -485,7 +485,7 @@ public sealed class NeedsYouPageTests(BrowserFixture browser) : IClassFixture<Br
             Notification.requestPermission = async () => { window.__asked++; return 'granted'; };
             """);
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         var control = _page.Locator("#notify");
         await Expect(control).ToHaveTextAsync("Notify me");
         await control.ClickAsync();

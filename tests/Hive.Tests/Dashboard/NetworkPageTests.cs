@@ -31,7 +31,7 @@ public sealed class NetworkPageTests(BrowserFixture browser) : IClassFixture<Bro
         SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
         page.PageError += (_, error) => { lock (_pageErrors) _pageErrors.Add(error); };
         await page.GotoAsync(_hive.SignInUrl!.ToString());
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
         return page;
     }
 
@@ -109,7 +109,7 @@ public sealed class NetworkPageTests(BrowserFixture browser) : IClassFixture<Bro
 
             var page = await SignedInPageAsync();
             await page.GotoAsync($"{_hive.BaseAddress}agents/prober");
-            await page.Locator("#connection[data-state=live]").WaitForAsync();
+            await page.UntilLiveAsync();
 
             await Expect(page.Locator("#ap-net-mode")).ToContainTextAsync("sealed");
             await Expect(page.Locator("#ap-net-egress")).ToHaveTextAsync($"egress: 127.0.0.1:{port}");

@@ -52,7 +52,7 @@ public sealed class OperatorPageTests(BrowserFixture browser) : IClassFixture<Br
     {
         page ??= _page;
         await page.GotoAsync(_hive.SignInUrl!.ToString());
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
     }
 
     private ILocator Flow(string text) => _page.Locator("#flow > li").Filter(new() { HasText = text });
@@ -179,7 +179,7 @@ public sealed class OperatorPageTests(BrowserFixture browser) : IClassFixture<Br
         AgentClient.Ok(await alice.CallAsync(new { op = "ask", question = "and now?" }));
         await Expect(questions).ToHaveTextAsync("1 question");
         await _page.ReloadAsync();
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         await Expect(questions).ToHaveTextAsync("1 question");
         await Expect(_page).ToHaveTitleAsync("(1) Hive");
         Assert.Empty(_consoleErrors);
@@ -224,7 +224,7 @@ public sealed class OperatorPageTests(BrowserFixture browser) : IClassFixture<Br
         await Expect(Flow("bob to carol, not shown")).ToHaveCountAsync(0);
 
         await _page.ReloadAsync();
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         await Expect(_page.Locator("#flow-agent")).ToHaveValueAsync("alice");
         await Expect(_page.Locator("#flow-hide-system")).ToBeCheckedAsync();
         await Flow("bob to alice, shown").WaitForAsync();
@@ -243,7 +243,7 @@ public sealed class OperatorPageTests(BrowserFixture browser) : IClassFixture<Br
         await OpenAsync();
         var other = await NewTabAsync();
         await other.GotoAsync(_hive.BaseAddress.ToString());
-        await other.Locator("#connection[data-state=live]").WaitForAsync();
+        await other.UntilLiveAsync();
         Assert.Single(await _context.CookiesAsync(), c => c.Name == "hive_session");
 
         await _page.Locator("#sign-out").ClickAsync();
@@ -264,7 +264,7 @@ public sealed class OperatorPageTests(BrowserFixture browser) : IClassFixture<Br
 
         // Signing in again brings both back.
         await OpenAsync();
-        await other.Locator("#connection[data-state=live]").WaitForAsync();
+        await other.UntilLiveAsync();
         Assert.Empty(_pageErrors);
     }
 }

@@ -25,7 +25,7 @@ public sealed class QuestionsPageTests(BrowserFixture browser) : IClassFixture<B
         _page.Console += (_, message) => { if (message.Type == "error") lock (_consoleErrors) _consoleErrors.Add(message.Text); };
         _page.Dialog += async (_, dialog) => await dialog.AcceptAsync(); // a cancel asks once: say yes
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     public async Task DisposeAsync()

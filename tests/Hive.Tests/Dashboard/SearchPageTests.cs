@@ -44,7 +44,7 @@ public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<Brow
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
         SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
         await page.GotoAsync(_hive.SignInUrl!.ToString());
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
 
         var panel = page.Locator("#search-panel");
         await panel.Locator("input.search-q").FillAsync("armadillo plan");
@@ -87,7 +87,7 @@ public sealed class SearchPageTests(BrowserFixture browser) : IClassFixture<Brow
         AgentClient.Ok(await bob.CallAsync(new { op = "transcript", entries = new[] { new { kind = "text", text = "the wombat is in the logs" } } }));
         await IndexedAsync();
         await page.GotoAsync(new Uri(_hive.BaseAddress, "/agents/bob").ToString());
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
         var agentSearch = page.Locator("#ap-search-panel");
         await agentSearch.Locator("input.search-q").FillAsync("wombat");
         await agentSearch.Locator("button.search-go").ClickAsync();

@@ -56,9 +56,9 @@ public sealed class SignInPageTests(BrowserFixture browser, HiveFixture fixture)
         // The operator opens the printed link in a new tab; the first tab follows without a reload.
         var signedIn = await NewPageAsync();
         await signedIn.GotoAsync(_hive.SignInUrl!.ToString());
-        await signedIn.Locator("#connection[data-state=live]").WaitForAsync();
+        await signedIn.UntilLiveAsync();
 
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
         Assert.True(await page.Locator("#sign-in").IsHiddenAsync());
         await page.Locator($"#agents li[data-agent={name}]").WaitForAsync();
         await using var alice = await _hive.ConnectAsync(name);
@@ -78,9 +78,44 @@ public sealed class SignInPageTests(BrowserFixture browser, HiveFixture fixture)
 
         await page.FillAsync("#sign-in-token", _hive.Token!);
         await page.ClickAsync("#sign-in-form button[type=submit]");
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
         Assert.Equal(Home, page.Url);
         Assert.True(await page.Locator("#sign-in").IsHiddenAsync());
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task A_snapshot_the_hive_did_not_answer_is_tried_again_until_the_page_is_live_without_a_reload()
+    {
+        var page = await NewPageAsync();
+        var snapshots = 0;
+        await page.RouteAsync("**/api/state", async route =>
+        {
+            // The first two are dropped as a host too busy to read them in time drops them: no answer at all.
+            if (Interlocked.Increment(ref snapshots) <= 2) await route.AbortAsync("connectionreset");
+            else await route.ContinueAsync();
+        });
+        var loads = 0;
+        page.Load += (_, _) => Interlocked.Increment(ref loads);
+        // Every state the page's connection shows, in order (each lasts a second or two: too short to poll for).
+        await page.AddInitScriptAsync("""
+            window.connectionStates = [];
+            new MutationObserver(changes => { for (const c of changes) if (c.target.id === 'connection') window.connectionStates.push(c.target.dataset.state); })
+              .observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+            """);
+
+        await page.GotoAsync(_hive.SignInUrl!.ToString());
+        await page.UntilLiveAsync();
+
+        var states = await page.EvaluateAsync<string[]>("() => window.connectionStates");
+        Assert.Collection(states.Where((state, i) => i == 0 || state != states[i - 1]),
+            first => Assert.Matches(@"^the hive did not answer: .+ \(trying again in 1 s\)$", first),
+            second => Assert.Matches(@"^the hive did not answer: .+ \(trying again in 2 s\)$", second),
+            last => Assert.Equal("live", last));
+        Assert.Equal(3, Volatile.Read(ref snapshots));
+        Assert.Equal(1, Volatile.Read(ref loads)); // the page recovered by itself
+        var name = await _hive.NewAgentAsync("alice");
+        await page.Locator($"#agents li[data-agent={name}]").WaitForAsync(); // and follows the stream
         Assert.Empty(_pageErrors);
     }
 
@@ -89,7 +124,7 @@ public sealed class SignInPageTests(BrowserFixture browser, HiveFixture fixture)
     {
         var page = await NewPageAsync();
         await page.GotoAsync(_hive.SignInUrl!.ToString());
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
         var name = await _hive.NewAgentAsync("alice");
         await using var alice = await _hive.ConnectAsync(name);
         var reminder = (await alice.CallAsync(new { op = "remind", body = "leave me", in_seconds = 3600 })).GetProperty("id").GetInt64();

@@ -34,7 +34,7 @@ public sealed class TerminalPageTests(BrowserFixture browser) : IClassFixture<Br
         _page.Console += (_, message) => { if (message.Type == "error") lock (_errors) _errors.Add($"{message.Text} ({message.Location})"); };
         _page.PageError += (_, error) => { lock (_errors) _errors.Add(error); };
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     private Task ScreenshotAsync(string name) => Screenshots.SaveAsync(_page, name, fullPage: false);

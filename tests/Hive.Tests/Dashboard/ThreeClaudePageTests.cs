@@ -61,7 +61,7 @@ public sealed class ThreeClaudePageTests(BrowserFixture browser) : IClassFixture
             page.SetDefaultTimeout(60_000);
             SetDefaultExpectTimeout(60_000);
             await page.GotoAsync(_hive.SignInUrl!.ToString());
-            await page.Locator("#connection[data-state=live]").WaitForAsync();
+            await page.UntilLiveAsync();
             foreach (var name in new[] { "manager", "alice", "bob" })
                 await Expect(page.Locator($"#agents > li[data-agent={name}] .badge.state")).ToHaveTextAsync("running");
             await Expect(page.Locator("#inbox")).ToContainTextAsync("alice writes the word counter");

@@ -31,7 +31,7 @@ public sealed class TicketPageTests(BrowserFixture browser) : IClassFixture<Brow
         SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
         _page.PageError += (_, error) => { lock (_pageErrors) _pageErrors.Add(error); };
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     public async Task DisposeAsync()

@@ -37,7 +37,7 @@ public sealed class TruncatedListsPageTests(BrowserFixture browser) : IClassFixt
             SELECT 1;
             """);
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
 
         await Assertions.Expect(_page.Locator("#reminders > li")).ToHaveCountAsync(100);
         await Assertions.Expect(_page.Locator("#reminders-count")).ToHaveTextAsync("(250)");

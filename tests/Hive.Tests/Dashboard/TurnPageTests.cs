@@ -31,7 +31,7 @@ public sealed class TurnPageTests(BrowserFixture browser) : IClassFixture<Browse
         SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
         _page.PageError += (_, error) => { lock (_pageErrors) _pageErrors.Add(error); };
         await _page.GotoAsync(_kit.Hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     public async Task DisposeAsync()

@@ -45,7 +45,7 @@ public sealed class TurnStatsPageTests(BrowserFixture browser) : IClassFixture<B
             await TurnStatsHive.RecordAsync(client, TurnStatsHive.Turn(input: 1000, output: 500));
 
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
 
         var alice = Row("alice");
         await Expect(alice.Locator(".last-turn")).ToHaveTextAsync(new Regex(@"^last turn (just now|\d+s ago) · ok$"));
@@ -88,7 +88,7 @@ public sealed class TurnStatsPageTests(BrowserFixture browser) : IClassFixture<B
         await _page.Clock.InstallAsync(); // the page's clock (the host's stays real): time passes only when the test says
 
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
         var alice = Row("alice");
         var spark = alice.Locator("svg.sparkline");
         await Expect(alice.Locator(".turns-24h")).ToHaveTextAsync("3 turns / 24h");

@@ -39,7 +39,7 @@ public sealed class UsagePageTests(BrowserFixture browser) : IClassFixture<Brows
         _page.Console += (_, message) => { if (message.Type == "error") lock (_errors) _errors.Add($"{message.Text} ({message.Location})"); };
         _page.PageError += (_, error) => { lock (_errors) _errors.Add(error); };
         await _page.GotoAsync(_hive.SignInUrl!.ToString());
-        await _page.Locator("#connection[data-state=live]").WaitForAsync();
+        await _page.UntilLiveAsync();
     }
 
     private Task ScreenshotAsync(string name) => Screenshots.SaveAsync(_page, name);

@@ -2,16 +2,22 @@
 import { store, load, apply } from './store.js';
 import { SignedOut, untilSignedIn, announceSignedIn } from './signin.js';
 
+const FirstRetryMs = 1000;
+const LastRetryMs = 30000;
+
 // The page's one way of following the hive, shared by the dashboard and /needs-you: one GET /api/state per page session
 // (again only when the server says `resync`), then everything rides the stream (/api/events), applied to the store.
 //   loaded()                 after each snapshot: draw everything
 //   changed(sections)        after an event was applied: the sections it changed (each once)
 //   heard(type, event)       before an event is applied (the store still holds what was before it): notifications
-//   connection(state)        'live', 'reconnecting', 'signed-out', or a sentence when the hive did not answer
+//   connection(state)        'live', 'reconnecting', 'signed-out', or a sentence when the hive did not answer (the
+//                            page tries again by itself, 1 s after the first failure, doubling to 30 s)
 //   agent, listen            an agent's page: its stream also carries that agent's own events (its transcript), which
 //                            go to listen[type](data) rather than to the store
 export function follow({ loaded, changed, heard, connection, agent = null, listen = {} }) {
   let events = null;
+  let retry = null;
+  let retryMs = FirstRetryMs;
 
   async function coldLoad() {
     const response = await fetch('/api/state');
@@ -51,6 +57,7 @@ export function follow({ loaded, changed, heard, connection, agent = null, liste
   }
 
   async function start() {
+    clearTimeout(retry);
     events?.close();
     try {
       try {
@@ -61,9 +68,14 @@ export function follow({ loaded, changed, heard, connection, agent = null, liste
         await untilSignedIn(coldLoad);
       }
       announceSignedIn();
+      retryMs = FirstRetryMs;
       subscribe();
     } catch (error) {
-      connection(`the hive did not answer: ${error.message}`);
+      // A refused or dropped request (a restart, a flaky network, a host too busy to read it in time) is not the end:
+      // the page keeps trying, so it never has to be reloaded by hand.
+      connection(`the hive did not answer: ${error.message} (trying again in ${Math.round(retryMs / 1000)} s)`);
+      retry = setTimeout(start, retryMs);
+      retryMs = Math.min(retryMs * 2, LastRetryMs);
     }
   }
 

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Hive.Tests.Cli;
+using Hive.Tests.Dashboard;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -102,7 +103,7 @@ public sealed class ConstellationViewTests(BrowserFixture browser, Xunit.Abstrac
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(15_000);
         await page.GotoAsync(hives.A.SignInUrl!.ToString());
-        await page.Locator("#connection[data-state=live]").WaitForAsync();
+        await page.UntilLiveAsync();
         var panel = page.Locator("#constellation-panel");
         await Expect(panel).ToBeVisibleAsync();
         var link = page.Locator("#constellation-hives > li[data-hive=b] a.who");
