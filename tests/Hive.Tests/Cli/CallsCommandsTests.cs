@@ -28,7 +28,7 @@ public sealed class CallsCommandsTests : IAsyncLifetime
         using var response = await door.PostAsync("/v1/messages", GatewayKit.MessagesBody(text: "please greet bob"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         await response.Content.ReadAsStringAsync();
-        _id = Assert.Single(await GatewayKit.CallsAsync(_hive)).Id;
+        _id = Assert.Single(await GatewayKit.SettledCallsAsync(_hive, 1)).Id;
     }
 
     public async Task DisposeAsync()

@@ -170,7 +170,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
         await alice.CallAsync(new { op = "remind", body = "cancel me", in_seconds = 3600 });
         var brief = Path.Combine(hive.DataDir, "agents", "alice", "state", "brief.md");
         await File.WriteAllTextAsync(brief, "brief");
-        var failing = (await alice.CallAsync(new { op = "remind", body = "doomed", in_seconds = 0.5, payload_path = "/agents/alice/state/brief.md" }))
+        var failing = (await alice.CallAsync(new { op = "remind", body = "doomed", in_seconds = 5, payload_path = "/agents/alice/state/brief.md" }))
             .GetProperty("id").GetInt64();
         File.Delete(brief);
         await OpenAsync(hive);
@@ -181,7 +181,7 @@ public sealed class DashboardPageTests(BrowserFixture browser, DashboardPageTest
         Assert.Equal(0, hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE body = 'cancel me'"));
 
         var doomed = _page.Locator("#reminders > li.failed").Filter(new() { HasText = "doomed" });
-        await doomed.Locator(".error", new() { HasText = "no longer a readable state file" }).WaitForAsync();
+        await doomed.Locator(".error", new() { HasText = "no longer a readable state file" }).WaitForAsync(new() { Timeout = 30_000 }); // due 5 s after it was set
         await _page.Locator("#reminders-failed", new() { HasText = "⚠ 1 failed" }).WaitForAsync();
 
         await doomed.Locator("button.retry").ClickAsync();

@@ -135,6 +135,8 @@ public sealed class SwarmPageTests(BrowserFixture browser, SwarmPageTests.Fixtur
         await OpenAsync();
         var row = AgentRow(name);
         var before = await RunningPidAsync(name);
+        // Its trap is set once it has said so: a restart before that would end it at once, with no grace to show.
+        await HiveInstance.Until(() => File.Exists(LogFile(name)) && File.ReadAllText(LogFile(name)).Contains("stubborn"), Deadline, "the trap set");
 
         await row.Locator("button[data-action=restart]").ClickAsync();
         // It ignores SIGTERM: the restart holds its transient for the whole 5 s grace, and the row says so.

@@ -73,10 +73,11 @@ public sealed class UsagePageTests(BrowserFixture browser) : IClassFixture<Brows
         Assert.True(double.Parse((await meter.GetAttributeAsync("data-cpu"))!, CultureInfo.InvariantCulture) < 20);
 
         await File.WriteAllTextAsync(Path.Combine(_hive.DataDir, "agents", name, "state", "go"), "");
-        // The busy loop at its 50 % cap: the row's figure and the hive's total both move, from events alone.
-        await _page.WaitForFunctionAsync($"() => +document.querySelector('#agents > li[data-agent={name}] .usage')?.dataset.cpu >= 35");
-        await Expect(meter.Locator(".usage-cpu")).ToHaveTextAsync(new Regex(@"^CPU (3[5-9]|[4-5]\d|6[0-5]) / 50 %$"));
-        await _page.WaitForFunctionAsync("() => +document.querySelector('#governance-usage .amount')?.dataset.cpu >= 35");
+        // The busy loop under its 50 % cap: the row's figure and the hive's total both move, from events alone. How near the
+        // cap it gets is the machine's to say (a loaded one gives it a fifth); never over it, bar the sampling's slack.
+        await _page.WaitForFunctionAsync($"() => +document.querySelector('#agents > li[data-agent={name}] .usage')?.dataset.cpu >= 10");
+        await Expect(meter.Locator(".usage-cpu")).ToHaveTextAsync(new Regex(@"^CPU ([1-5]\d|6[0-5]) / 50 %$"));
+        await _page.WaitForFunctionAsync("() => +document.querySelector('#governance-usage .amount')?.dataset.cpu >= 10");
         await Expect(_page.Locator("#governance-usage .amount")).ToContainTextAsync("1 running");
         await ScreenshotAsync("usage-1280.png");
 

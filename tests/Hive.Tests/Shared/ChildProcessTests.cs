@@ -50,7 +50,7 @@ public sealed class ChildProcessTests
         var started = DateTime.UtcNow;
         var result = await ChildProcess.RunAsync(new ChildCommand("/bin/sh", ["-c", "echo $$; sleep 600 & echo $!; wait"])
         {
-            Timeout = TimeSpan.FromSeconds(1),
+            Timeout = TimeSpan.FromSeconds(5), // long enough for a starved shell to print both
         });
 
         Assert.True(result.TimedOut);
@@ -65,7 +65,7 @@ public sealed class ChildProcessTests
     {
         // The parent exits at once; its background child (reparented away, so no longer in the tree the runner can find)
         // holds stdout open: the call must still end at its timeout rather than wait for that pipe's end.
-        var result = await ChildProcess.RunAsync(new ChildCommand("/bin/sh", ["-c", "sleep 600 & echo $!"]) { Timeout = TimeSpan.FromSeconds(1) });
+        var result = await ChildProcess.RunAsync(new ChildCommand("/bin/sh", ["-c", "sleep 600 & echo $!"]) { Timeout = TimeSpan.FromSeconds(5) });
 
         Assert.True(result.TimedOut);
         var pid = int.Parse(result.Stdout.Trim());

@@ -200,7 +200,7 @@ public sealed class SandboxedJobTests(ContainersFixture fixture) : SharedHiveTes
         var token = $"hive-job-timeout-{Guid.NewGuid():N}";
         var tar = await TreeAsync(("README", "nothing to see"));
         // A child in the background and one in the foreground, both with the token in their argv.
-        var job = RunAsync("check-slow", tar, ["/bin/sh", "-c", "perl -e 'sleep 600' \"$0\" & perl -e 'sleep 600' \"$0\"; wait", token], TimeSpan.FromSeconds(2));
+        var job = RunAsync("check-slow", tar, ["/bin/sh", "-c", "perl -e 'sleep 600' \"$0\" & perl -e 'sleep 600' \"$0\"; wait", token], TimeSpan.FromSeconds(10));
         await HiveInstance.Until(() => job.IsCompleted || Sleepers(token).Count == 2, TimeSpan.FromSeconds(60), "the job's two sleepers");
         var seen = ProcessTable.WithArgument(token);
 

@@ -111,7 +111,9 @@ public sealed class ForgeSweepTests
             return push.ValueKind == JsonValueKind.Object && push.GetProperty("commit").GetString()?.StartsWith(first, StringComparison.Ordinal) == true
                    && push.GetProperty("error").ValueKind == JsonValueKind.String;
         }, TimeSpan.FromSeconds(30), "first's push failing");
-        Assert.Contains(f.Hive.Logs.Lines, l => l.Text.Contains("pushing meta", StringComparison.Ordinal) && l.Text.Contains("500", StringComparison.Ordinal));
+        // Logged just after the failure is recorded: waited for, not read once.
+        await HiveInstance.Until(() => f.Hive.Logs.Lines.Any(l => l.Text.Contains("pushing meta", StringComparison.Ordinal) && l.Text.Contains("500", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the failed push's warning");
         Assert.StartsWith(first, push.GetProperty("commit").GetString());
         Assert.Contains("git push failed", push.GetProperty("error").GetString());
         Assert.DoesNotContain(f.Forge.Log("core", "meta"), c => c.StartsWith(first, StringComparison.Ordinal));

@@ -96,13 +96,14 @@ public sealed class GatewayDashboardTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
         Assert.Equal(HttpStatusCode.BadGateway, await CallAsync(hive, "alice"));
-        // The snapshot's row (no record: its streak is the streak's record), and the summary's count as it goes.
+        // The summary's count as it goes (booked just after the client has its 502), then the snapshot's row (no record: its
+        // streak is the streak's record).
+        var summary = await events.WaitForPayloadAsync<ModelCallsSummarisedPayload>("model_call", e => e.Failing is { Count: 3 });
+        Assert.Equal("failed", summary.Last.State);
         var row = RowOf(await hive.GetJsonAsync("/api/state"), "alice").GetProperty("model_calls_failing").Deserialize<FailingStreakView>(HiveJson.Options)!;
         Assert.Equal((3, "anthropic", $"connection refused to 127.0.0.1:{port}"), (row.Count, row.Provider, row.LastError));
         Assert.Equal(started.Since, row.Since);
         Assert.Equal(JsonValueKind.Null, RowOf(await hive.GetJsonAsync("/api/state"), "bob").GetProperty("model_calls_failing").ValueKind);
-        var summary = await events.WaitForPayloadAsync<ModelCallsSummarisedPayload>("model_call", e => e.Failing is { Count: 3 });
-        Assert.Equal("failed", summary.Last.State);
 
         // The provider comes back on that port: the next call goes through and the streak ends.
         await FakeAsync(port);

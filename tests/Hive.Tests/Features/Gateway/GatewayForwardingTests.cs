@@ -44,7 +44,7 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         var seen = Assert.Single(_model.MessagesRequests);
         Assert.True(seen.ApiKeyMatched); // the real key went upstream; the agent never had it
 
-        var call = Assert.Single(await CallsAsync(_hive));
+        var call = Assert.Single(await SettledCallsAsync(_hive, 1));
         Assert.Equal(("alice", "complete", 200L), (call.Agent, call.State, call.Status!.Value));
         Assert.Equal((1000L, 500L), (call.InputTokens, call.OutputTokens));
         Assert.Equal(1000 * 1000 / 1e6 + 500 * 2000 / 1e6, call.CostUsd!.Value, 9); // $1 + $1 at the configured prices
@@ -101,7 +101,7 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         using (var door = Door(_hive, "alice"))
         using (var response = await door.PostAsync("/v1/messages", MessagesBody(text: "please greet bob")))
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var id = Assert.Single(await CallsAsync(_hive)).Id;
+        var id = Assert.Single(await SettledCallsAsync(_hive, 1)).Id;
 
         // The operator: the list of alice's calls, and the call with its bodies and a reading of them.
         var list = await _hive.GetAsync<List<CallView>>("/api/agents/alice/calls");
@@ -152,7 +152,7 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
             using var response = await door.PostAsync("/v1/messages", MessagesBody(text: $"from {agent}"));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        var calls = (await CallsAsync(_hive)).ToDictionary(c => c.Agent);
+        var calls = (await SettledCallsAsync(_hive, 2)).ToDictionary(c => c.Agent);
         Assert.Equal((1000L, 500L, "complete"), (calls["alice"].InputTokens, calls["alice"].OutputTokens, calls["alice"].State)); // metered all the same
         Assert.Equal((null, null), (calls["alice"].RequestBody, calls["alice"].ResponseBody));
         Assert.NotNull(calls["bob"].RequestBody);
@@ -166,7 +166,7 @@ public sealed class GatewayForwardingTests : IAsyncLifetime
         using (var door = Door(_hive, "alice"))
         using (var response = await door.PostAsync("/v1/messages", MessagesBody(text: "again")))
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.NotNull((await CallsAsync(_hive)).Last(c => c.Agent == "alice").RequestBody);
+        Assert.NotNull((await SettledCallsAsync(_hive, 3)).Last(c => c.Agent == "alice").RequestBody);
     }
 
     [Theory]

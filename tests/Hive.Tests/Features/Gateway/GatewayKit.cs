@@ -111,6 +111,21 @@ internal static class GatewayKit
     }
 
     /// <summary>
+    /// The hive's model calls once there are <paramref name="count"/> and none is still open: a call's row is booked just
+    /// after its client has the whole answer, so a read right after the answer can miss it.
+    /// </summary>
+    public static async Task<IReadOnlyList<CallRow>> SettledCallsAsync(HiveInstance hive, int count)
+    {
+        IReadOnlyList<CallRow> calls = [];
+        await HiveInstance.Until(() =>
+        {
+            calls = CallsAsync(hive).GetAwaiter().GetResult();
+            return calls.Count == count && calls.All(c => c.State != "open");
+        }, TimeSpan.FromSeconds(30), $"{count} model calls booked");
+        return calls;
+    }
+
+    /// <summary>
     /// Every process that runs as <paramref name="agent"/> (its harness, its command, their children), on the whole machine:
     /// so a name asked about must be one no other test class's hive uses at the same time (an orphan that left its hive's
     /// process tree is still found).

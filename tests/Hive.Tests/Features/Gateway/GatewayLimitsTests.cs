@@ -57,7 +57,7 @@ public sealed class GatewayLimitsTests : IAsyncLifetime
         Assert.True(statuses.All(s => s == HttpStatusCode.OK), string.Join(", ", statuses));
         Assert.Equal(6, _upstream.Requests);
         Assert.Equal(2, _upstream.MaxInFlight);
-        Assert.Equal(6, (await CallsAsync(_hive)).Count(c => c.State == "complete"));
+        Assert.Equal(6, (await SettledCallsAsync(_hive, 6)).Count(c => c.State == "complete"));
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class GatewayLimitsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("timeout_error", error.GetProperty("error").GetProperty("type").GetString());
         Assert.StartsWith("hive: ", error.GetProperty("error").GetProperty("message").GetString());
-        var call = Assert.Single(await CallsAsync(_hive));
+        var call = Assert.Single(await SettledCallsAsync(_hive, 1));
         Assert.Equal(("failed", 504L, 0L, 0L), (call.State, call.Status!.Value, call.InputTokens, call.OutputTokens));
         Assert.Null(call.CostUsd); // nothing was used, nothing is priced
     }

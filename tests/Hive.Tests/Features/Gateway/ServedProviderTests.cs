@@ -133,8 +133,15 @@ public sealed class ServedProviderTests : IAsyncLifetime
         using var door = DoorOf(hive, "a1");
         using (var failed = await door.PostAsync("/v1/messages", MessagesBody(stream: false)))
             Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
-        var streak = RowOf(await hive.GetJsonAsync("/api/state"), "a1").GetProperty("model_calls_failing").Deserialize<FailingStreakView>(HiveJson.Options)!;
-        Assert.Equal(("local", 1), (streak.Provider, streak.Count));
+        // The streak is counted just after the client has its 502: waited for, not read once.
+        FailingStreakView? streak = null;
+        await HiveInstance.Until(() =>
+        {
+            var failing = RowOf(hive.GetJsonAsync("/api/state").GetAwaiter().GetResult(), "a1").GetProperty("model_calls_failing");
+            streak = failing.ValueKind == JsonValueKind.Object ? failing.Deserialize<FailingStreakView>(HiveJson.Options) : null;
+            return streak is not null;
+        }, TimeSpan.FromSeconds(30), "a1's failing streak");
+        Assert.Equal(("local", 1), (streak!.Provider, streak.Count));
         Assert.Contains("connection refused", streak.LastError);
 
         File.Delete(Path.Combine(_dir, "hold"));

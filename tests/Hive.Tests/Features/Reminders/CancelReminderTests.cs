@@ -14,7 +14,7 @@ public sealed class CancelReminderTests(RemindersHive fixture) : SharedHiveTests
         var name = await _hive.NewAgentAsync("alice");
         await using var alice = await _hive.ConnectAsync(name);
         await using var events = await _hive.OpenEventsAsync();
-        var id = await RemindAsync(alice, new { op = "remind", body = "never", in_seconds = 1 });
+        var id = await RemindAsync(alice, new { op = "remind", body = "never", in_seconds = 5 }); // not due before the cancel, however slow the machine
 
         using var cancel = await _hive.Http.DeleteAsync($"/api/reminders/{id}");
         Assert.Equal(HttpStatusCode.NoContent, cancel.StatusCode);
@@ -22,7 +22,7 @@ public sealed class CancelReminderTests(RemindersHive fixture) : SharedHiveTests
         Assert.Equal(0, cancelled.Json.GetProperty("pending_reminders").GetInt64());
 
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM reminders WHERE agent = @name", new { name }));
-        await fixture.WaitTicksAsync(7); // 1.4 s: past its due time
+        await fixture.WaitTicksAsync(30); // 6 s: past its due time
         Assert.Null(await alice.RecvAsync());
         Assert.Equal(0, _hive.QueryDb<long>("SELECT count(*) FROM messages WHERE kind = 'reminder' AND recipient = @name", new { name }));
 

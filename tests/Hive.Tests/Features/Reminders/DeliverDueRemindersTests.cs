@@ -54,7 +54,7 @@ public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHive
         var id = await ReminderOfARemovedAgentAsync(_hive);
         Assert.Equal(0, AttemptCount(id));
 
-        await HiveInstance.Until(() => AttemptCount(id) == MaxAttempts, what: "MaxAttempts failures");
+        await HiveInstance.Until(() => AttemptCount(id) == MaxAttempts, TimeSpan.FromSeconds(30), "MaxAttempts failures");
         var failures = new List<ReminderFailedPayload>();
         while (failures.Count < MaxAttempts)
             failures.Add(await events.WaitForPayloadAsync<ReminderFailedPayload>("reminder_failed", e => e.Id == id));
@@ -75,7 +75,7 @@ public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHive
         var bob = await hive.NewAgentAsync("bob");
         long id;
         await using (var client = await hive.ConnectAsync(bob))
-            id = await RemindAsync(client, new { op = "remind", body = "bob, wake up", in_seconds = 1 });
+            id = await RemindAsync(client, new { op = "remind", body = "bob, wake up", in_seconds = 5 }); // not due before bob is removed
         Assert.True(await hive.Service<AgentDirectory>().RemoveAsync(bob)); // bob is gone
         return id;
     }
@@ -89,10 +89,10 @@ public sealed class DeliverDueRemindersTests(RemindersHive fixture) : SharedHive
         var payload = $"/agents/{name}/state/brief.md";
         await File.WriteAllTextAsync(_hive.DataDir + payload, "brief");
         await using var alice = await _hive.ConnectAsync(name);
-        var id = await RemindAsync(alice, new { op = "remind", body = "read the brief", in_seconds = 0.5, payload_path = payload });
+        var id = await RemindAsync(alice, new { op = "remind", body = "read the brief", in_seconds = 5, payload_path = payload }); // not due before the delete
         File.Delete(_hive.DataDir + payload);
 
-        await HiveInstance.Until(() => AttemptCount(id) >= 1, what: "a failed attempt");
+        await HiveInstance.Until(() => AttemptCount(id) >= 1, TimeSpan.FromSeconds(30), "a failed attempt");
         await HiveInstance.Until(() => _hive.QueryDb<string?>("SELECT last_error FROM reminders WHERE id = @id", new { id }) is not null, what: "last_error");
         Assert.Equal($"payload {payload} is no longer a readable state file",
             _hive.QueryDb<string>("SELECT last_error FROM reminders WHERE id = @id", new { id }));

@@ -14,7 +14,7 @@ public sealed class RetryReminderTests(RemindersHive fixture) : SharedHiveTests(
         await using var events = await _hive.OpenEventsAsync();
         var id = await DeliverDueRemindersTests.ReminderOfARemovedAgentAsync(_hive);
         await HiveInstance.Until(() => _hive.QueryDb<long>("SELECT attempt_count FROM reminders WHERE id = @id", new { id }) == MaxAttempts,
-            what: "MaxAttempts failures");
+            TimeSpan.FromSeconds(30), "MaxAttempts failures");
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
             await events.WaitForAsync("reminder_failed", e => e.GetProperty("id").GetInt64() == id && e.GetProperty("attempt_count").GetInt32() == attempt);
 
