@@ -115,7 +115,7 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         var turnId = granted.Turn.TurnId;
         var ended = await events.WaitForPayloadAsync<TurnEndedPayload>("turn_ended", e => e.TurnId == turnId);
         Assert.Equal("recorded", ended.Reason);
-        Assert.Contains("could not run", harness.Stderr);
+        await UntilAsync(harness, () => harness.Stderr.Contains("could not run"), "the harness to say why"); // its stderr may trail the event
         Assert.False(Acknowledged(id));
         Assert.True(ProcessTable.IsAlive(harness.Pid), harness.Stderr);
     }
@@ -194,6 +194,6 @@ public sealed class GovernedHarnessTests : IAsyncLifetime
         Assert.Equal("failed", turns[0].ResultKind);
         Assert.Equal("usage limit", turns[0].Note);
         Assert.False(Acknowledged(id));
-        Assert.Contains("usage limit", harness.Stderr);
+        await UntilAsync(harness, () => harness.Stderr.Contains("usage limit"), "the harness to say why"); // its stderr may trail the row
     }
 }

@@ -323,6 +323,9 @@ public sealed class OperatorCommandsTests(CliFixture fixture) : SharedHiveTests(
             Assert.Equal("stopped", stopped.GetProperty("state").GetString());
             var started = (await fixture.OperatorAsync("agents", "start", name, "--json")).Ok().Json;
             Assert.Equal("running", started.GetProperty("state").GetString());
+            // Restarted only once this start has said so: a SIGTERM before its echo would leave no line for it.
+            await HiveInstance.Until(() => follow.StdoutLines.Count(l => l.StartsWith("started-", StringComparison.Ordinal)) >= 2,
+                TimeSpan.FromSeconds(20), "the second start's line in logs -f");
             Assert.Contains("running", (await fixture.OperatorAsync("agents", "restart", name)).Ok().Stdout);
 
             // logs -f prints each new start's line as the log grows.
