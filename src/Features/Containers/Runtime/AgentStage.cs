@@ -76,7 +76,9 @@ internal sealed partial class AgentStage(HivePaths paths)
         {
             var target = Path.Combine(image, path);
             MakeViewDirectory(view, isFile ? Path.GetDirectoryName(target)! : target);
-            if (isFile && !File.Exists(target)) MakeTargetFile(target);
+            // Created only when absent, never put in place of one that is there: replaced, the file a running agent's namespace
+            // has its socket bound on would lose that bind there (another start of the same agent may make it meanwhile).
+            if (isFile && !File.Exists(target)) PrivateFile.TryCreate(target, [], Durability.None);
         }
         PrivateFile.Write(Path.Combine(stage, agent + ".fstab"), System.Text.Encoding.ASCII.GetBytes(table), Durability.None);
         _prepared[agent] = key;
@@ -90,22 +92,6 @@ internal sealed partial class AgentStage(HivePaths paths)
     private static IEnumerable<(string Path, bool IsFile)> EntriesOf(string agent, IEnumerable<string> sockets) =>
         new[] { $"agents/{agent}/state", $"agents/{agent}/work", "work/repos", "work/store", "shared", "tools" }.Select(dir => (dir, false))
             .Concat(new[] { $"run/{agent}.sock" }.Concat(sockets).Select(file => (file, true)));
-
-    /// <summary>
-    /// An empty file for a socket to be bound on, never put in place of one that is there: replaced, the file a running
-    /// agent's namespace has its socket bound on would lose that bind there. Its mode is never seen.
-    /// </summary>
-    private static void MakeTargetFile(string path)
-    {
-        try
-        {
-            using var _ = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Made meanwhile by another start of the same agent (its terminal's).
-        }
-    }
 
     /// <summary>Each directory from the view down to <paramref name="dir"/>, made when missing, root's and 0755 whatever the host's umask.</summary>
     private static void MakeViewDirectory(string view, string dir)

@@ -38,7 +38,7 @@ export function follow({ loaded, changed, heard, connection, agent = null, liste
       connection('reconnecting');
       // The browser gives up on a stream the host refused (401 after a new token, or another error status): start
       // over from the snapshot, which shows the sign-in screen when that is what is missing.
-      if (events.readyState === EventSource.CLOSED) setTimeout(start, 1000);
+      if (events.readyState === EventSource.CLOSED) startLater();
     });
     for (const [type, handler] of Object.entries(apply)) {
       events.addEventListener(type, event => {
@@ -74,9 +74,15 @@ export function follow({ loaded, changed, heard, connection, agent = null, liste
       // A refused or dropped request (a restart, a flaky network, a host too busy to read it in time) is not the end:
       // the page keeps trying, so it never has to be reloaded by hand.
       connection(`the hive did not answer: ${error.message} (trying again in ${Math.round(retryMs / 1000)} s)`);
-      retry = setTimeout(start, retryMs);
+      startLater();
       retryMs = Math.min(retryMs * 2, LastRetryMs);
     }
+  }
+
+  // The one pending start over: a later start (a resync, a sign-out elsewhere) cancels it.
+  function startLater() {
+    clearTimeout(retry);
+    retry = setTimeout(start, retryMs);
   }
 
   return { start };
