@@ -20,15 +20,16 @@ namespace Hive.Features.Containers.Runtime;
 internal sealed partial class AgentStage(HivePaths paths)
 {
     /// <summary>
-    /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME</c> opens the real data dir
-    /// (fd 3), the data dir's image in the agent's view (fd 5), the view (fd 6) and the cover (fd 7), then mounts the agent's
-    /// table (<see cref="Table"/>): its paths bound onto the view, then the view over the cover. No table line holds a path
-    /// (which might need fstab's escapes): each goes through a descriptor. fd 4 is bubblewrap's seccomp program.
+    /// A shell function for a root shell in a fresh mount namespace: <c>hive_stage DATA COVER NAME TABLE</c> opens the real data
+    /// dir (fd 3), the data dir's image in the agent's view (fd 5), the view (fd 6) and the cover (fd 7), then mounts the
+    /// agent's table (<see cref="Table"/>, the file <c>stage/TABLE</c>): its paths bound onto the view, then the view over the
+    /// cover. No table line holds a path (which might need fstab's escapes): each goes through a descriptor. fd 4 is
+    /// bubblewrap's seccomp program.
     /// </summary>
     public const string Script = """
         hive_stage() {
           exec 3<"$1" 5<"$1/stage/$3.view${1#"$2"}" 6<"$1/stage/$3.view" 7<"$2" || exit 125
-          mount --no-canonicalize -a -T "/proc/self/fd/3/stage/$3.fstab" || exit 125
+          mount --no-canonicalize -a -T "/proc/self/fd/3/stage/$4" || exit 125
           exec 3<&- 5<&- 6<&- 7<&-
         }
         """;
@@ -53,23 +54,33 @@ internal sealed partial class AgentStage(HivePaths paths)
         return cover;
     }
 
+    /// <summary>What a staged run's <c>hive_stage</c> is given: the directory its view covers, and its table's file name in <c>stage/</c>.</summary>
+    public sealed record Staging(string Cover, string Table)
+    {
+        /// <summary>An unstaged run's (the host's own user): nothing to cover.</summary>
+        public static readonly Staging None = new("", "");
+    }
+
     /// <summary>
-    /// Makes the agent's table (<c>stage/NAME.fstab</c>, 0600) and its view (<c>stage/NAME.view</c>) as they should be for
-    /// this run, when this host has not made them so yet: both depend on the name, the cover and the sockets alone, so later
-    /// starts find them ready. <paramref name="sockets"/>: the host paths of the agent's gateway's, egress proxy's and forge
-    /// door's sockets, those it has; each bound when it lies in the data dir (elsewhere the agent's user reaches it as it is).
-    /// Returns the cover the view was made for, the one the run's <c>hive_stage</c> must be given.
+    /// Makes the agent's view (<c>stage/NAME.view</c>) and the table for this run (<c>stage/NAME.HASH.fstab</c>, 0600, named by
+    /// its content) as they should be, when this host has not made them so yet: both depend on the name, the cover and the
+    /// sockets alone, so later starts find them ready. A table is never rewritten in place: an agent's start and its
+    /// terminal's, each with its own sockets, each read a table of their own. <paramref name="sockets"/>: the host paths of
+    /// the agent's gateway's, egress proxy's and forge door's sockets, those it has; each bound when it lies in the data dir
+    /// (elsewhere the agent's user reaches it as it is).
     /// </summary>
-    public string Prepare(string agent, IReadOnlyList<string> sockets)
+    public Staging Prepare(string agent, IReadOnlyList<string> sockets)
     {
         var cover = Cover();
         var inDataDir = sockets.Select(InDataDir).OfType<string>().ToList();
         var table = Table(agent, inDataDir);
-        var key = cover + "\n" + table;
-        if (_prepared.TryGetValue(agent, out var done) && done == key) return cover;
+        var staging = new Staging(cover, $"{AgentName.Checked(agent)}.{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(table)))[..16]}.fstab");
         var stage = Path.Combine(paths.DataDir, "stage");
+        var tableFile = Path.Combine(stage, staging.Table);
+        // The file is looked at too: a purge (Forget) removes what this host made for a name it may be given again.
+        if (_prepared.ContainsKey(staging) && File.Exists(tableFile)) return staging;
         HivePaths.EnsurePrivateDirectory(stage);
-        var view = Path.Combine(stage, AgentName.Checked(agent) + ".view");
+        var view = Path.Combine(stage, agent + ".view");
         var image = Path.Combine(view, Path.GetRelativePath(cover, paths.DataDir));
         MakeViewDirectory(view, image);
         foreach (var (path, isFile) in EntriesOf(agent, inDataDir))
@@ -80,10 +91,30 @@ internal sealed partial class AgentStage(HivePaths paths)
             // has its socket bound on would lose that bind there (another start of the same agent may make it meanwhile).
             if (isFile && !File.Exists(target)) PrivateFile.TryCreate(target, [], Durability.None);
         }
-        PrivateFile.Write(Path.Combine(stage, agent + ".fstab"), System.Text.Encoding.ASCII.GetBytes(table), Durability.None);
-        _prepared[agent] = key;
-        return cover;
+        // Replaced whole (the file writer renames into place) and with the same bytes: a run reading it meanwhile reads it whole.
+        PrivateFile.Write(tableFile, System.Text.Encoding.ASCII.GetBytes(table), Durability.None);
+        _prepared[staging] = true;
+        return staging;
     }
+
+    /// <summary>
+    /// Removes what the stage made for <paramref name="agent"/> (its view and its tables), once it has no run left: its
+    /// tombstone is purged. The view is a tree of root's directories and empty files; nothing in it is followed.
+    /// </summary>
+    public static void Forget(HivePaths paths, string agent)
+    {
+        var stage = Path.Combine(paths.DataDir, "stage");
+        if (!Directory.Exists(stage)) return;
+        var name = AgentName.Checked(agent);
+        // Tables first: a table there means its view is whole (Prepare makes the view first), so a start never finds one without the other.
+        foreach (var table in Directory.EnumerateFiles(stage, name + ".*fstab").Where(file => TableOf(name).IsMatch(Path.GetFileName(file))))
+            File.Delete(table);
+        var view = new DirectoryInfo(Path.Combine(stage, name + ".view"));
+        if (view.Exists && view.LinkTarget is null) DirectoryTree.Delete(view.FullName);
+    }
+
+    private static System.Text.RegularExpressions.Regex TableOf(string name) =>
+        new($"^{name}(\\.[0-9a-f]{{16}})?\\.fstab\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private const UnixFileMode ViewDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
                                                UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
@@ -119,5 +150,5 @@ internal sealed partial class AgentStage(HivePaths paths)
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._/-]+$")]
     private static partial System.Text.RegularExpressions.Regex StageablePath();
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _prepared = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Staging, bool> _prepared = new();
 }

@@ -41,14 +41,14 @@ public sealed class BubblewrapDriver : ProcessDriverBase
     internal const string InsideId = "1000";
 
     // $1 the agent's cgroup directories (colon-separated) or empty, $2 its open-files limit, $3 the seccomp program's file (opened as fd 4 for bwrap's
-    // --seccomp 4), $4-$8 data dir, cover, name, uid, gid (uid empty: bwrap runs as the host's user, unstaged).
+    // --seccomp 4), $4-$9 data dir, cover, table, name, uid, gid (uid empty: bwrap runs as the host's user, unstaged).
     internal const string Wrapper = AgentWrapperShell.Functions + """
 
-        cgroup=$1 files=$2 filter=$3 data=$4 cover=$5 name=$6 uid=$7 gid=$8; shift 8
+        cgroup=$1 files=$2 filter=$3 data=$4 cover=$5 table=$6 name=$7 uid=$8 gid=$9; shift 9
         hive_enter "$cgroup" "$files"
         exec 4<"$filter" || exit 125
         if [ -n "$uid" ]; then
-          hive_stage "$data" "$cover" "$name"
+          hive_stage "$data" "$cover" "$name" "$table"
           umask 007
           exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
         fi
@@ -102,7 +102,7 @@ public sealed class BubblewrapDriver : ProcessDriverBase
         var args = terminal ? AgentWrapperShell.TtyPrefix(launch.Tty!) : ["/usr/bin/setsid"];
         if (staged) args.AddRange(["/usr/bin/unshare", "--mount", "--propagation", "private", "--"]);
         args.AddRange(["/bin/sh", "-c", Wrapper, "hive-sandbox-" + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
-            Users.SeccompFile, staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "",
+            Users.SeccompFile, staged ? launch.DataDir : "", launch.Stage.Cover, launch.Stage.Table, spec.Name, launch.Uid?.ToString() ?? "",
             launch.Gid.ToString()]);
         args.AddRange(
         [

@@ -20,7 +20,7 @@ namespace Hive.Features.Containers.Runtime;
 /// </summary>
 public sealed class ProcessDriver : ProcessDriverBase
 {
-    // $1 the agent's cgroup directories (colon-separated, the membership one first) or empty, $2 its open-files limit, $3-$7 data dir, cover, name, uid, gid (uid empty: run as the
+    // $1 the agent's cgroup directories (colon-separated, the membership one first) or empty, $2 its open-files limit, $3-$8 data dir, cover, table, name, uid, gid (uid empty: run as the
     // host's user, unstaged). The cgroup is joined before the agent starts, so every process it makes is born inside; on the
     // host's death the shell kills the cgroup's other members (its terminals' cgroups beneath it too), then its own group
     // (itself last). A stop (SIGTERM to the
@@ -28,11 +28,11 @@ public sealed class ProcessDriver : ProcessDriverBase
     // only waits for it.
     internal const string AgentShell = AgentWrapperShell.Functions + SealFunction + """
 
-        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7 net=$8; shift 8
+        cgroup=$1 files=$2 data=$3 cover=$4 table=$5 name=$6 uid=$7 gid=$8 net=$9; shift 9
         trap 'exit 143' TERM INT HUP
         hive_enter "$cgroup" "$files"
         if [ -n "$uid" ]; then
-          hive_stage "$data" "$cover" "$name"
+          hive_stage "$data" "$cover" "$name" "$table"
           [ -z "$net" ] || hive_seal "$net"
           cd "$data/agents/$name/state" || exit 125
           umask 007
@@ -50,13 +50,13 @@ public sealed class ProcessDriver : ProcessDriverBase
         """;
 
     // A terminal's shell: the agent's entry (its cgroup, its staged paths and uid, its state dir), then the shell in place
-    // of the wrapper, so the pid the host started is the session's. $1-$8 as AgentShell's.
+    // of the wrapper, so the pid the host started is the session's. $1-$9 as AgentShell's.
     internal const string TerminalShell = AgentWrapperShell.Functions + SealFunction + """
 
-        cgroup=$1 files=$2 data=$3 cover=$4 name=$5 uid=$6 gid=$7 net=$8; shift 8
+        cgroup=$1 files=$2 data=$3 cover=$4 table=$5 name=$6 uid=$7 gid=$8 net=$9; shift 9
         hive_enter "$cgroup" "$files"
         if [ -n "$uid" ]; then
-          hive_stage "$data" "$cover" "$name"
+          hive_stage "$data" "$cover" "$name" "$table"
           [ -z "$net" ] || hive_seal "$net"
           cd "$data/agents/$name/state" || exit 125
           umask 007
@@ -65,7 +65,7 @@ public sealed class ProcessDriver : ProcessDriverBase
         exec "$@"
         """;
 
-    // $8 of both shells: the path of ip(8) for a sealed agent, empty for an open one. Run by the root shell in the new
+    // $9 of both shells: the path of ip(8) for a sealed agent, empty for an open one. Run by the root shell in the new
     // network and mount namespaces: without lo up, not even the port's loopback works.
     private const string SealFunction = """
 
@@ -120,7 +120,7 @@ public sealed class ProcessDriver : ProcessDriverBase
         var ip = staged && spec.Sealed ? NetworkSealing.ProcessIp ?? throw new DriverException(NetworkSealing.ProcessCannotSeal()!) : null;
         if (staged) argv.AddRange(["/usr/bin/unshare", "--mount", .. ip is null ? Array.Empty<string>() : ["--net"], "--propagation", "private", "--"]);
         argv.AddRange(["/bin/sh", "-c", terminal ? TerminalShell : AgentShell, (terminal ? "hive-terminal-" : "hive-agent-") + spec.Name, launch.Cgroup ?? "", AgentUsers.AgentOpenFiles.ToString(),
-            staged ? launch.DataDir : "", staged ? launch.Cover : "", spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(), ip ?? "",
+            staged ? launch.DataDir : "", launch.Stage.Cover, launch.Stage.Table, spec.Name, launch.Uid?.ToString() ?? "", launch.Gid.ToString(), ip ?? "",
             launch.Program, .. spec.Command.Skip(1)]);
         return argv;
     }

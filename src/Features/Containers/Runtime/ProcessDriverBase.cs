@@ -82,7 +82,7 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <summary>
     /// One run as the driver builds it: the resolved program and mounts, the agent's cgroup directories (colon-separated,
     /// the membership one first; null without one), and its own
-    /// uid and gid outside (null when it runs as the host's user), with the directory the stage covers.
+    /// uid and gid outside (null when it runs as the host's user), with what its stage is given (<see cref="AgentStage.Staging.None"/> unstaged).
     /// </summary>
     /// <para>
     /// <paramref name="Tty"/>: a terminal's run (<see cref="StartTerminalAsync"/>): the wrapper first opens this pty slave as
@@ -93,7 +93,7 @@ public abstract class ProcessDriverBase : IContainerDriver
     /// <para><paramref name="EgressSocket"/>: the host's path of a sealed agent's egress proxy's socket, when it has one.</para>
     /// <para><paramref name="ForgeSocket"/>: the host's path of a sealed agent's door to the forge, when the hive has a forge.</para>
     private protected sealed record Launch(
-        LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, string Cover,
+        LaunchSpec Spec, string Program, IReadOnlyList<string> Mounts, string? Cgroup, uint? Uid, uint Gid, string DataDir, AgentStage.Staging Stage,
         string? Tty = null, string? GatewaySocket = null, string? EgressSocket = null, string? ForgeSocket = null);
 
     /// <summary>Nothing to adopt: these agents die with the host that started them.</summary>
@@ -125,13 +125,13 @@ public abstract class ProcessDriverBase : IContainerDriver
         if (spec.Sealed && CannotSeal(staged) is { } unsealable) throw new DriverException($"{spec.Name} is sealed, but {unsealable}");
         Users.PrepareWorkDirs(spec.Name);
         uint? uid = null;
-        var cover = "";
+        var stage = AgentStage.Staging.None;
         IReadOnlyList<string> sockets = new[] { viaGateway?.Socket, egress, forge?.Socket }.OfType<string>().ToList();
         if (staged)
         {
             uid = Users.UidOf(spec.Slot);
             await Users.PrepareAsync(spec, uid.Value, sockets);
-            cover = Users.Stage.Prepare(spec.Name, sockets);
+            stage = Users.Stage.Prepare(spec.Name, sockets);
         }
         var home = HomeRules.Of(spec.Env);
         if (home is not null) HomeRules.Ensure(spec.StateDir, home, uid, Users.Gid);
@@ -149,7 +149,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         }
 
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
-        var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, cover,
+        var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, stage,
             GatewaySocket: viaGateway?.Socket, EgressSocket: egress, ForgeSocket: forge?.Socket));
         var info = new ProcessStartInfo(argv[0])
         {
@@ -239,10 +239,10 @@ public abstract class ProcessDriverBase : IContainerDriver
         var access = EgressOf(spec);
         var egress = access?.Socket is { } proxy && File.Exists(proxy) ? proxy : null;
         var forge = egress is not null && access?.Forge?.Socket is { } door && File.Exists(door) ? door : null;
-        var cover = uid is null ? "" : Users.Stage.Prepare(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
+        var stage = uid is null ? AgentStage.Staging.None : Users.Stage.Prepare(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
         var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
-            cover, tty));
+            stage, tty));
         var info = new ProcessStartInfo(argv[0]) { WorkingDirectory = uid is null ? spec.StateDir : "/", UseShellExecute = false };
         foreach (var arg in argv.Skip(1)) info.ArgumentList.Add(arg);
         SetEnvironment(info, spec, configuredPath, HomeRules.Of(spec.Env));

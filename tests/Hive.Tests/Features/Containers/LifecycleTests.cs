@@ -140,9 +140,18 @@ public sealed class LifecycleTests(ContainersFixture fixture) : SharedHiveTests(
         var reminder = await events.WaitForPayloadAsync<ReminderFailedPayload>("reminder_failed", e => e.Agent == name);
         Assert.Contains(name, reminder.LastError);
 
-        // Purge: the dir goes, the tombstone goes, a second purge is a 404.
+        // Purge: the dir goes, what the stage made for the name goes (a root host stages each run), the tombstone goes, a second
+        // purge is a 404.
+        var stage = Path.Combine(_hive.DataDir, "stage");
+        string[] Staged() => Directory.Exists(stage) ? Directory.GetFileSystemEntries(stage, name + ".*").Select(entry => entry[(stage.Length + 1)..]).ToArray() : [];
+        if (Environment.IsPrivilegedProcess)
+        {
+            Assert.Contains(name + ".view", Staged());
+            Assert.Single(Staged(), entry => entry.EndsWith(".fstab", StringComparison.Ordinal));
+        }
         using (var purged = await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) Assert.Equal(HttpStatusCode.NoContent, purged.StatusCode);
         Assert.False(Directory.Exists(Path.Combine(_hive.DataDir, "agents", name)));
+        Assert.Empty(Staged());
         Assert.DoesNotContain(await TombstonesAsync(), t => t.Name == name);
         using (var again = await _hive.Http.DeleteAsync($"/api/tombstones/{name}")) Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         foreach (var reminderRow in (await _hive.GetAsync<List<ReminderView>>("/api/reminders")).Where(r => r.Agent == name))

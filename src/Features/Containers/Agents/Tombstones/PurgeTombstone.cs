@@ -7,7 +7,8 @@ using Microsoft.Extensions.Logging;
 namespace Hive.Features.Containers;
 
 /// <summary>
-/// The operator purges a tombstone: its dir under <c>&lt;DataDir&gt;/agents/</c> is deleted, and only that. The dir must
+/// The operator purges a tombstone: its dir under <c>&lt;DataDir&gt;/agents/</c> is deleted, and what the stage made for the
+/// name (<see cref="Runtime.AgentStage.Forget"/>). The dir must
 /// be a real directory directly under <c>agents/</c> (not a symlink, not resolving elsewhere); it is first renamed to a
 /// private name, so what is deleted is what was checked; and the deletion never follows a symlink, so a link an agent
 /// left in its state dir (to anywhere) is removed, not its target.
@@ -40,22 +41,13 @@ public static class PurgeTombstone
                     throw new ConflictException($"{dir} does not resolve directly under {paths.AgentsDir}; nothing was deleted");
                 var doomed = Path.Combine(paths.AgentsDir, $".purging-{name}-{Guid.NewGuid():N}");
                 Directory.Move(dir, doomed); // rename(2): the name itself, never what a link would point to
-                DeleteTree(doomed);
+                Runtime.DirectoryTree.Delete(doomed);
                 logger.LogInformation("containers: purged the tombstone of {Agent}", name);
             }
+            // No run of the name is left: a create of it would have consumed the tombstone, in a change before this one.
+            Runtime.AgentStage.Forget(paths, name);
             change.Raise(registry.TombstonesNow());
             return Unit.Task;
-        }
-
-        /// <summary>Deletes a tree without following a single symlink.</summary>
-        private static void DeleteTree(string dir)
-        {
-            foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = false }))
-            {
-                if (entry.LinkTarget is null && entry is DirectoryInfo sub) DeleteTree(sub.FullName);
-                else entry.Delete(); // a file, or a link itself
-            }
-            Directory.Delete(dir);
         }
     }
 }
