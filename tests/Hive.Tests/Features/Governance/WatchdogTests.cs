@@ -1,3 +1,4 @@
+using Hive.Contracts.Governance;
 using Hive.Features.Governance;
 using Hive.Shared.Audit;
 using Hive.Shared.Errors;
@@ -112,9 +113,12 @@ public sealed class WatchdogTests : IAsyncLifetime
         var turnId = await GovernanceHive.GrantedAsync(alice);
         await HiveInstance.Until(() => HiveQuestions(hive).Count == 1, TimeSpan.FromSeconds(30), "the stall question");
 
+        await using var events = await hive.OpenEventsAsync();
         await AnswerAsync(hive, HiveQuestions(hive)[0].Id, "give it 0.02 more minutes");
         await HiveInstance.Until(() => Rows(hive, "alice").Any(r => r.Action == "extend_turn"), TimeSpan.FromSeconds(10), "the extension");
-        Assert.False(await PausedAsync(hive, "alice"));
+        // Resumed by the answer, as an event says: asked after the fact, the pause 2.4 s on may already be there again.
+        var resumed = await events.WaitForPayloadAsync<AgentResumedPayload>("agent_resumed", e => e.Agent == "alice");
+        Assert.Equal("operator", resumed.By);
         // The clock starts again: a second nudge and a second question, for the same turn.
         await HiveInstance.Until(() => HiveQuestions(hive).Count == 2, TimeSpan.FromSeconds(30), "the second stall question");
         Assert.Equal(["nudge", "pause", "extend_turn", "nudge", "pause"], Rows(hive, "alice").Select(r => r.Action));

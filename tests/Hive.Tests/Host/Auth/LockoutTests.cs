@@ -148,8 +148,10 @@ public sealed class LockoutTests
         using var signedIn = await RawHttpConnection.OpenAsync(hive.BaseAddress);
         Assert.Equal(200, (await signedIn.GetAsync("/api/state", Answer, Bearer(hive))).Status);
         using var anonymous = await RawHttpConnection.OpenAsync(hive.BaseAddress);
-        Assert.Equal(200, (await anonymous.GetAsync("/healthz", Answer)).Status);
-        Assert.Equal("ok", JsonDocument.Parse((await anonymous.GetAsync("/healthz", Answer)).Body).RootElement.GetProperty("status").GetString());
+        // One request: a second could come after the short idle time on a busy machine, to a connection already closed.
+        var health = await anonymous.GetAsync("/healthz", Answer);
+        Assert.Equal(200, health.Status);
+        Assert.Equal("ok", JsonDocument.Parse(health.Body).RootElement.GetProperty("status").GetString());
         using var silent = await RawHttpConnection.OpenAsync(hive.BaseAddress);
 
         var watch = Stopwatch.StartNew();
