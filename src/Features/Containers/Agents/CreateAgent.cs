@@ -214,13 +214,14 @@ public static class CreateAgent
         private async Task CreateAsync(AgentRecord record, string requestedBy, CancellationToken ct)
         {
             using var turn = await turns.TryTakeAsync(record.Name);
+            record.Transient = Transients.Starting; // registered starting: the start needs no change of its own to show it
             var consumedTombstone = await mediator.Send(new RegisterAgent.Command(record, requestedBy), ct);
             // The commit runs while the process starts (it waits its turn behind other creates' commits, which it then shares);
             // both are done before the 201. A host killed in between leaves a row without a file: the next start-up imports it.
             var recorded = steps.RecordInMetaAsync(record.Name, record.ToConfig(), $"{record.Name}: spawned by the {requestedBy}");
             try
             {
-                await using (await steps.HoldTransientAsync(record.Name, Transients.Starting))
+                await using (steps.HeldTransient(record.Name, Transients.Starting))
                     await processes.StartAsync(record.Name, turn.Agent, ct, Transients.Starting);
                 await recorded;
             }

@@ -34,19 +34,27 @@ internal sealed class AgentSteps(
     public async Task<IAsyncDisposable> HoldTransientAsync(string name, string transient)
     {
         await RecordAsync(name, "UPDATE agents SET transient = @transient WHERE name = @name", new { name, transient });
-        return new TransientGuard(async () =>
-        {
-            try
-            {
-                await RecordAsync(name, "UPDATE agents SET transient = NULL WHERE name = @name AND transient = @transient", new { name, transient });
-            }
-            catch (Exception e)
-            {
-                // Left stored, it is cleared by the next start-up's reconciliation.
-                logger.LogError(e, "containers: clearing {Agent}'s transient {Transient} failed", name, transient);
-            }
-        });
+        return HeldTransient(name, transient);
     }
+
+    /// <summary>
+    /// A transient the agent's row already holds (a create registers its row <c>starting</c>): disposing clears it, unless
+    /// the step's last change already did (a start's running row), which spares a change that would change nothing.
+    /// </summary>
+    public IAsyncDisposable HeldTransient(string name, string transient) => new TransientGuard(async () =>
+    {
+        try
+        {
+            // No one else sets this agent's transient meanwhile: the step holds the agent's turn.
+            if (registry.Find(name)?.Transient != transient) return;
+            await RecordAsync(name, "UPDATE agents SET transient = NULL WHERE name = @name AND transient = @transient", new { name, transient });
+        }
+        catch (Exception e)
+        {
+            // Left stored, it is cleared by the next start-up's reconciliation.
+            logger.LogError(e, "containers: clearing {Agent}'s transient {Transient} failed", name, transient);
+        }
+    });
 
     /// <summary>Sets what the agent should be; an operator's or the manager's override of its course is recorded with it, as an intervention.</summary>
     public Task SetDesiredAsync(string name, string desired, RecordIntervention? intervention = null) => changes.RunAsync(scopes, async (change, scope) =>

@@ -46,6 +46,19 @@ internal sealed class Board(IServiceScopeFactory scopes, IOptions<WorkOptions> o
         await base.StartAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Whether a round has anything to look at: a ticket not done, or an offer standing. Without one (a hive with no work
+    /// yet, a fleet of agents starting), a poke costs a read, not a change. Whatever makes one pokes the board after it
+    /// commits, so the round it needs sees it.
+    /// </summary>
+    private static bool AnyTicketToDispatch(IServiceProvider services)
+    {
+        using var connection = services.GetRequiredService<Hive.Shared.Data.IDb>().Open();
+        return Dapper.SqlMapper.ExecuteScalar<bool>(connection, """
+            SELECT EXISTS (SELECT 1 FROM tickets WHERE offered_to IS NOT NULL OR (workflow || '/' || phase) NOT IN (SELECT value FROM json_each(@terminal)))
+            """, new { terminal = services.GetRequiredService<TicketFacts>().TerminalPhases() });
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
@@ -57,7 +70,8 @@ internal sealed class Board(IServiceScopeFactory scopes, IOptions<WorkOptions> o
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
-                    await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new Dispatch.Command(), stoppingToken);
+                    if (AnyTicketToDispatch(scope.ServiceProvider))
+                        await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new Dispatch.Command(), stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -36,7 +36,7 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
     }
 
     [Fact]
-    public async Task A_create_ends_its_starting_with_the_running_row_and_raises_no_row_after_it()
+    public async Task A_create_registers_its_row_starting_ends_it_with_the_running_row_and_raises_no_row_between_or_after()
     {
         const string name = "one-row";
         await using var events = await _hive.OpenEventsAsync();
@@ -44,8 +44,11 @@ public sealed class CreateAgentTests(ContainersFixture fixture) : SharedHiveTest
         {
             var created = await CreateAsync(_hive.Http, Shell(name, "process", "sleep 600"));
             Assert.Null(created.Transient());
-            var running = await NextRowAsync(events, name, row => row.State() == "running");
-            Assert.Null(running.Transient()); // the start's "starting" cleared in the same change, not by a row of its own after it
+            // Registered "starting" (no row of its own for the transient), then running with "starting" cleared in the same change.
+            var registered = await NextRowAsync(events, name, _ => true);
+            Assert.Equal("starting", registered.Transient());
+            var running = await NextRowAsync(events, name, _ => true);
+            Assert.Equal(("running", null), (running.State(), running.Transient()));
 
             using var stop = await _hive.Http.PostAsync($"/api/agents/{name}/stop", null);
             Assert.Equal(HttpStatusCode.OK, stop.StatusCode);
