@@ -74,8 +74,8 @@ internal sealed partial class AgentStage(HivePaths paths)
         var cover = Cover();
         var inDataDir = sockets.Select(InDataDir).OfType<string>().ToList();
         var table = Table(agent, inDataDir);
-        var staging = new Staging(cover, $"{AgentName.Checked(agent)}.{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(table)))[..16]}.fstab");
-        var stage = Path.Combine(paths.DataDir, "stage");
+        var staging = new Staging(cover, TableFileName(agent, table));
+        var stage = StageDir(paths);
         var tableFile = Path.Combine(stage, staging.Table);
         // The file is looked at too: a purge (Forget) removes what this host made for a name it may be given again.
         if (_prepared.ContainsKey(staging) && File.Exists(tableFile)) return staging;
@@ -103,18 +103,25 @@ internal sealed partial class AgentStage(HivePaths paths)
     /// </summary>
     public static void Forget(HivePaths paths, string agent)
     {
-        var stage = Path.Combine(paths.DataDir, "stage");
+        var stage = StageDir(paths);
         if (!Directory.Exists(stage)) return;
         var name = AgentName.Checked(agent);
         // Tables first: a table there means its view is whole (Prepare makes the view first), so a start never finds one without the other.
-        foreach (var table in Directory.EnumerateFiles(stage, name + ".*fstab").Where(file => TableOf(name).IsMatch(Path.GetFileName(file))))
+        foreach (var table in Directory.EnumerateFiles(stage, name + ".*").Where(file => TableSuffix().IsMatch(Path.GetFileName(file)[name.Length..])))
             File.Delete(table);
         var view = new DirectoryInfo(Path.Combine(stage, name + ".view"));
         if (view.Exists && view.LinkTarget is null) DirectoryTree.Delete(view.FullName);
     }
 
-    private static System.Text.RegularExpressions.Regex TableOf(string name) =>
-        new($"^{name}(\\.[0-9a-f]{{16}})?\\.fstab\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    private static string StageDir(HivePaths paths) => Path.Combine(paths.DataDir, "stage");
+
+    /// <summary>A table's file: the agent's name and the first 16 hex digits of the table's SHA-256.</summary>
+    private static string TableFileName(string agent, string table) =>
+        $"{AgentName.Checked(agent)}.{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(table)))[..16]}.fstab";
+
+    /// <summary>What follows the name in a table's file name (<see cref="TableFileName"/>), or in one from before tables were named by content.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\.[0-9a-f]{16})?\.fstab\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex TableSuffix();
 
     private const UnixFileMode ViewDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
                                                UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
