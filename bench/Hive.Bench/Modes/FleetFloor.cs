@@ -45,7 +45,7 @@ internal static class FleetFloor
         try
         {
             // One agent first, as the fleet does: the driver's code compiled, and the hive's cgroup found for the CPU count.
-            var (warm, warmSocket) = await StartAsync(driver, paths, "floor-warm", 0, echo, pids);
+            var (warm, warmSocket) = await StartAsync(driver, paths, "floor-warm", n + 1, echo, pids);
             agents.Add((warm, warmSocket));
             await warmSocket.Answered.WaitAsync(TimeSpan.FromMinutes(1));
             var hiveCgroup = FleetCpu.HiveCgroupOf(warm.Pid);
