@@ -40,6 +40,23 @@ internal sealed record FleetCpu(double HostMs, double ReapedMs, double? AgentsMs
                $"({F(busy / 1000)} CPU-s, of which this fleet {F(total * creates / 1000)})";
     }
 
+    /// <summary>
+    /// The same for the fleet's floor (<see cref="FleetFloor"/>), measured with the bench's own pid as the host's: the
+    /// bench did the driver's work itself, so it is counted once. The machine's busy time a create as well: the wrappers'
+    /// first execs (before they join their cgroups) are counted nowhere else.
+    /// </summary>
+    public string FloorPerCreate(FleetCpu start, int creates)
+    {
+        var bench = (HostMs - start.HostMs) / creates;
+        var reaped = (ReapedMs - start.ReapedMs) / creates;
+        var agents = AgentsMs is { } a && start.AgentsMs is { } a0 ? (a - a0) / creates : (double?)null;
+        var busy = MachineBusyMs - start.MachineBusyMs;
+        return $"CPU per create over the floor's ramp: {F(bench + reaped + (agents ?? 0))} ms = the bench (the driver's preparation and launch, " +
+               $"the sockets' play) {F(bench)} + its reaped children {F(reaped)} + agents' cgroups (wrapper after joining, mount, setpriv, agent) " +
+               $"{(agents is { } x ? F(x) : "n/a")}; the machine's {Environment.ProcessorCount} cores were " +
+               $"{F(100 * busy / (MachineMs - start.MachineMs))} % busy ({F(busy / creates)} ms a create, anyone's)";
+    }
+
     private static string F(double value) => value.ToString(value >= 100 ? "F0" : "F1", CultureInfo.InvariantCulture);
 
     /// <summary>

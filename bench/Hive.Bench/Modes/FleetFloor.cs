@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -26,7 +25,7 @@ internal static class FleetFloor
 {
     /// <param name="AllRunningS">Until the last start returned (the fleet's "all 201").</param>
     /// <param name="AllAnsweringS">Until the last agent answered its message.</param>
-    public sealed record Result(double AllRunningS, double AllAnsweringS, double CpuPerCreateMs, string CpuLine);
+    public sealed record Result(double AllRunningS, double AllAnsweringS, string CpuLine);
 
     public static async Task<Result> RunAsync(string dataDir, string[] echo, int n, int inFlight, ConcurrentDictionary<int, byte> pids)
     {
@@ -72,18 +71,7 @@ internal static class FleetFloor
             }));
             var allRunning = Stats.Seconds(times.Max(t => t.Up) - ramp);
             var allAnswering = Stats.Seconds(times.Max(t => t.Answered) - ramp);
-            var cpu = FleetCpu.Now(Environment.ProcessId, hiveCgroup);
-            var bench = (cpu.HostMs - cpuAtRamp.HostMs) / n;
-            var reaped = (cpu.ReapedMs - cpuAtRamp.ReapedMs) / n;
-            var inCgroups = cpu.AgentsMs is { } a && cpuAtRamp.AgentsMs is { } a0 ? (a - a0) / n : (double?)null;
-            var total = bench + reaped + (inCgroups ?? 0);
-            // The machine's busy time as well: the wrappers' first execs (before they join their cgroups) are counted nowhere else.
-            var busy = cpu.MachineBusyMs - cpuAtRamp.MachineBusyMs;
-            var line = $"CPU per create over the floor's ramp: {F(total)} ms = the bench (the driver's preparation and launch, the sockets' play) " +
-                       $"{F(bench)} + its reaped children {F(reaped)} + agents' cgroups (wrapper after joining, mount, setpriv, agent) " +
-                       $"{(inCgroups is { } x ? F(x) : "n/a")}; the machine's {Environment.ProcessorCount} cores were " +
-                       $"{F(100 * busy / (cpu.MachineMs - cpuAtRamp.MachineMs))} % busy ({F(busy / n)} ms a create, anyone's)";
-            return new Result(allRunning, allAnswering, total, line);
+            return new Result(allRunning, allAnswering, FleetCpu.Now(Environment.ProcessId, hiveCgroup).FloorPerCreate(cpuAtRamp, n));
         }
         finally
         {
@@ -115,8 +103,6 @@ internal static class FleetFloor
             throw;
         }
     }
-
-    private static string F(double value) => value.ToString(value >= 100 ? "F0" : "F1", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// An agent's socket as the bench plays it: <c>whoami</c> answered with its name, its first <c>recv</c> with one message,
