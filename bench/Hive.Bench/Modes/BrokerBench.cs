@@ -3,6 +3,7 @@ using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Hive.Bench.Infrastructure;
+using Hive.Features.Messages;
 using Hive.Shared.Data;
 using Hive.Testing;
 using static Hive.Bench.Infrastructure.BenchEnvironment;
@@ -25,8 +26,10 @@ internal sealed class BrokerBench : IBenchMode
     private const string Sink = "sink";
     private const string Receiver = "rx";
     private const string Talker = "tx";
-    private const double RecvGoalMs = 5;
-    private const double SseGoalMs = 10;
+    // The performance issue's goals at a load under 2: send -> waiting recv p99 2 ms, send -> SSE p99 3 ms (one subscriber).
+    private const double RecvGoalMs = 2;
+    private const double SseGoalMs = 3;
+    private const double ManySseGoalMs = 10;
 
     // About what an agent's status line weighs; the same text goes into the raw baseline's rows.
     private const string Body =
@@ -73,7 +76,9 @@ internal sealed class BrokerBench : IBenchMode
                 throughput.Print();
                 return 0;
             }
+            var loadBeforeRecv = LoadAverage().Split(' ')[0];
             var recv = await RecvLatencyAsync(options, hive);
+            var loadAfterRecv = LoadAverage().Split(' ')[0];
             var sseOne = await SseLatencyAsync(options, hive, 1);
             var sseMany = await SseLatencyAsync(options, hive, options.Subscribers);
             var walAtEnd = hive.WalBytes;
@@ -82,10 +87,10 @@ internal sealed class BrokerBench : IBenchMode
             Console.WriteLine();
             Console.WriteLine($"== Summary (synchronous={options.Synchronous}, {Environment.ProcessorCount} cores; throughput: medians of {options.Rounds} alternating rounds) ==");
             throughput.Print();
-            Console.WriteLine($"(c)    send->recv, parked long-poll:  {recv.Recv}   goal p99 < {RecvGoalMs} ms: {Verdict(recv.Recv.P99, RecvGoalMs)}");
+            Console.WriteLine($"(c)    send->recv, parked long-poll:  {recv.Recv}   goal p99 < {RecvGoalMs} ms at load < 2: {Verdict(recv.Recv.P99, RecvGoalMs)}   (load {loadBeforeRecv} -> {loadAfterRecv})");
             Console.WriteLine($"(c')   send->recv->ack:               {recv.Acked}");
             sseOne.Print(SseGoalMs);
-            sseMany.Print(SseGoalMs);
+            sseMany.Print(ManySseGoalMs);
             Console.WriteLine($"WAL    hive.db-wal after throughput: {Stats.Bytes(walAfterThroughput)}");
             Console.WriteLine($"WAL    hive.db-wal at end:           {Stats.Bytes(walAtEnd)}   (raw baseline's raw.db-wal: {Stats.Bytes(raw.WalBytes)})");
             Console.WriteLine($"cores  {Environment.ProcessorCount}   load average at end: {LoadAverage()}");
@@ -293,11 +298,14 @@ internal sealed class BrokerBench : IBenchMode
         var db = hive.Service<IDb>();
         var checkpointer = hive.Service<WalCheckpointer>();
         var causes = new TailCauses(() => db.BusyWaits, () => checkpointer.Checkpoints);
+        var messagesMetrics = hive.Service<MessagesMetrics>();
+        var handedOver = 0;
         while (samples.Count < options.Count)
         {
             await receiver.WriteAsync(recv);
             await Task.Delay(1); // let the recv find the inbox empty and park on its long-poll
 
+            var handedOverBefore = messagesMetrics.HandedOver;
             causes.Begin();
             var before = Stopwatch.GetTimestamp();
             await talker.WriteAsync(send);
@@ -318,6 +326,7 @@ internal sealed class BrokerBench : IBenchMode
 
             if (warm.Done)
             {
+                if (messagesMetrics.HandedOver > handedOverBefore) handedOver++;
                 samples.Add(Stats.Ms(after - before));
                 acked.Add(Stats.Ms(afterAck - before));
             }
@@ -329,6 +338,7 @@ internal sealed class BrokerBench : IBenchMode
         }
         Console.WriteLine($"(c) {warm}");
         Console.WriteLine($"(c) send->recv, {causes}");
+        Console.WriteLine($"(c) answered by the send's hand-over (no take of their own): {handedOver} of {samples.Count}");
         var latency = Latency.Of(samples);
         var ackLatency = Latency.Of(acked);
         Console.WriteLine($"(c) send->recv: {latency}");

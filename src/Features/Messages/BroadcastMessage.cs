@@ -62,7 +62,7 @@ public static class BroadcastMessage
             foreach (var message in messages) change.Raise(new MessageSent(message));
             change.AfterPublished(() =>
             {
-                foreach (var message in messages) signals.Notify(message.To);
+                foreach (var message in messages) signals.Announced(message.To, message.Id);
             });
             return result;
         }

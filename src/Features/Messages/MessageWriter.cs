@@ -25,11 +25,13 @@ internal sealed class MessageWriter : IAsyncDisposable
     private readonly Task _loop;
 
     private readonly ISearchIndex _search;
+    private readonly ParkedHandOver _handOver;
 
-    public MessageWriter(IDb db, StorageHealth health, ILogger<MessageWriter> logger, ISearchIndex search)
+    public MessageWriter(IDb db, StorageHealth health, ILogger<MessageWriter> logger, ISearchIndex search, ParkedHandOver handOver)
     {
         _db = db;
         _search = search;
+        _handOver = handOver;
         _health = health;
         _logger = logger;
         _loop = Task.Run(WriteLoopAsync);
@@ -74,6 +76,7 @@ internal sealed class MessageWriter : IAsyncDisposable
     {
         var batch = new List<Pending>(MaxBatch);
         var rows = new List<Stored>(MaxBatch);
+        var handedOver = new List<ParkedHandOver.Claimed>();
         PreparedInsert? insert = null; // one connection and one prepared statement for the writer's life
         while (await _queue.Reader.WaitToReadAsync())
         {
@@ -89,6 +92,8 @@ internal sealed class MessageWriter : IAsyncDisposable
                 using var transaction = insert.Connection.BeginTransaction();
                 foreach (var (draft, recipients, _) in batch)
                     rows.Add(recipients is null ? insert.Store(transaction, draft) : insert.StoreBroadcast(transaction, draft, recipients));
+                // A parked recv gets its new messages in this transaction: its own take would be a second one after it.
+                _handOver.HandOut(transaction, rows.Where(r => !r.Duplicate).SelectMany(r => r.Broadcast ?? [r.Row]), handedOver);
                 transaction.Commit();
             }
             catch (Exception e)
@@ -97,6 +102,7 @@ internal sealed class MessageWriter : IAsyncDisposable
                 // (storage_full, storage_unavailable); a storage fault is logged once by the health, with the db path.
                 if (!_health.Observe(e))
                     _logger.LogError(e, "a batch of {Count} messages failed to commit; none was acknowledged", batch.Count);
+                ParkedHandOver.Complete(handedOver, committed: false); // they look again
                 foreach (var pending in batch) pending.Committed.TrySetException(e);
                 insert?.Dispose(); // start the next batch on a fresh connection
                 insert = null;
@@ -105,6 +111,8 @@ internal sealed class MessageWriter : IAsyncDisposable
             _health.WriteSucceeded();
             // Not indexed here: the index reads the batch behind it, from its cursor, so a send's commit is the message alone.
             _search.Wake();
+            // Before the sends complete: each send's `sent` then releases the receiver it was handed to.
+            ParkedHandOver.Complete(handedOver, committed: true);
             for (var i = 0; i < batch.Count; i++) batch[i].Committed.TrySetResult(rows[i]);
         }
         insert?.Dispose();

@@ -21,6 +21,7 @@ public static class MessagesFeature
         services.AddHostedService(p => p.GetRequiredService<MessageRetention>());
         services.AddSingleton<MessageWriter>();
         services.AddSingleton<InboxSignals>();
+        services.AddSingleton<ParkedHandOver>();
         services.AddSingleton<MessageBudget>();
         services.AddTransient<Hive.Shared.Agents.AgentRowContributor, MessageStorageOnAgentRows>();
         services.AddSingleton<Hive.Shared.Search.ISearchSource, MessageSearch.Source>();

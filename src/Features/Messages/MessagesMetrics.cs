@@ -20,6 +20,8 @@ public sealed class MessagesMetrics : HiveMetrics
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _redelivered;
     private readonly Counter<long> _dead;
+    private readonly Counter<long> _handedOver;
+    private long _handedOverTotal;
     private readonly Histogram<double> _sendLatency;
     private readonly Histogram<double> _recvWait;
     private readonly ConcurrentDictionary<string, int> _parked = new(StringComparer.Ordinal);
@@ -32,6 +34,8 @@ public sealed class MessagesMetrics : HiveMetrics
             description: "Messages handed out again after an ack timeout, by recipient.");
         _dead = Meter.CreateCounter<long>("hive_messages_dead_total",
             description: "Messages set aside as undeliverable after their last delivery, by recipient.");
+        _handedOver = Meter.CreateCounter<long>("hive_recv_handed_over_total",
+            description: "Parked recvs answered with what a send handed them in its own transaction (no take of their own), by recipient.");
         _sendLatency = LatencyHistogram("hive_send_latency_seconds", "Handling of an agent's send verb, from its request to its reply.");
         _recvWait = LatencyHistogram("hive_recv_wait_seconds", "How long an agent's recv waited before it returned messages.");
         Meter.CreateObservableGauge("hive_recv_parked", () => _parked.Select(p => new Measurement<int>(p.Value, Agent(p.Key))),
@@ -41,6 +45,15 @@ public sealed class MessagesMetrics : HiveMetrics
 
     /// <summary>How many of <paramref name="agent"/>'s recvs are parked now: waiting for a message, or for a hold on it to lift.</summary>
     public int ParkedRecvs(string agent) => _parked.GetValueOrDefault(agent);
+
+    /// <summary>Parked recvs answered by a send's hand-over since start, all agents together.</summary>
+    public long HandedOver => Interlocked.Read(ref _handedOverTotal);
+
+    internal void CountHandedOver(string agent)
+    {
+        Interlocked.Increment(ref _handedOverTotal);
+        _handedOver.Add(1, Agent(agent));
+    }
 
     /// <summary>Counts a recv of <paramref name="agent"/> as parked until the returned scope ends.</summary>
     internal IDisposable Park(string agent)

@@ -37,7 +37,8 @@ public static class ReceiveMessage
     }
 
     /// <summary>The long-poll: not a change itself, so it never holds the gate while it waits; each look is one.</summary>
-    internal sealed class Handler(IMediator mediator, InboxSignals signals, TimeProvider clock, IWorkHolds holds, MessagesMetrics metrics) : IRequestHandler<Query, Result>
+    internal sealed class Handler(
+        IMediator mediator, InboxSignals signals, TimeProvider clock, IWorkHolds holds, MessagesMetrics metrics, IFileRefScanner fileRefs) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query query, CancellationToken cancellationToken)
         {
@@ -49,7 +50,7 @@ public static class ReceiveMessage
                 // Halted or paused: nothing is handed out (the messages wait, unacknowledged); the wait still runs its course.
                 if (holds.HeldFor(query.Agent) is not null && !await WaitUntilFreeAsync(query.Agent, deadline, cancellationToken))
                     return new Result([], clock.GetUtcNow());
-                var arrival = signals.Current(query.Agent); // before the look, so an arrival in between still wakes us
+                var arrival = signals.Current(query.Agent);
                 var look = await mediator.Send(new TakeOldest(query.Agent, query.Max), cancellationToken);
                 if (look.Messages.Count > 0) return new Result(look.Messages, look.InFlightUntil);
 
@@ -58,14 +59,61 @@ public static class ReceiveMessage
                 // A message in flight whose ack timeout passes becomes available with no commit to signal it: wake then too.
                 if (look.NextExpiry is { } expiry && expiry - clock.GetUtcNow() is var untilExpiry && untilExpiry < remaining)
                     remaining = untilExpiry > TimeSpan.Zero ? untilExpiry : TimeSpan.FromMilliseconds(1);
+                if (await ParkAsync(query, arrival, remaining, deadline, cancellationToken) is { } handed) return handed;
+            }
+        }
+
+        /// <summary>
+        /// Waits for an arrival, parked where the writer can hand it the messages it stores (null: look again). Whatever
+        /// was handed over is answered once its <c>sent</c> is out, or at the deadline.
+        /// </summary>
+        private async Task<Result?> ParkAsync(Query query, Task arrival, TimeSpan remaining, long deadline, CancellationToken cancellationToken)
+        {
+            var parked = signals.Park(query.Agent, query.Max);
+            using var _ = metrics.Park(query.Agent);
+            try
+            {
                 try
                 {
-                    using (metrics.Park(query.Agent)) await arrival.WaitAsync(remaining, clock, cancellationToken);
+                    if (await WaitAsync(parked is null ? arrival : Task.WhenAny(arrival, parked.Ready), remaining, cancellationToken)
+                        && parked is { Ready.IsCompleted: true }) return Answer(parked.Ready.Result);
                 }
-                catch (TimeoutException)
+                catch (OperationCanceledException) when (parked is not null && !parked.TryWithdraw())
                 {
-                    // Look again: the wait ran out, a message may have landed just then or come out of flight.
+                    // Claimed as the agent hung up: answered all the same, so the unwritten reply's undo puts them back in line.
                 }
+                if (parked is null || parked.TryWithdraw()) return null;
+                // Claimed: the writer ends the hand-over with its transaction, and each message's `sent` releases it.
+                var untilDeadline = clock.GetElapsedTime(clock.GetTimestamp(), deadline);
+                if (untilDeadline > TimeSpan.Zero && await WaitAsync(parked.Ready, untilDeadline, CancellationToken.None))
+                    return Answer(parked.Ready.Result);
+                return Answer(await parked.Handed); // the deadline came first: in flight to this recv all the same
+            }
+            finally
+            {
+                parked?.TryWithdraw(); // no claim after this recv is gone
+                if (parked is not null) signals.Unpark(parked);
+            }
+        }
+
+        private Result? Answer(ParkedReceiver.HandedOut handed)
+        {
+            if (handed.Rows.Count == 0) return null;
+            metrics.CountHandedOver(handed.Rows[0].Recipient);
+            return new Result(handed.Rows.Select(r => r.View(fileRefs)).ToList(), handed.InFlightUntil);
+        }
+
+        /// <summary>False when <paramref name="remaining"/> ran out first.</summary>
+        private async Task<bool> WaitAsync(Task task, TimeSpan remaining, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await task.WaitAsync(remaining, clock, cancellationToken);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                return false;
             }
         }
 
@@ -74,17 +122,21 @@ public static class ReceiveMessage
         {
             var remaining = clock.GetElapsedTime(clock.GetTimestamp(), deadline);
             if (remaining <= TimeSpan.Zero) return false;
-            try
-            {
-                using (metrics.Park(agent)) await holds.WhenFreeAsync(agent, cancellationToken).WaitAsync(remaining, clock, cancellationToken);
-                return true;
-            }
-            catch (TimeoutException)
-            {
-                return false;
-            }
+            using (metrics.Park(agent)) return await WaitAsync(holds.WhenFreeAsync(agent, cancellationToken), remaining, cancellationToken);
         }
     }
+
+    /// <summary>The agent's messages neither acknowledged nor set aside.</summary>
+    internal const string Pending = "recipient = @Agent AND delivered_at IS NULL AND undeliverable_at IS NULL";
+
+    /// <summary>Pending and not in flight: never handed out, or its ack timeout passed.</summary>
+    internal const string Available = $"{Pending} AND (in_flight_until IS NULL OR in_flight_until <= @Now)";
+
+    /// <summary>Hands out the oldest <c>@Max</c> available messages, in flight until <c>@Until</c>, one delivery more each.</summary>
+    internal const string HandOut = $"""
+        UPDATE messages SET delivery_count = delivery_count + 1, in_flight_until = @Until
+        WHERE id IN (SELECT id FROM messages WHERE {Available} ORDER BY id LIMIT @Max)
+        """;
 
     /// <summary>One look: set aside what ran out of deliveries, then hand out the oldest available messages.</summary>
     internal sealed record TakeOldest(string Agent, int Max) : IRequest<Look>, IChangesState;
@@ -97,20 +149,13 @@ public static class ReceiveMessage
     {
         public async Task<Look> Handle(TakeOldest take, CancellationToken cancellationToken)
         {
-            const string pending = "recipient = @Agent AND delivered_at IS NULL AND undeliverable_at IS NULL";
             const string setAside = $"""
                 UPDATE messages SET undeliverable_at = @Now, in_flight_until = NULL
-                WHERE {pending} AND in_flight_until <= @Now AND delivery_count >= @MaxDeliveries
+                WHERE {Pending} AND in_flight_until <= @Now AND delivery_count >= @MaxDeliveries
                 RETURNING {MessageRow.Columns};
                 """;
-            const string handOut = $"""
-                UPDATE messages SET delivery_count = delivery_count + 1, in_flight_until = @Until
-                WHERE id IN (SELECT id FROM messages
-                             WHERE {pending} AND (in_flight_until IS NULL OR in_flight_until <= @Now)
-                             ORDER BY id LIMIT @Max)
-                RETURNING {MessageRow.Columns};
-                """;
-            const string nextExpiry = $"SELECT min(in_flight_until) FROM messages WHERE {pending} AND in_flight_until > @Now";
+            const string handOut = $"{HandOut} RETURNING {MessageRow.Columns};";
+            const string nextExpiry = $"SELECT min(in_flight_until) FROM messages WHERE {Pending} AND in_flight_until > @Now";
 
             var change = changes.Current;
             var now = clock.GetUtcNow();

@@ -87,7 +87,7 @@ public static class SendMessage
                 return message; // a retry: the first send's message, announced when it was stored
             }
             change.Raise(new MessageSent(message));
-            change.AfterPublished(() => signals.Notify(message.To));
+            change.AfterPublished(() => signals.Announced(message.To, message.Id));
             return message;
         }
 

@@ -2,6 +2,7 @@ using Hive.Contracts.Governance;
 using Hive.Contracts.Json;
 using Hive.Contracts.Messages;
 using Hive.Features.Governance;
+using Hive.Features.Messages;
 
 namespace Hive.Tests.Features.Governance;
 
@@ -72,6 +73,24 @@ public sealed class HoldTests(GovernanceHive fixture) : SharedHiveTests(fixture)
         var waiting = GovernanceHive.BeginTurnAsync(paused, 10_000);
         using (var resume = await _hive.Http.PostAsync($"/api/governance/agents/{names[0]}/resume", null)) Assert.Equal(HttpStatusCode.OK, resume.StatusCode);
         Assert.NotNull((await waiting).TurnId);
+    }
+
+    [Fact]
+    public async Task A_recv_parked_before_a_pause_is_handed_nothing_until_the_resume()
+    {
+        var names = await _hive.NewAgentsAsync("sender", "parked");
+        await using var sender = await _hive.ConnectAsync(names[0]);
+        await using var parked = await _hive.ConnectAsync(names[1]);
+        var waiting = parked.RecvMessageAsync(waitMs: 20_000);
+        await HiveInstance.Until(() => _hive.Service<MessagesMetrics>().ParkedRecvs(names[1]) == 1, what: "the recv to park");
+        using (var pause = await _hive.Http.PostAsync($"/api/governance/agents/{names[1]}/pause", null)) Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
+
+        var id = await sender.SendAsync(names[1], "hold it");
+        // Not handed to the parked recv by the send: the message waits for the resume, never handed out.
+        Assert.Equal(0, _hive.QueryDb<long>("SELECT delivery_count FROM messages WHERE id = @id", new { id }));
+        Assert.False(waiting.IsCompleted);
+        using (var resume = await _hive.Http.PostAsync($"/api/governance/agents/{names[1]}/resume", null)) Assert.Equal(HttpStatusCode.OK, resume.StatusCode);
+        Assert.Equal(id, (await waiting)?.Id);
     }
 
     [Fact]

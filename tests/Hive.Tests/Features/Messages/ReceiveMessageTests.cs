@@ -93,6 +93,30 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
     }
 
     [Fact]
+    public async Task A_parked_recv_is_handed_the_message_by_its_send_and_sent_is_out_before_it_can_be_delivered()
+    {
+        var (aliceName, bobName) = await TwoAgentsAsync("alice", "grace");
+        await using var events = await _hive.OpenEventsAsync();
+        await using var alice = await _hive.ConnectAsync(aliceName);
+        await using var grace = await _hive.ConnectAsync(bobName);
+        var waiting = grace.RecvMessageAsync(waitMs: 10_000);
+        await HiveInstance.Until(() => _hive.Service<MessagesMetrics>().ParkedRecvs(bobName) == 1, what: "grace's recv to park");
+
+        var id = await alice.SendAsync(bobName, "straight to you");
+        // Handed out in the send's own transaction: in flight to grace by the time the send is acknowledged.
+        Assert.Equal(1, _hive.QueryDb<long>("SELECT delivery_count FROM messages WHERE id = @id", new { id }));
+        var message = await waiting;
+        Assert.Equal(id, message?.Id);
+        Assert.Equal(1, message!.DeliveryCount);
+        await grace.AckAsync(id); // at once: its `delivered` still comes after its `sent`
+
+        var sent = await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id);
+        var delivered = await events.WaitForAsync("delivered", e => e.GetProperty("id").GetInt64() == id);
+        Assert.True(delivered.Id > sent.Id, $"delivered {delivered.Id} after sent {sent.Id}");
+        Assert.Equal(0, _hive.Service<MessagesMetrics>().ParkedRecvs(bobName));
+    }
+
+    [Fact]
     public async Task Concurrent_receivers_of_one_agent_never_get_the_same_message()
     {
         var (aliceName, carolName) = await TwoAgentsAsync("alice", "carol");
