@@ -100,7 +100,9 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         await using var alice = await _hive.ConnectAsync(aliceName);
         await using var grace = await _hive.ConnectAsync(bobName);
         var waiting = grace.RecvMessageAsync(waitMs: 10_000);
-        await HiveInstance.Until(() => _hive.Service<MessagesMetrics>().ParkedRecvs(bobName) == 1, what: "grace's recv to park");
+        var metrics = _hive.Service<MessagesMetrics>();
+        await HiveInstance.Until(() => metrics.ParkedRecvs(bobName) == 1, what: "grace's recv to park");
+        var handedOverBefore = metrics.HandedOver;
 
         var id = await alice.SendAsync(bobName, "straight to you");
         // Handed out in the send's own transaction: in flight to grace by the time the send is acknowledged.
@@ -108,12 +110,13 @@ public sealed class ReceiveMessageTests(HiveFixture fixture) : SharedHiveTests(f
         var message = await waiting;
         Assert.Equal(id, message?.Id);
         Assert.Equal(1, message!.DeliveryCount);
+        Assert.True(metrics.HandedOver > handedOverBefore, "answered by the hand-over, not by a look of its own");
         await grace.AckAsync(id); // at once: its `delivered` still comes after its `sent`
 
         var sent = await events.WaitForAsync("sent", e => e.GetProperty("id").GetInt64() == id);
         var delivered = await events.WaitForAsync("delivered", e => e.GetProperty("id").GetInt64() == id);
         Assert.True(delivered.Id > sent.Id, $"delivered {delivered.Id} after sent {sent.Id}");
-        Assert.Equal(0, _hive.Service<MessagesMetrics>().ParkedRecvs(bobName));
+        Assert.Equal(0, metrics.ParkedRecvs(bobName));
     }
 
     [Fact]
