@@ -108,11 +108,11 @@ internal sealed class MessageWriter : IAsyncDisposable
                 insert = null;
                 continue;
             }
+            // Before the sends complete: each send's `sent` then releases the receiver it was handed to.
+            ParkedHandOver.Complete(handedOver, committed: true);
             _health.WriteSucceeded();
             // Not indexed here: the index reads the batch behind it, from its cursor, so a send's commit is the message alone.
             _search.Wake();
-            // Before the sends complete: each send's `sent` then releases the receiver it was handed to.
-            ParkedHandOver.Complete(handedOver, committed: true);
             for (var i = 0; i < batch.Count; i++) batch[i].Committed.TrySetResult(rows[i]);
         }
         insert?.Dispose();

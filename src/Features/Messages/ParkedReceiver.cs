@@ -40,7 +40,8 @@ internal sealed class ParkedReceiver(string agent, int max)
         lock (_unannounced)
             foreach (var row in handed.Rows) _unannounced.Add(row.Id);
         _handed.TrySetResult(handed);
-        if (handed.Rows.Count == 0) _ready.TrySetResult(handed);
+        // Nothing to answer with: the recv waits to look again, which it must not do on the writer's thread.
+        if (handed.Rows.Count == 0) ThreadPool.UnsafeQueueUserWorkItem(ready => ready.TrySetResult(handed), _ready, preferLocal: false);
     }
 
     public void Announced(long messageId)

@@ -64,8 +64,7 @@ public static class ReceiveMessage
         }
 
         /// <summary>
-        /// Waits for an arrival, parked where the writer can hand it the messages it stores (null: look again). Whatever
-        /// was handed over is answered once its <c>sent</c> is out, or at the deadline.
+        /// Waits for an arrival, parked where the writer can claim it and hand it the messages it stores; null: look again.
         /// </summary>
         private async Task<Result?> ParkAsync(Query query, Task arrival, TimeSpan remaining, long deadline, CancellationToken cancellationToken)
         {
@@ -75,19 +74,14 @@ public static class ReceiveMessage
             {
                 try
                 {
-                    if (await WaitAsync(parked is null ? arrival : Task.WhenAny(arrival, parked.Ready), remaining, cancellationToken)
-                        && parked is { Ready.IsCompleted: true }) return Answer(parked.Ready.Result);
+                    await WaitAsync(parked is null ? arrival : Task.WhenAny(arrival, parked.Ready), remaining, cancellationToken);
                 }
                 catch (OperationCanceledException) when (parked is not null && !parked.TryWithdraw())
                 {
                     // Claimed as the agent hung up: answered all the same, so the unwritten reply's undo puts them back in line.
                 }
                 if (parked is null || parked.TryWithdraw()) return null;
-                // Claimed: the writer ends the hand-over with its transaction, and each message's `sent` releases it.
-                var untilDeadline = clock.GetElapsedTime(clock.GetTimestamp(), deadline);
-                if (untilDeadline > TimeSpan.Zero && await WaitAsync(parked.Ready, untilDeadline, CancellationToken.None))
-                    return Answer(parked.Ready.Result);
-                return Answer(await parked.Handed); // the deadline came first: in flight to this recv all the same
+                return await HandedOverAsync(query.Agent, parked, arrival, deadline, cancellationToken);
             }
             finally
             {
@@ -96,9 +90,33 @@ public static class ReceiveMessage
             }
         }
 
-        private Result? Answer(ParkedReceiver.HandedOut handed)
+        /// <summary>
+        /// A claimed recv's answer: what the writer handed over, once each message's <c>sent</c> is out, past the recv's
+        /// deadline if need be (never answered before it), but not past the ack timeout: a <c>sent</c> that never comes
+        /// (its change failed after the commit) leaves the messages to come out of flight, handed out again flagged.
+        /// </summary>
+        private async Task<Result?> HandedOverAsync(string agent, ParkedReceiver parked, Task arrival, long deadline, CancellationToken cancellationToken)
         {
-            if (handed.Rows.Count == 0) return null;
+            var handed = await parked.Handed; // the writer ends its part with its transaction
+            if (handed.Rows.Count == 0)
+            {
+                // An older message is the take's to hand out, or the batch rolled back: look again once a `sent` is out.
+                await WaitAsync(arrival, clock.GetElapsedTime(clock.GetTimestamp(), deadline), cancellationToken);
+                return null;
+            }
+            var untilRedelivery = handed.InFlightUntil - clock.GetUtcNow();
+            if (untilRedelivery <= TimeSpan.Zero || !await WaitAsync(parked.Ready, untilRedelivery, CancellationToken.None)) return null;
+            if (holds.HeldFor(agent) is not null)
+            {
+                // Paused or halted since the claim: the messages wait in line for the hold to lift, as a take would leave them.
+                await mediator.Send(new ReturnMessage.Command(agent, handed.Rows.Select(r => r.Id).ToList(), handed.InFlightUntil), CancellationToken.None);
+                return null;
+            }
+            return Answer(handed);
+        }
+
+        private Result Answer(ParkedReceiver.HandedOut handed)
+        {
             metrics.CountHandedOver(handed.Rows[0].Recipient);
             return new Result(handed.Rows.Select(r => r.View(fileRefs)).ToList(), handed.InFlightUntil);
         }
@@ -106,6 +124,7 @@ public static class ReceiveMessage
         /// <summary>False when <paramref name="remaining"/> ran out first.</summary>
         private async Task<bool> WaitAsync(Task task, TimeSpan remaining, CancellationToken cancellationToken)
         {
+            if (remaining <= TimeSpan.Zero) return task.IsCompleted;
             try
             {
                 await task.WaitAsync(remaining, clock, cancellationToken);
