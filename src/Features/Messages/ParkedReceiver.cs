@@ -26,7 +26,7 @@ internal sealed class ParkedReceiver(string agent, int max)
     /// <summary>What was handed out, once its transaction ended.</summary>
     public Task<HandedOut> Handed => _handed.Task;
 
-    /// <summary>What was handed out, once every message of it has had its <c>sent</c> published (or none, rolled back).</summary>
+    /// <summary>What was handed out, once every message of it has had its <c>sent</c> published; or none (nothing new, or rolled back).</summary>
     public Task<HandedOut> Ready => _ready.Task;
 
     public bool TryClaim() => Interlocked.CompareExchange(ref _state, Claimed, Parked) == Parked;

@@ -50,7 +50,7 @@ public static class ReceiveMessage
                 // Halted or paused: nothing is handed out (the messages wait, unacknowledged); the wait still runs its course.
                 if (holds.HeldFor(query.Agent) is not null && !await WaitUntilFreeAsync(query.Agent, deadline, cancellationToken))
                     return new Result([], clock.GetUtcNow());
-                var arrival = signals.Current(query.Agent);
+                var arrival = signals.Current(query.Agent); // before the look, so an arrival in between still wakes us
                 var look = await mediator.Send(new TakeOldest(query.Agent, query.Max), cancellationToken);
                 if (look.Messages.Count > 0) return new Result(look.Messages, look.InFlightUntil);
 
@@ -59,15 +59,16 @@ public static class ReceiveMessage
                 // A message in flight whose ack timeout passes becomes available with no commit to signal it: wake then too.
                 if (look.NextExpiry is { } expiry && expiry - clock.GetUtcNow() is var untilExpiry && untilExpiry < remaining)
                     remaining = untilExpiry > TimeSpan.Zero ? untilExpiry : TimeSpan.FromMilliseconds(1);
-                if (await ParkAsync(query, arrival, remaining, deadline, cancellationToken) is { } handed) return handed;
+                if (await ParkAsync(query, arrival, remaining, cancellationToken) is { } handed) return handed;
             }
         }
 
         /// <summary>
         /// Waits for an arrival, parked where the writer can claim it and hand it the messages it stores; null: look again.
         /// </summary>
-        private async Task<Result?> ParkAsync(Query query, Task arrival, TimeSpan remaining, long deadline, CancellationToken cancellationToken)
+        private async Task<Result?> ParkAsync(Query query, Task arrival, TimeSpan remaining, CancellationToken cancellationToken)
         {
+            var wakeAt = clock.GetTimestamp() + (long)(remaining.TotalSeconds * clock.TimestampFrequency);
             var parked = signals.Park(query.Agent, query.Max);
             using var _ = metrics.Park(query.Agent);
             try
@@ -81,7 +82,7 @@ public static class ReceiveMessage
                     // Claimed as the agent hung up: answered all the same, so the unwritten reply's undo puts them back in line.
                 }
                 if (parked is null || parked.TryWithdraw()) return null;
-                return await HandedOverAsync(query.Agent, parked, arrival, deadline, cancellationToken);
+                return await HandedOverAsync(query.Agent, parked, arrival, wakeAt, cancellationToken);
             }
             finally
             {
@@ -95,13 +96,14 @@ public static class ReceiveMessage
         /// deadline if need be (never answered before it), but not past the ack timeout: a <c>sent</c> that never comes
         /// (its change failed after the commit) leaves the messages to come out of flight, handed out again flagged.
         /// </summary>
-        private async Task<Result?> HandedOverAsync(string agent, ParkedReceiver parked, Task arrival, long deadline, CancellationToken cancellationToken)
+        /// <param name="wakeAt">When the park ends anyway: the recv's deadline, or sooner a message's ack timeout.</param>
+        private async Task<Result?> HandedOverAsync(string agent, ParkedReceiver parked, Task arrival, long wakeAt, CancellationToken cancellationToken)
         {
             var handed = await parked.Handed; // the writer ends its part with its transaction
             if (handed.Rows.Count == 0)
             {
                 // An older message is the take's to hand out, or the batch rolled back: look again once a `sent` is out.
-                await WaitAsync(arrival, clock.GetElapsedTime(clock.GetTimestamp(), deadline), cancellationToken);
+                await WaitAsync(arrival, clock.GetElapsedTime(clock.GetTimestamp(), wakeAt), cancellationToken);
                 return null;
             }
             var untilRedelivery = handed.InFlightUntil - clock.GetUtcNow();
