@@ -41,6 +41,9 @@ internal sealed class InboxSignals(IWorkHolds holds)
         return _parked.TryAdd(agent, receiver) ? receiver : null;
     }
 
+    /// <summary>Whether any recv is parked claimable now: the writer's batches skip the hand-over when none is.</summary>
+    public bool AnyParked => !_parked.IsEmpty;
+
     /// <summary>
     /// The writer's claim on <paramref name="agent"/>'s parked receiver, inside its transaction: the receiver will take
     /// what the writer hands it. None for a held agent (halted or paused: nothing is handed out).

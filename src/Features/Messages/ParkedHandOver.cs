@@ -24,6 +24,7 @@ internal sealed class ParkedHandOver(InboxSignals signals, IOptions<MessagesOpti
     /// <param name="claimed">Filled as it goes, so a failure part-way still lets the caller release every claim.</param>
     public void HandOut(SqliteTransaction transaction, IEnumerable<MessageRow> stored, List<Claimed> claimed)
     {
+        if (!signals.AnyParked) return; // the common case under load: nobody waiting, nothing to look up per batch
         var firstByRecipient = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var row in stored) firstByRecipient.TryAdd(row.Recipient, row.Id);
         var now = clock.GetUtcNow();

@@ -114,12 +114,7 @@ public static class ReceiveMessage
                 await mediator.Send(new ReturnMessage.Command(agent, handed.Rows.Select(r => r.Id).ToList(), handed.InFlightUntil), CancellationToken.None);
                 return null;
             }
-            return Answer(handed);
-        }
-
-        private Result Answer(ParkedReceiver.HandedOut handed)
-        {
-            metrics.CountHandedOver(handed.Rows[0].Recipient);
+            metrics.CountHandedOver(agent);
             return new Result(handed.Rows.Select(r => r.View(fileRefs)).ToList(), handed.InFlightUntil);
         }
 
