@@ -61,8 +61,9 @@ public sealed class ForgeDoorTests(ForgeDoorFixture fixture) : IClassFixture<For
             var lines = await File.ReadAllTextAsync(results);
             Assert.Matches(@"url: http://127\.0\.0\.1:\d+\n", lines);
             Assert.Contains("direct: denied", lines); // the forge's own address is not reachable from inside: the door is what reached it
-            Assert.Contains("HTTP/1.1 200 OK", lines);
-            Assert.Contains($"\"login\":\"{name}\"", lines);
+            // A miss prints the agent's whole transcript of the call and the door's record of it (a refusal says why there).
+            if (!lines.Contains("HTTP/1.1 200 OK") || !lines.Contains($"\"login\":\"{name}\""))
+                Assert.Fail($"the agent's forge call:\n{lines}\nthe door's record: {await hive.Http.GetStringAsync($"/api/agents/{name}/net")}");
             Assert.True(File.Exists(socket), $"{socket} while the agent is there");
 
             var attempts = Array.Empty<JsonElement>();
