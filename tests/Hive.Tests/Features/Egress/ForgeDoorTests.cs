@@ -61,9 +61,14 @@ public sealed class ForgeDoorTests(ForgeDoorFixture fixture) : IClassFixture<For
             var lines = await File.ReadAllTextAsync(results);
             Assert.Matches(@"url: http://127\.0\.0\.1:\d+\n", lines);
             Assert.Contains("direct: denied", lines); // the forge's own address is not reachable from inside: the door is what reached it
-            // A miss prints the agent's whole transcript of the call and the door's record of it (a refusal says why there).
+            // A miss prints the agent's whole transcript of the call (NULs shown: a second run of the script would truncate it),
+            // the door's record of it (a refused connect says why there) and the host's lines about the forge.
             if (!lines.Contains("HTTP/1.1 200 OK") || !lines.Contains($"\"login\":\"{name}\""))
-                Assert.Fail($"the agent's forge call:\n{lines}\nthe door's record: {await hive.Http.GetStringAsync($"/api/agents/{name}/net")}");
+            {
+                var forgeLines = hive.Logs.Lines.Where(l => l.Text.Contains("forge", StringComparison.OrdinalIgnoreCase)).Select(l => $"{l.Level} {l.Category}: {l.Text}");
+                Assert.Fail($"the agent's forge call:\n{lines.Replace("\0", "\\0", StringComparison.Ordinal)}\nthe door's record: " +
+                    $"{await hive.Http.GetStringAsync($"/api/agents/{name}/net")}\nthe host's forge lines:\n{string.Join('\n', forgeLines)}");
+            }
             Assert.True(File.Exists(socket), $"{socket} while the agent is there");
 
             var attempts = Array.Empty<JsonElement>();
