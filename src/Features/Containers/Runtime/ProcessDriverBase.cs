@@ -148,6 +148,7 @@ public abstract class ProcessDriverBase : IContainerDriver
             run = spec with { Command = AgentGateway.PortCommand(viaGateway, gatewayInside, egressInside, forgeInside, AgentPrograms.Inside(Tools, Sandboxed, program), spec.Command.Skip(1)) };
         }
 
+        cancellationToken.ThrowIfCancellationRequested(); // the last point where giving up leaves nothing to undo
         var cgroup = _services.Cgroups.Create(spec.Name, spec.Limits ?? ResourceLimits.Resolve(Options.Limits, null));
         var argv = Wrap(new Launch(run, runs, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir, stage,
             GatewaySocket: viaGateway?.Socket, EgressSocket: egress, ForgeSocket: forge?.Socket));
@@ -171,9 +172,11 @@ public abstract class ProcessDriverBase : IContainerDriver
         Process process;
         try
         {
-            process = await _services.Launcher.StartAsync(info).WaitAsync(cancellationToken);
+            // Not cancellable: the launch is queued already, and a start its caller gave up on would leave the process
+            // running with no owner and its cgroup behind. A launch takes milliseconds; the caller's token rules again after it.
+            process = await _services.Launcher.StartAsync(info);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             await log.NoteAsync($"could not start: {e.Message}");
             await log.DisposeAsync();
@@ -240,6 +243,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         var egress = access?.Socket is { } proxy && File.Exists(proxy) ? proxy : null;
         var forge = egress is not null && access?.Forge?.Socket is { } door && File.Exists(door) ? door : null;
         var stage = uid is null ? AgentStage.Staging.None : Users.Stage.Prepare(spec.Name, new[] { gatewaySocket, egress, forge }.OfType<string>().ToList());
+        cancellationToken.ThrowIfCancellationRequested();
         var cgroup = _services.Cgroups.CreateTerminal(spec.Name);
         var argv = Wrap(new Launch(spec with { Command = [shell, "-i"] }, shell, mounts, cgroup?.JoinList, uid, Users.Gid, _services.Paths.DataDir,
             stage, tty));
@@ -249,12 +253,11 @@ public abstract class ProcessDriverBase : IContainerDriver
         info.Environment["TERM"] = "xterm-256color";
         try
         {
-            return new TerminalProcess(await _services.Launcher.StartAsync(info).WaitAsync(cancellationToken), _services.Cgroups, cgroup);
+            return new TerminalProcess(await _services.Launcher.StartAsync(info), _services.Cgroups, cgroup); // not cancellable, as an agent's start
         }
         catch (Exception e)
         {
             if (cgroup is not null) await _services.Cgroups.KillAndRemoveAsync(cgroup);
-            if (e is OperationCanceledException) throw;
             throw new DriverException($"{Name} could not start a terminal: {e.Message}", e);
         }
     }
