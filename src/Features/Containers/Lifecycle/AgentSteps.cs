@@ -171,9 +171,10 @@ internal sealed class AgentSteps(
         {
             await meta.CommitAgentAsync(name, config, message, joins: true);
         }
-        catch (Exception e) when (e is MetaFileException or IOException)
+        catch (Exception e)
         {
-            logger.LogWarning("meta: committing {Agent} failed: {Reason}", name, e.Message);
+            // Whatever it was (git, the disk, a permission): a create's undo and a stop's record must go on past it.
+            logger.LogWarning("meta: committing {Agent} failed: {Reason}", name, e is MetaFileException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}");
         }
     }
 
