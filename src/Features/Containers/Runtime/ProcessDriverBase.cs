@@ -173,7 +173,7 @@ public abstract class ProcessDriverBase : IContainerDriver
         try
         {
             // Not cancellable: the launch is queued already, and a start its caller gave up on would leave the process
-            // running with no owner and its cgroup behind. A launch takes milliseconds; the caller's token rules again after it.
+            // running with no owner and its cgroup behind. A launch takes milliseconds; once done, the agent is the caller's.
             process = await _services.Launcher.StartAsync(info);
         }
         catch (Exception e)
